@@ -1,1 +1,13 @@
-export {};
+export * from './backend.js';
+export * from './ops.js';
+export * from './attention.js';
+export * from './layers.js';
+export * from './params.js';
+export * from './model.js';
+export * from './loss.js';
+export * from './optimizer.js';
+export * from './trainer.js';
+export * from './checkpoint.js';
+export * from './generate.js';
+export { unsortedSegmentSum } from './kernels/unsorted-segment-sum.js';
+export * from './seq2seq-task.js';

@@ -1,0 +1,266 @@
+// ModelConfig: the plain, JSON-serialisable description of a model that every package
+// reads (tfjs layers, the ONNX exporter, the CLI). Validated once, here, at the edge:
+// a bad value gets one ConfigError naming the field, the value and what is allowed.
+
+import { ConfigError } from './errors.js';
+
+export const PRESETS = ['encoder-classifier', 'decoder-lm', 'encoder-decoder'] as const;
+export const NORM_PLACEMENTS = ['pre', 'post'] as const;
+export const ACTIVATIONS = ['relu', 'gelu'] as const;
+export const POSITIONAL_ENCODINGS = ['sinusoidal', 'learned', 'rope', 'alibi'] as const;
+/** Score functions: Vaswani (scaled_dot), Luong (dot, general), Bahdanau (additive), cosine (Graves). */
+export const SCORE_FUNCTIONS = ['scaled_dot', 'dot', 'general', 'additive', 'cosine'] as const;
+export const POOLINGS = ['mean', 'cls'] as const;
+
+export type Preset = (typeof PRESETS)[number];
+export type NormPlacement = (typeof NORM_PLACEMENTS)[number];
+export type Activation = (typeof ACTIVATIONS)[number];
+export type PositionalEncoding = (typeof POSITIONAL_ENCODINGS)[number];
+export type ScoreFunction = (typeof SCORE_FUNCTIONS)[number];
+export type Pooling = (typeof POOLINGS)[number];
+
+export interface ModelConfig {
+  /** Which of the three architectures: encoder + classifier head, decoder-only LM, or encoder–decoder. */
+  preset: Preset;
+  /** Token vocabulary size; one vocabulary is shared by encoder and decoder. */
+  vocabSize: number;
+  /** Number of labels of the classifier head (encoder-classifier only, else 0). */
+  numClasses: number;
+  dModel: number;
+  numHeads: number;
+  /** Encoder layers (0 for decoder-lm). */
+  numEncoderLayers: number;
+  /** Decoder layers (0 for encoder-classifier). */
+  numDecoderLayers: number;
+  /** Hidden width of the position-wise feed-forward network. */
+  dFf: number;
+  /** Longest sequence the model accepts (size of the learned/sinusoidal position table). */
+  maxSeqLen: number;
+  /** Dropout rate on embeddings, attention weights and residual branches during training. */
+  dropout: number;
+  /** Layer norm before each sublayer (GPT-2) or after the residual add (Vaswani et al.). */
+  norm: NormPlacement;
+  activation: Activation;
+  positional: PositionalEncoding;
+  attention: ScoreFunction;
+  /** Luong-style local attention: self-attention sees only keys with |i - j| <= localWindow. null = global. */
+  localWindow: number | null;
+  /** Output projection shares the token embedding matrix (Press & Wolf, 2017). */
+  tieEmbeddings: boolean;
+  layerNormEps: number;
+  /** How the classifier pools the encoder output: mean over valid tokens, or the first token. */
+  pooling: Pooling;
+  padTokenId: number;
+  bosTokenId: number;
+  eosTokenId: number;
+}
+
+/** What a caller may pass: the preset and vocabulary are required, everything else has a default. */
+export type ModelConfigInput = Partial<ModelConfig> & Pick<ModelConfig, 'preset' | 'vocabSize'>;
+
+const FIELDS: readonly (keyof ModelConfig)[] = [
+  'preset', 'vocabSize', 'numClasses', 'dModel', 'numHeads', 'numEncoderLayers', 'numDecoderLayers',
+  'dFf', 'maxSeqLen', 'dropout', 'norm', 'activation', 'positional', 'attention', 'localWindow',
+  'tieEmbeddings', 'layerNormEps', 'pooling', 'padTokenId', 'bosTokenId', 'eosTokenId',
+];
+
+/** Defaults for a small model that trains in minutes on a CPU. */
+export function presetDefaults(preset: Preset): Omit<ModelConfig, 'vocabSize'> {
+  return {
+    preset,
+    numClasses: 0,
+    dModel: 128,
+    numHeads: 4,
+    numEncoderLayers: preset === 'decoder-lm' ? 0 : 2,
+    numDecoderLayers: preset === 'encoder-classifier' ? 0 : 2,
+    dFf: 512,
+    maxSeqLen: 128,
+    dropout: 0.1,
+    norm: 'pre',
+    activation: 'gelu',
+    positional: 'sinusoidal',
+    attention: 'scaled_dot',
+    localWindow: null,
+    tieEmbeddings: true,
+    layerNormEps: 1e-5,
+    pooling: 'mean',
+    padTokenId: 0,
+    bosTokenId: 1,
+    eosTokenId: 2,
+  };
+}
+
+/** Fills defaults for the preset and validates; throws ConfigError on the first bad field. */
+export function createModelConfig(input: ModelConfigInput): ModelConfig {
+  return validateModelConfig({ ...presetDefaults(checkPreset(input.preset)), ...dropUndefined(input) });
+}
+
+/** Parses a config.json text (or object); unknown fields and missing fields are errors. */
+export function parseModelConfig(json: string | unknown, source = 'config.json'): ModelConfig {
+  let value: unknown = json;
+  if (typeof json === 'string') {
+    try {
+      value = JSON.parse(json);
+    } catch (error) {
+      throw new ConfigError(source, `not valid JSON (${(error as Error).message})`);
+    }
+  }
+  if (!isRecord(value)) throw new ConfigError(source, `expected a JSON object, got ${describe(value)}`);
+  try {
+    return validateModelConfig(value);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new ConfigError(`${source}: ${error.field}`, error.message.slice(error.field.length + 2));
+    throw error;
+  }
+}
+
+/** Checks every field of a complete config; returns a clean copy holding only known fields. */
+export function validateModelConfig(value: unknown): ModelConfig {
+  if (!isRecord(value)) throw new ConfigError('config', `expected an object, got ${describe(value)}`);
+  for (const key of Object.keys(value)) {
+    if (!(FIELDS as readonly string[]).includes(key)) {
+      const hint = closest(key, FIELDS);
+      throw new ConfigError(key, `unknown field${hint ? `; did you mean '${hint}'?` : ''} (known: ${FIELDS.join(', ')})`);
+    }
+  }
+  for (const key of FIELDS) {
+    if (!(key in value) || value[key] === undefined) throw new ConfigError(key, 'missing');
+  }
+  const v = value as Record<keyof ModelConfig, unknown>;
+  const preset = checkPreset(v.preset);
+  const config: ModelConfig = {
+    preset,
+    vocabSize: int(v, 'vocabSize', 1),
+    numClasses: int(v, 'numClasses', 0),
+    dModel: int(v, 'dModel', 1),
+    numHeads: int(v, 'numHeads', 1),
+    numEncoderLayers: int(v, 'numEncoderLayers', 0),
+    numDecoderLayers: int(v, 'numDecoderLayers', 0),
+    dFf: int(v, 'dFf', 1),
+    maxSeqLen: int(v, 'maxSeqLen', 1),
+    dropout: num(v, 'dropout', 0, 1, false),
+    norm: oneOf(v, 'norm', NORM_PLACEMENTS),
+    activation: oneOf(v, 'activation', ACTIVATIONS),
+    positional: oneOf(v, 'positional', POSITIONAL_ENCODINGS),
+    attention: oneOf(v, 'attention', SCORE_FUNCTIONS),
+    localWindow: v.localWindow === null ? null : int(v, 'localWindow', 1),
+    tieEmbeddings: bool(v, 'tieEmbeddings'),
+    layerNormEps: num(v, 'layerNormEps', 0, 1, false),
+    pooling: oneOf(v, 'pooling', POOLINGS),
+    padTokenId: int(v, 'padTokenId', 0),
+    bosTokenId: int(v, 'bosTokenId', 0),
+    eosTokenId: int(v, 'eosTokenId', 0),
+  };
+  if (config.layerNormEps === 0) throw new ConfigError('layerNormEps', 'must be > 0, got 0');
+  if (config.dModel % config.numHeads !== 0) {
+    throw new ConfigError('dModel', `${config.dModel} is not divisible by numHeads=${config.numHeads}; choose dModel as a multiple of numHeads`);
+  }
+  if (config.positional === 'rope' && (config.dModel / config.numHeads) % 2 !== 0) {
+    throw new ConfigError('positional', `'rope' needs an even head size, got dModel/numHeads = ${config.dModel / config.numHeads}`);
+  }
+  if (config.positional === 'sinusoidal' && config.dModel % 2 !== 0) {
+    throw new ConfigError('dModel', `${config.dModel} must be even for 'sinusoidal' positions`);
+  }
+  const needs = {
+    'encoder-classifier': { enc: true, dec: false },
+    'decoder-lm': { enc: false, dec: true },
+    'encoder-decoder': { enc: true, dec: true },
+  }[preset];
+  if (needs.enc && config.numEncoderLayers < 1) throw new ConfigError('numEncoderLayers', `preset '${preset}' needs at least 1, got ${config.numEncoderLayers}`);
+  if (!needs.enc && config.numEncoderLayers !== 0) throw new ConfigError('numEncoderLayers', `preset '${preset}' has no encoder; must be 0, got ${config.numEncoderLayers}`);
+  if (needs.dec && config.numDecoderLayers < 1) throw new ConfigError('numDecoderLayers', `preset '${preset}' needs at least 1, got ${config.numDecoderLayers}`);
+  if (!needs.dec && config.numDecoderLayers !== 0) throw new ConfigError('numDecoderLayers', `preset '${preset}' has no decoder; must be 0, got ${config.numDecoderLayers}`);
+  if (preset === 'encoder-classifier' && config.numClasses < 2) throw new ConfigError('numClasses', `preset 'encoder-classifier' needs at least 2 classes, got ${config.numClasses}`);
+  if (preset !== 'encoder-classifier' && config.numClasses !== 0) throw new ConfigError('numClasses', `only 'encoder-classifier' has classes; must be 0 for '${preset}', got ${config.numClasses}`);
+  for (const field of ['padTokenId', 'bosTokenId', 'eosTokenId'] as const) {
+    if (config[field] >= config.vocabSize) throw new ConfigError(field, `${config[field]} is outside the vocabulary [0, ${config.vocabSize})`);
+  }
+  if (config.localWindow !== null && config.localWindow >= config.maxSeqLen) {
+    throw new ConfigError('localWindow', `${config.localWindow} covers the whole sequence (maxSeqLen=${config.maxSeqLen}); use null for global attention`);
+  }
+  return config;
+}
+
+/** Size of one attention head. */
+export function headDim(config: Pick<ModelConfig, 'dModel' | 'numHeads'>): number {
+  return config.dModel / config.numHeads;
+}
+
+function checkPreset(value: unknown): Preset {
+  if (typeof value !== 'string' || !(PRESETS as readonly string[]).includes(value)) {
+    throw new ConfigError('preset', `${describe(value)} is not a preset; allowed: ${PRESETS.join(', ')}`);
+  }
+  return value as Preset;
+}
+
+function int(v: Record<string, unknown>, field: string, min: number): number {
+  const x = v[field];
+  if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < min) {
+    throw new ConfigError(field, `${describe(x)} is not allowed; expected an integer >= ${min}`);
+  }
+  return x;
+}
+
+function num(v: Record<string, unknown>, field: string, min: number, max: number, maxInclusive: boolean): number {
+  const x = v[field];
+  if (typeof x !== 'number' || !Number.isFinite(x) || x < min || (maxInclusive ? x > max : x >= max)) {
+    throw new ConfigError(field, `${describe(x)} is not allowed; expected a number in [${min}, ${max}${maxInclusive ? ']' : ')'}`);
+  }
+  return x;
+}
+
+function bool(v: Record<string, unknown>, field: string): boolean {
+  const x = v[field];
+  if (typeof x !== 'boolean') throw new ConfigError(field, `${describe(x)} is not allowed; expected true or false`);
+  return x;
+}
+
+function oneOf<T extends string>(v: Record<string, unknown>, field: string, allowed: readonly T[]): T {
+  const x = v[field];
+  if (typeof x !== 'string' || !(allowed as readonly string[]).includes(x)) {
+    throw new ConfigError(field, `${describe(x)} is not allowed; expected one of ${allowed.join(', ')}`);
+  }
+  return x as T;
+}
+
+function isRecord(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+function dropUndefined<T extends object>(x: T): T {
+  return Object.fromEntries(Object.entries(x).filter(([, v]) => v !== undefined)) as T;
+}
+
+export function describe(x: unknown): string {
+  if (typeof x === 'string') return JSON.stringify(x);
+  if (x === undefined) return 'undefined';
+  if (Array.isArray(x)) return 'an array';
+  if (typeof x === 'object' && x !== null) return 'an object';
+  return String(x);
+}
+
+/** The candidate with the smallest edit distance (case-insensitive), if it is close enough to be a likely typo. */
+export function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of candidates) {
+    const d = editDistance(word.toLowerCase(), candidate.toLowerCase());
+    if (d < bestDistance) {
+      bestDistance = d;
+      best = candidate;
+    }
+  }
+  return bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length]!;
+}

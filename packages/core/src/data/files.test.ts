@@ -1,0 +1,71 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DataError } from '../errors.js';
+import { readCsvClassification, readTextFile, readTsvPairs } from './files.js';
+
+// This file is packages/core/src/data/files.test.ts; the repo root is four levels up and
+// the shared data sits beside it, at ../shared/data.
+const repoRoot = new URL('../../../../', import.meta.url);
+const dataDir = fileURLToPath(new URL('../shared/data/', repoRoot));
+const engFra = join(dataDir, 'eng-fra.tsv');
+const digits = join(dataDir, 'digits8x8.csv');
+
+describe('readers on temporary files', () => {
+  let dir = '';
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'attend-data-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('reports a missing file by path', async () => {
+    const path = join(dir, 'missing.tsv');
+    await expect(readTextFile(path)).rejects.toThrow(new DataError(`${path}: no such file`));
+    await expect(readTsvPairs(path)).rejects.toThrow(DataError);
+  });
+
+  it('reports an empty file and a directory', async () => {
+    const path = join(dir, 'empty.txt');
+    await writeFile(path, '');
+    await expect(readTextFile(path)).rejects.toThrow(new DataError(`${path}: file is empty`));
+    await expect(readTextFile(dir)).rejects.toThrow(new DataError(`${dir}: is a directory, not a file`));
+  });
+
+  it('reads text without a BOM, and names the file in parse errors', async () => {
+    const path = join(dir, 'pairs.tsv');
+    await writeFile(path, '\ufeffhi\tsalut\nbad line\n');
+    expect(await readTextFile(path)).toBe('hi\tsalut\nbad line\n');
+    await expect(readTsvPairs(path)).rejects.toThrow(
+      new DataError(`${path}:2: expected at least 2 tab-separated columns, found 1`),
+    );
+    expect(await readTsvPairs(path, { maxPairs: 1 })).toEqual([{ source: 'hi', target: 'salut' }]);
+  });
+});
+
+/** A test over a shared data file, skipped with the reason when the file is absent. */
+function withFile(path: string, name: string, fn: () => Promise<void>): void {
+  if (existsSync(path)) it(name, fn);
+  else it.skip(`${name} (skipped: ${path} not found)`, fn);
+}
+
+describe('shared datasets', () => {
+  withFile(engFra, 'eng-fra.tsv parses to 139,907 pairs', async () => {
+    const pairs = await readTsvPairs(engFra);
+    expect(pairs).toHaveLength(139_907);
+    expect(pairs[0]).toEqual({ source: 'Go.', target: 'Va !' });
+  });
+
+  withFile(digits, 'digits8x8.csv has 1,797 rows of 64 features', async () => {
+    const rows = await readCsvClassification(digits);
+    expect(rows).toHaveLength(1797);
+    expect(rows.every((r) => r.features.length === 64 && r.features.every((v) => v >= 0 && v <= 16))).toBe(true);
+    const perLabel = Array<number>(10).fill(0);
+    for (const r of rows) perLabel[r.label]! += 1;
+    expect(perLabel).toEqual([178, 182, 177, 183, 181, 182, 181, 179, 174, 180]);
+  });
+});

@@ -1,0 +1,213 @@
+// Multi-head attention with the score functions the toolkit grew from: scaled dot product
+// (Vaswani et al., 2017, §3.2.1), dot and general (Luong et al., 2015, §3.1), additive
+// (Bahdanau et al., 2015, eq. 6 — v·tanh(W₁q + W₂k)), and cosine similarity with a learned
+// per-head temperature (as in Graves et al.'s content addressing and Swin v2).
+// `attention(...)` is the math as a free function; `MultiHeadAttention` owns the weights.
+
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { createRng, type ScoreFunction } from '@attend/core';
+import { applyRotary, dropout, linear, mergeHeads, splitHeads } from './ops.js';
+import { ParamStore, type NamedParam } from './params.js';
+
+/** Per-head parameters of the score functions that have them. */
+export interface ScoreParams {
+  /** general: score = (q·W_h)·k, W [H, D, D]. */
+  general?: tf.Tensor3D;
+  /** additive: score = v_h · tanh(q·Wq_h + k·Wk_h); Wq/Wk [H, D, D], v [H, D]. */
+  additiveQuery?: tf.Tensor3D;
+  additiveKey?: tf.Tensor3D;
+  additiveV?: tf.Tensor2D;
+  /** cosine: score = exp(logitScale_h) · cos(q, k), logitScale [H]. */
+  cosineLogitScale?: tf.Tensor1D;
+}
+
+/** Small constant that keeps cosine similarity finite for zero vectors. */
+export const COSINE_EPS = 1e-6;
+
+/** Raw attention scores [B, H, Tq, Tk] for q [B, H, Tq, D] and k [B, H, Tk, D]. */
+export function attentionScores(q: tf.Tensor4D, k: tf.Tensor4D, score: ScoreFunction, params: ScoreParams = {}): tf.Tensor4D {
+  return tf.tidy(() => {
+    const D = q.shape[3];
+    switch (score) {
+      case 'scaled_dot':
+        return tf.matMul(tf.mul(q, 1 / Math.sqrt(D)), k, false, true) as tf.Tensor4D;
+      case 'dot':
+        return tf.matMul(q, k, false, true) as tf.Tensor4D;
+      case 'general':
+        return tf.matMul(tf.matMul(q, required(params.general, 'general')), k, false, true) as tf.Tensor4D;
+      case 'additive': {
+        const qa = tf.matMul(q, required(params.additiveQuery, 'additiveQuery')); // [B, H, Tq, D]
+        const ka = tf.matMul(k, required(params.additiveKey, 'additiveKey')); // [B, H, Tk, D]
+        const hidden = tf.tanh(tf.add(tf.expandDims(qa, 3), tf.expandDims(ka, 2))); // [B, H, Tq, Tk, D]
+        const v = required(params.additiveV, 'additiveV');
+        const [H, Dv] = v.shape;
+        return tf.sum(tf.mul(hidden, tf.reshape(v, [1, H, 1, 1, Dv])), -1) as tf.Tensor4D;
+      }
+      case 'cosine': {
+        const qn = tf.div(q, tf.add(tf.norm(q, 'euclidean', -1, true), COSINE_EPS));
+        const kn = tf.div(k, tf.add(tf.norm(k, 'euclidean', -1, true), COSINE_EPS));
+        const scale = tf.exp(required(params.cosineLogitScale, 'cosineLogitScale'));
+        return tf.mul(tf.matMul(qn, kn, false, true), tf.reshape(scale, [1, -1, 1, 1])) as tf.Tensor4D;
+      }
+    }
+  });
+}
+
+export interface AttentionOptions {
+  score: ScoreFunction;
+  params?: ScoreParams;
+  /** Additive bias broadcastable to [B, H, Tq, Tk]: masks (0 / MASKED_SCORE) and ALiBi. */
+  bias?: tf.Tensor;
+  dropoutRate?: number;
+  training?: boolean;
+}
+
+/** softmax(score(q, k) + bias) · v → { output [B, H, Tq, D], weights [B, H, Tq, Tk] }. */
+export function attention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, options: AttentionOptions): { output: tf.Tensor4D; weights: tf.Tensor4D } {
+  return tf.tidy(() => {
+    let scores: tf.Tensor = attentionScores(q, k, options.score, options.params);
+    if (options.bias) scores = tf.add(scores, options.bias);
+    const weights = tf.softmax(scores) as tf.Tensor4D;
+    const dropped = dropout(weights, options.dropoutRate ?? 0, options.training ?? false);
+    return { output: tf.matMul(dropped, v) as tf.Tensor4D, weights };
+  });
+}
+
+export interface MultiHeadAttentionArgs {
+  dModel: number;
+  numHeads: number;
+  /** Score function; default 'scaled_dot'. */
+  score?: ScoreFunction;
+  /** Dropout on the attention weights; default 0. */
+  dropout?: number;
+  /** Seed for the weight initialisation; default 0. */
+  seed?: number;
+  name?: string;
+}
+
+export interface AttentionCallOptions {
+  bias?: tf.Tensor;
+  /** Rotary tables for the query and key positions (self-attention only). */
+  rotary?: { cos: tf.Tensor2D; sin: tf.Tensor2D };
+  training?: boolean;
+}
+
+/**
+ * Multi-head attention: q/k/v projections, per-head scores, output projection.
+ * Weight names follow Hugging Face BART: q_proj, k_proj, v_proj, out_proj (+ score.* for the
+ * score functions with parameters).
+ */
+export class MultiHeadAttention extends tfl.layers.Layer {
+  static className = 'AttendMultiHeadAttention';
+  readonly dModel: number;
+  readonly numHeads: number;
+  readonly score: ScoreFunction;
+  readonly dropoutRate: number;
+  readonly seed: number;
+  private readonly params = new ParamStore();
+
+  constructor(args: MultiHeadAttentionArgs) {
+    super({ name: args.name, trainable: true });
+    if (args.dModel % args.numHeads !== 0) {
+      throw new Error(`MultiHeadAttention: dModel ${args.dModel} is not divisible by numHeads ${args.numHeads}`);
+    }
+    this.dModel = args.dModel;
+    this.numHeads = args.numHeads;
+    this.score = args.score ?? 'scaled_dot';
+    this.dropoutRate = args.dropout ?? 0;
+    this.seed = args.seed ?? 0;
+  }
+
+  override build(): void {
+    if (this.built) return;
+    const d = this.dModel;
+    const H = this.numHeads;
+    const D = d / H;
+    const rng = createRng(this.seed);
+    const add = (name: string, shape: number[], init: Parameters<ParamStore['add']>[3], linear = false): void => {
+      this.params.add(this, name, shape, init, rng, linear);
+    };
+    for (const proj of ['q_proj', 'k_proj', 'v_proj', 'out_proj']) {
+      add(`${proj}.weight`, [d, d], { normal: 0.02 }, true);
+      add(`${proj}.bias`, [d], 'zeros');
+    }
+    if (this.score === 'general') add('score.weight', [H, D, D], 'identity');
+    if (this.score === 'additive') {
+      add('score.query.weight', [H, D, D], { normal: 1 / Math.sqrt(D) });
+      add('score.key.weight', [H, D, D], { normal: 1 / Math.sqrt(D) });
+      add('score.v', [H, D], { normal: 1 / Math.sqrt(D) });
+    }
+    if (this.score === 'cosine') add('score.logit_scale', [H], { constant: Math.log(Math.sqrt(D)) });
+    this.built = true;
+  }
+
+  /** Attends from `query` [B, Tq, d] to `keyValue` [B, Tk, d]. */
+  attend(query: tf.Tensor3D, keyValue: tf.Tensor3D, options: AttentionCallOptions = {}): { output: tf.Tensor3D; weights: tf.Tensor4D } {
+    this.build();
+    if (query.shape[2] !== this.dModel || keyValue.shape[2] !== this.dModel) {
+      throw new Error(`${this.name}: expected inputs [B, T, ${this.dModel}], got query [${query.shape}] and keyValue [${keyValue.shape}]`);
+    }
+    return tf.tidy(() => {
+      const p = this.params;
+      let q = splitHeads(linear(query, p.get('q_proj.weight'), p.get('q_proj.bias')), this.numHeads);
+      let k = splitHeads(linear(keyValue, p.get('k_proj.weight'), p.get('k_proj.bias')), this.numHeads);
+      const v = splitHeads(linear(keyValue, p.get('v_proj.weight'), p.get('v_proj.bias')), this.numHeads);
+      if (options.rotary) {
+        q = applyRotary(q, options.rotary.cos, options.rotary.sin);
+        k = applyRotary(k, options.rotary.cos, options.rotary.sin);
+      }
+      const { output, weights } = attention(q, k, v, {
+        score: this.score,
+        params: this.scoreParams(),
+        bias: options.bias,
+        dropoutRate: this.dropoutRate,
+        training: options.training,
+      });
+      return { output: linear(mergeHeads(output), p.get('out_proj.weight'), p.get('out_proj.bias')) as tf.Tensor3D, weights };
+    });
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    const [query, keyValue] = Array.isArray(inputs) ? inputs : [inputs, inputs];
+    return this.attend(query as tf.Tensor3D, (keyValue ?? query) as tf.Tensor3D).output;
+  }
+
+  override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
+    return (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+  }
+
+  namedParams(prefix: string): NamedParam[] {
+    this.build();
+    return this.params.named(prefix);
+  }
+
+  private scoreParams(): ScoreParams {
+    const p = this.params;
+    switch (this.score) {
+      case 'general':
+        return { general: p.get('score.weight') as tf.Tensor3D };
+      case 'additive':
+        return {
+          additiveQuery: p.get('score.query.weight') as tf.Tensor3D,
+          additiveKey: p.get('score.key.weight') as tf.Tensor3D,
+          additiveV: p.get('score.v') as tf.Tensor2D,
+        };
+      case 'cosine':
+        return { cosineLogitScale: p.get('score.logit_scale') as tf.Tensor1D };
+      default:
+        return {};
+    }
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), dModel: this.dModel, numHeads: this.numHeads, score: this.score, dropout: this.dropoutRate, seed: this.seed };
+  }
+}
+
+function required<T>(x: T | undefined, name: string): T {
+  if (x === undefined) throw new Error(`attention: score parameter '${name}' is required for this score function`);
+  return x;
+}
+
+tf.serialization.registerClass(MultiHeadAttention);

@@ -1,0 +1,335 @@
+// The three presets built from one ModelConfig: encoder + classifier head, decoder-only
+// language model (GPT), and encoder–decoder (Vaswani et al., 2017). One token table is shared
+// by encoder and decoder; masks and position tables come from @attend/core so every backend
+// computes the same function. Weight names are Hugging Face-like and stable (see namedParams).
+
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  alibiBias,
+  attentionMask,
+  createRng,
+  headDim,
+  maskToBias,
+  ropeTables,
+  ShapeError,
+  sinusoidalTable,
+  type ModelConfig,
+} from '@attend/core';
+import { LayerNorm, TransformerLayer } from './layers.js';
+import { dropout, linear } from './ops.js';
+import { ParamStore, type NamedParam } from './params.js';
+import * as tfl from '@tensorflow/tfjs-layers';
+
+/** Token ids with valid lengths; row-major [batchSize, seqLen]. Padding is on the right. */
+export interface TokenBatch {
+  ids: Int32Array;
+  batchSize: number;
+  seqLen: number;
+  /** Valid length of each row; default: every row full. */
+  lengths?: Int32Array;
+}
+
+export interface ForwardOptions {
+  training?: boolean;
+  /** Keep per-layer attention weights [B, H, Tq, Tk] in the result. */
+  returnAttention?: boolean;
+}
+
+export interface AttentionMaps {
+  encoder: tf.Tensor4D[];
+  decoderSelf: tf.Tensor4D[];
+  cross: tf.Tensor4D[];
+}
+
+export interface ForwardResult {
+  /** [B, T, vocabSize] for LM/seq2seq, [B, numClasses] for the classifier. */
+  logits: tf.Tensor;
+  attention?: AttentionMaps;
+}
+
+/** Token embedding table shared by the stacks (and by the output layer when tied). */
+class TokenEmbedding extends tfl.layers.Layer {
+  static className = 'AttendTokenEmbedding';
+  private readonly params = new ParamStore();
+  constructor(
+    readonly vocabSize: number,
+    readonly dModel: number,
+    readonly seed: number,
+  ) {
+    super({});
+  }
+  override build(): void {
+    if (this.built) return;
+    this.params.add(this, 'weight', [this.vocabSize, this.dModel], { normal: 1 / Math.sqrt(this.dModel) }, createRng(this.seed));
+    this.built = true;
+  }
+  table(): tf.Variable {
+    this.build();
+    return this.params.get('weight');
+  }
+  namedParams(prefix: string): NamedParam[] {
+    this.build();
+    return this.params.named(prefix);
+  }
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), vocabSize: this.vocabSize, dModel: this.dModel, seed: this.seed };
+  }
+}
+
+/** A stack of encoder or decoder layers with its own position handling and final norm. */
+class Stack {
+  readonly layers: TransformerLayer[];
+  readonly finalNorm?: LayerNorm;
+  readonly positions = new ParamStore();
+  private readonly holder: TokenEmbedding;
+
+  constructor(
+    readonly config: ModelConfig,
+    readonly kind: 'encoder' | 'decoder',
+    numLayers: number,
+    seed: number,
+  ) {
+    const c = config;
+    const total = c.numEncoderLayers + c.numDecoderLayers;
+    this.layers = Array.from({ length: numLayers }, (_, i) =>
+      new TransformerLayer({
+        dModel: c.dModel,
+        numHeads: c.numHeads,
+        dFf: c.dFf,
+        dropout: c.dropout,
+        norm: c.norm,
+        activation: c.activation,
+        score: c.attention,
+        layerNormEps: c.layerNormEps,
+        totalLayers: total,
+        seed: seed * 1000 + i,
+        crossAttention: kind === 'decoder' && c.preset === 'encoder-decoder',
+      }),
+    );
+    if (c.norm === 'pre') this.finalNorm = new LayerNorm({ dim: c.dModel, eps: c.layerNormEps });
+    // Learned positions live in a small layer of their own so they are a tfjs weight too.
+    this.holder = new TokenEmbedding(c.maxSeqLen, c.dModel, seed * 1000 + 999);
+  }
+
+  learnedPositions(): tf.Variable {
+    return this.holder.table();
+  }
+
+  namedParams(): NamedParam[] {
+    const out: NamedParam[] = [];
+    if (this.config.positional === 'learned') {
+      out.push(...this.holder.namedParams(`${this.kind}.embed_positions`));
+    }
+    this.layers.forEach((layer, i) => out.push(...layer.namedParams(`${this.kind}.layers.${i}`)));
+    if (this.finalNorm) out.push(...this.finalNorm.namedParams(`${this.kind}.layer_norm`));
+    return out;
+  }
+}
+
+/**
+ * A Transformer built from a ModelConfig. Methods take plain typed arrays (as produced by
+ * @attend/core's batching) and return tensors; call them inside `tf.tidy`.
+ */
+export class TransformerModel {
+  readonly config: ModelConfig;
+  readonly embedTokens: TokenEmbedding;
+  readonly encoder?: Stack;
+  readonly decoder?: Stack;
+  private readonly head = new ParamStore();
+  private readonly headHolder: tfl.layers.Layer;
+  private readonly sinusoidal?: tf.Tensor2D;
+  private readonly rope?: { cos: tf.Tensor2D; sin: tf.Tensor2D };
+
+  constructor(config: ModelConfig, options: { seed?: number } = {}) {
+    this.config = config;
+    const seed = options.seed ?? 0;
+    this.embedTokens = new TokenEmbedding(config.vocabSize, config.dModel, seed * 7919 + 1);
+    if (config.numEncoderLayers > 0) this.encoder = new Stack(config, 'encoder', config.numEncoderLayers, seed * 7919 + 2);
+    if (config.numDecoderLayers > 0) this.decoder = new Stack(config, 'decoder', config.numDecoderLayers, seed * 7919 + 3);
+    this.headHolder = new (class extends tfl.layers.Layer {
+      static className = 'AttendHead';
+    })({});
+    const rng = createRng(seed * 7919 + 4);
+    if (config.preset === 'encoder-classifier') {
+      this.head.add(this.headHolder, 'classifier.weight', [config.dModel, config.numClasses], { normal: 0.02 }, rng, true);
+      this.head.add(this.headHolder, 'classifier.bias', [config.numClasses], 'zeros', rng);
+    } else if (!config.tieEmbeddings) {
+      this.head.add(this.headHolder, 'lm_head.weight', [config.dModel, config.vocabSize], { normal: 0.02 }, rng, true);
+    }
+    if (config.positional === 'sinusoidal') {
+      this.sinusoidal = tf.keep(tf.tensor2d(sinusoidalTable(config.maxSeqLen, config.dModel), [config.maxSeqLen, config.dModel]));
+    }
+    if (config.positional === 'rope') {
+      const D = headDim(config);
+      const t = ropeTables(config.maxSeqLen, D);
+      this.rope = { cos: tf.keep(tf.tensor2d(t.cos, [config.maxSeqLen, D])), sin: tf.keep(tf.tensor2d(t.sin, [config.maxSeqLen, D])) };
+    }
+  }
+
+  /** Every parameter with its checkpoint name, in a stable order. */
+  namedParams(): NamedParam[] {
+    return [
+      ...this.embedTokens.namedParams('embed_tokens'),
+      ...(this.encoder?.namedParams() ?? []),
+      ...(this.decoder?.namedParams() ?? []),
+      ...this.head.named(''),
+    ];
+  }
+
+  trainableVariables(): tf.Variable[] {
+    return this.namedParams().map((p) => p.variable);
+  }
+
+  parameterCount(): number {
+    return this.namedParams().reduce((n, p) => n + p.variable.size, 0);
+  }
+
+  /** Embeds tokens: E[ids]·√dModel (+ absolute positions from `offset`), then dropout. [B, T, d] */
+  embed(stack: Stack, batch: TokenBatch, training: boolean, offset = 0): tf.Tensor3D {
+    const { dModel, maxSeqLen, positional } = this.config;
+    const { ids, batchSize: B, seqLen: T } = batch;
+    if (offset + T > maxSeqLen) throw new ShapeError(`sequence of length ${offset + T} exceeds maxSeqLen ${maxSeqLen}`);
+    for (const id of ids) {
+      if (id < 0 || id >= this.config.vocabSize || !Number.isInteger(id)) {
+        throw new ShapeError(`token id ${id} is outside the vocabulary [0, ${this.config.vocabSize})`);
+      }
+    }
+    return tf.tidy(() => {
+      const idTensor = tf.tensor2d(ids, [B, T], 'int32');
+      let x = tf.mul(tf.gather(this.embedTokens.table(), idTensor), Math.sqrt(dModel));
+      if (positional === 'sinusoidal') x = tf.add(x, tf.slice(this.sinusoidal!, [offset, 0], [T, dModel]));
+      if (positional === 'learned') x = tf.add(x, tf.slice(stack.learnedPositions(), [offset, 0], [T, dModel]));
+      return dropout(x, this.config.dropout, training) as tf.Tensor3D;
+    });
+  }
+
+  /** Additive self-attention bias [B, 1 or H, T, T] from core's masks (+ ALiBi). */
+  selfBias(batch: TokenBatch, causal: boolean, offset = 0, keyLen = batch.seqLen): tf.Tensor {
+    const { numHeads, localWindow, positional } = this.config;
+    const { batchSize: B, seqLen: T } = batch;
+    const mask = attentionMask({ batchSize: B, queryLen: T, keyLen, keyLengths: batch.lengths, causal, localWindow, queryOffset: offset });
+    return tf.tidy(() => {
+      const bias = tf.tensor4d(maskToBias(mask), [B, 1, T, keyLen]);
+      if (positional !== 'alibi') return bias;
+      return tf.add(bias, tf.tensor4d(alibiBias(numHeads, T, keyLen, offset), [1, numHeads, T, keyLen]));
+    });
+  }
+
+  /** Cross-attention bias [B, 1, T, S] masking padded encoder positions. */
+  crossBias(target: TokenBatch, source: TokenBatch): tf.Tensor {
+    const mask = attentionMask({ batchSize: target.batchSize, queryLen: target.seqLen, keyLen: source.seqLen, keyLengths: source.lengths });
+    return tf.tensor4d(maskToBias(mask), [target.batchSize, 1, target.seqLen, source.seqLen]);
+  }
+
+  private rotary(offset: number, T: number): { cos: tf.Tensor2D; sin: tf.Tensor2D } | undefined {
+    if (!this.rope) return undefined;
+    const D = headDim(this.config);
+    return { cos: tf.slice(this.rope.cos, [offset, 0], [T, D]), sin: tf.slice(this.rope.sin, [offset, 0], [T, D]) };
+  }
+
+  /** Encoder states [B, S, d]. */
+  encode(source: TokenBatch, options: ForwardOptions = {}, maps?: AttentionMaps): tf.Tensor3D {
+    const stack = this.requireStack('encoder');
+    const training = options.training ?? false;
+    let x = this.embed(stack, source, training);
+    const self = { bias: this.selfBias(source, false), rotary: this.rotary(0, source.seqLen) };
+    for (const layer of stack.layers) {
+      const r = layer.forward(x, { self, training });
+      x = r.output;
+      maps?.encoder.push(r.selfWeights);
+    }
+    return stack.finalNorm ? (stack.finalNorm.normalize(x) as tf.Tensor3D) : x;
+  }
+
+  /** Decoder states [B, T, d] (causal), attending to `memory` in the encoder–decoder. */
+  decode(target: TokenBatch, memory: { states: tf.Tensor3D; source: TokenBatch } | undefined, options: ForwardOptions = {}, maps?: AttentionMaps): tf.Tensor3D {
+    const stack = this.requireStack('decoder');
+    const training = options.training ?? false;
+    let x = this.embed(stack, target, training);
+    const self = { bias: this.selfBias(target, true), rotary: this.rotary(0, target.seqLen) };
+    const cross = memory ? { states: memory.states, bias: this.crossBias(target, memory.source) } : undefined;
+    for (const layer of stack.layers) {
+      const r = layer.forward(x, { self, memory: cross, training });
+      x = r.output;
+      maps?.decoderSelf.push(r.selfWeights);
+      if (r.crossWeights) maps?.cross.push(r.crossWeights);
+    }
+    return stack.finalNorm ? (stack.finalNorm.normalize(x) as tf.Tensor3D) : x;
+  }
+
+  /** Vocabulary logits [B, T, V] from decoder states (tied or separate output matrix). */
+  lmLogits(states: tf.Tensor3D): tf.Tensor3D {
+    return tf.tidy(() => {
+      if (this.config.tieEmbeddings) {
+        const [B, T, d] = states.shape;
+        const flat = tf.matMul(tf.reshape(states, [B * T, d]), this.embedTokens.table(), false, true);
+        return tf.reshape(flat, [B, T, this.config.vocabSize]) as tf.Tensor3D;
+      }
+      return linear(states, this.head.get('lm_head.weight')) as tf.Tensor3D;
+    });
+  }
+
+  /** Class logits [B, numClasses] from pooled encoder states. */
+  classify(states: tf.Tensor3D, source: TokenBatch): tf.Tensor2D {
+    return tf.tidy(() => {
+      const [B, T, d] = states.shape;
+      let pooled: tf.Tensor2D;
+      if (this.config.pooling === 'cls') {
+        pooled = tf.reshape(tf.slice(states, [0, 0, 0], [B, 1, d]), [B, d]);
+      } else {
+        const lengths = source.lengths ?? new Int32Array(B).fill(T);
+        const mask = new Float32Array(B * T);
+        lengths.forEach((n, b) => mask.fill(1, b * T, b * T + n));
+        const m = tf.tensor3d(mask, [B, T, 1]);
+        pooled = tf.div(tf.sum(tf.mul(states, m), 1), tf.maximum(tf.sum(m, 1), 1)) as tf.Tensor2D;
+      }
+      return linear(pooled, this.head.get('classifier.weight'), this.head.get('classifier.bias')) as tf.Tensor2D;
+    });
+  }
+
+  /**
+   * The whole model. Classifier and LM take `input`; the encoder–decoder takes `input` as the
+   * source and `target` as the decoder input (bos + tokens).
+   */
+  forward(input: TokenBatch, target?: TokenBatch, options: ForwardOptions = {}): ForwardResult {
+    const maps: AttentionMaps = { encoder: [], decoderSelf: [], cross: [] };
+    const kept = options.returnAttention ? maps : undefined;
+    // tidy keeps only what it returns, so the attention maps travel out with the logits.
+    const out = tf.tidy(() => {
+      let logits: tf.Tensor;
+      switch (this.config.preset) {
+        case 'encoder-classifier':
+          logits = this.classify(this.encode(input, options, kept), input);
+          break;
+        case 'decoder-lm':
+          logits = this.lmLogits(this.decode(input, undefined, options, kept));
+          break;
+        case 'encoder-decoder': {
+          if (!target) throw new ShapeError('encoder-decoder forward needs a target (decoder input) batch');
+          const states = this.encode(input, options, kept);
+          logits = this.lmLogits(this.decode(target, { states, source: input }, options, kept));
+          break;
+        }
+      }
+      return { logits, encoder: maps.encoder, decoderSelf: maps.decoderSelf, cross: maps.cross };
+    });
+    const { logits, ...attention } = out;
+    return options.returnAttention ? { logits, attention } : { logits };
+  }
+
+  /** Frees every tensor the model owns. */
+  dispose(): void {
+    for (const p of this.namedParams()) p.variable.dispose();
+    this.sinusoidal?.dispose();
+    this.rope?.cos.dispose();
+    this.rope?.sin.dispose();
+  }
+
+  private requireStack(kind: 'encoder' | 'decoder'): Stack {
+    const stack = this[kind];
+    if (!stack) throw new ShapeError(`preset '${this.config.preset}' has no ${kind}`);
+    return stack;
+  }
+}
+
+tf.serialization.registerClass(TokenEmbedding);

@@ -1,0 +1,71 @@
+// Named parameters of a layer: creation with a seeded initialiser, lookup by local name,
+// and the Hugging Face-style full names under which checkpoints store them.
+// Linear kernels live here as [in, out] (so x·W needs no transpose) and are stored in
+// checkpoints as PyTorch does, [out, in]; `linear: true` marks the weights that flip.
+
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import type { Rng } from '@attend/core';
+
+export type Init = 'zeros' | 'ones' | 'identity' | { normal: number } | { constant: number };
+
+export interface NamedParam {
+  /** Full checkpoint name, e.g. `decoder.layers.0.self_attn.q_proj.weight`. */
+  name: string;
+  variable: tf.Variable;
+  /** A Linear kernel: [in, out] here, [out, in] in checkpoints. */
+  linear: boolean;
+}
+
+/** Layers with weights expose them under a prefix. */
+export interface HasNamedParams {
+  namedParams(prefix: string): NamedParam[];
+}
+
+interface LayerWithWeights {
+  // tfjs Layer.addWeight is protected; layers pass themselves in from build().
+  addWeight: (name: string, shape: number[], dtype?: tf.DataType, initializer?: ReturnType<typeof tfl.initializers.zeros>) => tfl.LayerVariable;
+}
+
+export class ParamStore {
+  private readonly entries = new Map<string, { variable: tfl.LayerVariable; linear: boolean }>();
+
+  add(layer: object, name: string, shape: number[], init: Init, rng: Rng, linear = false): void {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const values = initialValues(size, shape, init, rng);
+    const variable = (layer as LayerWithWeights).addWeight(name, shape, 'float32', tfl.initializers.zeros());
+    const initial = tf.tensor(values, shape, 'float32');
+    variable.write(initial);
+    initial.dispose();
+    this.entries.set(name, { variable, linear });
+  }
+
+  get(name: string): tf.Variable {
+    const entry = this.entries.get(name);
+    if (!entry) throw new Error(`no parameter '${name}' (have: ${[...this.entries.keys()].join(', ')})`);
+    return entry.variable.read() as tf.Variable;
+  }
+
+  named(prefix: string): NamedParam[] {
+    return [...this.entries].map(([name, { variable, linear }]) => ({
+      name: prefix ? `${prefix}.${name}` : name,
+      variable: variable.read() as tf.Variable,
+      linear,
+    }));
+  }
+}
+
+function initialValues(size: number, shape: number[], init: Init, rng: Rng): Float32Array {
+  const values = new Float32Array(size);
+  if (init === 'zeros') return values;
+  if (init === 'ones') return values.fill(1);
+  if (init === 'identity') {
+    // [..., n, n] stacks of identity matrices.
+    const n = shape[shape.length - 1]!;
+    for (let base = 0; base < size; base += n * n) for (let i = 0; i < n; i++) values[base + i * n + i] = 1;
+    return values;
+  }
+  if ('constant' in init) return values.fill(init.constant);
+  for (let i = 0; i < size; i++) values[i] = rng.normal() * init.normal;
+  return values;
+}

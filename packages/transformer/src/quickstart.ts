@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+// The main job until the CLI lands: train a small encoder–decoder on the built-in date
+// normalisation task ("march 3rd, 2021" → "2021-03-03"), then print its dev exact match and a
+// few decoded samples. Needs no data files: the task is generated in code.
+
+import { CharTokenizer, createModelConfig, dateTask, trainDevSplit } from '@attend/core';
+import { setupBackend } from './backend.js';
+import { TransformerModel } from './model.js';
+import { seq2seqTask } from './seq2seq-task.js';
+import { train } from './trainer.js';
+
+export interface DateExperimentOptions {
+  seed?: number;
+  trainSize?: number;
+  devSize?: number;
+  steps?: number;
+  batchSize?: number;
+  /** Stop early once dev exact match reaches this fraction. */
+  targetExactMatch?: number;
+  evalEvery?: number;
+  onLine?: (line: string) => void;
+}
+
+/** Trains the quickstart model; returns the dev exact match, samples and timing. */
+export async function runDateExperiment(options: DateExperimentOptions = {}) {
+  const seed = options.seed ?? 1;
+  const log = options.onLine ?? (() => {});
+  const pairs = dateTask({ count: (options.trainSize ?? 6000) + (options.devSize ?? 500), seed });
+  const { train: trainPairs, dev } = trainDevSplit(pairs, { devFraction: (options.devSize ?? 500) / pairs.length, seed, key: (p) => p.source });
+  const tokenizer = CharTokenizer.fromCorpus(pairs.flatMap((p) => [p.source, p.target]));
+  const config = createModelConfig({
+    preset: 'encoder-decoder',
+    vocabSize: tokenizer.vocabSize,
+    dModel: 64,
+    numHeads: 4,
+    numEncoderLayers: 2,
+    numDecoderLayers: 2,
+    dFf: 128,
+    maxSeqLen: 48,
+    dropout: 0,
+  });
+  const task = seq2seqTask(trainPairs, dev, tokenizer, { batchSize: options.batchSize ?? 64, seed, maxSrcLen: 40, maxTgtLen: 12 });
+  const model = new TransformerModel(config, { seed });
+  const started = performance.now();
+  const result = await train(model, task.nextBatch, {
+    steps: options.steps ?? 1200,
+    learningRate: 3e-3,
+    schedule: { kind: 'cosine', warmupSteps: 100, totalSteps: options.steps ?? 1200, minLr: 1e-4 },
+    optimizer: { weightDecay: 0.01 },
+    evalEvery: options.evalEvery ?? 200,
+    evaluate: async (m) => ({ exactMatch: (await task.evaluate(m)).exactMatch }),
+    earlyStopping: { metric: 'exactMatch', mode: 'max', target: options.targetExactMatch ?? 1 },
+    logEvery: 50,
+    onProgress: (e) => {
+      if (e.type === 'step') log(`step ${e.step}/${e.totalSteps}  loss ${e.loss.toFixed(4)}  lr ${e.lr.toExponential(2)}  ${Math.round(e.tokensPerSecond)} tok/s`);
+      if (e.type === 'eval') log(`eval @ ${e.step}: exact match ${(100 * (e.metrics.exactMatch ?? 0)).toFixed(2)}%`);
+    },
+  });
+  const seconds = (performance.now() - started) / 1000;
+  const { exactMatch, outputs } = await task.evaluate(model);
+  const samples = dev.slice(0, 6).map((p, i) => ({ source: p.source, target: p.target, output: outputs[i]! }));
+  return { model, tokenizer, config, exactMatch, samples, seconds, steps: result.state.step, reason: result.reason, parameters: model.parameterCount(), devSize: dev.length };
+}
+
+async function main(): Promise<void> {
+  const backend = await setupBackend();
+  console.log(`attend quickstart — date normalisation with a small encoder–decoder (tfjs backend: ${backend.name})`);
+  const r = await runDateExperiment({ onLine: (line) => console.log(line) });
+  console.log(`\nparameters: ${r.parameters.toLocaleString('en-US')}; trained ${r.steps} steps in ${r.seconds.toFixed(1)} s (${r.reason})`);
+  console.log(`dev exact match: ${(100 * r.exactMatch).toFixed(2)}% of ${r.devSize} dates\n`);
+  for (const s of r.samples) console.log(`  ${s.source.padEnd(36)} → ${s.output}${s.output === s.target ? '' : `   (expected ${s.target})`}`);
+  r.model.dispose();
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((error: unknown) => {
+    console.error(`quickstart failed: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,60 @@
+// A sequence-to-sequence task ready for the trainer: text pairs encoded with a tokenizer,
+// a step-indexed batch function (deterministic, so resumed runs see the same data), and an
+// exact-match evaluation that decodes the dev set greedily.
+
+import { createRng, exactMatch, makeSeq2SeqBatch, type EncodedPair, type TextPair, type Tokenizer } from '@attend/core';
+import { greedyTranslate } from './generate.js';
+import type { TransformerModel } from './model.js';
+import { seq2seqTrainBatch, type TrainBatch } from './trainer.js';
+
+export interface Seq2SeqTaskOptions {
+  batchSize: number;
+  /** Seed of the batch order. */
+  seed: number;
+  /** Longest encoded source/target (in tokens); longer pairs are an error. */
+  maxSrcLen: number;
+  maxTgtLen: number;
+}
+
+export interface Seq2SeqTask {
+  nextBatch(step: number): TrainBatch;
+  /** Greedy-decodes `pairs` (default: the dev set) and returns { exactMatch } plus the outputs. */
+  evaluate(model: TransformerModel, pairs?: readonly TextPair[], batchSize?: number): Promise<{ exactMatch: number; outputs: string[] }>;
+}
+
+export function seq2seqTask(train: readonly TextPair[], dev: readonly TextPair[], tokenizer: Tokenizer, options: Seq2SeqTaskOptions): Seq2SeqTask {
+  const ids = tokenizer.specialTokenIds;
+  const encode = (p: TextPair): EncodedPair => ({ source: tokenizer.encode(p.source), target: tokenizer.encode(p.target) });
+  const encodedTrain = train.map(encode);
+  const batchesPerEpoch = Math.max(1, Math.floor(encodedTrain.length / options.batchSize));
+  const orders = new Map<number, number[]>();
+  const orderOf = (epoch: number): number[] => {
+    let order = orders.get(epoch);
+    if (!order) {
+      order = createRng(options.seed * 100_003 + epoch).shuffle(encodedTrain.map((_, i) => i));
+      orders.clear();
+      orders.set(epoch, order);
+    }
+    return order;
+  };
+  const limits = { maxSrcLen: options.maxSrcLen, maxTgtLen: options.maxTgtLen + 1 };
+  return {
+    nextBatch(step) {
+      const k = step - 1;
+      const order = orderOf(Math.floor(k / batchesPerEpoch));
+      const start = (k % batchesPerEpoch) * options.batchSize;
+      const pairs = order.slice(start, start + options.batchSize).map((i) => encodedTrain[i]!);
+      return seq2seqTrainBatch(makeSeq2SeqBatch(pairs, ids, limits));
+    },
+    async evaluate(model, pairs = dev, batchSize = 256) {
+      const outputs: string[] = [];
+      for (let start = 0; start < pairs.length; start += batchSize) {
+        const chunk = pairs.slice(start, start + batchSize).map(encode);
+        const batch = makeSeq2SeqBatch(chunk, ids, limits);
+        const decoded = await greedyTranslate(model, { ids: batch.srcIds, batchSize: batch.batchSize, seqLen: batch.srcLen, lengths: batch.srcLengths }, options.maxTgtLen + 1);
+        outputs.push(...decoded.map((d) => tokenizer.decode(d)));
+      }
+      return { exactMatch: exactMatch(outputs, pairs.map((p) => p.target)), outputs };
+    },
+  };
+}

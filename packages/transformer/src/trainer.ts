@@ -1,0 +1,246 @@
+// The training loop: forward + loss under tf.variableGrads, global-norm clipping, AdamW with
+// a learning-rate schedule, periodic evaluation, early stopping, atomic checkpoints and resume.
+// It never prints: progress goes to the `onProgress` callback the caller passes.
+
+import * as tf from '@tensorflow/tfjs-core';
+import { AttendError } from '@attend/core';
+import { crossEntropy, lengthWeights } from './loss.js';
+import type { TokenBatch, TransformerModel } from './model.js';
+import { AdamW, clipByGlobalNorm, learningRate, type AdamWOptions, type Schedule } from './optimizer.js';
+import { loadCheckpoint, saveCheckpoint, type TrainerState } from './checkpoint.js';
+
+/** One training example batch in model terms. */
+export interface TrainBatch {
+  /** Classifier/LM input, or the encoder–decoder source. */
+  input: TokenBatch;
+  /** Decoder input (bos + target) of the encoder–decoder. */
+  target?: TokenBatch;
+  /** Class ids [B] (classifier) or next-token ids [B·T] (LM, seq2seq). */
+  labels: Int32Array;
+  /** 1 for counted label positions, 0 for padding; default all count. */
+  labelWeights?: Float32Array;
+}
+
+/** Builds a TrainBatch from core's seq2seq batch (srcIds/decoderInputIds/labels + lengths). */
+export function seq2seqTrainBatch(b: {
+  batchSize: number; srcLen: number; tgtLen: number; srcIds: Int32Array; srcLengths: Int32Array;
+  decoderInputIds: Int32Array; labels: Int32Array; tgtLengths: Int32Array;
+}): TrainBatch {
+  return {
+    input: { ids: b.srcIds, batchSize: b.batchSize, seqLen: b.srcLen, lengths: b.srcLengths },
+    target: { ids: b.decoderInputIds, batchSize: b.batchSize, seqLen: b.tgtLen, lengths: b.tgtLengths },
+    labels: b.labels,
+    labelWeights: lengthWeights(b.tgtLengths, b.tgtLen),
+  };
+}
+
+/** Builds a TrainBatch from an LM batch (inputIds, next-token labels, optional lengths). */
+export function lmTrainBatch(b: { batchSize: number; seqLen: number; inputIds: Int32Array; labels: Int32Array; lengths?: Int32Array }): TrainBatch {
+  return {
+    input: { ids: b.inputIds, batchSize: b.batchSize, seqLen: b.seqLen, lengths: b.lengths },
+    labels: b.labels,
+    labelWeights: b.lengths ? lengthWeights(b.lengths, b.seqLen) : undefined,
+  };
+}
+
+/** Builds a TrainBatch from a classification batch. */
+export function classificationTrainBatch(b: { batchSize: number; seqLen: number; inputIds: Int32Array; lengths: Int32Array; labels: Int32Array }): TrainBatch {
+  return { input: { ids: b.inputIds, batchSize: b.batchSize, seqLen: b.seqLen, lengths: b.lengths }, labels: b.labels };
+}
+
+/** Mean cross-entropy of the model on a batch (a scalar tensor). */
+export function batchLoss(model: TransformerModel, batch: TrainBatch, options: { training?: boolean; labelSmoothing?: number } = {}): tf.Scalar {
+  return tf.tidy(() => {
+    const { logits } = model.forward(batch.input, batch.target, { training: options.training ?? false });
+    const V = logits.shape[logits.shape.length - 1]!;
+    return crossEntropy(tf.reshape(logits, [-1, V]) as tf.Tensor2D, batch.labels, {
+      labelSmoothing: options.labelSmoothing,
+      weights: batch.labelWeights,
+    });
+  });
+}
+
+export type TrainingEvent =
+  | { type: 'step'; step: number; totalSteps: number; loss: number; lr: number; gradNorm: number; tokensPerSecond: number; elapsedMs: number }
+  | { type: 'eval'; step: number; metrics: Record<string, number>; best: boolean }
+  | { type: 'checkpoint'; step: number; dir: string }
+  | { type: 'stop'; step: number; reason: StopReason };
+
+export type StopReason = 'completed' | 'early-stopping' | 'target-reached' | 'aborted';
+
+export interface EarlyStopping {
+  /** Metric name returned by `evaluate`. */
+  metric: string;
+  mode: 'min' | 'max';
+  /** Stop after this many evaluations without improvement; default: never. */
+  patience?: number;
+  /** Stop as soon as the metric reaches this value. */
+  target?: number;
+}
+
+export interface TrainerOptions {
+  /** Total optimizer steps (including steps done before a resume). */
+  steps: number;
+  /** Peak learning rate. */
+  learningRate: number;
+  /** Default: constant. */
+  schedule?: Schedule;
+  optimizer?: AdamWOptions;
+  /** ε of label smoothing; default 0. */
+  labelSmoothing?: number;
+  /** Max global gradient norm; default 1; null disables clipping. */
+  clipNorm?: number | null;
+  /** Evaluate every this many steps (and at the end); default: only at the end. */
+  evalEvery?: number;
+  evaluate?: (model: TransformerModel, step: number) => Promise<Record<string, number>> | Record<string, number>;
+  earlyStopping?: EarlyStopping;
+  /** Folder to checkpoint into (at each eval and at the end), with the tokenizer JSON to store. */
+  checkpoint?: { dir: string; tokenizer?: unknown; every?: number };
+  /** Continue from the checkpoint in `checkpoint.dir` when it exists. */
+  resume?: boolean;
+  /** Report a 'step' event every this many steps; default 10. */
+  logEvery?: number;
+  onProgress?: (event: TrainingEvent) => void;
+  signal?: AbortSignal;
+}
+
+export interface TrainingResult {
+  state: TrainerState;
+  reason: StopReason;
+}
+
+/** Raised when training cannot go on (a NaN/Inf loss); the last good checkpoint is kept. */
+export class TrainingError extends AttendError {
+  override readonly name = 'TrainingError';
+}
+
+/**
+ * Trains `model` in place. `nextBatch(step)` returns the batch of 1-based `step`; making it a
+ * pure function of the step makes a resumed run see the same data as an uninterrupted one.
+ */
+export async function train(model: TransformerModel, nextBatch: (step: number) => TrainBatch, options: TrainerOptions): Promise<TrainingResult> {
+  const schedule = options.schedule ?? { kind: 'constant' };
+  const clipNorm = options.clipNorm === undefined ? 1 : options.clipNorm;
+  const logEvery = options.logEvery ?? 10;
+  const optimizer = new AdamW(options.optimizer);
+  const params = model.namedParams();
+  const variables = params.map((p) => p.variable);
+  let state: TrainerState = { step: 0, evals: [], losses: [], badEvals: 0 };
+  let lastGoodCheckpoint: number | undefined;
+
+  if (options.resume && options.checkpoint && (await pathExists(options.checkpoint.dir))) {
+    const dir = options.checkpoint.dir;
+    const resumed = await loadCheckpoint(dir);
+    const differing = (Object.keys(model.config) as (keyof typeof model.config)[]).find((k) => resumed.config[k] !== model.config[k]);
+    if (differing) {
+      resumed.model.dispose();
+      throw new TrainingError(`${dir}: cannot resume, checkpoint has ${differing}=${JSON.stringify(resumed.config[differing])} but the model has ${JSON.stringify(model.config[differing])}`);
+    }
+    const saved = resumed.model.namedParams();
+    params.forEach((p, i) => p.variable.assign(saved[i]!.variable));
+    resumed.model.dispose();
+    if (resumed.optimizer) optimizer.load(resumed.optimizer.step, resumed.optimizer.m, resumed.optimizer.v, params);
+    if (resumed.trainerState) state = resumed.trainerState;
+    lastGoodCheckpoint = state.step;
+  }
+
+  const emit = (event: TrainingEvent): void => options.onProgress?.(event);
+  const save = async (): Promise<void> => {
+    if (!options.checkpoint) return;
+    await saveCheckpoint(options.checkpoint.dir, { model, tokenizer: options.checkpoint.tokenizer, trainerState: state, optimizer });
+    lastGoodCheckpoint = state.step;
+    emit({ type: 'checkpoint', step: state.step, dir: options.checkpoint.dir });
+  };
+  const evaluate = async (): Promise<StopReason | undefined> => {
+    if (!options.evaluate) return undefined;
+    const metrics = await options.evaluate(model, state.step);
+    state.evals.push({ step: state.step, metrics });
+    const es = options.earlyStopping;
+    let best = false;
+    if (es) {
+      const value = metrics[es.metric];
+      if (value === undefined) throw new TrainingError(`earlyStopping.metric '${es.metric}' is not among the evaluated metrics (${Object.keys(metrics).join(', ')})`);
+      const better = state.best === undefined || (es.mode === 'min' ? value < state.best.value : value > state.best.value);
+      if (better) {
+        state.best = { metric: es.metric, value, step: state.step };
+        state.badEvals = 0;
+        best = true;
+      } else {
+        state.badEvals += 1;
+      }
+      emit({ type: 'eval', step: state.step, metrics, best });
+      if (es.target !== undefined && (es.mode === 'min' ? value <= es.target : value >= es.target)) return 'target-reached';
+      if (es.patience !== undefined && state.badEvals >= es.patience) return 'early-stopping';
+    } else {
+      emit({ type: 'eval', step: state.step, metrics, best });
+    }
+    return undefined;
+  };
+
+  let reason: StopReason = 'completed';
+  let windowStart = performance.now();
+  let windowTokens = 0;
+  const started = performance.now();
+  while (state.step < options.steps) {
+    if (options.signal?.aborted) {
+      reason = 'aborted';
+      break;
+    }
+    const step = state.step + 1;
+    const batch = nextBatch(step);
+    const lr = learningRate(schedule, options.learningRate, step);
+    const { loss, gradNorm } = tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(() => batchLoss(model, batch, { training: true, labelSmoothing: options.labelSmoothing }), variables);
+      const lossValue = value.dataSync()[0]!;
+      if (!Number.isFinite(lossValue)) return { loss: lossValue, gradNorm: NaN };
+      const clipped = clipNorm === null ? { grads, norm: undefined } : clipByGlobalNorm(grads, clipNorm);
+      optimizer.apply(params, clipped.grads, lr);
+      return { loss: lossValue, gradNorm: clipped.norm ? clipped.norm.dataSync()[0]! : NaN };
+    });
+    if (!Number.isFinite(loss)) {
+      const kept = lastGoodCheckpoint === undefined ? 'no checkpoint was written yet' : `last good checkpoint: ${options.checkpoint?.dir} (step ${lastGoodCheckpoint})`;
+      optimizer.dispose();
+      throw new TrainingError(`loss is ${loss} at step ${step}; stopped before applying that update (${kept}). Try a lower learning rate or gradient clipping.`);
+    }
+    state.step = step;
+    windowTokens += batch.labelWeights ? countOnes(batch.labelWeights) : batch.labels.length;
+    if (step % logEvery === 0 || step === options.steps) {
+      const now = performance.now();
+      state.losses.push({ step, loss });
+      emit({ type: 'step', step, totalSteps: options.steps, loss, lr, gradNorm, tokensPerSecond: (windowTokens * 1000) / Math.max(now - windowStart, 1e-3), elapsedMs: now - started });
+      windowStart = now;
+      windowTokens = 0;
+    }
+    const evalNow = options.evalEvery !== undefined && step % options.evalEvery === 0;
+    if (evalNow) {
+      const stop = await evaluate();
+      await save();
+      if (stop) {
+        reason = stop;
+        break;
+      }
+    } else if (options.checkpoint?.every !== undefined && step % options.checkpoint.every === 0) {
+      await save();
+    }
+  }
+  const lastEval = state.evals[state.evals.length - 1];
+  if (reason === 'completed' && options.evaluate && lastEval?.step !== state.step) {
+    const stop = await evaluate();
+    if (stop) reason = stop;
+  }
+  if (lastGoodCheckpoint !== state.step) await save();
+  emit({ type: 'stop', step: state.step, reason });
+  optimizer.dispose();
+  return { state, reason };
+}
+
+function countOnes(w: Float32Array): number {
+  let n = 0;
+  for (const x of w) n += x;
+  return n;
+}
+
+async function pathExists(path: string): Promise<boolean> {
+  const fs = await import('node:fs/promises');
+  return fs.stat(path).then(() => true, () => false);
+}
