@@ -7,8 +7,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { createRng, type ScoreFunction } from '@attend/core';
-import { applyRotary, dropout, linear, mergeHeads, splitHeads } from './ops.js';
-import { ParamStore, type NamedParam } from './params.js';
+import { applyRotary, dropout, linear, matMul, matMulBT, mergeHeads, splitHeads } from './ops.js';
+import { glorot, ParamStore, type NamedParam } from './params.js';
 
 /** Per-head parameters of the score functions that have them. */
 export interface ScoreParams {
@@ -29,16 +29,19 @@ export const COSINE_EPS = 1e-6;
 export function attentionScores(q: tf.Tensor4D, k: tf.Tensor4D, score: ScoreFunction, params: ScoreParams = {}): tf.Tensor4D {
   return tf.tidy(() => {
     const D = q.shape[3];
+    // Per-head weights [H, D, D] are broadcast over the batch explicitly: BroadcastTo's gradient
+    // sums over the batch axis, which MatMul's own batch broadcasting does not do in tfjs.
+    const perHead = (w: tf.Tensor3D): tf.Tensor4D => tf.broadcastTo(w, [q.shape[0], ...w.shape]) as tf.Tensor4D;
     switch (score) {
       case 'scaled_dot':
-        return tf.matMul(tf.mul(q, 1 / Math.sqrt(D)), k, false, true) as tf.Tensor4D;
+        return matMulBT(tf.mul(q, 1 / Math.sqrt(D)), k) as tf.Tensor4D;
       case 'dot':
-        return tf.matMul(q, k, false, true) as tf.Tensor4D;
+        return matMulBT(q, k) as tf.Tensor4D;
       case 'general':
-        return tf.matMul(tf.matMul(q, required(params.general, 'general')), k, false, true) as tf.Tensor4D;
+        return matMulBT(matMul(q, perHead(required(params.general, 'general'))), k) as tf.Tensor4D;
       case 'additive': {
-        const qa = tf.matMul(q, required(params.additiveQuery, 'additiveQuery')); // [B, H, Tq, D]
-        const ka = tf.matMul(k, required(params.additiveKey, 'additiveKey')); // [B, H, Tk, D]
+        const qa = matMul(q, perHead(required(params.additiveQuery, 'additiveQuery'))); // [B, H, Tq, D]
+        const ka = matMul(k, perHead(required(params.additiveKey, 'additiveKey'))); // [B, H, Tk, D]
         const hidden = tf.tanh(tf.add(tf.expandDims(qa, 3), tf.expandDims(ka, 2))); // [B, H, Tq, Tk, D]
         const v = required(params.additiveV, 'additiveV');
         const [H, Dv] = v.shape;
@@ -48,7 +51,7 @@ export function attentionScores(q: tf.Tensor4D, k: tf.Tensor4D, score: ScoreFunc
         const qn = tf.div(q, tf.add(tf.norm(q, 'euclidean', -1, true), COSINE_EPS));
         const kn = tf.div(k, tf.add(tf.norm(k, 'euclidean', -1, true), COSINE_EPS));
         const scale = tf.exp(required(params.cosineLogitScale, 'cosineLogitScale'));
-        return tf.mul(tf.matMul(qn, kn, false, true), tf.reshape(scale, [1, -1, 1, 1])) as tf.Tensor4D;
+        return tf.mul(matMulBT(qn, kn), tf.reshape(scale, [1, -1, 1, 1])) as tf.Tensor4D;
       }
     }
   });
@@ -70,7 +73,7 @@ export function attention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, option
     if (options.bias) scores = tf.add(scores, options.bias);
     const weights = tf.softmax(scores) as tf.Tensor4D;
     const dropped = dropout(weights, options.dropoutRate ?? 0, options.training ?? false);
-    return { output: tf.matMul(dropped, v) as tf.Tensor4D, weights };
+    return { output: matMul(dropped, v) as tf.Tensor4D, weights };
   });
 }
 
@@ -129,7 +132,7 @@ export class MultiHeadAttention extends tfl.layers.Layer {
       this.params.add(this, name, shape, init, rng, linear);
     };
     for (const proj of ['q_proj', 'k_proj', 'v_proj', 'out_proj']) {
-      add(`${proj}.weight`, [d, d], { normal: 0.02 }, true);
+      add(`${proj}.weight`, [d, d], glorot(d, d), true);
       add(`${proj}.bias`, [d], 'zeros');
     }
     if (this.score === 'general') add('score.weight', [H, D, D], 'identity');

@@ -13,11 +13,13 @@ export async function greedyTranslate(model: TransformerModel, source: TokenBatc
   const memory = tf.tidy(() => model.encode(source));
   try {
     return await greedyDecode(
-      (tokens, batchSize, length) =>
-        tf.tidy(() => {
-          const states = model.decode({ ids: tokens, batchSize, seqLen: length }, { states: memory, source });
-          return lastLogits(model, states);
-        }),
+      (tokens, batchSize, length) => {
+        const logits = tf.tidy(() => lastLogits(model, model.decode({ ids: tokens, batchSize, seqLen: length }, { states: memory, source })));
+        // Read outside tidy: tidy walks a returned typed array element by element.
+        const values = logits.dataSync() as Float32Array;
+        logits.dispose();
+        return values;
+      },
       { batchSize: source.batchSize, vocabSize: c.vocabSize, bosTokenId: c.bosTokenId, eosTokenId: c.eosTokenId, maxNewTokens: limit },
     );
   } finally {
@@ -25,9 +27,8 @@ export async function greedyTranslate(model: TransformerModel, source: TokenBatc
   }
 }
 
-/** Logits of the last position, [B, V], as a typed array. */
-function lastLogits(model: TransformerModel, states: tf.Tensor3D): Float32Array {
+/** Logits of the last position, [B, 1, V]. */
+function lastLogits(model: TransformerModel, states: tf.Tensor3D): tf.Tensor {
   const [B, T, d] = states.shape;
-  const last = tf.slice(states, [0, T - 1, 0], [B, 1, d]) as tf.Tensor3D;
-  return model.lmLogits(last).dataSync() as Float32Array;
+  return model.lmLogits(tf.slice(states, [0, T - 1, 0], [B, 1, d]) as tf.Tensor3D);
 }

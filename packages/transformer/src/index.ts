@@ -11,3 +11,4 @@ export * from './checkpoint.js';
 export * from './generate.js';
 export { unsortedSegmentSum } from './kernels/unsorted-segment-sum.js';
 export * from './seq2seq-task.js';
+export { runDateExperiment } from './quickstart.js';

@@ -9,7 +9,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { createRng, type Activation, type NormPlacement, type ScoreFunction } from '@attend/core';
 import { MultiHeadAttention, type AttentionCallOptions } from './attention.js';
 import { activate, dropout, layerNorm, linear } from './ops.js';
-import { ParamStore, type NamedParam } from './params.js';
+import { glorot, ParamStore, type NamedParam } from './params.js';
 
 export interface LayerNormArgs {
   dim: number;
@@ -64,7 +64,7 @@ export interface FeedForwardArgs {
   activation?: Activation;
   /** Dropout after the activation; default 0. */
   dropout?: number;
-  /** Scale of fc2's initial weights (GPT-2 shrinks residual projections by 1/√(2·layers)); default 1. */
+  /** Extra scale of fc2's initial weights (GPT-2 shrinks residual projections by 1/√(2·layers)); default 1. */
   residualScale?: number;
   seed?: number;
   name?: string;
@@ -94,9 +94,9 @@ export class FeedForward extends tfl.layers.Layer {
   override build(): void {
     if (this.built) return;
     const rng = createRng(this.seed);
-    this.params.add(this, 'fc1.weight', [this.dModel, this.dFf], { normal: 0.02 }, rng, true);
+    this.params.add(this, 'fc1.weight', [this.dModel, this.dFf], glorot(this.dModel, this.dFf), rng, true);
     this.params.add(this, 'fc1.bias', [this.dFf], 'zeros', rng);
-    this.params.add(this, 'fc2.weight', [this.dFf, this.dModel], { normal: 0.02 * this.residualScale }, rng, true);
+    this.params.add(this, 'fc2.weight', [this.dFf, this.dModel], glorot(this.dFf, this.dModel, this.residualScale), rng, true);
     this.params.add(this, 'fc2.bias', [this.dModel], 'zeros', rng);
     this.built = true;
   }

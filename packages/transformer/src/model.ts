@@ -16,7 +16,7 @@ import {
   type ModelConfig,
 } from '@attend/core';
 import { LayerNorm, TransformerLayer } from './layers.js';
-import { dropout, linear } from './ops.js';
+import { dropout, linear, matMulBT } from './ops.js';
 import { ParamStore, type NamedParam } from './params.js';
 import * as tfl from '@tensorflow/tfjs-layers';
 
@@ -262,7 +262,7 @@ export class TransformerModel {
     return tf.tidy(() => {
       if (this.config.tieEmbeddings) {
         const [B, T, d] = states.shape;
-        const flat = tf.matMul(tf.reshape(states, [B * T, d]), this.embedTokens.table(), false, true);
+        const flat = matMulBT(tf.reshape(states, [B * T, d]), this.embedTokens.table());
         return tf.reshape(flat, [B, T, this.config.vocabSize]) as tf.Tensor3D;
       }
       return linear(states, this.head.get('lm_head.weight')) as tf.Tensor3D;

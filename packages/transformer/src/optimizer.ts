@@ -99,7 +99,7 @@ export class AdamW {
         const values = source[name];
         if (!values) continue;
         if (values.length !== variable.size) throw new Error(`optimizer state for '${name}' has ${values.length} values, expected ${variable.size}`);
-        store.set(name, tf.variable(tf.tensor(values, variable.shape), false));
+        store.set(name, tf.tidy(() => tf.variable(tf.tensor(values, variable.shape), false)));
       }
     }
   }

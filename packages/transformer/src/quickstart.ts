@@ -3,7 +3,7 @@
 // normalisation task ("march 3rd, 2021" → "2021-03-03"), then print its dev exact match and a
 // few decoded samples. Needs no data files: the task is generated in code.
 
-import { CharTokenizer, createModelConfig, dateTask, trainDevSplit } from '@attend/core';
+import { CharTokenizer, createModelConfig, dateTask, trainDevSplit, type ModelConfigInput } from '@attend/core';
 import { setupBackend } from './backend.js';
 import { TransformerModel } from './model.js';
 import { seq2seqTask } from './seq2seq-task.js';
@@ -18,6 +18,10 @@ export interface DateExperimentOptions {
   /** Stop early once dev exact match reaches this fraction. */
   targetExactMatch?: number;
   evalEvery?: number;
+  learningRate?: number;
+  warmupSteps?: number;
+  /** Overrides of the small default encoder–decoder. */
+  model?: Partial<ModelConfigInput>;
   onLine?: (line: string) => void;
 }
 
@@ -38,14 +42,15 @@ export async function runDateExperiment(options: DateExperimentOptions = {}) {
     dFf: 128,
     maxSeqLen: 48,
     dropout: 0,
+    ...options.model,
   });
   const task = seq2seqTask(trainPairs, dev, tokenizer, { batchSize: options.batchSize ?? 64, seed, maxSrcLen: 40, maxTgtLen: 12 });
   const model = new TransformerModel(config, { seed });
   const started = performance.now();
   const result = await train(model, task.nextBatch, {
     steps: options.steps ?? 1200,
-    learningRate: 3e-3,
-    schedule: { kind: 'cosine', warmupSteps: 100, totalSteps: options.steps ?? 1200, minLr: 1e-4 },
+    learningRate: options.learningRate ?? 3e-3,
+    schedule: { kind: 'cosine', warmupSteps: options.warmupSteps ?? 100, totalSteps: options.steps ?? 1200, minLr: 1e-4 },
     optimizer: { weightDecay: 0.01 },
     evalEvery: options.evalEvery ?? 200,
     evaluate: async (m) => ({ exactMatch: (await task.evaluate(m)).exactMatch }),

@@ -1,0 +1,385 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  ACTIVATIONS,
+  NORM_PLACEMENTS,
+  POOLINGS,
+  SCORE_FUNCTIONS,
+  closest,
+  createModelConfig,
+  headDim,
+  parseModelConfig,
+  type ModelConfig,
+  type ModelConfigInput,
+} from './config.js';
+import { AttendError, ConfigError } from './errors.js';
+
+/** Runs `fn`, expects a ConfigError and returns it for field/message assertions. */
+function configError(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error).toBeInstanceOf(AttendError);
+    return error as ConfigError;
+  }
+  throw new Error('expected a ConfigError, but nothing was thrown');
+}
+
+/** createModelConfig with a bad override; the cast lets tests pass values the type forbids. */
+function createError(overrides: Record<string, unknown>): ConfigError {
+  return configError(() => createModelConfig({ preset: 'decoder-lm', vocabSize: 100, ...overrides } as ModelConfigInput));
+}
+
+/** A complete, valid decoder-lm config as a plain record, for parseModelConfig tests. */
+function validRecord(): Record<string, unknown> {
+  return { ...createModelConfig({ preset: 'decoder-lm', vocabSize: 100 }) };
+}
+
+function expectMessage(error: ConfigError, ...parts: string[]): void {
+  expect(error.message.startsWith(`${error.field}: `)).toBe(true);
+  for (const part of parts) expect(error.message).toContain(part);
+}
+
+const shared = {
+  vocabSize: 100,
+  dModel: 128,
+  numHeads: 4,
+  dFf: 512,
+  maxSeqLen: 128,
+  dropout: 0.1,
+  norm: 'pre',
+  activation: 'gelu',
+  positional: 'sinusoidal',
+  attention: 'scaled_dot',
+  localWindow: null,
+  tieEmbeddings: true,
+  layerNormEps: 1e-5,
+  pooling: 'mean',
+  padTokenId: 0,
+  bosTokenId: 1,
+  eosTokenId: 2,
+} as const;
+
+describe('createModelConfig defaults', () => {
+  it('decoder-lm: decoder layers only, no classes', () => {
+    expect(createModelConfig({ preset: 'decoder-lm', vocabSize: 100 })).toEqual({
+      ...shared,
+      preset: 'decoder-lm',
+      numClasses: 0,
+      numEncoderLayers: 0,
+      numDecoderLayers: 2,
+    });
+  });
+
+  it('encoder-decoder: both stacks', () => {
+    expect(createModelConfig({ preset: 'encoder-decoder', vocabSize: 100 })).toEqual({
+      ...shared,
+      preset: 'encoder-decoder',
+      numClasses: 0,
+      numEncoderLayers: 2,
+      numDecoderLayers: 2,
+    });
+  });
+
+  it('encoder-classifier: encoder layers only, keeps the given numClasses', () => {
+    expect(createModelConfig({ preset: 'encoder-classifier', vocabSize: 100, numClasses: 3 })).toEqual({
+      ...shared,
+      preset: 'encoder-classifier',
+      numClasses: 3,
+      numEncoderLayers: 2,
+      numDecoderLayers: 0,
+    });
+  });
+
+  it('encoder-classifier has no default class count: numClasses must be given', () => {
+    const error = configError(() => createModelConfig({ preset: 'encoder-classifier', vocabSize: 100 }));
+    expect(error.field).toBe('numClasses');
+    expectMessage(error, 'at least 2', 'got 0');
+  });
+
+  it('overrides win over defaults; undefined overrides keep the default', () => {
+    const config = createModelConfig({ preset: 'decoder-lm', vocabSize: 50, dModel: 64, numHeads: 8, dropout: undefined, localWindow: 16 });
+    expect(config.dModel).toBe(64);
+    expect(config.numHeads).toBe(8);
+    expect(config.dropout).toBe(0.1);
+    expect(config.localWindow).toBe(16);
+    expect(headDim(config)).toBe(8);
+  });
+
+  it('returns a fresh object each call', () => {
+    const a = createModelConfig({ preset: 'decoder-lm', vocabSize: 100 });
+    a.dModel = 1;
+    expect(createModelConfig({ preset: 'decoder-lm', vocabSize: 100 }).dModel).toBe(128);
+  });
+
+  it('accepts the edges of the allowed ranges', () => {
+    expect(createModelConfig({ preset: 'decoder-lm', vocabSize: 3, dropout: 0 }).dropout).toBe(0);
+    expect(createModelConfig({ preset: 'decoder-lm', vocabSize: 100, dropout: 0.999 }).dropout).toBe(0.999);
+    expect(createModelConfig({ preset: 'decoder-lm', vocabSize: 100, localWindow: 127 }).localWindow).toBe(127);
+    expect(createModelConfig({ preset: 'decoder-lm', vocabSize: 3, eosTokenId: 2 }).eosTokenId).toBe(2);
+    expect(createModelConfig({ preset: 'encoder-classifier', vocabSize: 100, numClasses: 2 }).numClasses).toBe(2);
+  });
+});
+
+/** Valid configs of every preset, built so that all cross-field rules hold. */
+const validConfig: fc.Arbitrary<ModelConfig> = fc
+  .record({
+    preset: fc.constantFrom('encoder-classifier', 'decoder-lm', 'encoder-decoder' as const),
+    numHeads: fc.integer({ min: 1, max: 8 }),
+    halfHead: fc.integer({ min: 1, max: 16 }),
+    layers: fc.integer({ min: 1, max: 6 }),
+    numClasses: fc.integer({ min: 2, max: 50 }),
+    vocabSize: fc.integer({ min: 3, max: 70_000 }),
+    dFf: fc.integer({ min: 1, max: 4096 }),
+    maxSeqLen: fc.integer({ min: 2, max: 4096 }),
+    window: fc.option(fc.integer({ min: 1, max: 4095 }), { nil: null }),
+    dropout: fc.double({ min: 0, max: 0.99, noNaN: true }),
+    layerNormEps: fc.double({ min: 1e-12, max: 0.5, noNaN: true }),
+    norm: fc.constantFrom(...NORM_PLACEMENTS),
+    activation: fc.constantFrom(...ACTIVATIONS),
+    positional: fc.constantFrom('sinusoidal', 'learned', 'rope', 'alibi' as const),
+    attention: fc.constantFrom(...SCORE_FUNCTIONS),
+    pooling: fc.constantFrom(...POOLINGS),
+    tieEmbeddings: fc.boolean(),
+  })
+  .map((r): ModelConfig => ({
+    preset: r.preset,
+    vocabSize: r.vocabSize,
+    numClasses: r.preset === 'encoder-classifier' ? r.numClasses : 0,
+    dModel: r.numHeads * r.halfHead * 2,
+    numHeads: r.numHeads,
+    numEncoderLayers: r.preset === 'decoder-lm' ? 0 : r.layers,
+    numDecoderLayers: r.preset === 'encoder-classifier' ? 0 : r.layers,
+    dFf: r.dFf,
+    maxSeqLen: r.maxSeqLen,
+    dropout: r.dropout,
+    norm: r.norm,
+    activation: r.activation,
+    positional: r.positional,
+    attention: r.attention,
+    localWindow: r.window === null ? null : Math.min(r.window, r.maxSeqLen - 1),
+    tieEmbeddings: r.tieEmbeddings,
+    layerNormEps: r.layerNormEps,
+    pooling: r.pooling,
+    padTokenId: 0,
+    bosTokenId: 1,
+    eosTokenId: r.vocabSize - 1,
+  }));
+
+describe('parseModelConfig', () => {
+  it('round trips: parse(JSON.stringify(config)) equals config', () => {
+    fc.assert(
+      fc.property(validConfig, (config) => {
+        expect(parseModelConfig(JSON.stringify(config))).toEqual(config);
+        expect(createModelConfig(config)).toEqual(config);
+      }),
+    );
+  });
+
+  it('accepts an already parsed object and returns a copy', () => {
+    const record = validRecord();
+    const config = parseModelConfig(record);
+    expect(config).toEqual(record);
+    expect(config).not.toBe(record);
+  });
+
+  it('invalid JSON text names the source file', () => {
+    const error = configError(() => parseModelConfig('{"preset": "decoder-lm",', 'runs/lm/config.json'));
+    expect(error.field).toBe('runs/lm/config.json');
+    expectMessage(error, 'not valid JSON');
+  });
+
+  it('JSON that is not an object names the source and what it got', () => {
+    expect(configError(() => parseModelConfig('[1, 2]')).message).toBe('config.json: expected a JSON object, got an array');
+    expect(configError(() => parseModelConfig('null', 'a.json')).message).toBe('a.json: expected a JSON object, got null');
+    expect(configError(() => parseModelConfig('7')).field).toBe('config.json');
+  });
+
+  it('a bad field is reported as "<source>: <field>" with the original explanation', () => {
+    const error = configError(() => parseModelConfig(JSON.stringify({ ...validRecord(), dModel: 100, numHeads: 3 }), 'model/config.json'));
+    expect(error.field).toBe('model/config.json: dModel');
+    expect(error.message).toBe('model/config.json: dModel: 100 is not divisible by numHeads=3; choose dModel as a multiple of numHeads');
+  });
+
+  it('a missing field is an error naming it', () => {
+    for (const field of ['dropout', 'localWindow', 'preset', 'eosTokenId']) {
+      const record = validRecord();
+      delete record[field];
+      const error = configError(() => parseModelConfig(JSON.stringify(record)));
+      expect(error.field).toBe(`config.json: ${field}`);
+      expectMessage(error, 'missing');
+    }
+  });
+
+  it('an unknown field is an error with a "did you mean" hint', () => {
+    const record: Record<string, unknown> = { ...validRecord(), dmodel: 64 };
+    delete record.dModel;
+    const error = configError(() => parseModelConfig(JSON.stringify(record)));
+    expect(error.field).toBe('config.json: dmodel');
+    expectMessage(error, 'unknown field', "did you mean 'dModel'?", 'known: preset, vocabSize');
+  });
+
+  it('an unknown preset lists the allowed ones', () => {
+    const error = configError(() => parseModelConfig(JSON.stringify({ ...validRecord(), preset: 'gpt' })));
+    expect(error.field).toBe('config.json: preset');
+    expectMessage(error, '"gpt"', 'encoder-classifier, decoder-lm, encoder-decoder');
+  });
+});
+
+describe('bad values give a ConfigError naming field, value and what is allowed', () => {
+  it('dModel not divisible by numHeads', () => {
+    const error = createError({ dModel: 100, numHeads: 3 });
+    expect(error.field).toBe('dModel');
+    expectMessage(error, '100', 'numHeads=3', 'multiple of numHeads');
+  });
+
+  it('odd head size with rope', () => {
+    const error = createError({ dModel: 12, numHeads: 4, positional: 'rope' });
+    expect(error.field).toBe('positional');
+    expectMessage(error, "'rope'", 'even head size', '= 3');
+    // The same shape is fine with an even head size, or without rope.
+    expect(createModelConfig({ preset: 'decoder-lm', vocabSize: 100, dModel: 12, numHeads: 2, positional: 'rope' }).positional).toBe('rope');
+    expect(createModelConfig({ preset: 'decoder-lm', vocabSize: 100, dModel: 12, numHeads: 4, positional: 'learned' }).dModel).toBe(12);
+  });
+
+  it('odd dModel with sinusoidal positions', () => {
+    const error = createError({ dModel: 9, numHeads: 3 });
+    expect(error.field).toBe('dModel');
+    expectMessage(error, '9', 'even', "'sinusoidal'");
+    expect(createModelConfig({ preset: 'decoder-lm', vocabSize: 100, dModel: 9, numHeads: 3, positional: 'alibi' }).dModel).toBe(9);
+  });
+
+  it('unknown preset', () => {
+    const error = configError(() => createModelConfig({ preset: 'bert', vocabSize: 100 } as unknown as ModelConfigInput));
+    expect(error.field).toBe('preset');
+    expectMessage(error, '"bert"', 'not a preset', 'allowed: encoder-classifier, decoder-lm, encoder-decoder');
+  });
+
+  it('unknown fields: hints for typos, none for unrelated names', () => {
+    const typo = createError({ dmodel: 64 });
+    expect(typo.field).toBe('dmodel');
+    expectMessage(typo, 'unknown field', "did you mean 'dModel'?");
+
+    const plural = createError({ numHead: 4 });
+    expect(plural.field).toBe('numHead');
+    expectMessage(plural, "did you mean 'numHeads'?");
+
+    const snake = createError({ d_ff: 256 });
+    expect(snake.field).toBe('d_ff');
+    expectMessage(snake, "did you mean 'dFf'?");
+
+    const unrelated = createError({ learningRate: 0.001 });
+    expect(unrelated.field).toBe('learningRate');
+    expect(unrelated.message).not.toContain('did you mean');
+    expectMessage(unrelated, 'unknown field', 'known: preset, vocabSize, numClasses, dModel');
+  });
+
+  it('wrong types', () => {
+    const cases: [string, unknown, string[]][] = [
+      ['vocabSize', '100', ['"100"', 'integer >= 1']],
+      ['numHeads', 2.5, ['2.5', 'integer >= 1']],
+      ['numDecoderLayers', [2], ['an array', 'integer >= 0']],
+      ['dFf', null, ['null', 'integer >= 1']],
+      ['maxSeqLen', Number.NaN, ['NaN', 'integer']],
+      ['dropout', '0.1', ['"0.1"', 'number in [0, 1)']],
+      ['layerNormEps', Number.POSITIVE_INFINITY, ['Infinity', 'number in [0, 1)']],
+      ['tieEmbeddings', 'yes', ['"yes"', 'true or false']],
+      ['tieEmbeddings', 1, ['1', 'true or false']],
+      ['norm', 'middle', ['"middle"', 'one of pre, post']],
+      ['activation', 'swish', ['"swish"', 'one of relu, gelu']],
+      ['positional', 'absolute', ['"absolute"', 'one of sinusoidal, learned, rope, alibi']],
+      ['attention', { kind: 'dot' }, ['an object', 'one of scaled_dot, dot, general, additive, cosine']],
+      ['pooling', 'max', ['"max"', 'one of mean, cls']],
+      ['localWindow', 'none', ['"none"', 'integer >= 1']],
+      ['localWindow', 0, ['0', 'integer >= 1']],
+      ['padTokenId', -1, ['-1', 'integer >= 0']],
+    ];
+    for (const [field, value, parts] of cases) {
+      const error = createError({ [field]: value });
+      expect(error.field, `${field}=${String(value)}`).toBe(field);
+      expectMessage(error, ...parts);
+    }
+  });
+
+  it('dropout must be in [0, 1)', () => {
+    for (const dropout of [1, 1.5, -0.1]) {
+      const error = createError({ dropout });
+      expect(error.field).toBe('dropout');
+      expectMessage(error, `${dropout} is not allowed`, '[0, 1)');
+    }
+  });
+
+  it('layerNormEps must be > 0', () => {
+    const error = createError({ layerNormEps: 0 });
+    expect(error.field).toBe('layerNormEps');
+    expectMessage(error, '> 0', 'got 0');
+  });
+
+  it('token ids must lie inside the vocabulary', () => {
+    const eos = createError({ vocabSize: 2 });
+    expect(eos.field).toBe('eosTokenId');
+    expectMessage(eos, '2 is outside the vocabulary [0, 2)');
+
+    const pad = createError({ vocabSize: 100, padTokenId: 100 });
+    expect(pad.field).toBe('padTokenId');
+    expectMessage(pad, '100', '[0, 100)');
+
+    const bos = createError({ vocabSize: 10, bosTokenId: 12 });
+    expect(bos.field).toBe('bosTokenId');
+    expectMessage(bos, '12', '[0, 10)');
+  });
+
+  it('classifier with fewer than 2 classes; classes on other presets', () => {
+    const one = configError(() => createModelConfig({ preset: 'encoder-classifier', vocabSize: 100, numClasses: 1 }));
+    expect(one.field).toBe('numClasses');
+    expectMessage(one, "'encoder-classifier'", 'at least 2 classes', 'got 1');
+
+    const lm = createError({ numClasses: 3 });
+    expect(lm.field).toBe('numClasses');
+    expectMessage(lm, "must be 0 for 'decoder-lm'", 'got 3');
+  });
+
+  it('layer counts must match the preset', () => {
+    const lmWithEncoder = createError({ numEncoderLayers: 2 });
+    expect(lmWithEncoder.field).toBe('numEncoderLayers');
+    expectMessage(lmWithEncoder, "'decoder-lm'", 'no encoder', 'must be 0', 'got 2');
+
+    const lmWithoutDecoder = createError({ numDecoderLayers: 0 });
+    expect(lmWithoutDecoder.field).toBe('numDecoderLayers');
+    expectMessage(lmWithoutDecoder, 'at least 1', 'got 0');
+
+    const classifierWithDecoder = configError(() =>
+      createModelConfig({ preset: 'encoder-classifier', vocabSize: 100, numClasses: 2, numDecoderLayers: 1 }),
+    );
+    expect(classifierWithDecoder.field).toBe('numDecoderLayers');
+    expectMessage(classifierWithDecoder, 'no decoder', 'got 1');
+
+    const seq2seqWithoutEncoder = configError(() => createModelConfig({ preset: 'encoder-decoder', vocabSize: 100, numEncoderLayers: 0 }));
+    expect(seq2seqWithoutEncoder.field).toBe('numEncoderLayers');
+    expectMessage(seq2seqWithoutEncoder, "'encoder-decoder'", 'at least 1', 'got 0');
+  });
+
+  it('localWindow must be smaller than maxSeqLen', () => {
+    for (const localWindow of [64, 65, 1000]) {
+      const error = createError({ maxSeqLen: 64, localWindow });
+      expect(error.field).toBe('localWindow');
+      expectMessage(error, `${localWindow} covers the whole sequence`, 'maxSeqLen=64', 'use null');
+    }
+  });
+
+  it('a non-object config', () => {
+    const error = configError(() => parseModelConfig('"decoder-lm"'));
+    expect(error.field).toBe('config.json');
+    expectMessage(error, 'expected a JSON object', '"decoder-lm"');
+  });
+});
+
+describe('closest', () => {
+  it('finds case-insensitive near misses and rejects distant words', () => {
+    expect(closest('DMODEL', ['dModel', 'dFf'])).toBe('dModel');
+    expect(closest('maxSeqLength', ['maxSeqLen', 'dModel'])).toBe('maxSeqLen');
+    expect(closest('xyz', ['dModel', 'numHeads'])).toBeUndefined();
+    expect(closest('anything', [])).toBeUndefined();
+  });
+});

@@ -1,0 +1,228 @@
+// Gradients of the training loss (`batchLoss`, dropout 0) against central finite differences
+// on tiny models, for entries of the embedding, projections, score parameters, layer norms,
+// FFN and output head; and the wasm backend's gradients (which go through the custom
+// UnsortedSegmentSum kernel for the embedding) against the cpu backend's.
+// Finite differences run on `cpu` in float32: eps = 1e-2, tolerance 1e-4 + 3 % of the size.
+
+import * as tf from '@tensorflow/tfjs-core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createModelConfig, createRng, type ModelConfigInput, type Rng } from '@attend/core';
+import { setupBackend } from './backend.js';
+import { lengthWeights } from './loss.js';
+import { TransformerModel } from './model.js';
+import type { NamedParam } from './params.js';
+import { batchLoss, type TrainBatch } from './trainer.js';
+import { randomizeParams } from './test-utils/weights.js';
+
+const VOCAB = 11;
+const EPS = 1e-2;
+/** One float32 ulp of a loss near 2.4 is 2.4e-7, i.e. 1.2e-5 in a difference quotient with eps 1e-2. */
+const ATOL = 1e-4;
+const RTOL = 3e-2;
+
+afterEach(() => {
+  tf.disposeVariables();
+});
+
+interface GradCase {
+  label: string;
+  config: Partial<ModelConfigInput> & Pick<ModelConfigInput, 'preset'>;
+  labelSmoothing?: number;
+}
+
+const CASES: GradCase[] = [
+  { label: 'encoder–decoder, additive, learned positions, pre-norm, untied', config: { preset: 'encoder-decoder', attention: 'additive', positional: 'learned', norm: 'pre', tieEmbeddings: false } },
+  { label: 'encoder–decoder, general, rope, post-norm, tied', config: { preset: 'encoder-decoder', attention: 'general', positional: 'rope', norm: 'post' } },
+  { label: 'encoder–decoder, cosine, alibi, pre-norm, label smoothing 0.1', config: { preset: 'encoder-decoder', attention: 'cosine', positional: 'alibi', norm: 'pre' }, labelSmoothing: 0.1 },
+  { label: 'decoder-lm, scaled_dot, sinusoidal, post-norm, padded', config: { preset: 'decoder-lm', attention: 'scaled_dot', positional: 'sinusoidal', norm: 'post' } },
+  { label: 'encoder-classifier, dot, learned positions, pre-norm, mean pooling', config: { preset: 'encoder-classifier', attention: 'dot', positional: 'learned', norm: 'pre', numClasses: 3 } },
+];
+
+function makeModel(c: GradCase, seed: number): TransformerModel {
+  const preset = c.config.preset;
+  const config = createModelConfig({
+    vocabSize: VOCAB,
+    dModel: 8,
+    numHeads: 2,
+    numEncoderLayers: preset === 'decoder-lm' ? 0 : 1,
+    numDecoderLayers: preset === 'encoder-classifier' ? 0 : 1,
+    dFf: 16,
+    maxSeqLen: 8,
+    dropout: 0,
+    activation: 'gelu',
+    ...c.config,
+  });
+  const model = new TransformerModel(config, { seed });
+  randomizeParams(model.namedParams(), seed, 0.3);
+  return model;
+}
+
+const ids = (rng: Rng, n: number, vocab: number): Int32Array => Int32Array.from({ length: n }, () => rng.int(vocab));
+
+/** Tokens are drawn from [0, VOCAB − 1) so that the last embedding row gets no gradient. */
+function makeBatch(model: TransformerModel, seed: number): TrainBatch {
+  const rng = createRng(seed);
+  const V = VOCAB - 1;
+  switch (model.config.preset) {
+    case 'encoder-decoder': {
+      const tgtLengths = Int32Array.from([4, 3]);
+      return {
+        input: { ids: ids(rng, 10, V), batchSize: 2, seqLen: 5, lengths: Int32Array.from([5, 3]) },
+        target: { ids: ids(rng, 8, V), batchSize: 2, seqLen: 4, lengths: tgtLengths },
+        labels: ids(rng, 8, V),
+        labelWeights: lengthWeights(tgtLengths, 4),
+      };
+    }
+    case 'decoder-lm': {
+      const lengths = Int32Array.from([6, 4]);
+      return { input: { ids: ids(rng, 12, V), batchSize: 2, seqLen: 6, lengths }, labels: ids(rng, 12, V), labelWeights: lengthWeights(lengths, 6) };
+    }
+    case 'encoder-classifier':
+      return { input: { ids: ids(rng, 12, V), batchSize: 2, seqLen: 6, lengths: Int32Array.from([6, 4]) }, labels: Int32Array.from([2, 0]) };
+  }
+}
+
+function lossValue(model: TransformerModel, batch: TrainBatch, labelSmoothing?: number): number {
+  return tf.tidy(() => batchLoss(model, batch, { labelSmoothing }).dataSync()[0]!);
+}
+
+/** Analytic gradients of every parameter, by checkpoint name. */
+function analyticGrads(model: TransformerModel, batch: TrainBatch, labelSmoothing?: number): Map<string, Float32Array> {
+  const params = model.namedParams();
+  const { value, grads } = tf.variableGrads(() => batchLoss(model, batch, { labelSmoothing }), params.map((p) => p.variable));
+  const out = new Map(params.map((p) => [p.name, Float32Array.from(grads[p.variable.name]?.dataSync() ?? [])]));
+  tf.dispose([value, ...Object.values(grads)]);
+  return out;
+}
+
+/** Parameters to probe, by name pattern, and how many entries (spread over the matching parameters). */
+const PROBES: [RegExp, number][] = [
+  [/self_attn\.q_proj\.weight$/, 2],
+  [/self_attn\.(k_proj\.bias|v_proj\.weight)$/, 2],
+  [/\.out_proj\.weight$/, 1],
+  [/encoder_attn\.(q|k)_proj\.weight$/, 1],
+  [/\.score\./, 4],
+  [/layer_norm\.(weight|bias)$/, 3],
+  [/fc1\.(weight|bias)$/, 2],
+  [/fc2\.(weight|bias)$/, 1],
+  [/embed_positions\.weight$/, 1],
+  [/^(lm_head|classifier)\.weight$/, 2],
+];
+
+interface Probe {
+  param: NamedParam;
+  index: number;
+}
+
+function chooseProbes(model: TransformerModel, batch: TrainBatch, rng: Rng): Probe[] {
+  const params = model.namedParams();
+  const probes: Probe[] = [];
+  for (const [pattern, count] of PROBES) {
+    const matching = params.filter((p) => pattern.test(p.name));
+    for (let k = 0; k < count && matching.length > 0; k++) {
+      const param = matching[k % matching.length]!;
+      // Learned positions beyond the sequence get no gradient: probe the rows in use.
+      const limit = /embed_positions/.test(param.name) ? 4 * model.config.dModel : param.variable.size;
+      probes.push({ param, index: rng.int(limit) });
+    }
+  }
+  // Embedding rows of tokens in the batch.
+  const embed = params.find((p) => p.name === 'embed_tokens.weight')!;
+  const used = [...new Set([...batch.input.ids, ...(batch.target?.ids ?? [])])];
+  for (let k = 0; k < 3; k++) probes.push({ param: embed, index: used[rng.int(used.length)]! * model.config.dModel + rng.int(model.config.dModel) });
+  return probes;
+}
+
+/** Loss at the parameter values `original + delta` (then restores `original`). */
+function lossAt(model: TransformerModel, batch: TrainBatch, v: tf.Variable, delta: (values: Float32Array) => void, labelSmoothing?: number): number {
+  const original = v.dataSync().slice() as Float32Array;
+  const values = original.slice();
+  delta(values);
+  tf.tidy(() => v.assign(tf.tensor(values, v.shape, 'float32')));
+  const loss = lossValue(model, batch, labelSmoothing);
+  tf.tidy(() => v.assign(tf.tensor(original, v.shape, 'float32')));
+  return loss;
+}
+
+function finiteDifference(model: TransformerModel, batch: TrainBatch, probe: Probe, labelSmoothing?: number): number {
+  const at = (delta: number): number => lossAt(model, batch, probe.param.variable, (x) => void (x[probe.index]! += delta), labelSmoothing);
+  return (at(EPS) - at(-EPS)) / (2 * EPS);
+}
+
+/** Derivative of the loss along the unit vector u, by central differences. */
+function directionalDifference(model: TransformerModel, batch: TrainBatch, v: tf.Variable, u: Float32Array, labelSmoothing?: number): number {
+  const at = (step: number): number => lossAt(model, batch, v, (x) => x.forEach((_, i) => (x[i]! += step * u[i]!)), labelSmoothing);
+  return (at(EPS) - at(-EPS)) / (2 * EPS);
+}
+
+describe.each(CASES)('$label', (c) => {
+  it('batchLoss gradients match central finite differences', async () => {
+    await setupBackend(['cpu']);
+    const model = makeModel(c, 1);
+    const batch = makeBatch(model, 2);
+    const grads = analyticGrads(model, batch, c.labelSmoothing);
+
+    // Every parameter takes part in the loss and gets a gradient.
+    for (const p of model.namedParams()) {
+      const g = grads.get(p.name)!;
+      expect(g.length, p.name).toBe(p.variable.size);
+      expect(g.some((x) => x !== 0), p.name).toBe(true);
+    }
+    // The embedding row of a token absent from the batch gets exactly zero, unless the
+    // output layer is tied to the embedding (then every row is an output weight).
+    const d = model.config.dModel;
+    const absentRow = Array.from(grads.get('embed_tokens.weight')!.slice((VOCAB - 1) * d, VOCAB * d));
+    const tiedOutput = model.config.tieEmbeddings && model.config.preset !== 'encoder-classifier';
+    if (tiedOutput) expect(absentRow.some((x) => x !== 0)).toBe(true);
+    else expect(absentRow).toEqual(Array(d).fill(0));
+
+    const probes = chooseProbes(model, batch, createRng(3));
+    expect(probes.length).toBeGreaterThanOrEqual(14);
+    const report: string[] = [];
+    let bad = 0;
+    let sizable = 0;
+    for (const probe of probes) {
+      const analytic = grads.get(probe.param.name)![probe.index]!;
+      const numeric = finiteDifference(model, batch, probe, c.labelSmoothing);
+      const ok = Math.abs(analytic - numeric) <= ATOL + RTOL * Math.max(Math.abs(analytic), Math.abs(numeric));
+      if (!ok) bad++;
+      if (Math.abs(numeric) > 3 * ATOL) sizable++;
+      report.push(`${ok ? ' ' : '!'} ${probe.param.name}[${probe.index}]: analytic ${analytic.toExponential(4)}, numeric ${numeric.toExponential(4)}`);
+    }
+    expect(bad, report.join('\n')).toBe(0);
+    // Most probes see a gradient well above the tolerance, so the check has teeth.
+    expect(sizable, report.join('\n')).toBeGreaterThanOrEqual(0.6 * probes.length);
+
+    // Every parameter tensor as a whole: the slope of the loss along the unit vector ĝ = g/‖g‖
+    // is ‖g‖ exactly when g is the gradient (a wrong scale or direction gives less or more).
+    const whole: string[] = [];
+    for (const p of model.namedParams()) {
+      const g = grads.get(p.name)!;
+      const norm = Math.sqrt(g.reduce((a, x) => a + x * x, 0));
+      const numeric = directionalDifference(model, batch, p.variable, g.map((x) => x / norm), c.labelSmoothing);
+      if (Math.abs(numeric - norm) > ATOL + 1e-2 * norm) whole.push(`${p.name}: ‖g‖ ${norm.toExponential(4)}, slope along ĝ ${numeric.toExponential(4)}`);
+    }
+    expect(whole, whole.join('\n')).toEqual([]);
+  });
+
+  it('wasm gradients (custom UnsortedSegmentSum for the embedding) equal the cpu gradients', async () => {
+    await setupBackend(['cpu']);
+    const model = makeModel(c, 4);
+    const batch = makeBatch(model, 5);
+    const cpu = analyticGrads(model, batch, c.labelSmoothing);
+    const cpuLoss = lossValue(model, batch, c.labelSmoothing);
+    expect((await setupBackend(['wasm'])).name).toBe('wasm');
+    const wasm = analyticGrads(model, batch, c.labelSmoothing);
+    const wasmLoss = lossValue(model, batch, c.labelSmoothing);
+    await setupBackend(['cpu']);
+    expect(Math.abs(wasmLoss - cpuLoss)).toBeLessThan(1e-5 * Math.max(1, Math.abs(cpuLoss)));
+    for (const [name, g] of cpu) {
+      const w = wasm.get(name)!;
+      expect(w.length, name).toBe(g.length);
+      const scale = Math.max(1, ...Array.from(g, Math.abs));
+      let worst = 0;
+      for (let i = 0; i < g.length; i++) worst = Math.max(worst, Math.abs(w[i]! - g[i]!));
+      expect(worst / scale, name).toBeLessThan(1e-4);
+    }
+  });
+});
