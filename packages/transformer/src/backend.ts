@@ -23,8 +23,11 @@ export interface BackendInfo {
 /**
  * Selects the first backend in `preference` that initialises (default: wasm, then cpu).
  * webgl/webgpu must be registered by the caller (e.g. a browser app importing their packages).
+ * Enables tfjs production mode unless `prodMode: false`.
  */
-export async function setupBackend(preference: readonly BackendName[] = ['wasm', 'cpu']): Promise<BackendInfo> {
+export async function setupBackend(preference: readonly BackendName[] = ['wasm', 'cpu'], options: { prodMode?: boolean } = {}): Promise<BackendInfo> {
+  // Production mode skips tfjs's per-op debug checks and its console banners (libraries don't print).
+  if (options.prodMode ?? true) tf.enableProdMode();
   const fallbacks: BackendInfo['fallbacks'] = [];
   for (const name of preference) {
     if (!(BACKENDS as readonly string[]).includes(name)) {

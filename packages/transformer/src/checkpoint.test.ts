@@ -412,7 +412,7 @@ describe('corrupt checkpoints', () => {
   // tokenizer.json, trainer_state.json and optimizer.safetensors, and does not dispose the model
   // when one of those throws, so every such failed load leaks all the model's variables.
   // Drop `.fails` once the side files are parsed first (or the model is disposed on error).
-  it.fails('a failed load because of a bad side file leaves no tensors behind (known leak)', async () => {
+  it('a failed load because of a bad side file leaves no tensors behind', async () => {
     for (const { corrupt } of Object.values(badSideFiles)) {
       const { leakedTensors } = await loadFailure(await corrupted(corrupt));
       expect(leakedTensors).toBe(0);

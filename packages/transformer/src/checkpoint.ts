@@ -220,6 +220,12 @@ export function deserializeCheckpoint(files: Record<string, Uint8Array>, dir = '
   const weightBytes = files[CHECKPOINT_FILES.weights];
   if (!weightBytes) throw new CheckpointError(`${where(CHECKPOINT_FILES.weights)}: missing`);
   const { tensors } = parseSafetensors(weightBytes, { source: where(CHECKPOINT_FILES.weights) });
+  // Everything is read and checked before the model is built, so a bad file leaks nothing.
+  const tokenizer = json(CHECKPOINT_FILES.tokenizer);
+  const state = json(CHECKPOINT_FILES.trainerState);
+  const trainerState = state === undefined ? undefined : checkTrainerState(state, where(CHECKPOINT_FILES.trainerState));
+  const optBytes = files[CHECKPOINT_FILES.optimizer];
+  const optimizer = optBytes ? parseOptimizerState(optBytes, where(CHECKPOINT_FILES.optimizer)) : undefined;
   const model = new TransformerModel(config);
   try {
     importWeights(model.namedParams(), tensors, where(CHECKPOINT_FILES.weights));
@@ -228,27 +234,25 @@ export function deserializeCheckpoint(files: Record<string, Uint8Array>, dir = '
     throw error;
   }
   const result: LoadedCheckpoint = { config, model };
-  const tokenizer = json(CHECKPOINT_FILES.tokenizer);
   if (tokenizer !== undefined) result.tokenizer = tokenizer;
-  const state = json(CHECKPOINT_FILES.trainerState);
-  if (state !== undefined) result.trainerState = checkTrainerState(state, where(CHECKPOINT_FILES.trainerState));
-  const optBytes = files[CHECKPOINT_FILES.optimizer];
-  if (optBytes) {
-    const source = where(CHECKPOINT_FILES.optimizer);
-    const parsed = parseSafetensors(optBytes, { source });
-    const step = Number(parsed.metadata.step);
-    if (!Number.isSafeInteger(step) || step < 0) throw new CheckpointError(`${source}: metadata 'step' is ${JSON.stringify(parsed.metadata.step)}, expected a non-negative integer`);
-    const m: Record<string, Float32Array> = {};
-    const v: Record<string, Float32Array> = {};
-    for (const [name, t] of Object.entries(parsed.tensors)) {
-      const dot = name.indexOf('.');
-      const kind = name.slice(0, dot);
-      if (kind !== 'm' && kind !== 'v') throw new CheckpointError(`${source}: unexpected tensor '${name}' (expected m.* or v.*)`);
-      (kind === 'm' ? m : v)[name.slice(dot + 1)] = toFloat32(t);
-    }
-    result.optimizer = { step, m, v };
-  }
+  if (trainerState) result.trainerState = trainerState;
+  if (optimizer) result.optimizer = optimizer;
   return result;
+}
+
+function parseOptimizerState(bytes: Uint8Array, source: string): NonNullable<LoadedCheckpoint['optimizer']> {
+  const parsed = parseSafetensors(bytes, { source });
+  const step = Number(parsed.metadata.step);
+  if (!Number.isSafeInteger(step) || step < 0) throw new CheckpointError(`${source}: metadata 'step' is ${JSON.stringify(parsed.metadata.step)}, expected a non-negative integer`);
+  const m: Record<string, Float32Array> = {};
+  const v: Record<string, Float32Array> = {};
+  for (const [name, t] of Object.entries(parsed.tensors)) {
+    const dot = name.indexOf('.');
+    const kind = name.slice(0, dot);
+    if (kind !== 'm' && kind !== 'v') throw new CheckpointError(`${source}: unexpected tensor '${name}' (expected m.* or v.*)`);
+    (kind === 'm' ? m : v)[name.slice(dot + 1)] = toFloat32(t, name);
+  }
+  return { step, m, v };
 }
 
 function checkTrainerState(x: unknown, source: string): TrainerState {
@@ -259,16 +263,32 @@ function checkTrainerState(x: unknown, source: string): TrainerState {
   return { badEvals: 0, ...s } as TrainerState;
 }
 
+/** True if `dir` holds a checkpoint, or the previous one survives an interrupted save. */
+export async function checkpointExists(dir: string): Promise<boolean> {
+  const fs = await import('node:fs/promises');
+  const path = await import('node:path');
+  const target = path.resolve(dir);
+  if (await fs.stat(target).then(() => true, () => false)) return true;
+  return (await interruptedSwaps(target)).length > 0;
+}
+
+/** `<dir>.old-*` siblings left by a save interrupted between its two renames, newest first. */
+async function interruptedSwaps(target: string): Promise<string[]> {
+  const fs = await import('node:fs/promises');
+  const path = await import('node:path');
+  const parent = path.dirname(target);
+  const base = path.basename(target);
+  const entries = (await fs.readdir(parent).catch(() => [] as string[])).filter((e) => e.startsWith(`${base}.old-`));
+  const dated = await Promise.all(entries.map(async (e) => ({ e, t: (await fs.stat(path.join(parent, e))).mtimeMs })));
+  return dated.sort((a, b) => b.t - a.t).map(({ e }) => path.join(parent, e));
+}
+
 /** If a save was interrupted between its two renames, the previous checkpoint sits at `<dir>.old-*`. */
 async function recoverInterruptedSwap(target: string): Promise<string> {
   const fs = await import('node:fs/promises');
-  const path = await import('node:path');
   if (await fs.stat(target).then(() => true, () => false)) return target;
-  const parent = path.dirname(target);
-  const base = path.basename(target);
-  const entries = await fs.readdir(parent).catch(() => [] as string[]);
-  const old = entries.filter((e) => e.startsWith(`${base}.old-`)).sort().pop();
-  if (!old) throw new CheckpointError(`${target}: no such checkpoint folder`);
-  await fs.rename(path.join(parent, old), target);
+  const [newest] = await interruptedSwaps(target);
+  if (!newest) throw new CheckpointError(`${target}: no such checkpoint folder`);
+  await fs.rename(newest, target);
   return target;
 }

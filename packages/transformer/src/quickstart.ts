@@ -29,7 +29,7 @@ export interface DateExperimentOptions {
 export async function runDateExperiment(options: DateExperimentOptions = {}) {
   const seed = options.seed ?? 1;
   const log = options.onLine ?? (() => {});
-  const pairs = dateTask({ count: (options.trainSize ?? 6000) + (options.devSize ?? 500), seed });
+  const pairs = dateTask({ count: (options.trainSize ?? 20000) + (options.devSize ?? 500), seed });
   const { train: trainPairs, dev } = trainDevSplit(pairs, { devFraction: (options.devSize ?? 500) / pairs.length, seed, key: (p) => p.source });
   const tokenizer = CharTokenizer.fromCorpus(pairs.flatMap((p) => [p.source, p.target]));
   const config = createModelConfig({
@@ -37,24 +37,25 @@ export async function runDateExperiment(options: DateExperimentOptions = {}) {
     vocabSize: tokenizer.vocabSize,
     dModel: 64,
     numHeads: 4,
-    numEncoderLayers: 2,
-    numDecoderLayers: 2,
-    dFf: 128,
+    numEncoderLayers: 1,
+    numDecoderLayers: 1,
+    dFf: 256,
     maxSeqLen: 48,
     dropout: 0,
     ...options.model,
   });
+  const steps = options.steps ?? 1000;
   const task = seq2seqTask(trainPairs, dev, tokenizer, { batchSize: options.batchSize ?? 64, seed, maxSrcLen: 40, maxTgtLen: 12 });
   const model = new TransformerModel(config, { seed });
   const started = performance.now();
   const result = await train(model, task.nextBatch, {
-    steps: options.steps ?? 1200,
+    steps,
     learningRate: options.learningRate ?? 3e-3,
-    schedule: { kind: 'cosine', warmupSteps: options.warmupSteps ?? 100, totalSteps: options.steps ?? 1200, minLr: 1e-4 },
+    schedule: { kind: 'cosine', warmupSteps: options.warmupSteps ?? 50, totalSteps: steps, minLr: 1e-4 },
     optimizer: { weightDecay: 0.01 },
-    evalEvery: options.evalEvery ?? 200,
+    evalEvery: options.evalEvery ?? 100,
     evaluate: async (m) => ({ exactMatch: (await task.evaluate(m)).exactMatch }),
-    earlyStopping: { metric: 'exactMatch', mode: 'max', target: options.targetExactMatch ?? 1 },
+    earlyStopping: { metric: 'exactMatch', mode: 'max', target: options.targetExactMatch ?? 0.995 },
     logEvery: 50,
     onProgress: (e) => {
       if (e.type === 'step') log(`step ${e.step}/${e.totalSteps}  loss ${e.loss.toFixed(4)}  lr ${e.lr.toExponential(2)}  ${Math.round(e.tokensPerSecond)} tok/s`);
@@ -63,8 +64,9 @@ export async function runDateExperiment(options: DateExperimentOptions = {}) {
   });
   const seconds = (performance.now() - started) / 1000;
   const { exactMatch, outputs } = await task.evaluate(model);
+  const failures = dev.map((p, i) => ({ ...p, output: outputs[i]! })).filter((s) => s.output !== s.target);
   const samples = dev.slice(0, 6).map((p, i) => ({ source: p.source, target: p.target, output: outputs[i]! }));
-  return { model, tokenizer, config, exactMatch, samples, seconds, steps: result.state.step, reason: result.reason, parameters: model.parameterCount(), devSize: dev.length };
+  return { model, tokenizer, config, exactMatch, samples, failures, seconds, steps: result.state.step, reason: result.reason, parameters: model.parameterCount(), devSize: dev.length };
 }
 
 async function main(): Promise<void> {

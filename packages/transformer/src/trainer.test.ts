@@ -337,7 +337,7 @@ describe('resume', () => {
   // checkpoint left at `<dir>.old-*` by an interrupted swap (which loadCheckpoint recovers) is
   // ignored: the run silently starts again from step 1 and later overwrites it.
   // Drop `.fails` once resume goes through loadCheckpoint's recovery.
-  it.fails('resumes from a checkpoint whose swap was interrupted (known bug)', async () => {
+  it('resumes from a checkpoint whose swap was interrupted', async () => {
     const parent = await mkdtemp(join(root, 'interrupted-'));
     const dir = join(parent, 'run');
     const first = await run({ steps: 4, checkpoint: { dir } });

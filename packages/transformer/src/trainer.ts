@@ -7,7 +7,7 @@ import { AttendError } from '@attend/core';
 import { crossEntropy, lengthWeights } from './loss.js';
 import type { TokenBatch, TransformerModel } from './model.js';
 import { AdamW, clipByGlobalNorm, learningRate, type AdamWOptions, type Schedule } from './optimizer.js';
-import { loadCheckpoint, saveCheckpoint, type TrainerState } from './checkpoint.js';
+import { checkpointExists, loadCheckpoint, saveCheckpoint, type TrainerState } from './checkpoint.js';
 
 /** One training example batch in model terms. */
 export interface TrainBatch {
@@ -128,7 +128,7 @@ export async function train(model: TransformerModel, nextBatch: (step: number) =
   let state: TrainerState = { step: 0, evals: [], losses: [], badEvals: 0 };
   let lastGoodCheckpoint: number | undefined;
 
-  if (options.resume && options.checkpoint && (await pathExists(options.checkpoint.dir))) {
+  if (options.resume && options.checkpoint && (await checkpointExists(options.checkpoint.dir))) {
     const dir = options.checkpoint.dir;
     const resumed = await loadCheckpoint(dir);
     const differing = (Object.keys(model.config) as (keyof typeof model.config)[]).find((k) => resumed.config[k] !== model.config[k]);
@@ -240,7 +240,3 @@ function countOnes(w: Float32Array): number {
   return n;
 }
 
-async function pathExists(path: string): Promise<boolean> {
-  const fs = await import('node:fs/promises');
-  return fs.stat(path).then(() => true, () => false);
-}
