@@ -106,16 +106,6 @@ export class CharTokenizer implements Tokenizer {
   }
 
   toJSON(): HFTokenizerJSON {
-    return {
-      version: '1.0',
-      truncation: null,
-      padding: null,
-      added_tokens: this.#vocab.addedTokensJSON(),
-      normalizer: null,
-      pre_tokenizer: structuredClone(CHAR_PRE_TOKENIZER),
-      post_processor: null,
-      decoder: { type: 'Fuse' },
-      model: { type: 'WordLevel', vocab: this.#vocab.vocabJSON(), unk_token: DEFAULT_SPECIAL_TOKENS.unk },
-    };
+    return this.#vocab.wordLevelJSON({ normalizer: null, preTokenizer: CHAR_PRE_TOKENIZER, decoder: { type: 'Fuse' } });
   }
 }

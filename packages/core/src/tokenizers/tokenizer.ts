@@ -3,7 +3,7 @@
 // and load from the Hugging Face tokenizers `tokenizer.json` format (see hf-json.ts).
 
 import { TokenizerError } from '../errors.js';
-import type { HFAddedToken, HFTokenizerJSON } from './hf-json.js';
+import type { HFAddedToken, HFDecoder, HFNormalizer, HFPreTokenizer, HFTokenizerJSON } from './hf-json.js';
 
 export interface SpecialTokenIds {
   pad: number;
@@ -140,4 +140,19 @@ export class Vocabulary {
     });
     return vocab;
   }
+  /** A Hugging Face `WordLevel` tokenizer.json over this vocabulary (char and word tokenizers). */
+  wordLevelJSON(parts: { normalizer: HFNormalizer | null; preTokenizer: HFPreTokenizer; decoder: HFDecoder | null }): HFTokenizerJSON {
+    return {
+      version: '1.0',
+      truncation: null,
+      padding: null,
+      added_tokens: this.addedTokensJSON(),
+      normalizer: parts.normalizer,
+      pre_tokenizer: structuredClone(parts.preTokenizer),
+      post_processor: null,
+      decoder: parts.decoder,
+      model: { type: 'WordLevel', vocab: this.vocabJSON(), unk_token: DEFAULT_SPECIAL_TOKENS.unk },
+    };
+  }
+
 }

@@ -150,16 +150,6 @@ export class WordTokenizer implements Tokenizer {
   }
 
   toJSON(): HFTokenizerJSON {
-    return {
-      version: '1.0',
-      truncation: null,
-      padding: null,
-      added_tokens: this.#vocab.addedTokensJSON(),
-      normalizer: wordNormalizerJSON(this.lowercase),
-      pre_tokenizer: structuredClone(WORD_PRE_TOKENIZER),
-      post_processor: null,
-      decoder: null,
-      model: { type: 'WordLevel', vocab: this.#vocab.vocabJSON(), unk_token: DEFAULT_SPECIAL_TOKENS.unk },
-    };
+    return this.#vocab.wordLevelJSON({ normalizer: wordNormalizerJSON(this.lowercase), preTokenizer: WORD_PRE_TOKENIZER, decoder: null });
   }
 }
