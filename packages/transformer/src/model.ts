@@ -47,41 +47,76 @@ export interface ForwardResult {
   attention?: AttentionMaps;
 }
 
-/** Token embedding table shared by the stacks (and by the output layer when tied). */
-class TokenEmbedding extends tfl.layers.Layer {
-  static className = 'AttendTokenEmbedding';
+export interface EmbeddingTableArgs {
+  /** Number of rows (vocabulary size, or maxSeqLen for learned positions). */
+  rows: number;
+  dModel: number;
+  /** Std of the normal initialisation; default 1/√dModel (unit scale after the √dModel factor). */
+  std?: number;
+  /** Seed of the initialisation; default 0. */
+  seed?: number;
+  name?: string;
+}
+
+/** A [rows, dModel] lookup table: token embeddings (shared by the stacks and, when tied, the output layer) or learned positions. */
+export class EmbeddingTable extends tfl.layers.Layer {
+  static className = 'AttendEmbeddingTable';
+  readonly rows: number;
+  readonly dModel: number;
+  readonly std: number;
+  readonly seed: number;
   private readonly params = new ParamStore();
-  constructor(
-    readonly vocabSize: number,
-    readonly dModel: number,
-    readonly seed: number,
-  ) {
-    super({});
+
+  constructor(args: EmbeddingTableArgs) {
+    super({ name: args.name });
+    this.rows = args.rows;
+    this.dModel = args.dModel;
+    this.std = args.std ?? 1 / Math.sqrt(args.dModel);
+    this.seed = args.seed ?? 0;
   }
+
   override build(): void {
     if (this.built) return;
-    this.params.add(this, 'weight', [this.vocabSize, this.dModel], { normal: 1 / Math.sqrt(this.dModel) }, createRng(this.seed));
+    this.params.add(this, 'weight', [this.rows, this.dModel], { normal: this.std }, createRng(this.seed));
     this.built = true;
   }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    const ids = Array.isArray(inputs) ? inputs[0] : inputs;
+    if (!ids) throw new Error(`${this.name}: expected one tensor of ids`);
+    return tf.gather(this.table(), ids);
+  }
+
+  override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
+    return [...(inputShape as tfl.Shape), this.dModel];
+  }
+
   table(): tf.Variable {
     this.build();
     return this.params.get('weight');
   }
+
   namedParams(prefix: string): NamedParam[] {
     this.build();
     return this.params.named(prefix);
   }
+
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), vocabSize: this.vocabSize, dModel: this.dModel, seed: this.seed };
+    return { ...super.getConfig(), rows: this.rows, dModel: this.dModel, std: this.std, seed: this.seed };
   }
 }
 
+/** Holds the weights of the output heads (classifier or untied LM head). */
+class HeadParams extends tfl.layers.Layer {
+  static className = 'AttendHeadParams';
+}
+
 /** A stack of encoder or decoder layers with its own position handling and final norm. */
-class Stack {
+export class Stack {
   readonly layers: TransformerLayer[];
   readonly finalNorm?: LayerNorm;
   readonly positions = new ParamStore();
-  private readonly holder: TokenEmbedding;
+  private readonly learned: EmbeddingTable;
 
   constructor(
     readonly config: ModelConfig,
@@ -107,18 +142,17 @@ class Stack {
       }),
     );
     if (c.norm === 'pre') this.finalNorm = new LayerNorm({ dim: c.dModel, eps: c.layerNormEps });
-    // Learned positions live in a small layer of their own so they are a tfjs weight too.
-    this.holder = new TokenEmbedding(c.maxSeqLen, c.dModel, seed * 1000 + 999);
+    this.learned = new EmbeddingTable({ rows: c.maxSeqLen, dModel: c.dModel, seed: seed * 1000 + 999 });
   }
 
   learnedPositions(): tf.Variable {
-    return this.holder.table();
+    return this.learned.table();
   }
 
   namedParams(): NamedParam[] {
     const out: NamedParam[] = [];
     if (this.config.positional === 'learned') {
-      out.push(...this.holder.namedParams(`${this.kind}.embed_positions`));
+      out.push(...this.learned.namedParams(`${this.kind}.embed_positions`));
     }
     this.layers.forEach((layer, i) => out.push(...layer.namedParams(`${this.kind}.layers.${i}`)));
     if (this.finalNorm) out.push(...this.finalNorm.namedParams(`${this.kind}.layer_norm`));
@@ -132,23 +166,20 @@ class Stack {
  */
 export class TransformerModel {
   readonly config: ModelConfig;
-  readonly embedTokens: TokenEmbedding;
+  readonly embedTokens: EmbeddingTable;
   readonly encoder?: Stack;
   readonly decoder?: Stack;
   private readonly head = new ParamStore();
-  private readonly headHolder: tfl.layers.Layer;
+  private readonly headHolder = new HeadParams({});
   private readonly sinusoidal?: tf.Tensor2D;
   private readonly rope?: { cos: tf.Tensor2D; sin: tf.Tensor2D };
 
   constructor(config: ModelConfig, options: { seed?: number } = {}) {
     this.config = config;
     const seed = options.seed ?? 0;
-    this.embedTokens = new TokenEmbedding(config.vocabSize, config.dModel, seed * 7919 + 1);
+    this.embedTokens = new EmbeddingTable({ rows: config.vocabSize, dModel: config.dModel, seed: seed * 7919 + 1 });
     if (config.numEncoderLayers > 0) this.encoder = new Stack(config, 'encoder', config.numEncoderLayers, seed * 7919 + 2);
     if (config.numDecoderLayers > 0) this.decoder = new Stack(config, 'decoder', config.numDecoderLayers, seed * 7919 + 3);
-    this.headHolder = new (class extends tfl.layers.Layer {
-      static className = 'AttendHead';
-    })({});
     const rng = createRng(seed * 7919 + 4);
     if (config.preset === 'encoder-classifier') {
       this.head.add(this.headHolder, 'classifier.weight', [config.dModel, config.numClasses], { normal: 0.02 }, rng, true);
@@ -332,4 +363,5 @@ export class TransformerModel {
   }
 }
 
-tf.serialization.registerClass(TokenEmbedding);
+tf.serialization.registerClass(EmbeddingTable);
+tf.serialization.registerClass(HeadParams);
