@@ -1,34 +1,71 @@
-// Inference helpers over a tfjs TransformerModel: encoder–decoder greedy translation and
-// decoder-only continuation, using @attend/core's decoding loop with a tfjs step function.
+// Inference over a tfjs TransformerModel with @attend/core's decoding (greedy, sampling, beam):
+// a step function runs the decoder on the tokens so far and returns the last position's logits.
 // The tfjs side recomputes the prefix each step (no cache); the ONNX runtime has the KV cache.
 
 import * as tf from '@tensorflow/tfjs-core';
-import { greedyDecode } from '@attend/core';
+import { beamSearch, greedyDecode, sampleDecode, type StepFunction } from '@attend/core';
 import type { TokenBatch, TransformerModel } from './model.js';
 
-/** Greedy decoding of a batch of encoded sources [B, S] (with valid lengths). */
-export async function greedyTranslate(model: TransformerModel, source: TokenBatch, maxNewTokens: number): Promise<number[][]> {
+export type DecodeStrategy =
+  | { kind: 'greedy' }
+  | { kind: 'sample'; seed: number; temperature?: number; topK?: number; topP?: number }
+  | { kind: 'beam'; beamSize: number; lengthPenalty?: number };
+
+/**
+ * Step function over the model's decoder, for one decoding run. For the encoder–decoder pass
+ * the encoded source; when beam search reorders or repeats rows, each row's source is found by
+ * following `context.parents` back to the input row it came from.
+ */
+export function tfjsStepFunction(model: TransformerModel, memory?: { states: tf.Tensor3D; source: TokenBatch }): StepFunction {
+  let inputRows: Int32Array | undefined; // input (source) row of each row of the previous call
+  return (tokens, batchSize, length, context) => {
+    const parents = context?.parents;
+    inputRows = inputRows && parents ? Int32Array.from(parents, (p) => inputRows![p]!) : Int32Array.from({ length: batchSize }, (_, i) => i);
+    const rows = inputRows;
+    const logits = tf.tidy(() => {
+      let mem = memory;
+      if (memory && !rows.every((r, i) => r === i && rows.length === memory.source.batchSize)) {
+        mem = { states: tf.gather(memory.states, tf.tensor1d(rows, 'int32')) as tf.Tensor3D, source: gatherRows(memory.source, rows) };
+      }
+      const states = model.decode({ ids: tokens, batchSize, seqLen: length }, mem);
+      const [B, T, d] = states.shape;
+      return model.lmLogits(tf.slice(states, [0, T - 1, 0], [B, 1, d]) as tf.Tensor3D);
+    });
+    // Read outside tidy: tidy walks a returned typed array element by element.
+    const values = logits.dataSync() as Float32Array;
+    logits.dispose();
+    return values;
+  };
+}
+
+/** Decodes a batch of encoded sources [B, S] (encoder–decoder); returns the best ids per row. */
+export async function translate(model: TransformerModel, source: TokenBatch, maxNewTokens: number, strategy: DecodeStrategy = { kind: 'greedy' }): Promise<number[][]> {
   const c = model.config;
-  const limit = Math.min(maxNewTokens, c.maxSeqLen - 1);
-  const memory = tf.tidy(() => model.encode(source));
+  const memory = { states: tf.tidy(() => model.encode(source)), source };
   try {
-    return await greedyDecode(
-      (tokens, batchSize, length) => {
-        const logits = tf.tidy(() => lastLogits(model, model.decode({ ids: tokens, batchSize, seqLen: length }, { states: memory, source })));
-        // Read outside tidy: tidy walks a returned typed array element by element.
-        const values = logits.dataSync() as Float32Array;
-        logits.dispose();
-        return values;
-      },
-      { batchSize: source.batchSize, vocabSize: c.vocabSize, bosTokenId: c.bosTokenId, eosTokenId: c.eosTokenId, maxNewTokens: limit },
-    );
+    const step = tfjsStepFunction(model, memory);
+    const options = { batchSize: source.batchSize, vocabSize: c.vocabSize, bosTokenId: c.bosTokenId, eosTokenId: c.eosTokenId, maxNewTokens: Math.min(maxNewTokens, c.maxSeqLen - 1) };
+    switch (strategy.kind) {
+      case 'greedy':
+        return await greedyDecode(step, options);
+      case 'sample':
+        return await sampleDecode(step, { ...options, ...strategy });
+      case 'beam':
+        return (await beamSearch(step, { ...options, ...strategy })).map((hyps) => hyps[0]?.ids ?? []);
+    }
   } finally {
-    memory.dispose();
+    memory.states.dispose();
   }
 }
 
-/** Logits of the last position, [B, 1, V]. */
-function lastLogits(model: TransformerModel, states: tf.Tensor3D): tf.Tensor {
-  const [B, T, d] = states.shape;
-  return model.lmLogits(tf.slice(states, [0, T - 1, 0], [B, 1, d]) as tf.Tensor3D);
+/** Greedy decoding of a batch of encoded sources (encoder–decoder). */
+export function greedyTranslate(model: TransformerModel, source: TokenBatch, maxNewTokens: number): Promise<number[][]> {
+  return translate(model, source, maxNewTokens, { kind: 'greedy' });
+}
+
+function gatherRows(batch: TokenBatch, rows: Int32Array): TokenBatch {
+  const ids = new Int32Array(rows.length * batch.seqLen);
+  rows.forEach((r, i) => ids.set(batch.ids.subarray(r * batch.seqLen, (r + 1) * batch.seqLen), i * batch.seqLen));
+  const lengths = batch.lengths ? Int32Array.from(rows, (r) => batch.lengths![r]!) : undefined;
+  return { ids, batchSize: rows.length, seqLen: batch.seqLen, lengths };
 }
