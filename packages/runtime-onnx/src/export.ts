@@ -1,0 +1,352 @@
+// Builds the ONNX forward graph of a model from its ModelConfig and checkpoint weights — the
+// same function as @attend/transformer's TransformerModel.forward (inference: no dropout),
+// written op by op with standard ONNX operators (opset 17): embeddings × √dModel + absolute
+// positions, masks as additive biases (0 / MASKED_SCORE, + ALiBi), RoPE on self-attention,
+// the five score functions, pre/post-norm layers, and the LM or classifier head.
+
+import {
+  alibiSlopes,
+  CheckpointError,
+  ConfigError,
+  headDim,
+  MASKED_SCORE,
+  parseModelConfig,
+  parseSafetensors,
+  ropeTables,
+  sinusoidalTable,
+  type ModelConfig,
+  type NamedTensor,
+} from '@attend/core';
+import { GraphBuilder, type Value } from './onnx/graph.js';
+import { encodeModel, type Dim } from './onnx/proto.js';
+import { WeightReader } from './weights.js';
+
+export const PRODUCER_NAME = 'attend';
+export const PRODUCER_VERSION = '0.1.0';
+/** ModelProto.metadata_props keys written by the exporter. */
+export const METADATA_KEYS = { config: 'attend.config', graph: 'attend.graph' } as const;
+
+export interface ExportOptions {
+  /**
+   * Also output the attention weights [batch, heads, queries, keys] of every layer:
+   * `attentions.{i}` for the classifier and the LM; `encoder_attentions.{i}`,
+   * `decoder_attentions.{i}` and `cross_attentions.{i}` for the encoder–decoder. Default false.
+   */
+  withAttention?: boolean;
+  /** Names the weights file in error messages; default 'model.safetensors'. */
+  source?: string;
+}
+
+/** Names of the inputs of the forward graph of each preset (all int64). */
+export function forwardInputNames(config: Pick<ModelConfig, 'preset'>): string[] {
+  return config.preset === 'encoder-decoder'
+    ? ['input_ids', 'attention_mask', 'decoder_input_ids', 'decoder_attention_mask']
+    : ['input_ids', 'attention_mask'];
+}
+
+/**
+ * ONNX ModelProto bytes of the forward graph. `tensors` are checkpoint weights
+ * (model.safetensors layout: Linear weights [out, in]); every tensor must be used.
+ */
+export function exportForward(config: ModelConfig, tensors: Record<string, NamedTensor>, options: ExportOptions = {}): Uint8Array {
+  const weights = new WeightReader(tensors, options.source ?? 'model.safetensors');
+  const g = new GraphBuilder(`attend-${config.preset}`);
+  new ForwardGraph(config, weights, g).build(options.withAttention ?? false);
+  weights.checkAllUsed();
+  return encodeModel(
+    g.toModel({
+      producerName: PRODUCER_NAME,
+      producerVersion: PRODUCER_VERSION,
+      docString: `attend ${config.preset} forward graph`,
+      metadata: { [METADATA_KEYS.config]: JSON.stringify(config), [METADATA_KEYS.graph]: 'forward' },
+    }),
+  );
+}
+
+/** Exports from checkpoint files held in memory (`config.json`, `model.safetensors`). */
+export function exportCheckpointFiles(files: Record<string, Uint8Array>, options: ExportOptions & { dir?: string } = {}): Uint8Array {
+  const where = (name: string): string => (options.dir ? `${options.dir}/${name}` : name);
+  const configBytes = files['config.json'];
+  if (!configBytes) throw new CheckpointError(`${where('config.json')}: missing`);
+  const weightBytes = files['model.safetensors'];
+  if (!weightBytes) throw new CheckpointError(`${where('model.safetensors')}: missing`);
+  let config: ModelConfig;
+  try {
+    config = parseModelConfig(new TextDecoder().decode(configBytes), where('config.json'));
+  } catch (error) {
+    if (error instanceof ConfigError) throw new CheckpointError(error.message);
+    throw error;
+  }
+  const { tensors } = parseSafetensors(weightBytes, { source: where('model.safetensors') });
+  return exportForward(config, tensors, { ...options, source: where('model.safetensors') });
+}
+
+type StackKind = 'encoder' | 'decoder';
+
+/** Per-stack inputs shared by its layers: the self-attention bias and rotary tables. */
+interface SelfAttentionInputs {
+  bias: Value; // [B, 1 or H, T, T]
+  rotary?: { cos: Value; sin: Value }; // [T, D]
+}
+
+interface AttentionResult {
+  output: Value; // [B, Tq, d]
+  weights: Value; // [B, H, Tq, Tk]
+}
+
+class ForwardGraph {
+  private readonly d: number;
+  private readonly H: number;
+  private readonly D: number;
+  private readonly tables = new Map<string, Value>();
+
+  constructor(
+    private readonly config: ModelConfig,
+    private readonly w: WeightReader,
+    private readonly g: GraphBuilder,
+  ) {
+    this.d = config.dModel;
+    this.H = config.numHeads;
+    this.D = headDim(config);
+  }
+
+  build(withAttention: boolean): void {
+    const { g, config: c } = this;
+    const enc = c.preset === 'encoder-decoder';
+    const seq: Dim = 'sequence';
+    const decSeq: Dim = enc ? 'decoder_sequence' : 'sequence';
+    const ids = g.input('input_ids', 'int64', ['batch', seq]);
+    const mask = g.input('attention_mask', 'int64', ['batch', seq]);
+    const attentionOutputs: { name: string; value: Value; dims: Dim[] }[] = [];
+    const keep = (prefix: string, maps: Value[], q: Dim, k: Dim): void => {
+      maps.forEach((value, i) => attentionOutputs.push({ name: `${prefix}.${i}`, value, dims: ['batch', this.H, q, k] }));
+    };
+
+    switch (c.preset) {
+      case 'encoder-classifier': {
+        const { states, maps } = this.stack('encoder', ids, mask);
+        keep('attentions', maps.self, seq, seq);
+        g.output('logits', this.classify(states, mask), 'float32', ['batch', c.numClasses]);
+        break;
+      }
+      case 'decoder-lm': {
+        const { states, maps } = this.stack('decoder', ids, mask);
+        keep('attentions', maps.self, seq, seq);
+        g.output('logits', this.lmLogits(states), 'float32', ['batch', seq, c.vocabSize]);
+        break;
+      }
+      case 'encoder-decoder': {
+        const decIds = g.input('decoder_input_ids', 'int64', ['batch', decSeq]);
+        const decMask = g.input('decoder_attention_mask', 'int64', ['batch', decSeq]);
+        const encoded = this.stack('encoder', ids, mask);
+        const decoded = this.stack('decoder', decIds, decMask, { states: encoded.states, mask });
+        keep('encoder_attentions', encoded.maps.self, seq, seq);
+        keep('decoder_attentions', decoded.maps.self, decSeq, decSeq);
+        keep('cross_attentions', decoded.maps.cross, decSeq, seq);
+        g.output('logits', this.lmLogits(decoded.states), 'float32', ['batch', decSeq, c.vocabSize]);
+        break;
+      }
+    }
+    if (withAttention) for (const o of attentionOutputs) g.output(o.name, o.value, 'float32', o.dims);
+  }
+
+  // ---- embeddings and positions ---------------------------------------------------------
+
+  private tokenTable(): Value {
+    return this.table('embed_tokens.weight', () => this.w.get('embed_tokens.weight', [this.config.vocabSize, this.d]), [this.config.vocabSize, this.d]);
+  }
+
+  /** A float32 initializer created once under `name`. */
+  private table(name: string, values: () => Float32Array, dims: number[]): Value {
+    let v = this.tables.get(name);
+    if (!v) {
+      v = this.g.initializer(name, 'float32', dims, values());
+      this.tables.set(name, v);
+    }
+    return v;
+  }
+
+  /** E[ids]·√dModel + absolute positions. [B, T, d] */
+  private embed(kind: StackKind, ids: Value, positions: Value): Value {
+    const { g, config: c, d } = this;
+    let x = g.mul(g.gather(this.tokenTable(), ids), g.floats([Math.sqrt(d)]));
+    if (c.positional === 'sinusoidal') {
+      x = g.add(x, g.gather(this.table('sinusoidal_positions', () => sinusoidalTable(c.maxSeqLen, d), [c.maxSeqLen, d]), positions));
+    } else if (c.positional === 'learned') {
+      const name = `${kind}.embed_positions.weight`;
+      x = g.add(x, g.gather(this.table(name, () => this.w.get(name, [c.maxSeqLen, d]), [c.maxSeqLen, d]), positions));
+    }
+    return x;
+  }
+
+  /** Additive self-attention bias: padding (+ causal) (+ local window) mask, + ALiBi. */
+  private selfBias(keyMask: Value, positions: Value, causal: boolean): Value {
+    const { g, config: c } = this;
+    let allowed = g.unsqueeze(g.cast(keyMask, 'bool'), [1, 2]); // [B, 1, 1, T]
+    const offset = g.sub(g.unsqueeze(positions, [1]), g.unsqueeze(positions, [0])); // [T, T]: i − j
+    if (causal) allowed = g.and(allowed, g.greaterOrEqual(offset, g.int64s([0], [])));
+    if (c.localWindow !== null) allowed = g.and(allowed, g.lessOrEqual(g.abs(offset), g.int64s([c.localWindow], [])));
+    let bias = g.where(allowed, g.floats([0]), g.floats([MASKED_SCORE])); // [B, 1, T, T]
+    if (c.positional === 'alibi') {
+      const slopes = Array.from(alibiSlopes(this.H), (s) => -s);
+      const alibi = g.mul(g.cast(g.abs(offset), 'float32'), g.floats(slopes, [this.H, 1, 1])); // [H, T, T]
+      bias = g.add(bias, alibi); // [B, H, T, T]
+    }
+    return bias;
+  }
+
+  /** Cross-attention bias [B, 1, 1, S] masking padded source positions. */
+  private crossBias(sourceMask: Value): Value {
+    const { g } = this;
+    return g.where(g.unsqueeze(g.cast(sourceMask, 'bool'), [1, 2]), g.floats([0]), g.floats([MASKED_SCORE]));
+  }
+
+  private rotary(positions: Value): { cos: Value; sin: Value } | undefined {
+    const { g, config: c, D } = this;
+    if (c.positional !== 'rope') return undefined;
+    const t = ropeTables(c.maxSeqLen, D);
+    return {
+      cos: g.gather(this.table('rope_cos', () => t.cos, [c.maxSeqLen, D]), positions),
+      sin: g.gather(this.table('rope_sin', () => t.sin, [c.maxSeqLen, D]), positions),
+    };
+  }
+
+  /** x·cos + rotateHalf(x)·sin, x [B, H, T, D]. */
+  private applyRotary(x: Value, r: { cos: Value; sin: Value }): Value {
+    const { g, D } = this;
+    const half = D / 2;
+    const rotated = g.concat([g.neg(g.slice(x, [half], [D], [3])), g.slice(x, [0], [half], [3])], 3);
+    return g.add(g.mul(x, r.cos), g.mul(rotated, r.sin));
+  }
+
+  // ---- layers ---------------------------------------------------------------------------
+
+  /** x [..., in] · W + b for a checkpoint Linear `name` (weight [out, in]). */
+  private linear(x: Value, name: string, outDim: number, inDim: number, bias = true): Value {
+    const { g } = this;
+    const y = g.matMul(x, g.initializer(`${name}.weight`, 'float32', [inDim, outDim], this.w.linear(`${name}.weight`, outDim, inDim)));
+    return bias ? g.add(y, g.initializer(`${name}.bias`, 'float32', [outDim], this.w.get(`${name}.bias`, [outDim]))) : y;
+  }
+
+  private layerNorm(x: Value, name: string): Value {
+    const { g, d } = this;
+    const scale = g.initializer(`${name}.weight`, 'float32', [d], this.w.get(`${name}.weight`, [d]));
+    const bias = g.initializer(`${name}.bias`, 'float32', [d], this.w.get(`${name}.bias`, [d]));
+    return g.layerNormalization(x, scale, bias, this.config.layerNormEps);
+  }
+
+  /** [B, T, H·D] → [B, H, T, D] */
+  private splitHeads(x: Value): Value {
+    return this.g.transpose(this.g.reshape(x, [0, 0, this.H, this.D]), [0, 2, 1, 3]);
+  }
+
+  /** Raw scores [B, H, Tq, Tk] for q [B, H, Tq, D], k [B, H, Tk, D]. */
+  private scores(prefix: string, q: Value, k: Value): Value {
+    const { g, H, D } = this;
+    const kT = (): Value => g.transpose(k, [0, 1, 3, 2]);
+    const perHead = (name: string): Value => g.initializer(`${prefix}.${name}`, 'float32', [H, D, D], this.w.get(`${prefix}.${name}`, [H, D, D]));
+    switch (this.config.attention) {
+      case 'scaled_dot':
+        return g.matMul(g.mul(q, g.floats([1 / Math.sqrt(D)])), kT());
+      case 'dot':
+        return g.matMul(q, kT());
+      case 'general':
+        return g.matMul(g.matMul(q, perHead('score.weight')), kT());
+      case 'additive': {
+        const qa = g.unsqueeze(g.matMul(q, perHead('score.query.weight')), [3]); // [B, H, Tq, 1, D]
+        const ka = g.unsqueeze(g.matMul(k, perHead('score.key.weight')), [2]); // [B, H, 1, Tk, D]
+        const v = g.initializer(`${prefix}.score.v`, 'float32', [H, 1, 1, D], this.w.get(`${prefix}.score.v`, [H, D]));
+        return g.reduceSum(g.mul(g.tanh(g.add(qa, ka)), v), [-1], false); // [B, H, Tq, Tk]
+      }
+      case 'cosine': {
+        const unit = (x: Value): Value => g.div(x, g.add(g.reduceL2(x, [-1], true), g.floats([1e-6])));
+        const logitScale = g.initializer(`${prefix}.score.logit_scale`, 'float32', [H, 1, 1], this.w.get(`${prefix}.score.logit_scale`, [H]));
+        return g.mul(g.matMul(unit(q), g.transpose(unit(k), [0, 1, 3, 2])), g.exp(logitScale));
+      }
+    }
+  }
+
+  /** Multi-head attention from `query` [B, Tq, d] to `keyValue` [B, Tk, d]. */
+  private attention(prefix: string, query: Value, keyValue: Value, bias: Value, rotary?: { cos: Value; sin: Value }): AttentionResult {
+    const { g, d } = this;
+    return g.scope(prefix, () => {
+      let q = this.splitHeads(this.linear(query, `${prefix}.q_proj`, d, d));
+      let k = this.splitHeads(this.linear(keyValue, `${prefix}.k_proj`, d, d));
+      const v = this.splitHeads(this.linear(keyValue, `${prefix}.v_proj`, d, d));
+      if (rotary) {
+        q = this.applyRotary(q, rotary);
+        k = this.applyRotary(k, rotary);
+      }
+      const weights = g.softmax(g.add(this.scores(prefix, q, k), bias)); // [B, H, Tq, Tk]
+      const merged = g.reshape(g.transpose(g.matMul(weights, v), [0, 2, 1, 3]), [0, 0, d]); // [B, Tq, d]
+      return { output: this.linear(merged, `${prefix}.out_proj`, d, d), weights };
+    });
+  }
+
+  /** fc2(act(fc1(x))) */
+  private feedForward(prefix: string, x: Value): Value {
+    const { g, config: c, d } = this;
+    return g.scope(prefix, () => {
+      const h = this.linear(x, `${prefix}.fc1`, c.dFf, d);
+      const a = c.activation === 'relu' ? g.relu(h) : g.mul(g.mul(h, g.floats([0.5])), g.add(g.erf(g.mul(h, g.floats([Math.SQRT1_2]))), g.floats([1])));
+      return this.linear(a, `${prefix}.fc2`, d, c.dFf);
+    });
+  }
+
+  /** Pre-norm: x + f(ln(x)); post-norm: ln(x + f(x)). */
+  private sublayer(x: Value, norm: string, f: (h: Value) => Value): Value {
+    if (this.config.norm === 'pre') return this.g.add(x, f(this.layerNorm(x, norm)));
+    return this.layerNorm(this.g.add(x, f(x)), norm);
+  }
+
+  /** An encoder or decoder stack; the decoder of an encoder–decoder also attends to `memory`. */
+  private stack(kind: StackKind, ids: Value, mask: Value, memory?: { states: Value; mask: Value }): { states: Value; maps: { self: Value[]; cross: Value[] } } {
+    const { g, config: c } = this;
+    const numLayers = kind === 'encoder' ? c.numEncoderLayers : c.numDecoderLayers;
+    const positions = g.range(g.int64s([0], []), g.dimSize(ids, 1), g.int64s([1], [])); // [T]
+    let x = this.embed(kind, ids, positions);
+    const self: SelfAttentionInputs = { bias: this.selfBias(mask, positions, kind === 'decoder'), rotary: this.rotary(positions) };
+    const crossBias = memory ? this.crossBias(memory.mask) : undefined;
+    const maps = { self: [] as Value[], cross: [] as Value[] };
+    for (let i = 0; i < numLayers; i++) {
+      const p = `${kind}.layers.${i}`;
+      x = this.sublayer(x, `${p}.self_attn_layer_norm`, (h) => {
+        const r = this.attention(`${p}.self_attn`, h, h, self.bias, self.rotary);
+        maps.self.push(r.weights);
+        return r.output;
+      });
+      if (memory && crossBias) {
+        x = this.sublayer(x, `${p}.encoder_attn_layer_norm`, (h) => {
+          const r = this.attention(`${p}.encoder_attn`, h, memory.states, crossBias);
+          maps.cross.push(r.weights);
+          return r.output;
+        });
+      }
+      x = this.sublayer(x, `${p}.final_layer_norm`, (h) => this.feedForward(p, h));
+    }
+    if (c.norm === 'pre') x = this.layerNorm(x, `${kind}.layer_norm`);
+    return { states: x, maps };
+  }
+
+  // ---- heads ----------------------------------------------------------------------------
+
+  /** Vocabulary logits [B, T, V]: tied to the token table or a separate lm_head. */
+  private lmLogits(states: Value): Value {
+    const { g, config: c } = this;
+    if (c.tieEmbeddings) return g.matMul(states, g.transpose(this.tokenTable(), [1, 0]));
+    return this.linear(states, 'lm_head', c.vocabSize, this.d, false);
+  }
+
+  /** Class logits [B, C] from mean-pooled (over valid tokens) or first-token states. */
+  private classify(states: Value, mask: Value): Value {
+    const { g, config: c } = this;
+    let pooled: Value;
+    if (c.pooling === 'cls') {
+      pooled = g.gather(states, g.int64s([0], []), 1); // [B, d]
+    } else {
+      const m = g.unsqueeze(g.cast(mask, 'float32'), [2]); // [B, T, 1]
+      pooled = g.div(g.reduceSum(g.mul(states, m), [1], false), g.max(g.reduceSum(m, [1], false), g.floats([1])));
+    }
+    return this.linear(pooled, 'classifier', c.numClasses, this.d);
+  }
+}

@@ -1,0 +1,6 @@
+export * from './onnx/proto.js';
+export * from './onnx/graph.js';
+export * from './weights.js';
+export * from './export.js';
+export * from './devices.js';
+export * from './session.js';

@@ -1,0 +1,170 @@
+// A small typed builder for ONNX graphs: declare inputs, initializers and outputs, add nodes
+// with one method per standard operator (opset 17 signatures), and get a ModelProto back.
+// Values are referred to by name; node and value names are made unique and carry the scope
+// they were built in (e.g. `decoder.layers.0.self_attn/MatMul_3`), so Netron reads well.
+
+import { DataType, type AttributeValue, type DataTypeCode, type Dim, type ModelProto, type NodeProto, type TensorProto, type ValueInfoProto } from './proto.js';
+
+/** Name of a value (graph input, initializer or node output). */
+export type Value = string;
+
+export type ElemType = 'float32' | 'int64' | 'int32' | 'bool';
+
+const ELEM_CODES: Record<ElemType, DataTypeCode> = { float32: DataType.FLOAT, int64: DataType.INT64, int32: DataType.INT32, bool: DataType.BOOL };
+
+export const OPSET = 17;
+export const IR_VERSION = 8;
+
+type Attrs = Record<string, AttributeValue>;
+const int = (value: number): AttributeValue => ({ type: 'int', value });
+const ints = (value: readonly number[]): AttributeValue => ({ type: 'ints', value });
+const float = (value: number): AttributeValue => ({ type: 'float', value });
+
+export class GraphBuilder {
+  private readonly nodes: NodeProto[] = [];
+  private readonly initializers: TensorProto[] = [];
+  private readonly inputs: ValueInfoProto[] = [];
+  private readonly outputs: ValueInfoProto[] = [];
+  private readonly names = new Set<string>();
+  private readonly constants = new Map<string, Value>();
+  private readonly counters = new Map<string, number>();
+  private scopes: string[] = [];
+
+  constructor(readonly name: string) {}
+
+  /** Runs `build` with node names prefixed by `scope`. */
+  scope<T>(scope: string, build: () => T): T {
+    this.scopes.push(scope);
+    try {
+      return build();
+    } finally {
+      this.scopes.pop();
+    }
+  }
+
+  input(name: string, type: ElemType, dims: Dim[]): Value {
+    this.claim(name);
+    this.inputs.push({ name, elemType: ELEM_CODES[type], dims });
+    return name;
+  }
+
+  /** Declares `value` a graph output called `name` (through an Identity node if the names differ). */
+  output(name: string, value: Value, type: ElemType, dims: Dim[]): void {
+    if (name !== value) {
+      this.claim(name);
+      this.nodes.push({ name: `output/${name}`, opType: 'Identity', inputs: [value], outputs: [name], attributes: {} });
+    }
+    this.outputs.push({ name, elemType: ELEM_CODES[type], dims });
+  }
+
+  initializer(name: string, type: ElemType, dims: number[], data: Float32Array | BigInt64Array | Int32Array | Uint8Array): Value {
+    const size = dims.reduce((a, b) => a * b, 1);
+    if (data.length !== size) throw new Error(`initializer '${name}': ${data.length} values for shape [${dims}]`);
+    this.claim(name);
+    const rawData = new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
+    this.initializers.push({ name, dataType: ELEM_CODES[type], dims, rawData });
+    return name;
+  }
+
+  /** A float32 constant (scalar when `dims` is []), shared between uses of the same value. */
+  floats(values: readonly number[], dims: number[] = values.length === 1 ? [] : [values.length]): Value {
+    return this.constant('float32', Float32Array.from(values), dims);
+  }
+
+  /** An int64 constant (scalar when `dims` is []), shared between uses of the same value. */
+  int64s(values: readonly number[], dims: number[] = [values.length]): Value {
+    return this.constant('int64', BigInt64Array.from(values, (v) => BigInt(v)), dims);
+  }
+
+  toModel(options: { producerName: string; producerVersion: string; docString?: string; metadata?: Record<string, string> }): ModelProto {
+    return {
+      irVersion: IR_VERSION,
+      opsetImports: [{ domain: '', version: OPSET }],
+      producerName: options.producerName,
+      producerVersion: options.producerVersion,
+      docString: options.docString,
+      metadata: options.metadata ?? {},
+      graph: { name: this.name, nodes: this.nodes, initializers: this.initializers, inputs: this.inputs, outputs: this.outputs },
+    };
+  }
+
+  // ---- operators (ai.onnx, opset 17) --------------------------------------------------
+
+  add(a: Value, b: Value): Value { return this.op('Add', [a, b]); }
+  sub(a: Value, b: Value): Value { return this.op('Sub', [a, b]); }
+  mul(a: Value, b: Value): Value { return this.op('Mul', [a, b]); }
+  div(a: Value, b: Value): Value { return this.op('Div', [a, b]); }
+  max(a: Value, b: Value): Value { return this.op('Max', [a, b]); }
+  neg(x: Value): Value { return this.op('Neg', [x]); }
+  abs(x: Value): Value { return this.op('Abs', [x]); }
+  exp(x: Value): Value { return this.op('Exp', [x]); }
+  erf(x: Value): Value { return this.op('Erf', [x]); }
+  tanh(x: Value): Value { return this.op('Tanh', [x]); }
+  relu(x: Value): Value { return this.op('Relu', [x]); }
+  matMul(a: Value, b: Value): Value { return this.op('MatMul', [a, b]); }
+  and(a: Value, b: Value): Value { return this.op('And', [a, b]); }
+  greaterOrEqual(a: Value, b: Value): Value { return this.op('GreaterOrEqual', [a, b]); }
+  lessOrEqual(a: Value, b: Value): Value { return this.op('LessOrEqual', [a, b]); }
+  where(condition: Value, x: Value, y: Value): Value { return this.op('Where', [condition, x, y]); }
+  softmax(x: Value, axis = -1): Value { return this.op('Softmax', [x], { axis: int(axis) }); }
+  cast(x: Value, to: ElemType): Value { return this.op('Cast', [x], { to: int(ELEM_CODES[to]) }); }
+  transpose(x: Value, perm: readonly number[]): Value { return this.op('Transpose', [x], { perm: ints(perm) }); }
+  /** Reshape; a 0 in `shape` copies that input dimension, -1 infers it. */
+  reshape(x: Value, shape: readonly number[]): Value { return this.op('Reshape', [x, this.int64s(shape)]); }
+  unsqueeze(x: Value, axes: readonly number[]): Value { return this.op('Unsqueeze', [x, this.int64s(axes)]); }
+  concat(values: Value[], axis: number): Value { return this.op('Concat', values, { axis: int(axis) }); }
+  slice(x: Value, starts: readonly number[], ends: readonly number[], axes: readonly number[]): Value {
+    return this.op('Slice', [x, this.int64s(starts), this.int64s(ends), this.int64s(axes)]);
+  }
+  /** Gather along `axis` with an index tensor (a scalar index drops the axis). */
+  gather(data: Value, indices: Value, axis = 0): Value { return this.op('Gather', [data, indices], { axis: int(axis) }); }
+  /** The size of dimension `axis` of `x`, as an int64 scalar. */
+  dimSize(x: Value, axis: number): Value {
+    return this.gather(this.op('Shape', [x]), this.int64s([axis], []));
+  }
+  /** [start, limit) with `delta`; all int64 scalars. */
+  range(start: Value, limit: Value, delta: Value): Value { return this.op('Range', [start, limit, delta]); }
+  reduceSum(x: Value, axes: readonly number[], keepDims: boolean): Value {
+    return this.op('ReduceSum', [x, this.int64s(axes)], { keepdims: int(keepDims ? 1 : 0) });
+  }
+  reduceL2(x: Value, axes: readonly number[], keepDims: boolean): Value {
+    return this.op('ReduceL2', [x], { axes: ints(axes), keepdims: int(keepDims ? 1 : 0) });
+  }
+  layerNormalization(x: Value, scale: Value, bias: Value, epsilon: number, axis = -1): Value {
+    return this.op('LayerNormalization', [x, scale, bias], { axis: int(axis), epsilon: float(epsilon) });
+  }
+
+  /** Adds one node with a single output and returns the output's name. */
+  op(opType: string, inputs: Value[], attributes: Attrs = {}): Value {
+    const id = this.unique(`${this.prefix()}${opType}`);
+    const output = `${id}_out`;
+    this.claim(output);
+    this.nodes.push({ name: id, opType, inputs, outputs: [output], attributes });
+    return output;
+  }
+
+  private constant(type: ElemType, data: Float32Array | BigInt64Array, dims: number[]): Value {
+    const key = `${type}[${dims}]:${Array.from(data as ArrayLike<number | bigint>).join(',')}`;
+    const known = this.constants.get(key);
+    if (known) return known;
+    const name = this.unique(`const_${type}`);
+    this.initializer(name, type, dims, data);
+    this.constants.set(key, name);
+    return name;
+  }
+
+  private prefix(): string {
+    return this.scopes.length ? `${this.scopes.join('.')}/` : '';
+  }
+
+  private unique(base: string): string {
+    const n = this.counters.get(base) ?? 0;
+    this.counters.set(base, n + 1);
+    return `${base}_${n}`;
+  }
+
+  private claim(name: string): void {
+    if (this.names.has(name)) throw new Error(`graph '${this.name}': value name '${name}' is used twice`);
+    this.names.add(name);
+  }
+}

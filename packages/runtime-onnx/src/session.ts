@@ -1,0 +1,187 @@
+// An exported forward graph loaded into an ONNX Runtime session, backend-neutral: the
+// `./node` and `./web` entry points pass in their runtime (onnxruntime-node or -web).
+// Inputs are checked here, before ORT sees them, against the config stored in the model.
+
+import { AttendError, parseModelConfig, ShapeError, type ModelConfig } from '@attend/core';
+import type { InferenceSession, Tensor } from 'onnxruntime-common';
+import { forwardInputNames, METADATA_KEYS } from './export.js';
+import { readModelInfo, type ModelInfo } from './onnx/proto.js';
+import { resolveDevice, type Device, type Runtime } from './devices.js';
+
+/** An .onnx file (or bytes) that cannot be used: corrupt, foreign, or rejected by ORT. */
+export class OnnxModelError extends AttendError {
+  override readonly name = 'OnnxModelError';
+}
+
+/** The parts of an onnxruntime module (node or web) the session needs. */
+export interface OrtRuntime {
+  InferenceSession: { create(buffer: Uint8Array, options?: InferenceSession.SessionOptions): Promise<InferenceSession> };
+  Tensor: new (type: 'int64', data: BigInt64Array, dims: readonly number[]) => Tensor;
+}
+
+export interface SessionOptions {
+  /** Default 'cpu' (node) or 'wasm' (web). */
+  device?: Device;
+  /** Fall back to CPU/WASM when a GPU device cannot start; default true. */
+  allowFallback?: boolean;
+  /** Intra-op threads (node); default ORT's choice. */
+  numThreads?: number;
+  /** Names the model in error messages; default 'model.onnx'. */
+  source?: string;
+}
+
+/** Row-major [batchSize, seqLen] integer matrix. */
+export interface TokenMatrix {
+  data: ArrayLike<number>;
+  batchSize: number;
+  seqLen: number;
+}
+
+export interface ForwardFeeds {
+  inputIds: TokenMatrix;
+  /** 1 for real tokens, 0 for (right) padding; default all ones. */
+  attentionMask?: TokenMatrix;
+  /** Encoder–decoder only. */
+  decoderInputIds?: TokenMatrix;
+  decoderAttentionMask?: TokenMatrix;
+}
+
+export interface OutputTensor {
+  data: Float32Array;
+  dims: number[];
+}
+
+export interface ForwardOutputs {
+  logits: OutputTensor;
+  /** Attention-weight outputs by name (`attentions.0`, …) when the model was exported with them. */
+  attentions: Record<string, OutputTensor>;
+}
+
+/** An attend forward graph in an ORT session. */
+export class OnnxModel {
+  private constructor(
+    private readonly ort: OrtRuntime,
+    private readonly session: InferenceSession,
+    readonly config: ModelConfig,
+    readonly info: ModelInfo,
+    /** The device that runs the model, and why another was not used. */
+    readonly device: Device,
+    readonly fallbacks: { device: Device; reason: string }[],
+    private readonly source: string,
+  ) {}
+
+  static async create(ort: OrtRuntime, runtime: Runtime, bytes: Uint8Array, options: SessionOptions = {}): Promise<OnnxModel> {
+    const source = options.source ?? 'model.onnx';
+    const { info, config } = inspectModel(bytes, source);
+    const fallbacks: { device: Device; reason: string }[] = [];
+    let resolved = resolveDevice(options.device ?? (runtime === 'node' ? 'cpu' : 'wasm'), runtime);
+    for (;;) {
+      try {
+        const session = await ort.InferenceSession.create(bytes, {
+          executionProviders: resolved.executionProviders,
+          ...(options.numThreads ? { intraOpNumThreads: options.numThreads } : {}),
+          logSeverityLevel: 3,
+        });
+        return new OnnxModel(ort, session, config, info, resolved.device, fallbacks, source);
+      } catch (error) {
+        const reason = firstLine(error);
+        if (resolved.fallback && (options.allowFallback ?? true)) {
+          fallbacks.push({ device: resolved.device, reason });
+          resolved = resolveDevice(resolved.fallback, runtime);
+          continue;
+        }
+        throw new OnnxModelError(`${source}: ONNX Runtime could not load the model on '${resolved.device}': ${reason}`);
+      }
+    }
+  }
+
+  get inputNames(): readonly string[] {
+    return this.session.inputNames;
+  }
+
+  get outputNames(): readonly string[] {
+    return this.session.outputNames;
+  }
+
+  async run(feeds: ForwardFeeds): Promise<ForwardOutputs> {
+    const c = this.config;
+    const encDec = c.preset === 'encoder-decoder';
+    const tensors: Record<string, Tensor> = {};
+    const add = (name: string, ids: TokenMatrix, mask: TokenMatrix | undefined): void => {
+      const maskName = name === 'input_ids' ? 'attention_mask' : 'decoder_attention_mask';
+      tensors[name] = this.tokens(name, ids, (x) => Number.isInteger(x) && x >= 0 && x < c.vocabSize, `a token id in [0, ${c.vocabSize})`);
+      const m = mask ?? { data: new Array<number>(ids.batchSize * ids.seqLen).fill(1), batchSize: ids.batchSize, seqLen: ids.seqLen };
+      if (m.batchSize !== ids.batchSize || m.seqLen !== ids.seqLen) {
+        throw new ShapeError(`${maskName} is [${m.batchSize}, ${m.seqLen}] but ${name} is [${ids.batchSize}, ${ids.seqLen}]`);
+      }
+      tensors[maskName] = this.tokens(maskName, m, (x) => x === 0 || x === 1, '0 or 1');
+    };
+    add('input_ids', feeds.inputIds, feeds.attentionMask);
+    if (encDec) {
+      if (!feeds.decoderInputIds) throw new ShapeError(`preset 'encoder-decoder' needs decoderInputIds`);
+      if (feeds.decoderInputIds.batchSize !== feeds.inputIds.batchSize) {
+        throw new ShapeError(`decoder_input_ids has batch size ${feeds.decoderInputIds.batchSize} but input_ids has ${feeds.inputIds.batchSize}`);
+      }
+      add('decoder_input_ids', feeds.decoderInputIds, feeds.decoderAttentionMask);
+    } else if (feeds.decoderInputIds) {
+      throw new ShapeError(`preset '${c.preset}' takes no decoderInputIds`);
+    }
+    const results = await this.session.run(tensors);
+    const out = (name: string): OutputTensor => {
+      const t = results[name];
+      if (!t) throw new OnnxModelError(`${this.source}: ONNX Runtime returned no output '${name}'`);
+      return { data: t.data as Float32Array, dims: [...t.dims] };
+    };
+    const attentions: Record<string, OutputTensor> = {};
+    for (const name of this.session.outputNames) if (name !== 'logits') attentions[name] = out(name);
+    return { logits: out('logits'), attentions };
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+
+  private tokens(name: string, m: TokenMatrix, valid: (x: number) => boolean, expected: string): Tensor {
+    const { batchSize: B, seqLen: T } = m;
+    if (!Number.isInteger(B) || B < 1 || !Number.isInteger(T) || T < 1) throw new ShapeError(`${name}: batchSize and seqLen must be positive integers, got [${B}, ${T}]`);
+    if (m.data.length !== B * T) throw new ShapeError(`${name}: ${m.data.length} values for shape [${B}, ${T}]`);
+    if (T > this.config.maxSeqLen) throw new ShapeError(`${name}: sequence length ${T} exceeds maxSeqLen ${this.config.maxSeqLen}`);
+    const data = new BigInt64Array(B * T);
+    for (let i = 0; i < data.length; i++) {
+      const x = m.data[i]!;
+      if (!valid(x)) throw new ShapeError(`${name}[${Math.floor(i / T)}, ${i % T}] is ${x}; expected ${expected}`);
+      data[i] = BigInt(x);
+    }
+    return new this.ort.Tensor('int64', data, [B, T]);
+  }
+}
+
+/** Reads the model's header and attend metadata; a corrupt or foreign file is a one-line OnnxModelError. */
+export function inspectModel(bytes: Uint8Array, source = 'model.onnx'): { info: ModelInfo; config: ModelConfig } {
+  let info: ModelInfo;
+  try {
+    info = readModelInfo(bytes);
+  } catch (error) {
+    throw new OnnxModelError(`${source}: not an ONNX model (${firstLine(error)})`);
+  }
+  const configText = info.metadata[METADATA_KEYS.config];
+  if (configText === undefined) {
+    throw new OnnxModelError(`${source}: an ONNX model, but not an attend export (no '${METADATA_KEYS.config}' metadata; producer '${info.producerName || 'unknown'}')`);
+  }
+  let config: ModelConfig;
+  try {
+    config = parseModelConfig(configText, `${source} metadata '${METADATA_KEYS.config}'`);
+  } catch (error) {
+    throw new OnnxModelError(firstLine(error));
+  }
+  const missing = forwardInputNames(config).filter((n) => !info.inputs.includes(n));
+  if (missing.length > 0 || !info.outputs.includes('logits')) {
+    throw new OnnxModelError(`${source}: not an attend forward graph (inputs [${info.inputs.join(', ')}], outputs [${info.outputs.join(', ')}])`);
+  }
+  return { info, config };
+}
+
+function firstLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split('\n').find((l) => l.trim() !== '')?.trim() ?? 'unknown error';
+}

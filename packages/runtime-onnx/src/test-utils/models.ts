@@ -1,0 +1,62 @@
+// Test helpers: small tfjs models with non-trivial random weights, written as checkpoint
+// files, and padded token batches, so that ONNX exports can be compared with the tfjs forward.
+
+import * as tf from '@tensorflow/tfjs-core';
+import { createModelConfig, createRng, type ModelConfigInput, type Preset, type Rng } from '@attend/core';
+import { serializeCheckpoint, TransformerModel, type TokenBatch } from '@attend/transformer';
+
+export const VOCAB = 13;
+export const MAX_LEN = 10;
+
+/** A 2-layer, dModel 8, 2-head model of `preset` with `overrides`, weights N(0, 0.3²)-perturbed. */
+export function makeModel(overrides: Partial<ModelConfigInput> & { preset: Preset }, seed: number): TransformerModel {
+  const preset = overrides.preset;
+  const config = createModelConfig({
+    vocabSize: VOCAB,
+    numClasses: preset === 'encoder-classifier' ? 3 : 0,
+    dModel: 8,
+    numHeads: 2,
+    numEncoderLayers: preset === 'decoder-lm' ? 0 : 2,
+    numDecoderLayers: preset === 'encoder-classifier' ? 0 : 2,
+    dFf: 16,
+    maxSeqLen: MAX_LEN,
+    dropout: 0,
+    ...overrides,
+  });
+  const model = new TransformerModel(config, { seed });
+  const rng = createRng(1000 + seed);
+  // The initial weights give near-uniform attention, which hides mistakes; move every weight.
+  for (const { name, variable } of model.namedParams()) {
+    const offset = /layer_norm\.weight$/.test(name) ? 1 : /logit_scale$/.test(name) ? Math.log(4) : 0;
+    const values = Float32Array.from({ length: variable.size }, () => offset + 0.3 * rng.normal());
+    tf.tidy(() => variable.assign(tf.tensor(values, variable.shape, 'float32')));
+  }
+  return model;
+}
+
+/** The checkpoint files (config.json, model.safetensors) of `model`. */
+export function checkpointFiles(model: TransformerModel): Record<string, Uint8Array> {
+  return serializeCheckpoint({ model });
+}
+
+/** A right-padded batch of random token ids (pad id 0) with the given valid lengths. */
+export function randomBatch(rng: Rng, lengths: number[], seqLen: number): TokenBatch & { mask: Int32Array } {
+  const B = lengths.length;
+  const ids = new Int32Array(B * seqLen);
+  const mask = new Int32Array(B * seqLen);
+  lengths.forEach((n, b) => {
+    for (let t = 0; t < n; t++) {
+      ids[b * seqLen + t] = 1 + Math.floor(rng.next() * (VOCAB - 1));
+      mask[b * seqLen + t] = 1;
+    }
+  });
+  return { ids, batchSize: B, seqLen, lengths: Int32Array.from(lengths), mask };
+}
+
+/** Largest |a − b| over two equally long arrays. */
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`maxAbsDiff: lengths ${a.length} and ${b.length}`);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}

@@ -1,0 +1,46 @@
+// Checkpoint weights as the exporter consumes them: looked up by their Hugging Face-like
+// names, checked against the shape the config implies, decoded to float32, and accounted
+// for, so that a checkpoint of another model fails with a one-line CheckpointError.
+
+import { CheckpointError, toFloat32, type NamedTensor } from '@attend/core';
+
+export class WeightReader {
+  private readonly used = new Set<string>();
+
+  constructor(
+    private readonly tensors: Record<string, NamedTensor>,
+    private readonly source = 'model.safetensors',
+  ) {}
+
+  /** The tensor `name` as float32, after checking its shape. */
+  get(name: string, shape: readonly number[]): Float32Array {
+    const t = this.tensors[name];
+    if (!t) throw new CheckpointError(`${this.source}: missing tensor '${name}'`);
+    if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+      throw new CheckpointError(`${this.source}: tensor '${name}' has shape [${t.shape}], expected [${shape}]`);
+    }
+    this.used.add(name);
+    try {
+      return toFloat32(t, name);
+    } catch (error) {
+      throw new CheckpointError(`${this.source}: tensor '${name}': ${(error as Error).message}`);
+    }
+  }
+
+  /** A Linear weight stored [out, in], returned transposed to [in, out] for x·W. */
+  linear(name: string, outDim: number, inDim: number): Float32Array {
+    const w = this.get(name, [outDim, inDim]);
+    const t = new Float32Array(w.length);
+    for (let o = 0; o < outDim; o++) for (let i = 0; i < inDim; i++) t[i * outDim + o] = w[o * inDim + i]!;
+    return t;
+  }
+
+  /** Throws if the checkpoint holds tensors the model never read. */
+  checkAllUsed(): void {
+    const extra = Object.keys(this.tensors).filter((n) => !this.used.has(n));
+    if (extra.length > 0) {
+      const shown = extra.slice(0, 3).map((n) => `'${n}'`).join(', ');
+      throw new CheckpointError(`${this.source}: unexpected tensor${extra.length > 1 ? 's' : ''} ${shown}${extra.length > 3 ? ` and ${extra.length - 3} more` : ''} (not a weight of this model config)`);
+    }
+  }
+}
