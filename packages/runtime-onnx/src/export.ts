@@ -3,6 +3,17 @@
 // written op by op with standard ONNX operators (opset 17): embeddings × √dModel + absolute
 // positions, masks as additive biases (0 / MASKED_SCORE, + ALiBi), RoPE on self-attention,
 // the five score functions, pre/post-norm layers, and the LM or classifier head.
+//
+// For decoder-lm there is also a KV-cache graph in the Hugging Face Optimum / transformers.js
+// gpt2 convention (`exportForward(..., { kvCache: true })`):
+//   input_ids [B, T], attention_mask [B, P+T], position_ids [B, T],
+//   past_key_values.{i}.key|value [B, H, P, D]  →  logits [B, T, V], present.{i}.key|value [B, H, P+T, D]
+// One graph serves the first call (P = 0, zero-size past tensors) and every later one. Keys are
+// cached after RoPE. Masks and ALiBi use absolute positions: a query's position comes from
+// position_ids, a key's position is its index in past + current, and attention_mask zeros are
+// masked. That is right for right padding (the toolkit's convention): a row may end in
+// padding, but the cache must not be extended past a padded position, and left padding (as
+// transformers.js uses for batched prompts) is not supported: its key positions would be off.
 
 import {
   alibiSlopes,
@@ -25,6 +36,8 @@ export const PRODUCER_NAME = 'attend';
 export const PRODUCER_VERSION = '0.1.0';
 /** ModelProto.metadata_props keys written by the exporter. */
 export const METADATA_KEYS = { config: 'attend.config', graph: 'attend.graph' } as const;
+/** Values of the `attend.graph` metadata: the plain forward graph, or the decoder-lm KV-cache graph. */
+export type GraphKind = 'forward' | 'decoder-with-past';
 
 export interface ExportOptions {
   /**
@@ -35,10 +48,27 @@ export interface ExportOptions {
   withAttention?: boolean;
   /** Names the weights file in error messages; default 'model.safetensors'. */
   source?: string;
+  /**
+   * decoder-lm only: build the KV-cache graph (position_ids and past_key_values inputs,
+   * present outputs) instead of the plain forward graph. Default false.
+   */
+  kvCache?: boolean;
+}
+
+/** Name of the past key or value input of `layer`, and of the matching present output. */
+export function pastName(layer: number, part: 'key' | 'value'): string {
+  return `past_key_values.${layer}.${part}`;
+}
+export function presentName(layer: number, part: 'key' | 'value'): string {
+  return `present.${layer}.${part}`;
 }
 
 /** Names of the inputs of the forward graph of each preset (all int64). */
-export function forwardInputNames(config: Pick<ModelConfig, 'preset'>): string[] {
+export function forwardInputNames(config: Pick<ModelConfig, 'preset' | 'numDecoderLayers'>, graph: GraphKind = 'forward'): string[] {
+  if (graph === 'decoder-with-past') {
+    const past = Array.from({ length: config.numDecoderLayers }, (_, i) => [pastName(i, 'key'), pastName(i, 'value')]).flat();
+    return ['input_ids', 'attention_mask', 'position_ids', ...past];
+  }
   return config.preset === 'encoder-decoder'
     ? ['input_ids', 'attention_mask', 'decoder_input_ids', 'decoder_attention_mask']
     : ['input_ids', 'attention_mask'];
@@ -49,16 +79,22 @@ export function forwardInputNames(config: Pick<ModelConfig, 'preset'>): string[]
  * (model.safetensors layout: Linear weights [out, in]); every tensor must be used.
  */
 export function exportForward(config: ModelConfig, tensors: Record<string, NamedTensor>, options: ExportOptions = {}): Uint8Array {
+  const graph: GraphKind = options.kvCache ? 'decoder-with-past' : 'forward';
+  if (graph === 'decoder-with-past' && config.preset !== 'decoder-lm') {
+    throw new ConfigError('preset', `the KV-cache export is for 'decoder-lm', got '${config.preset}'`);
+  }
   const weights = new WeightReader(tensors, options.source ?? 'model.safetensors');
   const g = new GraphBuilder(`attend-${config.preset}`);
-  new ForwardGraph(config, weights, g).build(options.withAttention ?? false);
+  const builder = new ForwardGraph(config, weights, g);
+  if (graph === 'decoder-with-past') builder.buildDecoderWithPast(options.withAttention ?? false);
+  else builder.build(options.withAttention ?? false);
   weights.checkAllUsed();
   return encodeModel(
     g.toModel({
       producerName: PRODUCER_NAME,
       producerVersion: PRODUCER_VERSION,
-      docString: `attend ${config.preset} forward graph`,
-      metadata: { [METADATA_KEYS.config]: JSON.stringify(config), [METADATA_KEYS.graph]: 'forward' },
+      docString: `attend ${config.preset} ${graph} graph`,
+      metadata: { [METADATA_KEYS.config]: JSON.stringify(config), [METADATA_KEYS.graph]: graph },
     }),
   );
 }
@@ -85,13 +121,32 @@ type StackKind = 'encoder' | 'decoder';
 
 /** Per-stack inputs shared by its layers: the self-attention bias and rotary tables. */
 interface SelfAttentionInputs {
-  bias: Value; // [B, 1 or H, T, T]
-  rotary?: { cos: Value; sin: Value }; // [T, D]
+  bias: Value; // [B, 1 or H, T, K]
+  rotary?: Rotary;
+}
+
+/** cos and sin at the query positions: [T, D], or [B, 1, T, D] from position_ids. */
+interface Rotary {
+  cos: Value;
+  sin: Value;
+}
+
+/** Cached keys and values of one layer, [B, H, P, D] (RoPE already applied to the keys). */
+interface KeyValue {
+  key: Value;
+  value: Value;
+}
+
+/** The decoder's KV-cache inputs: positions of the new tokens and each layer's past. */
+interface DecoderCache {
+  positionIds: Value; // [B, T]
+  past: KeyValue[];
 }
 
 interface AttentionResult {
   output: Value; // [B, Tq, d]
   weights: Value; // [B, H, Tq, Tk]
+  present: KeyValue; // [B, H, Tk, D]
 }
 
 class ForwardGraph {
@@ -150,6 +205,28 @@ class ForwardGraph {
     if (withAttention) for (const o of attentionOutputs) g.output(o.name, o.value, 'float32', o.dims);
   }
 
+  /** The decoder-lm KV-cache graph (see the top of this file). */
+  buildDecoderWithPast(withAttention: boolean): void {
+    const { g, config: c, H, D } = this;
+    const ids = g.input('input_ids', 'int64', ['batch', 'sequence']);
+    const mask = g.input('attention_mask', 'int64', ['batch', 'past_sequence + sequence']);
+    const positionIds = g.input('position_ids', 'int64', ['batch', 'sequence']);
+    const past: KeyValue[] = [];
+    for (let i = 0; i < c.numDecoderLayers; i++) {
+      past.push({
+        key: g.input(pastName(i, 'key'), 'float32', ['batch', H, 'past_sequence', D]),
+        value: g.input(pastName(i, 'value'), 'float32', ['batch', H, 'past_sequence', D]),
+      });
+    }
+    const { states, maps, present } = this.stack('decoder', ids, mask, undefined, { positionIds, past });
+    g.output('logits', this.lmLogits(states), 'float32', ['batch', 'sequence', c.vocabSize]);
+    present.forEach((kv, i) => {
+      g.output(presentName(i, 'key'), kv.key, 'float32', ['batch', H, 'past_sequence + sequence', D]);
+      g.output(presentName(i, 'value'), kv.value, 'float32', ['batch', H, 'past_sequence + sequence', D]);
+    });
+    if (withAttention) maps.self.forEach((value, i) => g.output(`attentions.${i}`, value, 'float32', ['batch', H, 'sequence', 'past_sequence + sequence']));
+  }
+
   // ---- embeddings and positions ---------------------------------------------------------
 
   private tokenTable(): Value {
@@ -179,18 +256,23 @@ class ForwardGraph {
     return x;
   }
 
-  /** Additive self-attention bias: padding (+ causal) (+ local window) mask, + ALiBi. */
-  private selfBias(keyMask: Value, positions: Value, causal: boolean): Value {
+  /**
+   * Additive self-attention bias: padding (+ causal) (+ local window) mask, + ALiBi, from
+   * absolute positions: `queryPositions` [T] (shared by the batch) or [B, T] (position_ids),
+   * `keyPositions` [K]; `keyMask` [B, K].
+   */
+  private selfBias(keyMask: Value, queryPositions: Value, keyPositions: Value, causal: boolean, perRow: boolean): Value {
     const { g, config: c } = this;
-    let allowed = g.unsqueeze(g.cast(keyMask, 'bool'), [1, 2]); // [B, 1, 1, T]
-    const offset = g.sub(g.unsqueeze(positions, [1]), g.unsqueeze(positions, [0])); // [T, T]: i − j
+    let allowed = g.unsqueeze(g.cast(keyMask, 'bool'), [1, 2]); // [B, 1, 1, K]
+    let offset = g.sub(g.unsqueeze(queryPositions, [-1]), keyPositions); // [T, K] or [B, T, K]: i − j
+    if (perRow) offset = g.unsqueeze(offset, [1]); // [B, 1, T, K]
     if (causal) allowed = g.and(allowed, g.greaterOrEqual(offset, g.int64s([0], [])));
     if (c.localWindow !== null) allowed = g.and(allowed, g.lessOrEqual(g.abs(offset), g.int64s([c.localWindow], [])));
     let bias = g.where(allowed, g.floats([0]), g.floats([MASKED_SCORE])); // [B, 1, T, T]
     if (c.positional === 'alibi') {
       const slopes = Array.from(alibiSlopes(this.H), (s) => -s);
-      const alibi = g.mul(g.cast(g.abs(offset), 'float32'), g.floats(slopes, [this.H, 1, 1])); // [H, T, T]
-      bias = g.add(bias, alibi); // [B, H, T, T]
+      const alibi = g.mul(g.cast(g.abs(offset), 'float32'), g.floats(slopes, [this.H, 1, 1])); // [H, T, K] or [B, H, T, K]
+      bias = g.add(bias, alibi); // [B, H, T, K]
     }
     return bias;
   }
@@ -201,18 +283,20 @@ class ForwardGraph {
     return g.where(g.unsqueeze(g.cast(sourceMask, 'bool'), [1, 2]), g.floats([0]), g.floats([MASKED_SCORE]));
   }
 
-  private rotary(positions: Value): { cos: Value; sin: Value } | undefined {
+  /** RoPE tables at `positions` [T] → [T, D], or [B, T] → [B, 1, T, D] (broadcast over heads). */
+  private rotary(positions: Value, perRow: boolean): Rotary | undefined {
     const { g, config: c, D } = this;
     if (c.positional !== 'rope') return undefined;
     const t = ropeTables(c.maxSeqLen, D);
-    return {
-      cos: g.gather(this.table('rope_cos', () => t.cos, [c.maxSeqLen, D]), positions),
-      sin: g.gather(this.table('rope_sin', () => t.sin, [c.maxSeqLen, D]), positions),
+    const at = (name: string, table: Float32Array): Value => {
+      const rows = g.gather(this.table(name, () => table, [c.maxSeqLen, D]), positions);
+      return perRow ? g.unsqueeze(rows, [1]) : rows;
     };
+    return { cos: at('rope_cos', t.cos), sin: at('rope_sin', t.sin) };
   }
 
   /** x·cos + rotateHalf(x)·sin, x [B, H, T, D]. */
-  private applyRotary(x: Value, r: { cos: Value; sin: Value }): Value {
+  private applyRotary(x: Value, r: Rotary): Value {
     const { g, D } = this;
     const half = D / 2;
     const rotated = g.concat([g.neg(g.slice(x, [half], [D], [3])), g.slice(x, [0], [half], [3])], 3);
@@ -266,20 +350,27 @@ class ForwardGraph {
     }
   }
 
-  /** Multi-head attention from `query` [B, Tq, d] to `keyValue` [B, Tk, d]. */
-  private attention(prefix: string, query: Value, keyValue: Value, bias: Value, rotary?: { cos: Value; sin: Value }): AttentionResult {
+  /**
+   * Multi-head attention from `query` [B, Tq, d] to `keyValue` [B, Tk, d]; with `past`
+   * ([B, H, P, D]), the new keys and values are appended to it (self-attention with a cache).
+   */
+  private attention(prefix: string, query: Value, keyValue: Value, bias: Value, rotary?: Rotary, past?: KeyValue): AttentionResult {
     const { g, d } = this;
     return g.scope(prefix, () => {
       let q = this.splitHeads(this.linear(query, `${prefix}.q_proj`, d, d));
       let k = this.splitHeads(this.linear(keyValue, `${prefix}.k_proj`, d, d));
-      const v = this.splitHeads(this.linear(keyValue, `${prefix}.v_proj`, d, d));
+      let v = this.splitHeads(this.linear(keyValue, `${prefix}.v_proj`, d, d));
       if (rotary) {
         q = this.applyRotary(q, rotary);
         k = this.applyRotary(k, rotary);
       }
+      if (past) {
+        k = g.concat([past.key, k], 2); // [B, H, P + T, D]
+        v = g.concat([past.value, v], 2);
+      }
       const weights = g.softmax(g.add(this.scores(prefix, q, k), bias)); // [B, H, Tq, Tk]
       const merged = g.reshape(g.transpose(g.matMul(weights, v), [0, 2, 1, 3]), [0, 0, d]); // [B, Tq, d]
-      return { output: this.linear(merged, `${prefix}.out_proj`, d, d), weights };
+      return { output: this.linear(merged, `${prefix}.out_proj`, d, d), weights, present: { key: k, value: v } };
     });
   }
 
@@ -299,20 +390,36 @@ class ForwardGraph {
     return this.layerNorm(this.g.add(x, f(x)), norm);
   }
 
-  /** An encoder or decoder stack; the decoder of an encoder–decoder also attends to `memory`. */
-  private stack(kind: StackKind, ids: Value, mask: Value, memory?: { states: Value; mask: Value }): { states: Value; maps: { self: Value[]; cross: Value[] } } {
+  /**
+   * An encoder or decoder stack; the decoder of an encoder–decoder also attends to `memory`.
+   * With `cache`, token positions come from its position_ids, `mask` covers past + current
+   * keys, and each layer's self-attention extends its past (returned as `present`).
+   */
+  private stack(
+    kind: StackKind,
+    ids: Value,
+    mask: Value,
+    memory?: { states: Value; mask: Value },
+    cache?: DecoderCache,
+  ): { states: Value; maps: { self: Value[]; cross: Value[] }; present: KeyValue[] } {
     const { g, config: c } = this;
     const numLayers = kind === 'encoder' ? c.numEncoderLayers : c.numDecoderLayers;
-    const positions = g.range(g.int64s([0], []), g.dimSize(ids, 1), g.int64s([1], [])); // [T]
+    const zero = g.int64s([0], []);
+    const one = g.int64s([1], []);
+    const keyPositions = g.range(zero, g.dimSize(mask, 1), one); // [K]: K = P + T with a cache, else T
+    const positions = cache ? cache.positionIds : keyPositions; // [B, T] or [T]
+    const perRow = cache !== undefined;
     let x = this.embed(kind, ids, positions);
-    const self: SelfAttentionInputs = { bias: this.selfBias(mask, positions, kind === 'decoder'), rotary: this.rotary(positions) };
+    const self: SelfAttentionInputs = { bias: this.selfBias(mask, positions, keyPositions, kind === 'decoder', perRow), rotary: this.rotary(positions, perRow) };
     const crossBias = memory ? this.crossBias(memory.mask) : undefined;
     const maps = { self: [] as Value[], cross: [] as Value[] };
+    const present: KeyValue[] = [];
     for (let i = 0; i < numLayers; i++) {
       const p = `${kind}.layers.${i}`;
       x = this.sublayer(x, `${p}.self_attn_layer_norm`, (h) => {
-        const r = this.attention(`${p}.self_attn`, h, h, self.bias, self.rotary);
+        const r = this.attention(`${p}.self_attn`, h, h, self.bias, self.rotary, cache?.past[i]);
         maps.self.push(r.weights);
+        present.push(r.present);
         return r.output;
       });
       if (memory && crossBias) {
@@ -325,7 +432,7 @@ class ForwardGraph {
       x = this.sublayer(x, `${p}.final_layer_norm`, (h) => this.feedForward(p, h));
     }
     if (c.norm === 'pre') x = this.layerNorm(x, `${kind}.layer_norm`);
-    return { states: x, maps };
+    return { states: x, maps, present };
   }
 
   // ---- heads ----------------------------------------------------------------------------

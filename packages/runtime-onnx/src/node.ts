@@ -2,8 +2,9 @@
 // checkpoint folders and .onnx files from disk with one-line errors.
 
 import * as ort from 'onnxruntime-node';
-import { CheckpointError } from '@attend/core';
+import { CheckpointError, tokenizerFromJSON, type Tokenizer } from '@attend/core';
 import { exportCheckpointFiles, type ExportOptions } from './export.js';
+import { EXPORT_FILES, exportFolderFiles, readFolderConfig } from './folder.js';
 import { OnnxModel, OnnxModelError, type SessionOptions } from './session.js';
 
 export * from './index.js';
@@ -13,17 +14,103 @@ export function createOnnxModel(bytes: Uint8Array, options: SessionOptions = {})
   return OnnxModel.create(ort, 'node', bytes, options);
 }
 
-/** Loads an exported .onnx file. */
-export async function loadOnnxModel(file: string, options: SessionOptions = {}): Promise<OnnxModel> {
-  const { readFile } = await import('node:fs/promises');
-  let bytes: Uint8Array;
+/** Loads an exported .onnx file, or the model of an export folder (see `loadExportFolder`). */
+export async function loadOnnxModel(path: string, options: SessionOptions = {}): Promise<OnnxModel> {
+  const { stat } = await import('node:fs/promises');
+  const isFolder = await stat(path).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+  if (isFolder) return (await loadExportFolder(path, options)).model;
+  return createOnnxModel(await readBytes(path, OnnxModelError), { source: path, ...options });
+}
+
+export interface ExportFolder {
+  model: OnnxModel;
+  tokenizer: Tokenizer;
+}
+
+/**
+ * Loads an export folder (transformers.js layout, see folder.ts): checks that its files are
+ * there, that config.json is an attend export and matches the model, and loads the tokenizer.
+ */
+export async function loadExportFolder(folder: string, options: SessionOptions = {}): Promise<ExportFolder> {
+  const path = await import('node:path');
+  const file = (name: string): string => path.join(folder, name);
+  const config = readFolderConfig(await readBytes(file(EXPORT_FILES.config), CheckpointError), file(EXPORT_FILES.config));
+  const tokenizerText = new TextDecoder().decode(await readBytes(file(EXPORT_FILES.tokenizer), CheckpointError));
+  let tokenizer: Tokenizer;
   try {
-    bytes = new Uint8Array(await readFile(file));
+    tokenizer = tokenizerFromJSON(JSON.parse(tokenizerText) as unknown, file(EXPORT_FILES.tokenizer));
+  } catch (error) {
+    throw new CheckpointError(error instanceof SyntaxError ? `${file(EXPORT_FILES.tokenizer)}: not JSON (${error.message})` : (error as Error).message);
+  }
+  for (const name of [EXPORT_FILES.tokenizerConfig, EXPORT_FILES.generationConfig]) await readBytes(file(name), CheckpointError);
+  const onnxFile = file(EXPORT_FILES.model);
+  const model = await createOnnxModel(await readBytes(onnxFile, OnnxModelError), { source: onnxFile, ...options });
+  if (JSON.stringify(model.config) !== JSON.stringify(config)) {
+    await model.release();
+    throw new OnnxModelError(`${onnxFile}: its config differs from ${file(EXPORT_FILES.config)} 'attend' (files from different exports?)`);
+  }
+  return { model, tokenizer };
+}
+
+/**
+ * Exports the checkpoint folder `checkpointDir` (config.json, model.safetensors,
+ * tokenizer.json) of a decoder-lm to `outDir` in the transformers.js layout. Atomic: written
+ * to a temporary folder beside `outDir`, then renamed over it.
+ */
+export async function exportFolder(checkpointDir: string, outDir: string, options: Pick<ExportOptions, 'withAttention'> = {}): Promise<void> {
+  const fs = await import('node:fs/promises');
+  const path = await import('node:path');
+  const files: Record<string, Uint8Array> = {};
+  for (const name of ['config.json', 'model.safetensors', 'tokenizer.json']) {
+    const file = path.join(checkpointDir, name);
+    try {
+      files[name] = new Uint8Array(await fs.readFile(file));
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT') throw new CheckpointError(`${file}: cannot read (${(error as Error).message})`);
+    }
+  }
+  const out = exportFolderFiles(files, { ...options, dir: checkpointDir });
+  const target = path.resolve(outDir);
+  const stamp = `${process.pid}-${Date.now()}`;
+  const tmp = `${target}.tmp-${stamp}`;
+  const old = `${target}.old-${stamp}`;
+  await fs.mkdir(path.dirname(target), { recursive: true });
+  try {
+    for (const [name, bytes] of Object.entries(out)) {
+      await fs.mkdir(path.dirname(path.join(tmp, name)), { recursive: true });
+      await fs.writeFile(path.join(tmp, name), bytes);
+    }
+    const existed = await fs.rename(target, old).then(
+      () => true,
+      (error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return false;
+        throw error;
+      },
+    );
+    try {
+      await fs.rename(tmp, target);
+    } catch (error) {
+      if (existed) await fs.rename(old, target);
+      throw error;
+    }
+    if (existed) await fs.rm(old, { recursive: true, force: true });
+  } finally {
+    await fs.rm(tmp, { recursive: true, force: true });
+  }
+}
+
+async function readBytes(file: string, type: new (message: string) => Error): Promise<Uint8Array> {
+  const { readFile } = await import('node:fs/promises');
+  try {
+    return new Uint8Array(await readFile(file));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new OnnxModelError(code === 'ENOENT' ? `${file}: missing (no such file)` : `${file}: cannot read (${(error as Error).message})`);
+    throw new type(code === 'ENOENT' ? `${file}: missing (no such file)` : `${file}: cannot read (${(error as Error).message})`);
   }
-  return createOnnxModel(bytes, { source: file, ...options });
 }
 
 /** Exports the forward graph of the checkpoint folder `dir` (config.json + model.safetensors). */

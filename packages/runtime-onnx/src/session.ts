@@ -4,7 +4,7 @@
 
 import { AttendError, parseModelConfig, ShapeError, type ModelConfig } from '@attend/core';
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
-import { forwardInputNames, METADATA_KEYS } from './export.js';
+import { forwardInputNames, METADATA_KEYS, pastName, presentName, type GraphKind } from './export.js';
 import { readModelInfo, type ModelInfo } from './onnx/proto.js';
 import { resolveDevice, type Device, type Runtime } from './devices.js';
 
@@ -16,7 +16,10 @@ export class OnnxModelError extends AttendError {
 /** The parts of an onnxruntime module (node or web) the session needs. */
 export interface OrtRuntime {
   InferenceSession: { create(buffer: Uint8Array, options?: InferenceSession.SessionOptions): Promise<InferenceSession> };
-  Tensor: new (type: 'int64', data: BigInt64Array, dims: readonly number[]) => Tensor;
+  Tensor: {
+    new (type: 'int64', data: BigInt64Array, dims: readonly number[]): Tensor;
+    new (type: 'float32', data: Float32Array, dims: readonly number[]): Tensor;
+  };
 }
 
 export interface SessionOptions {
@@ -57,13 +60,40 @@ export interface ForwardOutputs {
   attentions: Record<string, OutputTensor>;
 }
 
-/** An attend forward graph in an ORT session. */
+/** One layer's cached keys and values, each [batch, heads, length, headDim]. */
+export interface LayerCache {
+  key: OutputTensor;
+  value: OutputTensor;
+}
+
+/** The KV cache of a decoder-lm KV-cache graph: one entry per layer. */
+export type KvCache = LayerCache[];
+
+export interface CachedFeeds {
+  /** The new tokens [B, T]. */
+  inputIds: TokenMatrix;
+  /** [B, P + T]: 1 for real tokens, 0 for right padding; default all ones. */
+  attentionMask?: TokenMatrix;
+  /** [B, T] absolute positions of the new tokens; default P, …, P + T − 1. */
+  positionIds?: TokenMatrix;
+  /** The cache returned by the previous call (`present`); none on the first call. */
+  past?: KvCache;
+}
+
+export interface CachedOutputs extends ForwardOutputs {
+  /** The cache extended by the new tokens, [B, H, P + T, D] per layer. */
+  present: KvCache;
+}
+
+/** An attend forward graph (or decoder-lm KV-cache graph) in an ORT session. */
 export class OnnxModel {
   private constructor(
     private readonly ort: OrtRuntime,
     private readonly session: InferenceSession,
     readonly config: ModelConfig,
     readonly info: ModelInfo,
+    /** 'decoder-with-past' for the KV-cache graph of a decoder-lm, else 'forward'. */
+    readonly graph: GraphKind,
     /** The device that runs the model, and why another was not used. */
     readonly device: Device,
     readonly fallbacks: { device: Device; reason: string }[],
@@ -72,7 +102,7 @@ export class OnnxModel {
 
   static async create(ort: OrtRuntime, runtime: Runtime, bytes: Uint8Array, options: SessionOptions = {}): Promise<OnnxModel> {
     const source = options.source ?? 'model.onnx';
-    const { info, config } = inspectModel(bytes, source);
+    const { info, config, graph } = inspectModel(bytes, source);
     const fallbacks: { device: Device; reason: string }[] = [];
     let resolved = resolveDevice(options.device ?? (runtime === 'node' ? 'cpu' : 'wasm'), runtime);
     for (;;) {
@@ -82,7 +112,7 @@ export class OnnxModel {
           ...(options.numThreads ? { intraOpNumThreads: options.numThreads } : {}),
           logSeverityLevel: 3,
         });
-        return new OnnxModel(ort, session, config, info, resolved.device, fallbacks, source);
+        return new OnnxModel(ort, session, config, info, graph, resolved.device, fallbacks, source);
       } catch (error) {
         const reason = firstLine(error);
         if (resolved.fallback && (options.allowFallback ?? true)) {
@@ -103,8 +133,17 @@ export class OnnxModel {
     return this.session.outputNames;
   }
 
+  /**
+   * The forward pass over whole sequences. On a KV-cache graph this is its first call:
+   * positions 0 … T − 1 and an empty past.
+   */
   async run(feeds: ForwardFeeds): Promise<ForwardOutputs> {
     const c = this.config;
+    if (this.graph === 'decoder-with-past') {
+      if (feeds.decoderInputIds) throw new ShapeError(`preset '${c.preset}' takes no decoderInputIds`);
+      const { logits, attentions } = await this.runCached({ inputIds: feeds.inputIds, attentionMask: feeds.attentionMask });
+      return { logits, attentions };
+    }
     const encDec = c.preset === 'encoder-decoder';
     const tensors: Record<string, Tensor> = {};
     const add = (name: string, ids: TokenMatrix, mask: TokenMatrix | undefined): void => {
@@ -137,6 +176,60 @@ export class OnnxModel {
     return { logits: out('logits'), attentions };
   }
 
+  /**
+   * One call of the decoder-lm KV-cache graph: the new tokens, their positions and the past
+   * cache in; logits for the new tokens and the extended cache out. Positions must fit in
+   * maxSeqLen; the mask covers past and new tokens.
+   */
+  async runCached(feeds: CachedFeeds): Promise<CachedOutputs> {
+    const c = this.config;
+    if (this.graph !== 'decoder-with-past') throw new ShapeError(`${this.source} is a '${this.graph}' graph; runCached needs a decoder-lm KV-cache export (kvCache: true)`);
+    const ids = feeds.inputIds;
+    const tensors: Record<string, Tensor> = {};
+    tensors.input_ids = this.tokens('input_ids', ids, (x) => Number.isInteger(x) && x >= 0 && x < c.vocabSize, `a token id in [0, ${c.vocabSize})`);
+    const { batchSize: B, seqLen: T } = ids;
+    const H = c.numHeads;
+    const D = c.dModel / H;
+    const past = feeds.past;
+    let P = 0;
+    if (past) {
+      if (past.length !== c.numDecoderLayers) throw new ShapeError(`past has ${past.length} layers, expected ${c.numDecoderLayers}`);
+      P = past[0]?.key.dims[2] ?? 0;
+      past.forEach((layer, i) => {
+        for (const part of ['key', 'value'] as const) {
+          const t = layer[part];
+          const want = [B, H, P, D];
+          if (t.dims.length !== 4 || t.dims.some((d, j) => d !== want[j]) || t.data.length !== B * H * P * D) {
+            throw new ShapeError(`${pastName(i, part)} is [${t.dims}] (${t.data.length} values), expected [${want}]`);
+          }
+        }
+      });
+    }
+    if (P + T > c.maxSeqLen) throw new ShapeError(`past length ${P} + ${T} new tokens exceeds maxSeqLen ${c.maxSeqLen}`);
+    const mask = feeds.attentionMask ?? { data: new Array<number>(B * (P + T)).fill(1), batchSize: B, seqLen: P + T };
+    if (mask.batchSize !== B || mask.seqLen !== P + T) throw new ShapeError(`attention_mask is [${mask.batchSize}, ${mask.seqLen}], expected [${B}, ${P + T}] (past ${P} + ${T} new)`);
+    tensors.attention_mask = this.tokens('attention_mask', mask, (x) => x === 0 || x === 1, '0 or 1');
+    const positions = feeds.positionIds ?? { data: Array.from({ length: B * T }, (_, i) => P + (i % T)), batchSize: B, seqLen: T };
+    if (positions.batchSize !== B || positions.seqLen !== T) throw new ShapeError(`position_ids is [${positions.batchSize}, ${positions.seqLen}] but input_ids is [${B}, ${T}]`);
+    tensors.position_ids = this.tokens('position_ids', positions, (x) => Number.isInteger(x) && x >= 0 && x < c.maxSeqLen, `a position in [0, ${c.maxSeqLen})`);
+    for (let i = 0; i < c.numDecoderLayers; i++) {
+      for (const part of ['key', 'value'] as const) {
+        const t = past?.[i]?.[part];
+        tensors[pastName(i, part)] = new this.ort.Tensor('float32', t ? t.data : new Float32Array(0), [B, H, P, D]);
+      }
+    }
+    const results = await this.session.run(tensors);
+    const out = (name: string): OutputTensor => {
+      const t = results[name];
+      if (!t) throw new OnnxModelError(`${this.source}: ONNX Runtime returned no output '${name}'`);
+      return { data: t.data as Float32Array, dims: [...t.dims] };
+    };
+    const present: KvCache = Array.from({ length: c.numDecoderLayers }, (_, i) => ({ key: out(presentName(i, 'key')), value: out(presentName(i, 'value')) }));
+    const attentions: Record<string, OutputTensor> = {};
+    for (const name of this.session.outputNames) if (name.startsWith('attentions.')) attentions[name] = out(name);
+    return { logits: out('logits'), attentions, present };
+  }
+
   async release(): Promise<void> {
     await this.session.release();
   }
@@ -145,7 +238,7 @@ export class OnnxModel {
     const { batchSize: B, seqLen: T } = m;
     if (!Number.isInteger(B) || B < 1 || !Number.isInteger(T) || T < 1) throw new ShapeError(`${name}: batchSize and seqLen must be positive integers, got [${B}, ${T}]`);
     if (m.data.length !== B * T) throw new ShapeError(`${name}: ${m.data.length} values for shape [${B}, ${T}]`);
-    if (T > this.config.maxSeqLen) throw new ShapeError(`${name}: sequence length ${T} exceeds maxSeqLen ${this.config.maxSeqLen}`);
+    if (T > this.config.maxSeqLen && name !== 'attention_mask') throw new ShapeError(`${name}: sequence length ${T} exceeds maxSeqLen ${this.config.maxSeqLen}`);
     const data = new BigInt64Array(B * T);
     for (let i = 0; i < data.length; i++) {
       const x = m.data[i]!;
@@ -157,7 +250,7 @@ export class OnnxModel {
 }
 
 /** Reads the model's header and attend metadata; a corrupt or foreign file is a one-line OnnxModelError. */
-export function inspectModel(bytes: Uint8Array, source = 'model.onnx'): { info: ModelInfo; config: ModelConfig } {
+export function inspectModel(bytes: Uint8Array, source = 'model.onnx'): { info: ModelInfo; config: ModelConfig; graph: GraphKind } {
   let info: ModelInfo;
   try {
     info = readModelInfo(bytes);
@@ -174,11 +267,12 @@ export function inspectModel(bytes: Uint8Array, source = 'model.onnx'): { info: 
   } catch (error) {
     throw new OnnxModelError(firstLine(error));
   }
-  const missing = forwardInputNames(config).filter((n) => !info.inputs.includes(n));
+  const graph: GraphKind = info.metadata[METADATA_KEYS.graph] === 'decoder-with-past' ? 'decoder-with-past' : 'forward';
+  const missing = forwardInputNames(config, graph).filter((n) => !info.inputs.includes(n));
   if (missing.length > 0 || !info.outputs.includes('logits')) {
-    throw new OnnxModelError(`${source}: not an attend forward graph (inputs [${info.inputs.join(', ')}], outputs [${info.outputs.join(', ')}])`);
+    throw new OnnxModelError(`${source}: not an attend ${graph} graph (inputs [${info.inputs.join(', ')}], outputs [${info.outputs.join(', ')}])`);
   }
-  return { info, config };
+  return { info, config, graph };
 }
 
 function firstLine(error: unknown): string {

@@ -1,0 +1,145 @@
+// The export folder in the layout transformers.js (and Hugging Face Optimum) expects of a
+// decoder-only model, built in memory from checkpoint files (browser-safe; `exportFolder` in
+// node.ts writes it to disk):
+//
+//   config.json              model_type "gpt2" with gpt2 field names, + `attend`: the ModelConfig
+//   tokenizer.json           the checkpoint's, unchanged
+//   tokenizer_config.json    tokenizer_class, special tokens, model_max_length
+//   generation_config.json   bos/eos/pad ids, max_length
+//   onnx/model.onnx          the KV-cache graph (see export.ts)
+//
+// `model_type: "gpt2"` tells transformers.js which inputs to feed (input_ids, attention_mask,
+// position_ids, past_key_values.{i}.key|value with n_head heads of n_embd / n_head). The graph
+// itself is attend's (any positional encoding, score function or norm placement); the gpt2
+// fields describe only its interface. Decoder-only (preset 'decoder-lm') for now.
+
+import { CheckpointError, ConfigError, parseModelConfig, tokenizerFromJSON, type ModelConfig, type Tokenizer } from '@attend/core';
+import { exportCheckpointFiles, type ExportOptions } from './export.js';
+
+/** Paths of the export folder's files. */
+export const EXPORT_FILES = {
+  config: 'config.json',
+  tokenizer: 'tokenizer.json',
+  tokenizerConfig: 'tokenizer_config.json',
+  generationConfig: 'generation_config.json',
+  model: 'onnx/model.onnx',
+} as const;
+
+/** transformers.js tokenizer class for each attend tokenizer kind. */
+const TOKENIZER_CLASSES: Record<Tokenizer['kind'], string> = {
+  bpe: 'GPT2Tokenizer', // byte-level BPE, as gpt2's
+  char: 'PreTrainedTokenizer', // WordLevel models: the generic tokenizer.json-driven class
+  word: 'PreTrainedTokenizer',
+};
+
+/** gpt2-style config.json fields for an attend decoder-lm, plus the full config under `attend`. */
+export function gpt2Config(config: ModelConfig): Record<string, unknown> {
+  return {
+    model_type: 'gpt2',
+    architectures: ['GPT2LMHeadModel'],
+    vocab_size: config.vocabSize,
+    n_embd: config.dModel,
+    n_head: config.numHeads,
+    n_layer: config.numDecoderLayers,
+    n_positions: config.maxSeqLen,
+    n_ctx: config.maxSeqLen,
+    n_inner: config.dFf,
+    activation_function: config.activation,
+    layer_norm_epsilon: config.layerNormEps,
+    bos_token_id: config.bosTokenId,
+    eos_token_id: config.eosTokenId,
+    pad_token_id: config.padTokenId,
+    tie_word_embeddings: config.tieEmbeddings,
+    use_cache: true,
+    attend: config,
+  };
+}
+
+/** tokenizer_config.json: the class transformers.js should build, special tokens, max length. */
+export function tokenizerConfig(config: ModelConfig, tokenizer: Tokenizer): Record<string, unknown> {
+  const token = (id: number): string => tokenizer.idsToTokens([id])[0]!;
+  return {
+    tokenizer_class: TOKENIZER_CLASSES[tokenizer.kind],
+    bos_token: token(config.bosTokenId),
+    eos_token: token(config.eosTokenId),
+    pad_token: token(config.padTokenId),
+    unk_token: token(tokenizer.specialTokenIds.unk),
+    model_max_length: config.maxSeqLen,
+    add_bos_token: false,
+    add_eos_token: false,
+    clean_up_tokenization_spaces: false,
+  };
+}
+
+export function generationConfig(config: ModelConfig): Record<string, unknown> {
+  return {
+    bos_token_id: config.bosTokenId,
+    eos_token_id: config.eosTokenId,
+    pad_token_id: config.padTokenId,
+    max_length: config.maxSeqLen,
+    do_sample: false,
+    num_beams: 1,
+  };
+}
+
+/**
+ * The files of the export folder (paths as in EXPORT_FILES) from checkpoint files
+ * (`config.json`, `model.safetensors`, `tokenizer.json`); `dir` names them in errors.
+ */
+export function exportFolderFiles(files: Record<string, Uint8Array>, options: Pick<ExportOptions, 'withAttention'> & { dir?: string } = {}): Record<string, Uint8Array> {
+  const where = (name: string): string => (options.dir ? `${options.dir}/${name}` : name);
+  const read = (name: string): Uint8Array => {
+    const bytes = files[name];
+    if (!bytes) throw new CheckpointError(`${where(name)}: missing${name === 'tokenizer.json' ? ' (an export folder needs the tokenizer)' : ''}`);
+    return bytes;
+  };
+  let config: ModelConfig;
+  try {
+    config = parseModelConfig(new TextDecoder().decode(read('config.json')), where('config.json'));
+  } catch (error) {
+    if (error instanceof ConfigError) throw new CheckpointError(error.message);
+    throw error;
+  }
+  if (config.preset !== 'decoder-lm') {
+    throw new CheckpointError(`${where('config.json')}: preset '${config.preset}' — the transformers.js export folder is implemented for 'decoder-lm' only`);
+  }
+  const tokenizerBytes = read('tokenizer.json');
+  let tokenizer: Tokenizer;
+  try {
+    tokenizer = tokenizerFromJSON(JSON.parse(new TextDecoder().decode(tokenizerBytes)) as unknown, where('tokenizer.json'));
+  } catch (error) {
+    throw new CheckpointError(error instanceof SyntaxError ? `${where('tokenizer.json')}: not JSON (${error.message})` : (error as Error).message);
+  }
+  if (tokenizer.vocabSize !== config.vocabSize) {
+    throw new CheckpointError(`${where('tokenizer.json')}: ${tokenizer.vocabSize} tokens but config.json has vocabSize ${config.vocabSize}`);
+  }
+  const onnx = exportCheckpointFiles(files, { dir: options.dir, kvCache: true, withAttention: options.withAttention ?? false });
+  const json = (x: unknown): Uint8Array => new TextEncoder().encode(`${JSON.stringify(x, null, 2)}\n`);
+  return {
+    [EXPORT_FILES.config]: json(gpt2Config(config)),
+    [EXPORT_FILES.tokenizer]: tokenizerBytes,
+    [EXPORT_FILES.tokenizerConfig]: json(tokenizerConfig(config, tokenizer)),
+    [EXPORT_FILES.generationConfig]: json(generationConfig(config)),
+    [EXPORT_FILES.model]: onnx,
+  };
+}
+
+/**
+ * The attend ModelConfig of an export folder's config.json (its `attend` key); `source`
+ * names the file in errors.
+ */
+export function readFolderConfig(bytes: Uint8Array, source: string): ModelConfig {
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder().decode(bytes));
+  } catch (error) {
+    throw new CheckpointError(`${source}: not JSON (${(error as Error).message})`);
+  }
+  const attend = typeof json === 'object' && json !== null ? (json as Record<string, unknown>).attend : undefined;
+  if (attend === undefined) throw new CheckpointError(`${source}: no 'attend' key (not an attend export folder)`);
+  try {
+    return parseModelConfig(JSON.stringify(attend), `${source} 'attend'`);
+  } catch (error) {
+    throw new CheckpointError((error as Error).message);
+  }
+}
