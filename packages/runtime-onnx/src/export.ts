@@ -36,8 +36,11 @@ export const PRODUCER_NAME = 'attend';
 export const PRODUCER_VERSION = '0.1.0';
 /** ModelProto.metadata_props keys written by the exporter. */
 export const METADATA_KEYS = { config: 'attend.config', graph: 'attend.graph' } as const;
-/** Values of the `attend.graph` metadata: the plain forward graph, or the decoder-lm KV-cache graph. */
-export type GraphKind = 'forward' | 'decoder-with-past';
+/**
+ * Values of the `attend.graph` metadata: the plain forward graph, the decoder-lm KV-cache graph,
+ * or the two graphs of a seq2seq export (encoder; merged decoder with caches, see exportSeq2Seq).
+ */
+export type GraphKind = 'forward' | 'decoder-with-past' | 'seq2seq-encoder' | 'seq2seq-decoder';
 
 export interface ExportOptions {
   /**
@@ -63,8 +66,23 @@ export function presentName(layer: number, part: 'key' | 'value'): string {
   return `present.${layer}.${part}`;
 }
 
-/** Names of the inputs of the forward graph of each preset (all int64). */
+/** Past input of a seq2seq decoder layer: `past_key_values.{i}.decoder|encoder.key|value`. */
+export function seq2seqPastName(layer: number, cache: 'decoder' | 'encoder', part: 'key' | 'value'): string {
+  return `past_key_values.${layer}.${cache}.${part}`;
+}
+export function seq2seqPresentName(layer: number, cache: 'decoder' | 'encoder', part: 'key' | 'value'): string {
+  return `present.${layer}.${cache}.${part}`;
+}
+
+/** Names of the inputs of the forward graph of each preset (all int64), or of `graph`. */
 export function forwardInputNames(config: Pick<ModelConfig, 'preset' | 'numDecoderLayers'>, graph: GraphKind = 'forward'): string[] {
+  if (graph === 'seq2seq-encoder') return ['input_ids', 'attention_mask'];
+  if (graph === 'seq2seq-decoder') {
+    const past = Array.from({ length: config.numDecoderLayers }, (_, i) =>
+      (['decoder', 'encoder'] as const).flatMap((cache) => [seq2seqPastName(i, cache, 'key'), seq2seqPastName(i, cache, 'value')]),
+    ).flat();
+    return ['input_ids', 'encoder_attention_mask', 'encoder_hidden_states', ...past, 'use_cache_branch'];
+  }
   if (graph === 'decoder-with-past') {
     const past = Array.from({ length: config.numDecoderLayers }, (_, i) => [pastName(i, 'key'), pastName(i, 'value')]).flat();
     return ['input_ids', 'attention_mask', 'position_ids', ...past];
@@ -97,6 +115,75 @@ export function exportForward(config: ModelConfig, tensors: Record<string, Named
       metadata: { [METADATA_KEYS.config]: JSON.stringify(config), [METADATA_KEYS.graph]: graph },
     }),
   );
+}
+
+/** The two graphs of a seq2seq export, as ONNX ModelProto bytes. */
+export interface Seq2SeqExport {
+  /** `onnx/encoder_model.onnx`: input_ids, attention_mask → last_hidden_state. */
+  encoder: Uint8Array;
+  /** `onnx/decoder_model_merged.onnx`: one decoder step with self- and cross-attention caches. */
+  decoder: Uint8Array;
+}
+
+/**
+ * The encoder–decoder export in the Hugging Face Optimum / transformers.js marian/bart layout:
+ *
+ *   encoder_model.onnx          input_ids [B, S], attention_mask [B, S] → last_hidden_state [B, S, d]
+ *                               (+ encoder_attentions.{i} with withAttention)
+ *   decoder_model_merged.onnx   input_ids [B, T] (new decoder tokens), encoder_attention_mask [B, S],
+ *                               encoder_hidden_states [B, S, d],
+ *                               past_key_values.{i}.decoder.key|value [B, H, P, D],
+ *                               past_key_values.{i}.encoder.key|value [B, H, S', D],
+ *                               use_cache_branch bool [1]
+ *                               → logits [B, T, V], present.{i}.decoder.key|value [B, H, P + T, D],
+ *                               present.{i}.encoder.key|value [B, H, S, D]
+ *                               (+ decoder_attentions.{i}, cross_attentions.{i} with withAttention)
+ *
+ * In the merged decoder an ONNX `If` on use_cache_branch picks the cross-attention keys and
+ * values: false (the first step) projects encoder_hidden_states (S' may be 0 then), true passes
+ * the encoder past through (encoder_hidden_states is then not read, but must be fed). The
+ * decoder's positions are P … P + T − 1 with P the decoder past length; decoder rows are never
+ * padded (generation feeds equally long rows), the source may be right-padded
+ * (encoder_attention_mask). RoPE and ALiBi apply to self-attention only, as in the tfjs model.
+ */
+export function exportSeq2Seq(config: ModelConfig, tensors: Record<string, NamedTensor>, options: Omit<ExportOptions, 'kvCache'> = {}): Seq2SeqExport {
+  if (config.preset !== 'encoder-decoder') throw new ConfigError('preset', `the seq2seq export is for 'encoder-decoder', got '${config.preset}'`);
+  const weights = new WeightReader(tensors, options.source ?? 'model.safetensors');
+  const withAttention = options.withAttention ?? false;
+  const encode = (graph: GraphKind, build: (f: ForwardGraph) => void): Uint8Array => {
+    const g = new GraphBuilder(`attend-${config.preset}-${graph}`);
+    build(new ForwardGraph(config, weights, g));
+    return encodeModel(
+      g.toModel({
+        producerName: PRODUCER_NAME,
+        producerVersion: PRODUCER_VERSION,
+        docString: `attend ${config.preset} ${graph} graph`,
+        metadata: { [METADATA_KEYS.config]: JSON.stringify(config), [METADATA_KEYS.graph]: graph },
+      }),
+    );
+  };
+  const encoder = encode('seq2seq-encoder', (f) => f.buildSeq2SeqEncoder(withAttention));
+  const decoder = encode('seq2seq-decoder', (f) => f.buildSeq2SeqDecoder(withAttention));
+  weights.checkAllUsed();
+  return { encoder, decoder };
+}
+
+/** exportSeq2Seq from checkpoint files held in memory (`config.json`, `model.safetensors`). */
+export function exportSeq2SeqCheckpointFiles(files: Record<string, Uint8Array>, options: Omit<ExportOptions, 'kvCache'> & { dir?: string } = {}): Seq2SeqExport {
+  const where = (name: string): string => (options.dir ? `${options.dir}/${name}` : name);
+  const configBytes = files['config.json'];
+  if (!configBytes) throw new CheckpointError(`${where('config.json')}: missing`);
+  const weightBytes = files['model.safetensors'];
+  if (!weightBytes) throw new CheckpointError(`${where('model.safetensors')}: missing`);
+  let config: ModelConfig;
+  try {
+    config = parseModelConfig(new TextDecoder().decode(configBytes), where('config.json'));
+  } catch (error) {
+    if (error instanceof ConfigError) throw new CheckpointError(error.message);
+    throw error;
+  }
+  const { tensors } = parseSafetensors(weightBytes, { source: where('model.safetensors') });
+  return exportSeq2Seq(config, tensors, { ...options, source: where('model.safetensors') });
 }
 
 /** Exports from checkpoint files held in memory (`config.json`, `model.safetensors`). */
@@ -225,6 +312,105 @@ class ForwardGraph {
       g.output(presentName(i, 'value'), kv.value, 'float32', ['batch', H, 'past_sequence + sequence', D]);
     });
     if (withAttention) maps.self.forEach((value, i) => g.output(`attentions.${i}`, value, 'float32', ['batch', H, 'sequence', 'past_sequence + sequence']));
+  }
+
+  /** The seq2seq encoder graph (see exportSeq2Seq). */
+  buildSeq2SeqEncoder(withAttention: boolean): void {
+    const { g, d, H } = this;
+    const ids = g.input('input_ids', 'int64', ['batch', 'encoder_sequence']);
+    const mask = g.input('attention_mask', 'int64', ['batch', 'encoder_sequence']);
+    const { states, maps } = this.stack('encoder', ids, mask);
+    g.output('last_hidden_state', states, 'float32', ['batch', 'encoder_sequence', d]);
+    if (withAttention) maps.self.forEach((value, i) => g.output(`encoder_attentions.${i}`, value, 'float32', ['batch', H, 'encoder_sequence', 'encoder_sequence']));
+  }
+
+  /** The merged seq2seq decoder graph with self- and cross-attention caches (see exportSeq2Seq). */
+  buildSeq2SeqDecoder(withAttention: boolean): void {
+    const { g, config: c, d, H, D } = this;
+    const L = c.numDecoderLayers;
+    const ids = g.input('input_ids', 'int64', ['batch', 'decoder_sequence']);
+    const encoderMask = g.input('encoder_attention_mask', 'int64', ['batch', 'encoder_sequence']);
+    const encoderStates = g.input('encoder_hidden_states', 'float32', ['batch', 'encoder_sequence', d]);
+    const pastDecoder: KeyValue[] = [];
+    const pastEncoder: KeyValue[] = [];
+    for (let i = 0; i < L; i++) {
+      const input = (cache: 'decoder' | 'encoder', part: 'key' | 'value'): Value =>
+        g.input(seq2seqPastName(i, cache, part), 'float32', ['batch', H, cache === 'decoder' ? 'past_decoder_sequence' : 'encoder_sequence_out', D]);
+      pastDecoder.push({ key: input('decoder', 'key'), value: input('decoder', 'value') });
+      pastEncoder.push({ key: input('encoder', 'key'), value: input('encoder', 'value') });
+    }
+    const useCache = g.input('use_cache_branch', 'bool', [1]);
+
+    // Cross-attention keys and values: the encoder past, or projected from the encoder states.
+    const kvDims = { type: 'float32' as const, dims: ['batch', H, 'encoder_sequence_out', D] };
+    const crossFlat = g.ifElse(
+      useCache,
+      Array.from({ length: 2 * L }, () => kvDims),
+      () => pastEncoder.flatMap((kv) => [kv.key, kv.value]),
+      () =>
+        Array.from({ length: L }, (_, i) => {
+          const prefix = `decoder.layers.${i}.encoder_attn`;
+          return g.scope(prefix, () => [this.splitHeads(this.linear(encoderStates, `${prefix}.k_proj`, d, d)), this.splitHeads(this.linear(encoderStates, `${prefix}.v_proj`, d, d))]);
+        }).flat(),
+    );
+    const cross: KeyValue[] = Array.from({ length: L }, (_, i) => ({ key: crossFlat[2 * i]!, value: crossFlat[2 * i + 1]! }));
+
+    // Positions P … P + T − 1 of the new tokens; keys 0 … P + T − 1, none padded.
+    const zero = g.int64s([0], []);
+    const one = g.int64s([1], []);
+    const P = g.dimSize(pastDecoder[0]!.key, 2);
+    const K = g.add(P, g.dimSize(ids, 1));
+    const queryPositions = g.range(P, K, one); // [T]
+    const keyPositions = g.range(zero, K, one); // [K]
+    const keyMask = g.unsqueeze(g.add(g.mul(keyPositions, zero), one), [0]); // [1, K] of ones
+    const selfBias = this.selfBias(keyMask, queryPositions, keyPositions, true, false);
+    const rotary = this.rotary(queryPositions, false);
+    const crossBias = this.crossBias(encoderMask);
+
+    let x = this.embed('decoder', ids, queryPositions);
+    const selfMaps: Value[] = [];
+    const crossMaps: Value[] = [];
+    const present: KeyValue[] = [];
+    for (let i = 0; i < L; i++) {
+      const p = `decoder.layers.${i}`;
+      x = this.sublayer(x, `${p}.self_attn_layer_norm`, (h) => {
+        const r = this.attention(`${p}.self_attn`, h, h, selfBias, rotary, pastDecoder[i]);
+        selfMaps.push(r.weights);
+        present.push(r.present);
+        return r.output;
+      });
+      x = this.sublayer(x, `${p}.encoder_attn_layer_norm`, (h) => {
+        const r = this.cachedCrossAttention(`${p}.encoder_attn`, h, cross[i]!, crossBias);
+        crossMaps.push(r.weights);
+        return r.output;
+      });
+      x = this.sublayer(x, `${p}.final_layer_norm`, (h) => this.feedForward(p, h));
+    }
+    if (c.norm === 'pre') x = this.layerNorm(x, 'decoder.layer_norm');
+    g.output('logits', this.lmLogits(x), 'float32', ['batch', 'decoder_sequence', c.vocabSize]);
+    for (let i = 0; i < L; i++) {
+      const out = (cache: 'decoder' | 'encoder', part: 'key' | 'value', value: Value): void =>
+        g.output(seq2seqPresentName(i, cache, part), value, 'float32', ['batch', H, cache === 'decoder' ? 'past_decoder_sequence + decoder_sequence' : 'encoder_sequence_out', D]);
+      out('decoder', 'key', present[i]!.key);
+      out('decoder', 'value', present[i]!.value);
+      out('encoder', 'key', cross[i]!.key);
+      out('encoder', 'value', cross[i]!.value);
+    }
+    if (withAttention) {
+      selfMaps.forEach((value, i) => g.output(`decoder_attentions.${i}`, value, 'float32', ['batch', H, 'decoder_sequence', 'past_decoder_sequence + decoder_sequence']));
+      crossMaps.forEach((value, i) => g.output(`cross_attentions.${i}`, value, 'float32', ['batch', H, 'decoder_sequence', 'encoder_sequence']));
+    }
+  }
+
+  /** Cross-attention of `query` [B, Tq, d] to already projected keys and values [B, H, S, D]. */
+  private cachedCrossAttention(prefix: string, query: Value, kv: KeyValue, bias: Value): { output: Value; weights: Value } {
+    const { g, d } = this;
+    return g.scope(prefix, () => {
+      const q = this.splitHeads(this.linear(query, `${prefix}.q_proj`, d, d));
+      const weights = g.softmax(g.add(this.scores(prefix, q, kv.key), bias)); // [B, H, Tq, S]
+      const merged = g.reshape(g.transpose(g.matMul(weights, kv.value), [0, 2, 1, 3]), [0, 0, d]);
+      return { output: this.linear(merged, `${prefix}.out_proj`, d, d), weights };
+    });
   }
 
   // ---- embeddings and positions ---------------------------------------------------------

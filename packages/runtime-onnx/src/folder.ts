@@ -11,10 +11,15 @@
 // `model_type: "gpt2"` tells transformers.js which inputs to feed (input_ids, attention_mask,
 // position_ids, past_key_values.{i}.key|value with n_head heads of n_embd / n_head). The graph
 // itself is attend's (any positional encoding, score function or norm placement); the gpt2
-// fields describe only its interface. Decoder-only (preset 'decoder-lm') for now.
+// fields describe only its interface.
+//
+// An encoder–decoder (preset 'encoder-decoder') is exported in the marian layout instead:
+// config.json with model_type "marian" and its field names (d_model, encoder_layers, …,
+// decoder_start_token_id = bos), and onnx/encoder_model.onnx + onnx/decoder_model_merged.onnx
+// (see exportSeq2Seq in export.ts).
 
 import { CheckpointError, ConfigError, parseModelConfig, tokenizerFromJSON, type ModelConfig, type Tokenizer } from '@attend/core';
-import { exportCheckpointFiles, type ExportOptions } from './export.js';
+import { exportCheckpointFiles, exportSeq2SeqCheckpointFiles, type ExportOptions } from './export.js';
 
 /** Paths of the export folder's files. */
 export const EXPORT_FILES = {
@@ -23,6 +28,12 @@ export const EXPORT_FILES = {
   tokenizerConfig: 'tokenizer_config.json',
   generationConfig: 'generation_config.json',
   model: 'onnx/model.onnx',
+} as const;
+
+/** Paths of the two graphs of a seq2seq export folder (the other files as in EXPORT_FILES). */
+export const SEQ2SEQ_FILES = {
+  encoder: 'onnx/encoder_model.onnx',
+  decoder: 'onnx/decoder_model_merged.onnx',
 } as const;
 
 /** transformers.js tokenizer class for each attend tokenizer kind. */
@@ -55,6 +66,39 @@ export function gpt2Config(config: ModelConfig): Record<string, unknown> {
   };
 }
 
+/** marian-style config.json fields for an attend encoder-decoder, plus the full config under `attend`. */
+export function marianConfig(config: ModelConfig): Record<string, unknown> {
+  return {
+    model_type: 'marian',
+    architectures: ['MarianMTModel'],
+    is_encoder_decoder: true,
+    vocab_size: config.vocabSize,
+    decoder_vocab_size: config.vocabSize,
+    d_model: config.dModel,
+    encoder_layers: config.numEncoderLayers,
+    decoder_layers: config.numDecoderLayers,
+    num_hidden_layers: config.numEncoderLayers,
+    encoder_attention_heads: config.numHeads,
+    decoder_attention_heads: config.numHeads,
+    encoder_ffn_dim: config.dFf,
+    decoder_ffn_dim: config.dFf,
+    max_position_embeddings: config.maxSeqLen,
+    activation_function: config.activation,
+    dropout: 0,
+    scale_embedding: true,
+    normalize_before: config.norm === 'pre',
+    share_encoder_decoder_embeddings: true,
+    tie_word_embeddings: config.tieEmbeddings,
+    bos_token_id: config.bosTokenId,
+    eos_token_id: config.eosTokenId,
+    pad_token_id: config.padTokenId,
+    decoder_start_token_id: config.bosTokenId,
+    forced_eos_token_id: config.eosTokenId,
+    use_cache: true,
+    attend: config,
+  };
+}
+
 /** tokenizer_config.json: the class transformers.js should build, special tokens, max length. */
 export function tokenizerConfig(config: ModelConfig, tokenizer: Tokenizer): Record<string, unknown> {
   const token = (id: number): string => tokenizer.idsToTokens([id])[0]!;
@@ -73,6 +117,7 @@ export function tokenizerConfig(config: ModelConfig, tokenizer: Tokenizer): Reco
 
 export function generationConfig(config: ModelConfig): Record<string, unknown> {
   return {
+    ...(config.preset === 'encoder-decoder' ? { decoder_start_token_id: config.bosTokenId } : {}),
     bos_token_id: config.bosTokenId,
     eos_token_id: config.eosTokenId,
     pad_token_id: config.padTokenId,
@@ -100,8 +145,8 @@ export function exportFolderFiles(files: Record<string, Uint8Array>, options: Pi
     if (error instanceof ConfigError) throw new CheckpointError(error.message);
     throw error;
   }
-  if (config.preset !== 'decoder-lm') {
-    throw new CheckpointError(`${where('config.json')}: preset '${config.preset}' — the transformers.js export folder is implemented for 'decoder-lm' only`);
+  if (config.preset === 'encoder-classifier') {
+    throw new CheckpointError(`${where('config.json')}: preset '${config.preset}' — the transformers.js export folder is implemented for 'decoder-lm' and 'encoder-decoder'`);
   }
   const tokenizerBytes = read('tokenizer.json');
   let tokenizer: Tokenizer;
@@ -113,15 +158,18 @@ export function exportFolderFiles(files: Record<string, Uint8Array>, options: Pi
   if (tokenizer.vocabSize !== config.vocabSize) {
     throw new CheckpointError(`${where('tokenizer.json')}: ${tokenizer.vocabSize} tokens but config.json has vocabSize ${config.vocabSize}`);
   }
-  const onnx = exportCheckpointFiles(files, { dir: options.dir, kvCache: true, withAttention: options.withAttention ?? false });
   const json = (x: unknown): Uint8Array => new TextEncoder().encode(`${JSON.stringify(x, null, 2)}\n`);
-  return {
-    [EXPORT_FILES.config]: json(gpt2Config(config)),
+  const common = {
     [EXPORT_FILES.tokenizer]: tokenizerBytes,
     [EXPORT_FILES.tokenizerConfig]: json(tokenizerConfig(config, tokenizer)),
     [EXPORT_FILES.generationConfig]: json(generationConfig(config)),
-    [EXPORT_FILES.model]: onnx,
   };
+  if (config.preset === 'encoder-decoder') {
+    const { encoder, decoder } = exportSeq2SeqCheckpointFiles(files, { dir: options.dir, withAttention: options.withAttention ?? false });
+    return { [EXPORT_FILES.config]: json(marianConfig(config)), ...common, [SEQ2SEQ_FILES.encoder]: encoder, [SEQ2SEQ_FILES.decoder]: decoder };
+  }
+  const onnx = exportCheckpointFiles(files, { dir: options.dir, kvCache: true, withAttention: options.withAttention ?? false });
+  return { [EXPORT_FILES.config]: json(gpt2Config(config)), ...common, [EXPORT_FILES.model]: onnx };
 }
 
 /**

@@ -6,3 +6,5 @@ export * from './devices.js';
 export * from './session.js';
 export * from './generate.js';
 export * from './folder.js';
+export * from './quantize.js';
+export * from './seq2seq.js';

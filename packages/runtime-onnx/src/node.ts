@@ -4,7 +4,8 @@
 import * as ort from 'onnxruntime-node';
 import { CheckpointError, tokenizerFromJSON, type Tokenizer } from '@attend/core';
 import { exportCheckpointFiles, type ExportOptions } from './export.js';
-import { EXPORT_FILES, exportFolderFiles, readFolderConfig } from './folder.js';
+import { EXPORT_FILES, exportFolderFiles, readFolderConfig, SEQ2SEQ_FILES } from './folder.js';
+import type { OnnxSeq2SeqModel } from './seq2seq.js';
 import { OnnxModel, OnnxModelError, type SessionOptions } from './session.js';
 
 export * from './index.js';
@@ -38,6 +39,9 @@ export async function loadExportFolder(folder: string, options: SessionOptions =
   const path = await import('node:path');
   const file = (name: string): string => path.join(folder, name);
   const config = readFolderConfig(await readBytes(file(EXPORT_FILES.config), CheckpointError), file(EXPORT_FILES.config));
+  if (config.preset === 'encoder-decoder') {
+    throw new CheckpointError(`${file(EXPORT_FILES.config)}: an encoder-decoder export (${SEQ2SEQ_FILES.encoder} + ${SEQ2SEQ_FILES.decoder}); load it with loadSeq2SeqFolder`);
+  }
   const tokenizerText = new TextDecoder().decode(await readBytes(file(EXPORT_FILES.tokenizer), CheckpointError));
   let tokenizer: Tokenizer;
   try {
@@ -55,9 +59,47 @@ export async function loadExportFolder(folder: string, options: SessionOptions =
   return { model, tokenizer };
 }
 
+export interface Seq2SeqExportFolder {
+  model: OnnxSeq2SeqModel;
+  tokenizer: Tokenizer;
+}
+
+/**
+ * Loads an encoder–decoder export folder (marian layout, see folder.ts): its files, the
+ * tokenizer, and both graphs, each checked against config.json.
+ */
+export async function loadSeq2SeqFolder(folder: string, options: SessionOptions = {}): Promise<Seq2SeqExportFolder> {
+  const path = await import('node:path');
+  const file = (name: string): string => path.join(folder, name);
+  const config = readFolderConfig(await readBytes(file(EXPORT_FILES.config), CheckpointError), file(EXPORT_FILES.config));
+  if (config.preset !== 'encoder-decoder') throw new CheckpointError(`${file(EXPORT_FILES.config)}: preset '${config.preset}', not an encoder-decoder export (use loadExportFolder)`);
+  let tokenizer: Tokenizer;
+  const tokenizerText = new TextDecoder().decode(await readBytes(file(EXPORT_FILES.tokenizer), CheckpointError));
+  try {
+    tokenizer = tokenizerFromJSON(JSON.parse(tokenizerText) as unknown, file(EXPORT_FILES.tokenizer));
+  } catch (error) {
+    throw new CheckpointError(error instanceof SyntaxError ? `${file(EXPORT_FILES.tokenizer)}: not JSON (${error.message})` : (error as Error).message);
+  }
+  for (const name of [EXPORT_FILES.tokenizerConfig, EXPORT_FILES.generationConfig]) await readBytes(file(name), CheckpointError);
+  const loaded: OnnxModel[] = [];
+  try {
+    for (const [name, graph] of [[SEQ2SEQ_FILES.encoder, 'seq2seq-encoder'], [SEQ2SEQ_FILES.decoder, 'seq2seq-decoder']] as const) {
+      const onnxFile = file(name);
+      const model = await createOnnxModel(await readBytes(onnxFile, OnnxModelError), { source: onnxFile, ...options });
+      loaded.push(model);
+      if (model.graph !== graph) throw new OnnxModelError(`${onnxFile}: holds a '${model.graph}' graph, expected '${graph}'`);
+      if (JSON.stringify(model.config) !== JSON.stringify(config)) throw new OnnxModelError(`${onnxFile}: its config differs from ${file(EXPORT_FILES.config)} 'attend' (files from different exports?)`);
+    }
+  } catch (error) {
+    for (const m of loaded) await m.release();
+    throw error;
+  }
+  return { model: { encoder: loaded[0]!, decoder: loaded[1]! }, tokenizer };
+}
+
 /**
  * Exports the checkpoint folder `checkpointDir` (config.json, model.safetensors,
- * tokenizer.json) of a decoder-lm to `outDir` in the transformers.js layout. Atomic: written
+ * tokenizer.json) of a decoder-lm or encoder-decoder to `outDir` in the transformers.js layout. Atomic: written
  * to a temporary folder beside `outDir`, then renamed over it.
  */
 export async function exportFolder(checkpointDir: string, outDir: string, options: Pick<ExportOptions, 'withAttention'> = {}): Promise<void> {

@@ -4,7 +4,7 @@
 
 import { AttendError, parseModelConfig, ShapeError, type ModelConfig } from '@attend/core';
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
-import { forwardInputNames, METADATA_KEYS, pastName, presentName, type GraphKind } from './export.js';
+import { forwardInputNames, METADATA_KEYS, pastName, presentName, seq2seqPastName, seq2seqPresentName, type GraphKind } from './export.js';
 import { readModelInfo, type ModelInfo } from './onnx/proto.js';
 import { resolveDevice, type Device, type Runtime } from './devices.js';
 
@@ -19,6 +19,7 @@ export interface OrtRuntime {
   Tensor: {
     new (type: 'int64', data: BigInt64Array, dims: readonly number[]): Tensor;
     new (type: 'float32', data: Float32Array, dims: readonly number[]): Tensor;
+    new (type: 'bool', data: Uint8Array, dims: readonly number[]): Tensor;
   };
 }
 
@@ -85,7 +86,40 @@ export interface CachedOutputs extends ForwardOutputs {
   present: KvCache;
 }
 
-/** An attend forward graph (or decoder-lm KV-cache graph) in an ORT session. */
+/** The caches of a seq2seq decoder: self-attention (grows) and cross-attention (fixed), per layer. */
+export interface Seq2SeqCache {
+  decoder: KvCache;
+  encoder: KvCache;
+}
+
+export interface EncoderFeeds {
+  inputIds: TokenMatrix;
+  /** 1 for real tokens, 0 for right padding; default all ones. */
+  attentionMask?: TokenMatrix;
+}
+
+export interface EncoderOutputs {
+  /** [B, S, dModel] */
+  lastHiddenState: OutputTensor;
+  attentions: Record<string, OutputTensor>;
+}
+
+export interface Seq2SeqDecoderFeeds {
+  /** The new decoder tokens [B, T]. */
+  inputIds: TokenMatrix;
+  /** The encoder output [B, S, dModel] for these rows. */
+  encoderHiddenStates: OutputTensor;
+  /** [B, S] source mask; default all ones. */
+  encoderAttentionMask?: TokenMatrix;
+  /** The caches from the previous call (`present`); none on the first call. */
+  past?: Seq2SeqCache;
+}
+
+export interface Seq2SeqDecoderOutputs extends ForwardOutputs {
+  present: Seq2SeqCache;
+}
+
+/** An attend forward graph (or decoder-lm KV-cache graph, or one of the seq2seq graphs) in an ORT session. */
 export class OnnxModel {
   private constructor(
     private readonly ort: OrtRuntime,
@@ -139,6 +173,9 @@ export class OnnxModel {
    */
   async run(feeds: ForwardFeeds): Promise<ForwardOutputs> {
     const c = this.config;
+    if (this.graph === 'seq2seq-encoder' || this.graph === 'seq2seq-decoder') {
+      throw new ShapeError(`${this.source} is a '${this.graph}' graph; use encode / runSeq2SeqDecoder (or translate) instead of run`);
+    }
     if (this.graph === 'decoder-with-past') {
       if (feeds.decoderInputIds) throw new ShapeError(`preset '${c.preset}' takes no decoderInputIds`);
       const { logits, attentions } = await this.runCached({ inputIds: feeds.inputIds, attentionMask: feeds.attentionMask });
@@ -230,6 +267,91 @@ export class OnnxModel {
     return { logits: out('logits'), attentions, present };
   }
 
+  /** The seq2seq encoder graph: source tokens → last_hidden_state [B, S, d]. */
+  async encode(feeds: EncoderFeeds): Promise<EncoderOutputs> {
+    if (this.graph !== 'seq2seq-encoder') throw new ShapeError(`${this.source} is a '${this.graph}' graph; encode needs a seq2seq encoder export (encoder_model.onnx)`);
+    const c = this.config;
+    const ids = feeds.inputIds;
+    const mask = feeds.attentionMask ?? { data: new Array<number>(ids.batchSize * ids.seqLen).fill(1), batchSize: ids.batchSize, seqLen: ids.seqLen };
+    const tensors: Record<string, Tensor> = {};
+    tensors.input_ids = this.tokens('input_ids', ids, (x) => Number.isInteger(x) && x >= 0 && x < c.vocabSize, `a token id in [0, ${c.vocabSize})`);
+    if (mask.batchSize !== ids.batchSize || mask.seqLen !== ids.seqLen) throw new ShapeError(`attention_mask is [${mask.batchSize}, ${mask.seqLen}] but input_ids is [${ids.batchSize}, ${ids.seqLen}]`);
+    tensors.attention_mask = this.tokens('attention_mask', mask, (x) => x === 0 || x === 1, '0 or 1');
+    const results = await this.session.run(tensors);
+    const out = this.reader(results);
+    const attentions: Record<string, OutputTensor> = {};
+    for (const name of this.session.outputNames) if (name !== 'last_hidden_state') attentions[name] = out(name);
+    return { lastHiddenState: out('last_hidden_state'), attentions };
+  }
+
+  /**
+   * One call of the merged seq2seq decoder: new decoder tokens, the encoder output and mask,
+   * and the caches of the previous call (none on the first: use_cache_branch false, the
+   * cross-attention keys and values are computed from the encoder output).
+   */
+  async runSeq2SeqDecoder(feeds: Seq2SeqDecoderFeeds): Promise<Seq2SeqDecoderOutputs> {
+    if (this.graph !== 'seq2seq-decoder') throw new ShapeError(`${this.source} is a '${this.graph}' graph; runSeq2SeqDecoder needs a seq2seq decoder export (decoder_model_merged.onnx)`);
+    const c = this.config;
+    const ids = feeds.inputIds;
+    const { batchSize: B, seqLen: T } = ids;
+    const H = c.numHeads;
+    const D = c.dModel / H;
+    const L = c.numDecoderLayers;
+    const tensors: Record<string, Tensor> = {};
+    tensors.input_ids = this.tokens('input_ids', ids, (x) => Number.isInteger(x) && x >= 0 && x < c.vocabSize, `a token id in [0, ${c.vocabSize})`);
+    const states = feeds.encoderHiddenStates;
+    const S = states.dims[1] ?? 0;
+    if (states.dims.length !== 3 || states.dims[0] !== B || states.dims[2] !== c.dModel || states.data.length !== B * S * c.dModel) {
+      throw new ShapeError(`encoder_hidden_states is [${states.dims}] (${states.data.length} values), expected [${B}, S, ${c.dModel}]`);
+    }
+    const mask = feeds.encoderAttentionMask ?? { data: new Array<number>(B * S).fill(1), batchSize: B, seqLen: S };
+    if (mask.batchSize !== B || mask.seqLen !== S) throw new ShapeError(`encoder_attention_mask is [${mask.batchSize}, ${mask.seqLen}], expected [${B}, ${S}]`);
+    tensors.encoder_attention_mask = this.tokens('encoder_attention_mask', mask, (x) => x === 0 || x === 1, '0 or 1');
+    tensors.encoder_hidden_states = new this.ort.Tensor('float32', states.data, [B, S, c.dModel]);
+    const past = feeds.past;
+    let P = 0;
+    if (past) {
+      if (past.decoder.length !== L || past.encoder.length !== L) throw new ShapeError(`past has ${past.decoder.length} decoder and ${past.encoder.length} encoder layers, expected ${L}`);
+      P = past.decoder[0]?.key.dims[2] ?? 0;
+      for (const cache of ['decoder', 'encoder'] as const) {
+        past[cache].forEach((layer, i) => {
+          for (const part of ['key', 'value'] as const) {
+            const t = layer[part];
+            const want = [B, H, cache === 'decoder' ? P : S, D];
+            if (t.dims.length !== 4 || t.dims.some((d, j) => d !== want[j]) || t.data.length !== want.reduce((a, b) => a * b, 1)) {
+              throw new ShapeError(`${seq2seqPastName(i, cache, part)} is [${t.dims}] (${t.data.length} values), expected [${want}]`);
+            }
+          }
+        });
+      }
+    }
+    if (P + T > c.maxSeqLen) throw new ShapeError(`past length ${P} + ${T} new tokens exceeds maxSeqLen ${c.maxSeqLen}`);
+    for (let i = 0; i < L; i++) {
+      for (const cache of ['decoder', 'encoder'] as const) {
+        for (const part of ['key', 'value'] as const) {
+          const t = past?.[cache][i]?.[part];
+          tensors[seq2seqPastName(i, cache, part)] = new this.ort.Tensor('float32', t ? t.data : new Float32Array(0), [B, H, t ? t.dims[2]! : 0, D]);
+        }
+      }
+    }
+    tensors.use_cache_branch = new this.ort.Tensor('bool', Uint8Array.of(past ? 1 : 0), [1]);
+    const results = await this.session.run(tensors);
+    const out = this.reader(results);
+    const layerCache = (cache: 'decoder' | 'encoder'): KvCache =>
+      Array.from({ length: L }, (_, i) => ({ key: out(seq2seqPresentName(i, cache, 'key')), value: out(seq2seqPresentName(i, cache, 'value')) }));
+    const attentions: Record<string, OutputTensor> = {};
+    for (const name of this.session.outputNames) if (/^(decoder|cross)_attentions\./.test(name)) attentions[name] = out(name);
+    return { logits: out('logits'), attentions, present: { decoder: layerCache('decoder'), encoder: layerCache('encoder') } };
+  }
+
+  private reader(results: InferenceSession.OnnxValueMapType): (name: string) => OutputTensor {
+    return (name) => {
+      const t = results[name] as Tensor | undefined;
+      if (!t) throw new OnnxModelError(`${this.source}: ONNX Runtime returned no output '${name}'`);
+      return { data: t.data as Float32Array, dims: [...t.dims] };
+    };
+  }
+
   async release(): Promise<void> {
     await this.session.release();
   }
@@ -267,9 +389,10 @@ export function inspectModel(bytes: Uint8Array, source = 'model.onnx'): { info: 
   } catch (error) {
     throw new OnnxModelError(firstLine(error));
   }
-  const graph: GraphKind = info.metadata[METADATA_KEYS.graph] === 'decoder-with-past' ? 'decoder-with-past' : 'forward';
+  const kinds: GraphKind[] = ['decoder-with-past', 'seq2seq-encoder', 'seq2seq-decoder'];
+  const graph: GraphKind = kinds.find((k) => k === info.metadata[METADATA_KEYS.graph]) ?? 'forward';
   const missing = forwardInputNames(config, graph).filter((n) => !info.inputs.includes(n));
-  if (missing.length > 0 || !info.outputs.includes('logits')) {
+  if (missing.length > 0 || !info.outputs.includes(graph === 'seq2seq-encoder' ? 'last_hidden_state' : 'logits')) {
     throw new OnnxModelError(`${source}: not an attend ${graph} graph (inputs [${info.inputs.join(', ')}], outputs [${info.outputs.join(', ')}])`);
   }
   return { info, config, graph };

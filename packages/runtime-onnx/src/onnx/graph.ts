@@ -3,7 +3,7 @@
 // Values are referred to by name; node and value names are made unique and carry the scope
 // they were built in (e.g. `decoder.layers.0.self_attn/MatMul_3`), so Netron reads well.
 
-import { DataType, type AttributeValue, type DataTypeCode, type Dim, type ModelProto, type NodeProto, type TensorProto, type ValueInfoProto } from './proto.js';
+import { DataType, type AttributeValue, type DataTypeCode, type Dim, type GraphProto, type ModelProto, type NodeProto, type TensorProto, type ValueInfoProto } from './proto.js';
 
 /** Name of a value (graph input, initializer or node output). */
 export type Value = string;
@@ -21,7 +21,7 @@ const ints = (value: readonly number[]): AttributeValue => ({ type: 'ints', valu
 const float = (value: number): AttributeValue => ({ type: 'float', value });
 
 export class GraphBuilder {
-  private readonly nodes: NodeProto[] = [];
+  private nodes: NodeProto[] = [];
   private readonly initializers: TensorProto[] = [];
   private readonly inputs: ValueInfoProto[] = [];
   private readonly outputs: ValueInfoProto[] = [];
@@ -132,6 +132,40 @@ export class GraphBuilder {
   }
   layerNormalization(x: Value, scale: Value, bias: Value, epsilon: number, axis = -1): Value {
     return this.op('LayerNormalization', [x, scale, bias], { axis: int(axis), epsilon: float(epsilon) });
+  }
+
+  /**
+   * ONNX `If`: `cond` (bool, one element) picks which branch runs. Each branch is built by a
+   * callback (nodes added inside go to that branch's subgraph; initializers and constants go
+   * to the main graph, which subgraphs may read) and returns its outputs, one per entry of
+   * `outputs` (type and dims of each). Returns the If node's outputs.
+   */
+  ifElse(cond: Value, outputs: { type: ElemType; dims: Dim[] }[], thenBranch: () => Value[], elseBranch: () => Value[]): Value[] {
+    const id = this.unique(`${this.prefix()}If`);
+    const branch = (label: string, build: () => Value[]): GraphProto => {
+      const saved = this.nodes;
+      this.nodes = [];
+      try {
+        const values = build();
+        if (values.length !== outputs.length) throw new Error(`If '${id}': ${label} branch gives ${values.length} outputs, expected ${outputs.length}`);
+        const infos: ValueInfoProto[] = values.map((v, i) => {
+          // A branch output must be produced inside the branch: copy outer values through Identity.
+          const name = this.unique(`${id}/${label}_out${i}`);
+          this.claim(name);
+          this.nodes.push({ name: `${name}/Identity`, opType: 'Identity', inputs: [v], outputs: [name], attributes: {} });
+          return { name, elemType: ELEM_CODES[outputs[i]!.type], dims: outputs[i]!.dims };
+        });
+        return { name: `${id}_${label}`, nodes: this.nodes, initializers: [], inputs: [], outputs: infos };
+      } finally {
+        this.nodes = saved;
+      }
+    };
+    const thenGraph = branch('then', thenBranch);
+    const elseGraph = branch('else', elseBranch);
+    const outs = outputs.map((_, i) => `${id}_out${i}`);
+    for (const o of outs) this.claim(o);
+    this.nodes.push({ name: id, opType: 'If', inputs: [cond], outputs: outs, attributes: { then_branch: { type: 'graph', value: thenGraph }, else_branch: { type: 'graph', value: elseGraph } } });
+    return outs;
   }
 
   /** Adds one node with a single output and returns the output's name. */

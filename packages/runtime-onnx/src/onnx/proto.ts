@@ -26,7 +26,9 @@ export type AttributeValue =
   | { type: 'string'; value: string }
   | { type: 'ints'; value: readonly number[] }
   | { type: 'floats'; value: readonly number[] }
-  | { type: 'tensor'; value: TensorProto };
+  | { type: 'tensor'; value: TensorProto }
+  /** A subgraph (the branches of `If`); it may read values of the enclosing graph by name. */
+  | { type: 'graph'; value: GraphProto };
 
 export interface NodeProto {
   name: string;
@@ -68,7 +70,7 @@ const WIRE_FIXED32 = 5;
 const WIRE_LEN = 2;
 
 // AttributeProto.AttributeType
-const ATTR_TYPE = { float: 1, int: 2, string: 3, tensor: 4, floats: 6, ints: 7 } as const;
+const ATTR_TYPE = { float: 1, int: 2, string: 3, tensor: 4, graph: 5, floats: 6, ints: 7 } as const;
 
 type Writer = protobuf.Writer;
 
@@ -111,6 +113,9 @@ function writeAttribute(w: Writer, name: string, a: AttributeValue): void {
       break;
     case 'tensor':
       message(w, 5, (w) => writeTensor(w, a.value));
+      break;
+    case 'graph':
+      message(w, 6, (w) => writeGraph(w, a.value));
       break;
     case 'floats':
       for (const f of a.value) tag(w, 7, WIRE_FIXED32).float(f);

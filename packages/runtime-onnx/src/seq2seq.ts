@@ -1,0 +1,146 @@
+// Encoder–decoder generation over ONNX sessions (the two graphs of `exportSeq2Seq`) with
+// @attend/core's decoding: the source is encoded once; a cached step function feeds the merged
+// decoder only the newest token, reusing the self-attention cache and the cross-attention
+// keys/values of the first step (use_cache_branch). Beam search's `context.parents` reorder
+// and repeat both caches, and each row's encoder output and source mask follow the input row
+// it descends from — the same contract as @attend/transformer's tfjs `translate`.
+
+import { beamSearch, ConfigError, greedyDecode, sampleDecode, ShapeError, type StepFunction } from '@attend/core';
+import { gatherRows, type DecodeStrategy } from './generate.js';
+import type { OnnxModel, OutputTensor, Seq2SeqCache, TokenMatrix } from './session.js';
+
+/** The two sessions of a seq2seq export: encoder_model.onnx and decoder_model_merged.onnx. */
+export interface OnnxSeq2SeqModel {
+  encoder: OnnxModel;
+  decoder: OnnxModel;
+}
+
+/** Right-padded source token ids [batchSize, seqLen] with each row's valid length. */
+export interface SourceBatch {
+  ids: ArrayLike<number>;
+  batchSize: number;
+  seqLen: number;
+  /** Default: every row full. */
+  lengths?: ArrayLike<number>;
+}
+
+/** Encoder output of a batch, and its source mask: what the decoder attends to. */
+export interface EncodedSource {
+  states: OutputTensor; // [B, S, d]
+  mask: TokenMatrix; // [B, S]
+}
+
+/** Checks that `model` is an encoder + merged-decoder pair of one export. */
+export function checkSeq2SeqModel(model: OnnxSeq2SeqModel): void {
+  if (model.encoder.graph !== 'seq2seq-encoder') throw new ShapeError(`the encoder session holds a '${model.encoder.graph}' graph, expected encoder_model.onnx (seq2seq-encoder)`);
+  if (model.decoder.graph !== 'seq2seq-decoder') throw new ShapeError(`the decoder session holds a '${model.decoder.graph}' graph, expected decoder_model_merged.onnx (seq2seq-decoder)`);
+  if (JSON.stringify(model.encoder.config) !== JSON.stringify(model.decoder.config)) throw new ShapeError('the encoder and decoder graphs come from different models (their configs differ)');
+}
+
+/** Runs the encoder over a right-padded source batch. */
+export async function encodeSource(encoder: OnnxModel, source: SourceBatch): Promise<EncodedSource> {
+  const { batchSize: B, seqLen: S } = source;
+  const mask = new Int32Array(B * S);
+  for (let b = 0; b < B; b++) {
+    const n = source.lengths ? source.lengths[b]! : S;
+    if (!Number.isInteger(n) || n < 1 || n > S) throw new ShapeError(`source length ${n} of row ${b} is outside [1, ${S}]`);
+    mask.fill(1, b * S, b * S + n);
+  }
+  const maskMatrix = { data: mask, batchSize: B, seqLen: S };
+  const { lastHiddenState } = await encoder.encode({ inputIds: { data: source.ids, batchSize: B, seqLen: S }, attentionMask: maskMatrix });
+  return { states: lastHiddenState, mask: maskMatrix };
+}
+
+/**
+ * A cached step function over the merged seq2seq decoder, for one decoding run over `memory`.
+ * The first call (and any call that does not extend the previous one by exactly one token)
+ * runs the whole decoder input with use_cache_branch false; later calls run the newest token
+ * with both caches, gathered by `context.parents`.
+ */
+export function onnxSeq2SeqStepFunction(decoder: OnnxModel, memory: EncodedSource): StepFunction {
+  if (decoder.graph !== 'seq2seq-decoder') throw new ShapeError(`seq2seq generation needs decoder_model_merged.onnx; this model is a '${decoder.config.preset}' ${decoder.graph} graph`);
+  const V = decoder.config.vocabSize;
+  const sources = memory.states.dims[0]!;
+  let cache: Seq2SeqCache | undefined;
+  let cachedLength = 0;
+  let inputRows: Int32Array | undefined; // source row of each row of the previous call
+  let gathered: { rows: Int32Array; memory: EncodedSource } | undefined;
+
+  const memoryOf = (rows: Int32Array): EncodedSource => {
+    if (rows.length === sources && rows.every((r, i) => r === i)) return memory;
+    if (gathered && gathered.rows.length === rows.length && gathered.rows.every((r, i) => r === rows[i])) return gathered.memory;
+    const S = memory.mask.seqLen;
+    const mask = new Int32Array(rows.length * S);
+    rows.forEach((r, i) => {
+      for (let s = 0; s < S; s++) mask[i * S + s] = memory.mask.data[r * S + s]!;
+    });
+    gathered = { rows, memory: { states: gatherRows(memory.states, rows), mask: { data: mask, batchSize: rows.length, seqLen: S } } };
+    return gathered.memory;
+  };
+
+  return async (tokens, batchSize, length, context) => {
+    const parents = context?.parents;
+    if (tokens.length !== batchSize * length) throw new ShapeError(`step function got ${tokens.length} tokens for [${batchSize}, ${length}]`);
+    if (parents && parents.length !== batchSize) throw new ShapeError(`step function got ${parents.length} parents for ${batchSize} rows`);
+    const rows = inputRows && parents ? Int32Array.from(parents, (p) => inputRows![p]!) : Int32Array.from({ length: batchSize }, (_, i) => i);
+    if (rows.some((r) => r >= sources)) throw new ShapeError(`${batchSize} rows but ${sources} encoded sources`);
+    inputRows = rows;
+    const mem = memoryOf(rows);
+    const feeds = { encoderHiddenStates: mem.states, encoderAttentionMask: mem.mask };
+    let out;
+    if (cache && parents && cachedLength === length - 1) {
+      const identity = parents.length === cache.decoder[0]!.key.dims[0] && parents.every((p, i) => p === i);
+      const gather = (layers: Seq2SeqCache['decoder']): Seq2SeqCache['decoder'] => layers.map((l) => ({ key: gatherRows(l.key, parents), value: gatherRows(l.value, parents) }));
+      const past = identity ? cache : { decoder: gather(cache.decoder), encoder: gather(cache.encoder) };
+      const ids = Int32Array.from({ length: batchSize }, (_, i) => tokens[i * length + length - 1]!);
+      out = await decoder.runSeq2SeqDecoder({ inputIds: { data: ids, batchSize, seqLen: 1 }, past, ...feeds });
+    } else {
+      out = await decoder.runSeq2SeqDecoder({ inputIds: { data: tokens, batchSize, seqLen: length }, ...feeds });
+    }
+    cache = out.present;
+    cachedLength = length;
+    const T = out.logits.dims[1]!;
+    if (T === 1) return out.logits.data;
+    const last = new Float32Array(batchSize * V);
+    for (let b = 0; b < batchSize; b++) last.set(out.logits.data.subarray((b * T + T - 1) * V, (b * T + T) * V), b * V);
+    return last;
+  };
+}
+
+export interface TranslateOptions {
+  /** Tokens to generate at most per row; capped by maxSeqLen − 1. */
+  maxNewTokens: number;
+  /** Default greedy. */
+  strategy?: DecodeStrategy;
+  /** Called with every row's new token after each step (greedy and sampling only). */
+  onToken?: (step: number, tokens: Int32Array) => void;
+}
+
+/**
+ * Encodes `source` and decodes it from bos (decoder_start_token_id) until eos; returns each
+ * row's new ids (no bos, no eos) — the ONNX counterpart of @attend/transformer's `translate`.
+ */
+export async function translate(model: OnnxSeq2SeqModel, source: SourceBatch, options: TranslateOptions): Promise<number[][]> {
+  checkSeq2SeqModel(model);
+  const c = model.decoder.config;
+  const memory = await encodeSource(model.encoder, source);
+  const step = onnxSeq2SeqStepFunction(model.decoder, memory);
+  const decode = {
+    batchSize: source.batchSize,
+    vocabSize: c.vocabSize,
+    bosTokenId: c.bosTokenId,
+    eosTokenId: c.eosTokenId,
+    maxNewTokens: Math.min(options.maxNewTokens, c.maxSeqLen - 1),
+    ...(options.onToken ? { onToken: options.onToken } : {}),
+  };
+  const strategy = options.strategy ?? { kind: 'greedy' };
+  switch (strategy.kind) {
+    case 'greedy':
+      return greedyDecode(step, decode);
+    case 'sample':
+      return sampleDecode(step, { ...decode, ...strategy });
+    case 'beam':
+      if (options.onToken) throw new ConfigError('onToken', 'streaming is for greedy and sampling; beam search returns whole hypotheses');
+      return (await beamSearch(step, { ...decode, ...strategy })).map((hyps) => hyps[0]?.ids ?? []);
+  }
+}
