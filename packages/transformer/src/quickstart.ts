@@ -66,7 +66,7 @@ export async function runDateExperiment(options: DateExperimentOptions = {}) {
   const { exactMatch, outputs } = await task.evaluate(model);
   const failures = dev.map((p, i) => ({ ...p, output: outputs[i]! })).filter((s) => s.output !== s.target);
   const samples = dev.slice(0, 6).map((p, i) => ({ source: p.source, target: p.target, output: outputs[i]! }));
-  return { model, tokenizer, config, exactMatch, samples, failures, seconds, steps: result.state.step, reason: result.reason, parameters: model.parameterCount(), devSize: dev.length };
+  return { model, tokenizer, config, exactMatch, outputs, dev, samples, failures, seconds, steps: result.state.step, reason: result.reason, parameters: model.parameterCount(), devSize: dev.length };
 }
 
 async function main(): Promise<void> {
