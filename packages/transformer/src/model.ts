@@ -16,7 +16,7 @@ import {
   type ModelConfig,
 } from '@attend/core';
 import { LayerNorm, TransformerLayer } from './layers.js';
-import { dropout, linear, matMulBT } from './ops.js';
+import { dropout, embeddingLookup, linear, matMulBT } from './ops.js';
 import { ParamStore, type NamedParam } from './params.js';
 import * as tfl from '@tensorflow/tfjs-layers';
 
@@ -226,8 +226,7 @@ export class TransformerModel {
       }
     }
     return tf.tidy(() => {
-      const idTensor = tf.tensor2d(ids, [B, T], 'int32');
-      let x = tf.mul(tf.gather(this.embedTokens.table(), idTensor), Math.sqrt(dModel));
+      let x = tf.mul(embeddingLookup(this.embedTokens.table(), ids, [B, T]), Math.sqrt(dModel));
       if (positional === 'sinusoidal') x = tf.add(x, tf.slice(this.sinusoidal!, [offset, 0], [T, dModel]));
       if (positional === 'learned') x = tf.add(x, tf.slice(stack.learnedPositions(), [offset, 0], [T, dModel]));
       return dropout(x, this.config.dropout, training) as tf.Tensor3D;
