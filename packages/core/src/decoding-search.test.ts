@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { beamSearch, filteredProbabilities, greedyDecode, sampleDecode, type StepFunction } from './decoding.js';
+import { beamSearch, decodeWith, filteredProbabilities, greedyDecode, sampleDecode, type StepFunction } from './decoding.js';
 import { ConfigError } from './errors.js';
 
 const BOS = 1;
@@ -151,5 +151,21 @@ describe('sampling', () => {
     await expect(sampleDecode(step, { ...options, seed: 1, temperature: -1 })).rejects.toThrow(/temperature/);
     await expect(sampleDecode(step, { ...options, seed: 1, topK: 1.5 })).rejects.toThrow(/topK/);
     await expect(sampleDecode(step, { ...options, seed: 1, topP: 0 })).rejects.toThrow(/topP/);
+  });
+});
+
+describe('decodeWith', () => {
+  const options = { batchSize: 2, vocabSize: 7, bosTokenId: BOS, eosTokenId: EOS, maxNewTokens: 5 };
+
+  it('dispatches each strategy to its decoder', async () => {
+    const step = hashedModel(7, 21);
+    expect(await decodeWith(step, options)).toEqual(await greedyDecode(step, options));
+    expect(await decodeWith(step, options, { kind: 'sample', seed: 4 })).toEqual(await sampleDecode(step, { ...options, seed: 4 }));
+    const beams = await beamSearch(step, { ...options, beamSize: 3 });
+    expect(await decodeWith(step, options, { kind: 'beam', beamSize: 3 })).toEqual(beams.map((h) => h[0]!.ids));
+  });
+
+  it('refuses streaming with beam search', async () => {
+    await expect(decodeWith(hashedModel(7, 1), { ...options, onToken: () => {} }, { kind: 'beam', beamSize: 2 })).rejects.toThrow(/onToken/);
   });
 });

@@ -248,3 +248,22 @@ function logSumExp(values: ArrayLike<number>, offset: number, length: number): n
   for (let i = 0; i < length; i++) sum += Math.exp(values[offset + i]! - max);
   return max + Math.log(sum);
 }
+
+/** How to pick tokens: the strategies above as one JSON-friendly union. */
+export type DecodeStrategy =
+  | { kind: 'greedy' }
+  | { kind: 'sample'; seed: number; temperature?: number; topK?: number; topP?: number }
+  | { kind: 'beam'; beamSize: number; lengthPenalty?: number };
+
+/** Runs `strategy` over `step`; returns each row's ids (for beam search, its best hypothesis). */
+export async function decodeWith(step: StepFunction, options: GreedyOptions, strategy: DecodeStrategy = { kind: 'greedy' }): Promise<number[][]> {
+  switch (strategy.kind) {
+    case 'greedy':
+      return greedyDecode(step, options);
+    case 'sample':
+      return sampleDecode(step, { ...options, ...strategy });
+    case 'beam':
+      if (options.onToken) throw new ConfigError('onToken', 'streaming is for greedy and sampling; beam search returns whole hypotheses');
+      return (await beamSearch(step, { ...options, ...strategy })).map((hyps) => hyps[0]?.ids ?? []);
+  }
+}

@@ -170,25 +170,19 @@ export function exportSeq2Seq(config: ModelConfig, tensors: Record<string, Named
 
 /** exportSeq2Seq from checkpoint files held in memory (`config.json`, `model.safetensors`). */
 export function exportSeq2SeqCheckpointFiles(files: Record<string, Uint8Array>, options: Omit<ExportOptions, 'kvCache'> & { dir?: string } = {}): Seq2SeqExport {
-  const where = (name: string): string => (options.dir ? `${options.dir}/${name}` : name);
-  const configBytes = files['config.json'];
-  if (!configBytes) throw new CheckpointError(`${where('config.json')}: missing`);
-  const weightBytes = files['model.safetensors'];
-  if (!weightBytes) throw new CheckpointError(`${where('model.safetensors')}: missing`);
-  let config: ModelConfig;
-  try {
-    config = parseModelConfig(new TextDecoder().decode(configBytes), where('config.json'));
-  } catch (error) {
-    if (error instanceof ConfigError) throw new CheckpointError(error.message);
-    throw error;
-  }
-  const { tensors } = parseSafetensors(weightBytes, { source: where('model.safetensors') });
-  return exportSeq2Seq(config, tensors, { ...options, source: where('model.safetensors') });
+  const { config, tensors, source } = readCheckpointFiles(files, options.dir);
+  return exportSeq2Seq(config, tensors, { ...options, source });
 }
 
 /** Exports from checkpoint files held in memory (`config.json`, `model.safetensors`). */
 export function exportCheckpointFiles(files: Record<string, Uint8Array>, options: ExportOptions & { dir?: string } = {}): Uint8Array {
-  const where = (name: string): string => (options.dir ? `${options.dir}/${name}` : name);
+  const { config, tensors, source } = readCheckpointFiles(files, options.dir);
+  return exportForward(config, tensors, { ...options, source });
+}
+
+/** The config and weights of a checkpoint held in memory; errors name the file. */
+function readCheckpointFiles(files: Record<string, Uint8Array>, dir?: string): { config: ModelConfig; tensors: Record<string, NamedTensor>; source: string } {
+  const where = (name: string): string => (dir ? `${dir}/${name}` : name);
   const configBytes = files['config.json'];
   if (!configBytes) throw new CheckpointError(`${where('config.json')}: missing`);
   const weightBytes = files['model.safetensors'];
@@ -200,8 +194,8 @@ export function exportCheckpointFiles(files: Record<string, Uint8Array>, options
     if (error instanceof ConfigError) throw new CheckpointError(error.message);
     throw error;
   }
-  const { tensors } = parseSafetensors(weightBytes, { source: where('model.safetensors') });
-  return exportForward(config, tensors, { ...options, source: where('model.safetensors') });
+  const source = where('model.safetensors');
+  return { config, tensors: parseSafetensors(weightBytes, { source }).tensors, source };
 }
 
 type StackKind = 'encoder' | 'decoder';

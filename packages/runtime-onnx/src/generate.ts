@@ -7,13 +7,10 @@
 // its index (right padding only, see export.ts), so rows cannot start generating at different
 // positions.
 
-import { beamSearch, ConfigError, greedyDecode, sampleDecode, ShapeError, type StepFunction } from '@attend/core';
+import { ConfigError, decodeWith, ShapeError, type DecodeStrategy, type StepFunction } from '@attend/core';
 import type { KvCache, OnnxModel, OutputTensor } from './session.js';
 
-export type DecodeStrategy =
-  | { kind: 'greedy' }
-  | { kind: 'sample'; seed: number; temperature?: number; topK?: number; topP?: number }
-  | { kind: 'beam'; beamSize: number; lengthPenalty?: number };
+export type { DecodeStrategy };
 
 export interface StepFunctionOptions {
   /**
@@ -91,16 +88,7 @@ export async function generate(model: OnnxModel, options: GenerateOptions): Prom
     maxNewTokens: Math.min(options.maxNewTokens, c.maxSeqLen - Math.max(promptLength, 1)),
     ...(options.onToken ? { onToken: options.onToken } : {}),
   };
-  const strategy = options.strategy ?? { kind: 'greedy' };
-  switch (strategy.kind) {
-    case 'greedy':
-      return greedyDecode(step, decode);
-    case 'sample':
-      return sampleDecode(step, { ...decode, ...strategy });
-    case 'beam':
-      if (options.onToken) throw new ConfigError('onToken', 'streaming is for greedy and sampling; beam search returns whole hypotheses');
-      return (await beamSearch(step, { ...decode, ...strategy })).map((hyps) => hyps[0]?.ids ?? []);
-  }
+  return decodeWith(step, decode, options.strategy);
 }
 
 export interface GeneratedToken {

@@ -5,8 +5,8 @@
 // and repeat both caches, and each row's encoder output and source mask follow the input row
 // it descends from — the same contract as @attend/transformer's tfjs `translate`.
 
-import { beamSearch, ConfigError, greedyDecode, sampleDecode, ShapeError, type StepFunction } from '@attend/core';
-import { gatherRows, type DecodeStrategy } from './generate.js';
+import { decodeWith, ShapeError, type DecodeStrategy, type StepFunction } from '@attend/core';
+import { gatherRows } from './generate.js';
 import type { OnnxModel, OutputTensor, Seq2SeqCache, TokenMatrix } from './session.js';
 
 /** The two sessions of a seq2seq export: encoder_model.onnx and decoder_model_merged.onnx. */
@@ -133,14 +133,5 @@ export async function translate(model: OnnxSeq2SeqModel, source: SourceBatch, op
     maxNewTokens: Math.min(options.maxNewTokens, c.maxSeqLen - 1),
     ...(options.onToken ? { onToken: options.onToken } : {}),
   };
-  const strategy = options.strategy ?? { kind: 'greedy' };
-  switch (strategy.kind) {
-    case 'greedy':
-      return greedyDecode(step, decode);
-    case 'sample':
-      return sampleDecode(step, { ...decode, ...strategy });
-    case 'beam':
-      if (options.onToken) throw new ConfigError('onToken', 'streaming is for greedy and sampling; beam search returns whole hypotheses');
-      return (await beamSearch(step, { ...decode, ...strategy })).map((hyps) => hyps[0]?.ids ?? []);
-  }
+  return decodeWith(step, decode, options.strategy);
 }

@@ -3,13 +3,10 @@
 // The tfjs side recomputes the prefix each step (no cache); the ONNX runtime has the KV cache.
 
 import * as tf from '@tensorflow/tfjs-core';
-import { beamSearch, greedyDecode, sampleDecode, type StepFunction } from '@attend/core';
+import { decodeWith, type DecodeStrategy, type StepFunction } from '@attend/core';
 import type { TokenBatch, TransformerModel } from './model.js';
 
-export type DecodeStrategy =
-  | { kind: 'greedy' }
-  | { kind: 'sample'; seed: number; temperature?: number; topK?: number; topP?: number }
-  | { kind: 'beam'; beamSize: number; lengthPenalty?: number };
+export type { DecodeStrategy };
 
 /**
  * Step function over the model's decoder, for one decoding run. For the encoder–decoder pass
@@ -45,14 +42,7 @@ export async function translate(model: TransformerModel, source: TokenBatch, max
   try {
     const step = tfjsStepFunction(model, memory);
     const options = { batchSize: source.batchSize, vocabSize: c.vocabSize, bosTokenId: c.bosTokenId, eosTokenId: c.eosTokenId, maxNewTokens: Math.min(maxNewTokens, c.maxSeqLen - 1) };
-    switch (strategy.kind) {
-      case 'greedy':
-        return await greedyDecode(step, options);
-      case 'sample':
-        return await sampleDecode(step, { ...options, ...strategy });
-      case 'beam':
-        return (await beamSearch(step, { ...options, ...strategy })).map((hyps) => hyps[0]?.ids ?? []);
-    }
+    return await decodeWith(step, options, strategy);
   } finally {
     memory.states.dispose();
   }
