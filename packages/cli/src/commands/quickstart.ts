@@ -1,0 +1,57 @@
+// `attend quickstart`: the date-normalisation experiment end to end — train a small
+// encoder–decoder (runDateExperiment), save the checkpoint, export it to ONNX, decode the dev
+// set under onnxruntime-node and compare its exact match with tfjs's.
+
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { exactMatch } from '@attend/core';
+import type { Device } from '@attend/runtime-onnx/node';
+import { exportFolder } from '@attend/runtime-onnx/node';
+import { runDateExperiment, saveCheckpoint, setupBackend } from '@attend/transformer';
+import { openTranslator } from '../translator.js';
+
+export interface QuickstartCommandOptions {
+  out?: string;
+  steps: number;
+  seed: number;
+  device: Device;
+}
+
+export async function quickstartCommand(o: QuickstartCommandOptions): Promise<void> {
+  const out = o.out ?? (await mkdtemp(join(tmpdir(), 'attend-quickstart-')));
+  const checkpointDir = join(out, 'checkpoint');
+  const exportDir = join(out, 'onnx');
+  const backend = await setupBackend();
+  console.log(`attend quickstart — date normalisation ("march 3rd, 2021" → "2021-03-03") with a small encoder–decoder (tfjs ${backend.name})`);
+  const r = await runDateExperiment({ steps: o.steps, seed: o.seed, onLine: (line) => console.log(line) });
+  try {
+    console.log(`\nparameters: ${r.parameters.toLocaleString('en-US')}; trained ${r.steps} steps in ${r.seconds.toFixed(1)} s (${r.reason})`);
+    await saveCheckpoint(checkpointDir, { model: r.model, tokenizer: r.tokenizer.toJSON() });
+    await exportFolder(checkpointDir, exportDir);
+    console.log(`checkpoint: ${checkpointDir}\nonnx export: ${exportDir}`);
+  } finally {
+    r.model.dispose();
+  }
+  const translator = await openTranslator(exportDir, o.device);
+  try {
+    const ortOutputs = await translator.translate(
+      r.dev.map((p) => p.source),
+      { kind: 'greedy' },
+      13,
+    );
+    const references = r.dev.map((p) => p.target);
+    const agree = ortOutputs.filter((s, i) => s === r.outputs[i]).length;
+    console.log(`\ndev exact match on ${r.devSize} dates:`);
+    console.log(`  ${'tfjs'.padEnd(24)} ${(100 * r.exactMatch).toFixed(2)}%`);
+    console.log(`  ${translator.runtime.padEnd(24)} ${(100 * exactMatch(ortOutputs, references)).toFixed(2)}%`);
+    console.log(`  ORT output = tfjs output on ${agree}/${r.devSize} dates\n`);
+    r.dev.slice(0, 6).forEach((p, i) => {
+      const output = ortOutputs[i]!;
+      console.log(`  ${p.source.padEnd(36)} → ${output}${output === p.target ? '' : `   (expected ${p.target})`}`);
+    });
+    console.log(`\ntry: attend translate ${exportDir} "july 4th, 1976"`);
+  } finally {
+    await translator.close();
+  }
+}

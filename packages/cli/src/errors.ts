@@ -1,0 +1,21 @@
+// Errors the CLI reports to people: one line `attend: <message>`, a non-zero exit code, and the
+// stack only under --verbose. Library errors (AttendError and friends) already name the file
+// and field at fault, so their message is printed as it is.
+
+/** A problem with the command line or its inputs, found by the CLI itself. */
+export class CliError extends Error {
+  override readonly name = 'CliError';
+  constructor(
+    message: string,
+    /** Process exit code; 1 by default, 2 for usage errors (as commander uses). */
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
+
+/** The one line printed for an error: its message without a trailing newline or stack. */
+export function errorLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return `attend: ${message.split('\n')[0]!.trim()}`;
+}
