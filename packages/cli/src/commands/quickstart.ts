@@ -4,7 +4,7 @@
 
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { exactMatch } from '@attend/core';
 import type { Device } from '@attend/runtime-onnx/node';
 import { exportFolder } from '@attend/runtime-onnx/node';
@@ -50,8 +50,14 @@ export async function quickstartCommand(o: QuickstartCommandOptions): Promise<vo
       const output = ortOutputs[i]!;
       console.log(`  ${p.source.padEnd(36)} → ${output}${output === p.target ? '' : `   (expected ${p.target})`}`);
     });
-    console.log(`\ntry: attend translate ${exportDir} "july 4th, 1976"`);
+    console.log(`\ntry: ${invocation()} translate ${exportDir} "july 4th, 1976"`);
   } finally {
     await translator.close();
   }
+}
+
+/** How this process was started, for a copy-pasteable next command (`attend` when installed). */
+function invocation(): string {
+  const script = process.argv[1] ?? '';
+  return script.endsWith('/attend') || script === 'attend' ? 'attend' : `node ${relative(process.cwd(), script) || script}`;
 }
