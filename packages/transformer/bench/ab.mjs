@@ -3,8 +3,8 @@
 // shared machine's load hits both alike. node bench/ab.mjs <distA> <distB> [baby|date] [rounds]
 import * as tf from '@tensorflow/tfjs-core';
 import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
+import { shakespearePath } from './common.mjs';
 import { CharTokenizer, createModelConfig, dateTask } from '@attend/core';
 
 const [distA, distB, which = 'baby', roundsArg = '12'] = process.argv.slice(2);
@@ -13,7 +13,7 @@ await libs[0].setupBackend(['wasm']);
 await libs[1].setupBackend(['wasm']);
 let config, batch;
 if (which === 'baby') {
-  const text = readFileSync(resolve(dirname(fileURLToPath(import.meta.url)), '../../../../shared/data/tinyshakespeare.txt'), 'utf8').slice(0, 200000);
+  const text = readFileSync(shakespearePath, 'utf8').slice(0, 200000);
   const tok = CharTokenizer.fromCorpus([text]);
   const ids = Int32Array.from(tok.encode(text));
   config = createModelConfig({ preset: 'decoder-lm', vocabSize: tok.vocabSize, dModel: 128, numHeads: 4, numDecoderLayers: 4, dFf: 512, maxSeqLen: 64, dropout: 0 });

@@ -4,8 +4,7 @@
 //   node bench/profile.mjs [baby|date] [top N]
 import * as tf from '@tensorflow/tfjs-core';
 import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { shakespearePath } from './common.mjs';
 import { CharTokenizer, createModelConfig, dateTask } from '@attend/core';
 const { setupBackend, TransformerModel, batchLoss, AdamW, seq2seqTask } = await import(process.env.DIST ?? '../dist/index.js');
 
@@ -14,7 +13,7 @@ const top = Number(process.argv[3] ?? 30);
 await setupBackend([process.env.BACKEND ?? 'wasm']);
 let model, batch;
 if (which === 'baby') {
-  const text = readFileSync(resolve(dirname(fileURLToPath(import.meta.url)), '../../../../shared/data/tinyshakespeare.txt'), 'utf8').slice(0, 200000);
+  const text = readFileSync(shakespearePath, 'utf8').slice(0, 200000);
   const tok = CharTokenizer.fromCorpus([text]);
   const ids = Int32Array.from(tok.encode(text));
   model = new TransformerModel(createModelConfig({ preset: 'decoder-lm', vocabSize: tok.vocabSize, dModel: 128, numHeads: 4, numDecoderLayers: 4, dFf: 512, maxSeqLen: 64, dropout: 0 }), { seed: 1 });

@@ -15,24 +15,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
+import { args, flag, repoRoot, shakespearePath, strFlag } from './common.mjs';
 import { CharTokenizer, createModelConfig, createRng, sampleLmBatch, splitText } from '@attend/core';
 import { setupBackend, TransformerModel, train, batchLoss, lmTrainBatch } from '../dist/index.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const repoRoot = resolve(here, '../../..');
-const dataPath = resolve(repoRoot, '../shared/data/tinyshakespeare.txt');
-
-const args = process.argv.slice(2);
-const flag = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
-const strFlag = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : fallback;
-};
+const dataPath = shakespearePath;
 const line = (s) => process.stdout.write(s + '\n');
 
 const TARGET = 1.88;

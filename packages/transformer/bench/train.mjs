@@ -13,19 +13,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
+import { args, flag, here, repoRoot, shakespearePath } from './common.mjs';
 import { CharTokenizer, createModelConfig, createRng, dateTask, trainDevSplit } from '@attend/core';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const repoRoot = resolve(here, '../../..');
-const dataPath = resolve(repoRoot, '../shared/data/tinyshakespeare.txt');
-
-const args = process.argv.slice(2);
-const flag = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
+const dataPath = shakespearePath;
 const distArg = args.includes('--dist') ? resolve(args[args.indexOf('--dist') + 1], 'index.js') : join(here, '../dist/index.js');
 // --dist DIR benchmarks another build of the package (e.g. the previous commit's) for comparison.
 const { setupBackend, TransformerModel, train, seq2seqTask } = await import(distArg);
