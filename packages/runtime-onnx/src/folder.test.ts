@@ -13,7 +13,7 @@ import { GraphBuilder } from './onnx/graph.js';
 import { encodeModel } from './onnx/proto.js';
 import { generate } from './generate.js';
 import { OnnxModelError } from './session.js';
-import { makeModel, MAX_LEN, VOCAB } from './test-utils/models.js';
+import { failure, makeModel, MAX_LEN, VOCAB } from './test-utils/models.js';
 
 let dir: string;
 let ckpt: string;
@@ -35,16 +35,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-async function failure(promise: Promise<unknown>, type: new (...args: never[]) => Error): Promise<string> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(type);
-  expect((error as Error).message).not.toContain('\n');
-  return (error as Error).message;
-}
 
 const readJson = async (file: string): Promise<Record<string, unknown>> => JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
 

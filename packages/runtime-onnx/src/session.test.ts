@@ -14,7 +14,7 @@ import { exportCheckpointFiles } from './export.js';
 import { GraphBuilder } from './onnx/graph.js';
 import { encodeModel } from './onnx/proto.js';
 import { OnnxModelError } from './session.js';
-import { checkpointFiles, makeModel, MAX_LEN, randomBatch, VOCAB } from './test-utils/models.js';
+import { failure, checkpointFiles, makeModel, MAX_LEN, randomBatch, VOCAB } from './test-utils/models.js';
 
 let dir: string;
 let lmBytes: Uint8Array;
@@ -31,18 +31,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-/** The error `promise` rejects with, checked to be a one-line message of class `type`. */
-async function failure(promise: Promise<unknown>, type: new (...args: never[]) => Error): Promise<string> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(type);
-  const message = (error as Error).message;
-  expect(message).not.toContain('\n');
-  return message;
-}
 
 describe('loading', () => {
   it('accepts any batch size and sequence length up to maxSeqLen on one session', async () => {

@@ -2,6 +2,7 @@
 // files, and padded token batches, so that ONNX exports can be compared with the tfjs forward.
 
 import * as tf from '@tensorflow/tfjs-core';
+import { expect } from 'vitest';
 import { createModelConfig, createRng, type ModelConfigInput, type Preset, type Rng } from '@attend/core';
 import { serializeCheckpoint, TransformerModel, type TokenBatch } from '@attend/transformer';
 
@@ -59,4 +60,16 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
   return m;
+}
+
+/** The error `promise` rejects with, checked to be a one-line message of class `type`. */
+export async function failure(promise: Promise<unknown>, type: new (...args: never[]) => Error): Promise<string> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(type);
+  const message = (error as Error).message;
+  expect(message).not.toContain('\n');
+  return message;
 }
