@@ -1,10 +1,8 @@
-#!/usr/bin/env node
-// The main job until the CLI lands: train a small encoder–decoder on the built-in date
-// normalisation task ("march 3rd, 2021" → "2021-03-03"), then print its dev exact match and a
-// few decoded samples. Needs no data files: the task is generated in code.
+// The date-normalisation experiment behind `attend quickstart`: a small encoder–decoder trained
+// on the built-in task ("march 3rd, 2021" → "2021-03-03"), returning its dev exact match, outputs
+// and samples. Needs no data files: the task is generated in code.
 
 import { CharTokenizer, createModelConfig, dateTask, trainDevSplit, type ModelConfigInput } from '@attend/core';
-import { setupBackend } from './backend.js';
 import { TransformerModel } from './model.js';
 import { seq2seqTask } from './seq2seq-task.js';
 import { train } from './trainer.js';
@@ -67,21 +65,4 @@ export async function runDateExperiment(options: DateExperimentOptions = {}) {
   const failures = dev.map((p, i) => ({ ...p, output: outputs[i]! })).filter((s) => s.output !== s.target);
   const samples = dev.slice(0, 6).map((p, i) => ({ source: p.source, target: p.target, output: outputs[i]! }));
   return { model, tokenizer, config, exactMatch, outputs, dev, samples, failures, seconds, steps: result.state.step, reason: result.reason, parameters: model.parameterCount(), devSize: dev.length };
-}
-
-async function main(): Promise<void> {
-  const backend = await setupBackend();
-  console.log(`attend quickstart — date normalisation with a small encoder–decoder (tfjs backend: ${backend.name})`);
-  const r = await runDateExperiment({ onLine: (line) => console.log(line) });
-  console.log(`\nparameters: ${r.parameters.toLocaleString('en-US')}; trained ${r.steps} steps in ${r.seconds.toFixed(1)} s (${r.reason})`);
-  console.log(`dev exact match: ${(100 * r.exactMatch).toFixed(2)}% of ${r.devSize} dates\n`);
-  for (const s of r.samples) console.log(`  ${s.source.padEnd(36)} → ${s.output}${s.output === s.target ? '' : `   (expected ${s.target})`}`);
-  r.model.dispose();
-}
-
-if (import.meta.url === `file://${process.argv[1]}`) {
-  main().catch((error: unknown) => {
-    console.error(`quickstart failed: ${error instanceof Error ? error.message : String(error)}`);
-    process.exit(1);
-  });
 }
