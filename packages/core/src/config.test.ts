@@ -54,6 +54,7 @@ const shared = {
   attention: 'scaled_dot',
   localWindow: null,
   tieEmbeddings: true,
+  scaleEmbedding: true,
   layerNormEps: 1e-5,
   pooling: 'mean',
   padTokenId: 0,
@@ -142,6 +143,7 @@ const validConfig: fc.Arbitrary<ModelConfig> = fc
     attention: fc.constantFrom(...SCORE_FUNCTIONS),
     pooling: fc.constantFrom(...POOLINGS),
     tieEmbeddings: fc.boolean(),
+    scaleEmbedding: fc.boolean(),
   })
   .map((r): ModelConfig => ({
     preset: r.preset,
@@ -160,6 +162,7 @@ const validConfig: fc.Arbitrary<ModelConfig> = fc
     attention: r.attention,
     localWindow: r.window === null ? null : Math.min(r.window, r.maxSeqLen - 1),
     tieEmbeddings: r.tieEmbeddings,
+    scaleEmbedding: r.scaleEmbedding,
     layerNormEps: r.layerNormEps,
     pooling: r.pooling,
     padTokenId: 0,
@@ -210,6 +213,14 @@ describe('parseModelConfig', () => {
       expect(error.field).toBe(`config.json: ${field}`);
       expectMessage(error, 'missing');
     }
+  });
+
+  it('a config.json written before scaleEmbedding existed means the √dModel factor', () => {
+    const record = validRecord();
+    delete record.scaleEmbedding;
+    expect(parseModelConfig(JSON.stringify(record)).scaleEmbedding).toBe(true);
+    expect(parseModelConfig(JSON.stringify({ ...record, scaleEmbedding: false })).scaleEmbedding).toBe(false);
+    expect(configError(() => parseModelConfig(JSON.stringify({ ...record, scaleEmbedding: 'no' }))).field).toBe('config.json: scaleEmbedding');
   });
 
   it('an unknown field is an error with a "did you mean" hint', () => {

@@ -47,6 +47,11 @@ export interface ModelConfig {
   localWindow: number | null;
   /** Output projection shares the token embedding matrix (Press & Wolf, 2017). */
   tieEmbeddings: boolean;
+  /**
+   * Token embeddings times √dModel (Vaswani et al. §3.4; Marian/BART's `scale_embedding`), with
+   * tables initialised at std 1/√dModel. false = GPT-2 style: no factor, tables at std 0.02.
+   */
+  scaleEmbedding: boolean;
   layerNormEps: number;
   /** How the classifier pools the encoder output: mean over valid tokens, or the first token. */
   pooling: Pooling;
@@ -61,7 +66,7 @@ export type ModelConfigInput = Partial<ModelConfig> & Pick<ModelConfig, 'preset'
 const FIELDS: readonly (keyof ModelConfig)[] = [
   'preset', 'vocabSize', 'numClasses', 'dModel', 'numHeads', 'numEncoderLayers', 'numDecoderLayers',
   'dFf', 'maxSeqLen', 'dropout', 'norm', 'activation', 'positional', 'attention', 'localWindow',
-  'tieEmbeddings', 'layerNormEps', 'pooling', 'padTokenId', 'bosTokenId', 'eosTokenId',
+  'tieEmbeddings', 'scaleEmbedding', 'layerNormEps', 'pooling', 'padTokenId', 'bosTokenId', 'eosTokenId',
 ];
 
 /** Defaults for a small model that trains in minutes on a CPU. */
@@ -82,6 +87,7 @@ export function presetDefaults(preset: Preset): Omit<ModelConfig, 'vocabSize'> {
     attention: 'scaled_dot',
     localWindow: null,
     tieEmbeddings: true,
+    scaleEmbedding: true,
     layerNormEps: 1e-5,
     pooling: 'mean',
     padTokenId: 0,
@@ -114,9 +120,13 @@ export function parseModelConfig(json: string | unknown, source = 'config.json')
   }
 }
 
+/** Fields added after the first config.json files were written, with the value those files meant. */
+const LATER_FIELDS: Partial<ModelConfig> = { scaleEmbedding: true };
+
 /** Checks every field of a complete config; returns a clean copy holding only known fields. */
-export function validateModelConfig(value: unknown): ModelConfig {
-  if (!isRecord(value)) throw new ConfigError('config', `expected an object, got ${describe(value)}`);
+export function validateModelConfig(input: unknown): ModelConfig {
+  if (!isRecord(input)) throw new ConfigError('config', `expected an object, got ${describe(input)}`);
+  const value: Record<string, unknown> = { ...LATER_FIELDS, ...input };
   for (const key of Object.keys(value)) {
     if (!(FIELDS as readonly string[]).includes(key)) {
       const hint = closest(key, FIELDS);
@@ -145,6 +155,7 @@ export function validateModelConfig(value: unknown): ModelConfig {
     attention: oneOf(v, 'attention', SCORE_FUNCTIONS),
     localWindow: v.localWindow === null ? null : int(v, 'localWindow', 1),
     tieEmbeddings: bool(v, 'tieEmbeddings'),
+    scaleEmbedding: bool(v, 'scaleEmbedding'),
     layerNormEps: num(v, 'layerNormEps', 0, 1, false),
     pooling: oneOf(v, 'pooling', POOLINGS),
     padTokenId: int(v, 'padTokenId', 0),

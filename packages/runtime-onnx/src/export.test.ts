@@ -35,6 +35,7 @@ function cases(preset: Preset): Case[] {
       attention: 'scaled_dot',
       norm: i % 2 ? 'pre' : 'post',
       localWindow: i % 2 ? 2 : null,
+      scaleEmbedding: i % 2 === 0,
       ...(preset === 'encoder-classifier' ? { pooling: i % 2 ? 'cls' : 'mean' } : { tieEmbeddings: i % 2 === 0 }),
     });
   }

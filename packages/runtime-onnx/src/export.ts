@@ -423,10 +423,11 @@ class ForwardGraph {
     return v;
   }
 
-  /** E[ids]·√dModel + absolute positions. [B, T, d] */
+  /** E[ids] (·√dModel when scaleEmbedding) + absolute positions. [B, T, d] */
   private embed(kind: StackKind, ids: Value, positions: Value): Value {
     const { g, config: c, d } = this;
-    let x = g.mul(g.gather(this.tokenTable(), ids), g.floats([Math.sqrt(d)]));
+    let x = g.gather(this.tokenTable(), ids);
+    if (c.scaleEmbedding) x = g.mul(x, g.floats([Math.sqrt(d)]));
     if (c.positional === 'sinusoidal') {
       x = g.add(x, g.gather(this.table('sinusoidal_positions', () => sinusoidalTable(c.maxSeqLen, d), [c.maxSeqLen, d]), positions));
     } else if (c.positional === 'learned') {

@@ -85,7 +85,7 @@ export function marianConfig(config: ModelConfig): Record<string, unknown> {
     max_position_embeddings: config.maxSeqLen,
     activation_function: config.activation,
     dropout: 0,
-    scale_embedding: true,
+    scale_embedding: config.scaleEmbedding,
     normalize_before: config.norm === 'pre',
     share_encoder_decoder_embeddings: true,
     tie_word_embeddings: config.tieEmbeddings,

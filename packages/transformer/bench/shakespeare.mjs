@@ -30,6 +30,10 @@ const run = {
   evalBatches: flag('eval-batches', 40),
   stopAtTarget: args.includes('--stop-at-target'),
   seed: flag('seed', 1337),
+  // 'gpt2': token + position tables at std 0.02 and no √dModel factor (nanoGPT); 'scaled': ×√dModel.
+  embedding: strFlag('embedding', 'gpt2'),
+  // Linear kernels: 'gpt2' (N(0, 0.02²), residual projections / √(2·layers)) or 'glorot'.
+  init: strFlag('init', 'gpt2'),
 };
 const baby = { numLayers: 4, numHeads: 4, dModel: 128, dFf: 512, context: 64, batch: 12 };
 const optim = { learningRate: 1e-3, minLr: 1e-4, warmupSteps: 100, beta1: 0.9, beta2: 0.99, weightDecay: 0.1, clipNorm: 1 };
@@ -53,8 +57,9 @@ const backend = await setupBackend(['wasm']);
 const config = createModelConfig({
   preset: 'decoder-lm', vocabSize: tokenizer.vocabSize, dModel: baby.dModel, numHeads: baby.numHeads,
   numDecoderLayers: baby.numLayers, dFf: baby.dFf, maxSeqLen: baby.context, dropout: 0, positional: 'learned',
+  scaleEmbedding: run.embedding === 'scaled',
 });
-const model = new TransformerModel(config, { seed: run.seed });
+const model = new TransformerModel(config, { seed: run.seed, init: run.init });
 
 // Training batches: a pure function of the step (seeded rng per step), like nanoGPT's get_batch.
 const nextBatch = (step) =>
@@ -137,8 +142,8 @@ const out = {
   backend: tf.getBackend(),
   data: { path: '../shared/data/tinyshakespeare.txt', chars: text.length, trainChars: trainIds.length, valChars: valIds.length, split: 'first 90% train / last 10% val (core splitText)' },
   config: {
-    model: { preset: 'decoder-lm', vocabSize: tokenizer.vocabSize, dModel: baby.dModel, numHeads: baby.numHeads, numDecoderLayers: baby.numLayers, dFf: baby.dFf, maxSeqLen: baby.context, dropout: 0, positional: 'learned', tieEmbeddings: config.tieEmbeddings, norm: config.norm, activation: config.activation, params: model.parameterCount() },
-    training: { steps: run.steps, batchSize: baby.batch, context: baby.context, ...optim, schedule: 'linear warmup then cosine decay to minLr at steps', seed: run.seed, stopAtTarget: run.stopAtTarget },
+    model: { preset: 'decoder-lm', vocabSize: tokenizer.vocabSize, dModel: baby.dModel, numHeads: baby.numHeads, numDecoderLayers: baby.numLayers, dFf: baby.dFf, maxSeqLen: baby.context, dropout: 0, positional: 'learned', tieEmbeddings: config.tieEmbeddings, scaleEmbedding: config.scaleEmbedding, norm: config.norm, activation: config.activation, params: model.parameterCount() },
+    training: { steps: run.steps, batchSize: baby.batch, context: baby.context, ...optim, schedule: 'linear warmup then cosine decay to minLr at steps', seed: run.seed, init: run.init, stopAtTarget: run.stopAtTarget },
     eval: { every: run.evalEvery, batches: run.evalBatches, metric: 'mean cross-entropy, nats/char, no label smoothing, training=false; fixed random batches (val and train)' },
   },
   target: TARGET,

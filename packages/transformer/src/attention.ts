@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { createRng, type ScoreFunction } from '@attend/core';
 import { applyRotary, dropout, linear, matMul, matMulBT, mergeHeads, splitHeads } from './ops.js';
-import { glorot, ParamStore, type NamedParam } from './params.js';
+import { linearInit, ParamStore, type InitScheme, type NamedParam } from './params.js';
 
 /** Per-head parameters of the score functions that have them. */
 export interface ScoreParams {
@@ -84,6 +84,10 @@ export interface MultiHeadAttentionArgs {
   score?: ScoreFunction;
   /** Dropout on the attention weights; default 0. */
   dropout?: number;
+  /** Initialisation of the projections; default 'glorot'. */
+  init?: InitScheme;
+  /** Extra scale of out_proj's initial weights (a residual projection); default 1. */
+  residualScale?: number;
   /** Seed for the weight initialisation; default 0. */
   seed?: number;
   name?: string;
@@ -107,6 +111,8 @@ export class MultiHeadAttention extends tfl.layers.Layer {
   readonly numHeads: number;
   readonly score: ScoreFunction;
   readonly dropoutRate: number;
+  readonly init: InitScheme;
+  readonly residualScale: number;
   readonly seed: number;
   private readonly params = new ParamStore();
 
@@ -119,6 +125,8 @@ export class MultiHeadAttention extends tfl.layers.Layer {
     this.numHeads = args.numHeads;
     this.score = args.score ?? 'scaled_dot';
     this.dropoutRate = args.dropout ?? 0;
+    this.init = args.init ?? 'glorot';
+    this.residualScale = args.residualScale ?? 1;
     this.seed = args.seed ?? 0;
   }
 
@@ -132,7 +140,7 @@ export class MultiHeadAttention extends tfl.layers.Layer {
       this.params.add(this, name, shape, init, rng, linear);
     };
     for (const proj of ['q_proj', 'k_proj', 'v_proj', 'out_proj']) {
-      add(`${proj}.weight`, [d, d], glorot(d, d), true);
+      add(`${proj}.weight`, [d, d], linearInit(this.init, d, d, proj === 'out_proj' ? this.residualScale : 1), true);
       add(`${proj}.bias`, [d], 'zeros');
     }
     if (this.score === 'general') add('score.weight', [H, D, D], 'identity');
@@ -204,7 +212,7 @@ export class MultiHeadAttention extends tfl.layers.Layer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), dModel: this.dModel, numHeads: this.numHeads, score: this.score, dropout: this.dropoutRate, seed: this.seed };
+    return { ...super.getConfig(), dModel: this.dModel, numHeads: this.numHeads, score: this.score, dropout: this.dropoutRate, init: this.init, residualScale: this.residualScale, seed: this.seed };
   }
 }
 

@@ -9,7 +9,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { createRng, type Activation, type NormPlacement, type ScoreFunction } from '@attend/core';
 import { MultiHeadAttention, type AttentionCallOptions } from './attention.js';
 import { activate, dropout, layerNorm, linear } from './ops.js';
-import { glorot, ParamStore, type NamedParam } from './params.js';
+import { linearInit, ParamStore, type InitScheme, type NamedParam } from './params.js';
 
 export interface LayerNormArgs {
   dim: number;
@@ -66,6 +66,8 @@ export interface FeedForwardArgs {
   dropout?: number;
   /** Extra scale of fc2's initial weights (GPT-2 shrinks residual projections by 1/√(2·layers)); default 1. */
   residualScale?: number;
+  /** Initialisation of fc1 and fc2; default 'glorot'. */
+  init?: InitScheme;
   seed?: number;
   name?: string;
 }
@@ -78,6 +80,7 @@ export class FeedForward extends tfl.layers.Layer {
   readonly activation: Activation;
   readonly dropoutRate: number;
   readonly residualScale: number;
+  readonly init: InitScheme;
   readonly seed: number;
   private readonly params = new ParamStore();
 
@@ -88,15 +91,16 @@ export class FeedForward extends tfl.layers.Layer {
     this.activation = args.activation ?? 'gelu';
     this.dropoutRate = args.dropout ?? 0;
     this.residualScale = args.residualScale ?? 1;
+    this.init = args.init ?? 'glorot';
     this.seed = args.seed ?? 0;
   }
 
   override build(): void {
     if (this.built) return;
     const rng = createRng(this.seed);
-    this.params.add(this, 'fc1.weight', [this.dModel, this.dFf], glorot(this.dModel, this.dFf), rng, true);
+    this.params.add(this, 'fc1.weight', [this.dModel, this.dFf], linearInit(this.init, this.dModel, this.dFf), rng, true);
     this.params.add(this, 'fc1.bias', [this.dFf], 'zeros', rng);
-    this.params.add(this, 'fc2.weight', [this.dFf, this.dModel], glorot(this.dFf, this.dModel, this.residualScale), rng, true);
+    this.params.add(this, 'fc2.weight', [this.dFf, this.dModel], linearInit(this.init, this.dFf, this.dModel, this.residualScale), rng, true);
     this.params.add(this, 'fc2.bias', [this.dModel], 'zeros', rng);
     this.built = true;
   }
@@ -120,7 +124,7 @@ export class FeedForward extends tfl.layers.Layer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), dModel: this.dModel, dFf: this.dFf, activation: this.activation, dropout: this.dropoutRate, residualScale: this.residualScale, seed: this.seed };
+    return { ...super.getConfig(), dModel: this.dModel, dFf: this.dFf, activation: this.activation, dropout: this.dropoutRate, residualScale: this.residualScale, init: this.init, seed: this.seed };
   }
 }
 
@@ -138,6 +142,11 @@ export interface TransformerLayerArgs {
   layerNormEps?: number;
   /** Total layers in the model, for the residual-projection init scale; default 1. */
   totalLayers?: number;
+  /**
+   * Initialisation; default 'glorot'. 'gpt2' also shrinks the attention out_proj by
+   * 1/√(2·layers) as GPT-2 does; 'glorot' (tuned on the seq2seq tasks) shrinks only fc2.
+   */
+  init?: InitScheme;
   seed?: number;
   name?: string;
   /** Adds cross-attention to encoder outputs (decoder layer of an encoder–decoder). */
@@ -184,12 +193,17 @@ export class TransformerLayer extends tfl.layers.Layer {
       score: args.score ?? 'scaled_dot',
       layerNormEps: args.layerNormEps ?? 1e-5,
       totalLayers: args.totalLayers ?? 1,
+      init: args.init ?? 'glorot',
       seed: args.seed ?? 0,
       crossAttention: args.crossAttention ?? false,
     };
     const a = this.args;
+    const residualScale = 1 / Math.sqrt(2 * a.totalLayers);
     const attn = (seed: number): MultiHeadAttention =>
-      new MultiHeadAttention({ dModel: a.dModel, numHeads: a.numHeads, score: a.score, dropout: a.dropout, seed });
+      new MultiHeadAttention({
+        dModel: a.dModel, numHeads: a.numHeads, score: a.score, dropout: a.dropout, seed,
+        init: a.init, residualScale: a.init === 'gpt2' ? residualScale : 1,
+      });
     const norm = (): LayerNorm => new LayerNorm({ dim: a.dModel, eps: a.layerNormEps });
     this.selfAttn = attn(a.seed * 8 + 1);
     this.selfAttnNorm = norm();
@@ -202,7 +216,8 @@ export class TransformerLayer extends tfl.layers.Layer {
       dFf: a.dFf,
       activation: a.activation,
       dropout: a.dropout,
-      residualScale: 1 / Math.sqrt(2 * a.totalLayers),
+      residualScale,
+      init: a.init,
       seed: a.seed * 8 + 3,
     });
     this.ffnNorm = norm();

@@ -98,8 +98,9 @@ const CASES: Case[] = PRESETS.flatMap((preset, pi) =>
           tieEmbeddings: (qi + k) % 2 === 0,
           pooling: preset === 'encoder-classifier' && (ni + k) % 2 === 1 ? 'cls' : 'mean',
           layerNormEps: k === 1 ? 1e-2 : 1e-5,
+          scaleEmbedding: (pi + ni + k) % 2 === 0,
         };
-        const label = `${preset} ${positional} ${norm}-norm ${attention} (${extra.activation}, ${extra.tieEmbeddings ? 'tied' : 'untied'}${preset === 'encoder-classifier' ? `, ${extra.pooling} pooling` : ''}, eps ${extra.layerNormEps})`;
+        const label = `${preset} ${positional} ${norm}-norm ${attention} (${extra.activation}, ${extra.tieEmbeddings ? 'tied' : 'untied'}${preset === 'encoder-classifier' ? `, ${extra.pooling} pooling` : ''}, eps ${extra.layerNormEps}${extra.scaleEmbedding ? '' : ', unscaled embeddings'})`;
         return { preset, positional, norm, attention, label, extra };
       }),
     ),
@@ -225,6 +226,37 @@ describe.each(PRESETS)('local window, %s', (preset) => {
         else expect(diff, `position ${i}, token ${p}`).toBeLessThanOrEqual(SAME);
       }
     }
+  });
+});
+
+describe('initialisation', () => {
+  const stdOf = (v: tf.Tensor): number => {
+    const x = v.dataSync();
+    const mean = x.reduce((a, b) => a + b, 0) / x.length;
+    return Math.sqrt(x.reduce((a, b) => a + (b - mean) ** 2, 0) / x.length);
+  };
+  const stds = (model: TransformerModel): Map<string, number> => new Map(model.namedParams().map((p) => [p.name, stdOf(p.variable)]));
+  const config = (scaleEmbedding: boolean): ModelConfig =>
+    createModelConfig({ preset: 'decoder-lm', vocabSize: 300, dModel: 64, numHeads: 4, numDecoderLayers: 2, dFf: 256, maxSeqLen: 200, positional: 'learned', scaleEmbedding });
+
+  it("'gpt2': kernels N(0, 0.02²), residual projections / √(2·layers); unscaled embeddings at 0.02", () => {
+    const s = stds(new TransformerModel(config(false), { seed: 3, init: 'gpt2' }));
+    const near = (name: string, want: number): void => expect(s.get(name), name).toBeCloseTo(want, 3);
+    near('embed_tokens.weight', 0.02);
+    near('decoder.embed_positions.weight', 0.02);
+    near('decoder.layers.1.self_attn.q_proj.weight', 0.02);
+    near('decoder.layers.1.fc1.weight', 0.02);
+    near('decoder.layers.0.self_attn.out_proj.weight', 0.02 / 2);
+    near('decoder.layers.0.fc2.weight', 0.02 / 2);
+  });
+
+  it("'glorot' (default): kernels √(2/(in+out)), only fc2 shrunk; scaled embeddings at 1/√dModel", () => {
+    const s = stds(new TransformerModel(config(true), { seed: 3 }));
+    const near = (name: string, want: number): void => expect(s.get(name), name).toBeCloseTo(want, 2);
+    near('embed_tokens.weight', 1 / 8);
+    near('decoder.layers.1.self_attn.q_proj.weight', Math.sqrt(2 / 128));
+    near('decoder.layers.0.self_attn.out_proj.weight', Math.sqrt(2 / 128));
+    near('decoder.layers.0.fc2.weight', Math.sqrt(2 / 320) / 2);
   });
 });
 

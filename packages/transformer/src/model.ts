@@ -17,7 +17,7 @@ import {
 } from '@attend/core';
 import { LayerNorm, TransformerLayer } from './layers.js';
 import { dropout, embeddingLookup, linear, matMulBT } from './ops.js';
-import { ParamStore, type NamedParam } from './params.js';
+import { ParamStore, type InitScheme, type NamedParam } from './params.js';
 import * as tfl from '@tensorflow/tfjs-layers';
 
 /** Token ids with valid lengths; row-major [batchSize, seqLen]. Padding is on the right. */
@@ -106,6 +106,18 @@ export class EmbeddingTable extends tfl.layers.Layer {
   }
 }
 
+export interface TransformerModelOptions {
+  /** Seed of the initialisation; default 0. */
+  seed?: number;
+  /** Initialisation of the Linear kernels; default 'glorot' (see params.ts). */
+  init?: InitScheme;
+}
+
+/** Init std of the embedding tables: unit scale after the √dModel factor, or GPT-2's 0.02 without it. */
+function embeddingStd(config: ModelConfig): number {
+  return config.scaleEmbedding ? 1 / Math.sqrt(config.dModel) : 0.02;
+}
+
 /** Holds the weights of the output heads (classifier or untied LM head). */
 class HeadParams extends tfl.layers.Layer {
   static className = 'AttendHeadParams';
@@ -123,6 +135,7 @@ export class Stack {
     readonly kind: 'encoder' | 'decoder',
     numLayers: number,
     seed: number,
+    init: InitScheme = 'glorot',
   ) {
     const c = config;
     const total = c.numEncoderLayers + c.numDecoderLayers;
@@ -137,12 +150,13 @@ export class Stack {
         score: c.attention,
         layerNormEps: c.layerNormEps,
         totalLayers: total,
+        init,
         seed: seed * 1000 + i,
         crossAttention: kind === 'decoder' && c.preset === 'encoder-decoder',
       }),
     );
     if (c.norm === 'pre') this.finalNorm = new LayerNorm({ dim: c.dModel, eps: c.layerNormEps });
-    this.learned = new EmbeddingTable({ rows: c.maxSeqLen, dModel: c.dModel, seed: seed * 1000 + 999 });
+    this.learned = new EmbeddingTable({ rows: c.maxSeqLen, dModel: c.dModel, std: embeddingStd(c), seed: seed * 1000 + 999 });
   }
 
   learnedPositions(): tf.Variable {
@@ -174,12 +188,13 @@ export class TransformerModel {
   private readonly sinusoidal?: tf.Tensor2D;
   private readonly rope?: { cos: tf.Tensor2D; sin: tf.Tensor2D };
 
-  constructor(config: ModelConfig, options: { seed?: number } = {}) {
+  constructor(config: ModelConfig, options: TransformerModelOptions = {}) {
     this.config = config;
     const seed = options.seed ?? 0;
-    this.embedTokens = new EmbeddingTable({ rows: config.vocabSize, dModel: config.dModel, seed: seed * 7919 + 1 });
-    if (config.numEncoderLayers > 0) this.encoder = new Stack(config, 'encoder', config.numEncoderLayers, seed * 7919 + 2);
-    if (config.numDecoderLayers > 0) this.decoder = new Stack(config, 'decoder', config.numDecoderLayers, seed * 7919 + 3);
+    const init = options.init ?? 'glorot';
+    this.embedTokens = new EmbeddingTable({ rows: config.vocabSize, dModel: config.dModel, std: embeddingStd(config), seed: seed * 7919 + 1 });
+    if (config.numEncoderLayers > 0) this.encoder = new Stack(config, 'encoder', config.numEncoderLayers, seed * 7919 + 2, init);
+    if (config.numDecoderLayers > 0) this.decoder = new Stack(config, 'decoder', config.numDecoderLayers, seed * 7919 + 3, init);
     const rng = createRng(seed * 7919 + 4);
     if (config.preset === 'encoder-classifier') {
       this.head.add(this.headHolder, 'classifier.weight', [config.dModel, config.numClasses], { normal: 0.02 }, rng, true);
@@ -215,7 +230,7 @@ export class TransformerModel {
     return this.namedParams().reduce((n, p) => n + p.variable.size, 0);
   }
 
-  /** Embeds tokens: E[ids]·√dModel (+ absolute positions from `offset`), then dropout. [B, T, d] */
+  /** Embeds tokens: E[ids] (·√dModel when scaleEmbedding) (+ absolute positions from `offset`), then dropout. [B, T, d] */
   embed(stack: Stack, batch: TokenBatch, training: boolean, offset = 0): tf.Tensor3D {
     const { dModel, maxSeqLen, positional } = this.config;
     const { ids, batchSize: B, seqLen: T } = batch;
@@ -226,7 +241,8 @@ export class TransformerModel {
       }
     }
     return tf.tidy(() => {
-      let x = tf.mul(embeddingLookup(this.embedTokens.table(), ids, [B, T]), Math.sqrt(dModel));
+      let x: tf.Tensor = embeddingLookup(this.embedTokens.table(), ids, [B, T]);
+      if (this.config.scaleEmbedding) x = tf.mul(x, Math.sqrt(dModel));
       if (positional === 'sinusoidal') x = tf.add(x, tf.slice(this.sinusoidal!, [offset, 0], [T, dModel]));
       if (positional === 'learned') x = tf.add(x, tf.slice(stack.learnedPositions(), [offset, 0], [T, dModel]));
       return dropout(x, this.config.dropout, training) as tf.Tensor3D;

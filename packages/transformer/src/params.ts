@@ -19,6 +19,17 @@ export function glorot(fanIn: number, fanOut: number, scale = 1): Init {
   return { normal: scale * Math.sqrt(2 / (fanIn + fanOut)) };
 }
 
+/**
+ * How Linear kernels start: 'glorot' (above), or 'gpt2' — N(0, 0.02²) everywhere, as GPT-2 and
+ * nanoGPT do (Radford et al., 2019), which trains a small character LM faster.
+ */
+export type InitScheme = 'glorot' | 'gpt2';
+
+/** Initialiser of a [fanIn, fanOut] Linear kernel under `scheme`, times `scale`. */
+export function linearInit(scheme: InitScheme, fanIn: number, fanOut: number, scale = 1): Init {
+  return scheme === 'gpt2' ? { normal: 0.02 * scale } : glorot(fanIn, fanOut, scale);
+}
+
 export interface NamedParam {
   /** Full checkpoint name, e.g. `decoder.layers.0.self_attn.q_proj.weight`. */
   name: string;

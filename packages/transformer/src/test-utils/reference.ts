@@ -327,7 +327,7 @@ function stackRef(config: ModelConfig, p: PlainParams, kind: 'encoder' | 'decode
   const E = matOf(p, 'embed_tokens.weight');
   const positions = config.positional === 'learned' ? matOf(p, `${kind}.embed_positions.weight`) : undefined;
   let x: Mat = seq.ids.map((id, t) => {
-    const e = E[id]!.map((v) => v * Math.sqrt(d));
+    const e = E[id]!.map((v) => (config.scaleEmbedding ? v * Math.sqrt(d) : v));
     if (config.positional === 'sinusoidal') return e.map((v, c) => v + sinusoidRef(t, d)[c]!);
     if (positions) return e.map((v, c) => v + positions[t]![c]!);
     return e;
