@@ -25,7 +25,7 @@ beforeAll(async () => {
     await writeFile(join(ckpt, name), bytes);
   }
   await exportFolder(ckpt, join(dir, 'onnx'));
-}, 180_000);
+}, 600_000);
 
 afterAll(async () => {
   experiment?.model.dispose();

@@ -9,11 +9,11 @@
 //   input_ids [B, T], attention_mask [B, P+T], position_ids [B, T],
 //   past_key_values.{i}.key|value [B, H, P, D]  →  logits [B, T, V], present.{i}.key|value [B, H, P+T, D]
 // One graph serves the first call (P = 0, zero-size past tensors) and every later one. Keys are
-// cached after RoPE. Masks and ALiBi use absolute positions: a query's position comes from
-// position_ids, a key's position is its index in past + current, and attention_mask zeros are
-// masked. That is right for right padding (the toolkit's convention): a row may end in
-// padding, but the cache must not be extended past a padded position, and left padding (as
-// transformers.js uses for batched prompts) is not supported: its key positions would be off.
+// cached after RoPE. Masks and ALiBi use positions that skip padding: a query's position comes
+// from position_ids, a key's position is the number of real tokens before it (the running sum
+// of attention_mask, minus one), and attention_mask zeros are masked. So rows may be padded on
+// the left (as transformers.js pads batched prompts) or in the middle, provided position_ids
+// count the same way (cumsum(attention_mask) − 1 at the new tokens).
 
 import {
   alibiSlopes,
@@ -439,14 +439,15 @@ class ForwardGraph {
 
   /**
    * Additive self-attention bias: padding (+ causal) (+ local window) mask, + ALiBi, from
-   * absolute positions: `queryPositions` [T] (shared by the batch) or [B, T] (position_ids),
-   * `keyPositions` [K]; `keyMask` [B, K].
+   * positions: `queryPositions` [T] and `keyPositions` [K] shared by the batch, or per row
+   * (`perRow`) [B, T] (position_ids) and [B, K]; `keyMask` [B, K].
    */
   private selfBias(keyMask: Value, queryPositions: Value, keyPositions: Value, causal: boolean, perRow: boolean): Value {
     const { g, config: c } = this;
     let allowed = g.unsqueeze(g.cast(keyMask, 'bool'), [1, 2]); // [B, 1, 1, K]
-    let offset = g.sub(g.unsqueeze(queryPositions, [-1]), keyPositions); // [T, K] or [B, T, K]: i − j
-    if (perRow) offset = g.unsqueeze(offset, [1]); // [B, 1, T, K]
+    const offset = perRow
+      ? g.unsqueeze(g.sub(g.unsqueeze(queryPositions, [-1]), g.unsqueeze(keyPositions, [1])), [1]) // [B, 1, T, K]: i − j
+      : g.sub(g.unsqueeze(queryPositions, [-1]), keyPositions); // [T, K]
     if (causal) allowed = g.and(allowed, g.greaterOrEqual(offset, g.int64s([0], [])));
     if (c.localWindow !== null) allowed = g.and(allowed, g.lessOrEqual(g.abs(offset), g.int64s([c.localWindow], [])));
     let bias = g.where(allowed, g.floats([0]), g.floats([MASKED_SCORE])); // [B, 1, T, T]
@@ -587,7 +588,9 @@ class ForwardGraph {
     const numLayers = kind === 'encoder' ? c.numEncoderLayers : c.numDecoderLayers;
     const zero = g.int64s([0], []);
     const one = g.int64s([1], []);
-    const keyPositions = g.range(zero, g.dimSize(mask, 1), one); // [K]: K = P + T with a cache, else T
+    // Keys: [K] indices (K = T), or with a cache [B, K] counts of the real tokens before each key
+    // (K = P + T), so left padding shifts no position.
+    const keyPositions = cache ? g.sub(g.cumSum(mask, 1), one) : g.range(zero, g.dimSize(mask, 1), one);
     const positions = cache ? cache.positionIds : keyPositions; // [B, T] or [T]
     const perRow = cache !== undefined;
     let x = this.embed(kind, ids, positions);

@@ -3,7 +3,8 @@
 // local windows and several score functions; the first call handles right padding; beam
 // search, sampling and greedy over the cached ONNX step function equal the same algorithms
 // over the uncached tfjs step function (so the cache follows beam search's row reordering);
-// streaming yields the same tokens.
+// streaming yields the same tokens; prompts of different lengths (left-padded in one batch)
+// decode exactly as each does alone.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { beamSearch, createRng, greedyDecode, sampleDecode, type ModelConfigInput } from '@attend/core';
@@ -196,7 +197,60 @@ describe('generation over the KV cache', () => {
       // Leaving the loop early stops generation.
       for await (const { step } of streamGenerate(onnx, { prompts, maxNewTokens: MAX_LEN })) if (step === 2) break;
 
-      await expect(generate(onnx, { prompts: [[1, 2], [1]], maxNewTokens: 3 })).rejects.toThrow('prompts[1] has 1 tokens but prompts[0] has 2');
+      await expect(generate(onnx, { prompts: [[1, 2], []], maxNewTokens: 3 })).rejects.toThrow('prompts[1] is empty');
+    } finally {
+      await onnx.release();
+      model.dispose();
+    }
+  });
+});
+
+describe('left padding: prompts of different lengths in one batch', () => {
+  const prompts = [[1, 5, 7, 4], [1], [1, 9, 3], [1, 6]];
+  const maxNewTokens = MAX_LEN - 4; // what the longest prompt leaves
+
+  it.each(CASES)('each row decodes as it would alone: $positional $attention window $localWindow', async (c) => {
+    const { model, onnx } = await exported(c, 13);
+    try {
+      for (const strategy of [undefined, { kind: 'beam', beamSize: 3 } as const]) {
+        const alone: number[][] = [];
+        for (const p of prompts) alone.push((await generate(onnx, { prompts: [p], maxNewTokens, strategy }))[0]!);
+        expect(await generate(onnx, { prompts, maxNewTokens, strategy }), strategy?.kind ?? 'greedy').toEqual(alone);
+      }
+    } finally {
+      await onnx.release();
+      model.dispose();
+    }
+  });
+
+  it('left-padded cached steps give the tfjs logits of the unpadded sequences', async () => {
+    const c: Case = { preset: 'decoder-lm', positional: 'alibi', attention: 'scaled_dot', localWindow: 2 };
+    const { model, onnx } = await exported(c, 14);
+    try {
+      const rows = [[1, 5, 7, 4, 8, 9], [1, 6, 3, 2, 5, 11]]; // row 1 is padded by 3 on the left
+      const skip = [0, 3];
+      const T = rows[0]!.length;
+      const prompt = 3;
+      const ids = Int32Array.from(rows.flatMap((r, b) => r.map((x, t) => (t < skip[b]! ? 0 : x))));
+      const mask = Int32Array.from(rows.flatMap((r, b) => r.map((_, t) => (t < skip[b]! ? 0 : 1))));
+      const first = await onnx.runCached({
+        inputIds: { data: ids.filter((_, i) => i % T < prompt), batchSize: 2, seqLen: prompt },
+        attentionMask: { data: mask.filter((_, i) => i % T < prompt), batchSize: 2, seqLen: prompt },
+      });
+      let past = first.present;
+      for (let t = prompt; t < T; t++) {
+        const out = await onnx.runCached({
+          inputIds: { data: [ids[t]!, ids[T + t]!], batchSize: 2, seqLen: 1 },
+          attentionMask: { data: mask.filter((_, i) => i % T <= t), batchSize: 2, seqLen: t + 1 },
+          past,
+        });
+        past = out.present;
+        rows.forEach((r, b) => {
+          const real = r.slice(skip[b]!, t + 1);
+          const want = at(tfjsLogits(model, Int32Array.from(real), 1, real.length), 1, real.length, real.length - 1);
+          check(out.logits.data.subarray(b * VOCAB, (b + 1) * VOCAB), want, `row ${b}, position ${t}`);
+        });
+      }
     } finally {
       await onnx.release();
       model.dispose();

@@ -2,10 +2,10 @@
 // step function over the decoder-lm KV-cache graph that feeds only the newest token, with the
 // cache reordered by `context.parents`, plus streaming through a callback or an AsyncIterable.
 //
-// Each row's model input is its prompt (default [bos]) followed by the generated tokens; all
-// prompts of a batch have one length, because the cache graph takes a key's position to be
-// its index (right padding only, see export.ts), so rows cannot start generating at different
-// positions.
+// Each row's model input is its prompt (default [bos]) followed by the generated tokens.
+// Prompts of different lengths are padded on the left, with attention_mask zeros there; the
+// cache graph counts positions over real tokens only (see export.ts), so every row decodes as
+// it would alone.
 
 import { ConfigError, decodeWith, ShapeError, type DecodeStrategy, type StepFunction } from '@attend/core';
 import type { KvCache, OnnxModel, OutputTensor } from './session.js';
@@ -14,8 +14,8 @@ export type { DecodeStrategy };
 
 export interface StepFunctionOptions {
   /**
-   * Token ids each input row starts from, all of one length (bos first, by convention);
-   * they take the place of the bos that core's decoding starts every row with. Default [bos].
+   * Token ids each input row starts from (bos first, by convention), of any lengths; they take
+   * the place of the bos that core's decoding starts every row with. Default [bos].
    */
   prompts?: readonly (readonly number[])[];
 }
@@ -33,6 +33,7 @@ export function onnxStepFunction(model: OnnxModel, options: StepFunctionOptions 
   const V = model.config.vocabSize;
   const prompts = options.prompts;
   const promptLength = checkPrompts(prompts);
+  const padToken = model.config.padTokenId;
   let cache: KvCache | undefined;
   let cachedLength = 0; // decoding tokens (core's `length`) the cache covers
   let inputRows: Int32Array | undefined; // input row (prompt) of each row of the previous call
@@ -44,14 +45,17 @@ export function onnxStepFunction(model: OnnxModel, options: StepFunctionOptions 
     const rows = inputRows && parents ? Int32Array.from(parents, (p) => inputRows![p]!) : Int32Array.from({ length: batchSize }, (_, i) => i);
     if (prompts && rows.some((r) => r >= prompts.length)) throw new ShapeError(`${batchSize} rows but ${prompts.length} prompts`);
     inputRows = rows;
+    const padding = (i: number): number => (prompts ? promptLength - prompts[rows[i]!]!.length : 0);
+    const sequence = promptLength + length - (prompts ? 1 : 0); // model tokens per row, padding included
+    const attentionMask = leftPaddingMask(batchSize, sequence, padding);
     let out;
     if (cache && parents && cachedLength === length - 1) {
       const past = isIdentity(parents, cache[0]!.key.dims[0]!) ? cache : cache.map((layer) => ({ key: gatherRows(layer.key, parents), value: gatherRows(layer.value, parents) }));
       const ids = Int32Array.from({ length: batchSize }, (_, i) => tokens[i * length + length - 1]!);
-      out = await model.runCached({ inputIds: { data: ids, batchSize, seqLen: 1 }, past });
+      out = await model.runCached({ inputIds: { data: ids, batchSize, seqLen: 1 }, attentionMask, past });
     } else {
-      const full = modelInputs(tokens, batchSize, length, rows, prompts, promptLength);
-      out = await model.runCached({ inputIds: full });
+      const inputIds = modelInputs(tokens, batchSize, length, rows, prompts, promptLength, padToken);
+      out = await model.runCached({ inputIds, attentionMask });
     }
     cache = out.present;
     cachedLength = length;
@@ -151,27 +155,36 @@ class StreamStopped extends Error {}
 
 // ---- helpers --------------------------------------------------------------------------------
 
-/** Length of the prompts (0 when none); all must be equally long and non-empty. */
+/** Length of the longest prompt (0 when none); every prompt holds at least one token. */
 function checkPrompts(prompts: readonly (readonly number[])[] | undefined): number {
   if (!prompts) return 0;
   if (prompts.length === 0) throw new ShapeError('prompts: expected at least one prompt');
-  const n = prompts[0]!.length;
-  if (n === 0) throw new ShapeError('prompts[0] is empty; a prompt holds at least one token (bos)');
   prompts.forEach((p, i) => {
-    if (p.length !== n) throw new ShapeError(`prompts[${i}] has ${p.length} tokens but prompts[0] has ${n}; the KV-cache graph needs prompts of one length (pad on the right only, and generate such rows separately)`);
+    if (p.length === 0) throw new ShapeError(`prompts[${i}] is empty; a prompt holds at least one token (bos)`);
   });
-  return n;
+  return Math.max(...prompts.map((p) => p.length));
 }
 
-/** Each row's prompt followed by its decoding tokens after the first (the bos placeholder). */
-function modelInputs(tokens: Int32Array, B: number, length: number, rows: Int32Array, prompts: readonly (readonly number[])[] | undefined, promptLength: number): { data: Int32Array; batchSize: number; seqLen: number } {
+/**
+ * Each row's prompt, left-padded with `padToken` to the longest, followed by its decoding
+ * tokens after the first (the bos placeholder). [B, promptLength + length − 1]
+ */
+function modelInputs(tokens: Int32Array, B: number, length: number, rows: Int32Array, prompts: readonly (readonly number[])[] | undefined, promptLength: number, padToken: number): { data: Int32Array; batchSize: number; seqLen: number } {
   if (!prompts) return { data: tokens, batchSize: B, seqLen: length };
   const L = promptLength + length - 1;
-  const data = new Int32Array(B * L);
+  const data = new Int32Array(B * L).fill(padToken);
   for (let i = 0; i < B; i++) {
-    data.set(prompts[rows[i]!]!, i * L);
+    const prompt = prompts[rows[i]!]!;
+    data.set(prompt, i * L + promptLength - prompt.length);
     data.set(tokens.subarray(i * length + 1, (i + 1) * length), i * L + promptLength);
   }
+  return { data, batchSize: B, seqLen: L };
+}
+
+/** [B, L] attention mask: 0 over each row's `padding(i)` leading positions, 1 after. */
+function leftPaddingMask(B: number, L: number, padding: (i: number) => number): { data: Int32Array; batchSize: number; seqLen: number } {
+  const data = new Int32Array(B * L).fill(1);
+  for (let i = 0; i < B; i++) data.fill(0, i * L, i * L + padding(i));
   return { data, batchSize: B, seqLen: L };
 }
 

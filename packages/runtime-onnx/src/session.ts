@@ -73,9 +73,12 @@ export type KvCache = LayerCache[];
 export interface CachedFeeds {
   /** The new tokens [B, T]. */
   inputIds: TokenMatrix;
-  /** [B, P + T]: 1 for real tokens, 0 for right padding; default all ones. */
+  /** [B, P + T]: 1 for real tokens, 0 for padding (left, right or between calls); default all ones. */
   attentionMask?: TokenMatrix;
-  /** [B, T] absolute positions of the new tokens; default P, …, P + T − 1. */
+  /**
+   * [B, T] positions of the new tokens; default: the number of real tokens before each
+   * (cumsum(attentionMask) − 1; see positionsFromMask), P, …, P + T − 1 without padding.
+   */
   positionIds?: TokenMatrix;
   /** The cache returned by the previous call (`present`); none on the first call. */
   past?: KvCache;
@@ -84,6 +87,27 @@ export interface CachedFeeds {
 export interface CachedOutputs extends ForwardOutputs {
   /** The cache extended by the new tokens, [B, H, P + T, D] per layer. */
   present: KvCache;
+}
+
+/**
+ * Positions of the last `T` columns of `mask`: a real token's is the number of real tokens
+ * before it; padding counts on from the row's first real token (so right padding keeps the
+ * plain forward's positions) and is 0 before it (left padding).
+ */
+export function positionsFromMask(mask: TokenMatrix, T: number): TokenMatrix {
+  const { batchSize: B, seqLen: K } = mask;
+  const data = new Array<number>(B * T);
+  for (let b = 0; b < B; b++) {
+    let seen = 0;
+    let first = -1;
+    for (let k = 0; k < K; k++) {
+      const real = mask.data[b * K + k] === 1;
+      if (real && first < 0) first = k;
+      if (k >= K - T) data[b * T + k - (K - T)] = real ? seen : first < 0 ? 0 : k - first;
+      if (real) seen++;
+    }
+  }
+  return { data, batchSize: B, seqLen: T };
 }
 
 /** The caches of a seq2seq decoder: self-attention (grows) and cross-attention (fixed), per layer. */
@@ -246,7 +270,7 @@ export class OnnxModel {
     const mask = feeds.attentionMask ?? { data: new Array<number>(B * (P + T)).fill(1), batchSize: B, seqLen: P + T };
     if (mask.batchSize !== B || mask.seqLen !== P + T) throw new ShapeError(`attention_mask is [${mask.batchSize}, ${mask.seqLen}], expected [${B}, ${P + T}] (past ${P} + ${T} new)`);
     tensors.attention_mask = this.tokens('attention_mask', mask, (x) => x === 0 || x === 1, '0 or 1');
-    const positions = feeds.positionIds ?? { data: Array.from({ length: B * T }, (_, i) => P + (i % T)), batchSize: B, seqLen: T };
+    const positions = feeds.positionIds ?? positionsFromMask(mask, T);
     if (positions.batchSize !== B || positions.seqLen !== T) throw new ShapeError(`position_ids is [${positions.batchSize}, ${positions.seqLen}] but input_ids is [${B}, ${T}]`);
     tensors.position_ids = this.tokens('position_ids', positions, (x) => Number.isInteger(x) && x >= 0 && x < c.maxSeqLen, `a position in [0, ${c.maxSeqLen})`);
     for (let i = 0; i < c.numDecoderLayers; i++) {

@@ -35,6 +35,8 @@ async function exported(name: string, model: TransformerModel, tokenizer: CharTo
 }
 
 const int64 = (ids: readonly number[]): Tensor => new Tensor('int64', BigInt64Array.from(ids, BigInt), [1, ids.length]);
+/** Generated ids up to the first eos (2). */
+const untilEos = (ids: number[]): number[] => (ids.includes(2) ? ids.slice(0, ids.indexOf(2)) : ids);
 const ones = (n: number): Tensor => new Tensor('int64', new BigInt64Array(n).fill(1n), [1, n]);
 
 describe('decoder-lm (gpt2 layout): the same greedy continuation', () => {
@@ -64,12 +66,28 @@ describe('decoder-lm (gpt2 layout): the same greedy continuation', () => {
     expect(Array.from(tjsTokenizer.encode('cdefg', { add_special_tokens: false }))).toEqual(tokenizer.encode('cdefg'));
     const lm = await AutoModelForCausalLM.from_pretrained(name, { dtype: 'fp32', device: 'cpu' });
     const out = (await lm.generate({ input_ids: int64(prompt), attention_mask: ones(prompt.length), max_new_tokens: 12, do_sample: false })) as Tensor;
-    await lm.dispose();
-    let theirs = Array.from(out.data as BigInt64Array, Number).slice(prompt.length);
-    const eos = theirs.indexOf(2);
-    if (eos >= 0) theirs = theirs.slice(0, eos);
     expect(new Set(ours).size, `a continuation worth comparing: ${ours}`).toBeGreaterThan(1);
-    expect(theirs).toEqual(ours);
+    expect(untilEos(Array.from(out.data as BigInt64Array, Number).slice(prompt.length))).toEqual(ours);
+
+    // A batch of prompts of different lengths, left-padded as transformers.js pads them.
+    const prompts = [prompt, [1, ...tokenizer.encode('kl')]];
+    const { model: again } = await loadExportFolder(dir);
+    const oursBatched = await generate(again, { prompts, maxNewTokens: 12 });
+    await again.release();
+    expect(oursBatched[0]).toEqual(ours);
+    const n = prompt.length;
+    const padded = prompts.flatMap((p) => [...new Array<number>(n - p.length).fill(0), ...p]);
+    const mask = prompts.flatMap((p) => [...new Array<number>(n - p.length).fill(0), ...new Array<number>(p.length).fill(1)]);
+    const batched = (await lm.generate({
+      input_ids: new Tensor('int64', BigInt64Array.from(padded, BigInt), [2, n]),
+      attention_mask: new Tensor('int64', BigInt64Array.from(mask, BigInt), [2, n]),
+      max_new_tokens: 12,
+      do_sample: false,
+    })) as Tensor;
+    await lm.dispose();
+    const width = batched.dims[1]!;
+    const rows = [0, 1].map((b) => untilEos(Array.from((batched.data as BigInt64Array).slice(b * width + n, (b + 1) * width), Number)));
+    expect(rows).toEqual(oursBatched);
   });
 });
 

@@ -122,6 +122,8 @@ export class GraphBuilder {
   dimSize(x: Value, axis: number): Value {
     return this.gather(this.op('Shape', [x]), this.int64s([axis], []));
   }
+  /** Inclusive running sum along `axis`. */
+  cumSum(x: Value, axis: number): Value { return this.op('CumSum', [x, this.int64s([axis], [])]); }
   /** [start, limit) with `delta`; all int64 scalars. */
   range(start: Value, limit: Value, delta: Value): Value { return this.op('Range', [start, limit, delta]); }
   reduceSum(x: Value, axes: readonly number[], keepDims: boolean): Value {
