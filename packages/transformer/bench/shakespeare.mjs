@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Shakespeare quality benchmark (issue 3): trains nanoGPT's CPU "baby GPT" (decoder-lm, 4 layers,
 // 4 heads, dModel 128, dFf 512, context 64, batch 12, dropout 0, learned positions, tied
-// embeddings) on character-level tiny Shakespeare with attend's own trainer on the wasm backend,
+// embeddings, GPT-2-style unscaled embeddings at std 0.02 — `scaleEmbedding: false`) on character-level tiny Shakespeare with attend's own trainer on the wasm backend,
 // with nanoGPT's optimiser settings (AdamW lr 1e-3, 100 warmup steps, cosine decay to 1e-4 at
 // 2000 steps, beta2 0.99, weight decay 0.1, grad clip 1). Every `--eval-every` steps it measures
 // the mean cross-entropy (nats/char, no label smoothing) on a fixed set of random val batches
@@ -10,6 +10,7 @@
 // Writes bench/results/shakespeare.json and bench/results/shakespeare-loss.svg at the repo root.
 // Run after building:
 //   pnpm bench:shakespeare [--steps 2000] [--eval-every 250] [--eval-batches 40] [--stop-at-target]
+//                          [--embedding gpt2|scaled] [--init glorot|gpt2]
 //                          [--out NAME]   (NAME.json / NAME-loss.svg instead of shakespeare*)
 
 import * as tf from '@tensorflow/tfjs-core';
@@ -32,8 +33,8 @@ const run = {
   seed: flag('seed', 1337),
   // 'gpt2': token + position tables at std 0.02 and no √dModel factor (nanoGPT); 'scaled': ×√dModel.
   embedding: strFlag('embedding', 'gpt2'),
-  // Linear kernels: 'gpt2' (N(0, 0.02²), residual projections / √(2·layers)) or 'glorot'.
-  init: strFlag('init', 'gpt2'),
+  // Linear kernels: 'glorot' or 'gpt2' (N(0, 0.02²), residual projections / √(2·layers)).
+  init: strFlag('init', 'glorot'),
 };
 const baby = { numLayers: 4, numHeads: 4, dModel: 128, dFf: 512, context: 64, batch: 12 };
 const optim = { learningRate: 1e-3, minLr: 1e-4, warmupSteps: 100, beta1: 0.9, beta2: 0.99, weightDecay: 0.1, clipNorm: 1 };
