@@ -1,0 +1,157 @@
+// End to end in a real browser: Debian's chromium driven by playwright-core opens the built app
+// (dist/, served by `vite preview` on 127.0.0.1 with the COOP/COEP headers), runs the demo model,
+// checks the output against onnxruntime-node on the same export, checks that the heatmaps were
+// drawn, feeds it bad files and a too-long input, and trains a tiny model in the page.
+// Screenshots go to test-output/ (gitignored). Needs `npm run build` first (turbo does it).
+
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { AddressInfo } from 'node:net';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { preview, type PreviewServer } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadSeq2SeqFolder, translate } from '@attend/runtime-onnx/node';
+
+const app = dirname(dirname(fileURLToPath(import.meta.url)));
+const dist = join(app, 'dist');
+const outDir = join(app, 'test-output');
+const CHROMIUM = '/usr/bin/chromium';
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const INPUT = 'march 3rd, 2021';
+
+if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing; install Debian's chromium (apt-get install -y chromium), as .ci/run does`);
+if (!existsSync(join(dist, 'index.html')) || !existsSync(join(dist, 'demo', 'config.json'))) throw new Error(`${dist} holds no built app; run the app's build first`);
+
+let server: PreviewServer;
+let context: BrowserContext;
+let page: Page;
+let userDataDir: string;
+const pageErrors: string[] = [];
+
+beforeAll(async () => {
+  await mkdir(outDir, { recursive: true });
+  server = await preview({ root: app, logLevel: 'silent', preview: { host: '127.0.0.1', port: 0, strictPort: false, open: false } });
+  const { port } = server.httpServer.address() as AddressInfo;
+  userDataDir = await mkdtemp(join(tmpdir(), 'attend-chromium-'));
+  context = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1280, height: 900 } });
+  page = context.pages()[0] ?? (await context.newPage());
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  await page.goto(`http://127.0.0.1:${port}/`);
+  await page.waitForSelector('body[data-model="ready"]', { timeout: 90_000 });
+});
+
+afterAll(async () => {
+  await context?.close();
+  await new Promise<void>((resolve) => (server ? server.httpServer.close(() => resolve()) : resolve()));
+  if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
+});
+
+/** Sets the file picker to these files (name → bytes). */
+async function pick(files: Record<string, Uint8Array>): Promise<void> {
+  await page.setInputFiles('#file-input', Object.entries(files).map(([name, bytes]) => ({ name, mimeType: 'application/octet-stream', buffer: Buffer.from(bytes) })));
+}
+
+async function demoFile(name: string): Promise<Uint8Array> {
+  return new Uint8Array(await readFile(join(dist, 'demo', name)));
+}
+
+describe('playground in chromium', () => {
+  it('loads the demo on onnxruntime-web, multi-threaded under cross-origin isolation', async () => {
+    await expect(page.textContent('#runtime-info')).resolves.toMatch(/cross-origin isolated: yes · WASM threads: [2-4]/);
+    const status = await page.textContent('#model-status');
+    expect(status).toMatch(/^Loaded demo\/: encoder-decoder, dModel 64, 4 heads, 1\+1 layers/);
+    expect(status).toMatch(/ · device wasm(?: \(webgpu failed: [^)]+\))?, [2-4] threads · trained at build time, 500 steps, dev exact match [\d.]+% on 200 dates$/);
+  });
+
+  it('translates like onnxruntime-node and draws every heatmap', async () => {
+    const { model, tokenizer } = await loadSeq2SeqFolder(join(dist, 'demo'));
+    const ids = tokenizer.encode(INPUT);
+    const [expected] = await translate(model, { ids, batchSize: 1, seqLen: ids.length }, { maxNewTokens: 47 });
+    await model.encoder.release();
+    await model.decoder.release();
+    const expectedText = tokenizer.decode(expected!);
+    expect(expectedText).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+
+    await page.fill('#input-text', INPUT);
+    await page.click('#run-button');
+    await page.waitForSelector('body[data-run="done"]', { timeout: 60_000 });
+    await expect(page.textContent('#output-text')).resolves.toBe(expectedText);
+    await expect(page.textContent('#latency')).resolves.toMatch(/^wasm · [2-4] threads · encoder [\d.]+ ms · 11 tokens, [\d.]+ ms\/token median/);
+
+    const maps = await page.evaluate(() =>
+      ['cross-maps', 'self-maps', 'encoder-maps'].map((id) =>
+        Array.from(document.querySelectorAll<HTMLCanvasElement>(`#${id} canvas`), (c) => {
+          const { data } = c.getContext('2d')!.getImageData(0, 0, c.width, c.height);
+          let coloured = 0;
+          for (let i = 0; i < data.length; i += 4) if (data[i + 3]! > 0 && (data[i]! < 200 || data[i + 1]! < 200)) coloured++;
+          return { rows: Number(c.dataset.rows), cols: Number(c.dataset.cols), coloured };
+        }),
+      ),
+    );
+    const [cross, self, encoder] = maps as [{ rows: number; cols: number; coloured: number }[], typeof maps[0], typeof maps[0]];
+    // 1 layer × 4 heads each; 11 steps (10 characters and the end token).
+    expect(cross).toHaveLength(4);
+    expect(self).toHaveLength(4);
+    expect(encoder).toHaveLength(4);
+    for (const m of cross) expect(m).toMatchObject({ rows: 11, cols: INPUT.length });
+    for (const m of self) expect(m).toMatchObject({ rows: 11, cols: 11 });
+    for (const m of encoder) expect(m).toMatchObject({ rows: INPUT.length, cols: INPUT.length });
+    for (const m of [...cross, ...self, ...encoder]) expect(m.coloured).toBeGreaterThan(200);
+
+    // Step back: the maps then hold the rows up to that step.
+    await page.fill('#step-slider', '3');
+    await expect(page.textContent('#step-label')).resolves.toMatch(/^step 4 of 11/);
+    await expect(page.getAttribute('#cross-maps canvas', 'data-rows')).resolves.toBe('4');
+    await page.fill('#step-slider', '10');
+    await page.screenshot({ path: join(outDir, 'playground.png'), fullPage: true });
+  });
+
+  it('says what is wrong with a too-long input, a foreign file, a missing and a truncated graph', async () => {
+    await page.fill('#input-text', 'x'.repeat(60));
+    await page.click('#run-button');
+    await expect(page.textContent('#run-error')).resolves.toBe('the input is 60 tokens long; this model takes at most 48 (maxSeqLen 48)');
+
+    await pick({ 'notes.txt': new TextEncoder().encode('not a model') });
+    await page.waitForSelector('#model-error:not([hidden])');
+    await expect(page.textContent('#model-error')).resolves.toBe('notes.txt: not a model folder; expected config.json, tokenizer.json and onnx/*.onnx from an attend export');
+    await expect(page.textContent('#model-status')).resolves.toBe('Still using demo/.');
+
+    const config = await demoFile('config.json');
+    const tokenizer = await demoFile('tokenizer.json');
+    const encoder = await demoFile('onnx/encoder_model.onnx');
+    await pick({ 'config.json': config, 'tokenizer.json': tokenizer, 'encoder_model.onnx': encoder });
+    await page.waitForFunction(() => document.querySelector('#model-error')?.textContent?.includes('decoder_model_merged.onnx'));
+    await expect(page.textContent('#model-error')).resolves.toBe(
+      "onnx/decoder_model_merged.onnx: missing (an encoder-decoder export needs onnx/encoder_model.onnx and onnx/decoder_model_merged.onnx)",
+    );
+
+    const decoder = await demoFile('onnx/decoder_model_merged.onnx');
+    await pick({ 'config.json': config, 'tokenizer.json': tokenizer, 'encoder_model.onnx': encoder, 'decoder_model_merged.onnx': decoder.subarray(0, Math.floor(decoder.length / 2)) });
+    await page.waitForFunction(() => document.querySelector('#model-error')?.textContent?.startsWith('onnx/decoder_model_merged.onnx: not an ONNX model'));
+
+    // The demo still runs after all that.
+    await page.fill('#input-text', INPUT);
+    await page.click('#run-button');
+    await page.waitForSelector('body[data-run="done"]', { timeout: 60_000 });
+    await expect(page.isHidden('#run-error')).resolves.toBe(true);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('trains a tiny model in the page, exports it to ONNX there and runs it', async () => {
+    await page.selectOption('#train-task', 'reverse');
+    await page.fill('#train-steps', '30');
+    await page.click('#train-button');
+    await page.waitForSelector('body[data-train="done"]', { timeout: 120_000 });
+    await page.waitForFunction(() => document.querySelector('#model-status')?.textContent?.startsWith('Loaded trained-reverse/'), undefined, { timeout: 60_000 });
+    await expect(page.textContent('#train-status')).resolves.toMatch(/^tfjs backend wasm .* step 30\/30, loss [\d.]+.* exported to ONNX in the page$/);
+    await expect(page.getAttribute('#train-status', 'data-step')).resolves.toBe('30');
+    await page.click('#examples button');
+    await page.waitForSelector('body[data-run="done"]', { timeout: 60_000 });
+    await expect(page.locator('#cross-maps canvas').count()).resolves.toBe(2);
+    await page.screenshot({ path: join(outDir, 'playground-trained.png'), fullPage: true });
+    expect(pageErrors).toEqual([]);
+  });
+});
