@@ -15,7 +15,9 @@ export default defineConfig({
   // from public/ort (copied by scripts/build-demo.mjs; ort.env.wasm.wasmPaths points there),
   // the same files for the page and for its worker threads, and the bundle holds no second copy.
   resolve: { conditions: ['onnxruntime-web-use-extern-wasm', ...defaultClientConditions] },
-  optimizeDeps: { exclude: ['onnxruntime-web'] },
+  // The dev server's dependency scan also crawls the training worker, so that opening it does not
+  // trigger a re-optimisation (and a page reload) halfway through a run.
+  optimizeDeps: { exclude: ['onnxruntime-web'], entries: ['index.html', 'src/train-worker.ts'] },
   build: { target: 'es2022', chunkSizeWarningLimit: 4096 },
   worker: { format: 'es' },
 });
