@@ -65,7 +65,9 @@ describe('playground in chromium', () => {
     await expect(page.textContent('#runtime-info')).resolves.toMatch(new RegExp(`cross-origin isolated: yes · WASM threads: ${threads} · WebGPU: `));
     const status = await page.textContent('#model-status');
     expect(status).toMatch(/^Loaded demo\/: encoder-decoder, dModel 64, 4 heads, 1\+1 layers/);
-    expect(status).toMatch(new RegExp(` · device wasm(?: \\(webgpu failed: [^)]+\\))?, ${threads} threads? · trained at build time, 500 steps, dev exact match [\\d.]+% on 200 dates$`));
+    const demo = JSON.parse(await readFile(join(dist, 'demo', 'demo.json'), 'utf8')) as { steps: number; exactMatchOnnx: number; devSize: number };
+    const trained = `trained at build time, ${demo.steps} steps, dev exact match ${(100 * demo.exactMatchOnnx).toFixed(1)}% on ${demo.devSize} dates`;
+    expect(status).toMatch(new RegExp(` · device wasm(?: \\(webgpu failed: [^)]+\\))?, ${threads} threads? · ${trained.replace('.', '\\.')}$`));
   });
 
   it('translates like onnxruntime-node and draws every heatmap', async () => {

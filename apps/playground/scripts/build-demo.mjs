@@ -24,7 +24,7 @@ const stampFile = join(app, '.demo-stamp.json');
 /** Training settings of the demo: short enough for a build (well under two minutes on 2 cores). */
 const DEMO = {
   seed: 1,
-  steps: 500,
+  steps: 400,
   trainSize: 20000,
   devSize: 200,
   batchSize: 64,
