@@ -175,6 +175,7 @@ async function run(): Promise<void> {
     });
     const total = performance.now() - started;
     out.textContent = folder.tokenizer.decode(result.output);
+    out.dataset.ids = result.output.join(' ');
     const perToken = result.steps.map((s) => s.ms);
     const sorted = [...perToken].sort((a, b) => a - b);
     const median = sorted[Math.floor(sorted.length / 2)] ?? 0;
@@ -189,6 +190,12 @@ async function run(): Promise<void> {
     slider.value = slider.max;
     slider.disabled = result.steps.length === 0;
     ($('play-button') as HTMLButtonElement).disabled = result.steps.length === 0;
+    const seq2seq = folder.config.preset === 'encoder-decoder';
+    $('no-attention').hidden = folder.hasAttention;
+    $('cross-block').hidden = !folder.hasAttention || !seq2seq;
+    $('encoder-block').hidden = !folder.hasAttention || !seq2seq;
+    $('self-block').hidden = !folder.hasAttention;
+    $('self-title').textContent = seq2seq ? 'Decoder self-attention' : 'Self-attention (prompt and generated tokens)';
     drawAttention();
     document.body.dataset.run = 'done';
   } catch (error) {
