@@ -82,6 +82,10 @@ describe('readModelFolder', () => {
     await expect(failure(readModelFolder(memoryFolderFiles({ ...lm, 'config.json': files['config.json']! }), ''))).resolves.toMatch(/^onnx\/encoder_model\.onnx: missing/);
     await expect(failure(readModelFolder(memoryFolderFiles({ ...files, 'config.json': bytes('{"model_type": "bert"}') }), 'f/'))).resolves.toBe("f/config.json: no 'attend' key (not an attend export folder)");
     await expect(failure(readModelFolder(memoryFolderFiles({ ...files, 'tokenizer.json': bytes('{oops') }), 'f/'))).resolves.toMatch(/^f\/tokenizer\.json: not JSON \(/);
+    const checkpointConfig = new TextEncoder().encode(JSON.stringify(JSON.parse(new TextDecoder().decode(files['config.json'])).attend));
+    await expect(failure(readModelFolder(memoryFolderFiles({ ...files, 'config.json': checkpointConfig }), 'run/'))).resolves.toBe(
+      'run/config.json: a training checkpoint, not an export; export it first: attend export <checkpoint> --out <folder> --with-attention',
+    );
     const config = JSON.parse(new TextDecoder().decode(files['config.json']));
     config.attend.vocabSize += 1;
     await expect(failure(readModelFolder(memoryFolderFiles({ ...files, 'config.json': bytes(JSON.stringify(config)) }), ''))).resolves.toMatch(/^tokenizer\.json: \d+ tokens but config\.json has vocabSize \d+/);

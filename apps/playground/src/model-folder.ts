@@ -71,6 +71,9 @@ export async function readModelFolder(files: Map<string, PickedFile>, source: st
     return file.bytes();
   };
   const configBytes = await read(EXPORT_FILES.config, 'every export has one');
+  if (isCheckpointConfig(configBytes)) {
+    throw new FolderError(`${where(EXPORT_FILES.config)}: a training checkpoint, not an export; export it first: attend export <checkpoint> --out <folder> --with-attention`);
+  }
   const modelConfig = rethrow(() => readFolderConfig(configBytes, where(EXPORT_FILES.config)));
   if (modelConfig.preset === 'encoder-classifier') {
     throw new FolderError(`${where(EXPORT_FILES.config)}: preset 'encoder-classifier'; the playground runs 'encoder-decoder' and 'decoder-lm' exports`);
@@ -101,6 +104,16 @@ export async function readModelFolder(files: Map<string, PickedFile>, source: st
     graphs[name] = bytes;
   }
   return { source, config: modelConfig, tokenizer, graphs, hasAttention };
+}
+
+/** Whether config.json is a checkpoint's (the ModelConfig itself, with no export wrapper). */
+function isCheckpointConfig(bytes: Uint8Array): boolean {
+  try {
+    const json = JSON.parse(new TextDecoder().decode(bytes)) as unknown;
+    return typeof json === 'object' && json !== null && 'preset' in json && !('attend' in json);
+  } catch {
+    return false;
+  }
 }
 
 /** Files of a folder served over HTTP (the demo): fetched on demand, a 404 reads as missing. */
