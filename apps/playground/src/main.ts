@@ -23,7 +23,7 @@ const env = await browserEnvironment();
 const threads = wasmThreads(env);
 const assetUrl = (path: string): string => new URL(path, document.baseURI).href;
 configureOrt(assetUrl('ort/'), threads);
-$('runtime-info').textContent = `onnxruntime-web · cross-origin isolated: ${env.crossOriginIsolated ? 'yes' : 'no'} · WASM threads: ${threads} · WebGPU: ${env.hasWebGpu ? 'available' : 'no adapter'}`;
+$('runtime-info').textContent = `onnxruntime-web · cross-origin isolated: ${env.crossOriginIsolated ? 'yes' : 'no'} · WASM threads: ${threads} · WebGPU: ${env.hasWebGpu ? 'available' : 'unavailable'}`;
 
 interface Loaded {
   folder: ModelFolder;
@@ -55,7 +55,10 @@ function setBusy(value: boolean): void {
 // 1. Loading ---------------------------------------------------------------------------------
 
 async function loadFolder(files: () => Promise<Map<string, PickedFile>>, source: string, examples: string[] = [], note = ''): Promise<void> {
-  if (busy) return;
+  if (busy) {
+    showError('model-error', 'busy: wait until the current run or training has finished, then load the model again');
+    return;
+  }
   setBusy(true);
   showError('model-error', undefined);
   $('model-status').textContent = `Loading ${source || 'the selected files'}…`;
