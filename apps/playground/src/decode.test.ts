@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import { createOnnxModel, generate, translate } from '@attend/runtime-onnx/node';
+import { argmax, decodeWithAttention, encodeInput, InputError, lastQueryRow, type Sessions } from './decode.js';
+import { memoryFolderFiles, readModelFolder, type ModelFolder } from './model-folder.js';
+import { tinyExport } from './test-utils/fixtures.js';
+
+async function load(preset: 'encoder-decoder' | 'decoder-lm'): Promise<{ folder: ModelFolder; sessions: Sessions }> {
+  const folder = await readModelFolder(memoryFolderFiles(await tinyExport(preset)), '');
+  if (preset === 'encoder-decoder') {
+    const encoder = await createOnnxModel(folder.graphs['onnx/encoder_model.onnx']!);
+    const decoder = await createOnnxModel(folder.graphs['onnx/decoder_model_merged.onnx']!);
+    return { folder, sessions: { kind: 'seq2seq', encoder, decoder } };
+  }
+  return { folder, sessions: { kind: 'lm', model: await createOnnxModel(folder.graphs['onnx/model.onnx']!) } };
+}
+
+const rowSums = (row: { heads: number; keys: number; data: Float32Array }): number[] =>
+  Array.from({ length: row.heads }, (_, h) => row.data.subarray(h * row.keys, (h + 1) * row.keys).reduce((a, b) => a + b, 0));
+
+describe('decodeWithAttention', () => {
+  it('encoder–decoder: the same tokens as runtime-onnx translate, with one attention row per step and layer', async () => {
+    const { folder, sessions } = await load('encoder-decoder');
+    if (sessions.kind !== 'seq2seq') throw new Error('unreachable');
+    const c = folder.config;
+    let longest = 0;
+    for (const text of ['abc', 'fedcba', 'a']) {
+      const { ids } = encodeInput(folder.tokenizer, c, text);
+      const [expected] = await translate(sessions, { ids, batchSize: 1, seqLen: ids.length }, { maxNewTokens: c.maxSeqLen - 1 });
+      const seen: number[] = [];
+      const result = await decodeWithAttention(sessions, c, ids, { onStep: (s) => seen.push(s.token) });
+      expect(result.output).toEqual(expected);
+      longest = Math.max(longest, result.steps.length);
+      expect(seen).toEqual(result.steps.map((s) => s.token));
+      expect(result.steps.length).toBe(result.output.length + (result.finished ? 1 : 0));
+      expect(result.decoderInputs).toEqual([c.bosTokenId, ...result.steps.slice(0, -1).map((s) => s.token)]);
+      expect(result.encoder).toHaveLength(c.numEncoderLayers);
+      for (const layer of result.encoder) expect(layer.data).toHaveLength(c.numHeads * ids.length * ids.length);
+      result.steps.forEach((step, t) => {
+        expect(step.cross).toHaveLength(c.numDecoderLayers);
+        expect(step.self).toHaveLength(c.numDecoderLayers);
+        for (const row of step.cross) {
+          expect([row.heads, row.keys]).toEqual([c.numHeads, ids.length]);
+          for (const s of rowSums(row)) expect(s).toBeCloseTo(1, 5);
+        }
+        for (const row of step.self) {
+          expect([row.heads, row.keys]).toEqual([c.numHeads, t + 1]);
+          for (const s of rowSums(row)) expect(s).toBeCloseTo(1, 5);
+        }
+        expect(step.ms).toBeGreaterThanOrEqual(0);
+      });
+    }
+    expect(longest).toBeGreaterThan(2); // the random model says something before eos
+    const limited = await decodeWithAttention(sessions, c, encodeInput(folder.tokenizer, c, 'abcdef').ids, { maxNewTokens: 2 });
+    expect(limited.steps.length).toBeLessThanOrEqual(2);
+  });
+
+  it('decoder-lm: the same tokens as runtime-onnx generate, the prompt row over the whole prompt', async () => {
+    const { folder, sessions } = await load('decoder-lm');
+    if (sessions.kind !== 'lm') throw new Error('unreachable');
+    const c = folder.config;
+    const { ids } = encodeInput(folder.tokenizer, c, 'bad');
+    const [expected] = await generate(sessions.model, { prompts: [[c.bosTokenId, ...ids]], maxNewTokens: c.maxSeqLen - ids.length - 1 });
+    const result = await decodeWithAttention(sessions, c, ids);
+    expect(result.output).toEqual(expected);
+    expect(result.steps.length).toBeGreaterThan(2);
+    expect(result.steps[0]!.self[0]!.keys).toBe(ids.length + 1);
+    result.steps.forEach((step, t) => {
+      expect(step.cross).toEqual([]);
+      for (const row of step.self) {
+        expect(row.keys).toBe(ids.length + 1 + t);
+        for (const s of rowSums(row)) expect(s).toBeCloseTo(1, 5);
+      }
+    });
+    expect(result.decoderInputs).toHaveLength(ids.length + result.steps.length);
+  });
+});
+
+describe('encodeInput', () => {
+  it('rejects empty and too-long inputs with the limit, and lists unknown characters', async () => {
+    const folder = await readModelFolder(memoryFolderFiles(await tinyExport('encoder-decoder')), '');
+    const c = folder.config; // maxSeqLen 12
+    expect(() => encodeInput(folder.tokenizer, c, '  ')).toThrow(new InputError('the input is empty; type some text'));
+    expect(() => encodeInput(folder.tokenizer, c, 'a'.repeat(13))).toThrow(new InputError('the input is 13 tokens long; this model takes at most 12 (maxSeqLen 12)'));
+    expect(encodeInput(folder.tokenizer, c, 'a'.repeat(12)).ids).toHaveLength(12);
+    expect(encodeInput(folder.tokenizer, c, 'abz!z').unknown).toEqual(['z', '!']);
+    const lm = await readModelFolder(memoryFolderFiles(await tinyExport('decoder-lm')), '');
+    expect(() => encodeInput(lm.tokenizer, lm.config, 'a'.repeat(11))).toThrow(/^the input is 11 tokens long; this model takes at most 10 \(maxSeqLen 12\)$/);
+  });
+});
+
+describe('helpers', () => {
+  it('argmax takes the first of equal maxima, within a slice', () => {
+    expect(argmax(Float32Array.of(1, 5, 5, 2))).toBe(1);
+    expect(argmax(Float32Array.of(9, 9, 1, 3, 2), 2, 3)).toBe(1);
+  });
+
+  it('lastQueryRow takes each head’s last query row of [1, H, Q, K]', () => {
+    const data = Float32Array.from({ length: 2 * 3 * 2 }, (_, i) => i); // H 2, Q 3, K 2
+    expect(lastQueryRow({ data, dims: [1, 2, 3, 2] })).toEqual({ heads: 2, keys: 2, data: Float32Array.of(4, 5, 10, 11) });
+  });
+});

@@ -1,0 +1,394 @@
+// The playground page: load a model folder (the demo, a pick, a drop, or one trained here),
+// run it step by step with onnxruntime-web, draw its attention, show positional tables and
+// masks, and train a tiny model in a worker. Every failure ends as one line in the page.
+
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+import { causalMask, localWindowMask, paddingMask, sinusoidalTable } from '@attend/core';
+import { decodeWithAttention, encodeInput, type DecodeResult } from './decode.js';
+import { pickedFromDrop, pickedFromInput } from './drop.js';
+import { drawHeatmap, encoderMatrix, maskMatrix, stepMatrix, tableMatrix } from './heatmap.js';
+import { fetchFolderFiles, folderPaths, memoryFolderFiles, readModelFolder, type ModelFolder, type PickedFile } from './model-folder.js';
+import { browserEnvironment, configureOrt, openSessions, pickDevice, releaseSessions, shortReason, wasmThreads, type DeviceChoice, type OpenedSessions } from './runtime.js';
+import { checkTrainRequest, type TrainRequest } from './train-check.js';
+import type { TrainStart, WorkerMessage } from './train-worker.js';
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`page element #${id} is missing`);
+  return el as T;
+};
+
+const env = await browserEnvironment();
+const threads = wasmThreads(env);
+const assetUrl = (path: string): string => new URL(path, document.baseURI).href;
+configureOrt(assetUrl('ort/'), threads);
+$('runtime-info').textContent = `onnxruntime-web · cross-origin isolated: ${env.crossOriginIsolated ? 'yes' : 'no'} · WASM threads: ${threads} · WebGPU: ${env.hasWebGpu ? 'available' : 'unavailable'}`;
+
+interface Loaded {
+  folder: ModelFolder;
+  opened: OpenedSessions;
+}
+
+let loaded: Loaded | undefined;
+let result: DecodeResult | undefined;
+let busy = false;
+
+function showError(id: string, error: unknown): void {
+  const el = $(id);
+  if (error === undefined) {
+    el.hidden = true;
+    el.textContent = '';
+    return;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  el.textContent = message.split('\n')[0] ?? message;
+  el.hidden = false;
+}
+
+function setBusy(value: boolean): void {
+  busy = value;
+  for (const id of ['load-demo', 'run-button', 'train-button']) ($(id) as HTMLButtonElement).disabled = value || (id === 'run-button' && !loaded);
+  ($('input-text') as HTMLInputElement).disabled = value || !loaded;
+}
+
+// 1. Loading ---------------------------------------------------------------------------------
+
+async function loadFolder(files: () => Promise<Map<string, PickedFile>>, source: string, examples: string[] = [], note = ''): Promise<void> {
+  if (busy) {
+    showError('model-error', 'busy: wait until the current run or training has finished, then load the model again');
+    return;
+  }
+  setBusy(true);
+  showError('model-error', undefined);
+  $('model-status').textContent = `Loading ${source || 'the selected files'}…`;
+  try {
+    const folder = await readModelFolder(await files(), source);
+    const device = pickDevice(env, ($('device-select') as HTMLSelectElement).value as DeviceChoice);
+    const opened = await openSessions(folder, device);
+    if (loaded) await releaseSessions(loaded.opened.sessions);
+    loaded = { folder, opened };
+    result = undefined;
+    clearRun();
+    const c = folder.config;
+    const layers = c.preset === 'encoder-decoder' ? `${c.numEncoderLayers}+${c.numDecoderLayers} layers` : `${c.numDecoderLayers} layers`;
+    const fellBack = opened.fallbacks.map((f) => ` (${f.device} failed: ${shortReason(f.reason)})`).join('');
+    $('model-status').textContent =
+      `Loaded ${source || 'model'}: ${c.preset}, dModel ${c.dModel}, ${c.numHeads} heads, ${layers}, vocabulary ${c.vocabSize}, maxSeqLen ${c.maxSeqLen} · ` +
+      `device ${opened.device}${fellBack}${opened.device === 'wasm' ? `, ${threads} thread${threads === 1 ? '' : 's'}` : ''}` +
+      `${folder.hasAttention ? '' : ' · exported without attention outputs: no heatmaps'}${note ? ` · ${note}` : ''}`;
+    document.body.dataset.model = 'ready';
+    showExamples(examples);
+  } catch (error) {
+    showError('model-error', error);
+    $('model-status').textContent = loaded ? `Still using ${loaded.folder.source || 'the previous model'}.` : 'No model loaded.';
+  } finally {
+    setBusy(false);
+  }
+}
+
+async function loadDemo(): Promise<void> {
+  let info: { examples?: string[]; exactMatchOnnx?: number; steps?: number; devSize?: number } = {};
+  try {
+    const response = await fetch(assetUrl('demo/demo.json'));
+    if (response.ok) info = (await response.json()) as typeof info;
+  } catch {
+    // demo.json only adds the examples and the figures; the folder check reports what is missing.
+  }
+  const note = info.exactMatchOnnx !== undefined ? `trained at build time, ${info.steps} steps, dev exact match ${(100 * info.exactMatchOnnx).toFixed(1)}% on ${info.devSize} dates` : '';
+  await loadFolder(() => fetchFolderFiles(assetUrl('demo/')), 'demo/', info.examples ?? [], note);
+}
+
+function topFolder(files: PickedFile[]): string {
+  const first = files[0]?.path.split('/') ?? [];
+  return first.length > 1 ? `${first[0]}/` : '';
+}
+
+function loadPicked(files: PickedFile[]): Promise<void> {
+  return loadFolder(async () => folderPaths(files), topFolder(files));
+}
+
+function showExamples(examples: string[]): void {
+  const box = $('examples');
+  box.replaceChildren();
+  for (const text of examples) {
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.textContent = text;
+    button.addEventListener('click', () => {
+      ($('input-text') as HTMLInputElement).value = text;
+      void run();
+    });
+    box.append(button);
+  }
+  if (examples[0] && ($('input-text') as HTMLInputElement).value === '') ($('input-text') as HTMLInputElement).value = examples[0];
+}
+
+$('load-demo').addEventListener('click', () => void loadDemo());
+for (const id of ['file-input', 'folder-input']) {
+  const input = $<HTMLInputElement>(id);
+  input.addEventListener('change', () => {
+    const files = pickedFromInput(input.files);
+    input.value = '';
+    void loadPicked(files);
+  });
+}
+const dropZone = $('drop-zone');
+dropZone.addEventListener('dragover', (e) => {
+  e.preventDefault();
+  dropZone.classList.add('over');
+});
+dropZone.addEventListener('dragleave', () => dropZone.classList.remove('over'));
+dropZone.addEventListener('drop', (e) => {
+  e.preventDefault();
+  dropZone.classList.remove('over');
+  if (!e.dataTransfer) return;
+  void pickedFromDrop(e.dataTransfer).then(loadPicked, (error: unknown) => showError('model-error', error));
+});
+
+// 2. Running ---------------------------------------------------------------------------------
+
+function clearRun(): void {
+  $('output-text').textContent = '';
+  $('latency').textContent = '';
+  showError('run-error', undefined);
+  for (const id of ['cross-maps', 'self-maps', 'encoder-maps']) $(id).replaceChildren();
+  const slider = $<HTMLInputElement>('step-slider');
+  slider.max = '0';
+  slider.disabled = true;
+  ($('play-button') as HTMLButtonElement).disabled = true;
+  $('step-label').textContent = '';
+  delete document.body.dataset.run;
+}
+
+async function run(): Promise<void> {
+  if (!loaded || busy) return;
+  const { folder, opened } = loaded;
+  clearRun();
+  setBusy(true);
+  try {
+    const text = ($('input-text') as HTMLInputElement).value;
+    const { ids, unknown } = encodeInput(folder.tokenizer, folder.config, text);
+    const out = $('output-text');
+    const started = performance.now();
+    result = await decodeWithAttention(opened.sessions, folder.config, ids, {
+      onStep: (step) => {
+        out.textContent += folder.tokenizer.decode([step.token]);
+      },
+    });
+    const total = performance.now() - started;
+    out.textContent = folder.tokenizer.decode(result.output);
+    out.dataset.ids = result.output.join(' ');
+    const perToken = result.steps.map((s) => s.ms);
+    const sorted = [...perToken].sort((a, b) => a - b);
+    const median = sorted[Math.floor(sorted.length / 2)] ?? 0;
+    $('latency').textContent =
+      `${opened.device}${opened.device === 'wasm' ? ` · ${threads} thread${threads === 1 ? '' : 's'}` : ''} · ` +
+      `${folder.config.preset === 'encoder-decoder' ? 'encoder' : 'prompt'} ${result.prefillMs.toFixed(1)} ms · ${result.steps.length} tokens, ` +
+      `${median.toFixed(1)} ms/token median (${perToken.map((ms) => ms.toFixed(1)).join(', ')}) · total ${total.toFixed(0)} ms` +
+      `${result.finished ? '' : ' · stopped at the length limit (no end token)'}` +
+      `${unknown.length ? ` · unknown to the tokenizer: ${unknown.map((c) => JSON.stringify(c)).join(' ')}` : ''}`;
+    const slider = $<HTMLInputElement>('step-slider');
+    slider.max = String(Math.max(0, result.steps.length - 1));
+    slider.value = slider.max;
+    slider.disabled = result.steps.length === 0;
+    ($('play-button') as HTMLButtonElement).disabled = result.steps.length === 0;
+    const seq2seq = folder.config.preset === 'encoder-decoder';
+    $('no-attention').hidden = folder.hasAttention;
+    $('cross-block').hidden = !folder.hasAttention || !seq2seq;
+    $('encoder-block').hidden = !folder.hasAttention || !seq2seq;
+    $('self-block').hidden = !folder.hasAttention;
+    $('self-title').textContent = seq2seq ? 'Decoder self-attention' : 'Self-attention (prompt and generated tokens)';
+    drawAttention();
+    document.body.dataset.run = 'done';
+  } catch (error) {
+    showError('run-error', error);
+  } finally {
+    setBusy(false);
+  }
+}
+
+$('run-button').addEventListener('click', () => void run());
+$('input-text').addEventListener('keydown', (e) => {
+  if (e.key === 'Enter') void run();
+});
+
+// 3. Attention ---------------------------------------------------------------------------------
+
+function mapFigure(title: string): { figure: HTMLElement; canvas: HTMLCanvasElement } {
+  const figure = document.createElement('figure');
+  const canvas = document.createElement('canvas');
+  canvas.className = 'heatmap';
+  const caption = document.createElement('figcaption');
+  caption.textContent = title;
+  figure.append(canvas, caption);
+  return { figure, canvas };
+}
+
+function drawAttention(): void {
+  if (!loaded || !result) return;
+  const { tokenizer, config } = loaded.folder;
+  const step = Number($<HTMLInputElement>('step-slider').value);
+  const s = result.steps[step];
+  $('step-label').textContent = s ? `step ${step + 1} of ${result.steps.length}: “${tokenizer.idsToTokens([s.token])[0]}” in ${s.ms.toFixed(1)} ms` : '';
+  const kinds: ['cross' | 'self', string][] = [['cross', 'cross-maps'], ['self', 'self-maps']];
+  for (const [kind, id] of kinds) {
+    const box = $(id);
+    box.replaceChildren();
+    const layersCount = (kind === 'cross' ? s?.cross : s?.self)?.length ?? 0;
+    for (let layer = 0; layer < layersCount; layer++) {
+      for (let head = 0; head < config.numHeads; head++) {
+        const { figure, canvas } = mapFigure(`layer ${layer} · head ${head}`);
+        box.append(figure);
+        drawHeatmap(canvas, stepMatrix(result, tokenizer, kind, layer, head, step), { highlightRow: step });
+      }
+    }
+  }
+  const encoderBox = $('encoder-maps');
+  if (encoderBox.childElementCount === 0) {
+    result.encoder.forEach((layer, l) => {
+      for (let head = 0; head < layer.heads; head++) {
+        const { figure, canvas } = mapFigure(`layer ${l} · head ${head}`);
+        encoderBox.append(figure);
+        drawHeatmap(canvas, encoderMatrix(result!, tokenizer, l, head));
+      }
+    });
+  }
+}
+
+$('step-slider').addEventListener('input', drawAttention);
+$('play-button').addEventListener('click', () => {
+  if (!result) return;
+  const slider = $<HTMLInputElement>('step-slider');
+  let step = 0;
+  const last = result.steps.length - 1;
+  const tick = (): void => {
+    slider.value = String(step);
+    drawAttention();
+    if (step++ < last) setTimeout(tick, 350);
+  };
+  tick();
+});
+
+// 4. Positional encodings and masks -------------------------------------------------------------
+
+function drawTables(): void {
+  const num = (id: string): number => Number($<HTMLInputElement>(id).value);
+  try {
+    const len = num('pe-len');
+    const dim = num('pe-dim');
+    if (!Number.isInteger(len) || len < 2 || len > 128) throw new RangeError(`positions is ${len}; expected an integer in [2, 128]`);
+    if (!Number.isInteger(dim) || dim < 2 || dim > 256 || dim % 2 !== 0) throw new RangeError(`dModel is ${dim}; expected an even integer in [2, 256]`);
+    const n = num('mask-size');
+    const valid = num('mask-valid');
+    const window = num('mask-window');
+    if (!Number.isInteger(n) || n < 2 || n > 32) throw new RangeError(`mask size is ${n}; expected an integer in [2, 32]`);
+    if (!Number.isInteger(valid) || valid < 0 || valid > n) throw new RangeError(`valid length is ${valid}; expected an integer in [0, ${n}]`);
+    if (!Number.isInteger(window) || window < 0) throw new RangeError(`window is ${window}; expected a non-negative integer`);
+    drawHeatmap($<HTMLCanvasElement>('pe-canvas'), tableMatrix(sinusoidalTable(len, dim), len, dim), { scale: 'signed', cell: Math.max(3, Math.min(12, Math.floor(512 / dim))), minLabelCell: 10 });
+    drawHeatmap($<HTMLCanvasElement>('causal-canvas'), maskMatrix(causalMask(n), n, n), { cell: 18 });
+    const padding = paddingMask([valid], n);
+    // The padding mask is per key; every query row sees the same keys.
+    const rows = new Uint8Array(n * n);
+    for (let i = 0; i < n; i++) rows.set(padding, i * n);
+    drawHeatmap($<HTMLCanvasElement>('padding-canvas'), maskMatrix(rows, n, n), { cell: 18 });
+    drawHeatmap($<HTMLCanvasElement>('window-canvas'), maskMatrix(localWindowMask(n, n, window), n, n), { cell: 18 });
+    showError('tables-error', undefined);
+  } catch (error) {
+    showError('tables-error', error);
+  }
+}
+
+for (const id of ['pe-len', 'pe-dim', 'mask-size', 'mask-valid', 'mask-window']) $(id).addEventListener('input', drawTables);
+drawTables();
+
+// 5. Training ------------------------------------------------------------------------------------
+
+let chart: uPlot | undefined;
+const lossData: [number[], number[]] = [[], []];
+
+function resetChart(): void {
+  lossData[0].length = 0;
+  lossData[1].length = 0;
+  chart?.destroy();
+  chart = new uPlot(
+    {
+      width: 640,
+      height: 260,
+      title: 'training loss',
+      scales: { x: { time: false } },
+      series: [{ label: 'step' }, { label: 'loss', stroke: '#2a6fdb', width: 2 }],
+      axes: [{ label: 'step' }, { label: 'loss' }],
+    },
+    lossData,
+    $('loss-chart'),
+  );
+}
+
+function trainRequest(): TrainRequest {
+  const num = (id: string): number => Number($<HTMLInputElement>(id).value);
+  return {
+    task: $<HTMLSelectElement>('train-task').value as TrainRequest['task'],
+    steps: num('train-steps'),
+    dModel: num('train-dmodel'),
+    numHeads: num('train-heads'),
+    layers: num('train-layers'),
+    maxLength: num('train-maxlen'),
+    learningRate: 5e-3,
+    seed: 1,
+  };
+}
+
+$('train-button').addEventListener('click', async () => {
+  if (busy) return;
+  showError('train-error', undefined);
+  let request: TrainRequest;
+  try {
+    request = checkTrainRequest(trainRequest());
+  } catch (error) {
+    showError('train-error', error);
+    return;
+  }
+  setBusy(true);
+  resetChart();
+  const status = $('train-status');
+  status.textContent = 'Starting the worker…';
+  delete document.body.dataset.train;
+  const worker = new Worker(new URL('./train-worker.ts', import.meta.url), { type: 'module' });
+  let examples: string[] = [];
+  const finish = (): void => {
+    worker.terminate();
+    setBusy(false);
+  };
+  worker.onerror = (e) => {
+    showError('train-error', `training worker failed: ${e.message || 'could not start'}`);
+    finish();
+  };
+  worker.onmessage = (event: MessageEvent<WorkerMessage>) => {
+    const m = event.data;
+    if (m.type === 'backend') {
+      status.textContent = `tfjs backend ${m.name}${m.fallbacks.map((f) => ` (${f.name} failed: ${f.reason})`).join('')}`;
+    } else if (m.type === 'data') {
+      examples = m.examples.map((e) => e.source);
+      status.textContent += ` · ${m.train} training pairs, vocabulary ${m.vocabSize}, ${m.parameters.toLocaleString('en')} parameters`;
+    } else if (m.type === 'step') {
+      lossData[0].push(m.step);
+      lossData[1].push(m.loss);
+      chart?.setData(lossData);
+      $('train-status').dataset.step = String(m.step);
+      status.textContent = status.textContent!.replace(/ · step .*$/, '') + ` · step ${m.step}/${m.totalSteps}, loss ${m.loss.toFixed(3)}, ${Math.round(m.tokensPerSecond)} tokens/s`;
+    } else if (m.type === 'done') {
+      status.textContent += ` · done in ${m.seconds.toFixed(1)} s, dev exact match ${(100 * m.exactMatch).toFixed(1)}% · exported to ONNX in the page`;
+      finish();
+      document.body.dataset.train = 'done';
+      void loadFolder(async () => memoryFolderFiles(m.files), `trained-${request.task}/`, examples, `trained in this page, exact match ${(100 * m.exactMatch).toFixed(1)}%`);
+    } else {
+      showError('train-error', m.message);
+      finish();
+    }
+  };
+  const start: TrainStart = { request, backend: $<HTMLSelectElement>('train-backend').value as TrainStart['backend'], wasmBase: assetUrl('tfjs/') };
+  worker.postMessage(start);
+});
+
+void loadDemo();

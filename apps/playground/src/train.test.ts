@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { setupBackend } from '@attend/transformer';
+import { checkTrainRequest, trainAndExport, type TrainEvent, type TrainRequest } from './train.js';
+import { memoryFolderFiles, readModelFolder } from './model-folder.js';
+
+const base: TrainRequest = { task: 'reverse', steps: 10, dModel: 16, numHeads: 2, layers: 1, maxLength: 5, learningRate: 5e-3, seed: 1 };
+
+describe('checkTrainRequest', () => {
+  it('names the field and the allowed values', () => {
+    expect(checkTrainRequest(base)).toBe(base);
+    expect(() => checkTrainRequest({ ...base, steps: 0 })).toThrow('steps is 0; expected an integer in [1, 3000]');
+    expect(() => checkTrainRequest({ ...base, layers: 1.5 })).toThrow('layers is 1.5; expected an integer in [1, 3]');
+    expect(() => checkTrainRequest({ ...base, dModel: 18, numHeads: 4 })).toThrow('dModel 18 is not divisible by numHeads 4');
+    expect(() => checkTrainRequest({ ...base, task: 'parity' as TrainRequest['task'] })).toThrow("task 'parity' is not one of copy, reverse, sort, date");
+    expect(() => checkTrainRequest({ ...base, learningRate: 0 })).toThrow('learningRate is 0; expected a number in (0, 0.1]');
+  });
+});
+
+describe('trainAndExport', () => {
+  it('trains, reports every 5 steps, and returns an export folder the page can load', async () => {
+    await setupBackend();
+    const events: TrainEvent[] = [];
+    const files = await trainAndExport(base, (e) => events.push(e));
+    expect(events.map((e) => e.type)).toEqual(['data', 'step', 'step', 'done']);
+    const steps = events.filter((e) => e.type === 'step');
+    expect(steps.map((e) => e.step)).toEqual([5, 10]);
+    for (const e of steps) expect(Number.isFinite(e.loss) && e.loss > 0).toBe(true);
+    const folder = await readModelFolder(memoryFolderFiles(files), '');
+    expect(folder.config).toMatchObject({ preset: 'encoder-decoder', dModel: 16, numHeads: 2, numEncoderLayers: 1, numDecoderLayers: 1 });
+    expect(folder.hasAttention).toBe(true);
+  });
+});

@@ -1,0 +1,55 @@
+// In-page training: a synthetic seq2seq task and a tiny encoder–decoder, trained with
+// @attend/transformer's trainer, then exported with attention outputs by @attend/runtime-onnx
+// (in memory: the transformers.js-layout folder as bytes) — the page runs the result with
+// onnxruntime-web like any other export. Runs in a worker (train-worker.ts) and in Node (tests).
+
+import { CharTokenizer, createModelConfig, syntheticTask, trainDevSplit } from '@attend/core';
+import { exportFolderFiles } from '@attend/runtime-onnx';
+import { seq2seqTask, serializeCheckpoint, train, TransformerModel } from '@attend/transformer';
+import { checkTrainRequest, type TrainEvent, type TrainRequest } from './train-check.js';
+
+export * from './train-check.js';
+
+/** Trains the requested model, reporting progress; returns the export folder's files. */
+export async function trainAndExport(request: TrainRequest, emit: (event: TrainEvent) => void): Promise<Record<string, Uint8Array>> {
+  const r = checkTrainRequest(request);
+  const maxLength = r.task === 'date' ? 40 : r.maxLength;
+  const pairs = syntheticTask(r.task, { count: 4200, seed: r.seed, minLength: 3, maxLength: r.maxLength });
+  const split = trainDevSplit(pairs, { devFraction: 200 / pairs.length, seed: r.seed, key: (p) => p.source });
+  const tokenizer = CharTokenizer.fromCorpus(pairs.flatMap((p) => [p.source, p.target]));
+  const config = createModelConfig({
+    preset: 'encoder-decoder',
+    vocabSize: tokenizer.vocabSize,
+    dModel: r.dModel,
+    numHeads: r.numHeads,
+    numEncoderLayers: r.layers,
+    numDecoderLayers: r.layers,
+    dFf: 4 * r.dModel,
+    maxSeqLen: maxLength + 8,
+    dropout: 0,
+  });
+  const maxTgtLen = r.task === 'date' ? 12 : maxLength;
+  const task = seq2seqTask(split.train, split.dev, tokenizer, { batchSize: 32, seed: r.seed, maxSrcLen: maxLength, maxTgtLen });
+  const model = new TransformerModel(config, { seed: r.seed });
+  try {
+    emit({ type: 'data', train: split.train.length, dev: split.dev.length, vocabSize: tokenizer.vocabSize, parameters: model.parameterCount(), examples: split.dev.slice(0, 6) });
+    const started = performance.now();
+    await train(model, task.nextBatch, {
+      steps: r.steps,
+      learningRate: r.learningRate,
+      schedule: { kind: 'cosine', warmupSteps: Math.min(20, Math.floor(r.steps / 5)), totalSteps: r.steps, minLr: r.learningRate / 20 },
+      logEvery: 5,
+      onProgress: (e) => {
+        if (e.type === 'step') emit({ type: 'step', step: e.step, totalSteps: e.totalSteps, loss: e.loss, tokensPerSecond: e.tokensPerSecond });
+      },
+    });
+    const seconds = (performance.now() - started) / 1000;
+    const { exactMatch } = await task.evaluate(model);
+    const checkpoint = serializeCheckpoint({ model, tokenizer: tokenizer.toJSON() });
+    const files = exportFolderFiles(checkpoint, { withAttention: true });
+    emit({ type: 'done', exactMatch, seconds, files });
+    return files;
+  } finally {
+    model.dispose();
+  }
+}
