@@ -3,7 +3,7 @@
 // Every error is one line `attend: <message>` and a non-zero exit code; --verbose adds the stack.
 
 import { Command, CommanderError, Option } from 'commander';
-import { SYNTHETIC_TASKS } from '@attend/core';
+import { PRESETS, SYNTHETIC_CLASSIFICATION_TASKS, SYNTHETIC_TASKS } from '@attend/core';
 import { CliError, errorLine } from './errors.js';
 import { nonNegativeInt, positiveInt, positiveNumber, probability } from './options.js';
 
@@ -23,19 +23,25 @@ const program = new Command('attend')
 
 program
   .command('train')
-  .description('train an encoder–decoder on a built-in task or a TSV of pairs, checkpointing into --out')
-  .addOption(new Option('--task <name>', 'built-in synthetic task').choices(SYNTHETIC_TASKS))
-  .option('--pairs <file>', 'tab-separated source/target pairs, one per line')
+  .description('train an encoder–decoder, a decoder-only LM or an encoder classifier, checkpointing into --out')
+  .addOption(new Option('--preset <preset>', 'model kind (default: from the data)').choices(PRESETS))
+  .option('--config <file>', 'JSON settings: ModelConfig fields and steps, batchSize, learningRate, seed, evalEvery, examples, devSize, contextLength, layers (flags override it)')
+  .addOption(new Option('--task <name>', 'built-in synthetic task (copy|reverse|sort|date: encoder-decoder; majority|parity: encoder-classifier)').choices([...SYNTHETIC_TASKS, ...SYNTHETIC_CLASSIFICATION_TASKS]))
+  .option('--pairs <file>', 'encoder-decoder data: tab-separated source/target pairs, one per line')
+  .option('--text <file>', 'decoder-lm data: a text file, modelled character by character')
+  .option('--csv <file>', 'encoder-classifier data: text,label rows (label = class id 0, 1, …)')
   .requiredOption('--out <dir>', 'checkpoint folder')
   .option('--resume', 'continue from the checkpoint in --out', false)
   .option('--d-model <n>', 'model width', positiveInt, 64)
   .option('--heads <n>', 'attention heads (must divide --d-model)', positiveInt, 4)
-  .option('--layers <n>', 'encoder and decoder layers', positiveInt, 2)
+  .option('--layers <n>', 'layers of each stack', positiveInt, 2)
+  .option('--d-ff <n>', 'feed-forward width (default: 4 × --d-model)', positiveInt)
+  .option('--context-length <n>', 'decoder-lm: tokens per training window (and maxSeqLen)', positiveInt, 64)
   .option('--steps <n>', 'total optimizer steps (including those before --resume)', positiveInt, 1000)
-  .option('--batch-size <n>', 'pairs per batch', positiveInt, 64)
+  .option('--batch-size <n>', 'examples per batch', positiveInt, 64)
   .option('--lr <x>', 'peak learning rate (cosine schedule with warmup)', positiveNumber, 3e-3)
   .option('--seed <n>', 'seed of data, split, init and batch order', nonNegativeInt, 1)
-  .option('--eval-every <n>', 'evaluate dev exact match and checkpoint every n steps', positiveInt, 100)
+  .option('--eval-every <n>', 'evaluate on the dev set and checkpoint every n steps', positiveInt, 100)
   .option('--examples <n>', 'examples generated for --task', positiveInt, 5000)
   .option('--dev-size <n>', 'largest dev set', positiveInt, 200)
   .addHelpText(
@@ -44,9 +50,12 @@ program
 Examples:
   $ attend train --task reverse --steps 600 --out runs/reverse
   $ attend train --pairs data/eng-fra.tsv --d-model 128 --layers 3 --out runs/fr
+  $ attend train --text input.txt --context-length 64 --steps 2000 --out runs/lm
+  $ attend train --task majority --steps 300 --out runs/majority
+  $ attend train --csv reviews.csv --config small.json --out runs/reviews
   $ attend train --task reverse --steps 1200 --out runs/reverse --resume`,
   )
-  .action(async (o) => (await import('./commands/train.js')).trainCommand(o));
+  .action(async (o, cmd: Command) => (await import('./commands/train.js')).trainCommand(o, (key) => cmd.getOptionValueSource(key) === 'cli'));
 
 program
   .command('export')
