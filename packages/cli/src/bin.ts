@@ -7,7 +7,7 @@ import { PRESETS, SYNTHETIC_CLASSIFICATION_TASKS, SYNTHETIC_TASKS } from '@atten
 import { CliError, errorLine } from './errors.js';
 import { nonNegativeInt, positiveInt, positiveNumber, probability } from './options.js';
 
-const DEVICES = ['cpu', 'cuda'] as const;
+const DEVICES = ['cpu', 'cuda', 'wasm'] as const;
 
 const program = new Command('attend')
   .description('Train, export, run and inspect attention models (tfjs training, ONNX Runtime inference).')
@@ -73,30 +73,74 @@ Examples:
   )
   .action(async (checkpoint, o) => (await import('./commands/export.js')).exportCommand(checkpoint, o));
 
-program
-  .command('translate')
-  .description('decode inputs with a checkpoint (tfjs) or an export folder (onnxruntime-node)')
-  .argument('<model>', 'checkpoint or export folder')
-  .argument('[text...]', 'inputs; default: --file, or stdin one per line')
-  .option('--file <file>', 'read inputs from a file, one per line')
-  .addOption(new Option('--device <device>', 'onnxruntime device (export folders); cuda falls back to cpu').choices(DEVICES).default('cpu'))
-  .option('--beam <n>', 'beam search with n beams', positiveInt)
-  .option('--sample', 'sample instead of greedy decoding', false)
-  .option('--temperature <x>', 'sampling temperature', positiveNumber)
-  .option('--top-k <n>', 'sample from the k most likely tokens', positiveInt)
-  .option('--top-p <p>', 'sample from the smallest set with probability ≥ p', probability)
-  .option('--seed <n>', 'sampling seed', nonNegativeInt, 0)
-  .option('--max-tokens <n>', 'tokens to generate at most (default: maxSeqLen − 1)', positiveInt)
-  .option('--json', 'print one JSON object with every input and output', false)
+/** The options of the commands that run a model: inputs, device, decoding strategy, --json. */
+function runOptions(command: Command): Command {
+  return command
+    .option('--file <file>', 'read inputs from a file, one per line')
+    .addOption(new Option('--device <device>', 'export folders: onnxruntime-node cpu or cuda (falls back to cpu), or onnxruntime-web wasm').choices(DEVICES).default('cpu'))
+    .option('--beam <n>', 'beam search with n beams', positiveInt)
+    .option('--sample', 'sample instead of greedy decoding', false)
+    .option('--temperature <x>', 'sampling temperature', positiveNumber)
+    .option('--top-k <n>', 'sample from the k most likely tokens', positiveInt)
+    .option('--top-p <p>', 'sample from the smallest set with probability ≥ p', probability)
+    .option('--seed <n>', 'sampling seed', nonNegativeInt, 0)
+    .option('--max-tokens <n>', 'tokens to generate at most (default: up to the model\'s maxSeqLen)', positiveInt)
+    .option('--json', 'print one JSON object with every input and output', false);
+}
+
+runOptions(
+  program
+    .command('infer')
+    .description('run a checkpoint (tfjs) or an export folder (onnxruntime): translate, classify or continue each input')
+    .argument('<model>', 'checkpoint or export folder')
+    .argument('[text...]', 'inputs; default: --file, or stdin one per line'),
+)
+  .addHelpText(
+    'after',
+    `
+An encoder–decoder prints each output, a classifier each label with its class probabilities,
+a decoder-lm each input's continuation.
+
+Examples:
+  $ attend infer runs/reverse-onnx "hello" "world"
+  $ attend infer runs/majority "abbab" --json
+  $ attend infer runs/reverse --beam 4 --file inputs.txt
+  $ echo "march 3rd, 2021" | attend infer runs/dates-onnx --device wasm`,
+  )
+  .action(async (model, texts, o) => (await import('./commands/infer.js')).inferCommand(model, texts, o));
+
+runOptions(
+  program
+    .command('translate')
+    .description('alias of infer, for encoder–decoder models')
+    .argument('<model>', 'checkpoint or export folder')
+    .argument('[text...]', 'inputs; default: --file, or stdin one per line'),
+)
   .addHelpText(
     'after',
     `
 Examples:
   $ attend translate runs/reverse-onnx "hello" "world"
-  $ attend translate runs/reverse --beam 4 --file inputs.txt
   $ echo "march 3rd, 2021" | attend translate runs/dates-onnx --device cuda --json`,
   )
-  .action(async (model, texts, o) => (await import('./commands/translate.js')).translateCommand(model, texts, o));
+  .action(async (model, texts, o) => (await import('./commands/infer.js')).inferCommand(model, texts, o));
+
+runOptions(
+  program
+    .command('generate')
+    .description('continue prompts with a decoder-only LM, streaming tokens as they are produced')
+    .argument('<model>', 'decoder-lm checkpoint or export folder')
+    .argument('[prompt...]', 'prompts; default: --file, or stdin one per line; none: start from scratch'),
+)
+  .addHelpText(
+    'after',
+    `
+Examples:
+  $ attend generate runs/lm-onnx "the quick" --max-tokens 100
+  $ attend generate runs/lm-onnx "once upon" --sample --temperature 0.8 --top-k 20 --seed 3
+  $ attend generate runs/lm --beam 4 "to be"`,
+  )
+  .action(async (model, texts, o) => (await import('./commands/generate.js')).generateCommand(model, texts, o));
 
 program
   .command('inspect')

@@ -4,7 +4,7 @@
 
 import * as tf from '@tensorflow/tfjs-core';
 import { accuracy, createRng, makeClassificationBatch, type EncodedExample, type LabeledText, type Tokenizer } from '@attend/core';
-import type { TransformerModel } from './model.js';
+import type { TokenBatch, TransformerModel } from './model.js';
 import { classificationTrainBatch, type TrainBatch } from './trainer.js';
 
 export interface ClassificationTaskOptions {
@@ -48,4 +48,20 @@ export function classificationTask(train: readonly LabeledText[], dev: readonly 
       return { accuracy: accuracy(predictions, examples.map((e) => e.label)), predictions };
     },
   };
+}
+
+/** Class probabilities (softmax of the logits) and best class of each row of an encoder-classifier. */
+export async function classify(model: TransformerModel, batch: TokenBatch): Promise<{ label: number; probabilities: Float32Array }[]> {
+  const K = model.config.numClasses;
+  const probs = tf.tidy(() => tf.softmax(model.forward(batch).logits));
+  const data = (await probs.data()) as Float32Array;
+  probs.dispose();
+  return Array.from({ length: batch.batchSize }, (_, b) => {
+    const probabilities = data.slice(b * K, (b + 1) * K);
+    let label = 0;
+    probabilities.forEach((p, k) => {
+      if (p > probabilities[label]!) label = k;
+    });
+    return { label, probabilities };
+  });
 }

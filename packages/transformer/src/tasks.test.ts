@@ -4,7 +4,7 @@
 import { CharTokenizer, createModelConfig, syntheticClassificationTask } from '@attend/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { setupBackend } from './backend.js';
-import { classificationTask } from './classification-task.js';
+import { classificationTask, classify } from './classification-task.js';
 import { lmTask } from './lm-task.js';
 import { TransformerModel } from './model.js';
 import { train } from './trainer.js';
@@ -55,7 +55,10 @@ describe('classificationTask', () => {
     const task = classificationTask(examples.slice(100), examples.slice(0, 100), tokenizer, { batchSize: 32, seed: 1, maxLen: 12 });
     await train(model, task.nextBatch, { steps: 80, learningRate: 5e-3 });
     const { accuracy, predictions } = await task.evaluate(model);
+    const rows = await classify(model, { ids: Int32Array.from([4, 4, 4, 5, 5, 0]), batchSize: 2, seqLen: 3, lengths: Int32Array.from([3, 2]) });
     model.dispose();
+    expect(rows.map((r) => r.probabilities.reduce((a, p) => a + p, 0))).toEqual([expect.closeTo(1, 5), expect.closeTo(1, 5)]);
+    expect(rows.map((r) => r.label)).toEqual(rows.map((r) => (r.probabilities[1]! > r.probabilities[0]! ? 1 : 0)));
     expect(predictions).toHaveLength(100);
     expect(accuracy).toBe(predictions.filter((p, i) => p === examples[i]!.label).length / 100);
     expect(accuracy).toBeGreaterThan(0.75);

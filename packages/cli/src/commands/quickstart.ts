@@ -6,16 +6,15 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { exactMatch } from '@attend/core';
-import type { Device } from '@attend/runtime-onnx/node';
 import { exportFolder } from '@attend/runtime-onnx/node';
 import { runDateExperiment, saveCheckpoint, setupBackend } from '@attend/transformer';
-import { openTranslator } from '../translator.js';
+import { openModel, type InferDevice } from '../runner.js';
 
 export interface QuickstartCommandOptions {
   out?: string;
   steps: number;
   seed: number;
-  device: Device;
+  device: InferDevice;
 }
 
 export async function quickstartCommand(o: QuickstartCommandOptions): Promise<void> {
@@ -33,7 +32,7 @@ export async function quickstartCommand(o: QuickstartCommandOptions): Promise<vo
   } finally {
     r.model.dispose();
   }
-  const translator = await openTranslator(exportDir, o.device);
+  const translator = await openModel(exportDir, o.device);
   try {
     const ortOutputs = await translator.translate(
       r.dev.map((p) => p.source),
@@ -50,7 +49,7 @@ export async function quickstartCommand(o: QuickstartCommandOptions): Promise<vo
       const output = ortOutputs[i]!;
       console.log(`  ${p.source.padEnd(36)} → ${output}${output === p.target ? '' : `   (expected ${p.target})`}`);
     });
-    console.log(`\ntry: ${invocation()} translate ${exportDir} "july 4th, 1976"`);
+    console.log(`\ntry: ${invocation()} infer ${exportDir} "july 4th, 1976"`);
   } finally {
     await translator.close();
   }
