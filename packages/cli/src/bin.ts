@@ -143,6 +143,26 @@ Examples:
   .action(async (model, texts, o) => (await import('./commands/generate.js')).generateCommand(model, texts, o));
 
 program
+  .command('attention')
+  .description('draw the attention weights of one input as heatmaps (SVG per layer and head) and in the terminal')
+  .argument('<model>', 'checkpoint, or export folder made with --with-attention')
+  .argument('<input>', 'the input text (source, prompt or text to classify)')
+  .option('--out <dir>', 'folder for the SVG figures', 'attention')
+  .option('--head <n>', 'terminal view of this head instead of the mean of the heads', nonNegativeInt)
+  .option('--quiet', 'no terminal view, only the figures', false)
+  .addHelpText(
+    'after',
+    `
+For an encoder–decoder the input is translated first; the figures show cross-attention
+(output × source, the alignment), decoder and encoder self-attention.
+
+Examples:
+  $ attend attention runs/dates "march 3rd, 2021" --out figures
+  $ attend attention runs/dates-onnx-attn "july 4th, 1976" --head 2`,
+  )
+  .action(async (model, input, o) => (await import('./commands/attention.js')).attentionCommand(model, input, o));
+
+program
   .command('inspect')
   .description('show the config, parameter counts per module, and ONNX inputs/outputs of a folder')
   .argument('<folder>', 'checkpoint or export folder')
