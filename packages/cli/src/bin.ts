@@ -163,6 +163,24 @@ Examples:
   .action(async (model, input, o) => (await import('./commands/attention.js')).attentionCommand(model, input, o));
 
 program
+  .command('bench')
+  .description('time a model folder on this machine: onnxruntime node/web latency of an export, tfjs training throughput of a checkpoint')
+  .argument('<folder>', 'export folder or checkpoint')
+  .option('--tokens <n>', 'tokens per sequence (default: 32, capped by maxSeqLen)', positiveInt)
+  .option('--seconds <x>', 'seconds each measurement runs at least', positiveNumber, 0.5)
+  .option('--train-steps <n>', 'checkpoints: optimizer steps timed', positiveInt, 10)
+  .option('--batch-size <n>', 'checkpoints: sequences per training batch', positiveInt, 16)
+  .addHelpText(
+    'after',
+    `
+Examples:
+  $ attend bench runs/reverse-onnx
+  $ attend bench runs/lm-onnx --tokens 64 --seconds 2
+  $ attend bench runs/reverse --train-steps 20`,
+  )
+  .action(async (folder, o) => (await import('./commands/bench.js')).benchCommand(folder, o));
+
+program
   .command('inspect')
   .description('show the config, parameter counts per module, and ONNX inputs/outputs of a folder')
   .argument('<folder>', 'checkpoint or export folder')
