@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // The `attend` command line: parses arguments with commander and dispatches to commands/*.ts.
-// Every error is one line `attend: <message>` and a non-zero exit code; --verbose adds the stack.
+// Every error is one line `attend: <message>`; --verbose adds the stack. Exit codes: 0 success,
+// 1 a runtime error (missing or corrupt file, bad data, a failed run), 2 a usage error (unknown
+// or missing flag, bad flag value), 130 training interrupted by Ctrl-C (checkpoint kept).
 
 import { Command, CommanderError, Option } from 'commander';
 import { PRESETS, SYNTHETIC_CLASSIFICATION_TASKS, SYNTHETIC_TASKS } from '@attend/core';
@@ -213,8 +215,8 @@ try {
   await program.parseAsync();
 } catch (error) {
   if (error instanceof CommanderError) {
-    // Already printed by commander (help, version, or a usage error).
-    process.exitCode = error.exitCode;
+    // Already printed by commander: help and version exit 0, usage errors 2.
+    process.exitCode = error.exitCode === 0 ? 0 : 2;
   } else {
     console.error(errorLine(error));
     if (program.opts().verbose && error instanceof Error && error.stack) console.error(error.stack);

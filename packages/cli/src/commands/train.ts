@@ -18,7 +18,7 @@ import {
   type Preset,
   type Tokenizer,
 } from '@attend/core';
-import { checkpointExists, classificationTask, lmTask, seq2seqTask, setupBackend, train, TransformerModel, type TrainBatch } from '@attend/transformer';
+import type { TrainBatch, TransformerModel } from '@attend/transformer';
 import { CliError } from '../errors.js';
 import { writeFileAtomic } from '../files.js';
 import { lossCurveSvg } from '../plots.js';
@@ -79,7 +79,10 @@ function modelConfigFor(data: TrainData, tokenizer: Tokenizer, s: TrainSettings)
   }
 }
 
-function presetTask(data: TrainData, tokenizer: Tokenizer, config: ModelConfig, s: TrainSettings): PresetTask {
+/** @attend/transformer (and tfjs) is loaded once the settings and data have been checked. */
+type Transformer = typeof import('@attend/transformer');
+
+function presetTask(t: Transformer, data: TrainData, tokenizer: Tokenizer, config: ModelConfig, s: TrainSettings): PresetTask {
   if (data.preset === 'decoder-lm') {
     const { train: trainText, val } = splitText(data.text, 0.9);
     const T = Math.min(s.contextLength, config.maxSeqLen);
@@ -88,7 +91,7 @@ function presetTask(data: TrainData, tokenizer: Tokenizer, config: ModelConfig, 
     if (trainIds.length < T + 2 || devIds.length < T + 1) {
       throw new CliError(`${data.source}: ${data.text.length} characters are too few for windows of ${T} tokens (lower --context-length)`);
     }
-    const task = lmTask(trainIds, devIds, { batchSize: s.batchSize, contextLength: T, seed: s.seed });
+    const task = t.lmTask(trainIds, devIds, { batchSize: s.batchSize, contextLength: T, seed: s.seed });
     return {
       nextBatch: task.nextBatch,
       evaluate: (m) => task.evaluate(m),
@@ -101,7 +104,7 @@ function presetTask(data: TrainData, tokenizer: Tokenizer, config: ModelConfig, 
     const { train: trainExamples, dev } = trainDevSplit(data.examples, { devFraction, seed: s.seed });
     if (dev.length === 0 || trainExamples.length === 0) throw new CliError(`${data.source}: too few rows for a train and a dev set (${data.examples.length})`);
     const maxLen = config.maxSeqLen;
-    const task = classificationTask(trainExamples, dev, tokenizer, { batchSize: s.batchSize, seed: s.seed, maxLen });
+    const task = t.classificationTask(trainExamples, dev, tokenizer, { batchSize: s.batchSize, seed: s.seed, maxLen });
     return {
       nextBatch: task.nextBatch,
       evaluate: async (m) => ({ accuracy: (await task.evaluate(m)).accuracy }),
@@ -115,7 +118,7 @@ function presetTask(data: TrainData, tokenizer: Tokenizer, config: ModelConfig, 
   const encodedMax = (texts: string[]) => Math.max(...texts.map((t) => tokenizer.encode(t).length));
   const maxSrcLen = Math.min(config.maxSeqLen, encodedMax(pairs.map((p) => p.source)) + 2);
   const maxTgtLen = Math.min(config.maxSeqLen - 2, encodedMax(pairs.map((p) => p.target)) + 1);
-  const task = seq2seqTask(trainPairs, dev, tokenizer, { batchSize: s.batchSize, seed: s.seed, maxSrcLen, maxTgtLen });
+  const task = t.seq2seqTask(trainPairs, dev, tokenizer, { batchSize: s.batchSize, seed: s.seed, maxSrcLen, maxTgtLen });
   return {
     nextBatch: task.nextBatch,
     evaluate: async (m) => ({ exactMatch: (await task.evaluate(m)).exactMatch }),
@@ -131,7 +134,8 @@ async function savedStep(dir: string): Promise<number> {
 
 export async function trainCommand(o: TrainCommandOptions, fromCli: (key: keyof TrainFlags) => boolean): Promise<void> {
   const s = await trainSettings(o, fromCli);
-  const resuming = o.resume && (await checkpointExists(o.out));
+  const t = await import('@attend/transformer');
+  const resuming = o.resume && (await t.checkpointExists(o.out));
   if (o.resume && !resuming) console.log(`no checkpoint in ${o.out} yet; starting a new run`);
   let config: ModelConfig | undefined;
   let tokenizer: Tokenizer | undefined;
@@ -147,10 +151,10 @@ export async function trainCommand(o: TrainCommandOptions, fromCli: (key: keyof 
   const data = await loadTrainData(o, preset, { examples: s.examples, seed: s.seed });
   tokenizer ??= tokenizerFor(data);
   config ??= modelConfigFor(data, tokenizer, s);
-  const task = presetTask(data, tokenizer, config, s);
+  const task = presetTask(t, data, tokenizer, config, s);
 
-  const backend = await setupBackend();
-  const model = new TransformerModel(config, { seed: s.seed });
+  const backend = await t.setupBackend();
+  const model = new t.TransformerModel(config, { seed: s.seed });
   const startStep = resuming ? await savedStep(o.out) : 0;
   console.log(
     `${resuming ? `resuming from step ${startStep}:` : 'training'} ${config.preset} (${model.parameterCount().toLocaleString('en-US')} parameters, tfjs ${backend.name}) on ${data.source}: ${task.size}; checkpoint: ${o.out}`,
@@ -160,7 +164,7 @@ export async function trainCommand(o: TrainCommandOptions, fromCli: (key: keyof 
   process.once('SIGINT', onSigint);
   let view: ReturnType<typeof progressView> | undefined;
   try {
-    const result = await train(model, task.nextBatch, {
+    const result = await t.train(model, task.nextBatch, {
       steps: s.steps,
       learningRate: s.learningRate,
       schedule: { kind: 'cosine', warmupSteps: Math.min(50, Math.floor(s.steps / 10)), totalSteps: s.steps, minLr: s.learningRate / 30 },
