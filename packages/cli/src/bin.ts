@@ -21,7 +21,19 @@ const program = new Command('attend')
     // commander's usage errors as one line: "attend: unknown option '--stpes' (Did you mean --steps?)"
     outputError: (text, write) => write(`${text.trim().replace(/^error: /, 'attend: ').replace(/\s*\n\s*/g, ' ')}\n`),
   })
-  .exitOverride();
+  .exitOverride()
+  .addHelpText(
+    'after',
+    `
+Examples:
+  $ attend quickstart
+  $ attend train --task reverse --steps 600 --out runs/reverse
+  $ attend export runs/reverse --out runs/reverse-onnx
+  $ attend infer runs/reverse-onnx "hello"
+  $ attend attention runs/reverse "hello" --out figures
+
+Exit codes: 0 success, 1 runtime error, 2 usage error, 130 training interrupted (checkpoint kept).`,
+  );
 
 program
   .command('train')
@@ -184,7 +196,7 @@ Examples:
 
 program
   .command('inspect')
-  .description('show the config, parameter counts per module, and ONNX inputs/outputs of a folder')
+  .description('show the config, parameters per module, FLOPs per token, and ONNX opset and inputs/outputs of a folder')
   .argument('<folder>', 'checkpoint or export folder')
   .addHelpText(
     'after',
