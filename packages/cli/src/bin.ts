@@ -209,7 +209,7 @@ Examples:
 
 program
   .command('quickstart')
-  .description('train the date-normalisation demo, export it, and compare tfjs with onnxruntime-node')
+  .description('train the date-normalisation demo, export it, compare tfjs with onnxruntime-node, and draw a dev example\'s attention')
   .option('--out <dir>', 'folder for the checkpoint and the export (default: a temporary folder)')
   .option('--steps <n>', 'training steps at most (stops early at 99.5% dev exact match)', positiveInt, 1000)
   .option('--seed <n>', 'seed', nonNegativeInt, 1)
