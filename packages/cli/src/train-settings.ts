@@ -3,11 +3,10 @@
 // Every value remembers where it came from, so an error names the flag, or the file and the
 // field, that the user has to change.
 
-import { closest, ConfigError, describe, PRESETS, type ModelConfigInput, type Preset } from '@attend/core';
-import { readTextFile } from '@attend/core';
+import { closest, ConfigError, describe, PRESETS, readTextFile, type ModelConfigInput, type Preset } from '@attend/core';
 import { CliError } from './errors.js';
 
-/** Fields of the config file that configure training rather than the model. */
+/** Fields of the config file that configure training rather than the model (`layers`: each stack's layers). */
 export const TRAINING_FIELDS = ['steps', 'batchSize', 'learningRate', 'seed', 'evalEvery', 'examples', 'devSize', 'contextLength', 'layers'] as const;
 type TrainingField = (typeof TRAINING_FIELDS)[number];
 
