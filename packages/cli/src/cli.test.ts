@@ -196,6 +196,25 @@ describe('attend train → export → infer for the classifier and the LM', () =
   });
 });
 
+describe('attend train --csv', () => {
+  it('trains a classifier on text,label rows and names the line of a bad row', async () => {
+    const csv = join(dir, 'reviews.csv');
+    const rows = ['text,label', '"good, really good",1', 'bad,0', '"not ""good""",0', 'great,1', 'awful,0', 'fine,1'];
+    await writeFile(csv, rows.join('\n') + '\n');
+    const ok = await attend(['train', '--csv', csv, '--steps', '4', '--eval-every', '4', '--dev-size', '2', '--out', join(dir, 'reviews'), ...TINY.slice(0, 8)]);
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain(`training encoder-classifier`);
+    expect(ok.stdout).toMatch(/on .*reviews\.csv: 5 examples, dev 1;/);
+    const saved = JSON.parse(await readFile(join(dir, 'reviews', 'config.json'), 'utf8')) as { numClasses: number };
+    expect(saved.numClasses).toBe(2);
+    await writeFile(csv, 'good,1\nbad,negative\n');
+    const bad = await attend(['train', '--csv', csv, '--out', join(dir, 'reviews-bad')]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toBe(`attend: ${csv}: line 2: label must be a class id 0, 1, …, got "negative"\n`);
+  });
+});
+
 describe('attend train --config', () => {
   it('names the file and the field of a bad setting, and lets flags override the file', async () => {
     const config = join(dir, 'config.json');
