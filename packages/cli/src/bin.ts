@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 // The `attend` command line: parses arguments with commander and dispatches to commands/*.ts.
-// Every error is one line `attend: <message>` and a non-zero exit code; --verbose adds the stack.
+// Every error is one line `attend: <message>`; --verbose adds the stack. Exit codes: 0 success,
+// 1 a runtime error (missing or corrupt file, bad data, a failed run), 2 a usage error (unknown
+// or missing flag, bad flag value), 130 training interrupted by Ctrl-C (checkpoint kept).
 
 import { Command, CommanderError, Option } from 'commander';
-import { SYNTHETIC_TASKS } from '@attend/core';
+import { PRESETS, SYNTHETIC_CLASSIFICATION_TASKS, SYNTHETIC_TASKS } from '@attend/core';
 import { CliError, errorLine } from './errors.js';
 import { nonNegativeInt, positiveInt, positiveNumber, probability } from './options.js';
 
-const DEVICES = ['cpu', 'cuda'] as const;
+const DEVICES = ['cpu', 'cuda', 'wasm'] as const;
 
 const program = new Command('attend')
   .description('Train, export, run and inspect attention models (tfjs training, ONNX Runtime inference).')
@@ -19,23 +21,41 @@ const program = new Command('attend')
     // commander's usage errors as one line: "attend: unknown option '--stpes' (Did you mean --steps?)"
     outputError: (text, write) => write(`${text.trim().replace(/^error: /, 'attend: ').replace(/\s*\n\s*/g, ' ')}\n`),
   })
-  .exitOverride();
+  .exitOverride()
+  .addHelpText(
+    'after',
+    `
+Examples:
+  $ attend quickstart
+  $ attend train --task reverse --steps 600 --out runs/reverse
+  $ attend export runs/reverse --out runs/reverse-onnx
+  $ attend infer runs/reverse-onnx "hello"
+  $ attend attention runs/reverse "hello" --out figures
+
+Exit codes: 0 success, 1 runtime error, 2 usage error, 130 training interrupted (checkpoint kept).`,
+  );
 
 program
   .command('train')
-  .description('train an encoder–decoder on a built-in task or a TSV of pairs, checkpointing into --out')
-  .addOption(new Option('--task <name>', 'built-in synthetic task').choices(SYNTHETIC_TASKS))
-  .option('--pairs <file>', 'tab-separated source/target pairs, one per line')
+  .description('train an encoder–decoder, a decoder-only LM or an encoder classifier, checkpointing into --out')
+  .addOption(new Option('--preset <preset>', 'model kind (default: from the data)').choices(PRESETS))
+  .option('--config <file>', 'JSON settings: ModelConfig fields and steps, batchSize, learningRate, seed, evalEvery, examples, devSize, contextLength, layers (flags override it)')
+  .addOption(new Option('--task <name>', 'built-in synthetic task (copy|reverse|sort|date: encoder-decoder; majority|parity: encoder-classifier)').choices([...SYNTHETIC_TASKS, ...SYNTHETIC_CLASSIFICATION_TASKS]))
+  .option('--pairs <file>', 'encoder-decoder data: tab-separated source/target pairs, one per line')
+  .option('--text <file>', 'decoder-lm data: a text file, modelled character by character')
+  .option('--csv <file>', 'encoder-classifier data: text,label rows (label = class id 0, 1, …)')
   .requiredOption('--out <dir>', 'checkpoint folder')
   .option('--resume', 'continue from the checkpoint in --out', false)
   .option('--d-model <n>', 'model width', positiveInt, 64)
   .option('--heads <n>', 'attention heads (must divide --d-model)', positiveInt, 4)
-  .option('--layers <n>', 'encoder and decoder layers', positiveInt, 2)
+  .option('--layers <n>', 'layers of each stack', positiveInt, 2)
+  .option('--d-ff <n>', 'feed-forward width (default: 4 × --d-model)', positiveInt)
+  .option('--context-length <n>', 'decoder-lm: tokens per training window (and maxSeqLen)', positiveInt, 64)
   .option('--steps <n>', 'total optimizer steps (including those before --resume)', positiveInt, 1000)
-  .option('--batch-size <n>', 'pairs per batch', positiveInt, 64)
+  .option('--batch-size <n>', 'examples per batch', positiveInt, 64)
   .option('--lr <x>', 'peak learning rate (cosine schedule with warmup)', positiveNumber, 3e-3)
   .option('--seed <n>', 'seed of data, split, init and batch order', nonNegativeInt, 1)
-  .option('--eval-every <n>', 'evaluate dev exact match and checkpoint every n steps', positiveInt, 100)
+  .option('--eval-every <n>', 'evaluate on the dev set and checkpoint every n steps', positiveInt, 100)
   .option('--examples <n>', 'examples generated for --task', positiveInt, 5000)
   .option('--dev-size <n>', 'largest dev set', positiveInt, 200)
   .addHelpText(
@@ -44,9 +64,12 @@ program
 Examples:
   $ attend train --task reverse --steps 600 --out runs/reverse
   $ attend train --pairs data/eng-fra.tsv --d-model 128 --layers 3 --out runs/fr
+  $ attend train --text input.txt --context-length 64 --steps 2000 --out runs/lm
+  $ attend train --task majority --steps 300 --out runs/majority
+  $ attend train --csv reviews.csv --config small.json --out runs/reviews
   $ attend train --task reverse --steps 1200 --out runs/reverse --resume`,
   )
-  .action(async (o) => (await import('./commands/train.js')).trainCommand(o));
+  .action(async (o, cmd: Command) => (await import('./commands/train.js')).trainCommand(o, (key) => cmd.getOptionValueSource(key) === 'cli'));
 
 program
   .command('export')
@@ -64,34 +87,116 @@ Examples:
   )
   .action(async (checkpoint, o) => (await import('./commands/export.js')).exportCommand(checkpoint, o));
 
-program
-  .command('translate')
-  .description('decode inputs with a checkpoint (tfjs) or an export folder (onnxruntime-node)')
-  .argument('<model>', 'checkpoint or export folder')
-  .argument('[text...]', 'inputs; default: --file, or stdin one per line')
-  .option('--file <file>', 'read inputs from a file, one per line')
-  .addOption(new Option('--device <device>', 'onnxruntime device (export folders); cuda falls back to cpu').choices(DEVICES).default('cpu'))
-  .option('--beam <n>', 'beam search with n beams', positiveInt)
-  .option('--sample', 'sample instead of greedy decoding', false)
-  .option('--temperature <x>', 'sampling temperature', positiveNumber)
-  .option('--top-k <n>', 'sample from the k most likely tokens', positiveInt)
-  .option('--top-p <p>', 'sample from the smallest set with probability ≥ p', probability)
-  .option('--seed <n>', 'sampling seed', nonNegativeInt, 0)
-  .option('--max-tokens <n>', 'tokens to generate at most (default: maxSeqLen − 1)', positiveInt)
-  .option('--json', 'print one JSON object with every input and output', false)
+/** The options of the commands that run a model: inputs, device, decoding strategy, --json. */
+function runOptions(command: Command): Command {
+  return command
+    .option('--file <file>', 'read inputs from a file, one per line')
+    .addOption(new Option('--device <device>', 'export folders: onnxruntime-node cpu or cuda (falls back to cpu), or onnxruntime-web wasm').choices(DEVICES).default('cpu'))
+    .option('--beam <n>', 'beam search with n beams', positiveInt)
+    .option('--sample', 'sample instead of greedy decoding', false)
+    .option('--temperature <x>', 'sampling temperature', positiveNumber)
+    .option('--top-k <n>', 'sample from the k most likely tokens', positiveInt)
+    .option('--top-p <p>', 'sample from the smallest set with probability ≥ p', probability)
+    .option('--seed <n>', 'sampling seed', nonNegativeInt, 0)
+    .option('--max-tokens <n>', 'tokens to generate at most (default: up to the model\'s maxSeqLen)', positiveInt)
+    .option('--json', 'print one JSON object with every input and output', false);
+}
+
+runOptions(
+  program
+    .command('infer')
+    .description('run a checkpoint (tfjs) or an export folder (onnxruntime): translate, classify or continue each input')
+    .argument('<model>', 'checkpoint or export folder')
+    .argument('[text...]', 'inputs; default: --file, or stdin one per line'),
+)
+  .addHelpText(
+    'after',
+    `
+An encoder–decoder prints each output, a classifier each label with its class probabilities,
+a decoder-lm each input's continuation.
+
+Examples:
+  $ attend infer runs/reverse-onnx "hello" "world"
+  $ attend infer runs/majority "abbab" --json
+  $ attend infer runs/reverse --beam 4 --file inputs.txt
+  $ echo "march 3rd, 2021" | attend infer runs/dates-onnx --device wasm`,
+  )
+  .action(async (model, texts, o) => (await import('./commands/infer.js')).inferCommand(model, texts, o));
+
+runOptions(
+  program
+    .command('translate')
+    .description('alias of infer, for encoder–decoder models')
+    .argument('<model>', 'checkpoint or export folder')
+    .argument('[text...]', 'inputs; default: --file, or stdin one per line'),
+)
   .addHelpText(
     'after',
     `
 Examples:
   $ attend translate runs/reverse-onnx "hello" "world"
-  $ attend translate runs/reverse --beam 4 --file inputs.txt
   $ echo "march 3rd, 2021" | attend translate runs/dates-onnx --device cuda --json`,
   )
-  .action(async (model, texts, o) => (await import('./commands/translate.js')).translateCommand(model, texts, o));
+  .action(async (model, texts, o) => (await import('./commands/infer.js')).inferCommand(model, texts, o));
+
+runOptions(
+  program
+    .command('generate')
+    .description('continue prompts with a decoder-only LM, streaming tokens as they are produced')
+    .argument('<model>', 'decoder-lm checkpoint or export folder')
+    .argument('[prompt...]', 'prompts; default: --file, or stdin one per line; none: start from scratch'),
+)
+  .addHelpText(
+    'after',
+    `
+Examples:
+  $ attend generate runs/lm-onnx "the quick" --max-tokens 100
+  $ attend generate runs/lm-onnx "once upon" --sample --temperature 0.8 --top-k 20 --seed 3
+  $ attend generate runs/lm --beam 4 "to be"`,
+  )
+  .action(async (model, texts, o) => (await import('./commands/generate.js')).generateCommand(model, texts, o));
+
+program
+  .command('attention')
+  .description('draw the attention weights of one input as heatmaps (SVG per layer and head) and in the terminal')
+  .argument('<model>', 'checkpoint, or export folder made with --with-attention')
+  .argument('<input>', 'the input text (source, prompt or text to classify)')
+  .option('--out <dir>', 'folder for the SVG figures', 'attention')
+  .option('--head <n>', 'terminal view of this head instead of the mean of the heads', nonNegativeInt)
+  .option('--quiet', 'no terminal view, only the figures', false)
+  .addHelpText(
+    'after',
+    `
+For an encoder–decoder the input is translated first; the figures show cross-attention
+(output × source, the alignment), decoder and encoder self-attention.
+
+Examples:
+  $ attend attention runs/dates "march 3rd, 2021" --out figures
+  $ attend attention runs/dates-onnx-attn "july 4th, 1976" --head 2`,
+  )
+  .action(async (model, input, o) => (await import('./commands/attention.js')).attentionCommand(model, input, o));
+
+program
+  .command('bench')
+  .description('time a model folder on this machine: onnxruntime node/web latency of an export, tfjs training throughput of a checkpoint')
+  .argument('<folder>', 'export folder or checkpoint')
+  .option('--tokens <n>', 'tokens per sequence (default: 32, capped by maxSeqLen)', positiveInt)
+  .option('--seconds <x>', 'seconds each measurement runs at least', positiveNumber, 0.5)
+  .option('--train-steps <n>', 'checkpoints: optimizer steps timed', positiveInt, 10)
+  .option('--batch-size <n>', 'checkpoints: sequences per training batch', positiveInt, 16)
+  .addHelpText(
+    'after',
+    `
+Examples:
+  $ attend bench runs/reverse-onnx
+  $ attend bench runs/lm-onnx --tokens 64 --seconds 2
+  $ attend bench runs/reverse --train-steps 20`,
+  )
+  .action(async (folder, o) => (await import('./commands/bench.js')).benchCommand(folder, o));
 
 program
   .command('inspect')
-  .description('show the config, parameter counts per module, and ONNX inputs/outputs of a folder')
+  .description('show the config, parameters per module, FLOPs per token, and ONNX opset and inputs/outputs of a folder')
   .argument('<folder>', 'checkpoint or export folder')
   .addHelpText(
     'after',
@@ -104,7 +209,7 @@ Examples:
 
 program
   .command('quickstart')
-  .description('train the date-normalisation demo, export it, and compare tfjs with onnxruntime-node')
+  .description('train the date-normalisation demo, export it, compare tfjs with onnxruntime-node, and draw a dev example\'s attention')
   .option('--out <dir>', 'folder for the checkpoint and the export (default: a temporary folder)')
   .option('--steps <n>', 'training steps at most (stops early at 99.5% dev exact match)', positiveInt, 1000)
   .option('--seed <n>', 'seed', nonNegativeInt, 1)
@@ -122,8 +227,8 @@ try {
   await program.parseAsync();
 } catch (error) {
   if (error instanceof CommanderError) {
-    // Already printed by commander (help, version, or a usage error).
-    process.exitCode = error.exitCode;
+    // Already printed by commander: help and version exit 0, usage errors 2.
+    process.exitCode = error.exitCode === 0 ? 0 : 2;
   } else {
     console.error(errorLine(error));
     if (program.opts().verbose && error instanceof Error && error.stack) console.error(error.stack);

@@ -1,5 +1,7 @@
-// Drives the built binary (dist/bin.js) as a subprocess, as a user would: a tiny train → export
-// → translate → inspect run, usage errors, missing and corrupt inputs, and resume after Ctrl-C.
+// Drives the built binary (dist/bin.js) as a subprocess, as a user would: tiny train → export →
+// infer runs of each preset (seq2seq, classifier, LM), streamed generation, attention figures,
+// bench and inspect, config-file and usage errors with their exit codes, missing and corrupt
+// inputs, and resume after Ctrl-C.
 
 import { spawn } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -19,18 +21,20 @@ interface Run {
 }
 
 /** Runs `attend args…`; `onStdout` sees the output so far and may signal the process. */
-function attend(args: string[], options: { input?: string; onStdout?: (text: string, child: ReturnType<typeof spawn>) => void } = {}): Promise<Run> {
+function attend(args: string[], options: { input?: string; onStdout?: (text: string, child: ReturnType<typeof spawn>) => void } = {}): Promise<Run & { chunks: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
+    let chunks = 0;
     child.stdout.on('data', (d: Buffer) => {
       stdout += d.toString();
+      chunks++;
       options.onStdout?.(stdout, child);
     });
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr, chunks }));
     child.stdin.end(options.input ?? '');
   });
 }
@@ -61,6 +65,10 @@ describe('attend train → export → translate → inspect', () => {
     expect(r.stdout).toContain(`done: step 60/60 (completed); checkpoint saved in ${checkpoint}`);
     const state = JSON.parse(await readFile(join(checkpoint, 'trainer_state.json'), 'utf8')) as { step: number };
     expect(state.step).toBe(60);
+    expect(r.stdout).toContain(`loss curve: ${join(checkpoint, 'loss.svg')}`);
+    const svg = await readFile(join(checkpoint, 'loss.svg'), 'utf8');
+    expect(svg).toMatch(/^<svg /);
+    expect(svg).toContain('cross-entropy loss');
   });
 
   it('exports the checkpoint and lists the files with sizes', async () => {
@@ -69,6 +77,8 @@ describe('attend train → export → translate → inspect', () => {
     expect(r.stdout).toMatch(/onnx\/encoder_model\.onnx\s+[\d.]+ kB/);
     expect(r.stdout).toMatch(/onnx\/decoder_model_merged\.onnx\s+[\d.]+ kB/);
     expect((await stat(join(folder, 'onnx', 'decoder_model_merged.onnx'))).size).toBeGreaterThan(10_000);
+    const parity = Number(/parity: max \|tfjs − onnxruntime-node\| logit = (\S+) on 3 inputs/.exec(r.stdout)?.[1]);
+    expect(parity).toBeLessThan(1e-4);
   });
 
   it('translates with onnxruntime (arguments, --json) as tfjs does with the checkpoint (stdin)', async () => {
@@ -81,6 +91,9 @@ describe('attend train → export → translate → inspect', () => {
     const tfjs = await attend(['translate', checkpoint], { input: inputs.join('\n') + '\n' });
     expect(tfjs.code).toBe(0);
     expect(tfjs.stdout.trimEnd().split('\n')).toEqual(parsed.results.map((x) => x.output));
+    const infer = await attend(['infer', folder, ...inputs, '--device', 'wasm']);
+    expect(infer.code).toBe(0);
+    expect(infer.stdout.trimEnd().split('\n')).toEqual(parsed.results.map((x) => x.output));
     const beam = await attend(['translate', folder, '--beam', '3', ...inputs]);
     expect(beam.code).toBe(0);
     expect(beam.stdout.trimEnd().split('\n')).toHaveLength(2);
@@ -95,14 +108,149 @@ describe('attend train → export → translate → inspect', () => {
     expect(f.code).toBe(0);
     expect(f.stdout).toContain('inputs:  input_ids, attention_mask');
     expect(f.stdout).toContain('use_cache_branch');
+    // 1 layer, d 32, dFf 128, context 32 (maxSeqLen), vocab 30: attention 8·32² + 4·32·32 = 12,288
+    expect(f.stdout).toMatch(/decoder\.layers\.0\.encoder_attn\s+12\.29 k/);
+    expect(f.stdout).toMatch(/onnx\/encoder_model\.onnx: seq2seq-encoder graph, [\d.]+ kB, opset ai\.onnx 17/);
+  });
+
+  it('draws the cross-attention of an input with its tokens on both axes, from a --with-attention export', async () => {
+    const attnExport = join(dir, 'onnx-attn');
+    expect((await attend(['export', checkpoint, '--out', attnExport, '--with-attention'])).code).toBe(0);
+    const out = join(dir, 'figures');
+    const r = await attend(['attention', attnExport, 'hello', '--out', out]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const output = /^output: (.*)$/m.exec(r.stdout)![1]!;
+    expect(r.stdout).toContain('cross-attention (output × source), layer 0, mean of the heads');
+    expect(r.stdout).toMatch(/^ {5}h e l l o $/m); // key tokens over the shaded columns
+    expect(r.stdout).toContain(`wrote ${join(out, 'attention-cross.svg')} (1 layers × 2 heads, ${output.length + 1}×5)`);
+    const svg = await readFile(join(out, 'attention-cross.svg'), 'utf8');
+    expect(svg).toContain('source token');
+    expect(svg).toContain('output token');
+    expect(svg).toContain('layer 0 · head 1');
+    const labels = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+    for (const token of ['h', 'e', 'l', 'o', '&lt;/s&gt;']) expect(labels).toContain(token);
+    const fromCheckpoint = await attend(['attention', checkpoint, 'hello', '--out', join(dir, 'figures-tfjs'), '--quiet']);
+    expect(fromCheckpoint.stdout).toContain(`output: ${output}`);
+    const noAttention = await attend(['attention', folder, 'hello', '--out', out]);
+    expect(noAttention.code).toBe(1);
+    expect(noAttention.stderr).toMatch(/^attend: .*export it with --with-attention, or pass the checkpoint\n$/);
+  });
+});
+
+describe('attend train → export → infer for the classifier and the LM', () => {
+  it('classifies majority with the checkpoint, onnxruntime-node and onnxruntime-web alike', async () => {
+    const ckpt = join(dir, 'majority');
+    const onnx = join(dir, 'majority-onnx');
+    const r = await attend(['train', '--task', 'majority', '--steps', '40', '--eval-every', '20', '--out', ckpt, ...TINY]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('training encoder-classifier');
+    expect(r.stdout).toMatch(/eval @ step 20: dev accuracy \d+\.\d\d%/);
+    const e = await attend(['export', ckpt, '--out', onnx]);
+    expect(e.code).toBe(0);
+    expect(e.stdout).toMatch(/onnx\/model\.onnx\s+[\d.]+ kB/);
+    const inputs = ['abbab', 'aab', 'bbbaa'];
+    const ort = JSON.parse((await attend(['infer', onnx, ...inputs, '--json'])).stdout) as { preset: string; results: { input: string; label: number; probabilities: number[] }[] };
+    expect(ort.preset).toBe('encoder-classifier');
+    expect(ort.results.map((x) => x.input)).toEqual(inputs);
+    for (const x of ort.results) {
+      expect(x.probabilities).toHaveLength(2);
+      expect(x.probabilities[0]! + x.probabilities[1]!).toBeCloseTo(1, 4);
+      expect(x.label).toBe(x.probabilities[1]! > x.probabilities[0]! ? 1 : 0);
+    }
+    const labels = ort.results.map((x) => String(x.label));
+    for (const args of [[ckpt], [onnx, '--device', 'wasm']]) {
+      const other = await attend(['infer', ...args, ...inputs]);
+      expect(other.code).toBe(0);
+      expect(other.stdout.trimEnd().split('\n').map((line) => line.split('\t')[0])).toEqual(labels);
+    }
+    const bench = await attend(['bench', onnx, '--seconds', '0.05']);
+    expect(bench.code).toBe(0);
+    for (const runtime of ['onnxruntime-node cpu, 1 thread', 'onnxruntime-node cpu, 2 threads', 'onnxruntime-web wasm']) expect(bench.stdout).toMatch(new RegExp(`${runtime}\\s+│\\s+\\d+\\.\\d{3} │`));
+    const gen = await attend(['generate', onnx, 'ab']);
+    expect(gen.code).toBe(1);
+    expect(gen.stderr).toBe(`attend: ${onnx}: an encoder-classifier model; generate needs a decoder-lm (use attend infer)\n`);
+  });
+
+  it('trains a character LM on --text and streams the same greedy continuation from tfjs and onnxruntime', async () => {
+    const text = join(dir, 'text.txt');
+    await writeFile(text, 'the cat sat on the mat. '.repeat(200));
+    const ckpt = join(dir, 'lm');
+    const onnx = join(dir, 'lm-onnx');
+    const r = await attend(['train', '--text', text, '--context-length', '32', '--steps', '30', '--eval-every', '30', '--out', ckpt, ...TINY]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/eval @ step 30: dev loss \d+\.\d{4} \(perplexity \d+\.\d\d\)/);
+    expect((await attend(['export', ckpt, '--out', onnx])).code).toBe(0);
+    const streamed = await attend(['generate', ckpt, 'the cat', '--max-tokens', '24']);
+    expect(streamed.code).toBe(0);
+    expect(streamed.stdout).toMatch(/^the cat.+\n$/); // special tokens among the 24 would print nothing
+    expect(streamed.chunks).toBeGreaterThan(1); // the prompt and tokens arrive while tfjs is still generating
+    const ort = await attend(['generate', onnx, 'the cat', '--max-tokens', '24']);
+    expect(ort.stdout).toBe(streamed.stdout);
+    const infer = await attend(['infer', onnx, 'the cat', '--max-tokens', '24', '--json']);
+    expect(JSON.parse(infer.stdout).results).toEqual([{ prompt: 'the cat', output: streamed.stdout.slice('the cat'.length, -1) }]);
+    const sampled = await attend(['generate', onnx, 'the', '--sample', '--temperature', '0.8', '--seed', '3', '--max-tokens', '8', '--device', 'wasm']);
+    expect(sampled.code).toBe(0);
+    expect(sampled.stdout).toMatch(/^the.*\n$/);
+    expect(sampled.stdout.length).toBeLessThanOrEqual('the'.length + 8 + 1);
+  });
+});
+
+describe('attend train --csv', () => {
+  it('trains a classifier on text,label rows and names the line of a bad row', async () => {
+    const csv = join(dir, 'reviews.csv');
+    const rows = ['text,label', '"good, really good",1', 'bad,0', '"not ""good""",0', 'great,1', 'awful,0', 'fine,1'];
+    await writeFile(csv, rows.join('\n') + '\n');
+    const ok = await attend(['train', '--csv', csv, '--steps', '4', '--eval-every', '4', '--dev-size', '2', '--out', join(dir, 'reviews'), ...TINY.slice(0, 8)]);
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain(`training encoder-classifier`);
+    expect(ok.stdout).toMatch(/on .*reviews\.csv: 5 examples, dev 1;/);
+    const saved = JSON.parse(await readFile(join(dir, 'reviews', 'config.json'), 'utf8')) as { numClasses: number };
+    expect(saved.numClasses).toBe(2);
+    await writeFile(csv, 'good,1\nbad,negative\n');
+    const bad = await attend(['train', '--csv', csv, '--out', join(dir, 'reviews-bad')]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toBe(`attend: ${csv}: line 2: label must be a class id 0, 1, …, got "negative"\n`);
+  });
+});
+
+describe('attend train --config', () => {
+  it('names the file and the field of a bad setting, and lets flags override the file', async () => {
+    const config = join(dir, 'config.json');
+    await writeFile(config, JSON.stringify({ dModel: 64, numHeads: 5 }));
+    const bad = await attend(['train', '--task', 'copy', '--config', config, '--out', join(dir, 'x')]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toBe(`attend: ${config}: numHeads: 5 does not divide dModel 64\n`);
+    const flag = await attend(['train', '--task', 'copy', '--config', config, '--heads', '3', '--out', join(dir, 'x')]);
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toBe('attend: --heads: 3 does not divide dModel 64\n');
+    await writeFile(config, JSON.stringify({ dModle: 64 }));
+    expect((await attend(['train', '--task', 'copy', '--config', config, '--out', join(dir, 'x')])).stderr).toBe(`attend: ${config}: dModle: unknown setting; did you mean 'dModel'?\n`);
+    await writeFile(config, JSON.stringify({ positional: 'spiral' }));
+    expect((await attend(['train', '--task', 'copy', '--config', config, '--out', join(dir, 'x')])).stderr).toBe(
+      `attend: ${config}: positional: "spiral" is not allowed; expected one of sinusoidal, learned, rope, alibi\n`,
+    );
+    await writeFile(config, JSON.stringify({ dModel: 16, numHeads: 2, dFf: 24, steps: 3, evalEvery: 3, layers: 1, examples: 100 }));
+    const ok = await attend(['train', '--task', 'copy', '--config', config, '--steps', '2', '--out', join(dir, 'from-config')]);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain('done: step 2/2');
+    const saved = JSON.parse(await readFile(join(dir, 'from-config', 'config.json'), 'utf8')) as Record<string, unknown>;
+    expect(saved).toMatchObject({ dModel: 16, numHeads: 2, dFf: 24, numEncoderLayers: 1, numDecoderLayers: 1 });
   });
 });
 
 describe('attend errors', () => {
   it('rejects a mistyped flag with a suggestion', async () => {
     const r = await attend(['train', '--task', 'copy', '--out', join(dir, 'x'), '--stpes', '5']);
-    expect(r.code).not.toBe(0);
+    expect(r.code).toBe(2);
     expect(r.stderr).toBe("attend: unknown option '--stpes' (Did you mean --steps?)\n");
+    const value = await attend(['infer', folder, 'abc', '--device', 'tpu']);
+    expect(value.code).toBe(2);
+    expect(value.stderr).toBe("attend: option '--device <device>' argument 'tpu' is invalid. Allowed choices are cpu, cuda, wasm.\n");
+    const data = await attend(['train', '--text', join(dir, 'missing.txt'), '--preset', 'encoder-decoder', '--out', join(dir, 'x')]);
+    expect(data.code).toBe(2);
+    expect(data.stderr).toMatch(/^attend: --text is data for decoder-lm, but the preset is encoder-decoder/);
   });
 
   it('names a missing data file in one line, without a stack trace', async () => {

@@ -8,3 +8,4 @@ export * from './tokenizers/index.js';
 export * from './data/index.js';
 export * from './metrics/index.js';
 export * from './safetensors.js';
+export * from './flops.js';

@@ -49,7 +49,8 @@ export async function loadExportFolder(folder: string, options: SessionOptions =
   } catch (error) {
     throw new CheckpointError(error instanceof SyntaxError ? `${file(EXPORT_FILES.tokenizer)}: not JSON (${error.message})` : (error as Error).message);
   }
-  for (const name of [EXPORT_FILES.tokenizerConfig, EXPORT_FILES.generationConfig]) await readBytes(file(name), CheckpointError);
+  const needed = config.preset === 'encoder-classifier' ? [EXPORT_FILES.tokenizerConfig] : [EXPORT_FILES.tokenizerConfig, EXPORT_FILES.generationConfig];
+  for (const name of needed) await readBytes(file(name), CheckpointError);
   const onnxFile = file(EXPORT_FILES.model);
   const model = await createOnnxModel(await readBytes(onnxFile, OnnxModelError), { source: onnxFile, ...options });
   if (JSON.stringify(model.config) !== JSON.stringify(config)) {
@@ -99,7 +100,7 @@ export async function loadSeq2SeqFolder(folder: string, options: SessionOptions 
 
 /**
  * Exports the checkpoint folder `checkpointDir` (config.json, model.safetensors,
- * tokenizer.json) of a decoder-lm or encoder-decoder to `outDir` in the transformers.js layout. Atomic: written
+ * tokenizer.json) to `outDir` in the transformers.js layout (gpt2, marian or bert, see folder.ts). Atomic: written
  * to a temporary folder beside `outDir`, then renamed over it.
  */
 export async function exportFolder(checkpointDir: string, outDir: string, options: Pick<ExportOptions, 'withAttention'> = {}): Promise<void> {

@@ -1,10 +1,13 @@
 // `attend export`: a checkpoint folder → the ONNX export folder of @attend/runtime-onnx
 // (transformers.js layout); `--quantize int8` replaces each graph by its int8-weight copy.
+// Prints the files with their sizes and the parity of the export with the checkpoint (largest
+// |tfjs − onnxruntime| logit on a few seeded inputs, see parity.ts).
 
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { exportFolder, quantizeModel } from '@attend/runtime-onnx/node';
 import { CliError } from '../errors.js';
+import { writeFileAtomic } from '../files.js';
 import { folderKind } from '../model-folder.js';
 import { formatBytes } from '../options.js';
 
@@ -30,7 +33,7 @@ export async function exportCommand(checkpoint: string, o: ExportCommandOptions)
   if (o.quantize === 'int8') {
     for (const file of files.filter((f) => f.endsWith('.onnx'))) {
       const before = await readFile(file);
-      await writeFile(file, quantizeModel(new Uint8Array(before.buffer, before.byteOffset, before.byteLength)));
+      await writeFileAtomic(file, quantizeModel(new Uint8Array(before.buffer, before.byteOffset, before.byteLength)));
     }
   }
   console.log(`exported ${checkpoint} → ${o.out}${o.quantize ? ' (int8 weights)' : ''}`);
@@ -41,4 +44,7 @@ export async function exportCommand(checkpoint: string, o: ExportCommandOptions)
     console.log(`  ${relative(o.out, file).padEnd(36)} ${formatBytes(size).padStart(9)}`);
   }
   console.log(`  ${'total'.padEnd(36)} ${formatBytes(total).padStart(9)}`);
+  const { exportParity } = await import('../parity.js');
+  const parity = await exportParity(checkpoint, o.out);
+  console.log(`parity: max |tfjs − onnxruntime-node| logit = ${parity.maxAbsDiff.toExponential(2)} on ${parity.rows} inputs of ≤ ${parity.seqLen} tokens${o.quantize ? ' (int8 weights vs the fp32 checkpoint)' : ''}`);
 }

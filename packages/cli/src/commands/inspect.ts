@@ -1,10 +1,11 @@
 // `attend inspect`: what a checkpoint or export folder holds — the ModelConfig, parameter
-// counts per module (weight names grouped by prefix), and for an export folder each ONNX
+// counts per module (weight names grouped by prefix), forward FLOPs per token by module
+// (@attend/core's flopsPerToken), and for an export folder each ONNX
 // graph's opset, inputs and outputs. Reads headers only; no model is built.
 
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseModelConfig, parseSafetensors, type ModelConfig } from '@attend/core';
+import { flopsPerToken, parseModelConfig, parseSafetensors, type ModelConfig } from '@attend/core';
 import { inspectModel, QUANTIZATION_METADATA_KEY, readFolderConfig } from '@attend/runtime-onnx/node';
 import { folderKind } from '../model-folder.js';
 import { formatBytes } from '../options.js';
@@ -20,6 +21,20 @@ export function moduleOf(name: string): string {
 function printConfig(config: ModelConfig): void {
   console.log('config:');
   for (const [key, value] of Object.entries(config)) console.log(`  ${key.padEnd(18)} ${JSON.stringify(value)}`);
+}
+
+/** Compact FLOP count: 1234567 → "1.23 M". */
+export function formatFlops(n: number): string {
+  for (const [unit, size] of [['G', 1e9], ['M', 1e6], ['k', 1e3]] as const) if (n >= size) return `${(n / size).toFixed(2)} ${unit}`;
+  return String(n);
+}
+
+function printFlops(config: ModelConfig): void {
+  const f = flopsPerToken(config);
+  console.log(`forward FLOPs per token (matrix products, context ${f.contextLength}${config.preset === 'encoder-decoder' ? '; an encoder token + a decoder token' : ''}):`);
+  const width = Math.max(...f.modules.map((m) => m.module.length), 5);
+  for (const m of f.modules) console.log(`  ${m.module.padEnd(width)} ${formatFlops(m.flops).padStart(10)}`);
+  console.log(`  ${'total'.padEnd(width)} ${formatFlops(f.total).padStart(10)}`);
 }
 
 async function inspectCheckpoint(dir: string): Promise<void> {
@@ -41,6 +56,7 @@ async function inspectCheckpoint(dir: string): Promise<void> {
   const width = Math.max(...[...counts.keys()].map((k) => k.length), 5);
   for (const [module, n] of counts) console.log(`  ${module.padEnd(width)} ${n.toLocaleString('en-US').padStart(12)}`);
   console.log(`  ${'total'.padEnd(width)} ${total.toLocaleString('en-US').padStart(12)}`);
+  printFlops(config);
   const state = await readFile(join(dir, 'trainer_state.json'), 'utf8').catch(() => undefined);
   if (state) {
     const s = JSON.parse(state) as { step?: number; evals?: { step: number; metrics: Record<string, number> }[] };
@@ -54,6 +70,7 @@ async function inspectExport(dir: string): Promise<void> {
   const config = readFolderConfig(await readFile(configPath), configPath);
   console.log(`export folder ${dir}`);
   printConfig(config);
+  printFlops(config);
   const graphs = (await readdir(join(dir, 'onnx'))).filter((f) => f.endsWith('.onnx')).sort();
   for (const file of graphs) {
     const path = join(dir, 'onnx', file);

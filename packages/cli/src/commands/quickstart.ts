@@ -1,21 +1,23 @@
 // `attend quickstart`: the date-normalisation experiment end to end — train a small
 // encoder–decoder (runDateExperiment), save the checkpoint, export it to ONNX, decode the dev
-// set under onnxruntime-node and compare its exact match with tfjs's.
+// set under onnxruntime-node and compare its exact match with tfjs's, print the parity of the
+// export (largest tfjs vs ORT logit difference) and draw one dev example's attention.
 
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { exactMatch } from '@attend/core';
-import type { Device } from '@attend/runtime-onnx/node';
 import { exportFolder } from '@attend/runtime-onnx/node';
 import { runDateExperiment, saveCheckpoint, setupBackend } from '@attend/transformer';
-import { openTranslator } from '../translator.js';
+import { exportParity } from '../parity.js';
+import { openModel, type InferDevice } from '../runner.js';
+import { writeAttentionFigures } from './attention.js';
 
 export interface QuickstartCommandOptions {
   out?: string;
   steps: number;
   seed: number;
-  device: Device;
+  device: InferDevice;
 }
 
 export async function quickstartCommand(o: QuickstartCommandOptions): Promise<void> {
@@ -33,7 +35,7 @@ export async function quickstartCommand(o: QuickstartCommandOptions): Promise<vo
   } finally {
     r.model.dispose();
   }
-  const translator = await openTranslator(exportDir, o.device);
+  const translator = await openModel(exportDir, o.device);
   try {
     const ortOutputs = await translator.translate(
       r.dev.map((p) => p.source),
@@ -50,7 +52,14 @@ export async function quickstartCommand(o: QuickstartCommandOptions): Promise<vo
       const output = ortOutputs[i]!;
       console.log(`  ${p.source.padEnd(36)} → ${output}${output === p.target ? '' : `   (expected ${p.target})`}`);
     });
-    console.log(`\ntry: ${invocation()} translate ${exportDir} "july 4th, 1976"`);
+    const parity = await exportParity(checkpointDir, exportDir);
+    console.log(`\nparity: max |tfjs − onnxruntime| logit = ${parity.maxAbsDiff.toExponential(2)} on ${parity.rows} inputs of ≤ ${parity.seqLen} tokens`);
+    const example = (r.dev.find((p) => /[a-z]/.test(p.source)) ?? r.dev[0]!).source; // a date written in words
+    const { files } = await writeAttentionFigures(checkpointDir, example, join(out, 'attention'));
+    console.log(`attention heatmaps of "${example}":`);
+    for (const file of files) console.log(`  ${file}`);
+    console.log(`\ntry: ${invocation()} infer ${exportDir} "july 4th, 1976"`);
+    console.log(`     ${invocation()} attention ${checkpointDir} "july 4th, 1976"`);
   } finally {
     await translator.close();
   }

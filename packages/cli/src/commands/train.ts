@@ -1,6 +1,9 @@
-// `attend train`: trains an encoder–decoder on a built-in synthetic task or a TSV of pairs with
-// a character tokenizer, checkpointing into --out (at each eval and at the end); --resume
-// continues a stopped run from its checkpoint with the same data order.
+// `attend train`: trains one of the three presets — encoder–decoder on pairs (TSV or a
+// synthetic task), decoder-only LM on a text file, encoder classifier on a CSV or a synthetic
+// task — with a character tokenizer, checkpointing into --out at each eval and at the end;
+// --resume continues a stopped run with the same data order. Settings come from defaults, a
+// JSON --config file and the flags (see train-settings.ts). At the end the loss curve is drawn
+// into the checkpoint folder (loss.svg).
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -8,107 +11,166 @@ import {
   CharTokenizer,
   createModelConfig,
   parseModelConfig,
-  readTsvPairs,
-  syntheticTask,
+  splitText,
   tokenizerFromJSON,
   trainDevSplit,
   type ModelConfig,
-  type SyntheticTaskName,
-  type TextPair,
+  type Preset,
   type Tokenizer,
 } from '@attend/core';
-import { checkpointExists, seq2seqTask, setupBackend, train, TransformerModel } from '@attend/transformer';
+import type { TrainBatch, TransformerModel } from '@attend/transformer';
 import { CliError } from '../errors.js';
+import { writeFileAtomic } from '../files.js';
+import { lossCurveSvg } from '../plots.js';
 import { progressView } from '../progress.js';
+import { loadTrainData, presetOfData, type DataFlags, type TrainData } from '../train-data.js';
+import { configErrorOf, settingError, trainSettings, type TrainFlags, type TrainSettings } from '../train-settings.js';
 
-export interface TrainCommandOptions {
-  task?: SyntheticTaskName;
-  pairs?: string;
+export interface TrainCommandOptions extends TrainFlags, DataFlags {
   out: string;
   resume: boolean;
-  dModel: number;
-  heads: number;
-  layers: number;
-  steps: number;
-  batchSize: number;
-  lr: number;
-  seed: number;
-  evalEvery: number;
-  /** Examples generated for a synthetic task. */
-  examples: number;
-  /** Largest dev set. */
-  devSize: number;
 }
 
-async function loadData(o: TrainCommandOptions): Promise<TextPair[]> {
-  if (o.task && o.pairs) throw new CliError('give either --task or --pairs, not both', 2);
-  if (o.pairs) return readTsvPairs(o.pairs);
-  if (o.task) return syntheticTask(o.task, { count: o.examples, seed: o.seed });
-  throw new CliError('no training data: give --task copy|reverse|sort|date or --pairs FILE.tsv', 2);
+/** The file the loss curve is drawn into, inside the checkpoint folder. */
+export const LOSS_CURVE_FILE = 'loss.svg';
+
+/** A trainer-ready task of any preset, with how to report its evaluation. */
+interface PresetTask {
+  nextBatch(step: number): TrainBatch;
+  evaluate(model: TransformerModel): Promise<Record<string, number>>;
+  describeEval(metrics: Record<string, number>): string;
+  /** What the task trains on, for the opening line. */
+  size: string;
 }
 
-/** The config and tokenizer of the run: from the checkpoint when resuming, else from the flags. */
-async function modelSetup(o: TrainCommandOptions, pairs: readonly TextPair[], resuming: boolean): Promise<{ config: ModelConfig; tokenizer: Tokenizer }> {
-  if (resuming) {
-    const configPath = join(o.out, 'config.json');
-    const tokenizerPath = join(o.out, 'tokenizer.json');
-    const config = parseModelConfig(await readFile(configPath, 'utf8'), configPath);
-    const tokenizer = tokenizerFromJSON(JSON.parse(await readFile(tokenizerPath, 'utf8')), tokenizerPath);
-    return { config, tokenizer };
+/** The tokenizer for new runs: characters of the training data. */
+function tokenizerFor(data: TrainData): Tokenizer {
+  if (data.preset === 'encoder-decoder') return CharTokenizer.fromCorpus(data.pairs.flatMap((p) => [p.source, p.target]));
+  if (data.preset === 'decoder-lm') return CharTokenizer.fromCorpus([data.text]);
+  return CharTokenizer.fromCorpus(data.examples.map((e) => e.text));
+}
+
+/** The ModelConfig of a new run: defaults for the preset, the file's and the flags' fields, and sizes from the data. */
+function modelConfigFor(data: TrainData, tokenizer: Tokenizer, s: TrainSettings): ModelConfig {
+  const { layers, ...fields } = s.model as Partial<ModelConfig> & { layers?: number };
+  const dModel = fields.dModel ?? 64;
+  const encoderLayers = data.preset === 'decoder-lm' ? 0 : (layers ?? 2);
+  const decoderLayers = data.preset === 'encoder-classifier' ? 0 : (layers ?? 2);
+  let maxSeqLen: number;
+  if (data.preset === 'encoder-decoder') maxSeqLen = Math.max(32, Math.max(...data.pairs.map((p) => Math.max(tokenizer.encode(p.source).length, tokenizer.encode(p.target).length))) + 4);
+  else if (data.preset === 'decoder-lm') maxSeqLen = s.contextLength;
+  else maxSeqLen = Math.max(16, Math.max(...data.examples.map((e) => tokenizer.encode(e.text).length)) + 2);
+  try {
+    return createModelConfig({
+      preset: data.preset,
+      vocabSize: tokenizer.vocabSize,
+      numClasses: data.preset === 'encoder-classifier' ? data.numClasses : 0,
+      dModel,
+      numHeads: 4,
+      numEncoderLayers: encoderLayers,
+      numDecoderLayers: decoderLayers,
+      dFf: 4 * dModel,
+      maxSeqLen,
+      dropout: 0,
+      ...fields,
+    });
+  } catch (error) {
+    throw configErrorOf(s, error);
   }
-  const tokenizer = CharTokenizer.fromCorpus(pairs.flatMap((p) => [p.source, p.target]));
-  const longest = Math.max(...pairs.map((p) => Math.max(p.source.length, p.target.length)));
-  const config = createModelConfig({
-    preset: 'encoder-decoder',
-    vocabSize: tokenizer.vocabSize,
-    dModel: o.dModel,
-    numHeads: o.heads,
-    numEncoderLayers: o.layers,
-    numDecoderLayers: o.layers,
-    dFf: 4 * o.dModel,
-    maxSeqLen: Math.max(32, longest + 4),
-    dropout: 0,
-  });
-  return { config, tokenizer };
 }
 
-async function savedStep(dir: string): Promise<number> {
-  const path = join(dir, 'trainer_state.json');
-  const state = JSON.parse(await readFile(path, 'utf8').catch(() => '{}')) as { step?: unknown };
-  return typeof state.step === 'number' ? state.step : 0;
-}
+/** @attend/transformer (and tfjs) is loaded once the settings and data have been checked. */
+type Transformer = typeof import('@attend/transformer');
 
-export async function trainCommand(o: TrainCommandOptions): Promise<void> {
-  const pairs = await loadData(o);
-  if (pairs.length < 2) throw new CliError(`${o.pairs ?? o.task}: need at least 2 pairs to train, got ${pairs.length}`);
-  const resuming = o.resume && (await checkpointExists(o.out));
-  if (o.resume && !resuming) console.log(`no checkpoint in ${o.out} yet; starting a new run`);
-  const { config, tokenizer } = await modelSetup(o, pairs, resuming);
-  const devFraction = Math.min(0.1, o.devSize / pairs.length);
-  const { train: trainPairs, dev } = trainDevSplit(pairs, { devFraction, seed: o.seed, key: (p) => p.source });
+function presetTask(t: Transformer, data: TrainData, tokenizer: Tokenizer, config: ModelConfig, s: TrainSettings): PresetTask {
+  if (data.preset === 'decoder-lm') {
+    const { train: trainText, val } = splitText(data.text, 0.9);
+    const T = Math.min(s.contextLength, config.maxSeqLen);
+    const trainIds = Int32Array.from(tokenizer.encode(trainText));
+    const devIds = Int32Array.from(tokenizer.encode(val));
+    if (trainIds.length < T + 2 || devIds.length < T + 1) {
+      throw new CliError(`${data.source}: ${data.text.length} characters are too few for windows of ${T} tokens (lower --context-length)`);
+    }
+    const task = t.lmTask(trainIds, devIds, { batchSize: s.batchSize, contextLength: T, seed: s.seed });
+    return {
+      nextBatch: task.nextBatch,
+      evaluate: (m) => task.evaluate(m),
+      describeEval: (m) => `dev loss ${m.loss!.toFixed(4)} (perplexity ${m.perplexity!.toFixed(2)})`,
+      size: `${trainIds.length.toLocaleString('en-US')} train / ${devIds.length.toLocaleString('en-US')} dev tokens, context ${T}`,
+    };
+  }
+  if (data.preset === 'encoder-classifier') {
+    const devFraction = Math.min(0.1, s.devSize / data.examples.length);
+    const { train: trainExamples, dev } = trainDevSplit(data.examples, { devFraction, seed: s.seed });
+    if (dev.length === 0 || trainExamples.length === 0) throw new CliError(`${data.source}: too few rows for a train and a dev set (${data.examples.length})`);
+    const maxLen = config.maxSeqLen;
+    const task = t.classificationTask(trainExamples, dev, tokenizer, { batchSize: s.batchSize, seed: s.seed, maxLen });
+    return {
+      nextBatch: task.nextBatch,
+      evaluate: async (m) => ({ accuracy: (await task.evaluate(m)).accuracy }),
+      describeEval: (m) => `dev accuracy ${(100 * m.accuracy!).toFixed(2)}%`,
+      size: `${trainExamples.length} examples, dev ${dev.length}`,
+    };
+  }
+  const pairs = data.pairs;
+  const devFraction = Math.min(0.1, s.devSize / pairs.length);
+  const { train: trainPairs, dev } = trainDevSplit(pairs, { devFraction, seed: s.seed, key: (p) => p.source });
   const encodedMax = (texts: string[]) => Math.max(...texts.map((t) => tokenizer.encode(t).length));
   const maxSrcLen = Math.min(config.maxSeqLen, encodedMax(pairs.map((p) => p.source)) + 2);
   const maxTgtLen = Math.min(config.maxSeqLen - 2, encodedMax(pairs.map((p) => p.target)) + 1);
-  const task = seq2seqTask(trainPairs, dev, tokenizer, { batchSize: o.batchSize, seed: o.seed, maxSrcLen, maxTgtLen });
+  const task = t.seq2seqTask(trainPairs, dev, tokenizer, { batchSize: s.batchSize, seed: s.seed, maxSrcLen, maxTgtLen });
+  return {
+    nextBatch: task.nextBatch,
+    evaluate: async (m) => ({ exactMatch: (await task.evaluate(m)).exactMatch }),
+    describeEval: (m) => `dev exact match ${(100 * m.exactMatch!).toFixed(2)}%`,
+    size: `${trainPairs.length} pairs, dev ${dev.length}`,
+  };
+}
 
-  const backend = await setupBackend();
-  const model = new TransformerModel(config, { seed: o.seed });
+async function savedStep(dir: string): Promise<number> {
+  const state = JSON.parse(await readFile(join(dir, 'trainer_state.json'), 'utf8').catch(() => '{}')) as { step?: unknown };
+  return typeof state.step === 'number' ? state.step : 0;
+}
+
+export async function trainCommand(o: TrainCommandOptions, fromCli: (key: keyof TrainFlags) => boolean): Promise<void> {
+  const s = await trainSettings(o, fromCli);
+  const t = await import('@attend/transformer');
+  const resuming = o.resume && (await t.checkpointExists(o.out));
+  if (o.resume && !resuming) console.log(`no checkpoint in ${o.out} yet; starting a new run`);
+  let config: ModelConfig | undefined;
+  let tokenizer: Tokenizer | undefined;
+  if (resuming) {
+    const configPath = join(o.out, 'config.json');
+    const tokenizerPath = join(o.out, 'tokenizer.json');
+    config = parseModelConfig(await readFile(configPath, 'utf8'), configPath);
+    tokenizer = tokenizerFromJSON(JSON.parse(await readFile(tokenizerPath, 'utf8')), tokenizerPath);
+  }
+  const preset: Preset | undefined = config?.preset ?? s.preset ?? presetOfData(o);
+  if (preset === undefined) throw new CliError('no training data: give --task NAME, --pairs FILE.tsv, --text FILE or --csv FILE.csv', 2);
+  if (config && s.preset && s.preset !== config.preset) throw settingError(s, 'preset', `${s.preset} differs from the checkpoint's ${config.preset} in ${o.out}`);
+  const data = await loadTrainData(o, preset, { examples: s.examples, seed: s.seed });
+  tokenizer ??= tokenizerFor(data);
+  config ??= modelConfigFor(data, tokenizer, s);
+  const task = presetTask(t, data, tokenizer, config, s);
+
+  const backend = await t.setupBackend();
+  const model = new t.TransformerModel(config, { seed: s.seed });
   const startStep = resuming ? await savedStep(o.out) : 0;
   console.log(
-    `${resuming ? `resuming from step ${startStep}:` : 'training'} ${config.preset} (${model.parameterCount().toLocaleString('en-US')} parameters, tfjs ${backend.name}) on ${trainPairs.length} pairs, dev ${dev.length}; checkpoint: ${o.out}`,
+    `${resuming ? `resuming from step ${startStep}:` : 'training'} ${config.preset} (${model.parameterCount().toLocaleString('en-US')} parameters, tfjs ${backend.name}) on ${data.source}: ${task.size}; checkpoint: ${o.out}`,
   );
   const controller = new AbortController();
   const onSigint = () => controller.abort();
   process.once('SIGINT', onSigint);
   let view: ReturnType<typeof progressView> | undefined;
   try {
-    const result = await train(model, task.nextBatch, {
-      steps: o.steps,
-      learningRate: o.lr,
-      schedule: { kind: 'cosine', warmupSteps: Math.min(50, Math.floor(o.steps / 10)), totalSteps: o.steps, minLr: o.lr / 30 },
+    const result = await t.train(model, task.nextBatch, {
+      steps: s.steps,
+      learningRate: s.learningRate,
+      schedule: { kind: 'cosine', warmupSteps: Math.min(50, Math.floor(s.steps / 10)), totalSteps: s.steps, minLr: s.learningRate / 30 },
       optimizer: { weightDecay: 0.01 },
-      evalEvery: o.evalEvery,
-      evaluate: async (m) => ({ exactMatch: (await task.evaluate(m)).exactMatch }),
+      evalEvery: s.evalEvery,
+      evaluate: (m) => task.evaluate(m),
       checkpoint: { dir: o.out, tokenizer: tokenizer.toJSON() },
       resume: resuming,
       logEvery: 10,
@@ -118,19 +180,25 @@ export async function trainCommand(o: TrainCommandOptions): Promise<void> {
           view ??= progressView(e.totalSteps, e.step);
           view.update(e.step, e);
         } else if (e.type === 'eval') {
-          const line = `eval @ step ${e.step}: dev exact match ${(100 * (e.metrics.exactMatch ?? 0)).toFixed(2)}%${e.best ? ' (best)' : ''}`;
+          const line = `eval @ step ${e.step}: ${task.describeEval(e.metrics)}${e.best ? ' (best)' : ''}`;
           if (view) view.log(line);
           else console.log(line);
         }
       },
     });
     view?.stop();
+    const curve = join(o.out, LOSS_CURVE_FILE);
+    const dev = result.state.evals.filter((e) => e.metrics.loss !== undefined).map((e) => ({ step: e.step, loss: e.metrics.loss! }));
+    if (result.state.losses.length > 0) {
+      await writeFileAtomic(curve, await lossCurveSvg({ title: `${config.preset} on ${data.source}`, train: result.state.losses, dev }));
+    }
     if (result.reason === 'aborted') {
       console.log(`interrupted at step ${result.state.step}; checkpoint saved in ${o.out} (continue with --resume)`);
       process.exitCode = 130;
       return;
     }
-    console.log(`done: step ${result.state.step}/${o.steps} (${result.reason}); checkpoint saved in ${o.out}`);
+    console.log(`done: step ${result.state.step}/${s.steps} (${result.reason}); checkpoint saved in ${o.out}`);
+    if (result.state.losses.length > 0) console.log(`loss curve: ${curve}`);
   } finally {
     view?.stop();
     process.off('SIGINT', onSigint);

@@ -1,0 +1,169 @@
+// The attention weights of one input, from a checkpoint (tfjs forward with returnAttention) or
+// from an export folder made with --with-attention (onnxruntime-node attention outputs). For an
+// encoder–decoder the input is translated greedily first, and the maps are those of the
+// decoder reading its own output: cross-attention (output × source tokens, the alignment),
+// decoder self-attention and encoder self-attention. Other presets have self-attention only.
+
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { tokenizerFromJSON, type ModelConfig, type Tokenizer } from '@attend/core';
+import type { OutputTensor } from '@attend/runtime-onnx';
+import { CliError } from './errors.js';
+import { folderKind } from './model-folder.js';
+import { tokenBatch } from './runner.js';
+
+/** One kind of attention: per layer, the weights [heads, queries, keys] of the input. */
+export interface AttentionSet {
+  /** 'cross', 'encoder', 'decoder' (seq2seq) or 'self'. */
+  name: string;
+  title: string;
+  queryTokens: string[];
+  keyTokens: string[];
+  queryAxis: string;
+  keyAxis: string;
+  numHeads: number;
+  /** layers[l] = weights [H, Q, K] row-major. */
+  layers: Float32Array[];
+}
+
+export interface InputAttention {
+  config: ModelConfig;
+  /** The decoded output (encoder–decoder), else undefined. */
+  output?: string;
+  /** The set to show first: cross-attention for the encoder–decoder, else self-attention. */
+  sets: AttentionSet[];
+}
+
+interface Sequences {
+  source: number[];
+  /** Decoder input: bos + output (encoder–decoder). */
+  target?: number[];
+}
+
+function setsOf(config: ModelConfig, tokenizer: Tokenizer, seq: Sequences, maps: { encoder: Float32Array[]; decoder: Float32Array[]; cross: Float32Array[] }): AttentionSet[] {
+  const tokens = (ids: number[]) => tokenizer.idsToTokens(ids);
+  const H = config.numHeads;
+  if (config.preset === 'encoder-decoder') {
+    const target = seq.target!;
+    // The query at decoder position t produces output token t (the last one eos).
+    const produced = tokens([...target.slice(1), config.eosTokenId]);
+    const inputs = tokens(target);
+    const source = tokens(seq.source);
+    return [
+      { name: 'cross', title: 'cross-attention (output × source)', queryTokens: produced, keyTokens: source, queryAxis: 'output token', keyAxis: 'source token', numHeads: H, layers: maps.cross },
+      { name: 'decoder', title: 'decoder self-attention', queryTokens: produced, keyTokens: inputs, queryAxis: 'output token', keyAxis: 'decoder input token', numHeads: H, layers: maps.decoder },
+      { name: 'encoder', title: 'encoder self-attention', queryTokens: source, keyTokens: source, queryAxis: 'source token', keyAxis: 'source token', numHeads: H, layers: maps.encoder },
+    ];
+  }
+  const input = tokens(seq.source);
+  const layers = config.preset === 'decoder-lm' ? maps.decoder : maps.encoder;
+  return [{ name: 'self', title: `${config.preset === 'decoder-lm' ? 'causal ' : ''}self-attention`, queryTokens: input, keyTokens: input, queryAxis: 'query token', keyAxis: 'key token', numHeads: H, layers }];
+}
+
+/** The attention maps of `text` under the model in `dir`. */
+export async function inputAttention(dir: string, text: string): Promise<InputAttention> {
+  return (await folderKind(dir)) === 'export' ? fromExport(dir, text) : fromCheckpoint(dir, text);
+}
+
+async function fromCheckpoint(dir: string, text: string): Promise<InputAttention> {
+  const { loadCheckpoint, setupBackend, translate } = await import('@attend/transformer');
+  await setupBackend();
+  const { model, config, tokenizer: tokenizerJson } = await loadCheckpoint(dir);
+  try {
+    if (tokenizerJson === undefined) throw new CliError(`${dir}: no tokenizer.json; cannot encode text for this checkpoint`);
+    const tokenizer = tokenizerFromJSON(tokenizerJson, join(dir, 'tokenizer.json'));
+    const batch = tokenBatch(tokenizer, [text], config.maxSeqLen);
+    let target: number[] | undefined;
+    let output: string | undefined;
+    if (config.preset === 'encoder-decoder') {
+      const ids = (await translate(model, batch, config.maxSeqLen - 1))[0]!;
+      output = tokenizer.decode(ids);
+      target = [config.bosTokenId, ...ids].slice(0, config.maxSeqLen);
+    }
+    const targetBatch = target ? { ids: Int32Array.from(target), batchSize: 1, seqLen: target.length } : undefined;
+    const { logits, attention } = model.forward(batch, targetBatch, { returnAttention: true });
+    logits.dispose();
+    const read = (ts: { dataSync(): unknown; dispose(): void }[] = []) =>
+      ts.map((t) => {
+        const values = Float32Array.from(t.dataSync() as Float32Array);
+        t.dispose();
+        return values;
+      });
+    const maps = { encoder: read(attention?.encoder), decoder: read(attention?.decoderSelf), cross: read(attention?.cross) };
+    return { config, output, sets: setsOf(config, tokenizer, { source: Array.from(batch.ids), target }, maps) };
+  } finally {
+    model.dispose();
+  }
+}
+
+async function fromExport(dir: string, text: string): Promise<InputAttention> {
+  const rt = await import('@attend/runtime-onnx/node');
+  const layersOf = (attentions: Record<string, OutputTensor>, prefix: string, count: number): Float32Array[] =>
+    Array.from({ length: count }, (_, i) => {
+      const t = attentions[`${prefix}.${i}`];
+      if (!t) throw new CliError(`${dir}: the export has no attention outputs ('${prefix}.${i}'); export it with --with-attention, or pass the checkpoint`);
+      return t.data;
+    });
+  const configPath = join(dir, 'config.json');
+  const bytes = await readFile(configPath).catch(() => {
+    throw new CliError(`${configPath}: missing (no such file)`);
+  });
+  const config = rt.readFolderConfig(new Uint8Array(bytes), configPath);
+  if (config.preset === 'encoder-decoder') {
+    const { model, tokenizer } = await rt.loadSeq2SeqFolder(dir);
+    try {
+      const batch = tokenBatch(tokenizer, [text], config.maxSeqLen);
+      const outputIds = (await rt.translate(model, batch, { maxNewTokens: config.maxSeqLen - 1 }))[0]!;
+      const target = [config.bosTokenId, ...outputIds].slice(0, config.maxSeqLen);
+      const encoded = await model.encoder.encode({ inputIds: { data: batch.ids, batchSize: 1, seqLen: batch.seqLen } });
+      const out = await model.decoder.runSeq2SeqDecoder({ inputIds: { data: target, batchSize: 1, seqLen: target.length }, encoderHiddenStates: encoded.lastHiddenState });
+      const L = config.numDecoderLayers;
+      const maps = { encoder: layersOf(encoded.attentions, 'encoder_attentions', config.numEncoderLayers), decoder: layersOf(out.attentions, 'decoder_attentions', L), cross: layersOf(out.attentions, 'cross_attentions', L) };
+      return { config, output: tokenizer.decode(outputIds), sets: setsOf(config, tokenizer, { source: Array.from(batch.ids), target }, maps) };
+    } finally {
+      await model.encoder.release();
+      await model.decoder.release();
+    }
+  }
+  const { model, tokenizer } = await rt.loadExportFolder(dir);
+  try {
+    const batch = tokenBatch(tokenizer, [text], config.maxSeqLen);
+    const out = await model.run({ inputIds: { data: batch.ids, batchSize: 1, seqLen: batch.seqLen } });
+    const count = config.preset === 'decoder-lm' ? config.numDecoderLayers : config.numEncoderLayers;
+    const layers = layersOf(out.attentions, 'attentions', count);
+    return { config, sets: setsOf(config, tokenizer, { source: Array.from(batch.ids) }, { encoder: layers, decoder: layers, cross: [] }) };
+  } finally {
+    await model.release();
+  }
+}
+
+/** The weights [Q, K] of one head of one layer, or the heads' mean when `head` is undefined. */
+export function headWeights(set: AttentionSet, layer: number, head?: number): Float32Array {
+  const Q = set.queryTokens.length;
+  const K = set.keyTokens.length;
+  const all = set.layers[layer]!;
+  if (head !== undefined) return all.slice(head * Q * K, (head + 1) * Q * K);
+  const mean = new Float32Array(Q * K);
+  for (let h = 0; h < set.numHeads; h++) for (let i = 0; i < Q * K; i++) mean[i]! += all[h * Q * K + i]! / set.numHeads;
+  return mean;
+}
+
+const SHADES = [' ', '░', '▒', '▓', '█'];
+
+/** A compact terminal view of a [Q, K] map: one shade character pair per weight, tokens along both edges. */
+export function terminalHeatmap(set: AttentionSet, weights: Float32Array): string {
+  const show = (t: string) => (t === ' ' ? '␣' : t);
+  const labels = set.queryTokens.map(show);
+  const width = Math.max(...labels.map((l) => [...l].length));
+  const header = `${' '.repeat(width)} ${set.keyTokens.map((t) => [...show(t)][0]!.padEnd(2)).join('')}`;
+  const K = set.keyTokens.length;
+  const rows = labels.map((label, q) => {
+    const cells = Array.from({ length: K }, (_, k) => {
+      const w = weights[q * K + k]!;
+      const shade = SHADES[Math.min(SHADES.length - 1, Math.floor(w * SHADES.length))]!;
+      return shade.repeat(2);
+    });
+    return `${label.padStart(width)} ${cells.join('')}`;
+  });
+  return [header, ...rows].join('\n');
+}

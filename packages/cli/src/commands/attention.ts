@@ -1,0 +1,56 @@
+// `attend attention`: the attention weights of one input as heatmaps — an SVG per kind of
+// attention (cross, decoder and encoder self-attention for an encoder–decoder; self-attention
+// otherwise) with a panel per layer and head and the tokens on both axes — and a compact
+// terminal view of the first kind (each layer, heads averaged, or --head).
+
+import { join } from 'node:path';
+import { headWeights, inputAttention, terminalHeatmap } from '../attention-maps.js';
+import { CliError } from '../errors.js';
+import { writeFileAtomic } from '../files.js';
+import { attentionHeatmapSvg } from '../plots.js';
+
+export interface AttentionCommandOptions {
+  out: string;
+  head?: number;
+  /** Leave out the terminal view. */
+  quiet: boolean;
+}
+
+/** Writes one SVG per attention kind into `out`; returns their paths. */
+export async function writeAttentionFigures(model: string, input: string, out: string) {
+  const result = await inputAttention(model, input);
+  const files: string[] = [];
+  for (const set of result.sets) {
+    const Q = set.queryTokens.length;
+    const K = set.keyTokens.length;
+    const panels = set.layers.flatMap((_, l) => Array.from({ length: set.numHeads }, (_, h) => ({ title: `layer ${l} · head ${h}`, weights: headWeights(set, l, h) })));
+    const svg = await attentionHeatmapSvg({
+      title: `${set.title}: "${input}"${result.output !== undefined ? ` → "${result.output}"` : ''}`,
+      keyTokens: set.keyTokens,
+      queryTokens: set.queryTokens,
+      keyAxis: set.keyAxis,
+      queryAxis: set.queryAxis,
+      panels,
+      columns: set.numHeads,
+    });
+    const file = join(out, `attention-${set.name}.svg`);
+    await writeFileAtomic(file, svg);
+    files.push(`${file} (${set.layers.length} layers × ${set.numHeads} heads, ${Q}×${K})`);
+  }
+  return { result, files };
+}
+
+export async function attentionCommand(model: string, input: string, o: AttentionCommandOptions): Promise<void> {
+  const { result, files } = await writeAttentionFigures(model, input, o.out);
+  if (o.head !== undefined && o.head >= result.config.numHeads) throw new CliError(`--head: ${o.head} is out of range; the model has ${result.config.numHeads} heads (0–${result.config.numHeads - 1})`, 2);
+  if (result.output !== undefined) console.log(`output: ${result.output}`);
+  if (!o.quiet) {
+    const set = result.sets[0]!;
+    set.layers.forEach((_, l) => {
+      console.log(`\n${set.title}, layer ${l}, ${o.head === undefined ? 'mean of the heads' : `head ${o.head}`} (rows: ${set.queryAxis}; columns: ${set.keyAxis})`);
+      console.log(terminalHeatmap(set, headWeights(set, l, o.head)));
+    });
+    console.log('');
+  }
+  for (const file of files) console.log(`wrote ${file}`);
+}

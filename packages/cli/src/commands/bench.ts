@@ -1,0 +1,190 @@
+// `attend bench`: measures a model folder on this machine and prints a table.
+//   export folder: forward latency of one sequence (batch 1, n tokens) and tokens/s on
+//     onnxruntime-node with 1 and 2 threads and onnxruntime-web (wasm, in Node); for the LM and
+//     the encoder–decoder also the per-token decode latency with the KV cache.
+//   checkpoint: training throughput (tokens/s) of a few optimizer steps on random batches with
+//     tfjs, and the tfjs forward latency of one sequence.
+// Each figure is the median over repeated calls after warm-up calls (and, for the forward pass
+// of an export, also the fastest call, which shows when stalls inflate the median).
+
+import Table from 'cli-table3';
+import { argmax, createRng, type ModelConfig } from '@attend/core';
+import type { OnnxModel, SessionOptions } from '@attend/runtime-onnx';
+import { EXPORT_FILES, SEQ2SEQ_FILES } from '@attend/runtime-onnx';
+import { folderKind } from '../model-folder.js';
+
+export interface BenchCommandOptions {
+  /** Tokens per sequence; default min(32, maxSeqLen). */
+  tokens?: number;
+  /** Seconds each measurement runs at least. */
+  seconds: number;
+  /** Optimizer steps timed (checkpoints). */
+  trainSteps: number;
+  batchSize: number;
+}
+
+/** Median and fastest ms of `fn` after 2 warm-up calls, over ≥ 5 calls and ≥ `seconds`. */
+async function timeMs(fn: () => Promise<unknown> | unknown, seconds: number): Promise<{ median: number; min: number }> {
+  for (let i = 0; i < 2; i++) await fn();
+  const samples: number[] = [];
+  const start = performance.now();
+  while (samples.length < 5 || (performance.now() - start < seconds * 1000 && samples.length < 1000)) {
+    const t = performance.now();
+    await fn();
+    samples.push(performance.now() - t);
+  }
+  samples.sort((a, b) => a - b);
+  return { median: samples[Math.floor(samples.length / 2)]!, min: samples[0]! };
+}
+
+/** Median ms of `fn` (see timeMs). */
+async function medianMs(fn: () => Promise<unknown> | unknown, seconds: number): Promise<number> {
+  return (await timeMs(fn, seconds)).median;
+}
+
+function randomIds(config: ModelConfig, n: number, seed: number): Int32Array {
+  const rng = createRng(seed);
+  const first = config.vocabSize > 8 ? 4 : 0;
+  return Int32Array.from({ length: n }, () => first + rng.int(config.vocabSize - first));
+}
+
+/** Table borders without a rule between rows. */
+const COMPACT = { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' };
+
+interface Row {
+  runtime: string;
+  forwardMs: number;
+  /** The fastest forward call: far below the median when some calls stall (GC, a busy machine). */
+  forwardMinMs: number;
+  tokensPerSecond: number;
+  decodeMs?: number;
+}
+
+/** Forward and cached-decode timings of the export in `dir` under one runtime configuration. */
+async function benchExport(dir: string, runtime: 'node' | 'web', options: SessionOptions, n: number, o: BenchCommandOptions): Promise<Omit<Row, 'runtime'>> {
+  const rt = runtime === 'web' ? await import('@attend/runtime-onnx/web') : await import('@attend/runtime-onnx/node');
+  const { readFile } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const load = async (name: string): Promise<OnnxModel> => rt.createOnnxModel(new Uint8Array(await readFile(join(dir, name))), { ...options, source: join(dir, name) });
+  const configPath = join(dir, EXPORT_FILES.config);
+  const config = rt.readFolderConfig(new Uint8Array(await readFile(configPath)), configPath);
+  const ids = randomIds(config, n, 1);
+  const tokens = { data: ids, batchSize: 1, seqLen: n };
+  if (config.preset === 'encoder-decoder') {
+    const model = { encoder: await load(SEQ2SEQ_FILES.encoder), decoder: await load(SEQ2SEQ_FILES.decoder) };
+    try {
+      const target = Int32Array.from(ids, (x, i) => (i === 0 ? config.bosTokenId : x));
+      const { median: forwardMs, min: forwardMinMs } = await timeMs(async () => {
+        const { lastHiddenState } = await model.encoder.encode({ inputIds: tokens });
+        await model.decoder.runSeq2SeqDecoder({ inputIds: { data: target, batchSize: 1, seqLen: n }, encoderHiddenStates: lastHiddenState });
+      }, o.seconds);
+      const memory = await rt.encodeSource(model.encoder, { ids, batchSize: 1, seqLen: n });
+      const decodeMs = await cachedDecodeMs(() => rt.onnxSeq2SeqStepFunction(model.decoder, memory), config, Math.min(16, config.maxSeqLen - 1), o.seconds);
+      return { forwardMs, forwardMinMs, tokensPerSecond: (2 * n * 1000) / forwardMs, decodeMs };
+    } finally {
+      await model.encoder.release();
+      await model.decoder.release();
+    }
+  }
+  const model = await load(EXPORT_FILES.model);
+  try {
+    const { median: forwardMs, min: forwardMinMs } = await timeMs(() => model.run({ inputIds: tokens }), o.seconds);
+    if (config.preset === 'encoder-classifier') return { forwardMs, forwardMinMs, tokensPerSecond: (n * 1000) / forwardMs };
+    const prompt = Array.from(ids.subarray(0, Math.min(8, n)));
+    const decodeMs = await cachedDecodeMs(() => rt.onnxStepFunction(model, { prompts: [prompt] }), config, Math.min(16, config.maxSeqLen - prompt.length), o.seconds);
+    return { forwardMs, forwardMinMs, tokensPerSecond: (n * 1000) / forwardMs, decodeMs };
+  } finally {
+    await model.release();
+  }
+}
+
+/**
+ * Per-token latency of cached decoding: a fresh step function runs its first call (the prompt),
+ * then `steps` calls of one new token each (greedy, eos not stopping); the median of the mean
+ * time of those one-token calls.
+ */
+async function cachedDecodeMs(
+  makeStep: () => (tokens: Int32Array, batchSize: number, length: number, context?: { parents?: Int32Array }) => Float32Array | Promise<Float32Array>,
+  config: ModelConfig,
+  steps: number,
+  seconds: number,
+): Promise<number | undefined> {
+  if (steps < 2) return undefined;
+  const perToken: number[] = [];
+  const parents = Int32Array.of(0);
+  await medianMs(async () => {
+    const step = makeStep();
+    const tokens = [config.bosTokenId];
+    let logits = await step(Int32Array.from(tokens), 1, 1, { parents });
+    const start = performance.now();
+    for (let i = 0; i < steps; i++) {
+      tokens.push(argmax(logits, 0, config.vocabSize));
+      logits = await step(Int32Array.from(tokens), 1, tokens.length, { parents });
+    }
+    perToken.push((performance.now() - start) / steps);
+  }, seconds);
+  perToken.sort((a, b) => a - b);
+  return perToken[Math.floor(perToken.length / 2)];
+}
+
+async function benchCheckpoint(dir: string, o: BenchCommandOptions): Promise<void> {
+  const { loadCheckpoint, setupBackend, train } = await import('@attend/transformer');
+  const backend = await setupBackend();
+  const { model, config } = await loadCheckpoint(dir);
+  try {
+    const n = Math.min(o.tokens ?? 32, config.maxSeqLen - 1);
+    const B = o.batchSize;
+    const rng = createRng(7);
+    const batch = () => {
+      const rows = randomIds(config, B * n, rng.int(1 << 30));
+      const input = { ids: rows, batchSize: B, seqLen: n };
+      if (config.preset === 'encoder-classifier') return { input, labels: Int32Array.from({ length: B }, () => rng.int(config.numClasses)) };
+      const labels = randomIds(config, B * n, rng.int(1 << 30));
+      if (config.preset === 'decoder-lm') return { input, labels };
+      return { input, target: { ids: randomIds(config, B * n, rng.int(1 << 30)), batchSize: B, seqLen: n }, labels };
+    };
+    const tokensPerStep = B * n * (config.preset === 'encoder-decoder' ? 2 : 1);
+    await train(model, batch, { steps: 2, learningRate: 1e-4, logEvery: 1000 }); // warm-up: kernels, optimizer state
+    const start = performance.now();
+    await train(model, batch, { steps: o.trainSteps, learningRate: 1e-4, logEvery: 1000 });
+    const seconds = (performance.now() - start) / 1000;
+    const one = { ids: randomIds(config, n, 3), batchSize: 1, seqLen: n };
+    const forwardMs = await medianMs(() => {
+      const { logits } = model.forward(one, config.preset === 'encoder-decoder' ? one : undefined);
+      logits.dataSync();
+      logits.dispose();
+    }, o.seconds);
+    console.log(`checkpoint ${dir}: ${config.preset}, ${model.parameterCount().toLocaleString('en-US')} parameters, tfjs ${backend.name}`);
+    const table = new Table({ head: ['measurement', 'value'], style: { head: [], border: [] }, chars: COMPACT });
+    table.push(
+      [`training, batch ${B} × ${n} tokens`, `${Math.round((o.trainSteps * tokensPerStep) / seconds).toLocaleString('en-US')} tokens/s (${((1000 * seconds) / o.trainSteps).toFixed(1)} ms/step over ${o.trainSteps} steps)`],
+      [`forward, 1 × ${n} tokens`, `${forwardMs.toFixed(2)} ms (${Math.round((n * 1000) / forwardMs).toLocaleString('en-US')} tokens/s)`],
+    );
+    console.log(table.toString());
+  } finally {
+    model.dispose();
+  }
+}
+
+export async function benchCommand(dir: string, o: BenchCommandOptions): Promise<void> {
+  if ((await folderKind(dir)) === 'checkpoint') return benchCheckpoint(dir, o);
+  const { readFile } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const { readFolderConfig } = await import('@attend/runtime-onnx');
+  const configPath = join(dir, EXPORT_FILES.config);
+  const config = readFolderConfig(new Uint8Array(await readFile(configPath)), configPath);
+  const n = Math.min(o.tokens ?? 32, config.maxSeqLen - (config.preset === 'encoder-classifier' ? 0 : 1));
+  console.log(`export ${dir}: ${config.preset}, forward of 1 × ${n} tokens${config.preset === 'encoder-decoder' ? ` (source and target)` : ''}`);
+  const rows: Row[] = [];
+  for (const [runtime, kind, options] of [
+    ['onnxruntime-node cpu, 1 thread', 'node', { device: 'cpu', numThreads: 1 }],
+    ['onnxruntime-node cpu, 2 threads', 'node', { device: 'cpu', numThreads: 2 }],
+    ['onnxruntime-web wasm', 'web', { device: 'wasm' }],
+  ] as const) {
+    rows.push({ runtime, ...(await benchExport(dir, kind, options, n, o)) });
+  }
+  const table = new Table({ head: ['runtime', 'forward ms', 'fastest ms', 'tokens/s', 'decode ms/token (KV cache)'], style: { head: [], border: [] }, chars: COMPACT, colAligns: ['left', 'right', 'right', 'right', 'right'] });
+  for (const r of rows) table.push([r.runtime, r.forwardMs.toFixed(3), r.forwardMinMs.toFixed(3), Math.round(r.tokensPerSecond).toLocaleString('en-US'), r.decodeMs === undefined ? '–' : r.decodeMs.toFixed(3)]);
+  console.log(table.toString());
+  console.log('forward ms and tokens/s: medians; fastest: the quickest call; decode: median per-token time of 16 cached steps');
+}

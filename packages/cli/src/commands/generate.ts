@@ -1,0 +1,32 @@
+// `attend generate`: continues prompts with a decoder-only LM (checkpoint on tfjs, export folder
+// on onnxruntime), streaming each token to the terminal as it is produced (greedy or sampling;
+// beam search prints whole hypotheses). Prompts come from arguments, --file or stdin, one per
+// line; with none (a terminal on stdin) it generates from the start token.
+
+import { CliError } from '../errors.js';
+import { readInputs, strategyOf } from '../inputs.js';
+import { openModel } from '../runner.js';
+import { reportFallback, type InferCommandOptions } from './infer.js';
+
+export async function generateCommand(model: string, texts: string[], o: InferCommandOptions): Promise<void> {
+  const strategy = strategyOf(o);
+  const prompts = await readInputs(texts, o.file, { allowEmpty: true });
+  const runner = await openModel(model, o.device);
+  try {
+    if (runner.config.preset !== 'decoder-lm') throw new CliError(`${model}: an ${runner.config.preset} model; generate needs a decoder-lm (use attend infer)`);
+    reportFallback(runner, o.device);
+    const results: { prompt: string; output: string }[] = [];
+    for (const prompt of prompts.length > 0 ? prompts : ['']) {
+      if (o.json) {
+        results.push({ prompt, output: await runner.generate(prompt, strategy, o.maxTokens) });
+        continue;
+      }
+      process.stdout.write(prompt);
+      const output = await runner.generate(prompt, strategy, o.maxTokens, (piece) => process.stdout.write(piece));
+      process.stdout.write(strategy.kind === 'beam' ? `${output}\n` : '\n');
+    }
+    if (o.json) console.log(JSON.stringify({ model, runtime: runner.runtime, strategy, results }));
+  } finally {
+    await runner.close();
+  }
+}

@@ -1,0 +1,55 @@
+// `attend infer` (and its alias `attend translate`): runs a checkpoint (tfjs) or an export
+// folder (onnxruntime on cpu, cuda or wasm) on inputs from arguments, --file or stdin, one per
+// line, as whatever the model is: an encoder–decoder translates, a classifier gives each input's
+// label and class probabilities, a decoder-only LM continues each input. --json prints one object.
+
+import type { DecodeStrategy } from '@attend/core';
+import { CliError } from '../errors.js';
+import { readInputs, strategyOf, type StrategyOptions } from '../inputs.js';
+import { openModel, type InferDevice, type ModelRunner } from '../runner.js';
+
+export interface InferCommandOptions extends StrategyOptions {
+  file?: string;
+  device: InferDevice;
+  maxTokens?: number;
+  json: boolean;
+}
+
+/** Tells on stderr when the device asked for could not start (CUDA missing) and another runs the model. */
+export function reportFallback(runner: ModelRunner, device: InferDevice): void {
+  if (runner.fallback) console.error(`attend: --device ${device} is unavailable (${runner.fallback.reason}); running on ${runner.device}`);
+}
+
+async function run(runner: ModelRunner, inputs: string[], strategy: DecodeStrategy, maxTokens: number | undefined) {
+  const { preset } = runner.config;
+  if (preset === 'encoder-decoder') {
+    const outputs = await runner.translate(inputs, strategy, maxTokens);
+    return { lines: outputs, results: inputs.map((source, i) => ({ source, output: outputs[i]! })) };
+  }
+  if (preset === 'encoder-classifier') {
+    const rows = await runner.classify(inputs);
+    const format = (p: Float32Array) => Array.from(p, (x, k) => `${k}: ${x.toFixed(3)}`).join(', ');
+    return {
+      lines: rows.map((r) => `${r.label}\t(${format(r.probabilities)})`),
+      results: inputs.map((input, i) => ({ input, label: rows[i]!.label, probabilities: Array.from(rows[i]!.probabilities, (x) => Number(x.toFixed(6))) })),
+    };
+  }
+  const outputs: string[] = [];
+  for (const prompt of inputs) outputs.push(await runner.generate(prompt, strategy, maxTokens));
+  return { lines: outputs, results: inputs.map((prompt, i) => ({ prompt, output: outputs[i]! })) };
+}
+
+export async function inferCommand(model: string, texts: string[], o: InferCommandOptions): Promise<void> {
+  const strategy = strategyOf(o);
+  const inputs = await readInputs(texts, o.file);
+  if (inputs.length === 0) throw new CliError('no input lines to run the model on');
+  const runner = await openModel(model, o.device);
+  try {
+    reportFallback(runner, o.device);
+    const { lines, results } = await run(runner, inputs, strategy, o.maxTokens);
+    if (o.json) console.log(JSON.stringify({ model, preset: runner.config.preset, runtime: runner.runtime, strategy, results }));
+    else for (const line of lines) console.log(line);
+  } finally {
+    await runner.close();
+  }
+}

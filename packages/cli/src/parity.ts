@@ -1,0 +1,81 @@
+// The parity check of an export: the checkpoint's tfjs forward pass and the export folder's
+// onnxruntime-node graphs on the same few seeded inputs, compared as the largest absolute
+// difference of their logits (the encoder–decoder's decoder run over whole target rows, the
+// LM's cache graph on its first call, the classifier's forward graph).
+
+import { createRng, type ModelConfig } from '@attend/core';
+import { encodeSource, loadExportFolder, loadSeq2SeqFolder } from '@attend/runtime-onnx/node';
+import { loadCheckpoint, setupBackend, type TokenBatch } from '@attend/transformer';
+
+export interface Parity {
+  /** Largest |tfjs − ORT| over every logit of every input. */
+  maxAbsDiff: number;
+  /** Rows compared and their lengths. */
+  rows: number;
+  seqLen: number;
+}
+
+/** Random rows of real tokens (no special ids where the vocabulary allows), right-padded with `lengths`. */
+function randomRows(config: ModelConfig, seed: number, lengths: number[]): TokenBatch {
+  const rng = createRng(seed);
+  const first = config.vocabSize > 8 ? 4 : 0; // past pad, bos, eos, unk
+  const seqLen = Math.max(...lengths);
+  const ids = new Int32Array(lengths.length * seqLen).fill(config.padTokenId);
+  lengths.forEach((n, b) => {
+    for (let t = 0; t < n; t++) ids[b * seqLen + t] = first + rng.int(config.vocabSize - first);
+  });
+  return { ids, batchSize: lengths.length, seqLen, lengths: Int32Array.from(lengths) };
+}
+
+function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`parity: ${a.length} tfjs logits but ${b.length} from onnxruntime`);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+/** Compares the checkpoint in `checkpointDir` with its export in `exportDir` on three seeded inputs. */
+export async function exportParity(checkpointDir: string, exportDir: string): Promise<Parity> {
+  await setupBackend();
+  const { model, config } = await loadCheckpoint(checkpointDir);
+  const T = Math.min(8, config.maxSeqLen);
+  const lengths = [T, Math.max(1, T - 3), Math.max(1, T - 5)];
+  try {
+    const tfjsLogits = (input: TokenBatch, target?: TokenBatch): Float32Array => {
+      const { logits } = model.forward(input, target);
+      const values = logits.dataSync() as Float32Array;
+      logits.dispose();
+      return values;
+    };
+    const mask = (b: TokenBatch) => ({ data: Int32Array.from({ length: b.batchSize * b.seqLen }, (_, i) => (i % b.seqLen < b.lengths![Math.floor(i / b.seqLen)]! ? 1 : 0)), batchSize: b.batchSize, seqLen: b.seqLen });
+    if (config.preset === 'encoder-decoder') {
+      const source = randomRows(config, 1, lengths);
+      const target = randomRows(config, 2, lengths.map(() => T));
+      target.ids.forEach((_, i) => i % T === 0 && (target.ids[i] = config.bosTokenId));
+      const { model: onnx } = await loadSeq2SeqFolder(exportDir);
+      try {
+        const memory = await encodeSource(onnx.encoder, { ids: source.ids, batchSize: source.batchSize, seqLen: source.seqLen, lengths: source.lengths! });
+        const out = await onnx.decoder.runSeq2SeqDecoder({ inputIds: { data: target.ids, batchSize: target.batchSize, seqLen: T }, encoderHiddenStates: memory.states, encoderAttentionMask: memory.mask });
+        return { maxAbsDiff: maxDiff(tfjsLogits(source, target), out.logits.data), rows: source.batchSize, seqLen: T };
+      } finally {
+        await onnx.encoder.release();
+        await onnx.decoder.release();
+      }
+    }
+    const { model: onnx } = await loadExportFolder(exportDir);
+    try {
+      if (config.preset === 'decoder-lm') {
+        const input = randomRows(config, 1, lengths.map(() => T));
+        const out = await onnx.run({ inputIds: { data: input.ids, batchSize: input.batchSize, seqLen: T } });
+        return { maxAbsDiff: maxDiff(tfjsLogits(input), out.logits.data), rows: input.batchSize, seqLen: T };
+      }
+      const input = randomRows(config, 1, lengths);
+      const out = await onnx.run({ inputIds: { data: input.ids, batchSize: input.batchSize, seqLen: input.seqLen }, attentionMask: mask(input) });
+      return { maxAbsDiff: maxDiff(tfjsLogits(input), out.logits.data), rows: input.batchSize, seqLen: input.seqLen };
+    } finally {
+      await onnx.release();
+    }
+  } finally {
+    model.dispose();
+  }
+}

@@ -1,0 +1,96 @@
+// Figures as SVG, drawn by Vega-Lite specs compiled to Vega and rendered headless in Node
+// (renderer 'none' + toSVG: no canvas, no browser): the training loss curve, and attention
+// heatmaps (one panel per layer and head, key tokens on x, query tokens on y), in the manner
+// of the alignment figures of Bahdanau et al. (2015).
+
+import * as vega from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+
+async function render(spec: TopLevelSpec): Promise<string> {
+  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+export interface LossCurve {
+  title: string;
+  /** Training loss at logged steps. */
+  train: { step: number; loss: number }[];
+  /** Dev loss at evaluations, when the task measures one. */
+  dev?: { step: number; loss: number }[];
+}
+
+/** The loss curve: training loss (line) and dev loss (points and line) against the step. */
+export function lossCurveSvg(curve: LossCurve): Promise<string> {
+  const values = [...curve.train.map((p) => ({ ...p, series: 'train' })), ...(curve.dev ?? []).map((p) => ({ ...p, series: 'dev' }))];
+  return render({
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: curve.title,
+    width: 520,
+    height: 280,
+    data: { values },
+    mark: { type: 'line', point: values.length <= 60 || undefined },
+    encoding: {
+      x: { field: 'step', type: 'quantitative', title: 'step' },
+      y: { field: 'loss', type: 'quantitative', title: 'cross-entropy loss', scale: { zero: false } },
+      color: { field: 'series', type: 'nominal', title: null, sort: ['train', 'dev'] },
+    },
+  });
+}
+
+/** One attention map: weights [queries, keys] row-major, with its panel title. */
+export interface AttentionPanel {
+  title: string;
+  weights: ArrayLike<number>;
+}
+
+export interface Heatmap {
+  title: string;
+  /** Labels of the keys (x axis) and queries (y axis), in order. */
+  keyTokens: readonly string[];
+  queryTokens: readonly string[];
+  keyAxis: string;
+  queryAxis: string;
+  panels: readonly AttentionPanel[];
+  /** Panels per row; default all in one row. */
+  columns?: number;
+}
+
+/** Attention heatmaps: one panel per map, cells shaded by weight, tokens labelled on both axes. */
+export function attentionHeatmapSvg(h: Heatmap): Promise<string> {
+  const K = h.keyTokens.length;
+  const Q = h.queryTokens.length;
+  const values = h.panels.flatMap((panel, p) =>
+    Array.from({ length: Q * K }, (_, i) => ({ panel: p, title: panel.title, q: Math.floor(i / K), k: i % K, weight: panel.weights[i]! })),
+  );
+  // Axis fields are positions (tokens may repeat); labelExpr shows each position's token.
+  const labels = (tokens: readonly string[]) => `${JSON.stringify(tokens.map(displayToken))}[datum.value]`;
+  const cell = 16;
+  return render({
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: h.title,
+    data: { values },
+    facet: { field: 'title', type: 'nominal', title: null, sort: { field: 'panel' } },
+    columns: h.columns ?? h.panels.length,
+    spec: {
+      width: K * cell,
+      height: Q * cell,
+      mark: 'rect',
+      encoding: {
+        x: { field: 'k', type: 'ordinal', title: h.keyAxis, axis: { labelExpr: labels(h.keyTokens), labelAngle: 0 } },
+        y: { field: 'q', type: 'ordinal', title: h.queryAxis, axis: { labelExpr: labels(h.queryTokens) } },
+        color: { field: 'weight', type: 'quantitative', title: 'weight', scale: { scheme: 'greys', domain: [0, 1] } },
+        tooltip: [{ field: 'weight', type: 'quantitative', format: '.3f' }],
+      },
+    },
+    resolve: { axis: { x: 'independent', y: 'independent' } },
+  });
+}
+
+/** A token as an axis label: spaces made visible. */
+export function displayToken(token: string): string {
+  return token === ' ' ? '␣' : token.replace(/ /g, '␣');
+}

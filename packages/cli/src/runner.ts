@@ -1,0 +1,223 @@
+// One way to run any model folder, whatever its preset and runtime: a training checkpoint on
+// tfjs (@attend/transformer), or an export folder on onnxruntime-node (devices cpu, cuda) or
+// onnxruntime-web in Node (device wasm), through @attend/runtime-onnx. Translation for the
+// encoder–decoder, class probabilities for the classifier, streamed continuation for the LM.
+
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { decodeWith, tokenizerFromJSON, type DecodeStrategy, type ModelConfig, type StepFunction, type Tokenizer } from '@attend/core';
+import type { Classification, Device, OnnxModel, OnnxSeq2SeqModel } from '@attend/runtime-onnx';
+import { CliError } from './errors.js';
+import { folderKind } from './model-folder.js';
+
+export type InferDevice = Extract<Device, 'cpu' | 'cuda' | 'wasm'>;
+
+export interface ModelRunner {
+  readonly config: ModelConfig;
+  readonly tokenizer: Tokenizer;
+  /** What runs the model, e.g. "onnxruntime-node (cpu)". */
+  readonly runtime: string;
+  /** Set when the device asked for could not start (CUDA missing) and `device` runs the model instead. */
+  readonly fallback?: { device: Device; reason: string };
+  /** The device that runs the model. */
+  readonly device: Device;
+  /** encoder-decoder: the outputs of `sources`. */
+  translate(sources: readonly string[], strategy: DecodeStrategy, maxNewTokens?: number): Promise<string[]>;
+  /** encoder-classifier: class probabilities of each text. */
+  classify(texts: readonly string[]): Promise<Classification[]>;
+  /** decoder-lm: the continuation of `prompt`; `onText` gets each new piece of text as it is produced. */
+  generate(prompt: string, strategy: DecodeStrategy, maxNewTokens?: number, onText?: (piece: string) => void): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** Right-padded token rows [B, S] with each row's length; one-line errors for empty or long inputs. */
+export function tokenBatch(tokenizer: Tokenizer, texts: readonly string[], maxSeqLen: number) {
+  const encoded = texts.map((s, i) => {
+    const ids = tokenizer.encode(s);
+    if (ids.length === 0) throw new CliError(`input ${i + 1} is empty`);
+    if (ids.length > maxSeqLen) throw new CliError(`input ${i + 1} is ${ids.length} tokens long; the model takes at most ${maxSeqLen}`);
+    return ids;
+  });
+  const seqLen = Math.max(...encoded.map((ids) => ids.length));
+  const ids = new Int32Array(encoded.length * seqLen).fill(tokenizer.specialTokenIds.pad);
+  encoded.forEach((row, b) => ids.set(row, b * seqLen));
+  return { ids, batchSize: encoded.length, seqLen, lengths: Int32Array.from(encoded, (row) => row.length) };
+}
+
+/** The prompt's ids (bos when empty), checked against the context. */
+function promptIds(tokenizer: Tokenizer, config: ModelConfig, prompt: string): number[] {
+  const ids = prompt.length > 0 ? tokenizer.encode(prompt) : [config.bosTokenId];
+  if (ids.length >= config.maxSeqLen) throw new CliError(`the prompt is ${ids.length} tokens long; the model's context is ${config.maxSeqLen}, leaving no room to generate`);
+  return ids;
+}
+
+/** Decoded text as it grows: calls `onText` with what each new token adds (safe for multi-token characters). */
+function textStream(tokenizer: Tokenizer, onText?: (piece: string) => void) {
+  const ids: number[] = [];
+  let shown = '';
+  return {
+    push(id: number) {
+      ids.push(id);
+      const text = tokenizer.decode(ids);
+      if (text.startsWith(shown) && text.length > shown.length) {
+        onText?.(text.slice(shown.length));
+        shown = text;
+      }
+    },
+  };
+}
+
+function wrongPreset(config: ModelConfig, what: string): CliError {
+  const use = { 'encoder-decoder': 'attend infer (or translate)', 'decoder-lm': 'attend generate', 'encoder-classifier': 'attend infer' }[config.preset];
+  return new CliError(`${what} needs ${what === 'translate' ? 'an encoder-decoder' : what === 'classify' ? 'an encoder-classifier' : 'a decoder-lm'}; this model is a ${config.preset} (use ${use})`);
+}
+
+/** Opens a checkpoint (tfjs, device cpu only) or an export folder (onnxruntime on `device`). */
+export async function openModel(dir: string, device: InferDevice = 'cpu'): Promise<ModelRunner> {
+  if ((await folderKind(dir)) === 'export') return openExport(dir, device);
+  if (device !== 'cpu') throw new CliError(`--device ${device} needs an export folder (attend export); checkpoints run on tfjs`, 2);
+  return openCheckpoint(dir);
+}
+
+async function openCheckpoint(dir: string): Promise<ModelRunner> {
+  const { classify, loadCheckpoint, setupBackend, tfjsStepFunction, translate } = await import('@attend/transformer');
+  const backend = await setupBackend();
+  const checkpoint = await loadCheckpoint(dir);
+  if (checkpoint.tokenizer === undefined) throw new CliError(`${dir}: no tokenizer.json; cannot encode text for this checkpoint`);
+  const tokenizer = tokenizerFromJSON(checkpoint.tokenizer, join(dir, 'tokenizer.json'));
+  const { model, config } = checkpoint;
+  return {
+    config,
+    tokenizer,
+    runtime: `tfjs (${backend.name})`,
+    device: 'cpu',
+    async translate(sources, strategy, maxNewTokens = config.maxSeqLen - 1) {
+      if (config.preset !== 'encoder-decoder') throw wrongPreset(config, 'translate');
+      const out = await translate(model, tokenBatch(tokenizer, sources, config.maxSeqLen), maxNewTokens, strategy);
+      return out.map((ids) => tokenizer.decode(ids));
+    },
+    async classify(texts) {
+      if (config.preset !== 'encoder-classifier') throw wrongPreset(config, 'classify');
+      return classify(model, tokenBatch(tokenizer, texts, config.maxSeqLen));
+    },
+    async generate(prompt, strategy, maxNewTokens = config.maxSeqLen, onText) {
+      if (config.preset !== 'decoder-lm') throw wrongPreset(config, 'generate');
+      const ids = promptIds(tokenizer, config, prompt);
+      const stream = textStream(tokenizer, onText);
+      const out = await decodeWith(
+        withPrompt(tfjsStepFunction(model), ids),
+        {
+          batchSize: 1,
+          vocabSize: config.vocabSize,
+          bosTokenId: config.bosTokenId,
+          eosTokenId: config.eosTokenId,
+          maxNewTokens: Math.min(maxNewTokens, config.maxSeqLen - ids.length),
+          ...(strategy.kind === 'beam' ? {} : { onToken: (_: number, t: Int32Array) => t[0] !== config.eosTokenId && stream.push(t[0]!) }),
+        },
+        strategy,
+      );
+      return tokenizer.decode(out[0]!);
+    },
+    async close() {
+      model.dispose();
+    },
+  };
+}
+
+/** A step function whose rows start with `prompt` in place of core's bos. */
+function withPrompt(step: StepFunction, prompt: readonly number[]): StepFunction {
+  return (tokens, batchSize, length, context) => {
+    const L = prompt.length + length - 1;
+    const ids = new Int32Array(batchSize * L);
+    for (let b = 0; b < batchSize; b++) {
+      ids.set(prompt, b * L);
+      ids.set(tokens.subarray(b * length + 1, (b + 1) * length), b * L + prompt.length);
+    }
+    return step(ids, batchSize, L, context);
+  };
+}
+
+/** The runtime-onnx entry point of `device`: onnxruntime-web for wasm, onnxruntime-node otherwise. */
+async function runtimeFor(device: InferDevice) {
+  return device === 'wasm' ? import('@attend/runtime-onnx/web') : import('@attend/runtime-onnx/node');
+}
+
+async function readBytes(file: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(file));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new CliError(code === 'ENOENT' ? `${file}: missing (no such file)` : `${file}: cannot read (${(error as Error).message})`);
+  }
+}
+
+/** The sessions of an export folder on `device`, each checked against config.json. */
+async function loadSessions(dir: string, device: InferDevice): Promise<{ config: ModelConfig; tokenizer: Tokenizer; models: OnnxModel[] }> {
+  const rt = await runtimeFor(device);
+  const configPath = join(dir, rt.EXPORT_FILES.config);
+  const config = rt.readFolderConfig(await readBytes(configPath), configPath);
+  const tokenizerPath = join(dir, rt.EXPORT_FILES.tokenizer);
+  let tokenizerJson: unknown;
+  try {
+    tokenizerJson = JSON.parse(new TextDecoder().decode(await readBytes(tokenizerPath)));
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    throw new CliError(`${tokenizerPath}: not JSON (${(error as Error).message})`);
+  }
+  const tokenizer = tokenizerFromJSON(tokenizerJson, tokenizerPath);
+  const files = config.preset === 'encoder-decoder' ? [rt.SEQ2SEQ_FILES.encoder, rt.SEQ2SEQ_FILES.decoder] : [rt.EXPORT_FILES.model];
+  const models: OnnxModel[] = [];
+  try {
+    for (const name of files) {
+      const file = join(dir, name);
+      const model = await rt.createOnnxModel(await readBytes(file), { device, source: file });
+      models.push(model);
+      if (JSON.stringify(model.config) !== JSON.stringify(config)) throw new CliError(`${file}: its config differs from ${configPath} (files from different exports?)`);
+    }
+  } catch (error) {
+    for (const m of models) await m.release();
+    throw error;
+  }
+  return { config, tokenizer, models };
+}
+
+async function openExport(dir: string, device: InferDevice): Promise<ModelRunner> {
+  const { config, tokenizer, models } = await loadSessions(dir, device);
+  const rt = await runtimeFor(device);
+  const first = models[0]!;
+  const fallback = first.fallbacks[0];
+  const runtime = `onnxruntime-${device === 'wasm' ? 'web' : 'node'} (${first.device}${fallback ? `; ${fallback.device} unavailable: ${fallback.reason}` : ''})`;
+  const seq2seq: OnnxSeq2SeqModel | undefined = config.preset === 'encoder-decoder' ? { encoder: models[0]!, decoder: models[1]! } : undefined;
+  return {
+    config,
+    tokenizer,
+    runtime,
+    device: first.device,
+    ...(fallback ? { fallback } : {}),
+    async translate(sources, strategy, maxNewTokens = config.maxSeqLen - 1) {
+      if (!seq2seq) throw wrongPreset(config, 'translate');
+      const out = await rt.translate(seq2seq, tokenBatch(tokenizer, sources, config.maxSeqLen), { maxNewTokens, strategy });
+      return out.map((ids) => tokenizer.decode(ids));
+    },
+    async classify(texts) {
+      if (config.preset !== 'encoder-classifier') throw wrongPreset(config, 'classify');
+      return rt.classify(first, tokenBatch(tokenizer, texts, config.maxSeqLen));
+    },
+    async generate(prompt, strategy, maxNewTokens = config.maxSeqLen, onText) {
+      if (config.preset !== 'decoder-lm') throw wrongPreset(config, 'generate');
+      const prompts = [promptIds(tokenizer, config, prompt)];
+      if (strategy.kind === 'beam') return tokenizer.decode((await rt.generate(first, { prompts, maxNewTokens, strategy }))[0]!);
+      const stream = textStream(tokenizer, onText);
+      const ids: number[] = [];
+      for await (const { tokens } of rt.streamGenerate(first, { prompts, maxNewTokens, strategy })) {
+        if (tokens[0] === config.eosTokenId) break;
+        ids.push(tokens[0]!);
+        stream.push(tokens[0]!);
+      }
+      return tokenizer.decode(ids);
+    },
+    async close() {
+      for (const m of models) await m.release();
+    },
+  };
+}

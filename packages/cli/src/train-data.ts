@@ -1,0 +1,89 @@
+// The training data of `attend train`, by source: a built-in synthetic task (seq2seq or
+// classification), a TSV of pairs (seq2seq), a text file (language model), or a CSV of
+// `text,label` rows (classifier; csv-parse reads quoting, a `text,label` header is skipped).
+
+import { parse } from 'csv-parse/sync';
+import {
+  readTextFile,
+  readTsvPairs,
+  SYNTHETIC_CLASSIFICATION_TASKS,
+  SYNTHETIC_TASKS,
+  syntheticClassificationTask,
+  syntheticTask,
+  type LabeledText,
+  type Preset,
+  type SyntheticClassificationTaskName,
+  type SyntheticTaskName,
+  type TextPair,
+} from '@attend/core';
+import { CliError } from './errors.js';
+
+export type TrainData =
+  | { preset: 'encoder-decoder'; pairs: TextPair[]; source: string }
+  | { preset: 'decoder-lm'; text: string; source: string }
+  | { preset: 'encoder-classifier'; examples: LabeledText[]; numClasses: number; source: string };
+
+export interface DataFlags {
+  task?: string;
+  pairs?: string;
+  text?: string;
+  csv?: string;
+}
+
+/** The preset the data is for. */
+export function presetOfData(o: DataFlags): Preset | undefined {
+  if (o.text) return 'decoder-lm';
+  if (o.csv) return 'encoder-classifier';
+  if (o.pairs) return 'encoder-decoder';
+  if (o.task) return (SYNTHETIC_CLASSIFICATION_TASKS as readonly string[]).includes(o.task) ? 'encoder-classifier' : 'encoder-decoder';
+  return undefined;
+}
+
+const FLAG_OF_PRESET: Record<Preset, string> = {
+  'encoder-decoder': `--pairs FILE.tsv or --task ${SYNTHETIC_TASKS.join('|')}`,
+  'decoder-lm': '--text FILE',
+  'encoder-classifier': `--csv FILE.csv or --task ${SYNTHETIC_CLASSIFICATION_TASKS.join('|')}`,
+};
+
+/** Loads the one data source given, checking that it suits `preset`. */
+export async function loadTrainData(o: DataFlags, preset: Preset, opts: { examples: number; seed: number }): Promise<TrainData> {
+  const given = (['task', 'pairs', 'text', 'csv'] as const).filter((k) => o[k] !== undefined);
+  if (given.length === 0) throw new CliError(`no training data: give ${FLAG_OF_PRESET[preset]}`, 2);
+  if (given.length > 1) throw new CliError(`give one data source, not ${given.map((k) => `--${k}`).join(' and ')}`, 2);
+  const dataPreset = presetOfData(o)!;
+  if (dataPreset !== preset) throw new CliError(`--${given[0]} is data for ${dataPreset}, but the preset is ${preset}; for ${preset} give ${FLAG_OF_PRESET[preset]}`, 2);
+  if (o.pairs) return { preset, pairs: await readTsvPairs(o.pairs), source: o.pairs } as TrainData;
+  if (o.text) return { preset: 'decoder-lm', text: await readTextFile(o.text), source: o.text };
+  if (o.csv) {
+    const examples = await readTextCsv(o.csv);
+    return { preset: 'encoder-classifier', examples, numClasses: Math.max(...examples.map((e) => e.label)) + 1, source: o.csv };
+  }
+  const task = o.task!;
+  if (preset === 'encoder-decoder') return { preset, pairs: syntheticTask(task as SyntheticTaskName, { count: opts.examples, seed: opts.seed }), source: `task ${task}` };
+  const examples = syntheticClassificationTask(task as SyntheticClassificationTaskName, { count: opts.examples, seed: opts.seed });
+  return { preset: 'encoder-classifier', examples, numClasses: 2, source: `task ${task}` };
+}
+
+/** `text,label` rows; labels are class ids 0, 1, …; an optional first row `text,label` is a header. */
+export async function readTextCsv(path: string): Promise<LabeledText[]> {
+  const content = await readTextFile(path);
+  let rows: { record: string[]; info: { lines: number } }[];
+  try {
+    rows = parse(content, { info: true, skip_empty_lines: true, relax_column_count: true }) as unknown as { record: string[]; info: { lines: number } }[];
+  } catch (error) {
+    throw new CliError(`${path}: not valid CSV (${(error as Error).message.split('\n')[0]})`);
+  }
+  if (rows.length > 0 && rows[0]!.record[1]?.trim().toLowerCase() === 'label') rows = rows.slice(1);
+  const examples = rows.map(({ record, info }) => {
+    if (record.length !== 2) throw new CliError(`${path}: line ${info.lines}: expected 2 columns (text,label), found ${record.length}`);
+    const [text, label] = record as [string, string];
+    const id = Number(label.trim());
+    if (label.trim() === '' || !Number.isInteger(id) || id < 0) throw new CliError(`${path}: line ${info.lines}: label must be a class id 0, 1, …, got ${JSON.stringify(label)}`);
+    if (text.length === 0) throw new CliError(`${path}: line ${info.lines}: empty text`);
+    return { text, label: id };
+  });
+  if (examples.length < 2) throw new CliError(`${path}: need at least 2 labelled rows to train, got ${examples.length}`);
+  const classes = new Set(examples.map((e) => e.label)).size;
+  if (classes < 2) throw new CliError(`${path}: every row has label ${examples[0]!.label}; a classifier needs at least 2 classes`);
+  return examples;
+}

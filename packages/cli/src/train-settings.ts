@@ -1,0 +1,171 @@
+// The settings of `attend train`: built-in defaults, then a JSON config file (--config: any
+// ModelConfig fields plus the training fields below), then the flags given on the command line.
+// Every value remembers where it came from, so an error names the flag, or the file and the
+// field, that the user has to change.
+
+import { closest, ConfigError, describe, PRESETS, readTextFile, type ModelConfigInput, type Preset } from '@attend/core';
+import { CliError } from './errors.js';
+
+/** Fields of the config file that configure training rather than the model (`layers`: each stack's layers). */
+export const TRAINING_FIELDS = ['steps', 'batchSize', 'learningRate', 'seed', 'evalEvery', 'examples', 'devSize', 'contextLength', 'layers'] as const;
+type TrainingField = (typeof TRAINING_FIELDS)[number];
+
+const MODEL_FIELDS = [
+  'preset', 'numClasses', 'dModel', 'numHeads', 'numEncoderLayers', 'numDecoderLayers', 'dFf', 'maxSeqLen', 'dropout', 'norm',
+  'activation', 'positional', 'attention', 'localWindow', 'tieEmbeddings', 'layerNormEps', 'pooling',
+] as const;
+/** Set from the data, not from the file. */
+const DATA_FIELDS = ['vocabSize', 'padTokenId', 'bosTokenId', 'eosTokenId'] as const;
+
+/** The flag of each setting that has one. */
+export const FLAG_OF: Record<string, string> = {
+  preset: '--preset',
+  dModel: '--d-model',
+  numHeads: '--heads',
+  layers: '--layers',
+  numEncoderLayers: '--layers',
+  numDecoderLayers: '--layers',
+  dFf: '--d-ff',
+  steps: '--steps',
+  batchSize: '--batch-size',
+  learningRate: '--lr',
+  seed: '--seed',
+  evalEvery: '--eval-every',
+  examples: '--examples',
+  devSize: '--dev-size',
+  contextLength: '--context-length',
+};
+
+export interface TrainSettings {
+  preset?: Preset;
+  steps: number;
+  batchSize: number;
+  learningRate: number;
+  seed: number;
+  evalEvery: number;
+  examples: number;
+  devSize: number;
+  contextLength: number;
+  /** Model fields from the file and flags (vocabulary, classes and lengths come from the data). */
+  model: Partial<ModelConfigInput>;
+  /** Where each setting came from, for error messages. */
+  origin: Record<string, 'default' | 'file' | 'flag'>;
+  file?: string;
+}
+
+/** The flag values of `attend train`, and which of them were typed on the command line. */
+export interface TrainFlags {
+  preset?: Preset;
+  config?: string;
+  dModel: number;
+  heads: number;
+  layers: number;
+  dFf?: number;
+  steps: number;
+  batchSize: number;
+  lr: number;
+  seed: number;
+  evalEvery: number;
+  examples: number;
+  devSize: number;
+  contextLength: number;
+}
+
+const FLAG_KEYS: Record<string, keyof TrainFlags> = {
+  preset: 'preset', dModel: 'dModel', numHeads: 'heads', layers: 'layers', dFf: 'dFf', steps: 'steps', batchSize: 'batchSize',
+  learningRate: 'lr', seed: 'seed', evalEvery: 'evalEvery', examples: 'examples', devSize: 'devSize', contextLength: 'contextLength',
+};
+
+/** Defaults < config file < flags typed on the command line (`fromCli(key)`). */
+export async function trainSettings(flags: TrainFlags, fromCli: (key: keyof TrainFlags) => boolean): Promise<TrainSettings> {
+  const origin: TrainSettings['origin'] = {};
+  const values: Record<string, unknown> = {};
+  for (const [field, key] of Object.entries(FLAG_KEYS)) {
+    if (flags[key] !== undefined) {
+      values[field] = flags[key];
+      origin[field] = 'default';
+    }
+  }
+  if (flags.config) {
+    for (const [field, value] of Object.entries(await readConfigFile(flags.config))) {
+      values[field] = value;
+      origin[field] = 'file';
+    }
+  }
+  for (const [field, key] of Object.entries(FLAG_KEYS)) {
+    if (fromCli(key) && flags[key] !== undefined) {
+      values[field] = flags[key];
+      origin[field] = 'flag';
+    }
+  }
+  const model: Partial<ModelConfigInput> = {};
+  for (const field of MODEL_FIELDS) if (values[field] !== undefined) (model as Record<string, unknown>)[field] = values[field];
+  if (model.dModel !== undefined && model.numHeads !== undefined && model.dModel % model.numHeads !== 0) {
+    const name = (f: string) => (origin[f] === 'flag' ? FLAG_OF[f]! : f);
+    const where = { origin, file: flags.config };
+    if (origin.numHeads === 'default' && origin.dModel !== 'default') throw settingError(where, 'dModel', `${model.dModel} is not a multiple of ${name('numHeads')} ${model.numHeads}`);
+    throw settingError(where, 'numHeads', `${model.numHeads} does not divide ${name('dModel')} ${model.dModel}`);
+  }
+  return {
+    preset: values.preset as Preset | undefined,
+    steps: values.steps as number,
+    batchSize: values.batchSize as number,
+    learningRate: values.learningRate as number,
+    seed: values.seed as number,
+    evalEvery: values.evalEvery as number,
+    examples: values.examples as number,
+    devSize: values.devSize as number,
+    contextLength: values.contextLength as number,
+    model: { ...model, ...(values.layers !== undefined ? { layers: values.layers } : {}) } as Partial<ModelConfigInput>,
+    origin,
+    file: flags.config,
+  };
+}
+
+/** A setting's error, naming the flag it came from, or the config file and field. */
+export function settingError(s: Pick<TrainSettings, 'origin' | 'file'>, field: string, message: string): CliError {
+  if (s.origin[field] === 'flag' && FLAG_OF[field]) return new CliError(`${FLAG_OF[field]}: ${message}`, 2);
+  if (s.origin[field] === 'file' && s.file) return new CliError(`${s.file}: ${field}: ${message}`);
+  return new CliError(`${field}: ${message}`);
+}
+
+/** Rewrites a ConfigError from building the ModelConfig so that it names the flag or the file. */
+export function configErrorOf(s: Pick<TrainSettings, 'origin' | 'file'>, error: unknown): unknown {
+  if (!(error instanceof ConfigError)) return error;
+  const message = error.message.slice(error.field.length + 2);
+  const field = s.origin[error.field] !== undefined ? error.field : ['numEncoderLayers', 'numDecoderLayers'].includes(error.field) ? 'layers' : error.field;
+  return settingError(s, field, message);
+}
+
+/** Reads and checks the config file: an object of known fields with values of the right type. */
+async function readConfigFile(path: string): Promise<Record<string, unknown>> {
+  const text = await readTextFile(path);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new CliError(`${path}: not valid JSON (${(error as Error).message})`);
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new CliError(`${path}: expected a JSON object of settings, got ${describe(json)}`);
+  const known = [...MODEL_FIELDS, ...TRAINING_FIELDS] as readonly string[];
+  for (const [field, value] of Object.entries(json)) {
+    if ((DATA_FIELDS as readonly string[]).includes(field)) throw new CliError(`${path}: ${field}: set from the training data; remove it from the file`);
+    if (!known.includes(field)) {
+      const hint = closest(field, known);
+      throw new CliError(`${path}: ${field}: unknown setting${hint ? `; did you mean '${hint}'?` : ''}`);
+    }
+    const bad = (expected: string) => new CliError(`${path}: ${field}: ${describe(value)} is not allowed; expected ${expected}`);
+    if (field === 'preset' && !(PRESETS as readonly string[]).includes(value as string)) throw bad(`one of ${PRESETS.join(', ')}`);
+    if ((TRAINING_FIELDS as readonly string[]).includes(field)) {
+      const f = field as TrainingField;
+      if (f === 'learningRate') {
+        if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) throw bad('a positive number');
+      } else if (f === 'seed') {
+        if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) throw bad('an integer >= 0');
+      } else if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+        throw bad('an integer >= 1');
+      }
+    }
+  }
+  return json as Record<string, unknown>;
+}

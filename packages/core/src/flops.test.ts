@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { createModelConfig } from './config.js';
+import { ConfigError } from './errors.js';
+import { flopsPerToken } from './flops.js';
+
+describe('flopsPerToken', () => {
+  it('counts a decoder-lm layer by hand: 24·d² + 4·n·d, plus 2·d·V for the head', () => {
+    const config = createModelConfig({ preset: 'decoder-lm', vocabSize: 100, dModel: 16, numHeads: 2, numDecoderLayers: 2, dFf: 64, maxSeqLen: 8 });
+    const f = flopsPerToken(config);
+    // attention: q,k,v,o 4·2·16² = 2048; scores 2·8·16 = 256; weighted sum 256
+    expect(f.modules).toEqual([
+      { module: 'decoder.layers.0.self_attn', flops: 2560 },
+      { module: 'decoder.layers.0.fc1+fc2', flops: 4096 },
+      { module: 'decoder.layers.1.self_attn', flops: 2560 },
+      { module: 'decoder.layers.1.fc1+fc2', flops: 4096 },
+      { module: 'lm_head', flops: 3200 },
+    ]);
+    expect(f.total).toBe(2 * (2560 + 4096) + 3200);
+    expect(f.contextLength).toBe(8);
+  });
+
+  it('matches nanoGPT’s forward estimate 2·N + 4·L·n·d (a third of its 6N + 12·L·H·Q·T) plus the head', () => {
+    const config = createModelConfig({ preset: 'decoder-lm', vocabSize: 50, dModel: 32, numHeads: 4, numDecoderLayers: 3, dFf: 128, maxSeqLen: 64 });
+    const { total } = flopsPerToken(config, { contextLength: 20 });
+    const nonEmbedding = 3 * (4 * 32 * 32 + 2 * 32 * 128); // Kaplan's N without embeddings
+    expect(total).toBe(2 * nonEmbedding + 2 * 3 * 20 * 32 * 2 + 2 * 32 * 50);
+  });
+
+  it('gives the encoder-decoder cross-attention over the source length, and the classifier its head', () => {
+    const seq = createModelConfig({ preset: 'encoder-decoder', vocabSize: 40, dModel: 8, numHeads: 2, numEncoderLayers: 1, numDecoderLayers: 1, dFf: 16, maxSeqLen: 10 });
+    const f = flopsPerToken(seq, { contextLength: 4, sourceLength: 6 });
+    expect(f.modules.map((m) => m.module)).toEqual(['encoder.layers.0.self_attn', 'encoder.layers.0.fc1+fc2', 'decoder.layers.0.self_attn', 'decoder.layers.0.encoder_attn', 'decoder.layers.0.fc1+fc2', 'lm_head']);
+    expect(f.modules[3]!.flops).toBe(8 * 8 * 8 + 4 * 6 * 8);
+    const cls = createModelConfig({ preset: 'encoder-classifier', vocabSize: 40, numClasses: 3, dModel: 8, numHeads: 2, numEncoderLayers: 1, dFf: 16, maxSeqLen: 10 });
+    expect(flopsPerToken(cls).modules.at(-1)).toEqual({ module: 'classifier', flops: 2 * 8 * 3 });
+  });
+
+  it('adds the score functions’ own products and rejects a bad context length', () => {
+    const base = { preset: 'decoder-lm', vocabSize: 10, dModel: 8, numHeads: 2, numDecoderLayers: 1, dFf: 16, maxSeqLen: 4 } as const;
+    const dot = flopsPerToken(createModelConfig(base)).modules[0]!.flops;
+    expect(flopsPerToken(createModelConfig({ ...base, attention: 'general' })).modules[0]!.flops).toBe(dot + 2 * 8 * 4);
+    expect(flopsPerToken(createModelConfig({ ...base, attention: 'additive' })).modules[0]!.flops).toBe(dot + 4 * 8 * 4);
+    expect(() => flopsPerToken(createModelConfig(base), { contextLength: 0 })).toThrow(ConfigError);
+  });
+});

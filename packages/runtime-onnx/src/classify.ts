@@ -1,0 +1,40 @@
+// Classification with an encoder-classifier forward graph: right-padded token rows in, each
+// row's class probabilities (softmax of the logits [B, numClasses]) and best class out.
+
+import { ShapeError } from '@attend/core';
+import type { SourceBatch } from './seq2seq.js';
+import type { OnnxModel } from './session.js';
+
+export interface Classification {
+  /** Index of the most probable class (the first on ties). */
+  label: number;
+  /** Softmax over the classes, [numClasses]. */
+  probabilities: Float32Array;
+}
+
+/** Runs the classifier over a right-padded batch; one Classification per row. */
+export async function classify(model: OnnxModel, batch: SourceBatch): Promise<Classification[]> {
+  const c = model.config;
+  if (c.preset !== 'encoder-classifier') throw new ShapeError(`classify needs an encoder-classifier export; this model is a '${c.preset}'`);
+  const { batchSize: B, seqLen: S } = batch;
+  const mask = new Int32Array(B * S);
+  for (let b = 0; b < B; b++) {
+    const n = batch.lengths ? batch.lengths[b]! : S;
+    if (!Number.isInteger(n) || n < 1 || n > S) throw new ShapeError(`length ${n} of row ${b} is outside [1, ${S}]`);
+    mask.fill(1, b * S, b * S + n);
+  }
+  const { logits } = await model.run({ inputIds: { data: batch.ids, batchSize: B, seqLen: S }, attentionMask: { data: mask, batchSize: B, seqLen: S } });
+  const K = c.numClasses;
+  return Array.from({ length: B }, (_, b) => {
+    const row = logits.data.subarray(b * K, (b + 1) * K);
+    const max = Math.max(...row);
+    const exp = Float32Array.from(row, (x) => Math.exp(x - max));
+    const sum = exp.reduce((a, x) => a + x, 0);
+    const probabilities = exp.map((x) => x / sum);
+    let label = 0;
+    probabilities.forEach((p, k) => {
+      if (p > probabilities[label]!) label = k;
+    });
+    return { label, probabilities };
+  });
+}

@@ -1,0 +1,66 @@
+// The LM and classification tasks: batches are a pure function of the step (resume-safe),
+// shapes follow the options, and a tiny model learns each task enough to beat chance.
+
+import { CharTokenizer, createModelConfig, syntheticClassificationTask } from '@attend/core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { setupBackend } from './backend.js';
+import { classificationTask, classify } from './classification-task.js';
+import { lmTask } from './lm-task.js';
+import { TransformerModel } from './model.js';
+import { train } from './trainer.js';
+
+beforeAll(async () => {
+  await setupBackend();
+});
+
+describe('lmTask', () => {
+  const stream = Int32Array.from({ length: 400 }, (_, i) => 3 + (i % 5)); // 3 4 5 6 7 3 4 …
+  it('draws [B, T] windows whose labels are the inputs shifted by one, the same for the same step', () => {
+    const task = lmTask(stream, stream.subarray(0, 50), { batchSize: 4, contextLength: 8, seed: 2 });
+    const a = task.nextBatch(7);
+    expect(a.input.batchSize).toBe(4);
+    expect(a.input.seqLen).toBe(8);
+    for (let i = 0; i < 32; i++) expect(a.labels[i]).toBe(3 + ((a.input.ids[i]! - 3 + 1) % 5));
+    expect(task.nextBatch(7).input.ids).toEqual(a.input.ids);
+    expect(task.nextBatch(8).input.ids).not.toEqual(a.input.ids);
+  });
+
+  it('evaluates the dev loss, which training on a periodic stream drives down', async () => {
+    const config = createModelConfig({ preset: 'decoder-lm', vocabSize: 8, dModel: 16, numHeads: 2, numDecoderLayers: 1, dFf: 32, maxSeqLen: 16, dropout: 0 });
+    const model = new TransformerModel(config, { seed: 1 });
+    const task = lmTask(stream, stream.subarray(0, 100), { batchSize: 8, contextLength: 8, seed: 1 });
+    const before = await task.evaluate(model);
+    expect(before.perplexity).toBeCloseTo(Math.exp(before.loss), 4);
+    await train(model, task.nextBatch, { steps: 40, learningRate: 1e-2 });
+    const after = await task.evaluate(model);
+    model.dispose();
+    expect(after.loss).toBeLessThan(before.loss / 2);
+  });
+});
+
+describe('classificationTask', () => {
+  const tokenizer = CharTokenizer.fromAlphabet('ab');
+  const examples = syntheticClassificationTask('majority', { count: 400, seed: 3, minLength: 3, maxLength: 9 });
+  it('gives batches of the train examples in a shuffled, step-determined order', () => {
+    const task = classificationTask(examples, examples.slice(0, 20), tokenizer, { batchSize: 16, seed: 1, maxLen: 12 });
+    const b = task.nextBatch(3);
+    expect(b.input.batchSize).toBe(16);
+    expect(b.labels).toHaveLength(16);
+    expect(task.nextBatch(3).input.ids).toEqual(b.input.ids);
+  });
+
+  it('learns majority above chance and reports the dev accuracy of its argmax', async () => {
+    const config = createModelConfig({ preset: 'encoder-classifier', vocabSize: tokenizer.vocabSize, numClasses: 2, dModel: 16, numHeads: 2, numEncoderLayers: 1, dFf: 32, maxSeqLen: 12, dropout: 0 });
+    const model = new TransformerModel(config, { seed: 1 });
+    const task = classificationTask(examples.slice(100), examples.slice(0, 100), tokenizer, { batchSize: 32, seed: 1, maxLen: 12 });
+    await train(model, task.nextBatch, { steps: 80, learningRate: 5e-3 });
+    const { accuracy, predictions } = await task.evaluate(model);
+    const rows = await classify(model, { ids: Int32Array.from([4, 4, 4, 5, 5, 0]), batchSize: 2, seqLen: 3, lengths: Int32Array.from([3, 2]) });
+    model.dispose();
+    expect(rows.map((r) => r.probabilities.reduce((a, p) => a + p, 0))).toEqual([expect.closeTo(1, 5), expect.closeTo(1, 5)]);
+    expect(rows.map((r) => r.label)).toEqual(rows.map((r) => (r.probabilities[1]! > r.probabilities[0]! ? 1 : 0)));
+    expect(predictions).toHaveLength(100);
+    expect(accuracy).toBe(predictions.filter((p, i) => p === examples[i]!.label).length / 100);
+    expect(accuracy).toBeGreaterThan(0.75);
+  });
+});
