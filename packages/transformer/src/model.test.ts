@@ -231,7 +231,7 @@ describe.each(PRESETS)('local window, %s', (preset) => {
 
 describe('initialisation', () => {
   const stdOf = (v: tf.Tensor): number => {
-    const x = v.dataSync();
+    const x = Array.from(v.dataSync());
     const mean = x.reduce((a, b) => a + b, 0) / x.length;
     return Math.sqrt(x.reduce((a, b) => a + (b - mean) ** 2, 0) / x.length);
   };
