@@ -17,6 +17,10 @@
 // config.json with model_type "marian" and its field names (d_model, encoder_layers, …,
 // decoder_start_token_id = bos), and onnx/encoder_model.onnx + onnx/decoder_model_merged.onnx
 // (see exportSeq2Seq in export.ts).
+//
+// An encoder-classifier is exported in the bert sequence-classification layout: config.json with
+// model_type "bert", its field names and id2label, and onnx/model.onnx, the forward graph
+// (input_ids, attention_mask → logits [batch, numClasses]).
 
 import { CheckpointError, ConfigError, parseModelConfig, tokenizerFromJSON, type ModelConfig, type Tokenizer } from '@attend/core';
 import { exportCheckpointFiles, exportSeq2SeqCheckpointFiles, type ExportOptions } from './export.js';
@@ -99,6 +103,28 @@ export function marianConfig(config: ModelConfig): Record<string, unknown> {
   };
 }
 
+/** bert-style config.json fields for an attend encoder-classifier, plus the full config under `attend`. */
+export function bertConfig(config: ModelConfig): Record<string, unknown> {
+  const labels = Array.from({ length: config.numClasses }, (_, i) => `LABEL_${i}`);
+  return {
+    model_type: 'bert',
+    architectures: ['BertForSequenceClassification'],
+    vocab_size: config.vocabSize,
+    hidden_size: config.dModel,
+    num_attention_heads: config.numHeads,
+    num_hidden_layers: config.numEncoderLayers,
+    intermediate_size: config.dFf,
+    max_position_embeddings: config.maxSeqLen,
+    hidden_act: config.activation,
+    layer_norm_eps: config.layerNormEps,
+    pad_token_id: config.padTokenId,
+    num_labels: config.numClasses,
+    id2label: Object.fromEntries(labels.map((l, i) => [String(i), l])),
+    label2id: Object.fromEntries(labels.map((l, i) => [l, i])),
+    attend: config,
+  };
+}
+
 /** tokenizer_config.json: the class transformers.js should build, special tokens, max length. */
 export function tokenizerConfig(config: ModelConfig, tokenizer: Tokenizer): Record<string, unknown> {
   const token = (id: number): string => tokenizer.idsToTokens([id])[0]!;
@@ -145,9 +171,6 @@ export function exportFolderFiles(files: Record<string, Uint8Array>, options: Pi
     if (error instanceof ConfigError) throw new CheckpointError(error.message);
     throw error;
   }
-  if (config.preset === 'encoder-classifier') {
-    throw new CheckpointError(`${where('config.json')}: preset '${config.preset}' — the transformers.js export folder is implemented for 'decoder-lm' and 'encoder-decoder'`);
-  }
   const tokenizerBytes = read('tokenizer.json');
   let tokenizer: Tokenizer;
   try {
@@ -167,6 +190,10 @@ export function exportFolderFiles(files: Record<string, Uint8Array>, options: Pi
   if (config.preset === 'encoder-decoder') {
     const { encoder, decoder } = exportSeq2SeqCheckpointFiles(files, { dir: options.dir, withAttention: options.withAttention ?? false });
     return { [EXPORT_FILES.config]: json(marianConfig(config)), ...common, [SEQ2SEQ_FILES.encoder]: encoder, [SEQ2SEQ_FILES.decoder]: decoder };
+  }
+  if (config.preset === 'encoder-classifier') {
+    const onnx = exportCheckpointFiles(files, { dir: options.dir, withAttention: options.withAttention ?? false });
+    return { [EXPORT_FILES.config]: json(bertConfig(config)), ...common, [EXPORT_FILES.model]: onnx };
   }
   const onnx = exportCheckpointFiles(files, { dir: options.dir, kvCache: true, withAttention: options.withAttention ?? false });
   return { [EXPORT_FILES.config]: json(gpt2Config(config)), ...common, [EXPORT_FILES.model]: onnx };
