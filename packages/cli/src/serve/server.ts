@@ -275,7 +275,13 @@ export function createServer(engine: Engine, limitsIn: Partial<ServeLimits> = {}
     metrics,
     async close() {
       closing = true;
-      await app.close();
+      // Keep-alive connections whose last response ends during close() would hold it open.
+      const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
+      try {
+        await app.close();
+      } finally {
+        clearInterval(sweep);
+      }
       await (decoder ?? classifier)!.drain();
       await engine.close();
     },
