@@ -55,12 +55,14 @@ program
   .requiredOption('--out <dir>', 'export folder')
   .addOption(new Option('--quantize <type>', 'store weights as int8 with per-channel scales').choices(['int8']))
   .option('--with-attention', 'also output attention weights from the graphs', false)
+  .addOption(new Option('--target <target>', 'onnx: the export folder; triton: a Triton model repository (config.pbtxt + 1/model.onnx)').choices(['onnx', 'triton']).default('onnx'))
   .addHelpText(
     'after',
     `
 Examples:
   $ attend export runs/reverse --out runs/reverse-onnx
-  $ attend export runs/reverse --out runs/reverse-int8 --quantize int8`,
+  $ attend export runs/reverse --out runs/reverse-int8 --quantize int8
+  $ attend export runs/reverse --out model_repository --target triton`,
   )
   .action(async (checkpoint, o) => (await import('./commands/export.js')).exportCommand(checkpoint, o));
 

@@ -166,7 +166,7 @@ export function exportFolderFiles(files: Record<string, Uint8Array>, options: Pi
   };
   let config: ModelConfig;
   try {
-    config = parseModelConfig(new TextDecoder().decode(read('config.json')), where('config.json'));
+    config = parseModelConfig(utf8Text(read('config.json'), where('config.json')), where('config.json'));
   } catch (error) {
     if (error instanceof ConfigError) throw new CheckpointError(error.message);
     throw error;
@@ -174,7 +174,7 @@ export function exportFolderFiles(files: Record<string, Uint8Array>, options: Pi
   const tokenizerBytes = read('tokenizer.json');
   let tokenizer: Tokenizer;
   try {
-    tokenizer = tokenizerFromJSON(JSON.parse(new TextDecoder().decode(tokenizerBytes)) as unknown, where('tokenizer.json'));
+    tokenizer = tokenizerFromJSON(JSON.parse(utf8Text(tokenizerBytes, where('tokenizer.json'))) as unknown, where('tokenizer.json'));
   } catch (error) {
     throw new CheckpointError(error instanceof SyntaxError ? `${where('tokenizer.json')}: not JSON (${error.message})` : (error as Error).message);
   }
@@ -205,8 +205,9 @@ export function exportFolderFiles(files: Record<string, Uint8Array>, options: Pi
  */
 export function readFolderConfig(bytes: Uint8Array, source: string): ModelConfig {
   let json: unknown;
+  const text = utf8Text(bytes, source);
   try {
-    json = JSON.parse(new TextDecoder().decode(bytes));
+    json = JSON.parse(text);
   } catch (error) {
     throw new CheckpointError(`${source}: not JSON (${(error as Error).message})`);
   }
@@ -216,5 +217,14 @@ export function readFolderConfig(bytes: Uint8Array, source: string): ModelConfig
     return parseModelConfig(JSON.stringify(attend), `${source} 'attend'`);
   } catch (error) {
     throw new CheckpointError((error as Error).message);
+  }
+}
+
+/** `bytes` as UTF-8 text; a CheckpointError naming `source` when they are not UTF-8. */
+export function utf8Text(bytes: Uint8Array, source: string): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new CheckpointError(`${source}: not valid UTF-8 text`);
   }
 }

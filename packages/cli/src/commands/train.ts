@@ -2,12 +2,10 @@
 // a character tokenizer, checkpointing into --out (at each eval and at the end); --resume
 // continues a stopped run from its checkpoint with the same data order.
 
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   CharTokenizer,
   createModelConfig,
-  parseModelConfig,
   readTsvPairs,
   syntheticTask,
   tokenizerFromJSON,
@@ -17,7 +15,7 @@ import {
   type TextPair,
   type Tokenizer,
 } from '@attend/core';
-import { checkpointExists, seq2seqTask, setupBackend, train, TransformerModel } from '@attend/transformer';
+import { checkpointExists, loadCheckpoint, seq2seqTask, setupBackend, train, TransformerModel } from '@attend/transformer';
 import { CliError } from '../errors.js';
 import { progressView } from '../progress.js';
 
@@ -40,21 +38,28 @@ export interface TrainCommandOptions {
   devSize: number;
 }
 
+/** Longest source or target accepted from --pairs, in characters: maxSeqLen follows the longest pair. */
+const MAX_PAIR_CHARS = 1000;
+
 async function loadData(o: TrainCommandOptions): Promise<TextPair[]> {
   if (o.task && o.pairs) throw new CliError('give either --task or --pairs, not both', 2);
-  if (o.pairs) return readTsvPairs(o.pairs);
+  if (o.pairs) return readTsvPairs(o.pairs, { maxFieldLength: MAX_PAIR_CHARS });
   if (o.task) return syntheticTask(o.task, { count: o.examples, seed: o.seed });
   throw new CliError('no training data: give --task copy|reverse|sort|date or --pairs FILE.tsv', 2);
 }
 
-/** The config and tokenizer of the run: from the checkpoint when resuming, else from the flags. */
-async function modelSetup(o: TrainCommandOptions, pairs: readonly TextPair[], resuming: boolean): Promise<{ config: ModelConfig; tokenizer: Tokenizer }> {
+/**
+ * The config, tokenizer and saved step of the run: from the checkpoint when resuming (loaded
+ * whole, which also recovers a save cut between its two renames), else from the flags.
+ */
+async function modelSetup(o: TrainCommandOptions, pairs: readonly TextPair[], resuming: boolean): Promise<{ config: ModelConfig; tokenizer: Tokenizer; step: number }> {
   if (resuming) {
-    const configPath = join(o.out, 'config.json');
-    const tokenizerPath = join(o.out, 'tokenizer.json');
-    const config = parseModelConfig(await readFile(configPath, 'utf8'), configPath);
-    const tokenizer = tokenizerFromJSON(JSON.parse(await readFile(tokenizerPath, 'utf8')), tokenizerPath);
-    return { config, tokenizer };
+    const checkpoint = await loadCheckpoint(o.out);
+    checkpoint.model.dispose();
+    if (checkpoint.config.preset !== 'encoder-decoder') throw new CliError(`${o.out}: a ${checkpoint.config.preset} checkpoint; attend train continues encoder-decoder runs`);
+    if (checkpoint.tokenizer === undefined) throw new CliError(`${join(o.out, 'tokenizer.json')}: missing; the run cannot be resumed without its tokenizer`);
+    const tokenizer = tokenizerFromJSON(checkpoint.tokenizer, join(o.out, 'tokenizer.json'));
+    return { config: checkpoint.config, tokenizer, step: checkpoint.trainerState?.step ?? 0 };
   }
   const tokenizer = CharTokenizer.fromCorpus(pairs.flatMap((p) => [p.source, p.target]));
   const longest = Math.max(...pairs.map((p) => Math.max(p.source.length, p.target.length)));
@@ -69,21 +74,16 @@ async function modelSetup(o: TrainCommandOptions, pairs: readonly TextPair[], re
     maxSeqLen: Math.max(32, longest + 4),
     dropout: 0,
   });
-  return { config, tokenizer };
-}
-
-async function savedStep(dir: string): Promise<number> {
-  const path = join(dir, 'trainer_state.json');
-  const state = JSON.parse(await readFile(path, 'utf8').catch(() => '{}')) as { step?: unknown };
-  return typeof state.step === 'number' ? state.step : 0;
+  return { config, tokenizer, step: 0 };
 }
 
 export async function trainCommand(o: TrainCommandOptions): Promise<void> {
   const pairs = await loadData(o);
   if (pairs.length < 2) throw new CliError(`${o.pairs ?? o.task}: need at least 2 pairs to train, got ${pairs.length}`);
+  const backend = await setupBackend();
   const resuming = o.resume && (await checkpointExists(o.out));
   if (o.resume && !resuming) console.log(`no checkpoint in ${o.out} yet; starting a new run`);
-  const { config, tokenizer } = await modelSetup(o, pairs, resuming);
+  const { config, tokenizer, step: startStep } = await modelSetup(o, pairs, resuming);
   const devFraction = Math.min(0.1, o.devSize / pairs.length);
   const { train: trainPairs, dev } = trainDevSplit(pairs, { devFraction, seed: o.seed, key: (p) => p.source });
   const encodedMax = (texts: string[]) => Math.max(...texts.map((t) => tokenizer.encode(t).length));
@@ -91,9 +91,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<void> {
   const maxTgtLen = Math.min(config.maxSeqLen - 2, encodedMax(pairs.map((p) => p.target)) + 1);
   const task = seq2seqTask(trainPairs, dev, tokenizer, { batchSize: o.batchSize, seed: o.seed, maxSrcLen, maxTgtLen });
 
-  const backend = await setupBackend();
   const model = new TransformerModel(config, { seed: o.seed });
-  const startStep = resuming ? await savedStep(o.out) : 0;
   console.log(
     `${resuming ? `resuming from step ${startStep}:` : 'training'} ${config.preset} (${model.parameterCount().toLocaleString('en-US')} parameters, tfjs ${backend.name}) on ${trainPairs.length} pairs, dev ${dev.length}; checkpoint: ${o.out}`,
   );
