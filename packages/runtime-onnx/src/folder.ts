@@ -176,7 +176,7 @@ export function exportFolderFiles(files: Record<string, Uint8Array>, options: Pi
   try {
     tokenizer = tokenizerFromJSON(JSON.parse(utf8Text(tokenizerBytes, where('tokenizer.json'))) as unknown, where('tokenizer.json'));
   } catch (error) {
-    throw new CheckpointError(error instanceof SyntaxError ? `${where('tokenizer.json')}: not JSON (${error.message})` : (error as Error).message);
+    throw new CheckpointError(error instanceof SyntaxError ? `${where('tokenizer.json')}: not JSON (${error.message.replace(/\s+/g, ' ')})` : (error as Error).message);
   }
   if (tokenizer.vocabSize !== config.vocabSize) {
     throw new CheckpointError(`${where('tokenizer.json')}: ${tokenizer.vocabSize} tokens but config.json has vocabSize ${config.vocabSize}`);
@@ -209,7 +209,7 @@ export function readFolderConfig(bytes: Uint8Array, source: string): ModelConfig
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new CheckpointError(`${source}: not JSON (${(error as Error).message})`);
+    throw new CheckpointError(`${source}: not JSON (${(error as Error).message.replace(/\s+/g, ' ')})`);
   }
   const attend = typeof json === 'object' && json !== null ? (json as Record<string, unknown>).attend : undefined;
   if (attend === undefined) throw new CheckpointError(`${source}: no 'attend' key (not an attend export folder)`);

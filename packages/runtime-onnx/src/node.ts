@@ -48,7 +48,7 @@ export async function loadExportFolder(folder: string, options: SessionOptions =
   try {
     tokenizer = tokenizerFromJSON(JSON.parse(tokenizerText) as unknown, file(EXPORT_FILES.tokenizer));
   } catch (error) {
-    throw new CheckpointError(error instanceof SyntaxError ? `${file(EXPORT_FILES.tokenizer)}: not JSON (${error.message})` : (error as Error).message);
+    throw new CheckpointError(error instanceof SyntaxError ? `${file(EXPORT_FILES.tokenizer)}: not JSON (${error.message.replace(/\s+/g, ' ')})` : (error as Error).message);
   }
   for (const name of [EXPORT_FILES.tokenizerConfig, EXPORT_FILES.generationConfig]) await readBytes(file(name), CheckpointError);
   const onnxFile = file(EXPORT_FILES.model);
@@ -79,7 +79,7 @@ export async function loadSeq2SeqFolder(folder: string, options: SessionOptions 
   try {
     tokenizer = tokenizerFromJSON(JSON.parse(tokenizerText) as unknown, file(EXPORT_FILES.tokenizer));
   } catch (error) {
-    throw new CheckpointError(error instanceof SyntaxError ? `${file(EXPORT_FILES.tokenizer)}: not JSON (${error.message})` : (error as Error).message);
+    throw new CheckpointError(error instanceof SyntaxError ? `${file(EXPORT_FILES.tokenizer)}: not JSON (${error.message.replace(/\s+/g, ' ')})` : (error as Error).message);
   }
   for (const name of [EXPORT_FILES.tokenizerConfig, EXPORT_FILES.generationConfig]) await readBytes(file(name), CheckpointError);
   const loaded: OnnxModel[] = [];
