@@ -129,7 +129,7 @@ program
   .addOption(new Option('--device <device>', 'onnxruntime device; cuda falls back to cpu').choices(DEVICES).default('cpu'))
   .option('--threads <n>', 'onnxruntime intra-op threads (default: its choice)', positiveInt)
   .option('--max-batch <n>', 'requests run together in one model call at most', positiveInt, 32)
-  .option('--batch-wait <ms>', 'how long a request waits for others to join its batch', nonNegativeInt, 5)
+  .option('--batch-wait <ms>', 'how long a request waits for others to join its batch (only after a batch of several)', nonNegativeInt, 5)
   .option('--no-batching', 'run requests one at a time')
   .option('--max-queue <n>', 'requests waiting at most; more get 503', positiveInt, 256)
   .option('--timeout <ms>', 'answer 504 to a request not done in this time', positiveInt, 30_000)

@@ -2,6 +2,8 @@
 // takes the oldest, waits up to `waitMs` for more with the same batch key (requests that can
 // share one model call), and runs up to `maxBatch` of them together. One batch runs at a time:
 // ONNX Runtime already spreads one call over the cores, so overlapping calls only add waiting.
+// Requests that arrive while a batch runs form the next one; the wait is only spent when the
+// last batch had company, so a lone client never waits for others.
 
 import { HttpError } from './http-error.js';
 
@@ -38,6 +40,7 @@ export class Batcher<In, Out> {
   private readonly queue: Pending<In, Out>[] = [];
   private running: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private lastBatchSize = 0;
 
   constructor(
     private readonly runBatch: BatchRunner<In, Out>,
@@ -91,7 +94,7 @@ export class Batcher<In, Out> {
   private schedule(): void {
     if (this.running || this.queue.length === 0) return;
     const full = this.queue.filter((p) => p.key === this.queue[0]!.key).length >= this.options.maxBatch;
-    if (full || this.options.maxBatch === 1 || this.options.waitMs <= 0) {
+    if (full || this.options.maxBatch === 1 || this.options.waitMs <= 0 || this.lastBatchSize <= 1) {
       this.start();
       return;
     }
@@ -116,6 +119,7 @@ export class Batcher<In, Out> {
     }
     this.events.onQueueDepth?.(this.queue.length);
     this.events.onBatch?.(batch.length);
+    this.lastBatchSize = batch.length;
     this.running = this.run(batch).finally(() => {
       this.running = undefined;
       this.schedule();

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tinyExport } from '../test-utils/tiny-export.js';
 import { Batcher } from './batcher.js';
-import { openEngine, type Engine } from './engine.js';
+import { openEngine, type DecodeInput, type Engine } from './engine.js';
 import { HttpError } from './http-error.js';
 import { createServer, type AttendServer, type ServeLimits } from './server.js';
 
@@ -205,6 +205,20 @@ describe('queue, timeouts and shutdown', () => {
     await closing;
   });
 
+  it('the batcher runs a lone request at once rather than waiting for company (unit)', async () => {
+    const sizes: number[] = [];
+    const b = new Batcher<number, number>(
+      async (xs) => {
+        sizes.push(xs.length);
+        return xs;
+      },
+      { maxBatch: 8, waitMs: 600_000, maxQueue: 4 },
+    );
+    expect(await b.submit(1, 'k').result).toBe(1); // a wait of waitMs would outlast the test
+    expect(await b.submit(2, 'k').result).toBe(2);
+    expect(sizes).toEqual([1, 1]);
+  });
+
   it('the batcher throws 503 synchronously when full (unit)', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
@@ -227,34 +241,52 @@ describe('queue, timeouts and shutdown', () => {
 describe('dynamic batching', () => {
   const prompts = ['abc', 'hello', 'xyz', 'abd', 'world', 'the cat', 'a', 'qrs', 'hallo', 'zzz', 'mno', 'bat'];
 
-  async function outputs(url: string, route: string, field: string): Promise<string[]> {
-    const rs = await Promise.all(prompts.map((p, i) => post(`${url}${route}`, { [field]: p, maxNewTokens: 4 + (i % 5) })));
-    for (const r of rs) expect(r.status).toBe(200);
-    return rs.map((r) => `${r.json.text}|${r.json.tokens}|${r.json.finishReason}`);
-  }
-
   async function batches(url: string): Promise<number> {
     const text = await (await fetch(`${url}/metrics`)).text();
     return Number(/attend_batch_size_count (\d+)/.exec(text)?.[1]);
+  }
+
+  /** An engine whose first batch waits for `release()`, so that the other requests queue meanwhile. */
+  function holdFirst(engine: Engine) {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const { runDecode, runClassify } = engine;
+    const wrapped: Engine = {
+      ...engine,
+      ...(runDecode ? { runDecode: async (inputs: DecodeInput[], live: (row: number) => boolean) => (await gate, runDecode(inputs, live)) } : {}),
+      ...(runClassify ? { runClassify: async (inputs: number[][], live: (row: number) => boolean) => (await gate, runClassify(inputs, live)) } : {}),
+    };
+    return { wrapped, release: () => release() };
   }
 
   it.each([
     ['decoder-lm', 'lm', '/v1/generate', 'prompt'],
     ['encoder-decoder', 'seq2seq', '/v1/translate', 'text'],
     ['encoder-classifier', 'classifier', '/v1/classify', 'text'],
-  ] as const)('%s: concurrent requests share batches and get what they get one at a time', async (_name, kind, route, field) => {
+  ] as const)('%s: requests queued together share one batch and get what they get one at a time', async (_name, kind, route, field) => {
     const alone = await start(folders[kind], { maxBatch: 1 });
-    const batched = await start(folders[kind], { maxBatch: 16, batchWaitMs: 50 });
+    const engine = await openEngine(folders[kind]);
+    const held = holdFirst(engine);
+    const batched = await start(folders[kind], { maxBatch: 16 }, () => held.wrapped);
+    const bodies = prompts.map((p, i) => (kind === 'classifier' ? { text: p } : { [field]: p, maxNewTokens: 4 + (i % 5) }));
+    const one: Awaited<ReturnType<typeof post>>[] = [];
+    for (const body of bodies) one.push(await post(`${alone.url}${route}`, body)); // one at a time
+    const pending = bodies.map((body) => post(`${batched.url}${route}`, body));
+    await until(async () => ((await (await fetch(`${batched.url}/health`)).json()) as any).queueDepth === prompts.length - 1);
+    held.release();
+    const many = await Promise.all(pending);
+    for (const r of [...one, ...many]) expect(r.status).toBe(200);
     if (kind === 'classifier') {
-      const one = await Promise.all(prompts.map((p) => post(`${alone.url}${route}`, { text: p })));
-      const many = await Promise.all(prompts.map((p) => post(`${batched.url}${route}`, { text: p })));
       expect(many.map((r) => r.json.label)).toEqual(one.map((r) => r.json.label));
       many.forEach((r, i) => r.json.probabilities.forEach((p: number, j: number) => expect(p).toBeCloseTo(one[i]!.json.probabilities[j], 5)));
     } else {
-      expect(await outputs(batched.url, route, field)).toEqual(await outputs(alone.url, route, field));
+      expect(many.map((r) => r.json)).toEqual(one.map((r) => r.json));
     }
     expect(await batches(alone.url)).toBe(prompts.length);
-    expect(await batches(batched.url)).toBeLessThan(prompts.length);
+    // the first request ran alone (held); the decoder-lm groups prompts by length, the others run the rest as one batch
+    const expected = kind === 'lm' ? 1 + new Set(prompts.slice(1).map((p) => p.length)).size : 2;
+    expect(await batches(batched.url)).toBe(expected);
+    await engine.close();
   });
 });
 

@@ -22,7 +22,7 @@ export interface ServeLimits {
   maxQueue: number;
   /** Requests per model call at most; 1 turns batching off. */
   maxBatch: number;
-  /** How long a request waits for others to share its batch (ms). */
+  /** How long a request waits for others to share its batch, when the last batch had several (ms). */
   batchWaitMs: number;
 }
 
