@@ -4,6 +4,7 @@
 // streaming, a client leaving mid-stream, and shutdown finishing the request in flight.
 
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -144,6 +145,37 @@ describe('validation and limits', () => {
     expect(r.json.error.code).toBe(code);
     expect(r.json.error.message).toMatch(message);
     expect(r.json.error.message).not.toContain('\n');
+  });
+
+  it('keeps serving others while a slow client trickles its body', async () => {
+    const { port } = new URL(url);
+    const socket = connect(Number(port), '127.0.0.1');
+    await new Promise((r) => socket.once('connect', r));
+    const body = '{"prompt": "ab", "maxNewTokens": 2}';
+    socket.write(`POST /v1/generate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body.slice(0, 10)}`);
+    const others = await Promise.all([1, 2, 3].map(() => post(`${url}/v1/generate`, { prompt: 'ab', maxNewTokens: 2 })));
+    expect(others.map((r) => r.status)).toEqual([200, 200, 200]);
+    const answer = new Promise<string>((resolve) => {
+      let text = '';
+      socket.on('data', (d: Buffer) => (text += d.toString()));
+      socket.on('end', () => resolve(text));
+    });
+    socket.write(body.slice(10));
+    expect(await answer).toMatch(/^HTTP\/1\.1 200 OK/);
+  });
+
+  it('answers bytes that are not HTTP with a JSON 400', async () => {
+    const { port } = new URL(url);
+    const socket = connect(Number(port), '127.0.0.1');
+    const answer = new Promise<string>((resolve) => {
+      let text = '';
+      socket.on('data', (d: Buffer) => (text += d.toString()));
+      socket.on('close', () => resolve(text));
+    });
+    socket.write('HELLO THERE\r\n\r\n');
+    const text = await answer;
+    expect(text).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(JSON.parse(text.split('\r\n\r\n')[1]!).error.code).toBe('bad_request');
   });
 
   it('answers an unknown route and a wrong content type with JSON errors, and keeps serving', async () => {

@@ -131,6 +131,13 @@ export function createServer(engine: Engine, limitsIn: Partial<ServeLimits> = {}
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+    // Bytes that are not HTTP, or a request not received within requestTimeout: the same JSON errors.
+    clientErrorHandler: (error: NodeJS.ErrnoException, socket) => {
+      if (error.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+      const [status, reason, code] = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout', 'request_timeout'] : [400, 'Bad Request', 'bad_request'];
+      const body = JSON.stringify(errorBody(code, `not a valid HTTP request (${error.code ?? error.message})`));
+      socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    },
   });
   const batchEvents = {
     onQueueDepth: (depth: number) => metrics.queueDepth.set(depth),
