@@ -78,12 +78,14 @@ program
   .requiredOption('--out <dir>', 'export folder')
   .addOption(new Option('--quantize <type>', 'store weights as int8 with per-channel scales').choices(['int8']))
   .option('--with-attention', 'also output attention weights from the graphs', false)
+  .addOption(new Option('--target <target>', 'onnx: the export folder; triton: a Triton model repository (config.pbtxt + 1/model.onnx)').choices(['onnx', 'triton']).default('onnx'))
   .addHelpText(
     'after',
     `
 Examples:
   $ attend export runs/reverse --out runs/reverse-onnx
-  $ attend export runs/reverse --out runs/reverse-int8 --quantize int8`,
+  $ attend export runs/reverse --out runs/reverse-int8 --quantize int8
+  $ attend export runs/reverse --out model_repository --target triton`,
   )
   .action(async (checkpoint, o) => (await import('./commands/export.js')).exportCommand(checkpoint, o));
 
@@ -222,6 +224,31 @@ Examples:
   $ attend quickstart --steps 300 --out runs/quickstart`,
   )
   .action(async (o) => (await import('./commands/quickstart.js')).quickstartCommand(o));
+
+program
+  .command('serve')
+  .description('serve an export folder over HTTP: generate, translate or classify, with batching, SSE streaming and /metrics')
+  .argument('<folder>', 'export folder written by attend export')
+  .option('--host <host>', 'address to listen on', '127.0.0.1')
+  .option('--port <n>', 'port (0 picks a free one)', nonNegativeInt, 8080)
+  .addOption(new Option('--device <device>', 'onnxruntime device; cuda falls back to cpu').choices(DEVICES).default('cpu'))
+  .option('--threads <n>', 'onnxruntime intra-op threads (default: its choice)', positiveInt)
+  .option('--max-batch <n>', 'requests run together in one model call at most', positiveInt, 32)
+  .option('--batch-wait <ms>', 'how long a request waits for others to join its batch (only after a batch of several)', nonNegativeInt, 5)
+  .option('--no-batching', 'run requests one at a time')
+  .option('--max-queue <n>', 'requests waiting at most; more get 503', positiveInt, 256)
+  .option('--timeout <ms>', 'answer 504 to a request not done in this time', positiveInt, 30_000)
+  .option('--max-new-tokens <n>', 'new tokens a request may ask for at most', positiveInt, 256)
+  .option('--body-limit <bytes>', 'largest request body; larger get 413', positiveInt, 65_536)
+  .addHelpText(
+    'after',
+    `
+Examples:
+  $ attend serve runs/dates-onnx --port 8080
+  $ curl -s localhost:8080/v1/translate -H 'content-type: application/json' -d '{"text": "march 3rd, 2021"}'
+  $ curl -sN localhost:8080/v1/generate -H 'content-type: application/json' -d '{"prompt": "To be", "stream": true}'`,
+  )
+  .action(async (folder, o) => (await import('./commands/serve.js')).serveCommand(folder, o));
 
 try {
   await program.parseAsync();

@@ -18,6 +18,9 @@ import {
 } from '@attend/core';
 import { CliError } from './errors.js';
 
+/** Longest source or target accepted from --pairs, in characters: maxSeqLen follows the longest pair. */
+const MAX_PAIR_CHARS = 1000;
+
 export type TrainData =
   | { preset: 'encoder-decoder'; pairs: TextPair[]; source: string }
   | { preset: 'decoder-lm'; text: string; source: string }
@@ -52,7 +55,7 @@ export async function loadTrainData(o: DataFlags, preset: Preset, opts: { exampl
   if (given.length > 1) throw new CliError(`give one data source, not ${given.map((k) => `--${k}`).join(' and ')}`, 2);
   const dataPreset = presetOfData(o)!;
   if (dataPreset !== preset) throw new CliError(`--${given[0]} is data for ${dataPreset}, but the preset is ${preset}; for ${preset} give ${FLAG_OF_PRESET[preset]}`, 2);
-  if (o.pairs) return { preset, pairs: await readTsvPairs(o.pairs), source: o.pairs } as TrainData;
+  if (o.pairs) return { preset, pairs: await readTsvPairs(o.pairs, { maxFieldLength: MAX_PAIR_CHARS }), source: o.pairs } as TrainData;
   if (o.text) return { preset: 'decoder-lm', text: await readTextFile(o.text), source: o.text };
   if (o.csv) {
     const examples = await readTextCsv(o.csv);

@@ -180,6 +180,29 @@ describe('parseModelConfig', () => {
     );
   });
 
+  it('any JSON, or a valid config with one field replaced by any JSON, parses or is one ConfigError line naming the source (property)', () => {
+    const check = (text: string): void => {
+      try {
+        const config = parseModelConfig(text, 'p/config.json');
+        expect(createModelConfig(config)).toEqual(config); // what parses is valid
+      } catch (error) {
+        expect(error).toBeInstanceOf(ConfigError);
+        const message = (error as ConfigError).message;
+        expect(message.startsWith('p/config.json')).toBe(true);
+        expect(message).not.toContain('\n');
+      }
+    };
+    fc.assert(fc.property(fc.jsonValue(), (json) => check(JSON.stringify(json))), { numRuns: 300 });
+    const fields = Object.keys(validRecord());
+    fc.assert(
+      fc.property(validConfig, fc.constantFrom(...fields), fc.jsonValue(), (config, field, value) => {
+        check(JSON.stringify({ ...config, [field]: value }));
+      }),
+      { numRuns: 500 },
+    );
+    fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 200 }), (text) => check(text)), { numRuns: 200 });
+  });
+
   it('accepts an already parsed object and returns a copy', () => {
     const record = validRecord();
     const config = parseModelConfig(record);

@@ -108,7 +108,8 @@ export function parseModelConfig(json: string | unknown, source = 'config.json')
     try {
       value = JSON.parse(json);
     } catch (error) {
-      throw new ConfigError(source, `not valid JSON (${(error as Error).message})`);
+      // V8's message quotes the text, newlines included: keep it on one line.
+      throw new ConfigError(source, `not valid JSON (${(error as Error).message.replace(/\s+/g, ' ')})`);
     }
   }
   if (!isRecord(value)) throw new ConfigError(source, `expected a JSON object, got ${describe(value)}`);

@@ -167,7 +167,7 @@ export function exportFolderFiles(files: Record<string, Uint8Array>, options: Pi
   };
   let config: ModelConfig;
   try {
-    config = parseModelConfig(new TextDecoder().decode(read('config.json')), where('config.json'));
+    config = parseModelConfig(utf8Text(read('config.json'), where('config.json')), where('config.json'));
   } catch (error) {
     if (error instanceof ConfigError) throw new CheckpointError(error.message);
     throw error;
@@ -175,9 +175,9 @@ export function exportFolderFiles(files: Record<string, Uint8Array>, options: Pi
   const tokenizerBytes = read('tokenizer.json');
   let tokenizer: Tokenizer;
   try {
-    tokenizer = tokenizerFromJSON(JSON.parse(new TextDecoder().decode(tokenizerBytes)) as unknown, where('tokenizer.json'));
+    tokenizer = tokenizerFromJSON(JSON.parse(utf8Text(tokenizerBytes, where('tokenizer.json'))) as unknown, where('tokenizer.json'));
   } catch (error) {
-    throw new CheckpointError(error instanceof SyntaxError ? `${where('tokenizer.json')}: not JSON (${error.message})` : (error as Error).message);
+    throw new CheckpointError(error instanceof SyntaxError ? `${where('tokenizer.json')}: not JSON (${error.message.replace(/\s+/g, ' ')})` : (error as Error).message);
   }
   if (tokenizer.vocabSize !== config.vocabSize) {
     throw new CheckpointError(`${where('tokenizer.json')}: ${tokenizer.vocabSize} tokens but config.json has vocabSize ${config.vocabSize}`);
@@ -206,10 +206,11 @@ export function exportFolderFiles(files: Record<string, Uint8Array>, options: Pi
  */
 export function readFolderConfig(bytes: Uint8Array, source: string): ModelConfig {
   let json: unknown;
+  const text = utf8Text(bytes, source);
   try {
-    json = JSON.parse(new TextDecoder().decode(bytes));
+    json = JSON.parse(text);
   } catch (error) {
-    throw new CheckpointError(`${source}: not JSON (${(error as Error).message})`);
+    throw new CheckpointError(`${source}: not JSON (${(error as Error).message.replace(/\s+/g, ' ')})`);
   }
   const attend = typeof json === 'object' && json !== null ? (json as Record<string, unknown>).attend : undefined;
   if (attend === undefined) throw new CheckpointError(`${source}: no 'attend' key (not an attend export folder)`);
@@ -217,5 +218,14 @@ export function readFolderConfig(bytes: Uint8Array, source: string): ModelConfig
     return parseModelConfig(JSON.stringify(attend), `${source} 'attend'`);
   } catch (error) {
     throw new CheckpointError((error as Error).message);
+  }
+}
+
+/** `bytes` as UTF-8 text; a CheckpointError naming `source` when they are not UTF-8. */
+export function utf8Text(bytes: Uint8Array, source: string): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new CheckpointError(`${source}: not valid UTF-8 text`);
   }
 }

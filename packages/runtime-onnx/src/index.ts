@@ -9,3 +9,4 @@ export * from './folder.js';
 export * from './quantize.js';
 export * from './seq2seq.js';
 export * from './classify.js';
+export * from './triton.js';

@@ -4,9 +4,10 @@
 import * as ort from 'onnxruntime-node';
 import { CheckpointError, tokenizerFromJSON, type Tokenizer } from '@attend/core';
 import { exportCheckpointFiles, type ExportOptions } from './export.js';
-import { EXPORT_FILES, exportFolderFiles, readFolderConfig, SEQ2SEQ_FILES } from './folder.js';
+import { EXPORT_FILES, exportFolderFiles, readFolderConfig, SEQ2SEQ_FILES, utf8Text } from './folder.js';
 import type { OnnxSeq2SeqModel } from './seq2seq.js';
 import { OnnxModel, OnnxModelError, type SessionOptions } from './session.js';
+import { tritonRepositoryFiles, type TritonOptions } from './triton.js';
 
 export * from './index.js';
 
@@ -42,12 +43,12 @@ export async function loadExportFolder(folder: string, options: SessionOptions =
   if (config.preset === 'encoder-decoder') {
     throw new CheckpointError(`${file(EXPORT_FILES.config)}: an encoder-decoder export (${SEQ2SEQ_FILES.encoder} + ${SEQ2SEQ_FILES.decoder}); load it with loadSeq2SeqFolder`);
   }
-  const tokenizerText = new TextDecoder().decode(await readBytes(file(EXPORT_FILES.tokenizer), CheckpointError));
+  const tokenizerText = utf8Text(await readBytes(file(EXPORT_FILES.tokenizer), CheckpointError), file(EXPORT_FILES.tokenizer));
   let tokenizer: Tokenizer;
   try {
     tokenizer = tokenizerFromJSON(JSON.parse(tokenizerText) as unknown, file(EXPORT_FILES.tokenizer));
   } catch (error) {
-    throw new CheckpointError(error instanceof SyntaxError ? `${file(EXPORT_FILES.tokenizer)}: not JSON (${error.message})` : (error as Error).message);
+    throw new CheckpointError(error instanceof SyntaxError ? `${file(EXPORT_FILES.tokenizer)}: not JSON (${error.message.replace(/\s+/g, ' ')})` : (error as Error).message);
   }
   const needed = config.preset === 'encoder-classifier' ? [EXPORT_FILES.tokenizerConfig] : [EXPORT_FILES.tokenizerConfig, EXPORT_FILES.generationConfig];
   for (const name of needed) await readBytes(file(name), CheckpointError);
@@ -75,11 +76,11 @@ export async function loadSeq2SeqFolder(folder: string, options: SessionOptions 
   const config = readFolderConfig(await readBytes(file(EXPORT_FILES.config), CheckpointError), file(EXPORT_FILES.config));
   if (config.preset !== 'encoder-decoder') throw new CheckpointError(`${file(EXPORT_FILES.config)}: preset '${config.preset}', not an encoder-decoder export (use loadExportFolder)`);
   let tokenizer: Tokenizer;
-  const tokenizerText = new TextDecoder().decode(await readBytes(file(EXPORT_FILES.tokenizer), CheckpointError));
+  const tokenizerText = utf8Text(await readBytes(file(EXPORT_FILES.tokenizer), CheckpointError), file(EXPORT_FILES.tokenizer));
   try {
     tokenizer = tokenizerFromJSON(JSON.parse(tokenizerText) as unknown, file(EXPORT_FILES.tokenizer));
   } catch (error) {
-    throw new CheckpointError(error instanceof SyntaxError ? `${file(EXPORT_FILES.tokenizer)}: not JSON (${error.message})` : (error as Error).message);
+    throw new CheckpointError(error instanceof SyntaxError ? `${file(EXPORT_FILES.tokenizer)}: not JSON (${error.message.replace(/\s+/g, ' ')})` : (error as Error).message);
   }
   for (const name of [EXPORT_FILES.tokenizerConfig, EXPORT_FILES.generationConfig]) await readBytes(file(name), CheckpointError);
   const loaded: OnnxModel[] = [];
@@ -116,14 +117,39 @@ export async function exportFolder(checkpointDir: string, outDir: string, option
       if (code !== 'ENOENT') throw new CheckpointError(`${file}: cannot read (${(error as Error).message})`);
     }
   }
-  const out = exportFolderFiles(files, { ...options, dir: checkpointDir });
+  await writeFolderAtomically(outDir, exportFolderFiles(files, { ...options, dir: checkpointDir }));
+}
+
+/**
+ * Writes the Triton Inference Server model repository of the export folder `exportDir` (see
+ * triton.ts) to `repositoryDir`, atomically as `exportFolder` does.
+ */
+export async function exportTritonRepository(exportDir: string, repositoryDir: string, options: TritonOptions): Promise<void> {
+  const fs = await import('node:fs/promises');
+  const path = await import('node:path');
+  const files: Record<string, Uint8Array> = {};
+  for (const name of [EXPORT_FILES.config, EXPORT_FILES.tokenizer, EXPORT_FILES.model, SEQ2SEQ_FILES.encoder, SEQ2SEQ_FILES.decoder]) {
+    const file = path.join(exportDir, name);
+    const bytes = await fs.readFile(file).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return undefined;
+      throw new CheckpointError(`${file}: cannot read (${error.message})`);
+    });
+    if (bytes) files[name] = new Uint8Array(bytes);
+  }
+  await writeFolderAtomically(repositoryDir, tritonRepositoryFiles(files, options));
+}
+
+/** Writes `files` (relative paths) to a temporary folder beside `outDir`, then renames it over `outDir`. */
+async function writeFolderAtomically(outDir: string, files: Record<string, Uint8Array>): Promise<void> {
+  const fs = await import('node:fs/promises');
+  const path = await import('node:path');
   const target = path.resolve(outDir);
   const stamp = `${process.pid}-${Date.now()}`;
   const tmp = `${target}.tmp-${stamp}`;
   const old = `${target}.old-${stamp}`;
   await fs.mkdir(path.dirname(target), { recursive: true });
   try {
-    for (const [name, bytes] of Object.entries(out)) {
+    for (const [name, bytes] of Object.entries(files)) {
       await fs.mkdir(path.dirname(path.join(tmp, name)), { recursive: true });
       await fs.writeFile(path.join(tmp, name), bytes);
     }

@@ -205,7 +205,7 @@ export function deserializeCheckpoint(files: Record<string, Uint8Array>, dir = '
     try {
       return JSON.parse(t);
     } catch (error) {
-      throw new CheckpointError(`${where(name)}: not valid JSON (${(error as Error).message})`);
+      throw new CheckpointError(`${where(name)}: not valid JSON (${(error as Error).message.replace(/\s+/g, ' ')})`);
     }
   };
   const configText = text(CHECKPOINT_FILES.config);

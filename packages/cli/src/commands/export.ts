@@ -1,20 +1,26 @@
 // `attend export`: a checkpoint folder → the ONNX export folder of @attend/runtime-onnx
-// (transformers.js layout); `--quantize int8` replaces each graph by its int8-weight copy.
-// Prints the files with their sizes and the parity of the export with the checkpoint (largest
-// |tfjs − onnxruntime| logit on a few seeded inputs, see parity.ts).
+// (transformers.js layout); `--quantize int8` replaces each graph by its int8-weight copy;
+// `--target triton` writes a Triton Inference Server model repository instead (see
+// @attend/runtime-onnx's triton.ts). Prints the files with their sizes and the parity of the
+// export with the checkpoint (largest |tfjs − onnxruntime| logit on a few seeded inputs, see
+// parity.ts).
 
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { join, relative } from 'node:path';
-import { exportFolder, quantizeModel } from '@attend/runtime-onnx/node';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join, relative, resolve } from 'node:path';
+import { exportFolder, exportTritonRepository, quantizeModel } from '@attend/runtime-onnx/node';
 import { CliError } from '../errors.js';
 import { writeFileAtomic } from '../files.js';
 import { folderKind } from '../model-folder.js';
 import { formatBytes } from '../options.js';
+import type { Parity } from '../parity.js';
 
 export interface ExportCommandOptions {
   out: string;
   quantize?: string;
   withAttention: boolean;
+  /** 'onnx' (default): the export folder; 'triton': a Triton model repository. */
+  target?: string;
 }
 
 async function listFiles(dir: string): Promise<string[]> {
@@ -28,15 +34,28 @@ async function listFiles(dir: string): Promise<string[]> {
 export async function exportCommand(checkpoint: string, o: ExportCommandOptions): Promise<void> {
   if (o.quantize !== undefined && o.quantize !== 'int8') throw new CliError(`--quantize: "${o.quantize}" is not supported; use int8`, 2);
   if ((await folderKind(checkpoint)) !== 'checkpoint') throw new CliError(`${checkpoint}: already an export folder; export takes a training checkpoint`);
-  await exportFolder(checkpoint, o.out, { withAttention: o.withAttention });
-  const files = await listFiles(o.out);
-  if (o.quantize === 'int8') {
-    for (const file of files.filter((f) => f.endsWith('.onnx'))) {
-      const before = await readFile(file);
-      await writeFileAtomic(file, quantizeModel(new Uint8Array(before.buffer, before.byteOffset, before.byteLength)));
+  const target = o.target ?? 'onnx';
+  if (target !== 'onnx' && target !== 'triton') throw new CliError(`--target: "${target}" is not supported; use onnx or triton`, 2);
+  // For Triton, the export folder is a staging step in a temporary folder.
+  const staging = target === 'triton' ? await mkdtemp(join(tmpdir(), 'attend-export-')) : undefined;
+  const folder = staging ? join(staging, 'onnx') : o.out;
+  let parity: Parity;
+  try {
+    await exportFolder(checkpoint, folder, { withAttention: o.withAttention });
+    if (o.quantize === 'int8') {
+      for (const file of (await listFiles(folder)).filter((f) => f.endsWith('.onnx'))) {
+        const before = await readFile(file);
+        await writeFileAtomic(file, quantizeModel(new Uint8Array(before.buffer, before.byteOffset, before.byteLength)));
+      }
     }
+    const { exportParity } = await import('../parity.js');
+    parity = await exportParity(checkpoint, folder);
+    if (staging) await exportTritonRepository(folder, o.out, { name: basename(resolve(checkpoint)).replace(/[^A-Za-z0-9_-]/g, '_') });
+  } finally {
+    if (staging) await rm(staging, { recursive: true, force: true });
   }
-  console.log(`exported ${checkpoint} → ${o.out}${o.quantize ? ' (int8 weights)' : ''}`);
+  const files = await listFiles(o.out);
+  console.log(`exported ${checkpoint} → ${o.out}${target === 'triton' ? ' (Triton model repository)' : ''}${o.quantize ? ' (int8 weights)' : ''}`);
   let total = 0;
   for (const file of files) {
     const size = (await stat(file)).size;
@@ -44,7 +63,5 @@ export async function exportCommand(checkpoint: string, o: ExportCommandOptions)
     console.log(`  ${relative(o.out, file).padEnd(36)} ${formatBytes(size).padStart(9)}`);
   }
   console.log(`  ${'total'.padEnd(36)} ${formatBytes(total).padStart(9)}`);
-  const { exportParity } = await import('../parity.js');
-  const parity = await exportParity(checkpoint, o.out);
   console.log(`parity: max |tfjs − onnxruntime-node| logit = ${parity.maxAbsDiff.toExponential(2)} on ${parity.rows} inputs of ≤ ${parity.seqLen} tokens${o.quantize ? ' (int8 weights vs the fp32 checkpoint)' : ''}`);
 }

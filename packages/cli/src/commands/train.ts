@@ -5,12 +5,10 @@
 // JSON --config file and the flags (see train-settings.ts). At the end the loss curve is drawn
 // into the checkpoint folder (loss.svg).
 
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   CharTokenizer,
   createModelConfig,
-  parseModelConfig,
   splitText,
   tokenizerFromJSON,
   trainDevSplit,
@@ -127,11 +125,6 @@ function presetTask(t: Transformer, data: TrainData, tokenizer: Tokenizer, confi
   };
 }
 
-async function savedStep(dir: string): Promise<number> {
-  const state = JSON.parse(await readFile(join(dir, 'trainer_state.json'), 'utf8').catch(() => '{}')) as { step?: unknown };
-  return typeof state.step === 'number' ? state.step : 0;
-}
-
 export async function trainCommand(o: TrainCommandOptions, fromCli: (key: keyof TrainFlags) => boolean): Promise<void> {
   const s = await trainSettings(o, fromCli);
   const t = await import('@attend/transformer');
@@ -139,11 +132,15 @@ export async function trainCommand(o: TrainCommandOptions, fromCli: (key: keyof 
   if (o.resume && !resuming) console.log(`no checkpoint in ${o.out} yet; starting a new run`);
   let config: ModelConfig | undefined;
   let tokenizer: Tokenizer | undefined;
+  let startStep = 0;
   if (resuming) {
-    const configPath = join(o.out, 'config.json');
-    const tokenizerPath = join(o.out, 'tokenizer.json');
-    config = parseModelConfig(await readFile(configPath, 'utf8'), configPath);
-    tokenizer = tokenizerFromJSON(JSON.parse(await readFile(tokenizerPath, 'utf8')), tokenizerPath);
+    // Loaded whole, which also recovers a save cut between its two renames.
+    const checkpoint = await t.loadCheckpoint(o.out);
+    checkpoint.model.dispose();
+    if (checkpoint.tokenizer === undefined) throw new CliError(`${join(o.out, 'tokenizer.json')}: missing; the run cannot be resumed without its tokenizer`);
+    config = checkpoint.config;
+    tokenizer = tokenizerFromJSON(checkpoint.tokenizer, join(o.out, 'tokenizer.json'));
+    startStep = checkpoint.trainerState?.step ?? 0;
   }
   const preset: Preset | undefined = config?.preset ?? s.preset ?? presetOfData(o);
   if (preset === undefined) throw new CliError('no training data: give --task NAME, --pairs FILE.tsv, --text FILE or --csv FILE.csv', 2);
@@ -155,7 +152,6 @@ export async function trainCommand(o: TrainCommandOptions, fromCli: (key: keyof 
 
   const backend = await t.setupBackend();
   const model = new t.TransformerModel(config, { seed: s.seed });
-  const startStep = resuming ? await savedStep(o.out) : 0;
   console.log(
     `${resuming ? `resuming from step ${startStep}:` : 'training'} ${config.preset} (${model.parameterCount().toLocaleString('en-US')} parameters, tfjs ${backend.name}) on ${data.source}: ${task.size}; checkpoint: ${o.out}`,
   );

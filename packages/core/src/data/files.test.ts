@@ -36,6 +36,18 @@ describe('readers on temporary files', () => {
     await expect(readTextFile(dir)).rejects.toThrow(new DataError(`${dir}: is a directory, not a file`));
   });
 
+  it('reports bytes that are not UTF-8 with the line of the first one', async () => {
+    const path = join(dir, 'latin1.tsv');
+    await writeFile(path, Buffer.concat([Buffer.from('hello\tbonjour\ncaf'), Buffer.from([0xe9]), Buffer.from('\tcoffee\n')]));
+    await expect(readTextFile(path)).rejects.toThrow(new DataError(`${path}:2: not valid UTF-8 (byte 17 is 0xe9); save the file as UTF-8`));
+    const cut = join(dir, 'cut.txt');
+    await writeFile(cut, Buffer.from([0x61, 0xe2, 0x82])); // a 3-byte sequence cut short
+    await expect(readTextFile(cut)).rejects.toThrow(`${cut}:1: not valid UTF-8 (byte 1 is 0xe2)`);
+    const fine = join(dir, 'utf8.txt');
+    await writeFile(fine, 'café — 😀\n');
+    expect(await readTextFile(fine)).toBe('café — 😀\n');
+  });
+
   it('reads text without a BOM, and names the file in parse errors', async () => {
     const path = join(dir, 'pairs.tsv');
     await writeFile(path, '\ufeffhi\tsalut\nbad line\n');

@@ -6,13 +6,24 @@ import { DataError } from '../errors.js';
 import { parseCsvClassification, parseTsvPairs, type CsvClassificationOptions, type LabeledFeatures, type TsvPairsOptions } from './pairs.js';
 import type { TextPair } from './synthetic.js';
 
-/** A UTF-8 text file without its BOM; throws a DataError for a missing, unreadable or empty file. */
+/**
+ * A UTF-8 text file without its BOM; throws a DataError for a missing, unreadable or empty
+ * file, or one that is not valid UTF-8 (naming the line of the first bad byte).
+ */
 export async function readTextFile(path: string): Promise<string> {
   const { readFile } = await import('node:fs/promises');
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    const bytes = await readFile(path);
+    try {
+      text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+    } catch {
+      const at = firstInvalidUtf8(bytes);
+      const line = bytes.subarray(0, at).filter((b) => b === 0x0a).length + 1;
+      throw new DataError(`${path}:${line}: not valid UTF-8 (byte ${at} is 0x${bytes[at]!.toString(16).padStart(2, '0')}); save the file as UTF-8`);
+    }
   } catch (err) {
+    if (err instanceof DataError) throw err;
     const code = (err as { code?: unknown }).code;
     if (code === 'ENOENT') throw new DataError(`${path}: no such file`);
     if (code === 'EISDIR') throw new DataError(`${path}: is a directory, not a file`);
@@ -35,4 +46,20 @@ export async function readCsvClassification(
   opts: Omit<CsvClassificationOptions, 'source'> = {},
 ): Promise<LabeledFeatures[]> {
   return parseCsvClassification(await readTextFile(path), { ...opts, source: path });
+}
+
+/** Offset of the first byte that does not continue a valid UTF-8 sequence (bytes.length if none). */
+function firstInvalidUtf8(bytes: Uint8Array): number {
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i]!;
+    const n = b < 0x80 ? 0 : b >= 0xc2 && b <= 0xdf ? 1 : b >= 0xe0 && b <= 0xef ? 2 : b >= 0xf0 && b <= 0xf4 ? 3 : -1;
+    if (n < 0) return i;
+    for (let k = 1; k <= n; k++) {
+      const c = bytes[i + k];
+      if (c === undefined || (c & 0xc0) !== 0x80) return i;
+    }
+    i += n + 1;
+  }
+  return bytes.length;
 }

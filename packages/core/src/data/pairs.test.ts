@@ -29,6 +29,12 @@ describe('parseTsvPairs', () => {
     expect(() => parseTsvPairs('\tb\n')).toThrow(new DataError('<input>:1: column 0 is empty'));
   });
 
+  it('names the line and column of a field over maxFieldLength', () => {
+    const text = `a\tb\n${'x'.repeat(11)}\tok\n`;
+    expect(() => parseTsvPairs(text, { source: 'x.tsv', maxFieldLength: 10 })).toThrow(new DataError('x.tsv:2: column 0 is 11 characters long; at most 10 are accepted'));
+    expect(parseTsvPairs(text, { maxFieldLength: 11 })).toHaveLength(2);
+  });
+
   it('rejects input with no pairs and bad options', () => {
     expect(() => parseTsvPairs('\n\n', { source: 'e.tsv' })).toThrow(new DataError('e.tsv: no pairs found'));
     expect(() => parseTsvPairs('a\tb', { maxPairs: 0 })).toThrow(/^maxPairs: /);

@@ -15,6 +15,8 @@ export interface TsvPairsOptions {
   targetColumn?: number;
   /** Stop after this many pairs (later lines are not read). Default: all. */
   maxPairs?: number;
+  /** Longest field accepted, in characters (UTF-16 code units); a longer one is an error. Default: any. */
+  maxFieldLength?: number;
 }
 
 /**
@@ -22,7 +24,7 @@ export interface TsvPairsOptions {
  * `\r\n` line ends and a leading BOM are accepted. Fields are kept as written.
  */
 export function parseTsvPairs(text: string, opts: TsvPairsOptions = {}): TextPair[] {
-  const { source: name = '<input>', sourceColumn = 0, targetColumn = 1, maxPairs } = opts;
+  const { source: name = '<input>', sourceColumn = 0, targetColumn = 1, maxPairs, maxFieldLength = Infinity } = opts;
   checkColumn('sourceColumn', sourceColumn);
   checkColumn('targetColumn', targetColumn);
   if (maxPairs !== undefined && (!Number.isInteger(maxPairs) || maxPairs < 1)) {
@@ -41,6 +43,7 @@ export function parseTsvPairs(text: string, opts: TsvPairsOptions = {}): TextPai
     }
     for (const column of [sourceColumn, targetColumn]) {
       if (fields[column]!.trim() === '') throw new DataError(`${name}:${i + 1}: column ${column} is empty`);
+      if (fields[column]!.length > maxFieldLength) throw new DataError(`${name}:${i + 1}: column ${column} is ${fields[column]!.length} characters long; at most ${maxFieldLength} are accepted`);
     }
     pairs.push({ source: fields[sourceColumn]!, target: fields[targetColumn]! });
   }

@@ -236,7 +236,7 @@ export function loadTokenizerJSON(text: string, source = 'tokenizer.json'): Toke
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new TokenizerError(`${source}: not valid JSON (${error instanceof Error ? error.message : String(error)})`);
+    throw new TokenizerError(`${source}: not valid JSON (${(error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ')})`);
   }
   return tokenizerFromJSON(json, source);
 }

@@ -243,6 +243,50 @@ export function readModelInfo(bytes: Uint8Array): ModelInfo {
   return info;
 }
 
+/**
+ * The graph's inputs and outputs with element type and dims (a string for a symbolic dim),
+ * read from ONNX ModelProto bytes without decoding tensors.
+ */
+export function readGraphSignature(bytes: Uint8Array): { inputs: ValueInfoProto[]; outputs: ValueInfoProto[] } {
+  const signature: { inputs: ValueInfoProto[]; outputs: ValueInfoProto[] } = { inputs: [], outputs: [] };
+  forEachField(bytes, (field, wire, r) => {
+    if (field !== 7 || wire !== WIRE_LEN) return void r.skipType(wire);
+    forEachField(r.bytes(), (gf, gw, gr) => {
+      if ((gf !== 11 && gf !== 12) || gw !== WIRE_LEN) return void gr.skipType(gw);
+      const value: ValueInfoProto = { name: '', elemType: 0 as DataTypeCode, dims: [] };
+      forEachField(gr.bytes(), (vf, vw, vr) => {
+        if (vf === 1 && vw === WIRE_LEN) value.name = vr.string();
+        else if (vf === 2 && vw === WIRE_LEN) readTensorType(vr.bytes(), value);
+        else vr.skipType(vw);
+      });
+      (gf === 11 ? signature.inputs : signature.outputs).push(value);
+    });
+  });
+  return signature;
+}
+
+/** TypeProto { tensor_type = 1: { elem_type = 1, shape = 2: { dim = 1: { dim_value = 1 | dim_param = 2 } } } } */
+function readTensorType(bytes: Uint8Array, value: ValueInfoProto): void {
+  forEachField(bytes, (tf, tw, tr) => {
+    if (tf !== 1 || tw !== WIRE_LEN) return void tr.skipType(tw);
+    forEachField(tr.bytes(), (f, w, r) => {
+      if (f === 1 && w === WIRE_VARINT) value.elemType = r.int32() as DataTypeCode;
+      else if (f === 2 && w === WIRE_LEN) {
+        forEachField(r.bytes(), (sf, sw, sr) => {
+          if (sf !== 1 || sw !== WIRE_LEN) return void sr.skipType(sw);
+          let dim: Dim = '?';
+          forEachField(sr.bytes(), (df, dw, dr) => {
+            if (df === 1 && dw === WIRE_VARINT) dim = Number(dr.int64());
+            else if (df === 2 && dw === WIRE_LEN) dim = dr.string();
+            else dr.skipType(dw);
+          });
+          value.dims.push(dim);
+        });
+      } else r.skipType(w);
+    });
+  });
+}
+
 function forEachField(bytes: Uint8Array, visit: (field: number, wire: number, r: protobuf.Reader) => void): void {
   const r = protobuf.Reader.create(bytes);
   while (r.pos < r.len) {

@@ -1,0 +1,205 @@
+// What `attend serve` runs: an export folder loaded with onnxruntime-node, seen as one task —
+// `generate` (decoder-lm), `translate` (encoder-decoder) or `classify` (encoder-classifier) —
+// with a batch runner for the batcher. Requests share a model call only when that gives each
+// the same tokens as running it alone: greedy decoding, and for generation prompts of one
+// length (the KV-cache graph takes no left padding); sampling and beam search run alone.
+
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CheckpointError, type DecodeStrategy, type ModelConfig, type Tokenizer } from '@attend/core';
+import {
+  EXPORT_FILES,
+  generate,
+  loadExportFolder,
+  loadSeq2SeqFolder,
+  readFolderConfig,
+  translate,
+  type Device,
+  type OnnxModel,
+} from '@attend/runtime-onnx/node';
+import type { BatchRunner } from './batcher.js';
+
+export type Task = 'generate' | 'translate' | 'classify';
+
+/** One decoding request: token ids of the prompt or source (no bos/eos), and how to decode. */
+export interface DecodeInput {
+  ids: number[];
+  maxNewTokens: number;
+  strategy: DecodeStrategy;
+  /** Receives each new token as it is decoded (greedy and sampling); never eos. */
+  onToken?: (id: number) => void;
+}
+
+export interface DecodeOutput {
+  ids: number[];
+  /** 'eos' when the model ended the text, 'length' when maxNewTokens (or maxSeqLen) did. */
+  finishReason: 'eos' | 'length';
+}
+
+export interface ClassifyOutput {
+  /** Softmax over the classes. */
+  probabilities: number[];
+  label: number;
+}
+
+export interface Engine {
+  readonly task: Task;
+  readonly config: ModelConfig;
+  readonly tokenizer: Tokenizer;
+  /** e.g. "onnxruntime-node (cpu)". */
+  readonly runtime: string;
+  /** Prompt/source tokens at most, and new tokens at most for a prompt of `promptTokens`. */
+  readonly maxInputTokens: number;
+  maxNewTokens(promptTokens: number): number;
+  /** Requests with equal keys may share one batch. */
+  batchKey(input: DecodeInput, id: number): string;
+  readonly runDecode?: BatchRunner<DecodeInput, DecodeOutput>;
+  readonly runClassify?: BatchRunner<number[], ClassifyOutput>;
+  close(): Promise<void>;
+}
+
+/** Thrown from a token callback to end a batch whose clients have all gone. */
+class AllCancelled extends Error {}
+
+/** Reads config.json's preset and loads the folder's graphs for its task. */
+export async function openEngine(folder: string, options: { device?: Device; numThreads?: number } = {}): Promise<Engine> {
+  const configFile = join(folder, EXPORT_FILES.config);
+  const bytes = await readFile(configFile).catch((error: NodeJS.ErrnoException) => {
+    throw new CheckpointError(error.code === 'ENOENT' ? `${configFile}: missing (is ${folder} an export folder?)` : `${configFile}: cannot read (${error.message})`);
+  });
+  const preset = readFolderConfig(new Uint8Array(bytes), configFile).preset;
+  const session = { device: options.device ?? 'cpu', ...(options.numThreads ? { numThreads: options.numThreads } : {}) };
+  const describe = (m: OnnxModel): string => `onnxruntime-node (${m.device}${m.fallbacks[0] ? `; ${m.fallbacks[0].device} unavailable: ${m.fallbacks[0].reason}` : ''})`;
+  if (preset === 'encoder-decoder') {
+    const { model, tokenizer } = await loadSeq2SeqFolder(folder, session);
+    return seq2seqEngine(model.encoder, model.decoder, tokenizer, describe(model.encoder));
+  }
+  const { model, tokenizer } = await loadExportFolder(folder, session);
+  return preset === 'decoder-lm' ? lmEngine(model, tokenizer, describe(model)) : classifierEngine(model, tokenizer, describe(model));
+}
+
+const isGreedy = (s: DecodeStrategy): boolean => s.kind === 'greedy';
+
+/**
+ * Runs `decodeRows` (one model call over every row) and hands out each row's tokens: a row's
+ * callback sees at most its own maxNewTokens, none after its eos; rows are cut to their length.
+ */
+async function decodeBatch(
+  inputs: DecodeInput[],
+  live: (row: number) => boolean,
+  eos: number,
+  cap: number,
+  decodeRows: (maxNewTokens: number, onToken: ((step: number, tokens: Int32Array) => void) | undefined) => Promise<number[][]>,
+): Promise<DecodeOutput[]> {
+  const limits = inputs.map((x) => Math.min(x.maxNewTokens, cap));
+  const ended = inputs.map(() => false);
+  const perStep = inputs[0]!.strategy.kind !== 'beam'; // beam search has no per-step tokens
+  const onToken = (step: number, tokens: Int32Array): void => {
+    if (!inputs.some((_, row) => live(row))) throw new AllCancelled();
+    inputs.forEach((input, row) => {
+      const id = tokens[row]!;
+      if (ended[row] || step > limits[row]!) return;
+      if (id === eos) ended[row] = true;
+      else if (live(row)) input.onToken?.(id);
+    });
+  };
+  let rows: number[][];
+  try {
+    rows = await decodeRows(Math.max(...limits), perStep ? onToken : undefined);
+  } catch (error) {
+    if (error instanceof AllCancelled) return inputs.map(() => ({ ids: [], finishReason: 'length' }));
+    throw error;
+  }
+  return rows.map((ids, row) => {
+    const limit = limits[row]!;
+    return ids.length < limit ? { ids, finishReason: 'eos' } : { ids: ids.slice(0, limit), finishReason: 'length' };
+  });
+}
+
+function lmEngine(model: OnnxModel, tokenizer: Tokenizer, runtime: string): Engine {
+  const c = model.config;
+  return {
+    task: 'generate',
+    config: c,
+    tokenizer,
+    runtime,
+    maxInputTokens: c.maxSeqLen - 2, // bos + the prompt + at least one new token
+    maxNewTokens: (n) => c.maxSeqLen - (n + 1),
+    batchKey: (input, id) => (isGreedy(input.strategy) ? `greedy:${input.ids.length}` : `alone:${id}`),
+    runDecode: (inputs, live) =>
+      decodeBatch(inputs, live, c.eosTokenId, c.maxSeqLen - (inputs[0]!.ids.length + 1), (maxNewTokens, onToken) =>
+        generate(model, {
+          prompts: inputs.map((x) => [c.bosTokenId, ...x.ids]),
+          maxNewTokens,
+          strategy: inputs[0]!.strategy,
+          ...(onToken ? { onToken } : {}),
+        }),
+      ),
+    close: () => model.release(),
+  };
+}
+
+function seq2seqEngine(encoder: OnnxModel, decoder: OnnxModel, tokenizer: Tokenizer, runtime: string): Engine {
+  const c = encoder.config;
+  const pad = tokenizer.specialTokenIds.pad;
+  return {
+    task: 'translate',
+    config: c,
+    tokenizer,
+    runtime,
+    maxInputTokens: c.maxSeqLen,
+    maxNewTokens: () => c.maxSeqLen - 1,
+    batchKey: (input, id) => (isGreedy(input.strategy) ? 'greedy' : `alone:${id}`),
+    runDecode: (inputs, live) => {
+      const S = Math.max(...inputs.map((x) => x.ids.length));
+      const ids = new Int32Array(inputs.length * S).fill(pad); // [B, S], right-padded
+      inputs.forEach((x, b) => ids.set(x.ids, b * S));
+      const source = { ids, batchSize: inputs.length, seqLen: S, lengths: Int32Array.from(inputs, (x) => x.ids.length) };
+      return decodeBatch(inputs, live, c.eosTokenId, c.maxSeqLen - 1, (maxNewTokens, onToken) =>
+        translate({ encoder, decoder }, source, { maxNewTokens, strategy: inputs[0]!.strategy, ...(onToken ? { onToken } : {}) }),
+      );
+    },
+    async close() {
+      await encoder.release();
+      await decoder.release();
+    },
+  };
+}
+
+function classifierEngine(model: OnnxModel, tokenizer: Tokenizer, runtime: string): Engine {
+  const c = model.config;
+  const pad = tokenizer.specialTokenIds.pad;
+  return {
+    task: 'classify',
+    config: c,
+    tokenizer,
+    runtime,
+    maxInputTokens: c.maxSeqLen,
+    maxNewTokens: () => 0,
+    batchKey: () => 'classify',
+    runClassify: async (inputs) => {
+      const B = inputs.length;
+      const S = Math.max(...inputs.map((x) => x.length));
+      const ids = new Int32Array(B * S).fill(pad); // [B, S], right-padded
+      const mask = new Int32Array(B * S);
+      inputs.forEach((x, b) => {
+        ids.set(x, b * S);
+        mask.fill(1, b * S, b * S + x.length);
+      });
+      const { logits } = await model.run({ inputIds: { data: ids, batchSize: B, seqLen: S }, attentionMask: { data: mask, batchSize: B, seqLen: S } });
+      const C = logits.dims[1]!; // logits [B, numClasses]
+      return inputs.map((_, b) => {
+        const probabilities = softmax(logits.data.subarray(b * C, (b + 1) * C));
+        return { probabilities, label: probabilities.indexOf(Math.max(...probabilities)) };
+      });
+    },
+    close: () => model.release(),
+  };
+}
+
+function softmax(logits: Float32Array): number[] {
+  const max = Math.max(...logits);
+  const exps = Array.from(logits, (x) => Math.exp(x - max));
+  const total = exps.reduce((a, b) => a + b, 0);
+  return exps.map((e) => e / total);
+}

@@ -1,0 +1,79 @@
+// `attend serve` as a process (the built dist/bin.js): it prints where it listens, answers, and
+// on SIGTERM finishes the stream in flight before exiting 0; a checkpoint folder is refused in
+// one line.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tinyExport } from '../test-utils/tiny-export.js';
+
+const BIN = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
+let dir: string;
+let folder: string;
+
+beforeAll(async () => {
+  await stat(BIN).catch(() => {
+    throw new Error(`${BIN} is missing: build the package first (pnpm --filter @attend/cli build)`);
+  });
+  dir = await mkdtemp(join(tmpdir(), 'attend-serve-cli-'));
+  folder = await tinyExport(dir, 'decoder-lm', 4);
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function exited(child: ChildProcess): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+describe('attend serve (process)', () => {
+  it('finishes the stream in flight on SIGTERM, then exits 0', async () => {
+    const child = spawn(process.execPath, [BIN, 'serve', folder, '--port', '0', '--max-new-tokens', '20'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const done = exited(child);
+    const url = await new Promise<string>((resolve, reject) => {
+      let text = '';
+      child.stdout!.on('data', (d: Buffer) => {
+        text += d.toString();
+        const m = /on (http:\/\/127\.0\.0\.1:\d+)/.exec(text);
+        if (m) resolve(m[1]!);
+      });
+      child.on('close', () => reject(new Error(`attend serve exited: ${text}`)));
+    });
+    const body = await new Promise<string>((resolve, reject) => {
+      const req = httpRequest(`${url}/v1/generate`, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+        let text = '';
+        let signalled = false;
+        res.on('data', (d: Buffer) => {
+          text += d.toString();
+          if (!signalled) {
+            signalled = true;
+            child.kill('SIGTERM'); // as soon as the stream has begun
+          }
+        });
+        res.on('end', () => resolve(text));
+      });
+      req.on('error', reject);
+      req.end(JSON.stringify({ prompt: 'abc', maxNewTokens: 20, stream: true }));
+    });
+    expect(body).toMatch(/event: done\ndata: \{"text":"[a-z ]*","tokens":\d+,"finishReason":"(eos|length)"\}/);
+    const r = await done;
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('SIGTERM: finishing requests in flight, then stopping');
+    expect(r.stdout.trimEnd().endsWith('stopped')).toBe(true);
+  });
+
+  it('refuses a training checkpoint in one line', async () => {
+    const r = await exited(spawn(process.execPath, [BIN, 'serve', join(dir, 'decoder-lm-ckpt')], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`attend: ${join(dir, 'decoder-lm-ckpt')}: a training checkpoint; serve takes an export folder (attend export ${join(dir, 'decoder-lm-ckpt')} --out <dir>)\n`);
+  });
+});

@@ -1,0 +1,47 @@
+// Test helper: a tiny untrained model of any preset, its weights moved away from the near-uniform
+// initialisation (so that greedy outputs vary with the input), written as a checkpoint with a
+// character tokenizer and exported to an ONNX folder.
+
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CharTokenizer, createModelConfig, createRng, f32Tensor, parseSafetensors, serializeSafetensors, toFloat32, type NamedTensor, type Preset } from '@attend/core';
+import { exportFolder } from '@attend/runtime-onnx/node';
+import { serializeCheckpoint, setupBackend, TransformerModel } from '@attend/transformer';
+
+export const ALPHABET = 'abcdefghijklmnopqrstuvwxyz ';
+export const MAX_SEQ_LEN = 24;
+
+/** Writes a checkpoint of `preset` under `dir/<preset>-ckpt` and its export under `dir/<preset>`; returns the export. */
+export async function tinyExport(dir: string, preset: Preset, seed = 1): Promise<string> {
+  await setupBackend();
+  const tokenizer = CharTokenizer.fromAlphabet(ALPHABET);
+  const config = createModelConfig({
+    preset,
+    vocabSize: tokenizer.vocabSize,
+    numClasses: preset === 'encoder-classifier' ? 3 : 0,
+    dModel: 16,
+    numHeads: 2,
+    numEncoderLayers: preset === 'decoder-lm' ? 0 : 1,
+    numDecoderLayers: preset === 'encoder-classifier' ? 0 : 1,
+    dFf: 32,
+    maxSeqLen: MAX_SEQ_LEN,
+    dropout: 0,
+  });
+  const model = new TransformerModel(config, { seed });
+  const files = serializeCheckpoint({ model, tokenizer: tokenizer.toJSON() });
+  model.dispose();
+  const rng = createRng(100 + seed);
+  const weights = parseSafetensors(files['model.safetensors']!);
+  const moved: Record<string, NamedTensor> = {};
+  for (const [name, t] of Object.entries(weights.tensors)) {
+    const values = toFloat32(t, name).map((v) => v + 0.5 * rng.normal());
+    moved[name] = f32Tensor(t.shape, values);
+  }
+  files['model.safetensors'] = serializeSafetensors(moved, weights.metadata);
+  const ckpt = join(dir, `${preset}-ckpt`);
+  await mkdir(ckpt, { recursive: true });
+  for (const [name, bytes] of Object.entries(files)) await writeFile(join(ckpt, name), bytes);
+  const out = join(dir, preset);
+  await exportFolder(ckpt, out);
+  return out;
+}
