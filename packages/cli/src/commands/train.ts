@@ -134,6 +134,7 @@ export async function trainCommand(o: TrainCommandOptions, fromCli: (key: keyof 
   let tokenizer: Tokenizer | undefined;
   let startStep = 0;
   if (resuming) {
+    await t.setupBackend();
     // Loaded whole, which also recovers a save cut between its two renames.
     const checkpoint = await t.loadCheckpoint(o.out);
     checkpoint.model.dispose();
