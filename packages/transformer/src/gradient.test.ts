@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createModelConfig, createRng, type ModelConfigInput, type Rng } from '@attend/core';
 import { setupBackend } from './backend.js';
 import { lengthWeights } from './loss.js';
-import { TransformerModel } from './model.js';
+import { createModel, type AttendModel } from './models.js';
 import type { NamedParam } from './params.js';
 import { batchLoss, type TrainBatch } from './trainer.js';
 import { randomizeParams } from './test-utils/weights.js';
@@ -36,9 +36,15 @@ const CASES: GradCase[] = [
   { label: 'encoder–decoder, cosine, alibi, pre-norm, label smoothing 0.1', config: { preset: 'encoder-decoder', attention: 'cosine', positional: 'alibi', norm: 'pre' }, labelSmoothing: 0.1 },
   { label: 'decoder-lm, scaled_dot, sinusoidal, post-norm, padded', config: { preset: 'decoder-lm', attention: 'scaled_dot', positional: 'sinusoidal', norm: 'post' } },
   { label: 'encoder-classifier, dot, learned positions, pre-norm, mean pooling', config: { preset: 'encoder-classifier', attention: 'dot', positional: 'learned', norm: 'pre', numClasses: 3 } },
+  { label: 'rnn-seq2seq, no attention, unidirectional, untied', config: { preset: 'rnn-seq2seq', rnnAttention: 'none', rnnBidirectional: false, tieEmbeddings: false } },
+  { label: 'rnn-seq2seq, additive (Bahdanau), bidirectional, 2 decoder layers', config: { preset: 'rnn-seq2seq', rnnAttention: 'additive', numDecoderLayers: 2 } },
+  { label: 'rnn-seq2seq, dot, 2 bidirectional encoder layers', config: { preset: 'rnn-seq2seq', rnnAttention: 'dot', numEncoderLayers: 2 } },
+  { label: 'rnn-seq2seq, general, unidirectional, untied', config: { preset: 'rnn-seq2seq', rnnAttention: 'general', rnnBidirectional: false, tieEmbeddings: false } },
+  { label: 'rnn-seq2seq, concat', config: { preset: 'rnn-seq2seq', rnnAttention: 'concat' } },
+  { label: 'rnn-seq2seq, local-p with D = 2', config: { preset: 'rnn-seq2seq', rnnAttention: 'local-p', localWindow: 2 } },
 ];
 
-function makeModel(c: GradCase, seed: number): TransformerModel {
+function makeModel(c: GradCase, seed: number): AttendModel {
   const preset = c.config.preset;
   const config = createModelConfig({
     vocabSize: VOCAB,
@@ -52,7 +58,7 @@ function makeModel(c: GradCase, seed: number): TransformerModel {
     activation: 'gelu',
     ...c.config,
   });
-  const model = new TransformerModel(config, { seed });
+  const model = createModel(config, { seed });
   randomizeParams(model.namedParams(), seed, 0.3);
   return model;
 }
@@ -60,11 +66,12 @@ function makeModel(c: GradCase, seed: number): TransformerModel {
 const ids = (rng: Rng, n: number, vocab: number): Int32Array => Int32Array.from({ length: n }, () => rng.int(vocab));
 
 /** Tokens are drawn from [0, VOCAB − 1) so that the last embedding row gets no gradient. */
-function makeBatch(model: TransformerModel, seed: number): TrainBatch {
+function makeBatch(model: AttendModel, seed: number): TrainBatch {
   const rng = createRng(seed);
   const V = VOCAB - 1;
   switch (model.config.preset) {
-    case 'encoder-decoder': {
+    case 'encoder-decoder':
+    case 'rnn-seq2seq': {
       const tgtLengths = Int32Array.from([4, 3]);
       return {
         input: { ids: ids(rng, 10, V), batchSize: 2, seqLen: 5, lengths: Int32Array.from([5, 3]) },
@@ -82,12 +89,12 @@ function makeBatch(model: TransformerModel, seed: number): TrainBatch {
   }
 }
 
-function lossValue(model: TransformerModel, batch: TrainBatch, labelSmoothing?: number): number {
+function lossValue(model: AttendModel, batch: TrainBatch, labelSmoothing?: number): number {
   return tf.tidy(() => batchLoss(model, batch, { labelSmoothing }).dataSync()[0]!);
 }
 
 /** Analytic gradients of every parameter, by checkpoint name. */
-function analyticGrads(model: TransformerModel, batch: TrainBatch, labelSmoothing?: number): Map<string, Float32Array> {
+function analyticGrads(model: AttendModel, batch: TrainBatch, labelSmoothing?: number): Map<string, Float32Array> {
   const params = model.namedParams();
   const { value, grads } = tf.variableGrads(() => batchLoss(model, batch, { labelSmoothing }), params.map((p) => p.variable));
   const out = new Map(params.map((p) => [p.name, Float32Array.from(grads[p.variable.name]?.dataSync() ?? [])]));
@@ -107,6 +114,10 @@ const PROBES: [RegExp, number][] = [
   [/fc2\.(weight|bias)$/, 1],
   [/embed_positions\.weight$/, 1],
   [/^(lm_head|classifier)\.weight$/, 2],
+  [/rnn\.weight_(ih|hh)_l\d/, 6],
+  [/rnn\.bias_(ih|hh)_l\d/, 3],
+  [/^decoder\.(bridge|attention_combine)\./, 2],
+  [/^decoder\.attention\./, 3],
 ];
 
 interface Probe {
@@ -114,7 +125,7 @@ interface Probe {
   index: number;
 }
 
-function chooseProbes(model: TransformerModel, batch: TrainBatch, rng: Rng): Probe[] {
+function chooseProbes(model: AttendModel, batch: TrainBatch, rng: Rng): Probe[] {
   const params = model.namedParams();
   const probes: Probe[] = [];
   for (const [pattern, count] of PROBES) {
@@ -134,7 +145,7 @@ function chooseProbes(model: TransformerModel, batch: TrainBatch, rng: Rng): Pro
 }
 
 /** Loss at the parameter values `original + delta` (then restores `original`). */
-function lossAt(model: TransformerModel, batch: TrainBatch, v: tf.Variable, delta: (values: Float32Array) => void, labelSmoothing?: number): number {
+function lossAt(model: AttendModel, batch: TrainBatch, v: tf.Variable, delta: (values: Float32Array) => void, labelSmoothing?: number): number {
   const original = v.dataSync().slice() as Float32Array;
   const values = original.slice();
   delta(values);
@@ -144,13 +155,13 @@ function lossAt(model: TransformerModel, batch: TrainBatch, v: tf.Variable, delt
   return loss;
 }
 
-function finiteDifference(model: TransformerModel, batch: TrainBatch, probe: Probe, labelSmoothing?: number): number {
+function finiteDifference(model: AttendModel, batch: TrainBatch, probe: Probe, labelSmoothing?: number): number {
   const at = (delta: number): number => lossAt(model, batch, probe.param.variable, (x) => void (x[probe.index]! += delta), labelSmoothing);
   return (at(EPS) - at(-EPS)) / (2 * EPS);
 }
 
 /** Derivative of the loss along the unit vector u, by central differences. */
-function directionalDifference(model: TransformerModel, batch: TrainBatch, v: tf.Variable, u: Float32Array, labelSmoothing?: number): number {
+function directionalDifference(model: AttendModel, batch: TrainBatch, v: tf.Variable, u: Float32Array, labelSmoothing?: number): number {
   const at = (step: number): number => lossAt(model, batch, v, (x) => x.forEach((_, i) => (x[i]! += step * u[i]!)), labelSmoothing);
   return (at(EPS) - at(-EPS)) / (2 * EPS);
 }

@@ -4,6 +4,8 @@ export * from './attention.js';
 export * from './layers.js';
 export * from './params.js';
 export * from './model.js';
+export * from './rnn.js';
+export * from './models.js';
 export * from './loss.js';
 export * from './optimizer.js';
 export * from './trainer.js';

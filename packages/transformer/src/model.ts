@@ -175,6 +175,7 @@ export class TransformerModel {
   private readonly rope?: { cos: tf.Tensor2D; sin: tf.Tensor2D };
 
   constructor(config: ModelConfig, options: { seed?: number } = {}) {
+    if (config.preset === 'rnn-seq2seq') throw new ShapeError("TransformerModel: preset 'rnn-seq2seq' is built by RnnSeq2SeqModel (createModel picks it)");
     this.config = config;
     const seed = options.seed ?? 0;
     this.embedTokens = new EmbeddingTable({ rows: config.vocabSize, dModel: config.dModel, seed: seed * 7919 + 1 });
@@ -334,6 +335,8 @@ export class TransformerModel {
         case 'decoder-lm':
           logits = this.lmLogits(this.decode(input, undefined, options, kept));
           break;
+        case 'rnn-seq2seq':
+          throw new ShapeError("preset 'rnn-seq2seq' is built by RnnSeq2SeqModel (createModel picks it)");
         case 'encoder-decoder': {
           if (!target) throw new ShapeError('encoder-decoder forward needs a target (decoder input) batch');
           const states = this.encode(input, options, kept);
