@@ -8,3 +8,4 @@ export * from './generate.js';
 export * from './folder.js';
 export * from './quantize.js';
 export * from './seq2seq.js';
+export * from './rnn-export.js';
