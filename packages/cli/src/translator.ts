@@ -51,7 +51,9 @@ export async function openTranslator(dir: string, device: Device = 'cpu'): Promi
   if (device !== 'cpu') throw new CliError(`--device ${device} needs an export folder (attend export); checkpoints run on tfjs`, 2);
   const backend = await setupBackend();
   const checkpoint = await loadCheckpoint(dir);
-  if (checkpoint.config.preset !== 'encoder-decoder') throw new CliError(`${dir}: a ${checkpoint.config.preset} checkpoint; translate needs an encoder-decoder`);
+  if (checkpoint.config.preset !== 'encoder-decoder' && checkpoint.config.preset !== 'rnn-seq2seq') {
+    throw new CliError(`${dir}: a ${checkpoint.config.preset} checkpoint; translate needs an encoder-decoder or rnn-seq2seq`);
+  }
   if (checkpoint.tokenizer === undefined) throw new CliError(`${dir}: no tokenizer.json; cannot encode text for this checkpoint`);
   const tokenizer = tokenizerFromJSON(checkpoint.tokenizer, `${dir}/tokenizer.json`);
   const { model, config } = checkpoint;

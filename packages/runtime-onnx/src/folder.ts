@@ -145,8 +145,9 @@ export function exportFolderFiles(files: Record<string, Uint8Array>, options: Pi
     if (error instanceof ConfigError) throw new CheckpointError(error.message);
     throw error;
   }
-  if (config.preset === 'encoder-classifier') {
-    throw new CheckpointError(`${where('config.json')}: preset '${config.preset}' — the transformers.js export folder is implemented for 'decoder-lm' and 'encoder-decoder'`);
+  if (config.preset === 'encoder-classifier' || config.preset === 'rnn-seq2seq') {
+    const hint = config.preset === 'rnn-seq2seq' ? ' (rnn-seq2seq exports with exportRnnSeq2Seq)' : '';
+    throw new CheckpointError(`${where('config.json')}: preset '${config.preset}' — the transformers.js export folder is implemented for 'decoder-lm' and 'encoder-decoder'${hint}`);
   }
   const tokenizerBytes = read('tokenizer.json');
   let tokenizer: Tokenizer;
