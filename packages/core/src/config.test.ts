@@ -9,6 +9,7 @@ import {
   closest,
   createModelConfig,
   headDim,
+  numPatches,
   parseModelConfig,
   type ModelConfig,
   type ModelConfigInput,
@@ -427,5 +428,28 @@ describe('rnn-seq2seq preset', () => {
     const extra = createError({ rnnAttention: 'dot' });
     expect(extra.field).toBe('rnnAttention');
     expectMessage(extra, "only preset 'rnn-seq2seq' has this field", "'decoder-lm'");
+  });
+});
+
+describe('vit-classifier preset', () => {
+  it('defaults: 8×8 images in 2×2 patches, learned positions, CLS pooling; parse round trip', () => {
+    const config = createModelConfig({ preset: 'vit-classifier', vocabSize: 3, numClasses: 10 });
+    expect(config).toMatchObject({ imageSize: 8, patchSize: 2, numChannels: 1, maxSeqLen: 17, positional: 'learned', pooling: 'cls', numDecoderLayers: 0 });
+    expect(numPatches(config)).toBe(16);
+    expect(parseModelConfig(JSON.stringify(config))).toEqual(config);
+  });
+
+  it('bad values name the field', () => {
+    const patch = configError(() => createModelConfig({ preset: 'vit-classifier', vocabSize: 3, numClasses: 10, patchSize: 3 }));
+    expect(patch.field).toBe('patchSize');
+    expectMessage(patch, '3 does not divide imageSize=8');
+    const short = configError(() => createModelConfig({ preset: 'vit-classifier', vocabSize: 3, numClasses: 10, patchSize: 1 }));
+    expect(short.field).toBe('maxSeqLen');
+    expectMessage(short, '64 patches + CLS', 'at least 65');
+    const classes = configError(() => createModelConfig({ preset: 'vit-classifier', vocabSize: 3 }));
+    expect(classes.field).toBe('numClasses');
+    const extra = createError({ imageSize: 8 });
+    expect(extra.field).toBe('imageSize');
+    expectMessage(extra, "only preset 'vit-classifier' has this field");
   });
 });

@@ -6,8 +6,11 @@ import { ConfigError } from './errors.js';
 
 /** The Transformer presets (Vaswani et al., 2017; GPT; encoder + classifier head). */
 export const TRANSFORMER_PRESETS = ['encoder-classifier', 'decoder-lm', 'encoder-decoder'] as const;
-/** Every preset: the Transformer ones and the GRU encoder–decoder of the seeds (Bahdanau, Luong). */
-export const PRESETS = [...TRANSFORMER_PRESETS, 'rnn-seq2seq'] as const;
+/**
+ * Every preset: the Transformer ones, the GRU encoder–decoder of the seeds (Bahdanau, Luong), and
+ * the vision Transformer classifier (Dosovitskiy et al., 2021: image patches → encoder → CLS → classes).
+ */
+export const PRESETS = [...TRANSFORMER_PRESETS, 'rnn-seq2seq', 'vit-classifier'] as const;
 /** Recurrent cells of the rnn-seq2seq preset (GRU, Cho et al., 2014). */
 export const RNN_CELLS = ['gru'] as const;
 /**
@@ -76,10 +79,18 @@ export interface ModelConfig {
   rnnAttention?: RnnAttention;
   /** rnn-seq2seq only: bidirectional encoder, dModel/2 units per direction (dModel must be even). */
   rnnBidirectional?: boolean;
+  /** vit-classifier only (absent otherwise): side of the square input image, in pixels. */
+  imageSize?: number;
+  /** vit-classifier only: side of a square patch; divides imageSize. */
+  patchSize?: number;
+  /** vit-classifier only: channels per pixel (images are [C, H, W] row-major). */
+  numChannels?: number;
 }
 
 /** Fields that only the rnn-seq2seq preset has (required there, rejected elsewhere). */
 const RNN_FIELDS = ['rnnCell', 'rnnAttention', 'rnnBidirectional'] as const;
+/** Fields that only the vit-classifier preset has. */
+const VIT_FIELDS = ['imageSize', 'patchSize', 'numChannels'] as const;
 
 /** What a caller may pass: the preset and vocabulary are required, everything else has a default. */
 export type ModelConfigInput = Partial<ModelConfig> & Pick<ModelConfig, 'preset' | 'vocabSize'>;
@@ -89,10 +100,25 @@ const FIELDS: readonly (keyof ModelConfig)[] = [
   'dFf', 'maxSeqLen', 'dropout', 'norm', 'activation', 'positional', 'attention', 'localWindow',
   'tieEmbeddings', 'layerNormEps', 'pooling', 'padTokenId', 'bosTokenId', 'eosTokenId',
 ];
-const ALL_FIELDS: readonly string[] = [...FIELDS, ...RNN_FIELDS];
+const ALL_FIELDS: readonly string[] = [...FIELDS, ...RNN_FIELDS, ...VIT_FIELDS];
 
 /** Defaults for a small model that trains in minutes on a CPU. */
 export function presetDefaults(preset: Preset): Omit<ModelConfig, 'vocabSize'> {
+  if (preset === 'vit-classifier') {
+    // 8×8 single-channel images in 2×2 patches: 16 patch tokens + CLS.
+    return {
+      ...presetDefaults('encoder-classifier'),
+      preset,
+      dModel: 64,
+      dFf: 128,
+      maxSeqLen: 17,
+      positional: 'learned',
+      pooling: 'cls',
+      imageSize: 8,
+      patchSize: 2,
+      numChannels: 1,
+    };
+  }
   if (preset === 'rnn-seq2seq') {
     return {
       ...presetDefaults('encoder-decoder'),
@@ -205,23 +231,33 @@ export function validateModelConfig(value: unknown): ModelConfig {
     'decoder-lm': { enc: false, dec: true },
     'encoder-decoder': { enc: true, dec: true },
     'rnn-seq2seq': { enc: true, dec: true },
+    'vit-classifier': { enc: true, dec: false },
   }[preset];
   if (needs.enc && config.numEncoderLayers < 1) throw new ConfigError('numEncoderLayers', `preset '${preset}' needs at least 1, got ${config.numEncoderLayers}`);
   if (!needs.enc && config.numEncoderLayers !== 0) throw new ConfigError('numEncoderLayers', `preset '${preset}' has no encoder; must be 0, got ${config.numEncoderLayers}`);
   if (needs.dec && config.numDecoderLayers < 1) throw new ConfigError('numDecoderLayers', `preset '${preset}' needs at least 1, got ${config.numDecoderLayers}`);
   if (!needs.dec && config.numDecoderLayers !== 0) throw new ConfigError('numDecoderLayers', `preset '${preset}' has no decoder; must be 0, got ${config.numDecoderLayers}`);
-  if (preset === 'encoder-classifier' && config.numClasses < 2) throw new ConfigError('numClasses', `preset 'encoder-classifier' needs at least 2 classes, got ${config.numClasses}`);
-  if (preset !== 'encoder-classifier' && config.numClasses !== 0) throw new ConfigError('numClasses', `only 'encoder-classifier' has classes; must be 0 for '${preset}', got ${config.numClasses}`);
+  const classifier = preset === 'encoder-classifier' || preset === 'vit-classifier';
+  if (classifier && config.numClasses < 2) throw new ConfigError('numClasses', `preset '${preset}' needs at least 2 classes, got ${config.numClasses}`);
+  if (!classifier && config.numClasses !== 0) throw new ConfigError('numClasses', `only 'encoder-classifier' and 'vit-classifier' have classes; must be 0 for '${preset}', got ${config.numClasses}`);
   for (const field of ['padTokenId', 'bosTokenId', 'eosTokenId'] as const) {
     if (config[field] >= config.vocabSize) throw new ConfigError(field, `${config[field]} is outside the vocabulary [0, ${config.vocabSize})`);
   }
   if (config.localWindow !== null && config.localWindow >= config.maxSeqLen) {
     throw new ConfigError('localWindow', `${config.localWindow} covers the whole sequence (maxSeqLen=${config.maxSeqLen}); use null for global attention`);
   }
-  if (preset === 'rnn-seq2seq') return validateRnnFields(config, v);
-  for (const field of RNN_FIELDS) {
-    if (v[field] !== undefined) throw new ConfigError(field, `only preset 'rnn-seq2seq' has this field; remove it for '${preset}'`);
+  if (preset !== 'rnn-seq2seq') {
+    for (const field of RNN_FIELDS) {
+      if (v[field] !== undefined) throw new ConfigError(field, `only preset 'rnn-seq2seq' has this field; remove it for '${preset}'`);
+    }
   }
+  if (preset !== 'vit-classifier') {
+    for (const field of VIT_FIELDS) {
+      if (v[field] !== undefined) throw new ConfigError(field, `only preset 'vit-classifier' has this field; remove it for '${preset}'`);
+    }
+  }
+  if (preset === 'rnn-seq2seq') return validateRnnFields(config, v);
+  if (preset === 'vit-classifier') return validateVitFields(config, v);
   return config;
 }
 
@@ -245,6 +281,27 @@ function validateRnnFields(config: ModelConfig, v: Record<keyof ModelConfig, unk
     throw new ConfigError('localWindow', `${rnn.localWindow} is only used by rnnAttention 'local-p' (got '${rnn.rnnAttention}'); use null`);
   }
   return rnn;
+}
+
+function validateVitFields(config: ModelConfig, v: Record<keyof ModelConfig, unknown>): ModelConfig {
+  for (const field of VIT_FIELDS) {
+    if (v[field] === undefined) throw new ConfigError(field, `missing (preset 'vit-classifier' needs ${VIT_FIELDS.join(', ')})`);
+  }
+  const vit: ModelConfig = { ...config, imageSize: int(v, 'imageSize', 1), patchSize: int(v, 'patchSize', 1), numChannels: int(v, 'numChannels', 1) };
+  if (vit.imageSize! % vit.patchSize! !== 0) {
+    throw new ConfigError('patchSize', `${vit.patchSize} does not divide imageSize=${vit.imageSize}; choose a divisor of imageSize`);
+  }
+  const tokens = (vit.imageSize! / vit.patchSize!) ** 2 + 1;
+  if (vit.maxSeqLen < tokens) throw new ConfigError('maxSeqLen', `${vit.maxSeqLen} is too small for ${tokens - 1} patches + CLS; use at least ${tokens}`);
+  if (vit.positional !== 'learned') throw new ConfigError('positional', `preset 'vit-classifier' uses learned positions; got '${vit.positional}'`);
+  if (vit.pooling !== 'cls') throw new ConfigError('pooling', `preset 'vit-classifier' classifies from the CLS token; got '${vit.pooling}'`);
+  if (vit.localWindow !== null) throw new ConfigError('localWindow', `preset 'vit-classifier' attends globally; use null, got ${vit.localWindow}`);
+  return vit;
+}
+
+/** Number of patch tokens of a vit-classifier config ((imageSize / patchSize)²), 0 for other presets. */
+export function numPatches(config: Pick<ModelConfig, 'imageSize' | 'patchSize'>): number {
+  return config.imageSize && config.patchSize ? (config.imageSize / config.patchSize) ** 2 : 0;
 }
 
 /** Size of one attention head. */

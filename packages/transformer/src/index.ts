@@ -5,6 +5,7 @@ export * from './layers.js';
 export * from './params.js';
 export * from './model.js';
 export * from './rnn.js';
+export * from './vit.js';
 export * from './models.js';
 export * from './loss.js';
 export * from './optimizer.js';

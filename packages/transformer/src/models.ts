@@ -6,6 +6,7 @@ import type { ModelConfig } from '@attend/core';
 import { TransformerModel, type AttentionMaps, type ForwardOptions, type ForwardResult, type TokenBatch } from './model.js';
 import type { NamedParam } from './params.js';
 import { RnnSeq2SeqModel } from './rnn.js';
+import { VitModel } from './vit.js';
 
 /** What the trainer, decoding and checkpoints need from a model. */
 export interface AttendModel {
@@ -26,5 +27,12 @@ export interface AttendModel {
 
 /** The model of `config.preset`, with seeded initial weights. */
 export function createModel(config: ModelConfig, options: { seed?: number } = {}): AttendModel {
-  return config.preset === 'rnn-seq2seq' ? new RnnSeq2SeqModel(config, options) : new TransformerModel(config, options);
+  switch (config.preset) {
+    case 'rnn-seq2seq':
+      return new RnnSeq2SeqModel(config, options);
+    case 'vit-classifier':
+      return new VitModel(config, options);
+    default:
+      return new TransformerModel(config, options);
+  }
 }
