@@ -3,7 +3,7 @@
 // Every error is one line `attend: <message>` and a non-zero exit code; --verbose adds the stack.
 
 import { Command, CommanderError, Option } from 'commander';
-import { SYNTHETIC_TASKS } from '@attend/core';
+import { RNN_ATTENTIONS, SYNTHETIC_TASKS } from '@attend/core';
 import { CliError, errorLine } from './errors.js';
 import { nonNegativeInt, positiveInt, positiveNumber, probability } from './options.js';
 
@@ -31,6 +31,9 @@ program
   .option('--d-model <n>', 'model width', positiveInt, 64)
   .option('--heads <n>', 'attention heads (must divide --d-model)', positiveInt, 4)
   .option('--layers <n>', 'encoder and decoder layers', positiveInt, 2)
+  .addOption(new Option('--model <kind>', 'Transformer (encoder-decoder) or GRU encoder–decoder (rnn-seq2seq)').choices(['transformer', 'rnn']).default('transformer'))
+  .addOption(new Option('--rnn-attention <kind>', 'attention of the GRU decoder (--model rnn)').choices(RNN_ATTENTIONS).default('general'))
+  .option('--local-window <n>', "half-width D of Luong's local-p window (--rnn-attention local-p)", positiveInt, 4)
   .option('--steps <n>', 'total optimizer steps (including those before --resume)', positiveInt, 1000)
   .option('--batch-size <n>', 'pairs per batch', positiveInt, 64)
   .option('--lr <x>', 'peak learning rate (cosine schedule with warmup)', positiveNumber, 3e-3)
@@ -44,7 +47,8 @@ program
 Examples:
   $ attend train --task reverse --steps 600 --out runs/reverse
   $ attend train --pairs data/eng-fra.tsv --d-model 128 --layers 3 --out runs/fr
-  $ attend train --task reverse --steps 1200 --out runs/reverse --resume`,
+  $ attend train --task reverse --steps 1200 --out runs/reverse --resume
+  $ attend train --task reverse --model rnn --rnn-attention additive --layers 1 --out runs/gru`,
   )
   .action(async (o) => (await import('./commands/train.js')).trainCommand(o));
 

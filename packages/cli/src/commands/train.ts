@@ -1,4 +1,4 @@
-// `attend train`: trains an encoder–decoder on a built-in synthetic task or a TSV of pairs with
+// `attend train`: trains an encoder–decoder (Transformer, or GRU with --model rnn) on a built-in synthetic task or a TSV of pairs with
 // a character tokenizer, checkpointing into --out (at each eval and at the end); --resume
 // continues a stopped run from its checkpoint with the same data order.
 
@@ -13,11 +13,12 @@ import {
   tokenizerFromJSON,
   trainDevSplit,
   type ModelConfig,
+  type RnnAttention,
   type SyntheticTaskName,
   type TextPair,
   type Tokenizer,
 } from '@attend/core';
-import { checkpointExists, seq2seqTask, setupBackend, train, TransformerModel } from '@attend/transformer';
+import { checkpointExists, createModel, seq2seqTask, setupBackend, train } from '@attend/transformer';
 import { CliError } from '../errors.js';
 import { progressView } from '../progress.js';
 
@@ -29,6 +30,10 @@ export interface TrainCommandOptions {
   dModel: number;
   heads: number;
   layers: number;
+  /** 'transformer' (encoder-decoder) or 'rnn' (rnn-seq2seq). */
+  model: 'transformer' | 'rnn';
+  rnnAttention: RnnAttention;
+  localWindow: number;
   steps: number;
   batchSize: number;
   lr: number;
@@ -58,6 +63,21 @@ async function modelSetup(o: TrainCommandOptions, pairs: readonly TextPair[], re
   }
   const tokenizer = CharTokenizer.fromCorpus(pairs.flatMap((p) => [p.source, p.target]));
   const longest = Math.max(...pairs.map((p) => Math.max(p.source.length, p.target.length)));
+  const maxSeqLen = Math.max(32, longest + 4);
+  if (o.model === 'rnn') {
+    const config = createModelConfig({
+      preset: 'rnn-seq2seq',
+      vocabSize: tokenizer.vocabSize,
+      dModel: o.dModel,
+      numEncoderLayers: o.layers,
+      numDecoderLayers: o.layers,
+      maxSeqLen,
+      dropout: 0,
+      rnnAttention: o.rnnAttention,
+      localWindow: o.rnnAttention === 'local-p' ? o.localWindow : null,
+    });
+    return { config, tokenizer };
+  }
   const config = createModelConfig({
     preset: 'encoder-decoder',
     vocabSize: tokenizer.vocabSize,
@@ -66,7 +86,7 @@ async function modelSetup(o: TrainCommandOptions, pairs: readonly TextPair[], re
     numEncoderLayers: o.layers,
     numDecoderLayers: o.layers,
     dFf: 4 * o.dModel,
-    maxSeqLen: Math.max(32, longest + 4),
+    maxSeqLen,
     dropout: 0,
   });
   return { config, tokenizer };
@@ -92,7 +112,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<void> {
   const task = seq2seqTask(trainPairs, dev, tokenizer, { batchSize: o.batchSize, seed: o.seed, maxSrcLen, maxTgtLen });
 
   const backend = await setupBackend();
-  const model = new TransformerModel(config, { seed: o.seed });
+  const model = createModel(config, { seed: o.seed });
   const startStep = resuming ? await savedStep(o.out) : 0;
   console.log(
     `${resuming ? `resuming from step ${startStep}:` : 'training'} ${config.preset} (${model.parameterCount().toLocaleString('en-US')} parameters, tfjs ${backend.name}) on ${trainPairs.length} pairs, dev ${dev.length}; checkpoint: ${o.out}`,
