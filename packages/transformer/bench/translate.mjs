@@ -214,6 +214,8 @@ const md = [
   '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
   ...results.map((r) => `| (${r.id}) ${r.label} | ${r.parameters.toLocaleString('en-US')} | ${r.steps} | ${r.epochs.toFixed(2)} | ${r.testBleu.toFixed(2)} | ${(100 * r.testExactMatch).toFixed(1)}% | ${r.devBleu.toFixed(2)} |`),
   '',
+  'Budgets are wall-clock time: `steps` shows how far each model got in it, which on a shared machine also depends on the load during its turn.',
+  '',
 ];
 writeAtomic(join(dir, `${name}.md`), md.join('\n'));
 for (const r of results) {
