@@ -1,4 +1,4 @@
-// Inference over a tfjs TransformerModel with @attend/core's decoding (greedy, sampling, beam):
+// Inference over a tfjs model (any encoder–decoder preset) with @attend/core's decoding (greedy, sampling, beam):
 // a step function runs the decoder on the tokens so far and returns the last position's logits.
 // The tfjs side recomputes the prefix each step (no cache); the ONNX runtime has the KV cache.
 
