@@ -5,7 +5,7 @@
 // or missing flag, bad flag value), 130 training interrupted by Ctrl-C (checkpoint kept).
 
 import { Command, CommanderError, Option } from 'commander';
-import { PRESETS, SYNTHETIC_CLASSIFICATION_TASKS, SYNTHETIC_TASKS } from '@attend/core';
+import { PRESETS, RNN_ATTENTIONS, SYNTHETIC_CLASSIFICATION_TASKS, SYNTHETIC_TASKS } from '@attend/core';
 import { CliError, errorLine } from './errors.js';
 import { nonNegativeInt, positiveInt, positiveNumber, probability } from './options.js';
 
@@ -51,6 +51,8 @@ program
   .option('--layers <n>', 'layers of each stack', positiveInt, 2)
   .option('--d-ff <n>', 'feed-forward width (default: 4 × --d-model)', positiveInt)
   .option('--context-length <n>', 'decoder-lm: tokens per training window (and maxSeqLen)', positiveInt, 64)
+  .addOption(new Option('--rnn-attention <kind>', 'rnn-seq2seq: attention of the GRU decoder (default general)').choices(RNN_ATTENTIONS))
+  .option('--local-window <n>', "local attention: self-attention window (Transformers), or D of local-p (rnn-seq2seq)", positiveInt)
   .option('--steps <n>', 'total optimizer steps (including those before --resume)', positiveInt, 1000)
   .option('--batch-size <n>', 'examples per batch', positiveInt, 64)
   .option('--lr <x>', 'peak learning rate (cosine schedule with warmup)', positiveNumber, 3e-3)
@@ -67,7 +69,8 @@ Examples:
   $ attend train --text input.txt --context-length 64 --steps 2000 --out runs/lm
   $ attend train --task majority --steps 300 --out runs/majority
   $ attend train --csv reviews.csv --config small.json --out runs/reviews
-  $ attend train --task reverse --steps 1200 --out runs/reverse --resume`,
+  $ attend train --task reverse --steps 1200 --out runs/reverse --resume
+  $ attend train --task reverse --preset rnn-seq2seq --rnn-attention additive --layers 1 --out runs/gru`,
   )
   .action(async (o, cmd: Command) => (await import('./commands/train.js')).trainCommand(o, (key) => cmd.getOptionValueSource(key) === 'cli'));
 

@@ -240,6 +240,24 @@ describe('attend train --config', () => {
   });
 });
 
+describe('attend train --model rnn', () => {
+  it('trains a GRU encoder–decoder with additive attention, translates with the checkpoint, and explains that the folder export is not for it', async () => {
+    const out = join(dir, 'gru');
+    const r = await attend(['train', '--task', 'copy', '--model', 'rnn', '--rnn-attention', 'additive', '--steps', '20', '--eval-every', '20', '--out', out, ...TINY]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('training rnn-seq2seq');
+    const config = JSON.parse(await readFile(join(out, 'config.json'), 'utf8')) as { preset: string; rnnAttention: string };
+    expect(config).toMatchObject({ preset: 'rnn-seq2seq', rnnAttention: 'additive' });
+    const t = await attend(['translate', out, 'abc', 'hello']);
+    expect(t.code).toBe(0);
+    expect(t.stdout.trimEnd().split('\n')).toHaveLength(2);
+    const e = await attend(['export', out, '--out', join(dir, 'gru-onnx')]);
+    expect(e.code).toBe(1);
+    expect(e.stderr).toMatch(/^attend: .*preset 'rnn-seq2seq' — the transformers.js export folder is implemented for 'decoder-lm' and 'encoder-decoder' \(rnn-seq2seq exports with exportRnnSeq2Seq\)\n$/);
+  });
+});
+
 describe('attend errors', () => {
   it('rejects a mistyped flag with a suggestion', async () => {
     const r = await attend(['train', '--task', 'copy', '--out', join(dir, 'x'), '--stpes', '5']);

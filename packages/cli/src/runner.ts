@@ -68,7 +68,13 @@ function textStream(tokenizer: Tokenizer, onText?: (piece: string) => void) {
 }
 
 function wrongPreset(config: ModelConfig, what: string): CliError {
-  const use = { 'encoder-decoder': 'attend infer (or translate)', 'decoder-lm': 'attend generate', 'encoder-classifier': 'attend infer' }[config.preset];
+  const use = {
+    'encoder-decoder': 'attend infer (or translate)',
+    'rnn-seq2seq': 'attend infer (or translate)',
+    'decoder-lm': 'attend generate',
+    'encoder-classifier': 'attend infer',
+    'vit-classifier': 'npm run bench:digits',
+  }[config.preset];
   return new CliError(`${what} needs ${what === 'translate' ? 'an encoder-decoder' : what === 'classify' ? 'an encoder-classifier' : 'a decoder-lm'}; this model is a ${config.preset} (use ${use})`);
 }
 
@@ -92,7 +98,7 @@ async function openCheckpoint(dir: string): Promise<ModelRunner> {
     runtime: `tfjs (${backend.name})`,
     device: 'cpu',
     async translate(sources, strategy, maxNewTokens = config.maxSeqLen - 1) {
-      if (config.preset !== 'encoder-decoder') throw wrongPreset(config, 'translate');
+      if (config.preset !== 'encoder-decoder' && config.preset !== 'rnn-seq2seq') throw wrongPreset(config, 'translate');
       const out = await translate(model, tokenBatch(tokenizer, sources, config.maxSeqLen), maxNewTokens, strategy);
       return out.map((ids) => tokenizer.decode(ids));
     },

@@ -44,17 +44,24 @@ export function presetOfData(o: DataFlags): Preset | undefined {
 
 const FLAG_OF_PRESET: Record<Preset, string> = {
   'encoder-decoder': `--pairs FILE.tsv or --task ${SYNTHETIC_TASKS.join('|')}`,
+  'rnn-seq2seq': `--pairs FILE.tsv or --task ${SYNTHETIC_TASKS.join('|')}`,
+  'vit-classifier': 'images (not supported by attend train yet; see npm run bench:digits)',
   'decoder-lm': '--text FILE',
   'encoder-classifier': `--csv FILE.csv or --task ${SYNTHETIC_CLASSIFICATION_TASKS.join('|')}`,
 };
 
-/** Loads the one data source given, checking that it suits `preset`. */
-export async function loadTrainData(o: DataFlags, preset: Preset, opts: { examples: number; seed: number }): Promise<TrainData> {
+/**
+ * Loads the one data source given, checking that it suits `preset` (pairs serve both
+ * encoder–decoders, the Transformer and the GRU one).
+ */
+export async function loadTrainData(o: DataFlags, requested: Preset, opts: { examples: number; seed: number }): Promise<TrainData> {
+  if (requested === 'vit-classifier') throw new CliError(`--preset vit-classifier: attend train does not read images yet; npm run bench:digits trains it on the 8×8 digits`, 2);
+  const preset = requested === 'rnn-seq2seq' ? 'encoder-decoder' : requested;
   const given = (['task', 'pairs', 'text', 'csv'] as const).filter((k) => o[k] !== undefined);
   if (given.length === 0) throw new CliError(`no training data: give ${FLAG_OF_PRESET[preset]}`, 2);
   if (given.length > 1) throw new CliError(`give one data source, not ${given.map((k) => `--${k}`).join(' and ')}`, 2);
   const dataPreset = presetOfData(o)!;
-  if (dataPreset !== preset) throw new CliError(`--${given[0]} is data for ${dataPreset}, but the preset is ${preset}; for ${preset} give ${FLAG_OF_PRESET[preset]}`, 2);
+  if (dataPreset !== preset) throw new CliError(`--${given[0]} is data for ${dataPreset}, but the preset is ${requested}; for ${requested} give ${FLAG_OF_PRESET[requested]}`, 2);
   if (o.pairs) return { preset, pairs: await readTsvPairs(o.pairs, { maxFieldLength: MAX_PAIR_CHARS }), source: o.pairs } as TrainData;
   if (o.text) return { preset: 'decoder-lm', text: await readTextFile(o.text), source: o.text };
   if (o.csv) {

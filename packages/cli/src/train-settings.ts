@@ -12,7 +12,8 @@ type TrainingField = (typeof TRAINING_FIELDS)[number];
 
 const MODEL_FIELDS = [
   'preset', 'numClasses', 'dModel', 'numHeads', 'numEncoderLayers', 'numDecoderLayers', 'dFf', 'maxSeqLen', 'dropout', 'norm',
-  'activation', 'positional', 'attention', 'localWindow', 'tieEmbeddings', 'layerNormEps', 'pooling',
+  'activation', 'positional', 'attention', 'localWindow', 'tieEmbeddings', 'scaleEmbedding', 'layerNormEps', 'pooling',
+  'rnnCell', 'rnnAttention', 'rnnBidirectional',
 ] as const;
 /** Set from the data, not from the file. */
 const DATA_FIELDS = ['vocabSize', 'padTokenId', 'bosTokenId', 'eosTokenId'] as const;
@@ -34,6 +35,8 @@ export const FLAG_OF: Record<string, string> = {
   examples: '--examples',
   devSize: '--dev-size',
   contextLength: '--context-length',
+  rnnAttention: '--rnn-attention',
+  localWindow: '--local-window',
 };
 
 export interface TrainSettings {
@@ -69,11 +72,16 @@ export interface TrainFlags {
   examples: number;
   devSize: number;
   contextLength: number;
+  /** rnn-seq2seq: the decoder's attention (no default here: other presets must not get it). */
+  rnnAttention?: string;
+  /** Local attention window (Transformer self-attention, or local-p's D). */
+  localWindow?: number;
 }
 
 const FLAG_KEYS: Record<string, keyof TrainFlags> = {
   preset: 'preset', dModel: 'dModel', numHeads: 'heads', layers: 'layers', dFf: 'dFf', steps: 'steps', batchSize: 'batchSize',
   learningRate: 'lr', seed: 'seed', evalEvery: 'evalEvery', examples: 'examples', devSize: 'devSize', contextLength: 'contextLength',
+  rnnAttention: 'rnnAttention', localWindow: 'localWindow',
 };
 
 /** Defaults < config file < flags typed on the command line (`fromCli(key)`). */

@@ -4,10 +4,12 @@ import {
   ACTIVATIONS,
   NORM_PLACEMENTS,
   POOLINGS,
+  RNN_ATTENTIONS,
   SCORE_FUNCTIONS,
   closest,
   createModelConfig,
   headDim,
+  numPatches,
   parseModelConfig,
   type ModelConfig,
   type ModelConfigInput,
@@ -415,5 +417,73 @@ describe('closest', () => {
     expect(closest('maxSeqLength', ['maxSeqLen', 'dModel'])).toBe('maxSeqLen');
     expect(closest('xyz', ['dModel', 'numHeads'])).toBeUndefined();
     expect(closest('anything', [])).toBeUndefined();
+  });
+});
+
+describe('rnn-seq2seq preset', () => {
+  it('defaults: one GRU layer per side, bidirectional encoder, general attention', () => {
+    const config = createModelConfig({ preset: 'rnn-seq2seq', vocabSize: 40 });
+    expect(config).toMatchObject({ numEncoderLayers: 1, numDecoderLayers: 1, rnnCell: 'gru', rnnAttention: 'general', rnnBidirectional: true, localWindow: null });
+    expect(parseModelConfig(JSON.stringify(config))).toEqual(config);
+  });
+
+  it('every rnnAttention is accepted; local-p needs localWindow and the others refuse it', () => {
+    for (const rnnAttention of RNN_ATTENTIONS) {
+      const localWindow = rnnAttention === 'local-p' ? 3 : null;
+      expect(createModelConfig({ preset: 'rnn-seq2seq', vocabSize: 40, rnnAttention, localWindow }).rnnAttention).toBe(rnnAttention);
+    }
+    const noWindow = configError(() => createModelConfig({ preset: 'rnn-seq2seq', vocabSize: 40, rnnAttention: 'local-p' }));
+    expect(noWindow.field).toBe('localWindow');
+    expectMessage(noWindow, "'local-p' needs the window half-width D", 'got null');
+    const stray = configError(() => createModelConfig({ preset: 'rnn-seq2seq', vocabSize: 40, rnnAttention: 'dot', localWindow: 2 }));
+    expect(stray.field).toBe('localWindow');
+    expectMessage(stray, "only used by rnnAttention 'local-p'", "'dot'");
+  });
+
+  it('bad values name the field and the allowed values', () => {
+    const attention = configError(() => createModelConfig({ preset: 'rnn-seq2seq', vocabSize: 40, rnnAttention: 'bahdanau' as never }));
+    expect(attention.field).toBe('rnnAttention');
+    expectMessage(attention, '"bahdanau"', 'none, additive, dot, general, concat, local-p');
+    const cell = configError(() => createModelConfig({ preset: 'rnn-seq2seq', vocabSize: 40, rnnCell: 'lstm' as never }));
+    expect(cell.field).toBe('rnnCell');
+    expectMessage(cell, '"lstm"', 'gru');
+    const odd = configError(() => createModelConfig({ preset: 'rnn-seq2seq', vocabSize: 40, dModel: 33, numHeads: 1, positional: 'learned' }));
+    expect(odd.field).toBe('dModel');
+    expectMessage(odd, '33 must be even for a bidirectional encoder');
+    expect(createModelConfig({ preset: 'rnn-seq2seq', vocabSize: 40, dModel: 33, numHeads: 1, positional: 'learned', rnnBidirectional: false }).dModel).toBe(33);
+  });
+
+  it('rnn fields are missing-errors for rnn-seq2seq and rejected for the Transformer presets', () => {
+    const record: Record<string, unknown> = { ...createModelConfig({ preset: 'rnn-seq2seq', vocabSize: 40 }) };
+    delete record.rnnAttention;
+    const missing = configError(() => parseModelConfig(record));
+    expect(missing.field).toBe('config.json: rnnAttention');
+    expectMessage(missing, 'missing');
+    const extra = createError({ rnnAttention: 'dot' });
+    expect(extra.field).toBe('rnnAttention');
+    expectMessage(extra, "only preset 'rnn-seq2seq' has this field", "'decoder-lm'");
+  });
+});
+
+describe('vit-classifier preset', () => {
+  it('defaults: 8×8 images in 2×2 patches, learned positions, CLS pooling; parse round trip', () => {
+    const config = createModelConfig({ preset: 'vit-classifier', vocabSize: 3, numClasses: 10 });
+    expect(config).toMatchObject({ imageSize: 8, patchSize: 2, numChannels: 1, maxSeqLen: 17, positional: 'learned', pooling: 'cls', numDecoderLayers: 0 });
+    expect(numPatches(config)).toBe(16);
+    expect(parseModelConfig(JSON.stringify(config))).toEqual(config);
+  });
+
+  it('bad values name the field', () => {
+    const patch = configError(() => createModelConfig({ preset: 'vit-classifier', vocabSize: 3, numClasses: 10, patchSize: 3 }));
+    expect(patch.field).toBe('patchSize');
+    expectMessage(patch, '3 does not divide imageSize=8');
+    const short = configError(() => createModelConfig({ preset: 'vit-classifier', vocabSize: 3, numClasses: 10, patchSize: 1 }));
+    expect(short.field).toBe('maxSeqLen');
+    expectMessage(short, '64 patches + CLS', 'at least 65');
+    const classes = configError(() => createModelConfig({ preset: 'vit-classifier', vocabSize: 3 }));
+    expect(classes.field).toBe('numClasses');
+    const extra = createError({ imageSize: 8 });
+    expect(extra.field).toBe('imageSize');
+    expectMessage(extra, "only preset 'vit-classifier' has this field");
   });
 });

@@ -4,7 +4,22 @@
 
 import { ConfigError } from './errors.js';
 
-export const PRESETS = ['encoder-classifier', 'decoder-lm', 'encoder-decoder'] as const;
+/** The Transformer presets (Vaswani et al., 2017; GPT; encoder + classifier head). */
+export const TRANSFORMER_PRESETS = ['encoder-classifier', 'decoder-lm', 'encoder-decoder'] as const;
+/**
+ * Every preset: the Transformer ones, the GRU encoder–decoder of the seeds (Bahdanau, Luong), and
+ * the vision Transformer classifier (Dosovitskiy et al., 2021: image patches → encoder → CLS → classes).
+ */
+export const PRESETS = [...TRANSFORMER_PRESETS, 'rnn-seq2seq', 'vit-classifier'] as const;
+/** Recurrent cells of the rnn-seq2seq preset (GRU, Cho et al., 2014). */
+export const RNN_CELLS = ['gru'] as const;
+/**
+ * Attention of the rnn-seq2seq decoder: none (Sutskever/Cho), additive (Bahdanau et al., 2015:
+ * scores from the previous decoder state, context fed into the cell), and Luong et al.'s (2015)
+ * global dot / general / concat and local-p (predicted window centre, Gaussian weighting) over the
+ * current decoder state, with input feeding.
+ */
+export const RNN_ATTENTIONS = ['none', 'additive', 'dot', 'general', 'concat', 'local-p'] as const;
 export const NORM_PLACEMENTS = ['pre', 'post'] as const;
 export const ACTIVATIONS = ['relu', 'gelu'] as const;
 export const POSITIONAL_ENCODINGS = ['sinusoidal', 'learned', 'rope', 'alibi'] as const;
@@ -18,9 +33,11 @@ export type Activation = (typeof ACTIVATIONS)[number];
 export type PositionalEncoding = (typeof POSITIONAL_ENCODINGS)[number];
 export type ScoreFunction = (typeof SCORE_FUNCTIONS)[number];
 export type Pooling = (typeof POOLINGS)[number];
+export type RnnCell = (typeof RNN_CELLS)[number];
+export type RnnAttention = (typeof RNN_ATTENTIONS)[number];
 
 export interface ModelConfig {
-  /** Which of the three architectures: encoder + classifier head, decoder-only LM, or encoder–decoder. */
+  /** Architecture: Transformer encoder + classifier head, decoder-only LM or encoder–decoder, or the GRU encoder–decoder. */
   preset: Preset;
   /** Token vocabulary size; one vocabulary is shared by encoder and decoder. */
   vocabSize: number;
@@ -43,7 +60,10 @@ export interface ModelConfig {
   activation: Activation;
   positional: PositionalEncoding;
   attention: ScoreFunction;
-  /** Luong-style local attention: self-attention sees only keys with |i - j| <= localWindow. null = global. */
+  /**
+   * Luong-style local attention: self-attention sees only keys with |i - j| <= localWindow. null = global.
+   * rnn-seq2seq with rnnAttention 'local-p': the half-width D of the window around p_t (σ = D/2); else null.
+   */
   localWindow: number | null;
   /** Output projection shares the token embedding matrix (Press & Wolf, 2017). */
   tieEmbeddings: boolean;
@@ -58,7 +78,24 @@ export interface ModelConfig {
   padTokenId: number;
   bosTokenId: number;
   eosTokenId: number;
+  /** rnn-seq2seq only (absent otherwise): the recurrent cell. dModel is the embedding and hidden size. */
+  rnnCell?: RnnCell;
+  /** rnn-seq2seq only: the decoder's attention over the encoder states. */
+  rnnAttention?: RnnAttention;
+  /** rnn-seq2seq only: bidirectional encoder, dModel/2 units per direction (dModel must be even). */
+  rnnBidirectional?: boolean;
+  /** vit-classifier only (absent otherwise): side of the square input image, in pixels. */
+  imageSize?: number;
+  /** vit-classifier only: side of a square patch; divides imageSize. */
+  patchSize?: number;
+  /** vit-classifier only: channels per pixel (images are [C, H, W] row-major). */
+  numChannels?: number;
 }
+
+/** Fields that only the rnn-seq2seq preset has (required there, rejected elsewhere). */
+const RNN_FIELDS = ['rnnCell', 'rnnAttention', 'rnnBidirectional'] as const;
+/** Fields that only the vit-classifier preset has. */
+const VIT_FIELDS = ['imageSize', 'patchSize', 'numChannels'] as const;
 
 /** What a caller may pass: the preset and vocabulary are required, everything else has a default. */
 export type ModelConfigInput = Partial<ModelConfig> & Pick<ModelConfig, 'preset' | 'vocabSize'>;
@@ -68,9 +105,37 @@ const FIELDS: readonly (keyof ModelConfig)[] = [
   'dFf', 'maxSeqLen', 'dropout', 'norm', 'activation', 'positional', 'attention', 'localWindow',
   'tieEmbeddings', 'scaleEmbedding', 'layerNormEps', 'pooling', 'padTokenId', 'bosTokenId', 'eosTokenId',
 ];
+const ALL_FIELDS: readonly string[] = [...FIELDS, ...RNN_FIELDS, ...VIT_FIELDS];
 
 /** Defaults for a small model that trains in minutes on a CPU. */
 export function presetDefaults(preset: Preset): Omit<ModelConfig, 'vocabSize'> {
+  if (preset === 'vit-classifier') {
+    // 8×8 single-channel images in 2×2 patches: 16 patch tokens + CLS.
+    return {
+      ...presetDefaults('encoder-classifier'),
+      preset,
+      dModel: 64,
+      dFf: 128,
+      maxSeqLen: 17,
+      positional: 'learned',
+      pooling: 'cls',
+      imageSize: 8,
+      patchSize: 2,
+      numChannels: 1,
+    };
+  }
+  if (preset === 'rnn-seq2seq') {
+    return {
+      ...presetDefaults('encoder-decoder'),
+      preset,
+      numHeads: 1,
+      numEncoderLayers: 1,
+      numDecoderLayers: 1,
+      rnnCell: 'gru',
+      rnnAttention: 'general',
+      rnnBidirectional: true,
+    };
+  }
   return {
     preset,
     numClasses: 0,
@@ -129,9 +194,9 @@ export function validateModelConfig(input: unknown): ModelConfig {
   if (!isRecord(input)) throw new ConfigError('config', `expected an object, got ${describe(input)}`);
   const value: Record<string, unknown> = { ...LATER_FIELDS, ...input };
   for (const key of Object.keys(value)) {
-    if (!(FIELDS as readonly string[]).includes(key)) {
-      const hint = closest(key, FIELDS);
-      throw new ConfigError(key, `unknown field${hint ? `; did you mean '${hint}'?` : ''} (known: ${FIELDS.join(', ')})`);
+    if (!ALL_FIELDS.includes(key)) {
+      const hint = closest(key, ALL_FIELDS);
+      throw new ConfigError(key, `unknown field${hint ? `; did you mean '${hint}'?` : ''} (known: ${ALL_FIELDS.join(', ')})`);
     }
   }
   for (const key of FIELDS) {
@@ -177,20 +242,78 @@ export function validateModelConfig(input: unknown): ModelConfig {
     'encoder-classifier': { enc: true, dec: false },
     'decoder-lm': { enc: false, dec: true },
     'encoder-decoder': { enc: true, dec: true },
+    'rnn-seq2seq': { enc: true, dec: true },
+    'vit-classifier': { enc: true, dec: false },
   }[preset];
   if (needs.enc && config.numEncoderLayers < 1) throw new ConfigError('numEncoderLayers', `preset '${preset}' needs at least 1, got ${config.numEncoderLayers}`);
   if (!needs.enc && config.numEncoderLayers !== 0) throw new ConfigError('numEncoderLayers', `preset '${preset}' has no encoder; must be 0, got ${config.numEncoderLayers}`);
   if (needs.dec && config.numDecoderLayers < 1) throw new ConfigError('numDecoderLayers', `preset '${preset}' needs at least 1, got ${config.numDecoderLayers}`);
   if (!needs.dec && config.numDecoderLayers !== 0) throw new ConfigError('numDecoderLayers', `preset '${preset}' has no decoder; must be 0, got ${config.numDecoderLayers}`);
-  if (preset === 'encoder-classifier' && config.numClasses < 2) throw new ConfigError('numClasses', `preset 'encoder-classifier' needs at least 2 classes, got ${config.numClasses}`);
-  if (preset !== 'encoder-classifier' && config.numClasses !== 0) throw new ConfigError('numClasses', `only 'encoder-classifier' has classes; must be 0 for '${preset}', got ${config.numClasses}`);
+  const classifier = preset === 'encoder-classifier' || preset === 'vit-classifier';
+  if (classifier && config.numClasses < 2) throw new ConfigError('numClasses', `preset '${preset}' needs at least 2 classes, got ${config.numClasses}`);
+  if (!classifier && config.numClasses !== 0) throw new ConfigError('numClasses', `only 'encoder-classifier' and 'vit-classifier' have classes; must be 0 for '${preset}', got ${config.numClasses}`);
   for (const field of ['padTokenId', 'bosTokenId', 'eosTokenId'] as const) {
     if (config[field] >= config.vocabSize) throw new ConfigError(field, `${config[field]} is outside the vocabulary [0, ${config.vocabSize})`);
   }
   if (config.localWindow !== null && config.localWindow >= config.maxSeqLen) {
     throw new ConfigError('localWindow', `${config.localWindow} covers the whole sequence (maxSeqLen=${config.maxSeqLen}); use null for global attention`);
   }
+  if (preset !== 'rnn-seq2seq') {
+    for (const field of RNN_FIELDS) {
+      if (v[field] !== undefined) throw new ConfigError(field, `only preset 'rnn-seq2seq' has this field; remove it for '${preset}'`);
+    }
+  }
+  if (preset !== 'vit-classifier') {
+    for (const field of VIT_FIELDS) {
+      if (v[field] !== undefined) throw new ConfigError(field, `only preset 'vit-classifier' has this field; remove it for '${preset}'`);
+    }
+  }
+  if (preset === 'rnn-seq2seq') return validateRnnFields(config, v);
+  if (preset === 'vit-classifier') return validateVitFields(config, v);
   return config;
+}
+
+function validateRnnFields(config: ModelConfig, v: Record<keyof ModelConfig, unknown>): ModelConfig {
+  for (const field of RNN_FIELDS) {
+    if (v[field] === undefined) throw new ConfigError(field, `missing (preset 'rnn-seq2seq' needs ${RNN_FIELDS.join(', ')})`);
+  }
+  const rnn: ModelConfig = {
+    ...config,
+    rnnCell: oneOf(v, 'rnnCell', RNN_CELLS),
+    rnnAttention: oneOf(v, 'rnnAttention', RNN_ATTENTIONS),
+    rnnBidirectional: bool(v, 'rnnBidirectional'),
+  };
+  if (rnn.rnnBidirectional && rnn.dModel % 2 !== 0) {
+    throw new ConfigError('dModel', `${rnn.dModel} must be even for a bidirectional encoder (dModel/2 units per direction)`);
+  }
+  if (rnn.rnnAttention === 'local-p' && rnn.localWindow === null) {
+    throw new ConfigError('localWindow', `rnnAttention 'local-p' needs the window half-width D (an integer >= 1, e.g. 4; σ = D/2), got null`);
+  }
+  if (rnn.rnnAttention !== 'local-p' && rnn.localWindow !== null) {
+    throw new ConfigError('localWindow', `${rnn.localWindow} is only used by rnnAttention 'local-p' (got '${rnn.rnnAttention}'); use null`);
+  }
+  return rnn;
+}
+
+function validateVitFields(config: ModelConfig, v: Record<keyof ModelConfig, unknown>): ModelConfig {
+  for (const field of VIT_FIELDS) {
+    if (v[field] === undefined) throw new ConfigError(field, `missing (preset 'vit-classifier' needs ${VIT_FIELDS.join(', ')})`);
+  }
+  const vit: ModelConfig = { ...config, imageSize: int(v, 'imageSize', 1), patchSize: int(v, 'patchSize', 1), numChannels: int(v, 'numChannels', 1) };
+  if (vit.imageSize! % vit.patchSize! !== 0) {
+    throw new ConfigError('patchSize', `${vit.patchSize} does not divide imageSize=${vit.imageSize}; choose a divisor of imageSize`);
+  }
+  const tokens = (vit.imageSize! / vit.patchSize!) ** 2 + 1;
+  if (vit.maxSeqLen < tokens) throw new ConfigError('maxSeqLen', `${vit.maxSeqLen} is too small for ${tokens - 1} patches + CLS; use at least ${tokens}`);
+  if (vit.positional !== 'learned') throw new ConfigError('positional', `preset 'vit-classifier' uses learned positions; got '${vit.positional}'`);
+  if (vit.pooling !== 'cls') throw new ConfigError('pooling', `preset 'vit-classifier' classifies from the CLS token; got '${vit.pooling}'`);
+  if (vit.localWindow !== null) throw new ConfigError('localWindow', `preset 'vit-classifier' attends globally; use null, got ${vit.localWindow}`);
+  return vit;
+}
+
+/** Number of patch tokens of a vit-classifier config ((imageSize / patchSize)²), 0 for other presets. */
+export function numPatches(config: Pick<ModelConfig, 'imageSize' | 'patchSize'>): number {
+  return config.imageSize && config.patchSize ? (config.imageSize / config.patchSize) ** 2 : 0;
 }
 
 /** Size of one attention head. */

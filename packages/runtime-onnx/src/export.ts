@@ -97,6 +97,7 @@ export function forwardInputNames(config: Pick<ModelConfig, 'preset' | 'numDecod
  * (model.safetensors layout: Linear weights [out, in]); every tensor must be used.
  */
 export function exportForward(config: ModelConfig, tensors: Record<string, NamedTensor>, options: ExportOptions = {}): Uint8Array {
+  if (config.preset === 'rnn-seq2seq') throw new ConfigError('preset', `'rnn-seq2seq' exports as an encoder and a decoder-step graph: use exportRnnSeq2Seq`);
   const graph: GraphKind = options.kvCache ? 'decoder-with-past' : 'forward';
   if (graph === 'decoder-with-past' && config.preset !== 'decoder-lm') {
     throw new ConfigError('preset', `the KV-cache export is for 'decoder-lm', got '${config.preset}'`);

@@ -172,6 +172,10 @@ export function exportFolderFiles(files: Record<string, Uint8Array>, options: Pi
     if (error instanceof ConfigError) throw new CheckpointError(error.message);
     throw error;
   }
+  if (config.preset === 'rnn-seq2seq' || config.preset === 'vit-classifier') {
+    const hint = config.preset === 'rnn-seq2seq' ? ' (rnn-seq2seq exports with exportRnnSeq2Seq)' : '';
+    throw new CheckpointError(`${where('config.json')}: preset '${config.preset}' — the transformers.js export folder is implemented for 'decoder-lm', 'encoder-decoder' and 'encoder-classifier'${hint}`);
+  }
   const tokenizerBytes = read('tokenizer.json');
   let tokenizer: Tokenizer;
   try {

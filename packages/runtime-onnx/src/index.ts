@@ -10,3 +10,4 @@ export * from './quantize.js';
 export * from './seq2seq.js';
 export * from './classify.js';
 export * from './triton.js';
+export * from './rnn-export.js';

@@ -16,6 +16,7 @@ import {
 } from '@attend/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setupBackend } from './backend.js';
+import type { AttendModel } from './models.js';
 import {
   CHECKPOINT_FILES,
   deserializeCheckpoint,
@@ -71,7 +72,7 @@ function perturbedModel(config: ModelConfig, seed = 3): TransformerModel {
   return model;
 }
 
-function logits(model: TransformerModel): Float32Array {
+function logits(model: AttendModel): Float32Array {
   return tf.tidy(() => model.forward(SOURCE, model.config.preset === 'encoder-decoder' ? TARGET : undefined).logits.dataSync() as Float32Array);
 }
 
@@ -79,7 +80,7 @@ function bytes(values: Float32Array): Uint8Array {
   return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
 }
 
-function weightBytes(model: TransformerModel): Record<string, Uint8Array> {
+function weightBytes(model: AttendModel): Record<string, Uint8Array> {
   return Object.fromEntries(model.namedParams().map((p) => [p.name, bytes(p.variable.dataSync() as Float32Array).slice()]));
 }
 

@@ -15,7 +15,7 @@ import {
   type ModelConfig,
   type NamedTensor,
 } from '@attend/core';
-import { TransformerModel } from './model.js';
+import { createModel, type AttendModel } from './models.js';
 import type { NamedParam } from './params.js';
 import type { AdamW } from './optimizer.js';
 
@@ -94,7 +94,7 @@ function transpose2d(values: ArrayLike<number>, rows: number, cols: number): Flo
 }
 
 export interface CheckpointContents {
-  model: TransformerModel;
+  model: AttendModel;
   /** The tokenizer.json object, when the run has one. */
   tokenizer?: unknown;
   trainerState?: TrainerState;
@@ -156,7 +156,7 @@ export async function saveCheckpoint(dir: string, contents: CheckpointContents):
 
 export interface LoadedCheckpoint {
   config: ModelConfig;
-  model: TransformerModel;
+  model: AttendModel;
   tokenizer?: unknown;
   trainerState?: TrainerState;
   /** Optimizer moments by variable name, and the step they belong to. */
@@ -226,7 +226,7 @@ export function deserializeCheckpoint(files: Record<string, Uint8Array>, dir = '
   const trainerState = state === undefined ? undefined : checkTrainerState(state, where(CHECKPOINT_FILES.trainerState));
   const optBytes = files[CHECKPOINT_FILES.optimizer];
   const optimizer = optBytes ? parseOptimizerState(optBytes, where(CHECKPOINT_FILES.optimizer)) : undefined;
-  const model = new TransformerModel(config);
+  const model = createModel(config);
   try {
     importWeights(model.namedParams(), tensors, where(CHECKPOINT_FILES.weights));
   } catch (error) {

@@ -4,7 +4,8 @@
 
 import * as tf from '@tensorflow/tfjs-core';
 import { accuracy, createRng, makeClassificationBatch, type EncodedExample, type LabeledText, type Tokenizer } from '@attend/core';
-import type { TokenBatch, TransformerModel } from './model.js';
+import type { TokenBatch } from './model.js';
+import type { AttendModel } from './models.js';
 import { classificationTrainBatch, type TrainBatch } from './trainer.js';
 
 export interface ClassificationTaskOptions {
@@ -18,7 +19,7 @@ export interface ClassificationTaskOptions {
 export interface ClassificationTask {
   nextBatch(step: number): TrainBatch;
   /** Accuracy of the argmax class on `examples` (default: the dev set), and the predictions. */
-  evaluate(model: TransformerModel, examples?: readonly LabeledText[]): Promise<{ accuracy: number; predictions: number[] }>;
+  evaluate(model: AttendModel, examples?: readonly LabeledText[]): Promise<{ accuracy: number; predictions: number[] }>;
 }
 
 export function classificationTask(train: readonly LabeledText[], dev: readonly LabeledText[], tokenizer: Tokenizer, options: ClassificationTaskOptions): ClassificationTask {
@@ -51,7 +52,7 @@ export function classificationTask(train: readonly LabeledText[], dev: readonly 
 }
 
 /** Class probabilities (softmax of the logits) and best class of each row of an encoder-classifier. */
-export async function classify(model: TransformerModel, batch: TokenBatch): Promise<{ label: number; probabilities: Float32Array }[]> {
+export async function classify(model: AttendModel, batch: TokenBatch): Promise<{ label: number; probabilities: Float32Array }[]> {
   const K = model.config.numClasses;
   const probs = tf.tidy(() => tf.softmax(model.forward(batch).logits));
   const data = (await probs.data()) as Float32Array;

@@ -1,10 +1,11 @@
-// Inference over a tfjs TransformerModel with @attend/core's decoding (greedy, sampling, beam):
+// Inference over a tfjs model (any encoder–decoder preset) with @attend/core's decoding (greedy, sampling, beam):
 // a step function runs the decoder on the tokens so far and returns the last position's logits.
 // The tfjs side recomputes the prefix each step (no cache); the ONNX runtime has the KV cache.
 
 import * as tf from '@tensorflow/tfjs-core';
 import { decodeWith, type DecodeStrategy, type StepFunction } from '@attend/core';
-import type { TokenBatch, TransformerModel } from './model.js';
+import type { TokenBatch } from './model.js';
+import type { AttendModel } from './models.js';
 
 export type { DecodeStrategy };
 
@@ -13,7 +14,7 @@ export type { DecodeStrategy };
  * the encoded source; when beam search reorders or repeats rows, each row's source is found by
  * following `context.parents` back to the input row it came from.
  */
-export function tfjsStepFunction(model: TransformerModel, memory?: { states: tf.Tensor3D; source: TokenBatch }): StepFunction {
+export function tfjsStepFunction(model: AttendModel, memory?: { states: tf.Tensor3D; source: TokenBatch }): StepFunction {
   let inputRows: Int32Array | undefined; // input (source) row of each row of the previous call
   return (tokens, batchSize, length, context) => {
     const parents = context?.parents;
@@ -36,7 +37,7 @@ export function tfjsStepFunction(model: TransformerModel, memory?: { states: tf.
 }
 
 /** Decodes a batch of encoded sources [B, S] (encoder–decoder); returns the best ids per row. */
-export async function translate(model: TransformerModel, source: TokenBatch, maxNewTokens: number, strategy: DecodeStrategy = { kind: 'greedy' }): Promise<number[][]> {
+export async function translate(model: AttendModel, source: TokenBatch, maxNewTokens: number, strategy: DecodeStrategy = { kind: 'greedy' }): Promise<number[][]> {
   const c = model.config;
   const memory = { states: tf.tidy(() => model.encode(source)), source };
   try {
@@ -49,7 +50,7 @@ export async function translate(model: TransformerModel, source: TokenBatch, max
 }
 
 /** Greedy decoding of a batch of encoded sources (encoder–decoder). */
-export function greedyTranslate(model: TransformerModel, source: TokenBatch, maxNewTokens: number): Promise<number[][]> {
+export function greedyTranslate(model: AttendModel, source: TokenBatch, maxNewTokens: number): Promise<number[][]> {
   return translate(model, source, maxNewTokens, { kind: 'greedy' });
 }
 

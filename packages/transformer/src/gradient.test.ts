@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createModelConfig, createRng, type ModelConfigInput, type Rng } from '@attend/core';
 import { setupBackend } from './backend.js';
 import { lengthWeights } from './loss.js';
-import { TransformerModel } from './model.js';
+import { createModel, type AttendModel } from './models.js';
 import type { NamedParam } from './params.js';
 import { batchLoss, type TrainBatch } from './trainer.js';
 import { randomizeParams } from './test-utils/weights.js';
@@ -36,23 +36,30 @@ const CASES: GradCase[] = [
   { label: 'encoder–decoder, cosine, alibi, pre-norm, label smoothing 0.1', config: { preset: 'encoder-decoder', attention: 'cosine', positional: 'alibi', norm: 'pre' }, labelSmoothing: 0.1 },
   { label: 'decoder-lm, scaled_dot, sinusoidal, post-norm, padded', config: { preset: 'decoder-lm', attention: 'scaled_dot', positional: 'sinusoidal', norm: 'post' } },
   { label: 'encoder-classifier, dot, learned positions, pre-norm, mean pooling', config: { preset: 'encoder-classifier', attention: 'dot', positional: 'learned', norm: 'pre', numClasses: 3 } },
+  { label: 'rnn-seq2seq, no attention, unidirectional, untied', config: { preset: 'rnn-seq2seq', rnnAttention: 'none', rnnBidirectional: false, tieEmbeddings: false } },
+  { label: 'rnn-seq2seq, additive (Bahdanau), bidirectional, 2 decoder layers', config: { preset: 'rnn-seq2seq', rnnAttention: 'additive', numDecoderLayers: 2 } },
+  { label: 'rnn-seq2seq, dot, 2 bidirectional encoder layers', config: { preset: 'rnn-seq2seq', rnnAttention: 'dot', numEncoderLayers: 2 } },
+  { label: 'rnn-seq2seq, general, unidirectional, untied', config: { preset: 'rnn-seq2seq', rnnAttention: 'general', rnnBidirectional: false, tieEmbeddings: false } },
+  { label: 'rnn-seq2seq, concat', config: { preset: 'rnn-seq2seq', rnnAttention: 'concat' } },
+  { label: 'vit-classifier, 4×4 images with 2 channels in 2×2 patches, post-norm', config: { preset: 'vit-classifier', numClasses: 3, imageSize: 4, patchSize: 2, numChannels: 2, norm: 'post' } },
+  { label: 'rnn-seq2seq, local-p with D = 2', config: { preset: 'rnn-seq2seq', rnnAttention: 'local-p', localWindow: 2 } },
 ];
 
-function makeModel(c: GradCase, seed: number): TransformerModel {
+function makeModel(c: GradCase, seed: number): AttendModel {
   const preset = c.config.preset;
   const config = createModelConfig({
     vocabSize: VOCAB,
     dModel: 8,
     numHeads: 2,
     numEncoderLayers: preset === 'decoder-lm' ? 0 : 1,
-    numDecoderLayers: preset === 'encoder-classifier' ? 0 : 1,
+    numDecoderLayers: preset === 'encoder-classifier' || preset === 'vit-classifier' ? 0 : 1,
     dFf: 16,
     maxSeqLen: 8,
     dropout: 0,
     activation: 'gelu',
     ...c.config,
   });
-  const model = new TransformerModel(config, { seed });
+  const model = createModel(config, { seed });
   randomizeParams(model.namedParams(), seed, 0.3);
   return model;
 }
@@ -60,11 +67,12 @@ function makeModel(c: GradCase, seed: number): TransformerModel {
 const ids = (rng: Rng, n: number, vocab: number): Int32Array => Int32Array.from({ length: n }, () => rng.int(vocab));
 
 /** Tokens are drawn from [0, VOCAB − 1) so that the last embedding row gets no gradient. */
-function makeBatch(model: TransformerModel, seed: number): TrainBatch {
+function makeBatch(model: AttendModel, seed: number): TrainBatch {
   const rng = createRng(seed);
   const V = VOCAB - 1;
   switch (model.config.preset) {
-    case 'encoder-decoder': {
+    case 'encoder-decoder':
+    case 'rnn-seq2seq': {
       const tgtLengths = Int32Array.from([4, 3]);
       return {
         input: { ids: ids(rng, 10, V), batchSize: 2, seqLen: 5, lengths: Int32Array.from([5, 3]) },
@@ -77,17 +85,21 @@ function makeBatch(model: TransformerModel, seed: number): TrainBatch {
       const lengths = Int32Array.from([6, 4]);
       return { input: { ids: ids(rng, 12, V), batchSize: 2, seqLen: 6, lengths }, labels: ids(rng, 12, V), labelWeights: lengthWeights(lengths, 6) };
     }
+    case 'vit-classifier': {
+      const pixels = Float32Array.from({ length: 2 * 2 * 4 * 4 }, () => rng.normal());
+      return { input: { ids: new Int32Array(0), batchSize: 2, seqLen: 5, pixels }, labels: Int32Array.from([2, 0]) };
+    }
     case 'encoder-classifier':
       return { input: { ids: ids(rng, 12, V), batchSize: 2, seqLen: 6, lengths: Int32Array.from([6, 4]) }, labels: Int32Array.from([2, 0]) };
   }
 }
 
-function lossValue(model: TransformerModel, batch: TrainBatch, labelSmoothing?: number): number {
+function lossValue(model: AttendModel, batch: TrainBatch, labelSmoothing?: number): number {
   return tf.tidy(() => batchLoss(model, batch, { labelSmoothing }).dataSync()[0]!);
 }
 
 /** Analytic gradients of every parameter, by checkpoint name. */
-function analyticGrads(model: TransformerModel, batch: TrainBatch, labelSmoothing?: number): Map<string, Float32Array> {
+function analyticGrads(model: AttendModel, batch: TrainBatch, labelSmoothing?: number): Map<string, Float32Array> {
   const params = model.namedParams();
   const { value, grads } = tf.variableGrads(() => batchLoss(model, batch, { labelSmoothing }), params.map((p) => p.variable));
   const out = new Map(params.map((p) => [p.name, Float32Array.from(grads[p.variable.name]?.dataSync() ?? [])]));
@@ -107,6 +119,11 @@ const PROBES: [RegExp, number][] = [
   [/fc2\.(weight|bias)$/, 1],
   [/embed_positions\.weight$/, 1],
   [/^(lm_head|classifier)\.weight$/, 2],
+  [/rnn\.weight_(ih|hh)_l\d/, 6],
+  [/rnn\.bias_(ih|hh)_l\d/, 3],
+  [/^decoder\.(bridge|attention_combine)\./, 2],
+  [/^decoder\.attention\./, 3],
+  [/^embeddings\./, 4],
 ];
 
 interface Probe {
@@ -114,7 +131,7 @@ interface Probe {
   index: number;
 }
 
-function chooseProbes(model: TransformerModel, batch: TrainBatch, rng: Rng): Probe[] {
+function chooseProbes(model: AttendModel, batch: TrainBatch, rng: Rng): Probe[] {
   const params = model.namedParams();
   const probes: Probe[] = [];
   for (const [pattern, count] of PROBES) {
@@ -127,14 +144,15 @@ function chooseProbes(model: TransformerModel, batch: TrainBatch, rng: Rng): Pro
     }
   }
   // Embedding rows of tokens in the batch.
-  const embed = params.find((p) => p.name === 'embed_tokens.weight')!;
+  const embed = params.find((p) => p.name === 'embed_tokens.weight');
+  if (!embed) return probes;
   const used = [...new Set([...batch.input.ids, ...(batch.target?.ids ?? [])])];
   for (let k = 0; k < 3; k++) probes.push({ param: embed, index: used[rng.int(used.length)]! * model.config.dModel + rng.int(model.config.dModel) });
   return probes;
 }
 
 /** Loss at the parameter values `original + delta` (then restores `original`). */
-function lossAt(model: TransformerModel, batch: TrainBatch, v: tf.Variable, delta: (values: Float32Array) => void, labelSmoothing?: number): number {
+function lossAt(model: AttendModel, batch: TrainBatch, v: tf.Variable, delta: (values: Float32Array) => void, labelSmoothing?: number): number {
   const original = v.dataSync().slice() as Float32Array;
   const values = original.slice();
   delta(values);
@@ -144,13 +162,13 @@ function lossAt(model: TransformerModel, batch: TrainBatch, v: tf.Variable, delt
   return loss;
 }
 
-function finiteDifference(model: TransformerModel, batch: TrainBatch, probe: Probe, labelSmoothing?: number): number {
+function finiteDifference(model: AttendModel, batch: TrainBatch, probe: Probe, labelSmoothing?: number): number {
   const at = (delta: number): number => lossAt(model, batch, probe.param.variable, (x) => void (x[probe.index]! += delta), labelSmoothing);
   return (at(EPS) - at(-EPS)) / (2 * EPS);
 }
 
 /** Derivative of the loss along the unit vector u, by central differences. */
-function directionalDifference(model: TransformerModel, batch: TrainBatch, v: tf.Variable, u: Float32Array, labelSmoothing?: number): number {
+function directionalDifference(model: AttendModel, batch: TrainBatch, v: tf.Variable, u: Float32Array, labelSmoothing?: number): number {
   const at = (step: number): number => lossAt(model, batch, v, (x) => x.forEach((_, i) => (x[i]! += step * u[i]!)), labelSmoothing);
   return (at(EPS) - at(-EPS)) / (2 * EPS);
 }
@@ -171,10 +189,12 @@ describe.each(CASES)('$label', (c) => {
     // The embedding row of a token absent from the batch gets exactly zero, unless the
     // output layer is tied to the embedding (then every row is an output weight).
     const d = model.config.dModel;
-    const absentRow = Array.from(grads.get('embed_tokens.weight')!.slice((VOCAB - 1) * d, VOCAB * d));
-    const tiedOutput = model.config.tieEmbeddings && model.config.preset !== 'encoder-classifier';
-    if (tiedOutput) expect(absentRow.some((x) => x !== 0)).toBe(true);
-    else expect(absentRow).toEqual(Array(d).fill(0));
+    if (model.config.preset !== 'vit-classifier') {
+      const absentRow = Array.from(grads.get('embed_tokens.weight')!.slice((VOCAB - 1) * d, VOCAB * d));
+      const tiedOutput = model.config.tieEmbeddings && model.config.preset !== 'encoder-classifier';
+      if (tiedOutput) expect(absentRow.some((x) => x !== 0)).toBe(true);
+      else expect(absentRow).toEqual(Array(d).fill(0));
+    }
 
     const probes = chooseProbes(model, batch, createRng(3));
     expect(probes.length).toBeGreaterThanOrEqual(14);

@@ -3,7 +3,7 @@
 // sees the same data), and evaluation is the mean loss over fixed dev windows.
 
 import { createRng, lmWindows, perplexity, sampleLmBatch, stackLmWindows } from '@attend/core';
-import type { TransformerModel } from './model.js';
+import type { AttendModel } from './models.js';
 import { batchLoss, lmTrainBatch, type TrainBatch } from './trainer.js';
 
 export interface LmTaskOptions {
@@ -19,7 +19,7 @@ export interface LmTaskOptions {
 export interface LmTask {
   nextBatch(step: number): TrainBatch;
   /** Mean next-token loss over the dev windows, and its perplexity. */
-  evaluate(model: TransformerModel): Promise<{ loss: number; perplexity: number }>;
+  evaluate(model: AttendModel): Promise<{ loss: number; perplexity: number }>;
 }
 
 export function lmTask(train: Int32Array, dev: Int32Array, options: LmTaskOptions): LmTask {

@@ -10,7 +10,7 @@ import {
   createModelConfig,
   createRng,
   POSITIONAL_ENCODINGS,
-  PRESETS,
+  TRANSFORMER_PRESETS,
   SCORE_FUNCTIONS,
   ShapeError,
   type ModelConfig,
@@ -87,7 +87,7 @@ interface Case {
 
 // Each preset × positional × norm, with two score functions chosen so every preset meets all five;
 // tied/untied heads, activations, poolings and layer-norm eps alternate along the way.
-const CASES: Case[] = PRESETS.flatMap((preset, pi) =>
+const CASES: Case[] = TRANSFORMER_PRESETS.flatMap((preset, pi) =>
   POSITIONAL_ENCODINGS.flatMap((positional, qi) =>
     (['pre', 'post'] as const).flatMap((norm, ni) =>
       [0, 1].map((k) => {
@@ -174,7 +174,7 @@ describe.each(CASES)('$label', (c) => {
   }
 });
 
-describe.each(PRESETS)('local window, %s', (preset) => {
+describe.each(TRANSFORMER_PRESETS)('local window, %s', (preset) => {
   it.each([...POSITIONAL_ENCODINGS])('a 1-layer model with localWindow 2 and %s positions sees only tokens within the window', (positional) => {
     const W = 2;
     const T = 8;
@@ -267,7 +267,7 @@ describe('attention maps', () => {
   const H = 2;
   const lengths = { src: [5, 3], tgt: [4, 2] };
 
-  it.each([...PRESETS])('%s: returned only on request, one [B, H, Tq, Tk] map per layer, masks respected', (preset) => {
+  it.each([...TRANSFORMER_PRESETS])('%s: returned only on request, one [B, H, Tq, Tk] map per layer, masks respected', (preset) => {
     const model = makeModel({ preset, attention: 'general' }, 9);
     const rng = createRng(10);
     const isLm = preset === 'decoder-lm';

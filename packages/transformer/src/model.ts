@@ -27,6 +27,8 @@ export interface TokenBatch {
   seqLen: number;
   /** Valid length of each row; default: every row full. */
   lengths?: Int32Array;
+  /** vit-classifier: the images [batchSize, C, H, W] row-major (then `ids` is empty and unused). */
+  pixels?: Float32Array;
 }
 
 export interface ForwardOptions {
@@ -189,6 +191,9 @@ export class TransformerModel {
   private readonly rope?: { cos: tf.Tensor2D; sin: tf.Tensor2D };
 
   constructor(config: ModelConfig, options: TransformerModelOptions = {}) {
+    if (config.preset === 'rnn-seq2seq' || config.preset === 'vit-classifier') {
+      throw new ShapeError(`TransformerModel: preset '${config.preset}' is built by ${config.preset === 'rnn-seq2seq' ? 'RnnSeq2SeqModel' : 'VitModel'} (createModel picks it)`);
+    }
     this.config = config;
     const seed = options.seed ?? 0;
     const init = options.init ?? 'glorot';
@@ -350,6 +355,9 @@ export class TransformerModel {
         case 'decoder-lm':
           logits = this.lmLogits(this.decode(input, undefined, options, kept));
           break;
+        case 'rnn-seq2seq':
+        case 'vit-classifier':
+          throw new ShapeError(`preset '${this.config.preset}' is built by createModel`);
         case 'encoder-decoder': {
           if (!target) throw new ShapeError('encoder-decoder forward needs a target (decoder input) batch');
           const states = this.encode(input, options, kept);

@@ -4,7 +4,7 @@
 
 import { createRng, exactMatch, makeSeq2SeqBatch, type EncodedPair, type TextPair, type Tokenizer } from '@attend/core';
 import { greedyTranslate } from './generate.js';
-import type { TransformerModel } from './model.js';
+import type { AttendModel } from './models.js';
 import { seq2seqTrainBatch, type TrainBatch } from './trainer.js';
 
 export interface Seq2SeqTaskOptions {
@@ -19,7 +19,7 @@ export interface Seq2SeqTaskOptions {
 export interface Seq2SeqTask {
   nextBatch(step: number): TrainBatch;
   /** Greedy-decodes `pairs` (default: the dev set) and returns { exactMatch } plus the outputs. */
-  evaluate(model: TransformerModel, pairs?: readonly TextPair[], batchSize?: number): Promise<{ exactMatch: number; outputs: string[] }>;
+  evaluate(model: AttendModel, pairs?: readonly TextPair[], batchSize?: number): Promise<{ exactMatch: number; outputs: string[] }>;
 }
 
 export function seq2seqTask(train: readonly TextPair[], dev: readonly TextPair[], tokenizer: Tokenizer, options: Seq2SeqTaskOptions): Seq2SeqTask {

@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { CharTokenizer, copyTask, createModelConfig, type ModelConfig } from '@attend/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setupBackend } from './backend.js';
+import type { AttendModel } from './models.js';
 import { CHECKPOINT_FILES, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { TransformerModel } from './model.js';
 import { learningRate } from './optimizer.js';
@@ -46,7 +47,7 @@ afterAll(async () => {
 let dirCount = 0;
 const freshDir = (): string => join(root, `run-${++dirCount}`);
 
-function weights(model: TransformerModel): Record<string, Float32Array> {
+function weights(model: AttendModel): Record<string, Float32Array> {
   return Object.fromEntries(model.namedParams().map((p) => [p.name, Float32Array.from(p.variable.dataSync() as Float32Array)]));
 }
 

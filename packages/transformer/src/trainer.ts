@@ -5,7 +5,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { AttendError } from '@attend/core';
 import { crossEntropy, lengthWeights } from './loss.js';
-import type { TokenBatch, TransformerModel } from './model.js';
+import type { TokenBatch } from './model.js';
+import type { AttendModel } from './models.js';
 import { AdamW, clipByGlobalNorm, learningRate, type AdamWOptions, type Schedule } from './optimizer.js';
 import { checkpointExists, loadCheckpoint, saveCheckpoint, type TrainerState } from './checkpoint.js';
 
@@ -49,7 +50,7 @@ export function classificationTrainBatch(b: { batchSize: number; seqLen: number;
 }
 
 /** Mean cross-entropy of the model on a batch (a scalar tensor). */
-export function batchLoss(model: TransformerModel, batch: TrainBatch, options: { training?: boolean; labelSmoothing?: number } = {}): tf.Scalar {
+export function batchLoss(model: AttendModel, batch: TrainBatch, options: { training?: boolean; labelSmoothing?: number } = {}): tf.Scalar {
   return tf.tidy(() => {
     const { logits } = model.forward(batch.input, batch.target, { training: options.training ?? false });
     const V = logits.shape[logits.shape.length - 1]!;
@@ -92,7 +93,7 @@ export interface TrainerOptions {
   clipNorm?: number | null;
   /** Evaluate every this many steps (and at the end); default: only at the end. */
   evalEvery?: number;
-  evaluate?: (model: TransformerModel, step: number) => Promise<Record<string, number>> | Record<string, number>;
+  evaluate?: (model: AttendModel, step: number) => Promise<Record<string, number>> | Record<string, number>;
   earlyStopping?: EarlyStopping;
   /** Folder to checkpoint into (at each eval and at the end), with the tokenizer JSON to store. */
   checkpoint?: { dir: string; tokenizer?: unknown; every?: number };
@@ -118,7 +119,7 @@ export class TrainingError extends AttendError {
  * Trains `model` in place. `nextBatch(step)` returns the batch of 1-based `step`; making it a
  * pure function of the step makes a resumed run see the same data as an uninterrupted one.
  */
-export async function train(model: TransformerModel, nextBatch: (step: number) => TrainBatch, options: TrainerOptions): Promise<TrainingResult> {
+export async function train(model: AttendModel, nextBatch: (step: number) => TrainBatch, options: TrainerOptions): Promise<TrainingResult> {
   const schedule = options.schedule ?? { kind: 'constant' };
   const clipNorm = options.clipNorm === undefined ? 1 : options.clipNorm;
   const logEvery = options.logEvery ?? 10;

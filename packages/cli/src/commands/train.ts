@@ -16,7 +16,7 @@ import {
   type Preset,
   type Tokenizer,
 } from '@attend/core';
-import type { TrainBatch, TransformerModel } from '@attend/transformer';
+import type { AttendModel, TrainBatch } from '@attend/transformer';
 import { CliError } from '../errors.js';
 import { writeFileAtomic } from '../files.js';
 import { lossCurveSvg } from '../plots.js';
@@ -35,7 +35,7 @@ export const LOSS_CURVE_FILE = 'loss.svg';
 /** A trainer-ready task of any preset, with how to report its evaluation. */
 interface PresetTask {
   nextBatch(step: number): TrainBatch;
-  evaluate(model: TransformerModel): Promise<Record<string, number>>;
+  evaluate(model: AttendModel): Promise<Record<string, number>>;
   describeEval(metrics: Record<string, number>): string;
   /** What the task trains on, for the opening line. */
   size: string;
@@ -152,7 +152,7 @@ export async function trainCommand(o: TrainCommandOptions, fromCli: (key: keyof 
   const task = presetTask(t, data, tokenizer, config, s);
 
   const backend = await t.setupBackend();
-  const model = new t.TransformerModel(config, { seed: s.seed });
+  const model = t.createModel(config, { seed: s.seed });
   console.log(
     `${resuming ? `resuming from step ${startStep}:` : 'training'} ${config.preset} (${model.parameterCount().toLocaleString('en-US')} parameters, tfjs ${backend.name}) on ${data.source}: ${task.size}; checkpoint: ${o.out}`,
   );

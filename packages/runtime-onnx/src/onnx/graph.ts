@@ -100,6 +100,7 @@ export class GraphBuilder {
   exp(x: Value): Value { return this.op('Exp', [x]); }
   erf(x: Value): Value { return this.op('Erf', [x]); }
   tanh(x: Value): Value { return this.op('Tanh', [x]); }
+  sigmoid(x: Value): Value { return this.op('Sigmoid', [x]); }
   relu(x: Value): Value { return this.op('Relu', [x]); }
   matMul(a: Value, b: Value): Value { return this.op('MatMul', [a, b]); }
   and(a: Value, b: Value): Value { return this.op('And', [a, b]); }
@@ -134,6 +135,31 @@ export class GraphBuilder {
   }
   layerNormalization(x: Value, scale: Value, bias: Value, epsilon: number, axis = -1): Value {
     return this.op('LayerNormalization', [x, scale, bias], { axis: int(axis), epsilon: float(epsilon) });
+  }
+
+  /**
+   * ONNX `GRU` with linear_before_reset = 1 (PyTorch's cell): X [T, B, in], W [dirs, 3H, in],
+   * R [dirs, 3H, H], B [dirs, 6H] (gate blocks z, r, h), optional sequence_lens int32 [B] and
+   * initial_h [dirs, B, H] ('' to omit). Returns Y [T, dirs, B, H] and Y_h [dirs, B, H].
+   */
+  gru(x: Value, w: Value, r: Value, b: Value, sequenceLens: Value, initialH: Value, hiddenSize: number, direction: 'forward' | 'bidirectional'): [Value, Value] {
+    const inputs = [x, w, r, b, sequenceLens, initialH];
+    while (inputs[inputs.length - 1] === '') inputs.pop();
+    const [y, yH] = this.opMulti('GRU', inputs, 2, {
+      hidden_size: int(hiddenSize),
+      direction: { type: 'string', value: direction },
+      linear_before_reset: int(1),
+    });
+    return [y!, yH!];
+  }
+
+  /** Adds one node with `count` outputs and returns their names. */
+  opMulti(opType: string, inputs: Value[], count: number, attributes: Attrs = {}): Value[] {
+    const id = this.unique(`${this.prefix()}${opType}`);
+    const outputs = Array.from({ length: count }, (_, i) => `${id}_out${i}`);
+    for (const o of outputs) this.claim(o);
+    this.nodes.push({ name: id, opType, inputs, outputs, attributes });
+    return outputs;
   }
 
   /**

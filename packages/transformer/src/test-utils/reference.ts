@@ -380,5 +380,8 @@ export function modelRef(config: ModelConfig, p: PlainParams, input: RefSequence
       const memory = stackRef(config, p, 'encoder', input);
       return lmLogitsRef(config, p, stackRef(config, p, 'decoder', target, { states: memory, length: input.length }));
     }
+    case 'rnn-seq2seq':
+    case 'vit-classifier':
+      throw new Error('reference: modelRef covers the Transformer presets only');
   }
 }

@@ -1,0 +1,168 @@
+// The vision Transformer classifier (Dosovitskiy et al., 2021): the image is cut into square
+// patches, each flattened patch is mapped to dModel by one linear layer, a learned CLS token is
+// put in front, learned positions are added, and the Transformer encoder stack (the same layers
+// as the text presets) runs over the patch tokens; the classifier reads the CLS state. Attention
+// maps over the image: the last layer's CLS attention, and attention rollout (Abnar & Zuidema,
+// 2020): average the heads, add the residual path as ½(A + I), and multiply the layers.
+
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { createRng, numPatches, ShapeError, type ModelConfig } from '@attend/core';
+import { Stack, type AttentionMaps, type ForwardOptions, type ForwardResult, type TokenBatch } from './model.js';
+import { dropout, linear } from './ops.js';
+import { glorot, ParamStore, type NamedParam } from './params.js';
+import type { TrainBatch } from './trainer.js';
+
+/** Holds the patch embedding, CLS token and classifier weights. */
+class VitParams extends tfl.layers.Layer {
+  static className = 'AttendVitParams';
+}
+
+/**
+ * Patches of images [B, C, H, W] (row-major): [B, N, C·p·p], patches in row-major order over the
+ * grid, each patch flattened channel, row, column.
+ */
+export function imagePatches(pixels: Float32Array, batchSize: number, config: Pick<ModelConfig, 'imageSize' | 'patchSize' | 'numChannels'>): Float32Array {
+  const S = config.imageSize!;
+  const p = config.patchSize!;
+  const C = config.numChannels!;
+  if (pixels.length !== batchSize * C * S * S) throw new ShapeError(`images: ${pixels.length} values for ${batchSize} × ${C} × ${S} × ${S}`);
+  const G = S / p;
+  const P = C * p * p;
+  const out = new Float32Array(batchSize * G * G * P);
+  let k = 0;
+  for (let b = 0; b < batchSize; b++) {
+    for (let gy = 0; gy < G; gy++) {
+      for (let gx = 0; gx < G; gx++) {
+        for (let c = 0; c < C; c++) {
+          for (let dy = 0; dy < p; dy++) {
+            for (let dx = 0; dx < p; dx++) out[k++] = pixels[((b * C + c) * S + gy * p + dy) * S + gx * p + dx]!;
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** The vit-classifier preset; same contract as TransformerModel's classifier, on `TokenBatch.pixels`. */
+export class VitModel {
+  readonly config: ModelConfig;
+  readonly encoder: Stack;
+  private readonly params = new ParamStore();
+  private readonly holder = new VitParams({});
+
+  constructor(config: ModelConfig, options: { seed?: number } = {}) {
+    if (config.preset !== 'vit-classifier') throw new ShapeError(`VitModel: expected preset 'vit-classifier', got '${config.preset}'`);
+    this.config = config;
+    const seed = options.seed ?? 0;
+    const d = config.dModel;
+    const P = config.numChannels! * config.patchSize! ** 2;
+    this.encoder = new Stack(config, 'encoder', config.numEncoderLayers, seed * 7919 + 2);
+    const rng = createRng(seed * 7919 + 4);
+    this.params.add(this.holder, 'embeddings.patch_embeddings.weight', [P, d], glorot(P, d), rng, true);
+    this.params.add(this.holder, 'embeddings.patch_embeddings.bias', [d], 'zeros', rng);
+    this.params.add(this.holder, 'embeddings.cls_token', [1, d], { normal: 0.02 }, rng);
+    this.params.add(this.holder, 'classifier.weight', [d, config.numClasses], { normal: 0.02 }, rng, true);
+    this.params.add(this.holder, 'classifier.bias', [config.numClasses], 'zeros', rng);
+  }
+
+  namedParams(): NamedParam[] {
+    const all = this.params.named('');
+    const head = all.filter((p) => p.name.startsWith('classifier.'));
+    return [...all.filter((p) => !p.name.startsWith('classifier.')), ...this.encoder.namedParams(), ...head];
+  }
+
+  trainableVariables(): tf.Variable[] {
+    return this.namedParams().map((p) => p.variable);
+  }
+
+  parameterCount(): number {
+    return this.namedParams().reduce((n, p) => n + p.variable.size, 0);
+  }
+
+  /** Encoder states [B, N + 1, d] (CLS first); the layers' attention maps go to `maps.encoder`. */
+  encode(source: TokenBatch, options: ForwardOptions = {}, maps?: AttentionMaps): tf.Tensor3D {
+    if (!source.pixels) throw new ShapeError("vit-classifier input needs 'pixels' (images [B, C, H, W])");
+    const training = options.training ?? false;
+    const B = source.batchSize;
+    const N = numPatches(this.config);
+    const d = this.config.dModel;
+    const P = this.config.numChannels! * this.config.patchSize! ** 2;
+    const patches = imagePatches(source.pixels, B, this.config);
+    return tf.tidy(() => {
+      const p = this.params;
+      const tokens = linear(tf.tensor3d(patches, [B, N, P]), p.get('embeddings.patch_embeddings.weight'), p.get('embeddings.patch_embeddings.bias'));
+      const cls = tf.broadcastTo(tf.reshape(p.get('embeddings.cls_token'), [1, 1, d]), [B, 1, d]);
+      let x = tf.add(tf.concat([cls, tokens], 1), tf.slice(this.encoder.learnedPositions(), [0, 0], [N + 1, d])) as tf.Tensor3D;
+      x = dropout(x, this.config.dropout, training) as tf.Tensor3D;
+      for (const layer of this.encoder.layers) {
+        const r = layer.forward(x, { self: {}, training });
+        x = r.output;
+        if (maps) maps.encoder.push(tf.keep(r.selfWeights)); // outlives this tidy; the caller disposes it
+      }
+      return this.encoder.finalNorm ? (this.encoder.finalNorm.normalize(x) as tf.Tensor3D) : x;
+    });
+  }
+
+  decode(): tf.Tensor3D {
+    throw new ShapeError("preset 'vit-classifier' has no decoder");
+  }
+
+  lmLogits(): tf.Tensor3D {
+    throw new ShapeError("preset 'vit-classifier' has no language-model head");
+  }
+
+  /** Class logits [B, numClasses] from the CLS state (+ encoder attention maps on request). */
+  forward(input: TokenBatch, _target?: TokenBatch, options: ForwardOptions = {}): ForwardResult {
+    const maps: AttentionMaps = { encoder: [], decoderSelf: [], cross: [] };
+    const out = tf.tidy(() => {
+      const states = this.encode(input, options, options.returnAttention ? maps : undefined);
+      const [B, , d] = states.shape;
+      const cls = tf.reshape(tf.slice(states, [0, 0, 0], [B, 1, d]), [B, d]);
+      const logits = linear(cls, this.params.get('classifier.weight'), this.params.get('classifier.bias'));
+      return { logits, encoder: maps.encoder };
+    });
+    return options.returnAttention ? { logits: out.logits, attention: { encoder: out.encoder, decoderSelf: [], cross: [] } } : { logits: out.logits };
+  }
+
+  dispose(): void {
+    for (const p of this.namedParams()) p.variable.dispose();
+  }
+}
+
+/** A classification TrainBatch of images [B, C, H, W] and labels [B]. */
+export function imageTrainBatch(pixels: Float32Array, labels: Int32Array, config: ModelConfig): TrainBatch {
+  return { input: { ids: new Int32Array(0), batchSize: labels.length, seqLen: numPatches(config) + 1, pixels }, labels };
+}
+
+/**
+ * Attention rollout of one example: `layers[l][h]` is layer l's head-h attention [T][T]
+ * (T = N + 1, CLS first). Returns R = Ā_L · … · Ā_1 with Ā = rownorm(½·mean_h(A) + ½·I).
+ */
+export function attentionRollout(layers: readonly (readonly (readonly number[])[])[][]): number[][] {
+  let rollout: number[][] | undefined;
+  for (const heads of layers) {
+    const T = heads[0]!.length;
+    const a = Array.from({ length: T }, (_, i) =>
+      Array.from({ length: T }, (_, j) => 0.5 * heads.reduce((s, h) => s + h[i]![j]!, 0) / heads.length + (i === j ? 0.5 : 0)),
+    );
+    for (const row of a) {
+      const total = row.reduce((s, x) => s + x, 0);
+      row.forEach((x, j) => (row[j] = x / total));
+    }
+    rollout = rollout === undefined ? a : a.map((row) => rollout![0]!.map((_, j) => row.reduce((s, x, k) => s + x * rollout![k]![j]!, 0)));
+  }
+  if (!rollout) throw new ShapeError('attentionRollout: no layers');
+  return rollout;
+}
+
+/** The CLS row of a [T][T] attention (or rollout) matrix over the patches, as the patch grid [G][G]. */
+export function clsAttentionGrid(matrix: readonly (readonly number[])[]): number[][] {
+  const patches = matrix[0]!.slice(1);
+  const G = Math.round(Math.sqrt(patches.length));
+  if (G * G !== patches.length) throw new ShapeError(`clsAttentionGrid: ${patches.length} patches do not form a square grid`);
+  return Array.from({ length: G }, (_, r) => patches.slice(r * G, (r + 1) * G));
+}
+
+tf.serialization.registerClass(VitParams);
