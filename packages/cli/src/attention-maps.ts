@@ -43,12 +43,16 @@ interface Sequences {
 function setsOf(config: ModelConfig, tokenizer: Tokenizer, seq: Sequences, maps: { encoder: Float32Array[]; decoder: Float32Array[]; cross: Float32Array[] }): AttentionSet[] {
   const tokens = (ids: number[]) => tokenizer.idsToTokens(ids);
   const H = config.numHeads;
-  if (config.preset === 'encoder-decoder') {
+  if (config.preset === 'encoder-decoder' || config.preset === 'rnn-seq2seq') {
     const target = seq.target!;
     // The query at decoder position t produces output token t (the last one eos).
     const produced = tokens([...target.slice(1), config.eosTokenId]);
     const inputs = tokens(target);
     const source = tokens(seq.source);
+    if (config.preset === 'rnn-seq2seq') {
+      // One attention of the GRU decoder over the encoder states (Bahdanau et al.'s figure 3).
+      return [{ name: 'cross', title: `${config.rnnAttention} attention (output × source)`, queryTokens: produced, keyTokens: source, queryAxis: 'output token', keyAxis: 'source token', numHeads: 1, layers: maps.cross }];
+    }
     return [
       { name: 'cross', title: 'cross-attention (output × source)', queryTokens: produced, keyTokens: source, queryAxis: 'output token', keyAxis: 'source token', numHeads: H, layers: maps.cross },
       { name: 'decoder', title: 'decoder self-attention', queryTokens: produced, keyTokens: inputs, queryAxis: 'output token', keyAxis: 'decoder input token', numHeads: H, layers: maps.decoder },
@@ -75,7 +79,7 @@ async function fromCheckpoint(dir: string, text: string): Promise<InputAttention
     const batch = tokenBatch(tokenizer, [text], config.maxSeqLen);
     let target: number[] | undefined;
     let output: string | undefined;
-    if (config.preset === 'encoder-decoder') {
+    if (config.preset === 'encoder-decoder' || config.preset === 'rnn-seq2seq') {
       const ids = (await translate(model, batch, config.maxSeqLen - 1))[0]!;
       output = tokenizer.decode(ids);
       target = [config.bosTokenId, ...ids].slice(0, config.maxSeqLen);

@@ -240,10 +240,10 @@ describe('attend train --config', () => {
   });
 });
 
-describe('attend train --model rnn', () => {
-  it('trains a GRU encoder–decoder with additive attention, translates with the checkpoint, and explains that the folder export is not for it', async () => {
+describe('attend train --preset rnn-seq2seq', () => {
+  it('trains a GRU encoder–decoder with additive attention, translates with the checkpoint, draws its attention, and explains that the folder export is not for it', async () => {
     const out = join(dir, 'gru');
-    const r = await attend(['train', '--task', 'copy', '--model', 'rnn', '--rnn-attention', 'additive', '--steps', '20', '--eval-every', '20', '--out', out, ...TINY]);
+    const r = await attend(['train', '--task', 'copy', '--preset', 'rnn-seq2seq', '--rnn-attention', 'additive', '--steps', '20', '--eval-every', '20', '--out', out, ...TINY]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('training rnn-seq2seq');
@@ -252,9 +252,12 @@ describe('attend train --model rnn', () => {
     const t = await attend(['translate', out, 'abc', 'hello']);
     expect(t.code).toBe(0);
     expect(t.stdout.trimEnd().split('\n')).toHaveLength(2);
+    const a = await attend(['attention', out, 'abc', '--out', join(dir, 'gru-attention')]);
+    expect(a.code).toBe(0);
+    expect(await readFile(join(dir, 'gru-attention', 'attention-cross.svg'), 'utf8')).toContain('additive attention');
     const e = await attend(['export', out, '--out', join(dir, 'gru-onnx')]);
     expect(e.code).toBe(1);
-    expect(e.stderr).toMatch(/^attend: .*preset 'rnn-seq2seq' — the transformers.js export folder is implemented for 'decoder-lm' and 'encoder-decoder' \(rnn-seq2seq exports with exportRnnSeq2Seq\)\n$/);
+    expect(e.stderr).toMatch(/^attend: .*preset 'rnn-seq2seq' — the transformers.js export folder is implemented for 'decoder-lm', 'encoder-decoder' and 'encoder-classifier' \(rnn-seq2seq exports with exportRnnSeq2Seq\)\n$/);
   });
 });
 

@@ -32,6 +32,7 @@ export interface FlopsPerToken {
 
 /** Forward FLOPs per token of each module of `config` (see the file comment for what counts). */
 export function flopsPerToken(config: ModelConfig, options: FlopsOptions = {}): FlopsPerToken {
+  if (config.preset === 'rnn-seq2seq') throw new ConfigError('preset', `FLOPs are counted for the Transformer presets; got 'rnn-seq2seq'`);
   const n = options.contextLength ?? config.maxSeqLen;
   const s = options.sourceLength ?? n;
   for (const [field, value] of [['contextLength', n], ['sourceLength', s]] as const) {

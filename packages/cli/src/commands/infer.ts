@@ -22,7 +22,7 @@ export function reportFallback(runner: ModelRunner, device: InferDevice): void {
 
 async function run(runner: ModelRunner, inputs: string[], strategy: DecodeStrategy, maxTokens: number | undefined) {
   const { preset } = runner.config;
-  if (preset === 'encoder-decoder') {
+  if (preset === 'encoder-decoder' || preset === 'rnn-seq2seq') {
     const outputs = await runner.translate(inputs, strategy, maxTokens);
     return { lines: outputs, results: inputs.map((source, i) => ({ source, output: outputs[i]! })) };
   }

@@ -30,6 +30,10 @@ export function formatFlops(n: number): string {
 }
 
 function printFlops(config: ModelConfig): void {
+  if (config.preset === 'rnn-seq2seq') {
+    console.log('forward FLOPs per token: counted for the Transformer presets only, not for rnn-seq2seq');
+    return;
+  }
   const f = flopsPerToken(config);
   console.log(`forward FLOPs per token (matrix products, context ${f.contextLength}${config.preset === 'encoder-decoder' ? '; an encoder token + a decoder token' : ''}):`);
   const width = Math.max(...f.modules.map((m) => m.module.length), 5);
