@@ -77,6 +77,24 @@ export function attention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, option
   });
 }
 
+/** The weights a score function uses, looked up by their names under `score.` (see MultiHeadAttention). */
+export function scoreParamsOf(score: ScoreFunction | undefined, get: (name: string) => tf.Tensor): ScoreParams {
+  switch (score) {
+    case 'general':
+      return { general: get('score.weight') as tf.Tensor3D };
+    case 'additive':
+      return {
+        additiveQuery: get('score.query.weight') as tf.Tensor3D,
+        additiveKey: get('score.key.weight') as tf.Tensor3D,
+        additiveV: get('score.v') as tf.Tensor2D,
+      };
+    case 'cosine':
+      return { cosineLogitScale: get('score.logit_scale') as tf.Tensor1D };
+    default:
+      return {};
+  }
+}
+
 export interface MultiHeadAttentionArgs {
   dModel: number;
   numHeads: number;
@@ -194,21 +212,7 @@ export class MultiHeadAttention extends tfl.layers.Layer {
   }
 
   private scoreParams(): ScoreParams {
-    const p = this.params;
-    switch (this.score) {
-      case 'general':
-        return { general: p.get('score.weight') as tf.Tensor3D };
-      case 'additive':
-        return {
-          additiveQuery: p.get('score.query.weight') as tf.Tensor3D,
-          additiveKey: p.get('score.key.weight') as tf.Tensor3D,
-          additiveV: p.get('score.v') as tf.Tensor2D,
-        };
-      case 'cosine':
-        return { cosineLogitScale: p.get('score.logit_scale') as tf.Tensor1D };
-      default:
-        return {};
-    }
+    return scoreParamsOf(this.score, (name) => this.params.get(name));
   }
 
   override getConfig(): tf.serialization.ConfigDict {

@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { attentionMask, createRng, maskToBias, MASKED_SCORE, ShapeError, type ModelConfig, type RnnAttention, type ScoreFunction } from '@attend/core';
-import type { ScoreParams } from './attention.js';
+import { scoreParamsOf, type ScoreParams } from './attention.js';
 import { EmbeddingTable, type AttentionMaps, type ForwardOptions, type ForwardResult, type TokenBatch } from './model.js';
 import { dropout, embeddingLookup, linear, matMul, matMulBT } from './ops.js';
 import { glorot, ParamStore, type NamedParam } from './params.js';
@@ -331,19 +331,7 @@ export class RnnSeq2SeqModel {
   }
 
   private scoreParams(): ScoreParams {
-    const p = this.params;
-    switch (rnnScoreFunction(this.attentionKind)) {
-      case 'general':
-        return { general: p.get('decoder.attention.score.weight') as tf.Tensor3D };
-      case 'additive':
-        return {
-          additiveQuery: p.get('decoder.attention.score.query.weight') as tf.Tensor3D,
-          additiveKey: p.get('decoder.attention.score.key.weight') as tf.Tensor3D,
-          additiveV: p.get('decoder.attention.score.v') as tf.Tensor2D,
-        };
-      default:
-        return {};
-    }
+    return scoreParamsOf(rnnScoreFunction(this.attentionKind), (name) => this.params.get(`decoder.attention.${name}`));
   }
 
   /**

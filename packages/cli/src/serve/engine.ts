@@ -2,7 +2,8 @@
 // `generate` (decoder-lm), `translate` (encoder-decoder) or `classify` (encoder-classifier) —
 // with a batch runner for the batcher. Requests share a model call only when that gives each
 // the same tokens as running it alone: greedy decoding, and for generation prompts of one
-// length (the KV-cache graph takes no left padding); sampling and beam search run alone.
+// length (generate would left-pad shorter prompts, but the longest prompt of a batch would then
+// cap the others' new tokens under maxSeqLen); sampling and beam search run alone.
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
