@@ -3,8 +3,9 @@
 // decoding over it: for several attention kinds (additive, local-p, general with two decoder
 // layers and input feeding, none), with random weights and a right-padded batch, greedy and
 // beam search over ORT equal tfjs `translate` on the same checkpoint (so the recurrent state
-// follows beam search's row reordering), and the attention weights returned per step equal the
-// tfjs forward's cross attention over the decoded sequence.
+// follows beam search's row reordering), and the attention weights returned per step, and the
+// teacher-forced logits and weights of runRnnDecoder, equal the tfjs forward over the decoded
+// sequence.
 
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,7 +16,7 @@ import { CharTokenizer, CheckpointError, createModelConfig, createRng, type Mode
 import { RnnSeq2SeqModel, serializeCheckpoint, setupBackend, translate as tfjsTranslate } from '@attend/transformer';
 import { exportFolder, loadExportFolder, loadRnnSeq2SeqFolder, loadSeq2SeqFolder } from './node.js';
 import { RNN_SEQ2SEQ_FILES } from './folder.js';
-import { translateRnn, translateRnnWithAttention, type OnnxRnnSeq2SeqModel } from './rnn-seq2seq.js';
+import { encodeRnnSource, runRnnDecoder, translateRnn, translateRnnWithAttention, type OnnxRnnSeq2SeqModel } from './rnn-seq2seq.js';
 import { failure, maxAbsDiff } from './test-utils/models.js';
 
 const tokenizer = CharTokenizer.fromAlphabet('abcdefghij');
@@ -119,7 +120,7 @@ describe('rnn-seq2seq decoding over ORT', () => {
     });
   });
 
-  it('returns per-step attention weights equal to the tfjs cross attention over the decoded sequence (additive, local-p)', async () => {
+  it('returns per-step attention weights, and teacher-forced logits and weights, equal to the tfjs forward over the decoded sequence (additive, local-p)', async () => {
     for (const [index, c] of [CASES[0]!, CASES[1]!].entries()) {
       const { model, out } = await exported(c, 20 + index);
       const { model: onnx } = await loadRnnSeq2SeqFolder(out);
@@ -135,7 +136,12 @@ describe('rnn-seq2seq decoding over ORT', () => {
         ids.forEach((row, b) => target.set([cfg.bosTokenId, ...row].slice(0, T), b * T));
         const result = model.forward(source, { ids: target, batchSize: source.batchSize, seqLen: T }, { returnAttention: true });
         const cross = result.attention!.cross[0]!.arraySync() as number[][][][];
+        const wantLogits = result.logits.dataSync() as Float32Array;
         tf.dispose([result.logits, ...result.attention!.cross]);
+        const forced = await runRnnDecoder(onnx.decoder, await encodeRnnSource(onnx.encoder, source), { data: target, batchSize: source.batchSize, seqLen: T });
+        expect(forced.logits.dims).toEqual([source.batchSize, T, cfg.vocabSize]);
+        expect(maxAbsDiff(forced.logits.data, wantLogits)).toBeLessThanOrEqual(1e-4);
+        expect(maxAbsDiff(forced.attentionWeights!.data, cross.map((row) => row[0]!).flat(2))).toBeLessThanOrEqual(1e-4);
         let compared = 0;
         attention.forEach((steps, b) => {
           expect(steps.length === ids[b]!.length || steps.length === ids[b]!.length + 1).toBe(true);

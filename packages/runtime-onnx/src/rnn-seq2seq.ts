@@ -109,6 +109,39 @@ export function onnxRnnStepFunction(decoder: OnnxModel, memory: RnnEncodedSource
 }
 
 /**
+ * The decoder run over whole target rows [B, T] (teacher forcing: bos first), one step per
+ * position from the initial state: logits [B, T, V] and, with attention, the weights [B, T, S] —
+ * what the tfjs forward returns for (source, target).
+ */
+export async function runRnnDecoder(decoder: OnnxModel, memory: RnnEncodedSource, target: TokenMatrix): Promise<{ logits: OutputTensor; attentionWeights?: OutputTensor }> {
+  const { batchSize: B, seqLen: T } = target;
+  if (target.data.length !== B * T) throw new ShapeError(`target: ${target.data.length} values for shape [${B}, ${T}]`);
+  const V = decoder.config.vocabSize;
+  const S = memory.mask.seqLen;
+  const logits = new Float32Array(B * T * V);
+  let weights: Float32Array | undefined;
+  let hidden = memory.initialState;
+  let attentional: OutputTensor | undefined;
+  for (let t = 0; t < T; t++) {
+    const out = await decoder.runRnnDecoderStep({
+      inputIds: { data: Int32Array.from({ length: B }, (_, b) => target.data[b * T + t]!), batchSize: B, seqLen: 1 },
+      encoderHiddenStates: memory.states,
+      encoderAttentionMask: memory.mask,
+      hiddenState: hidden,
+      ...(attentional ? { attentionalState: attentional } : {}),
+    });
+    for (let b = 0; b < B; b++) logits.set(out.logits.data.subarray(b * V, (b + 1) * V), (b * T + t) * V);
+    if (out.attentionWeights) {
+      weights ??= new Float32Array(B * T * S);
+      for (let b = 0; b < B; b++) weights.set(out.attentionWeights.data.subarray(b * S, (b + 1) * S), (b * T + t) * S);
+    }
+    hidden = out.hiddenState;
+    attentional = out.attentionalState;
+  }
+  return { logits: { data: logits, dims: [B, T, V] }, ...(weights ? { attentionWeights: { data: weights, dims: [B, T, S] } } : {}) };
+}
+
+/**
  * Encodes `source` and decodes it from bos until eos; returns each row's new ids (no bos, no
  * eos) — the ONNX counterpart of @attend/transformer's `translate` for rnn-seq2seq.
  */
