@@ -70,7 +70,9 @@ export function onnxRnnStepFunction(decoder: OnnxModel, memory: RnnEncodedSource
     if (rows.length === sources && rows.every((r, i) => r === i)) return memory;
     if (gathered && gathered.rows.length === rows.length && gathered.rows.every((r, i) => r === rows[i])) return gathered;
     const mask = new Int32Array(rows.length * S);
-    rows.forEach((r, i) => mask.set((memory.mask.data as Int32Array).subarray(r * S, (r + 1) * S), i * S));
+    rows.forEach((r, i) => {
+      for (let s = 0; s < S; s++) mask[i * S + s] = memory.mask.data[r * S + s]!;
+    });
     gathered = { rows, states: gatherRows(memory.states, rows), mask: { data: mask, batchSize: rows.length, seqLen: S } };
     return gathered;
   };
