@@ -3,11 +3,10 @@
 
 import * as ort from 'onnxruntime-node';
 import { CheckpointError, tokenizerFromJSON, type Tokenizer } from '@attend/core';
-import { exportCheckpointFiles, type ExportOptions } from './export.js';
+import { exportCheckpointFiles, type ExportOptions, type GraphKind } from './export.js';
 import { EXPORT_FILES, exportFolderFiles, readFolderConfig, RNN_SEQ2SEQ_FILES, SEQ2SEQ_FILES, utf8Text } from './folder.js';
 import type { OnnxRnnSeq2SeqModel } from './rnn-seq2seq.js';
 import type { OnnxSeq2SeqModel } from './seq2seq.js';
-import type { GraphKind } from './export.js';
 import { OnnxModel, OnnxModelError, type SessionOptions } from './session.js';
 import { tritonRepositoryFiles, type TritonOptions } from './triton.js';
 
