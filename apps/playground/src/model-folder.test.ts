@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { CharTokenizer, createModelConfig } from '@attend/core';
+import { exportFolderFiles } from '@attend/runtime-onnx';
+import { RnnSeq2SeqModel, serializeCheckpoint, setupBackend } from '@attend/transformer';
 import { fetchFolderFiles, folderPaths, FolderError, memoryFolderFiles, readModelFolder, type PickedFile } from './model-folder.js';
-import { picked, tinyExport } from './test-utils/fixtures.js';
+import { ALPHABET, picked, tinyExport } from './test-utils/fixtures.js';
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 const file = (path: string, content = 'x'): PickedFile => ({ path, size: content.length, bytes: async () => bytes(content) });
@@ -74,6 +77,15 @@ describe('readModelFolder', () => {
     await expect(failure(readModelFolder(withGraphs(enc, dec.subarray(0, dec.length >> 1)), ''))).resolves.toMatch(/^onnx\/decoder_model_merged\.onnx: not an ONNX model \(/);
     await expect(failure(readModelFolder(withGraphs(bytes('GIF89a not a model'), dec), ''))).resolves.toMatch(/^onnx\/encoder_model\.onnx: not an ONNX model/);
     await expect(failure(readModelFolder(withGraphs(dec, enc), ''))).resolves.toBe("onnx/encoder_model.onnx: holds a 'seq2seq-decoder' graph, expected 'seq2seq-encoder'");
+  });
+
+  it('rejects an rnn-seq2seq export (attend-only layout) in one line', async () => {
+    await setupBackend(['cpu']);
+    const tokenizer = CharTokenizer.fromAlphabet(ALPHABET);
+    const model = new RnnSeq2SeqModel(createModelConfig({ preset: 'rnn-seq2seq', vocabSize: tokenizer.vocabSize, dModel: 8, maxSeqLen: 12 }));
+    const files = exportFolderFiles(serializeCheckpoint({ model, tokenizer: tokenizer.toJSON() }));
+    model.dispose();
+    await expect(failure(readModelFolder(memoryFolderFiles(files), 'g/'))).resolves.toBe("g/config.json: preset 'rnn-seq2seq'; the playground runs 'encoder-decoder' and 'decoder-lm' exports");
   });
 
   it('rejects files from different exports and foreign JSON', async () => {

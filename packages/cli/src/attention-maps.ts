@@ -1,5 +1,6 @@
 // The attention weights of one input, from a checkpoint (tfjs forward with returnAttention) or
-// from an export folder made with --with-attention (onnxruntime-node attention outputs). For an
+// from an export folder made with --with-attention (onnxruntime-node attention outputs; an
+// rnn-seq2seq export always has its attention weights as outputs). For an
 // encoder–decoder the input is translated greedily first, and the maps are those of the
 // decoder reading its own output: cross-attention (output × source tokens, the alignment),
 // decoder self-attention and encoder self-attention. Other presets have self-attention only.
@@ -124,6 +125,21 @@ async function fromExport(dir: string, text: string): Promise<InputAttention> {
       const L = config.numDecoderLayers;
       const maps = { encoder: layersOf(encoded.attentions, 'encoder_attentions', config.numEncoderLayers), decoder: layersOf(out.attentions, 'decoder_attentions', L), cross: layersOf(out.attentions, 'cross_attentions', L) };
       return { config, output: tokenizer.decode(outputIds), sets: setsOf(config, tokenizer, { source: Array.from(batch.ids), target }, maps) };
+    } finally {
+      await model.encoder.release();
+      await model.decoder.release();
+    }
+  }
+  if (config.preset === 'rnn-seq2seq') {
+    const { model, tokenizer } = await rt.loadRnnSeq2SeqFolder(dir);
+    try {
+      if ((config.rnnAttention ?? 'none') === 'none') throw new CliError(`${dir}: this rnn-seq2seq model has no attention (rnnAttention 'none')`);
+      const batch = tokenBatch(tokenizer, [text], config.maxSeqLen);
+      const outputIds = (await rt.translateRnn(model, batch, { maxNewTokens: config.maxSeqLen - 1 }))[0]!;
+      const target = [config.bosTokenId, ...outputIds].slice(0, config.maxSeqLen);
+      const memory = await rt.encodeRnnSource(model.encoder, batch);
+      const out = await rt.runRnnDecoder(model.decoder, memory, { data: target, batchSize: 1, seqLen: target.length });
+      return { config, output: tokenizer.decode(outputIds), sets: setsOf(config, tokenizer, { source: Array.from(batch.ids), target }, { encoder: [], decoder: [], cross: [out.attentionWeights!.data] }) };
     } finally {
       await model.encoder.release();
       await model.decoder.release();

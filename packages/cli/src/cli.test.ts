@@ -241,7 +241,7 @@ describe('attend train --config', () => {
 });
 
 describe('attend train --preset rnn-seq2seq', () => {
-  it('trains a GRU encoder–decoder with additive attention, translates with the checkpoint, draws its attention, and explains that the folder export is not for it', async () => {
+  it('trains a GRU encoder–decoder with additive attention, translates with the checkpoint, draws its attention, exports it and translates the export as the checkpoint does', async () => {
     const out = join(dir, 'gru');
     const r = await attend(['train', '--task', 'copy', '--preset', 'rnn-seq2seq', '--rnn-attention', 'additive', '--steps', '20', '--eval-every', '20', '--out', out, ...TINY]);
     expect(r.stderr).toBe('');
@@ -255,9 +255,35 @@ describe('attend train --preset rnn-seq2seq', () => {
     const a = await attend(['attention', out, 'abc', '--out', join(dir, 'gru-attention')]);
     expect(a.code).toBe(0);
     expect(await readFile(join(dir, 'gru-attention', 'attention-cross.svg'), 'utf8')).toContain('additive attention');
-    const e = await attend(['export', out, '--out', join(dir, 'gru-onnx')]);
-    expect(e.code).toBe(1);
-    expect(e.stderr).toMatch(/^attend: .*preset 'rnn-seq2seq' — the transformers.js export folder is implemented for 'decoder-lm', 'encoder-decoder' and 'encoder-classifier' \(rnn-seq2seq exports with exportRnnSeq2Seq\)\n$/);
+    const onnx = join(dir, 'gru-onnx');
+    const e = await attend(['export', out, '--out', onnx]);
+    expect(e.stderr).toBe('');
+    expect(e.code).toBe(0);
+    expect(e.stdout).toMatch(/onnx\/rnn_encoder\.onnx\s+[\d.]+ kB/);
+    expect(e.stdout).toMatch(/onnx\/rnn_decoder_step\.onnx\s+[\d.]+ kB/);
+    const parity = Number(/parity: max \|tfjs − onnxruntime-node\| logit = (\S+) on 3 inputs/.exec(e.stdout)?.[1]);
+    expect(parity).toBeLessThan(1e-4);
+    expect(JSON.parse(await readFile(join(onnx, 'config.json'), 'utf8'))).toMatchObject({ model_type: 'attend-rnn-seq2seq', attend: { preset: 'rnn-seq2seq', rnnAttention: 'additive' } });
+    const inputs = ['abc', 'hello', 'a'];
+    for (const strategy of [[], ['--beam', '3']]) {
+      const tfjs = await attend(['infer', out, ...strategy, ...inputs]);
+      expect(tfjs.code).toBe(0);
+      const ort = await attend(['infer', onnx, ...strategy, ...inputs, '--json']);
+      expect(ort.stderr).toBe('');
+      expect(ort.code).toBe(0);
+      const parsed = JSON.parse(ort.stdout) as { runtime: string; results: { source: string; output: string }[] };
+      expect(parsed.runtime).toMatch(/^onnxruntime-node \(cpu/);
+      expect(parsed.results.map((x) => x.output)).toEqual(tfjs.stdout.trimEnd().split('\n'));
+    }
+    const ae = await attend(['attention', onnx, 'abc', '--out', join(dir, 'gru-onnx-attention')]);
+    expect(ae.stderr).toBe('');
+    expect(ae.code).toBe(0);
+    expect(ae.stdout.split('\n')[0]).toBe(a.stdout.split('\n')[0]); // "output: …", the same translation
+    expect(await readFile(join(dir, 'gru-onnx-attention', 'attention-cross.svg'), 'utf8')).toContain('additive attention');
+    const i = await attend(['inspect', onnx]);
+    expect(i.code).toBe(0);
+    expect(i.stdout).toMatch(/onnx\/rnn_decoder_step\.onnx: rnn-seq2seq-decoder graph/);
+    expect(i.stdout).toMatch(/onnx\/rnn_encoder\.onnx: rnn-seq2seq-encoder graph/);
   });
 });
 

@@ -1,10 +1,11 @@
 // The parity check of an export: the checkpoint's tfjs forward pass and the export folder's
 // onnxruntime-node graphs on the same few seeded inputs, compared as the largest absolute
 // difference of their logits (the encoder–decoder's decoder run over whole target rows, the
-// LM's cache graph on its first call, the classifier's forward graph).
+// rnn-seq2seq decoder-step graph run over the target one token at a time, the LM's cache graph
+// on its first call, the classifier's forward graph).
 
 import { createRng, type ModelConfig } from '@attend/core';
-import { encodeSource, loadExportFolder, loadSeq2SeqFolder } from '@attend/runtime-onnx/node';
+import { encodeRnnSource, encodeSource, loadExportFolder, loadRnnSeq2SeqFolder, loadSeq2SeqFolder, runRnnDecoder } from '@attend/runtime-onnx/node';
 import { loadCheckpoint, setupBackend, type TokenBatch } from '@attend/transformer';
 
 export interface Parity {
@@ -48,6 +49,20 @@ export async function exportParity(checkpointDir: string, exportDir: string): Pr
       return values;
     };
     const mask = (b: TokenBatch) => ({ data: Int32Array.from({ length: b.batchSize * b.seqLen }, (_, i) => (i % b.seqLen < b.lengths![Math.floor(i / b.seqLen)]! ? 1 : 0)), batchSize: b.batchSize, seqLen: b.seqLen });
+    if (config.preset === 'rnn-seq2seq') {
+      const source = randomRows(config, 1, lengths);
+      const target = randomRows(config, 2, lengths.map(() => T));
+      target.ids.forEach((_, i) => i % T === 0 && (target.ids[i] = config.bosTokenId));
+      const { model: onnx } = await loadRnnSeq2SeqFolder(exportDir);
+      try {
+        const memory = await encodeRnnSource(onnx.encoder, { ids: source.ids, batchSize: source.batchSize, seqLen: source.seqLen, lengths: source.lengths! });
+        const { logits } = await runRnnDecoder(onnx.decoder, memory, { data: target.ids, batchSize: target.batchSize, seqLen: T });
+        return { maxAbsDiff: maxDiff(tfjsLogits(source, target), logits.data), rows: source.batchSize, seqLen: T };
+      } finally {
+        await onnx.encoder.release();
+        await onnx.decoder.release();
+      }
+    }
     if (config.preset === 'encoder-decoder') {
       const source = randomRows(config, 1, lengths);
       const target = randomRows(config, 2, lengths.map(() => T));

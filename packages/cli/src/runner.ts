@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodeWith, tokenizerFromJSON, type DecodeStrategy, type ModelConfig, type StepFunction, type Tokenizer } from '@attend/core';
-import type { Classification, Device, OnnxModel, OnnxSeq2SeqModel } from '@attend/runtime-onnx';
+import type { Classification, Device, OnnxModel, OnnxRnnSeq2SeqModel, OnnxSeq2SeqModel } from '@attend/runtime-onnx';
 import { CliError } from './errors.js';
 import { folderKind } from './model-folder.js';
 
@@ -171,7 +171,12 @@ async function loadSessions(dir: string, device: InferDevice): Promise<{ config:
     throw new CliError(`${tokenizerPath}: not JSON (${(error as Error).message})`);
   }
   const tokenizer = tokenizerFromJSON(tokenizerJson, tokenizerPath);
-  const files = config.preset === 'encoder-decoder' ? [rt.SEQ2SEQ_FILES.encoder, rt.SEQ2SEQ_FILES.decoder] : [rt.EXPORT_FILES.model];
+  const files =
+    config.preset === 'encoder-decoder'
+      ? [rt.SEQ2SEQ_FILES.encoder, rt.SEQ2SEQ_FILES.decoder]
+      : config.preset === 'rnn-seq2seq'
+        ? [rt.RNN_SEQ2SEQ_FILES.encoder, rt.RNN_SEQ2SEQ_FILES.decoder]
+        : [rt.EXPORT_FILES.model];
   const models: OnnxModel[] = [];
   try {
     for (const name of files) {
@@ -194,6 +199,7 @@ async function openExport(dir: string, device: InferDevice): Promise<ModelRunner
   const fallback = first.fallbacks[0];
   const runtime = `onnxruntime-${device === 'wasm' ? 'web' : 'node'} (${first.device}${fallback ? `; ${fallback.device} unavailable: ${fallback.reason}` : ''})`;
   const seq2seq: OnnxSeq2SeqModel | undefined = config.preset === 'encoder-decoder' ? { encoder: models[0]!, decoder: models[1]! } : undefined;
+  const rnn: OnnxRnnSeq2SeqModel | undefined = config.preset === 'rnn-seq2seq' ? { encoder: models[0]!, decoder: models[1]! } : undefined;
   return {
     config,
     tokenizer,
@@ -201,8 +207,11 @@ async function openExport(dir: string, device: InferDevice): Promise<ModelRunner
     device: first.device,
     ...(fallback ? { fallback } : {}),
     async translate(sources, strategy, maxNewTokens = config.maxSeqLen - 1) {
-      if (!seq2seq) throw wrongPreset(config, 'translate');
-      const out = await rt.translate(seq2seq, tokenBatch(tokenizer, sources, config.maxSeqLen), { maxNewTokens, strategy });
+      const source = tokenBatch(tokenizer, sources, config.maxSeqLen);
+      let out: number[][];
+      if (seq2seq) out = await rt.translate(seq2seq, source, { maxNewTokens, strategy });
+      else if (rnn) out = await rt.translateRnn(rnn, source, { maxNewTokens, strategy });
+      else throw wrongPreset(config, 'translate');
       return out.map((ids) => tokenizer.decode(ids));
     },
     async classify(texts) {

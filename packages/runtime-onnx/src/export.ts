@@ -38,9 +38,10 @@ export const PRODUCER_VERSION = '0.1.0';
 export const METADATA_KEYS = { config: 'attend.config', graph: 'attend.graph' } as const;
 /**
  * Values of the `attend.graph` metadata: the plain forward graph, the decoder-lm KV-cache graph,
- * or the two graphs of a seq2seq export (encoder; merged decoder with caches, see exportSeq2Seq).
+ * the two graphs of a seq2seq export (encoder; merged decoder with caches, see exportSeq2Seq),
+ * or the two graphs of an rnn-seq2seq export (encoder; one decoder step, see exportRnnSeq2Seq).
  */
-export type GraphKind = 'forward' | 'decoder-with-past' | 'seq2seq-encoder' | 'seq2seq-decoder';
+export type GraphKind = 'forward' | 'decoder-with-past' | 'seq2seq-encoder' | 'seq2seq-decoder' | 'rnn-seq2seq-encoder' | 'rnn-seq2seq-decoder';
 
 export interface ExportOptions {
   /**
@@ -75,8 +76,12 @@ export function seq2seqPresentName(layer: number, cache: 'decoder' | 'encoder', 
 }
 
 /** Names of the inputs of the forward graph of each preset (all int64), or of `graph`. */
-export function forwardInputNames(config: Pick<ModelConfig, 'preset' | 'numDecoderLayers'>, graph: GraphKind = 'forward'): string[] {
-  if (graph === 'seq2seq-encoder') return ['input_ids', 'attention_mask'];
+export function forwardInputNames(config: Pick<ModelConfig, 'preset' | 'numDecoderLayers'> & Partial<Pick<ModelConfig, 'rnnAttention'>>, graph: GraphKind = 'forward'): string[] {
+  if (graph === 'seq2seq-encoder' || graph === 'rnn-seq2seq-encoder') return ['input_ids', 'attention_mask'];
+  if (graph === 'rnn-seq2seq-decoder') {
+    const feeding = config.rnnAttention !== undefined && config.rnnAttention !== 'none' && config.rnnAttention !== 'additive';
+    return ['input_ids', 'encoder_hidden_states', 'encoder_attention_mask', 'hidden_state', ...(feeding ? ['attentional_state'] : [])];
+  }
   if (graph === 'seq2seq-decoder') {
     const past = Array.from({ length: config.numDecoderLayers }, (_, i) =>
       (['decoder', 'encoder'] as const).flatMap((cache) => [seq2seqPastName(i, cache, 'key'), seq2seqPastName(i, cache, 'value')]),

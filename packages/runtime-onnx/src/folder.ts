@@ -22,9 +22,16 @@
 // architectures BertForSequenceClassification and num_labels, the tokenizer files, and
 // onnx/model.onnx, the forward graph (input_ids, attention_mask → logits [B, numClasses]).
 // It has no generation_config.json: nothing is generated.
+//
+// An rnn-seq2seq (GRU encoder–decoder) has no transformers.js architecture; its folder is for
+// attend only (loadRnnSeq2SeqFolder, `attend infer`): config.json with model_type
+// "attend-rnn-seq2seq", is_encoder_decoder and the full config under `attend`, the tokenizer
+// and generation files as above, and onnx/rnn_encoder.onnx + onnx/rnn_decoder_step.onnx (see
+// exportRnnSeq2Seq in rnn-export.ts).
 
-import { CheckpointError, ConfigError, parseModelConfig, tokenizerFromJSON, type ModelConfig, type Tokenizer } from '@attend/core';
+import { CheckpointError, ConfigError, parseModelConfig, parseSafetensors, tokenizerFromJSON, type ModelConfig, type Tokenizer } from '@attend/core';
 import { exportCheckpointFiles, exportSeq2SeqCheckpointFiles, type ExportOptions } from './export.js';
+import { exportRnnSeq2Seq } from './rnn-export.js';
 
 /** Paths of the export folder's files. */
 export const EXPORT_FILES = {
@@ -40,6 +47,15 @@ export const SEQ2SEQ_FILES = {
   encoder: 'onnx/encoder_model.onnx',
   decoder: 'onnx/decoder_model_merged.onnx',
 } as const;
+
+/** Paths of the two graphs of an rnn-seq2seq export folder (the other files as in EXPORT_FILES). */
+export const RNN_SEQ2SEQ_FILES = {
+  encoder: 'onnx/rnn_encoder.onnx',
+  decoder: 'onnx/rnn_decoder_step.onnx',
+} as const;
+
+/** config.json's model_type of an rnn-seq2seq folder: attend's own, no transformers.js architecture. */
+export const RNN_SEQ2SEQ_MODEL_TYPE = 'attend-rnn-seq2seq';
 
 /** transformers.js tokenizer class for each attend tokenizer kind. */
 const TOKENIZER_CLASSES: Record<Tokenizer['kind'], string> = {
@@ -104,6 +120,25 @@ export function marianConfig(config: ModelConfig): Record<string, unknown> {
   };
 }
 
+/** config.json of an rnn-seq2seq folder (attend-only model_type), with the full config under `attend`. */
+export function rnnSeq2SeqConfig(config: ModelConfig): Record<string, unknown> {
+  return {
+    model_type: RNN_SEQ2SEQ_MODEL_TYPE,
+    is_encoder_decoder: true,
+    vocab_size: config.vocabSize,
+    d_model: config.dModel,
+    encoder_layers: config.numEncoderLayers,
+    decoder_layers: config.numDecoderLayers,
+    rnn_cell: config.rnnCell,
+    rnn_attention: config.rnnAttention ?? 'none',
+    bos_token_id: config.bosTokenId,
+    eos_token_id: config.eosTokenId,
+    pad_token_id: config.padTokenId,
+    decoder_start_token_id: config.bosTokenId,
+    attend: config,
+  };
+}
+
 /** bert-style config.json fields for an attend encoder-classifier, plus the full config under `attend`. */
 export function bertConfig(config: ModelConfig): Record<string, unknown> {
   const labels = Array.from({ length: config.numClasses }, (_, i) => `LABEL_${i}`);
@@ -144,7 +179,7 @@ export function tokenizerConfig(config: ModelConfig, tokenizer: Tokenizer): Reco
 
 export function generationConfig(config: ModelConfig): Record<string, unknown> {
   return {
-    ...(config.preset === 'encoder-decoder' ? { decoder_start_token_id: config.bosTokenId } : {}),
+    ...(config.preset === 'encoder-decoder' || config.preset === 'rnn-seq2seq' ? { decoder_start_token_id: config.bosTokenId } : {}),
     bos_token_id: config.bosTokenId,
     eos_token_id: config.eosTokenId,
     pad_token_id: config.padTokenId,
@@ -172,9 +207,8 @@ export function exportFolderFiles(files: Record<string, Uint8Array>, options: Pi
     if (error instanceof ConfigError) throw new CheckpointError(error.message);
     throw error;
   }
-  if (config.preset === 'rnn-seq2seq' || config.preset === 'vit-classifier') {
-    const hint = config.preset === 'rnn-seq2seq' ? ' (rnn-seq2seq exports with exportRnnSeq2Seq)' : '';
-    throw new CheckpointError(`${where('config.json')}: preset '${config.preset}' — the transformers.js export folder is implemented for 'decoder-lm', 'encoder-decoder' and 'encoder-classifier'${hint}`);
+  if (config.preset === 'vit-classifier') {
+    throw new CheckpointError(`${where('config.json')}: preset '${config.preset}' — the export folder is implemented for 'decoder-lm', 'encoder-decoder', 'encoder-classifier' and 'rnn-seq2seq'`);
   }
   const tokenizerBytes = read('tokenizer.json');
   let tokenizer: Tokenizer;
@@ -196,6 +230,11 @@ export function exportFolderFiles(files: Record<string, Uint8Array>, options: Pi
     return { [EXPORT_FILES.config]: json(bertConfig(config)), ...tokenizerFiles, [EXPORT_FILES.model]: onnx };
   }
   const common = { ...tokenizerFiles, [EXPORT_FILES.generationConfig]: json(generationConfig(config)) };
+  if (config.preset === 'rnn-seq2seq') {
+    const source = where('model.safetensors');
+    const { encoder, decoder } = exportRnnSeq2Seq(config, parseSafetensors(read('model.safetensors'), { source }).tensors, { source });
+    return { [EXPORT_FILES.config]: json(rnnSeq2SeqConfig(config)), ...common, [RNN_SEQ2SEQ_FILES.encoder]: encoder, [RNN_SEQ2SEQ_FILES.decoder]: decoder };
+  }
   if (config.preset === 'encoder-decoder') {
     const { encoder, decoder } = exportSeq2SeqCheckpointFiles(files, { dir: options.dir, withAttention: options.withAttention ?? false });
     return { [EXPORT_FILES.config]: json(marianConfig(config)), ...common, [SEQ2SEQ_FILES.encoder]: encoder, [SEQ2SEQ_FILES.decoder]: decoder };

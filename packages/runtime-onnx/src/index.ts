@@ -11,3 +11,4 @@ export * from './seq2seq.js';
 export * from './classify.js';
 export * from './triton.js';
 export * from './rnn-export.js';
+export * from './rnn-seq2seq.js';

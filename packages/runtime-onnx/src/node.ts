@@ -3,8 +3,9 @@
 
 import * as ort from 'onnxruntime-node';
 import { CheckpointError, tokenizerFromJSON, type Tokenizer } from '@attend/core';
-import { exportCheckpointFiles, type ExportOptions } from './export.js';
-import { EXPORT_FILES, exportFolderFiles, readFolderConfig, SEQ2SEQ_FILES, utf8Text } from './folder.js';
+import { exportCheckpointFiles, type ExportOptions, type GraphKind } from './export.js';
+import { EXPORT_FILES, exportFolderFiles, readFolderConfig, RNN_SEQ2SEQ_FILES, SEQ2SEQ_FILES, utf8Text } from './folder.js';
+import type { OnnxRnnSeq2SeqModel } from './rnn-seq2seq.js';
 import type { OnnxSeq2SeqModel } from './seq2seq.js';
 import { OnnxModel, OnnxModelError, type SessionOptions } from './session.js';
 import { tritonRepositoryFiles, type TritonOptions } from './triton.js';
@@ -43,6 +44,9 @@ export async function loadExportFolder(folder: string, options: SessionOptions =
   if (config.preset === 'encoder-decoder') {
     throw new CheckpointError(`${file(EXPORT_FILES.config)}: an encoder-decoder export (${SEQ2SEQ_FILES.encoder} + ${SEQ2SEQ_FILES.decoder}); load it with loadSeq2SeqFolder`);
   }
+  if (config.preset === 'rnn-seq2seq') {
+    throw new CheckpointError(`${file(EXPORT_FILES.config)}: an rnn-seq2seq export (${RNN_SEQ2SEQ_FILES.encoder} + ${RNN_SEQ2SEQ_FILES.decoder}); load it with loadRnnSeq2SeqFolder`);
+  }
   const tokenizerText = utf8Text(await readBytes(file(EXPORT_FILES.tokenizer), CheckpointError), file(EXPORT_FILES.tokenizer));
   let tokenizer: Tokenizer;
   try {
@@ -71,10 +75,36 @@ export interface Seq2SeqExportFolder {
  * tokenizer, and both graphs, each checked against config.json.
  */
 export async function loadSeq2SeqFolder(folder: string, options: SessionOptions = {}): Promise<Seq2SeqExportFolder> {
+  return loadTwoGraphFolder(folder, 'encoder-decoder', [SEQ2SEQ_FILES.encoder, 'seq2seq-encoder'], [SEQ2SEQ_FILES.decoder, 'seq2seq-decoder'], options);
+}
+
+export interface RnnSeq2SeqExportFolder {
+  model: OnnxRnnSeq2SeqModel;
+  tokenizer: Tokenizer;
+}
+
+/**
+ * Loads an rnn-seq2seq export folder (attend-only layout, see folder.ts): its files, the
+ * tokenizer, and the encoder and decoder-step graphs, each checked against config.json.
+ */
+export async function loadRnnSeq2SeqFolder(folder: string, options: SessionOptions = {}): Promise<RnnSeq2SeqExportFolder> {
+  return loadTwoGraphFolder(folder, 'rnn-seq2seq', [RNN_SEQ2SEQ_FILES.encoder, 'rnn-seq2seq-encoder'], [RNN_SEQ2SEQ_FILES.decoder, 'rnn-seq2seq-decoder'], options);
+}
+
+async function loadTwoGraphFolder(
+  folder: string,
+  preset: 'encoder-decoder' | 'rnn-seq2seq',
+  encoderFile: readonly [string, GraphKind],
+  decoderFile: readonly [string, GraphKind],
+  options: SessionOptions,
+): Promise<{ model: { encoder: OnnxModel; decoder: OnnxModel }; tokenizer: Tokenizer }> {
   const path = await import('node:path');
   const file = (name: string): string => path.join(folder, name);
   const config = readFolderConfig(await readBytes(file(EXPORT_FILES.config), CheckpointError), file(EXPORT_FILES.config));
-  if (config.preset !== 'encoder-decoder') throw new CheckpointError(`${file(EXPORT_FILES.config)}: preset '${config.preset}', not an encoder-decoder export (use loadExportFolder)`);
+  if (config.preset !== preset) {
+    const use = config.preset === 'encoder-decoder' ? 'loadSeq2SeqFolder' : config.preset === 'rnn-seq2seq' ? 'loadRnnSeq2SeqFolder' : 'loadExportFolder';
+    throw new CheckpointError(`${file(EXPORT_FILES.config)}: preset '${config.preset}', not an ${preset} export (use ${use})`);
+  }
   let tokenizer: Tokenizer;
   const tokenizerText = utf8Text(await readBytes(file(EXPORT_FILES.tokenizer), CheckpointError), file(EXPORT_FILES.tokenizer));
   try {
@@ -85,7 +115,7 @@ export async function loadSeq2SeqFolder(folder: string, options: SessionOptions 
   for (const name of [EXPORT_FILES.tokenizerConfig, EXPORT_FILES.generationConfig]) await readBytes(file(name), CheckpointError);
   const loaded: OnnxModel[] = [];
   try {
-    for (const [name, graph] of [[SEQ2SEQ_FILES.encoder, 'seq2seq-encoder'], [SEQ2SEQ_FILES.decoder, 'seq2seq-decoder']] as const) {
+    for (const [name, graph] of [encoderFile, decoderFile]) {
       const onnxFile = file(name);
       const model = await createOnnxModel(await readBytes(onnxFile, OnnxModelError), { source: onnxFile, ...options });
       loaded.push(model);
@@ -101,7 +131,8 @@ export async function loadSeq2SeqFolder(folder: string, options: SessionOptions 
 
 /**
  * Exports the checkpoint folder `checkpointDir` (config.json, model.safetensors,
- * tokenizer.json) to `outDir` in the transformers.js layout (gpt2, marian or bert, see folder.ts). Atomic: written
+ * tokenizer.json) to `outDir` in the transformers.js layout (gpt2, marian or bert, see folder.ts),
+ * or attend's rnn-seq2seq layout. Atomic: written
  * to a temporary folder beside `outDir`, then renamed over it.
  */
 export async function exportFolder(checkpointDir: string, outDir: string, options: Pick<ExportOptions, 'withAttention'> = {}): Promise<void> {

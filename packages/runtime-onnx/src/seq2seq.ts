@@ -37,8 +37,8 @@ export function checkSeq2SeqModel(model: OnnxSeq2SeqModel): void {
   if (JSON.stringify(model.encoder.config) !== JSON.stringify(model.decoder.config)) throw new ShapeError('the encoder and decoder graphs come from different models (their configs differ)');
 }
 
-/** Runs the encoder over a right-padded source batch. */
-export async function encodeSource(encoder: OnnxModel, source: SourceBatch): Promise<EncodedSource> {
+/** The [B, S] source mask of a right-padded batch (1 on each row's first `lengths[b]` positions). */
+export function encodeSourceMask(source: SourceBatch): { data: Int32Array; batchSize: number; seqLen: number } {
   const { batchSize: B, seqLen: S } = source;
   const mask = new Int32Array(B * S);
   for (let b = 0; b < B; b++) {
@@ -46,7 +46,13 @@ export async function encodeSource(encoder: OnnxModel, source: SourceBatch): Pro
     if (!Number.isInteger(n) || n < 1 || n > S) throw new ShapeError(`source length ${n} of row ${b} is outside [1, ${S}]`);
     mask.fill(1, b * S, b * S + n);
   }
-  const maskMatrix = { data: mask, batchSize: B, seqLen: S };
+  return { data: mask, batchSize: B, seqLen: S };
+}
+
+/** Runs the encoder over a right-padded source batch. */
+export async function encodeSource(encoder: OnnxModel, source: SourceBatch): Promise<EncodedSource> {
+  const { batchSize: B, seqLen: S } = source;
+  const maskMatrix = encodeSourceMask(source);
   const { lastHiddenState } = await encoder.encode({ inputIds: { data: source.ids, batchSize: B, seqLen: S }, attentionMask: maskMatrix });
   return { states: lastHiddenState, mask: maskMatrix };
 }

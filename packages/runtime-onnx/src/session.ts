@@ -143,6 +143,37 @@ export interface Seq2SeqDecoderOutputs extends ForwardOutputs {
   present: Seq2SeqCache;
 }
 
+export interface RnnEncoderOutputs {
+  /** [B, S, dModel]; zero at padded positions. */
+  lastHiddenState: OutputTensor;
+  /** [L, B, dModel]: the decoder's first hidden state (the bridge over the final encoder states). */
+  decoderInitialState: OutputTensor;
+}
+
+export interface RnnDecoderStepFeeds {
+  /** One token per row [B, 1]. */
+  inputIds: TokenMatrix;
+  /** The encoder output [B, S, dModel] for these rows. */
+  encoderHiddenStates: OutputTensor;
+  /** [B, S] source mask; default all ones. */
+  encoderAttentionMask?: TokenMatrix;
+  /** [L, B, dModel]: the decoder state before this step. */
+  hiddenState: OutputTensor;
+  /** [B, dModel]: h̃ of the previous step (Luong attention's input feeding; zeros at the first step). */
+  attentionalState?: OutputTensor;
+}
+
+export interface RnnDecoderStepOutputs {
+  /** [B, 1, V] */
+  logits: OutputTensor;
+  /** [L, B, dModel] */
+  hiddenState: OutputTensor;
+  /** [B, dModel]; Luong attention (dot, general, concat, local-p) only. */
+  attentionalState?: OutputTensor;
+  /** [B, 1, S]; with attention only. */
+  attentionWeights?: OutputTensor;
+}
+
 /** An attend forward graph (or decoder-lm KV-cache graph, or one of the seq2seq graphs) in an ORT session. */
 export class OnnxModel {
   private constructor(
@@ -199,6 +230,9 @@ export class OnnxModel {
     const c = this.config;
     if (this.graph === 'seq2seq-encoder' || this.graph === 'seq2seq-decoder') {
       throw new ShapeError(`${this.source} is a '${this.graph}' graph; use encode / runSeq2SeqDecoder (or translate) instead of run`);
+    }
+    if (this.graph === 'rnn-seq2seq-encoder' || this.graph === 'rnn-seq2seq-decoder') {
+      throw new ShapeError(`${this.source} is a '${this.graph}' graph; use runRnnEncoder / runRnnDecoderStep (or translateRnn) instead of run`);
     }
     if (this.graph === 'decoder-with-past') {
       if (feeds.decoderInputIds) throw new ShapeError(`preset '${c.preset}' takes no decoderInputIds`);
@@ -368,6 +402,61 @@ export class OnnxModel {
     return { logits: out('logits'), attentions, present: { decoder: layerCache('decoder'), encoder: layerCache('encoder') } };
   }
 
+  /** The rnn-seq2seq encoder graph: source tokens → encoder states and the decoder's initial state. */
+  async runRnnEncoder(feeds: EncoderFeeds): Promise<RnnEncoderOutputs> {
+    if (this.graph !== 'rnn-seq2seq-encoder') throw new ShapeError(`${this.source} is a '${this.graph}' graph; runRnnEncoder needs an rnn-seq2seq encoder export`);
+    const c = this.config;
+    const ids = feeds.inputIds;
+    const mask = feeds.attentionMask ?? { data: new Array<number>(ids.batchSize * ids.seqLen).fill(1), batchSize: ids.batchSize, seqLen: ids.seqLen };
+    if (mask.batchSize !== ids.batchSize || mask.seqLen !== ids.seqLen) throw new ShapeError(`attention_mask is [${mask.batchSize}, ${mask.seqLen}] but input_ids is [${ids.batchSize}, ${ids.seqLen}]`);
+    const results = await this.session.run({
+      input_ids: this.tokens('input_ids', ids, (x) => Number.isInteger(x) && x >= 0 && x < c.vocabSize, `a token id in [0, ${c.vocabSize})`),
+      attention_mask: this.tokens('attention_mask', mask, (x) => x === 0 || x === 1, '0 or 1'),
+    });
+    const out = this.reader(results);
+    return { lastHiddenState: out('last_hidden_state'), decoderInitialState: out('decoder_initial_state') };
+  }
+
+  /** One step of the rnn-seq2seq decoder graph: each row's newest token and recurrent state → logits and the next state. */
+  async runRnnDecoderStep(feeds: RnnDecoderStepFeeds): Promise<RnnDecoderStepOutputs> {
+    if (this.graph !== 'rnn-seq2seq-decoder') throw new ShapeError(`${this.source} is a '${this.graph}' graph; runRnnDecoderStep needs an rnn-seq2seq decoder export`);
+    const c = this.config;
+    const d = c.dModel;
+    const L = c.numDecoderLayers;
+    const ids = feeds.inputIds;
+    if (ids.seqLen !== 1) throw new ShapeError(`input_ids is [${ids.batchSize}, ${ids.seqLen}]; the rnn decoder step takes one token per row`);
+    const B = ids.batchSize;
+    const tensors: Record<string, Tensor> = {};
+    tensors.input_ids = this.tokens('input_ids', ids, (x) => Number.isInteger(x) && x >= 0 && x < c.vocabSize, `a token id in [0, ${c.vocabSize})`);
+    const states = feeds.encoderHiddenStates;
+    const S = states.dims[1] ?? 0;
+    if (states.dims.length !== 3 || states.dims[0] !== B || states.dims[2] !== d || states.data.length !== B * S * d) {
+      throw new ShapeError(`encoder_hidden_states is [${states.dims}] (${states.data.length} values), expected [${B}, S, ${d}]`);
+    }
+    tensors.encoder_hidden_states = new this.ort.Tensor('float32', states.data, [B, S, d]);
+    const mask = feeds.encoderAttentionMask ?? { data: new Array<number>(B * S).fill(1), batchSize: B, seqLen: S };
+    if (mask.batchSize !== B || mask.seqLen !== S) throw new ShapeError(`encoder_attention_mask is [${mask.batchSize}, ${mask.seqLen}], expected [${B}, ${S}]`);
+    tensors.encoder_attention_mask = this.tokens('encoder_attention_mask', mask, (x) => x === 0 || x === 1, '0 or 1');
+    const checked = (name: string, t: OutputTensor, want: number[]): Tensor => {
+      if (t.dims.length !== want.length || t.dims.some((x, i) => x !== want[i]) || t.data.length !== want.reduce((a, b) => a * b, 1)) {
+        throw new ShapeError(`${name} is [${t.dims}] (${t.data.length} values), expected [${want}]`);
+      }
+      return new this.ort.Tensor('float32', t.data, want);
+    };
+    tensors.hidden_state = checked('hidden_state', feeds.hiddenState, [L, B, d]);
+    const feeding = this.session.inputNames.includes('attentional_state');
+    if (feeding) tensors.attentional_state = checked('attentional_state', feeds.attentionalState ?? { data: new Float32Array(B * d), dims: [B, d] }, [B, d]);
+    const results = await this.session.run(tensors);
+    const out = this.reader(results);
+    const outputs = this.session.outputNames;
+    return {
+      logits: out('logits'),
+      hiddenState: out('present_hidden_state'),
+      ...(feeding ? { attentionalState: out('present_attentional_state') } : {}),
+      ...(outputs.includes('attention_weights') ? { attentionWeights: out('attention_weights') } : {}),
+    };
+  }
+
   private reader(results: InferenceSession.OnnxValueMapType): (name: string) => OutputTensor {
     return (name) => {
       const t = results[name] as Tensor | undefined;
@@ -413,10 +502,10 @@ export function inspectModel(bytes: Uint8Array, source = 'model.onnx'): { info: 
   } catch (error) {
     throw new OnnxModelError(firstLine(error));
   }
-  const kinds: GraphKind[] = ['decoder-with-past', 'seq2seq-encoder', 'seq2seq-decoder'];
+  const kinds: GraphKind[] = ['decoder-with-past', 'seq2seq-encoder', 'seq2seq-decoder', 'rnn-seq2seq-encoder', 'rnn-seq2seq-decoder'];
   const graph: GraphKind = kinds.find((k) => k === info.metadata[METADATA_KEYS.graph]) ?? 'forward';
   const missing = forwardInputNames(config, graph).filter((n) => !info.inputs.includes(n));
-  if (missing.length > 0 || !info.outputs.includes(graph === 'seq2seq-encoder' ? 'last_hidden_state' : 'logits')) {
+  if (missing.length > 0 || !info.outputs.includes(graph === 'seq2seq-encoder' || graph === 'rnn-seq2seq-encoder' ? 'last_hidden_state' : 'logits')) {
     throw new OnnxModelError(`${source}: not an attend ${graph} graph (inputs [${info.inputs.join(', ')}], outputs [${info.outputs.join(', ')}])`);
   }
   return { info, config, graph };

@@ -11,6 +11,7 @@ import Table from 'cli-table3';
 import { argmax, createRng, type ModelConfig } from '@attend/core';
 import type { OnnxModel, SessionOptions } from '@attend/runtime-onnx';
 import { EXPORT_FILES, SEQ2SEQ_FILES } from '@attend/runtime-onnx';
+import { CliError } from '../errors.js';
 import { folderKind } from '../model-folder.js';
 
 export interface BenchCommandOptions {
@@ -173,6 +174,7 @@ export async function benchCommand(dir: string, o: BenchCommandOptions): Promise
   const { readFolderConfig } = await import('@attend/runtime-onnx');
   const configPath = join(dir, EXPORT_FILES.config);
   const config = readFolderConfig(new Uint8Array(await readFile(configPath)), configPath);
+  if (config.preset === 'rnn-seq2seq') throw new CliError(`${dir}: attend bench times the Transformer exports only; this is an rnn-seq2seq export`);
   const n = Math.min(o.tokens ?? 32, config.maxSeqLen - (config.preset === 'encoder-classifier' ? 0 : 1));
   console.log(`export ${dir}: ${config.preset}, forward of 1 × ${n} tokens${config.preset === 'encoder-decoder' ? ` (source and target)` : ''}`);
   const rows: Row[] = [];

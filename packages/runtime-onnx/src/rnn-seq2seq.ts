@@ -1,0 +1,192 @@
+// Generation over the two graphs of an rnn-seq2seq export (`exportRnnSeq2Seq`) with @attend/core's
+// decoding: the source is encoded once (encoder states + the decoder's initial state); the step
+// function runs the one-step decoder graph on each row's newest token and keeps the recurrent
+// state (hidden_state [L, B, d], and Luong attention's attentional_state [B, d]) between calls.
+// Beam search's `context.parents` reorder and repeat the state rows, and each row's encoder
+// states and source mask follow the input row it descends from — the contract of
+// @attend/transformer's tfjs `translate`. A call that does not extend the previous one by one
+// token replays its rows from the initial state.
+
+import { ConfigError, decodeWith, ShapeError, type StepFunction } from '@attend/core';
+import { gatherRows } from './generate.js';
+import { encodeSourceMask, type SourceBatch, type TranslateOptions } from './seq2seq.js';
+import type { OnnxModel, OutputTensor, TokenMatrix } from './session.js';
+
+/** The two sessions of an rnn-seq2seq export: the encoder and the one-step decoder. */
+export interface OnnxRnnSeq2SeqModel {
+  encoder: OnnxModel;
+  decoder: OnnxModel;
+}
+
+/** What the rnn decoder reads: encoder states [B, S, d], source mask [B, S], initial state [L, B, d]. */
+export interface RnnEncodedSource {
+  states: OutputTensor;
+  mask: TokenMatrix;
+  initialState: OutputTensor;
+}
+
+/** Checks that `model` is the encoder + decoder-step pair of one rnn-seq2seq export. */
+export function checkRnnSeq2SeqModel(model: OnnxRnnSeq2SeqModel): void {
+  if (model.encoder.graph !== 'rnn-seq2seq-encoder') throw new ShapeError(`the encoder session holds a '${model.encoder.graph}' graph, expected an rnn-seq2seq encoder`);
+  if (model.decoder.graph !== 'rnn-seq2seq-decoder') throw new ShapeError(`the decoder session holds a '${model.decoder.graph}' graph, expected an rnn-seq2seq decoder step`);
+  if (JSON.stringify(model.encoder.config) !== JSON.stringify(model.decoder.config)) throw new ShapeError('the encoder and decoder graphs come from different models (their configs differ)');
+}
+
+/** Runs the rnn encoder over a right-padded source batch. */
+export async function encodeRnnSource(encoder: OnnxModel, source: SourceBatch): Promise<RnnEncodedSource> {
+  const mask = encodeSourceMask(source);
+  const out = await encoder.runRnnEncoder({ inputIds: { data: source.ids, batchSize: source.batchSize, seqLen: source.seqLen }, attentionMask: mask });
+  return { states: out.lastHiddenState, mask, initialState: out.decoderInitialState };
+}
+
+/** Rows `rows` of the middle axis of t [L, B, d]. */
+function gatherMiddle(t: OutputTensor, rows: ArrayLike<number>): OutputTensor {
+  const [L, B, d] = t.dims as [number, number, number];
+  const data = new Float32Array(L * rows.length * d);
+  for (let l = 0; l < L; l++) {
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i]!;
+      if (r < 0 || r >= B) throw new ShapeError(`parent row ${r} is outside [0, ${B})`);
+      data.set(t.data.subarray((l * B + r) * d, (l * B + r + 1) * d), (l * rows.length + i) * d);
+    }
+  }
+  return { data, dims: [L, rows.length, d] };
+}
+
+/**
+ * A step function over the rnn decoder-step graph, for one decoding run over `memory`.
+ * `onAttention` gets, after each call, the attention weights [rows, 1, S] of the step that
+ * produced the returned logits (models with attention only).
+ */
+export function onnxRnnStepFunction(decoder: OnnxModel, memory: RnnEncodedSource, onAttention?: (weights: OutputTensor) => void): StepFunction {
+  if (decoder.graph !== 'rnn-seq2seq-decoder') throw new ShapeError(`rnn-seq2seq generation needs the rnn decoder-step graph; this model is a '${decoder.config.preset}' ${decoder.graph} graph`);
+  const sources = memory.states.dims[0]!;
+  const S = memory.mask.seqLen;
+  let state: { hidden: OutputTensor; attentional?: OutputTensor; length: number } | undefined;
+  let inputRows: Int32Array | undefined; // source row of each row of the previous call
+  let gathered: { rows: Int32Array; states: OutputTensor; mask: TokenMatrix } | undefined;
+
+  const memoryOf = (rows: Int32Array): { states: OutputTensor; mask: TokenMatrix } => {
+    if (rows.length === sources && rows.every((r, i) => r === i)) return memory;
+    if (gathered && gathered.rows.length === rows.length && gathered.rows.every((r, i) => r === rows[i])) return gathered;
+    const mask = new Int32Array(rows.length * S);
+    rows.forEach((r, i) => {
+      for (let s = 0; s < S; s++) mask[i * S + s] = memory.mask.data[r * S + s]!;
+    });
+    gathered = { rows, states: gatherRows(memory.states, rows), mask: { data: mask, batchSize: rows.length, seqLen: S } };
+    return gathered;
+  };
+
+  return async (tokens, batchSize, length, context) => {
+    const parents = context?.parents;
+    if (tokens.length !== batchSize * length) throw new ShapeError(`step function got ${tokens.length} tokens for [${batchSize}, ${length}]`);
+    if (parents && parents.length !== batchSize) throw new ShapeError(`step function got ${parents.length} parents for ${batchSize} rows`);
+    const rows = inputRows && parents ? Int32Array.from(parents, (p) => inputRows![p]!) : Int32Array.from({ length: batchSize }, (_, i) => i);
+    if (rows.some((r) => r >= sources)) throw new ShapeError(`${batchSize} rows but ${sources} encoded sources`);
+    inputRows = rows;
+    const mem = memoryOf(rows);
+    const column = (t: number): Int32Array => Int32Array.from({ length: batchSize }, (_, b) => tokens[b * length + t]!);
+    const run = async (t: number, hidden: OutputTensor, attentional: OutputTensor | undefined) =>
+      decoder.runRnnDecoderStep({
+        inputIds: { data: column(t), batchSize, seqLen: 1 },
+        encoderHiddenStates: mem.states,
+        encoderAttentionMask: mem.mask,
+        hiddenState: hidden,
+        ...(attentional ? { attentionalState: attentional } : {}),
+      });
+    let out;
+    if (state && parents && state.length === length - 1) {
+      const identity = parents.length === state.hidden.dims[1] && parents.every((p, i) => p === i);
+      const hidden = identity ? state.hidden : gatherMiddle(state.hidden, parents);
+      const attentional = state.attentional && !identity ? gatherRows(state.attentional, parents) : state.attentional;
+      out = await run(length - 1, hidden, attentional);
+    } else {
+      out = await run(0, gatherMiddle(memory.initialState, rows), undefined);
+      for (let t = 1; t < length; t++) out = await run(t, out.hiddenState, out.attentionalState);
+    }
+    state = { hidden: out.hiddenState, length, ...(out.attentionalState ? { attentional: out.attentionalState } : {}) };
+    if (onAttention && out.attentionWeights) onAttention(out.attentionWeights);
+    return out.logits.data;
+  };
+}
+
+/**
+ * The decoder run over whole target rows [B, T] (teacher forcing: bos first), one step per
+ * position from the initial state: logits [B, T, V] and, with attention, the weights [B, T, S] —
+ * what the tfjs forward returns for (source, target).
+ */
+export async function runRnnDecoder(decoder: OnnxModel, memory: RnnEncodedSource, target: TokenMatrix): Promise<{ logits: OutputTensor; attentionWeights?: OutputTensor }> {
+  const { batchSize: B, seqLen: T } = target;
+  if (target.data.length !== B * T) throw new ShapeError(`target: ${target.data.length} values for shape [${B}, ${T}]`);
+  const V = decoder.config.vocabSize;
+  const S = memory.mask.seqLen;
+  const logits = new Float32Array(B * T * V);
+  let weights: Float32Array | undefined;
+  let hidden = memory.initialState;
+  let attentional: OutputTensor | undefined;
+  for (let t = 0; t < T; t++) {
+    const out = await decoder.runRnnDecoderStep({
+      inputIds: { data: Int32Array.from({ length: B }, (_, b) => target.data[b * T + t]!), batchSize: B, seqLen: 1 },
+      encoderHiddenStates: memory.states,
+      encoderAttentionMask: memory.mask,
+      hiddenState: hidden,
+      ...(attentional ? { attentionalState: attentional } : {}),
+    });
+    for (let b = 0; b < B; b++) logits.set(out.logits.data.subarray(b * V, (b + 1) * V), (b * T + t) * V);
+    if (out.attentionWeights) {
+      weights ??= new Float32Array(B * T * S);
+      for (let b = 0; b < B; b++) weights.set(out.attentionWeights.data.subarray(b * S, (b + 1) * S), (b * T + t) * S);
+    }
+    hidden = out.hiddenState;
+    attentional = out.attentionalState;
+  }
+  return { logits: { data: logits, dims: [B, T, V] }, ...(weights ? { attentionWeights: { data: weights, dims: [B, T, S] } } : {}) };
+}
+
+/**
+ * Encodes `source` and decodes it from bos until eos; returns each row's new ids (no bos, no
+ * eos) — the ONNX counterpart of @attend/transformer's `translate` for rnn-seq2seq.
+ */
+export async function translateRnn(model: OnnxRnnSeq2SeqModel, source: SourceBatch, options: TranslateOptions): Promise<number[][]> {
+  checkRnnSeq2SeqModel(model);
+  const memory = await encodeRnnSource(model.encoder, source);
+  return decodeWith(onnxRnnStepFunction(model.decoder, memory), decodeOptions(model, source, options), options.strategy);
+}
+
+export interface RnnTranslation {
+  ids: number[][];
+  /**
+   * attention[b][i]: row b's attention weights over its source (S values, zero at padding) when
+   * it produced its i-th token; one entry per generated id, plus one for the eos when produced.
+   */
+  attention: Float32Array[][];
+}
+
+/** `translateRnn` with greedy or sampled decoding, also returning each step's attention weights. */
+export async function translateRnnWithAttention(model: OnnxRnnSeq2SeqModel, source: SourceBatch, options: TranslateOptions): Promise<RnnTranslation> {
+  checkRnnSeq2SeqModel(model);
+  if (options.strategy?.kind === 'beam') throw new ConfigError('strategy', 'attention weights per step are returned for greedy and sampled decoding, not beam search');
+  if ((model.decoder.config.rnnAttention ?? 'none') === 'none') throw new ConfigError('rnnAttention', "this rnn-seq2seq model has no attention ('none')");
+  const memory = await encodeRnnSource(model.encoder, source);
+  const S = source.seqLen;
+  const steps: Float32Array[] = [];
+  const ids = await decodeWith(
+    onnxRnnStepFunction(model.decoder, memory, (w) => steps.push(w.data)),
+    decodeOptions(model, source, options),
+    options.strategy,
+  );
+  const attention = ids.map((row, b) => steps.slice(0, Math.min(row.length + 1, steps.length)).map((w) => w.slice(b * S, (b + 1) * S)));
+  return { ids, attention };
+}
+
+function decodeOptions(model: OnnxRnnSeq2SeqModel, source: SourceBatch, options: TranslateOptions) {
+  const c = model.decoder.config;
+  return {
+    batchSize: source.batchSize,
+    vocabSize: c.vocabSize,
+    bosTokenId: c.bosTokenId,
+    eosTokenId: c.eosTokenId,
+    maxNewTokens: Math.min(options.maxNewTokens, c.maxSeqLen - 1),
+    ...(options.onToken ? { onToken: options.onToken } : {}),
+  };
+}
