@@ -9,7 +9,7 @@
 
 import { ConfigError, decodeWith, ShapeError, type StepFunction } from '@attend/core';
 import { gatherRows } from './generate.js';
-import { encodeSourceMask, type SourceBatch, type TranslateOptions } from './seq2seq.js';
+import { encodeSourceMask, sourceRowsOf, type SourceBatch, type TranslateOptions } from './seq2seq.js';
 import type { OnnxModel, OutputTensor, TokenMatrix } from './session.js';
 
 /** The two sessions of an rnn-seq2seq export: the encoder and the one-step decoder. */
@@ -60,31 +60,12 @@ function gatherMiddle(t: OutputTensor, rows: ArrayLike<number>): OutputTensor {
  */
 export function onnxRnnStepFunction(decoder: OnnxModel, memory: RnnEncodedSource, onAttention?: (weights: OutputTensor) => void): StepFunction {
   if (decoder.graph !== 'rnn-seq2seq-decoder') throw new ShapeError(`rnn-seq2seq generation needs the rnn decoder-step graph; this model is a '${decoder.config.preset}' ${decoder.graph} graph`);
-  const sources = memory.states.dims[0]!;
-  const S = memory.mask.seqLen;
   let state: { hidden: OutputTensor; attentional?: OutputTensor; length: number } | undefined;
-  let inputRows: Int32Array | undefined; // source row of each row of the previous call
-  let gathered: { rows: Int32Array; states: OutputTensor; mask: TokenMatrix } | undefined;
-
-  const memoryOf = (rows: Int32Array): { states: OutputTensor; mask: TokenMatrix } => {
-    if (rows.length === sources && rows.every((r, i) => r === i)) return memory;
-    if (gathered && gathered.rows.length === rows.length && gathered.rows.every((r, i) => r === rows[i])) return gathered;
-    const mask = new Int32Array(rows.length * S);
-    rows.forEach((r, i) => {
-      for (let s = 0; s < S; s++) mask[i * S + s] = memory.mask.data[r * S + s]!;
-    });
-    gathered = { rows, states: gatherRows(memory.states, rows), mask: { data: mask, batchSize: rows.length, seqLen: S } };
-    return gathered;
-  };
+  const follow = sourceRowsOf(memory);
 
   return async (tokens, batchSize, length, context) => {
     const parents = context?.parents;
-    if (tokens.length !== batchSize * length) throw new ShapeError(`step function got ${tokens.length} tokens for [${batchSize}, ${length}]`);
-    if (parents && parents.length !== batchSize) throw new ShapeError(`step function got ${parents.length} parents for ${batchSize} rows`);
-    const rows = inputRows && parents ? Int32Array.from(parents, (p) => inputRows![p]!) : Int32Array.from({ length: batchSize }, (_, i) => i);
-    if (rows.some((r) => r >= sources)) throw new ShapeError(`${batchSize} rows but ${sources} encoded sources`);
-    inputRows = rows;
-    const mem = memoryOf(rows);
+    const { rows, memory: mem } = follow(tokens, batchSize, length, parents);
     const column = (t: number): Int32Array => Int32Array.from({ length: batchSize }, (_, b) => tokens[b * length + t]!);
     const run = async (t: number, hidden: OutputTensor, attentional: OutputTensor | undefined) =>
       decoder.runRnnDecoderStep({

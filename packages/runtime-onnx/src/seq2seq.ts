@@ -58,6 +58,38 @@ export async function encodeSource(encoder: OnnxModel, source: SourceBatch): Pro
 }
 
 /**
+ * Checks a step call and follows each decoding row back to its source row (beam search
+ * reorders and repeats rows through `parents`): the encoder states [rows, S, d] and mask
+ * [rows, S] of those source rows, gathered once per new row order.
+ */
+export function sourceRowsOf<M extends { states: OutputTensor; mask: TokenMatrix }>(
+  memory: M,
+): (tokens: Int32Array, batchSize: number, length: number, parents?: Int32Array) => { rows: Int32Array; memory: { states: OutputTensor; mask: TokenMatrix } } {
+  const sources = memory.states.dims[0]!;
+  const S = memory.mask.seqLen;
+  let inputRows: Int32Array | undefined; // source row of each row of the previous call
+  let gathered: { rows: Int32Array; memory: { states: OutputTensor; mask: TokenMatrix } } | undefined;
+  const memoryOf = (rows: Int32Array): { states: OutputTensor; mask: TokenMatrix } => {
+    if (rows.length === sources && rows.every((r, i) => r === i)) return memory;
+    if (gathered && gathered.rows.length === rows.length && gathered.rows.every((r, i) => r === rows[i])) return gathered.memory;
+    const mask = new Int32Array(rows.length * S);
+    rows.forEach((r, i) => {
+      for (let s = 0; s < S; s++) mask[i * S + s] = memory.mask.data[r * S + s]!;
+    });
+    gathered = { rows, memory: { states: gatherRows(memory.states, rows), mask: { data: mask, batchSize: rows.length, seqLen: S } } };
+    return gathered.memory;
+  };
+  return (tokens, batchSize, length, parents) => {
+    if (tokens.length !== batchSize * length) throw new ShapeError(`step function got ${tokens.length} tokens for [${batchSize}, ${length}]`);
+    if (parents && parents.length !== batchSize) throw new ShapeError(`step function got ${parents.length} parents for ${batchSize} rows`);
+    const rows = inputRows && parents ? Int32Array.from(parents, (p) => inputRows![p]!) : Int32Array.from({ length: batchSize }, (_, i) => i);
+    if (rows.some((r) => r >= sources)) throw new ShapeError(`${batchSize} rows but ${sources} encoded sources`);
+    inputRows = rows;
+    return { rows, memory: memoryOf(rows) };
+  };
+}
+
+/**
  * A cached step function over the merged seq2seq decoder, for one decoding run over `memory`.
  * The first call (and any call that does not extend the previous one by exactly one token)
  * runs the whole decoder input with use_cache_branch false; later calls run the newest token
@@ -66,32 +98,13 @@ export async function encodeSource(encoder: OnnxModel, source: SourceBatch): Pro
 export function onnxSeq2SeqStepFunction(decoder: OnnxModel, memory: EncodedSource): StepFunction {
   if (decoder.graph !== 'seq2seq-decoder') throw new ShapeError(`seq2seq generation needs decoder_model_merged.onnx; this model is a '${decoder.config.preset}' ${decoder.graph} graph`);
   const V = decoder.config.vocabSize;
-  const sources = memory.states.dims[0]!;
   let cache: Seq2SeqCache | undefined;
   let cachedLength = 0;
-  let inputRows: Int32Array | undefined; // source row of each row of the previous call
-  let gathered: { rows: Int32Array; memory: EncodedSource } | undefined;
-
-  const memoryOf = (rows: Int32Array): EncodedSource => {
-    if (rows.length === sources && rows.every((r, i) => r === i)) return memory;
-    if (gathered && gathered.rows.length === rows.length && gathered.rows.every((r, i) => r === rows[i])) return gathered.memory;
-    const S = memory.mask.seqLen;
-    const mask = new Int32Array(rows.length * S);
-    rows.forEach((r, i) => {
-      for (let s = 0; s < S; s++) mask[i * S + s] = memory.mask.data[r * S + s]!;
-    });
-    gathered = { rows, memory: { states: gatherRows(memory.states, rows), mask: { data: mask, batchSize: rows.length, seqLen: S } } };
-    return gathered.memory;
-  };
+  const follow = sourceRowsOf(memory);
 
   return async (tokens, batchSize, length, context) => {
     const parents = context?.parents;
-    if (tokens.length !== batchSize * length) throw new ShapeError(`step function got ${tokens.length} tokens for [${batchSize}, ${length}]`);
-    if (parents && parents.length !== batchSize) throw new ShapeError(`step function got ${parents.length} parents for ${batchSize} rows`);
-    const rows = inputRows && parents ? Int32Array.from(parents, (p) => inputRows![p]!) : Int32Array.from({ length: batchSize }, (_, i) => i);
-    if (rows.some((r) => r >= sources)) throw new ShapeError(`${batchSize} rows but ${sources} encoded sources`);
-    inputRows = rows;
-    const mem = memoryOf(rows);
+    const { memory: mem } = follow(tokens, batchSize, length, parents);
     const feeds = { encoderHiddenStates: mem.states, encoderAttentionMask: mem.mask };
     let out;
     if (cache && parents && cachedLength === length - 1) {
