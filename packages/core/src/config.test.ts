@@ -485,5 +485,18 @@ describe('vit-classifier preset', () => {
     const extra = createError({ imageSize: 8 });
     expect(extra.field).toBe('imageSize');
     expectMessage(extra, "only preset 'vit-classifier' has this field");
+    for (const pixelScale of [0, -1, Infinity]) {
+      const scale = configError(() => createModelConfig({ preset: 'vit-classifier', vocabSize: 3, numClasses: 10, pixelScale }));
+      expect(scale.field).toBe('pixelScale');
+      expectMessage(scale, 'expected a finite number > 0');
+    }
+  });
+
+  it('pixelScale: kept when given, 1 for a config.json written before the field existed', () => {
+    const config = createModelConfig({ preset: 'vit-classifier', vocabSize: 3, numClasses: 10, pixelScale: 1 / 16 });
+    expect(config.pixelScale).toBe(0.0625);
+    expect(parseModelConfig(JSON.stringify(config)).pixelScale).toBe(0.0625);
+    const { pixelScale: _, ...older } = config;
+    expect(parseModelConfig(JSON.stringify(older)).pixelScale).toBe(1);
   });
 });

@@ -90,12 +90,20 @@ export interface ModelConfig {
   patchSize?: number;
   /** vit-classifier only: channels per pixel (images are [C, H, W] row-major). */
   numChannels?: number;
+  /**
+   * vit-classifier only: factor the model applies to raw pixel values before the patch
+   * embedding (HF's `rescale_factor`, e.g. 1/255 or 1/16), so inputs are the values as stored.
+   * Default 1; config.json files written before the field existed mean 1.
+   */
+  pixelScale?: number;
 }
 
 /** Fields that only the rnn-seq2seq preset has (required there, rejected elsewhere). */
 const RNN_FIELDS = ['rnnCell', 'rnnAttention', 'rnnBidirectional'] as const;
 /** Fields that only the vit-classifier preset has. */
-const VIT_FIELDS = ['imageSize', 'patchSize', 'numChannels'] as const;
+const VIT_FIELDS = ['imageSize', 'patchSize', 'numChannels', 'pixelScale'] as const;
+/** The vit fields a config must spell out (pixelScale defaults to 1). */
+const VIT_REQUIRED = ['imageSize', 'patchSize', 'numChannels'] as const;
 
 /** What a caller may pass: the preset and vocabulary are required, everything else has a default. */
 export type ModelConfigInput = Partial<ModelConfig> & Pick<ModelConfig, 'preset' | 'vocabSize'>;
@@ -122,6 +130,7 @@ export function presetDefaults(preset: Preset): Omit<ModelConfig, 'vocabSize'> {
       imageSize: 8,
       patchSize: 2,
       numChannels: 1,
+      pixelScale: 1,
     };
   }
   if (preset === 'rnn-seq2seq') {
@@ -296,10 +305,16 @@ function validateRnnFields(config: ModelConfig, v: Record<keyof ModelConfig, unk
 }
 
 function validateVitFields(config: ModelConfig, v: Record<keyof ModelConfig, unknown>): ModelConfig {
-  for (const field of VIT_FIELDS) {
-    if (v[field] === undefined) throw new ConfigError(field, `missing (preset 'vit-classifier' needs ${VIT_FIELDS.join(', ')})`);
+  for (const field of VIT_REQUIRED) {
+    if (v[field] === undefined) throw new ConfigError(field, `missing (preset 'vit-classifier' needs ${VIT_REQUIRED.join(', ')})`);
   }
-  const vit: ModelConfig = { ...config, imageSize: int(v, 'imageSize', 1), patchSize: int(v, 'patchSize', 1), numChannels: int(v, 'numChannels', 1) };
+  const vit: ModelConfig = {
+    ...config,
+    imageSize: int(v, 'imageSize', 1),
+    patchSize: int(v, 'patchSize', 1),
+    numChannels: int(v, 'numChannels', 1),
+    pixelScale: v.pixelScale === undefined ? 1 : positive(v, 'pixelScale'),
+  };
   if (vit.imageSize! % vit.patchSize! !== 0) {
     throw new ConfigError('patchSize', `${vit.patchSize} does not divide imageSize=${vit.imageSize}; choose a divisor of imageSize`);
   }
@@ -341,6 +356,12 @@ function num(v: Record<string, unknown>, field: string, min: number, max: number
   if (typeof x !== 'number' || !Number.isFinite(x) || x < min || (maxInclusive ? x > max : x >= max)) {
     throw new ConfigError(field, `${describe(x)} is not allowed; expected a number in [${min}, ${max}${maxInclusive ? ']' : ')'}`);
   }
+  return x;
+}
+
+function positive(v: Record<string, unknown>, field: string): number {
+  const x = v[field];
+  if (typeof x !== 'number' || !Number.isFinite(x) || x <= 0) throw new ConfigError(field, `${describe(x)} is not allowed; expected a finite number > 0`);
   return x;
 }
 

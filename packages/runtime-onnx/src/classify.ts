@@ -1,5 +1,6 @@
-// Classification with an encoder-classifier forward graph: right-padded token rows in, each
-// row's class probabilities (softmax of the logits [B, numClasses]) and best class out.
+// Classification with an encoder-classifier forward graph (right-padded token rows in) or a
+// vit-classifier graph (images in): each row's class probabilities (softmax of the logits
+// [B, numClasses]) and best class out.
 
 import { ShapeError } from '@attend/core';
 import type { SourceBatch } from './seq2seq.js';
@@ -24,9 +25,19 @@ export async function classify(model: OnnxModel, batch: SourceBatch): Promise<Cl
     mask.fill(1, b * S, b * S + n);
   }
   const { logits } = await model.run({ inputIds: { data: batch.ids, batchSize: B, seqLen: S }, attentionMask: { data: mask, batchSize: B, seqLen: S } });
-  const K = c.numClasses;
+  return classifications(logits.data, B, c.numClasses);
+}
+
+/** Runs a vit-classifier over `batchSize` images [B, C, S, S] (raw values); one Classification per image. */
+export async function classifyImages(model: OnnxModel, pixels: Float32Array, batchSize: number): Promise<Classification[]> {
+  const { logits } = await model.runImages(pixels, batchSize);
+  return classifications(logits.data, batchSize, model.config.numClasses);
+}
+
+/** Softmax and best class of each row of logits [B, K]. */
+function classifications(logits: Float32Array, B: number, K: number): Classification[] {
   return Array.from({ length: B }, (_, b) => {
-    const row = logits.data.subarray(b * K, (b + 1) * K);
+    const row = logits.subarray(b * K, (b + 1) * K);
     const max = Math.max(...row);
     const exp = Float32Array.from(row, (x) => Math.exp(x - max));
     const sum = exp.reduce((a, x) => a + x, 0);

@@ -75,7 +75,7 @@ export function seq2seqPresentName(layer: number, cache: 'decoder' | 'encoder', 
   return `present.${layer}.${cache}.${part}`;
 }
 
-/** Names of the inputs of the forward graph of each preset (all int64), or of `graph`. */
+/** Names of the inputs of the forward graph of each preset (int64 ids and masks; vit: float32 pixel_values), or of `graph`. */
 export function forwardInputNames(config: Pick<ModelConfig, 'preset' | 'numDecoderLayers'> & Partial<Pick<ModelConfig, 'rnnAttention'>>, graph: GraphKind = 'forward'): string[] {
   if (graph === 'seq2seq-encoder' || graph === 'rnn-seq2seq-encoder') return ['input_ids', 'attention_mask'];
   if (graph === 'rnn-seq2seq-decoder') {
@@ -92,6 +92,7 @@ export function forwardInputNames(config: Pick<ModelConfig, 'preset' | 'numDecod
     const past = Array.from({ length: config.numDecoderLayers }, (_, i) => [pastName(i, 'key'), pastName(i, 'value')]).flat();
     return ['input_ids', 'attention_mask', 'position_ids', ...past];
   }
+  if (config.preset === 'vit-classifier') return ['pixel_values'];
   return config.preset === 'encoder-decoder'
     ? ['input_ids', 'attention_mask', 'decoder_input_ids', 'decoder_attention_mask']
     : ['input_ids', 'attention_mask'];
@@ -111,6 +112,7 @@ export function exportForward(config: ModelConfig, tensors: Record<string, Named
   const g = new GraphBuilder(`attend-${config.preset}`);
   const builder = new ForwardGraph(config, weights, g);
   if (graph === 'decoder-with-past') builder.buildDecoderWithPast(options.withAttention ?? false);
+  else if (config.preset === 'vit-classifier') builder.buildVit(options.withAttention ?? false);
   else builder.build(options.withAttention ?? false);
   weights.checkAllUsed();
   return encodeModel(
@@ -290,6 +292,35 @@ class ForwardGraph {
       }
     }
     if (withAttention) for (const o of attentionOutputs) g.output(o.name, o.value, 'float32', o.dims);
+  }
+
+  /**
+   * The vit-classifier graph, as @attend/transformer's VitModel: pixel_values [B, C, S, S] (raw
+   * values; × pixelScale here) → logits [B, classes] (+ attentions.{i} [B, H, N + 1, N + 1]).
+   */
+  buildVit(withAttention: boolean): void {
+    const { g, config: c, d, H } = this;
+    const S = c.imageSize!;
+    const p = c.patchSize!;
+    const C = c.numChannels!;
+    const G = S / p;
+    const N = G * G;
+    const P = C * p * p;
+    const T = N + 1;
+    const pixels = g.input('pixel_values', 'float32', ['batch', C, S, S]);
+    // [B, C, G, p, G, p] → [B, G, G, C, p, p] → [B, N, C·p·p]: patches row-major over the grid, each flattened channel, row, column.
+    let patches = g.reshape(g.transpose(g.reshape(pixels, [0, C, G, p, G, p]), [0, 2, 4, 1, 3, 5]), [0, N, P]);
+    if ((c.pixelScale ?? 1) !== 1) patches = g.mul(patches, g.floats([c.pixelScale!]));
+    const tokens = this.linear(patches, 'embeddings.patch_embeddings', d, P); // [B, N, d]
+    const clsToken = g.initializer('embeddings.cls_token', 'float32', [1, 1, d], this.w.get('embeddings.cls_token', [1, d]));
+    const batchShape = g.concat([g.unsqueeze(g.dimSize(pixels, 0), [0]), g.int64s([1, d])], 0); // [B, 1, d]
+    const cls = g.op('Expand', [clsToken, batchShape]);
+    const name = 'encoder.embed_positions.weight';
+    const positions = g.slice(this.table(name, () => this.w.get(name, [c.maxSeqLen, d]), [c.maxSeqLen, d]), [0], [T], [0]); // [T, d]
+    const x = g.add(g.concat([cls, tokens], 1), positions); // [B, T, d]
+    const { states, maps } = this.layers('encoder', x, { bias: g.floats([0]) }); // every patch sees every patch
+    g.output('logits', this.classify(states), 'float32', ['batch', c.numClasses]);
+    if (withAttention) maps.self.forEach((value, i) => g.output(`attentions.${i}`, value, 'float32', ['batch', H, T, T]));
   }
 
   /** The decoder-lm KV-cache graph (see the top of this file). */
@@ -590,8 +621,7 @@ class ForwardGraph {
     memory?: { states: Value; mask: Value },
     cache?: DecoderCache,
   ): { states: Value; maps: { self: Value[]; cross: Value[] }; present: KeyValue[] } {
-    const { g, config: c } = this;
-    const numLayers = kind === 'encoder' ? c.numEncoderLayers : c.numDecoderLayers;
+    const { g } = this;
     const zero = g.int64s([0], []);
     const one = g.int64s([1], []);
     // Keys: [K] indices (K = T), or with a cache [B, K] counts of the real tokens before each key
@@ -599,8 +629,21 @@ class ForwardGraph {
     const keyPositions = cache ? g.sub(g.cumSum(mask, 1), one) : g.range(zero, g.dimSize(mask, 1), one);
     const positions = cache ? cache.positionIds : keyPositions; // [B, T] or [T]
     const perRow = cache !== undefined;
-    let x = this.embed(kind, ids, positions);
+    const x = this.embed(kind, ids, positions);
     const self: SelfAttentionInputs = { bias: this.selfBias(mask, positions, keyPositions, kind === 'decoder', perRow), rotary: this.rotary(positions, perRow) };
+    return this.layers(kind, x, self, memory, cache);
+  }
+
+  /** The layers of a stack over embedded inputs `x` [B, T, d], then its final norm (pre-norm). */
+  private layers(
+    kind: StackKind,
+    x: Value,
+    self: SelfAttentionInputs,
+    memory?: { states: Value; mask: Value },
+    cache?: DecoderCache,
+  ): { states: Value; maps: { self: Value[]; cross: Value[] }; present: KeyValue[] } {
+    const { config: c } = this;
+    const numLayers = kind === 'encoder' ? c.numEncoderLayers : c.numDecoderLayers;
     const crossBias = memory ? this.crossBias(memory.mask) : undefined;
     const maps = { self: [] as Value[], cross: [] as Value[] };
     const present: KeyValue[] = [];
@@ -634,13 +677,14 @@ class ForwardGraph {
     return this.linear(states, 'lm_head', c.vocabSize, this.d, false);
   }
 
-  /** Class logits [B, C] from mean-pooled (over valid tokens) or first-token states. */
-  private classify(states: Value, mask: Value): Value {
+  /** Class logits [B, C] from mean-pooled (over valid tokens; needs `mask`) or first-token states. */
+  private classify(states: Value, mask?: Value): Value {
     const { g, config: c } = this;
     let pooled: Value;
     if (c.pooling === 'cls') {
       pooled = g.gather(states, g.int64s([0], []), 1); // [B, d]
     } else {
+      if (!mask) throw new ConfigError('pooling', "'mean' pooling needs the attention mask");
       const m = g.unsqueeze(g.cast(mask, 'float32'), [2]); // [B, T, 1]
       pooled = g.div(g.reduceSum(g.mul(states, m), [1], false), g.max(g.reduceSum(m, [1], false), g.floats([1])));
     }

@@ -23,6 +23,12 @@
 // onnx/model.onnx, the forward graph (input_ids, attention_mask → logits [B, numClasses]).
 // It has no generation_config.json: nothing is generated.
 //
+// A vit-classifier is exported in the vit layout: config.json with model_type "vit",
+// architectures ViTForImageClassification, image_size / patch_size / num_channels and the
+// labels, preprocessor_config.json (ViTImageProcessor with every step off: the graph itself
+// multiplies by pixelScale, so pixel_values are the raw values as stored), and
+// onnx/model.onnx (pixel_values [B, C, S, S] → logits [B, numClasses]). No tokenizer files.
+//
 // An rnn-seq2seq (GRU encoder–decoder) has no transformers.js architecture; its folder is for
 // attend only (loadRnnSeq2SeqFolder, `attend infer`): config.json with model_type
 // "attend-rnn-seq2seq", is_encoder_decoder and the full config under `attend`, the tokenizer
@@ -40,6 +46,8 @@ export const EXPORT_FILES = {
   tokenizerConfig: 'tokenizer_config.json',
   generationConfig: 'generation_config.json',
   model: 'onnx/model.onnx',
+  /** vit-classifier only, in place of the tokenizer files. */
+  preprocessorConfig: 'preprocessor_config.json',
 } as const;
 
 /** Paths of the two graphs of a seq2seq export folder (the other files as in EXPORT_FILES). */
@@ -141,7 +149,6 @@ export function rnnSeq2SeqConfig(config: ModelConfig): Record<string, unknown> {
 
 /** bert-style config.json fields for an attend encoder-classifier, plus the full config under `attend`. */
 export function bertConfig(config: ModelConfig): Record<string, unknown> {
-  const labels = Array.from({ length: config.numClasses }, (_, i) => `LABEL_${i}`);
   return {
     model_type: 'bert',
     architectures: ['BertForSequenceClassification'],
@@ -154,10 +161,48 @@ export function bertConfig(config: ModelConfig): Record<string, unknown> {
     hidden_act: config.activation,
     layer_norm_eps: config.layerNormEps,
     pad_token_id: config.padTokenId,
+    ...labelFields(config),
+    attend: config,
+  };
+}
+
+/** The label fields of a classifier's config.json: LABEL_0 … LABEL_{n−1}. */
+function labelFields(config: ModelConfig): Record<string, unknown> {
+  const labels = Array.from({ length: config.numClasses }, (_, i) => `LABEL_${i}`);
+  return {
     num_labels: config.numClasses,
     id2label: Object.fromEntries(labels.map((l, i) => [String(i), l])),
     label2id: Object.fromEntries(labels.map((l, i) => [l, i])),
+  };
+}
+
+/** vit-style config.json fields for an attend vit-classifier, plus the full config under `attend`. */
+export function vitConfig(config: ModelConfig): Record<string, unknown> {
+  return {
+    model_type: 'vit',
+    architectures: ['ViTForImageClassification'],
+    hidden_size: config.dModel,
+    num_attention_heads: config.numHeads,
+    num_hidden_layers: config.numEncoderLayers,
+    intermediate_size: config.dFf,
+    hidden_act: config.activation,
+    layer_norm_eps: config.layerNormEps,
+    image_size: config.imageSize,
+    patch_size: config.patchSize,
+    num_channels: config.numChannels,
+    ...labelFields(config),
     attend: config,
+  };
+}
+
+/** preprocessor_config.json of a vit folder: no resizing, rescaling or normalising outside the graph. */
+export function vitPreprocessorConfig(config: ModelConfig): Record<string, unknown> {
+  return {
+    image_processor_type: 'ViTImageProcessor',
+    do_resize: false,
+    size: { height: config.imageSize, width: config.imageSize },
+    do_rescale: false,
+    do_normalize: false,
   };
 }
 
@@ -207,8 +252,10 @@ export function exportFolderFiles(files: Record<string, Uint8Array>, options: Pi
     if (error instanceof ConfigError) throw new CheckpointError(error.message);
     throw error;
   }
+  const json = (x: unknown): Uint8Array => new TextEncoder().encode(`${JSON.stringify(x, null, 2)}\n`);
   if (config.preset === 'vit-classifier') {
-    throw new CheckpointError(`${where('config.json')}: preset '${config.preset}' — the export folder is implemented for 'decoder-lm', 'encoder-decoder', 'encoder-classifier' and 'rnn-seq2seq'`);
+    const onnx = exportCheckpointFiles(files, { dir: options.dir, withAttention: options.withAttention ?? false });
+    return { [EXPORT_FILES.config]: json(vitConfig(config)), [EXPORT_FILES.preprocessorConfig]: json(vitPreprocessorConfig(config)), [EXPORT_FILES.model]: onnx };
   }
   const tokenizerBytes = read('tokenizer.json');
   let tokenizer: Tokenizer;
@@ -220,7 +267,6 @@ export function exportFolderFiles(files: Record<string, Uint8Array>, options: Pi
   if (tokenizer.vocabSize !== config.vocabSize) {
     throw new CheckpointError(`${where('tokenizer.json')}: ${tokenizer.vocabSize} tokens but config.json has vocabSize ${config.vocabSize}`);
   }
-  const json = (x: unknown): Uint8Array => new TextEncoder().encode(`${JSON.stringify(x, null, 2)}\n`);
   const tokenizerFiles = {
     [EXPORT_FILES.tokenizer]: tokenizerBytes,
     [EXPORT_FILES.tokenizerConfig]: json(tokenizerConfig(config, tokenizer)),

@@ -2,7 +2,7 @@
 // checkpoint folders and .onnx files from disk with one-line errors.
 
 import * as ort from 'onnxruntime-node';
-import { CheckpointError, tokenizerFromJSON, type Tokenizer } from '@attend/core';
+import { CheckpointError, tokenizerFromJSON, type ModelConfig, type Tokenizer } from '@attend/core';
 import { exportCheckpointFiles, type ExportOptions, type GraphKind } from './export.js';
 import { EXPORT_FILES, exportFolderFiles, readFolderConfig, RNN_SEQ2SEQ_FILES, SEQ2SEQ_FILES, utf8Text } from './folder.js';
 import type { OnnxRnnSeq2SeqModel } from './rnn-seq2seq.js';
@@ -24,7 +24,12 @@ export async function loadOnnxModel(path: string, options: SessionOptions = {}):
     (s) => s.isDirectory(),
     () => false,
   );
-  if (isFolder) return (await loadExportFolder(path, options)).model;
+  if (isFolder) {
+    const { join } = await import('node:path');
+    const configFile = join(path, EXPORT_FILES.config);
+    const config = readFolderConfig(await readBytes(configFile, CheckpointError), configFile);
+    return config.preset === 'vit-classifier' ? loadVitFolder(path, options) : (await loadExportFolder(path, options)).model;
+  }
   return createOnnxModel(await readBytes(path, OnnxModelError), { source: path, ...options });
 }
 
@@ -47,6 +52,9 @@ export async function loadExportFolder(folder: string, options: SessionOptions =
   if (config.preset === 'rnn-seq2seq') {
     throw new CheckpointError(`${file(EXPORT_FILES.config)}: an rnn-seq2seq export (${RNN_SEQ2SEQ_FILES.encoder} + ${RNN_SEQ2SEQ_FILES.decoder}); load it with loadRnnSeq2SeqFolder`);
   }
+  if (config.preset === 'vit-classifier') {
+    throw new CheckpointError(`${file(EXPORT_FILES.config)}: a vit-classifier export (images in, no tokenizer); load it with loadVitFolder`);
+  }
   const tokenizerText = utf8Text(await readBytes(file(EXPORT_FILES.tokenizer), CheckpointError), file(EXPORT_FILES.tokenizer));
   let tokenizer: Tokenizer;
   try {
@@ -56,13 +64,32 @@ export async function loadExportFolder(folder: string, options: SessionOptions =
   }
   const needed = config.preset === 'encoder-classifier' ? [EXPORT_FILES.tokenizerConfig] : [EXPORT_FILES.tokenizerConfig, EXPORT_FILES.generationConfig];
   for (const name of needed) await readBytes(file(name), CheckpointError);
-  const onnxFile = file(EXPORT_FILES.model);
+  return { model: await loadFolderGraph(folder, config, options), tokenizer };
+}
+
+/**
+ * Loads a vit-classifier export folder (vit layout, see folder.ts): config.json,
+ * preprocessor_config.json and the graph (pixel_values → logits), checked against config.json.
+ */
+export async function loadVitFolder(folder: string, options: SessionOptions = {}): Promise<OnnxModel> {
+  const path = await import('node:path');
+  const file = (name: string): string => path.join(folder, name);
+  const config = readFolderConfig(await readBytes(file(EXPORT_FILES.config), CheckpointError), file(EXPORT_FILES.config));
+  if (config.preset !== 'vit-classifier') throw new CheckpointError(`${file(EXPORT_FILES.config)}: preset '${config.preset}', not a vit-classifier export (use loadExportFolder)`);
+  await readBytes(file(EXPORT_FILES.preprocessorConfig), CheckpointError);
+  return loadFolderGraph(folder, config, options);
+}
+
+/** onnx/model.onnx of an export folder, checked against its config.json. */
+async function loadFolderGraph(folder: string, config: ModelConfig, options: SessionOptions): Promise<OnnxModel> {
+  const path = await import('node:path');
+  const onnxFile = path.join(folder, EXPORT_FILES.model);
   const model = await createOnnxModel(await readBytes(onnxFile, OnnxModelError), { source: onnxFile, ...options });
   if (JSON.stringify(model.config) !== JSON.stringify(config)) {
     await model.release();
-    throw new OnnxModelError(`${onnxFile}: its config differs from ${file(EXPORT_FILES.config)} 'attend' (files from different exports?)`);
+    throw new OnnxModelError(`${onnxFile}: its config differs from ${path.join(folder, EXPORT_FILES.config)} 'attend' (files from different exports?)`);
   }
-  return { model, tokenizer };
+  return model;
 }
 
 export interface Seq2SeqExportFolder {
@@ -131,8 +158,8 @@ async function loadTwoGraphFolder(
 
 /**
  * Exports the checkpoint folder `checkpointDir` (config.json, model.safetensors,
- * tokenizer.json) to `outDir` in the transformers.js layout (gpt2, marian or bert, see folder.ts),
- * or attend's rnn-seq2seq layout. Atomic: written
+ * tokenizer.json) to `outDir` in the transformers.js layout (gpt2, marian, bert or vit, see
+ * folder.ts), or attend's rnn-seq2seq layout. Atomic: written
  * to a temporary folder beside `outDir`, then renamed over it.
  */
 export async function exportFolder(checkpointDir: string, outDir: string, options: Pick<ExportOptions, 'withAttention'> = {}): Promise<void> {

@@ -234,6 +234,7 @@ export class OnnxModel {
     if (this.graph === 'rnn-seq2seq-encoder' || this.graph === 'rnn-seq2seq-decoder') {
       throw new ShapeError(`${this.source} is a '${this.graph}' graph; use runRnnEncoder / runRnnDecoderStep (or translateRnn) instead of run`);
     }
+    if (c.preset === 'vit-classifier') throw new ShapeError(`${this.source} is a vit-classifier graph (pixel_values in); use runImages (or classifyImages) instead of run`);
     if (this.graph === 'decoder-with-past') {
       if (feeds.decoderInputIds) throw new ShapeError(`preset '${c.preset}' takes no decoderInputIds`);
       const { logits, attentions } = await this.runCached({ inputIds: feeds.inputIds, attentionMask: feeds.attentionMask });
@@ -260,12 +261,28 @@ export class OnnxModel {
     } else if (feeds.decoderInputIds) {
       throw new ShapeError(`preset '${c.preset}' takes no decoderInputIds`);
     }
-    const results = await this.session.run(tensors);
-    const out = (name: string): OutputTensor => {
-      const t = results[name];
-      if (!t) throw new OnnxModelError(`${this.source}: ONNX Runtime returned no output '${name}'`);
-      return { data: t.data as Float32Array, dims: [...t.dims] };
-    };
+    return this.forwardOutputs(await this.session.run(tensors));
+  }
+
+  /**
+   * The vit-classifier graph over `batchSize` images [B, C, S, S] (row-major, raw values as
+   * stored: the graph applies pixelScale): class logits, and attentions.{i} when exported with them.
+   */
+  async runImages(pixels: Float32Array, batchSize: number): Promise<ForwardOutputs> {
+    const c = this.config;
+    if (c.preset !== 'vit-classifier') throw new ShapeError(`runImages needs a vit-classifier export; this model is a '${c.preset}'`);
+    const dims = [batchSize, c.numChannels!, c.imageSize!, c.imageSize!];
+    const size = dims.reduce((a, b) => a * b, 1);
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new ShapeError(`pixel_values: batchSize must be a positive integer, got ${batchSize}`);
+    if (pixels.length !== size) throw new ShapeError(`pixel_values: ${pixels.length} values for shape [${dims.join(', ')}]`);
+    const bad = pixels.findIndex((x) => !Number.isFinite(x));
+    if (bad >= 0) throw new ShapeError(`pixel_values: value ${bad} of image ${Math.floor(bad / (size / batchSize))} is ${pixels[bad]}; expected a finite number`);
+    return this.forwardOutputs(await this.session.run({ pixel_values: new this.ort.Tensor('float32', pixels, dims) }));
+  }
+
+  /** logits and any other outputs (the attention maps) of a forward graph. */
+  private forwardOutputs(results: InferenceSession.OnnxValueMapType): ForwardOutputs {
+    const out = this.reader(results);
     const attentions: Record<string, OutputTensor> = {};
     for (const name of this.session.outputNames) if (name !== 'logits') attentions[name] = out(name);
     return { logits: out('logits'), attentions };

@@ -1,5 +1,5 @@
-// The vision Transformer classifier (Dosovitskiy et al., 2021): the image is cut into square
-// patches, each flattened patch is mapped to dModel by one linear layer, a learned CLS token is
+// The vision Transformer classifier (Dosovitskiy et al., 2021): the image (raw values times
+// config.pixelScale) is cut into square patches, each flattened patch is mapped to dModel by one linear layer, a learned CLS token is
 // put in front, learned positions are added, and the Transformer encoder stack (the same layers
 // as the text presets) runs over the patch tokens; the classifier reads the CLS state. Attention
 // maps over the image: the last layer's CLS attention, and attention rollout (Abnar & Zuidema,
@@ -92,7 +92,9 @@ export class VitModel {
     const patches = imagePatches(source.pixels, B, this.config);
     return tf.tidy(() => {
       const p = this.params;
-      const tokens = linear(tf.tensor3d(patches, [B, N, P]), p.get('embeddings.patch_embeddings.weight'), p.get('embeddings.patch_embeddings.bias'));
+      const scale = this.config.pixelScale ?? 1;
+      const pixels = scale === 1 ? tf.tensor3d(patches, [B, N, P]) : tf.mul(tf.tensor3d(patches, [B, N, P]), scale); // [B, N, C·p·p]
+      const tokens = linear(pixels, p.get('embeddings.patch_embeddings.weight'), p.get('embeddings.patch_embeddings.bias')); // [B, N, d]
       const cls = tf.broadcastTo(tf.reshape(p.get('embeddings.cls_token'), [1, 1, d]), [B, 1, d]);
       let x = tf.add(tf.concat([cls, tokens], 1), tf.slice(this.encoder.learnedPositions(), [0, 0], [N + 1, d])) as tf.Tensor3D;
       x = dropout(x, this.config.dropout, training) as tf.Tensor3D;

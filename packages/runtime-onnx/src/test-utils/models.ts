@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { expect } from 'vitest';
 import { createModelConfig, createRng, type ModelConfigInput, type Preset, type Rng } from '@attend/core';
-import { serializeCheckpoint, TransformerModel, type TokenBatch } from '@attend/transformer';
+import { serializeCheckpoint, TransformerModel, type AttendModel, type TokenBatch } from '@attend/transformer';
 
 export const VOCAB = 13;
 export const MAX_LEN = 10;
@@ -24,9 +24,15 @@ export function makeModel(overrides: Partial<ModelConfigInput> & { preset: Prese
     dropout: 0,
     ...overrides,
   });
-  const model = new TransformerModel(config, { seed });
+  return perturbed(new TransformerModel(config, { seed }), seed);
+}
+
+/**
+ * `model` with every weight redrawn N(0, 0.3²) (layer-norm scales around 1): the initial
+ * weights give near-uniform attention, which hides mistakes.
+ */
+export function perturbed<M extends AttendModel>(model: M, seed: number): M {
   const rng = createRng(1000 + seed);
-  // The initial weights give near-uniform attention, which hides mistakes; move every weight.
   for (const { name, variable } of model.namedParams()) {
     const offset = /layer_norm\.weight$/.test(name) ? 1 : /logit_scale$/.test(name) ? Math.log(4) : 0;
     const values = Float32Array.from({ length: variable.size }, () => offset + 0.3 * rng.normal());
@@ -36,7 +42,7 @@ export function makeModel(overrides: Partial<ModelConfigInput> & { preset: Prese
 }
 
 /** The checkpoint files (config.json, model.safetensors) of `model`. */
-export function checkpointFiles(model: TransformerModel): Record<string, Uint8Array> {
+export function checkpointFiles(model: AttendModel): Record<string, Uint8Array> {
   return serializeCheckpoint({ model });
 }
 
