@@ -1,12 +1,13 @@
-// A classification task ready for the trainer: labelled texts encoded with a tokenizer, a
-// step-indexed batch function (a shuffled order per epoch, from the seed, so resumed runs see
+// Classification tasks ready for the trainer: labelled texts encoded with a tokenizer (or
+// labelled images for the vit-classifier), a step-indexed batch function (a shuffled order per epoch, from the seed, so resumed runs see
 // the same data), and accuracy of the argmax class on the dev set.
 
 import * as tf from '@tensorflow/tfjs-core';
-import { accuracy, createRng, makeClassificationBatch, type EncodedExample, type LabeledText, type Tokenizer } from '@attend/core';
+import { accuracy, createRng, makeClassificationBatch, ShapeError, type EncodedExample, type LabeledFeatures, type LabeledText, type ModelConfig, type Tokenizer } from '@attend/core';
 import type { TokenBatch } from './model.js';
 import type { AttendModel } from './models.js';
 import { classificationTrainBatch, type TrainBatch } from './trainer.js';
+import { imageTrainBatch } from './vit.js';
 
 export interface ClassificationTaskOptions {
   batchSize: number;
@@ -22,20 +23,31 @@ export interface ClassificationTask {
   evaluate(model: AttendModel, examples?: readonly LabeledText[]): Promise<{ accuracy: number; predictions: number[] }>;
 }
 
+/**
+ * Indices of the examples of training step `step` (1-based): consecutive slices of a shuffled
+ * order, drawn anew each epoch from the seed (a pure function of the step, so resumes agree).
+ */
+function epochBatches(count: number, batchSize: number, seed: number): (step: number) => number[] {
+  const batchesPerEpoch = Math.max(1, Math.floor(count / batchSize));
+  let order: { epoch: number; indices: number[] } | undefined;
+  return (step) => {
+    const k = step - 1;
+    const epoch = Math.floor(k / batchesPerEpoch);
+    if (order?.epoch !== epoch) order = { epoch, indices: createRng(seed * 100_003 + epoch).shuffle(Array.from({ length: count }, (_, i) => i)) };
+    const start = (k % batchesPerEpoch) * batchSize;
+    return order.indices.slice(start, start + batchSize);
+  };
+}
+
 export function classificationTask(train: readonly LabeledText[], dev: readonly LabeledText[], tokenizer: Tokenizer, options: ClassificationTaskOptions): ClassificationTask {
   const pad = { pad: tokenizer.specialTokenIds.pad };
   const limits = { maxLen: options.maxLen };
   const encode = (e: LabeledText): EncodedExample => ({ ids: tokenizer.encode(e.text), label: e.label });
   const encodedTrain = train.map(encode);
-  const batchesPerEpoch = Math.max(1, Math.floor(encodedTrain.length / options.batchSize));
-  let order: { epoch: number; indices: number[] } | undefined;
+  const indicesOf = epochBatches(encodedTrain.length, options.batchSize, options.seed);
   return {
     nextBatch(step) {
-      const k = step - 1;
-      const epoch = Math.floor(k / batchesPerEpoch);
-      if (order?.epoch !== epoch) order = { epoch, indices: createRng(options.seed * 100_003 + epoch).shuffle(encodedTrain.map((_, i) => i)) };
-      const start = (k % batchesPerEpoch) * options.batchSize;
-      const examples = order.indices.slice(start, start + options.batchSize).map((i) => encodedTrain[i]!);
+      const examples = indicesOf(step).map((i) => encodedTrain[i]!);
       return classificationTrainBatch(makeClassificationBatch(examples, pad, limits));
     },
     async evaluate(model, examples = dev) {
@@ -51,7 +63,41 @@ export function classificationTask(train: readonly LabeledText[], dev: readonly 
   };
 }
 
-/** Class probabilities (softmax of the logits) and best class of each row of an encoder-classifier. */
+export interface ImageClassificationTask {
+  nextBatch(step: number): TrainBatch;
+  /** Accuracy of the argmax class on `examples` (default: the dev set), and the predictions. */
+  evaluate(model: AttendModel, examples?: readonly LabeledFeatures[]): Promise<{ accuracy: number; predictions: number[] }>;
+}
+
+/**
+ * The vit-classifier's task: labelled images (`features`: the raw pixel values [C·S·S], channel,
+ * row, column; the model applies pixelScale), batched in the same per-epoch order as
+ * `classificationTask`; accuracy on the dev set.
+ */
+export function imageClassificationTask(train: readonly LabeledFeatures[], dev: readonly LabeledFeatures[], config: ModelConfig, options: Omit<ClassificationTaskOptions, 'maxLen'>): ImageClassificationTask {
+  const size = config.numChannels! * config.imageSize! ** 2;
+  for (const [name, rows] of [['train', train], ['dev', dev]] as const) {
+    const bad = rows.findIndex((r) => r.features.length !== size);
+    if (bad >= 0) throw new ShapeError(`${name} image ${bad}: ${rows[bad]!.features.length} values, expected ${size} (${config.numChannels} × ${config.imageSize} × ${config.imageSize})`);
+  }
+  const batchOf = (rows: readonly LabeledFeatures[]): TrainBatch => imageTrainBatch(Float32Array.from(rows.flatMap((r) => r.features)), Int32Array.from(rows, (r) => r.label), config);
+  const indicesOf = epochBatches(train.length, options.batchSize, options.seed);
+  return {
+    nextBatch: (step) => batchOf(indicesOf(step).map((i) => train[i]!)),
+    async evaluate(model, examples = dev) {
+      const predictions: number[] = [];
+      for (let start = 0; start < examples.length; start += 256) {
+        const { input } = batchOf(examples.slice(start, start + 256));
+        const best = tf.tidy(() => tf.argMax(model.forward(input).logits, -1));
+        predictions.push(...(await best.data()));
+        best.dispose();
+      }
+      return { accuracy: accuracy(predictions, examples.map((e) => e.label)), predictions };
+    },
+  };
+}
+
+/** Class probabilities (softmax of the logits) and best class of each row of an encoder-classifier (or of each image of a vit-classifier batch). */
 export async function classify(model: AttendModel, batch: TokenBatch): Promise<{ label: number; probabilities: Float32Array }[]> {
   const K = model.config.numClasses;
   const probs = tf.tidy(() => tf.softmax(model.forward(batch).logits));

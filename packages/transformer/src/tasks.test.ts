@@ -1,12 +1,14 @@
 // The LM and classification tasks: batches are a pure function of the step (resume-safe),
-// shapes follow the options, and a tiny model learns each task enough to beat chance.
+// shapes follow the options, and a tiny model learns each task enough to beat chance (the
+// image task: a vit-classifier).
 
-import { CharTokenizer, createModelConfig, syntheticClassificationTask } from '@attend/core';
+import { CharTokenizer, createModelConfig, createRng, syntheticClassificationTask } from '@attend/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { setupBackend } from './backend.js';
-import { classificationTask, classify } from './classification-task.js';
+import { classificationTask, classify, imageClassificationTask } from './classification-task.js';
 import { lmTask } from './lm-task.js';
 import { TransformerModel } from './model.js';
+import { createModel } from './models.js';
 import { train } from './trainer.js';
 
 beforeAll(async () => {
@@ -62,5 +64,41 @@ describe('classificationTask', () => {
     expect(predictions).toHaveLength(100);
     expect(accuracy).toBe(predictions.filter((p, i) => p === examples[i]!.label).length / 100);
     expect(accuracy).toBeGreaterThan(0.75);
+  });
+});
+
+describe('imageClassificationTask', () => {
+  // 4×4 single-channel images with values 0 … 15: the class is the brightest quadrant.
+  const rng = createRng(5);
+  const images = Array.from({ length: 300 }, () => {
+    const label = rng.int(4);
+    const features = Array.from({ length: 16 }, (_, i) => {
+      const quadrant = 2 * Math.floor(i / 8) + Math.floor((i % 4) / 2);
+      return Math.round(rng.next() * 6) + (quadrant === label ? 9 : 0);
+    });
+    return { features, label };
+  });
+  const config = createModelConfig({ preset: 'vit-classifier', vocabSize: 3, numClasses: 4, imageSize: 4, patchSize: 2, pixelScale: 1 / 15, dModel: 16, numHeads: 2, numEncoderLayers: 1, dFf: 32, maxSeqLen: 5, dropout: 0 });
+
+  it('gives [B, C, S, S] image batches in a step-determined order; images of the wrong size name the split and image', () => {
+    const task = imageClassificationTask(images, images.slice(0, 10), config, { batchSize: 8, seed: 1 });
+    const b = task.nextBatch(4);
+    expect(b.input.pixels).toHaveLength(8 * 16);
+    expect(b.labels).toHaveLength(8);
+    expect(task.nextBatch(4).input.pixels).toEqual(b.input.pixels);
+    expect(task.nextBatch(5).input.pixels).not.toEqual(b.input.pixels);
+    const short = [...images.slice(0, 3), { features: [1, 2, 3], label: 0 }];
+    expect(() => imageClassificationTask(images, short, config, { batchSize: 8, seed: 1 })).toThrow('dev image 3: 3 values, expected 16 (1 × 4 × 4)');
+  });
+
+  it('a vit-classifier learns the brightest quadrant; evaluate reports the accuracy of its argmax', async () => {
+    const model = createModel(config, { seed: 2 });
+    const task = imageClassificationTask(images.slice(60), images.slice(0, 60), config, { batchSize: 32, seed: 1 });
+    await train(model, task.nextBatch, { steps: 60, learningRate: 1e-2 });
+    const { accuracy, predictions } = await task.evaluate(model);
+    model.dispose();
+    expect(predictions).toHaveLength(60);
+    expect(accuracy).toBe(predictions.filter((p, i) => p === images[i]!.label).length / 60);
+    expect(accuracy).toBeGreaterThan(0.9);
   });
 });
