@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CharTokenizer, createModelConfig } from '@attend/core';
 import { exportFolderFiles } from '@attend/runtime-onnx';
-import { RnnSeq2SeqModel, serializeCheckpoint, setupBackend } from '@attend/transformer';
+import { createModel, RnnSeq2SeqModel, serializeCheckpoint, setupBackend } from '@attend/transformer';
 import { fetchFolderFiles, folderPaths, FolderError, memoryFolderFiles, readModelFolder, type PickedFile } from './model-folder.js';
 import { ALPHABET, picked, tinyExport } from './test-utils/fixtures.js';
 
@@ -86,6 +86,14 @@ describe('readModelFolder', () => {
     const files = exportFolderFiles(serializeCheckpoint({ model, tokenizer: tokenizer.toJSON() }));
     model.dispose();
     await expect(failure(readModelFolder(memoryFolderFiles(files), 'g/'))).resolves.toBe("g/config.json: preset 'rnn-seq2seq'; the playground runs 'encoder-decoder' and 'decoder-lm' exports");
+  });
+
+  it('rejects a vit-classifier export (images in, no tokenizer) in one line', async () => {
+    await setupBackend(['cpu']);
+    const model = createModel(createModelConfig({ preset: 'vit-classifier', vocabSize: 3, numClasses: 3, dModel: 8, numHeads: 2, numEncoderLayers: 1, dFf: 16 }));
+    const files = exportFolderFiles(serializeCheckpoint({ model }));
+    model.dispose();
+    await expect(failure(readModelFolder(memoryFolderFiles(files), 'v/'))).resolves.toBe("v/config.json: preset 'vit-classifier'; the playground runs 'encoder-decoder' and 'decoder-lm' exports");
   });
 
   it('rejects files from different exports and foreign JSON', async () => {

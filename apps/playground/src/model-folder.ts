@@ -75,7 +75,7 @@ export async function readModelFolder(files: Map<string, PickedFile>, source: st
     throw new FolderError(`${where(EXPORT_FILES.config)}: a training checkpoint, not an export; export it first: attend export <checkpoint> --out <folder> --with-attention`);
   }
   const modelConfig = rethrow(() => readFolderConfig(configBytes, where(EXPORT_FILES.config)));
-  if (modelConfig.preset === 'encoder-classifier' || modelConfig.preset === 'rnn-seq2seq') {
+  if (modelConfig.preset === 'encoder-classifier' || modelConfig.preset === 'rnn-seq2seq' || modelConfig.preset === 'vit-classifier') {
     throw new FolderError(`${where(EXPORT_FILES.config)}: preset '${modelConfig.preset}'; the playground runs 'encoder-decoder' and 'decoder-lm' exports`);
   }
   const tokenizerBytes = await read(EXPORT_FILES.tokenizer, 'the export needs its tokenizer');

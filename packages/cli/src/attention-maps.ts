@@ -3,14 +3,17 @@
 // rnn-seq2seq export always has its attention weights as outputs). For an
 // encoder–decoder the input is translated greedily first, and the maps are those of the
 // decoder reading its own output: cross-attention (output × source tokens, the alignment),
-// decoder self-attention and encoder self-attention. Other presets have self-attention only.
+// decoder self-attention and encoder self-attention. A vit-classifier's input is one CSV line of
+// pixel values; its maps are the CLS token's attention over the patch grid, its rollout through
+// the layers, and the full self-attention. Other presets have self-attention only.
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { tokenizerFromJSON, type ModelConfig, type Tokenizer } from '@attend/core';
+import { attentionRollout, clsAttentionGrid, tokenizerFromJSON, type ModelConfig, type Tokenizer } from '@attend/core';
 import type { OutputTensor } from '@attend/runtime-onnx';
 import { CliError } from './errors.js';
 import { folderKind } from './model-folder.js';
+import { imageInputs } from './inputs.js';
 import { tokenBatch } from './runner.js';
 
 /** One kind of attention: per layer, the weights [heads, queries, keys] of the input. */
@@ -25,11 +28,15 @@ export interface AttentionSet {
   numHeads: number;
   /** layers[l] = weights [H, Q, K] row-major. */
   layers: Float32Array[];
+  /** Title of the panel of layer l, head h; default `layer l · head h`. */
+  panelTitle?: (layer: number, head: number) => string;
+  /** The weight shown darkest (figures and terminal); default 1. */
+  maxWeight?: number;
 }
 
 export interface InputAttention {
   config: ModelConfig;
-  /** The decoded output (encoder–decoder), else undefined. */
+  /** The decoded output (encoder–decoder) or the predicted class (vit-classifier), else undefined. */
   output?: string;
   /** The set to show first: cross-attention for the encoder–decoder, else self-attention. */
   sets: AttentionSet[];
@@ -65,7 +72,44 @@ function setsOf(config: ModelConfig, tokenizer: Tokenizer, seq: Sequences, maps:
   return [{ name: 'self', title: `${config.preset === 'decoder-lm' ? 'causal ' : ''}self-attention`, queryTokens: input, keyTokens: input, queryAxis: 'query token', keyAxis: 'key token', numHeads: H, layers }];
 }
 
-/** The attention maps of `text` under the model in `dir`. */
+/**
+ * A vit-classifier's maps from each layer's attention [H, T, T] (T = N + 1, CLS first): the CLS
+ * token's attention over the patch grid per layer and head, its attention rollout through all
+ * the layers, and the full self-attention between CLS and the patches (tokens `r{row}c{col}`).
+ */
+export function imageAttentionSets(config: ModelConfig, layers: Float32Array[]): AttentionSet[] {
+  const H = config.numHeads;
+  const G = config.imageSize! / config.patchSize!;
+  const T = G * G + 1;
+  const rows = Array.from({ length: G }, (_, r) => `r${r}`);
+  const cols = Array.from({ length: G }, (_, c) => String(c));
+  const grid = { queryTokens: rows, keyTokens: cols, queryAxis: 'patch row', keyAxis: 'patch column' };
+  // Per head, the CLS row without CLS itself, which reads as the patch grid.
+  const cls = layers.map((a) => {
+    const out = new Float32Array(H * G * G);
+    for (let h = 0; h < H; h++) out.set(a.subarray(h * T * T + 1, h * T * T + T), h * G * G);
+    return out;
+  });
+  const nested = layers.map((a) => Array.from({ length: H }, (_, h) => Array.from({ length: T }, (_, q) => Array.from(a.subarray((h * T + q) * T, (h * T + q + 1) * T)))));
+  const rollout = Float32Array.from(clsAttentionGrid(attentionRollout(nested)).flat());
+  const largest = (xs: Float32Array[]) => Math.max(...xs.map((x) => x.reduce((m, v) => Math.max(m, v), 0)));
+  const tokens = ['CLS', ...rows.flatMap((r) => cols.map((c) => `${r}c${c}`))];
+  return [
+    { name: 'cls', title: `CLS attention over the ${G}×${G} patch grid`, ...grid, numHeads: H, layers: cls, maxWeight: largest(cls) },
+    { name: 'rollout', title: 'attention rollout of the CLS token (Abnar & Zuidema, 2020)', ...grid, numHeads: 1, layers: [rollout], panelTitle: () => `all ${layers.length} layers`, maxWeight: largest([rollout]) },
+    { name: 'self', title: 'self-attention (CLS and patches)', queryTokens: tokens, keyTokens: tokens, queryAxis: 'query token', keyAxis: 'key token', numHeads: H, layers },
+  ];
+}
+
+/** The predicted class of a vit-classifier and its probability, from the logits of one image. */
+function predicted(logits: ArrayLike<number>): string {
+  const values = Array.from(logits);
+  const best = values.indexOf(Math.max(...values));
+  const sum = values.reduce((a, x) => a + Math.exp(x - values[best]!), 0);
+  return `class ${best} (p = ${(1 / sum).toFixed(3)})`;
+}
+
+/** The attention maps of `text` (a vit-classifier: one CSV line of pixel values) under the model in `dir`. */
 export async function inputAttention(dir: string, text: string): Promise<InputAttention> {
   return (await folderKind(dir)) === 'export' ? fromExport(dir, text) : fromCheckpoint(dir, text);
 }
@@ -75,6 +119,19 @@ async function fromCheckpoint(dir: string, text: string): Promise<InputAttention
   await setupBackend();
   const { model, config, tokenizer: tokenizerJson } = await loadCheckpoint(dir);
   try {
+    if (config.preset === 'vit-classifier') {
+      const { imageTrainBatch } = await import('@attend/transformer');
+      const { pixels } = imageInputs([text], config);
+      const { logits, attention } = model.forward(imageTrainBatch(pixels, new Int32Array(1), config).input, undefined, { returnAttention: true });
+      const output = predicted(logits.dataSync());
+      logits.dispose();
+      const layers = attention!.encoder.map((t) => {
+        const values = Float32Array.from(t.dataSync() as Float32Array);
+        t.dispose();
+        return values;
+      });
+      return { config, output, sets: imageAttentionSets(config, layers) };
+    }
     if (tokenizerJson === undefined) throw new CliError(`${dir}: no tokenizer.json; cannot encode text for this checkpoint`);
     const tokenizer = tokenizerFromJSON(tokenizerJson, join(dir, 'tokenizer.json'));
     const batch = tokenBatch(tokenizer, [text], config.maxSeqLen);
@@ -114,6 +171,15 @@ async function fromExport(dir: string, text: string): Promise<InputAttention> {
     throw new CliError(`${configPath}: missing (no such file)`);
   });
   const config = rt.readFolderConfig(new Uint8Array(bytes), configPath);
+  if (config.preset === 'vit-classifier') {
+    const model = await rt.loadVitFolder(dir);
+    try {
+      const out = await model.runImages(imageInputs([text], config).pixels, 1);
+      return { config, output: predicted(out.logits.data), sets: imageAttentionSets(config, layersOf(out.attentions, 'attentions', config.numEncoderLayers)) };
+    } finally {
+      await model.release();
+    }
+  }
   if (config.preset === 'encoder-decoder') {
     const { model, tokenizer } = await rt.loadSeq2SeqFolder(dir);
     try {
@@ -172,6 +238,7 @@ const SHADES = [' ', '░', '▒', '▓', '█'];
 
 /** A compact terminal view of a [Q, K] map: one shade character pair per weight, tokens along both edges. */
 export function terminalHeatmap(set: AttentionSet, weights: Float32Array): string {
+  const top = set.maxWeight ?? 1;
   const show = (t: string) => (t === ' ' ? '␣' : t);
   const labels = set.queryTokens.map(show);
   const width = Math.max(...labels.map((l) => [...l].length));
@@ -179,7 +246,7 @@ export function terminalHeatmap(set: AttentionSet, weights: Float32Array): strin
   const K = set.keyTokens.length;
   const rows = labels.map((label, q) => {
     const cells = Array.from({ length: K }, (_, k) => {
-      const w = weights[q * K + k]!;
+      const w = weights[q * K + k]! / top;
       const shade = SHADES[Math.min(SHADES.length - 1, Math.floor(w * SHADES.length))]!;
       return shade.repeat(2);
     });

@@ -37,13 +37,14 @@ Exit codes: 0 success, 1 runtime error, 2 usage error, 130 training interrupted 
 
 program
   .command('train')
-  .description('train an encoder–decoder, a decoder-only LM or an encoder classifier, checkpointing into --out')
+  .description('train an encoder–decoder, a decoder-only LM, an encoder classifier or a vision Transformer, checkpointing into --out')
   .addOption(new Option('--preset <preset>', 'model kind (default: from the data)').choices(PRESETS))
   .option('--config <file>', 'JSON settings: ModelConfig fields and steps, batchSize, learningRate, seed, evalEvery, examples, devSize, contextLength, layers (flags override it)')
   .addOption(new Option('--task <name>', 'built-in synthetic task (copy|reverse|sort|date: encoder-decoder; majority|parity: encoder-classifier)').choices([...SYNTHETIC_TASKS, ...SYNTHETIC_CLASSIFICATION_TASKS]))
   .option('--pairs <file>', 'encoder-decoder data: tab-separated source/target pairs, one per line')
   .option('--text <file>', 'decoder-lm data: a text file, modelled character by character')
   .option('--csv <file>', 'encoder-classifier data: text,label rows (label = class id 0, 1, …)')
+  .option('--images <file>', 'vit-classifier data: CSV rows of C·S·S pixel values (channel, row, column) then the class id')
   .requiredOption('--out <dir>', 'checkpoint folder')
   .option('--resume', 'continue from the checkpoint in --out', false)
   .option('--d-model <n>', 'model width', positiveInt, 64)
@@ -53,6 +54,8 @@ program
   .option('--context-length <n>', 'decoder-lm: tokens per training window (and maxSeqLen)', positiveInt, 64)
   .addOption(new Option('--rnn-attention <kind>', 'rnn-seq2seq: attention of the GRU decoder (default general)').choices(RNN_ATTENTIONS))
   .option('--local-window <n>', "local attention: self-attention window (Transformers), or D of local-p (rnn-seq2seq)", positiveInt)
+  .option('--patch-size <n>', 'vit-classifier: side of a square patch (default: the divisor of the image side nearest a quarter of it)', positiveInt)
+  .option('--channels <n>', 'vit-classifier: channels per pixel in --images (default 1)', positiveInt)
   .option('--steps <n>', 'total optimizer steps (including those before --resume)', positiveInt, 1000)
   .option('--batch-size <n>', 'examples per batch', positiveInt, 64)
   .option('--lr <x>', 'peak learning rate (cosine schedule with warmup)', positiveNumber, 3e-3)
@@ -70,7 +73,8 @@ Examples:
   $ attend train --task majority --steps 300 --out runs/majority
   $ attend train --csv reviews.csv --config small.json --out runs/reviews
   $ attend train --task reverse --steps 1200 --out runs/reverse --resume
-  $ attend train --task reverse --preset rnn-seq2seq --rnn-attention additive --layers 1 --out runs/gru`,
+  $ attend train --task reverse --preset rnn-seq2seq --rnn-attention additive --layers 1 --out runs/gru
+  $ attend train --images digits8x8.csv --steps 600 --out runs/digits`,
   )
   .action(async (o, cmd: Command) => (await import('./commands/train.js')).trainCommand(o, (key) => cmd.getOptionValueSource(key) === 'cli'));
 
@@ -165,7 +169,7 @@ program
   .command('attention')
   .description('draw the attention weights of one input as heatmaps (SVG per layer and head) and in the terminal')
   .argument('<model>', 'checkpoint, or export folder made with --with-attention')
-  .argument('<input>', 'the input text (source, prompt or text to classify)')
+  .argument('<input>', 'the input text (source, prompt or text to classify), or for a vit-classifier one CSV line of pixel values')
   .option('--out <dir>', 'folder for the SVG figures', 'attention')
   .option('--head <n>', 'terminal view of this head instead of the mean of the heads', nonNegativeInt)
   .option('--quiet', 'no terminal view, only the figures', false)
@@ -173,7 +177,9 @@ program
     'after',
     `
 For an encoder–decoder the input is translated first; the figures show cross-attention
-(output × source, the alignment), decoder and encoder self-attention.
+(output × source, the alignment), decoder and encoder self-attention. For a vit-classifier
+they show the CLS token's attention over the patch grid (per layer and head), its attention
+rollout through the layers, and the self-attention between CLS and the patches.
 
 Examples:
   $ attend attention runs/dates "march 3rd, 2021" --out figures

@@ -1,5 +1,5 @@
 // Drives the built binary (dist/bin.js) as a subprocess, as a user would: tiny train → export →
-// infer runs of each preset (seq2seq, classifier, LM), streamed generation, attention figures,
+// infer runs of each preset (seq2seq, classifier, LM, vision Transformer), streamed generation, attention figures,
 // bench and inspect, config-file and usage errors with their exit codes, missing and corrupt
 // inputs, and resume after Ctrl-C.
 
@@ -284,6 +284,109 @@ describe('attend train --preset rnn-seq2seq', () => {
     expect(i.code).toBe(0);
     expect(i.stdout).toMatch(/onnx\/rnn_decoder_step\.onnx: rnn-seq2seq-decoder graph/);
     expect(i.stdout).toMatch(/onnx\/rnn_encoder\.onnx: rnn-seq2seq-encoder graph/);
+  });
+});
+
+describe('attend train --images (vit-classifier) → export → infer, attention, bench', () => {
+  // 8×8 single-channel images, values 0 … 200: the class is the brightest quadrant.
+  function images(count: number, seed: number): string[] {
+    let state = seed;
+    const next = () => ((state = (state * 1103515245 + 12345) % 2147483648) / 2147483648);
+    return Array.from({ length: count }, () => {
+      const label = Math.floor(next() * 4);
+      const pixels = Array.from({ length: 64 }, (_, i) => {
+        const quadrant = 2 * Math.floor(i / 32) + Math.floor((i % 8) / 4);
+        return Math.round(next() * 80) + (quadrant === label ? 120 : 0);
+      });
+      return [...pixels, label].join(',');
+    });
+  }
+
+  it('trains on a CSV of pixel rows, classifies held-out images alike with tfjs, onnxruntime-node and -web, and draws the CLS attention', async () => {
+    const csv = join(dir, 'images.csv');
+    const header = [...Array.from({ length: 64 }, (_, i) => `p${i}`), 'label'].join(',');
+    await writeFile(csv, [header, ...images(400, 1)].join('\n') + '\n');
+    const test = join(dir, 'images-test.csv');
+    await writeFile(test, images(30, 2).join('\n') + '\n');
+    const ckpt = join(dir, 'vit');
+    const r = await attend(['train', '--images', csv, '--steps', '60', '--eval-every', '30', '--out', ckpt, ...TINY]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('training vit-classifier');
+    expect(r.stdout).toMatch(/: 380 images, dev 20; 1×8×8 in 4×4 patches of 2×2;/);
+    expect(r.stdout).toMatch(/examples\/s/);
+    expect(r.stdout).toMatch(/eval @ step 60: dev accuracy \d+\.\d\d%/);
+    const config = JSON.parse(await readFile(join(ckpt, 'config.json'), 'utf8')) as Record<string, number>;
+    const top = Math.max(...(await readFile(csv, 'utf8')).split('\n').slice(1).filter(Boolean).flatMap((l) => l.split(',').slice(0, 64).map(Number)));
+    expect(config).toMatchObject({ preset: 'vit-classifier', imageSize: 8, patchSize: 2, numChannels: 1, numClasses: 4, pixelScale: 1 / top });
+    await expect(stat(join(ckpt, 'tokenizer.json'))).rejects.toThrow();
+
+    const tfjs = await attend(['infer', ckpt, '--file', test, '--json']);
+    expect(tfjs.code).toBe(0);
+    const parsed = JSON.parse(tfjs.stdout) as { preset: string; results: { label: number; expected: number; probabilities: number[] }[]; summary: { accuracy: number; total: number } };
+    expect(parsed.preset).toBe('vit-classifier');
+    expect(parsed.summary.total).toBe(30);
+    expect(parsed.summary.accuracy).toBe(parsed.results.filter((x) => x.label === x.expected).length / 30);
+    expect(parsed.summary.accuracy).toBeGreaterThan(0.8);
+    const labels = parsed.results.map((x) => String(x.label));
+
+    const onnx = join(dir, 'vit-onnx');
+    const e = await attend(['export', ckpt, '--out', onnx, '--with-attention']);
+    expect(e.stderr).toBe('');
+    expect(e.code).toBe(0);
+    for (const file of ['config.json', 'preprocessor_config.json', 'onnx/model.onnx']) expect(e.stdout).toContain(file);
+    expect(e.stdout).not.toContain('tokenizer');
+    expect(Number(/logit = (\S+) on 3 images/.exec(e.stdout)?.[1])).toBeLessThan(1e-4);
+    for (const device of ['cpu', 'wasm']) {
+      const ort = await attend(['infer', onnx, '--file', test, '--device', device]);
+      expect(ort.code).toBe(0);
+      expect(ort.stdout.trimEnd().split('\n').map((line) => line.split('\t')[0])).toEqual(labels);
+      expect(ort.stderr).toMatch(/^accuracy: \d+\.\d\d% \(\d+\/30 images\)\n$/);
+    }
+
+    const line = images(1, 3)[0]!;
+    const a = await attend(['attention', onnx, line, '--out', join(dir, 'vit-figures')]);
+    expect(a.stderr).toBe('');
+    expect(a.code).toBe(0);
+    expect(a.stdout).toMatch(/^output: class \d \(p = [01]\.\d{3}\)$/m);
+    expect(a.stdout).toContain('CLS attention over the 4×4 patch grid, layer 0, mean of the heads');
+    for (const [name, size] of [['cls', '4×4'], ['rollout', '4×4'], ['self', '17×17']]) expect(a.stdout).toMatch(new RegExp(`attention-${name}\\.svg \\(.*, ${size}\\)`));
+    const svg = await readFile(join(dir, 'vit-figures', 'attention-rollout.svg'), 'utf8');
+    expect(svg).toContain('attention rollout of the CLS token');
+    expect(svg).toContain('all 1 layers');
+    const fromCheckpoint = await attend(['attention', ckpt, line, '--out', join(dir, 'vit-figures-tfjs'), '--quiet']);
+    expect(fromCheckpoint.stdout.split('\n')[0]).toBe(a.stdout.split('\n')[0]);
+
+    const bench = await attend(['bench', onnx, '--seconds', '0.05']);
+    expect(bench.code).toBe(0);
+    expect(bench.stdout).toContain('forward of 1 image (16 patches + CLS)');
+    const inspect = await attend(['inspect', onnx]);
+    expect(inspect.stdout).toMatch(/embeddings\.patch_embeddings\s+256/); // 2 · (1·2·2) · 32
+    expect(inspect.stdout).toContain('inputs:  pixel_values');
+  });
+
+  it('names the line, the value or the flag at fault', async () => {
+    const csv = join(dir, 'images-bad.csv');
+    const rows = images(5, 4);
+    rows[2] = rows[2]!.replace(/^\d+,\d+/, '0,dark');
+    await writeFile(csv, rows.join('\n') + '\n');
+    const bad = await attend(['train', '--images', csv, '--out', join(dir, 'vit-bad')]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toBe(`attend: ${csv}:3: column 1 is not a number: "dark"\n`);
+    await writeFile(csv, images(5, 4).join('\n') + '\n');
+    const channels = await attend(['train', '--images', csv, '--channels', '3', '--out', join(dir, 'vit-bad')]);
+    expect(channels.code).toBe(1);
+    expect(channels.stderr).toBe(`attend: ${csv}: 64 pixel values per row are not 3 channels × S × S for a square image (set --channels)\n`);
+    const patch = await attend(['train', '--images', csv, '--patch-size', '3', '--out', join(dir, 'vit-bad')]);
+    expect(patch.code).toBe(2);
+    expect(patch.stderr).toBe('attend: --patch-size: 3 does not divide imageSize=8; choose a divisor of imageSize\n');
+    const ckpt = join(dir, 'vit');
+    const short = await attend(['infer', ckpt, '1,2,3']);
+    expect(short.code).toBe(1);
+    expect(short.stderr).toBe('attend: input 1: 3 values; the model takes 1 × 8 × 8 = 64 pixel values (and an optional class id after them)\n');
+    const text = await attend(['translate', ckpt, 'hello']);
+    expect(text.code).toBe(1);
+    expect(text.stderr).toMatch(/^attend: input 1: value 1 is not a number: "hello"\n$/);
   });
 });
 

@@ -2,8 +2,9 @@
 // line) and the decoding strategy chosen by --beam / --sample / --temperature / --top-k / --top-p.
 
 import { createInterface } from 'node:readline';
-import { readTextFile, type DecodeStrategy } from '@attend/core';
+import { readTextFile, type DecodeStrategy, type ModelConfig } from '@attend/core';
 import { CliError } from './errors.js';
+import { isImageCsvHeader } from './train-data.js';
 
 export interface StrategyOptions {
   beam?: number;
@@ -35,4 +36,42 @@ export async function readInputs(texts: string[], file: string | undefined, opti
   const lines: string[] = [];
   for await (const line of createInterface({ input: process.stdin })) if (line.length > 0) lines.push(line);
   return lines;
+}
+
+/** Images read from input lines, as one [N, C, S, S] array, with the labels the lines carried. */
+export interface ImageInputs {
+  pixels: Float32Array;
+  count: number;
+  /** Each image's class id when every line ends with one (the training CSV's layout), else undefined. */
+  labels?: number[];
+}
+
+/**
+ * A vit-classifier's inputs: each line C·S·S comma-separated pixel values (channel, row, column),
+ * optionally followed by the class id; a first line of that many fields, some not numbers, is a header.
+ */
+export function imageInputs(lines: readonly string[], config: ModelConfig): ImageInputs {
+  const size = config.numChannels! * config.imageSize! ** 2;
+  // A header has a row's column count; a lone word is a bad input, not a header.
+  const columns = lines[0]?.split(',').length ?? 0;
+  const rows = (columns === size || columns === size + 1) && isImageCsvHeader(lines[0]!) ? lines.slice(1) : lines;
+  if (rows.length === 0) throw new CliError('no images: each input is a line of comma-separated pixel values');
+  const pixels = new Float32Array(rows.length * size);
+  const labels: number[] = [];
+  rows.forEach((line, i) => {
+    const values = line.split(',').map((f) => (f.trim() === '' ? NaN : Number(f)));
+    const bad = values.findIndex((x) => !Number.isFinite(x));
+    if (bad >= 0) throw new CliError(`input ${i + 1}: value ${bad + 1} is not a number: ${JSON.stringify(line.split(',')[bad])}`);
+    if (values.length !== size && values.length !== size + 1) {
+      throw new CliError(`input ${i + 1}: ${values.length} values; the model takes ${config.numChannels} × ${config.imageSize} × ${config.imageSize} = ${size} pixel values (and an optional class id after them)`);
+    }
+    if (values.length === size + 1) {
+      const label = values[size]!;
+      if (!Number.isInteger(label) || label < 0) throw new CliError(`input ${i + 1}: the last value (class id) must be an integer >= 0, got ${label}`);
+      labels.push(label);
+    }
+    pixels.set(values.slice(0, size), i * size);
+  });
+  if (labels.length !== 0 && labels.length !== rows.length) throw new CliError('some inputs end with a class id and some do not; give it on every line or on none');
+  return { pixels, count: rows.length, ...(labels.length > 0 ? { labels } : {}) };
 }

@@ -2,18 +2,21 @@
 // onnxruntime-node graphs on the same few seeded inputs, compared as the largest absolute
 // difference of their logits (the encoder–decoder's decoder run over whole target rows, the
 // rnn-seq2seq decoder-step graph run over the target one token at a time, the LM's cache graph
-// on its first call, the classifier's forward graph).
+// on its first call, the classifier's forward graph, the vit-classifier's graph on seeded images
+// of patch tokens + CLS).
 
-import { createRng, type ModelConfig } from '@attend/core';
-import { encodeRnnSource, encodeSource, loadExportFolder, loadRnnSeq2SeqFolder, loadSeq2SeqFolder, runRnnDecoder } from '@attend/runtime-onnx/node';
-import { loadCheckpoint, setupBackend, type TokenBatch } from '@attend/transformer';
+import { createRng, numPatches, type ModelConfig } from '@attend/core';
+import { encodeRnnSource, encodeSource, loadExportFolder, loadRnnSeq2SeqFolder, loadSeq2SeqFolder, loadVitFolder, runRnnDecoder } from '@attend/runtime-onnx/node';
+import { imageTrainBatch, loadCheckpoint, setupBackend, type TokenBatch } from '@attend/transformer';
 
 export interface Parity {
   /** Largest |tfjs − ORT| over every logit of every input. */
   maxAbsDiff: number;
-  /** Rows compared and their lengths. */
+  /** Rows compared and their lengths (images: patch tokens + CLS). */
   rows: number;
   seqLen: number;
+  /** The rows were images (vit-classifier). */
+  images?: boolean;
 }
 
 /** Random rows of real tokens (no special ids where the vocabulary allows), right-padded with `lengths`. */
@@ -75,6 +78,20 @@ export async function exportParity(checkpointDir: string, exportDir: string): Pr
       } finally {
         await onnx.encoder.release();
         await onnx.decoder.release();
+      }
+    }
+    if (config.preset === 'vit-classifier') {
+      // Raw pixel values spread over [0, 1 / pixelScale], the range the model was trained on.
+      const rng = createRng(1);
+      const count = 3;
+      const top = 1 / (config.pixelScale ?? 1);
+      const pixels = Float32Array.from({ length: count * config.numChannels! * config.imageSize! ** 2 }, () => rng.next() * top);
+      const onnx = await loadVitFolder(exportDir);
+      try {
+        const out = await onnx.runImages(pixels, count);
+        return { maxAbsDiff: maxDiff(tfjsLogits(imageTrainBatch(pixels, new Int32Array(count), config).input), out.logits.data), rows: count, seqLen: numPatches(config) + 1, images: true };
+      } finally {
+        await onnx.release();
       }
     }
     const { model: onnx } = await loadExportFolder(exportDir);

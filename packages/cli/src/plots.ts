@@ -57,6 +57,8 @@ export interface Heatmap {
   panels: readonly AttentionPanel[];
   /** Panels per row; default all in one row. */
   columns?: number;
+  /** The weight shaded black; default 1 (a map whose weights are all small may set its largest). */
+  maxWeight?: number;
 }
 
 /** Attention heatmaps: one panel per map, cells shaded by weight, tokens labelled on both axes. */
@@ -82,7 +84,7 @@ export function attentionHeatmapSvg(h: Heatmap): Promise<string> {
       encoding: {
         x: { field: 'k', type: 'ordinal', title: h.keyAxis, axis: { labelExpr: labels(h.keyTokens), labelAngle: 0 } },
         y: { field: 'q', type: 'ordinal', title: h.queryAxis, axis: { labelExpr: labels(h.queryTokens) } },
-        color: { field: 'weight', type: 'quantitative', title: 'weight', scale: { scheme: 'greys', domain: [0, 1] } },
+        color: { field: 'weight', type: 'quantitative', title: 'weight', scale: { scheme: 'greys', domain: [0, h.maxWeight ?? 1] } },
         tooltip: [{ field: 'weight', type: 'quantitative', format: '.3f' }],
       },
     },

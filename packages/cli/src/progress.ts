@@ -1,4 +1,4 @@
-// The training progress display: a cli-progress bar (step, loss, tokens/s, ETA) on stderr when
+// The training progress display: a cli-progress bar (step, loss, tokens or examples/s, ETA) on stderr when
 // it is a terminal, and plain lines otherwise, so logs and test output stay readable.
 
 import cliProgress from 'cli-progress';
@@ -10,17 +10,21 @@ export interface ProgressView {
   stop(): void;
 }
 
-export function progressView(totalSteps: number, startStep: number): ProgressView {
+/**
+ * `rateUnit` names what the trainer's throughput counts: target tokens ('tok/s'), or the
+ * examples of a classifier, whose one label each it counts ('examples/s').
+ */
+export function progressView(totalSteps: number, startStep: number, rateUnit = 'tok/s'): ProgressView {
   if (!process.stderr.isTTY) {
     return {
-      update: (step, v) => console.log(`step ${step}/${totalSteps}  loss ${v.loss.toFixed(4)}  ${Math.round(v.tokensPerSecond)} tok/s`),
+      update: (step, v) => console.log(`step ${step}/${totalSteps}  loss ${v.loss.toFixed(4)}  ${Math.round(v.tokensPerSecond)} ${rateUnit}`),
       log: (line) => console.log(line),
       stop: () => {},
     };
   }
   const multi = new cliProgress.MultiBar(
     {
-      format: ' {bar} {value}/{total} | loss {loss} | {tps} tok/s | ETA {eta_formatted}',
+      format: ` {bar} {value}/{total} | loss {loss} | {tps} ${rateUnit} | ETA {eta_formatted}`,
       hideCursor: true,
       clearOnComplete: false,
       etaBuffer: 20,

@@ -1,7 +1,8 @@
 // One way to run any model folder, whatever its preset and runtime: a training checkpoint on
 // tfjs (@attend/transformer), or an export folder on onnxruntime-node (devices cpu, cuda) or
 // onnxruntime-web in Node (device wasm), through @attend/runtime-onnx. Translation for the
-// encoder–decoder, class probabilities for the classifier, streamed continuation for the LM.
+// encoder–decoder, class probabilities for the classifiers (of texts, or of images for the
+// vit-classifier), streamed continuation for the LM.
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -14,7 +15,8 @@ export type InferDevice = Extract<Device, 'cpu' | 'cuda' | 'wasm'>;
 
 export interface ModelRunner {
   readonly config: ModelConfig;
-  readonly tokenizer: Tokenizer;
+  /** Absent for a vit-classifier (images in). */
+  readonly tokenizer?: Tokenizer;
   /** What runs the model, e.g. "onnxruntime-node (cpu)". */
   readonly runtime: string;
   /** Set when the device asked for could not start (CUDA missing) and `device` runs the model instead. */
@@ -25,6 +27,8 @@ export interface ModelRunner {
   translate(sources: readonly string[], strategy: DecodeStrategy, maxNewTokens?: number): Promise<string[]>;
   /** encoder-classifier: class probabilities of each text. */
   classify(texts: readonly string[]): Promise<Classification[]>;
+  /** vit-classifier: class probabilities of each of `count` images [C, S, S] (raw values) in `pixels`. */
+  classifyImages(pixels: Float32Array, count: number): Promise<Classification[]>;
   /** decoder-lm: the continuation of `prompt`; `onText` gets each new piece of text as it is produced. */
   generate(prompt: string, strategy: DecodeStrategy, maxNewTokens?: number, onText?: (piece: string) => void): Promise<string>;
   close(): Promise<void>;
@@ -67,15 +71,22 @@ function textStream(tokenizer: Tokenizer, onText?: (piece: string) => void) {
   };
 }
 
-function wrongPreset(config: ModelConfig, what: string): CliError {
+function wrongPreset(config: ModelConfig, what: 'translate' | 'classify' | 'classify images' | 'generate'): CliError {
   const use = {
     'encoder-decoder': 'attend infer (or translate)',
     'rnn-seq2seq': 'attend infer (or translate)',
     'decoder-lm': 'attend generate',
     'encoder-classifier': 'attend infer',
-    'vit-classifier': 'npm run bench:digits',
+    'vit-classifier': 'attend infer with CSV rows of pixel values',
   }[config.preset];
-  return new CliError(`${what} needs ${what === 'translate' ? 'an encoder-decoder' : what === 'classify' ? 'an encoder-classifier' : 'a decoder-lm'}; this model is a ${config.preset} (use ${use})`);
+  const needs = { translate: 'an encoder-decoder', classify: 'an encoder-classifier', 'classify images': 'a vit-classifier', generate: 'a decoder-lm' }[what];
+  return new CliError(`${what} needs ${needs}; this model is a ${config.preset} (use ${use})`);
+}
+
+/** The tokenizer of a text model; every preset but vit-classifier has one (checked when the folder opens). */
+function textTokenizer(tokenizer: Tokenizer | undefined, config: ModelConfig): Tokenizer {
+  if (!tokenizer) throw new CliError(`a ${config.preset} takes no text (use attend infer with CSV rows of pixel values)`);
+  return tokenizer;
 }
 
 /** Opens a checkpoint (tfjs, device cpu only) or an export folder (onnxruntime on `device`). */
@@ -86,30 +97,39 @@ export async function openModel(dir: string, device: InferDevice = 'cpu'): Promi
 }
 
 async function openCheckpoint(dir: string): Promise<ModelRunner> {
-  const { classify, loadCheckpoint, setupBackend, tfjsStepFunction, translate } = await import('@attend/transformer');
+  const { classify, imageTrainBatch, loadCheckpoint, setupBackend, tfjsStepFunction, translate } = await import('@attend/transformer');
   const backend = await setupBackend();
   const checkpoint = await loadCheckpoint(dir);
-  if (checkpoint.tokenizer === undefined) throw new CliError(`${dir}: no tokenizer.json; cannot encode text for this checkpoint`);
-  const tokenizer = tokenizerFromJSON(checkpoint.tokenizer, join(dir, 'tokenizer.json'));
   const { model, config } = checkpoint;
+  if (checkpoint.tokenizer === undefined && config.preset !== 'vit-classifier') {
+    model.dispose();
+    throw new CliError(`${dir}: no tokenizer.json; cannot encode text for this checkpoint`);
+  }
+  const tokenizer = checkpoint.tokenizer === undefined ? undefined : tokenizerFromJSON(checkpoint.tokenizer, join(dir, 'tokenizer.json'));
   return {
     config,
-    tokenizer,
+    ...(tokenizer ? { tokenizer } : {}),
     runtime: `tfjs (${backend.name})`,
     device: 'cpu',
     async translate(sources, strategy, maxNewTokens = config.maxSeqLen - 1) {
       if (config.preset !== 'encoder-decoder' && config.preset !== 'rnn-seq2seq') throw wrongPreset(config, 'translate');
-      const out = await translate(model, tokenBatch(tokenizer, sources, config.maxSeqLen), maxNewTokens, strategy);
-      return out.map((ids) => tokenizer.decode(ids));
+      const text = textTokenizer(tokenizer, config);
+      const out = await translate(model, tokenBatch(text, sources, config.maxSeqLen), maxNewTokens, strategy);
+      return out.map((ids) => text.decode(ids));
     },
     async classify(texts) {
       if (config.preset !== 'encoder-classifier') throw wrongPreset(config, 'classify');
-      return classify(model, tokenBatch(tokenizer, texts, config.maxSeqLen));
+      return classify(model, tokenBatch(textTokenizer(tokenizer, config), texts, config.maxSeqLen));
+    },
+    async classifyImages(pixels, count) {
+      if (config.preset !== 'vit-classifier') throw wrongPreset(config, 'classify images');
+      return classify(model, imageTrainBatch(pixels, new Int32Array(count), config).input);
     },
     async generate(prompt, strategy, maxNewTokens = config.maxSeqLen, onText) {
       if (config.preset !== 'decoder-lm') throw wrongPreset(config, 'generate');
-      const ids = promptIds(tokenizer, config, prompt);
-      const stream = textStream(tokenizer, onText);
+      const text = textTokenizer(tokenizer, config);
+      const ids = promptIds(text, config, prompt);
+      const stream = textStream(text, onText);
       const out = await decodeWith(
         withPrompt(tfjsStepFunction(model), ids),
         {
@@ -122,7 +142,7 @@ async function openCheckpoint(dir: string): Promise<ModelRunner> {
         },
         strategy,
       );
-      return tokenizer.decode(out[0]!);
+      return text.decode(out[0]!);
     },
     async close() {
       model.dispose();
@@ -158,19 +178,22 @@ async function readBytes(file: string): Promise<Uint8Array> {
 }
 
 /** The sessions of an export folder on `device`, each checked against config.json. */
-async function loadSessions(dir: string, device: InferDevice): Promise<{ config: ModelConfig; tokenizer: Tokenizer; models: OnnxModel[] }> {
+async function loadSessions(dir: string, device: InferDevice): Promise<{ config: ModelConfig; tokenizer?: Tokenizer; models: OnnxModel[] }> {
   const rt = await runtimeFor(device);
   const configPath = join(dir, rt.EXPORT_FILES.config);
   const config = rt.readFolderConfig(await readBytes(configPath), configPath);
-  const tokenizerPath = join(dir, rt.EXPORT_FILES.tokenizer);
-  let tokenizerJson: unknown;
-  try {
-    tokenizerJson = JSON.parse(new TextDecoder().decode(await readBytes(tokenizerPath)));
-  } catch (error) {
-    if (error instanceof CliError) throw error;
-    throw new CliError(`${tokenizerPath}: not JSON (${(error as Error).message})`);
+  let tokenizer: Tokenizer | undefined;
+  if (config.preset !== 'vit-classifier') {
+    const tokenizerPath = join(dir, rt.EXPORT_FILES.tokenizer);
+    let tokenizerJson: unknown;
+    try {
+      tokenizerJson = JSON.parse(new TextDecoder().decode(await readBytes(tokenizerPath)));
+    } catch (error) {
+      if (error instanceof CliError) throw error;
+      throw new CliError(`${tokenizerPath}: not JSON (${(error as Error).message})`);
+    }
+    tokenizer = tokenizerFromJSON(tokenizerJson, tokenizerPath);
   }
-  const tokenizer = tokenizerFromJSON(tokenizerJson, tokenizerPath);
   const files =
     config.preset === 'encoder-decoder'
       ? [rt.SEQ2SEQ_FILES.encoder, rt.SEQ2SEQ_FILES.decoder]
@@ -189,7 +212,7 @@ async function loadSessions(dir: string, device: InferDevice): Promise<{ config:
     for (const m of models) await m.release();
     throw error;
   }
-  return { config, tokenizer, models };
+  return { config, ...(tokenizer ? { tokenizer } : {}), models };
 }
 
 async function openExport(dir: string, device: InferDevice): Promise<ModelRunner> {
@@ -202,34 +225,38 @@ async function openExport(dir: string, device: InferDevice): Promise<ModelRunner
   const rnn: OnnxRnnSeq2SeqModel | undefined = config.preset === 'rnn-seq2seq' ? { encoder: models[0]!, decoder: models[1]! } : undefined;
   return {
     config,
-    tokenizer,
+    ...(tokenizer ? { tokenizer } : {}),
     runtime,
     device: first.device,
     ...(fallback ? { fallback } : {}),
     async translate(sources, strategy, maxNewTokens = config.maxSeqLen - 1) {
-      const source = tokenBatch(tokenizer, sources, config.maxSeqLen);
-      let out: number[][];
-      if (seq2seq) out = await rt.translate(seq2seq, source, { maxNewTokens, strategy });
-      else if (rnn) out = await rt.translateRnn(rnn, source, { maxNewTokens, strategy });
-      else throw wrongPreset(config, 'translate');
-      return out.map((ids) => tokenizer.decode(ids));
+      if (!seq2seq && !rnn) throw wrongPreset(config, 'translate');
+      const text = textTokenizer(tokenizer, config);
+      const source = tokenBatch(text, sources, config.maxSeqLen);
+      const out = seq2seq ? await rt.translate(seq2seq, source, { maxNewTokens, strategy }) : await rt.translateRnn(rnn!, source, { maxNewTokens, strategy });
+      return out.map((ids) => text.decode(ids));
     },
     async classify(texts) {
       if (config.preset !== 'encoder-classifier') throw wrongPreset(config, 'classify');
-      return rt.classify(first, tokenBatch(tokenizer, texts, config.maxSeqLen));
+      return rt.classify(first, tokenBatch(textTokenizer(tokenizer, config), texts, config.maxSeqLen));
+    },
+    async classifyImages(pixels, count) {
+      if (config.preset !== 'vit-classifier') throw wrongPreset(config, 'classify images');
+      return rt.classifyImages(first, pixels, count);
     },
     async generate(prompt, strategy, maxNewTokens = config.maxSeqLen, onText) {
       if (config.preset !== 'decoder-lm') throw wrongPreset(config, 'generate');
-      const prompts = [promptIds(tokenizer, config, prompt)];
-      if (strategy.kind === 'beam') return tokenizer.decode((await rt.generate(first, { prompts, maxNewTokens, strategy }))[0]!);
-      const stream = textStream(tokenizer, onText);
+      const text = textTokenizer(tokenizer, config);
+      const prompts = [promptIds(text, config, prompt)];
+      if (strategy.kind === 'beam') return text.decode((await rt.generate(first, { prompts, maxNewTokens, strategy }))[0]!);
+      const stream = textStream(text, onText);
       const ids: number[] = [];
       for await (const { tokens } of rt.streamGenerate(first, { prompts, maxNewTokens, strategy })) {
         if (tokens[0] === config.eosTokenId) break;
         ids.push(tokens[0]!);
         stream.push(tokens[0]!);
       }
-      return tokenizer.decode(ids);
+      return text.decode(ids);
     },
     async close() {
       for (const m of models) await m.release();

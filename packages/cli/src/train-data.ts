@@ -1,15 +1,19 @@
 // The training data of `attend train`, by source: a built-in synthetic task (seq2seq or
-// classification), a TSV of pairs (seq2seq), a text file (language model), or a CSV of
-// `text,label` rows (classifier; csv-parse reads quoting, a `text,label` header is skipped).
+// classification), a TSV of pairs (seq2seq), a text file (language model), a CSV of
+// `text,label` rows (classifier; csv-parse reads quoting, a `text,label` header is skipped),
+// or a CSV of images (vit-classifier: each row the pixel values, channel by channel and row by
+// row, then the label; an optional header row is skipped).
 
 import { parse } from 'csv-parse/sync';
 import {
+  parseCsvClassification,
   readTextFile,
   readTsvPairs,
   SYNTHETIC_CLASSIFICATION_TASKS,
   SYNTHETIC_TASKS,
   syntheticClassificationTask,
   syntheticTask,
+  type LabeledFeatures,
   type LabeledText,
   type Preset,
   type SyntheticClassificationTaskName,
@@ -24,19 +28,32 @@ const MAX_PAIR_CHARS = 1000;
 export type TrainData =
   | { preset: 'encoder-decoder'; pairs: TextPair[]; source: string }
   | { preset: 'decoder-lm'; text: string; source: string }
-  | { preset: 'encoder-classifier'; examples: LabeledText[]; numClasses: number; source: string };
+  | { preset: 'encoder-classifier'; examples: LabeledText[]; numClasses: number; source: string }
+  | ({ preset: 'vit-classifier'; source: string } & ImageData);
+
+/** Labelled square images and what the model needs to know of them. */
+export interface ImageData {
+  images: LabeledFeatures[];
+  numClasses: number;
+  imageSize: number;
+  numChannels: number;
+  /** 1 / the largest pixel value of the file (when above 1), so the model sees values in [0, 1]. */
+  pixelScale: number;
+}
 
 export interface DataFlags {
   task?: string;
   pairs?: string;
   text?: string;
   csv?: string;
+  images?: string;
 }
 
 /** The preset the data is for. */
 export function presetOfData(o: DataFlags): Preset | undefined {
   if (o.text) return 'decoder-lm';
   if (o.csv) return 'encoder-classifier';
+  if (o.images) return 'vit-classifier';
   if (o.pairs) return 'encoder-decoder';
   if (o.task) return (SYNTHETIC_CLASSIFICATION_TASKS as readonly string[]).includes(o.task) ? 'encoder-classifier' : 'encoder-decoder';
   return undefined;
@@ -45,7 +62,7 @@ export function presetOfData(o: DataFlags): Preset | undefined {
 const FLAG_OF_PRESET: Record<Preset, string> = {
   'encoder-decoder': `--pairs FILE.tsv or --task ${SYNTHETIC_TASKS.join('|')}`,
   'rnn-seq2seq': `--pairs FILE.tsv or --task ${SYNTHETIC_TASKS.join('|')}`,
-  'vit-classifier': 'images (not supported by attend train yet; see npm run bench:digits)',
+  'vit-classifier': '--images FILE.csv',
   'decoder-lm': '--text FILE',
   'encoder-classifier': `--csv FILE.csv or --task ${SYNTHETIC_CLASSIFICATION_TASKS.join('|')}`,
 };
@@ -54,16 +71,16 @@ const FLAG_OF_PRESET: Record<Preset, string> = {
  * Loads the one data source given, checking that it suits `preset` (pairs serve both
  * encoder–decoders, the Transformer and the GRU one).
  */
-export async function loadTrainData(o: DataFlags, requested: Preset, opts: { examples: number; seed: number }): Promise<TrainData> {
-  if (requested === 'vit-classifier') throw new CliError(`--preset vit-classifier: attend train does not read images yet; npm run bench:digits trains it on the 8×8 digits`, 2);
+export async function loadTrainData(o: DataFlags, requested: Preset, opts: { examples: number; seed: number; numChannels?: number }): Promise<TrainData> {
   const preset = requested === 'rnn-seq2seq' ? 'encoder-decoder' : requested;
-  const given = (['task', 'pairs', 'text', 'csv'] as const).filter((k) => o[k] !== undefined);
+  const given = (['task', 'pairs', 'text', 'csv', 'images'] as const).filter((k) => o[k] !== undefined);
   if (given.length === 0) throw new CliError(`no training data: give ${FLAG_OF_PRESET[preset]}`, 2);
   if (given.length > 1) throw new CliError(`give one data source, not ${given.map((k) => `--${k}`).join(' and ')}`, 2);
   const dataPreset = presetOfData(o)!;
   if (dataPreset !== preset) throw new CliError(`--${given[0]} is data for ${dataPreset}, but the preset is ${requested}; for ${requested} give ${FLAG_OF_PRESET[requested]}`, 2);
   if (o.pairs) return { preset, pairs: await readTsvPairs(o.pairs, { maxFieldLength: MAX_PAIR_CHARS }), source: o.pairs } as TrainData;
   if (o.text) return { preset: 'decoder-lm', text: await readTextFile(o.text), source: o.text };
+  if (o.images) return { preset: 'vit-classifier', ...(await readImageCsv(o.images, opts.numChannels ?? 1)), source: o.images };
   if (o.csv) {
     const examples = await readTextCsv(o.csv);
     return { preset: 'encoder-classifier', examples, numClasses: Math.max(...examples.map((e) => e.label)) + 1, source: o.csv };
@@ -96,4 +113,30 @@ export async function readTextCsv(path: string): Promise<LabeledText[]> {
   const classes = new Set(examples.map((e) => e.label)).size;
   if (classes < 2) throw new CliError(`${path}: every row has label ${examples[0]!.label}; a classifier needs at least 2 classes`);
   return examples;
+}
+
+/** Whether a line of an images CSV is its header: some field is not a number. */
+export function isImageCsvHeader(line: string): boolean {
+  return line.split(',').some((f) => f.trim() === '' || !Number.isFinite(Number(f)));
+}
+
+/**
+ * Images as CSV rows: C·S·S pixel values (channel, row, column) then the class id; S follows
+ * from the column count and `numChannels`. A first row with a non-numeric field is a header.
+ */
+export async function readImageCsv(path: string, numChannels: number): Promise<ImageData> {
+  const text = await readTextFile(path);
+  const firstLine = text.replace(/^\uFEFF/, '').split('\n', 1)[0] ?? '';
+  const images = parseCsvClassification(text, { source: path, header: isImageCsvHeader(firstLine) });
+  const values = images[0]!.features.length;
+  const imageSize = Math.round(Math.sqrt(values / numChannels));
+  if (imageSize < 1 || numChannels * imageSize * imageSize !== values) {
+    throw new CliError(`${path}: ${values} pixel values per row are not ${numChannels} channel${numChannels === 1 ? '' : 's'} × S × S for a square image (set --channels)`);
+  }
+  if (images.length < 2) throw new CliError(`${path}: need at least 2 labelled images to train, got ${images.length}`);
+  const numClasses = Math.max(...images.map((r) => r.label)) + 1;
+  if (new Set(images.map((r) => r.label)).size < 2) throw new CliError(`${path}: every image has label ${images[0]!.label}; a classifier needs at least 2 classes`);
+  let top = 0;
+  for (const r of images) for (const x of r.features) top = Math.max(top, x);
+  return { images, numClasses, imageSize, numChannels, pixelScale: top > 1 ? 1 / top : 1 };
 }

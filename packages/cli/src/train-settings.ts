@@ -13,10 +13,10 @@ type TrainingField = (typeof TRAINING_FIELDS)[number];
 const MODEL_FIELDS = [
   'preset', 'numClasses', 'dModel', 'numHeads', 'numEncoderLayers', 'numDecoderLayers', 'dFf', 'maxSeqLen', 'dropout', 'norm',
   'activation', 'positional', 'attention', 'localWindow', 'tieEmbeddings', 'scaleEmbedding', 'layerNormEps', 'pooling',
-  'rnnCell', 'rnnAttention', 'rnnBidirectional',
+  'rnnCell', 'rnnAttention', 'rnnBidirectional', 'patchSize', 'numChannels', 'pixelScale',
 ] as const;
 /** Set from the data, not from the file. */
-const DATA_FIELDS = ['vocabSize', 'padTokenId', 'bosTokenId', 'eosTokenId'] as const;
+const DATA_FIELDS = ['vocabSize', 'padTokenId', 'bosTokenId', 'eosTokenId', 'imageSize'] as const;
 
 /** The flag of each setting that has one. */
 export const FLAG_OF: Record<string, string> = {
@@ -37,6 +37,8 @@ export const FLAG_OF: Record<string, string> = {
   contextLength: '--context-length',
   rnnAttention: '--rnn-attention',
   localWindow: '--local-window',
+  patchSize: '--patch-size',
+  numChannels: '--channels',
 };
 
 export interface TrainSettings {
@@ -76,12 +78,16 @@ export interface TrainFlags {
   rnnAttention?: string;
   /** Local attention window (Transformer self-attention, or local-p's D). */
   localWindow?: number;
+  /** vit-classifier: side of a square patch (default: a divisor of the image size near a quarter of it). */
+  patchSize?: number;
+  /** vit-classifier: channels per pixel of the images CSV (default 1). */
+  channels?: number;
 }
 
 const FLAG_KEYS: Record<string, keyof TrainFlags> = {
   preset: 'preset', dModel: 'dModel', numHeads: 'heads', layers: 'layers', dFf: 'dFf', steps: 'steps', batchSize: 'batchSize',
   learningRate: 'lr', seed: 'seed', evalEvery: 'evalEvery', examples: 'examples', devSize: 'devSize', contextLength: 'contextLength',
-  rnnAttention: 'rnnAttention', localWindow: 'localWindow',
+  rnnAttention: 'rnnAttention', localWindow: 'localWindow', patchSize: 'patchSize', numChannels: 'channels',
 };
 
 /** Defaults < config file < flags typed on the command line (`fromCli(key)`). */

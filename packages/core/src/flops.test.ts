@@ -35,6 +35,15 @@ describe('flopsPerToken', () => {
     expect(flopsPerToken(cls).modules.at(-1)).toEqual({ module: 'classifier', flops: 2 * 8 * 3 });
   });
 
+  it('gives the vit-classifier its patch embedding (C·p·p → d) and classifier head, and no lm_head', () => {
+    const vit = createModelConfig({ preset: 'vit-classifier', vocabSize: 3, numClasses: 10, dModel: 8, numHeads: 2, numEncoderLayers: 1, dFf: 16, imageSize: 8, patchSize: 2, numChannels: 3 });
+    const f = flopsPerToken(vit);
+    expect(f.modules.map((m) => m.module)).toEqual(['embeddings.patch_embeddings', 'encoder.layers.0.self_attn', 'encoder.layers.0.fc1+fc2', 'classifier']);
+    expect(f.modules[0]!.flops).toBe(2 * 3 * 2 * 2 * 8);
+    expect(f.modules[1]!.flops).toBe(8 * 8 * 8 + 4 * 17 * 8); // 16 patches + CLS
+    expect(f.modules[3]!.flops).toBe(2 * 8 * 10);
+  });
+
   it('adds the score functions’ own products and rejects a bad context length', () => {
     const base = { preset: 'decoder-lm', vocabSize: 10, dModel: 8, numHeads: 2, numDecoderLayers: 1, dFf: 16, maxSeqLen: 4 } as const;
     const dot = flopsPerToken(createModelConfig(base)).modules[0]!.flops;

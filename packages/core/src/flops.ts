@@ -43,6 +43,8 @@ export function flopsPerToken(config: ModelConfig, options: FlopsOptions = {}): 
   // Projections q, k, v, o (2·d² each), the score function's own products, scores and sum.
   const attention = (keys: number): number => 4 * 2 * d * d + scoreFlops(config, keys) + 2 * keys * d;
   const feedForward = 2 * 2 * d * config.dFf;
+  // The vit-classifier's tokens are patches: one linear map of each flattened patch to d.
+  if (config.preset === 'vit-classifier') modules.push({ module: 'embeddings.patch_embeddings', flops: 2 * config.numChannels! * config.patchSize! ** 2 * d });
   for (let i = 0; i < config.numEncoderLayers; i++) {
     modules.push({ module: `encoder.layers.${i}.self_attn`, flops: attention(n) });
     modules.push({ module: `encoder.layers.${i}.fc1+fc2`, flops: feedForward });
@@ -52,7 +54,7 @@ export function flopsPerToken(config: ModelConfig, options: FlopsOptions = {}): 
     if (config.preset === 'encoder-decoder') modules.push({ module: `decoder.layers.${i}.encoder_attn`, flops: attention(s) });
     modules.push({ module: `decoder.layers.${i}.fc1+fc2`, flops: feedForward });
   }
-  if (config.preset === 'encoder-classifier') modules.push({ module: 'classifier', flops: 2 * d * config.numClasses });
+  if (config.preset === 'encoder-classifier' || config.preset === 'vit-classifier') modules.push({ module: 'classifier', flops: 2 * d * config.numClasses });
   else modules.push({ module: 'lm_head', flops: 2 * d * config.vocabSize });
   return { modules, total: modules.reduce((sum, m) => sum + m.flops, 0), contextLength: n };
 }

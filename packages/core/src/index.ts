@@ -2,6 +2,7 @@ export * from './errors.js';
 export * from './random.js';
 export * from './config.js';
 export * from './masks.js';
+export * from './attention-rollout.js';
 export * from './positional-encoding.js';
 export * from './decoding.js';
 export * from './tokenizers/index.js';

@@ -12,8 +12,8 @@ import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { flag, repoRoot, strFlag } from './common.mjs';
-import { createModelConfig, createRng, readCsvClassification, trainDevSplit } from '@attend/core';
-import { attentionRollout, clsAttentionGrid, createModel, imageTrainBatch, setupBackend, train } from '../dist/index.js';
+import { attentionRollout, clsAttentionGrid, createModelConfig, createRng, readCsvClassification, trainDevSplit } from '@attend/core';
+import { createModel, imageTrainBatch, setupBackend, train } from '../dist/index.js';
 
 const dataPath = resolve(repoRoot, '../shared/data/digits8x8.csv');
 const steps = flag('steps', 600);

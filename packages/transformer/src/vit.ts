@@ -1,9 +1,9 @@
 // The vision Transformer classifier (Dosovitskiy et al., 2021): the image (raw values times
 // config.pixelScale) is cut into square patches, each flattened patch is mapped to dModel by one linear layer, a learned CLS token is
 // put in front, learned positions are added, and the Transformer encoder stack (the same layers
-// as the text presets) runs over the patch tokens; the classifier reads the CLS state. Attention
-// maps over the image: the last layer's CLS attention, and attention rollout (Abnar & Zuidema,
-// 2020): average the heads, add the residual path as ½(A + I), and multiply the layers.
+// as the text presets) runs over the patch tokens; the classifier reads the CLS state. Its
+// attention maps over the image (CLS attention, rollout) are computed by @attend/core's
+// attention-rollout.ts.
 
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -136,35 +136,6 @@ export class VitModel {
 /** A classification TrainBatch of images [B, C, H, W] and labels [B]. */
 export function imageTrainBatch(pixels: Float32Array, labels: Int32Array, config: ModelConfig): TrainBatch {
   return { input: { ids: new Int32Array(0), batchSize: labels.length, seqLen: numPatches(config) + 1, pixels }, labels };
-}
-
-/**
- * Attention rollout of one example: `layers[l][h]` is layer l's head-h attention [T][T]
- * (T = N + 1, CLS first). Returns R = Ā_L · … · Ā_1 with Ā = rownorm(½·mean_h(A) + ½·I).
- */
-export function attentionRollout(layers: readonly (readonly (readonly number[])[])[][]): number[][] {
-  let rollout: number[][] | undefined;
-  for (const heads of layers) {
-    const T = heads[0]!.length;
-    const a = Array.from({ length: T }, (_, i) =>
-      Array.from({ length: T }, (_, j) => 0.5 * heads.reduce((s, h) => s + h[i]![j]!, 0) / heads.length + (i === j ? 0.5 : 0)),
-    );
-    for (const row of a) {
-      const total = row.reduce((s, x) => s + x, 0);
-      row.forEach((x, j) => (row[j] = x / total));
-    }
-    rollout = rollout === undefined ? a : a.map((row) => rollout![0]!.map((_, j) => row.reduce((s, x, k) => s + x * rollout![k]![j]!, 0)));
-  }
-  if (!rollout) throw new ShapeError('attentionRollout: no layers');
-  return rollout;
-}
-
-/** The CLS row of a [T][T] attention (or rollout) matrix over the patches, as the patch grid [G][G]. */
-export function clsAttentionGrid(matrix: readonly (readonly number[])[]): number[][] {
-  const patches = matrix[0]!.slice(1);
-  const G = Math.round(Math.sqrt(patches.length));
-  if (G * G !== patches.length) throw new ShapeError(`clsAttentionGrid: ${patches.length} patches do not form a square grid`);
-  return Array.from({ length: G }, (_, r) => patches.slice(r * G, (r + 1) * G));
 }
 
 tf.serialization.registerClass(VitParams);

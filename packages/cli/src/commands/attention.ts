@@ -1,6 +1,6 @@
 // `attend attention`: the attention weights of one input as heatmaps — an SVG per kind of
-// attention (cross, decoder and encoder self-attention for an encoder–decoder; self-attention
-// otherwise) with a panel per layer and head and the tokens on both axes — and a compact
+// attention (cross, decoder and encoder self-attention for an encoder–decoder; CLS attention over
+// the patch grid, its rollout and self-attention for a vit-classifier; self-attention otherwise) with a panel per layer and head and the tokens on both axes — and a compact
 // terminal view of the first kind (each layer, heads averaged, or --head).
 
 import { join } from 'node:path';
@@ -23,19 +23,21 @@ export async function writeAttentionFigures(model: string, input: string, out: s
   for (const set of result.sets) {
     const Q = set.queryTokens.length;
     const K = set.keyTokens.length;
-    const panels = set.layers.flatMap((_, l) => Array.from({ length: set.numHeads }, (_, h) => ({ title: `layer ${l} · head ${h}`, weights: headWeights(set, l, h) })));
+    const title = set.panelTitle ?? ((l: number, h: number) => `layer ${l} · head ${h}`);
+    const panels = set.layers.flatMap((_, l) => Array.from({ length: set.numHeads }, (_, h) => ({ title: title(l, h), weights: headWeights(set, l, h) })));
     const svg = await attentionHeatmapSvg({
-      title: `${set.title}: "${input}"${result.output !== undefined ? ` → "${result.output}"` : ''}`,
+      title: result.config.preset === 'vit-classifier' ? `${set.title}: image → ${result.output}` : `${set.title}: "${input}"${result.output !== undefined ? ` → "${result.output}"` : ''}`,
       keyTokens: set.keyTokens,
       queryTokens: set.queryTokens,
       keyAxis: set.keyAxis,
       queryAxis: set.queryAxis,
       panels,
       columns: set.numHeads,
+      ...(set.maxWeight !== undefined ? { maxWeight: set.maxWeight } : {}),
     });
     const file = join(out, `attention-${set.name}.svg`);
     await writeFileAtomic(file, svg);
-    files.push(`${file} (${set.layers.length} layers × ${set.numHeads} heads, ${Q}×${K})`);
+    files.push(`${file} (${set.layers.length} ${set.layers.length === 1 && set.panelTitle ? 'map' : 'layers'} × ${set.numHeads} heads, ${Q}×${K})`);
   }
   return { result, files };
 }
@@ -47,7 +49,8 @@ export async function attentionCommand(model: string, input: string, o: Attentio
   if (!o.quiet) {
     const set = result.sets[0]!;
     set.layers.forEach((_, l) => {
-      console.log(`\n${set.title}, layer ${l}, ${o.head === undefined ? 'mean of the heads' : `head ${o.head}`} (rows: ${set.queryAxis}; columns: ${set.keyAxis})`);
+      const scaled = set.maxWeight !== undefined ? `; darkest = ${set.maxWeight.toFixed(3)}` : '';
+      console.log(`\n${set.title}, layer ${l}, ${o.head === undefined ? 'mean of the heads' : `head ${o.head}`} (rows: ${set.queryAxis}; columns: ${set.keyAxis}${scaled})`);
       console.log(terminalHeatmap(set, headWeights(set, l, o.head)));
     });
     console.log('');

@@ -1,5 +1,5 @@
 // `attend bench`: measures a model folder on this machine and prints a table.
-//   export folder: forward latency of one sequence (batch 1, n tokens) and tokens/s on
+//   export folder: forward latency of one sequence (batch 1, n tokens; vit: one image) and tokens/s on
 //     onnxruntime-node with 1 and 2 threads and onnxruntime-web (wasm, in Node); for the LM and
 //     the encoder–decoder also the per-token decode latency with the KV cache.
 //   checkpoint: training throughput (tokens/s) of a few optimizer steps on random batches with
@@ -8,7 +8,7 @@
 // of an export, also the fastest call, which shows when stalls inflate the median).
 
 import Table from 'cli-table3';
-import { argmax, createRng, type ModelConfig } from '@attend/core';
+import { argmax, createRng, numPatches, type ModelConfig } from '@attend/core';
 import type { OnnxModel, SessionOptions } from '@attend/runtime-onnx';
 import { EXPORT_FILES, SEQ2SEQ_FILES } from '@attend/runtime-onnx';
 import { CliError } from '../errors.js';
@@ -41,6 +41,13 @@ async function timeMs(fn: () => Promise<unknown> | unknown, seconds: number): Pr
 /** Median ms of `fn` (see timeMs). */
 async function medianMs(fn: () => Promise<unknown> | unknown, seconds: number): Promise<number> {
   return (await timeMs(fn, seconds)).median;
+}
+
+/** `count` random images [C, S, S] with raw values in [0, 1 / pixelScale] (vit-classifier). */
+function randomImages(config: ModelConfig, count: number, seed: number): Float32Array {
+  const rng = createRng(seed);
+  const top = 1 / (config.pixelScale ?? 1);
+  return Float32Array.from({ length: count * config.numChannels! * config.imageSize! ** 2 }, () => rng.next() * top);
 }
 
 function randomIds(config: ModelConfig, n: number, seed: number): Int32Array {
@@ -89,6 +96,11 @@ async function benchExport(dir: string, runtime: 'node' | 'web', options: Sessio
   }
   const model = await load(EXPORT_FILES.model);
   try {
+    if (config.preset === 'vit-classifier') {
+      const image = randomImages(config, 1, 1);
+      const { median: forwardMs, min: forwardMinMs } = await timeMs(() => model.runImages(image, 1), o.seconds);
+      return { forwardMs, forwardMinMs, tokensPerSecond: (n * 1000) / forwardMs };
+    }
     const { median: forwardMs, min: forwardMinMs } = await timeMs(() => model.run({ inputIds: tokens }), o.seconds);
     if (config.preset === 'encoder-classifier') return { forwardMs, forwardMinMs, tokensPerSecond: (n * 1000) / forwardMs };
     const prompt = Array.from(ids.subarray(0, Math.min(8, n)));
@@ -129,14 +141,16 @@ async function cachedDecodeMs(
 }
 
 async function benchCheckpoint(dir: string, o: BenchCommandOptions): Promise<void> {
-  const { loadCheckpoint, setupBackend, train } = await import('@attend/transformer');
+  const { imageTrainBatch, loadCheckpoint, setupBackend, train } = await import('@attend/transformer');
   const backend = await setupBackend();
   const { model, config } = await loadCheckpoint(dir);
   try {
-    const n = Math.min(o.tokens ?? 32, config.maxSeqLen - 1);
+    const vit = config.preset === 'vit-classifier';
+    const n = vit ? numPatches(config) + 1 : Math.min(o.tokens ?? 32, config.maxSeqLen - 1);
     const B = o.batchSize;
     const rng = createRng(7);
     const batch = () => {
+      if (vit) return imageTrainBatch(randomImages(config, B, rng.int(1 << 30)), Int32Array.from({ length: B }, () => rng.int(config.numClasses)), config);
       const rows = randomIds(config, B * n, rng.int(1 << 30));
       const input = { ids: rows, batchSize: B, seqLen: n };
       if (config.preset === 'encoder-classifier') return { input, labels: Int32Array.from({ length: B }, () => rng.int(config.numClasses)) };
@@ -149,7 +163,7 @@ async function benchCheckpoint(dir: string, o: BenchCommandOptions): Promise<voi
     const start = performance.now();
     await train(model, batch, { steps: o.trainSteps, learningRate: 1e-4, logEvery: 1000 });
     const seconds = (performance.now() - start) / 1000;
-    const one = { ids: randomIds(config, n, 3), batchSize: 1, seqLen: n };
+    const one = vit ? imageTrainBatch(randomImages(config, 1, 3), new Int32Array(1), config).input : { ids: randomIds(config, n, 3), batchSize: 1, seqLen: n };
     const forwardMs = await medianMs(() => {
       const { logits } = model.forward(one, config.preset === 'encoder-decoder' ? one : undefined);
       logits.dataSync();
@@ -158,7 +172,7 @@ async function benchCheckpoint(dir: string, o: BenchCommandOptions): Promise<voi
     console.log(`checkpoint ${dir}: ${config.preset}, ${model.parameterCount().toLocaleString('en-US')} parameters, tfjs ${backend.name}`);
     const table = new Table({ head: ['measurement', 'value'], style: { head: [], border: [] }, chars: COMPACT });
     table.push(
-      [`training, batch ${B} × ${n} tokens`, `${Math.round((o.trainSteps * tokensPerStep) / seconds).toLocaleString('en-US')} tokens/s (${((1000 * seconds) / o.trainSteps).toFixed(1)} ms/step over ${o.trainSteps} steps)`],
+      [`training, batch ${B} × ${n} tokens${vit ? ' (patches + CLS)' : ''}`, `${Math.round((o.trainSteps * tokensPerStep) / seconds).toLocaleString('en-US')} tokens/s (${((1000 * seconds) / o.trainSteps).toFixed(1)} ms/step over ${o.trainSteps} steps)`],
       [`forward, 1 × ${n} tokens`, `${forwardMs.toFixed(2)} ms (${Math.round((n * 1000) / forwardMs).toLocaleString('en-US')} tokens/s)`],
     );
     console.log(table.toString());
@@ -175,8 +189,10 @@ export async function benchCommand(dir: string, o: BenchCommandOptions): Promise
   const configPath = join(dir, EXPORT_FILES.config);
   const config = readFolderConfig(new Uint8Array(await readFile(configPath)), configPath);
   if (config.preset === 'rnn-seq2seq') throw new CliError(`${dir}: attend bench times the Transformer exports only; this is an rnn-seq2seq export`);
-  const n = Math.min(o.tokens ?? 32, config.maxSeqLen - (config.preset === 'encoder-classifier' ? 0 : 1));
-  console.log(`export ${dir}: ${config.preset}, forward of 1 × ${n} tokens${config.preset === 'encoder-decoder' ? ` (source and target)` : ''}`);
+  const vit = config.preset === 'vit-classifier';
+  const n = vit ? numPatches(config) + 1 : Math.min(o.tokens ?? 32, config.maxSeqLen - (config.preset === 'encoder-classifier' ? 0 : 1));
+  const what = vit ? `1 image (${n - 1} patches + CLS)` : `1 × ${n} tokens${config.preset === 'encoder-decoder' ? ` (source and target)` : ''}`;
+  console.log(`export ${dir}: ${config.preset}, forward of ${what}`);
   const rows: Row[] = [];
   for (const [runtime, kind, options] of [
     ['onnxruntime-node cpu, 1 thread', 'node', { device: 'cpu', numThreads: 1 }],

@@ -63,5 +63,5 @@ export async function exportCommand(checkpoint: string, o: ExportCommandOptions)
     console.log(`  ${relative(o.out, file).padEnd(36)} ${formatBytes(size).padStart(9)}`);
   }
   console.log(`  ${'total'.padEnd(36)} ${formatBytes(total).padStart(9)}`);
-  console.log(`parity: max |tfjs − onnxruntime-node| logit = ${parity.maxAbsDiff.toExponential(2)} on ${parity.rows} inputs of ≤ ${parity.seqLen} tokens${o.quantize ? ' (int8 weights vs the fp32 checkpoint)' : ''}`);
+  console.log(`parity: max |tfjs − onnxruntime-node| logit = ${parity.maxAbsDiff.toExponential(2)} on ${parity.rows} ${parity.images ? 'images' : `inputs of ≤ ${parity.seqLen} tokens`}${o.quantize ? ' (int8 weights vs the fp32 checkpoint)' : ''}`);
 }

@@ -13,7 +13,7 @@ export async function generateCommand(model: string, texts: string[], o: InferCo
   const prompts = await readInputs(texts, o.file, { allowEmpty: true });
   const runner = await openModel(model, o.device);
   try {
-    if (runner.config.preset !== 'decoder-lm') throw new CliError(`${model}: an ${runner.config.preset} model; generate needs a decoder-lm (use attend infer)`);
+    if (runner.config.preset !== 'decoder-lm') throw new CliError(`${model}: ${/^[aeiou]/.test(runner.config.preset) ? 'an' : 'a'} ${runner.config.preset} model; generate needs a decoder-lm (use attend infer)`);
     reportFallback(runner, o.device);
     const results: { prompt: string; output: string }[] = [];
     for (const prompt of prompts.length > 0 ? prompts : ['']) {

@@ -1,6 +1,6 @@
-// `attend train`: trains one of the three presets — encoder–decoder on pairs (TSV or a
+// `attend train`: trains any preset — encoder–decoder (Transformer or GRU) on pairs (TSV or a
 // synthetic task), decoder-only LM on a text file, encoder classifier on a CSV or a synthetic
-// task — with a character tokenizer, checkpointing into --out at each eval and at the end;
+// task — with a character tokenizer, or the vision Transformer on a CSV of images (no tokenizer), checkpointing into --out at each eval and at the end;
 // --resume continues a stopped run with the same data order. Settings come from defaults, a
 // JSON --config file and the flags (see train-settings.ts). At the end the loss curve is drawn
 // into the checkpoint folder (loss.svg).
@@ -41,17 +41,49 @@ interface PresetTask {
   size: string;
 }
 
-/** The tokenizer for new runs: characters of the training data. */
-function tokenizerFor(data: TrainData): Tokenizer {
+/** The tokenizer for new runs: characters of the training data (none for images). */
+function tokenizerFor(data: TrainData): Tokenizer | undefined {
+  if (data.preset === 'vit-classifier') return undefined;
   if (data.preset === 'encoder-decoder') return CharTokenizer.fromCorpus(data.pairs.flatMap((p) => [p.source, p.target]));
   if (data.preset === 'decoder-lm') return CharTokenizer.fromCorpus([data.text]);
   return CharTokenizer.fromCorpus(data.examples.map((e) => e.text));
 }
 
+/** The default patch side for images of side S: the divisor of S nearest S/4 (8 → 2, 28 → 7, 32 → 8). */
+export function defaultPatchSize(imageSize: number): number {
+  let best = 1;
+  for (let p = 1; p <= imageSize; p++) if (imageSize % p === 0 && Math.abs(p - imageSize / 4) < Math.abs(best - imageSize / 4)) best = p;
+  return best;
+}
+
 /** The ModelConfig of a new run: defaults for the preset, the file's and the flags' fields, and sizes from the data. */
-function modelConfigFor(data: TrainData, tokenizer: Tokenizer, s: TrainSettings): ModelConfig {
+function modelConfigFor(data: TrainData, tokenizer: Tokenizer | undefined, s: TrainSettings): ModelConfig {
   const { layers, ...fields } = s.model as Partial<ModelConfig> & { layers?: number };
   const dModel = fields.dModel ?? 64;
+  if (data.preset === 'vit-classifier') {
+    const patchSize = fields.patchSize ?? defaultPatchSize(data.imageSize);
+    try {
+      return createModelConfig({
+        preset: 'vit-classifier',
+        vocabSize: 3, // no tokens: the special ids 0–2 only
+        numClasses: data.numClasses,
+        dModel,
+        numHeads: 4,
+        numEncoderLayers: layers ?? 2,
+        dFf: 2 * dModel,
+        dropout: 0,
+        imageSize: data.imageSize,
+        numChannels: data.numChannels,
+        pixelScale: data.pixelScale,
+        ...fields,
+        patchSize,
+        maxSeqLen: fields.maxSeqLen ?? (data.imageSize % patchSize === 0 ? (data.imageSize / patchSize) ** 2 + 1 : 2),
+      });
+    } catch (error) {
+      throw configErrorOf(s, error);
+    }
+  }
+  if (!tokenizer) throw new CliError(`${data.source}: no tokenizer for ${data.preset} data`);
   const encoderLayers = data.preset === 'decoder-lm' ? 0 : (layers ?? 2);
   const decoderLayers = data.preset === 'encoder-classifier' ? 0 : (layers ?? 2);
   let maxSeqLen: number;
@@ -80,7 +112,25 @@ function modelConfigFor(data: TrainData, tokenizer: Tokenizer, s: TrainSettings)
 /** @attend/transformer (and tfjs) is loaded once the settings and data have been checked. */
 type Transformer = typeof import('@attend/transformer');
 
-function presetTask(t: Transformer, data: TrainData, tokenizer: Tokenizer, config: ModelConfig, s: TrainSettings): PresetTask {
+function presetTask(t: Transformer, data: TrainData, tokenizer: Tokenizer | undefined, config: ModelConfig, s: TrainSettings): PresetTask {
+  if (data.preset === 'vit-classifier') {
+    const size = config.numChannels! * config.imageSize! ** 2;
+    if (data.images[0]!.features.length !== size) {
+      throw new CliError(`${data.source}: ${data.images[0]!.features.length} pixel values per row, but the model takes ${config.numChannels} × ${config.imageSize} × ${config.imageSize} = ${size}`);
+    }
+    const devFraction = Math.min(0.1, s.devSize / data.images.length);
+    const { train: trainImages, dev } = trainDevSplit(data.images, { devFraction, seed: s.seed });
+    if (dev.length === 0 || trainImages.length === 0) throw new CliError(`${data.source}: too few images for a train and a dev set (${data.images.length})`);
+    const task = t.imageClassificationTask(trainImages, dev, config, { batchSize: s.batchSize, seed: s.seed });
+    const G = config.imageSize! / config.patchSize!;
+    return {
+      nextBatch: task.nextBatch,
+      evaluate: async (m) => ({ accuracy: (await task.evaluate(m)).accuracy }),
+      describeEval: (m) => `dev accuracy ${(100 * m.accuracy!).toFixed(2)}%`,
+      size: `${trainImages.length} images, dev ${dev.length}; ${config.numChannels}×${config.imageSize}×${config.imageSize} in ${G}×${G} patches of ${config.patchSize}×${config.patchSize}`,
+    };
+  }
+  if (!tokenizer) throw new CliError(`${data.source}: no tokenizer for ${data.preset} data`);
   if (data.preset === 'decoder-lm') {
     const { train: trainText, val } = splitText(data.text, 0.9);
     const T = Math.min(s.contextLength, config.maxSeqLen);
@@ -138,15 +188,15 @@ export async function trainCommand(o: TrainCommandOptions, fromCli: (key: keyof 
     // Loaded whole, which also recovers a save cut between its two renames.
     const checkpoint = await t.loadCheckpoint(o.out);
     checkpoint.model.dispose();
-    if (checkpoint.tokenizer === undefined) throw new CliError(`${join(o.out, 'tokenizer.json')}: missing; the run cannot be resumed without its tokenizer`);
     config = checkpoint.config;
-    tokenizer = tokenizerFromJSON(checkpoint.tokenizer, join(o.out, 'tokenizer.json'));
+    if (checkpoint.tokenizer !== undefined) tokenizer = tokenizerFromJSON(checkpoint.tokenizer, join(o.out, 'tokenizer.json'));
+    else if (config.preset !== 'vit-classifier') throw new CliError(`${join(o.out, 'tokenizer.json')}: missing; the run cannot be resumed without its tokenizer`);
     startStep = checkpoint.trainerState?.step ?? 0;
   }
   const preset: Preset | undefined = config?.preset ?? s.preset ?? presetOfData(o);
-  if (preset === undefined) throw new CliError('no training data: give --task NAME, --pairs FILE.tsv, --text FILE or --csv FILE.csv', 2);
+  if (preset === undefined) throw new CliError('no training data: give --task NAME, --pairs FILE.tsv, --text FILE, --csv FILE.csv or --images FILE.csv', 2);
   if (config && s.preset && s.preset !== config.preset) throw settingError(s, 'preset', `${s.preset} differs from the checkpoint's ${config.preset} in ${o.out}`);
-  const data = await loadTrainData(o, preset, { examples: s.examples, seed: s.seed });
+  const data = await loadTrainData(o, preset, { examples: s.examples, seed: s.seed, numChannels: config?.numChannels ?? s.model.numChannels });
   tokenizer ??= tokenizerFor(data);
   config ??= modelConfigFor(data, tokenizer, s);
   const task = presetTask(t, data, tokenizer, config, s);
@@ -168,13 +218,13 @@ export async function trainCommand(o: TrainCommandOptions, fromCli: (key: keyof 
       optimizer: { weightDecay: 0.01 },
       evalEvery: s.evalEvery,
       evaluate: (m) => task.evaluate(m),
-      checkpoint: { dir: o.out, tokenizer: tokenizer.toJSON() },
+      checkpoint: { dir: o.out, ...(tokenizer ? { tokenizer: tokenizer.toJSON() } : {}) },
       resume: resuming,
       logEvery: 10,
       signal: controller.signal,
       onProgress: (e) => {
         if (e.type === 'step') {
-          view ??= progressView(e.totalSteps, e.step);
+          view ??= progressView(e.totalSteps, e.step, config.preset === 'encoder-classifier' || config.preset === 'vit-classifier' ? 'examples/s' : 'tok/s');
           view.update(e.step, e);
         } else if (e.type === 'eval') {
           const line = `eval @ step ${e.step}: ${task.describeEval(e.metrics)}${e.best ? ' (best)' : ''}`;
