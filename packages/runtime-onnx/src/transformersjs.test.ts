@@ -1,16 +1,18 @@
 // transformers.js loads attend export folders offline and decodes exactly like attend's own
 // runtime: a decoder-lm (gpt2 layout, onnx/model.onnx with the KV cache) over the positional
-// encodings and a local window, and a trained encoder–decoder (marian layout, encoder_model.onnx +
-// decoder_model_merged.onnx). @huggingface/transformers is a dev dependency only.
+// encodings and a local window, a trained encoder–decoder (marian layout, encoder_model.onnx +
+// decoder_model_merged.onnx), and a vision Transformer (vit layout: the same logits for the same
+// pixel_values). @huggingface/transformers is a dev dependency only.
 
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer, env, Tensor } from '@huggingface/transformers';
+import { AutoModelForCausalLM, AutoModelForImageClassification, AutoModelForSeq2SeqLM, AutoTokenizer, env, Tensor } from '@huggingface/transformers';
 import { CharTokenizer, copyTask, createModelConfig, createRng, POSITIONAL_ENCODINGS, sampleLmBatch, type PositionalEncoding } from '@attend/core';
-import { lmTrainBatch, seq2seqTask, serializeCheckpoint, setupBackend, train, TransformerModel } from '@attend/transformer';
-import { exportFolder, generate, loadExportFolder, loadSeq2SeqFolder, translate } from './node.js';
+import { createModel, lmTrainBatch, seq2seqTask, serializeCheckpoint, setupBackend, train, TransformerModel, type AttendModel } from '@attend/transformer';
+import { exportFolder, generate, loadExportFolder, loadSeq2SeqFolder, loadVitFolder, translate } from './node.js';
+import { perturbed } from './test-utils/models.js';
 
 let root: string;
 
@@ -24,11 +26,11 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-/** Writes a checkpoint of `model` (with `tokenizer`) and exports it to `<root>/<name>`. */
-async function exported(name: string, model: TransformerModel, tokenizer: CharTokenizer): Promise<string> {
+/** Writes a checkpoint of `model` (with `tokenizer`, when it has one) and exports it to `<root>/<name>`. */
+async function exported(name: string, model: AttendModel, tokenizer?: CharTokenizer): Promise<string> {
   const ckpt = join(root, `${name}-ckpt`);
   await mkdir(ckpt);
-  for (const [file, bytes] of Object.entries(serializeCheckpoint({ model, tokenizer: tokenizer.toJSON() }))) await writeFile(join(ckpt, file), bytes);
+  for (const [file, bytes] of Object.entries(serializeCheckpoint({ model, ...(tokenizer ? { tokenizer: tokenizer.toJSON() } : {}) }))) await writeFile(join(ckpt, file), bytes);
   model.dispose();
   await exportFolder(ckpt, join(root, name));
   return join(root, name);
@@ -123,5 +125,25 @@ describe('encoder–decoder (marian layout)', () => {
     expect(theirs).toEqual(ours);
     // Trained enough that the outputs are mostly right, i.e. not a degenerate agreement.
     expect(ours.filter((o, i) => o === dev[i]!.target).length).toBeGreaterThanOrEqual(10);
+  });
+});
+
+describe('vit-classifier (vit layout): the same logits', () => {
+  it('AutoModelForImageClassification runs the folder on pixel_values and gives runImages logits', async () => {
+    const config = createModelConfig({ preset: 'vit-classifier', vocabSize: 3, numClasses: 5, dModel: 16, numHeads: 2, numEncoderLayers: 2, dFf: 32, imageSize: 8, patchSize: 2, numChannels: 3, pixelScale: 1 / 255, dropout: 0 });
+    const dir = await exported('vit', perturbed(createModel(config, { seed: 3 }), 3));
+    const rng = createRng(4);
+    const B = 2;
+    const pixels = Float32Array.from({ length: B * 3 * 64 }, () => Math.round(rng.next() * 255));
+    const onnx = await loadVitFolder(dir);
+    const ours = await onnx.runImages(pixels, B);
+    await onnx.release();
+    const vit = await AutoModelForImageClassification.from_pretrained('vit', { dtype: 'fp32', device: 'cpu' });
+    const out = (await vit({ pixel_values: new Tensor('float32', pixels, [B, 3, 8, 8]) })) as { logits: Tensor };
+    expect(out.logits.dims).toEqual([B, 5]);
+    const theirs = out.logits.data as Float32Array;
+    expect(Math.max(...Array.from(theirs, (x, i) => Math.abs(x - ours.logits.data[i]!)))).toBeLessThanOrEqual(1e-5);
+    const logits = Array.from(ours.logits.data);
+    expect(Math.max(...logits) - Math.min(...logits), 'logits worth comparing').toBeGreaterThan(0.1);
   });
 });
