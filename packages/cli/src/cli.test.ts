@@ -387,6 +387,10 @@ describe('attend train --images (vit-classifier) → export → infer, attention
     const text = await attend(['translate', ckpt, 'hello']);
     expect(text.code).toBe(1);
     expect(text.stderr).toMatch(/^attend: input 1: value 1 is not a number: "hello"\n$/);
+    const onnx = join(dir, 'vit-onnx');
+    const serve = await attend(['serve', onnx, '--port', '0']);
+    expect(serve.code).toBe(1);
+    expect(serve.stderr).toBe(`attend: ${join(onnx, 'config.json')}: preset 'vit-classifier'; attend serve runs decoder-lm, encoder-decoder and encoder-classifier exports (use attend infer)\n`);
   });
 });
 

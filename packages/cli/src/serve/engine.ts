@@ -69,6 +69,9 @@ export async function openEngine(folder: string, options: { device?: Device; num
     throw new CheckpointError(error.code === 'ENOENT' ? `${configFile}: missing (is ${folder} an export folder?)` : `${configFile}: cannot read (${error.message})`);
   });
   const preset = readFolderConfig(new Uint8Array(bytes), configFile).preset;
+  if (preset === 'rnn-seq2seq' || preset === 'vit-classifier') {
+    throw new CheckpointError(`${configFile}: preset '${preset}'; attend serve runs decoder-lm, encoder-decoder and encoder-classifier exports (use attend infer)`);
+  }
   const session = { device: options.device ?? 'cpu', ...(options.numThreads ? { numThreads: options.numThreads } : {}) };
   const describe = (m: OnnxModel): string => `onnxruntime-node (${m.device}${m.fallbacks[0] ? `; ${m.fallbacks[0].device} unavailable: ${m.fallbacks[0].reason}` : ''})`;
   if (preset === 'encoder-decoder') {
