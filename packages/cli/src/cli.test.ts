@@ -284,6 +284,7 @@ describe('attend train --preset rnn-seq2seq', () => {
     expect(i.code).toBe(0);
     expect(i.stdout).toMatch(/onnx\/rnn_decoder_step\.onnx: rnn-seq2seq-decoder graph/);
     expect(i.stdout).toMatch(/onnx\/rnn_encoder\.onnx: rnn-seq2seq-encoder graph/);
+    expect(i.stdout).toMatch(/decoder\.rnn\.l0\s+18\.43 k/); // 2 · 3 · 32 · (64 + 32): the cell reads [e_t; c_t]
   });
 });
 

@@ -35,6 +35,28 @@ describe('flopsPerToken', () => {
     expect(flopsPerToken(cls).modules.at(-1)).toEqual({ module: 'classifier', flops: 2 * 8 * 3 });
   });
 
+  it('counts the GRU encoder–decoder: gates per layer and direction, attention over the source, combination, output', () => {
+    const base = { preset: 'rnn-seq2seq', vocabSize: 50, dModel: 8, numEncoderLayers: 2, numDecoderLayers: 1, maxSeqLen: 12 } as const;
+    const none = flopsPerToken(createModelConfig({ ...base, rnnAttention: 'none', rnnBidirectional: true }), { sourceLength: 6 });
+    expect(none.modules).toEqual([
+      { module: 'encoder.rnn.l0', flops: 2 * (2 * 3 * 4 * (8 + 4)) }, // two directions of 4 units
+      { module: 'encoder.rnn.l1', flops: 2 * (2 * 3 * 4 * (8 + 4)) },
+      { module: 'decoder.rnn.l0', flops: 2 * 3 * 8 * (8 + 8) }, // reads e_t only
+      { module: 'lm_head', flops: 2 * 8 * 50 },
+    ]);
+    const additive = flopsPerToken(createModelConfig({ ...base, rnnAttention: 'additive', rnnBidirectional: false }), { sourceLength: 6 });
+    const by = Object.fromEntries(additive.modules.map((m) => [m.module, m.flops]));
+    expect(by['encoder.rnn.l0']).toBe(2 * 3 * 8 * (8 + 8));
+    expect(by['decoder.attention.score.key']).toBe(2 * 8 * 8);
+    expect(by['decoder.rnn.l0']).toBe(2 * 3 * 8 * (16 + 8)); // reads [e_t; c_t]
+    expect(by['decoder.attention']).toBe(2 * 8 * 8 + 2 * 6 * 8 + 2 * 6 * 8);
+    expect(by['decoder.attention_combine']).toBe(2 * 16 * 8);
+    const dot = flopsPerToken(createModelConfig({ ...base, rnnAttention: 'dot' }), { sourceLength: 6 }).modules.find((m) => m.module === 'decoder.attention');
+    expect(dot!.flops).toBe(2 * 6 * 8 + 2 * 6 * 8);
+    const local = flopsPerToken(createModelConfig({ ...base, rnnAttention: 'local-p', localWindow: 2 }), { sourceLength: 6 }).modules.find((m) => m.module === 'decoder.attention');
+    expect(local!.flops).toBe(2 * 8 * 8 + 2 * 6 * 8 + (2 * 8 * 8 + 2 * 8) + 2 * 6 * 8);
+  });
+
   it('gives the vit-classifier its patch embedding (C·p·p → d) and classifier head, and no lm_head', () => {
     const vit = createModelConfig({ preset: 'vit-classifier', vocabSize: 3, numClasses: 10, dModel: 8, numHeads: 2, numEncoderLayers: 1, dFf: 16, imageSize: 8, patchSize: 2, numChannels: 3 });
     const f = flopsPerToken(vit);

@@ -12,7 +12,7 @@ export interface FlopsOptions {
    * self-attention is counted at its full context, the upper bound a token sees.
    */
   contextLength?: number;
-  /** Source length S the decoder's cross-attention reads (encoder-decoder); default contextLength. */
+  /** Source length S the decoder's cross-attention reads (encoder-decoder, rnn-seq2seq); default contextLength. */
   sourceLength?: number;
 }
 
@@ -25,19 +25,19 @@ export interface ModuleFlops {
 
 export interface FlopsPerToken {
   modules: ModuleFlops[];
-  /** Sum over the modules: an encoder token plus a decoder token for the encoder-decoder. */
+  /** Sum over the modules: an encoder token plus a decoder token for the encoder–decoders. */
   total: number;
   contextLength: number;
 }
 
 /** Forward FLOPs per token of each module of `config` (see the file comment for what counts). */
 export function flopsPerToken(config: ModelConfig, options: FlopsOptions = {}): FlopsPerToken {
-  if (config.preset === 'rnn-seq2seq') throw new ConfigError('preset', `FLOPs are counted for the Transformer presets; got 'rnn-seq2seq'`);
   const n = options.contextLength ?? config.maxSeqLen;
   const s = options.sourceLength ?? n;
   for (const [field, value] of [['contextLength', n], ['sourceLength', s]] as const) {
     if (!Number.isInteger(value) || value < 1) throw new ConfigError(field, `must be an integer >= 1, got ${value}`);
   }
+  if (config.preset === 'rnn-seq2seq') return rnnFlopsPerToken(config, s, n);
   const d = config.dModel;
   const modules: ModuleFlops[] = [];
   // Projections q, k, v, o (2·d² each), the score function's own products, scores and sum.
@@ -57,6 +57,36 @@ export function flopsPerToken(config: ModelConfig, options: FlopsOptions = {}): 
   if (config.preset === 'encoder-classifier' || config.preset === 'vit-classifier') modules.push({ module: 'classifier', flops: 2 * d * config.numClasses });
   else modules.push({ module: 'lm_head', flops: 2 * d * config.vocabSize });
   return { modules, total: modules.reduce((sum, m) => sum + m.flops, 0), contextLength: n };
+}
+
+/**
+ * The GRU encoder–decoder (rnn-seq2seq) per encoder token plus per decoder token: each GRU
+ * layer and direction 2·3H·(in + H) (input and recurrent gate products); the decoder's
+ * attention over `sourceLength` states — the score function's products (as the Transformer's,
+ * one head; the additive key projection counted per encoder token), the context sum 2·S·d,
+ * local-p's position predictor 2·d² + 2·d (its window is applied as a mask over all S scores,
+ * so all are counted), the combination W_c[c; s] 2·2d·d — and the output layer 2·d·V. The
+ * bridge to the decoder's initial state runs once per sequence and is left out.
+ */
+function rnnFlopsPerToken(config: ModelConfig, sourceLength: number, contextLength: number): FlopsPerToken {
+  const d = config.dModel;
+  const attention = config.rnnAttention ?? 'none';
+  const score = attention === 'none' ? undefined : attention === 'dot' ? 'dot' : attention === 'additive' || attention === 'concat' ? 'additive' : 'general';
+  const modules: ModuleFlops[] = [];
+  const gru = (input: number, hidden: number): number => 2 * 3 * hidden * (input + hidden);
+  const directions = config.rnnBidirectional ? 2 : 1;
+  for (let l = 0; l < config.numEncoderLayers; l++) modules.push({ module: `encoder.rnn.l${l}`, flops: directions * gru(d, d / directions) });
+  if (score === 'additive') modules.push({ module: 'decoder.attention.score.key', flops: 2 * d * d });
+  for (let l = 0; l < config.numDecoderLayers; l++) modules.push({ module: `decoder.rnn.l${l}`, flops: gru(l === 0 && score ? 2 * d : d, d) });
+  if (score) {
+    const S = sourceLength;
+    const products = score === 'dot' ? 2 * S * d : score === 'general' ? 2 * d * d + 2 * S * d : 2 * d * d + 2 * S * d;
+    const position = attention === 'local-p' ? 2 * d * d + 2 * d : 0;
+    modules.push({ module: 'decoder.attention', flops: products + position + 2 * S * d });
+    modules.push({ module: 'decoder.attention_combine', flops: 2 * 2 * d * d });
+  }
+  modules.push({ module: 'lm_head', flops: 2 * d * config.vocabSize });
+  return { modules, total: modules.reduce((sum, m) => sum + m.flops, 0), contextLength };
 }
 
 /** FLOPs of one query's scores against `keys` keys, with the score function's extra products. */

@@ -30,12 +30,9 @@ export function formatFlops(n: number): string {
 }
 
 function printFlops(config: ModelConfig): void {
-  if (config.preset === 'rnn-seq2seq') {
-    console.log('forward FLOPs per token: counted for the Transformer presets only, not for rnn-seq2seq');
-    return;
-  }
   const f = flopsPerToken(config);
-  console.log(`forward FLOPs per token (matrix products, context ${f.contextLength}${config.preset === 'encoder-decoder' ? '; an encoder token + a decoder token' : ''}):`);
+  const seq2seq = config.preset === 'encoder-decoder' || config.preset === 'rnn-seq2seq';
+  console.log(`forward FLOPs per token (matrix products, ${config.preset === 'rnn-seq2seq' ? 'source' : 'context'} ${f.contextLength}${seq2seq ? '; an encoder token + a decoder token' : ''}):`);
   const width = Math.max(...f.modules.map((m) => m.module.length), 5);
   for (const m of f.modules) console.log(`  ${m.module.padEnd(width)} ${formatFlops(m.flops).padStart(10)}`);
   console.log(`  ${'total'.padEnd(width)} ${formatFlops(f.total).padStart(10)}`);
