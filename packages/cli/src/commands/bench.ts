@@ -1,7 +1,9 @@
 // `attend bench`: measures a model folder on this machine and prints a table.
 //   export folder: forward latency of one sequence (batch 1, n tokens; vit: one image) and tokens/s on
 //     onnxruntime-node with 1 and 2 threads and onnxruntime-web (wasm, in Node); for the LM and
-//     the encoder–decoder also the per-token decode latency with the KV cache.
+//     the encoder–decoder also the per-token decode latency with the KV cache (the GRU
+//     encoder–decoder: with its recurrent state; its forward is the encoder plus the decoder
+//     step graph over the target, one token at a time).
 //   checkpoint: training throughput (tokens/s) of a few optimizer steps on random batches with
 //     tfjs, and the tfjs forward latency of one sequence.
 // Each figure is the median over repeated calls after warm-up calls (and, for the forward pass
@@ -10,8 +12,7 @@
 import Table from 'cli-table3';
 import { argmax, createRng, numPatches, type ModelConfig } from '@attend/core';
 import type { OnnxModel, SessionOptions } from '@attend/runtime-onnx';
-import { EXPORT_FILES, SEQ2SEQ_FILES } from '@attend/runtime-onnx';
-import { CliError } from '../errors.js';
+import { EXPORT_FILES, RNN_SEQ2SEQ_FILES, SEQ2SEQ_FILES } from '@attend/runtime-onnx';
 import { folderKind } from '../model-folder.js';
 
 export interface BenchCommandOptions {
@@ -78,6 +79,23 @@ async function benchExport(dir: string, runtime: 'node' | 'web', options: Sessio
   const config = rt.readFolderConfig(new Uint8Array(await readFile(configPath)), configPath);
   const ids = randomIds(config, n, 1);
   const tokens = { data: ids, batchSize: 1, seqLen: n };
+  if (config.preset === 'rnn-seq2seq') {
+    // Forward: the encoder, then the decoder-step graph over the n target tokens (teacher forcing).
+    const model = { encoder: await load(RNN_SEQ2SEQ_FILES.encoder), decoder: await load(RNN_SEQ2SEQ_FILES.decoder) };
+    try {
+      const target = Int32Array.from(ids, (x, i) => (i === 0 ? config.bosTokenId : x));
+      const source = { ids, batchSize: 1, seqLen: n };
+      const { median: forwardMs, min: forwardMinMs } = await timeMs(async () => {
+        await rt.runRnnDecoder(model.decoder, await rt.encodeRnnSource(model.encoder, source), { data: target, batchSize: 1, seqLen: n });
+      }, o.seconds);
+      const memory = await rt.encodeRnnSource(model.encoder, source);
+      const decodeMs = await cachedDecodeMs(() => rt.onnxRnnStepFunction(model.decoder, memory), config, Math.min(16, config.maxSeqLen - 1), o.seconds);
+      return { forwardMs, forwardMinMs, tokensPerSecond: (2 * n * 1000) / forwardMs, decodeMs };
+    } finally {
+      await model.encoder.release();
+      await model.decoder.release();
+    }
+  }
   if (config.preset === 'encoder-decoder') {
     const model = { encoder: await load(SEQ2SEQ_FILES.encoder), decoder: await load(SEQ2SEQ_FILES.decoder) };
     try {
@@ -158,14 +176,15 @@ async function benchCheckpoint(dir: string, o: BenchCommandOptions): Promise<voi
       if (config.preset === 'decoder-lm') return { input, labels };
       return { input, target: { ids: randomIds(config, B * n, rng.int(1 << 30)), batchSize: B, seqLen: n }, labels };
     };
-    const tokensPerStep = B * n * (config.preset === 'encoder-decoder' ? 2 : 1);
+    const seq2seq = config.preset === 'encoder-decoder' || config.preset === 'rnn-seq2seq';
+    const tokensPerStep = B * n * (seq2seq ? 2 : 1);
     await train(model, batch, { steps: 2, learningRate: 1e-4, logEvery: 1000 }); // warm-up: kernels, optimizer state
     const start = performance.now();
     await train(model, batch, { steps: o.trainSteps, learningRate: 1e-4, logEvery: 1000 });
     const seconds = (performance.now() - start) / 1000;
     const one = vit ? imageTrainBatch(randomImages(config, 1, 3), new Int32Array(1), config).input : { ids: randomIds(config, n, 3), batchSize: 1, seqLen: n };
     const forwardMs = await medianMs(() => {
-      const { logits } = model.forward(one, config.preset === 'encoder-decoder' ? one : undefined);
+      const { logits } = model.forward(one, seq2seq && !vit ? one : undefined);
       logits.dataSync();
       logits.dispose();
     }, o.seconds);
@@ -188,10 +207,10 @@ export async function benchCommand(dir: string, o: BenchCommandOptions): Promise
   const { readFolderConfig } = await import('@attend/runtime-onnx');
   const configPath = join(dir, EXPORT_FILES.config);
   const config = readFolderConfig(new Uint8Array(await readFile(configPath)), configPath);
-  if (config.preset === 'rnn-seq2seq') throw new CliError(`${dir}: attend bench times the Transformer exports only; this is an rnn-seq2seq export`);
   const vit = config.preset === 'vit-classifier';
   const n = vit ? numPatches(config) + 1 : Math.min(o.tokens ?? 32, config.maxSeqLen - (config.preset === 'encoder-classifier' ? 0 : 1));
-  const what = vit ? `1 image (${n - 1} patches + CLS)` : `1 × ${n} tokens${config.preset === 'encoder-decoder' ? ` (source and target)` : ''}`;
+  const seq2seq = config.preset === 'encoder-decoder' || config.preset === 'rnn-seq2seq';
+  const what = vit ? `1 image (${n - 1} patches + CLS)` : `1 × ${n} tokens${seq2seq ? ` (source and target)` : ''}`;
   console.log(`export ${dir}: ${config.preset}, forward of ${what}`);
   const rows: Row[] = [];
   for (const [runtime, kind, options] of [
