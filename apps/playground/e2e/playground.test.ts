@@ -1,7 +1,8 @@
 // End to end in a real browser: Debian's chromium driven by playwright-core opens the built app
 // (dist/, served by `vite preview` on 127.0.0.1 with the COOP/COEP headers), runs the demo model,
 // checks the output against onnxruntime-node on the same export, checks that the heatmaps were
-// drawn, feeds it bad files and a too-long input, and trains a tiny model in the page.
+// drawn, loads picked decoder-lm and rnn-seq2seq exports, feeds it bad files and a too-long
+// input, and trains a tiny model in the page.
 // Screenshots go to test-output/ (gitignored). Needs `npm run build` first (turbo does it).
 
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -13,7 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { preview, type PreviewServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOnnxModel, generate, loadSeq2SeqFolder, translate } from '@attend/runtime-onnx/node';
+import { createOnnxModel, generate, loadSeq2SeqFolder, translate, translateRnn } from '@attend/runtime-onnx/node';
 import { CharTokenizer } from '@attend/core';
 import { ALPHABET, tinyExport } from '../src/test-utils/fixtures.js';
 
@@ -179,6 +180,29 @@ describe('playground in chromium', () => {
     await expect(page.isHidden('#cross-block')).resolves.toBe(true);
     await expect(page.textContent('#self-title')).resolves.toBe('Self-attention (prompt and generated tokens)');
     await page.screenshot({ path: join(outDir, 'playground-lm.png'), fullPage: true });
+  });
+
+  it('loads a picked rnn-seq2seq export and translates like onnxruntime-node, with its one attention over the source', async () => {
+    const files = await tinyExport('rnn-seq2seq', { seed: 10 });
+    const model = { encoder: await createOnnxModel(files['onnx/rnn_encoder.onnx']!), decoder: await createOnnxModel(files['onnx/rnn_decoder_step.onnx']!) };
+    const tokenizer = CharTokenizer.fromAlphabet(ALPHABET);
+    const ids = tokenizer.encode('fedcba');
+    const [expected] = await translateRnn(model, { ids, batchSize: 1, seqLen: ids.length }, { maxNewTokens: model.decoder.config.maxSeqLen - 1 });
+    await Promise.all([model.encoder.release(), model.decoder.release()]);
+    await pick(Object.fromEntries(Object.entries(files).map(([path, bytes]) => [path.replace('onnx/', ''), bytes])));
+    await page.waitForFunction(() => document.querySelector('#model-status')?.textContent?.startsWith('Loaded model: rnn-seq2seq, dModel 8, GRU, additive attention'));
+    await page.fill('#input-text', 'fedcba');
+    await page.click('#run-button');
+    await page.waitForSelector('body[data-run="done"]', { timeout: 60_000 });
+    await expect(page.getAttribute('#output-text', 'data-ids')).resolves.toBe(expected!.join(' '));
+    expect(expected!.length).toBeGreaterThan(2);
+    await expect(page.locator('#cross-maps canvas').count()).resolves.toBe(1); // one layer, one head
+    await expect(page.isHidden('#cross-block')).resolves.toBe(false);
+    await expect(page.isHidden('#self-block')).resolves.toBe(true);
+    await expect(page.isHidden('#encoder-block')).resolves.toBe(true);
+    await expect(page.textContent('#latency')).resolves.toMatch(/ · encoder \d+\.\d ms · /);
+    await page.screenshot({ path: join(outDir, 'playground-rnn.png'), fullPage: true });
+    expect(pageErrors).toEqual([]);
   });
 
   it('runs single-threaded when the page is not cross-origin isolated', async () => {

@@ -1,11 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { createOnnxModel, generate, translate } from '@attend/runtime-onnx/node';
+import { createOnnxModel, generate, translate, translateRnnWithAttention } from '@attend/runtime-onnx/node';
 import { argmax, decodeWithAttention, encodeInput, InputError, lastQueryRow, type Sessions } from './decode.js';
 import { memoryFolderFiles, readModelFolder, type ModelFolder } from './model-folder.js';
 import { tinyExport } from './test-utils/fixtures.js';
 
-async function load(preset: 'encoder-decoder' | 'decoder-lm'): Promise<{ folder: ModelFolder; sessions: Sessions }> {
-  const folder = await readModelFolder(memoryFolderFiles(await tinyExport(preset)), '');
+async function load(preset: 'encoder-decoder' | 'decoder-lm' | 'rnn-seq2seq'): Promise<{ folder: ModelFolder; sessions: Sessions }> {
+  // Seed 10 gives the tiny GRU model outputs that end with eos and outputs that reach the limit.
+  const folder = await readModelFolder(memoryFolderFiles(await tinyExport(preset, preset === 'rnn-seq2seq' ? { seed: 10 } : {})), '');
+  if (preset === 'rnn-seq2seq') {
+    const encoder = await createOnnxModel(folder.graphs['onnx/rnn_encoder.onnx']!);
+    const decoder = await createOnnxModel(folder.graphs['onnx/rnn_decoder_step.onnx']!);
+    return { folder, sessions: { kind: 'rnn', encoder, decoder } };
+  }
   if (preset === 'encoder-decoder') {
     const encoder = await createOnnxModel(folder.graphs['onnx/encoder_model.onnx']!);
     const decoder = await createOnnxModel(folder.graphs['onnx/decoder_model_merged.onnx']!);
@@ -52,6 +58,31 @@ describe('decodeWithAttention', () => {
     expect(longest).toBeGreaterThan(2); // the random model says something before eos
     const limited = await decodeWithAttention(sessions, c, encodeInput(folder.tokenizer, c, 'abcdef').ids, { maxNewTokens: 2 });
     expect(limited.steps.length).toBeLessThanOrEqual(2);
+  });
+
+  it('rnn-seq2seq: the same tokens and attention rows as runtime-onnx translateRnnWithAttention, one head over the source per step', async () => {
+    const { folder, sessions } = await load('rnn-seq2seq');
+    if (sessions.kind !== 'rnn') throw new Error('unreachable');
+    const c = folder.config;
+    let longest = 0;
+    const finished = new Set<boolean>();
+    for (const text of ['abc', 'fedcba', 'a']) {
+      const { ids } = encodeInput(folder.tokenizer, c, text);
+      const expected = await translateRnnWithAttention(sessions, { ids, batchSize: 1, seqLen: ids.length }, { maxNewTokens: c.maxSeqLen - 1 });
+      const result = await decodeWithAttention(sessions, c, ids);
+      expect(result.output).toEqual(expected.ids[0]);
+      longest = Math.max(longest, result.steps.length);
+      finished.add(result.finished);
+      expect(result.encoder).toEqual([]);
+      expect(result.steps.map((s) => Array.from(s.cross[0]!.data))).toEqual(expected.attention[0]!.map((w) => Array.from(w)));
+      for (const step of result.steps) {
+        expect(step.self).toEqual([]);
+        expect([step.cross.length, step.cross[0]!.heads, step.cross[0]!.keys]).toEqual([1, 1, ids.length]);
+        expect(rowSums(step.cross[0]!)[0]).toBeCloseTo(1, 5);
+      }
+    }
+    expect(longest).toBeGreaterThan(2);
+    expect([...finished].sort()).toEqual([false, true]); // stopped by eos, and by the length limit
   });
 
   it('decoder-lm: the same tokens as runtime-onnx generate, the prompt row over the whole prompt', async () => {

@@ -1,11 +1,12 @@
 // Step-by-step greedy decoding over ONNX Runtime sessions that keeps, for every generated
 // token, the attention weights of its query in every layer and head — what the heatmaps draw —
 // and the time the step took. Encoder–decoder exports: encode once, then one merged-decoder
-// call per token with both caches (as @attend/runtime-onnx's translate). Decoder-lm exports:
+// call per token with both caches (as @attend/runtime-onnx's translate); the GRU
+// encoder–decoder (rnn-seq2seq) the same way with its recurrent state. Decoder-lm exports:
 // the prompt in one KV-cache call, then one call per token.
 
 import type { ModelConfig, Tokenizer } from '@attend/core';
-import type { OnnxModel, OutputTensor, Seq2SeqCache, KvCache } from '@attend/runtime-onnx';
+import { encodeRnnSource, onnxRnnStepFunction, type OnnxModel, type OutputTensor, type Seq2SeqCache, type KvCache } from '@attend/runtime-onnx';
 
 export class InputError extends Error {
   override readonly name = 'InputError';
@@ -45,8 +46,8 @@ export interface DecodeResult {
   encoder: { heads: number; size: number; data: Float32Array }[];
 }
 
-/** The runnable sessions of a model folder. */
-export type Sessions = { kind: 'seq2seq'; encoder: OnnxModel; decoder: OnnxModel } | { kind: 'lm'; model: OnnxModel };
+/** The runnable sessions of a model folder (`rnn`: the GRU encoder–decoder's encoder and decoder-step graphs). */
+export type Sessions = { kind: 'seq2seq' | 'rnn'; encoder: OnnxModel; decoder: OnnxModel } | { kind: 'lm'; model: OnnxModel };
 
 /**
  * Encodes the input text, rejecting what the model cannot take: empty input, or more tokens
@@ -55,7 +56,7 @@ export type Sessions = { kind: 'seq2seq'; encoder: OnnxModel; decoder: OnnxModel
 export function encodeInput(tokenizer: Tokenizer, config: ModelConfig, text: string): { ids: number[]; unknown: string[] } {
   if (text.trim() === '') throw new InputError('the input is empty; type some text');
   const ids = tokenizer.encode(text);
-  const limit = config.preset === 'encoder-decoder' ? config.maxSeqLen : config.maxSeqLen - 2; // bos + at least one new token
+  const limit = config.preset === 'decoder-lm' ? config.maxSeqLen - 2 : config.maxSeqLen; // an LM needs bos + at least one new token
   if (ids.length > limit) throw new InputError(`the input is ${ids.length} tokens long; this model takes at most ${limit} (maxSeqLen ${config.maxSeqLen})`);
   const unk = tokenizer.specialTokenIds.unk;
   const unknown = [...new Set([...text].filter((ch) => tokenizer.encode(ch).includes(unk)))];
@@ -93,7 +94,44 @@ export interface DecodeOptions {
 
 /** Greedy decoding of one input, keeping every step's attention and latency. */
 export async function decodeWithAttention(sessions: Sessions, config: ModelConfig, input: number[], options: DecodeOptions = {}): Promise<DecodeResult> {
-  return sessions.kind === 'seq2seq' ? decodeSeq2Seq(sessions.encoder, sessions.decoder, config, input, options) : decodeLm(sessions.model, config, input, options);
+  if (sessions.kind === 'lm') return decodeLm(sessions.model, config, input, options);
+  return (sessions.kind === 'rnn' ? decodeRnn : decodeSeq2Seq)(sessions.encoder, sessions.decoder, config, input, options);
+}
+
+/**
+ * The GRU encoder–decoder: encode once, then one decoder-step call per token carrying the
+ * recurrent state (runtime-onnx's step function); its one attention over the source ([1, 1, S]
+ * per step) is the cross-attention row, with one layer and one head.
+ */
+async function decodeRnn(encoder: OnnxModel, decoder: OnnxModel, config: ModelConfig, source: number[], options: DecodeOptions): Promise<DecodeResult> {
+  const S = source.length;
+  const t0 = performance.now();
+  const memory = await encodeRnnSource(encoder, { ids: source, batchSize: 1, seqLen: S });
+  const prefillMs = performance.now() - t0;
+  let weights: OutputTensor | undefined;
+  const step = onnxRnnStepFunction(decoder, memory, (w) => (weights = w));
+  const parents = Int32Array.of(0);
+  const maxNew = Math.min(options.maxNewTokens ?? Infinity, config.maxSeqLen - 1);
+  const steps: DecodeStep[] = [];
+  const decoderInputs = [config.bosTokenId];
+  let finished = false;
+  while (steps.length < maxNew) {
+    const started = performance.now();
+    weights = undefined;
+    const logits = await step(Int32Array.from(decoderInputs), 1, decoderInputs.length, { parents });
+    const token = argmax(logits, 0, config.vocabSize);
+    const cross = weights ? [{ heads: 1, keys: S, data: Float32Array.from((weights as OutputTensor).data) }] : [];
+    const entry: DecodeStep = { token, ms: performance.now() - started, self: [], cross };
+    steps.push(entry);
+    options.onStep?.(entry, steps.length - 1);
+    if (token === config.eosTokenId) {
+      finished = true;
+      break;
+    }
+    decoderInputs.push(token);
+  }
+  const output = steps.map((s) => s.token).slice(0, finished ? -1 : undefined);
+  return { input: source, decoderInputs: decoderInputs.slice(0, steps.length), output, steps, finished, prefillMs, encoder: [] };
 }
 
 async function decodeSeq2Seq(encoder: OnnxModel, decoder: OnnxModel, config: ModelConfig, source: number[], options: DecodeOptions): Promise<DecodeResult> {

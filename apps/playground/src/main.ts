@@ -71,10 +71,11 @@ async function loadFolder(files: () => Promise<Map<string, PickedFile>>, source:
     result = undefined;
     clearRun();
     const c = folder.config;
-    const layers = c.preset === 'encoder-decoder' ? `${c.numEncoderLayers}+${c.numDecoderLayers} layers` : `${c.numDecoderLayers} layers`;
+    const layers = c.preset === 'decoder-lm' ? `${c.numDecoderLayers} layers` : `${c.numEncoderLayers}+${c.numDecoderLayers} layers`;
+    const heads = c.preset === 'rnn-seq2seq' ? `GRU, ${c.rnnAttention} attention` : `${c.numHeads} heads`;
     const fellBack = opened.fallbacks.map((f) => ` (${f.device} failed: ${shortReason(f.reason)})`).join('');
     $('model-status').textContent =
-      `Loaded ${source || 'model'}: ${c.preset}, dModel ${c.dModel}, ${c.numHeads} heads, ${layers}, vocabulary ${c.vocabSize}, maxSeqLen ${c.maxSeqLen} · ` +
+      `Loaded ${source || 'model'}: ${c.preset}, dModel ${c.dModel}, ${heads}, ${layers}, vocabulary ${c.vocabSize}, maxSeqLen ${c.maxSeqLen} · ` +
       `device ${opened.device}${fellBack}${opened.device === 'wasm' ? `, ${threads} thread${threads === 1 ? '' : 's'}` : ''}` +
       `${folder.hasAttention ? '' : ' · exported without attention outputs: no heatmaps'}${note ? ` · ${note}` : ''}`;
     document.body.dataset.model = 'ready';
@@ -184,7 +185,7 @@ async function run(): Promise<void> {
     const median = sorted[Math.floor(sorted.length / 2)] ?? 0;
     $('latency').textContent =
       `${opened.device}${opened.device === 'wasm' ? ` · ${threads} thread${threads === 1 ? '' : 's'}` : ''} · ` +
-      `${folder.config.preset === 'encoder-decoder' ? 'encoder' : 'prompt'} ${result.prefillMs.toFixed(1)} ms · ${result.steps.length} tokens, ` +
+      `${folder.config.preset === 'decoder-lm' ? 'prompt' : 'encoder'} ${result.prefillMs.toFixed(1)} ms · ${result.steps.length} tokens, ` +
       `${median.toFixed(1)} ms/token median (${perToken.map((ms) => ms.toFixed(1)).join(', ')}) · total ${total.toFixed(0)} ms` +
       `${result.finished ? '' : ' · stopped at the length limit (no end token)'}` +
       `${unknown.length ? ` · unknown to the tokenizer: ${unknown.map((c) => JSON.stringify(c)).join(' ')}` : ''}`;
@@ -194,10 +195,11 @@ async function run(): Promise<void> {
     slider.disabled = result.steps.length === 0;
     ($('play-button') as HTMLButtonElement).disabled = result.steps.length === 0;
     const seq2seq = folder.config.preset === 'encoder-decoder';
+    const rnn = folder.config.preset === 'rnn-seq2seq'; // one attention, over the source
     $('no-attention').hidden = folder.hasAttention;
-    $('cross-block').hidden = !folder.hasAttention || !seq2seq;
+    $('cross-block').hidden = !folder.hasAttention || !(seq2seq || rnn);
     $('encoder-block').hidden = !folder.hasAttention || !seq2seq;
-    $('self-block').hidden = !folder.hasAttention;
+    $('self-block').hidden = !folder.hasAttention || rnn;
     $('self-title').textContent = seq2seq ? 'Decoder self-attention' : 'Self-attention (prompt and generated tokens)';
     drawAttention();
     document.body.dataset.run = 'done';
@@ -227,7 +229,7 @@ function mapFigure(title: string): { figure: HTMLElement; canvas: HTMLCanvasElem
 
 function drawAttention(): void {
   if (!loaded || !result) return;
-  const { tokenizer, config } = loaded.folder;
+  const { tokenizer } = loaded.folder;
   const step = Number($<HTMLInputElement>('step-slider').value);
   const s = result.steps[step];
   $('step-label').textContent = s ? `step ${step + 1} of ${result.steps.length}: “${tokenizer.idsToTokens([s.token])[0]}” in ${s.ms.toFixed(1)} ms` : '';
@@ -235,9 +237,9 @@ function drawAttention(): void {
   for (const [kind, id] of kinds) {
     const box = $(id);
     box.replaceChildren();
-    const layersCount = (kind === 'cross' ? s?.cross : s?.self)?.length ?? 0;
-    for (let layer = 0; layer < layersCount; layer++) {
-      for (let head = 0; head < config.numHeads; head++) {
+    const rows = (kind === 'cross' ? s?.cross : s?.self) ?? [];
+    for (let layer = 0; layer < rows.length; layer++) {
+      for (let head = 0; head < rows[layer]!.heads; head++) {
         const { figure, canvas } = mapFigure(`layer ${layer} · head ${head}`);
         box.append(figure);
         drawHeatmap(canvas, stepMatrix(result, tokenizer, kind, layer, head, step), { highlightRow: step });

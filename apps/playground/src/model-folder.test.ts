@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { CharTokenizer, createModelConfig } from '@attend/core';
+import { createModelConfig } from '@attend/core';
 import { exportFolderFiles } from '@attend/runtime-onnx';
-import { createModel, RnnSeq2SeqModel, serializeCheckpoint, setupBackend } from '@attend/transformer';
+import { createModel, serializeCheckpoint, setupBackend } from '@attend/transformer';
 import { fetchFolderFiles, folderPaths, FolderError, memoryFolderFiles, readModelFolder, type PickedFile } from './model-folder.js';
-import { ALPHABET, picked, tinyExport } from './test-utils/fixtures.js';
+import { picked, tinyExport } from './test-utils/fixtures.js';
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 const file = (path: string, content = 'x'): PickedFile => ({ path, size: content.length, bytes: async () => bytes(content) });
@@ -79,13 +79,18 @@ describe('readModelFolder', () => {
     await expect(failure(readModelFolder(withGraphs(dec, enc), ''))).resolves.toBe("onnx/encoder_model.onnx: holds a 'seq2seq-decoder' graph, expected 'seq2seq-encoder'");
   });
 
-  it('rejects an rnn-seq2seq export (attend-only layout) in one line', async () => {
-    await setupBackend(['cpu']);
-    const tokenizer = CharTokenizer.fromAlphabet(ALPHABET);
-    const model = new RnnSeq2SeqModel(createModelConfig({ preset: 'rnn-seq2seq', vocabSize: tokenizer.vocabSize, dModel: 8, maxSeqLen: 12 }));
-    const files = exportFolderFiles(serializeCheckpoint({ model, tokenizer: tokenizer.toJSON() }));
-    model.dispose();
-    await expect(failure(readModelFolder(memoryFolderFiles(files), 'g/'))).resolves.toBe("g/config.json: preset 'rnn-seq2seq'; the playground runs 'encoder-decoder' and 'decoder-lm' exports");
+  it('reads an rnn-seq2seq export (attend-only layout: rnn_encoder.onnx + rnn_decoder_step.onnx); without attention it has no heatmaps', async () => {
+    const folder = await readModelFolder(memoryFolderFiles(await tinyExport('rnn-seq2seq')), 'g/');
+    expect(folder.config.preset).toBe('rnn-seq2seq');
+    expect(Object.keys(folder.graphs).sort()).toEqual(['onnx/rnn_decoder_step.onnx', 'onnx/rnn_encoder.onnx']);
+    expect(folder.hasAttention).toBe(true);
+    const none = await readModelFolder(memoryFolderFiles(await tinyExport('rnn-seq2seq', { rnnAttention: 'none' })), 'g/');
+    expect(none.hasAttention).toBe(false);
+    const files = await tinyExport('rnn-seq2seq');
+    const swapped = { ...files, 'onnx/rnn_encoder.onnx': files['onnx/rnn_decoder_step.onnx']! };
+    await expect(failure(readModelFolder(memoryFolderFiles(swapped), 'g/'))).resolves.toBe("g/onnx/rnn_encoder.onnx: holds a 'rnn-seq2seq-decoder' graph, expected 'rnn-seq2seq-encoder'");
+    const { 'onnx/rnn_decoder_step.onnx': _, ...missing } = files;
+    await expect(failure(readModelFolder(memoryFolderFiles(missing), 'g/'))).resolves.toBe('g/onnx/rnn_decoder_step.onnx: missing (an rnn-seq2seq export needs onnx/rnn_encoder.onnx and onnx/rnn_decoder_step.onnx)');
   });
 
   it('rejects a vit-classifier export (images in, no tokenizer) in one line', async () => {
@@ -93,7 +98,7 @@ describe('readModelFolder', () => {
     const model = createModel(createModelConfig({ preset: 'vit-classifier', vocabSize: 3, numClasses: 3, dModel: 8, numHeads: 2, numEncoderLayers: 1, dFf: 16 }));
     const files = exportFolderFiles(serializeCheckpoint({ model }));
     model.dispose();
-    await expect(failure(readModelFolder(memoryFolderFiles(files), 'v/'))).resolves.toBe("v/config.json: preset 'vit-classifier'; the playground runs 'encoder-decoder' and 'decoder-lm' exports");
+    await expect(failure(readModelFolder(memoryFolderFiles(files), 'v/'))).resolves.toBe("v/config.json: preset 'vit-classifier'; the playground runs 'encoder-decoder', 'rnn-seq2seq' and 'decoder-lm' exports");
   });
 
   it('rejects files from different exports and foreign JSON', async () => {

@@ -1,11 +1,11 @@
 // A model folder as the playground receives it — the demo fetched from the server, files from a
 // picker, a dropped folder, or an export made in the page — checked before any ONNX Runtime
-// session exists: the files a transformers.js-layout export needs (config.json, tokenizer.json,
-// onnx/*.onnx), the attend config, the tokenizer, and each graph's header and metadata.
+// session exists: the files an export needs (config.json, tokenizer.json, onnx/*.onnx: the
+// transformers.js layout, or attend's for the GRU encoder–decoder), the attend config, the tokenizer, and each graph's header and metadata.
 // Every problem is one FolderError whose message names the file.
 
 import { tokenizerFromJSON, type ModelConfig, type Tokenizer } from '@attend/core';
-import { EXPORT_FILES, inspectModel, readFolderConfig, SEQ2SEQ_FILES } from '@attend/runtime-onnx';
+import { EXPORT_FILES, inspectModel, readFolderConfig, RNN_SEQ2SEQ_FILES, SEQ2SEQ_FILES } from '@attend/runtime-onnx';
 
 export class FolderError extends Error {
   override readonly name = 'FolderError';
@@ -24,7 +24,7 @@ export interface ModelFolder {
   source: string;
   config: ModelConfig;
   tokenizer: Tokenizer;
-  /** Graph bytes by folder path (onnx/encoder_model.onnx, onnx/decoder_model_merged.onnx or onnx/model.onnx). */
+  /** Graph bytes by folder path (see graphFiles). */
   graphs: Record<string, Uint8Array>;
   /** Whether the graphs output attention weights (exported with --with-attention). */
   hasAttention: boolean;
@@ -32,10 +32,21 @@ export interface ModelFolder {
 
 /** The graph files a folder of this preset must hold. */
 export function graphFiles(config: ModelConfig): string[] {
-  return config.preset === 'encoder-decoder' ? [SEQ2SEQ_FILES.encoder, SEQ2SEQ_FILES.decoder] : [EXPORT_FILES.model];
+  if (config.preset === 'encoder-decoder') return [SEQ2SEQ_FILES.encoder, SEQ2SEQ_FILES.decoder];
+  if (config.preset === 'rnn-seq2seq') return [RNN_SEQ2SEQ_FILES.encoder, RNN_SEQ2SEQ_FILES.decoder];
+  return [EXPORT_FILES.model];
 }
 
-const KNOWN = new Set<string>([EXPORT_FILES.config, EXPORT_FILES.tokenizer, EXPORT_FILES.tokenizerConfig, EXPORT_FILES.generationConfig, EXPORT_FILES.model, SEQ2SEQ_FILES.encoder, SEQ2SEQ_FILES.decoder]);
+/** The graph kind each graph file holds. */
+const GRAPH_OF: Record<string, string> = {
+  [SEQ2SEQ_FILES.encoder]: 'seq2seq-encoder',
+  [SEQ2SEQ_FILES.decoder]: 'seq2seq-decoder',
+  [RNN_SEQ2SEQ_FILES.encoder]: 'rnn-seq2seq-encoder',
+  [RNN_SEQ2SEQ_FILES.decoder]: 'rnn-seq2seq-decoder',
+  [EXPORT_FILES.model]: 'decoder-with-past',
+};
+
+const KNOWN = new Set<string>([EXPORT_FILES.config, EXPORT_FILES.tokenizer, EXPORT_FILES.tokenizerConfig, EXPORT_FILES.generationConfig, ...Object.keys(GRAPH_OF)]);
 
 /**
  * Maps a selection to folder paths: drops the common top folder of a folder pick or drop
@@ -75,8 +86,8 @@ export async function readModelFolder(files: Map<string, PickedFile>, source: st
     throw new FolderError(`${where(EXPORT_FILES.config)}: a training checkpoint, not an export; export it first: attend export <checkpoint> --out <folder> --with-attention`);
   }
   const modelConfig = rethrow(() => readFolderConfig(configBytes, where(EXPORT_FILES.config)));
-  if (modelConfig.preset === 'encoder-classifier' || modelConfig.preset === 'rnn-seq2seq' || modelConfig.preset === 'vit-classifier') {
-    throw new FolderError(`${where(EXPORT_FILES.config)}: preset '${modelConfig.preset}'; the playground runs 'encoder-decoder' and 'decoder-lm' exports`);
+  if (modelConfig.preset === 'encoder-classifier' || modelConfig.preset === 'vit-classifier') {
+    throw new FolderError(`${where(EXPORT_FILES.config)}: preset '${modelConfig.preset}'; the playground runs 'encoder-decoder', 'rnn-seq2seq' and 'decoder-lm' exports`);
   }
   const tokenizerBytes = await read(EXPORT_FILES.tokenizer, 'the export needs its tokenizer');
   const tokenizer = rethrow(() => {
@@ -94,13 +105,16 @@ export async function readModelFolder(files: Map<string, PickedFile>, source: st
   const names = graphFiles(modelConfig);
   const graphs: Record<string, Uint8Array> = {};
   let hasAttention = true;
+  const kind = { 'encoder-decoder': 'an encoder-decoder', 'rnn-seq2seq': 'an rnn-seq2seq' }[modelConfig.preset as string] ?? 'a decoder-lm';
   for (const name of names) {
-    const bytes = await read(name, `${modelConfig.preset === 'encoder-decoder' ? 'an encoder-decoder' : 'a decoder-lm'} export needs ${names.join(' and ')}`);
+    const bytes = await read(name, `${kind} export needs ${names.join(' and ')}`);
     const { config, graph, info } = rethrow(() => inspectModel(bytes, where(name)));
-    const expected = name === SEQ2SEQ_FILES.encoder ? 'seq2seq-encoder' : name === SEQ2SEQ_FILES.decoder ? 'seq2seq-decoder' : 'decoder-with-past';
+    const expected = GRAPH_OF[name]!;
     if (graph !== expected) throw new FolderError(`${where(name)}: holds a '${graph}' graph, expected '${expected}'`);
     if (JSON.stringify(config) !== JSON.stringify(modelConfig)) throw new FolderError(`${where(name)}: its config differs from config.json (files from different exports?)`);
-    if (!info.outputs.some((o) => /attentions\.\d+$/.test(o))) hasAttention = false;
+    // The GRU decoder step outputs its attention always (unless it has none); its encoder never does.
+    if (graph === 'rnn-seq2seq-decoder') hasAttention &&= info.outputs.includes('attention_weights');
+    else if (graph !== 'rnn-seq2seq-encoder' && !info.outputs.some((o) => /attentions\.\d+$/.test(o))) hasAttention = false;
     graphs[name] = bytes;
   }
   return { source, config: modelConfig, tokenizer, graphs, hasAttention };

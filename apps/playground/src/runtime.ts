@@ -3,7 +3,7 @@
 // which device runs the sessions (WebGPU when the browser has navigator.gpu, else WASM).
 
 import * as ort from 'onnxruntime-web';
-import { createOnnxModel, SEQ2SEQ_FILES, EXPORT_FILES, type OnnxModel } from '@attend/runtime-onnx/web';
+import { createOnnxModel, SEQ2SEQ_FILES, EXPORT_FILES, RNN_SEQ2SEQ_FILES, type OnnxModel } from '@attend/runtime-onnx/web';
 import type { Sessions } from './decode.js';
 import type { ModelFolder } from './model-folder.js';
 
@@ -62,10 +62,12 @@ export async function openSessions(folder: ModelFolder, device: 'wasm' | 'webgpu
     return model;
   };
   try {
-    if (folder.config.preset === 'encoder-decoder') {
-      const encoder = await open(SEQ2SEQ_FILES.encoder);
-      const decoder = await open(SEQ2SEQ_FILES.decoder);
-      return { sessions: { kind: 'seq2seq', encoder, decoder }, device: decoder.device, fallbacks: decoder.fallbacks };
+    if (folder.config.preset === 'encoder-decoder' || folder.config.preset === 'rnn-seq2seq') {
+      const files = folder.config.preset === 'rnn-seq2seq' ? RNN_SEQ2SEQ_FILES : SEQ2SEQ_FILES;
+      const encoder = await open(files.encoder);
+      const decoder = await open(files.decoder);
+      const kind = folder.config.preset === 'rnn-seq2seq' ? 'rnn' : 'seq2seq';
+      return { sessions: { kind, encoder, decoder }, device: decoder.device, fallbacks: decoder.fallbacks };
     }
     const model = await open(EXPORT_FILES.model);
     return { sessions: { kind: 'lm', model }, device: model.device, fallbacks: model.fallbacks };
@@ -82,6 +84,6 @@ export function shortReason(reason: string): string {
 }
 
 export async function releaseSessions(s: Sessions): Promise<void> {
-  if (s.kind === 'seq2seq') await Promise.all([s.encoder.release(), s.decoder.release()]);
+  if (s.kind !== 'lm') await Promise.all([s.encoder.release(), s.decoder.release()]);
   else await s.model.release();
 }

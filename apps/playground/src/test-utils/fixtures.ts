@@ -1,10 +1,10 @@
 // Test fixtures: tiny attend exports (random, visibly non-uniform weights) built in memory with
-// the toolkit, as the files of a transformers.js-layout folder.
+// the toolkit, as the files of an export folder (transformers.js layout; attend's for rnn-seq2seq).
 
 import * as tf from '@tensorflow/tfjs-core';
-import { CharTokenizer, createModelConfig, createRng, type Preset } from '@attend/core';
+import { CharTokenizer, createModelConfig, createRng, type Preset, type RnnAttention } from '@attend/core';
 import { exportFolderFiles } from '@attend/runtime-onnx';
-import { serializeCheckpoint, setupBackend, TransformerModel } from '@attend/transformer';
+import { createModel, serializeCheckpoint, setupBackend } from '@attend/transformer';
 import type { PickedFile } from '../model-folder.js';
 
 export const ALPHABET = 'abcdef';
@@ -12,22 +12,27 @@ export const ALPHABET = 'abcdef';
 let ready: Promise<unknown> | undefined;
 
 /** The files of an export folder of a tiny `preset` model over ALPHABET (char tokenizer). */
-export async function tinyExport(preset: Exclude<Preset, 'encoder-classifier'>, options: { withAttention?: boolean; seed?: number } = {}): Promise<Record<string, Uint8Array>> {
+export async function tinyExport(
+  preset: Exclude<Preset, 'encoder-classifier' | 'vit-classifier'>,
+  options: { withAttention?: boolean; seed?: number; rnnAttention?: RnnAttention } = {},
+): Promise<Record<string, Uint8Array>> {
   ready ??= setupBackend(['cpu']);
   await ready;
   const tokenizer = CharTokenizer.fromAlphabet(ALPHABET);
+  const rnn = preset === 'rnn-seq2seq';
   const config = createModelConfig({
     preset,
     vocabSize: tokenizer.vocabSize,
     dModel: 8,
-    numHeads: 2,
-    numEncoderLayers: preset === 'decoder-lm' ? 0 : 2,
-    numDecoderLayers: 2,
+    numHeads: rnn ? 1 : 2,
+    numEncoderLayers: preset === 'decoder-lm' ? 0 : rnn ? 1 : 2,
+    numDecoderLayers: rnn ? 1 : 2,
     dFf: 16,
     maxSeqLen: 12,
     dropout: 0,
+    ...(rnn ? { rnnAttention: options.rnnAttention ?? 'additive' } : {}),
   });
-  const model = new TransformerModel(config, { seed: options.seed ?? 3 });
+  const model = createModel(config, { seed: options.seed ?? 3 });
   const rng = createRng(100 + (options.seed ?? 3));
   for (const { name, variable } of model.namedParams()) {
     const offset = /layer_norm\.weight$/.test(name) ? 1 : 0;
