@@ -12,7 +12,7 @@ export const TRANSFORMER_PRESETS = ['encoder-classifier', 'decoder-lm', 'encoder
  */
 export const PRESETS = [...TRANSFORMER_PRESETS, 'rnn-seq2seq', 'vit-classifier'] as const;
 /** Recurrent cells of the rnn-seq2seq preset (GRU, Cho et al., 2014). */
-export const RNN_CELLS = ['gru'] as const;
+export const RNN_CELLS = ['gru', 'lstm'] as const;
 /**
  * Attention of the rnn-seq2seq decoder: none (Sutskever/Cho), additive (Bahdanau et al., 2015:
  * scores from the previous decoder state, context fed into the cell), and Luong et al.'s (2015)

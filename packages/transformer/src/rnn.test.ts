@@ -8,14 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CharTokenizer, createModelConfig, reverseTask, RNN_ATTENTIONS, trainDevSplit, type ModelConfig, type ModelConfigInput, type RnnAttention } from '@attend/core';
+import { CharTokenizer, createModelConfig, reverseTask, RNN_ATTENTIONS, RNN_CELLS, trainDevSplit, type ModelConfig, type ModelConfigInput, type RnnAttention } from '@attend/core';
 import { attentionScores } from './attention.js';
 import { setupBackend } from './backend.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { translate } from './generate.js';
 import type { TokenBatch } from './model.js';
 import { createModel } from './models.js';
-import { Gru, localPWeights, RnnSeq2SeqModel, stepScores } from './rnn.js';
+import { localPWeights, RnnLayer, RnnSeq2SeqModel, stepScores } from './rnn.js';
 import { seq2seqTask } from './seq2seq-task.js';
 import { randomizeParams, maxAbsDiff } from './test-utils/weights.js';
 import { train } from './trainer.js';
@@ -32,7 +32,7 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-function config(rnnAttention: RnnAttention, overrides: Partial<ModelConfigInput> = {}): ModelConfig {
+function baseConfig(rnnAttention: RnnAttention, overrides: Partial<ModelConfigInput> = {}): ModelConfig {
   return createModelConfig({
     preset: 'rnn-seq2seq', vocabSize: VOCAB, dModel: 12, maxSeqLen: 16, dropout: 0,
     rnnAttention, localWindow: rnnAttention === 'local-p' ? 2 : null, ...overrides,
@@ -48,7 +48,10 @@ function randomModel(c: ModelConfig, seed = 1): RnnSeq2SeqModel {
 const SOURCE: TokenBatch = { ids: Int32Array.from([3, 4, 5, 6, 7, 8, 9, 10, 11, 0, 0, 0]), batchSize: 2, seqLen: 6, lengths: Int32Array.from([6, 3]) };
 const TARGET: TokenBatch = { ids: Int32Array.from([1, 5, 6, 7, 1, 12, 13, 4]), batchSize: 2, seqLen: 4 };
 
-describe.each([...RNN_ATTENTIONS])('rnn-seq2seq, rnnAttention %s', (attention) => {
+const CASES = RNN_CELLS.flatMap((cell) => RNN_ATTENTIONS.map((attention) => [attention, cell] as const));
+
+describe.each(CASES)('rnn-seq2seq, rnnAttention %s, rnnCell %s', (attention, rnnCell) => {
+  const config = (a: RnnAttention, overrides: Partial<ModelConfigInput> = {}): ModelConfig => baseConfig(a, { rnnCell, ...overrides });
   it('logits [B, T, V]; attention [B, 1, T, S] on request, zero on padded source positions', () => {
     const model = randomModel(config(attention));
     const before = tf.memory().numTensors;
@@ -109,7 +112,7 @@ describe.each([...RNN_ATTENTIONS])('rnn-seq2seq, rnnAttention %s', (attention) =
   it('checkpoint round trip: same names, same logits', async () => {
     const c = config(attention, { tieEmbeddings: attention !== 'dot' });
     const model = randomModel(c, 4);
-    const dir = join(root, `ckpt-${attention}`);
+    const dir = join(root, `ckpt-${attention}-${rnnCell}`);
     await saveCheckpoint(dir, { model });
     const loaded = await loadCheckpoint(dir);
     expect(loaded.config).toEqual(c);
@@ -126,7 +129,7 @@ describe.each([...RNN_ATTENTIONS])('rnn-seq2seq, rnnAttention %s', (attention) =
 
 describe('rnn-seq2seq pieces', () => {
   it('checkpoint names follow PyTorch nn.GRU (weight_ih_l0, …_reverse) with [3H, in] layout', async () => {
-    const model = new RnnSeq2SeqModel(config('additive', { numEncoderLayers: 2 }));
+    const model = new RnnSeq2SeqModel(baseConfig('additive', { numEncoderLayers: 2 }));
     const names = model.namedParams().map((p) => p.name);
     expect(names).toContain('encoder.rnn.weight_ih_l0');
     expect(names).toContain('encoder.rnn.weight_hh_l1_reverse');
@@ -141,24 +144,28 @@ describe('rnn-seq2seq pieces', () => {
     expect(tensors['decoder.rnn.weight_ih_l0']!.shape).toEqual([36, 24]); // 3·12 × [embedding; context]
     expect(tensors['decoder.rnn.weight_ih_l1']).toBeUndefined();
     model.dispose();
+    const lstm = new RnnSeq2SeqModel(baseConfig('general', { rnnCell: 'lstm' }));
+    const shapes = Object.fromEntries(lstm.namedParams().map((p) => [p.name, p.variable.shape]));
+    expect(shapes['encoder.rnn.weight_ih_l0']).toEqual([12, 24]); // [in, 4·(12/2)] here, [4H, in] in checkpoints as nn.LSTM
+    expect(shapes['decoder.rnn.weight_hh_l0']).toEqual([12, 48]);
+    lstm.dispose();
   });
 
+  /** A randomised layer, its weights as arrays, and gate k's input and recurrent pre-activations for x, h. */
+  function cellCase(cell: 'gru' | 'lstm', x: number[], h: number[]) {
+    const layer = new RnnLayer({ cell, inputSize: 3, hiddenSize: 2, suffix: 'l0', seed: 5 });
+    randomizeParams(layer.namedParams(''), 6, 0.7);
+    const p = Object.fromEntries(layer.namedParams('').map((n) => [n.name, n.variable.arraySync() as number[][] | number[]]));
+    const [Wi, Wh] = [p['weight_ih_l0'] as number[][], p['weight_hh_l0'] as number[][]]; // [in, G·H], [H, G·H]
+    const [bi, bh] = [p['bias_ih_l0'] as number[], p['bias_hh_l0'] as number[]];
+    const gate = (k: number): [number, number] => [bi[k]! + x.reduce((a, xi, i) => a + xi * Wi[i]![k]!, 0), bh[k]! + h.reduce((a, hj, j) => a + hj * Wh[j]![k]!, 0)];
+    return { layer, gate };
+  }
+  const sig = (v: number): number => 1 / (1 + Math.exp(-v));
+
   it('a GRU step follows the equations (r, z, n gate blocks; linear before reset)', () => {
-    const gru = new Gru({ inputSize: 3, hiddenSize: 2, suffix: 'l0', seed: 5 });
-    randomizeParams(gru.namedParams(''), 6, 0.7);
-    const p = Object.fromEntries(gru.namedParams('').map((n) => [n.name, n.variable.arraySync() as number[][] | number[]]));
-    const Wi = p['weight_ih_l0'] as number[][]; // [in, 3H]
-    const Wh = p['weight_hh_l0'] as number[][];
-    const bi = p['bias_ih_l0'] as number[];
-    const bh = p['bias_hh_l0'] as number[];
-    const x = [0.5, -1, 2];
-    const h = [0.3, -0.7];
-    const gate = (k: number): [number, number] => {
-      const gi = bi[k]! + x.reduce((a, xi, i) => a + xi * Wi[i]![k]!, 0);
-      const gh = bh[k]! + h.reduce((a, hj, j) => a + hj * Wh[j]![k]!, 0);
-      return [gi, gh];
-    };
-    const sig = (v: number): number => 1 / (1 + Math.exp(-v));
+    const [x, h] = [[0.5, -1, 2], [0.3, -0.7]];
+    const { layer, gate } = cellCase('gru', x, h);
     const want = [0, 1].map((j) => {
       const r = sig(gate(j).reduce((a, b) => a + b));
       const z = sig(gate(2 + j).reduce((a, b) => a + b));
@@ -166,8 +173,27 @@ describe('rnn-seq2seq pieces', () => {
       const n = Math.tanh(gin + r * ghn);
       return (1 - z) * n + z * h[j]!;
     });
-    const got = tf.tidy(() => gru.step(gru.inputGates(tf.tensor2d([x])) as tf.Tensor2D, tf.tensor2d([h])).dataSync());
+    const got = tf.tidy(() => layer.step(layer.inputGates(tf.tensor2d([x])) as tf.Tensor2D, { h: tf.tensor2d([h]) }).h.dataSync());
     expect(maxAbsDiff(got, want)).toBeLessThan(1e-6);
+  });
+
+  it('an LSTM step follows the equations (i, f, g, o gate blocks), and its cell state starts at zero', () => {
+    const [x, h, c] = [[0.5, -1, 2], [0.3, -0.7], [1.5, -0.4]];
+    const { layer, gate } = cellCase('lstm', x, h);
+    const pre = (k: number): number => gate(k).reduce((a, b) => a + b);
+    const want = (c0: number[]) => {
+      const next = [0, 1].map((j) => sig(pre(2 + j)) * c0[j]! + sig(pre(j)) * Math.tanh(pre(4 + j)));
+      return { h: [0, 1].map((j) => sig(pre(6 + j)) * Math.tanh(next[j]!)), c: next };
+    };
+    const run = (state: { h: number[]; c?: number[] }) =>
+      tf.tidy(() => {
+        const r = layer.step(layer.inputGates(tf.tensor2d([x])) as tf.Tensor2D, { h: tf.tensor2d([state.h]), ...(state.c ? { c: tf.tensor2d([state.c]) } : {}) });
+        return { h: Array.from(r.h.dataSync()), c: Array.from(r.c!.dataSync()) };
+      });
+    const withC = run({ h, c });
+    expect(maxAbsDiff(withC.h, want(c).h)).toBeLessThan(1e-6);
+    expect(maxAbsDiff(withC.c, want(c).c)).toBeLessThan(1e-6);
+    expect(maxAbsDiff(run({ h }).c, want([0, 0]).c)).toBeLessThan(1e-6);
   });
 
   it.each(['dot', 'general', 'additive'] as const)("per-step %s scores equal the Transformer's attentionScores with one head", (score) => {

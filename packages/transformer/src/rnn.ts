@@ -1,103 +1,140 @@
 // The recurrent encoder–decoder of the seeds: a GRU encoder (Cho et al., 2014; bidirectional as
-// in Bahdanau et al., 2015) and a GRU decoder that reads the encoder states with no attention,
-// Bahdanau's additive attention (scores from the previous decoder state, context fed into the
-// cell), or Luong et al.'s (2015, §3) global dot / general / concat attention and local-p
-// attention over the current decoder state, followed by the attentional layer
+// in Bahdanau et al., 2015), or an LSTM one (as Luong et al., 2015), and a decoder of the same
+// cell (an LSTM decoder's cell state starts at zero; the bridge gives its hidden state) that
+// reads the encoder states with no attention, Bahdanau's additive attention (scores from the
+// previous decoder state, context fed into the cell), or Luong et al.'s (2015, §3) global dot /
+// general / concat attention and local-p attention over the current decoder state, followed by
+// the attentional layer
 // h̃_t = tanh(W_c [c_t; h_t]), fed to the next step's input (Luong's input feeding). The score
 // functions are the Transformer's (`attentionScores`) with one head, written per step; masks
 // come from @attend/core.
 
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { attentionMask, createRng, maskToBias, MASKED_SCORE, ShapeError, type ModelConfig, type RnnAttention, type ScoreFunction } from '@attend/core';
+import { attentionMask, createRng, maskToBias, MASKED_SCORE, ShapeError, type ModelConfig, type RnnAttention, type RnnCell, type ScoreFunction } from '@attend/core';
 import { scoreParamsOf, type ScoreParams } from './attention.js';
 import { EmbeddingTable, type AttentionMaps, type ForwardOptions, type ForwardResult, type TokenBatch } from './model.js';
 import { dropout, embeddingLookup, linear, matMul, matMulBT } from './ops.js';
 import { glorot, ParamStore, type NamedParam } from './params.js';
 
-export interface GruArgs {
+export interface RnnLayerArgs {
+  /** The recurrent cell; default 'gru'. */
+  cell?: RnnCell;
   inputSize: number;
   hiddenSize: number;
-  /** Suffix of the weight names, as PyTorch's nn.GRU: `l0`, `l0_reverse`, `l1`, … */
+  /** Suffix of the weight names, as PyTorch's nn.GRU / nn.LSTM: `l0`, `l0_reverse`, `l1`, … */
   suffix: string;
   seed?: number;
   name?: string;
 }
 
+/** A recurrent state: h, and for the LSTM its cell c. */
+export interface RnnState {
+  h: tf.Tensor2D;
+  c?: tf.Tensor2D;
+}
+
+export interface RunOptions {
+  /** Valid length of each row; padded positions keep the state. */
+  lengths?: Int32Array;
+  reverse?: boolean;
+  /** Initial hidden state [B, H]; default zeros (an LSTM's cell state always starts at zero). */
+  h0?: tf.Tensor2D;
+}
+
 /**
- * One GRU layer in one direction, with PyTorch's (and ONNX's linear_before_reset = 1) equations:
- * r = σ(W_ir x + b_ir + W_hr h + b_hr), z = σ(W_iz x + b_iz + W_hz h + b_hz),
- * n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)), h' = (1 − z) ⊙ n + z ⊙ h.
- * Weights weight_ih [in, 3H] and weight_hh [H, 3H], gate blocks in the order r, z, n; stored
- * [3H, in] / [3H, H] in checkpoints, as nn.GRU's weight_ih_l0 / weight_hh_l0.
+ * One recurrent layer in one direction, with PyTorch's (and ONNX's) equations.
+ * GRU (ONNX linear_before_reset = 1): r = σ(W_ir x + b_ir + W_hr h + b_hr),
+ * z = σ(W_iz x + b_iz + W_hz h + b_hz), n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)),
+ * h' = (1 − z) ⊙ n + z ⊙ h; gate blocks r, z, n.
+ * LSTM (no peepholes): i = σ(W_ii x + b_ii + W_hi h + b_hi), f = σ(…), g = tanh(…), o = σ(…),
+ * c' = f ⊙ c + i ⊙ g, h' = o ⊙ tanh(c'); gate blocks i, f, g, o.
+ * Weights weight_ih [in, G·H] and weight_hh [H, G·H] (G = 3 or 4 gates); stored [G·H, in] /
+ * [G·H, H] in checkpoints, as nn.GRU's / nn.LSTM's weight_ih_l0 / weight_hh_l0.
  */
-export class Gru extends tfl.layers.Layer {
-  static className = 'AttendGru';
+export class RnnLayer extends tfl.layers.Layer {
+  static className = 'AttendRnnLayer';
+  readonly cell: RnnCell;
   readonly inputSize: number;
   readonly hiddenSize: number;
   readonly suffix: string;
   readonly seed: number;
   private readonly params = new ParamStore();
 
-  constructor(args: GruArgs) {
+  constructor(args: RnnLayerArgs) {
     super({ name: args.name });
+    this.cell = args.cell ?? 'gru';
     this.inputSize = args.inputSize;
     this.hiddenSize = args.hiddenSize;
     this.suffix = args.suffix;
     this.seed = args.seed ?? 0;
   }
 
+  /** Gate blocks: 3 (GRU) or 4 (LSTM). */
+  get gates(): number {
+    return this.cell === 'lstm' ? 4 : 3;
+  }
+
   override build(): void {
     if (this.built) return;
     const rng = createRng(this.seed);
-    const [I, H, s] = [this.inputSize, this.hiddenSize, this.suffix];
-    this.params.add(this, `weight_ih_${s}`, [I, 3 * H], glorot(I, H), rng, true);
-    this.params.add(this, `weight_hh_${s}`, [H, 3 * H], { normal: 1 / Math.sqrt(H) }, rng, true);
-    this.params.add(this, `bias_ih_${s}`, [3 * H], 'zeros', rng);
-    this.params.add(this, `bias_hh_${s}`, [3 * H], 'zeros', rng);
+    const [I, H, G, s] = [this.inputSize, this.hiddenSize, this.gates, this.suffix];
+    this.params.add(this, `weight_ih_${s}`, [I, G * H], glorot(I, H), rng, true);
+    this.params.add(this, `weight_hh_${s}`, [H, G * H], { normal: 1 / Math.sqrt(H) }, rng, true);
+    this.params.add(this, `bias_ih_${s}`, [G * H], 'zeros', rng);
+    this.params.add(this, `bias_hh_${s}`, [G * H], 'zeros', rng);
     this.built = true;
   }
 
-  /** W_i x + b_i for every position at once: x [..., in] → [..., 3H]. */
+  /** W_i x + b_i for every position at once: x [..., in] → [..., G·H]. */
   inputGates(x: tf.Tensor): tf.Tensor {
     this.build();
     if (x.shape[x.rank - 1] !== this.inputSize) throw new ShapeError(`${this.name}: expected inputs [..., ${this.inputSize}], got [${x.shape}]`);
     return linear(x, this.params.get(`weight_ih_${this.suffix}`), this.params.get(`bias_ih_${this.suffix}`));
   }
 
-  /** One step from precomputed input gates gi [B, 3H] and the previous state h [B, H]. */
-  step(gi: tf.Tensor2D, h: tf.Tensor2D): tf.Tensor2D {
+  /** One step from precomputed input gates gi [B, G·H] and the previous state (an LSTM's c default zeros). */
+  step(gi: tf.Tensor2D, state: RnnState): RnnState {
     this.build();
     return tf.tidy(() => {
       const H = this.hiddenSize;
-      const gh = linear(h, this.params.get(`weight_hh_${this.suffix}`), this.params.get(`bias_hh_${this.suffix}`));
-      // Slices, not split: tfjs's SplitV gradient fails when one of the pieces gets no gradient.
       const B = gi.shape[0];
-      const rz = tf.sigmoid(tf.add(tf.slice(gi, [0, 0], [B, 2 * H]), tf.slice(gh, [0, 0], [B, 2 * H])));
-      const r = tf.slice(rz, [0, 0], [B, H]);
-      const z = tf.slice(rz, [0, H], [B, H]);
-      const n = tf.tanh(tf.add(tf.slice(gi, [0, 2 * H], [B, H]), tf.mul(r, tf.slice(gh, [0, 2 * H], [B, H]))));
-      return tf.add(n, tf.mul(z, tf.sub(h, n))) as tf.Tensor2D;
+      const gh = linear(state.h, this.params.get(`weight_hh_${this.suffix}`), this.params.get(`bias_hh_${this.suffix}`));
+      // Slices, not split: tfjs's SplitV gradient fails when one of the pieces gets no gradient.
+      const block = (t: tf.Tensor, k: number, n = 1): tf.Tensor2D => tf.slice(t, [0, k * H], [B, n * H]) as tf.Tensor2D;
+      if (this.cell === 'lstm') {
+        const gates = tf.add(gi, gh);
+        const c = state.c ?? (tf.zerosLike(state.h) as tf.Tensor2D);
+        const next = tf.add(tf.mul(tf.sigmoid(block(gates, 1)), c), tf.mul(tf.sigmoid(block(gates, 0)), tf.tanh(block(gates, 2)))) as tf.Tensor2D;
+        return { h: tf.mul(tf.sigmoid(block(gates, 3)), tf.tanh(next)) as tf.Tensor2D, c: next };
+      }
+      const rz = tf.sigmoid(tf.add(block(gi, 0, 2), block(gh, 0, 2)));
+      const r = block(rz, 0);
+      const z = block(rz, 1);
+      const n = tf.tanh(tf.add(block(gi, 2), tf.mul(r, block(gh, 2))));
+      return { h: tf.add(n, tf.mul(z, tf.sub(state.h, n))) as tf.Tensor2D };
     });
   }
 
   /**
-   * Runs over x [B, T, in] from h0 (default zeros), forwards or backwards in time. Rows shorter
-   * than T (lengths) keep their state through the padding, so a forward pass ends with each
-   * row's state at its last valid position, and a backward pass starts at it. → [B, T, H]
+   * Runs over x [B, T, in] from h0, forwards or backwards in time. Rows shorter than T
+   * (lengths) keep their state through the padding, so a forward pass ends with each row's
+   * state at its last valid position, and a backward pass starts at it. → hidden states [B, T, H]
    */
-  run(x: tf.Tensor3D, options: { lengths?: Int32Array; reverse?: boolean; h0?: tf.Tensor2D } = {}): tf.Tensor3D {
+  run(x: tf.Tensor3D, options: RunOptions = {}): tf.Tensor3D {
     const [B, T] = x.shape;
     return tf.tidy(() => {
-      const gates = tf.unstack(this.inputGates(x), 1) as tf.Tensor2D[]; // T × [B, 3H]
-      let h = options.h0 ?? (tf.zeros([B, this.hiddenSize]) as tf.Tensor2D);
+      const gates = tf.unstack(this.inputGates(x), 1) as tf.Tensor2D[]; // T × [B, G·H]
+      const zeros = (): tf.Tensor2D => tf.zeros([B, this.hiddenSize]) as tf.Tensor2D;
+      let state: RnnState = { h: options.h0 ?? zeros(), ...(this.cell === 'lstm' ? { c: zeros() } : {}) };
       const outputs: tf.Tensor2D[] = new Array(T);
       for (let k = 0; k < T; k++) {
         const t = options.reverse ? T - 1 - k : k;
-        const next = this.step(gates[t]!, h);
+        const next = this.step(gates[t]!, state);
         const keep = stepMask(options.lengths, t);
-        h = keep ? (tf.add(h, tf.mul(keep, tf.sub(next, h))) as tf.Tensor2D) : next;
-        outputs[t] = h;
+        const hold = (before: tf.Tensor2D, after: tf.Tensor2D): tf.Tensor2D => (keep ? (tf.add(before, tf.mul(keep, tf.sub(after, before))) as tf.Tensor2D) : after);
+        state = { h: hold(state.h, next.h), ...(next.c && state.c ? { c: hold(state.c, next.c) } : {}) };
+        outputs[t] = state.h;
       }
       return tf.stack(outputs, 1) as tf.Tensor3D;
     });
@@ -109,7 +146,7 @@ export class Gru extends tfl.layers.Layer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), inputSize: this.inputSize, hiddenSize: this.hiddenSize, suffix: this.suffix, seed: this.seed };
+    return { ...super.getConfig(), cell: this.cell, inputSize: this.inputSize, hiddenSize: this.hiddenSize, suffix: this.suffix, seed: this.seed };
   }
 }
 
@@ -186,17 +223,17 @@ export function localPWeights(scores: tf.Tensor3D, bias: tf.Tensor3D, states: tf
   });
 }
 
-/** The GRU layers of one side: `layers[l]` holds the forward (and backward) direction of layer l. */
-class GruStack {
-  readonly layers: { forward: Gru; backward?: Gru }[];
+/** The recurrent layers of one side: `layers[l]` holds the forward (and backward) direction of layer l. */
+class RnnStack {
+  readonly layers: { forward: RnnLayer; backward?: RnnLayer }[];
 
-  constructor(numLayers: number, inputSize: number, unitsPerDirection: number, bidirectional: boolean, seed: number) {
+  constructor(cell: RnnCell, numLayers: number, inputSize: number, unitsPerDirection: number, bidirectional: boolean, seed: number) {
     const outputSize = bidirectional ? 2 * unitsPerDirection : unitsPerDirection;
     this.layers = Array.from({ length: numLayers }, (_, l) => {
       const input = l === 0 ? inputSize : outputSize;
       return {
-        forward: new Gru({ inputSize: input, hiddenSize: unitsPerDirection, suffix: `l${l}`, seed: seed * 100 + 2 * l }),
-        backward: bidirectional ? new Gru({ inputSize: input, hiddenSize: unitsPerDirection, suffix: `l${l}_reverse`, seed: seed * 100 + 2 * l + 1 }) : undefined,
+        forward: new RnnLayer({ cell, inputSize: input, hiddenSize: unitsPerDirection, suffix: `l${l}`, seed: seed * 100 + 2 * l }),
+        backward: bidirectional ? new RnnLayer({ cell, inputSize: input, hiddenSize: unitsPerDirection, suffix: `l${l}_reverse`, seed: seed * 100 + 2 * l + 1 }) : undefined,
       };
     });
   }
@@ -220,8 +257,8 @@ class RnnParams extends tfl.layers.Layer {
 export class RnnSeq2SeqModel {
   readonly config: ModelConfig;
   readonly embedTokens: EmbeddingTable;
-  readonly encoderRnn: GruStack;
-  readonly decoderRnn: GruStack;
+  readonly encoderRnn: RnnStack;
+  readonly decoderRnn: RnnStack;
   readonly attentionKind: RnnAttention;
   private readonly params = new ParamStore();
   private readonly holder = new RnnParams({});
@@ -234,9 +271,10 @@ export class RnnSeq2SeqModel {
     const d = config.dModel;
     const bidirectional = config.rnnBidirectional ?? false;
     this.embedTokens = new EmbeddingTable({ rows: config.vocabSize, dModel: d, seed: seed * 7919 + 1 });
-    this.encoderRnn = new GruStack(config.numEncoderLayers, d, bidirectional ? d / 2 : d, bidirectional, seed * 7919 + 2);
+    const cell = config.rnnCell ?? 'gru';
+    this.encoderRnn = new RnnStack(cell, config.numEncoderLayers, d, bidirectional ? d / 2 : d, bidirectional, seed * 7919 + 2);
     const decoderInput = this.attentionKind === 'none' ? d : 2 * d; // [e_t; c_t] or [e_t; h̃_{t−1}]
-    this.decoderRnn = new GruStack(config.numDecoderLayers, decoderInput, d, false, seed * 7919 + 3);
+    this.decoderRnn = new RnnStack(cell, config.numDecoderLayers, decoderInput, d, false, seed * 7919 + 3);
     const rng = createRng(seed * 7919 + 4);
     const add = (name: string, shape: number[], init: Parameters<ParamStore['add']>[3], linearKernel = false): void =>
       this.params.add(this.holder, name, shape, init, rng, linearKernel);
@@ -381,18 +419,18 @@ export class RnnSeq2SeqModel {
     const attend = this.stepAttention(states, source);
     const inputs = tf.unstack(e, 1) as tf.Tensor2D[];
     const combine = { weight: this.params.get('decoder.attention_combine.weight'), bias: this.params.get('decoder.attention_combine.bias') };
-    const h = [...h0];
+    const state: RnnState[] = h0.map((h) => ({ h })); // an LSTM's cell state starts at zero
     let feed = tf.zeros([B, d]) as tf.Tensor2D;
     const outs: tf.Tensor2D[] = [];
     const alphas: tf.Tensor2D[] = [];
     for (let t = 0; t < T; t++) {
       let before: { context: tf.Tensor2D; weights: tf.Tensor2D } | undefined;
-      if (bahdanau) before = attend(h[h.length - 1]!);
+      if (bahdanau) before = attend(state[state.length - 1]!.h);
       let x: tf.Tensor2D = tf.concat([inputs[t]!, before ? before.context : feed], 1);
       this.decoderRnn.layers.forEach(({ forward }, l) => {
         if (l > 0) x = dropout(x, this.config.dropout, training) as tf.Tensor2D;
-        h[l] = forward.step(forward.inputGates(x) as tf.Tensor2D, h[l]!);
-        x = h[l]!;
+        state[l] = forward.step(forward.inputGates(x) as tf.Tensor2D, state[l]!);
+        x = state[l]!.h;
       });
       const { context, weights } = before ?? attend(x);
       feed = tf.tanh(linear(tf.concat([context, x], 1), combine.weight, combine.bias)) as tf.Tensor2D;
@@ -453,5 +491,5 @@ export class RnnSeq2SeqModel {
   }
 }
 
-tf.serialization.registerClass(Gru);
+tf.serialization.registerClass(RnnLayer);
 tf.serialization.registerClass(RnnParams);
