@@ -44,7 +44,7 @@ const CASES: GradCase[] = [
   { label: 'vit-classifier, 4×4 images with 2 channels in 2×2 patches, post-norm', config: { preset: 'vit-classifier', numClasses: 3, imageSize: 4, patchSize: 2, numChannels: 2, norm: 'post' } },
   { label: 'rnn-seq2seq, local-p with D = 2', config: { preset: 'rnn-seq2seq', rnnAttention: 'local-p', localWindow: 2 } },
   { label: 'rnn-seq2seq, LSTM, general, bidirectional, untied', config: { preset: 'rnn-seq2seq', rnnCell: 'lstm', rnnAttention: 'general', tieEmbeddings: false } },
-  { label: 'rnn-seq2seq, LSTM, additive, unidirectional, 2 decoder layers', config: { preset: 'rnn-seq2seq', rnnCell: 'lstm', rnnAttention: 'additive', rnnBidirectional: false, numDecoderLayers: 2 } },
+  { label: 'rnn-seq2seq, LSTM, additive, unidirectional', config: { preset: 'rnn-seq2seq', rnnCell: 'lstm', rnnAttention: 'additive', rnnBidirectional: false } },
 ];
 
 function makeModel(c: GradCase, seed: number): AttendModel {
