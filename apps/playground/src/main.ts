@@ -72,7 +72,7 @@ async function loadFolder(files: () => Promise<Map<string, PickedFile>>, source:
     clearRun();
     const c = folder.config;
     const layers = c.preset === 'decoder-lm' ? `${c.numDecoderLayers} layers` : `${c.numEncoderLayers}+${c.numDecoderLayers} layers`;
-    const heads = c.preset === 'rnn-seq2seq' ? `GRU, ${c.rnnAttention} attention` : `${c.numHeads} heads`;
+    const heads = c.preset === 'rnn-seq2seq' ? `${(c.rnnCell ?? 'gru').toUpperCase()}, ${c.rnnAttention} attention` : `${c.numHeads} heads`;
     const fellBack = opened.fallbacks.map((f) => ` (${f.device} failed: ${shortReason(f.reason)})`).join('');
     $('model-status').textContent =
       `Loaded ${source || 'model'}: ${c.preset}, dModel ${c.dModel}, ${heads}, ${layers}, vocabulary ${c.vocabSize}, maxSeqLen ${c.maxSeqLen} · ` +

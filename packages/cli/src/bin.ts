@@ -5,7 +5,7 @@
 // or missing flag, bad flag value), 130 training interrupted by Ctrl-C (checkpoint kept).
 
 import { Command, CommanderError, Option } from 'commander';
-import { PRESETS, RNN_ATTENTIONS, SYNTHETIC_CLASSIFICATION_TASKS, SYNTHETIC_TASKS } from '@attend/core';
+import { PRESETS, RNN_ATTENTIONS, RNN_CELLS, SYNTHETIC_CLASSIFICATION_TASKS, SYNTHETIC_TASKS } from '@attend/core';
 import { CliError, errorLine } from './errors.js';
 import { nonNegativeInt, positiveInt, positiveNumber, probability } from './options.js';
 
@@ -52,7 +52,8 @@ program
   .option('--layers <n>', 'layers of each stack', positiveInt, 2)
   .option('--d-ff <n>', 'feed-forward width (default: 4 × --d-model)', positiveInt)
   .option('--context-length <n>', 'decoder-lm: tokens per training window (and maxSeqLen)', positiveInt, 64)
-  .addOption(new Option('--rnn-attention <kind>', 'rnn-seq2seq: attention of the GRU decoder (default general)').choices(RNN_ATTENTIONS))
+  .addOption(new Option('--rnn-attention <kind>', 'rnn-seq2seq: attention of the recurrent decoder (default general)').choices(RNN_ATTENTIONS))
+  .addOption(new Option('--rnn-cell <cell>', 'rnn-seq2seq: recurrent cell of encoder and decoder (default gru)').choices(RNN_CELLS))
   .option('--local-window <n>', "local attention: self-attention window (Transformers), or D of local-p (rnn-seq2seq)", positiveInt)
   .option('--patch-size <n>', 'vit-classifier: side of a square patch (default: the divisor of the image side nearest a quarter of it)', positiveInt)
   .option('--channels <n>', 'vit-classifier: channels per pixel in --images (default 1)', positiveInt)

@@ -241,6 +241,26 @@ describe('attend train --config', () => {
 });
 
 describe('attend train --preset rnn-seq2seq', () => {
+  it('trains an LSTM encoder–decoder (--rnn-cell lstm), exports it and translates the export as the checkpoint does', async () => {
+    const out = join(dir, 'lstm');
+    const r = await attend(['train', '--task', 'copy', '--preset', 'rnn-seq2seq', '--rnn-cell', 'lstm', '--rnn-attention', 'general', '--steps', '10', '--eval-every', '10', '--out', out, ...TINY]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(await readFile(join(out, 'config.json'), 'utf8'))).toMatchObject({ rnnCell: 'lstm', rnnAttention: 'general' });
+    const onnx = join(dir, 'lstm-onnx');
+    const e = await attend(['export', out, '--out', onnx]);
+    expect(e.code).toBe(0);
+    expect(Number(/logit = (\S+) on 3 inputs/.exec(e.stdout)?.[1])).toBeLessThan(1e-4);
+    const inputs = ['abc', 'hello'];
+    const tfjs = await attend(['infer', out, '--beam', '2', ...inputs]);
+    const ort = await attend(['infer', onnx, '--beam', '2', ...inputs]);
+    expect(ort.code).toBe(0);
+    expect(ort.stdout).toBe(tfjs.stdout);
+    const typo = await attend(['train', '--task', 'copy', '--preset', 'rnn-seq2seq', '--rnn-cell', 'lsmt', '--out', join(dir, 'x')]);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(/^attend: option '--rnn-cell <cell>' argument 'lsmt' is invalid\. Allowed choices are gru, lstm\.\n$/);
+  });
+
   it('trains a GRU encoder–decoder with additive attention, translates with the checkpoint, draws its attention, exports it and translates the export as the checkpoint does', async () => {
     const out = join(dir, 'gru');
     const r = await attend(['train', '--task', 'copy', '--preset', 'rnn-seq2seq', '--rnn-attention', 'additive', '--steps', '20', '--eval-every', '20', '--out', out, ...TINY]);

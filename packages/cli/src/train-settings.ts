@@ -36,6 +36,7 @@ export const FLAG_OF: Record<string, string> = {
   devSize: '--dev-size',
   contextLength: '--context-length',
   rnnAttention: '--rnn-attention',
+  rnnCell: '--rnn-cell',
   localWindow: '--local-window',
   patchSize: '--patch-size',
   numChannels: '--channels',
@@ -76,6 +77,8 @@ export interface TrainFlags {
   contextLength: number;
   /** rnn-seq2seq: the decoder's attention (no default here: other presets must not get it). */
   rnnAttention?: string;
+  /** rnn-seq2seq: the recurrent cell (no default here, as rnnAttention). */
+  rnnCell?: string;
   /** Local attention window (Transformer self-attention, or local-p's D). */
   localWindow?: number;
   /** vit-classifier: side of a square patch (default: a divisor of the image size near a quarter of it). */
@@ -87,7 +90,7 @@ export interface TrainFlags {
 const FLAG_KEYS: Record<string, keyof TrainFlags> = {
   preset: 'preset', dModel: 'dModel', numHeads: 'heads', layers: 'layers', dFf: 'dFf', steps: 'steps', batchSize: 'batchSize',
   learningRate: 'lr', seed: 'seed', evalEvery: 'evalEvery', examples: 'examples', devSize: 'devSize', contextLength: 'contextLength',
-  rnnAttention: 'rnnAttention', localWindow: 'localWindow', patchSize: 'patchSize', numChannels: 'channels',
+  rnnAttention: 'rnnAttention', rnnCell: 'rnnCell', localWindow: 'localWindow', patchSize: 'patchSize', numChannels: 'channels',
 };
 
 /** Defaults < config file < flags typed on the command line (`fromCli(key)`). */

@@ -444,9 +444,10 @@ describe('rnn-seq2seq preset', () => {
     const attention = configError(() => createModelConfig({ preset: 'rnn-seq2seq', vocabSize: 40, rnnAttention: 'bahdanau' as never }));
     expect(attention.field).toBe('rnnAttention');
     expectMessage(attention, '"bahdanau"', 'none, additive, dot, general, concat, local-p');
-    const cell = configError(() => createModelConfig({ preset: 'rnn-seq2seq', vocabSize: 40, rnnCell: 'lstm' as never }));
+    const cell = configError(() => createModelConfig({ preset: 'rnn-seq2seq', vocabSize: 40, rnnCell: 'rnn' as never }));
     expect(cell.field).toBe('rnnCell');
-    expectMessage(cell, '"lstm"', 'gru');
+    expectMessage(cell, '"rnn"', 'gru, lstm');
+    expect(createModelConfig({ preset: 'rnn-seq2seq', vocabSize: 40, rnnCell: 'lstm' }).rnnCell).toBe('lstm');
     const odd = configError(() => createModelConfig({ preset: 'rnn-seq2seq', vocabSize: 40, dModel: 33, numHeads: 1, positional: 'learned' }));
     expect(odd.field).toBe('dModel');
     expectMessage(odd, '33 must be even for a bidirectional encoder');

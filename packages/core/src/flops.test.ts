@@ -55,6 +55,8 @@ describe('flopsPerToken', () => {
     expect(dot!.flops).toBe(2 * 6 * 8 + 2 * 6 * 8);
     const local = flopsPerToken(createModelConfig({ ...base, rnnAttention: 'local-p', localWindow: 2 }), { sourceLength: 6 }).modules.find((m) => m.module === 'decoder.attention');
     expect(local!.flops).toBe(2 * 8 * 8 + 2 * 6 * 8 + (2 * 8 * 8 + 2 * 8) + 2 * 6 * 8);
+    const lstm = flopsPerToken(createModelConfig({ ...base, rnnCell: 'lstm', rnnAttention: 'none', rnnBidirectional: false }), { sourceLength: 6 });
+    expect(lstm.modules[0]).toEqual({ module: 'encoder.rnn.l0', flops: 2 * 4 * 8 * (8 + 8) }); // four gates
   });
 
   it('gives the vit-classifier its patch embedding (C·p·p → d) and classifier head, and no lm_head', () => {

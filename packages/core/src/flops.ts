@@ -60,8 +60,8 @@ export function flopsPerToken(config: ModelConfig, options: FlopsOptions = {}): 
 }
 
 /**
- * The GRU encoder–decoder (rnn-seq2seq) per encoder token plus per decoder token: each GRU
- * layer and direction 2·3H·(in + H) (input and recurrent gate products); the decoder's
+ * The recurrent encoder–decoder (rnn-seq2seq) per encoder token plus per decoder token: each
+ * layer and direction 2·G·H·(in + H) (input and recurrent gate products; G = 3 GRU, 4 LSTM gates); the decoder's
  * attention over `sourceLength` states — the score function's products (as the Transformer's,
  * one head; the additive key projection counted per encoder token), the context sum 2·S·d,
  * local-p's position predictor 2·d² + 2·d (its window is applied as a mask over all S scores,
@@ -73,11 +73,12 @@ function rnnFlopsPerToken(config: ModelConfig, sourceLength: number, contextLeng
   const attention = config.rnnAttention ?? 'none';
   const score = attention === 'none' ? undefined : attention === 'dot' ? 'dot' : attention === 'additive' || attention === 'concat' ? 'additive' : 'general';
   const modules: ModuleFlops[] = [];
-  const gru = (input: number, hidden: number): number => 2 * 3 * hidden * (input + hidden);
+  const gates = config.rnnCell === 'lstm' ? 4 : 3;
+  const cell = (input: number, hidden: number): number => 2 * gates * hidden * (input + hidden);
   const directions = config.rnnBidirectional ? 2 : 1;
-  for (let l = 0; l < config.numEncoderLayers; l++) modules.push({ module: `encoder.rnn.l${l}`, flops: directions * gru(d, d / directions) });
+  for (let l = 0; l < config.numEncoderLayers; l++) modules.push({ module: `encoder.rnn.l${l}`, flops: directions * cell(d, d / directions) });
   if (score === 'additive') modules.push({ module: 'decoder.attention.score.key', flops: 2 * d * d });
-  for (let l = 0; l < config.numDecoderLayers; l++) modules.push({ module: `decoder.rnn.l${l}`, flops: gru(l === 0 && score ? 2 * d : d, d) });
+  for (let l = 0; l < config.numDecoderLayers; l++) modules.push({ module: `decoder.rnn.l${l}`, flops: cell(l === 0 && score ? 2 * d : d, d) });
   if (score) {
     const S = sourceLength;
     const products = score === 'dot' ? 2 * S * d : score === 'general' ? 2 * d * d + 2 * S * d : 2 * d * d + 2 * S * d;

@@ -76,11 +76,11 @@ export function seq2seqPresentName(layer: number, cache: 'decoder' | 'encoder', 
 }
 
 /** Names of the inputs of the forward graph of each preset (int64 ids and masks; vit: float32 pixel_values), or of `graph`. */
-export function forwardInputNames(config: Pick<ModelConfig, 'preset' | 'numDecoderLayers'> & Partial<Pick<ModelConfig, 'rnnAttention'>>, graph: GraphKind = 'forward'): string[] {
+export function forwardInputNames(config: Pick<ModelConfig, 'preset' | 'numDecoderLayers'> & Partial<Pick<ModelConfig, 'rnnAttention' | 'rnnCell'>>, graph: GraphKind = 'forward'): string[] {
   if (graph === 'seq2seq-encoder' || graph === 'rnn-seq2seq-encoder') return ['input_ids', 'attention_mask'];
   if (graph === 'rnn-seq2seq-decoder') {
     const feeding = config.rnnAttention !== undefined && config.rnnAttention !== 'none' && config.rnnAttention !== 'additive';
-    return ['input_ids', 'encoder_hidden_states', 'encoder_attention_mask', 'hidden_state', ...(feeding ? ['attentional_state'] : [])];
+    return ['input_ids', 'encoder_hidden_states', 'encoder_attention_mask', 'hidden_state', ...(config.rnnCell === 'lstm' ? ['cell_state'] : []), ...(feeding ? ['attentional_state'] : [])];
   }
   if (graph === 'seq2seq-decoder') {
     const past = Array.from({ length: config.numDecoderLayers }, (_, i) =>

@@ -1,8 +1,8 @@
-// Parity of the rnn-seq2seq ONNX export (encoder graph + one-step decoder graph, ONNX GRU nodes)
-// with the tfjs RnnSeq2SeqModel it was exported from: for every rnnAttention, random weights and
-// a right-padded batch, the encoder states at valid positions, the decoder's initial states, and
-// step by step (teacher forcing) the logits and attention weights agree to 1e-4 under
-// onnxruntime-node.
+// Parity of the rnn-seq2seq ONNX export (encoder graph + one-step decoder graph, ONNX GRU or
+// LSTM nodes) with the tfjs RnnSeq2SeqModel it was exported from: for every rnnAttention and
+// both cells, random weights and a right-padded batch, the encoder states at valid positions,
+// the decoder's initial states, and step by step (teacher forcing) the logits and attention
+// weights agree to 1e-4 under onnxruntime-node.
 
 import * as ort from 'onnxruntime-node';
 import * as tf from '@tensorflow/tfjs-core';
@@ -29,6 +29,10 @@ const CASES: Case[] = [
   { rnnAttention: 'concat', numDecoderLayers: 2 },
   { rnnAttention: 'local-p', localWindow: 2 },
   { rnnAttention: 'local-p', localWindow: 1, numEncoderLayers: 2, rnnBidirectional: false },
+  { rnnCell: 'lstm', rnnAttention: 'none', numEncoderLayers: 2, numDecoderLayers: 2 },
+  { rnnCell: 'lstm', rnnAttention: 'additive', rnnBidirectional: false },
+  { rnnCell: 'lstm', rnnAttention: 'general', numDecoderLayers: 2, tieEmbeddings: false },
+  { rnnCell: 'lstm', rnnAttention: 'local-p', localWindow: 2 },
 ];
 
 const label = (c: Case): string => Object.entries(c).map(([k, v]) => `${k}=${v}`).join(' ');
@@ -74,7 +78,9 @@ describe('rnn-seq2seq: ONNX encoder + decoder step equal tfjs', () => {
         check(enc.decoder_initial_state!.data as Float32Array, h0.flat(2), 'decoder_initial_state');
 
         const feeding = rnnHasInputFeeding(config);
+        const lstm = config.rnnCell === 'lstm';
         let hidden = enc.decoder_initial_state!;
+        let cell: ort.Tensor = new ort.Tensor('float32', new Float32Array(L * B * d), [L, B, d]);
         let attentional: ort.Tensor = new ort.Tensor('float32', new Float32Array(B * d), [B, d]);
         for (let t = 0; t < T; t++) {
           const ids = Array.from({ length: B }, (_, b) => target.ids[b * T + t]!);
@@ -85,6 +91,7 @@ describe('rnn-seq2seq: ONNX encoder + decoder step equal tfjs', () => {
             hidden_state: hidden,
           };
           if (feeding) feeds.attentional_state = attentional;
+          if (lstm) feeds.cell_state = cell;
           const out = await decoder.run(feeds);
           expect(out.logits!.dims).toEqual([B, 1, VOCAB]);
           check(out.logits!.data as Float32Array, logits.map((row) => row[t]!).flat(), `logits at step ${t}`);
@@ -92,6 +99,8 @@ describe('rnn-seq2seq: ONNX encoder + decoder step equal tfjs', () => {
           else expect(out.attention_weights).toBeUndefined();
           hidden = out.present_hidden_state!;
           if (feeding) attentional = out.present_attentional_state!;
+          if (lstm) cell = out.present_cell_state!;
+          else expect(out.present_cell_state).toBeUndefined();
         }
         expect(worst).toBeGreaterThan(0); // two implementations, not one run twice
         tf.dispose([expected.logits, ...expected.attention!.cross, statesT]);

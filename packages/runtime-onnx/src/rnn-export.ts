@@ -1,15 +1,17 @@
 // ONNX export of the rnn-seq2seq preset (@attend/transformer's RnnSeq2SeqModel), built from its
 // config and checkpoint weights with standard opset-17 operators: the recurrences are ONNX `GRU`
 // nodes (linear_before_reset = 1, PyTorch's cell; gate blocks reordered from r, z, n to ONNX's
-// z, r, h), attention is written out op by op. Two graphs:
+// z, r, h) or `LSTM` nodes (blocks i, f, g, o reordered to ONNX's i, o, f, c), attention is
+// written out op by op. Two graphs:
 //
 //   encoder   input_ids [B, S], attention_mask [B, S]
 //             → last_hidden_state [B, S, d] (zero at padded positions, as ONNX GRU leaves them),
 //               decoder_initial_state [L, B, d] (the bridge over the final encoder states)
 //   decoder   one step: input_ids [B, 1], encoder_hidden_states [B, S, d],
 //             encoder_attention_mask [B, S], hidden_state [L, B, d],
+//             cell_state [L, B, d] (LSTM only; zeros at the first step),
 //             attentional_state [B, d] (Luong's h̃_{t−1}, input feeding; dot/general/concat/local-p only)
-//             → logits [B, 1, V], present_hidden_state [L, B, d],
+//             → logits [B, 1, V], present_hidden_state [L, B, d], present_cell_state [L, B, d] (LSTM),
 //               present_attentional_state [B, d] (Luong only), attention_weights [B, 1, S] (with attention)
 //
 // Generation starts from decoder_initial_state and a zero attentional_state and feeds bos.
@@ -72,34 +74,47 @@ class RnnGraph {
   }
 
   /**
-   * ONNX GRU weights [dirs, 3H, in], [dirs, 3H, H], [dirs, 6H] from checkpoint tensors
-   * `{prefix}.weight_ih_{suffix}` … stored [3H, in] with gate blocks r, z, n (PyTorch order).
+   * ONNX GRU / LSTM weights [dirs, G·H, in], [dirs, G·H, H], [dirs, 2·G·H] from checkpoint
+   * tensors `{prefix}.weight_ih_{suffix}` … stored [G·H, in] in PyTorch's gate order (GRU r, z,
+   * n → ONNX z, r, h; LSTM i, f, g, o → ONNX i, o, f, c).
    */
-  private gruWeights(prefix: string, suffixes: string[], inputSize: number, H: number): { W: Value; R: Value; B: Value } {
-    const zrn = (x: Float32Array, cols: number): Float32Array => {
+  private cellWeights(prefix: string, suffixes: string[], inputSize: number, H: number): { W: Value; R: Value; B: Value } {
+    const lstm = this.config.rnnCell === 'lstm';
+    const G = lstm ? 4 : 3;
+    const order = lstm ? [0, 3, 1, 2] : [1, 0, 2]; // ONNX block k is PyTorch block order[k]
+    const reorder = (x: Float32Array, cols: number): Float32Array => {
       const out = new Float32Array(x.length);
       const block = H * cols;
-      out.set(x.subarray(block, 2 * block), 0); // z
-      out.set(x.subarray(0, block), block); // r
-      out.set(x.subarray(2 * block, 3 * block), 2 * block); // n
+      order.forEach((from, k) => out.set(x.subarray(from * block, (from + 1) * block), k * block));
       return out;
     };
-    const W = new Float32Array(suffixes.length * 3 * H * inputSize);
-    const R = new Float32Array(suffixes.length * 3 * H * H);
-    const B = new Float32Array(suffixes.length * 6 * H);
+    const W = new Float32Array(suffixes.length * G * H * inputSize);
+    const R = new Float32Array(suffixes.length * G * H * H);
+    const B = new Float32Array(suffixes.length * 2 * G * H);
     suffixes.forEach((s, k) => {
-      W.set(zrn(this.w.get(`${prefix}.weight_ih_${s}`, [3 * H, inputSize]), inputSize), k * 3 * H * inputSize);
-      R.set(zrn(this.w.get(`${prefix}.weight_hh_${s}`, [3 * H, H]), H), k * 3 * H * H);
-      B.set(zrn(this.w.get(`${prefix}.bias_ih_${s}`, [3 * H]), 1), k * 6 * H);
-      B.set(zrn(this.w.get(`${prefix}.bias_hh_${s}`, [3 * H]), 1), k * 6 * H + 3 * H);
+      W.set(reorder(this.w.get(`${prefix}.weight_ih_${s}`, [G * H, inputSize]), inputSize), k * G * H * inputSize);
+      R.set(reorder(this.w.get(`${prefix}.weight_hh_${s}`, [G * H, H]), H), k * G * H * H);
+      B.set(reorder(this.w.get(`${prefix}.bias_ih_${s}`, [G * H]), 1), k * 2 * G * H);
+      B.set(reorder(this.w.get(`${prefix}.bias_hh_${s}`, [G * H]), 1), k * 2 * G * H + G * H);
     });
     const n = suffixes.length;
     const { g } = this;
     return {
-      W: g.initializer(`${prefix}.W_${suffixes[0]}`, 'float32', [n, 3 * H, inputSize], W),
-      R: g.initializer(`${prefix}.R_${suffixes[0]}`, 'float32', [n, 3 * H, H], R),
-      B: g.initializer(`${prefix}.B_${suffixes[0]}`, 'float32', [n, 6 * H], B),
+      W: g.initializer(`${prefix}.W_${suffixes[0]}`, 'float32', [n, G * H, inputSize], W),
+      R: g.initializer(`${prefix}.R_${suffixes[0]}`, 'float32', [n, G * H, H], R),
+      B: g.initializer(`${prefix}.B_${suffixes[0]}`, 'float32', [n, 2 * G * H], B),
     };
+  }
+
+  /** The config's recurrence over x [T, B, in]: Y [T, dirs, B, H], Y_h and (LSTM) Y_c [dirs, B, H]. */
+  private recurrence(x: Value, weights: { W: Value; R: Value; B: Value }, lengths: Value, initial: { h: Value; c: Value }, H: number, direction: 'forward' | 'bidirectional'): { y: Value; h: Value; c?: Value } {
+    const { W, R, B } = weights;
+    if (this.config.rnnCell === 'lstm') {
+      const [y, h, c] = this.g.lstm(x, W, R, B, lengths, initial.h, initial.c, H, direction);
+      return { y, h, c };
+    }
+    const [y, h] = this.g.gru(x, W, R, B, lengths, initial.h, H, direction);
+    return { y, h };
   }
 
   private linearWeight(name: string, outDim: number, inDim: number): Value {
@@ -122,8 +137,7 @@ class RnnGraph {
     for (let l = 0; l < c.numEncoderLayers; l++) {
       g.scope(`encoder.rnn.l${l}`, () => {
         const suffixes = bidirectional ? [`l${l}`, `l${l}_reverse`] : [`l${l}`];
-        const { W, R, B } = this.gruWeights('encoder.rnn', suffixes, d, H);
-        const [y, yH] = g.gru(x, W, R, B, lengths, '', H, bidirectional ? 'bidirectional' : 'forward');
+        const { y, h: yH } = this.recurrence(x, this.cellWeights('encoder.rnn', suffixes, d, H), lengths, { h: '', c: '' }, H, bidirectional ? 'bidirectional' : 'forward');
         x = g.reshape(g.transpose(y, [0, 2, 1, 3]), [0, 0, -1]); // [S, B, dirs·H]
         final = g.reshape(g.transpose(yH, [1, 0, 2]), [0, -1]); // [B, dirs·H]: [forward; backward]
       });
@@ -143,22 +157,25 @@ class RnnGraph {
     const states = g.input('encoder_hidden_states', 'float32', ['batch', 'encoder_sequence', d]);
     const mask = g.input('encoder_attention_mask', 'int64', ['batch', 'encoder_sequence']);
     const hidden = g.input('hidden_state', 'float32', [L, 'batch', d]);
+    const lstm = c.rnnCell === 'lstm';
+    const cell = lstm ? g.input('cell_state', 'float32', [L, 'batch', d]) : '';
     const previous = feeding ? g.input('attentional_state', 'float32', ['batch', d]) : '';
     const e = g.reshape(this.embed(ids), [0, d]); // [B, d]
 
     const attend = kind === 'none' ? undefined : this.attention(states, mask);
     const layerStates: Value[] = [];
+    const cellStates: Value[] = [];
     let before: { context: Value; weights: Value } | undefined;
     if (kind === 'additive') before = attend!(g.reshape(g.slice(hidden, [L - 1], [L], [0]), [-1, d]));
     let x = kind === 'none' ? e : g.concat([e, before ? before.context : previous], 1); // [B, in]
     for (let l = 0; l < L; l++) {
       x = g.scope(`decoder.rnn.l${l}`, () => {
         const inputSize = l === 0 && kind !== 'none' ? 2 * d : d;
-        const { W, R, B } = this.gruWeights('decoder.rnn', [`l${l}`], inputSize, d);
-        const h = g.slice(hidden, [l], [l + 1], [0]); // [1, B, d]
-        const [, yH] = g.gru(g.unsqueeze(x, [0]), W, R, B, '', h, d, 'forward');
-        layerStates.push(yH);
-        return g.reshape(yH, [-1, d]);
+        const layer = (t: Value): Value => g.slice(t, [l], [l + 1], [0]); // [1, B, d]
+        const next = this.recurrence(g.unsqueeze(x, [0]), this.cellWeights('decoder.rnn', [`l${l}`], inputSize, d), '', { h: layer(hidden), c: lstm ? layer(cell) : '' }, d, 'forward');
+        layerStates.push(next.h);
+        if (next.c) cellStates.push(next.c);
+        return g.reshape(next.h, [-1, d]);
       });
     }
     let out = x;
@@ -173,6 +190,7 @@ class RnnGraph {
     const logits = c.tieEmbeddings ? g.matMul(out, g.transpose('embed_tokens.weight', [1, 0])) : g.matMul(out, this.linearWeight('lm_head.weight', c.vocabSize, d));
     g.output('logits', g.unsqueeze(logits, [1]), 'float32', ['batch', 1, c.vocabSize]);
     g.output('present_hidden_state', L === 1 ? layerStates[0]! : g.concat(layerStates, 0), 'float32', [L, 'batch', d]);
+    if (lstm) g.output('present_cell_state', L === 1 ? cellStates[0]! : g.concat(cellStates, 0), 'float32', [L, 'batch', d]);
     if (feeding) g.output('present_attentional_state', out, 'float32', ['batch', d]);
     if (weights) g.output('attention_weights', g.unsqueeze(weights, [1]), 'float32', ['batch', 1, 'encoder_sequence']);
   }

@@ -37,6 +37,8 @@ const CASES: Case[] = [
   { rnnAttention: 'local-p', localWindow: 2 },
   { rnnAttention: 'general', numDecoderLayers: 2, rnnBidirectional: false },
   { rnnAttention: 'none' },
+  { rnnCell: 'lstm', rnnAttention: 'general', numDecoderLayers: 2 },
+  { rnnCell: 'lstm', rnnAttention: 'additive' },
 ];
 const label = (c: Case): string => Object.entries(c).map(([k, v]) => `${k}=${v}`).join(' ');
 

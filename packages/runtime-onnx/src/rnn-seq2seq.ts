@@ -1,7 +1,8 @@
 // Generation over the two graphs of an rnn-seq2seq export (`exportRnnSeq2Seq`) with @attend/core's
 // decoding: the source is encoded once (encoder states + the decoder's initial state); the step
 // function runs the one-step decoder graph on each row's newest token and keeps the recurrent
-// state (hidden_state [L, B, d], and Luong attention's attentional_state [B, d]) between calls.
+// state (hidden_state [L, B, d], an LSTM's cell_state [L, B, d], and Luong attention's
+// attentional_state [B, d]) between calls.
 // Beam search's `context.parents` reorder and repeat the state rows, and each row's encoder
 // states and source mask follow the input row it descends from — the contract of
 // @attend/transformer's tfjs `translate`. A call that does not extend the previous one by one
@@ -60,32 +61,33 @@ function gatherMiddle(t: OutputTensor, rows: ArrayLike<number>): OutputTensor {
  */
 export function onnxRnnStepFunction(decoder: OnnxModel, memory: RnnEncodedSource, onAttention?: (weights: OutputTensor) => void): StepFunction {
   if (decoder.graph !== 'rnn-seq2seq-decoder') throw new ShapeError(`rnn-seq2seq generation needs the rnn decoder-step graph; this model is a '${decoder.config.preset}' ${decoder.graph} graph`);
-  let state: { hidden: OutputTensor; attentional?: OutputTensor; length: number } | undefined;
+  let state: { hidden: OutputTensor; cell?: OutputTensor; attentional?: OutputTensor; length: number } | undefined;
   const follow = sourceRowsOf(memory);
 
   return async (tokens, batchSize, length, context) => {
     const parents = context?.parents;
     const { rows, memory: mem } = follow(tokens, batchSize, length, parents);
     const column = (t: number): Int32Array => Int32Array.from({ length: batchSize }, (_, b) => tokens[b * length + t]!);
-    const run = async (t: number, hidden: OutputTensor, attentional: OutputTensor | undefined) =>
+    const run = async (t: number, hidden: OutputTensor, cell: OutputTensor | undefined, attentional: OutputTensor | undefined) =>
       decoder.runRnnDecoderStep({
         inputIds: { data: column(t), batchSize, seqLen: 1 },
         encoderHiddenStates: mem.states,
         encoderAttentionMask: mem.mask,
         hiddenState: hidden,
+        ...(cell ? { cellState: cell } : {}),
         ...(attentional ? { attentionalState: attentional } : {}),
       });
     let out;
     if (state && parents && state.length === length - 1) {
       const identity = parents.length === state.hidden.dims[1] && parents.every((p, i) => p === i);
-      const hidden = identity ? state.hidden : gatherMiddle(state.hidden, parents);
+      const layers = (t: OutputTensor | undefined): OutputTensor | undefined => (t && !identity ? gatherMiddle(t, parents) : t);
       const attentional = state.attentional && !identity ? gatherRows(state.attentional, parents) : state.attentional;
-      out = await run(length - 1, hidden, attentional);
+      out = await run(length - 1, layers(state.hidden)!, layers(state.cell), attentional);
     } else {
-      out = await run(0, gatherMiddle(memory.initialState, rows), undefined);
-      for (let t = 1; t < length; t++) out = await run(t, out.hiddenState, out.attentionalState);
+      out = await run(0, gatherMiddle(memory.initialState, rows), undefined, undefined);
+      for (let t = 1; t < length; t++) out = await run(t, out.hiddenState, out.cellState, out.attentionalState);
     }
-    state = { hidden: out.hiddenState, length, ...(out.attentionalState ? { attentional: out.attentionalState } : {}) };
+    state = { hidden: out.hiddenState, length, ...(out.cellState ? { cell: out.cellState } : {}), ...(out.attentionalState ? { attentional: out.attentionalState } : {}) };
     if (onAttention && out.attentionWeights) onAttention(out.attentionWeights);
     return out.logits.data;
   };
@@ -104,6 +106,7 @@ export async function runRnnDecoder(decoder: OnnxModel, memory: RnnEncodedSource
   const logits = new Float32Array(B * T * V);
   let weights: Float32Array | undefined;
   let hidden = memory.initialState;
+  let cell: OutputTensor | undefined;
   let attentional: OutputTensor | undefined;
   for (let t = 0; t < T; t++) {
     const out = await decoder.runRnnDecoderStep({
@@ -111,6 +114,7 @@ export async function runRnnDecoder(decoder: OnnxModel, memory: RnnEncodedSource
       encoderHiddenStates: memory.states,
       encoderAttentionMask: memory.mask,
       hiddenState: hidden,
+      ...(cell ? { cellState: cell } : {}),
       ...(attentional ? { attentionalState: attentional } : {}),
     });
     for (let b = 0; b < B; b++) logits.set(out.logits.data.subarray(b * V, (b + 1) * V), (b * T + t) * V);
@@ -119,6 +123,7 @@ export async function runRnnDecoder(decoder: OnnxModel, memory: RnnEncodedSource
       for (let b = 0; b < B; b++) weights.set(out.attentionWeights.data.subarray(b * S, (b + 1) * S), (b * T + t) * S);
     }
     hidden = out.hiddenState;
+    cell = out.cellState;
     attentional = out.attentionalState;
   }
   return { logits: { data: logits, dims: [B, T, V] }, ...(weights ? { attentionWeights: { data: weights, dims: [B, T, S] } } : {}) };

@@ -159,6 +159,8 @@ export interface RnnDecoderStepFeeds {
   encoderAttentionMask?: TokenMatrix;
   /** [L, B, dModel]: the decoder state before this step. */
   hiddenState: OutputTensor;
+  /** [L, B, dModel]: an LSTM decoder's cell state before this step (zeros at the first step, the default). */
+  cellState?: OutputTensor;
   /** [B, dModel]: h̃ of the previous step (Luong attention's input feeding; zeros at the first step). */
   attentionalState?: OutputTensor;
 }
@@ -168,6 +170,8 @@ export interface RnnDecoderStepOutputs {
   logits: OutputTensor;
   /** [L, B, dModel] */
   hiddenState: OutputTensor;
+  /** [L, B, dModel]; LSTM only. */
+  cellState?: OutputTensor;
   /** [B, dModel]; Luong attention (dot, general, concat, local-p) only. */
   attentionalState?: OutputTensor;
   /** [B, 1, S]; with attention only. */
@@ -461,6 +465,8 @@ export class OnnxModel {
       return new this.ort.Tensor('float32', t.data, want);
     };
     tensors.hidden_state = checked('hidden_state', feeds.hiddenState, [L, B, d]);
+    const lstm = this.session.inputNames.includes('cell_state');
+    if (lstm) tensors.cell_state = checked('cell_state', feeds.cellState ?? { data: new Float32Array(L * B * d), dims: [L, B, d] }, [L, B, d]);
     const feeding = this.session.inputNames.includes('attentional_state');
     if (feeding) tensors.attentional_state = checked('attentional_state', feeds.attentionalState ?? { data: new Float32Array(B * d), dims: [B, d] }, [B, d]);
     const results = await this.session.run(tensors);
@@ -469,6 +475,7 @@ export class OnnxModel {
     return {
       logits: out('logits'),
       hiddenState: out('present_hidden_state'),
+      ...(lstm ? { cellState: out('present_cell_state') } : {}),
       ...(feeding ? { attentionalState: out('present_attentional_state') } : {}),
       ...(outputs.includes('attention_weights') ? { attentionWeights: out('attention_weights') } : {}),
     };

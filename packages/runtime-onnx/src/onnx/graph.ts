@@ -153,6 +153,21 @@ export class GraphBuilder {
     return [y!, yH!];
   }
 
+  /**
+   * ONNX `LSTM` (no peepholes): X [T, B, in], W [dirs, 4H, in], R [dirs, 4H, H], B [dirs, 8H]
+   * (gate blocks i, o, f, c), optional sequence_lens int32 [B], initial_h and initial_c
+   * [dirs, B, H] ('' to omit). Returns Y [T, dirs, B, H], Y_h and Y_c [dirs, B, H].
+   */
+  lstm(x: Value, w: Value, r: Value, b: Value, sequenceLens: Value, initialH: Value, initialC: Value, hiddenSize: number, direction: 'forward' | 'bidirectional'): [Value, Value, Value] {
+    const inputs = [x, w, r, b, sequenceLens, initialH, initialC];
+    while (inputs[inputs.length - 1] === '') inputs.pop();
+    const [y, yH, yC] = this.opMulti('LSTM', inputs, 3, {
+      hidden_size: int(hiddenSize),
+      direction: { type: 'string', value: direction },
+    });
+    return [y!, yH!, yC!];
+  }
+
   /** Adds one node with `count` outputs and returns their names. */
   opMulti(opType: string, inputs: Value[], count: number, attributes: Attrs = {}): Value[] {
     const id = this.unique(`${this.prefix()}${opType}`);
