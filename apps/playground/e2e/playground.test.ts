@@ -1,8 +1,9 @@
 // End to end in a real browser: Debian's chromium driven by playwright-core opens the built app
 // (dist/, served by `vite preview` on 127.0.0.1 with the COOP/COEP headers), runs the demo model,
 // checks the output against onnxruntime-node on the same export, checks that the heatmaps were
-// drawn, loads picked decoder-lm and rnn-seq2seq exports, feeds it bad files and a too-long
-// input, and trains a tiny model in the page.
+// drawn, loads picked decoder-lm, rnn-seq2seq and vit-classifier exports (painting an image
+// with the mouse for the last), feeds it bad files and a too-long input, and trains a tiny model
+// in the page.
 // Screenshots go to test-output/ (gitignored). Needs `npm run build` first (turbo does it).
 
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -14,9 +15,9 @@ import type { AddressInfo } from 'node:net';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { preview, type PreviewServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOnnxModel, generate, loadSeq2SeqFolder, translate, translateRnn } from '@attend/runtime-onnx/node';
+import { classifyImages, createOnnxModel, generate, loadSeq2SeqFolder, translate, translateRnn } from '@attend/runtime-onnx/node';
 import { CharTokenizer } from '@attend/core';
-import { ALPHABET, tinyExport } from '../src/test-utils/fixtures.js';
+import { ALPHABET, tinyExport, tinyVitExport } from '../src/test-utils/fixtures.js';
 
 const app = dirname(dirname(fileURLToPath(import.meta.url)));
 const dist = join(app, 'dist');
@@ -202,6 +203,35 @@ describe('playground in chromium', () => {
     await expect(page.isHidden('#encoder-block')).resolves.toBe(true);
     await expect(page.textContent('#latency')).resolves.toMatch(/ · encoder \d+\.\d ms · /);
     await page.screenshot({ path: join(outDir, 'playground-rnn.png'), fullPage: true });
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('loads a picked vit-classifier export, classifies a painted image like onnxruntime-node, and draws its CLS attention and rollout', async () => {
+    const files = await tinyVitExport();
+    await pick(Object.fromEntries(Object.entries(files).map(([path, bytes]) => [path.replace('onnx/', ''), bytes])));
+    await page.waitForFunction(() => document.querySelector('#model-status')?.textContent?.startsWith('Loaded model: vit-classifier, dModel 8, 2 heads, 2 layers, 8×8 images in 2×2 patches, 3 classes'));
+    await expect(page.isHidden('#text-input-row')).resolves.toBe(true);
+    await expect(page.isVisible('#image-canvas')).resolves.toBe(true);
+    // Drag a stroke down the middle of the 8×8 grid (28 px cells).
+    const box = (await page.locator('#image-canvas').boundingBox())!;
+    await page.mouse.move(box.x + 3.5 * 28, box.y + 10);
+    await page.mouse.down();
+    for (let y = 10; y < 220; y += 14) await page.mouse.move(box.x + 3.5 * 28, box.y + y);
+    await page.mouse.up();
+    const painted = Float32Array.from((await page.getAttribute('#image-canvas', 'data-pixels'))!.split(',').map(Number));
+    expect(painted.filter((x) => x === 16).length).toBe(8); // column 3, every row
+    await page.click('#image-run');
+    await page.waitForSelector('body[data-run="done"]', { timeout: 60_000 });
+    const model = await createOnnxModel(files['onnx/model.onnx']!);
+    const [expected] = await classifyImages(model, painted, 1);
+    await model.release();
+    await expect(page.getAttribute('#output-text', 'data-label')).resolves.toBe(String(expected!.label));
+    await expect(page.textContent('#output-text')).resolves.toBe(`class ${expected!.label} (p = ${expected!.probabilities[expected!.label]!.toFixed(3)})`);
+    await expect(page.locator('#cls-maps canvas').count()).resolves.toBe(4); // 2 layers × 2 heads
+    await expect(page.locator('#rollout-maps canvas').count()).resolves.toBe(1);
+    await expect(page.isHidden('#cross-block')).resolves.toBe(true);
+    await expect(page.isHidden('#step-row')).resolves.toBe(true);
+    await page.screenshot({ path: join(outDir, 'playground-vit.png'), fullPage: true });
     expect(pageErrors).toEqual([]);
   });
 

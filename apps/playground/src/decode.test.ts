@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createOnnxModel, generate, translate, translateRnnWithAttention } from '@attend/runtime-onnx/node';
 import { argmax, decodeWithAttention, encodeInput, InputError, lastQueryRow, type Sessions } from './decode.js';
-import { memoryFolderFiles, readModelFolder, type ModelFolder } from './model-folder.js';
+import { memoryFolderFiles, readModelFolder, textTokenizer, type ModelFolder } from './model-folder.js';
 import { tinyExport } from './test-utils/fixtures.js';
 
 async function load(preset: 'encoder-decoder' | 'decoder-lm' | 'rnn-seq2seq'): Promise<{ folder: ModelFolder; sessions: Sessions }> {
@@ -30,7 +30,7 @@ describe('decodeWithAttention', () => {
     const c = folder.config;
     let longest = 0;
     for (const text of ['abc', 'fedcba', 'a']) {
-      const { ids } = encodeInput(folder.tokenizer, c, text);
+      const { ids } = encodeInput(textTokenizer(folder), c, text);
       const [expected] = await translate(sessions, { ids, batchSize: 1, seqLen: ids.length }, { maxNewTokens: c.maxSeqLen - 1 });
       const seen: number[] = [];
       const result = await decodeWithAttention(sessions, c, ids, { onStep: (s) => seen.push(s.token) });
@@ -56,7 +56,7 @@ describe('decodeWithAttention', () => {
       });
     }
     expect(longest).toBeGreaterThan(2); // the random model says something before eos
-    const limited = await decodeWithAttention(sessions, c, encodeInput(folder.tokenizer, c, 'abcdef').ids, { maxNewTokens: 2 });
+    const limited = await decodeWithAttention(sessions, c, encodeInput(textTokenizer(folder), c, 'abcdef').ids, { maxNewTokens: 2 });
     expect(limited.steps.length).toBeLessThanOrEqual(2);
   });
 
@@ -67,7 +67,7 @@ describe('decodeWithAttention', () => {
     let longest = 0;
     const finished = new Set<boolean>();
     for (const text of ['abc', 'fedcba', 'a']) {
-      const { ids } = encodeInput(folder.tokenizer, c, text);
+      const { ids } = encodeInput(textTokenizer(folder), c, text);
       const expected = await translateRnnWithAttention(sessions, { ids, batchSize: 1, seqLen: ids.length }, { maxNewTokens: c.maxSeqLen - 1 });
       const result = await decodeWithAttention(sessions, c, ids);
       expect(result.output).toEqual(expected.ids[0]);
@@ -89,7 +89,7 @@ describe('decodeWithAttention', () => {
     const { folder, sessions } = await load('decoder-lm');
     if (sessions.kind !== 'lm') throw new Error('unreachable');
     const c = folder.config;
-    const { ids } = encodeInput(folder.tokenizer, c, 'bad');
+    const { ids } = encodeInput(textTokenizer(folder), c, 'bad');
     const [expected] = await generate(sessions.model, { prompts: [[c.bosTokenId, ...ids]], maxNewTokens: c.maxSeqLen - ids.length - 1 });
     const result = await decodeWithAttention(sessions, c, ids);
     expect(result.output).toEqual(expected);
@@ -110,12 +110,12 @@ describe('encodeInput', () => {
   it('rejects empty and too-long inputs with the limit, and lists unknown characters', async () => {
     const folder = await readModelFolder(memoryFolderFiles(await tinyExport('encoder-decoder')), '');
     const c = folder.config; // maxSeqLen 12
-    expect(() => encodeInput(folder.tokenizer, c, '  ')).toThrow(new InputError('the input is empty; type some text'));
-    expect(() => encodeInput(folder.tokenizer, c, 'a'.repeat(13))).toThrow(new InputError('the input is 13 tokens long; this model takes at most 12 (maxSeqLen 12)'));
-    expect(encodeInput(folder.tokenizer, c, 'a'.repeat(12)).ids).toHaveLength(12);
-    expect(encodeInput(folder.tokenizer, c, 'abz!z').unknown).toEqual(['z', '!']);
+    expect(() => encodeInput(textTokenizer(folder), c, '  ')).toThrow(new InputError('the input is empty; type some text'));
+    expect(() => encodeInput(textTokenizer(folder), c, 'a'.repeat(13))).toThrow(new InputError('the input is 13 tokens long; this model takes at most 12 (maxSeqLen 12)'));
+    expect(encodeInput(textTokenizer(folder), c, 'a'.repeat(12)).ids).toHaveLength(12);
+    expect(encodeInput(textTokenizer(folder), c, 'abz!z').unknown).toEqual(['z', '!']);
     const lm = await readModelFolder(memoryFolderFiles(await tinyExport('decoder-lm')), '');
-    expect(() => encodeInput(lm.tokenizer, lm.config, 'a'.repeat(11))).toThrow(/^the input is 11 tokens long; this model takes at most 10 \(maxSeqLen 12\)$/);
+    expect(() => encodeInput(textTokenizer(lm), lm.config, 'a'.repeat(11))).toThrow(/^the input is 11 tokens long; this model takes at most 10 \(maxSeqLen 12\)$/);
   });
 });
 

@@ -46,8 +46,12 @@ export interface DecodeResult {
   encoder: { heads: number; size: number; data: Float32Array }[];
 }
 
-/** The runnable sessions of a model folder (`rnn`: the GRU encoder–decoder's encoder and decoder-step graphs). */
-export type Sessions = { kind: 'seq2seq' | 'rnn'; encoder: OnnxModel; decoder: OnnxModel } | { kind: 'lm'; model: OnnxModel };
+/** The runnable sessions of a model folder (`rnn`: the GRU encoder–decoder's encoder and decoder-step graphs; `image`: a vit-classifier). */
+export type Sessions =
+  | { kind: 'seq2seq'; encoder: OnnxModel; decoder: OnnxModel }
+  | { kind: 'rnn'; encoder: OnnxModel; decoder: OnnxModel }
+  | { kind: 'lm'; model: OnnxModel }
+  | { kind: 'image'; model: OnnxModel };
 
 /**
  * Encodes the input text, rejecting what the model cannot take: empty input, or more tokens
@@ -94,6 +98,7 @@ export interface DecodeOptions {
 
 /** Greedy decoding of one input, keeping every step's attention and latency. */
 export async function decodeWithAttention(sessions: Sessions, config: ModelConfig, input: number[], options: DecodeOptions = {}): Promise<DecodeResult> {
+  if (sessions.kind === 'image') throw new InputError('a vit-classifier classifies images; it does not decode text');
   if (sessions.kind === 'lm') return decodeLm(sessions.model, config, input, options);
   return (sessions.kind === 'rnn' ? decodeRnn : decodeSeq2Seq)(sessions.encoder, sessions.decoder, config, input, options);
 }

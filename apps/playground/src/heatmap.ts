@@ -105,8 +105,8 @@ export function divergingColor(t: number): [number, number, number] {
 export interface DrawOptions {
   /** Pixels per cell; default from the matrix size (4–22). */
   cell?: number;
-  /** 'attention': 0…1, sequential; 'signed': symmetric around 0, diverging. Default 'attention'. */
-  scale?: 'attention' | 'signed';
+  /** 'attention': 0…1, sequential; 'relative': 0…the largest value, sequential; 'signed': symmetric around 0, diverging. Default 'attention'. */
+  scale?: 'attention' | 'relative' | 'signed';
   /** Row to outline (the current decoding step). */
   highlightRow?: number;
   /** Draw labels only when cells are at least this big; default 9. */
@@ -144,7 +144,7 @@ export function drawHeatmap(canvas: HTMLCanvasElement, m: Matrix, options: DrawO
       if (Number.isNaN(v)) {
         ctx.fillStyle = '#e8e8e8';
       } else {
-        const [red, green, blue] = options.scale === 'signed' ? divergingColor(v / bound) : sequentialColor(v);
+        const [red, green, blue] = options.scale === 'signed' ? divergingColor(v / bound) : sequentialColor(options.scale === 'relative' ? v / (max || 1) : v);
         ctx.fillStyle = `rgb(${red},${green},${blue})`;
       }
       ctx.fillRect(left + c * cell, top + r * cell, cell, cell);

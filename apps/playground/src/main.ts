@@ -8,7 +8,8 @@ import { causalMask, localWindowMask, paddingMask, sinusoidalTable } from '@atte
 import { decodeWithAttention, encodeInput, type DecodeResult } from './decode.js';
 import { pickedFromDrop, pickedFromInput } from './drop.js';
 import { drawHeatmap, encoderMatrix, maskMatrix, stepMatrix, tableMatrix } from './heatmap.js';
-import { fetchFolderFiles, folderPaths, memoryFolderFiles, readModelFolder, type ModelFolder, type PickedFile } from './model-folder.js';
+import { classifyImage, clsMatrix, imageMatrix, paint, rolloutMatrix, type ImageResult } from './image.js';
+import { fetchFolderFiles, folderPaths, memoryFolderFiles, readModelFolder, textTokenizer, type ModelFolder, type PickedFile } from './model-folder.js';
 import { browserEnvironment, configureOrt, openSessions, pickDevice, releaseSessions, shortReason, wasmThreads, type DeviceChoice, type OpenedSessions } from './runtime.js';
 import { checkTrainRequest, type TrainRequest } from './train-check.js';
 import type { TrainStart, WorkerMessage } from './train-worker.js';
@@ -48,7 +49,7 @@ function showError(id: string, error: unknown): void {
 
 function setBusy(value: boolean): void {
   busy = value;
-  for (const id of ['load-demo', 'run-button', 'train-button']) ($(id) as HTMLButtonElement).disabled = value || (id === 'run-button' && !loaded);
+  for (const id of ['load-demo', 'run-button', 'train-button', 'image-run']) ($(id) as HTMLButtonElement).disabled = value || ((id === 'run-button' || id === 'image-run') && !loaded);
   ($('input-text') as HTMLInputElement).disabled = value || !loaded;
 }
 
@@ -71,14 +72,15 @@ async function loadFolder(files: () => Promise<Map<string, PickedFile>>, source:
     result = undefined;
     clearRun();
     const c = folder.config;
-    const layers = c.preset === 'decoder-lm' ? `${c.numDecoderLayers} layers` : `${c.numEncoderLayers}+${c.numDecoderLayers} layers`;
+    const layers = c.preset === 'decoder-lm' ? `${c.numDecoderLayers} layers` : c.preset === 'vit-classifier' ? `${c.numEncoderLayers} layers, ${c.imageSize}×${c.imageSize} images in ${c.patchSize}×${c.patchSize} patches, ${c.numClasses} classes` : `${c.numEncoderLayers}+${c.numDecoderLayers} layers`;
     const heads = c.preset === 'rnn-seq2seq' ? `${(c.rnnCell ?? 'gru').toUpperCase()}, ${c.rnnAttention} attention` : `${c.numHeads} heads`;
     const fellBack = opened.fallbacks.map((f) => ` (${f.device} failed: ${shortReason(f.reason)})`).join('');
     $('model-status').textContent =
-      `Loaded ${source || 'model'}: ${c.preset}, dModel ${c.dModel}, ${heads}, ${layers}, vocabulary ${c.vocabSize}, maxSeqLen ${c.maxSeqLen} · ` +
+      `Loaded ${source || 'model'}: ${c.preset}, dModel ${c.dModel}, ${heads}, ${layers}${c.preset === 'vit-classifier' ? '' : `, vocabulary ${c.vocabSize}, maxSeqLen ${c.maxSeqLen}`} · ` +
       `device ${opened.device}${fellBack}${opened.device === 'wasm' ? `, ${threads} thread${threads === 1 ? '' : 's'}` : ''}` +
       `${folder.hasAttention ? '' : ' · exported without attention outputs: no heatmaps'}${note ? ` · ${note}` : ''}`;
     document.body.dataset.model = 'ready';
+    showInputs(folder);
     showExamples(examples);
   } catch (error) {
     showError('model-error', error);
@@ -153,7 +155,8 @@ function clearRun(): void {
   $('output-text').textContent = '';
   $('latency').textContent = '';
   showError('run-error', undefined);
-  for (const id of ['cross-maps', 'self-maps', 'encoder-maps']) $(id).replaceChildren();
+  for (const id of ['cross-maps', 'self-maps', 'encoder-maps', 'cls-maps', 'rollout-maps']) $(id).replaceChildren();
+  $('image-attention-block').hidden = true;
   const slider = $<HTMLInputElement>('step-slider');
   slider.max = '0';
   slider.disabled = true;
@@ -169,16 +172,17 @@ async function run(): Promise<void> {
   setBusy(true);
   try {
     const text = ($('input-text') as HTMLInputElement).value;
-    const { ids, unknown } = encodeInput(folder.tokenizer, folder.config, text);
+    const tokenizer = textTokenizer(folder);
+    const { ids, unknown } = encodeInput(tokenizer, folder.config, text);
     const out = $('output-text');
     const started = performance.now();
     result = await decodeWithAttention(opened.sessions, folder.config, ids, {
       onStep: (step) => {
-        out.textContent += folder.tokenizer.decode([step.token]);
+        out.textContent += tokenizer.decode([step.token]);
       },
     });
     const total = performance.now() - started;
-    out.textContent = folder.tokenizer.decode(result.output);
+    out.textContent = tokenizer.decode(result.output);
     out.dataset.ids = result.output.join(' ');
     const perToken = result.steps.map((s) => s.ms);
     const sorted = [...perToken].sort((a, b) => a - b);
@@ -215,6 +219,104 @@ $('input-text').addEventListener('keydown', (e) => {
   if (e.key === 'Enter') void run();
 });
 
+// 2b. Images (vit-classifier) ------------------------------------------------------------------
+
+/** The image being painted: raw pixel values [C, S, S]. */
+let pixels: Float32Array = new Float32Array(0);
+const PAINT_SIZE = 224;
+
+/** Text input for text models; the painting grid for a vit-classifier. */
+function showInputs(folder: ModelFolder): void {
+  const image = folder.config.preset === 'vit-classifier';
+  $('text-input-row').hidden = image;
+  $('examples').hidden = image;
+  $('image-input').hidden = !image;
+  $('step-row').hidden = image; // an image is classified in one call: no steps
+  $('step-hint').hidden = image;
+  for (const id of ['cross-block', 'self-block', 'encoder-block']) $(id).hidden = image || $(id).hidden;
+  if (image) {
+    const c = folder.config;
+    pixels = new Float32Array(c.numChannels! * c.imageSize! ** 2);
+    drawImage();
+  }
+}
+
+function drawImage(): void {
+  if (!loaded) return;
+  const canvas = $<HTMLCanvasElement>('image-canvas');
+  drawHeatmap(canvas, imageMatrix(loaded.folder.config, pixels), { cell: Math.floor(PAINT_SIZE / loaded.folder.config.imageSize!), minLabelCell: Infinity });
+  canvas.dataset.pixels = Array.from(pixels).join(',');
+}
+
+function paintAt(event: MouseEvent): void {
+  if (!loaded || loaded.folder.config.preset !== 'vit-classifier') return;
+  const c = loaded.folder.config;
+  const canvas = $<HTMLCanvasElement>('image-canvas');
+  const box = canvas.getBoundingClientRect();
+  const cell = Math.floor(PAINT_SIZE / c.imageSize!);
+  const col = Math.floor((event.clientX - box.left) / cell);
+  const row = Math.floor((event.clientY - box.top) / cell);
+  if (row < 0 || col < 0 || row >= c.imageSize! || col >= c.imageSize!) return;
+  pixels = paint(c, pixels, row, col);
+  drawImage();
+}
+
+const paintCanvas = $<HTMLCanvasElement>('image-canvas');
+paintCanvas.addEventListener('mousedown', (e) => paintAt(e));
+paintCanvas.addEventListener('mousemove', (e) => {
+  if (e.buttons & 1) paintAt(e);
+});
+$('image-clear').addEventListener('click', () => {
+  pixels = new Float32Array(pixels.length);
+  clearRun();
+  drawImage();
+});
+
+async function classifyPainted(): Promise<void> {
+  if (!loaded || busy) return;
+  const { folder, opened } = loaded;
+  const sessions = opened.sessions;
+  if (sessions.kind !== 'image') return;
+  const model = sessions.model;
+  clearRun();
+  setBusy(true);
+  try {
+    const r = await classifyImage(model, pixels);
+    const out = $('output-text');
+    out.textContent = `class ${r.label} (p = ${r.probabilities[r.label]!.toFixed(3)})`;
+    out.dataset.label = String(r.label);
+    $('latency').textContent =
+      `${opened.device}${opened.device === 'wasm' ? ` · ${threads} thread${threads === 1 ? '' : 's'}` : ''} · ${r.ms.toFixed(1)} ms · ` +
+      `probabilities ${Array.from(r.probabilities, (p, k) => `${k}: ${p.toFixed(3)}`).join(', ')}`;
+    $('no-attention').hidden = folder.hasAttention;
+    $('image-attention-block').hidden = !folder.hasAttention;
+    if (folder.hasAttention) drawImageAttention(folder, r);
+    document.body.dataset.run = 'done';
+  } catch (error) {
+    showError('run-error', error);
+  } finally {
+    setBusy(false);
+  }
+}
+
+/** CLS attention per layer and head, and the rollout, each shaded up to its largest weight. */
+function drawImageAttention(folder: ModelFolder, r: ImageResult): void {
+  const c = folder.config;
+  const cls = $('cls-maps');
+  r.layers.forEach((_, layer) => {
+    for (let head = 0; head < c.numHeads; head++) {
+      const { figure, canvas } = mapFigure(`layer ${layer} · head ${head}`);
+      cls.append(figure);
+      drawHeatmap(canvas, clsMatrix(c, r, layer, head), { scale: 'relative', cell: 22 });
+    }
+  });
+  const { figure, canvas } = mapFigure(`all ${r.layers.length} layers`);
+  $('rollout-maps').append(figure);
+  drawHeatmap(canvas, rolloutMatrix(c, r), { scale: 'relative', cell: 22 });
+}
+
+$('image-run').addEventListener('click', () => void classifyPainted());
+
 // 3. Attention ---------------------------------------------------------------------------------
 
 function mapFigure(title: string): { figure: HTMLElement; canvas: HTMLCanvasElement } {
@@ -229,7 +331,7 @@ function mapFigure(title: string): { figure: HTMLElement; canvas: HTMLCanvasElem
 
 function drawAttention(): void {
   if (!loaded || !result) return;
-  const { tokenizer } = loaded.folder;
+  const tokenizer = textTokenizer(loaded.folder);
   const step = Number($<HTMLInputElement>('step-slider').value);
   const s = result.steps[step];
   $('step-label').textContent = s ? `step ${step + 1} of ${result.steps.length}: “${tokenizer.idsToTokens([s.token])[0]}” in ${s.ms.toFixed(1)} ms` : '';

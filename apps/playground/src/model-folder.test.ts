@@ -1,9 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createModelConfig } from '@attend/core';
-import { exportFolderFiles } from '@attend/runtime-onnx';
-import { createModel, serializeCheckpoint, setupBackend } from '@attend/transformer';
-import { fetchFolderFiles, folderPaths, FolderError, memoryFolderFiles, readModelFolder, type PickedFile } from './model-folder.js';
-import { picked, tinyExport } from './test-utils/fixtures.js';
+import { fetchFolderFiles, folderPaths, FolderError, memoryFolderFiles, readModelFolder, textTokenizer, type PickedFile } from './model-folder.js';
+import { picked, tinyExport, tinyVitExport } from './test-utils/fixtures.js';
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 const file = (path: string, content = 'x'): PickedFile => ({ path, size: content.length, bytes: async () => bytes(content) });
@@ -43,7 +40,7 @@ describe('readModelFolder', () => {
     const files = await tinyExport('encoder-decoder');
     const folder = await readModelFolder(folderPaths(picked(files, 'exp/')), 'exp/');
     expect(folder.config.preset).toBe('encoder-decoder');
-    expect(folder.tokenizer.vocabSize).toBe(folder.config.vocabSize);
+    expect(folder.tokenizer!.vocabSize).toBe(folder.config.vocabSize);
     expect(Object.keys(folder.graphs).sort()).toEqual(['onnx/decoder_model_merged.onnx', 'onnx/encoder_model.onnx']);
     expect(folder.hasAttention).toBe(true);
   });
@@ -93,12 +90,17 @@ describe('readModelFolder', () => {
     await expect(failure(readModelFolder(memoryFolderFiles(missing), 'g/'))).resolves.toBe('g/onnx/rnn_decoder_step.onnx: missing (an rnn-seq2seq export needs onnx/rnn_encoder.onnx and onnx/rnn_decoder_step.onnx)');
   });
 
-  it('rejects a vit-classifier export (images in, no tokenizer) in one line', async () => {
-    await setupBackend(['cpu']);
-    const model = createModel(createModelConfig({ preset: 'vit-classifier', vocabSize: 3, numClasses: 3, dModel: 8, numHeads: 2, numEncoderLayers: 1, dFf: 16 }));
-    const files = exportFolderFiles(serializeCheckpoint({ model }));
-    model.dispose();
-    await expect(failure(readModelFolder(memoryFolderFiles(files), 'v/'))).resolves.toBe("v/config.json: preset 'vit-classifier'; the playground runs 'encoder-decoder', 'rnn-seq2seq' and 'decoder-lm' exports");
+  it('reads a vit-classifier export (no tokenizer; preprocessor_config.json and onnx/model.onnx), and names a missing preprocessor file', async () => {
+    const files = await tinyVitExport();
+    const folder = await readModelFolder(memoryFolderFiles(files), 'v/');
+    expect(folder.config.preset).toBe('vit-classifier');
+    expect(folder.tokenizer).toBeUndefined();
+    expect(Object.keys(folder.graphs)).toEqual(['onnx/model.onnx']);
+    expect(folder.hasAttention).toBe(true);
+    expect(() => textTokenizer(folder)).toThrow('v/: a vit-classifier takes images, not text');
+    expect((await readModelFolder(memoryFolderFiles(await tinyVitExport({ withAttention: false })), 'v/')).hasAttention).toBe(false);
+    const { 'preprocessor_config.json': _, ...rest } = files;
+    await expect(failure(readModelFolder(memoryFolderFiles(rest), 'v/'))).resolves.toBe('v/preprocessor_config.json: missing (a vit-classifier export has one)');
   });
 
   it('rejects files from different exports and foreign JSON', async () => {

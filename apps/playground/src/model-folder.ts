@@ -1,7 +1,9 @@
 // A model folder as the playground receives it — the demo fetched from the server, files from a
 // picker, a dropped folder, or an export made in the page — checked before any ONNX Runtime
 // session exists: the files an export needs (config.json, tokenizer.json, onnx/*.onnx: the
-// transformers.js layout, or attend's for the GRU encoder–decoder), the attend config, the tokenizer, and each graph's header and metadata.
+// transformers.js layout, or attend's for the GRU encoder–decoder; a vit-classifier has
+// preprocessor_config.json instead of a tokenizer), the attend config, the tokenizer, and each
+// graph's header and metadata.
 // Every problem is one FolderError whose message names the file.
 
 import { tokenizerFromJSON, type ModelConfig, type Tokenizer } from '@attend/core';
@@ -23,7 +25,8 @@ export interface ModelFolder {
   /** Where it came from, for the page ("demo", "my-export/", …). */
   source: string;
   config: ModelConfig;
-  tokenizer: Tokenizer;
+  /** Absent for a vit-classifier (images in, no tokens). */
+  tokenizer?: Tokenizer;
   /** Graph bytes by folder path (see graphFiles). */
   graphs: Record<string, Uint8Array>;
   /** Whether the graphs output attention weights (exported with --with-attention). */
@@ -46,7 +49,13 @@ const GRAPH_OF: Record<string, string> = {
   [EXPORT_FILES.model]: 'decoder-with-past',
 };
 
-const KNOWN = new Set<string>([EXPORT_FILES.config, EXPORT_FILES.tokenizer, EXPORT_FILES.tokenizerConfig, EXPORT_FILES.generationConfig, ...Object.keys(GRAPH_OF)]);
+const KNOWN = new Set<string>([EXPORT_FILES.config, EXPORT_FILES.tokenizer, EXPORT_FILES.tokenizerConfig, EXPORT_FILES.generationConfig, EXPORT_FILES.preprocessorConfig, ...Object.keys(GRAPH_OF)]);
+
+/** The tokenizer of a text model's folder; a FolderError for a vit-classifier, which has none. */
+export function textTokenizer(folder: ModelFolder): Tokenizer {
+  if (!folder.tokenizer) throw new FolderError(`${folder.source}: a ${folder.config.preset} takes images, not text`);
+  return folder.tokenizer;
+}
 
 /**
  * Maps a selection to folder paths: drops the common top folder of a folder pick or drop
@@ -86,8 +95,17 @@ export async function readModelFolder(files: Map<string, PickedFile>, source: st
     throw new FolderError(`${where(EXPORT_FILES.config)}: a training checkpoint, not an export; export it first: attend export <checkpoint> --out <folder> --with-attention`);
   }
   const modelConfig = rethrow(() => readFolderConfig(configBytes, where(EXPORT_FILES.config)));
-  if (modelConfig.preset === 'encoder-classifier' || modelConfig.preset === 'vit-classifier') {
-    throw new FolderError(`${where(EXPORT_FILES.config)}: preset '${modelConfig.preset}'; the playground runs 'encoder-decoder', 'rnn-seq2seq' and 'decoder-lm' exports`);
+  if (modelConfig.preset === 'encoder-classifier') {
+    throw new FolderError(`${where(EXPORT_FILES.config)}: preset '${modelConfig.preset}'; the playground runs 'encoder-decoder', 'rnn-seq2seq', 'decoder-lm' and 'vit-classifier' exports`);
+  }
+  if (modelConfig.preset === 'vit-classifier') {
+    await read(EXPORT_FILES.preprocessorConfig, 'a vit-classifier export has one');
+    const bytes = await read(EXPORT_FILES.model, 'a vit-classifier export needs onnx/model.onnx');
+    const { config, graph, info } = rethrow(() => inspectModel(bytes, where(EXPORT_FILES.model)));
+    if (graph !== 'forward') throw new FolderError(`${where(EXPORT_FILES.model)}: holds a '${graph}' graph, expected 'forward'`);
+    if (JSON.stringify(config) !== JSON.stringify(modelConfig)) throw new FolderError(`${where(EXPORT_FILES.model)}: its config differs from config.json (files from different exports?)`);
+    const hasAttention = info.outputs.some((o) => /^attentions\.\d+$/.test(o));
+    return { source, config: modelConfig, graphs: { [EXPORT_FILES.model]: bytes }, hasAttention };
   }
   const tokenizerBytes = await read(EXPORT_FILES.tokenizer, 'the export needs its tokenizer');
   const tokenizer = rethrow(() => {
@@ -139,7 +157,8 @@ export async function fetchFolderFiles(baseUrl: string, fetcher: typeof fetch = 
   const modelConfig = rethrow(() => readFolderConfig(configBytes, `${base}${EXPORT_FILES.config}`));
   const files = new Map<string, PickedFile>();
   files.set(EXPORT_FILES.config, { path: EXPORT_FILES.config, size: configBytes.length, bytes: async () => configBytes });
-  for (const name of [EXPORT_FILES.tokenizer, ...graphFiles(modelConfig)]) {
+  const extra = modelConfig.preset === 'vit-classifier' ? EXPORT_FILES.preprocessorConfig : EXPORT_FILES.tokenizer;
+  for (const name of [extra, ...graphFiles(modelConfig)]) {
     const response = await fetcher(`${base}${name}`);
     if (response.status === 404) continue;
     if (!response.ok) throw new FolderError(`${base}${name}: HTTP ${response.status}`);

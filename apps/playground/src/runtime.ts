@@ -66,11 +66,12 @@ export async function openSessions(folder: ModelFolder, device: 'wasm' | 'webgpu
       const files = folder.config.preset === 'rnn-seq2seq' ? RNN_SEQ2SEQ_FILES : SEQ2SEQ_FILES;
       const encoder = await open(files.encoder);
       const decoder = await open(files.decoder);
-      const kind = folder.config.preset === 'rnn-seq2seq' ? 'rnn' : 'seq2seq';
-      return { sessions: { kind, encoder, decoder }, device: decoder.device, fallbacks: decoder.fallbacks };
+      const sessions: Sessions = folder.config.preset === 'rnn-seq2seq' ? { kind: 'rnn', encoder, decoder } : { kind: 'seq2seq', encoder, decoder };
+      return { sessions, device: decoder.device, fallbacks: decoder.fallbacks };
     }
     const model = await open(EXPORT_FILES.model);
-    return { sessions: { kind: 'lm', model }, device: model.device, fallbacks: model.fallbacks };
+    const sessions: Sessions = folder.config.preset === 'vit-classifier' ? { kind: 'image', model } : { kind: 'lm', model };
+    return { sessions, device: model.device, fallbacks: model.fallbacks };
   } catch (error) {
     await Promise.all(made.map((m) => m.release()));
     throw error;
@@ -84,6 +85,6 @@ export function shortReason(reason: string): string {
 }
 
 export async function releaseSessions(s: Sessions): Promise<void> {
-  if (s.kind !== 'lm') await Promise.all([s.encoder.release(), s.decoder.release()]);
-  else await s.model.release();
+  if (s.kind === 'lm' || s.kind === 'image') await s.model.release();
+  else await Promise.all([s.encoder.release(), s.decoder.release()]);
 }

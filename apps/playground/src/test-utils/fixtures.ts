@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { CharTokenizer, createModelConfig, createRng, type Preset, type RnnAttention } from '@attend/core';
 import { exportFolderFiles } from '@attend/runtime-onnx';
-import { createModel, serializeCheckpoint, setupBackend } from '@attend/transformer';
+import { createModel, serializeCheckpoint, setupBackend, type AttendModel } from '@attend/transformer';
 import type { PickedFile } from '../model-folder.js';
 
 export const ALPHABET = 'abcdef';
@@ -32,19 +32,35 @@ export async function tinyExport(
     dropout: 0,
     ...(rnn ? { rnnAttention: options.rnnAttention ?? 'additive' } : {}),
   });
-  const model = createModel(config, { seed: options.seed ?? 3 });
-  const rng = createRng(100 + (options.seed ?? 3));
-  for (const { name, variable } of model.namedParams()) {
-    const offset = /layer_norm\.weight$/.test(name) ? 1 : 0;
-    const values = Float32Array.from({ length: variable.size }, () => offset + 0.5 * rng.normal());
-    tf.tidy(() => variable.assign(tf.tensor(values, variable.shape, 'float32')));
-  }
+  const model = perturbed(createModel(config, { seed: options.seed ?? 3 }), 100 + (options.seed ?? 3));
   const files = exportFolderFiles(serializeCheckpoint({ model, tokenizer: tokenizer.toJSON() }), { withAttention: options.withAttention ?? true });
   model.dispose();
   return files;
 }
 
+/** `model` with every weight redrawn N(0, 0.5²) (layer-norm scales around 1), so attention is visibly non-uniform. */
+function perturbed(model: AttendModel, seed: number): AttendModel {
+  const rng = createRng(seed);
+  for (const { name, variable } of model.namedParams()) {
+    const offset = /layer_norm\.weight$/.test(name) ? 1 : 0;
+    const values = Float32Array.from({ length: variable.size }, () => offset + 0.5 * rng.normal());
+    tf.tidy(() => variable.assign(tf.tensor(values, variable.shape, 'float32')));
+  }
+  return model;
+}
+
 /** PickedFiles as a picker would give them, with `prefix` before each path. */
 export function picked(files: Record<string, Uint8Array>, prefix = ''): PickedFile[] {
   return Object.entries(files).map(([path, bytes]) => ({ path: `${prefix}${path}`, size: bytes.length, bytes: async () => bytes }));
+}
+
+/** The files of a tiny vit-classifier export: 8×8 single-channel images (raw 0 … 16) in 2×2 patches, 3 classes. */
+export async function tinyVitExport(options: { withAttention?: boolean; seed?: number } = {}): Promise<Record<string, Uint8Array>> {
+  ready ??= setupBackend(['cpu']);
+  await ready;
+  const config = createModelConfig({ preset: 'vit-classifier', vocabSize: 3, numClasses: 3, dModel: 8, numHeads: 2, numEncoderLayers: 2, dFf: 16, pixelScale: 1 / 16, dropout: 0 });
+  const model = perturbed(createModel(config, { seed: options.seed ?? 3 }), 200 + (options.seed ?? 3));
+  const files = exportFolderFiles(serializeCheckpoint({ model }), { withAttention: options.withAttention ?? true });
+  model.dispose();
+  return files;
 }

@@ -1,0 +1,94 @@
+// A vision Transformer (vit-classifier export) in the page: the image the user paints on an
+// S × S grid (raw pixel values 0 … 1/pixelScale, as the model was trained on), its class
+// probabilities from one onnxruntime-web call, and its attention over the image — the CLS
+// token's attention over the patch grid per layer and head, and attention rollout (Abnar &
+// Zuidema, 2020, through @attend/core) — as labelled matrices for the heatmaps.
+
+import { attentionRollout, clsAttentionGrid, type ModelConfig } from '@attend/core';
+import type { OnnxModel } from '@attend/runtime-onnx';
+import type { Matrix } from './heatmap.js';
+
+export interface ImageResult {
+  label: number;
+  probabilities: Float32Array;
+  /** Milliseconds of the session call. */
+  ms: number;
+  /** Per layer: attention [H, T, T] (T = patches + CLS), when exported with attention. */
+  layers: Float32Array[];
+}
+
+/** The largest raw pixel value the model expects (1 / pixelScale). */
+export function pixelMax(config: ModelConfig): number {
+  return 1 / (config.pixelScale ?? 1);
+}
+
+/** Classifies one image [C, S, S] (raw values) with the export's graph. */
+export async function classifyImage(model: OnnxModel, pixels: Float32Array): Promise<ImageResult> {
+  const started = performance.now();
+  const out = await model.runImages(pixels, 1);
+  const ms = performance.now() - started;
+  const logits = out.logits.data;
+  const top = Math.max(...logits);
+  const exp = Float32Array.from(logits, (x) => Math.exp(x - top));
+  const sum = exp.reduce((a, x) => a + x, 0);
+  const probabilities = exp.map((x) => x / sum);
+  const label = probabilities.indexOf(Math.max(...probabilities));
+  const layers: Float32Array[] = [];
+  for (let i = 0; out.attentions[`attentions.${i}`]; i++) layers.push(out.attentions[`attentions.${i}`]!.data);
+  return { label, probabilities, ms, layers };
+}
+
+function gridMatrix(config: ModelConfig, values: ArrayLike<number>): Matrix {
+  const G = config.imageSize! / config.patchSize!;
+  return {
+    rows: G,
+    cols: G,
+    values: Float32Array.from(values),
+    rowLabels: Array.from({ length: G }, (_, r) => `r${r}`),
+    colLabels: Array.from({ length: G }, (_, c) => String(c)),
+  };
+}
+
+/** The CLS token's attention over the patch grid [G, G] in one layer and head. */
+export function clsMatrix(config: ModelConfig, result: ImageResult, layer: number, head: number): Matrix {
+  const a = result.layers[layer];
+  if (!a) throw new RangeError(`no attention for layer ${layer}`);
+  const T = (config.imageSize! / config.patchSize!) ** 2 + 1;
+  if (head < 0 || head >= config.numHeads) throw new RangeError(`head ${head} is outside [0, ${config.numHeads})`);
+  return gridMatrix(config, a.subarray(head * T * T + 1, head * T * T + T));
+}
+
+/** Attention rollout of the CLS token through every layer, over the patch grid [G, G]. */
+export function rolloutMatrix(config: ModelConfig, result: ImageResult): Matrix {
+  const H = config.numHeads;
+  const T = (config.imageSize! / config.patchSize!) ** 2 + 1;
+  const nested = result.layers.map((a) => Array.from({ length: H }, (_, h) => Array.from({ length: T }, (_, q) => Array.from(a.subarray((h * T + q) * T, (h * T + q + 1) * T)))));
+  return gridMatrix(config, clsAttentionGrid(attentionRollout(nested)).flat());
+}
+
+/** The painted image as a matrix for display (channels averaged, scaled to 0 … 1). */
+export function imageMatrix(config: ModelConfig, pixels: Float32Array): Matrix {
+  const S = config.imageSize!;
+  const C = config.numChannels!;
+  const top = pixelMax(config);
+  const values = new Float32Array(S * S);
+  for (let c = 0; c < C; c++) for (let i = 0; i < S * S; i++) values[i]! += pixels[c * S * S + i]! / (C * top);
+  return { rows: S, cols: S, values, rowLabels: Array.from({ length: S }, (_, r) => String(r)), colLabels: Array.from({ length: S }, (_, c) => String(c)) };
+}
+
+/**
+ * Paints a brush stroke at cell (row, col) of every channel: the cell at full value, its four
+ * neighbours raised to at least half (a soft pen, like a digitised stroke). Returns the new image.
+ */
+export function paint(config: ModelConfig, pixels: Float32Array, row: number, col: number): Float32Array {
+  const S = config.imageSize!;
+  const top = pixelMax(config);
+  const out = pixels.slice();
+  const set = (r: number, c: number, v: number): void => {
+    if (r < 0 || c < 0 || r >= S || c >= S) return;
+    for (let ch = 0; ch < config.numChannels!; ch++) out[ch * S * S + r * S + c] = Math.max(out[ch * S * S + r * S + c]!, v);
+  };
+  set(row, col, top);
+  for (const [dr, dc] of [[1, 0], [-1, 0], [0, 1], [0, -1]] as const) set(row + dr, col + dc, top / 2);
+  return out;
+}
