@@ -116,27 +116,12 @@ async function decodeRnn(encoder: OnnxModel, decoder: OnnxModel, config: ModelCo
   let weights: OutputTensor | undefined;
   const step = onnxRnnStepFunction(decoder, memory, (w) => (weights = w));
   const parents = Int32Array.of(0);
-  const maxNew = Math.min(options.maxNewTokens ?? Infinity, config.maxSeqLen - 1);
-  const steps: DecodeStep[] = [];
-  const decoderInputs = [config.bosTokenId];
-  let finished = false;
-  while (steps.length < maxNew) {
-    const started = performance.now();
+  return greedyFromBos(config, source, { ms: prefillMs, encoder: [] }, options, async (inputs) => {
     weights = undefined;
-    const logits = await step(Int32Array.from(decoderInputs), 1, decoderInputs.length, { parents });
-    const token = argmax(logits, 0, config.vocabSize);
+    const logits = await step(Int32Array.from(inputs), 1, inputs.length, { parents });
     const cross = weights ? [{ heads: 1, keys: S, data: Float32Array.from((weights as OutputTensor).data) }] : [];
-    const entry: DecodeStep = { token, ms: performance.now() - started, self: [], cross };
-    steps.push(entry);
-    options.onStep?.(entry, steps.length - 1);
-    if (token === config.eosTokenId) {
-      finished = true;
-      break;
-    }
-    decoderInputs.push(token);
-  }
-  const output = steps.map((s) => s.token).slice(0, finished ? -1 : undefined);
-  return { input: source, decoderInputs: decoderInputs.slice(0, steps.length), output, steps, finished, prefillMs, encoder: [] };
+    return { token: argmax(logits, 0, config.vocabSize), self: [], cross };
+  });
 }
 
 async function decodeSeq2Seq(encoder: OnnxModel, decoder: OnnxModel, config: ModelConfig, source: number[], options: DecodeOptions): Promise<DecodeResult> {
@@ -145,34 +130,49 @@ async function decodeSeq2Seq(encoder: OnnxModel, decoder: OnnxModel, config: Mod
   const encoded = await encoder.encode({ inputIds: { data: source, batchSize: 1, seqLen: S } });
   const prefillMs = performance.now() - t0;
   const encoderLayers = layers(encoded.attentions, 'encoder_attentions').map((t) => ({ heads: t.dims[1]!, size: S, data: t.data }));
-  const maxNew = Math.min(options.maxNewTokens ?? Infinity, config.maxSeqLen - 1);
   const mask = { data: new Array<number>(S).fill(1), batchSize: 1, seqLen: S };
-  const steps: DecodeStep[] = [];
-  const decoderInputs = [config.bosTokenId];
   let past: Seq2SeqCache | undefined;
-  let finished = false;
-  while (steps.length < maxNew) {
-    const started = performance.now();
-    const last = decoderInputs[decoderInputs.length - 1]!;
+  return greedyFromBos(config, source, { ms: prefillMs, encoder: encoderLayers }, options, async (inputs) => {
+    const last = inputs[inputs.length - 1]!;
     const out = await decoder.runSeq2SeqDecoder({ inputIds: { data: [last], batchSize: 1, seqLen: 1 }, encoderHiddenStates: encoded.lastHiddenState, encoderAttentionMask: mask, ...(past ? { past } : {}) });
     past = out.present;
-    const token = argmax(out.logits.data);
-    const step: DecodeStep = {
-      token,
-      ms: performance.now() - started,
+    return {
+      token: argmax(out.logits.data),
       self: layers(out.attentions, 'decoder_attentions').map(lastQueryRow),
       cross: layers(out.attentions, 'cross_attentions').map(lastQueryRow),
     };
+  });
+}
+
+/**
+ * The greedy loop of both encoder–decoders: from bos, `next` runs one decoder step over the
+ * decoder inputs so far (it keeps its own caches) until eos or the length limit.
+ */
+async function greedyFromBos(
+  config: ModelConfig,
+  source: number[],
+  prefill: { ms: number; encoder: DecodeResult['encoder'] },
+  options: DecodeOptions,
+  next: (decoderInputs: number[]) => Promise<Omit<DecodeStep, 'ms'>>,
+): Promise<DecodeResult> {
+  const maxNew = Math.min(options.maxNewTokens ?? Infinity, config.maxSeqLen - 1);
+  const steps: DecodeStep[] = [];
+  const decoderInputs = [config.bosTokenId];
+  let finished = false;
+  while (steps.length < maxNew) {
+    const started = performance.now();
+    const partial = await next(decoderInputs);
+    const step: DecodeStep = { ...partial, ms: performance.now() - started };
     steps.push(step);
     options.onStep?.(step, steps.length - 1);
-    if (token === config.eosTokenId) {
+    if (step.token === config.eosTokenId) {
       finished = true;
       break;
     }
-    decoderInputs.push(token);
+    decoderInputs.push(step.token);
   }
   const output = steps.map((s) => s.token).slice(0, finished ? -1 : undefined);
-  return { input: source, decoderInputs: decoderInputs.slice(0, steps.length), output, steps, finished, prefillMs, encoder: encoderLayers };
+  return { input: source, decoderInputs: decoderInputs.slice(0, steps.length), output, steps, finished, prefillMs: prefill.ms, encoder: prefill.encoder };
 }
 
 async function decodeLm(model: OnnxModel, config: ModelConfig, prompt: number[], options: DecodeOptions): Promise<DecodeResult> {
