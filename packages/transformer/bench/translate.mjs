@@ -1,7 +1,8 @@
 // English→French with the seeds' models, each trained for the same wall-clock budget on the
 // tfjs wasm backend: (a) GRU encoder–decoder without attention, (b) with Bahdanau's additive
 // attention, (c) with Luong's general attention, (d) with Luong's local-p attention, and (e) a
-// Transformer encoder–decoder of similar parameter count. Reports corpus BLEU (sacreBLEU-style
+// Transformer encoder–decoder of similar parameter count (and, with --models f, (f) an LSTM
+// encoder–decoder with Luong's general attention). Reports corpus BLEU (sacreBLEU-style
 // 13a, all references of an English sentence) and exact match on a held-out test split, and
 // draws attention heatmaps (source × output) for a few test sentences.
 //
@@ -14,7 +15,7 @@
 // Writes bench/results/translate.json, translate.md and translate-attention-<model>.svg at the
 // repo root (or NAME.* with --out NAME).
 //
-// Usage: node packages/transformer/bench/translate.mjs [--minutes 15] [--models a,b,c,d,e]
+// Usage: node packages/transformer/bench/translate.mjs [--minutes 15] [--models a,b,c,d,e,f]
 //          [--test-max 1000] [--seed 1] [--min-freq 2] [--rnn-dim 128] [--transformer-dim 128]
 //          [--transformer-layers 1]
 //          [--out translate]
@@ -78,6 +79,8 @@ const MODELS = {
   b: { label: 'GRU + additive (Bahdanau)', config: rnn('additive'), lr: 2e-3 },
   c: { label: 'GRU + general (Luong)', config: rnn('general'), lr: 2e-3 },
   d: { label: 'GRU + local-p (Luong, D = 3)', config: rnn('local-p', { localWindow: 3 }), lr: 2e-3 },
+  // Not in the default set: Luong et al.'s own cell, for comparison with (c).
+  f: { label: 'LSTM + general (Luong)', config: rnn('general', { rnnCell: 'lstm' }), lr: 2e-3 },
   e: {
     label: 'Transformer',
     config: createModelConfig({ ...common, preset: 'encoder-decoder', dModel: flag('transformer-dim', 128), numHeads: 4, numEncoderLayers: flag('transformer-layers', 1), numDecoderLayers: flag('transformer-layers', 1), dFf: 2 * flag('transformer-dim', 128), positional: 'sinusoidal' }),
