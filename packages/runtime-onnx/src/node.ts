@@ -186,7 +186,7 @@ export async function exportTritonRepository(exportDir: string, repositoryDir: s
   const fs = await import('node:fs/promises');
   const path = await import('node:path');
   const files: Record<string, Uint8Array> = {};
-  for (const name of [EXPORT_FILES.config, EXPORT_FILES.tokenizer, EXPORT_FILES.model, SEQ2SEQ_FILES.encoder, SEQ2SEQ_FILES.decoder]) {
+  for (const name of [EXPORT_FILES.config, EXPORT_FILES.tokenizer, EXPORT_FILES.preprocessorConfig, EXPORT_FILES.model, SEQ2SEQ_FILES.encoder, SEQ2SEQ_FILES.decoder, RNN_SEQ2SEQ_FILES.encoder, RNN_SEQ2SEQ_FILES.decoder]) {
     const file = path.join(exportDir, name);
     const bytes = await fs.readFile(file).catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') return undefined;

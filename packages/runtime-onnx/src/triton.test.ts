@@ -5,8 +5,8 @@
 // themselves: the names are the ONNX Runtime session's, and a run's output shapes fit the dims.
 
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CharTokenizer } from '@attend/core';
-import { serializeCheckpoint, setupBackend } from '@attend/transformer';
+import { CharTokenizer, createModelConfig } from '@attend/core';
+import { createModel, serializeCheckpoint, setupBackend } from '@attend/transformer';
 import { createOnnxModel } from './node.js';
 import { exportFolderFiles } from './folder.js';
 import { TritonExportError, tritonConfig, tritonRepositoryFiles } from './triton.js';
@@ -142,6 +142,25 @@ describe('Triton model repository', () => {
     expect(inputs.use_cache_branch).toEqual({ name: 'use_cache_branch', data_type: 'TYPE_BOOL', dims: [1] });
     expect(inputs.input_ids).toEqual({ name: 'input_ids', data_type: 'TYPE_INT64', dims: [-1, -1] });
     expect(inputs.encoder_hidden_states).toEqual({ name: 'encoder_hidden_states', data_type: 'TYPE_FP32', dims: [-1, -1, 8] });
+  });
+
+  it('rnn-seq2seq: encoder and decoder step unbatched (their [L, B, d] states put the batch second); vit: pixel_values batched', async () => {
+    const rnn = createModel(createModelConfig({ preset: 'rnn-seq2seq', vocabSize: VOCAB, dModel: 8, maxSeqLen: 10, rnnCell: 'lstm', rnnAttention: 'general' }));
+    const files = tritonRepositoryFiles(exportFolderFiles(serializeCheckpoint({ model: rnn, tokenizer: tokenizer.toJSON() })), { name: 'gru' });
+    rnn.dispose();
+    const encoder = await checkConfig(new TextDecoder().decode(files['gru-encoder/config.pbtxt']), 'gru-encoder', files['gru-encoder/1/model.onnx']!);
+    expect(encoder.max_batch_size).toBe(0);
+    expect((encoder.output as Message[]).map((t) => t.dims)).toEqual([[-1, -1, 8], [1, -1, 8]]); // last_hidden_state, decoder_initial_state
+    const decoder = await checkConfig(new TextDecoder().decode(files['gru-decoder/config.pbtxt']), 'gru-decoder', files['gru-decoder/1/model.onnx']!);
+    expect(decoder.max_batch_size).toBe(0);
+    const inputs = Object.fromEntries((decoder.input as Message[]).map((t) => [t.name, t]));
+    expect(inputs.cell_state).toEqual({ name: 'cell_state', data_type: 'TYPE_FP32', dims: [1, -1, 8] });
+    const vit = createModel(createModelConfig({ preset: 'vit-classifier', vocabSize: 3, numClasses: 4, dModel: 8, numHeads: 2, numEncoderLayers: 1, dFf: 16 }));
+    const vitFiles = tritonRepositoryFiles(exportFolderFiles(serializeCheckpoint({ model: vit })), { name: 'vit' });
+    vit.dispose();
+    expect(Object.keys(vitFiles).sort()).toEqual(['vit/1/model.onnx', 'vit/config.json', 'vit/config.pbtxt', 'vit/preprocessor_config.json']);
+    const config = await checkConfig(new TextDecoder().decode(vitFiles['vit/config.pbtxt']), 'vit', vitFiles['vit/1/model.onnx']!);
+    expect((config.input as Message[])[0]).toEqual({ name: 'pixel_values', data_type: 'TYPE_FP32', dims: [1, 8, 8] });
   });
 
   it('rejects a bad model name, a folder without graphs, and bytes that are not ONNX', () => {

@@ -14,7 +14,7 @@
 // The folder's config.json and tokenizer.json are copied beside config.pbtxt for clients.
 
 import { AttendError } from '@attend/core';
-import { EXPORT_FILES, SEQ2SEQ_FILES } from './folder.js';
+import { EXPORT_FILES, RNN_SEQ2SEQ_FILES, SEQ2SEQ_FILES } from './folder.js';
 import { DataType, readGraphSignature, type ValueInfoProto } from './onnx/proto.js';
 
 export class TritonExportError extends AttendError {
@@ -65,26 +65,31 @@ export function tritonConfig(onnx: Uint8Array, name: string, options: Omit<Trito
 
 /**
  * The files of a Triton model repository (paths relative to the repository) from the files of
- * an export folder (paths as in EXPORT_FILES / SEQ2SEQ_FILES).
+ * an export folder (paths as in EXPORT_FILES / SEQ2SEQ_FILES / RNN_SEQ2SEQ_FILES): one model
+ * for a one-graph folder, `<name>-encoder` and `<name>-decoder` for the encoder–decoders (the
+ * client drives the decoder's cache or recurrent state).
  */
 export function tritonRepositoryFiles(folder: Record<string, Uint8Array>, options: TritonOptions): Record<string, Uint8Array> {
   if (!/^[A-Za-z0-9_-]+$/.test(options.name)) throw new TritonExportError(`name: "${options.name}" is not allowed; use letters, digits, '_' and '-'`);
+  const pair = [SEQ2SEQ_FILES, RNN_SEQ2SEQ_FILES].find((files) => folder[files.encoder] && folder[files.decoder]);
   const graphs: [string, string][] = folder[EXPORT_FILES.model]
     ? [[options.name, EXPORT_FILES.model]]
-    : folder[SEQ2SEQ_FILES.encoder] && folder[SEQ2SEQ_FILES.decoder]
+    : pair
       ? [
-          [`${options.name}-encoder`, SEQ2SEQ_FILES.encoder],
-          [`${options.name}-decoder`, SEQ2SEQ_FILES.decoder],
+          [`${options.name}-encoder`, pair.encoder],
+          [`${options.name}-decoder`, pair.decoder],
         ]
       : [];
-  if (graphs.length === 0) throw new TritonExportError(`the export folder has neither ${EXPORT_FILES.model} nor ${SEQ2SEQ_FILES.encoder} + ${SEQ2SEQ_FILES.decoder}`);
+  if (graphs.length === 0) {
+    throw new TritonExportError(`the export folder has neither ${EXPORT_FILES.model} nor ${SEQ2SEQ_FILES.encoder} + ${SEQ2SEQ_FILES.decoder} (or ${RNN_SEQ2SEQ_FILES.encoder} + ${RNN_SEQ2SEQ_FILES.decoder})`);
+  }
   const text = new TextEncoder();
   const files: Record<string, Uint8Array> = {};
   for (const [model, path] of graphs) {
     const onnx = folder[path]!;
     files[`${model}/config.pbtxt`] = text.encode(tritonConfig(onnx, model, options, path));
     files[`${model}/1/model.onnx`] = onnx;
-    for (const extra of [EXPORT_FILES.config, EXPORT_FILES.tokenizer]) if (folder[extra]) files[`${model}/${extra}`] = folder[extra];
+    for (const extra of [EXPORT_FILES.config, EXPORT_FILES.tokenizer, EXPORT_FILES.preprocessorConfig]) if (folder[extra]) files[`${model}/${extra}`] = folder[extra];
   }
   return files;
 }
