@@ -4,8 +4,8 @@
 // token's attention over the patch grid per layer and head, and attention rollout (Abnar &
 // Zuidema, 2020, through @attend/core) — as labelled matrices for the heatmaps.
 
-import { attentionRollout, clsAttentionGrid, type ModelConfig } from '@attend/core';
-import type { OnnxModel } from '@attend/runtime-onnx';
+import { clsAttentionGrid, flatAttentionRollout, type ModelConfig } from '@attend/core';
+import { classifications, type Classification, type OnnxModel } from '@attend/runtime-onnx';
 import type { Matrix } from './heatmap.js';
 
 export interface ImageResult {
@@ -27,12 +27,7 @@ export async function classifyImage(model: OnnxModel, pixels: Float32Array): Pro
   const started = performance.now();
   const out = await model.runImages(pixels, 1);
   const ms = performance.now() - started;
-  const logits = out.logits.data;
-  const top = Math.max(...logits);
-  const exp = Float32Array.from(logits, (x) => Math.exp(x - top));
-  const sum = exp.reduce((a, x) => a + x, 0);
-  const probabilities = exp.map((x) => x / sum);
-  const label = probabilities.indexOf(Math.max(...probabilities));
+  const [{ label, probabilities }] = classifications(out.logits.data, 1, model.config.numClasses) as [Classification];
   const layers: Float32Array[] = [];
   for (let i = 0; out.attentions[`attentions.${i}`]; i++) layers.push(out.attentions[`attentions.${i}`]!.data);
   return { label, probabilities, ms, layers };
@@ -60,10 +55,7 @@ export function clsMatrix(config: ModelConfig, result: ImageResult, layer: numbe
 
 /** Attention rollout of the CLS token through every layer, over the patch grid [G, G]. */
 export function rolloutMatrix(config: ModelConfig, result: ImageResult): Matrix {
-  const H = config.numHeads;
-  const T = (config.imageSize! / config.patchSize!) ** 2 + 1;
-  const nested = result.layers.map((a) => Array.from({ length: H }, (_, h) => Array.from({ length: T }, (_, q) => Array.from(a.subarray((h * T + q) * T, (h * T + q + 1) * T)))));
-  return gridMatrix(config, clsAttentionGrid(attentionRollout(nested)).flat());
+  return gridMatrix(config, clsAttentionGrid(flatAttentionRollout(result.layers, config.numHeads)).flat());
 }
 
 /** The painted image as a matrix for display (channels averaged, scaled to 0 … 1). */

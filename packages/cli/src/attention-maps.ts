@@ -9,8 +9,8 @@
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { attentionRollout, clsAttentionGrid, tokenizerFromJSON, type ModelConfig, type Tokenizer } from '@attend/core';
-import type { OutputTensor } from '@attend/runtime-onnx';
+import { clsAttentionGrid, flatAttentionRollout, tokenizerFromJSON, type ModelConfig, type Tokenizer } from '@attend/core';
+import { classifications, type Classification, type OutputTensor } from '@attend/runtime-onnx';
 import { CliError } from './errors.js';
 import { folderKind } from './model-folder.js';
 import { imageInputs } from './inputs.js';
@@ -90,8 +90,7 @@ export function imageAttentionSets(config: ModelConfig, layers: Float32Array[]):
     for (let h = 0; h < H; h++) out.set(a.subarray(h * T * T + 1, h * T * T + T), h * G * G);
     return out;
   });
-  const nested = layers.map((a) => Array.from({ length: H }, (_, h) => Array.from({ length: T }, (_, q) => Array.from(a.subarray((h * T + q) * T, (h * T + q + 1) * T)))));
-  const rollout = Float32Array.from(clsAttentionGrid(attentionRollout(nested)).flat());
+  const rollout = Float32Array.from(clsAttentionGrid(flatAttentionRollout(layers, H)).flat());
   const largest = (xs: Float32Array[]) => Math.max(...xs.map((x) => x.reduce((m, v) => Math.max(m, v), 0)));
   const tokens = ['CLS', ...rows.flatMap((r) => cols.map((c) => `${r}c${c}`))];
   return [
@@ -102,11 +101,9 @@ export function imageAttentionSets(config: ModelConfig, layers: Float32Array[]):
 }
 
 /** The predicted class of a vit-classifier and its probability, from the logits of one image. */
-function predicted(logits: ArrayLike<number>): string {
-  const values = Array.from(logits);
-  const best = values.indexOf(Math.max(...values));
-  const sum = values.reduce((a, x) => a + Math.exp(x - values[best]!), 0);
-  return `class ${best} (p = ${(1 / sum).toFixed(3)})`;
+function predicted(logits: Float32Array, numClasses: number): string {
+  const [{ label, probabilities }] = classifications(logits, 1, numClasses) as [Classification];
+  return `class ${label} (p = ${probabilities[label]!.toFixed(3)})`;
 }
 
 /** The attention maps of `text` (a vit-classifier: one CSV line of pixel values) under the model in `dir`. */
@@ -123,7 +120,7 @@ async function fromCheckpoint(dir: string, text: string): Promise<InputAttention
       const { imageTrainBatch } = await import('@attend/transformer');
       const { pixels } = imageInputs([text], config);
       const { logits, attention } = model.forward(imageTrainBatch(pixels, new Int32Array(1), config).input, undefined, { returnAttention: true });
-      const output = predicted(logits.dataSync());
+      const output = predicted(logits.dataSync() as Float32Array, config.numClasses);
       logits.dispose();
       const layers = attention!.encoder.map((t) => {
         const values = Float32Array.from(t.dataSync() as Float32Array);
@@ -175,7 +172,7 @@ async function fromExport(dir: string, text: string): Promise<InputAttention> {
     const model = await rt.loadVitFolder(dir);
     try {
       const out = await model.runImages(imageInputs([text], config).pixels, 1);
-      return { config, output: predicted(out.logits.data), sets: imageAttentionSets(config, layersOf(out.attentions, 'attentions', config.numEncoderLayers)) };
+      return { config, output: predicted(out.logits.data, config.numClasses), sets: imageAttentionSets(config, layersOf(out.attentions, 'attentions', config.numEncoderLayers)) };
     } finally {
       await model.release();
     }

@@ -34,3 +34,18 @@ export function clsAttentionGrid(matrix: readonly (readonly number[])[]): number
   if (G * G !== patches.length) throw new ShapeError(`clsAttentionGrid: ${patches.length} patches do not form a square grid`);
   return Array.from({ length: G }, (_, r) => patches.slice(r * G, (r + 1) * G));
 }
+
+/**
+ * `attentionRollout` from each layer's weights as a flat row-major [H, T, T] array (what the
+ * tfjs forward and the ONNX `attentions.{i}` outputs give for one image).
+ */
+export function flatAttentionRollout(layers: readonly ArrayLike<number>[], numHeads: number): number[][] {
+  const T = Math.round(Math.sqrt((layers[0]?.length ?? 0) / numHeads));
+  const at = (a: ArrayLike<number>, i: number): number => a[i]!;
+  return attentionRollout(
+    layers.map((a) => {
+      if (a.length !== numHeads * T * T) throw new ShapeError(`flatAttentionRollout: ${a.length} weights are not ${numHeads} heads × T × T`);
+      return Array.from({ length: numHeads }, (_, h) => Array.from({ length: T }, (_, q) => Array.from({ length: T }, (_, k) => at(a, (h * T + q) * T + k))));
+    }),
+  );
+}

@@ -61,8 +61,8 @@ export function flopsPerToken(config: ModelConfig, options: FlopsOptions = {}): 
 
 /**
  * The recurrent encoder–decoder (rnn-seq2seq) per encoder token plus per decoder token: each
- * layer and direction 2·G·H·(in + H) (input and recurrent gate products; G = 3 GRU, 4 LSTM gates); the decoder's
- * attention over `sourceLength` states — the score function's products (as the Transformer's,
+ * layer and direction 2·G·H·(in + H) (input and recurrent gate products; G = 3 gates for the
+ * GRU, 4 for the LSTM); the decoder's attention over `sourceLength` states — the score function's products (as the Transformer's,
  * one head; the additive key projection counted per encoder token), the context sum 2·S·d,
  * local-p's position predictor 2·d² + 2·d (its window is applied as a mask over all S scores,
  * so all are counted), the combination W_c[c; s] 2·2d·d — and the output layer 2·d·V. The
@@ -81,7 +81,7 @@ function rnnFlopsPerToken(config: ModelConfig, sourceLength: number, contextLeng
   for (let l = 0; l < config.numDecoderLayers; l++) modules.push({ module: `decoder.rnn.l${l}`, flops: cell(l === 0 && score ? 2 * d : d, d) });
   if (score) {
     const S = sourceLength;
-    const products = score === 'dot' ? 2 * S * d : score === 'general' ? 2 * d * d + 2 * S * d : 2 * d * d + 2 * S * d;
+    const products = (score === 'dot' ? 0 : 2 * d * d) + 2 * S * d; // general: q·W; additive: W_q·q (keys: per encoder token)
     const position = attention === 'local-p' ? 2 * d * d + 2 * d : 0;
     modules.push({ module: 'decoder.attention', flops: products + position + 2 * S * d });
     modules.push({ module: 'decoder.attention_combine', flops: 2 * 2 * d * d });

@@ -34,8 +34,8 @@ export async function classifyImages(model: OnnxModel, pixels: Float32Array, bat
   return classifications(logits.data, batchSize, model.config.numClasses);
 }
 
-/** Softmax and best class of each row of logits [B, K]. */
-function classifications(logits: Float32Array, B: number, K: number): Classification[] {
+/** Softmax and best class (the first on ties) of each row of logits [B, K]. */
+export function classifications(logits: Float32Array, B: number, K: number): Classification[] {
   return Array.from({ length: B }, (_, b) => {
     const row = logits.subarray(b * K, (b + 1) * K);
     const max = Math.max(...row);

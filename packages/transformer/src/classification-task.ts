@@ -1,6 +1,7 @@
 // Classification tasks ready for the trainer: labelled texts encoded with a tokenizer (or
-// labelled images for the vit-classifier), a step-indexed batch function (a shuffled order per epoch, from the seed, so resumed runs see
-// the same data), and accuracy of the argmax class on the dev set.
+// labelled images for the vit-classifier), a step-indexed batch function (a shuffled order per
+// epoch, from the seed, so resumed runs see the same data), and accuracy of the argmax class on
+// the dev set.
 
 import * as tf from '@tensorflow/tfjs-core';
 import { accuracy, createRng, makeClassificationBatch, ShapeError, type EncodedExample, type LabeledFeatures, type LabeledText, type ModelConfig, type Tokenizer } from '@attend/core';
@@ -39,6 +40,18 @@ function epochBatches(count: number, batchSize: number, seed: number): (step: nu
   };
 }
 
+/** Accuracy of the model's argmax class over `examples`, run 256 at a time through `inputOf`. */
+async function argmaxAccuracy<E extends { label: number }>(model: AttendModel, examples: readonly E[], inputOf: (rows: readonly E[]) => TokenBatch): Promise<{ accuracy: number; predictions: number[] }> {
+  const predictions: number[] = [];
+  for (let start = 0; start < examples.length; start += 256) {
+    const input = inputOf(examples.slice(start, start + 256));
+    const best = tf.tidy(() => tf.argMax(model.forward(input).logits, -1));
+    predictions.push(...(await best.data()));
+    best.dispose();
+  }
+  return { accuracy: accuracy(predictions, examples.map((e) => e.label)), predictions };
+}
+
 export function classificationTask(train: readonly LabeledText[], dev: readonly LabeledText[], tokenizer: Tokenizer, options: ClassificationTaskOptions): ClassificationTask {
   const pad = { pad: tokenizer.specialTokenIds.pad };
   const limits = { maxLen: options.maxLen };
@@ -50,16 +63,11 @@ export function classificationTask(train: readonly LabeledText[], dev: readonly 
       const examples = indicesOf(step).map((i) => encodedTrain[i]!);
       return classificationTrainBatch(makeClassificationBatch(examples, pad, limits));
     },
-    async evaluate(model, examples = dev) {
-      const predictions: number[] = [];
-      for (let start = 0; start < examples.length; start += 256) {
-        const b = makeClassificationBatch(examples.slice(start, start + 256).map(encode), pad, limits);
-        const best = tf.tidy(() => tf.argMax(model.forward({ ids: b.inputIds, batchSize: b.batchSize, seqLen: b.seqLen, lengths: b.lengths }).logits, -1));
-        predictions.push(...(await best.data()));
-        best.dispose();
-      }
-      return { accuracy: accuracy(predictions, examples.map((e) => e.label)), predictions };
-    },
+    evaluate: (model, examples = dev) =>
+      argmaxAccuracy(model, examples, (rows) => {
+        const b = makeClassificationBatch(rows.map(encode), pad, limits);
+        return { ids: b.inputIds, batchSize: b.batchSize, seqLen: b.seqLen, lengths: b.lengths };
+      }),
   };
 }
 
@@ -84,16 +92,7 @@ export function imageClassificationTask(train: readonly LabeledFeatures[], dev: 
   const indicesOf = epochBatches(train.length, options.batchSize, options.seed);
   return {
     nextBatch: (step) => batchOf(indicesOf(step).map((i) => train[i]!)),
-    async evaluate(model, examples = dev) {
-      const predictions: number[] = [];
-      for (let start = 0; start < examples.length; start += 256) {
-        const { input } = batchOf(examples.slice(start, start + 256));
-        const best = tf.tidy(() => tf.argMax(model.forward(input).logits, -1));
-        predictions.push(...(await best.data()));
-        best.dispose();
-      }
-      return { accuracy: accuracy(predictions, examples.map((e) => e.label)), predictions };
-    },
+    evaluate: (model, examples = dev) => argmaxAccuracy(model, examples, (rows) => batchOf(rows).input),
   };
 }
 

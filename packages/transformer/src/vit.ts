@@ -1,7 +1,7 @@
 // The vision Transformer classifier (Dosovitskiy et al., 2021): the image (raw values times
-// config.pixelScale) is cut into square patches, each flattened patch is mapped to dModel by one linear layer, a learned CLS token is
-// put in front, learned positions are added, and the Transformer encoder stack (the same layers
-// as the text presets) runs over the patch tokens; the classifier reads the CLS state. Its
+// config.pixelScale) is cut into square patches, each flattened patch is mapped to dModel by
+// one linear layer, a learned CLS token is put in front, learned positions are added, and the
+// Transformer encoder stack (the same layers as the text presets) runs over the patch tokens; the classifier reads the CLS state. Its
 // attention maps over the image (CLS attention, rollout) are computed by @attend/core's
 // attention-rollout.ts.
 
