@@ -1,19 +1,18 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { readFileSync, readdirSync } from 'node:fs';
 import {
-  ACTIVATIONS,
-  NORM_PLACEMENTS,
-  POOLINGS,
-  RNN_ATTENTIONS,
-  SCORE_FUNCTIONS,
   closest,
   createModelConfig,
   headDim,
-  numPatches,
   parseModelConfig,
   type ModelConfig,
   type ModelConfigInput,
 } from './config.js';
+import { ACTIVATIONS, NORM_PLACEMENTS, POOLINGS, SCORE_FUNCTIONS } from './models/fields.js';
+import { MODEL_KINDS, hasTokens } from './models/registry.js';
+import { RNN_ATTENTIONS } from './models/rnn-seq2seq/config.js';
+import { numPatches } from './models/vit-classifier/config.js';
 import { AttendError, ConfigError } from './errors.js';
 
 /** Runs `fn`, expects a ConfigError and returns it for field/message assertions. */
@@ -55,10 +54,8 @@ const shared = {
   positional: 'sinusoidal',
   attention: 'scaled_dot',
   localWindow: null,
-  tieEmbeddings: true,
   scaleEmbedding: true,
   layerNormEps: 1e-5,
-  pooling: 'mean',
   padTokenId: 0,
   bosTokenId: 1,
   eosTokenId: 2,
@@ -69,8 +66,7 @@ describe('createModelConfig defaults', () => {
     expect(createModelConfig({ preset: 'decoder-lm', vocabSize: 100 })).toEqual({
       ...shared,
       preset: 'decoder-lm',
-      numClasses: 0,
-      numEncoderLayers: 0,
+      tieEmbeddings: true,
       numDecoderLayers: 2,
     });
   });
@@ -79,7 +75,7 @@ describe('createModelConfig defaults', () => {
     expect(createModelConfig({ preset: 'encoder-decoder', vocabSize: 100 })).toEqual({
       ...shared,
       preset: 'encoder-decoder',
-      numClasses: 0,
+      tieEmbeddings: true,
       numEncoderLayers: 2,
       numDecoderLayers: 2,
     });
@@ -91,14 +87,14 @@ describe('createModelConfig defaults', () => {
       preset: 'encoder-classifier',
       numClasses: 3,
       numEncoderLayers: 2,
-      numDecoderLayers: 0,
+      pooling: 'mean',
     });
   });
 
   it('encoder-classifier has no default class count: numClasses must be given', () => {
     const error = configError(() => createModelConfig({ preset: 'encoder-classifier', vocabSize: 100 }));
     expect(error.field).toBe('numClasses');
-    expectMessage(error, 'at least 2', 'got 0');
+    expectMessage(error, 'missing', "'encoder-classifier'");
   });
 
   it('overrides win over defaults; undefined overrides keep the default', () => {
@@ -148,13 +144,9 @@ const validConfig: fc.Arbitrary<ModelConfig> = fc
     scaleEmbedding: fc.boolean(),
   })
   .map((r): ModelConfig => ({
-    preset: r.preset,
     vocabSize: r.vocabSize,
-    numClasses: r.preset === 'encoder-classifier' ? r.numClasses : 0,
     dModel: r.numHeads * r.halfHead * 2,
     numHeads: r.numHeads,
-    numEncoderLayers: r.preset === 'decoder-lm' ? 0 : r.layers,
-    numDecoderLayers: r.preset === 'encoder-classifier' ? 0 : r.layers,
     dFf: r.dFf,
     maxSeqLen: r.maxSeqLen,
     dropout: r.dropout,
@@ -163,13 +155,16 @@ const validConfig: fc.Arbitrary<ModelConfig> = fc
     positional: r.positional,
     attention: r.attention,
     localWindow: r.window === null ? null : Math.min(r.window, r.maxSeqLen - 1),
-    tieEmbeddings: r.tieEmbeddings,
     scaleEmbedding: r.scaleEmbedding,
     layerNormEps: r.layerNormEps,
-    pooling: r.pooling,
     padTokenId: 0,
     bosTokenId: 1,
     eosTokenId: r.vocabSize - 1,
+    ...(r.preset === 'encoder-classifier'
+      ? { preset: r.preset, numClasses: r.numClasses, numEncoderLayers: r.layers, pooling: r.pooling }
+      : r.preset === 'decoder-lm'
+        ? { preset: r.preset, numDecoderLayers: r.layers, tieEmbeddings: r.tieEmbeddings }
+        : { preset: r.preset, numEncoderLayers: r.layers, numDecoderLayers: r.layers, tieEmbeddings: r.tieEmbeddings }),
   }));
 
 describe('parseModelConfig', () => {
@@ -243,8 +238,8 @@ describe('parseModelConfig', () => {
   it('a config.json written before scaleEmbedding existed means the √dModel factor', () => {
     const record = validRecord();
     delete record.scaleEmbedding;
-    expect(parseModelConfig(JSON.stringify(record)).scaleEmbedding).toBe(true);
-    expect(parseModelConfig(JSON.stringify({ ...record, scaleEmbedding: false })).scaleEmbedding).toBe(false);
+    expect(parseModelConfig(JSON.stringify(record))).toMatchObject({ scaleEmbedding: true });
+    expect(parseModelConfig(JSON.stringify({ ...record, scaleEmbedding: false }))).toMatchObject({ scaleEmbedding: false });
     expect(configError(() => parseModelConfig(JSON.stringify({ ...record, scaleEmbedding: 'no' }))).field).toBe('config.json: scaleEmbedding');
   });
 
@@ -253,7 +248,7 @@ describe('parseModelConfig', () => {
     delete record.dModel;
     const error = configError(() => parseModelConfig(JSON.stringify(record)));
     expect(error.field).toBe('config.json: dmodel');
-    expectMessage(error, 'unknown field', "did you mean 'dModel'?", 'known: preset, vocabSize');
+    expectMessage(error, "unknown field for preset 'decoder-lm'", "did you mean 'dModel'?", 'known: preset, vocabSize');
   });
 
   it('an unknown preset lists the allowed ones', () => {
@@ -308,14 +303,14 @@ describe('bad values give a ConfigError naming field, value and what is allowed'
     const unrelated = createError({ learningRate: 0.001 });
     expect(unrelated.field).toBe('learningRate');
     expect(unrelated.message).not.toContain('did you mean');
-    expectMessage(unrelated, 'unknown field', 'known: preset, vocabSize, numClasses, dModel');
+    expectMessage(unrelated, 'unknown field', 'known: preset, vocabSize, padTokenId, bosTokenId, eosTokenId, dModel');
   });
 
   it('wrong types', () => {
     const cases: [string, unknown, string[]][] = [
       ['vocabSize', '100', ['"100"', 'integer >= 1']],
       ['numHeads', 2.5, ['2.5', 'integer >= 1']],
-      ['numDecoderLayers', [2], ['an array', 'integer >= 0']],
+      ['numDecoderLayers', [2], ['an array', 'integer >= 1']],
       ['dFf', null, ['null', 'integer >= 1']],
       ['maxSeqLen', Number.NaN, ['NaN', 'integer']],
       ['dropout', '0.1', ['"0.1"', 'number in [0, 1)']],
@@ -326,7 +321,6 @@ describe('bad values give a ConfigError naming field, value and what is allowed'
       ['activation', 'swish', ['"swish"', 'one of relu, gelu']],
       ['positional', 'absolute', ['"absolute"', 'one of sinusoidal, learned, rope, alibi']],
       ['attention', { kind: 'dot' }, ['an object', 'one of scaled_dot, dot, general, additive, cosine']],
-      ['pooling', 'max', ['"max"', 'one of mean, cls']],
       ['localWindow', 'none', ['"none"', 'integer >= 1']],
       ['localWindow', 0, ['0', 'integer >= 1']],
       ['padTokenId', -1, ['-1', 'integer >= 0']],
@@ -369,31 +363,34 @@ describe('bad values give a ConfigError naming field, value and what is allowed'
   it('classifier with fewer than 2 classes; classes on other presets', () => {
     const one = configError(() => createModelConfig({ preset: 'encoder-classifier', vocabSize: 100, numClasses: 1 }));
     expect(one.field).toBe('numClasses');
-    expectMessage(one, "'encoder-classifier'", 'at least 2 classes', 'got 1');
+    expectMessage(one, 'at least 2 classes', 'got 1');
+    const pooling = configError(() => createModelConfig({ preset: 'encoder-classifier', vocabSize: 100, numClasses: 2, pooling: 'max' as never }));
+    expect(pooling.field).toBe('pooling');
+    expectMessage(pooling, '"max"', 'one of mean, cls');
 
     const lm = createError({ numClasses: 3 });
     expect(lm.field).toBe('numClasses');
-    expectMessage(lm, "must be 0 for 'decoder-lm'", 'got 3');
+    expectMessage(lm, "preset 'decoder-lm' has no such field", 'encoder-classifier, vit-classifier');
   });
 
   it('layer counts must match the preset', () => {
     const lmWithEncoder = createError({ numEncoderLayers: 2 });
     expect(lmWithEncoder.field).toBe('numEncoderLayers');
-    expectMessage(lmWithEncoder, "'decoder-lm'", 'no encoder', 'must be 0', 'got 2');
+    expectMessage(lmWithEncoder, "preset 'decoder-lm' has no such field");
 
     const lmWithoutDecoder = createError({ numDecoderLayers: 0 });
     expect(lmWithoutDecoder.field).toBe('numDecoderLayers');
     expectMessage(lmWithoutDecoder, 'at least 1', 'got 0');
 
     const classifierWithDecoder = configError(() =>
-      createModelConfig({ preset: 'encoder-classifier', vocabSize: 100, numClasses: 2, numDecoderLayers: 1 }),
+      createModelConfig({ preset: 'encoder-classifier', vocabSize: 100, numClasses: 2, numDecoderLayers: 1 } as ModelConfigInput),
     );
     expect(classifierWithDecoder.field).toBe('numDecoderLayers');
-    expectMessage(classifierWithDecoder, 'no decoder', 'got 1');
+    expectMessage(classifierWithDecoder, "preset 'encoder-classifier' has no such field");
 
     const seq2seqWithoutEncoder = configError(() => createModelConfig({ preset: 'encoder-decoder', vocabSize: 100, numEncoderLayers: 0 }));
     expect(seq2seqWithoutEncoder.field).toBe('numEncoderLayers');
-    expectMessage(seq2seqWithoutEncoder, "'encoder-decoder'", 'at least 1', 'got 0');
+    expectMessage(seq2seqWithoutEncoder, 'at least 1', 'got 0');
   });
 
   it('localWindow must be smaller than maxSeqLen', () => {
@@ -448,10 +445,10 @@ describe('rnn-seq2seq preset', () => {
     expect(cell.field).toBe('rnnCell');
     expectMessage(cell, '"rnn"', 'gru, lstm');
     expect(createModelConfig({ preset: 'rnn-seq2seq', vocabSize: 40, rnnCell: 'lstm' }).rnnCell).toBe('lstm');
-    const odd = configError(() => createModelConfig({ preset: 'rnn-seq2seq', vocabSize: 40, dModel: 33, numHeads: 1, positional: 'learned' }));
+    const odd = configError(() => createModelConfig({ preset: 'rnn-seq2seq', vocabSize: 40, dModel: 33 }));
     expect(odd.field).toBe('dModel');
     expectMessage(odd, '33 must be even for a bidirectional encoder');
-    expect(createModelConfig({ preset: 'rnn-seq2seq', vocabSize: 40, dModel: 33, numHeads: 1, positional: 'learned', rnnBidirectional: false }).dModel).toBe(33);
+    expect(createModelConfig({ preset: 'rnn-seq2seq', vocabSize: 40, dModel: 33, rnnBidirectional: false }).dModel).toBe(33);
   });
 
   it('rnn fields are missing-errors for rnn-seq2seq and rejected for the Transformer presets', () => {
@@ -462,42 +459,104 @@ describe('rnn-seq2seq preset', () => {
     expectMessage(missing, 'missing');
     const extra = createError({ rnnAttention: 'dot' });
     expect(extra.field).toBe('rnnAttention');
-    expectMessage(extra, "only preset 'rnn-seq2seq' has this field", "'decoder-lm'");
+    expectMessage(extra, "preset 'decoder-lm' has no such field", 'rnn-seq2seq');
   });
 });
 
 describe('vit-classifier preset', () => {
   it('defaults: 8×8 images in 2×2 patches, learned positions, CLS pooling; parse round trip', () => {
-    const config = createModelConfig({ preset: 'vit-classifier', vocabSize: 3, numClasses: 10 });
-    expect(config).toMatchObject({ imageSize: 8, patchSize: 2, numChannels: 1, maxSeqLen: 17, positional: 'learned', pooling: 'cls', numDecoderLayers: 0 });
+    const config = createModelConfig({ preset: 'vit-classifier', numClasses: 10 });
+    expect(config).toMatchObject({ imageSize: 8, patchSize: 2, numChannels: 1, maxSeqLen: 17, numEncoderLayers: 2 });
+    expect(hasTokens(config)).toBe(false);
     expect(numPatches(config)).toBe(16);
     expect(parseModelConfig(JSON.stringify(config))).toEqual(config);
   });
 
   it('bad values name the field', () => {
-    const patch = configError(() => createModelConfig({ preset: 'vit-classifier', vocabSize: 3, numClasses: 10, patchSize: 3 }));
+    const patch = configError(() => createModelConfig({ preset: 'vit-classifier', numClasses: 10, patchSize: 3 }));
     expect(patch.field).toBe('patchSize');
     expectMessage(patch, '3 does not divide imageSize=8');
-    const short = configError(() => createModelConfig({ preset: 'vit-classifier', vocabSize: 3, numClasses: 10, patchSize: 1 }));
+    const short = configError(() => createModelConfig({ preset: 'vit-classifier', numClasses: 10, patchSize: 1 }));
     expect(short.field).toBe('maxSeqLen');
     expectMessage(short, '64 patches + CLS', 'at least 65');
-    const classes = configError(() => createModelConfig({ preset: 'vit-classifier', vocabSize: 3 }));
+    const classes = configError(() => createModelConfig({ preset: 'vit-classifier' }));
     expect(classes.field).toBe('numClasses');
     const extra = createError({ imageSize: 8 });
     expect(extra.field).toBe('imageSize');
-    expectMessage(extra, "only preset 'vit-classifier' has this field");
+    expectMessage(extra, "preset 'decoder-lm' has no such field", 'vit-classifier');
     for (const pixelScale of [0, -1, Infinity]) {
-      const scale = configError(() => createModelConfig({ preset: 'vit-classifier', vocabSize: 3, numClasses: 10, pixelScale }));
+      const scale = configError(() => createModelConfig({ preset: 'vit-classifier', numClasses: 10, pixelScale }));
       expect(scale.field).toBe('pixelScale');
       expectMessage(scale, 'expected a finite number > 0');
     }
   });
 
   it('pixelScale: kept when given, 1 for a config.json written before the field existed', () => {
-    const config = createModelConfig({ preset: 'vit-classifier', vocabSize: 3, numClasses: 10, pixelScale: 1 / 16 });
+    const config = createModelConfig({ preset: 'vit-classifier', numClasses: 10, pixelScale: 1 / 16 });
     expect(config.pixelScale).toBe(0.0625);
-    expect(parseModelConfig(JSON.stringify(config)).pixelScale).toBe(0.0625);
+    expect(parseModelConfig(JSON.stringify(config))).toMatchObject({ pixelScale: 0.0625 });
     const { pixelScale: _, ...older } = config;
-    expect(parseModelConfig(JSON.stringify(older)).pixelScale).toBe(1);
+    expect(parseModelConfig(JSON.stringify(older))).toMatchObject({ pixelScale: 1 });
+  });
+});
+
+describe('each kind has only its own fields', () => {
+  it('fields of another kind are errors naming the field and the kind (the flat layout accepted them all)', () => {
+    const cases: [ModelConfigInput, string][] = [
+      [{ preset: 'rnn-seq2seq', vocabSize: 40, positional: 'rope' } as ModelConfigInput, 'positional'],
+      [{ preset: 'rnn-seq2seq', vocabSize: 40, attention: 'cosine' } as ModelConfigInput, 'attention'],
+      [{ preset: 'rnn-seq2seq', vocabSize: 40, norm: 'post' } as ModelConfigInput, 'norm'],
+      [{ preset: 'rnn-seq2seq', vocabSize: 40, scaleEmbedding: false } as ModelConfigInput, 'scaleEmbedding'],
+      [{ preset: 'rnn-seq2seq', vocabSize: 40, dFf: 7 } as ModelConfigInput, 'dFf'],
+      [{ preset: 'rnn-seq2seq', vocabSize: 40, numHeads: 3 } as ModelConfigInput, 'numHeads'],
+      [{ preset: 'vit-classifier', numClasses: 10, vocabSize: 3 } as ModelConfigInput, 'vocabSize'],
+      [{ preset: 'vit-classifier', numClasses: 10, positional: 'learned' } as ModelConfigInput, 'positional'],
+      [{ preset: 'encoder-classifier', vocabSize: 40, numClasses: 2, tieEmbeddings: true } as ModelConfigInput, 'tieEmbeddings'],
+      [{ preset: 'decoder-lm', vocabSize: 40, pooling: 'mean' } as ModelConfigInput, 'pooling'],
+    ];
+    for (const [input, field] of cases) {
+      const error = configError(() => createModelConfig(input));
+      expect(error.field, field).toBe(field);
+      expectMessage(error, `preset '${input.preset}' has no such field`);
+    }
+  });
+
+  it('an rnn-seq2seq takes any dModel its cell allows: no head count to divide it', () => {
+    expect(createModelConfig({ preset: 'rnn-seq2seq', vocabSize: 40, dModel: 6 }).dModel).toBe(6);
+  });
+
+  it('a config holds exactly its kind\'s fields, and every kind lists preset first', () => {
+    for (const kind of Object.values(MODEL_KINDS)) {
+      expect(kind.fields[0]).toBe('preset');
+      expect(new Set(kind.fields).size).toBe(kind.fields.length);
+    }
+    const rnn = createModelConfig({ preset: 'rnn-seq2seq', vocabSize: 40 });
+    expect(Object.keys(rnn).sort()).toEqual([...MODEL_KINDS['rnn-seq2seq'].fields].sort());
+  });
+});
+
+describe('config.json files written by attend 0.1 (the flat layout) still load', () => {
+  const dir = new URL('./models/fixtures/', import.meta.url);
+  const files = readdirSync(dir).filter((f) => f.endsWith('.v0.1.json'));
+
+  it('there is a fixture for every kind', () => {
+    expect(files.map((f) => f.replace('.v0.1.json', '')).sort()).toEqual(Object.keys(MODEL_KINDS).sort());
+  });
+
+  it.each(files)('%s loads, keeps its own fields and drops the ones its kind never read', (file) => {
+    const flat = JSON.parse(readFileSync(new URL(file, dir), 'utf8')) as Record<string, unknown>;
+    const config = parseModelConfig(readFileSync(new URL(file, dir), 'utf8'), file);
+    const kind = MODEL_KINDS[config.preset];
+    expect(Object.keys(config).sort()).toEqual([...kind.fields].sort());
+    for (const field of kind.fields) expect((config as unknown as Record<string, unknown>)[field], field).toEqual(flat[field]);
+    // What loads is a valid config of the new layout, which round-trips.
+    expect(parseModelConfig(JSON.stringify(config))).toEqual(config);
+  });
+
+  it('a flat-layout file still has its own fields checked', () => {
+    const flat = JSON.parse(readFileSync(new URL('rnn-seq2seq.v0.1.json', dir), 'utf8')) as Record<string, unknown>;
+    expect(configError(() => parseModelConfig({ ...flat, rnnCell: 'rnn' })).field).toBe('config.json: rnnCell');
+    // …and the fields it never read may hold anything the old layout allowed.
+    expect(parseModelConfig({ ...flat, numHeads: 3, dFf: 7 })).toMatchObject({ preset: 'rnn-seq2seq' });
   });
 });

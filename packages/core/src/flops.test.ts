@@ -60,7 +60,7 @@ describe('flopsPerToken', () => {
   });
 
   it('gives the vit-classifier its patch embedding (C·p·p → d) and classifier head, and no lm_head', () => {
-    const vit = createModelConfig({ preset: 'vit-classifier', vocabSize: 3, numClasses: 10, dModel: 8, numHeads: 2, numEncoderLayers: 1, dFf: 16, imageSize: 8, patchSize: 2, numChannels: 3 });
+    const vit = createModelConfig({ preset: 'vit-classifier', numClasses: 10, dModel: 8, numHeads: 2, numEncoderLayers: 1, dFf: 16, imageSize: 8, patchSize: 2, numChannels: 3 });
     const f = flopsPerToken(vit);
     expect(f.modules.map((m) => m.module)).toEqual(['embeddings.patch_embeddings', 'encoder.layers.0.self_attn', 'encoder.layers.0.fc1+fc2', 'classifier']);
     expect(f.modules[0]!.flops).toBe(2 * 3 * 2 * 2 * 8);

@@ -1,6 +1,7 @@
 export * from './errors.js';
 export * from './random.js';
 export * from './config.js';
+export * from './models/index.js';
 export * from './masks.js';
 export * from './attention-rollout.js';
 export * from './positional-encoding.js';

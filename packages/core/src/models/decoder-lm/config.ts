@@ -1,0 +1,39 @@
+// The decoder-only language model (GPT): causal self-attention layers and a vocabulary head.
+
+import type { ModelKind } from '../kind.js';
+import {
+  BASE_FIELDS, STACK_FIELDS, TOKEN_FIELDS, baseFields, bool, layers, stackFields, tokenFields,
+  type BaseFields, type EmbeddingFields, type StackFields, type TiedFields, type TokenFields,
+} from '../fields.js';
+import { stackFlops } from '../stack.js';
+import { TRANSFORMER_DEFAULTS } from '../encoder-classifier/config.js';
+
+export interface DecoderLmConfig extends BaseFields, TokenFields, StackFields, EmbeddingFields, TiedFields {
+  preset: 'decoder-lm';
+  numDecoderLayers: number;
+}
+
+export const decoderLm: ModelKind<DecoderLmConfig> = {
+  preset: 'decoder-lm',
+  task: 'text-generation',
+  description: 'decoder-only Transformer language model (GPT)',
+  fields: ['preset', ...TOKEN_FIELDS, ...BASE_FIELDS, ...STACK_FIELDS, 'numDecoderLayers', 'scaleEmbedding', 'tieEmbeddings'],
+  laterFields: { scaleEmbedding: true },
+  defaults: () => ({ preset: 'decoder-lm', ...TRANSFORMER_DEFAULTS, numDecoderLayers: 2, tieEmbeddings: true }),
+  validate(v) {
+    const base = baseFields(v);
+    return {
+      preset: 'decoder-lm',
+      ...tokenFields(v),
+      ...base,
+      ...stackFields(v, base),
+      numDecoderLayers: layers(v, 'numDecoderLayers'),
+      scaleEmbedding: bool(v, 'scaleEmbedding'),
+      tieEmbeddings: bool(v, 'tieEmbeddings'),
+    };
+  },
+  flops: (config, { context }) => [
+    ...stackFlops(config, 'decoder', config.numDecoderLayers, context),
+    { module: 'lm_head', flops: 2 * config.dModel * config.vocabSize },
+  ],
+};

@@ -1,0 +1,63 @@
+// The encoder classifier: a Transformer encoder over tokens, pooled (mean over valid tokens or
+// the first token) into a linear classifier head — BERT's sequence classification shape.
+
+import type { ModelKind } from '../kind.js';
+import {
+  BASE_FIELDS, POOLINGS, STACK_FIELDS, TOKEN_FIELDS, baseFields, bool, classes, layers, oneOf, stackFields, tokenFields,
+  type BaseFields, type EmbeddingFields, type Pooling, type StackFields, type TokenFields,
+} from '../fields.js';
+import { stackFlops } from '../stack.js';
+
+export interface EncoderClassifierConfig extends BaseFields, TokenFields, StackFields, EmbeddingFields {
+  preset: 'encoder-classifier';
+  numEncoderLayers: number;
+  /** Number of labels of the classifier head (>= 2). */
+  numClasses: number;
+  /** How the encoder output is pooled: mean over valid tokens, or the first token. */
+  pooling: Pooling;
+}
+
+/** Defaults of the Transformer text kinds: a small model that trains in minutes on a CPU. */
+export const TRANSFORMER_DEFAULTS = {
+  dModel: 128,
+  maxSeqLen: 128,
+  dropout: 0.1,
+  numHeads: 4,
+  dFf: 512,
+  norm: 'pre',
+  activation: 'gelu',
+  positional: 'sinusoidal',
+  attention: 'scaled_dot',
+  localWindow: null,
+  layerNormEps: 1e-5,
+  scaleEmbedding: true,
+  padTokenId: 0,
+  bosTokenId: 1,
+  eosTokenId: 2,
+} as const;
+
+export const encoderClassifier: ModelKind<EncoderClassifierConfig> = {
+  preset: 'encoder-classifier',
+  task: 'text-classification',
+  description: 'Transformer encoder + classifier head over text',
+  fields: ['preset', ...TOKEN_FIELDS, 'numClasses', ...BASE_FIELDS, ...STACK_FIELDS, 'numEncoderLayers', 'scaleEmbedding', 'pooling'],
+  laterFields: { scaleEmbedding: true },
+  defaults: () => ({ preset: 'encoder-classifier', ...TRANSFORMER_DEFAULTS, numEncoderLayers: 2, pooling: 'mean' }),
+  validate(v) {
+    const base = baseFields(v);
+    return {
+      preset: 'encoder-classifier',
+      ...tokenFields(v),
+      numClasses: classes(v),
+      ...base,
+      ...stackFields(v, base),
+      numEncoderLayers: layers(v, 'numEncoderLayers'),
+      scaleEmbedding: bool(v, 'scaleEmbedding'),
+      pooling: oneOf(v, 'pooling', POOLINGS),
+    };
+  },
+  flops: (config, { context }) => [
+    ...stackFlops(config, 'encoder', config.numEncoderLayers, context),
+    { module: 'classifier', flops: 2 * config.dModel * config.numClasses },
+  ],
+};

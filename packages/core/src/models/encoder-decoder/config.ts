@@ -1,0 +1,43 @@
+// The Transformer encoder–decoder (Vaswani et al., 2017): encoder self-attention, decoder
+// causal self-attention and cross-attention over the encoder states, a vocabulary head.
+
+import type { ModelKind } from '../kind.js';
+import {
+  BASE_FIELDS, STACK_FIELDS, TOKEN_FIELDS, baseFields, bool, layers, stackFields, tokenFields,
+  type BaseFields, type EmbeddingFields, type StackFields, type TiedFields, type TokenFields,
+} from '../fields.js';
+import { stackFlops } from '../stack.js';
+import { TRANSFORMER_DEFAULTS } from '../encoder-classifier/config.js';
+
+export interface EncoderDecoderConfig extends BaseFields, TokenFields, StackFields, EmbeddingFields, TiedFields {
+  preset: 'encoder-decoder';
+  numEncoderLayers: number;
+  numDecoderLayers: number;
+}
+
+export const encoderDecoder: ModelKind<EncoderDecoderConfig> = {
+  preset: 'encoder-decoder',
+  task: 'translation',
+  description: 'Transformer encoder–decoder (Vaswani et al.)',
+  fields: ['preset', ...TOKEN_FIELDS, ...BASE_FIELDS, ...STACK_FIELDS, 'numEncoderLayers', 'numDecoderLayers', 'scaleEmbedding', 'tieEmbeddings'],
+  laterFields: { scaleEmbedding: true },
+  defaults: () => ({ preset: 'encoder-decoder', ...TRANSFORMER_DEFAULTS, numEncoderLayers: 2, numDecoderLayers: 2, tieEmbeddings: true }),
+  validate(v) {
+    const base = baseFields(v);
+    return {
+      preset: 'encoder-decoder',
+      ...tokenFields(v),
+      ...base,
+      ...stackFields(v, base),
+      numEncoderLayers: layers(v, 'numEncoderLayers'),
+      numDecoderLayers: layers(v, 'numDecoderLayers'),
+      scaleEmbedding: bool(v, 'scaleEmbedding'),
+      tieEmbeddings: bool(v, 'tieEmbeddings'),
+    };
+  },
+  flops: (config, { context, source }) => [
+    ...stackFlops(config, 'encoder', config.numEncoderLayers, context),
+    ...stackFlops(config, 'decoder', config.numDecoderLayers, context, source),
+    { module: 'lm_head', flops: 2 * config.dModel * config.vocabSize },
+  ],
+};

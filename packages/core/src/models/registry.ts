@@ -1,0 +1,63 @@
+// The registry of model kinds: one entry per kind, keyed by `preset`. Adding a kind to core
+// means writing `models/<kind>/config.ts` and adding it here.
+
+import { ConfigError } from '../errors.js';
+import type { ModelKind, ModelTask } from './kind.js';
+import { describe } from './fields.js';
+import { encoderClassifier, type EncoderClassifierConfig } from './encoder-classifier/config.js';
+import { decoderLm, type DecoderLmConfig } from './decoder-lm/config.js';
+import { encoderDecoder, type EncoderDecoderConfig } from './encoder-decoder/config.js';
+import { rnnSeq2Seq, type RnnSeq2SeqConfig } from './rnn-seq2seq/config.js';
+import { vitClassifier, type VitClassifierConfig } from './vit-classifier/config.js';
+
+/** A model's config: one member per kind, discriminated on `preset`, each with only its own fields. */
+export type ModelConfig = EncoderClassifierConfig | DecoderLmConfig | EncoderDecoderConfig | RnnSeq2SeqConfig | VitClassifierConfig;
+export type Preset = ModelConfig['preset'];
+/** The config of one kind. */
+export type ConfigOf<P extends Preset> = Extract<ModelConfig, { preset: P }>;
+
+export const MODEL_KINDS: { readonly [P in Preset]: ModelKind<ConfigOf<P>> } = Object.freeze({
+  'encoder-classifier': encoderClassifier,
+  'decoder-lm': decoderLm,
+  'encoder-decoder': encoderDecoder,
+  'rnn-seq2seq': rnnSeq2Seq,
+  'vit-classifier': vitClassifier,
+});
+
+/** Every preset, in registry order. */
+export const PRESETS = Object.keys(MODEL_KINDS) as Preset[];
+
+/** The kind of a preset name; a ConfigError listing the presets when there is none. */
+export function modelKind<P extends Preset>(preset: P): ModelKind<ConfigOf<P>>;
+export function modelKind(preset: unknown): ModelKind<ModelConfig>;
+export function modelKind(preset: unknown): ModelKind<ModelConfig> {
+  if (typeof preset !== 'string' || !Object.hasOwn(MODEL_KINDS, preset)) {
+    throw new ConfigError('preset', `${describe(preset)} is not a preset; allowed: ${PRESETS.join(', ')}`);
+  }
+  return MODEL_KINDS[preset as Preset] as ModelKind<ModelConfig>;
+}
+
+/** What a config's model does (see ModelTask). */
+export function modelTask(config: Pick<ModelConfig, 'preset'>): ModelTask {
+  return modelKind(config.preset).task;
+}
+
+/** The presets whose models do `task`. */
+export function presetsFor(task: ModelTask): Preset[] {
+  return PRESETS.filter((p) => MODEL_KINDS[p].task === task);
+}
+
+/** Whether `config` reads and writes tokens (has a vocabulary and a tokenizer). */
+export function hasTokens(config: ModelConfig): config is Exclude<ModelConfig, VitClassifierConfig> {
+  return 'vocabSize' in config;
+}
+
+/** Whether `config` has a Transformer encoder stack (the text encoder kinds and the ViT). */
+export function numEncoderLayers(config: ModelConfig): number {
+  return 'numEncoderLayers' in config ? config.numEncoderLayers : 0;
+}
+
+/** Decoder layers of `config` (0 for the kinds without a decoder). */
+export function numDecoderLayers(config: ModelConfig): number {
+  return 'numDecoderLayers' in config ? config.numDecoderLayers : 0;
+}

@@ -1,0 +1,41 @@
+// Pieces shared by the kinds built on a Transformer layer stack (encoder-classifier,
+// decoder-lm, encoder-decoder, vit-classifier): the FLOPs of its layers.
+
+import type { ModuleFlops } from '../flops.js';
+import type { BaseFields, StackFields } from './fields.js';
+
+type StackConfig = BaseFields & Pick<StackFields, 'numHeads' | 'dFf' | 'attention'>;
+
+/** Projections q, k, v, o (2·d² each), the score function's own products, scores and weighted sum. */
+export function attentionFlops(config: StackConfig, keys: number): number {
+  return 4 * 2 * config.dModel * config.dModel + scoreFlops(config, keys) + 2 * keys * config.dModel;
+}
+
+/** Two position-wise linear maps d → dFf → d. */
+export function feedForwardFlops(config: StackConfig): number {
+  return 2 * 2 * config.dModel * config.dFf;
+}
+
+/** FLOPs of one query's scores against `keys` keys, with the score function's extra products. */
+export function scoreFlops(config: StackConfig, keys: number): number {
+  const d = config.dModel;
+  switch (config.attention) {
+    case 'general': // q·W per head, then dot products
+      return 2 * d * (d / config.numHeads) + 2 * keys * d;
+    case 'additive': // v·tanh(W₁q + W₂k): the key projection is per key, shared by the queries
+      return 2 * 2 * d * (d / config.numHeads) + 2 * keys * d;
+    default: // scaled_dot, dot, cosine
+      return 2 * keys * d;
+  }
+}
+
+/** Self-attention and feed-forward of `count` layers of the stack named `stack`. */
+export function stackFlops(config: StackConfig, stack: 'encoder' | 'decoder', count: number, keys: number, cross?: number): ModuleFlops[] {
+  const modules: ModuleFlops[] = [];
+  for (let i = 0; i < count; i++) {
+    modules.push({ module: `${stack}.layers.${i}.self_attn`, flops: attentionFlops(config, keys) });
+    if (cross !== undefined) modules.push({ module: `${stack}.layers.${i}.encoder_attn`, flops: attentionFlops(config, cross) });
+    modules.push({ module: `${stack}.layers.${i}.fc1+fc2`, flops: feedForwardFlops(config) });
+  }
+  return modules;
+}
