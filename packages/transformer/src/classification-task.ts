@@ -4,11 +4,10 @@
 // the dev set.
 
 import * as tf from '@tensorflow/tfjs-core';
-import { accuracy, createRng, makeClassificationBatch, ShapeError, type EncodedExample, type LabeledFeatures, type LabeledText, type ModelConfig, type Tokenizer } from '@attend/core';
+import { accuracy, createRng, makeClassificationBatch, numPatches, ShapeError, type EncodedExample, type LabeledFeatures, type LabeledText, type Tokenizer, type VitClassifierConfig } from '@attend/core';
 import type { TokenBatch } from './model.js';
 import type { AttendModel } from './models.js';
 import { classificationTrainBatch, type TrainBatch } from './trainer.js';
-import { imageTrainBatch } from './vit.js';
 
 export interface ClassificationTaskOptions {
   batchSize: number;
@@ -82,8 +81,8 @@ export interface ImageClassificationTask {
  * row, column; the model applies pixelScale), batched in the same per-epoch order as
  * `classificationTask`; accuracy on the dev set.
  */
-export function imageClassificationTask(train: readonly LabeledFeatures[], dev: readonly LabeledFeatures[], config: ModelConfig, options: Omit<ClassificationTaskOptions, 'maxLen'>): ImageClassificationTask {
-  const size = config.numChannels! * config.imageSize! ** 2;
+export function imageClassificationTask(train: readonly LabeledFeatures[], dev: readonly LabeledFeatures[], config: VitClassifierConfig, options: Omit<ClassificationTaskOptions, 'maxLen'>): ImageClassificationTask {
+  const size = config.numChannels * config.imageSize ** 2;
   for (const [name, rows] of [['train', train], ['dev', dev]] as const) {
     const bad = rows.findIndex((r) => r.features.length !== size);
     if (bad >= 0) throw new ShapeError(`${name} image ${bad}: ${rows[bad]!.features.length} values, expected ${size} (${config.numChannels} × ${config.imageSize} × ${config.imageSize})`);
@@ -98,7 +97,9 @@ export function imageClassificationTask(train: readonly LabeledFeatures[], dev: 
 
 /** Class probabilities (softmax of the logits) and best class of each row of an encoder-classifier (or of each image of a vit-classifier batch). */
 export async function classify(model: AttendModel, batch: TokenBatch): Promise<{ label: number; probabilities: Float32Array }[]> {
-  const K = model.config.numClasses;
+  const config = model.config;
+  if (!('numClasses' in config)) throw new ShapeError(`classify: preset '${config.preset}' has no classifier head`);
+  const K = config.numClasses;
   const probs = tf.tidy(() => tf.softmax(model.forward(batch).logits));
   const data = (await probs.data()) as Float32Array;
   probs.dispose();
@@ -110,4 +111,9 @@ export async function classify(model: AttendModel, batch: TokenBatch): Promise<{
     });
     return { label, probabilities };
   });
+}
+
+/** A classification TrainBatch of images [B, C, H, W] and labels [B]. */
+export function imageTrainBatch(pixels: Float32Array, labels: Int32Array, config: VitClassifierConfig): TrainBatch {
+  return { input: { ids: new Int32Array(0), batchSize: labels.length, seqLen: numPatches(config) + 1, pixels }, labels };
 }

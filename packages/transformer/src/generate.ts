@@ -3,7 +3,7 @@
 // The tfjs side recomputes the prefix each step (no cache); the ONNX runtime has the KV cache.
 
 import * as tf from '@tensorflow/tfjs-core';
-import { decodeWith, type DecodeStrategy, type StepFunction } from '@attend/core';
+import { decodeWith, hasTokens, ShapeError, type DecodeStrategy, type StepFunction } from '@attend/core';
 import type { TokenBatch } from './model.js';
 import type { AttendModel } from './models.js';
 
@@ -39,6 +39,7 @@ export function tfjsStepFunction(model: AttendModel, memory?: { states: tf.Tenso
 /** Decodes a batch of encoded sources [B, S] (encoder–decoder); returns the best ids per row. */
 export async function translate(model: AttendModel, source: TokenBatch, maxNewTokens: number, strategy: DecodeStrategy = { kind: 'greedy' }): Promise<number[][]> {
   const c = model.config;
+  if (!hasTokens(c)) throw new ShapeError(`translate: preset '${c.preset}' does not write tokens`);
   const memory = { states: tf.tidy(() => model.encode(source)), source };
   try {
     const step = tfjsStepFunction(model, memory);

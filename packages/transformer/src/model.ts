@@ -13,7 +13,10 @@ import {
   ropeTables,
   ShapeError,
   sinusoidalTable,
-  type ModelConfig,
+  numDecoderLayers,
+  numEncoderLayers,
+  type StackConfig,
+  type TransformerConfig,
 } from '@attend/core';
 import { LayerNorm, TransformerLayer } from './layers.js';
 import { dropout, embeddingLookup, linear, matMulBT } from './ops.js';
@@ -116,7 +119,7 @@ export interface TransformerModelOptions {
 }
 
 /** Init std of the embedding tables: unit scale after the √dModel factor, or GPT-2's 0.02 without it. */
-function embeddingStd(config: ModelConfig): number {
+function embeddingStd(config: Pick<StackConfig, 'dModel' | 'scaleEmbedding'>): number {
   return config.scaleEmbedding ? 1 / Math.sqrt(config.dModel) : 0.02;
 }
 
@@ -133,14 +136,14 @@ export class Stack {
   private readonly learned: EmbeddingTable;
 
   constructor(
-    readonly config: ModelConfig,
+    readonly config: StackConfig,
     readonly kind: 'encoder' | 'decoder',
     numLayers: number,
     seed: number,
-    init: InitScheme = 'glorot',
+    options: { init?: InitScheme; totalLayers?: number; crossAttention?: boolean } = {},
   ) {
     const c = config;
-    const total = c.numEncoderLayers + c.numDecoderLayers;
+    const { init = 'glorot', totalLayers: total = numLayers, crossAttention = false } = options;
     this.layers = Array.from({ length: numLayers }, (_, i) =>
       new TransformerLayer({
         dModel: c.dModel,
@@ -154,7 +157,7 @@ export class Stack {
         totalLayers: total,
         init,
         seed: seed * 1000 + i,
-        crossAttention: kind === 'decoder' && c.preset === 'encoder-decoder',
+        crossAttention,
       }),
     );
     if (c.norm === 'pre') this.finalNorm = new LayerNorm({ dim: c.dModel, eps: c.layerNormEps });
@@ -181,7 +184,7 @@ export class Stack {
  * @attend/core's batching) and return tensors; call them inside `tf.tidy`.
  */
 export class TransformerModel {
-  readonly config: ModelConfig;
+  readonly config: TransformerConfig;
   readonly embedTokens: EmbeddingTable;
   readonly encoder?: Stack;
   readonly decoder?: Stack;
@@ -190,16 +193,16 @@ export class TransformerModel {
   private readonly sinusoidal?: tf.Tensor2D;
   private readonly rope?: { cos: tf.Tensor2D; sin: tf.Tensor2D };
 
-  constructor(config: ModelConfig, options: TransformerModelOptions = {}) {
-    if (config.preset === 'rnn-seq2seq' || config.preset === 'vit-classifier') {
-      throw new ShapeError(`TransformerModel: preset '${config.preset}' is built by ${config.preset === 'rnn-seq2seq' ? 'RnnSeq2SeqModel' : 'VitModel'} (createModel picks it)`);
-    }
+  constructor(config: TransformerConfig, options: TransformerModelOptions = {}) {
     this.config = config;
     const seed = options.seed ?? 0;
     const init = options.init ?? 'glorot';
     this.embedTokens = new EmbeddingTable({ rows: config.vocabSize, dModel: config.dModel, std: embeddingStd(config), seed: seed * 7919 + 1 });
-    if (config.numEncoderLayers > 0) this.encoder = new Stack(config, 'encoder', config.numEncoderLayers, seed * 7919 + 2, init);
-    if (config.numDecoderLayers > 0) this.decoder = new Stack(config, 'decoder', config.numDecoderLayers, seed * 7919 + 3, init);
+    const encoderLayers = numEncoderLayers(config);
+    const decoderLayers = numDecoderLayers(config);
+    const totalLayers = encoderLayers + decoderLayers;
+    if (encoderLayers > 0) this.encoder = new Stack(config, 'encoder', encoderLayers, seed * 7919 + 2, { init, totalLayers });
+    if (decoderLayers > 0) this.decoder = new Stack(config, 'decoder', decoderLayers, seed * 7919 + 3, { init, totalLayers, crossAttention: encoderLayers > 0 });
     const rng = createRng(seed * 7919 + 4);
     if (config.preset === 'encoder-classifier') {
       this.head.add(this.headHolder, 'classifier.weight', [config.dModel, config.numClasses], { normal: 0.02 }, rng, true);
@@ -311,7 +314,7 @@ export class TransformerModel {
   /** Vocabulary logits [B, T, V] from decoder states (tied or separate output matrix). */
   lmLogits(states: tf.Tensor3D): tf.Tensor3D {
     return tf.tidy(() => {
-      if (this.config.tieEmbeddings) {
+      if (this.config.preset !== 'encoder-classifier' && this.config.tieEmbeddings) {
         const [B, T, d] = states.shape;
         const flat = matMulBT(tf.reshape(states, [B * T, d]), this.embedTokens.table());
         return tf.reshape(flat, [B, T, this.config.vocabSize]) as tf.Tensor3D;
@@ -325,7 +328,7 @@ export class TransformerModel {
     return tf.tidy(() => {
       const [B, T, d] = states.shape;
       let pooled: tf.Tensor2D;
-      if (this.config.pooling === 'cls') {
+      if (this.config.preset === 'encoder-classifier' && this.config.pooling === 'cls') {
         pooled = tf.reshape(tf.slice(states, [0, 0, 0], [B, 1, d]), [B, d]);
       } else {
         const lengths = source.lengths ?? new Int32Array(B).fill(T);
@@ -355,9 +358,6 @@ export class TransformerModel {
         case 'decoder-lm':
           logits = this.lmLogits(this.decode(input, undefined, options, kept));
           break;
-        case 'rnn-seq2seq':
-        case 'vit-classifier':
-          throw new ShapeError(`preset '${this.config.preset}' is built by createModel`);
         case 'encoder-decoder': {
           if (!target) throw new ShapeError('encoder-decoder forward needs a target (decoder input) batch');
           const states = this.encode(input, options, kept);

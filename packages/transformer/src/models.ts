@@ -1,12 +1,13 @@
-// One interface over every preset's tfjs model, and the one place that builds a model from a
-// ModelConfig: the trainer, translate() and checkpoints work with any of them.
+// One interface over every kind's tfjs model, and the registry that builds a model from a
+// ModelConfig: the trainer, translate() and checkpoints work with any of them. The three
+// Transformer text kinds share TransformerModel (model.ts); the others live in models/<kind>/.
 
 import type * as tf from '@tensorflow/tfjs-core';
-import type { ModelConfig } from '@attend/core';
+import type { ConfigOf, ModelConfig, Preset } from '@attend/core';
 import { TransformerModel, type TransformerModelOptions, type AttentionMaps, type ForwardOptions, type ForwardResult, type TokenBatch } from './model.js';
 import type { NamedParam } from './params.js';
-import { RnnSeq2SeqModel } from './rnn.js';
-import { VitModel } from './vit.js';
+import { RnnSeq2SeqModel } from './models/rnn-seq2seq/model.js';
+import { VitModel } from './models/vit-classifier/model.js';
 
 /** What the trainer, decoding and checkpoints need from a model. */
 export interface AttendModel {
@@ -25,14 +26,18 @@ export interface AttendModel {
   dispose(): void;
 }
 
+type ModelFactory<P extends Preset> = (config: ConfigOf<P>, options: TransformerModelOptions) => AttendModel;
+
+/** The tfjs model of each kind. Adding a kind: its class in models/<kind>/ and one entry here. */
+export const TFJS_MODELS: { readonly [P in Preset]: ModelFactory<P> } = Object.freeze({
+  'encoder-classifier': (config, options) => new TransformerModel(config, options),
+  'decoder-lm': (config, options) => new TransformerModel(config, options),
+  'encoder-decoder': (config, options) => new TransformerModel(config, options),
+  'rnn-seq2seq': (config, options) => new RnnSeq2SeqModel(config, { seed: options.seed }),
+  'vit-classifier': (config, options) => new VitModel(config, { seed: options.seed }),
+});
+
 /** The model of `config.preset`, with seeded initial weights. */
 export function createModel(config: ModelConfig, options: TransformerModelOptions = {}): AttendModel {
-  switch (config.preset) {
-    case 'rnn-seq2seq':
-      return new RnnSeq2SeqModel(config, { seed: options.seed });
-    case 'vit-classifier':
-      return new VitModel(config, { seed: options.seed });
-    default:
-      return new TransformerModel(config, options);
-  }
+  return (TFJS_MODELS[config.preset] as ModelFactory<Preset>)(config as ConfigOf<Preset>, options);
 }

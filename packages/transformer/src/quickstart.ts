@@ -2,7 +2,7 @@
 // on the built-in task ("march 3rd, 2021" → "2021-03-03"), returning its dev exact match, outputs
 // and samples. Needs no data files: the task is generated in code.
 
-import { CharTokenizer, createModelConfig, dateTask, trainDevSplit, type ModelConfigInput } from '@attend/core';
+import { CharTokenizer, createModelConfig, dateTask, trainDevSplit, type EncoderDecoderConfig } from '@attend/core';
 import { TransformerModel } from './model.js';
 import { seq2seqTask } from './seq2seq-task.js';
 import { train } from './trainer.js';
@@ -19,7 +19,7 @@ export interface DateExperimentOptions {
   learningRate?: number;
   warmupSteps?: number;
   /** Overrides of the small default encoder–decoder. */
-  model?: Partial<ModelConfigInput>;
+  model?: Partial<Omit<EncoderDecoderConfig, 'preset'>>;
   onLine?: (line: string) => void;
 }
 

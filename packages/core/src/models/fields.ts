@@ -65,6 +65,9 @@ export interface TiedFields {
   tieEmbeddings: boolean;
 }
 
+/** What a Transformer layer stack reads (the text kinds' configs, or vitStack(config)). */
+export type StackConfig = BaseFields & StackFields & Partial<EmbeddingFields>;
+
 export const BASE_FIELDS = ['dModel', 'maxSeqLen', 'dropout'] as const;
 export const TOKEN_FIELDS = ['vocabSize', 'padTokenId', 'bosTokenId', 'eosTokenId'] as const;
 export const STACK_FIELDS = ['numHeads', 'dFf', 'norm', 'activation', 'positional', 'attention', 'localWindow', 'layerNormEps'] as const;

@@ -7,11 +7,10 @@
 
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { createRng, numPatches, ShapeError, type ModelConfig } from '@attend/core';
-import { Stack, type AttentionMaps, type ForwardOptions, type ForwardResult, type TokenBatch } from './model.js';
-import { dropout, linear } from './ops.js';
-import { glorot, ParamStore, type NamedParam } from './params.js';
-import type { TrainBatch } from './trainer.js';
+import { createRng, numPatches, ShapeError, vitStack, type VitClassifierConfig } from '@attend/core';
+import { Stack, type AttentionMaps, type ForwardOptions, type ForwardResult, type TokenBatch } from '../../model.js';
+import { dropout, linear } from '../../ops.js';
+import { glorot, ParamStore, type NamedParam } from '../../params.js';
 
 /** Holds the patch embedding, CLS token and classifier weights. */
 class VitParams extends tfl.layers.Layer {
@@ -22,10 +21,10 @@ class VitParams extends tfl.layers.Layer {
  * Patches of images [B, C, H, W] (row-major): [B, N, C·p·p], patches in row-major order over the
  * grid, each patch flattened channel, row, column.
  */
-export function imagePatches(pixels: Float32Array, batchSize: number, config: Pick<ModelConfig, 'imageSize' | 'patchSize' | 'numChannels'>): Float32Array {
-  const S = config.imageSize!;
-  const p = config.patchSize!;
-  const C = config.numChannels!;
+export function imagePatches(pixels: Float32Array, batchSize: number, config: Pick<VitClassifierConfig, 'imageSize' | 'patchSize' | 'numChannels'>): Float32Array {
+  const S = config.imageSize;
+  const p = config.patchSize;
+  const C = config.numChannels;
   if (pixels.length !== batchSize * C * S * S) throw new ShapeError(`images: ${pixels.length} values for ${batchSize} × ${C} × ${S} × ${S}`);
   const G = S / p;
   const P = C * p * p;
@@ -47,18 +46,17 @@ export function imagePatches(pixels: Float32Array, batchSize: number, config: Pi
 
 /** The vit-classifier preset; same contract as TransformerModel's classifier, on `TokenBatch.pixels`. */
 export class VitModel {
-  readonly config: ModelConfig;
+  readonly config: VitClassifierConfig;
   readonly encoder: Stack;
   private readonly params = new ParamStore();
   private readonly holder = new VitParams({});
 
-  constructor(config: ModelConfig, options: { seed?: number } = {}) {
-    if (config.preset !== 'vit-classifier') throw new ShapeError(`VitModel: expected preset 'vit-classifier', got '${config.preset}'`);
+  constructor(config: VitClassifierConfig, options: { seed?: number } = {}) {
     this.config = config;
     const seed = options.seed ?? 0;
     const d = config.dModel;
-    const P = config.numChannels! * config.patchSize! ** 2;
-    this.encoder = new Stack(config, 'encoder', config.numEncoderLayers, seed * 7919 + 2);
+    const P = config.numChannels * config.patchSize ** 2;
+    this.encoder = new Stack(vitStack(config), 'encoder', config.numEncoderLayers, seed * 7919 + 2);
     const rng = createRng(seed * 7919 + 4);
     this.params.add(this.holder, 'embeddings.patch_embeddings.weight', [P, d], glorot(P, d), rng, true);
     this.params.add(this.holder, 'embeddings.patch_embeddings.bias', [d], 'zeros', rng);
@@ -88,11 +86,11 @@ export class VitModel {
     const B = source.batchSize;
     const N = numPatches(this.config);
     const d = this.config.dModel;
-    const P = this.config.numChannels! * this.config.patchSize! ** 2;
+    const P = this.config.numChannels * this.config.patchSize ** 2;
     const patches = imagePatches(source.pixels, B, this.config);
     return tf.tidy(() => {
       const p = this.params;
-      const scale = this.config.pixelScale ?? 1;
+      const scale = this.config.pixelScale;
       const pixels = scale === 1 ? tf.tensor3d(patches, [B, N, P]) : tf.mul(tf.tensor3d(patches, [B, N, P]), scale); // [B, N, C·p·p]
       const tokens = linear(pixels, p.get('embeddings.patch_embeddings.weight'), p.get('embeddings.patch_embeddings.bias')); // [B, N, d]
       const cls = tf.broadcastTo(tf.reshape(p.get('embeddings.cls_token'), [1, 1, d]), [B, 1, d]);
@@ -131,11 +129,6 @@ export class VitModel {
   dispose(): void {
     for (const p of this.namedParams()) p.variable.dispose();
   }
-}
-
-/** A classification TrainBatch of images [B, C, H, W] and labels [B]. */
-export function imageTrainBatch(pixels: Float32Array, labels: Int32Array, config: ModelConfig): TrainBatch {
-  return { input: { ids: new Int32Array(0), batchSize: labels.length, seqLen: numPatches(config) + 1, pixels }, labels };
 }
 
 tf.serialization.registerClass(VitParams);

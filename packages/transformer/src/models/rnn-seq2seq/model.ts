@@ -11,11 +11,11 @@
 
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { attentionMask, createRng, maskToBias, MASKED_SCORE, ShapeError, type ModelConfig, type RnnAttention, type RnnCell, type ScoreFunction } from '@attend/core';
-import { scoreParamsOf, type ScoreParams } from './attention.js';
-import { EmbeddingTable, type AttentionMaps, type ForwardOptions, type ForwardResult, type TokenBatch } from './model.js';
-import { dropout, embeddingLookup, linear, matMul, matMulBT } from './ops.js';
-import { glorot, ParamStore, type NamedParam } from './params.js';
+import { attentionMask, createRng, maskToBias, MASKED_SCORE, ShapeError, type RnnSeq2SeqConfig, type RnnAttention, type RnnCell, type ScoreFunction } from '@attend/core';
+import { scoreParamsOf, type ScoreParams } from '../../attention.js';
+import { EmbeddingTable, type AttentionMaps, type ForwardOptions, type ForwardResult, type TokenBatch } from '../../model.js';
+import { dropout, embeddingLookup, linear, matMul, matMulBT } from '../../ops.js';
+import { glorot, ParamStore, type NamedParam } from '../../params.js';
 
 export interface RnnLayerArgs {
   /** The recurrent cell; default 'gru'. */
@@ -255,7 +255,7 @@ class RnnParams extends tfl.layers.Layer {
  * weights [B, 1, T, S] come back as `attention.cross` on request.
  */
 export class RnnSeq2SeqModel {
-  readonly config: ModelConfig;
+  readonly config: RnnSeq2SeqConfig;
   readonly embedTokens: EmbeddingTable;
   readonly encoderRnn: RnnStack;
   readonly decoderRnn: RnnStack;
@@ -263,15 +263,14 @@ export class RnnSeq2SeqModel {
   private readonly params = new ParamStore();
   private readonly holder = new RnnParams({});
 
-  constructor(config: ModelConfig, options: { seed?: number } = {}) {
-    if (config.preset !== 'rnn-seq2seq') throw new ShapeError(`RnnSeq2SeqModel: expected preset 'rnn-seq2seq', got '${config.preset}'`);
+  constructor(config: RnnSeq2SeqConfig, options: { seed?: number } = {}) {
     this.config = config;
-    this.attentionKind = config.rnnAttention ?? 'none';
+    this.attentionKind = config.rnnAttention;
     const seed = options.seed ?? 0;
     const d = config.dModel;
-    const bidirectional = config.rnnBidirectional ?? false;
+    const bidirectional = config.rnnBidirectional;
     this.embedTokens = new EmbeddingTable({ rows: config.vocabSize, dModel: d, seed: seed * 7919 + 1 });
-    const cell = config.rnnCell ?? 'gru';
+    const cell = config.rnnCell;
     this.encoderRnn = new RnnStack(cell, config.numEncoderLayers, d, bidirectional ? d / 2 : d, bidirectional, seed * 7919 + 2);
     const decoderInput = this.attentionKind === 'none' ? d : 2 * d; // [e_t; c_t] or [e_t; h̃_{t−1}]
     this.decoderRnn = new RnnStack(cell, config.numDecoderLayers, decoderInput, d, false, seed * 7919 + 3);

@@ -10,12 +10,13 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attentionRollout, clsAttentionGrid, createModelConfig, createRng, readCsvClassification, trainDevSplit, type ModelConfig } from '@attend/core';
-import { setupBackend } from './backend.js';
-import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
-import { createModel } from './models.js';
-import { maxAbsDiff, randomizeParams } from './test-utils/weights.js';
-import { train } from './trainer.js';
-import { imagePatches, imageTrainBatch, VitModel } from './vit.js';
+import { setupBackend } from '../../backend.js';
+import { loadCheckpoint, saveCheckpoint } from '../../checkpoint.js';
+import { createModel } from '../../models.js';
+import { maxAbsDiff, randomizeParams } from '../../test-utils/weights.js';
+import { train } from '../../trainer.js';
+import { imageTrainBatch } from '../../classification-task.js';
+import { imagePatches, VitModel } from './model.js';
 
 // This file is packages/transformer/src/vit.test.ts; the repo root is three levels up and the
 // shared data sits beside it, at ../shared/data.
