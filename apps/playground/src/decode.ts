@@ -5,7 +5,7 @@
 // encoder–decoder (rnn-seq2seq) the same way with its recurrent state. Decoder-lm exports:
 // the prompt in one KV-cache call, then one call per token.
 
-import type { ModelConfig, Tokenizer } from '@attend/core';
+import type { TokenModelConfig, Tokenizer } from '@attend/core';
 import { encodeRnnSource, onnxRnnStepFunction, type OnnxModel, type OutputTensor, type Seq2SeqCache, type KvCache } from '@attend/runtime-onnx';
 
 export class InputError extends Error {
@@ -57,7 +57,7 @@ export type Sessions =
  * Encodes the input text, rejecting what the model cannot take: empty input, or more tokens
  * than maxSeqLen allows. Returns the ids and the characters the tokenizer does not know.
  */
-export function encodeInput(tokenizer: Tokenizer, config: ModelConfig, text: string): { ids: number[]; unknown: string[] } {
+export function encodeInput(tokenizer: Tokenizer, config: TokenModelConfig, text: string): { ids: number[]; unknown: string[] } {
   if (text.trim() === '') throw new InputError('the input is empty; type some text');
   const ids = tokenizer.encode(text);
   const limit = config.preset === 'decoder-lm' ? config.maxSeqLen - 2 : config.maxSeqLen; // an LM needs bos + at least one new token
@@ -97,7 +97,7 @@ export interface DecodeOptions {
 }
 
 /** Greedy decoding of one input, keeping every step's attention and latency. */
-export async function decodeWithAttention(sessions: Sessions, config: ModelConfig, input: number[], options: DecodeOptions = {}): Promise<DecodeResult> {
+export async function decodeWithAttention(sessions: Sessions, config: TokenModelConfig, input: number[], options: DecodeOptions = {}): Promise<DecodeResult> {
   if (sessions.kind === 'image') throw new InputError('a vit-classifier classifies images; it does not decode text');
   if (sessions.kind === 'lm') return decodeLm(sessions.model, config, input, options);
   return (sessions.kind === 'rnn' ? decodeRnn : decodeSeq2Seq)(sessions.encoder, sessions.decoder, config, input, options);
@@ -108,7 +108,7 @@ export async function decodeWithAttention(sessions: Sessions, config: ModelConfi
  * recurrent state (runtime-onnx's step function); its one attention over the source ([1, 1, S]
  * per step) is the cross-attention row, with one layer and one head.
  */
-async function decodeRnn(encoder: OnnxModel, decoder: OnnxModel, config: ModelConfig, source: number[], options: DecodeOptions): Promise<DecodeResult> {
+async function decodeRnn(encoder: OnnxModel, decoder: OnnxModel, config: TokenModelConfig, source: number[], options: DecodeOptions): Promise<DecodeResult> {
   const S = source.length;
   const t0 = performance.now();
   const memory = await encodeRnnSource(encoder, { ids: source, batchSize: 1, seqLen: S });
@@ -124,7 +124,7 @@ async function decodeRnn(encoder: OnnxModel, decoder: OnnxModel, config: ModelCo
   });
 }
 
-async function decodeSeq2Seq(encoder: OnnxModel, decoder: OnnxModel, config: ModelConfig, source: number[], options: DecodeOptions): Promise<DecodeResult> {
+async function decodeSeq2Seq(encoder: OnnxModel, decoder: OnnxModel, config: TokenModelConfig, source: number[], options: DecodeOptions): Promise<DecodeResult> {
   const S = source.length;
   const t0 = performance.now();
   const encoded = await encoder.encode({ inputIds: { data: source, batchSize: 1, seqLen: S } });
@@ -149,7 +149,7 @@ async function decodeSeq2Seq(encoder: OnnxModel, decoder: OnnxModel, config: Mod
  * decoder inputs so far (it keeps its own caches) until eos or the length limit.
  */
 async function greedyFromBos(
-  config: ModelConfig,
+  config: TokenModelConfig,
   source: number[],
   prefill: { ms: number; encoder: DecodeResult['encoder'] },
   options: DecodeOptions,
@@ -175,7 +175,7 @@ async function greedyFromBos(
   return { input: source, decoderInputs: decoderInputs.slice(0, steps.length), output, steps, finished, prefillMs: prefill.ms, encoder: prefill.encoder };
 }
 
-async function decodeLm(model: OnnxModel, config: ModelConfig, prompt: number[], options: DecodeOptions): Promise<DecodeResult> {
+async function decodeLm(model: OnnxModel, config: TokenModelConfig, prompt: number[], options: DecodeOptions): Promise<DecodeResult> {
   const ids = [config.bosTokenId, ...prompt];
   const maxNew = Math.min(options.maxNewTokens ?? Infinity, config.maxSeqLen - ids.length);
   if (maxNew < 1) throw new InputError(`the prompt is ${prompt.length} tokens long; this model takes at most ${config.maxSeqLen - 2} (maxSeqLen ${config.maxSeqLen})`);

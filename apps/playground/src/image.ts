@@ -4,7 +4,7 @@
 // token's attention over the patch grid per layer and head, and attention rollout (Abnar &
 // Zuidema, 2020, through @attend/core) — as labelled matrices for the heatmaps.
 
-import { clsAttentionGrid, flatAttentionRollout, type ModelConfig } from '@attend/core';
+import { clsAttentionGrid, flatAttentionRollout, type VitClassifierConfig, classifierConfig } from '@attend/core';
 import { classifications, type Classification, type OnnxModel } from '@attend/runtime-onnx';
 import type { Matrix } from './heatmap.js';
 
@@ -18,8 +18,8 @@ export interface ImageResult {
 }
 
 /** The largest raw pixel value the model expects (1 / pixelScale). */
-export function pixelMax(config: ModelConfig): number {
-  return 1 / (config.pixelScale ?? 1);
+export function pixelMax(config: VitClassifierConfig): number {
+  return 1 / config.pixelScale;
 }
 
 /** Classifies one image [C, S, S] (raw values) with the export's graph. */
@@ -27,14 +27,14 @@ export async function classifyImage(model: OnnxModel, pixels: Float32Array): Pro
   const started = performance.now();
   const out = await model.runImages(pixels, 1);
   const ms = performance.now() - started;
-  const [{ label, probabilities }] = classifications(out.logits.data, 1, model.config.numClasses) as [Classification];
+  const [{ label, probabilities }] = classifications(out.logits.data, 1, classifierConfig(model.config, 'classify an image').numClasses) as [Classification];
   const layers: Float32Array[] = [];
   for (let i = 0; out.attentions[`attentions.${i}`]; i++) layers.push(out.attentions[`attentions.${i}`]!.data);
   return { label, probabilities, ms, layers };
 }
 
-function gridMatrix(config: ModelConfig, values: ArrayLike<number>): Matrix {
-  const G = config.imageSize! / config.patchSize!;
+function gridMatrix(config: VitClassifierConfig, values: ArrayLike<number>): Matrix {
+  const G = config.imageSize / config.patchSize;
   return {
     rows: G,
     cols: G,
@@ -45,23 +45,23 @@ function gridMatrix(config: ModelConfig, values: ArrayLike<number>): Matrix {
 }
 
 /** The CLS token's attention over the patch grid [G, G] in one layer and head. */
-export function clsMatrix(config: ModelConfig, result: ImageResult, layer: number, head: number): Matrix {
+export function clsMatrix(config: VitClassifierConfig, result: ImageResult, layer: number, head: number): Matrix {
   const a = result.layers[layer];
   if (!a) throw new RangeError(`no attention for layer ${layer}`);
-  const T = (config.imageSize! / config.patchSize!) ** 2 + 1;
+  const T = (config.imageSize / config.patchSize) ** 2 + 1;
   if (head < 0 || head >= config.numHeads) throw new RangeError(`head ${head} is outside [0, ${config.numHeads})`);
   return gridMatrix(config, a.subarray(head * T * T + 1, head * T * T + T));
 }
 
 /** Attention rollout of the CLS token through every layer, over the patch grid [G, G]. */
-export function rolloutMatrix(config: ModelConfig, result: ImageResult): Matrix {
+export function rolloutMatrix(config: VitClassifierConfig, result: ImageResult): Matrix {
   return gridMatrix(config, clsAttentionGrid(flatAttentionRollout(result.layers, config.numHeads)).flat());
 }
 
 /** The painted image as a matrix for display (channels averaged, scaled to 0 … 1). */
-export function imageMatrix(config: ModelConfig, pixels: Float32Array): Matrix {
-  const S = config.imageSize!;
-  const C = config.numChannels!;
+export function imageMatrix(config: VitClassifierConfig, pixels: Float32Array): Matrix {
+  const S = config.imageSize;
+  const C = config.numChannels;
   const top = pixelMax(config);
   const values = new Float32Array(S * S);
   for (let c = 0; c < C; c++) for (let i = 0; i < S * S; i++) values[i]! += pixels[c * S * S + i]! / (C * top);
@@ -72,13 +72,13 @@ export function imageMatrix(config: ModelConfig, pixels: Float32Array): Matrix {
  * Paints a brush stroke at cell (row, col) of every channel: the cell at full value, its four
  * neighbours raised to at least half (a soft pen, like a digitised stroke). Returns the new image.
  */
-export function paint(config: ModelConfig, pixels: Float32Array, row: number, col: number): Float32Array {
-  const S = config.imageSize!;
+export function paint(config: VitClassifierConfig, pixels: Float32Array, row: number, col: number): Float32Array {
+  const S = config.imageSize;
   const top = pixelMax(config);
   const out = pixels.slice();
   const set = (r: number, c: number, v: number): void => {
     if (r < 0 || c < 0 || r >= S || c >= S) return;
-    for (let ch = 0; ch < config.numChannels!; ch++) out[ch * S * S + r * S + c] = Math.max(out[ch * S * S + r * S + c]!, v);
+    for (let ch = 0; ch < config.numChannels; ch++) out[ch * S * S + r * S + c] = Math.max(out[ch * S * S + r * S + c]!, v);
   };
   set(row, col, top);
   for (const [dr, dc] of [[1, 0], [-1, 0], [0, 1], [0, -1]] as const) set(row + dr, col + dc, top / 2);

@@ -4,7 +4,7 @@
 
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { causalMask, localWindowMask, paddingMask, sinusoidalTable } from '@attend/core';
+import { causalMask, configAs, localWindowMask, numDecoderLayers, paddingMask, sinusoidalTable, tokenConfig } from '@attend/core';
 import { decodeWithAttention, encodeInput, type DecodeResult } from './decode.js';
 import { pickedFromDrop, pickedFromInput } from './drop.js';
 import { drawHeatmap, encoderMatrix, maskMatrix, stepMatrix, tableMatrix } from './heatmap.js';
@@ -72,7 +72,7 @@ async function loadFolder(files: () => Promise<Map<string, PickedFile>>, source:
     result = undefined;
     clearRun();
     const c = folder.config;
-    const layers = c.preset === 'decoder-lm' ? `${c.numDecoderLayers} layers` : c.preset === 'vit-classifier' ? `${c.numEncoderLayers} layers, ${c.imageSize}×${c.imageSize} images in ${c.patchSize}×${c.patchSize} patches, ${c.numClasses} classes` : `${c.numEncoderLayers}+${c.numDecoderLayers} layers`;
+    const layers = c.preset === 'decoder-lm' ? `${c.numDecoderLayers} layers` : c.preset === 'vit-classifier' ? `${c.numEncoderLayers} layers, ${c.imageSize}×${c.imageSize} images in ${c.patchSize}×${c.patchSize} patches, ${c.numClasses} classes` : `${c.numEncoderLayers}+${numDecoderLayers(c)} layers`;
     const heads = c.preset === 'rnn-seq2seq' ? `${(c.rnnCell ?? 'gru').toUpperCase()}, ${c.rnnAttention} attention` : `${c.numHeads} heads`;
     const fellBack = opened.fallbacks.map((f) => ` (${f.device} failed: ${shortReason(f.reason)})`).join('');
     $('model-status').textContent =
@@ -173,10 +173,11 @@ async function run(): Promise<void> {
   try {
     const text = ($('input-text') as HTMLInputElement).value;
     const tokenizer = textTokenizer(folder);
-    const { ids, unknown } = encodeInput(tokenizer, folder.config, text);
+    const config = tokenConfig(folder.config, 'text input');
+    const { ids, unknown } = encodeInput(tokenizer, config, text);
     const out = $('output-text');
     const started = performance.now();
-    result = await decodeWithAttention(opened.sessions, folder.config, ids, {
+    result = await decodeWithAttention(opened.sessions, config, ids, {
       onStep: (step) => {
         out.textContent += tokenizer.decode([step.token]);
       },
@@ -235,8 +236,8 @@ function showInputs(folder: ModelFolder): void {
   $('step-hint').hidden = image;
   for (const id of ['cross-block', 'self-block', 'encoder-block']) $(id).hidden = image || $(id).hidden;
   if (image) {
-    const c = folder.config;
-    pixels = new Float32Array(c.numChannels! * c.imageSize! ** 2);
+    const c = configAs(folder.config, ['vit-classifier'], 'painting an image');
+    pixels = new Float32Array(c.numChannels * c.imageSize ** 2);
     drawImage();
   }
 }
@@ -244,7 +245,8 @@ function showInputs(folder: ModelFolder): void {
 function drawImage(): void {
   if (!loaded) return;
   const canvas = $<HTMLCanvasElement>('image-canvas');
-  drawHeatmap(canvas, imageMatrix(loaded.folder.config, pixels), { cell: Math.floor(PAINT_SIZE / loaded.folder.config.imageSize!), minLabelCell: Infinity });
+  const config = configAs(loaded.folder.config, ['vit-classifier'], 'drawing an image');
+  drawHeatmap(canvas, imageMatrix(config, pixels), { cell: Math.floor(PAINT_SIZE / config.imageSize), minLabelCell: Infinity });
   canvas.dataset.pixels = Array.from(pixels).join(',');
 }
 
@@ -301,7 +303,7 @@ async function classifyPainted(): Promise<void> {
 
 /** CLS attention per layer and head, and the rollout, each shaded up to its largest weight. */
 function drawImageAttention(folder: ModelFolder, r: ImageResult): void {
-  const c = folder.config;
+  const c = configAs(folder.config, ['vit-classifier'], 'image attention');
   const cls = $('cls-maps');
   r.layers.forEach((_, layer) => {
     for (let head = 0; head < c.numHeads; head++) {

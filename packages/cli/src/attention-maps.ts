@@ -9,7 +9,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { clsAttentionGrid, flatAttentionRollout, tokenizerFromJSON, type ModelConfig, type Tokenizer } from '@attend/core';
+import { clsAttentionGrid, flatAttentionRollout, tokenizerFromJSON, type ModelConfig, type Tokenizer, numAttentionHeads, type VitClassifierConfig } from '@attend/core';
 import { classifications, type Classification, type OutputTensor } from '@attend/runtime-onnx';
 import { CliError } from './errors.js';
 import { folderKind } from './model-folder.js';
@@ -50,7 +50,7 @@ interface Sequences {
 
 function setsOf(config: ModelConfig, tokenizer: Tokenizer, seq: Sequences, maps: { encoder: Float32Array[]; decoder: Float32Array[]; cross: Float32Array[] }): AttentionSet[] {
   const tokens = (ids: number[]) => tokenizer.idsToTokens(ids);
-  const H = config.numHeads;
+  const H = numAttentionHeads(config);
   if (config.preset === 'encoder-decoder' || config.preset === 'rnn-seq2seq') {
     const target = seq.target!;
     // The query at decoder position t produces output token t (the last one eos).
@@ -77,9 +77,9 @@ function setsOf(config: ModelConfig, tokenizer: Tokenizer, seq: Sequences, maps:
  * token's attention over the patch grid per layer and head, its attention rollout through all
  * the layers, and the full self-attention between CLS and the patches (tokens `r{row}c{col}`).
  */
-export function imageAttentionSets(config: ModelConfig, layers: Float32Array[]): AttentionSet[] {
+export function imageAttentionSets(config: VitClassifierConfig, layers: Float32Array[]): AttentionSet[] {
   const H = config.numHeads;
-  const G = config.imageSize! / config.patchSize!;
+  const G = config.imageSize / config.patchSize;
   const T = G * G + 1;
   const rows = Array.from({ length: G }, (_, r) => `r${r}`);
   const cols = Array.from({ length: G }, (_, c) => String(c));

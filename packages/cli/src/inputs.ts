@@ -2,7 +2,7 @@
 // line) and the decoding strategy chosen by --beam / --sample / --temperature / --top-k / --top-p.
 
 import { createInterface } from 'node:readline';
-import { readTextFile, type DecodeStrategy, type ModelConfig } from '@attend/core';
+import { readTextFile, type DecodeStrategy, type ModelConfig, type VitClassifierConfig } from '@attend/core';
 import { CliError } from './errors.js';
 import { isImageCsvHeader } from './train-data.js';
 
@@ -50,8 +50,8 @@ export interface ImageInputs {
  * A vit-classifier's inputs: each line C·S·S comma-separated pixel values (channel, row, column),
  * optionally followed by the class id; a first line of that many fields, some not numbers, is a header.
  */
-export function imageInputs(lines: readonly string[], config: ModelConfig): ImageInputs {
-  const size = config.numChannels! * config.imageSize! ** 2;
+export function imageInputs(lines: readonly string[], config: VitClassifierConfig): ImageInputs {
+  const size = config.numChannels * config.imageSize ** 2;
   // A header has a row's column count; a lone word is a bad input, not a header.
   const columns = lines[0]?.split(',').length ?? 0;
   const rows = (columns === size || columns === size + 1) && isImageCsvHeader(lines[0]!) ? lines.slice(1) : lines;

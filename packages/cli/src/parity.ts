@@ -5,7 +5,7 @@
 // on its first call, the classifier's forward graph, the vit-classifier's graph on seeded images
 // of patch tokens + CLS).
 
-import { createRng, numPatches, type ModelConfig } from '@attend/core';
+import { createRng, numPatches, type ModelConfig, type TokenFields } from '@attend/core';
 import { encodeRnnSource, encodeSource, loadExportFolder, loadRnnSeq2SeqFolder, loadSeq2SeqFolder, loadVitFolder, runRnnDecoder } from '@attend/runtime-onnx/node';
 import { imageTrainBatch, loadCheckpoint, setupBackend, type TokenBatch } from '@attend/transformer';
 
@@ -20,7 +20,7 @@ export interface Parity {
 }
 
 /** Random rows of real tokens (no special ids where the vocabulary allows), right-padded with `lengths`. */
-function randomRows(config: ModelConfig, seed: number, lengths: number[]): TokenBatch {
+function randomRows(config: TokenFields, seed: number, lengths: number[]): TokenBatch {
   const rng = createRng(seed);
   const first = config.vocabSize > 8 ? 4 : 0; // past pad, bos, eos, unk
   const seqLen = Math.max(...lengths);

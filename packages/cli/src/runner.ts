@@ -6,7 +6,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { decodeWith, tokenizerFromJSON, type DecodeStrategy, type ModelConfig, type StepFunction, type Tokenizer } from '@attend/core';
+import { decodeWith, tokenizerFromJSON, type DecodeStrategy, type ModelConfig, type StepFunction, type Tokenizer, type TokenFields } from '@attend/core';
 import type { Classification, Device, OnnxModel, OnnxRnnSeq2SeqModel, OnnxSeq2SeqModel } from '@attend/runtime-onnx';
 import { CliError } from './errors.js';
 import { folderKind } from './model-folder.js';
@@ -49,7 +49,7 @@ export function tokenBatch(tokenizer: Tokenizer, texts: readonly string[], maxSe
 }
 
 /** The prompt's ids (bos when empty), checked against the context. */
-function promptIds(tokenizer: Tokenizer, config: ModelConfig, prompt: string): number[] {
+function promptIds(tokenizer: Tokenizer, config: TokenFields & { maxSeqLen: number }, prompt: string): number[] {
   const ids = prompt.length > 0 ? tokenizer.encode(prompt) : [config.bosTokenId];
   if (ids.length >= config.maxSeqLen) throw new CliError(`the prompt is ${ids.length} tokens long; the model's context is ${config.maxSeqLen}, leaving no room to generate`);
   return ids;

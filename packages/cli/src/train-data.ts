@@ -83,7 +83,7 @@ export async function loadTrainData(o: DataFlags, requested: Preset, opts: { exa
   if (o.images) return { preset: 'vit-classifier', ...(await readImageCsv(o.images, opts.numChannels ?? 1)), source: o.images };
   if (o.csv) {
     const examples = await readTextCsv(o.csv);
-    return { preset: 'encoder-classifier', examples, numClasses: Math.max(...examples.map((e) => e.label)) + 1, source: o.csv };
+    return { preset: 'encoder-classifier', examples, numClasses: examples.reduce((n, e) => Math.max(n, e.label), 0) + 1, source: o.csv };
   }
   const task = o.task!;
   if (preset === 'encoder-decoder') return { preset, pairs: syntheticTask(task as SyntheticTaskName, { count: opts.examples, seed: opts.seed }), source: `task ${task}` };
@@ -134,7 +134,7 @@ export async function readImageCsv(path: string, numChannels: number): Promise<I
     throw new CliError(`${path}: ${values} pixel values per row are not ${numChannels} channel${numChannels === 1 ? '' : 's'} × S × S for a square image (set --channels)`);
   }
   if (images.length < 2) throw new CliError(`${path}: need at least 2 labelled images to train, got ${images.length}`);
-  const numClasses = Math.max(...images.map((r) => r.label)) + 1;
+  const numClasses = images.reduce((n, r) => Math.max(n, r.label), 0) + 1;
   if (new Set(images.map((r) => r.label)).size < 2) throw new CliError(`${path}: every image has label ${images[0]!.label}; a classifier needs at least 2 classes`);
   let top = 0;
   for (const r of images) for (const x of r.features) top = Math.max(top, x);

@@ -3,7 +3,7 @@
 // Every value remembers where it came from, so an error names the flag, or the file and the
 // field, that the user has to change.
 
-import { closest, ConfigError, describe, PRESETS, readTextFile, type ModelConfigInput, type Preset } from '@attend/core';
+import { closest, ConfigError, describe, modelKind, PRESETS, readTextFile, type Preset } from '@attend/core';
 import { CliError } from './errors.js';
 
 /** Fields of the config file that configure training rather than the model (`layers`: each stack's layers). */
@@ -42,6 +42,17 @@ export const FLAG_OF: Record<string, string> = {
   numChannels: '--channels',
 };
 
+/** ModelConfig fields of any kind, as set by defaults, the file and the flags; the kind picks its own. */
+export interface ModelSettings {
+  preset?: Preset;
+  dModel?: number;
+  numHeads?: number;
+  numChannels?: number;
+  patchSize?: number;
+  layers?: number;
+  [field: string]: unknown;
+}
+
 export interface TrainSettings {
   preset?: Preset;
   steps: number;
@@ -52,8 +63,8 @@ export interface TrainSettings {
   examples: number;
   devSize: number;
   contextLength: number;
-  /** Model fields from the file and flags (vocabulary, classes and lengths come from the data). */
-  model: Partial<ModelConfigInput>;
+  /** Model fields from the file and flags (vocabulary, classes and lengths come from the data), and `layers`. */
+  model: ModelSettings;
   /** Where each setting came from, for error messages. */
   origin: Record<string, 'default' | 'file' | 'flag'>;
   file?: string;
@@ -115,9 +126,10 @@ export async function trainSettings(flags: TrainFlags, fromCli: (key: keyof Trai
       origin[field] = 'flag';
     }
   }
-  const model: Partial<ModelConfigInput> = {};
+  const model: ModelSettings = {};
   for (const field of MODEL_FIELDS) if (values[field] !== undefined) (model as Record<string, unknown>)[field] = values[field];
-  if (model.dModel !== undefined && model.numHeads !== undefined && model.dModel % model.numHeads !== 0) {
+  const hasHeads = model.preset === undefined || modelKind(model.preset).fields.includes('numHeads');
+  if (hasHeads && model.dModel !== undefined && model.numHeads !== undefined && model.dModel % model.numHeads !== 0) {
     const name = (f: string) => (origin[f] === 'flag' ? FLAG_OF[f]! : f);
     const where = { origin, file: flags.config };
     if (origin.numHeads === 'default' && origin.dModel !== 'default') throw settingError(where, 'dModel', `${model.dModel} is not a multiple of ${name('numHeads')} ${model.numHeads}`);
@@ -133,7 +145,7 @@ export async function trainSettings(flags: TrainFlags, fromCli: (key: keyof Trai
     examples: values.examples as number,
     devSize: values.devSize as number,
     contextLength: values.contextLength as number,
-    model: { ...model, ...(values.layers !== undefined ? { layers: values.layers } : {}) } as Partial<ModelConfigInput>,
+    model: { ...model, ...(values.layers !== undefined ? { layers: values.layers as number } : {}) },
     origin,
     file: flags.config,
   };

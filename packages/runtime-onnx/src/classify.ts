@@ -2,7 +2,7 @@
 // vit-classifier graph (images in): each row's class probabilities (softmax of the logits
 // [B, numClasses]) and best class out.
 
-import { ShapeError } from '@attend/core';
+import { classifierConfig, ShapeError } from '@attend/core';
 import type { SourceBatch } from './seq2seq.js';
 import type { OnnxModel } from './session.js';
 
@@ -31,7 +31,7 @@ export async function classify(model: OnnxModel, batch: SourceBatch): Promise<Cl
 /** Runs a vit-classifier over `batchSize` images [B, C, S, S] (raw values); one Classification per image. */
 export async function classifyImages(model: OnnxModel, pixels: Float32Array, batchSize: number): Promise<Classification[]> {
   const { logits } = await model.runImages(pixels, batchSize);
-  return classifications(logits.data, batchSize, model.config.numClasses);
+  return classifications(logits.data, batchSize, classifierConfig(model.config, 'classifyImages').numClasses);
 }
 
 /** Softmax and best class (the first on ties) of each row of logits [B, K]. */

@@ -25,8 +25,13 @@ import {
   parseSafetensors,
   ropeTables,
   sinusoidalTable,
+  numDecoderLayers,
+  numEncoderLayers,
+  vitStack,
   type ModelConfig,
   type NamedTensor,
+  type RnnSeq2SeqConfig,
+  type TransformerConfig,
 } from '@attend/core';
 import { GraphBuilder, type Value } from './onnx/graph.js';
 import { encodeModel, type Dim } from './onnx/proto.js';
@@ -76,20 +81,21 @@ export function seq2seqPresentName(layer: number, cache: 'decoder' | 'encoder', 
 }
 
 /** Names of the inputs of the forward graph of each preset (int64 ids and masks; vit: float32 pixel_values), or of `graph`. */
-export function forwardInputNames(config: Pick<ModelConfig, 'preset' | 'numDecoderLayers'> & Partial<Pick<ModelConfig, 'rnnAttention' | 'rnnCell'>>, graph: GraphKind = 'forward'): string[] {
+export function forwardInputNames(config: ModelConfig, graph: GraphKind = 'forward'): string[] {
   if (graph === 'seq2seq-encoder' || graph === 'rnn-seq2seq-encoder') return ['input_ids', 'attention_mask'];
   if (graph === 'rnn-seq2seq-decoder') {
-    const feeding = config.rnnAttention !== undefined && config.rnnAttention !== 'none' && config.rnnAttention !== 'additive';
-    return ['input_ids', 'encoder_hidden_states', 'encoder_attention_mask', 'hidden_state', ...(config.rnnCell === 'lstm' ? ['cell_state'] : []), ...(feeding ? ['attentional_state'] : [])];
+    const rnn: Partial<RnnSeq2SeqConfig> = config.preset === 'rnn-seq2seq' ? config : {};
+    const feeding = rnn.rnnAttention !== undefined && rnn.rnnAttention !== 'none' && rnn.rnnAttention !== 'additive';
+    return ['input_ids', 'encoder_hidden_states', 'encoder_attention_mask', 'hidden_state', ...(rnn.rnnCell === 'lstm' ? ['cell_state'] : []), ...(feeding ? ['attentional_state'] : [])];
   }
   if (graph === 'seq2seq-decoder') {
-    const past = Array.from({ length: config.numDecoderLayers }, (_, i) =>
+    const past = Array.from({ length: numDecoderLayers(config) }, (_, i) =>
       (['decoder', 'encoder'] as const).flatMap((cache) => [seq2seqPastName(i, cache, 'key'), seq2seqPastName(i, cache, 'value')]),
     ).flat();
     return ['input_ids', 'encoder_attention_mask', 'encoder_hidden_states', ...past, 'use_cache_branch'];
   }
   if (graph === 'decoder-with-past') {
-    const past = Array.from({ length: config.numDecoderLayers }, (_, i) => [pastName(i, 'key'), pastName(i, 'value')]).flat();
+    const past = Array.from({ length: numDecoderLayers(config) }, (_, i) => [pastName(i, 'key'), pastName(i, 'value')]).flat();
     return ['input_ids', 'attention_mask', 'position_ids', ...past];
   }
   if (config.preset === 'vit-classifier') return ['pixel_values'];
@@ -110,7 +116,7 @@ export function exportForward(config: ModelConfig, tensors: Record<string, Named
   }
   const weights = new WeightReader(tensors, options.source ?? 'model.safetensors');
   const g = new GraphBuilder(`attend-${config.preset}`);
-  const builder = new ForwardGraph(config, weights, g);
+  const builder = new ForwardGraph(config.preset === 'vit-classifier' ? vitStack(config) : config, weights, g);
   if (graph === 'decoder-with-past') builder.buildDecoderWithPast(options.withAttention ?? false);
   else if (config.preset === 'vit-classifier') builder.buildVit(options.withAttention ?? false);
   else builder.build(options.withAttention ?? false);
@@ -238,6 +244,9 @@ interface AttentionResult {
   present: KeyValue; // [B, H, Tk, D]
 }
 
+/** What the graph builder reads: a Transformer text kind, or the ViT as a Transformer stack. */
+type GraphConfig = TransformerConfig | ReturnType<typeof vitStack>;
+
 class ForwardGraph {
   private readonly d: number;
   private readonly H: number;
@@ -245,7 +254,7 @@ class ForwardGraph {
   private readonly tables = new Map<string, Value>();
 
   constructor(
-    private readonly config: ModelConfig,
+    private readonly config: GraphConfig,
     private readonly w: WeightReader,
     private readonly g: GraphBuilder,
   ) {
@@ -300,9 +309,10 @@ class ForwardGraph {
    */
   buildVit(withAttention: boolean): void {
     const { g, config: c, d, H } = this;
-    const S = c.imageSize!;
-    const p = c.patchSize!;
-    const C = c.numChannels!;
+    if (c.preset !== 'vit-classifier') throw new ConfigError('preset', `buildVit: expected 'vit-classifier', got '${c.preset}'`);
+    const S = c.imageSize;
+    const p = c.patchSize;
+    const C = c.numChannels;
     const G = S / p;
     const N = G * G;
     const P = C * p * p;
@@ -310,7 +320,7 @@ class ForwardGraph {
     const pixels = g.input('pixel_values', 'float32', ['batch', C, S, S]);
     // [B, C, G, p, G, p] → [B, G, G, C, p, p] → [B, N, C·p·p]: patches row-major over the grid, each flattened channel, row, column.
     let patches = g.reshape(g.transpose(g.reshape(pixels, [0, C, G, p, G, p]), [0, 2, 4, 1, 3, 5]), [0, N, P]);
-    if ((c.pixelScale ?? 1) !== 1) patches = g.mul(patches, g.floats([c.pixelScale!]));
+    if (c.pixelScale !== 1) patches = g.mul(patches, g.floats([c.pixelScale]));
     const tokens = this.linear(patches, 'embeddings.patch_embeddings', d, P); // [B, N, d]
     const clsToken = g.initializer('embeddings.cls_token', 'float32', [1, 1, d], this.w.get('embeddings.cls_token', [1, d]));
     const batchShape = g.concat([g.unsqueeze(g.dimSize(pixels, 0), [0]), g.int64s([1, d])], 0); // [B, 1, d]
@@ -330,14 +340,14 @@ class ForwardGraph {
     const mask = g.input('attention_mask', 'int64', ['batch', 'past_sequence + sequence']);
     const positionIds = g.input('position_ids', 'int64', ['batch', 'sequence']);
     const past: KeyValue[] = [];
-    for (let i = 0; i < c.numDecoderLayers; i++) {
+    for (let i = 0; i < numDecoderLayers(c); i++) {
       past.push({
         key: g.input(pastName(i, 'key'), 'float32', ['batch', H, 'past_sequence', D]),
         value: g.input(pastName(i, 'value'), 'float32', ['batch', H, 'past_sequence', D]),
       });
     }
     const { states, maps, present } = this.stack('decoder', ids, mask, undefined, { positionIds, past });
-    g.output('logits', this.lmLogits(states), 'float32', ['batch', 'sequence', c.vocabSize]);
+    g.output('logits', this.lmLogits(states), 'float32', ['batch', 'sequence', this.vocabSize()]);
     present.forEach((kv, i) => {
       g.output(presentName(i, 'key'), kv.key, 'float32', ['batch', H, 'past_sequence + sequence', D]);
       g.output(presentName(i, 'value'), kv.value, 'float32', ['batch', H, 'past_sequence + sequence', D]);
@@ -358,7 +368,7 @@ class ForwardGraph {
   /** The merged seq2seq decoder graph with self- and cross-attention caches (see exportSeq2Seq). */
   buildSeq2SeqDecoder(withAttention: boolean): void {
     const { g, config: c, d, H, D } = this;
-    const L = c.numDecoderLayers;
+    const L = numDecoderLayers(c);
     const ids = g.input('input_ids', 'int64', ['batch', 'decoder_sequence']);
     const encoderMask = g.input('encoder_attention_mask', 'int64', ['batch', 'encoder_sequence']);
     const encoderStates = g.input('encoder_hidden_states', 'float32', ['batch', 'encoder_sequence', d]);
@@ -418,7 +428,7 @@ class ForwardGraph {
       x = this.sublayer(x, `${p}.final_layer_norm`, (h) => this.feedForward(p, h));
     }
     if (c.norm === 'pre') x = this.layerNorm(x, 'decoder.layer_norm');
-    g.output('logits', this.lmLogits(x), 'float32', ['batch', 'decoder_sequence', c.vocabSize]);
+    g.output('logits', this.lmLogits(x), 'float32', ['batch', 'decoder_sequence', this.vocabSize()]);
     for (let i = 0; i < L; i++) {
       const out = (cache: 'decoder' | 'encoder', part: 'key' | 'value', value: Value): void =>
         g.output(seq2seqPresentName(i, cache, part), value, 'float32', ['batch', H, cache === 'decoder' ? 'past_decoder_sequence + decoder_sequence' : 'encoder_sequence_out', D]);
@@ -446,8 +456,15 @@ class ForwardGraph {
 
   // ---- embeddings and positions ---------------------------------------------------------
 
+  private vocabSize(): number {
+    const c = this.config;
+    if (c.preset === 'vit-classifier') throw new ConfigError('preset', "'vit-classifier' has no token vocabulary");
+    return c.vocabSize;
+  }
+
   private tokenTable(): Value {
-    return this.table('embed_tokens.weight', () => this.w.get('embed_tokens.weight', [this.config.vocabSize, this.d]), [this.config.vocabSize, this.d]);
+    const V = this.vocabSize();
+    return this.table('embed_tokens.weight', () => this.w.get('embed_tokens.weight', [V, this.d]), [V, this.d]);
   }
 
   /** A float32 initializer created once under `name`. */
@@ -643,7 +660,7 @@ class ForwardGraph {
     cache?: DecoderCache,
   ): { states: Value; maps: { self: Value[]; cross: Value[] }; present: KeyValue[] } {
     const { config: c } = this;
-    const numLayers = kind === 'encoder' ? c.numEncoderLayers : c.numDecoderLayers;
+    const numLayers = kind === 'encoder' ? numEncoderLayers(c) : numDecoderLayers(c);
     const crossBias = memory ? this.crossBias(memory.mask) : undefined;
     const maps = { self: [] as Value[], cross: [] as Value[] };
     const present: KeyValue[] = [];
@@ -673,14 +690,15 @@ class ForwardGraph {
   /** Vocabulary logits [B, T, V]: tied to the token table or a separate lm_head. */
   private lmLogits(states: Value): Value {
     const { g, config: c } = this;
-    if (c.tieEmbeddings) return g.matMul(states, g.transpose(this.tokenTable(), [1, 0]));
-    return this.linear(states, 'lm_head', c.vocabSize, this.d, false);
+    if ('tieEmbeddings' in c && c.tieEmbeddings) return g.matMul(states, g.transpose(this.tokenTable(), [1, 0]));
+    return this.linear(states, 'lm_head', this.vocabSize(), this.d, false);
   }
 
   /** Class logits [B, C] from mean-pooled (over valid tokens; needs `mask`) or first-token states. */
   private classify(states: Value, mask?: Value): Value {
     const { g, config: c } = this;
     let pooled: Value;
+    if (!('numClasses' in c)) throw new ConfigError('preset', `'${c.preset}' has no classifier head`);
     if (c.pooling === 'cls') {
       pooled = g.gather(states, g.int64s([0], []), 1); // [B, d]
     } else {

@@ -35,7 +35,7 @@
 // and generation files as above, and onnx/rnn_encoder.onnx + onnx/rnn_decoder_step.onnx (see
 // exportRnnSeq2Seq in rnn-export.ts).
 
-import { CheckpointError, ConfigError, parseModelConfig, parseSafetensors, tokenizerFromJSON, type ModelConfig, type Tokenizer } from '@attend/core';
+import { CheckpointError, ConfigError, parseModelConfig, parseSafetensors, tokenizerFromJSON, type DecoderLmConfig, type EncoderClassifierConfig, type EncoderDecoderConfig, type ModelConfig, type RnnSeq2SeqConfig, type Tokenizer, type TokenFields, type VitClassifierConfig } from '@attend/core';
 import { exportCheckpointFiles, exportSeq2SeqCheckpointFiles, type ExportOptions } from './export.js';
 import { exportRnnSeq2Seq } from './rnn-export.js';
 
@@ -73,7 +73,7 @@ const TOKENIZER_CLASSES: Record<Tokenizer['kind'], string> = {
 };
 
 /** gpt2-style config.json fields for an attend decoder-lm, plus the full config under `attend`. */
-export function gpt2Config(config: ModelConfig): Record<string, unknown> {
+export function gpt2Config(config: DecoderLmConfig): Record<string, unknown> {
   return {
     model_type: 'gpt2',
     architectures: ['GPT2LMHeadModel'],
@@ -96,7 +96,7 @@ export function gpt2Config(config: ModelConfig): Record<string, unknown> {
 }
 
 /** marian-style config.json fields for an attend encoder-decoder, plus the full config under `attend`. */
-export function marianConfig(config: ModelConfig): Record<string, unknown> {
+export function marianConfig(config: EncoderDecoderConfig): Record<string, unknown> {
   return {
     model_type: 'marian',
     architectures: ['MarianMTModel'],
@@ -129,7 +129,7 @@ export function marianConfig(config: ModelConfig): Record<string, unknown> {
 }
 
 /** config.json of an rnn-seq2seq folder (attend-only model_type), with the full config under `attend`. */
-export function rnnSeq2SeqConfig(config: ModelConfig): Record<string, unknown> {
+export function rnnSeq2SeqConfig(config: RnnSeq2SeqConfig): Record<string, unknown> {
   return {
     model_type: RNN_SEQ2SEQ_MODEL_TYPE,
     is_encoder_decoder: true,
@@ -138,7 +138,7 @@ export function rnnSeq2SeqConfig(config: ModelConfig): Record<string, unknown> {
     encoder_layers: config.numEncoderLayers,
     decoder_layers: config.numDecoderLayers,
     rnn_cell: config.rnnCell,
-    rnn_attention: config.rnnAttention ?? 'none',
+    rnn_attention: config.rnnAttention,
     bos_token_id: config.bosTokenId,
     eos_token_id: config.eosTokenId,
     pad_token_id: config.padTokenId,
@@ -148,7 +148,7 @@ export function rnnSeq2SeqConfig(config: ModelConfig): Record<string, unknown> {
 }
 
 /** bert-style config.json fields for an attend encoder-classifier, plus the full config under `attend`. */
-export function bertConfig(config: ModelConfig): Record<string, unknown> {
+export function bertConfig(config: EncoderClassifierConfig): Record<string, unknown> {
   return {
     model_type: 'bert',
     architectures: ['BertForSequenceClassification'],
@@ -167,7 +167,7 @@ export function bertConfig(config: ModelConfig): Record<string, unknown> {
 }
 
 /** The label fields of a classifier's config.json: LABEL_0 … LABEL_{n−1}. */
-function labelFields(config: ModelConfig): Record<string, unknown> {
+function labelFields(config: { numClasses: number }): Record<string, unknown> {
   const labels = Array.from({ length: config.numClasses }, (_, i) => `LABEL_${i}`);
   return {
     num_labels: config.numClasses,
@@ -177,7 +177,7 @@ function labelFields(config: ModelConfig): Record<string, unknown> {
 }
 
 /** vit-style config.json fields for an attend vit-classifier, plus the full config under `attend`. */
-export function vitConfig(config: ModelConfig): Record<string, unknown> {
+export function vitConfig(config: VitClassifierConfig): Record<string, unknown> {
   return {
     model_type: 'vit',
     architectures: ['ViTForImageClassification'],
@@ -196,7 +196,7 @@ export function vitConfig(config: ModelConfig): Record<string, unknown> {
 }
 
 /** preprocessor_config.json of a vit folder: no resizing, rescaling or normalising outside the graph. */
-export function vitPreprocessorConfig(config: ModelConfig): Record<string, unknown> {
+export function vitPreprocessorConfig(config: VitClassifierConfig): Record<string, unknown> {
   return {
     image_processor_type: 'ViTImageProcessor',
     do_resize: false,
@@ -207,7 +207,7 @@ export function vitPreprocessorConfig(config: ModelConfig): Record<string, unkno
 }
 
 /** tokenizer_config.json: the class transformers.js should build, special tokens, max length. */
-export function tokenizerConfig(config: ModelConfig, tokenizer: Tokenizer): Record<string, unknown> {
+export function tokenizerConfig(config: TokenFields & { maxSeqLen: number }, tokenizer: Tokenizer): Record<string, unknown> {
   const token = (id: number): string => tokenizer.idsToTokens([id])[0]!;
   return {
     tokenizer_class: TOKENIZER_CLASSES[tokenizer.kind],
@@ -222,9 +222,9 @@ export function tokenizerConfig(config: ModelConfig, tokenizer: Tokenizer): Reco
   };
 }
 
-export function generationConfig(config: ModelConfig): Record<string, unknown> {
+export function generationConfig(config: Exclude<ModelConfig, VitClassifierConfig>): Record<string, unknown> {
   return {
-    ...(config.preset === 'encoder-decoder' || config.preset === 'rnn-seq2seq' ? { decoder_start_token_id: config.bosTokenId } : {}),
+    ...('numDecoderLayers' in config && 'numEncoderLayers' in config ? { decoder_start_token_id: config.bosTokenId } : {}),
     bos_token_id: config.bosTokenId,
     eos_token_id: config.eosTokenId,
     pad_token_id: config.padTokenId,

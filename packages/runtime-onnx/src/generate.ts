@@ -7,7 +7,7 @@
 // cache graph counts positions over real tokens only (see export.ts), so every row decodes as
 // it would alone.
 
-import { ConfigError, decodeWith, ShapeError, type DecodeStrategy, type StepFunction } from '@attend/core';
+import { ConfigError, decodeWith, ShapeError, tokenConfig, type DecodeStrategy, type StepFunction } from '@attend/core';
 import type { KvCache, OnnxModel, OutputTensor } from './session.js';
 
 export type { DecodeStrategy };
@@ -30,10 +30,11 @@ export function onnxStepFunction(model: OnnxModel, options: StepFunctionOptions 
   if (model.graph !== 'decoder-with-past') {
     throw new ShapeError(`generation over ONNX needs a decoder-lm KV-cache export (kvCache: true); this model is a '${model.config.preset}' ${model.graph} graph`);
   }
-  const V = model.config.vocabSize;
+  const config = tokenConfig(model.config, 'generation');
+  const V = config.vocabSize;
   const prompts = options.prompts;
   const promptLength = checkPrompts(prompts);
-  const padToken = model.config.padTokenId;
+  const padToken = config.padTokenId;
   let cache: KvCache | undefined;
   let cachedLength = 0; // decoding tokens (core's `length`) the cache covers
   let inputRows: Int32Array | undefined; // input row (prompt) of each row of the previous call
@@ -76,7 +77,7 @@ export interface GenerateOptions extends StepFunctionOptions {
 
 /** Generates from a decoder-lm KV-cache model; returns each row's new ids (no prompt, no eos). */
 export async function generate(model: OnnxModel, options: GenerateOptions): Promise<number[][]> {
-  const c = model.config;
+  const c = tokenConfig(model.config, 'generate');
   const promptLength = checkPrompts(options.prompts);
   const batchSize = options.prompts?.length ?? options.batchSize ?? 1;
   if (options.batchSize !== undefined && options.prompts && options.batchSize !== options.prompts.length) {

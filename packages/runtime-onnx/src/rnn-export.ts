@@ -16,7 +16,7 @@
 //
 // Generation starts from decoder_initial_state and a zero attentional_state and feeds bos.
 
-import { ConfigError, MASKED_SCORE, type ModelConfig, type NamedTensor } from '@attend/core';
+import { ConfigError, MASKED_SCORE, type ModelConfig, type NamedTensor, type RnnSeq2SeqConfig } from '@attend/core';
 import { METADATA_KEYS, PRODUCER_NAME, PRODUCER_VERSION } from './export.js';
 import { GraphBuilder, type Value } from './onnx/graph.js';
 import { encodeModel } from './onnx/proto.js';
@@ -28,8 +28,8 @@ export interface RnnSeq2SeqExport {
 }
 
 /** True for the attention kinds that feed h̃_{t−1} into the next step (Luong's). */
-export function rnnHasInputFeeding(config: Pick<ModelConfig, 'rnnAttention'>): boolean {
-  return config.rnnAttention !== undefined && config.rnnAttention !== 'none' && config.rnnAttention !== 'additive';
+export function rnnHasInputFeeding(config: Pick<RnnSeq2SeqConfig, 'rnnAttention'>): boolean {
+  return config.rnnAttention !== 'none' && config.rnnAttention !== 'additive';
 }
 
 /** The two graphs of an rnn-seq2seq export, as ONNX ModelProto bytes (see the top of this file). */
@@ -59,7 +59,7 @@ class RnnGraph {
   private readonly d: number;
 
   constructor(
-    private readonly config: ModelConfig,
+    private readonly config: RnnSeq2SeqConfig,
     private readonly w: WeightReader,
     private readonly g: GraphBuilder,
   ) {
@@ -129,7 +129,7 @@ class RnnGraph {
     const { g, config: c, d } = this;
     const ids = g.input('input_ids', 'int64', ['batch', 'encoder_sequence']);
     const mask = g.input('attention_mask', 'int64', ['batch', 'encoder_sequence']);
-    const bidirectional = c.rnnBidirectional ?? false;
+    const bidirectional = c.rnnBidirectional;
     const H = bidirectional ? d / 2 : d;
     const lengths = g.cast(g.reduceSum(mask, [1], false), 'int32'); // [B]
     let x = g.transpose(this.embed(ids), [1, 0, 2]); // [S, B, d]
@@ -150,7 +150,7 @@ class RnnGraph {
 
   buildDecoderStep(): void {
     const { g, config: c, d } = this;
-    const kind = c.rnnAttention ?? 'none';
+    const kind = c.rnnAttention;
     const L = c.numDecoderLayers;
     const feeding = rnnHasInputFeeding(c);
     const ids = g.input('input_ids', 'int64', ['batch', 1]);
@@ -198,7 +198,7 @@ class RnnGraph {
   /** attend(query [B, d]) → context [B, d] and weights [B, S], for the config's attention. */
   private attention(states: Value, mask: Value): (query: Value) => { context: Value; weights: Value } {
     const { g, config: c, d } = this;
-    const kind = c.rnnAttention!;
+    const kind = c.rnnAttention;
     const maskF = g.cast(mask, 'float32');
     const bias = g.mul(g.sub(g.floats([1]), maskF), g.floats([MASKED_SCORE])); // 0 or MASKED_SCORE, [B, S]
     const score = kind === 'dot' ? 'dot' : kind === 'general' || kind === 'local-p' ? 'general' : 'additive';

@@ -8,7 +8,7 @@
 // @attend/transformer's tfjs `translate`. A call that does not extend the previous one by one
 // token replays its rows from the initial state.
 
-import { ConfigError, decodeWith, ShapeError, type StepFunction } from '@attend/core';
+import { ConfigError, configAs, decodeWith, ShapeError, type StepFunction } from '@attend/core';
 import { gatherRows } from './generate.js';
 import { encodeSourceMask, sourceRowsOf, type SourceBatch, type TranslateOptions } from './seq2seq.js';
 import type { OnnxModel, OutputTensor, TokenMatrix } from './session.js';
@@ -101,7 +101,7 @@ export function onnxRnnStepFunction(decoder: OnnxModel, memory: RnnEncodedSource
 export async function runRnnDecoder(decoder: OnnxModel, memory: RnnEncodedSource, target: TokenMatrix): Promise<{ logits: OutputTensor; attentionWeights?: OutputTensor }> {
   const { batchSize: B, seqLen: T } = target;
   if (target.data.length !== B * T) throw new ShapeError(`target: ${target.data.length} values for shape [${B}, ${T}]`);
-  const V = decoder.config.vocabSize;
+  const V = configAs(decoder.config, ['rnn-seq2seq'], 'rnn-seq2seq generation').vocabSize;
   const S = memory.mask.seqLen;
   const logits = new Float32Array(B * T * V);
   let weights: Float32Array | undefined;
@@ -152,7 +152,7 @@ export interface RnnTranslation {
 export async function translateRnnWithAttention(model: OnnxRnnSeq2SeqModel, source: SourceBatch, options: TranslateOptions): Promise<RnnTranslation> {
   checkRnnSeq2SeqModel(model);
   if (options.strategy?.kind === 'beam') throw new ConfigError('strategy', 'attention weights per step are returned for greedy and sampled decoding, not beam search');
-  if ((model.decoder.config.rnnAttention ?? 'none') === 'none') throw new ConfigError('rnnAttention', "this rnn-seq2seq model has no attention ('none')");
+  if (configAs(model.decoder.config, ['rnn-seq2seq'], 'attention over the source').rnnAttention === 'none') throw new ConfigError('rnnAttention', "this rnn-seq2seq model has no attention ('none')");
   const memory = await encodeRnnSource(model.encoder, source);
   const S = source.seqLen;
   const steps: Float32Array[] = [];
@@ -166,7 +166,7 @@ export async function translateRnnWithAttention(model: OnnxRnnSeq2SeqModel, sour
 }
 
 function decodeOptions(model: OnnxRnnSeq2SeqModel, source: SourceBatch, options: TranslateOptions) {
-  const c = model.decoder.config;
+  const c = configAs(model.decoder.config, ['rnn-seq2seq'], 'translate');
   return {
     batchSize: source.batchSize,
     vocabSize: c.vocabSize,

@@ -5,7 +5,7 @@
 // and repeat both caches, and each row's encoder output and source mask follow the input row
 // it descends from — the same contract as @attend/transformer's tfjs `translate`.
 
-import { decodeWith, ShapeError, type DecodeStrategy, type StepFunction } from '@attend/core';
+import { configAs, decodeWith, ShapeError, type DecodeStrategy, type StepFunction } from '@attend/core';
 import { gatherRows } from './generate.js';
 import type { OnnxModel, OutputTensor, Seq2SeqCache, TokenMatrix } from './session.js';
 
@@ -97,7 +97,7 @@ export function sourceRowsOf<M extends { states: OutputTensor; mask: TokenMatrix
  */
 export function onnxSeq2SeqStepFunction(decoder: OnnxModel, memory: EncodedSource): StepFunction {
   if (decoder.graph !== 'seq2seq-decoder') throw new ShapeError(`seq2seq generation needs decoder_model_merged.onnx; this model is a '${decoder.config.preset}' ${decoder.graph} graph`);
-  const V = decoder.config.vocabSize;
+  const V = configAs(decoder.config, ['encoder-decoder'], 'seq2seq generation').vocabSize;
   let cache: Seq2SeqCache | undefined;
   let cachedLength = 0;
   const follow = sourceRowsOf(memory);
@@ -141,7 +141,7 @@ export interface TranslateOptions {
  */
 export async function translate(model: OnnxSeq2SeqModel, source: SourceBatch, options: TranslateOptions): Promise<number[][]> {
   checkSeq2SeqModel(model);
-  const c = model.decoder.config;
+  const c = configAs(model.decoder.config, ['encoder-decoder'], 'translate');
   const memory = await encodeSource(model.encoder, source);
   const step = onnxSeq2SeqStepFunction(model.decoder, memory);
   const decode = {

@@ -2,7 +2,7 @@
 // `./node` and `./web` entry points pass in their runtime (onnxruntime-node or -web).
 // Inputs are checked here, before ORT sees them, against the config stored in the model.
 
-import { AttendError, parseModelConfig, ShapeError, type ModelConfig } from '@attend/core';
+import { AttendError, configAs, parseModelConfig, ShapeError, type ModelConfig } from '@attend/core';
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import { forwardInputNames, METADATA_KEYS, pastName, presentName, seq2seqPastName, seq2seqPresentName, type GraphKind } from './export.js';
 import { readModelInfo, type ModelInfo } from './onnx/proto.js';
@@ -298,7 +298,7 @@ export class OnnxModel {
    * maxSeqLen; the mask covers past and new tokens.
    */
   async runCached(feeds: CachedFeeds): Promise<CachedOutputs> {
-    const c = this.config;
+    const c = configAs(this.config, ['decoder-lm'], 'runCached');
     if (this.graph !== 'decoder-with-past') throw new ShapeError(`${this.source} is a '${this.graph}' graph; runCached needs a decoder-lm KV-cache export (kvCache: true)`);
     const ids = feeds.inputIds;
     const tensors: Record<string, Tensor> = {};
@@ -349,7 +349,7 @@ export class OnnxModel {
   /** The seq2seq encoder graph: source tokens → last_hidden_state [B, S, d]. */
   async encode(feeds: EncoderFeeds): Promise<EncoderOutputs> {
     if (this.graph !== 'seq2seq-encoder') throw new ShapeError(`${this.source} is a '${this.graph}' graph; encode needs a seq2seq encoder export (encoder_model.onnx)`);
-    const c = this.config;
+    const c = configAs(this.config, ['encoder-decoder'], 'encode');
     const ids = feeds.inputIds;
     const mask = feeds.attentionMask ?? { data: new Array<number>(ids.batchSize * ids.seqLen).fill(1), batchSize: ids.batchSize, seqLen: ids.seqLen };
     const tensors: Record<string, Tensor> = {};
@@ -370,7 +370,7 @@ export class OnnxModel {
    */
   async runSeq2SeqDecoder(feeds: Seq2SeqDecoderFeeds): Promise<Seq2SeqDecoderOutputs> {
     if (this.graph !== 'seq2seq-decoder') throw new ShapeError(`${this.source} is a '${this.graph}' graph; runSeq2SeqDecoder needs a seq2seq decoder export (decoder_model_merged.onnx)`);
-    const c = this.config;
+    const c = configAs(this.config, ['encoder-decoder'], 'runSeq2SeqDecoder');
     const ids = feeds.inputIds;
     const { batchSize: B, seqLen: T } = ids;
     const H = c.numHeads;
@@ -426,7 +426,7 @@ export class OnnxModel {
   /** The rnn-seq2seq encoder graph: source tokens → encoder states and the decoder's initial state. */
   async runRnnEncoder(feeds: EncoderFeeds): Promise<RnnEncoderOutputs> {
     if (this.graph !== 'rnn-seq2seq-encoder') throw new ShapeError(`${this.source} is a '${this.graph}' graph; runRnnEncoder needs an rnn-seq2seq encoder export`);
-    const c = this.config;
+    const c = configAs(this.config, ['rnn-seq2seq'], 'runRnnEncoder');
     const ids = feeds.inputIds;
     const mask = feeds.attentionMask ?? { data: new Array<number>(ids.batchSize * ids.seqLen).fill(1), batchSize: ids.batchSize, seqLen: ids.seqLen };
     if (mask.batchSize !== ids.batchSize || mask.seqLen !== ids.seqLen) throw new ShapeError(`attention_mask is [${mask.batchSize}, ${mask.seqLen}] but input_ids is [${ids.batchSize}, ${ids.seqLen}]`);
@@ -441,7 +441,7 @@ export class OnnxModel {
   /** One step of the rnn-seq2seq decoder graph: each row's newest token and recurrent state → logits and the next state. */
   async runRnnDecoderStep(feeds: RnnDecoderStepFeeds): Promise<RnnDecoderStepOutputs> {
     if (this.graph !== 'rnn-seq2seq-decoder') throw new ShapeError(`${this.source} is a '${this.graph}' graph; runRnnDecoderStep needs an rnn-seq2seq decoder export`);
-    const c = this.config;
+    const c = configAs(this.config, ['rnn-seq2seq'], 'runRnnDecoderStep');
     const d = c.dModel;
     const L = c.numDecoderLayers;
     const ids = feeds.inputIds;

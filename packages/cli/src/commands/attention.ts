@@ -4,6 +4,7 @@
 // terminal view of the first kind (each layer, heads averaged, or --head).
 
 import { join } from 'node:path';
+import { numAttentionHeads } from '@attend/core';
 import { headWeights, inputAttention, terminalHeatmap } from '../attention-maps.js';
 import { CliError } from '../errors.js';
 import { writeFileAtomic } from '../files.js';
@@ -44,7 +45,8 @@ export async function writeAttentionFigures(model: string, input: string, out: s
 
 export async function attentionCommand(model: string, input: string, o: AttentionCommandOptions): Promise<void> {
   const { result, files } = await writeAttentionFigures(model, input, o.out);
-  if (o.head !== undefined && o.head >= result.config.numHeads) throw new CliError(`--head: ${o.head} is out of range; the model has ${result.config.numHeads} heads (0–${result.config.numHeads - 1})`, 2);
+  const heads = numAttentionHeads(result.config);
+  if (o.head !== undefined && o.head >= heads) throw new CliError(`--head: ${o.head} is out of range; the model has ${heads} heads (0–${heads - 1})`, 2);
   if (result.output !== undefined) console.log(`output: ${result.output}`);
   if (!o.quiet) {
     const set = result.sets[0]!;

@@ -10,7 +10,7 @@
 // of an export, also the fastest call, which shows when stalls inflate the median).
 
 import Table from 'cli-table3';
-import { argmax, createRng, numPatches, type ModelConfig } from '@attend/core';
+import { argmax, createRng, hasTokens, numPatches, type TokenModelConfig, type ModelConfig, type VitClassifierConfig, type TokenFields } from '@attend/core';
 import type { OnnxModel, SessionOptions } from '@attend/runtime-onnx';
 import { EXPORT_FILES, RNN_SEQ2SEQ_FILES, SEQ2SEQ_FILES } from '@attend/runtime-onnx';
 import { folderKind } from '../model-folder.js';
@@ -45,13 +45,13 @@ async function medianMs(fn: () => Promise<unknown> | unknown, seconds: number): 
 }
 
 /** `count` random images [C, S, S] with raw values in [0, 1 / pixelScale] (vit-classifier). */
-function randomImages(config: ModelConfig, count: number, seed: number): Float32Array {
+function randomImages(config: VitClassifierConfig, count: number, seed: number): Float32Array {
   const rng = createRng(seed);
-  const top = 1 / (config.pixelScale ?? 1);
-  return Float32Array.from({ length: count * config.numChannels! * config.imageSize! ** 2 }, () => rng.next() * top);
+  const top = 1 / config.pixelScale;
+  return Float32Array.from({ length: count * config.numChannels * config.imageSize ** 2 }, () => rng.next() * top);
 }
 
-function randomIds(config: ModelConfig, n: number, seed: number): Int32Array {
+function randomIds(config: TokenFields, n: number, seed: number): Int32Array {
   const rng = createRng(seed);
   const first = config.vocabSize > 8 ? 4 : 0;
   return Int32Array.from({ length: n }, () => first + rng.int(config.vocabSize - first));
@@ -77,7 +77,7 @@ async function benchExport(dir: string, runtime: 'node' | 'web', options: Sessio
   const load = async (name: string): Promise<OnnxModel> => rt.createOnnxModel(new Uint8Array(await readFile(join(dir, name))), { ...options, source: join(dir, name) });
   const configPath = join(dir, EXPORT_FILES.config);
   const config = rt.readFolderConfig(new Uint8Array(await readFile(configPath)), configPath);
-  const ids = randomIds(config, n, 1);
+  const ids = hasTokens(config) ? randomIds(config, n, 1) : new Int32Array(n); // a vit-classifier times images instead
   const tokens = { data: ids, batchSize: 1, seqLen: n };
   if (config.preset === 'rnn-seq2seq') {
     // Forward: the encoder, then the decoder-step graph over the n target tokens (teacher forcing).
@@ -136,7 +136,7 @@ async function benchExport(dir: string, runtime: 'node' | 'web', options: Sessio
  */
 async function cachedDecodeMs(
   makeStep: () => (tokens: Int32Array, batchSize: number, length: number, context?: { parents?: Int32Array }) => Float32Array | Promise<Float32Array>,
-  config: ModelConfig,
+  config: TokenModelConfig,
   steps: number,
   seconds: number,
 ): Promise<number | undefined> {

@@ -8,11 +8,14 @@
 import { join } from 'node:path';
 import {
   CharTokenizer,
+  configAs,
   createModelConfig,
+  modelKind,
   splitText,
   tokenizerFromJSON,
   trainDevSplit,
   type ModelConfig,
+  type ModelConfigInput,
   type Preset,
   type Tokenizer,
 } from '@attend/core';
@@ -56,54 +59,43 @@ export function defaultPatchSize(imageSize: number): number {
   return best;
 }
 
-/** The ModelConfig of a new run: defaults for the preset, the file's and the flags' fields, and sizes from the data. */
+/**
+ * The ModelConfig of a new run: sizes from the data, the CLI's defaults, then the file's and the
+ * flags' fields — only those the preset's kind has. A field the user set (in the file or as a
+ * flag) that the kind does not have is an error naming the flag or the file's field; a flag's
+ * default that does not apply (e.g. --heads for rnn-seq2seq) is left out.
+ */
 function modelConfigFor(data: TrainData, tokenizer: Tokenizer | undefined, s: TrainSettings): ModelConfig {
-  const { layers, ...fields } = s.model as Partial<ModelConfig> & { layers?: number };
-  const dModel = fields.dModel ?? 64;
-  if (data.preset === 'vit-classifier') {
-    const patchSize = fields.patchSize ?? defaultPatchSize(data.imageSize);
-    try {
-      return createModelConfig({
-        preset: 'vit-classifier',
-        vocabSize: 3, // no tokens: the special ids 0–2 only
-        numClasses: data.numClasses,
-        dModel,
-        numHeads: 4,
-        numEncoderLayers: layers ?? 2,
-        dFf: 2 * dModel,
-        dropout: 0,
-        imageSize: data.imageSize,
-        numChannels: data.numChannels,
-        pixelScale: data.pixelScale,
-        ...fields,
-        patchSize,
-        maxSeqLen: fields.maxSeqLen ?? (data.imageSize % patchSize === 0 ? (data.imageSize / patchSize) ** 2 + 1 : 2),
-      });
-    } catch (error) {
-      throw configErrorOf(s, error);
-    }
+  const { layers = 2, preset = data.preset, ...fields } = s.model as Record<string, unknown> & { layers?: number; preset?: Preset };
+  // The data decides the task; --preset may pick another kind for it (pairs train rnn-seq2seq too).
+  const kind = modelKind(preset);
+  for (const field of Object.keys(fields)) {
+    if (!kind.fields.includes(field) && s.origin[field] !== 'default') throw settingError(s, field, `preset '${kind.preset}' has no such setting`);
   }
-  if (!tokenizer) throw new CliError(`${data.source}: no tokenizer for ${data.preset} data`);
-  const encoderLayers = data.preset === 'decoder-lm' ? 0 : (layers ?? 2);
-  const decoderLayers = data.preset === 'encoder-classifier' ? 0 : (layers ?? 2);
-  let maxSeqLen: number;
-  if (data.preset === 'encoder-decoder') maxSeqLen = Math.max(32, Math.max(...data.pairs.map((p) => Math.max(tokenizer.encode(p.source).length, tokenizer.encode(p.target).length))) + 4);
-  else if (data.preset === 'decoder-lm') maxSeqLen = s.contextLength;
-  else maxSeqLen = Math.max(16, Math.max(...data.examples.map((e) => tokenizer.encode(e.text).length)) + 2);
-  try {
-    return createModelConfig({
-      preset: data.preset,
-      vocabSize: tokenizer.vocabSize,
-      numClasses: data.preset === 'encoder-classifier' ? data.numClasses : 0,
-      dModel,
-      numHeads: 4,
-      numEncoderLayers: encoderLayers,
-      numDecoderLayers: decoderLayers,
-      dFf: 4 * dModel,
-      maxSeqLen,
-      dropout: 0,
-      ...fields,
+  const dModel = (fields.dModel as number | undefined) ?? 64;
+  const sizes: Record<string, unknown> = { dModel, numHeads: 4, numEncoderLayers: layers, numDecoderLayers: layers, dropout: 0 };
+  if (data.preset === 'vit-classifier') {
+    const patchSize = (fields.patchSize as number | undefined) ?? defaultPatchSize(data.imageSize);
+    Object.assign(sizes, {
+      numClasses: data.numClasses,
+      dFf: 2 * dModel,
+      imageSize: data.imageSize,
+      numChannels: data.numChannels,
+      pixelScale: data.pixelScale,
+      patchSize,
+      maxSeqLen: data.imageSize % patchSize === 0 ? (data.imageSize / patchSize) ** 2 + 1 : 2,
     });
+  } else {
+    if (!tokenizer) throw new CliError(`${data.source}: no tokenizer for ${data.preset} data`);
+    let maxSeqLen: number;
+    if (data.preset === 'decoder-lm') maxSeqLen = s.contextLength;
+    else if (data.preset === 'encoder-classifier') maxSeqLen = 2 + data.examples.reduce((n, e) => Math.max(n, tokenizer.encode(e.text).length), 14);
+    else maxSeqLen = 4 + data.pairs.reduce((n, p) => Math.max(n, tokenizer.encode(p.source).length, tokenizer.encode(p.target).length), 28);
+    Object.assign(sizes, { vocabSize: tokenizer.vocabSize, dFf: 4 * dModel, maxSeqLen, ...(data.preset === 'encoder-classifier' ? { numClasses: data.numClasses } : {}) });
+  }
+  const input = Object.fromEntries(Object.entries({ ...sizes, ...fields }).filter(([field]) => kind.fields.includes(field)));
+  try {
+    return createModelConfig({ ...input, preset: kind.preset } as ModelConfigInput);
   } catch (error) {
     throw configErrorOf(s, error);
   }
@@ -112,9 +104,10 @@ function modelConfigFor(data: TrainData, tokenizer: Tokenizer | undefined, s: Tr
 /** @attend/transformer (and tfjs) is loaded once the settings and data have been checked. */
 type Transformer = typeof import('@attend/transformer');
 
-function presetTask(t: Transformer, data: TrainData, tokenizer: Tokenizer | undefined, config: ModelConfig, s: TrainSettings): PresetTask {
+function presetTask(t: Transformer, data: TrainData, tokenizer: Tokenizer | undefined, model: ModelConfig, s: TrainSettings): PresetTask {
   if (data.preset === 'vit-classifier') {
-    const size = config.numChannels! * config.imageSize! ** 2;
+    const config = configAs(model, ['vit-classifier'], `${data.source}: images`);
+    const size = config.numChannels * config.imageSize ** 2;
     if (data.images[0]!.features.length !== size) {
       throw new CliError(`${data.source}: ${data.images[0]!.features.length} pixel values per row, but the model takes ${config.numChannels} × ${config.imageSize} × ${config.imageSize} = ${size}`);
     }
@@ -122,7 +115,7 @@ function presetTask(t: Transformer, data: TrainData, tokenizer: Tokenizer | unde
     const { train: trainImages, dev } = trainDevSplit(data.images, { devFraction, seed: s.seed });
     if (dev.length === 0 || trainImages.length === 0) throw new CliError(`${data.source}: too few images for a train and a dev set (${data.images.length})`);
     const task = t.imageClassificationTask(trainImages, dev, config, { batchSize: s.batchSize, seed: s.seed });
-    const G = config.imageSize! / config.patchSize!;
+    const G = config.imageSize / config.patchSize;
     return {
       nextBatch: task.nextBatch,
       evaluate: async (m) => ({ accuracy: (await task.evaluate(m)).accuracy }),
@@ -133,7 +126,7 @@ function presetTask(t: Transformer, data: TrainData, tokenizer: Tokenizer | unde
   if (!tokenizer) throw new CliError(`${data.source}: no tokenizer for ${data.preset} data`);
   if (data.preset === 'decoder-lm') {
     const { train: trainText, val } = splitText(data.text, 0.9);
-    const T = Math.min(s.contextLength, config.maxSeqLen);
+    const T = Math.min(s.contextLength, model.maxSeqLen);
     const trainIds = Int32Array.from(tokenizer.encode(trainText));
     const devIds = Int32Array.from(tokenizer.encode(val));
     if (trainIds.length < T + 2 || devIds.length < T + 1) {
@@ -151,7 +144,7 @@ function presetTask(t: Transformer, data: TrainData, tokenizer: Tokenizer | unde
     const devFraction = Math.min(0.1, s.devSize / data.examples.length);
     const { train: trainExamples, dev } = trainDevSplit(data.examples, { devFraction, seed: s.seed });
     if (dev.length === 0 || trainExamples.length === 0) throw new CliError(`${data.source}: too few rows for a train and a dev set (${data.examples.length})`);
-    const maxLen = config.maxSeqLen;
+    const maxLen = model.maxSeqLen;
     const task = t.classificationTask(trainExamples, dev, tokenizer, { batchSize: s.batchSize, seed: s.seed, maxLen });
     return {
       nextBatch: task.nextBatch,
@@ -163,9 +156,9 @@ function presetTask(t: Transformer, data: TrainData, tokenizer: Tokenizer | unde
   const pairs = data.pairs;
   const devFraction = Math.min(0.1, s.devSize / pairs.length);
   const { train: trainPairs, dev } = trainDevSplit(pairs, { devFraction, seed: s.seed, key: (p) => p.source });
-  const encodedMax = (texts: string[]) => Math.max(...texts.map((t) => tokenizer.encode(t).length));
-  const maxSrcLen = Math.min(config.maxSeqLen, encodedMax(pairs.map((p) => p.source)) + 2);
-  const maxTgtLen = Math.min(config.maxSeqLen - 2, encodedMax(pairs.map((p) => p.target)) + 1);
+  const encodedMax = (texts: string[]) => texts.reduce((n, t) => Math.max(n, tokenizer.encode(t).length), 0);
+  const maxSrcLen = Math.min(model.maxSeqLen, encodedMax(pairs.map((p) => p.source)) + 2);
+  const maxTgtLen = Math.min(model.maxSeqLen - 2, encodedMax(pairs.map((p) => p.target)) + 1);
   const task = t.seq2seqTask(trainPairs, dev, tokenizer, { batchSize: s.batchSize, seed: s.seed, maxSrcLen, maxTgtLen });
   return {
     nextBatch: task.nextBatch,
@@ -196,7 +189,7 @@ export async function trainCommand(o: TrainCommandOptions, fromCli: (key: keyof 
   const preset: Preset | undefined = config?.preset ?? s.preset ?? presetOfData(o);
   if (preset === undefined) throw new CliError('no training data: give --task NAME, --pairs FILE.tsv, --text FILE, --csv FILE.csv or --images FILE.csv', 2);
   if (config && s.preset && s.preset !== config.preset) throw settingError(s, 'preset', `${s.preset} differs from the checkpoint's ${config.preset} in ${o.out}`);
-  const data = await loadTrainData(o, preset, { examples: s.examples, seed: s.seed, numChannels: config?.numChannels ?? s.model.numChannels });
+  const data = await loadTrainData(o, preset, { examples: s.examples, seed: s.seed, numChannels: (config?.preset === 'vit-classifier' ? config.numChannels : undefined) ?? (s.model.numChannels as number | undefined) });
   tokenizer ??= tokenizerFor(data);
   config ??= modelConfigFor(data, tokenizer, s);
   const task = presetTask(t, data, tokenizer, config, s);

@@ -7,7 +7,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CheckpointError, type DecodeStrategy, type ModelConfig, type Tokenizer } from '@attend/core';
+import { CheckpointError, tokenConfig, type DecodeStrategy, type TokenModelConfig, type Tokenizer } from '@attend/core';
 import {
   EXPORT_FILES,
   generate,
@@ -45,7 +45,7 @@ export interface ClassifyOutput {
 
 export interface Engine {
   readonly task: Task;
-  readonly config: ModelConfig;
+  readonly config: TokenModelConfig;
   readonly tokenizer: Tokenizer;
   /** e.g. "onnxruntime-node (cpu)". */
   readonly runtime: string;
@@ -121,7 +121,7 @@ async function decodeBatch(
 }
 
 function lmEngine(model: OnnxModel, tokenizer: Tokenizer, runtime: string): Engine {
-  const c = model.config;
+  const c = tokenConfig(model.config, 'attend serve');
   return {
     task: 'generate',
     config: c,
@@ -144,7 +144,7 @@ function lmEngine(model: OnnxModel, tokenizer: Tokenizer, runtime: string): Engi
 }
 
 function seq2seqEngine(encoder: OnnxModel, decoder: OnnxModel, tokenizer: Tokenizer, runtime: string): Engine {
-  const c = encoder.config;
+  const c = tokenConfig(encoder.config, 'attend serve');
   const pad = tokenizer.specialTokenIds.pad;
   return {
     task: 'translate',
@@ -171,7 +171,7 @@ function seq2seqEngine(encoder: OnnxModel, decoder: OnnxModel, tokenizer: Tokeni
 }
 
 function classifierEngine(model: OnnxModel, tokenizer: Tokenizer, runtime: string): Engine {
-  const c = model.config;
+  const c = tokenConfig(model.config, 'attend serve');
   const pad = tokenizer.specialTokenIds.pad;
   return {
     task: 'classify',

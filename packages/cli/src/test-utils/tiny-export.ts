@@ -4,9 +4,9 @@
 
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CharTokenizer, createModelConfig, createRng, f32Tensor, parseSafetensors, serializeSafetensors, toFloat32, type NamedTensor, type Preset } from '@attend/core';
+import { CharTokenizer, createModelConfig, createRng, f32Tensor, parseSafetensors, serializeSafetensors, toFloat32, type ModelConfigInput, type NamedTensor, type Preset } from '@attend/core';
 import { exportFolder } from '@attend/runtime-onnx/node';
-import { serializeCheckpoint, setupBackend, TransformerModel } from '@attend/transformer';
+import { createModel, serializeCheckpoint, setupBackend } from '@attend/transformer';
 
 export const ALPHABET = 'abcdefghijklmnopqrstuvwxyz ';
 export const MAX_SEQ_LEN = 24;
@@ -15,19 +15,15 @@ export const MAX_SEQ_LEN = 24;
 export async function tinyExport(dir: string, preset: Preset, seed = 1): Promise<string> {
   await setupBackend();
   const tokenizer = CharTokenizer.fromAlphabet(ALPHABET);
-  const config = createModelConfig({
-    preset,
-    vocabSize: tokenizer.vocabSize,
-    numClasses: preset === 'encoder-classifier' ? 3 : 0,
-    dModel: 16,
-    numHeads: 2,
-    numEncoderLayers: preset === 'decoder-lm' ? 0 : 1,
-    numDecoderLayers: preset === 'encoder-classifier' ? 0 : 1,
-    dFf: 32,
-    maxSeqLen: MAX_SEQ_LEN,
-    dropout: 0,
-  });
-  const model = new TransformerModel(config, { seed });
+  const common = { vocabSize: tokenizer.vocabSize, dModel: 16, numHeads: 2, dFf: 32, maxSeqLen: MAX_SEQ_LEN, dropout: 0 };
+  const layers: Partial<Record<Preset, Record<string, number>>> = {
+    'encoder-classifier': { numClasses: 3, numEncoderLayers: 1 },
+    'decoder-lm': { numDecoderLayers: 1 },
+    'encoder-decoder': { numEncoderLayers: 1, numDecoderLayers: 1 },
+  };
+  if (!layers[preset]) throw new Error(`tinyExport: no tiny ${preset}`);
+  const config = createModelConfig({ preset, ...common, ...layers[preset] } as ModelConfigInput);
+  const model = createModel(config, { seed });
   const files = serializeCheckpoint({ model, tokenizer: tokenizer.toJSON() });
   model.dispose();
   const rng = createRng(100 + seed);

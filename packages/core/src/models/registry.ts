@@ -13,6 +13,8 @@ import { vitClassifier, type VitClassifierConfig } from './vit-classifier/config
 /** A model's config: one member per kind, discriminated on `preset`, each with only its own fields. */
 export type ModelConfig = EncoderClassifierConfig | DecoderLmConfig | EncoderDecoderConfig | RnnSeq2SeqConfig | VitClassifierConfig;
 export type Preset = ModelConfig['preset'];
+/** The configs of the kinds that read and write tokens (all but the ViT). */
+export type TokenModelConfig = Exclude<ModelConfig, VitClassifierConfig>;
 /** The config of one kind. */
 export type ConfigOf<P extends Preset> = Extract<ModelConfig, { preset: P }>;
 
@@ -48,7 +50,7 @@ export function presetsFor(task: ModelTask): Preset[] {
 }
 
 /** Whether `config` reads and writes tokens (has a vocabulary and a tokenizer). */
-export function hasTokens(config: ModelConfig): config is Exclude<ModelConfig, VitClassifierConfig> {
+export function hasTokens(config: ModelConfig): config is TokenModelConfig {
   return 'vocabSize' in config;
 }
 
@@ -60,4 +62,28 @@ export function numEncoderLayers(config: ModelConfig): number {
 /** Decoder layers of `config` (0 for the kinds without a decoder). */
 export function numDecoderLayers(config: ModelConfig): number {
   return 'numDecoderLayers' in config ? config.numDecoderLayers : 0;
+}
+
+/** `config` as one of `presets`; a ConfigError saying what needed which kinds when it is another. */
+export function configAs<P extends Preset>(config: ModelConfig, presets: readonly P[], what: string): ConfigOf<P> {
+  if (!(presets as readonly string[]).includes(config.preset)) {
+    throw new ConfigError('preset', `${what} needs ${presets.map((p) => `'${p}'`).join(' or ')}, got '${config.preset}'`);
+  }
+  return config as ConfigOf<P>;
+}
+
+/** `config` as a kind that reads and writes tokens; a ConfigError naming `what` for the ViT. */
+export function tokenConfig(config: ModelConfig, what: string): TokenModelConfig {
+  if (!hasTokens(config)) throw new ConfigError('preset', `${what} needs a model that reads tokens, got '${config.preset}'`);
+  return config;
+}
+
+/** `config` as a classifier kind; a ConfigError naming `what` for the others. */
+export function classifierConfig(config: ModelConfig, what: string): EncoderClassifierConfig | VitClassifierConfig {
+  return configAs(config, presetsFor('text-classification').concat(presetsFor('image-classification')) as ('encoder-classifier' | 'vit-classifier')[], what);
+}
+
+/** Heads of the model's attention: the Transformer kinds' numHeads; the rnn-seq2seq's one. */
+export function numAttentionHeads(config: ModelConfig): number {
+  return 'numHeads' in config ? config.numHeads : 1;
 }
