@@ -11,8 +11,8 @@ import {
   serializeSafetensors,
   toFloat32,
   tokenizerFromJSON,
-  type ModelConfig,
-  type ModelConfigInput,
+  type ConfigOf,
+  type TransformerConfig,
 } from '@attend/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setupBackend } from './backend.js';
@@ -32,7 +32,11 @@ import { AdamW } from './optimizer.js';
 
 const TINY = { vocabSize: 20, dModel: 16, numHeads: 2, dFf: 32, maxSeqLen: 16, dropout: 0 } as const;
 
-const CONFIGS: Record<string, ModelConfigInput> = {
+type TransformerPreset = TransformerConfig['preset'];
+/** The input of one Transformer preset's config: its own fields only. */
+type TransformerInput = { [P in TransformerPreset]: Partial<ConfigOf<P>> & { preset: P; vocabSize: number } }[TransformerPreset];
+
+const CONFIGS: Record<string, TransformerInput> = {
   'encoder-classifier': { ...TINY, preset: 'encoder-classifier', numClasses: 3, numEncoderLayers: 1 },
   'decoder-lm': { ...TINY, preset: 'decoder-lm', numDecoderLayers: 1 },
   'encoder-decoder': { ...TINY, preset: 'encoder-decoder', numEncoderLayers: 1, numDecoderLayers: 1 },
@@ -64,7 +68,7 @@ let dirCount = 0;
 const freshDir = (): string => join(root, `ckpt-${++dirCount}`);
 
 /** A model whose every weight (norm gains and biases included) is distinct from its initial value. */
-function perturbedModel(config: ModelConfig, seed = 3): TransformerModel {
+function perturbedModel(config: TransformerConfig, seed = 3): TransformerModel {
   const model = new TransformerModel(config, { seed });
   model.namedParams().forEach((p, i) => {
     tf.tidy(() => p.variable.assign(tf.add(p.variable, tf.randomNormal(p.variable.shape, 0, 0.1, 'float32', seed * 1000 + i))));
@@ -253,7 +257,7 @@ describe('model.safetensors layout', () => {
 });
 
 describe('corrupt checkpoints', () => {
-  const config = (): ModelConfig => createModelConfig(CONFIGS['decoder-lm']!);
+  const config = (): TransformerConfig => createModelConfig(CONFIGS['decoder-lm']!);
   let golden: string;
   let goldenWeights: Record<string, Uint8Array>;
 
@@ -334,7 +338,7 @@ describe('corrupt checkpoints', () => {
 
   it('config.json with an unknown field names the field', async () => {
     const dir = await corrupted((d) => rewriteConfig(d, (c) => (c.dmodel = 16)));
-    expect(await failedLoad(dir)).toMatch(/config\.json: dmodel: unknown field; did you mean 'dModel'\?/);
+    expect(await failedLoad(dir)).toMatch(/config\.json: dmodel: unknown field for preset 'decoder-lm'; did you mean 'dModel'\?/);
   });
 
   it('config.json whose model does not match the weights', async () => {
@@ -452,7 +456,7 @@ describe('atomic save', () => {
     expect(await readdir(parent)).toEqual(['run']);
     expect((await readdir(dir)).sort()).toEqual([CHECKPOINT_FILES.config, CHECKPOINT_FILES.weights].sort());
     const loaded = await loadCheckpoint(dir);
-    expect(loaded.config.dFf).toBe(48);
+    expect(loaded.config).toMatchObject({ preset: 'decoder-lm', dFf: 48 });
     expect(weightBytes(loaded.model)).toEqual(weightBytes(second));
     for (const m of [first, second, loaded.model]) m.dispose();
   });

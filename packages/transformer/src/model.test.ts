@@ -9,15 +9,18 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   createModelConfig,
   createRng,
+  numDecoderLayers,
+  numEncoderLayers,
   POSITIONAL_ENCODINGS,
   TRANSFORMER_PRESETS,
   SCORE_FUNCTIONS,
   ShapeError,
-  type ModelConfig,
-  type ModelConfigInput,
+  type ConfigOf,
+  type DecoderLmConfig,
   type PositionalEncoding,
-  type Preset,
   type Rng,
+  type StackFields,
+  type TransformerConfig,
 } from '@attend/core';
 import { setupBackend } from './backend.js';
 import { FeedForward, LayerNorm, TransformerLayer } from './layers.js';
@@ -37,19 +40,24 @@ afterEach(() => {
   tf.disposeVariables();
 });
 
-function makeModel(input: Partial<ModelConfigInput> & { preset: Preset }, seed: number): TransformerModel {
-  const config = createModelConfig({
-    vocabSize: VOCAB,
-    numClasses: input.preset === 'encoder-classifier' ? 3 : 0,
-    dModel: 8,
-    numHeads: 2,
-    numEncoderLayers: input.preset === 'decoder-lm' ? 0 : 2,
-    numDecoderLayers: input.preset === 'encoder-classifier' ? 0 : 2,
-    dFf: 16,
-    maxSeqLen: MAX_LEN,
-    dropout: 0,
-    ...input,
-  });
+type TransformerPreset = TransformerConfig['preset'];
+/** Fields of one Transformer preset's config (only that kind's), over the small test model. */
+type TransformerInput = { [P in TransformerPreset]: Partial<ConfigOf<P>> & { preset: P } }[TransformerPreset];
+
+function makeModel(input: TransformerInput, seed: number): TransformerModel {
+  const small = { vocabSize: VOCAB, dModel: 8, numHeads: 2, dFf: 16, maxSeqLen: MAX_LEN, dropout: 0 };
+  let config: TransformerConfig;
+  switch (input.preset) {
+    case 'encoder-classifier':
+      config = createModelConfig({ ...small, numClasses: 3, numEncoderLayers: 2, ...input });
+      break;
+    case 'decoder-lm':
+      config = createModelConfig({ ...small, numDecoderLayers: 2, ...input });
+      break;
+    case 'encoder-decoder':
+      config = createModelConfig({ ...small, numEncoderLayers: 2, numDecoderLayers: 2, ...input });
+      break;
+  }
   const model = new TransformerModel(config, { seed });
   randomizeParams(model.namedParams(), 100 + seed);
   return model;
@@ -77,12 +85,13 @@ function decoderLogits(model: TransformerModel, input: TokenBatch, target?: Toke
 const repeat = (row: number[], n: number): number[][] => Array.from({ length: n }, () => [...row]);
 
 interface Case {
-  preset: Preset;
+  preset: TransformerPreset;
   positional: PositionalEncoding;
   norm: 'pre' | 'post';
   attention: (typeof SCORE_FUNCTIONS)[number];
   label: string;
-  extra: Partial<ModelConfig>;
+  /** The case's config fields, the preset's own only. */
+  input: TransformerInput;
 }
 
 // Each preset × positional × norm, with two score functions chosen so every preset meets all five;
@@ -93,15 +102,22 @@ const CASES: Case[] = TRANSFORMER_PRESETS.flatMap((preset, pi) =>
       [0, 1].map((k) => {
         const index = pi + qi * 2 + ni + k * 3;
         const attention = SCORE_FUNCTIONS[index % SCORE_FUNCTIONS.length]!;
-        const extra: Partial<ModelConfig> = {
+        const common = {
+          positional,
+          norm,
+          attention,
           activation: index % 2 === 0 ? 'gelu' : 'relu',
-          tieEmbeddings: (qi + k) % 2 === 0,
-          pooling: preset === 'encoder-classifier' && (ni + k) % 2 === 1 ? 'cls' : 'mean',
           layerNormEps: k === 1 ? 1e-2 : 1e-5,
           scaleEmbedding: (pi + ni + k) % 2 === 0,
-        };
-        const label = `${preset} ${positional} ${norm}-norm ${attention} (${extra.activation}, ${extra.tieEmbeddings ? 'tied' : 'untied'}${preset === 'encoder-classifier' ? `, ${extra.pooling} pooling` : ''}, eps ${extra.layerNormEps}${extra.scaleEmbedding ? '' : ', unscaled embeddings'})`;
-        return { preset, positional, norm, attention, label, extra };
+        } as const;
+        // The classifier has a pooling and no output embedding; the LM kinds a tied or untied head.
+        const input: TransformerInput =
+          preset === 'encoder-classifier'
+            ? { preset, ...common, pooling: (ni + k) % 2 === 1 ? 'cls' : 'mean' }
+            : { preset, ...common, tieEmbeddings: (qi + k) % 2 === 0 };
+        const head = input.preset === 'encoder-classifier' ? `${input.pooling} pooling` : input.tieEmbeddings ? 'tied' : 'untied';
+        const label = `${preset} ${positional} ${norm}-norm ${attention} (${common.activation}, ${head}, eps ${common.layerNormEps}${common.scaleEmbedding ? '' : ', unscaled embeddings'})`;
+        return { preset, positional, norm, attention, label, input };
       }),
     ),
   ),
@@ -109,8 +125,7 @@ const CASES: Case[] = TRANSFORMER_PRESETS.flatMap((preset, pi) =>
 
 describe.each(CASES)('$label', (c) => {
   const T = 7;
-  const make = (seed: number, more: Partial<ModelConfigInput> = {}): TransformerModel =>
-    makeModel({ preset: c.preset, positional: c.positional, norm: c.norm, attention: c.attention, ...c.extra, ...more }, seed);
+  const make = (seed: number): TransformerModel => makeModel(c.input, seed);
 
   it('logits equal the plain-array reference', () => {
     const model = make(1);
@@ -178,16 +193,18 @@ describe.each(TRANSFORMER_PRESETS)('local window, %s', (preset) => {
   it.each([...POSITIONAL_ENCODINGS])('a 1-layer model with localWindow 2 and %s positions sees only tokens within the window', (positional) => {
     const W = 2;
     const T = 8;
+    const stack: Partial<StackFields> = {
+      positional,
+      localWindow: W,
+      attention: preset === 'decoder-lm' ? 'additive' : 'scaled_dot',
+      norm: preset === 'encoder-decoder' ? 'post' : 'pre',
+    };
     const model = makeModel(
-      {
-        preset,
-        positional,
-        localWindow: W,
-        attention: preset === 'decoder-lm' ? 'additive' : 'scaled_dot',
-        norm: preset === 'encoder-decoder' ? 'post' : 'pre',
-        numEncoderLayers: preset === 'decoder-lm' ? 0 : 1,
-        numDecoderLayers: preset === 'encoder-classifier' ? 0 : 1,
-      },
+      preset === 'decoder-lm'
+        ? { preset, ...stack, numDecoderLayers: 1 }
+        : preset === 'encoder-classifier'
+          ? { preset, ...stack, numEncoderLayers: 1 }
+          : { preset, ...stack, numEncoderLayers: 1, numDecoderLayers: 1 },
       7,
     );
     const rng = createRng(8);
@@ -236,7 +253,7 @@ describe('initialisation', () => {
     return Math.sqrt(x.reduce((a, b) => a + (b - mean) ** 2, 0) / x.length);
   };
   const stds = (model: TransformerModel): Map<string, number> => new Map(model.namedParams().map((p) => [p.name, stdOf(p.variable)]));
-  const config = (scaleEmbedding: boolean): ModelConfig =>
+  const config = (scaleEmbedding: boolean): DecoderLmConfig =>
     createModelConfig({ preset: 'decoder-lm', vocabSize: 300, dModel: 64, numHeads: 4, numDecoderLayers: 2, dFf: 256, maxSeqLen: 200, positional: 'learned', scaleEmbedding });
 
   it("'gpt2': kernels N(0, 0.02²), residual projections / √(2·layers); unscaled embeddings at 0.02", () => {
@@ -283,8 +300,8 @@ describe('attention maps', () => {
     const { logits, attention } = model.forward(input, target, { returnAttention: true });
     expect(attention).toBeDefined();
     const maps = attention!;
-    const enc = model.config.numEncoderLayers;
-    const dec = model.config.numDecoderLayers;
+    const enc = numEncoderLayers(model.config);
+    const dec = numDecoderLayers(model.config);
     expect(maps.encoder.map((m) => m.shape)).toEqual(Array(enc).fill([B, H, S, S]));
     expect(maps.decoderSelf.map((m) => m.shape)).toEqual(Array(dec).fill([B, H, T, T]));
     expect(maps.cross.map((m) => m.shape)).toEqual(preset === 'encoder-decoder' ? Array(dec).fill([B, H, T, S]) : []);

@@ -78,7 +78,7 @@ describe('imageClassificationTask', () => {
     });
     return { features, label };
   });
-  const config = createModelConfig({ preset: 'vit-classifier', vocabSize: 3, numClasses: 4, imageSize: 4, patchSize: 2, pixelScale: 1 / 15, dModel: 16, numHeads: 2, numEncoderLayers: 1, dFf: 32, maxSeqLen: 5, dropout: 0 });
+  const config = createModelConfig({ preset: 'vit-classifier', numClasses: 4, imageSize: 4, patchSize: 2, pixelScale: 1 / 15, dModel: 16, numHeads: 2, numEncoderLayers: 1, dFf: 32, maxSeqLen: 5, dropout: 0 });
 
   it('gives [B, C, S, S] image batches in a step-determined order; images of the wrong size name the split and image', () => {
     const task = imageClassificationTask(images, images.slice(0, 10), config, { batchSize: 8, seed: 1 });

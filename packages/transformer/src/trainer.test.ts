@@ -2,7 +2,7 @@ import { cp, mkdtemp, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { CharTokenizer, copyTask, createModelConfig, type ModelConfig } from '@attend/core';
+import { CharTokenizer, copyTask, createModelConfig, type EncoderDecoderConfig } from '@attend/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setupBackend } from './backend.js';
 import type { AttendModel } from './models.js';
@@ -16,7 +16,7 @@ const ALPHABET = 'abcdef';
 const tokenizer = CharTokenizer.fromAlphabet(ALPHABET);
 const pairs = copyTask({ count: 16, seed: 1, minLength: 3, maxLength: 5, alphabet: ALPHABET });
 
-function tinyConfig(overrides: Partial<ModelConfig> = {}): ModelConfig {
+function tinyConfig(overrides: Partial<EncoderDecoderConfig> = {}): EncoderDecoderConfig {
   return createModelConfig({
     preset: 'encoder-decoder',
     vocabSize: tokenizer.vocabSize,

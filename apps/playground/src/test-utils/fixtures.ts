@@ -58,7 +58,7 @@ export function picked(files: Record<string, Uint8Array>, prefix = ''): PickedFi
 export async function tinyVitExport(options: { withAttention?: boolean; seed?: number } = {}): Promise<Record<string, Uint8Array>> {
   ready ??= setupBackend(['cpu']);
   await ready;
-  const config = createModelConfig({ preset: 'vit-classifier', vocabSize: 3, numClasses: 3, dModel: 8, numHeads: 2, numEncoderLayers: 2, dFf: 16, pixelScale: 1 / 16, dropout: 0 });
+  const config = createModelConfig({ preset: 'vit-classifier', numClasses: 3, dModel: 8, numHeads: 2, numEncoderLayers: 2, dFf: 16, pixelScale: 1 / 16, dropout: 0 });
   const model = perturbed(createModel(config, { seed: options.seed ?? 3 }), 200 + (options.seed ?? 3));
   const files = exportFolderFiles(serializeCheckpoint({ model }), { withAttention: options.withAttention ?? true });
   model.dispose();

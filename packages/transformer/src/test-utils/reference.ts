@@ -3,7 +3,7 @@
 // (2015) eq. 6, Ba et al. (2016) — one sequence, one head, one vector at a time, with loops
 // instead of tensors, so that it shares no code (and no reshapes or transposes) with the tfjs layers.
 
-import type { ModelConfig, ScoreFunction } from '@attend/core';
+import { numDecoderLayers, numEncoderLayers, type DecoderLmConfig, type EncoderDecoderConfig, type ScoreFunction, type TransformerConfig } from '@attend/core';
 
 export type Vec = number[];
 /** Row-major matrix, [rows][cols]. */
@@ -322,7 +322,7 @@ export function sinusoidRef(pos: number, d: number): Vec {
   });
 }
 
-function stackRef(config: ModelConfig, p: PlainParams, kind: 'encoder' | 'decoder', seq: RefSequence, memory?: { states: Mat; length?: number }): Mat {
+function stackRef(config: TransformerConfig, p: PlainParams, kind: 'encoder' | 'decoder', seq: RefSequence, memory?: { states: Mat; length?: number }): Mat {
   const d = config.dModel;
   const E = matOf(p, 'embed_tokens.weight');
   const positions = config.positional === 'learned' ? matOf(p, `${kind}.embed_positions.weight`) : undefined;
@@ -339,14 +339,14 @@ function stackRef(config: ModelConfig, p: PlainParams, kind: 'encoder' | 'decode
     rope: config.positional === 'rope',
   };
   const layerConfig: LayerRefConfig = { numHeads: config.numHeads, score: config.attention, norm: config.norm, activation: config.activation, layerNormEps: config.layerNormEps };
-  const layers = kind === 'encoder' ? config.numEncoderLayers : config.numDecoderLayers;
+  const layers = kind === 'encoder' ? numEncoderLayers(config) : numDecoderLayers(config);
   const cross = memory ? { states: memory.states, visible: visibility({ length: memory.length }) } : undefined;
   for (let i = 0; i < layers; i++) x = transformerLayerRef(x, p, `${kind}.layers.${i}`, layerConfig, self, cross);
   if (config.norm === 'pre') x = x.map(layerNormOf(p, `${kind}.layer_norm`, config.layerNormEps));
   return x;
 }
 
-function lmLogitsRef(config: ModelConfig, p: PlainParams, states: Mat): Mat {
+function lmLogitsRef(config: DecoderLmConfig | EncoderDecoderConfig, p: PlainParams, states: Mat): Mat {
   if (config.tieEmbeddings) {
     const E = matOf(p, 'embed_tokens.weight');
     return states.map((s) => E.map((row) => dot(s, row)));
@@ -359,7 +359,7 @@ function lmLogitsRef(config: ModelConfig, p: PlainParams, states: Mat): Mat {
  * The whole model on one example: class logits [C] for the classifier, vocabulary logits
  * [T][V] for the LM and (given the decoder input `target`) for the encoder–decoder.
  */
-export function modelRef(config: ModelConfig, p: PlainParams, input: RefSequence, target?: RefSequence): Vec | Mat {
+export function modelRef(config: TransformerConfig, p: PlainParams, input: RefSequence, target?: RefSequence): Vec | Mat {
   switch (config.preset) {
     case 'encoder-classifier': {
       const states = stackRef(config, p, 'encoder', input);
@@ -380,8 +380,5 @@ export function modelRef(config: ModelConfig, p: PlainParams, input: RefSequence
       const memory = stackRef(config, p, 'encoder', input);
       return lmLogitsRef(config, p, stackRef(config, p, 'decoder', target, { states: memory, length: input.length }));
     }
-    case 'rnn-seq2seq':
-    case 'vit-classifier':
-      throw new Error('reference: modelRef covers the Transformer presets only');
   }
 }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CharTokenizer, createModelConfig, reverseTask, RNN_ATTENTIONS, RNN_CELLS, trainDevSplit, type ModelConfig, type ModelConfigInput, type RnnAttention } from '@attend/core';
+import { CharTokenizer, createModelConfig, reverseTask, RNN_ATTENTIONS, RNN_CELLS, trainDevSplit, type RnnAttention, type RnnSeq2SeqConfig } from '@attend/core';
 import { attentionScores } from '../../attention.js';
 import { setupBackend } from '../../backend.js';
 import { loadCheckpoint, saveCheckpoint } from '../../checkpoint.js';
@@ -32,14 +32,14 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-function baseConfig(rnnAttention: RnnAttention, overrides: Partial<ModelConfigInput> = {}): ModelConfig {
+function baseConfig(rnnAttention: RnnAttention, overrides: Partial<RnnSeq2SeqConfig> = {}): RnnSeq2SeqConfig {
   return createModelConfig({
     preset: 'rnn-seq2seq', vocabSize: VOCAB, dModel: 12, maxSeqLen: 16, dropout: 0,
     rnnAttention, localWindow: rnnAttention === 'local-p' ? 2 : null, ...overrides,
   });
 }
 
-function randomModel(c: ModelConfig, seed = 1): RnnSeq2SeqModel {
+function randomModel(c: RnnSeq2SeqConfig, seed = 1): RnnSeq2SeqModel {
   const model = new RnnSeq2SeqModel(c, { seed });
   randomizeParams(model.namedParams(), seed, 0.4);
   return model;
@@ -51,7 +51,7 @@ const TARGET: TokenBatch = { ids: Int32Array.from([1, 5, 6, 7, 1, 12, 13, 4]), b
 const CASES = RNN_CELLS.flatMap((cell) => RNN_ATTENTIONS.map((attention) => [attention, cell] as const));
 
 describe.each(CASES)('rnn-seq2seq, rnnAttention %s, rnnCell %s', (attention, rnnCell) => {
-  const config = (a: RnnAttention, overrides: Partial<ModelConfigInput> = {}): ModelConfig => baseConfig(a, { rnnCell, ...overrides });
+  const config = (a: RnnAttention, overrides: Partial<RnnSeq2SeqConfig> = {}): RnnSeq2SeqConfig => baseConfig(a, { rnnCell, ...overrides });
   it('logits [B, T, V]; attention [B, 1, T, S] on request, zero on padded source positions', () => {
     const model = randomModel(config(attention));
     const before = tf.memory().numTensors;

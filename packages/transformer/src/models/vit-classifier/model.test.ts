@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { attentionRollout, clsAttentionGrid, createModelConfig, createRng, readCsvClassification, trainDevSplit, type ModelConfig } from '@attend/core';
+import { attentionRollout, clsAttentionGrid, createModelConfig, createRng, readCsvClassification, trainDevSplit, type VitClassifierConfig } from '@attend/core';
 import { setupBackend } from '../../backend.js';
 import { loadCheckpoint, saveCheckpoint } from '../../checkpoint.js';
 import { createModel } from '../../models.js';
@@ -18,9 +18,9 @@ import { train } from '../../trainer.js';
 import { imageTrainBatch } from '../../classification-task.js';
 import { imagePatches, VitModel } from './model.js';
 
-// This file is packages/transformer/src/vit.test.ts; the repo root is three levels up and the
-// shared data sits beside it, at ../shared/data.
-const repoRoot = new URL('../../../', import.meta.url);
+// This file is packages/transformer/src/models/vit-classifier/model.test.ts; the repo root is
+// five levels up and the shared data sits beside it, at ../shared/data.
+const repoRoot = new URL('../../../../../', import.meta.url);
 const digitsPath = fileURLToPath(new URL('../shared/data/digits8x8.csv', repoRoot));
 
 let root: string;
@@ -32,8 +32,8 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-const tiny = (overrides: Partial<ModelConfig> = {}): ModelConfig =>
-  createModelConfig({ preset: 'vit-classifier', vocabSize: 3, numClasses: 4, dModel: 16, numHeads: 2, numEncoderLayers: 2, dFf: 32, dropout: 0, ...overrides });
+const tiny = (overrides: Partial<VitClassifierConfig> = {}): VitClassifierConfig =>
+  createModelConfig({ preset: 'vit-classifier', numClasses: 4, dModel: 16, numHeads: 2, numEncoderLayers: 2, dFf: 32, dropout: 0, ...overrides });
 
 describe('vit-classifier', () => {
   it('cuts [B, C, H, W] images into row-major patches, each flattened channel, row, column', () => {
@@ -47,10 +47,11 @@ describe('vit-classifier', () => {
   });
 
   it('logits [B, classes]; one [B, H, N + 1, N + 1] map per layer; rollout rows sum to 1; CLS grid is G × G', () => {
-    const model = createModel(tiny(), { seed: 1 });
+    const config = tiny();
+    const model = createModel(config, { seed: 1 });
     randomizeParams(model.namedParams(), 2, 0.3);
     const pixels = Float32Array.from({ length: 3 * 64 }, (_, i) => Math.sin(i));
-    const r = model.forward(imageTrainBatch(pixels, Int32Array.from([0, 1, 2]), model.config).input, undefined, { returnAttention: true });
+    const r = model.forward(imageTrainBatch(pixels, Int32Array.from([0, 1, 2]), config).input, undefined, { returnAttention: true });
     expect(r.logits.shape).toEqual([3, 4]);
     expect(r.attention!.encoder.map((m) => m.shape)).toEqual([[3, 2, 17, 17], [3, 2, 17, 17]]);
     const layers = r.attention!.encoder.map((m) => (m.arraySync() as number[][][][])[1]!);
@@ -65,14 +66,15 @@ describe('vit-classifier', () => {
   });
 
   it('checkpoint round trip', async () => {
-    const model = createModel(tiny({ imageSize: 4, maxSeqLen: 5, numChannels: 3 }), { seed: 3 });
+    const config = tiny({ imageSize: 4, maxSeqLen: 5, numChannels: 3 });
+    const model = createModel(config, { seed: 3 });
     randomizeParams(model.namedParams(), 4, 0.3);
     expect(model.namedParams().map((p) => p.name)).toContain('embeddings.patch_embeddings.weight');
     const dir = join(root, 'ckpt');
     await saveCheckpoint(dir, { model });
     const loaded = await loadCheckpoint(dir);
     expect(loaded.model).toBeInstanceOf(VitModel);
-    const input = imageTrainBatch(Float32Array.from({ length: 2 * 3 * 16 }, (_, i) => Math.cos(i)), Int32Array.from([0, 1]), model.config).input;
+    const input = imageTrainBatch(Float32Array.from({ length: 2 * 3 * 16 }, (_, i) => Math.cos(i)), Int32Array.from([0, 1]), config).input;
     expect(maxAbsDiff(loaded.model.forward(input).logits.dataSync(), model.forward(input).logits.dataSync())).toBe(0);
     model.dispose();
     loaded.model.dispose();
@@ -82,7 +84,7 @@ describe('vit-classifier', () => {
     const rows = await readCsvClassification(digitsPath);
     expect(rows).toHaveLength(1797);
     const { train: trainRows, dev: testRows } = trainDevSplit(rows, { devFraction: 300 / 1797, seed: 7 });
-    const config = createModelConfig({ preset: 'vit-classifier', vocabSize: 3, numClasses: 10, dModel: 32, numHeads: 4, numEncoderLayers: 2, dFf: 64, dropout: 0 });
+    const config = createModelConfig({ preset: 'vit-classifier', numClasses: 10, dModel: 32, numHeads: 4, numEncoderLayers: 2, dFf: 64, dropout: 0 });
     const images = (rs: typeof rows): Float32Array => Float32Array.from(rs.flatMap((r) => r.features.map((x) => x / 16)));
     const rng = createRng(7);
     const batchSize = 64;
