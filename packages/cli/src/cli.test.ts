@@ -12,6 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 const TINY = ['--d-model', '32', '--heads', '2', '--layers', '1', '--batch-size', '32', '--lr', '0.005', '--examples', '600', '--dev-size', '20'];
+/** TINY for rnn-seq2seq, which has no attention heads to set. */
+const TINY_RNN = TINY.filter((_, i, all) => all[i] !== '--heads' && all[i - 1] !== '--heads');
 
 interface Run {
   code: number | null;
@@ -243,7 +245,7 @@ describe('attend train --config', () => {
 describe('attend train --preset rnn-seq2seq', () => {
   it('trains an LSTM encoder–decoder (--rnn-cell lstm), exports it and translates the export as the checkpoint does', async () => {
     const out = join(dir, 'lstm');
-    const r = await attend(['train', '--task', 'copy', '--preset', 'rnn-seq2seq', '--rnn-cell', 'lstm', '--rnn-attention', 'general', '--steps', '10', '--eval-every', '10', '--out', out, ...TINY]);
+    const r = await attend(['train', '--task', 'copy', '--preset', 'rnn-seq2seq', '--rnn-cell', 'lstm', '--rnn-attention', 'general', '--steps', '10', '--eval-every', '10', '--out', out, ...TINY_RNN]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(JSON.parse(await readFile(join(out, 'config.json'), 'utf8'))).toMatchObject({ rnnCell: 'lstm', rnnAttention: 'general' });
@@ -256,6 +258,9 @@ describe('attend train --preset rnn-seq2seq', () => {
     const ort = await attend(['infer', onnx, '--beam', '2', ...inputs]);
     expect(ort.code).toBe(0);
     expect(ort.stdout).toBe(tfjs.stdout);
+    const heads = await attend(['train', '--task', 'copy', '--preset', 'rnn-seq2seq', '--heads', '2', '--out', join(dir, 'x')]);
+    expect(heads.stderr).toBe("attend: --heads: preset 'rnn-seq2seq' has no such setting\n");
+    expect(heads.code).toBe(2);
     const typo = await attend(['train', '--task', 'copy', '--preset', 'rnn-seq2seq', '--rnn-cell', 'lsmt', '--out', join(dir, 'x')]);
     expect(typo.code).toBe(2);
     expect(typo.stderr).toMatch(/^attend: option '--rnn-cell <cell>' argument 'lsmt' is invalid\. Allowed choices are gru, lstm\.\n$/);
@@ -263,7 +268,7 @@ describe('attend train --preset rnn-seq2seq', () => {
 
   it('trains a GRU encoder–decoder with additive attention, translates with the checkpoint, draws its attention, exports it and translates the export as the checkpoint does', async () => {
     const out = join(dir, 'gru');
-    const r = await attend(['train', '--task', 'copy', '--preset', 'rnn-seq2seq', '--rnn-attention', 'additive', '--steps', '20', '--eval-every', '20', '--out', out, ...TINY]);
+    const r = await attend(['train', '--task', 'copy', '--preset', 'rnn-seq2seq', '--rnn-attention', 'additive', '--steps', '20', '--eval-every', '20', '--out', out, ...TINY_RNN]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('training rnn-seq2seq');
