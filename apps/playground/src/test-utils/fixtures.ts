@@ -2,7 +2,7 @@
 // the toolkit, as the files of an export folder (transformers.js layout; attend's for rnn-seq2seq).
 
 import * as tf from '@tensorflow/tfjs-core';
-import { CharTokenizer, createModelConfig, createRng, type Preset, type RnnAttention } from '@attend/core';
+import { CharTokenizer, createModelConfig, createRng, pickFields, type ModelConfigInput, type Preset, type RnnAttention } from '@attend/core';
 import { exportFolderFiles } from '@attend/runtime-onnx';
 import { createModel, serializeCheckpoint, setupBackend, type AttendModel } from '@attend/transformer';
 import type { PickedFile } from '../model-folder.js';
@@ -20,18 +20,12 @@ export async function tinyExport(
   await ready;
   const tokenizer = CharTokenizer.fromAlphabet(ALPHABET);
   const rnn = preset === 'rnn-seq2seq';
+  const shared = { vocabSize: tokenizer.vocabSize, dModel: 8, numHeads: 2, numEncoderLayers: rnn ? 1 : 2, numDecoderLayers: rnn ? 1 : 2, dFf: 16, maxSeqLen: 12, dropout: 0 };
   const config = createModelConfig({
+    ...pickFields(preset, shared),
     preset,
-    vocabSize: tokenizer.vocabSize,
-    dModel: 8,
-    numHeads: rnn ? 1 : 2,
-    numEncoderLayers: preset === 'decoder-lm' ? 0 : rnn ? 1 : 2,
-    numDecoderLayers: rnn ? 1 : 2,
-    dFf: 16,
-    maxSeqLen: 12,
-    dropout: 0,
     ...(rnn ? { rnnAttention: options.rnnAttention ?? 'additive' } : {}),
-  });
+  } as ModelConfigInput);
   const model = perturbed(createModel(config, { seed: options.seed ?? 3 }), 100 + (options.seed ?? 3));
   const files = exportFolderFiles(serializeCheckpoint({ model, tokenizer: tokenizer.toJSON() }), { withAttention: options.withAttention ?? true });
   model.dispose();
