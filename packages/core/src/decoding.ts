@@ -70,10 +70,16 @@ export function rowOutputs(outputs: StepOutputs, row: number): RowOutputs {
   return out;
 }
 
+/** The logits of what a step function returned. */
+export function logitsOf(result: Float32Array | StepResult): Float32Array {
+  return result instanceof Float32Array ? result : result.logits;
+}
+
 /** Calls `step` and checks what it returned: `rows` rows of logits, and outputs with `rows` rows. */
 async function runStep(step: StepFunction, tokens: Int32Array, rows: number, length: number, parents: Int32Array, V: number, rowName: string): Promise<{ logits: Float32Array; outputs: StepOutputs }> {
   const result = await step(tokens, rows, length, { parents });
-  const { logits, outputs = {} } = result instanceof Float32Array ? { logits: result } : result;
+  const logits = logitsOf(result);
+  const outputs = result instanceof Float32Array ? {} : (result.outputs ?? {});
   if (logits.length !== rows * V) throw new ShapeError(`step function returned ${logits.length} logits, expected ${rowName}·vocabSize = ${rows * V}`);
   for (const [name, t] of Object.entries(outputs)) {
     const size = t.dims.reduce((a, b) => a * b, 1);
