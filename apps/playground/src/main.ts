@@ -244,7 +244,7 @@ function showInputs(folder: ModelFolder): void {
 function drawImage(): void {
   if (!loaded) return;
   const canvas = $<HTMLCanvasElement>('image-canvas');
-  drawHeatmap(canvas, imageMatrix(loaded.folder.config, pixels), { cell: Math.floor(PAINT_SIZE / loaded.folder.config.imageSize!), minLabelCell: Infinity });
+  drawHeatmap(canvas, imageMatrix(loaded.folder.config, pixels), { cell: Math.floor(PAINT_SIZE / loaded.folder.config.imageSize!), minLabelCell: Infinity, legend: false });
   canvas.dataset.pixels = Array.from(pixels).join(',');
 }
 
