@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createOnnxModel, generate, translate, translateRnnWithAttention } from '@attend/runtime-onnx/node';
-import { argmax, decodeWithAttention, encodeInput, InputError, lastQueryRow, type Sessions } from './decode.js';
+import { decodeWithAttention, encodeInput, InputError, type Sessions } from './decode.js';
 import { memoryFolderFiles, readModelFolder, textTokenizer, type ModelFolder } from './model-folder.js';
 import { tinyExport } from './test-utils/fixtures.js';
 
@@ -116,17 +116,5 @@ describe('encodeInput', () => {
     expect(encodeInput(textTokenizer(folder), c, 'abz!z').unknown).toEqual(['z', '!']);
     const lm = await readModelFolder(memoryFolderFiles(await tinyExport('decoder-lm')), '');
     expect(() => encodeInput(textTokenizer(lm), lm.config, 'a'.repeat(11))).toThrow(/^the input is 11 tokens long; this model takes at most 10 \(maxSeqLen 12\)$/);
-  });
-});
-
-describe('helpers', () => {
-  it('argmax takes the first of equal maxima, within a slice', () => {
-    expect(argmax(Float32Array.of(1, 5, 5, 2))).toBe(1);
-    expect(argmax(Float32Array.of(9, 9, 1, 3, 2), 2, 3)).toBe(1);
-  });
-
-  it('lastQueryRow takes each head’s last query row of [1, H, Q, K]', () => {
-    const data = Float32Array.from({ length: 2 * 3 * 2 }, (_, i) => i); // H 2, Q 3, K 2
-    expect(lastQueryRow({ data, dims: [1, 2, 3, 2] })).toEqual({ heads: 2, keys: 2, data: Float32Array.of(4, 5, 10, 11) });
   });
 });

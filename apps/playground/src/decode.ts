@@ -1,12 +1,13 @@
 // Step-by-step greedy decoding over ONNX Runtime sessions that keeps, for every generated
 // token, the attention weights of its query in every layer and head — what the heatmaps draw —
-// and the time the step took. Encoder–decoder exports: encode once, then one merged-decoder
-// call per token with both caches (as @attend/runtime-onnx's translate); the GRU
-// encoder–decoder (rnn-seq2seq) the same way with its recurrent state. Decoder-lm exports:
-// the prompt in one KV-cache call, then one call per token.
+// and the time the step took. The loop is @attend/core's, over @attend/runtime-onnx's cached
+// step functions, whose per-step outputs are the attention rows: encoder–decoder exports encode
+// once, then one merged-decoder call per token with both caches; the GRU encoder–decoder
+// (rnn-seq2seq) the same with its recurrent state; decoder-lm exports read the prompt in one
+// KV-cache call, then one call per token.
 
-import type { TokenModelConfig, Tokenizer } from '@attend/core';
-import { encodeRnnSource, onnxRnnStepFunction, type OnnxModel, type OutputTensor, type Seq2SeqCache, type KvCache } from '@attend/runtime-onnx';
+import { decodeWith, rowOutputs, type TokenModelConfig, type RowOutputs, type StepFunction, type StepTensor, type Tokenizer } from '@attend/core';
+import { encodeRnnSource, encodeSourceMask, onnxRnnStepFunction, onnxSeq2SeqStepFunction, onnxStepFunction, type OnnxModel } from '@attend/runtime-onnx';
 
 export class InputError extends Error {
   override readonly name = 'InputError';
@@ -67,25 +68,16 @@ export function encodeInput(tokenizer: Tokenizer, config: TokenModelConfig, text
   return { ids, unknown };
 }
 
-/** Index of the largest of `n` values starting at `offset` (first one on ties). */
-export function argmax(values: Float32Array, offset = 0, n = values.length - offset): number {
-  let best = 0;
-  for (let i = 1; i < n; i++) if (values[offset + i]! > values[offset + best]!) best = i;
-  return best;
+/** A step's attention output for one row ([H, K], or [K] for the GRU's one attention) as a row of heads. */
+function attentionRow(t: StepTensor): AttentionRow {
+  const keys = t.dims.at(-1)!;
+  return { heads: t.data.length / keys, keys, data: t.data };
 }
 
-/** The last query row of a [1, H, Q, K] attention output. */
-export function lastQueryRow(t: OutputTensor): AttentionRow {
-  const [, H, Q, K] = t.dims as [number, number, number, number];
-  const data = new Float32Array(H * K);
-  for (let h = 0; h < H; h++) data.set(t.data.subarray((h * Q + Q - 1) * K, (h * Q + Q) * K), h * K);
-  return { heads: H, keys: K, data };
-}
-
-/** Attention outputs of one layer kind (`cross_attentions`, …) in layer order. */
-function layers(attentions: Record<string, OutputTensor>, prefix: string): OutputTensor[] {
-  const out: OutputTensor[] = [];
-  for (let i = 0; attentions[`${prefix}.${i}`]; i++) out.push(attentions[`${prefix}.${i}`]!);
+/** The outputs `${prefix}.0`, `${prefix}.1`, … of one step, in layer order. */
+function layers<T>(outputs: Record<string, T>, prefix: string): T[] {
+  const out: T[] = [];
+  for (let i = 0; outputs[`${prefix}.${i}`]; i++) out.push(outputs[`${prefix}.${i}`]!);
   return out;
 }
 
@@ -96,114 +88,79 @@ export interface DecodeOptions {
   onStep?: (step: DecodeStep, index: number) => void;
 }
 
-/** Greedy decoding of one input, keeping every step's attention and latency. */
+/**
+ * Greedy decoding of one input with @attend/core's loop over runtime-onnx's step function of
+ * the model kind, keeping every step's attention (the step's per-step outputs) and latency.
+ */
 export async function decodeWithAttention(sessions: Sessions, config: TokenModelConfig, input: number[], options: DecodeOptions = {}): Promise<DecodeResult> {
   if (sessions.kind === 'image') throw new InputError('a vit-classifier classifies images; it does not decode text');
-  if (sessions.kind === 'lm') return decodeLm(sessions.model, config, input, options);
-  return (sessions.kind === 'rnn' ? decodeRnn : decodeSeq2Seq)(sessions.encoder, sessions.decoder, config, input, options);
+  const t0 = performance.now();
+  const run = await prepare(sessions, config, input);
+  const prefillMs = performance.now() - t0;
+  const maxNew = Math.min(options.maxNewTokens ?? Infinity, config.maxSeqLen - run.start.length);
+  if (maxNew < 1) throw new InputError(`the prompt is ${input.length} tokens long; this model takes at most ${config.maxSeqLen - 2} (maxSeqLen ${config.maxSeqLen})`);
+  const steps: DecodeStep[] = [];
+  let last = performance.now();
+  const output = (
+    await decodeWith(run.step, {
+      batchSize: 1,
+      vocabSize: config.vocabSize,
+      bosTokenId: config.bosTokenId,
+      eosTokenId: config.eosTokenId,
+      maxNewTokens: maxNew,
+      onToken: (_t, tokens, outputs) => {
+        const now = performance.now();
+        const { self, cross } = run.attention(rowOutputs(outputs, 0));
+        const step: DecodeStep = { token: tokens[0]!, ms: now - last, self: self.map(attentionRow), cross: cross.map(attentionRow) };
+        last = now;
+        steps.push(step);
+        options.onStep?.(step, steps.length - 1);
+      },
+    })
+  )[0]!;
+  const finished = steps.length > output.length;
+  return {
+    input,
+    decoderInputs: [...run.start, ...output].slice(0, run.start.length + steps.length - 1),
+    output,
+    steps,
+    finished,
+    // A decoder-lm reads its prompt in the first step.
+    prefillMs: sessions.kind === 'lm' ? (steps[0]?.ms ?? 0) : prefillMs,
+    encoder: run.encoder,
+  };
 }
 
 /**
- * The GRU encoder–decoder: encode once, then one decoder-step call per token carrying the
- * recurrent state (runtime-onnx's step function); its one attention over the source ([1, 1, S]
- * per step) is the cross-attention row, with one layer and one head.
+ * What one kind of model decodes with: its step function (the source encoded once), the
+ * decoder tokens it starts from, where its self- and cross-attention rows are among a step's
+ * outputs (per layer), and the encoder's own attention maps.
  */
-async function decodeRnn(encoder: OnnxModel, decoder: OnnxModel, config: TokenModelConfig, source: number[], options: DecodeOptions): Promise<DecodeResult> {
-  const S = source.length;
-  const t0 = performance.now();
-  const memory = await encodeRnnSource(encoder, { ids: source, batchSize: 1, seqLen: S });
-  const prefillMs = performance.now() - t0;
-  let weights: OutputTensor | undefined;
-  const step = onnxRnnStepFunction(decoder, memory, (w) => (weights = w));
-  const parents = Int32Array.of(0);
-  return greedyFromBos(config, source, { ms: prefillMs, encoder: [] }, options, async (inputs) => {
-    weights = undefined;
-    const logits = await step(Int32Array.from(inputs), 1, inputs.length, { parents });
-    const cross = weights ? [{ heads: 1, keys: S, data: Float32Array.from((weights as OutputTensor).data) }] : [];
-    return { token: argmax(logits, 0, config.vocabSize), self: [], cross };
-  });
+interface Prepared {
+  step: StepFunction;
+  start: number[];
+  attention: (outputs: RowOutputs) => { self: StepTensor[]; cross: StepTensor[] };
+  encoder: DecodeResult['encoder'];
 }
 
-async function decodeSeq2Seq(encoder: OnnxModel, decoder: OnnxModel, config: TokenModelConfig, source: number[], options: DecodeOptions): Promise<DecodeResult> {
-  const S = source.length;
-  const t0 = performance.now();
-  const encoded = await encoder.encode({ inputIds: { data: source, batchSize: 1, seqLen: S } });
-  const prefillMs = performance.now() - t0;
-  const encoderLayers = layers(encoded.attentions, 'encoder_attentions').map((t) => ({ heads: t.dims[1]!, size: S, data: t.data }));
-  const mask = { data: new Array<number>(S).fill(1), batchSize: 1, seqLen: S };
-  let past: Seq2SeqCache | undefined;
-  return greedyFromBos(config, source, { ms: prefillMs, encoder: encoderLayers }, options, async (inputs) => {
-    const last = inputs[inputs.length - 1]!;
-    const out = await decoder.runSeq2SeqDecoder({ inputIds: { data: [last], batchSize: 1, seqLen: 1 }, encoderHiddenStates: encoded.lastHiddenState, encoderAttentionMask: mask, ...(past ? { past } : {}) });
-    past = out.present;
-    return {
-      token: argmax(out.logits.data),
-      self: layers(out.attentions, 'decoder_attentions').map(lastQueryRow),
-      cross: layers(out.attentions, 'cross_attentions').map(lastQueryRow),
-    };
-  });
-}
-
-/**
- * The greedy loop of both encoder–decoders: from bos, `next` runs one decoder step over the
- * decoder inputs so far (it keeps its own caches) until eos or the length limit.
- */
-async function greedyFromBos(
-  config: TokenModelConfig,
-  source: number[],
-  prefill: { ms: number; encoder: DecodeResult['encoder'] },
-  options: DecodeOptions,
-  next: (decoderInputs: number[]) => Promise<Omit<DecodeStep, 'ms'>>,
-): Promise<DecodeResult> {
-  const maxNew = Math.min(options.maxNewTokens ?? Infinity, config.maxSeqLen - 1);
-  const steps: DecodeStep[] = [];
-  const decoderInputs = [config.bosTokenId];
-  let finished = false;
-  while (steps.length < maxNew) {
-    const started = performance.now();
-    const partial = await next(decoderInputs);
-    const step: DecodeStep = { ...partial, ms: performance.now() - started };
-    steps.push(step);
-    options.onStep?.(step, steps.length - 1);
-    if (step.token === config.eosTokenId) {
-      finished = true;
-      break;
+async function prepare(sessions: Exclude<Sessions, { kind: 'image' }>, config: TokenModelConfig, input: number[]): Promise<Prepared> {
+  const S = input.length;
+  switch (sessions.kind) {
+    case 'lm': {
+      const start = [config.bosTokenId, ...input];
+      return { step: onnxStepFunction(sessions.model, { prompts: [start] }), start, attention: (o) => ({ self: layers(o, 'attentions'), cross: [] }), encoder: [] };
     }
-    decoderInputs.push(step.token);
-  }
-  const output = steps.map((s) => s.token).slice(0, finished ? -1 : undefined);
-  return { input: source, decoderInputs: decoderInputs.slice(0, steps.length), output, steps, finished, prefillMs: prefill.ms, encoder: prefill.encoder };
-}
-
-async function decodeLm(model: OnnxModel, config: TokenModelConfig, prompt: number[], options: DecodeOptions): Promise<DecodeResult> {
-  const ids = [config.bosTokenId, ...prompt];
-  const maxNew = Math.min(options.maxNewTokens ?? Infinity, config.maxSeqLen - ids.length);
-  if (maxNew < 1) throw new InputError(`the prompt is ${prompt.length} tokens long; this model takes at most ${config.maxSeqLen - 2} (maxSeqLen ${config.maxSeqLen})`);
-  const steps: DecodeStep[] = [];
-  let past: KvCache | undefined;
-  let feed = ids;
-  let prefillMs = 0;
-  let finished = false;
-  const decoderInputs = [...ids];
-  while (steps.length < maxNew) {
-    const started = performance.now();
-    const out = await model.runCached({ inputIds: { data: feed, batchSize: 1, seqLen: feed.length }, ...(past ? { past } : {}) });
-    past = out.present;
-    const V = config.vocabSize;
-    const T = feed.length;
-    const token = argmax(out.logits.data, (T - 1) * V, V);
-    const ms = performance.now() - started;
-    if (steps.length === 0) prefillMs = ms;
-    const step: DecodeStep = { token, ms, self: layers(out.attentions, 'attentions').map(lastQueryRow), cross: [] };
-    steps.push(step);
-    options.onStep?.(step, steps.length - 1);
-    if (token === config.eosTokenId) {
-      finished = true;
-      break;
+    case 'rnn': {
+      // The GRU's one attention over the source ([S] per step) is the cross-attention row, one layer and one head.
+      const memory = await encodeRnnSource(sessions.encoder, { ids: input, batchSize: 1, seqLen: S });
+      return { step: onnxRnnStepFunction(sessions.decoder, memory), start: [config.bosTokenId], attention: (o) => ({ self: [], cross: o.attention ? [o.attention] : [] }), encoder: [] };
     }
-    decoderInputs.push(token);
-    feed = [token];
+    case 'seq2seq': {
+      const source = { ids: input, batchSize: 1, seqLen: S };
+      const encoded = await sessions.encoder.encode({ inputIds: { data: input, batchSize: 1, seqLen: S } });
+      const encoder = layers(encoded.attentions, 'encoder_attentions').map((t) => ({ heads: t.dims[1]!, size: S, data: t.data }));
+      const step = onnxSeq2SeqStepFunction(sessions.decoder, { states: encoded.lastHiddenState, mask: encodeSourceMask(source) });
+      return { step, start: [config.bosTokenId], attention: (o) => ({ self: layers(o, 'decoder_attentions'), cross: layers(o, 'cross_attentions') }), encoder };
+    }
   }
-  const output = steps.map((s) => s.token).slice(0, finished ? -1 : undefined);
-  return { input: prompt, decoderInputs: decoderInputs.slice(0, ids.length + steps.length - 1), output, steps, finished, prefillMs, encoder: [] };
 }

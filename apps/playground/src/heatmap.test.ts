@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { CharTokenizer, causalMask, localWindowMask } from '@attend/core';
 import type { DecodeResult, DecodeStep } from './decode.js';
-import { displayToken, divergingColor, encoderMatrix, maskMatrix, sequentialColor, stepMatrix, tableMatrix, valueRange } from './heatmap.js';
+import { attentionColor } from '@attend/core';
+import { cellAt, colorScale, displayToken, divergingColor, encoderMatrix, formatValue, heatmapLayout, maskMatrix, stepMatrix, tableMatrix, valueRange } from './heatmap.js';
 
 const tokenizer = CharTokenizer.fromAlphabet('ab ');
 const [a, b, space] = ['a', 'b', ' '].map((t) => tokenizer.tokenToId(t)!) as [number, number, number];
@@ -77,12 +78,33 @@ describe('drawing helpers', () => {
   });
 
   it('colour scales run white to colour, clamped', () => {
-    expect(sequentialColor(0)).toEqual([255, 255, 255]);
-    expect(sequentialColor(2)).toEqual(sequentialColor(1));
     expect(divergingColor(0)).toEqual([255, 255, 255]);
     expect(divergingColor(1)[0]).toBe(255);
     expect(divergingColor(-1)[2]).toBe(255);
     expect(divergingColor(1)[2]).toBeLessThan(100);
     expect(divergingColor(-1)[0]).toBeLessThan(100);
+  });
+
+  it('attention and relative scales are core’s attention scale, with its legend stops', () => {
+    const attention = colorScale({}, 0, 0.3);
+    expect(attention.color(0.5)).toEqual(attentionColor(0.5));
+    expect(attention.stops.map((s) => s.value)).toEqual([0, 0.25, 0.5, 0.75, 1]);
+    const relative = colorScale({ scale: 'relative' }, 0, 0.2);
+    expect(relative.color(0.2)).toEqual(attentionColor(1));
+    expect(relative.stops.at(-1)!.value).toBe(0.2);
+    expect(colorScale({ scale: 'signed' }, -3, 1).stops.map((s) => s.value)).toEqual([-3, -1.5, 0, 1.5, 3]);
+  });
+
+  it('the layout leaves room for the legend, and the pointer finds the cell with its tokens and value', () => {
+    const m = { rows: 2, cols: 3, rowLabels: ['x', 'y'], colLabels: ['a', 'b', 'c'], values: Float32Array.of(0.1, 0.2, 0.3, 0.4, 0.5, 0.6) };
+    const layout = heatmapLayout(m, { cell: 20 }, (t) => 8 * t.length);
+    const bare = heatmapLayout(m, { cell: 20, legend: false }, (t) => 8 * t.length);
+    expect(layout.legend!.x).toBeGreaterThanOrEqual(layout.left + 3 * 20);
+    expect(layout.width).toBeGreaterThan(bare.width);
+    expect(bare.legend).toBeUndefined();
+    expect(cellAt(m, layout, layout.left + 2 * 20 + 5, layout.top + 20 + 5)).toEqual({ row: 'y', col: 'c', value: m.values[5] });
+    expect(cellAt(m, layout, layout.left - 1, layout.top)).toBeUndefined();
+    expect(cellAt(m, layout, layout.left + 3 * 20, layout.top)).toBeUndefined();
+    expect([0, 0.25, 1, 0.123456, 250.4].map(formatValue)).toEqual(['0', '0.25', '1', '0.123', '250']);
   });
 });

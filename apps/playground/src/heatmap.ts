@@ -2,7 +2,7 @@
 // kept (one row per generated token: the alignment pictures of Bahdanau et al., Fig. 3) or from
 // @attend/core's tables (positional encodings, masks), and drawn on a canvas.
 
-import type { Tokenizer } from '@attend/core';
+import { attentionColor, attentionLegendStops, type Rgb, type Tokenizer } from '@attend/core';
 import type { DecodeResult } from './decode.js';
 
 /** A labelled matrix, row-major; NaN marks a cell that does not exist (a masked future key). */
@@ -90,14 +90,8 @@ export function valueRange(values: Float32Array): { min: number; max: number } {
   return min === Infinity ? { min: 0, max: 0 } : { min, max };
 }
 
-/** Sequential colour (white → deep blue) for t in [0, 1]. */
-export function sequentialColor(t: number): [number, number, number] {
-  const x = Math.min(1, Math.max(0, t));
-  return [Math.round(255 - 222 * x), Math.round(255 - 180 * x), Math.round(255 - 75 * x)];
-}
-
 /** Diverging colour (blue ← white → red) for t in [-1, 1]. */
-export function divergingColor(t: number): [number, number, number] {
+export function divergingColor(t: number): Rgb {
   const x = Math.min(1, Math.max(-1, t));
   return x >= 0 ? [255, Math.round(255 - 190 * x), Math.round(255 - 200 * x)] : [Math.round(255 + 200 * x), Math.round(255 + 150 * x), 255];
 }
@@ -105,29 +99,84 @@ export function divergingColor(t: number): [number, number, number] {
 export interface DrawOptions {
   /** Pixels per cell; default from the matrix size (4–22). */
   cell?: number;
-  /** 'attention': 0…1, sequential; 'relative': 0…the largest value, sequential; 'signed': symmetric around 0, diverging. Default 'attention'. */
+  /** 'attention': 0…1 and 'relative': 0…the largest value, both on @attend/core's attention scale; 'signed': symmetric around 0, diverging. Default 'attention'. */
   scale?: 'attention' | 'relative' | 'signed';
   /** Row to outline (the current decoding step). */
   highlightRow?: number;
   /** Draw labels only when cells are at least this big; default 9. */
   minLabelCell?: number;
   title?: string;
+  /** Draw the colour legend right of the cells; default true. */
+  legend?: boolean;
 }
 
-/** Draws `m` on `canvas` (resized to fit), with token labels on the left and top. */
-export function drawHeatmap(canvas: HTMLCanvasElement, m: Matrix, options: DrawOptions = {}): void {
+const LEGEND_WIDTH = 58; // bar 10 px, ticks and labels
+
+/** Where a heatmap's parts go on its canvas (CSS pixels); one function, so drawing and pointer lookup agree. */
+export interface HeatmapLayout {
+  cell: number;
+  showLabels: boolean;
+  /** The cells' top-left corner. */
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+  /** The legend's bar: x, top and height (undefined without a legend). */
+  legend?: { x: number; top: number; height: number };
+}
+
+export function heatmapLayout(m: Matrix, options: DrawOptions, textWidth: (text: string) => number): HeatmapLayout {
   const cell = options.cell ?? Math.max(4, Math.min(22, Math.floor(420 / Math.max(m.rows, m.cols, 1))));
   const showLabels = cell >= (options.minLabelCell ?? 9);
-  const font = `${Math.min(13, cell - 2)}px ui-monospace, monospace`;
-  const ctx0 = canvas.getContext('2d');
-  if (!ctx0) return;
-  ctx0.font = font;
-  const labelWidth = (labels: string[]): number => (showLabels ? Math.ceil(Math.max(0, ...labels.map((l) => ctx0.measureText(l).width))) + 6 : 0);
+  const labelWidth = (labels: string[]): number => (showLabels ? Math.ceil(Math.max(0, ...labels.map(textWidth))) + 6 : 0);
   const left = labelWidth(m.rowLabels);
   const top = (showLabels ? labelWidth(m.colLabels) : 0) + (options.title ? 16 : 0);
+  const gridRight = left + m.cols * cell + 2;
+  const withLegend = options.legend ?? true;
+  const height = top + Math.max(m.rows * cell, withLegend ? 60 : 0) + 2;
+  return {
+    cell,
+    showLabels,
+    left,
+    top,
+    width: gridRight + (withLegend ? LEGEND_WIDTH : 0),
+    height,
+    ...(withLegend ? { legend: { x: gridRight + 8, top: top + 5, height: Math.max(50, Math.min(160, m.rows * cell - 10)) } } : {}),
+  };
+}
+
+/** The colour of value `v` of a matrix whose finite values span [min, max], and the scale's legend (value and colour, low to high). */
+export function colorScale(options: DrawOptions, min: number, max: number): { color: (v: number) => Rgb; stops: { value: number; color: Rgb }[] } {
+  if (options.scale === 'signed') {
+    const bound = Math.max(Math.abs(min), Math.abs(max)) || 1;
+    return { color: (v) => divergingColor(v / bound), stops: [-1, -0.5, 0, 0.5, 1].map((t) => ({ value: t * bound, color: divergingColor(t) })) };
+  }
+  const top = options.scale === 'relative' ? max || 1 : 1;
+  return { color: (v) => attentionColor(v, top), stops: attentionLegendStops(top).map((s) => ({ value: s.weight, color: s.color })) };
+}
+
+/** The cell under the point (x, y) in CSS pixels: its row and column tokens and value; undefined outside the cells. */
+export function cellAt(m: Matrix, layout: HeatmapLayout, x: number, y: number): { row: string; col: string; value: number } | undefined {
+  const c = Math.floor((x - layout.left) / layout.cell);
+  const r = Math.floor((y - layout.top) / layout.cell);
+  if (r < 0 || c < 0 || r >= m.rows || c >= m.cols) return undefined;
+  return { row: m.rowLabels[r]!, col: m.colLabels[c]!, value: m.values[r * m.cols + c]! };
+}
+
+/**
+ * Draws `m` on `canvas` (resized to fit), with token labels on the left and top and the colour
+ * legend on the right; the pointer's cell (row token, column token, value) shows as the
+ * canvas's tooltip and in `data-hover`.
+ */
+export function drawHeatmap(canvas: HTMLCanvasElement, m: Matrix, options: DrawOptions = {}): void {
+  const ctx0 = canvas.getContext('2d');
+  if (!ctx0) return;
+  const measure = heatmapLayout(m, options, () => 0);
+  const font = `${Math.min(13, measure.cell - 2)}px ui-monospace, monospace`;
+  ctx0.font = font;
+  const layout = heatmapLayout(m, options, (text) => ctx0.measureText(text).width);
+  const { cell, showLabels, left, top, width, height } = layout;
   const dpr = globalThis.devicePixelRatio || 1;
-  const width = left + m.cols * cell + 2;
-  const height = top + m.rows * cell + 2;
   canvas.width = Math.ceil(width * dpr);
   canvas.height = Math.ceil(height * dpr);
   canvas.style.width = `${width}px`;
@@ -137,16 +186,12 @@ export function drawHeatmap(canvas: HTMLCanvasElement, m: Matrix, options: DrawO
   ctx.clearRect(0, 0, width, height);
   ctx.font = font;
   const { min, max } = valueRange(m.values);
-  const bound = Math.max(Math.abs(min), Math.abs(max)) || 1;
+  const scale = colorScale(options, min, max);
+  const rgb = ([r, g, b]: Rgb): string => `rgb(${r},${g},${b})`;
   for (let r = 0; r < m.rows; r++) {
     for (let c = 0; c < m.cols; c++) {
       const v = m.values[r * m.cols + c]!;
-      if (Number.isNaN(v)) {
-        ctx.fillStyle = '#e8e8e8';
-      } else {
-        const [red, green, blue] = options.scale === 'signed' ? divergingColor(v / bound) : sequentialColor(options.scale === 'relative' ? v / (max || 1) : v);
-        ctx.fillStyle = `rgb(${red},${green},${blue})`;
-      }
+      ctx.fillStyle = Number.isNaN(v) ? '#e8e8e8' : rgb(scale.color(v));
       ctx.fillRect(left + c * cell, top + r * cell, cell, cell);
     }
   }
@@ -170,6 +215,34 @@ export function drawHeatmap(canvas: HTMLCanvasElement, m: Matrix, options: DrawO
     ctx.lineWidth = 2;
     ctx.strokeRect(left + 1, top + options.highlightRow * cell + 1, m.cols * cell - 2, cell - 2);
   }
+  if (layout.legend) {
+    // The bar, high values on top, with a tick and label at each stop.
+    const { x, top: y0, height: h } = layout.legend;
+    const gradient = ctx.createLinearGradient(0, y0 + h, 0, y0);
+    scale.stops.forEach((s, i) => gradient.addColorStop(i / (scale.stops.length - 1), rgb(s.color)));
+    ctx.fillStyle = gradient;
+    ctx.fillRect(x, y0, 10, h);
+    ctx.strokeStyle = '#888';
+    ctx.lineWidth = 1;
+    ctx.strokeRect(x + 0.5, y0 + 0.5, 10, h);
+    ctx.fillStyle = '#222';
+    ctx.font = '10px ui-monospace, monospace';
+    ctx.textAlign = 'left';
+    ctx.textBaseline = 'middle';
+    scale.stops.forEach((s, i) => ctx.fillText(formatValue(s.value), x + 14, y0 + h - (h * i) / (scale.stops.length - 1)));
+  }
   canvas.dataset.rows = String(m.rows);
   canvas.dataset.cols = String(m.cols);
+  canvas.dataset.legend = layout.legend ? scale.stops.map((s) => formatValue(s.value)).join(' ') : '';
+  canvas.onmousemove = (event: MouseEvent) => {
+    const hit = cellAt(m, layout, event.offsetX, event.offsetY);
+    const text = hit ? `${hit.row} × ${hit.col}: ${formatValue(hit.value)}` : '';
+    canvas.title = text;
+    canvas.dataset.hover = text;
+  };
+}
+
+/** A weight or table value for the legend and the pointer readout. */
+export function formatValue(v: number): string {
+  return Number.isNaN(v) ? '—' : Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(3).replace(/\.?0+$/, '') || '0';
 }

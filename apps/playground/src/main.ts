@@ -246,7 +246,7 @@ function drawImage(): void {
   if (!loaded) return;
   const canvas = $<HTMLCanvasElement>('image-canvas');
   const config = configAs(loaded.folder.config, ['vit-classifier'], 'drawing an image');
-  drawHeatmap(canvas, imageMatrix(config, pixels), { cell: Math.floor(PAINT_SIZE / config.imageSize), minLabelCell: Infinity });
+  drawHeatmap(canvas, imageMatrix(config, pixels), { cell: Math.floor(PAINT_SIZE / config.imageSize), minLabelCell: Infinity, legend: false });
   canvas.dataset.pixels = Array.from(pixels).join(',');
 }
 

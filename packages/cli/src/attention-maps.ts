@@ -1,15 +1,17 @@
 // The attention weights of one input, from a checkpoint (tfjs forward with returnAttention) or
 // from an export folder made with --with-attention (onnxruntime-node attention outputs; an
 // rnn-seq2seq export always has its attention weights as outputs). For an
-// encoder–decoder the input is translated greedily first, and the maps are those of the
-// decoder reading its own output: cross-attention (output × source tokens, the alignment),
-// decoder self-attention and encoder self-attention. A vit-classifier's input is one CSV line of
+// encoder–decoder the input is translated greedily, and the maps are those of the decoder
+// producing its output: cross-attention (output × source tokens, the alignment), decoder
+// self-attention and encoder self-attention. An export's decoder maps are the per-step outputs
+// of core's decoding loop itself (one row per generated token); a checkpoint's come from one
+// teacher-forced forward over the translation. A vit-classifier's input is one CSV line of
 // pixel values; its maps are the CLS token's attention over the patch grid, its rollout through
 // the layers, and the full self-attention. Other presets have self-attention only.
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { clsAttentionGrid, flatAttentionRollout, tokenizerFromJSON, type ModelConfig, type Tokenizer, numAttentionHeads, type VitClassifierConfig } from '@attend/core';
+import { clsAttentionGrid, decodeRows, flatAttentionRollout, tokenizerFromJSON, type DecodedRow, type GreedyOptions, type ModelConfig, type RowOutputs, type Tokenizer, numAttentionHeads, type VitClassifierConfig, type TokenModelConfig } from '@attend/core';
 import { classifications, type Classification, type OutputTensor } from '@attend/runtime-onnx';
 import { CliError } from './errors.js';
 import { folderKind } from './model-folder.js';
@@ -46,6 +48,8 @@ interface Sequences {
   source: number[];
   /** Decoder input: bos + output (encoder–decoder). */
   target?: number[];
+  /** The token each decoder query produced (encoder–decoder): the output, and eos when decoding ended with it. */
+  produced?: number[];
 }
 
 function setsOf(config: ModelConfig, tokenizer: Tokenizer, seq: Sequences, maps: { encoder: Float32Array[]; decoder: Float32Array[]; cross: Float32Array[] }): AttentionSet[] {
@@ -53,8 +57,8 @@ function setsOf(config: ModelConfig, tokenizer: Tokenizer, seq: Sequences, maps:
   const H = numAttentionHeads(config);
   if (config.preset === 'encoder-decoder' || config.preset === 'rnn-seq2seq') {
     const target = seq.target!;
-    // The query at decoder position t produces output token t (the last one eos).
-    const produced = tokens([...target.slice(1), config.eosTokenId]);
+    // The query at decoder position t produces output token t.
+    const produced = tokens(seq.produced!);
     const inputs = tokens(target);
     const source = tokens(seq.source);
     if (config.preset === 'rnn-seq2seq') {
@@ -149,7 +153,8 @@ async function fromCheckpoint(dir: string, text: string): Promise<InputAttention
         return values;
       });
     const maps = { encoder: read(attention?.encoder), decoder: read(attention?.decoderSelf), cross: read(attention?.cross) };
-    return { config, output, sets: setsOf(config, tokenizer, { source: Array.from(batch.ids), target }, maps) };
+    const produced = target ? [...target.slice(1), config.eosTokenId] : undefined;
+    return { config, output, sets: setsOf(config, tokenizer, { source: Array.from(batch.ids), target, produced }, maps) };
   } finally {
     model.dispose();
   }
@@ -181,13 +186,18 @@ async function fromExport(dir: string, text: string): Promise<InputAttention> {
     const { model, tokenizer } = await rt.loadSeq2SeqFolder(dir);
     try {
       const batch = tokenBatch(tokenizer, [text], config.maxSeqLen);
-      const outputIds = (await rt.translate(model, batch, { maxNewTokens: config.maxSeqLen - 1 }))[0]!;
-      const target = [config.bosTokenId, ...outputIds].slice(0, config.maxSeqLen);
+      const source = { ids: batch.ids, batchSize: 1, seqLen: batch.seqLen };
       const encoded = await model.encoder.encode({ inputIds: { data: batch.ids, batchSize: 1, seqLen: batch.seqLen } });
-      const out = await model.decoder.runSeq2SeqDecoder({ inputIds: { data: target, batchSize: 1, seqLen: target.length }, encoderHiddenStates: encoded.lastHiddenState });
+      const memory = { states: encoded.lastHiddenState, mask: rt.encodeSourceMask(source) };
+      const [row] = await decodeRows(rt.onnxSeq2SeqStepFunction(model.decoder, memory), greedyOptions(config));
       const L = config.numDecoderLayers;
-      const maps = { encoder: layersOf(encoded.attentions, 'encoder_attentions', config.numEncoderLayers), decoder: layersOf(out.attentions, 'decoder_attentions', L), cross: layersOf(out.attentions, 'cross_attentions', L) };
-      return { config, output: tokenizer.decode(outputIds), sets: setsOf(config, tokenizer, { source: Array.from(batch.ids), target }, maps) };
+      const Q = row!.steps.length;
+      const maps = {
+        encoder: layersOf(encoded.attentions, 'encoder_attentions', config.numEncoderLayers),
+        decoder: Array.from({ length: L }, (_, l) => stackSteps(dir, row!.steps, `decoder_attentions.${l}`, Q)),
+        cross: Array.from({ length: L }, (_, l) => stackSteps(dir, row!.steps, `cross_attentions.${l}`, batch.seqLen)),
+      };
+      return { config, output: tokenizer.decode(row!.ids), sets: setsOf(config, tokenizer, decoded(config, Array.from(batch.ids), row!), maps) };
     } finally {
       await model.encoder.release();
       await model.decoder.release();
@@ -198,11 +208,10 @@ async function fromExport(dir: string, text: string): Promise<InputAttention> {
     try {
       if ((config.rnnAttention ?? 'none') === 'none') throw new CliError(`${dir}: this rnn-seq2seq model has no attention (rnnAttention 'none')`);
       const batch = tokenBatch(tokenizer, [text], config.maxSeqLen);
-      const outputIds = (await rt.translateRnn(model, batch, { maxNewTokens: config.maxSeqLen - 1 }))[0]!;
-      const target = [config.bosTokenId, ...outputIds].slice(0, config.maxSeqLen);
       const memory = await rt.encodeRnnSource(model.encoder, batch);
-      const out = await rt.runRnnDecoder(model.decoder, memory, { data: target, batchSize: 1, seqLen: target.length });
-      return { config, output: tokenizer.decode(outputIds), sets: setsOf(config, tokenizer, { source: Array.from(batch.ids), target }, { encoder: [], decoder: [], cross: [out.attentionWeights!.data] }) };
+      const [row] = await decodeRows(rt.onnxRnnStepFunction(model.decoder, memory), greedyOptions(config));
+      const maps = { encoder: [], decoder: [], cross: [stackSteps(dir, row!.steps, 'attention', batch.seqLen)] };
+      return { config, output: tokenizer.decode(row!.ids), sets: setsOf(config, tokenizer, decoded(config, Array.from(batch.ids), row!), maps) };
     } finally {
       await model.encoder.release();
       await model.decoder.release();
@@ -218,6 +227,36 @@ async function fromExport(dir: string, text: string): Promise<InputAttention> {
   } finally {
     await model.release();
   }
+}
+
+/** Greedy decoding of one input row, as long as maxSeqLen allows. */
+function greedyOptions(config: TokenModelConfig): GreedyOptions {
+  return { batchSize: 1, vocabSize: config.vocabSize, bosTokenId: config.bosTokenId, eosTokenId: config.eosTokenId, maxNewTokens: config.maxSeqLen - 1 };
+}
+
+/** The sequences of one decoded row: one decoder query per step (bos + output), producing the output and eos when it ended with it. */
+function decoded(config: TokenModelConfig, source: number[], row: DecodedRow): Sequences {
+  const target = [config.bosTokenId, ...row.ids].slice(0, row.steps.length);
+  const produced = row.steps.length > row.ids.length ? [...row.ids, config.eosTokenId] : row.ids;
+  return { source, target, produced };
+}
+
+/**
+ * One attention output over the steps of a decoding, as the map [H, Q, K]: step q's rows
+ * ([H, keys] or [keys], keys ≤ K: a decoder's self-attention grows by one key per step) at
+ * query q, zero beyond their keys.
+ */
+function stackSteps(dir: string, steps: RowOutputs[], name: string, K: number): Float32Array {
+  const Q = steps.length;
+  const H = steps[0]?.[name]?.dims.length === 2 ? steps[0][name].dims[0]! : 1;
+  const out = new Float32Array(H * Q * K);
+  steps.forEach((outputs, q) => {
+    const t = outputs[name];
+    if (!t) throw new CliError(`${dir}: the export has no attention outputs ('${name}'); export it with --with-attention, or pass the checkpoint`);
+    const keys = t.dims.at(-1)!;
+    for (let h = 0; h < H; h++) out.set(t.data.subarray(h * keys, (h + 1) * keys), (h * Q + q) * K);
+  });
+  return out;
 }
 
 /** The weights [Q, K] of one head of one layer, or the heads' mean when `head` is undefined. */

@@ -5,6 +5,7 @@
 
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
+import { ATTENTION_COLOR_RANGE, attentionLegendStops, rgbHex } from '@attend/core';
 
 async function render(spec: TopLevelSpec): Promise<string> {
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
@@ -57,7 +58,7 @@ export interface Heatmap {
   panels: readonly AttentionPanel[];
   /** Panels per row; default all in one row. */
   columns?: number;
-  /** The weight shaded black; default 1 (a map whose weights are all small may set its largest). */
+  /** The weight shaded darkest; default 1 (a map whose weights are all small may set its largest). */
   maxWeight?: number;
 }
 
@@ -71,6 +72,7 @@ export function attentionHeatmapSvg(h: Heatmap): Promise<string> {
   // Axis fields are positions (tokens may repeat); labelExpr shows each position's token.
   const labels = (tokens: readonly string[]) => `${JSON.stringify(tokens.map(displayToken))}[datum.value]`;
   const cell = 16;
+  const max = h.maxWeight ?? 1;
   return render({
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: h.title,
@@ -84,7 +86,14 @@ export function attentionHeatmapSvg(h: Heatmap): Promise<string> {
       encoding: {
         x: { field: 'k', type: 'ordinal', title: h.keyAxis, axis: { labelExpr: labels(h.keyTokens), labelAngle: 0 } },
         y: { field: 'q', type: 'ordinal', title: h.queryAxis, axis: { labelExpr: labels(h.queryTokens) } },
-        color: { field: 'weight', type: 'quantitative', title: 'weight', scale: { scheme: 'greys', domain: [0, h.maxWeight ?? 1] } },
+        // @attend/core's attention scale (linear in RGB between its two end colours), with its legend stops.
+        color: {
+          field: 'weight',
+          type: 'quantitative',
+          title: 'weight',
+          scale: { domain: [0, max], range: ATTENTION_COLOR_RANGE.map(rgbHex), interpolate: 'rgb' },
+          legend: { values: attentionLegendStops(max).map((s) => s.weight), format: '.2f', gradientLength: Math.max(60, Math.min(200, Q * cell)) },
+        },
         tooltip: [{ field: 'weight', type: 'quantitative', format: '.3f' }],
       },
     },

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { beamSearch, decodeWith, filteredProbabilities, greedyDecode, sampleDecode, type StepFunction } from './decoding.js';
+import { beamSearch, decodeRows, decodeWith, filteredProbabilities, greedyDecode, sampleDecode, type StepFunction } from './decoding.js';
 import { ConfigError } from './errors.js';
 
 const BOS = 1;
@@ -167,5 +167,52 @@ describe('decodeWith', () => {
 
   it('refuses streaming with beam search', async () => {
     await expect(decodeWith(hashedModel(7, 1), { ...options, onToken: () => {} }, { kind: 'beam', beamSize: 2 })).rejects.toThrow(/onToken/);
+  });
+});
+
+describe('per-step outputs', () => {
+  // Each row's output `seen` = [its newest input token, its length]: what the row was when the
+  // step that produced a token ran. Along a hypothesis, step s must have seen [ids[s − 1], s + 1].
+  const withOutputs = (V: number, seed: number): StepFunction => {
+    const base = hashedModel(V, seed);
+    return (tokens, batchSize, length, context) => {
+      const data = new Float32Array(batchSize * 2);
+      for (let r = 0; r < batchSize; r++) data.set([tokens[r * length + length - 1]!, length], r * 2);
+      return { logits: base(tokens, batchSize, length, context) as Float32Array, outputs: { seen: { data, dims: [batchSize, 2] } } };
+    };
+  };
+  const options = { batchSize: 3, vocabSize: 7, bosTokenId: BOS, eosTokenId: EOS, maxNewTokens: 6 };
+  const strategies = [{ kind: 'greedy' }, { kind: 'sample', seed: 3, topK: 4 }, { kind: 'beam', beamSize: 3 }] as const;
+
+  it('decodeRows gives every produced token the outputs of its own row and step (greedy, sampling, beam)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: 2 ** 31 }), fc.constantFrom(...strategies), async (seed, strategy) => {
+        const step = withOutputs(7, seed);
+        const rows = await decodeRows(step, options, strategy);
+        expect(rows.map((r) => r.ids)).toEqual(await decodeWith(step, options, strategy));
+        for (const { ids, steps } of rows) {
+          expect(steps.length === ids.length || steps.length === ids.length + 1).toBe(true);
+          steps.forEach((outputs, s) => {
+            expect(outputs.seen!.dims).toEqual([2]);
+            expect(Array.from(outputs.seen!.data)).toEqual([s === 0 ? BOS : ids[s - 1]!, s + 1]);
+          });
+        }
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('beam hypotheses carry their steps; onToken gets the whole step', async () => {
+    const hyps = await beamSearch(withOutputs(7, 5), { ...options, beamSize: 2 });
+    for (const h of hyps.flat()) expect(h.steps!.length).toBeGreaterThanOrEqual(h.ids.length);
+    const seen: number[] = [];
+    await greedyDecode(withOutputs(7, 5), { ...options, onToken: (_t, _tokens, outputs) => seen.push(outputs.seen!.dims[0]!) });
+    expect(seen.every((rows) => rows === 3)).toBe(true);
+    expect((await beamSearch(hashedModel(7, 5), { ...options, beamSize: 2 })).flat().every((h) => h.steps === undefined)).toBe(true);
+  });
+
+  it('rejects outputs whose first axis is not the rows of the call', async () => {
+    const step: StepFunction = (_tokens, batchSize) => ({ logits: new Float32Array(batchSize * 7), outputs: { bad: { data: new Float32Array(2), dims: [2] } } });
+    await expect(greedyDecode(step, options)).rejects.toThrow(/step output 'bad' has shape \[2\]/);
   });
 });

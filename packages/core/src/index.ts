@@ -5,6 +5,7 @@ export * from './models/index.js';
 export * from './masks.js';
 export * from './attention-rollout.js';
 export * from './positional-encoding.js';
+export * from './attention-colors.js';
 export * from './decoding.js';
 export * from './tokenizers/index.js';
 export * from './data/index.js';

@@ -12,7 +12,7 @@ import { setupBackend, tfjsStepFunction, type TransformerModel } from '@attend/t
 import { createOnnxModel } from './node.js';
 import { createOnnxModel as createWebModel } from './web.js';
 import { exportCheckpointFiles } from './export.js';
-import { generate, onnxStepFunction, streamGenerate } from './generate.js';
+import { generate, lastQueryRows, onnxStepFunction, streamGenerate } from './generate.js';
 import type { KvCache, OnnxModel } from './session.js';
 import { checkpointFiles, makeModel, MAX_LEN, maxAbsDiff, randomBatch, VOCAB } from './test-utils/models.js';
 
@@ -255,5 +255,12 @@ describe('left padding: prompts of different lengths in one batch', () => {
       await onnx.release();
       model.dispose();
     }
+  });
+});
+
+describe('lastQueryRows', () => {
+  it('takes each head’s last query row of every [B, H, Q, K] attention', () => {
+    const data = Float32Array.from({ length: 2 * 3 * 2 }, (_, i) => i); // B 1, H 2, Q 3, K 2
+    expect(lastQueryRows({ 'attentions.0': { data, dims: [1, 2, 3, 2] } })).toEqual({ 'attentions.0': { data: Float32Array.of(4, 5, 10, 11), dims: [1, 2, 2] } });
   });
 });

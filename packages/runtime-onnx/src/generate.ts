@@ -7,7 +7,7 @@
 // cache graph counts positions over real tokens only (see export.ts), so every row decodes as
 // it would alone.
 
-import { ConfigError, decodeWith, ShapeError, tokenConfig, type DecodeStrategy, type StepFunction } from '@attend/core';
+import { ConfigError, decodeWith, ShapeError, type DecodeStrategy, type StepFunction, type StepOutputs, tokenConfig } from '@attend/core';
 import type { KvCache, OnnxModel, OutputTensor } from './session.js';
 
 export type { DecodeStrategy };
@@ -24,7 +24,9 @@ export interface StepFunctionOptions {
  * A cached step function over a decoder-lm KV-cache model, for one decoding run. The first call
  * runs the whole prompt; each later call runs only the token added since, after gathering the
  * cache rows by `context.parents` (beam search reorders and duplicates rows). A call that does
- * not extend the previous one by exactly one token starts over from the full sequences.
+ * not extend the previous one by exactly one token starts over from the full sequences. With
+ * attention outputs, each step also returns every layer's `attentions.l` [rows, H, keys] of the
+ * predicting token (keys: the row's tokens so far, left padding included).
  */
 export function onnxStepFunction(model: OnnxModel, options: StepFunctionOptions = {}): StepFunction {
   if (model.graph !== 'decoder-with-past') {
@@ -60,7 +62,7 @@ export function onnxStepFunction(model: OnnxModel, options: StepFunctionOptions 
     }
     cache = out.present;
     cachedLength = length;
-    return lastPosition(out.logits, batchSize, V);
+    return { logits: lastPosition(out.logits, batchSize, V), outputs: lastQueryRows(out.attentions) };
   };
 }
 
@@ -203,6 +205,22 @@ export function gatherRows(t: OutputTensor, parents: Int32Array): OutputTensor {
     data.set(t.data.subarray(p * size, (p + 1) * size), i * size);
   });
   return { data, dims: [parents.length, ...t.dims.slice(1)] };
+}
+
+/**
+ * The per-step outputs of a call with attention outputs: each [B, H, Q, K] attention (a
+ * layer's, by its output name) → the last query's row [B, H, K], the attention of the token
+ * this call predicts. Empty for an export without attention outputs.
+ */
+export function lastQueryRows(attentions: Record<string, OutputTensor>): StepOutputs {
+  const out: StepOutputs = {};
+  for (const [name, t] of Object.entries(attentions)) {
+    const [B, H, Q, K] = t.dims as [number, number, number, number];
+    const data = new Float32Array(B * H * K);
+    for (let r = 0; r < B * H; r++) data.set(t.data.subarray((r * Q + Q - 1) * K, (r * Q + Q) * K), r * K);
+    out[name] = { data, dims: [B, H, K] };
+  }
+  return out;
 }
 
 /** logits [B, T, V] → the last position's [B, V]. */

@@ -122,7 +122,7 @@ describe('rnn-seq2seq decoding over ORT', () => {
     });
   });
 
-  it('returns per-step attention weights, and teacher-forced logits and weights, equal to the tfjs forward over the decoded sequence (additive, local-p)', async () => {
+  it('returns per-step attention weights (greedy and beam), and teacher-forced logits and weights, equal to the tfjs forward over the decoded sequence (additive, local-p)', async () => {
     for (const [index, c] of [CASES[0]!, CASES[1]!].entries()) {
       const { model, out } = await exported(c, 20 + index);
       const { model: onnx } = await loadRnnSeq2SeqFolder(out);
@@ -155,7 +155,19 @@ describe('rnn-seq2seq decoding over ORT', () => {
           });
         });
         expect(compared).toBeGreaterThan(3);
-        await expect(translateRnnWithAttention(onnx, source, { maxNewTokens: n, strategy: { kind: 'beam', beamSize: 2 } })).rejects.toThrow(/not beam search/);
+        // Beam search: each hypothesis's weights follow its own rows through the reordering —
+        // those of the teacher-forced decoder over that hypothesis.
+        const strategy = { kind: 'beam', beamSize: 2 } as const;
+        const beam = await translateRnnWithAttention(onnx, source, { maxNewTokens: n, strategy });
+        expect(beam.ids).toEqual(await translateRnn(onnx, source, { maxNewTokens: n, strategy }));
+        const TB = Math.max(...beam.attention.map((a) => a.length));
+        const beamTarget = new Int32Array(source.batchSize * TB).fill(cfg.eosTokenId);
+        beam.ids.forEach((row, b) => beamTarget.set([cfg.bosTokenId, ...row].slice(0, TB), b * TB));
+        const beamForced = await runRnnDecoder(onnx.decoder, await encodeRnnSource(onnx.encoder, source), { data: beamTarget, batchSize: source.batchSize, seqLen: TB });
+        beam.attention.forEach((steps, b) => {
+          expect(steps.length === beam.ids[b]!.length || steps.length === beam.ids[b]!.length + 1).toBe(true);
+          steps.forEach((w, i) => expect(maxAbsDiff(w, beamForced.attentionWeights!.data.subarray((b * TB + i) * S, (b * TB + i + 1) * S)), `beam row ${b} step ${i}`).toBeLessThanOrEqual(1e-4));
+        });
       } finally {
         await release(onnx);
         model.dispose();

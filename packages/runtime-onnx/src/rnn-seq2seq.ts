@@ -8,7 +8,7 @@
 // @attend/transformer's tfjs `translate`. A call that does not extend the previous one by one
 // token replays its rows from the initial state.
 
-import { ConfigError, configAs, decodeWith, ShapeError, type StepFunction } from '@attend/core';
+import { ConfigError, decodeRows, decodeWith, ShapeError, type StepFunction, type StepOutputs, configAs } from '@attend/core';
 import { gatherRows } from './generate.js';
 import { encodeSourceMask, sourceRowsOf, type SourceBatch, type TranslateOptions } from './seq2seq.js';
 import type { OnnxModel, OutputTensor, TokenMatrix } from './session.js';
@@ -55,11 +55,11 @@ function gatherMiddle(t: OutputTensor, rows: ArrayLike<number>): OutputTensor {
 }
 
 /**
- * A step function over the rnn decoder-step graph, for one decoding run over `memory`.
- * `onAttention` gets, after each call, the attention weights [rows, 1, S] of the step that
- * produced the returned logits (models with attention only).
+ * A step function over the rnn decoder-step graph, for one decoding run over `memory`. Models
+ * with attention also return, per step, `attention` [rows, S]: the weights over the source of
+ * the step that produced the returned logits.
  */
-export function onnxRnnStepFunction(decoder: OnnxModel, memory: RnnEncodedSource, onAttention?: (weights: OutputTensor) => void): StepFunction {
+export function onnxRnnStepFunction(decoder: OnnxModel, memory: RnnEncodedSource): StepFunction {
   if (decoder.graph !== 'rnn-seq2seq-decoder') throw new ShapeError(`rnn-seq2seq generation needs the rnn decoder-step graph; this model is a '${decoder.config.preset}' ${decoder.graph} graph`);
   let state: { hidden: OutputTensor; cell?: OutputTensor; attentional?: OutputTensor; length: number } | undefined;
   const follow = sourceRowsOf(memory);
@@ -88,8 +88,10 @@ export function onnxRnnStepFunction(decoder: OnnxModel, memory: RnnEncodedSource
       for (let t = 1; t < length; t++) out = await run(t, out.hiddenState, out.cellState, out.attentionalState);
     }
     state = { hidden: out.hiddenState, length, ...(out.cellState ? { cell: out.cellState } : {}), ...(out.attentionalState ? { attentional: out.attentionalState } : {}) };
-    if (onAttention && out.attentionWeights) onAttention(out.attentionWeights);
-    return out.logits.data;
+    const outputs: StepOutputs = {};
+    const w = out.attentionWeights;
+    if (w) outputs.attention = { data: w.data, dims: [batchSize, w.data.length / batchSize] };
+    return { logits: out.logits.data, outputs };
   };
 }
 
@@ -148,21 +150,13 @@ export interface RnnTranslation {
   attention: Float32Array[][];
 }
 
-/** `translateRnn` with greedy or sampled decoding, also returning each step's attention weights. */
+/** `translateRnn`, also returning the attention weights of every step that produced a token (for beam search, along the best hypothesis). */
 export async function translateRnnWithAttention(model: OnnxRnnSeq2SeqModel, source: SourceBatch, options: TranslateOptions): Promise<RnnTranslation> {
   checkRnnSeq2SeqModel(model);
-  if (options.strategy?.kind === 'beam') throw new ConfigError('strategy', 'attention weights per step are returned for greedy and sampled decoding, not beam search');
   if (configAs(model.decoder.config, ['rnn-seq2seq'], 'attention over the source').rnnAttention === 'none') throw new ConfigError('rnnAttention', "this rnn-seq2seq model has no attention ('none')");
   const memory = await encodeRnnSource(model.encoder, source);
-  const S = source.seqLen;
-  const steps: Float32Array[] = [];
-  const ids = await decodeWith(
-    onnxRnnStepFunction(model.decoder, memory, (w) => steps.push(w.data)),
-    decodeOptions(model, source, options),
-    options.strategy,
-  );
-  const attention = ids.map((row, b) => steps.slice(0, Math.min(row.length + 1, steps.length)).map((w) => w.slice(b * S, (b + 1) * S)));
-  return { ids, attention };
+  const rows = await decodeRows(onnxRnnStepFunction(model.decoder, memory), decodeOptions(model, source, options), options.strategy);
+  return { ids: rows.map((r) => r.ids), attention: rows.map((r) => r.steps.map((s) => s.attention!.data)) };
 }
 
 function decodeOptions(model: OnnxRnnSeq2SeqModel, source: SourceBatch, options: TranslateOptions) {

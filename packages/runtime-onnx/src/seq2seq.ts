@@ -5,8 +5,8 @@
 // and repeat both caches, and each row's encoder output and source mask follow the input row
 // it descends from — the same contract as @attend/transformer's tfjs `translate`.
 
-import { configAs, decodeWith, ShapeError, type DecodeStrategy, type StepFunction } from '@attend/core';
-import { gatherRows } from './generate.js';
+import { decodeWith, ShapeError, type DecodeStrategy, type StepFunction, configAs } from '@attend/core';
+import { gatherRows, lastQueryRows } from './generate.js';
 import type { OnnxModel, OutputTensor, Seq2SeqCache, TokenMatrix } from './session.js';
 
 /** The two sessions of a seq2seq export: encoder_model.onnx and decoder_model_merged.onnx. */
@@ -93,7 +93,9 @@ export function sourceRowsOf<M extends { states: OutputTensor; mask: TokenMatrix
  * A cached step function over the merged seq2seq decoder, for one decoding run over `memory`.
  * The first call (and any call that does not extend the previous one by exactly one token)
  * runs the whole decoder input with use_cache_branch false; later calls run the newest token
- * with both caches, gathered by `context.parents`.
+ * with both caches, gathered by `context.parents`. With attention outputs, each step also
+ * returns every layer's `decoder_attentions.l` [rows, H, length] and `cross_attentions.l`
+ * [rows, H, S] of the predicting token.
  */
 export function onnxSeq2SeqStepFunction(decoder: OnnxModel, memory: EncodedSource): StepFunction {
   if (decoder.graph !== 'seq2seq-decoder') throw new ShapeError(`seq2seq generation needs decoder_model_merged.onnx; this model is a '${decoder.config.preset}' ${decoder.graph} graph`);
@@ -118,11 +120,12 @@ export function onnxSeq2SeqStepFunction(decoder: OnnxModel, memory: EncodedSourc
     }
     cache = out.present;
     cachedLength = length;
+    const outputs = lastQueryRows(out.attentions);
     const T = out.logits.dims[1]!;
-    if (T === 1) return out.logits.data;
+    if (T === 1) return { logits: out.logits.data, outputs };
     const last = new Float32Array(batchSize * V);
     for (let b = 0; b < batchSize; b++) last.set(out.logits.data.subarray((b * T + T - 1) * V, (b * T + T) * V), b * V);
-    return last;
+    return { logits: last, outputs };
   };
 }
 

@@ -130,7 +130,7 @@ describe('encoder–decoder (marian layout)', () => {
 
 describe('vit-classifier (vit layout): the same logits', () => {
   it('AutoModelForImageClassification runs the folder on pixel_values and gives runImages logits', async () => {
-    const config = createModelConfig({ preset: 'vit-classifier', vocabSize: 3, numClasses: 5, dModel: 16, numHeads: 2, numEncoderLayers: 2, dFf: 32, imageSize: 8, patchSize: 2, numChannels: 3, pixelScale: 1 / 255, dropout: 0 });
+    const config = createModelConfig({ preset: 'vit-classifier', numClasses: 5, dModel: 16, numHeads: 2, numEncoderLayers: 2, dFf: 32, imageSize: 8, patchSize: 2, numChannels: 3, pixelScale: 1 / 255, dropout: 0 });
     const dir = await exported('vit', perturbed(createModel(config, { seed: 3 }), 3));
     const rng = createRng(4);
     const B = 2;

@@ -155,7 +155,7 @@ describe('Triton model repository', () => {
     expect(decoder.max_batch_size).toBe(0);
     const inputs = Object.fromEntries((decoder.input as Message[]).map((t) => [t.name, t]));
     expect(inputs.cell_state).toEqual({ name: 'cell_state', data_type: 'TYPE_FP32', dims: [1, -1, 8] });
-    const vit = createModel(createModelConfig({ preset: 'vit-classifier', vocabSize: 3, numClasses: 4, dModel: 8, numHeads: 2, numEncoderLayers: 1, dFf: 16 }));
+    const vit = createModel(createModelConfig({ preset: 'vit-classifier', numClasses: 4, dModel: 8, numHeads: 2, numEncoderLayers: 1, dFf: 16 }));
     const vitFiles = tritonRepositoryFiles(exportFolderFiles(serializeCheckpoint({ model: vit })), { name: 'vit' });
     vit.dispose();
     expect(Object.keys(vitFiles).sort()).toEqual(['vit/1/model.onnx', 'vit/config.json', 'vit/config.pbtxt', 'vit/preprocessor_config.json']);

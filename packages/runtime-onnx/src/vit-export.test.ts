@@ -33,7 +33,6 @@ function vitModel(c: VitCase, seed: number): AttendModel {
   const p = c.patchSize!;
   const config = createModelConfig({
     preset: 'vit-classifier',
-    vocabSize: 3,
     numClasses: 4,
     dModel: 8,
     numHeads: 2,

@@ -10,7 +10,7 @@
 // of an export, also the fastest call, which shows when stalls inflate the median).
 
 import Table from 'cli-table3';
-import { argmax, createRng, hasTokens, numPatches, type TokenModelConfig, type ModelConfig, type VitClassifierConfig, type TokenFields } from '@attend/core';
+import { argmax, createRng, logitsOf, numPatches, type ModelConfig, type StepFunction, hasTokens, type VitClassifierConfig, type TokenFields, type TokenModelConfig } from '@attend/core';
 import type { OnnxModel, SessionOptions } from '@attend/runtime-onnx';
 import { EXPORT_FILES, RNN_SEQ2SEQ_FILES, SEQ2SEQ_FILES } from '@attend/runtime-onnx';
 import { folderKind } from '../model-folder.js';
@@ -135,7 +135,7 @@ async function benchExport(dir: string, runtime: 'node' | 'web', options: Sessio
  * time of those one-token calls.
  */
 async function cachedDecodeMs(
-  makeStep: () => (tokens: Int32Array, batchSize: number, length: number, context?: { parents?: Int32Array }) => Float32Array | Promise<Float32Array>,
+  makeStep: () => StepFunction,
   config: TokenModelConfig,
   steps: number,
   seconds: number,
@@ -146,11 +146,11 @@ async function cachedDecodeMs(
   await medianMs(async () => {
     const step = makeStep();
     const tokens = [config.bosTokenId];
-    let logits = await step(Int32Array.from(tokens), 1, 1, { parents });
+    let logits = logitsOf(await step(Int32Array.from(tokens), 1, 1, { parents }));
     const start = performance.now();
     for (let i = 0; i < steps; i++) {
       tokens.push(argmax(logits, 0, config.vocabSize));
-      logits = await step(Int32Array.from(tokens), 1, tokens.length, { parents });
+      logits = logitsOf(await step(Int32Array.from(tokens), 1, tokens.length, { parents }));
     }
     perToken.push((performance.now() - start) / steps);
   }, seconds);

@@ -87,3 +87,9 @@ export function classifierConfig(config: ModelConfig, what: string): EncoderClas
 export function numAttentionHeads(config: ModelConfig): number {
   return 'numHeads' in config ? config.numHeads : 1;
 }
+
+/** The entries of `fields` that `preset`'s kind has: shared defaults narrowed to one kind. */
+export function pickFields(preset: Preset, fields: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const own = MODEL_KINDS[preset].fields;
+  return Object.fromEntries(Object.entries(fields).filter(([field]) => own.includes(field)));
+}

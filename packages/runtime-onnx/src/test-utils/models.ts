@@ -3,27 +3,18 @@
 
 import * as tf from '@tensorflow/tfjs-core';
 import { expect } from 'vitest';
-import { createModelConfig, createRng, type ModelConfigInput, type Preset, type Rng } from '@attend/core';
+import { configAs, createModelConfig, createRng, pickFields, type ModelConfigInput, type Preset, type Rng } from '@attend/core';
 import { serializeCheckpoint, TransformerModel, type AttendModel, type TokenBatch } from '@attend/transformer';
 
 export const VOCAB = 13;
 export const MAX_LEN = 10;
 
 /** A 2-layer, dModel 8, 2-head model of `preset` with `overrides`, weights N(0, 0.3²)-perturbed. */
-export function makeModel(overrides: Partial<ModelConfigInput> & { preset: Preset }, seed: number): TransformerModel {
+export function makeModel(overrides: Record<string, unknown> & { preset: Preset }, seed: number): TransformerModel {
   const preset = overrides.preset;
-  const config = createModelConfig({
-    vocabSize: VOCAB,
-    numClasses: preset === 'encoder-classifier' ? 3 : 0,
-    dModel: 8,
-    numHeads: 2,
-    numEncoderLayers: preset === 'decoder-lm' ? 0 : 2,
-    numDecoderLayers: preset === 'encoder-classifier' ? 0 : 2,
-    dFf: 16,
-    maxSeqLen: MAX_LEN,
-    dropout: 0,
-    ...overrides,
-  });
+  // Defaults for every Transformer kind, narrowed to the fields of this one.
+  const defaults = { vocabSize: VOCAB, numClasses: 3, dModel: 8, numHeads: 2, numEncoderLayers: 2, numDecoderLayers: 2, dFf: 16, maxSeqLen: MAX_LEN, dropout: 0 };
+  const config = configAs(createModelConfig({ ...pickFields(preset, defaults), ...overrides } as ModelConfigInput), ['encoder-classifier', 'decoder-lm', 'encoder-decoder'], 'makeModel');
   return perturbed(new TransformerModel(config, { seed }), seed);
 }
 
