@@ -80,6 +80,9 @@ async function leftovers(target: string): Promise<Leftover[]> {
   return found.sort((a, b) => b.mtimeMs - a.mtimeMs);
 }
 
+/** How long `recoverFolder` waits for a running write to finish its two renames. */
+const SWAP_WAIT_MS = 5000;
+
 const dead = (l: Leftover): boolean => l.pid === undefined || l.pid === process.pid || !processAlive(l.pid);
 
 /** True if `dir` exists, or the folder it replaced survives a write killed between its two renames. */
@@ -95,7 +98,12 @@ export async function folderOrInterruptedWrite(dir: string): Promise<boolean> {
  */
 export async function recoverFolder(dir: string): Promise<void> {
   const target = resolve(dir);
-  const found = await leftovers(target);
+  let found = await leftovers(target);
+  // A running write renames its old folder aside for a moment: wait for it rather than undo it.
+  for (let waited = 0; waited < SWAP_WAIT_MS && !(await exists(target)) && found.some((l) => l.kind === 'old' && !dead(l)); waited += 50) {
+    await new Promise((r) => setTimeout(r, 50));
+    found = await leftovers(target);
+  }
   const restore = (await exists(target)) ? undefined : found.find((l) => l.kind === 'old');
   if (restore) await rename(restore.path, target);
   for (const l of found) if (l !== restore && dead(l)) await rm(l.path, { recursive: true, force: true });
