@@ -248,5 +248,9 @@ describe('attend train --out', () => {
     expect(r.stdout).toContain('resuming from step 2:');
     expect((await readdir(dir)).filter((name) => name.startsWith('train-stale.'))).toEqual([]);
     expect(await readdir(ck)).not.toContain(FOLDER_LOCK_FILE);
+    // A new run where the first save of a killed one left its temporary folder.
+    await mkdir(join(dir, `train-fresh.tmp-${dead}-1`));
+    expect((await attend(['train', ...TINY, '--steps', '2', '--out', join(dir, 'train-fresh')])).code).toBe(0);
+    expect((await readdir(dir)).filter((name) => name.startsWith('train-fresh'))).toEqual(['train-fresh']);
   });
 });
