@@ -45,8 +45,9 @@ program
   .option('--text <file>', 'decoder-lm data: a text file, modelled character by character')
   .option('--csv <file>', 'encoder-classifier data: text,label rows (label = class id 0, 1, …)')
   .option('--images <file>', 'vit-classifier data: CSV rows of C·S·S pixel values (channel, row, column) then the class id')
-  .requiredOption('--out <dir>', 'checkpoint folder')
+  .requiredOption('--out <dir>', 'checkpoint folder: new or empty, or the checkpoint of --resume or --overwrite')
   .option('--resume', 'continue from the checkpoint in --out', false)
+  .option('--overwrite', 'start a new run over the checkpoint in --out (replaces it)', false)
   .option('--d-model <n>', 'model width', positiveInt, 64)
   .option('--heads <n>', 'attention heads (must divide --d-model)', positiveInt, 4)
   .option('--layers <n>', 'layers of each stack', positiveInt, 2)
@@ -75,7 +76,13 @@ Examples:
   $ attend train --csv reviews.csv --config small.json --out runs/reviews
   $ attend train --task reverse --steps 1200 --out runs/reverse --resume
   $ attend train --task reverse --preset rnn-seq2seq --rnn-attention additive --layers 1 --out runs/gru
-  $ attend train --images digits8x8.csv --steps 600 --out runs/digits`,
+  $ attend train --images digits8x8.csv --steps 600 --out runs/digits
+  $ attend train --task reverse --steps 600 --out runs/reverse --overwrite
+
+--out must not exist yet or be empty, or hold a checkpoint: one continued with --resume, or
+replaced with --overwrite. A folder with other files, a file, or a data file's folder is refused
+(exit 2). A second training on the same --out is refused while the first runs (lock file
+.attend.lock in the folder; a lock left by a killed run is taken over).`,
   )
   .action(async (o, cmd: Command) => (await import('./commands/train.js')).trainCommand(o, (key) => cmd.getOptionValueSource(key) === 'cli'));
 
@@ -83,17 +90,24 @@ program
   .command('export')
   .description('export a checkpoint to an ONNX folder (transformers.js layout) for onnxruntime')
   .argument('<checkpoint>', 'checkpoint folder written by attend train')
-  .requiredOption('--out <dir>', 'export folder')
+  .requiredOption('--out <dir>', 'export folder (new or empty; an earlier export with --overwrite), or with --target triton the model repository')
   .addOption(new Option('--quantize <type>', 'store weights as int8 with per-channel scales').choices(['int8']))
   .option('--with-attention', 'also output attention weights from the graphs', false)
   .addOption(new Option('--target <target>', 'onnx: the export folder; triton: a Triton model repository (config.pbtxt + 1/model.onnx)').choices(['onnx', 'triton']).default('onnx'))
+  .option('--overwrite', 'replace an earlier export folder in --out (triton: model folders of the same name)', false)
   .addHelpText(
     'after',
     `
 Examples:
   $ attend export runs/reverse --out runs/reverse-onnx
   $ attend export runs/reverse --out runs/reverse-int8 --quantize int8
-  $ attend export runs/reverse --out model_repository --target triton`,
+  $ attend export runs/reverse --out model_repository --target triton
+  $ attend export runs/reverse --out runs/reverse-onnx --overwrite
+
+--out must not exist yet or be empty; an earlier export folder is replaced only with
+--overwrite, and a folder with other files never (exit 2). It may not be the checkpoint, lie
+inside it or contain it. --target triton adds its model folders to the repository and keeps the
+other models; a model folder of the same name is replaced only with --overwrite.`,
   )
   .action(async (checkpoint, o) => (await import('./commands/export.js')).exportCommand(checkpoint, o));
 

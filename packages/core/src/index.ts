@@ -11,4 +11,5 @@ export * from './tokenizers/index.js';
 export * from './data/index.js';
 export * from './metrics/index.js';
 export * from './safetensors.js';
+export * from './checkpoint-format.js';
 export * from './flops.js';

@@ -17,12 +17,12 @@
 
 import {
   alibiSlopes,
-  CheckpointError,
+  CHECKPOINT_FILES,
+  checkpointFilePath,
   ConfigError,
   headDim,
   MASKED_SCORE,
-  parseModelConfig,
-  parseSafetensors,
+  parseCheckpointFiles,
   ropeTables,
   sinusoidalTable,
   numDecoderLayers,
@@ -114,7 +114,7 @@ export function exportForward(config: ModelConfig, tensors: Record<string, Named
   if (graph === 'decoder-with-past' && config.preset !== 'decoder-lm') {
     throw new ConfigError('preset', `the KV-cache export is for 'decoder-lm', got '${config.preset}'`);
   }
-  const weights = new WeightReader(tensors, options.source ?? 'model.safetensors');
+  const weights = new WeightReader(tensors, options.source ?? CHECKPOINT_FILES.weights);
   const g = new GraphBuilder(`attend-${config.preset}`);
   const builder = new ForwardGraph(config.preset === 'vit-classifier' ? vitStack(config) : config, weights, g);
   if (graph === 'decoder-with-past') builder.buildDecoderWithPast(options.withAttention ?? false);
@@ -162,7 +162,7 @@ export interface Seq2SeqExport {
  */
 export function exportSeq2Seq(config: ModelConfig, tensors: Record<string, NamedTensor>, options: Omit<ExportOptions, 'kvCache'> = {}): Seq2SeqExport {
   if (config.preset !== 'encoder-decoder') throw new ConfigError('preset', `the seq2seq export is for 'encoder-decoder', got '${config.preset}'`);
-  const weights = new WeightReader(tensors, options.source ?? 'model.safetensors');
+  const weights = new WeightReader(tensors, options.source ?? CHECKPOINT_FILES.weights);
   const withAttention = options.withAttention ?? false;
   const encode = (graph: GraphKind, build: (f: ForwardGraph) => void): Uint8Array => {
     const g = new GraphBuilder(`attend-${config.preset}-${graph}`);
@@ -196,20 +196,10 @@ export function exportCheckpointFiles(files: Record<string, Uint8Array>, options
 
 /** The config and weights of a checkpoint held in memory; errors name the file. */
 function readCheckpointFiles(files: Record<string, Uint8Array>, dir?: string): { config: ModelConfig; tensors: Record<string, NamedTensor>; source: string } {
-  const where = (name: string): string => (dir ? `${dir}/${name}` : name);
-  const configBytes = files['config.json'];
-  if (!configBytes) throw new CheckpointError(`${where('config.json')}: missing`);
-  const weightBytes = files['model.safetensors'];
-  if (!weightBytes) throw new CheckpointError(`${where('model.safetensors')}: missing`);
-  let config: ModelConfig;
-  try {
-    config = parseModelConfig(new TextDecoder().decode(configBytes), where('config.json'));
-  } catch (error) {
-    if (error instanceof ConfigError) throw new CheckpointError(error.message);
-    throw error;
-  }
-  const source = where('model.safetensors');
-  return { config, tensors: parseSafetensors(weightBytes, { source }).tensors, source };
+  const { config: configFile, weights } = CHECKPOINT_FILES;
+  const only = (name: string): Record<string, Uint8Array> => (files[name] ? { [name]: files[name] } : {});
+  const { config, weights: tensors } = parseCheckpointFiles({ ...only(configFile), ...only(weights) }, dir);
+  return { config, tensors, source: checkpointFilePath(dir, weights) };
 }
 
 type StackKind = 'encoder' | 'decoder';

@@ -35,7 +35,7 @@
 // and generation files as above, and onnx/rnn_encoder.onnx + onnx/rnn_decoder_step.onnx (see
 // exportRnnSeq2Seq in rnn-export.ts).
 
-import { CheckpointError, ConfigError, parseModelConfig, parseSafetensors, tokenizerFromJSON, type DecoderLmConfig, type EncoderClassifierConfig, type EncoderDecoderConfig, type ModelConfig, type RnnSeq2SeqConfig, type Tokenizer, type TokenFields, type VitClassifierConfig } from '@attend/core';
+import { CheckpointError, ConfigError, parseModelConfig, parseSafetensors, tokenizerFromJSON, type DecoderLmConfig, type EncoderClassifierConfig, type EncoderDecoderConfig, type ModelConfig, type RnnSeq2SeqConfig, type Tokenizer, type TokenFields, type VitClassifierConfig, CHECKPOINT_FILES } from '@attend/core';
 import { exportCheckpointFiles, exportSeq2SeqCheckpointFiles, type ExportOptions } from './export.js';
 import { exportRnnSeq2Seq } from './rnn-export.js';
 
@@ -242,12 +242,12 @@ export function exportFolderFiles(files: Record<string, Uint8Array>, options: Pi
   const where = (name: string): string => (options.dir ? `${options.dir}/${name}` : name);
   const read = (name: string): Uint8Array => {
     const bytes = files[name];
-    if (!bytes) throw new CheckpointError(`${where(name)}: missing${name === 'tokenizer.json' ? ' (an export folder needs the tokenizer)' : ''}`);
+    if (!bytes) throw new CheckpointError(`${where(name)}: missing${name === CHECKPOINT_FILES.tokenizer ? ' (an export folder needs the tokenizer)' : ''}`);
     return bytes;
   };
   let config: ModelConfig;
   try {
-    config = parseModelConfig(utf8Text(read('config.json'), where('config.json')), where('config.json'));
+    config = parseModelConfig(utf8Text(read(CHECKPOINT_FILES.config), where(CHECKPOINT_FILES.config)), where(CHECKPOINT_FILES.config));
   } catch (error) {
     if (error instanceof ConfigError) throw new CheckpointError(error.message);
     throw error;
@@ -257,15 +257,15 @@ export function exportFolderFiles(files: Record<string, Uint8Array>, options: Pi
     const onnx = exportCheckpointFiles(files, { dir: options.dir, withAttention: options.withAttention ?? false });
     return { [EXPORT_FILES.config]: json(vitConfig(config)), [EXPORT_FILES.preprocessorConfig]: json(vitPreprocessorConfig(config)), [EXPORT_FILES.model]: onnx };
   }
-  const tokenizerBytes = read('tokenizer.json');
+  const tokenizerBytes = read(CHECKPOINT_FILES.tokenizer);
   let tokenizer: Tokenizer;
   try {
-    tokenizer = tokenizerFromJSON(JSON.parse(utf8Text(tokenizerBytes, where('tokenizer.json'))) as unknown, where('tokenizer.json'));
+    tokenizer = tokenizerFromJSON(JSON.parse(utf8Text(tokenizerBytes, where(CHECKPOINT_FILES.tokenizer))) as unknown, where(CHECKPOINT_FILES.tokenizer));
   } catch (error) {
-    throw new CheckpointError(error instanceof SyntaxError ? `${where('tokenizer.json')}: not JSON (${error.message.replace(/\s+/g, ' ')})` : (error as Error).message);
+    throw new CheckpointError(error instanceof SyntaxError ? `${where(CHECKPOINT_FILES.tokenizer)}: not JSON (${error.message.replace(/\s+/g, ' ')})` : (error as Error).message);
   }
   if (tokenizer.vocabSize !== config.vocabSize) {
-    throw new CheckpointError(`${where('tokenizer.json')}: ${tokenizer.vocabSize} tokens but config.json has vocabSize ${config.vocabSize}`);
+    throw new CheckpointError(`${where(CHECKPOINT_FILES.tokenizer)}: ${tokenizer.vocabSize} tokens but config.json has vocabSize ${config.vocabSize}`);
   }
   const tokenizerFiles = {
     [EXPORT_FILES.tokenizer]: tokenizerBytes,
@@ -277,8 +277,8 @@ export function exportFolderFiles(files: Record<string, Uint8Array>, options: Pi
   }
   const common = { ...tokenizerFiles, [EXPORT_FILES.generationConfig]: json(generationConfig(config)) };
   if (config.preset === 'rnn-seq2seq') {
-    const source = where('model.safetensors');
-    const { encoder, decoder } = exportRnnSeq2Seq(config, parseSafetensors(read('model.safetensors'), { source }).tensors, { source });
+    const source = where(CHECKPOINT_FILES.weights);
+    const { encoder, decoder } = exportRnnSeq2Seq(config, parseSafetensors(read(CHECKPOINT_FILES.weights), { source }).tensors, { source });
     return { [EXPORT_FILES.config]: json(rnnSeq2SeqConfig(config)), ...common, [RNN_SEQ2SEQ_FILES.encoder]: encoder, [RNN_SEQ2SEQ_FILES.decoder]: decoder };
   }
   if (config.preset === 'encoder-decoder') {

@@ -2,7 +2,8 @@
 // checkpoint folders and .onnx files from disk with one-line errors.
 
 import * as ort from 'onnxruntime-node';
-import { CheckpointError, tokenizerFromJSON, type ModelConfig, type Tokenizer } from '@attend/core';
+import { CHECKPOINT_FILES, CheckpointError, tokenizerFromJSON, type ModelConfig, type Tokenizer } from '@attend/core';
+import { readCheckpointFolder, writeFolderAtomic } from '@attend/core/node';
 import { exportCheckpointFiles, type ExportOptions, type GraphKind } from './export.js';
 import { EXPORT_FILES, exportFolderFiles, readFolderConfig, RNN_SEQ2SEQ_FILES, SEQ2SEQ_FILES, utf8Text } from './folder.js';
 import type { OnnxRnnSeq2SeqModel } from './rnn-seq2seq.js';
@@ -159,30 +160,16 @@ async function loadTwoGraphFolder(
 /**
  * Exports the checkpoint folder `checkpointDir` (config.json, model.safetensors,
  * tokenizer.json) to `outDir` in the transformers.js layout (gpt2, marian, bert or vit, see
- * folder.ts), or attend's rnn-seq2seq layout. Atomic: written
- * to a temporary folder beside `outDir`, then renamed over it.
+ * folder.ts), or attend's rnn-seq2seq layout. Atomic (@attend/core/node's writeFolderAtomic):
+ * written to a temporary folder beside `outDir`, fsynced, then renamed over it.
  */
 export async function exportFolder(checkpointDir: string, outDir: string, options: Pick<ExportOptions, 'withAttention'> = {}): Promise<void> {
-  const fs = await import('node:fs/promises');
-  const path = await import('node:path');
-  const files: Record<string, Uint8Array> = {};
-  for (const name of ['config.json', 'model.safetensors', 'tokenizer.json']) {
-    const file = path.join(checkpointDir, name);
-    try {
-      files[name] = new Uint8Array(await fs.readFile(file));
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT') throw new CheckpointError(`${file}: cannot read (${(error as Error).message})`);
-    }
-  }
-  await writeFolderAtomically(outDir, exportFolderFiles(files, { ...options, dir: checkpointDir }));
+  const files = await readCheckpointFolder(checkpointDir, [CHECKPOINT_FILES.config, CHECKPOINT_FILES.weights, CHECKPOINT_FILES.tokenizer]);
+  await writeFolderAtomic(outDir, exportFolderFiles(files, { ...options, dir: checkpointDir }));
 }
 
-/**
- * Writes the Triton Inference Server model repository of the export folder `exportDir` (see
- * triton.ts) to `repositoryDir`, atomically as `exportFolder` does.
- */
-export async function exportTritonRepository(exportDir: string, repositoryDir: string, options: TritonOptions): Promise<void> {
+/** The model folders of the Triton repository of the export folder `exportDir` (see triton.ts): files by model name. */
+export async function tritonModels(exportDir: string, options: TritonOptions): Promise<Record<string, Record<string, Uint8Array>>> {
   const fs = await import('node:fs/promises');
   const path = await import('node:path');
   const files: Record<string, Uint8Array> = {};
@@ -194,40 +181,25 @@ export async function exportTritonRepository(exportDir: string, repositoryDir: s
     });
     if (bytes) files[name] = new Uint8Array(bytes);
   }
-  await writeFolderAtomically(repositoryDir, tritonRepositoryFiles(files, options));
+  const models: Record<string, Record<string, Uint8Array>> = {};
+  for (const [name, bytes] of Object.entries(tritonRepositoryFiles(files, options))) {
+    const slash = name.indexOf('/');
+    (models[name.slice(0, slash)] ??= {})[name.slice(slash + 1)] = bytes;
+  }
+  return models;
 }
 
-/** Writes `files` (relative paths) to a temporary folder beside `outDir`, then renames it over `outDir`. */
-async function writeFolderAtomically(outDir: string, files: Record<string, Uint8Array>): Promise<void> {
-  const fs = await import('node:fs/promises');
+/**
+ * Adds the model folders of the export folder `exportDir` to the Triton model repository
+ * `repositoryDir` (created if missing), each written atomically and replacing only a model
+ * folder of the same name; the repository's other models are left as they are. Returns the
+ * names of the models written.
+ */
+export async function exportTritonRepository(exportDir: string, repositoryDir: string, options: TritonOptions): Promise<string[]> {
   const path = await import('node:path');
-  const target = path.resolve(outDir);
-  const stamp = `${process.pid}-${Date.now()}`;
-  const tmp = `${target}.tmp-${stamp}`;
-  const old = `${target}.old-${stamp}`;
-  await fs.mkdir(path.dirname(target), { recursive: true });
-  try {
-    for (const [name, bytes] of Object.entries(files)) {
-      await fs.mkdir(path.dirname(path.join(tmp, name)), { recursive: true });
-      await fs.writeFile(path.join(tmp, name), bytes);
-    }
-    const existed = await fs.rename(target, old).then(
-      () => true,
-      (error: NodeJS.ErrnoException) => {
-        if (error.code === 'ENOENT') return false;
-        throw error;
-      },
-    );
-    try {
-      await fs.rename(tmp, target);
-    } catch (error) {
-      if (existed) await fs.rename(old, target);
-      throw error;
-    }
-    if (existed) await fs.rm(old, { recursive: true, force: true });
-  } finally {
-    await fs.rm(tmp, { recursive: true, force: true });
-  }
+  const models = await tritonModels(exportDir, options);
+  for (const [name, files] of Object.entries(models)) await writeFolderAtomic(path.join(repositoryDir, name), files);
+  return Object.keys(models);
 }
 
 async function readBytes(file: string, type: new (message: string) => Error): Promise<Uint8Array> {
@@ -242,17 +214,5 @@ async function readBytes(file: string, type: new (message: string) => Error): Pr
 
 /** Exports the forward graph of the checkpoint folder `dir` (config.json + model.safetensors). */
 export async function exportCheckpoint(dir: string, options: ExportOptions = {}): Promise<Uint8Array> {
-  const fs = await import('node:fs/promises');
-  const path = await import('node:path');
-  const files: Record<string, Uint8Array> = {};
-  for (const name of ['config.json', 'model.safetensors']) {
-    const file = path.join(dir, name);
-    try {
-      files[name] = new Uint8Array(await fs.readFile(file));
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      throw new CheckpointError(code === 'ENOENT' ? `${file}: missing (is ${dir} a checkpoint folder?)` : `${file}: cannot read (${(error as Error).message})`);
-    }
-  }
-  return exportCheckpointFiles(files, { ...options, dir });
+  return exportCheckpointFiles(await readCheckpointFolder(dir, [CHECKPOINT_FILES.config, CHECKPOINT_FILES.weights]), { ...options, dir });
 }

@@ -16,7 +16,7 @@
 //
 // Generation starts from decoder_initial_state and a zero attentional_state and feeds bos.
 
-import { ConfigError, MASKED_SCORE, type ModelConfig, type NamedTensor, type RnnSeq2SeqConfig } from '@attend/core';
+import { ConfigError, MASKED_SCORE, type ModelConfig, type NamedTensor, type RnnSeq2SeqConfig, CHECKPOINT_FILES } from '@attend/core';
 import { METADATA_KEYS, PRODUCER_NAME, PRODUCER_VERSION } from './export.js';
 import { GraphBuilder, type Value } from './onnx/graph.js';
 import { encodeModel } from './onnx/proto.js';
@@ -35,7 +35,7 @@ export function rnnHasInputFeeding(config: Pick<RnnSeq2SeqConfig, 'rnnAttention'
 /** The two graphs of an rnn-seq2seq export, as ONNX ModelProto bytes (see the top of this file). */
 export function exportRnnSeq2Seq(config: ModelConfig, tensors: Record<string, NamedTensor>, options: { source?: string } = {}): RnnSeq2SeqExport {
   if (config.preset !== 'rnn-seq2seq') throw new ConfigError('preset', `the rnn export is for 'rnn-seq2seq', got '${config.preset}'`);
-  const weights = new WeightReader(tensors, options.source ?? 'model.safetensors');
+  const weights = new WeightReader(tensors, options.source ?? CHECKPOINT_FILES.weights);
   const encode = (kind: 'encoder' | 'decoder'): Uint8Array => {
     const g = new GraphBuilder(`attend-rnn-seq2seq-${kind}`);
     const builder = new RnnGraph(config, weights, g);

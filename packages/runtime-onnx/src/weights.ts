@@ -2,14 +2,14 @@
 // names, checked against the shape the config implies, decoded to float32, and accounted
 // for, so that a checkpoint of another model fails with a one-line CheckpointError.
 
-import { CheckpointError, toFloat32, type NamedTensor } from '@attend/core';
+import { CHECKPOINT_FILES, CheckpointError, toFloat32, type NamedTensor } from '@attend/core';
 
 export class WeightReader {
   private readonly used = new Set<string>();
 
   constructor(
     private readonly tensors: Record<string, NamedTensor>,
-    private readonly source = 'model.safetensors',
+    private readonly source: string = CHECKPOINT_FILES.weights,
   ) {}
 
   /** The tensor `name` as float32, after checking its shape. */

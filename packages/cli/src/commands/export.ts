@@ -3,16 +3,19 @@
 // `--target triton` writes a Triton Inference Server model repository instead (see
 // @attend/runtime-onnx's triton.ts). Prints the files with their sizes and the parity of the
 // export with the checkpoint (largest |tfjs − onnxruntime| logit on a few seeded inputs, see
-// parity.ts).
+// parity.ts). --out must be new or empty, or an earlier export replaced with --overwrite; a
+// Triton export adds its model folders to a repository and replaces one only with --overwrite
+// (see out-folder.ts).
 
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join, relative, resolve } from 'node:path';
-import { exportFolder, exportTritonRepository, quantizeModel } from '@attend/runtime-onnx/node';
+import { EXPORT_FILES, exportFolder, exportTritonRepository, quantizeModel, RNN_SEQ2SEQ_FILES, SEQ2SEQ_FILES, tritonModels } from '@attend/runtime-onnx/node';
 import { CliError } from '../errors.js';
 import { writeFileAtomic } from '../files.js';
 import { folderKind } from '../model-folder.js';
 import { formatBytes } from '../options.js';
+import { onlyEntries, outFolderState, refuseOverlap, type OutputKind } from '../out-folder.js';
 import type { Parity } from '../parity.js';
 
 export interface ExportCommandOptions {
@@ -21,7 +24,40 @@ export interface ExportCommandOptions {
   withAttention: boolean;
   /** 'onnx' (default): the export folder; 'triton': a Triton model repository. */
   target?: string;
+  /** Replace an earlier export folder (or, for Triton, model folders of the same name). */
+  overwrite?: boolean;
 }
+
+const graphFile = (path: string): string => path.slice(path.indexOf('/') + 1);
+const GRAPH_FOLDER = EXPORT_FILES.model.slice(0, EXPORT_FILES.model.indexOf('/'));
+const GRAPHS = [EXPORT_FILES.model, SEQ2SEQ_FILES.encoder, SEQ2SEQ_FILES.decoder, RNN_SEQ2SEQ_FILES.encoder, RNN_SEQ2SEQ_FILES.decoder].map(graphFile);
+
+const EXPORT_ENTRIES = [EXPORT_FILES.config, EXPORT_FILES.tokenizer, EXPORT_FILES.tokenizerConfig, EXPORT_FILES.generationConfig, EXPORT_FILES.preprocessorConfig];
+
+/** An export folder: config.json and onnx/ with attend's graphs, and only export files beside. */
+const EXPORT_FOLDER: OutputKind = {
+  name: 'an export folder',
+  holds: async (dir, entries) =>
+    entries.includes(EXPORT_FILES.config) && entries.includes(GRAPH_FOLDER) && onlyEntries(dir, entries, EXPORT_ENTRIES, { [GRAPH_FOLDER]: (name) => GRAPHS.includes(name) }),
+  own: [...EXPORT_ENTRIES, GRAPH_FOLDER],
+};
+
+/** A Triton model repository: model folders only. */
+const TRITON_REPOSITORY: OutputKind = {
+  name: 'a Triton model repository (model folders only)',
+  holds: async (dir, entries) => (await Promise.all(entries.map((e) => stat(join(dir, e)).then((s) => s.isDirectory(), () => false)))).every(Boolean),
+};
+
+const TRITON_MODEL_ENTRIES = ['config.pbtxt', EXPORT_FILES.config, EXPORT_FILES.tokenizer, EXPORT_FILES.preprocessorConfig];
+
+/** A Triton model folder as attend writes it: config.pbtxt, version folders of model.onnx, and the export's config files. */
+const TRITON_MODEL: OutputKind = {
+  name: 'a Triton model folder',
+  holds: async (dir, entries) =>
+    entries.includes('config.pbtxt') &&
+    onlyEntries(dir, entries, TRITON_MODEL_ENTRIES, Object.fromEntries(entries.filter((e) => /^\d+$/.test(e)).map((e) => [e, (name: string) => name === 'model.onnx']))),
+  own: TRITON_MODEL_ENTRIES,
+};
 
 async function listFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true, recursive: true });
@@ -36,10 +72,16 @@ export async function exportCommand(checkpoint: string, o: ExportCommandOptions)
   if ((await folderKind(checkpoint)) !== 'checkpoint') throw new CliError(`${checkpoint}: already an export folder; export takes a training checkpoint`);
   const target = o.target ?? 'onnx';
   if (target !== 'onnx' && target !== 'triton') throw new CliError(`--target: "${target}" is not supported; use onnx or triton`, 2);
+  await refuseOverlap(o.out, [checkpoint]);
+  if (target === 'triton') await outFolderState(o.out, TRITON_REPOSITORY);
+  else if ((await outFolderState(o.out, EXPORT_FOLDER)) === 'earlier-output' && !o.overwrite) {
+    throw new CliError(`--out ${o.out}: already an export folder; give --overwrite to replace it`, 2);
+  }
   // For Triton, the export folder is a staging step in a temporary folder.
   const staging = target === 'triton' ? await mkdtemp(join(tmpdir(), 'attend-export-')) : undefined;
   const folder = staging ? join(staging, 'onnx') : o.out;
   let parity: Parity;
+  let written = [o.out];
   try {
     await exportFolder(checkpoint, folder, { withAttention: o.withAttention });
     if (o.quantize === 'int8') {
@@ -50,11 +92,20 @@ export async function exportCommand(checkpoint: string, o: ExportCommandOptions)
     }
     const { exportParity } = await import('../parity.js');
     parity = await exportParity(checkpoint, folder);
-    if (staging) await exportTritonRepository(folder, o.out, { name: basename(resolve(checkpoint)).replace(/[^A-Za-z0-9_-]/g, '_') });
+    if (staging) {
+      const name = basename(resolve(checkpoint)).replace(/[^A-Za-z0-9_-]/g, '_');
+      written = Object.keys(await tritonModels(folder, { name })).map((model) => join(o.out, model));
+      for (const model of written) {
+        if ((await outFolderState(model, TRITON_MODEL, `--out ${o.out}: model folder`)) === 'earlier-output' && !o.overwrite) {
+          throw new CliError(`--out ${o.out}: already has the model ${basename(model)}; give --overwrite to replace it (the repository's other models are kept)`, 2);
+        }
+      }
+      await exportTritonRepository(folder, o.out, { name });
+    }
   } finally {
     if (staging) await rm(staging, { recursive: true, force: true });
   }
-  const files = await listFiles(o.out);
+  const files = (await Promise.all(written.map(listFiles))).flat();
   console.log(`exported ${checkpoint} → ${o.out}${target === 'triton' ? ' (Triton model repository)' : ''}${o.quantize ? ' (int8 weights)' : ''}`);
   let total = 0;
   for (const file of files) {

@@ -3,10 +3,14 @@
 // task — with a character tokenizer, or the vision Transformer on a CSV of images (no tokenizer), checkpointing into --out at each eval and at the end;
 // --resume continues a stopped run with the same data order. Settings come from defaults, a
 // JSON --config file and the flags (see train-settings.ts). At the end the loss curve is drawn
-// into the checkpoint folder (loss.svg).
+// into the checkpoint folder (loss.svg). --out must be new or empty, or the checkpoint continued
+// with --resume or replaced with --overwrite (see out-folder.ts); a lock file in it keeps a
+// second training on the same folder out.
 
+import { rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  CHECKPOINT_FILES,
   CharTokenizer,
   configAs,
   createModelConfig,
@@ -19,9 +23,11 @@ import {
   type Preset,
   type Tokenizer,
 } from '@attend/core';
+import { lockFolder, recoverFolder } from '@attend/core/node';
 import type { AttendModel, TrainBatch } from '@attend/transformer';
 import { CliError } from '../errors.js';
 import { writeFileAtomic } from '../files.js';
+import { onlyEntries, outFolderState, refuseOverlap, type OutputKind } from '../out-folder.js';
 import { lossCurveSvg } from '../plots.js';
 import { progressView } from '../progress.js';
 import { loadTrainData, presetOfData, type DataFlags, type TrainData } from '../train-data.js';
@@ -30,10 +36,33 @@ import { configErrorOf, settingError, trainSettings, type TrainFlags, type Train
 export interface TrainCommandOptions extends TrainFlags, DataFlags {
   out: string;
   resume: boolean;
+  /** Start a new run over the checkpoint in --out. */
+  overwrite?: boolean;
 }
 
 /** The file the loss curve is drawn into, inside the checkpoint folder. */
 export const LOSS_CURVE_FILE = 'loss.svg';
+
+/** A checkpoint folder: config.json or model.safetensors, and only checkpoint files beside. */
+const CHECKPOINT_ENTRIES = [...Object.values(CHECKPOINT_FILES), LOSS_CURVE_FILE];
+const CHECKPOINT_FOLDER: OutputKind = {
+  name: 'a checkpoint',
+  holds: async (dir, entries) => (entries.includes(CHECKPOINT_FILES.config) || entries.includes(CHECKPOINT_FILES.weights)) && onlyEntries(dir, entries, CHECKPOINT_ENTRIES),
+  own: CHECKPOINT_ENTRIES,
+};
+
+/**
+ * Checks --out before anything is written: not a data file or around one, and new, empty or a
+ * checkpoint continued (--resume) or replaced (--overwrite). Cleans up after a killed save first.
+ */
+async function checkOut(o: TrainCommandOptions): Promise<'absent' | 'empty' | 'checkpoint'> {
+  await refuseOverlap(o.out, [o.pairs, o.text, o.csv, o.images, o.config].filter((f): f is string => f !== undefined));
+  await recoverFolder(o.out);
+  const state = await outFolderState(o.out, CHECKPOINT_FOLDER);
+  if (state !== 'earlier-output') return state;
+  if (!o.resume && !o.overwrite) throw new CliError(`--out ${o.out}: already a checkpoint; give --resume to continue it or --overwrite to start a new run over it`, 2);
+  return 'checkpoint';
+}
 
 /** A trainer-ready task of any preset, with how to report its evaluation. */
 interface PresetTask {
@@ -170,8 +199,9 @@ function presetTask(t: Transformer, data: TrainData, tokenizer: Tokenizer | unde
 
 export async function trainCommand(o: TrainCommandOptions, fromCli: (key: keyof TrainFlags) => boolean): Promise<void> {
   const s = await trainSettings(o, fromCli);
+  const out = await checkOut(o);
   const t = await import('@attend/transformer');
-  const resuming = o.resume && (await t.checkpointExists(o.out));
+  const resuming = o.resume && out === 'checkpoint';
   if (o.resume && !resuming) console.log(`no checkpoint in ${o.out} yet; starting a new run`);
   let config: ModelConfig | undefined;
   let tokenizer: Tokenizer | undefined;
@@ -182,8 +212,8 @@ export async function trainCommand(o: TrainCommandOptions, fromCli: (key: keyof 
     const checkpoint = await t.loadCheckpoint(o.out);
     checkpoint.model.dispose();
     config = checkpoint.config;
-    if (checkpoint.tokenizer !== undefined) tokenizer = tokenizerFromJSON(checkpoint.tokenizer, join(o.out, 'tokenizer.json'));
-    else if (config.preset !== 'vit-classifier') throw new CliError(`${join(o.out, 'tokenizer.json')}: missing; the run cannot be resumed without its tokenizer`);
+    if (checkpoint.tokenizer !== undefined) tokenizer = tokenizerFromJSON(checkpoint.tokenizer, join(o.out, CHECKPOINT_FILES.tokenizer));
+    else if (config.preset !== 'vit-classifier') throw new CliError(`${join(o.out, CHECKPOINT_FILES.tokenizer)}: missing; the run cannot be resumed without its tokenizer`);
     startStep = checkpoint.trainerState?.step ?? 0;
   }
   const preset: Preset | undefined = config?.preset ?? s.preset ?? presetOfData(o);
@@ -195,6 +225,7 @@ export async function trainCommand(o: TrainCommandOptions, fromCli: (key: keyof 
   const task = presetTask(t, data, tokenizer, config, s);
 
   const backend = await t.setupBackend();
+  const lock = await lockFolder(o.out);
   const model = t.createModel(config, { seed: s.seed });
   console.log(
     `${resuming ? `resuming from step ${startStep}:` : 'training'} ${config.preset} (${model.parameterCount().toLocaleString('en-US')} parameters, tfjs ${backend.name}) on ${data.source}: ${task.size}; checkpoint: ${o.out}`,
@@ -243,5 +274,8 @@ export async function trainCommand(o: TrainCommandOptions, fromCli: (key: keyof 
     view?.stop();
     process.off('SIGINT', onSigint);
     model.dispose();
+    await lock.release();
+    // A run that failed before its first save leaves no empty folder behind.
+    if (out === 'absent') await rmdir(o.out).catch(() => undefined);
   }
 }

@@ -1,0 +1,74 @@
+// Where a command may write its --out folder without destroying what is already there: a
+// folder that does not exist or is empty, or one that holds an earlier output of the same
+// command (an export folder for export, a checkpoint for train), replaced only when the user
+// asks (--overwrite; train also continues one with --resume). Never a regular file, a folder
+// with other files, the input itself, a folder inside the input or one that contains it.
+
+import { readdir, realpath, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve, sep } from 'node:path';
+import { FOLDER_LOCK_FILE } from '@attend/core/node';
+import { CliError } from './errors.js';
+
+/** What --out holds now. */
+export type OutFolderState = 'absent' | 'empty' | 'earlier-output';
+
+/** The output a command writes, as found in an existing folder. */
+export interface OutputKind {
+  /** How an earlier output is called in messages ('an export folder'). */
+  name: string;
+  /** Whether `entries` (the folder's, lock file left out) make `dir` an earlier output. */
+  holds(dir: string, entries: readonly string[]): Promise<boolean>;
+  /** Entries an output has: the others are named first when a folder is refused. */
+  own?: readonly string[];
+}
+
+/** `path` resolved through symbolic links as far as it exists. */
+async function realPath(path: string): Promise<string> {
+  const absolute = resolve(path);
+  const real = await realpath(absolute).catch(() => undefined);
+  if (real) return real;
+  const parent = dirname(absolute);
+  return parent === absolute ? absolute : join(await realPath(parent), basename(absolute));
+}
+
+const within = (path: string, folder: string): boolean => path.startsWith(folder.endsWith(sep) ? folder : folder + sep);
+
+/** Refuses (exit 2) an --out that is one of `inputs`, lies inside one, or contains one. */
+export async function refuseOverlap(out: string, inputs: readonly string[]): Promise<void> {
+  const o = await realPath(out);
+  for (const input of inputs) {
+    const i = await realPath(input);
+    if (o === i) throw new CliError(`--out ${out}: is the input ${input} itself; write the output to another folder`, 2);
+    if (within(o, i)) throw new CliError(`--out ${out}: is inside the input ${input}; write the output outside it`, 2);
+    if (within(i, o)) throw new CliError(`--out ${out}: contains the input ${input}; write the output to another folder`, 2);
+  }
+}
+
+/**
+ * What the --out folder `out` holds: nothing yet, an empty folder (a lock file left by a killed
+ * run counts as empty), or an earlier output of `kind`. Anything else is refused (exit 2).
+ */
+export async function outFolderState(out: string, kind: OutputKind, option = '--out'): Promise<OutFolderState> {
+  const info = await stat(out).catch(() => undefined);
+  if (!info) return 'absent';
+  if (!info.isDirectory()) throw new CliError(`${option} ${out}: is a file, not a folder; give a folder that does not exist yet or is empty`, 2);
+  const entries = (await readdir(out)).filter((e) => e !== FOLDER_LOCK_FILE).sort();
+  if (entries.length === 0) return 'empty';
+  if (await kind.holds(out, entries)) return 'earlier-output';
+  const other = entries.filter((e) => !kind.own?.includes(e));
+  const named = other.length > 0 ? other : entries;
+  const shown = named.slice(0, 3).join(', ') + (named.length > 3 ? ` and ${named.length - 3} more` : '');
+  throw new CliError(`${option} ${out}: holds other files (${shown}), not ${kind.name}; give a folder that does not exist yet or is empty`, 2);
+}
+
+/** Whether every entry of `dir` is one of `names`, or a file of one of `folders` whose names pass `inFolder`. */
+export async function onlyEntries(dir: string, entries: readonly string[], names: readonly string[], folders: Record<string, (name: string) => boolean> = {}): Promise<boolean> {
+  for (const entry of entries) {
+    if (names.includes(entry)) continue;
+    const test = folders[entry];
+    if (!test) return false;
+    const inner = await readdir(join(dir, entry)).catch(() => undefined);
+    if (!inner || !inner.every(test)) return false;
+  }
+  return true;
+}

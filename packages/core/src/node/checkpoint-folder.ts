@@ -1,0 +1,53 @@
+// Checkpoint folders on disk (the format is ../checkpoint-format.ts): reading their files with
+// one-line errors after recovering a killed save, and writing them with the atomic folder writer.
+
+import { readFile, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { CHECKPOINT_FILES } from '../checkpoint-format.js';
+import { CheckpointError } from '../errors.js';
+import { folderOrInterruptedWrite, recoverFolder, writeFolderAtomic } from './atomic-folder.js';
+
+const REQUIRED: readonly string[] = [CHECKPOINT_FILES.config, CHECKPOINT_FILES.weights];
+
+/**
+ * The files `names` (default: all of CHECKPOINT_FILES) of the checkpoint folder `dir` as bytes,
+ * after recovering a save killed between its renames. config.json and model.safetensors must be
+ * there; a missing optional file is left out. Errors are one-line CheckpointErrors naming the file.
+ */
+export async function readCheckpointFolder(dir: string, names: readonly string[] = Object.values(CHECKPOINT_FILES)): Promise<Record<string, Uint8Array>> {
+  const target = resolve(dir);
+  await recoverFolder(target);
+  if (!(await stat(target).then(() => true, () => false))) throw new CheckpointError(`${target}: no such checkpoint folder`);
+  const files: Record<string, Uint8Array> = {};
+  for (const name of names) {
+    const file = join(dir, name);
+    try {
+      files[name] = new Uint8Array(await readFile(file));
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' && !REQUIRED.includes(name)) continue;
+      throw new CheckpointError(code === 'ENOENT' ? `${file}: missing (is ${dir} a checkpoint folder?)` : `${file}: cannot read (${(error as Error).message})`);
+    }
+  }
+  return files;
+}
+
+/** Writes checkpoint files (see `checkpointFiles`) as the folder `dir`, atomically. */
+export async function writeCheckpointFolder(dir: string, files: Record<string, Uint8Array>): Promise<void> {
+  try {
+    await writeFolderAtomic(dir, files);
+  } catch (error) {
+    throw new CheckpointError(`${dir}: could not write checkpoint (${(error as Error).message})`);
+  }
+}
+
+/**
+ * True if `dir` holds a checkpoint (its config.json or model.safetensors), or the previous one
+ * survives a save killed between its renames. A folder with only a lock file is none.
+ */
+export async function checkpointExists(dir: string): Promise<boolean> {
+  const target = resolve(dir);
+  const has = (name: string): Promise<boolean> => stat(join(target, name)).then(() => true, () => false);
+  if ((await has(CHECKPOINT_FILES.config)) || (await has(CHECKPOINT_FILES.weights))) return true;
+  return !(await stat(target).then(() => true, () => false)) && (await folderOrInterruptedWrite(target));
+}
