@@ -38,7 +38,7 @@ const body = JSON.stringify({ prompt: 'to be or', maxNewTokens: NEW_TOKENS });
 async function makeExport(dir) {
   await setupBackend();
   const tokenizer = CharTokenizer.fromAlphabet("abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ.,;:!?'-\n");
-  const config = createModelConfig({ preset: 'decoder-lm', vocabSize: tokenizer.vocabSize, dModel: 128, numHeads: 4, numEncoderLayers: 0, numDecoderLayers: 4, dFf: 512, maxSeqLen: 64, dropout: 0 });
+  const config = createModelConfig({ preset: 'decoder-lm', vocabSize: tokenizer.vocabSize, dModel: 128, numHeads: 4, numDecoderLayers: 4, dFf: 512, maxSeqLen: 64, dropout: 0 });
   const model = new TransformerModel(config, { seed: 1 });
   const ckpt = join(dir, 'ckpt');
   mkdirSync(ckpt);

@@ -32,7 +32,7 @@ if (name.includes('/')) {
 const rows = await readCsvClassification(dataPath);
 const { train: trainRows, dev: testRows } = trainDevSplit(rows, { devFraction: 300 / rows.length, seed });
 const images = (rs) => Float32Array.from(rs.flatMap((r) => r.features.map((x) => x / 16)));
-const config = createModelConfig({ preset: 'vit-classifier', vocabSize: 3, numClasses: 10, dModel: 32, numHeads: 4, numEncoderLayers: 2, dFf: 64, dropout: 0.1 });
+const config = createModelConfig({ preset: 'vit-classifier', numClasses: 10, dModel: 32, numHeads: 4, numEncoderLayers: 2, dFf: 64, dropout: 0.1 });
 const backend = await setupBackend();
 const model = createModel(config, { seed });
 line(`digits8x8: ${rows.length} images, train ${trainRows.length}, test ${testRows.length} (seed ${seed}); vit-classifier ${model.parameterCount().toLocaleString('en-US')} parameters, 2×2 patches; tfjs ${backend.name}, ${cpus().length} cores`);
