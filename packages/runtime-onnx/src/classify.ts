@@ -3,7 +3,7 @@
 // [B, numClasses]) and best class out.
 
 import { classifierConfig, ShapeError } from '@attend/core';
-import type { SourceBatch } from './seq2seq.js';
+import type { SourceBatch } from './models/encoder-decoder/session.js';
 import type { OnnxModel } from './session.js';
 
 export interface Classification {

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exactMatch, makeSeq2SeqBatch } from '@attend/core';
 import { runDateExperiment, serializeCheckpoint, setupBackend } from '@attend/transformer';
 import { exportFolder, loadSeq2SeqFolder } from './node.js';
-import { translate } from './seq2seq.js';
+import { translate } from './models/encoder-decoder/session.js';
 
 let dir: string;
 let experiment: Awaited<ReturnType<typeof runDateExperiment>>;

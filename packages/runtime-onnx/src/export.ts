@@ -30,23 +30,12 @@ import {
   vitStack,
   type ModelConfig,
   type NamedTensor,
-  type RnnSeq2SeqConfig,
   type TransformerConfig,
 } from '@attend/core';
+import { METADATA_KEYS, type GraphKind, pastName, presentName, PRODUCER_NAME, PRODUCER_VERSION, seq2seqPastName, seq2seqPresentName } from './graph-io.js';
 import { GraphBuilder, type Value } from './onnx/graph.js';
 import { encodeModel, type Dim } from './onnx/proto.js';
 import { WeightReader } from './weights.js';
-
-export const PRODUCER_NAME = 'attend';
-export const PRODUCER_VERSION = '0.1.0';
-/** ModelProto.metadata_props keys written by the exporter. */
-export const METADATA_KEYS = { config: 'attend.config', graph: 'attend.graph' } as const;
-/**
- * Values of the `attend.graph` metadata: the plain forward graph, the decoder-lm KV-cache graph,
- * the two graphs of a seq2seq export (encoder; merged decoder with caches, see exportSeq2Seq),
- * or the two graphs of an rnn-seq2seq export (encoder; one decoder step, see exportRnnSeq2Seq).
- */
-export type GraphKind = 'forward' | 'decoder-with-past' | 'seq2seq-encoder' | 'seq2seq-decoder' | 'rnn-seq2seq-encoder' | 'rnn-seq2seq-decoder';
 
 export interface ExportOptions {
   /**
@@ -62,46 +51,6 @@ export interface ExportOptions {
    * present outputs) instead of the plain forward graph. Default false.
    */
   kvCache?: boolean;
-}
-
-/** Name of the past key or value input of `layer`, and of the matching present output. */
-export function pastName(layer: number, part: 'key' | 'value'): string {
-  return `past_key_values.${layer}.${part}`;
-}
-export function presentName(layer: number, part: 'key' | 'value'): string {
-  return `present.${layer}.${part}`;
-}
-
-/** Past input of a seq2seq decoder layer: `past_key_values.{i}.decoder|encoder.key|value`. */
-export function seq2seqPastName(layer: number, cache: 'decoder' | 'encoder', part: 'key' | 'value'): string {
-  return `past_key_values.${layer}.${cache}.${part}`;
-}
-export function seq2seqPresentName(layer: number, cache: 'decoder' | 'encoder', part: 'key' | 'value'): string {
-  return `present.${layer}.${cache}.${part}`;
-}
-
-/** Names of the inputs of the forward graph of each preset (int64 ids and masks; vit: float32 pixel_values), or of `graph`. */
-export function forwardInputNames(config: ModelConfig, graph: GraphKind = 'forward'): string[] {
-  if (graph === 'seq2seq-encoder' || graph === 'rnn-seq2seq-encoder') return ['input_ids', 'attention_mask'];
-  if (graph === 'rnn-seq2seq-decoder') {
-    const rnn: Partial<RnnSeq2SeqConfig> = config.preset === 'rnn-seq2seq' ? config : {};
-    const feeding = rnn.rnnAttention !== undefined && rnn.rnnAttention !== 'none' && rnn.rnnAttention !== 'additive';
-    return ['input_ids', 'encoder_hidden_states', 'encoder_attention_mask', 'hidden_state', ...(rnn.rnnCell === 'lstm' ? ['cell_state'] : []), ...(feeding ? ['attentional_state'] : [])];
-  }
-  if (graph === 'seq2seq-decoder') {
-    const past = Array.from({ length: numDecoderLayers(config) }, (_, i) =>
-      (['decoder', 'encoder'] as const).flatMap((cache) => [seq2seqPastName(i, cache, 'key'), seq2seqPastName(i, cache, 'value')]),
-    ).flat();
-    return ['input_ids', 'encoder_attention_mask', 'encoder_hidden_states', ...past, 'use_cache_branch'];
-  }
-  if (graph === 'decoder-with-past') {
-    const past = Array.from({ length: numDecoderLayers(config) }, (_, i) => [pastName(i, 'key'), pastName(i, 'value')]).flat();
-    return ['input_ids', 'attention_mask', 'position_ids', ...past];
-  }
-  if (config.preset === 'vit-classifier') return ['pixel_values'];
-  return config.preset === 'encoder-decoder'
-    ? ['input_ids', 'attention_mask', 'decoder_input_ids', 'decoder_attention_mask']
-    : ['input_ids', 'attention_mask'];
 }
 
 /**

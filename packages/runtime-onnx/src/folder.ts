@@ -37,7 +37,7 @@
 
 import { CheckpointError, ConfigError, parseModelConfig, parseSafetensors, tokenizerFromJSON, type DecoderLmConfig, type EncoderClassifierConfig, type EncoderDecoderConfig, type ModelConfig, type RnnSeq2SeqConfig, type Tokenizer, type TokenFields, type VitClassifierConfig, CHECKPOINT_FILES } from '@attend/core';
 import { exportCheckpointFiles, exportSeq2SeqCheckpointFiles, type ExportOptions } from './export.js';
-import { exportRnnSeq2Seq } from './rnn-export.js';
+import { exportRnnSeq2Seq } from './models/rnn-seq2seq/export.js';
 
 /** Paths of the export folder's files. */
 export const EXPORT_FILES = {

@@ -4,10 +4,11 @@
 import * as ort from 'onnxruntime-node';
 import { CHECKPOINT_FILES, CheckpointError, tokenizerFromJSON, type ModelConfig, type Tokenizer } from '@attend/core';
 import { readCheckpointFolder, writeFolderAtomic } from '@attend/core/node';
-import { exportCheckpointFiles, type ExportOptions, type GraphKind } from './export.js';
+import { exportCheckpointFiles, type ExportOptions } from './export.js';
+import type { GraphKind } from './graph-io.js';
 import { EXPORT_FILES, exportFolderFiles, readFolderConfig, RNN_SEQ2SEQ_FILES, SEQ2SEQ_FILES, utf8Text } from './folder.js';
-import type { OnnxRnnSeq2SeqModel } from './rnn-seq2seq.js';
-import type { OnnxSeq2SeqModel } from './seq2seq.js';
+import type { OnnxRnnSeq2SeqModel } from './models/rnn-seq2seq/session.js';
+import type { OnnxSeq2SeqModel } from './models/encoder-decoder/session.js';
 import { OnnxModel, OnnxModelError, type SessionOptions } from './session.js';
 import { tritonRepositoryFiles, type TritonOptions } from './triton.js';
 

@@ -4,7 +4,7 @@
 
 import { AttendError, configAs, parseModelConfig, ShapeError, type ModelConfig } from '@attend/core';
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
-import { forwardInputNames, METADATA_KEYS, pastName, presentName, seq2seqPastName, seq2seqPresentName, type GraphKind } from './export.js';
+import { forwardInputNames, METADATA_KEYS, pastName, presentName, seq2seqPastName, seq2seqPresentName, type GraphKind } from './graph-io.js';
 import { readModelInfo, type ModelInfo } from './onnx/proto.js';
 import { resolveDevice, type Device, type Runtime } from './devices.js';
 

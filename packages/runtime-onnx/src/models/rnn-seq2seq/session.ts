@@ -9,9 +9,9 @@
 // token replays its rows from the initial state.
 
 import { ConfigError, decodeRows, decodeWith, ShapeError, type StepFunction, type StepOutputs, configAs } from '@attend/core';
-import { gatherRows } from './generate.js';
-import { encodeSourceMask, sourceRowsOf, type SourceBatch, type TranslateOptions } from './seq2seq.js';
-import type { OnnxModel, OutputTensor, TokenMatrix } from './session.js';
+import { gatherRows } from '../../generate.js';
+import { encodeSourceMask, sourceRowsOf, type SourceBatch, type TranslateOptions } from '../encoder-decoder/session.js';
+import type { OnnxModel, OutputTensor, TokenMatrix } from '../../session.js';
 
 /** The two sessions of an rnn-seq2seq export: the encoder and the one-step decoder. */
 export interface OnnxRnnSeq2SeqModel {

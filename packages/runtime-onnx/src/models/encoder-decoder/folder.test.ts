@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CharTokenizer, CheckpointError, copyTask, createModelConfig, exactMatch, makeSeq2SeqBatch, trainDevSplit, type TextPair } from '@attend/core';
 import { seq2seqTask, serializeCheckpoint, setupBackend, train, translate as tfjsTranslate, TransformerModel } from '@attend/transformer';
-import { exportFolder, loadExportFolder, loadSeq2SeqFolder } from './node.js';
-import { translate, type OnnxSeq2SeqModel } from './seq2seq.js';
+import { exportFolder, loadExportFolder, loadSeq2SeqFolder } from '../../node.js';
+import { translate, type OnnxSeq2SeqModel } from './session.js';
 
 const MAX_SRC = 6;
 let dir: string;

@@ -10,12 +10,12 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckpointError, createModelConfig, createRng, ShapeError, type ModelConfigInput } from '@attend/core';
 import { createModel, imageTrainBatch, setupBackend, type AttendModel } from '@attend/transformer';
-import { classify, classifyImages } from './classify.js';
-import { exportCheckpointFiles } from './export.js';
-import { EXPORT_FILES, exportFolderFiles } from './folder.js';
-import { createOnnxModel as createNodeModel, loadExportFolder, loadOnnxModel, loadVitFolder } from './node.js';
-import { createOnnxModel as createWebModel } from './web.js';
-import { checkpointFiles, failure, maxAbsDiff, perturbed } from './test-utils/models.js';
+import { classify, classifyImages } from '../../classify.js';
+import { exportCheckpointFiles } from '../../export.js';
+import { EXPORT_FILES, exportFolderFiles } from '../../folder.js';
+import { createOnnxModel as createNodeModel, loadExportFolder, loadOnnxModel, loadVitFolder } from '../../node.js';
+import { createOnnxModel as createWebModel } from '../../web.js';
+import { checkpointFiles, failure, maxAbsDiff, perturbed } from '../../test-utils/models.js';
 
 const TOLERANCE = 1e-4;
 

@@ -9,8 +9,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createModelConfig, createRng, parseSafetensors, type ModelConfigInput, type RnnAttention } from '@attend/core';
 import { RnnSeq2SeqModel, serializeCheckpoint, setupBackend } from '@attend/transformer';
-import { exportRnnSeq2Seq, rnnHasInputFeeding } from './rnn-export.js';
-import { maxAbsDiff, randomBatch, VOCAB } from './test-utils/models.js';
+import { exportRnnSeq2Seq, rnnHasInputFeeding } from './export.js';
+import { maxAbsDiff, randomBatch, VOCAB } from '../../test-utils/models.js';
 
 const TOLERANCE = 1e-4;
 

@@ -6,8 +6,8 @@
 // it descends from — the same contract as @attend/transformer's tfjs `translate`.
 
 import { decodeWith, ShapeError, type DecodeStrategy, type StepFunction, configAs } from '@attend/core';
-import { gatherRows, lastQueryRows } from './generate.js';
-import type { OnnxModel, OutputTensor, Seq2SeqCache, TokenMatrix } from './session.js';
+import { gatherRows, lastQueryRows } from '../../generate.js';
+import type { OnnxModel, OutputTensor, Seq2SeqCache, TokenMatrix } from '../../session.js';
 
 /** The two sessions of a seq2seq export: encoder_model.onnx and decoder_model_merged.onnx. */
 export interface OnnxSeq2SeqModel {

@@ -14,10 +14,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CharTokenizer, CheckpointError, createModelConfig, createRng, type ModelConfigInput, type RnnAttention } from '@attend/core';
 import { RnnSeq2SeqModel, serializeCheckpoint, setupBackend, translate as tfjsTranslate } from '@attend/transformer';
-import { exportFolder, loadExportFolder, loadRnnSeq2SeqFolder, loadSeq2SeqFolder } from './node.js';
-import { RNN_SEQ2SEQ_FILES } from './folder.js';
-import { encodeRnnSource, runRnnDecoder, translateRnn, translateRnnWithAttention, type OnnxRnnSeq2SeqModel } from './rnn-seq2seq.js';
-import { failure, maxAbsDiff } from './test-utils/models.js';
+import { exportFolder, loadExportFolder, loadRnnSeq2SeqFolder, loadSeq2SeqFolder } from '../../node.js';
+import { RNN_SEQ2SEQ_FILES } from '../../folder.js';
+import { encodeRnnSource, runRnnDecoder, translateRnn, translateRnnWithAttention, type OnnxRnnSeq2SeqModel } from './session.js';
+import { failure, maxAbsDiff } from '../../test-utils/models.js';
 
 const tokenizer = CharTokenizer.fromAlphabet('abcdefghij');
 const MAX_LEN = 10;

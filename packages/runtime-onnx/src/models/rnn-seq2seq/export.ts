@@ -17,10 +17,10 @@
 // Generation starts from decoder_initial_state and a zero attentional_state and feeds bos.
 
 import { ConfigError, MASKED_SCORE, type ModelConfig, type NamedTensor, type RnnSeq2SeqConfig, CHECKPOINT_FILES } from '@attend/core';
-import { METADATA_KEYS, PRODUCER_NAME, PRODUCER_VERSION } from './export.js';
-import { GraphBuilder, type Value } from './onnx/graph.js';
-import { encodeModel } from './onnx/proto.js';
-import { WeightReader } from './weights.js';
+import { METADATA_KEYS, PRODUCER_NAME, PRODUCER_VERSION } from '../../graph-io.js';
+import { GraphBuilder, type Value } from '../../onnx/graph.js';
+import { encodeModel } from '../../onnx/proto.js';
+import { WeightReader } from '../../weights.js';
 
 export interface RnnSeq2SeqExport {
   encoder: Uint8Array;
