@@ -35,7 +35,7 @@
 // and generation files as above, and onnx/rnn_encoder.onnx + onnx/rnn_decoder_step.onnx (see
 // exportRnnSeq2Seq in rnn-export.ts).
 
-import { CheckpointError, ConfigError, parseModelConfig, parseSafetensors, tokenizerFromJSON, type DecoderLmConfig, type EncoderClassifierConfig, type EncoderDecoderConfig, type ModelConfig, type RnnSeq2SeqConfig, type Tokenizer, type TokenFields, type VitClassifierConfig, CHECKPOINT_FILES } from '@attend/core';
+import { CheckpointError, ConfigError, parseModelConfig, parseSafetensors, tokenizerFromJSON, type ModelConfig, type Tokenizer, type TokenFields, type VitClassifierConfig, CHECKPOINT_FILES, hfConfig, vitPreprocessorConfig } from '@attend/core';
 import { exportCheckpointFiles, exportSeq2SeqCheckpointFiles, type ExportOptions } from './export.js';
 import { exportRnnSeq2Seq } from './models/rnn-seq2seq/export.js';
 
@@ -62,149 +62,12 @@ export const RNN_SEQ2SEQ_FILES = {
   decoder: 'onnx/rnn_decoder_step.onnx',
 } as const;
 
-/** config.json's model_type of an rnn-seq2seq folder: attend's own, no transformers.js architecture. */
-export const RNN_SEQ2SEQ_MODEL_TYPE = 'attend-rnn-seq2seq';
-
 /** transformers.js tokenizer class for each attend tokenizer kind. */
 const TOKENIZER_CLASSES: Record<Tokenizer['kind'], string> = {
   bpe: 'GPT2Tokenizer', // byte-level BPE, as gpt2's
   char: 'PreTrainedTokenizer', // WordLevel models: the generic tokenizer.json-driven class
   word: 'PreTrainedTokenizer',
 };
-
-/** gpt2-style config.json fields for an attend decoder-lm, plus the full config under `attend`. */
-export function gpt2Config(config: DecoderLmConfig): Record<string, unknown> {
-  return {
-    model_type: 'gpt2',
-    architectures: ['GPT2LMHeadModel'],
-    vocab_size: config.vocabSize,
-    n_embd: config.dModel,
-    n_head: config.numHeads,
-    n_layer: config.numDecoderLayers,
-    n_positions: config.maxSeqLen,
-    n_ctx: config.maxSeqLen,
-    n_inner: config.dFf,
-    activation_function: config.activation,
-    layer_norm_epsilon: config.layerNormEps,
-    bos_token_id: config.bosTokenId,
-    eos_token_id: config.eosTokenId,
-    pad_token_id: config.padTokenId,
-    tie_word_embeddings: config.tieEmbeddings,
-    use_cache: true,
-    attend: config,
-  };
-}
-
-/** marian-style config.json fields for an attend encoder-decoder, plus the full config under `attend`. */
-export function marianConfig(config: EncoderDecoderConfig): Record<string, unknown> {
-  return {
-    model_type: 'marian',
-    architectures: ['MarianMTModel'],
-    is_encoder_decoder: true,
-    vocab_size: config.vocabSize,
-    decoder_vocab_size: config.vocabSize,
-    d_model: config.dModel,
-    encoder_layers: config.numEncoderLayers,
-    decoder_layers: config.numDecoderLayers,
-    num_hidden_layers: config.numEncoderLayers,
-    encoder_attention_heads: config.numHeads,
-    decoder_attention_heads: config.numHeads,
-    encoder_ffn_dim: config.dFf,
-    decoder_ffn_dim: config.dFf,
-    max_position_embeddings: config.maxSeqLen,
-    activation_function: config.activation,
-    dropout: 0,
-    scale_embedding: config.scaleEmbedding,
-    normalize_before: config.norm === 'pre',
-    share_encoder_decoder_embeddings: true,
-    tie_word_embeddings: config.tieEmbeddings,
-    bos_token_id: config.bosTokenId,
-    eos_token_id: config.eosTokenId,
-    pad_token_id: config.padTokenId,
-    decoder_start_token_id: config.bosTokenId,
-    forced_eos_token_id: config.eosTokenId,
-    use_cache: true,
-    attend: config,
-  };
-}
-
-/** config.json of an rnn-seq2seq folder (attend-only model_type), with the full config under `attend`. */
-export function rnnSeq2SeqConfig(config: RnnSeq2SeqConfig): Record<string, unknown> {
-  return {
-    model_type: RNN_SEQ2SEQ_MODEL_TYPE,
-    is_encoder_decoder: true,
-    vocab_size: config.vocabSize,
-    d_model: config.dModel,
-    encoder_layers: config.numEncoderLayers,
-    decoder_layers: config.numDecoderLayers,
-    rnn_cell: config.rnnCell,
-    rnn_attention: config.rnnAttention,
-    bos_token_id: config.bosTokenId,
-    eos_token_id: config.eosTokenId,
-    pad_token_id: config.padTokenId,
-    decoder_start_token_id: config.bosTokenId,
-    attend: config,
-  };
-}
-
-/** bert-style config.json fields for an attend encoder-classifier, plus the full config under `attend`. */
-export function bertConfig(config: EncoderClassifierConfig): Record<string, unknown> {
-  return {
-    model_type: 'bert',
-    architectures: ['BertForSequenceClassification'],
-    vocab_size: config.vocabSize,
-    hidden_size: config.dModel,
-    num_attention_heads: config.numHeads,
-    num_hidden_layers: config.numEncoderLayers,
-    intermediate_size: config.dFf,
-    max_position_embeddings: config.maxSeqLen,
-    hidden_act: config.activation,
-    layer_norm_eps: config.layerNormEps,
-    pad_token_id: config.padTokenId,
-    ...labelFields(config),
-    attend: config,
-  };
-}
-
-/** The label fields of a classifier's config.json: LABEL_0 … LABEL_{n−1}. */
-function labelFields(config: { numClasses: number }): Record<string, unknown> {
-  const labels = Array.from({ length: config.numClasses }, (_, i) => `LABEL_${i}`);
-  return {
-    num_labels: config.numClasses,
-    id2label: Object.fromEntries(labels.map((l, i) => [String(i), l])),
-    label2id: Object.fromEntries(labels.map((l, i) => [l, i])),
-  };
-}
-
-/** vit-style config.json fields for an attend vit-classifier, plus the full config under `attend`. */
-export function vitConfig(config: VitClassifierConfig): Record<string, unknown> {
-  return {
-    model_type: 'vit',
-    architectures: ['ViTForImageClassification'],
-    hidden_size: config.dModel,
-    num_attention_heads: config.numHeads,
-    num_hidden_layers: config.numEncoderLayers,
-    intermediate_size: config.dFf,
-    hidden_act: config.activation,
-    layer_norm_eps: config.layerNormEps,
-    image_size: config.imageSize,
-    patch_size: config.patchSize,
-    num_channels: config.numChannels,
-    ...labelFields(config),
-    attend: config,
-  };
-}
-
-/** preprocessor_config.json of a vit folder: no resizing, rescaling or normalising outside the graph. */
-export function vitPreprocessorConfig(config: VitClassifierConfig): Record<string, unknown> {
-  return {
-    image_processor_type: 'ViTImageProcessor',
-    do_resize: false,
-    size: { height: config.imageSize, width: config.imageSize },
-    do_rescale: false,
-    do_normalize: false,
-  };
-}
 
 /** tokenizer_config.json: the class transformers.js should build, special tokens, max length. */
 export function tokenizerConfig(config: TokenFields & { maxSeqLen: number }, tokenizer: Tokenizer): Record<string, unknown> {
@@ -255,7 +118,7 @@ export function exportFolderFiles(files: Record<string, Uint8Array>, options: Pi
   const json = (x: unknown): Uint8Array => new TextEncoder().encode(`${JSON.stringify(x, null, 2)}\n`);
   if (config.preset === 'vit-classifier') {
     const onnx = exportCheckpointFiles(files, { dir: options.dir, withAttention: options.withAttention ?? false });
-    return { [EXPORT_FILES.config]: json(vitConfig(config)), [EXPORT_FILES.preprocessorConfig]: json(vitPreprocessorConfig(config)), [EXPORT_FILES.model]: onnx };
+    return { [EXPORT_FILES.config]: json(hfConfig(config)), [EXPORT_FILES.preprocessorConfig]: json(vitPreprocessorConfig(config)), [EXPORT_FILES.model]: onnx };
   }
   const tokenizerBytes = read(CHECKPOINT_FILES.tokenizer);
   let tokenizer: Tokenizer;
@@ -273,20 +136,20 @@ export function exportFolderFiles(files: Record<string, Uint8Array>, options: Pi
   };
   if (config.preset === 'encoder-classifier') {
     const onnx = exportCheckpointFiles(files, { dir: options.dir, withAttention: options.withAttention ?? false });
-    return { [EXPORT_FILES.config]: json(bertConfig(config)), ...tokenizerFiles, [EXPORT_FILES.model]: onnx };
+    return { [EXPORT_FILES.config]: json(hfConfig(config)), ...tokenizerFiles, [EXPORT_FILES.model]: onnx };
   }
   const common = { ...tokenizerFiles, [EXPORT_FILES.generationConfig]: json(generationConfig(config)) };
   if (config.preset === 'rnn-seq2seq') {
     const source = where(CHECKPOINT_FILES.weights);
     const { encoder, decoder } = exportRnnSeq2Seq(config, parseSafetensors(read(CHECKPOINT_FILES.weights), { source }).tensors, { source });
-    return { [EXPORT_FILES.config]: json(rnnSeq2SeqConfig(config)), ...common, [RNN_SEQ2SEQ_FILES.encoder]: encoder, [RNN_SEQ2SEQ_FILES.decoder]: decoder };
+    return { [EXPORT_FILES.config]: json(hfConfig(config)), ...common, [RNN_SEQ2SEQ_FILES.encoder]: encoder, [RNN_SEQ2SEQ_FILES.decoder]: decoder };
   }
   if (config.preset === 'encoder-decoder') {
     const { encoder, decoder } = exportSeq2SeqCheckpointFiles(files, { dir: options.dir, withAttention: options.withAttention ?? false });
-    return { [EXPORT_FILES.config]: json(marianConfig(config)), ...common, [SEQ2SEQ_FILES.encoder]: encoder, [SEQ2SEQ_FILES.decoder]: decoder };
+    return { [EXPORT_FILES.config]: json(hfConfig(config)), ...common, [SEQ2SEQ_FILES.encoder]: encoder, [SEQ2SEQ_FILES.decoder]: decoder };
   }
   const onnx = exportCheckpointFiles(files, { dir: options.dir, kvCache: true, withAttention: options.withAttention ?? false });
-  return { [EXPORT_FILES.config]: json(gpt2Config(config)), ...common, [EXPORT_FILES.model]: onnx };
+  return { [EXPORT_FILES.config]: json(hfConfig(config)), ...common, [EXPORT_FILES.model]: onnx };
 }
 
 /**

@@ -12,3 +12,8 @@ export type { EncoderClassifierConfig, DecoderLmConfig, EncoderDecoderConfig };
 export type TransformerConfig = EncoderClassifierConfig | DecoderLmConfig | EncoderDecoderConfig;
 export { RNN_ATTENTIONS, RNN_CELLS, type RnnAttention, type RnnCell, type RnnSeq2SeqConfig } from './rnn-seq2seq/config.js';
 export { numPatches, vitStack, type VitClassifierConfig } from './vit-classifier/config.js';
+export { gpt2Config } from './decoder-lm/hf.js';
+export { marianConfig } from './encoder-decoder/hf.js';
+export { bertConfig } from './encoder-classifier/hf.js';
+export { RNN_SEQ2SEQ_MODEL_TYPE, rnnSeq2SeqConfig } from './rnn-seq2seq/hf.js';
+export { vitConfig, vitPreprocessorConfig } from './vit-classifier/hf.js';

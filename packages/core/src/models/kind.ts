@@ -33,4 +33,10 @@ export interface ModelKind<C extends { preset: string } = { preset: string }> {
   validate(v: Record<string, unknown>): C;
   /** Forward FLOPs per token by module (see flops.ts for what counts). */
   flops(config: C, lengths: FlopsLengths): ModuleFlops[];
+  /**
+   * The export folder's config.json: Hugging Face field names of the architecture whose
+   * interface the graphs follow (gpt2, marian, bert, vit; attend's own for rnn-seq2seq), plus the
+   * full config under `attend`.
+   */
+  hfConfig(config: C): Record<string, unknown>;
 }

@@ -93,3 +93,8 @@ export function pickFields(preset: Preset, fields: Readonly<Record<string, unkno
   const own = MODEL_KINDS[preset].fields;
   return Object.fromEntries(Object.entries(fields).filter(([field]) => own.includes(field)));
 }
+
+/** The export folder's config.json of `config` (see ModelKind.hfConfig). */
+export function hfConfig(config: ModelConfig): Record<string, unknown> {
+  return (modelKind(config.preset) as ModelKind<ModelConfig>).hfConfig(config);
+}

@@ -1,6 +1,7 @@
 // The decoder-only language model (GPT): causal self-attention layers and a vocabulary head.
 
 import type { ModelKind } from '../kind.js';
+import { gpt2Config } from './hf.js';
 import {
   BASE_FIELDS, STACK_FIELDS, TOKEN_FIELDS, baseFields, bool, layers, stackFields, tokenFields,
   type BaseFields, type EmbeddingFields, type StackFields, type TiedFields, type TokenFields,
@@ -20,6 +21,7 @@ export const decoderLm: ModelKind<DecoderLmConfig> = {
   fields: ['preset', ...TOKEN_FIELDS, ...BASE_FIELDS, ...STACK_FIELDS, 'numDecoderLayers', 'scaleEmbedding', 'tieEmbeddings'],
   laterFields: { scaleEmbedding: true },
   defaults: () => ({ preset: 'decoder-lm', ...TRANSFORMER_DEFAULTS, numDecoderLayers: 2, tieEmbeddings: true }),
+  hfConfig: gpt2Config,
   validate(v) {
     const base = baseFields(v);
     return {

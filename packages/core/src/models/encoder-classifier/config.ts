@@ -2,6 +2,7 @@
 // the first token) into a linear classifier head — BERT's sequence classification shape.
 
 import type { ModelKind } from '../kind.js';
+import { bertConfig } from './hf.js';
 import {
   BASE_FIELDS, POOLINGS, STACK_FIELDS, TOKEN_FIELDS, baseFields, bool, classes, layers, oneOf, stackFields, tokenFields,
   type BaseFields, type EmbeddingFields, type Pooling, type StackFields, type TokenFields,
@@ -43,6 +44,7 @@ export const encoderClassifier: ModelKind<EncoderClassifierConfig> = {
   fields: ['preset', ...TOKEN_FIELDS, 'numClasses', ...BASE_FIELDS, ...STACK_FIELDS, 'numEncoderLayers', 'scaleEmbedding', 'pooling'],
   laterFields: { scaleEmbedding: true },
   defaults: () => ({ preset: 'encoder-classifier', ...TRANSFORMER_DEFAULTS, numEncoderLayers: 2, pooling: 'mean' }),
+  hfConfig: bertConfig,
   validate(v) {
     const base = baseFields(v);
     return {

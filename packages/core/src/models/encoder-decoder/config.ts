@@ -2,6 +2,7 @@
 // causal self-attention and cross-attention over the encoder states, a vocabulary head.
 
 import type { ModelKind } from '../kind.js';
+import { marianConfig } from './hf.js';
 import {
   BASE_FIELDS, STACK_FIELDS, TOKEN_FIELDS, baseFields, bool, layers, stackFields, tokenFields,
   type BaseFields, type EmbeddingFields, type StackFields, type TiedFields, type TokenFields,
@@ -22,6 +23,7 @@ export const encoderDecoder: ModelKind<EncoderDecoderConfig> = {
   fields: ['preset', ...TOKEN_FIELDS, ...BASE_FIELDS, ...STACK_FIELDS, 'numEncoderLayers', 'numDecoderLayers', 'scaleEmbedding', 'tieEmbeddings'],
   laterFields: { scaleEmbedding: true },
   defaults: () => ({ preset: 'encoder-decoder', ...TRANSFORMER_DEFAULTS, numEncoderLayers: 2, numDecoderLayers: 2, tieEmbeddings: true }),
+  hfConfig: marianConfig,
   validate(v) {
     const base = baseFields(v);
     return {

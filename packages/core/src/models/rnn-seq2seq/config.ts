@@ -5,6 +5,7 @@
 
 import { ConfigError } from '../../errors.js';
 import type { ModelKind } from '../kind.js';
+import { rnnSeq2SeqConfig } from './hf.js';
 import { BASE_FIELDS, TOKEN_FIELDS, baseFields, bool, int, layers, oneOf, tokenFields, type BaseFields, type TiedFields, type TokenFields } from '../fields.js';
 
 /** Recurrent cells (GRU, Cho et al., 2014; LSTM without peepholes, as PyTorch's nn.LSTM). */
@@ -54,6 +55,7 @@ export const rnnSeq2Seq: ModelKind<RnnSeq2SeqConfig> = {
     rnnBidirectional: true,
     localWindow: null,
   }),
+  hfConfig: rnnSeq2SeqConfig,
   validate(v) {
     const config: RnnSeq2SeqConfig = {
       preset: 'rnn-seq2seq',

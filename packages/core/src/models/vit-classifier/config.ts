@@ -4,6 +4,7 @@
 
 import { ConfigError } from '../../errors.js';
 import type { ModelKind } from '../kind.js';
+import { vitConfig } from './hf.js';
 import { BASE_FIELDS, baseFields, classes, int, layers, positive, stackFields, type BaseFields, type StackFields } from '../fields.js';
 import { stackFlops } from '../stack.js';
 
@@ -50,6 +51,7 @@ export const vitClassifier: ModelKind<VitClassifierConfig> = {
     numChannels: 1,
     pixelScale: 1,
   }),
+  hfConfig: vitConfig,
   validate(v) {
     const base = baseFields(v);
     const { positional: _p, localWindow: _w, ...stack } = stackFields({ ...v, positional: 'learned', localWindow: null }, base);
