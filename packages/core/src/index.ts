@@ -9,4 +9,5 @@ export * from './tokenizers/index.js';
 export * from './data/index.js';
 export * from './metrics/index.js';
 export * from './safetensors.js';
+export * from './model-folder.js';
 export * from './flops.js';

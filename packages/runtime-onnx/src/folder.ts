@@ -35,7 +35,7 @@
 // and generation files as above, and onnx/rnn_encoder.onnx + onnx/rnn_decoder_step.onnx (see
 // exportRnnSeq2Seq in rnn-export.ts).
 
-import { CheckpointError, ConfigError, parseModelConfig, parseSafetensors, tokenizerFromJSON, type ModelConfig, type Tokenizer } from '@attend/core';
+import { CheckpointError, ConfigError, parseModelConfig, parseSafetensors, tokenizerFromBytes, type ModelConfig, type Tokenizer } from '@attend/core';
 import { exportCheckpointFiles, exportSeq2SeqCheckpointFiles, type ExportOptions } from './export.js';
 import { exportRnnSeq2Seq } from './rnn-export.js';
 
@@ -258,12 +258,7 @@ export function exportFolderFiles(files: Record<string, Uint8Array>, options: Pi
     return { [EXPORT_FILES.config]: json(vitConfig(config)), [EXPORT_FILES.preprocessorConfig]: json(vitPreprocessorConfig(config)), [EXPORT_FILES.model]: onnx };
   }
   const tokenizerBytes = read('tokenizer.json');
-  let tokenizer: Tokenizer;
-  try {
-    tokenizer = tokenizerFromJSON(JSON.parse(utf8Text(tokenizerBytes, where('tokenizer.json'))) as unknown, where('tokenizer.json'));
-  } catch (error) {
-    throw new CheckpointError(error instanceof SyntaxError ? `${where('tokenizer.json')}: not JSON (${error.message.replace(/\s+/g, ' ')})` : (error as Error).message);
-  }
+  const tokenizer = tokenizerFromBytes(tokenizerBytes, where('tokenizer.json'));
   if (tokenizer.vocabSize !== config.vocabSize) {
     throw new CheckpointError(`${where('tokenizer.json')}: ${tokenizer.vocabSize} tokens but config.json has vocabSize ${config.vocabSize}`);
   }
