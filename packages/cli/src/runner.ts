@@ -6,7 +6,7 @@
 
 import { join } from 'node:path';
 import { decodeWith, tokenizerFromJSON, type DecodeStrategy, type ModelConfig, type StepFunction, type Tokenizer } from '@attend/core';
-import { resolveDevice, type Classification, type Device, type OnnxRnnSeq2SeqModel, type OnnxSeq2SeqModel } from '@attend/runtime-onnx';
+import { resolveDevice, type Classification, type Device, type OnnxRnnSeq2SeqModel, type OnnxSeq2SeqModel, type OpenExportFolderOptions } from '@attend/runtime-onnx';
 import { CliError } from './errors.js';
 import { folderKind } from './model-folder.js';
 
@@ -173,21 +173,22 @@ function withPrompt(step: StepFunction, prompt: readonly number[]): StepFunction
 }
 
 /**
- * The export folder `dir` read and checked by runtime-onnx's loader, its sessions on `device`:
- * onnxruntime-node, or onnxruntime-web in Node for wasm (the device table says which).
+ * The export folder `dir` read and checked by runtime-onnx's loader, its sessions on `device`
+ * (onnxruntime-node, or onnxruntime-web in Node for wasm), and what runs them for people to read:
+ * "onnxruntime-node (cpu; cuda unavailable: …)".
  */
-async function loadSessions(dir: string, device: InferDevice, deviceId: number | undefined) {
-  const node = await import('@attend/runtime-onnx/node');
-  const rt = node.DEVICES[device].runtime === 'web' ? await import('@attend/runtime-onnx/web') : node;
-  const opened = await node.openExport(dir, { device, ...(deviceId === undefined ? {} : { deviceId }), createSession: rt.createOnnxModel });
-  return { rt, opened };
+export async function openExportOn(dir: string, device: InferDevice, options: Omit<OpenExportFolderOptions, 'device' | 'fileName'> = {}) {
+  const { DEVICES, openExport } = await import('@attend/runtime-onnx/node');
+  const opened = await openExport(dir, { ...options, device });
+  const fallback = opened.fallbacks[0];
+  return { opened, runtime: `onnxruntime-${DEVICES[device].runtime} (${opened.device}${fallback ? `; ${fallback.device} unavailable: ${fallback.reason}` : ''})` };
 }
 
 async function openExport(dir: string, device: InferDevice, deviceId: number | undefined): Promise<ModelRunner> {
-  const { rt, opened } = await loadSessions(dir, device, deviceId);
+  const { opened, runtime } = await openExportOn(dir, device, deviceId === undefined ? {} : { deviceId });
+  const rt = await import('@attend/runtime-onnx');
   const { config, tokenizer, sessions, fallbacks } = opened;
   const fallback = fallbacks[0];
-  const runtime = `onnxruntime-${rt.DEVICES[device].runtime} (${opened.device}${fallback ? `; ${fallback.device} unavailable: ${fallback.reason}` : ''})`;
   const first = 'model' in sessions ? sessions.model : sessions.encoder;
   const seq2seq: OnnxSeq2SeqModel | undefined = config.preset === 'encoder-decoder' && 'encoder' in sessions ? sessions : undefined;
   const rnn: OnnxRnnSeq2SeqModel | undefined = config.preset === 'rnn-seq2seq' && 'encoder' in sessions ? sessions : undefined;

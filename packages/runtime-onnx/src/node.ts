@@ -4,7 +4,8 @@
 import * as ort from 'onnxruntime-node';
 import { CheckpointError, type ModelConfig, type Preset, type Tokenizer } from '@attend/core';
 import { exportCheckpointFiles, type ExportOptions } from './export.js';
-import { EXPORT_LAYOUTS, exportKind, layoutGraphs, openExportFolder, type CreateSession, type OpenedExportFolder, type OpenExportFolderOptions, type ReadFile } from './export-folder.js';
+import { DEVICES } from './devices.js';
+import { EXPORT_LAYOUTS, exportKind, layoutGraphs, openExportFolder, type OpenedExportFolder, type OpenExportFolderOptions, type ReadFile } from './export-folder.js';
 import { EXPORT_FILES, exportFolderFiles, RNN_SEQ2SEQ_FILES, SEQ2SEQ_FILES } from './folder.js';
 import type { OnnxRnnSeq2SeqModel } from './rnn-seq2seq.js';
 import type { OnnxSeq2SeqModel } from './seq2seq.js';
@@ -53,14 +54,14 @@ export function folderReadFile(dir: string): ReadFile {
 }
 
 /**
- * Opens the export folder `dir` (any preset) on onnxruntime-node — or on onnxruntime-web's wasm
- * with `createSession` from `@attend/runtime-onnx/web` — see openExportFolder. Errors name the
- * files by their paths under `dir`.
+ * Opens the export folder `dir` (any preset) from disk, see openExportFolder: on onnxruntime-node
+ * (cpu, cuda), or on onnxruntime-web in this process for a web device (wasm), as the device table
+ * says. Errors name the files by their paths under `dir`.
  */
-export async function openExport(dir: string, options: Omit<OpenExportFolderOptions, 'fileName'> & { createSession?: CreateSession } = {}): Promise<OpenedExportFolder> {
+export async function openExport(dir: string, options: Omit<OpenExportFolderOptions, 'fileName'> = {}): Promise<OpenedExportFolder> {
   const { join } = await import('node:path');
-  const { createSession = createOnnxModel, ...rest } = options;
-  return openExportFolder(folderReadFile(dir), createSession, { ...rest, fileName: (name) => join(dir, name) });
+  const createSession = DEVICES[options.device ?? 'cpu'].runtime === 'web' ? (await import('./web.js')).createOnnxModel : createOnnxModel;
+  return openExportFolder(folderReadFile(dir), createSession, { ...options, fileName: (name) => join(dir, name) });
 }
 
 /** The loader function of each preset's export folder, for the errors that point to it. */

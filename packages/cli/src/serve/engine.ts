@@ -6,7 +6,8 @@
 // cap the others' new tokens under maxSeqLen); sampling and beam search run alone.
 
 import { CheckpointError, type DecodeStrategy, type ModelConfig, type Preset, type Tokenizer } from '@attend/core';
-import { generate, translate, type Device, type OnnxModel } from '@attend/runtime-onnx';
+import { generate, translate, type OnnxModel } from '@attend/runtime-onnx';
+import { openExportOn, type InferDevice } from '../runner.js';
 import type { BatchRunner } from './batcher.js';
 
 export type Task = 'generate' | 'translate' | 'classify';
@@ -55,22 +56,16 @@ class AllCancelled extends Error {}
 const SERVED: Partial<Record<Preset, Task>> = { 'decoder-lm': 'generate', 'encoder-decoder': 'translate', 'encoder-classifier': 'classify' };
 
 /** Opens the export folder with runtime-onnx's loader, refusing presets serve does not run, and makes the engine of its task. */
-export async function openEngine(folder: string, options: { device?: Device; deviceId?: number; numThreads?: number } = {}): Promise<Engine> {
+export async function openEngine(folder: string, options: { device?: InferDevice; deviceId?: number; numThreads?: number } = {}): Promise<Engine> {
   const { device = 'cpu', ...session } = options;
-  const node = await import('@attend/runtime-onnx/node');
-  const rt = node.DEVICES[device].runtime === 'web' ? await import('@attend/runtime-onnx/web') : node;
-  const opened = await node.openExport(folder, {
-    device,
+  const { opened, runtime } = await openExportOn(folder, device, {
     ...session,
-    createSession: rt.createOnnxModel,
     accept: (config, configFile) => {
       if (SERVED[config.preset] === undefined) {
         throw new CheckpointError(`${configFile}: preset '${config.preset}'; attend serve runs decoder-lm, encoder-decoder and encoder-classifier exports (use attend infer)`);
       }
     },
   });
-  const fallback = opened.fallbacks[0];
-  const runtime = `onnxruntime-${node.DEVICES[device].runtime} (${opened.device}${fallback ? `; ${fallback.device} unavailable: ${fallback.reason}` : ''})`;
   const { sessions, tokenizer } = opened;
   if ('encoder' in sessions) return seq2seqEngine(sessions.encoder, sessions.decoder, tokenizer!, runtime);
   return SERVED[opened.config.preset] === 'generate' ? lmEngine(sessions.model, tokenizer!, runtime) : classifierEngine(sessions.model, tokenizer!, runtime);
