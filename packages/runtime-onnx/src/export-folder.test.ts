@@ -98,6 +98,12 @@ describe('openExport: node (disk, onnxruntime-node) and web (memory, onnxruntime
     }
   });
 
+  it('the node binding runs a web device (wasm) on onnxruntime-web, as the device table says', async () => {
+    const opened = await openNode(join(dir, 'decoder-lm'), { device: 'wasm' });
+    expect(opened.device).toBe('wasm');
+    await opened.release();
+  });
+
   it('notices graphs exported without attention outputs', async () => {
     const files = exportFolderFiles(checkpoints['decoder-lm'], { withAttention: false });
     expect((await readExportFolder(memory(files))).hasAttention).toBe(false);

@@ -1,10 +1,11 @@
 // @attend/runtime-onnx for Node: onnxruntime-node (devices 'cpu' and 'cuda'), plus reading
-// checkpoint folders and .onnx files from disk with one-line errors.
+// checkpoint folders, export folders (the export-folder loader bound to the disk: openExport)
+// and .onnx files from disk with one-line errors.
 
 import * as ort from 'onnxruntime-node';
 import { CheckpointError, type ModelConfig, type Preset, type Tokenizer } from '@attend/core';
 import { exportCheckpointFiles, type ExportOptions } from './export.js';
-import { DEVICES } from './devices.js';
+import { resolveDevice } from './devices.js';
 import { EXPORT_LAYOUTS, exportKind, layoutGraphs, openExportFolder, type OpenedExportFolder, type OpenExportFolderOptions, type ReadFile } from './export-folder.js';
 import { EXPORT_FILES, exportFolderFiles, RNN_SEQ2SEQ_FILES, SEQ2SEQ_FILES } from './folder.js';
 import type { OnnxRnnSeq2SeqModel } from './rnn-seq2seq.js';
@@ -60,7 +61,7 @@ export function folderReadFile(dir: string): ReadFile {
  */
 export async function openExport(dir: string, options: Omit<OpenExportFolderOptions, 'fileName'> = {}): Promise<OpenedExportFolder> {
   const { join } = await import('node:path');
-  const createSession = DEVICES[options.device ?? 'cpu'].runtime === 'web' ? (await import('./web.js')).createOnnxModel : createOnnxModel;
+  const createSession = resolveDevice(options.device ?? 'cpu').runtime === 'web' ? (await import('./web.js')).createOnnxModel : createOnnxModel;
   return openExportFolder(folderReadFile(dir), createSession, { ...options, fileName: (name) => join(dir, name) });
 }
 
