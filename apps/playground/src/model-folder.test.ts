@@ -139,7 +139,7 @@ describe('fetchFolderFiles', () => {
     requested.length = 0;
     const folder = await readModelFolder(await fetchFolderFiles('http://h/demo/', fetcher), 'demo/');
     expect(Object.keys(folder.graphs)).toEqual(['onnx/encoder_model.onnx', 'onnx/decoder_model_merged.onnx']);
-    expect(requested.map((url) => url.replace('http://h/demo/', ''))).toEqual(['config.json', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json', 'onnx/encoder_model.onnx', 'onnx/decoder_model_merged.onnx']);
+    expect(requested.map((url) => url.replace('http://h/demo/', ''))).toEqual(['config.json', 'tokenizer.json', 'onnx/encoder_model.onnx', 'onnx/decoder_model_merged.onnx']);
     const nothing = (async () => new Response('no', { status: 404 })) as typeof fetch;
     await expect(failure(fetchFolderFiles('http://h/demo/', nothing))).resolves.toBe("http://h/demo/config.json: HTTP 404 (is the demo model built? run the app's build)");
   });

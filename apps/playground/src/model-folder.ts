@@ -89,6 +89,7 @@ export async function readModelFolder(files: FolderFiles, source: string): Promi
   try {
     const folder = await readExportFolder(readFile, {
       fileName: where,
+      transformersJsFiles: false, // the page reads config.json, tokenizer.json and the graphs only
       accept: (config, configFile) => {
         if (config.preset === 'encoder-classifier') {
           throw new FolderError(`${configFile}: preset '${config.preset}'; the playground runs 'encoder-decoder', 'rnn-seq2seq', 'decoder-lm' and 'vit-classifier' exports`);

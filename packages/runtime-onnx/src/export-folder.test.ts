@@ -151,6 +151,12 @@ describe('readExportFolder: one error naming the file', () => {
     expect(await failure(read(memory(classifierGraph)), OnnxModelError)).toBe("x/onnx/model.onnx: its config differs from x/config.json 'attend' (files from different exports?)");
   });
 
+  it('the files only transformers.js reads are checked unless the caller opts out', async () => {
+    const lean = without('encoder-decoder', 'tokenizer_config.json');
+    expect(await failure(read(lean), CheckpointError)).toBe('x/tokenizer_config.json: missing (an encoder-decoder export has one)');
+    expect((await readExportFolder(lean, { transformersJsFiles: false })).config.preset).toBe('encoder-decoder');
+  });
+
   it('accept sees the config first and may refuse the folder before anything else is read', async () => {
     const asked: string[] = [];
     const files: ReadFile = async (name) => {

@@ -33,8 +33,10 @@ export interface ExportLayout {
   readonly graphs: LayoutGraphs;
   /** Whether it has tokenizer.json (text in). */
   readonly tokenizer: boolean;
-  /** The other files it must hold (for transformers.js; attend does not read them). */
+  /** Other files it must hold (preprocessor_config.json of a vit folder). */
   readonly files: readonly string[];
+  /** Files only transformers.js reads (the tokenizer and generation configs); checked unless the caller opts out. */
+  readonly transformersJsFiles: readonly string[];
 }
 
 const LAYER_ATTENTIONS = /attentions\.\d+$/;
@@ -42,15 +44,16 @@ const TEXT_FILES = [EXPORT_FILES.tokenizerConfig, EXPORT_FILES.generationConfig]
 
 /** The export folder layout of each preset. */
 export const EXPORT_LAYOUTS: Readonly<Record<Preset, ExportLayout>> = Object.freeze({
-  'decoder-lm': { graphs: { model: { file: EXPORT_FILES.model, graph: 'decoder-with-past', attentions: LAYER_ATTENTIONS } }, tokenizer: true, files: TEXT_FILES },
-  'encoder-classifier': { graphs: { model: { file: EXPORT_FILES.model, graph: 'forward', attentions: LAYER_ATTENTIONS } }, tokenizer: true, files: [EXPORT_FILES.tokenizerConfig] },
+  'decoder-lm': { graphs: { model: { file: EXPORT_FILES.model, graph: 'decoder-with-past', attentions: LAYER_ATTENTIONS } }, tokenizer: true, files: [], transformersJsFiles: TEXT_FILES },
+  'encoder-classifier': { graphs: { model: { file: EXPORT_FILES.model, graph: 'forward', attentions: LAYER_ATTENTIONS } }, tokenizer: true, files: [], transformersJsFiles: [EXPORT_FILES.tokenizerConfig] },
   'encoder-decoder': {
     graphs: {
       encoder: { file: SEQ2SEQ_FILES.encoder, graph: 'seq2seq-encoder', attentions: LAYER_ATTENTIONS },
       decoder: { file: SEQ2SEQ_FILES.decoder, graph: 'seq2seq-decoder', attentions: LAYER_ATTENTIONS },
     },
     tokenizer: true,
-    files: TEXT_FILES,
+    files: [],
+    transformersJsFiles: TEXT_FILES,
   },
   'rnn-seq2seq': {
     graphs: {
@@ -58,9 +61,10 @@ export const EXPORT_LAYOUTS: Readonly<Record<Preset, ExportLayout>> = Object.fre
       decoder: { file: RNN_SEQ2SEQ_FILES.decoder, graph: 'rnn-seq2seq-decoder', attentions: /^attention_weights$/ },
     },
     tokenizer: true,
-    files: TEXT_FILES,
+    files: [],
+    transformersJsFiles: TEXT_FILES,
   },
-  'vit-classifier': { graphs: { model: { file: EXPORT_FILES.model, graph: 'forward', attentions: LAYER_ATTENTIONS } }, tokenizer: false, files: [EXPORT_FILES.preprocessorConfig] },
+  'vit-classifier': { graphs: { model: { file: EXPORT_FILES.model, graph: 'forward', attentions: LAYER_ATTENTIONS } }, tokenizer: false, files: [EXPORT_FILES.preprocessorConfig], transformersJsFiles: [] },
 });
 
 /** The graph files of a layout, in the order their sessions open. */
@@ -71,6 +75,8 @@ export function layoutGraphs(layout: ExportLayout): LayoutGraph[] {
 export interface ReadExportFolderOptions {
   /** How a folder path is named in errors (a disk path, a URL); default the path itself. */
   fileName?: (path: string) => string;
+  /** Whether the files only transformers.js reads must be there too (the layout's transformersJsFiles); default true. */
+  transformersJsFiles?: boolean;
   /** Sees config.json's ModelConfig before any other file is read; throws to refuse the folder (a preset the caller does not run). */
   accept?: (config: ModelConfig, configFile: string) => void;
 }
@@ -117,7 +123,8 @@ export async function readExportFolder(readFile: ReadFile, options: ReadExportFo
     }
     tokenizer = loaded;
   }
-  for (const path of layout.files) await read(path, `${kind} has one`);
+  const others = options.transformersJsFiles === false ? layout.files : [...layout.files, ...layout.transformersJsFiles];
+  for (const path of others) await read(path, `${kind} has one`);
   const wanted = layoutGraphs(layout);
   const graphs: Record<string, Uint8Array> = {};
   let hasAttention = true;
@@ -172,7 +179,7 @@ export type OpenExportFolderOptions = OpenSessionsOptions & ReadExportFolderOpti
 
 /** Reads and checks an export folder (readExportFolder), then opens its sessions (openExportSessions). */
 export async function openExportFolder(readFile: ReadFile, createSession: CreateSession, options: OpenExportFolderOptions = {}): Promise<OpenedExportFolder> {
-  const { accept, ...sessionOptions } = options;
-  const folder = await readExportFolder(readFile, { ...(options.fileName ? { fileName: options.fileName } : {}), ...(accept ? { accept } : {}) });
+  const { accept, transformersJsFiles, ...sessionOptions } = options;
+  const folder = await readExportFolder(readFile, { ...(options.fileName ? { fileName: options.fileName } : {}), ...(accept ? { accept } : {}), ...(transformersJsFiles === undefined ? {} : { transformersJsFiles }) });
   return { ...folder, ...(await openExportSessions(folder, createSession, sessionOptions)) };
 }
