@@ -9,7 +9,7 @@ import { decodeWithAttention, encodeInput, type DecodeResult } from './decode.js
 import { pickedFromDrop, pickedFromInput } from './drop.js';
 import { drawHeatmap, encoderMatrix, maskMatrix, stepMatrix, tableMatrix } from './heatmap.js';
 import { classifyImage, clsMatrix, imageMatrix, paint, rolloutMatrix, type ImageResult } from './image.js';
-import { fetchFolderFiles, folderPaths, memoryFolderFiles, readModelFolder, textTokenizer, type ModelFolder, type PickedFile } from './model-folder.js';
+import { fetchFolderFiles, folderPaths, memoryFolderFiles, readModelFolder, textTokenizer, type FolderFiles, type ModelFolder, type PickedFile } from './model-folder.js';
 import { browserEnvironment, configureOrt, openSessions, pickDevice, releaseSessions, shortReason, wasmThreads, type DeviceChoice, type OpenedSessions } from './runtime.js';
 import { checkTrainRequest, type TrainRequest } from './train-check.js';
 import type { TrainStart, WorkerMessage } from './train-worker.js';
@@ -55,7 +55,7 @@ function setBusy(value: boolean): void {
 
 // 1. Loading ---------------------------------------------------------------------------------
 
-async function loadFolder(files: () => Promise<Map<string, PickedFile>>, source: string, examples: string[] = [], note = ''): Promise<void> {
+async function loadFolder(files: () => Promise<FolderFiles>, source: string, examples: string[] = [], note = ''): Promise<void> {
   if (busy) {
     showError('model-error', 'busy: wait until the current run or training has finished, then load the model again');
     return;

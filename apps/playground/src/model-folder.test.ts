@@ -108,9 +108,10 @@ describe('readModelFolder', () => {
     const lm = await tinyExport('decoder-lm');
     await expect(failure(readModelFolder(memoryFolderFiles({ ...lm, 'config.json': files['config.json']! }), ''))).resolves.toMatch(/^onnx\/encoder_model\.onnx: missing/);
     await expect(failure(readModelFolder(memoryFolderFiles({ ...files, 'config.json': bytes('{"model_type": "bert"}') }), 'f/'))).resolves.toBe("f/config.json: no 'attend' key (not an attend export folder)");
-    await expect(failure(readModelFolder(memoryFolderFiles({ ...files, 'tokenizer.json': bytes('{oops') }), 'f/'))).resolves.toMatch(/^f\/tokenizer\.json: not JSON \(/);
+    await expect(failure(readModelFolder(memoryFolderFiles({ ...files, 'tokenizer.json': bytes('{oops') }), 'f/'))).resolves.toMatch(/^f\/tokenizer\.json: not valid JSON \(/);
     const checkpointConfig = new TextEncoder().encode(JSON.stringify(JSON.parse(new TextDecoder().decode(files['config.json'])).attend));
-    await expect(failure(readModelFolder(memoryFolderFiles({ ...files, 'config.json': checkpointConfig }), 'run/'))).resolves.toBe(
+    const checkpoint = { 'config.json': checkpointConfig, 'tokenizer.json': files['tokenizer.json']!, 'model.safetensors': bytes('weights'), 'trainer_state.json': bytes('{}') };
+    await expect(failure(readModelFolder(folderPaths(picked(checkpoint, 'run/')), 'run/'))).resolves.toBe(
       'run/config.json: a training checkpoint, not an export; export it first: attend export <checkpoint> --out <folder> --with-attention',
     );
     const config = JSON.parse(new TextDecoder().decode(files['config.json']));
@@ -120,7 +121,7 @@ describe('readModelFolder', () => {
 });
 
 describe('fetchFolderFiles', () => {
-  it('fetches the files a folder needs; a 404 reads as missing, a missing config as an HTTP error', async () => {
+  it('fetches the files a folder needs as the loader asks for them; a 404 reads as missing, a missing config as an HTTP error', async () => {
     const files = await tinyExport('encoder-decoder');
     const served = { ...files };
     delete served['tokenizer.json'];
@@ -132,8 +133,13 @@ describe('fetchFolderFiles', () => {
       return body ? new Response(body as Uint8Array<ArrayBuffer>) : new Response('no', { status: 404 });
     }) as typeof fetch;
     const got = await fetchFolderFiles('http://h/demo', fetcher);
-    expect(requested).toEqual(['http://h/demo/config.json', 'http://h/demo/tokenizer.json', 'http://h/demo/onnx/encoder_model.onnx', 'http://h/demo/onnx/decoder_model_merged.onnx']);
     await expect(failure(readModelFolder(got, 'demo/'))).resolves.toBe('demo/tokenizer.json: missing (the export needs its tokenizer)');
+    expect(requested).toEqual(['http://h/demo/config.json', 'http://h/demo/tokenizer.json']);
+    served['tokenizer.json'] = files['tokenizer.json']!;
+    requested.length = 0;
+    const folder = await readModelFolder(await fetchFolderFiles('http://h/demo/', fetcher), 'demo/');
+    expect(Object.keys(folder.graphs)).toEqual(['onnx/encoder_model.onnx', 'onnx/decoder_model_merged.onnx']);
+    expect(requested.map((url) => url.replace('http://h/demo/', ''))).toEqual(['config.json', 'tokenizer.json', 'onnx/encoder_model.onnx', 'onnx/decoder_model_merged.onnx']);
     const nothing = (async () => new Response('no', { status: 404 })) as typeof fetch;
     await expect(failure(fetchFolderFiles('http://h/demo/', nothing))).resolves.toBe("http://h/demo/config.json: HTTP 404 (is the demo model built? run the app's build)");
   });

@@ -1,13 +1,14 @@
 // A model folder as the playground receives it — the demo fetched from the server, files from a
-// picker, a dropped folder, or an export made in the page — checked before any ONNX Runtime
-// session exists: the files an export needs (config.json, tokenizer.json, onnx/*.onnx: the
-// transformers.js layout, or attend's for the GRU encoder–decoder; a vit-classifier has
-// preprocessor_config.json instead of a tokenizer), the attend config, the tokenizer, and each
-// graph's header and metadata.
+// picker, a dropped folder, or an export made in the page — read and checked by runtime-onnx's
+// export-folder loader (readExportFolder) before any ONNX Runtime session exists: the files the
+// preset's layout needs, the attend config, the tokenizer, and each graph's header and metadata.
+// The playground adds what only it says: a training checkpoint is told to be exported first, and
+// an encoder-classifier (no demo page for it) is refused.
 // Every problem is one FolderError whose message names the file.
 
-import { tokenizerFromJSON, type ModelConfig, type Tokenizer } from '@attend/core';
-import { EXPORT_FILES, inspectModel, readFolderConfig, RNN_SEQ2SEQ_FILES, SEQ2SEQ_FILES } from '@attend/runtime-onnx';
+import { modelFolderKind, type Tokenizer } from '@attend/core';
+import { EXPORT_FILES, EXPORT_LAYOUTS, layoutGraphs, readExportFolder, type CheckedExportFolder, type ReadFile } from '@attend/runtime-onnx';
+import { fetchReadFile } from '@attend/runtime-onnx/web';
 
 export class FolderError extends Error {
   override readonly name = 'FolderError';
@@ -20,36 +21,25 @@ export interface PickedFile {
   size: number;
 }
 
-/** A checked model folder: the config, the tokenizer, and the ONNX graphs it runs. */
-export interface ModelFolder {
+/** The files of a model folder: picked or in memory (by folder path), or read on demand (fetched). */
+export type FolderFiles = Map<string, PickedFile> | ReadFile;
+
+/** A checked model folder: the config, the tokenizer, and the ONNX graphs it runs (graph bytes by folder path). */
+export interface ModelFolder extends CheckedExportFolder {
   /** Where it came from, for the page ("demo", "my-export/", …). */
   source: string;
-  config: ModelConfig;
-  /** Absent for a vit-classifier (images in, no tokens). */
-  tokenizer?: Tokenizer;
-  /** Graph bytes by folder path (see graphFiles). */
-  graphs: Record<string, Uint8Array>;
-  /** Whether the graphs output attention weights (exported with --with-attention). */
-  hasAttention: boolean;
 }
 
-/** The graph files a folder of this preset must hold. */
-export function graphFiles(config: ModelConfig): string[] {
-  if (config.preset === 'encoder-decoder') return [SEQ2SEQ_FILES.encoder, SEQ2SEQ_FILES.decoder];
-  if (config.preset === 'rnn-seq2seq') return [RNN_SEQ2SEQ_FILES.encoder, RNN_SEQ2SEQ_FILES.decoder];
-  return [EXPORT_FILES.model];
-}
-
-/** The graph kind each graph file holds. */
-const GRAPH_OF: Record<string, string> = {
-  [SEQ2SEQ_FILES.encoder]: 'seq2seq-encoder',
-  [SEQ2SEQ_FILES.decoder]: 'seq2seq-decoder',
-  [RNN_SEQ2SEQ_FILES.encoder]: 'rnn-seq2seq-encoder',
-  [RNN_SEQ2SEQ_FILES.decoder]: 'rnn-seq2seq-decoder',
-  [EXPORT_FILES.model]: 'decoder-with-past',
-};
-
-const KNOWN = new Set<string>([EXPORT_FILES.config, EXPORT_FILES.tokenizer, EXPORT_FILES.tokenizerConfig, EXPORT_FILES.generationConfig, EXPORT_FILES.preprocessorConfig, ...Object.keys(GRAPH_OF)]);
+/** The files a selection may hold: every layout's, and a checkpoint's weights (to tell it apart). */
+const KNOWN = new Set<string>([
+  EXPORT_FILES.config,
+  EXPORT_FILES.tokenizer,
+  EXPORT_FILES.tokenizerConfig,
+  EXPORT_FILES.generationConfig,
+  EXPORT_FILES.preprocessorConfig,
+  ...Object.values(EXPORT_LAYOUTS).flatMap((layout) => layoutGraphs(layout).map((g) => g.file)),
+  'model.safetensors',
+]);
 
 /** The tokenizer of a text model's folder; a FolderError for a vit-classifier, which has none. */
 export function textTokenizer(folder: ModelFolder): Tokenizer {
@@ -82,103 +72,51 @@ export function folderPaths(files: readonly PickedFile[]): Map<string, PickedFil
   return out;
 }
 
-/** Reads and checks a model folder from its files (paths as `folderPaths` returns them). */
-export async function readModelFolder(files: Map<string, PickedFile>, source: string): Promise<ModelFolder> {
+/**
+ * Reads and checks a model folder: picked or in-memory files (paths as `folderPaths` returns
+ * them), or a ReadFile (the fetched demo).
+ */
+export async function readModelFolder(files: FolderFiles, source: string): Promise<ModelFolder> {
   const where = (name: string): string => `${source}${name}`;
-  const read = async (name: string, why: string): Promise<Uint8Array> => {
-    const file = files.get(name);
-    if (!file) throw new FolderError(`${where(name)}: missing (${why})`);
-    return file.bytes();
-  };
-  const configBytes = await read(EXPORT_FILES.config, 'every export has one');
-  if (isCheckpointConfig(configBytes)) {
-    throw new FolderError(`${where(EXPORT_FILES.config)}: a training checkpoint, not an export; export it first: attend export <checkpoint> --out <folder> --with-attention`);
-  }
-  const modelConfig = rethrow(() => readFolderConfig(configBytes, where(EXPORT_FILES.config)));
-  if (modelConfig.preset === 'encoder-classifier') {
-    throw new FolderError(`${where(EXPORT_FILES.config)}: preset '${modelConfig.preset}'; the playground runs 'encoder-decoder', 'rnn-seq2seq', 'decoder-lm' and 'vit-classifier' exports`);
-  }
-  if (modelConfig.preset === 'vit-classifier') {
-    await read(EXPORT_FILES.preprocessorConfig, 'a vit-classifier export has one');
-    const bytes = await read(EXPORT_FILES.model, 'a vit-classifier export needs onnx/model.onnx');
-    const { config, graph, info } = rethrow(() => inspectModel(bytes, where(EXPORT_FILES.model)));
-    if (graph !== 'forward') throw new FolderError(`${where(EXPORT_FILES.model)}: holds a '${graph}' graph, expected 'forward'`);
-    if (JSON.stringify(config) !== JSON.stringify(modelConfig)) throw new FolderError(`${where(EXPORT_FILES.model)}: its config differs from config.json (files from different exports?)`);
-    const hasAttention = info.outputs.some((o) => /^attentions\.\d+$/.test(o));
-    return { source, config: modelConfig, graphs: { [EXPORT_FILES.model]: bytes }, hasAttention };
-  }
-  const tokenizerBytes = await read(EXPORT_FILES.tokenizer, 'the export needs its tokenizer');
-  const tokenizer = rethrow(() => {
-    let json: unknown;
-    try {
-      json = JSON.parse(new TextDecoder().decode(tokenizerBytes));
-    } catch (error) {
-      throw new FolderError(`${where(EXPORT_FILES.tokenizer)}: not JSON (${(error as Error).message})`);
+  if (typeof files !== 'function') {
+    const paths = [...files.keys()];
+    const kind = await modelFolderKind((path) => paths.some((p) => p === path || p.startsWith(`${path}/`)));
+    if (kind === 'checkpoint') {
+      throw new FolderError(`${where(EXPORT_FILES.config)}: a training checkpoint, not an export; export it first: attend export <checkpoint> --out <folder> --with-attention`);
     }
-    return tokenizerFromJSON(json, where(EXPORT_FILES.tokenizer));
-  });
-  if (tokenizer.vocabSize !== modelConfig.vocabSize) {
-    throw new FolderError(`${where(EXPORT_FILES.tokenizer)}: ${tokenizer.vocabSize} tokens but config.json has vocabSize ${modelConfig.vocabSize} (files from different exports?)`);
   }
-  const names = graphFiles(modelConfig);
-  const graphs: Record<string, Uint8Array> = {};
-  let hasAttention = true;
-  const kind = { 'encoder-decoder': 'an encoder-decoder', 'rnn-seq2seq': 'an rnn-seq2seq' }[modelConfig.preset as string] ?? 'a decoder-lm';
-  for (const name of names) {
-    const bytes = await read(name, `${kind} export needs ${names.join(' and ')}`);
-    const { config, graph, info } = rethrow(() => inspectModel(bytes, where(name)));
-    const expected = GRAPH_OF[name]!;
-    if (graph !== expected) throw new FolderError(`${where(name)}: holds a '${graph}' graph, expected '${expected}'`);
-    if (JSON.stringify(config) !== JSON.stringify(modelConfig)) throw new FolderError(`${where(name)}: its config differs from config.json (files from different exports?)`);
-    // The GRU decoder step outputs its attention always (unless it has none); its encoder never does.
-    if (graph === 'rnn-seq2seq-decoder') hasAttention &&= info.outputs.includes('attention_weights');
-    else if (graph !== 'rnn-seq2seq-encoder' && !info.outputs.some((o) => /attentions\.\d+$/.test(o))) hasAttention = false;
-    graphs[name] = bytes;
-  }
-  return { source, config: modelConfig, tokenizer, graphs, hasAttention };
-}
-
-/** Whether config.json is a checkpoint's (the ModelConfig itself, with no export wrapper). */
-function isCheckpointConfig(bytes: Uint8Array): boolean {
+  const readFile: ReadFile = typeof files === 'function' ? files : async (name) => files.get(name)?.bytes();
   try {
-    const json = JSON.parse(new TextDecoder().decode(bytes)) as unknown;
-    return typeof json === 'object' && json !== null && 'preset' in json && !('attend' in json);
-  } catch {
-    return false;
+    const folder = await readExportFolder(readFile, {
+      fileName: where,
+      transformersJsFiles: false, // the page reads config.json, tokenizer.json and the graphs only
+      accept: (config, configFile) => {
+        if (config.preset === 'encoder-classifier') {
+          throw new FolderError(`${configFile}: preset '${config.preset}'; the playground runs 'encoder-decoder', 'rnn-seq2seq', 'decoder-lm' and 'vit-classifier' exports`);
+        }
+      },
+    });
+    return { source, ...folder };
+  } catch (error) {
+    if (error instanceof FolderError) throw error;
+    throw new FolderError((error as Error).message.split('\n')[0] ?? String(error));
   }
 }
 
-/** Files of a folder served over HTTP (the demo): fetched on demand, a 404 reads as missing. */
-export async function fetchFolderFiles(baseUrl: string, fetcher: typeof fetch = fetch): Promise<Map<string, PickedFile>> {
+/**
+ * The files of a folder served over HTTP (the demo), fetched on demand (a 404 reads as
+ * missing); config.json first, whose absence means the demo was not built.
+ */
+export async function fetchFolderFiles(baseUrl: string, fetcher: typeof fetch = fetch): Promise<ReadFile> {
   const base = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
   const configResponse = await fetcher(`${base}${EXPORT_FILES.config}`);
   if (!configResponse.ok) throw new FolderError(`${base}${EXPORT_FILES.config}: HTTP ${configResponse.status} (is the demo model built? run the app's build)`);
   const configBytes = new Uint8Array(await configResponse.arrayBuffer());
-  const modelConfig = rethrow(() => readFolderConfig(configBytes, `${base}${EXPORT_FILES.config}`));
-  const files = new Map<string, PickedFile>();
-  files.set(EXPORT_FILES.config, { path: EXPORT_FILES.config, size: configBytes.length, bytes: async () => configBytes });
-  const extra = modelConfig.preset === 'vit-classifier' ? EXPORT_FILES.preprocessorConfig : EXPORT_FILES.tokenizer;
-  for (const name of [extra, ...graphFiles(modelConfig)]) {
-    const response = await fetcher(`${base}${name}`);
-    if (response.status === 404) continue;
-    if (!response.ok) throw new FolderError(`${base}${name}: HTTP ${response.status}`);
-    const bytes = new Uint8Array(await response.arrayBuffer());
-    files.set(name, { path: name, size: bytes.length, bytes: async () => bytes });
-  }
-  return files;
+  const fetched = fetchReadFile(base, fetcher);
+  return async (name) => (name === EXPORT_FILES.config ? configBytes : fetched(name));
 }
 
 /** Files held in memory (an export made in the page). */
 export function memoryFolderFiles(files: Record<string, Uint8Array>): Map<string, PickedFile> {
   return new Map(Object.entries(files).map(([path, bytes]) => [path, { path, size: bytes.length, bytes: async () => bytes }]));
-}
-
-/** Runs `f`, turning the toolkit's typed errors into FolderErrors with the same one-line message. */
-function rethrow<T>(f: () => T): T {
-  try {
-    return f();
-  } catch (error) {
-    if (error instanceof FolderError) throw error;
-    throw new FolderError((error as Error).message.split('\n')[0] ?? String(error));
-  }
 }

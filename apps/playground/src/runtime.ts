@@ -1,9 +1,12 @@
 // onnxruntime-web for the page: where its wasm files are served, how many threads it may use
 // (several only when the page is cross-origin isolated, i.e. SharedArrayBuffer exists), and
-// which device runs the sessions (WebGPU when the browser has navigator.gpu, else WASM).
+// which device runs the sessions (WebGPU when the browser has navigator.gpu, else its fallback
+// in runtime-onnx's device table, WASM), and the sessions of a checked folder, opened by
+// runtime-onnx's export-folder loader.
 
 import * as ort from 'onnxruntime-web';
-import { createOnnxModel, SEQ2SEQ_FILES, EXPORT_FILES, RNN_SEQ2SEQ_FILES, type OnnxModel } from '@attend/runtime-onnx/web';
+import type { Preset } from '@attend/core';
+import { createOnnxModel, DEVICES, openExportSessions, resolveDevice } from '@attend/runtime-onnx/web';
 import type { Sessions } from './decode.js';
 import type { ModelFolder } from './model-folder.js';
 
@@ -20,11 +23,11 @@ export function wasmThreads(env: RuntimeEnvironment): number {
   return env.crossOriginIsolated ? Math.max(1, Math.min(4, env.hardwareConcurrency || 1)) : 1;
 }
 
-/** The device to ask for: 'auto' means WebGPU when the browser exposes it. */
+/** The device to ask for, checked against runtime-onnx's device table: 'auto' means WebGPU when the browser exposes it, else its fallback. */
 export function pickDevice(env: RuntimeEnvironment, choice: DeviceChoice): 'wasm' | 'webgpu' {
-  if (choice === 'auto') return env.hasWebGpu ? 'webgpu' : 'wasm';
   if (choice === 'webgpu' && !env.hasWebGpu) throw new Error('WebGPU is not available in this browser (no navigator.gpu adapter); choose wasm or auto');
-  return choice;
+  const device = choice !== 'auto' ? choice : env.hasWebGpu ? 'webgpu' : DEVICES.webgpu.fallback!;
+  return resolveDevice(device, 'web').device as 'wasm' | 'webgpu';
 }
 
 /** What this browser offers; WebGPU counts only when navigator.gpu hands out an adapter. */
@@ -53,29 +56,18 @@ export interface OpenedSessions {
   fallbacks: { device: string; reason: string }[];
 }
 
+/** The playground's sessions of each preset it runs (an encoder-classifier is refused when the folder is read). */
+const SESSION_KINDS: Partial<Record<Preset, Sessions['kind']>> = { 'decoder-lm': 'lm', 'vit-classifier': 'image', 'encoder-decoder': 'seq2seq', 'rnn-seq2seq': 'rnn' };
+
 /** Creates the ONNX Runtime sessions of a checked folder; releases what it made if one fails. */
 export async function openSessions(folder: ModelFolder, device: 'wasm' | 'webgpu'): Promise<OpenedSessions> {
-  const made: OnnxModel[] = [];
-  const open = async (name: string): Promise<OnnxModel> => {
-    const model = await createOnnxModel(folder.graphs[name]!, { device, source: `${folder.source}${name}` });
-    made.push(model);
-    return model;
-  };
-  try {
-    if (folder.config.preset === 'encoder-decoder' || folder.config.preset === 'rnn-seq2seq') {
-      const files = folder.config.preset === 'rnn-seq2seq' ? RNN_SEQ2SEQ_FILES : SEQ2SEQ_FILES;
-      const encoder = await open(files.encoder);
-      const decoder = await open(files.decoder);
-      const sessions: Sessions = folder.config.preset === 'rnn-seq2seq' ? { kind: 'rnn', encoder, decoder } : { kind: 'seq2seq', encoder, decoder };
-      return { sessions, device: decoder.device, fallbacks: decoder.fallbacks };
-    }
-    const model = await open(EXPORT_FILES.model);
-    const sessions: Sessions = folder.config.preset === 'vit-classifier' ? { kind: 'image', model } : { kind: 'lm', model };
-    return { sessions, device: model.device, fallbacks: model.fallbacks };
-  } catch (error) {
-    await Promise.all(made.map((m) => m.release()));
-    throw error;
+  const opened = await openExportSessions(folder, createOnnxModel, { device, fileName: (name) => `${folder.source}${name}` });
+  const kind = SESSION_KINDS[folder.config.preset];
+  if (kind === undefined) {
+    await opened.release();
+    throw new Error(`${folder.source}: the playground does not run a ${folder.config.preset}`);
   }
+  return { sessions: { kind, ...opened.sessions } as Sessions, device: opened.device, fallbacks: opened.fallbacks };
 }
 
 /** The gist of a runtime's failure message ("Failed to get GPU adapter"), for one line in the page. */

@@ -6,10 +6,10 @@
 
 import { Command, CommanderError, Option } from 'commander';
 import { PRESETS, RNN_ATTENTIONS, RNN_CELLS, SYNTHETIC_CLASSIFICATION_TASKS, SYNTHETIC_TASKS } from '@attend/core';
+import { NODE_DEVICES } from '@attend/runtime-onnx';
 import { CliError, errorLine } from './errors.js';
 import { nonNegativeInt, positiveInt, positiveNumber, probability } from './options.js';
 
-const DEVICES = ['cpu', 'cuda', 'wasm'] as const;
 
 const program = new Command('attend')
   .description('Train, export, run and inspect attention models (tfjs training, ONNX Runtime inference).')
@@ -115,7 +115,8 @@ other models; a model folder of the same name is replaced only with --overwrite.
 function runOptions(command: Command): Command {
   return command
     .option('--file <file>', 'read inputs from a file, one per line')
-    .addOption(new Option('--device <device>', 'export folders: onnxruntime-node cpu or cuda (falls back to cpu), or onnxruntime-web wasm').choices(DEVICES).default('cpu'))
+    .addOption(new Option('--device <device>', 'export folders: onnxruntime-node cpu or cuda (falls back to cpu), or onnxruntime-web wasm').choices(NODE_DEVICES).default('cpu'))
+    .option('--device-id <n>', 'cuda: the GPU index (default 0)', nonNegativeInt)
     .option('--beam <n>', 'beam search with n beams', positiveInt)
     .option('--sample', 'sample instead of greedy decoding', false)
     .option('--temperature <x>', 'sampling temperature', positiveNumber)
@@ -239,7 +240,7 @@ program
   .option('--out <dir>', 'folder for the checkpoint and the export (default: a temporary folder)')
   .option('--steps <n>', 'training steps at most (stops early at 99.5% dev exact match)', positiveInt, 1000)
   .option('--seed <n>', 'seed', nonNegativeInt, 1)
-  .addOption(new Option('--device <device>', 'onnxruntime device').choices(DEVICES).default('cpu'))
+  .addOption(new Option('--device <device>', 'onnxruntime device').choices(NODE_DEVICES).default('cpu'))
   .addHelpText(
     'after',
     `
@@ -255,7 +256,8 @@ program
   .argument('<folder>', 'export folder written by attend export')
   .option('--host <host>', 'address to listen on', '127.0.0.1')
   .option('--port <n>', 'port (0 picks a free one)', nonNegativeInt, 8080)
-  .addOption(new Option('--device <device>', 'onnxruntime device; cuda falls back to cpu').choices(DEVICES).default('cpu'))
+  .addOption(new Option('--device <device>', 'onnxruntime device; cuda falls back to cpu').choices(NODE_DEVICES).default('cpu'))
+  .option('--device-id <n>', 'cuda: the GPU index (default 0)', nonNegativeInt)
   .option('--threads <n>', 'onnxruntime intra-op threads (default: its choice)', positiveInt)
   .option('--max-batch <n>', 'requests run together in one model call at most', positiveInt, 32)
   .option('--batch-wait <ms>', 'how long a request waits for others to join its batch (only after a batch of several)', nonNegativeInt, 5)

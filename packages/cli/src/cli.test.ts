@@ -434,6 +434,15 @@ describe('attend errors', () => {
     const value = await attend(['infer', folder, 'abc', '--device', 'tpu']);
     expect(value.code).toBe(2);
     expect(value.stderr).toBe("attend: option '--device <device>' argument 'tpu' is invalid. Allowed choices are cpu, cuda, wasm.\n");
+    const deviceId = await attend(['infer', folder, 'abc', '--device', 'wasm', '--device-id', '1']);
+    expect(deviceId.code).toBe(2);
+    expect(deviceId.stderr).toBe("attend: --device wasm --device-id 1: deviceId is for device 'cuda'; 'wasm' takes none\n");
+    const cpu = await attend(['infer', folder, 'abc']);
+    const cuda = await attend(['infer', folder, 'abc', '--device', 'cuda', '--device-id', '0']);
+    expect([cuda.code, cuda.stdout]).toEqual([0, cpu.stdout]);
+    // Where CUDA cannot start, attend says so in one line (onnxruntime-node logs its own lines too).
+    const said = cuda.stderr.split('\n').filter((line) => line.startsWith('attend:'));
+    expect(said.join('\n')).toMatch(/^(?:|attend: --device cuda is unavailable \([^\n]+\); running on cpu)$/);
     const data = await attend(['train', '--text', join(dir, 'missing.txt'), '--preset', 'encoder-decoder', '--out', join(dir, 'x')]);
     expect(data.code).toBe(2);
     expect(data.stderr).toMatch(/^attend: --text is data for decoder-lm, but the preset is encoder-decoder/);

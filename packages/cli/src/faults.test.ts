@@ -160,7 +160,7 @@ describe('corrupt, truncated, empty or foreign files → one line naming the fil
     ['config.json', 'invalid UTF-8', () => invalidUtf8, /config\.json: not valid UTF-8 text/],
     ['tokenizer.json', 'invalid UTF-8', () => invalidUtf8, /tokenizer\.json: not valid UTF-8 text/],
     ['tokenizer.json', 'empty', () => '', /tokenizer\.json: /],
-    ['tokenizer.json', 'truncated', (b) => b.subarray(0, b.length / 2), /tokenizer\.json: .*not JSON/],
+    ['tokenizer.json', 'truncated', (b) => b.subarray(0, b.length / 2), /tokenizer\.json: not valid JSON/],
     ['tokenizer.json', 'foreign (a JSON array)', () => '[1, 2, 3]', /tokenizer\.json: /],
     ['model.safetensors', 'empty', () => '', /model\.safetensors: .*too short/],
     ['model.safetensors', 'truncated', (b) => b.subarray(0, b.length - 100), /model\.safetensors: /],
@@ -187,7 +187,7 @@ describe('corrupt, truncated, empty or foreign files → one line naming the fil
     ['onnx/encoder_model.onnx', 'truncated', (b) => b.subarray(0, b.length / 3), /encoder_model\.onnx: /],
     ['onnx/decoder_model_merged.onnx', 'foreign (a PNG)', () => png, /decoder_model_merged\.onnx: /],
     ['config.json', 'without its attend key', () => JSON.stringify({ model_type: 'marian' }), /config\.json: no 'attend' key/],
-    ['tokenizer.json', 'truncated', (b) => b.subarray(0, 10), /tokenizer\.json: not JSON/],
+    ['tokenizer.json', 'truncated', (b) => b.subarray(0, 10), /tokenizer\.json: not valid JSON/],
   ];
 
   it.each(onnxCases)('export folder %s %s: attend translate', async (file, what, corrupt, message) => {

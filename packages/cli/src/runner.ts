@@ -4,10 +4,9 @@
 // encoder–decoder, class probabilities for the classifiers (of texts, or of images for the
 // vit-classifier), streamed continuation for the LM.
 
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodeWith, tokenizerFromJSON, type DecodeStrategy, type ModelConfig, type StepFunction, type Tokenizer, type TokenFields } from '@attend/core';
-import type { Classification, Device, OnnxModel, OnnxRnnSeq2SeqModel, OnnxSeq2SeqModel } from '@attend/runtime-onnx';
+import { resolveDevice, type Classification, type Device, type OnnxRnnSeq2SeqModel, type OnnxSeq2SeqModel, type OpenExportFolderOptions } from '@attend/runtime-onnx';
 import { CliError } from './errors.js';
 import { folderKind } from './model-folder.js';
 
@@ -90,10 +89,20 @@ function textTokenizer(tokenizer: Tokenizer | undefined, config: ModelConfig): T
 }
 
 /** Opens a checkpoint (tfjs, device cpu only) or an export folder (onnxruntime on `device`). */
-export async function openModel(dir: string, device: InferDevice = 'cpu'): Promise<ModelRunner> {
-  if ((await folderKind(dir)) === 'export') return openExport(dir, device);
+export async function openModel(dir: string, device: InferDevice = 'cpu', deviceId?: number): Promise<ModelRunner> {
+  checkDevice(device, deviceId);
+  if ((await folderKind(dir)) === 'export') return openExport(dir, device, deviceId);
   if (device !== 'cpu') throw new CliError(`--device ${device} needs an export folder (attend export); checkpoints run on tfjs`, 2);
   return openCheckpoint(dir);
+}
+
+/** `--device` and `--device-id` checked against runtime-onnx's device table (a usage error, exit 2). */
+export function checkDevice(device: InferDevice, deviceId: number | undefined): void {
+  try {
+    resolveDevice(device, undefined, deviceId === undefined ? {} : { deviceId });
+  } catch (error) {
+    throw new CliError(`--device ${device}${deviceId === undefined ? '' : ` --device-id ${deviceId}`}: ${(error as Error).message}`, 2);
+  }
 }
 
 async function openCheckpoint(dir: string): Promise<ModelRunner> {
@@ -163,71 +172,31 @@ function withPrompt(step: StepFunction, prompt: readonly number[]): StepFunction
   };
 }
 
-/** The runtime-onnx entry point of `device`: onnxruntime-web for wasm, onnxruntime-node otherwise. */
-async function runtimeFor(device: InferDevice) {
-  return device === 'wasm' ? import('@attend/runtime-onnx/web') : import('@attend/runtime-onnx/node');
+/**
+ * The export folder `dir` read and checked by runtime-onnx's loader, its sessions on `device`
+ * (onnxruntime-node, or onnxruntime-web in Node for wasm), and what runs them for people to read:
+ * "onnxruntime-node (cpu; cuda unavailable: …)".
+ */
+export async function openExportOn(dir: string, device: InferDevice, options: Omit<OpenExportFolderOptions, 'device' | 'fileName'> = {}) {
+  const { DEVICES, openExport } = await import('@attend/runtime-onnx/node');
+  const opened = await openExport(dir, { ...options, device });
+  const fallback = opened.fallbacks[0];
+  return { opened, runtime: `onnxruntime-${DEVICES[device].runtime} (${opened.device}${fallback ? `; ${fallback.device} unavailable: ${fallback.reason}` : ''})` };
 }
 
-async function readBytes(file: string): Promise<Uint8Array> {
-  try {
-    return new Uint8Array(await readFile(file));
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new CliError(code === 'ENOENT' ? `${file}: missing (no such file)` : `${file}: cannot read (${(error as Error).message})`);
-  }
-}
-
-/** The sessions of an export folder on `device`, each checked against config.json. */
-async function loadSessions(dir: string, device: InferDevice): Promise<{ config: ModelConfig; tokenizer?: Tokenizer; models: OnnxModel[] }> {
-  const rt = await runtimeFor(device);
-  const configPath = join(dir, rt.EXPORT_FILES.config);
-  const config = rt.readFolderConfig(await readBytes(configPath), configPath);
-  let tokenizer: Tokenizer | undefined;
-  if (config.preset !== 'vit-classifier') {
-    const tokenizerPath = join(dir, rt.EXPORT_FILES.tokenizer);
-    let tokenizerJson: unknown;
-    try {
-      tokenizerJson = JSON.parse(new TextDecoder().decode(await readBytes(tokenizerPath)));
-    } catch (error) {
-      if (error instanceof CliError) throw error;
-      throw new CliError(`${tokenizerPath}: not JSON (${(error as Error).message})`);
-    }
-    tokenizer = tokenizerFromJSON(tokenizerJson, tokenizerPath);
-  }
-  const files =
-    config.preset === 'encoder-decoder'
-      ? [rt.SEQ2SEQ_FILES.encoder, rt.SEQ2SEQ_FILES.decoder]
-      : config.preset === 'rnn-seq2seq'
-        ? [rt.RNN_SEQ2SEQ_FILES.encoder, rt.RNN_SEQ2SEQ_FILES.decoder]
-        : [rt.EXPORT_FILES.model];
-  const models: OnnxModel[] = [];
-  try {
-    for (const name of files) {
-      const file = join(dir, name);
-      const model = await rt.createOnnxModel(await readBytes(file), { device, source: file });
-      models.push(model);
-      if (JSON.stringify(model.config) !== JSON.stringify(config)) throw new CliError(`${file}: its config differs from ${configPath} (files from different exports?)`);
-    }
-  } catch (error) {
-    for (const m of models) await m.release();
-    throw error;
-  }
-  return { config, ...(tokenizer ? { tokenizer } : {}), models };
-}
-
-async function openExport(dir: string, device: InferDevice): Promise<ModelRunner> {
-  const { config, tokenizer, models } = await loadSessions(dir, device);
-  const rt = await runtimeFor(device);
-  const first = models[0]!;
-  const fallback = first.fallbacks[0];
-  const runtime = `onnxruntime-${device === 'wasm' ? 'web' : 'node'} (${first.device}${fallback ? `; ${fallback.device} unavailable: ${fallback.reason}` : ''})`;
-  const seq2seq: OnnxSeq2SeqModel | undefined = config.preset === 'encoder-decoder' ? { encoder: models[0]!, decoder: models[1]! } : undefined;
-  const rnn: OnnxRnnSeq2SeqModel | undefined = config.preset === 'rnn-seq2seq' ? { encoder: models[0]!, decoder: models[1]! } : undefined;
+async function openExport(dir: string, device: InferDevice, deviceId: number | undefined): Promise<ModelRunner> {
+  const { opened, runtime } = await openExportOn(dir, device, deviceId === undefined ? {} : { deviceId });
+  const rt = await import('@attend/runtime-onnx');
+  const { config, tokenizer, sessions, fallbacks } = opened;
+  const fallback = fallbacks[0];
+  const first = 'model' in sessions ? sessions.model : sessions.encoder;
+  const seq2seq: OnnxSeq2SeqModel | undefined = config.preset === 'encoder-decoder' && 'encoder' in sessions ? sessions : undefined;
+  const rnn: OnnxRnnSeq2SeqModel | undefined = config.preset === 'rnn-seq2seq' && 'encoder' in sessions ? sessions : undefined;
   return {
     config,
     ...(tokenizer ? { tokenizer } : {}),
     runtime,
-    device: first.device,
+    device: opened.device,
     ...(fallback ? { fallback } : {}),
     async translate(sources, strategy, maxNewTokens = config.maxSeqLen - 1) {
       if (!seq2seq && !rnn) throw wrongPreset(config, 'translate');
@@ -258,8 +227,6 @@ async function openExport(dir: string, device: InferDevice): Promise<ModelRunner
       }
       return text.decode(ids);
     },
-    async close() {
-      for (const m of models) await m.release();
-    },
+    close: opened.release,
   };
 }

@@ -12,4 +12,5 @@ export * from './data/index.js';
 export * from './metrics/index.js';
 export * from './safetensors.js';
 export * from './checkpoint-format.js';
+export * from './model-folder.js';
 export * from './flops.js';

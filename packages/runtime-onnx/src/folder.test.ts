@@ -76,14 +76,15 @@ describe('export folder (transformers.js layout)', () => {
     await writeFile(onnx, encodeModel(g.toModel({ producerName: 'pytorch', producerVersion: '2.5' })));
     expect(await failure(loadOnnxModel(out), OnnxModelError)).toBe(`${onnx}: an ONNX model, but not an attend export (no 'attend.config' metadata; producer 'pytorch')`);
     await rm(onnx);
-    expect(await failure(loadOnnxModel(out), OnnxModelError)).toBe(`${onnx}: missing (no such file)`);
+    expect(await failure(loadOnnxModel(out), OnnxModelError)).toBe(`${onnx}: missing (a decoder-lm export needs onnx/model.onnx)`);
     await writeFile(onnx, bytes);
 
-    for (const name of ['tokenizer_config.json', 'tokenizer.json', 'config.json']) {
+    const why = { 'tokenizer_config.json': 'a decoder-lm export has one', 'tokenizer.json': 'the export needs its tokenizer', 'config.json': 'every export has one' };
+    for (const [name, reason] of Object.entries(why)) {
       const file = join(out, name);
       const saved = await readFile(file);
       await rm(file);
-      expect(await failure(loadOnnxModel(out), CheckpointError)).toBe(`${file}: missing (no such file)`);
+      expect(await failure(loadOnnxModel(out), CheckpointError)).toBe(`${file}: missing (${reason})`);
       await writeFile(file, saved);
     }
     await writeFile(join(out, 'config.json'), '{"model_type": "gpt2"}');

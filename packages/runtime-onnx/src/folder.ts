@@ -35,7 +35,7 @@
 // and generation files as above, and onnx/rnn_encoder.onnx + onnx/rnn_decoder_step.onnx (see
 // exportRnnSeq2Seq in rnn-export.ts).
 
-import { CheckpointError, ConfigError, parseModelConfig, parseSafetensors, tokenizerFromJSON, type ModelConfig, type Tokenizer, type TokenFields, type VitClassifierConfig, CHECKPOINT_FILES, hfConfig, vitPreprocessorConfig } from '@attend/core';
+import { CheckpointError, ConfigError, parseModelConfig, parseSafetensors, tokenizerFromJSON, type ModelConfig, type Tokenizer, type TokenFields, type VitClassifierConfig, CHECKPOINT_FILES, hfConfig, vitPreprocessorConfig, tokenizerFromBytes } from '@attend/core';
 import { exportCheckpointFiles, exportSeq2SeqCheckpointFiles, type ExportOptions } from './export.js';
 import { exportRnnSeq2Seq } from './models/rnn-seq2seq/export.js';
 
@@ -121,12 +121,7 @@ export function exportFolderFiles(files: Record<string, Uint8Array>, options: Pi
     return { [EXPORT_FILES.config]: json(hfConfig(config)), [EXPORT_FILES.preprocessorConfig]: json(vitPreprocessorConfig(config)), [EXPORT_FILES.model]: onnx };
   }
   const tokenizerBytes = read(CHECKPOINT_FILES.tokenizer);
-  let tokenizer: Tokenizer;
-  try {
-    tokenizer = tokenizerFromJSON(JSON.parse(utf8Text(tokenizerBytes, where(CHECKPOINT_FILES.tokenizer))) as unknown, where(CHECKPOINT_FILES.tokenizer));
-  } catch (error) {
-    throw new CheckpointError(error instanceof SyntaxError ? `${where(CHECKPOINT_FILES.tokenizer)}: not JSON (${error.message.replace(/\s+/g, ' ')})` : (error as Error).message);
-  }
+  const tokenizer = tokenizerFromBytes(tokenizerBytes, where(CHECKPOINT_FILES.tokenizer));
   if (tokenizer.vocabSize !== config.vocabSize) {
     throw new CheckpointError(`${where(CHECKPOINT_FILES.tokenizer)}: ${tokenizer.vocabSize} tokens but config.json has vocabSize ${config.vocabSize}`);
   }

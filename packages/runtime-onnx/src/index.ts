@@ -7,6 +7,7 @@ export * from './devices.js';
 export * from './session.js';
 export * from './generate.js';
 export * from './folder.js';
+export * from './export-folder.js';
 export * from './quantize.js';
 export * from './models/encoder-decoder/session.js';
 export * from './classify.js';

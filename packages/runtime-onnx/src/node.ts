@@ -1,12 +1,14 @@
 // @attend/runtime-onnx for Node: onnxruntime-node (devices 'cpu' and 'cuda'), plus reading
-// checkpoint folders and .onnx files from disk with one-line errors.
+// checkpoint folders, export folders (the export-folder loader bound to the disk: openExport)
+// and .onnx files from disk with one-line errors.
 
 import * as ort from 'onnxruntime-node';
-import { CHECKPOINT_FILES, CheckpointError, tokenizerFromJSON, type ModelConfig, type Tokenizer } from '@attend/core';
+import { CHECKPOINT_FILES, CheckpointError, type ModelConfig, type Preset, type Tokenizer } from '@attend/core';
 import { readCheckpointFolder, writeFolderAtomic } from '@attend/core/node';
 import { exportCheckpointFiles, type ExportOptions } from './export.js';
-import type { GraphKind } from './graph-io.js';
-import { EXPORT_FILES, exportFolderFiles, readFolderConfig, RNN_SEQ2SEQ_FILES, SEQ2SEQ_FILES, utf8Text } from './folder.js';
+import { resolveDevice } from './devices.js';
+import { EXPORT_LAYOUTS, exportKind, layoutGraphs, openExportFolder, type OpenedExportFolder, type OpenExportFolderOptions, type ReadFile } from './export-folder.js';
+import { EXPORT_FILES, exportFolderFiles, RNN_SEQ2SEQ_FILES, SEQ2SEQ_FILES } from './folder.js';
 import type { OnnxRnnSeq2SeqModel } from './models/rnn-seq2seq/session.js';
 import type { OnnxSeq2SeqModel } from './models/encoder-decoder/session.js';
 import { OnnxModel, OnnxModelError, type SessionOptions } from './session.js';
@@ -19,7 +21,7 @@ export function createOnnxModel(bytes: Uint8Array, options: SessionOptions = {})
   return OnnxModel.create(ort, 'node', bytes, options);
 }
 
-/** Loads an exported .onnx file, or the model of an export folder (see `loadExportFolder`). */
+/** Loads an exported .onnx file, or the model of a one-graph export folder (see `openExport`). */
 export async function loadOnnxModel(path: string, options: SessionOptions = {}): Promise<OnnxModel> {
   const { stat } = await import('node:fs/promises');
   const isFolder = await stat(path).then(
@@ -27,46 +29,77 @@ export async function loadOnnxModel(path: string, options: SessionOptions = {}):
     () => false,
   );
   if (isFolder) {
-    const { join } = await import('node:path');
-    const configFile = join(path, EXPORT_FILES.config);
-    const config = readFolderConfig(await readBytes(configFile, CheckpointError), configFile);
-    return config.preset === 'vit-classifier' ? loadVitFolder(path, options) : (await loadExportFolder(path, options)).model;
+    const { source: _, ...rest } = options;
+    const opened = await openExport(path, { ...rest, accept: acceptOnly(['decoder-lm', 'encoder-classifier', 'vit-classifier']) });
+    return (opened.sessions as { model: OnnxModel }).model;
   }
   return createOnnxModel(await readBytes(path, OnnxModelError), { source: path, ...options });
 }
 
-export interface ExportFolder {
+/**
+ * The files of the folder `dir` on disk for `openExportFolder`: undefined for a missing file, a
+ * CheckpointError naming the file when it cannot be read.
+ */
+export function folderReadFile(dir: string): ReadFile {
+  return async (name) => {
+    const { readFile } = await import('node:fs/promises');
+    const { join } = await import('node:path');
+    const file = join(dir, name);
+    try {
+      return new Uint8Array(await readFile(file));
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+      throw new CheckpointError(`${file}: cannot read (${(error as Error).message})`);
+    }
+  };
+}
+
+/**
+ * Opens the export folder `dir` (any preset) from disk, see openExportFolder: on onnxruntime-node
+ * (cpu, cuda), or on onnxruntime-web in this process for a web device (wasm), as the device table
+ * says. Errors name the files by their paths under `dir`.
+ */
+export async function openExport(dir: string, options: Omit<OpenExportFolderOptions, 'fileName'> = {}): Promise<OpenedExportFolder> {
+  const { join } = await import('node:path');
+  const createSession = resolveDevice(options.device ?? 'cpu').runtime === 'web' ? (await import('./web.js')).createOnnxModel : createOnnxModel;
+  return openExportFolder(folderReadFile(dir), createSession, { ...options, fileName: (name) => join(dir, name) });
+}
+
+/** The loader function of each preset's export folder, for the errors that point to it. */
+const FOLDER_LOADERS: Readonly<Record<Preset, string>> = Object.freeze({
+  'decoder-lm': 'loadExportFolder',
+  'encoder-classifier': 'loadExportFolder',
+  'vit-classifier': 'loadVitFolder',
+  'encoder-decoder': 'loadSeq2SeqFolder',
+  'rnn-seq2seq': 'loadRnnSeq2SeqFolder',
+});
+
+/** An `accept` for openExport that refuses every preset but `presets`, naming the loader to use. */
+function acceptOnly(presets: readonly Preset[]): (config: ModelConfig, configFile: string) => void {
+  return (config, configFile) => {
+    if (presets.includes(config.preset)) return;
+    const use = FOLDER_LOADERS[config.preset];
+    if (presets.length === 1) throw new CheckpointError(`${configFile}: preset '${config.preset}', not ${exportKind(presets[0]!)} (use ${use})`);
+    const graphs = layoutGraphs(EXPORT_LAYOUTS[config.preset]).map((g) => g.file);
+    throw new CheckpointError(`${configFile}: ${exportKind(config.preset)} (${graphs.join(' + ')}); load it with ${use}`);
+  };
+}
+
+/** A one-graph text export folder: its model and tokenizer, and what openExport returns. */
+export interface ExportFolder extends Omit<OpenedExportFolder, 'sessions' | 'tokenizer'> {
   model: OnnxModel;
   tokenizer: Tokenizer;
 }
 
 /**
- * Loads an export folder (transformers.js layout, see folder.ts): checks that its files are
- * there, that config.json is an attend export and matches the model, and loads the tokenizer.
+ * Loads a decoder-lm or encoder-classifier export folder (transformers.js layout, see
+ * folder.ts): checks that its files are there, that config.json is an attend export and matches
+ * the model, and loads the tokenizer.
  */
 export async function loadExportFolder(folder: string, options: SessionOptions = {}): Promise<ExportFolder> {
-  const path = await import('node:path');
-  const file = (name: string): string => path.join(folder, name);
-  const config = readFolderConfig(await readBytes(file(EXPORT_FILES.config), CheckpointError), file(EXPORT_FILES.config));
-  if (config.preset === 'encoder-decoder') {
-    throw new CheckpointError(`${file(EXPORT_FILES.config)}: an encoder-decoder export (${SEQ2SEQ_FILES.encoder} + ${SEQ2SEQ_FILES.decoder}); load it with loadSeq2SeqFolder`);
-  }
-  if (config.preset === 'rnn-seq2seq') {
-    throw new CheckpointError(`${file(EXPORT_FILES.config)}: an rnn-seq2seq export (${RNN_SEQ2SEQ_FILES.encoder} + ${RNN_SEQ2SEQ_FILES.decoder}); load it with loadRnnSeq2SeqFolder`);
-  }
-  if (config.preset === 'vit-classifier') {
-    throw new CheckpointError(`${file(EXPORT_FILES.config)}: a vit-classifier export (images in, no tokenizer); load it with loadVitFolder`);
-  }
-  const tokenizerText = utf8Text(await readBytes(file(EXPORT_FILES.tokenizer), CheckpointError), file(EXPORT_FILES.tokenizer));
-  let tokenizer: Tokenizer;
-  try {
-    tokenizer = tokenizerFromJSON(JSON.parse(tokenizerText) as unknown, file(EXPORT_FILES.tokenizer));
-  } catch (error) {
-    throw new CheckpointError(error instanceof SyntaxError ? `${file(EXPORT_FILES.tokenizer)}: not JSON (${error.message.replace(/\s+/g, ' ')})` : (error as Error).message);
-  }
-  const needed = config.preset === 'encoder-classifier' ? [EXPORT_FILES.tokenizerConfig] : [EXPORT_FILES.tokenizerConfig, EXPORT_FILES.generationConfig];
-  for (const name of needed) await readBytes(file(name), CheckpointError);
-  return { model: await loadFolderGraph(folder, config, options), tokenizer };
+  const { sessions, tokenizer, ...rest } = await openExport(folder, { ...withoutSource(options), accept: acceptOnly(['decoder-lm', 'encoder-classifier']) });
+  return { ...rest, model: (sessions as { model: OnnxModel }).model, tokenizer: tokenizer! };
 }
 
 /**
@@ -74,27 +107,11 @@ export async function loadExportFolder(folder: string, options: SessionOptions =
  * preprocessor_config.json and the graph (pixel_values → logits), checked against config.json.
  */
 export async function loadVitFolder(folder: string, options: SessionOptions = {}): Promise<OnnxModel> {
-  const path = await import('node:path');
-  const file = (name: string): string => path.join(folder, name);
-  const config = readFolderConfig(await readBytes(file(EXPORT_FILES.config), CheckpointError), file(EXPORT_FILES.config));
-  if (config.preset !== 'vit-classifier') throw new CheckpointError(`${file(EXPORT_FILES.config)}: preset '${config.preset}', not a vit-classifier export (use loadExportFolder)`);
-  await readBytes(file(EXPORT_FILES.preprocessorConfig), CheckpointError);
-  return loadFolderGraph(folder, config, options);
+  const { sessions } = await openExport(folder, { ...withoutSource(options), accept: acceptOnly(['vit-classifier']) });
+  return (sessions as { model: OnnxModel }).model;
 }
 
-/** onnx/model.onnx of an export folder, checked against its config.json. */
-async function loadFolderGraph(folder: string, config: ModelConfig, options: SessionOptions): Promise<OnnxModel> {
-  const path = await import('node:path');
-  const onnxFile = path.join(folder, EXPORT_FILES.model);
-  const model = await createOnnxModel(await readBytes(onnxFile, OnnxModelError), { source: onnxFile, ...options });
-  if (JSON.stringify(model.config) !== JSON.stringify(config)) {
-    await model.release();
-    throw new OnnxModelError(`${onnxFile}: its config differs from ${path.join(folder, EXPORT_FILES.config)} 'attend' (files from different exports?)`);
-  }
-  return model;
-}
-
-export interface Seq2SeqExportFolder {
+export interface Seq2SeqExportFolder extends Omit<OpenedExportFolder, 'sessions' | 'tokenizer'> {
   model: OnnxSeq2SeqModel;
   tokenizer: Tokenizer;
 }
@@ -104,10 +121,10 @@ export interface Seq2SeqExportFolder {
  * tokenizer, and both graphs, each checked against config.json.
  */
 export async function loadSeq2SeqFolder(folder: string, options: SessionOptions = {}): Promise<Seq2SeqExportFolder> {
-  return loadTwoGraphFolder(folder, 'encoder-decoder', [SEQ2SEQ_FILES.encoder, 'seq2seq-encoder'], [SEQ2SEQ_FILES.decoder, 'seq2seq-decoder'], options);
+  return loadTwoGraphFolder(folder, 'encoder-decoder', options);
 }
 
-export interface RnnSeq2SeqExportFolder {
+export interface RnnSeq2SeqExportFolder extends Omit<OpenedExportFolder, 'sessions' | 'tokenizer'> {
   model: OnnxRnnSeq2SeqModel;
   tokenizer: Tokenizer;
 }
@@ -117,45 +134,18 @@ export interface RnnSeq2SeqExportFolder {
  * tokenizer, and the encoder and decoder-step graphs, each checked against config.json.
  */
 export async function loadRnnSeq2SeqFolder(folder: string, options: SessionOptions = {}): Promise<RnnSeq2SeqExportFolder> {
-  return loadTwoGraphFolder(folder, 'rnn-seq2seq', [RNN_SEQ2SEQ_FILES.encoder, 'rnn-seq2seq-encoder'], [RNN_SEQ2SEQ_FILES.decoder, 'rnn-seq2seq-decoder'], options);
+  return loadTwoGraphFolder(folder, 'rnn-seq2seq', options);
 }
 
-async function loadTwoGraphFolder(
-  folder: string,
-  preset: 'encoder-decoder' | 'rnn-seq2seq',
-  encoderFile: readonly [string, GraphKind],
-  decoderFile: readonly [string, GraphKind],
-  options: SessionOptions,
-): Promise<{ model: { encoder: OnnxModel; decoder: OnnxModel }; tokenizer: Tokenizer }> {
-  const path = await import('node:path');
-  const file = (name: string): string => path.join(folder, name);
-  const config = readFolderConfig(await readBytes(file(EXPORT_FILES.config), CheckpointError), file(EXPORT_FILES.config));
-  if (config.preset !== preset) {
-    const use = config.preset === 'encoder-decoder' ? 'loadSeq2SeqFolder' : config.preset === 'rnn-seq2seq' ? 'loadRnnSeq2SeqFolder' : 'loadExportFolder';
-    throw new CheckpointError(`${file(EXPORT_FILES.config)}: preset '${config.preset}', not an ${preset} export (use ${use})`);
-  }
-  let tokenizer: Tokenizer;
-  const tokenizerText = utf8Text(await readBytes(file(EXPORT_FILES.tokenizer), CheckpointError), file(EXPORT_FILES.tokenizer));
-  try {
-    tokenizer = tokenizerFromJSON(JSON.parse(tokenizerText) as unknown, file(EXPORT_FILES.tokenizer));
-  } catch (error) {
-    throw new CheckpointError(error instanceof SyntaxError ? `${file(EXPORT_FILES.tokenizer)}: not JSON (${error.message.replace(/\s+/g, ' ')})` : (error as Error).message);
-  }
-  for (const name of [EXPORT_FILES.tokenizerConfig, EXPORT_FILES.generationConfig]) await readBytes(file(name), CheckpointError);
-  const loaded: OnnxModel[] = [];
-  try {
-    for (const [name, graph] of [encoderFile, decoderFile]) {
-      const onnxFile = file(name);
-      const model = await createOnnxModel(await readBytes(onnxFile, OnnxModelError), { source: onnxFile, ...options });
-      loaded.push(model);
-      if (model.graph !== graph) throw new OnnxModelError(`${onnxFile}: holds a '${model.graph}' graph, expected '${graph}'`);
-      if (JSON.stringify(model.config) !== JSON.stringify(config)) throw new OnnxModelError(`${onnxFile}: its config differs from ${file(EXPORT_FILES.config)} 'attend' (files from different exports?)`);
-    }
-  } catch (error) {
-    for (const m of loaded) await m.release();
-    throw error;
-  }
-  return { model: { encoder: loaded[0]!, decoder: loaded[1]! }, tokenizer };
+async function loadTwoGraphFolder(folder: string, preset: 'encoder-decoder' | 'rnn-seq2seq', options: SessionOptions) {
+  const { sessions, tokenizer, ...rest } = await openExport(folder, { ...withoutSource(options), accept: acceptOnly([preset]) });
+  return { ...rest, model: sessions as { encoder: OnnxModel; decoder: OnnxModel }, tokenizer: tokenizer! };
+}
+
+/** Session options without `source`: the loader names each graph by its file. */
+function withoutSource(options: SessionOptions): Omit<SessionOptions, 'source'> {
+  const { source: _, ...rest } = options;
+  return rest;
 }
 
 /**

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckpointError, createRng, ShapeError } from '@attend/core';
 import { setupBackend } from '@attend/transformer';
 import { createOnnxModel, exportCheckpoint, loadOnnxModel } from './node.js';
-import { resolveDevice } from './devices.js';
+import { DeviceError, DEVICES, NODE_DEVICES, resolveDevice } from './devices.js';
 import { exportCheckpointFiles } from './export.js';
 import { GraphBuilder } from './onnx/graph.js';
 import { encodeModel } from './onnx/proto.js';
@@ -123,11 +123,18 @@ describe('input checks before ONNX Runtime', () => {
 
 describe('devices', () => {
   it('resolves each device for its runtime and lists the valid ones otherwise', () => {
-    expect(resolveDevice('cpu', 'node')).toEqual({ device: 'cpu', executionProviders: ['cpu'] });
-    expect(resolveDevice('cuda', 'node')).toEqual({ device: 'cuda', executionProviders: ['cuda'], fallback: 'cpu' });
-    expect(resolveDevice('webgpu', 'web')).toEqual({ device: 'webgpu', executionProviders: ['webgpu'], fallback: 'wasm' });
+    expect(resolveDevice('cpu', 'node')).toEqual({ device: 'cpu', runtime: 'node', executionProviders: [{ name: 'cpu' }] });
+    expect(resolveDevice('cuda', 'node')).toEqual({ device: 'cuda', runtime: 'node', executionProviders: [{ name: 'cuda' }], fallback: 'cpu' });
+    expect(resolveDevice('cuda', 'node', { deviceId: 2 })).toEqual({ device: 'cuda', runtime: 'node', executionProviders: [{ name: 'cuda', deviceId: 2 }], fallback: 'cpu' });
+    expect(resolveDevice('webgpu', 'web')).toEqual({ device: 'webgpu', runtime: 'web', executionProviders: [{ name: 'webgpu' }], fallback: 'wasm' });
+    expect(resolveDevice('wasm')).toEqual({ device: 'wasm', runtime: 'web', executionProviders: [{ name: 'wasm' }] });
     expect(() => resolveDevice('cuda', 'web')).toThrow("device 'cuda' is not available with @attend/runtime-onnx/web ('cuda' needs @attend/runtime-onnx/node); valid: wasm, webgpu");
     expect(() => resolveDevice('tpu', 'node')).toThrow("device 'tpu' is not available with @attend/runtime-onnx/node; valid: cpu, cuda");
+    expect(() => resolveDevice('tpu')).toThrow(new DeviceError("device 'tpu' is not available; valid: cpu, cuda, wasm, webgpu"));
+    expect(() => resolveDevice('cpu', 'node', { deviceId: 1 })).toThrow(new DeviceError("deviceId is for device 'cuda'; 'cpu' takes none"));
+    expect(() => resolveDevice('cuda', 'node', { deviceId: -1 })).toThrow(new DeviceError('deviceId must be a non-negative integer, got -1'));
+    expect(Object.isFrozen(DEVICES.cuda.executionProviders[0])).toBe(true);
+    expect(NODE_DEVICES).toEqual(['cpu', 'cuda', 'wasm']);
   });
 
   it('runs on CUDA where its provider loads, else falls back to CPU saying why (or fails when fallback is off)', async () => {

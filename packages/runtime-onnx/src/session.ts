@@ -26,6 +26,8 @@ export interface OrtRuntime {
 export interface SessionOptions {
   /** Default 'cpu' (node) or 'wasm' (web). */
   device?: Device;
+  /** 'cuda' only: the GPU index (CUDA provider's deviceId); default 0. */
+  deviceId?: number;
   /** Fall back to CPU/WASM when a GPU device cannot start; default true. */
   allowFallback?: boolean;
   /** Intra-op threads (node); default ORT's choice. */
@@ -197,7 +199,7 @@ export class OnnxModel {
     const source = options.source ?? 'model.onnx';
     const { info, config, graph } = inspectModel(bytes, source);
     const fallbacks: { device: Device; reason: string }[] = [];
-    let resolved = resolveDevice(options.device ?? (runtime === 'node' ? 'cpu' : 'wasm'), runtime);
+    let resolved = resolveDevice(options.device ?? (runtime === 'node' ? 'cpu' : 'wasm'), runtime, options.deviceId === undefined ? {} : { deviceId: options.deviceId });
     for (;;) {
       try {
         const session = await ort.InferenceSession.create(bytes, {

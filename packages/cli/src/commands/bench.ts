@@ -10,10 +10,11 @@
 // of an export, also the fastest call, which shows when stalls inflate the median).
 
 import Table from 'cli-table3';
-import { argmax, createRng, logitsOf, numPatches, type ModelConfig, type StepFunction, hasTokens, type VitClassifierConfig, type TokenFields, type TokenModelConfig } from '@attend/core';
-import type { OnnxModel, SessionOptions } from '@attend/runtime-onnx';
-import { EXPORT_FILES, RNN_SEQ2SEQ_FILES, SEQ2SEQ_FILES } from '@attend/runtime-onnx';
+import { argmax, configAs, createRng, hasTokens, logitsOf, numPatches, type ModelConfig, type StepFunction, type TokenFields, type TokenModelConfig, type VitClassifierConfig } from '@attend/core';
+import type { ExportSessions } from '@attend/runtime-onnx';
+import { EXPORT_FILES } from '@attend/runtime-onnx';
 import { folderKind } from '../model-folder.js';
+import { openExportOn, type InferDevice } from '../runner.js';
 
 export interface BenchCommandOptions {
   /** Tokens per sequence; default min(32, maxSeqLen). */
@@ -70,63 +71,54 @@ interface Row {
 }
 
 /** Forward and cached-decode timings of the export in `dir` under one runtime configuration. */
-async function benchExport(dir: string, runtime: 'node' | 'web', options: SessionOptions, n: number, o: BenchCommandOptions): Promise<Omit<Row, 'runtime'>> {
-  const rt = runtime === 'web' ? await import('@attend/runtime-onnx/web') : await import('@attend/runtime-onnx/node');
-  const { readFile } = await import('node:fs/promises');
-  const { join } = await import('node:path');
-  const load = async (name: string): Promise<OnnxModel> => rt.createOnnxModel(new Uint8Array(await readFile(join(dir, name))), { ...options, source: join(dir, name) });
-  const configPath = join(dir, EXPORT_FILES.config);
-  const config = rt.readFolderConfig(new Uint8Array(await readFile(configPath)), configPath);
+async function benchExport(dir: string, options: { device: InferDevice; numThreads?: number }, n: number, o: BenchCommandOptions): Promise<Omit<Row, 'runtime'>> {
+  const rt = await import('@attend/runtime-onnx');
+  const { device, ...session } = options;
+  const { config, sessions, release } = (await openExportOn(dir, device, session)).opened;
+  try {
+    return await benchSessions(rt, config, sessions, n, o);
+  } finally {
+    await release();
+  }
+}
+
+/** The timings of `benchExport` over opened sessions. */
+async function benchSessions(rt: typeof import('@attend/runtime-onnx'), config: ModelConfig, sessions: ExportSessions, n: number, o: BenchCommandOptions): Promise<Omit<Row, 'runtime'>> {
   const ids = hasTokens(config) ? randomIds(config, n, 1) : new Int32Array(n); // a vit-classifier times images instead
   const tokens = { data: ids, batchSize: 1, seqLen: n };
-  if (config.preset === 'rnn-seq2seq') {
+  if (config.preset === 'rnn-seq2seq' && 'encoder' in sessions) {
     // Forward: the encoder, then the decoder-step graph over the n target tokens (teacher forcing).
-    const model = { encoder: await load(RNN_SEQ2SEQ_FILES.encoder), decoder: await load(RNN_SEQ2SEQ_FILES.decoder) };
-    try {
-      const target = Int32Array.from(ids, (x, i) => (i === 0 ? config.bosTokenId : x));
-      const source = { ids, batchSize: 1, seqLen: n };
-      const { median: forwardMs, min: forwardMinMs } = await timeMs(async () => {
-        await rt.runRnnDecoder(model.decoder, await rt.encodeRnnSource(model.encoder, source), { data: target, batchSize: 1, seqLen: n });
-      }, o.seconds);
-      const memory = await rt.encodeRnnSource(model.encoder, source);
-      const decodeMs = await cachedDecodeMs(() => rt.onnxRnnStepFunction(model.decoder, memory), config, Math.min(16, config.maxSeqLen - 1), o.seconds);
-      return { forwardMs, forwardMinMs, tokensPerSecond: (2 * n * 1000) / forwardMs, decodeMs };
-    } finally {
-      await model.encoder.release();
-      await model.decoder.release();
-    }
+    const target = Int32Array.from(ids, (x, i) => (i === 0 ? config.bosTokenId : x));
+    const source = { ids, batchSize: 1, seqLen: n };
+    const { median: forwardMs, min: forwardMinMs } = await timeMs(async () => {
+      await rt.runRnnDecoder(sessions.decoder, await rt.encodeRnnSource(sessions.encoder, source), { data: target, batchSize: 1, seqLen: n });
+    }, o.seconds);
+    const memory = await rt.encodeRnnSource(sessions.encoder, source);
+    const decodeMs = await cachedDecodeMs(() => rt.onnxRnnStepFunction(sessions.decoder, memory), config, Math.min(16, config.maxSeqLen - 1), o.seconds);
+    return { forwardMs, forwardMinMs, tokensPerSecond: (2 * n * 1000) / forwardMs, decodeMs };
   }
-  if (config.preset === 'encoder-decoder') {
-    const model = { encoder: await load(SEQ2SEQ_FILES.encoder), decoder: await load(SEQ2SEQ_FILES.decoder) };
-    try {
-      const target = Int32Array.from(ids, (x, i) => (i === 0 ? config.bosTokenId : x));
-      const { median: forwardMs, min: forwardMinMs } = await timeMs(async () => {
-        const { lastHiddenState } = await model.encoder.encode({ inputIds: tokens });
-        await model.decoder.runSeq2SeqDecoder({ inputIds: { data: target, batchSize: 1, seqLen: n }, encoderHiddenStates: lastHiddenState });
-      }, o.seconds);
-      const memory = await rt.encodeSource(model.encoder, { ids, batchSize: 1, seqLen: n });
-      const decodeMs = await cachedDecodeMs(() => rt.onnxSeq2SeqStepFunction(model.decoder, memory), config, Math.min(16, config.maxSeqLen - 1), o.seconds);
-      return { forwardMs, forwardMinMs, tokensPerSecond: (2 * n * 1000) / forwardMs, decodeMs };
-    } finally {
-      await model.encoder.release();
-      await model.decoder.release();
-    }
+  if ('encoder' in sessions) {
+    const seq2seq = configAs(config, ['encoder-decoder'], 'bench');
+    const target = Int32Array.from(ids, (x, i) => (i === 0 ? seq2seq.bosTokenId : x));
+    const { median: forwardMs, min: forwardMinMs } = await timeMs(async () => {
+      const { lastHiddenState } = await sessions.encoder.encode({ inputIds: tokens });
+      await sessions.decoder.runSeq2SeqDecoder({ inputIds: { data: target, batchSize: 1, seqLen: n }, encoderHiddenStates: lastHiddenState });
+    }, o.seconds);
+    const memory = await rt.encodeSource(sessions.encoder, { ids, batchSize: 1, seqLen: n });
+    const decodeMs = await cachedDecodeMs(() => rt.onnxSeq2SeqStepFunction(sessions.decoder, memory), seq2seq, Math.min(16, config.maxSeqLen - 1), o.seconds);
+    return { forwardMs, forwardMinMs, tokensPerSecond: (2 * n * 1000) / forwardMs, decodeMs };
   }
-  const model = await load(EXPORT_FILES.model);
-  try {
-    if (config.preset === 'vit-classifier') {
-      const image = randomImages(config, 1, 1);
-      const { median: forwardMs, min: forwardMinMs } = await timeMs(() => model.runImages(image, 1), o.seconds);
-      return { forwardMs, forwardMinMs, tokensPerSecond: (n * 1000) / forwardMs };
-    }
-    const { median: forwardMs, min: forwardMinMs } = await timeMs(() => model.run({ inputIds: tokens }), o.seconds);
-    if (config.preset === 'encoder-classifier') return { forwardMs, forwardMinMs, tokensPerSecond: (n * 1000) / forwardMs };
-    const prompt = Array.from(ids.subarray(0, Math.min(8, n)));
-    const decodeMs = await cachedDecodeMs(() => rt.onnxStepFunction(model, { prompts: [prompt] }), config, Math.min(16, config.maxSeqLen - prompt.length), o.seconds);
-    return { forwardMs, forwardMinMs, tokensPerSecond: (n * 1000) / forwardMs, decodeMs };
-  } finally {
-    await model.release();
+  const model = sessions.model;
+  if (config.preset === 'vit-classifier') {
+    const image = randomImages(config, 1, 1);
+    const { median: forwardMs, min: forwardMinMs } = await timeMs(() => model.runImages(image, 1), o.seconds);
+    return { forwardMs, forwardMinMs, tokensPerSecond: (n * 1000) / forwardMs };
   }
+  const { median: forwardMs, min: forwardMinMs } = await timeMs(() => model.run({ inputIds: tokens }), o.seconds);
+  if (config.preset === 'encoder-classifier') return { forwardMs, forwardMinMs, tokensPerSecond: (n * 1000) / forwardMs };
+  const prompt = Array.from(ids.subarray(0, Math.min(8, n)));
+  const decodeMs = await cachedDecodeMs(() => rt.onnxStepFunction(model, { prompts: [prompt] }), config, Math.min(16, config.maxSeqLen - prompt.length), o.seconds);
+  return { forwardMs, forwardMinMs, tokensPerSecond: (n * 1000) / forwardMs, decodeMs };
 }
 
 /**
@@ -213,12 +205,12 @@ export async function benchCommand(dir: string, o: BenchCommandOptions): Promise
   const what = vit ? `1 image (${n - 1} patches + CLS)` : `1 × ${n} tokens${seq2seq ? ` (source and target)` : ''}`;
   console.log(`export ${dir}: ${config.preset}, forward of ${what}`);
   const rows: Row[] = [];
-  for (const [runtime, kind, options] of [
-    ['onnxruntime-node cpu, 1 thread', 'node', { device: 'cpu', numThreads: 1 }],
-    ['onnxruntime-node cpu, 2 threads', 'node', { device: 'cpu', numThreads: 2 }],
-    ['onnxruntime-web wasm', 'web', { device: 'wasm' }],
+  for (const [runtime, options] of [
+    ['onnxruntime-node cpu, 1 thread', { device: 'cpu', numThreads: 1 }],
+    ['onnxruntime-node cpu, 2 threads', { device: 'cpu', numThreads: 2 }],
+    ['onnxruntime-web wasm', { device: 'wasm' }],
   ] as const) {
-    rows.push({ runtime, ...(await benchExport(dir, kind, options, n, o)) });
+    rows.push({ runtime, ...(await benchExport(dir, options, n, o)) });
   }
   const table = new Table({ head: ['runtime', 'forward ms', 'fastest ms', 'tokens/s', 'decode ms/token (KV cache)'], style: { head: [], border: [] }, chars: COMPACT, colAligns: ['left', 'right', 'right', 'right', 'right'] });
   for (const r of rows) table.push([r.runtime, r.forwardMs.toFixed(3), r.forwardMinMs.toFixed(3), Math.round(r.tokensPerSecond).toLocaleString('en-US'), r.decodeMs === undefined ? '–' : r.decodeMs.toFixed(3)]);

@@ -11,7 +11,7 @@ import { reportFallback, type InferCommandOptions } from './infer.js';
 export async function generateCommand(model: string, texts: string[], o: InferCommandOptions): Promise<void> {
   const strategy = strategyOf(o);
   const prompts = await readInputs(texts, o.file, { allowEmpty: true });
-  const runner = await openModel(model, o.device);
+  const runner = await openModel(model, o.device, o.deviceId);
   try {
     if (runner.config.preset !== 'decoder-lm') throw new CliError(`${model}: ${/^[aeiou]/.test(runner.config.preset) ? 'an' : 'a'} ${runner.config.preset} model; generate needs a decoder-lm (use attend infer)`);
     reportFallback(runner, o.device);

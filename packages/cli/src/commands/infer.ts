@@ -13,6 +13,8 @@ import { openModel, type InferDevice, type ModelRunner } from '../runner.js';
 export interface InferCommandOptions extends StrategyOptions {
   file?: string;
   device: InferDevice;
+  /** cuda: the GPU index. */
+  deviceId?: number;
   maxTokens?: number;
   json: boolean;
 }
@@ -64,7 +66,7 @@ export async function inferCommand(model: string, texts: string[], o: InferComma
   const strategy = strategyOf(o);
   const inputs = await readInputs(texts, o.file);
   if (inputs.length === 0) throw new CliError('no input lines to run the model on');
-  const runner = await openModel(model, o.device);
+  const runner = await openModel(model, o.device, o.deviceId);
   try {
     reportFallback(runner, o.device);
     const { lines, results, summary } = await run(runner, inputs, strategy, o.maxTokens);

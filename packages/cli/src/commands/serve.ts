@@ -3,13 +3,16 @@
 
 import { folderKind } from '../model-folder.js';
 import { CliError } from '../errors.js';
+import { checkDevice, type InferDevice } from '../runner.js';
 import { openEngine } from '../serve/engine.js';
 import { createServer, TASK_ROUTES } from '../serve/server.js';
 
 export interface ServeCommandOptions {
   host: string;
   port: number;
-  device: 'cpu' | 'cuda';
+  device: InferDevice;
+  /** cuda: the GPU index. */
+  deviceId?: number;
   threads?: number;
   maxBatch: number;
   batchWait: number;
@@ -21,8 +24,9 @@ export interface ServeCommandOptions {
 }
 
 export async function serveCommand(folder: string, o: ServeCommandOptions): Promise<void> {
+  checkDevice(o.device, o.deviceId);
   if ((await folderKind(folder)) !== 'export') throw new CliError(`${folder}: a training checkpoint; serve takes an export folder (attend export ${folder} --out <dir>)`);
-  const engine = await openEngine(folder, { device: o.device, ...(o.threads ? { numThreads: o.threads } : {}) });
+  const engine = await openEngine(folder, { device: o.device, ...(o.deviceId === undefined ? {} : { deviceId: o.deviceId }), ...(o.threads ? { numThreads: o.threads } : {}) });
   const server = createServer(engine, {
     bodyLimit: o.bodyLimit,
     maxNewTokens: o.maxNewTokens,

@@ -5,19 +5,9 @@
 // length (generate would left-pad shorter prompts, but the longest prompt of a batch would then
 // cap the others' new tokens under maxSeqLen); sampling and beam search run alone.
 
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { CheckpointError, tokenConfig, type DecodeStrategy, type TokenModelConfig, type Tokenizer } from '@attend/core';
-import {
-  EXPORT_FILES,
-  generate,
-  loadExportFolder,
-  loadSeq2SeqFolder,
-  readFolderConfig,
-  translate,
-  type Device,
-  type OnnxModel,
-} from '@attend/runtime-onnx/node';
+import { CheckpointError, tokenConfig, type DecodeStrategy, type ModelConfig, type Preset, type TokenModelConfig, type Tokenizer } from '@attend/core';
+import { generate, translate, type OnnxModel } from '@attend/runtime-onnx';
+import { openExportOn, type InferDevice } from '../runner.js';
 import type { BatchRunner } from './batcher.js';
 
 export type Task = 'generate' | 'translate' | 'classify';
@@ -62,24 +52,23 @@ export interface Engine {
 /** Thrown from a token callback to end a batch whose clients have all gone. */
 class AllCancelled extends Error {}
 
-/** Reads config.json's preset and loads the folder's graphs for its task. */
-export async function openEngine(folder: string, options: { device?: Device; numThreads?: number } = {}): Promise<Engine> {
-  const configFile = join(folder, EXPORT_FILES.config);
-  const bytes = await readFile(configFile).catch((error: NodeJS.ErrnoException) => {
-    throw new CheckpointError(error.code === 'ENOENT' ? `${configFile}: missing (is ${folder} an export folder?)` : `${configFile}: cannot read (${error.message})`);
+/** The presets attend serve runs, and the task of each. */
+const SERVED: Partial<Record<Preset, Task>> = { 'decoder-lm': 'generate', 'encoder-decoder': 'translate', 'encoder-classifier': 'classify' };
+
+/** Opens the export folder with runtime-onnx's loader, refusing presets serve does not run, and makes the engine of its task. */
+export async function openEngine(folder: string, options: { device?: InferDevice; deviceId?: number; numThreads?: number } = {}): Promise<Engine> {
+  const { device = 'cpu', ...session } = options;
+  const { opened, runtime } = await openExportOn(folder, device, {
+    ...session,
+    accept: (config, configFile) => {
+      if (SERVED[config.preset] === undefined) {
+        throw new CheckpointError(`${configFile}: preset '${config.preset}'; attend serve runs decoder-lm, encoder-decoder and encoder-classifier exports (use attend infer)`);
+      }
+    },
   });
-  const preset = readFolderConfig(new Uint8Array(bytes), configFile).preset;
-  if (preset === 'rnn-seq2seq' || preset === 'vit-classifier') {
-    throw new CheckpointError(`${configFile}: preset '${preset}'; attend serve runs decoder-lm, encoder-decoder and encoder-classifier exports (use attend infer)`);
-  }
-  const session = { device: options.device ?? 'cpu', ...(options.numThreads ? { numThreads: options.numThreads } : {}) };
-  const describe = (m: OnnxModel): string => `onnxruntime-node (${m.device}${m.fallbacks[0] ? `; ${m.fallbacks[0].device} unavailable: ${m.fallbacks[0].reason}` : ''})`;
-  if (preset === 'encoder-decoder') {
-    const { model, tokenizer } = await loadSeq2SeqFolder(folder, session);
-    return seq2seqEngine(model.encoder, model.decoder, tokenizer, describe(model.encoder));
-  }
-  const { model, tokenizer } = await loadExportFolder(folder, session);
-  return preset === 'decoder-lm' ? lmEngine(model, tokenizer, describe(model)) : classifierEngine(model, tokenizer, describe(model));
+  const { sessions, tokenizer } = opened;
+  if ('encoder' in sessions) return seq2seqEngine(sessions.encoder, sessions.decoder, tokenizer!, runtime);
+  return SERVED[opened.config.preset] === 'generate' ? lmEngine(sessions.model, tokenizer!, runtime) : classifierEngine(sessions.model, tokenizer!, runtime);
 }
 
 const isGreedy = (s: DecodeStrategy): boolean => s.kind === 'greedy';

@@ -241,6 +241,20 @@ export function loadTokenizerJSON(text: string, source = 'tokenizer.json'): Toke
   return tokenizerFromJSON(json, source);
 }
 
+/**
+ * Reads a `tokenizer.json` file's bytes (UTF-8 JSON): the one tokenizer loader of checkpoint and
+ * export folders. `source` (a path or URL) names the file in every error.
+ */
+export function tokenizerFromBytes(bytes: Uint8Array, source = 'tokenizer.json'): Tokenizer {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new TokenizerError(`${source}: not valid UTF-8 text`);
+  }
+  return loadTokenizerJSON(text, source);
+}
+
 /** `tokenizer.json` text for a tokenizer (2-space indented, as Hugging Face writes it). */
 export function saveTokenizerJSON(tokenizer: Tokenizer): string {
   return JSON.stringify(tokenizer.toJSON(), null, 2);

@@ -8,7 +8,7 @@ export { WordTokenizer, normalizeWordText, splitWords } from './word.js';
 export type { WordCorpusOptions, WordTokenizerOptions } from './word.js';
 export { BpeTokenizer } from './bpe.js';
 export type { BpeTrainOptions } from './bpe.js';
-export { loadTokenizerJSON, saveTokenizerJSON, tokenizerFromJSON } from './hf-json.js';
+export { loadTokenizerJSON, saveTokenizerJSON, tokenizerFromBytes, tokenizerFromJSON } from './hf-json.js';
 export type {
   HFAddedToken,
   HFBPEModel,

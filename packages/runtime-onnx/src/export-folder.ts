@@ -1,0 +1,185 @@
+// The export-folder loader, backend-neutral (as onnxruntime's `common`): reads an export folder
+// (layouts in folder.ts) through a `readFile` its caller binds — node:fs, fetch, files picked in a
+// page — checks every file against config.json before any session exists, then opens the
+// graphs through a `createSession` (onnxruntime-node or -web). As transformers.js's MODEL_TYPES,
+// the preset alone decides which files are read and which sessions open: EXPORT_LAYOUTS.
+// Every problem is one error whose message names the file.
+
+import { CheckpointError, hasTokens, tokenizerFromBytes, type ModelConfig, type Preset, type Tokenizer } from '@attend/core';
+import type { GraphKind } from './graph-io.js';
+import { EXPORT_FILES, readFolderConfig, RNN_SEQ2SEQ_FILES, SEQ2SEQ_FILES } from './folder.js';
+import { inspectModel, OnnxModelError, type OnnxModel, type SessionOptions } from './session.js';
+import type { Device } from './devices.js';
+
+/** A file of the folder by its folder path ('onnx/model.onnx'); undefined when it is not there. */
+export type ReadFile = (path: string) => Promise<Uint8Array | undefined>;
+
+/** An ONNX Runtime session over graph bytes (createOnnxModel of `./node` or `./web`). */
+export type CreateSession = (bytes: Uint8Array, options: SessionOptions) => Promise<OnnxModel>;
+
+/** One graph file of a layout. */
+export interface LayoutGraph {
+  file: string;
+  graph: GraphKind;
+  /** Outputs that carry attention weights; absent for a graph that never has any (the GRU encoder). */
+  attentions?: RegExp;
+}
+
+/** The graphs of a layout by role: one model, or an encoder and a decoder (step). */
+export type LayoutGraphs = { readonly model: LayoutGraph } | { readonly encoder: LayoutGraph; readonly decoder: LayoutGraph };
+
+/** What an export folder of one preset holds. */
+export interface ExportLayout {
+  readonly graphs: LayoutGraphs;
+  /** Whether it has tokenizer.json (text in). */
+  readonly tokenizer: boolean;
+  /** Other files it must hold (preprocessor_config.json of a vit folder). */
+  readonly files: readonly string[];
+  /** Files only transformers.js reads (the tokenizer and generation configs); checked unless the caller opts out. */
+  readonly transformersJsFiles: readonly string[];
+}
+
+const LAYER_ATTENTIONS = /attentions\.\d+$/;
+const TEXT_FILES = [EXPORT_FILES.tokenizerConfig, EXPORT_FILES.generationConfig] as const;
+
+/** The export folder layout of each preset. */
+export const EXPORT_LAYOUTS: Readonly<Record<Preset, ExportLayout>> = Object.freeze({
+  'decoder-lm': { graphs: { model: { file: EXPORT_FILES.model, graph: 'decoder-with-past', attentions: LAYER_ATTENTIONS } }, tokenizer: true, files: [], transformersJsFiles: TEXT_FILES },
+  'encoder-classifier': { graphs: { model: { file: EXPORT_FILES.model, graph: 'forward', attentions: LAYER_ATTENTIONS } }, tokenizer: true, files: [], transformersJsFiles: [EXPORT_FILES.tokenizerConfig] },
+  'encoder-decoder': {
+    graphs: {
+      encoder: { file: SEQ2SEQ_FILES.encoder, graph: 'seq2seq-encoder', attentions: LAYER_ATTENTIONS },
+      decoder: { file: SEQ2SEQ_FILES.decoder, graph: 'seq2seq-decoder', attentions: LAYER_ATTENTIONS },
+    },
+    tokenizer: true,
+    files: [],
+    transformersJsFiles: TEXT_FILES,
+  },
+  'rnn-seq2seq': {
+    graphs: {
+      encoder: { file: RNN_SEQ2SEQ_FILES.encoder, graph: 'rnn-seq2seq-encoder' },
+      decoder: { file: RNN_SEQ2SEQ_FILES.decoder, graph: 'rnn-seq2seq-decoder', attentions: /^attention_weights$/ },
+    },
+    tokenizer: true,
+    files: [],
+    transformersJsFiles: TEXT_FILES,
+  },
+  'vit-classifier': { graphs: { model: { file: EXPORT_FILES.model, graph: 'forward', attentions: LAYER_ATTENTIONS } }, tokenizer: false, files: [EXPORT_FILES.preprocessorConfig], transformersJsFiles: [] },
+});
+
+/** The graph files of a layout, in the order their sessions open. */
+export function layoutGraphs(layout: ExportLayout): LayoutGraph[] {
+  return Object.values(layout.graphs);
+}
+
+export interface ReadExportFolderOptions {
+  /** How a folder path is named in errors (a disk path, a URL); default the path itself. */
+  fileName?: (path: string) => string;
+  /** Whether the files only transformers.js reads must be there too (the layout's transformersJsFiles); default true. */
+  transformersJsFiles?: boolean;
+  /** Sees config.json's ModelConfig before any other file is read; throws to refuse the folder (a preset the caller does not run). */
+  accept?: (config: ModelConfig, configFile: string) => void;
+}
+
+/** An export folder whose files are all there and agree with config.json; no session yet. */
+export interface CheckedExportFolder {
+  config: ModelConfig;
+  /** Absent for a vit-classifier (images in). */
+  tokenizer?: Tokenizer;
+  /** Graph bytes by folder path, in the order their sessions open. */
+  graphs: Record<string, Uint8Array>;
+  /** Whether the graphs output attention weights (exported with --with-attention). */
+  hasAttention: boolean;
+}
+
+/** "an encoder-decoder export", "a vit-classifier export": how errors name a folder's kind. */
+export function exportKind(preset: Preset): string {
+  return `${/^(?:[aeiou]|rnn)/.test(preset) ? 'an' : 'a'} ${preset} export`; // "an rnn": said "ar-en-en"
+}
+
+/**
+ * Reads and checks an export folder: config.json (an attend export), the tokenizer (its
+ * vocabulary against the config), the other files of its layout, and each graph (an attend
+ * graph of the expected kind, exported from the same config).
+ */
+export async function readExportFolder(readFile: ReadFile, options: ReadExportFolderOptions = {}): Promise<CheckedExportFolder> {
+  const name = options.fileName ?? ((path: string) => path);
+  const read = async (path: string, why: string, error: new (message: string) => Error = CheckpointError): Promise<Uint8Array> => {
+    const bytes = await readFile(path);
+    if (bytes === undefined) throw new error(`${name(path)}: missing (${why})`);
+    return bytes;
+  };
+  const configFile = name(EXPORT_FILES.config);
+  const config = readFolderConfig(await read(EXPORT_FILES.config, 'every export has one'), configFile);
+  options.accept?.(config, configFile);
+  const layout = EXPORT_LAYOUTS[config.preset];
+  const kind = exportKind(config.preset);
+  let tokenizer: Tokenizer | undefined;
+  if (layout.tokenizer && hasTokens(config)) {
+    const file = name(EXPORT_FILES.tokenizer);
+    const loaded = tokenizerFromBytes(await read(EXPORT_FILES.tokenizer, 'the export needs its tokenizer'), file);
+    if (loaded.vocabSize !== config.vocabSize) {
+      throw new CheckpointError(`${file}: ${loaded.vocabSize} tokens but config.json has vocabSize ${config.vocabSize} (files from different exports?)`);
+    }
+    tokenizer = loaded;
+  }
+  const others = options.transformersJsFiles === false ? layout.files : [...layout.files, ...layout.transformersJsFiles];
+  for (const path of others) await read(path, `${kind} has one`);
+  const wanted = layoutGraphs(layout);
+  const graphs: Record<string, Uint8Array> = {};
+  let hasAttention = true;
+  for (const { file, graph: expected, attentions } of wanted) {
+    const bytes = await read(file, `${kind} needs ${wanted.map((g) => g.file).join(' and ')}`, OnnxModelError);
+    const { config: graphConfig, graph, info } = inspectModel(bytes, name(file));
+    if (graph !== expected) throw new OnnxModelError(`${name(file)}: holds a '${graph}' graph, expected '${expected}'`);
+    if (JSON.stringify(graphConfig) !== JSON.stringify(config)) throw new OnnxModelError(`${name(file)}: its config differs from ${configFile} 'attend' (files from different exports?)`);
+    if (attentions) hasAttention &&= info.outputs.some((o) => attentions.test(o));
+    graphs[file] = bytes;
+  }
+  return { config, ...(tokenizer ? { tokenizer } : {}), graphs, hasAttention };
+}
+
+/** The sessions of an export folder by role: the layout's graphs, opened. */
+export type ExportSessions = { model: OnnxModel } | { encoder: OnnxModel; decoder: OnnxModel };
+
+export interface OpenedSessions {
+  sessions: ExportSessions;
+  /** The device that runs them, and the devices tried first that could not start. */
+  device: Device;
+  fallbacks: { device: Device; reason: string }[];
+  /** Releases every session. */
+  release(): Promise<void>;
+}
+
+export type OpenSessionsOptions = Omit<SessionOptions, 'source'> & Pick<ReadExportFolderOptions, 'fileName'>;
+
+/** Opens the sessions of a checked folder; releases what it opened if one fails. */
+export async function openExportSessions(folder: CheckedExportFolder, createSession: CreateSession, options: OpenSessionsOptions = {}): Promise<OpenedSessions> {
+  const { fileName = (path: string) => path, ...session } = options;
+  const opened: [string, OnnxModel][] = [];
+  const release = async (): Promise<void> => {
+    await Promise.all(opened.map(([, m]) => m.release()));
+  };
+  try {
+    for (const [role, { file }] of Object.entries(EXPORT_LAYOUTS[folder.config.preset].graphs) as [string, LayoutGraph][]) {
+      opened.push([role, await createSession(folder.graphs[file]!, { ...session, source: fileName(file) })]);
+    }
+  } catch (error) {
+    await release();
+    throw error;
+  }
+  const first = opened[0]![1];
+  return { sessions: Object.fromEntries(opened) as ExportSessions, device: first.device, fallbacks: first.fallbacks, release };
+}
+
+/** An export folder read, checked and opened. */
+export type OpenedExportFolder = CheckedExportFolder & OpenedSessions;
+
+export type OpenExportFolderOptions = OpenSessionsOptions & ReadExportFolderOptions;
+
+/** Reads and checks an export folder (readExportFolder), then opens its sessions (openExportSessions). */
+export async function openExportFolder(readFile: ReadFile, createSession: CreateSession, options: OpenExportFolderOptions = {}): Promise<OpenedExportFolder> {
+  const { accept, transformersJsFiles, ...sessionOptions } = options;
+  const folder = await readExportFolder(readFile, { ...(options.fileName ? { fileName: options.fileName } : {}), ...(accept ? { accept } : {}), ...(transformersJsFiles === undefined ? {} : { transformersJsFiles }) });
+  return { ...folder, ...(await openExportSessions(folder, createSession, sessionOptions)) };
+}
