@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CharTokenizer, CheckpointError, createModelConfig, TokenizerError, type ModelConfig, type Preset } from '@attend/core';
+import { CharTokenizer, CheckpointError, createModelConfig, pickFields, TokenizerError, type ModelConfig, type ModelConfigInput, type Preset } from '@attend/core';
 import { createModel, serializeCheckpoint, setupBackend } from '@attend/transformer';
 import { classify } from './classify.js';
 import { EXPORT_LAYOUTS, openExportFolder, readExportFolder, type CreateSession, type ExportSessions, type ReadFile } from './export-folder.js';
@@ -31,20 +31,14 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'attend-export-folder-'));
   for (const [i, preset] of PRESETS.entries()) {
     const vit = preset === 'vit-classifier';
+    // Sizes for every kind, narrowed to the fields of this one.
+    const sizes = { vocabSize: tokenizer.vocabSize, numClasses: 3, dModel: 8, numHeads: 2, numEncoderLayers: 1, numDecoderLayers: 1, dFf: 16, maxSeqLen: 8, dropout: 0 };
     const config = createModelConfig({
+      ...pickFields(preset, sizes),
       preset,
-      vocabSize: vit ? 3 : tokenizer.vocabSize,
-      numClasses: preset.endsWith('classifier') ? 3 : 0,
-      dModel: 8,
-      numHeads: preset === 'rnn-seq2seq' ? 1 : 2,
-      numEncoderLayers: preset === 'decoder-lm' ? 0 : 1,
-      numDecoderLayers: preset.endsWith('classifier') ? 0 : 1,
-      dFf: 16,
-      maxSeqLen: 8,
-      dropout: 0,
       ...(vit ? { imageSize: 4, patchSize: 2, numChannels: 1 } : {}),
       ...(preset === 'rnn-seq2seq' ? { rnnAttention: 'additive' as const } : {}),
-    });
+    } as ModelConfigInput);
     const model = perturbed(createModel(config, { seed: i }), i);
     checkpoints[preset] = serializeCheckpoint({ model, ...(vit ? {} : { tokenizer: tokenizer.toJSON() }) });
     folders[preset] = exportFolderFiles(checkpoints[preset], { withAttention: true });
