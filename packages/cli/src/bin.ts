@@ -10,6 +10,14 @@ import { NODE_DEVICES } from '@attend/runtime-onnx';
 import { CliError, errorLine } from './errors.js';
 import { nonNegativeInt, positiveInt, positiveNumber, probability } from './options.js';
 
+// A reader that leaves early (`attend infer … | head`) closes the pipe: stop quietly, as Unix
+// tools do, instead of a stack trace for EPIPE.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
+}
 
 const program = new Command('attend')
   .description('Train, export, run and inspect attention models (tfjs training, ONNX Runtime inference).')

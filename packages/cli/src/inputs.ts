@@ -6,6 +6,9 @@ import { readTextFile, type DecodeStrategy, type ModelConfig, type VitClassifier
 import { CliError } from './errors.js';
 import { isImageCsvHeader } from './train-data.js';
 
+/** The most beams the CLI and `attend serve` search with: K·V candidates per row and K cache copies. */
+export const MAX_BEAMS = 16;
+
 export interface StrategyOptions {
   beam?: number;
   sample: boolean;
@@ -19,6 +22,7 @@ export function strategyOf(o: StrategyOptions): DecodeStrategy {
   const sampling = o.temperature !== undefined || o.topK !== undefined || o.topP !== undefined;
   if (o.beam !== undefined && (o.sample || sampling)) throw new CliError('--beam cannot be combined with --sample, --temperature, --top-k or --top-p', 2);
   if (sampling && !o.sample) throw new CliError('--temperature, --top-k and --top-p need --sample', 2);
+  if (o.beam !== undefined && o.beam > MAX_BEAMS) throw new CliError(`--beam: ${o.beam} beams is over the limit of ${MAX_BEAMS}`, 2);
   if (o.beam !== undefined) return { kind: 'beam', beamSize: o.beam };
   if (o.sample) return { kind: 'sample', seed: o.seed, temperature: o.temperature, topK: o.topK, topP: o.topP };
   return { kind: 'greedy' };

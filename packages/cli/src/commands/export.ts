@@ -92,6 +92,9 @@ export async function exportCommand(checkpoint: string, o: ExportCommandOptions)
     }
     const { exportParity } = await import('../parity.js');
     parity = await exportParity(checkpoint, folder);
+    if (!Number.isFinite(parity.maxAbsDiff)) {
+      throw new CliError(`${checkpoint}: the checkpoint or its export computes non-finite logits (parity ${parity.maxAbsDiff}); the export in ${o.out} is not usable`);
+    }
     if (staging) {
       const name = basename(resolve(checkpoint)).replace(/[^A-Za-z0-9_-]/g, '_');
       written = Object.keys(await tritonModels(folder, { name })).map((model) => join(o.out, model));

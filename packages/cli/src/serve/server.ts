@@ -10,6 +10,7 @@ import { Batcher, type Pending } from './batcher.js';
 import type { ClassifyOutput, DecodeInput, DecodeOutput, Engine, Task } from './engine.js';
 import { errorBody, HttpError } from './http-error.js';
 import { createMetrics, type ServeMetrics } from './metrics.js';
+import { MAX_BEAMS } from '../inputs.js';
 
 export interface ServeLimits {
   /** Request bodies larger than this get 413 (bytes). */
@@ -76,7 +77,7 @@ function decodeSchema(field: 'prompt' | 'text', limits: ServeLimits) {
       topK: { type: 'integer', minimum: 1 },
       topP: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
       seed: { type: 'integer', minimum: 0 },
-      beam: { type: 'integer', minimum: 1, maximum: 16 },
+      beam: { type: 'integer', minimum: 1, maximum: MAX_BEAMS },
     },
   } as const;
 }
