@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { configAs } from '@attend/core';
 import { createOnnxModel, generate, translate, translateRnnWithAttention } from '@attend/runtime-onnx/node';
 import { decodeWithAttention, encodeInput, InputError, type Sessions } from './decode.js';
 import { memoryFolderFiles, readModelFolder, textTokenizer, type ModelFolder } from './model-folder.js';
@@ -27,7 +28,7 @@ describe('decodeWithAttention', () => {
   it('encoder–decoder: the same tokens as runtime-onnx translate, with one attention row per step and layer', async () => {
     const { folder, sessions } = await load('encoder-decoder');
     if (sessions.kind !== 'seq2seq') throw new Error('unreachable');
-    const c = folder.config;
+    const c = configAs(folder.config, ['encoder-decoder'], 'the encoder–decoder test');
     let longest = 0;
     for (const text of ['abc', 'fedcba', 'a']) {
       const { ids } = encodeInput(textTokenizer(folder), c, text);
@@ -63,7 +64,7 @@ describe('decodeWithAttention', () => {
   it('rnn-seq2seq: the same tokens and attention rows as runtime-onnx translateRnnWithAttention, one head over the source per step', async () => {
     const { folder, sessions } = await load('rnn-seq2seq');
     if (sessions.kind !== 'rnn') throw new Error('unreachable');
-    const c = folder.config;
+    const c = configAs(folder.config, ['rnn-seq2seq'], 'the rnn-seq2seq test');
     let longest = 0;
     const finished = new Set<boolean>();
     for (const text of ['abc', 'fedcba', 'a']) {
@@ -88,7 +89,7 @@ describe('decodeWithAttention', () => {
   it('decoder-lm: the same tokens as runtime-onnx generate, the prompt row over the whole prompt', async () => {
     const { folder, sessions } = await load('decoder-lm');
     if (sessions.kind !== 'lm') throw new Error('unreachable');
-    const c = folder.config;
+    const c = configAs(folder.config, ['decoder-lm'], 'the decoder-lm test');
     const { ids } = encodeInput(textTokenizer(folder), c, 'bad');
     const [expected] = await generate(sessions.model, { prompts: [[c.bosTokenId, ...ids]], maxNewTokens: c.maxSeqLen - ids.length - 1 });
     const result = await decodeWithAttention(sessions, c, ids);
@@ -109,12 +110,12 @@ describe('decodeWithAttention', () => {
 describe('encodeInput', () => {
   it('rejects empty and too-long inputs with the limit, and lists unknown characters', async () => {
     const folder = await readModelFolder(memoryFolderFiles(await tinyExport('encoder-decoder')), '');
-    const c = folder.config; // maxSeqLen 12
+    const c = configAs(folder.config, ['encoder-decoder'], 'the encodeInput test'); // maxSeqLen 12
     expect(() => encodeInput(textTokenizer(folder), c, '  ')).toThrow(new InputError('the input is empty; type some text'));
     expect(() => encodeInput(textTokenizer(folder), c, 'a'.repeat(13))).toThrow(new InputError('the input is 13 tokens long; this model takes at most 12 (maxSeqLen 12)'));
     expect(encodeInput(textTokenizer(folder), c, 'a'.repeat(12)).ids).toHaveLength(12);
     expect(encodeInput(textTokenizer(folder), c, 'abz!z').unknown).toEqual(['z', '!']);
     const lm = await readModelFolder(memoryFolderFiles(await tinyExport('decoder-lm')), '');
-    expect(() => encodeInput(textTokenizer(lm), lm.config, 'a'.repeat(11))).toThrow(/^the input is 11 tokens long; this model takes at most 10 \(maxSeqLen 12\)$/);
+    expect(() => encodeInput(textTokenizer(lm), configAs(lm.config, ['decoder-lm'], 'the encodeInput test'), 'a'.repeat(11))).toThrow(/^the input is 11 tokens long; this model takes at most 10 \(maxSeqLen 12\)$/);
   });
 });

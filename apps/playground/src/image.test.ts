@@ -3,7 +3,7 @@
 // the rollout sum to what core's attentionRollout gives), and the brush paints what it says.
 
 import { describe, expect, it } from 'vitest';
-import { attentionRollout, clsAttentionGrid } from '@attend/core';
+import { attentionRollout, clsAttentionGrid, configAs } from '@attend/core';
 import { classifyImages, createOnnxModel } from '@attend/runtime-onnx/node';
 import { classifyImage, clsMatrix, imageMatrix, paint, pixelMax, rolloutMatrix } from './image.js';
 import { memoryFolderFiles, readModelFolder } from './model-folder.js';
@@ -17,7 +17,7 @@ async function load() {
 describe('vit-classifier in the playground', () => {
   it('classifies like runtime-onnx classifyImages and keeps each layer’s attention [H, T, T]', async () => {
     const { folder, model } = await load();
-    const c = folder.config;
+    const c = configAs(folder.config, ['vit-classifier'], 'the vit tests');
     expect(folder.tokenizer).toBeUndefined();
     expect(folder.hasAttention).toBe(true);
     let pixels: Float32Array = new Float32Array(64);
@@ -40,7 +40,7 @@ describe('vit-classifier in the playground', () => {
 
   it('the brush paints the cell at full value and its neighbours at half, in every channel; the display scales to 0 … 1', async () => {
     const { folder, model } = await load();
-    const c = folder.config;
+    const c = configAs(folder.config, ['vit-classifier'], 'the vit tests');
     expect(pixelMax(c)).toBe(16);
     const once = paint(c, new Float32Array(64), 0, 7);
     expect(once[7]).toBe(16);

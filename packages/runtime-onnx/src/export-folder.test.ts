@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CharTokenizer, CheckpointError, createModelConfig, pickFields, TokenizerError, type ModelConfig, type ModelConfigInput, type Preset } from '@attend/core';
+import { CharTokenizer, CheckpointError, configAs, createModelConfig, pickFields, TokenizerError, type ModelConfig, type ModelConfigInput, type Preset } from '@attend/core';
 import { createModel, serializeCheckpoint, setupBackend } from '@attend/transformer';
 import { classify } from './classify.js';
 import { EXPORT_LAYOUTS, openExportFolder, readExportFolder, type CreateSession, type ExportSessions, type ReadFile } from './export-folder.js';
@@ -67,7 +67,8 @@ async function outputs(config: ModelConfig, sessions: ExportSessions): Promise<u
   }
   if (config.preset === 'decoder-lm') return generate(sessions.model, { batchSize: 1, maxNewTokens: config.maxSeqLen - 1 });
   if (config.preset === 'encoder-classifier') return (await classify(sessions.model, source)).map((c) => Array.from(c.probabilities, (p) => p.toFixed(5)));
-  const pixels = Float32Array.from({ length: config.numChannels! * config.imageSize! ** 2 }, (_, k) => k % 7);
+  const vit = configAs(config, ['vit-classifier'], 'the pixel inputs');
+  const pixels = Float32Array.from({ length: vit.numChannels * vit.imageSize ** 2 }, (_, k) => k % 7);
   const { logits } = await sessions.model.runImages(pixels, 1);
   return Array.from(logits.data, (x) => x.toFixed(4));
 }

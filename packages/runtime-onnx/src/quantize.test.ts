@@ -5,7 +5,7 @@
 // keeps the exact-match accuracy of a tiny LM trained for a few seconds on core's copyTask.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyTask, createModelConfig, createRng, type ModelConfigInput } from '@attend/core';
+import { copyTask, createModelConfig, createRng, type DecoderLmConfig, type ModelConfigInput } from '@attend/core';
 import { lmTrainBatch, setupBackend, train, TransformerModel } from '@attend/transformer';
 import { createOnnxModel } from './node.js';
 import { createOnnxModel as createWebModel } from './web.js';
@@ -26,10 +26,10 @@ afterAll(() => {
 });
 
 const V = 69;
-const BABY: Partial<ModelConfigInput> = { preset: 'decoder-lm', vocabSize: V, dModel: 128, numHeads: 4, numDecoderLayers: 4, dFf: 512, maxSeqLen: 64, dropout: 0 };
+const BABY = { preset: 'decoder-lm' as const, vocabSize: V, dModel: 128, numHeads: 4, numDecoderLayers: 4, dFf: 512, maxSeqLen: 64, dropout: 0 };
 
-function babyFiles(overrides: Partial<ModelConfigInput> = {}): Record<string, Uint8Array> {
-  const model = new TransformerModel(createModelConfig({ ...BABY, ...overrides } as ModelConfigInput), { seed: 7 });
+function babyFiles(overrides: Partial<Omit<DecoderLmConfig, 'preset'>> = {}): Record<string, Uint8Array> {
+  const model = new TransformerModel(createModelConfig({ ...BABY, ...overrides }), { seed: 7 });
   const files = checkpointFiles(model);
   model.dispose();
   return files;

@@ -7,7 +7,7 @@
 import * as ort from 'onnxruntime-node';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createModelConfig, createRng, parseSafetensors, type ModelConfigInput, type RnnAttention } from '@attend/core';
+import { createModelConfig, createRng, parseSafetensors, type RnnAttention, type RnnSeq2SeqConfig } from '@attend/core';
 import { RnnSeq2SeqModel, serializeCheckpoint, setupBackend } from '@attend/transformer';
 import { exportRnnSeq2Seq, rnnHasInputFeeding } from './export.js';
 import { maxAbsDiff, randomBatch, VOCAB } from '../../test-utils/models.js';
@@ -18,7 +18,7 @@ beforeAll(async () => {
   await setupBackend();
 });
 
-type Case = { rnnAttention: RnnAttention } & Partial<ModelConfigInput>;
+type Case = { rnnAttention: RnnAttention } & Partial<Omit<RnnSeq2SeqConfig, 'preset'>>;
 const CASES: Case[] = [
   { rnnAttention: 'none' },
   { rnnAttention: 'none', rnnBidirectional: false, numEncoderLayers: 2, numDecoderLayers: 2, tieEmbeddings: false },
@@ -116,7 +116,7 @@ describe('rnn-seq2seq: ONNX encoder + decoder step equal tfjs', () => {
     const config = createModelConfig({ preset: 'rnn-seq2seq', vocabSize: VOCAB, dModel: 8, maxSeqLen: 10, rnnAttention: 'dot' });
     const model = new RnnSeq2SeqModel(config);
     const { tensors } = parseSafetensors(serializeCheckpoint({ model })['model.safetensors']!);
-    expect(() => exportRnnSeq2Seq({ ...config, preset: 'encoder-decoder' }, tensors)).toThrow(/the rnn export is for 'rnn-seq2seq'/);
+    expect(() => exportRnnSeq2Seq(createModelConfig({ preset: 'encoder-decoder', vocabSize: VOCAB, dModel: 8, maxSeqLen: 10 }), tensors)).toThrow(/the rnn export is for 'rnn-seq2seq'/);
     expect(() => exportRnnSeq2Seq({ ...config, rnnAttention: 'general' }, tensors)).toThrow(/missing tensor 'decoder.attention.score.weight'/);
     expect(() => exportRnnSeq2Seq({ ...config, dModel: 10 }, tensors)).toThrow(/has shape \[.*\], expected/);
     model.dispose();

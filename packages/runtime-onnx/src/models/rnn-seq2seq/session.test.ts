@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CharTokenizer, CheckpointError, createModelConfig, createRng, type ModelConfigInput, type RnnAttention } from '@attend/core';
+import { CharTokenizer, CheckpointError, createModelConfig, createRng, type RnnAttention, type RnnSeq2SeqConfig } from '@attend/core';
 import { RnnSeq2SeqModel, serializeCheckpoint, setupBackend, translate as tfjsTranslate } from '@attend/transformer';
 import { exportFolder, loadExportFolder, loadRnnSeq2SeqFolder, loadSeq2SeqFolder } from '../../node.js';
 import { RNN_SEQ2SEQ_FILES } from '../../folder.js';
@@ -31,7 +31,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-type Case = { rnnAttention: RnnAttention } & Partial<ModelConfigInput>;
+type Case = { rnnAttention: RnnAttention } & Partial<Omit<RnnSeq2SeqConfig, 'preset'>>;
 const CASES: Case[] = [
   { rnnAttention: 'additive' },
   { rnnAttention: 'local-p', localWindow: 2 },

@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CheckpointError, createModelConfig, createRng, ShapeError, type ModelConfigInput } from '@attend/core';
+import { CheckpointError, configAs, createModelConfig, createRng, ShapeError, type VitClassifierConfig } from '@attend/core';
 import { createModel, imageTrainBatch, setupBackend, type AttendModel } from '@attend/transformer';
 import { classify, classifyImages } from '../../classify.js';
 import { exportCheckpointFiles } from '../../export.js';
@@ -19,7 +19,7 @@ import { checkpointFiles, failure, maxAbsDiff, perturbed } from '../../test-util
 
 const TOLERANCE = 1e-4;
 
-type VitCase = Partial<ModelConfigInput> & Pick<ModelConfigInput, 'imageSize' | 'patchSize' | 'numChannels'>;
+type VitCase = Partial<Omit<VitClassifierConfig, 'preset'>> & Pick<VitClassifierConfig, 'imageSize' | 'patchSize' | 'numChannels'>;
 
 const CASES: VitCase[] = [
   { imageSize: 4, patchSize: 2, numChannels: 2, pixelScale: 1 / 16 },
@@ -29,8 +29,8 @@ const CASES: VitCase[] = [
 ];
 
 function vitModel(c: VitCase, seed: number): AttendModel {
-  const S = c.imageSize!;
-  const p = c.patchSize!;
+  const S = c.imageSize;
+  const p = c.patchSize;
   const config = createModelConfig({
     preset: 'vit-classifier',
     numClasses: 4,
@@ -47,11 +47,14 @@ function vitModel(c: VitCase, seed: number): AttendModel {
 
 /** `count` random images at the scale the model expects raw values (0 … 1/pixelScale). */
 function images(model: AttendModel, count: number, seed: number): Float32Array {
-  const c = model.config;
+  const c = vitConfigOf(model);
   const rng = createRng(seed);
-  const top = 1 / (c.pixelScale ?? 1);
-  return Float32Array.from({ length: count * c.numChannels! * c.imageSize! ** 2 }, () => Math.round(rng.next() * top));
+  const top = 1 / c.pixelScale;
+  return Float32Array.from({ length: count * c.numChannels * c.imageSize ** 2 }, () => Math.round(rng.next() * top));
 }
+
+/** The config of a model that `vitModel` made. */
+const vitConfigOf = (model: AttendModel): VitClassifierConfig => configAs(model.config, ['vit-classifier'], 'the vit tests');
 
 const webOptions = { numThreads: 1 } as const;
 
@@ -73,7 +76,7 @@ describe('vit-classifier: ONNX forward equals tfjs', () => {
       const model = vitModel(c, index);
       const B = 3;
       const pixels = images(model, B, index + 5);
-      const batch = imageTrainBatch(pixels, new Int32Array(B), model.config);
+      const batch = imageTrainBatch(pixels, new Int32Array(B), vitConfigOf(model));
       const expected = model.forward(batch.input, undefined, { returnAttention: true });
       const bytes = exportCheckpointFiles(checkpointFiles(model), { withAttention: true });
       const sessions = [await createNodeModel(bytes), await createWebModel(bytes, webOptions)];
@@ -146,7 +149,7 @@ describe('vit-classifier export folder', () => {
   it('loadVitFolder + classifyImages give tfjs softmax and labels; loadOnnxModel takes the folder too', async () => {
     const B = 5;
     const pixels = images(model, B, 21);
-    const expected = tf.tidy(() => tf.softmax(model.forward(imageTrainBatch(pixels, new Int32Array(B), model.config).input).logits).arraySync() as number[][]);
+    const expected = tf.tidy(() => tf.softmax(model.forward(imageTrainBatch(pixels, new Int32Array(B), vitConfigOf(model)).input).logits).arraySync() as number[][]);
     for (const session of [await loadVitFolder(dir), await loadOnnxModel(dir)]) {
       try {
         const rows = await classifyImages(session, pixels, B);
