@@ -52,6 +52,7 @@ export type Sessions =
   | { kind: 'seq2seq'; encoder: OnnxModel; decoder: OnnxModel }
   | { kind: 'rnn'; encoder: OnnxModel; decoder: OnnxModel }
   | { kind: 'lm'; model: OnnxModel }
+  | { kind: 'classifier'; model: OnnxModel }
   | { kind: 'image'; model: OnnxModel };
 
 /**
@@ -94,6 +95,7 @@ export interface DecodeOptions {
  */
 export async function decodeWithAttention(sessions: Sessions, config: TokenModelConfig, input: number[], options: DecodeOptions = {}): Promise<DecodeResult> {
   if (sessions.kind === 'image') throw new InputError('a vit-classifier classifies images; it does not decode text');
+  if (sessions.kind === 'classifier') throw new InputError('an encoder-classifier classifies text; it does not decode');
   const t0 = performance.now();
   const run = await prepare(sessions, config, input);
   const prefillMs = performance.now() - t0;
@@ -143,7 +145,7 @@ interface Prepared {
   encoder: DecodeResult['encoder'];
 }
 
-async function prepare(sessions: Exclude<Sessions, { kind: 'image' }>, config: TokenModelConfig, input: number[]): Promise<Prepared> {
+async function prepare(sessions: Exclude<Sessions, { kind: 'image' | 'classifier' }>, config: TokenModelConfig, input: number[]): Promise<Prepared> {
   const S = input.length;
   switch (sessions.kind) {
     case 'lm': {

@@ -4,11 +4,13 @@
 
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { causalMask, configAs, localWindowMask, numDecoderLayers, paddingMask, sinusoidalTable, tokenConfig } from '@attend/core';
+import { causalMask, configAs, modelTask, localWindowMask, numDecoderLayers, paddingMask, sinusoidalTable, tokenConfig } from '@attend/core';
 import { decodeWithAttention, encodeInput, type DecodeResult } from './decode.js';
 import { pickedFromDrop, pickedFromInput } from './drop.js';
 import { drawHeatmap, encoderMatrix, maskMatrix, stepMatrix, tableMatrix } from './heatmap.js';
 import { classifyImage, clsMatrix, imageMatrix, paint, rolloutMatrix, type ImageResult } from './image.js';
+import { classifyText } from './classify-text.js';
+import type { OnnxModel } from '@attend/runtime-onnx';
 import { fetchFolderFiles, folderPaths, memoryFolderFiles, readModelFolder, textTokenizer, type FolderFiles, type ModelFolder, type PickedFile } from './model-folder.js';
 import { browserEnvironment, configureOrt, openSessions, pickDevice, releaseSessions, shortReason, wasmThreads, type DeviceChoice, type OpenedSessions } from './runtime.js';
 import { checkTrainRequest, type TrainRequest } from './train-check.js';
@@ -72,7 +74,7 @@ async function loadFolder(files: () => Promise<FolderFiles>, source: string, exa
     result = undefined;
     clearRun();
     const c = folder.config;
-    const layers = c.preset === 'decoder-lm' ? `${c.numDecoderLayers} layers` : c.preset === 'vit-classifier' ? `${c.numEncoderLayers} layers, ${c.imageSize}×${c.imageSize} images in ${c.patchSize}×${c.patchSize} patches, ${c.numClasses} classes` : `${c.numEncoderLayers}+${numDecoderLayers(c)} layers`;
+    const layers = c.preset === 'decoder-lm' ? `${c.numDecoderLayers} layers` : c.preset === 'vit-classifier' ? `${c.numEncoderLayers} layers, ${c.imageSize}×${c.imageSize} images in ${c.patchSize}×${c.patchSize} patches, ${c.numClasses} classes` : c.preset === 'encoder-classifier' ? `${c.numEncoderLayers} layers, ${c.numClasses} classes` : `${c.numEncoderLayers}+${numDecoderLayers(c)} layers`;
     const heads = c.preset === 'rnn-seq2seq' ? `${(c.rnnCell ?? 'gru').toUpperCase()}, ${c.rnnAttention} attention` : `${c.numHeads} heads`;
     const fellBack = opened.fallbacks.map((f) => ` (${f.device} failed: ${shortReason(f.reason)})`).join('');
     $('model-status').textContent =
@@ -176,6 +178,10 @@ async function run(): Promise<void> {
     const config = tokenConfig(folder.config, 'text input');
     const { ids, unknown } = encodeInput(tokenizer, config, text);
     const out = $('output-text');
+    if (opened.sessions.kind === 'classifier') {
+      await runClassifier(opened.sessions.model, ids, unknown);
+      return;
+    }
     const started = performance.now();
     result = await decodeWithAttention(opened.sessions, config, ids, {
       onStep: (step) => {
@@ -215,6 +221,25 @@ async function run(): Promise<void> {
   }
 }
 
+/** A text classifier: one call; the label and every class's probability, and its self-attention as the encoder maps. */
+async function runClassifier(model: OnnxModel, ids: number[], unknown: string[]): Promise<void> {
+  const r = await classifyText(model, ids);
+  result = r.result;
+  const out = $('output-text');
+  out.textContent = `class ${r.label} · ${(100 * r.probabilities[r.label]!).toFixed(1)}%  (${Array.from(r.probabilities, (p, k) => `${k}: ${(100 * p).toFixed(1)}%`).join(', ')})`;
+  out.dataset.label = String(r.label);
+  $('latency').textContent =
+    `${loaded!.opened.device} · ${r.ms.toFixed(1)} ms` + `${unknown.length ? ` · unknown to the tokenizer: ${unknown.map((c) => JSON.stringify(c)).join(' ')}` : ''}`;
+  const hasAttention = loaded!.folder.hasAttention;
+  $('no-attention').hidden = hasAttention;
+  $('cross-block').hidden = true;
+  $('self-block').hidden = true;
+  $('encoder-block').hidden = !hasAttention;
+  $('step-row').hidden = true; // one call, no steps
+  drawAttention();
+  document.body.dataset.run = 'done';
+}
+
 $('run-button').addEventListener('click', () => void run());
 $('input-text').addEventListener('keydown', (e) => {
   if (e.key === 'Enter') void run();
@@ -232,7 +257,9 @@ function showInputs(folder: ModelFolder): void {
   $('text-input-row').hidden = image;
   $('examples').hidden = image;
   $('image-input').hidden = !image;
-  $('step-row').hidden = image; // an image is classified in one call: no steps
+  $('step-row').hidden = modelTask(folder.config).endsWith('classification'); // a classifier answers in one call: no steps
+  const placeholders: Record<string, string> = { 'text-generation': 'a prompt to continue, e.g. the ', 'text-classification': 'a text to classify', translation: 'a source sentence, e.g. march 3rd, 2021' };
+  ($('input-text') as HTMLInputElement).placeholder = placeholders[modelTask(folder.config)] ?? '';
   $('step-hint').hidden = image;
   for (const id of ['cross-block', 'self-block', 'encoder-block']) $(id).hidden = image || $(id).hidden;
   if (image) {

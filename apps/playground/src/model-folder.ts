@@ -2,8 +2,7 @@
 // picker, a dropped folder, or an export made in the page — read and checked by runtime-onnx's
 // export-folder loader (readExportFolder) before any ONNX Runtime session exists: the files the
 // preset's layout needs, the attend config, the tokenizer, and each graph's header and metadata.
-// The playground adds what only it says: a training checkpoint is told to be exported first, and
-// an encoder-classifier (no demo page for it) is refused.
+// The playground adds what only it says: a training checkpoint is told to be exported first.
 // Every problem is one FolderError whose message names the file.
 
 import { modelFolderKind, type Tokenizer } from '@attend/core';
@@ -90,11 +89,6 @@ export async function readModelFolder(files: FolderFiles, source: string): Promi
     const folder = await readExportFolder(readFile, {
       fileName: where,
       transformersJsFiles: false, // the page reads config.json, tokenizer.json and the graphs only
-      accept: (config, configFile) => {
-        if (config.preset === 'encoder-classifier') {
-          throw new FolderError(`${configFile}: preset '${config.preset}'; the playground runs 'encoder-decoder', 'rnn-seq2seq', 'decoder-lm' and 'vit-classifier' exports`);
-        }
-      },
     });
     return { source, ...folder };
   } catch (error) {

@@ -56,17 +56,13 @@ export interface OpenedSessions {
   fallbacks: { device: string; reason: string }[];
 }
 
-/** The playground's sessions of each preset it runs (an encoder-classifier is refused when the folder is read). */
-const SESSION_KINDS: Partial<Record<Preset, Sessions['kind']>> = { 'decoder-lm': 'lm', 'vit-classifier': 'image', 'encoder-decoder': 'seq2seq', 'rnn-seq2seq': 'rnn' };
+/** The playground's sessions of each preset. */
+const SESSION_KINDS: Record<Preset, Sessions['kind']> = { 'decoder-lm': 'lm', 'encoder-classifier': 'classifier', 'vit-classifier': 'image', 'encoder-decoder': 'seq2seq', 'rnn-seq2seq': 'rnn' };
 
 /** Creates the ONNX Runtime sessions of a checked folder; releases what it made if one fails. */
 export async function openSessions(folder: ModelFolder, device: 'wasm' | 'webgpu'): Promise<OpenedSessions> {
   const opened = await openExportSessions(folder, createOnnxModel, { device, fileName: (name) => `${folder.source}${name}` });
   const kind = SESSION_KINDS[folder.config.preset];
-  if (kind === undefined) {
-    await opened.release();
-    throw new Error(`${folder.source}: the playground does not run a ${folder.config.preset}`);
-  }
   return { sessions: { kind, ...opened.sessions } as Sessions, device: opened.device, fallbacks: opened.fallbacks };
 }
 
@@ -77,6 +73,6 @@ export function shortReason(reason: string): string {
 }
 
 export async function releaseSessions(s: Sessions): Promise<void> {
-  if (s.kind === 'lm' || s.kind === 'image') await s.model.release();
+  if ('model' in s) await s.model.release();
   else await Promise.all([s.encoder.release(), s.decoder.release()]);
 }

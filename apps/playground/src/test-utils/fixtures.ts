@@ -13,14 +13,14 @@ let ready: Promise<unknown> | undefined;
 
 /** The files of an export folder of a tiny `preset` model over ALPHABET (char tokenizer). */
 export async function tinyExport(
-  preset: Exclude<Preset, 'encoder-classifier' | 'vit-classifier'>,
+  preset: Exclude<Preset, 'vit-classifier'>,
   options: { withAttention?: boolean; seed?: number; rnnAttention?: RnnAttention } = {},
 ): Promise<Record<string, Uint8Array>> {
   ready ??= setupBackend(['cpu']);
   await ready;
   const tokenizer = CharTokenizer.fromAlphabet(ALPHABET);
   const rnn = preset === 'rnn-seq2seq';
-  const shared = { vocabSize: tokenizer.vocabSize, dModel: 8, numHeads: 2, numEncoderLayers: rnn ? 1 : 2, numDecoderLayers: rnn ? 1 : 2, dFf: 16, maxSeqLen: 12, dropout: 0 };
+  const shared = { vocabSize: tokenizer.vocabSize, numClasses: 3, dModel: 8, numHeads: 2, numEncoderLayers: rnn ? 1 : 2, numDecoderLayers: rnn ? 1 : 2, dFf: 16, maxSeqLen: 12, dropout: 0 };
   const config = createModelConfig({
     ...pickFields(preset, shared),
     preset,

@@ -1,0 +1,30 @@
+// Text classification in the page (encoder-classifier exports): one forward call of the bert-
+// layout graph over the input tokens, the class probabilities, and each layer's self-attention
+// ([heads, T, T], when exported with attention) for the encoder heatmaps.
+
+import { classifierConfig } from '@attend/core';
+import { classifications, type Classification, type OnnxModel } from '@attend/runtime-onnx';
+import type { DecodeResult } from './decode.js';
+
+export interface TextClassification extends Classification {
+  /** Milliseconds of the session call. */
+  ms: number;
+  /** The input and its self-attention per layer, shaped as a decode's encoder side for the heatmaps. */
+  result: DecodeResult;
+}
+
+/** Classifies one input (token ids, no bos) with the export's forward graph. */
+export async function classifyText(model: OnnxModel, ids: number[]): Promise<TextClassification> {
+  const { numClasses } = classifierConfig(model.config, 'text classification');
+  const T = ids.length;
+  const started = performance.now();
+  const out = await model.run({ inputIds: { data: ids, batchSize: 1, seqLen: T }, attentionMask: { data: new Array<number>(T).fill(1), batchSize: 1, seqLen: T } });
+  const ms = performance.now() - started;
+  const [{ label, probabilities }] = classifications(out.logits.data, 1, numClasses) as [Classification];
+  const encoder: DecodeResult['encoder'] = [];
+  for (let i = 0; out.attentions[`attentions.${i}`]; i++) {
+    const t = out.attentions[`attentions.${i}`]!;
+    encoder.push({ heads: t.dims[1]!, size: T, data: t.data });
+  }
+  return { label, probabilities, ms, result: { input: ids, decoderInputs: [], output: [], steps: [], finished: true, prefillMs: ms, encoder } };
+}
