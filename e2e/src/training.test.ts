@@ -4,11 +4,7 @@
 
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CharTokenizer, copyTask, createModelConfig, trainDevSplit } from '@attend/core';
-import { setupBackend } from './backend.js';
-import { TransformerModel } from './model.js';
-import { runDateExperiment } from './quickstart.js';
-import { seq2seqTask } from './seq2seq-task.js';
-import { train } from './trainer.js';
+import { runDateExperiment, seq2seqTask, setupBackend, train, TransformerModel } from '@attend/transformer';
 
 beforeAll(async () => {
   await setupBackend();
