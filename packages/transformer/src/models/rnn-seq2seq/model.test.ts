@@ -1,14 +1,14 @@
 // The GRU encoder–decoder (rnn-seq2seq): shapes and attention maps for every rnnAttention,
 // padding invariance, Bahdanau's step scores against the Transformer's additive score function,
-// Luong's local-p window, a GRU step against the equations written out, decoding, a checkpoint
-// round trip, and learning the reverse task from scratch.
+// Luong's local-p window, a GRU step against the equations written out, decoding and a checkpoint
+// round trip. Learning the reverse task from scratch is in e2e/src/training.test.ts.
 
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CharTokenizer, createModelConfig, reverseTask, RNN_ATTENTIONS, RNN_CELLS, trainDevSplit, type RnnAttention, type RnnSeq2SeqConfig } from '@attend/core';
+import { createModelConfig, RNN_ATTENTIONS, RNN_CELLS, type RnnAttention, type RnnSeq2SeqConfig } from '@attend/core';
 import { attentionScores } from '../../attention.js';
 import { setupBackend } from '../../backend.js';
 import { loadCheckpoint, saveCheckpoint } from '../../checkpoint.js';
@@ -16,9 +16,7 @@ import { translate } from '../../generate.js';
 import type { TokenBatch } from '../../model.js';
 import { createModel } from '../../models.js';
 import { localPWeights, RnnLayer, RnnSeq2SeqModel, stepScores } from './model.js';
-import { seq2seqTask } from '../../seq2seq-task.js';
 import { randomizeParams, maxAbsDiff } from '../../test-utils/weights.js';
-import { train } from '../../trainer.js';
 
 const VOCAB = 14;
 let root: string;
@@ -247,28 +245,4 @@ describe('rnn-seq2seq pieces', () => {
     }
     expect(outside).toBeGreaterThan(B * T); // the window is narrower than the sentences
   });
-});
-
-describe('rnn-seq2seq learns', () => {
-  it('the reverse task to ≥ 95% dev exact match (GRU, general attention with input feeding)', async () => {
-    const pairs = reverseTask({ count: 6000, seed: 5, minLength: 3, maxLength: 6, alphabet: 'abcdefghij' });
-    const { train: trainPairs, dev } = trainDevSplit(pairs, { devFraction: 200 / 6000, seed: 5, key: (p) => p.source });
-    const tokenizer = CharTokenizer.fromCorpus(pairs.map((p) => p.source));
-    const c = createModelConfig({ preset: 'rnn-seq2seq', vocabSize: tokenizer.vocabSize, dModel: 48, maxSeqLen: 16, dropout: 0, rnnAttention: 'general' });
-    const task = seq2seqTask(trainPairs, dev, tokenizer, { batchSize: 32, seed: 5, maxSrcLen: 6, maxTgtLen: 6 });
-    const model = createModel(c, { seed: 5 });
-    const result = await train(model, task.nextBatch, {
-      steps: 800,
-      learningRate: 1e-2,
-      clipNorm: 5,
-      schedule: { kind: 'cosine', warmupSteps: 20, totalSteps: 800, minLr: 1e-3 },
-      evalEvery: 50,
-      evaluate: async (m) => ({ exactMatch: (await task.evaluate(m)).exactMatch }),
-      earlyStopping: { metric: 'exactMatch', mode: 'max', target: 0.95 },
-    });
-    const { exactMatch } = await task.evaluate(model);
-    model.dispose();
-    expect(result.reason).toBe('target-reached');
-    expect(exactMatch).toBeGreaterThanOrEqual(0.95);
-  }, 180_000);
 });

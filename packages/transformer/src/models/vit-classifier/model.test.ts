@@ -1,27 +1,19 @@
 // The vision Transformer classifier (vit-classifier): patch layout, shapes and attention maps,
-// attention rollout and CLS maps, a checkpoint round trip, and held-out accuracy on the 8×8
-// digits from ../shared/data (skipped when the file is absent).
+// attention rollout and CLS maps and a checkpoint round trip. Held-out accuracy on the 8×8
+// digits is in e2e/src/training.test.ts.
 
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { attentionRollout, clsAttentionGrid, createModelConfig, createRng, readCsvClassification, trainDevSplit, type VitClassifierConfig } from '@attend/core';
+import { attentionRollout, clsAttentionGrid, createModelConfig, type VitClassifierConfig } from '@attend/core';
 import { setupBackend } from '../../backend.js';
 import { loadCheckpoint, saveCheckpoint } from '../../checkpoint.js';
 import { createModel } from '../../models.js';
 import { maxAbsDiff, randomizeParams } from '../../test-utils/weights.js';
-import { train } from '../../trainer.js';
 import { imageTrainBatch } from '../../classification-task.js';
 import { imagePatches, VitModel } from './model.js';
-
-// This file is packages/transformer/src/models/vit-classifier/model.test.ts; the repo root is
-// five levels up and the shared data sits beside it, at ../shared/data.
-const repoRoot = new URL('../../../../../', import.meta.url);
-const digitsPath = fileURLToPath(new URL('../shared/data/digits8x8.csv', repoRoot));
 
 let root: string;
 beforeAll(async () => {
@@ -79,23 +71,4 @@ describe('vit-classifier', () => {
     model.dispose();
     loaded.model.dispose();
   });
-
-  it.skipIf(!existsSync(digitsPath))('classifies held-out 8×8 digits (fixed-seed 300-image split) with ≥ 85% accuracy', async () => {
-    const rows = await readCsvClassification(digitsPath);
-    expect(rows).toHaveLength(1797);
-    const { train: trainRows, dev: testRows } = trainDevSplit(rows, { devFraction: 300 / 1797, seed: 7 });
-    const config = createModelConfig({ preset: 'vit-classifier', numClasses: 10, dModel: 32, numHeads: 4, numEncoderLayers: 2, dFf: 64, dropout: 0 });
-    const images = (rs: typeof rows): Float32Array => Float32Array.from(rs.flatMap((r) => r.features.map((x) => x / 16)));
-    const rng = createRng(7);
-    const batchSize = 64;
-    const model = createModel(config, { seed: 7 });
-    await train(model, () => {
-      const pick = Array.from({ length: batchSize }, () => trainRows[rng.int(trainRows.length)]!);
-      return imageTrainBatch(images(pick), Int32Array.from(pick, (r) => r.label), config);
-    }, { steps: 400, learningRate: 3e-3, schedule: { kind: 'cosine', warmupSteps: 20, totalSteps: 400, minLr: 3e-4 } });
-    const logits = tf.tidy(() => model.forward(imageTrainBatch(images(testRows), Int32Array.from(testRows, (r) => r.label), config).input).logits.argMax(-1).dataSync());
-    const accuracy = testRows.filter((r, i) => logits[i] === r.label).length / testRows.length;
-    model.dispose();
-    expect(accuracy).toBeGreaterThanOrEqual(0.85);
-  }, 120_000);
 });

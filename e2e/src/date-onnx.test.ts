@@ -8,8 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exactMatch, makeSeq2SeqBatch } from '@attend/core';
 import { runDateExperiment, serializeCheckpoint, setupBackend } from '@attend/transformer';
-import { exportFolder, loadSeq2SeqFolder } from './node.js';
-import { translate } from './models/encoder-decoder/session.js';
+import { exportFolder, loadSeq2SeqFolder, translate } from '@attend/runtime-onnx/node';
 
 let dir: string;
 let experiment: Awaited<ReturnType<typeof runDateExperiment>>;
