@@ -5,7 +5,7 @@
 // and repeat both caches, and each row's encoder output and source mask follow the input row
 // it descends from — the same contract as @attend/transformer's tfjs `translate`.
 
-import { decodeWith, ShapeError, type DecodeStrategy, type StepFunction, configAs } from '@attend/core';
+import { configAs, decodeWith, ShapeError, type DecodeStrategy, type GreedyOptions, type StepFunction, type TokenModelConfig } from '@attend/core';
 import { gatherRows, lastQueryRows } from '../../generate.js';
 import type { OnnxModel, OutputTensor, Seq2SeqCache, TokenMatrix } from '../../session.js';
 
@@ -146,14 +146,17 @@ export async function translate(model: OnnxSeq2SeqModel, source: SourceBatch, op
   checkSeq2SeqModel(model);
   const c = configAs(model.decoder.config, ['encoder-decoder'], 'translate');
   const memory = await encodeSource(model.encoder, source);
-  const step = onnxSeq2SeqStepFunction(model.decoder, memory);
-  const decode = {
+  return decodeWith(onnxSeq2SeqStepFunction(model.decoder, memory), translateDecodeOptions(c, source, options), options.strategy);
+}
+
+/** The decoding loop's options for translating `source` with an encoder–decoder of `config`. */
+export function translateDecodeOptions(config: TokenModelConfig, source: SourceBatch, options: TranslateOptions): GreedyOptions {
+  return {
     batchSize: source.batchSize,
-    vocabSize: c.vocabSize,
-    bosTokenId: c.bosTokenId,
-    eosTokenId: c.eosTokenId,
-    maxNewTokens: Math.min(options.maxNewTokens, c.maxSeqLen - 1),
+    vocabSize: config.vocabSize,
+    bosTokenId: config.bosTokenId,
+    eosTokenId: config.eosTokenId,
+    maxNewTokens: Math.min(options.maxNewTokens, config.maxSeqLen - 1),
     ...(options.onToken ? { onToken: options.onToken } : {}),
   };
-  return decodeWith(step, decode, options.strategy);
 }

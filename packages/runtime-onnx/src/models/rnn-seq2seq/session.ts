@@ -10,7 +10,7 @@
 
 import { ConfigError, decodeRows, decodeWith, ShapeError, type StepFunction, type StepOutputs, configAs } from '@attend/core';
 import { gatherRows } from '../../generate.js';
-import { encodeSourceMask, sourceRowsOf, type SourceBatch, type TranslateOptions } from '../encoder-decoder/session.js';
+import { encodeSourceMask, sourceRowsOf, translateDecodeOptions, type SourceBatch, type TranslateOptions } from '../encoder-decoder/session.js';
 import type { OnnxModel, OutputTensor, TokenMatrix } from '../../session.js';
 
 /** The two sessions of an rnn-seq2seq export: the encoder and the one-step decoder. */
@@ -160,13 +160,5 @@ export async function translateRnnWithAttention(model: OnnxRnnSeq2SeqModel, sour
 }
 
 function decodeOptions(model: OnnxRnnSeq2SeqModel, source: SourceBatch, options: TranslateOptions) {
-  const c = configAs(model.decoder.config, ['rnn-seq2seq'], 'translate');
-  return {
-    batchSize: source.batchSize,
-    vocabSize: c.vocabSize,
-    bosTokenId: c.bosTokenId,
-    eosTokenId: c.eosTokenId,
-    maxNewTokens: Math.min(options.maxNewTokens, c.maxSeqLen - 1),
-    ...(options.onToken ? { onToken: options.onToken } : {}),
-  };
+  return translateDecodeOptions(configAs(model.decoder.config, ['rnn-seq2seq'], 'translate'), source, options);
 }
