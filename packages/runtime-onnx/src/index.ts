@@ -1,7 +1,6 @@
-export * from './onnx/proto.js';
-export * from './onnx/graph.js';
-export * from './weights.js';
-export * from './graph-io.js';
+// The public API: export, sessions, generation, folders, devices. The protobuf writer, the graph
+// builder, the weight reader and the cache input/output names are internal.
+export { METADATA_KEYS, type GraphKind } from './graph-io.js';
 export * from './export.js';
 export * from './devices.js';
 export * from './session.js';

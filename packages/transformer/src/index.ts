@@ -12,7 +12,6 @@ export * from './optimizer.js';
 export * from './trainer.js';
 export * from './checkpoint.js';
 export * from './generate.js';
-export { unsortedSegmentSum } from './kernels/unsorted-segment-sum.js';
 export * from './seq2seq-task.js';
 export * from './lm-task.js';
 export * from './classification-task.js';
