@@ -518,3 +518,21 @@ async function decode(step: StepFunction, options: GreedyOptions, strategy: Deco
       return (await beamSearch(step, { ...options, ...strategy })).map((hyps) => ({ ids: hyps[0]?.ids ?? [], steps: hyps[0]?.steps ?? [] }));
   }
 }
+
+/** Options of `translate` in @attend/transformer (tfjs) and @attend/runtime-onnx (ONNX Runtime) alike. */
+export interface TranslateOptions {
+  /** Tokens to generate at most per row; capped by maxSeqLen − 1. */
+  maxNewTokens: number;
+  /** Default greedy. */
+  strategy?: DecodeStrategy;
+  /** Called with every row's new token after each step (greedy and sampling only). */
+  onToken?: GreedyOptions['onToken'];
+}
+
+/** One classified row, as `classify` in @attend/transformer and @attend/runtime-onnx returns it. */
+export interface Classification {
+  /** Index of the most probable class (the first on ties). */
+  label: number;
+  /** Softmax over the classes, [numClasses]. */
+  probabilities: Float32Array;
+}

@@ -2,16 +2,11 @@
 // vit-classifier graph (images in): each row's class probabilities (softmax of the logits
 // [B, numClasses]) and best class out.
 
-import { classifierConfig, ShapeError } from '@attend/core';
+import { classifierConfig, ShapeError, type Classification } from '@attend/core';
 import type { SourceBatch } from './models/encoder-decoder/session.js';
 import type { OnnxModel } from './session.js';
 
-export interface Classification {
-  /** Index of the most probable class (the first on ties). */
-  label: number;
-  /** Softmax over the classes, [numClasses]. */
-  probabilities: Float32Array;
-}
+export type { Classification };
 
 /** Runs the classifier over a right-padded batch; one Classification per row. */
 export async function classify(model: OnnxModel, batch: SourceBatch): Promise<Classification[]> {

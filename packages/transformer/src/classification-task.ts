@@ -4,7 +4,7 @@
 // the dev set.
 
 import * as tf from '@tensorflow/tfjs-core';
-import { accuracy, createRng, makeClassificationBatch, numPatches, ShapeError, type EncodedExample, type LabeledFeatures, type LabeledText, type Tokenizer, type VitClassifierConfig } from '@attend/core';
+import { accuracy, createRng, makeClassificationBatch, numPatches, ShapeError, type Classification, type EncodedExample, type LabeledFeatures, type LabeledText, type Tokenizer, type VitClassifierConfig } from '@attend/core';
 import type { TokenBatch } from './model.js';
 import type { AttendModel } from './models.js';
 import { classificationTrainBatch, type TrainBatch } from './trainer.js';
@@ -96,7 +96,7 @@ export function imageClassificationTask(train: readonly LabeledFeatures[], dev: 
 }
 
 /** Class probabilities (softmax of the logits) and best class of each row of an encoder-classifier (or of each image of a vit-classifier batch). */
-export async function classify(model: AttendModel, batch: TokenBatch): Promise<{ label: number; probabilities: Float32Array }[]> {
+export async function classify(model: AttendModel, batch: TokenBatch): Promise<Classification[]> {
   const config = model.config;
   if (!('numClasses' in config)) throw new ShapeError(`classify: preset '${config.preset}' has no classifier head`);
   const K = config.numClasses;

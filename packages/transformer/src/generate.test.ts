@@ -63,6 +63,17 @@ describe('translate', () => {
     expect(compared).toBeGreaterThan(0);
   });
 
+  it('takes TranslateOptions as runtime-onnx translate does: the same ids, and onToken sees every step', async () => {
+    const model = randomized(5);
+    const strategy = { kind: 'sample', seed: 4, temperature: 1.2 } as const;
+    const seen: number[] = [];
+    const ids = await translate(model, source, { maxNewTokens: 8, strategy, onToken: (step) => seen.push(step) });
+    expect(ids).toEqual(await translate(model, source, 8, strategy));
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen).toEqual(Array.from({ length: seen.length }, (_, i) => seen[0]! + i));
+    model.dispose();
+  });
+
   it('seeded sampling is reproducible and does not leak tensors', async () => {
     const model = randomized(5);
     model.namedParams();

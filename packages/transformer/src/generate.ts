@@ -3,7 +3,7 @@
 // The tfjs side recomputes the prefix each step (no cache); the ONNX runtime has the KV cache.
 
 import * as tf from '@tensorflow/tfjs-core';
-import { decodeWith, hasTokens, ShapeError, type DecodeStrategy, type StepFunction } from '@attend/core';
+import { decodeWith, hasTokens, ShapeError, type DecodeStrategy, type StepFunction, type TranslateOptions } from '@attend/core';
 import type { TokenBatch } from './model.js';
 import type { AttendModel } from './models.js';
 
@@ -37,13 +37,17 @@ export function tfjsStepFunction(model: AttendModel, memory?: { states: tf.Tenso
 }
 
 /** Decodes a batch of encoded sources [B, S] (encoder–decoder); returns the best ids per row. */
-export async function translate(model: AttendModel, source: TokenBatch, maxNewTokens: number, strategy: DecodeStrategy = { kind: 'greedy' }): Promise<number[][]> {
+export async function translate(model: AttendModel, source: TokenBatch, options: TranslateOptions): Promise<number[][]>;
+/** The same with the length and strategy as arguments (the form before TranslateOptions). */
+export async function translate(model: AttendModel, source: TokenBatch, maxNewTokens: number, strategy?: DecodeStrategy): Promise<number[][]>;
+export async function translate(model: AttendModel, source: TokenBatch, lengthOrOptions: number | TranslateOptions, strategyArg?: DecodeStrategy): Promise<number[][]> {
+  const { maxNewTokens, strategy = { kind: 'greedy' }, onToken } = typeof lengthOrOptions === 'number' ? { maxNewTokens: lengthOrOptions, strategy: strategyArg, onToken: undefined } : lengthOrOptions;
   const c = model.config;
   if (!hasTokens(c)) throw new ShapeError(`translate: preset '${c.preset}' does not write tokens`);
   const memory = { states: tf.tidy(() => model.encode(source)), source };
   try {
     const step = tfjsStepFunction(model, memory);
-    const options = { batchSize: source.batchSize, vocabSize: c.vocabSize, bosTokenId: c.bosTokenId, eosTokenId: c.eosTokenId, maxNewTokens: Math.min(maxNewTokens, c.maxSeqLen - 1) };
+    const options = { batchSize: source.batchSize, vocabSize: c.vocabSize, bosTokenId: c.bosTokenId, eosTokenId: c.eosTokenId, maxNewTokens: Math.min(maxNewTokens, c.maxSeqLen - 1), ...(onToken ? { onToken } : {}) };
     return await decodeWith(step, options, strategy);
   } finally {
     memory.states.dispose();

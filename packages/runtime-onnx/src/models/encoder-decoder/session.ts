@@ -5,7 +5,7 @@
 // and repeat both caches, and each row's encoder output and source mask follow the input row
 // it descends from — the same contract as @attend/transformer's tfjs `translate`.
 
-import { configAs, decodeWith, ShapeError, type DecodeStrategy, type GreedyOptions, type StepFunction, type TokenModelConfig } from '@attend/core';
+import { configAs, decodeWith, ShapeError, type DecodeStrategy, type GreedyOptions, type TranslateOptions, type StepFunction, type TokenModelConfig } from '@attend/core';
 import { gatherRows, lastQueryRows } from '../../generate.js';
 import type { OnnxModel, OutputTensor, Seq2SeqCache, TokenMatrix } from '../../session.js';
 
@@ -129,14 +129,7 @@ export function onnxSeq2SeqStepFunction(decoder: OnnxModel, memory: EncodedSourc
   };
 }
 
-export interface TranslateOptions {
-  /** Tokens to generate at most per row; capped by maxSeqLen − 1. */
-  maxNewTokens: number;
-  /** Default greedy. */
-  strategy?: DecodeStrategy;
-  /** Called with every row's new token after each step (greedy and sampling only). */
-  onToken?: (step: number, tokens: Int32Array) => void;
-}
+export type { TranslateOptions };
 
 /**
  * Encodes `source` and decodes it from bos (decoder_start_token_id) until eos; returns each
