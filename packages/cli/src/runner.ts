@@ -5,7 +5,7 @@
 // vit-classifier), streamed continuation for the LM.
 
 import { join } from 'node:path';
-import { decodeWith, tokenizerFromJSON, type DecodeStrategy, type ModelConfig, type StepFunction, type Tokenizer, type TokenFields } from '@attend/core';
+import { hasTokens, decodeWith, tokenizerFromJSON, type DecodeStrategy, type ModelConfig, type StepFunction, type Tokenizer, type TokenFields } from '@attend/core';
 import { resolveDevice, type Classification, type Device, type OnnxRnnSeq2SeqModel, type OnnxSeq2SeqModel, type OpenExportFolderOptions } from '@attend/runtime-onnx';
 import { CliError } from './errors.js';
 import { folderKind } from './model-folder.js';
@@ -110,7 +110,7 @@ async function openCheckpoint(dir: string): Promise<ModelRunner> {
   const backend = await setupBackend();
   const checkpoint = await loadCheckpoint(dir);
   const { model, config } = checkpoint;
-  if (checkpoint.tokenizer === undefined && config.preset !== 'vit-classifier') {
+  if (checkpoint.tokenizer === undefined && hasTokens(config)) {
     model.dispose();
     throw new CliError(`${dir}: no tokenizer.json; cannot encode text for this checkpoint`);
   }

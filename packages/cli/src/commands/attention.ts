@@ -4,7 +4,7 @@
 // terminal view of the first kind (each layer, heads averaged, or --head).
 
 import { join } from 'node:path';
-import { numAttentionHeads } from '@attend/core';
+import { modelTask, numAttentionHeads } from '@attend/core';
 import { headWeights, inputAttention, terminalHeatmap } from '../attention-maps.js';
 import { CliError } from '../errors.js';
 import { writeFileAtomic } from '../files.js';
@@ -27,7 +27,7 @@ export async function writeAttentionFigures(model: string, input: string, out: s
     const title = set.panelTitle ?? ((l: number, h: number) => `layer ${l} · head ${h}`);
     const panels = set.layers.flatMap((_, l) => Array.from({ length: set.numHeads }, (_, h) => ({ title: title(l, h), weights: headWeights(set, l, h) })));
     const svg = await attentionHeatmapSvg({
-      title: result.config.preset === 'vit-classifier' ? `${set.title}: image → ${result.output}` : `${set.title}: "${input}"${result.output !== undefined ? ` → "${result.output}"` : ''}`,
+      title: modelTask(result.config) === 'image-classification' ? `${set.title}: image → ${result.output}` : `${set.title}: "${input}"${result.output !== undefined ? ` → "${result.output}"` : ''}`,
       keyTokens: set.keyTokens,
       queryTokens: set.queryTokens,
       keyAxis: set.keyAxis,

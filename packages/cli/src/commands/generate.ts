@@ -7,13 +7,14 @@ import { CliError } from '../errors.js';
 import { readInputs, strategyOf } from '../inputs.js';
 import { openModel } from '../runner.js';
 import { reportFallback, type InferCommandOptions } from './infer.js';
+import { modelTask } from '@attend/core';
 
 export async function generateCommand(model: string, texts: string[], o: InferCommandOptions): Promise<void> {
   const strategy = strategyOf(o);
   const prompts = await readInputs(texts, o.file, { allowEmpty: true });
   const runner = await openModel(model, o.device, o.deviceId);
   try {
-    if (runner.config.preset !== 'decoder-lm') throw new CliError(`${model}: ${/^[aeiou]/.test(runner.config.preset) ? 'an' : 'a'} ${runner.config.preset} model; generate needs a decoder-lm (use attend infer)`);
+    if (modelTask(runner.config) !== 'text-generation') throw new CliError(`${model}: ${/^[aeiou]/.test(runner.config.preset) ? 'an' : 'a'} ${runner.config.preset} model; generate needs a decoder-lm (use attend infer)`);
     reportFallback(runner, o.device);
     const results: { prompt: string; output: string }[] = [];
     for (const prompt of prompts.length > 0 ? prompts : ['']) {

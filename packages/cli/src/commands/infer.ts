@@ -5,7 +5,7 @@
 // inputs are CSV lines of pixel values (a class id at the end of every line adds the accuracy).
 // --json prints one object.
 
-import type { DecodeStrategy } from '@attend/core';
+import { configAs, modelTask, type DecodeStrategy } from '@attend/core';
 import { CliError } from '../errors.js';
 import { imageInputs, readInputs, strategyOf, type StrategyOptions } from '../inputs.js';
 import { openModel, type InferDevice, type ModelRunner } from '../runner.js';
@@ -34,9 +34,9 @@ interface RunOutput {
 }
 
 async function run(runner: ModelRunner, inputs: string[], strategy: DecodeStrategy, maxTokens: number | undefined): Promise<RunOutput> {
-  const { preset } = runner.config;
-  if (preset === 'vit-classifier') {
-    const images = imageInputs(inputs, runner.config);
+  const task = modelTask(runner.config);
+  if (task === 'image-classification') {
+    const images = imageInputs(inputs, configAs(runner.config, ['vit-classifier'], 'image inputs'));
     const rows = await runner.classifyImages(images.pixels, images.count);
     const results = rows.map((r, i) => ({ image: i + 1, label: r.label, probabilities: Array.from(r.probabilities, (x) => Number(x.toFixed(6))), ...(images.labels ? { expected: images.labels[i]! } : {}) }));
     const correct = images.labels ? rows.filter((r, i) => r.label === images.labels![i]).length : undefined;
@@ -46,11 +46,11 @@ async function run(runner: ModelRunner, inputs: string[], strategy: DecodeStrate
       ...(correct !== undefined ? { summary: { accuracy: correct / rows.length, correct, total: rows.length } } : {}),
     };
   }
-  if (preset === 'encoder-decoder' || preset === 'rnn-seq2seq') {
+  if (task === 'translation') {
     const outputs = await runner.translate(inputs, strategy, maxTokens);
     return { lines: outputs, results: inputs.map((source, i) => ({ source, output: outputs[i]! })) };
   }
-  if (preset === 'encoder-classifier') {
+  if (task === 'text-classification') {
     const rows = await runner.classify(inputs);
     return {
       lines: rows.map((r) => `${r.label}\t(${formatProbabilities(r.probabilities)})`),

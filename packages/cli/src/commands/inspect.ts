@@ -5,7 +5,7 @@
 
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { flopsPerToken, parseModelConfig, parseSafetensors, type ModelConfig } from '@attend/core';
+import { modelTask, flopsPerToken, parseModelConfig, parseSafetensors, type ModelConfig } from '@attend/core';
 import { inspectModel, QUANTIZATION_METADATA_KEY, readFolderConfig } from '@attend/runtime-onnx/node';
 import { folderKind } from '../model-folder.js';
 import { formatBytes } from '../options.js';
@@ -31,7 +31,7 @@ export function formatFlops(n: number): string {
 
 function printFlops(config: ModelConfig): void {
   const f = flopsPerToken(config);
-  const seq2seq = config.preset === 'encoder-decoder' || config.preset === 'rnn-seq2seq';
+  const seq2seq = modelTask(config) === 'translation';
   console.log(`forward FLOPs per token (matrix products, ${config.preset === 'rnn-seq2seq' ? 'source' : 'context'} ${f.contextLength}${seq2seq ? '; an encoder token + a decoder token' : ''}):`);
   const width = Math.max(...f.modules.map((m) => m.module.length), 5);
   for (const m of f.modules) console.log(`  ${m.module.padEnd(width)} ${formatFlops(m.flops).padStart(10)}`);
