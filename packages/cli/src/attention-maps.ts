@@ -11,7 +11,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { clsAttentionGrid, decodeRows, flatAttentionRollout, tokenizerFromJSON, type DecodedRow, type GreedyOptions, type ModelConfig, type RowOutputs, type Tokenizer, numAttentionHeads, type VitClassifierConfig, type TokenModelConfig } from '@attend/core';
+import { numEncoderLayers, numDecoderLayers, modelTask, clsAttentionGrid, decodeRows, flatAttentionRollout, tokenizerFromJSON, type DecodedRow, type GreedyOptions, type ModelConfig, type RowOutputs, type Tokenizer, numAttentionHeads, type VitClassifierConfig, type TokenModelConfig } from '@attend/core';
 import { classifications, type Classification, type OutputTensor } from '@attend/runtime-onnx';
 import { CliError } from './errors.js';
 import { folderKind } from './model-folder.js';
@@ -72,8 +72,9 @@ function setsOf(config: ModelConfig, tokenizer: Tokenizer, seq: Sequences, maps:
     ];
   }
   const input = tokens(seq.source);
-  const layers = config.preset === 'decoder-lm' ? maps.decoder : maps.encoder;
-  return [{ name: 'self', title: `${config.preset === 'decoder-lm' ? 'causal ' : ''}self-attention`, queryTokens: input, keyTokens: input, queryAxis: 'query token', keyAxis: 'key token', numHeads: H, layers }];
+  const causal = modelTask(config) === 'text-generation';
+  const layers = causal ? maps.decoder : maps.encoder;
+  return [{ name: 'self', title: `${causal ? 'causal ' : ''}self-attention`, queryTokens: input, keyTokens: input, queryAxis: 'query token', keyAxis: 'key token', numHeads: H, layers }];
 }
 
 /**
@@ -221,7 +222,7 @@ async function fromExport(dir: string, text: string): Promise<InputAttention> {
   try {
     const batch = tokenBatch(tokenizer, [text], config.maxSeqLen);
     const out = await model.run({ inputIds: { data: batch.ids, batchSize: 1, seqLen: batch.seqLen } });
-    const count = config.preset === 'decoder-lm' ? config.numDecoderLayers : config.numEncoderLayers;
+    const count = numDecoderLayers(config) || numEncoderLayers(config);
     const layers = layersOf(out.attentions, 'attentions', count);
     return { config, sets: setsOf(config, tokenizer, { source: Array.from(batch.ids) }, { encoder: layers, decoder: layers, cross: [] }) };
   } finally {

@@ -10,7 +10,7 @@
 // of an export, also the fastest call, which shows when stalls inflate the median).
 
 import Table from 'cli-table3';
-import { argmax, configAs, createRng, hasTokens, logitsOf, numPatches, type ModelConfig, type StepFunction, type TokenFields, type TokenModelConfig, type VitClassifierConfig } from '@attend/core';
+import { modelTask, argmax, configAs, createRng, hasTokens, logitsOf, numPatches, type ModelConfig, type StepFunction, type TokenFields, type TokenModelConfig, type VitClassifierConfig } from '@attend/core';
 import type { ExportSessions } from '@attend/runtime-onnx';
 import { EXPORT_FILES } from '@attend/runtime-onnx';
 import { folderKind } from '../model-folder.js';
@@ -168,7 +168,7 @@ async function benchCheckpoint(dir: string, o: BenchCommandOptions): Promise<voi
       if (config.preset === 'decoder-lm') return { input, labels };
       return { input, target: { ids: randomIds(config, B * n, rng.int(1 << 30)), batchSize: B, seqLen: n }, labels };
     };
-    const seq2seq = config.preset === 'encoder-decoder' || config.preset === 'rnn-seq2seq';
+    const seq2seq = modelTask(config) === 'translation';
     const tokensPerStep = B * n * (seq2seq ? 2 : 1);
     await train(model, batch, { steps: 2, learningRate: 1e-4, logEvery: 1000 }); // warm-up: kernels, optimizer state
     const start = performance.now();
@@ -200,8 +200,8 @@ export async function benchCommand(dir: string, o: BenchCommandOptions): Promise
   const configPath = join(dir, EXPORT_FILES.config);
   const config = readFolderConfig(new Uint8Array(await readFile(configPath)), configPath);
   const vit = config.preset === 'vit-classifier';
-  const n = vit ? numPatches(config) + 1 : Math.min(o.tokens ?? 32, config.maxSeqLen - (config.preset === 'encoder-classifier' ? 0 : 1));
-  const seq2seq = config.preset === 'encoder-decoder' || config.preset === 'rnn-seq2seq';
+  const n = vit ? numPatches(config) + 1 : Math.min(o.tokens ?? 32, config.maxSeqLen - (modelTask(config) === 'text-classification' ? 0 : 1));
+  const seq2seq = modelTask(config) === 'translation';
   const what = vit ? `1 image (${n - 1} patches + CLS)` : `1 × ${n} tokens${seq2seq ? ` (source and target)` : ''}`;
   console.log(`export ${dir}: ${config.preset}, forward of ${what}`);
   const rows: Row[] = [];
