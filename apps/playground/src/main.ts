@@ -208,9 +208,9 @@ async function run(): Promise<void> {
     const median = sorted[Math.floor(sorted.length / 2)] ?? 0;
     $('latency').textContent =
       `${opened.device}${opened.device === 'wasm' ? ` · ${threads} thread${threads === 1 ? '' : 's'}` : ''} · ` +
-      `${settings.strategy.kind === 'sample' ? `sampling (seed ${settings.strategy.seed})` : 'greedy'} · ` +
       `${folder.config.preset === 'decoder-lm' ? 'prompt' : 'encoder'} ${result.prefillMs.toFixed(1)} ms · ${result.steps.length} tokens, ` +
-      `${median.toFixed(1)} ms/token median (${perToken.map((ms) => ms.toFixed(1)).join(', ')}) · total ${total.toFixed(0)} ms` +
+      `${median.toFixed(1)} ms/token median (${perToken.map((ms) => ms.toFixed(1)).join(', ')}) · total ${total.toFixed(0)} ms · ` +
+      `${settings.strategy.kind === 'sample' ? `sampling, seed ${settings.strategy.seed}` : 'greedy'}` +
       `${result.finished ? '' : ' · stopped at the length limit (no end token)'}` +
       `${unknown.length ? ` · unknown to the tokenizer: ${unknown.map((c) => JSON.stringify(c)).join(' ')}` : ''}`;
     const slider = $<HTMLInputElement>('step-slider');
@@ -501,6 +501,7 @@ $('train-button').addEventListener('click', async () => {
   resetChart();
   const status = $('train-status');
   status.textContent = 'Starting the worker…';
+  delete status.dataset.step;
   delete document.body.dataset.train;
   const worker = new Worker(new URL('./train-worker.ts', import.meta.url), { type: 'module' });
   const send = (message: WorkerRequest): void => worker.postMessage(message);
