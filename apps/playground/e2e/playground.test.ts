@@ -2,8 +2,8 @@
 // (dist/, served by `vite preview` on 127.0.0.1 with the COOP/COEP headers), runs the demo model,
 // checks the output against onnxruntime-node on the same export, checks that the heatmaps were
 // drawn, loads picked decoder-lm, rnn-seq2seq and vit-classifier exports (painting an image
-// with the mouse for the last), feeds it bad files and a too-long input, and trains a tiny model
-// in the page.
+// with the mouse for the last), samples the demo with a seed like onnxruntime-node, feeds it bad
+// files and a too-long input, trains a tiny model in the page, and stops a training run.
 // Screenshots go to test-output/ (gitignored). Needs `npm run build` first (turbo does it).
 
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -121,6 +121,48 @@ describe('playground in chromium', () => {
     await page.screenshot({ path: join(outDir, 'playground.png'), fullPage: true });
   });
 
+  it('samples with the chosen temperature, top-k, top-p and seed like onnxruntime-node, the same for the same seed', async () => {
+    await expect(page.isVisible('#decode-controls')).resolves.toBe(true);
+    await expect(page.isDisabled('#decode-seed')).resolves.toBe(true); // greedy: no sampling inputs
+    const { model, tokenizer } = await loadSeq2SeqFolder(join(dist, 'demo'));
+    const ids = tokenizer.encode(INPUT);
+    const runPage = async (): Promise<string> => {
+      await page.click('#run-button');
+      await page.waitForSelector('body[data-run="done"]', { timeout: 60_000 });
+      return (await page.getAttribute('#output-text', 'data-ids'))!;
+    };
+    await page.selectOption('#decode-strategy', 'sample');
+    await page.fill('#decode-temperature', '3');
+    await page.fill('#decode-topk', '8');
+    await page.fill('#decode-topp', '0.95');
+    const outputs: string[] = [];
+    for (const seed of [1, 2, 3]) {
+      await page.fill('#decode-seed', String(seed));
+      const strategy = { kind: 'sample', seed, temperature: 3, topK: 8, topP: 0.95 } as const;
+      const [expected] = await translate(model, { ids, batchSize: 1, seqLen: ids.length }, { maxNewTokens: 47, strategy });
+      const first = await runPage();
+      expect(first, `seed ${seed}`).toBe(expected!.join(' '));
+      await expect(runPage()).resolves.toBe(first);
+      await expect(page.textContent('#latency')).resolves.toMatch(new RegExp(` · sampling, seed ${seed}$`));
+      outputs.push(tokenizer.decode(expected!));
+    }
+    // This hot, the demo leaves its greedy answer for some seed (and seeds give different answers).
+    expect(outputs.some((o) => o !== demoOutput)).toBe(true);
+    expect(new Set(outputs).size).toBeGreaterThan(1);
+    await model.encoder.release();
+    await model.decoder.release();
+
+    await page.fill('#decode-max', '3');
+    await runPage();
+    await expect(page.textContent('#latency')).resolves.toMatch(/ · 3 tokens, /);
+    await page.fill('#decode-max', '');
+    await page.selectOption('#decode-strategy', 'greedy');
+    await expect(page.isDisabled('#decode-seed')).resolves.toBe(true);
+    await runPage();
+    await expect(page.textContent('#output-text')).resolves.toBe(demoOutput);
+    await expect(page.textContent('#latency')).resolves.toMatch(/ · greedy$/);
+  });
+
   it('says what is wrong with a too-long input, a foreign file, a missing and a truncated graph', async () => {
     await page.fill('#input-text', 'x'.repeat(60));
     await page.click('#run-button');
@@ -180,6 +222,7 @@ describe('playground in chromium', () => {
     await expect(page.locator('#self-maps canvas').count()).resolves.toBe(4); // 2 layers × 2 heads
     await expect(page.isHidden('#cross-block')).resolves.toBe(true);
     await expect(page.textContent('#self-title')).resolves.toBe('Self-attention (prompt and generated tokens)');
+    await expect(page.isVisible('#decode-controls')).resolves.toBe(true);
     await page.screenshot({ path: join(outDir, 'playground-lm.png'), fullPage: true });
   });
 
@@ -210,6 +253,7 @@ describe('playground in chromium', () => {
     const files = await tinyVitExport();
     await pick(Object.fromEntries(Object.entries(files).map(([path, bytes]) => [path.replace('onnx/', ''), bytes])));
     await page.waitForFunction(() => document.querySelector('#model-status')?.textContent?.startsWith('Loaded model: vit-classifier, dModel 8, 2 heads, 2 layers, 8×8 images in 2×2 patches, 3 classes'));
+    await expect(page.isHidden('#decode-controls')).resolves.toBe(true); // a classifier does not generate
     await expect(page.isHidden('#text-input-row')).resolves.toBe(true);
     await expect(page.isVisible('#image-canvas')).resolves.toBe(true);
     // Drag a stroke down the middle of the 8×8 grid (28 px cells).
@@ -267,6 +311,29 @@ describe('playground in chromium', () => {
     await page.waitForSelector('body[data-run="done"]', { timeout: 60_000 });
     await expect(page.locator('#cross-maps canvas').count()).resolves.toBe(2);
     await page.screenshot({ path: join(outDir, 'playground-trained.png'), fullPage: true });
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('stops training after the current step, loads what was trained and re-enables the controls', async () => {
+    await page.selectOption('#train-task', 'copy');
+    await page.fill('#train-steps', '3000');
+    await page.click('#train-button');
+    await page.waitForFunction(() => Number(document.querySelector('#train-status')?.getAttribute('data-step')) >= 10, undefined, { timeout: 120_000 });
+    await expect(page.isDisabled('#train-button')).resolves.toBe(true);
+    await page.click('#train-stop');
+    await page.waitForSelector('body[data-train="stopped"]', { timeout: 60_000 });
+    const status = (await page.textContent('#train-status'))!;
+    const stoppedAt = Number(/ · stopped at step (\d+)\/3000 after [\d.]+ s, dev exact match [\d.]+% · exported to ONNX in the page$/.exec(status)?.[1]);
+    expect(stoppedAt, status).toBeGreaterThanOrEqual(10);
+    expect(stoppedAt).toBeLessThan(3000);
+    await page.waitForFunction(() => document.querySelector('#model-status')?.textContent?.startsWith('Loaded trained-copy/'), undefined, { timeout: 60_000 });
+    await expect(page.textContent('#model-status')).resolves.toContain(`trained in this page, stopped at step ${stoppedAt}, exact match`);
+    await expect(page.isDisabled('#train-stop')).resolves.toBe(true);
+    await expect(page.isDisabled('#train-button')).resolves.toBe(false);
+    await expect(page.isDisabled('#run-button')).resolves.toBe(false);
+    await page.click('#examples button');
+    await page.waitForSelector('body[data-run="done"]', { timeout: 60_000 });
+    await expect(page.locator('#cross-maps canvas').count()).resolves.toBe(2);
     expect(pageErrors).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { configAs } from '@attend/core';
-import { createOnnxModel, generate, translate, translateRnnWithAttention } from '@attend/runtime-onnx/node';
+import { createOnnxModel, generate, translate, translateRnn, translateRnnWithAttention, type DecodeStrategy } from '@attend/runtime-onnx/node';
 import { decodeWithAttention, encodeInput, InputError, type Sessions } from './decode.js';
 import { memoryFolderFiles, readModelFolder, textTokenizer, type ModelFolder } from './model-folder.js';
 import { tinyExport } from './test-utils/fixtures.js';
@@ -104,6 +104,65 @@ describe('decodeWithAttention', () => {
       }
     });
     expect(result.decoderInputs).toHaveLength(ids.length + result.steps.length);
+  });
+});
+
+describe('decodeWithAttention with sampling', () => {
+  const inputs = ['abc', 'fedcba', 'a'];
+  // Hot enough that some seed leaves the greedy path on the tiny random models.
+  const strategies = (seed: number): DecodeStrategy[] => [
+    { kind: 'sample', seed, temperature: 1.5 },
+    { kind: 'sample', seed, temperature: 0.8, topK: 3, topP: 0.9 },
+  ];
+
+  /** Decodes every input with every strategy and seeds 1..4: runtime-onnx's ids, the playground's result, and greedy. */
+  async function compare(preset: 'encoder-decoder' | 'decoder-lm' | 'rnn-seq2seq', reference: (sessions: Sessions, ids: number[], maxNewTokens: number, strategy: DecodeStrategy, bos: number) => Promise<number[]>): Promise<void> {
+    const { folder, sessions } = await load(preset);
+    const c = configAs(folder.config, [preset], 'the sampling test');
+    let leftGreedy = false;
+    for (const text of inputs) {
+      const { ids } = encodeInput(textTokenizer(folder), c, text);
+      const maxNewTokens = c.maxSeqLen - (preset === 'decoder-lm' ? ids.length + 1 : 1);
+      const greedy = await decodeWithAttention(sessions, c, ids, { maxNewTokens });
+      for (const seed of [1, 2, 3, 4]) {
+        for (const strategy of strategies(seed)) {
+          const result = await decodeWithAttention(sessions, c, ids, { maxNewTokens, strategy });
+          expect(result.output, `${text} ${JSON.stringify(strategy)}`).toEqual(await reference(sessions, ids, maxNewTokens, strategy, c.bosTokenId));
+          expect((await decodeWithAttention(sessions, c, ids, { maxNewTokens, strategy })).output).toEqual(result.output); // the seed decides
+          expect(result.steps.length).toBe(result.output.length + (result.finished ? 1 : 0));
+          for (const step of result.steps) for (const row of [...step.self, ...step.cross]) for (const s of rowSums(row)) expect(s).toBeCloseTo(1, 5);
+          if (result.output.join() !== greedy.output.join()) leftGreedy = true;
+        }
+      }
+    }
+    expect(leftGreedy).toBe(true);
+  }
+
+  it('encoder–decoder: the same tokens as runtime-onnx translate with the same strategy and seed', async () => {
+    await compare('encoder-decoder', async (sessions, ids, maxNewTokens, strategy) => {
+      if (sessions.kind !== 'seq2seq') throw new Error('unreachable');
+      return (await translate(sessions, { ids, batchSize: 1, seqLen: ids.length }, { maxNewTokens, strategy }))[0]!;
+    });
+  });
+
+  it('rnn-seq2seq: the same tokens as runtime-onnx translateRnn with the same strategy and seed', async () => {
+    await compare('rnn-seq2seq', async (sessions, ids, maxNewTokens, strategy) => {
+      if (sessions.kind !== 'rnn') throw new Error('unreachable');
+      return (await translateRnn(sessions, { ids, batchSize: 1, seqLen: ids.length }, { maxNewTokens, strategy }))[0]!;
+    });
+  });
+
+  it('decoder-lm: the same tokens as runtime-onnx generate with the same strategy and seed', async () => {
+    await compare('decoder-lm', async (sessions, ids, maxNewTokens, strategy, bos) => {
+      if (sessions.kind !== 'lm') throw new Error('unreachable');
+      return (await generate(sessions.model, { prompts: [[bos, ...ids]], maxNewTokens, strategy }))[0]!;
+    });
+  });
+
+  it('rejects beam search, which has no steps to stream', async () => {
+    const { folder, sessions } = await load('encoder-decoder');
+    const c = configAs(folder.config, ['encoder-decoder'], 'the beam test');
+    await expect(decodeWithAttention(sessions, c, [4, 5], { strategy: { kind: 'beam', beamSize: 2 } })).rejects.toThrow(InputError);
   });
 });
 

@@ -1,4 +1,4 @@
-// Step-by-step greedy decoding over ONNX Runtime sessions that keeps, for every generated
+// Step-by-step decoding (greedy, or sampling with a seed) over ONNX Runtime sessions that keeps, for every generated
 // token, the attention weights of its query in every layer and head — what the heatmaps draw —
 // and the time the step took. The loop is @attend/core's, over @attend/runtime-onnx's cached
 // step functions, whose per-step outputs are the attention rows: encoder–decoder exports encode
@@ -6,7 +6,7 @@
 // (rnn-seq2seq) the same with its recurrent state; decoder-lm exports read the prompt in one
 // KV-cache call, then one call per token.
 
-import { decodeWith, rowOutputs, type TokenModelConfig, type RowOutputs, type StepFunction, type StepTensor, type Tokenizer } from '@attend/core';
+import { decodeWith, rowOutputs, type DecodeStrategy, type TokenModelConfig, type RowOutputs, type StepFunction, type StepTensor, type Tokenizer } from '@attend/core';
 import { encodeRnnSource, encodeSourceMask, onnxRnnStepFunction, onnxSeq2SeqStepFunction, onnxStepFunction, type OnnxModel } from '@attend/runtime-onnx';
 
 export class InputError extends Error {
@@ -23,7 +23,7 @@ export interface AttentionRow {
 export interface DecodeStep {
   /** The token this step produced. */
   token: number;
-  /** Wall-clock milliseconds of this step's session call (and argmax). */
+  /** Wall-clock milliseconds of this step's session call (and token choice). */
   ms: number;
   /** Per layer: the new token's self-attention over the decoder tokens so far. */
   self: AttentionRow[];
@@ -85,17 +85,21 @@ function layers<T>(outputs: Record<string, T>, prefix: string): T[] {
 export interface DecodeOptions {
   /** Default: as many as maxSeqLen allows. */
   maxNewTokens?: number;
+  /** Greedy or sampling (core's `DecodeStrategy`); default greedy. Beam search returns whole hypotheses, not steps, so the page does not offer it. */
+  strategy?: DecodeStrategy;
   /** Called after every step (to update the page while decoding). */
   onStep?: (step: DecodeStep, index: number) => void;
 }
 
 /**
- * Greedy decoding of one input with @attend/core's loop over runtime-onnx's step function of
- * the model kind, keeping every step's attention (the step's per-step outputs) and latency.
+ * Decodes one input with @attend/core's loop (greedy, or `options.strategy`) over runtime-onnx's
+ * step function of the model kind, keeping every step's attention (the step's per-step outputs)
+ * and latency.
  */
 export async function decodeWithAttention(sessions: Sessions, config: TokenModelConfig, input: number[], options: DecodeOptions = {}): Promise<DecodeResult> {
   if (sessions.kind === 'image') throw new InputError('a vit-classifier classifies images; it does not decode text');
   if (sessions.kind === 'classifier') throw new InputError('an encoder-classifier classifies text; it does not decode');
+  if (options.strategy?.kind === 'beam') throw new InputError('beam search returns whole hypotheses, not steps; choose greedy or sampling');
   const t0 = performance.now();
   const run = await prepare(sessions, config, input);
   const prefillMs = performance.now() - t0;
@@ -118,7 +122,7 @@ export async function decodeWithAttention(sessions: Sessions, config: TokenModel
         steps.push(step);
         options.onStep?.(step, steps.length - 1);
       },
-    })
+    }, options.strategy)
   )[0]!;
   const finished = steps.length > output.length;
   return {

@@ -6,6 +6,7 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { causalMask, configAs, modelTask, localWindowMask, numDecoderLayers, paddingMask, sinusoidalTable, tokenConfig } from '@attend/core';
 import { decodeWithAttention, encodeInput, type DecodeResult } from './decode.js';
+import { decodeSettings, generatesText } from './decode-controls.js';
 import { pickedFromDrop, pickedFromInput } from './drop.js';
 import { drawHeatmap, encoderMatrix, maskMatrix, stepMatrix, tableMatrix } from './heatmap.js';
 import { classifyImage, clsMatrix, imageMatrix, paint, rolloutMatrix, type ImageResult } from './image.js';
@@ -13,8 +14,8 @@ import { classifyText } from './classify-text.js';
 import type { OnnxModel } from '@attend/runtime-onnx';
 import { fetchFolderFiles, folderPaths, memoryFolderFiles, readModelFolder, textTokenizer, type FolderFiles, type ModelFolder, type PickedFile } from './model-folder.js';
 import { browserEnvironment, configureOrt, openSessions, pickDevice, releaseSessions, shortReason, wasmThreads, type DeviceChoice, type OpenedSessions } from './runtime.js';
-import { checkTrainRequest, type TrainRequest } from './train-check.js';
-import type { TrainStart, WorkerMessage } from './train-worker.js';
+import { checkTrainRequest, type TrainRequest, type TrainStart, type WorkerRequest } from './train-check.js';
+import type { WorkerMessage } from './train-worker.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
   const el = document.getElementById(id);
@@ -53,6 +54,14 @@ function setBusy(value: boolean): void {
   busy = value;
   for (const id of ['load-demo', 'run-button', 'train-button', 'image-run']) ($(id) as HTMLButtonElement).disabled = value || ((id === 'run-button' || id === 'image-run') && !loaded);
   ($('input-text') as HTMLInputElement).disabled = value || !loaded;
+  for (const id of ['decode-strategy', 'decode-max']) ($(id) as HTMLInputElement).disabled = value;
+  showSamplingInputs();
+}
+
+/** The sampling inputs are live only while sampling is chosen (and nothing runs). */
+function showSamplingInputs(): void {
+  const sampling = $<HTMLSelectElement>('decode-strategy').value === 'sample';
+  for (const id of ['decode-temperature', 'decode-topk', 'decode-topp', 'decode-seed']) ($(id) as HTMLInputElement).disabled = busy || !sampling;
 }
 
 // 1. Loading ---------------------------------------------------------------------------------
@@ -182,8 +191,11 @@ async function run(): Promise<void> {
       await runClassifier(opened.sessions.model, ids, unknown);
       return;
     }
+    const value = (id: string): string => $<HTMLInputElement>(id).value;
+    const settings = decodeSettings({ strategy: value('decode-strategy'), temperature: value('decode-temperature'), topK: value('decode-topk'), topP: value('decode-topp'), seed: value('decode-seed'), maxNewTokens: value('decode-max') });
     const started = performance.now();
     result = await decodeWithAttention(opened.sessions, config, ids, {
+      ...settings,
       onStep: (step) => {
         out.textContent += tokenizer.decode([step.token]);
       },
@@ -197,7 +209,8 @@ async function run(): Promise<void> {
     $('latency').textContent =
       `${opened.device}${opened.device === 'wasm' ? ` · ${threads} thread${threads === 1 ? '' : 's'}` : ''} · ` +
       `${folder.config.preset === 'decoder-lm' ? 'prompt' : 'encoder'} ${result.prefillMs.toFixed(1)} ms · ${result.steps.length} tokens, ` +
-      `${median.toFixed(1)} ms/token median (${perToken.map((ms) => ms.toFixed(1)).join(', ')}) · total ${total.toFixed(0)} ms` +
+      `${median.toFixed(1)} ms/token median (${perToken.map((ms) => ms.toFixed(1)).join(', ')}) · total ${total.toFixed(0)} ms · ` +
+      `${settings.strategy.kind === 'sample' ? `sampling, seed ${settings.strategy.seed}` : 'greedy'}` +
       `${result.finished ? '' : ' · stopped at the length limit (no end token)'}` +
       `${unknown.length ? ` · unknown to the tokenizer: ${unknown.map((c) => JSON.stringify(c)).join(' ')}` : ''}`;
     const slider = $<HTMLInputElement>('step-slider');
@@ -241,6 +254,7 @@ async function runClassifier(model: OnnxModel, ids: number[], unknown: string[])
 }
 
 $('run-button').addEventListener('click', () => void run());
+$('decode-strategy').addEventListener('change', showSamplingInputs);
 $('input-text').addEventListener('keydown', (e) => {
   if (e.key === 'Enter') void run();
 });
@@ -257,6 +271,7 @@ function showInputs(folder: ModelFolder): void {
   $('text-input-row').hidden = image;
   $('examples').hidden = image;
   $('image-input').hidden = !image;
+  $('decode-controls').hidden = !generatesText(folder.config);
   $('step-row').hidden = modelTask(folder.config).endsWith('classification'); // a classifier answers in one call: no steps
   const placeholders: Record<string, string> = { 'text-generation': 'a prompt to continue, e.g. the ', 'text-classification': 'a text to classify', translation: 'a source sentence, e.g. march 3rd, 2021' };
   ($('input-text') as HTMLInputElement).placeholder = placeholders[modelTask(folder.config)] ?? '';
@@ -486,11 +501,23 @@ $('train-button').addEventListener('click', async () => {
   resetChart();
   const status = $('train-status');
   status.textContent = 'Starting the worker…';
+  delete status.dataset.step;
   delete document.body.dataset.train;
   const worker = new Worker(new URL('./train-worker.ts', import.meta.url), { type: 'module' });
+  const send = (message: WorkerRequest): void => worker.postMessage(message);
+  const stop = $<HTMLButtonElement>('train-stop');
+  stop.disabled = false;
+  stop.onclick = () => {
+    stop.disabled = true;
+    stop.textContent = 'Stopping…';
+    send({ type: 'stop' });
+  };
   let examples: string[] = [];
   const finish = (): void => {
     worker.terminate();
+    stop.disabled = true;
+    stop.textContent = 'Stop';
+    stop.onclick = null;
     setBusy(false);
   };
   worker.onerror = (e) => {
@@ -511,17 +538,23 @@ $('train-button').addEventListener('click', async () => {
       $('train-status').dataset.step = String(m.step);
       status.textContent = status.textContent!.replace(/ · step .*$/, '') + ` · step ${m.step}/${m.totalSteps}, loss ${m.loss.toFixed(3)}, ${Math.round(m.tokensPerSecond)} tokens/s`;
     } else if (m.type === 'done') {
-      status.textContent += ` · done in ${m.seconds.toFixed(1)} s, dev exact match ${(100 * m.exactMatch).toFixed(1)}% · exported to ONNX in the page`;
+      const how = m.stopped ? `stopped at step ${m.steps}/${request.steps} after` : 'done in';
+      status.textContent += ` · ${how} ${m.seconds.toFixed(1)} s, dev exact match ${(100 * m.exactMatch).toFixed(1)}% · exported to ONNX in the page`;
       finish();
-      document.body.dataset.train = 'done';
-      void loadFolder(async () => memoryFolderFiles(m.files), `trained-${request.task}/`, examples, `trained in this page, exact match ${(100 * m.exactMatch).toFixed(1)}%`);
+      document.body.dataset.train = m.stopped ? 'stopped' : 'done';
+      const note = `trained in this page${m.stopped ? `, stopped at step ${m.steps}` : ''}, exact match ${(100 * m.exactMatch).toFixed(1)}%`;
+      void loadFolder(async () => memoryFolderFiles(m.files), `trained-${request.task}/`, examples, note);
+    } else if (m.type === 'stopped') {
+      status.textContent += ' · stopped before the first step: nothing trained, the loaded model stays';
+      finish();
+      document.body.dataset.train = 'stopped';
     } else {
       showError('train-error', m.message);
       finish();
     }
   };
   const start: TrainStart = { request, backend: $<HTMLSelectElement>('train-backend').value as TrainStart['backend'], wasmBase: assetUrl('tfjs/') };
-  worker.postMessage(start);
+  send({ type: 'start', start });
 });
 
 void loadDemo();

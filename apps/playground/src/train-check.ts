@@ -35,4 +35,18 @@ export type TrainEvent =
   | { type: 'backend'; name: string; fallbacks: { name: string; reason: string }[] }
   | { type: 'data'; train: number; dev: number; vocabSize: number; parameters: number; examples: { source: string; target: string }[] }
   | { type: 'step'; step: number; totalSteps: number; loss: number; tokensPerSecond: number }
-  | { type: 'done'; exactMatch: number; seconds: number; files: Record<string, Uint8Array> };
+  /** `steps`: the steps trained; `stopped`: the run was stopped before its last step. */
+  | { type: 'done'; exactMatch: number; seconds: number; steps: number; stopped: boolean; files: Record<string, Uint8Array> }
+  /** Stopped before the first step: nothing to export. */
+  | { type: 'stopped'; step: 0 };
+
+/** What the page sends the worker: start a run, or stop it after the current step. */
+export type WorkerRequest = { type: 'start'; start: TrainStart } | { type: 'stop' };
+
+export interface TrainStart {
+  request: TrainRequest;
+  /** tfjs backend to try first; wasm is the fallback. */
+  backend: 'wasm' | 'webgl' | 'webgpu';
+  /** URL of the folder holding the tfjs wasm binaries. */
+  wasmBase: string;
+}

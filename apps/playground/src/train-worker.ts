@@ -1,26 +1,28 @@
 // The in-page training run, off the main thread so the page (and its loss chart) stays live.
-// Message in: { request, backend, wasmBase }; messages out: TrainEvent, or { type: 'error' }.
+// Messages in: WorkerRequest (start a run; stop it after the current step); messages out:
+// TrainEvent, or { type: 'error' }.
 
 import * as tf from '@tensorflow/tfjs-core';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { setupBackend, type BackendName } from '@attend/transformer';
 import { trainAndExport } from './train.js';
-import type { TrainEvent, TrainRequest } from './train-check.js';
+import type { TrainEvent, TrainStart, WorkerRequest } from './train-check.js';
 
-export interface TrainStart {
-  request: TrainRequest;
-  /** tfjs backend to try first; wasm is the fallback. */
-  backend: 'wasm' | 'webgl' | 'webgpu';
-  /** URL of the folder holding the tfjs wasm binaries. */
-  wasmBase: string;
-}
+export type { TrainStart, WorkerRequest } from './train-check.js';
 
 export type WorkerMessage = TrainEvent | { type: 'error'; message: string };
 
 const post = (message: WorkerMessage, transfer: Transferable[] = []): void => (self as unknown as Worker).postMessage(message, transfer);
 
-self.onmessage = async (event: MessageEvent<TrainStart>) => {
-  const { request, backend, wasmBase } = event.data;
+/** The run in progress (one per worker). */
+const controller = new AbortController();
+
+self.onmessage = async (event: MessageEvent<WorkerRequest>) => {
+  if (event.data.type === 'stop') {
+    controller.abort();
+    return;
+  }
+  const { request, backend, wasmBase } = event.data.start;
   try {
     setWasmPaths(wasmBase);
     // One thread: the threaded build needs its own worker script, and tiny models gain nothing.
@@ -32,7 +34,7 @@ self.onmessage = async (event: MessageEvent<TrainStart>) => {
     await trainAndExport(request, (e) => {
       if (e.type === 'done') post(e, Object.values(e.files).map((b) => b.buffer as ArrayBuffer));
       else post(e);
-    });
+    }, controller.signal);
   } catch (error) {
     post({ type: 'error', message: (error as Error).message.split('\n')[0] ?? String(error) });
   }

@@ -22,11 +22,32 @@ describe('trainAndExport', () => {
     const events: TrainEvent[] = [];
     const files = await trainAndExport(base, (e) => events.push(e));
     expect(events.map((e) => e.type)).toEqual(['data', 'step', 'step', 'done']);
+    expect(events.at(-1)).toMatchObject({ type: 'done', steps: 10, stopped: false });
     const steps = events.filter((e) => e.type === 'step');
     expect(steps.map((e) => e.step)).toEqual([5, 10]);
     for (const e of steps) expect(Number.isFinite(e.loss) && e.loss > 0).toBe(true);
-    const folder = await readModelFolder(memoryFolderFiles(files), '');
+    const folder = await readModelFolder(memoryFolderFiles(files!), '');
     expect(folder.config).toMatchObject({ preset: 'encoder-decoder', dModel: 16, numHeads: 2, numEncoderLayers: 1, numDecoderLayers: 1 });
     expect(folder.hasAttention).toBe(true);
+  });
+
+  it('stops after the current step when aborted, and still exports what was trained', async () => {
+    await setupBackend();
+    const controller = new AbortController();
+    const events: TrainEvent[] = [];
+    // Aborted from a step report, as the worker's stop message would be between steps.
+    const files = await trainAndExport({ ...base, steps: 3000 }, (e) => (events.push(e), e.type === 'step' && e.step === 10 && controller.abort()), controller.signal);
+    expect(events.at(-1)).toMatchObject({ type: 'done', steps: 10, stopped: true });
+    const folder = await readModelFolder(memoryFolderFiles(files!), '');
+    expect(folder.hasAttention).toBe(true);
+  });
+
+  it('exports nothing when stopped before the first step', async () => {
+    await setupBackend();
+    const controller = new AbortController();
+    controller.abort();
+    const events: TrainEvent[] = [];
+    expect(await trainAndExport(base, (e) => events.push(e), controller.signal)).toBeUndefined();
+    expect(events.map((e) => e.type)).toEqual(['data', 'stopped']);
   });
 });

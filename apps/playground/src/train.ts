@@ -10,8 +10,12 @@ import { checkTrainRequest, type TrainEvent, type TrainRequest } from './train-c
 
 export * from './train-check.js';
 
-/** Trains the requested model, reporting progress; returns the export folder's files. */
-export async function trainAndExport(request: TrainRequest, emit: (event: TrainEvent) => void): Promise<Record<string, Uint8Array>> {
+/**
+ * Trains the requested model, reporting progress; returns the export folder's files. Aborting
+ * `signal` stops after the current step: the model trained so far is evaluated and exported
+ * ('done' with `stopped`), or, when no step ran yet, nothing is (a 'stopped' event, no files).
+ */
+export async function trainAndExport(request: TrainRequest, emit: (event: TrainEvent) => void, signal?: AbortSignal): Promise<Record<string, Uint8Array> | undefined> {
   const r = checkTrainRequest(request);
   const maxLength = r.task === 'date' ? 40 : r.maxLength;
   const pairs = syntheticTask(r.task, { count: 4200, seed: r.seed, minLength: 3, maxLength: r.maxLength });
@@ -34,20 +38,26 @@ export async function trainAndExport(request: TrainRequest, emit: (event: TrainE
   try {
     emit({ type: 'data', train: split.train.length, dev: split.dev.length, vocabSize: tokenizer.vocabSize, parameters: model.parameterCount(), examples: split.dev.slice(0, 6) });
     const started = performance.now();
-    await train(model, task.nextBatch, {
+    const { state, reason } = await train(model, task.nextBatch, {
       steps: r.steps,
       learningRate: r.learningRate,
       schedule: { kind: 'cosine', warmupSteps: Math.min(20, Math.floor(r.steps / 5)), totalSteps: r.steps, minLr: r.learningRate / 20 },
       logEvery: 5,
+      ...(signal ? { signal } : {}),
       onProgress: (e) => {
         if (e.type === 'step') emit({ type: 'step', step: e.step, totalSteps: e.totalSteps, loss: e.loss, tokensPerSecond: e.tokensPerSecond });
       },
     });
     const seconds = (performance.now() - started) / 1000;
+    const stopped = reason === 'aborted';
+    if (stopped && state.step === 0) {
+      emit({ type: 'stopped', step: 0 });
+      return undefined;
+    }
     const { exactMatch } = await task.evaluate(model);
     const checkpoint = serializeCheckpoint({ model, tokenizer: tokenizer.toJSON() });
     const files = exportFolderFiles(checkpoint, { withAttention: true });
-    emit({ type: 'done', exactMatch, seconds, files });
+    emit({ type: 'done', exactMatch, seconds, steps: state.step, stopped, files });
     return files;
   } finally {
     model.dispose();

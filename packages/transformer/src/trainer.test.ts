@@ -172,6 +172,16 @@ describe('train', () => {
     expect(summary(events).at(-1)).toBe('stop@3:aborted');
     model.dispose();
   });
+
+  it('lets an abort from a timer (an event, as a worker message) stop a run mid-way', async () => {
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 100);
+    const { model, result } = await run({ steps: 3000, logEvery: 1000, signal: controller.signal });
+    expect(result.reason).toBe('aborted');
+    expect(result.state.step).toBeGreaterThan(0);
+    expect(result.state.step).toBeLessThan(3000);
+    model.dispose();
+  });
 });
 
 describe('early stopping', () => {

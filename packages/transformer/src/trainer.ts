@@ -102,8 +102,17 @@ export interface TrainerOptions {
   /** Report a 'step' event every this many steps; default 10. */
   logEvery?: number;
   onProgress?: (event: TrainingEvent) => void;
+  /**
+   * Stops training before the next step once aborted. With a signal the loop lets other tasks
+   * run at least every 25 ms, so an abort from an event (a worker message, SIGINT) gets through.
+   */
   signal?: AbortSignal;
 }
+
+/** How long the loop runs steps without letting an abort from an event handler in. */
+const YIELD_EVERY_MS = 25;
+
+const nextTask = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
 
 export interface TrainingResult {
   state: TrainerState;
@@ -182,7 +191,12 @@ export async function train(model: AttendModel, nextBatch: (step: number) => Tra
   let windowStart = performance.now();
   let windowTokens = 0;
   const started = performance.now();
+  let yielded = started;
   while (state.step < options.steps) {
+    if (options.signal && performance.now() - yielded >= YIELD_EVERY_MS) {
+      await nextTask();
+      yielded = performance.now();
+    }
     if (options.signal?.aborted) {
       reason = 'aborted';
       break;
