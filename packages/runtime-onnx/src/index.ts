@@ -3,6 +3,7 @@ export * from './onnx/graph.js';
 export * from './weights.js';
 export * from './graph-io.js';
 export * from './export.js';
+export * from './models/encoder-decoder/export.js';
 export * from './devices.js';
 export * from './session.js';
 export * from './generate.js';
