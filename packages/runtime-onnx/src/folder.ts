@@ -16,7 +16,7 @@
 // An encoder–decoder (preset 'encoder-decoder') is exported in the marian layout instead:
 // config.json with model_type "marian" and its field names (d_model, encoder_layers, …,
 // decoder_start_token_id = bos), and onnx/encoder_model.onnx + onnx/decoder_model_merged.onnx
-// (see exportSeq2Seq in export.ts).
+// (see exportSeq2Seq in models/encoder-decoder/export.ts).
 //
 // An encoder-classifier is exported in the bert layout: config.json with model_type "bert",
 // architectures BertForSequenceClassification and num_labels, the tokenizer files, and
@@ -33,7 +33,7 @@
 // attend only (loadRnnSeq2SeqFolder, `attend infer`): config.json with model_type
 // "attend-rnn-seq2seq", is_encoder_decoder and the full config under `attend`, the tokenizer
 // and generation files as above, and onnx/rnn_encoder.onnx + onnx/rnn_decoder_step.onnx (see
-// exportRnnSeq2Seq in rnn-export.ts).
+// exportRnnSeq2Seq in models/rnn-seq2seq/export.ts). Which files a kind writes is its entry in models/registry.ts.
 
 import { CheckpointError, ConfigError, hasTokens, parseModelConfig, type ModelConfig, CHECKPOINT_FILES, hfConfig, tokenizerFromBytes } from '@attend/core';
 import type { ExportOptions } from './export.js';
