@@ -7,7 +7,9 @@
 
 import { CheckpointError, hasTokens, tokenizerFromBytes, type ModelConfig, type Preset, type Tokenizer } from '@attend/core';
 import type { GraphKind } from './graph-io.js';
-import { EXPORT_FILES, readFolderConfig, RNN_SEQ2SEQ_FILES, SEQ2SEQ_FILES } from './folder.js';
+import { EXPORT_FILES, readFolderConfig } from './folder.js';
+import type { ExportLayout, LayoutGraph } from './models/kind.js';
+import { RUNTIME_KINDS } from './models/registry.js';
 import { inspectModel, OnnxModelError, type OnnxModel, type SessionOptions } from './session.js';
 import type { Device } from './devices.js';
 
@@ -17,55 +19,12 @@ export type ReadFile = (path: string) => Promise<Uint8Array | undefined>;
 /** An ONNX Runtime session over graph bytes (createOnnxModel of `./node` or `./web`). */
 export type CreateSession = (bytes: Uint8Array, options: SessionOptions) => Promise<OnnxModel>;
 
-/** One graph file of a layout. */
-export interface LayoutGraph {
-  file: string;
-  graph: GraphKind;
-  /** Outputs that carry attention weights; absent for a graph that never has any (the GRU encoder). */
-  attentions?: RegExp;
-}
+export type { ExportLayout, LayoutGraph, LayoutGraphs } from './models/kind.js';
 
-/** The graphs of a layout by role: one model, or an encoder and a decoder (step). */
-export type LayoutGraphs = { readonly model: LayoutGraph } | { readonly encoder: LayoutGraph; readonly decoder: LayoutGraph };
-
-/** What an export folder of one preset holds. */
-export interface ExportLayout {
-  readonly graphs: LayoutGraphs;
-  /** Whether it has tokenizer.json (text in). */
-  readonly tokenizer: boolean;
-  /** Other files it must hold (preprocessor_config.json of a vit folder). */
-  readonly files: readonly string[];
-  /** Files only transformers.js reads (the tokenizer and generation configs); checked unless the caller opts out. */
-  readonly transformersJsFiles: readonly string[];
-}
-
-const LAYER_ATTENTIONS = /attentions\.\d+$/;
-const TEXT_FILES = [EXPORT_FILES.tokenizerConfig, EXPORT_FILES.generationConfig] as const;
-
-/** The export folder layout of each preset. */
-export const EXPORT_LAYOUTS: Readonly<Record<Preset, ExportLayout>> = Object.freeze({
-  'decoder-lm': { graphs: { model: { file: EXPORT_FILES.model, graph: 'decoder-with-past', attentions: LAYER_ATTENTIONS } }, tokenizer: true, files: [], transformersJsFiles: TEXT_FILES },
-  'encoder-classifier': { graphs: { model: { file: EXPORT_FILES.model, graph: 'forward', attentions: LAYER_ATTENTIONS } }, tokenizer: true, files: [], transformersJsFiles: [EXPORT_FILES.tokenizerConfig] },
-  'encoder-decoder': {
-    graphs: {
-      encoder: { file: SEQ2SEQ_FILES.encoder, graph: 'seq2seq-encoder', attentions: LAYER_ATTENTIONS },
-      decoder: { file: SEQ2SEQ_FILES.decoder, graph: 'seq2seq-decoder', attentions: LAYER_ATTENTIONS },
-    },
-    tokenizer: true,
-    files: [],
-    transformersJsFiles: TEXT_FILES,
-  },
-  'rnn-seq2seq': {
-    graphs: {
-      encoder: { file: RNN_SEQ2SEQ_FILES.encoder, graph: 'rnn-seq2seq-encoder' },
-      decoder: { file: RNN_SEQ2SEQ_FILES.decoder, graph: 'rnn-seq2seq-decoder', attentions: /^attention_weights$/ },
-    },
-    tokenizer: true,
-    files: [],
-    transformersJsFiles: TEXT_FILES,
-  },
-  'vit-classifier': { graphs: { model: { file: EXPORT_FILES.model, graph: 'forward', attentions: LAYER_ATTENTIONS } }, tokenizer: false, files: [EXPORT_FILES.preprocessorConfig], transformersJsFiles: [] },
-});
+/** The export folder layout of each preset (from the runtime registry). */
+export const EXPORT_LAYOUTS: Readonly<Record<Preset, ExportLayout>> = Object.freeze(
+  Object.fromEntries(Object.entries(RUNTIME_KINDS).map(([preset, kind]) => [preset, kind.layout])) as Record<Preset, ExportLayout>,
+);
 
 /** The graph files of a layout, in the order their sessions open. */
 export function layoutGraphs(layout: ExportLayout): LayoutGraph[] {

@@ -16,7 +16,7 @@
 // An encoder–decoder (preset 'encoder-decoder') is exported in the marian layout instead:
 // config.json with model_type "marian" and its field names (d_model, encoder_layers, …,
 // decoder_start_token_id = bos), and onnx/encoder_model.onnx + onnx/decoder_model_merged.onnx
-// (see exportSeq2Seq in export.ts).
+// (see exportSeq2Seq in models/encoder-decoder/export.ts).
 //
 // An encoder-classifier is exported in the bert layout: config.json with model_type "bert",
 // architectures BertForSequenceClassification and num_labels, the tokenizer files, and
@@ -33,69 +33,14 @@
 // attend only (loadRnnSeq2SeqFolder, `attend infer`): config.json with model_type
 // "attend-rnn-seq2seq", is_encoder_decoder and the full config under `attend`, the tokenizer
 // and generation files as above, and onnx/rnn_encoder.onnx + onnx/rnn_decoder_step.onnx (see
-// exportRnnSeq2Seq in rnn-export.ts).
+// exportRnnSeq2Seq in models/rnn-seq2seq/export.ts). Which files a kind writes is its entry in models/registry.ts.
 
-import { CheckpointError, ConfigError, parseModelConfig, parseSafetensors, tokenizerFromJSON, type ModelConfig, type Tokenizer, type TokenFields, type VitClassifierConfig, CHECKPOINT_FILES, hfConfig, vitPreprocessorConfig, tokenizerFromBytes } from '@attend/core';
-import { exportCheckpointFiles, exportSeq2SeqCheckpointFiles, type ExportOptions } from './export.js';
-import { exportRnnSeq2Seq } from './models/rnn-seq2seq/export.js';
+import { CheckpointError, ConfigError, hasTokens, parseModelConfig, type ModelConfig, CHECKPOINT_FILES, hfConfig, tokenizerFromBytes } from '@attend/core';
+import type { ExportOptions } from './export.js';
+import { EXPORT_FILES, tokenizerConfig } from './folder-files.js';
+import { runtimeKind } from './models/registry.js';
 
-/** Paths of the export folder's files. */
-export const EXPORT_FILES = {
-  config: 'config.json',
-  tokenizer: 'tokenizer.json',
-  tokenizerConfig: 'tokenizer_config.json',
-  generationConfig: 'generation_config.json',
-  model: 'onnx/model.onnx',
-  /** vit-classifier only, in place of the tokenizer files. */
-  preprocessorConfig: 'preprocessor_config.json',
-} as const;
-
-/** Paths of the two graphs of a seq2seq export folder (the other files as in EXPORT_FILES). */
-export const SEQ2SEQ_FILES = {
-  encoder: 'onnx/encoder_model.onnx',
-  decoder: 'onnx/decoder_model_merged.onnx',
-} as const;
-
-/** Paths of the two graphs of an rnn-seq2seq export folder (the other files as in EXPORT_FILES). */
-export const RNN_SEQ2SEQ_FILES = {
-  encoder: 'onnx/rnn_encoder.onnx',
-  decoder: 'onnx/rnn_decoder_step.onnx',
-} as const;
-
-/** transformers.js tokenizer class for each attend tokenizer kind. */
-const TOKENIZER_CLASSES: Record<Tokenizer['kind'], string> = {
-  bpe: 'GPT2Tokenizer', // byte-level BPE, as gpt2's
-  char: 'PreTrainedTokenizer', // WordLevel models: the generic tokenizer.json-driven class
-  word: 'PreTrainedTokenizer',
-};
-
-/** tokenizer_config.json: the class transformers.js should build, special tokens, max length. */
-export function tokenizerConfig(config: TokenFields & { maxSeqLen: number }, tokenizer: Tokenizer): Record<string, unknown> {
-  const token = (id: number): string => tokenizer.idsToTokens([id])[0]!;
-  return {
-    tokenizer_class: TOKENIZER_CLASSES[tokenizer.kind],
-    bos_token: token(config.bosTokenId),
-    eos_token: token(config.eosTokenId),
-    pad_token: token(config.padTokenId),
-    unk_token: token(tokenizer.specialTokenIds.unk),
-    model_max_length: config.maxSeqLen,
-    add_bos_token: false,
-    add_eos_token: false,
-    clean_up_tokenization_spaces: false,
-  };
-}
-
-export function generationConfig(config: Exclude<ModelConfig, VitClassifierConfig>): Record<string, unknown> {
-  return {
-    ...('numDecoderLayers' in config && 'numEncoderLayers' in config ? { decoder_start_token_id: config.bosTokenId } : {}),
-    bos_token_id: config.bosTokenId,
-    eos_token_id: config.eosTokenId,
-    pad_token_id: config.padTokenId,
-    max_length: config.maxSeqLen,
-    do_sample: false,
-    num_beams: 1,
-  };
-}
+export { EXPORT_FILES, generationConfig, tokenizerConfig } from './folder-files.js';
 
 /**
  * The files of the export folder (paths as in EXPORT_FILES) from checkpoint files
@@ -116,35 +61,19 @@ export function exportFolderFiles(files: Record<string, Uint8Array>, options: Pi
     throw error;
   }
   const json = (x: unknown): Uint8Array => new TextEncoder().encode(`${JSON.stringify(x, null, 2)}\n`);
-  if (config.preset === 'vit-classifier') {
-    const onnx = exportCheckpointFiles(files, { dir: options.dir, withAttention: options.withAttention ?? false });
-    return { [EXPORT_FILES.config]: json(hfConfig(config)), [EXPORT_FILES.preprocessorConfig]: json(vitPreprocessorConfig(config)), [EXPORT_FILES.model]: onnx };
+  const kind = runtimeKind(config);
+  const out: Record<string, Uint8Array> = { [EXPORT_FILES.config]: json(hfConfig(config)) };
+  if (kind.layout.tokenizer && hasTokens(config)) {
+    const tokenizerBytes = read(CHECKPOINT_FILES.tokenizer);
+    const tokenizer = tokenizerFromBytes(tokenizerBytes, where(CHECKPOINT_FILES.tokenizer));
+    if (tokenizer.vocabSize !== config.vocabSize) {
+      throw new CheckpointError(`${where(CHECKPOINT_FILES.tokenizer)}: ${tokenizer.vocabSize} tokens but config.json has vocabSize ${config.vocabSize}`);
+    }
+    out[EXPORT_FILES.tokenizer] = tokenizerBytes;
+    out[EXPORT_FILES.tokenizerConfig] = json(tokenizerConfig(config, tokenizer));
   }
-  const tokenizerBytes = read(CHECKPOINT_FILES.tokenizer);
-  const tokenizer = tokenizerFromBytes(tokenizerBytes, where(CHECKPOINT_FILES.tokenizer));
-  if (tokenizer.vocabSize !== config.vocabSize) {
-    throw new CheckpointError(`${where(CHECKPOINT_FILES.tokenizer)}: ${tokenizer.vocabSize} tokens but config.json has vocabSize ${config.vocabSize}`);
-  }
-  const tokenizerFiles = {
-    [EXPORT_FILES.tokenizer]: tokenizerBytes,
-    [EXPORT_FILES.tokenizerConfig]: json(tokenizerConfig(config, tokenizer)),
-  };
-  if (config.preset === 'encoder-classifier') {
-    const onnx = exportCheckpointFiles(files, { dir: options.dir, withAttention: options.withAttention ?? false });
-    return { [EXPORT_FILES.config]: json(hfConfig(config)), ...tokenizerFiles, [EXPORT_FILES.model]: onnx };
-  }
-  const common = { ...tokenizerFiles, [EXPORT_FILES.generationConfig]: json(generationConfig(config)) };
-  if (config.preset === 'rnn-seq2seq') {
-    const source = where(CHECKPOINT_FILES.weights);
-    const { encoder, decoder } = exportRnnSeq2Seq(config, parseSafetensors(read(CHECKPOINT_FILES.weights), { source }).tensors, { source });
-    return { [EXPORT_FILES.config]: json(hfConfig(config)), ...common, [RNN_SEQ2SEQ_FILES.encoder]: encoder, [RNN_SEQ2SEQ_FILES.decoder]: decoder };
-  }
-  if (config.preset === 'encoder-decoder') {
-    const { encoder, decoder } = exportSeq2SeqCheckpointFiles(files, { dir: options.dir, withAttention: options.withAttention ?? false });
-    return { [EXPORT_FILES.config]: json(hfConfig(config)), ...common, [SEQ2SEQ_FILES.encoder]: encoder, [SEQ2SEQ_FILES.decoder]: decoder };
-  }
-  const onnx = exportCheckpointFiles(files, { dir: options.dir, kvCache: true, withAttention: options.withAttention ?? false });
-  return { [EXPORT_FILES.config]: json(hfConfig(config)), ...common, [EXPORT_FILES.model]: onnx };
+  for (const [path, value] of Object.entries(kind.folderJson(config))) out[path] = json(value);
+  return { ...out, ...kind.exportGraphs(config, { files, dir: options.dir, read, where, withAttention: options.withAttention ?? false }) };
 }
 
 /**

@@ -2,6 +2,7 @@
 // builder, the weight reader and the cache input/output names are internal.
 export { METADATA_KEYS, type GraphKind } from './graph-io.js';
 export * from './export.js';
+export * from './models/encoder-decoder/export.js';
 export * from './devices.js';
 export * from './session.js';
 export * from './generate.js';

@@ -14,7 +14,9 @@
 // The folder's config.json and tokenizer.json are copied beside config.pbtxt for clients.
 
 import { AttendError } from '@attend/core';
-import { EXPORT_FILES, RNN_SEQ2SEQ_FILES, SEQ2SEQ_FILES } from './folder.js';
+import { EXPORT_FILES } from './folder.js';
+import { SEQ2SEQ_FILES } from './models/encoder-decoder/export.js';
+import { RNN_SEQ2SEQ_FILES } from './models/rnn-seq2seq/export.js';
 import { DataType, readGraphSignature, type ValueInfoProto } from './onnx/proto.js';
 
 export class TritonExportError extends AttendError {

@@ -11,7 +11,7 @@ import { createRng, type ModelConfigInput } from '@attend/core';
 import { setupBackend, translate as tfjsTranslate, type TransformerModel } from '@attend/transformer';
 import { createOnnxModel } from '../../node.js';
 import { createOnnxModel as createWebModel } from '../../web.js';
-import { exportSeq2SeqCheckpointFiles } from '../../export.js';
+import { exportSeq2SeqCheckpointFiles } from './export.js';
 import { forwardInputNames } from '../../graph-io.js';
 import { translate, type OnnxSeq2SeqModel } from './session.js';
 import type { Seq2SeqCache } from '../../session.js';

@@ -16,11 +16,19 @@
 //
 // Generation starts from decoder_initial_state and a zero attentional_state and feeds bos.
 
-import { ConfigError, MASKED_SCORE, type ModelConfig, type NamedTensor, type RnnSeq2SeqConfig, CHECKPOINT_FILES } from '@attend/core';
+import { ConfigError, MASKED_SCORE, parseSafetensors, type ModelConfig, type NamedTensor, type RnnSeq2SeqConfig, CHECKPOINT_FILES } from '@attend/core';
+import { EXPORT_FILES, generationConfig } from '../../folder-files.js';
 import { METADATA_KEYS, PRODUCER_NAME, PRODUCER_VERSION } from '../../graph-io.js';
 import { GraphBuilder, type Value } from '../../onnx/graph.js';
 import { encodeModel } from '../../onnx/proto.js';
 import { WeightReader } from '../../weights.js';
+import { TEXT_FILES, type RuntimeKind } from '../kind.js';
+
+/** Paths of the two graphs of an rnn-seq2seq export folder (the other files as in EXPORT_FILES). */
+export const RNN_SEQ2SEQ_FILES = {
+  encoder: 'onnx/rnn_encoder.onnx',
+  decoder: 'onnx/rnn_decoder_step.onnx',
+} as const;
 
 export interface RnnSeq2SeqExport {
   encoder: Uint8Array;
@@ -54,6 +62,25 @@ export function exportRnnSeq2Seq(config: ModelConfig, tensors: Record<string, Na
   weights.checkAllUsed();
   return result;
 }
+
+export const RNN_SEQ2SEQ: RuntimeKind<RnnSeq2SeqConfig> = {
+  layout: {
+    graphs: {
+      encoder: { file: RNN_SEQ2SEQ_FILES.encoder, graph: 'rnn-seq2seq-encoder' },
+      decoder: { file: RNN_SEQ2SEQ_FILES.decoder, graph: 'rnn-seq2seq-decoder', attentions: /^attention_weights$/ },
+    },
+    tokenizer: true,
+    files: [],
+    transformersJsFiles: TEXT_FILES,
+  },
+  forward: { none: 'exports as an encoder and a decoder-step graph: use exportRnnSeq2Seq' },
+  exportGraphs: (config, { read, where }) => {
+    const source = where(CHECKPOINT_FILES.weights);
+    const { encoder, decoder } = exportRnnSeq2Seq(config, parseSafetensors(read(CHECKPOINT_FILES.weights), { source }).tensors, { source });
+    return { [RNN_SEQ2SEQ_FILES.encoder]: encoder, [RNN_SEQ2SEQ_FILES.decoder]: decoder };
+  },
+  folderJson: (config) => ({ [EXPORT_FILES.generationConfig]: generationConfig(config) }),
+};
 
 class RnnGraph {
   private readonly d: number;

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CharTokenizer, CheckpointError, createModelConfig, createRng, type RnnAttention, type RnnSeq2SeqConfig } from '@attend/core';
 import { RnnSeq2SeqModel, serializeCheckpoint, setupBackend, translate as tfjsTranslate } from '@attend/transformer';
 import { exportFolder, loadExportFolder, loadRnnSeq2SeqFolder, loadSeq2SeqFolder } from '../../node.js';
-import { RNN_SEQ2SEQ_FILES } from '../../folder.js';
+import { RNN_SEQ2SEQ_FILES } from './export.js';
 import { encodeRnnSource, runRnnDecoder, translateRnn, translateRnnWithAttention, type OnnxRnnSeq2SeqModel } from './session.js';
 import { failure, maxAbsDiff } from '../../test-utils/models.js';
 

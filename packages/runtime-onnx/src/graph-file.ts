@@ -1,0 +1,30 @@
+// The two ends of every graph export: a checkpoint's config and weights, read from its files
+// held in memory, and a built graph as ModelProto bytes with attend's producer and metadata
+// (the graph I/O contract in graph-io.ts).
+
+import { CHECKPOINT_FILES, checkpointFilePath, parseCheckpointFiles, type ModelConfig, type NamedTensor } from '@attend/core';
+import { METADATA_KEYS, PRODUCER_NAME, PRODUCER_VERSION, type GraphKind } from './graph-io.js';
+import { GraphBuilder } from './onnx/graph.js';
+import { encodeModel } from './onnx/proto.js';
+
+/** The config and weights of a checkpoint held in memory (`config.json`, `model.safetensors`); errors name the file. */
+export function readCheckpointFiles(files: Record<string, Uint8Array>, dir?: string): { config: ModelConfig; tensors: Record<string, NamedTensor>; source: string } {
+  const { config: configFile, weights } = CHECKPOINT_FILES;
+  const only = (name: string): Record<string, Uint8Array> => (files[name] ? { [name]: files[name] } : {});
+  const { config, weights: tensors } = parseCheckpointFiles({ ...only(configFile), ...only(weights) }, dir);
+  return { config, tensors, source: checkpointFilePath(dir, weights) };
+}
+
+/** ModelProto bytes of the graph `build` writes into a builder named `name`, tagged with `config` and `graph`. */
+export function encodeGraph(config: ModelConfig, graph: GraphKind, name: string, build: (g: GraphBuilder) => void): Uint8Array {
+  const g = new GraphBuilder(name);
+  build(g);
+  return encodeModel(
+    g.toModel({
+      producerName: PRODUCER_NAME,
+      producerVersion: PRODUCER_VERSION,
+      docString: `attend ${config.preset} ${graph} graph`,
+      metadata: { [METADATA_KEYS.config]: JSON.stringify(config), [METADATA_KEYS.graph]: graph },
+    }),
+  );
+}

@@ -1,0 +1,65 @@
+// RuntimeKind: what runtime-onnx knows of one model kind, in one object per kind (as
+// transformers.js's MODEL_TYPES): the graphs `exportForward` can build, how a checkpoint becomes
+// its export folder's graph and JSON files, and the folder's layout that the loader reads.
+// The entries are in models/<kind>/, the registry in models/registry.ts.
+
+import type { ModelConfig } from '@attend/core';
+import { EXPORT_FILES } from '../folder-files.js';
+import type { GraphKind } from '../graph-io.js';
+import type { GraphBuilder } from '../onnx/graph.js';
+import type { WeightReader } from '../weights.js';
+
+/** One graph file of a layout. */
+export interface LayoutGraph {
+  file: string;
+  graph: GraphKind;
+  /** Outputs that carry attention weights; absent for a graph that never has any (the GRU encoder). */
+  attentions?: RegExp;
+}
+
+/** The graphs of a layout by role: one model, or an encoder and a decoder (step). */
+export type LayoutGraphs = { readonly model: LayoutGraph } | { readonly encoder: LayoutGraph; readonly decoder: LayoutGraph };
+
+/** What an export folder of one preset holds. */
+export interface ExportLayout {
+  readonly graphs: LayoutGraphs;
+  /** Whether it has tokenizer.json (text in). */
+  readonly tokenizer: boolean;
+  /** Other files it must hold (preprocessor_config.json of a vit folder). */
+  readonly files: readonly string[];
+  /** Files only transformers.js reads (the tokenizer and generation configs); checked unless the caller opts out. */
+  readonly transformersJsFiles: readonly string[];
+}
+
+/** Attention outputs of the Transformer graphs: `attentions.{i}`, `encoder_attentions.{i}`, …. */
+export const LAYER_ATTENTIONS = /attentions\.\d+$/;
+/** transformersJsFiles of a kind that generates text. */
+export const TEXT_FILES = [EXPORT_FILES.tokenizerConfig, EXPORT_FILES.generationConfig] as const;
+
+/** A single graph that `exportForward` builds: the plain forward graph, or the decoder-lm KV-cache graph. */
+export type ForwardGraphKind = Extract<GraphKind, 'forward' | 'decoder-with-past'>;
+
+/** Writes the graph of `config` into `g`, reading `weights`. */
+export type BuildGraph<C> = (config: C, weights: WeightReader, g: GraphBuilder, withAttention: boolean) => void;
+
+/** A checkpoint held in memory (`config.json`, `model.safetensors`) and how to export it. */
+export interface CheckpointSource {
+  files: Record<string, Uint8Array>;
+  /** Names the checkpoint folder in errors. */
+  dir?: string;
+  /** A checkpoint file's bytes; a CheckpointError naming it (`where`) when it is missing. */
+  read(name: string): Uint8Array;
+  where(name: string): string;
+  withAttention: boolean;
+}
+
+export interface RuntimeKind<C extends ModelConfig> {
+  /** The export folder's graph files and what else it holds (the loader reads this). */
+  readonly layout: ExportLayout;
+  /** The graphs `exportForward` builds for the kind, or why it has none. */
+  readonly forward: { readonly forward: BuildGraph<C>; readonly 'decoder-with-past'?: BuildGraph<C> } | { readonly none: string };
+  /** The export folder's graph files (paths as in `layout`) from the checkpoint. */
+  exportGraphs(config: C, checkpoint: CheckpointSource): Record<string, Uint8Array>;
+  /** The export folder's JSON files besides config.json and the tokenizer's (generation_config.json, preprocessor_config.json), by path. */
+  folderJson(config: C): Record<string, unknown>;
+}

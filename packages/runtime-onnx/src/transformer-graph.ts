@@ -1,0 +1,546 @@
+// Builds the ONNX forward graph of a model from its ModelConfig and checkpoint weights — the
+// same function as @attend/transformer's TransformerModel.forward (inference: no dropout),
+// written op by op with standard ONNX operators (opset 17): embeddings × √dModel + absolute
+// positions, masks as additive biases (0 / MASKED_SCORE, + ALiBi), RoPE on self-attention,
+// the five score functions, pre/post-norm layers, and the LM or classifier head.
+//
+// For decoder-lm there is also a KV-cache graph in the Hugging Face Optimum / transformers.js
+// gpt2 convention (`exportForward(..., { kvCache: true })`):
+//   input_ids [B, T], attention_mask [B, P+T], position_ids [B, T],
+//   past_key_values.{i}.key|value [B, H, P, D]  →  logits [B, T, V], present.{i}.key|value [B, H, P+T, D]
+// One graph serves the first call (P = 0, zero-size past tensors) and every later one. Keys are
+// cached after RoPE. Masks and ALiBi use positions that skip padding: a query's position comes
+// from position_ids, a key's position is the number of real tokens before it (the running sum
+// of attention_mask, minus one), and attention_mask zeros are masked. So rows may be padded on
+// the left (as transformers.js pads batched prompts) or in the middle, provided position_ids
+// count the same way (cumsum(attention_mask) − 1 at the new tokens).
+//
+// One builder for every Transformer kind: each kind's entry (models/<kind>/) calls its build
+// method(s), typed to the kind's config through `this`.
+
+import {
+  alibiSlopes,
+  ConfigError,
+  headDim,
+  MASKED_SCORE,
+  ropeTables,
+  sinusoidalTable,
+  numDecoderLayers,
+  numEncoderLayers,
+  type DecoderLmConfig,
+  type EncoderClassifierConfig,
+  type EncoderDecoderConfig,
+  type TransformerConfig,
+  type vitStack,
+} from '@attend/core';
+import { pastName, presentName, seq2seqPastName, seq2seqPresentName } from './graph-io.js';
+import type { GraphBuilder, Value } from './onnx/graph.js';
+import type { Dim } from './onnx/proto.js';
+import type { WeightReader } from './weights.js';
+
+type StackKind = 'encoder' | 'decoder';
+
+/** Per-stack inputs shared by its layers: the self-attention bias and rotary tables. */
+interface SelfAttentionInputs {
+  bias: Value; // [B, 1 or H, T, K]
+  rotary?: Rotary;
+}
+
+/** cos and sin at the query positions: [T, D], or [B, 1, T, D] from position_ids. */
+interface Rotary {
+  cos: Value;
+  sin: Value;
+}
+
+/** Cached keys and values of one layer, [B, H, P, D] (RoPE already applied to the keys). */
+interface KeyValue {
+  key: Value;
+  value: Value;
+}
+
+/** The decoder's KV-cache inputs: positions of the new tokens and each layer's past. */
+interface DecoderCache {
+  positionIds: Value; // [B, T]
+  past: KeyValue[];
+}
+
+interface AttentionResult {
+  output: Value; // [B, Tq, d]
+  weights: Value; // [B, H, Tq, Tk]
+  present: KeyValue; // [B, H, Tk, D]
+}
+
+/** What the graph builder reads: a Transformer text kind, or the ViT as a Transformer stack. */
+export type GraphConfig = TransformerConfig | VitStack;
+type VitStack = ReturnType<typeof vitStack>;
+
+/** The graph builder of the Transformer kinds (weights read by their checkpoint names). */
+export class ForwardGraph<C extends GraphConfig = GraphConfig> {
+  private readonly d: number;
+  private readonly H: number;
+  private readonly D: number;
+  private readonly tables = new Map<string, Value>();
+
+  constructor(
+    private readonly config: C,
+    private readonly w: WeightReader,
+    private readonly g: GraphBuilder,
+  ) {
+    this.d = config.dModel;
+    this.H = config.numHeads;
+    this.D = headDim(config);
+  }
+
+  /** The encoder-classifier's forward graph: input_ids, attention_mask [B, T] → logits [B, classes] (+ attentions.{i}). */
+  buildClassifier(this: ForwardGraph<EncoderClassifierConfig>, withAttention: boolean): void {
+    const { g, config: c } = this;
+    const { ids, mask } = this.textInputs();
+    const { states, maps } = this.stack('encoder', ids, mask);
+    g.output('logits', this.classify(states, mask), 'float32', ['batch', c.numClasses]);
+    if (withAttention) this.outputMaps('attentions', maps.self, 'sequence', 'sequence');
+  }
+
+  /** The decoder-lm's plain forward graph: input_ids, attention_mask [B, T] → logits [B, T, V] (+ attentions.{i}). */
+  buildLm(this: ForwardGraph<DecoderLmConfig>, withAttention: boolean): void {
+    const { g, config: c } = this;
+    const { ids, mask } = this.textInputs();
+    const { states, maps } = this.stack('decoder', ids, mask);
+    g.output('logits', this.lmLogits(states), 'float32', ['batch', 'sequence', c.vocabSize]);
+    if (withAttention) this.outputMaps('attentions', maps.self, 'sequence', 'sequence');
+  }
+
+  /**
+   * The encoder-decoder's forward graph, teacher-forced: input_ids, attention_mask [B, S],
+   * decoder_input_ids, decoder_attention_mask [B, T] → logits [B, T, V]
+   * (+ encoder_attentions.{i}, decoder_attentions.{i}, cross_attentions.{i}).
+   */
+  buildEncoderDecoder(this: ForwardGraph<EncoderDecoderConfig>, withAttention: boolean): void {
+    const { g, config: c } = this;
+    const { ids, mask } = this.textInputs();
+    const decIds = g.input('decoder_input_ids', 'int64', ['batch', 'decoder_sequence']);
+    const decMask = g.input('decoder_attention_mask', 'int64', ['batch', 'decoder_sequence']);
+    const encoded = this.stack('encoder', ids, mask);
+    const decoded = this.stack('decoder', decIds, decMask, { states: encoded.states, mask });
+    g.output('logits', this.lmLogits(decoded.states), 'float32', ['batch', 'decoder_sequence', c.vocabSize]);
+    if (withAttention) {
+      this.outputMaps('encoder_attentions', encoded.maps.self, 'sequence', 'sequence');
+      this.outputMaps('decoder_attentions', decoded.maps.self, 'decoder_sequence', 'decoder_sequence');
+      this.outputMaps('cross_attentions', decoded.maps.cross, 'decoder_sequence', 'sequence');
+    }
+  }
+
+  /** input_ids and attention_mask [B, T], the inputs of every text forward graph. */
+  private textInputs(): { ids: Value; mask: Value } {
+    return { ids: this.g.input('input_ids', 'int64', ['batch', 'sequence']), mask: this.g.input('attention_mask', 'int64', ['batch', 'sequence']) };
+  }
+
+  /** `{prefix}.{i}` outputs: each layer's attention weights [B, H, q, k]. */
+  private outputMaps(prefix: string, maps: Value[], q: Dim, k: Dim): void {
+    maps.forEach((value, i) => this.g.output(`${prefix}.${i}`, value, 'float32', ['batch', this.H, q, k]));
+  }
+
+  /**
+   * The vit-classifier graph, as @attend/transformer's VitModel: pixel_values [B, C, S, S] (raw
+   * values; × pixelScale here) → logits [B, classes] (+ attentions.{i} [B, H, N + 1, N + 1]).
+   */
+  buildVit(this: ForwardGraph<VitStack>, withAttention: boolean): void {
+    const { g, config: c, d } = this;
+    const S = c.imageSize;
+    const p = c.patchSize;
+    const C = c.numChannels;
+    const G = S / p;
+    const N = G * G;
+    const P = C * p * p;
+    const T = N + 1;
+    const pixels = g.input('pixel_values', 'float32', ['batch', C, S, S]);
+    // [B, C, G, p, G, p] → [B, G, G, C, p, p] → [B, N, C·p·p]: patches row-major over the grid, each flattened channel, row, column.
+    let patches = g.reshape(g.transpose(g.reshape(pixels, [0, C, G, p, G, p]), [0, 2, 4, 1, 3, 5]), [0, N, P]);
+    if (c.pixelScale !== 1) patches = g.mul(patches, g.floats([c.pixelScale]));
+    const tokens = this.linear(patches, 'embeddings.patch_embeddings', d, P); // [B, N, d]
+    const clsToken = g.initializer('embeddings.cls_token', 'float32', [1, 1, d], this.w.get('embeddings.cls_token', [1, d]));
+    const batchShape = g.concat([g.unsqueeze(g.dimSize(pixels, 0), [0]), g.int64s([1, d])], 0); // [B, 1, d]
+    const cls = g.op('Expand', [clsToken, batchShape]);
+    const name = 'encoder.embed_positions.weight';
+    const positions = g.slice(this.table(name, () => this.w.get(name, [c.maxSeqLen, d]), [c.maxSeqLen, d]), [0], [T], [0]); // [T, d]
+    const x = g.add(g.concat([cls, tokens], 1), positions); // [B, T, d]
+    const { states, maps } = this.layers('encoder', x, { bias: g.floats([0]) }); // every patch sees every patch
+    g.output('logits', this.classify(states), 'float32', ['batch', c.numClasses]);
+    if (withAttention) this.outputMaps('attentions', maps.self, T, T);
+  }
+
+  /** The decoder-lm KV-cache graph (see the top of this file). */
+  buildDecoderWithPast(this: ForwardGraph<DecoderLmConfig>, withAttention: boolean): void {
+    const { g, config: c, H, D } = this;
+    const ids = g.input('input_ids', 'int64', ['batch', 'sequence']);
+    const mask = g.input('attention_mask', 'int64', ['batch', 'past_sequence + sequence']);
+    const positionIds = g.input('position_ids', 'int64', ['batch', 'sequence']);
+    const past: KeyValue[] = [];
+    for (let i = 0; i < numDecoderLayers(c); i++) {
+      past.push({
+        key: g.input(pastName(i, 'key'), 'float32', ['batch', H, 'past_sequence', D]),
+        value: g.input(pastName(i, 'value'), 'float32', ['batch', H, 'past_sequence', D]),
+      });
+    }
+    const { states, maps, present } = this.stack('decoder', ids, mask, undefined, { positionIds, past });
+    g.output('logits', this.lmLogits(states), 'float32', ['batch', 'sequence', this.vocabSize()]);
+    present.forEach((kv, i) => {
+      g.output(presentName(i, 'key'), kv.key, 'float32', ['batch', H, 'past_sequence + sequence', D]);
+      g.output(presentName(i, 'value'), kv.value, 'float32', ['batch', H, 'past_sequence + sequence', D]);
+    });
+    if (withAttention) this.outputMaps('attentions', maps.self, 'sequence', 'past_sequence + sequence');
+  }
+
+  /** The seq2seq encoder graph (see exportSeq2Seq). */
+  buildSeq2SeqEncoder(this: ForwardGraph<EncoderDecoderConfig>, withAttention: boolean): void {
+    const { g, d, H } = this;
+    const ids = g.input('input_ids', 'int64', ['batch', 'encoder_sequence']);
+    const mask = g.input('attention_mask', 'int64', ['batch', 'encoder_sequence']);
+    const { states, maps } = this.stack('encoder', ids, mask);
+    g.output('last_hidden_state', states, 'float32', ['batch', 'encoder_sequence', d]);
+    if (withAttention) this.outputMaps('encoder_attentions', maps.self, 'encoder_sequence', 'encoder_sequence');
+  }
+
+  /** The merged seq2seq decoder graph with self- and cross-attention caches (see exportSeq2Seq). */
+  buildSeq2SeqDecoder(this: ForwardGraph<EncoderDecoderConfig>, withAttention: boolean): void {
+    const { g, config: c, d, H, D } = this;
+    const L = numDecoderLayers(c);
+    const ids = g.input('input_ids', 'int64', ['batch', 'decoder_sequence']);
+    const encoderMask = g.input('encoder_attention_mask', 'int64', ['batch', 'encoder_sequence']);
+    const encoderStates = g.input('encoder_hidden_states', 'float32', ['batch', 'encoder_sequence', d]);
+    const pastDecoder: KeyValue[] = [];
+    const pastEncoder: KeyValue[] = [];
+    for (let i = 0; i < L; i++) {
+      const input = (cache: 'decoder' | 'encoder', part: 'key' | 'value'): Value =>
+        g.input(seq2seqPastName(i, cache, part), 'float32', ['batch', H, cache === 'decoder' ? 'past_decoder_sequence' : 'encoder_sequence_out', D]);
+      pastDecoder.push({ key: input('decoder', 'key'), value: input('decoder', 'value') });
+      pastEncoder.push({ key: input('encoder', 'key'), value: input('encoder', 'value') });
+    }
+    const useCache = g.input('use_cache_branch', 'bool', [1]);
+
+    // Cross-attention keys and values: the encoder past, or projected from the encoder states.
+    const kvDims = { type: 'float32' as const, dims: ['batch', H, 'encoder_sequence_out', D] };
+    const crossFlat = g.ifElse(
+      useCache,
+      Array.from({ length: 2 * L }, () => kvDims),
+      () => pastEncoder.flatMap((kv) => [kv.key, kv.value]),
+      () =>
+        Array.from({ length: L }, (_, i) => {
+          const prefix = `decoder.layers.${i}.encoder_attn`;
+          return g.scope(prefix, () => [this.splitHeads(this.linear(encoderStates, `${prefix}.k_proj`, d, d)), this.splitHeads(this.linear(encoderStates, `${prefix}.v_proj`, d, d))]);
+        }).flat(),
+    );
+    const cross: KeyValue[] = Array.from({ length: L }, (_, i) => ({ key: crossFlat[2 * i]!, value: crossFlat[2 * i + 1]! }));
+
+    // Positions P … P + T − 1 of the new tokens; keys 0 … P + T − 1, none padded.
+    const zero = g.int64s([0], []);
+    const one = g.int64s([1], []);
+    const P = g.dimSize(pastDecoder[0]!.key, 2);
+    const K = g.add(P, g.dimSize(ids, 1));
+    const queryPositions = g.range(P, K, one); // [T]
+    const keyPositions = g.range(zero, K, one); // [K]
+    const keyMask = g.unsqueeze(g.add(g.mul(keyPositions, zero), one), [0]); // [1, K] of ones
+    const selfBias = this.selfBias(keyMask, queryPositions, keyPositions, true, false);
+    const rotary = this.rotary(queryPositions, false);
+    const crossBias = this.crossBias(encoderMask);
+
+    let x = this.embed('decoder', ids, queryPositions);
+    const selfMaps: Value[] = [];
+    const crossMaps: Value[] = [];
+    const present: KeyValue[] = [];
+    for (let i = 0; i < L; i++) {
+      const p = `decoder.layers.${i}`;
+      x = this.sublayer(x, `${p}.self_attn_layer_norm`, (h) => {
+        const r = this.attention(`${p}.self_attn`, h, h, selfBias, rotary, pastDecoder[i]);
+        selfMaps.push(r.weights);
+        present.push(r.present);
+        return r.output;
+      });
+      x = this.sublayer(x, `${p}.encoder_attn_layer_norm`, (h) => {
+        const r = this.cachedCrossAttention(`${p}.encoder_attn`, h, cross[i]!, crossBias);
+        crossMaps.push(r.weights);
+        return r.output;
+      });
+      x = this.sublayer(x, `${p}.final_layer_norm`, (h) => this.feedForward(p, h));
+    }
+    if (c.norm === 'pre') x = this.layerNorm(x, 'decoder.layer_norm');
+    g.output('logits', this.lmLogits(x), 'float32', ['batch', 'decoder_sequence', this.vocabSize()]);
+    for (let i = 0; i < L; i++) {
+      const out = (cache: 'decoder' | 'encoder', part: 'key' | 'value', value: Value): void =>
+        g.output(seq2seqPresentName(i, cache, part), value, 'float32', ['batch', H, cache === 'decoder' ? 'past_decoder_sequence + decoder_sequence' : 'encoder_sequence_out', D]);
+      out('decoder', 'key', present[i]!.key);
+      out('decoder', 'value', present[i]!.value);
+      out('encoder', 'key', cross[i]!.key);
+      out('encoder', 'value', cross[i]!.value);
+    }
+    if (withAttention) {
+      this.outputMaps('decoder_attentions', selfMaps, 'decoder_sequence', 'past_decoder_sequence + decoder_sequence');
+      this.outputMaps('cross_attentions', crossMaps, 'decoder_sequence', 'encoder_sequence');
+    }
+  }
+
+  /** Cross-attention of `query` [B, Tq, d] to already projected keys and values [B, H, S, D]. */
+  private cachedCrossAttention(prefix: string, query: Value, kv: KeyValue, bias: Value): { output: Value; weights: Value } {
+    const { g, d } = this;
+    return g.scope(prefix, () => {
+      const q = this.splitHeads(this.linear(query, `${prefix}.q_proj`, d, d));
+      const weights = g.softmax(g.add(this.scores(prefix, q, kv.key), bias)); // [B, H, Tq, S]
+      const merged = g.reshape(g.transpose(g.matMul(weights, kv.value), [0, 2, 1, 3]), [0, 0, d]);
+      return { output: this.linear(merged, `${prefix}.out_proj`, d, d), weights };
+    });
+  }
+
+  // ---- embeddings and positions ---------------------------------------------------------
+
+  private vocabSize(): number {
+    const c = this.config;
+    if (!('vocabSize' in c)) throw new ConfigError('preset', `'${c.preset}' has no token vocabulary`);
+    return c.vocabSize;
+  }
+
+  private tokenTable(): Value {
+    const V = this.vocabSize();
+    return this.table('embed_tokens.weight', () => this.w.get('embed_tokens.weight', [V, this.d]), [V, this.d]);
+  }
+
+  /** A float32 initializer created once under `name`. */
+  private table(name: string, values: () => Float32Array, dims: number[]): Value {
+    let v = this.tables.get(name);
+    if (!v) {
+      v = this.g.initializer(name, 'float32', dims, values());
+      this.tables.set(name, v);
+    }
+    return v;
+  }
+
+  /** E[ids] (·√dModel when scaleEmbedding) + absolute positions. [B, T, d] */
+  private embed(kind: StackKind, ids: Value, positions: Value): Value {
+    const { g, config: c, d } = this;
+    let x = g.gather(this.tokenTable(), ids);
+    if (c.scaleEmbedding) x = g.mul(x, g.floats([Math.sqrt(d)]));
+    if (c.positional === 'sinusoidal') {
+      x = g.add(x, g.gather(this.table('sinusoidal_positions', () => sinusoidalTable(c.maxSeqLen, d), [c.maxSeqLen, d]), positions));
+    } else if (c.positional === 'learned') {
+      const name = `${kind}.embed_positions.weight`;
+      x = g.add(x, g.gather(this.table(name, () => this.w.get(name, [c.maxSeqLen, d]), [c.maxSeqLen, d]), positions));
+    }
+    return x;
+  }
+
+  /**
+   * Additive self-attention bias: padding (+ causal) (+ local window) mask, + ALiBi, from
+   * positions: `queryPositions` [T] and `keyPositions` [K] shared by the batch, or per row
+   * (`perRow`) [B, T] (position_ids) and [B, K]; `keyMask` [B, K].
+   */
+  private selfBias(keyMask: Value, queryPositions: Value, keyPositions: Value, causal: boolean, perRow: boolean): Value {
+    const { g, config: c } = this;
+    let allowed = g.unsqueeze(g.cast(keyMask, 'bool'), [1, 2]); // [B, 1, 1, K]
+    const offset = perRow
+      ? g.unsqueeze(g.sub(g.unsqueeze(queryPositions, [-1]), g.unsqueeze(keyPositions, [1])), [1]) // [B, 1, T, K]: i − j
+      : g.sub(g.unsqueeze(queryPositions, [-1]), keyPositions); // [T, K]
+    if (causal) allowed = g.and(allowed, g.greaterOrEqual(offset, g.int64s([0], [])));
+    if (c.localWindow !== null) allowed = g.and(allowed, g.lessOrEqual(g.abs(offset), g.int64s([c.localWindow], [])));
+    let bias = g.where(allowed, g.floats([0]), g.floats([MASKED_SCORE])); // [B, 1, T, T]
+    if (c.positional === 'alibi') {
+      const slopes = Array.from(alibiSlopes(this.H), (s) => -s);
+      const alibi = g.mul(g.cast(g.abs(offset), 'float32'), g.floats(slopes, [this.H, 1, 1])); // [H, T, K] or [B, H, T, K]
+      bias = g.add(bias, alibi); // [B, H, T, K]
+    }
+    return bias;
+  }
+
+  /** Cross-attention bias [B, 1, 1, S] masking padded source positions. */
+  private crossBias(sourceMask: Value): Value {
+    const { g } = this;
+    return g.where(g.unsqueeze(g.cast(sourceMask, 'bool'), [1, 2]), g.floats([0]), g.floats([MASKED_SCORE]));
+  }
+
+  /** RoPE tables at `positions` [T] → [T, D], or [B, T] → [B, 1, T, D] (broadcast over heads). */
+  private rotary(positions: Value, perRow: boolean): Rotary | undefined {
+    const { g, config: c, D } = this;
+    if (c.positional !== 'rope') return undefined;
+    const t = ropeTables(c.maxSeqLen, D);
+    const at = (name: string, table: Float32Array): Value => {
+      const rows = g.gather(this.table(name, () => table, [c.maxSeqLen, D]), positions);
+      return perRow ? g.unsqueeze(rows, [1]) : rows;
+    };
+    return { cos: at('rope_cos', t.cos), sin: at('rope_sin', t.sin) };
+  }
+
+  /** x·cos + rotateHalf(x)·sin, x [B, H, T, D]. */
+  private applyRotary(x: Value, r: Rotary): Value {
+    const { g, D } = this;
+    const half = D / 2;
+    const rotated = g.concat([g.neg(g.slice(x, [half], [D], [3])), g.slice(x, [0], [half], [3])], 3);
+    return g.add(g.mul(x, r.cos), g.mul(rotated, r.sin));
+  }
+
+  // ---- layers ---------------------------------------------------------------------------
+
+  /** x [..., in] · W + b for a checkpoint Linear `name` (weight [out, in]). */
+  private linear(x: Value, name: string, outDim: number, inDim: number, bias = true): Value {
+    const { g } = this;
+    const y = g.matMul(x, g.initializer(`${name}.weight`, 'float32', [inDim, outDim], this.w.linear(`${name}.weight`, outDim, inDim)));
+    return bias ? g.add(y, g.initializer(`${name}.bias`, 'float32', [outDim], this.w.get(`${name}.bias`, [outDim]))) : y;
+  }
+
+  private layerNorm(x: Value, name: string): Value {
+    const { g, d } = this;
+    const scale = g.initializer(`${name}.weight`, 'float32', [d], this.w.get(`${name}.weight`, [d]));
+    const bias = g.initializer(`${name}.bias`, 'float32', [d], this.w.get(`${name}.bias`, [d]));
+    return g.layerNormalization(x, scale, bias, this.config.layerNormEps);
+  }
+
+  /** [B, T, H·D] → [B, H, T, D] */
+  private splitHeads(x: Value): Value {
+    return this.g.transpose(this.g.reshape(x, [0, 0, this.H, this.D]), [0, 2, 1, 3]);
+  }
+
+  /** Raw scores [B, H, Tq, Tk] for q [B, H, Tq, D], k [B, H, Tk, D]. */
+  private scores(prefix: string, q: Value, k: Value): Value {
+    const { g, H, D } = this;
+    const kT = (): Value => g.transpose(k, [0, 1, 3, 2]);
+    const perHead = (name: string): Value => g.initializer(`${prefix}.${name}`, 'float32', [H, D, D], this.w.get(`${prefix}.${name}`, [H, D, D]));
+    switch (this.config.attention) {
+      case 'scaled_dot':
+        return g.matMul(g.mul(q, g.floats([1 / Math.sqrt(D)])), kT());
+      case 'dot':
+        return g.matMul(q, kT());
+      case 'general':
+        return g.matMul(g.matMul(q, perHead('score.weight')), kT());
+      case 'additive': {
+        const qa = g.unsqueeze(g.matMul(q, perHead('score.query.weight')), [3]); // [B, H, Tq, 1, D]
+        const ka = g.unsqueeze(g.matMul(k, perHead('score.key.weight')), [2]); // [B, H, 1, Tk, D]
+        const v = g.initializer(`${prefix}.score.v`, 'float32', [H, 1, 1, D], this.w.get(`${prefix}.score.v`, [H, D]));
+        return g.reduceSum(g.mul(g.tanh(g.add(qa, ka)), v), [-1], false); // [B, H, Tq, Tk]
+      }
+      case 'cosine': {
+        const unit = (x: Value): Value => g.div(x, g.add(g.reduceL2(x, [-1], true), g.floats([1e-6])));
+        const logitScale = g.initializer(`${prefix}.score.logit_scale`, 'float32', [H, 1, 1], this.w.get(`${prefix}.score.logit_scale`, [H]));
+        return g.mul(g.matMul(unit(q), g.transpose(unit(k), [0, 1, 3, 2])), g.exp(logitScale));
+      }
+    }
+  }
+
+  /**
+   * Multi-head attention from `query` [B, Tq, d] to `keyValue` [B, Tk, d]; with `past`
+   * ([B, H, P, D]), the new keys and values are appended to it (self-attention with a cache).
+   */
+  private attention(prefix: string, query: Value, keyValue: Value, bias: Value, rotary?: Rotary, past?: KeyValue): AttentionResult {
+    const { g, d } = this;
+    return g.scope(prefix, () => {
+      let q = this.splitHeads(this.linear(query, `${prefix}.q_proj`, d, d));
+      let k = this.splitHeads(this.linear(keyValue, `${prefix}.k_proj`, d, d));
+      let v = this.splitHeads(this.linear(keyValue, `${prefix}.v_proj`, d, d));
+      if (rotary) {
+        q = this.applyRotary(q, rotary);
+        k = this.applyRotary(k, rotary);
+      }
+      if (past) {
+        k = g.concat([past.key, k], 2); // [B, H, P + T, D]
+        v = g.concat([past.value, v], 2);
+      }
+      const weights = g.softmax(g.add(this.scores(prefix, q, k), bias)); // [B, H, Tq, Tk]
+      const merged = g.reshape(g.transpose(g.matMul(weights, v), [0, 2, 1, 3]), [0, 0, d]); // [B, Tq, d]
+      return { output: this.linear(merged, `${prefix}.out_proj`, d, d), weights, present: { key: k, value: v } };
+    });
+  }
+
+  /** fc2(act(fc1(x))) */
+  private feedForward(prefix: string, x: Value): Value {
+    const { g, config: c, d } = this;
+    return g.scope(prefix, () => {
+      const h = this.linear(x, `${prefix}.fc1`, c.dFf, d);
+      const a = c.activation === 'relu' ? g.relu(h) : g.mul(g.mul(h, g.floats([0.5])), g.add(g.erf(g.mul(h, g.floats([Math.SQRT1_2]))), g.floats([1])));
+      return this.linear(a, `${prefix}.fc2`, d, c.dFf);
+    });
+  }
+
+  /** Pre-norm: x + f(ln(x)); post-norm: ln(x + f(x)). */
+  private sublayer(x: Value, norm: string, f: (h: Value) => Value): Value {
+    if (this.config.norm === 'pre') return this.g.add(x, f(this.layerNorm(x, norm)));
+    return this.layerNorm(this.g.add(x, f(x)), norm);
+  }
+
+  /**
+   * An encoder or decoder stack; the decoder of an encoder–decoder also attends to `memory`.
+   * With `cache`, token positions come from its position_ids, `mask` covers past + current
+   * keys, and each layer's self-attention extends its past (returned as `present`).
+   */
+  private stack(
+    kind: StackKind,
+    ids: Value,
+    mask: Value,
+    memory?: { states: Value; mask: Value },
+    cache?: DecoderCache,
+  ): { states: Value; maps: { self: Value[]; cross: Value[] }; present: KeyValue[] } {
+    const { g } = this;
+    const zero = g.int64s([0], []);
+    const one = g.int64s([1], []);
+    // Keys: [K] indices (K = T), or with a cache [B, K] counts of the real tokens before each key
+    // (K = P + T), so left padding shifts no position.
+    const keyPositions = cache ? g.sub(g.cumSum(mask, 1), one) : g.range(zero, g.dimSize(mask, 1), one);
+    const positions = cache ? cache.positionIds : keyPositions; // [B, T] or [T]
+    const perRow = cache !== undefined;
+    const x = this.embed(kind, ids, positions);
+    const self: SelfAttentionInputs = { bias: this.selfBias(mask, positions, keyPositions, kind === 'decoder', perRow), rotary: this.rotary(positions, perRow) };
+    return this.layers(kind, x, self, memory, cache);
+  }
+
+  /** The layers of a stack over embedded inputs `x` [B, T, d], then its final norm (pre-norm). */
+  private layers(
+    kind: StackKind,
+    x: Value,
+    self: SelfAttentionInputs,
+    memory?: { states: Value; mask: Value },
+    cache?: DecoderCache,
+  ): { states: Value; maps: { self: Value[]; cross: Value[] }; present: KeyValue[] } {
+    const { config: c } = this;
+    const numLayers = kind === 'encoder' ? numEncoderLayers(c) : numDecoderLayers(c);
+    const crossBias = memory ? this.crossBias(memory.mask) : undefined;
+    const maps = { self: [] as Value[], cross: [] as Value[] };
+    const present: KeyValue[] = [];
+    for (let i = 0; i < numLayers; i++) {
+      const p = `${kind}.layers.${i}`;
+      x = this.sublayer(x, `${p}.self_attn_layer_norm`, (h) => {
+        const r = this.attention(`${p}.self_attn`, h, h, self.bias, self.rotary, cache?.past[i]);
+        maps.self.push(r.weights);
+        present.push(r.present);
+        return r.output;
+      });
+      if (memory && crossBias) {
+        x = this.sublayer(x, `${p}.encoder_attn_layer_norm`, (h) => {
+          const r = this.attention(`${p}.encoder_attn`, h, memory.states, crossBias);
+          maps.cross.push(r.weights);
+          return r.output;
+        });
+      }
+      x = this.sublayer(x, `${p}.final_layer_norm`, (h) => this.feedForward(p, h));
+    }
+    if (c.norm === 'pre') x = this.layerNorm(x, `${kind}.layer_norm`);
+    return { states: x, maps, present };
+  }
+
+  // ---- heads ----------------------------------------------------------------------------
+
+  /** Vocabulary logits [B, T, V]: tied to the token table or a separate lm_head. */
+  private lmLogits(states: Value): Value {
+    const { g, config: c } = this;
+    if ('tieEmbeddings' in c && c.tieEmbeddings) return g.matMul(states, g.transpose(this.tokenTable(), [1, 0]));
+    return this.linear(states, 'lm_head', this.vocabSize(), this.d, false);
+  }
+
+  /** Class logits [B, C] from mean-pooled (over valid tokens; needs `mask`) or first-token states. */
+  private classify(states: Value, mask?: Value): Value {
+    const { g, config: c } = this;
+    let pooled: Value;
+    if (!('numClasses' in c)) throw new ConfigError('preset', `'${c.preset}' has no classifier head`);
+    if (c.pooling === 'cls') {
+      pooled = g.gather(states, g.int64s([0], []), 1); // [B, d]
+    } else {
+      if (!mask) throw new ConfigError('pooling', "'mean' pooling needs the attention mask");
+      const m = g.unsqueeze(g.cast(mask, 'float32'), [2]); // [B, T, 1]
+      pooled = g.div(g.reduceSum(g.mul(states, m), [1], false), g.max(g.reduceSum(m, [1], false), g.floats([1])));
+    }
+    return this.linear(pooled, 'classifier', c.numClasses, this.d);
+  }
+}
