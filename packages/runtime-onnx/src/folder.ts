@@ -35,7 +35,7 @@
 // and generation files as above, and onnx/rnn_encoder.onnx + onnx/rnn_decoder_step.onnx (see
 // exportRnnSeq2Seq in rnn-export.ts).
 
-import { CheckpointError, ConfigError, parseModelConfig, parseSafetensors, tokenizerFromJSON, type ModelConfig, type Tokenizer, type TokenFields, type VitClassifierConfig, CHECKPOINT_FILES, hfConfig, vitPreprocessorConfig, tokenizerFromBytes } from '@attend/core';
+import { checkTokenizerFits, CheckpointError, ConfigError, parseModelConfig, parseSafetensors, tokenizerFromJSON, type ModelConfig, type Tokenizer, type TokenFields, type VitClassifierConfig, CHECKPOINT_FILES, hfConfig, vitPreprocessorConfig, tokenizerFromBytes } from '@attend/core';
 import { exportCheckpointFiles, exportSeq2SeqCheckpointFiles, type ExportOptions } from './export.js';
 import { exportRnnSeq2Seq } from './models/rnn-seq2seq/export.js';
 
@@ -69,15 +69,21 @@ const TOKENIZER_CLASSES: Record<Tokenizer['kind'], string> = {
   word: 'PreTrainedTokenizer',
 };
 
-/** tokenizer_config.json: the class transformers.js should build, special tokens, max length. */
-export function tokenizerConfig(config: TokenFields & { maxSeqLen: number }, tokenizer: Tokenizer): Record<string, unknown> {
+/**
+ * tokenizer_config.json: the class transformers.js should build, special tokens, max length.
+ * The tokenizer must fit the config (checkTokenizerFits, `source` names it), so each special
+ * token is named after its own role: bos is always `<s>`, never `</s>`.
+ */
+export function tokenizerConfig(config: TokenFields & { maxSeqLen: number }, tokenizer: Tokenizer, source: string = CHECKPOINT_FILES.tokenizer): Record<string, unknown> {
+  checkTokenizerFits(tokenizer, config, source);
   const token = (id: number): string => tokenizer.idsToTokens([id])[0]!;
+  const ids = tokenizer.specialTokenIds;
   return {
     tokenizer_class: TOKENIZER_CLASSES[tokenizer.kind],
-    bos_token: token(config.bosTokenId),
-    eos_token: token(config.eosTokenId),
-    pad_token: token(config.padTokenId),
-    unk_token: token(tokenizer.specialTokenIds.unk),
+    bos_token: token(ids.bos),
+    eos_token: token(ids.eos),
+    pad_token: token(ids.pad),
+    unk_token: token(ids.unk),
     model_max_length: config.maxSeqLen,
     add_bos_token: false,
     add_eos_token: false,
@@ -122,12 +128,9 @@ export function exportFolderFiles(files: Record<string, Uint8Array>, options: Pi
   }
   const tokenizerBytes = read(CHECKPOINT_FILES.tokenizer);
   const tokenizer = tokenizerFromBytes(tokenizerBytes, where(CHECKPOINT_FILES.tokenizer));
-  if (tokenizer.vocabSize !== config.vocabSize) {
-    throw new CheckpointError(`${where(CHECKPOINT_FILES.tokenizer)}: ${tokenizer.vocabSize} tokens but config.json has vocabSize ${config.vocabSize}`);
-  }
   const tokenizerFiles = {
     [EXPORT_FILES.tokenizer]: tokenizerBytes,
-    [EXPORT_FILES.tokenizerConfig]: json(tokenizerConfig(config, tokenizer)),
+    [EXPORT_FILES.tokenizerConfig]: json(tokenizerConfig(config, tokenizer, where(CHECKPOINT_FILES.tokenizer))),
   };
   if (config.preset === 'encoder-classifier') {
     const onnx = exportCheckpointFiles(files, { dir: options.dir, withAttention: options.withAttention ?? false });
@@ -152,19 +155,23 @@ export function exportFolderFiles(files: Record<string, Uint8Array>, options: Pi
  * names the file in errors.
  */
 export function readFolderConfig(bytes: Uint8Array, source: string): ModelConfig {
-  let json: unknown;
-  const text = utf8Text(bytes, source);
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new CheckpointError(`${source}: not JSON (${(error as Error).message.replace(/\s+/g, ' ')})`);
-  }
+  const json = jsonFile(bytes, source);
   const attend = typeof json === 'object' && json !== null ? (json as Record<string, unknown>).attend : undefined;
   if (attend === undefined) throw new CheckpointError(`${source}: no 'attend' key (not an attend export folder)`);
   try {
     return parseModelConfig(JSON.stringify(attend), `${source} 'attend'`);
   } catch (error) {
     throw new CheckpointError((error as Error).message);
+  }
+}
+
+/** `bytes` as parsed JSON; a CheckpointError naming `source` when they are not. */
+export function jsonFile(bytes: Uint8Array, source: string): unknown {
+  const text = utf8Text(bytes, source);
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new CheckpointError(`${source}: not JSON (${(error as Error).message.replace(/\s+/g, ' ')})`);
   }
 }
 
