@@ -35,7 +35,7 @@
 // and generation files as above, and onnx/rnn_encoder.onnx + onnx/rnn_decoder_step.onnx (see
 // exportRnnSeq2Seq in rnn-export.ts).
 
-import { checkTokenizerFits, CheckpointError, ConfigError, parseModelConfig, parseSafetensors, tokenizerFromJSON, type ModelConfig, type Tokenizer, type TokenFields, type VitClassifierConfig, CHECKPOINT_FILES, hfConfig, vitPreprocessorConfig, tokenizerFromBytes } from '@attend/core';
+import { checkTokenizerFits, checkWeights, CheckpointError, ConfigError, parseModelConfig, parseSafetensors, tokenizerFromJSON, type ModelConfig, type Tokenizer, type TokenFields, type VitClassifierConfig, CHECKPOINT_FILES, hfConfig, vitPreprocessorConfig, tokenizerFromBytes } from '@attend/core';
 import { exportCheckpointFiles, exportSeq2SeqCheckpointFiles, type ExportOptions } from './export.js';
 import { exportRnnSeq2Seq } from './models/rnn-seq2seq/export.js';
 
@@ -139,7 +139,9 @@ export function exportFolderFiles(files: Record<string, Uint8Array>, options: Pi
   const common = { ...tokenizerFiles, [EXPORT_FILES.generationConfig]: json(generationConfig(config)) };
   if (config.preset === 'rnn-seq2seq') {
     const source = where(CHECKPOINT_FILES.weights);
-    const { encoder, decoder } = exportRnnSeq2Seq(config, parseSafetensors(read(CHECKPOINT_FILES.weights), { source }).tensors, { source });
+    const { tensors } = parseSafetensors(read(CHECKPOINT_FILES.weights), { source });
+    checkWeights(config, tensors, source);
+    const { encoder, decoder } = exportRnnSeq2Seq(config, tensors, { source });
     return { [EXPORT_FILES.config]: json(hfConfig(config)), ...common, [RNN_SEQ2SEQ_FILES.encoder]: encoder, [RNN_SEQ2SEQ_FILES.decoder]: decoder };
   }
   if (config.preset === 'encoder-decoder') {
