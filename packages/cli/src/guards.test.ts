@@ -54,18 +54,47 @@ describe('command guards', () => {
     expect((await attend(['infer', lm, '--beam', '16', 'abc'])).code).toBe(0);
   });
 
-  it('a checkpoint with NaN weights: export fails (exit 1) naming the checkpoint and the non-finite parity', async () => {
-    const ckpt = join(dir, 'nan-ckpt');
+  /** A copy of the decoder-lm checkpoint whose first fc1 weight is `edit`ed. */
+  async function editedCheckpoint(name: string, edit: (values: Float32Array) => void): Promise<{ ckpt: string; tensor: string }> {
+    const ckpt = join(dir, name);
     await cp(join(dir, 'decoder-lm-ckpt'), ckpt, { recursive: true });
     const { tensors } = parseSafetensors(new Uint8Array(await readFile(join(ckpt, 'model.safetensors'))));
-    const name = Object.keys(tensors).find((n) => n.endsWith('fc1.weight'))!;
-    const values = toFloat32(tensors[name]!, name);
-    values[0] = Number.NaN;
-    tensors[name] = f32Tensor(tensors[name]!.shape, values);
+    const tensor = Object.keys(tensors).find((n) => n.endsWith('fc1.weight'))!;
+    const values = toFloat32(tensors[tensor]!, tensor);
+    edit(values);
+    tensors[tensor] = f32Tensor(tensors[tensor]!.shape, values);
     await writeFile(join(ckpt, 'model.safetensors'), serializeSafetensors(tensors));
-    const r = await attend(['export', ckpt, '--out', join(dir, 'nan-onnx')]);
+    return { ckpt, tensor };
+  }
+
+  it('a checkpoint with NaN weights: export and generate fail at load (exit 1) naming the file and the tensor', async () => {
+    const { ckpt, tensor } = await editedCheckpoint('nan-ckpt', (values) => (values[0] = Number.NaN));
+    for (const args of [['export', ckpt, '--out', join(dir, 'nan-onnx')], ['generate', ckpt, 'ab', '--max-tokens', '2']]) {
+      const r = await attend(args);
+      expect(r.code, args[0]).toBe(1);
+      expect(r.stderr).toBe(`attend: ${join(ckpt, 'model.safetensors')}: tensor '${tensor}' holds NaN at index 0; weights must be finite\n`);
+    }
+  }, 60_000);
+
+  it('a config.json claiming a 20 M-token vocabulary or dFf 3e7: generate and infer fail at load in one line, before building the model', async () => {
+    for (const [field, value, tensor] of [['vocabSize', 20_000_000, 'embed_tokens.weight'], ['dFf', 30_000_000, 'decoder.layers.0.fc1.weight']] as const) {
+      const ckpt = join(dir, `huge-${field}`);
+      await cp(join(dir, 'decoder-lm-ckpt'), ckpt, { recursive: true });
+      const config = JSON.parse(await readFile(join(ckpt, 'config.json'), 'utf8')) as Record<string, unknown>;
+      await writeFile(join(ckpt, 'config.json'), JSON.stringify({ ...config, [field]: value }));
+      for (const command of ['generate', 'infer']) {
+        const r = await attend([command, ckpt, 'ab']);
+        expect(r.code, `${command} ${field}`).toBe(1);
+        expect(r.stderr).toMatch(new RegExp(`^attend: ${join(ckpt, 'model\\.safetensors')}: tensor '${tensor.replaceAll('.', '\\.')}' has shape \\[\\d+,\\d+\\], but config\\.json implies \\[${value},\\d+\\]\\n$`));
+      }
+    }
+  }, 60_000);
+
+  it('finite weights that overflow: export fails (exit 1) naming the checkpoint and the non-finite parity', async () => {
+    const { ckpt } = await editedCheckpoint('overflow-ckpt', (values) => values.fill(3e38));
+    const r = await attend(['export', ckpt, '--out', join(dir, 'overflow-onnx')]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^attend: .*nan-ckpt: the checkpoint or its export computes non-finite logits \(parity NaN\)/);
+    expect(r.stderr).toMatch(/^attend: .*overflow-ckpt: the checkpoint or its export computes non-finite logits \(parity NaN\)/);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
   }, 60_000);
 

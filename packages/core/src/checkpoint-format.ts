@@ -4,6 +4,7 @@
 // @attend/runtime-onnx reads them for export; `@attend/core/node` reads and writes the folder.
 
 import { parseModelConfig, type ModelConfig } from './config.js';
+import { modelKind } from './models/registry.js';
 import { CheckpointError, ConfigError } from './errors.js';
 import { parseSafetensors, serializeSafetensors, toFloat32, type NamedTensor } from './safetensors.js';
 
@@ -109,7 +110,9 @@ export function parseCheckpointFiles(files: Record<string, Uint8Array>, dir?: st
   }
   const weightBytes = files[CHECKPOINT_FILES.weights];
   if (!weightBytes) throw new CheckpointError(`${where(CHECKPOINT_FILES.weights)}: missing`);
-  const data: CheckpointData = { config, weights: parseSafetensors(weightBytes, { source: where(CHECKPOINT_FILES.weights) }).tensors };
+  const weights = parseSafetensors(weightBytes, { source: where(CHECKPOINT_FILES.weights) }).tensors;
+  checkWeights(config, weights, where(CHECKPOINT_FILES.weights));
+  const data: CheckpointData = { config, weights };
   const tokenizer = json(CHECKPOINT_FILES.tokenizer);
   if (tokenizer !== undefined) data.tokenizer = tokenizer;
   const state = json(CHECKPOINT_FILES.trainerState);
@@ -118,6 +121,31 @@ export function parseCheckpointFiles(files: Record<string, Uint8Array>, dir?: st
   if (optimizer) data.optimizer = parseOptimizerMoments(optimizer, where(CHECKPOINT_FILES.optimizer));
   return data;
 }
+
+/**
+ * Checks checkpoint weights against their config before anything is built from them: the
+ * tensors that pin the model's size have the shapes the config implies (so a config that claims
+ * 20 M tokens fails here instead of allocating gigabytes), and every value is finite.
+ * One-line CheckpointError naming `source` and the tensor.
+ */
+export function checkWeights(config: ModelConfig, weights: Record<string, NamedTensor>, source: string = CHECKPOINT_FILES.weights): void {
+  for (const [name, shape] of Object.entries(modelKind(config.preset).sizedWeights(config))) {
+    const t = weights[name];
+    if (!t) throw new CheckpointError(`${source}: missing tensor '${name}' (config.json implies shape [${shape}])`);
+    if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+      throw new CheckpointError(`${source}: tensor '${name}' has shape [${t.shape}], but config.json implies [${shape}]`);
+    }
+  }
+  for (const [name, t] of Object.entries(weights)) {
+    if (!FLOAT_DTYPES.has(t.dtype)) continue;
+    const values = toFloat32(t, name);
+    for (let i = 0; i < values.length; i++) {
+      if (!Number.isFinite(values[i]!)) throw new CheckpointError(`${source}: tensor '${name}' holds ${values[i]} at index ${i}; weights must be finite`);
+    }
+  }
+}
+
+const FLOAT_DTYPES: ReadonlySet<string> = new Set(['F16', 'BF16', 'F32', 'F64']);
 
 /** Checks a parsed trainer_state.json; `source` names it in errors. */
 export function parseTrainerState(x: unknown, source: string = CHECKPOINT_FILES.trainerState): TrainerState {

@@ -146,6 +146,22 @@ describe('readExportFolder: one error naming the file', () => {
     expect(await failure(read(memory(classifierGraph)), OnnxModelError)).toBe("x/onnx/model.onnx: its config differs from x/config.json 'attend' (files from different exports?)");
   });
 
+  it("a tokenizer whose special tokens are not the config's, or a tokenizer_config.json that names them otherwise", async () => {
+    const lm = folders['decoder-lm'];
+    const broken = (files: Record<string, Uint8Array>) => read(memory({ ...lm, ...files }));
+    // Same size, bos and eos swapped: encoding works, but every answer would start and stop wrong.
+    const swapped = JSON.parse(JSON.stringify(tokenizer.toJSON()).replaceAll('"<s>"', '"<S>"').replaceAll('"</s>"', '"<s>"').replaceAll('"<S>"', '"</s>"')) as object;
+    expect(await failure(broken({ 'tokenizer.json': text(JSON.stringify(swapped)) }), CheckpointError)).toBe(
+      'x/tokenizer.json: its bos token "<s>" is id 2 but config.json has bosTokenId 1 (files from different exports?)',
+    );
+    const tokenizerConfig = JSON.parse(new TextDecoder().decode(lm['tokenizer_config.json'])) as Record<string, unknown>;
+    expect(await failure(broken({ 'tokenizer_config.json': text(JSON.stringify({ ...tokenizerConfig, bos_token: '</s>' })) }), CheckpointError)).toBe(
+      'x/tokenizer_config.json: bos_token is "</s>" but config.json\'s bosTokenId 1 is "<s>" in tokenizer.json',
+    );
+    expect(await failure(broken({ 'tokenizer_config.json': text(JSON.stringify({ ...tokenizerConfig, pad_token: { content: '<unk>' } })) }), CheckpointError)).toMatch(/^x\/tokenizer_config\.json: pad_token is "<unk>"/);
+    expect(await failure(broken({ 'tokenizer_config.json': text('[') }), CheckpointError)).toMatch(/^x\/tokenizer_config\.json: not JSON \(/);
+  });
+
   it('the files only transformers.js reads are checked unless the caller opts out', async () => {
     const lean = without('encoder-decoder', 'tokenizer_config.json');
     expect(await failure(read(lean), CheckpointError)).toBe('x/tokenizer_config.json: missing (an encoder-decoder export has one)');

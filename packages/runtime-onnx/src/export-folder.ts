@@ -5,9 +5,9 @@
 // the preset alone decides which files are read and which sessions open: EXPORT_LAYOUTS.
 // Every problem is one error whose message names the file.
 
-import { CheckpointError, hasTokens, tokenizerFromBytes, type ModelConfig, type Preset, type Tokenizer } from '@attend/core';
+import { checkTokenizerConfig, checkTokenizerFits, CheckpointError, hasTokens, tokenizerFromBytes, type ModelConfig, type Preset, type Tokenizer } from '@attend/core';
 import type { GraphKind } from './graph-io.js';
-import { EXPORT_FILES, readFolderConfig } from './folder.js';
+import { EXPORT_FILES, jsonFile, readFolderConfig } from './folder.js';
 import type { ExportLayout, LayoutGraph } from './models/kind.js';
 import { RUNTIME_KINDS } from './models/registry.js';
 import { inspectModel, OnnxModelError, type OnnxModel, type SessionOptions } from './session.js';
@@ -77,13 +77,16 @@ export async function readExportFolder(readFile: ReadFile, options: ReadExportFo
   if (layout.tokenizer && hasTokens(config)) {
     const file = name(EXPORT_FILES.tokenizer);
     const loaded = tokenizerFromBytes(await read(EXPORT_FILES.tokenizer, 'the export needs its tokenizer'), file);
-    if (loaded.vocabSize !== config.vocabSize) {
-      throw new CheckpointError(`${file}: ${loaded.vocabSize} tokens but config.json has vocabSize ${config.vocabSize} (files from different exports?)`);
-    }
+    checkTokenizerFits(loaded, config, file);
     tokenizer = loaded;
   }
   const others = options.transformersJsFiles === false ? layout.files : [...layout.files, ...layout.transformersJsFiles];
-  for (const path of others) await read(path, `${kind} has one`);
+  for (const path of others) {
+    const bytes = await read(path, `${kind} has one`);
+    if (path === EXPORT_FILES.tokenizerConfig && tokenizer && hasTokens(config)) {
+      checkTokenizerConfig(jsonFile(bytes, name(path)), tokenizer, config, name(path));
+    }
+  }
   const wanted = layoutGraphs(layout);
   const graphs: Record<string, Uint8Array> = {};
   let hasAttention = true;

@@ -1,7 +1,7 @@
 // The export folder's file names and the JSON files that several kinds write into it
 // (tokenizer_config.json, generation_config.json), as transformers.js reads them.
 
-import type { ModelConfig, Tokenizer, TokenFields, VitClassifierConfig } from '@attend/core';
+import { CHECKPOINT_FILES, checkTokenizerFits, type ModelConfig, type Tokenizer, type TokenFields, type VitClassifierConfig } from '@attend/core';
 
 /** Paths of the export folder's files. */
 export const EXPORT_FILES = {
@@ -21,15 +21,21 @@ const TOKENIZER_CLASSES: Record<Tokenizer['kind'], string> = {
   word: 'PreTrainedTokenizer',
 };
 
-/** tokenizer_config.json: the class transformers.js should build, special tokens, max length. */
-export function tokenizerConfig(config: TokenFields & { maxSeqLen: number }, tokenizer: Tokenizer): Record<string, unknown> {
+/**
+ * tokenizer_config.json: the class transformers.js should build, special tokens, max length.
+ * The tokenizer must fit the config (checkTokenizerFits, `source` names it), so each special
+ * token is named after its own role: bos is always `<s>`, never `</s>`.
+ */
+export function tokenizerConfig(config: TokenFields & { maxSeqLen: number }, tokenizer: Tokenizer, source: string = CHECKPOINT_FILES.tokenizer): Record<string, unknown> {
+  checkTokenizerFits(tokenizer, config, source);
   const token = (id: number): string => tokenizer.idsToTokens([id])[0]!;
+  const ids = tokenizer.specialTokenIds;
   return {
     tokenizer_class: TOKENIZER_CLASSES[tokenizer.kind],
-    bos_token: token(config.bosTokenId),
-    eos_token: token(config.eosTokenId),
-    pad_token: token(config.padTokenId),
-    unk_token: token(tokenizer.specialTokenIds.unk),
+    bos_token: token(ids.bos),
+    eos_token: token(ids.eos),
+    pad_token: token(ids.pad),
+    unk_token: token(ids.unk),
     model_max_length: config.maxSeqLen,
     add_bos_token: false,
     add_eos_token: false,

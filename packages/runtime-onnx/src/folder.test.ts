@@ -98,4 +98,17 @@ describe('export folder (transformers.js layout)', () => {
     await rm(out, { recursive: true });
     expect((await readdir(dir)).sort()).toEqual(['ckpt', 'export']);
   });
+
+  it("refuses a checkpoint whose bos is the tokenizer's </s>, so tokenizer_config.json never names </s> as bos", async () => {
+    const eosAsBos = join(dir, 'ckpt-eos-as-bos');
+    await mkdir(eosAsBos);
+    for (const name of ['model.safetensors', 'tokenizer.json']) await writeFile(join(eosAsBos, name), await readFile(join(ckpt, name)));
+    const config = await readJson(join(ckpt, 'config.json'));
+    await writeFile(join(eosAsBos, 'config.json'), JSON.stringify({ ...config, bosTokenId: 2 }));
+    expect(await failure(exportFolder(eosAsBos, join(dir, 'nope')), CheckpointError)).toBe(
+      `${eosAsBos}/tokenizer.json: its bos token "<s>" is id 1 but config.json has bosTokenId 2 (files from different exports?)`,
+    );
+    await rm(eosAsBos, { recursive: true });
+    expect((await readdir(dir)).sort()).toEqual(['ckpt', 'export']);
+  });
 });

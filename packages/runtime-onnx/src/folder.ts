@@ -66,11 +66,8 @@ export function exportFolderFiles(files: Record<string, Uint8Array>, options: Pi
   if (kind.layout.tokenizer && hasTokens(config)) {
     const tokenizerBytes = read(CHECKPOINT_FILES.tokenizer);
     const tokenizer = tokenizerFromBytes(tokenizerBytes, where(CHECKPOINT_FILES.tokenizer));
-    if (tokenizer.vocabSize !== config.vocabSize) {
-      throw new CheckpointError(`${where(CHECKPOINT_FILES.tokenizer)}: ${tokenizer.vocabSize} tokens but config.json has vocabSize ${config.vocabSize}`);
-    }
     out[EXPORT_FILES.tokenizer] = tokenizerBytes;
-    out[EXPORT_FILES.tokenizerConfig] = json(tokenizerConfig(config, tokenizer));
+    out[EXPORT_FILES.tokenizerConfig] = json(tokenizerConfig(config, tokenizer, where(CHECKPOINT_FILES.tokenizer)));
   }
   for (const [path, value] of Object.entries(kind.folderJson(config))) out[path] = json(value);
   return { ...out, ...kind.exportGraphs(config, { files, dir: options.dir, read, where, withAttention: options.withAttention ?? false }) };
@@ -81,19 +78,23 @@ export function exportFolderFiles(files: Record<string, Uint8Array>, options: Pi
  * names the file in errors.
  */
 export function readFolderConfig(bytes: Uint8Array, source: string): ModelConfig {
-  let json: unknown;
-  const text = utf8Text(bytes, source);
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new CheckpointError(`${source}: not JSON (${(error as Error).message.replace(/\s+/g, ' ')})`);
-  }
+  const json = jsonFile(bytes, source);
   const attend = typeof json === 'object' && json !== null ? (json as Record<string, unknown>).attend : undefined;
   if (attend === undefined) throw new CheckpointError(`${source}: no 'attend' key (not an attend export folder)`);
   try {
     return parseModelConfig(JSON.stringify(attend), `${source} 'attend'`);
   } catch (error) {
     throw new CheckpointError((error as Error).message);
+  }
+}
+
+/** `bytes` as parsed JSON; a CheckpointError naming `source` when they are not. */
+export function jsonFile(bytes: Uint8Array, source: string): unknown {
+  const text = utf8Text(bytes, source);
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new CheckpointError(`${source}: not JSON (${(error as Error).message.replace(/\s+/g, ' ')})`);
   }
 }
 

@@ -96,7 +96,7 @@ describe('export from checkpoint files', () => {
     const files2 = { ...checkpointFiles(wider), 'config.json': lmFiles['config.json']! };
     wider.dispose();
     expect(() => exportCheckpointFiles(files2)).toThrow(CheckpointError);
-    expect(() => exportCheckpointFiles(files2)).toThrow(/tensor 'decoder\.layers\.0\.fc1\.weight' has shape \[32,8\], expected \[16,8\]/);
+    expect(() => exportCheckpointFiles(files2)).toThrow(/tensor 'decoder\.layers\.\d+\.fc1\.weight' has shape \[32,8\], but config\.json implies \[16,8\]/);
   });
 });
 

@@ -7,6 +7,8 @@ import {
   CheckpointError,
   createModelConfig,
   f32Tensor,
+  modelKind,
+  parseModelConfig,
   parseSafetensors,
   serializeSafetensors,
   toFloat32,
@@ -16,7 +18,7 @@ import {
 } from '@attend/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setupBackend } from './backend.js';
-import type { AttendModel } from './models.js';
+import { createModel, type AttendModel } from './models.js';
 import {
   CHECKPOINT_FILES,
   deserializeCheckpoint,
@@ -180,6 +182,20 @@ describe('save → load round trip', () => {
 });
 
 describe('model.safetensors layout', () => {
+  it("every kind's sizedWeights (checked before a model is built) are weights of its model, in file layout", async () => {
+    const fixtures = join(import.meta.dirname, '../../core/src/models/fixtures');
+    for (const file of (await readdir(fixtures)).filter((f) => f.endsWith('.json'))) {
+      const config = parseModelConfig(await readFile(join(fixtures, file), 'utf8'));
+      const model = createModel(config);
+      const files = serializeCheckpoint({ model });
+      const { tensors } = parseSafetensors(files[CHECKPOINT_FILES.weights]!);
+      model.dispose();
+      for (const [name, shape] of Object.entries(modelKind(config.preset).sizedWeights(config))) {
+        expect(tensors[name]?.shape, `${file}: ${name}`).toEqual(shape);
+      }
+    }
+  });
+
   it('uses the documented HF-like names with Linear weights as [out, in]', async () => {
     const config = createModelConfig(CONFIGS['decoder-lm']!);
     const model = perturbedModel(config);
@@ -343,7 +359,31 @@ describe('corrupt checkpoints', () => {
 
   it('config.json whose model does not match the weights', async () => {
     const dir = await corrupted((d) => rewriteConfig(d, (c) => (c.dFf = 64)));
-    expect(await failedLoad(dir)).toMatch(/model\.safetensors: tensor 'decoder\.layers\.0\.fc1\.weight' has shape \[32,16\], expected \[64,16\]/);
+    expect(await failedLoad(dir)).toMatch(/model\.safetensors: tensor 'decoder\.layers\.0\.fc1\.weight' has shape \[32,16\], but config\.json implies \[64,16\]/);
+  });
+
+  // An 80 KB checkpoint claiming a 20 M-token vocabulary (or dFf 3e7) must fail from the weights'
+  // shapes alone: building that model first would allocate gigabytes.
+  for (const [field, value, tensor] of [['vocabSize', 20_000_000, 'embed_tokens.weight'], ['dFf', 30_000_000, 'decoder.layers.0.fc1.weight']] as const) {
+    it(`config.json claiming ${field} ${value} fails before any tensor is allocated`, async () => {
+      const dir = await corrupted((d) => rewriteConfig(d, (c) => (c[field] = value)));
+      const tensorsBefore = tf.memory().numTensors;
+      const bytesBefore = tf.memory().numBytes;
+      expect(await failedLoad(dir)).toMatch(new RegExp(`model\\.safetensors: tensor '${escape(tensor)}' has shape \\[\\d+,16\\], but config\\.json implies \\[${value},16\\]`));
+      expect(tf.memory().numTensors).toBe(tensorsBefore);
+      expect(tf.memory().numBytes).toBe(bytesBefore);
+    });
+  }
+
+  it('NaN or infinite weights are refused, naming the tensor', async () => {
+    for (const bad of [Number.NaN, Number.NEGATIVE_INFINITY]) {
+      const dir = await corrupted((d) => rewriteWeights(d, (tensors) => {
+        const values = toFloat32(tensors['decoder.layers.0.fc2.bias']!);
+        values[3] = bad;
+        tensors['decoder.layers.0.fc2.bias'] = f32Tensor([values.length], values);
+      }));
+      expect(await failedLoad(dir)).toContain(`model.safetensors: tensor 'decoder.layers.0.fc2.bias' holds ${bad} at index 3; weights must be finite`);
+    }
   });
 
   it('missing model.safetensors', async () => {
@@ -379,7 +419,7 @@ describe('corrupt checkpoints', () => {
         t['decoder.layers.0.fc1.weight'] = f32Tensor([16, 32], new Float32Array(16 * 32));
       }),
     );
-    expect(await failedLoad(dir)).toMatch(/model\.safetensors: tensor 'decoder\.layers\.0\.fc1\.weight' has shape \[16,32\], expected \[32,16\]/);
+    expect(await failedLoad(dir)).toMatch(/model\.safetensors: tensor 'decoder\.layers\.0\.fc1\.weight' has shape \[16,32\], but config\.json implies \[32,16\]/);
   });
 
   it('an extra tensor', async () => {

@@ -1,14 +1,15 @@
 // `attend serve` as a process (the built dist/bin.js): it prints where it listens, answers, and
-// on SIGTERM finishes the stream in flight before exiting 0; a checkpoint folder is refused in
-// one line.
+// on SIGTERM finishes the stream in flight before exiting 0; a checkpoint folder, and an export
+// whose tokenizer does not match its model, are refused at startup in one line.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CharTokenizer } from '@attend/core';
 import { tinyExport } from '../test-utils/tiny-export.js';
 
 const BIN = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
@@ -75,5 +76,23 @@ describe('attend serve (process)', () => {
     const r = await exited(spawn(process.execPath, [BIN, 'serve', join(dir, 'decoder-lm-ckpt')], { stdio: ['ignore', 'pipe', 'pipe'] }));
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(`attend: ${join(dir, 'decoder-lm-ckpt')}: a training checkpoint; serve takes an export folder (attend export ${join(dir, 'decoder-lm-ckpt')} --out <dir>)\n`);
+  });
+
+  it('refuses at startup, in one line with exit 1, an export whose tokenizer files do not match the model', async () => {
+    const wider = CharTokenizer.fromAlphabet('abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ').toJSON();
+    const config = JSON.parse(await readFile(join(folder, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
+    const cases: [string, string, RegExp][] = [
+      ['tokenizer.json', JSON.stringify(wider), /^attend: .*\/tokenizer\.json: 66 tokens but config\.json has vocabSize \d+ \(files from different exports\?\)\n$/],
+      ['tokenizer_config.json', JSON.stringify({ ...config, bos_token: '</s>' }), /^attend: .*\/tokenizer_config\.json: bos_token is "<\/s>" but config\.json's bosTokenId 1 is "<s>" in tokenizer\.json\n$/],
+    ];
+    for (const [file, text, message] of cases) {
+      const bad = join(dir, `mismatched-${file}`);
+      await cp(folder, bad, { recursive: true });
+      await writeFile(join(bad, file), text);
+      const r = await exited(spawn(process.execPath, [BIN, 'serve', bad, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] }));
+      expect(r.code, file).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(message);
+    }
   });
 });

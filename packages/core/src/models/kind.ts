@@ -34,6 +34,12 @@ export interface ModelKind<C extends { preset: string } = { preset: string }> {
   /** Forward FLOPs per token by module (see flops.ts for what counts). */
   flops(config: C, lengths: FlopsLengths): ModuleFlops[];
   /**
+   * Checkpoint tensors (file layout) whose shapes pin every size field of the config: vocabulary,
+   * width, feed-forward width, layer counts, classes, patches. Checked against model.safetensors
+   * before a model is built, so a config that lies about its size fails without allocating it.
+   */
+  sizedWeights(config: C): Record<string, number[]>;
+  /**
    * The export folder's config.json: Hugging Face field names of the architecture whose
    * interface the graphs follow (gpt2, marian, bert, vit; attend's own for rnn-seq2seq), plus the
    * full config under `attend`.

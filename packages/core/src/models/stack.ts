@@ -1,10 +1,21 @@
 // Pieces shared by the kinds built on a Transformer layer stack (encoder-classifier,
-// decoder-lm, encoder-decoder, vit-classifier): the FLOPs of its layers.
+// decoder-lm, encoder-decoder, vit-classifier): the FLOPs of its layers, and the tensors that
+// pin its size.
 
 import type { ModuleFlops } from '../flops.js';
 import type { BaseFields, StackFields } from './fields.js';
 
 type StackConfig = BaseFields & Pick<StackFields, 'numHeads' | 'dFf' | 'attention'>;
+
+/**
+ * The stack's tensors that pin its size (see ModelKind.sizedWeights): the last layer's fc1
+ * ([dFf, dModel], so the layer count too) and the learned positions ([maxSeqLen, dModel]).
+ */
+export function stackSizedWeights(config: BaseFields & Pick<StackFields, 'dFf' | 'positional'>, stack: 'encoder' | 'decoder', count: number): Record<string, number[]> {
+  const sized: Record<string, number[]> = { [`${stack}.layers.${count - 1}.fc1.weight`]: [config.dFf, config.dModel] };
+  if (config.positional === 'learned') sized[`${stack}.embed_positions.weight`] = [config.maxSeqLen, config.dModel];
+  return sized;
+}
 
 /** Projections q, k, v, o (2·d² each), the score function's own products, scores and weighted sum. */
 export function attentionFlops(config: StackConfig, keys: number): number {

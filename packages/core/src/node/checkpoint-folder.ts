@@ -9,10 +9,15 @@ import { folderOrInterruptedWrite, recoverFolder, writeFolderAtomic } from './at
 
 const REQUIRED: readonly string[] = [CHECKPOINT_FILES.config, CHECKPOINT_FILES.weights];
 
+/** Largest checkpoint file read (Node's readFile limit, 2 GiB). */
+export const MAX_CHECKPOINT_FILE_BYTES = 2 ** 31 - 1;
+
 /**
  * The files `names` (default: all of CHECKPOINT_FILES) of the checkpoint folder `dir` as bytes,
  * after recovering a save killed between its renames. config.json and model.safetensors must be
- * there; a missing optional file is left out. Errors are one-line CheckpointErrors naming the file.
+ * there; a missing optional file is left out. Only regular files are read, and only after their
+ * size is checked (a link to /dev/zero or a FIFO is refused, not read forever). Errors are
+ * one-line CheckpointErrors naming the file.
  */
 export async function readCheckpointFolder(dir: string, names: readonly string[] = Object.values(CHECKPOINT_FILES)): Promise<Record<string, Uint8Array>> {
   const target = resolve(dir);
@@ -22,8 +27,14 @@ export async function readCheckpointFolder(dir: string, names: readonly string[]
   for (const name of names) {
     const file = join(dir, name);
     try {
-      files[name] = new Uint8Array(await readFile(file));
+      const info = await stat(file);
+      if (!info.isFile()) throw new CheckpointError(`${file}: not a regular file`);
+      if (info.size > MAX_CHECKPOINT_FILE_BYTES) throw new CheckpointError(`${file}: ${info.size} bytes, more than the ${MAX_CHECKPOINT_FILE_BYTES} bytes a checkpoint file may hold`);
+      const bytes = new Uint8Array(await readFile(file));
+      if (bytes.length !== info.size) throw new CheckpointError(`${file}: changed size while being read (${info.size} → ${bytes.length} bytes)`);
+      files[name] = bytes;
     } catch (error) {
+      if (error instanceof CheckpointError) throw error;
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' && !REQUIRED.includes(name)) continue;
       throw new CheckpointError(code === 'ENOENT' ? `${file}: missing (is ${dir} a checkpoint folder?)` : `${file}: cannot read (${(error as Error).message})`);

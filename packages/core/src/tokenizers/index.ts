@@ -1,6 +1,7 @@
 // Tokenizers: char, word and byte-level BPE, saved and loaded as Hugging Face tokenizer.json.
 
 export { DEFAULT_SPECIAL_TOKENS } from './tokenizer.js';
+export { checkTokenizerConfig, checkTokenizerFits } from './model-fit.js';
 export type { DecodeOptions, EncodeOptions, SpecialTokenIds, Tokenizer } from './tokenizer.js';
 export { CharTokenizer } from './char.js';
 export type { CharCorpusOptions } from './char.js';

@@ -7,7 +7,7 @@ import {
   BASE_FIELDS, POOLINGS, STACK_FIELDS, TOKEN_FIELDS, baseFields, bool, classes, layers, oneOf, stackFields, tokenFields,
   type BaseFields, type EmbeddingFields, type Pooling, type StackFields, type TokenFields,
 } from '../fields.js';
-import { stackFlops } from '../stack.js';
+import { stackFlops, stackSizedWeights } from '../stack.js';
 
 export interface EncoderClassifierConfig extends BaseFields, TokenFields, StackFields, EmbeddingFields {
   preset: 'encoder-classifier';
@@ -62,4 +62,9 @@ export const encoderClassifier: ModelKind<EncoderClassifierConfig> = {
     ...stackFlops(config, 'encoder', config.numEncoderLayers, context),
     { module: 'classifier', flops: 2 * config.dModel * config.numClasses },
   ],
+  sizedWeights: (config) => ({
+    'embed_tokens.weight': [config.vocabSize, config.dModel],
+    ...stackSizedWeights(config, 'encoder', config.numEncoderLayers),
+    'classifier.weight': [config.numClasses, config.dModel],
+  }),
 };

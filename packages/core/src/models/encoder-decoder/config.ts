@@ -7,7 +7,7 @@ import {
   BASE_FIELDS, STACK_FIELDS, TOKEN_FIELDS, baseFields, bool, layers, stackFields, tokenFields,
   type BaseFields, type EmbeddingFields, type StackFields, type TiedFields, type TokenFields,
 } from '../fields.js';
-import { stackFlops } from '../stack.js';
+import { stackFlops, stackSizedWeights } from '../stack.js';
 import { TRANSFORMER_DEFAULTS } from '../encoder-classifier/config.js';
 
 export interface EncoderDecoderConfig extends BaseFields, TokenFields, StackFields, EmbeddingFields, TiedFields {
@@ -42,4 +42,9 @@ export const encoderDecoder: ModelKind<EncoderDecoderConfig> = {
     ...stackFlops(config, 'decoder', config.numDecoderLayers, context, source),
     { module: 'lm_head', flops: 2 * config.dModel * config.vocabSize },
   ],
+  sizedWeights: (config) => ({
+    'embed_tokens.weight': [config.vocabSize, config.dModel],
+    ...stackSizedWeights(config, 'encoder', config.numEncoderLayers),
+    ...stackSizedWeights(config, 'decoder', config.numDecoderLayers),
+  }),
 };

@@ -84,6 +84,16 @@ export const rnnSeq2Seq: ModelKind<RnnSeq2SeqConfig> = {
     return config;
   },
   flops: rnnFlops,
+  sizedWeights: (config) => {
+    // The last layer's hidden-to-hidden bias of each stack: [gates × hidden], hidden = dModel / directions.
+    const gates = config.rnnCell === 'lstm' ? 4 : 3;
+    const directions = config.rnnBidirectional ? 2 : 1;
+    return {
+      'embed_tokens.weight': [config.vocabSize, config.dModel],
+      [`encoder.rnn.bias_hh_l${config.numEncoderLayers - 1}`]: [(gates * config.dModel) / directions],
+      [`decoder.rnn.bias_hh_l${config.numDecoderLayers - 1}`]: [gates * config.dModel],
+    };
+  },
 };
 
 /**

@@ -6,7 +6,7 @@ import { ConfigError } from '../../errors.js';
 import type { ModelKind } from '../kind.js';
 import { vitConfig } from './hf.js';
 import { BASE_FIELDS, baseFields, classes, int, layers, positive, stackFields, type BaseFields, type StackFields } from '../fields.js';
-import { stackFlops } from '../stack.js';
+import { stackFlops, stackSizedWeights } from '../stack.js';
 
 export interface VitClassifierConfig extends BaseFields, Omit<StackFields, 'positional' | 'localWindow'> {
   preset: 'vit-classifier';
@@ -79,6 +79,11 @@ export const vitClassifier: ModelKind<VitClassifierConfig> = {
     ...stackFlops(config, 'encoder', config.numEncoderLayers, context),
     { module: 'classifier', flops: 2 * config.dModel * config.numClasses },
   ],
+  sizedWeights: (config) => ({
+    'embeddings.patch_embeddings.weight': [config.dModel, config.numChannels * config.patchSize ** 2],
+    ...stackSizedWeights(vitStack(config), 'encoder', config.numEncoderLayers),
+    'classifier.weight': [config.numClasses, config.dModel],
+  }),
 };
 
 /** Number of patch tokens, (imageSize / patchSize)². */

@@ -7,9 +7,10 @@
 import * as ort from 'onnxruntime-node';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createModelConfig, createRng, parseSafetensors, type RnnAttention, type RnnSeq2SeqConfig } from '@attend/core';
+import { CharTokenizer, createModelConfig, createRng, f32Tensor, parseSafetensors, serializeSafetensors, toFloat32, type RnnAttention, type RnnSeq2SeqConfig } from '@attend/core';
 import { RnnSeq2SeqModel, serializeCheckpoint, setupBackend } from '@attend/transformer';
 import { exportRnnSeq2Seq, rnnHasInputFeeding } from './export.js';
+import { exportFolderFiles } from '../../folder.js';
 import { maxAbsDiff, randomBatch, VOCAB } from '../../test-utils/models.js';
 
 const TOLERANCE = 1e-4;
@@ -120,5 +121,19 @@ describe('rnn-seq2seq: ONNX encoder + decoder step equal tfjs', () => {
     expect(() => exportRnnSeq2Seq({ ...config, rnnAttention: 'general' }, tensors)).toThrow(/missing tensor 'decoder.attention.score.weight'/);
     expect(() => exportRnnSeq2Seq({ ...config, dModel: 10 }, tensors)).toThrow(/has shape \[.*\], expected/);
     model.dispose();
+  });
+
+  it('its export folder refuses NaN weights and a config larger than the weights, naming the tensor', async () => {
+    const config = createModelConfig({ preset: 'rnn-seq2seq', vocabSize: VOCAB, dModel: 8, maxSeqLen: 10, rnnAttention: 'dot' });
+    const model = new RnnSeq2SeqModel(config);
+    const files = serializeCheckpoint({ model, tokenizer: CharTokenizer.fromAlphabet('abcdefghijklmnopqrstuvwxyz'.slice(0, VOCAB - 4)).toJSON() });
+    model.dispose();
+    const { tensors } = parseSafetensors(files['model.safetensors']!);
+    const bias = toFloat32(tensors['decoder.rnn.bias_hh_l0']!);
+    bias[1] = Number.NaN;
+    const poisoned = { ...files, 'model.safetensors': serializeSafetensors({ ...tensors, 'decoder.rnn.bias_hh_l0': f32Tensor([bias.length], bias) }) };
+    expect(() => exportFolderFiles(poisoned, { dir: 'ckpt' })).toThrow("ckpt/model.safetensors: tensor 'decoder.rnn.bias_hh_l0' holds NaN at index 1; weights must be finite");
+    const deep = { ...files, 'config.json': new TextEncoder().encode(JSON.stringify({ ...config, numDecoderLayers: 1000 })) };
+    expect(() => exportFolderFiles(deep, { dir: 'ckpt' })).toThrow("ckpt/model.safetensors: missing tensor 'decoder.rnn.bias_hh_l999' (config.json implies shape [24])");
   });
 });

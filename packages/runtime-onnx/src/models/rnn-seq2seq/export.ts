@@ -16,7 +16,7 @@
 //
 // Generation starts from decoder_initial_state and a zero attentional_state and feeds bos.
 
-import { ConfigError, MASKED_SCORE, parseSafetensors, type ModelConfig, type NamedTensor, type RnnSeq2SeqConfig, CHECKPOINT_FILES } from '@attend/core';
+import { checkWeights, ConfigError, MASKED_SCORE, parseSafetensors, type ModelConfig, type NamedTensor, type RnnSeq2SeqConfig, CHECKPOINT_FILES } from '@attend/core';
 import { EXPORT_FILES, generationConfig } from '../../folder-files.js';
 import { METADATA_KEYS, PRODUCER_NAME, PRODUCER_VERSION } from '../../graph-io.js';
 import { GraphBuilder, type Value } from '../../onnx/graph.js';
@@ -76,7 +76,9 @@ export const RNN_SEQ2SEQ: RuntimeKind<RnnSeq2SeqConfig> = {
   forward: { none: 'exports as an encoder and a decoder-step graph: use exportRnnSeq2Seq' },
   exportGraphs: (config, { read, where }) => {
     const source = where(CHECKPOINT_FILES.weights);
-    const { encoder, decoder } = exportRnnSeq2Seq(config, parseSafetensors(read(CHECKPOINT_FILES.weights), { source }).tensors, { source });
+    const { tensors } = parseSafetensors(read(CHECKPOINT_FILES.weights), { source });
+    checkWeights(config, tensors, source); // sizes against the config and finite values, before any graph is built
+    const { encoder, decoder } = exportRnnSeq2Seq(config, tensors, { source });
     return { [RNN_SEQ2SEQ_FILES.encoder]: encoder, [RNN_SEQ2SEQ_FILES.decoder]: decoder };
   },
   folderJson: (config) => ({ [EXPORT_FILES.generationConfig]: generationConfig(config) }),
