@@ -158,8 +158,13 @@ function withoutSource(options: SessionOptions): Omit<SessionOptions, 'source'> 
  */
 export async function exportFolder(checkpointDir: string, outDir: string, options: Pick<ExportOptions, 'withAttention'> = {}): Promise<void> {
   const files = await readCheckpointFolder(checkpointDir, [CHECKPOINT_FILES.config, CHECKPOINT_FILES.weights, CHECKPOINT_FILES.tokenizer]);
-  await writeFolderAtomic(outDir, exportFolderFiles(files, { ...options, dir: checkpointDir }));
+  await writeFolderAtomic(outDir, exportFolderFiles(files, { ...options, dir: checkpointDir }), { replaces: EXPORT_ENTRIES });
 }
+
+/** Top-level entries an export folder can have: an earlier export's, replaced by the next. */
+const EXPORT_ENTRIES = [...new Set(Object.values(EXPORT_FILES).map((name) => name.split('/')[0]!))];
+/** Top-level entries a Triton model folder can have (see triton.ts). */
+const TRITON_MODEL_ENTRIES = ['config.pbtxt', '1', EXPORT_FILES.config, EXPORT_FILES.tokenizer, EXPORT_FILES.preprocessorConfig];
 
 /** The model folders of the Triton repository of the export folder `exportDir` (see triton.ts): files by model name. */
 export async function tritonModels(exportDir: string, options: TritonOptions): Promise<Record<string, Record<string, Uint8Array>>> {
@@ -191,7 +196,7 @@ export async function tritonModels(exportDir: string, options: TritonOptions): P
 export async function exportTritonRepository(exportDir: string, repositoryDir: string, options: TritonOptions): Promise<string[]> {
   const path = await import('node:path');
   const models = await tritonModels(exportDir, options);
-  for (const [name, files] of Object.entries(models)) await writeFolderAtomic(path.join(repositoryDir, name), files);
+  for (const [name, files] of Object.entries(models)) await writeFolderAtomic(path.join(repositoryDir, name), files, { replaces: TRITON_MODEL_ENTRIES });
   return Object.keys(models);
 }
 

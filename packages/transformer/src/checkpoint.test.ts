@@ -514,8 +514,8 @@ describe('atomic save', () => {
     const dir = join(parent, 'run');
     const model = perturbedModel(createModelConfig(CONFIGS['encoder-decoder']!));
     await saveCheckpoint(dir, { model });
-    // The crash happened after `run` → `run.old-xyz` and before `run.tmp-xyz` → `run`.
-    await rename(dir, `${dir}.old-xyz`);
+    // The crash happened after `run` → `run.old-<pid>-<ms>` and before `run.tmp-xyz` → `run`.
+    await rename(dir, `${dir}.old-${process.pid}-1`);
     const loaded = await loadCheckpoint(dir);
     expect(weightBytes(loaded.model)).toEqual(weightBytes(model));
     expect(await readdir(parent)).toEqual(['run']);

@@ -18,13 +18,40 @@ const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 const deadPid = (): number => Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
 
 describe('writeFolderAtomic', () => {
-  it('writes nested files, replaces the folder whole, and leaves no sibling behind', async () => {
+  it('writes nested files, replaces an earlier write of its kind whole, and leaves no sibling behind', async () => {
     const parent = await mkdtemp(join(root, 'write-'));
     const dir = join(parent, 'out');
     await writeFolderAtomic(dir, { 'a.json': bytes('1'), 'onnx/model.onnx': bytes('graph') });
     expect(await readFile(join(dir, 'onnx', 'model.onnx'), 'utf8')).toBe('graph');
-    await writeFolderAtomic(dir, { 'b.json': bytes('2') });
+    await writeFolderAtomic(dir, { 'b.json': bytes('2') }, { replaces: ['a.json', 'onnx'] });
     expect(await readdir(dir)).toEqual(['b.json']);
+    expect(await readdir(parent)).toEqual(['out']);
+  });
+
+  it('takes only the names its writes make for leftovers: a user\'s <dir>.old-backup is kept', async () => {
+    const parent = await mkdtemp(join(root, 'backup-'));
+    const dir = join(parent, 'out');
+    await mkdir(join(parent, 'out.old-backup'));
+    await mkdir(join(parent, 'out.tmp-1'));
+    await writeFolderAtomic(dir, { 'a.json': bytes('1') });
+    await rm(dir, { recursive: true });
+    await recoverFolder(dir);
+    expect((await readdir(parent)).sort()).toEqual(['out.old-backup', 'out.tmp-1']);
+  });
+
+  it('never deletes what it did not write: other plain files are carried over, another folder refuses the write', async () => {
+    const parent = await mkdtemp(join(root, 'user-'));
+    const dir = join(parent, 'out');
+    await mkdir(dir);
+    await writeFile(join(dir, 'thesis.txt'), 'mine');
+    await writeFolderAtomic(dir, { 'config.json': bytes('{}') }, { replaces: ['config.json'] });
+    expect((await readdir(dir)).sort()).toEqual(['config.json', 'thesis.txt']);
+    expect(await readFile(join(dir, 'thesis.txt'), 'utf8')).toBe('mine');
+    await mkdir(join(dir, 'src'));
+    await writeFile(join(dir, 'src', 'main.ts'), 'code');
+    await expect(writeFolderAtomic(dir, { 'config.json': bytes('{"a":1}') })).rejects.toThrow(/holds src\/, which this write did not make/);
+    expect(await readFile(join(dir, 'config.json'), 'utf8')).toBe('{}');
+    expect(await readFile(join(dir, 'src', 'main.ts'), 'utf8')).toBe('code');
     expect(await readdir(parent)).toEqual(['out']);
   });
 

@@ -4,6 +4,8 @@
 // place, and the old one removed. The next write or load cleans up after a killed one: it
 // restores `<dir>.old-*` when `<dir>` is missing and removes the leftovers of dead processes.
 // A lock file in the folder (`lockFolder`) keeps two writers apart; writes carry it over.
+// A write never deletes what its caller did not write: other plain files of the folder are
+// carried into the new one (hard links), and a folder holding anything else is refused.
 
 import { constants } from 'node:fs';
 import { copyFile, link, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
@@ -59,8 +61,8 @@ async function sync(path: string, folder = false): Promise<void> {
 interface Leftover {
   path: string;
   kind: 'tmp' | 'old';
-  /** The process that wrote it; undefined when the name does not say. */
-  pid?: number;
+  /** The process that wrote it. */
+  pid: number;
   mtimeMs: number;
 }
 
@@ -70,12 +72,14 @@ async function leftovers(target: string): Promise<Leftover[]> {
   const base = basename(target);
   const found: Leftover[] = [];
   for (const name of await readdir(parent).catch(() => [] as string[])) {
-    const match = name.startsWith(`${base}.`) ? /^\.(tmp|old)-(?:(\d+)-)?/.exec(name.slice(base.length)) : null;
+    // Only the exact names writes make (`.tmp-<pid>-<ms>`, `.old-<pid>-<ms>`): a user's own
+    // `<dir>.old-backup` is never taken for a leftover.
+    const match = name.startsWith(`${base}.`) ? /^\.(tmp|old)-(\d+)-\d+$/.exec(name.slice(base.length)) : null;
     if (!match) continue;
     const path = join(parent, name);
     const info = await stat(path).catch(() => undefined);
     if (!info) continue;
-    found.push({ path, kind: match[1] as 'tmp' | 'old', ...(match[2] ? { pid: Number(match[2]) } : {}), mtimeMs: info.mtimeMs });
+    found.push({ path, kind: match[1] as 'tmp' | 'old', pid: Number(match[2]), mtimeMs: info.mtimeMs });
   }
   return found.sort((a, b) => b.mtimeMs - a.mtimeMs);
 }
@@ -83,7 +87,7 @@ async function leftovers(target: string): Promise<Leftover[]> {
 /** How long `recoverFolder` waits for a running write to finish its two renames. */
 const SWAP_WAIT_MS = 5000;
 
-const dead = (l: Leftover): boolean => l.pid === undefined || l.pid === process.pid || !processAlive(l.pid);
+const dead = (l: Leftover): boolean => l.pid === process.pid || !processAlive(l.pid);
 
 /** True if `dir` exists, or the folder it replaced survives a write killed between its two renames. */
 export async function folderOrInterruptedWrite(dir: string): Promise<boolean> {
@@ -116,15 +120,44 @@ function inside(folder: string, name: string): string {
   return path;
 }
 
+export interface WriteFolderOptions {
+  /**
+   * Top-level names an earlier write of the same kind may have left in `dir` (e.g. every file
+   * an export can have): replaced, or dropped when this write has no such entry.
+   */
+  replaces?: readonly string[];
+}
+
 /**
- * Writes `files` (paths relative to `dir`, e.g. `onnx/model.onnx`) as the whole content of
- * `dir`, atomically: into a temporary sibling, fsynced, then renamed over `dir`. The lock
- * file of `dir`, if any, is carried over. Recovers from earlier killed writes first.
+ * What a write into the existing folder `target` keeps: every top-level entry that is neither
+ * written (`written`), nor the caller's own (`replaces`), nor the lock — each must be a plain
+ * file, carried over untouched; anything else (a folder, a link) refuses the write.
  */
-export async function writeFolderAtomic(dir: string, files: Record<string, Uint8Array>): Promise<void> {
+async function entriesToKeep(target: string, written: ReadonlySet<string>, replaces: readonly string[]): Promise<string[]> {
+  const keep: string[] = [];
+  for (const entry of await readdir(target, { withFileTypes: true }).catch(() => [])) {
+    if (written.has(entry.name) || replaces.includes(entry.name) || entry.name === FOLDER_LOCK_FILE) continue;
+    if (!entry.isFile()) {
+      throw new AttendError(`${target}: holds ${entry.name}${entry.isDirectory() ? '/' : ''}, which this write did not make; move it away first (nothing was written)`);
+    }
+    keep.push(entry.name);
+  }
+  return keep;
+}
+
+/**
+ * Writes `files` (paths relative to `dir`, e.g. `onnx/model.onnx`) as the content of `dir`,
+ * atomically: into a temporary sibling, fsynced, then renamed over `dir`. The lock file and any
+ * other plain file of `dir` that this write neither makes nor `replaces` are carried over; a
+ * folder or link of `dir` outside those is an error before anything is written. Recovers from
+ * earlier killed writes first.
+ */
+export async function writeFolderAtomic(dir: string, files: Record<string, Uint8Array>, options: WriteFolderOptions = {}): Promise<void> {
   const target = resolve(dir);
   await mkdir(dirname(target), { recursive: true });
   await recoverFolder(target);
+  const written = new Set(Object.keys(files).map((name) => name.split('/')[0]!));
+  const keep = await entriesToKeep(target, written, options.replaces ?? []);
   const stamp = `${process.pid}-${Date.now()}`;
   const tmp = `${target}.tmp-${stamp}`;
   const old = `${target}.old-${stamp}`;
@@ -138,8 +171,10 @@ export async function writeFolderAtomic(dir: string, files: Record<string, Uint8
       await writeFile(file, bytes);
       await sync(file);
     }
-    const lock = join(target, FOLDER_LOCK_FILE);
-    if (await exists(lock)) await link(lock, join(tmp, FOLDER_LOCK_FILE)).catch(() => copyFile(lock, join(tmp, FOLDER_LOCK_FILE)));
+    for (const name of [FOLDER_LOCK_FILE, ...keep]) {
+      const from = join(target, name);
+      if (await exists(from)) await link(from, join(tmp, name)).catch(() => copyFile(from, join(tmp, name)));
+    }
     for (const folder of [...folders].sort((a, b) => b.length - a.length)) await sync(folder, true);
     const existed = await rename(target, old).then(
       () => true,

@@ -46,7 +46,7 @@ export async function readCheckpointFolder(dir: string, names: readonly string[]
 /** Writes checkpoint files (see `checkpointFiles`) as the folder `dir`, atomically. */
 export async function writeCheckpointFolder(dir: string, files: Record<string, Uint8Array>): Promise<void> {
   try {
-    await writeFolderAtomic(dir, files);
+    await writeFolderAtomic(dir, files, { replaces: Object.values(CHECKPOINT_FILES) });
   } catch (error) {
     throw new CheckpointError(`${dir}: could not write checkpoint (${(error as Error).message})`);
   }
