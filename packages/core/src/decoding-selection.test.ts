@@ -1,11 +1,13 @@
 // The selection-based filtering and beam candidates of decoding.ts against the sort-based
 // implementation they replaced (kept here as the reference, verbatim in substance): the same
 // filtered distributions, the same sampled tokens for a seed, the same beams — including ties
-// and −∞ logits.
+// and −∞ logits. Both take exp from fast-exp.ts (checked against Math.exp in its own test), so
+// what is compared here is the selection, bit for bit.
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { beamSearch, filteredProbabilities, sampleDecode, topKIndices, type BeamHypothesis, type StepFunction } from './decoding.js';
+import { fastExp } from './fast-exp.js';
 import { createRng } from './random.js';
 
 const BOS = 1;
@@ -19,7 +21,7 @@ function referenceFiltered(logits: ArrayLike<number>, offset: number, length: nu
   let total = 0;
   for (let r = 0; r < keep; r++) {
     const v = order[r]!;
-    probs[v] = Math.exp((logits[offset + v]! - max) / temperature);
+    probs[v] = fastExp((logits[offset + v]! - max) / temperature);
     total += probs[v]!;
   }
   let cumulative = 0;
@@ -81,7 +83,7 @@ async function referenceBeamSearch(step: StepFunction, o: { batchSize: number; v
         let max = -Infinity;
         for (let v = 0; v < V; v++) max = Math.max(max, logits[i * V + v]!);
         let sum = 0;
-        for (let v = 0; v < V; v++) sum += Math.exp(logits[i * V + v]! - max);
+        for (let v = 0; v < V; v++) sum += fastExp(logits[i * V + v]! - max);
         const lse = max + Math.log(sum);
         for (let v = 0; v < V; v++) candidates.push({ i, v, logProb: beam.logProb + logits[i * V + v]! - lse });
       }

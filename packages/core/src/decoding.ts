@@ -12,6 +12,7 @@
 // the nucleus; with top-k 0 and top-p 1 tokens are drawn straight from the softmax.
 
 import { ConfigError, ShapeError } from './errors.js';
+import { fastExp, sumExp } from './fast-exp.js';
 import { createRng, type Rng } from './random.js';
 
 export interface StepContext {
@@ -227,11 +228,11 @@ function nucleus(logits: ArrayLike<number>, offset: number, length: number, temp
   if (keep < length) {
     ids = topKIndices(logits, offset, length, keep);
     const max = logits[offset + ids[0]!]!;
-    for (let r = 0; r < keep; r++) total += Math.exp((logits[offset + ids[r]!]! - max) / temperature);
+    for (let r = 0; r < keep; r++) total += fastExp((logits[offset + ids[r]!]! - max) / temperature);
   } else {
     // Top-p alone: the mass of the whole softmax, then the best m tokens, m grown ×4 until the nucleus fits in them.
     const max = logits[offset + argmax(logits, offset, length)]!;
-    for (let v = 0; v < length; v++) total += Math.exp((logits[offset + v]! - max) / temperature);
+    total = sumExp(logits, offset, length, max, 1 / temperature);
     for (let m = Math.min(length, 64); ; m = Math.min(length, 4 * m)) {
       ids = topKIndices(logits, offset, length, m);
       if (m === length || cut(logits, offset, ids, m, temperature, total, topP).count < m) break;
@@ -247,7 +248,7 @@ function cut(logits: ArrayLike<number>, offset: number, ids: Int32Array, n: numb
   let kept = 0;
   let count = 0;
   while (count < n && cumulative < topP) {
-    const w = Math.exp((logits[offset + ids[count]!]! - max) / temperature);
+    const w = fastExp((logits[offset + ids[count]!]! - max) / temperature);
     cumulative += w / total;
     kept += w;
     count += 1;
@@ -262,13 +263,13 @@ export function filteredProbabilities(logits: ArrayLike<number>, offset: number,
   if (kept === undefined) {
     const max = logits[offset + argmax(logits, offset, length)]!;
     let total = 0;
-    for (let v = 0; v < length; v++) total += probs[v] = Math.exp((logits[offset + v]! - max) / temperature);
+    for (let v = 0; v < length; v++) total += probs[v] = fastExp((logits[offset + v]! - max) / temperature);
     for (let v = 0; v < length; v++) probs[v] = probs[v]! / total;
     return probs;
   }
   for (let r = 0; r < kept.count; r++) {
     const v = kept.ids[r]!;
-    probs[v] = Math.exp((logits[offset + v]! - kept.max) / temperature) / kept.kept;
+    probs[v] = fastExp((logits[offset + v]! - kept.max) / temperature) / kept.kept;
   }
   return probs;
 }
@@ -287,7 +288,7 @@ function sampler(rng: Rng, V: number, temperature: number, topK: number, topP: n
       const best = argmax(logits, offset, V);
       const max = logits[offset + best]!;
       let total = 0;
-      for (let v = 0; v < V; v++) total += weights[v] = Math.exp((logits[offset + v]! - max) / temperature);
+      for (let v = 0; v < V; v++) total += weights[v] = fastExp((logits[offset + v]! - max) / temperature);
       for (let v = 0; v < V; v++) {
         u -= weights[v]! / total;
         if (u < 0) return v;
@@ -296,7 +297,7 @@ function sampler(rng: Rng, V: number, temperature: number, topK: number, topP: n
     }
     const byId = kept.ids.slice(0, kept.count).sort();
     for (const v of byId) {
-      u -= Math.exp((logits[offset + v]! - kept.max) / temperature) / kept.kept;
+      u -= fastExp((logits[offset + v]! - kept.max) / temperature) / kept.kept;
       if (u < 0) return v;
     }
     return kept.ids[0]!;
@@ -460,21 +461,23 @@ export async function beamSearch(step: StepFunction, options: BeamSearchOptions)
  * rounding ties with the last one are found in a second cheap pass and merged in.
  */
 function continuations(logits: Float32Array, offset: number, V: number, logProb: number, n: number): { ids: Int32Array; logProbs: Float64Array } {
-  let ids = topKIndices(logits, offset, V, n);
+  // One more than needed: when it is clearly below the n-th, no other token can tie with it.
+  const picked = topKIndices(logits, offset, V, Math.min(n + 1, V));
+  let ids = picked.subarray(0, n);
   const max = logits[offset + ids[0]!]!;
-  let sum = 0;
-  for (let v = 0; v < V; v++) sum += Math.exp(logits[offset + v]! - max);
-  const lse = max + Math.log(sum);
+  const lse = max + Math.log(sumExp(logits, offset, V, max));
   const last = logits[offset + ids[n - 1]!]!;
   const lastLogP = logProb + last - lse;
   // A smaller logit can round to the same log p only within a few ulps of the operands.
   const low = last - 2 ** -48 * (Math.abs(logProb) + Math.abs(last) + Math.abs(lse) + 1);
   const ties: number[] = [];
-  for (let v = 0; v < V && n < V; v++) {
-    while (v < V && logits[offset + v]! < low) v++;
-    if (v === V) break;
-    const l = logits[offset + v]!;
-    if (l < last && logProb + l - lse === lastLogP) ties.push(v);
+  if (picked.length > n && logits[offset + picked[n]!]! >= low) {
+    for (let v = 0; v < V; v++) {
+      while (v < V && logits[offset + v]! < low) v++;
+      if (v === V) break;
+      const l = logits[offset + v]!;
+      if (l < last && logProb + l - lse === lastLogP) ties.push(v);
+    }
   }
   if (ties.length > 0) ids = bestByLogP(logits, offset, logProb, lse, [...ids, ...ties], n);
   const logProbs = new Float64Array(ids.length);

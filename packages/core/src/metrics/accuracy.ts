@@ -4,6 +4,7 @@
 // Every metric returns a fraction in [0, 1]; nothing to score is an error, never NaN.
 
 import { DataError, ShapeError } from '../errors.js';
+import { sumExp } from '../fast-exp.js';
 
 export interface TokenAccuracyOptions {
   /** Label id whose positions are not scored (padding, e.g. -100 or the pad id). Default: none. */
@@ -150,9 +151,7 @@ export function nllFromLogits(
     const row = n * V;
     let max = -Infinity;
     for (let v = 0; v < V; v++) max = Math.max(max, logits[row + v]!);
-    let z = 0;
-    for (let v = 0; v < V; v++) z += Math.exp(logits[row + v]! - max);
-    sum += max + Math.log(z) - logits[row + label]!;
+    sum += max + Math.log(sumExp(logits, row, V, max)) - logits[row + label]!;
     count++;
   }
   if (count === 0) throw new DataError(`nllFromLogits: no positions to score (${labels.length} labels, all ignored or none)`);
