@@ -127,6 +127,11 @@ describe('attend export --out', () => {
     const r = await attend(['export', ckpt, '--out', out, '--with-attention', '--overwrite']);
     expect(r.code).toBe(0);
     expect((await snapshot(out))['onnx/model.onnx']).not.toEqual(first['onnx/model.onnx']); // the graph with attention outputs
+    // A user's file inside the export's own onnx/ makes it not an earlier export: refused, kept.
+    await writeFile(join(out, 'onnx', 'README.txt'), 'mine');
+    expectRefused(await attend(['export', ckpt, '--out', out, '--overwrite']), /holds other files \(onnx\/README\.txt\), not an export folder/);
+    expect(await readFile(join(out, 'onnx', 'README.txt'), 'utf8')).toBe('mine');
+    await rm(join(out, 'onnx', 'README.txt'));
     await writeFile(join(out, 'notes.txt'), 'mine');
     expectRefused(await attend(['export', ckpt, '--out', out, '--overwrite']), /holds other files \(notes\.txt\), not an export folder/);
     expect(await readFile(join(out, 'notes.txt'), 'utf8')).toBe('mine');

@@ -16,10 +16,10 @@ export type OutFolderState = 'absent' | 'empty' | 'earlier-output';
 export interface OutputKind {
   /** How an earlier output is called in messages ('an export folder'). */
   name: string;
-  /** Whether `entries` (the folder's, lock file left out) make `dir` an earlier output. */
-  holds(dir: string, entries: readonly string[]): Promise<boolean>;
-  /** Entries an output has: the others are named first when a folder is refused. */
-  own?: readonly string[];
+  /** Whether `entries` (the folder's, lock file left out) have what makes it one (config.json, …). */
+  marks(entries: readonly string[]): boolean;
+  /** What `dir` holds that such an output never has: top-level names, or `folder/name` inside one of its folders. */
+  foreign(dir: string, entries: readonly string[]): Promise<string[]>;
 }
 
 /** `path` resolved through symbolic links as far as it exists. */
@@ -54,21 +54,22 @@ export async function outFolderState(out: string, kind: OutputKind, option = '--
   if (!info.isDirectory()) throw new CliError(`${option} ${out}: is a file, not a folder; give a folder that does not exist yet or is empty`, 2);
   const entries = (await readdir(out)).filter((e) => e !== FOLDER_LOCK_FILE).sort();
   if (entries.length === 0) return 'empty';
-  if (await kind.holds(out, entries)) return 'earlier-output';
-  const other = entries.filter((e) => !kind.own?.includes(e));
-  const named = other.length > 0 ? other : entries;
+  const foreign = await kind.foreign(out, entries);
+  if (foreign.length === 0 && kind.marks(entries)) return 'earlier-output';
+  const named = foreign.length > 0 ? foreign : entries;
   const shown = named.slice(0, 3).join(', ') + (named.length > 3 ? ` and ${named.length - 3} more` : '');
   throw new CliError(`${option} ${out}: holds other files (${shown}), not ${kind.name}; give a folder that does not exist yet or is empty`, 2);
 }
 
-/** Whether every entry of `dir` is one of `names`, or a file of one of `folders` whose names pass `inFolder`. */
-export async function onlyEntries(dir: string, entries: readonly string[], names: readonly string[], folders: Record<string, (name: string) => boolean> = {}): Promise<boolean> {
+/** The entries of `dir` that are neither one of `names` nor a folder of `folders` holding only files whose names pass its test (those failing are named `folder/name`). */
+export async function foreignEntries(dir: string, entries: readonly string[], names: readonly string[], folders: Record<string, (name: string) => boolean> = {}): Promise<string[]> {
+  const foreign: string[] = [];
   for (const entry of entries) {
     if (names.includes(entry)) continue;
     const test = folders[entry];
-    if (!test) return false;
-    const inner = await readdir(join(dir, entry)).catch(() => undefined);
-    if (!inner || !inner.every(test)) return false;
+    const inner = test ? await readdir(join(dir, entry)).catch(() => undefined) : undefined;
+    if (!test || !inner) foreign.push(entry);
+    else foreign.push(...inner.filter((name) => !test(name)).map((name) => `${entry}/${name}`));
   }
-  return true;
+  return foreign;
 }

@@ -161,10 +161,10 @@ export async function exportFolder(checkpointDir: string, outDir: string, option
   await writeFolderAtomic(outDir, exportFolderFiles(files, { ...options, dir: checkpointDir }), { replaces: EXPORT_ENTRIES });
 }
 
-/** Top-level entries an export folder can have: an earlier export's, replaced by the next. */
-const EXPORT_ENTRIES = [...new Set(Object.values(EXPORT_FILES).map((name) => name.split('/')[0]!))];
-/** Top-level entries a Triton model folder can have (see triton.ts). */
-const TRITON_MODEL_ENTRIES = ['config.pbtxt', '1', EXPORT_FILES.config, EXPORT_FILES.tokenizer, EXPORT_FILES.preprocessorConfig];
+/** Every file an export folder can have: an earlier export's, replaced (or dropped) by the next. */
+const EXPORT_ENTRIES = [...new Set([...Object.values(EXPORT_FILES), ...Object.values(EXPORT_LAYOUTS).flatMap((layout) => layoutGraphs(layout).map((graph) => graph.file))])];
+/** Every file a Triton model folder can have (see triton.ts). */
+const TRITON_MODEL_ENTRIES = ['config.pbtxt', '1/model.onnx', EXPORT_FILES.config, EXPORT_FILES.tokenizer, EXPORT_FILES.preprocessorConfig];
 
 /** The model folders of the Triton repository of the export folder `exportDir` (see triton.ts): files by model name. */
 export async function tritonModels(exportDir: string, options: TritonOptions): Promise<Record<string, Record<string, Uint8Array>>> {

@@ -15,7 +15,7 @@ import { CliError } from '../errors.js';
 import { writeFileAtomic } from '../files.js';
 import { folderKind } from '../model-folder.js';
 import { formatBytes } from '../options.js';
-import { onlyEntries, outFolderState, refuseOverlap, type OutputKind } from '../out-folder.js';
+import { foreignEntries, outFolderState, refuseOverlap, type OutputKind } from '../out-folder.js';
 import type { Parity } from '../parity.js';
 
 export interface ExportCommandOptions {
@@ -37,15 +37,18 @@ const EXPORT_ENTRIES = [EXPORT_FILES.config, EXPORT_FILES.tokenizer, EXPORT_FILE
 /** An export folder: config.json and onnx/ with attend's graphs, and only export files beside. */
 const EXPORT_FOLDER: OutputKind = {
   name: 'an export folder',
-  holds: async (dir, entries) =>
-    entries.includes(EXPORT_FILES.config) && entries.includes(GRAPH_FOLDER) && onlyEntries(dir, entries, EXPORT_ENTRIES, { [GRAPH_FOLDER]: (name) => GRAPHS.includes(name) }),
-  own: [...EXPORT_ENTRIES, GRAPH_FOLDER],
+  marks: (entries) => entries.includes(EXPORT_FILES.config) && entries.includes(GRAPH_FOLDER),
+  foreign: (dir, entries) => foreignEntries(dir, entries, EXPORT_ENTRIES, { [GRAPH_FOLDER]: (name) => GRAPHS.includes(name) }),
 };
 
 /** A Triton model repository: model folders only. */
 const TRITON_REPOSITORY: OutputKind = {
   name: 'a Triton model repository (model folders only)',
-  holds: async (dir, entries) => (await Promise.all(entries.map((e) => stat(join(dir, e)).then((s) => s.isDirectory(), () => false)))).every(Boolean),
+  marks: () => true,
+  foreign: async (dir, entries) => {
+    const folders = await Promise.all(entries.map((e) => stat(join(dir, e)).then((s) => s.isDirectory(), () => false)));
+    return entries.filter((_, i) => !folders[i]);
+  },
 };
 
 const TRITON_MODEL_ENTRIES = ['config.pbtxt', EXPORT_FILES.config, EXPORT_FILES.tokenizer, EXPORT_FILES.preprocessorConfig];
@@ -53,10 +56,8 @@ const TRITON_MODEL_ENTRIES = ['config.pbtxt', EXPORT_FILES.config, EXPORT_FILES.
 /** A Triton model folder as attend writes it: config.pbtxt, version folders of model.onnx, and the export's config files. */
 const TRITON_MODEL: OutputKind = {
   name: 'a Triton model folder',
-  holds: async (dir, entries) =>
-    entries.includes('config.pbtxt') &&
-    onlyEntries(dir, entries, TRITON_MODEL_ENTRIES, Object.fromEntries(entries.filter((e) => /^\d+$/.test(e)).map((e) => [e, (name: string) => name === 'model.onnx']))),
-  own: TRITON_MODEL_ENTRIES,
+  marks: (entries) => entries.includes('config.pbtxt'),
+  foreign: (dir, entries) => foreignEntries(dir, entries, TRITON_MODEL_ENTRIES, Object.fromEntries(entries.filter((e) => /^\d+$/.test(e)).map((e) => [e, (name: string) => name === 'model.onnx']))),
 };
 
 async function listFiles(dir: string): Promise<string[]> {

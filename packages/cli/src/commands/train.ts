@@ -27,7 +27,7 @@ import { lockFolder, recoverFolder } from '@attend/core/node';
 import type { AttendModel, TrainBatch } from '@attend/transformer';
 import { CliError } from '../errors.js';
 import { writeFileAtomic } from '../files.js';
-import { onlyEntries, outFolderState, refuseOverlap, type OutputKind } from '../out-folder.js';
+import { foreignEntries, outFolderState, refuseOverlap, type OutputKind } from '../out-folder.js';
 import { lossCurveSvg } from '../plots.js';
 import { progressView } from '../progress.js';
 import { loadTrainData, presetOfData, type DataFlags, type TrainData } from '../train-data.js';
@@ -47,8 +47,8 @@ export const LOSS_CURVE_FILE = 'loss.svg';
 const CHECKPOINT_ENTRIES = [...Object.values(CHECKPOINT_FILES), LOSS_CURVE_FILE];
 const CHECKPOINT_FOLDER: OutputKind = {
   name: 'a checkpoint',
-  holds: async (dir, entries) => (entries.includes(CHECKPOINT_FILES.config) || entries.includes(CHECKPOINT_FILES.weights)) && onlyEntries(dir, entries, CHECKPOINT_ENTRIES),
-  own: CHECKPOINT_ENTRIES,
+  marks: (entries) => entries.includes(CHECKPOINT_FILES.config) || entries.includes(CHECKPOINT_FILES.weights),
+  foreign: (dir, entries) => foreignEntries(dir, entries, CHECKPOINT_ENTRIES),
 };
 
 /**

@@ -23,7 +23,7 @@ describe('writeFolderAtomic', () => {
     const dir = join(parent, 'out');
     await writeFolderAtomic(dir, { 'a.json': bytes('1'), 'onnx/model.onnx': bytes('graph') });
     expect(await readFile(join(dir, 'onnx', 'model.onnx'), 'utf8')).toBe('graph');
-    await writeFolderAtomic(dir, { 'b.json': bytes('2') }, { replaces: ['a.json', 'onnx'] });
+    await writeFolderAtomic(dir, { 'b.json': bytes('2') }, { replaces: ['a.json', 'onnx/model.onnx'] });
     expect(await readdir(dir)).toEqual(['b.json']);
     expect(await readdir(parent)).toEqual(['out']);
   });
@@ -53,6 +53,22 @@ describe('writeFolderAtomic', () => {
     expect(await readFile(join(dir, 'config.json'), 'utf8')).toBe('{}');
     expect(await readFile(join(dir, 'src', 'main.ts'), 'utf8')).toBe('code');
     expect(await readdir(parent)).toEqual(['out']);
+  });
+
+  it('keeps a user\'s file inside a folder it writes into, refuses a user\'s folder there', async () => {
+    const dir = join(await mkdtemp(join(root, 'nested-')), 'out');
+    await writeFolderAtomic(dir, { 'onnx/model.onnx': bytes('1') });
+    await writeFile(join(dir, 'onnx', 'notes.txt'), 'mine');
+    await writeFolderAtomic(dir, { 'onnx/model.onnx': bytes('2') }, { replaces: ['onnx/model.onnx', 'onnx/encoder_model.onnx'] });
+    expect((await readdir(join(dir, 'onnx'))).sort()).toEqual(['model.onnx', 'notes.txt']);
+    expect(await readFile(join(dir, 'onnx', 'notes.txt'), 'utf8')).toBe('mine');
+    // Dropped when the new write has no such file, but the user's note stays.
+    await writeFolderAtomic(dir, { 'onnx/encoder_model.onnx': bytes('3') }, { replaces: ['onnx/model.onnx'] });
+    expect((await readdir(join(dir, 'onnx'))).sort()).toEqual(['encoder_model.onnx', 'notes.txt']);
+    await mkdir(join(dir, 'onnx', 'old'));
+    await expect(writeFolderAtomic(dir, { 'onnx/model.onnx': bytes('4') }, { replaces: ['onnx/encoder_model.onnx'] })).rejects.toThrow(/holds onnx\/old\/, which this write did not make/);
+    // A folder named in `replaces` is not taken whole.
+    await expect(writeFolderAtomic(dir, { 'a.json': bytes('5') }, { replaces: ['onnx'] })).rejects.toThrow(/holds onnx\/, which this write did not make/);
   });
 
   it('refuses a file name that leaves the folder, writing nothing', async () => {

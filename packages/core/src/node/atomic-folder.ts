@@ -4,8 +4,9 @@
 // place, and the old one removed. The next write or load cleans up after a killed one: it
 // restores `<dir>.old-*` when `<dir>` is missing and removes the leftovers of dead processes.
 // A lock file in the folder (`lockFolder`) keeps two writers apart; writes carry it over.
-// A write never deletes what its caller did not write: other plain files of the folder are
-// carried into the new one (hard links), and a folder holding anything else is refused.
+// A write never deletes what its caller did not write: other plain files of the folder, and of
+// its sub-folders the write also fills, are carried into the new one (hard links); a folder
+// holding anything else is refused.
 
 import { constants } from 'node:fs';
 import { copyFile, link, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
@@ -122,25 +123,31 @@ function inside(folder: string, name: string): string {
 
 export interface WriteFolderOptions {
   /**
-   * Top-level names an earlier write of the same kind may have left in `dir` (e.g. every file
-   * an export can have): replaced, or dropped when this write has no such entry.
+   * Paths an earlier write of the same kind may have left in `dir` (e.g. every file an export
+   * can have, `onnx/model.onnx`): replaced, or dropped when this write has no such file.
    */
   replaces?: readonly string[];
 }
 
 /**
- * What a write into the existing folder `target` keeps: every top-level entry that is neither
- * written (`written`), nor the caller's own (`replaces`), nor the lock — each must be a plain
- * file, carried over untouched; anything else (a folder, a link) refuses the write.
+ * What a write into the existing folder `target` keeps: every file that is neither written
+ * (`written`), nor the caller's own (`replaces`), nor the lock — at the top or inside a folder
+ * the write also writes into (a user's note in `onnx/`) — each a plain file, carried over
+ * untouched; anything else (a folder the write does not use, a link) refuses the write.
  */
-async function entriesToKeep(target: string, written: ReadonlySet<string>, replaces: readonly string[]): Promise<string[]> {
+async function entriesToKeep(target: string, written: ReadonlySet<string>, replaces: readonly string[], folder = ''): Promise<string[]> {
+  const owned = [...written, ...replaces];
   const keep: string[] = [];
-  for (const entry of await readdir(target, { withFileTypes: true }).catch(() => [])) {
-    if (written.has(entry.name) || replaces.includes(entry.name) || entry.name === FOLDER_LOCK_FILE) continue;
-    if (!entry.isFile()) {
-      throw new AttendError(`${target}: holds ${entry.name}${entry.isDirectory() ? '/' : ''}, which this write did not make; move it away first (nothing was written)`);
+  for (const entry of await readdir(join(target, folder), { withFileTypes: true }).catch(() => [])) {
+    const name = folder ? `${folder}/${entry.name}` : entry.name;
+    if (!entry.isDirectory() && (written.has(name) || replaces.includes(name) || name === FOLDER_LOCK_FILE)) continue;
+    if (entry.isDirectory() && owned.some((path) => path.startsWith(`${name}/`))) {
+      keep.push(...(await entriesToKeep(target, written, replaces, name)));
+    } else if (entry.isFile()) {
+      keep.push(name);
+    } else {
+      throw new AttendError(`${target}: holds ${name}${entry.isDirectory() ? '/' : ''}, which this write did not make; move it away first (nothing was written)`);
     }
-    keep.push(entry.name);
   }
   return keep;
 }
@@ -156,7 +163,7 @@ export async function writeFolderAtomic(dir: string, files: Record<string, Uint8
   const target = resolve(dir);
   await mkdir(dirname(target), { recursive: true });
   await recoverFolder(target);
-  const written = new Set(Object.keys(files).map((name) => name.split('/')[0]!));
+  const written = new Set(Object.keys(files));
   const keep = await entriesToKeep(target, written, options.replaces ?? []);
   const stamp = `${process.pid}-${Date.now()}`;
   const tmp = `${target}.tmp-${stamp}`;
@@ -173,7 +180,10 @@ export async function writeFolderAtomic(dir: string, files: Record<string, Uint8
     }
     for (const name of [FOLDER_LOCK_FILE, ...keep]) {
       const from = join(target, name);
-      if (await exists(from)) await link(from, join(tmp, name)).catch(() => copyFile(from, join(tmp, name)));
+      const to = inside(tmp, name);
+      if (!(await exists(from))) continue;
+      await mkdir(dirname(to), { recursive: true });
+      await link(from, to).catch(() => copyFile(from, to));
     }
     for (const folder of [...folders].sort((a, b) => b.length - a.length)) await sync(folder, true);
     const existed = await rename(target, old).then(
