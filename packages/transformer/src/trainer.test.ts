@@ -10,7 +10,7 @@ import { CHECKPOINT_FILES, loadCheckpoint, saveCheckpoint } from './checkpoint.j
 import { TransformerModel } from './model.js';
 import { learningRate } from './optimizer.js';
 import { seq2seqTask, type Seq2SeqTask } from './seq2seq-task.js';
-import { train, TrainingError, type TrainerOptions, type TrainingEvent } from './trainer.js';
+import { microBatches, train, TrainingError, type TrainerOptions, type TrainingEvent } from './trainer.js';
 
 const ALPHABET = 'abcdef';
 const tokenizer = CharTokenizer.fromAlphabet(ALPHABET);
@@ -129,6 +129,46 @@ describe('train', () => {
     // Once training returns, the optimizer's moments are freed too: only the model remains.
     expect(tf.memory().numTensors).toBe(before);
     model.dispose();
+  });
+
+  it('with gradAccum follows the same losses and gradient norms as one batch (targets of different lengths)', async () => {
+    const plain = await run({ steps: 12, logEvery: 1 });
+    // 8 rows in 3 micro-batches of 2–3 rows: padding differs between them, so an unweighted
+    // mean of the micro-batch losses would not be the batch's.
+    for (const gradAccum of [3, 8]) {
+      const live = tf.memory().numTensors;
+      const accumulated = await run({ steps: 12, logEvery: 1, gradAccum });
+      // (Weights are not compared: Adam turns rounding-level gradients of ~0 into ±lr steps.)
+      const steps = (events: TrainingEvent[]) => events.flatMap((e) => (e.type === 'step' ? [e] : []));
+      const a = steps(plain.events);
+      const b = steps(accumulated.events);
+      expect(b).toHaveLength(12);
+      for (let i = 0; i < 12; i++) {
+        expect(Math.abs(a[i]!.loss - b[i]!.loss)).toBeLessThan(1e-4);
+        expect(Math.abs(a[i]!.gradNorm - b[i]!.gradNorm) / a[i]!.gradNorm).toBeLessThan(1e-4);
+      }
+      accumulated.model.dispose();
+      expect(tf.memory().numTensors).toBe(live); // no micro-batch gradient left behind
+    }
+    plain.model.dispose();
+  });
+
+  it('splits a batch into micro-batches of consecutive rows that put it back together', () => {
+    const batch = task.nextBatch(1);
+    const parts = microBatches(batch, 3);
+    expect(parts.map((p) => p.input.batchSize)).toEqual([2, 3, 3]);
+    const joined = (pick: (b: typeof batch) => Int32Array | Float32Array) => parts.flatMap((p) => Array.from(pick(p)));
+    expect(joined((b) => b.input.ids)).toEqual(Array.from(batch.input.ids));
+    expect(joined((b) => b.target!.ids)).toEqual(Array.from(batch.target!.ids));
+    expect(joined((b) => b.target!.lengths!)).toEqual(Array.from(batch.target!.lengths!));
+    expect(joined((b) => b.labels)).toEqual(Array.from(batch.labels));
+    expect(joined((b) => b.labelWeights!)).toEqual(Array.from(batch.labelWeights!));
+    expect(() => microBatches(batch, 9)).toThrow(/gradAccum: 9 micro-batches cannot split a batch of 8 rows; use at most 8/);
+  });
+
+  it('refuses a gradAccum that is not a positive integer', async () => {
+    await expect(run({ steps: 1, gradAccum: 0 })).rejects.toThrow(/gradAccum: 0 is not allowed/);
+    await expect(run({ steps: 1, gradAccum: 1.5 })).rejects.toThrow(/gradAccum: 1.5 is not allowed/);
   });
 
   it('emits step, eval, checkpoint and stop events in order', async () => {

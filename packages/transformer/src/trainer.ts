@@ -91,6 +91,13 @@ export interface TrainerOptions {
   labelSmoothing?: number;
   /** Max global gradient norm; default 1; null disables clipping. */
   clipNorm?: number | null;
+  /**
+   * Gradient accumulation: each step's batch runs as this many micro-batches (rows split as
+   * evenly as possible), their gradients summed, each weighted by its share of the batch's
+   * counted labels, before one optimizer step — the gradient of the whole batch with the
+   * activations of one micro-batch alive at a time. Default 1.
+   */
+  gradAccum?: number;
   /** Evaluate every this many steps (and at the end); default: only at the end. */
   evalEvery?: number;
   evaluate?: (model: AttendModel, step: number) => Promise<Record<string, number>> | Record<string, number>;
@@ -131,6 +138,8 @@ export class TrainingError extends AttendError {
 export async function train(model: AttendModel, nextBatch: (step: number) => TrainBatch, options: TrainerOptions): Promise<TrainingResult> {
   const schedule = options.schedule ?? { kind: 'constant' };
   const clipNorm = options.clipNorm === undefined ? 1 : options.clipNorm;
+  const gradAccum = options.gradAccum ?? 1;
+  if (!Number.isInteger(gradAccum) || gradAccum < 1) throw new TrainingError(`gradAccum: ${gradAccum} is not allowed; expected an integer >= 1`);
   const logEvery = options.logEvery ?? 10;
   const optimizer = new AdamW(options.optimizer);
   const params = model.namedParams();
@@ -205,9 +214,8 @@ export async function train(model: AttendModel, nextBatch: (step: number) => Tra
     const batch = nextBatch(step);
     const lr = learningRate(schedule, options.learningRate, step);
     const { loss, gradNorm } = tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(() => batchLoss(model, batch, { training: true, labelSmoothing: options.labelSmoothing }), variables);
-      const lossValue = value.dataSync()[0]!;
-      if (!Number.isFinite(lossValue)) return { loss: lossValue, gradNorm: NaN };
+      const { loss: lossValue, grads } = batchGradients(model, batch, variables, gradAccum, options.labelSmoothing);
+      if (!grads) return { loss: lossValue, gradNorm: NaN };
       const clipped = clipNorm === null ? { grads, norm: undefined } : clipByGlobalNorm(grads, clipNorm);
       optimizer.apply(params, clipped.grads, lr);
       return { loss: lossValue, gradNorm: clipped.norm ? clipped.norm.dataSync()[0]! : NaN };
@@ -247,6 +255,65 @@ export async function train(model: AttendModel, nextBatch: (step: number) => Tra
   emit({ type: 'stop', step: state.step, reason });
   optimizer.dispose();
   return { state, reason };
+}
+
+/**
+ * Loss and gradients of `batch`, in `parts` micro-batches whose gradients are summed with the
+ * weight of each one's counted labels (so the sum is the whole batch's mean-loss gradient);
+ * the gradients are undefined when the loss is not finite.
+ */
+function batchGradients(model: AttendModel, batch: TrainBatch, variables: tf.Variable[], parts: number, labelSmoothing: number | undefined): { loss: number; grads?: Record<string, tf.Tensor> } {
+  const counted = (b: TrainBatch): number => (b.labelWeights ? countOnes(b.labelWeights) : b.labels.length);
+  const total = counted(batch);
+  let loss = 0;
+  let sum: Record<string, tf.Tensor> | undefined;
+  for (const part of parts === 1 ? [batch] : microBatches(batch, parts)) {
+    const weight = parts === 1 ? 1 : counted(part) / total;
+    if (weight === 0) continue; // only padding: adds nothing to the mean
+    const { value, grads } = tf.variableGrads(() => tf.mul(batchLoss(model, part, { training: true, labelSmoothing }), weight) as tf.Scalar, variables);
+    loss += value.dataSync()[0]!;
+    value.dispose();
+    if (!Number.isFinite(loss)) {
+      tf.dispose([grads, sum ?? {}]);
+      return { loss };
+    }
+    if (sum === undefined) {
+      sum = grads;
+      continue;
+    }
+    const previous: Record<string, tf.Tensor> = sum;
+    sum = Object.fromEntries(Object.entries(grads).map(([name, g]) => [name, tf.add(previous[name]!, g)]));
+    tf.dispose([previous, grads]);
+  }
+  return { loss, grads: sum };
+}
+
+/** `batch` split into `parts` batches of consecutive rows (sizes differing by at most one; never empty). */
+export function microBatches(batch: TrainBatch, parts: number): TrainBatch[] {
+  const B = batch.input.batchSize;
+  if (parts > B) throw new TrainingError(`gradAccum: ${parts} micro-batches cannot split a batch of ${B} rows; use at most ${B}`);
+  const rows = (r0: number, r1: number) => <T extends Int32Array | Float32Array>(values: T, perRow: number): T => values.subarray(r0 * perRow, r1 * perRow) as T;
+  const tokens = (b: TokenBatch, take: ReturnType<typeof rows>, n: number): TokenBatch => ({
+    ids: b.ids.length === 0 ? b.ids : take(b.ids, b.seqLen),
+    batchSize: n,
+    seqLen: b.seqLen,
+    ...(b.lengths ? { lengths: take(b.lengths, 1) } : {}),
+    ...(b.pixels ? { pixels: take(b.pixels, b.pixels.length / b.batchSize) } : {}),
+  });
+  const perRow = batch.labels.length / B;
+  const out: TrainBatch[] = [];
+  for (let p = 0; p < parts; p++) {
+    const r0 = Math.floor((p * B) / parts);
+    const r1 = Math.floor(((p + 1) * B) / parts);
+    const take = rows(r0, r1);
+    out.push({
+      input: tokens(batch.input, take, r1 - r0),
+      ...(batch.target ? { target: tokens(batch.target, take, r1 - r0) } : {}),
+      labels: take(batch.labels, perRow),
+      ...(batch.labelWeights ? { labelWeights: take(batch.labelWeights, perRow) } : {}),
+    });
+  }
+  return out;
 }
 
 function countOnes(w: Float32Array): number {
