@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { alibiBias, attentionMask, createRng, maskToBias, ropeTables, SCORE_FUNCTIONS, type MaskSpec, type ScoreFunction } from '@attend/core';
-import { attention, attentionScores, MultiHeadAttention } from './attention.js';
+import { attention, attentionScores, leanAttention, MultiHeadAttention, scoreParamsOf } from './attention.js';
 import { setupBackend, type BackendName } from './backend.js';
 import { alibiSlopesRef, attendSeqRef, attentionWeightsOf, plainParams, visibility, type Mat } from './test-utils/reference.js';
 import { flat, maxAbsDiff, randomizeParams } from './test-utils/weights.js';
@@ -67,8 +67,8 @@ describe.each(['wasm', 'cpu'] as BackendName[])('MultiHeadAttention on %s', (bac
       const bias = tf.tensor4d(maskToBias(attentionMask(maskSpec(c))), [c.B, 1, c.Tq, c.Tk]);
       const { output, weights } = layer.attend(query.tensor, kv.tensor, { bias });
       expect(output.shape).toEqual([c.B, c.Tq, d]);
-      expect(weights.shape).toEqual([c.B, H, c.Tq, c.Tk]);
-      const got = { output: output.arraySync(), weights: weights.arraySync() };
+      expect(weights!.shape).toEqual([c.B, H, c.Tq, c.Tk]);
+      const got = { output: output.arraySync(), weights: weights!.arraySync() };
       tf.dispose([output, weights, bias, query.tensor, kv.tensor]);
 
       const w = attentionWeightsOf(plainParams(layer.namedParams('')), '', score);
@@ -99,7 +99,7 @@ describe.each(['wasm', 'cpu'] as BackendName[])('MultiHeadAttention on %s', (bac
       const query = randomInput(2, 4, 21);
       const bias = tf.tensor4d(maskToBias(attentionMask({ batchSize: 2, queryLen: 4, keyLen: 4, keyLengths: [4, 0] })), [2, 1, 4, 4]);
       const { output, weights } = layer.attend(query.tensor, query.tensor, { bias });
-      const w = weights.arraySync();
+      const w = weights!.arraySync();
       expect(flat(output.arraySync()).every(Number.isFinite)).toBe(true);
       for (const x of flat(w[1])) expect(x).toBeCloseTo(0.25, 5);
       tf.dispose([output, weights, bias, query.tensor]);
@@ -117,7 +117,7 @@ describe.each(['wasm', 'cpu'] as BackendName[])('MultiHeadAttention on %s', (bac
       const rotary = { cos: tf.tensor2d(tables.cos, [T, D]), sin: tf.tensor2d(tables.sin, [T, D]) };
       const withAlibi = layer.attend(query.tensor, query.tensor, { bias });
       const withRope = layer.attend(query.tensor, query.tensor, { bias: mask, rotary });
-      const got = { alibi: withAlibi.output.arraySync(), alibiW: withAlibi.weights.arraySync(), rope: withRope.output.arraySync(), ropeW: withRope.weights.arraySync() };
+      const got = { alibi: withAlibi.output.arraySync(), alibiW: withAlibi.weights!.arraySync(), rope: withRope.output.arraySync(), ropeW: withRope.weights!.arraySync() };
       tf.dispose([mask, alibi, bias, rotary.cos, rotary.sin, withAlibi.output, withAlibi.weights, withRope.output, withRope.weights, query.tensor]);
 
       const w = attentionWeightsOf(plainParams(layer.namedParams('')), '', score);
@@ -146,8 +146,8 @@ describe.each(['wasm', 'cpu'] as BackendName[])('MultiHeadAttention on %s', (bac
     for (const layer of [general, cosine]) {
       for (const p of layer.namedParams('')) if (/_proj\.weight$/.test(p.name)) tf.tidy(() => p.variable.assign(tf.mul(p.variable, 25)));
     }
-    const g = general.attend(query.tensor, query.tensor).weights.arraySync();
-    const cw = cosine.attend(query.tensor, query.tensor).weights.arraySync();
+    const g = general.attend(query.tensor, query.tensor).weights!.arraySync();
+    const cw = cosine.attend(query.tensor, query.tensor).weights!.arraySync();
     const gw = attentionWeightsOf(plainParams(general.namedParams('')), '', 'general');
     const asDot = attendSeqRef(query.rows[0]!, query.rows[0]!, gw, { numHeads: H, score: 'dot' });
     expect(maxAbsDiff(flat(g[0]), flat(asDot.weights))).toBeLessThan(TOL);
@@ -169,6 +169,79 @@ describe.each(['wasm', 'cpu'] as BackendName[])('MultiHeadAttention on %s', (bac
     expect(maxAbsDiff(flat(inference[0]), flat(ref.output))).toBeLessThan(TOL);
     expect(maxAbsDiff(flat(training[0]), flat(ref.output))).toBeGreaterThan(1e-2);
     query.tensor.dispose();
+  });
+
+  describe('lean attention (training without weights)', () => {
+    const B = 2;
+    const T = 6;
+    const rand = (shape: number[], seed: number): tf.Tensor => tf.tensor(Array.from({ length: shape.reduce((a, b) => a * b) }, createRng(seed).normal), shape);
+
+    it.each(['scaled_dot', 'dot', 'general', 'cosine'] as ScoreFunction[])('%s: output and gradients (q, k, v, score parameters) equal the plain path, with a causal + padding bias', (score) => {
+      const layer = randomLayer(score, 5);
+      const params = scoreParamsOf(score, (name) => layer.namedParams('').find((p) => p.name === `.${name}` || p.name === name)!.variable);
+      const [q, k, v] = [1, 2, 3].map((i) => rand([B, H, T, D], 20 + i)) as tf.Tensor4D[];
+      const bias = tf.tensor4d(maskToBias(attentionMask({ batchSize: B, queryLen: T, keyLen: T, keyLengths: [6, 4], causal: true, localWindow: null })), [B, 1, T, T]);
+      const probe = rand([B, H, T, D], 30);
+      const xs = [q, k, v, ...Object.values(params)] as tf.Tensor[];
+      const run = (returnWeights: boolean) => {
+        const f = (...inputs: tf.Tensor[]) => {
+          const [qi, ki, vi, ...rest] = inputs as tf.Tensor4D[];
+          const p = Object.fromEntries(Object.keys(params).map((name, i) => [name, rest[i]!]));
+          const { output } = attention(qi!, ki!, vi!, { score, params: p, bias, training: true, returnWeights });
+          return tf.sum(tf.mul(output, probe)) as tf.Scalar;
+        };
+        const { value, grads } = tf.valueAndGrads(f)(xs);
+        return { value: value.dataSync()[0]!, grads: grads.map((g) => Float32Array.from(g.dataSync() as Float32Array)) };
+      };
+      const plain = run(true);
+      const lean = run(false);
+      expect(Math.abs(lean.value - plain.value)).toBeLessThan(1e-4);
+      expect(lean.grads).toHaveLength(xs.length);
+      lean.grads.forEach((g, i) => expect(maxAbsDiff(Array.from(g), Array.from(plain.grads[i]!))).toBeLessThan(1e-4));
+      tf.dispose([q, k, v, bias, probe]);
+    });
+
+    it('draws the forward pass\'s dropout mask again in the backward pass', () => {
+      // With v = I the output is the dropped weights P∘M themselves, and d⟨O, G⟩/dv = (P∘M)ᵀ·G.
+      const q = rand([1, 1, T, T], 41) as tf.Tensor4D;
+      const k = rand([1, 1, T, T], 42) as tf.Tensor4D;
+      const eye = tf.reshape(tf.eye(T), [1, 1, T, T]) as tf.Tensor4D;
+      const probe = rand([1, 1, T, T], 43);
+      let dropped: tf.Tensor | undefined;
+      const dv = tf.grad((v: tf.Tensor) => {
+        const out = leanAttention(q, k, v as tf.Tensor4D, undefined, 0.5);
+        dropped = tf.keep(out.clone());
+        return tf.sum(tf.mul(out, probe)) as tf.Scalar;
+      })(eye);
+      const zeros = Array.from(dropped!.dataSync()).filter((x) => x === 0).length;
+      expect(zeros).toBeGreaterThan(4); // the mask dropped something (36 weights at rate 0.5)
+      const expected = tf.matMul(dropped!, probe, true, false);
+      expect(maxAbsDiff(Array.from(dv.dataSync()), Array.from(expected.dataSync()))).toBeLessThan(1e-5);
+      tf.dispose([q, k, eye, probe, dv, dropped!, expected]);
+    });
+
+    it('keeps no [B, H, T, T] tensor from the forward pass to the backward one', async () => {
+      // Eight stacked attentions, T ≫ D: the plain path holds each one's weights for its gradient.
+      const [Bn, Hn, Tn, Dn] = [2, 2, 64, 4];
+      const x = rand([Bn, Hn, Tn, Dn], 51) as tf.Tensor4D;
+      const peak = async (returnWeights: boolean): Promise<number> => {
+        const info = await tf.profile(() => {
+          const g = tf.grad((input: tf.Tensor) => {
+            let h = input as tf.Tensor4D;
+            for (let l = 0; l < 8; l++) h = attention(h, h, h, { score: 'scaled_dot', training: true, returnWeights }).output;
+            return tf.sum(h) as tf.Scalar;
+          })(x);
+          g.dispose();
+        });
+        return info.peakBytes;
+      };
+      const plain = await peak(true);
+      const lean = await peak(false);
+      const weightsBytes = Bn * Hn * Tn * Tn * 4;
+      expect(plain).toBeGreaterThan(8 * weightsBytes); // each layer's weights held for the backward pass
+      expect(lean).toBeLessThan(plain / 2);
+      x.dispose();
+    });
   });
 
   it('rejects bad shapes and missing score parameters with errors that name them', () => {

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { createRng, type ScoreFunction } from '@attend/core';
-import { applyRotary, dropout, linear, matMul, matMulBT, mergeHeads, splitHeads } from './ops.js';
+import { applyRotary, dropout, linear, matMul, matMulBT, mergeHeads, splitHeads, transposeLast } from './ops.js';
 import { linearInit, ParamStore, type InitScheme, type NamedParam } from './params.js';
 
 /** Per-head parameters of the score functions that have them. */
@@ -64,17 +64,97 @@ export interface AttentionOptions {
   bias?: tf.Tensor;
   dropoutRate?: number;
   training?: boolean;
+  /**
+   * Whether the caller needs the weights (default true). In training without them, every score
+   * function but additive runs `leanAttention`: no [B, H, Tq, Tk] tensor kept for the gradient.
+   */
+  returnWeights?: boolean;
 }
 
-/** softmax(score(q, k) + bias) · v → { output [B, H, Tq, D], weights [B, H, Tq, Tk] }. */
-export function attention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, options: AttentionOptions): { output: tf.Tensor4D; weights: tf.Tensor4D } {
+/** softmax(score(q, k) + bias) · v → { output [B, H, Tq, D], weights [B, H, Tq, Tk] (unless lean) }. */
+export function attention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, options: AttentionOptions): { output: tf.Tensor4D; weights?: tf.Tensor4D } {
   return tf.tidy(() => {
+    const dot = options.training && options.returnWeights === false ? dotProductForm(q, k, options.score, options.params) : undefined;
+    if (dot) return { output: leanAttention(dot.q, dot.k, v, options.bias, options.dropoutRate ?? 0) };
     let scores: tf.Tensor = attentionScores(q, k, options.score, options.params);
     if (options.bias) scores = tf.add(scores, options.bias);
     const weights = tf.softmax(scores) as tf.Tensor4D;
     const dropped = dropout(weights, options.dropoutRate ?? 0, options.training ?? false);
     return { output: matMul(dropped, v) as tf.Tensor4D, weights };
   });
+}
+
+/**
+ * The score as a plain dot product q′·k′ᵀ — scaled_dot q/√D·kᵀ, dot, general (q·W_h)·kᵀ, cosine
+ * (exp(s_h)·q̂)·k̂ᵀ — or undefined for additive, which has no such form.
+ */
+function dotProductForm(q: tf.Tensor4D, k: tf.Tensor4D, score: ScoreFunction, params: ScoreParams = {}): { q: tf.Tensor4D; k: tf.Tensor4D } | undefined {
+  switch (score) {
+    case 'scaled_dot':
+      return { q: tf.mul(q, 1 / Math.sqrt(q.shape[3])), k };
+    case 'dot':
+      return { q, k };
+    case 'general': {
+      const w = required(params.general, 'general');
+      return { q: matMul(q, tf.broadcastTo(w, [q.shape[0], ...w.shape])) as tf.Tensor4D, k };
+    }
+    case 'cosine': {
+      const scale = tf.reshape(tf.exp(required(params.cosineLogitScale, 'cosineLogitScale')), [1, -1, 1, 1]);
+      const qn = tf.div(q, tf.add(tf.norm(q, 'euclidean', -1, true), COSINE_EPS));
+      return { q: tf.mul(qn, scale), k: tf.div(k, tf.add(tf.norm(k, 'euclidean', -1, true), COSINE_EPS)) as tf.Tensor4D };
+    }
+    case 'additive':
+      return undefined;
+  }
+}
+
+/** The inverted-dropout keep mask (0 or 1/(1 − rate)) of a seed: the same mask each time it is drawn. */
+function keepMask(shape: number[], rate: number, seed: number): tf.Tensor {
+  return tf.div(tf.cast(tf.greaterEqual(tf.randomUniform(shape, 0, 1, 'float32', seed), rate), 'float32'), 1 - rate);
+}
+
+/**
+ * softmax(q·kᵀ + bias) · v (dropout on the weights in training) with a gradient that keeps only
+ * q, k, v and the bias, and recomputes the weights when it runs: the [B, H, Tq, Tk] weights
+ * (and dropout mask) of every layer are not held from the forward pass to the backward one, as
+ * autodiff holds them. With P the weights, M the mask and dO the output's gradient:
+ * dV = (P∘M)ᵀ·dO, dP = (dO·vᵀ)∘M, dS = P∘(dP − rowsum(dP∘P)), dq = dS·k, dk = dSᵀ·q.
+ * The mask is drawn from a seed, so the backward pass draws the forward pass's mask again.
+ */
+export function leanAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, bias: tf.Tensor | undefined, dropoutRate = 0): tf.Tensor4D {
+  const seed = dropoutRate > 0 ? Math.floor(Math.random() * 2 ** 31) : 0;
+  const weights = (sq: tf.Tensor, sk: tf.Tensor, sb: tf.Tensor | undefined): tf.Tensor => {
+    const scores = matMulBT(sq, sk);
+    return tf.softmax(sb ? tf.add(scores, sb) : scores);
+  };
+  const dropped = (p: tf.Tensor): { kept: tf.Tensor; mask?: tf.Tensor } => {
+    if (dropoutRate <= 0) return { kept: p };
+    const mask = keepMask(p.shape, dropoutRate, seed);
+    return { kept: tf.mul(p, mask), mask };
+  };
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const inputs = args.slice(0, -1) as tf.Tensor[];
+    const save = args[args.length - 1] as tf.GradSaveFunc;
+    save(inputs);
+    const [sq, sk, sv, sb] = inputs as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor | undefined];
+    return {
+      value: matMul(dropped(weights(sq, sk, sb)).kept, sv),
+      // Its own tidy: tfjs keeps a backward pass's temporaries until the whole pass ends.
+      gradFunc: (dy, saved) => tf.tidy(() => {
+        const [q2, k2, v2, b2] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor | undefined];
+        const dO = dy as tf.Tensor;
+        const p = weights(q2, k2, b2);
+        const { kept, mask } = dropped(p);
+        const dV = matMul(transposeLast(kept), dO);
+        const dKept = matMulBT(dO, v2);
+        const dP = mask ? tf.mul(dKept, mask) : dKept;
+        const dS = tf.mul(p, tf.sub(dP, tf.sum(tf.mul(dP, p), -1, true)));
+        const grads = [matMul(dS, k2), matMul(transposeLast(dS), q2), dV];
+        return b2 ? [...grads, tf.zerosLike(b2)] : grads;
+      }),
+    };
+  }) as (...inputs: tf.Tensor[]) => tf.Tensor;
+  return (bias ? op(q, k, v, bias) : op(q, k, v)) as tf.Tensor4D;
 }
 
 /** The weights a score function uses, looked up by their names under `score.` (see MultiHeadAttention). */
@@ -116,6 +196,8 @@ export interface AttentionCallOptions {
   /** Rotary tables for the query and key positions (self-attention only). */
   rotary?: { cos: tf.Tensor2D; sin: tf.Tensor2D };
   training?: boolean;
+  /** Whether the weights are wanted (default true); see AttentionOptions.returnWeights. */
+  returnWeights?: boolean;
 }
 
 /**
@@ -172,7 +254,7 @@ export class MultiHeadAttention extends tfl.layers.Layer {
   }
 
   /** Attends from `query` [B, Tq, d] to `keyValue` [B, Tk, d]. */
-  attend(query: tf.Tensor3D, keyValue: tf.Tensor3D, options: AttentionCallOptions = {}): { output: tf.Tensor3D; weights: tf.Tensor4D } {
+  attend(query: tf.Tensor3D, keyValue: tf.Tensor3D, options: AttentionCallOptions = {}): { output: tf.Tensor3D; weights?: tf.Tensor4D } {
     this.build();
     if (query.shape[2] !== this.dModel || keyValue.shape[2] !== this.dModel) {
       throw new Error(`${this.name}: expected inputs [B, T, ${this.dModel}], got query [${query.shape}] and keyValue [${keyValue.shape}]`);
@@ -192,6 +274,7 @@ export class MultiHeadAttention extends tfl.layers.Layer {
         bias: options.bias,
         dropoutRate: this.dropoutRate,
         training: options.training,
+        returnWeights: options.returnWeights,
       });
       return { output: linear(mergeHeads(output), p.get('out_proj.weight'), p.get('out_proj.bias')) as tf.Tensor3D, weights };
     });

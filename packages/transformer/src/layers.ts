@@ -159,11 +159,14 @@ export interface LayerCallOptions {
   /** Encoder output [B, S, d] and its bias, for cross-attention. */
   memory?: { states: tf.Tensor3D; bias?: tf.Tensor };
   training?: boolean;
+  /** Whether the attention weights are wanted (default true); without them training runs lean attention. */
+  returnWeights?: boolean;
 }
 
 export interface LayerOutput {
   output: tf.Tensor3D;
-  selfWeights: tf.Tensor4D;
+  /** Undefined when `returnWeights` was false in training. */
+  selfWeights?: tf.Tensor4D;
   crossWeights?: tf.Tensor4D;
 }
 
@@ -240,7 +243,7 @@ export class TransformerLayer extends tfl.layers.Layer {
     let selfWeights: tf.Tensor4D | undefined;
     let crossWeights: tf.Tensor4D | undefined;
     let h = sublayer(x, this.selfAttnNorm, (y) => {
-      const r = this.selfAttn.attend(y, y, { ...options.self, training });
+      const r = this.selfAttn.attend(y, y, { ...options.self, training, returnWeights: options.returnWeights });
       selfWeights = r.weights;
       return r.output;
     });
@@ -248,13 +251,13 @@ export class TransformerLayer extends tfl.layers.Layer {
       const memory = options.memory;
       if (!memory) throw new Error(`${this.name}: decoder layer with cross-attention needs encoder states`);
       h = sublayer(h, this.crossAttnNorm, (y) => {
-        const r = this.crossAttn!.attend(y, memory.states, { bias: memory.bias, training });
+        const r = this.crossAttn!.attend(y, memory.states, { bias: memory.bias, training, returnWeights: options.returnWeights });
         crossWeights = r.weights;
         return r.output;
       });
     }
     const output = sublayer(h, this.ffnNorm, (y) => this.ffn.forward(y, training));
-    return { output, selfWeights: selfWeights!, crossWeights };
+    return { output, selfWeights, crossWeights };
   }
 
   namedParams(prefix: string): NamedParam[] {

@@ -288,9 +288,9 @@ export class TransformerModel {
     let x = this.embed(stack, source, training);
     const self = { bias: this.selfBias(source, false), rotary: this.rotary(0, source.seqLen) };
     for (const layer of stack.layers) {
-      const r = layer.forward(x, { self, training });
+      const r = layer.forward(x, { self, training, returnWeights: maps !== undefined });
       x = r.output;
-      maps?.encoder.push(r.selfWeights);
+      if (maps) maps.encoder.push(r.selfWeights!);
     }
     return stack.finalNorm ? (stack.finalNorm.normalize(x) as tf.Tensor3D) : x;
   }
@@ -303,10 +303,10 @@ export class TransformerModel {
     const self = { bias: this.selfBias(target, true), rotary: this.rotary(0, target.seqLen) };
     const cross = memory ? { states: memory.states, bias: this.crossBias(target, memory.source) } : undefined;
     for (const layer of stack.layers) {
-      const r = layer.forward(x, { self, memory: cross, training });
+      const r = layer.forward(x, { self, memory: cross, training, returnWeights: maps !== undefined });
       x = r.output;
-      maps?.decoderSelf.push(r.selfWeights);
-      if (r.crossWeights) maps?.cross.push(r.crossWeights);
+      if (maps) maps.decoderSelf.push(r.selfWeights!);
+      if (maps && r.crossWeights) maps.cross.push(r.crossWeights);
     }
     return stack.finalNorm ? (stack.finalNorm.normalize(x) as tf.Tensor3D) : x;
   }

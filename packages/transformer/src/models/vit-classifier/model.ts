@@ -97,9 +97,9 @@ export class VitModel {
       let x = tf.add(tf.concat([cls, tokens], 1), tf.slice(this.encoder.learnedPositions(), [0, 0], [N + 1, d])) as tf.Tensor3D;
       x = dropout(x, this.config.dropout, training) as tf.Tensor3D;
       for (const layer of this.encoder.layers) {
-        const r = layer.forward(x, { self: {}, training });
+        const r = layer.forward(x, { self: {}, training, returnWeights: maps !== undefined });
         x = r.output;
-        if (maps) maps.encoder.push(tf.keep(r.selfWeights)); // outlives this tidy; the caller disposes it
+        if (maps) maps.encoder.push(tf.keep(r.selfWeights!)); // outlives this tidy; the caller disposes it
       }
       return this.encoder.finalNorm ? (this.encoder.finalNorm.normalize(x) as tf.Tensor3D) : x;
     });
