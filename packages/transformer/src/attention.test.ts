@@ -183,18 +183,18 @@ describe.each(['wasm', 'cpu'] as BackendName[])('MultiHeadAttention on %s', (bac
       const bias = tf.tensor4d(maskToBias(attentionMask({ batchSize: B, queryLen: T, keyLen: T, keyLengths: [6, 4], causal: true, localWindow: null })), [B, 1, T, T]);
       const probe = rand([B, H, T, D], 30);
       const xs = [q, k, v, ...Object.values(params)] as tf.Tensor[];
-      const run = (returnWeights: boolean) => {
+      const run = (lean: boolean) => {
         const f = (...inputs: tf.Tensor[]) => {
           const [qi, ki, vi, ...rest] = inputs as tf.Tensor4D[];
           const p = Object.fromEntries(Object.keys(params).map((name, i) => [name, rest[i]!]));
-          const { output } = attention(qi!, ki!, vi!, { score, params: p, bias, training: true, returnWeights });
+          const { output } = attention(qi!, ki!, vi!, { score, params: p, bias, training: true, returnWeights: false, lean });
           return tf.sum(tf.mul(output, probe)) as tf.Scalar;
         };
         const { value, grads } = tf.valueAndGrads(f)(xs);
         return { value: value.dataSync()[0]!, grads: grads.map((g) => Float32Array.from(g.dataSync() as Float32Array)) };
       };
-      const plain = run(true);
-      const lean = run(false);
+      const plain = run(false);
+      const lean = run(true);
       expect(Math.abs(lean.value - plain.value)).toBeLessThan(1e-4);
       expect(lean.grads).toHaveLength(xs.length);
       lean.grads.forEach((g, i) => expect(maxAbsDiff(Array.from(g), Array.from(plain.grads[i]!))).toBeLessThan(1e-4));
@@ -224,23 +224,39 @@ describe.each(['wasm', 'cpu'] as BackendName[])('MultiHeadAttention on %s', (bac
       // Eight stacked attentions, T ≫ D: the plain path holds each one's weights for its gradient.
       const [Bn, Hn, Tn, Dn] = [2, 2, 64, 4];
       const x = rand([Bn, Hn, Tn, Dn], 51) as tf.Tensor4D;
-      const peak = async (returnWeights: boolean): Promise<number> => {
+      const peak = async (lean: boolean): Promise<number> => {
         const info = await tf.profile(() => {
           const g = tf.grad((input: tf.Tensor) => {
             let h = input as tf.Tensor4D;
-            for (let l = 0; l < 8; l++) h = attention(h, h, h, { score: 'scaled_dot', training: true, returnWeights }).output;
+            for (let l = 0; l < 8; l++) h = attention(h, h, h, { score: 'scaled_dot', training: true, returnWeights: false, lean }).output;
             return tf.sum(h) as tf.Scalar;
           })(x);
           g.dispose();
         });
         return info.peakBytes;
       };
-      const plain = await peak(true);
-      const lean = await peak(false);
+      const plain = await peak(false);
+      const lean = await peak(true);
       const weightsBytes = Bn * Hn * Tn * Tn * 4;
       expect(plain).toBeGreaterThan(8 * weightsBytes); // each layer's weights held for the backward pass
       expect(lean).toBeLessThan(plain / 2);
       x.dispose();
+    });
+
+    it('is chosen by the size of the weights unless told', () => {
+      const spy = (shape: [number, number, number, number], options: Partial<Parameters<typeof attention>[3]>): boolean => {
+        const x = tf.zeros(shape) as tf.Tensor4D;
+        const { weights } = attention(x, x, x, { score: 'scaled_dot', training: true, returnWeights: false, ...options });
+        x.dispose();
+        weights?.dispose();
+        return weights === undefined;
+      };
+      expect(spy([1, 1, 8, 4], {})).toBe(false); // 256 B of weights: kept
+      expect(spy([4, 4, 128, 4], {})).toBe(true); // 1 MiB: recomputed
+      expect(spy([1, 1, 8, 4], { lean: true })).toBe(true);
+      expect(spy([4, 4, 128, 4], { lean: false })).toBe(false);
+      expect(spy([4, 4, 128, 4], { training: false })).toBe(false);
+      expect(spy([4, 4, 128, 4], { returnWeights: true })).toBe(false);
     });
   });
 

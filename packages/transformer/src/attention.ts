@@ -66,15 +66,29 @@ export interface AttentionOptions {
   training?: boolean;
   /**
    * Whether the caller needs the weights (default true). In training without them, every score
-   * function but additive runs `leanAttention`: no [B, H, Tq, Tk] tensor kept for the gradient.
+   * function but additive runs `leanAttention` (no [B, H, Tq, Tk] tensor kept for the gradient)
+   * once the weights would take LEAN_ATTENTION_MIN_BYTES; `lean` true or false decides instead.
    */
   returnWeights?: boolean;
+  lean?: boolean;
+}
+
+/**
+ * From this size of one attention's weights [B, H, Tq, Tk] (float32) up, training recomputes
+ * them in the backward pass rather than keeping them; below it, keeping them is cheap and the
+ * recomputation (one more q·kᵀ and softmax) is not.
+ */
+export const LEAN_ATTENTION_MIN_BYTES = 2 ** 20;
+
+function useLean(q: tf.Tensor4D, k: tf.Tensor4D, options: AttentionOptions): boolean {
+  if (!options.training || options.returnWeights !== false) return false;
+  return options.lean ?? q.shape[0] * q.shape[1] * q.shape[2] * k.shape[2] * 4 >= LEAN_ATTENTION_MIN_BYTES;
 }
 
 /** softmax(score(q, k) + bias) · v → { output [B, H, Tq, D], weights [B, H, Tq, Tk] (unless lean) }. */
 export function attention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, options: AttentionOptions): { output: tf.Tensor4D; weights?: tf.Tensor4D } {
   return tf.tidy(() => {
-    const dot = options.training && options.returnWeights === false ? dotProductForm(q, k, options.score, options.params) : undefined;
+    const dot = useLean(q, k, options) ? dotProductForm(q, k, options.score, options.params) : undefined;
     if (dot) return { output: leanAttention(dot.q, dot.k, v, options.bias, options.dropoutRate ?? 0) };
     let scores: tf.Tensor = attentionScores(q, k, options.score, options.params);
     if (options.bias) scores = tf.add(scores, options.bias);
