@@ -16,3 +16,4 @@ export * from './seq2seq-task.js';
 export * from './lm-task.js';
 export * from './classification-task.js';
 export { runDateExperiment } from './quickstart.js';
+export * from './spatial-transformer.js';

@@ -1,0 +1,147 @@
+// Cluttered, translated (and optionally scaled and rotated) digits: the task of the seeds'
+// "where to look" models. Mnih et al. (2014, recurrent models of visual attention) place one
+// digit at a random position of a larger canvas and scatter fragments of other digits over it;
+// Jaderberg et al. (2015, spatial transformer networks) also rotate and scale it. Here the
+// digits are the 8 × 8 images of digits8x8.csv (values 0–16), so every canvas is built in code
+// from rows the caller picks — train and test canvases from disjoint rows.
+
+import { ConfigError, DataError } from '../errors.js';
+import { createRng } from '../random.js';
+import type { LabeledFeatures } from './pairs.js';
+
+/** Side of the source digit images (digits8x8.csv). */
+export const DIGIT_SIZE = 8;
+/** Largest value of a digits8x8.csv pixel; canvases are scaled to [0, 1] by it. */
+export const DIGIT_MAX_VALUE = 16;
+
+export interface ClutteredDigitsOptions {
+  /** Canvases to make. */
+  count: number;
+  seed: number;
+  /** Canvas side in pixels; default 32. */
+  size?: number;
+  /** Digit side on the canvas: 8 (as stored) or a larger size by bilinear scaling; default 8. */
+  digitSize?: number;
+  /** Largest rotation in degrees (uniform in ±rotate); default 0. */
+  rotate?: number;
+  /** Fragments of other digits scattered over the canvas; default 0. */
+  clutter?: number;
+  /** Side of a clutter fragment in canvas pixels; default digitSize / 2. */
+  fragmentSize?: number;
+}
+
+export interface ClutteredDigit {
+  /** size × size pixels in [0, 1], row-major. */
+  pixels: Float32Array;
+  label: number;
+  /** Where the digit's (unrotated) square lies: top-left corner and side, in pixels. */
+  box: { x: number; y: number; size: number };
+  /** The rotation applied, in degrees. */
+  angle: number;
+}
+
+/** Canvases of one digit each from `digits` (rows of digits8x8.csv: 64 features and a label). */
+export function clutteredDigits(digits: readonly LabeledFeatures[], options: ClutteredDigitsOptions): ClutteredDigit[] {
+  const size = options.size ?? 32;
+  const digitSize = options.digitSize ?? DIGIT_SIZE;
+  const rotate = options.rotate ?? 0;
+  const clutter = options.clutter ?? 0;
+  const fragmentSize = options.fragmentSize ?? Math.max(1, Math.floor(digitSize / 2));
+  checkInt('count', options.count, 0);
+  checkInt('size', size, 1);
+  checkInt('digitSize', digitSize, 1);
+  checkInt('clutter', clutter, 0);
+  checkInt('fragmentSize', fragmentSize, 1);
+  if (digitSize > size) throw new ConfigError('digitSize', `${digitSize} does not fit a canvas of ${size}`);
+  if (fragmentSize > digitSize) throw new ConfigError('fragmentSize', `${fragmentSize} is larger than the digit (${digitSize})`);
+  if (!(rotate >= 0 && rotate <= 180)) throw new ConfigError('rotate', `${rotate} is not allowed; expected degrees in [0, 180]`);
+  if (digits.length === 0) throw new DataError('clutteredDigits: no digit images to draw from');
+  if (clutter > 0 && digits.length < 2) throw new DataError('clutteredDigits: clutter needs at least 2 digit images');
+  const images = digits.map((d, i) => {
+    if (d.features.length !== DIGIT_SIZE * DIGIT_SIZE) throw new DataError(`clutteredDigits: digit ${i} has ${d.features.length} values, expected ${DIGIT_SIZE * DIGIT_SIZE}`);
+    return resize(Float32Array.from(d.features, (v) => v / DIGIT_MAX_VALUE), DIGIT_SIZE, digitSize);
+  });
+  const rng = createRng(options.seed);
+  const out: ClutteredDigit[] = [];
+  for (let n = 0; n < options.count; n++) {
+    const index = rng.int(digits.length);
+    const pixels = new Float32Array(size * size);
+    for (let f = 0; f < clutter; f++) {
+      let other = rng.int(digits.length - 1);
+      if (other >= index) other += 1;
+      const sx = rng.int(digitSize - fragmentSize + 1);
+      const sy = rng.int(digitSize - fragmentSize + 1);
+      const x = rng.int(size - fragmentSize + 1);
+      const y = rng.int(size - fragmentSize + 1);
+      for (let r = 0; r < fragmentSize; r++) {
+        for (let c = 0; c < fragmentSize; c++) {
+          const at = (y + r) * size + x + c;
+          pixels[at] = Math.max(pixels[at]!, images[other]![(sy + r) * digitSize + sx + c]!);
+        }
+      }
+    }
+    const angle = rotate > 0 ? (2 * rng.next() - 1) * rotate : 0;
+    const digit = angle === 0 ? images[index]! : rotated(images[index]!, digitSize, angle);
+    const x = rng.int(size - digitSize + 1);
+    const y = rng.int(size - digitSize + 1);
+    for (let r = 0; r < digitSize; r++) {
+      for (let c = 0; c < digitSize; c++) {
+        const at = (y + r) * size + x + c;
+        pixels[at] = Math.max(pixels[at]!, digit[r * digitSize + c]!);
+      }
+    }
+    out.push({ pixels, label: digits[index]!.label, box: { x, y, size: digitSize }, angle });
+  }
+  return out;
+}
+
+function checkInt(field: string, value: number, min: number): void {
+  if (!Number.isInteger(value) || value < min) throw new ConfigError(field, `${value} is not allowed; expected an integer >= ${min}`);
+}
+
+/** Bilinear value of the `side` × `side` image at (x, y) in pixel-centre coordinates; 0 outside. */
+function bilinear(image: Float32Array, side: number, x: number, y: number): number {
+  const x0 = Math.floor(x);
+  const y0 = Math.floor(y);
+  let value = 0;
+  for (const [yy, wy] of [[y0, 1 - (y - y0)], [y0 + 1, y - y0]] as const) {
+    for (const [xx, wx] of [[x0, 1 - (x - x0)], [x0 + 1, x - x0]] as const) {
+      if (xx >= 0 && xx < side && yy >= 0 && yy < side) value += wy * wx * image[yy * side + xx]!;
+    }
+  }
+  return value;
+}
+
+/** `image` (from × from) scaled to to × to by bilinear sampling at aligned pixel centres. */
+function resize(image: Float32Array, from: number, to: number): Float32Array {
+  if (from === to) return image;
+  const out = new Float32Array(to * to);
+  const scale = from / to;
+  for (let r = 0; r < to; r++) {
+    for (let c = 0; c < to; c++) {
+      // Clamped to the image, so the border keeps its value rather than fading into 0.
+      const y = Math.min(Math.max((r + 0.5) * scale - 0.5, 0), from - 1);
+      const x = Math.min(Math.max((c + 0.5) * scale - 0.5, 0), from - 1);
+      out[r * to + c] = bilinear(image, from, x, y);
+    }
+  }
+  return out;
+}
+
+/** `image` (side × side) rotated by `degrees` (counter-clockwise on screen) about its centre. */
+function rotated(image: Float32Array, side: number, degrees: number): Float32Array {
+  const out = new Float32Array(side * side);
+  const a = (degrees * Math.PI) / 180;
+  const cos = Math.cos(a);
+  const sin = Math.sin(a);
+  const centre = (side - 1) / 2;
+  for (let r = 0; r < side; r++) {
+    for (let c = 0; c < side; c++) {
+      // Inverse map: the source pixel that lands on (c, r). Rows grow downwards.
+      const dx = c - centre;
+      const dy = r - centre;
+      out[r * side + c] = bilinear(image, side, centre + cos * dx - sin * dy, centre + sin * dx + cos * dy);
+    }
+  }
+  return out;
+}
