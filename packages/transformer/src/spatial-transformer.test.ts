@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { createRng } from '@attend/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { setupBackend } from './backend.js';
-import { affineGrid, gridSample } from './spatial-transformer.js';
+import { affineGrid, glimpse, gridSample } from './spatial-transformer.js';
 
 const PYTHON = '/usr/bin/python3';
 const hasTorch = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
@@ -89,5 +89,21 @@ describe('affineGrid + gridSample', () => {
     const got = Array.from(transform(image, shape, theta, 6, 4).dataSync());
     expect(got).toHaveLength(expected.length);
     expect(Math.max(...got.map((v, i) => Math.abs(v - expected[i]!)))).toBeLessThan(1e-5);
+  });
+
+  it('glimpse: the finest patch is the pixels around the location, each coarser one their 2 × 2 averages', () => {
+    const [H, W] = [8, 8];
+    const image = values([1, 1, H, W], 6);
+    const px = (x: number, y: number): number => image[y * W + x]!;
+    // Centre on the corner shared by pixels (3, 3) and (4, 4): x = y = 4 px from the left = 0 in [−1, 1].
+    const g = tf.tidy(() => glimpse(tf.tensor4d(image, [1, 1, H, W]), tf.tensor2d([[0, 0]]), 2, 3)).arraySync()[0]!;
+    expect(g).toHaveLength(3);
+    // Scale 0: the 2 × 2 pixels around the centre, exactly.
+    expect(g[0]).toEqual([[px(3, 3), px(4, 3)], [px(3, 4), px(4, 4)]].map((r) => r.map((v) => expect.closeTo(v, 5))));
+    // Scale 1: 4 × 4 pixels read at 2 × 2, each the mean of its 2 × 2 block (bilinear between pixel centres).
+    const mean = (x: number, y: number): number => (px(x, y) + px(x + 1, y) + px(x, y + 1) + px(x + 1, y + 1)) / 4;
+    expect(g[1]).toEqual([[mean(2, 2), mean(4, 2)], [mean(2, 4), mean(4, 4)]].map((r) => r.map((v) => expect.closeTo(v, 5))));
+    // Scale 2: all 8 × 8 pixels read at 2 × 2: samples at 1.5 and 5.5 px, again 2 × 2 means.
+    expect(g[2]).toEqual([[mean(1, 1), mean(5, 1)], [mean(1, 5), mean(5, 5)]].map((r) => r.map((v) => expect.closeTo(v, 5))));
   });
 });

@@ -71,3 +71,25 @@ export function gridSample(image: tf.Tensor4D, grid: tf.Tensor4D): tf.Tensor4D {
 function detached(t: tf.Tensor): tf.Tensor {
   return tf.tensor(t.dataSync(), t.shape, t.dtype);
 }
+
+/**
+ * The glimpse sensor of the recurrent attention model (Mnih et al., 2014, §3.1): around each
+ * location `centres` [B, 2] (x, y in [−1, 1]), `scales` square patches of side `patch`·2^s
+ * pixels (s = 0 … scales − 1), each read down to patch × patch by bilinear sampling → [B,
+ * scales·C, patch, patch]. The coarser patches see more of the image at lower resolution.
+ * Differentiable in the image; the locations are chosen by a policy (REINFORCE), not by gradient.
+ */
+export function glimpse(image: tf.Tensor4D, centres: tf.Tensor2D, patch: number, scales: number): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [B, , H, W] = image.shape;
+    const [cx, cy] = tf.split(centres, 2, 1) as [tf.Tensor2D, tf.Tensor2D];
+    const zeros = tf.zeros([B, 1]);
+    const reads: tf.Tensor4D[] = [];
+    for (let s = 0; s < scales; s++) {
+      const side = patch * 2 ** s; // pixels the patch covers
+      const theta = tf.reshape(tf.concat([tf.fill([B, 1], side / W), zeros, cx, zeros, tf.fill([B, 1], side / H), cy], 1), [B, 2, 3]) as tf.Tensor3D;
+      reads.push(gridSample(image, affineGrid(theta, patch, patch)));
+    }
+    return tf.concat(reads, 1) as tf.Tensor4D;
+  });
+}
