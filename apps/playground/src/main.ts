@@ -164,6 +164,7 @@ dropZone.addEventListener('drop', (e) => {
 
 function clearRun(): void {
   $('output-text').textContent = '';
+  for (const key of ['ids', 'label', 'probabilities']) delete $('output-text').dataset[key];
   $('latency').textContent = '';
   showError('run-error', undefined);
   for (const id of ['cross-maps', 'self-maps', 'encoder-maps', 'cls-maps', 'rollout-maps']) $(id).replaceChildren();
@@ -241,6 +242,7 @@ async function runClassifier(model: OnnxModel, ids: number[], unknown: string[])
   const out = $('output-text');
   out.textContent = `class ${r.label} · ${(100 * r.probabilities[r.label]!).toFixed(1)}%  (${Array.from(r.probabilities, (p, k) => `${k}: ${(100 * p).toFixed(1)}%`).join(', ')})`;
   out.dataset.label = String(r.label);
+  out.dataset.probabilities = Array.from(r.probabilities).join(' ');
   $('latency').textContent =
     `${loaded!.opened.device} · ${r.ms.toFixed(1)} ms` + `${unknown.length ? ` · unknown to the tokenizer: ${unknown.map((c) => JSON.stringify(c)).join(' ')}` : ''}`;
   const hasAttention = loaded!.folder.hasAttention;
@@ -329,6 +331,7 @@ async function classifyPainted(): Promise<void> {
     const out = $('output-text');
     out.textContent = `class ${r.label} (p = ${r.probabilities[r.label]!.toFixed(3)})`;
     out.dataset.label = String(r.label);
+    out.dataset.probabilities = Array.from(r.probabilities).join(' ');
     $('latency').textContent =
       `${opened.device}${opened.device === 'wasm' ? ` · ${threads} thread${threads === 1 ? '' : 's'}` : ''} · ${r.ms.toFixed(1)} ms · ` +
       `probabilities ${Array.from(r.probabilities, (p, k) => `${k}: ${p.toFixed(3)}`).join(', ')}`;

@@ -9,19 +9,25 @@
 //   - per-token decode latency (batch 1) of the same architecture with maxSeqLen 520, using the
 //     KV-cache graph at positions 32, 128 and 512, and without the cache (full forward over the
 //     513-token prefix) at 512.
+//   - the export folder's graph (onnx/model.onnx, the KV-cache graph, here with an empty past and
+//     every output fetched, as transformers.js runs a prompt) vs the plain forward graph of the
+//     same baby GPT with context 256, at batch 12 × 64 and 1 × 256, one thread: CPU ms per call
+//     (process CPU time, which another process's load does not inflate as it does wall time),
+//     the same graph fetching only the logits (what the present outputs cost to hand over), and
+//     ONNX Runtime's own kernel time per call (its profiler; per-node medians, summed by op).
 // Forward FLOPs per token: 2·params (every weight matrix once, incl. the tied output layer) +
 // 4·layers·T·dModel (q·kᵀ and weights·v, causal mask not discounted); per-token decode at
 // position p: 2·params + 4·layers·p·dModel.
 // Contestants are timed in interleaved rounds (medians), so a shared machine's load hits them
 // alike; the JSON records the load average and flags a busy machine.
 // Prints a table and writes bench/results/infer.json at the repo root (builds first):
-//   pnpm bench:infer [--quick]
+//   pnpm bench:infer [--quick] [--export-graph-only]
 
 import * as tf from '@tensorflow/tfjs-core';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
-import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { readFileSync, readdirSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createModelConfig, createRng } from '@attend/core';
@@ -36,6 +42,7 @@ import { quantizeModel } from '../dist/quantize.js';
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '../../..');
 const quick = process.argv.includes('--quick');
+const exportGraphOnly = process.argv.includes('--export-graph-only');
 const budget = quick ? 0.3 : 1.5; // scales every timing window
 
 const line = (s = '') => process.stdout.write(s + '\n');
@@ -131,6 +138,122 @@ out.matmul512 = {
   ortWeb: await ortMatMul(ortWeb, { executionProviders: ['wasm'] }),
 };
 line(`MatMul 512²: ORT-node 1T ${out.matmul512.ortNode1.gflops.toFixed(1)} GFLOP/s, 2T ${out.matmul512.ortNode2.gflops.toFixed(1)}, ORT-web ${out.matmul512.ortWeb.gflops.toFixed(1)}`);
+
+// 1b. The export folder's graph (KV cache, empty past) vs the plain forward graph.
+
+/** Process CPU ms (user + system): what a call costs this process, whatever else runs on the machine. */
+function cpuMs() {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+/** ONNX Runtime's kernel ms per run of a profiled session: each node's median over the runs, summed, and by op type. */
+function kernelTimes(events) {
+  const byNode = new Map();
+  for (const e of events) {
+    if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
+    const n = byNode.get(e.name) ?? { op: e.args.op_name, us: [] };
+    n.us.push(e.dur);
+    byNode.set(e.name, n);
+  }
+  const byOp = {};
+  let total = 0;
+  for (const { op, us } of byNode.values()) {
+    us.sort((a, b) => a - b);
+    const median = us[Math.floor(us.length / 2)] / 1000;
+    byOp[op] = (byOp[op] ?? 0) + median;
+    total += median;
+  }
+  return { ms: total, byOp: Object.fromEntries(Object.entries(byOp).sort((a, b) => b[1] - a[1])) };
+}
+
+async function exportGraphComparison() {
+  const config = createModelConfig({
+    preset: 'decoder-lm', vocabSize: baby.vocabSize, dModel: baby.dModel, numHeads: baby.numHeads,
+    numDecoderLayers: baby.numLayers, dFf: 4 * baby.dModel, maxSeqLen: 256, dropout: 0, positional: 'learned',
+  });
+  const m = new TransformerModel(config, { seed: 1 });
+  const ckpt = serializeCheckpoint({ model: m });
+  m.dispose();
+  const graphs = { plain: exportCheckpointFiles(ckpt), cache: exportCheckpointFiles(ckpt, { kvCache: true }) };
+  const H = baby.numHeads;
+  const D = baby.dModel / H;
+  const profileDir = mkdtempSync(join(tmpdir(), 'attend-infer-profile-'));
+  const result = { model: { ...baby, context: 256, positional: 'learned' }, shapes: {} };
+  try {
+    for (const [b, t] of [[12, 64], [1, 256]]) {
+      const ids = BigInt64Array.from(randomIds(21, b * t), BigInt);
+      const plainFeeds = { input_ids: new ortNode.Tensor('int64', ids, [b, t]), attention_mask: new ortNode.Tensor('int64', new BigInt64Array(b * t).fill(1n), [b, t]) };
+      const cacheFeeds = { ...plainFeeds, position_ids: new ortNode.Tensor('int64', BigInt64Array.from({ length: b * t }, (_, i) => BigInt(i % t)), [b, t]) };
+      for (let i = 0; i < baby.numLayers; i++) {
+        for (const part of ['key', 'value']) cacheFeeds[`past_key_values.${i}.${part}`] = new ortNode.Tensor('float32', new Float32Array(0), [b, H, 0, D]);
+      }
+      const contestants = [
+        ['plain forward', graphs.plain, plainFeeds, undefined],
+        ['export graph', graphs.cache, cacheFeeds, undefined],
+        ['export graph, logits only', graphs.cache, cacheFeeds, ['logits']],
+      ];
+      const rows = {};
+      for (const [name, bytes, feeds, fetches] of contestants) {
+        const session = await ortNode.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, logSeverityLevel: 3 });
+        for (let i = 0; i < 3; i++) await session.run(feeds, fetches);
+        rows[name] = { session, feeds, fetches, cpu: [], wall: [] };
+      }
+      // Interleaved rounds: the contestants see the same machine.
+      const reps = quick ? 15 : 60;
+      for (let r = 0; r < reps; r++) {
+        for (const row of Object.values(rows)) {
+          const c = cpuMs();
+          const w = performance.now();
+          await row.session.run(row.feeds, row.fetches);
+          row.wall.push(performance.now() - w);
+          row.cpu.push(cpuMs() - c);
+        }
+      }
+      const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+      const shape = { contestants: {} };
+      for (const [name, row] of Object.entries(rows)) {
+        shape.contestants[name] = { cpuMs: median(row.cpu), wallMs: median(row.wall), reps };
+        await row.session.release();
+      }
+      // Kernel time: a profiled session per graph, all outputs fetched.
+      for (const [name, bytes, feeds] of contestants.slice(0, 2)) {
+        const prefix = join(profileDir, name.replace(/\W+/g, '-'));
+        const session = await ortNode.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, logSeverityLevel: 3, enableProfiling: true, profileFilePrefix: prefix });
+        for (let i = 0; i < (quick ? 8 : 25); i++) await session.run(feeds);
+        session.endProfiling();
+        await session.release();
+        const file = readdirSync(profileDir).filter((f) => f.startsWith(`${name.replace(/\W+/g, '-')}_`)).sort().pop();
+        shape.contestants[name].kernel = kernelTimes(JSON.parse(readFileSync(join(profileDir, file), 'utf8')));
+        rmSync(join(profileDir, file));
+      }
+      const c = shape.contestants;
+      shape.exportOverPlainCpu = c['export graph'].cpuMs / c['plain forward'].cpuMs;
+      shape.exportOverPlainKernel = c['export graph'].kernel.ms / c['plain forward'].kernel.ms;
+      shape.presentHandOverCpuMs = c['export graph'].cpuMs - c['export graph, logits only'].cpuMs;
+      shape.presentBytes = 2 * baby.numLayers * b * H * t * D * 4;
+      result.shapes[`${b}x${t}`] = shape;
+    }
+  } finally {
+    rmSync(profileDir, { recursive: true, force: true });
+  }
+  return result;
+}
+
+out.exportGraph = await exportGraphComparison();
+const padEnd = (x, n) => String(x).padEnd(n);
+const fixed = (x) => x.toFixed(2).padStart(9);
+line();
+line(`Export folder graph (KV cache, empty past) vs plain forward, baby GPT context 256, 1 thread`);
+line(`${padEnd('shape', 8)}${padEnd('graph', 28)}${'CPU ms'.padStart(9)}${'wall ms'.padStart(9)}${'kernel ms'.padStart(11)}`);
+for (const [shape, r] of Object.entries(out.exportGraph.shapes)) {
+  for (const [name, c] of Object.entries(r.contestants)) {
+    line(`${padEnd(shape, 8)}${padEnd(name, 28)}${fixed(c.cpuMs)}${fixed(c.wallMs)}${c.kernel ? fixed(c.kernel.ms).padStart(11) : '          -'}`);
+  }
+  line(`${padEnd('', 8)}export/plain: CPU ${r.exportOverPlainCpu.toFixed(2)}, kernels ${r.exportOverPlainKernel.toFixed(2)}; handing over the present outputs (${(r.presentBytes / 1e6).toFixed(1)} MB): ${r.presentHandOverCpuMs.toFixed(2)} ms CPU`);
+}
+
+if (exportGraphOnly) process.exit(0); // figures printed only; infer.json is written by a full run
 
 // 2. Batched forward.
 const { batch: B, context: T, numLayers: L, dModel: d } = baby;

@@ -1,5 +1,6 @@
 // The graph builder and ModelProto encoding on their own: a small graph with symbolic axes
-// runs under ONNX Runtime at two shapes, the header reads back, and names stay unique.
+// runs under ONNX Runtime at two shapes, the header reads back, names stay unique, and graph
+// outputs are node outputs renamed (no Identity copies) except where a rename cannot be.
 
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
@@ -46,6 +47,42 @@ describe('GraphBuilder + encodeModel', () => {
       inputs: ['x', 'ids'],
       outputs: ['y', 'n'],
     });
+  });
+
+  it('names a node output after its graph output, with no Identity, also when the graph reads it on', async () => {
+    const g = new GraphBuilder('renamed');
+    const x = g.input('x', 'float32', [2]);
+    const y = g.add(x, g.floats([1])); // read on by the Mul, like a KV cache's present keys by the scores
+    g.output('z', g.mul(y, g.floats([2])), 'float32', [2]);
+    g.output('present', y, 'float32', [2]);
+    const model = g.toModel({ producerName: 'attend', producerVersion: '0' });
+    expect(model.graph.nodes.map((n) => n.opType)).not.toContain('Identity');
+    expect(model.graph.nodes.find((n) => n.opType === 'Mul')!.inputs).toContain('present');
+    const session = await ort.InferenceSession.create(encodeModel(model));
+    const out = await session.run({ x: new ort.Tensor('float32', Float32Array.from([1, 2]), [2]) });
+    expect(Array.from(out.present!.data as Float32Array)).toEqual([2, 3]);
+    expect(Array.from(out.z!.data as Float32Array)).toEqual([4, 6]);
+    await session.release();
+  });
+
+  it('outputs a graph input, an initializer and a value output twice through Identity nodes', async () => {
+    const g = new GraphBuilder('copies');
+    const x = g.input('x', 'float32', [2]);
+    const w = g.initializer('w', 'float32', [2], Float32Array.from([5, 6]));
+    const y = g.add(x, w);
+    g.output('x_out', x, 'float32', [2]);
+    g.output('w_out', w, 'float32', [2]);
+    g.output('a', y, 'float32', [2]);
+    g.output('b', y, 'float32', [2]);
+    const model = g.toModel({ producerName: 'attend', producerVersion: '0' });
+    expect(model.graph.nodes.filter((n) => n.opType === 'Identity').map((n) => n.outputs[0])).toEqual(['x_out', 'w_out', 'b']);
+    const session = await ort.InferenceSession.create(encodeModel(model));
+    const out = await session.run({ x: new ort.Tensor('float32', Float32Array.from([1, 2]), [2]) });
+    expect(Array.from(out.x_out!.data as Float32Array)).toEqual([1, 2]);
+    expect(Array.from(out.w_out!.data as Float32Array)).toEqual([5, 6]);
+    expect(Array.from(out.a!.data as Float32Array)).toEqual([6, 8]);
+    expect(Array.from(out.b!.data as Float32Array)).toEqual([6, 8]);
+    await session.release();
   });
 
   it('refuses a value name used twice and initializers of the wrong size', () => {

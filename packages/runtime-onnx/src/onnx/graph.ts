@@ -28,6 +28,8 @@ export class GraphBuilder {
   private readonly names = new Set<string>();
   private readonly constants = new Map<string, Value>();
   private readonly counters = new Map<string, number>();
+  /** Node outputs declared graph outputs under another name (see `output`). */
+  private readonly renames = new Map<Value, string>();
   private scopes: string[] = [];
 
   constructor(readonly name: string) {}
@@ -48,11 +50,18 @@ export class GraphBuilder {
     return name;
   }
 
-  /** Declares `value` a graph output called `name` (through an Identity node if the names differ). */
+  /**
+   * Declares `value` a graph output called `name`. A node's output is renamed `name` (every
+   * reference follows when the model is written), so no Identity copies a tensor that the graph
+   * also reads on (a KV-cache graph's present keys feed its scores); a graph input, an
+   * initializer or a value already output under another name goes through an Identity node.
+   */
   output(name: string, value: Value, type: ElemType, dims: Dim[]): void {
     if (name !== value) {
       this.claim(name);
-      this.nodes.push({ name: `output/${name}`, opType: 'Identity', inputs: [value], outputs: [name], attributes: {} });
+      const isNodeOutput = !this.inputs.some((i) => i.name === value) && !this.initializers.some((t) => t.name === value);
+      if (isNodeOutput && !this.renames.has(value) && !this.outputs.some((o) => o.name === value)) this.renames.set(value, name);
+      else this.nodes.push({ name: `output/${name}`, opType: 'Identity', inputs: [value], outputs: [name], attributes: {} });
     }
     this.outputs.push({ name, elemType: ELEM_CODES[type], dims });
   }
@@ -76,6 +85,13 @@ export class GraphBuilder {
     return this.constant('int64', BigInt64Array.from(values, (v) => BigInt(v)), dims);
   }
 
+  /** The nodes with every renamed value (see `output`) under its output name. */
+  private renamedNodes(): NodeProto[] {
+    if (this.renames.size === 0) return this.nodes;
+    const rename = (v: Value): Value => this.renames.get(v) ?? v;
+    return this.nodes.map((n) => ({ ...n, inputs: n.inputs.map(rename), outputs: n.outputs.map(rename) }));
+  }
+
   toModel(options: { producerName: string; producerVersion: string; docString?: string; metadata?: Record<string, string> }): ModelProto {
     return {
       irVersion: IR_VERSION,
@@ -84,7 +100,7 @@ export class GraphBuilder {
       producerVersion: options.producerVersion,
       docString: options.docString,
       metadata: options.metadata ?? {},
-      graph: { name: this.name, nodes: this.nodes, initializers: this.initializers, inputs: this.inputs, outputs: this.outputs },
+      graph: { name: this.name, nodes: this.renamedNodes(), initializers: this.initializers, inputs: this.inputs, outputs: this.outputs },
     };
   }
 

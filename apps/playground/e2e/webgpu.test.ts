@@ -1,0 +1,165 @@
+// WebGPU end to end in a real browser: Debian's chromium with its software WebGPU adapter
+// (SwiftShader, `--use-webgpu-adapter=swiftshader`), the built app served from 127.0.0.1 (a secure
+// context). The same models run on onnxruntime-web's WebGPU execution provider and on its WASM
+// one in the page, and their outputs must agree: greedy ids for the demo (encoder-decoder with a
+// KV cache) and a decoder-lm export, class probabilities within 1e-3 for an encoder-classifier
+// and a vit-classifier export. No timings: the adapter is software. When chromium gives no
+// adapter or onnxruntime-web's WebGPU EP fails to start, the tests skip with the reason.
+// Needs `npm run build` first (turbo does it).
+
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { AddressInfo } from 'node:net';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { preview, type PreviewServer } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadSeq2SeqFolder, translate } from '@attend/runtime-onnx/node';
+import { tinyExport, tinyVitExport } from '../src/test-utils/fixtures.js';
+
+const app = dirname(dirname(fileURLToPath(import.meta.url)));
+const dist = join(app, 'dist');
+const CHROMIUM = '/usr/bin/chromium';
+const FLAGS = [
+  '--headless', '--no-sandbox', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader',
+];
+const INPUT = 'march 3rd, 2021';
+/** SwiftShader compiles every shader on the CPU: the first WebGPU run of a model takes tens of seconds. */
+const SLOW = 300_000;
+
+if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing; install Debian's chromium (apt-get install -y chromium), as .ci/run does`);
+if (!existsSync(join(dist, 'index.html')) || !existsSync(join(dist, 'demo', 'config.json'))) throw new Error(`${dist} holds no built app; run the app's build first`);
+
+let server: PreviewServer;
+let context: BrowserContext;
+let page: Page;
+let userDataDir: string;
+const pageErrors: string[] = [];
+/** Why WebGPU cannot be tested here (no adapter, or the EP failed), or '' when it can. */
+let unavailable = '';
+
+beforeAll(async () => {
+  server = await preview({ root: app, logLevel: 'silent', preview: { host: '127.0.0.1', port: 0, strictPort: false, open: false } });
+  const { port } = server.httpServer.address() as AddressInfo;
+  userDataDir = await mkdtemp(join(tmpdir(), 'attend-chromium-webgpu-'));
+  context = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1280, height: 900 } });
+  page = context.pages()[0] ?? (await context.newPage());
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  await page.goto(`http://127.0.0.1:${port}/`);
+  const adapter = await page.evaluate(async () => {
+    const gpu = (navigator as { gpu?: { requestAdapter(): Promise<{ info?: { architecture?: string; vendor?: string } } | null> } }).gpu;
+    if (!gpu) return 'no navigator.gpu';
+    const a = await gpu.requestAdapter();
+    return a ? `${a.info?.vendor ?? '?'}/${a.info?.architecture ?? '?'}` : 'navigator.gpu.requestAdapter() gave null';
+  });
+  if (!adapter.endsWith('/swiftshader')) unavailable = `no SwiftShader WebGPU adapter in chromium: ${adapter}`;
+  // The demo loads on 'auto', which is WebGPU when an adapter exists.
+  await page.waitForSelector('body[data-model="ready"]', { timeout: SLOW });
+  const status = (await page.textContent('#model-status')) ?? '';
+  const failed = /\(webgpu failed: ([^)]+)\)/.exec(status);
+  if (!unavailable && failed) unavailable = `onnxruntime-web's WebGPU EP failed on SwiftShader: ${failed[1]}`;
+}, SLOW);
+
+afterAll(async () => {
+  await context?.close();
+  await new Promise<void>((resolve) => (server ? server.httpServer.close(() => resolve()) : resolve()));
+  if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
+});
+
+/** Loads these folder files (path → bytes) on `device` through the page's file picker. */
+async function load(files: Record<string, Uint8Array>, device: 'wasm' | 'webgpu', status: string): Promise<void> {
+  await page.selectOption('#device-select', device);
+  await page.setInputFiles('#file-input', Object.entries(files).map(([path, bytes]) => ({ name: path.replace('onnx/', ''), mimeType: 'application/octet-stream', buffer: Buffer.from(bytes) })));
+  await page.waitForFunction((s) => document.querySelector('#model-status')?.textContent?.startsWith(s), status, { timeout: SLOW });
+  await expect(page.textContent('#model-status')).resolves.toMatch(new RegExp(` · device ${device}(?:,| ·|$)`));
+}
+
+/** Runs the loaded text model on `text`; the output's data-ids (generators) or data-probabilities (classifiers). */
+async function runText(text: string, attribute: 'data-ids' | 'data-probabilities'): Promise<string> {
+  await page.fill('#input-text', text);
+  await page.click('#run-button');
+  await page.waitForSelector('body[data-run="done"]', { timeout: SLOW });
+  return (await page.getAttribute('#output-text', attribute))!;
+}
+
+function probabilities(attribute: string): number[] {
+  return attribute.split(' ').map(Number);
+}
+
+/** The files of the built demo folder, as the picker would get them. */
+async function demoFiles(): Promise<Record<string, Uint8Array>> {
+  const files: Record<string, Uint8Array> = {};
+  for (const name of ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json']) files[name] = new Uint8Array(await readFile(join(dist, 'demo', name)));
+  for (const name of await readdir(join(dist, 'demo', 'onnx'))) files[`onnx/${name}`] = new Uint8Array(await readFile(join(dist, 'demo', 'onnx', name)));
+  return files;
+}
+
+describe('playground on WebGPU (SwiftShader) in chromium', () => {
+  it('has a SwiftShader adapter and loads the demo on the WebGPU execution provider', ({ skip }) => {
+    if (unavailable) skip(unavailable);
+    expect(unavailable).toBe('');
+  });
+
+  it('translates the demo on WebGPU as on WASM and as onnxruntime-node (greedy ids, KV-cache decoder)', async ({ skip }) => {
+    if (unavailable) skip(unavailable);
+    const { model, tokenizer } = await loadSeq2SeqFolder(join(dist, 'demo'));
+    const ids = tokenizer.encode(INPUT);
+    const [expected] = await translate(model, { ids, batchSize: 1, seqLen: ids.length }, { maxNewTokens: 47 });
+    await Promise.all([model.encoder.release(), model.decoder.release()]);
+    await expect(page.textContent('#model-status')).resolves.toMatch(/^Loaded demo\/: .* · device webgpu · /);
+    const webgpu = await runText(INPUT, 'data-ids');
+    await expect(page.textContent('#latency')).resolves.toMatch(/^webgpu · /);
+    const files = await demoFiles();
+    await load(files, 'wasm', 'Loaded model: encoder-decoder');
+    const wasm = await runText(INPUT, 'data-ids');
+    expect(webgpu).toBe(wasm);
+    expect(wasm).toBe(expected!.join(' '));
+    expect(expected!.length).toBeGreaterThan(5);
+  }, SLOW);
+
+  it('generates with a decoder-lm export on WebGPU as on WASM (greedy ids)', async ({ skip }) => {
+    if (unavailable) skip(unavailable);
+    const files = await tinyExport('decoder-lm');
+    await load(files, 'wasm', 'Loaded model: decoder-lm');
+    const wasm = await runText('bad', 'data-ids');
+    await load(files, 'webgpu', 'Loaded model: decoder-lm');
+    const webgpu = await runText('bad', 'data-ids');
+    expect(wasm.split(' ').length).toBeGreaterThan(3);
+    expect(webgpu).toBe(wasm);
+  }, SLOW);
+
+  it('classifies text and images on WebGPU as on WASM (probabilities within 1e-3)', async ({ skip }) => {
+    if (unavailable) skip(unavailable);
+    const text = await tinyExport('encoder-classifier');
+    await load(text, 'wasm', 'Loaded model: encoder-classifier');
+    const wasm = probabilities(await runText('fedcab', 'data-probabilities'));
+    await load(text, 'webgpu', 'Loaded model: encoder-classifier');
+    const webgpu = probabilities(await runText('fedcab', 'data-probabilities'));
+    expect(wasm).toHaveLength(3);
+    expect(Math.max(...wasm) - Math.min(...wasm)).toBeGreaterThan(1e-2); // not a uniform answer
+    for (const [k, p] of wasm.entries()) expect(Math.abs(webgpu[k]! - p), `class ${k}`).toBeLessThanOrEqual(1e-3);
+
+    const image = await tinyVitExport();
+    const classify = async (device: 'wasm' | 'webgpu'): Promise<{ pixels: string; p: number[] }> => {
+      await load(image, device, 'Loaded model: vit-classifier');
+      // A diagonal stroke over the 8×8 grid (28 px cells).
+      const box = (await page.locator('#image-canvas').boundingBox())!;
+      await page.mouse.move(box.x + 10, box.y + 10);
+      await page.mouse.down();
+      for (let t = 10; t < 220; t += 14) await page.mouse.move(box.x + t, box.y + t);
+      await page.mouse.up();
+      await page.click('#image-run');
+      await page.waitForSelector('body[data-run="done"]', { timeout: SLOW });
+      return { pixels: (await page.getAttribute('#image-canvas', 'data-pixels'))!, p: probabilities((await page.getAttribute('#output-text', 'data-probabilities'))!) };
+    };
+    const imageWasm = await classify('wasm');
+    const imageWebgpu = await classify('webgpu');
+    expect(imageWebgpu.pixels).toBe(imageWasm.pixels);
+    expect(imageWasm.p).toHaveLength(3);
+    for (const [k, p] of imageWasm.p.entries()) expect(Math.abs(imageWebgpu.p[k]! - p), `class ${k}`).toBeLessThanOrEqual(1e-3);
+    expect(pageErrors).toEqual([]);
+  }, SLOW);
+});
