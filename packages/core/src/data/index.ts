@@ -7,4 +7,4 @@ export * from './pairs.js';
 export * from './split.js';
 export * from './synthetic.js';
 export * from './text.js';
-export * from './cluttered-digits.js';
+export * from './digit-canvases.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clutteredDigits, DIGIT_MAX_VALUE } from './cluttered-digits.js';
+import { clutteredDigits, DIGIT_MAX_VALUE, digitScenes } from './digit-canvases.js';
 import type { LabeledFeatures } from './pairs.js';
 
 /** A digit whose pixel (r, c) is r·8 + c + 1 (scaled by 16 on the canvas), so every position is recognisable. */
@@ -56,5 +56,37 @@ describe('clutteredDigits', () => {
     expect(() => clutteredDigits([{ features: [1, 2], label: 0 }], { count: 1, seed: 1 })).toThrow(/digit 0 has 2 values, expected 64/);
     expect(() => clutteredDigits([ramp], { count: 1, seed: 1, rotate: 270 })).toThrow(/rotate: 270 is not allowed/);
     expect(() => clutteredDigits([ramp], { count: -1, seed: 1 })).toThrow(/count: -1 is not allowed/);
+  });
+});
+
+describe('digitScenes', () => {
+  const digits: LabeledFeatures[] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((label) => ({ features: Array.from({ length: 64 }, (_, i) => ((i * (label + 1)) % 16) + 1), label }));
+
+  it('draws 1–4 digits side by side without overlap, captioned left to right', () => {
+    const scenes = digitScenes(digits, { count: 200, seed: 4 });
+    expect(digitScenes(digits, { count: 200, seed: 4 })).toEqual(scenes);
+    expect(new Set(scenes.map((s) => s.labels.length))).toEqual(new Set([1, 2, 3, 4]));
+    for (const { pixels, labels, caption, boxes } of scenes) {
+      expect(boxes).toHaveLength(labels.length);
+      expect(caption.split(' ')).toHaveLength(labels.length);
+      for (let i = 1; i < boxes.length; i++) expect(boxes[i]!.x).toBeGreaterThanOrEqual(boxes[i - 1]!.x + 8); // left to right, apart
+      boxes.forEach((box, i) => {
+        expect(box.x + 8).toBeLessThanOrEqual(48);
+        expect(box.y + 8).toBeLessThanOrEqual(24);
+        const digit = digits[labels[i]!]!.features;
+        for (let r = 0; r < 8; r++) for (let c = 0; c < 8; c++) expect(at(pixels, 48, box.x + c, box.y + r)).toBeCloseTo(digit[r * 8 + c]! / DIGIT_MAX_VALUE, 6);
+      });
+    }
+    const words = 'zero one two three four five six seven eight nine'.split(' ');
+    for (const s of scenes) expect(s.caption).toBe(s.labels.map((l) => words[l]).join(' '));
+    const [threeOneFour] = digitScenes([digits[3]!, digits[1]!, digits[4]!].map((d, i) => ({ ...d, label: [3, 1, 4][i]! })), { count: 60, seed: 2, minDigits: 3, maxDigits: 3 }).filter((s) => s.labels.join() === '3,1,4');
+    expect(threeOneFour!.caption).toBe('three one four');
+    expect(new Set(scenes.map((s) => s.boxes[0]!.y)).size).toBeGreaterThan(5); // vertical jitter
+  });
+
+  it('refuses scenes that cannot fit, in one line naming the option', () => {
+    expect(() => digitScenes(digits, { count: 1, seed: 1, width: 30 })).toThrow(/maxDigits: 4 digits of 8 px do not fit side by side in a canvas 30 wide/);
+    expect(() => digitScenes(digits, { count: 1, seed: 1, minDigits: 3, maxDigits: 2 })).toThrow(/maxDigits: 2 is not allowed; expected an integer >= 3/);
+    expect(() => digitScenes(digits, { count: 1, seed: 1, digitSize: 16, height: 12 })).toThrow(/digitSize: 16 does not fit a canvas 12 high/);
   });
 });

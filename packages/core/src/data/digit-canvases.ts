@@ -1,3 +1,5 @@
+// Canvases of digits8x8.csv digits, built in code, for the seeds' visual attention tasks.
+//
 // Cluttered, translated (and optionally scaled and rotated) digits: the task of the seeds'
 // "where to look" models. Mnih et al. (2014, recurrent models of visual attention) place one
 // digit at a random position of a larger canvas and scatter fragments of other digits over it;
@@ -55,12 +57,7 @@ export function clutteredDigits(digits: readonly LabeledFeatures[], options: Clu
   if (digitSize > size) throw new ConfigError('digitSize', `${digitSize} does not fit a canvas of ${size}`);
   if (fragmentSize > digitSize) throw new ConfigError('fragmentSize', `${fragmentSize} is larger than the digit (${digitSize})`);
   if (!(rotate >= 0 && rotate <= 180)) throw new ConfigError('rotate', `${rotate} is not allowed; expected degrees in [0, 180]`);
-  if (digits.length === 0) throw new DataError('clutteredDigits: no digit images to draw from');
-  if (clutter > 0 && digits.length < 2) throw new DataError('clutteredDigits: clutter needs at least 2 digit images');
-  const images = digits.map((d, i) => {
-    if (d.features.length !== DIGIT_SIZE * DIGIT_SIZE) throw new DataError(`clutteredDigits: digit ${i} has ${d.features.length} values, expected ${DIGIT_SIZE * DIGIT_SIZE}`);
-    return resize(Float32Array.from(d.features, (v) => v / DIGIT_MAX_VALUE), DIGIT_SIZE, digitSize);
-  });
+  const images = digitImages(digits, digitSize, clutter);
   const rng = createRng(options.seed);
   const out: ClutteredDigit[] = [];
   for (let n = 0; n < options.count; n++) {
@@ -71,28 +68,110 @@ export function clutteredDigits(digits: readonly LabeledFeatures[], options: Clu
       if (other >= index) other += 1;
       const sx = rng.int(digitSize - fragmentSize + 1);
       const sy = rng.int(digitSize - fragmentSize + 1);
-      const x = rng.int(size - fragmentSize + 1);
-      const y = rng.int(size - fragmentSize + 1);
-      for (let r = 0; r < fragmentSize; r++) {
-        for (let c = 0; c < fragmentSize; c++) {
-          const at = (y + r) * size + x + c;
-          pixels[at] = Math.max(pixels[at]!, images[other]![(sy + r) * digitSize + sx + c]!);
-        }
-      }
+      draw(pixels, size, images[other]!, digitSize, rng.int(size - fragmentSize + 1), rng.int(size - fragmentSize + 1), { x: sx, y: sy, size: fragmentSize });
     }
     const angle = rotate > 0 ? (2 * rng.next() - 1) * rotate : 0;
     const digit = angle === 0 ? images[index]! : rotated(images[index]!, digitSize, angle);
     const x = rng.int(size - digitSize + 1);
     const y = rng.int(size - digitSize + 1);
-    for (let r = 0; r < digitSize; r++) {
-      for (let c = 0; c < digitSize; c++) {
-        const at = (y + r) * size + x + c;
-        pixels[at] = Math.max(pixels[at]!, digit[r * digitSize + c]!);
-      }
-    }
+    draw(pixels, size, digit, digitSize, x, y);
     out.push({ pixels, label: digits[index]!.label, box: { x, y, size: digitSize }, angle });
   }
   return out;
+}
+
+export interface DigitScenesOptions {
+  /** Scenes to make. */
+  count: number;
+  seed: number;
+  /** Canvas height and width; default 24 × 48. */
+  height?: number;
+  width?: number;
+  /** Digits per scene, drawn uniformly from [minDigits, maxDigits]; default 1–4. */
+  minDigits?: number;
+  maxDigits?: number;
+  /** Digit side on the canvas (8, or larger by bilinear scaling); default 8. */
+  digitSize?: number;
+  /** Fragments of other digits scattered over the canvas; default 0. */
+  clutter?: number;
+}
+
+export interface DigitScene {
+  /** height × width pixels in [0, 1], row-major. */
+  pixels: Float32Array;
+  /** The digits' labels, left to right. */
+  labels: number[];
+  /** The caption: the labels as English words, left to right ("three one four"). */
+  caption: string;
+  /** Each digit's square, left to right. */
+  boxes: { x: number; y: number; size: number }[];
+}
+
+/** English words of the digits 0–9, as captions spell them. */
+export const DIGIT_WORDS = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'] as const;
+
+/**
+ * Scenes of 1–4 digits side by side at random, non-overlapping horizontal positions with
+ * vertical jitter, captioned by the digits' names left to right: the image-captioning task of
+ * the seeds (Show, Attend and Tell), where attention should follow the digits as the words go.
+ */
+export function digitScenes(digits: readonly LabeledFeatures[], options: DigitScenesOptions): DigitScene[] {
+  const height = options.height ?? 24;
+  const width = options.width ?? 48;
+  const minDigits = options.minDigits ?? 1;
+  const maxDigits = options.maxDigits ?? 4;
+  const digitSize = options.digitSize ?? DIGIT_SIZE;
+  const clutter = options.clutter ?? 0;
+  const fragmentSize = Math.max(1, Math.floor(digitSize / 2));
+  checkInt('count', options.count, 0);
+  checkInt('minDigits', minDigits, 1);
+  checkInt('maxDigits', maxDigits, minDigits);
+  checkInt('clutter', clutter, 0);
+  checkInt('digitSize', digitSize, 1);
+  if (digitSize > height) throw new ConfigError('digitSize', `${digitSize} does not fit a canvas ${height} high`);
+  if (maxDigits * digitSize > width) throw new ConfigError('maxDigits', `${maxDigits} digits of ${digitSize} px do not fit side by side in a canvas ${width} wide`);
+  const images = digitImages(digits, digitSize, clutter);
+  const rng = createRng(options.seed);
+  const scenes: DigitScene[] = [];
+  for (let n = 0; n < options.count; n++) {
+    const pixels = new Float32Array(height * width);
+    const count = minDigits + rng.int(maxDigits - minDigits + 1);
+    const chosen = Array.from({ length: count }, () => rng.int(digits.length));
+    for (let f = 0; f < clutter; f++) {
+      const from = images[rng.int(images.length)]!;
+      const sx = rng.int(digitSize - fragmentSize + 1);
+      const sy = rng.int(digitSize - fragmentSize + 1);
+      draw(pixels, width, from, digitSize, rng.int(width - fragmentSize + 1), rng.int(height - fragmentSize + 1), { x: sx, y: sy, size: fragmentSize });
+    }
+    // Gaps: `count` sorted offsets in [0, free] spread the digits without overlap.
+    const free = width - count * digitSize;
+    const offsets = Array.from({ length: count }, () => rng.int(free + 1)).sort((a, b) => a - b);
+    const boxes = offsets.map((g, i) => ({ x: g + i * digitSize, y: rng.int(height - digitSize + 1), size: digitSize }));
+    boxes.forEach((box, i) => draw(pixels, width, images[chosen[i]!]!, digitSize, box.x, box.y));
+    const labels = chosen.map((i) => digits[i]!.label);
+    scenes.push({ pixels, labels, caption: labels.map((l) => DIGIT_WORDS[l] ?? String(l)).join(' '), boxes });
+  }
+  return scenes;
+}
+
+/** The digit rows as images of side `digitSize` in [0, 1], checked. */
+function digitImages(digits: readonly LabeledFeatures[], digitSize: number, clutter: number): Float32Array[] {
+  if (digits.length === 0) throw new DataError('no digit images to draw from');
+  if (clutter > 0 && digits.length < 2) throw new DataError('clutter needs at least 2 digit images');
+  return digits.map((d, i) => {
+    if (d.features.length !== DIGIT_SIZE * DIGIT_SIZE) throw new DataError(`digit ${i} has ${d.features.length} values, expected ${DIGIT_SIZE * DIGIT_SIZE}`);
+    return resize(Float32Array.from(d.features, (v) => v / DIGIT_MAX_VALUE), DIGIT_SIZE, digitSize);
+  });
+}
+
+/** Draws (max) the `crop` of the `side` × `side` image (default all of it) at (x, y) of the canvas `width` wide. */
+function draw(canvas: Float32Array, width: number, image: Float32Array, side: number, x: number, y: number, crop = { x: 0, y: 0, size: side }): void {
+  for (let r = 0; r < crop.size; r++) {
+    for (let c = 0; c < crop.size; c++) {
+      const at = (y + r) * width + x + c;
+      canvas[at] = Math.max(canvas[at]!, image[(crop.y + r) * side + crop.x + c]!);
+    }
+  }
 }
 
 function checkInt(field: string, value: number, min: number): void {
