@@ -47,7 +47,7 @@ describe.each(Object.entries(tokenizers))('%s tokenizer.json round trip', (_, bu
       [2, '</s>', true],
       [3, '<unk>', true],
     ]);
-    expect(json.model.vocab['<unk>']).toBe(3);
+    expect((json.model.vocab as Record<string, number>)['<unk>']).toBe(3);
   });
 });
 
@@ -128,8 +128,8 @@ describe('tokenizerFromJSON errors', () => {
     ['missing model', () => ({ ...good(), model: undefined }), /missing model$/],
     [
       'unknown model type',
-      () => ({ ...good(), model: { ...model(good()), type: 'Unigram' } }),
-      /unknown model type "Unigram" \(expected "BPE" or "WordLevel"\)/,
+      () => ({ ...good(), model: { ...model(good()), type: 'Foo' } }),
+      /unknown model type "Foo" \(supported: "BPE", "WordLevel", "WordPiece", "Unigram"\)/,
     ],
     [
       'vocab not an object',
