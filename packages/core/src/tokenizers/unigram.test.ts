@@ -1,55 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { TokenizerError } from '../errors.js';
 import { tokenizerFromJSON } from './hf-json.js';
+import { marianJSON as marian, type Json } from '../test-utils/hf-tokenizers.js';
 import type { UnigramTokenizer } from './unigram.js';
-
-type Json = Record<string, unknown>;
-
-/** Pieces and scores (log-probabilities): "▁hello" beats "▁he" + "llo", "▁the" beats "▁t" + "he". */
-const PIECES: [string, number][] = [
-  ['▁', -2],
-  ['▁hello', -5],
-  ['▁he', -3],
-  ['llo', -3.5],
-  ['▁the', -2.5],
-  ['▁t', -4],
-  ['he', -3],
-  ['h', -6],
-  ['e', -6],
-  ['l', -6],
-  ['o', -6],
-  ['t', -6],
-  ['x', -7],
-  ['A', -6],
-  ['1', -6],
-];
-
-/** A Marian-layout tokenizer.json: </s> and <unk> first, <pad> last; `extra` overrides parts, `model` model fields. */
-function marian(extra: Json = {}, model: Json = {}): Json {
-  const vocab: [string, number][] = [['</s>', 0], ['<unk>', 0], ...PIECES, ['<pad>', 0]];
-  const metaspace = { type: 'Metaspace', replacement: '▁', add_prefix_space: true };
-  return {
-    version: '1.0',
-    truncation: null,
-    padding: null,
-    added_tokens: [
-      [0, '</s>'],
-      [1, '<unk>'],
-      [vocab.length - 1, '<pad>'],
-    ].map(([id, content]) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
-    normalizer: { type: 'Precompiled', precompiled_charsmap: 'AA==' },
-    pre_tokenizer: metaspace,
-    post_processor: {
-      type: 'TemplateProcessing',
-      single: [{ Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '</s>', type_id: 0 } }],
-      pair: [{ Sequence: { id: 'A', type_id: 0 } }, { Sequence: { id: 'B', type_id: 0 } }, { SpecialToken: { id: '</s>', type_id: 0 } }],
-      special_tokens: { '</s>': { id: '</s>', ids: [0], tokens: ['</s>'] } },
-    },
-    decoder: metaspace,
-    model: { type: 'Unigram', unk_id: 1, vocab, ...model },
-    ...extra,
-  };
-}
 
 const load = (json: Json) => tokenizerFromJSON(json, 'marian/tokenizer.json') as UnigramTokenizer;
 const pieces = (t: UnigramTokenizer, text: string) => t.idsToTokens(t.encode(text));

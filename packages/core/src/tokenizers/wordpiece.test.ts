@@ -1,40 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { TokenizerError } from '../errors.js';
 import { tokenizerFromJSON } from './hf-json.js';
+import { bertJSON as bert, type Json } from '../test-utils/hf-tokenizers.js';
 import type { WordPieceTokenizer } from './wordpiece.js';
-
-const SPECIALS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'];
-const PIECES = ['the', 'un', '##aff', '##able', 'run', '##ning', 'a', '##b', 'σοφοσ', 'σοφος', '東', '京', '𠀀', '.', ',', "'", 's', '$', 'x', 'cafe', 'café', 'Hello', 'hello'];
-
-type Json = Record<string, unknown>;
-
-/** A BERT-layout tokenizer.json over SPECIALS + PIECES; `normalizer` and `extra` override parts. */
-function bert(normalizer: Json | null = { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase: true }, extra: Json = {}): Json {
-  const vocab = Object.fromEntries([...SPECIALS, ...PIECES].map((t, id) => [t, id]));
-  return {
-    version: '1.0',
-    truncation: null,
-    padding: null,
-    added_tokens: SPECIALS.map((content, id) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
-    normalizer,
-    pre_tokenizer: { type: 'BertPreTokenizer' },
-    post_processor: {
-      type: 'TemplateProcessing',
-      single: [{ SpecialToken: { id: '[CLS]', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '[SEP]', type_id: 0 } }],
-      pair: [
-        { SpecialToken: { id: '[CLS]', type_id: 0 } },
-        { Sequence: { id: 'A', type_id: 0 } },
-        { SpecialToken: { id: '[SEP]', type_id: 0 } },
-        { Sequence: { id: 'B', type_id: 1 } },
-        { SpecialToken: { id: '[SEP]', type_id: 1 } },
-      ],
-      special_tokens: { '[CLS]': { id: '[CLS]', ids: [2], tokens: ['[CLS]'] }, '[SEP]': { id: '[SEP]', ids: [3], tokens: ['[SEP]'] } },
-    },
-    decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
-    model: { type: 'WordPiece', unk_token: '[UNK]', continuing_subword_prefix: '##', max_input_chars_per_word: 100, vocab },
-    ...extra,
-  };
-}
 
 const load = (json: Json) => tokenizerFromJSON(json, 'bert/tokenizer.json') as WordPieceTokenizer;
 const tokens = (t: WordPieceTokenizer, text: string) => t.idsToTokens(t.encode(text));
