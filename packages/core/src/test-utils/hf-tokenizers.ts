@@ -53,6 +53,9 @@ const MARIAN_PIECES: [string, number][] = [
   ['1', -6],
 ];
 
+/** A few of SentencePiece's nmt_nfkc rules: fullwidth and circled forms, a control dropped, NBSP made a space. */
+const NMT_SAMPLE: [string, string][] = [['ｔ', 't'], ['ｈ', 'h'], ['ｅ', 'e'], ['Ａ', 'A'], ['①', '1'], ['\u0007', ''], ['\u00a0', ' ']];
+
 /** A Marian-layout tokenizer.json: </s> and <unk> first, <pad> last; `extra` overrides parts, `model` model fields. */
 export function marianJSON(extra: Json = {}, model: Json = {}): Json {
   const vocab: [string, number][] = [['</s>', 0], ['<unk>', 0], ...MARIAN_PIECES, ['<pad>', 0]];
@@ -66,7 +69,7 @@ export function marianJSON(extra: Json = {}, model: Json = {}): Json {
       [1, '<unk>'],
       [vocab.length - 1, '<pad>'],
     ].map(([id, content]) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
-    normalizer: { type: 'Precompiled', precompiled_charsmap: 'AA==' },
+    normalizer: { type: 'Precompiled', precompiled_charsmap: btoa(String.fromCharCode(...buildCharsmap(NMT_SAMPLE))) },
     pre_tokenizer: metaspace,
     post_processor: {
       type: 'TemplateProcessing',
@@ -80,3 +83,52 @@ export function marianJSON(extra: Json = {}, model: Json = {}): Json {
   };
 }
 
+
+/**
+ * A SentencePiece precompiled charsmap (the layout charsmap.ts reads) mapping each rule's key to
+ * its replacement: a double-array trie over the keys' UTF-8 bytes, each node's children placed at
+ * the first free offset, then the NUL-terminated replacements.
+ */
+export function buildCharsmap(rules: readonly (readonly [string, string])[]): Uint8Array {
+  interface Node {
+    children: Map<number, Node>;
+    value?: number;
+  }
+  const encoder = new TextEncoder();
+  const root: Node = { children: new Map() };
+  const pool: number[] = [];
+  for (const [key, replacement] of rules) {
+    let node = root;
+    for (const byte of encoder.encode(key)) {
+      let child = node.children.get(byte);
+      if (child === undefined) node.children.set(byte, (child = { children: new Map() }));
+      node = child;
+    }
+    node.value = pool.length;
+    pool.push(...encoder.encode(replacement), 0);
+  }
+  const units: number[] = [];
+  const used = new Set<number>([0]);
+  // Places `node`'s children (and leaf, at label 0) below the unit at `pos`; returns that unit's offset.
+  const place = (node: Node, pos: number): number => {
+    const labels = [...(node.value !== undefined ? [0] : []), ...node.children.keys()];
+    let offset = 1;
+    while (labels.some((l) => used.has(pos ^ offset ^ l))) offset++;
+    const base = pos ^ offset;
+    for (const l of labels) used.add(base ^ l);
+    if (node.value !== undefined) units[base] = (0x80000000 | node.value) >>> 0;
+    for (const [label, child] of node.children) {
+      const childPos = base ^ label;
+      units[childPos] = 0; // reserved until its own offset is known
+      const childOffset = place(child, childPos);
+      units[childPos] = (label | (child.value !== undefined ? 0x100 : 0) | (childOffset << 10)) >>> 0;
+    }
+    return offset;
+  };
+  units[0] = place(root, 0) << 10;
+  const trie = new Uint8Array(4 + 4 * units.length);
+  const view = new DataView(trie.buffer);
+  view.setUint32(0, 4 * units.length, true);
+  for (let i = 0; i < units.length; i++) view.setUint32(4 + 4 * i, units[i] ?? 0, true);
+  return Uint8Array.from([...trie, ...pool]);
+}

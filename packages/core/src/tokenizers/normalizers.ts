@@ -4,6 +4,7 @@
 // Lowercasing is per code point, as the Rust tokenizers library does (so a final capital sigma
 // becomes σ, where String.prototype.toLowerCase would write ς).
 
+import { Charsmap } from './charsmap.js';
 import { type Fail, isObject, type JsonObject, readBoolean, readString, show } from './hf-fields.js';
 
 export type Normalize = (text: string) => string;
@@ -68,27 +69,33 @@ const NMT_REMOVED = /[\u0001-\u0008\u000b\u000e-\u001f\u007f\u008f\u009f]/g;
 const NMT_SPACES = /[\t\n\f\r\u00a0\u1680\u2000-\u200f\u2028\u2029\u202f\u205f\u2581\u3000\ufeff\ufffd]/g;
 
 /**
- * Precompiled: SentencePiece's normalization, which the file stores as `precompiled_charsmap`
- * (a double-array trie over UTF-8 with a pool of replacement strings). attend does not read the
- * charsmap; it applies the rules of SentencePiece's default `nmt_nfkc` map, which Marian and most
- * converted files carry: the controls of NMT_REMOVED dropped, the characters of NMT_SPACES made
- * spaces, then NFKC except that U+FF5E (fullwidth tilde) is kept. Where it differs from the
- * charsmap: a file built with another rule set (nfkc_cf, identity, a custom table) is normalized
- * as nmt_nfkc all the same; NFKC follows the JavaScript engine's Unicode version, the charsmap
- * the one SentencePiece was built with; and NFKC composes across the whole string where the
- * charsmap rewrites longest matches left to right (the two agree on composed input).
+ * Precompiled: SentencePiece's normalization, stored as `precompiled_charsmap` (base64; see
+ * charsmap.ts), applied as the Hugging Face library applies it. A file whose charsmap is null
+ * gets an approximation of SentencePiece's default `nmt_nfkc` map, as transformers.js applies to
+ * every file: the controls of NMT_REMOVED dropped, the characters of NMT_SPACES made spaces, then
+ * NFKC except that U+FF5E (fullwidth tilde) is kept.
  */
 function precompiled(json: JsonObject, path: string, fail: Fail): Normalize {
-  if (typeof json.precompiled_charsmap !== 'string' && json.precompiled_charsmap !== null) {
-    fail(`${path}.precompiled_charsmap must be a base64 string, got ${show(json.precompiled_charsmap)}`);
+  const encoded = json.precompiled_charsmap;
+  if (encoded === null || encoded === undefined) {
+    return (text) =>
+      text
+        .replace(NMT_REMOVED, '')
+        .replace(NMT_SPACES, ' ')
+        .split('\uff5e')
+        .map((part) => part.normalize('NFKC'))
+        .join('\uff5e');
   }
-  return (text) =>
-    text
-      .replace(NMT_REMOVED, '')
-      .replace(NMT_SPACES, ' ')
-      .split('\uff5e')
-      .map((part) => part.normalize('NFKC'))
-      .join('\uff5e');
+  let bytes: Uint8Array;
+  try {
+    if (typeof encoded !== 'string') throw new TypeError();
+    bytes = Uint8Array.from(atob(encoded), (c) => c.charCodeAt(0));
+  } catch {
+    return fail(`${path}.precompiled_charsmap must be a base64 string or null, got ${show(encoded)}`);
+  }
+  const charsmap = Charsmap.fromBytes(bytes);
+  if (typeof charsmap === 'string') return fail(`${path}.precompiled_charsmap is not a SentencePiece charsmap: ${charsmap}`);
+  return (text) => charsmap.normalize(text);
 }
 
 /** Replace: every match of a literal string or a regular expression. */

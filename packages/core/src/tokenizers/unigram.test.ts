@@ -42,10 +42,14 @@ describe('Unigram from a Marian tokenizer.json', () => {
     expect(() => load(json)).toThrow(/^marian\/tokenizer\.json: model\.byte_fallback is true but model\.vocab lacks <0x41>$/);
   });
 
-  it('normalizes as SentencePiece nmt_nfkc: NFKC, controls dropped, space-like characters made spaces', () => {
+  it('normalizes by the file\'s precompiled charsmap (here a few nmt_nfkc rules), and by NFKC and nmt_nfkc\'s control and space rules when it is null', () => {
     const t = load(marian());
     expect(pieces(t, 'ｔｈｅ\u0007\u00a0hello')).toEqual(['▁the', '▁hello']);
     expect(pieces(t, 'Ａ①')).toEqual(['▁', 'A', '1']);
+    expect(pieces(t, 'ｈｅ')).toEqual(['▁he']);
+    expect(pieces(t, 'Ｈ')).toEqual(['▁', '<unk>']); // no rule for it in this charsmap
+    const approx = load(marian({ normalizer: { type: 'Precompiled', precompiled_charsmap: null } }));
+    expect(pieces(approx, 'ｔｈｅ\u0007\u00a0ｈello\u2003Ａ')).toEqual(['▁the', '▁hello', '▁', 'A']);
   });
 
   it('cuts before every ▁ with split (newer files) and gives the same pieces when no piece holds an inner ▁', () => {
@@ -77,6 +81,8 @@ describe('Unigram from a Marian tokenizer.json', () => {
     ['a bad prepend_scheme', { pre_tokenizer: { type: 'Metaspace', replacement: '▁', prepend_scheme: 'sometimes' } }, /pre_tokenizer\.prepend_scheme must be "always", "first" or "never", got "sometimes"/],
     ['a Replace regex JavaScript cannot read', { normalizer: { type: 'Replace', pattern: { Regex: '(?<' }, content: ' ' } }, /normalizer\.pattern\.Regex "\(\?<" is not a regular expression JavaScript reads/],
     ['a decoder of another model', { decoder: { type: 'WordPiece' } }, /decoder must be Metaspace or null for a Unigram model/],
+    ['a charsmap that is not base64', { normalizer: { type: 'Precompiled', precompiled_charsmap: '%%' } }, /normalizer\.precompiled_charsmap must be a base64 string or null, got "%%"/],
+    ['a charsmap too short for its trie', { normalizer: { type: 'Precompiled', precompiled_charsmap: 'AAEAAAAA' } }, /normalizer\.precompiled_charsmap is not a SentencePiece charsmap: its trie size 256 is not a positive multiple of 4 within its 6 bytes/],
   ];
   it.each(cases)('%s: one line naming the file and field', (_, extra, pattern) => {
     const attempt = () => load(marian(extra));
