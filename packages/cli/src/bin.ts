@@ -9,6 +9,7 @@ import { PRESETS, RNN_ATTENTIONS, RNN_CELLS, SYNTHETIC_CLASSIFICATION_TASKS, SYN
 import { NODE_DEVICES } from '@attend/runtime-onnx';
 import { CliError, errorLine } from './errors.js';
 import { nonNegativeInt, positiveInt, positiveNumber, probability } from './options.js';
+import { DEFAULT_BPE_VOCAB, TRAIN_TOKENIZERS } from './train-tokenizer.js';
 
 // A reader that leaves early (`attend infer … | head`) closes the pipe: stop quietly, as Unix
 // tools do, instead of a stack trace for EPIPE.
@@ -50,10 +51,12 @@ program
   .option('--config <file>', 'JSON settings: ModelConfig fields and steps, batchSize, learningRate, seed, evalEvery, examples, devSize, contextLength, layers (flags override it)')
   .addOption(new Option('--task <name>', 'built-in synthetic task (copy|reverse|sort|date: encoder-decoder; majority|parity: encoder-classifier)').choices([...SYNTHETIC_TASKS, ...SYNTHETIC_CLASSIFICATION_TASKS]))
   .option('--pairs <file>', 'encoder-decoder data: tab-separated source/target pairs, one per line')
-  .option('--text <file>', 'decoder-lm data: a text file, modelled character by character')
+  .option('--text <file>', 'decoder-lm data: a text file, modelled token by token (characters unless --tokenizer says otherwise)')
   .option('--csv <file>', 'encoder-classifier data: text,label rows (label = class id 0, 1, …)')
   .option('--images <file>', 'vit-classifier data: CSV rows of C·S·S pixel values (channel, row, column) then the class id')
   .requiredOption('--out <dir>', 'checkpoint folder: new or empty, or the checkpoint of --resume or --overwrite')
+  .addOption(new Option('--tokenizer <kind>', 'text data: char (default), word, or byte-level bpe, built from the training data and saved as tokenizer.json').choices(TRAIN_TOKENIZERS))
+  .option('--vocab-size <n>', `the tokenizer's vocabulary, 4 special tokens included: word keeps the most frequent words; bpe learns merges up to it (at least 260, default ${DEFAULT_BPE_VOCAB})`, positiveInt)
   .option('--resume', 'continue from the checkpoint in --out', false)
   .option('--overwrite', 'start a new run over the checkpoint in --out (replaces it)', false)
   .option('--d-model <n>', 'model width', positiveInt, 64)
@@ -80,6 +83,7 @@ Examples:
   $ attend train --task reverse --steps 600 --out runs/reverse
   $ attend train --pairs data/eng-fra.tsv --d-model 128 --layers 3 --out runs/fr
   $ attend train --text input.txt --context-length 64 --steps 2000 --out runs/lm
+  $ attend train --text input.txt --tokenizer bpe --vocab-size 1000 --out runs/lm-bpe
   $ attend train --task majority --steps 300 --out runs/majority
   $ attend train --csv reviews.csv --config small.json --out runs/reviews
   $ attend train --task reverse --steps 1200 --out runs/reverse --resume

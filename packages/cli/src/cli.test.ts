@@ -198,6 +198,48 @@ describe('attend train → export → infer for the classifier and the LM', () =
   });
 });
 
+describe('attend train --tokenizer', () => {
+  it('trains an LM with a 300-token byte-level BPE learned on its text, saved with the checkpoint, and infers from checkpoint and export alike', async () => {
+    const text = join(dir, 'bpe.txt');
+    await writeFile(text, 'the quick brown fox jumps over the lazy dog; a cat sat on the mat and watched the fox. '.repeat(60) + 'ünïcödé 東京 🙂 ');
+    const ckpt = join(dir, 'lm-bpe');
+    const onnx = join(dir, 'lm-bpe-onnx');
+    const r = await attend(['train', '--text', text, '--tokenizer', 'bpe', '--vocab-size', '300', '--context-length', '16', '--steps', '10', '--eval-every', '10', '--out', ckpt, ...TINY]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const saved = JSON.parse(await readFile(join(ckpt, 'tokenizer.json'), 'utf8')) as { model: { type: string; vocab: object; merges: string[] } };
+    expect(saved.model.type).toBe('BPE');
+    expect(Object.keys(saved.model.vocab)).toHaveLength(300);
+    expect(saved.model.merges).toHaveLength(300 - 260);
+    expect((JSON.parse(await readFile(join(ckpt, 'config.json'), 'utf8')) as { vocabSize: number }).vocabSize).toBe(300);
+    const fromCheckpoint = await attend(['infer', ckpt, 'the fox 東', '--max-tokens', '6', '--json']);
+    expect(fromCheckpoint.code).toBe(0);
+    expect((await attend(['export', ckpt, '--out', onnx])).code).toBe(0);
+    const fromExport = await attend(['infer', onnx, 'the fox 東', '--max-tokens', '6', '--json']);
+    expect(fromExport.code).toBe(0);
+    expect(JSON.parse(fromExport.stdout).results).toEqual(JSON.parse(fromCheckpoint.stdout).results);
+    const resumed = await attend(['train', '--text', text, '--tokenizer', 'char', '--resume', '--steps', '12', '--out', ckpt, ...TINY]);
+    expect(resumed.code).toBe(2);
+    expect(resumed.stderr).toBe(`attend: --tokenizer: char differs from the bpe tokenizer of the checkpoint in ${ckpt} (a resumed run keeps its tokenizer)\n`);
+  });
+
+  it('refuses --vocab-size without a kind that takes it, or below its minimum, before anything is written', async () => {
+    const text = join(dir, 'bpe.txt');
+    const cases: [string[], string][] = [
+      [['--vocab-size', '300'], '--vocab-size: applies to --tokenizer word or bpe (a char tokenizer keeps every character of the data)'],
+      [['--tokenizer', 'bpe', '--vocab-size', '259'], '--vocab-size: 259 is too small for --tokenizer bpe; at least 260 (4 special tokens + 256 bytes)'],
+      [['--tokenizer', 'word', '--vocab-size', '4'], '--vocab-size: 4 is too small for --tokenizer word; at least 5 (4 special tokens + 1 word)'],
+    ];
+    for (const [flags, message] of cases) {
+      const out = join(dir, 'never');
+      const r = await attend(['train', '--text', text, ...flags, '--out', out]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe(`attend: ${message}\n`);
+      await expect(stat(out)).rejects.toThrow();
+    }
+  });
+});
+
 describe('attend train --csv', () => {
   it('trains a classifier on text,label rows and names the line of a bad row', async () => {
     const csv = join(dir, 'reviews.csv');

@@ -19,6 +19,8 @@ const TOKENIZER_CLASSES: Record<Tokenizer['kind'], string> = {
   bpe: 'GPT2Tokenizer', // byte-level BPE, as gpt2's
   char: 'PreTrainedTokenizer', // WordLevel models: the generic tokenizer.json-driven class
   word: 'PreTrainedTokenizer',
+  wordpiece: 'BertTokenizer', // BERT's files; transformers.js also returns token type ids for it
+  unigram: 'PreTrainedTokenizer', // SentencePiece conversions (Marian's), driven by tokenizer.json
 };
 
 /**

@@ -1,6 +1,7 @@
 // `attend train`: trains any preset — encoder–decoder (Transformer or GRU) on pairs (TSV or a
 // synthetic task), decoder-only LM on a text file, encoder classifier on a CSV or a synthetic
-// task — with a character tokenizer, or the vision Transformer on a CSV of images (no tokenizer), checkpointing into --out at each eval and at the end;
+// task — with a character, word or byte-level BPE tokenizer built from the training data
+// (--tokenizer, --vocab-size; a resumed run keeps its checkpoint's), or the vision Transformer on a CSV of images (no tokenizer), checkpointing into --out at each eval and at the end;
 // --resume continues a stopped run with the same data order. Settings come from defaults, a
 // JSON --config file and the flags (see train-settings.ts). At the end the loss curve is drawn
 // into the checkpoint folder (loss.svg). --out must be new or empty, or the checkpoint continued
@@ -11,7 +12,6 @@ import { rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   CHECKPOINT_FILES,
-  CharTokenizer,
   configAs,
   createModelConfig,
   modelKind,
@@ -32,12 +32,17 @@ import { lossCurveSvg } from '../plots.js';
 import { progressView } from '../progress.js';
 import { loadTrainData, presetOfData, type DataFlags, type TrainData } from '../train-data.js';
 import { configErrorOf, settingError, trainSettings, type TrainFlags, type TrainSettings } from '../train-settings.js';
+import { checkTokenizerFlags, trainTokenizer, type TrainTokenizer } from '../train-tokenizer.js';
 
 export interface TrainCommandOptions extends TrainFlags, DataFlags {
   out: string;
   resume: boolean;
   /** Start a new run over the checkpoint in --out. */
   overwrite?: boolean;
+  /** The tokenizer of a new run (default char). */
+  tokenizer?: TrainTokenizer;
+  /** Its vocabulary size (word, bpe). */
+  vocabSize?: number;
 }
 
 /** The file the loss curve is drawn into, inside the checkpoint folder. */
@@ -73,12 +78,14 @@ interface PresetTask {
   size: string;
 }
 
-/** The tokenizer for new runs: characters of the training data (none for images). */
-function tokenizerFor(data: TrainData): Tokenizer | undefined {
-  if (data.preset === 'vit-classifier') return undefined;
-  if (data.preset === 'encoder-decoder') return CharTokenizer.fromCorpus(data.pairs.flatMap((p) => [p.source, p.target]));
-  if (data.preset === 'decoder-lm') return CharTokenizer.fromCorpus([data.text]);
-  return CharTokenizer.fromCorpus(data.examples.map((e) => e.text));
+/** The tokenizer for new runs, built from the training texts as --tokenizer asks (none for images). */
+function tokenizerFor(data: TrainData, o: TrainCommandOptions): Tokenizer | undefined {
+  if (data.preset === 'vit-classifier') {
+    if (o.tokenizer !== undefined) throw new CliError(`--tokenizer: ${data.source} holds images, which have no tokenizer`, 2);
+    return undefined;
+  }
+  const texts = data.preset === 'encoder-decoder' ? data.pairs.flatMap((p) => [p.source, p.target]) : data.preset === 'decoder-lm' ? [data.text] : data.examples.map((e) => e.text);
+  return trainTokenizer(texts, o.tokenizer, o.vocabSize);
 }
 
 /** The default patch side for images of side S: the divisor of S nearest S/4 (8 → 2, 28 → 7, 32 → 8). */
@@ -199,6 +206,7 @@ function presetTask(t: Transformer, data: TrainData, tokenizer: Tokenizer | unde
 
 export async function trainCommand(o: TrainCommandOptions, fromCli: (key: keyof TrainFlags) => boolean): Promise<void> {
   const s = await trainSettings(o, fromCli);
+  checkTokenizerFlags(o.tokenizer, o.vocabSize);
   const out = await checkOut(o);
   const t = await import('@attend/transformer');
   const resuming = o.resume && out === 'checkpoint';
@@ -214,13 +222,16 @@ export async function trainCommand(o: TrainCommandOptions, fromCli: (key: keyof 
     config = checkpoint.config;
     if (checkpoint.tokenizer !== undefined) tokenizer = tokenizerFromJSON(checkpoint.tokenizer, join(o.out, CHECKPOINT_FILES.tokenizer));
     else if (config.preset !== 'vit-classifier') throw new CliError(`${join(o.out, CHECKPOINT_FILES.tokenizer)}: missing; the run cannot be resumed without its tokenizer`);
+    if (o.tokenizer !== undefined && o.tokenizer !== (tokenizer?.kind ?? 'none')) {
+      throw new CliError(`--tokenizer: ${o.tokenizer} differs from the ${tokenizer ? `${tokenizer.kind} tokenizer` : 'tokenizer-less model'} of the checkpoint in ${o.out} (a resumed run keeps its tokenizer)`, 2);
+    }
     startStep = checkpoint.trainerState?.step ?? 0;
   }
   const preset: Preset | undefined = config?.preset ?? s.preset ?? presetOfData(o);
   if (preset === undefined) throw new CliError('no training data: give --task NAME, --pairs FILE.tsv, --text FILE, --csv FILE.csv or --images FILE.csv', 2);
   if (config && s.preset && s.preset !== config.preset) throw settingError(s, 'preset', `${s.preset} differs from the checkpoint's ${config.preset} in ${o.out}`);
   const data = await loadTrainData(o, preset, { examples: s.examples, seed: s.seed, numChannels: (config?.preset === 'vit-classifier' ? config.numChannels : undefined) ?? (s.model.numChannels as number | undefined) });
-  tokenizer ??= tokenizerFor(data);
+  tokenizer ??= tokenizerFor(data, o);
   config ??= modelConfigFor(data, tokenizer, s);
   const task = presetTask(t, data, tokenizer, config, s);
 

@@ -13,6 +13,7 @@ import {
   type DecodeOptions,
   type EncodeOptions,
   type SpecialTokenIds,
+  type SpecialTokens,
   type Tokenizer,
 } from './tokenizer.js';
 
@@ -115,12 +116,17 @@ export class BpeTokenizer implements Tokenizer {
   readonly #cache = new Map<string, readonly number[]>();
 
   /**
-   * `tokens[id]` is the byte-level string of id (all 256 byte characters and the four
-   * special tokens must be present); `merges` in rank order, each joining two tokens into a
-   * third that is also in `tokens`.
+   * `tokens[id]` is the byte-level string of id (all 256 byte characters and the special
+   * tokens, attend's four unless `specials` names others, must be present); `merges` in rank
+   * order, each joining two tokens into a third that is also in `tokens`.
    */
-  constructor(tokens: readonly string[], merges: readonly (readonly [string, string])[], source = 'BpeTokenizer') {
-    this.#vocab = new Vocabulary(tokens, source);
+  constructor(
+    tokens: readonly string[],
+    merges: readonly (readonly [string, string])[],
+    source = 'BpeTokenizer',
+    specials?: SpecialTokens,
+  ) {
+    this.#vocab = new Vocabulary(tokens, source, specials);
     if (this.#vocab.size > PAIR_BASE) {
       throw new TokenizerError(
         `${source}: vocabulary of ${this.#vocab.size} tokens exceeds the supported ${PAIR_BASE}`,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TokenizerError } from '../errors.js';
-import { BpeTokenizer } from './bpe.js';
+import { BYTE_TO_CHAR, BpeTokenizer } from './bpe.js';
 import { CharTokenizer } from './char.js';
 import { loadTokenizerJSON, saveTokenizerJSON, tokenizerFromJSON } from './hf-json.js';
 import type { Tokenizer } from './tokenizer.js';
@@ -47,7 +47,7 @@ describe.each(Object.entries(tokenizers))('%s tokenizer.json round trip', (_, bu
       [2, '</s>', true],
       [3, '<unk>', true],
     ]);
-    expect(json.model.vocab['<unk>']).toBe(3);
+    expect((json.model.vocab as Record<string, number>)['<unk>']).toBe(3);
   });
 });
 
@@ -115,6 +115,30 @@ describe('tokenizer.json layout', () => {
   });
 });
 
+describe('GPT-2 layout', () => {
+  it('loads a byte-level BPE file whose one added token <|endoftext|> fills every special role, encoded as text when typed', () => {
+    const byteLevel = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true };
+    const vocab = Object.fromEntries([...BYTE_TO_CHAR, 'Ġt', 'Ġth', '<|endoftext|>'].map((t, id) => [t, id]));
+    const json = {
+      version: '1.0',
+      truncation: null,
+      padding: null,
+      added_tokens: [{ id: 258, content: '<|endoftext|>', single_word: false, lstrip: false, rstrip: false, normalized: true, special: true }],
+      normalizer: null,
+      pre_tokenizer: byteLevel,
+      post_processor: byteLevel,
+      decoder: byteLevel,
+      model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: '', end_of_word_suffix: '', fuse_unk: false, byte_fallback: false, vocab, merges: ['Ġ t', 'Ġt h'] },
+    };
+    const t = tokenizerFromJSON(json, 'gpt2/tokenizer.json');
+    expect(t.kind).toBe('bpe');
+    expect(t.specialTokenIds).toEqual({ pad: 258, bos: 258, eos: 258, unk: 258 });
+    expect(t.idsToTokens(t.encode(' the'))).toEqual(['Ġth', 'e']);
+    expect(t.encode('<|endoftext|>')).not.toContain(258);
+    expect(t.decode([...t.encode(' the'), 258])).toBe(' the');
+  });
+});
+
 describe('tokenizerFromJSON errors', () => {
   const good = (): Record<string, unknown> =>
     JSON.parse(saveTokenizerJSON(CharTokenizer.fromCorpus(['ab']))) as Record<string, unknown>;
@@ -128,8 +152,8 @@ describe('tokenizerFromJSON errors', () => {
     ['missing model', () => ({ ...good(), model: undefined }), /missing model$/],
     [
       'unknown model type',
-      () => ({ ...good(), model: { ...model(good()), type: 'Unigram' } }),
-      /unknown model type "Unigram" \(expected "BPE" or "WordLevel"\)/,
+      () => ({ ...good(), model: { ...model(good()), type: 'Foo' } }),
+      /unknown model type "Foo" \(supported: "BPE", "WordLevel", "WordPiece", "Unigram"\)/,
     ],
     [
       'vocab not an object',

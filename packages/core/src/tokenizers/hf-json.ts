@@ -1,19 +1,23 @@
 // Save and load tokenizers as Hugging Face tokenizers `tokenizer.json` (format version "1.0"),
-// the file transformers.js and the Python `tokenizers` library read.
-// The attend kind is recorded by the file's structure, which is exactly what each class writes:
-//   bpe  -> model BPE, ByteLevel pre_tokenizer and decoder (GPT-2 layout);
-//   char -> model WordLevel, Split pre_tokenizer isolating each code point, Fuse decoder;
-//   word -> model WordLevel, the word Split pre_tokenizer and normalizer, no decoder.
-// Loading accepts only what attend can reproduce exactly (plus GPT-2's ByteLevel
-// post_processor and array-form merges), and names the file and field of anything else.
+// the file transformers.js and the Python `tokenizers` library read. Loading dispatches on
+// model.type through a registry (MODEL_LOADERS):
+//   BPE       -> byte-level BPE (GPT-2's layout, any special tokens; attend's bpe writes it too);
+//   WordLevel -> attend's char (Split isolating each code point, Fuse decoder) or word tokenizer
+//                (the word Split pre_tokenizer and normalizer, no decoder);
+//   WordPiece -> BERT's files (wordpiece.ts);  Unigram -> SentencePiece conversions, e.g. Marian (unigram.ts).
+// Loading accepts only what attend can reproduce (see each loader), and names the file and field
+// of anything else in one line.
 // Hugging Face libraries give the same ids with one difference: they match special-token
 // strings typed in the text ("<s>" -> bos), where attend encodes them as ordinary text.
 
 import { TokenizerError } from '../errors.js';
 import { BpeTokenizer } from './bpe.js';
 import { CHAR_PRE_TOKENIZER, CharTokenizer } from './char.js';
+import { type Fail, isObject, type JsonObject, jsonEqual, readAddedTokens, readVocab, show, specialTokensFrom } from './hf-fields.js';
 import { DEFAULT_SPECIAL_TOKENS, type Tokenizer } from './tokenizer.js';
+import { UnigramTokenizer } from './unigram.js';
 import { WORD_PRE_TOKENIZER, WordTokenizer, wordNormalizerJSON } from './word.js';
+import { WordPieceTokenizer } from './wordpiece.js';
 
 export interface HFAddedToken {
   id: number;
@@ -26,10 +30,21 @@ export interface HFAddedToken {
 }
 
 export type HFNormalizer =
-  | { type: 'NFC' }
+  | { type: 'NFC' | 'NFD' | 'NFKC' | 'NFKD' }
   | { type: 'Lowercase' }
-  | { type: 'Replace'; pattern: { String: string }; content: string }
-  | { type: 'Sequence'; normalizers: HFNormalizer[] };
+  | { type: 'Replace'; pattern: { String: string } | { Regex: string }; content: string }
+  | { type: 'Sequence'; normalizers: HFNormalizer[] }
+  | { type: 'BertNormalizer'; clean_text: boolean; handle_chinese_chars: boolean; strip_accents: boolean | null; lowercase: boolean }
+  | { type: 'Precompiled'; precompiled_charsmap: string | null };
+
+/** Metaspace fields: newer files write prepend_scheme and split, older ones add_prefix_space. */
+export interface HFMetaspace {
+  type: 'Metaspace';
+  replacement: string;
+  add_prefix_space?: boolean;
+  prepend_scheme?: 'always' | 'first' | 'never';
+  split?: boolean;
+}
 
 export type HFPreTokenizer =
   | { type: 'ByteLevel'; add_prefix_space: boolean; trim_offsets: boolean; use_regex: boolean }
@@ -38,11 +53,27 @@ export type HFPreTokenizer =
       pattern: { Regex: string } | { String: string };
       behavior: 'Removed' | 'Isolated' | 'MergedWithPrevious' | 'MergedWithNext' | 'Contiguous';
       invert: boolean;
-    };
+    }
+  | { type: 'BertPreTokenizer' }
+  | HFMetaspace;
 
 export type HFDecoder =
   | { type: 'ByteLevel'; add_prefix_space: boolean; trim_offsets: boolean; use_regex: boolean }
-  | { type: 'Fuse' };
+  | { type: 'Fuse' }
+  | { type: 'WordPiece'; prefix: string; cleanup: boolean }
+  | HFMetaspace;
+
+type HFTemplateItem = { SpecialToken: { id: string; type_id: number } } | { Sequence: { id: 'A' | 'B'; type_id: number } };
+
+export type HFPostProcessor =
+  | { type: 'ByteLevel'; add_prefix_space: boolean; trim_offsets: boolean; use_regex: boolean }
+  | {
+      type: 'TemplateProcessing';
+      single: HFTemplateItem[];
+      pair: HFTemplateItem[];
+      special_tokens: Record<string, { id: string; ids: number[]; tokens: string[] }>;
+    }
+  | { type: 'BertProcessing'; sep: [string, number]; cls: [string, number] };
 
 export interface HFBPEModel {
   type: 'BPE';
@@ -63,6 +94,22 @@ export interface HFWordLevelModel {
   unk_token: string;
 }
 
+export interface HFWordPieceModel {
+  type: 'WordPiece';
+  unk_token: string;
+  continuing_subword_prefix: string;
+  max_input_chars_per_word: number;
+  vocab: Record<string, number>;
+}
+
+export interface HFUnigramModel {
+  type: 'Unigram';
+  unk_id: number;
+  /** [piece, score] by id. */
+  vocab: [string, number][];
+  byte_fallback?: boolean;
+}
+
 export interface HFTokenizerJSON {
   version: '1.0';
   truncation: null;
@@ -70,36 +117,25 @@ export interface HFTokenizerJSON {
   added_tokens: HFAddedToken[];
   normalizer: HFNormalizer | null;
   pre_tokenizer: HFPreTokenizer | null;
-  post_processor: null;
+  post_processor: HFPostProcessor | null;
   decoder: HFDecoder | null;
-  model: HFBPEModel | HFWordLevelModel;
+  model: HFBPEModel | HFWordLevelModel | HFWordPieceModel | HFUnigramModel;
 }
 
-type JsonObject = Record<string, unknown>;
+/** Builds the tokenizer of a file whose model.type it is registered under; `model` is json.model. */
+type ModelLoader = (json: JsonObject, model: JsonObject, fail: Fail, source: string) => Tokenizer;
 
-const isObject = (value: unknown): value is JsonObject =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
-/** Structural equality of JSON values (key order ignored). */
-function jsonEqual(a: unknown, b: unknown): boolean {
-  if (Array.isArray(a) || Array.isArray(b)) {
-    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => jsonEqual(x, b[i]));
-  }
-  if (isObject(a) && isObject(b)) {
-    const keys = Object.keys(a);
-    return keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && jsonEqual(a[k], b[k]));
-  }
-  return a === b;
-}
-
-const show = (value: unknown): string => {
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+/** The model types attend reads, by tokenizer.json model.type. */
+const MODEL_LOADERS: Readonly<Record<string, ModelLoader>> = {
+  BPE: loadBpe,
+  WordLevel: loadWordLevel,
+  WordPiece: WordPieceTokenizer.fromJSON,
+  Unigram: UnigramTokenizer.fromJSON,
 };
 
 /** The tokenizer a `tokenizer.json` object describes; `source` names it in error messages. */
 export function tokenizerFromJSON(json: unknown, source = 'tokenizer.json'): Tokenizer {
-  const fail = (problem: string): never => {
+  const fail: Fail = (problem) => {
     throw new TokenizerError(`${source}: ${problem}`);
   };
   if (!isObject(json)) return fail(`expected a JSON object, got ${show(json)}`);
@@ -112,38 +148,46 @@ export function tokenizerFromJSON(json: unknown, source = 'tokenizer.json'): Tok
   const model = json.model;
   if (model === undefined || model === null) return fail('missing model');
   if (!isObject(model)) return fail(`model must be an object, got ${show(model)}`);
-  if (model.type !== 'BPE' && model.type !== 'WordLevel') {
-    return fail(`unknown model type ${show(model.type)} (expected "BPE" or "WordLevel")`);
+  const type = model.type;
+  if (typeof type !== 'string' || !Object.hasOwn(MODEL_LOADERS, type)) {
+    return fail(`unknown model type ${show(type)} (supported: ${Object.keys(MODEL_LOADERS).map((t) => `"${t}"`).join(', ')})`);
   }
+  return MODEL_LOADERS[type]!(json, model, fail, source);
+}
+
+/** Byte-level BPE as GPT-2's file and attend's BpeTokenizer write it. */
+function loadBpe(json: JsonObject, model: JsonObject, fail: Fail, source: string): Tokenizer {
   const tokens = readVocab(model.vocab, fail);
-  checkAddedTokens(json.added_tokens, tokens, fail);
-
-  if (model.type === 'BPE') {
-    if (json.normalizer !== undefined && json.normalizer !== null)
-      fail(`normalizer must be null for a BPE model, got ${show(json.normalizer)}`);
-    const preTokenizer = json.pre_tokenizer;
-    if (!isObject(preTokenizer) || preTokenizer.type !== 'ByteLevel') {
-      fail(`pre_tokenizer must be ByteLevel for a BPE model, got ${show(preTokenizer)}`);
-    } else if (preTokenizer.add_prefix_space !== false || preTokenizer.use_regex === false) {
-      fail(`pre_tokenizer ByteLevel must have add_prefix_space false and use_regex true, got ${show(preTokenizer)}`);
-    }
-    if (!isObject(json.decoder) || json.decoder.type !== 'ByteLevel')
-      fail(`decoder must be ByteLevel for a BPE model, got ${show(json.decoder)}`);
-    const post = json.post_processor;
-    if (post !== undefined && post !== null && !(isObject(post) && post.type === 'ByteLevel')) {
-      fail(`post_processor must be null or ByteLevel, got ${show(post)}`);
-    }
-    if (model.dropout !== undefined && model.dropout !== null)
-      fail(`model.dropout is not supported (expected null), got ${show(model.dropout)}`);
-    for (const field of ['continuing_subword_prefix', 'end_of_word_suffix'] as const) {
-      const value = model[field];
-      if (value !== undefined && value !== null && value !== '')
-        fail(`model.${field} is not supported (expected null or ""), got ${show(value)}`);
-    }
-    if (model.byte_fallback === true) fail('model.byte_fallback is not supported (expected false)');
-    return new BpeTokenizer(tokens, readMerges(model.merges, fail), source);
+  const specials = specialTokensFrom(readAddedTokens(json.added_tokens, tokens, fail), fail);
+  if (json.normalizer !== undefined && json.normalizer !== null)
+    fail(`normalizer must be null for a BPE model, got ${show(json.normalizer)}`);
+  const preTokenizer = json.pre_tokenizer;
+  if (!isObject(preTokenizer) || preTokenizer.type !== 'ByteLevel') {
+    fail(`pre_tokenizer must be ByteLevel for a BPE model, got ${show(preTokenizer)}`);
+  } else if (preTokenizer.add_prefix_space !== false || preTokenizer.use_regex === false) {
+    fail(`pre_tokenizer ByteLevel must have add_prefix_space false and use_regex true, got ${show(preTokenizer)}`);
   }
+  if (!isObject(json.decoder) || json.decoder.type !== 'ByteLevel')
+    fail(`decoder must be ByteLevel for a BPE model, got ${show(json.decoder)}`);
+  const post = json.post_processor;
+  if (post !== undefined && post !== null && !(isObject(post) && post.type === 'ByteLevel')) {
+    fail(`post_processor must be null or ByteLevel, got ${show(post)}`);
+  }
+  if (model.dropout !== undefined && model.dropout !== null)
+    fail(`model.dropout is not supported (expected null), got ${show(model.dropout)}`);
+  for (const field of ['continuing_subword_prefix', 'end_of_word_suffix'] as const) {
+    const value = model[field];
+    if (value !== undefined && value !== null && value !== '')
+      fail(`model.${field} is not supported (expected null or ""), got ${show(value)}`);
+  }
+  if (model.byte_fallback === true) fail('model.byte_fallback is not supported (expected false)');
+  return new BpeTokenizer(tokens, readMerges(model.merges, fail), source, specials);
+}
 
+/** attend's char and word tokenizers (WordLevel models with exactly attend's four special tokens). */
+function loadWordLevel(json: JsonObject, model: JsonObject, fail: Fail, source: string): Tokenizer {
+  const tokens = readVocab(model.vocab, fail);
+  readAddedTokens(json.added_tokens, tokens, fail, Object.values(DEFAULT_SPECIAL_TOKENS));
   if (model.unk_token !== DEFAULT_SPECIAL_TOKENS.unk) {
     fail(`model.unk_token must be ${show(DEFAULT_SPECIAL_TOKENS.unk)}, got ${show(model.unk_token)}`);
   }
@@ -170,53 +214,8 @@ export function tokenizerFromJSON(json: unknown, source = 'tokenizer.json'): Tok
   );
 }
 
-/** model.vocab as an id -> token array; ids must run 0..N-1 with no gaps or repeats. */
-function readVocab(vocab: unknown, fail: (problem: string) => never): string[] {
-  if (!isObject(vocab)) return fail(`model.vocab must be an object of token -> id, got ${show(vocab)}`);
-  const entries = Object.entries(vocab);
-  const tokens: (string | undefined)[] = new Array<string | undefined>(entries.length);
-  for (const [token, id] of entries) {
-    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0)
-      fail(`model.vocab[${show(token)}] must be a non-negative integer id, got ${show(id)}`);
-    const n = id as number;
-    if (n >= entries.length) fail(`model.vocab ids must run 0..${entries.length - 1}, got id ${n} for ${show(token)}`);
-    const other = tokens[n];
-    if (other !== undefined) fail(`model.vocab gives id ${n} to both ${show(other)} and ${show(token)}`);
-    tokens[n] = token;
-  }
-  // N distinct ids below N: every slot is filled.
-  return tokens as string[];
-}
-
-/** added_tokens must hold exactly attend's four special tokens, with the ids model.vocab gives them. */
-function checkAddedTokens(added: unknown, tokens: readonly string[], fail: (problem: string) => never): void {
-  if (!Array.isArray(added)) return fail(`added_tokens must be an array, got ${show(added)}`);
-  const specials = new Set<string>(Object.values(DEFAULT_SPECIAL_TOKENS));
-  const seen = new Set<string>();
-  added.forEach((entry: unknown, i) => {
-    if (!isObject(entry) || typeof entry.content !== 'string' || typeof entry.id !== 'number') {
-      return fail(`added_tokens[${i}] must be an object with a string content and a number id, got ${show(entry)}`);
-    }
-    if (!specials.has(entry.content)) {
-      fail(
-        `added_tokens[${i}] ${show(entry.content)} is not one of attend's special tokens (${[...specials].join(', ')})`,
-      );
-    }
-    if (seen.has(entry.content)) fail(`added_tokens lists ${show(entry.content)} twice`);
-    seen.add(entry.content);
-    if (tokens[entry.id] !== entry.content) {
-      fail(
-        `added_tokens[${i}] ${show(entry.content)} has id ${entry.id}, but model.vocab gives that id to ${show(tokens[entry.id])}`,
-      );
-    }
-  });
-  for (const special of specials) {
-    if (!seen.has(special)) fail(`special token ${special} is missing from added_tokens`);
-  }
-}
-
 /** model.merges as pairs; each is "left right" or ["left", "right"]. */
-function readMerges(merges: unknown, fail: (problem: string) => never): [string, string][] {
+function readMerges(merges: unknown, fail: Fail): [string, string][] {
   if (!Array.isArray(merges)) return fail(`model.merges must be an array, got ${show(merges)}`);
   return merges.map((merge: unknown, i): [string, string] => {
     if (typeof merge === 'string') {

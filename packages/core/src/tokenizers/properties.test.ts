@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AttendError } from '../errors.js';
+import { bertJSON, marianJSON } from '../test-utils/hf-tokenizers.js';
 import { BpeTokenizer } from './bpe.js';
 import { CharTokenizer } from './char.js';
 import { tokenizerFromJSON } from './hf-json.js';
@@ -70,8 +71,12 @@ describe('tokenizer properties', () => {
     );
   });
 
-  it('a valid tokenizer.json with any one part replaced is a tokenizer or a one-line error naming the file', () => {
-    const valid = (['char', 'word', 'bpe'] as const).map((kind) => build(kind, ['the cat sat on the mat', 'a dog'])).map((t) => JSON.parse(JSON.stringify(t.toJSON())) as Record<string, unknown>);
+  it('a valid tokenizer.json (each kind, BERT\'s and Marian\'s layouts too) with any one part replaced is a tokenizer that encodes and decodes, or a one-line error naming the file', () => {
+    const valid = [
+      ...(['char', 'word', 'bpe'] as const).map((kind) => build(kind, ['the cat sat on the mat', 'a dog'])).map((t) => JSON.parse(JSON.stringify(t.toJSON())) as Record<string, unknown>),
+      bertJSON(),
+      marianJSON(),
+    ];
     const damaged = fc
       .record({ which: fc.nat({ max: valid.length - 1 }), value: fc.jsonValue(), deep: fc.boolean() })
       .chain(({ which, value, deep }) => {
@@ -92,8 +97,13 @@ describe('tokenizer properties', () => {
         });
       });
     fc.assert(
-      fc.property(damaged, (json) => loadsOrFailsCleanly(() => tokenizerFromJSON(json, 'y/tokenizer.json'), 'y/tokenizer.json')),
-      { numRuns: 500 },
+      fc.property(damaged, (json) =>
+        loadsOrFailsCleanly(() => {
+          const t = tokenizerFromJSON(json, 'y/tokenizer.json');
+          t.decode(t.encode('The café, 東京! ☕ [CLS] ▁x'));
+        }, 'y/tokenizer.json'),
+      ),
+      { numRuns: 800 },
     );
   });
 });

@@ -1,5 +1,6 @@
-// The contract every attend tokenizer meets (char, word, byte-level BPE), the four special
-// tokens they all share, and the id <-> token table they are built on. Tokenizers save to
+// The contract every attend tokenizer meets (char, word, byte-level BPE, and the WordPiece and
+// Unigram tokenizers of imported models), the four special-token roles they all fill, and the
+// id <-> token table they are built on. Tokenizers save to
 // and load from the Hugging Face tokenizers `tokenizer.json` format (see hf-json.ts).
 
 import { TokenizerError } from '../errors.js';
@@ -14,6 +15,9 @@ export interface SpecialTokenIds {
 
 /** Special token strings; every tokenizer attend builds gives them ids 0, 1, 2, 3 in this order. */
 export const DEFAULT_SPECIAL_TOKENS = { pad: '<pad>', bos: '<s>', eos: '</s>', unk: '<unk>' } as const;
+
+/** The token string of each special role (one string may fill several roles, as GPT-2's <|endoftext|>). */
+export type SpecialTokens = Readonly<Record<keyof SpecialTokenIds, string>>;
 
 const SPECIAL_ROLES = ['pad', 'bos', 'eos', 'unk'] as const;
 
@@ -30,7 +34,7 @@ export interface DecodeOptions {
 }
 
 export interface Tokenizer {
-  readonly kind: 'char' | 'word' | 'bpe';
+  readonly kind: 'char' | 'word' | 'bpe' | 'wordpiece' | 'unigram';
   readonly vocabSize: number;
   readonly specialTokenIds: SpecialTokenIds;
   /**
@@ -48,7 +52,7 @@ export interface Tokenizer {
 
 /**
  * The id -> token table of a tokenizer: ids are array positions, every token appears once,
- * and the four special tokens are present (anywhere; attend's builders put them at 0-3).
+ * and the special tokens are present (anywhere; attend's builders put theirs at 0-3).
  */
 export class Vocabulary {
   readonly tokens: readonly string[];
@@ -56,8 +60,8 @@ export class Vocabulary {
   readonly #ids = new Map<string, number>();
   readonly #specialIds: ReadonlySet<number>;
 
-  /** `source` names the caller or file in error messages. */
-  constructor(tokens: readonly string[], source: string) {
+  /** `source` names the caller or file in error messages; `specials` the token of each role. */
+  constructor(tokens: readonly string[], source: string, specials: SpecialTokens = DEFAULT_SPECIAL_TOKENS) {
     this.tokens = [...tokens];
     this.tokens.forEach((token, id) => {
       const previous = this.#ids.get(token);
@@ -70,9 +74,9 @@ export class Vocabulary {
     });
     const ids = {} as SpecialTokenIds;
     for (const role of SPECIAL_ROLES) {
-      const id = this.#ids.get(DEFAULT_SPECIAL_TOKENS[role]);
+      const id = this.#ids.get(specials[role]);
       if (id === undefined) {
-        throw new TokenizerError(`${source}: the vocabulary lacks the special token ${DEFAULT_SPECIAL_TOKENS[role]}`);
+        throw new TokenizerError(`${source}: the vocabulary lacks the special token ${specials[role]}`);
       }
       ids[role] = id;
     }
@@ -154,5 +158,4 @@ export class Vocabulary {
       model: { type: 'WordLevel', vocab: this.vocabJSON(), unk_token: DEFAULT_SPECIAL_TOKENS.unk },
     };
   }
-
 }
