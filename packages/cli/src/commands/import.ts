@@ -24,8 +24,8 @@ export async function importCommand(folder: string, o: ImportCommandOptions): Pr
   const { data, notes } = await importHf(folder);
   const files = checkpointFiles(data);
   await writeCheckpointFolder(o.out, files);
-  const parameters = Object.values(data.weights).reduce((n, t) => n + t.shape.reduce((a, b) => a + b, 1), 0);
-  console.log(`imported ${folder} as a ${data.config.preset} checkpoint in ${o.out}: ${parameters.toLocaleString('en-US')} parameters`);
+  const parameters = Object.values(data.weights).reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0);
+  console.log(`imported ${folder} into ${o.out}: ${data.config.preset} checkpoint, ${parameters.toLocaleString('en-US')} parameters`);
   for (const [name, bytes] of Object.entries(files)) console.log(`  ${name.padEnd(20)} ${formatBytes(bytes.length)}`);
   for (const note of notes) console.log(`note: ${note}`);
 }

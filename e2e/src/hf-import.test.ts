@@ -1,5 +1,5 @@
 // `attend import` against PyTorch: small random Hugging Face checkpoints written by
-// test-fixtures/hf/hf_reference.py (safetensors by hand, the layouts transformers writes) are
+// e2e/hf-reference/hf_reference.py (safetensors by hand, the layouts transformers writes) are
 // imported with the CLI; the checkpoint's logits under tfjs, and under onnxruntime-node and
 // onnxruntime-web after export, equal the script's PyTorch reference (float64, written from
 // modeling_gpt2.py / modeling_bert.py) to 1e-4 on right-padded batches. Needs python3 with torch
@@ -17,8 +17,8 @@ import { exportCheckpointFiles } from '@attend/runtime-onnx';
 import { createOnnxModel as createNodeModel } from '@attend/runtime-onnx/node';
 import { createOnnxModel as createWebModel } from '@attend/runtime-onnx/web';
 
-const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
-const SCRIPT = fileURLToPath(new URL('../test-fixtures/hf/hf_reference.py', import.meta.url));
+const BIN = fileURLToPath(new URL('../../packages/cli/dist/bin.js', import.meta.url));
+const SCRIPT = fileURLToPath(new URL('../hf-reference/hf_reference.py', import.meta.url));
 const PYTHON = process.env.ATTEND_PYTHON ?? 'python3';
 const TOLERANCE = 1e-4;
 
@@ -92,7 +92,7 @@ describe.skipIf(torchMissing)('attend import: logits equal the PyTorch reference
     const imported = await attend(['import', hf, '--out', ckpt]);
     expect(imported.stderr).toBe('');
     expect(imported.code).toBe(0);
-    expect(imported.stdout).toContain(c.kind === 'gpt2' ? 'decoder-lm checkpoint' : 'encoder-classifier checkpoint');
+    expect(imported.stdout).toContain(c.kind === 'gpt2' ? ': decoder-lm checkpoint' : ': encoder-classifier checkpoint');
 
     const rows = c.rows.map((r) => [...r]);
     const reference = JSON.parse(await python(['logits', hf, JSON.stringify(rows)])) as unknown[];
