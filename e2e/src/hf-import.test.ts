@@ -4,6 +4,8 @@
 // onnxruntime-web after export, equal the script's PyTorch reference (float64, written from
 // modeling_gpt2.py / modeling_bert.py) to 1e-4 on right-padded batches. Needs python3 with torch
 // (Debian's python3-torch; scripts/ensure-test-deps.sh installs it): skipped, saying so, without.
+// Then the commands on imported models: with a tokenizer.json attend reads (attend's own, as in
+// a folder attend wrote), `generate` and `infer` run on the checkpoint and on its export alike.
 
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -11,6 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFile, rm as remove, writeFile } from 'node:fs/promises';
+import { BpeTokenizer, saveTokenizerJSON, WordTokenizer, type Tokenizer } from '@attend/core';
 import { readCheckpointFolder } from '@attend/core/node';
 import { loadCheckpoint, setupBackend } from '@attend/transformer';
 import { exportCheckpointFiles } from '@attend/runtime-onnx';
@@ -116,5 +120,46 @@ describe.skipIf(torchMissing)('attend import: logits equal the PyTorch reference
       const out = await session.run({ inputIds: { data: ids, batchSize: B, seqLen: T }, attentionMask: { data: mask, batchSize: B, seqLen: T } });
       expect(maxDiff(out.logits, reference, lengths, lm), runtime).toBeLessThanOrEqual(TOLERANCE);
     }
+  }, 120_000);
+});
+
+const CORPUS = 'the cat sat on the mat . the dog sat on a log ! a good movie , a bad film ; it is not very good and it was bad to the end , said my old friend with one red hat';
+
+/** Replaces the folder's tokenizer with attend's own of the model's vocabulary size, and the config's special ids with its. */
+async function useAttendTokenizer(hf: string, tokenizer: Tokenizer): Promise<void> {
+  const config = JSON.parse(await readFile(join(hf, 'config.json'), 'utf8')) as Record<string, unknown>;
+  expect(tokenizer.vocabSize).toBe(config.vocab_size);
+  const ids = tokenizer.specialTokenIds;
+  await writeFile(join(hf, 'config.json'), JSON.stringify({ ...config, bos_token_id: ids.bos, eos_token_id: ids.eos, pad_token_id: ids.pad }));
+  await writeFile(join(hf, 'tokenizer.json'), saveTokenizerJSON(tokenizer));
+  for (const file of ['tokenizer_config.json', 'generation_config.json']) await remove(join(hf, file), { force: true });
+}
+
+describe.skipIf(torchMissing)('the commands on an imported model', () => {
+  it('gpt2: generate gives the same greedy text from the checkpoint and from its export', async () => {
+    const hf = join(dir, 'gpt2-generate');
+    await python(['make', 'gpt2', hf, '--seed', '5']);
+    await useAttendTokenizer(hf, BpeTokenizer.train(Array(20).fill(CORPUS), { vocabSize: 265 }));
+    expect((await attend(['import', hf, '--out', `${hf}-ckpt`])).code).toBe(0);
+    const exported = await attend(['export', `${hf}-ckpt`, '--out', `${hf}-onnx`]);
+    expect(exported.stderr).toBe('');
+    expect(exported.stdout).toMatch(/parity: max \|tfjs − onnxruntime-node\| logit = /);
+    const fromCheckpoint = await attend(['generate', `${hf}-ckpt`, 'the cat', '--max-tokens', '8']);
+    expect(fromCheckpoint.code).toBe(0);
+    expect(fromCheckpoint.stdout.startsWith('the cat')).toBe(true);
+    expect((await attend(['generate', `${hf}-onnx`, 'the cat', '--max-tokens', '8'])).stdout).toBe(fromCheckpoint.stdout);
+  }, 120_000);
+
+  it('bert: infer gives the same classes from the checkpoint and from its export', async () => {
+    const hf = join(dir, 'bert-infer');
+    await python(['make', 'bert-cls', hf, '--seed', '6']);
+    await useAttendTokenizer(hf, WordTokenizer.fromCorpus([CORPUS], { maxVocab: 30 }));
+    expect((await attend(['import', hf, '--out', `${hf}-ckpt`])).code).toBe(0);
+    expect((await attend(['export', `${hf}-ckpt`, '--out', `${hf}-onnx`])).code).toBe(0);
+    const texts = ['the cat sat on the mat', 'a bad film', 'it is not very good'];
+    const fromCheckpoint = await attend(['infer', `${hf}-ckpt`, ...texts]);
+    expect(fromCheckpoint.code).toBe(0);
+    expect(fromCheckpoint.stdout.trim().split('\n')).toHaveLength(3);
+    expect((await attend(['infer', `${hf}-onnx`, ...texts])).stdout).toBe(fromCheckpoint.stdout);
   }, 120_000);
 });
