@@ -64,6 +64,7 @@ export const encoderClassifier: ModelKind<EncoderClassifierConfig> = {
   },
   flops: (config, { context }) => [
     ...stackFlops(config, 'encoder', config.numEncoderLayers, context),
+    ...(config.pooler ? [{ module: 'pooler', flops: 2 * config.dModel * config.dModel }] : []),
     { module: 'classifier', flops: 2 * config.dModel * config.numClasses },
   ],
   sizedWeights: (config) => ({
