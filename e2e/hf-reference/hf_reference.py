@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """Small random Hugging Face checkpoints and PyTorch reference forward passes for attend's tests.
 
-    hf_reference.py make KIND OUT [--seed N] [--no-prefix] [--old-norm-names] [--shards N]
+    hf_reference.py make KIND OUT [--seed N] [--no-prefix] [--old-norm-names] [--shards N] [--dims D,H,L,FF,P] [--vocab N]
     hf_reference.py logits FOLDER IDS_JSON
 
 `make` writes a model folder in the layout transformers writes (config.json, model.safetensors
 or model.safetensors.index.json + shards, tokenizer.json, tokenizer_config.json,
 generation_config.json) with random weights; KIND is gpt2 (GPT2LMHeadModel), bert-cls
-(BertForSequenceClassification) or bert (BertModel). The safetensors files are written by hand:
+(BertForSequenceClassification) or bert (BertModel). --dims sets width, heads, layers,
+feed-forward width and positions (default 16,4,2,40,24); --vocab (gpt2) a token table larger
+than the tiny tokenizer (50257 with --dims 768,12,12,3072,1024 is GPT-2 small's shape). The safetensors files are written by hand:
 an 8-byte little-endian header length, the JSON header (dtype, shape, data_offsets), the data.
 
 `logits` reads such a folder (only this file and torch; no transformers package) and prints, as
@@ -166,15 +168,16 @@ def bert_tokenizer():
 
 # ---------------------------------------------------------------- random checkpoints
 
-def make(kind, out, seed, prefix, old_norm_names, shards):
+def make(kind, out, seed, prefix, old_norm_names, shards, dims=(16, 4, 2, 40, 24), vocab_rows=None):
     g = torch.Generator().manual_seed(seed)
     rand = lambda *shape, std=0.2: torch.randn(*shape, generator=g, dtype=torch.float32) * std
     near_one = lambda n: 1 + rand(n, std=0.1)
     os.makedirs(out, exist_ok=True)
-    d, heads, layers, ff, positions = 16, 4, 2, 40, 24
+    d, heads, layers, ff, positions = dims
     t = {}
     if kind == "gpt2":
         tokenizer, vocab, eos = gpt2_tokenizer()
+        vocab = max(vocab, vocab_rows or 0)
         p = "transformer." if prefix else ""
         t[p + "wte.weight"] = rand(vocab, d)
         t[p + "wpe.weight"] = rand(positions, d)
@@ -339,7 +342,9 @@ def main(argv):
         shards = int(flags[flags.index("--shards") + 1]) if "--shards" in flags else 1
         if argv[1] not in ("gpt2", "bert-cls", "bert"):
             sys.exit(f"make: unknown kind {argv[1]!r}; expected gpt2, bert-cls or bert")
-        make(argv[1], argv[2], seed, "--no-prefix" not in flags, "--old-norm-names" in flags, shards)
+        dims = tuple(int(x) for x in flags[flags.index("--dims") + 1].split(",")) if "--dims" in flags else (16, 4, 2, 40, 24)
+        vocab = int(flags[flags.index("--vocab") + 1]) if "--vocab" in flags else None
+        make(argv[1], argv[2], seed, "--no-prefix" not in flags, "--old-norm-names" in flags, shards, dims, vocab)
     elif len(argv) == 3 and argv[0] == "logits":
         print(json.dumps(logits(argv[1], json.loads(argv[2]))))
     else:

@@ -59,7 +59,7 @@ export const bertImporter: HfImporter = {
       out[`${to}.bias`] = w.copy(`${from}.bias`, [d]);
     };
     out['embed_tokens.weight'] = w.copy('embeddings.word_embeddings.weight', [vocabSize, d]);
-    const positions = w.take('embeddings.position_embeddings.weight', [maxSeqLen, d]).slice();
+    const positions = w.take('embeddings.position_embeddings.weight', [maxSeqLen, d]);
     const types = w.take('embeddings.token_type_embeddings.weight', [typeVocab, d]);
     for (let t = 0; t < maxSeqLen; t++) for (let k = 0; k < d; k++) positions[t * d + k]! += types[k]!;
     out['encoder.embed_positions.weight'] = f32Tensor([maxSeqLen, d], positions);

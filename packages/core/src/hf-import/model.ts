@@ -137,6 +137,17 @@ export class HfWeights {
 
   /** The float32 values of `name`, checked to have `shape`. */
   take(name: string, shape: readonly number[]): Float32Array {
+    return toFloat32(this.tensor(name, shape), name);
+  }
+
+  /** `name` as an attend checkpoint tensor of the same shape: a float32 tensor as it is (no copy), others converted. */
+  copy(name: string, shape: readonly number[]): NamedTensor {
+    const tensor = this.tensor(name, shape);
+    return tensor.dtype === 'F32' ? tensor : f32Tensor([...shape], toFloat32(tensor, name));
+  }
+
+  /** The tensor `name`, checked to have `shape`, marked as taken. */
+  private tensor(name: string, shape: readonly number[]): NamedTensor {
     const entry = this.byName.get(name);
     if (!entry) throw new CheckpointError(`${this.source}: missing tensor '${name}' (shape [${shape}])`);
     const { original, tensor } = entry;
@@ -144,12 +155,7 @@ export class HfWeights {
       throw new CheckpointError(`${this.source}: tensor '${original}' has shape [${tensor.shape}], but config.json implies [${shape}]`);
     }
     this.taken.add(name);
-    return toFloat32(tensor, original);
-  }
-
-  /** `name` as an attend checkpoint tensor of the same shape. */
-  copy(name: string, shape: readonly number[]): NamedTensor {
-    return f32Tensor([...shape], this.take(name, shape));
+    return tensor;
   }
 
   /** Marks tensors the import does not need (buffers, other heads) as read. */
