@@ -10,8 +10,8 @@ import { f32Tensor, type NamedTensor } from '../safetensors.js';
 import { HF_ACTIVATIONS } from './gpt2.js';
 import { specialTokenId, type HfConfig, type HfImporter, type HfModel, type HfWeights, type ImportedModel } from './model.js';
 
-/** Labels of the fresh head a BertModel gets (it has none of its own). */
-const FRESH_HEAD_CLASSES = 2;
+/** Labels of a config that names none (transformers' default num_labels), e.g. a BertModel's fresh head. */
+const DEFAULT_LABELS = 2;
 
 export const bertImporter: HfImporter = {
   architectures: ['BertForSequenceClassification', 'BertModel'],
@@ -33,7 +33,7 @@ export const bertImporter: HfImporter = {
     const labels = c.labels();
     if (labels && labels.length < 2) throw new ConfigError(`${model.source}/config.json: num_labels`, `${labels.length} (regression) is not supported; attend imports classifiers with at least 2 labels`);
     const hasHead = w.has('classifier.weight');
-    const numClasses = hasHead ? labels?.length ?? 2 : labels?.length ?? FRESH_HEAD_CLASSES;
+    const numClasses = labels?.length ?? DEFAULT_LABELS;
     const hasPooler = w.has('pooler.dense.weight');
     const pad = specialTokenId(model, 'pad_token_id', 'pad_token') ?? 0;
     const config = createModelConfig({
