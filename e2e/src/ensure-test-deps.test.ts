@@ -1,6 +1,7 @@
 // scripts/ensure-test-deps.sh, which `npm test` and .ci/run call first: a no-op when chromium is
-// there; otherwise apt-get update, then apt-get install -y chromium, through sudo only when not
-// root, and nothing else. apt-get, sudo and id are stand-ins that log their calls.
+// there and python3 imports torch; otherwise apt-get update, then apt-get install -y with what is
+// missing (chromium, python3-torch), through sudo only when not root, and nothing else. apt-get,
+// sudo, id and the two pythons (one with torch, one without) are stand-ins that log their calls.
 
 import { spawnSync } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -27,20 +28,25 @@ beforeAll(async () => {
   await stub('id', 'echo "$FAKE_UID"');
   await writeFile(join(dir, 'chromium'), '#!/bin/sh\n');
   await chmod(join(dir, 'chromium'), 0o755);
+  await writeFile(join(dir, 'python-with-torch'), '#!/bin/sh\n[ "$*" = "-c import torch" ]\n');
+  await writeFile(join(dir, 'python-without-torch'), '#!/bin/sh\nexit 1\n');
+  await chmod(join(dir, 'python-with-torch'), 0o755);
+  await chmod(join(dir, 'python-without-torch'), 0o755);
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function run(chromium: string, uid: number): Promise<{ status: number | null; calls: string[] }> {
-  const calls = join(dir, `calls-${uid}-${chromium.length}`);
+async function run(chromium: string, uid: number, torch = true): Promise<{ status: number | null; calls: string[] }> {
+  const calls = join(dir, `calls-${uid}-${chromium.length}-${torch}`);
   await writeFile(calls, '');
-  const r = spawnSync('sh', [SCRIPT, chromium], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, CALLS: calls, FAKE_UID: String(uid) }, encoding: 'utf8' });
+  const python = join(dir, torch ? 'python-with-torch' : 'python-without-torch');
+  const r = spawnSync('sh', [SCRIPT, chromium, python], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, CALLS: calls, FAKE_UID: String(uid) }, encoding: 'utf8' });
   return { status: r.status, calls: (await readFile(calls, 'utf8')).split('\n').filter(Boolean) };
 }
 
 describe('scripts/ensure-test-deps.sh', () => {
-  it('does nothing when chromium is there', async () => {
+  it('does nothing when chromium is there and python3 imports torch', async () => {
     expect(await run(join(dir, 'chromium'), 1000)).toEqual({ status: 0, calls: [] });
   });
 
@@ -48,6 +54,11 @@ describe('scripts/ensure-test-deps.sh', () => {
     const missing = join(dir, 'no-chromium');
     expect(await run(missing, 0)).toEqual({ status: 0, calls: ['apt-get update', 'apt-get install -y chromium'] });
     expect(await run(missing, 1000)).toEqual({ status: 0, calls: ['sudo', 'apt-get update', 'sudo', 'apt-get install -y chromium'] });
+  });
+
+  it('installs Debian python3-torch when python3 cannot import torch, in the same apt-get install as chromium', async () => {
+    expect(await run(join(dir, 'chromium'), 0, false)).toEqual({ status: 0, calls: ['apt-get update', 'apt-get install -y python3-torch'] });
+    expect(await run(join(dir, 'no-chromium'), 1000, false)).toEqual({ status: 0, calls: ['sudo', 'apt-get update', 'sudo', 'apt-get install -y chromium python3-torch'] });
   });
 
   it('is what npm test and .ci/run call first', async () => {

@@ -2,7 +2,7 @@
 // `--out` of export and train must not exist yet or be empty, or hold an earlier output of the
 // same command (replaced with --overwrite, or for train continued with --resume); a folder with
 // other files, a file, the input, a folder inside it or around it are refused with one line and
-// exit code 2, and left as they were. A Triton export adds only its own model folders. A second
+// exit code 2, and left as they were; `import` writes a checkpoint under the same rules. A Triton export adds only its own model folders. A second
 // training on the same folder is refused (lock file); the leftovers of killed saves are cleaned.
 
 import { spawn, spawnSync } from 'node:child_process';
@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { f32Tensor, serializeSafetensors } from '@attend/core';
 import { FOLDER_LOCK_FILE } from '@attend/core/node';
 import { tinyExport } from './test-utils/tiny-export.js';
 
@@ -135,6 +136,60 @@ describe('attend export --out', () => {
     await writeFile(join(out, 'notes.txt'), 'mine');
     expectRefused(await attend(['export', ckpt, '--out', out, '--overwrite']), /holds other files \(notes\.txt\), not an export folder/);
     expect(await readFile(join(out, 'notes.txt'), 'utf8')).toBe('mine');
+  });
+});
+
+/** A one-layer GPT-2 folder as Hugging Face writes it (config.json, model.safetensors), zero weights. */
+async function hfGpt2(name: string, config: Record<string, unknown> = {}): Promise<string> {
+  const folder = join(dir, name);
+  await mkdir(folder, { recursive: true });
+  const [d, V, P] = [4, 8, 4];
+  const shapes: Record<string, number[]> = {
+    'wte.weight': [V, d], 'wpe.weight': [P, d], 'ln_f.weight': [d], 'ln_f.bias': [d], 'h.0.ln_1.weight': [d], 'h.0.ln_1.bias': [d], 'h.0.ln_2.weight': [d], 'h.0.ln_2.bias': [d],
+    'h.0.attn.c_attn.weight': [d, 3 * d], 'h.0.attn.c_attn.bias': [3 * d], 'h.0.attn.c_proj.weight': [d, d], 'h.0.attn.c_proj.bias': [d],
+    'h.0.mlp.c_fc.weight': [d, 4 * d], 'h.0.mlp.c_fc.bias': [4 * d], 'h.0.mlp.c_proj.weight': [4 * d, d], 'h.0.mlp.c_proj.bias': [d],
+  };
+  const weights = Object.fromEntries(Object.entries(shapes).map(([n, shape]) => [n, f32Tensor(shape, new Float32Array(shape.reduce((a, b) => a * b, 1)))]));
+  await writeFile(join(folder, 'model.safetensors'), serializeSafetensors(weights));
+  await writeFile(join(folder, 'config.json'), JSON.stringify({ model_type: 'gpt2', n_embd: d, n_head: 2, n_layer: 1, n_positions: P, vocab_size: V, eos_token_id: V - 1, ...config }));
+  return folder;
+}
+
+describe('attend import --out', () => {
+  it('refuses a folder with other files, the Hugging Face folder itself and a folder inside it, and leaves them', async () => {
+    const hf = await hfGpt2('hf-guards');
+    const precious = join(dir, 'precious-import');
+    await mkdir(precious);
+    await writeFile(join(precious, 'thesis.txt'), 'four years of work');
+    expectRefused(await attend(['import', hf, '--out', precious, '--overwrite']), /--out .*precious-import: holds other files \(thesis\.txt\), not a checkpoint/);
+    expect(await snapshot(precious)).toEqual({ 'thesis.txt': Buffer.from('four years of work').toString('base64') });
+    const before = await snapshot(hf);
+    expectRefused(await attend(['import', hf, '--out', hf]), /is the input .* itself/);
+    expectRefused(await attend(['import', hf, '--out', join(hf, 'attend')]), /is inside the input/);
+    expect(await snapshot(hf)).toEqual(before);
+  });
+
+  it('writes a checkpoint into a new folder; replaces an earlier one only with --overwrite', async () => {
+    const hf = await hfGpt2('hf-ok');
+    const out = join(dir, 'imported');
+    const r = await attend(['import', hf, '--out', out]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/: decoder-lm checkpoint, 300 parameters/);
+    expect(JSON.parse(await readFile(join(out, 'config.json'), 'utf8'))).toMatchObject({ preset: 'decoder-lm', dModel: 4, dFf: 16, activation: 'gelu_new' });
+    const first = await snapshot(out);
+    expectRefused(await attend(['import', hf, '--out', out]), /already a checkpoint; give --overwrite to replace it/);
+    expect(await snapshot(out)).toEqual(first);
+    expect((await attend(['import', hf, '--out', out, '--overwrite'])).code).toBe(0);
+  });
+
+  it('an unsupported model_type is one line naming the field and what is supported, and writes nothing', async () => {
+    const hf = await hfGpt2('hf-llama', { model_type: 'llama' });
+    const out = join(dir, 'llama');
+    const r = await attend(['import', hf, '--out', out]);
+    expect(r.stderr).toBe(`attend: ${hf}/config.json: model_type: "llama" is not supported; attend imports gpt2, bert\n`);
+    expect(r.code).toBe(1);
+    await expect(stat(out)).rejects.toThrow();
   });
 });
 

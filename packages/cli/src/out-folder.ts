@@ -6,6 +6,7 @@
 
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
+import { CHECKPOINT_FILES } from '@attend/core';
 import { FOLDER_LOCK_FILE } from '@attend/core/node';
 import { CliError } from './errors.js';
 
@@ -73,3 +74,14 @@ export async function foreignEntries(dir: string, entries: readonly string[], na
   }
   return foreign;
 }
+
+/** The file the loss curve is drawn into, inside the checkpoint folder. */
+export const LOSS_CURVE_FILE = 'loss.svg';
+
+/** A checkpoint folder: config.json or model.safetensors, and only checkpoint files beside. */
+const CHECKPOINT_ENTRIES = [...Object.values(CHECKPOINT_FILES), LOSS_CURVE_FILE];
+export const CHECKPOINT_FOLDER: OutputKind = {
+  name: 'a checkpoint',
+  marks: (entries) => entries.includes(CHECKPOINT_FILES.config) || entries.includes(CHECKPOINT_FILES.weights),
+  foreign: (dir, entries) => foreignEntries(dir, entries, CHECKPOINT_ENTRIES),
+};

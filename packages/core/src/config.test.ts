@@ -55,6 +55,7 @@ const shared = {
   attention: 'scaled_dot',
   localWindow: null,
   scaleEmbedding: true,
+  embeddingNorm: false,
   layerNormEps: 1e-5,
   padTokenId: 0,
   bosTokenId: 1,
@@ -88,6 +89,7 @@ describe('createModelConfig defaults', () => {
       numClasses: 3,
       numEncoderLayers: 2,
       pooling: 'mean',
+      pooler: false,
     });
   });
 
@@ -142,6 +144,8 @@ const validConfig: fc.Arbitrary<ModelConfig> = fc
     pooling: fc.constantFrom(...POOLINGS),
     tieEmbeddings: fc.boolean(),
     scaleEmbedding: fc.boolean(),
+    embeddingNorm: fc.boolean(),
+    pooler: fc.boolean(),
   })
   .map((r): ModelConfig => ({
     vocabSize: r.vocabSize,
@@ -156,12 +160,13 @@ const validConfig: fc.Arbitrary<ModelConfig> = fc
     attention: r.attention,
     localWindow: r.window === null ? null : Math.min(r.window, r.maxSeqLen - 1),
     scaleEmbedding: r.scaleEmbedding,
+    embeddingNorm: r.embeddingNorm,
     layerNormEps: r.layerNormEps,
     padTokenId: 0,
     bosTokenId: 1,
     eosTokenId: r.vocabSize - 1,
     ...(r.preset === 'encoder-classifier'
-      ? { preset: r.preset, numClasses: r.numClasses, numEncoderLayers: r.layers, pooling: r.pooling }
+      ? { preset: r.preset, numClasses: r.numClasses, numEncoderLayers: r.layers, pooling: r.pooling, pooler: r.pooler }
       : r.preset === 'decoder-lm'
         ? { preset: r.preset, numDecoderLayers: r.layers, tieEmbeddings: r.tieEmbeddings }
         : { preset: r.preset, numEncoderLayers: r.layers, numDecoderLayers: r.layers, tieEmbeddings: r.tieEmbeddings }),
@@ -548,7 +553,7 @@ describe('config.json files written by attend 0.1 (the flat layout) still load',
     const config = parseModelConfig(readFileSync(new URL(file, dir), 'utf8'), file);
     const kind = MODEL_KINDS[config.preset];
     expect(Object.keys(config).sort()).toEqual([...kind.fields].sort());
-    for (const field of kind.fields) expect((config as unknown as Record<string, unknown>)[field], field).toEqual(flat[field]);
+    for (const field of kind.fields) expect((config as unknown as Record<string, unknown>)[field], field).toEqual(field in flat ? flat[field] : kind.laterFields[field]);
     // What loads is a valid config of the new layout, which round-trips.
     expect(parseModelConfig(JSON.stringify(config))).toEqual(config);
   });

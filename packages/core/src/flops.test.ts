@@ -33,6 +33,8 @@ describe('flopsPerToken', () => {
     expect(f.modules[3]!.flops).toBe(8 * 8 * 8 + 4 * 6 * 8);
     const cls = createModelConfig({ preset: 'encoder-classifier', vocabSize: 40, numClasses: 3, dModel: 8, numHeads: 2, numEncoderLayers: 1, dFf: 16, maxSeqLen: 10 });
     expect(flopsPerToken(cls).modules.at(-1)).toEqual({ module: 'classifier', flops: 2 * 8 * 3 });
+    const pooled = flopsPerToken({ ...cls, pooler: true }).modules;
+    expect(pooled.slice(-2)).toEqual([{ module: 'pooler', flops: 2 * 8 * 8 }, { module: 'classifier', flops: 2 * 8 * 3 }]);
   });
 
   it('counts the GRU encoder–decoder: gates per layer and direction, attention over the source, combination, output', () => {

@@ -12,5 +12,6 @@ export * from './data/index.js';
 export * from './metrics/index.js';
 export * from './safetensors.js';
 export * from './checkpoint-format.js';
+export * from './hf-import/index.js';
 export * from './model-folder.js';
 export * from './flops.js';

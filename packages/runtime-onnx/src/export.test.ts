@@ -1,6 +1,6 @@
 // Parity of the exported forward graph with the tfjs model it was exported from: for every
 // preset and every option (score functions, positional encodings, norm placement,
-// activations, local window, tied/untied output, mean/cls pooling), random weights and a
+// activations, local window, embedding norm, tied/untied output, mean/cls pooling, pooler), random weights and a
 // right-padded batch give the same logits and attention weights under onnxruntime-node (CPU)
 // and onnxruntime-web (WASM, in Node) as under tfjs, to 1e-4.
 
@@ -26,7 +26,7 @@ function cases(preset: Preset): Case[] {
     attention,
     positional: POSITIONAL_ENCODINGS[i % POSITIONAL_ENCODINGS.length],
     norm: i % 2 ? 'post' : 'pre',
-    activation: i % 2 ? 'relu' : 'gelu',
+    activation: (['gelu', 'relu', 'gelu_new'] as const)[i % 3],
   }));
   for (const [i, positional] of POSITIONAL_ENCODINGS.entries()) {
     out.push({
@@ -36,7 +36,8 @@ function cases(preset: Preset): Case[] {
       norm: i % 2 ? 'pre' : 'post',
       localWindow: i % 2 ? 2 : null,
       scaleEmbedding: i % 2 === 0,
-      ...(preset === 'encoder-classifier' ? { pooling: i % 2 ? 'cls' : 'mean' } : { tieEmbeddings: i % 2 === 0 }),
+      embeddingNorm: i < 2,
+      ...(preset === 'encoder-classifier' ? { pooling: i % 2 ? 'cls' : 'mean', pooler: i > 0 } : { tieEmbeddings: i % 2 === 0 }),
     });
   }
   return out;

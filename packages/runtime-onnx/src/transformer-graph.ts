@@ -312,7 +312,7 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
     return v;
   }
 
-  /** E[ids] (·√dModel when scaleEmbedding) + absolute positions. [B, T, d] */
+  /** E[ids] (·√dModel when scaleEmbedding) + absolute positions, normalised when embeddingNorm. [B, T, d] */
   private embed(kind: StackKind, ids: Value, positions: Value): Value {
     const { g, config: c, d } = this;
     let x = g.gather(this.tokenTable(), ids);
@@ -323,6 +323,7 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
       const name = `${kind}.embed_positions.weight`;
       x = g.add(x, g.gather(this.table(name, () => this.w.get(name, [c.maxSeqLen, d]), [c.maxSeqLen, d]), positions));
     }
+    if (c.embeddingNorm) x = this.layerNorm(x, `${kind}.layernorm_embedding`);
     return x;
   }
 
@@ -450,9 +451,19 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
     const { g, config: c, d } = this;
     return g.scope(prefix, () => {
       const h = this.linear(x, `${prefix}.fc1`, c.dFf, d);
-      const a = c.activation === 'relu' ? g.relu(h) : g.mul(g.mul(h, g.floats([0.5])), g.add(g.erf(g.mul(h, g.floats([Math.SQRT1_2]))), g.floats([1])));
-      return this.linear(a, `${prefix}.fc2`, d, c.dFf);
+      return this.linear(this.activate(h), `${prefix}.fc2`, d, c.dFf);
     });
+  }
+
+  /** ReLU, exact GELU 0.5·h·(1 + erf(h/√2)), or gelu_new 0.5·h·(1 + tanh(√(2/π)·(h + 0.044715·h³))). */
+  private activate(h: Value): Value {
+    const { g, config: c } = this;
+    if (c.activation === 'relu') return g.relu(h);
+    const inner =
+      c.activation === 'gelu_new'
+        ? g.tanh(g.mul(g.add(h, g.mul(g.mul(g.mul(h, h), h), g.floats([0.044715]))), g.floats([Math.sqrt(2 / Math.PI)])))
+        : g.erf(g.mul(h, g.floats([Math.SQRT1_2])));
+    return g.mul(g.mul(h, g.floats([0.5])), g.add(inner, g.floats([1])));
   }
 
   /** Pre-norm: x + f(ln(x)); post-norm: ln(x + f(x)). */
@@ -529,7 +540,7 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
     return this.linear(states, 'lm_head', this.vocabSize(), this.d, false);
   }
 
-  /** Class logits [B, C] from mean-pooled (over valid tokens; needs `mask`) or first-token states. */
+  /** Class logits [B, C] from mean-pooled (over valid tokens; needs `mask`) or first-token states, through tanh(pooler) when the config has one. */
   private classify(states: Value, mask?: Value): Value {
     const { g, config: c } = this;
     let pooled: Value;
@@ -541,6 +552,7 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
       const m = g.unsqueeze(g.cast(mask, 'float32'), [2]); // [B, T, 1]
       pooled = g.div(g.reduceSum(g.mul(states, m), [1], false), g.max(g.reduceSum(m, [1], false), g.floats([1])));
     }
+    if (c.pooler) pooled = g.tanh(this.linear(pooled, 'pooler', this.d, this.d));
     return this.linear(pooled, 'classifier', c.numClasses, this.d);
   }
 }

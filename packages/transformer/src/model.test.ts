@@ -106,17 +106,19 @@ const CASES: Case[] = TRANSFORMER_PRESETS.flatMap((preset, pi) =>
           positional,
           norm,
           attention,
-          activation: index % 2 === 0 ? 'gelu' : 'relu',
+          activation: (['gelu', 'relu', 'gelu_new'] as const)[index % 3]!,
           layerNormEps: k === 1 ? 1e-2 : 1e-5,
           scaleEmbedding: (pi + ni + k) % 2 === 0,
+          embeddingNorm: (qi + k) % 2 === 1,
         } as const;
         // The classifier has a pooling and no output embedding; the LM kinds a tied or untied head.
         const input: TransformerInput =
           preset === 'encoder-classifier'
-            ? { preset, ...common, pooling: (ni + k) % 2 === 1 ? 'cls' : 'mean' }
+            ? { preset, ...common, pooling: (ni + k) % 2 === 1 ? 'cls' : 'mean', pooler: k === 1 }
             : { preset, ...common, tieEmbeddings: (qi + k) % 2 === 0 };
-        const head = input.preset === 'encoder-classifier' ? `${input.pooling} pooling` : input.tieEmbeddings ? 'tied' : 'untied';
-        const label = `${preset} ${positional} ${norm}-norm ${attention} (${common.activation}, ${head}, eps ${common.layerNormEps}${common.scaleEmbedding ? '' : ', unscaled embeddings'})`;
+        const head = input.preset === 'encoder-classifier' ? `${input.pooling} pooling${input.pooler ? ' + pooler' : ''}` : input.tieEmbeddings ? 'tied' : 'untied';
+        const embeddings = `${common.scaleEmbedding ? '' : ', unscaled embeddings'}${common.embeddingNorm ? ', embedding norm' : ''}`;
+        const label = `${preset} ${positional} ${norm}-norm ${attention} (${common.activation}, ${head}, eps ${common.layerNormEps}${embeddings})`;
         return { preset, positional, norm, attention, label, input };
       }),
     ),
@@ -378,7 +380,7 @@ describe('building blocks against the reference', () => {
     const gotLn = tf.tidy(() => ln.normalize(x).arraySync() as number[][]);
     const refLn = rows.map(layerNormOf(p1, 'ln', 1e-3));
     expect(maxAbsDiff(flat(gotLn), flat(refLn))).toBeLessThan(1e-5);
-    for (const activation of ['gelu', 'relu'] as const) {
+    for (const activation of ['gelu', 'relu', 'gelu_new'] as const) {
       const ffn = new FeedForward({ dModel: 8, dFf: 12, activation });
       randomizeParams(ffn.namedParams('f'), 22, 0.6);
       const p = plainParams(ffn.namedParams('f'));

@@ -132,6 +132,8 @@ class HeadParams extends tfl.layers.Layer {
 export class Stack {
   readonly layers: TransformerLayer[];
   readonly finalNorm?: LayerNorm;
+  /** LayerNorm over the embeddings (embeddingNorm: BERT). */
+  readonly embeddingNorm?: LayerNorm;
   readonly positions = new ParamStore();
   private readonly learned: EmbeddingTable;
 
@@ -161,6 +163,7 @@ export class Stack {
       }),
     );
     if (c.norm === 'pre') this.finalNorm = new LayerNorm({ dim: c.dModel, eps: c.layerNormEps });
+    if (c.embeddingNorm) this.embeddingNorm = new LayerNorm({ dim: c.dModel, eps: c.layerNormEps });
     this.learned = new EmbeddingTable({ rows: c.maxSeqLen, dModel: c.dModel, std: embeddingStd(c), seed: seed * 1000 + 999 });
   }
 
@@ -173,6 +176,7 @@ export class Stack {
     if (this.config.positional === 'learned') {
       out.push(...this.learned.namedParams(`${this.kind}.embed_positions`));
     }
+    if (this.embeddingNorm) out.push(...this.embeddingNorm.namedParams(`${this.kind}.layernorm_embedding`));
     this.layers.forEach((layer, i) => out.push(...layer.namedParams(`${this.kind}.layers.${i}`)));
     if (this.finalNorm) out.push(...this.finalNorm.namedParams(`${this.kind}.layer_norm`));
     return out;
@@ -205,6 +209,10 @@ export class TransformerModel {
     if (decoderLayers > 0) this.decoder = new Stack(config, 'decoder', decoderLayers, seed * 7919 + 3, { init, totalLayers, crossAttention: encoderLayers > 0 });
     const rng = createRng(seed * 7919 + 4);
     if (config.preset === 'encoder-classifier') {
+      if (config.pooler) {
+        this.head.add(this.headHolder, 'pooler.weight', [config.dModel, config.dModel], { normal: 0.02 }, rng, true);
+        this.head.add(this.headHolder, 'pooler.bias', [config.dModel], 'zeros', rng);
+      }
       this.head.add(this.headHolder, 'classifier.weight', [config.dModel, config.numClasses], { normal: 0.02 }, rng, true);
       this.head.add(this.headHolder, 'classifier.bias', [config.numClasses], 'zeros', rng);
     } else if (!config.tieEmbeddings) {
@@ -238,7 +246,10 @@ export class TransformerModel {
     return this.namedParams().reduce((n, p) => n + p.variable.size, 0);
   }
 
-  /** Embeds tokens: E[ids] (·√dModel when scaleEmbedding) (+ absolute positions from `offset`), then dropout. [B, T, d] */
+  /**
+   * Embeds tokens: E[ids] (·√dModel when scaleEmbedding) (+ absolute positions from `offset`),
+   * normalised when embeddingNorm, then dropout. [B, T, d]
+   */
   embed(stack: Stack, batch: TokenBatch, training: boolean, offset = 0): tf.Tensor3D {
     const { dModel, maxSeqLen, positional } = this.config;
     const { ids, batchSize: B, seqLen: T } = batch;
@@ -253,6 +264,7 @@ export class TransformerModel {
       if (this.config.scaleEmbedding) x = tf.mul(x, Math.sqrt(dModel));
       if (positional === 'sinusoidal') x = tf.add(x, tf.slice(this.sinusoidal!, [offset, 0], [T, dModel]));
       if (positional === 'learned') x = tf.add(x, tf.slice(stack.learnedPositions(), [offset, 0], [T, dModel]));
+      if (stack.embeddingNorm) x = stack.embeddingNorm.normalize(x);
       return dropout(x, this.config.dropout, training) as tf.Tensor3D;
     });
   }
@@ -323,7 +335,7 @@ export class TransformerModel {
     });
   }
 
-  /** Class logits [B, numClasses] from pooled encoder states. */
+  /** Class logits [B, numClasses] from pooled encoder states (through tanh(pooler) when the config has one). */
   classify(states: tf.Tensor3D, source: TokenBatch): tf.Tensor2D {
     return tf.tidy(() => {
       const [B, T, d] = states.shape;
@@ -336,6 +348,9 @@ export class TransformerModel {
         lengths.forEach((n, b) => mask.fill(1, b * T, b * T + n));
         const m = tf.tensor3d(mask, [B, T, 1]);
         pooled = tf.div(tf.sum(tf.mul(states, m), 1), tf.maximum(tf.sum(m, 1), 1)) as tf.Tensor2D;
+      }
+      if (this.config.preset === 'encoder-classifier' && this.config.pooler) {
+        pooled = tf.tanh(linear(pooled, this.head.get('pooler.weight'), this.head.get('pooler.bias'))) as tf.Tensor2D;
       }
       return linear(pooled, this.head.get('classifier.weight'), this.head.get('classifier.bias')) as tf.Tensor2D;
     });

@@ -44,10 +44,22 @@ function layerNormRows(eps: number): (x: tf.Tensor, gamma: tf.Tensor, beta: tf.T
   return fn;
 }
 
-/** Exact GELU, 0.5·x·(1 + erf(x/√2)) (Hendrycks & Gimpel, 2016), or ReLU. */
+/**
+ * Exact GELU, 0.5·x·(1 + erf(x/√2)) (Hendrycks & Gimpel, 2016), GPT-2's tanh approximation
+ * (`gelu_new`), 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), or ReLU.
+ */
 export function activate(x: tf.Tensor, activation: Activation): tf.Tensor {
   if (activation === 'relu') return tf.relu(x);
+  if (activation === 'gelu_new') return geluTanh(x);
   return gelu(x);
+}
+
+/** GELU's tanh approximation (GPT-2's `gelu_new`); tfjs differentiates it. */
+function geluTanh(x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const inner = tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), Math.sqrt(2 / Math.PI));
+    return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
+  });
 }
 
 /** GELU with its derivative written out: Φ(x) + x·φ(x), reusing erf from the forward pass. */

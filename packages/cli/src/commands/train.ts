@@ -27,7 +27,7 @@ import { lockFolder, recoverFolder } from '@attend/core/node';
 import type { AttendModel, TrainBatch } from '@attend/transformer';
 import { CliError } from '../errors.js';
 import { writeFileAtomic } from '../files.js';
-import { foreignEntries, outFolderState, refuseOverlap, type OutputKind } from '../out-folder.js';
+import { CHECKPOINT_FOLDER, LOSS_CURVE_FILE, outFolderState, refuseOverlap } from '../out-folder.js';
 import { lossCurveSvg } from '../plots.js';
 import { progressView } from '../progress.js';
 import { loadTrainData, presetOfData, type DataFlags, type TrainData } from '../train-data.js';
@@ -45,16 +45,6 @@ export interface TrainCommandOptions extends TrainFlags, DataFlags {
   vocabSize?: number;
 }
 
-/** The file the loss curve is drawn into, inside the checkpoint folder. */
-export const LOSS_CURVE_FILE = 'loss.svg';
-
-/** A checkpoint folder: config.json or model.safetensors, and only checkpoint files beside. */
-const CHECKPOINT_ENTRIES = [...Object.values(CHECKPOINT_FILES), LOSS_CURVE_FILE];
-const CHECKPOINT_FOLDER: OutputKind = {
-  name: 'a checkpoint',
-  marks: (entries) => entries.includes(CHECKPOINT_FILES.config) || entries.includes(CHECKPOINT_FILES.weights),
-  foreign: (dir, entries) => foreignEntries(dir, entries, CHECKPOINT_ENTRIES),
-};
 
 /**
  * Checks --out before anything is written: not a data file or around one, and new, empty or a

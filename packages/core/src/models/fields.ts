@@ -5,7 +5,8 @@
 import { ConfigError } from '../errors.js';
 
 export const NORM_PLACEMENTS = ['pre', 'post'] as const;
-export const ACTIVATIONS = ['relu', 'gelu'] as const;
+/** gelu: exact, 0.5·x·(1 + erf(x/√2)); gelu_new: GPT-2's tanh approximation. */
+export const ACTIVATIONS = ['relu', 'gelu', 'gelu_new'] as const;
 export const POSITIONAL_ENCODINGS = ['sinusoidal', 'learned', 'rope', 'alibi'] as const;
 /** Score functions: Vaswani (scaled_dot), Luong (dot, general), Bahdanau (additive), cosine (Graves). */
 export const SCORE_FUNCTIONS = ['scaled_dot', 'dot', 'general', 'additive', 'cosine'] as const;
@@ -57,6 +58,8 @@ export interface EmbeddingFields {
    * tables initialised at std 1/√dModel. false = GPT-2 style: no factor, tables at std 0.02.
    */
   scaleEmbedding: boolean;
+  /** LayerNorm over the summed token and position embeddings, before the first layer (BERT). */
+  embeddingNorm: boolean;
 }
 
 /** Kinds with a vocabulary output layer. */
@@ -71,6 +74,9 @@ export type StackConfig = BaseFields & StackFields & Partial<EmbeddingFields>;
 export const BASE_FIELDS = ['dModel', 'maxSeqLen', 'dropout'] as const;
 export const TOKEN_FIELDS = ['vocabSize', 'padTokenId', 'bosTokenId', 'eosTokenId'] as const;
 export const STACK_FIELDS = ['numHeads', 'dFf', 'norm', 'activation', 'positional', 'attention', 'localWindow', 'layerNormEps'] as const;
+export const EMBEDDING_FIELDS = ['scaleEmbedding', 'embeddingNorm'] as const;
+/** Values of the embedding fields in configs written before a field existed. */
+export const EMBEDDING_LATER_FIELDS = { scaleEmbedding: true, embeddingNorm: false } as const;
 
 /** A raw config record whose keys have been checked against the kind's fields. */
 export type Raw = Record<string, unknown>;
@@ -118,6 +124,11 @@ export function stackFields(v: Raw, base: BaseFields): StackFields {
     throw new ConfigError('localWindow', `${s.localWindow} covers the whole sequence (maxSeqLen=${base.maxSeqLen}); use null for global attention`);
   }
   return s;
+}
+
+/** The embedding fields of `v`. */
+export function embeddingFields(v: Raw): EmbeddingFields {
+  return { scaleEmbedding: bool(v, 'scaleEmbedding'), embeddingNorm: bool(v, 'embeddingNorm') };
 }
 
 /** Layers of one stack: at least 1. */

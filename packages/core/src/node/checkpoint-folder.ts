@@ -25,22 +25,31 @@ export async function readCheckpointFolder(dir: string, names: readonly string[]
   if (!(await stat(target).then(() => true, () => false))) throw new CheckpointError(`${target}: no such checkpoint folder`);
   const files: Record<string, Uint8Array> = {};
   for (const name of names) {
-    const file = join(dir, name);
-    try {
-      const info = await stat(file);
-      if (!info.isFile()) throw new CheckpointError(`${file}: not a regular file`);
-      if (info.size > MAX_CHECKPOINT_FILE_BYTES) throw new CheckpointError(`${file}: ${info.size} bytes, more than the ${MAX_CHECKPOINT_FILE_BYTES} bytes a checkpoint file may hold`);
-      const bytes = new Uint8Array(await readFile(file));
-      if (bytes.length !== info.size) throw new CheckpointError(`${file}: changed size while being read (${info.size} → ${bytes.length} bytes)`);
-      files[name] = bytes;
-    } catch (error) {
-      if (error instanceof CheckpointError) throw error;
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' && !REQUIRED.includes(name)) continue;
-      throw new CheckpointError(code === 'ENOENT' ? `${file}: missing (is ${dir} a checkpoint folder?)` : `${file}: cannot read (${(error as Error).message})`);
-    }
+    const bytes = await readModelFile(join(dir, name), !REQUIRED.includes(name), `is ${dir} a checkpoint folder?`);
+    if (bytes) files[name] = bytes;
   }
   return files;
+}
+
+/**
+ * The bytes of one file of a model folder, read only when it is a regular file of at most
+ * MAX_CHECKPOINT_FILE_BYTES (a link to /dev/zero or a FIFO is refused, not read forever); an
+ * absent `optional` file is undefined, an absent required one a CheckpointError with `hint`.
+ */
+export async function readModelFile(file: string, optional: boolean, hint: string): Promise<Uint8Array | undefined> {
+  try {
+    const info = await stat(file);
+    if (!info.isFile()) throw new CheckpointError(`${file}: not a regular file`);
+    if (info.size > MAX_CHECKPOINT_FILE_BYTES) throw new CheckpointError(`${file}: ${info.size} bytes, more than the ${MAX_CHECKPOINT_FILE_BYTES} bytes a checkpoint file may hold`);
+    const bytes = new Uint8Array(await readFile(file));
+    if (bytes.length !== info.size) throw new CheckpointError(`${file}: changed size while being read (${info.size} → ${bytes.length} bytes)`);
+    return bytes;
+  } catch (error) {
+    if (error instanceof CheckpointError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && optional) return undefined;
+    throw new CheckpointError(code === 'ENOENT' ? `${file}: missing (${hint})` : `${file}: cannot read (${(error as Error).message})`);
+  }
 }
 
 /** Writes checkpoint files (see `checkpointFiles`) as the folder `dir`, atomically. */

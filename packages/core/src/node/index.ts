@@ -3,3 +3,4 @@
 
 export * from './atomic-folder.js';
 export * from './checkpoint-folder.js';
+export * from './hf-folder.js';

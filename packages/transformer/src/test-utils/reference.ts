@@ -3,7 +3,7 @@
 // (2015) eq. 6, Ba et al. (2016) — one sequence, one head, one vector at a time, with loops
 // instead of tensors, so that it shares no code (and no reshapes or transposes) with the tfjs layers.
 
-import { numDecoderLayers, numEncoderLayers, type DecoderLmConfig, type EncoderDecoderConfig, type ScoreFunction, type TransformerConfig } from '@attend/core';
+import { numDecoderLayers, numEncoderLayers, type Activation, type DecoderLmConfig, type EncoderDecoderConfig, type ScoreFunction, type TransformerConfig } from '@attend/core';
 
 export type Vec = number[];
 /** Row-major matrix, [rows][cols]. */
@@ -100,6 +100,11 @@ export function erf(x: number): number {
 
 export function gelu(x: number): number {
   return 0.5 * x * (1 + erf(x / Math.SQRT2));
+}
+
+/** GPT-2's gelu_new: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
+export function geluNew(x: number): number {
+  return 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
 }
 
 export function relu(x: number): number {
@@ -255,8 +260,8 @@ export function alibiSlopesRef(numHeads: number): Vec {
 
 // ---------------------------------------------------------------- layers
 
-export function feedForwardRef(x: Vec, p: PlainParams, prefix: string, activation: 'relu' | 'gelu'): Vec {
-  const act = activation === 'relu' ? relu : gelu;
+export function feedForwardRef(x: Vec, p: PlainParams, prefix: string, activation: Activation): Vec {
+  const act = { relu, gelu, gelu_new: geluNew }[activation];
   const hidden = affine(x, matOf(p, `${prefix}.fc1.weight`), vecOf(p, `${prefix}.fc1.bias`)).map(act);
   return affine(hidden, matOf(p, `${prefix}.fc2.weight`), vecOf(p, `${prefix}.fc2.bias`));
 }
@@ -271,7 +276,7 @@ export interface LayerRefConfig {
   numHeads: number;
   score: ScoreFunction;
   norm: 'pre' | 'post';
-  activation: 'relu' | 'gelu';
+  activation: Activation;
   layerNormEps: number;
 }
 
@@ -332,6 +337,7 @@ function stackRef(config: TransformerConfig, p: PlainParams, kind: 'encoder' | '
     if (positions) return e.map((v, c) => v + positions[t]![c]!);
     return e;
   });
+  if (config.embeddingNorm) x = x.map(layerNormOf(p, `${kind}.layernorm_embedding`, config.layerNormEps));
   const slopes = config.positional === 'alibi' ? alibiSlopesRef(config.numHeads) : undefined;
   const self = {
     visible: visibility({ length: seq.length, causal: kind === 'decoder', window: config.localWindow }),
@@ -371,6 +377,7 @@ export function modelRef(config: TransformerConfig, p: PlainParams, input: RefSe
         pooled = new Array<number>(config.dModel).fill(0);
         for (let t = 0; t < n; t++) pooled = pooled.map((v, c) => v + states[t]![c]! / n);
       }
+      if (config.pooler) pooled = affine(pooled, matOf(p, 'pooler.weight'), vecOf(p, 'pooler.bias')).map(Math.tanh);
       return affine(pooled, matOf(p, 'classifier.weight'), vecOf(p, 'classifier.bias'));
     }
     case 'decoder-lm':

@@ -3,7 +3,7 @@
 import type { ModelKind } from '../kind.js';
 import { gpt2Config } from './hf.js';
 import {
-  BASE_FIELDS, STACK_FIELDS, TOKEN_FIELDS, baseFields, bool, layers, stackFields, tokenFields,
+  BASE_FIELDS, EMBEDDING_FIELDS, EMBEDDING_LATER_FIELDS, embeddingFields, STACK_FIELDS, TOKEN_FIELDS, baseFields, bool, layers, stackFields, tokenFields,
   type BaseFields, type EmbeddingFields, type StackFields, type TiedFields, type TokenFields,
 } from '../fields.js';
 import { stackFlops, stackSizedWeights } from '../stack.js';
@@ -18,8 +18,8 @@ export const decoderLm: ModelKind<DecoderLmConfig> = {
   preset: 'decoder-lm',
   task: 'text-generation',
   description: 'decoder-only Transformer language model (GPT)',
-  fields: ['preset', ...TOKEN_FIELDS, ...BASE_FIELDS, ...STACK_FIELDS, 'numDecoderLayers', 'scaleEmbedding', 'tieEmbeddings'],
-  laterFields: { scaleEmbedding: true },
+  fields: ['preset', ...TOKEN_FIELDS, ...BASE_FIELDS, ...STACK_FIELDS, 'numDecoderLayers', ...EMBEDDING_FIELDS, 'tieEmbeddings'],
+  laterFields: EMBEDDING_LATER_FIELDS,
   defaults: () => ({ preset: 'decoder-lm', ...TRANSFORMER_DEFAULTS, numDecoderLayers: 2, tieEmbeddings: true }),
   hfConfig: gpt2Config,
   validate(v) {
@@ -30,7 +30,7 @@ export const decoderLm: ModelKind<DecoderLmConfig> = {
       ...base,
       ...stackFields(v, base),
       numDecoderLayers: layers(v, 'numDecoderLayers'),
-      scaleEmbedding: bool(v, 'scaleEmbedding'),
+      ...embeddingFields(v),
       tieEmbeddings: bool(v, 'tieEmbeddings'),
     };
   },

@@ -4,7 +4,7 @@
 import type { ModelKind } from '../kind.js';
 import { bertConfig } from './hf.js';
 import {
-  BASE_FIELDS, POOLINGS, STACK_FIELDS, TOKEN_FIELDS, baseFields, bool, classes, layers, oneOf, stackFields, tokenFields,
+  BASE_FIELDS, EMBEDDING_FIELDS, EMBEDDING_LATER_FIELDS, embeddingFields, POOLINGS, STACK_FIELDS, TOKEN_FIELDS, baseFields, bool, classes, layers, oneOf, stackFields, tokenFields,
   type BaseFields, type EmbeddingFields, type Pooling, type StackFields, type TokenFields,
 } from '../fields.js';
 import { stackFlops, stackSizedWeights } from '../stack.js';
@@ -16,6 +16,8 @@ export interface EncoderClassifierConfig extends BaseFields, TokenFields, StackF
   numClasses: number;
   /** How the encoder output is pooled: mean over valid tokens, or the first token. */
   pooling: Pooling;
+  /** BERT's pooler: the pooled state goes through a d×d dense layer and tanh before the classifier. */
+  pooler: boolean;
 }
 
 /** Defaults of the Transformer text kinds: a small model that trains in minutes on a CPU. */
@@ -32,6 +34,7 @@ export const TRANSFORMER_DEFAULTS = {
   localWindow: null,
   layerNormEps: 1e-5,
   scaleEmbedding: true,
+  embeddingNorm: false,
   padTokenId: 0,
   bosTokenId: 1,
   eosTokenId: 2,
@@ -41,9 +44,9 @@ export const encoderClassifier: ModelKind<EncoderClassifierConfig> = {
   preset: 'encoder-classifier',
   task: 'text-classification',
   description: 'Transformer encoder + classifier head over text',
-  fields: ['preset', ...TOKEN_FIELDS, 'numClasses', ...BASE_FIELDS, ...STACK_FIELDS, 'numEncoderLayers', 'scaleEmbedding', 'pooling'],
-  laterFields: { scaleEmbedding: true },
-  defaults: () => ({ preset: 'encoder-classifier', ...TRANSFORMER_DEFAULTS, numEncoderLayers: 2, pooling: 'mean' }),
+  fields: ['preset', ...TOKEN_FIELDS, 'numClasses', ...BASE_FIELDS, ...STACK_FIELDS, 'numEncoderLayers', ...EMBEDDING_FIELDS, 'pooling', 'pooler'],
+  laterFields: { ...EMBEDDING_LATER_FIELDS, pooler: false },
+  defaults: () => ({ preset: 'encoder-classifier', ...TRANSFORMER_DEFAULTS, numEncoderLayers: 2, pooling: 'mean', pooler: false }),
   hfConfig: bertConfig,
   validate(v) {
     const base = baseFields(v);
@@ -54,12 +57,14 @@ export const encoderClassifier: ModelKind<EncoderClassifierConfig> = {
       ...base,
       ...stackFields(v, base),
       numEncoderLayers: layers(v, 'numEncoderLayers'),
-      scaleEmbedding: bool(v, 'scaleEmbedding'),
+      ...embeddingFields(v),
       pooling: oneOf(v, 'pooling', POOLINGS),
+      pooler: bool(v, 'pooler'),
     };
   },
   flops: (config, { context }) => [
     ...stackFlops(config, 'encoder', config.numEncoderLayers, context),
+    ...(config.pooler ? [{ module: 'pooler', flops: 2 * config.dModel * config.dModel }] : []),
     { module: 'classifier', flops: 2 * config.dModel * config.numClasses },
   ],
   sizedWeights: (config) => ({

@@ -4,7 +4,7 @@
 import type { ModelKind } from '../kind.js';
 import { marianConfig } from './hf.js';
 import {
-  BASE_FIELDS, STACK_FIELDS, TOKEN_FIELDS, baseFields, bool, layers, stackFields, tokenFields,
+  BASE_FIELDS, EMBEDDING_FIELDS, EMBEDDING_LATER_FIELDS, embeddingFields, STACK_FIELDS, TOKEN_FIELDS, baseFields, bool, layers, stackFields, tokenFields,
   type BaseFields, type EmbeddingFields, type StackFields, type TiedFields, type TokenFields,
 } from '../fields.js';
 import { stackFlops, stackSizedWeights } from '../stack.js';
@@ -20,8 +20,8 @@ export const encoderDecoder: ModelKind<EncoderDecoderConfig> = {
   preset: 'encoder-decoder',
   task: 'translation',
   description: 'Transformer encoder–decoder (Vaswani et al.)',
-  fields: ['preset', ...TOKEN_FIELDS, ...BASE_FIELDS, ...STACK_FIELDS, 'numEncoderLayers', 'numDecoderLayers', 'scaleEmbedding', 'tieEmbeddings'],
-  laterFields: { scaleEmbedding: true },
+  fields: ['preset', ...TOKEN_FIELDS, ...BASE_FIELDS, ...STACK_FIELDS, 'numEncoderLayers', 'numDecoderLayers', ...EMBEDDING_FIELDS, 'tieEmbeddings'],
+  laterFields: EMBEDDING_LATER_FIELDS,
   defaults: () => ({ preset: 'encoder-decoder', ...TRANSFORMER_DEFAULTS, numEncoderLayers: 2, numDecoderLayers: 2, tieEmbeddings: true }),
   hfConfig: marianConfig,
   validate(v) {
@@ -33,7 +33,7 @@ export const encoderDecoder: ModelKind<EncoderDecoderConfig> = {
       ...stackFields(v, base),
       numEncoderLayers: layers(v, 'numEncoderLayers'),
       numDecoderLayers: layers(v, 'numDecoderLayers'),
-      scaleEmbedding: bool(v, 'scaleEmbedding'),
+      ...embeddingFields(v),
       tieEmbeddings: bool(v, 'tieEmbeddings'),
     };
   },

@@ -95,7 +95,7 @@ export function numPatches(config: Pick<VitClassifierConfig, 'imageSize' | 'patc
  * The vit-classifier's encoder as a Transformer stack: learned positions, global attention, CLS
  * pooling — what the shared stack code (tfjs layers, ONNX graph builder) reads.
  */
-export function vitStack(config: VitClassifierConfig): VitClassifierConfig & StackFields & { pooling: 'cls'; scaleEmbedding: true } {
+export function vitStack(config: VitClassifierConfig): VitClassifierConfig & StackFields & { pooling: 'cls'; pooler: false; scaleEmbedding: true; embeddingNorm: false } {
   // scaleEmbedding: the learned positions start at std 1/√dModel, as they always have for this kind.
-  return { ...config, positional: 'learned', localWindow: null, pooling: 'cls', scaleEmbedding: true };
+  return { ...config, positional: 'learned', localWindow: null, pooling: 'cls', pooler: false, scaleEmbedding: true, embeddingNorm: false };
 }

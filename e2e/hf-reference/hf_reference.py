@@ -1,0 +1,355 @@
+#!/usr/bin/env python3
+"""Small random Hugging Face checkpoints and PyTorch reference forward passes for attend's tests.
+
+    hf_reference.py make KIND OUT [--seed N] [--no-prefix] [--old-norm-names] [--shards N] [--dims D,H,L,FF,P] [--vocab N]
+    hf_reference.py logits FOLDER IDS_JSON
+
+`make` writes a model folder in the layout transformers writes (config.json, model.safetensors
+or model.safetensors.index.json + shards, tokenizer.json, tokenizer_config.json,
+generation_config.json) with random weights; KIND is gpt2 (GPT2LMHeadModel), bert-cls
+(BertForSequenceClassification) or bert (BertModel). --dims sets width, heads, layers,
+feed-forward width and positions (default 16,4,2,40,24); --vocab (gpt2) a token table larger
+than the tiny tokenizer (50257 with --dims 768,12,12,3072,1024 is GPT-2 small's shape). The safetensors files are written by hand:
+an 8-byte little-endian header length, the JSON header (dtype, shape, data_offsets), the data.
+
+`logits` reads such a folder (only this file and torch; no transformers package) and prints, as
+JSON, the logits for IDS_JSON (a list of id lists; shorter rows are right-padded and masked):
+GPT-2 [rows][valid positions][vocab], BERT classifier [rows][labels]. The modules below are
+written from the equations of Hugging Face's modeling_gpt2.py and modeling_bert.py, in float64.
+"""
+
+import json
+import math
+import os
+import struct
+import sys
+
+import torch
+
+# ---------------------------------------------------------------- safetensors, by hand
+
+DTYPES = {torch.float32: "F32", torch.float64: "F64", torch.int64: "I64"}
+FROM_DTYPE = {"F32": torch.float32, "F64": torch.float64, "I64": torch.int64, "F16": torch.float16, "BF16": torch.bfloat16}
+
+
+def write_safetensors(path, tensors, metadata=None):
+    header = {}
+    offset = 0
+    blobs = []
+    for name, t in tensors.items():
+        data = t.contiguous().numpy().tobytes() if t.dtype != torch.bfloat16 else t.view(torch.int16).numpy().tobytes()
+        header[name] = {"dtype": DTYPES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
+        offset += len(data)
+        blobs.append(data)
+    if metadata:
+        header["__metadata__"] = metadata
+    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    text += b" " * ((8 - len(text) % 8) % 8)  # the reference writer pads the header to 8 bytes
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for blob in blobs:
+            f.write(blob)
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        raw = f.read()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8 : 8 + n])
+    out = {}
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = entry["data_offsets"]
+        buf = bytearray(raw[8 + n + begin : 8 + n + end])
+        t = torch.frombuffer(buf, dtype=FROM_DTYPE[entry["dtype"]]) if buf else torch.zeros(0, dtype=FROM_DTYPE[entry["dtype"]])
+        out[name] = t.reshape(entry["shape"])
+    return out
+
+
+def read_weights(folder):
+    index = os.path.join(folder, "model.safetensors.index.json")
+    if os.path.exists(index):
+        with open(index) as f:
+            files = sorted(set(json.load(f)["weight_map"].values()))
+        weights = {}
+        for name in files:
+            weights.update(read_safetensors(os.path.join(folder, name)))
+        return weights
+    return read_safetensors(os.path.join(folder, "model.safetensors"))
+
+
+def write_weights(folder, tensors, shards):
+    if shards <= 1:
+        write_safetensors(os.path.join(folder, "model.safetensors"), tensors, {"format": "pt"})
+        return
+    names = list(tensors)
+    per = math.ceil(len(names) / shards)
+    weight_map = {}
+    total = 0
+    for s in range(shards):
+        file = f"model-{s + 1:05d}-of-{shards:05d}.safetensors"
+        part = {n: tensors[n] for n in names[s * per : (s + 1) * per]}
+        write_safetensors(os.path.join(folder, file), part, {"format": "pt"})
+        for n, t in part.items():
+            weight_map[n] = file
+            total += t.numel() * t.element_size()
+    write_json(os.path.join(folder, "model.safetensors.index.json"), {"metadata": {"total_size": total}, "weight_map": weight_map})
+
+
+def write_json(path, value):
+    with open(path, "w") as f:
+        json.dump(value, f, indent=2, sort_keys=True)
+        f.write("\n")
+
+
+# ---------------------------------------------------------------- tokenizers
+
+def bytes_to_unicode():
+    """GPT-2's printable stand-ins for the 256 bytes."""
+    keep = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    chars = keep[:]
+    n = 0
+    for b in range(256):
+        if b not in keep:
+            keep.append(b)
+            chars.append(256 + n)
+            n += 1
+    return {b: chr(c) for b, c in zip(keep, chars)}
+
+
+GPT2_MERGES = [("Ġ", "t"), ("h", "e"), ("Ġt", "he"), ("i", "n"), ("e", "r"), ("a", "n"), ("o", "n"), ("Ġ", "a")]
+
+
+def gpt2_tokenizer():
+    vocab = {ch: i for i, ch in enumerate(bytes_to_unicode().values())}  # GPT-2's order: printable bytes first
+    for a, b in GPT2_MERGES:
+        vocab[a + b] = len(vocab)
+    eos = len(vocab)
+    vocab["<|endoftext|>"] = eos
+    byte_level = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}
+    return {
+        "version": "1.0",
+        "truncation": None,
+        "padding": None,
+        "added_tokens": [{"id": eos, "content": "<|endoftext|>", "single_word": False, "lstrip": False, "rstrip": False, "normalized": True, "special": True}],
+        "normalizer": None,
+        "pre_tokenizer": byte_level,
+        "post_processor": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": False, "use_regex": True},
+        "decoder": byte_level,
+        "model": {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": "", "end_of_word_suffix": "", "fuse_unk": False, "byte_fallback": False, "ignore_merges": False, "vocab": vocab, "merges": [f"{a} {b}" for a, b in GPT2_MERGES]},
+    }, len(vocab), eos
+
+
+BERT_WORDS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "a", "cat", "dog", "sat", "on", "mat", "good", "bad", "movie", "film", "was", "is", "not", "very", "##s", "##ing", "##ed", ".", ",", "!", "i", "it", "and", "to"]
+
+
+def bert_tokenizer():
+    vocab = {w: i for i, w in enumerate(BERT_WORDS)}
+    special = lambda i, w: {"id": i, "content": w, "single_word": False, "lstrip": False, "rstrip": False, "normalized": False, "special": True}
+    return {
+        "version": "1.0",
+        "truncation": None,
+        "padding": None,
+        "added_tokens": [special(i, w) for i, w in enumerate(BERT_WORDS[:5])],
+        "normalizer": {"type": "BertNormalizer", "clean_text": True, "handle_chinese_chars": True, "strip_accents": None, "lowercase": True},
+        "pre_tokenizer": {"type": "BertPreTokenizer"},
+        "post_processor": {
+            "type": "TemplateProcessing",
+            "single": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "[SEP]", "type_id": 0}}],
+            "pair": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "[SEP]", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}}, {"SpecialToken": {"id": "[SEP]", "type_id": 1}}],
+            "special_tokens": {"[CLS]": {"id": "[CLS]", "ids": [2], "tokens": ["[CLS]"]}, "[SEP]": {"id": "[SEP]", "ids": [3], "tokens": ["[SEP]"]}},
+        },
+        "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": True},
+        "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##", "max_input_chars_per_word": 100, "vocab": vocab},
+    }, len(vocab)
+
+
+# ---------------------------------------------------------------- random checkpoints
+
+def make(kind, out, seed, prefix, old_norm_names, shards, dims=(16, 4, 2, 40, 24), vocab_rows=None):
+    g = torch.Generator().manual_seed(seed)
+    rand = lambda *shape, std=0.2: torch.randn(*shape, generator=g, dtype=torch.float32) * std
+    near_one = lambda n: 1 + rand(n, std=0.1)
+    os.makedirs(out, exist_ok=True)
+    d, heads, layers, ff, positions = dims
+    t = {}
+    if kind == "gpt2":
+        tokenizer, vocab, eos = gpt2_tokenizer()
+        vocab = max(vocab, vocab_rows or 0)
+        p = "transformer." if prefix else ""
+        t[p + "wte.weight"] = rand(vocab, d)
+        t[p + "wpe.weight"] = rand(positions, d)
+        for i in range(layers):
+            h = f"{p}h.{i}."
+            t[h + "ln_1.weight"], t[h + "ln_1.bias"] = near_one(d), rand(d)
+            if not prefix:  # the causal-mask buffer older GPT-2 files carry
+                t[h + "attn.bias"] = torch.tril(torch.ones(positions, positions)).reshape(1, 1, positions, positions)
+            t[h + "attn.c_attn.weight"], t[h + "attn.c_attn.bias"] = rand(d, 3 * d), rand(3 * d)  # Conv1D: [in, out]
+            t[h + "attn.c_proj.weight"], t[h + "attn.c_proj.bias"] = rand(d, d), rand(d)
+            t[h + "ln_2.weight"], t[h + "ln_2.bias"] = near_one(d), rand(d)
+            t[h + "mlp.c_fc.weight"], t[h + "mlp.c_fc.bias"] = rand(d, ff), rand(ff)
+            t[h + "mlp.c_proj.weight"], t[h + "mlp.c_proj.bias"] = rand(ff, d), rand(d)
+        t[p + "ln_f.weight"], t[p + "ln_f.bias"] = near_one(d), rand(d)
+        config = {
+            "_name_or_path": "attend-test/tiny-gpt2", "activation_function": "gelu_new", "architectures": ["GPT2LMHeadModel"],
+            "attn_pdrop": 0.1, "bos_token_id": eos, "embd_pdrop": 0.1, "eos_token_id": eos, "initializer_range": 0.02,
+            "layer_norm_epsilon": 1e-05, "model_type": "gpt2", "n_embd": d, "n_head": heads, "n_inner": ff, "n_layer": layers,
+            "n_positions": positions, "reorder_and_upcast_attn": False, "resid_pdrop": 0.1, "scale_attn_by_inverse_layer_idx": False,
+            "scale_attn_weights": True, "summary_activation": None, "summary_first_dropout": 0.1, "summary_proj_to_labels": True,
+            "summary_type": "cls_index", "summary_use_proj": True, "torch_dtype": "float32", "transformers_version": "4.46.3",
+            "use_cache": True, "vocab_size": vocab,
+        }
+        tokenizer_config = {"add_prefix_space": False, "bos_token": "<|endoftext|>", "clean_up_tokenization_spaces": False, "eos_token": "<|endoftext|>", "model_max_length": positions, "tokenizer_class": "GPT2Tokenizer", "unk_token": "<|endoftext|>"}
+        generation = {"_from_model_config": True, "bos_token_id": eos, "eos_token_id": eos, "transformers_version": "4.46.3"}
+    else:
+        tokenizer, vocab = bert_tokenizer()
+        classifier = kind == "bert-cls"
+        p = "bert." if prefix and classifier else ""
+        ln = ("gamma", "beta") if old_norm_names else ("weight", "bias")
+        norm = lambda name: {f"{name}.{ln[0]}": near_one(d), f"{name}.{ln[1]}": rand(d)}
+        t[p + "embeddings.word_embeddings.weight"] = rand(vocab, d)
+        t[p + "embeddings.position_embeddings.weight"] = rand(positions, d)
+        t[p + "embeddings.token_type_embeddings.weight"] = rand(2, d)
+        t.update(norm(p + "embeddings.LayerNorm"))
+        for i in range(layers):
+            h = f"{p}encoder.layer.{i}."
+            for m in ["query", "key", "value"]:
+                t[h + f"attention.self.{m}.weight"], t[h + f"attention.self.{m}.bias"] = rand(d, d), rand(d)  # Linear: [out, in]
+            t[h + "attention.output.dense.weight"], t[h + "attention.output.dense.bias"] = rand(d, d), rand(d)
+            t.update(norm(h + "attention.output.LayerNorm"))
+            t[h + "intermediate.dense.weight"], t[h + "intermediate.dense.bias"] = rand(ff, d), rand(ff)
+            t[h + "output.dense.weight"], t[h + "output.dense.bias"] = rand(d, ff), rand(d)
+            t.update(norm(h + "output.LayerNorm"))
+        t[p + "pooler.dense.weight"], t[p + "pooler.dense.bias"] = rand(d, d), rand(d)
+        labels = ["negative", "neutral", "positive"]
+        if classifier:
+            t["classifier.weight"], t["classifier.bias"] = rand(len(labels), d), rand(len(labels))
+        config = {
+            "_name_or_path": "attend-test/tiny-bert", "architectures": ["BertForSequenceClassification" if classifier else "BertModel"],
+            "attention_probs_dropout_prob": 0.1, "classifier_dropout": None, "hidden_act": "gelu", "hidden_dropout_prob": 0.1,
+            "hidden_size": d, "initializer_range": 0.02, "intermediate_size": ff, "layer_norm_eps": 1e-12,
+            "max_position_embeddings": positions, "model_type": "bert", "num_attention_heads": heads, "num_hidden_layers": layers,
+            "pad_token_id": 0, "position_embedding_type": "absolute", "torch_dtype": "float32", "transformers_version": "4.46.3",
+            "type_vocab_size": 2, "use_cache": True, "vocab_size": vocab,
+        }
+        if classifier:
+            config["id2label"] = {str(i): l for i, l in enumerate(labels)}
+            config["label2id"] = {l: i for i, l in enumerate(labels)}
+        tokenizer_config = {"clean_up_tokenization_spaces": True, "cls_token": "[CLS]", "do_lower_case": True, "mask_token": "[MASK]", "model_max_length": positions, "pad_token": "[PAD]", "sep_token": "[SEP]", "strip_accents": None, "tokenize_chinese_chars": True, "tokenizer_class": "BertTokenizer", "unk_token": "[UNK]"}
+        generation = None
+    write_weights(out, t, shards)
+    write_json(os.path.join(out, "config.json"), config)
+    write_json(os.path.join(out, "tokenizer.json"), tokenizer)
+    write_json(os.path.join(out, "tokenizer_config.json"), tokenizer_config)
+    if generation:
+        write_json(os.path.join(out, "generation_config.json"), generation)
+
+
+# ---------------------------------------------------------------- reference modules (float64)
+
+def layer_norm(x, w, b, eps):
+    mean = x.mean(-1, keepdim=True)
+    var = ((x - mean) ** 2).mean(-1, keepdim=True)
+    return (x - mean) / torch.sqrt(var + eps) * w + b
+
+
+def gelu_new(x):
+    return 0.5 * x * (1 + torch.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))
+
+
+def gelu_erf(x):
+    return 0.5 * x * (1 + torch.erf(x / math.sqrt(2)))
+
+
+ACTIVATIONS = {"gelu_new": gelu_new, "gelu": gelu_erf, "relu": torch.relu}
+
+
+def attention(q, k, v, heads, bias):
+    """q, k, v [B, T, d]; bias [B, 1, T, T] additive. Softmax(q·kᵀ/√D + bias)·v, heads merged."""
+    B, T, d = q.shape
+    D = d // heads
+    split = lambda x: x.reshape(B, T, heads, D).transpose(1, 2)
+    scores = split(q) @ split(k).transpose(-1, -2) / math.sqrt(D) + bias
+    return (torch.softmax(scores, -1) @ split(v)).transpose(1, 2).reshape(B, T, d)
+
+
+def strip(weights, prefix):
+    return {n[len(prefix):] if n.startswith(prefix) else n: t.double() for n, t in weights.items()}
+
+
+def gpt2_logits(config, w, ids, mask):
+    """GPT2LMHeadModel: learned positions, pre-norm blocks with fused c_attn (Conv1D [in, out]), ln_f, tied head."""
+    w = strip(w, "transformer.")
+    eps, heads, act = config["layer_norm_epsilon"], config["n_head"], ACTIVATIONS[config["activation_function"]]
+    B, T = ids.shape
+    d = config["n_embd"]
+    h = w["wte.weight"][ids] + w["wpe.weight"][torch.arange(T)]
+    allowed = torch.tril(torch.ones(T, T, dtype=torch.bool))[None, None] & mask[:, None, None, :].bool()
+    bias = (~allowed).double() * torch.finfo(torch.float64).min
+    for i in range(config["n_layer"]):
+        p = f"h.{i}."
+        a = layer_norm(h, w[p + "ln_1.weight"], w[p + "ln_1.bias"], eps)
+        qkv = a @ w[p + "attn.c_attn.weight"] + w[p + "attn.c_attn.bias"]
+        q, k, v = qkv.split(d, dim=2)
+        h = h + attention(q, k, v, heads, bias) @ w[p + "attn.c_proj.weight"] + w[p + "attn.c_proj.bias"]
+        m = layer_norm(h, w[p + "ln_2.weight"], w[p + "ln_2.bias"], eps)
+        h = h + act(m @ w[p + "mlp.c_fc.weight"] + w[p + "mlp.c_fc.bias"]) @ w[p + "mlp.c_proj.weight"] + w[p + "mlp.c_proj.bias"]
+    h = layer_norm(h, w["ln_f.weight"], w["ln_f.bias"], eps)
+    head = w.get("lm_head.weight", w["wte.weight"])
+    return h @ head.T
+
+
+def bert_logits(config, w, ids, mask):
+    """BertForSequenceClassification: word + position + token-type(0) embeddings, LayerNorm, post-norm layers, pooler (dense + tanh on [CLS]), classifier."""
+    w = strip(w, "bert.")
+    w = {n.replace("LayerNorm.gamma", "LayerNorm.weight").replace("LayerNorm.beta", "LayerNorm.bias"): t for n, t in w.items()}
+    eps, heads, act = config["layer_norm_eps"], config["num_attention_heads"], ACTIVATIONS[config["hidden_act"]]
+    B, T = ids.shape
+    e = w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][torch.arange(T)] + w["embeddings.token_type_embeddings.weight"][0]
+    h = layer_norm(e, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], eps)
+    bias = ((1.0 - mask[:, None, None, :].double()) * torch.finfo(torch.float64).min)
+    lin = lambda x, name: x @ w[name + ".weight"].T + w[name + ".bias"]
+    for i in range(config["num_hidden_layers"]):
+        p = f"encoder.layer.{i}."
+        s = attention(lin(h, p + "attention.self.query"), lin(h, p + "attention.self.key"), lin(h, p + "attention.self.value"), heads, bias)
+        h = layer_norm(lin(s, p + "attention.output.dense") + h, w[p + "attention.output.LayerNorm.weight"], w[p + "attention.output.LayerNorm.bias"], eps)
+        f = lin(act(lin(h, p + "intermediate.dense")), p + "output.dense")
+        h = layer_norm(f + h, w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"], eps)
+    pooled = torch.tanh(lin(h[:, 0], "pooler.dense"))
+    return lin(pooled, "classifier")
+
+
+def logits(folder, rows):
+    with open(os.path.join(folder, "config.json")) as f:
+        config = json.load(f)
+    weights = read_weights(folder)
+    T = max(len(r) for r in rows)
+    ids = torch.tensor([r + [0] * (T - len(r)) for r in rows], dtype=torch.long)
+    mask = torch.tensor([[1] * len(r) + [0] * (T - len(r)) for r in rows], dtype=torch.long)
+    with torch.no_grad():
+        if config["model_type"] == "gpt2":
+            out = gpt2_logits(config, weights, ids, mask)
+            return [out[b, : len(r)].tolist() for b, r in enumerate(rows)]
+        return bert_logits(config, weights, ids, mask).tolist()
+
+
+def main(argv):
+    if len(argv) >= 3 and argv[0] == "make":
+        flags = argv[3:]
+        seed = int(flags[flags.index("--seed") + 1]) if "--seed" in flags else 0
+        shards = int(flags[flags.index("--shards") + 1]) if "--shards" in flags else 1
+        if argv[1] not in ("gpt2", "bert-cls", "bert"):
+            sys.exit(f"make: unknown kind {argv[1]!r}; expected gpt2, bert-cls or bert")
+        dims = tuple(int(x) for x in flags[flags.index("--dims") + 1].split(",")) if "--dims" in flags else (16, 4, 2, 40, 24)
+        vocab = int(flags[flags.index("--vocab") + 1]) if "--vocab" in flags else None
+        make(argv[1], argv[2], seed, "--no-prefix" not in flags, "--old-norm-names" in flags, shards, dims, vocab)
+    elif len(argv) == 3 and argv[0] == "logits":
+        print(json.dumps(logits(argv[1], json.loads(argv[2]))))
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,165 @@
+// `attend import` against PyTorch: small random Hugging Face checkpoints written by
+// e2e/hf-reference/hf_reference.py (safetensors by hand, the layouts transformers writes) are
+// imported with the CLI; the checkpoint's logits under tfjs, and under onnxruntime-node and
+// onnxruntime-web after export, equal the script's PyTorch reference (float64, written from
+// modeling_gpt2.py / modeling_bert.py) to 1e-4 on right-padded batches. Needs python3 with torch
+// (Debian's python3-torch; scripts/ensure-test-deps.sh installs it): skipped, saying so, without.
+// Then the commands on imported models: with a tokenizer.json attend reads (attend's own, as in
+// a folder attend wrote), `generate` and `infer` run on the checkpoint and on its export alike.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFile, rm as remove, writeFile } from 'node:fs/promises';
+import { BpeTokenizer, saveTokenizerJSON, WordTokenizer, type Tokenizer } from '@attend/core';
+import { readCheckpointFolder } from '@attend/core/node';
+import { loadCheckpoint, setupBackend } from '@attend/transformer';
+import { exportCheckpointFiles } from '@attend/runtime-onnx';
+import { createOnnxModel as createNodeModel } from '@attend/runtime-onnx/node';
+import { createOnnxModel as createWebModel } from '@attend/runtime-onnx/web';
+
+const BIN = fileURLToPath(new URL('../../packages/cli/dist/bin.js', import.meta.url));
+const SCRIPT = fileURLToPath(new URL('../hf-reference/hf_reference.py', import.meta.url));
+const PYTHON = process.env.ATTEND_PYTHON ?? 'python3';
+const TOLERANCE = 1e-4;
+
+const torchMissing = spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status !== 0;
+if (torchMissing) console.warn(`hf-import.test.ts: skipped — ${PYTHON} cannot import torch (install python3-torch, or run scripts/ensure-test-deps.sh)`);
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(command: string, args: string[]): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const attend = (args: string[]): Promise<Run> => run(process.execPath, [BIN, ...args]);
+
+async function python(args: string[]): Promise<string> {
+  const r = await run(PYTHON, [SCRIPT, ...args]);
+  if (r.code !== 0) throw new Error(`hf_reference.py ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+const flat = (x: unknown): number[] => (Array.isArray(x) ? x.flatMap(flat) : [x as number]);
+
+/** Largest |a − b| over the valid positions of each row: logits [rows][T][V] (LM) or [rows][C]. */
+function maxDiff(got: { data: ArrayLike<number>; dims: readonly number[] }, reference: unknown[], lengths: number[], lm: boolean): number {
+  let worst = 0;
+  reference.forEach((row, b) => {
+    const ref = flat(row);
+    const [, T = 1, V = got.dims[1]!] = lm ? got.dims : [0, 1, got.dims[1]];
+    const start = lm ? b * T * V : b * got.dims[1]!;
+    const count = lm ? lengths[b]! * V : got.dims[1]!;
+    expect(ref.length).toBe(count);
+    for (let i = 0; i < count; i++) worst = Math.max(worst, Math.abs(got.data[start + i]! - ref[i]!));
+  });
+  return worst;
+}
+
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'attend-hf-import-'));
+  await setupBackend();
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const CASES = [
+  { name: 'gpt2, no base prefix, with the attn.bias buffers', kind: 'gpt2', flags: ['--no-prefix'], rows: [[5, 17, 200, 3, 264, 9, 1], [40, 41, 42]] },
+  { name: 'gpt2, transformer. prefix, 3 shards', kind: 'gpt2', flags: ['--shards', '3', '--seed', '4'], rows: [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24], [7]] },
+  { name: 'bert classifier, bert. prefix', kind: 'bert-cls', flags: ['--seed', '2'], rows: [[2, 5, 7, 9, 10, 5, 11, 3], [2, 12, 14, 3]] },
+  { name: 'bert classifier, old gamma/beta names, 2 shards', kind: 'bert-cls', flags: ['--old-norm-names', '--shards', '2', '--seed', '3'], rows: [[2, 26, 17, 19, 12, 3], [2, 8, 20, 3], [2, 3]] },
+] as const;
+
+describe.skipIf(torchMissing)('attend import: logits equal the PyTorch reference', () => {
+  it.each(CASES)('$name: tfjs, onnxruntime-node and onnxruntime-web within 1e-4', async (c) => {
+    const hf = join(dir, `${c.kind}-${c.flags.join('')}`);
+    const ckpt = `${hf}-attend`;
+    await python(['make', c.kind, hf, ...c.flags]);
+    const imported = await attend(['import', hf, '--out', ckpt]);
+    expect(imported.stderr).toBe('');
+    expect(imported.code).toBe(0);
+    expect(imported.stdout).toContain(c.kind === 'gpt2' ? ': decoder-lm checkpoint' : ': encoder-classifier checkpoint');
+
+    const rows = c.rows.map((r) => [...r]);
+    const reference = JSON.parse(await python(['logits', hf, JSON.stringify(rows)])) as unknown[];
+    const lm = c.kind === 'gpt2';
+    const B = rows.length;
+    const T = Math.max(...rows.map((r) => r.length));
+    const lengths = rows.map((r) => r.length);
+    const ids = new Int32Array(B * T);
+    const mask = new Int32Array(B * T);
+    rows.forEach((r, b) => r.forEach((id, t) => ((ids[b * T + t] = id), (mask[b * T + t] = 1))));
+
+    const { model } = await loadCheckpoint(ckpt);
+    const result = model.forward({ ids, batchSize: B, seqLen: T, lengths: Int32Array.from(lengths) });
+    const tfjs = { data: result.logits.dataSync(), dims: result.logits.shape };
+    result.logits.dispose();
+    model.dispose();
+    expect(maxDiff(tfjs, reference, lengths, lm), 'tfjs').toBeLessThanOrEqual(TOLERANCE);
+
+    const graph = exportCheckpointFiles(await readCheckpointFolder(ckpt), { dir: ckpt });
+    for (const [runtime, session] of [['node', await createNodeModel(graph)], ['web', await createWebModel(graph, { numThreads: 1 })]] as const) {
+      const out = await session.run({ inputIds: { data: ids, batchSize: B, seqLen: T }, attentionMask: { data: mask, batchSize: B, seqLen: T } });
+      expect(maxDiff(out.logits, reference, lengths, lm), runtime).toBeLessThanOrEqual(TOLERANCE);
+    }
+  }, 120_000);
+});
+
+const CORPUS = 'the cat sat on the mat . the dog sat on a log ! a good movie , a bad film ; it is not very good and it was bad to the end , said my old friend with one red hat';
+
+/** Replaces the folder's tokenizer with attend's own of the model's vocabulary size, and the config's special ids with its. */
+async function useAttendTokenizer(hf: string, tokenizer: Tokenizer): Promise<void> {
+  const config = JSON.parse(await readFile(join(hf, 'config.json'), 'utf8')) as Record<string, unknown>;
+  expect(tokenizer.vocabSize).toBe(config.vocab_size);
+  const ids = tokenizer.specialTokenIds;
+  await writeFile(join(hf, 'config.json'), JSON.stringify({ ...config, bos_token_id: ids.bos, eos_token_id: ids.eos, pad_token_id: ids.pad }));
+  await writeFile(join(hf, 'tokenizer.json'), saveTokenizerJSON(tokenizer));
+  for (const file of ['tokenizer_config.json', 'generation_config.json']) await remove(join(hf, file), { force: true });
+}
+
+describe.skipIf(torchMissing)('the commands on an imported model', () => {
+  it('gpt2: generate gives the same greedy text from the checkpoint and from its export', async () => {
+    const hf = join(dir, 'gpt2-generate');
+    await python(['make', 'gpt2', hf, '--seed', '5']);
+    await useAttendTokenizer(hf, BpeTokenizer.train(Array(20).fill(CORPUS), { vocabSize: 265 }));
+    expect((await attend(['import', hf, '--out', `${hf}-ckpt`])).code).toBe(0);
+    const exported = await attend(['export', `${hf}-ckpt`, '--out', `${hf}-onnx`]);
+    expect(exported.stderr).toBe('');
+    expect(exported.stdout).toMatch(/parity: max \|tfjs − onnxruntime-node\| logit = /);
+    const fromCheckpoint = await attend(['generate', `${hf}-ckpt`, 'the cat', '--max-tokens', '8']);
+    expect(fromCheckpoint.code).toBe(0);
+    expect(fromCheckpoint.stdout.startsWith('the cat')).toBe(true);
+    expect((await attend(['generate', `${hf}-onnx`, 'the cat', '--max-tokens', '8'])).stdout).toBe(fromCheckpoint.stdout);
+  }, 120_000);
+
+  it('bert: infer gives the same classes from the checkpoint and from its export', async () => {
+    const hf = join(dir, 'bert-infer');
+    await python(['make', 'bert-cls', hf, '--seed', '6']);
+    await useAttendTokenizer(hf, WordTokenizer.fromCorpus([CORPUS], { maxVocab: 30 }));
+    expect((await attend(['import', hf, '--out', `${hf}-ckpt`])).code).toBe(0);
+    expect((await attend(['export', `${hf}-ckpt`, '--out', `${hf}-onnx`])).code).toBe(0);
+    const texts = ['the cat sat on the mat', 'a bad film', 'it is not very good'];
+    const fromCheckpoint = await attend(['infer', `${hf}-ckpt`, ...texts]);
+    expect(fromCheckpoint.code).toBe(0);
+    expect(fromCheckpoint.stdout.trim().split('\n')).toHaveLength(3);
+    expect((await attend(['infer', `${hf}-onnx`, ...texts])).stdout).toBe(fromCheckpoint.stdout);
+  }, 120_000);
+});

@@ -1,0 +1,95 @@
+// BERT (BertModel, BertForSequenceClassification) → encoder-classifier: word + learned position
+// + token-type embeddings, an embedding LayerNorm, post-norm layers (eps 1e-12 by default),
+// the pooler (dense + tanh on [CLS]) and the classifier. attend feeds one segment, so the
+// token-type row 0 is added into the position table and the other rows are left out.
+
+import { ConfigError } from '../errors.js';
+import { createModelConfig } from '../config.js';
+import { createRng } from '../random.js';
+import { f32Tensor, type NamedTensor } from '../safetensors.js';
+import { HF_ACTIVATIONS } from './gpt2.js';
+import { specialTokenId, type HfConfig, type HfImporter, type HfModel, type HfWeights, type ImportedModel } from './model.js';
+
+/** Labels of a config that names none (transformers' default num_labels), e.g. a BertModel's fresh head. */
+const DEFAULT_LABELS = 2;
+
+export const bertImporter: HfImporter = {
+  architectures: ['BertForSequenceClassification', 'BertModel'],
+  basePrefix: 'bert.',
+  import(model: HfModel, c: HfConfig, w: HfWeights): ImportedModel {
+    const notes: string[] = [];
+    const d = c.int('hidden_size');
+    const numHeads = c.int('num_attention_heads');
+    const layers = c.int('num_hidden_layers');
+    const maxSeqLen = c.int('max_position_embeddings');
+    const vocabSize = c.int('vocab_size');
+    const dFf = c.int('intermediate_size');
+    const typeVocab = c.optionalInt('type_vocab_size', 2);
+    const activation = c.oneOf('hidden_act', 'gelu', HF_ACTIVATIONS);
+    c.only('position_embedding_type', 'absolute', 'absolute (learned) positions');
+    c.only('is_decoder', false, 'the bidirectional encoder');
+    c.only('add_cross_attention', false, 'the encoder without cross-attention');
+    c.only('problem_type', 'single_label_classification', 'single_label_classification');
+    const labels = c.labels();
+    if (labels && labels.length < 2) throw new ConfigError(`${model.source}/config.json: num_labels`, `${labels.length} (regression) is not supported; attend imports classifiers with at least 2 labels`);
+    const hasHead = w.has('classifier.weight');
+    const numClasses = labels?.length ?? DEFAULT_LABELS;
+    const hasPooler = w.has('pooler.dense.weight');
+    const pad = specialTokenId(model, 'pad_token_id', 'pad_token') ?? 0;
+    const config = createModelConfig({
+      preset: 'encoder-classifier',
+      vocabSize, numClasses, dModel: d, numHeads, dFf, maxSeqLen, numEncoderLayers: layers,
+      dropout: c.number('hidden_dropout_prob', 0.1),
+      norm: 'post', activation, positional: 'learned', attention: 'scaled_dot', localWindow: null,
+      layerNormEps: c.number('layer_norm_eps', 1e-12),
+      scaleEmbedding: false, embeddingNorm: true,
+      pooling: 'cls', pooler: hasPooler,
+      padTokenId: pad,
+      bosTokenId: specialTokenId(model, 'bos_token_id', 'cls_token') ?? pad,
+      eosTokenId: specialTokenId(model, 'eos_token_id', 'sep_token') ?? pad,
+    });
+
+    const out: Record<string, NamedTensor> = {};
+    const linear = (from: string, to: string, outDim: number, inDim: number): void => {
+      out[`${to}.weight`] = w.copy(`${from}.weight`, [outDim, inDim]);
+      out[`${to}.bias`] = w.copy(`${from}.bias`, [outDim]);
+    };
+    const norm = (from: string, to: string): void => {
+      out[`${to}.weight`] = w.copy(`${from}.weight`, [d]);
+      out[`${to}.bias`] = w.copy(`${from}.bias`, [d]);
+    };
+    out['embed_tokens.weight'] = w.copy('embeddings.word_embeddings.weight', [vocabSize, d]);
+    const positions = w.take('embeddings.position_embeddings.weight', [maxSeqLen, d]);
+    const types = w.take('embeddings.token_type_embeddings.weight', [typeVocab, d]);
+    for (let t = 0; t < maxSeqLen; t++) for (let k = 0; k < d; k++) positions[t * d + k]! += types[k]!;
+    out['encoder.embed_positions.weight'] = f32Tensor([maxSeqLen, d], positions);
+    if (typeVocab > 1) notes.push(`token types: row 0 of ${typeVocab} added into the positions (attend reads one segment; inputs with token_type_ids 1 are not imported)`);
+    norm('embeddings.LayerNorm', 'encoder.layernorm_embedding');
+    for (let i = 0; i < layers; i++) {
+      const h = `encoder.layer.${i}`;
+      const p = `encoder.layers.${i}`;
+      linear(`${h}.attention.self.query`, `${p}.self_attn.q_proj`, d, d);
+      linear(`${h}.attention.self.key`, `${p}.self_attn.k_proj`, d, d);
+      linear(`${h}.attention.self.value`, `${p}.self_attn.v_proj`, d, d);
+      linear(`${h}.attention.output.dense`, `${p}.self_attn.out_proj`, d, d);
+      norm(`${h}.attention.output.LayerNorm`, `${p}.self_attn_layer_norm`);
+      linear(`${h}.intermediate.dense`, `${p}.fc1`, dFf, d);
+      linear(`${h}.output.dense`, `${p}.fc2`, d, dFf);
+      norm(`${h}.output.LayerNorm`, `${p}.final_layer_norm`);
+    }
+    if (hasPooler) linear('pooler.dense', 'pooler', d, d);
+    if (hasHead) {
+      linear('classifier', 'classifier', numClasses, d);
+    } else {
+      // A base model has no head: a fresh one, as transformers initialises it (normal, std 0.02; zero bias).
+      const rng = createRng(0);
+      out['classifier.weight'] = f32Tensor([numClasses, d], Float32Array.from({ length: numClasses * d }, () => 0.02 * rng.normal()));
+      out['classifier.bias'] = f32Tensor([numClasses], new Float32Array(numClasses));
+      notes.push(`no classifier in the checkpoint: a fresh ${numClasses}-label head (random, std 0.02) to fine-tune`);
+    }
+    if (labels && hasHead) notes.push(`labels: ${labels.join(', ')} (ids 0..${labels.length - 1})`);
+    const dropped = w.skip((n) => n === 'embeddings.position_ids' || n.startsWith('cls.'));
+    if (dropped.some((n) => n.startsWith('cls.'))) notes.push('the pre-training heads (cls.*) are left out');
+    return { config, weights: out, notes };
+  },
+};
