@@ -147,6 +147,17 @@ describe('validation and limits', () => {
     expect(r.json.error.message).not.toContain('\n');
   });
 
+  it('refuses a seed outside [0, 2^32) with a 400 naming it, rather than aliasing it modulo 2^32', async () => {
+    const sample = { prompt: 'ab', maxNewTokens: 8, sample: true, temperature: 2 };
+    for (const seed of [2 ** 32, 2 ** 32 + 1, -1]) {
+      const r = await post(`${url}/v1/generate`, { ...sample, seed });
+      expect(r.status, String(seed)).toBe(400);
+      expect(r.json.error).toEqual({ code: 'invalid_request', message: seed < 0 ? 'body/seed must be >= 0' : 'body/seed must be <= 4294967295' });
+    }
+    const top = await post(`${url}/v1/generate`, { ...sample, seed: 2 ** 32 - 1 });
+    expect(top.status).toBe(200);
+  });
+
   it('keeps serving others while a slow client trickles its body', async () => {
     const { port } = new URL(url);
     const socket = connect(Number(port), '127.0.0.1');

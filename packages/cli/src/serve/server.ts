@@ -5,7 +5,7 @@
 
 import { PassThrough } from 'node:stream';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { DecodeStrategy } from '@attend/core';
+import { MAX_SEED, type DecodeStrategy } from '@attend/core';
 import { Batcher, type Pending } from './batcher.js';
 import type { ClassifyOutput, DecodeInput, DecodeOutput, Engine, Task } from './engine.js';
 import { errorBody, HttpError } from './http-error.js';
@@ -76,7 +76,7 @@ function decodeSchema(field: 'prompt' | 'text', limits: ServeLimits) {
       temperature: { type: 'number', exclusiveMinimum: 0 },
       topK: { type: 'integer', minimum: 1 },
       topP: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
-      seed: { type: 'integer', minimum: 0 },
+      seed: { type: 'integer', minimum: 0, maximum: MAX_SEED }, // larger seeds would alias modulo 2^32
       beam: { type: 'integer', minimum: 1, maximum: MAX_BEAMS },
     },
   } as const;
