@@ -274,6 +274,7 @@ program
   .option('--timeout <ms>', 'answer 504 to a request not done in this time', positiveInt, 30_000)
   .option('--max-new-tokens <n>', 'new tokens a request may ask for at most', positiveInt, 256)
   .option('--body-limit <bytes>', 'largest request body; larger get 413', positiveInt, 65_536)
+  .option('--drain-timeout <s>', 'on SIGTERM or SIGINT: seconds the requests in flight get to finish before their connections are closed', positiveNumber, 10)
   .addHelpText(
     'after',
     `
