@@ -90,7 +90,11 @@ Examples:
 --out must not exist yet or be empty, or hold a checkpoint: one continued with --resume, or
 replaced with --overwrite. A folder with other files, a file, or a data file's folder is refused
 (exit 2). A second training on the same --out is refused while the first runs (lock file
-.attend.lock in the folder; a lock left by a killed run is taken over).`,
+.attend.lock in the folder; a lock left by a killed run is taken over).
+
+On --resume the checkpoint decides the model: a model flag or --config field that differs from
+it (--preset, --d-model, --heads, --layers, --d-ff, --context-length, --rnn-*, --local-window,
+--patch-size, --channels) is refused (exit 2); --steps, --lr, --batch-size, --eval-every may change.`,
   )
   .action(async (o, cmd: Command) => (await import('./commands/train.js')).trainCommand(o, (key) => cmd.getOptionValueSource(key) === 'cli'));
 
