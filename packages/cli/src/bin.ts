@@ -8,7 +8,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { PRESETS, RNN_ATTENTIONS, RNN_CELLS, SYNTHETIC_CLASSIFICATION_TASKS, SYNTHETIC_TASKS } from '@attend/core';
 import { NODE_DEVICES } from '@attend/runtime-onnx';
 import { CliError, errorLine } from './errors.js';
-import { nonNegativeInt, positiveInt, positiveNumber, probability } from './options.js';
+import { nonNegativeInt, positiveInt, positiveNumber, probability, seed } from './options.js';
 import { DEFAULT_BPE_VOCAB, TRAIN_TOKENIZERS } from './train-tokenizer.js';
 
 // A reader that leaves early (`attend infer … | head`) closes the pipe: stop quietly, as Unix
@@ -72,7 +72,7 @@ program
   .option('--steps <n>', 'total optimizer steps (including those before --resume)', positiveInt, 1000)
   .option('--batch-size <n>', 'examples per batch', positiveInt, 64)
   .option('--lr <x>', 'peak learning rate (cosine schedule with warmup)', positiveNumber, 3e-3)
-  .option('--seed <n>', 'seed of data, split, init and batch order', nonNegativeInt, 1)
+  .option('--seed <n>', 'seed of data, split, init and batch order', seed, 1)
   .option('--eval-every <n>', 'evaluate on the dev set and checkpoint every n steps', positiveInt, 100)
   .option('--examples <n>', 'examples generated for --task', positiveInt, 5000)
   .option('--dev-size <n>', 'largest dev set', positiveInt, 200)
@@ -94,7 +94,11 @@ Examples:
 --out must not exist yet or be empty, or hold a checkpoint: one continued with --resume, or
 replaced with --overwrite. A folder with other files, a file, or a data file's folder is refused
 (exit 2). A second training on the same --out is refused while the first runs (lock file
-.attend.lock in the folder; a lock left by a killed run is taken over).`,
+.attend.lock in the folder; a lock left by a killed run is taken over).
+
+On --resume the checkpoint decides the model: a model flag or --config field that differs from
+it (--preset, --d-model, --heads, --layers, --d-ff, --context-length, --rnn-*, --local-window,
+--patch-size, --channels) is refused (exit 2); --steps, --lr, --batch-size, --eval-every may change.`,
   )
   .action(async (o, cmd: Command) => (await import('./commands/train.js')).trainCommand(o, (key) => cmd.getOptionValueSource(key) === 'cli'));
 
@@ -154,7 +158,7 @@ function runOptions(command: Command): Command {
     .option('--temperature <x>', 'sampling temperature', positiveNumber)
     .option('--top-k <n>', 'sample from the k most likely tokens', positiveInt)
     .option('--top-p <p>', 'sample from the smallest set with probability ≥ p', probability)
-    .option('--seed <n>', 'sampling seed', nonNegativeInt, 0)
+    .option('--seed <n>', 'sampling seed', seed, 0)
     .option('--max-tokens <n>', 'tokens to generate at most (default: up to the model\'s maxSeqLen)', positiveInt)
     .option('--json', 'print one JSON object with every input and output', false);
 }
@@ -271,7 +275,7 @@ program
   .description('train the date-normalisation demo, export it, compare tfjs with onnxruntime-node, and draw a dev example\'s attention')
   .option('--out <dir>', 'folder for the checkpoint and the export (default: a temporary folder)')
   .option('--steps <n>', 'training steps at most (stops early at 99.5% dev exact match)', positiveInt, 1000)
-  .option('--seed <n>', 'seed', nonNegativeInt, 1)
+  .option('--seed <n>', 'seed', seed, 1)
   .addOption(new Option('--device <device>', 'onnxruntime device').choices(NODE_DEVICES).default('cpu'))
   .addHelpText(
     'after',
@@ -298,6 +302,7 @@ program
   .option('--timeout <ms>', 'answer 504 to a request not done in this time', positiveInt, 30_000)
   .option('--max-new-tokens <n>', 'new tokens a request may ask for at most', positiveInt, 256)
   .option('--body-limit <bytes>', 'largest request body; larger get 413', positiveInt, 65_536)
+  .option('--drain-timeout <s>', 'on SIGTERM or SIGINT: seconds the requests in flight get to finish before their connections are closed', positiveNumber, 10)
   .addHelpText(
     'after',
     `

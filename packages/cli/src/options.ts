@@ -2,6 +2,7 @@
 // InvalidArgumentError, which commander reports naming the option and the value it rejected.
 
 import { InvalidArgumentError } from 'commander';
+import { MAX_SEED } from '@attend/core';
 
 function numberWhere(test: (n: number) => boolean, expected: string) {
   return (value: string): number => {
@@ -14,6 +15,8 @@ function numberWhere(test: (n: number) => boolean, expected: string) {
 export const positiveInt = numberWhere((n) => Number.isInteger(n) && n > 0, 'a positive integer');
 export const nonNegativeInt = numberWhere((n) => Number.isInteger(n) && n >= 0, 'a non-negative integer');
 export const positiveNumber = numberWhere((n) => Number.isFinite(n) && n > 0, 'a positive number');
+/** A seed: an integer in [0, 2^32), the range the random streams take without repeating. */
+export const seed = numberWhere((n) => Number.isInteger(n) && n >= 0 && n <= MAX_SEED, `an integer from 0 to ${MAX_SEED} (2^32 - 1)`);
 export const probability = numberWhere((n) => Number.isFinite(n) && n > 0 && n <= 1, 'a number in (0, 1]');
 
 /** Human file size: 1234 → "1.2 kB". */

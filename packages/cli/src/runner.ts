@@ -178,7 +178,8 @@ function withPrompt(step: StepFunction, prompt: readonly number[]): StepFunction
  * "onnxruntime-node (cpu; cuda unavailable: …)".
  */
 export async function openExportOn(dir: string, device: InferDevice, options: Omit<OpenExportFolderOptions, 'device' | 'fileName'> = {}) {
-  const { DEVICES, openExport } = await import('@attend/runtime-onnx/node');
+  const { DEVICES, openExport, quietNativeLog } = await import('@attend/runtime-onnx/node');
+  quietNativeLog(); // ORT's failures come back as errors, or as the fallback said in one line
   const opened = await openExport(dir, { ...options, device });
   const fallback = opened.fallbacks[0];
   return { opened, runtime: `onnxruntime-${DEVICES[device].runtime} (${opened.device}${fallback ? `; ${fallback.device} unavailable: ${fallback.reason}` : ''})` };

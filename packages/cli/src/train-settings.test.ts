@@ -42,6 +42,9 @@ describe('trainSettings', () => {
     await expect(trainSettings({ ...DEFAULTS, config: await file({ steps: 0 }) }, () => false)).rejects.toThrow(/: steps: 0 is not allowed; expected an integer >= 1$/);
     await expect(trainSettings({ ...DEFAULTS, config: await file({ vocabSize: 9 }) }, () => false)).rejects.toThrow(/: vocabSize: set from the training data/);
     await expect(trainSettings({ ...DEFAULTS, config: await file([1]) }, () => false)).rejects.toThrow(/expected a JSON object of settings, got an array$/);
+    // Seeds are 32-bit: 2^32 + 1 would train exactly as seed 1.
+    await expect(trainSettings({ ...DEFAULTS, config: await file({ seed: 2 ** 32 + 1 }) }, () => false)).rejects.toThrow(/: seed: 4294967297 is not allowed; expected an integer from 0 to 4294967295$/);
+    expect((await trainSettings({ ...DEFAULTS, config: await file({ seed: 2 ** 32 - 1 }) }, () => false)).seed).toBe(2 ** 32 - 1);
   });
 
   it('rewrites a ModelConfig error to name where the value came from', async () => {

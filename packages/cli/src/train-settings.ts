@@ -3,7 +3,7 @@
 // Every value remembers where it came from, so an error names the flag, or the file and the
 // field, that the user has to change.
 
-import { closest, ConfigError, describe, modelKind, PRESETS, readTextFile, type Preset } from '@attend/core';
+import { closest, ConfigError, describe, MAX_SEED, modelKind, PRESETS, readTextFile, type Preset } from '@attend/core';
 import { CliError } from './errors.js';
 
 /** Fields of the config file that configure training rather than the model (`layers`: each stack's layers). */
@@ -190,7 +190,7 @@ async function readConfigFile(path: string): Promise<Record<string, unknown>> {
       if (f === 'learningRate') {
         if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) throw bad('a positive number');
       } else if (f === 'seed') {
-        if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) throw bad('an integer >= 0');
+        if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_SEED) throw bad(`an integer from 0 to ${MAX_SEED}`);
       } else if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
         throw bad('an integer >= 1');
       }

@@ -27,6 +27,14 @@ describe('checkpoint format', () => {
     expect(back.optimizer).toEqual({ step: 3, m: { 'a.weight': new Float32Array([5]) }, v: { 'a.weight': new Float32Array([6]) } });
   });
 
+  it('refuses a trainer state and optimizer moments of different steps, naming both files and steps', () => {
+    const optimizer = { step: 3, m: { 'a.weight': f32Tensor([1], [5]) }, v: { 'a.weight': f32Tensor([1], [6]) } };
+    const files = checkpointFiles({ config, weights, trainerState: { step: 7, evals: [], losses: [], badEvals: 0 }, optimizer });
+    expect(() => parseCheckpointFiles(files, 'run')).toThrow(
+      new CheckpointError('run/trainer_state.json: step 7 disagrees with run/optimizer.safetensors: step 3; the two files are not from the same save'),
+    );
+  });
+
   it('names the file inside the folder in every error', () => {
     const files = checkpointFiles({ config, weights });
     expect(() => parseCheckpointFiles({ [CHECKPOINT_FILES.weights]: files[CHECKPOINT_FILES.weights]! }, 'run')).toThrow(new CheckpointError('run/config.json: missing'));

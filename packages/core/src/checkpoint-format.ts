@@ -119,6 +119,12 @@ export function parseCheckpointFiles(files: Record<string, Uint8Array>, dir?: st
   if (state !== undefined) data.trainerState = parseTrainerState(state, where(CHECKPOINT_FILES.trainerState));
   const optimizer = files[CHECKPOINT_FILES.optimizer];
   if (optimizer) data.optimizer = parseOptimizerMoments(optimizer, where(CHECKPOINT_FILES.optimizer));
+  // Saved together, they count the same steps; a mismatch would resume with moments of another step.
+  if (data.trainerState && data.optimizer && data.trainerState.step !== data.optimizer.step) {
+    throw new CheckpointError(
+      `${where(CHECKPOINT_FILES.trainerState)}: step ${data.trainerState.step} disagrees with ${where(CHECKPOINT_FILES.optimizer)}: step ${data.optimizer.step}; the two files are not from the same save`,
+    );
+  }
   return data;
 }
 

@@ -15,6 +15,13 @@ export interface Rng {
   pick<T>(items: readonly T[]): T;
 }
 
+/**
+ * The largest seed, 2^32 − 1: a stream is seeded from the seed's low 32 bits, so larger seeds
+ * would repeat smaller ones (2^32 + 1 gives the stream of 1). Where users type a seed (CLI
+ * flags, serve requests, config files) a seed outside [0, MAX_SEED] is refused.
+ */
+export const MAX_SEED = 2 ** 32 - 1;
+
 function splitmix32(seed: number): () => number {
   let state = seed >>> 0;
   return () => {

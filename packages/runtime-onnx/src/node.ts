@@ -18,6 +18,17 @@ import { tritonRepositoryFiles, type TritonOptions } from './triton.js';
 
 export * from './index.js';
 
+/**
+ * Turns onnxruntime-node's native logger down to fatal errors, for the whole process. ORT reads
+ * the level once, when the first session is created, so call it before that. For applications
+ * that report ORT's failures themselves: each one also reaches the caller as an exception (a
+ * CUDA library that is missing makes `createOnnxModel` fall back to cpu and say why in
+ * `fallbacks`), which the native logger would otherwise print first, in red, on stderr.
+ */
+export function quietNativeLog(): void {
+  ort.env.logLevel = 'fatal';
+}
+
 /** Loads ONNX bytes into an onnxruntime-node session (default device 'cpu'). */
 export function createOnnxModel(bytes: Uint8Array, options: SessionOptions = {}): Promise<OnnxModel> {
   return OnnxModel.create(ort, 'node', bytes, options);

@@ -21,9 +21,11 @@ export interface DateExperimentOptions {
   /** Overrides of the small default encoder–decoder. */
   model?: Partial<Omit<EncoderDecoderConfig, 'preset'>>;
   onLine?: (line: string) => void;
+  /** Once aborted, training stops at the next step and the run rejects with the signal's reason (no final evaluation). */
+  signal?: AbortSignal;
 }
 
-/** Trains the quickstart model; returns the dev exact match, samples and timing. */
+/** Trains the quickstart model; returns the dev exact match, samples and timing. Rejects once `signal` is aborted. */
 export async function runDateExperiment(options: DateExperimentOptions = {}) {
   const seed = options.seed ?? 1;
   const log = options.onLine ?? (() => {});
@@ -55,11 +57,16 @@ export async function runDateExperiment(options: DateExperimentOptions = {}) {
     evaluate: async (m) => ({ exactMatch: (await task.evaluate(m)).exactMatch }),
     earlyStopping: { metric: 'exactMatch', mode: 'max', target: options.targetExactMatch ?? 0.995 },
     logEvery: 50,
+    ...(options.signal ? { signal: options.signal } : {}),
     onProgress: (e) => {
       if (e.type === 'step') log(`step ${e.step}/${e.totalSteps}  loss ${e.loss.toFixed(4)}  lr ${e.lr.toExponential(2)}  ${Math.round(e.tokensPerSecond)} tok/s`);
       if (e.type === 'eval') log(`eval @ ${e.step}: exact match ${(100 * (e.metrics.exactMatch ?? 0)).toFixed(2)}%`);
     },
   });
+  if (result.reason === 'aborted') {
+    model.dispose();
+    options.signal!.throwIfAborted();
+  }
   const seconds = (performance.now() - started) / 1000;
   const { exactMatch, outputs } = await task.evaluate(model);
   const failures = dev.map((p, i) => ({ ...p, output: outputs[i]! })).filter((s) => s.output !== s.target);

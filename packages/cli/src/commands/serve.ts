@@ -1,5 +1,6 @@
 // `attend serve`: loads an export folder and answers HTTP requests until SIGTERM or SIGINT,
-// then stops accepting, finishes the requests in flight, and exits (see serve/server.ts).
+// then stops accepting, closes idle and half-sent connections, gives the requests in flight
+// --drain-timeout seconds to finish, and exits (see serve/server.ts). A second signal ends it at once.
 
 import { folderKind } from '../model-folder.js';
 import { CliError } from '../errors.js';
@@ -21,6 +22,8 @@ export interface ServeCommandOptions {
   maxNewTokens: number;
   bodyLimit: number;
   batching: boolean;
+  /** Seconds the requests in flight get at shutdown. */
+  drainTimeout: number;
 }
 
 export async function serveCommand(folder: string, o: ServeCommandOptions): Promise<void> {
@@ -34,6 +37,7 @@ export async function serveCommand(folder: string, o: ServeCommandOptions): Prom
     maxQueue: o.maxQueue,
     maxBatch: o.batching ? o.maxBatch : 1,
     batchWaitMs: o.batchWait,
+    drainTimeoutMs: o.drainTimeout * 1000,
   });
   try {
     await server.app.listen({ host: o.host, port: o.port });
@@ -49,7 +53,7 @@ export async function serveCommand(folder: string, o: ServeCommandOptions): Prom
     const stop = (signal: NodeJS.Signals): void => {
       process.off('SIGTERM', stop);
       process.off('SIGINT', stop);
-      console.log(`${signal}: finishing requests in flight, then stopping`);
+      console.log(`${signal}: finishing requests in flight (at most ${o.drainTimeout} s), then stopping`);
       resolve();
     };
     process.on('SIGTERM', stop);

@@ -127,6 +127,30 @@ function modelConfigFor(data: TrainData, tokenizer: Tokenizer | undefined, s: Tr
   }
 }
 
+/**
+ * On --resume the checkpoint's config decides the model: a model setting typed as a flag or set
+ * in --config must equal the checkpoint's value, or it is refused naming the flag (or the file's
+ * field) and both values. Training settings (--steps, --lr, --batch-size, --eval-every, …) may
+ * change; defaults are never compared.
+ */
+export function checkResumeSettings(s: TrainSettings, config: ModelConfig, dir: string): void {
+  const kind = modelKind(config.preset);
+  const { layers, ...fields } = s.model;
+  // [setting, the config field it sets, the value asked for]
+  const asked: [string, string, unknown][] = Object.entries(fields).map(([field, value]) => [field, field, value]);
+  for (const field of ['numEncoderLayers', 'numDecoderLayers']) if (kind.fields.includes(field)) asked.push(['layers', field, layers]);
+  if (config.preset === 'decoder-lm') asked.push(['contextLength', 'maxSeqLen', s.contextLength]);
+  for (const [setting, field, value] of asked) {
+    if (s.origin[setting] === 'default' || s.origin[setting] === undefined) continue;
+    if (!kind.fields.includes(field)) throw settingError(s, setting, `the checkpoint in ${dir} (${config.preset}) has no such setting`);
+    const saved = (config as unknown as Record<string, unknown>)[field];
+    if (saved !== value) {
+      const name = field === setting ? '' : ` ${field}`;
+      throw settingError(s, setting, `${value} differs from the checkpoint's${name} ${saved} in ${dir}; a resumed run keeps its model (drop it, or start a new run with --overwrite)`);
+    }
+  }
+}
+
 /** @attend/transformer (and tfjs) is loaded once the settings and data have been checked. */
 type Transformer = typeof import('@attend/transformer');
 
@@ -219,7 +243,7 @@ export async function trainCommand(o: TrainCommandOptions, fromCli: (key: keyof 
   }
   const preset: Preset | undefined = config?.preset ?? s.preset ?? presetOfData(o);
   if (preset === undefined) throw new CliError('no training data: give --task NAME, --pairs FILE.tsv, --text FILE, --csv FILE.csv or --images FILE.csv', 2);
-  if (config && s.preset && s.preset !== config.preset) throw settingError(s, 'preset', `${s.preset} differs from the checkpoint's ${config.preset} in ${o.out}`);
+  if (config) checkResumeSettings(s, config, o.out);
   const data = await loadTrainData(o, preset, { examples: s.examples, seed: s.seed, numChannels: (config?.preset === 'vit-classifier' ? config.numChannels : undefined) ?? (s.model.numChannels as number | undefined) });
   tokenizer ??= tokenizerFor(data, o);
   config ??= modelConfigFor(data, tokenizer, s);

@@ -1,9 +1,11 @@
 // `attend serve` as a process (the built dist/bin.js): it prints where it listens, answers, and
-// on SIGTERM finishes the stream in flight before exiting 0; a checkpoint folder, and an export
-// whose tokenizer does not match its model, are refused at startup in one line.
+// on SIGTERM finishes the stream in flight before exiting 0, and exits on SIGTERM or SIGINT
+// while clients hold idle or half-sent connections; a checkpoint folder, and an export whose
+// tokenizer does not match its model, are refused at startup in one line.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { cp, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,7 +70,50 @@ describe('attend serve (process)', () => {
     const r = await done;
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('SIGTERM: finishing requests in flight, then stopping');
+    expect(r.stdout).toContain('SIGTERM: finishing requests in flight (at most 10 s), then stopping');
+    expect(r.stdout.trimEnd().endsWith('stopped')).toBe(true);
+  });
+
+  it.each(['SIGTERM', 'SIGINT'] as const)('exits 0 on %s while clients hold an idle keep-alive connection and a half-sent request', async (signal) => {
+    const child = spawn(process.execPath, [BIN, 'serve', folder, '--port', '0', '--drain-timeout', '3'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const done = exited(child);
+    const port = await new Promise<number>((resolve, reject) => {
+      let text = '';
+      child.stdout!.on('data', (d: Buffer) => {
+        text += d.toString();
+        const m = /on http:\/\/127\.0\.0\.1:(\d+)/.exec(text);
+        if (m) resolve(Number(m[1]));
+      });
+      child.on('close', () => reject(new Error(`attend serve exited: ${text}`)));
+    });
+    /** A raw connection that has sent `text` and, with `answered`, received an answer that matches it. */
+    const hold = async (text: string, answered?: RegExp) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.on('error', () => undefined);
+      let received = '';
+      await new Promise<void>((resolve) => {
+        socket.on('data', (d: Buffer) => {
+          received += d.toString();
+          if (answered?.test(received)) resolve();
+        });
+        socket.write(text, () => (answered ? undefined : resolve()));
+      });
+      return socket;
+    };
+    const sockets = [
+      await hold('GET /health HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n', /"status":"ok"/), // answered, then idle
+      await hold('POST /v1/generate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n{"prompt":'), // half a request
+    ];
+    await new Promise((r) => setTimeout(r, 200));
+    const sent = performance.now();
+    child.kill(signal);
+    const bound = setTimeout(() => child.kill('SIGKILL'), 15_000); // generous: it asserts that it exits, not how fast
+    const r = await done;
+    clearTimeout(bound);
+    for (const socket of sockets) socket.destroy();
+    expect(r.code, `${((performance.now() - sent) / 1000).toFixed(1)} s after ${signal}; ${r.stderr}`).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain(`${signal}: finishing requests in flight (at most 3 s), then stopping`);
     expect(r.stdout.trimEnd().endsWith('stopped')).toBe(true);
   });
 

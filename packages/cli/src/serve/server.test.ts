@@ -1,7 +1,8 @@
 // `attend serve` in process, over real HTTP on 127.0.0.1 with tiny exported models of each
 // preset: the three endpoints, /health and /metrics, validation errors as 4xx JSON, the queue
 // answering 503 when full, timeouts, batched outputs equal to one-at-a-time outputs, SSE
-// streaming, a client leaving mid-stream, and shutdown finishing the request in flight.
+// streaming, a client leaving mid-stream, and shutdown finishing the request in flight while
+// idle and half-sent connections are closed at once and the drain is bounded.
 
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
@@ -147,6 +148,17 @@ describe('validation and limits', () => {
     expect(r.json.error.message).not.toContain('\n');
   });
 
+  it('refuses a seed outside [0, 2^32) with a 400 naming it, rather than aliasing it modulo 2^32', async () => {
+    const sample = { prompt: 'ab', maxNewTokens: 8, sample: true, temperature: 2 };
+    for (const seed of [2 ** 32, 2 ** 32 + 1, -1]) {
+      const r = await post(`${url}/v1/generate`, { ...sample, seed });
+      expect(r.status, String(seed)).toBe(400);
+      expect(r.json.error).toEqual({ code: 'invalid_request', message: seed < 0 ? 'body/seed must be >= 0' : 'body/seed must be <= 4294967295' });
+    }
+    const top = await post(`${url}/v1/generate`, { ...sample, seed: 2 ** 32 - 1 });
+    expect(top.status).toBe(200);
+  });
+
   it('keeps serving others while a slow client trickles its body', async () => {
     const { port } = new URL(url);
     const socket = connect(Number(port), '127.0.0.1');
@@ -235,6 +247,80 @@ describe('queue, timeouts and shutdown', () => {
     expect(r.status).toBe(200);
     expect(r.json.tokens).toBeGreaterThan(0);
     await closing;
+  });
+
+  describe('close() with connections that would hold it open', () => {
+    /** A raw connection to the server at `url` that has sent `text`; `closed` settles when the server ends it. */
+    async function raw(url: string, text: string) {
+      const { hostname, port } = new URL(url);
+      const socket = connect(Number(port), hostname);
+      await new Promise((r) => socket.once('connect', r));
+      let received = '';
+      socket.on('data', (d: Buffer) => (received += d.toString()));
+      socket.on('error', () => undefined);
+      const closed = new Promise<void>((r) => socket.once('close', () => r()));
+      socket.write(text);
+      return { socket, closed, received: () => received };
+    }
+    const halfHeaders = 'POST /v1/generate HTTP/1.1\r\nHost: x\r\nContent-Ty';
+    const body = '{"prompt": "ab", "maxNewTokens": 2}';
+    const halfBody = `POST /v1/generate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`;
+    /** Settles with 'done' if `p` settles within `ms`, else 'still open' (the bound, far above what close needs). */
+    const within = (p: Promise<unknown>, ms: number) =>
+      Promise.race([p.then(() => 'done'), new Promise((r) => setTimeout(() => r('still open'), ms).unref())]);
+
+    it('ends idle keep-alive connections and half-sent requests at once, whatever the drain timeout', async () => {
+      const { server, url } = await start(folders.lm, { drainTimeoutMs: 600_000 });
+      const idle = await raw(url, 'GET /health HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n');
+      await until(async () => idle.received().includes('"status":"ok"'));
+      expect(idle.received()).toMatch(/^HTTP\/1\.1 200 OK/);
+      const partialHeaders = await raw(url, halfHeaders);
+      const partialBody = await raw(url, halfBody);
+      await new Promise((r) => setTimeout(r, 100)); // the server has read what they sent
+      expect(await within(server.close(), 5_000)).toBe('done');
+      expect(await within(Promise.all([idle.closed, partialHeaders.closed, partialBody.closed]), 1_000)).toBe('done');
+    });
+
+    it('lets a slow request in flight finish within the drain while a half-sent request is held', async () => {
+      const engine = await openEngine(folders.lm);
+      const g = gated(engine);
+      const { server, url } = await start(folders.lm, { drainTimeoutMs: 10_000 }, () => g.wrapped);
+      const partial = await raw(url, halfBody);
+      const inFlight = post(`${url}/v1/generate`, { prompt: 'ab', maxNewTokens: 4 });
+      await g.started;
+      const closing = server.close();
+      expect(await within(partial.closed, 2_000)).toBe('done');
+      setTimeout(() => g.open(), 300); // the model answers after the close began
+      const r = await inFlight;
+      expect(r.status).toBe(200);
+      expect(r.json.tokens).toBeGreaterThan(0);
+      expect(await within(closing, 5_000)).toBe('done');
+    });
+
+    it('bounds the drain: a request still running after drainTimeoutMs loses its connection and close() ends', async () => {
+      let started!: () => void;
+      const running = new Promise<void>((r) => (started = r));
+      // A decode that only stops when its client has gone, as a long generation does.
+      const endless = (engine: Engine): Engine => ({
+        ...engine,
+        tokenizer: engine.tokenizer,
+        runDecode: async (inputs, live) => {
+          started();
+          while (inputs.some((_, row) => live(row))) await new Promise((r) => setTimeout(r, 20));
+          throw new Error('every client left');
+        },
+      });
+      const { server, url } = await start(folders.lm, { drainTimeoutMs: 300, timeoutMs: 600_000 }, endless);
+      const inFlight = post(`${url}/v1/generate`, { prompt: 'ab', maxNewTokens: 4 }).then(
+        (r) => r.status,
+        () => 'connection closed',
+      );
+      await running;
+      const began = performance.now();
+      expect(await within(server.close(), 5_000)).toBe('done');
+      expect(performance.now() - began).toBeGreaterThanOrEqual(250); // it waited for the request first
+      expect(await inFlight).toBe('connection closed');
+    });
   });
 
   it('the batcher runs a lone request at once rather than waiting for company (unit)', async () => {

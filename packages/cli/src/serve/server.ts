@@ -3,9 +3,10 @@
 // server-sent events for `"stream": true`, /health and Prometheus /metrics. Every error is a
 // JSON body `{ "error": { "code", "message" } }` with a 4xx/5xx status.
 
+import type { Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { DecodeStrategy } from '@attend/core';
+import { MAX_SEED, type DecodeStrategy } from '@attend/core';
 import { Batcher, type Pending } from './batcher.js';
 import type { ClassifyOutput, DecodeInput, DecodeOutput, Engine, Task } from './engine.js';
 import { errorBody, HttpError } from './http-error.js';
@@ -25,6 +26,8 @@ export interface ServeLimits {
   maxBatch: number;
   /** How long a request waits for others to share its batch, when the last batch had several (ms). */
   batchWaitMs: number;
+  /** At shutdown, how long requests in flight may take to finish before their connections are closed (ms). */
+  drainTimeoutMs: number;
 }
 
 export const DEFAULT_LIMITS: ServeLimits = {
@@ -34,6 +37,7 @@ export const DEFAULT_LIMITS: ServeLimits = {
   maxQueue: 256,
   maxBatch: 32,
   batchWaitMs: 5,
+  drainTimeoutMs: 10_000,
 };
 
 /** The routes of each task. */
@@ -46,7 +50,11 @@ export const TASK_ROUTES: Record<Task, string> = {
 export interface AttendServer {
   app: FastifyInstance;
   metrics: ServeMetrics;
-  /** Stops accepting requests, answers those in flight, then releases the model. */
+  /**
+   * Stops accepting connections, closes those without a request in its handler (idle keep-alive
+   * ones, and ones still sending a request), lets the requests in flight finish for at most
+   * `drainTimeoutMs`, closes what is left, then releases the model.
+   */
   close(): Promise<void>;
 }
 
@@ -76,7 +84,7 @@ function decodeSchema(field: 'prompt' | 'text', limits: ServeLimits) {
       temperature: { type: 'number', exclusiveMinimum: 0 },
       topK: { type: 'integer', minimum: 1 },
       topP: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
-      seed: { type: 'integer', minimum: 0 },
+      seed: { type: 'integer', minimum: 0, maximum: MAX_SEED }, // larger seeds would alias modulo 2^32
       beam: { type: 'integer', minimum: 1, maximum: MAX_BEAMS },
     },
   } as const;
@@ -162,6 +170,21 @@ export function createServer(engine: Engine, limitsIn: Partial<ServeLimits> = {}
   let closing = false;
   app.addHook('onSend', async (_request, reply) => {
     if (closing) reply.header('connection', 'close'); // let keep-alive clients go, so that close() ends
+  });
+  // Every open connection, and how many of its requests are in flight: received whole (their
+  // handler runs once the body is in) and not yet answered. close() ends the others at once.
+  const connections = new Map<Socket, number>();
+  app.server.on('connection', (socket: Socket) => {
+    connections.set(socket, 0);
+    socket.once('close', () => connections.delete(socket));
+  });
+  app.addHook('preValidation', async (request, reply) => {
+    const socket = request.raw.socket;
+    if (!connections.has(socket)) return; // app.inject: no socket of ours
+    connections.set(socket, connections.get(socket)! + 1);
+    reply.raw.once('close', () => {
+      if (connections.has(socket)) connections.set(socket, connections.get(socket)! - 1);
+    });
   });
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
@@ -283,12 +306,22 @@ export function createServer(engine: Engine, limitsIn: Partial<ServeLimits> = {}
     metrics,
     async close() {
       closing = true;
-      // Keep-alive connections whose last response ends during close() would hold it open.
-      const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
+      // Idle keep-alive connections and half-sent requests would hold close() open for ever;
+      // so would a connection whose last response ends during close(). The deadline ends the rest.
+      const endIdle = (): void => {
+        for (const [socket, inFlight] of connections) if (inFlight === 0) socket.destroy();
+      };
+      const sweep = setInterval(endIdle, 50);
+      const deadline = setTimeout(() => {
+        for (const socket of connections.keys()) socket.destroy();
+      }, limits.drainTimeoutMs);
       try {
-        await app.close();
+        const closed = app.close();
+        endIdle();
+        await closed;
       } finally {
         clearInterval(sweep);
+        clearTimeout(deadline);
       }
       await (decoder ?? classifier)!.drain();
       await engine.close();
