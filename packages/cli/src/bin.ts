@@ -8,6 +8,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { PRESETS, RNN_ATTENTIONS, RNN_CELLS, SYNTHETIC_CLASSIFICATION_TASKS, SYNTHETIC_TASKS } from '@attend/core';
 import { NODE_DEVICES } from '@attend/runtime-onnx';
 import { CliError, errorLine } from './errors.js';
+import { DEFAULT_INFER_BATCH, MAX_INFER_BATCH } from './inputs.js';
 import { nonNegativeInt, positiveInt, positiveNumber, probability } from './options.js';
 
 // A reader that leaves early (`attend infer … | head`) closes the pipe: stop quietly, as Unix
@@ -122,7 +123,7 @@ other models; a model folder of the same name is replaced only with --overwrite.
 /** The options of the commands that run a model: inputs, device, decoding strategy, --json. */
 function runOptions(command: Command): Command {
   return command
-    .option('--file <file>', 'read inputs from a file, one per line')
+    .option('--file <file>', 'read inputs from a file, one per line (- for stdin), as a stream')
     .addOption(new Option('--device <device>', 'export folders: onnxruntime-node cpu or cuda (falls back to cpu), or onnxruntime-web wasm').choices(NODE_DEVICES).default('cpu'))
     .option('--device-id <n>', 'cuda: the GPU index (default 0)', nonNegativeInt)
     .option('--beam <n>', 'beam search with n beams', positiveInt)
@@ -142,6 +143,7 @@ runOptions(
     .argument('<model>', 'checkpoint or export folder')
     .argument('[text...]', 'inputs; default: --file, or stdin one per line'),
 )
+  .option('--batch-size <n>', `inputs per model call (at most ${MAX_INFER_BATCH}); outputs are written batch by batch`, positiveInt, DEFAULT_INFER_BATCH)
   .addHelpText(
     'after',
     `
@@ -152,6 +154,7 @@ Examples:
   $ attend infer runs/reverse-onnx "hello" "world"
   $ attend infer runs/majority "abbab" --json
   $ attend infer runs/reverse --beam 4 --file inputs.txt
+  $ attend infer runs/reverse-onnx --file big.txt --batch-size 64 > outputs.txt
   $ echo "march 3rd, 2021" | attend infer runs/dates-onnx --device wasm`,
   )
   .action(async (model, texts, o) => (await import('./commands/infer.js')).inferCommand(model, texts, o));
@@ -163,6 +166,7 @@ runOptions(
     .argument('<model>', 'checkpoint or export folder')
     .argument('[text...]', 'inputs; default: --file, or stdin one per line'),
 )
+  .option('--batch-size <n>', `inputs per model call (at most ${MAX_INFER_BATCH}); outputs are written batch by batch`, positiveInt, DEFAULT_INFER_BATCH)
   .addHelpText(
     'after',
     `
