@@ -74,6 +74,7 @@ program
   .option('--eval-every <n>', 'evaluate on the dev set and checkpoint every n steps', positiveInt, 100)
   .option('--examples <n>', 'examples generated for --task', positiveInt, 5000)
   .option('--dev-size <n>', 'largest dev set', positiveInt, 200)
+  .option('--memory-limit <GiB>', 'memory a training step may use (default: what the tfjs wasm heap holds, 4 GiB less 10%); a run estimated above it is refused before it starts', positiveNumber)
   .addHelpText(
     'after',
     `

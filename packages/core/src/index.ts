@@ -14,3 +14,4 @@ export * from './safetensors.js';
 export * from './checkpoint-format.js';
 export * from './model-folder.js';
 export * from './flops.js';
+export * from './memory.js';
