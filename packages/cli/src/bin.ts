@@ -8,6 +8,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { PRESETS, RNN_ATTENTIONS, RNN_CELLS, SYNTHETIC_CLASSIFICATION_TASKS, SYNTHETIC_TASKS } from '@attend/core';
 import { NODE_DEVICES } from '@attend/runtime-onnx';
 import { CliError, errorLine } from './errors.js';
+import { DEFAULT_INFER_BATCH, MAX_INFER_BATCH } from './inputs.js';
 import { nonNegativeInt, positiveInt, positiveNumber, probability, seed } from './options.js';
 import { DEFAULT_BPE_VOCAB, TRAIN_TOKENIZERS } from './train-tokenizer.js';
 
@@ -76,6 +77,7 @@ program
   .option('--eval-every <n>', 'evaluate on the dev set and checkpoint every n steps', positiveInt, 100)
   .option('--examples <n>', 'examples generated for --task', positiveInt, 5000)
   .option('--dev-size <n>', 'largest dev set', positiveInt, 200)
+  .option('--memory-limit <GiB>', 'memory a training step may use (default: what the tfjs wasm heap holds, 4 GiB less 10%); a run estimated above it is refused before it starts', positiveNumber)
   .addHelpText(
     'after',
     `
@@ -150,7 +152,7 @@ is replaced only with --overwrite, and a folder with other files never (exit 2).
 /** The options of the commands that run a model: inputs, device, decoding strategy, --json. */
 function runOptions(command: Command): Command {
   return command
-    .option('--file <file>', 'read inputs from a file, one per line')
+    .option('--file <file>', 'read inputs from a file, one per line (- for stdin), as a stream')
     .addOption(new Option('--device <device>', 'export folders: onnxruntime-node cpu or cuda (falls back to cpu), or onnxruntime-web wasm').choices(NODE_DEVICES).default('cpu'))
     .option('--device-id <n>', 'cuda: the GPU index (default 0)', nonNegativeInt)
     .option('--beam <n>', 'beam search with n beams', positiveInt)
@@ -170,6 +172,7 @@ runOptions(
     .argument('<model>', 'checkpoint or export folder')
     .argument('[text...]', 'inputs; default: --file, or stdin one per line'),
 )
+  .option('--batch-size <n>', `inputs per model call (at most ${MAX_INFER_BATCH}); outputs are written batch by batch`, positiveInt, DEFAULT_INFER_BATCH)
   .addHelpText(
     'after',
     `
@@ -180,6 +183,7 @@ Examples:
   $ attend infer runs/reverse-onnx "hello" "world"
   $ attend infer runs/majority "abbab" --json
   $ attend infer runs/reverse --beam 4 --file inputs.txt
+  $ attend infer runs/reverse-onnx --file big.txt --batch-size 64 > outputs.txt
   $ echo "march 3rd, 2021" | attend infer runs/dates-onnx --device wasm`,
   )
   .action(async (model, texts, o) => (await import('./commands/infer.js')).inferCommand(model, texts, o));
@@ -191,6 +195,7 @@ runOptions(
     .argument('<model>', 'checkpoint or export folder')
     .argument('[text...]', 'inputs; default: --file, or stdin one per line'),
 )
+  .option('--batch-size <n>', `inputs per model call (at most ${MAX_INFER_BATCH}); outputs are written batch by batch`, positiveInt, DEFAULT_INFER_BATCH)
   .addHelpText(
     'after',
     `

@@ -14,6 +14,22 @@ export class CliError extends Error {
   }
 }
 
+/** A problem with one input (numbered from 1 among the inputs of one call); `shifted` renumbers it for a later batch. */
+export class InputError extends CliError {
+  constructor(
+    readonly input: number,
+    /** The message after "input N", e.g. " is empty" or ": value 3 is not a number". */
+    readonly problem: string,
+  ) {
+    super(`input ${input}${problem}`);
+  }
+
+  /** The same problem, `offset` inputs further on. */
+  shifted(offset: number): InputError {
+    return new InputError(this.input + offset, this.problem);
+  }
+}
+
 /** The one line printed for an error: its message without a trailing newline or stack. */
 export function errorLine(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);

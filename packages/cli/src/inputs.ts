@@ -1,13 +1,16 @@
 // What infer, generate and translate share: the inputs (arguments, --file, or stdin one per
 // line) and the decoding strategy chosen by --beam / --sample / --temperature / --top-k / --top-p.
 
-import { createInterface } from 'node:readline';
-import { readTextFile, type DecodeStrategy, type ModelConfig, type VitClassifierConfig } from '@attend/core';
-import { CliError } from './errors.js';
+import { readTextLines, textLines, type DecodeStrategy, type ModelConfig, type VitClassifierConfig } from '@attend/core';
+import { CliError, InputError } from './errors.js';
 import { isImageCsvHeader } from './train-data.js';
 
 /** The most beams the CLI and `attend serve` search with: K·V candidates per row and K cache copies. */
 export const MAX_BEAMS = 16;
+/** Inputs per model call of `attend infer` when --batch-size is not given. */
+export const DEFAULT_INFER_BATCH = 32;
+/** The largest --batch-size of `attend infer`: a batch's arrays grow with it, so it is capped whatever the flag says. */
+export const MAX_INFER_BATCH = 1024;
 
 export interface StrategyOptions {
   beam?: number;
@@ -28,18 +31,37 @@ export function strategyOf(o: StrategyOptions): DecodeStrategy {
   return { kind: 'greedy' };
 }
 
-/** The input lines: the arguments, else the lines of --file, else stdin's lines (empty lines skipped). */
-export async function readInputs(texts: string[], file: string | undefined, options: { allowEmpty?: boolean } = {}): Promise<string[]> {
+/**
+ * The input lines as they come, empty lines skipped: the arguments, else the lines of --file
+ * (`-`: stdin), else stdin's lines. Files and stdin are read as streams, never whole.
+ */
+export function inputLines(texts: string[], file: string | undefined, options: { allowEmpty?: boolean } = {}): AsyncIterable<string> {
   if (texts.length > 0 && file) throw new CliError('give the inputs as arguments or with --file, not both', 2);
-  if (texts.length > 0) return texts;
-  if (file) return (await readTextFile(file)).split(/\r?\n/).filter((line) => line.length > 0);
+  if (texts.length > 0) return fromArray(texts);
+  if (file === '-') return textLines(process.stdin, 'stdin');
+  if (file) return readTextLines(file);
   if (process.stdin.isTTY) {
-    if (options.allowEmpty) return [];
+    if (options.allowEmpty) return fromArray([]);
     throw new CliError('no input: pass TEXT arguments, --file FILE, or lines on stdin', 2);
   }
-  const lines: string[] = [];
-  for await (const line of createInterface({ input: process.stdin })) if (line.length > 0) lines.push(line);
-  return lines;
+  return textLines(process.stdin, 'stdin');
+}
+
+async function* fromArray<T>(items: readonly T[]): AsyncGenerator<T> {
+  yield* items;
+}
+
+/** `items` in arrays of `size` (the last one shorter), each given as soon as it is full. */
+export async function* batchesOf<T>(items: AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
+  let batch: T[] = [];
+  for await (const item of items) {
+    batch.push(item);
+    if (batch.length === size) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield batch;
 }
 
 /** Images read from input lines, as one [N, C, S, S] array, with the labels the lines carried. */
@@ -50,28 +72,34 @@ export interface ImageInputs {
   labels?: number[];
 }
 
+/** Whether `line` is the header of an images CSV for `config`: a row's column count, some field not a number (a lone word is a bad input). */
+export function isImageHeader(line: string, config: VitClassifierConfig): boolean {
+  const size = config.numChannels * config.imageSize ** 2;
+  const columns = line.split(',').length;
+  return (columns === size || columns === size + 1) && isImageCsvHeader(line);
+}
+
 /**
  * A vit-classifier's inputs: each line C·S·S comma-separated pixel values (channel, row, column),
- * optionally followed by the class id; a first line of that many fields, some not numbers, is a header.
+ * optionally followed by the class id; with `header` (the default), a first line that
+ * `isImageHeader` is skipped.
  */
-export function imageInputs(lines: readonly string[], config: VitClassifierConfig): ImageInputs {
+export function imageInputs(lines: readonly string[], config: VitClassifierConfig, { header = true }: { header?: boolean } = {}): ImageInputs {
   const size = config.numChannels * config.imageSize ** 2;
-  // A header has a row's column count; a lone word is a bad input, not a header.
-  const columns = lines[0]?.split(',').length ?? 0;
-  const rows = (columns === size || columns === size + 1) && isImageCsvHeader(lines[0]!) ? lines.slice(1) : lines;
+  const rows = header && lines.length > 0 && isImageHeader(lines[0]!, config) ? lines.slice(1) : lines;
   if (rows.length === 0) throw new CliError('no images: each input is a line of comma-separated pixel values');
   const pixels = new Float32Array(rows.length * size);
   const labels: number[] = [];
   rows.forEach((line, i) => {
     const values = line.split(',').map((f) => (f.trim() === '' ? NaN : Number(f)));
     const bad = values.findIndex((x) => !Number.isFinite(x));
-    if (bad >= 0) throw new CliError(`input ${i + 1}: value ${bad + 1} is not a number: ${JSON.stringify(line.split(',')[bad])}`);
+    if (bad >= 0) throw new InputError(i + 1, `: value ${bad + 1} is not a number: ${JSON.stringify(line.split(',')[bad])}`);
     if (values.length !== size && values.length !== size + 1) {
-      throw new CliError(`input ${i + 1}: ${values.length} values; the model takes ${config.numChannels} × ${config.imageSize} × ${config.imageSize} = ${size} pixel values (and an optional class id after them)`);
+      throw new InputError(i + 1, `: ${values.length} values; the model takes ${config.numChannels} × ${config.imageSize} × ${config.imageSize} = ${size} pixel values (and an optional class id after them)`);
     }
     if (values.length === size + 1) {
       const label = values[size]!;
-      if (!Number.isInteger(label) || label < 0) throw new CliError(`input ${i + 1}: the last value (class id) must be an integer >= 0, got ${label}`);
+      if (!Number.isInteger(label) || label < 0) throw new InputError(i + 1, `: the last value (class id) must be an integer >= 0, got ${label}`);
       labels.push(label);
     }
     pixels.set(values.slice(0, size), i * size);

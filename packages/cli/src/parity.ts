@@ -23,7 +23,7 @@ export interface Parity {
 function randomRows(config: TokenFields, seed: number, lengths: number[]): TokenBatch {
   const rng = createRng(seed);
   const first = config.vocabSize > 8 ? 4 : 0; // past pad, bos, eos, unk
-  const seqLen = Math.max(...lengths);
+  const seqLen = lengths.reduce((a, b) => Math.max(a, b), 0);
   const ids = new Int32Array(lengths.length * seqLen).fill(config.padTokenId);
   lengths.forEach((n, b) => {
     for (let t = 0; t < n; t++) ids[b * seqLen + t] = first + rng.int(config.vocabSize - first);

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { hasTokens, decodeWith, tokenizerFromJSON, type DecodeStrategy, type ModelConfig, type StepFunction, type Tokenizer, type TokenFields } from '@attend/core';
 import { resolveDevice, type Classification, type Device, type OnnxRnnSeq2SeqModel, type OnnxSeq2SeqModel, type OpenExportFolderOptions } from '@attend/runtime-onnx';
-import { CliError } from './errors.js';
+import { CliError, InputError } from './errors.js';
 import { folderKind } from './model-folder.js';
 
 export type InferDevice = Extract<Device, 'cpu' | 'cuda' | 'wasm'>;
@@ -37,11 +37,11 @@ export interface ModelRunner {
 export function tokenBatch(tokenizer: Tokenizer, texts: readonly string[], maxSeqLen: number) {
   const encoded = texts.map((s, i) => {
     const ids = tokenizer.encode(s);
-    if (ids.length === 0) throw new CliError(`input ${i + 1} is empty`);
-    if (ids.length > maxSeqLen) throw new CliError(`input ${i + 1} is ${ids.length} tokens long; the model takes at most ${maxSeqLen}`);
+    if (ids.length === 0) throw new InputError(i + 1, ' is empty');
+    if (ids.length > maxSeqLen) throw new InputError(i + 1, ` is ${ids.length} tokens long; the model takes at most ${maxSeqLen}`);
     return ids;
   });
-  const seqLen = Math.max(...encoded.map((ids) => ids.length));
+  const seqLen = encoded.reduce((n, ids) => Math.max(n, ids.length), 0); // no spread: --file batches can be data-sized
   const ids = new Int32Array(encoded.length * seqLen).fill(tokenizer.specialTokenIds.pad);
   encoded.forEach((row, b) => ids.set(row, b * seqLen));
   return { ids, batchSize: encoded.length, seqLen, lengths: Int32Array.from(encoded, (row) => row.length) };

@@ -6,6 +6,21 @@
 import { closest, ConfigError, describe, MAX_SEED, modelKind, PRESETS, readTextFile, type Preset } from '@attend/core';
 import { CliError } from './errors.js';
 
+/**
+ * The largest values `attend train` accepts, whatever the flag or file says: past them a run
+ * cannot fit the tfjs wasm heap (4 GiB) or the data is not what the flag expects.
+ */
+export const TRAIN_LIMITS = {
+  /** Examples generated for --task. */
+  examples: 1_000_000,
+  dModel: 4096,
+  dFf: 16_384,
+  /** Tokens per training window (decoder-lm) and the model's maxSeqLen from any data. */
+  contextLength: 8192,
+  /** Distinct characters in the training data (the character vocabulary). */
+  vocabSize: 65_536,
+} as const;
+
 /** Fields of the config file that configure training rather than the model (`layers`: each stack's layers). */
 export const TRAINING_FIELDS = ['steps', 'batchSize', 'learningRate', 'seed', 'evalEvery', 'examples', 'devSize', 'contextLength', 'layers'] as const;
 type TrainingField = (typeof TRAINING_FIELDS)[number];
@@ -124,6 +139,12 @@ export async function trainSettings(flags: TrainFlags, fromCli: (key: keyof Trai
     if (fromCli(key) && flags[key] !== undefined) {
       values[field] = flags[key];
       origin[field] = 'flag';
+    }
+  }
+  for (const [field, limit] of Object.entries(TRAIN_LIMITS)) {
+    const value = values[field];
+    if (typeof value === 'number' && value > limit) {
+      throw settingError({ origin, file: flags.config }, field, `${value} is over the limit of ${limit.toLocaleString('en-US')}`);
     }
   }
   const model: ModelSettings = {};

@@ -565,3 +565,10 @@ describe('config.json files written by attend 0.1 (the flat layout) still load',
     expect(parseModelConfig({ ...flat, numHeads: 3, dFf: 7 })).toMatchObject({ preset: 'rnn-seq2seq' });
   });
 });
+
+describe('config caps', () => {
+  it('maxSeqLen over MAX_SEQ_LEN is a ConfigError: a config cannot make the positional tables claim gigabytes', () => {
+    expect(() => createModelConfig({ preset: 'decoder-lm', vocabSize: 65, maxSeqLen: 100_000_000 } as ModelConfigInput)).toThrow('maxSeqLen: 100000000 is over the limit of 65536');
+    expect(createModelConfig({ preset: 'decoder-lm', vocabSize: 65, dModel: 16, numHeads: 2, maxSeqLen: 65_536 } as ModelConfigInput).maxSeqLen).toBe(65_536);
+  });
+});

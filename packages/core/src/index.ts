@@ -15,3 +15,4 @@ export * from './checkpoint-format.js';
 export * from './hf-import/index.js';
 export * from './model-folder.js';
 export * from './flops.js';
+export * from './memory.js';

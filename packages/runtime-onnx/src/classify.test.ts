@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CharTokenizer, createRng } from '@attend/core';
 import { serializeCheckpoint, setupBackend, type TransformerModel } from '@attend/transformer';
-import { classify } from './classify.js';
+import { classifications, classify } from './classify.js';
 import { exportFolder, loadExportFolder } from './node.js';
 import { makeModel, maxAbsDiff, randomBatch, VOCAB } from './test-utils/models.js';
 
@@ -59,5 +59,17 @@ describe('encoder-classifier export folder', () => {
     const { model: onnx } = await loadExportFolder(join(dir, 'lm-export'));
     await expect(classify(onnx, { ids: [3, 4], batchSize: 1, seqLen: 2 })).rejects.toThrow(/classify needs an encoder-classifier export; this model is a 'decoder-lm'/);
     await onnx.release();
+  });
+});
+
+describe('classifications', () => {
+  it('a row of 200,000 logits (no spread over the row): softmax and the largest', () => {
+    const K = 200_000;
+    const logits = new Float32Array(2 * K).map((_, i) => Math.sin(i));
+    logits[K + 12_345] = 50;
+    const [first, second] = classifications(logits, 2, K);
+    expect(second!.label).toBe(12_345);
+    expect(second!.probabilities[12_345]).toBeGreaterThan(0.99);
+    expect(first!.probabilities.reduce((a, p) => a + p, 0)).toBeCloseTo(1, 3);
   });
 });

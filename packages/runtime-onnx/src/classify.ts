@@ -33,7 +33,7 @@ export async function classifyImages(model: OnnxModel, pixels: Float32Array, bat
 export function classifications(logits: Float32Array, B: number, K: number): Classification[] {
   return Array.from({ length: B }, (_, b) => {
     const row = logits.subarray(b * K, (b + 1) * K);
-    const max = Math.max(...row);
+    const max = row.reduce((m, x) => Math.max(m, x), -Infinity);
     const exp = Float32Array.from(row, (x) => Math.exp(x - max));
     const sum = exp.reduce((a, x) => a + x, 0);
     const probabilities = exp.map((x) => x / sum);

@@ -165,7 +165,7 @@ function checkPrompts(prompts: readonly (readonly number[])[] | undefined): numb
   prompts.forEach((p, i) => {
     if (p.length === 0) throw new ShapeError(`prompts[${i}] is empty; a prompt holds at least one token (bos)`);
   });
-  return Math.max(...prompts.map((p) => p.length));
+  return prompts.reduce((n, p) => Math.max(n, p.length), 0); // no spread: a batch of prompts may be data-sized
 }
 
 /**

@@ -14,8 +14,14 @@ import {
   CHECKPOINT_FILES,
   configAs,
   createModelConfig,
+  largestBatchThatFits,
   modelKind,
   splitText,
+  trainingMemory,
+  TRAINING_MEMORY_BUDGET,
+  WASM_HEAP_BYTES,
+  type FlopsLengths,
+  type TextPair,
   tokenizerFromJSON,
   trainDevSplit,
   type ModelConfig,
@@ -31,11 +37,13 @@ import { CHECKPOINT_FOLDER, LOSS_CURVE_FILE, outFolderState, refuseOverlap } fro
 import { lossCurveSvg } from '../plots.js';
 import { progressView } from '../progress.js';
 import { loadTrainData, presetOfData, type DataFlags, type TrainData } from '../train-data.js';
-import { configErrorOf, settingError, trainSettings, type TrainFlags, type TrainSettings } from '../train-settings.js';
+import { configErrorOf, settingError, TRAIN_LIMITS, trainSettings, type TrainFlags, type TrainSettings } from '../train-settings.js';
 import { checkTokenizerFlags, trainTokenizer, type TrainTokenizer } from '../train-tokenizer.js';
 
 export interface TrainCommandOptions extends TrainFlags, DataFlags {
   out: string;
+  /** GiB a training step may use at most (default: what the tfjs wasm heap holds). */
+  memoryLimit?: number;
   resume: boolean;
   /** Start a new run over the checkpoint in --out. */
   overwrite?: boolean;
@@ -66,6 +74,8 @@ interface PresetTask {
   describeEval(metrics: Record<string, number>): string;
   /** What the task trains on, for the opening line. */
   size: string;
+  /** The longest input and output of an example, for the memory estimate. */
+  lengths: FlopsLengths;
 }
 
 /** The tokenizer for new runs, built from the training texts as --tokenizer asks (none for images). */
@@ -117,6 +127,9 @@ function modelConfigFor(data: TrainData, tokenizer: Tokenizer | undefined, s: Tr
     if (data.preset === 'decoder-lm') maxSeqLen = s.contextLength;
     else if (data.preset === 'encoder-classifier') maxSeqLen = 2 + data.examples.reduce((n, e) => Math.max(n, tokenizer.encode(e.text).length), 14);
     else maxSeqLen = 4 + data.pairs.reduce((n, p) => Math.max(n, tokenizer.encode(p.source).length, tokenizer.encode(p.target).length), 28);
+    if (maxSeqLen > TRAIN_LIMITS.contextLength) {
+      throw new CliError(`${data.source}: its longest ${data.preset === 'encoder-classifier' ? 'text' : 'pair'} needs ${maxSeqLen.toLocaleString('en-US')} tokens; the model takes at most ${TRAIN_LIMITS.contextLength.toLocaleString('en-US')}`);
+    }
     Object.assign(sizes, { vocabSize: tokenizer.vocabSize, dFf: 4 * dModel, maxSeqLen, ...(data.preset === 'encoder-classifier' ? { numClasses: data.numClasses } : {}) });
   }
   const input = Object.fromEntries(Object.entries({ ...sizes, ...fields }).filter(([field]) => kind.fields.includes(field)));
@@ -151,6 +164,43 @@ export function checkResumeSettings(s: TrainSettings, config: ModelConfig, dir: 
   }
 }
 
+/** Pairs a model can learn a mapping from: neither every source nor every target the same. */
+function checkPairs(source: string, pairs: readonly TextPair[]): void {
+  for (const side of ['source', 'target'] as const) {
+    const first = pairs[0]![side];
+    if (pairs.length > 1 && pairs.every((p) => p[side] === first)) {
+      throw new CliError(`${source}: every ${side} is ${JSON.stringify(first.length > 40 ? `${first.slice(0, 40)}…` : first)}; the pairs need different ${side}s to learn from`);
+    }
+  }
+}
+
+/**
+ * Refuses a run whose training step would not fit in memory, before the model is built: the
+ * estimate (core's trainingMemory) against the tfjs wasm heap, or --memory-limit. Names the
+ * batch size that fits, or what to shrink when not even one example does.
+ */
+function checkMemory(config: ModelConfig, lengths: FlopsLengths, s: TrainSettings, o: TrainCommandOptions, backend: string): void {
+  const heap = backend === 'wasm' ? TRAINING_MEMORY_BUDGET : Infinity;
+  const budget = Math.min(heap, o.memoryLimit === undefined ? Infinity : o.memoryLimit * GiB);
+  if (budget === Infinity) return;
+  const need = trainingMemory(config, { ...lengths, batchSize: s.batchSize });
+  if (need.bytes <= budget) return;
+  const holds = o.memoryLimit !== undefined && o.memoryLimit * GiB < heap ? `--memory-limit is ${gib(budget)}` : `the tfjs wasm heap holds ${gib(WASM_HEAP_BYTES)} (${gib(budget)} for training)`;
+  const fits = largestBatchThatFits(config, lengths, budget);
+  if (fits === 0) {
+    const model = trainingMemory(config, { ...lengths, batchSize: 1 });
+    throw new CliError(
+      `the model (${Math.round(model.parameters).toLocaleString('en-US')} parameters, one example of ${lengths.context} tokens) needs ~${gib(model.bytes)} to train; ${holds}; lower --d-model, --layers${config.preset === 'decoder-lm' ? ', --context-length' : ''} or the vocabulary`,
+      2,
+    );
+  }
+  const batch = s.origin.batchSize === 'file' && s.file ? `${s.file}: batchSize ${s.batchSize}` : `--batch-size ${s.batchSize}${s.origin.batchSize === 'default' ? ' (the default)' : ''}`;
+  throw new CliError(`${batch} needs ~${gib(need.bytes)}; ${holds}; --batch-size ${fits} fits`, s.origin.batchSize === 'file' ? 1 : 2);
+}
+
+const GiB = 1024 ** 3;
+const gib = (bytes: number) => `${(bytes / GiB).toFixed(bytes < GiB ? 2 : 1)} GiB`;
+
 /** @attend/transformer (and tfjs) is loaded once the settings and data have been checked. */
 type Transformer = typeof import('@attend/transformer');
 
@@ -171,6 +221,7 @@ function presetTask(t: Transformer, data: TrainData, tokenizer: Tokenizer | unde
       evaluate: async (m) => ({ accuracy: (await task.evaluate(m)).accuracy }),
       describeEval: (m) => `dev accuracy ${(100 * m.accuracy!).toFixed(2)}%`,
       size: `${trainImages.length} images, dev ${dev.length}; ${config.numChannels}×${config.imageSize}×${config.imageSize} in ${G}×${G} patches of ${config.patchSize}×${config.patchSize}`,
+      lengths: { context: G * G + 1, source: G * G + 1 },
     };
   }
   if (!tokenizer) throw new CliError(`${data.source}: no tokenizer for ${data.preset} data`);
@@ -188,6 +239,7 @@ function presetTask(t: Transformer, data: TrainData, tokenizer: Tokenizer | unde
       evaluate: (m) => task.evaluate(m),
       describeEval: (m) => `dev loss ${m.loss!.toFixed(4)} (perplexity ${m.perplexity!.toFixed(2)})`,
       size: `${trainIds.length.toLocaleString('en-US')} train / ${devIds.length.toLocaleString('en-US')} dev tokens, context ${T}`,
+      lengths: { context: T, source: T },
     };
   }
   if (data.preset === 'encoder-classifier') {
@@ -201,11 +253,16 @@ function presetTask(t: Transformer, data: TrainData, tokenizer: Tokenizer | unde
       evaluate: async (m) => ({ accuracy: (await task.evaluate(m)).accuracy }),
       describeEval: (m) => `dev accuracy ${(100 * m.accuracy!).toFixed(2)}%`,
       size: `${trainExamples.length} examples, dev ${dev.length}`,
+      lengths: { context: maxLen, source: maxLen },
     };
   }
   const pairs = data.pairs;
+  checkPairs(data.source, pairs);
   const devFraction = Math.min(0.1, s.devSize / pairs.length);
   const { train: trainPairs, dev } = trainDevSplit(pairs, { devFraction, seed: s.seed, key: (p) => p.source });
+  if (dev.length === 0 || trainPairs.length === 0) {
+    throw new CliError(`${data.source}: ${pairs.length} pair${pairs.length === 1 ? '' : 's'} are too few for a train and a dev set (dev takes 10%, by source sentence); give at least 10 pairs with different sources`);
+  }
   const encodedMax = (texts: string[]) => texts.reduce((n, t) => Math.max(n, tokenizer.encode(t).length), 0);
   const maxSrcLen = Math.min(model.maxSeqLen, encodedMax(pairs.map((p) => p.source)) + 2);
   const maxTgtLen = Math.min(model.maxSeqLen - 2, encodedMax(pairs.map((p) => p.target)) + 1);
@@ -215,6 +272,7 @@ function presetTask(t: Transformer, data: TrainData, tokenizer: Tokenizer | unde
     evaluate: async (m) => ({ exactMatch: (await task.evaluate(m)).exactMatch }),
     describeEval: (m) => `dev exact match ${(100 * m.exactMatch!).toFixed(2)}%`,
     size: `${trainPairs.length} pairs, dev ${dev.length}`,
+    lengths: { context: maxTgtLen + 1, source: maxSrcLen },
   };
 }
 
@@ -245,11 +303,17 @@ export async function trainCommand(o: TrainCommandOptions, fromCli: (key: keyof 
   if (preset === undefined) throw new CliError('no training data: give --task NAME, --pairs FILE.tsv, --text FILE, --csv FILE.csv or --images FILE.csv', 2);
   if (config) checkResumeSettings(s, config, o.out);
   const data = await loadTrainData(o, preset, { examples: s.examples, seed: s.seed, numChannels: (config?.preset === 'vit-classifier' ? config.numChannels : undefined) ?? (s.model.numChannels as number | undefined) });
-  tokenizer ??= tokenizerFor(data, o);
+  if (!tokenizer) {
+    tokenizer = tokenizerFor(data, o);
+    if (tokenizer?.kind === 'char' && tokenizer.vocabSize > TRAIN_LIMITS.vocabSize) {
+      throw new CliError(`${data.source}: ${tokenizer.vocabSize.toLocaleString('en-US')} distinct characters; a character vocabulary holds at most ${TRAIN_LIMITS.vocabSize.toLocaleString('en-US')} (is it text?)`);
+    }
+  }
   config ??= modelConfigFor(data, tokenizer, s);
   const task = presetTask(t, data, tokenizer, config, s);
 
   const backend = await t.setupBackend();
+  checkMemory(config, task.lengths, s, o, backend.name);
   const lock = await lockFolder(o.out);
   const model = t.createModel(config, { seed: s.seed });
   console.log(

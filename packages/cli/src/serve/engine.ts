@@ -5,7 +5,7 @@
 // length (generate would left-pad shorter prompts, but the longest prompt of a batch would then
 // cap the others' new tokens under maxSeqLen); sampling and beam search run alone.
 
-import { CheckpointError, tokenConfig, type DecodeStrategy, type ModelConfig, type Preset, type TokenModelConfig, type Tokenizer } from '@attend/core';
+import { argmax, CheckpointError, tokenConfig, type DecodeStrategy, type ModelConfig, type Preset, type TokenModelConfig, type Tokenizer } from '@attend/core';
 import { generate, translate, type OnnxModel } from '@attend/runtime-onnx';
 import { openExportOn, type InferDevice } from '../runner.js';
 import type { BatchRunner } from './batcher.js';
@@ -98,7 +98,7 @@ async function decodeBatch(
   };
   let rows: number[][];
   try {
-    rows = await decodeRows(Math.max(...limits), perStep ? onToken : undefined);
+    rows = await decodeRows(limits.reduce((a, b) => Math.max(a, b), 0), perStep ? onToken : undefined);
   } catch (error) {
     if (error instanceof AllCancelled) return inputs.map(() => ({ ids: [], finishReason: 'length' }));
     throw error;
@@ -144,7 +144,7 @@ function seq2seqEngine(encoder: OnnxModel, decoder: OnnxModel, tokenizer: Tokeni
     maxNewTokens: () => c.maxSeqLen - 1,
     batchKey: (input, id) => (isGreedy(input.strategy) ? 'greedy' : `alone:${id}`),
     runDecode: (inputs, live) => {
-      const S = Math.max(...inputs.map((x) => x.ids.length));
+      const S = inputs.reduce((n, x) => Math.max(n, x.ids.length), 0);
       const ids = new Int32Array(inputs.length * S).fill(pad); // [B, S], right-padded
       inputs.forEach((x, b) => ids.set(x.ids, b * S));
       const source = { ids, batchSize: inputs.length, seqLen: S, lengths: Int32Array.from(inputs, (x) => x.ids.length) };
@@ -172,7 +172,7 @@ function classifierEngine(model: OnnxModel, tokenizer: Tokenizer, runtime: strin
     batchKey: () => 'classify',
     runClassify: async (inputs) => {
       const B = inputs.length;
-      const S = Math.max(...inputs.map((x) => x.length));
+      const S = inputs.reduce((n, x) => Math.max(n, x.length), 0);
       const ids = new Int32Array(B * S).fill(pad); // [B, S], right-padded
       const mask = new Int32Array(B * S);
       inputs.forEach((x, b) => {
@@ -183,7 +183,7 @@ function classifierEngine(model: OnnxModel, tokenizer: Tokenizer, runtime: strin
       const C = logits.dims[1]!; // logits [B, numClasses]
       return inputs.map((_, b) => {
         const probabilities = softmax(logits.data.subarray(b * C, (b + 1) * C));
-        return { probabilities, label: probabilities.indexOf(Math.max(...probabilities)) };
+        return { probabilities, label: argmax(probabilities) };
       });
     },
     close: () => model.release(),
@@ -191,7 +191,7 @@ function classifierEngine(model: OnnxModel, tokenizer: Tokenizer, runtime: strin
 }
 
 function softmax(logits: Float32Array): number[] {
-  const max = Math.max(...logits);
+  const max = logits.reduce((m, x) => Math.max(m, x), -Infinity);
   const exps = Array.from(logits, (x) => Math.exp(x - max));
   const total = exps.reduce((a, b) => a + b, 0);
   return exps.map((e) => e / total);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataError } from '../errors.js';
-import { readCsvClassification, readTextFile, readTsvPairs } from './files.js';
+import { readCsvClassification, readTextFile, readTextLines, readTsvPairs, textLines } from './files.js';
 
 // This file is packages/core/src/data/files.test.ts; the repo root is four levels up and
 // the shared data sits beside it, at ../shared/data.
@@ -79,5 +79,58 @@ describe('shared datasets', () => {
     const perLabel = Array<number>(10).fill(0);
     for (const r of rows) perLabel[r.label]! += 1;
     expect(perLabel).toEqual([178, 182, 177, 183, 181, 182, 181, 179, 174, 180]);
+  });
+});
+
+describe('textLines / readTextLines', () => {
+  const bytes = (s: string) => new TextEncoder().encode(s);
+  async function* chunked(data: Uint8Array, size: number) {
+    for (let i = 0; i < data.length; i += size) yield data.subarray(i, i + size);
+  }
+  const collect = async (lines: AsyncIterable<string>) => {
+    const out: string[] = [];
+    for await (const line of lines) out.push(line);
+    return out;
+  };
+
+  it('gives the non-empty lines whatever the chunking: BOM, CRLF, multi-byte characters cut between chunks', async () => {
+    const data = bytes('\uFEFFété 1\r\n\r\nnaïve ☃\n\nlast\r');
+    for (const size of [1, 2, 3, 7, 1000]) expect(await collect(textLines(chunked(data, size), 'in'))).toEqual(['été 1', 'naïve ☃', 'last']);
+  });
+
+  it('yields each line before the stream ends', async () => {
+    let ended = false;
+    async function* slow() {
+      yield bytes('first\nsec');
+      yield bytes('ond\n');
+      ended = true;
+    }
+    const lines = textLines(slow(), 'in');
+    expect((await lines.next()).value).toBe('first');
+    expect(ended).toBe(false);
+  });
+
+  it('bad UTF-8 and over-long lines are DataErrors naming the source and the line', async () => {
+    await expect(collect(textLines(chunked(new Uint8Array([0x61, 0x0a, 0x62, 0xff, 0x0a]), 2), 'in.txt'))).rejects.toThrow('in.txt:2: not valid UTF-8');
+    // A line with no end: refused once it passes the limit, not held whole.
+    async function* endless() {
+      for (;;) yield bytes('x'.repeat(1000));
+    }
+    await expect(collect(textLines(endless(), 'in.txt', 5000))).rejects.toThrow('in.txt:1: a line longer than 5,000 characters');
+  });
+
+  it('readTextLines streams a file; a missing path or a folder is one DataError naming it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'attend-lines-'));
+    try {
+      const file = join(dir, 'in.txt');
+      await writeFile(file, Array.from({ length: 50_000 }, (_, i) => `line ${i}`).join('\n'));
+      const lines = await collect(readTextLines(file));
+      expect(lines).toHaveLength(50_000);
+      expect(lines.at(-1)).toBe('line 49999');
+      await expect(collect(readTextLines(join(dir, 'nope.txt')))).rejects.toThrow(new DataError(`${join(dir, 'nope.txt')}: no such file`));
+      await expect(collect(readTextLines(dir))).rejects.toThrow(`${dir}: is a directory, not a file`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -23,16 +23,82 @@ export async function readTextFile(path: string): Promise<string> {
       throw new DataError(`${path}:${line}: not valid UTF-8 (byte ${at} is 0x${bytes[at]!.toString(16).padStart(2, '0')}); save the file as UTF-8`);
     }
   } catch (err) {
-    if (err instanceof DataError) throw err;
-    const code = (err as { code?: unknown }).code;
-    if (code === 'ENOENT') throw new DataError(`${path}: no such file`);
-    if (code === 'EISDIR') throw new DataError(`${path}: is a directory, not a file`);
-    if (code === 'EACCES') throw new DataError(`${path}: permission denied`);
-    throw new DataError(`${path}: cannot read (${err instanceof Error ? err.message : String(err)})`);
+    throw fileError(path, err);
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (text.length === 0) throw new DataError(`${path}: file is empty`);
   return text;
+}
+
+/** A DataError naming `path` for a failure to open or read it. */
+function fileError(path: string, err: unknown): DataError {
+  if (err instanceof DataError) return err;
+  const code = (err as { code?: unknown }).code;
+  if (code === 'ENOENT') return new DataError(`${path}: no such file`);
+  if (code === 'EISDIR') return new DataError(`${path}: is a directory, not a file`);
+  if (code === 'EACCES') return new DataError(`${path}: permission denied`);
+  return new DataError(`${path}: cannot read (${err instanceof Error ? err.message : String(err)})`);
+}
+
+/** Longest line the line readers accept, in characters: what they hold stays bounded whatever the input. */
+export const MAX_LINE_CHARS = 1_000_000;
+
+/**
+ * The non-empty lines of a UTF-8 byte stream (a file's chunks, stdin) as they arrive, without a
+ * BOM or line ends. Holds one chunk and one line at a time, however long the stream; bad UTF-8 or
+ * a line over `maxLineChars` is a DataError naming `source` and the line.
+ */
+export async function* textLines(chunks: AsyncIterable<Uint8Array>, source: string, maxLineChars = MAX_LINE_CHARS): AsyncGenerator<string> {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let line = 1; // the number of the line `pending` belongs to
+  const decode = (bytes: Uint8Array, stream: boolean) => {
+    try {
+      return decoder.decode(bytes, { stream });
+    } catch {
+      throw new DataError(`${source}:${line}: not valid UTF-8; save the file as UTF-8`);
+    }
+  };
+  const tooLong = () => new DataError(`${source}:${line}: a line longer than ${maxLineChars.toLocaleString('en-US')} characters; inputs are one per line`);
+  let pending = '';
+  for await (const chunk of chunks) {
+    pending += decode(chunk, true);
+    let start = 0;
+    for (let end = pending.indexOf('\n'); end >= 0; end = pending.indexOf('\n', start)) {
+      const text = pending.slice(start, pending.charCodeAt(end - 1) === 13 && end > start ? end - 1 : end);
+      if (text.length > maxLineChars) throw tooLong();
+      if (text.length > 0) yield text;
+      line++;
+      start = end + 1;
+    }
+    pending = pending.slice(start);
+    if (pending.length > maxLineChars) throw tooLong();
+  }
+  pending += decode(new Uint8Array(0), false);
+  if (pending.endsWith('\r')) pending = pending.slice(0, -1);
+  if (pending.length > maxLineChars) throw tooLong();
+  if (pending.length > 0) yield pending;
+}
+
+/** `textLines` of a file, read as a stream; a missing, unreadable or directory path is a DataError naming it. */
+export async function* readTextLines(path: string, maxLineChars = MAX_LINE_CHARS): AsyncGenerator<string> {
+  const { open } = await import('node:fs/promises');
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(path, 'r');
+    if ((await handle.stat()).isDirectory()) {
+      await handle.close();
+      throw new DataError(`${path}: is a directory, not a file`);
+    }
+  } catch (err) {
+    throw fileError(path, err);
+  }
+  try {
+    yield* textLines(handle.createReadStream({ autoClose: false }), path, maxLineChars);
+  } catch (err) {
+    throw fileError(path, err);
+  } finally {
+    await handle.close();
+  }
 }
 
 /** `parseTsvPairs` over a file; errors name the path and line. */

@@ -71,6 +71,9 @@ export interface TiedFields {
 /** What a Transformer layer stack reads (the text kinds' configs, or vitStack(config)). */
 export type StackConfig = BaseFields & StackFields & Partial<EmbeddingFields>;
 
+/** The longest sequence a config may declare (maxSeqLen). */
+export const MAX_SEQ_LEN = 65_536;
+
 export const BASE_FIELDS = ['dModel', 'maxSeqLen', 'dropout'] as const;
 export const TOKEN_FIELDS = ['vocabSize', 'padTokenId', 'bosTokenId', 'eosTokenId'] as const;
 export const STACK_FIELDS = ['numHeads', 'dFf', 'norm', 'activation', 'positional', 'attention', 'localWindow', 'layerNormEps'] as const;
@@ -82,7 +85,10 @@ export const EMBEDDING_LATER_FIELDS = { scaleEmbedding: true, embeddingNorm: fal
 export type Raw = Record<string, unknown>;
 
 export function baseFields(v: Raw): BaseFields {
-  return { dModel: int(v, 'dModel', 1), maxSeqLen: int(v, 'maxSeqLen', 1), dropout: num(v, 'dropout', 0, 1) };
+  const maxSeqLen = int(v, 'maxSeqLen', 1);
+  // Positional tables (sinusoidal, RoPE) are maxSeqLen × dModel, built with the model: capped so that a config cannot claim gigabytes.
+  if (maxSeqLen > MAX_SEQ_LEN) throw new ConfigError('maxSeqLen', `${maxSeqLen} is over the limit of ${MAX_SEQ_LEN}`);
+  return { dModel: int(v, 'dModel', 1), maxSeqLen, dropout: num(v, 'dropout', 0, 1) };
 }
 
 export function tokenFields(v: Raw): TokenFields {

@@ -1,7 +1,7 @@
 export * from './kind.js';
 export * from './registry.js';
 export {
-  ACTIVATIONS, NORM_PLACEMENTS, POOLINGS, POSITIONAL_ENCODINGS, SCORE_FUNCTIONS,
+  ACTIVATIONS, MAX_SEQ_LEN, NORM_PLACEMENTS, POOLINGS, POSITIONAL_ENCODINGS, SCORE_FUNCTIONS,
   type Activation, type NormPlacement, type Pooling, type PositionalEncoding, type ScoreFunction, type StackConfig, type StackFields, type TokenFields,
 } from './fields.js';
 import type { EncoderClassifierConfig } from './encoder-classifier/config.js';

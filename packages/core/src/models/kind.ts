@@ -40,6 +40,12 @@ export interface ModelKind<C extends { preset: string } = { preset: string }> {
    */
   sizedWeights(config: C): Record<string, number[]>;
   /**
+   * Values (float32) one training example keeps for the backward pass at these lengths: each
+   * layer's activations (∝ tokens × dModel and dFf), attention scores (∝ heads × queries × keys)
+   * and the output logits (∝ tokens × vocabulary). The basis of `trainingMemory` (memory.ts).
+   */
+  activations(config: C, lengths: FlopsLengths): number;
+  /**
    * The export folder's config.json: Hugging Face field names of the architecture whose
    * interface the graphs follow (gpt2, marian, bert, vit; attend's own for rnn-seq2seq), plus the
    * full config under `attend`.

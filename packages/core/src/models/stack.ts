@@ -17,6 +17,22 @@ export function stackSizedWeights(config: BaseFields & Pick<StackFields, 'dFf' |
   return sized;
 }
 
+/**
+ * Values one example keeps in `count` layers over `tokens` tokens: per token the norms, q, k, v,
+ * the attention output and residuals (∝ dModel) and the feed-forward's hidden layer before and
+ * after its activation (∝ dFf); per head the scores, their softmax and its gradient over `keys`
+ * keys, and over `cross` source tokens for a decoder's cross-attention.
+ */
+export function stackActivations(config: StackConfig, count: number, tokens: number, keys: number, cross?: number): number {
+  const perToken = 16 * config.dModel + 3 * config.dFf + (cross === undefined ? 0 : 8 * config.dModel);
+  return count * tokens * (perToken + 3 * config.numHeads * (keys + (cross ?? 0)));
+}
+
+/** Logits over `classes` for each of `tokens` tokens, their softmax and its gradient. */
+export function logitActivations(tokens: number, classes: number): number {
+  return 3 * tokens * classes;
+}
+
 /** Projections q, k, v, o (2·d² each), the score function's own products, scores and weighted sum. */
 export function attentionFlops(config: StackConfig, keys: number): number {
   return 4 * 2 * config.dModel * config.dModel + scoreFlops(config, keys) + 2 * keys * config.dModel;

@@ -6,7 +6,7 @@ import {
   BASE_FIELDS, EMBEDDING_FIELDS, EMBEDDING_LATER_FIELDS, embeddingFields, STACK_FIELDS, TOKEN_FIELDS, baseFields, bool, layers, stackFields, tokenFields,
   type BaseFields, type EmbeddingFields, type StackFields, type TiedFields, type TokenFields,
 } from '../fields.js';
-import { stackFlops, stackSizedWeights } from '../stack.js';
+import { logitActivations, stackActivations, stackFlops, stackSizedWeights } from '../stack.js';
 import { TRANSFORMER_DEFAULTS } from '../encoder-classifier/config.js';
 
 export interface DecoderLmConfig extends BaseFields, TokenFields, StackFields, EmbeddingFields, TiedFields {
@@ -42,4 +42,6 @@ export const decoderLm: ModelKind<DecoderLmConfig> = {
     'embed_tokens.weight': [config.vocabSize, config.dModel],
     ...stackSizedWeights(config, 'decoder', config.numDecoderLayers),
   }),
+  activations: (config, { context }) =>
+    context * config.dModel + stackActivations(config, config.numDecoderLayers, context, context) + logitActivations(context, config.vocabSize),
 };

@@ -7,7 +7,7 @@ import {
   BASE_FIELDS, EMBEDDING_FIELDS, EMBEDDING_LATER_FIELDS, embeddingFields, POOLINGS, STACK_FIELDS, TOKEN_FIELDS, baseFields, bool, classes, layers, oneOf, stackFields, tokenFields,
   type BaseFields, type EmbeddingFields, type Pooling, type StackFields, type TokenFields,
 } from '../fields.js';
-import { stackFlops, stackSizedWeights } from '../stack.js';
+import { logitActivations, stackActivations, stackFlops, stackSizedWeights } from '../stack.js';
 
 export interface EncoderClassifierConfig extends BaseFields, TokenFields, StackFields, EmbeddingFields {
   preset: 'encoder-classifier';
@@ -72,4 +72,6 @@ export const encoderClassifier: ModelKind<EncoderClassifierConfig> = {
     ...stackSizedWeights(config, 'encoder', config.numEncoderLayers),
     'classifier.weight': [config.numClasses, config.dModel],
   }),
+  activations: (config, { context }) =>
+    context * config.dModel + stackActivations(config, config.numEncoderLayers, context, context) + logitActivations(1, config.numClasses),
 };

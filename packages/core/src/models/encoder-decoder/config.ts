@@ -7,7 +7,7 @@ import {
   BASE_FIELDS, EMBEDDING_FIELDS, EMBEDDING_LATER_FIELDS, embeddingFields, STACK_FIELDS, TOKEN_FIELDS, baseFields, bool, layers, stackFields, tokenFields,
   type BaseFields, type EmbeddingFields, type StackFields, type TiedFields, type TokenFields,
 } from '../fields.js';
-import { stackFlops, stackSizedWeights } from '../stack.js';
+import { logitActivations, stackActivations, stackFlops, stackSizedWeights } from '../stack.js';
 import { TRANSFORMER_DEFAULTS } from '../encoder-classifier/config.js';
 
 export interface EncoderDecoderConfig extends BaseFields, TokenFields, StackFields, EmbeddingFields, TiedFields {
@@ -47,4 +47,9 @@ export const encoderDecoder: ModelKind<EncoderDecoderConfig> = {
     ...stackSizedWeights(config, 'encoder', config.numEncoderLayers),
     ...stackSizedWeights(config, 'decoder', config.numDecoderLayers),
   }),
+  activations: (config, { context, source }) =>
+    (source + context) * config.dModel +
+    stackActivations(config, config.numEncoderLayers, source, source) +
+    stackActivations(config, config.numDecoderLayers, context, context, source) +
+    logitActivations(context, config.vocabSize),
 };

@@ -6,6 +6,7 @@
 import { ConfigError } from '../../errors.js';
 import type { ModelKind } from '../kind.js';
 import { rnnSeq2SeqConfig } from './hf.js';
+import { logitActivations } from '../stack.js';
 import { BASE_FIELDS, TOKEN_FIELDS, baseFields, bool, int, layers, oneOf, tokenFields, type BaseFields, type TiedFields, type TokenFields } from '../fields.js';
 
 /** Recurrent cells (GRU, Cho et al., 2014; LSTM without peepholes, as PyTorch's nn.LSTM). */
@@ -84,6 +85,14 @@ export const rnnSeq2Seq: ModelKind<RnnSeq2SeqConfig> = {
     return config;
   },
   flops: rnnFlops,
+  activations: (config, { context, source }) => {
+    // Each step of each layer keeps its gates, their activations and the new state (∝ dModel);
+    // the decoder's attention its scores over the source; then the logits.
+    const gates = config.rnnCell === 'lstm' ? 4 : 3;
+    const perStep = 3 * gates * config.dModel;
+    const attention = config.rnnAttention === 'none' ? 0 : 3 * source + 4 * config.dModel;
+    return (source + context) * config.dModel + source * config.numEncoderLayers * perStep + context * (config.numDecoderLayers * perStep + attention) + logitActivations(context, config.vocabSize);
+  },
   sizedWeights: (config) => {
     // The last layer's hidden-to-hidden bias of each stack: [gates × hidden], hidden = dModel / directions.
     const gates = config.rnnCell === 'lstm' ? 4 : 3;

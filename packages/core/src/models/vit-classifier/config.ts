@@ -6,7 +6,7 @@ import { ConfigError } from '../../errors.js';
 import type { ModelKind } from '../kind.js';
 import { vitConfig } from './hf.js';
 import { BASE_FIELDS, baseFields, classes, int, layers, positive, stackFields, type BaseFields, type StackFields } from '../fields.js';
-import { stackFlops, stackSizedWeights } from '../stack.js';
+import { logitActivations, stackActivations, stackFlops, stackSizedWeights } from '../stack.js';
 
 export interface VitClassifierConfig extends BaseFields, Omit<StackFields, 'positional' | 'localWindow'> {
   preset: 'vit-classifier';
@@ -84,6 +84,10 @@ export const vitClassifier: ModelKind<VitClassifierConfig> = {
     ...stackSizedWeights(vitStack(config), 'encoder', config.numEncoderLayers),
     'classifier.weight': [config.numClasses, config.dModel],
   }),
+  activations: (config, { context }) =>
+    context * (config.numChannels * config.patchSize ** 2 + config.dModel) +
+    stackActivations(vitStack(config), config.numEncoderLayers, context, context) +
+    logitActivations(1, config.numClasses),
 };
 
 /** Number of patch tokens, (imageSize / patchSize)². */
