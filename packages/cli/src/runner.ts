@@ -5,7 +5,7 @@
 // vit-classifier), streamed continuation for the LM.
 
 import { join } from 'node:path';
-import { hasTokens, decodeWith, tokenizerFromJSON, type DecodeStrategy, type ModelConfig, type StepFunction, type Tokenizer, type TokenFields } from '@attend/core';
+import { hasTokens, decodeResults, lmPromptIds, slidingWindow, tokenizerFromJSON, type DecodeStrategy, type FinishReason, type ModelConfig, type StepFunction, type Tokenizer, type TokenFields } from '@attend/core';
 import { resolveDevice, type Classification, type Device, type OnnxRnnSeq2SeqModel, type OnnxSeq2SeqModel, type OpenExportFolderOptions } from '@attend/runtime-onnx';
 import { CliError } from './errors.js';
 import { folderKind } from './model-folder.js';
@@ -29,8 +29,26 @@ export interface ModelRunner {
   /** vit-classifier: class probabilities of each of `count` images [C, S, S] (raw values) in `pixels`. */
   classifyImages(pixels: Float32Array, count: number): Promise<Classification[]>;
   /** decoder-lm: the continuation of `prompt`; `onText` gets each new piece of text as it is produced. */
-  generate(prompt: string, strategy: DecodeStrategy, maxNewTokens?: number, onText?: (piece: string) => void): Promise<string>;
+  generate(prompt: string, request: GenerateRequest, onText?: (piece: string) => void): Promise<Generation>;
   close(): Promise<void>;
+}
+
+/** How a decoder-lm continues a prompt. */
+export interface GenerateRequest {
+  strategy: DecodeStrategy;
+  /** New tokens at most; default the model's maxSeqLen. */
+  maxNewTokens?: number;
+  /** Go on past maxSeqLen on the last maxSeqLen tokens (nanoGPT's context crop) instead of stopping there. */
+  slidingWindow?: boolean;
+}
+
+/** A decoder-lm's continuation of one prompt. */
+export interface Generation {
+  output: string;
+  /** The ids the model started from (core's `lmPromptIds`) and the new ids (no eos). */
+  promptIds: number[];
+  ids: number[];
+  finishReason: FinishReason;
 }
 
 /** Right-padded token rows [B, S] with each row's length; one-line errors for empty or long inputs. */
@@ -47,9 +65,9 @@ export function tokenBatch(tokenizer: Tokenizer, texts: readonly string[], maxSe
   return { ids, batchSize: encoded.length, seqLen, lengths: Int32Array.from(encoded, (row) => row.length) };
 }
 
-/** The prompt's ids (bos when empty), checked against the context. */
+/** The prompt's ids (core's `lmPromptIds`: no bos, [bos] when empty), checked against the context. */
 function promptIds(tokenizer: Tokenizer, config: TokenFields & { maxSeqLen: number }, prompt: string): number[] {
-  const ids = prompt.length > 0 ? tokenizer.encode(prompt) : [config.bosTokenId];
+  const ids = lmPromptIds(tokenizer, config.bosTokenId, prompt);
   if (ids.length >= config.maxSeqLen) throw new CliError(`the prompt is ${ids.length} tokens long; the model's context is ${config.maxSeqLen}, leaving no room to generate`);
   return ids;
 }
@@ -134,24 +152,26 @@ async function openCheckpoint(dir: string): Promise<ModelRunner> {
       if (config.preset !== 'vit-classifier') throw wrongPreset(config, 'classify images');
       return classify(model, imageTrainBatch(pixels, new Int32Array(count), config).input);
     },
-    async generate(prompt, strategy, maxNewTokens = config.maxSeqLen, onText) {
+    async generate(prompt, { strategy, maxNewTokens = config.maxSeqLen, slidingWindow: slide = false }, onText) {
       if (config.preset !== 'decoder-lm') throw wrongPreset(config, 'generate');
       const text = textTokenizer(tokenizer, config);
       const ids = promptIds(text, config, prompt);
       const stream = textStream(text, onText);
-      const out = await decodeWith(
-        withPrompt(tfjsStepFunction(model), ids),
+      const step = withPrompt(tfjsStepFunction(model), ids);
+      const [out] = await decodeResults(
+        slide ? slidingWindow(step, config.maxSeqLen) : step,
         {
           batchSize: 1,
           vocabSize: config.vocabSize,
           bosTokenId: config.bosTokenId,
           eosTokenId: config.eosTokenId,
-          maxNewTokens: Math.min(maxNewTokens, config.maxSeqLen - ids.length),
+          maxNewTokens,
+          ...(slide ? {} : { contextTokens: config.maxSeqLen - ids.length }),
           ...(strategy.kind === 'beam' ? {} : { onToken: (_: number, t: Int32Array) => t[0] !== config.eosTokenId && stream.push(t[0]!) }),
         },
         strategy,
       );
-      return text.decode(out[0]!);
+      return { output: text.decode(out!.ids), promptIds: ids, ids: out!.ids, finishReason: out!.finishReason };
     },
     async close() {
       model.dispose();
@@ -213,19 +233,14 @@ async function openExport(dir: string, device: InferDevice, deviceId: number | u
       if (config.preset !== 'vit-classifier') throw wrongPreset(config, 'classify images');
       return rt.classifyImages(first, pixels, count);
     },
-    async generate(prompt, strategy, maxNewTokens = config.maxSeqLen, onText) {
+    async generate(prompt, { strategy, maxNewTokens = config.maxSeqLen, slidingWindow = false }, onText) {
       if (config.preset !== 'decoder-lm') throw wrongPreset(config, 'generate');
       const text = textTokenizer(tokenizer, config);
-      const prompts = [promptIds(text, config, prompt)];
-      if (strategy.kind === 'beam') return text.decode((await rt.generate(first, { prompts, maxNewTokens, strategy }))[0]!);
+      const ids = promptIds(text, config, prompt);
       const stream = textStream(text, onText);
-      const ids: number[] = [];
-      for await (const { tokens } of rt.streamGenerate(first, { prompts, maxNewTokens, strategy })) {
-        if (tokens[0] === config.eosTokenId) break;
-        ids.push(tokens[0]!);
-        stream.push(tokens[0]!);
-      }
-      return text.decode(ids);
+      const onToken = (_: number, t: Int32Array): void => void (t[0] !== config.eosTokenId && stream.push(t[0]!));
+      const [out] = await rt.generateResults(first, { prompts: [ids], maxNewTokens, strategy, slidingWindow, ...(strategy.kind === 'beam' ? {} : { onToken }) });
+      return { output: text.decode(out!.ids), promptIds: ids, ids: out!.ids, finishReason: out!.finishReason };
     },
     close: opened.release,
   };

@@ -328,10 +328,11 @@ function tokenLimit(options: { maxNewTokens: number; contextTokens?: number }): 
 }
 
 /**
- * Why a row of `length` generated ids ended. Decoding stops a row only at eos or at the token
- * limit, and a row that reached the limit holds exactly that many ids, so fewer means eos.
+ * Why a row of `length` generated ids ended, decoded with `options`' limits. Decoding stops a
+ * row only at eos or at the token limit, and a row that reached the limit holds exactly that
+ * many ids, so fewer means eos.
  */
-function finishReasonOf(length: number, options: { maxNewTokens: number; contextTokens?: number }): FinishReason {
+export function finishReasonOf(length: number, options: { maxNewTokens: number; contextTokens?: number }): FinishReason {
   const limit = tokenLimit(options);
   if (length < limit) return 'eos';
   return limit < options.maxNewTokens ? 'context' : 'length';

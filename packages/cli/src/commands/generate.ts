@@ -1,32 +1,36 @@
 // `attend generate`: continues prompts with a decoder-only LM (checkpoint on tfjs, export folder
 // on onnxruntime), streaming each token to the terminal as it is produced (greedy or sampling;
 // beam search prints whole hypotheses). Prompts come from arguments, --file or stdin, one per
-// line; with none (a terminal on stdin) it generates from the start token.
+// line; with none (a terminal on stdin) it generates from the start token. A prompt becomes ids
+// as everywhere else (core's `lmPromptIds`); a generation that stops at the model's context says
+// so on stderr, and --sliding-window goes on past it.
 
+import { modelTask, type FinishReason } from '@attend/core';
 import { CliError } from '../errors.js';
-import { readInputs, strategyOf } from '../inputs.js';
+import { maxNewTokensOf, readInputs, strategyOf, warnUnknown } from '../inputs.js';
 import { openModel } from '../runner.js';
-import { reportFallback, type InferCommandOptions } from './infer.js';
-import { modelTask } from '@attend/core';
+import { reportContext, reportFallback, type InferCommandOptions } from './infer.js';
 
 export async function generateCommand(model: string, texts: string[], o: InferCommandOptions): Promise<void> {
   const strategy = strategyOf(o);
+  const maxNewTokens = maxNewTokensOf(o);
   const prompts = await readInputs(texts, o.file, { allowEmpty: true });
   const runner = await openModel(model, o.device, o.deviceId);
   try {
     if (modelTask(runner.config) !== 'text-generation') throw new CliError(`${model}: ${/^[aeiou]/.test(runner.config.preset) ? 'an' : 'a'} ${runner.config.preset} model; generate needs a decoder-lm (use attend infer)`);
     reportFallback(runner, o.device);
-    const results: { prompt: string; output: string }[] = [];
-    for (const prompt of prompts.length > 0 ? prompts : ['']) {
-      if (o.json) {
-        results.push({ prompt, output: await runner.generate(prompt, strategy, o.maxTokens) });
-        continue;
-      }
-      process.stdout.write(prompt);
-      const output = await runner.generate(prompt, strategy, o.maxTokens, (piece) => process.stdout.write(piece));
-      process.stdout.write(strategy.kind === 'beam' ? `${output}\n` : '\n');
+    warnUnknown(runner.tokenizer, prompts);
+    const request = { strategy, ...(maxNewTokens !== undefined ? { maxNewTokens } : {}), slidingWindow: o.slidingWindow ?? false };
+    const results: { input: string; output: string; finishReason: FinishReason }[] = [];
+    const all = prompts.length > 0 ? prompts : [''];
+    for (const [i, input] of all.entries()) {
+      if (!o.json) process.stdout.write(input);
+      const { output, finishReason } = await runner.generate(input, request, o.json ? undefined : (piece) => process.stdout.write(piece));
+      if (!o.json) process.stdout.write(strategy.kind === 'beam' ? `${output}\n` : '\n');
+      reportContext(finishReason, runner.config.maxSeqLen, all.length === 1 ? 'the generation' : `prompt ${i + 1}`);
+      results.push({ input, output, finishReason });
     }
-    if (o.json) console.log(JSON.stringify({ model, runtime: runner.runtime, strategy, results }));
+    if (o.json) console.log(JSON.stringify({ model, preset: runner.config.preset, runtime: runner.runtime, strategy, results }));
   } finally {
     await runner.close();
   }
