@@ -208,7 +208,7 @@ export function createServer(engine: Engine, limitsIn: Partial<ServeLimits> = {}
 
   async function decodeRoute(field: 'prompt' | 'text', request: FastifyRequest<{ Body: DecodeBody }>, reply: FastifyReply) {
     const body = request.body;
-    if (body.slidingWindow && engine.task !== 'generate') throw new HttpError(400, 'invalid_request', `slidingWindow: only for a decoder-lm (POST ${TASK_ROUTES.generate}); this server runs a ${engine.config.preset}`);
+    if (body.slidingWindow && engine.task !== 'generate') throw new HttpError(400, 'invalid_request', `slidingWindow: only for a decoder-lm (POST ${TASK_ROUTES.generate}); this server runs preset '${engine.config.preset}'`);
     const { ids, warnings } = tokenize(body[field]!, field);
     const strategy = strategyOf(body);
     if (body.stream && strategy.kind === 'beam') throw new HttpError(400, 'invalid_request', 'stream: beam search returns whole hypotheses; stream greedy or sampled decoding');
