@@ -157,9 +157,9 @@ async function openCheckpoint(dir: string): Promise<ModelRunner> {
       const text = textTokenizer(tokenizer, config);
       const ids = promptIds(text, config, prompt);
       const stream = textStream(text, onText);
-      const step = withPrompt(tfjsStepFunction(model), ids);
+      const step = tfjsStepFunction(model);
       const [out] = await decodeResults(
-        slide ? slidingWindow(step, config.maxSeqLen) : step,
+        withPrompt(slide ? slidingWindow(step, config.maxSeqLen) : step, ids),
         {
           batchSize: 1,
           vocabSize: config.vocabSize,

@@ -6,7 +6,7 @@
 // so on stderr, and --sliding-window goes on past it.
 
 import { modelTask, type FinishReason } from '@attend/core';
-import { CliError } from '../errors.js';
+import { aPreset, CliError } from '../errors.js';
 import { maxNewTokensOf, readInputs, strategyOf, warnUnknown } from '../inputs.js';
 import { openModel } from '../runner.js';
 import { reportContext, reportFallback, type InferCommandOptions } from './infer.js';
@@ -17,7 +17,7 @@ export async function generateCommand(model: string, texts: string[], o: InferCo
   const prompts = await readInputs(texts, o.file, { allowEmpty: true });
   const runner = await openModel(model, o.device, o.deviceId);
   try {
-    if (modelTask(runner.config) !== 'text-generation') throw new CliError(`${model}: ${/^[aeiou]/.test(runner.config.preset) ? 'an' : 'a'} ${runner.config.preset} model; generate needs a decoder-lm (use attend infer)`);
+    if (modelTask(runner.config) !== 'text-generation') throw new CliError(`${model}: ${aPreset(runner.config.preset)} model; generate needs a decoder-lm (use attend infer)`);
     reportFallback(runner, o.device);
     warnUnknown(runner.tokenizer, prompts);
     const request = { strategy, ...(maxNewTokens !== undefined ? { maxNewTokens } : {}), slidingWindow: o.slidingWindow ?? false };

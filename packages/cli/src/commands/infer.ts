@@ -8,7 +8,7 @@
 // plus its task's fields.
 
 import { configAs, modelTask, readTextFile, type Classification, type DecodeStrategy, type FinishReason } from '@attend/core';
-import { CliError } from '../errors.js';
+import { aPreset, CliError } from '../errors.js';
 import { imageInputs, maxNewTokensOf, readInputs, strategyOf, warnUnknown, type LengthOptions, type StrategyOptions } from '../inputs.js';
 import { openModel, type InferDevice, type ModelRunner } from '../runner.js';
 import { parseTextCsv } from '../train-data.js';
@@ -65,7 +65,7 @@ async function labelledFile(file: string | undefined): Promise<{ texts: string[]
 async function run(runner: ModelRunner, inputs: string[], o: InferCommandOptions, strategy: DecodeStrategy): Promise<RunOutput> {
   const task = modelTask(runner.config);
   const maxNewTokens = maxNewTokensOf(o);
-  if (o.slidingWindow && task !== 'text-generation') throw new CliError(`--sliding-window: for a decoder-lm; this model is a ${runner.config.preset}`, 2);
+  if (o.slidingWindow && task !== 'text-generation') throw new CliError(`--sliding-window: for a decoder-lm; this model is ${aPreset(runner.config.preset)}`, 2);
   if (task === 'image-classification') {
     const images = imageInputs(inputs, configAs(runner.config, ['vit-classifier'], 'image inputs'));
     const rows = await runner.classifyImages(images.pixels, images.count);
@@ -102,7 +102,7 @@ export async function inferCommand(model: string, texts: string[], o: InferComma
   try {
     if (command === 'translate' && modelTask(runner.config) !== 'translation') {
       const use = modelTask(runner.config) === 'text-generation' ? 'attend generate' : 'attend infer';
-      throw new CliError(`${model}: a ${runner.config.preset} model; translate needs an encoder-decoder or rnn-seq2seq (use ${use})`);
+      throw new CliError(`${model}: ${aPreset(runner.config.preset)} model; translate needs an encoder-decoder or rnn-seq2seq (use ${use})`);
     }
     reportFallback(runner, o.device);
     const { lines, results, summary } = await run(runner, inputs, o, strategy);
