@@ -111,7 +111,15 @@ describe('one vocabulary of flags', () => {
     expect(Object.keys(generated.results[0])).toEqual(['input', 'output', 'finishReason']);
     expect(generated.strategy).toEqual({ kind: 'greedy' });
     const translated = JSON.parse((await attend(['infer', seq2seq, 'abc', '--json'])).stdout);
-    expect(Object.keys(translated.results[0]).slice(0, 2)).toEqual(['input', 'output']);
+    expect(Object.keys(translated.results[0])).toEqual(['input', 'output', 'finishReason']);
+    expect(['eos', 'context']).toContain(translated.results[0].finishReason);
+    const many = await attend(['infer', seq2seq, 'abc', 'hello', 'zz top', 'q', 'mnop', '--json']);
+    const reasons = (JSON.parse(many.stdout) as { results: Result[] }).results.map((r) => r.finishReason);
+    expect(reasons.every((r) => r === 'eos' || r === 'context')).toBe(true);
+    const notes = many.stderr.split('\n').filter(Boolean);
+    expect(notes).toEqual(reasons.flatMap((r, i) => (r === 'context' ? [`attend: input ${i + 1} stopped at the model's context of 24 tokens`] : [])));
+    const capped = JSON.parse((await attend(['infer', seq2seq, 'abc', '--json', '--max-new-tokens', '1'])).stdout);
+    expect(['eos', 'length']).toContain(capped.results[0].finishReason);
     const classified = JSON.parse((await attend(['infer', classifier, 'abc', '--json'])).stdout);
     expect(Object.keys(classified.results[0])).toEqual(['input', 'output', 'probabilities']);
     expect(classified.results[0].input).toBe('abc');

@@ -416,9 +416,12 @@ describe('attend train --images (vit-classifier) → export → infer, attention
     const short = await attend(['infer', ckpt, '1,2,3']);
     expect(short.code).toBe(1);
     expect(short.stderr).toBe('attend: input 1: 3 values; the model takes 1 × 8 × 8 = 64 pixel values (and an optional class id after them)\n');
-    const text = await attend(['translate', ckpt, 'hello']);
+    const text = await attend(['infer', ckpt, 'hello']);
     expect(text.code).toBe(1);
     expect(text.stderr).toMatch(/^attend: input 1: value 1 is not a number: "hello"\n$/);
+    const translate = await attend(['translate', ckpt, 'hello']);
+    expect(translate.code).toBe(1);
+    expect(translate.stderr).toBe(`attend: ${ckpt}: a vit-classifier model; translate needs an encoder-decoder or rnn-seq2seq (use attend infer)\n`);
     const onnx = join(dir, 'vit-onnx');
     const serve = await attend(['serve', onnx, '--port', '0']);
     expect(serve.code).toBe(1);

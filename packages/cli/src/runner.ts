@@ -5,7 +5,7 @@
 // vit-classifier), streamed continuation for the LM.
 
 import { join } from 'node:path';
-import { hasTokens, decodeResults, lmPromptIds, slidingWindow, tokenizerFromJSON, type DecodeStrategy, type FinishReason, type ModelConfig, type StepFunction, type Tokenizer, type TokenFields } from '@attend/core';
+import { hasTokens, decodeResults, finishReasonOf, lmPromptIds, slidingWindow, tokenizerFromJSON, type DecodeStrategy, type FinishReason, type ModelConfig, type StepFunction, type Tokenizer, type TokenFields } from '@attend/core';
 import { resolveDevice, type Classification, type Device, type OnnxRnnSeq2SeqModel, type OnnxSeq2SeqModel, type OpenExportFolderOptions } from '@attend/runtime-onnx';
 import { CliError } from './errors.js';
 import { folderKind } from './model-folder.js';
@@ -22,8 +22,8 @@ export interface ModelRunner {
   readonly fallback?: { device: Device; reason: string };
   /** The device that runs the model. */
   readonly device: Device;
-  /** encoder-decoder: the outputs of `sources`. */
-  translate(sources: readonly string[], strategy: DecodeStrategy, maxNewTokens?: number): Promise<string[]>;
+  /** encoder-decoder: the outputs of `sources`, each with why it ended. */
+  translate(sources: readonly string[], strategy: DecodeStrategy, maxNewTokens?: number): Promise<Translation[]>;
   /** encoder-classifier: class probabilities of each text. */
   classify(texts: readonly string[]): Promise<Classification[]>;
   /** vit-classifier: class probabilities of each of `count` images [C, S, S] (raw values) in `pixels`. */
@@ -49,6 +49,22 @@ export interface Generation {
   promptIds: number[];
   ids: number[];
   finishReason: FinishReason;
+}
+
+/** An encoder–decoder's output for one source. */
+export interface Translation {
+  output: string;
+  finishReason: FinishReason;
+}
+
+/**
+ * Outputs as text with their finishReason. Both backends' `translate` decode at most
+ * min(maxNewTokens, maxSeqLen − 1) tokens, the decoder's context; `asked` is undefined when the
+ * caller left the length to the context.
+ */
+function translations(tokenizer: Tokenizer, rows: number[][], asked: number | undefined, maxSeqLen: number): Translation[] {
+  const limits = { maxNewTokens: asked ?? Infinity, contextTokens: maxSeqLen - 1 };
+  return rows.map((ids) => ({ output: tokenizer.decode(ids), finishReason: finishReasonOf(ids.length, limits) }));
 }
 
 /** Right-padded token rows [B, S] with each row's length; one-line errors for empty or long inputs. */
@@ -138,11 +154,11 @@ async function openCheckpoint(dir: string): Promise<ModelRunner> {
     ...(tokenizer ? { tokenizer } : {}),
     runtime: `tfjs (${backend.name})`,
     device: 'cpu',
-    async translate(sources, strategy, maxNewTokens = config.maxSeqLen - 1) {
+    async translate(sources, strategy, maxNewTokens) {
       if (config.preset !== 'encoder-decoder' && config.preset !== 'rnn-seq2seq') throw wrongPreset(config, 'translate');
       const text = textTokenizer(tokenizer, config);
-      const out = await translate(model, tokenBatch(text, sources, config.maxSeqLen), maxNewTokens, strategy);
-      return out.map((ids) => text.decode(ids));
+      const out = await translate(model, tokenBatch(text, sources, config.maxSeqLen), { maxNewTokens: maxNewTokens ?? config.maxSeqLen - 1, strategy });
+      return translations(text, out, maxNewTokens, config.maxSeqLen);
     },
     async classify(texts) {
       if (config.preset !== 'encoder-classifier') throw wrongPreset(config, 'classify');
@@ -218,12 +234,13 @@ async function openExport(dir: string, device: InferDevice, deviceId: number | u
     runtime,
     device: opened.device,
     ...(fallback ? { fallback } : {}),
-    async translate(sources, strategy, maxNewTokens = config.maxSeqLen - 1) {
+    async translate(sources, strategy, asked) {
       if (!seq2seq && !rnn) throw wrongPreset(config, 'translate');
       const text = textTokenizer(tokenizer, config);
       const source = tokenBatch(text, sources, config.maxSeqLen);
-      const out = seq2seq ? await rt.translate(seq2seq, source, { maxNewTokens, strategy }) : await rt.translateRnn(rnn!, source, { maxNewTokens, strategy });
-      return out.map((ids) => text.decode(ids));
+      const options = { maxNewTokens: asked ?? config.maxSeqLen - 1, strategy };
+      const out = seq2seq ? await rt.translate(seq2seq, source, options) : await rt.translateRnn(rnn!, source, options);
+      return translations(text, out, asked, config.maxSeqLen);
     },
     async classify(texts) {
       if (config.preset !== 'encoder-classifier') throw wrongPreset(config, 'classify');

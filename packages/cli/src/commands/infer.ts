@@ -26,9 +26,12 @@ export function reportFallback(runner: ModelRunner, device: InferDevice): void {
   if (runner.fallback) console.error(`attend: --device ${device} is unavailable (${runner.fallback.reason}); running on ${runner.device}`);
 }
 
-/** Tells on stderr that a generation stopped because the model's context was full (not eos, not --max-new-tokens). */
-export function reportContext(finishReason: FinishReason, maxSeqLen: number, what: string): void {
-  if (finishReason === 'context') console.error(`attend: ${what} stopped at the model's context of ${maxSeqLen} tokens (--sliding-window goes on past it)`);
+/**
+ * Tells on stderr that a generation (or translation, `slides` false) stopped because the
+ * model's context was full (not eos, not --max-new-tokens).
+ */
+export function reportContext(finishReason: FinishReason, maxSeqLen: number, what: string, slides = true): void {
+  if (finishReason === 'context') console.error(`attend: ${what} stopped at the model's context of ${maxSeqLen} tokens${slides ? ' (--sliding-window goes on past it)' : ''}`);
 }
 
 const formatProbabilities = (p: Float32Array) => Array.from(p, (x, k) => `${k}: ${x.toFixed(3)}`).join(', ');
@@ -81,7 +84,8 @@ async function run(runner: ModelRunner, inputs: string[], o: InferCommandOptions
   warnUnknown(runner.tokenizer, inputs);
   if (task === 'translation') {
     const outputs = await runner.translate(inputs, strategy, maxNewTokens);
-    return { lines: outputs, results: inputs.map((input, i) => ({ input, output: outputs[i]! })) };
+    outputs.forEach((t, i) => reportContext(t.finishReason, runner.config.maxSeqLen, inputs.length === 1 ? 'the translation' : `input ${i + 1}`, false));
+    return { lines: outputs.map((t) => t.output), results: inputs.map((input, i) => ({ input, ...outputs[i]! })) };
   }
   const results: { input: string; output: string; finishReason: FinishReason }[] = [];
   for (const [i, input] of inputs.entries()) {
