@@ -91,6 +91,9 @@ describe('one vocabulary of flags', () => {
     const b = await attend(['generate', lm, 'abc', '--max-tokens', '4']);
     expect(a.code).toBe(0);
     expect(b.stdout).toBe(a.stdout);
+    const slid = await attend(['generate', lm, 'abc', '--max-new-tokens', '10001', '--sliding-window']);
+    expect(slid.code).toBe(2);
+    expect(slid.stderr).toBe('attend: --max-new-tokens: 10001 is over the limit of 10000 with --sliding-window\n');
     const both = await attend(['infer', lm, 'abc', '--max-new-tokens', '4', '--max-tokens', '5']);
     expect(both.code).toBe(2);
     expect(both.stderr).toBe('attend: --max-new-tokens 4 and --max-tokens 5 (its alias) disagree; give one\n');

@@ -37,12 +37,22 @@ export interface LengthOptions {
   slidingWindow?: boolean;
 }
 
+/**
+ * New tokens at most with --sliding-window, where the context no longer bounds them: each row's
+ * tokens are kept (and copied once per step), so the time and memory of a generation grow with it.
+ */
+export const MAX_SLIDING_TOKENS = 10_000;
+
 /** --max-new-tokens, or its alias --max-tokens (both given must agree; a usage error otherwise). */
 export function maxNewTokensOf(o: LengthOptions): number | undefined {
   if (o.maxNewTokens !== undefined && o.maxTokens !== undefined && o.maxNewTokens !== o.maxTokens) {
     throw new CliError(`--max-new-tokens ${o.maxNewTokens} and --max-tokens ${o.maxTokens} (its alias) disagree; give one`, 2);
   }
-  return o.maxNewTokens ?? o.maxTokens;
+  const n = o.maxNewTokens ?? o.maxTokens;
+  if (o.slidingWindow && n !== undefined && n > MAX_SLIDING_TOKENS) {
+    throw new CliError(`--max-new-tokens: ${n} is over the limit of ${MAX_SLIDING_TOKENS} with --sliding-window`, 2);
+  }
+  return n;
 }
 
 /**
