@@ -104,10 +104,10 @@ describe('the packed packages, installed outside the monorepo', () => {
     await attend(['train', '--task', 'copy', '--steps', '5', '--out', ckpt]);
     await attend(['export', ckpt, '--out', onnx]);
     const { stdout } = await attend(['infer', onnx, 'abc', '--json']);
-    const result = JSON.parse(stdout) as { preset: string; runtime: string; results: { source: string; output: string }[] };
+    const result = JSON.parse(stdout) as { preset: string; runtime: string; results: { input: string; output: string }[] };
     expect(result.preset).toBe('encoder-decoder');
     expect(result.runtime).toMatch(/^onnxruntime-node/);
-    expect(result.results.map((r) => r.source)).toEqual(['abc']);
+    expect(result.results.map((r) => r.input)).toEqual(['abc']);
     expect(typeof result.results[0]!.output).toBe('string');
   });
 });

@@ -16,7 +16,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { preview, type PreviewServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classifyImages, createOnnxModel, generate, loadSeq2SeqFolder, translate, translateRnn } from '@attend/runtime-onnx/node';
-import { CharTokenizer, configAs } from '@attend/core';
+import { CharTokenizer } from '@attend/core';
 import { ALPHABET, tinyExport, tinyVitExport } from '../src/test-utils/fixtures.js';
 
 const app = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -208,7 +208,7 @@ describe('playground in chromium', () => {
     const model = await createOnnxModel(files['onnx/model.onnx']!);
     const tokenizer = CharTokenizer.fromAlphabet(ALPHABET);
     const ids = tokenizer.encode('bad');
-    const [expected] = await generate(model, { prompts: [[configAs(model.config, ['decoder-lm'], 'the generate check').bosTokenId, ...ids]], maxNewTokens: model.config.maxSeqLen - ids.length - 1 });
+    const [expected] = await generate(model, { prompts: [ids], maxNewTokens: model.config.maxSeqLen - ids.length }); // no bos before the prompt, as in the CLI and serve
     await model.release();
     // Only file names reach the page from a multi-file pick; the folder checks put the graph under onnx/.
     await pick(Object.fromEntries(Object.entries(files).map(([path, bytes]) => [path.replace('onnx/', ''), bytes])));

@@ -26,5 +26,5 @@ export async function classifyText(model: OnnxModel, ids: number[]): Promise<Tex
     const t = out.attentions[`attentions.${i}`]!;
     encoder.push({ heads: t.dims[1]!, size: T, data: t.data });
   }
-  return { label, probabilities, ms, result: { input: ids, decoderInputs: [], output: [], steps: [], finished: true, prefillMs: ms, encoder } };
+  return { label, probabilities, ms, result: { input: ids, decoderInputs: [], output: [], steps: [], finishReason: 'eos', prefillMs: ms, encoder } };
 }

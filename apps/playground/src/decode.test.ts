@@ -38,7 +38,7 @@ describe('decodeWithAttention', () => {
       expect(result.output).toEqual(expected);
       longest = Math.max(longest, result.steps.length);
       expect(seen).toEqual(result.steps.map((s) => s.token));
-      expect(result.steps.length).toBe(result.output.length + (result.finished ? 1 : 0));
+      expect(result.steps.length).toBe(result.output.length + (result.finishReason === 'eos' ? 1 : 0));
       expect(result.decoderInputs).toEqual([c.bosTokenId, ...result.steps.slice(0, -1).map((s) => s.token)]);
       expect(result.encoder).toHaveLength(c.numEncoderLayers);
       for (const layer of result.encoder) expect(layer.data).toHaveLength(c.numHeads * ids.length * ids.length);
@@ -66,14 +66,14 @@ describe('decodeWithAttention', () => {
     if (sessions.kind !== 'rnn') throw new Error('unreachable');
     const c = configAs(folder.config, ['rnn-seq2seq'], 'the rnn-seq2seq test');
     let longest = 0;
-    const finished = new Set<boolean>();
+    const finished = new Set<string>();
     for (const text of ['abc', 'fedcba', 'a']) {
       const { ids } = encodeInput(textTokenizer(folder), c, text);
       const expected = await translateRnnWithAttention(sessions, { ids, batchSize: 1, seqLen: ids.length }, { maxNewTokens: c.maxSeqLen - 1 });
       const result = await decodeWithAttention(sessions, c, ids);
       expect(result.output).toEqual(expected.ids[0]);
       longest = Math.max(longest, result.steps.length);
-      finished.add(result.finished);
+      finished.add(result.finishReason);
       expect(result.encoder).toEqual([]);
       expect(result.steps.map((s) => Array.from(s.cross[0]!.data))).toEqual(expected.attention[0]!.map((w) => Array.from(w)));
       for (const step of result.steps) {
@@ -83,7 +83,7 @@ describe('decodeWithAttention', () => {
       }
     }
     expect(longest).toBeGreaterThan(2);
-    expect([...finished].sort()).toEqual([false, true]); // stopped by eos, and by the length limit
+    expect([...finished].sort()).toEqual(['context', 'eos']); // stopped by eos, and by the model's context
   });
 
   it('decoder-lm: the same tokens as runtime-onnx generate, the prompt row over the whole prompt', async () => {
@@ -91,19 +91,19 @@ describe('decodeWithAttention', () => {
     if (sessions.kind !== 'lm') throw new Error('unreachable');
     const c = configAs(folder.config, ['decoder-lm'], 'the decoder-lm test');
     const { ids } = encodeInput(textTokenizer(folder), c, 'bad');
-    const [expected] = await generate(sessions.model, { prompts: [[c.bosTokenId, ...ids]], maxNewTokens: c.maxSeqLen - ids.length - 1 });
+    const [expected] = await generate(sessions.model, { prompts: [ids], maxNewTokens: c.maxSeqLen - ids.length });
     const result = await decodeWithAttention(sessions, c, ids);
     expect(result.output).toEqual(expected);
     expect(result.steps.length).toBeGreaterThan(2);
-    expect(result.steps[0]!.self[0]!.keys).toBe(ids.length + 1);
+    expect(result.steps[0]!.self[0]!.keys).toBe(ids.length); // the prompt, no bos
     result.steps.forEach((step, t) => {
       expect(step.cross).toEqual([]);
       for (const row of step.self) {
-        expect(row.keys).toBe(ids.length + 1 + t);
+        expect(row.keys).toBe(ids.length + t);
         for (const s of rowSums(row)) expect(s).toBeCloseTo(1, 5);
       }
     });
-    expect(result.decoderInputs).toHaveLength(ids.length + result.steps.length);
+    expect(result.decoderInputs).toEqual([...ids, ...result.steps.slice(0, -1).map((s) => s.token)]);
   });
 });
 
@@ -116,20 +116,20 @@ describe('decodeWithAttention with sampling', () => {
   ];
 
   /** Decodes every input with every strategy and seeds 1..4: runtime-onnx's ids, the playground's result, and greedy. */
-  async function compare(preset: 'encoder-decoder' | 'decoder-lm' | 'rnn-seq2seq', reference: (sessions: Sessions, ids: number[], maxNewTokens: number, strategy: DecodeStrategy, bos: number) => Promise<number[]>): Promise<void> {
+  async function compare(preset: 'encoder-decoder' | 'decoder-lm' | 'rnn-seq2seq', reference: (sessions: Sessions, ids: number[], maxNewTokens: number, strategy: DecodeStrategy) => Promise<number[]>): Promise<void> {
     const { folder, sessions } = await load(preset);
     const c = configAs(folder.config, [preset], 'the sampling test');
     let leftGreedy = false;
     for (const text of inputs) {
       const { ids } = encodeInput(textTokenizer(folder), c, text);
-      const maxNewTokens = c.maxSeqLen - (preset === 'decoder-lm' ? ids.length + 1 : 1);
+      const maxNewTokens = c.maxSeqLen - (preset === 'decoder-lm' ? ids.length : 1);
       const greedy = await decodeWithAttention(sessions, c, ids, { maxNewTokens });
       for (const seed of [1, 2, 3, 4]) {
         for (const strategy of strategies(seed)) {
           const result = await decodeWithAttention(sessions, c, ids, { maxNewTokens, strategy });
-          expect(result.output, `${text} ${JSON.stringify(strategy)}`).toEqual(await reference(sessions, ids, maxNewTokens, strategy, c.bosTokenId));
+          expect(result.output, `${text} ${JSON.stringify(strategy)}`).toEqual(await reference(sessions, ids, maxNewTokens, strategy));
           expect((await decodeWithAttention(sessions, c, ids, { maxNewTokens, strategy })).output).toEqual(result.output); // the seed decides
-          expect(result.steps.length).toBe(result.output.length + (result.finished ? 1 : 0));
+          expect(result.steps.length).toBe(result.output.length + (result.finishReason === 'eos' ? 1 : 0));
           for (const step of result.steps) for (const row of [...step.self, ...step.cross]) for (const s of rowSums(row)) expect(s).toBeCloseTo(1, 5);
           if (result.output.join() !== greedy.output.join()) leftGreedy = true;
         }
@@ -153,9 +153,9 @@ describe('decodeWithAttention with sampling', () => {
   });
 
   it('decoder-lm: the same tokens as runtime-onnx generate with the same strategy and seed', async () => {
-    await compare('decoder-lm', async (sessions, ids, maxNewTokens, strategy, bos) => {
+    await compare('decoder-lm', async (sessions, ids, maxNewTokens, strategy) => {
       if (sessions.kind !== 'lm') throw new Error('unreachable');
-      return (await generate(sessions.model, { prompts: [[bos, ...ids]], maxNewTokens, strategy }))[0]!;
+      return (await generate(sessions.model, { prompts: [ids], maxNewTokens, strategy }))[0]!;
     });
   });
 
@@ -175,6 +175,6 @@ describe('encodeInput', () => {
     expect(encodeInput(textTokenizer(folder), c, 'a'.repeat(12)).ids).toHaveLength(12);
     expect(encodeInput(textTokenizer(folder), c, 'abz!z').unknown).toEqual(['z', '!']);
     const lm = await readModelFolder(memoryFolderFiles(await tinyExport('decoder-lm')), '');
-    expect(() => encodeInput(textTokenizer(lm), configAs(lm.config, ['decoder-lm'], 'the encodeInput test'), 'a'.repeat(11))).toThrow(/^the input is 11 tokens long; this model takes at most 10 \(maxSeqLen 12\)$/);
+    expect(() => encodeInput(textTokenizer(lm), configAs(lm.config, ['decoder-lm'], 'the encodeInput test'), 'a'.repeat(12))).toThrow(/^the input is 12 tokens long; this model takes at most 11 \(maxSeqLen 12\)$/);
   });
 });

@@ -4,9 +4,10 @@
 // step functions, whose per-step outputs are the attention rows: encoder–decoder exports encode
 // once, then one merged-decoder call per token with both caches; the GRU encoder–decoder
 // (rnn-seq2seq) the same with its recurrent state; decoder-lm exports read the prompt in one
-// KV-cache call, then one call per token.
+// KV-cache call, then one call per token. A decoder-lm's prompt becomes ids as in the CLI and
+// `attend serve` (core's `lmPromptIds`: no bos, as the LM's training windows have none).
 
-import { decodeWith, rowOutputs, type DecodeStrategy, type TokenModelConfig, type RowOutputs, type StepFunction, type StepTensor, type Tokenizer } from '@attend/core';
+import { decodeResults, lmPromptIds, rowOutputs, unknownText, type DecodeStrategy, type FinishReason, type TokenModelConfig, type RowOutputs, type StepFunction, type StepTensor, type Tokenizer } from '@attend/core';
 import { encodeRnnSource, encodeSourceMask, onnxRnnStepFunction, onnxSeq2SeqStepFunction, onnxStepFunction, type OnnxModel } from '@attend/runtime-onnx';
 
 export class InputError extends Error {
@@ -32,15 +33,15 @@ export interface DecodeStep {
 }
 
 export interface DecodeResult {
-  /** Source ids (encoder–decoder) or the prompt without bos (decoder-lm). */
+  /** Source ids (encoder–decoder) or the prompt's ids (decoder-lm, `lmPromptIds`). */
   input: number[];
-  /** The decoder's input tokens: bos then every generated token but the last. */
+  /** The decoder's input tokens: bos (an LM: the prompt) then every generated token but the last. */
   decoderInputs: number[];
   /** Generated ids, eos excluded. */
   output: number[];
   steps: DecodeStep[];
-  /** Whether decoding ended with eos (else: maxNewTokens or maxSeqLen reached). */
-  finished: boolean;
+  /** Why decoding ended: eos, maxNewTokens reached (`length`) or maxSeqLen reached (`context`). */
+  finishReason: FinishReason;
   /** Milliseconds of the encoder call (encoder–decoder) or the prompt call (decoder-lm). */
   prefillMs: number;
   /** Encoder self-attention per layer ([heads, S, S]), when exported with attention. */
@@ -56,17 +57,17 @@ export type Sessions =
   | { kind: 'image'; model: OnnxModel };
 
 /**
- * Encodes the input text, rejecting what the model cannot take: empty input, or more tokens
- * than maxSeqLen allows. Returns the ids and the characters the tokenizer does not know.
+ * Encodes the input text (a decoder-lm's prompt with core's `lmPromptIds`), rejecting what the
+ * model cannot take: empty input, or more tokens than maxSeqLen allows. Returns the ids and the
+ * characters (or words) the tokenizer does not know.
  */
 export function encodeInput(tokenizer: Tokenizer, config: TokenModelConfig, text: string): { ids: number[]; unknown: string[] } {
   if (text.trim() === '') throw new InputError('the input is empty; type some text');
-  const ids = tokenizer.encode(text);
-  const limit = config.preset === 'decoder-lm' ? config.maxSeqLen - 2 : config.maxSeqLen; // an LM needs bos + at least one new token
+  const lm = config.preset === 'decoder-lm';
+  const ids = lm ? lmPromptIds(tokenizer, config.bosTokenId, text) : tokenizer.encode(text);
+  const limit = lm ? config.maxSeqLen - 1 : config.maxSeqLen; // an LM needs room for at least one new token
   if (ids.length > limit) throw new InputError(`the input is ${ids.length} tokens long; this model takes at most ${limit} (maxSeqLen ${config.maxSeqLen})`);
-  const unk = tokenizer.specialTokenIds.unk;
-  const unknown = [...new Set([...text].filter((ch) => tokenizer.encode(ch).includes(unk)))];
-  return { ids, unknown };
+  return { ids, unknown: unknownText(tokenizer, text).pieces };
 }
 
 /** A step's attention output for one row ([H, K], or [K] for the GRU's one attention) as a row of heads. */
@@ -103,17 +104,19 @@ export async function decodeWithAttention(sessions: Sessions, config: TokenModel
   const t0 = performance.now();
   const run = await prepare(sessions, config, input);
   const prefillMs = performance.now() - t0;
-  const maxNew = Math.min(options.maxNewTokens ?? Infinity, config.maxSeqLen - run.start.length);
-  if (maxNew < 1) throw new InputError(`the prompt is ${input.length} tokens long; this model takes at most ${config.maxSeqLen - 2} (maxSeqLen ${config.maxSeqLen})`);
+  const room = config.maxSeqLen - run.start.length; // new tokens the context holds
+  if (room < 1) throw new InputError(`the prompt is ${input.length} tokens long; this model takes at most ${config.maxSeqLen - 1} (maxSeqLen ${config.maxSeqLen})`);
   const steps: DecodeStep[] = [];
   let last = performance.now();
-  const output = (
-    await decodeWith(run.step, {
+  const [decoded] = await decodeResults(
+    run.step,
+    {
       batchSize: 1,
       vocabSize: config.vocabSize,
       bosTokenId: config.bosTokenId,
       eosTokenId: config.eosTokenId,
-      maxNewTokens: maxNew,
+      maxNewTokens: options.maxNewTokens ?? Infinity, // none asked for: the context decides
+      contextTokens: room,
       onToken: (_t, tokens, outputs) => {
         const now = performance.now();
         const { self, cross } = run.attention(rowOutputs(outputs, 0));
@@ -122,15 +125,16 @@ export async function decodeWithAttention(sessions: Sessions, config: TokenModel
         steps.push(step);
         options.onStep?.(step, steps.length - 1);
       },
-    }, options.strategy)
-  )[0]!;
-  const finished = steps.length > output.length;
+    },
+    options.strategy,
+  );
+  const output = decoded!.ids;
   return {
     input,
     decoderInputs: [...run.start, ...output].slice(0, run.start.length + steps.length - 1),
     output,
     steps,
-    finished,
+    finishReason: decoded!.finishReason,
     // A decoder-lm reads its prompt in the first step.
     prefillMs: sessions.kind === 'lm' ? (steps[0]?.ms ?? 0) : prefillMs,
     encoder: run.encoder,
@@ -153,7 +157,7 @@ async function prepare(sessions: Exclude<Sessions, { kind: 'image' | 'classifier
   const S = input.length;
   switch (sessions.kind) {
     case 'lm': {
-      const start = [config.bosTokenId, ...input];
+      const start = input; // the prompt's ids (`encodeInput`), bos only for an empty prompt
       return { step: onnxStepFunction(sessions.model, { prompts: [start] }), start, attention: (o) => ({ self: layers(o, 'attentions'), cross: [] }), encoder: [] };
     }
     case 'rnn': {

@@ -21,7 +21,7 @@ function result(): DecodeResult {
     decoderInputs: [bos, b],
     output: [b],
     steps: [step(0, b), step(1, eos)],
-    finished: true,
+    finishReason: 'eos',
     prefillMs: 1,
     encoder: [{ heads: 2, size: 3, data: Float32Array.from({ length: 18 }, (_, i) => i) }],
   };

@@ -28,8 +28,9 @@ export function tokenLabels(tokenizer: Tokenizer, ids: readonly number[]): strin
 
 /**
  * The attention of steps 0 … upTo (inclusive) in one layer and head: rows are the generated
- * tokens, columns the source tokens (`cross`) or the decoder's input tokens (`self`: bos, then
- * each generated token; a step sees only the tokens before it, so later columns are NaN).
+ * tokens, columns the source tokens (`cross`) or the decoder's input tokens (`self`: bos, or a
+ * decoder-lm's prompt, then each generated token; a step sees only the tokens before it, so
+ * later columns are NaN).
  */
 export function stepMatrix(result: DecodeResult, tokenizer: Tokenizer, kind: 'cross' | 'self', layer: number, head: number, upTo = result.steps.length - 1): Matrix {
   const steps = result.steps.slice(0, upTo + 1);

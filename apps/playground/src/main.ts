@@ -212,7 +212,7 @@ async function run(): Promise<void> {
       `${folder.config.preset === 'decoder-lm' ? 'prompt' : 'encoder'} ${result.prefillMs.toFixed(1)} ms · ${result.steps.length} tokens, ` +
       `${median.toFixed(1)} ms/token median (${perToken.map((ms) => ms.toFixed(1)).join(', ')}) · total ${total.toFixed(0)} ms · ` +
       `${settings.strategy.kind === 'sample' ? `sampling, seed ${settings.strategy.seed}` : 'greedy'}` +
-      `${result.finished ? '' : ' · stopped at the length limit (no end token)'}` +
+      `${{ eos: '', length: ' · stopped at the length limit (no end token)', context: ` · stopped at the model's context (maxSeqLen ${config.maxSeqLen})` }[result.finishReason]}` +
       `${unknown.length ? ` · unknown to the tokenizer: ${unknown.map((c) => JSON.stringify(c)).join(' ')}` : ''}`;
     const slider = $<HTMLInputElement>('step-slider');
     slider.max = String(Math.max(0, result.steps.length - 1));

@@ -9,7 +9,7 @@ import { PRESETS, RNN_ATTENTIONS, RNN_CELLS, SYNTHETIC_CLASSIFICATION_TASKS, SYN
 import { NODE_DEVICES } from '@attend/runtime-onnx';
 import { CliError, errorLine } from './errors.js';
 import { DEFAULT_INFER_BATCH, MAX_INFER_BATCH } from './inputs.js';
-import { nonNegativeInt, positiveInt, positiveNumber, probability, seed } from './options.js';
+import { DEFAULT_SEED, nonNegativeInt, positiveInt, positiveNumber, probability, seed } from './options.js';
 import { DEFAULT_BPE_VOCAB, TRAIN_TOKENIZERS } from './train-tokenizer.js';
 
 // A reader that leaves early (`attend infer … | head`) closes the pipe: stop quietly, as Unix
@@ -73,7 +73,7 @@ program
   .option('--steps <n>', 'total optimizer steps (including those before --resume)', positiveInt, 1000)
   .option('--batch-size <n>', 'examples per batch', positiveInt, 64)
   .option('--lr <x>', 'peak learning rate (cosine schedule with warmup)', positiveNumber, 3e-3)
-  .option('--seed <n>', 'seed of data, split, init and batch order', seed, 1)
+  .option('--seed <n>', 'seed of data, split, init and batch order', seed, DEFAULT_SEED)
   .option('--eval-every <n>', 'evaluate on the dev set and checkpoint every n steps', positiveInt, 100)
   .option('--examples <n>', 'examples generated for --task', positiveInt, 5000)
   .option('--dev-size <n>', 'largest dev set', positiveInt, 200)
@@ -160,8 +160,10 @@ function runOptions(command: Command): Command {
     .option('--temperature <x>', 'sampling temperature', positiveNumber)
     .option('--top-k <n>', 'sample from the k most likely tokens', positiveInt)
     .option('--top-p <p>', 'sample from the smallest set with probability ≥ p', probability)
-    .option('--seed <n>', 'sampling seed', seed, 0)
-    .option('--max-tokens <n>', 'tokens to generate at most (default: up to the model\'s maxSeqLen)', positiveInt)
+    .option('--seed <n>', 'sampling seed', seed, DEFAULT_SEED)
+    .option('--max-new-tokens <n>', 'new tokens to generate at most (default: the model\'s maxSeqLen, less the prompt unless --sliding-window)', positiveInt)
+    .option('--max-tokens <n>', 'older spelling of --max-new-tokens', positiveInt)
+    .option('--sliding-window', 'decoder-lm: go on past the model\'s context (maxSeqLen) on its last maxSeqLen tokens', false)
     .option('--json', 'print one JSON object with every input and output', false);
 }
 
@@ -186,12 +188,12 @@ Examples:
   $ attend infer runs/reverse-onnx --file big.txt --batch-size 64 > outputs.txt
   $ echo "march 3rd, 2021" | attend infer runs/dates-onnx --device wasm`,
   )
-  .action(async (model, texts, o) => (await import('./commands/infer.js')).inferCommand(model, texts, o));
+  .action(async (model, texts, o) => (await import('./commands/infer.js')).inferCommand(model, texts, o, 'infer'));
 
 runOptions(
   program
     .command('translate')
-    .description('alias of infer, for encoder–decoder models')
+    .description('infer for encoder–decoder models (encoder-decoder, rnn-seq2seq); other models are refused')
     .argument('<model>', 'checkpoint or export folder')
     .argument('[text...]', 'inputs; default: --file, or stdin one per line'),
 )
@@ -203,7 +205,7 @@ Examples:
   $ attend translate runs/reverse-onnx "hello" "world"
   $ echo "march 3rd, 2021" | attend translate runs/dates-onnx --device cuda --json`,
   )
-  .action(async (model, texts, o) => (await import('./commands/infer.js')).inferCommand(model, texts, o));
+  .action(async (model, texts, o) => (await import('./commands/infer.js')).inferCommand(model, texts, o, 'translate'));
 
 runOptions(
   program
@@ -216,7 +218,8 @@ runOptions(
     'after',
     `
 Examples:
-  $ attend generate runs/lm-onnx "the quick" --max-tokens 100
+  $ attend generate runs/lm-onnx "the quick" --max-new-tokens 100
+  $ attend generate runs/lm-onnx "the quick" --max-new-tokens 500 --sliding-window
   $ attend generate runs/lm-onnx "once upon" --sample --temperature 0.8 --top-k 20 --seed 3
   $ attend generate runs/lm --beam 4 "to be"`,
   )
@@ -280,7 +283,7 @@ program
   .description('train the date-normalisation demo, export it, compare tfjs with onnxruntime-node, and draw a dev example\'s attention')
   .option('--out <dir>', 'folder for the checkpoint and the export (default: a temporary folder)')
   .option('--steps <n>', 'training steps at most (stops early at 99.5% dev exact match)', positiveInt, 1000)
-  .option('--seed <n>', 'seed', seed, 1)
+  .option('--seed <n>', 'seed', seed, DEFAULT_SEED)
   .addOption(new Option('--device <device>', 'onnxruntime device').choices(NODE_DEVICES).default('cpu'))
   .addHelpText(
     'after',
@@ -305,7 +308,7 @@ program
   .option('--no-batching', 'run requests one at a time')
   .option('--max-queue <n>', 'requests waiting at most; more get 503', positiveInt, 256)
   .option('--timeout <ms>', 'answer 504 to a request not done in this time', positiveInt, 30_000)
-  .option('--max-new-tokens <n>', 'new tokens a request may ask for at most', positiveInt, 256)
+  .option('--max-new-tokens <n>', 'new tokens a request may ask for at most (request key maxNewTokens)', positiveInt, 256)
   .option('--body-limit <bytes>', 'largest request body; larger get 413', positiveInt, 65_536)
   .option('--drain-timeout <s>', 'on SIGTERM or SIGINT: seconds the requests in flight get to finish before their connections are closed', positiveNumber, 10)
   .addHelpText(

@@ -87,9 +87,9 @@ describe('attend train → export → translate → inspect', () => {
     const inputs = ['abcde', 'hello'];
     const ort = await attend(['translate', folder, ...inputs, '--json']);
     expect(ort.code).toBe(0);
-    const parsed = JSON.parse(ort.stdout) as { runtime: string; results: { source: string; output: string }[] };
+    const parsed = JSON.parse(ort.stdout) as { runtime: string; results: { input: string; output: string }[] };
     expect(parsed.runtime).toMatch(/^onnxruntime-node \(cpu/);
-    expect(parsed.results.map((x) => x.source)).toEqual(inputs);
+    expect(parsed.results.map((x) => x.input)).toEqual(inputs);
     const tfjs = await attend(['translate', checkpoint], { input: inputs.join('\n') + '\n' });
     expect(tfjs.code).toBe(0);
     expect(tfjs.stdout.trimEnd().split('\n')).toEqual(parsed.results.map((x) => x.output));
@@ -152,15 +152,15 @@ describe('attend train → export → infer for the classifier and the LM', () =
     expect(e.code).toBe(0);
     expect(e.stdout).toMatch(/onnx\/model\.onnx\s+[\d.]+ kB/);
     const inputs = ['abbab', 'aab', 'bbbaa'];
-    const ort = JSON.parse((await attend(['infer', onnx, ...inputs, '--json'])).stdout) as { preset: string; results: { input: string; label: number; probabilities: number[] }[] };
+    const ort = JSON.parse((await attend(['infer', onnx, ...inputs, '--json'])).stdout) as { preset: string; results: { input: string; output: number; probabilities: number[] }[] };
     expect(ort.preset).toBe('encoder-classifier');
     expect(ort.results.map((x) => x.input)).toEqual(inputs);
     for (const x of ort.results) {
       expect(x.probabilities).toHaveLength(2);
       expect(x.probabilities[0]! + x.probabilities[1]!).toBeCloseTo(1, 4);
-      expect(x.label).toBe(x.probabilities[1]! > x.probabilities[0]! ? 1 : 0);
+      expect(x.output).toBe(x.probabilities[1]! > x.probabilities[0]! ? 1 : 0);
     }
-    const labels = ort.results.map((x) => String(x.label));
+    const labels = ort.results.map((x) => String(x.output));
     for (const args of [[ckpt], [onnx, '--device', 'wasm']]) {
       const other = await attend(['infer', ...args, ...inputs]);
       expect(other.code).toBe(0);
@@ -190,7 +190,7 @@ describe('attend train → export → infer for the classifier and the LM', () =
     const ort = await attend(['generate', onnx, 'the cat', '--max-tokens', '24']);
     expect(ort.stdout).toBe(streamed.stdout);
     const infer = await attend(['infer', onnx, 'the cat', '--max-tokens', '24', '--json']);
-    expect(JSON.parse(infer.stdout).results).toEqual([{ prompt: 'the cat', output: streamed.stdout.slice('the cat'.length, -1) }]);
+    expect(JSON.parse(infer.stdout).results).toEqual([{ input: 'the cat', output: streamed.stdout.slice('the cat'.length, -1), finishReason: expect.stringMatching(/^(eos|length)$/) }]);
     const sampled = await attend(['generate', onnx, 'the', '--sample', '--temperature', '0.8', '--seed', '3', '--max-tokens', '8', '--device', 'wasm']);
     expect(sampled.code).toBe(0);
     expect(sampled.stdout).toMatch(/^the.*\n$/);
@@ -336,9 +336,12 @@ describe('attend train --preset rnn-seq2seq', () => {
       const tfjs = await attend(['infer', out, ...strategy, ...inputs]);
       expect(tfjs.code).toBe(0);
       const ort = await attend(['infer', onnx, ...strategy, ...inputs, '--json']);
-      expect(ort.stderr).toBe('');
       expect(ort.code).toBe(0);
-      const parsed = JSON.parse(ort.stdout) as { runtime: string; results: { source: string; output: string }[] };
+      const parsed = JSON.parse(ort.stdout) as { runtime: string; results: { output: string; finishReason: string }[] };
+      // A note on stderr for each translation the decoder's context stopped, as on tfjs; nothing else.
+      const notes = parsed.results.flatMap((x, i) => (x.finishReason === 'context' ? [`attend: input ${i + 1} stopped at the model's context of 32 tokens\n`] : []));
+      expect(ort.stderr).toBe(notes.join(''));
+      expect(tfjs.stderr).toBe(ort.stderr);
       expect(parsed.runtime).toMatch(/^onnxruntime-node \(cpu/);
       expect(parsed.results.map((x) => x.output)).toEqual(tfjs.stdout.trimEnd().split('\n'));
     }
@@ -397,12 +400,12 @@ describe('attend train --images (vit-classifier) → export → infer, attention
 
     const tfjs = await attend(['infer', ckpt, '--file', test, '--json']);
     expect(tfjs.code).toBe(0);
-    const parsed = JSON.parse(tfjs.stdout) as { preset: string; results: { label: number; expected: number; probabilities: number[] }[]; summary: { accuracy: number; total: number } };
+    const parsed = JSON.parse(tfjs.stdout) as { preset: string; results: { output: number; expected: number; probabilities: number[] }[]; summary: { accuracy: number; total: number } };
     expect(parsed.preset).toBe('vit-classifier');
     expect(parsed.summary.total).toBe(30);
-    expect(parsed.summary.accuracy).toBe(parsed.results.filter((x) => x.label === x.expected).length / 30);
+    expect(parsed.summary.accuracy).toBe(parsed.results.filter((x) => x.output === x.expected).length / 30);
     expect(parsed.summary.accuracy).toBeGreaterThan(0.8);
-    const labels = parsed.results.map((x) => String(x.label));
+    const labels = parsed.results.map((x) => String(x.output));
 
     const onnx = join(dir, 'vit-onnx');
     const e = await attend(['export', ckpt, '--out', onnx, '--with-attention']);
@@ -458,9 +461,12 @@ describe('attend train --images (vit-classifier) → export → infer, attention
     const short = await attend(['infer', ckpt, '1,2,3']);
     expect(short.code).toBe(1);
     expect(short.stderr).toBe('attend: input 1: 3 values; the model takes 1 × 8 × 8 = 64 pixel values (and an optional class id after them)\n');
-    const text = await attend(['translate', ckpt, 'hello']);
+    const text = await attend(['infer', ckpt, 'hello']);
     expect(text.code).toBe(1);
     expect(text.stderr).toMatch(/^attend: input 1: value 1 is not a number: "hello"\n$/);
+    const translate = await attend(['translate', ckpt, 'hello']);
+    expect(translate.code).toBe(1);
+    expect(translate.stderr).toBe(`attend: ${ckpt}: a vit-classifier model; translate needs an encoder-decoder or rnn-seq2seq (use attend infer)\n`);
     const onnx = join(dir, 'vit-onnx');
     const serve = await attend(['serve', onnx, '--port', '0']);
     expect(serve.code).toBe(1);

@@ -35,3 +35,8 @@ export function errorLine(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   return `attend: ${message.split('\n')[0]!.trim()}`;
 }
+
+/** "a decoder-lm", "an encoder-classifier", "an rnn-seq2seq" (said "ar-en-en"): a preset with its article, for messages. */
+export function aPreset(preset: string): string {
+  return `${/^(?:[aeiou]|rnn)/.test(preset) ? 'an' : 'a'} ${preset}`;
+}

@@ -1,7 +1,9 @@
 // What infer, generate and translate share: the inputs (arguments, --file, or stdin one per
-// line) and the decoding strategy chosen by --beam / --sample / --temperature / --top-k / --top-p.
+// line), the decoding strategy chosen by --beam / --sample / --temperature / --top-k / --top-p,
+// the length (--max-new-tokens, alias --max-tokens; --sliding-window) and the warning for input
+// the tokenizer does not know.
 
-import { readTextLines, textLines, type DecodeStrategy, type ModelConfig, type VitClassifierConfig } from '@attend/core';
+import { readTextLines, textLines, unknownText, unknownTextWarning, type DecodeStrategy, type ModelConfig, type Tokenizer, type VitClassifierConfig } from '@attend/core';
 import { CliError, InputError } from './errors.js';
 import { isImageCsvHeader } from './train-data.js';
 
@@ -29,6 +31,51 @@ export function strategyOf(o: StrategyOptions): DecodeStrategy {
   if (o.beam !== undefined) return { kind: 'beam', beamSize: o.beam };
   if (o.sample) return { kind: 'sample', seed: o.seed, temperature: o.temperature, topK: o.topK, topP: o.topP };
   return { kind: 'greedy' };
+}
+
+export interface LengthOptions {
+  maxNewTokens?: number;
+  /** The older spelling of --max-new-tokens. */
+  maxTokens?: number;
+  slidingWindow?: boolean;
+}
+
+/**
+ * New tokens at most with --sliding-window, where the context no longer bounds them: each row's
+ * tokens are kept (and copied once per step), so the time and memory of a generation grow with it.
+ */
+export const MAX_SLIDING_TOKENS = 10_000;
+
+/** --max-new-tokens, or its alias --max-tokens (both given must agree; a usage error otherwise). */
+export function maxNewTokensOf(o: LengthOptions): number | undefined {
+  if (o.maxNewTokens !== undefined && o.maxTokens !== undefined && o.maxNewTokens !== o.maxTokens) {
+    throw new CliError(`--max-new-tokens ${o.maxNewTokens} and --max-tokens ${o.maxTokens} (its alias) disagree; give one`, 2);
+  }
+  const n = o.maxNewTokens ?? o.maxTokens;
+  if (o.slidingWindow && n !== undefined && n > MAX_SLIDING_TOKENS) {
+    throw new CliError(`--max-new-tokens: ${n} is over the limit of ${MAX_SLIDING_TOKENS} with --sliding-window`, 2);
+  }
+  return n;
+}
+
+/**
+ * Warns on stderr, in one line, when the tokenizer reads some of the inputs as <unk>: how many
+ * tokens, in how many inputs, and which characters (or words), up to a few.
+ */
+export function warnUnknown(tokenizer: Tokenizer | undefined, inputs: readonly string[]): void {
+  if (!tokenizer) return;
+  let count = 0;
+  let affected = 0;
+  const pieces = new Set<string>();
+  for (const input of inputs) {
+    const unknown = unknownText(tokenizer, input);
+    if (unknown.count === 0) continue;
+    affected += 1;
+    count += unknown.count;
+    for (const piece of unknown.pieces) pieces.add(piece);
+  }
+  const line = unknownTextWarning({ count, pieces: [...pieces] }, inputs.length === 1 ? 'the input' : `${affected} of ${inputs.length} inputs`);
+  if (line) console.error(`attend: warning: ${line}`);
 }
 
 /**

@@ -4,6 +4,9 @@
 import { InvalidArgumentError } from 'commander';
 import { MAX_SEED } from '@attend/core';
 
+/** The seed when none is given, the same in every command (`train`, `infer`, `generate`, `translate`, `quickstart`) and in `attend serve`'s requests. */
+export const DEFAULT_SEED = 1;
+
 function numberWhere(test: (n: number) => boolean, expected: string) {
   return (value: string): number => {
     const n = Number(value);

@@ -5,7 +5,7 @@
 // vit-classifier), streamed continuation for the LM.
 
 import { join } from 'node:path';
-import { hasTokens, decodeWith, tokenizerFromJSON, type DecodeStrategy, type ModelConfig, type StepFunction, type Tokenizer, type TokenFields } from '@attend/core';
+import { hasTokens, decodeResults, finishReasonOf, lmPromptIds, slidingWindow, tokenizerFromJSON, type DecodeStrategy, type FinishReason, type ModelConfig, type StepFunction, type Tokenizer, type TokenFields } from '@attend/core';
 import { resolveDevice, type Classification, type Device, type OnnxRnnSeq2SeqModel, type OnnxSeq2SeqModel, type OpenExportFolderOptions } from '@attend/runtime-onnx';
 import { CliError, InputError } from './errors.js';
 import { folderKind } from './model-folder.js';
@@ -22,15 +22,49 @@ export interface ModelRunner {
   readonly fallback?: { device: Device; reason: string };
   /** The device that runs the model. */
   readonly device: Device;
-  /** encoder-decoder: the outputs of `sources`. */
-  translate(sources: readonly string[], strategy: DecodeStrategy, maxNewTokens?: number): Promise<string[]>;
+  /** encoder-decoder: the outputs of `sources`, each with why it ended. */
+  translate(sources: readonly string[], strategy: DecodeStrategy, maxNewTokens?: number): Promise<Translation[]>;
   /** encoder-classifier: class probabilities of each text. */
   classify(texts: readonly string[]): Promise<Classification[]>;
   /** vit-classifier: class probabilities of each of `count` images [C, S, S] (raw values) in `pixels`. */
   classifyImages(pixels: Float32Array, count: number): Promise<Classification[]>;
   /** decoder-lm: the continuation of `prompt`; `onText` gets each new piece of text as it is produced. */
-  generate(prompt: string, strategy: DecodeStrategy, maxNewTokens?: number, onText?: (piece: string) => void): Promise<string>;
+  generate(prompt: string, request: GenerateRequest, onText?: (piece: string) => void): Promise<Generation>;
   close(): Promise<void>;
+}
+
+/** How a decoder-lm continues a prompt. */
+export interface GenerateRequest {
+  strategy: DecodeStrategy;
+  /** New tokens at most; default the model's maxSeqLen. */
+  maxNewTokens?: number;
+  /** Go on past maxSeqLen on the last maxSeqLen tokens (nanoGPT's context crop) instead of stopping there. */
+  slidingWindow?: boolean;
+}
+
+/** A decoder-lm's continuation of one prompt. */
+export interface Generation {
+  output: string;
+  /** The ids the model started from (core's `lmPromptIds`) and the new ids (no eos). */
+  promptIds: number[];
+  ids: number[];
+  finishReason: FinishReason;
+}
+
+/** An encoder–decoder's output for one source. */
+export interface Translation {
+  output: string;
+  finishReason: FinishReason;
+}
+
+/**
+ * Outputs as text with their finishReason. Both backends' `translate` decode at most
+ * min(maxNewTokens, maxSeqLen − 1) tokens, the decoder's context; `asked` is undefined when the
+ * caller left the length to the context.
+ */
+function translations(tokenizer: Tokenizer, rows: number[][], asked: number | undefined, maxSeqLen: number): Translation[] {
+  const limits = { maxNewTokens: asked ?? Infinity, contextTokens: maxSeqLen - 1 };
+  return rows.map((ids) => ({ output: tokenizer.decode(ids), finishReason: finishReasonOf(ids.length, limits) }));
 }
 
 /** Right-padded token rows [B, S] with each row's length; one-line errors for empty or long inputs. */
@@ -47,9 +81,9 @@ export function tokenBatch(tokenizer: Tokenizer, texts: readonly string[], maxSe
   return { ids, batchSize: encoded.length, seqLen, lengths: Int32Array.from(encoded, (row) => row.length) };
 }
 
-/** The prompt's ids (bos when empty), checked against the context. */
+/** The prompt's ids (core's `lmPromptIds`: no bos, [bos] when empty), checked against the context. */
 function promptIds(tokenizer: Tokenizer, config: TokenFields & { maxSeqLen: number }, prompt: string): number[] {
-  const ids = prompt.length > 0 ? tokenizer.encode(prompt) : [config.bosTokenId];
+  const ids = lmPromptIds(tokenizer, config.bosTokenId, prompt);
   if (ids.length >= config.maxSeqLen) throw new CliError(`the prompt is ${ids.length} tokens long; the model's context is ${config.maxSeqLen}, leaving no room to generate`);
   return ids;
 }
@@ -120,11 +154,11 @@ async function openCheckpoint(dir: string): Promise<ModelRunner> {
     ...(tokenizer ? { tokenizer } : {}),
     runtime: `tfjs (${backend.name})`,
     device: 'cpu',
-    async translate(sources, strategy, maxNewTokens = config.maxSeqLen - 1) {
+    async translate(sources, strategy, maxNewTokens) {
       if (config.preset !== 'encoder-decoder' && config.preset !== 'rnn-seq2seq') throw wrongPreset(config, 'translate');
       const text = textTokenizer(tokenizer, config);
-      const out = await translate(model, tokenBatch(text, sources, config.maxSeqLen), maxNewTokens, strategy);
-      return out.map((ids) => text.decode(ids));
+      const out = await translate(model, tokenBatch(text, sources, config.maxSeqLen), { maxNewTokens: maxNewTokens ?? config.maxSeqLen - 1, strategy });
+      return translations(text, out, maxNewTokens, config.maxSeqLen);
     },
     async classify(texts) {
       if (config.preset !== 'encoder-classifier') throw wrongPreset(config, 'classify');
@@ -134,24 +168,26 @@ async function openCheckpoint(dir: string): Promise<ModelRunner> {
       if (config.preset !== 'vit-classifier') throw wrongPreset(config, 'classify images');
       return classify(model, imageTrainBatch(pixels, new Int32Array(count), config).input);
     },
-    async generate(prompt, strategy, maxNewTokens = config.maxSeqLen, onText) {
+    async generate(prompt, { strategy, maxNewTokens = config.maxSeqLen, slidingWindow: slide = false }, onText) {
       if (config.preset !== 'decoder-lm') throw wrongPreset(config, 'generate');
       const text = textTokenizer(tokenizer, config);
       const ids = promptIds(text, config, prompt);
       const stream = textStream(text, onText);
-      const out = await decodeWith(
-        withPrompt(tfjsStepFunction(model), ids),
+      const step = tfjsStepFunction(model);
+      const [out] = await decodeResults(
+        withPrompt(slide ? slidingWindow(step, config.maxSeqLen) : step, ids),
         {
           batchSize: 1,
           vocabSize: config.vocabSize,
           bosTokenId: config.bosTokenId,
           eosTokenId: config.eosTokenId,
-          maxNewTokens: Math.min(maxNewTokens, config.maxSeqLen - ids.length),
+          maxNewTokens,
+          ...(slide ? {} : { contextTokens: config.maxSeqLen - ids.length }),
           ...(strategy.kind === 'beam' ? {} : { onToken: (_: number, t: Int32Array) => t[0] !== config.eosTokenId && stream.push(t[0]!) }),
         },
         strategy,
       );
-      return text.decode(out[0]!);
+      return { output: text.decode(out!.ids), promptIds: ids, ids: out!.ids, finishReason: out!.finishReason };
     },
     async close() {
       model.dispose();
@@ -199,12 +235,13 @@ async function openExport(dir: string, device: InferDevice, deviceId: number | u
     runtime,
     device: opened.device,
     ...(fallback ? { fallback } : {}),
-    async translate(sources, strategy, maxNewTokens = config.maxSeqLen - 1) {
+    async translate(sources, strategy, asked) {
       if (!seq2seq && !rnn) throw wrongPreset(config, 'translate');
       const text = textTokenizer(tokenizer, config);
       const source = tokenBatch(text, sources, config.maxSeqLen);
-      const out = seq2seq ? await rt.translate(seq2seq, source, { maxNewTokens, strategy }) : await rt.translateRnn(rnn!, source, { maxNewTokens, strategy });
-      return out.map((ids) => text.decode(ids));
+      const options = { maxNewTokens: asked ?? config.maxSeqLen - 1, strategy };
+      const out = seq2seq ? await rt.translate(seq2seq, source, options) : await rt.translateRnn(rnn!, source, options);
+      return translations(text, out, asked, config.maxSeqLen);
     },
     async classify(texts) {
       if (config.preset !== 'encoder-classifier') throw wrongPreset(config, 'classify');
@@ -214,19 +251,14 @@ async function openExport(dir: string, device: InferDevice, deviceId: number | u
       if (config.preset !== 'vit-classifier') throw wrongPreset(config, 'classify images');
       return rt.classifyImages(first, pixels, count);
     },
-    async generate(prompt, strategy, maxNewTokens = config.maxSeqLen, onText) {
+    async generate(prompt, { strategy, maxNewTokens = config.maxSeqLen, slidingWindow = false }, onText) {
       if (config.preset !== 'decoder-lm') throw wrongPreset(config, 'generate');
       const text = textTokenizer(tokenizer, config);
-      const prompts = [promptIds(text, config, prompt)];
-      if (strategy.kind === 'beam') return text.decode((await rt.generate(first, { prompts, maxNewTokens, strategy }))[0]!);
+      const ids = promptIds(text, config, prompt);
       const stream = textStream(text, onText);
-      const ids: number[] = [];
-      for await (const { tokens } of rt.streamGenerate(first, { prompts, maxNewTokens, strategy })) {
-        if (tokens[0] === config.eosTokenId) break;
-        ids.push(tokens[0]!);
-        stream.push(tokens[0]!);
-      }
-      return text.decode(ids);
+      const onToken = (_: number, t: Int32Array): void => void (t[0] !== config.eosTokenId && stream.push(t[0]!));
+      const [out] = await rt.generateResults(first, { prompts: [ids], maxNewTokens, strategy, slidingWindow, ...(strategy.kind === 'beam' ? {} : { onToken }) });
+      return { output: text.decode(out!.ids), promptIds: ids, ids: out!.ids, finishReason: out!.finishReason };
     },
     close: opened.release,
   };

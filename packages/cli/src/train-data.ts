@@ -93,7 +93,15 @@ export async function loadTrainData(o: DataFlags, requested: Preset, opts: { exa
 
 /** `text,label` rows; labels are class ids 0, 1, …; an optional first row `text,label` is a header. */
 export async function readTextCsv(path: string): Promise<LabeledText[]> {
-  const content = await readTextFile(path);
+  const examples = parseTextCsv(await readTextFile(path), path);
+  if (examples.length < 2) throw new CliError(`${path}: need at least 2 labelled rows to train, got ${examples.length}`);
+  const classes = new Set(examples.map((e) => e.label)).size;
+  if (classes < 2) throw new CliError(`${path}: every row has label ${examples[0]!.label}; a classifier needs at least 2 classes`);
+  return examples;
+}
+
+/** The rows of a classifier's CSV (`content` of `path`): `text,label` rows, header skipped; a one-line error naming the line of a bad row. */
+export function parseTextCsv(content: string, path: string): LabeledText[] {
   let rows: { record: string[]; info: { lines: number } }[];
   try {
     rows = parse(content, { info: true, skip_empty_lines: true, relax_column_count: true }) as unknown as { record: string[]; info: { lines: number } }[];
@@ -101,7 +109,7 @@ export async function readTextCsv(path: string): Promise<LabeledText[]> {
     throw new CliError(`${path}: not valid CSV (${(error as Error).message.split('\n')[0]})`);
   }
   if (rows.length > 0 && rows[0]!.record[1]?.trim().toLowerCase() === 'label') rows = rows.slice(1);
-  const examples = rows.map(({ record, info }) => {
+  return rows.map(({ record, info }) => {
     if (record.length !== 2) throw new CliError(`${path}: line ${info.lines}: expected 2 columns (text,label), found ${record.length}`);
     const [text, label] = record as [string, string];
     const id = Number(label.trim());
@@ -109,10 +117,6 @@ export async function readTextCsv(path: string): Promise<LabeledText[]> {
     if (text.length === 0) throw new CliError(`${path}: line ${info.lines}: empty text`);
     return { text, label: id };
   });
-  if (examples.length < 2) throw new CliError(`${path}: need at least 2 labelled rows to train, got ${examples.length}`);
-  const classes = new Set(examples.map((e) => e.label)).size;
-  if (classes < 2) throw new CliError(`${path}: every row has label ${examples[0]!.label}; a classifier needs at least 2 classes`);
-  return examples;
 }
 
 /** Whether a line of an images CSV is its header: some field is not a number. */

@@ -56,4 +56,15 @@ describe('trainSettings', () => {
     expect(layers.message).toBe('--layers: x');
     expect(layers.exitCode).toBe(2);
   });
+
+  it('reads config-file keys spelled as the flags (d-model, lr, heads, batch-size) as their settings', async () => {
+    const config = await file({ 'd-model': 32, heads: 2, lr: 0.01, 'batch-size': 8, 'context-length': 16, 'eval-every': 5 });
+    const s = await trainSettings({ ...DEFAULTS, config }, () => false);
+    expect(s.model).toMatchObject({ dModel: 32, numHeads: 2 });
+    expect([s.learningRate, s.batchSize, s.contextLength, s.evalEvery]).toEqual([0.01, 8, 16, 5]);
+    expect(s.origin).toMatchObject({ dModel: 'file', learningRate: 'file' });
+    await expect(trainSettings({ ...DEFAULTS, config: await file({ lr: 0.01, learningRate: 0.02 }) }, () => false)).rejects.toThrow(/: learningRate: names the setting learningRate a second time \(as lr\); keep one$/);
+    await expect(trainSettings({ ...DEFAULTS, config: await file({ lr: -1 }) }, () => false)).rejects.toThrow(/: lr: -1 is not allowed; expected a positive number$/);
+    await expect(trainSettings({ ...DEFAULTS, config: await file({ 'd-modl': 32 }) }, () => false)).rejects.toThrow(/: d-modl: unknown setting; did you mean 'd-model'\?$/);
+  });
 });

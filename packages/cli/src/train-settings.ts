@@ -119,6 +119,16 @@ const FLAG_KEYS: Record<string, keyof TrainFlags> = {
   rnnAttention: 'rnnAttention', rnnCell: 'rnnCell', localWindow: 'localWindow', patchSize: 'patchSize', numChannels: 'channels',
 };
 
+/**
+ * Config-file keys spelled as the flags — without the dashes (`d-model`, `batch-size`, `lr`) or
+ * as commander's option names (`heads`, `channels`) — and the setting each one names.
+ */
+const FILE_KEY_ALIASES: Record<string, string> = Object.fromEntries(
+  Object.entries(FLAG_KEYS)
+    .flatMap(([field, key]) => [[FLAG_OF[field]!.slice(2), field], [key, field]])
+    .filter(([alias, field]) => alias !== field),
+);
+
 /** Defaults < config file < flags typed on the command line (`fromCli(key)`). */
 export async function trainSettings(flags: TrainFlags, fromCli: (key: keyof TrainFlags) => boolean): Promise<TrainSettings> {
   const origin: TrainSettings['origin'] = {};
@@ -198,13 +208,21 @@ async function readConfigFile(path: string): Promise<Record<string, unknown>> {
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new CliError(`${path}: expected a JSON object of settings, got ${describe(json)}`);
   const known = [...MODEL_FIELDS, ...TRAINING_FIELDS] as readonly string[];
-  for (const [field, value] of Object.entries(json)) {
+  const settings: Record<string, unknown> = {};
+  const keyOf: Record<string, string> = {}; // as the file spells it, for messages
+  for (const [key, value] of Object.entries(json)) {
+    const field = FILE_KEY_ALIASES[key] ?? key;
+    if (field in settings) throw new CliError(`${path}: ${key}: names the setting ${field} a second time (as ${keyOf[field]}); keep one`);
+    settings[field] = value;
+    keyOf[field] = key;
+  }
+  for (const [field, value] of Object.entries(settings)) {
     if ((DATA_FIELDS as readonly string[]).includes(field)) throw new CliError(`${path}: ${field}: set from the training data; remove it from the file`);
     if (!known.includes(field)) {
-      const hint = closest(field, known);
+      const hint = closest(field, [...known, ...Object.keys(FILE_KEY_ALIASES)]);
       throw new CliError(`${path}: ${field}: unknown setting${hint ? `; did you mean '${hint}'?` : ''}`);
     }
-    const bad = (expected: string) => new CliError(`${path}: ${field}: ${describe(value)} is not allowed; expected ${expected}`);
+    const bad = (expected: string) => new CliError(`${path}: ${keyOf[field]}: ${describe(value)} is not allowed; expected ${expected}`);
     if (field === 'preset' && !(PRESETS as readonly string[]).includes(value as string)) throw bad(`one of ${PRESETS.join(', ')}`);
     if ((TRAINING_FIELDS as readonly string[]).includes(field)) {
       const f = field as TrainingField;
@@ -217,5 +235,5 @@ async function readConfigFile(path: string): Promise<Record<string, unknown>> {
       }
     }
   }
-  return json as Record<string, unknown>;
+  return settings;
 }

@@ -57,6 +57,12 @@ export interface GreedyOptions {
   eosTokenId: number;
   /** Tokens to generate at most (not counting bos). */
   maxNewTokens: number;
+  /**
+   * New tokens the model's context has room for (maxSeqLen less the prompt); when it is below
+   * maxNewTokens, decoding stops there and says so (finishReason 'context'). Default: no limit
+   * (a step function that slides its window, or one with no context limit).
+   */
+  contextTokens?: number;
   /** Called with each row's new token after every step (streaming), and the step's outputs ({} when the step returned none). */
   onToken?: (step: number, tokens: Int32Array, outputs: StepOutputs) => void;
 }
@@ -304,16 +310,40 @@ function sampler(rng: Rng, V: number, temperature: number, topK: number, topP: n
   };
 }
 
-/** One row's decoding: its ids, and per generating step (one per id, and the eos step when it ended) that row's step outputs. */
+/**
+ * Why a row's decoding ended: `eos` (the model ended the text), `length` (maxNewTokens
+ * reached) or `context` (the model's context, maxSeqLen, was full first).
+ */
+export type FinishReason = 'eos' | 'length' | 'context';
+
+/** One row's decoding: its ids, why it ended, and per generating step (one per id, and the eos step when it ended) that row's step outputs. */
 export interface DecodedRow {
   ids: number[];
+  finishReason: FinishReason;
   steps: RowOutputs[];
+}
+
+/** New tokens decoding runs to at most: maxNewTokens, or less when the context is full first. */
+function tokenLimit(options: { maxNewTokens: number; contextTokens?: number }): number {
+  return Math.min(options.maxNewTokens, options.contextTokens ?? Infinity);
+}
+
+/**
+ * Why a row of `length` generated ids ended, decoded with `options`' limits. Decoding stops a
+ * row only at eos or at the token limit, and a row that reached the limit holds exactly that
+ * many ids, so fewer means eos.
+ */
+export function finishReasonOf(length: number, options: { maxNewTokens: number; contextTokens?: number }): FinishReason {
+  const limit = tokenLimit(options);
+  if (length < limit) return 'eos';
+  return limit < options.maxNewTokens ? 'context' : 'length';
 }
 
 /** The shared loop of greedy and sampled decoding: `pick(logits, row)` chooses each row's next token. */
 async function decodeLoop(step: StepFunction, options: GreedyOptions, pick: (logits: Float32Array, row: number) => number, collect: boolean): Promise<DecodedRow[]> {
-  const { batchSize: B, vocabSize: V, bosTokenId, eosTokenId, maxNewTokens } = options;
-  const rows: DecodedRow[] = Array.from({ length: B }, () => ({ ids: [], steps: [] }));
+  const { batchSize: B, vocabSize: V, bosTokenId, eosTokenId } = options;
+  const maxNewTokens = tokenLimit(options);
+  const rows: DecodedRow[] = Array.from({ length: B }, () => ({ ids: [], finishReason: 'length', steps: [] }));
   const done = new Uint8Array(B);
   const parents = Int32Array.from({ length: B }, (_, i) => i);
   let tokens: Int32Array = new Int32Array(B).fill(bosTokenId);
@@ -332,6 +362,7 @@ async function decodeLoop(step: StepFunction, options: GreedyOptions, pick: (log
     if (done.every((d) => d === 1)) break;
     tokens = appendColumn(tokens, B, t, next, parents);
   }
+  for (const row of rows) row.finishReason = finishReasonOf(row.ids.length, options);
   return rows;
 }
 
@@ -347,12 +378,39 @@ function appendColumn(tokens: Int32Array, rows: number, t: number, next: Int32Ar
   return out;
 }
 
+/**
+ * The last `window` columns of [rows, length] tokens (all of them when length <= window): what
+ * a model with context `window` reads once generation has gone past it, as nanoGPT's sampler
+ * crops `idx[:, -block_size:]`.
+ */
+export function cropWindow(tokens: Int32Array, rows: number, length: number, window: number): { tokens: Int32Array; length: number } {
+  if (!Number.isInteger(window) || window < 1) throw new ConfigError('window', `${window} is not allowed; expected an integer >= 1`);
+  if (length <= window) return { tokens, length };
+  const out = new Int32Array(rows * window);
+  for (let r = 0; r < rows; r++) out.set(tokens.subarray(r * length + length - window, (r + 1) * length), r * window);
+  return { tokens: out, length: window };
+}
+
+/**
+ * A step function that hands `step` at most the last `window` tokens of each row, so that a
+ * model of context `window` (maxSeqLen) continues past it on a sliding window; decode with no
+ * `contextTokens` limit. For step functions that recompute their rows each call (no cache).
+ */
+export function slidingWindow(step: StepFunction, window: number): StepFunction {
+  return (tokens, batchSize, length, context) => {
+    const cropped = cropWindow(tokens, batchSize, length, window);
+    return step(cropped.tokens, batchSize, cropped.length, context);
+  };
+}
+
 export interface BeamSearchOptions {
   batchSize: number;
   vocabSize: number;
   bosTokenId: number;
   eosTokenId: number;
   maxNewTokens: number;
+  /** As in GreedyOptions: new tokens the context has room for; default no limit. */
+  contextTokens?: number;
   /** Beams kept per input row. */
   beamSize: number;
   /** α in score = Σ log p / length^α (length counts generated tokens, eos included). Default 1. */
@@ -376,7 +434,8 @@ export interface BeamHypothesis {
  * Returns, per input row, its hypotheses best first (up to beamSize).
  */
 export async function beamSearch(step: StepFunction, options: BeamSearchOptions): Promise<BeamHypothesis[][]> {
-  const { batchSize: B, vocabSize: V, bosTokenId, eosTokenId, maxNewTokens, beamSize: K, lengthPenalty = 1 } = options;
+  const { batchSize: B, vocabSize: V, bosTokenId, eosTokenId, beamSize: K, lengthPenalty = 1 } = options;
+  const maxNewTokens = tokenLimit(options);
   if (!Number.isInteger(K) || K < 1) throw new ConfigError('beamSize', `${K} is not allowed; expected an integer >= 1`);
   const score = (logProb: number, length: number): number => logProb / Math.pow(length, lengthPenalty);
   /** `path[s]`: the row of call s + 1 that produced the beam's token s. */
@@ -502,9 +561,14 @@ export async function decodeWith(step: StepFunction, options: GreedyOptions, str
   return (await decode(step, options, strategy, false)).map((r) => r.ids);
 }
 
+/** `decodeWith`, returning per row its ids and why it ended (`steps` empty). */
+export function decodeResults(step: StepFunction, options: GreedyOptions, strategy: DecodeStrategy = { kind: 'greedy' }): Promise<DecodedRow[]> {
+  return decode(step, options, strategy, false);
+}
+
 /**
- * `decodeWith`, also returning per row the outputs of every step that produced one of its
- * tokens (for beam search, along the best hypothesis's own path of rows).
+ * `decodeWith`, also returning per row why it ended and the outputs of every step that
+ * produced one of its tokens (for beam search, along the best hypothesis's own path of rows).
  */
 export function decodeRows(step: StepFunction, options: GreedyOptions, strategy: DecodeStrategy = { kind: 'greedy' }): Promise<DecodedRow[]> {
   return decode(step, options, strategy, true);
@@ -518,7 +582,10 @@ async function decode(step: StepFunction, options: GreedyOptions, strategy: Deco
       return sampleRows(step, { ...options, ...strategy }, collect);
     case 'beam':
       if (options.onToken) throw new ConfigError('onToken', 'streaming is for greedy and sampling; beam search returns whole hypotheses');
-      return (await beamSearch(step, { ...options, ...strategy })).map((hyps) => ({ ids: hyps[0]?.ids ?? [], steps: hyps[0]?.steps ?? [] }));
+      return (await beamSearch(step, { ...options, ...strategy })).map((hyps) => {
+        const ids = hyps[0]?.ids ?? [];
+        return { ids, finishReason: finishReasonOf(ids.length, options), steps: hyps[0]?.steps ?? [] };
+      });
   }
 }
 

@@ -7,12 +7,12 @@
 // decode exactly as each does alone.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { beamSearch, createRng, greedyDecode, sampleDecode, type ModelConfigInput } from '@attend/core';
+import { beamSearch, createRng, decodeResults, greedyDecode, sampleDecode, slidingWindow, type ModelConfigInput } from '@attend/core';
 import { setupBackend, tfjsStepFunction, type TransformerModel } from '@attend/transformer';
 import { createOnnxModel } from './node.js';
 import { createOnnxModel as createWebModel } from './web.js';
 import { exportCheckpointFiles } from './export.js';
-import { generate, lastQueryRows, onnxStepFunction, streamGenerate } from './generate.js';
+import { generate, generateResults, lastQueryRows, onnxStepFunction, streamGenerate } from './generate.js';
 import type { KvCache, OnnxModel } from './session.js';
 import { checkpointFiles, makeModel, MAX_LEN, maxAbsDiff, randomBatch, VOCAB } from './test-utils/models.js';
 
@@ -262,5 +262,35 @@ describe('lastQueryRows', () => {
   it('takes each head’s last query row of every [B, H, Q, K] attention', () => {
     const data = Float32Array.from({ length: 2 * 3 * 2 }, (_, i) => i); // B 1, H 2, Q 3, K 2
     expect(lastQueryRows({ 'attentions.0': { data, dims: [1, 2, 3, 2] } })).toEqual({ 'attentions.0': { data: Float32Array.of(4, 5, 10, 11), dims: [1, 2, 2] } });
+  });
+});
+
+describe('sliding window past maxSeqLen', () => {
+  // A random model whose greedy text runs 80 tokens without eos (the first such seed), so the window must slide 17 times.
+  it.each(['learned', 'rope'] as const)('80 new tokens from a maxSeqLen-64 model, as the uncached tfjs model on the last 64 tokens; without it, finishReason context at 64 tokens (%s)', async (positional) => {
+    for (let seed = 0; seed < 20; seed++) {
+      const model = makeModel({ preset: 'decoder-lm', positional, maxSeqLen: 64 }, seed);
+      const options = { batchSize: 1, vocabSize: VOCAB, bosTokenId: model.config.bosTokenId, eosTokenId: model.config.eosTokenId, maxNewTokens: 80 };
+      const [want] = await decodeResults(slidingWindow(tfjsStepFunction(model), 64), options);
+      if (want!.finishReason !== 'length') {
+        model.dispose();
+        continue;
+      }
+      const onnx = await createOnnxModel(exportCheckpointFiles(checkpointFiles(model), { kvCache: true }));
+      try {
+        const [slid] = await generateResults(onnx, { maxNewTokens: 80, slidingWindow: true });
+        expect(slid!.ids).toHaveLength(80);
+        expect(slid).toEqual(want);
+        const [stopped] = await generateResults(onnx, { maxNewTokens: 80 });
+        expect(stopped).toEqual({ ids: want!.ids.slice(0, 63), finishReason: 'context', steps: [] }); // bos + 63 = 64 tokens
+        const [short] = await generateResults(onnx, { maxNewTokens: 5 });
+        expect(short!.finishReason).toBe('length');
+      } finally {
+        await onnx.release();
+        model.dispose();
+      }
+      return;
+    }
+    throw new Error('no seed in 0..19 gives 80 tokens without eos');
   });
 });

@@ -5,9 +5,10 @@
 // Each row's model input is its prompt (default [bos]) followed by the generated tokens.
 // Prompts of different lengths are padded on the left, with attention_mask zeros there; the
 // cache graph counts positions over real tokens only (see export.ts), so every row decodes as
-// it would alone.
+// it would alone. With `slidingWindow`, generation goes on past maxSeqLen: each step past it
+// drops the cache and reruns the last maxSeqLen tokens (nanoGPT's context crop).
 
-import { ConfigError, decodeWith, ShapeError, type DecodeStrategy, type StepFunction, type StepOutputs, tokenConfig } from '@attend/core';
+import { ConfigError, cropWindow, decodeResults, ShapeError, type DecodedRow, type DecodeStrategy, type StepFunction, type StepOutputs, tokenConfig } from '@attend/core';
 import type { KvCache, OnnxModel, OutputTensor } from './session.js';
 
 export type { DecodeStrategy };
@@ -18,6 +19,11 @@ export interface StepFunctionOptions {
    * the place of the bos that core's decoding starts every row with. Default [bos].
    */
   prompts?: readonly (readonly number[])[];
+  /**
+   * Go on past maxSeqLen by rerunning each row's last maxSeqLen tokens (the cache is dropped
+   * whenever the window slides). Default false: the sequence must fit in maxSeqLen.
+   */
+  slidingWindow?: boolean;
 }
 
 /**
@@ -37,6 +43,7 @@ export function onnxStepFunction(model: OnnxModel, options: StepFunctionOptions 
   const prompts = options.prompts;
   const promptLength = checkPrompts(prompts);
   const padToken = config.padTokenId;
+  const window = options.slidingWindow ? config.maxSeqLen : Infinity;
   let cache: KvCache | undefined;
   let cachedLength = 0; // decoding tokens (core's `length`) the cache covers
   let inputRows: Int32Array | undefined; // input row (prompt) of each row of the previous call
@@ -52,6 +59,16 @@ export function onnxStepFunction(model: OnnxModel, options: StepFunctionOptions 
     const sequence = promptLength + length - (prompts ? 1 : 0); // model tokens per row, padding included
     const attentionMask = leftPaddingMask(batchSize, sequence, padding);
     let out;
+    if (sequence > window) {
+      // Past the context: the last maxSeqLen tokens from scratch (positions restart at the window's first token).
+      const inputs = modelInputs(tokens, batchSize, length, rows, prompts, promptLength, padToken);
+      const cropped = cropWindow(inputs.data, batchSize, inputs.seqLen, window);
+      const mask = cropWindow(attentionMask.data, batchSize, sequence, window);
+      out = await model.runCached({ inputIds: { data: cropped.tokens, batchSize, seqLen: window }, attentionMask: { data: mask.tokens, batchSize, seqLen: window } });
+      cache = undefined;
+      cachedLength = 0;
+      return { logits: lastPosition(out.logits, batchSize, V), outputs: lastQueryRows(out.attentions) };
+    }
     if (cache && parents && cachedLength === length - 1) {
       const past = isIdentity(parents, cache[0]!.key.dims[0]!) ? cache : cache.map((layer) => ({ key: gatherRows(layer.key, parents), value: gatherRows(layer.value, parents) }));
       const ids = Int32Array.from({ length: batchSize }, (_, i) => tokens[i * length + length - 1]!);
@@ -67,7 +84,7 @@ export function onnxStepFunction(model: OnnxModel, options: StepFunctionOptions 
 }
 
 export interface GenerateOptions extends StepFunctionOptions {
-  /** Tokens to generate at most per row (not counting the prompt); capped by maxSeqLen. */
+  /** Tokens to generate at most per row (not counting the prompt); capped by maxSeqLen unless `slidingWindow`. */
   maxNewTokens: number;
   /** Default greedy. */
   strategy?: DecodeStrategy;
@@ -79,6 +96,11 @@ export interface GenerateOptions extends StepFunctionOptions {
 
 /** Generates from a decoder-lm KV-cache model; returns each row's new ids (no prompt, no eos). */
 export async function generate(model: OnnxModel, options: GenerateOptions): Promise<number[][]> {
+  return (await generateResults(model, options)).map((row) => row.ids);
+}
+
+/** `generate`, returning per row its new ids and why it ended (`finishReason`: eos, length, context). */
+export async function generateResults(model: OnnxModel, options: GenerateOptions): Promise<DecodedRow[]> {
   const c = tokenConfig(model.config, 'generate');
   const promptLength = checkPrompts(options.prompts);
   const batchSize = options.prompts?.length ?? options.batchSize ?? 1;
@@ -92,10 +114,11 @@ export async function generate(model: OnnxModel, options: GenerateOptions): Prom
     vocabSize: c.vocabSize,
     bosTokenId: c.bosTokenId,
     eosTokenId: c.eosTokenId,
-    maxNewTokens: Math.min(options.maxNewTokens, c.maxSeqLen - Math.max(promptLength, 1)),
+    maxNewTokens: options.maxNewTokens,
+    ...(options.slidingWindow ? {} : { contextTokens: c.maxSeqLen - Math.max(promptLength, 1) }),
     ...(options.onToken ? { onToken: options.onToken } : {}),
   };
-  return decodeWith(step, decode, options.strategy);
+  return decodeResults(step, decode, options.strategy);
 }
 
 export interface GeneratedToken {

@@ -3,7 +3,7 @@
 // The tfjs side recomputes the prefix each step (no cache); the ONNX runtime has the KV cache.
 
 import * as tf from '@tensorflow/tfjs-core';
-import { decodeWith, hasTokens, ShapeError, type DecodeStrategy, type StepFunction, type TranslateOptions } from '@attend/core';
+import { decodeWith, hasTokens, modelTask, ShapeError, type DecodeStrategy, type StepFunction, type TranslateOptions } from '@attend/core';
 import type { TokenBatch } from './model.js';
 import type { AttendModel } from './models.js';
 
@@ -43,7 +43,7 @@ export async function translate(model: AttendModel, source: TokenBatch, maxNewTo
 export async function translate(model: AttendModel, source: TokenBatch, lengthOrOptions: number | TranslateOptions, strategyArg?: DecodeStrategy): Promise<number[][]> {
   const { maxNewTokens, strategy = { kind: 'greedy' }, onToken } = typeof lengthOrOptions === 'number' ? { maxNewTokens: lengthOrOptions, strategy: strategyArg, onToken: undefined } : lengthOrOptions;
   const c = model.config;
-  if (!hasTokens(c)) throw new ShapeError(`translate: preset '${c.preset}' does not write tokens`);
+  if (!hasTokens(c) || modelTask(c) !== 'translation') throw new ShapeError(`translate: a ${c.preset} model; translate needs an encoder-decoder or rnn-seq2seq${c.preset === 'decoder-lm' ? ' (a decoder-lm continues a prompt: generate)' : ''}`);
   const memory = { states: tf.tidy(() => model.encode(source)), source };
   try {
     const step = tfjsStepFunction(model, memory);

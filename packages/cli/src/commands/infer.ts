@@ -1,23 +1,25 @@
 // `attend infer` (and its alias `attend translate`): runs a checkpoint (tfjs) or an export
 // folder (onnxruntime on cpu, cuda or wasm) on inputs from arguments, --file or stdin, one per
 // line, as whatever the model is: an encoder–decoder translates, a classifier gives each input's
-// label and class probabilities, a decoder-only LM continues each input. A vit-classifier's
-// inputs are CSV lines of pixel values (a class id at the end of every line adds the accuracy).
+// label and class probabilities, a decoder-only LM continues each input. Labelled inputs add the
+// accuracy: a vit-classifier's CSV lines of pixel values that end in a class id, or an
+// encoder-classifier's --file in its training layout (`text,label` rows).
 // Inputs are read and run --batch-size at a time, each batch's outputs written before the next
-// is read; --json prints one object, written as it goes.
+// is read; --json prints one object, written as it goes: every result has `input` and `output`
+// (the text, or the class id), plus its task's fields.
 
 import { once } from 'node:events';
-import { configAs, modelTask, type DecodeStrategy } from '@attend/core';
-import { CliError, InputError } from '../errors.js';
-import { batchesOf, DEFAULT_INFER_BATCH, imageInputs, inputLines, isImageHeader, MAX_INFER_BATCH, strategyOf, type StrategyOptions } from '../inputs.js';
+import { configAs, modelTask, type Classification, type DecodeStrategy, type FinishReason } from '@attend/core';
+import { aPreset, CliError, InputError } from '../errors.js';
+import { batchesOf, DEFAULT_INFER_BATCH, imageInputs, inputLines, isImageHeader, maxNewTokensOf, MAX_INFER_BATCH, strategyOf, warnUnknown, type LengthOptions, type StrategyOptions } from '../inputs.js';
 import { openModel, type InferDevice, type ModelRunner } from '../runner.js';
+import { parseTextCsv } from '../train-data.js';
 
-export interface InferCommandOptions extends StrategyOptions {
+export interface InferCommandOptions extends StrategyOptions, LengthOptions {
   file?: string;
   device: InferDevice;
   /** cuda: the GPU index. */
   deviceId?: number;
-  maxTokens?: number;
   json: boolean;
   /** infer: inputs run together in one model call; outputs are written batch by batch. */
   batchSize?: number;
@@ -28,43 +30,74 @@ export function reportFallback(runner: ModelRunner, device: InferDevice): void {
   if (runner.fallback) console.error(`attend: --device ${device} is unavailable (${runner.fallback.reason}); running on ${runner.device}`);
 }
 
+/**
+ * Tells on stderr that a generation (or translation, `slides` false) stopped because the
+ * model's context was full (not eos, not --max-new-tokens).
+ */
+export function reportContext(finishReason: FinishReason, maxSeqLen: number, what: string, slides = true): void {
+  if (finishReason === 'context') console.error(`attend: ${what} stopped at the model's context of ${maxSeqLen} tokens${slides ? ' (--sliding-window goes on past it)' : ''}`);
+}
+
 const formatProbabilities = (p: Float32Array) => Array.from(p, (x, k) => `${k}: ${x.toFixed(3)}`).join(', ');
 
 /** The outputs of one batch of inputs. */
 interface BatchOutput {
   lines: string[];
   results: object[];
-  /** vit-classifier inputs that carried their class id: how many, and how many the model got right. */
+  /** Inputs that carried their class id (vit-classifier CSV lines, encoder-classifier --file rows): how many, and how many the model got right. */
   labelled?: { correct: number; total: number };
 }
 
-/** Runs one batch of inputs; `before` inputs came in earlier batches (for the images' numbers). */
-async function runBatch(runner: ModelRunner, inputs: string[], strategy: DecodeStrategy, maxTokens: number | undefined, before: number): Promise<BatchOutput> {
+/** Classified inputs as lines and results, with the count of right answers when the inputs carried labels. */
+function classified(inputs: readonly string[], rows: readonly Classification[], labels: readonly number[] | undefined): BatchOutput {
+  return {
+    lines: rows.map((r) => `${r.label}\t(${formatProbabilities(r.probabilities)})`),
+    results: rows.map((r, i) => ({ input: inputs[i]!, output: r.label, probabilities: Array.from(r.probabilities, (x) => Number(x.toFixed(6))), ...(labels ? { expected: labels[i]! } : {}) })),
+    ...(labels ? { labelled: { correct: rows.filter((r, i) => r.label === labels[i]).length, total: rows.length } } : {}),
+  };
+}
+
+/** A batch of an encoder-classifier's --file in the training layout (`text,label` rows): texts and labels; undefined when the lines are not such rows. */
+function labelledRows(lines: readonly string[], file: string): { texts: string[]; labels: number[] } | undefined {
+  let rows;
+  try {
+    rows = parseTextCsv(lines.join('\n'), file);
+  } catch {
+    return undefined; // not the training layout: one input per line
+  }
+  return rows.length > 0 ? { texts: rows.map((r) => r.text), labels: rows.map((r) => r.label) } : undefined;
+}
+
+/** Runs one batch of inputs (`before` came in earlier batches); `csv` when the encoder-classifier's --file is in the training layout. */
+async function runBatch(runner: ModelRunner, inputs: string[], before: number, o: InferCommandOptions, strategy: DecodeStrategy, csv: boolean): Promise<BatchOutput> {
   const task = modelTask(runner.config);
+  const maxNewTokens = maxNewTokensOf(o);
+  if (o.slidingWindow && task !== 'text-generation') throw new CliError(`--sliding-window: for a decoder-lm; this model is ${aPreset(runner.config.preset)}`, 2);
   if (task === 'image-classification') {
     const images = imageInputs(inputs, configAs(runner.config, ['vit-classifier'], 'image inputs'), { header: false });
     const rows = await runner.classifyImages(images.pixels, images.count);
-    const results = rows.map((r, i) => ({ image: before + i + 1, label: r.label, probabilities: Array.from(r.probabilities, (x) => Number(x.toFixed(6))), ...(images.labels ? { expected: images.labels[i]! } : {}) }));
-    return {
-      lines: rows.map((r) => `${r.label}\t(${formatProbabilities(r.probabilities)})`),
-      results,
-      ...(images.labels ? { labelled: { correct: rows.filter((r, i) => r.label === images.labels![i]).length, total: rows.length } } : {}),
-    };
-  }
-  if (task === 'translation') {
-    const outputs = await runner.translate(inputs, strategy, maxTokens);
-    return { lines: outputs, results: inputs.map((source, i) => ({ source, output: outputs[i]! })) };
+    return classified(inputs, rows, images.labels);
   }
   if (task === 'text-classification') {
-    const rows = await runner.classify(inputs);
-    return {
-      lines: rows.map((r) => `${r.label}\t(${formatProbabilities(r.probabilities)})`),
-      results: inputs.map((input, i) => ({ input, label: rows[i]!.label, probabilities: Array.from(rows[i]!.probabilities, (x) => Number(x.toFixed(6))) })),
-    };
+    const labelled = csv ? labelledRows(inputs, o.file!) : undefined;
+    if (csv && !labelled) throw new CliError(`${o.file}: these lines are not \`text,label\` rows like the ones before them`);
+    const texts = labelled?.texts ?? inputs;
+    warnUnknown(runner.tokenizer, texts);
+    return classified(texts, await runner.classify(texts), labelled?.labels);
   }
-  const outputs: string[] = [];
-  for (const prompt of inputs) outputs.push(await runner.generate(prompt, strategy, maxTokens));
-  return { lines: outputs, results: inputs.map((prompt, i) => ({ prompt, output: outputs[i]! })) };
+  warnUnknown(runner.tokenizer, inputs);
+  if (task === 'translation') {
+    const outputs = await runner.translate(inputs, strategy, maxNewTokens);
+    outputs.forEach((t, i) => reportContext(t.finishReason, runner.config.maxSeqLen, inputs.length === 1 && before === 0 ? 'the translation' : `input ${before + i + 1}`, false));
+    return { lines: outputs.map((t) => t.output), results: inputs.map((input, i) => ({ input, ...outputs[i]! })) };
+  }
+  const results: { input: string; output: string; finishReason: FinishReason }[] = [];
+  for (const [i, input] of inputs.entries()) {
+    const { output, finishReason } = await runner.generate(input, { strategy, ...(maxNewTokens !== undefined ? { maxNewTokens } : {}), slidingWindow: o.slidingWindow ?? false });
+    reportContext(finishReason, runner.config.maxSeqLen, inputs.length === 1 && before === 0 ? 'the generation' : `input ${before + i + 1}`);
+    results.push({ input, output, finishReason });
+  }
+  return { lines: results.map((r) => r.output), results };
 }
 
 /** Writes to stdout, waiting while its buffer is full, so that a slow reader keeps memory flat. */
@@ -73,12 +106,14 @@ async function write(text: string): Promise<void> {
 }
 
 /**
- * Runs the model over the inputs batch by batch (--batch-size at a time), writing each batch's
- * outputs before reading the next: memory stays flat however many lines --file or stdin holds.
- * --json writes the same single object as it goes (`results` filled batch by batch).
+ * `attend infer`, or as `attend translate` (`command`), which takes only encoder–decoders. Runs
+ * the model over the inputs batch by batch (--batch-size at a time), writing each batch's outputs
+ * before reading the next: memory stays flat however many lines --file or stdin holds. --json
+ * writes the same single object as it goes (`results` filled batch by batch).
  */
-export async function inferCommand(model: string, texts: string[], o: InferCommandOptions): Promise<void> {
+export async function inferCommand(model: string, texts: string[], o: InferCommandOptions, command: 'infer' | 'translate' = 'infer'): Promise<void> {
   const strategy = strategyOf(o);
+  maxNewTokensOf(o);
   const batchSize = o.batchSize ?? DEFAULT_INFER_BATCH;
   if (batchSize > MAX_INFER_BATCH) throw new CliError(`--batch-size: ${batchSize} is over the limit of ${MAX_INFER_BATCH} inputs per model call`, 2);
   const batches = batchesOf(inputLines(texts, o.file), batchSize);
@@ -87,21 +122,29 @@ export async function inferCommand(model: string, texts: string[], o: InferComma
   if (first.done) throw new CliError('no input lines to run the model on');
   const runner = await openModel(model, o.device, o.deviceId);
   try {
+    if (command === 'translate' && modelTask(runner.config) !== 'translation') {
+      const use = modelTask(runner.config) === 'text-generation' ? 'attend generate' : 'attend infer';
+      throw new CliError(`${model}: ${aPreset(runner.config.preset)} model; translate needs an encoder-decoder or rnn-seq2seq (use ${use})`);
+    }
     reportFallback(runner, o.device);
-    const images = modelTask(runner.config) === 'image-classification' ? configAs(runner.config, ['vit-classifier'], 'image inputs') : undefined;
+    const task = modelTask(runner.config);
+    const images = task === 'image-classification' ? configAs(runner.config, ['vit-classifier'], 'image inputs') : undefined;
+    // An encoder-classifier's --file in the training layout (decided on its first lines) reports accuracy.
+    const csv = task === 'text-classification' && o.file !== undefined && labelledRows(first.value, o.file) !== undefined;
+    const decodes = task === 'translation' || task === 'text-generation';
     let done = 0;
     let labelled: { correct: number; total: number } | undefined;
     const run = async (inputs: string[]) => {
       let out: BatchOutput;
       try {
-        out = await runBatch(runner, inputs, strategy, o.maxTokens, done);
+        out = await runBatch(runner, inputs, done, o, strategy, csv);
       } catch (error) {
         throw error instanceof InputError ? error.shifted(done) : error;
       }
       if (out.labelled && done > 0 && !labelled) throw new CliError(`input ${done + 1} ends with a class id but the inputs before it do not; give it on every line or on none`);
       if (!out.labelled && labelled) throw new CliError(`input ${done + 1} has no class id but the inputs before it do; give it on every line or on none`);
       if (o.json) {
-        const head = done === 0 ? `${JSON.stringify({ model, preset: runner.config.preset, runtime: runner.runtime, strategy }).slice(0, -1)},"results":[` : ',';
+        const head = done === 0 ? `${JSON.stringify({ model, preset: runner.config.preset, runtime: runner.runtime, ...(decodes ? { strategy } : {}) }).slice(0, -1)},"results":[` : ',';
         await write(head + out.results.map((r) => JSON.stringify(r)).join(','));
       } else await write(out.lines.map((line) => `${line}\n`).join(''));
       if (out.labelled) labelled = { correct: (labelled?.correct ?? 0) + out.labelled.correct, total: (labelled?.total ?? 0) + out.labelled.total };
@@ -115,7 +158,7 @@ export async function inferCommand(model: string, texts: string[], o: InferComma
     const summary = labelled && { accuracy: labelled.correct / labelled.total, ...labelled };
     if (o.json) await write(`]${summary ? `,"summary":${JSON.stringify(summary)}` : ''}}\n`);
     // On stderr, so that stdout stays one line per input.
-    else if (summary) console.error(`accuracy: ${(100 * summary.accuracy).toFixed(2)}% (${summary.correct}/${summary.total} images)`);
+    else if (summary) console.error(`accuracy: ${(100 * summary.accuracy).toFixed(2)}% (${summary.correct}/${summary.total} ${images ? 'images' : 'inputs'})`);
   } finally {
     await runner.close();
   }

@@ -66,11 +66,7 @@ async function quickstart(o: QuickstartCommandOptions, out: string, temporary: b
   stage();
   const translator = await openModel(exportDir, o.device);
   try {
-    const ortOutputs = await translator.translate(
-      r.dev.map((p) => p.source),
-      { kind: 'greedy' },
-      13,
-    );
+    const ortOutputs = (await translator.translate(r.dev.map((p) => p.source), { kind: 'greedy' }, 13)).map((t) => t.output);
     const references = r.dev.map((p) => p.target);
     const agree = ortOutputs.filter((s, i) => s === r.outputs[i]).length;
     console.log(`\ndev exact match on ${r.devSize} dates:`);

@@ -108,6 +108,10 @@ function modelConfigFor(data: TrainData, tokenizer: Tokenizer | undefined, s: Tr
   for (const field of Object.keys(fields)) {
     if (!kind.fields.includes(field) && s.origin[field] !== 'default') throw settingError(s, field, `preset '${kind.preset}' has no such setting`);
   }
+  // --context-length is a training setting (the LM's windows, and its maxSeqLen): set for another kind, it would do nothing.
+  if (kind.preset !== 'decoder-lm' && s.origin.contextLength !== undefined && s.origin.contextLength !== 'default') {
+    throw settingError(s, 'contextLength', `preset '${kind.preset}' has no such setting (it sets a decoder-lm's training windows)`);
+  }
   const dModel = (fields.dModel as number | undefined) ?? 64;
   const sizes: Record<string, unknown> = { dModel, numHeads: 4, numEncoderLayers: layers, numDecoderLayers: layers, dropout: 0 };
   if (data.preset === 'vit-classifier') {

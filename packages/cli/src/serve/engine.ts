@@ -3,28 +3,32 @@
 // with a batch runner for the batcher. Requests share a model call only when that gives each
 // the same tokens as running it alone: greedy decoding, and for generation prompts of one
 // length (generate would left-pad shorter prompts, but the longest prompt of a batch would then
-// cap the others' new tokens under maxSeqLen); sampling and beam search run alone.
+// cap the others' new tokens under maxSeqLen); sampling and beam search run alone. An LM's
+// prompt ids come from core's `lmPromptIds` (no bos), as in the CLI and the playground.
 
-import { argmax, CheckpointError, tokenConfig, type DecodeStrategy, type ModelConfig, type Preset, type TokenModelConfig, type Tokenizer } from '@attend/core';
+import { argmax, CheckpointError, finishReasonOf, lmPromptIds, tokenConfig, type DecodeStrategy, type FinishReason, type ModelConfig, type Preset, type TokenModelConfig, type Tokenizer } from '@attend/core';
 import { generate, translate, type OnnxModel } from '@attend/runtime-onnx';
 import { openExportOn, type InferDevice } from '../runner.js';
 import type { BatchRunner } from './batcher.js';
 
 export type Task = 'generate' | 'translate' | 'classify';
 
-/** One decoding request: token ids of the prompt or source (no bos/eos), and how to decode. */
+/** One decoding request: token ids of the prompt (`Engine.encode`) or source (no bos/eos), and how to decode. */
 export interface DecodeInput {
   ids: number[];
+  /** New tokens asked for; the engine stops earlier at the model's context (finishReason 'context'). */
   maxNewTokens: number;
   strategy: DecodeStrategy;
+  /** decoder-lm: go on past maxSeqLen on the last maxSeqLen tokens. */
+  slidingWindow?: boolean;
   /** Receives each new token as it is decoded (greedy and sampling); never eos. */
   onToken?: (id: number) => void;
 }
 
 export interface DecodeOutput {
   ids: number[];
-  /** 'eos' when the model ended the text, 'length' when maxNewTokens (or maxSeqLen) did. */
-  finishReason: 'eos' | 'length';
+  /** 'eos' when the model ended the text, 'length' when maxNewTokens did, 'context' when maxSeqLen did. */
+  finishReason: FinishReason;
 }
 
 export interface ClassifyOutput {
@@ -39,9 +43,10 @@ export interface Engine {
   readonly tokenizer: Tokenizer;
   /** e.g. "onnxruntime-node (cpu)". */
   readonly runtime: string;
-  /** Prompt/source tokens at most, and new tokens at most for a prompt of `promptTokens`. */
+  /** The ids of a prompt (decoder-lm: core's `lmPromptIds`) or source text. */
+  encode(text: string): number[];
+  /** Prompt/source tokens at most. */
   readonly maxInputTokens: number;
-  maxNewTokens(promptTokens: number): number;
   /** Requests with equal keys may share one batch. */
   batchKey(input: DecodeInput, id: number): string;
   readonly runDecode?: BatchRunner<DecodeInput, DecodeOutput>;
@@ -76,6 +81,7 @@ const isGreedy = (s: DecodeStrategy): boolean => s.kind === 'greedy';
 /**
  * Runs `decodeRows` (one model call over every row) and hands out each row's tokens: a row's
  * callback sees at most its own maxNewTokens, none after its eos; rows are cut to their length.
+ * `cap`: the new tokens the model's context leaves room for (Infinity on a sliding window).
  */
 async function decodeBatch(
   inputs: DecodeInput[],
@@ -103,9 +109,9 @@ async function decodeBatch(
     if (error instanceof AllCancelled) return inputs.map(() => ({ ids: [], finishReason: 'length' }));
     throw error;
   }
-  return rows.map((ids, row) => {
-    const limit = limits[row]!;
-    return ids.length < limit ? { ids, finishReason: 'eos' } : { ids: ids.slice(0, limit), finishReason: 'length' };
+  return rows.map((all, row) => {
+    const ids = all.slice(0, limits[row]!);
+    return { ids, finishReason: finishReasonOf(ids.length, { maxNewTokens: inputs[row]!.maxNewTokens, contextTokens: cap }) };
   });
 }
 
@@ -116,18 +122,21 @@ function lmEngine(model: OnnxModel, tokenizer: Tokenizer, runtime: string): Engi
     config: c,
     tokenizer,
     runtime,
-    maxInputTokens: c.maxSeqLen - 2, // bos + the prompt + at least one new token
-    maxNewTokens: (n) => c.maxSeqLen - (n + 1),
-    batchKey: (input, id) => (isGreedy(input.strategy) ? `greedy:${input.ids.length}` : `alone:${id}`),
-    runDecode: (inputs, live) =>
-      decodeBatch(inputs, live, c.eosTokenId, c.maxSeqLen - (inputs[0]!.ids.length + 1), (maxNewTokens, onToken) =>
+    encode: (text) => lmPromptIds(tokenizer, c.bosTokenId, text),
+    maxInputTokens: c.maxSeqLen - 1, // the prompt + at least one new token
+    batchKey: (input, id) => (isGreedy(input.strategy) ? `greedy:${input.ids.length}:${input.slidingWindow ? 'slide' : 'stop'}` : `alone:${id}`),
+    runDecode: (inputs, live) => {
+      const slidingWindow = inputs[0]!.slidingWindow ?? false;
+      return decodeBatch(inputs, live, c.eosTokenId, slidingWindow ? Infinity : c.maxSeqLen - inputs[0]!.ids.length, (maxNewTokens, onToken) =>
         generate(model, {
-          prompts: inputs.map((x) => [c.bosTokenId, ...x.ids]),
+          prompts: inputs.map((x) => x.ids),
           maxNewTokens,
           strategy: inputs[0]!.strategy,
+          slidingWindow,
           ...(onToken ? { onToken } : {}),
         }),
-      ),
+      );
+    },
     close: () => model.release(),
   };
 }
@@ -140,8 +149,8 @@ function seq2seqEngine(encoder: OnnxModel, decoder: OnnxModel, tokenizer: Tokeni
     config: c,
     tokenizer,
     runtime,
+    encode: (text) => tokenizer.encode(text),
     maxInputTokens: c.maxSeqLen,
-    maxNewTokens: () => c.maxSeqLen - 1,
     batchKey: (input, id) => (isGreedy(input.strategy) ? 'greedy' : `alone:${id}`),
     runDecode: (inputs, live) => {
       const S = inputs.reduce((n, x) => Math.max(n, x.ids.length), 0);
@@ -167,8 +176,8 @@ function classifierEngine(model: OnnxModel, tokenizer: Tokenizer, runtime: strin
     config: c,
     tokenizer,
     runtime,
+    encode: (text) => tokenizer.encode(text),
     maxInputTokens: c.maxSeqLen,
-    maxNewTokens: () => 0,
     batchKey: () => 'classify',
     runClassify: async (inputs) => {
       const B = inputs.length;

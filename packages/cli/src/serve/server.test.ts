@@ -68,6 +68,54 @@ async function until(test: () => Promise<boolean>): Promise<void> {
   for (let i = 0; i < 500 && !(await test()); i++) await new Promise((r) => setTimeout(r, 10));
 }
 
+describe('one behaviour with the CLI', () => {
+  it('says finishReason context when maxSeqLen stops a generation, and slidingWindow goes on past it', async () => {
+    const { url } = await start(folders.lm);
+    let slid = 0;
+    for (const prompt of ['abc', 'the', 'zz', 'hello', 'q', 'mn']) {
+      const room = 24 - prompt.length; // maxSeqLen 24, no bos before the prompt
+      const stopped = await post(`${url}/v1/generate`, { prompt, maxNewTokens: 40 });
+      expect(stopped.status).toBe(200);
+      if (stopped.json.finishReason === 'eos') {
+        expect(stopped.json.tokens).toBeLessThan(room);
+        continue;
+      }
+      expect(stopped.json).toMatchObject({ finishReason: 'context', tokens: room });
+      const sliding = await post(`${url}/v1/generate`, { prompt, maxNewTokens: 40, slidingWindow: true });
+      expect(sliding.json.text.startsWith(stopped.json.text)).toBe(true);
+      expect(['eos', 'length']).toContain(sliding.json.finishReason);
+      if (sliding.json.finishReason === 'length') expect(sliding.json.tokens).toBe(40);
+      const short = await post(`${url}/v1/generate`, { prompt, maxNewTokens: 3 });
+      expect(short.json).toMatchObject({ finishReason: 'length', tokens: 3 });
+      slid += 1;
+    }
+    expect(slid).toBeGreaterThan(0);
+  });
+
+  it('refuses slidingWindow for a model that does not generate', async () => {
+    const { url } = await start(folders.seq2seq);
+    const r = await post(`${url}/v1/translate`, { text: 'abc', slidingWindow: true });
+    expect(r.status).toBe(400);
+    expect(r.json.error.message).toBe('slidingWindow: only for a decoder-lm (POST /v1/generate); this server runs preset \'encoder-decoder\'');
+  });
+
+  it('warns about characters the tokenizer does not know', async () => {
+    const lm = await start(folders.lm);
+    const r = await post(`${lm.url}/v1/generate`, { prompt: 'JULY 4th', maxNewTokens: 2 });
+    expect(r.json.warnings).toEqual(['prompt: 5 tokens unknown to the tokenizer, read as <unk> ("J", "U", "L", "Y", "4")']);
+    expect((await post(`${lm.url}/v1/generate`, { prompt: 'july', maxNewTokens: 2 })).json.warnings).toBeUndefined();
+    const classifier = await start(folders.classifier);
+    expect((await post(`${classifier.url}/v1/classify`, { text: 'ab!' })).json.warnings).toEqual(['text: 1 token unknown to the tokenizer, read as <unk> ("!")']);
+  });
+
+  it('samples with the CLI\'s default seed (1) when a request gives none', async () => {
+    const { url } = await start(folders.lm);
+    const unseeded = await post(`${url}/v1/generate`, { prompt: 'ab', sample: true, temperature: 2, maxNewTokens: 12 });
+    const one = await post(`${url}/v1/generate`, { prompt: 'ab', sample: true, temperature: 2, maxNewTokens: 12, seed: 1 });
+    expect(unseeded.json.text).toBe(one.json.text);
+  });
+});
+
 describe('endpoints', () => {
   it('generates with a decoder-lm, and /v1/translate answers 404 naming the route to use', async () => {
     const { url } = await start(folders.lm);
@@ -139,7 +187,7 @@ describe('validation and limits', () => {
     ['sampling options without sample', { prompt: 'a', topK: 3 }, 400, 'invalid_request', /topK: only with "sample": true/],
     ['streaming beam search', { prompt: 'a', beam: 2, stream: true }, 400, 'invalid_request', /beam search/],
     ['a body over the limit', { prompt: 'a'.repeat(4000) }, 413, 'body_too_large', /body/i],
-    ['a prompt of too many tokens', { prompt: 'a'.repeat(23) }, 413, 'too_many_tokens', /prompt is 23 tokens; this model takes at most 22/],
+    ['a prompt of too many tokens', { prompt: 'a'.repeat(24) }, 413, 'too_many_tokens', /prompt is 24 tokens; this model takes at most 23/],
   ])('answers %s with a one-line JSON error', async (_name, body, status, code, message) => {
     const r = await post(`${url}/v1/generate`, body);
     expect(r.status).toBe(status);

@@ -6,12 +6,13 @@
 import type { Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { MAX_SEED, type DecodeStrategy } from '@attend/core';
+import { MAX_SEED, unknownText, unknownTextWarning, type DecodeStrategy } from '@attend/core';
 import { Batcher, type Pending } from './batcher.js';
 import type { ClassifyOutput, DecodeInput, DecodeOutput, Engine, Task } from './engine.js';
 import { errorBody, HttpError } from './http-error.js';
 import { createMetrics, type ServeMetrics } from './metrics.js';
 import { MAX_BEAMS } from '../inputs.js';
+import { DEFAULT_SEED } from '../options.js';
 
 export interface ServeLimits {
   /** Request bodies larger than this get 413 (bytes). */
@@ -69,6 +70,7 @@ interface DecodeBody {
   topP?: number;
   seed?: number;
   beam?: number;
+  slidingWindow?: boolean;
 }
 
 function decodeSchema(field: 'prompt' | 'text', limits: ServeLimits) {
@@ -86,6 +88,7 @@ function decodeSchema(field: 'prompt' | 'text', limits: ServeLimits) {
       topP: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
       seed: { type: 'integer', minimum: 0, maximum: MAX_SEED }, // larger seeds would alias modulo 2^32
       beam: { type: 'integer', minimum: 1, maximum: MAX_BEAMS },
+      slidingWindow: { type: 'boolean' },
     },
   } as const;
 }
@@ -104,7 +107,7 @@ function strategyOf(body: DecodeBody): DecodeStrategy {
   if (body.sample) {
     return {
       kind: 'sample',
-      seed: body.seed ?? 0,
+      seed: body.seed ?? DEFAULT_SEED,
       ...(body.temperature !== undefined ? { temperature: body.temperature } : {}),
       ...(body.topK !== undefined ? { topK: body.topK } : {}),
       ...(body.topP !== undefined ? { topP: body.topP } : {}),
@@ -215,27 +218,29 @@ export function createServer(engine: Engine, limitsIn: Partial<ServeLimits> = {}
     });
   }
 
-  function tokenize(text: string, field: string): number[] {
-    const ids = engine.tokenizer.encode(text);
+  /** The input's ids (`engine.encode`: for an LM without bos, as the CLI and the playground), and a warning when the tokenizer reads some of it as <unk>. */
+  function tokenize(text: string, field: string): { ids: number[]; warnings?: string[] } {
+    const ids = engine.encode(text);
     if (ids.length > engine.maxInputTokens) {
       throw new HttpError(413, 'too_many_tokens', `${field} is ${ids.length} tokens; this model takes at most ${engine.maxInputTokens}`);
     }
-    if (ids.length === 0 && engine.task !== 'generate') throw new HttpError(400, 'invalid_request', `${field} is empty`);
-    return ids;
+    if (ids.length === 0) throw new HttpError(400, 'invalid_request', `${field} is empty`);
+    const warning = unknownTextWarning(unknownText(engine.tokenizer, text), field);
+    return { ids, ...(warning ? { warnings: [warning] } : {}) };
   }
 
   async function decodeRoute(field: 'prompt' | 'text', request: FastifyRequest<{ Body: DecodeBody }>, reply: FastifyReply) {
     const body = request.body;
-    const ids = tokenize(body[field]!, field);
+    if (body.slidingWindow && engine.task !== 'generate') throw new HttpError(400, 'invalid_request', `slidingWindow: only for a decoder-lm (POST ${TASK_ROUTES.generate}); this server runs preset '${engine.config.preset}'`);
+    const { ids, warnings } = tokenize(body[field]!, field);
     const strategy = strategyOf(body);
     if (body.stream && strategy.kind === 'beam') throw new HttpError(400, 'invalid_request', 'stream: beam search returns whole hypotheses; stream greedy or sampled decoding');
-    const maxNewTokens = Math.min(body.maxNewTokens ?? limits.maxNewTokens, engine.maxNewTokens(ids.length));
-    const input: DecodeInput = { ids, maxNewTokens, strategy };
+    const input: DecodeInput = { ids, maxNewTokens: body.maxNewTokens ?? limits.maxNewTokens, strategy, ...(body.slidingWindow ? { slidingWindow: true } : {}) };
     const id = nextId++;
+    const result = (out: DecodeOutput) => ({ text: engine.tokenizer.decode(out.ids), tokens: out.ids.length, finishReason: out.finishReason, ...(warnings ? { warnings } : {}) });
     if (!body.stream) {
       const queued = decoder!.submit(input, engine.batchKey(input, id));
-      const out = await awaitResult(decoder!, reply, queued);
-      return { text: engine.tokenizer.decode(out.ids), tokens: out.ids.length, finishReason: out.finishReason };
+      return result(await awaitResult(decoder!, reply, queued));
     }
     // Server-sent events: one `data: {"text": piece}` per token, then `event: done` or `event: error`.
     const stream = new PassThrough();
@@ -255,7 +260,7 @@ export function createServer(engine: Engine, limitsIn: Partial<ServeLimits> = {}
     const queued = decoder!.submit(input, engine.batchKey(input, id));
     awaitResult(decoder!, reply, queued).then(
       (out) => {
-        send('done', { text: engine.tokenizer.decode(out.ids), tokens: out.ids.length, finishReason: out.finishReason });
+        send('done', result(out));
         stream.end();
       },
       (error: unknown) => {
@@ -281,8 +286,8 @@ export function createServer(engine: Engine, limitsIn: Partial<ServeLimits> = {}
   }
   if (engine.task === 'classify') {
     app.post<{ Body: { text: string } }>(TASK_ROUTES.classify, { schema: { body: classifySchema } }, async (request, reply) => {
-      const ids = tokenize(request.body.text, 'text');
-      return awaitResult(classifier!, reply, classifier!.submit(ids, 'classify'));
+      const { ids, warnings } = tokenize(request.body.text, 'text');
+      return { ...(await awaitResult(classifier!, reply, classifier!.submit(ids, 'classify'))), ...(warnings ? { warnings } : {}) };
     });
   } else {
     app.post(TASK_ROUTES.classify, wrongTask('classify'));

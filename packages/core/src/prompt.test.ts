@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { lmPromptIds, unknownText, unknownTextWarning } from './prompt.js';
+import { CharTokenizer } from './tokenizers/char.js';
+import { WordTokenizer } from './tokenizers/word.js';
+
+const chars = CharTokenizer.fromCorpus(['july the fourth, 1776']);
+
+describe('lmPromptIds', () => {
+  it('is the prompt as training windows see it: no bos; an empty prompt starts from bos', () => {
+    const { bos } = chars.specialTokenIds;
+    expect(lmPromptIds(chars, bos, 'july')).toEqual(chars.encode('july'));
+    expect(lmPromptIds(chars, bos, 'july')[0]).not.toBe(bos);
+    expect(lmPromptIds(chars, bos, '')).toEqual([bos]);
+  });
+});
+
+describe('unknownText', () => {
+  it('counts the characters a char tokenizer reads as <unk> and names them once each', () => {
+    expect(unknownText(chars, 'july 4th')).toEqual({ count: 1, pieces: ['4'] });
+    expect(unknownText(chars, 'JULY 4TH')).toEqual({ count: 7, pieces: ['J', 'U', 'L', 'Y', '4', 'T', 'H'] });
+    expect(unknownText(chars, 'july')).toEqual({ count: 0, pieces: [] });
+  });
+
+  it('names words for a word tokenizer', () => {
+    const words = WordTokenizer.fromCorpus(['the cat sat']);
+    expect(unknownText(words, 'the dog sat on')).toEqual({ count: 2, pieces: ['dog', 'on'] });
+  });
+
+  it('warns in one line, naming a few pieces', () => {
+    expect(unknownTextWarning({ count: 0, pieces: [] }, 'input 1')).toBeUndefined();
+    expect(unknownTextWarning(unknownText(chars, 'JULY 4TH'), 'prompt', 3)).toBe('prompt: 7 tokens unknown to the tokenizer, read as <unk> ("J", "U", "L", and 4 more)');
+    expect(unknownTextWarning({ count: 1, pieces: ['4'] }, 'input 2')).toBe('input 2: 1 token unknown to the tokenizer, read as <unk> ("4")');
+  });
+});
