@@ -5,7 +5,7 @@
 // vit-classifier), streamed continuation for the LM.
 
 import { join } from 'node:path';
-import { hasTokens, decodeResults, finishReasonOf, lmPromptIds, slidingWindow, tokenizerFromJSON, type DecodeStrategy, type FinishReason, type ModelConfig, type StepFunction, type Tokenizer, type TokenFields } from '@attend/core';
+import { hasTokens, decodeResults, encoderInputIds, finishReasonOf, lmPromptIds, slidingWindow, tokenizerFromJSON, type DecodeStrategy, type FinishReason, type ModelConfig, type StepFunction, type Tokenizer, type TokenFields } from '@attend/core';
 import { resolveDevice, type Classification, type Device, type OnnxRnnSeq2SeqModel, type OnnxSeq2SeqModel, type OpenExportFolderOptions } from '@attend/runtime-onnx';
 import { CliError, InputError } from './errors.js';
 import { folderKind } from './model-folder.js';
@@ -70,7 +70,7 @@ function translations(tokenizer: Tokenizer, rows: number[][], asked: number | un
 /** Right-padded token rows [B, S] with each row's length; one-line errors for empty or long inputs. */
 export function tokenBatch(tokenizer: Tokenizer, texts: readonly string[], maxSeqLen: number) {
   const encoded = texts.map((s, i) => {
-    const ids = tokenizer.encode(s);
+    const ids = encoderInputIds(tokenizer, s);
     if (ids.length === 0) throw new InputError(i + 1, ' is empty');
     if (ids.length > maxSeqLen) throw new InputError(i + 1, ` is ${ids.length} tokens long; the model takes at most ${maxSeqLen}`);
     return ids;

@@ -1,9 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { lmPromptIds, unknownText, unknownTextWarning } from './prompt.js';
+import { encoderInputIds, lmPromptIds, unknownText, unknownTextWarning } from './prompt.js';
+import { bertJSON } from './test-utils/hf-tokenizers.js';
+import { tokenizerFromJSON } from './tokenizers/hf-json.js';
 import { CharTokenizer } from './tokenizers/char.js';
 import { WordTokenizer } from './tokenizers/word.js';
 
 const chars = CharTokenizer.fromCorpus(['july the fourth, 1776']);
+
+describe('encoderInputIds', () => {
+  it("adds the tokenizer file's template (BERT's [CLS] … [SEP]); attend's own tokenizers have none", () => {
+    const bert = tokenizerFromJSON(bertJSON(), 'tokenizer.json');
+    const ids = encoderInputIds(bert, 'hello world');
+    expect(bert.idsToTokens([ids[0]!, ids.at(-1)!])).toEqual(['[CLS]', '[SEP]']);
+    expect(ids.slice(1, -1)).toEqual(bert.encode('hello world'));
+    expect(encoderInputIds(chars, 'july')).toEqual(chars.encode('july'));
+  });
+});
 
 describe('lmPromptIds', () => {
   it('is the prompt as training windows see it: no bos; an empty prompt starts from bos', () => {

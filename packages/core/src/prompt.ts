@@ -16,6 +16,17 @@ export function lmPromptIds(tokenizer: Tokenizer, bosTokenId: number, prompt: st
   return prompt.length > 0 ? tokenizer.encode(prompt) : [bosTokenId];
 }
 
+/**
+ * An encoder's input ids (a classifier's text, a translation's source): with the special tokens
+ * of the tokenizer's own template when its file has one (BERT's `[CLS] text [SEP]`, as the
+ * Hugging Face library and transformers.js add them), else the ids as they are (attend's own
+ * tokenizers have no template).
+ */
+export function encoderInputIds(tokenizer: Tokenizer, text: string): number[] {
+  const templated = tokenizer as Tokenizer & { encodeWithSpecialTokens?: (text: string) => { ids: number[] } };
+  return templated.encodeWithSpecialTokens ? templated.encodeWithSpecialTokens(text).ids : tokenizer.encode(text);
+}
+
 /** What of a text the tokenizer reads as <unk>. */
 export interface UnknownText {
   /** <unk> tokens in the encoded text. */

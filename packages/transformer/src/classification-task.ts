@@ -4,7 +4,7 @@
 // the dev set.
 
 import * as tf from '@tensorflow/tfjs-core';
-import { accuracy, createRng, makeClassificationBatch, numPatches, ShapeError, type Classification, type EncodedExample, type LabeledFeatures, type LabeledText, type Tokenizer, type VitClassifierConfig } from '@attend/core';
+import { accuracy, createRng, encoderInputIds, makeClassificationBatch, numPatches, ShapeError, type Classification, type EncodedExample, type LabeledFeatures, type LabeledText, type Tokenizer, type VitClassifierConfig } from '@attend/core';
 import type { TokenBatch } from './model.js';
 import type { AttendModel } from './models.js';
 import { classificationTrainBatch, type TrainBatch } from './trainer.js';
@@ -54,7 +54,7 @@ async function argmaxAccuracy<E extends { label: number }>(model: AttendModel, e
 export function classificationTask(train: readonly LabeledText[], dev: readonly LabeledText[], tokenizer: Tokenizer, options: ClassificationTaskOptions): ClassificationTask {
   const pad = { pad: tokenizer.specialTokenIds.pad };
   const limits = { maxLen: options.maxLen };
-  const encode = (e: LabeledText): EncodedExample => ({ ids: tokenizer.encode(e.text), label: e.label });
+  const encode = (e: LabeledText): EncodedExample => ({ ids: encoderInputIds(tokenizer, e.text), label: e.label });
   const encodedTrain = train.map(encode);
   const indicesOf = epochBatches(encodedTrain.length, options.batchSize, options.seed);
   return {

@@ -6,7 +6,7 @@
 // cap the others' new tokens under maxSeqLen); sampling and beam search run alone. An LM's
 // prompt ids come from core's `lmPromptIds` (no bos), as in the CLI and the playground.
 
-import { argmax, CheckpointError, finishReasonOf, lmPromptIds, tokenConfig, type DecodeStrategy, type FinishReason, type ModelConfig, type Preset, type TokenModelConfig, type Tokenizer } from '@attend/core';
+import { argmax, CheckpointError, encoderInputIds, finishReasonOf, lmPromptIds, tokenConfig, type DecodeStrategy, type FinishReason, type ModelConfig, type Preset, type TokenModelConfig, type Tokenizer } from '@attend/core';
 import { generate, translate, type OnnxModel } from '@attend/runtime-onnx';
 import { openExportOn, type InferDevice } from '../runner.js';
 import type { BatchRunner } from './batcher.js';
@@ -149,7 +149,7 @@ function seq2seqEngine(encoder: OnnxModel, decoder: OnnxModel, tokenizer: Tokeni
     config: c,
     tokenizer,
     runtime,
-    encode: (text) => tokenizer.encode(text),
+    encode: (text) => encoderInputIds(tokenizer, text),
     maxInputTokens: c.maxSeqLen,
     batchKey: (input, id) => (isGreedy(input.strategy) ? 'greedy' : `alone:${id}`),
     runDecode: (inputs, live) => {
@@ -176,7 +176,7 @@ function classifierEngine(model: OnnxModel, tokenizer: Tokenizer, runtime: strin
     config: c,
     tokenizer,
     runtime,
-    encode: (text) => tokenizer.encode(text),
+    encode: (text) => encoderInputIds(tokenizer, text),
     maxInputTokens: c.maxSeqLen,
     batchKey: () => 'classify',
     runClassify: async (inputs) => {
