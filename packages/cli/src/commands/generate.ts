@@ -22,6 +22,8 @@ export async function generateCommand(model: string, texts: string[], o: InferCo
     const request = { strategy, ...(maxNewTokens !== undefined ? { maxNewTokens } : {}), slidingWindow: o.slidingWindow ?? false };
     const results: { input: string; output: string; finishReason: FinishReason }[] = [];
     let count = 0;
+    // One prompt argument, or none from a terminal (the empty prompt): notes say "the generation".
+    const single = texts.length === 1 || (texts.length === 0 && !o.file && process.stdin.isTTY === true);
     // Prompts are read as they come (a file or stdin is never held whole); each one warned about,
     // generated and printed before the next is read.
     const each = async (input: string): Promise<void> => {
@@ -30,7 +32,7 @@ export async function generateCommand(model: string, texts: string[], o: InferCo
       if (!o.json) process.stdout.write(input);
       const { output, finishReason } = await runner.generate(input, request, o.json ? undefined : (piece) => process.stdout.write(piece));
       if (!o.json) process.stdout.write(strategy.kind === 'beam' ? `${output}\n` : '\n');
-      reportContext(finishReason, runner.config.maxSeqLen, count === 1 ? 'the generation' : `prompt ${count}`);
+      reportContext(finishReason, runner.config.maxSeqLen, single ? 'the generation' : `prompt ${count}`);
       if (o.json) results.push({ input, output, finishReason });
     };
     for await (const prompt of prompts) await each(prompt);
