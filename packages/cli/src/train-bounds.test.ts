@@ -82,11 +82,12 @@ describe('train memory estimate', () => {
   it("the issue's run (context 256, batch 64, d 128, 4 layers) is refused before training, naming the batch size that fits", async () => {
     const r = await attend(['train', '--text', text, '--context-length', '256', '--batch-size', '64', '--d-model', '128', '--layers', '4', '--out', out('big')]);
     expect(r.code).toBe(2);
-    const m = /^attend: --batch-size 64 needs ~(\d+\.\d) GiB; the tfjs wasm heap holds 4\.0 GiB \(3\.6 GiB for training\); --batch-size (\d+) fits\n$/.exec(r.stderr);
+    const m = /^attend: --batch-size 64 needs ~(\d+\.\d) GiB; the tfjs wasm heap holds 4\.0 GiB \(3\.6 GiB for training\); --batch-size (\d+) fits, or --grad-accum (\d+) keeps the batch of 64\n$/.exec(r.stderr);
     expect(m, r.stderr).not.toBeNull();
     expect(Number(m![1])).toBeGreaterThan(3.6);
     expect(Number(m![2])).toBeGreaterThanOrEqual(8);
     expect(Number(m![2])).toBeLessThan(32);
+    expect(Number(m![3])).toBe(Math.ceil(64 / Number(m![2])));
     expect(r.stdout).toBe('');
   });
 
@@ -100,11 +101,17 @@ describe('train memory estimate', () => {
     const args = ['train', '--text', text, '--context-length', '32', '--d-model', '16', '--heads', '2', '--layers', '1', '--steps', '1', '--eval-every', '1'];
     const refused = await attend([...args, '--memory-limit', '0.05', '--out', out('limit')]);
     expect(refused.code).toBe(2);
-    const m = /^attend: --batch-size 64 \(the default\) needs ~0\.\d\d GiB; --memory-limit is 0\.05 GiB; --batch-size (\d+) fits\n$/.exec(refused.stderr);
+    const m = /^attend: --batch-size 64 \(the default\) needs ~0\.\d\d GiB; --memory-limit is 0\.05 GiB; --batch-size (\d+) fits, or --grad-accum (\d+) keeps the batch of 64\n$/.exec(refused.stderr);
     expect(m, refused.stderr).not.toBeNull();
     const ok = await attend([...args, '--memory-limit', '0.05', '--batch-size', m![1]!, '--out', out('limit')]);
     expect(ok.code, ok.stderr).toBe(0);
-  }, 60_000);
+    // The same batch of 64 in the micro-batches it names fits too, and trains.
+    const accumulated = await attend([...args, '--memory-limit', '0.05', '--grad-accum', m![2]!, '--out', out('limit-accum')]);
+    expect(accumulated.code, accumulated.stderr).toBe(0);
+    const tooMany = await attend([...args, '--batch-size', '8', '--grad-accum', '9', '--out', out('limit-accum-bad')]);
+    expect(tooMany.code).toBe(2);
+    expect(tooMany.stderr).toBe('attend: --grad-accum: 9 micro-batches cannot split a batch of 8; use at most 8\n');
+  }, 90_000);
 
   it('200,000 pairs reach the memory check without overflowing the stack (no spreads over the data)', async () => {
     const tsv = join(dir, 'many.tsv');

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configErrorOf, trainSettings, type TrainFlags } from './train-settings.js';
 import { ConfigError } from '@attend/core';
 
-const DEFAULTS: TrainFlags = { dModel: 64, heads: 4, layers: 2, steps: 1000, batchSize: 64, lr: 3e-3, seed: 1, evalEvery: 100, examples: 5000, devSize: 200, contextLength: 64 };
+const DEFAULTS: TrainFlags = { dModel: 64, heads: 4, layers: 2, steps: 1000, batchSize: 64, gradAccum: 1, lr: 3e-3, seed: 1, evalEvery: 100, examples: 5000, devSize: 200, contextLength: 64 };
 let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'attend-settings-'));

@@ -22,7 +22,7 @@ export const TRAIN_LIMITS = {
 } as const;
 
 /** Fields of the config file that configure training rather than the model (`layers`: each stack's layers). */
-export const TRAINING_FIELDS = ['steps', 'batchSize', 'learningRate', 'seed', 'evalEvery', 'examples', 'devSize', 'contextLength', 'layers'] as const;
+export const TRAINING_FIELDS = ['steps', 'batchSize', 'gradAccum', 'learningRate', 'seed', 'evalEvery', 'examples', 'devSize', 'contextLength', 'layers'] as const;
 type TrainingField = (typeof TRAINING_FIELDS)[number];
 
 const MODEL_FIELDS = [
@@ -44,6 +44,7 @@ export const FLAG_OF: Record<string, string> = {
   dFf: '--d-ff',
   steps: '--steps',
   batchSize: '--batch-size',
+  gradAccum: '--grad-accum',
   learningRate: '--lr',
   seed: '--seed',
   evalEvery: '--eval-every',
@@ -72,6 +73,8 @@ export interface TrainSettings {
   preset?: Preset;
   steps: number;
   batchSize: number;
+  /** Micro-batches per optimizer step (gradient accumulation). */
+  gradAccum: number;
   learningRate: number;
   seed: number;
   evalEvery: number;
@@ -95,6 +98,7 @@ export interface TrainFlags {
   dFf?: number;
   steps: number;
   batchSize: number;
+  gradAccum: number;
   lr: number;
   seed: number;
   evalEvery: number;
@@ -114,7 +118,7 @@ export interface TrainFlags {
 }
 
 const FLAG_KEYS: Record<string, keyof TrainFlags> = {
-  preset: 'preset', dModel: 'dModel', numHeads: 'heads', layers: 'layers', dFf: 'dFf', steps: 'steps', batchSize: 'batchSize',
+  preset: 'preset', dModel: 'dModel', numHeads: 'heads', layers: 'layers', dFf: 'dFf', steps: 'steps', batchSize: 'batchSize', gradAccum: 'gradAccum',
   learningRate: 'lr', seed: 'seed', evalEvery: 'evalEvery', examples: 'examples', devSize: 'devSize', contextLength: 'contextLength',
   rnnAttention: 'rnnAttention', rnnCell: 'rnnCell', localWindow: 'localWindow', patchSize: 'patchSize', numChannels: 'channels',
 };
@@ -157,6 +161,9 @@ export async function trainSettings(flags: TrainFlags, fromCli: (key: keyof Trai
       throw settingError({ origin, file: flags.config }, field, `${value} is over the limit of ${limit.toLocaleString('en-US')}`);
     }
   }
+  if (typeof values.gradAccum === 'number' && typeof values.batchSize === 'number' && values.gradAccum > values.batchSize) {
+    throw settingError({ origin, file: flags.config }, 'gradAccum', `${values.gradAccum} micro-batches cannot split a batch of ${values.batchSize}; use at most ${values.batchSize}`);
+  }
   const model: ModelSettings = {};
   for (const field of MODEL_FIELDS) if (values[field] !== undefined) (model as Record<string, unknown>)[field] = values[field];
   const hasHeads = model.preset === undefined || modelKind(model.preset).fields.includes('numHeads');
@@ -170,6 +177,7 @@ export async function trainSettings(flags: TrainFlags, fromCli: (key: keyof Trai
     preset: values.preset as Preset | undefined,
     steps: values.steps as number,
     batchSize: values.batchSize as number,
+    gradAccum: (values.gradAccum as number | undefined) ?? 1,
     learningRate: values.learningRate as number,
     seed: values.seed as number,
     evalEvery: values.evalEvery as number,

@@ -187,10 +187,13 @@ function checkMemory(config: ModelConfig, lengths: FlopsLengths, s: TrainSetting
   const heap = backend === 'wasm' ? TRAINING_MEMORY_BUDGET : Infinity;
   const budget = Math.min(heap, o.memoryLimit === undefined ? Infinity : o.memoryLimit * GiB);
   if (budget === Infinity) return;
-  const need = trainingMemory(config, { ...lengths, batchSize: s.batchSize });
+  // Activations are those of one micro-batch (--grad-accum splits the batch).
+  const micro = Math.ceil(s.batchSize / s.gradAccum);
+  const need = trainingMemory(config, { ...lengths, batchSize: micro });
   if (need.bytes <= budget) return;
   const holds = o.memoryLimit !== undefined && o.memoryLimit * GiB < heap ? `--memory-limit is ${gib(budget)}` : `the tfjs wasm heap holds ${gib(WASM_HEAP_BYTES)} (${gib(budget)} for training)`;
   const fits = largestBatchThatFits(config, lengths, budget);
+  const accum = fits > 0 ? Math.ceil(s.batchSize / fits) : 0;
   if (fits === 0) {
     const model = trainingMemory(config, { ...lengths, batchSize: 1 });
     throw new CliError(
@@ -199,7 +202,8 @@ function checkMemory(config: ModelConfig, lengths: FlopsLengths, s: TrainSetting
     );
   }
   const batch = s.origin.batchSize === 'file' && s.file ? `${s.file}: batchSize ${s.batchSize}` : `--batch-size ${s.batchSize}${s.origin.batchSize === 'default' ? ' (the default)' : ''}`;
-  throw new CliError(`${batch} needs ~${gib(need.bytes)}; ${holds}; --batch-size ${fits} fits`, s.origin.batchSize === 'file' ? 1 : 2);
+  const per = s.gradAccum > 1 ? ` in micro-batches of ${micro}` : '';
+  throw new CliError(`${batch}${per} needs ~${gib(need.bytes)}; ${holds}; --batch-size ${fits} fits, or --grad-accum ${accum} keeps the batch of ${s.batchSize}`, s.origin.batchSize === 'file' ? 1 : 2);
 }
 
 const GiB = 1024 ** 3;
@@ -330,6 +334,7 @@ export async function trainCommand(o: TrainCommandOptions, fromCli: (key: keyof 
   try {
     const result = await t.train(model, task.nextBatch, {
       steps: s.steps,
+      ...(s.gradAccum > 1 ? { gradAccum: s.gradAccum } : {}),
       learningRate: s.learningRate,
       schedule: { kind: 'cosine', warmupSteps: Math.min(50, Math.floor(s.steps / 10)), totalSteps: s.steps, minLr: s.learningRate / 30 },
       optimizer: { weightDecay: 0.01 },
