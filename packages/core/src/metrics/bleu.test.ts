@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DataError, ShapeError } from '../errors.js';
-import { corpusBleu, tokenize13a } from './bleu.js';
+import { addBleuStatistics, bleuFromStatistics, bleuStatistics, corpusBleu, tokenize13a } from './bleu.js';
 
 const close = (actual: number, expected: number, tol = 1e-9): void => {
   expect(Math.abs(actual - expected)).toBeLessThan(tol);
@@ -188,5 +188,16 @@ describe('tokenize13a', () => {
 
   it('leaves non-ASCII letters alone', () => {
     expect(tokenize13a('Grüße, café.')).toBe('Grüße , café .');
+  });
+});
+
+describe('bleuStatistics', () => {
+  it('batches add up to the whole corpus', () => {
+    const hyps = ['the cat sat on the mat', 'we love green apples', 'a b c d e'];
+    const refs = ['the cat is on the mat', 'we love green apples a lot', 'a b c x d e'];
+    const whole = bleuStatistics(hyps, refs);
+    const parts = addBleuStatistics(bleuStatistics(hyps.slice(0, 2), refs.slice(0, 2)), bleuStatistics(hyps.slice(2), refs.slice(2)));
+    expect(parts).toEqual(whole);
+    expect(bleuFromStatistics(parts).score).toBe(corpusBleu(hyps, refs).score);
   });
 });
