@@ -312,7 +312,9 @@ describe('attend train --preset rnn-seq2seq', () => {
     expect(i.stdout).toMatch(/decoder\.rnn\.l0\s+18\.43 k/); // 2 · 3 · 32 · (64 + 32): the cell reads [e_t; c_t]
     const bench = await attend(['bench', onnx, '--seconds', '0.05']);
     expect(bench.code).toBe(0);
-    for (const runtime of ['onnxruntime-node cpu, 1 thread', 'onnxruntime-web wasm']) expect(bench.stdout).toMatch(new RegExp(`${runtime}\\s+│\\s+\\d+\\.\\d{3} │.*│\\s+\\d+\\.\\d{3} │$`, 'm'));
+    for (const runtime of ['onnxruntime-node cpu, 1 thread', 'onnxruntime-web wasm']) expect(bench.stdout).toMatch(new RegExp(`${runtime}\\s+│\\s+\\d+\\.\\d{3} │.*│\\s+\\d+\\.\\d{3} │\\s+[\\d,]+ │$`, 'm'));
+    // The throughput names what it counts: both sides of the GRU encoder–decoder's forward, and generated target tokens.
+    expect(bench.stdout).toMatch(/│ source \+ target tokens\/s │ decode ms\/token \(KV cache\) │ generated target tokens\/s │/);
     const trainBench = await attend(['bench', out, '--train-steps', '2', '--seconds', '0.05']);
     expect(trainBench.code).toBe(0);
     expect(trainBench.stdout).toMatch(/training, batch 16 × \d+ tokens/);

@@ -37,11 +37,16 @@ export async function* textPieces(path: string): AsyncGenerator<string> {
   let rest = '';
   let lines = 1;
   let first = true;
+  const newlines = (text: string): number => text.match(/\n/g)?.length ?? 0;
   const decode = (bytes?: Uint8Array): string => {
     try {
       return bytes ? decoder.decode(bytes, { stream: true }) : decoder.decode();
     } catch {
-      throw new CliError(`${path}:${lines + (rest.match(/\n/g)?.length ?? 0)}: not valid UTF-8; save the file as UTF-8`);
+      // The line of the first bad byte: the lines before this chunk, then those of the chunk up to
+      // the first replacement character a lenient decoding puts there.
+      const lenient = bytes ? new TextDecoder('utf-8').decode(bytes) : '';
+      const bad = lenient.indexOf('\uFFFD');
+      throw new CliError(`${path}:${lines + newlines(rest) + newlines(bad < 0 ? '' : lenient.slice(0, bad))}: not valid UTF-8; save the file as UTF-8`);
     }
   };
   const take = (end: number): string => {
@@ -49,7 +54,7 @@ export async function* textPieces(path: string): AsyncGenerator<string> {
     rest = rest.slice(end);
     if (first && piece.charCodeAt(0) === 0xfeff) piece = piece.slice(1);
     first = false;
-    lines += piece.match(/\n/g)?.length ?? 0;
+    lines += newlines(piece);
     return piece;
   };
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 16 })) {
