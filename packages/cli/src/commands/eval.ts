@@ -34,7 +34,7 @@ import {
 } from '@attend/core';
 import { CliError } from '../errors.js';
 import { fileLines, textPieces } from '../files.js';
-import { checkDevice, openModel, type InferDevice, type ModelRunner } from '../runner.js';
+import { openModel, type InferDevice, type ModelRunner } from '../runner.js';
 import { isImageCsvHeader } from '../train-data.js';
 import { reportFallback } from './infer.js';
 
@@ -145,8 +145,7 @@ async function evalTranslation(runner: ModelRunner, tokenizer: Tokenizer, path: 
  * less those of the first token; with a character tokenizer, one per token).
  */
 async function lmScore(runner: ModelRunner, tokenizer: Tokenizer, path: string, o: EvalCommandOptions): Promise<EvalReport> {
-  const T = runner.config.maxSeqLen;
-  const V = (runner.config as { vocabSize: number }).vocabSize;
+  const { maxSeqLen: T, vocabSize: V } = configAs(runner.config, ['decoder-lm'], 'perplexity');
   let nll = 0;
   let tokens = 0;
   let characters = 0;
@@ -304,7 +303,6 @@ function dataFlag(o: EvalCommandOptions): { flag: DataFlag; path: string } {
 
 export async function evalCommand(model: string, o: EvalCommandOptions): Promise<void> {
   const { flag, path } = dataFlag(o);
-  checkDevice(o.device, o.deviceId);
   const runner = await openModel(model, o.device, o.deviceId);
   try {
     reportFallback(runner, o.device);

@@ -191,6 +191,24 @@ describe('tokenize13a', () => {
   });
 });
 
+describe('corpusBleu against sacreBLEU', () => {
+  it("agrees with the example of sacreBLEU's README (two reference streams)", () => {
+    // sacreBLEU prints: BLEU = 48.53 82.4/50.0/45.5/37.5 (BP = 0.943 ratio = 0.944 hyp_len = 17 ref_len = 18)
+    const result = corpusBleu(
+      ['The dog bit the man.', "It wasn't surprising.", 'The man had just bitten him.'],
+      [
+        ['The dog bit the man.', 'The dog had bit the man.'],
+        ['It was not unexpected.', 'No one was surprised.'],
+        ['The man bit him first.', 'The man had bitten the dog.'],
+      ],
+    );
+    expect(result.score.toFixed(2)).toBe('48.53');
+    expect(result.precisions.map((p) => p.toFixed(1))).toEqual(['82.4', '50.0', '45.5', '37.5']);
+    expect(result.brevityPenalty.toFixed(3)).toBe('0.943');
+    expect([result.hypLength, result.refLength]).toEqual([17, 18]);
+  });
+});
+
 describe('bleuStatistics', () => {
   it('batches add up to the whole corpus', () => {
     const hyps = ['the cat sat on the mat', 'we love green apples', 'a b c d e'];
