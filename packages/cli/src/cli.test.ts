@@ -207,7 +207,7 @@ describe('attend train --csv', () => {
     expect(ok.stderr).toBe('');
     expect(ok.code).toBe(0);
     expect(ok.stdout).toContain(`training encoder-classifier`);
-    expect(ok.stdout).toMatch(/on .*reviews\.csv: 5 examples, dev 1;/);
+    expect(ok.stdout).toMatch(/^ {2}data {6}5 examples, dev 1$/m);
     const saved = JSON.parse(await readFile(join(dir, 'reviews', 'config.json'), 'utf8')) as { numClasses: number };
     expect(saved.numClasses).toBe(2);
     await writeFile(csv, 'good,1\nbad,negative\n');
@@ -347,7 +347,7 @@ describe('attend train --images (vit-classifier) → export → infer, attention
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('training vit-classifier');
-    expect(r.stdout).toMatch(/: 380 images, dev 20; 1×8×8 in 4×4 patches of 2×2;/);
+    expect(r.stdout).toMatch(/^ {2}data {6}380 images, dev 20; 1×8×8 in 4×4 patches of 2×2$/m);
     expect(r.stdout).toMatch(/examples\/s/);
     expect(r.stdout).toMatch(/eval @ step 60: dev accuracy \d+\.\d\d%/);
     const config = JSON.parse(await readFile(join(ckpt, 'config.json'), 'utf8')) as Record<string, number>;

@@ -151,10 +151,11 @@ function modelConfigFor(data: TrainData, tokenizer: Tokenizer | undefined, s: Tr
 /** The model's sizes in a few words, for the opening lines. */
 function modelShape(config: ModelConfig): string {
   const c = config as Partial<Record<'dModel' | 'numHeads' | 'numEncoderLayers' | 'numDecoderLayers' | 'maxSeqLen' | 'vocabSize', number>>;
-  const layers = [c.numEncoderLayers && `${c.numEncoderLayers} encoder`, c.numDecoderLayers && `${c.numDecoderLayers} decoder`].filter(Boolean).join(' + ');
+  const stacks = [c.numEncoderLayers && `${c.numEncoderLayers} encoder`, c.numDecoderLayers && `${c.numDecoderLayers} decoder`].filter(Boolean);
+  const total = (c.numEncoderLayers ?? 0) + (c.numDecoderLayers ?? 0);
   return [
     `d ${c.dModel}`,
-    layers && `${layers} layers`,
+    stacks.length > 0 && `${stacks.join(' + ')} layer${total === 1 ? '' : 's'}`,
     c.numHeads && `${c.numHeads} heads`,
     c.vocabSize && `vocabulary ${c.vocabSize}`,
     `context ${c.maxSeqLen}`,
