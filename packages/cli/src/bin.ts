@@ -248,9 +248,14 @@ program
   .option('--seconds <x>', 'seconds each measurement runs at least', positiveNumber, 0.5)
   .option('--train-steps <n>', 'checkpoints: optimizer steps timed', positiveInt, 10)
   .option('--batch-size <n>', 'checkpoints: sequences per training batch', positiveInt, 16)
+  .option('--json', 'print one JSON object with the figures', false)
   .addHelpText(
     'after',
     `
+Each throughput names what it counts: source + target tokens/s (encoder–decoder forward),
+tokens/s (LM forward), generated tokens/s (cached decoding; an encoder–decoder's: generated
+target tokens/s), sequences/s (text classifier), images/s (vit-classifier).
+
 Examples:
   $ attend bench runs/reverse-onnx
   $ attend bench runs/lm-onnx --tokens 64 --seconds 2
