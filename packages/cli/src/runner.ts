@@ -5,7 +5,7 @@
 // vit-classifier), streamed continuation for the LM.
 
 import { join } from 'node:path';
-import { hasTokens, decodeWith, tokenizerFromJSON, type DecodeStrategy, type ModelConfig, type StepFunction, type Tokenizer, type TokenFields } from '@attend/core';
+import { hasTokens, decodeWith, modelTask, tokenizerFromJSON, type DecodeStrategy, type ModelConfig, type StepFunction, type Tokenizer, type TokenFields } from '@attend/core';
 import { resolveDevice, type Classification, type Device, type OnnxRnnSeq2SeqModel, type OnnxSeq2SeqModel, type OpenExportFolderOptions } from '@attend/runtime-onnx';
 import { CliError } from './errors.js';
 import { folderKind } from './model-folder.js';
@@ -137,7 +137,7 @@ async function openCheckpoint(dir: string): Promise<ModelRunner> {
       return classify(model, imageTrainBatch(pixels, new Int32Array(count), config).input);
     },
     async lmLogits(ids, batchSize, seqLen) {
-      if (config.preset !== 'decoder-lm') throw wrongPreset(config, 'generate');
+      if (modelTask(config) !== 'text-generation') throw wrongPreset(config, 'generate');
       return forwardLogits(model, { ids, batchSize, seqLen });
     },
     async generate(prompt, strategy, maxNewTokens = config.maxSeqLen, onText) {
@@ -220,7 +220,7 @@ async function openExport(dir: string, device: InferDevice, deviceId: number | u
       return rt.classifyImages(first, pixels, count);
     },
     async lmLogits(ids, batchSize, seqLen) {
-      if (config.preset !== 'decoder-lm') throw wrongPreset(config, 'generate');
+      if (modelTask(config) !== 'text-generation') throw wrongPreset(config, 'generate');
       return (await first.run({ inputIds: { data: ids, batchSize, seqLen } })).logits.data;
     },
     async generate(prompt, strategy, maxNewTokens = config.maxSeqLen, onText) {
