@@ -227,6 +227,35 @@ Examples:
   .action(async (model, texts, o) => (await import('./commands/generate.js')).generateCommand(model, texts, o));
 
 program
+  .command('eval')
+  .description('score a checkpoint or an export folder on a held-out file: BLEU, chrF and exact match (translation), perplexity and bits per character (LM), accuracy and confusion matrix (classifiers)')
+  .argument('<model>', 'checkpoint or export folder')
+  .option('--pairs <file>', 'translation: TSV source<TAB>reference lines')
+  .option('--text <file>', 'decoder-lm: a text file')
+  .option('--csv <file>', 'encoder-classifier: text,label lines (label = class id)')
+  .option('--images <file>', 'vit-classifier: CSV lines of C·S·S pixel values then the class id')
+  .option('--batch-size <n>', 'rows (LM: windows) run through the model at once', positiveInt, 32)
+  .addOption(new Option('--device <device>', 'export folders: onnxruntime-node cpu or cuda (falls back to cpu), or onnxruntime-web wasm').choices(NODE_DEVICES).default('cpu'))
+  .option('--device-id <n>', 'cuda: the GPU index (default 0)', nonNegativeInt)
+  .option('--max-tokens <n>', "translation: tokens per output at most (default: up to the model's maxSeqLen)", positiveInt)
+  .option('--json', 'print one JSON object', false)
+  .addHelpText(
+    'after',
+    `
+Translation is greedy; BLEU is corpus BLEU-4 with sacreBLEU's defaults (13a tokens, brevity
+penalty, no smoothing), chrF is chrF2 (character 6-grams, β = 2, whitespace removed). An LM is
+scored over non-overlapping windows of its context length: every token but the first is
+predicted once. The file is read in pieces and run --batch-size rows at a time.
+
+Examples:
+  $ attend eval runs/fr-onnx --pairs data/test.tsv
+  $ attend eval runs/lm --text data/valid.txt --json
+  $ attend eval runs/reviews --csv data/test.csv
+  $ attend eval runs/digits-onnx --images data/digits-test.csv`,
+  )
+  .action(async (model, o) => (await import('./commands/eval.js')).evalCommand(model, o));
+
+program
   .command('attention')
   .description('draw the attention weights of one input as heatmaps (SVG per layer and head) and in the terminal')
   .argument('<model>', 'checkpoint, or export folder made with --with-attention')
@@ -256,9 +285,14 @@ program
   .option('--seconds <x>', 'seconds each measurement runs at least', positiveNumber, 0.5)
   .option('--train-steps <n>', 'checkpoints: optimizer steps timed', positiveInt, 10)
   .option('--batch-size <n>', 'checkpoints: sequences per training batch', positiveInt, 16)
+  .option('--json', 'print one JSON object with the figures', false)
   .addHelpText(
     'after',
     `
+Each throughput names what it counts: source + target tokens/s (encoder–decoder forward),
+tokens/s (LM forward), generated tokens/s (cached decoding; an encoder–decoder's: generated
+target tokens/s), sequences/s (text classifier), images/s (vit-classifier).
+
 Examples:
   $ attend bench runs/reverse-onnx
   $ attend bench runs/lm-onnx --tokens 64 --seconds 2

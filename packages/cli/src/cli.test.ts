@@ -249,7 +249,7 @@ describe('attend train --csv', () => {
     expect(ok.stderr).toBe('');
     expect(ok.code).toBe(0);
     expect(ok.stdout).toContain(`training encoder-classifier`);
-    expect(ok.stdout).toMatch(/on .*reviews\.csv: 5 examples, dev 1;/);
+    expect(ok.stdout).toMatch(/^ {2}data {6}5 examples, dev 1$/m);
     const saved = JSON.parse(await readFile(join(dir, 'reviews', 'config.json'), 'utf8')) as { numClasses: number };
     expect(saved.numClasses).toBe(2);
     await writeFile(csv, 'good,1\nbad,negative\n');
@@ -357,7 +357,9 @@ describe('attend train --preset rnn-seq2seq', () => {
     expect(i.stdout).toMatch(/decoder\.rnn\.l0\s+18\.43 k/); // 2 · 3 · 32 · (64 + 32): the cell reads [e_t; c_t]
     const bench = await attend(['bench', onnx, '--seconds', '0.05']);
     expect(bench.code).toBe(0);
-    for (const runtime of ['onnxruntime-node cpu, 1 thread', 'onnxruntime-web wasm']) expect(bench.stdout).toMatch(new RegExp(`${runtime}\\s+│\\s+\\d+\\.\\d{3} │.*│\\s+\\d+\\.\\d{3} │$`, 'm'));
+    for (const runtime of ['onnxruntime-node cpu, 1 thread', 'onnxruntime-web wasm']) expect(bench.stdout).toMatch(new RegExp(`${runtime}\\s+│\\s+\\d+\\.\\d{3} │.*│\\s+\\d+\\.\\d{3} │\\s+[\\d,]+ │$`, 'm'));
+    // The throughput names what it counts: both sides of the GRU encoder–decoder's forward, and generated target tokens.
+    expect(bench.stdout).toMatch(/│ source \+ target tokens\/s │ decode ms\/token \(KV cache\) │ generated target tokens\/s │/);
     const trainBench = await attend(['bench', out, '--train-steps', '2', '--seconds', '0.05']);
     expect(trainBench.code).toBe(0);
     expect(trainBench.stdout).toMatch(/training, batch 16 × \d+ tokens/);
@@ -390,7 +392,7 @@ describe('attend train --images (vit-classifier) → export → infer, attention
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('training vit-classifier');
-    expect(r.stdout).toMatch(/: 380 images, dev 20; 1×8×8 in 4×4 patches of 2×2;/);
+    expect(r.stdout).toMatch(/^ {2}data {6}380 images, dev 20; 1×8×8 in 4×4 patches of 2×2$/m);
     expect(r.stdout).toMatch(/examples\/s/);
     expect(r.stdout).toMatch(/eval @ step 60: dev accuracy \d+\.\d\d%/);
     const config = JSON.parse(await readFile(join(ckpt, 'config.json'), 'utf8')) as Record<string, number>;

@@ -1,8 +1,11 @@
 // Writing output files the way every command does: to a temporary file beside the target,
-// then renamed over it, so a reader never sees half a file.
+// then renamed over it, so a reader never sees half a file. Reading input files in pieces, so
+// memory stays flat in the file's length.
 
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { CliError } from './errors.js';
 
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   const target = resolve(path);
@@ -14,4 +17,65 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
   } finally {
     await rm(tmp, { force: true });
   }
+}
+
+/** Longest line `fileLines` accepts (characters); a longer one is an error, so memory stays bounded. */
+export const MAX_LINE_CHARS = 1 << 20;
+
+/**
+ * The text of the regular file `path` (UTF-8, a leading BOM dropped) in pieces that end at a
+ * line end, read 64 KiB at a time: memory stays flat however long the file. A piece without a
+ * line end in MAX_LINE_CHARS characters is cut there. One-line CliErrors name the file.
+ */
+export async function* textPieces(path: string): AsyncGenerator<string> {
+  const info = await stat(path).catch((error: NodeJS.ErrnoException) => {
+    throw new CliError(error.code === 'ENOENT' ? `${path}: no such file` : `${path}: cannot read (${error.message})`);
+  });
+  if (!info.isFile()) throw new CliError(`${path}: not a regular file`);
+  if (info.size === 0) throw new CliError(`${path}: file is empty`);
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let rest = '';
+  let lines = 1;
+  let first = true;
+  const newlines = (text: string): number => text.match(/\n/g)?.length ?? 0;
+  const decode = (bytes?: Uint8Array): string => {
+    try {
+      return bytes ? decoder.decode(bytes, { stream: true }) : decoder.decode();
+    } catch {
+      // The line of the first bad byte: the lines before this chunk, then those of the chunk up to
+      // the first replacement character a lenient decoding puts there.
+      const lenient = bytes ? new TextDecoder('utf-8').decode(bytes) : '';
+      const bad = lenient.indexOf('\uFFFD');
+      throw new CliError(`${path}:${lines + newlines(rest) + newlines(bad < 0 ? '' : lenient.slice(0, bad))}: not valid UTF-8; save the file as UTF-8`);
+    }
+  };
+  const take = (end: number): string => {
+    let piece = rest.slice(0, end);
+    rest = rest.slice(end);
+    if (first && piece.charCodeAt(0) === 0xfeff) piece = piece.slice(1);
+    first = false;
+    lines += newlines(piece);
+    return piece;
+  };
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 16 })) {
+    rest += decode(chunk as Buffer);
+    const cut = rest.lastIndexOf('\n') + 1;
+    if (cut > 0) yield take(cut);
+    else if (rest.length >= MAX_LINE_CHARS) yield take(rest.length);
+  }
+  rest += decode();
+  if (rest.length > 0) yield take(rest.length);
+}
+
+/** The lines of `path` (ends `\n` or `\r\n`) with their 1-based numbers, read as `textPieces`; a line over MAX_LINE_CHARS is an error. */
+export async function* fileLines(path: string): AsyncGenerator<{ text: string; line: number }> {
+  let line = 0;
+  let partial = '';
+  for await (const piece of textPieces(path)) {
+    const parts = (partial + piece).split('\n');
+    partial = parts.pop()!;
+    if (partial.length >= MAX_LINE_CHARS) throw new CliError(`${path}:${line + 1}: line longer than ${MAX_LINE_CHARS} characters`);
+    for (const text of parts) yield { text: text.endsWith('\r') ? text.slice(0, -1) : text, line: ++line };
+  }
+  if (partial.length > 0) yield { text: partial.endsWith('\r') ? partial.slice(0, -1) : partial, line: ++line };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { attentionColor, rgbHex } from '@attend/core';
-import { attentionHeatmapSvg } from './plots.js';
+import { attentionHeatmapSvg, lossCurveSvg } from './plots.js';
 
 describe('attentionHeatmapSvg', () => {
   it('shades cells with core’s attention scale and draws its legend with the stops', async () => {
@@ -18,5 +18,38 @@ describe('attentionHeatmapSvg', () => {
     const fills = new Set([...svg.matchAll(/fill="(rgb\([^)]*\)|#[0-9a-f]{6})"/g)].map((m) => m[1]));
     const [r, g, b] = attentionColor(1);
     expect(fills.has(`rgb(${r}, ${g}, ${b})`) || fills.has(rgbHex([r, g, b]))).toBe(true);
+  });
+});
+
+describe('lossCurveSvg', () => {
+  it('draws the train and the dev curve on a log-scale y axis', async () => {
+    const svg = await lossCurveSvg({
+      title: 't',
+      train: [
+        { step: 10, loss: 3 },
+        { step: 20, loss: 0.3 },
+        { step: 30, loss: 0.03 },
+      ],
+      dev: [
+        { step: 10, loss: 4 },
+        { step: 30, loss: 0.5 },
+      ],
+    });
+    const labels = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+    expect(labels).toContain('train');
+    expect(labels).toContain('dev');
+    expect(labels).toContain('cross-entropy loss (log scale)');
+    // Two line paths, one per series (each a path with an SVG line command).
+    const lines = [...svg.matchAll(/<path[^>]*aria-roledescription="line mark"[^>]*>/g)];
+    expect(lines.length).toBe(2);
+    // Log ticks: powers of ten label the axis, not the linear 0.5, 1.0, 1.5, … of a linear scale.
+    expect(labels).toContain('0.1');
+    expect(labels).toContain('1');
+    expect(labels).not.toContain('0.5');
+  });
+
+  it('leaves out losses a log axis cannot place', async () => {
+    const svg = await lossCurveSvg({ title: 't', train: [{ step: 1, loss: 2 }, { step: 2, loss: 0 }, { step: 3, loss: Number.NaN }, { step: 4, loss: 1 }] });
+    expect(svg).toMatch(/^<svg /);
   });
 });

@@ -24,9 +24,17 @@ export interface LossCurve {
   dev?: { step: number; loss: number }[];
 }
 
-/** The loss curve: training loss (line) and dev loss (points and line) against the step. */
+/**
+ * The loss curve: training loss (line) and dev loss (points and line) against the step, on a
+ * log-scale y axis (a loss that falls by orders of magnitude stays readable). Losses that are
+ * not positive and finite cannot be placed on it and are left out.
+ */
 export function lossCurveSvg(curve: LossCurve): Promise<string> {
-  const values = [...curve.train.map((p) => ({ ...p, series: 'train' })), ...(curve.dev ?? []).map((p) => ({ ...p, series: 'dev' }))];
+  const drawable = (p: { loss: number }) => Number.isFinite(p.loss) && p.loss > 0;
+  const values = [
+    ...curve.train.filter(drawable).map((p) => ({ ...p, series: 'train' })),
+    ...(curve.dev ?? []).filter(drawable).map((p) => ({ ...p, series: 'dev' })),
+  ];
   return render({
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: curve.title,
@@ -36,7 +44,7 @@ export function lossCurveSvg(curve: LossCurve): Promise<string> {
     mark: { type: 'line', point: values.length <= 60 || undefined },
     encoding: {
       x: { field: 'step', type: 'quantitative', title: 'step' },
-      y: { field: 'loss', type: 'quantitative', title: 'cross-entropy loss', scale: { zero: false } },
+      y: { field: 'loss', type: 'quantitative', title: 'cross-entropy loss (log scale)', scale: { type: 'log' } },
       color: { field: 'series', type: 'nominal', title: null, sort: ['train', 'dev'] },
     },
   });

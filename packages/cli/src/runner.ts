@@ -5,7 +5,7 @@
 // vit-classifier), streamed continuation for the LM.
 
 import { join } from 'node:path';
-import { hasTokens, decodeResults, encoderInputIds, finishReasonOf, lmPromptIds, slidingWindow, tokenizerFromJSON, type DecodeStrategy, type FinishReason, type ModelConfig, type StepFunction, type Tokenizer, type TokenFields } from '@attend/core';
+import { hasTokens, decodeResults, encoderInputIds, finishReasonOf, lmPromptIds, slidingWindow, tokenizerFromJSON, type DecodeStrategy, type FinishReason, type ModelConfig, type StepFunction, type Tokenizer, type TokenFields, decodeWith, modelTask } from '@attend/core';
 import { resolveDevice, type Classification, type Device, type OnnxRnnSeq2SeqModel, type OnnxSeq2SeqModel, type OpenExportFolderOptions } from '@attend/runtime-onnx';
 import { CliError, InputError } from './errors.js';
 import { folderKind } from './model-folder.js';
@@ -28,6 +28,8 @@ export interface ModelRunner {
   classify(texts: readonly string[]): Promise<Classification[]>;
   /** vit-classifier: class probabilities of each of `count` images [C, S, S] (raw values) in `pixels`. */
   classifyImages(pixels: Float32Array, count: number): Promise<Classification[]>;
+  /** decoder-lm: next-token logits [B, T, V] of `batchSize` rows of `seqLen` token ids (no padding). */
+  lmLogits(ids: Int32Array, batchSize: number, seqLen: number): Promise<Float32Array>;
   /** decoder-lm: the continuation of `prompt`; `onText` gets each new piece of text as it is produced. */
   generate(prompt: string, request: GenerateRequest, onText?: (piece: string) => void): Promise<Generation>;
   close(): Promise<void>;
@@ -140,7 +142,7 @@ export function checkDevice(device: InferDevice, deviceId: number | undefined): 
 }
 
 async function openCheckpoint(dir: string): Promise<ModelRunner> {
-  const { classify, imageTrainBatch, loadCheckpoint, setupBackend, tfjsStepFunction, translate } = await import('@attend/transformer');
+  const { classify, forwardLogits, imageTrainBatch, loadCheckpoint, setupBackend, tfjsStepFunction, translate } = await import('@attend/transformer');
   const backend = await setupBackend();
   const checkpoint = await loadCheckpoint(dir);
   const { model, config } = checkpoint;
@@ -167,6 +169,10 @@ async function openCheckpoint(dir: string): Promise<ModelRunner> {
     async classifyImages(pixels, count) {
       if (config.preset !== 'vit-classifier') throw wrongPreset(config, 'classify images');
       return classify(model, imageTrainBatch(pixels, new Int32Array(count), config).input);
+    },
+    async lmLogits(ids, batchSize, seqLen) {
+      if (modelTask(config) !== 'text-generation') throw wrongPreset(config, 'generate');
+      return forwardLogits(model, { ids, batchSize, seqLen });
     },
     async generate(prompt, { strategy, maxNewTokens = config.maxSeqLen, slidingWindow: slide = false }, onText) {
       if (config.preset !== 'decoder-lm') throw wrongPreset(config, 'generate');
@@ -250,6 +256,10 @@ async function openExport(dir: string, device: InferDevice, deviceId: number | u
     async classifyImages(pixels, count) {
       if (config.preset !== 'vit-classifier') throw wrongPreset(config, 'classify images');
       return rt.classifyImages(first, pixels, count);
+    },
+    async lmLogits(ids, batchSize, seqLen) {
+      if (modelTask(config) !== 'text-generation') throw wrongPreset(config, 'generate');
+      return (await first.run({ inputIds: { data: ids, batchSize, seqLen } })).logits.data;
     },
     async generate(prompt, { strategy, maxNewTokens = config.maxSeqLen, slidingWindow = false }, onText) {
       if (config.preset !== 'decoder-lm') throw wrongPreset(config, 'generate');

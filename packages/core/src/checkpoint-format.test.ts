@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkpointFiles, CHECKPOINT_FILES, parseCheckpointFiles, parseTrainerState } from './checkpoint-format.js';
+import { checkpointFiles, CHECKPOINT_FILES, metricsJsonl, parseCheckpointFiles, parseTrainerState } from './checkpoint-format.js';
 import { createModelConfig, type ModelConfig } from './config.js';
 import { CheckpointError } from './errors.js';
 import { modelKind } from './models/registry.js';
@@ -33,6 +33,27 @@ describe('checkpoint format', () => {
     expect(() => parseCheckpointFiles(files, 'run')).toThrow(
       new CheckpointError('run/trainer_state.json: step 7 disagrees with run/optimizer.safetensors: step 3; the two files are not from the same save'),
     );
+  });
+
+  it('writes metrics.jsonl with the trainer state: one line per evaluation, dev metrics in snake case', () => {
+    const trainerState = {
+      step: 20,
+      evals: [
+        { step: 10, metrics: { loss: 2.5, bleu: 12.5, exactMatch: 0.25 }, elapsedS: 1.5, trainLoss: 3 },
+        { step: 20, metrics: { loss: 2, bleu: 20, exactMatch: 0.5 }, elapsedS: 3.25, trainLoss: 2.25 },
+      ],
+      losses: [],
+      badEvals: 0,
+    };
+    const text = new TextDecoder().decode(checkpointFiles({ config, weights, trainerState })[CHECKPOINT_FILES.metrics]);
+    expect(text).toBe(metricsJsonl(trainerState));
+    expect(text.endsWith('\n')).toBe(true);
+    expect(text.trimEnd().split('\n').map((line) => JSON.parse(line))).toEqual([
+      { step: 10, elapsed_s: 1.5, train_loss: 3, dev_loss: 2.5, dev_bleu: 12.5, dev_exact_match: 0.25 },
+      { step: 20, elapsed_s: 3.25, train_loss: 2.25, dev_loss: 2, dev_bleu: 20, dev_exact_match: 0.5 },
+    ]);
+    // No trainer state (an exported or hand-made checkpoint): no metrics.jsonl either.
+    expect(checkpointFiles({ config, weights })[CHECKPOINT_FILES.metrics]).toBeUndefined();
   });
 
   it('names the file inside the folder in every error', () => {

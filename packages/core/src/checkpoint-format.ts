@@ -15,6 +15,8 @@ export const CHECKPOINT_FILES = {
   weights: 'model.safetensors',
   trainerState: 'trainer_state.json',
   optimizer: 'optimizer.safetensors',
+  /** One JSON object per evaluation (see `metricsJsonl`), written with the trainer state. */
+  metrics: 'metrics.jsonl',
 } as const;
 
 /** Progress of a training run, saved beside the weights so `resume` continues where it stopped. */
@@ -23,13 +25,45 @@ export interface TrainerState {
   /** Best value of the early-stopping metric so far, and the step it was seen at. */
   best?: { metric: string; value: number; step: number };
   /** Evaluations so far: step and metrics. */
-  evals: { step: number; metrics: Record<string, number> }[];
+  evals: TrainerEval[];
   /** Training loss per logged step. */
   losses: { step: number; loss: number }[];
   /** Evaluations since the best one (for early stopping patience). */
   badEvals: number;
   /** Free-form description of how training was configured, for humans and resume checks. */
   options?: Record<string, unknown>;
+  /** Wall-clock time spent training so far, over every run of a resumed training (ms). */
+  elapsedMs?: number;
+}
+
+/** One evaluation of a training run. */
+export interface TrainerEval {
+  step: number;
+  /** Dev metrics by name (`loss` is the dev loss). */
+  metrics: Record<string, number>;
+  /** Seconds of training (all runs) when it was taken. */
+  elapsedS?: number;
+  /** Mean training loss of the steps since the evaluation before. */
+  trainLoss?: number;
+}
+
+/**
+ * metrics.jsonl: one JSON object per evaluation, in order: `step`, `elapsed_s`, `train_loss`,
+ * then each dev metric as `dev_<name>` in snake case (`dev_loss`, `dev_bleu`,
+ * `dev_exact_match`, `dev_accuracy`, …). Rewritten whole with each save of the checkpoint, so
+ * it always agrees with trainer_state.json and a resumed run continues it.
+ */
+export function metricsJsonl(state: TrainerState): string {
+  const snake = (name: string): string => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+  return state.evals
+    .map((e) => {
+      const line: Record<string, number> = { step: e.step };
+      if (e.elapsedS !== undefined) line.elapsed_s = e.elapsedS;
+      if (e.trainLoss !== undefined) line.train_loss = e.trainLoss;
+      for (const [name, value] of Object.entries(e.metrics)) line[`dev_${snake(name)}`] = value;
+      return `${JSON.stringify(line)}\n`;
+    })
+    .join('');
 }
 
 /** AdamW moments by variable name, and the step they belong to. */
@@ -63,7 +97,10 @@ export function checkpointFiles(data: CheckpointData<NamedTensor>): Record<strin
     [CHECKPOINT_FILES.weights]: serializeSafetensors(data.weights, { format: 'pt', producer: 'attend' }),
   };
   if (data.tokenizer !== undefined) files[CHECKPOINT_FILES.tokenizer] = jsonBytes(data.tokenizer);
-  if (data.trainerState) files[CHECKPOINT_FILES.trainerState] = jsonBytes(data.trainerState);
+  if (data.trainerState) {
+    files[CHECKPOINT_FILES.trainerState] = jsonBytes(data.trainerState);
+    files[CHECKPOINT_FILES.metrics] = new TextEncoder().encode(metricsJsonl(data.trainerState));
+  }
   if (data.optimizer) {
     const tensors: Record<string, NamedTensor> = {};
     for (const [prefix, store] of [['m', data.optimizer.m], ['v', data.optimizer.v]] as const) {

@@ -164,7 +164,7 @@ describe('save → load round trip', () => {
       badEvals: 0,
     };
     const files = serializeCheckpoint({ model, trainerState, optimizer });
-    expect(Object.keys(files).sort()).toEqual([CHECKPOINT_FILES.config, CHECKPOINT_FILES.weights, CHECKPOINT_FILES.optimizer, CHECKPOINT_FILES.trainerState].sort());
+    expect(Object.keys(files).sort()).toEqual([CHECKPOINT_FILES.config, CHECKPOINT_FILES.metrics, CHECKPOINT_FILES.weights, CHECKPOINT_FILES.optimizer, CHECKPOINT_FILES.trainerState].sort());
     const loaded = deserializeCheckpoint(files);
     expect(loaded.trainerState).toEqual(trainerState);
     expect(weightBytes(loaded.model)).toEqual(weightBytes(model));

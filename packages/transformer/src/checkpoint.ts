@@ -98,11 +98,16 @@ export function serializeCheckpoint(contents: CheckpointContents): Record<string
   });
 }
 
-/** Writes a checkpoint folder atomically: temp folder, then rename over the old one. */
-export async function saveCheckpoint(dir: string, contents: CheckpointContents): Promise<void> {
+/**
+ * Writes a checkpoint folder atomically: temp folder, then rename over the old one. `extra`
+ * files (not checkpoint file names) are written into the folder with it.
+ */
+export async function saveCheckpoint(dir: string, contents: CheckpointContents, extra: Record<string, Uint8Array> = {}): Promise<void> {
   const files = serializeCheckpoint(contents);
+  const clash = Object.keys(extra).find((name) => name in files);
+  if (clash) throw new CheckpointError(`${dir}: ${clash} is a checkpoint file; it cannot be written as an extra file`);
   const { writeCheckpointFolder } = await import('@attend/core/node');
-  await writeCheckpointFolder(dir, files);
+  await writeCheckpointFolder(dir, { ...files, ...extra });
 }
 
 export interface LoadedCheckpoint {

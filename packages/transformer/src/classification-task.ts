@@ -1,10 +1,11 @@
 // Classification tasks ready for the trainer: labelled texts encoded with a tokenizer (or
 // labelled images for the vit-classifier), a step-indexed batch function (a shuffled order per
-// epoch, from the seed, so resumed runs see the same data), and accuracy of the argmax class on
-// the dev set.
+// epoch, from the seed, so resumed runs see the same data), and accuracy of the argmax class and
+// the mean loss on the dev set.
 
 import * as tf from '@tensorflow/tfjs-core';
 import { accuracy, createRng, encoderInputIds, makeClassificationBatch, numPatches, ShapeError, type Classification, type EncodedExample, type LabeledFeatures, type LabeledText, type Tokenizer, type VitClassifierConfig } from '@attend/core';
+import { crossEntropy } from './loss.js';
 import type { TokenBatch } from './model.js';
 import type { AttendModel } from './models.js';
 import { classificationTrainBatch, type TrainBatch } from './trainer.js';
@@ -19,8 +20,8 @@ export interface ClassificationTaskOptions {
 
 export interface ClassificationTask {
   nextBatch(step: number): TrainBatch;
-  /** Accuracy of the argmax class on `examples` (default: the dev set), and the predictions. */
-  evaluate(model: AttendModel, examples?: readonly LabeledText[]): Promise<{ accuracy: number; predictions: number[] }>;
+  /** Accuracy of the argmax class and mean loss on `examples` (default: the dev set), and the predictions. */
+  evaluate(model: AttendModel, examples?: readonly LabeledText[]): Promise<Evaluation>;
 }
 
 /**
@@ -39,16 +40,31 @@ function epochBatches(count: number, batchSize: number, seed: number): (step: nu
   };
 }
 
-/** Accuracy of the model's argmax class over `examples`, run 256 at a time through `inputOf`. */
-async function argmaxAccuracy<E extends { label: number }>(model: AttendModel, examples: readonly E[], inputOf: (rows: readonly E[]) => TokenBatch): Promise<{ accuracy: number; predictions: number[] }> {
+/** What a classification task's evaluation gives. */
+export interface Evaluation {
+  accuracy: number;
+  /** Mean cross-entropy per example. */
+  loss: number;
+  predictions: number[];
+}
+
+/** Accuracy of the model's argmax class and its mean loss over `examples`, run 256 at a time through `inputOf`. */
+async function argmaxAccuracy<E extends { label: number }>(model: AttendModel, examples: readonly E[], inputOf: (rows: readonly E[]) => TokenBatch): Promise<Evaluation> {
   const predictions: number[] = [];
+  let lossSum = 0;
   for (let start = 0; start < examples.length; start += 256) {
-    const input = inputOf(examples.slice(start, start + 256));
-    const best = tf.tidy(() => tf.argMax(model.forward(input).logits, -1));
+    const rows = examples.slice(start, start + 256);
+    const input = inputOf(rows);
+    const [best, loss] = tf.tidy(() => {
+      const { logits } = model.forward(input);
+      return [tf.argMax(logits, -1), crossEntropy(logits as tf.Tensor2D, Int32Array.from(rows, (e) => e.label))];
+    });
     predictions.push(...(await best.data()));
+    lossSum += (await loss.data())[0]! * rows.length;
     best.dispose();
+    loss.dispose();
   }
-  return { accuracy: accuracy(predictions, examples.map((e) => e.label)), predictions };
+  return { accuracy: accuracy(predictions, examples.map((e) => e.label)), loss: lossSum / examples.length, predictions };
 }
 
 export function classificationTask(train: readonly LabeledText[], dev: readonly LabeledText[], tokenizer: Tokenizer, options: ClassificationTaskOptions): ClassificationTask {
@@ -72,8 +88,8 @@ export function classificationTask(train: readonly LabeledText[], dev: readonly 
 
 export interface ImageClassificationTask {
   nextBatch(step: number): TrainBatch;
-  /** Accuracy of the argmax class on `examples` (default: the dev set), and the predictions. */
-  evaluate(model: AttendModel, examples?: readonly LabeledFeatures[]): Promise<{ accuracy: number; predictions: number[] }>;
+  /** Accuracy of the argmax class and mean loss on `examples` (default: the dev set), and the predictions. */
+  evaluate(model: AttendModel, examples?: readonly LabeledFeatures[]): Promise<Evaluation>;
 }
 
 /**

@@ -65,3 +65,16 @@ function gatherRows(batch: TokenBatch, rows: Int32Array): TokenBatch {
   const lengths = batch.lengths ? Int32Array.from(rows, (r) => batch.lengths![r]!) : undefined;
   return { ids, batchSize: rows.length, seqLen: batch.seqLen, lengths };
 }
+
+/**
+ * The logits of one forward pass over `input` (a decoder-lm: [B, T, V], next-token logits at
+ * every position), read into a typed array; no tensor outlives the call.
+ */
+export async function forwardLogits(model: AttendModel, input: TokenBatch): Promise<Float32Array> {
+  const logits = tf.tidy(() => model.forward(input).logits);
+  try {
+    return (await logits.data()) as Float32Array;
+  } finally {
+    logits.dispose();
+  }
+}

@@ -1,11 +1,12 @@
 // A sequence-to-sequence task ready for the trainer: text pairs encoded with a tokenizer,
 // a step-indexed batch function (deterministic, so resumed runs see the same data), and an
-// exact-match evaluation that decodes the dev set greedily.
+// evaluation that decodes the dev set greedily (exact match and corpus BLEU) and measures its
+// teacher-forced loss.
 
-import { createRng, exactMatch, makeSeq2SeqBatch, type EncodedPair, type TextPair, type Tokenizer } from '@attend/core';
+import { corpusBleu, createRng, exactMatch, makeSeq2SeqBatch, type EncodedPair, type TextPair, type Tokenizer } from '@attend/core';
 import { greedyTranslate } from './generate.js';
 import type { AttendModel } from './models.js';
-import { seq2seqTrainBatch, type TrainBatch } from './trainer.js';
+import { batchLoss, seq2seqTrainBatch, type TrainBatch } from './trainer.js';
 
 export interface Seq2SeqTaskOptions {
   batchSize: number;
@@ -18,8 +19,11 @@ export interface Seq2SeqTaskOptions {
 
 export interface Seq2SeqTask {
   nextBatch(step: number): TrainBatch;
-  /** Greedy-decodes `pairs` (default: the dev set) and returns { exactMatch } plus the outputs. */
-  evaluate(model: AttendModel, pairs?: readonly TextPair[], batchSize?: number): Promise<{ exactMatch: number; outputs: string[] }>;
+  /**
+   * Greedy-decodes `pairs` (default: the dev set): exact match and corpus BLEU (sacreBLEU's
+   * defaults) of the outputs, the mean teacher-forced loss per target token, and the outputs.
+   */
+  evaluate(model: AttendModel, pairs?: readonly TextPair[], batchSize?: number): Promise<{ loss: number; bleu: number; exactMatch: number; outputs: string[] }>;
 }
 
 export function seq2seqTask(train: readonly TextPair[], dev: readonly TextPair[], tokenizer: Tokenizer, options: Seq2SeqTaskOptions): Seq2SeqTask {
@@ -48,13 +52,21 @@ export function seq2seqTask(train: readonly TextPair[], dev: readonly TextPair[]
     },
     async evaluate(model, pairs = dev, batchSize = 256) {
       const outputs: string[] = [];
+      let lossSum = 0;
+      let tokens = 0;
       for (let start = 0; start < pairs.length; start += batchSize) {
         const chunk = pairs.slice(start, start + batchSize).map(encode);
         const batch = makeSeq2SeqBatch(chunk, ids, limits);
+        const loss = batchLoss(model, seq2seqTrainBatch(batch));
+        const count = batch.tgtLengths.reduce((a, b) => a + b, 0);
+        lossSum += (await loss.data())[0]! * count;
+        tokens += count;
+        loss.dispose();
         const decoded = await greedyTranslate(model, { ids: batch.srcIds, batchSize: batch.batchSize, seqLen: batch.srcLen, lengths: batch.srcLengths }, options.maxTgtLen + 1);
         outputs.push(...decoded.map((d) => tokenizer.decode(d)));
       }
-      return { exactMatch: exactMatch(outputs, pairs.map((p) => p.target)), outputs };
+      const targets = pairs.map((p) => p.target);
+      return { loss: lossSum / tokens, bleu: corpusBleu(outputs, targets).score, exactMatch: exactMatch(outputs, targets), outputs };
     },
   };
 }

@@ -361,6 +361,32 @@ describe('resume', () => {
     for (const m of [resumed.model, straight.model, cold.model]) m.dispose();
   });
 
+  it('writes metrics.jsonl and extra files with each save; a resumed run continues both', async () => {
+    const dir = freshDir();
+    const evaluate = () => ({ loss: 1.5 });
+    const files = (state: { step: number }) => ({ 'plot.txt': new TextEncoder().encode(`step ${state.step}`) });
+    const lines = async () => (await readFile(join(dir, CHECKPOINT_FILES.metrics), 'utf8')).trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
+    const first = await run({ steps: 20, logEvery: 5, evalEvery: 10, evaluate, checkpoint: { dir, files } });
+    first.model.dispose();
+    const before = await lines();
+    expect(before.map((l) => l.step)).toEqual([10, 20]);
+    // train_loss: the mean of the losses of the 10 steps since the evaluation before.
+    expect(before.every((l) => l.dev_loss === 1.5 && Number.isFinite(l.train_loss) && l.train_loss! > 0)).toBe(true);
+    expect(before[1]!.elapsed_s).toBeGreaterThanOrEqual(before[0]!.elapsed_s!);
+    expect(await readFile(join(dir, 'plot.txt'), 'utf8')).toBe('step 20');
+    const resumed = await run({ steps: 40, logEvery: 5, evalEvery: 10, evaluate, checkpoint: { dir, files }, resume: true });
+    resumed.model.dispose();
+    const after = await lines();
+    expect(after.map((l) => l.step)).toEqual([10, 20, 30, 40]);
+    expect(after.slice(0, 2)).toEqual(before);
+    // Training time carries over: it does not restart at 0 after the resume.
+    expect(after[2]!.elapsed_s).toBeGreaterThanOrEqual(before[1]!.elapsed_s!);
+    expect(await readFile(join(dir, 'plot.txt'), 'utf8')).toBe('step 40');
+    // An extra file may not take a checkpoint file's name.
+    const clash = run({ steps: 1, checkpoint: { dir: freshDir(), files: () => ({ [CHECKPOINT_FILES.config]: new Uint8Array(1) }) } });
+    await expect(clash).rejects.toThrow(/config\.json is a checkpoint file/);
+  });
+
   it('starts from scratch when the checkpoint folder does not exist yet', async () => {
     const dir = freshDir();
     const { model, result } = await run({ steps: 3, resume: true, checkpoint: { dir } });

@@ -102,8 +102,12 @@ export interface TrainerOptions {
   evalEvery?: number;
   evaluate?: (model: AttendModel, step: number) => Promise<Record<string, number>> | Record<string, number>;
   earlyStopping?: EarlyStopping;
-  /** Folder to checkpoint into (at each eval and at the end), with the tokenizer JSON to store. */
-  checkpoint?: { dir: string; tokenizer?: unknown; every?: number };
+  /**
+   * Folder to checkpoint into (at each eval and at the end), with the tokenizer JSON to store,
+   * and `files`: more files written into the folder with each save (e.g. a loss plot), atomically
+   * with the checkpoint.
+   */
+  checkpoint?: { dir: string; tokenizer?: unknown; every?: number; files?: (state: TrainerState) => Promise<Record<string, Uint8Array>> | Record<string, Uint8Array> };
   /** Continue from the checkpoint in `checkpoint.dir` when it exists. */
   resume?: boolean;
   /** Report a 'step' event every this many steps; default 10. */
@@ -164,16 +168,27 @@ export async function train(model: AttendModel, nextBatch: (step: number) => Tra
   }
 
   const emit = (event: TrainingEvent): void => options.onProgress?.(event);
+  // Training time carries over a resume: elapsed = the saved runs' time + this run's.
+  const started = performance.now();
+  const elapsedBefore = state.elapsedMs ?? 0;
+  const elapsedMs = (): number => elapsedBefore + performance.now() - started;
+  // Mean training loss of the steps since the last evaluation, reported with it.
+  let lossSum = 0;
+  let lossSteps = 0;
   const save = async (): Promise<void> => {
     if (!options.checkpoint) return;
-    await saveCheckpoint(options.checkpoint.dir, { model, tokenizer: options.checkpoint.tokenizer, trainerState: state, optimizer });
+    state.elapsedMs = elapsedMs();
+    const files = await options.checkpoint.files?.(state);
+    await saveCheckpoint(options.checkpoint.dir, { model, tokenizer: options.checkpoint.tokenizer, trainerState: state, optimizer }, files);
     lastGoodCheckpoint = state.step;
     emit({ type: 'checkpoint', step: state.step, dir: options.checkpoint.dir });
   };
   const evaluate = async (): Promise<StopReason | undefined> => {
     if (!options.evaluate) return undefined;
     const metrics = await options.evaluate(model, state.step);
-    state.evals.push({ step: state.step, metrics });
+    state.evals.push({ step: state.step, metrics, elapsedS: Math.round(elapsedMs()) / 1000, ...(lossSteps > 0 ? { trainLoss: lossSum / lossSteps } : {}) });
+    lossSum = 0;
+    lossSteps = 0;
     const es = options.earlyStopping;
     let best = false;
     if (es) {
@@ -199,7 +214,6 @@ export async function train(model: AttendModel, nextBatch: (step: number) => Tra
   let reason: StopReason = 'completed';
   let windowStart = performance.now();
   let windowTokens = 0;
-  const started = performance.now();
   let yielded = started;
   while (state.step < options.steps) {
     if (options.signal && performance.now() - yielded >= YIELD_EVERY_MS) {
@@ -226,11 +240,13 @@ export async function train(model: AttendModel, nextBatch: (step: number) => Tra
       throw new TrainingError(`loss is ${loss} at step ${step}; stopped before applying that update (${kept}). Try a lower learning rate or gradient clipping.`);
     }
     state.step = step;
+    lossSum += loss;
+    lossSteps++;
     windowTokens += batch.labelWeights ? countOnes(batch.labelWeights) : batch.labels.length;
     if (step % logEvery === 0 || step === options.steps) {
       const now = performance.now();
       state.losses.push({ step, loss });
-      emit({ type: 'step', step, totalSteps: options.steps, loss, lr, gradNorm, tokensPerSecond: (windowTokens * 1000) / Math.max(now - windowStart, 1e-3), elapsedMs: now - started });
+      emit({ type: 'step', step, totalSteps: options.steps, loss, lr, gradNorm, tokensPerSecond: (windowTokens * 1000) / Math.max(now - windowStart, 1e-3), elapsedMs: elapsedMs() });
       windowStart = now;
       windowTokens = 0;
     }
@@ -247,11 +263,13 @@ export async function train(model: AttendModel, nextBatch: (step: number) => Tra
     }
   }
   const lastEval = state.evals[state.evals.length - 1];
-  if (reason === 'completed' && options.evaluate && lastEval?.step !== state.step) {
+  const finalEval = reason === 'completed' && options.evaluate !== undefined && lastEval?.step !== state.step;
+  if (finalEval) {
     const stop = await evaluate();
     if (stop) reason = stop;
   }
-  if (lastGoodCheckpoint !== state.step) await save();
+  // A final evaluation is saved even at a step already checkpointed (its metrics.jsonl line).
+  if (lastGoodCheckpoint !== state.step || finalEval) await save();
   emit({ type: 'stop', step: state.step, reason });
   optimizer.dispose();
   return { state, reason };

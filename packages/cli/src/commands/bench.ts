@@ -8,6 +8,10 @@
 //     tfjs, and the tfjs forward latency of one sequence.
 // Each figure is the median over repeated calls after warm-up calls (and, for the forward pass
 // of an export, also the fastest call, which shows when stalls inflate the median).
+// Every throughput names what it counts (`throughputUnit`): source + target tokens for an
+// encoder–decoder's forward (teacher forcing), tokens for an LM's forward and generated tokens
+// for its cached decoding (an encoder–decoder's: generated target tokens), sequences for a text
+// classifier, images for a vit-classifier. --json prints the same figures as one object.
 
 import Table from 'cli-table3';
 import { modelTask, argmax, configAs, createRng, hasTokens, logitsOf, numPatches, type ModelConfig, type StepFunction, type TokenFields, type TokenModelConfig, type VitClassifierConfig } from '@attend/core';
@@ -17,6 +21,8 @@ import { folderKind } from '../model-folder.js';
 import { openExportOn, type InferDevice } from '../runner.js';
 
 export interface BenchCommandOptions {
+  /** Print one JSON object instead of the table. */
+  json?: boolean;
   /** Tokens per sequence; default min(32, maxSeqLen). */
   tokens?: number;
   /** Seconds each measurement runs at least. */
@@ -61,17 +67,38 @@ function randomIds(config: TokenFields, n: number, seed: number): Int32Array {
 /** Table borders without a rule between rows. */
 const COMPACT = { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' };
 
+/** What one forward pass over a sequence of n tokens (or one image) counts, and its unit. */
+export interface ThroughputUnit {
+  /** e.g. 'source + target tokens/s', 'images/s'. */
+  unit: string;
+  /** Items one sequence (or image) of n tokens counts. */
+  perSequence: (n: number) => number;
+}
+
+/**
+ * The unit a throughput of `config`'s model is measured in: an encoder–decoder runs n source
+ * and n target tokens (both counted); an LM n tokens; a classifier one sequence; a ViT one image.
+ */
+export function throughputUnit(config: ModelConfig): ThroughputUnit {
+  const task = modelTask(config);
+  if (task === 'translation') return { unit: 'source + target tokens/s', perSequence: (n) => 2 * n };
+  if (task === 'text-generation') return { unit: 'tokens/s', perSequence: (n) => n };
+  if (task === 'text-classification') return { unit: 'sequences/s', perSequence: () => 1 };
+  return { unit: 'images/s', perSequence: () => 1 };
+}
+
 interface Row {
   runtime: string;
   forwardMs: number;
   /** The fastest forward call: far below the median when some calls stall (GC, a busy machine). */
   forwardMinMs: number;
-  tokensPerSecond: number;
+  /** Forward passes per second × what one counts (see `throughputUnit`). */
+  throughput: number;
   decodeMs?: number;
 }
 
 /** Forward and cached-decode timings of the export in `dir` under one runtime configuration. */
-async function benchExport(dir: string, options: { device: InferDevice; numThreads?: number }, n: number, o: BenchCommandOptions): Promise<Omit<Row, 'runtime'>> {
+async function benchExport(dir: string, options: { device: InferDevice; numThreads?: number }, n: number, o: BenchCommandOptions): Promise<Omit<Row, 'runtime' | 'throughput'>> {
   const rt = await import('@attend/runtime-onnx');
   const { device, ...session } = options;
   const { config, sessions, release } = (await openExportOn(dir, device, session)).opened;
@@ -83,7 +110,7 @@ async function benchExport(dir: string, options: { device: InferDevice; numThrea
 }
 
 /** The timings of `benchExport` over opened sessions. */
-async function benchSessions(rt: typeof import('@attend/runtime-onnx'), config: ModelConfig, sessions: ExportSessions, n: number, o: BenchCommandOptions): Promise<Omit<Row, 'runtime'>> {
+async function benchSessions(rt: typeof import('@attend/runtime-onnx'), config: ModelConfig, sessions: ExportSessions, n: number, o: BenchCommandOptions): Promise<Omit<Row, 'runtime' | 'throughput'>> {
   const ids = hasTokens(config) ? randomIds(config, n, 1) : new Int32Array(n); // a vit-classifier times images instead
   const tokens = { data: ids, batchSize: 1, seqLen: n };
   if (config.preset === 'rnn-seq2seq' && 'encoder' in sessions) {
@@ -95,7 +122,7 @@ async function benchSessions(rt: typeof import('@attend/runtime-onnx'), config: 
     }, o.seconds);
     const memory = await rt.encodeRnnSource(sessions.encoder, source);
     const decodeMs = await cachedDecodeMs(() => rt.onnxRnnStepFunction(sessions.decoder, memory), config, Math.min(16, config.maxSeqLen - 1), o.seconds);
-    return { forwardMs, forwardMinMs, tokensPerSecond: (2 * n * 1000) / forwardMs, decodeMs };
+    return { forwardMs, forwardMinMs, decodeMs };
   }
   if ('encoder' in sessions) {
     const seq2seq = configAs(config, ['encoder-decoder'], 'bench');
@@ -106,19 +133,19 @@ async function benchSessions(rt: typeof import('@attend/runtime-onnx'), config: 
     }, o.seconds);
     const memory = await rt.encodeSource(sessions.encoder, { ids, batchSize: 1, seqLen: n });
     const decodeMs = await cachedDecodeMs(() => rt.onnxSeq2SeqStepFunction(sessions.decoder, memory), seq2seq, Math.min(16, config.maxSeqLen - 1), o.seconds);
-    return { forwardMs, forwardMinMs, tokensPerSecond: (2 * n * 1000) / forwardMs, decodeMs };
+    return { forwardMs, forwardMinMs, decodeMs };
   }
   const model = sessions.model;
   if (config.preset === 'vit-classifier') {
     const image = randomImages(config, 1, 1);
     const { median: forwardMs, min: forwardMinMs } = await timeMs(() => model.runImages(image, 1), o.seconds);
-    return { forwardMs, forwardMinMs, tokensPerSecond: (n * 1000) / forwardMs };
+    return { forwardMs, forwardMinMs };
   }
   const { median: forwardMs, min: forwardMinMs } = await timeMs(() => model.run({ inputIds: tokens }), o.seconds);
-  if (config.preset === 'encoder-classifier') return { forwardMs, forwardMinMs, tokensPerSecond: (n * 1000) / forwardMs };
+  if (config.preset === 'encoder-classifier') return { forwardMs, forwardMinMs };
   const prompt = Array.from(ids.subarray(0, Math.min(8, n)));
   const decodeMs = await cachedDecodeMs(() => rt.onnxStepFunction(model, { prompts: [prompt] }), config, Math.min(16, config.maxSeqLen - prompt.length), o.seconds);
-  return { forwardMs, forwardMinMs, tokensPerSecond: (n * 1000) / forwardMs, decodeMs };
+  return { forwardMs, forwardMinMs, decodeMs };
 }
 
 /**
@@ -169,7 +196,7 @@ async function benchCheckpoint(dir: string, o: BenchCommandOptions): Promise<voi
       return { input, target: { ids: randomIds(config, B * n, rng.int(1 << 30)), batchSize: B, seqLen: n }, labels };
     };
     const seq2seq = modelTask(config) === 'translation';
-    const tokensPerStep = B * n * (seq2seq ? 2 : 1);
+    const { unit, perSequence } = throughputUnit(config);
     await train(model, batch, { steps: 2, learningRate: 1e-4, logEvery: 1000 }); // warm-up: kernels, optimizer state
     const start = performance.now();
     await train(model, batch, { steps: o.trainSteps, learningRate: 1e-4, logEvery: 1000 });
@@ -180,11 +207,23 @@ async function benchCheckpoint(dir: string, o: BenchCommandOptions): Promise<voi
       logits.dataSync();
       logits.dispose();
     }, o.seconds);
+    const training = (o.trainSteps * B * perSequence(n)) / seconds;
+    const forward = (1000 * perSequence(n)) / forwardMs;
+    const shape = vit ? `${B} images (${n - 1} patches + CLS)` : `${B} × ${n} tokens${seq2seq ? ' (source and target each)' : ''}`;
+    if (o.json) {
+      console.log(JSON.stringify({
+        folder: dir, kind: 'checkpoint', preset: config.preset, parameters: model.parameterCount(), runtime: `tfjs ${backend.name}`, unit,
+        training: { batchSize: B, tokens: n, steps: o.trainSteps, msPerStep: (1000 * seconds) / o.trainSteps, throughput: training },
+        forward: { batchSize: 1, tokens: n, ms: forwardMs, throughput: forward },
+      }));
+      return;
+    }
     console.log(`checkpoint ${dir}: ${config.preset}, ${model.parameterCount().toLocaleString('en-US')} parameters, tfjs ${backend.name}`);
     const table = new Table({ head: ['measurement', 'value'], style: { head: [], border: [] }, chars: COMPACT });
+    const rate = (x: number) => `${Math.round(x).toLocaleString('en-US')} ${unit}`;
     table.push(
-      [`training, batch ${B} × ${n} tokens${vit ? ' (patches + CLS)' : ''}`, `${Math.round((o.trainSteps * tokensPerStep) / seconds).toLocaleString('en-US')} tokens/s (${((1000 * seconds) / o.trainSteps).toFixed(1)} ms/step over ${o.trainSteps} steps)`],
-      [`forward, 1 × ${n} tokens`, `${forwardMs.toFixed(2)} ms (${Math.round((n * 1000) / forwardMs).toLocaleString('en-US')} tokens/s)`],
+      [`training, batch ${shape}`, `${rate(training)} (${((1000 * seconds) / o.trainSteps).toFixed(1)} ms/step over ${o.trainSteps} steps)`],
+      [`forward, ${vit ? '1 image' : `1 × ${n} tokens`}`, `${forwardMs.toFixed(2)} ms (${rate(forward)})`],
     );
     console.log(table.toString());
   } finally {
@@ -202,18 +241,38 @@ export async function benchCommand(dir: string, o: BenchCommandOptions): Promise
   const vit = config.preset === 'vit-classifier';
   const n = vit ? numPatches(config) + 1 : Math.min(o.tokens ?? 32, config.maxSeqLen - (modelTask(config) === 'text-classification' ? 0 : 1));
   const seq2seq = modelTask(config) === 'translation';
-  const what = vit ? `1 image (${n - 1} patches + CLS)` : `1 × ${n} tokens${seq2seq ? ` (source and target)` : ''}`;
-  console.log(`export ${dir}: ${config.preset}, forward of ${what}`);
+  const what = vit ? `1 image (${n - 1} patches + CLS)` : `1 × ${n} tokens${seq2seq ? ` (source and target each)` : ''}`;
+  const { unit, perSequence } = throughputUnit(config);
   const rows: Row[] = [];
   for (const [runtime, options] of [
     ['onnxruntime-node cpu, 1 thread', { device: 'cpu', numThreads: 1 }],
     ['onnxruntime-node cpu, 2 threads', { device: 'cpu', numThreads: 2 }],
     ['onnxruntime-web wasm', { device: 'wasm' }],
   ] as const) {
-    rows.push({ runtime, ...(await benchExport(dir, options, n, o)) });
+    const timed = await benchExport(dir, options, n, o);
+    rows.push({ runtime, ...timed, throughput: (1000 * perSequence(n)) / timed.forwardMs });
   }
-  const table = new Table({ head: ['runtime', 'forward ms', 'fastest ms', 'tokens/s', 'decode ms/token (KV cache)'], style: { head: [], border: [] }, chars: COMPACT, colAligns: ['left', 'right', 'right', 'right', 'right'] });
-  for (const r of rows) table.push([r.runtime, r.forwardMs.toFixed(3), r.forwardMinMs.toFixed(3), Math.round(r.tokensPerSecond).toLocaleString('en-US'), r.decodeMs === undefined ? '–' : r.decodeMs.toFixed(3)]);
+  // Cached decoding makes one token per step: generated tokens/s (an encoder–decoder's: target tokens).
+  const generated = seq2seq ? 'generated target tokens/s' : 'generated tokens/s';
+  if (o.json) {
+    console.log(JSON.stringify({
+      folder: dir, kind: 'export', preset: config.preset, forward: { batchSize: 1, ...(vit ? { images: 1 } : { tokens: n }) }, unit,
+      rows: rows.map((r) => ({ runtime: r.runtime, forwardMs: r.forwardMs, fastestMs: r.forwardMinMs, throughput: r.throughput, ...(r.decodeMs === undefined ? {} : { decodeMsPerToken: r.decodeMs, generatedTokensPerSecond: 1000 / r.decodeMs }) })),
+    }));
+    return;
+  }
+  console.log(`export ${dir}: ${config.preset}, forward of ${what}`);
+  const decodes = rows.some((r) => r.decodeMs !== undefined);
+  const table = new Table({
+    head: ['runtime', 'forward ms', 'fastest ms', unit, ...(decodes ? ['decode ms/token (KV cache)', generated] : [])],
+    style: { head: [], border: [] },
+    chars: COMPACT,
+    colAligns: ['left', 'right', 'right', 'right', 'right', 'right'],
+  });
+  for (const r of rows) {
+    const decode = r.decodeMs === undefined ? ['–', '–'] : [r.decodeMs.toFixed(3), Math.round(1000 / r.decodeMs).toLocaleString('en-US')];
+    table.push([r.runtime, r.forwardMs.toFixed(3), r.forwardMinMs.toFixed(3), Math.round(r.throughput).toLocaleString('en-US'), ...(decodes ? decode : [])]);
+  }
   console.log(table.toString());
-  console.log('forward ms and tokens/s: medians; fastest: the quickest call; decode: median per-token time of 16 cached steps');
+  console.log(`forward ms and ${unit}: medians of the forward pass (${seq2seq ? 'encoder, then the decoder over the target: source and target tokens both counted' : what}); fastest: the quickest call${decodes ? `; decode: median per-token time of 16 cached steps, and the ${generated} it gives` : ''}`);
 }

@@ -3,8 +3,10 @@
 // task — with a character, word or byte-level BPE tokenizer built from the training data
 // (--tokenizer, --vocab-size; a resumed run keeps its checkpoint's), or the vision Transformer on a CSV of images (no tokenizer), checkpointing into --out at each eval and at the end;
 // --resume continues a stopped run with the same data order. Settings come from defaults, a
-// JSON --config file and the flags (see train-settings.ts). At the end the loss curve is drawn
-// into the checkpoint folder (loss.svg). --out must be new or empty, or the checkpoint continued
+// JSON --config file and the flags (see train-settings.ts); they are printed at the start, each
+// evaluation's dev metrics as it comes, and the elapsed time and best dev metrics at the end.
+// Each checkpoint save also writes metrics.jsonl (one line per evaluation, a checkpoint file)
+// and redraws the loss curve (loss.svg: train and dev loss, log scale) into the folder. --out must be new or empty, or the checkpoint continued
 // with --resume or replaced with --overwrite (see out-folder.ts); a lock file in it keeps a
 // second training on the same folder out.
 
@@ -28,11 +30,11 @@ import {
   type ModelConfigInput,
   type Preset,
   type Tokenizer,
+  type TrainerState,
 } from '@attend/core';
 import { lockFolder, recoverFolder } from '@attend/core/node';
 import type { AttendModel, TrainBatch } from '@attend/transformer';
 import { CliError } from '../errors.js';
-import { writeFileAtomic } from '../files.js';
 import { CHECKPOINT_FOLDER, LOSS_CURVE_FILE, outFolderState, refuseOverlap } from '../out-folder.js';
 import { lossCurveSvg } from '../plots.js';
 import { progressView } from '../progress.js';
@@ -67,16 +69,32 @@ async function checkOut(o: TrainCommandOptions): Promise<'absent' | 'empty' | 'c
   return 'checkpoint';
 }
 
+/** A dev metric whose best value the end of a run reports. */
+interface BestMetric {
+  metric: string;
+  mode: 'min' | 'max';
+  /** How the value reads, e.g. "dev BLEU 12.34". */
+  describe(value: number): string;
+}
+
 /** A trainer-ready task of any preset, with how to report its evaluation. */
 interface PresetTask {
   nextBatch(step: number): TrainBatch;
+  /** Dev metrics, `loss` (the dev loss) among them. */
   evaluate(model: AttendModel): Promise<Record<string, number>>;
   describeEval(metrics: Record<string, number>): string;
-  /** What the task trains on, for the opening line. */
+  /** The metrics whose best value is reported at the end. */
+  best: BestMetric[];
+  /** What the task trains on, for the opening lines. */
   size: string;
   /** The longest input and output of an example, for the memory estimate. */
   lengths: FlopsLengths;
 }
+
+const percent = (x: number): string => `${(100 * x).toFixed(2)}%`;
+const DEV_LOSS: BestMetric = { metric: 'loss', mode: 'min', describe: (v) => `dev loss ${v.toFixed(4)}` };
+const DEV_ACCURACY: BestMetric = { metric: 'accuracy', mode: 'max', describe: (v) => `dev accuracy ${percent(v)}` };
+const describeAccuracy = (m: Record<string, number>): string => `dev accuracy ${percent(m.accuracy!)}, dev loss ${m.loss!.toFixed(4)}`;
 
 /** The tokenizer for new runs, built from the training texts as --tokenizer asks (none for images). */
 function tokenizerFor(data: TrainData, o: TrainCommandOptions): Tokenizer | undefined {
@@ -209,6 +227,42 @@ function checkMemory(config: ModelConfig, lengths: FlopsLengths, s: TrainSetting
 const GiB = 1024 ** 3;
 const gib = (bytes: number) => `${(bytes / GiB).toFixed(bytes < GiB ? 2 : 1)} GiB`;
 
+/** The model's sizes in a few words, for the opening lines. */
+function modelShape(config: ModelConfig): string {
+  const c = config as Partial<Record<'dModel' | 'numHeads' | 'numEncoderLayers' | 'numDecoderLayers' | 'maxSeqLen' | 'vocabSize', number>>;
+  const stacks = [c.numEncoderLayers && `${c.numEncoderLayers} encoder`, c.numDecoderLayers && `${c.numDecoderLayers} decoder`].filter(Boolean);
+  const total = (c.numEncoderLayers ?? 0) + (c.numDecoderLayers ?? 0);
+  return [
+    `d ${c.dModel}`,
+    stacks.length > 0 && `${stacks.join(' + ')} layer${total === 1 ? '' : 's'}`,
+    c.numHeads && `${c.numHeads} heads`,
+    c.vocabSize && `vocabulary ${c.vocabSize}`,
+    `context ${c.maxSeqLen}`,
+  ].filter(Boolean).join(', ');
+}
+
+/** The loss curve of a run so far: the logged training losses and the dev loss of each evaluation. */
+function lossCurveOf(title: string, state: TrainerState) {
+  const dev = state.evals.filter((e) => e.metrics.loss !== undefined).map((e) => ({ step: e.step, loss: e.metrics.loss! }));
+  return { title, train: state.losses, dev };
+}
+
+/** The closing lines: training time (all runs of a resumed training) and each best dev metric with its step. */
+export function runSummary(state: TrainerState, best: readonly BestMetric[]): string {
+  const seconds = (state.elapsedMs ?? 0) / 1000;
+  const time = seconds >= 60 ? `${Math.floor(seconds / 60)} min ${(seconds % 60).toFixed(0)} s` : `${seconds.toFixed(1)} s`;
+  const found = best.flatMap((b) => {
+    let top: { value: number; step: number } | undefined;
+    for (const e of state.evals) {
+      const value = e.metrics[b.metric];
+      if (value === undefined || !Number.isFinite(value)) continue;
+      if (!top || (b.mode === 'max' ? value > top.value : value < top.value)) top = { value, step: e.step };
+    }
+    return top ? [`${b.describe(top.value)} at step ${top.step}`] : [];
+  });
+  return `elapsed ${time}${found.length > 0 ? `; best ${found.join(', ')}` : ''}`;
+}
+
 /** @attend/transformer (and tfjs) is loaded once the settings and data have been checked. */
 type Transformer = typeof import('@attend/transformer');
 
@@ -226,8 +280,12 @@ function presetTask(t: Transformer, data: TrainData, tokenizer: Tokenizer | unde
     const G = config.imageSize / config.patchSize;
     return {
       nextBatch: task.nextBatch,
-      evaluate: async (m) => ({ accuracy: (await task.evaluate(m)).accuracy }),
-      describeEval: (m) => `dev accuracy ${(100 * m.accuracy!).toFixed(2)}%`,
+      evaluate: async (m) => {
+        const { accuracy, loss } = await task.evaluate(m);
+        return { loss, accuracy };
+      },
+      describeEval: describeAccuracy,
+      best: [DEV_ACCURACY, DEV_LOSS],
       size: `${trainImages.length} images, dev ${dev.length}; ${config.numChannels}×${config.imageSize}×${config.imageSize} in ${G}×${G} patches of ${config.patchSize}×${config.patchSize}`,
       lengths: { context: G * G + 1, source: G * G + 1 },
     };
@@ -246,6 +304,7 @@ function presetTask(t: Transformer, data: TrainData, tokenizer: Tokenizer | unde
       nextBatch: task.nextBatch,
       evaluate: (m) => task.evaluate(m),
       describeEval: (m) => `dev loss ${m.loss!.toFixed(4)} (perplexity ${m.perplexity!.toFixed(2)})`,
+      best: [DEV_LOSS],
       size: `${trainIds.length.toLocaleString('en-US')} train / ${devIds.length.toLocaleString('en-US')} dev tokens, context ${T}`,
       lengths: { context: T, source: T },
     };
@@ -258,8 +317,12 @@ function presetTask(t: Transformer, data: TrainData, tokenizer: Tokenizer | unde
     const task = t.classificationTask(trainExamples, dev, tokenizer, { batchSize: s.batchSize, seed: s.seed, maxLen });
     return {
       nextBatch: task.nextBatch,
-      evaluate: async (m) => ({ accuracy: (await task.evaluate(m)).accuracy }),
-      describeEval: (m) => `dev accuracy ${(100 * m.accuracy!).toFixed(2)}%`,
+      evaluate: async (m) => {
+        const { accuracy, loss } = await task.evaluate(m);
+        return { loss, accuracy };
+      },
+      describeEval: describeAccuracy,
+      best: [DEV_ACCURACY, DEV_LOSS],
       size: `${trainExamples.length} examples, dev ${dev.length}`,
       lengths: { context: maxLen, source: maxLen },
     };
@@ -277,8 +340,16 @@ function presetTask(t: Transformer, data: TrainData, tokenizer: Tokenizer | unde
   const task = t.seq2seqTask(trainPairs, dev, tokenizer, { batchSize: s.batchSize, seed: s.seed, maxSrcLen, maxTgtLen });
   return {
     nextBatch: task.nextBatch,
-    evaluate: async (m) => ({ exactMatch: (await task.evaluate(m)).exactMatch }),
-    describeEval: (m) => `dev exact match ${(100 * m.exactMatch!).toFixed(2)}%`,
+    evaluate: async (m) => {
+      const { loss, bleu, exactMatch } = await task.evaluate(m);
+      return { loss, bleu, exactMatch };
+    },
+    describeEval: (m) => `dev exact match ${percent(m.exactMatch!)}, dev BLEU ${m.bleu!.toFixed(2)}, dev loss ${m.loss!.toFixed(4)}`,
+    best: [
+      { metric: 'bleu', mode: 'max', describe: (v) => `dev BLEU ${v.toFixed(2)}` },
+      { metric: 'exactMatch', mode: 'max', describe: (v) => `dev exact match ${percent(v)}` },
+      DEV_LOSS,
+    ],
     size: `${trainPairs.length} pairs, dev ${dev.length}`,
     lengths: { context: maxTgtLen + 1, source: maxSrcLen },
   };
@@ -324,23 +395,39 @@ export async function trainCommand(o: TrainCommandOptions, fromCli: (key: keyof 
   checkMemory(config, task.lengths, s, o, backend.name);
   const lock = await lockFolder(o.out);
   const model = t.createModel(config, { seed: s.seed });
+  const warmupSteps = Math.min(50, Math.floor(s.steps / 10));
+  const minLr = s.learningRate / 30;
   console.log(
-    `${resuming ? `resuming from step ${startStep}:` : 'training'} ${config.preset} (${model.parameterCount().toLocaleString('en-US')} parameters, tfjs ${backend.name}) on ${data.source}: ${task.size}; checkpoint: ${o.out}`,
+    [
+      `${resuming ? `resuming from step ${startStep}:` : 'training'} ${config.preset} on ${data.source}`,
+      `  model     ${model.parameterCount().toLocaleString('en-US')} parameters (${modelShape(config)})`,
+      `  data      ${task.size}`,
+      `  training  steps ${s.steps}${resuming ? ` (${s.steps - startStep} to go)` : ''}, batch ${s.batchSize}, lr ${s.learningRate} (cosine, ${warmupSteps} warmup steps, down to ${Number(minLr.toPrecision(3))}), eval every ${s.evalEvery}, seed ${s.seed}`,
+      `  device    tfjs ${backend.name} (cpu)`,
+      `  out       ${o.out} (checkpoint, ${CHECKPOINT_FILES.metrics}, ${LOSS_CURVE_FILE})`,
+    ].join('\n'),
   );
   const controller = new AbortController();
   const onSigint = () => controller.abort();
   process.once('SIGINT', onSigint);
   let view: ReturnType<typeof progressView> | undefined;
+  const curve = join(o.out, LOSS_CURVE_FILE);
+  const title = `${config.preset} on ${data.source}`;
   try {
     const result = await t.train(model, task.nextBatch, {
       steps: s.steps,
       ...(s.gradAccum > 1 ? { gradAccum: s.gradAccum } : {}),
       learningRate: s.learningRate,
-      schedule: { kind: 'cosine', warmupSteps: Math.min(50, Math.floor(s.steps / 10)), totalSteps: s.steps, minLr: s.learningRate / 30 },
+      schedule: { kind: 'cosine', warmupSteps, totalSteps: s.steps, minLr },
       optimizer: { weightDecay: 0.01 },
       evalEvery: s.evalEvery,
       evaluate: (m) => task.evaluate(m),
-      checkpoint: { dir: o.out, ...(tokenizer ? { tokenizer: tokenizer.toJSON() } : {}) },
+      checkpoint: {
+        dir: o.out,
+        ...(tokenizer ? { tokenizer: tokenizer.toJSON() } : {}),
+        // The loss curve is redrawn with each save, so it follows every evaluation.
+        files: async (state): Promise<Record<string, Uint8Array>> => (state.losses.length > 0 ? { [LOSS_CURVE_FILE]: new TextEncoder().encode(await lossCurveSvg(lossCurveOf(title, state))) } : {}),
+      },
       resume: resuming,
       logEvery: 10,
       signal: controller.signal,
@@ -349,24 +436,22 @@ export async function trainCommand(o: TrainCommandOptions, fromCli: (key: keyof 
           view ??= progressView(e.totalSteps, e.step, config.preset === 'encoder-classifier' || config.preset === 'vit-classifier' ? 'examples/s' : 'tok/s');
           view.update(e.step, e);
         } else if (e.type === 'eval') {
-          const line = `eval @ step ${e.step}: ${task.describeEval(e.metrics)}${e.best ? ' (best)' : ''}`;
+          const line = `eval @ step ${e.step}: ${task.describeEval(e.metrics)}`;
           if (view) view.log(line);
           else console.log(line);
         }
       },
     });
     view?.stop();
-    const curve = join(o.out, LOSS_CURVE_FILE);
-    const dev = result.state.evals.filter((e) => e.metrics.loss !== undefined).map((e) => ({ step: e.step, loss: e.metrics.loss! }));
-    if (result.state.losses.length > 0) {
-      await writeFileAtomic(curve, await lossCurveSvg({ title: `${config.preset} on ${data.source}`, train: result.state.losses, dev }));
-    }
+    const summary = runSummary(result.state, task.best);
     if (result.reason === 'aborted') {
       console.log(`interrupted at step ${result.state.step}; checkpoint saved in ${o.out} (continue with --resume)`);
+      console.log(summary);
       process.exitCode = 130;
       return;
     }
     console.log(`done: step ${result.state.step}/${s.steps} (${result.reason}); checkpoint saved in ${o.out}`);
+    console.log(summary);
     if (result.state.losses.length > 0) console.log(`loss curve: ${curve}`);
   } finally {
     view?.stop();

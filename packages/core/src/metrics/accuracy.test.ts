@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { DataError, ShapeError } from '../errors.js';
 import {
   accuracy,
+  bitsPerCharacter,
+  confusionMatrix,
   exactMatch,
   meanNll,
   nllFromLogits,
@@ -98,5 +100,43 @@ describe('meanNll and perplexity', () => {
     expect(() => nllFromLogits([0, 0, 0], [0], { vocabSize: 2 })).toThrow(ShapeError);
     expect(() => nllFromLogits([0, 0], [2], { vocabSize: 2 })).toThrow(/label 2 at position 0/);
     expect(() => nllFromLogits([0, 0], [0], { vocabSize: 0 })).toThrow(ShapeError);
+  });
+});
+
+describe('confusionMatrix', () => {
+  it('counts [truth][prediction] and adds batches into one matrix', () => {
+    // labels      0 0 1 1 2 2 2
+    // predictions 0 1 1 1 2 0 2
+    // row 0: [1, 1, 0]; row 1: [0, 2, 0]; row 2: [1, 0, 2]
+    const m = confusionMatrix([0, 1, 1, 1, 2, 0, 2], [0, 0, 1, 1, 2, 2, 2], 3);
+    expect(m).toEqual([
+      [1, 1, 0],
+      [0, 2, 0],
+      [1, 0, 2],
+    ]);
+    // A second batch: truth 1 predicted 2, truth 0 predicted 0.
+    expect(confusionMatrix([2, 0], [1, 0], 3, m)).toEqual([
+      [2, 1, 0],
+      [0, 2, 1],
+      [1, 0, 2],
+    ]);
+  });
+
+  it('refuses classes outside the matrix and mismatched lengths', () => {
+    expect(() => confusionMatrix([0, 3], [0, 1], 3)).toThrow(/prediction 3 at position 1 is outside \[0, 3\)/);
+    expect(() => confusionMatrix([0], [-1], 3)).toThrow(/label -1/);
+    expect(() => confusionMatrix([0], [0, 1], 3)).toThrow(ShapeError);
+    expect(() => confusionMatrix([0], [0], 2, [[0, 0, 0]])).toThrow(/not 2 × 2/);
+  });
+});
+
+describe('bitsPerCharacter', () => {
+  it('is the NLL in bits per character', () => {
+    // A uniform model over 4 characters: ln 4 nats per character = 2 bits.
+    expect(bitsPerCharacter(10 * Math.log(4), 10)).toBeCloseTo(2, 12);
+    // 3 tokens of total NLL 6 ln 2 nats spelling 2 characters each: 6 bits / 6 characters.
+    expect(bitsPerCharacter(6 * Math.LN2, 6)).toBeCloseTo(1, 12);
+    expect(() => bitsPerCharacter(1, 0)).toThrow(DataError);
+    expect(() => bitsPerCharacter(Number.NaN, 3)).toThrow(/NaN/);
   });
 });

@@ -1,7 +1,8 @@
 // Accuracy-style metrics and perplexity over plain arrays: token accuracy with an ignored
 // (padding) label, classification accuracy, exact match over strings and id sequences,
-// and perplexity = exp(mean negative log-likelihood per token), as reported by LM trainers.
-// Every metric returns a fraction in [0, 1]; nothing to score is an error, never NaN.
+// a confusion matrix, and perplexity = exp(mean negative log-likelihood per token) and bits per
+// character, as reported by LM trainers.
+// Accuracies are fractions in [0, 1]; nothing to score is an error, never NaN.
 
 import { DataError, ShapeError } from '../errors.js';
 import { sumExp } from '../fast-exp.js';
@@ -41,6 +42,30 @@ export function accuracy(predictions: ArrayLike<number>, labels: ArrayLike<numbe
   let correct = 0;
   for (let i = 0; i < labels.length; i++) if (predictions[i] === labels[i]) correct++;
   return correct / labels.length;
+}
+
+/**
+ * Confusion matrix of a classifier: `matrix[label][prediction]` counts the examples of true
+ * class `label` predicted as `prediction` (rows: truth, columns: prediction; the diagonal is
+ * what it got right). Counts are added into `into` when given (for data read in batches).
+ */
+export function confusionMatrix(
+  predictions: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  numClasses: number,
+  into?: number[][],
+): number[][] {
+  checkSameLength('confusionMatrix', predictions.length, labels.length);
+  if (!Number.isInteger(numClasses) || numClasses < 1) throw new ShapeError(`confusionMatrix: numClasses must be a positive integer, got ${numClasses}`);
+  const matrix = into ?? Array.from({ length: numClasses }, () => new Array<number>(numClasses).fill(0));
+  if (matrix.length !== numClasses || matrix.some((row) => row.length !== numClasses)) throw new ShapeError(`confusionMatrix: the matrix to add into is not ${numClasses} × ${numClasses}`);
+  for (let i = 0; i < labels.length; i++) {
+    for (const [what, k] of [['label', labels[i]!], ['prediction', predictions[i]!]] as const) {
+      if (!Number.isInteger(k) || k < 0 || k >= numClasses) throw new DataError(`confusionMatrix: ${what} ${k} at position ${i} is outside [0, ${numClasses})`);
+    }
+    matrix[labels[i]!]![predictions[i]!]! += 1;
+  }
+  return matrix;
 }
 
 /** Fraction of predictions that equal their reference string exactly (no normalisation). */
@@ -162,6 +187,16 @@ export function nllFromLogits(
 export function perplexity(meanNllValue: number): number {
   if (Number.isNaN(meanNllValue)) throw new DataError('perplexity: mean NLL is NaN');
   return Math.exp(meanNllValue);
+}
+
+/**
+ * Bits per character: a summed NLL (nats) over the predicted tokens, in bits (÷ ln 2), divided
+ * by the characters those tokens spell. Equals bits per token for a character tokenizer.
+ */
+export function bitsPerCharacter(nllSum: number, characters: number): number {
+  if (Number.isNaN(nllSum)) throw new DataError('bitsPerCharacter: NLL is NaN');
+  if (!Number.isInteger(characters) || characters <= 0) throw new DataError(`bitsPerCharacter: no characters to score (${characters})`);
+  return nllSum / Math.LN2 / characters;
 }
 
 function checkSameLength(fn: string, predictions: number, labels: number, noun = 'labels'): void {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DataError, ShapeError } from '../errors.js';
-import { corpusBleu, tokenize13a } from './bleu.js';
+import { addBleuStatistics, bleuFromStatistics, bleuStatistics, corpusBleu, tokenize13a } from './bleu.js';
 
 const close = (actual: number, expected: number, tol = 1e-9): void => {
   expect(Math.abs(actual - expected)).toBeLessThan(tol);
@@ -188,5 +188,34 @@ describe('tokenize13a', () => {
 
   it('leaves non-ASCII letters alone', () => {
     expect(tokenize13a('Grüße, café.')).toBe('Grüße , café .');
+  });
+});
+
+describe('corpusBleu against sacreBLEU', () => {
+  it("agrees with the example of sacreBLEU's README (two reference streams)", () => {
+    // sacreBLEU prints: BLEU = 48.53 82.4/50.0/45.5/37.5 (BP = 0.943 ratio = 0.944 hyp_len = 17 ref_len = 18)
+    const result = corpusBleu(
+      ['The dog bit the man.', "It wasn't surprising.", 'The man had just bitten him.'],
+      [
+        ['The dog bit the man.', 'The dog had bit the man.'],
+        ['It was not unexpected.', 'No one was surprised.'],
+        ['The man bit him first.', 'The man had bitten the dog.'],
+      ],
+    );
+    expect(result.score.toFixed(2)).toBe('48.53');
+    expect(result.precisions.map((p) => p.toFixed(1))).toEqual(['82.4', '50.0', '45.5', '37.5']);
+    expect(result.brevityPenalty.toFixed(3)).toBe('0.943');
+    expect([result.hypLength, result.refLength]).toEqual([17, 18]);
+  });
+});
+
+describe('bleuStatistics', () => {
+  it('batches add up to the whole corpus', () => {
+    const hyps = ['the cat sat on the mat', 'we love green apples', 'a b c d e'];
+    const refs = ['the cat is on the mat', 'we love green apples a lot', 'a b c x d e'];
+    const whole = bleuStatistics(hyps, refs);
+    const parts = addBleuStatistics(bleuStatistics(hyps.slice(0, 2), refs.slice(0, 2)), bleuStatistics(hyps.slice(2), refs.slice(2)));
+    expect(parts).toEqual(whole);
+    expect(bleuFromStatistics(parts).score).toBe(corpusBleu(hyps, refs).score);
   });
 });

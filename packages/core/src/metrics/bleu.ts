@@ -41,6 +41,18 @@ export interface BleuResult {
   totals: number[];
 }
 
+/** The sums corpus BLEU is computed from; add those of batches with `addBleuStatistics`. */
+export interface BleuStatistics {
+  /** Clipped n-gram matches for n = 1..4. */
+  counts: number[];
+  /** Hypothesis n-grams for n = 1..4. */
+  totals: number[];
+  /** c: hypothesis tokens. */
+  hypLength: number;
+  /** r: reference tokens, taking for each hypothesis the reference closest in length. */
+  refLength: number;
+}
+
 /**
  * Corpus BLEU. `references[i]` is the reference for `hypotheses[i]`, or a list of references
  * for it (multi-reference: matches are clipped by the largest count in any one reference,
@@ -51,27 +63,34 @@ export function corpusBleu(
   references: readonly string[] | readonly (readonly string[])[],
   options: CorpusBleuOptions = {},
 ): BleuResult {
-  const { tokenize = '13a', lowercase = false, smooth = 'none', smoothValue = 0.1 } = options;
+  if (hypotheses.length === 0 && references.length === 0) throw new DataError('corpusBleu: no hypotheses to score');
+  return bleuFromStatistics(bleuStatistics(hypotheses, references, options), options);
+}
+
+/**
+ * The n-gram sums of `hypotheses` against `references` (as for `corpusBleu`), so that a corpus
+ * read in batches scores the same as one read whole: add the batches' sums, then
+ * `bleuFromStatistics`.
+ */
+export function bleuStatistics(
+  hypotheses: readonly string[],
+  references: readonly string[] | readonly (readonly string[])[],
+  options: Pick<CorpusBleuOptions, 'tokenize' | 'lowercase'> = {},
+): BleuStatistics {
+  const { tokenize = '13a', lowercase = false } = options;
   if (tokenize !== '13a' && tokenize !== 'none') {
     throw new DataError(`corpusBleu: tokenize must be '13a' or 'none', got ${JSON.stringify(tokenize)}`);
-  }
-  if (smooth !== 'none' && smooth !== 'exp' && smooth !== 'floor') {
-    throw new DataError(`corpusBleu: smooth must be 'none', 'exp' or 'floor', got ${JSON.stringify(smooth)}`);
   }
   if (references.length !== hypotheses.length) {
     throw new ShapeError(`corpusBleu: ${hypotheses.length} hypotheses for ${references.length} references`);
   }
-  if (hypotheses.length === 0) throw new DataError('corpusBleu: no hypotheses to score');
 
   const words = (text: string): string[] => {
     const line = rstripPython(lowercase ? text.toLowerCase() : text);
     return splitPython(tokenize === '13a' ? tokenize13a(line) : line);
   };
 
-  const counts = new Array<number>(MAX_ORDER).fill(0);
-  const totals = new Array<number>(MAX_ORDER).fill(0);
-  let hypLength = 0;
-  let refLength = 0;
+  const stats: BleuStatistics = { counts: new Array<number>(MAX_ORDER).fill(0), totals: new Array<number>(MAX_ORDER).fill(0), hypLength: 0, refLength: 0 };
   for (let i = 0; i < hypotheses.length; i++) {
     const refEntry = references[i]!;
     const refs = typeof refEntry === 'string' ? [refEntry] : refEntry;
@@ -79,8 +98,8 @@ export function corpusBleu(
     const hyp = words(hypotheses[i]!);
     const refWords = refs.map(words);
 
-    hypLength += hyp.length;
-    refLength += closestLength(hyp.length, refWords);
+    stats.hypLength += hyp.length;
+    stats.refLength += closestLength(hyp.length, refWords);
 
     // Clip by the maximum count of each n-gram in any single reference.
     const maxRef = new Map<string, number>();
@@ -91,11 +110,30 @@ export function corpusBleu(
     }
     for (const [gram, count] of ngramCounts(hyp)) {
       const n = gramOrder(gram);
-      totals[n - 1]! += count;
-      counts[n - 1]! += Math.min(count, maxRef.get(gram) ?? 0);
+      stats.totals[n - 1]! += count;
+      stats.counts[n - 1]! += Math.min(count, maxRef.get(gram) ?? 0);
     }
   }
+  return stats;
+}
 
+/** The sums of two parts of a corpus (a new object). */
+export function addBleuStatistics(a: BleuStatistics, b: BleuStatistics): BleuStatistics {
+  return {
+    counts: a.counts.map((x, n) => x + b.counts[n]!),
+    totals: a.totals.map((x, n) => x + b.totals[n]!),
+    hypLength: a.hypLength + b.hypLength,
+    refLength: a.refLength + b.refLength,
+  };
+}
+
+/** BLEU from corpus sums: brevity penalty times the geometric mean of the four precisions. */
+export function bleuFromStatistics(stats: BleuStatistics, options: Pick<CorpusBleuOptions, 'smooth' | 'smoothValue'> = {}): BleuResult {
+  const { smooth = 'none', smoothValue = 0.1 } = options;
+  if (smooth !== 'none' && smooth !== 'exp' && smooth !== 'floor') {
+    throw new DataError(`corpusBleu: smooth must be 'none', 'exp' or 'floor', got ${JSON.stringify(smooth)}`);
+  }
+  const { counts, totals, hypLength, refLength } = stats;
   const brevityPenalty = hypLength >= refLength ? 1 : hypLength > 0 ? Math.exp(1 - refLength / hypLength) : 0;
   const precisions = new Array<number>(MAX_ORDER).fill(0);
   let smoothExp = 1;
@@ -123,7 +161,7 @@ export function corpusBleu(
     const meanLog = precisions.reduce((acc, p) => acc + Math.log(p), 0) / MAX_ORDER;
     score = brevityPenalty * Math.exp(meanLog);
   }
-  return { score, precisions, brevityPenalty, hypLength, refLength, counts, totals };
+  return { score, precisions, brevityPenalty, hypLength, refLength, counts: [...counts], totals: [...totals] };
 }
 
 /**
