@@ -237,7 +237,8 @@ program
   .option('--batch-size <n>', 'rows (LM: windows) run through the model at once', positiveInt, 32)
   .addOption(new Option('--device <device>', 'export folders: onnxruntime-node cpu or cuda (falls back to cpu), or onnxruntime-web wasm').choices(NODE_DEVICES).default('cpu'))
   .option('--device-id <n>', 'cuda: the GPU index (default 0)', nonNegativeInt)
-  .option('--max-tokens <n>', "translation: tokens per output at most (default: up to the model's maxSeqLen)", positiveInt)
+  .option('--max-new-tokens <n>', "translation: new tokens per output at most (default: up to the model's maxSeqLen)", positiveInt)
+  .option('--max-tokens <n>', 'older spelling of --max-new-tokens', positiveInt)
   .option('--json', 'print one JSON object', false)
   .addHelpText(
     'after',

@@ -34,6 +34,7 @@ import {
 } from '@attend/core';
 import { CliError } from '../errors.js';
 import { fileLines, textPieces } from '../files.js';
+import { maxNewTokensOf } from '../inputs.js';
 import { openModel, type InferDevice, type ModelRunner } from '../runner.js';
 import { isImageCsvHeader } from '../train-data.js';
 import { reportFallback } from './infer.js';
@@ -47,7 +48,8 @@ export interface EvalCommandOptions {
   batchSize: number;
   device: InferDevice;
   deviceId?: number;
-  /** Translation: new tokens per output at most (default: up to maxSeqLen). */
+  /** Translation: new tokens per output at most (default: up to maxSeqLen); `maxTokens` is its older spelling. */
+  maxNewTokens?: number;
   maxTokens?: number;
   json: boolean;
 }
@@ -94,7 +96,7 @@ async function evalTranslation(runner: ModelRunner, tokenizer: Tokenizer, path: 
   const batch: { source: string; reference: string }[] = [];
   const flush = async () => {
     if (batch.length === 0) return;
-    const outputs = await runner.translate(batch.map((p) => p.source), { kind: 'greedy' }, o.maxTokens);
+    const outputs = (await runner.translate(batch.map((p) => p.source), { kind: 'greedy' }, maxNewTokensOf(o))).map((t) => t.output);
     const references = batch.map((p) => p.reference);
     const b = bleuStatistics(outputs, references);
     const c = chrfStatistics(outputs, references);
