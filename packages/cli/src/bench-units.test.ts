@@ -1,27 +1,12 @@
 // `attend bench` names what its throughput counts, in the table and in --json, and the figure is
 // that count per second of the timed forward pass (tiny exports, short measurements).
 
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_SEQ_LEN, tinyExport } from './test-utils/tiny-export.js';
-
-const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
-
-function attend(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+import { attend } from './test-utils/attend.js';
 
 interface BenchRow {
   runtime: string;

@@ -3,27 +3,13 @@
 // the end; metrics.jsonl with one line per evaluation that a resumed run continues; loss.svg
 // with a dev curve on a log axis, redrawn at each evaluation.
 
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { attend, BIN } from './test-utils/attend.js';
 
-const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 const TINY = ['--d-model', '16', '--heads', '2', '--layers', '1', '--batch-size', '16', '--examples', '200', '--dev-size', '10'];
-
-function attend(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 let dir: string;
 
