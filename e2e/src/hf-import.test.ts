@@ -23,7 +23,8 @@ import { createOnnxModel as createWebModel } from '@attend/runtime-onnx/web';
 
 const BIN = fileURLToPath(new URL('../../packages/cli/dist/bin.js', import.meta.url));
 const SCRIPT = fileURLToPath(new URL('../hf-reference/hf_reference.py', import.meta.url));
-const PYTHON = process.env.ATTEND_PYTHON ?? 'python3';
+// Debian's interpreter, which python3-torch installs into (a python3 earlier on PATH, e.g. pyenv's, may lack torch).
+const PYTHON = process.env.ATTEND_PYTHON ?? '/usr/bin/python3';
 const TOLERANCE = 1e-4;
 
 const torchMissing = spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status !== 0;
