@@ -62,7 +62,13 @@ export function seq2seqTask(train: readonly TextPair[], dev: readonly TextPair[]
         lossSum += (await loss.data())[0]! * count;
         tokens += count;
         loss.dispose();
-        const decoded = await greedyTranslate(model, { ids: batch.srcIds, batchSize: batch.batchSize, seqLen: batch.srcLen, lengths: batch.srcLengths }, options.maxTgtLen + 1);
+        // A dev output twice as long as the chunk's longest target (plus a margin) is wrong however
+        // it goes on: stop there rather than at maxTgtLen, which a long-tailed corpus sets by its
+        // longest pair (decoding recomputes the prefix each step, so the cost grows with its square).
+        let longest = 0;
+        for (const p of chunk) longest = Math.max(longest, p.target.length);
+        const budget = Math.min(options.maxTgtLen + 1, 2 * longest + 8);
+        const decoded = await greedyTranslate(model, { ids: batch.srcIds, batchSize: batch.batchSize, seqLen: batch.srcLen, lengths: batch.srcLengths }, budget);
         outputs.push(...decoded.map((d) => tokenizer.decode(d)));
       }
       const targets = pairs.map((p) => p.target);

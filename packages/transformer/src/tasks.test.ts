@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { setupBackend } from './backend.js';
 import { classificationTask, classify, imageClassificationTask } from './classification-task.js';
 import { lmTask } from './lm-task.js';
+import { seq2seqTask } from './seq2seq-task.js';
 import { TransformerModel } from './model.js';
 import { createModel } from './models.js';
 import { train } from './trainer.js';
@@ -100,5 +101,20 @@ describe('imageClassificationTask', () => {
     expect(predictions).toHaveLength(60);
     expect(accuracy).toBe(predictions.filter((p, i) => p === images[i]!.label).length / 60);
     expect(accuracy).toBeGreaterThan(0.9);
+  });
+});
+
+describe('seq2seqTask', () => {
+  it("stops dev decoding at twice the chunk's longest target (plus 8), not at maxTgtLen", async () => {
+    const tokenizer = CharTokenizer.fromAlphabet('abc');
+    const pairs = [{ source: 'ab', target: 'ba' }, { source: 'abc', target: 'cba' }];
+    // An untrained model rarely says eos: its outputs run to whatever budget it is given.
+    const config = createModelConfig({ preset: 'encoder-decoder', vocabSize: tokenizer.vocabSize, dModel: 8, numHeads: 2, numEncoderLayers: 1, numDecoderLayers: 1, dFf: 16, maxSeqLen: 128, dropout: 0 });
+    const model = createModel(config, { seed: 3 });
+    const task = seq2seqTask(pairs, pairs, tokenizer, { batchSize: 2, seed: 1, maxSrcLen: 8, maxTgtLen: 120 });
+    const { outputs } = await task.evaluate(model);
+    const longest = Math.max(...outputs.map((o) => tokenizer.encode(o).length));
+    expect(longest).toBeLessThanOrEqual(2 * 3 + 8);
+    model.dispose();
   });
 });
