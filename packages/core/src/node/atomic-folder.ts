@@ -183,6 +183,7 @@ export async function writeFolderAtomic(dir: string, files: Record<string, Uint8
       const to = inside(tmp, name);
       if (!(await exists(from))) continue;
       await mkdir(dirname(to), { recursive: true });
+      folders.add(dirname(to));
       await link(from, to).catch(() => copyFile(from, to));
     }
     for (const folder of [...folders].sort((a, b) => b.length - a.length)) await sync(folder, true);
