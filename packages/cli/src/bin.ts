@@ -59,6 +59,7 @@ program
   .addOption(new Option('--tokenizer <kind>', 'text data: char (default), word, or byte-level bpe, built from the training data and saved as tokenizer.json').choices(TRAIN_TOKENIZERS))
   .option('--vocab-size <n>', `the tokenizer's vocabulary, 4 special tokens included: word keeps the most frequent words; bpe learns merges up to it (at least 260, default ${DEFAULT_BPE_VOCAB})`, positiveInt)
   .option('--resume', 'continue from the checkpoint in --out', false)
+  .option('--from <checkpoint>', 'start a new run from this checkpoint (an imported one too): its model, weights and tokenizer, trained further on the data given (fine-tuning)')
   .option('--overwrite', 'start a new run over the checkpoint in --out (replaces it)', false)
   .option('--d-model <n>', 'model width', positiveInt, 64)
   .option('--heads <n>', 'attention heads (must divide --d-model)', positiveInt, 4)

@@ -18,6 +18,7 @@ import {
   createModelConfig,
   largestBatchThatFits,
   modelKind,
+  modelTask,
   splitText,
   trainingMemory,
   TRAINING_MEMORY_BUDGET,
@@ -34,7 +35,7 @@ import {
 } from '@attend/core';
 import { lockFolder, recoverFolder } from '@attend/core/node';
 import type { AttendModel, TrainBatch } from '@attend/transformer';
-import { CliError } from '../errors.js';
+import { aPreset, CliError } from '../errors.js';
 import { CHECKPOINT_FOLDER, LOSS_CURVE_FILE, outFolderState, refuseOverlap } from '../out-folder.js';
 import { lossCurveSvg } from '../plots.js';
 import { progressView } from '../progress.js';
@@ -49,6 +50,8 @@ export interface TrainCommandOptions extends TrainFlags, DataFlags {
   resume: boolean;
   /** Start a new run over the checkpoint in --out. */
   overwrite?: boolean;
+  /** A checkpoint whose model, weights and tokenizer a new run starts from (fine-tuning). */
+  from?: string;
   /** The tokenizer of a new run (default char). */
   tokenizer?: TrainTokenizer;
   /** Its vocabulary size (word, bpe). */
@@ -61,7 +64,7 @@ export interface TrainCommandOptions extends TrainFlags, DataFlags {
  * checkpoint continued (--resume) or replaced (--overwrite). Cleans up after a killed save first.
  */
 async function checkOut(o: TrainCommandOptions): Promise<'absent' | 'empty' | 'checkpoint'> {
-  await refuseOverlap(o.out, [o.pairs, o.text, o.csv, o.images, o.config].filter((f): f is string => f !== undefined));
+  await refuseOverlap(o.out, [o.pairs, o.text, o.csv, o.images, o.config, o.from].filter((f): f is string => f !== undefined));
   await recoverFolder(o.out);
   const state = await outFolderState(o.out, CHECKPOINT_FOLDER);
   if (state !== 'earlier-output') return state;
@@ -168,7 +171,7 @@ function modelConfigFor(data: TrainData, tokenizer: Tokenizer | undefined, s: Tr
  * field) and both values. Training settings (--steps, --lr, --batch-size, --eval-every, …) may
  * change; defaults are never compared.
  */
-export function checkResumeSettings(s: TrainSettings, config: ModelConfig, dir: string): void {
+export function checkResumeSettings(s: TrainSettings, config: ModelConfig, dir: string, keeps = 'a resumed run keeps its model (drop it, or start a new run with --overwrite)'): void {
   const kind = modelKind(config.preset);
   const { layers, ...fields } = s.model;
   // [setting, the config field it sets, the value asked for]
@@ -181,7 +184,7 @@ export function checkResumeSettings(s: TrainSettings, config: ModelConfig, dir: 
     const saved = (config as unknown as Record<string, unknown>)[field];
     if (saved !== value) {
       const name = field === setting ? '' : ` ${field}`;
-      throw settingError(s, setting, `${value} differs from the checkpoint's${name} ${saved} in ${dir}; a resumed run keeps its model (drop it, or start a new run with --overwrite)`);
+      throw settingError(s, setting, `${value} differs from the checkpoint's${name} ${saved} in ${dir}; ${keeps}`);
     }
   }
 }
@@ -361,26 +364,37 @@ export async function trainCommand(o: TrainCommandOptions, fromCli: (key: keyof 
   const out = await checkOut(o);
   const t = await import('@attend/transformer');
   const resuming = o.resume && out === 'checkpoint';
+  if (o.from !== undefined && o.resume) throw new CliError('--from starts a new run from a checkpoint and --resume continues the one in --out; give one of them', 2);
   if (o.resume && !resuming) console.log(`no checkpoint in ${o.out} yet; starting a new run`);
   let config: ModelConfig | undefined;
   let tokenizer: Tokenizer | undefined;
   let startStep = 0;
-  if (resuming) {
+  /** --from: the checkpoint's model, trained further from its weights with a fresh optimizer. */
+  let initial: AttendModel | undefined;
+  const source = resuming ? o.out : o.from;
+  const keeps = resuming ? 'a resumed run keeps its tokenizer' : 'a --from run keeps the checkpoint\'s tokenizer';
+  if (source !== undefined) {
     await t.setupBackend();
     // Loaded whole, which also recovers a save cut between its two renames.
-    const checkpoint = await t.loadCheckpoint(o.out);
-    checkpoint.model.dispose();
+    const checkpoint = await t.loadCheckpoint(source);
+    if (resuming) checkpoint.model.dispose();
+    else initial = checkpoint.model;
     config = checkpoint.config;
-    if (checkpoint.tokenizer !== undefined) tokenizer = tokenizerFromJSON(checkpoint.tokenizer, join(o.out, CHECKPOINT_FILES.tokenizer));
-    else if (config.preset !== 'vit-classifier') throw new CliError(`${join(o.out, CHECKPOINT_FILES.tokenizer)}: missing; the run cannot be resumed without its tokenizer`);
+    if (checkpoint.tokenizer !== undefined) tokenizer = tokenizerFromJSON(checkpoint.tokenizer, join(source, CHECKPOINT_FILES.tokenizer));
+    else if (config.preset !== 'vit-classifier') throw new CliError(`${join(source, CHECKPOINT_FILES.tokenizer)}: missing; the run cannot go on without its tokenizer`);
     if (o.tokenizer !== undefined && o.tokenizer !== (tokenizer?.kind ?? 'none')) {
-      throw new CliError(`--tokenizer: ${o.tokenizer} differs from the ${tokenizer ? `${tokenizer.kind} tokenizer` : 'tokenizer-less model'} of the checkpoint in ${o.out} (a resumed run keeps its tokenizer)`, 2);
+      throw new CliError(`--tokenizer: ${o.tokenizer} differs from the ${tokenizer ? `${tokenizer.kind} tokenizer` : 'tokenizer-less model'} of the checkpoint in ${source} (${keeps})`, 2);
     }
-    startStep = checkpoint.trainerState?.step ?? 0;
+    if (resuming) startStep = checkpoint.trainerState?.step ?? 0;
+    const dataPreset = presetOfData(o);
+    if (dataPreset !== undefined && modelTask(config) !== modelKind(dataPreset).task) {
+      initial?.dispose();
+      throw new CliError(`${source}: ${aPreset(config.preset)} model; the training data given is for ${aPreset(dataPreset)}`, 2);
+    }
   }
   const preset: Preset | undefined = config?.preset ?? s.preset ?? presetOfData(o);
   if (preset === undefined) throw new CliError('no training data: give --task NAME, --pairs FILE.tsv, --text FILE, --csv FILE.csv or --images FILE.csv', 2);
-  if (config) checkResumeSettings(s, config, o.out);
+  if (config && source !== undefined) checkResumeSettings(s, config, source, resuming ? undefined : 'a --from run keeps the checkpoint\'s model (drop the flag)');
   const data = await loadTrainData(o, preset, { examples: s.examples, seed: s.seed, numChannels: (config?.preset === 'vit-classifier' ? config.numChannels : undefined) ?? (s.model.numChannels as number | undefined) });
   if (!tokenizer) {
     tokenizer = tokenizerFor(data, o);
@@ -394,7 +408,7 @@ export async function trainCommand(o: TrainCommandOptions, fromCli: (key: keyof 
   const backend = await t.setupBackend();
   checkMemory(config, task.lengths, s, o, backend.name);
   const lock = await lockFolder(o.out);
-  const model = t.createModel(config, { seed: s.seed });
+  const model = initial ?? t.createModel(config, { seed: s.seed });
   const warmupSteps = Math.min(50, Math.floor(s.steps / 10));
   const minLr = s.learningRate / 30;
   console.log(
