@@ -3,32 +3,16 @@
 // onnxruntime-node's native logger. Where CUDA runs, stderr is empty. `--device-id 99` names a
 // GPU that no machine here has, so the fallback is exercised on GPU machines too.
 
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tinyExport } from './test-utils/tiny-export.js';
+import { attend } from './test-utils/attend.js';
 
-const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 const FALLBACK = /^attend: --device cuda is unavailable \([^\n\u001b]+\); running on cpu\n$/;
 
 /** Runs the CLI; `onStdout` sees the output so far and may signal the process. */
-function attend(args: string[], onStdout?: (text: string, child: ReturnType<typeof spawn>) => void): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      onStdout?.(stdout, child);
-    });
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 let dir: string;
 let lm: string;
@@ -57,9 +41,9 @@ describe('--device cuda without a usable GPU', () => {
 
   it('serve: says the fallback in its "serving" line, and nothing on stderr', async () => {
     let stopped = false;
-    const r = await attend(['serve', lm, '--port', '0', '--device', 'cuda', '--device-id', '99'], (text, child) => {
+    const r = await attend(['serve', lm, '--port', '0', '--device', 'cuda', '--device-id', '99'], { onStdout: (text, child) => {
       if (!stopped && text.includes('POST /v1/generate')) stopped = child.kill('SIGTERM'); // once: a second signal ends it at once
-    });
+    } });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/\(decoder-lm, onnxruntime-node \(cpu; cuda unavailable: [^\n]+\)\) on http/);
     expect(r.stderr).toBe('');

@@ -2,30 +2,13 @@
 // directory (TMPDIR here, a fresh one per test) and removes it when it ends: done, or
 // interrupted with Ctrl-C at a random moment of its first seconds (data generation, training).
 
-import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+import { attend } from './test-utils/attend.js';
 
 /** Runs the CLI with TMPDIR=`tmp`; `onStdout` sees the output so far and may signal the process. */
-function attend(args: string[], tmp: string, onStdout?: (text: string, child: ReturnType<typeof spawn>) => void): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: tmp } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      onStdout?.(stdout, child);
-    });
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 let dir: string;
 beforeAll(async () => {
@@ -41,7 +24,7 @@ const leftovers = async (tmp: string) => (await readdir(tmp)).filter((name) => n
 describe('attend quickstart without --out', () => {
   it('removes its temporary folder when done, and says how to keep the files', async () => {
     const tmp = await mkdtemp(join(dir, 'done-'));
-    const r = await attend(['quickstart', '--steps', '2'], tmp);
+    const r = await attend(['quickstart', '--steps', '2'], { env: { TMPDIR: tmp } });
     expect(r.code, r.stderr).toBe(0);
     const folder = /checkpoint: (\S+)\/checkpoint\n/.exec(r.stdout)?.[1];
     expect(folder).toMatch(new RegExp(`^${tmp}/attend-quickstart-`));
@@ -53,12 +36,12 @@ describe('attend quickstart without --out', () => {
     const tmp = await mkdtemp(join(dir, 'interrupted-'));
     const delay = Math.floor(Math.random() * 3000);
     let sent = false;
-    const r = await attend(['quickstart', '--steps', '100000'], tmp, (text, child) => {
+    const r = await attend(['quickstart', '--steps', '100000'], { env: { TMPDIR: tmp }, onStdout: (text, child) => {
       if (!sent && text.startsWith('attend quickstart')) {
         sent = true;
         setTimeout(() => child.kill('SIGINT'), delay);
       }
-    });
+    } });
     expect(sent).toBe(true);
     expect(r.code, `SIGINT ${delay} ms after the first line\n${r.stderr}`).toBe(130);
     expect(r.stderr).toMatch(new RegExp(`^attend: interrupted; removed ${tmp}/attend-quickstart-\\w+\\n$`));

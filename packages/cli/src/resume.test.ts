@@ -3,37 +3,15 @@
 // change, a trainer state whose step disagrees with the optimizer's is refused, and Ctrl-C at a
 // random moment of a run ends it soon with a checkpoint that resumes.
 
-import { spawn } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { attend } from './test-utils/attend.js';
 
-const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 const TINY = ['--task', 'reverse', '--d-model', '32', '--heads', '2', '--layers', '1', '--batch-size', '16', '--examples', '300', '--dev-size', '20'];
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs the CLI; `onStdout` sees the output so far and may signal the process. */
-function attend(args: string[], onStdout?: (text: string, child: ReturnType<typeof spawn>) => void): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      onStdout?.(stdout, child);
-    });
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 let dir: string;
 let ckpt: string;
@@ -113,7 +91,7 @@ describe('Ctrl-C during training', () => {
     const out = join(dir, 'interrupted');
     const delay = Math.floor(Math.random() * 3000);
     let sentAt: number | undefined;
-    const first = await attend(['train', ...TINY, '--steps', '100000', '--eval-every', '1000', '--out', out], (text, child) => {
+    const first = await attend(['train', ...TINY, '--steps', '100000', '--eval-every', '1000', '--out', out], { onStdout: (text, child) => {
       if (sentAt === undefined && /step \d+\/100000/.test(text)) {
         sentAt = -1;
         setTimeout(() => {
@@ -121,7 +99,7 @@ describe('Ctrl-C during training', () => {
           child.kill('SIGINT');
         }, delay);
       }
-    });
+    } });
     const seconds = (performance.now() - sentAt!) / 1000;
     const context = `SIGINT ${delay} ms after the first progress line; exited ${seconds.toFixed(1)} s later\n${first.stderr}`;
     expect(sentAt, context).toBeGreaterThan(0);

@@ -1,6 +1,6 @@
 // Test helper: runs the built CLI (dist/bin.js) as a subprocess, as a user would.
 
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const BIN = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
@@ -11,13 +11,30 @@ export interface Run {
   stderr: string;
 }
 
-/** Runs `attend args…` with `input` on stdin (none by default). */
-export function attend(args: string[], options: { input?: string } = {}): Promise<Run> {
+export interface AttendOptions {
+  /** Written to stdin, which is then closed (default: nothing). */
+  input?: string;
+  /** Added to the environment (e.g. TMPDIR). */
+  env?: Record<string, string>;
+  cwd?: string;
+  /** Sees stdout as it grows, with the child (to signal it at a given moment). */
+  onStdout?: (text: string, child: ChildProcess) => void;
+}
+
+/** Runs `attend args…` and collects its exit code and output. */
+export function attend(args: string[], options: AttendOptions = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      ...(options.cwd ? { cwd: options.cwd } : {}),
+      ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
+    });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      options.onStdout?.(stdout, child);
+    });
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
