@@ -282,13 +282,15 @@ export async function train(model: AttendModel, nextBatch: (step: number) => Tra
  */
 function batchGradients(model: AttendModel, batch: TrainBatch, variables: tf.Variable[], parts: number, labelSmoothing: number | undefined): { loss: number; grads?: Record<string, tf.Tensor> } {
   const counted = (b: TrainBatch): number => (b.labelWeights ? countOnes(b.labelWeights) : b.labels.length);
-  const total = counted(batch);
+  const total = parts === 1 ? 1 : counted(batch);
   let loss = 0;
   let sum: Record<string, tf.Tensor> | undefined;
   for (const part of parts === 1 ? [batch] : microBatches(batch, parts)) {
     const weight = parts === 1 ? 1 : counted(part) / total;
     if (weight === 0) continue; // only padding: adds nothing to the mean
-    const { value, grads } = tf.variableGrads(() => tf.mul(batchLoss(model, part, { training: true, labelSmoothing }), weight) as tf.Scalar, variables);
+    const partLoss = (): tf.Scalar => batchLoss(model, part, { training: true, labelSmoothing });
+    // One part (no accumulation) is the step as it always was: no weighting op in its graph.
+    const { value, grads } = tf.variableGrads(parts === 1 ? partLoss : () => tf.mul(partLoss(), weight) as tf.Scalar, variables);
     loss += value.dataSync()[0]!;
     value.dispose();
     if (!Number.isFinite(loss)) {
