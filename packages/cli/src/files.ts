@@ -6,6 +6,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { CliError } from './errors.js';
+import { MAX_LINE_CHARS, readNumberedLines } from '@attend/core';
 
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   const target = resolve(path);
@@ -19,20 +20,13 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
   }
 }
 
-/** Longest line `fileLines` accepts (characters); a longer one is an error, so memory stays bounded. */
-export const MAX_LINE_CHARS = 1 << 20;
-
 /**
  * The text of the regular file `path` (UTF-8, a leading BOM dropped) in pieces that end at a
  * line end, read 64 KiB at a time: memory stays flat however long the file. A piece without a
  * line end in MAX_LINE_CHARS characters is cut there. One-line CliErrors name the file.
  */
 export async function* textPieces(path: string): AsyncGenerator<string> {
-  const info = await stat(path).catch((error: NodeJS.ErrnoException) => {
-    throw new CliError(error.code === 'ENOENT' ? `${path}: no such file` : `${path}: cannot read (${error.message})`);
-  });
-  if (!info.isFile()) throw new CliError(`${path}: not a regular file`);
-  if (info.size === 0) throw new CliError(`${path}: file is empty`);
+  await checkTextFile(path);
   const decoder = new TextDecoder('utf-8', { fatal: true });
   let rest = '';
   let lines = 1;
@@ -67,15 +61,17 @@ export async function* textPieces(path: string): AsyncGenerator<string> {
   if (rest.length > 0) yield take(rest.length);
 }
 
-/** The lines of `path` (ends `\n` or `\r\n`) with their 1-based numbers, read as `textPieces`; a line over MAX_LINE_CHARS is an error. */
+/** A regular, non-empty file: what `textPieces` and `fileLines` read; one-line CliErrors name it. */
+async function checkTextFile(path: string): Promise<void> {
+  const info = await stat(path).catch((error: NodeJS.ErrnoException) => {
+    throw new CliError(error.code === 'ENOENT' ? `${path}: no such file` : `${path}: cannot read (${error.message})`);
+  });
+  if (!info.isFile()) throw new CliError(`${path}: not a regular file`);
+  if (info.size === 0) throw new CliError(`${path}: file is empty`);
+}
+
+/** The lines of `path` (ends `\n` or `\r\n`, a BOM dropped) with their 1-based numbers, as core's `readNumberedLines` streams them. */
 export async function* fileLines(path: string): AsyncGenerator<{ text: string; line: number }> {
-  let line = 0;
-  let partial = '';
-  for await (const piece of textPieces(path)) {
-    const parts = (partial + piece).split('\n');
-    partial = parts.pop()!;
-    if (partial.length >= MAX_LINE_CHARS) throw new CliError(`${path}:${line + 1}: line longer than ${MAX_LINE_CHARS} characters`);
-    for (const text of parts) yield { text: text.endsWith('\r') ? text.slice(0, -1) : text, line: ++line };
-  }
-  if (partial.length > 0) yield { text: partial.endsWith('\r') ? partial.slice(0, -1) : partial, line: ++line };
+  await checkTextFile(path);
+  yield* readNumberedLines(path);
 }

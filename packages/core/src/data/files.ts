@@ -44,29 +44,35 @@ function fileError(path: string, err: unknown): DataError {
 export const MAX_LINE_CHARS = 1_000_000;
 
 /**
- * The non-empty lines of a UTF-8 byte stream (a file's chunks, stdin) as they arrive, without a
- * BOM or line ends. Holds one chunk and one line at a time, however long the stream; bad UTF-8 or
- * a line over `maxLineChars` is a DataError naming `source` and the line.
+ * The lines of a UTF-8 byte stream (a file's chunks, stdin) as they arrive, with their 1-based
+ * numbers, without a BOM or line ends (`\n` or `\r\n`). Holds one chunk and one line at a time,
+ * however long the stream; bad UTF-8 or a line over `maxLineChars` is a DataError naming `source`
+ * and the line.
  */
-export async function* textLines(chunks: AsyncIterable<Uint8Array>, source: string, maxLineChars = MAX_LINE_CHARS): AsyncGenerator<string> {
+export async function* numberedLines(chunks: AsyncIterable<Uint8Array>, source: string, maxLineChars = MAX_LINE_CHARS): AsyncGenerator<{ text: string; line: number }> {
   const decoder = new TextDecoder('utf-8', { fatal: true });
   let line = 1; // the number of the line `pending` belongs to
+  let pending = '';
+  const newlines = (text: string): number => text.match(/\n/g)?.length ?? 0;
   const decode = (bytes: Uint8Array, stream: boolean) => {
     try {
       return decoder.decode(bytes, { stream });
     } catch {
-      throw new DataError(`${source}:${line}: not valid UTF-8; save the file as UTF-8`);
+      // The line of the first bad byte: the chunk's lines before the replacement character a
+      // lenient decoding puts there, counted from the line `pending` is on.
+      const lenient = new TextDecoder('utf-8').decode(bytes);
+      const bad = lenient.indexOf('\uFFFD');
+      throw new DataError(`${source}:${line + newlines(pending) + newlines(bad < 0 ? '' : lenient.slice(0, bad))}: not valid UTF-8; save the file as UTF-8`);
     }
   };
   const tooLong = () => new DataError(`${source}:${line}: a line longer than ${maxLineChars.toLocaleString('en-US')} characters; inputs are one per line`);
-  let pending = '';
   for await (const chunk of chunks) {
     pending += decode(chunk, true);
     let start = 0;
     for (let end = pending.indexOf('\n'); end >= 0; end = pending.indexOf('\n', start)) {
       const text = pending.slice(start, pending.charCodeAt(end - 1) === 13 && end > start ? end - 1 : end);
       if (text.length > maxLineChars) throw tooLong();
-      if (text.length > 0) yield text;
+      yield { text, line };
       line++;
       start = end + 1;
     }
@@ -76,11 +82,16 @@ export async function* textLines(chunks: AsyncIterable<Uint8Array>, source: stri
   pending += decode(new Uint8Array(0), false);
   if (pending.endsWith('\r')) pending = pending.slice(0, -1);
   if (pending.length > maxLineChars) throw tooLong();
-  if (pending.length > 0) yield pending;
+  if (pending.length > 0) yield { text: pending, line };
 }
 
-/** `textLines` of a file, read as a stream; a missing, unreadable or directory path is a DataError naming it. */
-export async function* readTextLines(path: string, maxLineChars = MAX_LINE_CHARS): AsyncGenerator<string> {
+/** The non-empty lines of a UTF-8 byte stream, as `numberedLines` reads them. */
+export async function* textLines(chunks: AsyncIterable<Uint8Array>, source: string, maxLineChars = MAX_LINE_CHARS): AsyncGenerator<string> {
+  for await (const { text } of numberedLines(chunks, source, maxLineChars)) if (text.length > 0) yield text;
+}
+
+/** `numberedLines` of a file, read as a stream; a missing, unreadable or directory path is a DataError naming it. */
+export async function* readNumberedLines(path: string, maxLineChars = MAX_LINE_CHARS): AsyncGenerator<{ text: string; line: number }> {
   const { open } = await import('node:fs/promises');
   let handle: Awaited<ReturnType<typeof open>>;
   try {
@@ -93,12 +104,17 @@ export async function* readTextLines(path: string, maxLineChars = MAX_LINE_CHARS
     throw fileError(path, err);
   }
   try {
-    yield* textLines(handle.createReadStream({ autoClose: false }), path, maxLineChars);
+    yield* numberedLines(handle.createReadStream({ autoClose: false }), path, maxLineChars);
   } catch (err) {
     throw fileError(path, err);
   } finally {
     await handle.close();
   }
+}
+
+/** The non-empty lines of a file (see `readNumberedLines`). */
+export async function* readTextLines(path: string, maxLineChars = MAX_LINE_CHARS): AsyncGenerator<string> {
+  for await (const { text } of readNumberedLines(path, maxLineChars)) if (text.length > 0) yield text;
 }
 
 /** `parseTsvPairs` over a file; errors name the path and line. */
