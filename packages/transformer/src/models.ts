@@ -6,6 +6,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import type { ConfigOf, ModelConfig, Preset } from '@attend/core';
 import { TransformerModel, type TransformerModelOptions, type AttentionMaps, type ForwardOptions, type ForwardResult, type TokenBatch } from './model.js';
 import type { NamedParam } from './params.js';
+import type { TrainBatch } from './trainer.js';
 import { RnnSeq2SeqModel } from './models/rnn-seq2seq/model.js';
 import { VitModel } from './models/vit-classifier/model.js';
 
@@ -23,7 +24,24 @@ export interface AttendModel {
   decode(target: TokenBatch, memory: { states: tf.Tensor3D; source: TokenBatch } | undefined, options?: ForwardOptions, maps?: AttentionMaps): tf.Tensor3D;
   /** Vocabulary logits [B, T, V] from decoder output states. */
   lmLogits(states: tf.Tensor3D): tf.Tensor3D;
+  /**
+   * The training objective, for a model whose loss is not the cross-entropy of `forward`'s
+   * logits against `batch.labels` (REINFORCE for hard attention, extra regularisers). The trainer,
+   * gradient accumulation and evaluation's `batchLoss` call it when present; it must return a
+   * scalar whose gradient is the update (a surrogate loss for REINFORCE). `context.step` is the
+   * optimizer step (0 outside training), for seeding any sampling deterministically.
+   */
+  trainingLoss?(batch: TrainBatch, context: TrainingLossContext): tf.Scalar;
   dispose(): void;
+}
+
+/** What `AttendModel.trainingLoss` is told about the call. */
+export interface TrainingLossContext {
+  /** True inside an optimizer step (dropout, sampling); false when evaluating. */
+  training: boolean;
+  /** The optimizer step being computed; 0 when evaluating. */
+  step: number;
+  labelSmoothing?: number;
 }
 
 type ModelFactory<P extends Preset> = (config: ConfigOf<P>, options: TransformerModelOptions) => AttendModel;

@@ -93,6 +93,25 @@ describe('train', () => {
     model.dispose();
   });
 
+  it("trains a model's own trainingLoss when it has one, told the step it is computing", async () => {
+    const model = new TransformerModel(tinyConfig(), { seed: 1 }) as TransformerModel & Pick<AttendModel, 'trainingLoss'>;
+    const target = model.namedParams().find((p) => p.name.endsWith('shared.weight') || p.name.includes('embed'))!.variable;
+    const seen: Array<[boolean, number]> = [];
+    // An objective unrelated to the labels: pull one weight matrix to 0.5 everywhere.
+    model.trainingLoss = (_batch, context) => {
+      seen.push([context.training, context.step]);
+      return tf.mean(tf.square(tf.sub(target, 0.5))) as tf.Scalar;
+    };
+    const gap = () => tf.tidy(() => tf.max(tf.abs(tf.sub(target, 0.5))).dataSync()[0]!);
+    const before = gap();
+    const { events } = await run({ steps: 6, learningRate: 5e-2, logEvery: 1, gradAccum: 2 }, model);
+    expect(seen).toEqual([1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6].map((step) => [true, step]));
+    const losses = events.flatMap((e) => (e.type === 'step' ? [e.loss] : []));
+    expect(losses[5]!).toBeLessThan(0.7 * losses[0]!);
+    expect(gap()).toBeLessThan(before);
+    model.dispose();
+  });
+
   it('reports lr from the schedule and the pre-clipping gradient norm', async () => {
     const schedule = { kind: 'cosine', warmupSteps: 4, totalSteps: 12, minLr: 1e-4 } as const;
     const { model, events } = await run({ steps: 12, logEvery: 1, schedule, clipNorm: 0.5 });

@@ -49,9 +49,13 @@ export function classificationTrainBatch(b: { batchSize: number; seqLen: number;
   return { input: { ids: b.inputIds, batchSize: b.batchSize, seqLen: b.seqLen, lengths: b.lengths }, labels: b.labels };
 }
 
-/** Mean cross-entropy of the model on a batch (a scalar tensor). */
-export function batchLoss(model: AttendModel, batch: TrainBatch, options: { training?: boolean; labelSmoothing?: number } = {}): tf.Scalar {
+/**
+ * The training loss of the model on a batch (a scalar tensor): the model's own `trainingLoss`
+ * when it has one, else the mean cross-entropy of its logits against the labels.
+ */
+export function batchLoss(model: AttendModel, batch: TrainBatch, options: { training?: boolean; labelSmoothing?: number; step?: number } = {}): tf.Scalar {
   return tf.tidy(() => {
+    if (model.trainingLoss) return model.trainingLoss(batch, { training: options.training ?? false, step: options.step ?? 0, labelSmoothing: options.labelSmoothing });
     const { logits } = model.forward(batch.input, batch.target, { training: options.training ?? false });
     const V = logits.shape[logits.shape.length - 1]!;
     return crossEntropy(tf.reshape(logits, [-1, V]) as tf.Tensor2D, batch.labels, {
@@ -228,7 +232,7 @@ export async function train(model: AttendModel, nextBatch: (step: number) => Tra
     const batch = nextBatch(step);
     const lr = learningRate(schedule, options.learningRate, step);
     const { loss, gradNorm } = tf.tidy(() => {
-      const { loss: lossValue, grads } = batchGradients(model, batch, variables, gradAccum, options.labelSmoothing);
+      const { loss: lossValue, grads } = batchGradients(model, batch, variables, gradAccum, options.labelSmoothing, step);
       if (!grads) return { loss: lossValue, gradNorm: NaN };
       const clipped = clipNorm === null ? { grads, norm: undefined } : clipByGlobalNorm(grads, clipNorm);
       optimizer.apply(params, clipped.grads, lr);
@@ -280,7 +284,7 @@ export async function train(model: AttendModel, nextBatch: (step: number) => Tra
  * weight of each one's counted labels (so the sum is the whole batch's mean-loss gradient);
  * the gradients are undefined when the loss is not finite.
  */
-function batchGradients(model: AttendModel, batch: TrainBatch, variables: tf.Variable[], parts: number, labelSmoothing: number | undefined): { loss: number; grads?: Record<string, tf.Tensor> } {
+function batchGradients(model: AttendModel, batch: TrainBatch, variables: tf.Variable[], parts: number, labelSmoothing: number | undefined, step: number): { loss: number; grads?: Record<string, tf.Tensor> } {
   const counted = (b: TrainBatch): number => (b.labelWeights ? countOnes(b.labelWeights) : b.labels.length);
   const total = parts === 1 ? 1 : counted(batch);
   let loss = 0;
@@ -288,7 +292,7 @@ function batchGradients(model: AttendModel, batch: TrainBatch, variables: tf.Var
   for (const part of parts === 1 ? [batch] : microBatches(batch, parts)) {
     const weight = parts === 1 ? 1 : counted(part) / total;
     if (weight === 0) continue; // only padding: adds nothing to the mean
-    const partLoss = (): tf.Scalar => batchLoss(model, part, { training: true, labelSmoothing });
+    const partLoss = (): tf.Scalar => batchLoss(model, part, { training: true, labelSmoothing, step });
     // One part (no accumulation) is the step as it always was: no weighting op in its graph.
     const { value, grads } = tf.variableGrads(parts === 1 ? partLoss : () => tf.mul(partLoss(), weight) as tf.Scalar, variables);
     loss += value.dataSync()[0]!;
