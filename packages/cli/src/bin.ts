@@ -151,6 +151,29 @@ is replaced only with --overwrite, and a folder with other files never (exit 2).
   )
   .action(async (folder, o) => (await import('./commands/import.js')).importCommand(folder, o));
 
+program
+  .command('pull')
+  .description('download a model folder from the Hugging Face Hub (config, safetensors weights, tokenizer files), ready for attend import')
+  .argument('<repo>', 'model repository, ORG/NAME (e.g. openai-community/gpt2)')
+  .requiredOption('--out <dir>', 'folder to download into (new or empty; an earlier pull with --overwrite)')
+  .option('--revision <rev>', 'branch, tag or commit', 'main')
+  .option('--all-files', 'every file of the repository, not only those attend import reads', false)
+  .option('--token <token>', 'access token for a private or gated model (default: $HF_TOKEN)')
+  .option('--hub-url <url>', 'the Hub to download from', 'https://huggingface.co')
+  .option('--overwrite', 'replace an earlier pull in --out (and discard an unfinished pull of another model)', false)
+  .addHelpText(
+    'after',
+    `
+Examples:
+  $ attend pull openai-community/gpt2 --out models/gpt2
+  $ attend import models/gpt2 --out runs/gpt2
+
+Each file is checked against the Hub's checksum (SHA-256 for LFS files). Files arrive in
+<out>.pull-partial and the folder is renamed into place when all are there; an interrupted
+pull continues where it stopped when run again.`,
+  )
+  .action(async (repo, o) => (await import('./commands/pull.js')).pullCommand(repo, o));
+
 /** The options of the commands that run a model: inputs, device, decoding strategy, --json. */
 function runOptions(command: Command): Command {
   return command

@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { f32Tensor, serializeSafetensors } from '@attend/core';
 import { FOLDER_LOCK_FILE } from '@attend/core/node';
+import { writeHfGpt2 } from './test-utils/hf-gpt2.js';
 import { tinyExport } from './test-utils/tiny-export.js';
 
 const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
@@ -139,25 +139,9 @@ describe('attend export --out', () => {
   });
 });
 
-/** A one-layer GPT-2 folder as Hugging Face writes it (config.json, model.safetensors), zero weights. */
-async function hfGpt2(name: string, config: Record<string, unknown> = {}): Promise<string> {
-  const folder = join(dir, name);
-  await mkdir(folder, { recursive: true });
-  const [d, V, P] = [4, 8, 4];
-  const shapes: Record<string, number[]> = {
-    'wte.weight': [V, d], 'wpe.weight': [P, d], 'ln_f.weight': [d], 'ln_f.bias': [d], 'h.0.ln_1.weight': [d], 'h.0.ln_1.bias': [d], 'h.0.ln_2.weight': [d], 'h.0.ln_2.bias': [d],
-    'h.0.attn.c_attn.weight': [d, 3 * d], 'h.0.attn.c_attn.bias': [3 * d], 'h.0.attn.c_proj.weight': [d, d], 'h.0.attn.c_proj.bias': [d],
-    'h.0.mlp.c_fc.weight': [d, 4 * d], 'h.0.mlp.c_fc.bias': [4 * d], 'h.0.mlp.c_proj.weight': [4 * d, d], 'h.0.mlp.c_proj.bias': [d],
-  };
-  const weights = Object.fromEntries(Object.entries(shapes).map(([n, shape]) => [n, f32Tensor(shape, new Float32Array(shape.reduce((a, b) => a * b, 1)))]));
-  await writeFile(join(folder, 'model.safetensors'), serializeSafetensors(weights));
-  await writeFile(join(folder, 'config.json'), JSON.stringify({ model_type: 'gpt2', n_embd: d, n_head: 2, n_layer: 1, n_positions: P, vocab_size: V, eos_token_id: V - 1, ...config }));
-  return folder;
-}
-
 describe('attend import --out', () => {
   it('refuses a folder with other files, the Hugging Face folder itself and a folder inside it, and leaves them', async () => {
-    const hf = await hfGpt2('hf-guards');
+    const hf = await writeHfGpt2(join(dir, 'hf-guards'));
     const precious = join(dir, 'precious-import');
     await mkdir(precious);
     await writeFile(join(precious, 'thesis.txt'), 'four years of work');
@@ -170,7 +154,7 @@ describe('attend import --out', () => {
   });
 
   it('writes a checkpoint into a new folder; replaces an earlier one only with --overwrite', async () => {
-    const hf = await hfGpt2('hf-ok');
+    const hf = await writeHfGpt2(join(dir, 'hf-ok'));
     const out = join(dir, 'imported');
     const r = await attend(['import', hf, '--out', out]);
     expect(r.stderr).toBe('');
@@ -184,7 +168,7 @@ describe('attend import --out', () => {
   });
 
   it('an unsupported model_type is one line naming the field and what is supported, and writes nothing', async () => {
-    const hf = await hfGpt2('hf-llama', { model_type: 'llama' });
+    const hf = await writeHfGpt2(join(dir, 'hf-llama'), { model_type: 'llama' });
     const out = join(dir, 'llama');
     const r = await attend(['import', hf, '--out', out]);
     expect(r.stderr).toBe(`attend: ${hf}/config.json: model_type: "llama" is not supported; attend imports gpt2, bert\n`);

@@ -187,24 +187,34 @@ export async function writeFolderAtomic(dir: string, files: Record<string, Uint8
       await link(from, to).catch(() => copyFile(from, to));
     }
     for (const folder of [...folders].sort((a, b) => b.length - a.length)) await sync(folder, true);
-    const existed = await rename(target, old).then(
-      () => true,
-      (error: NodeJS.ErrnoException) => {
-        if (error.code === 'ENOENT') return false;
-        throw error;
-      },
-    );
-    try {
-      await rename(tmp, target);
-    } catch (error) {
-      if (existed) await rename(old, target);
-      throw error;
-    }
-    await sync(dirname(target), true);
-    if (existed) await rm(old, { recursive: true, force: true });
+    await swapFolder(tmp, target, old);
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
+}
+
+/**
+ * Puts the finished, fsynced folder `ready` in the place of `dir`: `dir` (when it exists) is
+ * renamed aside to `old` (default `<dir>.old-<pid>-<ms>`, which `recoverFolder` puts back if the
+ * process dies between the two renames), `ready` is renamed to `dir`, then the old one removed.
+ */
+export async function swapFolder(ready: string, dir: string, old = `${resolve(dir)}.old-${process.pid}-${Date.now()}`): Promise<void> {
+  const target = resolve(dir);
+  const existed = await rename(target, old).then(
+    () => true,
+    (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return false;
+      throw error;
+    },
+  );
+  try {
+    await rename(ready, target);
+  } catch (error) {
+    if (existed) await rename(old, target);
+    throw error;
+  }
+  await sync(dirname(target), true);
+  if (existed) await rm(old, { recursive: true, force: true });
 }
 
 export interface FolderLock {
