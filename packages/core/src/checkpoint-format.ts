@@ -6,7 +6,7 @@
 import { parseModelConfig, type ModelConfig } from './config.js';
 import { modelKind } from './models/registry.js';
 import { CheckpointError, ConfigError } from './errors.js';
-import { parseSafetensors, serializeSafetensors, toFloat32, type NamedTensor } from './safetensors.js';
+import { concatBytes, parseSafetensors, safetensorsParts, toFloat32, type NamedTensor } from './safetensors.js';
 
 /** The files of a checkpoint folder; trainer state and optimizer only while training. */
 export const CHECKPOINT_FILES = {
@@ -92,21 +92,29 @@ const jsonBytes = (x: unknown): Uint8Array => new TextEncoder().encode(`${JSON.s
 
 /** The files of a checkpoint as bytes. */
 export function checkpointFiles(data: CheckpointData<NamedTensor>): Record<string, Uint8Array> {
-  const files: Record<string, Uint8Array> = {
-    [CHECKPOINT_FILES.config]: jsonBytes(data.config),
-    [CHECKPOINT_FILES.weights]: serializeSafetensors(data.weights, { format: 'pt', producer: 'attend' }),
+  return Object.fromEntries(Object.entries(checkpointFileParts(data)).map(([name, parts]) => [name, concatBytes(parts)]));
+}
+
+/**
+ * The files of a checkpoint, each as consecutive parts whose tensor data are views of the
+ * weights (see `safetensorsParts`): written part by part, a large model is not held twice.
+ */
+export function checkpointFileParts(data: CheckpointData<NamedTensor>): Record<string, Uint8Array[]> {
+  const files: Record<string, Uint8Array[]> = {
+    [CHECKPOINT_FILES.config]: [jsonBytes(data.config)],
+    [CHECKPOINT_FILES.weights]: safetensorsParts(data.weights, { format: 'pt', producer: 'attend' }),
   };
-  if (data.tokenizer !== undefined) files[CHECKPOINT_FILES.tokenizer] = jsonBytes(data.tokenizer);
+  if (data.tokenizer !== undefined) files[CHECKPOINT_FILES.tokenizer] = [jsonBytes(data.tokenizer)];
   if (data.trainerState) {
-    files[CHECKPOINT_FILES.trainerState] = jsonBytes(data.trainerState);
-    files[CHECKPOINT_FILES.metrics] = new TextEncoder().encode(metricsJsonl(data.trainerState));
+    files[CHECKPOINT_FILES.trainerState] = [jsonBytes(data.trainerState)];
+    files[CHECKPOINT_FILES.metrics] = [new TextEncoder().encode(metricsJsonl(data.trainerState))];
   }
   if (data.optimizer) {
     const tensors: Record<string, NamedTensor> = {};
     for (const [prefix, store] of [['m', data.optimizer.m], ['v', data.optimizer.v]] as const) {
       for (const [name, t] of Object.entries(store)) tensors[`${prefix}.${name}`] = t;
     }
-    files[CHECKPOINT_FILES.optimizer] = serializeSafetensors(tensors, { step: String(data.optimizer.step) });
+    files[CHECKPOINT_FILES.optimizer] = safetensorsParts(tensors, { step: String(data.optimizer.step) });
   }
   return files;
 }

@@ -2,6 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CheckpointError, ShapeError } from './errors.js';
 import {
+  concatBytes,
+  safetensorsParts,
   DTYPE_SIZES,
   bf16Tensor,
   f16Tensor,
@@ -85,6 +87,16 @@ describe('serializeSafetensors', () => {
     const headerLength = Number(new DataView(one.buffer).getBigUint64(0, true));
     expect(headerLength % 8).toBe(0);
     expect(serializeSafetensors({})).toEqual(new Uint8Array([8, 0, 0, 0, 0, 0, 0, 0, ...ascii('{}      ')]));
+  });
+
+  it('gives the same bytes as parts: the header, then each tensor data itself (a view, not a copy)', () => {
+    const x = f32Tensor([2, 2], [1, 2, 3, 4]);
+    const y = i64Tensor([1], [5]);
+    const parts = safetensorsParts({ y, x }, { a: '1' });
+    expect(parts).toHaveLength(3);
+    expect(parts[1]).toBe(x.data);
+    expect(parts[2]).toBe(y.data);
+    expect(concatBytes(parts)).toEqual(serializeSafetensors({ x, y }, { a: '1' }));
   });
 
   it('rejects tensors it cannot write', () => {

@@ -179,6 +179,15 @@ export function parseSafetensors(bytes: Uint8Array, options: ParseSafetensorsOpt
  * and padded with spaces so the data buffer starts at a multiple of 8 bytes.
  */
 export function serializeSafetensors(tensors: Record<string, NamedTensor>, metadata?: Record<string, string>): Uint8Array {
+  return concatBytes(safetensorsParts(tensors, metadata));
+}
+
+/**
+ * The same bytes as `serializeSafetensors`, as consecutive parts: the header, then each
+ * tensor's data as a view of the tensor itself (no copy) — for writing a large file without
+ * holding a second copy of every weight in memory.
+ */
+export function safetensorsParts(tensors: Record<string, NamedTensor>, metadata?: Record<string, string>): Uint8Array[] {
   const fields: string[] = [];
   if (metadata !== undefined) {
     const keys = Object.keys(metadata).sort();
@@ -209,16 +218,20 @@ export function serializeSafetensors(tensors: Record<string, NamedTensor>, metad
 
   const json = new TextEncoder().encode(`{${fields.join(',')}}`);
   const headerLength = Math.ceil(json.length / 8) * 8;
-  const out = new Uint8Array(8 + headerLength + offset);
-  const view = new DataView(out.buffer);
-  view.setBigUint64(0, BigInt(headerLength), true);
-  out.set(json, 8);
-  out.fill(0x20, 8 + json.length, 8 + headerLength);
-  let cursor = 8 + headerLength;
-  for (const name of names) {
-    const data = tensors[name]!.data;
-    out.set(data, cursor);
-    cursor += data.length;
+  const header = new Uint8Array(8 + headerLength);
+  new DataView(header.buffer).setBigUint64(0, BigInt(headerLength), true);
+  header.set(json, 8);
+  header.fill(0x20, 8 + json.length);
+  return [header, ...names.map((name) => tensors[name]!.data)];
+}
+
+/** `parts` joined into one array. */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let cursor = 0;
+  for (const part of parts) {
+    out.set(part, cursor);
+    cursor += part.length;
   }
   return out;
 }

@@ -3,7 +3,7 @@
 // (gpt2 → decoder-lm, bert → encoder-classifier). --out must be new or empty, or an earlier
 // checkpoint replaced with --overwrite (see out-folder.ts); the folder is written atomically.
 
-import { checkpointFiles } from '@attend/core';
+import { checkpointFileParts } from '@attend/core';
 import { importHf, recoverFolder, writeCheckpointFolder } from '@attend/core/node';
 import { CliError } from '../errors.js';
 import { formatBytes } from '../options.js';
@@ -22,10 +22,11 @@ export async function importCommand(folder: string, o: ImportCommandOptions): Pr
     throw new CliError(`--out ${o.out}: already a checkpoint; give --overwrite to replace it`, 2);
   }
   const { data, notes } = await importHf(folder);
-  const files = checkpointFiles(data);
+  // Written part by part: the weights' bytes go to disk from the imported tensors, not a second copy.
+  const files = checkpointFileParts(data);
   await writeCheckpointFolder(o.out, files);
   const parameters = Object.values(data.weights).reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0);
   console.log(`imported ${folder} into ${o.out}: ${data.config.preset} checkpoint, ${parameters.toLocaleString('en-US')} parameters`);
-  for (const [name, bytes] of Object.entries(files)) console.log(`  ${name.padEnd(20)} ${formatBytes(bytes.length)}`);
+  for (const [name, parts] of Object.entries(files)) console.log(`  ${name.padEnd(20)} ${formatBytes(parts.reduce((n, p) => n + p.length, 0))}`);
   for (const note of notes) console.log(`note: ${note}`);
 }

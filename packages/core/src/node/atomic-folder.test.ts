@@ -28,6 +28,12 @@ describe('writeFolderAtomic', () => {
     expect(await readdir(parent)).toEqual(['out']);
   });
 
+  it('writes a file given as parts as their bytes one after another', async () => {
+    const dir = join(await mkdtemp(join(root, 'parts-')), 'out');
+    await writeFolderAtomic(dir, { 'w.bin': [bytes('head'), new Uint8Array(0), bytes('-body-'), bytes('tail')] });
+    expect(await readFile(join(dir, 'w.bin'), 'utf8')).toBe('head-body-tail');
+  });
+
   it('takes only the names its writes make for leftovers: a user\'s <dir>.old-backup is kept', async () => {
     const parent = await mkdtemp(join(root, 'backup-'));
     const dir = join(parent, 'out');

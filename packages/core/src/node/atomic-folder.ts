@@ -121,6 +121,22 @@ function inside(folder: string, name: string): string {
   return path;
 }
 
+/** A file's content: its bytes, or consecutive parts written one after another (never joined in memory). */
+export type FolderFile = Uint8Array | readonly Uint8Array[];
+
+/** Writes `parts` one after another as the file `path`, then fsyncs it. */
+async function writeParts(path: string, parts: readonly Uint8Array[]): Promise<void> {
+  const handle = await open(path, 'w');
+  try {
+    for (const part of parts) {
+      for (let at = 0; at < part.length; ) at += (await handle.write(part, at, part.length - at)).bytesWritten;
+    }
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
 export interface WriteFolderOptions {
   /**
    * Paths an earlier write of the same kind may have left in `dir` (e.g. every file an export
@@ -159,7 +175,7 @@ async function entriesToKeep(target: string, written: ReadonlySet<string>, repla
  * folder or link of `dir` outside those is an error before anything is written. Recovers from
  * earlier killed writes first.
  */
-export async function writeFolderAtomic(dir: string, files: Record<string, Uint8Array>, options: WriteFolderOptions = {}): Promise<void> {
+export async function writeFolderAtomic(dir: string, files: Record<string, FolderFile>, options: WriteFolderOptions = {}): Promise<void> {
   const target = resolve(dir);
   await mkdir(dirname(target), { recursive: true });
   await recoverFolder(target);
@@ -175,8 +191,7 @@ export async function writeFolderAtomic(dir: string, files: Record<string, Uint8
       const file = inside(tmp, name);
       await mkdir(dirname(file), { recursive: true });
       folders.add(dirname(file));
-      await writeFile(file, bytes);
-      await sync(file);
+      await writeParts(file, bytes instanceof Uint8Array ? [bytes] : bytes);
     }
     for (const name of [FOLDER_LOCK_FILE, ...keep]) {
       const from = join(target, name);

@@ -5,7 +5,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { CHECKPOINT_FILES } from '../checkpoint-format.js';
 import { CheckpointError } from '../errors.js';
-import { folderOrInterruptedWrite, recoverFolder, writeFolderAtomic } from './atomic-folder.js';
+import { folderOrInterruptedWrite, recoverFolder, writeFolderAtomic, type FolderFile } from './atomic-folder.js';
 
 const REQUIRED: readonly string[] = [CHECKPOINT_FILES.config, CHECKPOINT_FILES.weights];
 
@@ -53,7 +53,7 @@ export async function readModelFile(file: string, optional: boolean, hint: strin
 }
 
 /** Writes checkpoint files (see `checkpointFiles`) as the folder `dir`, atomically. */
-export async function writeCheckpointFolder(dir: string, files: Record<string, Uint8Array>): Promise<void> {
+export async function writeCheckpointFolder(dir: string, files: Record<string, FolderFile>): Promise<void> {
   try {
     await writeFolderAtomic(dir, files, { replaces: Object.values(CHECKPOINT_FILES) });
   } catch (error) {
