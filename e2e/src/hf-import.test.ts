@@ -5,10 +5,12 @@
 // modeling_gpt2.py / modeling_bert.py) to 1e-4 on right-padded batches. Needs python3 with torch
 // (Debian's python3-torch; scripts/ensure-test-deps.sh installs it): skipped, saying so, without.
 // Then the commands on imported models: with a tokenizer.json attend reads (attend's own, as in
-// a folder attend wrote), `generate` and `infer` run on the checkpoint and on its export alike.
+// a folder attend wrote), `generate` and `infer` run on the checkpoint and on its export alike,
+// and every other tool takes them: export with attention outputs and int8 weights, attention
+// maps of every layer and head, eval, bench, inspect and serve.
 
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -163,4 +165,89 @@ describe.skipIf(torchMissing)('the commands on an imported model', () => {
     expect(fromCheckpoint.stdout.trim().split('\n')).toHaveLength(3);
     expect((await attend(['infer', `${hf}-onnx`, ...texts])).stdout).toBe(fromCheckpoint.stdout);
   }, 120_000);
+});
+
+/** Starts `attend serve FOLDER` on a free loopback port; resolves its URL and the child. */
+function serve(folder: string): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [BIN, 'serve', folder, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let text = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      text += d.toString();
+      const m = /on (http:\/\/127\.0\.0\.1:\d+)/.exec(text);
+      if (m) resolve({ url: m[1]!, child });
+    });
+    child.on('close', () => reject(new Error(`attend serve exited: ${text}`)));
+  });
+}
+
+async function post(url: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+}
+
+describe.skipIf(torchMissing)('every tool on an imported model', () => {
+  it.each([
+    { kind: 'gpt2', layers: 2, heads: 4 },
+    { kind: 'bert-cls', layers: 2, heads: 4 },
+  ])('$kind: export (attention outputs, int8), attention maps per layer and head, eval, bench, inspect, serve', async ({ kind, layers, heads }) => {
+    const lm = kind === 'gpt2';
+    const hf = join(dir, `${kind}-tools`);
+    await python(['make', kind, hf, '--seed', '7']);
+    await useAttendTokenizer(hf, lm ? BpeTokenizer.train(Array(20).fill(CORPUS), { vocabSize: 265 }) : WordTokenizer.fromCorpus([CORPUS], { maxVocab: 30 }));
+    const ckpt = `${hf}-ckpt`;
+    expect((await attend(['import', hf, '--out', ckpt])).code).toBe(0);
+
+    for (const [name, flags] of [['onnx', ['--with-attention']], ['int8', ['--quantize', 'int8']]] as const) {
+      const r = await attend(['export', ckpt, '--out', `${hf}-${name}`, ...flags]);
+      expect(r.stderr, name).toBe('');
+      expect(r.code, name).toBe(0);
+    }
+
+    const input = 'the cat sat on the mat';
+    for (const model of [ckpt, `${hf}-onnx`]) {
+      const out = join(dir, `${kind}-maps-${model === ckpt ? 'ckpt' : 'onnx'}`);
+      const r = await attend(['attention', model, input, '--out', out, '--quiet']);
+      expect(r.stderr, model).toBe('');
+      expect(r.code, model).toBe(0);
+      // The self-attention figure has a panel for every layer and head.
+      expect(await readdir(out)).toContain('attention-self.svg');
+      const svg = await readFile(join(out, 'attention-self.svg'), 'utf8');
+      const panels = new Set(svg.match(/layer \d+ · head \d+/g));
+      expect(panels.size, [...panels].join(', ')).toBe(layers * heads);
+    }
+
+    const data = join(dir, `${kind}-eval.${lm ? 'txt' : 'csv'}`);
+    await writeFile(data, lm ? `${CORPUS}\n${CORPUS}\n` : 'text,label\nthe cat sat on the mat,0\na bad film,1\nit is not very good,1\na good movie,0\n');
+    for (const model of [ckpt, `${hf}-onnx`, `${hf}-int8`]) {
+      const r = await attend(['eval', model, lm ? '--text' : '--csv', data, '--json']);
+      expect(r.stderr, model).toBe('');
+      expect(r.code, model).toBe(0);
+      const metrics = JSON.parse(r.stdout) as Record<string, unknown>;
+      expect(JSON.stringify(metrics), model).toMatch(lm ? /perplexity/ : /accuracy/);
+    }
+
+    const bench = await attend(['bench', `${hf}-onnx`, '--seconds', '0.1', '--json']);
+    expect(bench.stderr).toBe('');
+    expect(bench.code).toBe(0);
+    expect(JSON.parse(bench.stdout)).toBeTypeOf('object');
+    const inspect = await attend(['inspect', ckpt]);
+    expect(inspect.code).toBe(0);
+    expect(inspect.stdout).toContain(lm ? 'decoder-lm' : 'encoder-classifier');
+
+    const { url, child } = await serve(`${hf}-onnx`);
+    try {
+      const r = lm ? await post(`${url}/v1/generate`, { prompt: 'the cat', maxNewTokens: 4 }) : await post(`${url}/v1/classify`, { text: input });
+      expect(r.status, JSON.stringify(r.json)).toBe(200);
+      const direct = await attend(lm ? ['generate', `${hf}-onnx`, 'the cat', '--max-new-tokens', '4'] : ['infer', `${hf}-onnx`, input, '--json']);
+      if (lm) expect(`the cat${r.json.text as string}`).toBe(direct.stdout.trim());
+      else {
+        const row = (JSON.parse(direct.stdout) as { results: Array<{ output: number; probabilities: number[] }> }).results[0]!;
+        expect(r.json.label).toBe(row.output);
+        (r.json.probabilities as number[]).forEach((p, i) => expect(p).toBeCloseTo(row.probabilities[i]!, 5));
+      }
+    } finally {
+      child.kill('SIGTERM');
+    }
+  }, 240_000);
 });
