@@ -4,6 +4,10 @@
     hf_reference.py make KIND OUT [--seed N] [--no-prefix] [--old-norm-names] [--shards N] [--dims D,H,L,FF,P] [--vocab N]
     hf_reference.py logits FOLDER IDS_JSON
 
+`make vit` writes a ViTForImageClassification (`vit-base`: a ViTModel, with its pooler and no
+classifier) of --image SIZE,PATCH,CHANNELS (default 8,4,3) and no tokenizer; `logits` on it
+takes IDS_JSON as a list of images [C][H][W] (pixel_values) and prints [rows][labels].
+
 `make` writes a model folder in the layout transformers writes (config.json, model.safetensors
 or model.safetensors.index.json + shards, tokenizer.json, tokenizer_config.json,
 generation_config.json) with random weights; KIND is gpt2 (GPT2LMHeadModel), bert-cls
@@ -239,12 +243,64 @@ def make(kind, out, seed, prefix, old_norm_names, shards, dims=(16, 4, 2, 40, 24
             config["label2id"] = {l: i for i, l in enumerate(labels)}
         tokenizer_config = {"clean_up_tokenization_spaces": True, "cls_token": "[CLS]", "do_lower_case": True, "mask_token": "[MASK]", "model_max_length": positions, "pad_token": "[PAD]", "sep_token": "[SEP]", "strip_accents": None, "tokenize_chinese_chars": True, "tokenizer_class": "BertTokenizer", "unk_token": "[UNK]"}
         generation = None
+    write_folder(out, t, shards, config, tokenizer, tokenizer_config, generation)
+
+
+def write_folder(out, t, shards, config, tokenizer=None, tokenizer_config=None, generation=None):
     write_weights(out, t, shards)
     write_json(os.path.join(out, "config.json"), config)
+    if tokenizer is None:
+        return
     write_json(os.path.join(out, "tokenizer.json"), tokenizer)
     write_json(os.path.join(out, "tokenizer_config.json"), tokenizer_config)
     if generation:
         write_json(os.path.join(out, "generation_config.json"), generation)
+
+
+def make_vit(out, seed, prefix, shards, dims, image, classifier):
+    """ViTForImageClassification (or ViTModel): conv patch projection, CLS, learned positions, pre-norm layers."""
+    g = torch.Generator().manual_seed(seed)
+    rand = lambda *shape, std=0.2: torch.randn(*shape, generator=g, dtype=torch.float32) * std
+    near_one = lambda n: 1 + rand(n, std=0.1)
+    os.makedirs(out, exist_ok=True)
+    d, heads, layers, ff, _ = dims
+    size, patch, channels = image
+    n = (size // patch) ** 2
+    p = "vit." if prefix and classifier else ""
+    t = {}
+    t[p + "embeddings.cls_token"] = rand(1, 1, d)
+    t[p + "embeddings.position_embeddings"] = rand(1, n + 1, d)
+    t[p + "embeddings.patch_embeddings.projection.weight"], t[p + "embeddings.patch_embeddings.projection.bias"] = rand(d, channels, patch, patch), rand(d)
+    for i in range(layers):
+        h = f"{p}encoder.layer.{i}."
+        for m in ["query", "key", "value"]:
+            t[h + f"attention.attention.{m}.weight"], t[h + f"attention.attention.{m}.bias"] = rand(d, d), rand(d)
+        t[h + "attention.output.dense.weight"], t[h + "attention.output.dense.bias"] = rand(d, d), rand(d)
+        t[h + "intermediate.dense.weight"], t[h + "intermediate.dense.bias"] = rand(ff, d), rand(ff)
+        t[h + "output.dense.weight"], t[h + "output.dense.bias"] = rand(d, ff), rand(d)
+        t[h + "layernorm_before.weight"], t[h + "layernorm_before.bias"] = near_one(d), rand(d)
+        t[h + "layernorm_after.weight"], t[h + "layernorm_after.bias"] = near_one(d), rand(d)
+    t[p + "layernorm.weight"], t[p + "layernorm.bias"] = near_one(d), rand(d)
+    labels = ["cat", "dog", "bird"]
+    if classifier:
+        t["classifier.weight"], t["classifier.bias"] = rand(len(labels), d), rand(len(labels))
+    else:
+        t["pooler.dense.weight"], t["pooler.dense.bias"] = rand(d, d), rand(d)
+    config = {
+        "_name_or_path": "attend-test/tiny-vit", "architectures": ["ViTForImageClassification" if classifier else "ViTModel"],
+        "attention_probs_dropout_prob": 0.0, "encoder_stride": patch, "hidden_act": "gelu", "hidden_dropout_prob": 0.0,
+        "hidden_size": d, "image_size": size, "initializer_range": 0.02, "intermediate_size": ff, "layer_norm_eps": 1e-12,
+        "model_type": "vit", "num_attention_heads": heads, "num_channels": channels, "num_hidden_layers": layers,
+        "patch_size": patch, "qkv_bias": True, "torch_dtype": "float32", "transformers_version": "4.46.3",
+    }
+    if classifier:
+        config["id2label"] = {str(i): l for i, l in enumerate(labels)}
+        config["label2id"] = {l: i for i, l in enumerate(labels)}
+    write_folder(out, t, shards, config)
+    write_json(os.path.join(out, "preprocessor_config.json"), {
+        "do_normalize": True, "do_rescale": True, "do_resize": True, "image_mean": [0.5] * channels, "image_processor_type": "ViTImageProcessor",
+        "image_std": [0.5] * channels, "resample": 2, "rescale_factor": 1 / 255, "size": {"height": size, "width": size},
+    })
 
 
 # ---------------------------------------------------------------- reference modules (float64)
@@ -321,10 +377,35 @@ def bert_logits(config, w, ids, mask):
     return lin(pooled, "classifier")
 
 
+def vit_logits(config, w, pixels):
+    """ViTForImageClassification on pixel_values [B, C, H, W]: a strided convolution for the patches, CLS, positions, pre-norm layers, final LayerNorm, classifier on CLS."""
+    w = strip(w, "vit.")
+    eps, heads, act = config["layer_norm_eps"], config["num_attention_heads"], ACTIVATIONS[config["hidden_act"]]
+    patch = config["patch_size"]
+    x = torch.nn.functional.conv2d(pixels, w["embeddings.patch_embeddings.projection.weight"], w["embeddings.patch_embeddings.projection.bias"], stride=patch)
+    x = x.flatten(2).transpose(1, 2)  # [B, N, d], patches row by row
+    B = x.shape[0]
+    h = torch.cat([w["embeddings.cls_token"].expand(B, -1, -1), x], 1) + w["embeddings.position_embeddings"]
+    lin = lambda x, name: x @ w[name + ".weight"].T + w[name + ".bias"]
+    none = torch.zeros(B, 1, 1, h.shape[1], dtype=torch.float64)
+    for i in range(config["num_hidden_layers"]):
+        p = f"encoder.layer.{i}."
+        a = layer_norm(h, w[p + "layernorm_before.weight"], w[p + "layernorm_before.bias"], eps)
+        s = attention(lin(a, p + "attention.attention.query"), lin(a, p + "attention.attention.key"), lin(a, p + "attention.attention.value"), heads, none)
+        h = lin(s, p + "attention.output.dense") + h
+        m = layer_norm(h, w[p + "layernorm_after.weight"], w[p + "layernorm_after.bias"], eps)
+        h = lin(act(lin(m, p + "intermediate.dense")), p + "output.dense") + h
+    h = layer_norm(h, w["layernorm.weight"], w["layernorm.bias"], eps)
+    return lin(h[:, 0], "classifier")
+
+
 def logits(folder, rows):
     with open(os.path.join(folder, "config.json")) as f:
         config = json.load(f)
     weights = read_weights(folder)
+    if config["model_type"] == "vit":
+        with torch.no_grad():
+            return vit_logits(config, weights, torch.tensor(rows, dtype=torch.float64)).tolist()
     T = max(len(r) for r in rows)
     ids = torch.tensor([r + [0] * (T - len(r)) for r in rows], dtype=torch.long)
     mask = torch.tensor([[1] * len(r) + [0] * (T - len(r)) for r in rows], dtype=torch.long)
@@ -340,11 +421,15 @@ def main(argv):
         flags = argv[3:]
         seed = int(flags[flags.index("--seed") + 1]) if "--seed" in flags else 0
         shards = int(flags[flags.index("--shards") + 1]) if "--shards" in flags else 1
-        if argv[1] not in ("gpt2", "bert-cls", "bert"):
-            sys.exit(f"make: unknown kind {argv[1]!r}; expected gpt2, bert-cls or bert")
+        if argv[1] not in ("gpt2", "bert-cls", "bert", "vit", "vit-base"):
+            sys.exit(f"make: unknown kind {argv[1]!r}; expected gpt2, bert-cls, bert, vit or vit-base")
         dims = tuple(int(x) for x in flags[flags.index("--dims") + 1].split(",")) if "--dims" in flags else (16, 4, 2, 40, 24)
         vocab = int(flags[flags.index("--vocab") + 1]) if "--vocab" in flags else None
-        make(argv[1], argv[2], seed, "--no-prefix" not in flags, "--old-norm-names" in flags, shards, dims, vocab)
+        if argv[1].startswith("vit"):
+            image = tuple(int(x) for x in flags[flags.index("--image") + 1].split(",")) if "--image" in flags else (8, 4, 3)
+            make_vit(argv[2], seed, "--no-prefix" not in flags, shards, dims, image, argv[1] == "vit")
+        else:
+            make(argv[1], argv[2], seed, "--no-prefix" not in flags, "--old-norm-names" in flags, shards, dims, vocab)
     elif len(argv) == 3 and argv[0] == "logits":
         print(json.dumps(logits(argv[1], json.loads(argv[2]))))
     else:

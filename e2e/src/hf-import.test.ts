@@ -126,6 +126,54 @@ describe.skipIf(torchMissing)('attend import: logits equal the PyTorch reference
   }, 120_000);
 });
 
+describe.skipIf(torchMissing)('attend import of a ViT: logits equal the PyTorch reference', () => {
+  it.each([
+    { name: 'ViTForImageClassification, vit. prefix', flags: ['--seed', '8'] },
+    { name: 'no prefix, 2 shards, 16×16 images in 4×4 patches, 1 channel', flags: ['--no-prefix', '--shards', '2', '--image', '16,4,1', '--seed', '9'] },
+  ])('$name: tfjs, onnxruntime-node and onnxruntime-web within 1e-4', async ({ flags }) => {
+    const hf = join(dir, `vit-${flags.join('')}`);
+    const ckpt = `${hf}-attend`;
+    await python(['make', 'vit', hf, ...flags]);
+    const imported = await attend(['import', hf, '--out', ckpt]);
+    expect(imported.stderr).toBe('');
+    expect(imported.code).toBe(0);
+    expect(imported.stdout).toContain(': vit-classifier checkpoint');
+    expect(imported.stdout).toContain('labels: cat, dog, bird');
+    const config = JSON.parse(await readFile(join(hf, 'config.json'), 'utf8')) as { image_size: number; num_channels: number };
+    const B = 3;
+    const S = config.image_size;
+    const C = config.num_channels;
+    // pixel_values as the image processor leaves them: roughly in [-1, 1].
+    const pixels = Float32Array.from({ length: B * C * S * S }, (_, i) => Math.sin(i * 0.37) * 0.9);
+    const rows = Array.from({ length: B }, (_, b) => Array.from({ length: C }, (_, c) => Array.from({ length: S }, (_, y) => Array.from(pixels.subarray(((b * C + c) * S + y) * S, ((b * C + c) * S + y + 1) * S)))));
+    const reference = JSON.parse(await python(['logits', hf, JSON.stringify(rows)])) as number[][];
+    const lengths = new Array<number>(B).fill(1);
+
+    const { model } = await loadCheckpoint(ckpt);
+    const result = model.forward({ ids: new Int32Array(0), batchSize: B, seqLen: 0, pixels });
+    const tfjs = { data: result.logits.dataSync(), dims: result.logits.shape };
+    result.logits.dispose();
+    model.dispose();
+    expect(maxDiff(tfjs, reference, lengths, false), 'tfjs').toBeLessThanOrEqual(TOLERANCE);
+
+    const graph = exportCheckpointFiles(await readCheckpointFolder(ckpt), { dir: ckpt });
+    for (const [runtime, session] of [['node', await createNodeModel(graph)], ['web', await createWebModel(graph, { numThreads: 1 })]] as const) {
+      const out = await session.runImages(pixels, B);
+      expect(maxDiff(out.logits, reference, lengths, false), runtime).toBeLessThanOrEqual(TOLERANCE);
+    }
+  }, 120_000);
+
+  it('ViTModel: the pooler left out and a fresh 2-label head, said in notes', async () => {
+    const hf = join(dir, 'vit-base');
+    await python(['make', 'vit-base', hf, '--seed', '10']);
+    const imported = await attend(['import', hf, '--out', `${hf}-attend`]);
+    expect(imported.code).toBe(0);
+    expect(imported.stdout).toContain("note: ViTModel's pooler is left out");
+    expect(imported.stdout).toContain('note: no classifier in the checkpoint: a fresh 2-label head');
+    expect(imported.stdout).not.toContain('no tokenizer.json');
+  }, 120_000);
+});
+
 const CORPUS = 'the cat sat on the mat . the dog sat on a log ! a good movie , a bad film ; it is not very good and it was bad to the end , said my old friend with one red hat';
 
 /** Replaces the folder's tokenizer with attend's own of the model's vocabulary size, and the config's special ids with its. */

@@ -133,7 +133,7 @@ other models; a model folder of the same name is replaced only with --overwrite.
 
 program
   .command('import')
-  .description('import a Hugging Face model folder (gpt2, bert) as an attend checkpoint')
+  .description('import a Hugging Face model folder (gpt2, bert, vit) as an attend checkpoint')
   .argument('<folder>', 'Hugging Face model folder: config.json, model.safetensors (or model.safetensors.index.json + shards), tokenizer files')
   .requiredOption('--out <dir>', 'checkpoint folder (new or empty; an earlier checkpoint with --overwrite)')
   .option('--overwrite', 'replace an earlier checkpoint in --out', false)
@@ -144,8 +144,9 @@ Examples:
   $ attend import models/gpt2 --out runs/gpt2
   $ attend import models/bert-sst2 --out runs/bert-sst2 --overwrite
 
-Supported: model_type gpt2 (GPT2LMHeadModel, GPT2Model; distilgpt2 too) → decoder-lm, and bert
-(BertForSequenceClassification; BertModel gets a fresh 2-label head) → encoder-classifier.
+Supported: model_type gpt2 (GPT2LMHeadModel, GPT2Model; distilgpt2 too) → decoder-lm, bert
+(BertForSequenceClassification; BertModel gets a fresh 2-label head) → encoder-classifier, and
+vit (ViTForImageClassification; ViTModel gets a fresh head) → vit-classifier.
 tokenizer.json is copied as it is. --out must not exist yet or be empty; an earlier checkpoint
 is replaced only with --overwrite, and a folder with other files never (exit 2).`,
   )

@@ -4,9 +4,11 @@
 import { ConfigError } from '../errors.js';
 import { checkWeights, type CheckpointData } from '../checkpoint-format.js';
 import { describe } from '../models/fields.js';
+import { hasTokens } from '../models/registry.js';
 import { tokenizerFromJSON } from '../tokenizers/index.js';
 import type { NamedTensor } from '../safetensors.js';
 import { bertImporter } from './bert.js';
+import { vitImporter } from './vit.js';
 import { gpt2Importer } from './gpt2.js';
 import { HfConfig, HfWeights, type HfImporter, type HfModel } from './model.js';
 
@@ -16,6 +18,7 @@ export type { HfModel, HfImporter, ImportedModel } from './model.js';
 export const HF_IMPORTERS: Readonly<Record<string, HfImporter>> = {
   gpt2: gpt2Importer,
   bert: bertImporter,
+  vit: vitImporter,
 };
 
 /** An imported model: the checkpoint's contents, and notes on what the import changed or left out. */
@@ -50,7 +53,7 @@ export function importHfModel(model: HfModel): HfImport {
   const data: CheckpointData<NamedTensor> = { config: imported.config, weights: imported.weights };
   const notes = [...imported.notes];
   if (model.tokenizer === undefined) {
-    notes.push('no tokenizer.json: the checkpoint has no tokenizer');
+    if (hasTokens(imported.config)) notes.push('no tokenizer.json: the checkpoint has no tokenizer');
   } else {
     data.tokenizer = model.tokenizer;
     try {

@@ -1,0 +1,91 @@
+// ViT (ViTForImageClassification, ViTModel) → vit-classifier: the convolutional patch
+// projection [d, C, p, p] read as one linear map [d, C·p·p] of each flattened patch (attend
+// flattens a patch channel by channel, row by row — the order of the kernel's entries), the CLS token,
+// learned positions, pre-norm layers (layernorm_before / layernorm_after), the final LayerNorm
+// and the classifier on the CLS state. ViTModel's pooler is not part of the classifier and is
+// left out; without a classifier a fresh head is drawn.
+
+import { ConfigError } from '../errors.js';
+import { createModelConfig } from '../config.js';
+import { createRng } from '../random.js';
+import { f32Tensor, type NamedTensor } from '../safetensors.js';
+import { HF_ACTIVATIONS } from './gpt2.js';
+import { type HfConfig, type HfImporter, type HfModel, type HfWeights, type ImportedModel } from './model.js';
+
+/** Labels of a config that names none (transformers' default num_labels). */
+const DEFAULT_LABELS = 2;
+
+export const vitImporter: HfImporter = {
+  architectures: ['ViTForImageClassification', 'ViTModel'],
+  basePrefix: 'vit.',
+  import(model: HfModel, c: HfConfig, w: HfWeights): ImportedModel {
+    const notes: string[] = [];
+    const d = c.int('hidden_size');
+    const layers = c.int('num_hidden_layers');
+    const dFf = c.int('intermediate_size');
+    const imageSize = c.int('image_size');
+    const patchSize = c.int('patch_size');
+    const channels = c.optionalInt('num_channels', 3);
+    const activation = c.oneOf('hidden_act', 'gelu', HF_ACTIVATIONS);
+    c.only('qkv_bias', true, 'query, key and value with biases (qkv_bias true)');
+    const labels = c.labels();
+    if (labels && labels.length < 2) throw new ConfigError(`${model.source}/config.json: num_labels`, `${labels.length} (regression) is not supported; attend imports classifiers with at least 2 labels`);
+    if (imageSize % patchSize !== 0) throw new ConfigError(`${model.source}/config.json: patch_size`, `${patchSize} does not divide image_size ${imageSize}`);
+    const numClasses = labels?.length ?? DEFAULT_LABELS;
+    const patches = (imageSize / patchSize) ** 2;
+    const P = channels * patchSize * patchSize;
+    const config = createModelConfig({
+      preset: 'vit-classifier',
+      numClasses, dModel: d, numHeads: c.int('num_attention_heads'), dFf, numEncoderLayers: layers,
+      maxSeqLen: patches + 1,
+      dropout: c.number('hidden_dropout_prob', 0),
+      norm: 'pre', activation, attention: 'scaled_dot',
+      layerNormEps: c.number('layer_norm_eps', 1e-12),
+      imageSize, patchSize, numChannels: channels,
+      // pixel_values as the Hugging Face model takes them (after its image processor's rescale and normalisation).
+      pixelScale: 1,
+    });
+
+    const out: Record<string, NamedTensor> = {};
+    const linear = (from: string, to: string, outDim: number, inDim: number): void => {
+      out[`${to}.weight`] = w.copy(`${from}.weight`, [outDim, inDim]);
+      out[`${to}.bias`] = w.copy(`${from}.bias`, [outDim]);
+    };
+    const norm = (from: string, to: string): void => {
+      out[`${to}.weight`] = w.copy(`${from}.weight`, [d]);
+      out[`${to}.bias`] = w.copy(`${from}.bias`, [d]);
+    };
+    // The kernel [d, C, p, p] is the linear map [d, C·p·p] (checkpoints store [out, in]) row by row.
+    out['embeddings.patch_embeddings.weight'] = f32Tensor([d, P], w.take('embeddings.patch_embeddings.projection.weight', [d, channels, patchSize, patchSize]));
+    out['embeddings.patch_embeddings.bias'] = w.copy('embeddings.patch_embeddings.projection.bias', [d]);
+    out['embeddings.cls_token'] = f32Tensor([1, d], w.take('embeddings.cls_token', [1, 1, d]));
+    out['encoder.embed_positions.weight'] = f32Tensor([patches + 1, d], w.take('embeddings.position_embeddings', [1, patches + 1, d]));
+    for (let i = 0; i < layers; i++) {
+      const h = `encoder.layer.${i}`;
+      const p = `encoder.layers.${i}`;
+      linear(`${h}.attention.attention.query`, `${p}.self_attn.q_proj`, d, d);
+      linear(`${h}.attention.attention.key`, `${p}.self_attn.k_proj`, d, d);
+      linear(`${h}.attention.attention.value`, `${p}.self_attn.v_proj`, d, d);
+      linear(`${h}.attention.output.dense`, `${p}.self_attn.out_proj`, d, d);
+      norm(`${h}.layernorm_before`, `${p}.self_attn_layer_norm`);
+      linear(`${h}.intermediate.dense`, `${p}.fc1`, dFf, d);
+      linear(`${h}.output.dense`, `${p}.fc2`, d, dFf);
+      norm(`${h}.layernorm_after`, `${p}.final_layer_norm`);
+    }
+    norm('layernorm', 'encoder.layer_norm');
+    if (w.has('classifier.weight')) {
+      linear('classifier', 'classifier', numClasses, d);
+      if (labels) notes.push(`labels: ${labels.join(', ')} (ids 0..${labels.length - 1})`);
+    } else {
+      // A base model has no head: a fresh one, as transformers initialises it (normal, std 0.02; zero bias).
+      const rng = createRng(0);
+      out['classifier.weight'] = f32Tensor([numClasses, d], Float32Array.from({ length: numClasses * d }, () => 0.02 * rng.normal()));
+      out['classifier.bias'] = f32Tensor([numClasses], new Float32Array(numClasses));
+      notes.push(`no classifier in the checkpoint: a fresh ${numClasses}-label head (random, std 0.02) to fine-tune`);
+    }
+    const dropped = w.skip((n) => n.startsWith('pooler.') || n === 'embeddings.mask_token');
+    if (dropped.some((n) => n.startsWith('pooler.'))) notes.push("ViTModel's pooler is left out (the classifier reads the CLS state)");
+    notes.push('inputs are pixel_values as the Hugging Face model takes them: apply its image processor (rescale, normalise to its image_mean/image_std) first');
+    return { config, weights: out, notes };
+  },
+};
