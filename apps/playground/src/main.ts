@@ -539,8 +539,6 @@ $('train-button').addEventListener('click', async () => {
       lossData[1].push(m.loss);
       chart?.setData(lossData);
       $('train-status').dataset.step = String(m.step);
-      // Every reported loss at full precision, for tests that compare backends.
-      $('train-status').dataset.losses = JSON.stringify(lossData[1]);
       status.textContent = status.textContent!.replace(/ · step .*$/, '') + ` · step ${m.step}/${m.totalSteps}, loss ${m.loss.toFixed(3)}, ${Math.round(m.tokensPerSecond)} tokens/s`;
     } else if (m.type === 'done') {
       const how = m.stopped ? `stopped at step ${m.steps}/${request.steps} after` : 'done in';

@@ -45,8 +45,8 @@ export type WorkerRequest = { type: 'start'; start: TrainStart } | { type: 'stop
 
 export interface TrainStart {
   request: TrainRequest;
-  /** tfjs backend to try first; wasm is the fallback. 'auto': webgpu when the browser gives an adapter, else wasm. */
-  backend: 'auto' | 'wasm' | 'webgl' | 'webgpu';
+  /** tfjs backend to try first; wasm is the fallback. */
+  backend: 'wasm' | 'webgl' | 'webgpu';
   /** URL of the folder holding the tfjs wasm binaries. */
   wasmBase: string;
 }

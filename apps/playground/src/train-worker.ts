@@ -14,12 +14,6 @@ export type WorkerMessage = TrainEvent | { type: 'error'; message: string };
 
 const post = (message: WorkerMessage, transfer: Transferable[] = []): void => (self as unknown as Worker).postMessage(message, transfer);
 
-/** Whether this browser gives a WebGPU adapter (a software one counts: it is what it offers). */
-async function webgpuAdapter(): Promise<boolean> {
-  const gpu = (navigator as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
-  return gpu ? (await gpu.requestAdapter().catch(() => null)) !== null : false;
-}
-
 /** The run in progress (one per worker). */
 const controller = new AbortController();
 
@@ -33,9 +27,8 @@ self.onmessage = async (event: MessageEvent<WorkerRequest>) => {
     setWasmPaths(wasmBase);
     // One thread: the threaded build needs its own worker script, and tiny models gain nothing.
     tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-    const first = backend === 'auto' ? ((await webgpuAdapter()) ? 'webgpu' : 'wasm') : backend;
-    if (first === 'webgpu') await import('@tensorflow/tfjs-backend-webgpu');
-    const preference: BackendName[] = first === 'wasm' ? ['wasm', 'cpu'] : [first, 'wasm', 'cpu'];
+    if (backend === 'webgpu') await import('@tensorflow/tfjs-backend-webgpu');
+    const preference: BackendName[] = backend === 'wasm' ? ['wasm', 'cpu'] : [backend, 'wasm', 'cpu'];
     const info = await setupBackend(preference);
     post({ type: 'backend', name: info.name, fallbacks: info.fallbacks });
     await trainAndExport(request, (e) => {
