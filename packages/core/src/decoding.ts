@@ -12,7 +12,7 @@
 // the nucleus; with top-k 0 and top-p 1 tokens are drawn straight from the softmax.
 
 import { ConfigError, ShapeError } from './errors.js';
-import { fastExp, sumExp } from './fast-exp.js';
+import { fastExp, logSumExp, sumExp } from './fast-exp.js';
 import { createRng, type Rng } from './random.js';
 
 export interface StepContext {
@@ -514,8 +514,8 @@ export async function beamSearch(step: StepFunction, options: BeamSearchOptions)
 }
 
 /**
- * The `n` best next tokens of one beam by log p = logProb + logit − logsumexp(logits), best
- * first (ties: smaller id first), and their log p. The tokens are selected by logit (the order
+ * The `n` best next tokens of one beam by log p = logProb + logit − logsumexp(logits) (from
+ * `logSumExp`, to LOG_SUM_EXP_ERROR), best first (ties: smaller id first), and their log p. The tokens are selected by logit (the order
  * of log p up to rounding, which can make neighbouring logits equal in log p); the rare tokens
  * rounding ties with the last one are found in a second cheap pass and merged in.
  */
@@ -524,7 +524,7 @@ function continuations(logits: Float32Array, offset: number, V: number, logProb:
   const picked = topKIndices(logits, offset, V, Math.min(n + 1, V));
   let ids = picked.subarray(0, n);
   const max = logits[offset + ids[0]!]!;
-  const lse = max + Math.log(sumExp(logits, offset, V, max));
+  const lse = logSumExp(logits, offset, V, max);
   const last = logits[offset + ids[n - 1]!]!;
   const lastLogP = logProb + last - lse;
   // A smaller logit can round to the same log p only within a few ulps of the operands.
