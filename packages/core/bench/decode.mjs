@@ -5,9 +5,10 @@
 // character vocabulary of the demos) and V = 50,257 (GPT-2's), batch 1 and 8, and the ratios
 // sampling/greedy and beam/greedy. Logits are N(0, 2²) with eos at −∞, so every row runs the
 // full number of steps. Each cell runs a decode of n tokens, n grown until the run takes
-// about a third of a second (at least 2 tokens); per-token time = run time / n. The machine may
-// be shared, so each cell then times greedy, sampling and beam search in turn for ROUNDS rounds
-// and reports the medians, and as ratios the medians of each round's own ratios.
+// about a third of a second (at least 2 tokens); per-token time = run time / n, the run time
+// being the process's CPU time (user + system). The machine may be shared, so each cell then
+// times greedy, sampling and beam search in turn for ROUNDS rounds and reports the medians, and
+// as ratios the medians of each round's own ratios.
 // Prints a table and writes bench/results/decode.json at the repo root (builds core first):
 //   npm run bench:decode [-- --out path.json] [-- --core dir]
 // --core times another build of @attend/core's dist (a baseline built from an older commit).
@@ -58,10 +59,12 @@ async function calibrate(run) {
   }
 }
 
+/** Milliseconds of this process's CPU time (user + system) that `run(n)` takes: unlike the wall clock, it leaves out the time a shared machine gives to other processes. */
 async function timed(run, n) {
-  const started = performance.now();
+  const started = process.cpuUsage();
   await run(n);
-  return performance.now() - started;
+  const { user, system } = process.cpuUsage(started);
+  return (user + system) / 1000;
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
@@ -99,7 +102,7 @@ for (const V of VOCABS) {
 }
 
 const pad = (s, n) => String(s).padStart(n);
-console.log(`\nper-token time (ms), sampling = T ${SAMPLING.temperature} / top-k ${SAMPLING.topK} / top-p ${SAMPLING.topP}, beam = ${BEAMS} beams`);
+console.log(`\nper-token CPU time (ms), sampling = T ${SAMPLING.temperature} / top-k ${SAMPLING.topK} / top-p ${SAMPLING.topP}, beam = ${BEAMS} beams`);
 console.log(`${pad('V', 7)} ${pad('batch', 5)} ${pad('greedy', 10)} ${pad('sampling', 10)} ${pad('beam', 10)} ${pad('samp/gr', 8)} ${pad('beam/gr', 8)}`);
 for (const r of rows) {
   console.log(`${pad(r.vocabSize, 7)} ${pad(r.batchSize, 5)} ${pad(r.greedyMs.toFixed(3), 10)} ${pad(r.sampleMs.toFixed(3), 10)} ${pad(r.beamMs.toFixed(3), 10)} ${pad(r.sampleOverGreedy, 8)} ${pad(r.beamOverGreedy, 8)}`);
@@ -114,6 +117,7 @@ const result = {
   loadAverageAtStart: loadAtStart.map((x) => +x.toFixed(2)),
   loadAverage: loadavg().map((x) => +x.toFixed(2)),
   rounds: ROUNDS,
+  timing: 'process CPU time (user + system) per token, median of the rounds',
   sampling: SAMPLING,
   beamSize: BEAMS,
   targets: { sampleOverGreedy: 3, beamOverGreedy: 8, atVocabSize: 50257 },
