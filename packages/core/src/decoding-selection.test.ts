@@ -227,6 +227,46 @@ describe('beamSearch against the sort-based reference', () => {
   });
 });
 
+describe('beamSearch against the sort-based reference past the first 1024 logits', () => {
+  // Past 1024 tokens a beam row's candidates are the values at or above the best of its first
+  // 1024 (simd-row.ts); these rows put the best anywhere, in ties, behind −∞ or rising to the end.
+  const rising = (V: number): StepFunction => (tokens, batchSize, length) => {
+    const out = new Float32Array(batchSize * V);
+    for (let b = 0; b < batchSize; b++) for (let v = 0; v < V; v++) out[b * V + v] = v / V + (tokens[b * length + length - 1]! % 3) * 1e-3 * Math.sin(v);
+    return out;
+  };
+  const hiddenBehindInfinity = (V: number, seed: number): StepFunction => {
+    const base = tiedModel(V, seed, 4);
+    return (tokens, batchSize, length) => {
+      const out = base(tokens, batchSize, length) as Float32Array;
+      for (let b = 0; b < batchSize; b++) out.fill(-Infinity, b * V, b * V + 1024);
+      return out;
+    };
+  };
+
+  it('finds the same hypotheses with the same scores', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          model: fc.integer({ min: 0, max: 2 ** 31 }),
+          kind: fc.constantFrom('tied', 'rising', 'behind -Infinity'),
+          levels: fc.integer({ min: 1, max: 9 }),
+          vocabSize: fc.integer({ min: 1025, max: 2600 }),
+          batchSize: fc.integer({ min: 1, max: 2 }),
+          beamSize: fc.integer({ min: 1, max: 4 }),
+          lengthPenalty: fc.constantFrom(0, 1),
+        }),
+        async ({ model, kind, levels, ...o }) => {
+          const step = kind === 'tied' ? tiedModel(o.vocabSize, model, levels) : kind === 'rising' ? rising(o.vocabSize) : hiddenBehindInfinity(o.vocabSize, model);
+          const options = { ...o, bosTokenId: BOS, eosTokenId: EOS, maxNewTokens: 4 };
+          expect(await beamSearch(step, options)).toEqual(await referenceBeamSearch(step, options));
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+});
+
 describe('beamSearch where rounding ties distinct logits', () => {
   it('orders the tied continuations by token id, as the full sort does', async () => {
     // Beam [4] has log p ≈ −1e16, where one ulp is 2: its continuations 3…7 (logits 0.1…1)

@@ -3,11 +3,11 @@
 // from a table, exp(r) by its Taylor polynomial to r⁵ (truncation below 4·10⁻¹⁶ relative).
 // Other x (positive, below −128, NaN) go to Math.exp.
 // `logSumExp` (beam search's normaliser) trades the last digits for speed: the same table with
-// a cubic and no branch per value, in WebAssembly SIMD where the engine has it (exp-sum-simd.ts),
+// a cubic and no branch per value, in WebAssembly SIMD where the engine has it (simd-row.ts),
 // else in JavaScript with two accumulators — about 2.5× (JavaScript) to 4× (SIMD) faster than
 // `sumExp`.
 
-import { createSimdExpSum } from './exp-sum-simd.js';
+import { createSimdRow } from './simd-row.js';
 
 const STEPS = 64;
 const RANGE = 128;
@@ -44,16 +44,17 @@ export const LOG_SUM_EXP_ERROR = 2.5e-10;
  * about 1e-14, and summing n positive terms at most n·2⁻⁵³ (6e-12 at n = 50,257). Values more
  * than 128 below max (−∞ included) count as exp(−128) ≈ 3e-56 (and the SIMD kernel adds up to
  * three such pads), within 3e-56·(length + 3) of the sum, which is at least 1 (max's own term).
- * A float32 row goes to the SIMD kernel where there is one (`simdExpSum`), anything else to
+ * A float32 row goes to the SIMD kernel where there is one (`simdRow`), anything else to
  * `jsExpSum`; either sums in a fixed order, so the result is a fixed function of the values.
  */
 export function logSumExp(values: ArrayLike<number>, offset: number, length: number, max: number): number {
-  const sum = simdExpSum !== undefined && values instanceof Float32Array ? simdExpSum(values, offset, length, max) : jsExpSum(values, offset, length, max);
-  return max + Math.log(sum);
+  if (simdRow === undefined || !(values instanceof Float32Array)) return max + Math.log(jsExpSum(values, offset, length, max));
+  simdRow.load(values, offset, length);
+  return max + Math.log(simdRow.expSum(max));
 }
 
-/** The SIMD exp sum of `logSumExp`, or undefined where WebAssembly SIMD cannot run. */
-export const simdExpSum = createSimdExpSum(TABLE, STEPS);
+/** The WebAssembly SIMD row kernel over this table (logSumExp's sums, beam search's candidates), or undefined where it cannot run. */
+export const simdRow = createSimdRow(TABLE, STEPS);
 
 const C1 = 1 / STEPS;
 const C2 = 1 / (2 * STEPS ** 2);
