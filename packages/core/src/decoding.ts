@@ -553,14 +553,15 @@ const SAMPLE = 1024;
  */
 function bestWithLogSumExp(logits: Float32Array, offset: number, V: number, k: number): { picked: Int32Array; lse: number } {
   const sample = Math.min(V, Math.max(SAMPLE, 4 * k));
-  if (simdRow === undefined || sample === V) {
+  const row = simdRow();
+  if (row === undefined || sample === V) {
     const picked = topKIndices(logits, offset, V, k);
     return { picked, lse: logSumExp(logits, offset, V, logits[offset + picked[0]!]!) };
   }
-  simdRow.load(logits, offset, V);
+  row.load(logits, offset, V);
   let picked = topKIndices(logits, offset, sample, k);
   const bound = logits[offset + picked[k - 1]!]!;
-  const found = Number.isNaN(bound) ? undefined : simdRow.atLeast(bound);
+  const found = Number.isNaN(bound) ? undefined : row.atLeast(bound);
   if (found !== undefined && found.length >= k) {
     const values = new Float32Array(found.length);
     for (let i = 0; i < found.length; i++) values[i] = logits[offset + found[i]!]!;
@@ -570,7 +571,7 @@ function bestWithLogSumExp(logits: Float32Array, offset: number, V: number, k: n
     picked = topKIndices(logits, offset, V, k);
   }
   const max = logits[offset + picked[0]!]!;
-  return { picked, lse: max + Math.log(simdRow.expSum(max)) };
+  return { picked, lse: max + Math.log(row.expSum(max)) };
 }
 
 /** The `n` best of `tokens` by log p, ties by id (kept apart from `continuations` so its loops read no closure variables). */

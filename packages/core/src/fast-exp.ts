@@ -7,7 +7,7 @@
 // else in JavaScript with two accumulators — about 2.5× (JavaScript) to 4× (SIMD) faster than
 // `sumExp`.
 
-import { createSimdRow } from './simd-row.js';
+import { createSimdRow, type SimdRow } from './simd-row.js';
 
 const STEPS = 64;
 const RANGE = 128;
@@ -48,13 +48,19 @@ export const LOG_SUM_EXP_ERROR = 2.5e-10;
  * `jsExpSum`; either sums in a fixed order, so the result is a fixed function of the values.
  */
 export function logSumExp(values: ArrayLike<number>, offset: number, length: number, max: number): number {
-  if (simdRow === undefined || !(values instanceof Float32Array)) return max + Math.log(jsExpSum(values, offset, length, max));
-  simdRow.load(values, offset, length);
-  return max + Math.log(simdRow.expSum(max));
+  const row = simdRow();
+  if (row === undefined || !(values instanceof Float32Array)) return max + Math.log(jsExpSum(values, offset, length, max));
+  row.load(values, offset, length);
+  return max + Math.log(row.expSum(max));
 }
 
-/** The WebAssembly SIMD row kernel over this table (logSumExp's sums, beam search's candidates), or undefined where it cannot run. */
-export const simdRow = createSimdRow(TABLE, STEPS);
+let simd: SimdRow | undefined | null = null;
+
+/** The WebAssembly SIMD row kernel over this table (logSumExp's sums, beam search's candidates), made on first use; undefined where it cannot run. */
+export function simdRow(): SimdRow | undefined {
+  if (simd === null) simd = createSimdRow(TABLE, STEPS);
+  return simd;
+}
 
 const C1 = 1 / STEPS;
 const C2 = 1 / (2 * STEPS ** 2);
