@@ -514,10 +514,11 @@ export async function beamSearch(step: StepFunction, options: BeamSearchOptions)
 }
 
 /**
- * The `n` best next tokens of one beam by log p = logProb + logit − logsumexp(logits) (from
- * `logSumExp`, to LOG_SUM_EXP_ERROR), best first (ties: smaller id first), and their log p. The tokens are selected by logit (the order
- * of log p up to rounding, which can make neighbouring logits equal in log p); the rare tokens
- * rounding ties with the last one are found in a second cheap pass and merged in.
+ * The `n` best next tokens of one beam by log p = logProb + logit − logsumexp(logits) (as
+ * `logSumExp`, to LOG_SUM_EXP_ERROR), best first (ties: smaller id first), and their log p. The
+ * tokens are selected by logit (the order of log p up to rounding, which can make neighbouring
+ * logits equal in log p); the rare tokens rounding ties with the last one are found in a second
+ * cheap pass and merged in.
  */
 function continuations(logits: Float32Array, offset: number, V: number, logProb: number, n: number): { ids: Int32Array; logProbs: Float64Array } {
   // One more than needed: when it is clearly below the n-th, no other token can tie with it.
@@ -568,7 +569,7 @@ function bestWithLogSumExp(logits: Float32Array, offset: number, V: number, k: n
     picked = topKIndices(values, 0, values.length, k);
     for (let r = 0; r < k; r++) picked[r] = found[picked[r]!]!;
   } else {
-    picked = topKIndices(logits, offset, V, k);
+    picked = topKIndices(logits, offset, V, k); // NaN logits among the first SAMPLE: no bound
   }
   const max = logits[offset + picked[0]!]!;
   return { picked, lse: max + Math.log(row.expSum(max)) };
