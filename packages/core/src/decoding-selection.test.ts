@@ -1,13 +1,13 @@
 // The selection-based filtering and beam candidates of decoding.ts against the sort-based
 // implementation they replaced (kept here as the reference, verbatim in substance): the same
 // filtered distributions, the same sampled tokens for a seed, the same beams — including ties
-// and −∞ logits. Both take exp from fast-exp.ts (checked against Math.exp in its own test), so
-// what is compared here is the selection, bit for bit.
+// and −∞ logits. Both take exp (and beam search its log-sum-exp) from fast-exp.ts (checked
+// against Math.exp in its own test), so what is compared here is the selection, bit for bit.
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { beamSearch, filteredProbabilities, sampleDecode, topKIndices, type BeamHypothesis, type StepFunction } from './decoding.js';
-import { fastExp } from './fast-exp.js';
+import { fastExp, logSumExp } from './fast-exp.js';
 import { createRng } from './random.js';
 
 const BOS = 1;
@@ -82,9 +82,7 @@ async function referenceBeamSearch(step: StepFunction, o: { batchSize: number; v
       for (const { beam, i } of mine) {
         let max = -Infinity;
         for (let v = 0; v < V; v++) max = Math.max(max, logits[i * V + v]!);
-        let sum = 0;
-        for (let v = 0; v < V; v++) sum += fastExp(logits[i * V + v]! - max);
-        const lse = max + Math.log(sum);
+        const lse = logSumExp(logits, i * V, V, max);
         for (let v = 0; v < V; v++) candidates.push({ i, v, logProb: beam.logProb + logits[i * V + v]! - lse });
       }
       candidates.sort((x, y) => y.logProb - x.logProb || x.i - y.i || x.v - y.v);
@@ -229,6 +227,46 @@ describe('beamSearch against the sort-based reference', () => {
   });
 });
 
+describe('beamSearch against the sort-based reference past the first 1024 logits', () => {
+  // Past 1024 tokens a beam row's candidates are the values at or above the best of its first
+  // 1024 (simd-row.ts); these rows put the best anywhere, in ties, behind −∞ or rising to the end.
+  const rising = (V: number): StepFunction => (tokens, batchSize, length) => {
+    const out = new Float32Array(batchSize * V);
+    for (let b = 0; b < batchSize; b++) for (let v = 0; v < V; v++) out[b * V + v] = v / V + (tokens[b * length + length - 1]! % 3) * 1e-3 * Math.sin(v);
+    return out;
+  };
+  const hiddenBehindInfinity = (V: number, seed: number): StepFunction => {
+    const base = tiedModel(V, seed, 4);
+    return (tokens, batchSize, length) => {
+      const out = base(tokens, batchSize, length) as Float32Array;
+      for (let b = 0; b < batchSize; b++) out.fill(-Infinity, b * V, b * V + 1024);
+      return out;
+    };
+  };
+
+  it('finds the same hypotheses with the same scores', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          model: fc.integer({ min: 0, max: 2 ** 31 }),
+          kind: fc.constantFrom('tied', 'rising', 'behind -Infinity'),
+          levels: fc.integer({ min: 1, max: 9 }),
+          vocabSize: fc.integer({ min: 1025, max: 2600 }),
+          batchSize: fc.integer({ min: 1, max: 2 }),
+          beamSize: fc.integer({ min: 1, max: 4 }),
+          lengthPenalty: fc.constantFrom(0, 1),
+        }),
+        async ({ model, kind, levels, ...o }) => {
+          const step = kind === 'tied' ? tiedModel(o.vocabSize, model, levels) : kind === 'rising' ? rising(o.vocabSize) : hiddenBehindInfinity(o.vocabSize, model);
+          const options = { ...o, bosTokenId: BOS, eosTokenId: EOS, maxNewTokens: 4 };
+          expect(await beamSearch(step, options)).toEqual(await referenceBeamSearch(step, options));
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+});
+
 describe('beamSearch where rounding ties distinct logits', () => {
   it('orders the tied continuations by token id, as the full sort does', async () => {
     // Beam [4] has log p ≈ −1e16, where one ulp is 2: its continuations 3…7 (logits 0.1…1)
@@ -251,5 +289,27 @@ describe('beamSearch where rounding ties distinct logits', () => {
     const got = await beamSearch(step, options);
     expect(got).toEqual(await referenceBeamSearch(step, options));
     expect(got[0]!.map((h) => h.ids)).toEqual([[3], [4, 3]]);
+  });
+});
+
+describe('beamSearch where continuations of different beams tie', () => {
+  it('orders them by beam, then by token id, as the full sort does', async () => {
+    // Step 1 ties 3 and 4, so beams [3] and [4] have one log p; every later row is the same, so
+    // (beam [3], 5), (beam [3], 6), (beam [4], 5), (beam [4], 6) all tie: the first beam's two win.
+    const V = 8;
+    const step: StepFunction = (tokens, batchSize, length) => {
+      const out = new Float32Array(batchSize * V).fill(-Infinity);
+      for (let b = 0; b < batchSize; b++) {
+        const row = out.subarray(b * V, (b + 1) * V);
+        if (length === 1) row.set([0, 0, -1], 3);
+        else if (length === 2) row.set([0, 0, -3], 5);
+        else row[EOS] = 0;
+      }
+      return out;
+    };
+    const options = { batchSize: 2, vocabSize: V, bosTokenId: BOS, eosTokenId: EOS, maxNewTokens: 4, beamSize: 2, lengthPenalty: 1 };
+    const got = await beamSearch(step, options);
+    expect(got).toEqual(await referenceBeamSearch(step, options));
+    for (const hyps of got) expect(hyps.map((h) => h.ids)).toEqual([[3, 5], [3, 6]]);
   });
 });

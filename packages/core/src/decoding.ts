@@ -12,7 +12,7 @@
 // the nucleus; with top-k 0 and top-p 1 tokens are drawn straight from the softmax.
 
 import { ConfigError, ShapeError } from './errors.js';
-import { fastExp, sumExp } from './fast-exp.js';
+import { fastExp, logSumExp, simdRow, sumExp } from './fast-exp.js';
 import { createRng, type Rng } from './random.js';
 
 export interface StepContext {
@@ -514,17 +514,16 @@ export async function beamSearch(step: StepFunction, options: BeamSearchOptions)
 }
 
 /**
- * The `n` best next tokens of one beam by log p = logProb + logit − logsumexp(logits), best
- * first (ties: smaller id first), and their log p. The tokens are selected by logit (the order
- * of log p up to rounding, which can make neighbouring logits equal in log p); the rare tokens
- * rounding ties with the last one are found in a second cheap pass and merged in.
+ * The `n` best next tokens of one beam by log p = logProb + logit − logsumexp(logits) (as
+ * `logSumExp`, to LOG_SUM_EXP_ERROR), best first (ties: smaller id first), and their log p. The
+ * tokens are selected by logit (the order of log p up to rounding, which can make neighbouring
+ * logits equal in log p); the rare tokens rounding ties with the last one are found in a second
+ * cheap pass and merged in.
  */
 function continuations(logits: Float32Array, offset: number, V: number, logProb: number, n: number): { ids: Int32Array; logProbs: Float64Array } {
   // One more than needed: when it is clearly below the n-th, no other token can tie with it.
-  const picked = topKIndices(logits, offset, V, Math.min(n + 1, V));
+  const { picked, lse } = bestWithLogSumExp(logits, offset, V, Math.min(n + 1, V));
   let ids = picked.subarray(0, n);
-  const max = logits[offset + ids[0]!]!;
-  const lse = max + Math.log(sumExp(logits, offset, V, max));
   const last = logits[offset + ids[n - 1]!]!;
   const lastLogP = logProb + last - lse;
   // A smaller logit can round to the same log p only within a few ulps of the operands.
@@ -542,6 +541,38 @@ function continuations(logits: Float32Array, offset: number, V: number, logProb:
   const logProbs = new Float64Array(ids.length);
   for (let r = 0; r < ids.length; r++) logProbs[r] = logProb + logits[offset + ids[r]!]! - lse;
   return { ids, logProbs };
+}
+
+/** Values of a row ranked by JavaScript before the SIMD kernel picks the candidates of the rest. */
+const SAMPLE = 1024;
+
+/**
+ * `topKIndices(logits, offset, V, k)` and `logSumExp` of the row with its max. With the SIMD
+ * kernel, on one copy of the row: the k-th best of the first SAMPLE values is a lower bound of
+ * the row's k-th best, so only the values at or above it (the kernel finds them, in index order,
+ * a few hundred at V = 50,257) are ranked — the same indices in the same order.
+ */
+function bestWithLogSumExp(logits: Float32Array, offset: number, V: number, k: number): { picked: Int32Array; lse: number } {
+  const sample = Math.min(V, Math.max(SAMPLE, 4 * k));
+  const row = simdRow();
+  if (row === undefined || sample === V) {
+    const picked = topKIndices(logits, offset, V, k);
+    return { picked, lse: logSumExp(logits, offset, V, logits[offset + picked[0]!]!) };
+  }
+  row.load(logits, offset, V);
+  let picked = topKIndices(logits, offset, sample, k);
+  const bound = logits[offset + picked[k - 1]!]!;
+  const found = Number.isNaN(bound) ? undefined : row.atLeast(bound);
+  if (found !== undefined && found.length >= k) {
+    const values = new Float32Array(found.length);
+    for (let i = 0; i < found.length; i++) values[i] = logits[offset + found[i]!]!;
+    picked = topKIndices(values, 0, values.length, k);
+    for (let r = 0; r < k; r++) picked[r] = found[picked[r]!]!;
+  } else {
+    picked = topKIndices(logits, offset, V, k); // NaN logits among the first SAMPLE: no bound
+  }
+  const max = logits[offset + picked[0]!]!;
+  return { picked, lse: max + Math.log(row.expSum(max)) };
 }
 
 /** The `n` best of `tokens` by log p, ties by id (kept apart from `continuations` so its loops read no closure variables). */
