@@ -9,6 +9,7 @@ import type { NamedParam } from './params.js';
 import type { TrainBatch } from './trainer.js';
 import { RnnSeq2SeqModel } from './models/rnn-seq2seq/model.js';
 import { VitModel } from './models/vit-classifier/model.js';
+import { LoraModel } from './lora.js';
 
 /** What the trainer, decoding and checkpoints need from a model. */
 export interface AttendModel {
@@ -55,7 +56,9 @@ export const TFJS_MODELS: { readonly [P in Preset]: ModelFactory<P> } = Object.f
   'vit-classifier': (config, options) => new VitModel(config, { seed: options.seed }),
 });
 
-/** The model of `config.preset`, with seeded initial weights. */
+/** The model of `config.preset`, with seeded initial weights; with LoRA adapters (lora.ts) when the config has `lora`. */
 export function createModel(config: ModelConfig, options: TransformerModelOptions = {}): AttendModel {
-  return (TFJS_MODELS[config.preset] as ModelFactory<Preset>)(config as ConfigOf<Preset>, options);
+  const { lora, ...base } = config;
+  const model = (TFJS_MODELS[config.preset] as ModelFactory<Preset>)(base as ConfigOf<Preset>, options);
+  return lora ? new LoraModel(model, lora, options.seed) : model;
 }
