@@ -7,7 +7,7 @@
 
 import { ConfigError } from './errors.js';
 import { describe, int, positive } from './models/fields.js';
-import type { Preset } from './models/registry.js';
+import type { ModelConfig, Preset } from './models/registry.js';
 import { f32Tensor, toFloat32, type NamedTensor } from './safetensors.js';
 
 /** The `lora` field of a config.json: the adapters its checkpoint holds. */
@@ -96,14 +96,17 @@ export function isLoraTrainable(lora: LoraConfig, name: string): boolean {
 }
 
 /**
- * The weights with every adapter folded in, W + (α/r)·B·A (checkpoint layout, [out, in]), and
- * the adapter tensors dropped; `weights` itself is not changed.
+ * A checkpoint's config and weights with every adapter folded in, W + (α/r)·B·A (checkpoint
+ * layout, [out, in]): the config without `lora`, the weights without adapter tensors. A config
+ * without `lora` comes back as it is. `weights` itself is not changed.
  */
-export function mergeLora(preset: Preset, lora: LoraConfig, weights: Readonly<Record<string, NamedTensor>>): Record<string, NamedTensor> {
+export function mergeLora(config: ModelConfig, weights: Readonly<Record<string, NamedTensor>>): { config: ModelConfig; weights: Record<string, NamedTensor> } {
+  const { lora } = config;
+  if (!lora) return { config, weights: { ...weights } };
   const out: Record<string, NamedTensor> = {};
   for (const [name, tensor] of Object.entries(weights)) if (!isLoraName(name)) out[name] = tensor;
   const scale = lora.alpha / lora.rank;
-  for (const name of loraTargetWeights(preset, lora, Object.keys(out))) {
+  for (const name of loraTargetWeights(config.preset, lora, Object.keys(out))) {
     const names = loraNames(name);
     const a = weights[names.a];
     const b = weights[names.b];
@@ -120,10 +123,16 @@ export function mergeLora(preset: Preset, lora: LoraConfig, weights: Readonly<Re
       for (let k = 0; k < r; k++) {
         const s = scale * bv[o * r + k]!;
         if (s === 0) continue;
-        for (let i = 0; i < inDim; i++) w[o * inDim + i]! += s * av[k * inDim + i]!;
+        for (let i = 0; i < inDim; i++) w[o * inDim + i] = w[o * inDim + i]! + s * av[k * inDim + i]!;
       }
     }
     out[name] = f32Tensor([outDim, inDim], w);
   }
-  return out;
+  return { config: baseConfig(config), weights: out };
+}
+
+/** `config` without `lora`: the config of its base model, and of the model its merged weights make. */
+export function baseConfig(config: ModelConfig): ModelConfig {
+  const { lora, ...base } = config;
+  return lora ? (base as ModelConfig) : config;
 }

@@ -99,7 +99,8 @@ describe('LoRA', () => {
     expect(logits(loaded)).toEqual(logits(model));
     // mergeLora folds the adapters into plain weights that compute the same function.
     const merged = createModel(config);
-    const weights = mergeLora(config.preset, lora, parsed.weights);
+    const { config: mergedConfig, weights } = mergeLora(parsed.config, parsed.weights);
+    expect(mergedConfig).toEqual(config);
     expect(Object.keys(weights).some((n) => n.includes('lora_'))).toBe(false);
     const plain = deserializeCheckpoint({ ...serializeCheckpoint({ model: merged }), 'model.safetensors': serializeSafetensors(weights) }).model;
     expect(maxDiff(logits(plain), logits(model))).toBeLessThan(1e-5);

@@ -3,7 +3,7 @@
 // Transformer text kinds share TransformerModel (model.ts); the others live in models/<kind>/.
 
 import type * as tf from '@tensorflow/tfjs-core';
-import type { ConfigOf, ModelConfig, Preset } from '@attend/core';
+import { baseConfig, type ConfigOf, type ModelConfig, type Preset } from '@attend/core';
 import { TransformerModel, type TransformerModelOptions, type AttentionMaps, type ForwardOptions, type ForwardResult, type TokenBatch } from './model.js';
 import type { NamedParam } from './params.js';
 import type { TrainBatch } from './trainer.js';
@@ -58,7 +58,6 @@ export const TFJS_MODELS: { readonly [P in Preset]: ModelFactory<P> } = Object.f
 
 /** The model of `config.preset`, with seeded initial weights; with LoRA adapters (lora.ts) when the config has `lora`. */
 export function createModel(config: ModelConfig, options: TransformerModelOptions = {}): AttendModel {
-  const { lora, ...base } = config;
-  const model = (TFJS_MODELS[config.preset] as ModelFactory<Preset>)(base as ConfigOf<Preset>, options);
-  return lora ? new LoraModel(model, lora, options.seed) : model;
+  const model = (TFJS_MODELS[config.preset] as ModelFactory<Preset>)(baseConfig(config) as ConfigOf<Preset>, options);
+  return config.lora ? new LoraModel(model, config.lora, options.seed) : model;
 }
