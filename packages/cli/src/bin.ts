@@ -120,6 +120,7 @@ program
   .option('--with-attention', 'also output attention weights from the graphs', false)
   .addOption(new Option('--target <target>', 'onnx: the export folder; triton: a Triton model repository (config.pbtxt + 1/model.onnx)').choices(['onnx', 'triton']).default('onnx'))
   .option('--overwrite', 'replace an earlier export folder in --out (triton: model folders of the same name)', false)
+  .option('--adapter-only', 'a LoRA checkpoint: write its adapters alone in PEFT\'s layout (adapter_config.json, adapter_model.safetensors) instead of the ONNX folder with the adapters merged', false)
   .addHelpText(
     'after',
     `
@@ -128,6 +129,7 @@ Examples:
   $ attend export runs/reverse --out runs/reverse-int8 --quantize int8
   $ attend export runs/reverse --out model_repository --target triton
   $ attend export runs/reverse --out runs/reverse-onnx --overwrite
+  $ attend export runs/gpt2-lora --adapter-only --out runs/gpt2-lora-peft
 
 --out must not exist yet or be empty; an earlier export folder is replaced only with
 --overwrite, and a folder with other files never (exit 2). It may not be the checkpoint, lie

@@ -37,7 +37,7 @@ describe('attend train --from --lora-rank', () => {
     const r = await attend(['train', '--from', source, '--task', 'copy', ...DATA, '--steps', '6', '--lr', '1e-2', '--lora-rank', '2', '--lora-targets', 'q,v,fc1', '--out', out]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/lora {6}rank 2, alpha 2, targets q,v,fc1: [\d,]+ parameters train \([\d.]+%\), the rest are frozen/);
-    expect((await json(join(out, 'config.json'))).lora).toEqual({ rank: 2, alpha: 2, targets: ['q', 'v', 'fc1'] });
+    expect((await json(join(out, 'config.json'))).lora).toEqual({ rank: 2, alpha: 2, targets: ['q', 'v', 'fc1'], base: source });
     const before = await weightsOf(source);
     const check = async (): Promise<void> => {
       const after = await weightsOf(out);
@@ -76,5 +76,8 @@ describe('attend train --from --lora-rank', () => {
     await refused(['--task', 'copy', '--lora-rank', '2', '--out', join(dir, 'b')], /^attend: --lora-rank needs --from CKPT/);
     await refused(['--from', source, '--task', 'copy', '--lora-alpha', '4', '--out', join(dir, 'c')], /^attend: --lora-alpha needs --lora-rank/);
     await refused(['--from', join(dir, 'lora'), '--task', 'copy', '--lora-rank', '2', '--out', join(dir, 'd')], /^attend: --lora-rank: the checkpoint in .* has LoRA adapters already/);
+    const adapterOnly = await attend(['export', join(dir, 'lora'), '--adapter-only', '--out', join(dir, 'peft')]);
+    expect(adapterOnly.code).toBe(2);
+    expect(adapterOnly.stderr).toMatch(/^attend: --adapter-only: .*lora: preset: encoder-decoder \(Hugging Face marian\) has no PEFT layout in attend; adapters are written for gpt2, bert \(decoder-lm, encoder-classifier\)\n$/);
   }, 120_000);
 });

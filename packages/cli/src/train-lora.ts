@@ -31,7 +31,7 @@ export function loraOfFlags(o: LoraFlags & { from?: string }, config: ModelConfi
   if (config.lora) throw new CliError(`--lora-rank: the checkpoint in ${o.from} has LoRA adapters already (rank ${config.lora.rank}); export it merged and import that, or train it on without LoRA flags`, 2);
   const targets = (o.loraTargets ?? DEFAULT_LORA_TARGETS).split(',').map((t) => t.trim());
   try {
-    return validateLora({ rank: o.loraRank, alpha: o.loraAlpha ?? o.loraRank, targets }, config.preset);
+    return validateLora({ rank: o.loraRank, alpha: o.loraAlpha ?? o.loraRank, targets, base: o.from }, config.preset);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     const flag = error.field === 'lora.targets' ? '--lora-targets' : error.field === 'lora.alpha' ? '--lora-alpha' : '--lora-rank';

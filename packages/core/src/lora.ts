@@ -23,6 +23,8 @@ export interface LoraConfig {
    * `modules_to_save`), e.g. `classifier` for a fresh classifier head.
    */
   trainable?: string[];
+  /** The checkpoint (or Hugging Face model) the adapters were trained on, as given to `--from`. */
+  base?: string;
 }
 
 /** The Linear modules of a Transformer stack, by their short target name. */
@@ -51,7 +53,7 @@ export const LORA_TARGETS: { readonly [P in Preset]: Readonly<Record<string, str
 export function validateLora(value: unknown, preset: Preset): LoraConfig {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError('lora', `expected an object, got ${describe(value)}`);
   const v = value as Record<string, unknown>;
-  const known = ['rank', 'alpha', 'targets', 'trainable'];
+  const known = ['rank', 'alpha', 'targets', 'trainable', 'base'];
   const extra = Object.keys(v).find((k) => !known.includes(k));
   if (extra) throw new ConfigError(`lora.${extra}`, `unknown field (known: ${known.join(', ')})`);
   const valid = Object.keys(LORA_TARGETS[preset]);
@@ -69,6 +71,10 @@ export function validateLora(value: unknown, preset: Preset): LoraConfig {
       throw new ConfigError('lora.trainable', `expected a list of module names, got ${describe(v.trainable)}`);
     }
     out.trainable = [...v.trainable] as string[];
+  }
+  if (v.base !== undefined) {
+    if (typeof v.base !== 'string') throw new ConfigError('lora.base', `expected the path or name of the base model, got ${describe(v.base)}`);
+    out.base = v.base;
   }
   return out;
 }
