@@ -61,6 +61,7 @@ program
   .option('--vocab-size <n>', `the tokenizer's vocabulary, 4 special tokens included: word keeps the most frequent words; bpe learns merges up to it (at least 260, default ${DEFAULT_BPE_VOCAB})`, positiveInt)
   .option('--resume', 'continue from the checkpoint in --out', false)
   .option('--from <checkpoint>', 'start a new run from this checkpoint (an imported one too): its model, weights and tokenizer, trained further on the data given (fine-tuning)')
+  .option('--num-classes <n>', 'with --from a classifier: a fresh, seeded head of n classes for a new label set (trained in full, with LoRA too)', positiveInt)
   .option('--lora-rank <r>', 'with --from: train LoRA adapters of rank r on the checkpoint\'s frozen weights instead of the weights themselves', positiveInt)
   .option('--lora-alpha <a>', 'LoRA scaling α (updates are scaled by α/r; default: r)', positiveNumber)
   .option('--lora-targets <list>', `the layers LoRA adapts, comma-separated: q, k, v, o (attention projections), fc1, fc2 (feed-forward) (default ${DEFAULT_LORA_TARGETS})`)

@@ -17,11 +17,12 @@ export interface LoraFlags {
 export const DEFAULT_LORA_TARGETS = 'q,v';
 
 /**
- * The adapters the flags ask for on a model of `config`, or undefined without --lora-rank; a
+ * The adapters the flags ask for on a model of `config` (with `trainable` modules trained in
+ * full beside them), or undefined without --lora-rank; a
  * one-line usage error (exit 2) naming the flag: alpha or targets without a rank, no --from,
  * an unknown target (naming the valid ones), a checkpoint that has adapters already.
  */
-export function loraOfFlags(o: LoraFlags & { from?: string }, config: ModelConfig | undefined): LoraConfig | undefined {
+export function loraOfFlags(o: LoraFlags & { from?: string }, config: ModelConfig | undefined, trainable?: string[]): LoraConfig | undefined {
   if (o.loraRank === undefined) {
     const stray = o.loraAlpha !== undefined ? '--lora-alpha' : o.loraTargets !== undefined ? '--lora-targets' : undefined;
     if (stray) throw new CliError(`${stray} needs --lora-rank (the rank of the adapters)`, 2);
@@ -31,7 +32,7 @@ export function loraOfFlags(o: LoraFlags & { from?: string }, config: ModelConfi
   if (config.lora) throw new CliError(`--lora-rank: the checkpoint in ${o.from} has LoRA adapters already (rank ${config.lora.rank}); export it merged and import that, or train it on without LoRA flags`, 2);
   const targets = (o.loraTargets ?? DEFAULT_LORA_TARGETS).split(',').map((t) => t.trim());
   try {
-    return validateLora({ rank: o.loraRank, alpha: o.loraAlpha ?? o.loraRank, targets, base: o.from }, config.preset);
+    return validateLora({ rank: o.loraRank, alpha: o.loraAlpha ?? o.loraRank, targets, base: o.from, ...(trainable ? { trainable } : {}) }, config.preset);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     const flag = error.field === 'lora.targets' ? '--lora-targets' : error.field === 'lora.alpha' ? '--lora-alpha' : '--lora-rank';

@@ -43,6 +43,7 @@ import { loadTrainData, presetOfData, type DataFlags, type TrainData } from '../
 import { configErrorOf, settingError, TRAIN_LIMITS, trainSettings, type TrainFlags, type TrainSettings } from '../train-settings.js';
 import { checkTokenizerFlags, trainTokenizer, type TrainTokenizer } from '../train-tokenizer.js';
 import { loraOfFlags, loraSummary, type LoraFlags } from '../train-lora.js';
+import { checkClasses, HEAD_MODULE, withFreshHead } from '../train-head.js';
 
 export interface TrainCommandOptions extends TrainFlags, DataFlags, LoraFlags {
   out: string;
@@ -57,6 +58,8 @@ export interface TrainCommandOptions extends TrainFlags, DataFlags, LoraFlags {
   tokenizer?: TrainTokenizer;
   /** Its vocabulary size (word, bpe). */
   vocabSize?: number;
+  /** With --from: a fresh classifier head of this many classes. */
+  numClasses?: number;
 }
 
 
@@ -396,12 +399,19 @@ export async function trainCommand(o: TrainCommandOptions, fromCli: (key: keyof 
   const preset: Preset | undefined = config?.preset ?? s.preset ?? presetOfData(o);
   if (preset === undefined) throw new CliError('no training data: give --task NAME, --pairs FILE.tsv, --text FILE, --csv FILE.csv or --images FILE.csv', 2);
   if (config && source !== undefined) checkResumeSettings(s, config, source, resuming ? undefined : 'a --from run keeps the checkpoint\'s model (drop the flag)');
-  const lora = loraOfFlags(o, resuming ? undefined : config);
+  if (o.numClasses !== undefined) {
+    if (!initial) throw new CliError('--num-classes needs --from CKPT: it gives a trained classifier a fresh head', 2);
+    initial = withFreshHead(t, initial, o.numClasses, s.seed);
+    config = initial.config;
+  }
+  // A fresh head trains in full beside the adapters.
+  const lora = loraOfFlags(o, resuming ? undefined : config, o.numClasses !== undefined ? [HEAD_MODULE] : undefined);
   if (lora && initial) {
     initial = t.withLora(initial, lora, s.seed);
     config = initial.config;
   }
   const data = await loadTrainData(o, preset, { examples: s.examples, seed: s.seed, numChannels: (config?.preset === 'vit-classifier' ? config.numChannels : undefined) ?? (s.model.numChannels as number | undefined) });
+  if (config && 'numClasses' in data) checkClasses(config, data.numClasses, data.source);
   if (!tokenizer) {
     tokenizer = tokenizerFor(data, o);
     if (tokenizer?.kind === 'char' && tokenizer.vocabSize > TRAIN_LIMITS.vocabSize) {
