@@ -6,47 +6,23 @@
 // the LoRA checkpoint's tfjs logits (base + adapters, unmerged) to 1e-4. Needs python3 with torch:
 // skipped, saying so, without.
 
-import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCheckpoint, setupBackend } from '@attend/transformer';
+import { attend, flat, python, torchMissing as missingTorch } from './hf-reference.js';
 
-const BIN = fileURLToPath(new URL('../../packages/cli/dist/bin.js', import.meta.url));
-const SCRIPT = fileURLToPath(new URL('../hf-reference/hf_reference.py', import.meta.url));
-const PYTHON = process.env.ATTEND_PYTHON ?? '/usr/bin/python3';
 const TOLERANCE = 1e-4;
+const torchMissing = missingTorch('lora-peft.test.ts');
 
-const torchMissing = spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status !== 0;
-if (torchMissing) console.warn(`lora-peft.test.ts: skipped — ${PYTHON} cannot import torch (install python3-torch, or run scripts/ensure-test-deps.sh)`);
-
-function run(command: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-async function attend(args: string[]): Promise<string> {
-  const r = await run(process.execPath, [BIN, ...args]);
+async function cli(args: string[]): Promise<string> {
+  const r = await attend(args);
   expect(r.code, `attend ${args.join(' ')}: ${r.stderr}`).toBe(0);
   return r.stdout;
 }
 
-async function python(args: string[]): Promise<unknown[]> {
-  const r = await run(PYTHON, [SCRIPT, ...args]);
-  if (r.code !== 0) throw new Error(`hf_reference.py ${args.join(' ')} failed: ${r.stderr}`);
-  return JSON.parse(r.stdout) as unknown[];
-}
-
-const flat = (x: unknown): number[] => (Array.isArray(x) ? x.flatMap(flat) : [x as number]);
+const logits = async (args: string[]): Promise<unknown[]> => JSON.parse(await python(['logits', ...args])) as unknown[];
 
 /** Largest |a − b| between two references (same nesting). */
 const refDiff = (a: unknown[], b: unknown[]): number => {
@@ -75,20 +51,19 @@ describe.skipIf(torchMissing)('attend export --adapter-only: the PEFT folder on 
   for (const c of CASES) {
     it(c.kind, async () => {
       const hf = join(dir, c.kind);
-      const made = await run(PYTHON, [SCRIPT, 'make', c.kind, hf]);
-      expect(made.code, made.stderr).toBe(0);
+      await python(['make', c.kind, hf]);
       const ckpt = `${hf}-attend`;
-      await attend(['import', hf, '--out', ckpt]);
+      await cli(['import', hf, '--out', ckpt]);
       const data = join(dir, `${c.kind}.data`);
       await writeFile(data, `${c.content}\n`);
       const lora = `${hf}-lora`;
-      await attend(['train', '--from', ckpt, ...c.data(data), '--lora-rank', '2', '--lora-alpha', '3', '--lora-targets', c.targets, '--steps', '8', '--lr', '5e-2', '--batch-size', '8', '--eval-every', '8', '--out', lora]);
+      await cli(['train', '--from', ckpt, ...c.data(data), '--lora-rank', '2', '--lora-alpha', '3', '--lora-targets', c.targets, '--steps', '8', '--lr', '5e-2', '--batch-size', '8', '--eval-every', '8', '--out', lora]);
       const peft = `${hf}-peft`;
-      await attend(['export', lora, '--adapter-only', '--out', peft]);
+      await cli(['export', lora, '--adapter-only', '--out', peft]);
 
       const rows = c.rows.map((r) => [...r]);
-      const reference = await python(['logits', hf, JSON.stringify(rows), '--adapter', peft]);
-      const base = await python(['logits', hf, JSON.stringify(rows)]);
+      const reference = await logits([hf, JSON.stringify(rows), '--adapter', peft]);
+      const base = await logits([hf, JSON.stringify(rows)]);
       // The adapters trained: the merged reference is not the base model's.
       expect(refDiff(reference, base)).toBeGreaterThan(1e-3);
 

@@ -5,19 +5,15 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRng, parseSafetensors, toFloat32 } from '@attend/core';
+import { createRng } from '@attend/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { attend } from './test-utils/attend.js';
+import { attend, checkpointWeights } from './test-utils/attend.js';
 
 const TINY = ['--eval-every', '4', '--d-model', '16', '--heads', '2', '--layers', '1', '--batch-size', '8', '--examples', '100', '--dev-size', '10'];
 let dir: string;
 let source: string;
 let csv: string;
 
-const weightsOf = async (ckpt: string): Promise<Record<string, Float32Array>> => {
-  const file = parseSafetensors(new Uint8Array(await readFile(join(ckpt, 'model.safetensors'))));
-  return Object.fromEntries(Object.entries(file.tensors).map(([name, t]) => [name, toFloat32(t, name)]));
-};
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'attend-head-'));
@@ -51,8 +47,8 @@ describe('attend train --from --num-classes', () => {
     const config = JSON.parse(await readFile(join(out, 'config.json'), 'utf8'));
     expect(config.numClasses).toBe(3);
     expect(config.lora).toMatchObject({ rank: 2, targets: ['q', 'v'], trainable: ['classifier'] });
-    const before = await weightsOf(source);
-    const after = await weightsOf(out);
+    const before = await checkpointWeights(source);
+    const after = await checkpointWeights(out);
     expect(Array.from(after['classifier.bias']!)).toHaveLength(3);
     for (const [name, w] of Object.entries(before)) if (!name.startsWith('classifier.')) expect(after[name], name).toEqual(w);
     expect(after['classifier.bias']!.some((x) => x !== 0)).toBe(true);
