@@ -2,7 +2,7 @@
 """Small random Hugging Face checkpoints and PyTorch reference forward passes for attend's tests.
 
     hf_reference.py make KIND OUT [--seed N] [--no-prefix] [--old-norm-names] [--shards N] [--dims D,H,L,FF,P] [--vocab N]
-    hf_reference.py logits FOLDER IDS_JSON
+    hf_reference.py logits FOLDER IDS_JSON [--adapter PEFT_FOLDER]
 
 `make vit` writes a ViTForImageClassification (`vit-base`: a ViTModel, with its pooler and no
 classifier) of --image SIZE,PATCH,CHANNELS (default 8,4,3) and no tokenizer; `logits` on it
@@ -20,6 +20,10 @@ an 8-byte little-endian header length, the JSON header (dtype, shape, data_offse
 JSON, the logits for IDS_JSON (a list of id lists; shorter rows are right-padded and masked):
 GPT-2 [rows][valid positions][vocab], BERT classifier [rows][labels]. The modules below are
 written from the equations of Hugging Face's modeling_gpt2.py and modeling_bert.py, in float64.
+With --adapter, a LoRA adapter folder in PEFT's layout (adapter_config.json,
+adapter_model.safetensors) is merged into the weights first, as PEFT's LoRA layers compute:
+W += (lora_alpha / r) * B @ A per module (rank_pattern / alpha_pattern by module name),
+transposed for Conv1D weights (fan_in_fan_out).
 """
 
 import json
@@ -399,10 +403,34 @@ def vit_logits(config, w, pixels):
     return lin(h[:, 0], "classifier")
 
 
-def logits(folder, rows):
+def merge_adapter(weights, adapter):
+    with open(os.path.join(adapter, "adapter_config.json")) as f:
+        config = json.load(f)
+    assert config["peft_type"] == "LORA", config["peft_type"]
+    tensors = read_safetensors(os.path.join(adapter, "adapter_model.safetensors"))
+    prefix = "base_model.model."
+    modules = sorted({k[len(prefix) : -len(".lora_A.weight")] for k in tensors if k.endswith(".lora_A.weight")})
+    assert modules == sorted(config["target_modules"]), (modules, config["target_modules"])
+    for module in modules:
+        a = tensors[f"{prefix}{module}.lora_A.weight"].double()
+        b = tensors[f"{prefix}{module}.lora_B.weight"].double()
+        r = config["rank_pattern"].get(module, config["r"])
+        alpha = config["alpha_pattern"].get(module, config["lora_alpha"])
+        assert a.shape[0] == r and b.shape[1] == r, (module, a.shape, b.shape, r)
+        delta = (alpha / r) * (b @ a)
+        name = f"{module}.weight"
+        if name not in weights:  # a folder written without the base-model prefix
+            name = name.split(".", 1)[1]
+        w = weights[name]
+        weights[name] = (w.double() + (delta.T if config["fan_in_fan_out"] else delta)).to(w.dtype)
+
+
+def logits(folder, rows, adapter=None):
     with open(os.path.join(folder, "config.json")) as f:
         config = json.load(f)
     weights = read_weights(folder)
+    if adapter:
+        merge_adapter(weights, adapter)
     if config["model_type"] == "vit":
         with torch.no_grad():
             return vit_logits(config, weights, torch.tensor(rows, dtype=torch.float64)).tolist()
@@ -430,8 +458,8 @@ def main(argv):
             make_vit(argv[2], seed, "--no-prefix" not in flags, shards, dims, image, argv[1] == "vit")
         else:
             make(argv[1], argv[2], seed, "--no-prefix" not in flags, "--old-norm-names" in flags, shards, dims, vocab)
-    elif len(argv) == 3 and argv[0] == "logits":
-        print(json.dumps(logits(argv[1], json.loads(argv[2]))))
+    elif len(argv) in (3, 5) and argv[0] == "logits" and (len(argv) == 3 or argv[3] == "--adapter"):
+        print(json.dumps(logits(argv[1], json.loads(argv[2]), argv[4] if len(argv) == 5 else None)))
     else:
         sys.exit(__doc__)
 

@@ -9,11 +9,10 @@
 // and every other tool takes them: export with attention outputs and int8 weights, attention
 // maps of every layer and head, eval, bench, inspect and serve.
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile, rm as remove, writeFile } from 'node:fs/promises';
 import { BpeTokenizer, saveTokenizerJSON, WordTokenizer, type Tokenizer } from '@attend/core';
@@ -22,43 +21,10 @@ import { loadCheckpoint, setupBackend } from '@attend/transformer';
 import { exportCheckpointFiles } from '@attend/runtime-onnx';
 import { createOnnxModel as createNodeModel } from '@attend/runtime-onnx/node';
 import { createOnnxModel as createWebModel } from '@attend/runtime-onnx/web';
+import { attend, BIN, flat, python, torchMissing as missingTorch } from './hf-reference.js';
 
-const BIN = fileURLToPath(new URL('../../packages/cli/dist/bin.js', import.meta.url));
-const SCRIPT = fileURLToPath(new URL('../hf-reference/hf_reference.py', import.meta.url));
-// Debian's interpreter, which python3-torch installs into (a python3 earlier on PATH, e.g. pyenv's, may lack torch).
-const PYTHON = process.env.ATTEND_PYTHON ?? '/usr/bin/python3';
 const TOLERANCE = 1e-4;
-
-const torchMissing = spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status !== 0;
-if (torchMissing) console.warn(`hf-import.test.ts: skipped — ${PYTHON} cannot import torch (install python3-torch, or run scripts/ensure-test-deps.sh)`);
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(command: string, args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-const attend = (args: string[]): Promise<Run> => run(process.execPath, [BIN, ...args]);
-
-async function python(args: string[]): Promise<string> {
-  const r = await run(PYTHON, [SCRIPT, ...args]);
-  if (r.code !== 0) throw new Error(`hf_reference.py ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout;
-}
-
-const flat = (x: unknown): number[] => (Array.isArray(x) ? x.flatMap(flat) : [x as number]);
+const torchMissing = missingTorch('hf-import.test.ts');
 
 /** Largest |a − b| over the valid positions of each row: logits [rows][T][V] (LM) or [rows][C]. */
 function maxDiff(got: { data: ArrayLike<number>; dims: readonly number[] }, reference: unknown[], lengths: number[], lm: boolean): number {

@@ -11,6 +11,7 @@ import { CliError, errorLine } from './errors.js';
 import { DEFAULT_INFER_BATCH, MAX_INFER_BATCH } from './inputs.js';
 import { DEFAULT_SEED, nonNegativeInt, positiveInt, positiveNumber, probability, seed } from './options.js';
 import { DEFAULT_BPE_VOCAB, TRAIN_TOKENIZERS } from './train-tokenizer.js';
+import { DEFAULT_LORA_TARGETS } from './train-lora.js';
 
 // A reader that leaves early (`attend infer … | head`) closes the pipe: stop quietly, as Unix
 // tools do, instead of a stack trace for EPIPE.
@@ -60,6 +61,10 @@ program
   .option('--vocab-size <n>', `the tokenizer's vocabulary, 4 special tokens included: word keeps the most frequent words; bpe learns merges up to it (at least 260, default ${DEFAULT_BPE_VOCAB})`, positiveInt)
   .option('--resume', 'continue from the checkpoint in --out', false)
   .option('--from <checkpoint>', 'start a new run from this checkpoint (an imported one too): its model, weights and tokenizer, trained further on the data given (fine-tuning)')
+  .option('--num-classes <n>', 'with --from a classifier: a fresh, seeded head of n classes for a new label set (trained in full, with LoRA too)', positiveInt)
+  .option('--lora-rank <r>', 'with --from: train LoRA adapters of rank r on the checkpoint\'s frozen weights instead of the weights themselves', positiveInt)
+  .option('--lora-alpha <a>', 'LoRA scaling α (updates are scaled by α/r; default: r)', positiveNumber)
+  .option('--lora-targets <list>', `the layers LoRA adapts, comma-separated: q, k, v, o (attention projections), fc1, fc2 (feed-forward) (default ${DEFAULT_LORA_TARGETS})`)
   .option('--overwrite', 'start a new run over the checkpoint in --out (replaces it)', false)
   .option('--d-model <n>', 'model width', positiveInt, 64)
   .option('--heads <n>', 'attention heads (must divide --d-model)', positiveInt, 4)
@@ -94,6 +99,7 @@ Examples:
   $ attend train --task reverse --preset rnn-seq2seq --rnn-attention additive --layers 1 --out runs/gru
   $ attend train --images digits8x8.csv --steps 600 --out runs/digits
   $ attend train --task reverse --steps 600 --out runs/reverse --overwrite
+  $ attend train --from runs/gpt2 --text input.txt --lora-rank 8 --lora-targets q,v --out runs/gpt2-lora
 
 --out must not exist yet or be empty, or hold a checkpoint: one continued with --resume, or
 replaced with --overwrite. A folder with other files, a file, or a data file's folder is refused
@@ -115,6 +121,7 @@ program
   .option('--with-attention', 'also output attention weights from the graphs', false)
   .addOption(new Option('--target <target>', 'onnx: the export folder; triton: a Triton model repository (config.pbtxt + 1/model.onnx)').choices(['onnx', 'triton']).default('onnx'))
   .option('--overwrite', 'replace an earlier export folder in --out (triton: model folders of the same name)', false)
+  .option('--adapter-only', 'a LoRA checkpoint: write its adapters alone in PEFT\'s layout (adapter_config.json, adapter_model.safetensors) instead of the ONNX folder with the adapters merged', false)
   .addHelpText(
     'after',
     `
@@ -123,6 +130,7 @@ Examples:
   $ attend export runs/reverse --out runs/reverse-int8 --quantize int8
   $ attend export runs/reverse --out model_repository --target triton
   $ attend export runs/reverse --out runs/reverse-onnx --overwrite
+  $ attend export runs/gpt2-lora --adapter-only --out runs/gpt2-lora-peft
 
 --out must not exist yet or be empty; an earlier export folder is replaced only with
 --overwrite, and a folder with other files never (exit 2). It may not be the checkpoint, lie

@@ -5,6 +5,7 @@
 
 import { ConfigError } from './errors.js';
 import { describe } from './models/fields.js';
+import { validateLora } from './lora.js';
 import { MODEL_KINDS, modelKind, type ConfigOf, type ModelConfig, type Preset } from './models/registry.js';
 
 export { describe } from './models/fields.js';
@@ -74,12 +75,16 @@ function fromFlatLayout(value: Record<string, unknown>): Record<string, unknown>
 /** Every field of every kind. */
 const PRESET_FIELDS: readonly string[] = [...new Set(Object.values(MODEL_KINDS).flatMap((kind) => kind.fields))];
 
-/** Checks every field of a complete config; returns a clean copy holding only its kind's fields. */
+/**
+ * Checks every field of a complete config; returns a clean copy holding only its kind's fields,
+ * and `lora` (any kind's optional field: the checkpoint holds LoRA adapters, see lora.ts).
+ */
 export function validateModelConfig(input: unknown): ModelConfig {
   if (!isRecord(input)) throw new ConfigError('config', `expected an object, got ${describe(input)}`);
   if (input.preset === undefined) throw new ConfigError('preset', `missing; one of ${Object.keys(MODEL_KINDS).join(', ')}`);
   const kind = modelKind(input.preset);
-  const value: Record<string, unknown> = { ...kind.laterFields, ...input };
+  const { lora, ...fields } = input;
+  const value: Record<string, unknown> = { ...kind.laterFields, ...fields };
   for (const key of Object.keys(value)) {
     if (kind.fields.includes(key)) continue;
     if (PRESET_FIELDS.includes(key)) {
@@ -92,7 +97,8 @@ export function validateModelConfig(input: unknown): ModelConfig {
   for (const key of kind.fields) {
     if (value[key] === undefined) throw new ConfigError(key, `missing (preset '${kind.preset}' needs it)`);
   }
-  return kind.validate(value);
+  const config = kind.validate(value);
+  return lora === undefined ? config : { ...config, lora: validateLora(lora, kind.preset) };
 }
 
 /** Size of one attention head. */

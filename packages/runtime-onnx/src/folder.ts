@@ -35,7 +35,7 @@
 // and generation files as above, and onnx/rnn_encoder.onnx + onnx/rnn_decoder_step.onnx (see
 // exportRnnSeq2Seq in models/rnn-seq2seq/export.ts). Which files a kind writes is its entry in models/registry.ts.
 
-import { CheckpointError, ConfigError, hasTokens, parseModelConfig, type ModelConfig, CHECKPOINT_FILES, hfConfig, tokenizerFromBytes } from '@attend/core';
+import { baseConfig, CheckpointError, ConfigError, hasTokens, parseModelConfig, type ModelConfig, CHECKPOINT_FILES, hfConfig, tokenizerFromBytes } from '@attend/core';
 import type { ExportOptions } from './export.js';
 import { EXPORT_FILES, tokenizerConfig } from './folder-files.js';
 import { runtimeKind } from './models/registry.js';
@@ -55,7 +55,8 @@ export function exportFolderFiles(files: Record<string, Uint8Array>, options: Pi
   };
   let config: ModelConfig;
   try {
-    config = parseModelConfig(utf8Text(read(CHECKPOINT_FILES.config), where(CHECKPOINT_FILES.config)), where(CHECKPOINT_FILES.config));
+    // LoRA adapters are merged into the graphs' weights (readCheckpointFiles): the folder describes the merged model.
+    config = baseConfig(parseModelConfig(utf8Text(read(CHECKPOINT_FILES.config), where(CHECKPOINT_FILES.config)), where(CHECKPOINT_FILES.config)));
   } catch (error) {
     if (error instanceof ConfigError) throw new CheckpointError(error.message);
     throw error;

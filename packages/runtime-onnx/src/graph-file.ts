@@ -2,16 +2,21 @@
 // held in memory, and a built graph as ModelProto bytes with attend's producer and metadata
 // (the graph I/O contract in graph-io.ts).
 
-import { CHECKPOINT_FILES, checkpointFilePath, parseCheckpointFiles, type ModelConfig, type NamedTensor } from '@attend/core';
+import { CHECKPOINT_FILES, checkpointFilePath, mergeLora, parseCheckpointFiles, type ModelConfig, type NamedTensor } from '@attend/core';
 import { METADATA_KEYS, PRODUCER_NAME, PRODUCER_VERSION, type GraphKind } from './graph-io.js';
 import { GraphBuilder } from './onnx/graph.js';
 import { encodeModel } from './onnx/proto.js';
 
-/** The config and weights of a checkpoint held in memory (`config.json`, `model.safetensors`); errors name the file. */
+/**
+ * The config and weights of a checkpoint held in memory (`config.json`, `model.safetensors`);
+ * errors name the file. LoRA adapters are merged into the weights (core `mergeLora`): graphs
+ * hold the plain weights and the config without `lora`.
+ */
 export function readCheckpointFiles(files: Record<string, Uint8Array>, dir?: string): { config: ModelConfig; tensors: Record<string, NamedTensor>; source: string } {
   const { config: configFile, weights } = CHECKPOINT_FILES;
   const only = (name: string): Record<string, Uint8Array> => (files[name] ? { [name]: files[name] } : {});
-  const { config, weights: tensors } = parseCheckpointFiles({ ...only(configFile), ...only(weights) }, dir);
+  const parsed = parseCheckpointFiles({ ...only(configFile), ...only(weights) }, dir);
+  const { config, weights: tensors } = mergeLora(parsed.config, parsed.weights);
   return { config, tensors, source: checkpointFilePath(dir, weights) };
 }
 

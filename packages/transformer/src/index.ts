@@ -7,6 +7,7 @@ export * from './model.js';
 export * from './models/rnn-seq2seq/model.js';
 export * from './models/vit-classifier/model.js';
 export * from './models.js';
+export * from './lora.js';
 export * from './loss.js';
 export * from './optimizer.js';
 export * from './trainer.js';

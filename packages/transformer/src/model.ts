@@ -96,7 +96,7 @@ export class EmbeddingTable extends tfl.layers.Layer {
     return [...(inputShape as tfl.Shape), this.dModel];
   }
 
-  table(): tf.Variable {
+  table(): tf.Tensor {
     this.build();
     return this.params.get('weight');
   }
@@ -167,7 +167,7 @@ export class Stack {
     this.learned = new EmbeddingTable({ rows: c.maxSeqLen, dModel: c.dModel, std: embeddingStd(c), seed: seed * 1000 + 999 });
   }
 
-  learnedPositions(): tf.Variable {
+  learnedPositions(): tf.Tensor {
     return this.learned.table();
   }
 

@@ -3,12 +3,13 @@
 // Transformer text kinds share TransformerModel (model.ts); the others live in models/<kind>/.
 
 import type * as tf from '@tensorflow/tfjs-core';
-import type { ConfigOf, ModelConfig, Preset } from '@attend/core';
+import { baseConfig, type ConfigOf, type ModelConfig, type Preset } from '@attend/core';
 import { TransformerModel, type TransformerModelOptions, type AttentionMaps, type ForwardOptions, type ForwardResult, type TokenBatch } from './model.js';
 import type { NamedParam } from './params.js';
 import type { TrainBatch } from './trainer.js';
 import { RnnSeq2SeqModel } from './models/rnn-seq2seq/model.js';
 import { VitModel } from './models/vit-classifier/model.js';
+import { LoraModel } from './lora.js';
 
 /** What the trainer, decoding and checkpoints need from a model. */
 export interface AttendModel {
@@ -55,7 +56,8 @@ export const TFJS_MODELS: { readonly [P in Preset]: ModelFactory<P> } = Object.f
   'vit-classifier': (config, options) => new VitModel(config, { seed: options.seed }),
 });
 
-/** The model of `config.preset`, with seeded initial weights. */
+/** The model of `config.preset`, with seeded initial weights; with LoRA adapters (lora.ts) when the config has `lora`. */
 export function createModel(config: ModelConfig, options: TransformerModelOptions = {}): AttendModel {
-  return (TFJS_MODELS[config.preset] as ModelFactory<Preset>)(config as ConfigOf<Preset>, options);
+  const model = (TFJS_MODELS[config.preset] as ModelFactory<Preset>)(baseConfig(config) as ConfigOf<Preset>, options);
+  return config.lora ? new LoraModel(model, config.lora, options.seed) : model;
 }

@@ -48,6 +48,18 @@ interface LayerWithWeights {
   addWeight: (name: string, shape: number[], dtype?: tf.DataType, initializer?: ReturnType<typeof tfl.initializers.zeros>) => tfl.LayerVariable;
 }
 
+/**
+ * Updates added to a weight wherever a layer reads it (LoRA's (α/r)·A·B, lora.ts), by weight
+ * variable; the maker runs inside the reading layer's tidy, so its tensors are freed with it.
+ */
+const weightDeltas = new WeakMap<tf.Variable, () => tf.Tensor>();
+
+/** Makes every read of `variable` through a ParamStore return `variable + delta()`; undefined removes it. */
+export function setWeightDelta(variable: tf.Variable, delta: (() => tf.Tensor) | undefined): void {
+  if (delta) weightDeltas.set(variable, delta);
+  else weightDeltas.delete(variable);
+}
+
 export class ParamStore {
   private readonly entries = new Map<string, { variable: tfl.LayerVariable; linear: boolean }>();
 
@@ -61,10 +73,13 @@ export class ParamStore {
     this.entries.set(name, { variable, linear });
   }
 
-  get(name: string): tf.Variable {
+  /** The weight `name` as the layer computes with it: the variable, plus its delta when one is set. */
+  get(name: string): tf.Tensor {
     const entry = this.entries.get(name);
     if (!entry) throw new Error(`no parameter '${name}' (have: ${[...this.entries.keys()].join(', ')})`);
-    return entry.variable.read() as tf.Variable;
+    const variable = entry.variable.read() as tf.Variable;
+    const delta = weightDeltas.get(variable);
+    return delta ? tf.add(variable, delta()) : variable;
   }
 
   named(prefix: string): NamedParam[] {

@@ -151,14 +151,14 @@ export async function train(model: AttendModel, nextBatch: (step: number) => Tra
   const logEvery = options.logEvery ?? 10;
   const optimizer = new AdamW(options.optimizer);
   const params = model.namedParams();
-  const variables = params.map((p) => p.variable);
+  const variables = model.trainableVariables();
   let state: TrainerState = { step: 0, evals: [], losses: [], badEvals: 0 };
   let lastGoodCheckpoint: number | undefined;
 
   if (options.resume && options.checkpoint && (await checkpointExists(options.checkpoint.dir))) {
     const dir = options.checkpoint.dir;
     const resumed = await loadCheckpoint(dir);
-    const differing = (Object.keys(model.config) as (keyof typeof model.config)[]).find((k) => resumed.config[k] !== model.config[k]);
+    const differing = (Object.keys(model.config) as (keyof typeof model.config)[]).find((k) => JSON.stringify(resumed.config[k]) !== JSON.stringify(model.config[k]));
     if (differing) {
       resumed.model.dispose();
       throw new TrainingError(`${dir}: cannot resume, checkpoint has ${differing}=${JSON.stringify(resumed.config[differing])} but the model has ${JSON.stringify(model.config[differing])}`);

@@ -26,6 +26,8 @@ export interface ExportCommandOptions {
   target?: string;
   /** Replace an earlier export folder (or, for Triton, model folders of the same name). */
   overwrite?: boolean;
+  /** A LoRA checkpoint's adapters alone, in PEFT's layout (export-adapter.ts). */
+  adapterOnly?: boolean;
 }
 
 const graphFile = (path: string): string => path.slice(path.indexOf('/') + 1);
@@ -74,6 +76,10 @@ export async function exportCommand(checkpoint: string, o: ExportCommandOptions)
   const target = o.target ?? 'onnx';
   if (target !== 'onnx' && target !== 'triton') throw new CliError(`--target: "${target}" is not supported; use onnx or triton`, 2);
   await refuseOverlap(o.out, [checkpoint]);
+  if (o.adapterOnly) {
+    if (target !== 'onnx' || o.quantize || o.withAttention) throw new CliError('--adapter-only writes the adapters alone; it takes no --target, --quantize or --with-attention', 2);
+    return (await import('./export-adapter.js')).exportAdapterCommand(checkpoint, o);
+  }
   if (target === 'triton') await outFolderState(o.out, TRITON_REPOSITORY);
   else if ((await outFolderState(o.out, EXPORT_FOLDER)) === 'earlier-output' && !o.overwrite) {
     throw new CliError(`--out ${o.out}: already an export folder; give --overwrite to replace it`, 2);

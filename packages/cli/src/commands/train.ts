@@ -42,8 +42,10 @@ import { progressView } from '../progress.js';
 import { loadTrainData, presetOfData, type DataFlags, type TrainData } from '../train-data.js';
 import { configErrorOf, settingError, TRAIN_LIMITS, trainSettings, type TrainFlags, type TrainSettings } from '../train-settings.js';
 import { checkTokenizerFlags, trainTokenizer, type TrainTokenizer } from '../train-tokenizer.js';
+import { loraOfFlags, loraSummary, type LoraFlags } from '../train-lora.js';
+import { checkClasses, HEAD_MODULE, withFreshHead } from '../train-head.js';
 
-export interface TrainCommandOptions extends TrainFlags, DataFlags {
+export interface TrainCommandOptions extends TrainFlags, DataFlags, LoraFlags {
   out: string;
   /** GiB a training step may use at most (default: what the tfjs wasm heap holds). */
   memoryLimit?: number;
@@ -56,6 +58,8 @@ export interface TrainCommandOptions extends TrainFlags, DataFlags {
   tokenizer?: TrainTokenizer;
   /** Its vocabulary size (word, bpe). */
   vocabSize?: number;
+  /** With --from: a fresh classifier head of this many classes. */
+  numClasses?: number;
 }
 
 
@@ -395,7 +399,19 @@ export async function trainCommand(o: TrainCommandOptions, fromCli: (key: keyof 
   const preset: Preset | undefined = config?.preset ?? s.preset ?? presetOfData(o);
   if (preset === undefined) throw new CliError('no training data: give --task NAME, --pairs FILE.tsv, --text FILE, --csv FILE.csv or --images FILE.csv', 2);
   if (config && source !== undefined) checkResumeSettings(s, config, source, resuming ? undefined : 'a --from run keeps the checkpoint\'s model (drop the flag)');
+  if (o.numClasses !== undefined) {
+    if (!initial) throw new CliError('--num-classes needs --from CKPT: it gives a trained classifier a fresh head', 2);
+    initial = withFreshHead(t, initial, o.numClasses, s.seed);
+    config = initial.config;
+  }
+  // A fresh head trains in full beside the adapters.
+  const lora = loraOfFlags(o, resuming ? undefined : config, o.numClasses !== undefined ? [HEAD_MODULE] : undefined);
+  if (lora && initial) {
+    initial = t.withLora(initial, lora, s.seed);
+    config = initial.config;
+  }
   const data = await loadTrainData(o, preset, { examples: s.examples, seed: s.seed, numChannels: (config?.preset === 'vit-classifier' ? config.numChannels : undefined) ?? (s.model.numChannels as number | undefined) });
+  if (config && 'numClasses' in data) checkClasses(config, data.numClasses, data.source);
   if (!tokenizer) {
     tokenizer = tokenizerFor(data, o);
     if (tokenizer?.kind === 'char' && tokenizer.vocabSize > TRAIN_LIMITS.vocabSize) {
@@ -415,6 +431,7 @@ export async function trainCommand(o: TrainCommandOptions, fromCli: (key: keyof 
     [
       `${resuming ? `resuming from step ${startStep}:` : 'training'} ${config.preset} on ${data.source}`,
       `  model     ${model.parameterCount().toLocaleString('en-US')} parameters (${modelShape(config)})`,
+      ...(config.lora ? [loraSummary(model, config.lora)] : []),
       `  data      ${task.size}`,
       `  training  steps ${s.steps}${resuming ? ` (${s.steps - startStep} to go)` : ''}, batch ${s.batchSize}, lr ${s.learningRate} (cosine, ${warmupSteps} warmup steps, down to ${Number(minLr.toPrecision(3))}), eval every ${s.evalEvery}, seed ${s.seed}`,
       `  device    tfjs ${backend.name} (cpu)`,

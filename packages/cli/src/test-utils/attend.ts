@@ -1,7 +1,10 @@
 // Test helper: runs the built CLI (dist/bin.js) as a subprocess, as a user would.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseSafetensors, toFloat32 } from '@attend/core';
 
 export const BIN = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
 
@@ -40,4 +43,10 @@ export function attend(args: string[], options: AttendOptions = {}): Promise<Run
     child.on('close', (code) => resolve({ code, stdout, stderr }));
     child.stdin.end(options.input ?? '');
   });
+}
+
+/** The tensors of a checkpoint's model.safetensors, as float32 arrays by name. */
+export async function checkpointWeights(ckpt: string): Promise<Record<string, Float32Array>> {
+  const file = parseSafetensors(new Uint8Array(await readFile(join(ckpt, 'model.safetensors'))));
+  return Object.fromEntries(Object.entries(file.tensors).map(([name, t]) => [name, toFloat32(t, name)]));
 }

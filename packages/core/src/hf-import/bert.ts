@@ -8,14 +8,30 @@ import { createModelConfig } from '../config.js';
 import { createRng } from '../random.js';
 import { f32Tensor, type NamedTensor } from '../safetensors.js';
 import { HF_ACTIVATIONS } from './gpt2.js';
-import { specialTokenId, type HfConfig, type HfImporter, type HfModel, type HfWeights, type ImportedModel } from './model.js';
+import { linearShape, specialTokenId, type HfConfig, type HfLayerLinears, type HfImporter, type HfModel, type HfWeights, type ImportedModel } from './model.js';
 
 /** Labels of a config that names none (transformers' default num_labels), e.g. a BertModel's fresh head. */
 const DEFAULT_LABELS = 2;
 
+/** BERT's Linear modules of a layer, by attend's names. */
+const BERT_LINEARS: HfLayerLinears = {
+  attendLayers: 'encoder.layers',
+  hfLayers: 'encoder.layer',
+  modules: {
+    'self_attn.q_proj': { module: 'attention.self.query' },
+    'self_attn.k_proj': { module: 'attention.self.key' },
+    'self_attn.v_proj': { module: 'attention.self.value' },
+    'self_attn.out_proj': { module: 'attention.output.dense' },
+    fc1: { module: 'intermediate.dense' },
+    fc2: { module: 'output.dense' },
+  },
+  conv1d: false,
+};
+
 export const bertImporter: HfImporter = {
   architectures: ['BertForSequenceClassification', 'BertModel'],
   basePrefix: 'bert.',
+  linears: BERT_LINEARS,
   import(model: HfModel, c: HfConfig, w: HfWeights): ImportedModel {
     const notes: string[] = [];
     const d = c.int('hidden_size');
@@ -66,15 +82,10 @@ export const bertImporter: HfImporter = {
     if (typeVocab > 1) notes.push(`token types: row 0 of ${typeVocab} added into the positions (attend reads one segment; inputs with token_type_ids 1 are not imported)`);
     norm('embeddings.LayerNorm', 'encoder.layernorm_embedding');
     for (let i = 0; i < layers; i++) {
-      const h = `encoder.layer.${i}`;
-      const p = `encoder.layers.${i}`;
-      linear(`${h}.attention.self.query`, `${p}.self_attn.q_proj`, d, d);
-      linear(`${h}.attention.self.key`, `${p}.self_attn.k_proj`, d, d);
-      linear(`${h}.attention.self.value`, `${p}.self_attn.v_proj`, d, d);
-      linear(`${h}.attention.output.dense`, `${p}.self_attn.out_proj`, d, d);
+      const h = `${BERT_LINEARS.hfLayers}.${i}`;
+      const p = `${BERT_LINEARS.attendLayers}.${i}`;
+      for (const [to, { module }] of Object.entries(BERT_LINEARS.modules)) linear(`${h}.${module}`, `${p}.${to}`, ...linearShape(to, d, dFf));
       norm(`${h}.attention.output.LayerNorm`, `${p}.self_attn_layer_norm`);
-      linear(`${h}.intermediate.dense`, `${p}.fc1`, dFf, d);
-      linear(`${h}.output.dense`, `${p}.fc2`, d, dFf);
       norm(`${h}.output.LayerNorm`, `${p}.final_layer_norm`);
     }
     if (hasPooler) linear('pooler.dense', 'pooler', d, d);

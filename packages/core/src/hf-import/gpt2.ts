@@ -5,15 +5,31 @@
 import { ConfigError } from '../errors.js';
 import { createModelConfig } from '../config.js';
 import { f32Tensor, type NamedTensor } from '../safetensors.js';
-import { specialTokenId, transpose, type HfConfig, type HfImporter, type HfModel, type HfWeights, type ImportedModel } from './model.js';
+import { linearShape, specialTokenId, transpose, type HfConfig, type HfLayerLinears, type HfImporter, type HfModel, type HfWeights, type ImportedModel } from './model.js';
 import type { Activation } from '../models/fields.js';
 
 /** Hugging Face activation names (ACT2FN) → attend's; gelu_pytorch_tanh is the same function as gelu_new. */
 export const HF_ACTIVATIONS: Readonly<Record<string, Activation>> = { gelu: 'gelu', gelu_new: 'gelu_new', gelu_pytorch_tanh: 'gelu_new', relu: 'relu' };
 
+/** GPT-2's Conv1D modules of a block, by attend's names; q, k and v are the three slices of `c_attn`. */
+const GPT2_LINEARS: HfLayerLinears = {
+  attendLayers: 'decoder.layers',
+  hfLayers: 'h',
+  modules: {
+    'self_attn.q_proj': { module: 'attn.c_attn', part: 0, parts: 3 },
+    'self_attn.k_proj': { module: 'attn.c_attn', part: 1, parts: 3 },
+    'self_attn.v_proj': { module: 'attn.c_attn', part: 2, parts: 3 },
+    'self_attn.out_proj': { module: 'attn.c_proj' },
+    fc1: { module: 'mlp.c_fc' },
+    fc2: { module: 'mlp.c_proj' },
+  },
+  conv1d: true,
+};
+
 export const gpt2Importer: HfImporter = {
   architectures: ['GPT2LMHeadModel', 'GPT2Model'],
   basePrefix: 'transformer.',
+  linears: GPT2_LINEARS,
   import(model: HfModel, c: HfConfig, w: HfWeights): ImportedModel {
     const notes: string[] = [];
     const d = c.int('n_embd');
@@ -58,22 +74,24 @@ export const gpt2Importer: HfImporter = {
     out['embed_tokens.weight'] = w.copy('wte.weight', [vocabSize, d]);
     out['decoder.embed_positions.weight'] = w.copy('wpe.weight', [maxSeqLen, d]);
     for (let i = 0; i < layers; i++) {
-      const h = `h.${i}`;
-      const p = `decoder.layers.${i}`;
+      const h = `${GPT2_LINEARS.hfLayers}.${i}`;
+      const p = `${GPT2_LINEARS.attendLayers}.${i}`;
       norm(`${h}.ln_1`, `${p}.self_attn_layer_norm`);
+      norm(`${h}.ln_2`, `${p}.final_layer_norm`);
       // c_attn [d, 3d]: columns [0, d) are q, [d, 2d) k, [2d, 3d) v.
       const fused = w.take(`${h}.attn.c_attn.weight`, [d, 3 * d]);
       const fusedBias = w.take(`${h}.attn.c_attn.bias`, [3 * d]);
-      ['q_proj', 'k_proj', 'v_proj'].forEach((proj, j) => {
+      for (const [to, { module, part }] of Object.entries(GPT2_LINEARS.modules)) {
+        if (part === undefined) {
+          const [outDim, inDim] = linearShape(to, d, dFf);
+          conv(`${h}.${module}`, `${p}.${to}`, inDim, outDim);
+          continue;
+        }
         const weight = new Float32Array(d * d);
-        for (let o = 0; o < d; o++) for (let k = 0; k < d; k++) weight[o * d + k] = fused[k * 3 * d + j * d + o]!;
-        out[`${p}.self_attn.${proj}.weight`] = f32Tensor([d, d], weight);
-        out[`${p}.self_attn.${proj}.bias`] = f32Tensor([d], fusedBias.subarray(j * d, (j + 1) * d));
-      });
-      conv(`${h}.attn.c_proj`, `${p}.self_attn.out_proj`, d, d);
-      norm(`${h}.ln_2`, `${p}.final_layer_norm`);
-      conv(`${h}.mlp.c_fc`, `${p}.fc1`, d, dFf);
-      conv(`${h}.mlp.c_proj`, `${p}.fc2`, dFf, d);
+        for (let o = 0; o < d; o++) for (let k = 0; k < d; k++) weight[o * d + k] = fused[k * 3 * d + part * d + o]!;
+        out[`${p}.${to}.weight`] = f32Tensor([d, d], weight);
+        out[`${p}.${to}.bias`] = f32Tensor([d], fusedBias.subarray(part * d, (part + 1) * d));
+      }
     }
     norm('ln_f', 'decoder.layer_norm');
     if (!tie) out['lm_head.weight'] = w.copy('lm_head.weight', [vocabSize, d]);

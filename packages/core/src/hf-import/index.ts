@@ -13,6 +13,7 @@ import { gpt2Importer } from './gpt2.js';
 import { HfConfig, HfWeights, type HfImporter, type HfModel } from './model.js';
 
 export type { HfModel, HfImporter, ImportedModel } from './model.js';
+export { peftAdapterFiles, PEFT_FILES } from './peft.js';
 
 /** The importers by config.json `model_type`. */
 export const HF_IMPORTERS: Readonly<Record<string, HfImporter>> = {

@@ -31,13 +31,38 @@ export interface ImportedModel {
   notes: string[];
 }
 
+/**
+ * Where the Linear modules of attend's layer `i` live in a Hugging Face layer: the importer reads
+ * its weights through this table, and LoRA adapters are named through it in PEFT's layout.
+ */
+export interface HfLayerLinears {
+  /** attend's layer prefix (`decoder.layers`); layer i is `${attendLayers}.${i}`. */
+  readonly attendLayers: string;
+  /** The Hugging Face layer prefix under the base prefix (`h`, `encoder.layer`). */
+  readonly hfLayers: string;
+  /**
+   * attend module under a layer (`self_attn.q_proj`) → the Hugging Face module under a layer and,
+   * for a fused module (GPT-2's `c_attn`), which of its `parts` equal output slices it is.
+   */
+  readonly modules: Readonly<Record<string, { module: string; part?: number; parts?: number }>>;
+  /** Weights stored [in, out] (GPT-2's Conv1D; PEFT's `fan_in_fan_out`). */
+  readonly conv1d: boolean;
+}
+
 /** How one Hugging Face model_type becomes an attend model kind. */
 export interface HfImporter {
   /** config.json `architectures` this importer reads. */
   readonly architectures: readonly string[];
   /** The base model's prefix in a head model's files (`transformer.`, `bert.`), accepted or not. */
   readonly basePrefix: string;
+  /** The layers' Linear modules, both names. */
+  readonly linears: HfLayerLinears;
   import(model: HfModel, config: HfConfig, weights: HfWeights): ImportedModel;
+}
+
+/** [out, in] of the Linear module `name` of a Transformer layer (attend's names): fc1 widens to dFf, fc2 narrows back, the rest keep d. */
+export function linearShape(name: string, d: number, dFf: number): [number, number] {
+  return name === 'fc1' ? [dFf, d] : name === 'fc2' ? [d, dFf] : [d, d];
 }
 
 /** Reads config.json fields; every problem names config.json and the field. */

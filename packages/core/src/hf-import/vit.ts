@@ -10,14 +10,29 @@ import { createModelConfig } from '../config.js';
 import { createRng } from '../random.js';
 import { f32Tensor, type NamedTensor } from '../safetensors.js';
 import { HF_ACTIVATIONS } from './gpt2.js';
-import { type HfConfig, type HfImporter, type HfModel, type HfWeights, type ImportedModel } from './model.js';
+import { linearShape, type HfConfig, type HfImporter, type HfLayerLinears, type HfModel, type HfWeights, type ImportedModel } from './model.js';
 
 /** Labels of a config that names none (transformers' default num_labels). */
 const DEFAULT_LABELS = 2;
 
+const VIT_LINEARS: HfLayerLinears = {
+  attendLayers: 'encoder.layers',
+  hfLayers: 'encoder.layer',
+  modules: {
+    'self_attn.q_proj': { module: 'attention.attention.query' },
+    'self_attn.k_proj': { module: 'attention.attention.key' },
+    'self_attn.v_proj': { module: 'attention.attention.value' },
+    'self_attn.out_proj': { module: 'attention.output.dense' },
+    fc1: { module: 'intermediate.dense' },
+    fc2: { module: 'output.dense' },
+  },
+  conv1d: false,
+};
+
 export const vitImporter: HfImporter = {
   architectures: ['ViTForImageClassification', 'ViTModel'],
   basePrefix: 'vit.',
+  linears: VIT_LINEARS,
   import(model: HfModel, c: HfConfig, w: HfWeights): ImportedModel {
     const notes: string[] = [];
     const d = c.int('hidden_size');
@@ -61,15 +76,10 @@ export const vitImporter: HfImporter = {
     out['embeddings.cls_token'] = f32Tensor([1, d], w.take('embeddings.cls_token', [1, 1, d]));
     out['encoder.embed_positions.weight'] = f32Tensor([patches + 1, d], w.take('embeddings.position_embeddings', [1, patches + 1, d]));
     for (let i = 0; i < layers; i++) {
-      const h = `encoder.layer.${i}`;
-      const p = `encoder.layers.${i}`;
-      linear(`${h}.attention.attention.query`, `${p}.self_attn.q_proj`, d, d);
-      linear(`${h}.attention.attention.key`, `${p}.self_attn.k_proj`, d, d);
-      linear(`${h}.attention.attention.value`, `${p}.self_attn.v_proj`, d, d);
-      linear(`${h}.attention.output.dense`, `${p}.self_attn.out_proj`, d, d);
+      const h = `${VIT_LINEARS.hfLayers}.${i}`;
+      const p = `${VIT_LINEARS.attendLayers}.${i}`;
+      for (const [to, { module }] of Object.entries(VIT_LINEARS.modules)) linear(`${h}.${module}`, `${p}.${to}`, ...linearShape(to, d, dFf));
       norm(`${h}.layernorm_before`, `${p}.self_attn_layer_norm`);
-      linear(`${h}.intermediate.dense`, `${p}.fc1`, dFf, d);
-      linear(`${h}.output.dense`, `${p}.fc2`, d, dFf);
       norm(`${h}.layernorm_after`, `${p}.final_layer_norm`);
     }
     norm('layernorm', 'encoder.layer_norm');

@@ -3,6 +3,7 @@
 
 import { ConfigError } from '../errors.js';
 import type { ModelKind, ModelTask } from './kind.js';
+import type { LoraConfig } from '../lora.js';
 import { describe } from './fields.js';
 import { encoderClassifier, type EncoderClassifierConfig } from './encoder-classifier/config.js';
 import { decoderLm, type DecoderLmConfig } from './decoder-lm/config.js';
@@ -10,8 +11,11 @@ import { encoderDecoder, type EncoderDecoderConfig } from './encoder-decoder/con
 import { rnnSeq2Seq, type RnnSeq2SeqConfig } from './rnn-seq2seq/config.js';
 import { vitClassifier, type VitClassifierConfig } from './vit-classifier/config.js';
 
-/** A model's config: one member per kind, discriminated on `preset`, each with only its own fields. */
-export type ModelConfig = EncoderClassifierConfig | DecoderLmConfig | EncoderDecoderConfig | RnnSeq2SeqConfig | VitClassifierConfig;
+/**
+ * A model's config: one member per kind, discriminated on `preset`, each with only its own fields,
+ * and `lora` when its checkpoint holds LoRA adapters (lora.ts).
+ */
+export type ModelConfig = (EncoderClassifierConfig | DecoderLmConfig | EncoderDecoderConfig | RnnSeq2SeqConfig | VitClassifierConfig) & { lora?: LoraConfig };
 export type Preset = ModelConfig['preset'];
 /** The configs of the kinds that read and write tokens (all but the ViT). */
 export type TokenModelConfig = Exclude<ModelConfig, VitClassifierConfig>;
