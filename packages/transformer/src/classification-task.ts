@@ -4,7 +4,7 @@
 // the mean loss on the dev set.
 
 import * as tf from '@tensorflow/tfjs-core';
-import { accuracy, createRng, encoderInputIds, makeClassificationBatch, numPatches, ShapeError, type Classification, type EncodedExample, type LabeledFeatures, type LabeledText, type Tokenizer, type ImageClassifierConfig } from '@attend/core';
+import { accuracy, createRng, encoderInputIds, imagePositions, makeClassificationBatch, ShapeError, type Classification, type EncodedExample, type LabeledFeatures, type LabeledText, type Tokenizer, type ImageClassifierConfig } from '@attend/core';
 import { crossEntropy } from './loss.js';
 import type { TokenBatch } from './model.js';
 import type { AttendModel } from './models.js';
@@ -131,6 +131,5 @@ export async function classify(model: AttendModel, batch: TokenBatch): Promise<C
 
 /** A classification TrainBatch of images [B, C, H, W] and labels [B]. */
 export function imageTrainBatch(pixels: Float32Array, labels: Int32Array, config: ImageClassifierConfig): TrainBatch {
-  // seqLen: the ViT's tokens (patches + CLS); one for the kinds that read the image whole.
-  return { input: { ids: new Int32Array(0), batchSize: labels.length, seqLen: 'patchSize' in config ? numPatches(config) + 1 : 1, pixels }, labels };
+  return { input: { ids: new Int32Array(0), batchSize: labels.length, seqLen: imagePositions(config), pixels }, labels };
 }

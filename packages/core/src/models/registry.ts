@@ -8,7 +8,7 @@ import { encoderClassifier, type EncoderClassifierConfig } from './encoder-class
 import { decoderLm, type DecoderLmConfig } from './decoder-lm/config.js';
 import { encoderDecoder, type EncoderDecoderConfig } from './encoder-decoder/config.js';
 import { rnnSeq2Seq, type RnnSeq2SeqConfig } from './rnn-seq2seq/config.js';
-import { vitClassifier, type VitClassifierConfig } from './vit-classifier/config.js';
+import { numPatches, vitClassifier, type VitClassifierConfig } from './vit-classifier/config.js';
 import { canvasClassifier, type CanvasClassifierConfig } from './canvas-classifier/config.js';
 import { stnClassifier, type StnClassifierConfig } from './stn-classifier/config.js';
 
@@ -87,6 +87,11 @@ export function tokenConfig(config: ModelConfig, what: string): TokenModelConfig
 /** `config` as a classifier kind; a ConfigError naming `what` for the others. */
 export function classifierConfig(config: ModelConfig, what: string): EncoderClassifierConfig | ImageClassifierConfig {
   return configAs(config, presetsFor('text-classification').concat(presetsFor('image-classification')) as (EncoderClassifierConfig | ImageClassifierConfig)['preset'][], what);
+}
+
+/** Positions an image classifier reads: the ViT's patches + CLS; 1 for the kinds that read the image whole. */
+export function imagePositions(config: ImageClassifierConfig): number {
+  return 'patchSize' in config ? numPatches(config) + 1 : 1;
 }
 
 /** `config` as an image-classification kind; a ConfigError naming `what` for the others. */
