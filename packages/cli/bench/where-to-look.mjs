@@ -10,7 +10,7 @@
 //
 // Usage: node packages/cli/bench/where-to-look.mjs [--steps 400] [--batch 64] [--clutter 8] [--seed 7]
 
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,7 @@ import { clutteredDigits, createModelConfig, createRng, flopsPerToken, imagePosi
 import { classify, createModel, imageTrainBatch, serializeCheckpoint, setupBackend, StnModel, train } from '@attend/transformer';
 import { exportCheckpointFiles } from '@attend/runtime-onnx';
 import { createOnnxModel } from '@attend/runtime-onnx/node';
+import { writeFileAtomic } from '../dist/files.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const dataPath = resolve(repoRoot, '../shared/data/digits8x8.csv');
@@ -126,14 +127,8 @@ for (const data of DATASETS) {
 }
 
 const dir = join(repoRoot, 'bench/results');
-mkdirSync(dir, { recursive: true });
-const writeAtomic = (file, text) => {
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, file);
-};
 const setup = { date: new Date().toISOString(), backend: backend.name, cpus: cpus().length, loadAverage: load, seed, steps, batchSize, learningRate: '3e-3 cosine (30 warm-up steps) to 3e-4', canvas: SIZE, clutter, trainRows: trainDigits.length, testRows: testDigits.length, testCanvases: testCount };
-writeAtomic(join(dir, 'where-to-look.json'), `${JSON.stringify({ ...setup, models: MODELS.map((m) => m.config), results }, null, 2)}\n`);
+await writeFileAtomic(join(dir, 'where-to-look.json'), `${JSON.stringify({ ...setup, models: MODELS.map((m) => m.config), results }, null, 2)}\n`);
 const md = [
   '# Where to look: canvas classifier, spatial transformer, ViT on 32×32 digit canvases',
   '',
@@ -146,5 +141,5 @@ const md = [
   ...results.filter((r) => r.stnMeanScale !== undefined).map((r) => `STN on ${r.data}: mean scale of θ's linear part on test canvases ${r.stnMeanScale.toFixed(2)} (1 = the identity, the whole canvas; < 1 = zoomed in).`),
   '',
 ];
-writeAtomic(join(dir, 'where-to-look.md'), `${md.join('\n')}\n`);
+await writeFileAtomic(join(dir, 'where-to-look.md'), `${md.join('\n')}\n`);
 line(`wrote ${join(dir, 'where-to-look.md')} and .json`);

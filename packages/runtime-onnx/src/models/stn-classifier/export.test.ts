@@ -4,9 +4,9 @@
 // reads outside the canvas (GridSample's zero padding); the export folder loads and classifies.
 
 import * as tf from '@tensorflow/tfjs-core';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckpointError, createModelConfig, createRng, imageConfig, type CanvasClassifierConfig, type StnClassifierConfig } from '@attend/core';
 import { createModel, imageTrainBatch, setupBackend, StnModel, type AttendModel } from '@attend/transformer';
@@ -15,7 +15,7 @@ import { exportCheckpointFiles } from '../../export.js';
 import { EXPORT_FILES, exportFolderFiles } from '../../folder.js';
 import { createOnnxModel as createNodeModel, loadExportFolder, loadVitFolder } from '../../node.js';
 import { createOnnxModel as createWebModel } from '../../web.js';
-import { checkpointFiles, failure, maxAbsDiff, perturbed } from '../../test-utils/models.js';
+import { checkpointFiles, failure, maxAbsDiff, perturbed, writeFiles } from '../../test-utils/models.js';
 
 const TOLERANCE = 1e-4;
 
@@ -39,13 +39,6 @@ function images(model: AttendModel, count: number, seed: number): Float32Array {
   const c = imageConfig(model.config, 'the image tests');
   const rng = createRng(seed);
   return Float32Array.from({ length: count * c.numChannels * c.imageSize ** 2 }, () => Math.round(rng.next() / c.pixelScale));
-}
-
-async function writeFiles(dir: string, files: Record<string, Uint8Array>): Promise<void> {
-  for (const [name, bytes] of Object.entries(files)) {
-    await mkdir(dirname(join(dir, name)), { recursive: true });
-    await writeFile(join(dir, name), bytes);
-  }
 }
 
 beforeAll(async () => {
