@@ -16,13 +16,18 @@ export async function pngLine(path: string, config: ImageClassifierConfig): Prom
   const bytes = await readFile(path).catch((error: NodeJS.ErrnoException) => {
     throw new CliError(`${path}: cannot read the image (${error.code ?? error.message})`);
   });
+  const S = config.imageSize;
+  // The header's size first (IHDR: width and height at bytes 16–23), so that a file claiming a huge image is refused before it is decoded.
+  if (bytes.length >= 24 && bytes.readUInt32BE(12) === 0x49484452) {
+    const [width, height] = [bytes.readUInt32BE(16), bytes.readUInt32BE(20)];
+    if (width !== S || height !== S) throw new CliError(`${path}: ${width}×${height} pixels; the model takes ${S}×${S} images`);
+  }
   let png: PNG;
   try {
     png = PNG.sync.read(bytes);
   } catch (error) {
     throw new CliError(`${path}: not a valid PNG (${(error as Error).message})`);
   }
-  const S = config.imageSize;
   if (png.width !== S || png.height !== S) throw new CliError(`${path}: ${png.width}×${png.height} pixels; the model takes ${S}×${S} images`);
   const C = config.numChannels;
   if (C !== 1 && C !== 3) throw new CliError(`${path}: a PNG gives 1 (grey) or 3 (RGB) channels; the model takes ${C}`);
