@@ -8,7 +8,7 @@
 //
 // Writes bench/results/where-to-look.{md,json} at the repo root.
 //
-// Usage: node packages/cli/bench/where-to-look.mjs [--steps 400] [--batch 64] [--clutter 8] [--seed 7]
+// Usage: node packages/cli/bench/where-to-look.mjs [--steps 800] [--batch 64] [--clutter 8] [--seed 7]
 
 import { existsSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -24,7 +24,7 @@ const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const dataPath = resolve(repoRoot, '../shared/data/digits8x8.csv');
 const args = process.argv.slice(2);
 const flag = (name, fallback) => (args.includes(`--${name}`) ? Number(args[args.indexOf(`--${name}`) + 1]) : fallback);
-const steps = flag('steps', 400);
+const steps = flag('steps', 800);
 const batchSize = flag('batch', 64);
 const clutter = flag('clutter', 8);
 const seed = flag('seed', 7);
