@@ -1,7 +1,7 @@
 // The plain classifier on a whole canvas, the where-to-look baseline: the image (raw values
 // times pixelScale) flattened, numHiddenLayers ReLU layers of width dModel, a linear map to the
 // classes. An MLP rather than a CNN: attend's tfjs training runs on the wasm backend, which has
-// no conv2d gradient kernels. The stn-classifier runs the same network on its sampler's output.
+// no Conv2DBackpropFilter kernel (the gradient of a convolution's filters). The stn-classifier runs the same network on its sampler's output.
 
 import { ConfigError } from '../../errors.js';
 import type { ModuleFlops } from '../../flops.js';
