@@ -4,7 +4,7 @@
 
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { causalMask, configAs, modelTask, localWindowMask, numDecoderLayers, paddingMask, sinusoidalTable, tokenConfig } from '@attend/core';
+import { causalMask, configAs, hasTokens, modelTask, localWindowMask, numDecoderLayers, numEncoderLayers, paddingMask, sinusoidalTable, tokenConfig } from '@attend/core';
 import { decodeWithAttention, encodeInput, type DecodeResult } from './decode.js';
 import { decodeSettings, generatesText } from './decode-controls.js';
 import { pickedFromDrop, pickedFromInput } from './drop.js';
@@ -83,11 +83,12 @@ async function loadFolder(files: () => Promise<FolderFiles>, source: string, exa
     result = undefined;
     clearRun();
     const c = folder.config;
-    const layers = c.preset === 'decoder-lm' ? `${c.numDecoderLayers} layers` : c.preset === 'vit-classifier' ? `${c.numEncoderLayers} layers, ${c.imageSize}×${c.imageSize} images in ${c.patchSize}×${c.patchSize} patches, ${c.numClasses} classes` : c.preset === 'encoder-classifier' ? `${c.numEncoderLayers} layers, ${c.numClasses} classes` : `${c.numEncoderLayers}+${numDecoderLayers(c)} layers`;
-    const heads = c.preset === 'rnn-seq2seq' ? `${(c.rnnCell ?? 'gru').toUpperCase()}, ${c.rnnAttention} attention` : `${c.numHeads} heads`;
+    // The canvas and STN classifiers (MLPs) run here without pictures of where they looked (not yet).
+    const layers = !hasTokens(c) && !('patchSize' in c) ? `${c.imageSize}×${c.imageSize} canvases, ${c.numClasses} classes` : c.preset === 'decoder-lm' ? `${c.numDecoderLayers} layers` : c.preset === 'vit-classifier' ? `${c.numEncoderLayers} layers, ${c.imageSize}×${c.imageSize} images in ${c.patchSize}×${c.patchSize} patches, ${c.numClasses} classes` : c.preset === 'encoder-classifier' ? `${c.numEncoderLayers} layers, ${c.numClasses} classes` : `${numEncoderLayers(c)}+${numDecoderLayers(c)} layers`;
+    const heads = c.preset === 'rnn-seq2seq' ? `${(c.rnnCell ?? 'gru').toUpperCase()}, ${c.rnnAttention} attention` : 'numHeads' in c ? `${c.numHeads} heads` : `${c.numHiddenLayers} hidden layers`;
     const fellBack = opened.fallbacks.map((f) => ` (${f.device} failed: ${shortReason(f.reason)})`).join('');
     $('model-status').textContent =
-      `Loaded ${source || 'model'}: ${c.preset}, dModel ${c.dModel}, ${heads}, ${layers}${c.preset === 'vit-classifier' ? '' : `, vocabulary ${c.vocabSize}, maxSeqLen ${c.maxSeqLen}`} · ` +
+      `Loaded ${source || 'model'}: ${c.preset}, dModel ${c.dModel}, ${heads}, ${layers}${!hasTokens(c) ? '' : `, vocabulary ${c.vocabSize}, maxSeqLen ${c.maxSeqLen}`} · ` +
       `device ${opened.device}${fellBack}${opened.device === 'wasm' ? `, ${threads} thread${threads === 1 ? '' : 's'}` : ''}` +
       `${folder.hasAttention ? '' : ' · exported without attention outputs: no heatmaps'}${note ? ` · ${note}` : ''}`;
     document.body.dataset.model = 'ready';
@@ -335,9 +336,10 @@ async function classifyPainted(): Promise<void> {
     $('latency').textContent =
       `${opened.device}${opened.device === 'wasm' ? ` · ${threads} thread${threads === 1 ? '' : 's'}` : ''} · ${r.ms.toFixed(1)} ms · ` +
       `probabilities ${Array.from(r.probabilities, (p, k) => `${k}: ${p.toFixed(3)}`).join(', ')}`;
-    $('no-attention').hidden = folder.hasAttention;
-    $('image-attention-block').hidden = !folder.hasAttention;
-    if (folder.hasAttention) drawImageAttention(folder, r);
+    const maps = folder.hasAttention && 'patchSize' in folder.config; // the ViT's attention maps
+    $('no-attention').hidden = maps;
+    $('image-attention-block').hidden = !maps;
+    if (maps) drawImageAttention(folder, r);
     document.body.dataset.run = 'done';
   } catch (error) {
     showError('run-error', error);

@@ -11,11 +11,13 @@
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { numEncoderLayers, numDecoderLayers, modelTask, clsAttentionGrid, decodeRows, flatAttentionRollout, tokenizerFromJSON, type DecodedRow, type GreedyOptions, type ModelConfig, type RowOutputs, type Tokenizer, numAttentionHeads, type VitClassifierConfig, type TokenModelConfig } from '@attend/core';
+import { numEncoderLayers, numDecoderLayers, modelTask, clsAttentionGrid, decodeRows, flatAttentionRollout, tokenizerFromJSON, type DecodedRow, type GreedyOptions, type ModelConfig, type RowOutputs, type Tokenizer, numAttentionHeads, hasTokens, type ImageClassifierConfig, type StnClassifierConfig, type VitClassifierConfig, type TokenModelConfig } from '@attend/core';
 import { classifications, type Classification, type OutputTensor } from '@attend/runtime-onnx';
 import { CliError } from './errors.js';
 import { folderKind } from './model-folder.js';
 import { imageInputs } from './inputs.js';
+import { withPngLines } from './png-input.js';
+import type { StnView } from './stn-figure.js';
 import { tokenBatch } from './runner.js';
 
 /** One kind of attention: per layer, the weights [heads, queries, keys] of the input. */
@@ -40,8 +42,10 @@ export interface InputAttention {
   config: ModelConfig;
   /** The decoded output (encoder–decoder) or the predicted class (vit-classifier), else undefined. */
   output?: string;
-  /** The set to show first: cross-attention for the encoder–decoder, else self-attention. */
+  /** The set to show first: cross-attention for the encoder–decoder, else self-attention (none for the STN). */
   sets: AttentionSet[];
+  /** An stn-classifier's θ and sampled image (drawn instead of attention maps). */
+  stn?: StnView;
 }
 
 interface Sequences {
@@ -105,6 +109,21 @@ export function imageAttentionSets(config: VitClassifierConfig, layers: Float32A
   ];
 }
 
+/** The image kinds that show where they looked, narrowed: the ViT (attention) or the STN (θ); a CliError for the canvas classifier. */
+function lookingImage(config: ImageClassifierConfig, dir: string): VitClassifierConfig | StnClassifierConfig {
+  if ('patchSize' in config || 'outputSize' in config) return config;
+  throw new CliError(`${dir}: a ${config.preset} reads the whole canvas; it has no attention or sampling grid to draw`);
+}
+
+/** An stn-classifier's picture of one image: θ [6] and the sampled image, from raw `pixels`. */
+function stnAttention(config: StnClassifierConfig, pixels: Float32Array, logits: Float32Array, theta: ArrayLike<number>, transformed: Float32Array): InputAttention {
+  const output = predicted(logits, config.numClasses);
+  const S = config.imageSize;
+  const input = Float32Array.from(pixels.subarray(0, S * S), (x) => x * config.pixelScale);
+  const title = `spatial transformer: image → ${output}; θ = [${Array.from(theta, (t) => t.toFixed(2)).join(', ')}]`;
+  return { config, output, sets: [], stn: { input, inputSize: S, theta, output: transformed.subarray(0, config.outputSize ** 2), outputSize: config.outputSize, title } };
+}
+
 /** The predicted class of a vit-classifier and its probability, from the logits of one image. */
 function predicted(logits: Float32Array, numClasses: number): string {
   const [{ label, probabilities }] = classifications(logits, 1, numClasses) as [Classification];
@@ -121,10 +140,21 @@ async function fromCheckpoint(dir: string, text: string): Promise<InputAttention
   await setupBackend();
   const { model, config, tokenizer: tokenizerJson } = await loadCheckpoint(dir);
   try {
-    if (config.preset === 'vit-classifier') {
-      const { imageTrainBatch } = await import('@attend/transformer');
-      const { pixels } = imageInputs([text], config);
-      const { logits, attention } = model.forward(imageTrainBatch(pixels, new Int32Array(1), config).input, undefined, { returnAttention: true });
+    if (!hasTokens(config)) {
+      const { imageTrainBatch, StnModel } = await import('@attend/transformer');
+      const looking = lookingImage(config, dir);
+      const { pixels } = imageInputs(await withPngLines([text], config), config);
+      const input = imageTrainBatch(pixels, new Int32Array(1), config).input;
+      if (!('patchSize' in looking) && model instanceof StnModel) {
+        const { theta, output } = model.transform(input);
+        const logits = model.forward(input).logits;
+        try {
+          return stnAttention(looking, pixels, logits.dataSync() as Float32Array, theta.dataSync(), output.dataSync() as Float32Array);
+        } finally {
+          [theta, output, logits].forEach((t) => t.dispose());
+        }
+      }
+      const { logits, attention } = model.forward(input, undefined, { returnAttention: true });
       const output = predicted(logits.dataSync() as Float32Array, config.numClasses);
       logits.dispose();
       const layers = attention!.encoder.map((t) => {
@@ -132,7 +162,7 @@ async function fromCheckpoint(dir: string, text: string): Promise<InputAttention
         t.dispose();
         return values;
       });
-      return { config, output, sets: imageAttentionSets(config, layers) };
+      return { config, output, sets: imageAttentionSets(looking as VitClassifierConfig, layers) };
     }
     if (tokenizerJson === undefined) throw new CliError(`${dir}: no tokenizer.json; cannot encode text for this checkpoint`);
     const tokenizer = tokenizerFromJSON(tokenizerJson, join(dir, 'tokenizer.json'));
@@ -174,11 +204,18 @@ async function fromExport(dir: string, text: string): Promise<InputAttention> {
     throw new CliError(`${configPath}: missing (no such file)`);
   });
   const config = rt.readFolderConfig(new Uint8Array(bytes), configPath);
-  if (config.preset === 'vit-classifier') {
+  if (!hasTokens(config)) {
+    const looking = lookingImage(config, dir);
     const model = await rt.loadVitFolder(dir);
     try {
-      const out = await model.runImages(imageInputs([text], config).pixels, 1);
-      return { config, output: predicted(out.logits.data, config.numClasses), sets: imageAttentionSets(config, layersOf(out.attentions, 'attentions', config.numEncoderLayers)) };
+      const { pixels } = imageInputs(await withPngLines([text], config), config);
+      const out = await model.runImages(pixels, 1);
+      if (!('patchSize' in looking)) {
+        const { theta, transformed } = out.attentions;
+        if (!theta || !transformed) throw new CliError(`${dir}: the export has no 'theta' and 'transformed' outputs; export it with --with-attention, or pass the checkpoint`);
+        return stnAttention(looking, pixels, out.logits.data, theta.data, transformed.data);
+      }
+      return { config, output: predicted(out.logits.data, config.numClasses), sets: imageAttentionSets(looking, layersOf(out.attentions, 'attentions', looking.numEncoderLayers)) };
     } finally {
       await model.release();
     }

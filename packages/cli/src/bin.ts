@@ -12,6 +12,7 @@ import { DEFAULT_INFER_BATCH, MAX_INFER_BATCH } from './inputs.js';
 import { DEFAULT_SEED, nonNegativeInt, positiveInt, positiveNumber, probability, seed } from './options.js';
 import { DEFAULT_BPE_VOCAB, TRAIN_TOKENIZERS } from './train-tokenizer.js';
 import { DEFAULT_LORA_TARGETS } from './train-lora.js';
+import { CLUTTERED_DIGITS_TASK } from './cluttered-digits.js';
 
 // A reader that leaves early (`attend infer … | head`) closes the pipe: stop quietly, as Unix
 // tools do, instead of a stack trace for EPIPE.
@@ -51,7 +52,7 @@ program
   .description('train an encoder–decoder, a decoder-only LM, an encoder classifier or a vision Transformer, checkpointing into --out')
   .addOption(new Option('--preset <preset>', 'model kind (default: from the data)').choices(PRESETS))
   .option('--config <file>', 'JSON settings: ModelConfig fields and steps, batchSize, learningRate, seed, evalEvery, examples, devSize, contextLength, layers (flags override it)')
-  .addOption(new Option('--task <name>', 'built-in synthetic task (copy|reverse|sort|date: encoder-decoder; majority|parity: encoder-classifier)').choices([...SYNTHETIC_TASKS, ...SYNTHETIC_CLASSIFICATION_TASKS]))
+  .addOption(new Option('--task <name>', `built-in task (copy|reverse|sort|date: encoder-decoder; majority|parity: encoder-classifier; ${CLUTTERED_DIGITS_TASK}: canvases of the --images digits for the image kinds)`).choices([...SYNTHETIC_TASKS, ...SYNTHETIC_CLASSIFICATION_TASKS, CLUTTERED_DIGITS_TASK]))
   .option('--pairs <file>', 'encoder-decoder data: tab-separated source/target pairs, one per line')
   .option('--text <file>', 'decoder-lm data: a text file, modelled token by token (characters unless --tokenizer says otherwise)')
   .option('--csv <file>', 'encoder-classifier data: text,label rows (label = class id 0, 1, …)')
@@ -76,6 +77,10 @@ program
   .option('--local-window <n>', "local attention: self-attention window (Transformers), or D of local-p (rnn-seq2seq)", positiveInt)
   .option('--patch-size <n>', 'vit-classifier: side of a square patch (default: the divisor of the image side nearest a quarter of it)', positiveInt)
   .option('--channels <n>', 'vit-classifier: channels per pixel in --images (default 1)', positiveInt)
+  .option('--canvas-size <n>', `--task ${CLUTTERED_DIGITS_TASK}: canvas side in pixels (default 32)`, positiveInt)
+  .option('--digit-size <n>', `--task ${CLUTTERED_DIGITS_TASK}: digit side on the canvas, 8 or larger by scaling (default 8)`, positiveInt)
+  .option('--rotate <degrees>', `--task ${CLUTTERED_DIGITS_TASK}: largest rotation of a digit (default 0)`, positiveNumber)
+  .option('--clutter <n>', `--task ${CLUTTERED_DIGITS_TASK}: fragments of other digits scattered over each canvas (default 0)`, nonNegativeInt)
   .option('--steps <n>', 'total optimizer steps (including those before --resume)', positiveInt, 1000)
   .option('--batch-size <n>', 'examples per batch', positiveInt, 64)
   .option('--grad-accum <n>', 'micro-batches per step: the batch\'s gradient with one micro-batch\'s activations in memory', positiveInt, 1)
@@ -98,6 +103,7 @@ Examples:
   $ attend train --task reverse --steps 1200 --out runs/reverse --resume
   $ attend train --task reverse --preset rnn-seq2seq --rnn-attention additive --layers 1 --out runs/gru
   $ attend train --images digits8x8.csv --steps 600 --out runs/digits
+  $ attend train --task cluttered-digits --images digits8x8.csv --clutter 8 --preset stn-classifier --out runs/stn
   $ attend train --task reverse --steps 600 --out runs/reverse --overwrite
   $ attend train --from runs/gpt2 --text input.txt --lora-rank 8 --lora-targets q,v --out runs/gpt2-lora
 

@@ -7,7 +7,8 @@ import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { ATTENTION_COLOR_RANGE, attentionLegendStops, rgbHex } from '@attend/core';
 
-async function render(spec: TopLevelSpec): Promise<string> {
+/** An SVG of a Vega-Lite spec. */
+export async function render(spec: TopLevelSpec): Promise<string> {
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   try {
     return await view.toSVG();

@@ -1,8 +1,9 @@
 // The training data of `attend train`, by source: a built-in synthetic task (seq2seq or
 // classification), a TSV of pairs (seq2seq), a text file (language model), a CSV of
 // `text,label` rows (classifier; csv-parse reads quoting, a `text,label` header is skipped),
-// or a CSV of images (vit-classifier: each row the pixel values, channel by channel and row by
-// row, then the label; an optional header row is skipped).
+// or a CSV of images (the image kinds: each row the pixel values, channel by channel and row by
+// row, then the label; an optional header row is skipped), or canvases drawn from its digits
+// (--task cluttered-digits, see cluttered-digits.ts).
 
 import { parse } from 'csv-parse/sync';
 import {
@@ -15,11 +16,13 @@ import {
   syntheticTask,
   type LabeledFeatures,
   type LabeledText,
+  modelKind,
   type Preset,
   type SyntheticClassificationTaskName,
   type SyntheticTaskName,
   type TextPair,
 } from '@attend/core';
+import { CLUTTERED_DIGITS_TASK, clutteredDigitsData, type ClutteredDigitsFlags } from './cluttered-digits.js';
 import { CliError } from './errors.js';
 
 /** Longest source or target accepted from --pairs, in characters: maxSeqLen follows the longest pair. */
@@ -29,6 +32,7 @@ export type TrainData =
   | { preset: 'encoder-decoder'; pairs: TextPair[]; source: string }
   | { preset: 'decoder-lm'; text: string; source: string }
   | { preset: 'encoder-classifier'; examples: LabeledText[]; numClasses: number; source: string }
+  // Images, for every image-classification kind (the vit-classifier is the default one).
   | ({ preset: 'vit-classifier'; source: string } & ImageData);
 
 /** Labelled square images and what the model needs to know of them. */
@@ -39,9 +43,11 @@ export interface ImageData {
   numChannels: number;
   /** 1 / the largest pixel value of the file (when above 1), so the model sees values in [0, 1]. */
   pixelScale: number;
+  /** A dev set made apart from `images` (cluttered-digits: canvases of other digits); absent, the dev set is split from `images`. */
+  dev?: LabeledFeatures[];
 }
 
-export interface DataFlags {
+export interface DataFlags extends ClutteredDigitsFlags {
   task?: string;
   pairs?: string;
   text?: string;
@@ -53,16 +59,20 @@ export interface DataFlags {
 export function presetOfData(o: DataFlags): Preset | undefined {
   if (o.text) return 'decoder-lm';
   if (o.csv) return 'encoder-classifier';
-  if (o.images) return 'vit-classifier';
+  if (o.images || o.task === CLUTTERED_DIGITS_TASK) return 'vit-classifier';
   if (o.pairs) return 'encoder-decoder';
   if (o.task) return (SYNTHETIC_CLASSIFICATION_TASKS as readonly string[]).includes(o.task) ? 'encoder-classifier' : 'encoder-decoder';
   return undefined;
 }
 
+const IMAGE_FLAGS = `--images FILE.csv, or --task ${CLUTTERED_DIGITS_TASK} --images digits8x8.csv`;
+
 const FLAG_OF_PRESET: Record<Preset, string> = {
   'encoder-decoder': `--pairs FILE.tsv or --task ${SYNTHETIC_TASKS.join('|')}`,
   'rnn-seq2seq': `--pairs FILE.tsv or --task ${SYNTHETIC_TASKS.join('|')}`,
-  'vit-classifier': '--images FILE.csv',
+  'vit-classifier': IMAGE_FLAGS,
+  'canvas-classifier': IMAGE_FLAGS,
+  'stn-classifier': IMAGE_FLAGS,
   'decoder-lm': '--text FILE',
   'encoder-classifier': `--csv FILE.csv or --task ${SYNTHETIC_CLASSIFICATION_TASKS.join('|')}`,
 };
@@ -71,15 +81,24 @@ const FLAG_OF_PRESET: Record<Preset, string> = {
  * Loads the one data source given, checking that it suits `preset` (pairs serve both
  * encoder–decoders, the Transformer and the GRU one).
  */
-export async function loadTrainData(o: DataFlags, requested: Preset, opts: { examples: number; seed: number; numChannels?: number }): Promise<TrainData> {
-  const preset = requested === 'rnn-seq2seq' ? 'encoder-decoder' : requested;
-  const given = (['task', 'pairs', 'text', 'csv', 'images'] as const).filter((k) => o[k] !== undefined);
+export async function loadTrainData(o: DataFlags, requested: Preset, opts: { examples: number; seed: number; devSize: number; numChannels?: number }): Promise<TrainData> {
+  // Pairs serve both encoder–decoders; images every image kind.
+  const preset = requested === 'rnn-seq2seq' ? 'encoder-decoder' : modelKind(requested).task === 'image-classification' ? 'vit-classifier' : requested;
+  const cluttered = o.task === CLUTTERED_DIGITS_TASK;
+  if (cluttered && o.images === undefined) throw new CliError(`--task ${CLUTTERED_DIGITS_TASK} draws its canvases from digits: give --images digits8x8.csv`, 2);
+  const given = (['task', 'pairs', 'text', 'csv', 'images'] as const).filter((k) => o[k] !== undefined && !(cluttered && k === 'images'));
   if (given.length === 0) throw new CliError(`no training data: give ${FLAG_OF_PRESET[preset]}`, 2);
   if (given.length > 1) throw new CliError(`give one data source, not ${given.map((k) => `--${k}`).join(' and ')}`, 2);
   const dataPreset = presetOfData(o)!;
   if (dataPreset !== preset) throw new CliError(`--${given[0]} is data for ${dataPreset}, but the preset is ${requested}; for ${requested} give ${FLAG_OF_PRESET[requested]}`, 2);
+  const taskFlag = (['canvasSize', 'digitSize', 'rotate', 'clutter'] as const).find((k) => o[k] !== undefined);
+  if (taskFlag && !cluttered) throw new CliError(`--${taskFlag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} sets the canvases of --task ${CLUTTERED_DIGITS_TASK}; it does nothing for --${given[0]}`, 2);
   if (o.pairs) return { preset, pairs: await readTsvPairs(o.pairs, { maxFieldLength: MAX_PAIR_CHARS }), source: o.pairs } as TrainData;
   if (o.text) return { preset: 'decoder-lm', text: await readTextFile(o.text), source: o.text };
+  if (cluttered) {
+    const source = `task ${CLUTTERED_DIGITS_TASK} (${o.images})`;
+    return { preset: 'vit-classifier', ...clutteredDigitsData(await readImageCsv(o.images!, 1), o, { ...opts, source: o.images! }), source };
+  }
   if (o.images) return { preset: 'vit-classifier', ...(await readImageCsv(o.images, opts.numChannels ?? 1)), source: o.images };
   if (o.csv) {
     const examples = await readTextCsv(o.csv);

@@ -47,6 +47,8 @@ export const LORA_TARGETS: { readonly [P in Preset]: Readonly<Record<string, str
   'encoder-decoder': TRANSFORMER_TARGETS,
   'rnn-seq2seq': {},
   'vit-classifier': TRANSFORMER_TARGETS,
+  'canvas-classifier': {},
+  'stn-classifier': {},
 });
 
 /** A checked LoraConfig for a model of `preset`; a ConfigError naming the field (`lora.…`) and what is allowed. */

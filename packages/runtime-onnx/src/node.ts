@@ -3,7 +3,7 @@
 // and .onnx files from disk with one-line errors.
 
 import * as ort from 'onnxruntime-node';
-import { CHECKPOINT_FILES, CheckpointError, type ModelConfig, type Preset, type Tokenizer } from '@attend/core';
+import { CHECKPOINT_FILES, CheckpointError, presetsFor, type ModelConfig, type Preset, type Tokenizer } from '@attend/core';
 import { readCheckpointFolder, writeFolderAtomic } from '@attend/core/node';
 import { exportCheckpointFiles, type ExportOptions } from './export.js';
 import { resolveDevice } from './devices.js';
@@ -86,6 +86,8 @@ const FOLDER_LOADERS: Readonly<Record<Preset, string>> = Object.freeze({
   'vit-classifier': 'loadVitFolder',
   'encoder-decoder': 'loadSeq2SeqFolder',
   'rnn-seq2seq': 'loadRnnSeq2SeqFolder',
+  'canvas-classifier': 'loadVitFolder',
+  'stn-classifier': 'loadVitFolder',
 });
 
 /** An `accept` for openExport that refuses every preset but `presets`, naming the loader to use. */
@@ -116,11 +118,12 @@ export async function loadExportFolder(folder: string, options: SessionOptions =
 }
 
 /**
- * Loads a vit-classifier export folder (vit layout, see folder.ts): config.json,
- * preprocessor_config.json and the graph (pixel_values → logits), checked against config.json.
+ * Loads an image classifier's export folder (a vit-classifier's in the vit layout, see folder.ts;
+ * canvas- and stn-classifier alike): config.json, preprocessor_config.json (vit) and the graph
+ * (pixel_values → logits), checked against config.json.
  */
 export async function loadVitFolder(folder: string, options: SessionOptions = {}): Promise<OnnxModel> {
-  const { sessions } = await openExport(folder, { ...withoutSource(options), accept: acceptOnly(['vit-classifier']) });
+  const { sessions } = await openExport(folder, { ...withoutSource(options), accept: acceptOnly(presetsFor('image-classification')) });
   return (sessions as { model: OnnxModel }).model;
 }
 

@@ -6,7 +6,7 @@
 
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createModelConfig, createRng, type ConfigOf, type ModelConfig, type Preset, type Rng } from '@attend/core';
+import { createModelConfig, createRng, hasTokens, type ConfigOf, type ModelConfig, type Preset, type Rng } from '@attend/core';
 import { setupBackend } from './backend.js';
 import { lengthWeights } from './loss.js';
 import { createModel, type AttendModel } from './models.js';
@@ -47,6 +47,7 @@ const CASES: GradCase[] = [
   { label: 'vit-classifier, 4×4 images with 2 channels in 2×2 patches, post-norm', config: { preset: 'vit-classifier', numClasses: 3, imageSize: 4, patchSize: 2, numChannels: 2, norm: 'post' } },
   { label: 'rnn-seq2seq, local-p with D = 2', config: { preset: 'rnn-seq2seq', rnnAttention: 'local-p', localWindow: 2 } },
   { label: 'rnn-seq2seq, LSTM, general, bidirectional, untied', config: { preset: 'rnn-seq2seq', rnnCell: 'lstm', rnnAttention: 'general', tieEmbeddings: false } },
+  { label: 'canvas-classifier, 6×6 images with 2 channels (the stn-classifier: its own test)', config: { preset: 'canvas-classifier', numClasses: 3, imageSize: 6, numChannels: 2, numHiddenLayers: 1 } },
   { label: 'rnn-seq2seq, LSTM, additive, unidirectional', config: { preset: 'rnn-seq2seq', rnnCell: 'lstm', rnnAttention: 'additive', rnnBidirectional: false } },
 ];
 
@@ -65,6 +66,10 @@ function caseConfig(c: CaseConfig): ModelConfig {
       return createModelConfig({ ...base, vocabSize: VOCAB, numEncoderLayers: 1, numDecoderLayers: 1, ...c });
     case 'vit-classifier':
       return createModelConfig({ ...base, ...stack, numEncoderLayers: 1, ...c });
+    case 'canvas-classifier':
+      return createModelConfig({ ...base, maxSeqLen: 1, pixelScale: 1, ...c });
+    case 'stn-classifier':
+      throw new Error('the stn-classifier has its own gradient test (models/stn-classifier/model.test.ts)');
   }
 }
 
@@ -102,6 +107,12 @@ function makeBatch(model: AttendModel, seed: number): TrainBatch {
     }
     case 'encoder-classifier':
       return { input: { ids: ids(rng, 12, V), batchSize: 2, seqLen: 6, lengths: Int32Array.from([6, 4]) }, labels: Int32Array.from([2, 0]) };
+    case 'canvas-classifier': {
+      const pixels = Float32Array.from({ length: 2 * 2 * 6 * 6 }, () => rng.normal());
+      return { input: { ids: new Int32Array(0), batchSize: 2, seqLen: 1, pixels }, labels: Int32Array.from([2, 0]) };
+    }
+    case 'stn-classifier':
+      throw new Error('the stn-classifier has its own gradient test');
   }
 }
 
@@ -135,6 +146,7 @@ const PROBES: [RegExp, number][] = [
   [/^decoder\.(bridge|attention_combine)\./, 2],
   [/^decoder\.attention\./, 3],
   [/^embeddings\./, 4],
+  [/^(classifier|localization)\.(layers\.\d+|out)\.(weight|bias)$/, 16],
 ];
 
 interface Probe {
@@ -200,7 +212,7 @@ describe.each(CASES)('$label', (c) => {
     // The embedding row of a token absent from the batch gets exactly zero, unless the
     // output layer is tied to the embedding (then every row is an output weight).
     const d = model.config.dModel;
-    if (model.config.preset !== 'vit-classifier') {
+    if (hasTokens(model.config)) {
       const absentRow = Array.from(grads.get('embed_tokens.weight')!.slice((VOCAB - 1) * d, VOCAB * d));
       const tiedOutput = 'tieEmbeddings' in model.config && model.config.tieEmbeddings;
       if (tiedOutput) expect(absentRow.some((x) => x !== 0)).toBe(true);

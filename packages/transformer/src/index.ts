@@ -6,6 +6,8 @@ export * from './params.js';
 export * from './model.js';
 export * from './models/rnn-seq2seq/model.js';
 export * from './models/vit-classifier/model.js';
+export * from './models/canvas-classifier/model.js';
+export * from './models/stn-classifier/model.js';
 export * from './models.js';
 export * from './lora.js';
 export * from './loss.js';

@@ -10,6 +10,8 @@ import type { TrainBatch } from './trainer.js';
 import { RnnSeq2SeqModel } from './models/rnn-seq2seq/model.js';
 import { VitModel } from './models/vit-classifier/model.js';
 import { LoraModel } from './lora.js';
+import { CanvasModel } from './models/canvas-classifier/model.js';
+import { StnModel } from './models/stn-classifier/model.js';
 
 /** What the trainer, decoding and checkpoints need from a model. */
 export interface AttendModel {
@@ -54,6 +56,8 @@ export const TFJS_MODELS: { readonly [P in Preset]: ModelFactory<P> } = Object.f
   'encoder-decoder': (config, options) => new TransformerModel(config, options),
   'rnn-seq2seq': (config, options) => new RnnSeq2SeqModel(config, { seed: options.seed }),
   'vit-classifier': (config, options) => new VitModel(config, { seed: options.seed }),
+  'canvas-classifier': (config, options) => new CanvasModel(config, { seed: options.seed }),
+  'stn-classifier': (config, options) => new StnModel(config, { seed: options.seed }),
 });
 
 /** The model of `config.preset`, with seeded initial weights; with LoRA adapters (lora.ts) when the config has `lora`. */

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { Rng } from '@attend/core';
 
-export type Init = 'zeros' | 'ones' | 'identity' | { normal: number } | { constant: number };
+export type Init = 'zeros' | 'ones' | 'identity' | { normal: number } | { constant: number } | { values: readonly number[] };
 
 /**
  * Glorot/Xavier normal std for a [fanIn, fanOut] matrix (Glorot & Bengio, 2010), the init of
@@ -102,6 +102,11 @@ function initialValues(size: number, shape: number[], init: Init, rng: Rng): Flo
     return values;
   }
   if ('constant' in init) return values.fill(init.constant);
+  if ('values' in init) {
+    if (init.values.length !== size) throw new Error(`initial values: ${init.values.length} for a tensor of ${size}`);
+    values.set(init.values);
+    return values;
+  }
   for (let i = 0; i < size; i++) values[i] = rng.normal() * init.normal;
   return values;
 }

@@ -1,7 +1,8 @@
 // `attend attention`: the attention weights of one input as heatmaps — an SVG per kind of
 // attention (cross, decoder and encoder self-attention for an encoder–decoder; CLS attention over
 // the patch grid, its rollout and self-attention for a vit-classifier; self-attention otherwise) with a panel per layer and head and the tokens on both axes — and a compact
-// terminal view of the first kind (each layer, heads averaged, or --head).
+// terminal view of the first kind (each layer, heads averaged, or --head). For an
+// stn-classifier: its sampling grid drawn on the input and the image it read (stn-figure.ts).
 
 import { join } from 'node:path';
 import { modelTask, numAttentionHeads } from '@attend/core';
@@ -9,6 +10,7 @@ import { headWeights, inputAttention, terminalHeatmap } from '../attention-maps.
 import { CliError } from '../errors.js';
 import { writeFileAtomic } from '../files.js';
 import { attentionHeatmapSvg } from '../plots.js';
+import { stnFigureSvg } from '../stn-figure.js';
 
 export interface AttentionCommandOptions {
   out: string;
@@ -21,6 +23,11 @@ export interface AttentionCommandOptions {
 export async function writeAttentionFigures(model: string, input: string, out: string) {
   const result = await inputAttention(model, input);
   const files: string[] = [];
+  if (result.stn) {
+    const file = join(out, 'attention-stn.svg');
+    await writeFileAtomic(file, await stnFigureSvg(result.stn));
+    files.push(`${file} (the sampling grid on the ${result.stn.inputSize}×${result.stn.inputSize} input, the ${result.stn.outputSize}×${result.stn.outputSize} image read)`);
+  }
   for (const set of result.sets) {
     const Q = set.queryTokens.length;
     const K = set.keyTokens.length;
@@ -48,7 +55,8 @@ export async function attentionCommand(model: string, input: string, o: Attentio
   const heads = numAttentionHeads(result.config);
   if (o.head !== undefined && o.head >= heads) throw new CliError(`--head: ${o.head} is out of range; the model has ${heads} heads (0–${heads - 1})`, 2);
   if (result.output !== undefined) console.log(`output: ${result.output}`);
-  if (!o.quiet) {
+  if (result.stn) console.log(`θ = [${Array.from(result.stn.theta, (t) => t.toFixed(3)).join(', ')}]`);
+  if (!o.quiet && result.sets.length > 0) {
     const set = result.sets[0]!;
     set.layers.forEach((_, l) => {
       const scaled = set.maxWeight !== undefined ? `; darkest = ${set.maxWeight.toFixed(3)}` : '';

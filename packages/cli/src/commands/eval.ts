@@ -23,6 +23,7 @@ import {
   chrfFromStatistics,
   chrfStatistics,
   configAs,
+  imageConfig,
   confusionMatrix,
   modelTask,
   nllFromLogits,
@@ -314,7 +315,7 @@ export async function evalCommand(model: string, o: EvalCommandOptions): Promise
     if (flag !== wanted) throw new CliError(`--${flag}: ${model} holds a ${task} model (${config.preset}); evaluate it with --${wanted} FILE (${WHAT[wanted]})`, 2);
     let report: EvalReport;
     if (task === 'image-classification') {
-      const vit = configAs(config, ['vit-classifier'], 'image evaluation');
+      const vit = imageConfig(config, 'image evaluation');
       const size = vit.numChannels * vit.imageSize ** 2;
       const classify = async (rows: Float32Array[]) => {
         const pixels = new Float32Array(rows.length * size);

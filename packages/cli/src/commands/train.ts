@@ -14,7 +14,8 @@ import { rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   CHECKPOINT_FILES,
-  configAs,
+  hasTokens,
+  imageConfig,
   createModelConfig,
   largestBatchThatFits,
   modelKind,
@@ -148,7 +149,8 @@ function modelConfigFor(data: TrainData, tokenizer: Tokenizer | undefined, s: Tr
       numChannels: data.numChannels,
       pixelScale: data.pixelScale,
       patchSize,
-      maxSeqLen: data.imageSize % patchSize === 0 ? (data.imageSize / patchSize) ** 2 + 1 : 2,
+      // The ViT's patch tokens + CLS; 1 for the kinds that read the image whole.
+      maxSeqLen: !kind.fields.includes('patchSize') ? 1 : data.imageSize % patchSize === 0 ? (data.imageSize / patchSize) ** 2 + 1 : 2,
     });
   } else {
     if (!tokenizer) throw new CliError(`${data.source}: no tokenizer for ${data.preset} data`);
@@ -275,16 +277,17 @@ type Transformer = typeof import('@attend/transformer');
 
 function presetTask(t: Transformer, data: TrainData, tokenizer: Tokenizer | undefined, model: ModelConfig, s: TrainSettings): PresetTask {
   if (data.preset === 'vit-classifier') {
-    const config = configAs(model, ['vit-classifier'], `${data.source}: images`);
+    const config = imageConfig(model, `${data.source}: images`);
     const size = config.numChannels * config.imageSize ** 2;
     if (data.images[0]!.features.length !== size) {
       throw new CliError(`${data.source}: ${data.images[0]!.features.length} pixel values per row, but the model takes ${config.numChannels} × ${config.imageSize} × ${config.imageSize} = ${size}`);
     }
     const devFraction = Math.min(0.1, s.devSize / data.images.length);
-    const { train: trainImages, dev } = trainDevSplit(data.images, { devFraction, seed: s.seed });
+    const { train: trainImages, dev } = data.dev ? { train: data.images, dev: data.dev } : trainDevSplit(data.images, { devFraction, seed: s.seed });
     if (dev.length === 0 || trainImages.length === 0) throw new CliError(`${data.source}: too few images for a train and a dev set (${data.images.length})`);
     const task = t.imageClassificationTask(trainImages, dev, config, { batchSize: s.batchSize, seed: s.seed });
-    const G = config.imageSize / config.patchSize;
+    // The ViT reads G × G patches + CLS; the other kinds one image.
+    const G = 'patchSize' in config ? config.imageSize / config.patchSize : 0;
     return {
       nextBatch: task.nextBatch,
       evaluate: async (m) => {
@@ -293,7 +296,7 @@ function presetTask(t: Transformer, data: TrainData, tokenizer: Tokenizer | unde
       },
       describeEval: describeAccuracy,
       best: [DEV_ACCURACY, DEV_LOSS],
-      size: `${trainImages.length} images, dev ${dev.length}; ${config.numChannels}×${config.imageSize}×${config.imageSize} in ${G}×${G} patches of ${config.patchSize}×${config.patchSize}`,
+      size: `${trainImages.length} images, dev ${dev.length}; ${config.numChannels}×${config.imageSize}×${config.imageSize}${'patchSize' in config ? ` in ${G}×${G} patches of ${config.patchSize}×${config.patchSize}` : ''}`,
       lengths: { context: G * G + 1, source: G * G + 1 },
     };
   }
@@ -385,7 +388,7 @@ export async function trainCommand(o: TrainCommandOptions, fromCli: (key: keyof 
     else initial = checkpoint.model;
     config = checkpoint.config;
     if (checkpoint.tokenizer !== undefined) tokenizer = tokenizerFromJSON(checkpoint.tokenizer, join(source, CHECKPOINT_FILES.tokenizer));
-    else if (config.preset !== 'vit-classifier') throw new CliError(`${join(source, CHECKPOINT_FILES.tokenizer)}: missing; the run cannot go on without its tokenizer`);
+    else if (hasTokens(config)) throw new CliError(`${join(source, CHECKPOINT_FILES.tokenizer)}: missing; the run cannot go on without its tokenizer`);
     if (o.tokenizer !== undefined && o.tokenizer !== (tokenizer?.kind ?? 'none')) {
       throw new CliError(`--tokenizer: ${o.tokenizer} differs from the ${tokenizer ? `${tokenizer.kind} tokenizer` : 'tokenizer-less model'} of the checkpoint in ${source} (${keeps})`, 2);
     }
@@ -410,7 +413,7 @@ export async function trainCommand(o: TrainCommandOptions, fromCli: (key: keyof 
     initial = t.withLora(initial, lora, s.seed);
     config = initial.config;
   }
-  const data = await loadTrainData(o, preset, { examples: s.examples, seed: s.seed, numChannels: (config?.preset === 'vit-classifier' ? config.numChannels : undefined) ?? (s.model.numChannels as number | undefined) });
+  const data = await loadTrainData(o, preset, { examples: s.examples, seed: s.seed, numChannels: (config && !hasTokens(config) ? config.numChannels : undefined) ?? (s.model.numChannels as number | undefined), devSize: s.devSize });
   if (config && 'numClasses' in data) checkClasses(config, data.numClasses, data.source);
   if (!tokenizer) {
     tokenizer = tokenizerFor(data, o);
@@ -464,7 +467,7 @@ export async function trainCommand(o: TrainCommandOptions, fromCli: (key: keyof 
       signal: controller.signal,
       onProgress: (e) => {
         if (e.type === 'step') {
-          view ??= progressView(e.totalSteps, e.step, config.preset === 'encoder-classifier' || config.preset === 'vit-classifier' ? 'examples/s' : 'tok/s');
+          view ??= progressView(e.totalSteps, e.step, modelTask(config) === 'text-classification' || modelTask(config) === 'image-classification' ? 'examples/s' : 'tok/s');
           view.update(e.step, e);
         } else if (e.type === 'eval') {
           const line = `eval @ step ${e.step}: ${task.describeEval(e.metrics)}`;

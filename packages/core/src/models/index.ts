@@ -17,3 +17,5 @@ export { marianConfig } from './encoder-decoder/hf.js';
 export { bertConfig } from './encoder-classifier/hf.js';
 export { RNN_SEQ2SEQ_MODEL_TYPE, rnnSeq2SeqConfig } from './rnn-seq2seq/hf.js';
 export { vitConfig, vitPreprocessorConfig } from './vit-classifier/hf.js';
+export { imageValues, mlpLayerName, mlpWidths, type CanvasClassifierConfig, type ImageFields } from './canvas-classifier/config.js';
+export { IDENTITY_THETA, locWidths, stnClassifierWidths, THETA_SIZE, type StnClassifierConfig } from './stn-classifier/config.js';

@@ -9,16 +9,20 @@ import { encoderClassifier, type EncoderClassifierConfig } from './encoder-class
 import { decoderLm, type DecoderLmConfig } from './decoder-lm/config.js';
 import { encoderDecoder, type EncoderDecoderConfig } from './encoder-decoder/config.js';
 import { rnnSeq2Seq, type RnnSeq2SeqConfig } from './rnn-seq2seq/config.js';
-import { vitClassifier, type VitClassifierConfig } from './vit-classifier/config.js';
+import { numPatches, vitClassifier, type VitClassifierConfig } from './vit-classifier/config.js';
+import { canvasClassifier, type CanvasClassifierConfig } from './canvas-classifier/config.js';
+import { stnClassifier, type StnClassifierConfig } from './stn-classifier/config.js';
 
 /**
  * A model's config: one member per kind, discriminated on `preset`, each with only its own fields,
  * and `lora` when its checkpoint holds LoRA adapters (lora.ts).
  */
-export type ModelConfig = (EncoderClassifierConfig | DecoderLmConfig | EncoderDecoderConfig | RnnSeq2SeqConfig | VitClassifierConfig) & { lora?: LoraConfig };
+export type ModelConfig = (EncoderClassifierConfig | DecoderLmConfig | EncoderDecoderConfig | RnnSeq2SeqConfig | VitClassifierConfig | CanvasClassifierConfig | StnClassifierConfig) & { lora?: LoraConfig };
 export type Preset = ModelConfig['preset'];
-/** The configs of the kinds that read and write tokens (all but the ViT). */
-export type TokenModelConfig = Exclude<ModelConfig, VitClassifierConfig>;
+/** The configs of the image-classification kinds (pixels in, class scores out). */
+export type ImageClassifierConfig = VitClassifierConfig | CanvasClassifierConfig | StnClassifierConfig;
+/** The configs of the kinds that read and write tokens (all but the image kinds). */
+export type TokenModelConfig = Exclude<ModelConfig, ImageClassifierConfig>;
 /** The config of one kind. */
 export type ConfigOf<P extends Preset> = Extract<ModelConfig, { preset: P }>;
 
@@ -28,6 +32,8 @@ export const MODEL_KINDS: { readonly [P in Preset]: ModelKind<ConfigOf<P>> } = O
   'encoder-decoder': encoderDecoder,
   'rnn-seq2seq': rnnSeq2Seq,
   'vit-classifier': vitClassifier,
+  'canvas-classifier': canvasClassifier,
+  'stn-classifier': stnClassifier,
 });
 
 /** Every preset, in registry order. */
@@ -83,8 +89,18 @@ export function tokenConfig(config: ModelConfig, what: string): TokenModelConfig
 }
 
 /** `config` as a classifier kind; a ConfigError naming `what` for the others. */
-export function classifierConfig(config: ModelConfig, what: string): EncoderClassifierConfig | VitClassifierConfig {
-  return configAs(config, presetsFor('text-classification').concat(presetsFor('image-classification')) as ('encoder-classifier' | 'vit-classifier')[], what);
+export function classifierConfig(config: ModelConfig, what: string): EncoderClassifierConfig | ImageClassifierConfig {
+  return configAs(config, presetsFor('text-classification').concat(presetsFor('image-classification')) as (EncoderClassifierConfig | ImageClassifierConfig)['preset'][], what);
+}
+
+/** Positions an image classifier reads: the ViT's patches + CLS; 1 for the kinds that read the image whole. */
+export function imagePositions(config: ImageClassifierConfig): number {
+  return 'patchSize' in config ? numPatches(config) + 1 : 1;
+}
+
+/** `config` as an image-classification kind; a ConfigError naming `what` for the others. */
+export function imageConfig(config: ModelConfig, what: string): ImageClassifierConfig {
+  return configAs(config, presetsFor('image-classification') as ImageClassifierConfig['preset'][], what);
 }
 
 /** Heads of the model's attention: the Transformer kinds' numHeads; the rnn-seq2seq's one. */

@@ -8,6 +8,8 @@ import { ENCODER_DECODER } from './encoder-decoder/export.js';
 import type { RuntimeKind } from './kind.js';
 import { RNN_SEQ2SEQ } from './rnn-seq2seq/export.js';
 import { VIT_CLASSIFIER } from './vit-classifier/export.js';
+import { CANVAS_CLASSIFIER } from './canvas-classifier/export.js';
+import { STN_CLASSIFIER } from './stn-classifier/export.js';
 
 export const RUNTIME_KINDS: { readonly [P in Preset]: RuntimeKind<ConfigOf<P>> } = Object.freeze({
   'encoder-classifier': ENCODER_CLASSIFIER,
@@ -15,6 +17,8 @@ export const RUNTIME_KINDS: { readonly [P in Preset]: RuntimeKind<ConfigOf<P>> }
   'encoder-decoder': ENCODER_DECODER,
   'rnn-seq2seq': RNN_SEQ2SEQ,
   'vit-classifier': VIT_CLASSIFIER,
+  'canvas-classifier': CANVAS_CLASSIFIER,
+  'stn-classifier': STN_CLASSIFIER,
 });
 
 /** The registry entry of `config`'s kind, typed to its config. */

@@ -1,0 +1,145 @@
+// Where to look (issue 17): the plain canvas classifier (a), the spatial transformer network
+// (b) and the vision Transformer (d) on 32×32 canvases of one 8×8 digit (../shared/data
+// digits8x8.csv) placed at random — plain translated, and cluttered with fragments of other
+// digits — at one equal training budget (the same steps, batch size and learning-rate
+// schedule: every model sees the same canvases). Test canvases are drawn from digit rows the
+// training canvases never use. Reports held-out accuracy, parameters, forward FLOPs per image,
+// ms per image on onnxruntime-node (1 thread, batch 1) and the training time.
+//
+// Writes bench/results/where-to-look.{md,json} at the repo root.
+//
+// Usage: node packages/cli/bench/where-to-look.mjs [--steps 800] [--batch 64] [--clutter 8] [--seed 7]
+
+import { existsSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { clutteredDigits, createModelConfig, createRng, flopsPerToken, imagePositions, readCsvClassification, trainDevSplit } from '@attend/core';
+import { classify, createModel, imageTrainBatch, serializeCheckpoint, setupBackend, StnModel, train } from '@attend/transformer';
+import { exportCheckpointFiles } from '@attend/runtime-onnx';
+import { createOnnxModel } from '@attend/runtime-onnx/node';
+import { writeFileAtomic } from '../dist/files.js';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const dataPath = resolve(repoRoot, '../shared/data/digits8x8.csv');
+const args = process.argv.slice(2);
+const flag = (name, fallback) => (args.includes(`--${name}`) ? Number(args[args.indexOf(`--${name}`) + 1]) : fallback);
+const steps = flag('steps', 800);
+const batchSize = flag('batch', 64);
+const clutter = flag('clutter', 8);
+const seed = flag('seed', 7);
+const testCount = flag('test', 1000);
+const line = (s = '') => process.stdout.write(`${s}\n`);
+if (!existsSync(dataPath)) {
+  line(`bench:where: ${dataPath} not found (the digits live in ../shared/data next to the repository)`);
+  process.exit(1);
+}
+
+const SIZE = 32;
+const common = { numClasses: 10, imageSize: SIZE, numChannels: 1, pixelScale: 1, dropout: 0 };
+const MODELS = [
+  { name: '(a) canvas-classifier', config: { preset: 'canvas-classifier', ...common, maxSeqLen: 1, dModel: 128, numHiddenLayers: 2 } },
+  { name: '(b) stn-classifier', config: { preset: 'stn-classifier', ...common, maxSeqLen: 1, dModel: 128, numHiddenLayers: 2, outputSize: 16, locHiddenSize: 32 } },
+  { name: '(d) vit-classifier', config: { preset: 'vit-classifier', ...common, patchSize: 8, maxSeqLen: 17, dModel: 32, numHeads: 4, numEncoderLayers: 2, dFf: 64 } },
+];
+const DATASETS = [
+  { name: 'translated', clutter: 0 },
+  { name: 'cluttered', clutter },
+];
+
+const digits = await readCsvClassification(dataPath);
+const { train: trainDigits, dev: testDigits } = trainDevSplit(digits, { devFraction: 0.2, seed });
+const backend = await setupBackend();
+const load = loadavg();
+line(`where to look: ${SIZE}×${SIZE} canvases of 8×8 digits (${trainDigits.length} train rows, ${testDigits.length} test rows); ${steps} steps × ${batchSize}; tfjs ${backend.name}, ${cpus().length} cores, load average ${load.map((x) => x.toFixed(2)).join(' ')}`);
+
+/** Forward FLOPs of one image: the ViT's per-token modules times its tokens (patch embedding per patch, classifier once). */
+function imageFlops(config) {
+  const T = imagePositions(config);
+  return flopsPerToken(config, { contextLength: T }).modules.reduce((sum, m) => sum + m.flops * (m.module === 'classifier' || T === 1 ? 1 : m.module.startsWith('embeddings') ? T - 1 : T), 0);
+}
+
+/** Median ms of one image through onnxruntime-node (1 thread). */
+async function onnxMs(model) {
+  const session = await createOnnxModel(exportCheckpointFiles(serializeCheckpoint({ model })), { numThreads: 1 });
+  try {
+    const rng = createRng(3);
+    const image = Float32Array.from({ length: SIZE * SIZE }, () => rng.next());
+    for (let i = 0; i < 20; i++) await session.runImages(image, 1);
+    const times = [];
+    for (let i = 0; i < 300; i++) {
+      const t = performance.now();
+      await session.runImages(image, 1);
+      times.push(performance.now() - t);
+    }
+    return times.sort((a, b) => a - b)[times.length >> 1];
+  } finally {
+    await session.release();
+  }
+}
+
+const results = [];
+for (const data of DATASETS) {
+  const options = { size: SIZE, clutter: data.clutter };
+  const trainSet = clutteredDigits(trainDigits, { ...options, count: steps * batchSize, seed });
+  const testSet = clutteredDigits(testDigits, { ...options, count: testCount, seed: seed + 1 });
+  const pixelsOf = (set) => {
+    const out = new Float32Array(set.length * SIZE * SIZE);
+    set.forEach((c, i) => out.set(c.pixels, i * SIZE * SIZE));
+    return out;
+  };
+  for (const spec of MODELS) {
+    const config = createModelConfig(spec.config);
+    const model = createModel(config, { seed });
+    const started = performance.now();
+    const { state } = await train(model, (step) => {
+      const rows = trainSet.slice(((step - 1) % steps) * batchSize, ((step - 1) % steps + 1) * batchSize);
+      return imageTrainBatch(pixelsOf(rows), Int32Array.from(rows, (c) => c.label), config);
+    }, { steps, learningRate: 3e-3, schedule: { kind: 'cosine', warmupSteps: 30, totalSteps: steps, minLr: 3e-4 }, logEvery: 10 });
+    const trainSeconds = (performance.now() - started) / 1000;
+    let correct = 0;
+    for (let at = 0; at < testSet.length; at += 250) {
+      const rows = testSet.slice(at, at + 250);
+      const predicted = await classify(model, imageTrainBatch(pixelsOf(rows), new Int32Array(rows.length), config).input);
+      rows.forEach((c, i) => (correct += predicted[i].label === c.label ? 1 : 0));
+    }
+    const accuracy = correct / testSet.length;
+    let meanZoom;
+    if (model instanceof StnModel) {
+      // How far θ moved from the identity: the mean scale |det A|^½ of its linear part on the test canvases.
+      const rows = testSet.slice(0, 250);
+      const { theta, output } = model.transform(imageTrainBatch(pixelsOf(rows), new Int32Array(rows.length), config).input);
+      const t = theta.dataSync();
+      let sum = 0;
+      for (let b = 0; b < rows.length; b++) sum += Math.sqrt(Math.abs(t[6 * b] * t[6 * b + 4] - t[6 * b + 1] * t[6 * b + 3]));
+      meanZoom = sum / rows.length;
+      theta.dispose();
+      output.dispose();
+    }
+    const ms = await onnxMs(model);
+    const last = state.losses.slice(-5); // the last 50 steps
+    const finalLoss = last.reduce((s, h) => s + h.loss, 0) / Math.max(1, last.length);
+    const row = { data: data.name, clutter: data.clutter, model: spec.name, preset: config.preset, accuracy, parameters: model.parameterCount(), flopsPerImage: imageFlops(config), onnxMsPerImage: ms, trainSeconds, finalTrainLoss: finalLoss, ...(meanZoom !== undefined ? { stnMeanScale: meanZoom } : {}) };
+    results.push(row);
+    line(`${data.name.padEnd(10)} ${spec.name.padEnd(22)} accuracy ${(100 * accuracy).toFixed(1).padStart(5)}%  loss ${finalLoss.toFixed(3)}  ${row.parameters.toLocaleString('en-US')} params  ${(row.flopsPerImage / 1e6).toFixed(2)} MFLOPs  ${ms.toFixed(3)} ms/image  trained in ${trainSeconds.toFixed(0)} s${meanZoom !== undefined ? `  θ scale ${meanZoom.toFixed(2)}` : ''}`);
+    model.dispose();
+  }
+}
+
+const dir = join(repoRoot, 'bench/results');
+const setup = { date: new Date().toISOString(), backend: backend.name, cpus: cpus().length, loadAverage: load, seed, steps, batchSize, learningRate: '3e-3 cosine (30 warm-up steps) to 3e-4', canvas: SIZE, clutter, trainRows: trainDigits.length, testRows: testDigits.length, testCanvases: testCount };
+await writeFileAtomic(join(dir, 'where-to-look.json'), `${JSON.stringify({ ...setup, models: MODELS.map((m) => m.config), results }, null, 2)}\n`);
+const md = [
+  '# Where to look: canvas classifier, spatial transformer, ViT on 32×32 digit canvases',
+  '',
+  `\`npm run bench:where\` (${setup.date}; tfjs ${backend.name}, ${setup.cpus} cores, load average ${load.map((x) => x.toFixed(2)).join(' ')}). One 8×8 digit per canvas at a random position; "cluttered": ${clutter} fragments (4×4) of other digits too. Every model: ${steps} steps × ${batchSize} canvases (the same ones), Adam, lr ${setup.learningRate}, seed ${seed}. Test: ${testCount} canvases of the ${testDigits.length} digit rows held out from training. ms/image: onnxruntime-node, 1 thread, batch 1, median of 300.`,
+  '',
+  '| data | model | test accuracy | final train loss | parameters | MFLOPs / image | ms / image (ORT) | training s |',
+  '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ...results.map((r) => `| ${r.data} | ${r.model} | ${(100 * r.accuracy).toFixed(1)}% | ${r.finalTrainLoss.toFixed(3)} | ${r.parameters.toLocaleString('en-US')} | ${(r.flopsPerImage / 1e6).toFixed(2)} | ${r.onnxMsPerImage.toFixed(3)} | ${r.trainSeconds.toFixed(0)} |`),
+  '',
+  ...results.filter((r) => r.stnMeanScale !== undefined).map((r) => `STN on ${r.data}: mean scale of θ's linear part on test canvases ${r.stnMeanScale.toFixed(2)} (1 = the identity, the whole canvas; < 1 = zoomed in).`),
+  '',
+];
+await writeFileAtomic(join(dir, 'where-to-look.md'), `${md.join('\n')}\n`);
+line(`wrote ${join(dir, 'where-to-look.md')} and .json`);

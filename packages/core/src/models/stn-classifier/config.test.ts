@@ -1,0 +1,71 @@
+// The canvas- and stn-classifier configs: defaults, checks with one-line errors naming the
+// field, FLOPs and the weight shapes that pin their sizes, config.json round trips.
+
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../errors.js';
+import { createModelConfig, parseModelConfig } from '../../config.js';
+import { flopsPerToken } from '../../flops.js';
+import type { CanvasClassifierConfig } from '../canvas-classifier/config.js';
+import type { StnClassifierConfig } from './config.js';
+import { hfConfig, imageConfig, imagePositions, modelKind, modelTask } from '../registry.js';
+
+const canvas = (o: Record<string, unknown> = {}): CanvasClassifierConfig => createModelConfig({ preset: 'canvas-classifier', numClasses: 10, ...o } as never) as CanvasClassifierConfig;
+const stn = (o: Record<string, unknown> = {}): StnClassifierConfig => createModelConfig({ preset: 'stn-classifier', numClasses: 10, ...o } as never) as StnClassifierConfig;
+
+const message = (f: () => unknown): string => {
+  try {
+    f();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+  throw new Error('no error');
+};
+
+describe('canvas-classifier and stn-classifier configs', () => {
+  it('default to a 32 × 32 one-channel canvas for image classification, one position per image', () => {
+    for (const config of [canvas(), stn()]) {
+      expect(config).toMatchObject({ imageSize: 32, numChannels: 1, maxSeqLen: 1, numHiddenLayers: 2 });
+      expect(modelTask(config)).toBe('image-classification');
+      expect(imagePositions(imageConfig(config, 'test'))).toBe(1);
+    }
+    expect(stn()).toMatchObject({ outputSize: 16, locHiddenSize: 32 });
+  });
+
+  it('refuse bad fields with one line naming the field', () => {
+    expect(message(() => stn({ outputSize: 40 }))).toBe('outputSize: 40 is larger than imageSize=32; the sampler reads a smaller image');
+    expect(message(() => canvas({ maxSeqLen: 17 }))).toBe('maxSeqLen: 17 is not allowed; an image classifier reads one image, use 1');
+    expect(message(() => canvas({ numHiddenLayers: 0 }))).toBe('numHiddenLayers: 0 is not allowed; expected an integer >= 1');
+    expect(message(() => stn({ locHiddenSize: 2.5 }))).toBe('locHiddenSize: 2.5 is not allowed; expected an integer >= 1');
+    expect(message(() => canvas({ pixelScale: 0 }))).toMatch(/^pixelScale: 0 is not allowed/);
+    expect(message(() => canvas({ patchSize: 4 }))).toMatch(/patchSize/);
+    expect(message(() => canvas({ outputSize: 8 }))).toMatch(/outputSize/);
+  });
+
+  it('count FLOPs per image and pin their sizes by weight shapes', () => {
+    const c = canvas({ imageSize: 8, dModel: 16, numHiddenLayers: 2 });
+    expect(flopsPerToken(c).total).toBe(2 * (64 * 16 + 16 * 16 + 16 * 10));
+    expect(modelKind('canvas-classifier').sizedWeights(c)).toEqual({
+      'classifier.layers.0.weight': [16, 64],
+      'classifier.layers.1.weight': [16, 16],
+      'classifier.out.weight': [10, 16],
+    });
+    const s = stn({ imageSize: 8, outputSize: 4, dModel: 16, numHiddenLayers: 1, locHiddenSize: 5 });
+    const modules = Object.fromEntries(flopsPerToken(s).modules.map((m) => [m.module, m.flops]));
+    expect(modules).toEqual({
+      'localization.layers.0': 2 * 64 * 5,
+      'localization.out': 2 * 5 * 6,
+      sampler: 16 * (12 + 12),
+      'classifier.layers.0': 2 * 16 * 16,
+      'classifier.out': 2 * 16 * 10,
+    });
+    expect(modelKind('stn-classifier').sizedWeights(s)).toMatchObject({ 'localization.out.weight': [6, 5], 'classifier.layers.0.weight': [16, 16] });
+  });
+
+  it("round-trip through config.json; the export folder's config.json has attend's model_type", () => {
+    const s = stn({ imageSize: 28, outputSize: 14 });
+    expect(parseModelConfig(JSON.stringify(s))).toEqual(s);
+    expect(hfConfig(s)).toMatchObject({ model_type: 'attend-stn-classifier', image_size: 28, num_channels: 1, num_labels: 10, attend: s });
+    expect(hfConfig(canvas())).toMatchObject({ model_type: 'attend-canvas-classifier' });
+  });
+});

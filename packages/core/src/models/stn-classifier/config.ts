@@ -1,0 +1,59 @@
+// The spatial transformer network (Jaderberg et al., NIPS 2015) on a canvas: a localisation
+// network (one ReLU layer of width locHiddenSize on the flattened canvas) regresses an affine
+// map θ (2 × 3, initialised to the identity), the sampling grid of an outputSize × outputSize
+// image is θ applied to its normalised coordinates, the canvas is read there by bilinear
+// interpolation, and the canvas-classifier's MLP classifies the transformed image.
+
+import { ConfigError } from '../../errors.js';
+import type { ModelKind } from '../kind.js';
+import { int } from '../fields.js';
+import { IMAGE_FIELDS, imageMlpFields, imageValues, MLP_FIELDS, mlpActivations, mlpFlops, mlpSizedWeights, mlpWidths, type CanvasClassifierConfig } from '../canvas-classifier/config.js';
+import { stnConfig } from './hf.js';
+
+export interface StnClassifierConfig extends Omit<CanvasClassifierConfig, 'preset'> {
+  preset: 'stn-classifier';
+  /** Side of the sampler's output, the image the classifier sees. */
+  outputSize: number;
+  /** Width of the localisation network's hidden layer. */
+  locHiddenSize: number;
+}
+
+/** Parameters of the affine map θ, row-major [[a, b, tx], [c, d, ty]]. */
+export const THETA_SIZE = 6;
+/** θ of the identity map, the localisation network's initial output. */
+export const IDENTITY_THETA = [1, 0, 0, 0, 1, 0] as const;
+
+/** Widths of the localisation network: canvas → locHiddenSize → θ. */
+export function locWidths(config: StnClassifierConfig): number[] {
+  return [imageValues(config), config.locHiddenSize, THETA_SIZE];
+}
+
+/** Widths of the classifier on the sampler's output. */
+export function stnClassifierWidths(config: StnClassifierConfig): number[] {
+  return mlpWidths(config, config.numChannels * config.outputSize ** 2);
+}
+
+export const stnClassifier: ModelKind<StnClassifierConfig> = {
+  preset: 'stn-classifier',
+  task: 'image-classification',
+  description: 'spatial transformer (affine θ, bilinear sampler) then the canvas MLP classifier',
+  fields: ['preset', ...IMAGE_FIELDS, ...MLP_FIELDS, 'outputSize', 'locHiddenSize'],
+  laterFields: {},
+  defaults: () => ({ preset: 'stn-classifier', imageSize: 32, numChannels: 1, pixelScale: 1 / 16, dModel: 128, maxSeqLen: 1, dropout: 0.1, numHiddenLayers: 2, outputSize: 16, locHiddenSize: 32 }),
+  hfConfig: stnConfig,
+  validate(v) {
+    const config: StnClassifierConfig = { preset: 'stn-classifier', ...imageMlpFields(v), outputSize: int(v, 'outputSize', 1), locHiddenSize: int(v, 'locHiddenSize', 1) };
+    if (config.outputSize > config.imageSize) throw new ConfigError('outputSize', `${config.outputSize} is larger than imageSize=${config.imageSize}; the sampler reads a smaller image`);
+    return config;
+  },
+  flops: (config) => [
+    ...mlpFlops('localization', locWidths(config)),
+    // Grid: 2 outputs × 3 products per output pixel; sampler: 4 corners × (weight product + multiply-add) per value.
+    { module: 'sampler', flops: config.outputSize ** 2 * (2 * 2 * 3 + config.numChannels * 4 * 3) },
+    ...mlpFlops('classifier', stnClassifierWidths(config)),
+  ],
+  sizedWeights: (config) => ({ ...mlpSizedWeights('localization', locWidths(config)), ...mlpSizedWeights('classifier', stnClassifierWidths(config)) }),
+  // The localisation network's inputs and hidden layer, θ, then the grid and the sampled image.
+  activations: (config) =>
+    2 * (imageValues(config) + config.locHiddenSize) + THETA_SIZE + config.outputSize ** 2 * (2 + config.numChannels) + mlpActivations(stnClassifierWidths(config)),
+};

@@ -1,0 +1,55 @@
+// The stn-classifier (Jaderberg et al., NIPS 2015): the localisation network (an MLP on the
+// flattened canvas, its last map zero with the identity as bias, so θ starts as the identity)
+// gives θ [B, 2, 3]; `affineGrid` and `gridSample` (spatial-transformer.ts) read the canvas at
+// outputSize × outputSize; the canvas-classifier's MLP classifies the transformed image.
+// Dropout (config.dropout) is in the classifier only: θ is not made noisy in training.
+
+import * as tf from '@tensorflow/tfjs-core';
+import { IDENTITY_THETA, locWidths, stnClassifierWidths, type StnClassifierConfig } from '@attend/core';
+import type { ForwardOptions, ForwardResult, TokenBatch } from '../../model.js';
+import type { NamedParam } from '../../params.js';
+import { affineGrid, gridSample } from '../../spatial-transformer.js';
+import { imageTensor, ImageModel, Mlp } from '../canvas-classifier/model.js';
+
+/** What the spatial transformer did to a batch: θ [B, 2, 3] and the sampled images [B, C, outputSize, outputSize]. */
+export interface StnTransform {
+  theta: tf.Tensor3D;
+  output: tf.Tensor4D;
+}
+
+/** The stn-classifier preset: class logits [B, numClasses] of `TokenBatch.pixels`. */
+export class StnModel extends ImageModel<StnClassifierConfig> {
+  readonly localization: Mlp;
+  readonly classifier: Mlp;
+
+  constructor(config: StnClassifierConfig, options: { seed?: number } = {}) {
+    super(config);
+    const seed = options.seed ?? 0;
+    this.localization = new Mlp('localization', locWidths(config), seed * 7919 + 3, { weight: 'zeros', bias: { values: IDENTITY_THETA } });
+    this.classifier = new Mlp('classifier', stnClassifierWidths(config), seed * 7919 + 4);
+  }
+
+  namedParams(): NamedParam[] {
+    return [...this.localization.namedParams(), ...this.classifier.namedParams()];
+  }
+
+  /** θ and the sampled images of `input` (scaled pixels); the caller disposes them. */
+  transform(input: TokenBatch, options: ForwardOptions = {}): StnTransform {
+    return tf.tidy(() => {
+      const B = input.batchSize;
+      const x = imageTensor(input, this.config);
+      const theta = tf.reshape(this.localization.forward(tf.reshape(x, [B, -1]), 0, false), [B, 2, 3]) as tf.Tensor3D;
+      const S = this.config.outputSize;
+      return { theta, output: gridSample(x, affineGrid(theta, S, S)) };
+    });
+  }
+
+  forward(input: TokenBatch, _target?: TokenBatch, options: ForwardOptions = {}): ForwardResult {
+    return {
+      logits: tf.tidy(() => {
+        const { output } = this.transform(input, options);
+        return this.classifier.forward(tf.reshape(output, [input.batchSize, -1]), this.config.dropout, options.training ?? false);
+      }),
+    };
+  }
+}
