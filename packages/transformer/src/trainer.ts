@@ -9,6 +9,7 @@ import type { TokenBatch } from './model.js';
 import type { AttendModel } from './models.js';
 import { AdamW, clipByGlobalNorm, learningRate, type AdamWOptions, type Schedule } from './optimizer.js';
 import { checkpointExists, loadCheckpoint, saveCheckpoint, type TrainerState } from './checkpoint.js';
+import type { GradientWorkers } from './data-parallel.js';
 
 /** One training example batch in model terms. */
 export interface TrainBatch {
@@ -102,6 +103,14 @@ export interface TrainerOptions {
    * activations of one micro-batch alive at a time. Default 1.
    */
   gradAccum?: number;
+  /**
+   * Data-parallel worker threads (Node only): each computes the gradients of 1/workers of a
+   * step's batch rows (with `gradAccum`, in that many micro-batches of its share) on its own tfjs
+   * backend and copy of the model; their gradients are summed in a fixed order before one
+   * optimizer step here, so a run is deterministic for a seed and a number of workers. The model
+   * must be one `createModel` builds from its config. Default 1: no threads.
+   */
+  workers?: number;
   /** Evaluate every this many steps (and at the end); default: only at the end. */
   evalEvery?: number;
   evaluate?: (model: AttendModel, step: number) => Promise<Record<string, number>> | Record<string, number>;
@@ -148,6 +157,8 @@ export async function train(model: AttendModel, nextBatch: (step: number) => Tra
   const clipNorm = options.clipNorm === undefined ? 1 : options.clipNorm;
   const gradAccum = options.gradAccum ?? 1;
   if (!Number.isInteger(gradAccum) || gradAccum < 1) throw new TrainingError(`gradAccum: ${gradAccum} is not allowed; expected an integer >= 1`);
+  const workers = options.workers ?? 1;
+  if (!Number.isInteger(workers) || workers < 1) throw new TrainingError(`workers: ${workers} is not allowed; expected an integer >= 1`);
   const logEvery = options.logEvery ?? 10;
   const optimizer = new AdamW(options.optimizer);
   const params = model.namedParams();
@@ -215,86 +226,109 @@ export async function train(model: AttendModel, nextBatch: (step: number) => Tra
     return undefined;
   };
 
-  let reason: StopReason = 'completed';
-  let windowStart = performance.now();
-  let windowTokens = 0;
-  let yielded = started;
-  while (state.step < options.steps) {
-    if (options.signal && performance.now() - yielded >= YIELD_EVERY_MS) {
-      await nextTask();
-      yielded = performance.now();
-    }
-    if (options.signal?.aborted) {
-      reason = 'aborted';
-      break;
-    }
-    const step = state.step + 1;
-    const batch = nextBatch(step);
-    const lr = learningRate(schedule, options.learningRate, step);
-    const { loss, gradNorm } = tf.tidy(() => {
-      const { loss: lossValue, grads } = batchGradients(model, batch, variables, gradAccum, options.labelSmoothing, step);
-      if (!grads) return { loss: lossValue, gradNorm: NaN };
-      const clipped = clipNorm === null ? { grads, norm: undefined } : clipByGlobalNorm(grads, clipNorm);
-      optimizer.apply(params, clipped.grads, lr);
-      return { loss: lossValue, gradNorm: clipped.norm ? clipped.norm.dataSync()[0]! : NaN };
-    });
-    if (!Number.isFinite(loss)) {
-      const kept = lastGoodCheckpoint === undefined ? 'no checkpoint was written yet' : `last good checkpoint: ${options.checkpoint?.dir} (step ${lastGoodCheckpoint})`;
-      optimizer.dispose();
-      throw new TrainingError(`loss is ${loss} at step ${step}; stopped before applying that update (${kept}). Try a lower learning rate or gradient clipping.`);
-    }
-    state.step = step;
-    lossSum += loss;
-    lossSteps++;
-    windowTokens += batch.labelWeights ? countOnes(batch.labelWeights) : batch.labels.length;
-    if (step % logEvery === 0 || step === options.steps) {
-      const now = performance.now();
-      state.losses.push({ step, loss });
-      emit({ type: 'step', step, totalSteps: options.steps, loss, lr, gradNorm, tokensPerSecond: (windowTokens * 1000) / Math.max(now - windowStart, 1e-3), elapsedMs: elapsedMs() });
-      windowStart = now;
-      windowTokens = 0;
-    }
-    const evalNow = options.evalEvery !== undefined && step % options.evalEvery === 0;
-    if (evalNow) {
-      const stop = await evaluate();
-      await save();
-      if (stop) {
-        reason = stop;
+  const pool = workers > 1 ? await startWorkers(model, { workers, gradAccum, labelSmoothing: options.labelSmoothing }) : undefined;
+  try {
+    return await trainSteps();
+  } finally {
+    await pool?.close();
+  }
+
+  async function trainSteps(): Promise<TrainingResult> {
+    let reason: StopReason = 'completed';
+    let windowStart = performance.now();
+    let windowTokens = 0;
+    let yielded = started;
+    while (state.step < options.steps) {
+      if (options.signal && performance.now() - yielded >= YIELD_EVERY_MS) {
+        await nextTask();
+        yielded = performance.now();
+      }
+      if (options.signal?.aborted) {
+        reason = 'aborted';
         break;
       }
-    } else if (options.checkpoint?.every !== undefined && step % options.checkpoint.every === 0) {
-      await save();
+      const step = state.step + 1;
+      const batch = nextBatch(step);
+      const lr = learningRate(schedule, options.learningRate, step);
+      const shared = pool ? await pool.gradients(batch, step) : undefined;
+      const { loss, gradNorm } = tf.tidy(() => {
+        const { loss: lossValue, grads } = shared
+          ? { loss: shared.loss, grads: shared.grads && pool!.tensors(shared.grads) }
+          : batchGradients(model, batch, variables, gradAccum, options.labelSmoothing, step);
+        if (!grads) return { loss: lossValue, gradNorm: NaN };
+        const clipped = clipNorm === null ? { grads, norm: undefined } : clipByGlobalNorm(grads, clipNorm);
+        optimizer.apply(params, clipped.grads, lr);
+        return { loss: lossValue, gradNorm: clipped.norm ? clipped.norm.dataSync()[0]! : NaN };
+      });
+      if (!Number.isFinite(loss)) {
+        const kept = lastGoodCheckpoint === undefined ? 'no checkpoint was written yet' : `last good checkpoint: ${options.checkpoint?.dir} (step ${lastGoodCheckpoint})`;
+        optimizer.dispose();
+        throw new TrainingError(`loss is ${loss} at step ${step}; stopped before applying that update (${kept}). Try a lower learning rate or gradient clipping.`);
+      }
+      state.step = step;
+      lossSum += loss;
+      lossSteps++;
+      windowTokens += countedLabels(batch);
+      if (step % logEvery === 0 || step === options.steps) {
+        const now = performance.now();
+        state.losses.push({ step, loss });
+        emit({ type: 'step', step, totalSteps: options.steps, loss, lr, gradNorm, tokensPerSecond: (windowTokens * 1000) / Math.max(now - windowStart, 1e-3), elapsedMs: elapsedMs() });
+        windowStart = now;
+        windowTokens = 0;
+      }
+      const evalNow = options.evalEvery !== undefined && step % options.evalEvery === 0;
+      if (evalNow) {
+        const stop = await evaluate();
+        await save();
+        if (stop) {
+          reason = stop;
+          break;
+        }
+      } else if (options.checkpoint?.every !== undefined && step % options.checkpoint.every === 0) {
+        await save();
+      }
     }
+    const lastEval = state.evals[state.evals.length - 1];
+    const finalEval = reason === 'completed' && options.evaluate !== undefined && lastEval?.step !== state.step;
+    if (finalEval) {
+      const stop = await evaluate();
+      if (stop) reason = stop;
+    }
+    // A final evaluation is saved even at a step already checkpointed (its metrics.jsonl line).
+    if (lastGoodCheckpoint !== state.step || finalEval) await save();
+    emit({ type: 'stop', step: state.step, reason });
+    optimizer.dispose();
+    return { state, reason };
   }
-  const lastEval = state.evals[state.evals.length - 1];
-  const finalEval = reason === 'completed' && options.evaluate !== undefined && lastEval?.step !== state.step;
-  if (finalEval) {
-    const stop = await evaluate();
-    if (stop) reason = stop;
-  }
-  // A final evaluation is saved even at a step already checkpointed (its metrics.jsonl line).
-  if (lastGoodCheckpoint !== state.step || finalEval) await save();
-  emit({ type: 'stop', step: state.step, reason });
-  optimizer.dispose();
-  return { state, reason };
+}
+
+/** The data-parallel workers (their module is loaded only here: it needs Node's worker_threads). */
+async function startWorkers(model: AttendModel, options: { workers: number; gradAccum: number; labelSmoothing?: number }): Promise<GradientWorkers> {
+  if (typeof process === 'undefined' || !process.versions?.node) throw new TrainingError(`workers: ${options.workers} worker threads need Node; in the browser training keeps one thread (workers: 1)`);
+  const specifier = './data-parallel.js';
+  const { GradientWorkers: Workers } = (await import(/* @vite-ignore */ specifier)) as typeof import('./data-parallel.js');
+  return Workers.start(model, options);
 }
 
 /**
  * Loss and gradients of `batch`, in `parts` micro-batches whose gradients are summed with the
  * weight of each one's counted labels (so the sum is the whole batch's mean-loss gradient);
- * the gradients are undefined when the loss is not finite.
+ * the gradients are undefined when the loss is not finite (or nothing was counted).
+ * `total`: the counted labels of the whole batch when `batch` is one data-parallel worker's
+ * share of it (its loss and gradients are then its part of the whole batch's mean); default:
+ * `batch` is the whole batch.
  */
-function batchGradients(model: AttendModel, batch: TrainBatch, variables: tf.Variable[], parts: number, labelSmoothing: number | undefined, step: number): { loss: number; grads?: Record<string, tf.Tensor> } {
-  const counted = (b: TrainBatch): number => (b.labelWeights ? countOnes(b.labelWeights) : b.labels.length);
-  const total = parts === 1 ? 1 : counted(batch);
+export function batchGradients(model: AttendModel, batch: TrainBatch, variables: tf.Variable[], parts: number, labelSmoothing: number | undefined, step: number, total?: number): { loss: number; grads?: Record<string, tf.Tensor> } {
+  const weighted = parts > 1 || total !== undefined;
+  const denominator = !weighted ? 1 : total ?? countedLabels(batch);
   let loss = 0;
   let sum: Record<string, tf.Tensor> | undefined;
   for (const part of parts === 1 ? [batch] : microBatches(batch, parts)) {
-    const weight = parts === 1 ? 1 : counted(part) / total;
+    const weight = weighted ? countedLabels(part) / denominator : 1;
     if (weight === 0) continue; // only padding: adds nothing to the mean
     const partLoss = (): tf.Scalar => batchLoss(model, part, { training: true, labelSmoothing, step });
-    // One part (no accumulation) is the step as it always was: no weighting op in its graph.
-    const { value, grads } = tf.variableGrads(parts === 1 ? partLoss : () => tf.mul(partLoss(), weight) as tf.Scalar, variables);
+    // The whole batch in one part is the step as it always was: no weighting op in its graph.
+    const { value, grads } = tf.variableGrads(weighted ? () => tf.mul(partLoss(), weight) as tf.Scalar : partLoss, variables);
     loss += value.dataSync()[0]!;
     value.dispose();
     if (!Number.isFinite(loss)) {
@@ -338,6 +372,11 @@ export function microBatches(batch: TrainBatch, parts: number): TrainBatch[] {
     });
   }
   return out;
+}
+
+/** The label positions of `batch` that count in its mean loss (its labels less padding). */
+export function countedLabels(batch: TrainBatch): number {
+  return batch.labelWeights ? countOnes(batch.labelWeights) : batch.labels.length;
 }
 
 function countOnes(w: Float32Array): number {
