@@ -31,7 +31,7 @@ function batch(step: number): TrainBatch {
 }
 
 /** Loss and gradient norm of every step, and the final weights. */
-async function lossCurve(options: Partial<TrainerOptions> & { steps: number }): Promise<{ losses: number[]; norms: number[]; weights: Float32Array[] }> {
+async function lossCurve(options: Partial<TrainerOptions> & { steps: number; nextBatch?: (step: number) => TrainBatch }): Promise<{ losses: number[]; norms: number[]; weights: Float32Array[] }> {
   const model = createModel(config, { seed: 3 });
   const losses: number[] = [];
   const norms: number[] = [];
@@ -40,7 +40,7 @@ async function lossCurve(options: Partial<TrainerOptions> & { steps: number }): 
     losses.push(e.loss);
     norms.push(e.gradNorm);
   };
-  await train(model, batch, { learningRate: 1e-2, logEvery: 1, ...options, onProgress });
+  await train(model, options.nextBatch ?? batch, { learningRate: 1e-2, logEvery: 1, ...options, onProgress });
   const weights = model.namedParams().map((p) => Float32Array.from(p.variable.dataSync() as Float32Array));
   model.dispose();
   return { losses, norms, weights };
@@ -96,11 +96,14 @@ describe('train with workers', () => {
     expect(error?.message).toMatch(/^worker [12] of 2: sequence of length 9 exceeds maxSeqLen 8$/);
   }, 120_000);
 
-  it('refuses a worker count that is not a positive integer or more workers than rows', async () => {
+  it('refuses a worker count that is not a positive integer; a batch of fewer rows than workers trains on the first', async () => {
     const model = createModel(config, { seed: 3 });
     await expect(train(model, batch, { steps: 1, learningRate: 1e-2, workers: 0 })).rejects.toThrow(/^workers: 0 is not allowed; expected an integer >= 1$/);
-    const oneRow = (step: number): TrainBatch => microBatches(batch(step), B)[0]!;
-    await expect(train(model, oneRow, { steps: 1, learningRate: 1e-2, workers: 2 })).rejects.toThrow(/^workers: 2 workers cannot split a batch of 1 rows; use at most 1$/);
+    await expect(train(model, batch, { steps: 1, learningRate: 1e-2, workers: 1.5 })).rejects.toThrow(/^workers: 1.5 is not allowed; expected an integer >= 1$/);
     model.dispose();
+    const oneRow = (step: number): TrainBatch => microBatches(batch(step), B)[0]!;
+    const one = await lossCurve({ steps: 3, nextBatch: oneRow });
+    const two = await lossCurve({ steps: 3, nextBatch: oneRow, workers: 2 });
+    expectSameCurve(two.losses, one.losses, 1e-5);
   }, 120_000);
 });

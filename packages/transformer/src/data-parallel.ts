@@ -124,14 +124,13 @@ export class GradientWorkers {
   /**
    * The whole batch's loss and summed gradients (in worker order; undefined for a parameter no
    * worker had a gradient for), the workers computing with the model's current weights; no
-   * gradients when the loss is not finite.
+   * gradients when the loss is not finite. Each worker gets a share of consecutive rows.
    */
   async gradients(batch: TrainBatch, step: number): Promise<{ loss: number; grads?: (Float32Array | undefined)[] }> {
-    const n = this.workers.length;
-    if (batch.input.batchSize < n) throw new TrainingError(`workers: ${n} workers cannot split a batch of ${batch.input.batchSize} rows; use at most ${batch.input.batchSize}`);
     this.variables.forEach((v, i) => this.weights.set(v.dataSync() as Float32Array, this.slots[i]!.offset));
     const total = countedLabels(batch);
-    const shares = microBatches(batch, n);
+    // A batch of fewer rows than workers (a data set's last batch) goes to the first few.
+    const shares = microBatches(batch, Math.min(this.workers.length, batch.input.batchSize));
     const replies = await Promise.all(shares.map((share, i) => {
       const done = this.reply(i);
       const request: StepRequest = { step, share: ownShare(share), total };

@@ -42,6 +42,7 @@ import { progressView } from '../progress.js';
 import { loadTrainData, presetOfData, type DataFlags, type TrainData } from '../train-data.js';
 import { configErrorOf, settingError, TRAIN_LIMITS, trainSettings, type TrainFlags, type TrainSettings } from '../train-settings.js';
 import { checkTokenizerFlags, trainTokenizer, type TrainTokenizer } from '../train-tokenizer.js';
+import { trainWorkers } from '../train-workers.js';
 
 export interface TrainCommandOptions extends TrainFlags, DataFlags {
   out: string;
@@ -56,6 +57,8 @@ export interface TrainCommandOptions extends TrainFlags, DataFlags {
   tokenizer?: TrainTokenizer;
   /** Its vocabulary size (word, bpe). */
   vocabSize?: number;
+  /** Data-parallel worker threads (default: one per core). */
+  workers?: number;
 }
 
 
@@ -360,6 +363,7 @@ function presetTask(t: Transformer, data: TrainData, tokenizer: Tokenizer | unde
 
 export async function trainCommand(o: TrainCommandOptions, fromCli: (key: keyof TrainFlags) => boolean): Promise<void> {
   const s = await trainSettings(o, fromCli);
+  const workers = trainWorkers(o.workers, s);
   checkTokenizerFlags(o.tokenizer, o.vocabSize);
   const out = await checkOut(o);
   const t = await import('@attend/transformer');
@@ -417,7 +421,7 @@ export async function trainCommand(o: TrainCommandOptions, fromCli: (key: keyof 
       `  model     ${model.parameterCount().toLocaleString('en-US')} parameters (${modelShape(config)})`,
       `  data      ${task.size}`,
       `  training  steps ${s.steps}${resuming ? ` (${s.steps - startStep} to go)` : ''}, batch ${s.batchSize}, lr ${s.learningRate} (cosine, ${warmupSteps} warmup steps, down to ${Number(minLr.toPrecision(3))}), eval every ${s.evalEvery}, seed ${s.seed}`,
-      `  device    tfjs ${backend.name} (cpu)`,
+      `  device    tfjs ${backend.name} (cpu)${workers > 1 ? `, ${workers} worker threads` : ''}`,
       `  out       ${o.out} (checkpoint, ${CHECKPOINT_FILES.metrics}, ${LOSS_CURVE_FILE})`,
     ].join('\n'),
   );
@@ -431,6 +435,7 @@ export async function trainCommand(o: TrainCommandOptions, fromCli: (key: keyof 
     const result = await t.train(model, task.nextBatch, {
       steps: s.steps,
       ...(s.gradAccum > 1 ? { gradAccum: s.gradAccum } : {}),
+      ...(workers > 1 ? { workers } : {}),
       learningRate: s.learningRate,
       schedule: { kind: 'cosine', warmupSteps, totalSteps: s.steps, minLr },
       optimizer: { weightDecay: 0.01 },
