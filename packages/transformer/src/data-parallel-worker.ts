@@ -1,10 +1,13 @@
 // One data-parallel training worker (see data-parallel.ts): builds its copy of the model on its
 // own tfjs backend, then for each step reads the weights from shared memory, computes the
 // gradients of its share of the batch (in `gradAccum` micro-batches, weighted by their part of the
-// whole batch's counted labels) and writes them into its shared gradient buffer.
+// whole batch's counted labels) and writes them into its shared gradient buffer. Dropout masks
+// are drawn from Math.random (tfjs's dropout and leanAttention's seeds); in this thread it is a
+// stream seeded by the step and the worker's index, so a run is deterministic for a number of workers.
 
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
+import { createRng } from '@attend/core';
 import { setupBackend, type BackendName } from './backend.js';
 import { createModel } from './models.js';
 import { batchGradients } from './trainer.js';
@@ -26,6 +29,8 @@ try {
 
   port.on('message', (request: StepRequest) => {
     try {
+      const stream = createRng(request.step * 4096 + setup.index);
+      Math.random = () => stream.next();
       const reply = tf.tidy(() => {
         variables.forEach((v, i) => {
           const { offset, size } = setup.slots[i]!;

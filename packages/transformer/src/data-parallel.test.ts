@@ -82,6 +82,20 @@ describe('train with workers', () => {
     expectSameCurve(a.losses, one.losses, 1e-4);
   }, 120_000);
 
+  it('with dropout, 2 workers are deterministic (each worker\'s dropout stream is seeded) and differ from no dropout', async () => {
+    const dropped = createModelConfig({ ...config, dropout: 0.3 });
+    const curve = async (c: typeof config) => {
+      const model = createModel(c, { seed: 3 });
+      const losses: number[] = [];
+      await train(model, batch, { steps: 4, learningRate: 1e-2, logEvery: 1, workers: 2, onProgress: (e) => e.type === 'step' && losses.push(e.loss) });
+      model.dispose();
+      return losses;
+    };
+    const a = await curve(dropped);
+    expect(await curve(dropped)).toEqual(a);
+    expect(await curve(config)).not.toEqual(a);
+  }, 120_000);
+
   it('ends training with one line when a worker fails, without hanging', async () => {
     const model = createModel(config, { seed: 3 });
     // Step 3's batch is longer than the model's context: the worker's forward pass throws.
