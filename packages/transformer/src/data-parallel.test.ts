@@ -1,9 +1,11 @@
 // Data-parallel workers (data-parallel.ts) against the one-thread trainer. The workers run the
 // package's build (dist/), so these tests need `npx tsc -p tsconfig.build.json` first.
 
+import type { Worker } from 'node:worker_threads';
 import { createModelConfig, createRng } from '@attend/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { setupBackend } from './backend.js';
+import { GradientWorkers } from './data-parallel.js';
 import { createModel } from './models.js';
 import { lmTrainBatch, microBatches, train, type TrainBatch, type TrainerOptions } from './trainer.js';
 
@@ -108,6 +110,15 @@ describe('train with workers', () => {
     model.dispose();
     expect(error?.name).toBe('TrainingError');
     expect(error?.message).toMatch(/^worker [12] of 2: sequence of length 9 exceeds maxSeqLen 8$/);
+  }, 120_000);
+
+  it('ends training with one line when a worker thread exits, and does not wait for it', async () => {
+    const model = createModel(config, { seed: 3 });
+    const pool = await GradientWorkers.start(model, { workers: 2, gradAccum: 1 });
+    await (pool as unknown as { workers: Worker[] }).workers[1]!.terminate();
+    await expect(pool.gradients(batch(1), 1)).rejects.toThrow(/^worker 2 of 2 exited \(code 1\) while training$/);
+    await pool.close();
+    model.dispose();
   }, 120_000);
 
   it('refuses a worker count that is not a positive integer; a batch of fewer rows than workers trains on the first', async () => {
