@@ -136,7 +136,7 @@ export function scalingSvg(title: string, points: ScalingPoint[]): Promise<strin
     encoding: {
       x: { field: 'parameters', type: 'quantitative' as const, title: 'parameters (log scale)', scale: { type: 'log' as const } },
       y: { field, type: 'quantitative' as const, title: axis, scale: { type: 'log' as const } },
-      color: { field: 'series', type: 'nominal' as const, title: null },
+      color: { field: 'series', type: 'nominal' as const, title: null, legend: { labelLimit: 0 } },
     },
   });
   return render({

@@ -9,10 +9,11 @@
 // The load average is recorded with each cell: on a shared machine the figures are noisy.
 // Writes bench/results/scale.{json,md,svg} at the repo root:
 //   npm run bench:scale [-- --quick] [-- --cell-seconds 60]
-// --quick: d ∈ {64, 128, 256}, 2 layers, context 64, workers 1 and 2.
+// --quick: d ∈ {64, 128, 256}, 2 layers, context 64, workers 1 and 2. --replot: rewrites scale.md
+// and scale.svg from scale.json, measuring nothing.
 
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +22,9 @@ import { args, flag, matMulGflops, repoRoot } from './common.mjs';
 const VOCAB = 65; // tiny Shakespeare's characters
 const BATCH = 12;
 
+const resultsDir = join(repoRoot, 'bench/results');
 if (args[0] === '--cell') await cell(JSON.parse(args[1]));
+else if (args.includes('--replot')) await writeReport(JSON.parse(readFileSync(join(resultsDir, 'scale.json'), 'utf8')));
 else await main();
 
 /** One measurement, in this (child) process; prints its result as one JSON line. */
@@ -105,19 +108,26 @@ async function main() {
   matmul();
   out.loadAverageEnd = loadavg();
   // The share of the MatMul rate: against the mean of the two MatMul measurements.
-  const rates = out.matmul.map((m) => m.matmul512Gflops).filter(Number.isFinite);
-  const rate = rates.reduce((a, b) => a + b, 0) / rates.length;
+  const rate = matMulRate(out);
   for (const c of out.cells) if (c.modelGflops !== undefined) c.shareOfMatMul = c.modelGflops / rate;
+  mkdirSync(resultsDir, { recursive: true });
+  writeFileSync(join(resultsDir, 'scale.json'), JSON.stringify(out, null, 2) + '\n');
+  await writeReport(out);
+  line(`wrote ${join(resultsDir, 'scale.json')}, scale.md, scale.svg`);
+}
 
-  const dir = join(repoRoot, 'bench/results');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'scale.json'), JSON.stringify(out, null, 2) + '\n');
-  writeFileSync(join(dir, 'scale.md'), markdown(out, rate));
+function matMulRate(out) {
+  const rates = out.matmul.map((m) => m.matmul512Gflops).filter(Number.isFinite);
+  return rates.reduce((a, b) => a + b, 0) / rates.length;
+}
+
+/** scale.md and scale.svg from the results. */
+async function writeReport(out) {
+  writeFileSync(join(resultsDir, 'scale.md'), markdown(out, matMulRate(out)));
   // The CLI's plotting (Vega-Lite, as its loss.svg).
   const { scalingSvg } = await import('../../cli/dist/plots.js');
   const points = out.cells.filter((c) => c.tokensPerSecond !== undefined).map((c) => ({ parameters: c.parameters, tokensPerSecond: c.tokensPerSecond, peakRssMiB: c.peakRssMiB, series: `${c.layers} layers, ctx ${c.context}, ${c.workers} worker${c.workers > 1 ? 's' : ''}` }));
-  writeFileSync(join(dir, 'scale.svg'), await scalingSvg(`decoder-lm training on tfjs wasm, batch ${BATCH} (${out.cores} cores)`, points));
-  line(`wrote ${join(dir, 'scale.json')}, scale.md, scale.svg`);
+  writeFileSync(join(resultsDir, 'scale.svg'), await scalingSvg(`decoder-lm training on tfjs wasm, batch ${out.batch} (${out.cores} cores)`, points));
 }
 
 function markdown(out, rate) {
