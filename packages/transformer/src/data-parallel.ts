@@ -122,11 +122,12 @@ export class GradientWorkers {
   }
 
   /**
-   * The whole batch's loss and summed gradients (in worker order; undefined for a parameter no
-   * worker had a gradient for), the workers computing with the model's current weights; no
-   * gradients when the loss is not finite. Each worker gets a share of consecutive rows.
+   * The whole batch's loss and, for each parameter, the workers' gradients of it in worker order
+   * (views of their shared buffers, valid until the next call; empty for a parameter no worker
+   * had a gradient for), the workers computing with the model's current weights; no gradients
+   * when the loss is not finite. Each worker gets a share of consecutive rows.
    */
-  async gradients(batch: TrainBatch, step: number): Promise<{ loss: number; grads?: (Float32Array | undefined)[] }> {
+  async gradients(batch: TrainBatch, step: number): Promise<{ loss: number; grads?: Float32Array[][] }> {
     this.variables.forEach((v, i) => this.weights.set(v.dataSync() as Float32Array, this.slots[i]!.offset));
     const total = countedLabels(batch);
     // A batch of fewer rows than workers (a data set's last batch) goes to the first few.
@@ -140,24 +141,22 @@ export class GradientWorkers {
     let loss = 0;
     for (const r of replies) if (r.type === 'done') loss += r.loss;
     if (!Number.isFinite(loss)) return { loss };
-    const grads = this.slots.map((slot, p) => {
-      let sum: Float32Array | undefined;
-      replies.forEach((r, w) => {
-        if (r.type !== 'done' || !r.present[p]) return;
-        const g = this.grads[w]!.subarray(slot.offset, slot.offset + slot.size);
-        if (!sum) sum = g.slice();
-        else for (let j = 0; j < sum.length; j++) sum[j]! += g[j]!;
-      });
-      return sum;
-    });
+    const grads = this.slots.map((slot, p) =>
+      replies.flatMap((r, w) => (r.type === 'done' && r.present[p] ? [this.grads[w]!.subarray(slot.offset, slot.offset + slot.size)] : [])));
     return { loss, grads };
   }
 
-  /** Gradient tensors keyed by variable name, as `tf.variableGrads` gives them. */
-  tensors(grads: (Float32Array | undefined)[]): Record<string, tf.Tensor> {
+  /**
+   * The summed gradient tensors keyed by variable name, as `tf.variableGrads` gives them: each
+   * parameter's worker gradients added on the backend in worker order (a fixed order, so the same
+   * sums each run).
+   */
+  tensors(grads: Float32Array[][]): Record<string, tf.Tensor> {
     const out: Record<string, tf.Tensor> = {};
-    grads.forEach((g, i) => {
-      if (g) out[this.variables[i]!.name] = tf.tensor(g, this.slots[i]!.shape);
+    grads.forEach((parts, i) => {
+      const shape = this.slots[i]!.shape;
+      const [first, ...rest] = parts.map((g) => tf.tensor(g, shape));
+      if (first) out[this.variables[i]!.name] = rest.reduce((sum, g) => tf.add(sum, g), first);
     });
     return out;
   }
