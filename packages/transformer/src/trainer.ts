@@ -153,12 +153,23 @@ export class TrainingError extends AttendError {
  * pure function of the step makes a resumed run see the same data as an uninterrupted one.
  */
 export async function train(model: AttendModel, nextBatch: (step: number) => TrainBatch, options: TrainerOptions): Promise<TrainingResult> {
+  const workers = options.workers ?? 1;
+  if (!Number.isInteger(workers) || workers < 1) throw new TrainingError(`workers: ${workers} is not allowed; expected an integer >= 1`);
+  if (workers === 1) return trainOn(model, nextBatch, options);
+  const pool = await startWorkers(model, { workers, gradAccum: options.gradAccum ?? 1, labelSmoothing: options.labelSmoothing });
+  try {
+    return await trainOn(model, nextBatch, options, pool);
+  } finally {
+    await pool.close();
+  }
+}
+
+/** `train`, with the step's gradients from `pool`'s workers when given. */
+async function trainOn(model: AttendModel, nextBatch: (step: number) => TrainBatch, options: TrainerOptions, pool?: GradientWorkers): Promise<TrainingResult> {
   const schedule = options.schedule ?? { kind: 'constant' };
   const clipNorm = options.clipNorm === undefined ? 1 : options.clipNorm;
   const gradAccum = options.gradAccum ?? 1;
   if (!Number.isInteger(gradAccum) || gradAccum < 1) throw new TrainingError(`gradAccum: ${gradAccum} is not allowed; expected an integer >= 1`);
-  const workers = options.workers ?? 1;
-  if (!Number.isInteger(workers) || workers < 1) throw new TrainingError(`workers: ${workers} is not allowed; expected an integer >= 1`);
   const logEvery = options.logEvery ?? 10;
   const optimizer = new AdamW(options.optimizer);
   const params = model.namedParams();
@@ -226,80 +237,71 @@ export async function train(model: AttendModel, nextBatch: (step: number) => Tra
     return undefined;
   };
 
-  const pool = workers > 1 ? await startWorkers(model, { workers, gradAccum, labelSmoothing: options.labelSmoothing }) : undefined;
-  try {
-    return await trainSteps();
-  } finally {
-    await pool?.close();
-  }
-
-  async function trainSteps(): Promise<TrainingResult> {
-    let reason: StopReason = 'completed';
-    let windowStart = performance.now();
-    let windowTokens = 0;
-    let yielded = started;
-    while (state.step < options.steps) {
-      if (options.signal && performance.now() - yielded >= YIELD_EVERY_MS) {
-        await nextTask();
-        yielded = performance.now();
-      }
-      if (options.signal?.aborted) {
-        reason = 'aborted';
+  let reason: StopReason = 'completed';
+  let windowStart = performance.now();
+  let windowTokens = 0;
+  let yielded = started;
+  while (state.step < options.steps) {
+    if (options.signal && performance.now() - yielded >= YIELD_EVERY_MS) {
+      await nextTask();
+      yielded = performance.now();
+    }
+    if (options.signal?.aborted) {
+      reason = 'aborted';
+      break;
+    }
+    const step = state.step + 1;
+    const batch = nextBatch(step);
+    const lr = learningRate(schedule, options.learningRate, step);
+    const shared = pool ? await pool.gradients(batch, step) : undefined;
+    const { loss, gradNorm } = tf.tidy(() => {
+      const { loss: lossValue, grads } = shared
+        ? { loss: shared.loss, grads: shared.grads && pool!.tensors(shared.grads) }
+        : batchGradients(model, batch, variables, gradAccum, options.labelSmoothing, step);
+      if (!grads) return { loss: lossValue, gradNorm: NaN };
+      const clipped = clipNorm === null ? { grads, norm: undefined } : clipByGlobalNorm(grads, clipNorm);
+      optimizer.apply(params, clipped.grads, lr);
+      return { loss: lossValue, gradNorm: clipped.norm ? clipped.norm.dataSync()[0]! : NaN };
+    });
+    if (!Number.isFinite(loss)) {
+      const kept = lastGoodCheckpoint === undefined ? 'no checkpoint was written yet' : `last good checkpoint: ${options.checkpoint?.dir} (step ${lastGoodCheckpoint})`;
+      optimizer.dispose();
+      throw new TrainingError(`loss is ${loss} at step ${step}; stopped before applying that update (${kept}). Try a lower learning rate or gradient clipping.`);
+    }
+    state.step = step;
+    lossSum += loss;
+    lossSteps++;
+    windowTokens += countedLabels(batch);
+    if (step % logEvery === 0 || step === options.steps) {
+      const now = performance.now();
+      state.losses.push({ step, loss });
+      emit({ type: 'step', step, totalSteps: options.steps, loss, lr, gradNorm, tokensPerSecond: (windowTokens * 1000) / Math.max(now - windowStart, 1e-3), elapsedMs: elapsedMs() });
+      windowStart = now;
+      windowTokens = 0;
+    }
+    const evalNow = options.evalEvery !== undefined && step % options.evalEvery === 0;
+    if (evalNow) {
+      const stop = await evaluate();
+      await save();
+      if (stop) {
+        reason = stop;
         break;
       }
-      const step = state.step + 1;
-      const batch = nextBatch(step);
-      const lr = learningRate(schedule, options.learningRate, step);
-      const shared = pool ? await pool.gradients(batch, step) : undefined;
-      const { loss, gradNorm } = tf.tidy(() => {
-        const { loss: lossValue, grads } = shared
-          ? { loss: shared.loss, grads: shared.grads && pool!.tensors(shared.grads) }
-          : batchGradients(model, batch, variables, gradAccum, options.labelSmoothing, step);
-        if (!grads) return { loss: lossValue, gradNorm: NaN };
-        const clipped = clipNorm === null ? { grads, norm: undefined } : clipByGlobalNorm(grads, clipNorm);
-        optimizer.apply(params, clipped.grads, lr);
-        return { loss: lossValue, gradNorm: clipped.norm ? clipped.norm.dataSync()[0]! : NaN };
-      });
-      if (!Number.isFinite(loss)) {
-        const kept = lastGoodCheckpoint === undefined ? 'no checkpoint was written yet' : `last good checkpoint: ${options.checkpoint?.dir} (step ${lastGoodCheckpoint})`;
-        optimizer.dispose();
-        throw new TrainingError(`loss is ${loss} at step ${step}; stopped before applying that update (${kept}). Try a lower learning rate or gradient clipping.`);
-      }
-      state.step = step;
-      lossSum += loss;
-      lossSteps++;
-      windowTokens += countedLabels(batch);
-      if (step % logEvery === 0 || step === options.steps) {
-        const now = performance.now();
-        state.losses.push({ step, loss });
-        emit({ type: 'step', step, totalSteps: options.steps, loss, lr, gradNorm, tokensPerSecond: (windowTokens * 1000) / Math.max(now - windowStart, 1e-3), elapsedMs: elapsedMs() });
-        windowStart = now;
-        windowTokens = 0;
-      }
-      const evalNow = options.evalEvery !== undefined && step % options.evalEvery === 0;
-      if (evalNow) {
-        const stop = await evaluate();
-        await save();
-        if (stop) {
-          reason = stop;
-          break;
-        }
-      } else if (options.checkpoint?.every !== undefined && step % options.checkpoint.every === 0) {
-        await save();
-      }
+    } else if (options.checkpoint?.every !== undefined && step % options.checkpoint.every === 0) {
+      await save();
     }
-    const lastEval = state.evals[state.evals.length - 1];
-    const finalEval = reason === 'completed' && options.evaluate !== undefined && lastEval?.step !== state.step;
-    if (finalEval) {
-      const stop = await evaluate();
-      if (stop) reason = stop;
-    }
-    // A final evaluation is saved even at a step already checkpointed (its metrics.jsonl line).
-    if (lastGoodCheckpoint !== state.step || finalEval) await save();
-    emit({ type: 'stop', step: state.step, reason });
-    optimizer.dispose();
-    return { state, reason };
   }
+  const lastEval = state.evals[state.evals.length - 1];
+  const finalEval = reason === 'completed' && options.evaluate !== undefined && lastEval?.step !== state.step;
+  if (finalEval) {
+    const stop = await evaluate();
+    if (stop) reason = stop;
+  }
+  // A final evaluation is saved even at a step already checkpointed (its metrics.jsonl line).
+  if (lastGoodCheckpoint !== state.step || finalEval) await save();
+  emit({ type: 'stop', step: state.step, reason });
+  optimizer.dispose();
+  return { state, reason };
 }
 
 /** The data-parallel workers (their module is loaded only here: it needs Node's worker_threads). */
