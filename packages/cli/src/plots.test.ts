@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { attentionColor, rgbHex } from '@attend/core';
-import { attentionHeatmapSvg, lossCurveSvg } from './plots.js';
+import { attentionHeatmapSvg, lossCurveSvg, scalingSvg } from './plots.js';
 
 describe('attentionHeatmapSvg', () => {
   it('shades cells with core’s attention scale and draws its legend with the stops', async () => {
@@ -51,5 +51,23 @@ describe('lossCurveSvg', () => {
   it('leaves out losses a log axis cannot place', async () => {
     const svg = await lossCurveSvg({ title: 't', train: [{ step: 1, loss: 2 }, { step: 2, loss: 0 }, { step: 3, loss: Number.NaN }, { step: 4, loss: 1 }] });
     expect(svg).toMatch(/^<svg /);
+  });
+});
+
+describe('scalingSvg', () => {
+  it('draws tokens/s and peak RSS against parameters, one line per series in each panel, labels whole', async () => {
+    const series = 'a long series name: 6 layers, ctx 256, 2 workers';
+    const svg = await scalingSvg('t', [
+      { parameters: 1e5, tokensPerSecond: 900, peakRssMiB: 200, series },
+      { parameters: 1e6, tokensPerSecond: 300, peakRssMiB: 400, series },
+      { parameters: 1e5, tokensPerSecond: 500, peakRssMiB: 150, series: 'b' },
+      { parameters: 1e6, tokensPerSecond: 150, peakRssMiB: 300, series: 'b' },
+    ]);
+    const labels = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+    expect(labels).toContain(series);
+    expect(labels).toContain('training tokens/s (log scale)');
+    expect(labels).toContain('peak RSS, MiB (log scale)');
+    // Two panels × two series.
+    expect([...svg.matchAll(/<path[^>]*aria-roledescription="line mark"[^>]*>/g)].length).toBe(4);
   });
 });

@@ -114,3 +114,36 @@ export function attentionHeatmapSvg(h: Heatmap): Promise<string> {
 export function displayToken(token: string): string {
   return token === ' ' ? '␣' : token.replace(/ /g, '␣');
 }
+
+/** One measured training configuration of a scaling benchmark. */
+export interface ScalingPoint {
+  /** Trainable parameters of the model. */
+  parameters: number;
+  tokensPerSecond: number;
+  peakRssMiB: number;
+  /** The series the point belongs to, e.g. `ctx 64, 2 workers`. */
+  series: string;
+}
+
+/**
+ * Training cost against model size: tokens/s (top) and peak RSS (bottom) against the
+ * parameters, both axes log-scale, one line per series.
+ */
+export function scalingSvg(title: string, points: ScalingPoint[]): Promise<string> {
+  const panel = (field: 'tokensPerSecond' | 'peakRssMiB', axis: string) => ({
+    width: 520,
+    height: 220,
+    mark: { type: 'line' as const, point: true },
+    encoding: {
+      x: { field: 'parameters', type: 'quantitative' as const, title: 'parameters (log scale)', scale: { type: 'log' as const } },
+      y: { field, type: 'quantitative' as const, title: axis, scale: { type: 'log' as const } },
+      color: { field: 'series', type: 'nominal' as const, title: null, legend: { labelLimit: 0 } },
+    },
+  });
+  return render({
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title,
+    data: { values: points },
+    vconcat: [panel('tokensPerSecond', 'training tokens/s (log scale)'), panel('peakRssMiB', 'peak RSS, MiB (log scale)')],
+  });
+}

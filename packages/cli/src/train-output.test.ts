@@ -39,7 +39,7 @@ describe('attend train output', () => {
     expect(first.stdout).toMatch(/^ {2}model {5}[\d,]+ parameters \(d 16, 1 encoder \+ 1 decoder layers, 2 heads, vocabulary \d+, context \d+\)$/m);
     expect(first.stdout).toMatch(/^ {2}data {6}\d+ pairs, dev 10$/m);
     expect(first.stdout).toContain('  training  steps 20, batch 16, lr 0.003 (cosine, 2 warmup steps, down to 0.0001), eval every 10, seed 1');
-    expect(first.stdout).toMatch(/^ {2}device {4}tfjs (wasm|cpu) \(cpu\)$/m);
+    expect(first.stdout).toMatch(/^ {2}device {4}tfjs (wasm|cpu) \(cpu\)(, \d+ worker threads)?$/m);
     expect(first.stdout).toMatch(/^eval @ step 10: dev exact match \d+\.\d\d%, dev BLEU \d+\.\d\d, dev loss \d+\.\d{4}$/m);
     expect(first.stdout).toMatch(/^elapsed \d+\.\d s; best dev BLEU \d+\.\d\d at step (10|20), dev exact match \d+\.\d\d% at step (10|20), dev loss \d+\.\d{4} at step (10|20)$/m);
 

@@ -21,3 +21,15 @@ export function strFlag(name, fallback) {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : fallback;
 }
+
+/** The backend's own n×n MatMul rate (GFLOP/s), after 3 warm-up products: `tf` is tfjs-core. */
+export function matMulGflops(tf, n = 512, reps = 20) {
+  const a = tf.randomNormal([n, n]);
+  const b = tf.randomNormal([n, n]);
+  for (let i = 0; i < 3; i++) tf.matMul(a, b).dispose();
+  const t0 = performance.now();
+  for (let i = 0; i < reps; i++) tf.matMul(a, b).dataSync() && 0;
+  const ms = (performance.now() - t0) / reps;
+  a.dispose(); b.dispose();
+  return { n, msPerMatMul: ms, gflops: (2 * n ** 3) / (ms * 1e6) };
+}

@@ -5,16 +5,18 @@
 // Shakespeare, on wasm and cpu, plus the date model's step time and peak RSS. All figures come
 // from one process, so ratios between them hold on a shared machine.
 // Writes bench/results/train-<timestamp>.json at the repo root. Run after building:
-//   pnpm bench:train [--wasm-steps N] [--cpu-steps N] [--date-steps N] [--only wasm|date|cpu] [--dist DIR]
+//   pnpm bench:train [--wasm-steps N] [--cpu-steps N] [--date-steps N] [--workers-steps N] [--rounds N] [--only wasm|date|cpu|workers] [--dist DIR]
+// `workers`: the baby GPT on 1 and 2 data-parallel worker threads side by side, interleaved over
+// --rounds rounds of --workers-steps steps each, with the load average (the machine may be shared).
 // FLOPs per token: 6·P (forward + backward through every weight, P = parameters without the
 // embedding lookups' gather, i.e. all matrices incl. the tied output layer) + attention
 // 12·L·T·dModel (q·kᵀ and weights·v, forward and backward, causal mask not discounted).
 
 import * as tf from '@tensorflow/tfjs-core';
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
-import { args, flag, here, repoRoot, shakespearePath } from './common.mjs';
+import { args, flag, here, matMulGflops, repoRoot, shakespearePath } from './common.mjs';
 import { CharTokenizer, createModelConfig, createRng, dateTask, trainDevSplit } from '@attend/core';
 
 const dataPath = shakespearePath;
@@ -26,23 +28,14 @@ const opts = {
   cpuSteps: flag('cpu-steps', 4),
   dateSteps: flag('date-steps', 40),
   warmup: flag('warmup', 3),
+  workersSteps: flag('workers-steps', 30),
+  rounds: flag('rounds', 2),
   only: args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined,
 };
 
 let peakRss = process.memoryUsage().rss;
 const sampleRss = () => { peakRss = Math.max(peakRss, process.memoryUsage().rss); };
 const rssTimer = setInterval(sampleRss, 200);
-
-function matMulGflops(n = 512, reps = 20) {
-  const a = tf.randomNormal([n, n]);
-  const b = tf.randomNormal([n, n]);
-  for (let i = 0; i < 3; i++) tf.matMul(a, b).dispose();
-  const t0 = performance.now();
-  for (let i = 0; i < reps; i++) tf.matMul(a, b).dataSync() && 0;
-  const ms = (performance.now() - t0) / reps;
-  a.dispose(); b.dispose();
-  return { n, msPerMatMul: ms, gflops: (2 * n ** 3) / (ms * 1e6) };
-}
 
 const text = readFileSync(dataPath, 'utf8');
 const split = Math.floor(text.length * 0.9);
@@ -70,24 +63,28 @@ function lmBatch(step) {
 }
 
 /** Trains `steps` steps; returns ms per step after `warmup` steps. */
-async function timeSteps(model, nextBatch, steps, warmup, lr) {
+async function timeSteps(model, nextBatch, steps, warmup, lr, workers = 1) {
   const stamps = [];
+  const cpu = [];
   const rss = [];
   let lastLoss = NaN;
   const tensors = [];
   await train(model, nextBatch, {
-    steps, learningRate: lr, logEvery: 1,
-    onProgress: (e) => { if (e.type === 'step') { stamps.push(performance.now()); rss.push(process.memoryUsage().rss); tensors.push(tf.memory().numTensors); lastLoss = e.loss; sampleRss(); } },
+    steps, learningRate: lr, logEvery: 1, workers,
+    onProgress: (e) => { if (e.type === 'step') { stamps.push(performance.now()); cpu.push(process.cpuUsage()); rss.push(process.memoryUsage().rss); tensors.push(tf.memory().numTensors); lastLoss = e.loss; sampleRss(); } },
   });
   const timed = stamps.length - warmup;
   // Memory growth: RSS after warmup vs at the end, and live tensors gained over the timed steps.
   const growth = { rssAfterWarmupMiB: rss[warmup - 1] / 2 ** 20, rssAtEndMiB: rss[rss.length - 1] / 2 ** 20, tensorsGained: tensors[tensors.length - 1] - tensors[warmup - 1] };
-  return { msPerStep: (stamps[stamps.length - 1] - stamps[warmup - 1]) / timed, lastLoss, timedSteps: timed, growth };
+  // CPU time of the whole process (worker threads included): on a shared machine it shows what
+  // the work costs where wall-clock time shows what the machine gave.
+  const cpuMs = (u) => (u.user + u.system) / 1000;
+  return { msPerStep: (stamps[stamps.length - 1] - stamps[warmup - 1]) / timed, cpuMsPerStep: (cpuMs(cpu[cpu.length - 1]) - cpuMs(cpu[warmup - 1])) / timed, lastLoss, timedSteps: timed, growth };
 }
 
 async function babyGpt(backend, steps) {
   await setupBackend([backend]);
-  const matmul = matMulGflops();
+  const matmul = matMulGflops(tf);
   const config = babyConfig();
   const model = new TransformerModel(config, { seed: 1 });
   const params = model.parameterCount();
@@ -99,6 +96,25 @@ async function babyGpt(backend, steps) {
   const tokensPerSecond = (B * T * 1000) / r.msPerStep;
   const gflops = (tokensPerSecond * flopsPerToken) / 1e9;
   return { backend, matmul512Gflops: matmul.gflops, params, flopsPerToken, steps: r.timedSteps, msPerStep: r.msPerStep, tokensPerSecond, modelGflops: gflops, fractionOfMatMul: gflops / matmul.gflops, lastLoss: r.lastLoss, memory: r.growth };
+}
+
+/** Baby-GPT tokens/s on 1 and 2 worker threads, alternating, `rounds` times each (wasm). */
+async function workerScaling(steps, rounds) {
+  await setupBackend(['wasm']);
+  const { context: T, batch: B } = baby;
+  const runs = [];
+  for (let round = 0; round < rounds; round++) {
+    for (const workers of [1, 2]) {
+      const load = loadavg()[0];
+      const model = new TransformerModel(babyConfig(), { seed: 1 });
+      const r = await timeSteps(model, lmBatch, steps, Math.min(opts.warmup, steps - 2), 1e-3, workers);
+      model.dispose();
+      runs.push({ round, workers, msPerStep: r.msPerStep, cpuMsPerStep: r.cpuMsPerStep, tokensPerSecond: (B * T * 1000) / r.msPerStep, loadAverage1m: load, lastLoss: r.lastLoss });
+      line(`workers ${workers} (round ${round + 1}): ${runs.at(-1).tokensPerSecond.toFixed(0)} tokens/s, ${r.msPerStep.toFixed(1)} ms/step, ${r.cpuMsPerStep.toFixed(1)} CPU ms/step, load average ${load.toFixed(2)}`);
+    }
+  }
+  const mean = (w, field = 'tokensPerSecond') => { const xs = runs.filter((r) => r.workers === w).map((r) => r[field]); return xs.reduce((a, b) => a + b, 0) / xs.length; };
+  return { runs, tokensPerSecond1: mean(1), tokensPerSecond2: mean(2), ratio: mean(2) / mean(1), cpuMsPerStep1: mean(1, 'cpuMsPerStep'), cpuMsPerStep2: mean(2, 'cpuMsPerStep') };
 }
 
 async function dateModel(steps) {
@@ -119,6 +135,10 @@ const line = (s) => process.stdout.write(s + '\n');
 if (!opts.only || opts.only === 'wasm') {
   out.wasm = await babyGpt('wasm', opts.wasmSteps);
   line(`wasm: MatMul 512² ${out.wasm.matmul512Gflops.toFixed(1)} GFLOP/s | baby-GPT ${out.wasm.msPerStep.toFixed(1)} ms/step, ${out.wasm.tokensPerSecond.toFixed(0)} tokens/s, ${out.wasm.modelGflops.toFixed(2)} GFLOP/s (${(100 * out.wasm.fractionOfMatMul).toFixed(1)}% of MatMul), loss ${out.wasm.lastLoss.toFixed(3)}`);
+}
+if (!opts.only || opts.only === 'workers') {
+  out.workers = await workerScaling(opts.workersSteps, opts.rounds);
+  line(`wasm: baby-GPT 1 worker ${out.workers.tokensPerSecond1.toFixed(0)} tokens/s | 2 workers ${out.workers.tokensPerSecond2.toFixed(0)} tokens/s | ratio ${out.workers.ratio.toFixed(2)}× (target ≥ 1.7×; ${cpus().length} cores, load average now ${loadavg().map((x) => x.toFixed(2)).join(' ')}); CPU ms/step ${out.workers.cpuMsPerStep1.toFixed(0)} vs ${out.workers.cpuMsPerStep2.toFixed(0)}`);
 }
 if (!opts.only || opts.only === 'date') {
   out.dateModel = await dateModel(opts.dateSteps);

@@ -9,6 +9,7 @@ import type { TokenBatch } from './model.js';
 import type { AttendModel } from './models.js';
 import { AdamW, clipByGlobalNorm, learningRate, type AdamWOptions, type Schedule } from './optimizer.js';
 import { checkpointExists, loadCheckpoint, saveCheckpoint, type TrainerState } from './checkpoint.js';
+import type { GradientWorkers } from './data-parallel.js';
 
 /** One training example batch in model terms. */
 export interface TrainBatch {
@@ -102,6 +103,14 @@ export interface TrainerOptions {
    * activations of one micro-batch alive at a time. Default 1.
    */
   gradAccum?: number;
+  /**
+   * Data-parallel worker threads (Node only): each computes the gradients of 1/workers of a
+   * step's batch rows (with `gradAccum`, in that many micro-batches of its share) on its own tfjs
+   * backend and copy of the model; their gradients are summed in a fixed order before one
+   * optimizer step here, so a run is deterministic for a seed and a number of workers. The model
+   * must be one `createModel` builds from its config. Default 1: no threads.
+   */
+  workers?: number;
   /** Evaluate every this many steps (and at the end); default: only at the end. */
   evalEvery?: number;
   evaluate?: (model: AttendModel, step: number) => Promise<Record<string, number>> | Record<string, number>;
@@ -144,6 +153,19 @@ export class TrainingError extends AttendError {
  * pure function of the step makes a resumed run see the same data as an uninterrupted one.
  */
 export async function train(model: AttendModel, nextBatch: (step: number) => TrainBatch, options: TrainerOptions): Promise<TrainingResult> {
+  const workers = options.workers ?? 1;
+  if (!Number.isInteger(workers) || workers < 1) throw new TrainingError(`workers: ${workers} is not allowed; expected an integer >= 1`);
+  if (workers === 1) return trainOn(model, nextBatch, options);
+  const pool = await startWorkers(model, { workers, gradAccum: options.gradAccum ?? 1, labelSmoothing: options.labelSmoothing });
+  try {
+    return await trainOn(model, nextBatch, options, pool);
+  } finally {
+    await pool.close();
+  }
+}
+
+/** `train`, with the step's gradients from `pool`'s workers when given. */
+async function trainOn(model: AttendModel, nextBatch: (step: number) => TrainBatch, options: TrainerOptions, pool?: GradientWorkers): Promise<TrainingResult> {
   const schedule = options.schedule ?? { kind: 'constant' };
   const clipNorm = options.clipNorm === undefined ? 1 : options.clipNorm;
   const gradAccum = options.gradAccum ?? 1;
@@ -231,8 +253,11 @@ export async function train(model: AttendModel, nextBatch: (step: number) => Tra
     const step = state.step + 1;
     const batch = nextBatch(step);
     const lr = learningRate(schedule, options.learningRate, step);
+    const shared = pool ? await pool.gradients(batch, step) : undefined;
     const { loss, gradNorm } = tf.tidy(() => {
-      const { loss: lossValue, grads } = batchGradients(model, batch, variables, gradAccum, options.labelSmoothing, step);
+      const { loss: lossValue, grads } = shared
+        ? { loss: shared.loss, grads: shared.grads && pool!.tensors(shared.grads) }
+        : batchGradients(model, batch, variables, gradAccum, options.labelSmoothing, step);
       if (!grads) return { loss: lossValue, gradNorm: NaN };
       const clipped = clipNorm === null ? { grads, norm: undefined } : clipByGlobalNorm(grads, clipNorm);
       optimizer.apply(params, clipped.grads, lr);
@@ -246,7 +271,7 @@ export async function train(model: AttendModel, nextBatch: (step: number) => Tra
     state.step = step;
     lossSum += loss;
     lossSteps++;
-    windowTokens += batch.labelWeights ? countOnes(batch.labelWeights) : batch.labels.length;
+    windowTokens += countedLabels(batch);
     if (step % logEvery === 0 || step === options.steps) {
       const now = performance.now();
       state.losses.push({ step, loss });
@@ -279,22 +304,33 @@ export async function train(model: AttendModel, nextBatch: (step: number) => Tra
   return { state, reason };
 }
 
+/** The data-parallel workers (their module is loaded only here: it needs Node's worker_threads). */
+async function startWorkers(model: AttendModel, options: { workers: number; gradAccum: number; labelSmoothing?: number }): Promise<GradientWorkers> {
+  if (typeof process === 'undefined' || !process.versions?.node) throw new TrainingError(`workers: ${options.workers} worker threads need Node; in the browser training keeps one thread (workers: 1)`);
+  const specifier = './data-parallel.js';
+  const { GradientWorkers: Workers } = (await import(/* @vite-ignore */ specifier)) as typeof import('./data-parallel.js');
+  return Workers.start(model, options);
+}
+
 /**
  * Loss and gradients of `batch`, in `parts` micro-batches whose gradients are summed with the
  * weight of each one's counted labels (so the sum is the whole batch's mean-loss gradient);
- * the gradients are undefined when the loss is not finite.
+ * the gradients are undefined when the loss is not finite (or nothing was counted).
+ * `total`: the counted labels of the whole batch when `batch` is one data-parallel worker's
+ * share of it (its loss and gradients are then its part of the whole batch's mean); default:
+ * `batch` is the whole batch.
  */
-function batchGradients(model: AttendModel, batch: TrainBatch, variables: tf.Variable[], parts: number, labelSmoothing: number | undefined, step: number): { loss: number; grads?: Record<string, tf.Tensor> } {
-  const counted = (b: TrainBatch): number => (b.labelWeights ? countOnes(b.labelWeights) : b.labels.length);
-  const total = parts === 1 ? 1 : counted(batch);
+export function batchGradients(model: AttendModel, batch: TrainBatch, variables: tf.Variable[], parts: number, labelSmoothing: number | undefined, step: number, total?: number): { loss: number; grads?: Record<string, tf.Tensor> } {
+  const weighted = parts > 1 || total !== undefined;
+  const denominator = !weighted ? 1 : total ?? countedLabels(batch);
   let loss = 0;
   let sum: Record<string, tf.Tensor> | undefined;
   for (const part of parts === 1 ? [batch] : microBatches(batch, parts)) {
-    const weight = parts === 1 ? 1 : counted(part) / total;
+    const weight = weighted ? countedLabels(part) / denominator : 1;
     if (weight === 0) continue; // only padding: adds nothing to the mean
     const partLoss = (): tf.Scalar => batchLoss(model, part, { training: true, labelSmoothing, step });
-    // One part (no accumulation) is the step as it always was: no weighting op in its graph.
-    const { value, grads } = tf.variableGrads(parts === 1 ? partLoss : () => tf.mul(partLoss(), weight) as tf.Scalar, variables);
+    // The whole batch in one part is the step as it always was: no weighting op in its graph.
+    const { value, grads } = tf.variableGrads(weighted ? () => tf.mul(partLoss(), weight) as tf.Scalar : partLoss, variables);
     loss += value.dataSync()[0]!;
     value.dispose();
     if (!Number.isFinite(loss)) {
@@ -338,6 +374,11 @@ export function microBatches(batch: TrainBatch, parts: number): TrainBatch[] {
     });
   }
   return out;
+}
+
+/** The label positions of `batch` that count in its mean loss (its labels less padding). */
+export function countedLabels(batch: TrainBatch): number {
+  return batch.labelWeights ? countOnes(batch.labelWeights) : batch.labels.length;
 }
 
 function countOnes(w: Float32Array): number {

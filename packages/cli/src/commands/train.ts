@@ -45,6 +45,7 @@ import { configErrorOf, settingError, TRAIN_LIMITS, trainSettings, type TrainFla
 import { checkTokenizerFlags, trainTokenizer, type TrainTokenizer } from '../train-tokenizer.js';
 import { loraOfFlags, loraSummary, type LoraFlags } from '../train-lora.js';
 import { checkClasses, HEAD_MODULE, withFreshHead } from '../train-head.js';
+import { trainWorkers } from '../train-workers.js';
 
 export interface TrainCommandOptions extends TrainFlags, DataFlags, LoraFlags {
   out: string;
@@ -61,6 +62,8 @@ export interface TrainCommandOptions extends TrainFlags, DataFlags, LoraFlags {
   vocabSize?: number;
   /** With --from: a fresh classifier head of this many classes. */
   numClasses?: number;
+  /** Data-parallel worker threads (default: one per core). */
+  workers?: number;
 }
 
 
@@ -367,6 +370,7 @@ function presetTask(t: Transformer, data: TrainData, tokenizer: Tokenizer | unde
 
 export async function trainCommand(o: TrainCommandOptions, fromCli: (key: keyof TrainFlags) => boolean): Promise<void> {
   const s = await trainSettings(o, fromCli);
+  const workers = trainWorkers(o.workers, s);
   checkTokenizerFlags(o.tokenizer, o.vocabSize);
   const out = await checkOut(o);
   const t = await import('@attend/transformer');
@@ -437,7 +441,7 @@ export async function trainCommand(o: TrainCommandOptions, fromCli: (key: keyof 
       ...(config.lora ? [loraSummary(model, config.lora)] : []),
       `  data      ${task.size}`,
       `  training  steps ${s.steps}${resuming ? ` (${s.steps - startStep} to go)` : ''}, batch ${s.batchSize}, lr ${s.learningRate} (cosine, ${warmupSteps} warmup steps, down to ${Number(minLr.toPrecision(3))}), eval every ${s.evalEvery}, seed ${s.seed}`,
-      `  device    tfjs ${backend.name} (cpu)`,
+      `  device    tfjs ${backend.name} (cpu)${workers > 1 ? `, ${workers} worker threads` : ''}`,
       `  out       ${o.out} (checkpoint, ${CHECKPOINT_FILES.metrics}, ${LOSS_CURVE_FILE})`,
     ].join('\n'),
   );
@@ -451,6 +455,7 @@ export async function trainCommand(o: TrainCommandOptions, fromCli: (key: keyof 
     const result = await t.train(model, task.nextBatch, {
       steps: s.steps,
       ...(s.gradAccum > 1 ? { gradAccum: s.gradAccum } : {}),
+      ...(workers > 1 ? { workers } : {}),
       learningRate: s.learningRate,
       schedule: { kind: 'cosine', warmupSteps, totalSteps: s.steps, minLr },
       optimizer: { weightDecay: 0.01 },

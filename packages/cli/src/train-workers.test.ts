@@ -1,0 +1,64 @@
+// attend train --workers: the default (one thread per core, as many as the batch has rows for),
+// the usage error when the batch has too few rows, and a run on worker threads through the
+// built CLI that resumes like a one-thread run.
+
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CliError } from './errors.js';
+import { trainWorkers } from './train-workers.js';
+import { attend } from './test-utils/attend.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'attend-train-workers-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('trainWorkers', () => {
+  it('defaults to one worker per core, no more than the batch (in --grad-accum micro-batches) has rows for', () => {
+    expect(trainWorkers(undefined, { batchSize: 64, gradAccum: 1 }, 2)).toBe(2);
+    expect(trainWorkers(undefined, { batchSize: 64, gradAccum: 1 }, 1)).toBe(1);
+    expect(trainWorkers(undefined, { batchSize: 6, gradAccum: 2 }, 16)).toBe(3);
+    expect(trainWorkers(undefined, { batchSize: 1, gradAccum: 1 }, 16)).toBe(1);
+    expect(trainWorkers(3, { batchSize: 6, gradAccum: 2 }, 1)).toBe(3);
+  });
+
+  it('refuses more workers than the batch has rows for, exit 2, naming the flag', () => {
+    const refused = (): number => trainWorkers(4, { batchSize: 6, gradAccum: 2 }, 2);
+    expect(refused).toThrow(CliError);
+    expect(refused).toThrow(/^--workers: 4 workers × --grad-accum 2 cannot split a batch of 6; use at most 3$/);
+    try {
+      refused();
+    } catch (error) {
+      expect((error as CliError).exitCode).toBe(2);
+    }
+  });
+});
+
+describe('attend train --workers', () => {
+  const args = ['train', '--task', 'reverse', '--examples', '200', '--d-model', '16', '--heads', '2', '--layers', '1', '--batch-size', '8', '--eval-every', '4', '--dev-size', '16'];
+  const losses = async (out: string): Promise<number[]> =>
+    (await readFile(join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l).trainLoss as number);
+
+  it('trains on 2 worker threads; a resumed run ends as the uninterrupted one', async () => {
+    const whole = join(dir, 'whole');
+    const r = await attend([...args, '--steps', '8', '--workers', '2', '--out', whole]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/device {4}tfjs wasm \(cpu\), 2 worker threads\n/);
+    const split = join(dir, 'split');
+    expect((await attend([...args, '--steps', '4', '--workers', '2', '--out', split])).code).toBe(0);
+    expect((await attend([...args, '--steps', '8', '--workers', '2', '--out', split, '--resume'])).code).toBe(0);
+    expect(await losses(split)).toEqual(await losses(whole));
+  }, 240_000);
+
+  it('refuses --workers over the batch\'s rows before training', async () => {
+    const r = await attend([...args, '--steps', '8', '--batch-size', '2', '--workers', '3', '--out', join(dir, 'refused')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('attend: --workers: 3 workers cannot split a batch of 2; use at most 2\n');
+  }, 60_000);
+});

@@ -1,0 +1,58 @@
+// One data-parallel training worker (see data-parallel.ts): builds its copy of the model on its
+// own tfjs backend, then for each step reads the weights from shared memory, computes the
+// gradients of its share of the batch (in `gradAccum` micro-batches, weighted by their part of the
+// whole batch's counted labels) and writes them into its shared gradient buffer. Dropout masks
+// are drawn from Math.random (tfjs's dropout and leanAttention's seeds); in this thread it is a
+// stream seeded by the step and the worker's index, so a run is deterministic for a number of workers.
+
+import { parentPort, workerData } from 'node:worker_threads';
+import * as tf from '@tensorflow/tfjs-core';
+import { createRng } from '@attend/core';
+import { setupBackend, type BackendName } from './backend.js';
+import { createModel } from './models.js';
+import { batchGradients } from './trainer.js';
+import type { StepRequest, WorkerReply, WorkerSetup } from './data-parallel.js';
+
+const setup = workerData as WorkerSetup;
+const port = parentPort!;
+const send = (reply: WorkerReply): void => port.postMessage(reply);
+const firstLine = (error: unknown): string => (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
+
+try {
+  await setupBackend([setup.backend as BackendName]);
+  const model = createModel(setup.config);
+  const variables = model.namedParams().map((p) => p.variable);
+  // Gradients only of what the model trains (LoRA: the adapters; frozen weights get none).
+  const trainable = new Set(model.trainableVariables());
+  const learned = variables.filter((v) => trainable.has(v));
+  const names = model.namedParams().map((p) => p.name);
+  if (names.join('\n') !== setup.slots.map((s) => s.name).join('\n')) throw new Error('the model copy has other parameters than the model trained');
+  const weights = new Float32Array(setup.weights);
+  const grads = new Float32Array(setup.grads);
+
+  port.on('message', (request: StepRequest) => {
+    try {
+      const stream = createRng(request.step * 4096 + setup.index);
+      Math.random = () => stream.next();
+      const reply = tf.tidy(() => {
+        variables.forEach((v, i) => {
+          const { offset, size } = setup.slots[i]!;
+          v.assign(tf.tensor(weights.slice(offset, offset + size), v.shape));
+        });
+        const r = batchGradients(model, request.share, learned, setup.gradAccum, setup.labelSmoothing, request.step, request.total);
+        const present = variables.map((v, i) => {
+          const g = r.grads?.[v.name];
+          if (g) grads.set(g.dataSync() as Float32Array, setup.slots[i]!.offset);
+          return g !== undefined;
+        });
+        return { type: 'done' as const, loss: r.loss, present };
+      });
+      send(reply);
+    } catch (error) {
+      send({ type: 'error', message: firstLine(error) });
+    }
+  });
+  send({ type: 'ready' });
+} catch (error) {
+  send({ type: 'error', message: firstLine(error) });
+}
