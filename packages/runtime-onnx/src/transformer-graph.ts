@@ -17,6 +17,17 @@
 //
 // One builder for every Transformer kind: each kind's entry (models/<kind>/) calls its build
 // method(s), typed to the kind's config through `this`.
+//
+// In a `fused` builder (export option `optimize`) the same function is written with ONNX
+// Runtime's com.microsoft operators where it has them on CPU, WASM and WebGPU: one MatMul for
+// the Q, K and V projections of self-attention, `MultiHeadAttention` for 'scaled_dot' and
+// 'dot' scores (the additive bias — padding, causal, local window, ALiBi — is its
+// attention_bias input; the past/present cache its past_key/value and present_key/value),
+// `RotaryEmbedding` for RoPE, `SkipLayerNormalization` for each residual add + LayerNorm, and
+// `FastGelu` / `BiasGelu` for gelu_new / gelu with the fc1 bias. 'general', 'additive' and
+// 'cosine' scores keep the standard attention ops (their score functions are not MHA's), as
+// does the seq2seq decoder's cross-attention over cached keys; a fused graph has no attention
+// weight outputs.
 
 import {
   alibiSlopes,
@@ -34,7 +45,7 @@ import {
   type vitStack,
 } from '@attend/core';
 import { pastName, presentName, seq2seqPastName, seq2seqPresentName } from './graph-io.js';
-import type { GraphBuilder, Value } from './onnx/graph.js';
+import { attr, type GraphBuilder, type Value } from './onnx/graph.js';
 import type { Dim } from './onnx/proto.js';
 import type { WeightReader } from './weights.js';
 
@@ -42,7 +53,7 @@ type StackKind = 'encoder' | 'decoder';
 
 /** Per-stack inputs shared by its layers: the self-attention bias and rotary tables. */
 interface SelfAttentionInputs {
-  bias: Value; // [B, 1 or H, T, K]
+  bias?: Value; // [B, 1 or H, 1 or T, K]; none: every query sees every key
   rotary?: Rotary;
 }
 
@@ -50,6 +61,17 @@ interface SelfAttentionInputs {
 interface Rotary {
   cos: Value;
   sin: Value;
+  /** RotaryEmbedding's position_ids: [B, T] (position_ids), or [1] (the first position) when rows share positions. */
+  ids: Value;
+}
+
+/**
+ * The residual stream between sublayers: `x`, plus `pending` (a sublayer's output) not yet
+ * added — so a pre-norm graph can add it and normalise in one SkipLayerNormalization.
+ */
+interface Residual {
+  x: Value;
+  pending?: Value;
 }
 
 /** Cached keys and values of one layer, [B, H, P, D] (RoPE already applied to the keys). */
@@ -80,6 +102,12 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
   private readonly H: number;
   private readonly D: number;
   private readonly tables = new Map<string, Value>();
+  /** Attention biases widened to the query length (queryWide), by bias. */
+  private readonly wideBiases = new Map<Value, Value>();
+  /** Whether to emit com.microsoft fused operators (the builder is `fused`). */
+  private readonly fused: boolean;
+  /** Whether self-attention is MultiHeadAttention (fused, with scaled_dot or dot scores). */
+  private readonly mha: boolean;
 
   constructor(
     private readonly config: C,
@@ -89,6 +117,8 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
     this.d = config.dModel;
     this.H = config.numHeads;
     this.D = headDim(config);
+    this.fused = g.fused;
+    this.mha = this.fused && (config.attention === 'scaled_dot' || config.attention === 'dot');
   }
 
   /** The encoder-classifier's forward graph: input_ids, attention_mask [B, T] → logits [B, classes] (+ attentions.{i}). */
@@ -136,6 +166,7 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
 
   /** `{prefix}.{i}` outputs: each layer's attention weights [B, H, q, k]. */
   private outputMaps(prefix: string, maps: Value[], q: Dim, k: Dim): void {
+    if (this.fused) throw new ConfigError('optimize', 'a fused graph has no attention weights to output (export with one of optimize and withAttention, not both)');
     maps.forEach((value, i) => this.g.output(`${prefix}.${i}`, value, 'float32', ['batch', this.H, q, k]));
   }
 
@@ -163,7 +194,7 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
     const name = 'encoder.embed_positions.weight';
     const positions = g.slice(this.table(name, () => this.w.get(name, [c.maxSeqLen, d]), [c.maxSeqLen, d]), [0], [T], [0]); // [T, d]
     const x = g.add(g.concat([cls, tokens], 1), positions); // [B, T, d]
-    const { states, maps } = this.layers('encoder', x, { bias: g.floats([0]) }); // every patch sees every patch
+    const { states, maps } = this.layers('encoder', x, {}); // every patch sees every patch
     g.output('logits', this.classify(states), 'float32', ['batch', c.numClasses]);
     if (withAttention) this.outputMaps('attentions', maps.self, T, T);
   }
@@ -243,7 +274,7 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
     const rotary = this.rotary(queryPositions, false);
     const crossBias = this.crossBias(encoderMask);
 
-    let x = this.embed('decoder', ids, queryPositions);
+    let x: Residual = { x: this.embed('decoder', ids, queryPositions) };
     const selfMaps: Value[] = [];
     const crossMaps: Value[] = [];
     const present: KeyValue[] = [];
@@ -262,8 +293,7 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
       });
       x = this.sublayer(x, `${p}.final_layer_norm`, (h) => this.feedForward(p, h));
     }
-    if (c.norm === 'pre') x = this.layerNorm(x, 'decoder.layer_norm');
-    g.output('logits', this.lmLogits(x), 'float32', ['batch', 'decoder_sequence', this.vocabSize()]);
+    g.output('logits', this.lmLogits(this.finish(x, 'decoder.layer_norm')), 'float32', ['batch', 'decoder_sequence', this.vocabSize()]);
     for (let i = 0; i < L; i++) {
       const out = (cache: 'decoder' | 'encoder', part: 'key' | 'value', value: Value): void =>
         g.output(seq2seqPresentName(i, cache, part), value, 'float32', ['batch', H, cache === 'decoder' ? 'past_decoder_sequence + decoder_sequence' : 'encoder_sequence_out', D]);
@@ -364,7 +394,19 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
       const rows = g.gather(this.table(name, () => table, [c.maxSeqLen, D]), positions);
       return perRow ? g.unsqueeze(rows, [1]) : rows;
     };
-    return { cos: at('rope_cos', t.cos), sin: at('rope_sin', t.sin) };
+    if (this.mha) return { cos: '', sin: '', ids: perRow ? positions : g.slice(positions, [0], [1], [0]) };
+    return { cos: at('rope_cos', t.cos), sin: at('rope_sin', t.sin), ids: '' };
+  }
+
+  /** RotaryEmbedding (com.microsoft) on x [B, T, H·D]: rotate-half RoPE with the first half of attend's tables (their halves are equal). */
+  private fusedRotary(x: Value, r: Rotary): Value {
+    const { g, config: c, D } = this;
+    const half = D / 2;
+    const t = ropeTables(c.maxSeqLen, D);
+    const firstHalf = (table: Float32Array): Float32Array => Float32Array.from({ length: c.maxSeqLen * half }, (_, i) => table[Math.floor(i / half) * D + (i % half)]!);
+    const cos = this.table('rope_cos_cache', () => firstHalf(t.cos), [c.maxSeqLen, half]);
+    const sin = this.table('rope_sin_cache', () => firstHalf(t.sin), [c.maxSeqLen, half]);
+    return g.msOp('RotaryEmbedding', [x, r.ids, cos, sin], 1, { interleaved: attr.int(0), num_heads: attr.int(this.H) })[0]!;
   }
 
   /** x·cos + rotateHalf(x)·sin, x [B, H, T, D]. */
@@ -385,10 +427,33 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
   }
 
   private layerNorm(x: Value, name: string): Value {
+    const { scale, bias } = this.normParams(name);
+    return this.g.layerNormalization(x, scale, bias, this.config.layerNormEps);
+  }
+
+  /** The scale and bias initializers of LayerNorm `name`. */
+  private normParams(name: string): { scale: Value; bias: Value } {
     const { g, d } = this;
-    const scale = g.initializer(`${name}.weight`, 'float32', [d], this.w.get(`${name}.weight`, [d]));
-    const bias = g.initializer(`${name}.bias`, 'float32', [d], this.w.get(`${name}.bias`, [d]));
-    return g.layerNormalization(x, scale, bias, this.config.layerNormEps);
+    return {
+      scale: g.initializer(`${name}.weight`, 'float32', [d], this.w.get(`${name}.weight`, [d])),
+      bias: g.initializer(`${name}.bias`, 'float32', [d], this.w.get(`${name}.bias`, [d])),
+    };
+  }
+
+  /**
+   * LayerNorm `name` of the residual stream with its pending output added: `normed` and the
+   * summed stream `x`; one SkipLayerNormalization in a fused graph.
+   */
+  private addNorm(r: Residual, name: string): { normed: Value; x: Value } {
+    const { g } = this;
+    if (r.pending === undefined) return { normed: this.layerNorm(r.x, name), x: r.x };
+    if (!this.fused) {
+      const x = g.add(r.x, r.pending);
+      return { normed: this.layerNorm(x, name), x };
+    }
+    const { scale, bias } = this.normParams(name);
+    const [normed, , , x] = g.msOp('SkipLayerNormalization', [r.pending, r.x, scale, bias], 4, { epsilon: attr.float(this.config.layerNormEps) });
+    return { normed: normed!, x: x! };
   }
 
   /** [B, T, H·D] → [B, H, T, D] */
@@ -426,8 +491,9 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
    * Multi-head attention from `query` [B, Tq, d] to `keyValue` [B, Tk, d]; with `past`
    * ([B, H, P, D]), the new keys and values are appended to it (self-attention with a cache).
    */
-  private attention(prefix: string, query: Value, keyValue: Value, bias: Value, rotary?: Rotary, past?: KeyValue): AttentionResult {
+  private attention(prefix: string, query: Value, keyValue: Value, bias: Value | undefined, rotary?: Rotary, past?: KeyValue): AttentionResult {
     const { g, d } = this;
+    if (this.mha) return this.fusedAttention(prefix, query, keyValue, bias, rotary, past);
     return g.scope(prefix, () => {
       let q = this.splitHeads(this.linear(query, `${prefix}.q_proj`, d, d));
       let k = this.splitHeads(this.linear(keyValue, `${prefix}.k_proj`, d, d));
@@ -440,16 +506,69 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
         k = g.concat([past.key, k], 2); // [B, H, P + T, D]
         v = g.concat([past.value, v], 2);
       }
-      const weights = g.softmax(g.add(this.scores(prefix, q, k), bias)); // [B, H, Tq, Tk]
+      const scores = this.scores(prefix, q, k);
+      const weights = g.softmax(bias ? g.add(scores, bias) : scores); // [B, H, Tq, Tk]
       const merged = g.reshape(g.transpose(g.matMul(weights, v), [0, 2, 1, 3]), [0, 0, d]); // [B, Tq, d]
       return { output: this.linear(merged, `${prefix}.out_proj`, d, d), weights, present: { key: k, value: v } };
     });
   }
 
-  /** fc2(act(fc1(x))) */
+  /**
+   * `attention` as com.microsoft MultiHeadAttention (scaled_dot or dot scores): Q, K, V from one
+   * MatMul [d, 3d] when `query` is `keyValue`, RoPE by RotaryEmbedding, `bias` as attention_bias
+   * (widened to [B, 1 or H, Tq, Tk]), the past as past_key/value. No attention weights (`weights` is '').
+   */
+  private fusedAttention(prefix: string, query: Value, keyValue: Value, bias: Value | undefined, rotary?: Rotary, past?: KeyValue): AttentionResult {
+    const { g, d, H, D } = this;
+    return g.scope(prefix, () => {
+      const names = ['q_proj', 'k_proj', 'v_proj'].map((p) => `${prefix}.${p}`);
+      let q: Value, k: Value, v: Value;
+      if (query === keyValue) {
+        const weight = concatColumns(names.map((n) => this.w.linear(`${n}.weight`, d, d)), d);
+        const b = Float32Array.from(names.flatMap((n) => Array.from(this.w.get(`${n}.bias`, [d]))));
+        const qkv = g.add(g.matMul(query, g.initializer(`${prefix}.qkv_proj.weight`, 'float32', [d, 3 * d], weight)), g.initializer(`${prefix}.qkv_proj.bias`, 'float32', [3 * d], b));
+        [q, k, v] = g.split(qkv, 2, 3) as [Value, Value, Value];
+      } else {
+        q = this.linear(query, names[0]!, d, d);
+        k = this.linear(keyValue, names[1]!, d, d);
+        v = this.linear(keyValue, names[2]!, d, d);
+      }
+      if (rotary) {
+        q = this.fusedRotary(q, rotary);
+        k = this.fusedRotary(k, rotary);
+      }
+      const scale = this.config.attention === 'dot' ? 1 : 1 / Math.sqrt(D);
+      const inputs = [q, k, v, '', '', bias ? this.queryWide(bias, query) : '', past?.key ?? '', past?.value ?? ''];
+      const [merged, key, value] = g.msOp('MultiHeadAttention', inputs, past ? 3 : 1, { num_heads: attr.int(H), scale: attr.float(scale) });
+      return { output: this.linear(merged!, `${prefix}.out_proj`, d, d), weights: '', present: { key: key ?? '', value: value ?? '' } };
+    });
+  }
+
+  /**
+   * `bias` broadcast over the query length of `query` [B, Tq, d] (MultiHeadAttention's
+   * attention_bias needs it), once per bias: a stack's layers share it and their query length.
+   */
+  private queryWide(bias: Value, query: Value): Value {
+    let wide = this.wideBiases.get(bias);
+    if (!wide) {
+      const { g } = this;
+      const shape = g.concat([g.int64s([1, 1]), g.unsqueeze(g.dimSize(query, 1), [0]), g.int64s([1])], 0);
+      wide = g.op('Expand', [bias, shape]);
+      this.wideBiases.set(bias, wide);
+    }
+    return wide;
+  }
+
+  /** fc2(act(fc1(x))); in a fused graph, gelu and gelu_new take fc1's bias (BiasGelu, FastGelu). */
   private feedForward(prefix: string, x: Value): Value {
     const { g, config: c, d } = this;
     return g.scope(prefix, () => {
+      if (this.fused && c.activation !== 'relu') {
+        const h = this.linear(x, `${prefix}.fc1`, c.dFf, d, false);
+        const bias = g.initializer(`${prefix}.fc1.bias`, 'float32', [c.dFf], this.w.get(`${prefix}.fc1.bias`, [c.dFf]));
+        const act = g.msOp(c.activation === 'gelu_new' ? 'FastGelu' : 'BiasGelu', [h, bias], 1)[0]!;
+        return this.linear(act, `${prefix}.fc2`, d, c.dFf);
+      }
       const h = this.linear(x, `${prefix}.fc1`, c.dFf, d);
       return this.linear(this.activate(h), `${prefix}.fc2`, d, c.dFf);
     });
@@ -466,10 +585,18 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
     return g.mul(g.mul(h, g.floats([0.5])), g.add(inner, g.floats([1])));
   }
 
-  /** Pre-norm: x + f(ln(x)); post-norm: ln(x + f(x)). */
-  private sublayer(x: Value, norm: string, f: (h: Value) => Value): Value {
-    if (this.config.norm === 'pre') return this.g.add(x, f(this.layerNorm(x, norm)));
-    return this.layerNorm(this.g.add(x, f(x)), norm);
+  /** Pre-norm: x + f(ln(x)) (the add left pending); post-norm: ln(x + f(x)). */
+  private sublayer(r: Residual, norm: string, f: (h: Value) => Value): Residual {
+    if (this.config.norm === 'pre') {
+      const { normed, x } = this.addNorm(r, norm);
+      return { x, pending: f(normed) };
+    }
+    return { x: this.addNorm({ x: r.x, pending: f(r.x) }, norm).normed };
+  }
+
+  /** The stream's final value: pre-norm adds the pending output and applies the stack's final norm `norm`. */
+  private finish(r: Residual, norm: string): Value {
+    return this.config.norm === 'pre' ? this.addNorm(r, norm).normed : r.x;
   }
 
   /**
@@ -497,15 +624,16 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
     return this.layers(kind, x, self, memory, cache);
   }
 
-  /** The layers of a stack over embedded inputs `x` [B, T, d], then its final norm (pre-norm). */
+  /** The layers of a stack over `embedded` inputs [B, T, d], then its final norm (pre-norm). */
   private layers(
     kind: StackKind,
-    x: Value,
+    embedded: Value,
     self: SelfAttentionInputs,
     memory?: { states: Value; mask: Value },
     cache?: DecoderCache,
   ): { states: Value; maps: { self: Value[]; cross: Value[] }; present: KeyValue[] } {
     const { config: c } = this;
+    let x: Residual = { x: embedded };
     const numLayers = kind === 'encoder' ? numEncoderLayers(c) : numDecoderLayers(c);
     const crossBias = memory ? this.crossBias(memory.mask) : undefined;
     const maps = { self: [] as Value[], cross: [] as Value[] };
@@ -527,8 +655,7 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
       }
       x = this.sublayer(x, `${p}.final_layer_norm`, (h) => this.feedForward(p, h));
     }
-    if (c.norm === 'pre') x = this.layerNorm(x, `${kind}.layer_norm`);
-    return { states: x, maps, present };
+    return { states: this.finish(x, `${kind}.layer_norm`), maps, present };
   }
 
   // ---- heads ----------------------------------------------------------------------------
@@ -555,4 +682,19 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
     if (c.pooler) pooled = g.tanh(this.linear(pooled, 'pooler', this.d, this.d));
     return this.linear(pooled, 'classifier', c.numClasses, this.d);
   }
+}
+
+/** Row-major matrices [rows, ·] side by side: [rows, Σ cols]. */
+function concatColumns(matrices: Float32Array[], rows: number): Float32Array {
+  const widths = matrices.map((m) => m.length / rows);
+  const total = widths.reduce((a, b) => a + b, 0);
+  const out = new Float32Array(rows * total);
+  for (let r = 0; r < rows; r++) {
+    let offset = r * total;
+    matrices.forEach((m, i) => {
+      out.set(m.subarray(r * widths[i]!, (r + 1) * widths[i]!), offset);
+      offset += widths[i]!;
+    });
+  }
+  return out;
 }
