@@ -206,10 +206,12 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
     const mask = g.input('attention_mask', 'int64', ['batch', 'past_sequence + sequence']);
     const positionIds = g.input('position_ids', 'int64', ['batch', 'sequence']);
     const past: KeyValue[] = [];
+    // The past's batch dimension is named as Optimum names it: transformers.js sizes the empty
+    // first past from that name (an unknown name gives 0 rows, which MultiHeadAttention refuses).
     for (let i = 0; i < numDecoderLayers(c); i++) {
       past.push({
-        key: g.input(pastName(i, 'key'), 'float32', ['batch', H, 'past_sequence', D]),
-        value: g.input(pastName(i, 'value'), 'float32', ['batch', H, 'past_sequence', D]),
+        key: g.input(pastName(i, 'key'), 'float32', ['batch_size', H, 'past_sequence', D]),
+        value: g.input(pastName(i, 'value'), 'float32', ['batch_size', H, 'past_sequence', D]),
       });
     }
     const { states, maps, present } = this.stack('decoder', ids, mask, undefined, { positionIds, past });
