@@ -10,11 +10,17 @@
 //     KV-cache graph at positions 32, 128 and 512, and without the cache (full forward over the
 //     513-token prefix) at 512.
 //   - the export folder's graph (onnx/model.onnx, the KV-cache graph, here with an empty past and
-//     every output fetched, as transformers.js runs a prompt) vs the plain forward graph of the
-//     same baby GPT with context 256, at batch 12 × 64 and 1 × 256, one thread: CPU ms per call
+//     every output fetched, as transformers.js runs a prompt), standard and optimized (fused
+//     com.microsoft operators, `optimize`), vs the plain forward graph of the same baby GPT with
+//     context 256 and vs the graph torch.onnx.export makes of the same GPT with the same weights
+//     (bench/torch-graph.py, run with Debian's /usr/bin/python3 and its python3-torch; skipped
+//     with the reason when that fails), at batch 12 × 64 and 1 × 256, one thread: CPU ms per call
 //     (process CPU time, which another process's load does not inflate as it does wall time),
 //     the same graph fetching only the logits (what the present outputs cost to hand over), and
-//     ONNX Runtime's own kernel time per call (its profiler; per-node medians, summed by op).
+//     ONNX Runtime's own kernel time per call (its profiler; per-node medians, summed by op);
+//   - fp32 vs the quantized MatMul schemes (int8 weights, int8-dynamic, int4; quantize.ts and
+//     quantize-matmul.ts) on the baby GPT's batched forward: ms, file size, top-1 agreement with
+//     fp32 and max |Δlogit|.
 // Forward FLOPs per token: 2·params (every weight matrix once, incl. the tied output layer) +
 // 4·layers·T·dModel (q·kᵀ and weights·v, causal mask not discounted); per-token decode at
 // position p: 2·params + 4·layers·p·dModel.
@@ -26,6 +32,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -38,6 +45,7 @@ import { exportCheckpointFiles } from '../dist/export.js';
 import { GraphBuilder } from '../dist/onnx/graph.js';
 import { encodeModel } from '../dist/onnx/proto.js';
 import { quantizeModel } from '../dist/quantize.js';
+import { quantizeMatMuls } from '../dist/quantize-matmul.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '../../..');
@@ -167,6 +175,27 @@ function kernelTimes(events) {
   return { ms: total, byOp: Object.fromEntries(Object.entries(byOp).sort((a, b) => b[1] - a[1])) };
 }
 
+/** Largest |a − b|. */
+function maxAbsDiff(a, b) {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+/**
+ * The torch.onnx graph of checkpoint files `ckpt` (bench/torch-graph.py under /usr/bin/python3),
+ * written through `workDir`: { bytes, info } or, when it cannot be made, { info: { skipped } }.
+ */
+function torchGraph(ckpt, workDir) {
+  const dir = join(workDir, 'torch-ckpt');
+  mkdirSync(dir);
+  for (const [name, bytes] of Object.entries(ckpt)) writeFileSync(join(dir, name), bytes);
+  const file = join(workDir, 'torch.onnx');
+  const r = spawnSync('/usr/bin/python3', [join(here, 'torch-graph.py'), dir, file], { encoding: 'utf8' });
+  if (r.status !== 0) return { info: { skipped: (r.error?.message ?? r.stderr.trim().split('\n').pop()) || `exit ${r.status}` } };
+  return { bytes: readFileSync(file), info: JSON.parse(r.stdout.trim().split('\n').pop()) };
+}
+
 async function exportGraphComparison() {
   const config = createModelConfig({
     preset: 'decoder-lm', vocabSize: baby.vocabSize, dModel: baby.dModel, numHeads: baby.numHeads,
@@ -175,12 +204,15 @@ async function exportGraphComparison() {
   const m = new TransformerModel(config, { seed: 1 });
   const ckpt = serializeCheckpoint({ model: m });
   m.dispose();
-  const graphs = { plain: exportCheckpointFiles(ckpt), cache: exportCheckpointFiles(ckpt, { kvCache: true }) };
+  const graphs = { plain: exportCheckpointFiles(ckpt), cache: exportCheckpointFiles(ckpt, { kvCache: true }), optimized: exportCheckpointFiles(ckpt, { kvCache: true, optimize: true }) };
   const H = baby.numHeads;
   const D = baby.dModel / H;
   const profileDir = mkdtempSync(join(tmpdir(), 'attend-infer-profile-'));
   const result = { model: { ...baby, context: 256, positional: 'learned' }, shapes: {} };
   try {
+    const torch = torchGraph(ckpt, profileDir);
+    if (torch.bytes) graphs.torch = torch.bytes;
+    result.torch = torch.info;
     for (const [b, t] of [[12, 64], [1, 256]]) {
       const ids = BigInt64Array.from(randomIds(21, b * t), BigInt);
       const plainFeeds = { input_ids: new ortNode.Tensor('int64', ids, [b, t]), attention_mask: new ortNode.Tensor('int64', new BigInt64Array(b * t).fill(1n), [b, t]) };
@@ -192,13 +224,18 @@ async function exportGraphComparison() {
         ['plain forward', graphs.plain, plainFeeds, undefined],
         ['export graph', graphs.cache, cacheFeeds, undefined],
         ['export graph, logits only', graphs.cache, cacheFeeds, ['logits']],
+        ['optimized export graph', graphs.optimized, cacheFeeds, undefined],
+        ...(graphs.torch ? [['torch.onnx graph', graphs.torch, { input_ids: plainFeeds.input_ids }, undefined]] : []),
       ];
       const rows = {};
+      const logits = {};
       for (const [name, bytes, feeds, fetches] of contestants) {
         const session = await ortNode.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, logSeverityLevel: 3 });
-        for (let i = 0; i < 3; i++) await session.run(feeds, fetches);
+        for (let i = 0; i < 3; i++) logits[name] = (await session.run(feeds, fetches)).logits.data;
         rows[name] = { session, feeds, fetches, cpu: [], wall: [] };
       }
+      // Every graph computes the same logits (the torch graph: the same weights copied over).
+      const diffs = Object.fromEntries(Object.entries(logits).map(([name, l]) => [name, maxAbsDiff(l, logits['plain forward'])]));
       // Interleaved rounds: the contestants see the same machine.
       const reps = quick ? 15 : 60;
       for (let r = 0; r < reps; r++) {
@@ -217,7 +254,8 @@ async function exportGraphComparison() {
         await row.session.release();
       }
       // Kernel time: a profiled session per graph, all outputs fetched.
-      for (const [name, bytes, feeds] of contestants.slice(0, 2)) {
+      for (const [name, bytes, feeds, fetches] of contestants) {
+        if (fetches) continue;
         const prefix = join(profileDir, name.replace(/\W+/g, '-'));
         const session = await ortNode.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, logSeverityLevel: 3, enableProfiling: true, profileFilePrefix: prefix });
         for (let i = 0; i < (quick ? 8 : 25); i++) await session.run(feeds);
@@ -228,7 +266,16 @@ async function exportGraphComparison() {
         rmSync(join(profileDir, file));
       }
       const c = shape.contestants;
+      shape.maxAbsLogitDiffVsPlain = diffs;
+      if (c['torch.onnx graph']) {
+        shape.torchOverExportCpu = c['torch.onnx graph'].cpuMs / c['export graph'].cpuMs;
+        shape.torchOverOptimizedCpu = c['torch.onnx graph'].cpuMs / c['optimized export graph'].cpuMs;
+        shape.torchOverExportWall = c['torch.onnx graph'].wallMs / c['export graph'].wallMs;
+        shape.torchOverOptimizedWall = c['torch.onnx graph'].wallMs / c['optimized export graph'].wallMs;
+      }
+      shape.exportOverOptimizedCpu = c['export graph'].cpuMs / c['optimized export graph'].cpuMs;
       shape.exportOverPlainCpu = c['export graph'].cpuMs / c['plain forward'].cpuMs;
+      if (process.env.KERNELS) for (const [n, k] of Object.entries(c)) if (k.kernel) line(`${n}: ${JSON.stringify(Object.fromEntries(Object.entries(k.kernel.byOp).map(([o, v]) => [o, +v.toFixed(2)])))}`);
       shape.exportOverPlainKernel = c['export graph'].kernel.ms / c['plain forward'].kernel.ms;
       shape.presentHandOverCpuMs = c['export graph'].cpuMs - c['export graph, logits only'].cpuMs;
       shape.presentBytes = 2 * baby.numLayers * b * H * t * D * 4;
@@ -244,13 +291,16 @@ out.exportGraph = await exportGraphComparison();
 const padEnd = (x, n) => String(x).padEnd(n);
 const fixed = (x) => x.toFixed(2).padStart(9);
 line();
-line(`Export folder graph (KV cache, empty past) vs plain forward, baby GPT context 256, 1 thread`);
+line(`Export folder graph (KV cache, empty past; standard and optimized) vs plain forward vs torch.onnx, baby GPT context 256, 1 thread`);
+if (out.exportGraph.torch.skipped) line(`(no torch.onnx graph: ${out.exportGraph.torch.skipped})`);
 line(`${padEnd('shape', 8)}${padEnd('graph', 28)}${'CPU ms'.padStart(9)}${'wall ms'.padStart(9)}${'kernel ms'.padStart(11)}`);
 for (const [shape, r] of Object.entries(out.exportGraph.shapes)) {
   for (const [name, c] of Object.entries(r.contestants)) {
     line(`${padEnd(shape, 8)}${padEnd(name, 28)}${fixed(c.cpuMs)}${fixed(c.wallMs)}${c.kernel ? fixed(c.kernel.ms).padStart(11) : '          -'}`);
   }
   line(`${padEnd('', 8)}export/plain: CPU ${r.exportOverPlainCpu.toFixed(2)}, kernels ${r.exportOverPlainKernel.toFixed(2)}; handing over the present outputs (${(r.presentBytes / 1e6).toFixed(1)} MB): ${r.presentHandOverCpuMs.toFixed(2)} ms CPU`);
+  line(`${padEnd('', 8)}export/optimized: CPU ${r.exportOverOptimizedCpu.toFixed(2)}${r.torchOverExportCpu ? `; torch/export: CPU ${r.torchOverExportCpu.toFixed(2)}, wall ${r.torchOverExportWall.toFixed(2)}; torch/optimized: CPU ${r.torchOverOptimizedCpu.toFixed(2)}, wall ${r.torchOverOptimizedWall.toFixed(2)} (target ≥ 1.3)` : ''}`);
+  line(`${padEnd('', 8)}max |logit − plain forward's|: ${Object.entries(r.maxAbsLogitDiffVsPlain).filter(([n]) => n !== 'plain forward').map(([n, v]) => `${n} ${v.toExponential(1)}`).join(', ')}`);
 }
 
 if (exportGraphOnly) process.exit(0); // figures printed only; infer.json is written by a full run

@@ -408,7 +408,7 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
     const firstHalf = (table: Float32Array): Float32Array => Float32Array.from({ length: c.maxSeqLen * half }, (_, i) => table[Math.floor(i / half) * D + (i % half)]!);
     const cos = this.table('rope_cos_cache', () => firstHalf(t.cos), [c.maxSeqLen, half]);
     const sin = this.table('rope_sin_cache', () => firstHalf(t.sin), [c.maxSeqLen, half]);
-    return g.msOp('RotaryEmbedding', [x, r.ids, cos, sin], 1, { interleaved: attr.int(0), num_heads: attr.int(this.H) })[0]!;
+    return g.msOp('RotaryEmbedding', [x, r.ids, cos, sin], [true], { interleaved: attr.int(0), num_heads: attr.int(this.H) })[0]!;
   }
 
   /** x·cos + rotateHalf(x)·sin, x [B, H, T, D]. */
@@ -454,7 +454,7 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
       return { normed: this.layerNorm(x, name), x };
     }
     const { scale, bias } = this.normParams(name);
-    const [normed, , , x] = g.msOp('SkipLayerNormalization', [r.pending, r.x, scale, bias], 4, { epsilon: attr.float(this.config.layerNormEps) });
+    const [normed, , , x] = g.msOp('SkipLayerNormalization', [r.pending, r.x, scale, bias], [true, false, false, true], { epsilon: attr.float(this.config.layerNormEps) });
     return { normed: normed!, x: x! };
   }
 
@@ -541,8 +541,8 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
       }
       const scale = this.config.attention === 'dot' ? 1 : 1 / Math.sqrt(D);
       const inputs = [q, k, v, '', '', bias ? this.queryWide(bias, query) : '', past?.key ?? '', past?.value ?? ''];
-      const [merged, key, value] = g.msOp('MultiHeadAttention', inputs, past ? 3 : 1, { num_heads: attr.int(H), scale: attr.float(scale) });
-      return { output: this.linear(merged!, `${prefix}.out_proj`, d, d), weights: '', present: { key: key ?? '', value: value ?? '' } };
+      const [merged, key, value] = g.msOp('MultiHeadAttention', inputs, [true, !!past, !!past], { num_heads: attr.int(H), scale: attr.float(scale) });
+      return { output: this.linear(merged!, `${prefix}.out_proj`, d, d), weights: '', present: { key: key!, value: value! } };
     });
   }
 
@@ -568,7 +568,7 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
       if (this.fused && c.activation !== 'relu') {
         const h = this.linear(x, `${prefix}.fc1`, c.dFf, d, false);
         const bias = g.initializer(`${prefix}.fc1.bias`, 'float32', [c.dFf], this.w.get(`${prefix}.fc1.bias`, [c.dFf]));
-        const act = g.msOp(c.activation === 'gelu_new' ? 'FastGelu' : 'BiasGelu', [h, bias], 1)[0]!;
+        const act = g.msOp(c.activation === 'gelu_new' ? 'FastGelu' : 'BiasGelu', [h, bias], [true])[0]!;
         return this.linear(act, `${prefix}.fc2`, d, c.dFf);
       }
       const h = this.linear(x, `${prefix}.fc1`, c.dFf, d);

@@ -197,23 +197,28 @@ export class GraphBuilder {
   }
 
   /** Adds one node with `count` outputs and returns their names. */
-  opMulti(opType: string, inputs: Value[], count: number, attributes: Attrs = {}, domain?: string): Value[] {
+  opMulti(opType: string, inputs: Value[], count: number, attributes: Attrs = {}): Value[] {
     const id = this.unique(`${this.prefix()}${opType}`);
     const outputs = Array.from({ length: count }, (_, i) => `${id}_out${i}`);
     for (const o of outputs) this.claim(o);
-    this.nodes.push({ name: id, opType, inputs, outputs, attributes, ...(domain ? { domain } : {}) });
+    this.nodes.push({ name: id, opType, inputs, outputs, attributes });
     return outputs;
   }
 
   /**
-   * Adds one com.microsoft (ONNX Runtime contrib) node with `count` outputs; only in a builder
-   * made `fused`. Empty strings in `inputs` skip optional inputs.
+   * Adds one com.microsoft (ONNX Runtime contrib) node; only in a builder made `fused`. Empty
+   * strings in `inputs` skip optional inputs; `outputs` says which of its outputs are produced
+   * (the others are '': a kernel may skip optional outputs nobody reads).
    */
-  msOp(opType: string, inputs: Value[], count: number, attributes: Attrs = {}): Value[] {
+  msOp(opType: string, inputs: Value[], outputs: boolean[], attributes: Attrs = {}): Value[] {
     if (!this.fused) throw new Error(`graph '${this.name}': ${MS_DOMAIN} ${opType} in a standard-ops graph`);
     this.usesMsDomain = true;
     while (inputs[inputs.length - 1] === '') inputs = inputs.slice(0, -1);
-    return this.opMulti(opType, inputs, count, attributes, MS_DOMAIN);
+    const id = this.unique(`${this.prefix()}${opType}`);
+    const names = outputs.map((wanted, i) => (wanted ? `${id}_out${i}` : ''));
+    for (const o of names) if (o) this.claim(o);
+    this.nodes.push({ name: id, opType, inputs, outputs: names, attributes, domain: MS_DOMAIN });
+    return names;
   }
 
   /** ONNX `Split` of `x` along `axis` into `count` equal parts. */
