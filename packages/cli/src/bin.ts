@@ -112,7 +112,7 @@ program
   .argument('<checkpoint>', 'checkpoint folder written by attend train')
   .requiredOption('--out <dir>', 'export folder (new or empty; an earlier export with --overwrite), or with --target triton the model repository')
   .addOption(new Option('--quantize <type>', 'int8: int8 weights with per-channel scales (fp32 compute); int8-dynamic: int8 MatMuls with activations quantized per call; int4: 4-bit MatMul weights in blocks of 32').choices(['int8', 'int8-dynamic', 'int4']))
-  .option('--optimize', "use ONNX Runtime's fused operators (MultiHeadAttention, SkipLayerNormalization, …) where the model allows", false)
+  .option('--optimize', "use ONNX Runtime's fused operators (MultiHeadAttention, RotaryEmbedding, BiasGelu/FastGelu) where the model allows", false)
   .option('--with-attention', 'also output attention weights from the graphs', false)
   .addOption(new Option('--target <target>', 'onnx: the export folder; triton: a Triton model repository (config.pbtxt + 1/model.onnx)').choices(['onnx', 'triton']).default('onnx'))
   .option('--overwrite', 'replace an earlier export folder in --out (triton: model folders of the same name)', false)

@@ -25,7 +25,7 @@ export interface ExportOptions {
   kvCache?: boolean;
   /**
    * Write the graph with ONNX Runtime's com.microsoft fused operators (MultiHeadAttention,
-   * RotaryEmbedding, SkipLayerNormalization, FastGelu/BiasGelu) where they cover the model
+   * RotaryEmbedding, FastGelu/BiasGelu) where they cover the model
    * (see transformer-graph.ts); such a graph runs on ONNX Runtime only and has no attention
    * weight outputs. Default false: standard ONNX operators.
    */

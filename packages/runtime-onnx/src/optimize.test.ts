@@ -85,7 +85,7 @@ for (const preset of ['decoder-lm', 'encoder-classifier', 'encoder-decoder'] as 
         const mha = c.attention === 'scaled_dot' || c.attention === 'dot';
         expect(ops.MultiHeadAttention ?? 0).toBe(mha ? layers + (preset === 'encoder-decoder' ? 2 : 0) : 0);
         expect(ops.RotaryEmbedding ?? 0).toBe(mha && c.positional === 'rope' ? 2 * layers : 0);
-        expect(ops.SkipLayerNormalization ?? 0).toBeGreaterThan(0);
+        expect(ops.SkipLayerNormalization ?? 0).toBe(0); // slower than Add + LayerNormalization on ORT's CPU (transformer-graph.ts)
         expect((ops.FastGelu ?? 0) + (ops.BiasGelu ?? 0)).toBe(c.activation === 'relu' ? 0 : layers);
         const expected = model.forward(source, preset === 'encoder-decoder' ? target : undefined);
         const feeds = {

@@ -15,7 +15,7 @@ import { GraphBuilder } from './onnx/graph.js';
 import { encodeModel } from './onnx/proto.js';
 import { decodeModel } from './quantize.js';
 import { INT4_BLOCK, quantizeInt4, quantizeMatMuls, type MatMulQuantization } from './quantize-matmul.js';
-import { checkpointFiles, maxAbsDiff } from './test-utils/models.js';
+import { checkpointFiles, maxAbsDiff, top1Agreement } from './test-utils/models.js';
 
 const report: Record<string, unknown> = {};
 beforeAll(async () => {
@@ -27,18 +27,6 @@ afterAll(() => {
 
 const V = 69;
 const BABY = { preset: 'decoder-lm' as const, vocabSize: V, dModel: 128, numHeads: 4, numDecoderLayers: 4, dFf: 512, maxSeqLen: 64, dropout: 0, tieEmbeddings: false };
-
-function top1Agreement(a: Float32Array, b: Float32Array, width: number): number {
-  let same = 0;
-  const rows = a.length / width;
-  const argmax = (x: Float32Array, o: number): number => {
-    let best = 0;
-    for (let i = 1; i < width; i++) if (x[o + i]! > x[o + best]!) best = i;
-    return best;
-  };
-  for (let r = 0; r < rows; r++) if (argmax(a, r * width) === argmax(b, r * width)) same++;
-  return same / rows;
-}
 
 describe('quantizeInt4', () => {
   it('packs blocks of 32 along K as MatMulNBits reads them (K not a multiple of 32)', async () => {
