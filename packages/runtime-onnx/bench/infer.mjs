@@ -434,7 +434,7 @@ if (!quick && !process.argv.includes('--no-gpt2')) {
   graphs['int8-dynamic'] = quantizeMatMuls(graphs.fp32, 'int8-dynamic');
   graphs.int4 = quantizeMatMuls(graphs.fp32, 'int4');
   const T2 = 128;
-  const g2Feeds = { input_ids: new ortNode.Tensor('int64', BigInt64Array.from(randomIds(31, T2), BigInt), [1, T2]) };
+  const g2Feeds = { input_ids: new ortNode.Tensor('int64', BigInt64Array.from(randomIds(31, T2), BigInt), [1, T2]), attention_mask: new ortNode.Tensor('int64', new BigInt64Array(T2).fill(1n), [1, T2]) };
   const sessions = {};
   const g2Logits = {};
   for (const [name, bytes] of Object.entries(graphs)) {
