@@ -53,6 +53,13 @@ import type { WeightReader } from './weights.js';
 
 type StackKind = 'encoder' | 'decoder';
 
+/**
+ * The batch dimension's name in every graph here, as Optimum names it: transformers.js sizes the
+ * empty first past of a KV-cache graph from it (an unknown name gives 0 rows, which
+ * MultiHeadAttention refuses), and Triton batches a graph whose inputs share it.
+ */
+const BATCH = 'batch_size';
+
 /** Per-stack inputs shared by its layers: the self-attention bias and rotary tables. */
 interface SelfAttentionInputs {
   bias?: Value; // [B, 1 or H, 1 or T, K]; none: every query sees every key
@@ -119,7 +126,7 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
     const { g, config: c } = this;
     const { ids, mask } = this.textInputs();
     const { states, maps } = this.stack('encoder', ids, mask);
-    g.output('logits', this.classify(states, mask), 'float32', ['batch', c.numClasses]);
+    g.output('logits', this.classify(states, mask), 'float32', [BATCH, c.numClasses]);
     if (withAttention) this.outputMaps('attentions', maps.self, 'sequence', 'sequence');
   }
 
@@ -128,7 +135,7 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
     const { g, config: c } = this;
     const { ids, mask } = this.textInputs();
     const { states, maps } = this.stack('decoder', ids, mask);
-    g.output('logits', this.lmLogits(states), 'float32', ['batch', 'sequence', c.vocabSize]);
+    g.output('logits', this.lmLogits(states), 'float32', [BATCH, 'sequence', c.vocabSize]);
     if (withAttention) this.outputMaps('attentions', maps.self, 'sequence', 'sequence');
   }
 
@@ -140,11 +147,11 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
   buildEncoderDecoder(this: ForwardGraph<EncoderDecoderConfig>, withAttention: boolean): void {
     const { g, config: c } = this;
     const { ids, mask } = this.textInputs();
-    const decIds = g.input('decoder_input_ids', 'int64', ['batch', 'decoder_sequence']);
-    const decMask = g.input('decoder_attention_mask', 'int64', ['batch', 'decoder_sequence']);
+    const decIds = g.input('decoder_input_ids', 'int64', [BATCH, 'decoder_sequence']);
+    const decMask = g.input('decoder_attention_mask', 'int64', [BATCH, 'decoder_sequence']);
     const encoded = this.stack('encoder', ids, mask);
     const decoded = this.stack('decoder', decIds, decMask, { states: encoded.states, mask });
-    g.output('logits', this.lmLogits(decoded.states), 'float32', ['batch', 'decoder_sequence', c.vocabSize]);
+    g.output('logits', this.lmLogits(decoded.states), 'float32', [BATCH, 'decoder_sequence', c.vocabSize]);
     if (withAttention) {
       this.outputMaps('encoder_attentions', encoded.maps.self, 'sequence', 'sequence');
       this.outputMaps('decoder_attentions', decoded.maps.self, 'decoder_sequence', 'decoder_sequence');
@@ -154,13 +161,13 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
 
   /** input_ids and attention_mask [B, T], the inputs of every text forward graph. */
   private textInputs(): { ids: Value; mask: Value } {
-    return { ids: this.g.input('input_ids', 'int64', ['batch', 'sequence']), mask: this.g.input('attention_mask', 'int64', ['batch', 'sequence']) };
+    return { ids: this.g.input('input_ids', 'int64', [BATCH, 'sequence']), mask: this.g.input('attention_mask', 'int64', [BATCH, 'sequence']) };
   }
 
   /** `{prefix}.{i}` outputs: each layer's attention weights [B, H, q, k]. */
   private outputMaps(prefix: string, maps: Value[], q: Dim, k: Dim): void {
     if (this.fused) throw new ConfigError('optimize', 'a fused graph has no attention weights to output (export with one of optimize and withAttention, not both)');
-    maps.forEach((value, i) => this.g.output(`${prefix}.${i}`, value, 'float32', ['batch', this.H, q, k]));
+    maps.forEach((value, i) => this.g.output(`${prefix}.${i}`, value, 'float32', [BATCH, this.H, q, k]));
   }
 
   /**
@@ -176,7 +183,7 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
     const N = G * G;
     const P = C * p * p;
     const T = N + 1;
-    const pixels = g.input('pixel_values', 'float32', ['batch', C, S, S]);
+    const pixels = g.input('pixel_values', 'float32', [BATCH, C, S, S]);
     // [B, C, G, p, G, p] → [B, G, G, C, p, p] → [B, N, C·p·p]: patches row-major over the grid, each flattened channel, row, column.
     let patches = g.reshape(g.transpose(g.reshape(pixels, [0, C, G, p, G, p]), [0, 2, 4, 1, 3, 5]), [0, N, P]);
     if (c.pixelScale !== 1) patches = g.mul(patches, g.floats([c.pixelScale]));
@@ -188,30 +195,28 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
     const positions = g.slice(this.table(name, () => this.w.get(name, [c.maxSeqLen, d]), [c.maxSeqLen, d]), [0], [T], [0]); // [T, d]
     const x = g.add(g.concat([cls, tokens], 1), positions); // [B, T, d]
     const { states, maps } = this.layers('encoder', x, {}); // every patch sees every patch
-    g.output('logits', this.classify(states), 'float32', ['batch', c.numClasses]);
+    g.output('logits', this.classify(states), 'float32', [BATCH, c.numClasses]);
     if (withAttention) this.outputMaps('attentions', maps.self, T, T);
   }
 
   /** The decoder-lm KV-cache graph (see the top of this file). */
   buildDecoderWithPast(this: ForwardGraph<DecoderLmConfig>, withAttention: boolean): void {
     const { g, config: c, H, D } = this;
-    const ids = g.input('input_ids', 'int64', ['batch', 'sequence']);
-    const mask = g.input('attention_mask', 'int64', ['batch', 'past_sequence + sequence']);
-    const positionIds = g.input('position_ids', 'int64', ['batch', 'sequence']);
+    const ids = g.input('input_ids', 'int64', [BATCH, 'sequence']);
+    const mask = g.input('attention_mask', 'int64', [BATCH, 'past_sequence + sequence']);
+    const positionIds = g.input('position_ids', 'int64', [BATCH, 'sequence']);
     const past: KeyValue[] = [];
-    // The past's batch dimension is named as Optimum names it: transformers.js sizes the empty
-    // first past from that name (an unknown name gives 0 rows, which MultiHeadAttention refuses).
     for (let i = 0; i < numDecoderLayers(c); i++) {
       past.push({
-        key: g.input(pastName(i, 'key'), 'float32', ['batch_size', H, 'past_sequence', D]),
-        value: g.input(pastName(i, 'value'), 'float32', ['batch_size', H, 'past_sequence', D]),
+        key: g.input(pastName(i, 'key'), 'float32', [BATCH, H, 'past_sequence', D]),
+        value: g.input(pastName(i, 'value'), 'float32', [BATCH, H, 'past_sequence', D]),
       });
     }
     const { states, maps, present } = this.stack('decoder', ids, mask, undefined, { positionIds, past });
-    g.output('logits', this.lmLogits(states), 'float32', ['batch', 'sequence', this.vocabSize()]);
+    g.output('logits', this.lmLogits(states), 'float32', [BATCH, 'sequence', this.vocabSize()]);
     present.forEach((kv, i) => {
-      g.output(presentName(i, 'key'), kv.key, 'float32', ['batch', H, 'past_sequence + sequence', D]);
-      g.output(presentName(i, 'value'), kv.value, 'float32', ['batch', H, 'past_sequence + sequence', D]);
+      g.output(presentName(i, 'key'), kv.key, 'float32', [BATCH, H, 'past_sequence + sequence', D]);
+      g.output(presentName(i, 'value'), kv.value, 'float32', [BATCH, H, 'past_sequence + sequence', D]);
     });
     if (withAttention) this.outputMaps('attentions', maps.self, 'sequence', 'past_sequence + sequence');
   }
@@ -219,10 +224,10 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
   /** The seq2seq encoder graph (see exportSeq2Seq). */
   buildSeq2SeqEncoder(this: ForwardGraph<EncoderDecoderConfig>, withAttention: boolean): void {
     const { g, d, H } = this;
-    const ids = g.input('input_ids', 'int64', ['batch', 'encoder_sequence']);
-    const mask = g.input('attention_mask', 'int64', ['batch', 'encoder_sequence']);
+    const ids = g.input('input_ids', 'int64', [BATCH, 'encoder_sequence']);
+    const mask = g.input('attention_mask', 'int64', [BATCH, 'encoder_sequence']);
     const { states, maps } = this.stack('encoder', ids, mask);
-    g.output('last_hidden_state', states, 'float32', ['batch', 'encoder_sequence', d]);
+    g.output('last_hidden_state', states, 'float32', [BATCH, 'encoder_sequence', d]);
     if (withAttention) this.outputMaps('encoder_attentions', maps.self, 'encoder_sequence', 'encoder_sequence');
   }
 
@@ -230,21 +235,21 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
   buildSeq2SeqDecoder(this: ForwardGraph<EncoderDecoderConfig>, withAttention: boolean): void {
     const { g, config: c, d, H, D } = this;
     const L = numDecoderLayers(c);
-    const ids = g.input('input_ids', 'int64', ['batch', 'decoder_sequence']);
-    const encoderMask = g.input('encoder_attention_mask', 'int64', ['batch', 'encoder_sequence']);
-    const encoderStates = g.input('encoder_hidden_states', 'float32', ['batch', 'encoder_sequence', d]);
+    const ids = g.input('input_ids', 'int64', [BATCH, 'decoder_sequence']);
+    const encoderMask = g.input('encoder_attention_mask', 'int64', [BATCH, 'encoder_sequence']);
+    const encoderStates = g.input('encoder_hidden_states', 'float32', [BATCH, 'encoder_sequence', d]);
     const pastDecoder: KeyValue[] = [];
     const pastEncoder: KeyValue[] = [];
     for (let i = 0; i < L; i++) {
       const input = (cache: 'decoder' | 'encoder', part: 'key' | 'value'): Value =>
-        g.input(seq2seqPastName(i, cache, part), 'float32', ['batch', H, cache === 'decoder' ? 'past_decoder_sequence' : 'encoder_sequence_out', D]);
+        g.input(seq2seqPastName(i, cache, part), 'float32', [BATCH, H, cache === 'decoder' ? 'past_decoder_sequence' : 'encoder_sequence_out', D]);
       pastDecoder.push({ key: input('decoder', 'key'), value: input('decoder', 'value') });
       pastEncoder.push({ key: input('encoder', 'key'), value: input('encoder', 'value') });
     }
     const useCache = g.input('use_cache_branch', 'bool', [1]);
 
     // Cross-attention keys and values: the encoder past, or projected from the encoder states.
-    const kvDims = { type: 'float32' as const, dims: ['batch', H, 'encoder_sequence_out', D] };
+    const kvDims = { type: 'float32' as const, dims: [BATCH, H, 'encoder_sequence_out', D] };
     const crossFlat = g.ifElse(
       useCache,
       Array.from({ length: 2 * L }, () => kvDims),
@@ -289,10 +294,10 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
       x = this.sublayer(x, `${p}.final_layer_norm`, (h) => this.feedForward(p, h));
     }
     if (c.norm === 'pre') x = this.layerNorm(x, 'decoder.layer_norm');
-    g.output('logits', this.lmLogits(x), 'float32', ['batch', 'decoder_sequence', this.vocabSize()]);
+    g.output('logits', this.lmLogits(x), 'float32', [BATCH, 'decoder_sequence', this.vocabSize()]);
     for (let i = 0; i < L; i++) {
       const out = (cache: 'decoder' | 'encoder', part: 'key' | 'value', value: Value): void =>
-        g.output(seq2seqPresentName(i, cache, part), value, 'float32', ['batch', H, cache === 'decoder' ? 'past_decoder_sequence + decoder_sequence' : 'encoder_sequence_out', D]);
+        g.output(seq2seqPresentName(i, cache, part), value, 'float32', [BATCH, H, cache === 'decoder' ? 'past_decoder_sequence + decoder_sequence' : 'encoder_sequence_out', D]);
       out('decoder', 'key', present[i]!.key);
       out('decoder', 'value', present[i]!.value);
       out('encoder', 'key', cross[i]!.key);
