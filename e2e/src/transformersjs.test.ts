@@ -1,6 +1,7 @@
 // transformers.js loads attend export folders offline and decodes exactly like attend's own
 // runtime: a decoder-lm (gpt2 layout, onnx/model.onnx with the KV cache) over the positional
-// encodings and a local window, a trained encoder–decoder (marian layout, encoder_model.onnx +
+// encodings and a local window, standard and optimized (fused com.microsoft operators, which also
+// decode as the standard folder does), a trained encoder–decoder (marian layout, encoder_model.onnx +
 // decoder_model_merged.onnx), and a vision Transformer (vit layout: the same logits for the same
 // pixel_values). @huggingface/transformers is a dev dependency of this workspace only.
 
@@ -26,13 +27,13 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-/** Writes a checkpoint of `model` (with `tokenizer`, when it has one) and exports it to `<root>/<name>`. */
-async function exported(name: string, model: AttendModel, tokenizer?: CharTokenizer): Promise<string> {
+/** Writes a checkpoint of `model` (with `tokenizer`, when it has one) and exports it to `<root>/<name>` (`optimize`: fused operators). */
+async function exported(name: string, model: AttendModel, tokenizer?: CharTokenizer, optimize = false): Promise<string> {
   const ckpt = join(root, `${name}-ckpt`);
   await mkdir(ckpt);
   for (const [file, bytes] of Object.entries(serializeCheckpoint({ model, ...(tokenizer ? { tokenizer: tokenizer.toJSON() } : {}) }))) await writeFile(join(ckpt, file), bytes);
   model.dispose();
-  await exportFolder(ckpt, join(root, name));
+  await exportFolder(ckpt, join(root, name), { optimize });
   return join(root, name);
 }
 
@@ -52,13 +53,15 @@ const ones = (n: number): Tensor => new Tensor('int64', new BigInt64Array(n).fil
 
 describe('decoder-lm (gpt2 layout): the same greedy continuation', () => {
   const tokenizer = CharTokenizer.fromAlphabet('abcdefghijklm');
-  const cases: { positional: PositionalEncoding; localWindow: number | null }[] = [
-    ...POSITIONAL_ENCODINGS.map((positional) => ({ positional, localWindow: null })),
-    { positional: 'rope', localWindow: 3 },
+  const cases: { positional: PositionalEncoding; localWindow: number | null; optimize: boolean }[] = [
+    ...POSITIONAL_ENCODINGS.map((positional) => ({ positional, localWindow: null, optimize: false })),
+    { positional: 'rope', localWindow: 3, optimize: false },
+    { positional: 'rope', localWindow: null, optimize: true },
+    { positional: 'alibi', localWindow: 3, optimize: true },
   ];
 
-  it.each(cases)('$positional, localWindow $localWindow', async ({ positional, localWindow }) => {
-    const name = `lm-${positional}-${localWindow ?? 'global'}`;
+  it.each(cases)('$positional, localWindow $localWindow, optimize $optimize', async ({ positional, localWindow, optimize }) => {
+    const name = `lm-${positional}-${localWindow ?? 'global'}${optimize ? '-optimized' : ''}`;
     // A few steps on the cyclic alphabet, so that the continuation is not one repeated token.
     const config = createModelConfig({
       preset: 'decoder-lm', vocabSize: tokenizer.vocabSize, dModel: 16, numHeads: 2, numDecoderLayers: 2, dFf: 32, maxSeqLen: 24,
@@ -67,11 +70,17 @@ describe('decoder-lm (gpt2 layout): the same greedy continuation', () => {
     const model = new TransformerModel(config, { seed: 5 });
     const stream = tokenizer.encode('abcdefghijklm'.repeat(20));
     await train(model, (step) => lmTrainBatch(sampleLmBatch(stream, { batchSize: 8, contextLength: 16, rng: createRng(step) })), { steps: 60, learningRate: 1e-2 });
-    const dir = await exported(name, model, tokenizer);
+    const dir = await exported(name, model, tokenizer, optimize);
     const prompt = [1, ...tokenizer.encode('cdefg')];
     const { model: onnx } = await loadExportFolder(dir);
     const ours = (await generate(onnx, { prompts: [prompt], maxNewTokens: 12 }))[0]!;
     await onnx.release();
+    if (optimize) {
+      await exportFolder(`${dir}-ckpt`, `${dir}-standard`);
+      const { model: standard } = await loadExportFolder(`${dir}-standard`);
+      expect((await generate(standard, { prompts: [prompt], maxNewTokens: 12 }))[0]).toEqual(ours);
+      await standard.release();
+    }
 
     const tjsTokenizer = await AutoTokenizer.from_pretrained(name);
     expect(Array.from(tjsTokenizer.encode('cdefg', { add_special_tokens: false }))).toEqual(tokenizer.encode('cdefg'));

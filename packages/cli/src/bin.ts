@@ -124,7 +124,8 @@ program
   .description('export a checkpoint to an ONNX folder (transformers.js layout) for onnxruntime')
   .argument('<checkpoint>', 'checkpoint folder written by attend train')
   .requiredOption('--out <dir>', 'export folder (new or empty; an earlier export with --overwrite), or with --target triton the model repository')
-  .addOption(new Option('--quantize <type>', 'store weights as int8 with per-channel scales').choices(['int8']))
+  .addOption(new Option('--quantize <type>', 'int8: int8 weights with per-channel scales (fp32 compute); int8-dynamic: int8 MatMuls with activations quantized per call; int4: 4-bit MatMul weights in blocks of 32').choices(['int8', 'int8-dynamic', 'int4']))
+  .option('--optimize', "use ONNX Runtime's fused operators (MultiHeadAttention, RotaryEmbedding, BiasGelu/FastGelu) where the model allows", false)
   .option('--with-attention', 'also output attention weights from the graphs', false)
   .addOption(new Option('--target <target>', 'onnx: the export folder; triton: a Triton model repository (config.pbtxt + 1/model.onnx)').choices(['onnx', 'triton']).default('onnx'))
   .option('--overwrite', 'replace an earlier export folder in --out (triton: model folders of the same name)', false)
@@ -135,6 +136,7 @@ program
 Examples:
   $ attend export runs/reverse --out runs/reverse-onnx
   $ attend export runs/reverse --out runs/reverse-int8 --quantize int8
+  $ attend export runs/shakespeare --out runs/shakespeare-fast --optimize --quantize int4
   $ attend export runs/reverse --out model_repository --target triton
   $ attend export runs/reverse --out runs/reverse-onnx --overwrite
   $ attend export runs/gpt2-lora --adapter-only --out runs/gpt2-lora-peft

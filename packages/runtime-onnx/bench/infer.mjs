@@ -10,11 +10,17 @@
 //     KV-cache graph at positions 32, 128 and 512, and without the cache (full forward over the
 //     513-token prefix) at 512.
 //   - the export folder's graph (onnx/model.onnx, the KV-cache graph, here with an empty past and
-//     every output fetched, as transformers.js runs a prompt) vs the plain forward graph of the
-//     same baby GPT with context 256, at batch 12 × 64 and 1 × 256, one thread: CPU ms per call
+//     every output fetched, as transformers.js runs a prompt), standard and optimized (fused
+//     com.microsoft operators, `optimize`), vs the plain forward graph of the same baby GPT with
+//     context 256 and vs the graph torch.onnx.export makes of the same GPT with the same weights
+//     (bench/torch-graph.py, run with Debian's /usr/bin/python3 and its python3-torch; skipped
+//     with the reason when that fails), at batch 12 × 64 and 1 × 256, one thread: CPU ms per call
 //     (process CPU time, which another process's load does not inflate as it does wall time),
 //     the same graph fetching only the logits (what the present outputs cost to hand over), and
-//     ONNX Runtime's own kernel time per call (its profiler; per-node medians, summed by op).
+//     ONNX Runtime's own kernel time per call (its profiler; per-node medians, summed by op);
+//   - fp32 vs the quantized MatMul schemes (int8 weights, int8-dynamic, int4; quantize.ts and
+//     quantize-matmul.ts) on the baby GPT's batched forward: ms, file size, top-1 agreement with
+//     fp32 and max |Δlogit|.
 // Forward FLOPs per token: 2·params (every weight matrix once, incl. the tied output layer) +
 // 4·layers·T·dModel (q·kᵀ and weights·v, causal mask not discounted); per-token decode at
 // position p: 2·params + 4·layers·p·dModel.
@@ -26,6 +32,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -38,6 +45,7 @@ import { exportCheckpointFiles } from '../dist/export.js';
 import { GraphBuilder } from '../dist/onnx/graph.js';
 import { encodeModel } from '../dist/onnx/proto.js';
 import { quantizeModel } from '../dist/quantize.js';
+import { quantizeMatMuls } from '../dist/quantize-matmul.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '../../..');
@@ -167,6 +175,27 @@ function kernelTimes(events) {
   return { ms: total, byOp: Object.fromEntries(Object.entries(byOp).sort((a, b) => b[1] - a[1])) };
 }
 
+/** Largest |a − b|. */
+function maxAbsDiff(a, b) {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+/**
+ * The torch.onnx graph of checkpoint files `ckpt` (bench/torch-graph.py under /usr/bin/python3),
+ * written through `workDir`: { bytes, info } or, when it cannot be made, { info: { skipped } }.
+ */
+function torchGraph(ckpt, workDir) {
+  const dir = join(workDir, 'torch-ckpt');
+  mkdirSync(dir);
+  for (const [name, bytes] of Object.entries(ckpt)) writeFileSync(join(dir, name), bytes);
+  const file = join(workDir, 'torch.onnx');
+  const r = spawnSync('/usr/bin/python3', [join(here, 'torch-graph.py'), dir, file], { encoding: 'utf8' });
+  if (r.status !== 0) return { info: { skipped: (r.error?.message ?? r.stderr.trim().split('\n').pop()) || `exit ${r.status}` } };
+  return { bytes: readFileSync(file), info: JSON.parse(r.stdout.trim().split('\n').pop()) };
+}
+
 async function exportGraphComparison() {
   const config = createModelConfig({
     preset: 'decoder-lm', vocabSize: baby.vocabSize, dModel: baby.dModel, numHeads: baby.numHeads,
@@ -175,12 +204,15 @@ async function exportGraphComparison() {
   const m = new TransformerModel(config, { seed: 1 });
   const ckpt = serializeCheckpoint({ model: m });
   m.dispose();
-  const graphs = { plain: exportCheckpointFiles(ckpt), cache: exportCheckpointFiles(ckpt, { kvCache: true }) };
+  const graphs = { plain: exportCheckpointFiles(ckpt), cache: exportCheckpointFiles(ckpt, { kvCache: true }), optimized: exportCheckpointFiles(ckpt, { kvCache: true, optimize: true }) };
   const H = baby.numHeads;
   const D = baby.dModel / H;
   const profileDir = mkdtempSync(join(tmpdir(), 'attend-infer-profile-'));
   const result = { model: { ...baby, context: 256, positional: 'learned' }, shapes: {} };
   try {
+    const torch = torchGraph(ckpt, profileDir);
+    if (torch.bytes) graphs.torch = torch.bytes;
+    result.torch = torch.info;
     for (const [b, t] of [[12, 64], [1, 256]]) {
       const ids = BigInt64Array.from(randomIds(21, b * t), BigInt);
       const plainFeeds = { input_ids: new ortNode.Tensor('int64', ids, [b, t]), attention_mask: new ortNode.Tensor('int64', new BigInt64Array(b * t).fill(1n), [b, t]) };
@@ -192,13 +224,18 @@ async function exportGraphComparison() {
         ['plain forward', graphs.plain, plainFeeds, undefined],
         ['export graph', graphs.cache, cacheFeeds, undefined],
         ['export graph, logits only', graphs.cache, cacheFeeds, ['logits']],
+        ['optimized export graph', graphs.optimized, cacheFeeds, undefined],
+        ...(graphs.torch ? [['torch.onnx graph', graphs.torch, { input_ids: plainFeeds.input_ids }, undefined]] : []),
       ];
       const rows = {};
+      const logits = {};
       for (const [name, bytes, feeds, fetches] of contestants) {
         const session = await ortNode.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, logSeverityLevel: 3 });
-        for (let i = 0; i < 3; i++) await session.run(feeds, fetches);
+        for (let i = 0; i < 3; i++) logits[name] = (await session.run(feeds, fetches)).logits.data;
         rows[name] = { session, feeds, fetches, cpu: [], wall: [] };
       }
+      // Every graph computes the same logits (the torch graph: the same weights copied over).
+      const diffs = Object.fromEntries(Object.entries(logits).map(([name, l]) => [name, maxAbsDiff(l, logits['plain forward'])]));
       // Interleaved rounds: the contestants see the same machine.
       const reps = quick ? 15 : 60;
       for (let r = 0; r < reps; r++) {
@@ -217,7 +254,8 @@ async function exportGraphComparison() {
         await row.session.release();
       }
       // Kernel time: a profiled session per graph, all outputs fetched.
-      for (const [name, bytes, feeds] of contestants.slice(0, 2)) {
+      for (const [name, bytes, feeds, fetches] of contestants) {
+        if (fetches) continue;
         const prefix = join(profileDir, name.replace(/\W+/g, '-'));
         const session = await ortNode.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, logSeverityLevel: 3, enableProfiling: true, profileFilePrefix: prefix });
         for (let i = 0; i < (quick ? 8 : 25); i++) await session.run(feeds);
@@ -228,7 +266,16 @@ async function exportGraphComparison() {
         rmSync(join(profileDir, file));
       }
       const c = shape.contestants;
+      shape.maxAbsLogitDiffVsPlain = diffs;
+      if (c['torch.onnx graph']) {
+        shape.torchOverExportCpu = c['torch.onnx graph'].cpuMs / c['export graph'].cpuMs;
+        shape.torchOverOptimizedCpu = c['torch.onnx graph'].cpuMs / c['optimized export graph'].cpuMs;
+        shape.torchOverExportWall = c['torch.onnx graph'].wallMs / c['export graph'].wallMs;
+        shape.torchOverOptimizedWall = c['torch.onnx graph'].wallMs / c['optimized export graph'].wallMs;
+      }
+      shape.exportOverOptimizedCpu = c['export graph'].cpuMs / c['optimized export graph'].cpuMs;
       shape.exportOverPlainCpu = c['export graph'].cpuMs / c['plain forward'].cpuMs;
+      if (process.env.KERNELS) for (const [n, k] of Object.entries(c)) if (k.kernel) line(`${n}: ${JSON.stringify(Object.fromEntries(Object.entries(k.kernel.byOp).map(([o, v]) => [o, +v.toFixed(2)])))}`);
       shape.exportOverPlainKernel = c['export graph'].kernel.ms / c['plain forward'].kernel.ms;
       shape.presentHandOverCpuMs = c['export graph'].cpuMs - c['export graph, logits only'].cpuMs;
       shape.presentBytes = 2 * baby.numLayers * b * H * t * D * 4;
@@ -244,13 +291,16 @@ out.exportGraph = await exportGraphComparison();
 const padEnd = (x, n) => String(x).padEnd(n);
 const fixed = (x) => x.toFixed(2).padStart(9);
 line();
-line(`Export folder graph (KV cache, empty past) vs plain forward, baby GPT context 256, 1 thread`);
+line(`Export folder graph (KV cache, empty past; standard and optimized) vs plain forward vs torch.onnx, baby GPT context 256, 1 thread`);
+if (out.exportGraph.torch.skipped) line(`(no torch.onnx graph: ${out.exportGraph.torch.skipped})`);
 line(`${padEnd('shape', 8)}${padEnd('graph', 28)}${'CPU ms'.padStart(9)}${'wall ms'.padStart(9)}${'kernel ms'.padStart(11)}`);
 for (const [shape, r] of Object.entries(out.exportGraph.shapes)) {
   for (const [name, c] of Object.entries(r.contestants)) {
     line(`${padEnd(shape, 8)}${padEnd(name, 28)}${fixed(c.cpuMs)}${fixed(c.wallMs)}${c.kernel ? fixed(c.kernel.ms).padStart(11) : '          -'}`);
   }
   line(`${padEnd('', 8)}export/plain: CPU ${r.exportOverPlainCpu.toFixed(2)}, kernels ${r.exportOverPlainKernel.toFixed(2)}; handing over the present outputs (${(r.presentBytes / 1e6).toFixed(1)} MB): ${r.presentHandOverCpuMs.toFixed(2)} ms CPU`);
+  line(`${padEnd('', 8)}export/optimized: CPU ${r.exportOverOptimizedCpu.toFixed(2)}${r.torchOverExportCpu ? `; torch/export: CPU ${r.torchOverExportCpu.toFixed(2)}, wall ${r.torchOverExportWall.toFixed(2)}; torch/optimized: CPU ${r.torchOverOptimizedCpu.toFixed(2)}, wall ${r.torchOverOptimizedWall.toFixed(2)} (target ≥ 1.3)` : ''}`);
+  line(`${padEnd('', 8)}max |logit − plain forward's|: ${Object.entries(r.maxAbsLogitDiffVsPlain).filter(([n]) => n !== 'plain forward').map(([n, v]) => `${n} ${v.toExponential(1)}`).join(', ')}`);
 }
 
 if (exportGraphOnly) process.exit(0); // figures printed only; infer.json is written by a full run
@@ -264,8 +314,14 @@ const batchFlops = flopsPerToken * B * T;
 const files = serializeCheckpoint({ model });
 const fp32 = exportCheckpointFiles(files);
 const int8 = quantizeModel(fp32);
+const int8Dynamic = quantizeMatMuls(fp32, 'int8-dynamic');
+const int4 = quantizeMatMuls(fp32, 'int4');
+const optimized = exportCheckpointFiles(files, { optimize: true });
 const ids = randomIds(11, B * T);
-out.forward = { params, flopsPerToken, batchGflop: batchFlops / 1e9, onnxBytesFp32: fp32.length, onnxBytesInt8: int8.length, runs: {} };
+out.forward = {
+  params, flopsPerToken, batchGflop: batchFlops / 1e9, onnxBytesFp32: fp32.length, onnxBytesInt8: int8.length,
+  onnxBytesInt8Dynamic: int8Dynamic.length, onnxBytesInt4: int4.length, runs: {},
+};
 
 const forwardRow = (name, ms, extra = {}) => {
   const gflops = batchFlops / (ms * 1e6);
@@ -288,11 +344,16 @@ const contestants = [
   ['ort-node-1t int8', () => createOnnxModel(int8, { numThreads: 1 }), 700],
   ['ort-node-2t int8', () => createOnnxModel(int8, { numThreads: 2 }), 700],
   ['ort-web-wasm int8', () => createWebModel(int8, { numThreads: 1 }), 900],
+  ['ort-node-1t int8-dynamic', () => createOnnxModel(int8Dynamic, { numThreads: 1 }), 700],
+  ['ort-node-1t int4', () => createOnnxModel(int4, { numThreads: 1 }), 700],
+  ['ort-node-1t optimized', () => createOnnxModel(optimized, { numThreads: 1 }), 700],
 ];
 const timed = [];
+const forwardLogits = {};
 for (const [name, create, minMs] of contestants) {
   const made = await create();
   const run = typeof made === 'function' ? made : () => made.run(feeds);
+  if (typeof made !== 'function') forwardLogits[name] = (await made.run(feeds)).logits.data;
   for (let i = 0; i < 2; i++) await run();
   timed.push({ name, run, minMs, samples: [], session: typeof made === 'function' ? undefined : made });
 }
@@ -307,6 +368,21 @@ for (const c of timed) {
 }
 model.dispose();
 const runs = out.forward.runs;
+// Quality of each quantized model against fp32 on the timed batch (random weights: small logit margins).
+const reference = forwardLogits['ort-node-1t fp32'];
+out.forward.quality = {};
+for (const name of ['ort-node-1t int8', 'ort-node-1t int8-dynamic', 'ort-node-1t int4', 'ort-node-1t optimized']) {
+  const l = forwardLogits[name];
+  let same = 0;
+  const V = baby.vocabSize;
+  const argmax = (x, o) => {
+    let best = 0;
+    for (let i = 1; i < V; i++) if (x[o + i] > x[o + best]) best = i;
+    return best;
+  };
+  for (let r = 0; r < l.length / V; r++) if (argmax(l, r * V) === argmax(reference, r * V)) same++;
+  out.forward.quality[name] = { top1Agreement: same / (l.length / V), maxAbsLogitDiff: maxAbsDiff(l, reference) };
+}
 const mm = out.matmul512;
 for (const [name, r] of Object.entries(runs)) {
   const limit = name.includes('web') ? mm.ortWeb.gflops : name.includes('2t') ? mm.ortNode2.gflops : name.includes('1t') ? mm.ortNode1.gflops : undefined;
@@ -347,6 +423,51 @@ for (const threads of [1, 2]) {
   out.decode.threads[threads] = r;
 }
 
+// 3b. fp32 vs integer MatMuls on a GPT-2-shaped model (12 layers, d 768, 12 heads, vocab 50257,
+// tied head; random weights), batch 1 × 128, one thread, interleaved. Skipped with --quick or --no-gpt2.
+if (!quick && !process.argv.includes('--no-gpt2')) {
+  const config = createModelConfig({ preset: 'decoder-lm', vocabSize: 50257, dModel: 768, numHeads: 12, numDecoderLayers: 12, dFf: 3072, maxSeqLen: 1024, dropout: 0, positional: 'learned', activation: 'gelu_new' });
+  const g2 = new TransformerModel(config, { seed: 2 });
+  const g2Files = serializeCheckpoint({ model: g2 });
+  g2.dispose();
+  const graphs = { fp32: exportCheckpointFiles(g2Files) };
+  graphs['int8-dynamic'] = quantizeMatMuls(graphs.fp32, 'int8-dynamic');
+  graphs.int4 = quantizeMatMuls(graphs.fp32, 'int4');
+  const T2 = 128;
+  const g2Feeds = { input_ids: new ortNode.Tensor('int64', BigInt64Array.from(randomIds(31, T2), BigInt), [1, T2]), attention_mask: new ortNode.Tensor('int64', new BigInt64Array(T2).fill(1n), [1, T2]) };
+  const sessions = {};
+  const g2Logits = {};
+  for (const [name, bytes] of Object.entries(graphs)) {
+    sessions[name] = await ortNode.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, logSeverityLevel: 3 });
+    g2Logits[name] = (await sessions[name].run(g2Feeds)).logits.data;
+  }
+  const samples = Object.fromEntries(Object.keys(graphs).map((n) => [n, []]));
+  for (let r = 0; r < 5; r++) {
+    for (const [name, session] of Object.entries(sessions)) {
+      const c = cpuMs();
+      await session.run(g2Feeds);
+      samples[name].push(cpuMs() - c);
+    }
+  }
+  const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+  out.gpt2 = { model: '12 × 768, 12 heads, vocab 50257, tied, random weights', shape: `1x${T2}`, runs: {} };
+  for (const [name, session] of Object.entries(sessions)) {
+    const V = 50257;
+    let same = 0;
+    for (let t = 0; t < T2; t++) {
+      let a = 0;
+      let b = 0;
+      for (let i = 1; i < V; i++) {
+        if (g2Logits[name][t * V + i] > g2Logits[name][t * V + a]) a = i;
+        if (g2Logits.fp32[t * V + i] > g2Logits.fp32[t * V + b]) b = i;
+      }
+      if (a === b) same++;
+    }
+    out.gpt2.runs[name] = { cpuMs: median(samples[name]), bytes: graphs[name].length, top1Agreement: same / T2, maxAbsLogitDiff: maxAbsDiff(g2Logits[name], g2Logits.fp32) };
+    await session.release();
+  }
+}
+
 // 4. Targets.
 const t = out.decode.threads[1];
 out.targets = {
@@ -356,6 +477,13 @@ out.targets = {
   'batched forward ≥ 50% of ORT MatMul GFLOP/s (2 threads)': { value: runs['ort-node-2t fp32'].fractionOfOrtMatMul, target: 0.5 },
   'per-token at 512 ≤ 1.3× at 32 (1 thread)': { value: t.cachedMsPerToken[512] / t.cachedMsPerToken[32], target: 1.3, atMost: true },
   'cached ≥ 5× uncached at 512 (1 thread)': { value: t.uncachedMsPerToken[512] / t.cachedMsPerToken[512], target: 5 },
+  'int8-dynamic forward ≥ 1.3× fp32 (1 thread)': { value: runs['ort-node-1t fp32'].msPerBatch / runs['ort-node-1t int8-dynamic'].msPerBatch, target: 1.3 },
+  'int4 forward ≥ 1.3× fp32 (1 thread)': { value: runs['ort-node-1t fp32'].msPerBatch / runs['ort-node-1t int4'].msPerBatch, target: 1.3 },
+  ...(out.gpt2 ? {
+    'GPT-2 shape: int8-dynamic ≥ 1.3× fp32 (CPU, 1 thread)': { value: out.gpt2.runs.fp32.cpuMs / out.gpt2.runs['int8-dynamic'].cpuMs, target: 1.3 },
+    'GPT-2 shape: int4 ≥ 1.3× fp32 (CPU, 1 thread)': { value: out.gpt2.runs.fp32.cpuMs / out.gpt2.runs.int4.cpuMs, target: 1.3 },
+  } : {}),
+  ...Object.fromEntries(Object.entries(out.exportGraph.shapes).filter(([, r]) => r.torchOverOptimizedCpu).map(([shape, r]) => [`optimized export graph ≥ 1.3× torch.onnx graph, ${shape} (CPU, 1 thread)`, { value: r.torchOverOptimizedCpu, target: 1.3 }])),
 };
 for (const v of Object.values(out.targets)) v.met = v.atMost ? v.value <= v.target : v.value >= v.target;
 out.loadAverageAtEnd = loadavg();
@@ -375,7 +503,8 @@ for (const [name, r] of Object.entries(runs)) {
   const frac = r.fractionOfOrtMatMul === undefined ? '        -' : num(100 * r.fractionOfOrtMatMul, 1);
   line(`${pad(name, 20)}${num(r.msPerBatch)}${r.tokensPerSecond.toFixed(0).padStart(10)}${num(r.gflops, 1)}${frac}${num(runs['tfjs-wasm'].msPerBatch / r.msPerBatch, 1)}×`);
 }
-line(`ONNX size: fp32 ${(fp32.length / 1e6).toFixed(2)} MB, int8 ${(int8.length / 1e6).toFixed(2)} MB (${(fp32.length / int8.length).toFixed(2)}× smaller)`);
+line(`ONNX size: fp32 ${(fp32.length / 1e6).toFixed(2)} MB, int8 ${(int8.length / 1e6).toFixed(2)} MB (${(fp32.length / int8.length).toFixed(2)}× smaller), int8-dynamic ${(int8Dynamic.length / 1e6).toFixed(2)} MB (${(fp32.length / int8Dynamic.length).toFixed(2)}×), int4 ${(int4.length / 1e6).toFixed(2)} MB (${(fp32.length / int4.length).toFixed(2)}×)`);
+for (const [name, q] of Object.entries(out.forward.quality)) line(`  ${pad(name, 26)} vs fp32: top-1 agreement ${(100 * q.top1Agreement).toFixed(1)}%, max |Δlogit| ${q.maxAbsLogitDiff.toExponential(2)}, speed ${(runs['ort-node-1t fp32'].msPerBatch / runs[name].msPerBatch).toFixed(2)}×`);
 line();
 line(`Per-token decode latency, batch 1, maxSeqLen ${decodeMaxLen} (ms/token)`);
 line(`${pad('threads', 10)}${positions.map((p) => `cache@${p}`.padStart(11)).join('')}${'no cache@512'.padStart(14)}${'512/32'.padStart(8)}${'speed-up'.padStart(10)}`);
@@ -383,8 +512,15 @@ for (const [threads, r] of Object.entries(out.decode.threads)) {
   line(`${pad(threads, 10)}${positions.map((p) => r.cachedMsPerToken[p].toFixed(3).padStart(11)).join('')}${r.uncachedMsPerToken[512].toFixed(2).padStart(14)}${(r.cachedMsPerToken[512] / r.cachedMsPerToken[32]).toFixed(2).padStart(8)}${(r.uncachedMsPerToken[512] / r.cachedMsPerToken[512]).toFixed(1).padStart(9)}×`);
 }
 line(`(FLOPs per token at 512 are ${out.decode.flopsRatio512over32.toFixed(2)}× those at 32 for this model, before the O(p) cache copy)`);
+if (out.gpt2) {
+  line();
+  line(`GPT-2-shaped model (${out.gpt2.model}), ${out.gpt2.shape}, 1 thread, CPU ms (median of 5 interleaved)`);
+  for (const [name, r] of Object.entries(out.gpt2.runs)) {
+    line(`  ${pad(name, 14)}${num(r.cpuMs, 1)} ms ${(r.bytes / 1e6).toFixed(0).padStart(6)} MB  speed ${(out.gpt2.runs.fp32.cpuMs / r.cpuMs).toFixed(2)}×  top-1 vs fp32 ${(100 * r.top1Agreement).toFixed(1)}%  max |Δlogit| ${r.maxAbsLogitDiff.toExponential(2)}`);
+  }
+}
 line();
-line('Targets (issue 4)');
+line('Targets (issues 4 and 19)');
 for (const [name, v] of Object.entries(out.targets)) line(`  ${v.met ? 'met ' : 'MISS'} ${pad(name, 58)} ${v.value.toFixed(2)} (${v.atMost ? '≤' : '≥'} ${v.target})`);
 if (out.machineBusy) line('NOTE: other processes were using the CPUs (load average above); 2-thread figures suffer most.');
 line(`load average ${out.loadAverageAtStart.map((x) => x.toFixed(2)).join(' ')} → ${out.loadAverageAtEnd.map((x) => x.toFixed(2)).join(' ')}; ${out.seconds.toFixed(0)} s`);

@@ -23,6 +23,13 @@ export interface ExportOptions {
    * present outputs) instead of the plain forward graph. Default false.
    */
   kvCache?: boolean;
+  /**
+   * Write the graph with ONNX Runtime's com.microsoft fused operators (MultiHeadAttention,
+   * RotaryEmbedding, FastGelu/BiasGelu) where they cover the model
+   * (see transformer-graph.ts); such a graph runs on ONNX Runtime only and has no attention
+   * weight outputs. Default false: standard ONNX operators.
+   */
+  optimize?: boolean;
 }
 
 /**
@@ -36,7 +43,7 @@ export function exportForward(config: ModelConfig, tensors: Record<string, Named
   const build = builds[graph];
   if (!build) throw new ConfigError('preset', `the KV-cache export is for ${presetsWith(graph)}, got '${config.preset}'`);
   const weights = new WeightReader(tensors, options.source ?? CHECKPOINT_FILES.weights);
-  const bytes = encodeGraph(config, graph, `attend-${config.preset}`, (g) => build(config, weights, g, options.withAttention ?? false));
+  const bytes = encodeGraph(config, graph, `attend-${config.preset}`, (g) => build(config, weights, g, options.withAttention ?? false), options.optimize ?? false);
   weights.checkAllUsed();
   return bytes;
 }

@@ -46,7 +46,7 @@ export { EXPORT_FILES, generationConfig, tokenizerConfig } from './folder-files.
  * The files of the export folder (paths as in EXPORT_FILES) from checkpoint files
  * (`config.json`, `model.safetensors`, `tokenizer.json`); `dir` names them in errors.
  */
-export function exportFolderFiles(files: Record<string, Uint8Array>, options: Pick<ExportOptions, 'withAttention'> & { dir?: string } = {}): Record<string, Uint8Array> {
+export function exportFolderFiles(files: Record<string, Uint8Array>, options: Pick<ExportOptions, 'withAttention' | 'optimize'> & { dir?: string } = {}): Record<string, Uint8Array> {
   const where = (name: string): string => (options.dir ? `${options.dir}/${name}` : name);
   const read = (name: string): Uint8Array => {
     const bytes = files[name];
@@ -71,7 +71,7 @@ export function exportFolderFiles(files: Record<string, Uint8Array>, options: Pi
     out[EXPORT_FILES.tokenizerConfig] = json(tokenizerConfig(config, tokenizer, where(CHECKPOINT_FILES.tokenizer)));
   }
   for (const [path, value] of Object.entries(kind.folderJson(config))) out[path] = json(value);
-  return { ...out, ...kind.exportGraphs(config, { files, dir: options.dir, read, where, withAttention: options.withAttention ?? false }) };
+  return { ...out, ...kind.exportGraphs(config, { files, dir: options.dir, read, where, withAttention: options.withAttention ?? false, optimize: options.optimize ?? false }) };
 }
 
 /**

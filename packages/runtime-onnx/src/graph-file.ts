@@ -20,9 +20,12 @@ export function readCheckpointFiles(files: Record<string, Uint8Array>, dir?: str
   return { config, tensors, source: checkpointFilePath(dir, weights) };
 }
 
-/** ModelProto bytes of the graph `build` writes into a builder named `name`, tagged with `config` and `graph`. */
-export function encodeGraph(config: ModelConfig, graph: GraphKind, name: string, build: (g: GraphBuilder) => void): Uint8Array {
-  const g = new GraphBuilder(name);
+/**
+ * ModelProto bytes of the graph `build` writes into a builder named `name`, tagged with
+ * `config` and `graph`; `fused` lets it use ONNX Runtime's com.microsoft operators.
+ */
+export function encodeGraph(config: ModelConfig, graph: GraphKind, name: string, build: (g: GraphBuilder) => void, fused = false): Uint8Array {
+  const g = new GraphBuilder(name, fused);
   build(g);
   return encodeModel(
     g.toModel({

@@ -9,6 +9,7 @@ export * from './generate.js';
 export * from './folder.js';
 export * from './export-folder.js';
 export * from './quantize.js';
+export * from './quantize-matmul.js';
 export * from './models/encoder-decoder/session.js';
 export * from './classify.js';
 export * from './triton.js';

@@ -170,7 +170,7 @@ function withoutSource(options: SessionOptions): Omit<SessionOptions, 'source'> 
  * folder.ts), or attend's rnn-seq2seq layout. Atomic (@attend/core/node's writeFolderAtomic):
  * written to a temporary folder beside `outDir`, fsynced, then renamed over it.
  */
-export async function exportFolder(checkpointDir: string, outDir: string, options: Pick<ExportOptions, 'withAttention'> = {}): Promise<void> {
+export async function exportFolder(checkpointDir: string, outDir: string, options: Pick<ExportOptions, 'withAttention' | 'optimize'> = {}): Promise<void> {
   const files = await readCheckpointFolder(checkpointDir, [CHECKPOINT_FILES.config, CHECKPOINT_FILES.weights, CHECKPOINT_FILES.tokenizer]);
   await writeFolderAtomic(outDir, exportFolderFiles(files, { ...options, dir: checkpointDir }), { replaces: EXPORT_ENTRIES });
 }

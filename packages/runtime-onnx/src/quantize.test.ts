@@ -15,7 +15,7 @@ import { GraphBuilder } from './onnx/graph.js';
 import { encodeModel, type GraphProto, type NodeProto } from './onnx/proto.js';
 import { decodeModel, quantizeModel, quantizeModelWithReport, quantizeSymmetric } from './quantize.js';
 import type { OnnxModel } from './session.js';
-import { checkpointFiles, makeModel, maxAbsDiff, randomBatch } from './test-utils/models.js';
+import { checkpointFiles, makeModel, maxAbsDiff, randomBatch, top1Agreement } from './test-utils/models.js';
 
 const report: Record<string, unknown> = {};
 beforeAll(async () => {
@@ -38,20 +38,6 @@ function babyFiles(overrides: Partial<Omit<DecoderLmConfig, 'preset'>> = {}): Re
 function randomIds(seed: number, n: number): Int32Array {
   const rng = createRng(seed);
   return Int32Array.from({ length: n }, () => 1 + Math.floor(rng.next() * (V - 1)));
-}
-
-/** Share of rows (of width `width`) whose argmax agrees. */
-function top1Agreement(a: Float32Array, b: Float32Array, width: number): number {
-  let same = 0;
-  const rows = a.length / width;
-  for (let r = 0; r < rows; r++) if (argmax(a, r * width, width) === argmax(b, r * width, width)) same++;
-  return same / rows;
-}
-
-function argmax(x: ArrayLike<number>, offset: number, width: number): number {
-  let best = 0;
-  for (let i = 1; i < width; i++) if (x[offset + i]! > x[offset + best]!) best = i;
-  return best;
 }
 
 /** The fp32 model that int8 `bytes` stand for: each DequantizeLinear folded into an fp32 initializer. */

@@ -145,7 +145,7 @@ export function quantizeModelWithReport(bytes: Uint8Array, options: QuantizeOpti
  * The nodes of `g` and of its subgraphs (the branches of `If`, which read the main graph's
  * initializers by name; the DequantizeLinear nodes go in the main graph, ahead of all).
  */
-function allNodes(g: GraphProto): NodeProto[] {
+export function allNodes(g: GraphProto): NodeProto[] {
   const out: NodeProto[] = [];
   const visit = (graph: GraphProto): void => {
     for (const n of graph.nodes) {

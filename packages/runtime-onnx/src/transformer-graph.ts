@@ -17,6 +17,19 @@
 //
 // One builder for every Transformer kind: each kind's entry (models/<kind>/) calls its build
 // method(s), typed to the kind's config through `this`.
+//
+// In a `fused` builder (export option `optimize`) the same function is written with ONNX
+// Runtime's com.microsoft operators where it has them on CPU, WASM and WebGPU: one MatMul for
+// the Q, K and V projections of self-attention, `MultiHeadAttention` for 'scaled_dot' and
+// 'dot' scores (the additive bias — padding, causal, local window, ALiBi — is its
+// attention_bias input; the past/present cache its past_key/value and present_key/value),
+// `RotaryEmbedding` for RoPE, and `FastGelu` / `BiasGelu` for gelu_new / gelu with the fc1
+// bias. Residual adds and LayerNorms stay Add + LayerNormalization: onnxruntime-node 1.30's
+// CPU SkipLayerNormalization took 2.7× their CPU time at [768, 128] (measured), and the
+// optimized baby GPT ran 1.19× faster without it (see the issue 19 notes). 'general', 'additive' and
+// 'cosine' scores keep the standard attention ops (their score functions are not MHA's), as
+// does the seq2seq decoder's cross-attention over cached keys; a fused graph has no attention
+// weight outputs.
 
 import {
   alibiSlopes,
@@ -34,15 +47,22 @@ import {
   type vitStack,
 } from '@attend/core';
 import { pastName, presentName, seq2seqPastName, seq2seqPresentName } from './graph-io.js';
-import type { GraphBuilder, Value } from './onnx/graph.js';
+import { attr, type GraphBuilder, type Value } from './onnx/graph.js';
 import type { Dim } from './onnx/proto.js';
 import type { WeightReader } from './weights.js';
 
 type StackKind = 'encoder' | 'decoder';
 
+/**
+ * The batch dimension's name in every graph here, as Optimum names it: transformers.js sizes the
+ * empty first past of a KV-cache graph from it (an unknown name gives 0 rows, which
+ * MultiHeadAttention refuses), and Triton batches a graph whose inputs share it.
+ */
+const BATCH = 'batch_size';
+
 /** Per-stack inputs shared by its layers: the self-attention bias and rotary tables. */
 interface SelfAttentionInputs {
-  bias: Value; // [B, 1 or H, T, K]
+  bias?: Value; // [B, 1 or H, 1 or T, K]; none: every query sees every key
   rotary?: Rotary;
 }
 
@@ -50,6 +70,8 @@ interface SelfAttentionInputs {
 interface Rotary {
   cos: Value;
   sin: Value;
+  /** RotaryEmbedding's position_ids: [B, T] (position_ids), or [1] (the first position) when rows share positions. */
+  ids: Value;
 }
 
 /** Cached keys and values of one layer, [B, H, P, D] (RoPE already applied to the keys). */
@@ -80,6 +102,12 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
   private readonly H: number;
   private readonly D: number;
   private readonly tables = new Map<string, Value>();
+  /** Attention biases widened to the query length (queryWide), by bias. */
+  private readonly wideBiases = new Map<Value, Value>();
+  /** Whether to emit com.microsoft fused operators (the builder is `fused`). */
+  private readonly fused: boolean;
+  /** Whether self-attention is MultiHeadAttention (fused, with scaled_dot or dot scores). */
+  private readonly mha: boolean;
 
   constructor(
     private readonly config: C,
@@ -89,6 +117,8 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
     this.d = config.dModel;
     this.H = config.numHeads;
     this.D = headDim(config);
+    this.fused = g.fused;
+    this.mha = this.fused && (config.attention === 'scaled_dot' || config.attention === 'dot');
   }
 
   /** The encoder-classifier's forward graph: input_ids, attention_mask [B, T] → logits [B, classes] (+ attentions.{i}). */
@@ -96,7 +126,7 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
     const { g, config: c } = this;
     const { ids, mask } = this.textInputs();
     const { states, maps } = this.stack('encoder', ids, mask);
-    g.output('logits', this.classify(states, mask), 'float32', ['batch', c.numClasses]);
+    g.output('logits', this.classify(states, mask), 'float32', [BATCH, c.numClasses]);
     if (withAttention) this.outputMaps('attentions', maps.self, 'sequence', 'sequence');
   }
 
@@ -105,7 +135,7 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
     const { g, config: c } = this;
     const { ids, mask } = this.textInputs();
     const { states, maps } = this.stack('decoder', ids, mask);
-    g.output('logits', this.lmLogits(states), 'float32', ['batch', 'sequence', c.vocabSize]);
+    g.output('logits', this.lmLogits(states), 'float32', [BATCH, 'sequence', c.vocabSize]);
     if (withAttention) this.outputMaps('attentions', maps.self, 'sequence', 'sequence');
   }
 
@@ -117,11 +147,11 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
   buildEncoderDecoder(this: ForwardGraph<EncoderDecoderConfig>, withAttention: boolean): void {
     const { g, config: c } = this;
     const { ids, mask } = this.textInputs();
-    const decIds = g.input('decoder_input_ids', 'int64', ['batch', 'decoder_sequence']);
-    const decMask = g.input('decoder_attention_mask', 'int64', ['batch', 'decoder_sequence']);
+    const decIds = g.input('decoder_input_ids', 'int64', [BATCH, 'decoder_sequence']);
+    const decMask = g.input('decoder_attention_mask', 'int64', [BATCH, 'decoder_sequence']);
     const encoded = this.stack('encoder', ids, mask);
     const decoded = this.stack('decoder', decIds, decMask, { states: encoded.states, mask });
-    g.output('logits', this.lmLogits(decoded.states), 'float32', ['batch', 'decoder_sequence', c.vocabSize]);
+    g.output('logits', this.lmLogits(decoded.states), 'float32', [BATCH, 'decoder_sequence', c.vocabSize]);
     if (withAttention) {
       this.outputMaps('encoder_attentions', encoded.maps.self, 'sequence', 'sequence');
       this.outputMaps('decoder_attentions', decoded.maps.self, 'decoder_sequence', 'decoder_sequence');
@@ -131,12 +161,13 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
 
   /** input_ids and attention_mask [B, T], the inputs of every text forward graph. */
   private textInputs(): { ids: Value; mask: Value } {
-    return { ids: this.g.input('input_ids', 'int64', ['batch', 'sequence']), mask: this.g.input('attention_mask', 'int64', ['batch', 'sequence']) };
+    return { ids: this.g.input('input_ids', 'int64', [BATCH, 'sequence']), mask: this.g.input('attention_mask', 'int64', [BATCH, 'sequence']) };
   }
 
   /** `{prefix}.{i}` outputs: each layer's attention weights [B, H, q, k]. */
   private outputMaps(prefix: string, maps: Value[], q: Dim, k: Dim): void {
-    maps.forEach((value, i) => this.g.output(`${prefix}.${i}`, value, 'float32', ['batch', this.H, q, k]));
+    if (this.fused) throw new ConfigError('optimize', 'a fused graph has no attention weights to output (export with one of optimize and withAttention, not both)');
+    maps.forEach((value, i) => this.g.output(`${prefix}.${i}`, value, 'float32', [BATCH, this.H, q, k]));
   }
 
   /**
@@ -152,7 +183,7 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
     const N = G * G;
     const P = C * p * p;
     const T = N + 1;
-    const pixels = g.input('pixel_values', 'float32', ['batch', C, S, S]);
+    const pixels = g.input('pixel_values', 'float32', [BATCH, C, S, S]);
     // [B, C, G, p, G, p] → [B, G, G, C, p, p] → [B, N, C·p·p]: patches row-major over the grid, each flattened channel, row, column.
     let patches = g.reshape(g.transpose(g.reshape(pixels, [0, C, G, p, G, p]), [0, 2, 4, 1, 3, 5]), [0, N, P]);
     if (c.pixelScale !== 1) patches = g.mul(patches, g.floats([c.pixelScale]));
@@ -163,29 +194,29 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
     const name = 'encoder.embed_positions.weight';
     const positions = g.slice(this.table(name, () => this.w.get(name, [c.maxSeqLen, d]), [c.maxSeqLen, d]), [0], [T], [0]); // [T, d]
     const x = g.add(g.concat([cls, tokens], 1), positions); // [B, T, d]
-    const { states, maps } = this.layers('encoder', x, { bias: g.floats([0]) }); // every patch sees every patch
-    g.output('logits', this.classify(states), 'float32', ['batch', c.numClasses]);
+    const { states, maps } = this.layers('encoder', x, {}); // every patch sees every patch
+    g.output('logits', this.classify(states), 'float32', [BATCH, c.numClasses]);
     if (withAttention) this.outputMaps('attentions', maps.self, T, T);
   }
 
   /** The decoder-lm KV-cache graph (see the top of this file). */
   buildDecoderWithPast(this: ForwardGraph<DecoderLmConfig>, withAttention: boolean): void {
     const { g, config: c, H, D } = this;
-    const ids = g.input('input_ids', 'int64', ['batch', 'sequence']);
-    const mask = g.input('attention_mask', 'int64', ['batch', 'past_sequence + sequence']);
-    const positionIds = g.input('position_ids', 'int64', ['batch', 'sequence']);
+    const ids = g.input('input_ids', 'int64', [BATCH, 'sequence']);
+    const mask = g.input('attention_mask', 'int64', [BATCH, 'past_sequence + sequence']);
+    const positionIds = g.input('position_ids', 'int64', [BATCH, 'sequence']);
     const past: KeyValue[] = [];
     for (let i = 0; i < numDecoderLayers(c); i++) {
       past.push({
-        key: g.input(pastName(i, 'key'), 'float32', ['batch', H, 'past_sequence', D]),
-        value: g.input(pastName(i, 'value'), 'float32', ['batch', H, 'past_sequence', D]),
+        key: g.input(pastName(i, 'key'), 'float32', [BATCH, H, 'past_sequence', D]),
+        value: g.input(pastName(i, 'value'), 'float32', [BATCH, H, 'past_sequence', D]),
       });
     }
     const { states, maps, present } = this.stack('decoder', ids, mask, undefined, { positionIds, past });
-    g.output('logits', this.lmLogits(states), 'float32', ['batch', 'sequence', this.vocabSize()]);
+    g.output('logits', this.lmLogits(states), 'float32', [BATCH, 'sequence', this.vocabSize()]);
     present.forEach((kv, i) => {
-      g.output(presentName(i, 'key'), kv.key, 'float32', ['batch', H, 'past_sequence + sequence', D]);
-      g.output(presentName(i, 'value'), kv.value, 'float32', ['batch', H, 'past_sequence + sequence', D]);
+      g.output(presentName(i, 'key'), kv.key, 'float32', [BATCH, H, 'past_sequence + sequence', D]);
+      g.output(presentName(i, 'value'), kv.value, 'float32', [BATCH, H, 'past_sequence + sequence', D]);
     });
     if (withAttention) this.outputMaps('attentions', maps.self, 'sequence', 'past_sequence + sequence');
   }
@@ -193,10 +224,10 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
   /** The seq2seq encoder graph (see exportSeq2Seq). */
   buildSeq2SeqEncoder(this: ForwardGraph<EncoderDecoderConfig>, withAttention: boolean): void {
     const { g, d, H } = this;
-    const ids = g.input('input_ids', 'int64', ['batch', 'encoder_sequence']);
-    const mask = g.input('attention_mask', 'int64', ['batch', 'encoder_sequence']);
+    const ids = g.input('input_ids', 'int64', [BATCH, 'encoder_sequence']);
+    const mask = g.input('attention_mask', 'int64', [BATCH, 'encoder_sequence']);
     const { states, maps } = this.stack('encoder', ids, mask);
-    g.output('last_hidden_state', states, 'float32', ['batch', 'encoder_sequence', d]);
+    g.output('last_hidden_state', states, 'float32', [BATCH, 'encoder_sequence', d]);
     if (withAttention) this.outputMaps('encoder_attentions', maps.self, 'encoder_sequence', 'encoder_sequence');
   }
 
@@ -204,21 +235,21 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
   buildSeq2SeqDecoder(this: ForwardGraph<EncoderDecoderConfig>, withAttention: boolean): void {
     const { g, config: c, d, H, D } = this;
     const L = numDecoderLayers(c);
-    const ids = g.input('input_ids', 'int64', ['batch', 'decoder_sequence']);
-    const encoderMask = g.input('encoder_attention_mask', 'int64', ['batch', 'encoder_sequence']);
-    const encoderStates = g.input('encoder_hidden_states', 'float32', ['batch', 'encoder_sequence', d]);
+    const ids = g.input('input_ids', 'int64', [BATCH, 'decoder_sequence']);
+    const encoderMask = g.input('encoder_attention_mask', 'int64', [BATCH, 'encoder_sequence']);
+    const encoderStates = g.input('encoder_hidden_states', 'float32', [BATCH, 'encoder_sequence', d]);
     const pastDecoder: KeyValue[] = [];
     const pastEncoder: KeyValue[] = [];
     for (let i = 0; i < L; i++) {
       const input = (cache: 'decoder' | 'encoder', part: 'key' | 'value'): Value =>
-        g.input(seq2seqPastName(i, cache, part), 'float32', ['batch', H, cache === 'decoder' ? 'past_decoder_sequence' : 'encoder_sequence_out', D]);
+        g.input(seq2seqPastName(i, cache, part), 'float32', [BATCH, H, cache === 'decoder' ? 'past_decoder_sequence' : 'encoder_sequence_out', D]);
       pastDecoder.push({ key: input('decoder', 'key'), value: input('decoder', 'value') });
       pastEncoder.push({ key: input('encoder', 'key'), value: input('encoder', 'value') });
     }
     const useCache = g.input('use_cache_branch', 'bool', [1]);
 
     // Cross-attention keys and values: the encoder past, or projected from the encoder states.
-    const kvDims = { type: 'float32' as const, dims: ['batch', H, 'encoder_sequence_out', D] };
+    const kvDims = { type: 'float32' as const, dims: [BATCH, H, 'encoder_sequence_out', D] };
     const crossFlat = g.ifElse(
       useCache,
       Array.from({ length: 2 * L }, () => kvDims),
@@ -263,10 +294,10 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
       x = this.sublayer(x, `${p}.final_layer_norm`, (h) => this.feedForward(p, h));
     }
     if (c.norm === 'pre') x = this.layerNorm(x, 'decoder.layer_norm');
-    g.output('logits', this.lmLogits(x), 'float32', ['batch', 'decoder_sequence', this.vocabSize()]);
+    g.output('logits', this.lmLogits(x), 'float32', [BATCH, 'decoder_sequence', this.vocabSize()]);
     for (let i = 0; i < L; i++) {
       const out = (cache: 'decoder' | 'encoder', part: 'key' | 'value', value: Value): void =>
-        g.output(seq2seqPresentName(i, cache, part), value, 'float32', ['batch', H, cache === 'decoder' ? 'past_decoder_sequence + decoder_sequence' : 'encoder_sequence_out', D]);
+        g.output(seq2seqPresentName(i, cache, part), value, 'float32', [BATCH, H, cache === 'decoder' ? 'past_decoder_sequence + decoder_sequence' : 'encoder_sequence_out', D]);
       out('decoder', 'key', present[i]!.key);
       out('decoder', 'value', present[i]!.value);
       out('encoder', 'key', cross[i]!.key);
@@ -364,7 +395,19 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
       const rows = g.gather(this.table(name, () => table, [c.maxSeqLen, D]), positions);
       return perRow ? g.unsqueeze(rows, [1]) : rows;
     };
-    return { cos: at('rope_cos', t.cos), sin: at('rope_sin', t.sin) };
+    if (this.mha) return { cos: '', sin: '', ids: perRow ? positions : g.slice(positions, [0], [1], [0]) };
+    return { cos: at('rope_cos', t.cos), sin: at('rope_sin', t.sin), ids: '' };
+  }
+
+  /** RotaryEmbedding (com.microsoft) on x [B, T, H·D]: rotate-half RoPE with the first half of attend's tables (their halves are equal). */
+  private fusedRotary(x: Value, r: Rotary): Value {
+    const { g, config: c, D } = this;
+    const half = D / 2;
+    const t = ropeTables(c.maxSeqLen, D);
+    const firstHalf = (table: Float32Array): Float32Array => Float32Array.from({ length: c.maxSeqLen * half }, (_, i) => table[Math.floor(i / half) * D + (i % half)]!);
+    const cos = this.table('rope_cos_cache', () => firstHalf(t.cos), [c.maxSeqLen, half]);
+    const sin = this.table('rope_sin_cache', () => firstHalf(t.sin), [c.maxSeqLen, half]);
+    return g.msOp('RotaryEmbedding', [x, r.ids, cos, sin], [true], { interleaved: attr.int(0), num_heads: attr.int(this.H) })[0]!;
   }
 
   /** x·cos + rotateHalf(x)·sin, x [B, H, T, D]. */
@@ -426,8 +469,9 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
    * Multi-head attention from `query` [B, Tq, d] to `keyValue` [B, Tk, d]; with `past`
    * ([B, H, P, D]), the new keys and values are appended to it (self-attention with a cache).
    */
-  private attention(prefix: string, query: Value, keyValue: Value, bias: Value, rotary?: Rotary, past?: KeyValue): AttentionResult {
+  private attention(prefix: string, query: Value, keyValue: Value, bias: Value | undefined, rotary?: Rotary, past?: KeyValue): AttentionResult {
     const { g, d } = this;
+    if (this.mha) return this.fusedAttention(prefix, query, keyValue, bias, rotary, past);
     return g.scope(prefix, () => {
       let q = this.splitHeads(this.linear(query, `${prefix}.q_proj`, d, d));
       let k = this.splitHeads(this.linear(keyValue, `${prefix}.k_proj`, d, d));
@@ -440,16 +484,69 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
         k = g.concat([past.key, k], 2); // [B, H, P + T, D]
         v = g.concat([past.value, v], 2);
       }
-      const weights = g.softmax(g.add(this.scores(prefix, q, k), bias)); // [B, H, Tq, Tk]
+      const scores = this.scores(prefix, q, k);
+      const weights = g.softmax(bias ? g.add(scores, bias) : scores); // [B, H, Tq, Tk]
       const merged = g.reshape(g.transpose(g.matMul(weights, v), [0, 2, 1, 3]), [0, 0, d]); // [B, Tq, d]
       return { output: this.linear(merged, `${prefix}.out_proj`, d, d), weights, present: { key: k, value: v } };
     });
   }
 
-  /** fc2(act(fc1(x))) */
+  /**
+   * `attention` as com.microsoft MultiHeadAttention (scaled_dot or dot scores): Q, K, V from one
+   * MatMul [d, 3d] when `query` is `keyValue`, RoPE by RotaryEmbedding, `bias` as attention_bias
+   * (widened to [B, 1 or H, Tq, Tk]), the past as past_key/value. No attention weights (`weights` is '').
+   */
+  private fusedAttention(prefix: string, query: Value, keyValue: Value, bias: Value | undefined, rotary?: Rotary, past?: KeyValue): AttentionResult {
+    const { g, d, H, D } = this;
+    return g.scope(prefix, () => {
+      const names = ['q_proj', 'k_proj', 'v_proj'].map((p) => `${prefix}.${p}`);
+      let q: Value, k: Value, v: Value;
+      if (query === keyValue) {
+        const weight = concatColumns(names.map((n) => this.w.linear(`${n}.weight`, d, d)), d);
+        const b = Float32Array.from(names.flatMap((n) => Array.from(this.w.get(`${n}.bias`, [d]))));
+        const qkv = g.add(g.matMul(query, g.initializer(`${prefix}.qkv_proj.weight`, 'float32', [d, 3 * d], weight)), g.initializer(`${prefix}.qkv_proj.bias`, 'float32', [3 * d], b));
+        [q, k, v] = g.split(qkv, 2, 3) as [Value, Value, Value];
+      } else {
+        q = this.linear(query, names[0]!, d, d);
+        k = this.linear(keyValue, names[1]!, d, d);
+        v = this.linear(keyValue, names[2]!, d, d);
+      }
+      if (rotary) {
+        q = this.fusedRotary(q, rotary);
+        k = this.fusedRotary(k, rotary);
+      }
+      const scale = this.config.attention === 'dot' ? 1 : 1 / Math.sqrt(D);
+      const inputs = [q, k, v, '', '', bias ? this.queryWide(bias, query) : '', past?.key ?? '', past?.value ?? ''];
+      const [merged, key, value] = g.msOp('MultiHeadAttention', inputs, [true, !!past, !!past], { num_heads: attr.int(H), scale: attr.float(scale) });
+      return { output: this.linear(merged!, `${prefix}.out_proj`, d, d), weights: '', present: { key: key!, value: value! } };
+    });
+  }
+
+  /**
+   * `bias` broadcast over the query length of `query` [B, Tq, d] (MultiHeadAttention's
+   * attention_bias needs it), once per bias: a stack's layers share it and their query length.
+   */
+  private queryWide(bias: Value, query: Value): Value {
+    let wide = this.wideBiases.get(bias);
+    if (!wide) {
+      const { g } = this;
+      const shape = g.concat([g.int64s([1, 1]), g.unsqueeze(g.dimSize(query, 1), [0]), g.int64s([1])], 0);
+      wide = g.op('Expand', [bias, shape]);
+      this.wideBiases.set(bias, wide);
+    }
+    return wide;
+  }
+
+  /** fc2(act(fc1(x))); in a fused graph, gelu and gelu_new take fc1's bias (BiasGelu, FastGelu). */
   private feedForward(prefix: string, x: Value): Value {
     const { g, config: c, d } = this;
     return g.scope(prefix, () => {
+      if (this.fused && c.activation !== 'relu') {
+        const h = this.linear(x, `${prefix}.fc1`, c.dFf, d, false);
+        const bias = g.initializer(`${prefix}.fc1.bias`, 'float32', [c.dFf], this.w.get(`${prefix}.fc1.bias`, [c.dFf]));
+        const act = g.msOp(c.activation === 'gelu_new' ? 'FastGelu' : 'BiasGelu', [h, bias], [true])[0]!;
+        return this.linear(act, `${prefix}.fc2`, d, c.dFf);
+      }
       const h = this.linear(x, `${prefix}.fc1`, c.dFf, d);
       return this.linear(this.activate(h), `${prefix}.fc2`, d, c.dFf);
     });
@@ -497,15 +594,16 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
     return this.layers(kind, x, self, memory, cache);
   }
 
-  /** The layers of a stack over embedded inputs `x` [B, T, d], then its final norm (pre-norm). */
+  /** The layers of a stack over `embedded` inputs [B, T, d], then its final norm (pre-norm). */
   private layers(
     kind: StackKind,
-    x: Value,
+    embedded: Value,
     self: SelfAttentionInputs,
     memory?: { states: Value; mask: Value },
     cache?: DecoderCache,
   ): { states: Value; maps: { self: Value[]; cross: Value[] }; present: KeyValue[] } {
     const { config: c } = this;
+    let x = embedded;
     const numLayers = kind === 'encoder' ? numEncoderLayers(c) : numDecoderLayers(c);
     const crossBias = memory ? this.crossBias(memory.mask) : undefined;
     const maps = { self: [] as Value[], cross: [] as Value[] };
@@ -555,4 +653,19 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
     if (c.pooler) pooled = g.tanh(this.linear(pooled, 'pooler', this.d, this.d));
     return this.linear(pooled, 'classifier', c.numClasses, this.d);
   }
+}
+
+/** Row-major matrices [rows, ·] side by side: [rows, Σ cols]. */
+function concatColumns(matrices: Float32Array[], rows: number): Float32Array {
+  const widths = matrices.map((m) => m.length / rows);
+  const total = widths.reduce((a, b) => a + b, 0);
+  const out = new Float32Array(rows * total);
+  for (let r = 0; r < rows; r++) {
+    let offset = r * total;
+    matrices.forEach((m, i) => {
+      out.set(m.subarray(r * widths[i]!, (r + 1) * widths[i]!), offset);
+      offset += widths[i]!;
+    });
+  }
+  return out;
 }

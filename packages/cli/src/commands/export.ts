@@ -1,5 +1,6 @@
 // `attend export`: a checkpoint folder → the ONNX export folder of @attend/runtime-onnx
-// (transformers.js layout); `--quantize int8` replaces each graph by its int8-weight copy;
+// (transformers.js layout); `--optimize` writes ONNX Runtime's fused operators; `--quantize`
+// replaces each graph by its int8-weight copy (int8) or integer-MatMul copy (int8-dynamic, int4);
 // `--target triton` writes a Triton Inference Server model repository instead (see
 // @attend/runtime-onnx's triton.ts). Prints the files with their sizes and the parity of the
 // export with the checkpoint (largest |tfjs − onnxruntime| logit on a few seeded inputs, see
@@ -10,7 +11,7 @@
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join, relative, resolve } from 'node:path';
-import { EXPORT_FILES, exportFolder, exportTritonRepository, quantizeModel, RNN_SEQ2SEQ_FILES, SEQ2SEQ_FILES, tritonModels } from '@attend/runtime-onnx/node';
+import { EXPORT_FILES, exportFolder, exportTritonRepository, quantizeMatMuls, quantizeModel, RNN_SEQ2SEQ_FILES, SEQ2SEQ_FILES, tritonModels } from '@attend/runtime-onnx/node';
 import { CliError } from '../errors.js';
 import { writeFileAtomic } from '../files.js';
 import { folderKind } from '../model-folder.js';
@@ -21,6 +22,8 @@ import type { Parity } from '../parity.js';
 export interface ExportCommandOptions {
   out: string;
   quantize?: string;
+  /** Fused ONNX Runtime operators (runtime-onnx ExportOptions.optimize). */
+  optimize?: boolean;
   withAttention: boolean;
   /** 'onnx' (default): the export folder; 'triton': a Triton model repository. */
   target?: string;
@@ -62,6 +65,13 @@ const TRITON_MODEL: OutputKind = {
   foreign: (dir, entries) => foreignEntries(dir, entries, TRITON_MODEL_ENTRIES, Object.fromEntries(entries.filter((e) => /^\d+$/.test(e)).map((e) => [e, (name: string) => name === 'model.onnx']))),
 };
 
+/** The --quantize schemes: graph bytes → quantized graph bytes. */
+const QUANTIZERS: Record<string, (bytes: Uint8Array) => Uint8Array> = {
+  int8: (bytes) => quantizeModel(bytes),
+  'int8-dynamic': (bytes) => quantizeMatMuls(bytes, 'int8-dynamic'),
+  int4: (bytes) => quantizeMatMuls(bytes, 'int4'),
+};
+
 async function listFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true, recursive: true });
   return entries
@@ -71,7 +81,8 @@ async function listFiles(dir: string): Promise<string[]> {
 }
 
 export async function exportCommand(checkpoint: string, o: ExportCommandOptions): Promise<void> {
-  if (o.quantize !== undefined && o.quantize !== 'int8') throw new CliError(`--quantize: "${o.quantize}" is not supported; use int8`, 2);
+  if (o.quantize !== undefined && !Object.hasOwn(QUANTIZERS, o.quantize)) throw new CliError(`--quantize: "${o.quantize}" is not supported; use ${Object.keys(QUANTIZERS).join(', ')}`, 2);
+  if (o.optimize && o.withAttention) throw new CliError('--optimize: a fused graph has no attention weights; give --optimize or --with-attention, not both', 2);
   if ((await folderKind(checkpoint)) !== 'checkpoint') throw new CliError(`${checkpoint}: already an export folder; export takes a training checkpoint`);
   const target = o.target ?? 'onnx';
   if (target !== 'onnx' && target !== 'triton') throw new CliError(`--target: "${target}" is not supported; use onnx or triton`, 2);
@@ -90,11 +101,12 @@ export async function exportCommand(checkpoint: string, o: ExportCommandOptions)
   let parity: Parity;
   let written = [o.out];
   try {
-    await exportFolder(checkpoint, folder, { withAttention: o.withAttention });
-    if (o.quantize === 'int8') {
+    await exportFolder(checkpoint, folder, { withAttention: o.withAttention, optimize: o.optimize ?? false });
+    const quantize = o.quantize === undefined ? undefined : QUANTIZERS[o.quantize]!;
+    if (quantize) {
       for (const file of (await listFiles(folder)).filter((f) => f.endsWith('.onnx'))) {
         const before = await readFile(file);
-        await writeFileAtomic(file, quantizeModel(new Uint8Array(before.buffer, before.byteOffset, before.byteLength)));
+        await writeFileAtomic(file, quantize(new Uint8Array(before.buffer, before.byteOffset, before.byteLength)));
       }
     }
     const { exportParity } = await import('../parity.js');
@@ -116,7 +128,7 @@ export async function exportCommand(checkpoint: string, o: ExportCommandOptions)
     if (staging) await rm(staging, { recursive: true, force: true });
   }
   const files = (await Promise.all(written.map(listFiles))).flat();
-  console.log(`exported ${checkpoint} → ${o.out}${target === 'triton' ? ' (Triton model repository)' : ''}${o.quantize ? ' (int8 weights)' : ''}`);
+  console.log(`exported ${checkpoint} → ${o.out}${target === 'triton' ? ' (Triton model repository)' : ''}${o.optimize ? ' (fused operators)' : ''}${o.quantize ? ` (${o.quantize} weights)` : ''}`);
   let total = 0;
   for (const file of files) {
     const size = (await stat(file)).size;
@@ -124,5 +136,5 @@ export async function exportCommand(checkpoint: string, o: ExportCommandOptions)
     console.log(`  ${relative(o.out, file).padEnd(36)} ${formatBytes(size).padStart(9)}`);
   }
   console.log(`  ${'total'.padEnd(36)} ${formatBytes(total).padStart(9)}`);
-  console.log(`parity: max |tfjs − onnxruntime-node| logit = ${parity.maxAbsDiff.toExponential(2)} on ${parity.rows} ${parity.images ? 'images' : `inputs of ≤ ${parity.seqLen} tokens`}${o.quantize ? ' (int8 weights vs the fp32 checkpoint)' : ''}`);
+  console.log(`parity: max |tfjs − onnxruntime-node| logit = ${parity.maxAbsDiff.toExponential(2)} on ${parity.rows} ${parity.images ? 'images' : `inputs of ≤ ${parity.seqLen} tokens`}${o.quantize ? ` (${o.quantize} weights vs the fp32 checkpoint)` : ''}`);
 }

@@ -51,6 +51,8 @@ export interface CheckpointSource {
   read(name: string): Uint8Array;
   where(name: string): string;
   withAttention: boolean;
+  /** ExportOptions.optimize: fused ONNX Runtime operators. */
+  optimize: boolean;
 }
 
 export interface RuntimeKind<C extends ModelConfig> {

@@ -14,11 +14,15 @@ const ELEM_CODES: Record<ElemType, DataTypeCode> = { float32: DataType.FLOAT, in
 
 export const OPSET = 17;
 export const IR_VERSION = 8;
+/** ONNX Runtime's contrib operator domain (fused attention, normalisation, quantized MatMul). */
+export const MS_DOMAIN = 'com.microsoft';
 
 type Attrs = Record<string, AttributeValue>;
 const int = (value: number): AttributeValue => ({ type: 'int', value });
 const ints = (value: readonly number[]): AttributeValue => ({ type: 'ints', value });
 const float = (value: number): AttributeValue => ({ type: 'float', value });
+/** Node attribute values, for operators without a method here (`msOp`). */
+export const attr = { int, ints, float };
 
 export class GraphBuilder {
   private nodes: NodeProto[] = [];
@@ -31,8 +35,16 @@ export class GraphBuilder {
   /** Node outputs declared graph outputs under another name (see `output`). */
   private readonly renames = new Map<Value, string>();
   private scopes: string[] = [];
+  private usesMsDomain = false;
 
-  constructor(readonly name: string) {}
+  /**
+   * `fused`: the graph may use ONNX Runtime's com.microsoft operators (`msOp`); a graph
+   * built without it is standard ONNX only.
+   */
+  constructor(
+    readonly name: string,
+    readonly fused = false,
+  ) {}
 
   /** Runs `build` with node names prefixed by `scope`. */
   scope<T>(scope: string, build: () => T): T {
@@ -95,7 +107,7 @@ export class GraphBuilder {
   toModel(options: { producerName: string; producerVersion: string; docString?: string; metadata?: Record<string, string> }): ModelProto {
     return {
       irVersion: IR_VERSION,
-      opsetImports: [{ domain: '', version: OPSET }],
+      opsetImports: [{ domain: '', version: OPSET }, ...(this.usesMsDomain ? [{ domain: MS_DOMAIN, version: 1 }] : [])],
       producerName: options.producerName,
       producerVersion: options.producerVersion,
       docString: options.docString,
@@ -191,6 +203,27 @@ export class GraphBuilder {
     for (const o of outputs) this.claim(o);
     this.nodes.push({ name: id, opType, inputs, outputs, attributes });
     return outputs;
+  }
+
+  /**
+   * Adds one com.microsoft (ONNX Runtime contrib) node; only in a builder made `fused`. Empty
+   * strings in `inputs` skip optional inputs; `outputs` says which of its outputs are produced
+   * (the others are '': a kernel may skip optional outputs nobody reads).
+   */
+  msOp(opType: string, inputs: Value[], outputs: boolean[], attributes: Attrs = {}): Value[] {
+    if (!this.fused) throw new Error(`graph '${this.name}': ${MS_DOMAIN} ${opType} in a standard-ops graph`);
+    this.usesMsDomain = true;
+    while (inputs[inputs.length - 1] === '') inputs = inputs.slice(0, -1);
+    const id = this.unique(`${this.prefix()}${opType}`);
+    const names = outputs.map((wanted, i) => (wanted ? `${id}_out${i}` : ''));
+    for (const o of names) if (o) this.claim(o);
+    this.nodes.push({ name: id, opType, inputs, outputs: names, attributes, domain: MS_DOMAIN });
+    return names;
+  }
+
+  /** ONNX `Split` of `x` along `axis` into `count` equal parts. */
+  split(x: Value, axis: number, count: number): Value[] {
+    return this.opMulti('Split', [x], count, { axis: int(axis) });
   }
 
   /**

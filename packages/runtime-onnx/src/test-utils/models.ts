@@ -61,6 +61,19 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
+/** Share of rows (of width `width`) whose argmax agrees. */
+export function top1Agreement(a: ArrayLike<number>, b: ArrayLike<number>, width: number): number {
+  const argmax = (x: ArrayLike<number>, offset: number): number => {
+    let best = 0;
+    for (let i = 1; i < width; i++) if (x[offset + i]! > x[offset + best]!) best = i;
+    return best;
+  };
+  let same = 0;
+  const rows = a.length / width;
+  for (let r = 0; r < rows; r++) if (argmax(a, r * width) === argmax(b, r * width)) same++;
+  return same / rows;
+}
+
 /** The error `promise` rejects with, checked to be a one-line message of class `type`. */
 export async function failure(promise: Promise<unknown>, type: new (...args: never[]) => Error): Promise<string> {
   const error = await promise.then(

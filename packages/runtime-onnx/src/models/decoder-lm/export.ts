@@ -14,6 +14,6 @@ export const DECODER_LM: RuntimeKind<DecoderLmConfig> = {
     forward: (config, weights, g, withAttention) => new ForwardGraph(config, weights, g).buildLm(withAttention),
     'decoder-with-past': (config, weights, g, withAttention) => new ForwardGraph(config, weights, g).buildDecoderWithPast(withAttention),
   },
-  exportGraphs: (_config, { files, dir, withAttention }) => ({ [EXPORT_FILES.model]: exportCheckpointFiles(files, { dir, kvCache: true, withAttention }) }),
+  exportGraphs: (_config, { files, dir, withAttention, optimize }) => ({ [EXPORT_FILES.model]: exportCheckpointFiles(files, { dir, kvCache: true, withAttention, optimize }) }),
   folderJson: (config) => ({ [EXPORT_FILES.generationConfig]: generationConfig(config) }),
 };

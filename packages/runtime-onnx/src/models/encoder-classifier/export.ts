@@ -11,6 +11,6 @@ import { LAYER_ATTENTIONS, type RuntimeKind } from '../kind.js';
 export const ENCODER_CLASSIFIER: RuntimeKind<EncoderClassifierConfig> = {
   layout: { graphs: { model: { file: EXPORT_FILES.model, graph: 'forward', attentions: LAYER_ATTENTIONS } }, tokenizer: true, files: [], transformersJsFiles: [EXPORT_FILES.tokenizerConfig] },
   forward: { forward: (config, weights, g, withAttention) => new ForwardGraph(config, weights, g).buildClassifier(withAttention) },
-  exportGraphs: (_config, { files, dir, withAttention }) => ({ [EXPORT_FILES.model]: exportCheckpointFiles(files, { dir, withAttention }) }),
+  exportGraphs: (_config, { files, dir, withAttention, optimize }) => ({ [EXPORT_FILES.model]: exportCheckpointFiles(files, { dir, withAttention, optimize }) }),
   folderJson: () => ({}),
 };

@@ -51,7 +51,7 @@ export function exportSeq2Seq(config: ModelConfig, tensors: Record<string, Named
   const weights = new WeightReader(tensors, options.source ?? CHECKPOINT_FILES.weights);
   const withAttention = options.withAttention ?? false;
   const encode = (graph: GraphKind, build: (f: ForwardGraph<EncoderDecoderConfig>) => void): Uint8Array =>
-    encodeGraph(config, graph, `attend-${config.preset}-${graph}`, (g) => build(new ForwardGraph(config, weights, g)));
+    encodeGraph(config, graph, `attend-${config.preset}-${graph}`, (g) => build(new ForwardGraph(config, weights, g)), options.optimize ?? false);
   const encoder = encode('seq2seq-encoder', (f) => f.buildSeq2SeqEncoder(withAttention));
   const decoder = encode('seq2seq-decoder', (f) => f.buildSeq2SeqDecoder(withAttention));
   weights.checkAllUsed();
@@ -75,8 +75,8 @@ export const ENCODER_DECODER: RuntimeKind<EncoderDecoderConfig> = {
     transformersJsFiles: TEXT_FILES,
   },
   forward: { forward: (config, weights, g, withAttention) => new ForwardGraph(config, weights, g).buildEncoderDecoder(withAttention) },
-  exportGraphs: (_config, { files, dir, withAttention }) => {
-    const { encoder, decoder } = exportSeq2SeqCheckpointFiles(files, { dir, withAttention });
+  exportGraphs: (_config, { files, dir, withAttention, optimize }) => {
+    const { encoder, decoder } = exportSeq2SeqCheckpointFiles(files, { dir, withAttention, optimize });
     return { [SEQ2SEQ_FILES.encoder]: encoder, [SEQ2SEQ_FILES.decoder]: decoder };
   },
   folderJson: (config) => ({ [EXPORT_FILES.generationConfig]: generationConfig(config) }),

@@ -62,6 +62,27 @@ beforeAll(async () => {
   await setupBackend();
 });
 
+describe('vit-classifier: the optimized graph (fused operators) equals tfjs', () => {
+  CASES.slice(0, 2).forEach((c, index) => {
+    it(`attention ${c.attention ?? 'scaled_dot'}`, async () => {
+      const model = vitModel(c, 30 + index);
+      const B = 3;
+      const pixels = images(model, B, index + 9);
+      const expected = model.forward(imageTrainBatch(pixels, new Int32Array(B), vitConfigOf(model)).input);
+      const bytes = exportCheckpointFiles(checkpointFiles(model), { optimize: true });
+      expect(new TextDecoder().decode(bytes).includes('MultiHeadAttention')).toBe(c.attention === undefined);
+      const sessions = [await createNodeModel(bytes), await createWebModel(bytes, webOptions)];
+      try {
+        for (const session of sessions) expect(maxAbsDiff((await session.runImages(pixels, B)).logits.data, expected.logits.dataSync())).toBeLessThanOrEqual(TOLERANCE);
+      } finally {
+        for (const s of sessions) await s.release();
+        tf.dispose(expected.logits);
+        model.dispose();
+      }
+    });
+  });
+});
+
 describe('vit-classifier: ONNX forward equals tfjs', () => {
   CASES.forEach((c, index) => {
     const label = Object.entries(c).map(([k, v]) => `${k}=${typeof v === 'number' ? Number(v.toFixed(4)) : v}`).join(' ');

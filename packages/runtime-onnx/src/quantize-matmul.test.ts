@@ -1,0 +1,126 @@
+// Integer MatMuls (quantize-matmul.ts): the 4-bit layout is what MatMulNBits reads (a random
+// MatMul against its dequantized weights in JS), and on a random-weight baby-GPT-sized LM
+// (4 layers, d 128) int8-dynamic and int4 logits stay within a stated distance of fp32 with
+// high top-1 agreement, on onnxruntime-node and -web, for the plain and the KV-cache graph,
+// standard or optimized (QUANT_REPORT=1 prints the figures).
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createModelConfig, createRng } from '@attend/core';
+import { setupBackend, TransformerModel } from '@attend/transformer';
+import * as ortNode from 'onnxruntime-node';
+import { createOnnxModel } from './node.js';
+import { createOnnxModel as createWebModel } from './web.js';
+import { exportCheckpointFiles } from './export.js';
+import { GraphBuilder } from './onnx/graph.js';
+import { encodeModel } from './onnx/proto.js';
+import { decodeModel } from './quantize.js';
+import { INT4_BLOCK, quantizeInt4, quantizeMatMuls, type MatMulQuantization } from './quantize-matmul.js';
+import { checkpointFiles, maxAbsDiff, top1Agreement } from './test-utils/models.js';
+
+const report: Record<string, unknown> = {};
+beforeAll(async () => {
+  await setupBackend();
+});
+afterAll(() => {
+  if (process.env.QUANT_REPORT) console.log(`integer MatMuls: ${JSON.stringify(report, null, 1)}`);
+});
+
+const V = 69;
+const BABY = { preset: 'decoder-lm' as const, vocabSize: V, dModel: 128, numHeads: 4, numDecoderLayers: 4, dFf: 512, maxSeqLen: 64, dropout: 0, tieEmbeddings: false };
+
+describe('quantizeInt4', () => {
+  it('packs blocks of 32 along K as MatMulNBits reads them (K not a multiple of 32)', async () => {
+    const K = 40;
+    const N = 5;
+    const rng = createRng(4);
+    const w = Float32Array.from({ length: K * N }, () => rng.normal());
+    const q = quantizeInt4(w, K, N);
+    expect(q.blocks).toBe(2);
+    // Dequantize by the documented layout and check the rounding error bound.
+    const dq = new Float32Array(K * N);
+    for (let n = 0; n < N; n++) {
+      for (let k = 0; k < K; k++) {
+        const b = Math.floor(k / INT4_BLOCK);
+        const byte = q.packed[(n * q.blocks + b) * (INT4_BLOCK / 2) + ((k % INT4_BLOCK) >> 1)]!;
+        const nibble = k % 2 === 0 ? byte & 0x0f : byte >> 4;
+        dq[k * N + n] = (nibble - 8) * q.scales[n * q.blocks + b]!;
+      }
+    }
+    expect(maxAbsDiff(dq, w)).toBeLessThanOrEqual(q.maxError + 1e-6);
+    expect(q.maxError).toBeLessThanOrEqual(0.5 * Math.max(...Array.from(q.scales)) + 1e-6);
+    // ONNX Runtime's MatMulNBits over the packed weights equals x · dequantized W (int8 activations: ≤ 2%).
+    const g = new GraphBuilder('mm');
+    const x = g.input('x', 'float32', [3, K]);
+    g.output('y', g.matMul(x, g.initializer('w', 'float32', [K, N], w)), 'float32', [3, N]);
+    const model = quantizeMatMuls(encodeModel(g.toModel({ producerName: 'test', producerVersion: '0' })), 'int4', { minElements: 1 });
+    expect(decodeModel(model).graph.nodes.map((n) => n.opType)).toEqual(['MatMulNBits']);
+    const xs = Float32Array.from({ length: 3 * K }, () => rng.normal());
+    const session = await ortNode.InferenceSession.create(model);
+    const y = (await session.run({ x: new ortNode.Tensor('float32', xs, [3, K]) })).y!.data as Float32Array;
+    await session.release();
+    const want = Float32Array.from({ length: 3 * N }, (_, i) => {
+      let s = 0;
+      for (let k = 0; k < K; k++) s += xs[Math.floor(i / N) * K + k]! * dq[k * N + (i % N)]!;
+      return s;
+    });
+    expect(maxAbsDiff(y, want)).toBeLessThanOrEqual(0.02 * Math.max(...Array.from(want, Math.abs)));
+  });
+});
+
+describe('int8-dynamic and int4 on a baby-GPT-sized LM', () => {
+  let files: Record<string, Uint8Array>;
+  beforeAll(() => {
+    const model = new TransformerModel(createModelConfig(BABY), { seed: 7 });
+    files = checkpointFiles(model);
+    model.dispose();
+  });
+  const B = 4;
+  const T = 32;
+  const ids = (seed: number): Int32Array => {
+    const rng = createRng(seed);
+    return Int32Array.from({ length: B * T }, () => 1 + Math.floor(rng.next() * (V - 1)));
+  };
+
+  // Stated tolerances on random weights (small logit margins): max |Δlogit| ≤ 5% (int8) / 25% (int4) of the largest fp32 logit, top-1 ≥ 95% / 70%.
+  const LIMITS: Record<MatMulQuantization, { diff: number; top1: number }> = { 'int8-dynamic': { diff: 0.05, top1: 0.95 }, int4: { diff: 0.25, top1: 0.7 } };
+  for (const scheme of ['int8-dynamic', 'int4'] as const) {
+    for (const optimize of [false, true]) {
+      it(`${scheme}${optimize ? ', optimized graph' : ''}: close to fp32 on node and web; the KV-cache graph agrees with the full one`, async () => {
+        const fp32 = exportCheckpointFiles(files, { optimize });
+        const q = quantizeMatMuls(fp32, scheme);
+        const ops = decodeModel(q).graph.nodes.map((n) => n.opType);
+        expect(ops.filter((o) => o === (scheme === 'int4' ? 'MatMulNBits' : 'DynamicQuantizeMatMul')).length).toBe(4 * (optimize ? 4 : 6) + 1); // every Linear (Q, K, V in one when optimized) and the untied head
+        const ratio = fp32.length / q.length;
+        expect(ratio).toBeGreaterThan(scheme === 'int4' ? 4 : 2.5);
+        const [ref, node, web] = await Promise.all([createOnnxModel(fp32), createOnnxModel(q), createWebModel(q, { numThreads: 1 })]);
+        const cached = await createOnnxModel(quantizeMatMuls(exportCheckpointFiles(files, { optimize, kvCache: true }), scheme));
+        try {
+          const feeds = { inputIds: { data: ids(1), batchSize: B, seqLen: T } };
+          const [r, a, b] = await Promise.all([ref.run(feeds), node.run(feeds), web.run(feeds)]);
+          const maxLogit = Math.max(...Array.from(r.logits.data, Math.abs));
+          const stats = { node: { diff: maxAbsDiff(a.logits.data, r.logits.data) / maxLogit, top1: top1Agreement(a.logits.data, r.logits.data, V) }, web: { diff: maxAbsDiff(b.logits.data, r.logits.data) / maxLogit, top1: top1Agreement(b.logits.data, r.logits.data, V) } };
+          report[`${scheme}${optimize ? ' optimized' : ''}`] = { ...stats, sizeRatio: ratio };
+          for (const s of Object.values(stats)) {
+            expect(s.diff).toBeLessThanOrEqual(LIMITS[scheme].diff);
+            expect(s.top1).toBeGreaterThanOrEqual(LIMITS[scheme].top1);
+          }
+          // KV cache: a 4-token prompt then one token at a time, against the quantized full forward.
+          const row = ids(2).subarray(0, T);
+          const full = (await node.run({ inputIds: { data: row, batchSize: 1, seqLen: T } })).logits.data;
+          let out = await cached.runCached({ inputIds: { data: row.subarray(0, 4), batchSize: 1, seqLen: 4 } });
+          for (let t = 4; t < 12; t++) {
+            out = await cached.runCached({ inputIds: { data: row.subarray(t, t + 1), batchSize: 1, seqLen: 1 }, past: out.present });
+            expect(maxAbsDiff(out.logits.data, full.subarray(t * V, (t + 1) * V))).toBeLessThanOrEqual(0.02 * maxLogit);
+          }
+        } finally {
+          await Promise.all([ref, node, web, cached].map((m) => m.release()));
+        }
+      });
+    }
+  }
+
+  it('refuses a model that is already quantized', () => {
+    const q = quantizeMatMuls(exportCheckpointFiles(files), 'int4');
+    expect(() => quantizeMatMuls(q, 'int8-dynamic')).toThrow('already quantized');
+  });
+});
