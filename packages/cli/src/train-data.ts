@@ -21,6 +21,7 @@ import {
   type TextPair,
 } from '@attend/core';
 import { CliError } from './errors.js';
+import { CLI_KINDS } from './models/registry.js';
 
 /** Longest source or target accepted from --pairs, in characters: maxSeqLen follows the longest pair. */
 const MAX_PAIR_CHARS = 1000;
@@ -55,8 +56,12 @@ export function presetOfData(o: DataFlags): Preset | undefined {
   if (o.csv) return 'encoder-classifier';
   if (o.images) return 'vit-classifier';
   if (o.pairs) return 'encoder-decoder';
-  if (o.task) return (SYNTHETIC_CLASSIFICATION_TASKS as readonly string[]).includes(o.task) ? 'encoder-classifier' : 'encoder-decoder';
+  if (o.task) return isClassificationTask(o.task) ? 'encoder-classifier' : 'encoder-decoder';
   return undefined;
+}
+
+function isClassificationTask(task: string): task is SyntheticClassificationTaskName {
+  return (SYNTHETIC_CLASSIFICATION_TASKS as readonly string[]).includes(task);
 }
 
 const FLAG_OF_PRESET: Record<Preset, string> = {
@@ -68,11 +73,11 @@ const FLAG_OF_PRESET: Record<Preset, string> = {
 };
 
 /**
- * Loads the one data source given, checking that it suits `preset` (pairs serve both
- * encoder–decoders, the Transformer and the GRU one).
+ * Loads the one data source given, checking that it suits `preset` (its CliKind's `train.data`:
+ * pairs serve both encoder–decoders, the Transformer and the GRU one).
  */
 export async function loadTrainData(o: DataFlags, requested: Preset, opts: { examples: number; seed: number; numChannels?: number }): Promise<TrainData> {
-  const preset = requested === 'rnn-seq2seq' ? 'encoder-decoder' : requested;
+  const preset = CLI_KINDS[requested].train.data;
   const given = (['task', 'pairs', 'text', 'csv', 'images'] as const).filter((k) => o[k] !== undefined);
   if (given.length === 0) throw new CliError(`no training data: give ${FLAG_OF_PRESET[preset]}`, 2);
   if (given.length > 1) throw new CliError(`give one data source, not ${given.map((k) => `--${k}`).join(' and ')}`, 2);
@@ -86,9 +91,11 @@ export async function loadTrainData(o: DataFlags, requested: Preset, opts: { exa
     return { preset: 'encoder-classifier', examples, numClasses: examples.reduce((n, e) => Math.max(n, e.label), 0) + 1, source: o.csv };
   }
   const task = o.task!;
-  if (preset === 'encoder-decoder') return { preset, pairs: syntheticTask(task as SyntheticTaskName, { count: opts.examples, seed: opts.seed }), source: `task ${task}` };
-  const examples = syntheticClassificationTask(task as SyntheticClassificationTaskName, { count: opts.examples, seed: opts.seed });
-  return { preset: 'encoder-classifier', examples, numClasses: 2, source: `task ${task}` };
+  if (isClassificationTask(task)) {
+    const examples = syntheticClassificationTask(task, { count: opts.examples, seed: opts.seed });
+    return { preset: 'encoder-classifier', examples, numClasses: 2, source: `task ${task}` };
+  }
+  return { preset: 'encoder-decoder', pairs: syntheticTask(task as SyntheticTaskName, { count: opts.examples, seed: opts.seed }), source: `task ${task}` };
 }
 
 /** `text,label` rows; labels are class ids 0, 1, …; an optional first row `text,label` is a header. */

@@ -3,7 +3,7 @@
 // The tfjs side recomputes the prefix each step (no cache); the ONNX runtime has the KV cache.
 
 import * as tf from '@tensorflow/tfjs-core';
-import { decodeWith, hasTokens, modelTask, ShapeError, type DecodeStrategy, type StepFunction, type TranslateOptions } from '@attend/core';
+import { hasTokens, modelTask, ShapeError, translateWith, type DecodeStrategy, type StepFunction, type TranslateOptions, type Translator } from '@attend/core';
 import type { TokenBatch } from './model.js';
 import type { AttendModel } from './models.js';
 
@@ -36,22 +36,31 @@ export function tfjsStepFunction(model: AttendModel, memory?: { states: tf.Tenso
   };
 }
 
-/** Decodes a batch of encoded sources [B, S] (encoder–decoder); returns the best ids per row. */
+/**
+ * The tfjs encoder–decoder `model` (encoder-decoder or rnn-seq2seq) as core's Translator: each
+ * `start` encodes a batch of sources [B, S] once and decodes over it with `tfjsStepFunction`.
+ */
+export function tfjsTranslator(model: AttendModel): Translator<TokenBatch> {
+  const c = model.config;
+  if (!hasTokens(c) || modelTask(c) !== 'translation') throw new ShapeError(`translate: a ${c.preset} model; translate needs an encoder-decoder or rnn-seq2seq${modelTask(c) === 'text-generation' ? ' (a decoder-lm continues a prompt: generate)' : ''}`);
+  return {
+    config: c,
+    async start(source) {
+      const memory = { states: tf.tidy(() => model.encode(source)), source };
+      return { step: tfjsStepFunction(model, memory), release: () => memory.states.dispose() };
+    },
+  };
+}
+
+/** Decodes a batch of encoded sources [B, S] with core's loop; returns the best ids per row (the same `translate` as @attend/runtime-onnx's). */
+export async function translate(translator: Translator<TokenBatch>, source: TokenBatch, options: TranslateOptions): Promise<number[][]>;
+/** The same over a tfjs model (the form before Translator; tests and benches use it). */
 export async function translate(model: AttendModel, source: TokenBatch, options: TranslateOptions): Promise<number[][]>;
 /** The same with the length and strategy as arguments (the form before TranslateOptions). */
 export async function translate(model: AttendModel, source: TokenBatch, maxNewTokens: number, strategy?: DecodeStrategy): Promise<number[][]>;
-export async function translate(model: AttendModel, source: TokenBatch, lengthOrOptions: number | TranslateOptions, strategyArg?: DecodeStrategy): Promise<number[][]> {
-  const { maxNewTokens, strategy = { kind: 'greedy' }, onToken } = typeof lengthOrOptions === 'number' ? { maxNewTokens: lengthOrOptions, strategy: strategyArg, onToken: undefined } : lengthOrOptions;
-  const c = model.config;
-  if (!hasTokens(c) || modelTask(c) !== 'translation') throw new ShapeError(`translate: a ${c.preset} model; translate needs an encoder-decoder or rnn-seq2seq${c.preset === 'decoder-lm' ? ' (a decoder-lm continues a prompt: generate)' : ''}`);
-  const memory = { states: tf.tidy(() => model.encode(source)), source };
-  try {
-    const step = tfjsStepFunction(model, memory);
-    const options = { batchSize: source.batchSize, vocabSize: c.vocabSize, bosTokenId: c.bosTokenId, eosTokenId: c.eosTokenId, maxNewTokens: Math.min(maxNewTokens, c.maxSeqLen - 1), ...(onToken ? { onToken } : {}) };
-    return await decodeWith(step, options, strategy);
-  } finally {
-    memory.states.dispose();
-  }
+export async function translate(first: AttendModel | Translator<TokenBatch>, source: TokenBatch, lengthOrOptions: number | TranslateOptions, strategyArg?: DecodeStrategy): Promise<number[][]> {
+  const options = typeof lengthOrOptions === 'number' ? { maxNewTokens: lengthOrOptions, ...(strategyArg ? { strategy: strategyArg } : {}) } : lengthOrOptions;
+  return translateWith('start' in first ? first : tfjsTranslator(first), source, options);
 }
 
 /** Greedy decoding of a batch of encoded sources (encoder–decoder). */
