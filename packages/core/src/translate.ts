@@ -2,7 +2,7 @@
 // two ONNX sessions of either encoder–decoder kind) into a Translator — the model's config and a
 // step function over an encoded source — and core's decoding loop does the rest.
 
-import { decodeWith, type GreedyOptions, type StepFunction, type TranslateOptions } from './decoding.js';
+import { decodeWith, type GreedyOptions, type StepFunction, type StepTensor, type TranslateOptions } from './decoding.js';
 import type { TokenModelConfig } from './models/registry.js';
 
 /** An encoded source as the decoding loop reads it: a step function over it, and what frees it. */
@@ -10,6 +10,8 @@ export interface EncodedForDecoding {
   step: StepFunction;
   /** Frees what the encoding holds (tfjs tensors); absent when nothing needs freeing. */
   release?(): void;
+  /** The encoder's attention outputs by name (`encoder_attentions.l`, [B, H, S, S]) when the translator was asked for them. */
+  attentions?: Readonly<Record<string, StepTensor>>;
 }
 
 /** An encoder–decoder, whatever runs it: its config, and how it encodes a batch of sources `S`. */

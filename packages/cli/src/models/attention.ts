@@ -97,8 +97,8 @@ export function checkpointSelfAttention(model: AttendModel, batch: TokenBatch, t
   return { sets: selfAttentionSets(tokenizer, Array.from(batch.ids), numHeads, layers, causal) };
 }
 
-/** The attention outputs `{prefix}.{i}` of an export's graph, i < count; a one-line error when it has none. */
-export function exportLayers(dir: string, attentions: Record<string, OutputTensor>, prefix: string, count: number): Float32Array[] {
+/** The attention outputs `{prefix}.{i}` of a graph (or a tfjs translator's encoder), i < count; a one-line error when it has none. */
+export function exportLayers(dir: string, attentions: Readonly<Record<string, { data: Float32Array }>>, prefix: string, count: number): Float32Array[] {
   return Array.from({ length: count }, (_, i) => {
     const t = attentions[`${prefix}.${i}`];
     if (!t) throw noAttention(dir, `${prefix}.${i}`);

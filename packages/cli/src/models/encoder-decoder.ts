@@ -2,12 +2,12 @@
 // --task), translates; its attention maps are cross-attention, decoder and encoder
 // self-attention. PAIRS_TRAINING serves the rnn-seq2seq too.
 
-import { decodeRows, trainDevSplit, type EncoderDecoderConfig, type RnnSeq2SeqConfig, type TextPair, type TokenFields, type Tokenizer } from '@attend/core';
+import { decodeRows, trainDevSplit, type DecodedRow, type EncoderDecoderConfig, type RnnSeq2SeqConfig, type TextPair, type TokenFields, type Tokenizer } from '@attend/core';
 import type { AttendModel } from '@attend/transformer';
 import { CliError } from '../errors.js';
 import { tokenBatch } from '../runner.js';
 import type { TrainData } from '../train-data.js';
-import { decoded, exportLayers, greedyOptions, readTensors, stackSteps, crossAttentionSet, type AttentionSet, type DecodedSequences } from './attention.js';
+import { decoded, exportLayers, greedyOptions, stackSteps, crossAttentionSet, type AttentionSet, type DecodedSequences } from './attention.js';
 import { cachedDecodeMs, encoderDecoderSessions, forwardTimings, randomIds } from './bench.js';
 import type { CliKind, TrainKind, Transformer } from './kind.js';
 import { maxDiff, sourceAndTarget, tfjsLogits } from './parity.js';
@@ -73,16 +73,20 @@ export function pairsBatch(config: TokenFields, B: number, n: number, seed: () =
   return { input, target: { ids: randomIds(config, B * n, seed()), batchSize: B, seqLen: n }, labels };
 }
 
-/** The translation of `text` by a checkpoint, the sequences its maps are drawn over and the maps (one teacher-forced pass over the output). */
+/**
+ * The greedy translation of `text` by a checkpoint through core's decoding loop, with the
+ * attention rows its steps return (no second, teacher-forced pass) and the encoder's
+ * self-attention: the same outputs as an export's, under the same names.
+ */
 export async function checkpointTranslation(t: Transformer, model: AttendModel, config: EncoderDecoderConfig | RnnSeq2SeqConfig, tokenizer: Tokenizer, text: string) {
   const batch = tokenBatch(tokenizer, [text], config.maxSeqLen);
-  const ids = (await t.translate(model, batch, { maxNewTokens: config.maxSeqLen - 1 }))[0]!;
-  const target = [config.bosTokenId, ...ids].slice(0, config.maxSeqLen);
-  const { logits, attention } = model.forward(batch, { ids: Int32Array.from(target), batchSize: 1, seqLen: target.length }, { returnAttention: true });
-  logits.dispose();
-  const seq: DecodedSequences = { source: Array.from(batch.ids), target, produced: [...target.slice(1), config.eosTokenId] };
-  const maps = { encoder: readTensors(attention?.encoder), decoder: readTensors(attention?.decoderSelf), cross: readTensors(attention?.cross) };
-  return { output: tokenizer.decode(ids), seq, maps };
+  const { step, release, attentions = {} } = await t.tfjsTranslator(model, { attention: true }).start(batch);
+  try {
+    const [row] = await decodeRows(step, greedyOptions(config));
+    return { output: tokenizer.decode(row!.ids), seq: decoded(config, Array.from(batch.ids), row!), row: row!, encoder: attentions, sourceLength: batch.seqLen };
+  } finally {
+    release?.();
+  }
 }
 
 /** Cross-attention, decoder and encoder self-attention of a translation. */
@@ -96,12 +100,23 @@ function seq2seqSets(tokenizer: Tokenizer, seq: DecodedSequences, H: number, map
   ];
 }
 
+/** The maps of one decoded row (either backend): the encoder's outputs and the decoding's per-step attention rows, stacked per layer. */
+function seq2seqMaps(where: string, config: EncoderDecoderConfig, encoder: Readonly<Record<string, { data: Float32Array }>>, row: DecodedRow, S: number) {
+  const L = config.numDecoderLayers;
+  const Q = row.steps.length;
+  return {
+    encoder: exportLayers(where, encoder, 'encoder_attentions', config.numEncoderLayers),
+    decoder: Array.from({ length: L }, (_, l) => stackSteps(where, row.steps, `decoder_attentions.${l}`, Q)),
+    cross: Array.from({ length: L }, (_, l) => stackSteps(where, row.steps, `cross_attentions.${l}`, S)),
+  };
+}
+
 export const ENCODER_DECODER: CliKind<EncoderDecoderConfig> = {
   train: PAIRS_TRAINING as unknown as TrainKind,
   attention: {
     async checkpoint(t, model, config, tokenizer, text) {
-      const { output, seq, maps } = await checkpointTranslation(t, model, config, tokenizer!, text);
-      return { output, sets: seq2seqSets(tokenizer!, seq, config.numHeads, maps) };
+      const { output, seq, row, encoder, sourceLength } = await checkpointTranslation(t, model, config, tokenizer!, text);
+      return { output, sets: seq2seqSets(tokenizer!, seq, config.numHeads, seq2seqMaps('the checkpoint', config, encoder, row, sourceLength)) };
     },
     async export(dir, config, text) {
       const rt = await import('@attend/runtime-onnx/node');
@@ -112,13 +127,7 @@ export const ENCODER_DECODER: CliKind<EncoderDecoderConfig> = {
         const encoded = await model.encoder.encode({ inputIds: { data: batch.ids, batchSize: 1, seqLen: batch.seqLen } });
         const memory = { states: encoded.lastHiddenState, mask: rt.encodeSourceMask(source) };
         const [row] = await decodeRows(rt.onnxSeq2SeqStepFunction(model.decoder, memory), greedyOptions(config));
-        const L = config.numDecoderLayers;
-        const Q = row!.steps.length;
-        const maps = {
-          encoder: exportLayers(dir, encoded.attentions, 'encoder_attentions', config.numEncoderLayers),
-          decoder: Array.from({ length: L }, (_, l) => stackSteps(dir, row!.steps, `decoder_attentions.${l}`, Q)),
-          cross: Array.from({ length: L }, (_, l) => stackSteps(dir, row!.steps, `cross_attentions.${l}`, batch.seqLen)),
-        };
+        const maps = seq2seqMaps(dir, config, encoded.attentions, row!, batch.seqLen);
         return { output: tokenizer.decode(row!.ids), sets: seq2seqSets(tokenizer, decoded(config, Array.from(batch.ids), row!), config.numHeads, maps) };
       } finally {
         await model.encoder.release();

@@ -20,8 +20,9 @@ export const RNN_SEQ2SEQ: CliKind<RnnSeq2SeqConfig> = {
   train: PAIRS_TRAINING as unknown as TrainKind,
   attention: {
     async checkpoint(t, model, config, tokenizer, text) {
-      const { output, seq, maps } = await checkpointTranslation(t, model, config, tokenizer!, text);
-      return { output, sets: rnnSets(config, tokenizer!, seq, maps.cross) };
+      if (config.rnnAttention === 'none') throw new CliError("this rnn-seq2seq model has no attention (rnnAttention 'none')");
+      const { output, seq, row, sourceLength } = await checkpointTranslation(t, model, config, tokenizer!, text);
+      return { output, sets: rnnSets(config, tokenizer!, seq, [stackSteps('the checkpoint', row.steps, 'cross_attentions.0', sourceLength)]) };
     },
     async export(dir, config, text) {
       const rt = await import('@attend/runtime-onnx/node');
