@@ -6,7 +6,8 @@ import { clsAttentionGrid, flatAttentionRollout, type DecodedRow, type GreedyOpt
 import { classifications, type Classification, type OutputTensor } from '@attend/runtime-onnx';
 import type { AttendModel, TokenBatch } from '@attend/transformer';
 import { CliError } from '../errors.js';
-import type { KindAttention } from './kind.js';
+import { tokenBatch } from '../runner.js';
+import type { CliKind, KindAttention } from './kind.js';
 
 /** One kind of attention: per layer, the weights [heads, queries, keys] of the input. */
 export interface AttentionSet {
@@ -138,4 +139,25 @@ export function stackSteps(where: string, steps: RowOutputs[], name: string, K: 
     for (let h = 0; h < H; h++) out.set(t.data.subarray(h * keys, (h + 1) * keys), (h * Q + q) * K);
   });
   return out;
+}
+
+/**
+ * The `attention` of a kind whose maps are the self-attention of one text (causal for an LM):
+ * one tfjs forward pass, or the export's `attentions.{l}` outputs for the config's `layers`.
+ */
+export function textSelfAttention<C extends TokenModelConfig & { numHeads: number }>(layers: (config: C) => number, causal: boolean): CliKind<C>['attention'] {
+  return {
+    checkpoint: async (_t, model, config, tokenizer, text) => checkpointSelfAttention(model, tokenBatch(tokenizer!, [text], config.maxSeqLen), tokenizer!, config.numHeads, causal),
+    async export(dir, config, text) {
+      const rt = await import('@attend/runtime-onnx/node');
+      const { model, tokenizer } = await rt.loadExportFolder(dir);
+      try {
+        const batch = tokenBatch(tokenizer, [text], config.maxSeqLen);
+        const out = await model.run({ inputIds: { data: batch.ids, batchSize: 1, seqLen: batch.seqLen } });
+        return { sets: selfAttentionSets(tokenizer, Array.from(batch.ids), config.numHeads, exportLayers(dir, out.attentions, 'attentions', layers(config)), causal) };
+      } finally {
+        await model.release();
+      }
+    },
+  };
 }

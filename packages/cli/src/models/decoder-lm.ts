@@ -4,9 +4,8 @@
 
 import { splitText, type DecoderLmConfig } from '@attend/core';
 import { CliError } from '../errors.js';
-import { tokenBatch } from '../runner.js';
 import type { TrainData } from '../train-data.js';
-import { checkpointSelfAttention, exportLayers, selfAttentionSets } from './attention.js';
+import { textSelfAttention } from './attention.js';
 import { cachedDecodeMs, forwardTimings, modelSession, randomIds } from './bench.js';
 import type { CliKind, TrainKind } from './kind.js';
 import { maxDiff, parityLengths, randomRows, tfjsLogits } from './parity.js';
@@ -42,20 +41,7 @@ const TEXT_TRAINING: TrainKind<Text> = {
 
 export const DECODER_LM: CliKind<DecoderLmConfig> = {
   train: TEXT_TRAINING as unknown as TrainKind,
-  attention: {
-    checkpoint: async (_t, model, config, tokenizer, text) => checkpointSelfAttention(model, tokenBatch(tokenizer!, [text], config.maxSeqLen), tokenizer!, config.numHeads, true),
-    async export(dir, config, text) {
-      const rt = await import('@attend/runtime-onnx/node');
-      const { model, tokenizer } = await rt.loadExportFolder(dir);
-      try {
-        const batch = tokenBatch(tokenizer, [text], config.maxSeqLen);
-        const out = await model.run({ inputIds: { data: batch.ids, batchSize: 1, seqLen: batch.seqLen } });
-        return { sets: selfAttentionSets(tokenizer, Array.from(batch.ids), config.numHeads, exportLayers(dir, out.attentions, 'attentions', config.numDecoderLayers), true) };
-      } finally {
-        await model.release();
-      }
-    },
-  },
+  attention: textSelfAttention((c) => c.numDecoderLayers, true),
   async parity(_t, model, config, exportDir) {
     const rt = await import('@attend/runtime-onnx/node');
     const { T, lengths } = parityLengths(config.maxSeqLen);

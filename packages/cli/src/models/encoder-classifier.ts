@@ -3,13 +3,12 @@
 
 import { trainDevSplit, type EncoderClassifierConfig } from '@attend/core';
 import { CliError } from '../errors.js';
-import { tokenBatch } from '../runner.js';
 import type { TrainData } from '../train-data.js';
-import { checkpointSelfAttention, exportLayers, selfAttentionSets } from './attention.js';
+import { textSelfAttention } from './attention.js';
 import { forwardTimings, modelSession, randomIds } from './bench.js';
 import type { CliKind, TrainKind } from './kind.js';
 import { maxDiff, parityLengths, randomRows, tfjsLogits } from './parity.js';
-import { checkedMaxSeqLen, describeAccuracy, DEV_ACCURACY, DEV_LOSS, textTokenizer } from './train.js';
+import { accuracyReport, checkedMaxSeqLen, textTokenizer } from './train.js';
 
 type LabelledTexts = Extract<TrainData, { preset: 'encoder-classifier' }>;
 
@@ -31,12 +30,7 @@ const LABELLED_TEXT_TRAINING: TrainKind<LabelledTexts> = {
     const task = t.classificationTask(trainExamples, dev, text, { batchSize: s.batchSize, seed: s.seed, maxLen });
     return {
       nextBatch: task.nextBatch,
-      evaluate: async (m) => {
-        const { accuracy, loss } = await task.evaluate(m);
-        return { loss, accuracy };
-      },
-      describeEval: describeAccuracy,
-      best: [DEV_ACCURACY, DEV_LOSS],
+      ...accuracyReport(task),
       size: `${trainExamples.length} examples, dev ${dev.length}`,
       lengths: { context: maxLen, source: maxLen },
     };
@@ -45,20 +39,7 @@ const LABELLED_TEXT_TRAINING: TrainKind<LabelledTexts> = {
 
 export const ENCODER_CLASSIFIER: CliKind<EncoderClassifierConfig> = {
   train: LABELLED_TEXT_TRAINING as unknown as TrainKind,
-  attention: {
-    checkpoint: async (_t, model, config, tokenizer, text) => checkpointSelfAttention(model, tokenBatch(tokenizer!, [text], config.maxSeqLen), tokenizer!, config.numHeads, false),
-    async export(dir, config, text) {
-      const rt = await import('@attend/runtime-onnx/node');
-      const { model, tokenizer } = await rt.loadExportFolder(dir);
-      try {
-        const batch = tokenBatch(tokenizer, [text], config.maxSeqLen);
-        const out = await model.run({ inputIds: { data: batch.ids, batchSize: 1, seqLen: batch.seqLen } });
-        return { sets: selfAttentionSets(tokenizer, Array.from(batch.ids), config.numHeads, exportLayers(dir, out.attentions, 'attentions', config.numEncoderLayers), false) };
-      } finally {
-        await model.release();
-      }
-    },
-  },
+  attention: textSelfAttention((c) => c.numEncoderLayers, false),
   async parity(_t, model, config, exportDir) {
     const rt = await import('@attend/runtime-onnx/node');
     const { lengths } = parityLengths(config.maxSeqLen);

@@ -1,9 +1,10 @@
 // The parts of `attend train` that several kinds share: dev metrics reported at the end, and
 // the maxSeqLen check of a new run's text.
 
+import type { AttendModel } from '@attend/transformer';
 import { CliError } from '../errors.js';
 import { TRAIN_LIMITS } from '../train-settings.js';
-import type { BestMetric } from './kind.js';
+import type { BestMetric, KindTask } from './kind.js';
 
 export const percent = (x: number): string => `${(100 * x).toFixed(2)}%`;
 export const DEV_LOSS: BestMetric = { metric: 'loss', mode: 'min', describe: (v) => `dev loss ${v.toFixed(4)}` };
@@ -22,4 +23,16 @@ export function checkedMaxSeqLen(source: string, what: string, maxSeqLen: number
 export function textTokenizer<T>(tokenizer: T | undefined, source: string, preset: string): T {
   if (!tokenizer) throw new CliError(`${source}: no tokenizer for ${preset} data`);
   return tokenizer;
+}
+
+/** How a classifier's task reports: dev accuracy and loss, both best values at the end. */
+export function accuracyReport(task: { evaluate(model: AttendModel): Promise<{ accuracy: number; loss: number }> }): Pick<KindTask, 'evaluate' | 'describeEval' | 'best'> {
+  return {
+    evaluate: async (m) => {
+      const { accuracy, loss } = await task.evaluate(m);
+      return { loss, accuracy };
+    },
+    describeEval: describeAccuracy,
+    best: [DEV_ACCURACY, DEV_LOSS],
+  };
 }

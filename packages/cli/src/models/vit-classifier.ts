@@ -10,7 +10,7 @@ import { exportLayers, imageAttentionSets, predicted, readTensors } from './atte
 import { forwardTimings, modelSession, randomImages } from './bench.js';
 import type { CliKind, TrainKind } from './kind.js';
 import { maxDiff, tfjsLogits } from './parity.js';
-import { describeAccuracy, DEV_ACCURACY, DEV_LOSS } from './train.js';
+import { accuracyReport } from './train.js';
 
 type Images = Extract<TrainData, { preset: 'vit-classifier' }>;
 
@@ -48,12 +48,7 @@ const IMAGE_TRAINING: TrainKind<Images> = {
     const G = config.imageSize / config.patchSize;
     return {
       nextBatch: task.nextBatch,
-      evaluate: async (m) => {
-        const { accuracy, loss } = await task.evaluate(m);
-        return { loss, accuracy };
-      },
-      describeEval: describeAccuracy,
-      best: [DEV_ACCURACY, DEV_LOSS],
+      ...accuracyReport(task),
       size: `${trainImages.length} images, dev ${dev.length}; ${config.numChannels}×${config.imageSize}×${config.imageSize} in ${G}×${G} patches of ${config.patchSize}×${config.patchSize}`,
       lengths: { context: G * G + 1, source: G * G + 1 },
     };
