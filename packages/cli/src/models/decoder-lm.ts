@@ -40,7 +40,7 @@ const TEXT_TRAINING: TrainKind<Text> = {
 };
 
 export const DECODER_LM: CliKind<DecoderLmConfig> = {
-  train: TEXT_TRAINING as unknown as TrainKind,
+  train: TEXT_TRAINING,
   attention: textSelfAttention((c) => c.numDecoderLayers, true),
   async parity(_t, model, config, exportDir) {
     const rt = await import('@attend/runtime-onnx/node');

@@ -38,7 +38,7 @@ const LABELLED_TEXT_TRAINING: TrainKind<LabelledTexts> = {
 };
 
 export const ENCODER_CLASSIFIER: CliKind<EncoderClassifierConfig> = {
-  train: LABELLED_TEXT_TRAINING as unknown as TrainKind,
+  train: LABELLED_TEXT_TRAINING,
   attention: textSelfAttention((c) => c.numEncoderLayers, false),
   async parity(_t, model, config, exportDir) {
     const rt = await import('@attend/runtime-onnx/node');

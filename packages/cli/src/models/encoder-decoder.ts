@@ -112,7 +112,7 @@ function seq2seqMaps(where: string, config: EncoderDecoderConfig, encoder: Reado
 }
 
 export const ENCODER_DECODER: CliKind<EncoderDecoderConfig> = {
-  train: PAIRS_TRAINING as unknown as TrainKind,
+  train: PAIRS_TRAINING,
   attention: {
     async checkpoint(t, model, config, tokenizer, text) {
       const { output, seq, row, encoder, sourceLength } = await checkpointTranslation(t, model, config, tokenizer!, text);

@@ -8,7 +8,7 @@ import { tokenBatch } from '../runner.js';
 import { crossAttentionSet, decoded, greedyOptions, stackSteps, type DecodedSequences } from './attention.js';
 import { cachedDecodeMs, encoderDecoderSessions, forwardTimings } from './bench.js';
 import { checkpointTranslation, pairsBatch, PAIRS_TRAINING } from './encoder-decoder.js';
-import type { CliKind, TrainKind } from './kind.js';
+import type { CliKind } from './kind.js';
 import { maxDiff, sourceAndTarget, tfjsLogits } from './parity.js';
 
 /** The GRU decoder's one attention over the encoder states (Bahdanau et al.'s figure 3). */
@@ -17,7 +17,7 @@ function rnnSets(config: RnnSeq2SeqConfig, tokenizer: Tokenizer, seq: DecodedSeq
 }
 
 export const RNN_SEQ2SEQ: CliKind<RnnSeq2SeqConfig> = {
-  train: PAIRS_TRAINING as unknown as TrainKind,
+  train: PAIRS_TRAINING,
   attention: {
     async checkpoint(t, model, config, tokenizer, text) {
       if (config.rnnAttention === 'none') throw new CliError("this rnn-seq2seq model has no attention (rnnAttention 'none')");

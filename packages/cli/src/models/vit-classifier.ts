@@ -56,7 +56,7 @@ const IMAGE_TRAINING: TrainKind<Images> = {
 };
 
 export const VIT_CLASSIFIER: CliKind<VitClassifierConfig> = {
-  train: IMAGE_TRAINING as unknown as TrainKind,
+  train: IMAGE_TRAINING,
   attention: {
     async checkpoint(t, model, config, _tokenizer, text) {
       const { pixels } = imageInputs([text], config);
