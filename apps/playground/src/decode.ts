@@ -7,7 +7,7 @@
 // KV-cache call, then one call per token. A decoder-lm's prompt becomes ids as in the CLI and
 // `attend serve` (core's `lmPromptIds`: no bos, as the LM's training windows have none).
 
-import { decodeResults, encoderInputIds, lmPromptIds, rowOutputs, unknownText, type DecodeStrategy, type FinishReason, type TokenModelConfig, type RowOutputs, type StepFunction, type StepTensor, type Tokenizer } from '@attend/core';
+import { decodeResults, modelTask, encoderInputIds, lmPromptIds, rowOutputs, unknownText, type DecodeStrategy, type FinishReason, type TokenModelConfig, type RowOutputs, type StepFunction, type StepTensor, type Tokenizer } from '@attend/core';
 import { encodeRnnSource, encodeSourceMask, onnxRnnStepFunction, onnxSeq2SeqStepFunction, onnxStepFunction, type OnnxModel } from '@attend/runtime-onnx';
 
 export class InputError extends Error {
@@ -63,7 +63,7 @@ export type Sessions =
  */
 export function encodeInput(tokenizer: Tokenizer, config: TokenModelConfig, text: string): { ids: number[]; unknown: string[] } {
   if (text.trim() === '') throw new InputError('the input is empty; type some text');
-  const lm = config.preset === 'decoder-lm';
+  const lm = modelTask(config) === 'text-generation';
   const ids = lm ? lmPromptIds(tokenizer, config.bosTokenId, text) : encoderInputIds(tokenizer, text);
   const limit = lm ? config.maxSeqLen - 1 : config.maxSeqLen; // an LM needs room for at least one new token
   if (ids.length > limit) throw new InputError(`the input is ${ids.length} tokens long; this model takes at most ${limit} (maxSeqLen ${config.maxSeqLen})`);

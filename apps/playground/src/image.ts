@@ -4,7 +4,7 @@
 // token's attention over the patch grid per layer and head, and attention rollout (Abnar &
 // Zuidema, 2020, through @attend/core) — as labelled matrices for the heatmaps.
 
-import { clsAttentionGrid, flatAttentionRollout, type VitClassifierConfig, classifierConfig } from '@attend/core';
+import { clsAttentionGrid, flatAttentionRollout, type ImageClassifierConfig, type VitClassifierConfig, classifierConfig } from '@attend/core';
 import { classifications, type Classification, type OnnxModel } from '@attend/runtime-onnx';
 import type { Matrix } from './heatmap.js';
 
@@ -18,7 +18,7 @@ export interface ImageResult {
 }
 
 /** The largest raw pixel value the model expects (1 / pixelScale). */
-export function pixelMax(config: VitClassifierConfig): number {
+export function pixelMax(config: ImageClassifierConfig): number {
   return 1 / config.pixelScale;
 }
 
@@ -59,7 +59,7 @@ export function rolloutMatrix(config: VitClassifierConfig, result: ImageResult):
 }
 
 /** The painted image as a matrix for display (channels averaged, scaled to 0 … 1). */
-export function imageMatrix(config: VitClassifierConfig, pixels: Float32Array): Matrix {
+export function imageMatrix(config: ImageClassifierConfig, pixels: Float32Array): Matrix {
   const S = config.imageSize;
   const C = config.numChannels;
   const top = pixelMax(config);
@@ -72,7 +72,7 @@ export function imageMatrix(config: VitClassifierConfig, pixels: Float32Array): 
  * Paints a brush stroke at cell (row, col) of every channel: the cell at full value, its four
  * neighbours raised to at least half (a soft pen, like a digitised stroke). Returns the new image.
  */
-export function paint(config: VitClassifierConfig, pixels: Float32Array, row: number, col: number): Float32Array {
+export function paint(config: ImageClassifierConfig, pixels: Float32Array, row: number, col: number): Float32Array {
   const S = config.imageSize;
   const top = pixelMax(config);
   const out = pixels.slice();

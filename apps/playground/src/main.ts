@@ -4,13 +4,14 @@
 
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { causalMask, configAs, hasTokens, modelTask, localWindowMask, numDecoderLayers, numEncoderLayers, paddingMask, sinusoidalTable, tokenConfig } from '@attend/core';
+import { causalMask, configAs, hasTokens, imageConfig, modelTask, localWindowMask, paddingMask, sinusoidalTable, tokenConfig } from '@attend/core';
 import { decodeWithAttention, encodeInput, type DecodeResult } from './decode.js';
 import { decodeSettings, generatesText } from './decode-controls.js';
 import { pickedFromDrop, pickedFromInput } from './drop.js';
 import { drawHeatmap, encoderMatrix, maskMatrix, stepMatrix, tableMatrix } from './heatmap.js';
 import { classifyImage, clsMatrix, imageMatrix, paint, rolloutMatrix, type ImageResult } from './image.js';
 import { classifyText } from './classify-text.js';
+import { playgroundKind } from './models/registry.js';
 import type { OnnxModel } from '@attend/runtime-onnx';
 import { fetchFolderFiles, folderPaths, memoryFolderFiles, readModelFolder, textTokenizer, type FolderFiles, type ModelFolder, type PickedFile } from './model-folder.js';
 import { browserEnvironment, configureOrt, openSessions, pickDevice, releaseSessions, shortReason, wasmThreads, type DeviceChoice, type OpenedSessions } from './runtime.js';
@@ -83,12 +84,10 @@ async function loadFolder(files: () => Promise<FolderFiles>, source: string, exa
     result = undefined;
     clearRun();
     const c = folder.config;
-    // The canvas and STN classifiers (MLPs) run here without pictures of where they looked (not yet).
-    const layers = !hasTokens(c) && !('patchSize' in c) ? `${c.imageSize}×${c.imageSize} canvases, ${c.numClasses} classes` : c.preset === 'decoder-lm' ? `${c.numDecoderLayers} layers` : c.preset === 'vit-classifier' ? `${c.numEncoderLayers} layers, ${c.imageSize}×${c.imageSize} images in ${c.patchSize}×${c.patchSize} patches, ${c.numClasses} classes` : c.preset === 'encoder-classifier' ? `${c.numEncoderLayers} layers, ${c.numClasses} classes` : `${numEncoderLayers(c)}+${numDecoderLayers(c)} layers`;
-    const heads = c.preset === 'rnn-seq2seq' ? `${(c.rnnCell ?? 'gru').toUpperCase()}, ${c.rnnAttention} attention` : 'numHeads' in c ? `${c.numHeads} heads` : `${c.numHiddenLayers} hidden layers`;
+    const { attention: heads, layers } = playgroundKind(c).summary(c);
     const fellBack = opened.fallbacks.map((f) => ` (${f.device} failed: ${shortReason(f.reason)})`).join('');
     $('model-status').textContent =
-      `Loaded ${source || 'model'}: ${c.preset}, dModel ${c.dModel}, ${heads}, ${layers}${!hasTokens(c) ? '' : `, vocabulary ${c.vocabSize}, maxSeqLen ${c.maxSeqLen}`} · ` +
+      `Loaded ${source || 'model'}: ${c.preset}, dModel ${c.dModel}, ${heads}, ${layers}${hasTokens(c) ? `, vocabulary ${c.vocabSize}, maxSeqLen ${c.maxSeqLen}` : ''} · ` +
       `device ${opened.device}${fellBack}${opened.device === 'wasm' ? `, ${threads} thread${threads === 1 ? '' : 's'}` : ''}` +
       `${folder.hasAttention ? '' : ' · exported without attention outputs: no heatmaps'}${note ? ` · ${note}` : ''}`;
     document.body.dataset.model = 'ready';
@@ -210,7 +209,7 @@ async function run(): Promise<void> {
     const median = sorted[Math.floor(sorted.length / 2)] ?? 0;
     $('latency').textContent =
       `${opened.device}${opened.device === 'wasm' ? ` · ${threads} thread${threads === 1 ? '' : 's'}` : ''} · ` +
-      `${folder.config.preset === 'decoder-lm' ? 'prompt' : 'encoder'} ${result.prefillMs.toFixed(1)} ms · ${result.steps.length} tokens, ` +
+      `${modelTask(folder.config) === 'text-generation' ? 'prompt' : 'encoder'} ${result.prefillMs.toFixed(1)} ms · ${result.steps.length} tokens, ` +
       `${median.toFixed(1)} ms/token median (${perToken.map((ms) => ms.toFixed(1)).join(', ')}) · total ${total.toFixed(0)} ms · ` +
       `${settings.strategy.kind === 'sample' ? `sampling, seed ${settings.strategy.seed}` : 'greedy'}` +
       `${{ eos: '', length: ' · stopped at the length limit (no end token)', context: ` · stopped at the model's context (maxSeqLen ${config.maxSeqLen})` }[result.finishReason]}` +
@@ -220,13 +219,12 @@ async function run(): Promise<void> {
     slider.value = slider.max;
     slider.disabled = result.steps.length === 0;
     ($('play-button') as HTMLButtonElement).disabled = result.steps.length === 0;
-    const seq2seq = folder.config.preset === 'encoder-decoder';
-    const rnn = folder.config.preset === 'rnn-seq2seq'; // one attention, over the source
+    const panels = playgroundKind(folder.config).panels ?? { cross: false, encoder: false };
     $('no-attention').hidden = folder.hasAttention;
-    $('cross-block').hidden = !folder.hasAttention || !(seq2seq || rnn);
-    $('encoder-block').hidden = !folder.hasAttention || !seq2seq;
-    $('self-block').hidden = !folder.hasAttention || rnn;
-    $('self-title').textContent = seq2seq ? 'Decoder self-attention' : 'Self-attention (prompt and generated tokens)';
+    $('cross-block').hidden = !folder.hasAttention || !panels.cross;
+    $('encoder-block').hidden = !folder.hasAttention || !panels.encoder;
+    $('self-block').hidden = !folder.hasAttention || panels.self === undefined;
+    $('self-title').textContent = panels.self ?? '';
     drawAttention();
     document.body.dataset.run = 'done';
   } catch (error) {
@@ -270,7 +268,7 @@ const PAINT_SIZE = 224;
 
 /** Text input for text models; the painting grid for a vit-classifier. */
 function showInputs(folder: ModelFolder): void {
-  const image = folder.config.preset === 'vit-classifier';
+  const image = !hasTokens(folder.config);
   $('text-input-row').hidden = image;
   $('examples').hidden = image;
   $('image-input').hidden = !image;
@@ -290,14 +288,14 @@ function showInputs(folder: ModelFolder): void {
 function drawImage(): void {
   if (!loaded) return;
   const canvas = $<HTMLCanvasElement>('image-canvas');
-  const config = configAs(loaded.folder.config, ['vit-classifier'], 'drawing an image');
+  const config = imageConfig(loaded.folder.config, 'drawing an image');
   drawHeatmap(canvas, imageMatrix(config, pixels), { cell: Math.floor(PAINT_SIZE / config.imageSize), minLabelCell: Infinity, legend: false });
   canvas.dataset.pixels = Array.from(pixels).join(',');
 }
 
 function paintAt(event: MouseEvent): void {
-  if (!loaded || loaded.folder.config.preset !== 'vit-classifier') return;
-  const c = loaded.folder.config;
+  if (!loaded || hasTokens(loaded.folder.config)) return;
+  const c = imageConfig(loaded.folder.config, 'drawing an image');
   const canvas = $<HTMLCanvasElement>('image-canvas');
   const box = canvas.getBoundingClientRect();
   const cell = Math.floor(PAINT_SIZE / c.imageSize!);

@@ -5,8 +5,8 @@
 // vit-classifier), streamed continuation for the LM.
 
 import { join } from 'node:path';
-import { hasTokens, decodeResults, encoderInputIds, finishReasonOf, lmPromptIds, slidingWindow, tokenizerFromJSON, type DecodeStrategy, type FinishReason, type ModelConfig, type StepFunction, type Tokenizer, type TokenFields, decodeWith, modelTask } from '@attend/core';
-import { resolveDevice, type Classification, type Device, type OnnxRnnSeq2SeqModel, type OnnxSeq2SeqModel, type OpenExportFolderOptions } from '@attend/runtime-onnx';
+import { hasTokens, decodeResults, encoderInputIds, finishReasonOf, lmPromptIds, slidingWindow, tokenizerFromJSON, type DecodeStrategy, type FinishReason, type ModelConfig, type ModelTask, type StepFunction, type Tokenizer, type TokenFields, type TokenModelConfig, modelTask } from '@attend/core';
+import { resolveDevice, type Classification, type Device, type OpenExportFolderOptions } from '@attend/runtime-onnx';
 import { CliError, InputError } from './errors.js';
 import { folderKind } from './model-folder.js';
 
@@ -106,21 +106,40 @@ function textStream(tokenizer: Tokenizer, onText?: (piece: string) => void) {
   };
 }
 
-function wrongPreset(config: ModelConfig, what: 'translate' | 'classify' | 'classify images' | 'generate'): CliError {
+/** What each ModelRunner method does, as the task a model must have for it. */
+const TASK_OF = {
+  translate: 'translation',
+  classify: 'text-classification',
+  'classify images': 'image-classification',
+  generate: 'text-generation',
+} as const satisfies Record<string, ModelTask>;
+
+type RunnerUse = keyof typeof TASK_OF;
+
+function wrongPreset(config: ModelConfig, what: RunnerUse): CliError {
   const use = {
-    'encoder-decoder': 'attend infer (or translate)',
-    'rnn-seq2seq': 'attend infer (or translate)',
-    'decoder-lm': 'attend generate',
-    'encoder-classifier': 'attend infer',
-    'vit-classifier': 'attend infer with CSV rows of pixel values',
-    'canvas-classifier': 'attend infer with CSV rows of pixel values or a PNG',
-    'stn-classifier': 'attend infer with CSV rows of pixel values or a PNG',
-  }[config.preset];
+    translation: 'attend infer (or translate)',
+    'text-generation': 'attend generate',
+    'text-classification': 'attend infer',
+    'image-classification': 'attend infer with CSV rows of pixel values or a PNG',
+  }[modelTask(config)];
   const needs = { translate: 'an encoder-decoder', classify: 'an encoder-classifier', 'classify images': 'an image classifier', generate: 'a decoder-lm' }[what];
   return new CliError(`${what} needs ${needs}; this model is a ${config.preset} (use ${use})`);
 }
 
-/** The tokenizer of a text model; every preset but vit-classifier has one (checked when the folder opens). */
+/** `config` when its kind does what `what` needs and reads text; else a CliError naming the command to use. */
+function textConfig(config: ModelConfig, what: Exclude<RunnerUse, 'classify images'>): TokenModelConfig {
+  if (modelTask(config) !== TASK_OF[what] || !hasTokens(config)) throw wrongPreset(config, what);
+  return config;
+}
+
+/** `config` when its kind classifies images; else a CliError naming the command to use. */
+function imageConfig(config: ModelConfig): Exclude<ModelConfig, TokenModelConfig> {
+  if (modelTask(config) !== TASK_OF['classify images'] || hasTokens(config)) throw wrongPreset(config, 'classify images');
+  return config;
+}
+
+/** The tokenizer of a text model; every kind with text has one (checked when the folder opens). */
 function textTokenizer(tokenizer: Tokenizer | undefined, config: ModelConfig): Tokenizer {
   if (!tokenizer) throw new CliError(`a ${config.preset} takes no text (use attend infer with CSV rows of pixel values)`);
   return tokenizer;
@@ -144,7 +163,7 @@ export function checkDevice(device: InferDevice, deviceId: number | undefined): 
 }
 
 async function openCheckpoint(dir: string): Promise<ModelRunner> {
-  const { classify, forwardLogits, imageTrainBatch, loadCheckpoint, setupBackend, tfjsStepFunction, translate } = await import('@attend/transformer');
+  const { classify, forwardLogits, imageTrainBatch, loadCheckpoint, setupBackend, tfjsStepFunction, tfjsTranslator, translate } = await import('@attend/transformer');
   const backend = await setupBackend();
   const checkpoint = await loadCheckpoint(dir);
   const { model, config } = checkpoint;
@@ -159,39 +178,38 @@ async function openCheckpoint(dir: string): Promise<ModelRunner> {
     runtime: `tfjs (${backend.name})`,
     device: 'cpu',
     async translate(sources, strategy, maxNewTokens) {
-      if (config.preset !== 'encoder-decoder' && config.preset !== 'rnn-seq2seq') throw wrongPreset(config, 'translate');
+      const c = textConfig(config, 'translate');
       const text = textTokenizer(tokenizer, config);
-      const out = await translate(model, tokenBatch(text, sources, config.maxSeqLen), { maxNewTokens: maxNewTokens ?? config.maxSeqLen - 1, strategy });
-      return translations(text, out, maxNewTokens, config.maxSeqLen);
+      const out = await translate(tfjsTranslator(model), tokenBatch(text, sources, c.maxSeqLen), { maxNewTokens: maxNewTokens ?? c.maxSeqLen - 1, strategy });
+      return translations(text, out, maxNewTokens, c.maxSeqLen);
     },
     async classify(texts) {
-      if (config.preset !== 'encoder-classifier') throw wrongPreset(config, 'classify');
-      return classify(model, tokenBatch(textTokenizer(tokenizer, config), texts, config.maxSeqLen));
+      const c = textConfig(config, 'classify');
+      return classify(model, tokenBatch(textTokenizer(tokenizer, config), texts, c.maxSeqLen));
     },
     async classifyImages(pixels, count) {
-      if (hasTokens(config)) throw wrongPreset(config, 'classify images');
-      return classify(model, imageTrainBatch(pixels, new Int32Array(count), config).input);
+      return classify(model, imageTrainBatch(pixels, new Int32Array(count), imageConfig(config)).input);
     },
     async lmLogits(ids, batchSize, seqLen) {
       if (modelTask(config) !== 'text-generation') throw wrongPreset(config, 'generate');
       return forwardLogits(model, { ids, batchSize, seqLen });
     },
-    async generate(prompt, { strategy, maxNewTokens = config.maxSeqLen, slidingWindow: slide = false }, onText) {
-      if (config.preset !== 'decoder-lm') throw wrongPreset(config, 'generate');
+    async generate(prompt, { strategy, maxNewTokens, slidingWindow: slide = false }, onText) {
+      const c = textConfig(config, 'generate');
       const text = textTokenizer(tokenizer, config);
-      const ids = promptIds(text, config, prompt);
+      const ids = promptIds(text, c, prompt);
       const stream = textStream(text, onText);
       const step = tfjsStepFunction(model);
       const [out] = await decodeResults(
-        withPrompt(slide ? slidingWindow(step, config.maxSeqLen) : step, ids),
+        withPrompt(slide ? slidingWindow(step, c.maxSeqLen) : step, ids),
         {
           batchSize: 1,
-          vocabSize: config.vocabSize,
-          bosTokenId: config.bosTokenId,
-          eosTokenId: config.eosTokenId,
-          maxNewTokens,
-          ...(slide ? {} : { contextTokens: config.maxSeqLen - ids.length }),
-          ...(strategy.kind === 'beam' ? {} : { onToken: (_: number, t: Int32Array) => t[0] !== config.eosTokenId && stream.push(t[0]!) }),
+          vocabSize: c.vocabSize,
+          bosTokenId: c.bosTokenId,
+          eosTokenId: c.eosTokenId,
+          maxNewTokens: maxNewTokens ?? c.maxSeqLen,
+          ...(slide ? {} : { contextTokens: c.maxSeqLen - ids.length }),
+          ...(strategy.kind === 'beam' ? {} : { onToken: (_: number, t: Int32Array) => t[0] !== c.eosTokenId && stream.push(t[0]!) }),
         },
         strategy,
       );
@@ -235,8 +253,6 @@ async function openExport(dir: string, device: InferDevice, deviceId: number | u
   const { config, tokenizer, sessions, fallbacks } = opened;
   const fallback = fallbacks[0];
   const first = 'model' in sessions ? sessions.model : sessions.encoder;
-  const seq2seq: OnnxSeq2SeqModel | undefined = config.preset === 'encoder-decoder' && 'encoder' in sessions ? sessions : undefined;
-  const rnn: OnnxRnnSeq2SeqModel | undefined = config.preset === 'rnn-seq2seq' && 'encoder' in sessions ? sessions : undefined;
   return {
     config,
     ...(tokenizer ? { tokenizer } : {}),
@@ -244,32 +260,31 @@ async function openExport(dir: string, device: InferDevice, deviceId: number | u
     device: opened.device,
     ...(fallback ? { fallback } : {}),
     async translate(sources, strategy, asked) {
-      if (!seq2seq && !rnn) throw wrongPreset(config, 'translate');
+      const c = textConfig(config, 'translate');
+      if (!('encoder' in sessions)) throw wrongPreset(config, 'translate');
       const text = textTokenizer(tokenizer, config);
-      const source = tokenBatch(text, sources, config.maxSeqLen);
-      const options = { maxNewTokens: asked ?? config.maxSeqLen - 1, strategy };
-      const out = seq2seq ? await rt.translate(seq2seq, source, options) : await rt.translateRnn(rnn!, source, options);
-      return translations(text, out, asked, config.maxSeqLen);
+      const out = await rt.translate(rt.onnxTranslator(sessions), tokenBatch(text, sources, c.maxSeqLen), { maxNewTokens: asked ?? c.maxSeqLen - 1, strategy });
+      return translations(text, out, asked, c.maxSeqLen);
     },
     async classify(texts) {
-      if (config.preset !== 'encoder-classifier') throw wrongPreset(config, 'classify');
-      return rt.classify(first, tokenBatch(textTokenizer(tokenizer, config), texts, config.maxSeqLen));
+      const c = textConfig(config, 'classify');
+      return rt.classify(first, tokenBatch(textTokenizer(tokenizer, config), texts, c.maxSeqLen));
     },
     async classifyImages(pixels, count) {
-      if (hasTokens(config)) throw wrongPreset(config, 'classify images');
+      imageConfig(config);
       return rt.classifyImages(first, pixels, count);
     },
     async lmLogits(ids, batchSize, seqLen) {
       if (modelTask(config) !== 'text-generation') throw wrongPreset(config, 'generate');
       return (await first.run({ inputIds: { data: ids, batchSize, seqLen } })).logits.data;
     },
-    async generate(prompt, { strategy, maxNewTokens = config.maxSeqLen, slidingWindow = false }, onText) {
-      if (config.preset !== 'decoder-lm') throw wrongPreset(config, 'generate');
+    async generate(prompt, { strategy, maxNewTokens, slidingWindow = false }, onText) {
+      const c = textConfig(config, 'generate');
       const text = textTokenizer(tokenizer, config);
-      const ids = promptIds(text, config, prompt);
+      const ids = promptIds(text, c, prompt);
       const stream = textStream(text, onText);
-      const onToken = (_: number, t: Int32Array): void => void (t[0] !== config.eosTokenId && stream.push(t[0]!));
-      const [out] = await rt.generateResults(first, { prompts: [ids], maxNewTokens, strategy, slidingWindow, ...(strategy.kind === 'beam' ? {} : { onToken }) });
+      const onToken = (_: number, t: Int32Array): void => void (t[0] !== c.eosTokenId && stream.push(t[0]!));
+      const [out] = await rt.generateResults(first, { prompts: [ids], maxNewTokens: maxNewTokens ?? c.maxSeqLen, strategy, slidingWindow, ...(strategy.kind === 'beam' ? {} : { onToken }) });
       return { output: text.decode(out!.ids), promptIds: ids, ids: out!.ids, finishReason: out!.finishReason };
     },
     close: opened.release,

@@ -24,6 +24,7 @@ import {
 } from '@attend/core';
 import { CLUTTERED_DIGITS_TASK, clutteredDigitsData, type ClutteredDigitsFlags } from './cluttered-digits.js';
 import { CliError } from './errors.js';
+import { CLI_KINDS } from './models/registry.js';
 
 /** Longest source or target accepted from --pairs, in characters: maxSeqLen follows the longest pair. */
 const MAX_PAIR_CHARS = 1000;
@@ -61,11 +62,15 @@ export function presetOfData(o: DataFlags): Preset | undefined {
   if (o.csv) return 'encoder-classifier';
   if (o.images || o.task === CLUTTERED_DIGITS_TASK) return 'vit-classifier';
   if (o.pairs) return 'encoder-decoder';
-  if (o.task) return (SYNTHETIC_CLASSIFICATION_TASKS as readonly string[]).includes(o.task) ? 'encoder-classifier' : 'encoder-decoder';
+  if (o.task) return isClassificationTask(o.task) ? 'encoder-classifier' : 'encoder-decoder';
   return undefined;
 }
 
 const IMAGE_FLAGS = `--images FILE.csv, or --task ${CLUTTERED_DIGITS_TASK} --images digits8x8.csv`;
+
+function isClassificationTask(task: string): task is SyntheticClassificationTaskName {
+  return (SYNTHETIC_CLASSIFICATION_TASKS as readonly string[]).includes(task);
+}
 
 const FLAG_OF_PRESET: Record<Preset, string> = {
   'encoder-decoder': `--pairs FILE.tsv or --task ${SYNTHETIC_TASKS.join('|')}`,
@@ -78,12 +83,11 @@ const FLAG_OF_PRESET: Record<Preset, string> = {
 };
 
 /**
- * Loads the one data source given, checking that it suits `preset` (pairs serve both
- * encoder–decoders, the Transformer and the GRU one).
+ * Loads the one data source given, checking that it suits `preset` (its CliKind's `train.data`:
+ * pairs serve both encoder–decoders, the Transformer and the GRU one).
  */
 export async function loadTrainData(o: DataFlags, requested: Preset, opts: { examples: number; seed: number; devSize: number; numChannels?: number }): Promise<TrainData> {
-  // Pairs serve both encoder–decoders; images every image kind.
-  const preset = requested === 'rnn-seq2seq' ? 'encoder-decoder' : modelKind(requested).task === 'image-classification' ? 'vit-classifier' : requested;
+  const preset = CLI_KINDS[requested].train.data;
   const cluttered = o.task === CLUTTERED_DIGITS_TASK;
   if (cluttered && o.images === undefined) throw new CliError(`--task ${CLUTTERED_DIGITS_TASK} draws its canvases from digits: give --images digits8x8.csv`, 2);
   const given = (['task', 'pairs', 'text', 'csv', 'images'] as const).filter((k) => o[k] !== undefined && !(cluttered && k === 'images'));
@@ -105,9 +109,11 @@ export async function loadTrainData(o: DataFlags, requested: Preset, opts: { exa
     return { preset: 'encoder-classifier', examples, numClasses: examples.reduce((n, e) => Math.max(n, e.label), 0) + 1, source: o.csv };
   }
   const task = o.task!;
-  if (preset === 'encoder-decoder') return { preset, pairs: syntheticTask(task as SyntheticTaskName, { count: opts.examples, seed: opts.seed }), source: `task ${task}` };
-  const examples = syntheticClassificationTask(task as SyntheticClassificationTaskName, { count: opts.examples, seed: opts.seed });
-  return { preset: 'encoder-classifier', examples, numClasses: 2, source: `task ${task}` };
+  if (isClassificationTask(task)) {
+    const examples = syntheticClassificationTask(task, { count: opts.examples, seed: opts.seed });
+    return { preset: 'encoder-classifier', examples, numClasses: 2, source: `task ${task}` };
+  }
+  return { preset: 'encoder-decoder', pairs: syntheticTask(task as SyntheticTaskName, { count: opts.examples, seed: opts.seed }), source: `task ${task}` };
 }
 
 /** `text,label` rows; labels are class ids 0, 1, …; an optional first row `text,label` is a header. */

@@ -7,6 +7,8 @@ export * from './attention-rollout.js';
 export * from './positional-encoding.js';
 export * from './attention-colors.js';
 export * from './decoding.js';
+export * from './translate.js';
+export * from './step-outputs.js';
 export * from './prompt.js';
 export * from './tokenizers/index.js';
 export * from './data/index.js';

@@ -2,8 +2,8 @@
 // vit-classifier graph (images in): each row's class probabilities (softmax of the logits
 // [B, numClasses]) and best class out.
 
-import { classifierConfig, ShapeError, type Classification } from '@attend/core';
-import type { SourceBatch } from './models/encoder-decoder/session.js';
+import { classifierConfig, modelTask, ShapeError, type Classification } from '@attend/core';
+import { encodeSourceMask, type SourceBatch } from './models/encoder-decoder/session.js';
 import type { OnnxModel } from './session.js';
 
 export type { Classification };
@@ -11,16 +11,10 @@ export type { Classification };
 /** Runs the classifier over a right-padded batch; one Classification per row. */
 export async function classify(model: OnnxModel, batch: SourceBatch): Promise<Classification[]> {
   const c = model.config;
-  if (c.preset !== 'encoder-classifier') throw new ShapeError(`classify needs an encoder-classifier export; this model is a '${c.preset}'`);
+  if (modelTask(c) !== 'text-classification') throw new ShapeError(`classify needs an encoder-classifier export; this model is a '${c.preset}'`);
   const { batchSize: B, seqLen: S } = batch;
-  const mask = new Int32Array(B * S);
-  for (let b = 0; b < B; b++) {
-    const n = batch.lengths ? batch.lengths[b]! : S;
-    if (!Number.isInteger(n) || n < 1 || n > S) throw new ShapeError(`length ${n} of row ${b} is outside [1, ${S}]`);
-    mask.fill(1, b * S, b * S + n);
-  }
-  const { logits } = await model.run({ inputIds: { data: batch.ids, batchSize: B, seqLen: S }, attentionMask: { data: mask, batchSize: B, seqLen: S } });
-  return classifications(logits.data, B, c.numClasses);
+  const { logits } = await model.run({ inputIds: { data: batch.ids, batchSize: B, seqLen: S }, attentionMask: encodeSourceMask(batch) });
+  return classifications(logits.data, B, classifierConfig(c, 'classify').numClasses);
 }
 
 /** Runs a vit-classifier over `batchSize` images [B, C, S, S] (raw values); one Classification per image. */

@@ -15,7 +15,7 @@ import { exportFolderFiles } from './folder.js';
 import { generate } from './generate.js';
 import { openExport as openNode } from './node.js';
 import { translateRnn } from './models/rnn-seq2seq/session.js';
-import { translate } from './models/encoder-decoder/session.js';
+import { translate } from './translate.js';
 import { OnnxModel, OnnxModelError, type OrtRuntime, type SessionOptions } from './session.js';
 import { openExport as openWeb } from './web.js';
 import { failure, perturbed } from './test-utils/models.js';

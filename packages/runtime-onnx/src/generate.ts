@@ -8,7 +8,7 @@
 // it would alone. With `slidingWindow`, generation goes on past maxSeqLen: each step past it
 // drops the cache and reruns the last maxSeqLen tokens (nanoGPT's context crop).
 
-import { ConfigError, cropWindow, decodeResults, ShapeError, type DecodedRow, type DecodeStrategy, type StepFunction, type StepOutputs, tokenConfig } from '@attend/core';
+import { ConfigError, cropWindow, decodeResults, lastQueryRows, ShapeError, type DecodedRow, type DecodeStrategy, type StepFunction, type StepOutputs, tokenConfig } from '@attend/core';
 import type { KvCache, OnnxModel, OutputTensor } from './session.js';
 
 export type { DecodeStrategy };
@@ -230,21 +230,7 @@ export function gatherRows(t: OutputTensor, parents: Int32Array): OutputTensor {
   return { data, dims: [parents.length, ...t.dims.slice(1)] };
 }
 
-/**
- * The per-step outputs of a call with attention outputs: each [B, H, Q, K] attention (a
- * layer's, by its output name) → the last query's row [B, H, K], the attention of the token
- * this call predicts. Empty for an export without attention outputs.
- */
-export function lastQueryRows(attentions: Record<string, OutputTensor>): StepOutputs {
-  const out: StepOutputs = {};
-  for (const [name, t] of Object.entries(attentions)) {
-    const [B, H, Q, K] = t.dims as [number, number, number, number];
-    const data = new Float32Array(B * H * K);
-    for (let r = 0; r < B * H; r++) data.set(t.data.subarray((r * Q + Q - 1) * K, (r * Q + Q) * K), r * K);
-    out[name] = { data, dims: [B, H, K] };
-  }
-  return out;
-}
+export { lastQueryRows };
 
 /** logits [B, T, V] → the last position's [B, V]. */
 function lastPosition(logits: OutputTensor, B: number, V: number): Float32Array {

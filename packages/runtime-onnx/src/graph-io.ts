@@ -2,7 +2,7 @@
 // read — the producer and metadata keys, the graph kinds, the names of the cache inputs and
 // outputs (Hugging Face Optimum / transformers.js conventions) and the inputs of each graph.
 
-import { modelTask, numDecoderLayers, type ModelConfig, type RnnSeq2SeqConfig } from '@attend/core';
+import { numDecoderLayers, type ModelConfig, type Preset, type RnnSeq2SeqConfig } from '@attend/core';
 
 export const PRODUCER_NAME = 'attend';
 export const PRODUCER_VERSION = '0.1.0';
@@ -31,11 +31,24 @@ export function seq2seqPresentName(layer: number, cache: 'decoder' | 'encoder', 
   return `present.${layer}.${cache}.${part}`;
 }
 
+const TOKENS_IN = ['input_ids', 'attention_mask'] as const;
+
+/** The inputs of each kind's forward graph (`exportForward`'s 'forward'). */
+const FORWARD_INPUTS: { readonly [P in Preset]: readonly string[] } = {
+  'encoder-classifier': TOKENS_IN,
+  'decoder-lm': TOKENS_IN,
+  'encoder-decoder': [...TOKENS_IN, 'decoder_input_ids', 'decoder_attention_mask'],
+  'rnn-seq2seq': TOKENS_IN,
+  'vit-classifier': ['pixel_values'],
+  'canvas-classifier': ['pixel_values'],
+  'stn-classifier': ['pixel_values'],
+};
+
 /** Names of the inputs of the forward graph of each preset (int64 ids and masks; vit: float32 pixel_values), or of `graph`. */
 export function forwardInputNames(config: ModelConfig, graph: GraphKind = 'forward'): string[] {
   if (graph === 'seq2seq-encoder' || graph === 'rnn-seq2seq-encoder') return ['input_ids', 'attention_mask'];
   if (graph === 'rnn-seq2seq-decoder') {
-    const rnn: Partial<RnnSeq2SeqConfig> = config.preset === 'rnn-seq2seq' ? config : {};
+    const rnn = config as Partial<RnnSeq2SeqConfig>; // another kind has neither field
     const feeding = rnn.rnnAttention !== undefined && rnn.rnnAttention !== 'none' && rnn.rnnAttention !== 'additive';
     return ['input_ids', 'encoder_hidden_states', 'encoder_attention_mask', 'hidden_state', ...(rnn.rnnCell === 'lstm' ? ['cell_state'] : []), ...(feeding ? ['attentional_state'] : [])];
   }
@@ -49,9 +62,6 @@ export function forwardInputNames(config: ModelConfig, graph: GraphKind = 'forwa
     const past = Array.from({ length: numDecoderLayers(config) }, (_, i) => [pastName(i, 'key'), pastName(i, 'value')]).flat();
     return ['input_ids', 'attention_mask', 'position_ids', ...past];
   }
-  if (modelTask(config) === 'image-classification') return ['pixel_values'];
-  return config.preset === 'encoder-decoder'
-    ? ['input_ids', 'attention_mask', 'decoder_input_ids', 'decoder_attention_mask']
-    : ['input_ids', 'attention_mask'];
+  return [...FORWARD_INPUTS[config.preset]];
 }
 

@@ -15,3 +15,4 @@ export * from './classify.js';
 export * from './triton.js';
 export * from './models/rnn-seq2seq/export.js';
 export * from './models/rnn-seq2seq/session.js';
+export * from './translate.js';

@@ -246,7 +246,7 @@ export class OnnxModel {
       const { logits, attentions } = await this.runCached({ inputIds: feeds.inputIds, attentionMask: feeds.attentionMask });
       return { logits, attentions };
     }
-    const encDec = c.preset === 'encoder-decoder';
+    const encDec = forwardInputNames(c, this.graph).includes('decoder_input_ids');
     const tensors: Record<string, Tensor> = {};
     const add = (name: string, ids: TokenMatrix, mask: TokenMatrix | undefined): void => {
       const maskName = name === 'input_ids' ? 'attention_mask' : 'decoder_attention_mask';
@@ -259,7 +259,7 @@ export class OnnxModel {
     };
     add('input_ids', feeds.inputIds, feeds.attentionMask);
     if (encDec) {
-      if (!feeds.decoderInputIds) throw new ShapeError(`preset 'encoder-decoder' needs decoderInputIds`);
+      if (!feeds.decoderInputIds) throw new ShapeError(`preset '${c.preset}' needs decoderInputIds`);
       if (feeds.decoderInputIds.batchSize !== feeds.inputIds.batchSize) {
         throw new ShapeError(`decoder_input_ids has batch size ${feeds.decoderInputIds.batchSize} but input_ids has ${feeds.inputIds.batchSize}`);
       }

@@ -1,11 +1,13 @@
 // Decoding a tfjs model through core's strategies: beam 1 equals greedy, a wider beam never
-// scores below greedy under the model, and seeded sampling is reproducible.
+// scores below greedy under the model, and seeded sampling is reproducible; a translator asked
+// for attention returns, per step, the rows a teacher-forced forward pass gives.
 
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createModelConfig } from '@attend/core';
+import { createModelConfig, decodeRows, type TokenModelConfig } from '@attend/core';
 import { setupBackend } from './backend.js';
-import { translate } from './generate.js';
+import { tfjsTranslator, translate } from './generate.js';
+import { createModel, type AttendModel } from './models.js';
 import { TransformerModel, type TokenBatch } from './model.js';
 
 beforeAll(async () => {
@@ -94,6 +96,69 @@ describe('translate', () => {
       await expect(translate(lm, source, { maxNewTokens: 3 })).rejects.toThrow(/^translate: a decoder-lm model; translate needs an encoder-decoder or rnn-seq2seq \(a decoder-lm continues a prompt: generate\)$/);
     } finally {
       lm.dispose();
+    }
+  });
+});
+
+describe('tfjsTranslator with attention', () => {
+  /** Every step's attention rows of a greedy decoding against one teacher-forced forward over each row's output (the maps `attend attention` drew before). */
+  async function expectStepsMatchForward(model: AttendModel): Promise<void> {
+    const c = model.config as TokenModelConfig;
+    const { step, release, attentions } = await tfjsTranslator(model, { attention: true }).start(source);
+    const rows = await decodeRows(step, { batchSize: 2, vocabSize: c.vocabSize, bosTokenId: c.bosTokenId, eosTokenId: c.eosTokenId, maxNewTokens: 6 });
+    release?.();
+    const plain = await translate(model, source, { maxNewTokens: 6 });
+    expect(rows.map((r) => r.ids)).toEqual(plain); // asking for attention changes no token
+    let compared = 0;
+    rows.forEach((row, b) => {
+      const src: TokenBatch = { ids: source.ids.slice(b * 4, b * 4 + 4), batchSize: 1, seqLen: 4, lengths: source.lengths!.slice(b, b + 1) };
+      const input = [c.bosTokenId, ...row.ids].slice(0, row.steps.length);
+      const { logits, attention } = model.forward(src, { ids: Int32Array.from(input), batchSize: 1, seqLen: input.length }, { returnAttention: true });
+      logits.dispose();
+      const read = (ts: tf.Tensor4D[]) => ts.map((t) => ({ data: t.dataSync() as Float32Array, dims: t.shape }));
+      const maps = { decoder_attentions: read(attention!.decoderSelf), cross_attentions: read(attention!.cross) };
+      for (const [prefix, layers] of Object.entries(maps)) {
+        layers.forEach(({ data, dims: [, H, Q, K] }, l) => {
+          row.steps.forEach((outputs, q) => {
+            const got = outputs[`${prefix}.${l}`]!;
+            const keys = got.dims.at(-1)!;
+            expect(got.dims).toEqual([H, keys]);
+            expect(keys).toBe(prefix === 'cross_attentions' ? 4 : q + 1);
+            for (let h = 0; h < H!; h++) {
+              for (let k = 0; k < keys; k++) expect(got.data[h * keys + k]).toBeCloseTo(data[((h * Q! + q) * K!) + k]!, 5);
+              compared++;
+            }
+          });
+        });
+      }
+      // The encoder's self-attention of this row, as the forward pass computes it.
+      read(attention!.encoder).forEach(({ data }, l) => {
+        const all = attentions![`encoder_attentions.${l}`]!;
+        const size = data.length;
+        const mine = all.data.subarray(b * size, (b + 1) * size);
+        data.forEach((x, i) => expect(mine[i]).toBeCloseTo(x, 5));
+      });
+      for (const t of [...attention!.encoder, ...attention!.decoderSelf, ...attention!.cross]) t.dispose();
+    });
+    expect(compared).toBeGreaterThan(0);
+  }
+
+  it('returns, per step, the attention rows one teacher-forced forward pass gives (Transformer encoder–decoder)', async () => {
+    const model = randomized(5);
+    try {
+      await expectStepsMatchForward(model);
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it('returns the GRU decoder’s one attention per step as cross_attentions.0 (rnn-seq2seq, additive)', async () => {
+    const config = createModelConfig({ preset: 'rnn-seq2seq', vocabSize: 12, dModel: 16, numEncoderLayers: 1, numDecoderLayers: 1, maxSeqLen: 16, dropout: 0, rnnAttention: 'additive' });
+    const model = createModel(config, { seed: 3 });
+    try {
+      await expectStepsMatchForward(model);
+    } finally {
+      model.dispose();
     }
   });
 });

@@ -3,8 +3,8 @@
 // The tfjs side recomputes the prefix each step (no cache); the ONNX runtime has the KV cache.
 
 import * as tf from '@tensorflow/tfjs-core';
-import { decodeWith, hasTokens, modelTask, ShapeError, type DecodeStrategy, type StepFunction, type TranslateOptions } from '@attend/core';
-import type { TokenBatch } from './model.js';
+import { hasTokens, lastQueryRows, modelTask, ShapeError, translateWith, type DecodeStrategy, type StepFunction, type StepTensor, type TranslateOptions, type Translator } from '@attend/core';
+import type { AttentionMaps, TokenBatch } from './model.js';
 import type { AttendModel } from './models.js';
 
 export type { DecodeStrategy };
@@ -12,46 +12,86 @@ export type { DecodeStrategy };
 /**
  * Step function over the model's decoder, for one decoding run. For the encoder–decoder pass
  * the encoded source; when beam search reorders or repeats rows, each row's source is found by
- * following `context.parents` back to the input row it came from.
+ * following `context.parents` back to the input row it came from. With `attention`, each step
+ * also returns the attention of the token it predicts under the ONNX graphs' names, as core's
+ * per-step outputs: every layer's `decoder_attentions.l` [rows, H, length] and
+ * `cross_attentions.l` [rows, H, S] (an rnn-seq2seq: its one attention as `cross_attentions.0`,
+ * H = 1).
  */
-export function tfjsStepFunction(model: AttendModel, memory?: { states: tf.Tensor3D; source: TokenBatch }): StepFunction {
+export function tfjsStepFunction(model: AttendModel, memory?: { states: tf.Tensor3D; source: TokenBatch }, { attention = false }: { attention?: boolean } = {}): StepFunction {
   let inputRows: Int32Array | undefined; // input (source) row of each row of the previous call
   return (tokens, batchSize, length, context) => {
     const parents = context?.parents;
     inputRows = inputRows && parents ? Int32Array.from(parents, (p) => inputRows![p]!) : Int32Array.from({ length: batchSize }, (_, i) => i);
     const rows = inputRows;
+    const maps: AttentionMaps | undefined = attention ? { encoder: [], decoderSelf: [], cross: [] } : undefined;
     const logits = tf.tidy(() => {
       let mem = memory;
       if (memory && !rows.every((r, i) => r === i && rows.length === memory.source.batchSize)) {
         mem = { states: tf.gather(memory.states, tf.tensor1d(rows, 'int32')) as tf.Tensor3D, source: gatherRows(memory.source, rows) };
       }
-      const states = model.decode({ ids: tokens, batchSize, seqLen: length }, mem);
+      const states = model.decode({ ids: tokens, batchSize, seqLen: length }, mem, {}, maps);
+      if (maps) for (const t of [...maps.decoderSelf, ...maps.cross]) tf.keep(t);
       const [B, T, d] = states.shape;
       return model.lmLogits(tf.slice(states, [0, T - 1, 0], [B, 1, d]) as tf.Tensor3D);
     });
     // Read outside tidy: tidy walks a returned typed array element by element.
     const values = logits.dataSync() as Float32Array;
     logits.dispose();
-    return values;
+    if (!maps) return values;
+    return { logits: values, outputs: lastQueryRows({ ...readMaps('decoder_attentions', maps.decoderSelf), ...readMaps('cross_attentions', maps.cross) }) };
   };
 }
 
-/** Decodes a batch of encoded sources [B, S] (encoder–decoder); returns the best ids per row. */
+/** Each layer's attention [B, H, Q, K] as `{prefix}.{l}`, read and disposed. */
+function readMaps(prefix: string, layers: readonly tf.Tensor4D[]): Record<string, StepTensor> {
+  return Object.fromEntries(
+    layers.map((t, l) => {
+      const data = Float32Array.from(t.dataSync() as Float32Array);
+      const dims = t.shape;
+      t.dispose();
+      return [`${prefix}.${l}`, { data, dims }];
+    }),
+  );
+}
+
+/**
+ * The tfjs encoder–decoder `model` (encoder-decoder or rnn-seq2seq) as core's Translator: each
+ * `start` encodes a batch of sources [B, S] once and decodes over it with `tfjsStepFunction`.
+ * With `attention`, the steps return their attention rows (see tfjsStepFunction) and `start`
+ * the encoder's self-attention, every layer's `encoder_attentions.l` [B, H, S, S].
+ */
+export function tfjsTranslator(model: AttendModel, { attention = false }: { attention?: boolean } = {}): Translator<TokenBatch> {
+  const c = model.config;
+  if (!hasTokens(c) || modelTask(c) !== 'translation') throw new ShapeError(`translate: a ${c.preset} model; translate needs an encoder-decoder or rnn-seq2seq${modelTask(c) === 'text-generation' ? ' (a decoder-lm continues a prompt: generate)' : ''}`);
+  return {
+    config: c,
+    async start(source) {
+      const maps: AttentionMaps | undefined = attention ? { encoder: [], decoderSelf: [], cross: [] } : undefined;
+      const states = tf.tidy(() => {
+        const encoded = model.encode(source, {}, maps);
+        maps?.encoder.forEach((t) => tf.keep(t));
+        return encoded;
+      });
+      const memory = { states, source };
+      return {
+        step: tfjsStepFunction(model, memory, { attention }),
+        release: () => memory.states.dispose(),
+        ...(maps ? { attentions: readMaps('encoder_attentions', maps.encoder) } : {}),
+      };
+    },
+  };
+}
+
+/** Decodes a batch of encoded sources [B, S] with core's loop; returns the best ids per row (the same `translate` as @attend/runtime-onnx's). */
+export async function translate(translator: Translator<TokenBatch>, source: TokenBatch, options: TranslateOptions): Promise<number[][]>;
+/** The same over a tfjs model (the form before Translator; tests and benches use it). */
 export async function translate(model: AttendModel, source: TokenBatch, options: TranslateOptions): Promise<number[][]>;
 /** The same with the length and strategy as arguments (the form before TranslateOptions). */
 export async function translate(model: AttendModel, source: TokenBatch, maxNewTokens: number, strategy?: DecodeStrategy): Promise<number[][]>;
-export async function translate(model: AttendModel, source: TokenBatch, lengthOrOptions: number | TranslateOptions, strategyArg?: DecodeStrategy): Promise<number[][]> {
-  const { maxNewTokens, strategy = { kind: 'greedy' }, onToken } = typeof lengthOrOptions === 'number' ? { maxNewTokens: lengthOrOptions, strategy: strategyArg, onToken: undefined } : lengthOrOptions;
-  const c = model.config;
-  if (!hasTokens(c) || modelTask(c) !== 'translation') throw new ShapeError(`translate: a ${c.preset} model; translate needs an encoder-decoder or rnn-seq2seq${c.preset === 'decoder-lm' ? ' (a decoder-lm continues a prompt: generate)' : ''}`);
-  const memory = { states: tf.tidy(() => model.encode(source)), source };
-  try {
-    const step = tfjsStepFunction(model, memory);
-    const options = { batchSize: source.batchSize, vocabSize: c.vocabSize, bosTokenId: c.bosTokenId, eosTokenId: c.eosTokenId, maxNewTokens: Math.min(maxNewTokens, c.maxSeqLen - 1), ...(onToken ? { onToken } : {}) };
-    return await decodeWith(step, options, strategy);
-  } finally {
-    memory.states.dispose();
-  }
+export async function translate(first: AttendModel | Translator<TokenBatch>, source: TokenBatch, lengthOrOptions: number | TranslateOptions, strategyArg?: DecodeStrategy): Promise<number[][]> {
+  const options = typeof lengthOrOptions === 'number' ? { maxNewTokens: lengthOrOptions, ...(strategyArg ? { strategy: strategyArg } : {}) } : lengthOrOptions;
+  return translateWith('start' in first ? first : tfjsTranslator(first), source, options);
 }
 
 /** Greedy decoding of a batch of encoded sources (encoder–decoder). */

@@ -1,5 +1,6 @@
 // The three presets built from one ModelConfig: encoder + classifier head, decoder-only
-// language model (GPT), and encoder–decoder (Vaswani et al., 2017). One token table is shared
+// language model (GPT), and encoder–decoder (Vaswani et al., 2017); what sets them apart (the
+// head, the stacks a forward pass runs) is their entry in text-kinds.ts. One token table is shared
 // by encoder and decoder; masks and position tables come from @attend/core so every backend
 // computes the same function. Weight names are Hugging Face-like and stable (see namedParams).
 
@@ -21,6 +22,7 @@ import {
 import { LayerNorm, TransformerLayer } from './layers.js';
 import { dropout, embeddingLookup, linear, matMulBT } from './ops.js';
 import { ParamStore, type InitScheme, type NamedParam } from './params.js';
+import { textKind, type TextHead } from './text-kinds.js';
 import * as tfl from '@tensorflow/tfjs-layers';
 
 /** Token ids with valid lengths; row-major [batchSize, seqLen]. Padding is on the right. */
@@ -194,11 +196,14 @@ export class TransformerModel {
   readonly decoder?: Stack;
   private readonly head = new ParamStore();
   private readonly headHolder = new HeadParams({});
+  /** The kind's output head (text-kinds.ts). */
+  private readonly outputHead: TextHead;
   private readonly sinusoidal?: tf.Tensor2D;
   private readonly rope?: { cos: tf.Tensor2D; sin: tf.Tensor2D };
 
   constructor(config: TransformerConfig, options: TransformerModelOptions = {}) {
     this.config = config;
+    const head = (this.outputHead = textKind(config).head(config));
     const seed = options.seed ?? 0;
     const init = options.init ?? 'glorot';
     this.embedTokens = new EmbeddingTable({ rows: config.vocabSize, dModel: config.dModel, std: embeddingStd(config), seed: seed * 7919 + 1 });
@@ -208,14 +213,14 @@ export class TransformerModel {
     if (encoderLayers > 0) this.encoder = new Stack(config, 'encoder', encoderLayers, seed * 7919 + 2, { init, totalLayers });
     if (decoderLayers > 0) this.decoder = new Stack(config, 'decoder', decoderLayers, seed * 7919 + 3, { init, totalLayers, crossAttention: encoderLayers > 0 });
     const rng = createRng(seed * 7919 + 4);
-    if (config.preset === 'encoder-classifier') {
-      if (config.pooler) {
+    if (head.kind === 'classifier') {
+      if (head.pooler) {
         this.head.add(this.headHolder, 'pooler.weight', [config.dModel, config.dModel], { normal: 0.02 }, rng, true);
         this.head.add(this.headHolder, 'pooler.bias', [config.dModel], 'zeros', rng);
       }
-      this.head.add(this.headHolder, 'classifier.weight', [config.dModel, config.numClasses], { normal: 0.02 }, rng, true);
-      this.head.add(this.headHolder, 'classifier.bias', [config.numClasses], 'zeros', rng);
-    } else if (!config.tieEmbeddings) {
+      this.head.add(this.headHolder, 'classifier.weight', [config.dModel, head.numClasses], { normal: 0.02 }, rng, true);
+      this.head.add(this.headHolder, 'classifier.bias', [head.numClasses], 'zeros', rng);
+    } else if (!head.tied) {
       this.head.add(this.headHolder, 'lm_head.weight', [config.dModel, config.vocabSize], { normal: 0.02 }, rng, true);
     }
     if (config.positional === 'sinusoidal') {
@@ -326,7 +331,7 @@ export class TransformerModel {
   /** Vocabulary logits [B, T, V] from decoder states (tied or separate output matrix). */
   lmLogits(states: tf.Tensor3D): tf.Tensor3D {
     return tf.tidy(() => {
-      if (this.config.preset !== 'encoder-classifier' && this.config.tieEmbeddings) {
+      if (this.outputHead.kind === 'lm' && this.outputHead.tied) {
         const [B, T, d] = states.shape;
         const flat = matMulBT(tf.reshape(states, [B * T, d]), this.embedTokens.table());
         return tf.reshape(flat, [B, T, this.config.vocabSize]) as tf.Tensor3D;
@@ -340,7 +345,7 @@ export class TransformerModel {
     return tf.tidy(() => {
       const [B, T, d] = states.shape;
       let pooled: tf.Tensor2D;
-      if (this.config.preset === 'encoder-classifier' && this.config.pooling === 'cls') {
+      if (this.outputHead.kind === 'classifier' && this.outputHead.pooling === 'cls') {
         pooled = tf.reshape(tf.slice(states, [0, 0, 0], [B, 1, d]), [B, d]);
       } else {
         const lengths = source.lengths ?? new Int32Array(B).fill(T);
@@ -349,7 +354,7 @@ export class TransformerModel {
         const m = tf.tensor3d(mask, [B, T, 1]);
         pooled = tf.div(tf.sum(tf.mul(states, m), 1), tf.maximum(tf.sum(m, 1), 1)) as tf.Tensor2D;
       }
-      if (this.config.preset === 'encoder-classifier' && this.config.pooler) {
+      if (this.outputHead.kind === 'classifier' && this.outputHead.pooler) {
         pooled = tf.tanh(linear(pooled, this.head.get('pooler.weight'), this.head.get('pooler.bias'))) as tf.Tensor2D;
       }
       return linear(pooled, this.head.get('classifier.weight'), this.head.get('classifier.bias')) as tf.Tensor2D;
@@ -365,21 +370,7 @@ export class TransformerModel {
     const kept = options.returnAttention ? maps : undefined;
     // tidy keeps only what it returns, so the attention maps travel out with the logits.
     const out = tf.tidy(() => {
-      let logits: tf.Tensor;
-      switch (this.config.preset) {
-        case 'encoder-classifier':
-          logits = this.classify(this.encode(input, options, kept), input);
-          break;
-        case 'decoder-lm':
-          logits = this.lmLogits(this.decode(input, undefined, options, kept));
-          break;
-        case 'encoder-decoder': {
-          if (!target) throw new ShapeError('encoder-decoder forward needs a target (decoder input) batch');
-          const states = this.encode(input, options, kept);
-          logits = this.lmLogits(this.decode(target, { states, source: input }, options, kept));
-          break;
-        }
-      }
+      const logits = textKind(this.config).logits(this, input, target, options, kept);
       return { logits, encoder: maps.encoder, decoderSelf: maps.decoderSelf, cross: maps.cross };
     });
     const { logits, ...attention } = out;

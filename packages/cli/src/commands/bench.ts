@@ -14,10 +14,12 @@
 // classifier, images for a vit-classifier. --json prints the same figures as one object.
 
 import Table from 'cli-table3';
-import { modelTask, argmax, configAs, createRng, hasTokens, imagePositions, logitsOf, type ImageClassifierConfig, type ModelConfig, type StepFunction, type TokenFields, type TokenModelConfig } from '@attend/core';
-import type { ExportSessions } from '@attend/runtime-onnx';
+import { modelTask, createRng, hasTokens, imagePositions, type ModelConfig } from '@attend/core';
 import { EXPORT_FILES } from '@attend/runtime-onnx';
 import { folderKind } from '../model-folder.js';
+import { imagesRead, medianMs, randomIds, randomImages } from '../models/bench.js';
+import type { ExportTimings } from '../models/kind.js';
+import { cliKind } from '../models/registry.js';
 import { openExportOn, type InferDevice } from '../runner.js';
 
 export interface BenchCommandOptions {
@@ -30,44 +32,6 @@ export interface BenchCommandOptions {
   /** Optimizer steps timed (checkpoints). */
   trainSteps: number;
   batchSize: number;
-}
-
-/** Median and fastest ms of `fn` after 2 warm-up calls, over ≥ 5 calls and ≥ `seconds`. */
-async function timeMs(fn: () => Promise<unknown> | unknown, seconds: number): Promise<{ median: number; min: number }> {
-  for (let i = 0; i < 2; i++) await fn();
-  const samples: number[] = [];
-  const start = performance.now();
-  while (samples.length < 5 || (performance.now() - start < seconds * 1000 && samples.length < 1000)) {
-    const t = performance.now();
-    await fn();
-    samples.push(performance.now() - t);
-  }
-  samples.sort((a, b) => a - b);
-  return { median: samples[Math.floor(samples.length / 2)]!, min: samples[0]! };
-}
-
-/** Median ms of `fn` (see timeMs). */
-async function medianMs(fn: () => Promise<unknown> | unknown, seconds: number): Promise<number> {
-  return (await timeMs(fn, seconds)).median;
-}
-
-/** "1 image (16 patches + CLS)": what a forward pass over `count` images reads. */
-function imagesRead(config: ImageClassifierConfig, count: number): string {
-  const n = imagePositions(config);
-  return `${count} image${count === 1 ? '' : 's'}${n > 1 ? ` (${n - 1} patches + CLS)` : ''}`;
-}
-
-/** `count` random images [C, S, S] with raw values in [0, 1 / pixelScale] (image classifiers). */
-function randomImages(config: ImageClassifierConfig, count: number, seed: number): Float32Array {
-  const rng = createRng(seed);
-  const top = 1 / config.pixelScale;
-  return Float32Array.from({ length: count * config.numChannels * config.imageSize ** 2 }, () => rng.next() * top);
-}
-
-function randomIds(config: TokenFields, n: number, seed: number): Int32Array {
-  const rng = createRng(seed);
-  const first = config.vocabSize > 8 ? 4 : 0;
-  return Int32Array.from({ length: n }, () => first + rng.int(config.vocabSize - first));
 }
 
 /** Table borders without a rule between rows. */
@@ -93,98 +57,28 @@ export function throughputUnit(config: ModelConfig): ThroughputUnit {
   return { unit: 'images/s', perSequence: () => 1 };
 }
 
-interface Row {
+interface Row extends ExportTimings {
   runtime: string;
-  forwardMs: number;
-  /** The fastest forward call: far below the median when some calls stall (GC, a busy machine). */
-  forwardMinMs: number;
   /** Forward passes per second × what one counts (see `throughputUnit`). */
   throughput: number;
-  decodeMs?: number;
 }
 
 /** Forward and cached-decode timings of the export in `dir` under one runtime configuration. */
-async function benchExport(dir: string, options: { device: InferDevice; numThreads?: number }, n: number, o: BenchCommandOptions): Promise<Omit<Row, 'runtime' | 'throughput'>> {
+async function benchExport(dir: string, options: { device: InferDevice; numThreads?: number }, n: number, o: BenchCommandOptions): Promise<ExportTimings> {
   const rt = await import('@attend/runtime-onnx');
   const { device, ...session } = options;
   const { config, sessions, release } = (await openExportOn(dir, device, session)).opened;
   try {
-    return await benchSessions(rt, config, sessions, n, o);
+    const ids = hasTokens(config) ? randomIds(config, n, 1) : new Int32Array(n); // a vit-classifier times images instead
+    return await cliKind(config).bench.export(rt, config, sessions, ids, o.seconds);
   } finally {
     await release();
   }
 }
 
-/** The timings of `benchExport` over opened sessions. */
-async function benchSessions(rt: typeof import('@attend/runtime-onnx'), config: ModelConfig, sessions: ExportSessions, n: number, o: BenchCommandOptions): Promise<Omit<Row, 'runtime' | 'throughput'>> {
-  const ids = hasTokens(config) ? randomIds(config, n, 1) : new Int32Array(n); // a vit-classifier times images instead
-  const tokens = { data: ids, batchSize: 1, seqLen: n };
-  if (config.preset === 'rnn-seq2seq' && 'encoder' in sessions) {
-    // Forward: the encoder, then the decoder-step graph over the n target tokens (teacher forcing).
-    const target = Int32Array.from(ids, (x, i) => (i === 0 ? config.bosTokenId : x));
-    const source = { ids, batchSize: 1, seqLen: n };
-    const { median: forwardMs, min: forwardMinMs } = await timeMs(async () => {
-      await rt.runRnnDecoder(sessions.decoder, await rt.encodeRnnSource(sessions.encoder, source), { data: target, batchSize: 1, seqLen: n });
-    }, o.seconds);
-    const memory = await rt.encodeRnnSource(sessions.encoder, source);
-    const decodeMs = await cachedDecodeMs(() => rt.onnxRnnStepFunction(sessions.decoder, memory), config, Math.min(16, config.maxSeqLen - 1), o.seconds);
-    return { forwardMs, forwardMinMs, decodeMs };
-  }
-  if ('encoder' in sessions) {
-    const seq2seq = configAs(config, ['encoder-decoder'], 'bench');
-    const target = Int32Array.from(ids, (x, i) => (i === 0 ? seq2seq.bosTokenId : x));
-    const { median: forwardMs, min: forwardMinMs } = await timeMs(async () => {
-      const { lastHiddenState } = await sessions.encoder.encode({ inputIds: tokens });
-      await sessions.decoder.runSeq2SeqDecoder({ inputIds: { data: target, batchSize: 1, seqLen: n }, encoderHiddenStates: lastHiddenState });
-    }, o.seconds);
-    const memory = await rt.encodeSource(sessions.encoder, { ids, batchSize: 1, seqLen: n });
-    const decodeMs = await cachedDecodeMs(() => rt.onnxSeq2SeqStepFunction(sessions.decoder, memory), seq2seq, Math.min(16, config.maxSeqLen - 1), o.seconds);
-    return { forwardMs, forwardMinMs, decodeMs };
-  }
-  const model = sessions.model;
-  if (!hasTokens(config)) {
-    const image = randomImages(config, 1, 1);
-    const { median: forwardMs, min: forwardMinMs } = await timeMs(() => model.runImages(image, 1), o.seconds);
-    return { forwardMs, forwardMinMs };
-  }
-  const { median: forwardMs, min: forwardMinMs } = await timeMs(() => model.run({ inputIds: tokens }), o.seconds);
-  if (config.preset === 'encoder-classifier') return { forwardMs, forwardMinMs };
-  const prompt = Array.from(ids.subarray(0, Math.min(8, n)));
-  const decodeMs = await cachedDecodeMs(() => rt.onnxStepFunction(model, { prompts: [prompt] }), config, Math.min(16, config.maxSeqLen - prompt.length), o.seconds);
-  return { forwardMs, forwardMinMs, decodeMs };
-}
-
-/**
- * Per-token latency of cached decoding: a fresh step function runs its first call (the prompt),
- * then `steps` calls of one new token each (greedy, eos not stopping); the median of the mean
- * time of those one-token calls.
- */
-async function cachedDecodeMs(
-  makeStep: () => StepFunction,
-  config: TokenModelConfig,
-  steps: number,
-  seconds: number,
-): Promise<number | undefined> {
-  if (steps < 2) return undefined;
-  const perToken: number[] = [];
-  const parents = Int32Array.of(0);
-  await medianMs(async () => {
-    const step = makeStep();
-    const tokens = [config.bosTokenId];
-    let logits = logitsOf(await step(Int32Array.from(tokens), 1, 1, { parents }));
-    const start = performance.now();
-    for (let i = 0; i < steps; i++) {
-      tokens.push(argmax(logits, 0, config.vocabSize));
-      logits = logitsOf(await step(Int32Array.from(tokens), 1, tokens.length, { parents }));
-    }
-    perToken.push((performance.now() - start) / steps);
-  }, seconds);
-  perToken.sort((a, b) => a - b);
-  return perToken[Math.floor(perToken.length / 2)];
-}
-
 async function benchCheckpoint(dir: string, o: BenchCommandOptions): Promise<void> {
-  const { imageTrainBatch, loadCheckpoint, setupBackend, train } = await import('@attend/transformer');
+  const t = await import('@attend/transformer');
+  const { imageTrainBatch, loadCheckpoint, setupBackend, train } = t;
   const backend = await setupBackend();
   const { model, config } = await loadCheckpoint(dir);
   try {
@@ -192,15 +86,7 @@ async function benchCheckpoint(dir: string, o: BenchCommandOptions): Promise<voi
     const n = vit ? imagePositions(config) : Math.min(o.tokens ?? 32, config.maxSeqLen - 1);
     const B = o.batchSize;
     const rng = createRng(7);
-    const batch = () => {
-      if (vit) return imageTrainBatch(randomImages(config, B, rng.int(1 << 30)), Int32Array.from({ length: B }, () => rng.int(config.numClasses)), config);
-      const rows = randomIds(config, B * n, rng.int(1 << 30));
-      const input = { ids: rows, batchSize: B, seqLen: n };
-      if (config.preset === 'encoder-classifier') return { input, labels: Int32Array.from({ length: B }, () => rng.int(config.numClasses)) };
-      const labels = randomIds(config, B * n, rng.int(1 << 30));
-      if (config.preset === 'decoder-lm') return { input, labels };
-      return { input, target: { ids: randomIds(config, B * n, rng.int(1 << 30)), batchSize: B, seqLen: n }, labels };
-    };
+    const batch = () => cliKind(config).bench.trainBatch(t, config, B, n, rng);
     const seq2seq = modelTask(config) === 'translation';
     const { unit, perSequence } = throughputUnit(config);
     await train(model, batch, { steps: 2, learningRate: 1e-4, logEvery: 1000 }); // warm-up: kernels, optimizer state

@@ -9,6 +9,7 @@ import { modelTask, flopsPerToken, parseModelConfig, parseSafetensors, type Mode
 import { inspectModel, QUANTIZATION_METADATA_KEY, readFolderConfig } from '@attend/runtime-onnx/node';
 import { folderKind } from '../model-folder.js';
 import { formatBytes } from '../options.js';
+import { cliKind } from '../models/registry.js';
 
 /** The module a weight belongs to: `decoder.layers.0.self_attn.q_proj.weight` → `decoder.layers.0.self_attn`. */
 export function moduleOf(name: string): string {
@@ -32,7 +33,7 @@ export function formatFlops(n: number): string {
 function printFlops(config: ModelConfig): void {
   const f = flopsPerToken(config);
   const seq2seq = modelTask(config) === 'translation';
-  console.log(`forward FLOPs per token (matrix products, ${config.preset === 'rnn-seq2seq' ? 'source' : 'context'} ${f.contextLength}${seq2seq ? '; an encoder token + a decoder token' : ''}):`);
+  console.log(`forward FLOPs per token (matrix products, ${cliKind(config).flopsLength} ${f.contextLength}${seq2seq ? '; an encoder token + a decoder token' : ''}):`);
   const width = Math.max(...f.modules.map((m) => m.module.length), 5);
   for (const m of f.modules) console.log(`  ${m.module.padEnd(width)} ${formatFlops(m.flops).padStart(10)}`);
   console.log(`  ${'total'.padEnd(width)} ${formatFlops(f.total).padStart(10)}`);

@@ -15,19 +15,15 @@ import { join } from 'node:path';
 import {
   CHECKPOINT_FILES,
   hasTokens,
-  imageConfig,
   createModelConfig,
   largestBatchThatFits,
   modelKind,
   modelTask,
-  splitText,
   trainingMemory,
   TRAINING_MEMORY_BUDGET,
   WASM_HEAP_BYTES,
   type FlopsLengths,
-  type TextPair,
   tokenizerFromJSON,
-  trainDevSplit,
   type ModelConfig,
   type ModelConfigInput,
   type Preset,
@@ -35,7 +31,7 @@ import {
   type TrainerState,
 } from '@attend/core';
 import { lockFolder, recoverFolder } from '@attend/core/node';
-import type { AttendModel, TrainBatch } from '@attend/transformer';
+import type { AttendModel } from '@attend/transformer';
 import { aPreset, CliError } from '../errors.js';
 import { CHECKPOINT_FOLDER, LOSS_CURVE_FILE, outFolderState, refuseOverlap } from '../out-folder.js';
 import { lossCurveSvg } from '../plots.js';
@@ -46,6 +42,8 @@ import { checkTokenizerFlags, trainTokenizer, type TrainTokenizer } from '../tra
 import { loraOfFlags, loraSummary, type LoraFlags } from '../train-lora.js';
 import { checkClasses, HEAD_MODULE, withFreshHead } from '../train-head.js';
 import { trainWorkers } from '../train-workers.js';
+import type { BestMetric, TrainKind } from '../models/kind.js';
+import { CLI_KINDS } from '../models/registry.js';
 
 export interface TrainCommandOptions extends TrainFlags, DataFlags, LoraFlags {
   out: string;
@@ -80,48 +78,13 @@ async function checkOut(o: TrainCommandOptions): Promise<'absent' | 'empty' | 'c
   return 'checkpoint';
 }
 
-/** A dev metric whose best value the end of a run reports. */
-interface BestMetric {
-  metric: string;
-  mode: 'min' | 'max';
-  /** How the value reads, e.g. "dev BLEU 12.34". */
-  describe(value: number): string;
-}
-
-/** A trainer-ready task of any preset, with how to report its evaluation. */
-interface PresetTask {
-  nextBatch(step: number): TrainBatch;
-  /** Dev metrics, `loss` (the dev loss) among them. */
-  evaluate(model: AttendModel): Promise<Record<string, number>>;
-  describeEval(metrics: Record<string, number>): string;
-  /** The metrics whose best value is reported at the end. */
-  best: BestMetric[];
-  /** What the task trains on, for the opening lines. */
-  size: string;
-  /** The longest input and output of an example, for the memory estimate. */
-  lengths: FlopsLengths;
-}
-
-const percent = (x: number): string => `${(100 * x).toFixed(2)}%`;
-const DEV_LOSS: BestMetric = { metric: 'loss', mode: 'min', describe: (v) => `dev loss ${v.toFixed(4)}` };
-const DEV_ACCURACY: BestMetric = { metric: 'accuracy', mode: 'max', describe: (v) => `dev accuracy ${percent(v)}` };
-const describeAccuracy = (m: Record<string, number>): string => `dev accuracy ${percent(m.accuracy!)}, dev loss ${m.loss!.toFixed(4)}`;
-
 /** The tokenizer for new runs, built from the training texts as --tokenizer asks (none for images). */
-function tokenizerFor(data: TrainData, o: TrainCommandOptions): Tokenizer | undefined {
-  if (data.preset === 'vit-classifier') {
+function tokenizerFor(training: TrainKind, data: TrainData, o: TrainCommandOptions): Tokenizer | undefined {
+  if (!training.tokenizerTexts) {
     if (o.tokenizer !== undefined) throw new CliError(`--tokenizer: ${data.source} holds images, which have no tokenizer`, 2);
     return undefined;
   }
-  const texts = data.preset === 'encoder-decoder' ? data.pairs.flatMap((p) => [p.source, p.target]) : data.preset === 'decoder-lm' ? [data.text] : data.examples.map((e) => e.text);
-  return trainTokenizer(texts, o.tokenizer, o.vocabSize);
-}
-
-/** The default patch side for images of side S: the divisor of S nearest S/4 (8 → 2, 28 → 7, 32 → 8). */
-export function defaultPatchSize(imageSize: number): number {
-  let best = 1;
-  for (let p = 1; p <= imageSize; p++) if (imageSize % p === 0 && Math.abs(p - imageSize / 4) < Math.abs(best - imageSize / 4)) best = p;
-  return best;
+  return trainTokenizer(training.tokenizerTexts(data), o.tokenizer, o.vocabSize);
 }
 
 /**
@@ -138,34 +101,20 @@ function modelConfigFor(data: TrainData, tokenizer: Tokenizer | undefined, s: Tr
     if (!kind.fields.includes(field) && s.origin[field] !== 'default') throw settingError(s, field, `preset '${kind.preset}' has no such setting`);
   }
   // --context-length is a training setting (the LM's windows, and its maxSeqLen): set for another kind, it would do nothing.
-  if (kind.preset !== 'decoder-lm' && s.origin.contextLength !== undefined && s.origin.contextLength !== 'default') {
+  if (kind.task !== 'text-generation' && s.origin.contextLength !== undefined && s.origin.contextLength !== 'default') {
     throw settingError(s, 'contextLength', `preset '${kind.preset}' has no such setting (it sets a decoder-lm's training windows)`);
   }
   const dModel = (fields.dModel as number | undefined) ?? 64;
-  const sizes: Record<string, unknown> = { dModel, numHeads: 4, numEncoderLayers: layers, numDecoderLayers: layers, dropout: 0 };
-  if (data.preset === 'vit-classifier') {
-    const patchSize = (fields.patchSize as number | undefined) ?? defaultPatchSize(data.imageSize);
-    Object.assign(sizes, {
-      numClasses: data.numClasses,
-      dFf: 2 * dModel,
-      imageSize: data.imageSize,
-      numChannels: data.numChannels,
-      pixelScale: data.pixelScale,
-      patchSize,
-      // The ViT's patch tokens + CLS; 1 for the kinds that read the image whole.
-      maxSeqLen: !kind.fields.includes('patchSize') ? 1 : data.imageSize % patchSize === 0 ? (data.imageSize / patchSize) ** 2 + 1 : 2,
-    });
-  } else {
-    if (!tokenizer) throw new CliError(`${data.source}: no tokenizer for ${data.preset} data`);
-    let maxSeqLen: number;
-    if (data.preset === 'decoder-lm') maxSeqLen = s.contextLength;
-    else if (data.preset === 'encoder-classifier') maxSeqLen = 2 + data.examples.reduce((n, e) => Math.max(n, tokenizer.encode(e.text).length), 14);
-    else maxSeqLen = 4 + data.pairs.reduce((n, p) => Math.max(n, tokenizer.encode(p.source).length, tokenizer.encode(p.target).length), 28);
-    if (maxSeqLen > TRAIN_LIMITS.contextLength) {
-      throw new CliError(`${data.source}: its longest ${data.preset === 'encoder-classifier' ? 'text' : 'pair'} needs ${maxSeqLen.toLocaleString('en-US')} tokens; the model takes at most ${TRAIN_LIMITS.contextLength.toLocaleString('en-US')}`);
-    }
-    Object.assign(sizes, { vocabSize: tokenizer.vocabSize, dFf: 4 * dModel, maxSeqLen, ...(data.preset === 'encoder-classifier' ? { numClasses: data.numClasses } : {}) });
-  }
+  const patchSize = fields.patchSize as number | undefined;
+  const sizes: Record<string, unknown> = {
+    dModel,
+    numHeads: 4,
+    numEncoderLayers: layers,
+    numDecoderLayers: layers,
+    dropout: 0,
+    dFf: 4 * dModel,
+    ...CLI_KINDS[kind.preset].train.sizes(data, tokenizer, s, { dModel, ...(patchSize === undefined ? {} : { patchSize }) }),
+  };
   const input = Object.fromEntries(Object.entries({ ...sizes, ...fields }).filter(([field]) => kind.fields.includes(field)));
   try {
     return createModelConfig({ ...input, preset: kind.preset } as ModelConfigInput);
@@ -186,7 +135,7 @@ export function checkResumeSettings(s: TrainSettings, config: ModelConfig, dir: 
   // [setting, the config field it sets, the value asked for]
   const asked: [string, string, unknown][] = Object.entries(fields).map(([field, value]) => [field, field, value]);
   for (const field of ['numEncoderLayers', 'numDecoderLayers']) if (kind.fields.includes(field)) asked.push(['layers', field, layers]);
-  if (config.preset === 'decoder-lm') asked.push(['contextLength', 'maxSeqLen', s.contextLength]);
+  if (modelTask(config) === 'text-generation') asked.push(['contextLength', 'maxSeqLen', s.contextLength]);
   for (const [setting, field, value] of asked) {
     if (s.origin[setting] === 'default' || s.origin[setting] === undefined) continue;
     if (!kind.fields.includes(field)) throw settingError(s, setting, `the checkpoint in ${dir} (${config.preset}) has no such setting`);
@@ -194,16 +143,6 @@ export function checkResumeSettings(s: TrainSettings, config: ModelConfig, dir: 
     if (saved !== value) {
       const name = field === setting ? '' : ` ${field}`;
       throw settingError(s, setting, `${value} differs from the checkpoint's${name} ${saved} in ${dir}; ${keeps}`);
-    }
-  }
-}
-
-/** Pairs a model can learn a mapping from: neither every source nor every target the same. */
-function checkPairs(source: string, pairs: readonly TextPair[]): void {
-  for (const side of ['source', 'target'] as const) {
-    const first = pairs[0]![side];
-    if (pairs.length > 1 && pairs.every((p) => p[side] === first)) {
-      throw new CliError(`${source}: every ${side} is ${JSON.stringify(first.length > 40 ? `${first.slice(0, 40)}…` : first)}; the pairs need different ${side}s to learn from`);
     }
   }
 }
@@ -227,7 +166,7 @@ function checkMemory(config: ModelConfig, lengths: FlopsLengths, s: TrainSetting
   if (fits === 0) {
     const model = trainingMemory(config, { ...lengths, batchSize: 1 });
     throw new CliError(
-      `the model (${Math.round(model.parameters).toLocaleString('en-US')} parameters, one example of ${lengths.context} tokens) needs ~${gib(model.bytes)} to train; ${holds}; lower --d-model, --layers${config.preset === 'decoder-lm' ? ', --context-length' : ''} or the vocabulary`,
+      `the model (${Math.round(model.parameters).toLocaleString('en-US')} parameters, one example of ${lengths.context} tokens) needs ~${gib(model.bytes)} to train; ${holds}; lower --d-model, --layers${modelTask(config) === 'text-generation' ? ', --context-length' : ''} or the vocabulary`,
       2,
     );
   }
@@ -273,99 +212,6 @@ export function runSummary(state: TrainerState, best: readonly BestMetric[]): st
     return top ? [`${b.describe(top.value)} at step ${top.step}`] : [];
   });
   return `elapsed ${time}${found.length > 0 ? `; best ${found.join(', ')}` : ''}`;
-}
-
-/** @attend/transformer (and tfjs) is loaded once the settings and data have been checked. */
-type Transformer = typeof import('@attend/transformer');
-
-function presetTask(t: Transformer, data: TrainData, tokenizer: Tokenizer | undefined, model: ModelConfig, s: TrainSettings): PresetTask {
-  if (data.preset === 'vit-classifier') {
-    const config = imageConfig(model, `${data.source}: images`);
-    const size = config.numChannels * config.imageSize ** 2;
-    if (data.images[0]!.features.length !== size) {
-      throw new CliError(`${data.source}: ${data.images[0]!.features.length} pixel values per row, but the model takes ${config.numChannels} × ${config.imageSize} × ${config.imageSize} = ${size}`);
-    }
-    const devFraction = Math.min(0.1, s.devSize / data.images.length);
-    const { train: trainImages, dev } = data.dev ? { train: data.images, dev: data.dev } : trainDevSplit(data.images, { devFraction, seed: s.seed });
-    if (dev.length === 0 || trainImages.length === 0) throw new CliError(`${data.source}: too few images for a train and a dev set (${data.images.length})`);
-    const task = t.imageClassificationTask(trainImages, dev, config, { batchSize: s.batchSize, seed: s.seed });
-    // The ViT reads G × G patches + CLS; the other kinds one image.
-    const G = 'patchSize' in config ? config.imageSize / config.patchSize : 0;
-    return {
-      nextBatch: task.nextBatch,
-      evaluate: async (m) => {
-        const { accuracy, loss } = await task.evaluate(m);
-        return { loss, accuracy };
-      },
-      describeEval: describeAccuracy,
-      best: [DEV_ACCURACY, DEV_LOSS],
-      size: `${trainImages.length} images, dev ${dev.length}; ${config.numChannels}×${config.imageSize}×${config.imageSize}${'patchSize' in config ? ` in ${G}×${G} patches of ${config.patchSize}×${config.patchSize}` : ''}`,
-      lengths: { context: G * G + 1, source: G * G + 1 },
-    };
-  }
-  if (!tokenizer) throw new CliError(`${data.source}: no tokenizer for ${data.preset} data`);
-  if (data.preset === 'decoder-lm') {
-    const { train: trainText, val } = splitText(data.text, 0.9);
-    const T = Math.min(s.contextLength, model.maxSeqLen);
-    const trainIds = Int32Array.from(tokenizer.encode(trainText));
-    const devIds = Int32Array.from(tokenizer.encode(val));
-    if (trainIds.length < T + 2 || devIds.length < T + 1) {
-      throw new CliError(`${data.source}: ${data.text.length} characters are too few for windows of ${T} tokens (lower --context-length)`);
-    }
-    const task = t.lmTask(trainIds, devIds, { batchSize: s.batchSize, contextLength: T, seed: s.seed });
-    return {
-      nextBatch: task.nextBatch,
-      evaluate: (m) => task.evaluate(m),
-      describeEval: (m) => `dev loss ${m.loss!.toFixed(4)} (perplexity ${m.perplexity!.toFixed(2)})`,
-      best: [DEV_LOSS],
-      size: `${trainIds.length.toLocaleString('en-US')} train / ${devIds.length.toLocaleString('en-US')} dev tokens, context ${T}`,
-      lengths: { context: T, source: T },
-    };
-  }
-  if (data.preset === 'encoder-classifier') {
-    const devFraction = Math.min(0.1, s.devSize / data.examples.length);
-    const { train: trainExamples, dev } = trainDevSplit(data.examples, { devFraction, seed: s.seed });
-    if (dev.length === 0 || trainExamples.length === 0) throw new CliError(`${data.source}: too few rows for a train and a dev set (${data.examples.length})`);
-    const maxLen = model.maxSeqLen;
-    const task = t.classificationTask(trainExamples, dev, tokenizer, { batchSize: s.batchSize, seed: s.seed, maxLen });
-    return {
-      nextBatch: task.nextBatch,
-      evaluate: async (m) => {
-        const { accuracy, loss } = await task.evaluate(m);
-        return { loss, accuracy };
-      },
-      describeEval: describeAccuracy,
-      best: [DEV_ACCURACY, DEV_LOSS],
-      size: `${trainExamples.length} examples, dev ${dev.length}`,
-      lengths: { context: maxLen, source: maxLen },
-    };
-  }
-  const pairs = data.pairs;
-  checkPairs(data.source, pairs);
-  const devFraction = Math.min(0.1, s.devSize / pairs.length);
-  const { train: trainPairs, dev } = trainDevSplit(pairs, { devFraction, seed: s.seed, key: (p) => p.source });
-  if (dev.length === 0 || trainPairs.length === 0) {
-    throw new CliError(`${data.source}: ${pairs.length} pair${pairs.length === 1 ? '' : 's'} are too few for a train and a dev set (dev takes 10%, by source sentence); give at least 10 pairs with different sources`);
-  }
-  const encodedMax = (texts: string[]) => texts.reduce((n, t) => Math.max(n, tokenizer.encode(t).length), 0);
-  const maxSrcLen = Math.min(model.maxSeqLen, encodedMax(pairs.map((p) => p.source)) + 2);
-  const maxTgtLen = Math.min(model.maxSeqLen - 2, encodedMax(pairs.map((p) => p.target)) + 1);
-  const task = t.seq2seqTask(trainPairs, dev, tokenizer, { batchSize: s.batchSize, seed: s.seed, maxSrcLen, maxTgtLen });
-  return {
-    nextBatch: task.nextBatch,
-    evaluate: async (m) => {
-      const { loss, bleu, exactMatch } = await task.evaluate(m);
-      return { loss, bleu, exactMatch };
-    },
-    describeEval: (m) => `dev exact match ${percent(m.exactMatch!)}, dev BLEU ${m.bleu!.toFixed(2)}, dev loss ${m.loss!.toFixed(4)}`,
-    best: [
-      { metric: 'bleu', mode: 'max', describe: (v) => `dev BLEU ${v.toFixed(2)}` },
-      { metric: 'exactMatch', mode: 'max', describe: (v) => `dev exact match ${percent(v)}` },
-      DEV_LOSS,
-    ],
-    size: `${trainPairs.length} pairs, dev ${dev.length}`,
-    lengths: { context: maxTgtLen + 1, source: maxSrcLen },
-  };
 }
 
 export async function trainCommand(o: TrainCommandOptions, fromCli: (key: keyof TrainFlags) => boolean): Promise<void> {
@@ -419,14 +265,15 @@ export async function trainCommand(o: TrainCommandOptions, fromCli: (key: keyof 
   }
   const data = await loadTrainData(o, preset, { examples: s.examples, seed: s.seed, numChannels: (config && !hasTokens(config) ? config.numChannels : undefined) ?? (s.model.numChannels as number | undefined), devSize: s.devSize });
   if (config && 'numClasses' in data) checkClasses(config, data.numClasses, data.source);
+  const training = CLI_KINDS[preset].train;
   if (!tokenizer) {
-    tokenizer = tokenizerFor(data, o);
+    tokenizer = tokenizerFor(training, data, o);
     if (tokenizer?.kind === 'char' && tokenizer.vocabSize > TRAIN_LIMITS.vocabSize) {
       throw new CliError(`${data.source}: ${tokenizer.vocabSize.toLocaleString('en-US')} distinct characters; a character vocabulary holds at most ${TRAIN_LIMITS.vocabSize.toLocaleString('en-US')} (is it text?)`);
     }
   }
   config ??= modelConfigFor(data, tokenizer, s);
-  const task = presetTask(t, data, tokenizer, config, s);
+  const task = training.task(t, data, tokenizer, config, s);
 
   const backend = await t.setupBackend();
   checkMemory(config, task.lengths, s, o, backend.name);
@@ -472,7 +319,7 @@ export async function trainCommand(o: TrainCommandOptions, fromCli: (key: keyof 
       signal: controller.signal,
       onProgress: (e) => {
         if (e.type === 'step') {
-          view ??= progressView(e.totalSteps, e.step, modelTask(config) === 'text-classification' || modelTask(config) === 'image-classification' ? 'examples/s' : 'tok/s');
+          view ??= progressView(e.totalSteps, e.step, training.unit);
           view.update(e.step, e);
         } else if (e.type === 'eval') {
           const line = `eval @ step ${e.step}: ${task.describeEval(e.metrics)}`;

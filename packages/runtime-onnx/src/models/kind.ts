@@ -3,7 +3,9 @@
 // its export folder's graph and JSON files, and the folder's layout that the loader reads.
 // The entries are in models/<kind>/, the registry in models/registry.ts.
 
-import type { ModelConfig } from '@attend/core';
+import type { ModelConfig, Translator } from '@attend/core';
+import type { OnnxModel } from '../session.js';
+import type { SourceBatch } from './encoder-decoder/session.js';
 import { EXPORT_FILES } from '../folder-files.js';
 import type { GraphKind } from '../graph-io.js';
 import type { GraphBuilder } from '../onnx/graph.js';
@@ -64,4 +66,6 @@ export interface RuntimeKind<C extends ModelConfig> {
   exportGraphs(config: C, checkpoint: CheckpointSource): Record<string, Uint8Array>;
   /** The export folder's JSON files besides config.json and the tokenizer's (generation_config.json, preprocessor_config.json), by path. */
   folderJson(config: C): Record<string, unknown>;
+  /** An encoder–decoder's two sessions as core's Translator (what `translate` decodes with); absent for kinds that do not translate. */
+  readonly translator?: (sessions: { encoder: OnnxModel; decoder: OnnxModel }) => Translator<SourceBatch>;
 }

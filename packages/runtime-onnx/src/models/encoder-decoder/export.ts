@@ -9,6 +9,7 @@ import { encodeGraph, readCheckpointFiles } from '../../graph-file.js';
 import type { GraphKind } from '../../graph-io.js';
 import { ForwardGraph } from '../../transformer-graph.js';
 import { WeightReader } from '../../weights.js';
+import { seq2seqTranslator } from './session.js';
 import { LAYER_ATTENTIONS, TEXT_FILES, type RuntimeKind } from '../kind.js';
 
 /** Paths of the two graphs of a seq2seq export folder (the other files as in EXPORT_FILES). */
@@ -80,4 +81,5 @@ export const ENCODER_DECODER: RuntimeKind<EncoderDecoderConfig> = {
     return { [SEQ2SEQ_FILES.encoder]: encoder, [SEQ2SEQ_FILES.decoder]: decoder };
   },
   folderJson: (config) => ({ [EXPORT_FILES.generationConfig]: generationConfig(config) }),
+  translator: seq2seqTranslator,
 };

@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CharTokenizer, CheckpointError, copyTask, createModelConfig, exactMatch, makeSeq2SeqBatch, trainDevSplit, type TextPair } from '@attend/core';
 import { seq2seqTask, serializeCheckpoint, setupBackend, train, translate as tfjsTranslate, TransformerModel } from '@attend/transformer';
 import { exportFolder, loadExportFolder, loadSeq2SeqFolder } from '../../node.js';
-import { translate, type OnnxSeq2SeqModel } from './session.js';
+import { type OnnxSeq2SeqModel } from './session.js';
+import { translate } from '../../translate.js';
 
 const MAX_SRC = 6;
 let dir: string;

@@ -13,7 +13,8 @@ import { createOnnxModel } from '../../node.js';
 import { createOnnxModel as createWebModel } from '../../web.js';
 import { exportSeq2SeqCheckpointFiles } from './export.js';
 import { forwardInputNames } from '../../graph-io.js';
-import { translate, type OnnxSeq2SeqModel } from './session.js';
+import { type OnnxSeq2SeqModel } from './session.js';
+import { translate } from '../../translate.js';
 import type { Seq2SeqCache } from '../../session.js';
 import { checkpointFiles, makeModel, MAX_LEN, maxAbsDiff, randomBatch, VOCAB } from '../../test-utils/models.js';
 

@@ -5,7 +5,7 @@
 // and repeat both caches, and each row's encoder output and source mask follow the input row
 // it descends from — the same contract as @attend/transformer's tfjs `translate`.
 
-import { configAs, decodeWith, ShapeError, type DecodeStrategy, type GreedyOptions, type TranslateOptions, type StepFunction, type TokenModelConfig } from '@attend/core';
+import { configAs, ShapeError, type DecodeStrategy, type TranslateOptions, type StepFunction, type Translator } from '@attend/core';
 import { gatherRows, lastQueryRows } from '../../generate.js';
 import type { OnnxModel, OutputTensor, Seq2SeqCache, TokenMatrix } from '../../session.js';
 
@@ -132,24 +132,13 @@ export function onnxSeq2SeqStepFunction(decoder: OnnxModel, memory: EncodedSourc
 export type { TranslateOptions };
 
 /**
- * Encodes `source` and decodes it from bos (decoder_start_token_id) until eos; returns each
- * row's new ids (no bos, no eos) — the ONNX counterpart of @attend/transformer's `translate`.
+ * The two sessions of an encoder-decoder export as core's Translator: `start` encodes a source
+ * batch once and decodes over it from bos (decoder_start_token_id) with the cached step function.
  */
-export async function translate(model: OnnxSeq2SeqModel, source: SourceBatch, options: TranslateOptions): Promise<number[][]> {
+export function seq2seqTranslator(model: OnnxSeq2SeqModel): Translator<SourceBatch> {
   checkSeq2SeqModel(model);
-  const c = configAs(model.decoder.config, ['encoder-decoder'], 'translate');
-  const memory = await encodeSource(model.encoder, source);
-  return decodeWith(onnxSeq2SeqStepFunction(model.decoder, memory), translateDecodeOptions(c, source, options), options.strategy);
-}
-
-/** The decoding loop's options for translating `source` with an encoder–decoder of `config`. */
-export function translateDecodeOptions(config: TokenModelConfig, source: SourceBatch, options: TranslateOptions): GreedyOptions {
   return {
-    batchSize: source.batchSize,
-    vocabSize: config.vocabSize,
-    bosTokenId: config.bosTokenId,
-    eosTokenId: config.eosTokenId,
-    maxNewTokens: Math.min(options.maxNewTokens, config.maxSeqLen - 1),
-    ...(options.onToken ? { onToken: options.onToken } : {}),
+    config: configAs(model.decoder.config, ['encoder-decoder'], 'translate'),
+    start: async (source) => ({ step: onnxSeq2SeqStepFunction(model.decoder, await encodeSource(model.encoder, source)) }),
   };
 }

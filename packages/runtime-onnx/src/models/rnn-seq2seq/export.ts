@@ -22,6 +22,7 @@ import { METADATA_KEYS, PRODUCER_NAME, PRODUCER_VERSION } from '../../graph-io.j
 import { GraphBuilder, type Value } from '../../onnx/graph.js';
 import { encodeModel } from '../../onnx/proto.js';
 import { WeightReader } from '../../weights.js';
+import { rnnTranslator } from './session.js';
 import { TEXT_FILES, type RuntimeKind } from '../kind.js';
 
 /** Paths of the two graphs of an rnn-seq2seq export folder (the other files as in EXPORT_FILES). */
@@ -82,6 +83,7 @@ export const RNN_SEQ2SEQ: RuntimeKind<RnnSeq2SeqConfig> = {
     return { [RNN_SEQ2SEQ_FILES.encoder]: encoder, [RNN_SEQ2SEQ_FILES.decoder]: decoder };
   },
   folderJson: (config) => ({ [EXPORT_FILES.generationConfig]: generationConfig(config) }),
+  translator: rnnTranslator,
 };
 
 class RnnGraph {

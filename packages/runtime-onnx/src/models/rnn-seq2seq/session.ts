@@ -8,9 +8,9 @@
 // @attend/transformer's tfjs `translate`. A call that does not extend the previous one by one
 // token replays its rows from the initial state.
 
-import { ConfigError, decodeRows, decodeWith, ShapeError, type StepFunction, type StepOutputs, configAs } from '@attend/core';
+import { ConfigError, decodeRows, ShapeError, translateDecodeOptions, translateWith, type StepFunction, type StepOutputs, type Translator, configAs } from '@attend/core';
 import { gatherRows } from '../../generate.js';
-import { encodeSourceMask, sourceRowsOf, translateDecodeOptions, type SourceBatch, type TranslateOptions } from '../encoder-decoder/session.js';
+import { encodeSourceMask, sourceRowsOf, type SourceBatch, type TranslateOptions } from '../encoder-decoder/session.js';
 import type { OnnxModel, OutputTensor, TokenMatrix } from '../../session.js';
 
 /** The two sessions of an rnn-seq2seq export: the encoder and the one-step decoder. */
@@ -131,14 +131,18 @@ export async function runRnnDecoder(decoder: OnnxModel, memory: RnnEncodedSource
   return { logits: { data: logits, dims: [B, T, V] }, ...(weights ? { attentionWeights: { data: weights, dims: [B, T, S] } } : {}) };
 }
 
-/**
- * Encodes `source` and decodes it from bos until eos; returns each row's new ids (no bos, no
- * eos) — the ONNX counterpart of @attend/transformer's `translate` for rnn-seq2seq.
- */
-export async function translateRnn(model: OnnxRnnSeq2SeqModel, source: SourceBatch, options: TranslateOptions): Promise<number[][]> {
+/** The two sessions of an rnn-seq2seq export as core's Translator: `start` encodes a source batch once and decodes over it with the decoder-step graph. */
+export function rnnTranslator(model: OnnxRnnSeq2SeqModel): Translator<SourceBatch> {
   checkRnnSeq2SeqModel(model);
-  const memory = await encodeRnnSource(model.encoder, source);
-  return decodeWith(onnxRnnStepFunction(model.decoder, memory), decodeOptions(model, source, options), options.strategy);
+  return {
+    config: configAs(model.decoder.config, ['rnn-seq2seq'], 'translate'),
+    start: async (source) => ({ step: onnxRnnStepFunction(model.decoder, await encodeRnnSource(model.encoder, source)) }),
+  };
+}
+
+/** `translate` over an rnn-seq2seq export's sessions (the form before Translator; tests use it). */
+export async function translateRnn(model: OnnxRnnSeq2SeqModel, source: SourceBatch, options: TranslateOptions): Promise<number[][]> {
+  return translateWith(rnnTranslator(model), source, options);
 }
 
 export interface RnnTranslation {
@@ -152,13 +156,9 @@ export interface RnnTranslation {
 
 /** `translateRnn`, also returning the attention weights of every step that produced a token (for beam search, along the best hypothesis). */
 export async function translateRnnWithAttention(model: OnnxRnnSeq2SeqModel, source: SourceBatch, options: TranslateOptions): Promise<RnnTranslation> {
-  checkRnnSeq2SeqModel(model);
-  if (configAs(model.decoder.config, ['rnn-seq2seq'], 'attention over the source').rnnAttention === 'none') throw new ConfigError('rnnAttention', "this rnn-seq2seq model has no attention ('none')");
-  const memory = await encodeRnnSource(model.encoder, source);
-  const rows = await decodeRows(onnxRnnStepFunction(model.decoder, memory), decodeOptions(model, source, options), options.strategy);
+  const translator = rnnTranslator(model);
+  if (configAs(translator.config, ['rnn-seq2seq'], 'attention over the source').rnnAttention === 'none') throw new ConfigError('rnnAttention', "this rnn-seq2seq model has no attention ('none')");
+  const { step } = await translator.start(source);
+  const rows = await decodeRows(step, translateDecodeOptions(translator.config, source.batchSize, options), options.strategy);
   return { ids: rows.map((r) => r.ids), attention: rows.map((r) => r.steps.map((s) => s.attention!.data)) };
-}
-
-function decodeOptions(model: OnnxRnnSeq2SeqModel, source: SourceBatch, options: TranslateOptions) {
-  return translateDecodeOptions(configAs(model.decoder.config, ['rnn-seq2seq'], 'translate'), source, options);
 }

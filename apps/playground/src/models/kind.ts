@@ -1,0 +1,23 @@
+// PlaygroundKind: what the playground shows of one model kind, in one small object per kind
+// (models/<kind>.ts), all of them in PLAYGROUND_KINDS (models/registry.ts). The page asks the
+// registry (or core's `modelTask`, for what only depends on the task) and never compares preset
+// names. Adding a kind: one file here and one line in the registry (the compiler asks for it).
+
+import type { ModelConfig } from '@attend/core';
+
+/** The attention panels a decoded output shows. */
+export interface DecodePanels {
+  /** The decoder's attention over the source tokens. */
+  cross: boolean;
+  /** The encoder's self-attention over the source. */
+  encoder: boolean;
+  /** The title of the decoder's self-attention panel; absent when the kind has none (the GRU's one attention). */
+  self?: string;
+}
+
+export interface PlaygroundKind<C extends ModelConfig> {
+  /** The model's shape for the status line: its attention ("4 heads", "GRU, bahdanau attention") and layers. */
+  summary(config: C): { attention: string; layers: string };
+  /** The panels of a decoding kind's run; absent for the classifiers, which answer in one call. */
+  readonly panels?: DecodePanels;
+}

@@ -1,0 +1,7 @@
+import type { VitClassifierConfig } from '@attend/core';
+import type { PlaygroundKind } from './kind.js';
+
+/** The vision Transformer: a painted image in, the CLS attention over the patch grid. */
+export const VIT_CLASSIFIER: PlaygroundKind<VitClassifierConfig> = {
+  summary: (c) => ({ attention: `${c.numHeads} heads`, layers: `${c.numEncoderLayers} layers, ${c.imageSize}×${c.imageSize} images in ${c.patchSize}×${c.patchSize} patches, ${c.numClasses} classes` }),
+};

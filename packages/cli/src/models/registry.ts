@@ -1,0 +1,26 @@
+// The CLI registry: one CliKind per model kind (models/<kind>.ts). train, attention, parity,
+// bench and inspect look a kind up here and never compare preset names.
+
+import type { ConfigOf, ModelConfig, Preset } from '@attend/core';
+import { DECODER_LM } from './decoder-lm.js';
+import { ENCODER_CLASSIFIER } from './encoder-classifier.js';
+import { ENCODER_DECODER } from './encoder-decoder.js';
+import type { CliKind } from './kind.js';
+import { RNN_SEQ2SEQ } from './rnn-seq2seq.js';
+import { VIT_CLASSIFIER } from './vit-classifier.js';
+import { CANVAS_CLASSIFIER, STN_CLASSIFIER } from './canvas-classifier.js';
+
+export const CLI_KINDS: { readonly [P in Preset]: CliKind<ConfigOf<P>> } = Object.freeze({
+  'encoder-classifier': ENCODER_CLASSIFIER,
+  'decoder-lm': DECODER_LM,
+  'encoder-decoder': ENCODER_DECODER,
+  'rnn-seq2seq': RNN_SEQ2SEQ,
+  'vit-classifier': VIT_CLASSIFIER,
+  'canvas-classifier': CANVAS_CLASSIFIER,
+  'stn-classifier': STN_CLASSIFIER,
+});
+
+/** The registry entry of `config`'s kind, typed to its config. */
+export function cliKind<C extends ModelConfig>(config: C): CliKind<C> {
+  return CLI_KINDS[config.preset] as unknown as CliKind<C>;
+}

@@ -1,0 +1,25 @@
+// `translate` over an export's encoder and decoder sessions: the kind's Translator (its
+// RuntimeKind's `translator`) and core's decoding loop — the same `translate` as
+// @attend/transformer's, whose first argument is a Translator too.
+
+import { ShapeError, translateWith, type Translator, type TranslateOptions } from '@attend/core';
+import { runtimeKind } from './models/registry.js';
+import type { SourceBatch } from './models/encoder-decoder/session.js';
+import type { OnnxModel } from './session.js';
+
+/** The encoder and decoder sessions of an encoder–decoder export (encoder-decoder or rnn-seq2seq) as core's Translator. */
+export function onnxTranslator(sessions: { encoder: OnnxModel; decoder: OnnxModel }): Translator<SourceBatch> {
+  const config = sessions.decoder.config;
+  const translator = runtimeKind(config).translator;
+  if (!translator) throw new ShapeError(`translate needs an encoder-decoder or rnn-seq2seq export; this model is a '${config.preset}'`);
+  return translator(sessions);
+}
+
+/**
+ * Encodes `source` and decodes it from bos until eos; returns each row's new ids (no bos, no
+ * eos). `first` is a Translator (`onnxTranslator`), or the two sessions themselves (the form
+ * before Translator; tests and the transformers.js checks use it).
+ */
+export async function translate(first: Translator<SourceBatch> | { encoder: OnnxModel; decoder: OnnxModel }, source: SourceBatch, options: TranslateOptions): Promise<number[][]> {
+  return translateWith('start' in first ? first : onnxTranslator(first), source, options);
+}
