@@ -544,8 +544,9 @@ describe('config.json files written by attend 0.1 (the flat layout) still load',
   const dir = new URL('./models/fixtures/', import.meta.url);
   const files = readdirSync(dir).filter((f) => f.endsWith('.v0.1.json'));
 
-  it('there is a fixture for every kind', () => {
-    expect(files.map((f) => f.replace('.v0.1.json', '')).sort()).toEqual(Object.keys(MODEL_KINDS).sort());
+  it('there is a fixture for every kind that attend 0.1 had', () => {
+    const newer = ['image-captioner'];
+    expect(files.map((f) => f.replace('.v0.1.json', '')).sort()).toEqual(Object.keys(MODEL_KINDS).filter((k) => !newer.includes(k)).sort());
   });
 
   it.each(files)('%s loads, keeps its own fields and drops the ones its kind never read', (file) => {

@@ -36,14 +36,14 @@ export function tfjsStepFunction(model: AttendModel, memory?: { states: tf.Tenso
   };
 }
 
-/** Decodes a batch of encoded sources [B, S] (encoder–decoder); returns the best ids per row. */
+/** Decodes a batch of encoded sources [B, S] (encoder–decoder) or images (image-captioner); returns the best ids per row. */
 export async function translate(model: AttendModel, source: TokenBatch, options: TranslateOptions): Promise<number[][]>;
 /** The same with the length and strategy as arguments (the form before TranslateOptions). */
 export async function translate(model: AttendModel, source: TokenBatch, maxNewTokens: number, strategy?: DecodeStrategy): Promise<number[][]>;
 export async function translate(model: AttendModel, source: TokenBatch, lengthOrOptions: number | TranslateOptions, strategyArg?: DecodeStrategy): Promise<number[][]> {
   const { maxNewTokens, strategy = { kind: 'greedy' }, onToken } = typeof lengthOrOptions === 'number' ? { maxNewTokens: lengthOrOptions, strategy: strategyArg, onToken: undefined } : lengthOrOptions;
   const c = model.config;
-  if (!hasTokens(c) || modelTask(c) !== 'translation') throw new ShapeError(`translate: a ${c.preset} model; translate needs an encoder-decoder or rnn-seq2seq${c.preset === 'decoder-lm' ? ' (a decoder-lm continues a prompt: generate)' : ''}`);
+  if (!hasTokens(c) || (modelTask(c) !== 'translation' && modelTask(c) !== 'image-to-text')) throw new ShapeError(`translate: a ${c.preset} model; translate needs an encoder-decoder, rnn-seq2seq or image-captioner${c.preset === 'decoder-lm' ? ' (a decoder-lm continues a prompt: generate)' : ''}`);
   const memory = { states: tf.tidy(() => model.encode(source)), source };
   try {
     const step = tfjsStepFunction(model, memory);

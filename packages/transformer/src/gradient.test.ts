@@ -48,6 +48,8 @@ const CASES: GradCase[] = [
   { label: 'rnn-seq2seq, local-p with D = 2', config: { preset: 'rnn-seq2seq', rnnAttention: 'local-p', localWindow: 2 } },
   { label: 'rnn-seq2seq, LSTM, general, bidirectional, untied', config: { preset: 'rnn-seq2seq', rnnCell: 'lstm', rnnAttention: 'general', tieEmbeddings: false } },
   { label: 'rnn-seq2seq, LSTM, additive, unidirectional', config: { preset: 'rnn-seq2seq', rnnCell: 'lstm', rnnAttention: 'additive', rnnBidirectional: false } },
+  { label: 'image-captioner, soft attention with the doubly stochastic penalty', config: { preset: 'image-captioner', visualAttention: 'soft', attentionPenalty: 0.5 } },
+  { label: 'image-captioner, no attention (Show and Tell)', config: { preset: 'image-captioner', visualAttention: 'none' } },
 ];
 
 /** The case's config over a tiny model of its kind: one layer per stack, dModel 8. */
@@ -65,6 +67,8 @@ function caseConfig(c: CaseConfig): ModelConfig {
       return createModelConfig({ ...base, vocabSize: VOCAB, numEncoderLayers: 1, numDecoderLayers: 1, ...c });
     case 'vit-classifier':
       return createModelConfig({ ...base, ...stack, numEncoderLayers: 1, ...c });
+    case 'image-captioner':
+      return createModelConfig({ ...base, vocabSize: VOCAB, imageHeight: 4, imageWidth: 6, patchSize: 2, patchStride: 2, featureSize: 5, ...c });
   }
 }
 
@@ -102,6 +106,16 @@ function makeBatch(model: AttendModel, seed: number): TrainBatch {
     }
     case 'encoder-classifier':
       return { input: { ids: ids(rng, 12, V), batchSize: 2, seqLen: 6, lengths: Int32Array.from([6, 4]) }, labels: Int32Array.from([2, 0]) };
+    case 'image-captioner': {
+      const tgtLengths = Int32Array.from([4, 3]);
+      const pixels = Float32Array.from({ length: 2 * 4 * 6 }, () => rng.next());
+      return {
+        input: { ids: new Int32Array(0), batchSize: 2, seqLen: 0, pixels },
+        target: { ids: ids(rng, 8, V), batchSize: 2, seqLen: 4, lengths: tgtLengths },
+        labels: ids(rng, 8, V),
+        labelWeights: lengthWeights(tgtLengths, 4),
+      };
+    }
   }
 }
 
@@ -135,7 +149,10 @@ const PROBES: [RegExp, number][] = [
   [/^decoder\.(bridge|attention_combine)\./, 2],
   [/^decoder\.attention\./, 3],
   [/^embeddings\./, 4],
+  [/^(encoder\.|decoder\.(init|out)_)/, 6],
+  [/^decoder\.lstm\./, 3],
 ];
+
 
 interface Probe {
   param: NamedParam;

@@ -17,3 +17,5 @@ export { marianConfig } from './encoder-decoder/hf.js';
 export { bertConfig } from './encoder-classifier/hf.js';
 export { RNN_SEQ2SEQ_MODEL_TYPE, rnnSeq2SeqConfig } from './rnn-seq2seq/hf.js';
 export { vitConfig, vitPreprocessorConfig } from './vit-classifier/hf.js';
+export { featureGrid, featureLocations, VISUAL_ATTENTIONS, type ImageCaptionerConfig, type VisualAttention } from './image-captioner/config.js';
+export { IMAGE_CAPTIONER_MODEL_TYPE, captionerConfig } from './image-captioner/hf.js';

@@ -9,9 +9,10 @@ import { decoderLm, type DecoderLmConfig } from './decoder-lm/config.js';
 import { encoderDecoder, type EncoderDecoderConfig } from './encoder-decoder/config.js';
 import { rnnSeq2Seq, type RnnSeq2SeqConfig } from './rnn-seq2seq/config.js';
 import { vitClassifier, type VitClassifierConfig } from './vit-classifier/config.js';
+import { imageCaptioner, type ImageCaptionerConfig } from './image-captioner/config.js';
 
 /** A model's config: one member per kind, discriminated on `preset`, each with only its own fields. */
-export type ModelConfig = EncoderClassifierConfig | DecoderLmConfig | EncoderDecoderConfig | RnnSeq2SeqConfig | VitClassifierConfig;
+export type ModelConfig = EncoderClassifierConfig | DecoderLmConfig | EncoderDecoderConfig | RnnSeq2SeqConfig | VitClassifierConfig | ImageCaptionerConfig;
 export type Preset = ModelConfig['preset'];
 /** The configs of the kinds that read and write tokens (all but the ViT). */
 export type TokenModelConfig = Exclude<ModelConfig, VitClassifierConfig>;
@@ -24,6 +25,7 @@ export const MODEL_KINDS: { readonly [P in Preset]: ModelKind<ConfigOf<P>> } = O
   'encoder-decoder': encoderDecoder,
   'rnn-seq2seq': rnnSeq2Seq,
   'vit-classifier': vitClassifier,
+  'image-captioner': imageCaptioner,
 });
 
 /** Every preset, in registry order. */
