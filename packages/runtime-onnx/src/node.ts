@@ -86,6 +86,7 @@ const FOLDER_LOADERS: Readonly<Record<Preset, string>> = Object.freeze({
   'vit-classifier': 'loadVitFolder',
   'encoder-decoder': 'loadSeq2SeqFolder',
   'rnn-seq2seq': 'loadRnnSeq2SeqFolder',
+  'image-captioner': 'openExport',
 });
 
 /** An `accept` for openExport that refuses every preset but `presets`, naming the loader to use. */

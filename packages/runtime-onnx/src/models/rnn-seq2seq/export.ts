@@ -16,7 +16,7 @@
 //
 // Generation starts from decoder_initial_state and a zero attentional_state and feeds bos.
 
-import { checkWeights, ConfigError, MASKED_SCORE, parseSafetensors, type ModelConfig, type NamedTensor, type RnnSeq2SeqConfig, CHECKPOINT_FILES } from '@attend/core';
+import { checkWeights, ConfigError, MASKED_SCORE, parseSafetensors, type ModelConfig, type NamedTensor, type RnnSeq2SeqConfig, type RnnCell, CHECKPOINT_FILES } from '@attend/core';
 import { EXPORT_FILES, generationConfig } from '../../folder-files.js';
 import { METADATA_KEYS, PRODUCER_NAME, PRODUCER_VERSION } from '../../graph-io.js';
 import { GraphBuilder, type Value } from '../../onnx/graph.js';
@@ -84,6 +84,38 @@ export const RNN_SEQ2SEQ: RuntimeKind<RnnSeq2SeqConfig> = {
   folderJson: (config) => ({ [EXPORT_FILES.generationConfig]: generationConfig(config) }),
 };
 
+/**
+ * ONNX GRU / LSTM weights [dirs, G·H, in], [dirs, G·H, H], [dirs, 2·G·H] from checkpoint
+ * tensors `{prefix}.weight_ih_{suffix}` … stored [G·H, in] in PyTorch's gate order (GRU r, z,
+ * n → ONNX z, r, h; LSTM i, f, g, o → ONNX i, o, f, c).
+ */
+export function onnxCellWeights(g: GraphBuilder, w: WeightReader, cell: RnnCell, prefix: string, suffixes: string[], inputSize: number, H: number): { W: Value; R: Value; B: Value } {
+  const lstm = cell === 'lstm';
+  const G = lstm ? 4 : 3;
+  const order = lstm ? [0, 3, 1, 2] : [1, 0, 2]; // ONNX block k is PyTorch block order[k]
+  const reorder = (x: Float32Array, cols: number): Float32Array => {
+    const out = new Float32Array(x.length);
+    const block = H * cols;
+    order.forEach((from, k) => out.set(x.subarray(from * block, (from + 1) * block), k * block));
+    return out;
+  };
+  const W = new Float32Array(suffixes.length * G * H * inputSize);
+  const R = new Float32Array(suffixes.length * G * H * H);
+  const B = new Float32Array(suffixes.length * 2 * G * H);
+  suffixes.forEach((s, k) => {
+    W.set(reorder(w.get(`${prefix}.weight_ih_${s}`, [G * H, inputSize]), inputSize), k * G * H * inputSize);
+    R.set(reorder(w.get(`${prefix}.weight_hh_${s}`, [G * H, H]), H), k * G * H * H);
+    B.set(reorder(w.get(`${prefix}.bias_ih_${s}`, [G * H]), 1), k * 2 * G * H);
+    B.set(reorder(w.get(`${prefix}.bias_hh_${s}`, [G * H]), 1), k * 2 * G * H + G * H);
+  });
+  const n = suffixes.length;
+  return {
+    W: g.initializer(`${prefix}.W_${suffixes[0]}`, 'float32', [n, G * H, inputSize], W),
+    R: g.initializer(`${prefix}.R_${suffixes[0]}`, 'float32', [n, G * H, H], R),
+    B: g.initializer(`${prefix}.B_${suffixes[0]}`, 'float32', [n, 2 * G * H], B),
+  };
+}
+
 class RnnGraph {
   private readonly d: number;
 
@@ -102,37 +134,8 @@ class RnnGraph {
     return g.mul(g.gather(table, ids), g.floats([Math.sqrt(d)]));
   }
 
-  /**
-   * ONNX GRU / LSTM weights [dirs, G·H, in], [dirs, G·H, H], [dirs, 2·G·H] from checkpoint
-   * tensors `{prefix}.weight_ih_{suffix}` … stored [G·H, in] in PyTorch's gate order (GRU r, z,
-   * n → ONNX z, r, h; LSTM i, f, g, o → ONNX i, o, f, c).
-   */
   private cellWeights(prefix: string, suffixes: string[], inputSize: number, H: number): { W: Value; R: Value; B: Value } {
-    const lstm = this.config.rnnCell === 'lstm';
-    const G = lstm ? 4 : 3;
-    const order = lstm ? [0, 3, 1, 2] : [1, 0, 2]; // ONNX block k is PyTorch block order[k]
-    const reorder = (x: Float32Array, cols: number): Float32Array => {
-      const out = new Float32Array(x.length);
-      const block = H * cols;
-      order.forEach((from, k) => out.set(x.subarray(from * block, (from + 1) * block), k * block));
-      return out;
-    };
-    const W = new Float32Array(suffixes.length * G * H * inputSize);
-    const R = new Float32Array(suffixes.length * G * H * H);
-    const B = new Float32Array(suffixes.length * 2 * G * H);
-    suffixes.forEach((s, k) => {
-      W.set(reorder(this.w.get(`${prefix}.weight_ih_${s}`, [G * H, inputSize]), inputSize), k * G * H * inputSize);
-      R.set(reorder(this.w.get(`${prefix}.weight_hh_${s}`, [G * H, H]), H), k * G * H * H);
-      B.set(reorder(this.w.get(`${prefix}.bias_ih_${s}`, [G * H]), 1), k * 2 * G * H);
-      B.set(reorder(this.w.get(`${prefix}.bias_hh_${s}`, [G * H]), 1), k * 2 * G * H + G * H);
-    });
-    const n = suffixes.length;
-    const { g } = this;
-    return {
-      W: g.initializer(`${prefix}.W_${suffixes[0]}`, 'float32', [n, G * H, inputSize], W),
-      R: g.initializer(`${prefix}.R_${suffixes[0]}`, 'float32', [n, G * H, H], R),
-      B: g.initializer(`${prefix}.B_${suffixes[0]}`, 'float32', [n, 2 * G * H], B),
-    };
+    return onnxCellWeights(this.g, this.w, this.config.rnnCell, prefix, suffixes, inputSize, H);
   }
 
   /** The config's recurrence over x [T, B, in]: Y [T, dirs, B, H], Y_h and (LSTM) Y_c [dirs, B, H]. */

@@ -255,14 +255,13 @@ export class CaptionerModel {
   /**
    * Output vectors [B, T, d] for the decoder input `target` (bos + words), given the image
    * features in `memory.states`; hard attention takes the arg-max location. Appends the
-   * attention rows [B, 1, T, L] (hard: the chosen location's one-hot) to `maps.cross`.
+   * attention rows α [B, 1, T, L] to `maps.cross` (hard attention reads its arg-max).
    */
   decode(target: TokenBatch, memory: { states: tf.Tensor3D; source: TokenBatch } | undefined, options: ForwardOptions = {}, maps?: AttentionMaps): tf.Tensor3D {
     if (!memory) throw new ShapeError('image-captioner decode needs the image features');
     const result = tf.tidy(() => {
       const r = this.run(memory.states, target, options.training ?? false, 'argmax');
-      const rows = r.chosen ?? r.alphas;
-      return { out: r.out, weights: maps && rows ? (tf.expandDims(rows, 1) as tf.Tensor4D) : undefined };
+      return { out: r.out, weights: maps && r.alphas ? (tf.expandDims(r.alphas, 1) as tf.Tensor4D) : undefined };
     });
     if (result.weights) maps!.cross.push(result.weights);
     return result.out;
