@@ -113,6 +113,7 @@ function wrongPreset(config: ModelConfig, what: 'translate' | 'classify' | 'clas
     'decoder-lm': 'attend generate',
     'encoder-classifier': 'attend infer',
     'vit-classifier': 'attend infer with CSV rows of pixel values',
+    'image-captioner': 'npm run bench:captions; the CLI does not caption images yet',
   }[config.preset];
   const needs = { translate: 'an encoder-decoder', classify: 'an encoder-classifier', 'classify images': 'a vit-classifier', generate: 'a decoder-lm' }[what];
   return new CliError(`${what} needs ${needs}; this model is a ${config.preset} (use ${use})`);

@@ -21,6 +21,7 @@ import {
   type TextPair,
 } from '@attend/core';
 import { CliError } from './errors.js';
+import { DIGIT_SCENES_TASK, readDigits, sceneShape, sceneSplit, type CaptionFlags, type SceneSplit } from './caption-data.js';
 
 /** Longest source or target accepted from --pairs, in characters: maxSeqLen follows the longest pair. */
 const MAX_PAIR_CHARS = 1000;
@@ -29,7 +30,8 @@ export type TrainData =
   | { preset: 'encoder-decoder'; pairs: TextPair[]; source: string }
   | { preset: 'decoder-lm'; text: string; source: string }
   | { preset: 'encoder-classifier'; examples: LabeledText[]; numClasses: number; source: string }
-  | ({ preset: 'vit-classifier'; source: string } & ImageData);
+  | ({ preset: 'vit-classifier'; source: string } & ImageData)
+  | { preset: 'image-captioner'; train: SceneSplit; dev: SceneSplit; height: number; width: number; maxDigits: number; source: string };
 
 /** Labelled square images and what the model needs to know of them. */
 export interface ImageData {
@@ -41,7 +43,7 @@ export interface ImageData {
   pixelScale: number;
 }
 
-export interface DataFlags {
+export interface DataFlags extends CaptionFlags {
   task?: string;
   pairs?: string;
   text?: string;
@@ -55,6 +57,7 @@ export function presetOfData(o: DataFlags): Preset | undefined {
   if (o.csv) return 'encoder-classifier';
   if (o.images) return 'vit-classifier';
   if (o.pairs) return 'encoder-decoder';
+  if (o.task === DIGIT_SCENES_TASK) return 'image-captioner';
   if (o.task) return (SYNTHETIC_CLASSIFICATION_TASKS as readonly string[]).includes(o.task) ? 'encoder-classifier' : 'encoder-decoder';
   return undefined;
 }
@@ -65,13 +68,14 @@ const FLAG_OF_PRESET: Record<Preset, string> = {
   'vit-classifier': '--images FILE.csv',
   'decoder-lm': '--text FILE',
   'encoder-classifier': `--csv FILE.csv or --task ${SYNTHETIC_CLASSIFICATION_TASKS.join('|')}`,
+  'image-captioner': `--task ${DIGIT_SCENES_TASK} --digits-csv FILE`,
 };
 
 /**
  * Loads the one data source given, checking that it suits `preset` (pairs serve both
  * encoder–decoders, the Transformer and the GRU one).
  */
-export async function loadTrainData(o: DataFlags, requested: Preset, opts: { examples: number; seed: number; numChannels?: number }): Promise<TrainData> {
+export async function loadTrainData(o: DataFlags, requested: Preset, opts: { examples: number; seed: number; numChannels?: number; devSize?: number }): Promise<TrainData> {
   const preset = requested === 'rnn-seq2seq' ? 'encoder-decoder' : requested;
   const given = (['task', 'pairs', 'text', 'csv', 'images'] as const).filter((k) => o[k] !== undefined);
   if (given.length === 0) throw new CliError(`no training data: give ${FLAG_OF_PRESET[preset]}`, 2);
@@ -86,6 +90,12 @@ export async function loadTrainData(o: DataFlags, requested: Preset, opts: { exa
     return { preset: 'encoder-classifier', examples, numClasses: examples.reduce((n, e) => Math.max(n, e.label), 0) + 1, source: o.csv };
   }
   const task = o.task!;
+  if (preset === 'image-captioner') {
+    const rows = await readDigits(o);
+    const shape = sceneShape(o);
+    const dev = Math.min(opts.devSize ?? 200, opts.examples);
+    return { preset, train: sceneSplit(rows, 'train', opts.examples, opts.seed, o), dev: sceneSplit(rows, 'dev', dev, opts.seed, o), height: shape.height, width: shape.width, maxDigits: shape.maxDigits, source: `task ${task} (${o.digitsCsv})` };
+  }
   if (preset === 'encoder-decoder') return { preset, pairs: syntheticTask(task as SyntheticTaskName, { count: opts.examples, seed: opts.seed }), source: `task ${task}` };
   const examples = syntheticClassificationTask(task as SyntheticClassificationTaskName, { count: opts.examples, seed: opts.seed });
   return { preset: 'encoder-classifier', examples, numClasses: 2, source: `task ${task}` };

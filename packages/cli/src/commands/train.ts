@@ -64,7 +64,7 @@ export interface TrainCommandOptions extends TrainFlags, DataFlags {
  * checkpoint continued (--resume) or replaced (--overwrite). Cleans up after a killed save first.
  */
 async function checkOut(o: TrainCommandOptions): Promise<'absent' | 'empty' | 'checkpoint'> {
-  await refuseOverlap(o.out, [o.pairs, o.text, o.csv, o.images, o.config, o.from].filter((f): f is string => f !== undefined));
+  await refuseOverlap(o.out, [o.pairs, o.text, o.csv, o.images, o.digitsCsv, o.config, o.from].filter((f): f is string => f !== undefined));
   await recoverFolder(o.out);
   const state = await outFolderState(o.out, CHECKPOINT_FOLDER);
   if (state !== 'earlier-output') return state;
@@ -104,6 +104,10 @@ function tokenizerFor(data: TrainData, o: TrainCommandOptions): Tokenizer | unde
   if (data.preset === 'vit-classifier') {
     if (o.tokenizer !== undefined) throw new CliError(`--tokenizer: ${data.source} holds images, which have no tokenizer`, 2);
     return undefined;
+  }
+  if (data.preset === 'image-captioner') {
+    if (o.tokenizer !== undefined && o.tokenizer !== 'word') throw new CliError(`--tokenizer: captions are words; ${data.source} takes --tokenizer word (the default for it)`, 2);
+    return trainTokenizer(data.train.images.map((i) => i.caption), 'word', o.vocabSize);
   }
   const texts = data.preset === 'encoder-decoder' ? data.pairs.flatMap((p) => [p.source, p.target]) : data.preset === 'decoder-lm' ? [data.text] : data.examples.map((e) => e.text);
   return trainTokenizer(texts, o.tokenizer, o.vocabSize);
@@ -146,6 +150,10 @@ function modelConfigFor(data: TrainData, tokenizer: Tokenizer | undefined, s: Tr
       patchSize,
       maxSeqLen: data.imageSize % patchSize === 0 ? (data.imageSize / patchSize) ** 2 + 1 : 2,
     });
+  } else if (data.preset === 'image-captioner') {
+    if (!tokenizer) throw new CliError(`${data.source}: no tokenizer for its captions`);
+    // bos + one word per digit + eos.
+    Object.assign(sizes, { vocabSize: tokenizer.vocabSize, imageHeight: data.height, imageWidth: data.width, maxSeqLen: data.maxDigits + 2 });
   } else {
     if (!tokenizer) throw new CliError(`${data.source}: no tokenizer for ${data.preset} data`);
     let maxSeqLen: number;
@@ -294,6 +302,7 @@ function presetTask(t: Transformer, data: TrainData, tokenizer: Tokenizer | unde
     };
   }
   if (!tokenizer) throw new CliError(`${data.source}: no tokenizer for ${data.preset} data`);
+  if (data.preset === 'image-captioner') return captionPresetTask(t, data, tokenizer, model, s);
   if (data.preset === 'decoder-lm') {
     const { train: trainText, val } = splitText(data.text, 0.9);
     const T = Math.min(s.contextLength, model.maxSeqLen);
@@ -330,6 +339,38 @@ function presetTask(t: Transformer, data: TrainData, tokenizer: Tokenizer | unde
       lengths: { context: maxLen, source: maxLen },
     };
   }
+  return seq2seqPresetTask(t, data, tokenizer, model, s);
+}
+
+/** The metrics of tasks scored on decoded outputs: BLEU, exact match and the dev loss. */
+const DECODED_METRICS: BestMetric[] = [
+  { metric: 'bleu', mode: 'max', describe: (v) => `dev BLEU ${v.toFixed(2)}` },
+  { metric: 'exactMatch', mode: 'max', describe: (v) => `dev exact match ${percent(v)}` },
+  DEV_LOSS,
+];
+const describeDecoded = (m: Record<string, number>): string => `dev exact match ${percent(m.exactMatch!)}, dev BLEU ${m.bleu!.toFixed(2)}, dev loss ${m.loss!.toFixed(4)}`;
+
+/** Digit scenes for an image-captioner: greedy captions of the dev scenes scored as translations are. */
+function captionPresetTask(t: Transformer, data: Extract<TrainData, { preset: 'image-captioner' }>, tokenizer: Tokenizer, model: ModelConfig, s: TrainSettings): PresetTask {
+  const config = configAs(model, ['image-captioner'], `${data.source}: captioned scenes`);
+  if (config.imageHeight !== data.height || config.imageWidth !== data.width) {
+    throw new CliError(`--canvas: ${data.height}x${data.width} differs from the model's ${config.imageHeight}x${config.imageWidth}`, 2);
+  }
+  const task = t.captionTask(data.train.images, data.dev.images, tokenizer, config, { batchSize: s.batchSize, seed: s.seed });
+  return {
+    nextBatch: task.nextBatch,
+    evaluate: async (m) => {
+      const { loss, bleu, exactMatch } = await task.evaluate(m);
+      return { loss, bleu, exactMatch };
+    },
+    describeEval: describeDecoded,
+    best: DECODED_METRICS,
+    size: `${data.train.images.length} scenes, dev ${data.dev.images.length}; ${config.imageHeight}×${config.imageWidth} pixels, ${config.visualAttention} attention`,
+    lengths: { context: config.maxSeqLen, source: t.imageBatch(new Float32Array(config.imageHeight * config.imageWidth), 1, config).seqLen },
+  };
+}
+
+function seq2seqPresetTask(t: Transformer, data: Extract<TrainData, { preset: 'encoder-decoder' }>, tokenizer: Tokenizer, model: ModelConfig, s: TrainSettings): PresetTask {
   const pairs = data.pairs;
   checkPairs(data.source, pairs);
   const devFraction = Math.min(0.1, s.devSize / pairs.length);
@@ -347,12 +388,8 @@ function presetTask(t: Transformer, data: TrainData, tokenizer: Tokenizer | unde
       const { loss, bleu, exactMatch } = await task.evaluate(m);
       return { loss, bleu, exactMatch };
     },
-    describeEval: (m) => `dev exact match ${percent(m.exactMatch!)}, dev BLEU ${m.bleu!.toFixed(2)}, dev loss ${m.loss!.toFixed(4)}`,
-    best: [
-      { metric: 'bleu', mode: 'max', describe: (v) => `dev BLEU ${v.toFixed(2)}` },
-      { metric: 'exactMatch', mode: 'max', describe: (v) => `dev exact match ${percent(v)}` },
-      DEV_LOSS,
-    ],
+    describeEval: describeDecoded,
+    best: DECODED_METRICS,
     size: `${trainPairs.length} pairs, dev ${dev.length}`,
     lengths: { context: maxTgtLen + 1, source: maxSrcLen },
   };
@@ -395,7 +432,7 @@ export async function trainCommand(o: TrainCommandOptions, fromCli: (key: keyof 
   const preset: Preset | undefined = config?.preset ?? s.preset ?? presetOfData(o);
   if (preset === undefined) throw new CliError('no training data: give --task NAME, --pairs FILE.tsv, --text FILE, --csv FILE.csv or --images FILE.csv', 2);
   if (config && source !== undefined) checkResumeSettings(s, config, source, resuming ? undefined : 'a --from run keeps the checkpoint\'s model (drop the flag)');
-  const data = await loadTrainData(o, preset, { examples: s.examples, seed: s.seed, numChannels: (config?.preset === 'vit-classifier' ? config.numChannels : undefined) ?? (s.model.numChannels as number | undefined) });
+  const data = await loadTrainData(o, preset, { examples: s.examples, seed: s.seed, devSize: s.devSize, numChannels: (config?.preset === 'vit-classifier' ? config.numChannels : undefined) ?? (s.model.numChannels as number | undefined) });
   if (!tokenizer) {
     tokenizer = tokenizerFor(data, o);
     if (tokenizer?.kind === 'char' && tokenizer.vocabSize > TRAIN_LIMITS.vocabSize) {
