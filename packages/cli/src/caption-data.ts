@@ -3,7 +3,7 @@
 // names. The rows of the file are split three ways by index (8 of every 10 for training scenes,
 // 1 for dev scenes, 1 for test scenes), so dev and test digits are never seen in training.
 
-import { digitScenes, readCsvClassification, type DigitScenesOptions, type LabeledFeatures } from '@attend/core';
+import { digitRowsOf, digitScenes, readCsvClassification, type DigitScenesOptions, type LabeledFeatures } from '@attend/core';
 import { CliError } from './errors.js';
 
 /** Most fragments of clutter per scene. */
@@ -46,16 +46,10 @@ export interface SceneSplit {
   counts: number[];
 }
 
-/** The rows of the digits file that `split` draws from: 8 of every 10 rows train, 1 dev, 1 test. */
-export function digitRows(rows: readonly LabeledFeatures[], split: 'train' | 'dev' | 'test'): LabeledFeatures[] {
-  const keep = (i: number) => (split === 'train' ? i % 10 < 8 : split === 'dev' ? i % 10 === 8 : i % 10 === 9);
-  return rows.filter((_, i) => keep(i));
-}
-
 /** `count` scenes of `split` with the flags' shape, seeded (train, dev and test seeds differ). */
 export function sceneSplit(rows: readonly LabeledFeatures[], split: 'train' | 'dev' | 'test', count: number, seed: number, o: CaptionFlags): SceneSplit {
   const offset = { train: 0, dev: 1, test: 2 }[split];
-  const scenes = digitScenes(digitRows(rows, split), { count, seed: seed * 3 + offset, ...sceneShape(o) });
+  const scenes = digitScenes(digitRowsOf(rows, split), { count, seed: seed * 3 + offset, ...sceneShape(o) });
   return { images: scenes.map((s) => ({ pixels: s.pixels, caption: s.caption })), counts: scenes.map((s) => s.labels.length) };
 }
 
