@@ -3,11 +3,11 @@
 // difference of their logits (the encoder–decoder's decoder run over whole target rows, the
 // rnn-seq2seq decoder-step graph run over the target one token at a time, the LM's cache graph
 // on its first call, the classifier's forward graph, the vit-classifier's graph on seeded images
-// of patch tokens + CLS).
+// of patch tokens + CLS, the image-captioner's two graphs on seeded images and captions, word by word).
 
-import { createRng, numPatches, type ModelConfig, type TokenFields } from '@attend/core';
-import { encodeRnnSource, encodeSource, loadExportFolder, loadRnnSeq2SeqFolder, loadSeq2SeqFolder, loadVitFolder, runRnnDecoder } from '@attend/runtime-onnx/node';
-import { imageTrainBatch, loadCheckpoint, setupBackend, type TokenBatch } from '@attend/transformer';
+import { configAs, createRng, modelTask, numPatches, type ModelConfig, type TokenFields } from '@attend/core';
+import { captionerFolderLogits, encodeRnnSource, encodeSource, loadExportFolder, loadRnnSeq2SeqFolder, loadSeq2SeqFolder, loadVitFolder, runRnnDecoder } from '@attend/runtime-onnx/node';
+import { imageBatch, imageTrainBatch, loadCheckpoint, setupBackend, type TokenBatch } from '@attend/transformer';
 
 export interface Parity {
   /** Largest |tfjs − ORT| over every logit of every input. */
@@ -65,6 +65,16 @@ export async function exportParity(checkpointDir: string, exportDir: string): Pr
         await onnx.encoder.release();
         await onnx.decoder.release();
       }
+    }
+    if (modelTask(config) === 'image-to-text') {
+      const captioner = configAs(config, ['image-captioner'], 'captioning parity');
+      const rng = createRng(1);
+      const count = 3;
+      const pixels = Float32Array.from({ length: count * captioner.imageHeight * captioner.imageWidth }, () => rng.next() / captioner.pixelScale);
+      const target = randomRows(captioner, 2, [T, T, T]);
+      target.ids.forEach((_, i) => i % T === 0 && (target.ids[i] = captioner.bosTokenId));
+      const { logits } = await captionerFolderLogits(exportDir, pixels, target);
+      return { maxAbsDiff: maxDiff(tfjsLogits(imageBatch(pixels, count, captioner), target), logits), rows: count, seqLen: T, images: true };
     }
     if (config.preset === 'encoder-decoder') {
       const source = randomRows(config, 1, lengths);
