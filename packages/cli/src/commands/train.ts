@@ -16,6 +16,7 @@ import {
   CHECKPOINT_FILES,
   configAs,
   createModelConfig,
+  featureLocations,
   largestBatchThatFits,
   modelKind,
   modelTask,
@@ -357,6 +358,12 @@ function captionPresetTask(t: Transformer, data: Extract<TrainData, { preset: 'i
     throw new CliError(`--canvas: ${data.height}x${data.width} differs from the model's ${config.imageHeight}x${config.imageWidth}`, 2);
   }
   const task = t.captionTask(data.train.images, data.dev.images, tokenizer, config, { batchSize: s.batchSize, seed: s.seed });
+  const size = `${data.train.images.length} scenes, dev ${data.dev.images.length}; ${config.imageHeight}×${config.imageWidth} pixels, ${config.visualAttention} attention`;
+  return decodedTask(task, size, { context: config.maxSeqLen, source: featureLocations(config) });
+}
+
+/** The PresetTask of a task scored on decoded outputs (see DECODED_METRICS). */
+function decodedTask(task: { nextBatch(step: number): TrainBatch; evaluate(m: AttendModel): Promise<{ loss: number; bleu: number; exactMatch: number }> }, size: string, lengths: FlopsLengths): PresetTask {
   return {
     nextBatch: task.nextBatch,
     evaluate: async (m) => {
@@ -365,8 +372,8 @@ function captionPresetTask(t: Transformer, data: Extract<TrainData, { preset: 'i
     },
     describeEval: describeDecoded,
     best: DECODED_METRICS,
-    size: `${data.train.images.length} scenes, dev ${data.dev.images.length}; ${config.imageHeight}×${config.imageWidth} pixels, ${config.visualAttention} attention`,
-    lengths: { context: config.maxSeqLen, source: t.imageBatch(new Float32Array(config.imageHeight * config.imageWidth), 1, config).seqLen },
+    size,
+    lengths,
   };
 }
 
@@ -382,17 +389,7 @@ function seq2seqPresetTask(t: Transformer, data: Extract<TrainData, { preset: 'e
   const maxSrcLen = Math.min(model.maxSeqLen, encodedMax(pairs.map((p) => p.source)) + 2);
   const maxTgtLen = Math.min(model.maxSeqLen - 2, encodedMax(pairs.map((p) => p.target)) + 1);
   const task = t.seq2seqTask(trainPairs, dev, tokenizer, { batchSize: s.batchSize, seed: s.seed, maxSrcLen, maxTgtLen });
-  return {
-    nextBatch: task.nextBatch,
-    evaluate: async (m) => {
-      const { loss, bleu, exactMatch } = await task.evaluate(m);
-      return { loss, bleu, exactMatch };
-    },
-    describeEval: describeDecoded,
-    best: DECODED_METRICS,
-    size: `${trainPairs.length} pairs, dev ${dev.length}`,
-    lengths: { context: maxTgtLen + 1, source: maxSrcLen },
-  };
+  return decodedTask(task, `${trainPairs.length} pairs, dev ${dev.length}`, { context: maxTgtLen + 1, source: maxSrcLen });
 }
 
 export async function trainCommand(o: TrainCommandOptions, fromCli: (key: keyof TrainFlags) => boolean): Promise<void> {
