@@ -6,8 +6,9 @@
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createModelConfig, createRng, featureLocations, parseSafetensors, VISUAL_ATTENTIONS } from '@attend/core';
-import { CaptionerModel, serializeCheckpoint, setupBackend } from '@attend/transformer';
+import { CaptionerModel, imageBatch, serializeCheckpoint, setupBackend, translate } from '@attend/transformer';
 import { exportCaptioner } from './export.js';
+import { captionImages } from './session.js';
 import { maxAbsDiff, perturbed } from '../../test-utils/models.js';
 
 const TOLERANCE = 1e-4;
@@ -63,6 +64,35 @@ describe('image-captioner: ONNX encoder + decoder step equal tfjs', () => {
       expect(d).toBe(config.dModel);
     } finally {
       await Promise.all([encoder.release(), decoder.release()]);
+      model.dispose();
+    }
+  });
+});
+
+describe('image-captioner: captions through core\'s decoding loop on the ONNX graphs', () => {
+  it.each([['soft', { kind: 'greedy' }], ['hard', { kind: 'beam', beamSize: 3 }], ['none', { kind: 'beam', beamSize: 2 }]] as const)('%s attention, %j: the same words as tfjs, α per word', async (visualAttention, strategy) => {
+    const config = createModelConfig({ preset: 'image-captioner', vocabSize: VOCAB, dModel: 8, featureSize: 6, imageHeight: 7, imageWidth: 11, patchSize: 3, patchStride: 2, maxSeqLen: 6, dropout: 0, visualAttention });
+    const model = perturbed(new CaptionerModel(config, { seed: 9 }), 9);
+    const rng = createRng(77);
+    const count = 3;
+    const pixels = Float32Array.from({ length: count * 7 * 11 }, () => rng.next());
+    const { tensors } = parseSafetensors(serializeCheckpoint({ model })['model.safetensors']!);
+    const exported = exportCaptioner(config, tensors);
+    const sessions = { encoder: await ort.InferenceSession.create(exported.encoder), decoder: await ort.InferenceSession.create(exported.decoder) };
+    try {
+      const want = await translate(model, imageBatch(pixels, count, config), { maxNewTokens: config.maxSeqLen - 1, strategy });
+      const got = await captionImages(ort, sessions, config, pixels, count, strategy);
+      expect(got.map((c) => c.ids)).toEqual(want);
+      expect(want.some((ids) => ids.length > 0)).toBe(true);
+      for (const c of got) {
+        if (visualAttention === 'none') expect(c.attention).toBeUndefined();
+        else {
+          expect(c.attention!.length).toBeGreaterThanOrEqual(c.ids.length);
+          for (const alpha of c.attention!) expect(alpha.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+        }
+      }
+    } finally {
+      await Promise.all([sessions.encoder.release(), sessions.decoder.release()]);
       model.dispose();
     }
   });

@@ -1,8 +1,9 @@
 // Running the two graphs of an image-captioner export (`exportCaptioner`) on ONNX Runtime
-// sessions of either backend: the encoder over images, then the decoder step word by word.
+// sessions of either backend: the encoder over images, then the decoder step word by word;
+// captions through core's decoding loop (greedy, sampling, beam), α per word as a step output.
 
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
-import { ShapeError, type ImageCaptionerConfig } from '@attend/core';
+import { decodeRows, ShapeError, type DecodeStrategy, type ImageCaptionerConfig, type StepFunction } from '@attend/core';
 import type { OrtRuntime } from '../../session.js';
 
 /** The encoder and decoder-step sessions of one image-captioner export. */
@@ -41,4 +42,46 @@ export async function captionerLogits(ort: OrtRuntime, sessions: CaptionerSessio
     cell = out.present_cell_state!;
   }
   return attention ? { logits, attention } : { logits };
+}
+
+/**
+ * A step function over the two graphs for captioning `count` images: each call runs the
+ * decoder over the rows' words so far from their image (recomputing the prefix: captions are a
+ * few words), following beam search's `parents` back to each row's image. Returns the last
+ * word's logits and, with attention, its α as the step output `attention` [rows, L].
+ */
+export function captionerStepFunction(ort: OrtRuntime, sessions: CaptionerSessions, config: ImageCaptionerConfig, pixels: Float32Array, count: number): StepFunction {
+  const size = config.imageHeight * config.imageWidth;
+  const V = config.vocabSize;
+  let imageRows: Int32Array | undefined;
+  return async (tokens, batchSize, length, context) => {
+    const parents = context?.parents;
+    if (!(imageRows && parents) && batchSize !== count) throw new ShapeError(`captioning ${count} images: the first step has ${batchSize} rows`);
+    imageRows = imageRows && parents ? Int32Array.from(parents, (p) => imageRows![p]!) : Int32Array.from({ length: batchSize }, (_, i) => i);
+    const rows = new Float32Array(batchSize * size);
+    imageRows.forEach((r, i) => rows.set(pixels.subarray(r * size, (r + 1) * size), i * size));
+    const { logits, attention } = await captionerLogits(ort, sessions, config, rows, { ids: tokens, batchSize, seqLen: length });
+    const last = new Float32Array(batchSize * V);
+    for (let b = 0; b < batchSize; b++) last.set(logits.subarray(((b + 1) * length - 1) * V, (b + 1) * length * V), b * V);
+    if (!attention) return last;
+    const L = attention.length / (batchSize * length);
+    const alpha = new Float32Array(batchSize * L);
+    for (let b = 0; b < batchSize; b++) alpha.set(attention.subarray(((b + 1) * length - 1) * L, (b + 1) * length * L), b * L);
+    return { logits: last, outputs: { attention: { data: alpha, dims: [batchSize, L] } } };
+  };
+}
+
+/** A caption's word ids (no bos, no eos) and, with attention, α over the grid for each word (and the eos when produced). */
+export interface Caption {
+  ids: number[];
+  attention?: Float32Array[];
+}
+
+/** Captions `count` images [H, W] in `pixels` (raw values) with `strategy`, at most maxSeqLen − 1 words. */
+export async function captionImages(ort: OrtRuntime, sessions: CaptionerSessions, config: ImageCaptionerConfig, pixels: Float32Array, count: number, strategy: DecodeStrategy = { kind: 'greedy' }): Promise<Caption[]> {
+  if (pixels.length !== count * config.imageHeight * config.imageWidth) throw new ShapeError(`images: ${pixels.length} values for ${count} × ${config.imageHeight} × ${config.imageWidth}`);
+  const step = captionerStepFunction(ort, sessions, config, pixels, count);
+  const options = { batchSize: count, vocabSize: config.vocabSize, bosTokenId: config.bosTokenId, eosTokenId: config.eosTokenId, maxNewTokens: config.maxSeqLen - 1 };
+  const rows = await decodeRows(step, options, strategy);
+  return rows.map((r) => (config.visualAttention === 'none' ? { ids: r.ids } : { ids: r.ids, attention: r.steps.map((s) => s.attention!.data) }));
 }
