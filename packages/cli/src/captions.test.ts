@@ -1,6 +1,6 @@
 // attend train --task digit-scenes (image-captioner) end to end on a small made-up digits file:
-// a tiny run writes a captioner checkpoint, --resume continues it, export writes the two ONNX
-// graphs at parity; usage errors name their flag and exit 2.
+// a tiny run writes a captioner checkpoint, --resume continues it, infer captions CSV rows of
+// pixels, export writes the two ONNX graphs at parity; usage errors name their flag and exit 2.
 
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -47,6 +47,21 @@ describe('attend train --task digit-scenes', () => {
     expect(resumed.stderr).toBe('');
     expect(resumed.stdout).toContain('resuming from step 6');
     expect(resumed.stdout).toContain('done: step 9/9');
+
+    // infer: one caption per CSV row of 12 × 24 pixel values, words of the digits' names.
+    const row = (k: number) => Array.from({ length: 12 * 24 }, (_, i) => ((i + k) % 5 === 0 ? 1 : 0)).join(',');
+    const inferred = await attend(['infer', out, row(0), row(1)]);
+    expect(inferred.stderr).toBe('');
+    // A captioner this short-trained may say nothing (eos first): one line per image all the same.
+    const captions = inferred.stdout.replace(/\n$/, '').split('\n');
+    expect(captions).toHaveLength(2);
+    for (const c of captions) expect(c).toMatch(/^((zero|one|two|three|four|five|six|seven|eight|nine)( |$))*$/);
+    const json = JSON.parse((await attend(['infer', out, row(2), '--json'])).stdout) as { preset: string; results: { output: string }[] };
+    expect(json.preset).toBe('image-captioner');
+    expect(json.results).toHaveLength(1);
+    const short = await attend(['infer', out, '1,2,3']);
+    expect(short.code).toBe(1);
+    expect(short.stderr).toContain('3 values; the model takes 12 × 24 = 288 pixel values');
 
     const exported = join(dir, 'export');
     const e = await attend(['export', out, '--out', exported]);

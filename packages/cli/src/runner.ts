@@ -5,7 +5,7 @@
 // vit-classifier), streamed continuation for the LM.
 
 import { join } from 'node:path';
-import { hasTokens, decodeResults, encoderInputIds, finishReasonOf, lmPromptIds, slidingWindow, tokenizerFromJSON, type DecodeStrategy, type FinishReason, type ModelConfig, type StepFunction, type Tokenizer, type TokenFields, decodeWith, modelTask } from '@attend/core';
+import { configAs, hasTokens, decodeResults, encoderInputIds, finishReasonOf, lmPromptIds, slidingWindow, tokenizerFromJSON, type DecodeStrategy, type FinishReason, type ModelConfig, type StepFunction, type Tokenizer, type TokenFields, decodeWith, modelTask } from '@attend/core';
 import { resolveDevice, type Classification, type Device, type OnnxRnnSeq2SeqModel, type OnnxSeq2SeqModel, type OpenExportFolderOptions } from '@attend/runtime-onnx';
 import { CliError, InputError } from './errors.js';
 import { folderKind } from './model-folder.js';
@@ -26,6 +26,8 @@ export interface ModelRunner {
   translate(sources: readonly string[], strategy: DecodeStrategy, maxNewTokens?: number): Promise<Translation[]>;
   /** encoder-classifier: class probabilities of each text. */
   classify(texts: readonly string[]): Promise<Classification[]>;
+  /** image-captioner: the caption of each of `count` images [H, W] (raw values) in `pixels` (checkpoints only, so far). */
+  caption(pixels: Float32Array, count: number, strategy: DecodeStrategy): Promise<string[]>;
   /** vit-classifier: class probabilities of each of `count` images [C, S, S] (raw values) in `pixels`. */
   classifyImages(pixels: Float32Array, count: number): Promise<Classification[]>;
   /** decoder-lm: next-token logits [B, T, V] of `batchSize` rows of `seqLen` token ids (no padding). */
@@ -106,16 +108,16 @@ function textStream(tokenizer: Tokenizer, onText?: (piece: string) => void) {
   };
 }
 
-function wrongPreset(config: ModelConfig, what: 'translate' | 'classify' | 'classify images' | 'generate'): CliError {
+function wrongPreset(config: ModelConfig, what: 'translate' | 'classify' | 'classify images' | 'caption images' | 'generate'): CliError {
   const use = {
     'encoder-decoder': 'attend infer (or translate)',
     'rnn-seq2seq': 'attend infer (or translate)',
     'decoder-lm': 'attend generate',
     'encoder-classifier': 'attend infer',
     'vit-classifier': 'attend infer with CSV rows of pixel values',
-    'image-captioner': 'npm run bench:captions; the CLI does not caption images yet',
+    'image-captioner': 'attend infer with CSV rows of pixel values',
   }[config.preset];
-  const needs = { translate: 'an encoder-decoder', classify: 'an encoder-classifier', 'classify images': 'a vit-classifier', generate: 'a decoder-lm' }[what];
+  const needs = { translate: 'an encoder-decoder', classify: 'an encoder-classifier', 'classify images': 'a vit-classifier', 'caption images': 'an image-captioner', generate: 'a decoder-lm' }[what];
   return new CliError(`${what} needs ${needs}; this model is a ${config.preset} (use ${use})`);
 }
 
@@ -143,7 +145,7 @@ export function checkDevice(device: InferDevice, deviceId: number | undefined): 
 }
 
 async function openCheckpoint(dir: string): Promise<ModelRunner> {
-  const { classify, forwardLogits, imageTrainBatch, loadCheckpoint, setupBackend, tfjsStepFunction, translate } = await import('@attend/transformer');
+  const { classify, forwardLogits, imageBatch, imageTrainBatch, loadCheckpoint, setupBackend, tfjsStepFunction, translate } = await import('@attend/transformer');
   const backend = await setupBackend();
   const checkpoint = await loadCheckpoint(dir);
   const { model, config } = checkpoint;
@@ -170,6 +172,12 @@ async function openCheckpoint(dir: string): Promise<ModelRunner> {
     async classifyImages(pixels, count) {
       if (config.preset !== 'vit-classifier') throw wrongPreset(config, 'classify images');
       return classify(model, imageTrainBatch(pixels, new Int32Array(count), config).input);
+    },
+    async caption(pixels, count, strategy) {
+      if (modelTask(config) !== 'image-to-text') throw wrongPreset(config, 'caption images');
+      const captioner = configAs(config, ['image-captioner'], 'captioning');
+      const out = await translate(model, imageBatch(pixels, count, captioner), { maxNewTokens: captioner.maxSeqLen - 1, strategy });
+      return out.map((ids) => textTokenizer(tokenizer, config).decode(ids));
     },
     async lmLogits(ids, batchSize, seqLen) {
       if (modelTask(config) !== 'text-generation') throw wrongPreset(config, 'generate');
@@ -257,6 +265,9 @@ async function openExport(dir: string, device: InferDevice, deviceId: number | u
     async classifyImages(pixels, count) {
       if (config.preset !== 'vit-classifier') throw wrongPreset(config, 'classify images');
       return rt.classifyImages(first, pixels, count);
+    },
+    async caption() {
+      throw new CliError(`${dir}: attend infer does not caption with an export folder yet; give the training checkpoint`);
     },
     async lmLogits(ids, batchSize, seqLen) {
       if (modelTask(config) !== 'text-generation') throw wrongPreset(config, 'generate');
