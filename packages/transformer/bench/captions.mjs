@@ -11,10 +11,10 @@
 // Usage: node packages/transformer/bench/captions.mjs [--steps 600] [--seed 1] [--clutter 4]
 
 import * as tf from '@tensorflow/tfjs-core';
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
-import { flag, repoRoot } from './common.mjs';
+import { flag, repoRoot, writeAtomic } from './common.mjs';
 import { attentionColor, attentionLegendStops, corpusBleu, createModelConfig, digitRowsOf, digitScenes, exactMatch, featureGrid, readCsvClassification, rgbHex, VISUAL_ATTENTIONS, WordTokenizer } from '@attend/core';
 import { captionTask, createModel, imageBatch, setupBackend, train } from '../dist/index.js';
 
@@ -72,11 +72,6 @@ for (const clutter of [0, clutterLevel]) {
 
 const dir = join(repoRoot, 'bench/results');
 mkdirSync(dir, { recursive: true });
-const writeAtomic = (file, text) => {
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, file);
-};
 const meta = { date: new Date().toISOString(), backend: backend.name, cpus: cpus().length, loadAtEnd: loadavg(), seed, steps, batchSize, trainScenes: trainCount, testScenes: testCount, scene: shape, clutter: clutterLevel };
 writeAtomic(join(dir, 'captions.json'), `${JSON.stringify({ ...meta, results }, null, 2)}\n`);
 writeAtomic(join(dir, 'captions.md'), markdown());

@@ -13,14 +13,12 @@
 //
 // Generation starts from the initial states and feeds bos.
 
-import { CHECKPOINT_FILES, checkWeights, featureLocations, parseSafetensors, type ImageCaptionerConfig, type NamedTensor } from '@attend/core';
+import { featureLocations, type ImageCaptionerConfig, type NamedTensor } from '@attend/core';
 import { EXPORT_FILES, generationConfig } from '../../folder-files.js';
-import { METADATA_KEYS, PRODUCER_NAME, PRODUCER_VERSION } from '../../graph-io.js';
 import { GraphBuilder, type Value } from '../../onnx/graph.js';
-import { encodeModel } from '../../onnx/proto.js';
 import { WeightReader } from '../../weights.js';
 import { TEXT_FILES, type RuntimeKind } from '../kind.js';
-import { onnxCellWeights } from '../rnn-seq2seq/export.js';
+import { checkedTensors, exportGraphPair, onnxCellWeights } from '../rnn-seq2seq/export.js';
 
 /** Paths of the two graphs of an image-captioner export folder. */
 export const CAPTIONER_FILES = {
@@ -30,24 +28,11 @@ export const CAPTIONER_FILES = {
 
 /** The two graphs of an image-captioner export, as ONNX ModelProto bytes (see the top of this file). */
 export function exportCaptioner(config: ImageCaptionerConfig, tensors: Record<string, NamedTensor>, options: { source?: string } = {}): { encoder: Uint8Array; decoder: Uint8Array } {
-  const weights = new WeightReader(tensors, options.source ?? CHECKPOINT_FILES.weights);
-  const encode = (kind: 'encoder' | 'decoder'): Uint8Array => {
-    const g = new GraphBuilder(`attend-image-captioner-${kind}`);
+  return exportGraphPair(config, tensors, options.source, (kind, g, weights) => {
     const builder = new CaptionerGraph(config, weights, g);
     if (kind === 'encoder') builder.buildEncoder();
     else builder.buildDecoderStep();
-    return encodeModel(
-      g.toModel({
-        producerName: PRODUCER_NAME,
-        producerVersion: PRODUCER_VERSION,
-        docString: `attend image-captioner ${kind} graph`,
-        metadata: { [METADATA_KEYS.config]: JSON.stringify(config), [METADATA_KEYS.graph]: `image-captioner-${kind}` },
-      }),
-    );
-  };
-  const result = { encoder: encode('encoder'), decoder: encode('decoder') };
-  weights.checkAllUsed();
-  return result;
+  });
 }
 
 export const IMAGE_CAPTIONER: RuntimeKind<ImageCaptionerConfig> = {
@@ -61,10 +46,8 @@ export const IMAGE_CAPTIONER: RuntimeKind<ImageCaptionerConfig> = {
     transformersJsFiles: TEXT_FILES,
   },
   forward: { none: 'exports as an encoder and a decoder-step graph: use exportCaptioner' },
-  exportGraphs: (config, { read, where }) => {
-    const source = where(CHECKPOINT_FILES.weights);
-    const { tensors } = parseSafetensors(read(CHECKPOINT_FILES.weights), { source });
-    checkWeights(config, tensors, source);
+  exportGraphs: (config, checkpoint) => {
+    const { tensors, source } = checkedTensors(config, checkpoint);
     const { encoder, decoder } = exportCaptioner(config, tensors, { source });
     return { [CAPTIONER_FILES.encoder]: encoder, [CAPTIONER_FILES.decoder]: decoder };
   },

@@ -22,7 +22,7 @@ import { METADATA_KEYS, PRODUCER_NAME, PRODUCER_VERSION } from '../../graph-io.j
 import { GraphBuilder, type Value } from '../../onnx/graph.js';
 import { encodeModel } from '../../onnx/proto.js';
 import { WeightReader } from '../../weights.js';
-import { TEXT_FILES, type RuntimeKind } from '../kind.js';
+import { TEXT_FILES, type CheckpointSource, type RuntimeKind } from '../kind.js';
 
 /** Paths of the two graphs of an rnn-seq2seq export folder (the other files as in EXPORT_FILES). */
 export const RNN_SEQ2SEQ_FILES = {
@@ -43,24 +43,43 @@ export function rnnHasInputFeeding(config: Pick<RnnSeq2SeqConfig, 'rnnAttention'
 /** The two graphs of an rnn-seq2seq export, as ONNX ModelProto bytes (see the top of this file). */
 export function exportRnnSeq2Seq(config: ModelConfig, tensors: Record<string, NamedTensor>, options: { source?: string } = {}): RnnSeq2SeqExport {
   if (config.preset !== 'rnn-seq2seq') throw new ConfigError('preset', `the rnn export is for 'rnn-seq2seq', got '${config.preset}'`);
-  const weights = new WeightReader(tensors, options.source ?? CHECKPOINT_FILES.weights);
-  const encode = (kind: 'encoder' | 'decoder'): Uint8Array => {
-    const g = new GraphBuilder(`attend-rnn-seq2seq-${kind}`);
+  return exportGraphPair(config, tensors, options.source, (kind, g, weights) => {
     const builder = new RnnGraph(config, weights, g);
     if (kind === 'encoder') builder.buildEncoder();
     else builder.buildDecoderStep();
+  });
+}
+
+/**
+ * The encoder and decoder(-step) graphs of a two-graph export (rnn-seq2seq, image-captioner),
+ * each written by `build` into its own builder and encoded with attend's metadata (graph kind
+ * `{preset}-encoder` / `{preset}-decoder`); every checkpoint tensor must have been used.
+ */
+export function exportGraphPair(config: ModelConfig, tensors: Record<string, NamedTensor>, source: string | undefined, build: (kind: 'encoder' | 'decoder', g: GraphBuilder, weights: WeightReader) => void): { encoder: Uint8Array; decoder: Uint8Array } {
+  const weights = new WeightReader(tensors, source ?? CHECKPOINT_FILES.weights);
+  const encode = (kind: 'encoder' | 'decoder'): Uint8Array => {
+    const g = new GraphBuilder(`attend-${config.preset}-${kind}`);
+    build(kind, g, weights);
     return encodeModel(
       g.toModel({
         producerName: PRODUCER_NAME,
         producerVersion: PRODUCER_VERSION,
-        docString: `attend rnn-seq2seq ${kind} graph`,
-        metadata: { [METADATA_KEYS.config]: JSON.stringify(config), [METADATA_KEYS.graph]: `rnn-seq2seq-${kind}` },
+        docString: `attend ${config.preset} ${kind} graph`,
+        metadata: { [METADATA_KEYS.config]: JSON.stringify(config), [METADATA_KEYS.graph]: `${config.preset}-${kind}` },
       }),
     );
   };
   const result = { encoder: encode('encoder'), decoder: encode('decoder') };
   weights.checkAllUsed();
   return result;
+}
+
+/** A checkpoint's weights for a two-graph export, checked against `config` (sizes, finite values) before any graph is built. */
+export function checkedTensors(config: ModelConfig, { read, where }: CheckpointSource): { tensors: Record<string, NamedTensor>; source: string } {
+  const source = where(CHECKPOINT_FILES.weights);
+  const { tensors } = parseSafetensors(read(CHECKPOINT_FILES.weights), { source });
+  checkWeights(config, tensors, source);
+  return { tensors, source };
 }
 
 export const RNN_SEQ2SEQ: RuntimeKind<RnnSeq2SeqConfig> = {
@@ -74,10 +93,8 @@ export const RNN_SEQ2SEQ: RuntimeKind<RnnSeq2SeqConfig> = {
     transformersJsFiles: TEXT_FILES,
   },
   forward: { none: 'exports as an encoder and a decoder-step graph: use exportRnnSeq2Seq' },
-  exportGraphs: (config, { read, where }) => {
-    const source = where(CHECKPOINT_FILES.weights);
-    const { tensors } = parseSafetensors(read(CHECKPOINT_FILES.weights), { source });
-    checkWeights(config, tensors, source); // sizes against the config and finite values, before any graph is built
+  exportGraphs: (config, checkpoint) => {
+    const { tensors, source } = checkedTensors(config, checkpoint);
     const { encoder, decoder } = exportRnnSeq2Seq(config, tensors, { source });
     return { [RNN_SEQ2SEQ_FILES.encoder]: encoder, [RNN_SEQ2SEQ_FILES.decoder]: decoder };
   },
