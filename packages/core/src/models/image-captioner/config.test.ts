@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { createModelConfig, parseModelConfig } from '../../config.js';
+import { createModelConfig, parseModelConfig, type ModelConfigInput } from '../../config.js';
 import { ConfigError } from '../../errors.js';
 import { hfConfig, modelTask } from '../registry.js';
-import { featureGrid, featureLocations } from './config.js';
+import { featureGrid, featureLocations, type ImageCaptionerConfig } from './config.js';
 
-const make = (fields: Record<string, unknown> = {}) => createModelConfig({ preset: 'image-captioner', vocabSize: 14, ...fields } as never);
+const make = (fields: Record<string, unknown> = {}) => createModelConfig({ preset: 'image-captioner', vocabSize: 14, ...fields } as ModelConfigInput) as ImageCaptionerConfig;
 
 function fieldOf(fn: () => unknown): string {
   try {
