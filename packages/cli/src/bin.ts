@@ -5,7 +5,8 @@
 // or missing flag, bad flag value), 130 training interrupted by Ctrl-C (checkpoint kept).
 
 import { Command, CommanderError, Option } from 'commander';
-import { PRESETS, RNN_ATTENTIONS, RNN_CELLS, SYNTHETIC_CLASSIFICATION_TASKS, SYNTHETIC_TASKS } from '@attend/core';
+import { PRESETS, RNN_ATTENTIONS, RNN_CELLS, SYNTHETIC_CLASSIFICATION_TASKS, SYNTHETIC_TASKS, VISUAL_ATTENTIONS } from '@attend/core';
+import { DIGIT_SCENES_TASK } from './caption-data.js';
 import { NODE_DEVICES } from '@attend/runtime-onnx';
 import { CliError, errorLine } from './errors.js';
 import { DEFAULT_INFER_BATCH, MAX_INFER_BATCH } from './inputs.js';
@@ -52,7 +53,7 @@ program
   .description('train an encoder–decoder, a decoder-only LM, an encoder classifier or a vision Transformer, checkpointing into --out')
   .addOption(new Option('--preset <preset>', 'model kind (default: from the data)').choices(PRESETS))
   .option('--config <file>', 'JSON settings: ModelConfig fields and steps, batchSize, learningRate, seed, evalEvery, examples, devSize, contextLength, layers (flags override it)')
-  .addOption(new Option('--task <name>', `built-in task (copy|reverse|sort|date: encoder-decoder; majority|parity: encoder-classifier; ${CLUTTERED_DIGITS_TASK}: canvases of the --images digits for the image kinds)`).choices([...SYNTHETIC_TASKS, ...SYNTHETIC_CLASSIFICATION_TASKS, CLUTTERED_DIGITS_TASK]))
+  .addOption(new Option('--task <name>', `built-in task (copy|reverse|sort|date: encoder-decoder; majority|parity: encoder-classifier; ${CLUTTERED_DIGITS_TASK}: canvases of the --images digits for the image classifiers; ${DIGIT_SCENES_TASK}: image-captioner)`).choices([...SYNTHETIC_TASKS, ...SYNTHETIC_CLASSIFICATION_TASKS, CLUTTERED_DIGITS_TASK, DIGIT_SCENES_TASK]))
   .option('--pairs <file>', 'encoder-decoder data: tab-separated source/target pairs, one per line')
   .option('--text <file>', 'decoder-lm data: a text file, modelled token by token (characters unless --tokenizer says otherwise)')
   .option('--csv <file>', 'encoder-classifier data: text,label rows (label = class id 0, 1, …)')
@@ -80,7 +81,11 @@ program
   .option('--canvas-size <n>', `--task ${CLUTTERED_DIGITS_TASK}: canvas side in pixels (default 32)`, positiveInt)
   .option('--digit-size <n>', `--task ${CLUTTERED_DIGITS_TASK}: digit side on the canvas, 8 or larger by scaling (default 8)`, positiveInt)
   .option('--rotate <degrees>', `--task ${CLUTTERED_DIGITS_TASK}: largest rotation of a digit (default 0)`, positiveNumber)
-  .option('--clutter <n>', `--task ${CLUTTERED_DIGITS_TASK}: fragments of other digits scattered over each canvas (default 0)`, nonNegativeInt)
+  .option('--clutter <n>', `--task ${CLUTTERED_DIGITS_TASK} or ${DIGIT_SCENES_TASK}: fragments of other digits scattered over each canvas or scene (default 0)`, nonNegativeInt)
+  .addOption(new Option('--captioner <attention>', `image-captioner: how the LSTM looks at the image grid (none: Show and Tell; soft, hard: Show, Attend and Tell; default soft)`).choices(VISUAL_ATTENTIONS))
+  .option('--digits-csv <file>', `--task ${DIGIT_SCENES_TASK}: digits8x8.csv, the digit images the scenes are drawn from (rows split 8:1:1 into train, dev and test digits)`)
+  .option('--canvas <HxW>', `--task ${DIGIT_SCENES_TASK}: scene height x width in pixels (default 24x48)`)
+  .option('--scene-digits <n>', `--task ${DIGIT_SCENES_TASK}: digits per scene, N or MIN-MAX (default 1-4)`)
   .option('--steps <n>', 'total optimizer steps (including those before --resume)', positiveInt, 1000)
   .option('--batch-size <n>', 'examples per batch', positiveInt, 64)
   .option('--grad-accum <n>', 'micro-batches per step: the batch\'s gradient with one micro-batch\'s activations in memory', positiveInt, 1)
@@ -105,6 +110,7 @@ Examples:
   $ attend train --task reverse --preset rnn-seq2seq --rnn-attention additive --layers 1 --out runs/gru
   $ attend train --images digits8x8.csv --steps 600 --out runs/digits
   $ attend train --task cluttered-digits --images digits8x8.csv --clutter 8 --preset stn-classifier --out runs/stn
+  $ attend train --task digit-scenes --digits-csv digits8x8.csv --captioner soft --out runs/captions
   $ attend train --task reverse --steps 600 --out runs/reverse --overwrite
   $ attend train --from runs/gpt2 --text input.txt --lora-rank 8 --lora-targets q,v --out runs/gpt2-lora
 

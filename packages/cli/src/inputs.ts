@@ -3,7 +3,7 @@
 // the length (--max-new-tokens, alias --max-tokens; --sliding-window) and the warning for input
 // the tokenizer does not know.
 
-import { readTextLines, textLines, unknownText, unknownTextWarning, type DecodeStrategy, type ModelConfig, type Tokenizer, type ImageClassifierConfig } from '@attend/core';
+import { readTextLines, textLines, unknownText, unknownTextWarning, type DecodeStrategy, type ModelConfig, type Tokenizer, type ImageClassifierConfig, type ImageCaptionerConfig } from '@attend/core';
 import { CliError, InputError } from './errors.js';
 import { isImageCsvHeader } from './train-data.js';
 
@@ -120,8 +120,14 @@ export interface ImageInputs {
 }
 
 /** Whether `line` is the header of an images CSV for `config`: a row's column count, some field not a number (a lone word is a bad input). */
-export function isImageHeader(line: string, config: ImageClassifierConfig): boolean {
-  const size = config.numChannels * config.imageSize ** 2;
+/** The pixel values per image of an image model (image classifiers C × S × S, image-captioner H × W) and how to name them. */
+export function pixelShape(config: ImageClassifierConfig | ImageCaptionerConfig): { size: number; text: string } {
+  if ('numChannels' in config) return { size: config.numChannels * config.imageSize ** 2, text: `${config.numChannels} × ${config.imageSize} × ${config.imageSize}` };
+  return { size: config.imageHeight * config.imageWidth, text: `${config.imageHeight} × ${config.imageWidth}` };
+}
+
+export function isImageHeader(line: string, config: ImageClassifierConfig | ImageCaptionerConfig): boolean {
+  const { size } = pixelShape(config);
   const columns = line.split(',').length;
   return (columns === size || columns === size + 1) && isImageCsvHeader(line);
 }
@@ -131,8 +137,8 @@ export function isImageHeader(line: string, config: ImageClassifierConfig): bool
  * optionally followed by the class id; with `header` (the default), a first line that
  * `isImageHeader` is skipped.
  */
-export function imageInputs(lines: readonly string[], config: ImageClassifierConfig, { header = true }: { header?: boolean } = {}): ImageInputs {
-  const size = config.numChannels * config.imageSize ** 2;
+export function imageInputs(lines: readonly string[], config: ImageClassifierConfig | ImageCaptionerConfig, { header = true }: { header?: boolean } = {}): ImageInputs {
+  const { size, text } = pixelShape(config);
   const rows = header && lines.length > 0 && isImageHeader(lines[0]!, config) ? lines.slice(1) : lines;
   if (rows.length === 0) throw new CliError('no images: each input is a line of comma-separated pixel values');
   const pixels = new Float32Array(rows.length * size);
@@ -142,7 +148,7 @@ export function imageInputs(lines: readonly string[], config: ImageClassifierCon
     const bad = values.findIndex((x) => !Number.isFinite(x));
     if (bad >= 0) throw new InputError(i + 1, `: value ${bad + 1} is not a number: ${JSON.stringify(line.split(',')[bad])}`);
     if (values.length !== size && values.length !== size + 1) {
-      throw new InputError(i + 1, `: ${values.length} values; the model takes ${config.numChannels} × ${config.imageSize} × ${config.imageSize} = ${size} pixel values (and an optional class id after them)`);
+      throw new InputError(i + 1, `: ${values.length} values; the model takes ${text} = ${size} pixel values (and an optional class id after them)`);
     }
     if (values.length === size + 1) {
       const label = values[size]!;

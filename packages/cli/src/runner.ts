@@ -5,8 +5,8 @@
 // vit-classifier), streamed continuation for the LM.
 
 import { join } from 'node:path';
-import { hasTokens, decodeResults, encoderInputIds, finishReasonOf, lmPromptIds, slidingWindow, tokenizerFromJSON, type DecodeStrategy, type FinishReason, type ModelConfig, type ModelTask, type StepFunction, type Tokenizer, type TokenFields, type TokenModelConfig, modelTask } from '@attend/core';
-import { resolveDevice, type Classification, type Device, type OpenExportFolderOptions } from '@attend/runtime-onnx';
+import { configAs, hasTokens, decodeResults, encoderInputIds, finishReasonOf, lmPromptIds, slidingWindow, tokenizerFromJSON, type DecodeStrategy, type FinishReason, type ModelConfig, type ModelTask, type StepFunction, type Tokenizer, type TokenFields, type TokenModelConfig, modelTask } from '@attend/core';
+import { resolveDevice, type Classification, type Device, type OnnxRnnSeq2SeqModel, type OnnxSeq2SeqModel, type OpenExportFolderOptions } from '@attend/runtime-onnx';
 import { CliError, InputError } from './errors.js';
 import { folderKind } from './model-folder.js';
 
@@ -26,6 +26,8 @@ export interface ModelRunner {
   translate(sources: readonly string[], strategy: DecodeStrategy, maxNewTokens?: number): Promise<Translation[]>;
   /** encoder-classifier: class probabilities of each text. */
   classify(texts: readonly string[]): Promise<Classification[]>;
+  /** image-captioner: the caption of each of `count` images [H, W] (raw values) in `pixels` (checkpoints only, so far). */
+  caption(pixels: Float32Array, count: number, strategy: DecodeStrategy): Promise<string[]>;
   /** vit-classifier: class probabilities of each of `count` images [C, S, S] (raw values) in `pixels`. */
   classifyImages(pixels: Float32Array, count: number): Promise<Classification[]>;
   /** decoder-lm: next-token logits [B, T, V] of `batchSize` rows of `seqLen` token ids (no padding). */
@@ -111,6 +113,7 @@ const TASK_OF = {
   translate: 'translation',
   classify: 'text-classification',
   'classify images': 'image-classification',
+  'caption images': 'image-to-text',
   generate: 'text-generation',
 } as const satisfies Record<string, ModelTask>;
 
@@ -122,8 +125,9 @@ function wrongPreset(config: ModelConfig, what: RunnerUse): CliError {
     'text-generation': 'attend generate',
     'text-classification': 'attend infer',
     'image-classification': 'attend infer with CSV rows of pixel values or a PNG',
+    'image-to-text': 'attend infer with CSV rows of pixel values',
   }[modelTask(config)];
-  const needs = { translate: 'an encoder-decoder', classify: 'an encoder-classifier', 'classify images': 'an image classifier', generate: 'a decoder-lm' }[what];
+  const needs = { translate: 'an encoder-decoder', classify: 'an encoder-classifier', 'classify images': 'an image classifier', 'caption images': 'an image-captioner', generate: 'a decoder-lm' }[what];
   return new CliError(`${what} needs ${needs}; this model is a ${config.preset} (use ${use})`);
 }
 
@@ -163,7 +167,7 @@ export function checkDevice(device: InferDevice, deviceId: number | undefined): 
 }
 
 async function openCheckpoint(dir: string): Promise<ModelRunner> {
-  const { classify, forwardLogits, imageTrainBatch, loadCheckpoint, setupBackend, tfjsStepFunction, tfjsTranslator, translate } = await import('@attend/transformer');
+  const { classify, forwardLogits, imageBatch, imageTrainBatch, loadCheckpoint, setupBackend, tfjsStepFunction, tfjsTranslator, translate } = await import('@attend/transformer');
   const backend = await setupBackend();
   const checkpoint = await loadCheckpoint(dir);
   const { model, config } = checkpoint;
@@ -189,6 +193,12 @@ async function openCheckpoint(dir: string): Promise<ModelRunner> {
     },
     async classifyImages(pixels, count) {
       return classify(model, imageTrainBatch(pixels, new Int32Array(count), imageConfig(config)).input);
+    },
+    async caption(pixels, count, strategy) {
+      if (modelTask(config) !== 'image-to-text') throw wrongPreset(config, 'caption images');
+      const captioner = configAs(config, ['image-captioner'], 'captioning');
+      const out = await translate(model, imageBatch(pixels, count, captioner), { maxNewTokens: captioner.maxSeqLen - 1, strategy });
+      return out.map((ids) => textTokenizer(tokenizer, config).decode(ids));
     },
     async lmLogits(ids, batchSize, seqLen) {
       if (modelTask(config) !== 'text-generation') throw wrongPreset(config, 'generate');
@@ -273,6 +283,9 @@ async function openExport(dir: string, device: InferDevice, deviceId: number | u
     async classifyImages(pixels, count) {
       imageConfig(config);
       return rt.classifyImages(first, pixels, count);
+    },
+    async caption() {
+      throw new CliError(`${dir}: attend infer does not caption with an export folder yet; give the training checkpoint`);
     },
     async lmLogits(ids, batchSize, seqLen) {
       if (modelTask(config) !== 'text-generation') throw wrongPreset(config, 'generate');

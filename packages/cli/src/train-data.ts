@@ -25,6 +25,7 @@ import {
 import { CLUTTERED_DIGITS_TASK, clutteredDigitsData, type ClutteredDigitsFlags } from './cluttered-digits.js';
 import { CliError } from './errors.js';
 import { CLI_KINDS } from './models/registry.js';
+import { DIGIT_SCENES_TASK, readDigits, sceneShape, sceneSplit, type CaptionFlags, type SceneSplit } from './caption-data.js';
 
 /** Longest source or target accepted from --pairs, in characters: maxSeqLen follows the longest pair. */
 const MAX_PAIR_CHARS = 1000;
@@ -34,7 +35,8 @@ export type TrainData =
   | { preset: 'decoder-lm'; text: string; source: string }
   | { preset: 'encoder-classifier'; examples: LabeledText[]; numClasses: number; source: string }
   // Images, for every image-classification kind (the vit-classifier is the default one).
-  | ({ preset: 'vit-classifier'; source: string } & ImageData);
+  | ({ preset: 'vit-classifier'; source: string } & ImageData)
+  | { preset: 'image-captioner'; train: SceneSplit; dev: SceneSplit; height: number; width: number; maxDigits: number; source: string };
 
 /** Labelled square images and what the model needs to know of them. */
 export interface ImageData {
@@ -48,7 +50,7 @@ export interface ImageData {
   dev?: LabeledFeatures[];
 }
 
-export interface DataFlags extends ClutteredDigitsFlags {
+export interface DataFlags extends ClutteredDigitsFlags, CaptionFlags {
   task?: string;
   pairs?: string;
   text?: string;
@@ -62,6 +64,7 @@ export function presetOfData(o: DataFlags): Preset | undefined {
   if (o.csv) return 'encoder-classifier';
   if (o.images || o.task === CLUTTERED_DIGITS_TASK) return 'vit-classifier';
   if (o.pairs) return 'encoder-decoder';
+  if (o.task === DIGIT_SCENES_TASK) return 'image-captioner';
   if (o.task) return isClassificationTask(o.task) ? 'encoder-classifier' : 'encoder-decoder';
   return undefined;
 }
@@ -80,6 +83,7 @@ const FLAG_OF_PRESET: Record<Preset, string> = {
   'stn-classifier': IMAGE_FLAGS,
   'decoder-lm': '--text FILE',
   'encoder-classifier': `--csv FILE.csv or --task ${SYNTHETIC_CLASSIFICATION_TASKS.join('|')}`,
+  'image-captioner': `--task ${DIGIT_SCENES_TASK} --digits-csv FILE`,
 };
 
 /**
@@ -95,7 +99,7 @@ export async function loadTrainData(o: DataFlags, requested: Preset, opts: { exa
   if (given.length > 1) throw new CliError(`give one data source, not ${given.map((k) => `--${k}`).join(' and ')}`, 2);
   const dataPreset = presetOfData(o)!;
   if (dataPreset !== preset) throw new CliError(`--${given[0]} is data for ${dataPreset}, but the preset is ${requested}; for ${requested} give ${FLAG_OF_PRESET[requested]}`, 2);
-  const taskFlag = (['canvasSize', 'digitSize', 'rotate', 'clutter'] as const).find((k) => o[k] !== undefined);
+  const taskFlag = (['canvasSize', 'digitSize', 'rotate', 'clutter'] as const).find((k) => o[k] !== undefined && !(k === 'clutter' && o.task === DIGIT_SCENES_TASK));
   if (taskFlag && !cluttered) throw new CliError(`--${taskFlag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} sets the canvases of --task ${CLUTTERED_DIGITS_TASK}; it does nothing for --${given[0]}`, 2);
   if (o.pairs) return { preset, pairs: await readTsvPairs(o.pairs, { maxFieldLength: MAX_PAIR_CHARS }), source: o.pairs } as TrainData;
   if (o.text) return { preset: 'decoder-lm', text: await readTextFile(o.text), source: o.text };
@@ -109,6 +113,12 @@ export async function loadTrainData(o: DataFlags, requested: Preset, opts: { exa
     return { preset: 'encoder-classifier', examples, numClasses: examples.reduce((n, e) => Math.max(n, e.label), 0) + 1, source: o.csv };
   }
   const task = o.task!;
+  if (task === DIGIT_SCENES_TASK) {
+    const rows = await readDigits(o);
+    const shape = sceneShape(o);
+    const dev = Math.min(opts.devSize, opts.examples);
+    return { preset: 'image-captioner', train: sceneSplit(rows, 'train', opts.examples, opts.seed, o), dev: sceneSplit(rows, 'dev', dev, opts.seed, o), height: shape.height, width: shape.width, maxDigits: shape.maxDigits, source: `task ${task} (${o.digitsCsv})` };
+  }
   if (isClassificationTask(task)) {
     const examples = syntheticClassificationTask(task, { count: opts.examples, seed: opts.seed });
     return { preset: 'encoder-classifier', examples, numClasses: 2, source: `task ${task}` };

@@ -29,9 +29,10 @@ const MODEL_FIELDS = [
   'preset', 'numClasses', 'dModel', 'numHeads', 'numEncoderLayers', 'numDecoderLayers', 'dFf', 'maxSeqLen', 'dropout', 'norm',
   'activation', 'positional', 'attention', 'localWindow', 'tieEmbeddings', 'scaleEmbedding', 'embeddingNorm', 'layerNormEps', 'pooling', 'pooler',
   'rnnCell', 'rnnAttention', 'rnnBidirectional', 'patchSize', 'numChannels', 'pixelScale',
+  'visualAttention', 'patchStride', 'featureSize', 'attentionPenalty', 'entropyBonus', 'baselineDecay',
 ] as const;
 /** Set from the data, not from the file. */
-const DATA_FIELDS = ['vocabSize', 'padTokenId', 'bosTokenId', 'eosTokenId', 'imageSize'] as const;
+const DATA_FIELDS = ['vocabSize', 'padTokenId', 'bosTokenId', 'eosTokenId', 'imageSize', 'imageHeight', 'imageWidth'] as const;
 
 /** The flag of each setting that has one. */
 export const FLAG_OF: Record<string, string> = {
@@ -56,6 +57,7 @@ export const FLAG_OF: Record<string, string> = {
   localWindow: '--local-window',
   patchSize: '--patch-size',
   numChannels: '--channels',
+  visualAttention: '--captioner',
 };
 
 /** ModelConfig fields of any kind, as set by defaults, the file and the flags; the kind picks its own. */
@@ -115,12 +117,14 @@ export interface TrainFlags {
   patchSize?: number;
   /** vit-classifier: channels per pixel of the images CSV (default 1). */
   channels?: number;
+  /** image-captioner: none, soft or hard attention (no default here, as rnnAttention). */
+  captioner?: string;
 }
 
 const FLAG_KEYS: Record<string, keyof TrainFlags> = {
   preset: 'preset', dModel: 'dModel', numHeads: 'heads', layers: 'layers', dFf: 'dFf', steps: 'steps', batchSize: 'batchSize', gradAccum: 'gradAccum',
   learningRate: 'lr', seed: 'seed', evalEvery: 'evalEvery', examples: 'examples', devSize: 'devSize', contextLength: 'contextLength',
-  rnnAttention: 'rnnAttention', rnnCell: 'rnnCell', localWindow: 'localWindow', patchSize: 'patchSize', numChannels: 'channels',
+  rnnAttention: 'rnnAttention', rnnCell: 'rnnCell', localWindow: 'localWindow', patchSize: 'patchSize', numChannels: 'channels', visualAttention: 'captioner',
 };
 
 /**

@@ -49,6 +49,7 @@ export const LORA_TARGETS: { readonly [P in Preset]: Readonly<Record<string, str
   'vit-classifier': TRANSFORMER_TARGETS,
   'canvas-classifier': {},
   'stn-classifier': {},
+  'image-captioner': {},
 });
 
 /** A checked LoraConfig for a model of `preset`; a ConfigError naming the field (`lora.…`) and what is allowed. */

@@ -11,9 +11,10 @@ export const METADATA_KEYS = { config: 'attend.config', graph: 'attend.graph' } 
 /**
  * Values of the `attend.graph` metadata: the plain forward graph, the decoder-lm KV-cache graph,
  * the two graphs of a seq2seq export (encoder; merged decoder with caches, see exportSeq2Seq),
- * or the two graphs of an rnn-seq2seq export (encoder; one decoder step, see exportRnnSeq2Seq).
+ * the two graphs of an rnn-seq2seq export (encoder; one decoder step, see exportRnnSeq2Seq), or
+ * the two of an image-captioner export (see exportCaptioner).
  */
-export type GraphKind = 'forward' | 'decoder-with-past' | 'seq2seq-encoder' | 'seq2seq-decoder' | 'rnn-seq2seq-encoder' | 'rnn-seq2seq-decoder';
+export type GraphKind = 'forward' | 'decoder-with-past' | 'seq2seq-encoder' | 'seq2seq-decoder' | 'rnn-seq2seq-encoder' | 'rnn-seq2seq-decoder' | 'image-captioner-encoder' | 'image-captioner-decoder';
 
 /** Name of the past key or value input of `layer`, and of the matching present output. */
 export function pastName(layer: number, part: 'key' | 'value'): string {
@@ -42,11 +43,15 @@ const FORWARD_INPUTS: { readonly [P in Preset]: readonly string[] } = {
   'vit-classifier': ['pixel_values'],
   'canvas-classifier': ['pixel_values'],
   'stn-classifier': ['pixel_values'],
+  // Its graphs are the image encoder and the decoder step (graph kinds above); the encoder reads the image.
+  'image-captioner': ['pixel_values'],
 };
 
 /** Names of the inputs of the forward graph of each preset (int64 ids and masks; vit: float32 pixel_values), or of `graph`. */
 export function forwardInputNames(config: ModelConfig, graph: GraphKind = 'forward'): string[] {
   if (graph === 'seq2seq-encoder' || graph === 'rnn-seq2seq-encoder') return ['input_ids', 'attention_mask'];
+  if (graph === 'image-captioner-encoder') return ['pixel_values'];
+  if (graph === 'image-captioner-decoder') return ['input_ids', 'encoder_hidden_states', 'hidden_state', 'cell_state'];
   if (graph === 'rnn-seq2seq-decoder') {
     const rnn = config as Partial<RnnSeq2SeqConfig>; // another kind has neither field
     const feeding = rnn.rnnAttention !== undefined && rnn.rnnAttention !== 'none' && rnn.rnnAttention !== 'additive';

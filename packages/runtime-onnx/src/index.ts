@@ -11,6 +11,8 @@ export * from './export-folder.js';
 export * from './quantize.js';
 export * from './quantize-matmul.js';
 export * from './models/encoder-decoder/session.js';
+export { CAPTIONER_FILES, exportCaptioner } from './models/image-captioner/export.js';
+export { captionerLogits, captionerStepFunction, captionImages, type Caption, type CaptionerSessions } from './models/image-captioner/session.js';
 export * from './classify.js';
 export * from './triton.js';
 export * from './models/rnn-seq2seq/export.js';

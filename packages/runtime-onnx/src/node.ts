@@ -3,7 +3,7 @@
 // and .onnx files from disk with one-line errors.
 
 import * as ort from 'onnxruntime-node';
-import { CHECKPOINT_FILES, CheckpointError, presetsFor, type ModelConfig, type Preset, type Tokenizer } from '@attend/core';
+import { CHECKPOINT_FILES, CheckpointError, configAs, presetsFor, type ModelConfig, type Preset, type Tokenizer } from '@attend/core';
 import { readCheckpointFolder, writeFolderAtomic } from '@attend/core/node';
 import { exportCheckpointFiles, type ExportOptions } from './export.js';
 import { resolveDevice } from './devices.js';
@@ -11,9 +11,11 @@ import { EXPORT_LAYOUTS, exportKind, layoutGraphs, openExportFolder, type Opened
 import { EXPORT_FILES, exportFolderFiles } from './folder.js';
 import { SEQ2SEQ_FILES } from './models/encoder-decoder/export.js';
 import { RNN_SEQ2SEQ_FILES } from './models/rnn-seq2seq/export.js';
+import { CAPTIONER_FILES } from './models/image-captioner/export.js';
+import { captionerLogits } from './models/image-captioner/session.js';
 import type { OnnxRnnSeq2SeqModel } from './models/rnn-seq2seq/session.js';
 import type { OnnxSeq2SeqModel } from './models/encoder-decoder/session.js';
-import { OnnxModel, OnnxModelError, type SessionOptions } from './session.js';
+import { inspectModel, OnnxModel, OnnxModelError, type SessionOptions } from './session.js';
 import { tritonRepositoryFiles, type TritonOptions } from './triton.js';
 
 export * from './index.js';
@@ -88,6 +90,7 @@ const FOLDER_LOADERS: Readonly<Record<Preset, string>> = Object.freeze({
   'rnn-seq2seq': 'loadRnnSeq2SeqFolder',
   'canvas-classifier': 'loadVitFolder',
   'stn-classifier': 'loadVitFolder',
+  'image-captioner': 'openExport',
 });
 
 /** An `accept` for openExport that refuses every preset but `presets`, naming the loader to use. */
@@ -227,4 +230,22 @@ async function readBytes(file: string, type: new (message: string) => Error): Pr
 /** Exports the forward graph of the checkpoint folder `dir` (config.json + model.safetensors). */
 export async function exportCheckpoint(dir: string, options: ExportOptions = {}): Promise<Uint8Array> {
   return exportCheckpointFiles(await readCheckpointFolder(dir, [CHECKPOINT_FILES.config, CHECKPOINT_FILES.weights]), { ...options, dir });
+}
+
+/**
+ * Teacher-forced logits (and attention rows) of an image-captioner export folder on
+ * onnxruntime-node (cpu): see captionerLogits. Sessions are released before it returns.
+ */
+export async function captionerFolderLogits(dir: string, pixels: Float32Array, target: { ids: Int32Array; batchSize: number; seqLen: number }): Promise<{ logits: Float32Array; attention?: Float32Array }> {
+  const { join } = await import('node:path');
+  const { readFile } = await import('node:fs/promises');
+  const encoderBytes = await readFile(join(dir, CAPTIONER_FILES.encoder));
+  const config = configAs(inspectModel(encoderBytes, join(dir, CAPTIONER_FILES.encoder)).config, ['image-captioner'], 'captionerFolderLogits');
+  const encoder = await ort.InferenceSession.create(encoderBytes);
+  const decoder = await ort.InferenceSession.create(await readFile(join(dir, CAPTIONER_FILES.decoder)));
+  try {
+    return await captionerLogits(ort, { encoder, decoder }, config, pixels, target);
+  } finally {
+    await Promise.all([encoder.release(), decoder.release()]);
+  }
 }

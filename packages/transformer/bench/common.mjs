@@ -1,6 +1,7 @@
 // Shared by the training benchmarks: where the repository and the shared data are, and the
 // command-line flags (`--name value`).
 
+import { renameSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -32,4 +33,11 @@ export function matMulGflops(tf, n = 512, reps = 20) {
   const ms = (performance.now() - t0) / reps;
   a.dispose(); b.dispose();
   return { n, msPerMatMul: ms, gflops: (2 * n ** 3) / (ms * 1e6) };
+}
+
+/** Writes `text` to `file` through a temporary sibling and a rename, so a reader never sees half a file. */
+export function writeAtomic(file, text) {
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, file);
 }

@@ -8,10 +8,10 @@
 // Usage: node packages/transformer/bench/digits.mjs [--steps 600] [--seed 7] [--out digits]
 
 import * as tf from '@tensorflow/tfjs-core';
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
-import { flag, repoRoot, strFlag } from './common.mjs';
+import { flag, repoRoot, strFlag, writeAtomic } from './common.mjs';
 import { attentionRollout, clsAttentionGrid, createModelConfig, createRng, readCsvClassification, trainDevSplit } from '@attend/core';
 import { createModel, imageTrainBatch, setupBackend, train } from '../dist/index.js';
 
@@ -63,11 +63,6 @@ const examples = [0, 1, 2, 3, 4, 5].map((i) => {
 
 const dir = join(repoRoot, 'bench/results');
 mkdirSync(dir, { recursive: true });
-const writeAtomic = (file, text) => {
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, file);
-};
 writeAtomic(join(dir, `${name}.json`), `${JSON.stringify({ date: new Date().toISOString(), backend: backend.name, cpus: cpus().length, seed, steps, batchSize, trainSeconds, train: trainRows.length, test: testRows.length, accuracy, config, parameters: model.parameterCount(), examples }, null, 2)}\n`);
 writeAtomic(join(dir, `${name}-attention.svg`), svg(examples));
 line(`wrote ${join(dir, `${name}.json`)} and ${name}-attention.svg`);

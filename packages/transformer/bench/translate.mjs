@@ -21,10 +21,10 @@
 //          [--out translate]
 
 import * as tf from '@tensorflow/tfjs-core';
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
-import { flag, repoRoot, strFlag } from './common.mjs';
+import { flag, repoRoot, strFlag, writeAtomic } from './common.mjs';
 import { corpusBleu, createModelConfig, makeSeq2SeqBatch, readTsvPairs, splitWords, trainDevSplit, WordTokenizer } from '@attend/core';
 import { createModel, seq2seqTask, setupBackend, train, translate } from '../dist/index.js';
 
@@ -198,11 +198,6 @@ if (name.includes('/')) {
   process.exit(2);
 }
 mkdirSync(dir, { recursive: true });
-const writeAtomic = (file, text) => {
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, file);
-};
 const meta = {
   date: new Date().toISOString(), minutesPerModel: minutes, backend: backend.name, cpus: cpus().length, cpuModel: cpus()[0]?.model,
   data: { file: 'eng-fra.tsv', pairs: all.length, filtered: pairs.length, train: trainPairs.length, dev: dev.length, test: test.length, testSentencesScored: testSet.length, vocabSize: tokenizer.vocabSize, minFreq, filter: { prefixes: PREFIXES, maxTokensExclusive: MAX_TOKENS }, seed },

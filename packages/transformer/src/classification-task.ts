@@ -28,7 +28,7 @@ export interface ClassificationTask {
  * Indices of the examples of training step `step` (1-based): consecutive slices of a shuffled
  * order, drawn anew each epoch from the seed (a pure function of the step, so resumes agree).
  */
-function epochBatches(count: number, batchSize: number, seed: number): (step: number) => number[] {
+export function epochBatches(count: number, batchSize: number, seed: number): (step: number) => number[] {
   const batchesPerEpoch = Math.max(1, Math.floor(count / batchSize));
   let order: { epoch: number; indices: number[] } | undefined;
   return (step) => {

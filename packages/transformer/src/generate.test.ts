@@ -93,7 +93,7 @@ describe('translate', () => {
   it('refuses a decoder-lm in one line', async () => {
     const lm = new TransformerModel(createModelConfig({ preset: 'decoder-lm', vocabSize: 12, dModel: 16, numHeads: 2, numDecoderLayers: 1, dFf: 32, maxSeqLen: 16, dropout: 0 }), { seed: 1 });
     try {
-      await expect(translate(lm, source, { maxNewTokens: 3 })).rejects.toThrow(/^translate: a decoder-lm model; translate needs an encoder-decoder or rnn-seq2seq \(a decoder-lm continues a prompt: generate\)$/);
+      await expect(translate(lm, source, { maxNewTokens: 3 })).rejects.toThrow(/^translate: a decoder-lm model; translate needs an encoder-decoder, rnn-seq2seq or image-captioner \(a decoder-lm continues a prompt: generate\)$/);
     } finally {
       lm.dispose();
     }

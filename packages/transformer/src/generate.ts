@@ -56,14 +56,14 @@ function readMaps(prefix: string, layers: readonly tf.Tensor4D[]): Record<string
 }
 
 /**
- * The tfjs encoder–decoder `model` (encoder-decoder or rnn-seq2seq) as core's Translator: each
- * `start` encodes a batch of sources [B, S] once and decodes over it with `tfjsStepFunction`.
+ * The tfjs encoder–decoder `model` (encoder-decoder, rnn-seq2seq, or an image-captioner over
+ * images) as core's Translator: each `start` encodes a batch of sources [B, S] once and decodes over it with `tfjsStepFunction`.
  * With `attention`, the steps return their attention rows (see tfjsStepFunction) and `start`
  * the encoder's self-attention, every layer's `encoder_attentions.l` [B, H, S, S].
  */
 export function tfjsTranslator(model: AttendModel, { attention = false }: { attention?: boolean } = {}): Translator<TokenBatch> {
   const c = model.config;
-  if (!hasTokens(c) || modelTask(c) !== 'translation') throw new ShapeError(`translate: a ${c.preset} model; translate needs an encoder-decoder or rnn-seq2seq${modelTask(c) === 'text-generation' ? ' (a decoder-lm continues a prompt: generate)' : ''}`);
+  if (!hasTokens(c) || (modelTask(c) !== 'translation' && modelTask(c) !== 'image-to-text')) throw new ShapeError(`translate: a ${c.preset} model; translate needs an encoder-decoder, rnn-seq2seq or image-captioner${modelTask(c) === 'text-generation' ? ' (a decoder-lm continues a prompt: generate)' : ''}`);
   return {
     config: c,
     async start(source) {

@@ -49,6 +49,8 @@ const CASES: GradCase[] = [
   { label: 'rnn-seq2seq, LSTM, general, bidirectional, untied', config: { preset: 'rnn-seq2seq', rnnCell: 'lstm', rnnAttention: 'general', tieEmbeddings: false } },
   { label: 'canvas-classifier, 6×6 images with 2 channels (the stn-classifier: its own test)', config: { preset: 'canvas-classifier', numClasses: 3, imageSize: 6, numChannels: 2, numHiddenLayers: 1 } },
   { label: 'rnn-seq2seq, LSTM, additive, unidirectional', config: { preset: 'rnn-seq2seq', rnnCell: 'lstm', rnnAttention: 'additive', rnnBidirectional: false } },
+  { label: 'image-captioner, soft attention with the doubly stochastic penalty', config: { preset: 'image-captioner', visualAttention: 'soft', attentionPenalty: 0.5 } },
+  { label: 'image-captioner, no attention (Show and Tell)', config: { preset: 'image-captioner', visualAttention: 'none' } },
 ];
 
 /** The case's config over a tiny model of its kind: one layer per stack, dModel 8. */
@@ -70,6 +72,8 @@ function caseConfig(c: CaseConfig): ModelConfig {
       return createModelConfig({ ...base, maxSeqLen: 1, pixelScale: 1, ...c });
     case 'stn-classifier':
       throw new Error('the stn-classifier has its own gradient test (models/stn-classifier/model.test.ts)');
+    case 'image-captioner':
+      return createModelConfig({ ...base, vocabSize: VOCAB, imageHeight: 4, imageWidth: 6, patchSize: 2, patchStride: 2, featureSize: 5, ...c });
   }
 }
 
@@ -113,6 +117,16 @@ function makeBatch(model: AttendModel, seed: number): TrainBatch {
     }
     case 'stn-classifier':
       throw new Error('the stn-classifier has its own gradient test');
+    case 'image-captioner': {
+      const tgtLengths = Int32Array.from([4, 3]);
+      const pixels = Float32Array.from({ length: 2 * 4 * 6 }, () => rng.next());
+      return {
+        input: { ids: new Int32Array(0), batchSize: 2, seqLen: 0, pixels },
+        target: { ids: ids(rng, 8, V), batchSize: 2, seqLen: 4, lengths: tgtLengths },
+        labels: ids(rng, 8, V),
+        labelWeights: lengthWeights(tgtLengths, 4),
+      };
+    }
   }
 }
 
@@ -147,7 +161,10 @@ const PROBES: [RegExp, number][] = [
   [/^decoder\.attention\./, 3],
   [/^embeddings\./, 4],
   [/^(classifier|localization)\.(layers\.\d+|out)\.(weight|bias)$/, 16],
+  [/^(encoder\.|decoder\.(init|out)_)/, 6],
+  [/^decoder\.lstm\./, 3],
 ];
+
 
 interface Probe {
   param: NamedParam;

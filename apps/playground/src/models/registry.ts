@@ -8,6 +8,7 @@ import type { PlaygroundKind } from './kind.js';
 import { RNN_SEQ2SEQ } from './rnn-seq2seq.js';
 import { VIT_CLASSIFIER } from './vit-classifier.js';
 import { CANVAS_CLASSIFIER, STN_CLASSIFIER } from './canvas-classifier.js';
+import { IMAGE_CAPTIONER } from './image-captioner.js';
 
 export const PLAYGROUND_KINDS: { readonly [P in Preset]: PlaygroundKind<ConfigOf<P>> } = Object.freeze({
   'encoder-classifier': ENCODER_CLASSIFIER,
@@ -17,6 +18,7 @@ export const PLAYGROUND_KINDS: { readonly [P in Preset]: PlaygroundKind<ConfigOf
   'vit-classifier': VIT_CLASSIFIER,
   'canvas-classifier': CANVAS_CLASSIFIER,
   'stn-classifier': STN_CLASSIFIER,
+  'image-captioner': IMAGE_CAPTIONER,
 });
 
 /** The registry entry of `config`'s kind, typed to its config. */

@@ -63,6 +63,7 @@ const DATA_FLAG: Record<ModelTask, DataFlag> = {
   'text-generation': 'text',
   'text-classification': 'csv',
   'image-classification': 'images',
+  'image-to-text': 'images',
 };
 
 const WHAT: Record<DataFlag, string> = {
@@ -311,6 +312,7 @@ export async function evalCommand(model: string, o: EvalCommandOptions): Promise
     reportFallback(runner, o.device);
     const { config, tokenizer } = runner;
     const task = modelTask(config);
+    if (task === 'image-to-text') throw new CliError(`${model}: a ${config.preset}; attend eval does not score captioners yet (npm run bench:captions does)`);
     const wanted = DATA_FLAG[task];
     if (flag !== wanted) throw new CliError(`--${flag}: ${model} holds a ${task} model (${config.preset}); evaluate it with --${wanted} FILE (${WHAT[wanted]})`, 2);
     let report: EvalReport;

@@ -16,6 +16,7 @@ import {
   CHECKPOINT_FILES,
   hasTokens,
   createModelConfig,
+  featureLocations,
   largestBatchThatFits,
   modelKind,
   modelTask,
@@ -70,7 +71,7 @@ export interface TrainCommandOptions extends TrainFlags, DataFlags, LoraFlags {
  * checkpoint continued (--resume) or replaced (--overwrite). Cleans up after a killed save first.
  */
 async function checkOut(o: TrainCommandOptions): Promise<'absent' | 'empty' | 'checkpoint'> {
-  await refuseOverlap(o.out, [o.pairs, o.text, o.csv, o.images, o.config, o.from].filter((f): f is string => f !== undefined));
+  await refuseOverlap(o.out, [o.pairs, o.text, o.csv, o.images, o.digitsCsv, o.config, o.from].filter((f): f is string => f !== undefined));
   await recoverFolder(o.out);
   const state = await outFolderState(o.out, CHECKPOINT_FOLDER);
   if (state !== 'earlier-output') return state;
@@ -84,7 +85,9 @@ function tokenizerFor(training: TrainKind, data: TrainData, o: TrainCommandOptio
     if (o.tokenizer !== undefined) throw new CliError(`--tokenizer: ${data.source} holds images, which have no tokenizer`, 2);
     return undefined;
   }
-  return trainTokenizer(training.tokenizerTexts(data), o.tokenizer, o.vocabSize);
+  const fixed = training.tokenizer;
+  if (fixed && o.tokenizer !== undefined && o.tokenizer !== fixed) throw new CliError(`--tokenizer: ${data.source} takes --tokenizer ${fixed} (the default for it)`, 2);
+  return trainTokenizer(training.tokenizerTexts(data), fixed ?? o.tokenizer, o.vocabSize);
 }
 
 /**

@@ -47,6 +47,8 @@ export interface TrainKind<D extends TrainData = TrainData> {
   readonly data: D['preset'];
   /** What the progress line counts: tokens, or examples (classifiers). */
   readonly unit: 'tok/s' | 'examples/s';
+  /** The one tokenizer kind its texts take (captions: words); absent: --tokenizer decides. */
+  readonly tokenizer?: 'word';
   /** The texts a new run's tokenizer is built from; absent for a kind without text (images). */
   tokenizerTexts?(data: D): string[];
   /**

@@ -9,6 +9,7 @@ import type { CliKind } from './kind.js';
 import { RNN_SEQ2SEQ } from './rnn-seq2seq.js';
 import { VIT_CLASSIFIER } from './vit-classifier.js';
 import { CANVAS_CLASSIFIER, STN_CLASSIFIER } from './canvas-classifier.js';
+import { IMAGE_CAPTIONER } from './image-captioner.js';
 
 export const CLI_KINDS: { readonly [P in Preset]: CliKind<ConfigOf<P>> } = Object.freeze({
   'encoder-classifier': ENCODER_CLASSIFIER,
@@ -18,6 +19,7 @@ export const CLI_KINDS: { readonly [P in Preset]: CliKind<ConfigOf<P>> } = Objec
   'vit-classifier': VIT_CLASSIFIER,
   'canvas-classifier': CANVAS_CLASSIFIER,
   'stn-classifier': STN_CLASSIFIER,
+  'image-captioner': IMAGE_CAPTIONER,
 });
 
 /** The registry entry of `config`'s kind, typed to its config. */

@@ -154,6 +154,15 @@ export function digitScenes(digits: readonly LabeledFeatures[], options: DigitSc
   return scenes;
 }
 
+/**
+ * The rows of a digits file that the scenes of `split` are drawn from: of every 10 rows, the first
+ * 8 train, the 9th dev and the 10th test, so dev and test digits are never seen in training.
+ */
+export function digitRowsOf<T>(rows: readonly T[], split: 'train' | 'dev' | 'test'): T[] {
+  const keep = (i: number) => (split === 'train' ? i % 10 < 8 : split === 'dev' ? i % 10 === 8 : i % 10 === 9);
+  return rows.filter((_, i) => keep(i));
+}
+
 /** The digit rows as images of side `digitSize` in [0, 1], checked. */
 function digitImages(digits: readonly LabeledFeatures[], digitSize: number, clutter: number): Float32Array[] {
   if (digits.length === 0) throw new DataError('no digit images to draw from');

@@ -8,7 +8,7 @@ import type { ModuleFlops } from '../flops.js';
  * What a kind does with its inputs, named after the Hugging Face pipeline tasks: the CLI's
  * commands, `attend serve`'s routes and the playground's controls follow from it.
  */
-export type ModelTask = 'text-classification' | 'text-generation' | 'translation' | 'image-classification';
+export type ModelTask = 'text-classification' | 'text-generation' | 'translation' | 'image-classification' | 'image-to-text';
 
 /** Lengths a FLOPs count is taken at. */
 export interface FlopsLengths {

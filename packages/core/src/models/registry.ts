@@ -12,12 +12,13 @@ import { rnnSeq2Seq, type RnnSeq2SeqConfig } from './rnn-seq2seq/config.js';
 import { numPatches, vitClassifier, type VitClassifierConfig } from './vit-classifier/config.js';
 import { canvasClassifier, type CanvasClassifierConfig } from './canvas-classifier/config.js';
 import { stnClassifier, type StnClassifierConfig } from './stn-classifier/config.js';
+import { imageCaptioner, type ImageCaptionerConfig } from './image-captioner/config.js';
 
 /**
  * A model's config: one member per kind, discriminated on `preset`, each with only its own fields,
  * and `lora` when its checkpoint holds LoRA adapters (lora.ts).
  */
-export type ModelConfig = (EncoderClassifierConfig | DecoderLmConfig | EncoderDecoderConfig | RnnSeq2SeqConfig | VitClassifierConfig | CanvasClassifierConfig | StnClassifierConfig) & { lora?: LoraConfig };
+export type ModelConfig = (EncoderClassifierConfig | DecoderLmConfig | EncoderDecoderConfig | RnnSeq2SeqConfig | VitClassifierConfig | CanvasClassifierConfig | StnClassifierConfig | ImageCaptionerConfig) & { lora?: LoraConfig };
 export type Preset = ModelConfig['preset'];
 /** The configs of the image-classification kinds (pixels in, class scores out). */
 export type ImageClassifierConfig = VitClassifierConfig | CanvasClassifierConfig | StnClassifierConfig;
@@ -34,6 +35,7 @@ export const MODEL_KINDS: { readonly [P in Preset]: ModelKind<ConfigOf<P>> } = O
   'vit-classifier': vitClassifier,
   'canvas-classifier': canvasClassifier,
   'stn-classifier': stnClassifier,
+  'image-captioner': imageCaptioner,
 });
 
 /** Every preset, in registry order. */

@@ -10,6 +10,7 @@ import { RNN_SEQ2SEQ } from './rnn-seq2seq/export.js';
 import { VIT_CLASSIFIER } from './vit-classifier/export.js';
 import { CANVAS_CLASSIFIER } from './canvas-classifier/export.js';
 import { STN_CLASSIFIER } from './stn-classifier/export.js';
+import { IMAGE_CAPTIONER } from './image-captioner/export.js';
 
 export const RUNTIME_KINDS: { readonly [P in Preset]: RuntimeKind<ConfigOf<P>> } = Object.freeze({
   'encoder-classifier': ENCODER_CLASSIFIER,
@@ -19,6 +20,7 @@ export const RUNTIME_KINDS: { readonly [P in Preset]: RuntimeKind<ConfigOf<P>> }
   'vit-classifier': VIT_CLASSIFIER,
   'canvas-classifier': CANVAS_CLASSIFIER,
   'stn-classifier': STN_CLASSIFIER,
+  'image-captioner': IMAGE_CAPTIONER,
 });
 
 /** The registry entry of `config`'s kind, typed to its config. */

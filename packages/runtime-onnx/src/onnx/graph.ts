@@ -131,6 +131,13 @@ export class GraphBuilder {
   sigmoid(x: Value): Value { return this.op('Sigmoid', [x]); }
   relu(x: Value): Value { return this.op('Relu', [x]); }
   matMul(a: Value, b: Value): Value { return this.op('MatMul', [a, b]); }
+  equal(a: Value, b: Value): Value { return this.op('Equal', [a, b]); }
+  /** ArgMax along `axis`, keeping it (int64). */
+  argMax(x: Value, axis: number): Value { return this.op('ArgMax', [x], { axis: int(axis), keepdims: int(1) }); }
+  /** 2-D convolution without padding: x [B, C, H, W], w [M, C, k, k], b [M], square kernel and stride. */
+  conv(x: Value, w: Value, b: Value, kernel: number, stride: number): Value {
+    return this.op('Conv', [x, w, b], { kernel_shape: ints([kernel, kernel]), strides: ints([stride, stride]) });
+  }
   and(a: Value, b: Value): Value { return this.op('And', [a, b]); }
   greaterOrEqual(a: Value, b: Value): Value { return this.op('GreaterOrEqual', [a, b]); }
   lessOrEqual(a: Value, b: Value): Value { return this.op('LessOrEqual', [a, b]); }

@@ -16,14 +16,14 @@
 //
 // Generation starts from decoder_initial_state and a zero attentional_state and feeds bos.
 
-import { checkWeights, ConfigError, MASKED_SCORE, parseSafetensors, type ModelConfig, type NamedTensor, type RnnSeq2SeqConfig, CHECKPOINT_FILES } from '@attend/core';
+import { checkWeights, ConfigError, MASKED_SCORE, parseSafetensors, type ModelConfig, type NamedTensor, type RnnSeq2SeqConfig, type RnnCell, CHECKPOINT_FILES } from '@attend/core';
 import { EXPORT_FILES, generationConfig } from '../../folder-files.js';
 import { METADATA_KEYS, PRODUCER_NAME, PRODUCER_VERSION } from '../../graph-io.js';
 import { GraphBuilder, type Value } from '../../onnx/graph.js';
 import { encodeModel } from '../../onnx/proto.js';
 import { WeightReader } from '../../weights.js';
 import { rnnTranslator } from './session.js';
-import { TEXT_FILES, type RuntimeKind } from '../kind.js';
+import { TEXT_FILES, type CheckpointSource, type RuntimeKind } from '../kind.js';
 
 /** Paths of the two graphs of an rnn-seq2seq export folder (the other files as in EXPORT_FILES). */
 export const RNN_SEQ2SEQ_FILES = {
@@ -44,24 +44,43 @@ export function rnnHasInputFeeding(config: Pick<RnnSeq2SeqConfig, 'rnnAttention'
 /** The two graphs of an rnn-seq2seq export, as ONNX ModelProto bytes (see the top of this file). */
 export function exportRnnSeq2Seq(config: ModelConfig, tensors: Record<string, NamedTensor>, options: { source?: string } = {}): RnnSeq2SeqExport {
   if (config.preset !== 'rnn-seq2seq') throw new ConfigError('preset', `the rnn export is for 'rnn-seq2seq', got '${config.preset}'`);
-  const weights = new WeightReader(tensors, options.source ?? CHECKPOINT_FILES.weights);
-  const encode = (kind: 'encoder' | 'decoder'): Uint8Array => {
-    const g = new GraphBuilder(`attend-rnn-seq2seq-${kind}`);
+  return exportGraphPair(config, tensors, options.source, (kind, g, weights) => {
     const builder = new RnnGraph(config, weights, g);
     if (kind === 'encoder') builder.buildEncoder();
     else builder.buildDecoderStep();
+  });
+}
+
+/**
+ * The encoder and decoder(-step) graphs of a two-graph export (rnn-seq2seq, image-captioner),
+ * each written by `build` into its own builder and encoded with attend's metadata (graph kind
+ * `{preset}-encoder` / `{preset}-decoder`); every checkpoint tensor must have been used.
+ */
+export function exportGraphPair(config: ModelConfig, tensors: Record<string, NamedTensor>, source: string | undefined, build: (kind: 'encoder' | 'decoder', g: GraphBuilder, weights: WeightReader) => void): { encoder: Uint8Array; decoder: Uint8Array } {
+  const weights = new WeightReader(tensors, source ?? CHECKPOINT_FILES.weights);
+  const encode = (kind: 'encoder' | 'decoder'): Uint8Array => {
+    const g = new GraphBuilder(`attend-${config.preset}-${kind}`);
+    build(kind, g, weights);
     return encodeModel(
       g.toModel({
         producerName: PRODUCER_NAME,
         producerVersion: PRODUCER_VERSION,
-        docString: `attend rnn-seq2seq ${kind} graph`,
-        metadata: { [METADATA_KEYS.config]: JSON.stringify(config), [METADATA_KEYS.graph]: `rnn-seq2seq-${kind}` },
+        docString: `attend ${config.preset} ${kind} graph`,
+        metadata: { [METADATA_KEYS.config]: JSON.stringify(config), [METADATA_KEYS.graph]: `${config.preset}-${kind}` },
       }),
     );
   };
   const result = { encoder: encode('encoder'), decoder: encode('decoder') };
   weights.checkAllUsed();
   return result;
+}
+
+/** A checkpoint's weights for a two-graph export, checked against `config` (sizes, finite values) before any graph is built. */
+export function checkedTensors(config: ModelConfig, { read, where }: CheckpointSource): { tensors: Record<string, NamedTensor>; source: string } {
+  const source = where(CHECKPOINT_FILES.weights);
+  const { tensors } = parseSafetensors(read(CHECKPOINT_FILES.weights), { source });
+  checkWeights(config, tensors, source);
+  return { tensors, source };
 }
 
 export const RNN_SEQ2SEQ: RuntimeKind<RnnSeq2SeqConfig> = {
@@ -75,16 +94,46 @@ export const RNN_SEQ2SEQ: RuntimeKind<RnnSeq2SeqConfig> = {
     transformersJsFiles: TEXT_FILES,
   },
   forward: { none: 'exports as an encoder and a decoder-step graph: use exportRnnSeq2Seq' },
-  exportGraphs: (config, { read, where }) => {
-    const source = where(CHECKPOINT_FILES.weights);
-    const { tensors } = parseSafetensors(read(CHECKPOINT_FILES.weights), { source });
-    checkWeights(config, tensors, source); // sizes against the config and finite values, before any graph is built
+  exportGraphs: (config, checkpoint) => {
+    const { tensors, source } = checkedTensors(config, checkpoint);
     const { encoder, decoder } = exportRnnSeq2Seq(config, tensors, { source });
     return { [RNN_SEQ2SEQ_FILES.encoder]: encoder, [RNN_SEQ2SEQ_FILES.decoder]: decoder };
   },
   folderJson: (config) => ({ [EXPORT_FILES.generationConfig]: generationConfig(config) }),
   translator: rnnTranslator,
 };
+
+/**
+ * ONNX GRU / LSTM weights [dirs, G·H, in], [dirs, G·H, H], [dirs, 2·G·H] from checkpoint
+ * tensors `{prefix}.weight_ih_{suffix}` … stored [G·H, in] in PyTorch's gate order (GRU r, z,
+ * n → ONNX z, r, h; LSTM i, f, g, o → ONNX i, o, f, c).
+ */
+export function onnxCellWeights(g: GraphBuilder, w: WeightReader, cell: RnnCell, prefix: string, suffixes: string[], inputSize: number, H: number): { W: Value; R: Value; B: Value } {
+  const lstm = cell === 'lstm';
+  const G = lstm ? 4 : 3;
+  const order = lstm ? [0, 3, 1, 2] : [1, 0, 2]; // ONNX block k is PyTorch block order[k]
+  const reorder = (x: Float32Array, cols: number): Float32Array => {
+    const out = new Float32Array(x.length);
+    const block = H * cols;
+    order.forEach((from, k) => out.set(x.subarray(from * block, (from + 1) * block), k * block));
+    return out;
+  };
+  const W = new Float32Array(suffixes.length * G * H * inputSize);
+  const R = new Float32Array(suffixes.length * G * H * H);
+  const B = new Float32Array(suffixes.length * 2 * G * H);
+  suffixes.forEach((s, k) => {
+    W.set(reorder(w.get(`${prefix}.weight_ih_${s}`, [G * H, inputSize]), inputSize), k * G * H * inputSize);
+    R.set(reorder(w.get(`${prefix}.weight_hh_${s}`, [G * H, H]), H), k * G * H * H);
+    B.set(reorder(w.get(`${prefix}.bias_ih_${s}`, [G * H]), 1), k * 2 * G * H);
+    B.set(reorder(w.get(`${prefix}.bias_hh_${s}`, [G * H]), 1), k * 2 * G * H + G * H);
+  });
+  const n = suffixes.length;
+  return {
+    W: g.initializer(`${prefix}.W_${suffixes[0]}`, 'float32', [n, G * H, inputSize], W),
+    R: g.initializer(`${prefix}.R_${suffixes[0]}`, 'float32', [n, G * H, H], R),
+    B: g.initializer(`${prefix}.B_${suffixes[0]}`, 'float32', [n, 2 * G * H], B),
+  };
+}
 
 class RnnGraph {
   private readonly d: number;
@@ -104,37 +153,8 @@ class RnnGraph {
     return g.mul(g.gather(table, ids), g.floats([Math.sqrt(d)]));
   }
 
-  /**
-   * ONNX GRU / LSTM weights [dirs, G·H, in], [dirs, G·H, H], [dirs, 2·G·H] from checkpoint
-   * tensors `{prefix}.weight_ih_{suffix}` … stored [G·H, in] in PyTorch's gate order (GRU r, z,
-   * n → ONNX z, r, h; LSTM i, f, g, o → ONNX i, o, f, c).
-   */
   private cellWeights(prefix: string, suffixes: string[], inputSize: number, H: number): { W: Value; R: Value; B: Value } {
-    const lstm = this.config.rnnCell === 'lstm';
-    const G = lstm ? 4 : 3;
-    const order = lstm ? [0, 3, 1, 2] : [1, 0, 2]; // ONNX block k is PyTorch block order[k]
-    const reorder = (x: Float32Array, cols: number): Float32Array => {
-      const out = new Float32Array(x.length);
-      const block = H * cols;
-      order.forEach((from, k) => out.set(x.subarray(from * block, (from + 1) * block), k * block));
-      return out;
-    };
-    const W = new Float32Array(suffixes.length * G * H * inputSize);
-    const R = new Float32Array(suffixes.length * G * H * H);
-    const B = new Float32Array(suffixes.length * 2 * G * H);
-    suffixes.forEach((s, k) => {
-      W.set(reorder(this.w.get(`${prefix}.weight_ih_${s}`, [G * H, inputSize]), inputSize), k * G * H * inputSize);
-      R.set(reorder(this.w.get(`${prefix}.weight_hh_${s}`, [G * H, H]), H), k * G * H * H);
-      B.set(reorder(this.w.get(`${prefix}.bias_ih_${s}`, [G * H]), 1), k * 2 * G * H);
-      B.set(reorder(this.w.get(`${prefix}.bias_hh_${s}`, [G * H]), 1), k * 2 * G * H + G * H);
-    });
-    const n = suffixes.length;
-    const { g } = this;
-    return {
-      W: g.initializer(`${prefix}.W_${suffixes[0]}`, 'float32', [n, G * H, inputSize], W),
-      R: g.initializer(`${prefix}.R_${suffixes[0]}`, 'float32', [n, G * H, H], R),
-      B: g.initializer(`${prefix}.B_${suffixes[0]}`, 'float32', [n, 2 * G * H], B),
-    };
+    return onnxCellWeights(this.g, this.w, this.config.rnnCell, prefix, suffixes, inputSize, H);
   }
 
   /** The config's recurrence over x [T, B, in]: Y [T, dirs, B, H], Y_h and (LSTM) Y_c [dirs, B, H]. */

@@ -1,0 +1,76 @@
+// The CLI's image-captioner (Show and Tell; Show, Attend and Tell with soft or hard attention):
+// trains on the digit-scenes task (--task digit-scenes --digits-csv FILE), scored as translations
+// are (greedy captions of the dev scenes: exact match, BLEU); `attend export --check` runs its two
+// graphs on seeded images and captions word by word. `attend attention` and `attend bench` do not
+// take it yet (one line each).
+
+import { configAs, createRng, featureLocations, type ImageCaptionerConfig } from '@attend/core';
+import { CliError } from '../errors.js';
+import type { TrainData } from '../train-data.js';
+import type { CliKind, KindAttention, TrainKind } from './kind.js';
+import { maxDiff, parityLengths, randomRows, tfjsLogits } from './parity.js';
+import { DEV_LOSS, percent, textTokenizer } from './train.js';
+
+type Scenes = Extract<TrainData, { preset: 'image-captioner' }>;
+
+const CAPTION_TRAINING: TrainKind<Scenes> = {
+  data: 'image-captioner',
+  unit: 'tok/s',
+  tokenizer: 'word',
+  tokenizerTexts: (data) => data.train.images.map((i) => i.caption),
+  sizes(data, tokenizer) {
+    const text = textTokenizer(tokenizer, data.source, data.preset);
+    // bos + one word per digit + eos.
+    return { vocabSize: text.vocabSize, imageHeight: data.height, imageWidth: data.width, maxSeqLen: data.maxDigits + 2 };
+  },
+  task(t, data, tokenizer, model, s) {
+    const text = textTokenizer(tokenizer, data.source, data.preset);
+    const config = configAs(model, ['image-captioner'], `${data.source}: captioned scenes`);
+    if (config.imageHeight !== data.height || config.imageWidth !== data.width) {
+      throw new CliError(`--canvas: ${data.height}x${data.width} differs from the model's ${config.imageHeight}x${config.imageWidth}`, 2);
+    }
+    const task = t.captionTask(data.train.images, data.dev.images, text, config, { batchSize: s.batchSize, seed: s.seed });
+    return {
+      nextBatch: task.nextBatch,
+      evaluate: async (m) => {
+        const { loss, bleu, exactMatch } = await task.evaluate(m);
+        return { loss, bleu, exactMatch };
+      },
+      describeEval: (m) => `dev exact match ${percent(m.exactMatch!)}, dev BLEU ${m.bleu!.toFixed(2)}, dev loss ${m.loss!.toFixed(4)}`,
+      best: [
+        { metric: 'exactMatch', mode: 'max', describe: (v) => `dev exact match ${percent(v)}` },
+        { metric: 'bleu', mode: 'max', describe: (v) => `dev BLEU ${v.toFixed(2)}` },
+        DEV_LOSS,
+      ],
+      size: `${data.train.images.length} scenes, dev ${data.dev.images.length}; ${config.imageHeight}×${config.imageWidth} pixels, ${config.visualAttention} attention`,
+      lengths: { context: config.maxSeqLen, source: featureLocations(config) },
+    };
+  },
+};
+
+const notYet = (what: string) => async (): Promise<never> => {
+  throw new CliError(`attend ${what} does not take an image-captioner yet`);
+};
+
+export const IMAGE_CAPTIONER: CliKind<ImageCaptionerConfig> = {
+  train: CAPTION_TRAINING,
+  attention: { checkpoint: notYet('attention') as () => Promise<KindAttention>, export: notYet('attention') as () => Promise<KindAttention> },
+  async parity(t, model, config, exportDir) {
+    const rt = await import('@attend/runtime-onnx/node');
+    const { T } = parityLengths(config.maxSeqLen);
+    const count = 3;
+    const rng = createRng(1);
+    const pixels = Float32Array.from({ length: count * config.imageHeight * config.imageWidth }, () => rng.next() / config.pixelScale);
+    const target = randomRows(config, 2, [T, T, T]);
+    target.ids.forEach((_, i) => i % T === 0 && (target.ids[i] = config.bosTokenId));
+    const { logits } = await rt.captionerFolderLogits(exportDir, pixels, target);
+    return { maxAbsDiff: maxDiff(tfjsLogits(model, t.imageBatch(pixels, count, config), target), logits), rows: count, seqLen: T, images: true };
+  },
+  bench: {
+    export: notYet('bench'),
+    trainBatch: () => {
+      throw new CliError('attend bench does not take an image-captioner yet');
+    },
+  },
+  flopsLength: 'source',
+};
