@@ -1,7 +1,7 @@
 // The export folder's file names and the JSON files that several kinds write into it
 // (tokenizer_config.json, generation_config.json), as transformers.js reads them.
 
-import { CHECKPOINT_FILES, checkTokenizerFits, type ModelConfig, type Tokenizer, type TokenFields, type VitClassifierConfig } from '@attend/core';
+import { CHECKPOINT_FILES, checkTokenizerFits, type ModelConfig, type Tokenizer, type TokenFields, type TokenModelConfig } from '@attend/core';
 
 /** Paths of the export folder's files. */
 export const EXPORT_FILES = {
@@ -45,7 +45,7 @@ export function tokenizerConfig(config: TokenFields & { maxSeqLen: number }, tok
   };
 }
 
-export function generationConfig(config: Exclude<ModelConfig, VitClassifierConfig>): Record<string, unknown> {
+export function generationConfig(config: TokenModelConfig): Record<string, unknown> {
   return {
     ...('numDecoderLayers' in config && 'numEncoderLayers' in config ? { decoder_start_token_id: config.bosTokenId } : {}),
     bos_token_id: config.bosTokenId,

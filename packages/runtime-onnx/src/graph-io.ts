@@ -2,7 +2,7 @@
 // read — the producer and metadata keys, the graph kinds, the names of the cache inputs and
 // outputs (Hugging Face Optimum / transformers.js conventions) and the inputs of each graph.
 
-import { numDecoderLayers, type ModelConfig, type RnnSeq2SeqConfig } from '@attend/core';
+import { hasTokens, numDecoderLayers, type ModelConfig, type RnnSeq2SeqConfig } from '@attend/core';
 
 export const PRODUCER_NAME = 'attend';
 export const PRODUCER_VERSION = '0.1.0';
@@ -49,7 +49,7 @@ export function forwardInputNames(config: ModelConfig, graph: GraphKind = 'forwa
     const past = Array.from({ length: numDecoderLayers(config) }, (_, i) => [pastName(i, 'key'), pastName(i, 'value')]).flat();
     return ['input_ids', 'attention_mask', 'position_ids', ...past];
   }
-  if (config.preset === 'vit-classifier') return ['pixel_values'];
+  if (!hasTokens(config)) return ['pixel_values'];
   return config.preset === 'encoder-decoder'
     ? ['input_ids', 'attention_mask', 'decoder_input_ids', 'decoder_attention_mask']
     : ['input_ids', 'attention_mask'];

@@ -3,7 +3,7 @@
 // and .onnx files from disk with one-line errors.
 
 import * as ort from 'onnxruntime-node';
-import { CHECKPOINT_FILES, CheckpointError, type ModelConfig, type Preset, type Tokenizer } from '@attend/core';
+import { CHECKPOINT_FILES, CheckpointError, presetsFor, type ModelConfig, type Preset, type Tokenizer } from '@attend/core';
 import { readCheckpointFolder, writeFolderAtomic } from '@attend/core/node';
 import { exportCheckpointFiles, type ExportOptions } from './export.js';
 import { resolveDevice } from './devices.js';
@@ -43,7 +43,7 @@ export async function loadOnnxModel(path: string, options: SessionOptions = {}):
   );
   if (isFolder) {
     const { source: _, ...rest } = options;
-    const opened = await openExport(path, { ...rest, accept: acceptOnly(['decoder-lm', 'encoder-classifier', 'vit-classifier']) });
+    const opened = await openExport(path, { ...rest, accept: acceptOnly(['decoder-lm', 'encoder-classifier', ...presetsFor('image-classification')]) });
     return (opened.sessions as { model: OnnxModel }).model;
   }
   return createOnnxModel(await readBytes(path, OnnxModelError), { source: path, ...options });
@@ -86,6 +86,7 @@ const FOLDER_LOADERS: Readonly<Record<Preset, string>> = Object.freeze({
   'vit-classifier': 'loadVitFolder',
   'encoder-decoder': 'loadSeq2SeqFolder',
   'rnn-seq2seq': 'loadRnnSeq2SeqFolder',
+  'glimpse-classifier': 'loadVitFolder',
 });
 
 /** An `accept` for openExport that refuses every preset but `presets`, naming the loader to use. */
@@ -120,7 +121,7 @@ export async function loadExportFolder(folder: string, options: SessionOptions =
  * preprocessor_config.json and the graph (pixel_values → logits), checked against config.json.
  */
 export async function loadVitFolder(folder: string, options: SessionOptions = {}): Promise<OnnxModel> {
-  const { sessions } = await openExport(folder, { ...withoutSource(options), accept: acceptOnly(['vit-classifier']) });
+  const { sessions } = await openExport(folder, { ...withoutSource(options), accept: acceptOnly(presetsFor('image-classification')) });
   return (sessions as { model: OnnxModel }).model;
 }
 

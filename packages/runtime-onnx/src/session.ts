@@ -2,7 +2,7 @@
 // `./node` and `./web` entry points pass in their runtime (onnxruntime-node or -web).
 // Inputs are checked here, before ORT sees them, against the config stored in the model.
 
-import { AttendError, configAs, parseModelConfig, ShapeError, type ModelConfig } from '@attend/core';
+import { AttendError, configAs, hasTokens, parseModelConfig, ShapeError, type ModelConfig } from '@attend/core';
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import { forwardInputNames, METADATA_KEYS, pastName, presentName, seq2seqPastName, seq2seqPresentName, type GraphKind } from './graph-io.js';
 import { readModelInfo, type ModelInfo } from './onnx/proto.js';
@@ -240,7 +240,7 @@ export class OnnxModel {
     if (this.graph === 'rnn-seq2seq-encoder' || this.graph === 'rnn-seq2seq-decoder') {
       throw new ShapeError(`${this.source} is a '${this.graph}' graph; use runRnnEncoder / runRnnDecoderStep (or translateRnn) instead of run`);
     }
-    if (c.preset === 'vit-classifier') throw new ShapeError(`${this.source} is a vit-classifier graph (pixel_values in); use runImages (or classifyImages) instead of run`);
+    if (!hasTokens(c)) throw new ShapeError(`${this.source} is a ${c.preset} graph (pixel_values in); use runImages (or classifyImages) instead of run`);
     if (this.graph === 'decoder-with-past') {
       if (feeds.decoderInputIds) throw new ShapeError(`preset '${c.preset}' takes no decoderInputIds`);
       const { logits, attentions } = await this.runCached({ inputIds: feeds.inputIds, attentionMask: feeds.attentionMask });
@@ -271,12 +271,13 @@ export class OnnxModel {
   }
 
   /**
-   * The vit-classifier graph over `batchSize` images [B, C, S, S] (row-major, raw values as
-   * stored: the graph applies pixelScale): class logits, and attentions.{i} when exported with them.
+   * An image classifier's graph over `batchSize` images [B, C, S, S] (row-major, raw values as
+   * stored: the graph applies pixelScale): class logits, and its other outputs (a ViT's
+   * attentions.{i} when exported with them, a glimpse-classifier's locations).
    */
   async runImages(pixels: Float32Array, batchSize: number): Promise<ForwardOutputs> {
     const c = this.config;
-    if (c.preset !== 'vit-classifier') throw new ShapeError(`runImages needs a vit-classifier export; this model is a '${c.preset}'`);
+    if (hasTokens(c)) throw new ShapeError(`runImages needs an image classifier export (vit-classifier, glimpse-classifier); this model is a '${c.preset}'`);
     const dims = [batchSize, c.numChannels!, c.imageSize!, c.imageSize!];
     const size = dims.reduce((a, b) => a * b, 1);
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new ShapeError(`pixel_values: batchSize must be a positive integer, got ${batchSize}`);

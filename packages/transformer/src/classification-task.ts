@@ -4,7 +4,7 @@
 // the mean loss on the dev set.
 
 import * as tf from '@tensorflow/tfjs-core';
-import { accuracy, createRng, encoderInputIds, makeClassificationBatch, numPatches, ShapeError, type Classification, type EncodedExample, type LabeledFeatures, type LabeledText, type Tokenizer, type VitClassifierConfig } from '@attend/core';
+import { accuracy, createRng, encoderInputIds, makeClassificationBatch, imageSeqLen, ShapeError, type Classification, type EncodedExample, type LabeledFeatures, type LabeledText, type ImageModelConfig, type Tokenizer } from '@attend/core';
 import { crossEntropy } from './loss.js';
 import type { TokenBatch } from './model.js';
 import type { AttendModel } from './models.js';
@@ -93,11 +93,11 @@ export interface ImageClassificationTask {
 }
 
 /**
- * The vit-classifier's task: labelled images (`features`: the raw pixel values [C·S·S], channel,
+ * The image kinds' task (vit-classifier, glimpse-classifier): labelled images (`features`: the raw pixel values [C·S·S], channel,
  * row, column; the model applies pixelScale), batched in the same per-epoch order as
  * `classificationTask`; accuracy on the dev set.
  */
-export function imageClassificationTask(train: readonly LabeledFeatures[], dev: readonly LabeledFeatures[], config: VitClassifierConfig, options: Omit<ClassificationTaskOptions, 'maxLen'>): ImageClassificationTask {
+export function imageClassificationTask(train: readonly LabeledFeatures[], dev: readonly LabeledFeatures[], config: ImageModelConfig, options: Omit<ClassificationTaskOptions, 'maxLen'>): ImageClassificationTask {
   const size = config.numChannels * config.imageSize ** 2;
   for (const [name, rows] of [['train', train], ['dev', dev]] as const) {
     const bad = rows.findIndex((r) => r.features.length !== size);
@@ -130,6 +130,6 @@ export async function classify(model: AttendModel, batch: TokenBatch): Promise<C
 }
 
 /** A classification TrainBatch of images [B, C, H, W] and labels [B]. */
-export function imageTrainBatch(pixels: Float32Array, labels: Int32Array, config: VitClassifierConfig): TrainBatch {
-  return { input: { ids: new Int32Array(0), batchSize: labels.length, seqLen: numPatches(config) + 1, pixels }, labels };
+export function imageTrainBatch(pixels: Float32Array, labels: Int32Array, config: ImageModelConfig): TrainBatch {
+  return { input: { ids: new Int32Array(0), batchSize: labels.length, seqLen: imageSeqLen(config), pixels }, labels };
 }

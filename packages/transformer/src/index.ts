@@ -6,6 +6,7 @@ export * from './params.js';
 export * from './model.js';
 export * from './models/rnn-seq2seq/model.js';
 export * from './models/vit-classifier/model.js';
+export * from './models/glimpse-classifier/model.js';
 export * from './models.js';
 export * from './loss.js';
 export * from './optimizer.js';

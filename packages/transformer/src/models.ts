@@ -9,6 +9,7 @@ import type { NamedParam } from './params.js';
 import type { TrainBatch } from './trainer.js';
 import { RnnSeq2SeqModel } from './models/rnn-seq2seq/model.js';
 import { VitModel } from './models/vit-classifier/model.js';
+import { GlimpseModel } from './models/glimpse-classifier/model.js';
 
 /** What the trainer, decoding and checkpoints need from a model. */
 export interface AttendModel {
@@ -53,6 +54,7 @@ export const TFJS_MODELS: { readonly [P in Preset]: ModelFactory<P> } = Object.f
   'encoder-decoder': (config, options) => new TransformerModel(config, options),
   'rnn-seq2seq': (config, options) => new RnnSeq2SeqModel(config, { seed: options.seed }),
   'vit-classifier': (config, options) => new VitModel(config, { seed: options.seed }),
+  'glimpse-classifier': (config, options) => new GlimpseModel(config, { seed: options.seed }),
 });
 
 /** The model of `config.preset`, with seeded initial weights. */

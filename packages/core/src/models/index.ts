@@ -17,3 +17,5 @@ export { marianConfig } from './encoder-decoder/hf.js';
 export { bertConfig } from './encoder-classifier/hf.js';
 export { RNN_SEQ2SEQ_MODEL_TYPE, rnnSeq2SeqConfig } from './rnn-seq2seq/hf.js';
 export { vitConfig, vitPreprocessorConfig } from './vit-classifier/hf.js';
+export { glimpseBoxes, sensorValues, type GlimpseBox, type GlimpseClassifierConfig } from './glimpse-classifier/config.js';
+export { GLIMPSE_CLASSIFIER_MODEL_TYPE, glimpseClassifierHfConfig } from './glimpse-classifier/hf.js';

@@ -8,13 +8,14 @@ import { encoderClassifier, type EncoderClassifierConfig } from './encoder-class
 import { decoderLm, type DecoderLmConfig } from './decoder-lm/config.js';
 import { encoderDecoder, type EncoderDecoderConfig } from './encoder-decoder/config.js';
 import { rnnSeq2Seq, type RnnSeq2SeqConfig } from './rnn-seq2seq/config.js';
-import { vitClassifier, type VitClassifierConfig } from './vit-classifier/config.js';
+import { numPatches, vitClassifier, type VitClassifierConfig } from './vit-classifier/config.js';
+import { glimpseClassifier, type GlimpseClassifierConfig } from './glimpse-classifier/config.js';
 
 /** A model's config: one member per kind, discriminated on `preset`, each with only its own fields. */
-export type ModelConfig = EncoderClassifierConfig | DecoderLmConfig | EncoderDecoderConfig | RnnSeq2SeqConfig | VitClassifierConfig;
+export type ModelConfig = EncoderClassifierConfig | DecoderLmConfig | EncoderDecoderConfig | RnnSeq2SeqConfig | VitClassifierConfig | GlimpseClassifierConfig;
 export type Preset = ModelConfig['preset'];
-/** The configs of the kinds that read and write tokens (all but the ViT). */
-export type TokenModelConfig = Exclude<ModelConfig, VitClassifierConfig>;
+/** The configs of the kinds that read and write tokens (all but the image kinds). */
+export type TokenModelConfig = Exclude<ModelConfig, VitClassifierConfig | GlimpseClassifierConfig>;
 /** The config of one kind. */
 export type ConfigOf<P extends Preset> = Extract<ModelConfig, { preset: P }>;
 
@@ -24,6 +25,7 @@ export const MODEL_KINDS: { readonly [P in Preset]: ModelKind<ConfigOf<P>> } = O
   'encoder-decoder': encoderDecoder,
   'rnn-seq2seq': rnnSeq2Seq,
   'vit-classifier': vitClassifier,
+  'glimpse-classifier': glimpseClassifier,
 });
 
 /** Every preset, in registry order. */
@@ -59,6 +61,14 @@ export function numEncoderLayers(config: ModelConfig): number {
   return 'numEncoderLayers' in config ? config.numEncoderLayers : 0;
 }
 
+/** The configs of the kinds that read images. */
+export type ImageModelConfig = VitClassifierConfig | GlimpseClassifierConfig;
+
+/** Steps an image model runs over one image: the ViT's patches + CLS, the glimpse-classifier's glimpses. */
+export function imageSeqLen(config: ImageModelConfig): number {
+  return 'numGlimpses' in config ? config.numGlimpses : numPatches(config) + 1;
+}
+
 /** Decoder layers of `config` (0 for the kinds without a decoder). */
 export function numDecoderLayers(config: ModelConfig): number {
   return 'numDecoderLayers' in config ? config.numDecoderLayers : 0;
@@ -79,8 +89,8 @@ export function tokenConfig(config: ModelConfig, what: string): TokenModelConfig
 }
 
 /** `config` as a classifier kind; a ConfigError naming `what` for the others. */
-export function classifierConfig(config: ModelConfig, what: string): EncoderClassifierConfig | VitClassifierConfig {
-  return configAs(config, presetsFor('text-classification').concat(presetsFor('image-classification')) as ('encoder-classifier' | 'vit-classifier')[], what);
+export function classifierConfig(config: ModelConfig, what: string): EncoderClassifierConfig | VitClassifierConfig | GlimpseClassifierConfig {
+  return configAs(config, presetsFor('text-classification').concat(presetsFor('image-classification')) as ('encoder-classifier' | 'vit-classifier' | 'glimpse-classifier')[], what);
 }
 
 /** Heads of the model's attention: the Transformer kinds' numHeads; the rnn-seq2seq's one. */

@@ -8,6 +8,7 @@ import { ENCODER_DECODER } from './encoder-decoder/export.js';
 import type { RuntimeKind } from './kind.js';
 import { RNN_SEQ2SEQ } from './rnn-seq2seq/export.js';
 import { VIT_CLASSIFIER } from './vit-classifier/export.js';
+import { GLIMPSE_CLASSIFIER } from './glimpse-classifier/export.js';
 
 export const RUNTIME_KINDS: { readonly [P in Preset]: RuntimeKind<ConfigOf<P>> } = Object.freeze({
   'encoder-classifier': ENCODER_CLASSIFIER,
@@ -15,6 +16,7 @@ export const RUNTIME_KINDS: { readonly [P in Preset]: RuntimeKind<ConfigOf<P>> }
   'encoder-decoder': ENCODER_DECODER,
   'rnn-seq2seq': RNN_SEQ2SEQ,
   'vit-classifier': VIT_CLASSIFIER,
+  'glimpse-classifier': GLIMPSE_CLASSIFIER,
 });
 
 /** The registry entry of `config`'s kind, typed to its config. */
