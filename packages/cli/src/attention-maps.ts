@@ -11,7 +11,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { numEncoderLayers, numDecoderLayers, modelTask, clsAttentionGrid, decodeRows, flatAttentionRollout, tokenizerFromJSON, type DecodedRow, type GreedyOptions, type ModelConfig, type RowOutputs, type Tokenizer, numAttentionHeads, type VitClassifierConfig, type TokenModelConfig } from '@attend/core';
+import { numEncoderLayers, numDecoderLayers, modelTask, clsAttentionGrid, decodeRows, flatAttentionRollout, tokenizerFromJSON, type DecodedRow, type GreedyOptions, type ModelConfig, type RowOutputs, type Tokenizer, numAttentionHeads, configAs, hasTokens, type GlimpseClassifierConfig, type VitClassifierConfig, type TokenModelConfig } from '@attend/core';
 import { classifications, type Classification, type OutputTensor } from '@attend/runtime-onnx';
 import { CliError } from './errors.js';
 import { folderKind } from './model-folder.js';
@@ -38,6 +38,8 @@ export interface AttentionSet {
 
 export interface InputAttention {
   config: ModelConfig;
+  /** A glimpse-classifier's glimpses on the input canvas (then `sets` is empty). */
+  glimpses?: { config: GlimpseClassifierConfig; pixels: Float32Array; locations: [number, number][] };
   /** The decoded output (encoder–decoder) or the predicted class (vit-classifier), else undefined. */
   output?: string;
   /** The set to show first: cross-attention for the encoder–decoder, else self-attention. */
@@ -117,22 +119,33 @@ export async function inputAttention(dir: string, text: string): Promise<InputAt
 }
 
 async function fromCheckpoint(dir: string, text: string): Promise<InputAttention> {
-  const { loadCheckpoint, setupBackend, translate } = await import('@attend/transformer');
+  const { GlimpseModel, loadCheckpoint, setupBackend, translate } = await import('@attend/transformer');
   await setupBackend();
   const { model, config, tokenizer: tokenizerJson } = await loadCheckpoint(dir);
   try {
-    if (config.preset === 'vit-classifier') {
+    if (model instanceof GlimpseModel) {
       const { imageTrainBatch } = await import('@attend/transformer');
-      const { pixels } = imageInputs([text], config);
-      const { logits, attention } = model.forward(imageTrainBatch(pixels, new Int32Array(1), config).input, undefined, { returnAttention: true });
-      const output = predicted(logits.dataSync() as Float32Array, config.numClasses);
+      const c = model.config;
+      const { pixels } = imageInputs([text], c);
+      const r = model.rollout(imageTrainBatch(pixels, new Int32Array(1), c).input, false);
+      const output = predicted(r.logits.dataSync() as Float32Array, c.numClasses);
+      const locations = (r.locations.arraySync() as [number, number][][])[0]!;
+      for (const t of [r.logits, r.locations, r.means, r.baselines]) t.dispose();
+      return { config, output, sets: [], glimpses: { config: c, pixels, locations } };
+    }
+    if (!hasTokens(config)) {
+      const vit = configAs(config, ['vit-classifier'], 'attention maps');
+      const { imageTrainBatch } = await import('@attend/transformer');
+      const { pixels } = imageInputs([text], vit);
+      const { logits, attention } = model.forward(imageTrainBatch(pixels, new Int32Array(1), vit).input, undefined, { returnAttention: true });
+      const output = predicted(logits.dataSync() as Float32Array, vit.numClasses);
       logits.dispose();
       const layers = attention!.encoder.map((t) => {
         const values = Float32Array.from(t.dataSync() as Float32Array);
         t.dispose();
         return values;
       });
-      return { config, output, sets: imageAttentionSets(config, layers) };
+      return { config, output, sets: imageAttentionSets(vit, layers) };
     }
     if (tokenizerJson === undefined) throw new CliError(`${dir}: no tokenizer.json; cannot encode text for this checkpoint`);
     const tokenizer = tokenizerFromJSON(tokenizerJson, join(dir, 'tokenizer.json'));
@@ -174,11 +187,19 @@ async function fromExport(dir: string, text: string): Promise<InputAttention> {
     throw new CliError(`${configPath}: missing (no such file)`);
   });
   const config = rt.readFolderConfig(new Uint8Array(bytes), configPath);
-  if (config.preset === 'vit-classifier') {
+  if (!hasTokens(config)) {
     const model = await rt.loadVitFolder(dir);
     try {
-      const out = await model.runImages(imageInputs([text], config).pixels, 1);
-      return { config, output: predicted(out.logits.data, config.numClasses), sets: imageAttentionSets(config, layersOf(out.attentions, 'attentions', config.numEncoderLayers)) };
+      const { pixels } = imageInputs([text], config);
+      const out = await model.runImages(pixels, 1);
+      const output = predicted(out.logits.data, config.numClasses);
+      const glimpses = out.attentions[rt.GLIMPSE_LOCATIONS];
+      if (glimpses) {
+        const locations = Array.from({ length: glimpses.dims[1]! }, (_, t): [number, number] => [glimpses.data[2 * t]!, glimpses.data[2 * t + 1]!]);
+        return { config, output, sets: [], glimpses: { config: configAs(config, ['glimpse-classifier'], 'glimpses'), pixels, locations } };
+      }
+      const vit = configAs(config, ['vit-classifier'], 'attention maps');
+      return { config, output, sets: imageAttentionSets(vit, layersOf(out.attentions, 'attentions', vit.numEncoderLayers)) };
     } finally {
       await model.release();
     }

@@ -3,7 +3,7 @@
 // the length (--max-new-tokens, alias --max-tokens; --sliding-window) and the warning for input
 // the tokenizer does not know.
 
-import { readTextLines, textLines, unknownText, unknownTextWarning, type DecodeStrategy, type ModelConfig, type Tokenizer, type VitClassifierConfig } from '@attend/core';
+import { readTextLines, textLines, unknownText, unknownTextWarning, type DecodeStrategy, type ModelConfig, type ImageModelConfig, type Tokenizer } from '@attend/core';
 import { CliError, InputError } from './errors.js';
 import { isImageCsvHeader } from './train-data.js';
 
@@ -120,7 +120,7 @@ export interface ImageInputs {
 }
 
 /** Whether `line` is the header of an images CSV for `config`: a row's column count, some field not a number (a lone word is a bad input). */
-export function isImageHeader(line: string, config: VitClassifierConfig): boolean {
+export function isImageHeader(line: string, config: Pick<ImageModelConfig, 'numChannels' | 'imageSize'>): boolean {
   const size = config.numChannels * config.imageSize ** 2;
   const columns = line.split(',').length;
   return (columns === size || columns === size + 1) && isImageCsvHeader(line);
@@ -131,7 +131,7 @@ export function isImageHeader(line: string, config: VitClassifierConfig): boolea
  * optionally followed by the class id; with `header` (the default), a first line that
  * `isImageHeader` is skipped.
  */
-export function imageInputs(lines: readonly string[], config: VitClassifierConfig, { header = true }: { header?: boolean } = {}): ImageInputs {
+export function imageInputs(lines: readonly string[], config: Pick<ImageModelConfig, 'numChannels' | 'imageSize'>, { header = true }: { header?: boolean } = {}): ImageInputs {
   const size = config.numChannels * config.imageSize ** 2;
   const rows = header && lines.length > 0 && isImageHeader(lines[0]!, config) ? lines.slice(1) : lines;
   if (rows.length === 0) throw new CliError('no images: each input is a line of comma-separated pixel values');

@@ -5,7 +5,7 @@
 // on its first call, the classifier's forward graph, the vit-classifier's graph on seeded images
 // of patch tokens + CLS).
 
-import { createRng, numPatches, type ModelConfig, type TokenFields } from '@attend/core';
+import { createRng, hasTokens, imageSeqLen, type ModelConfig, type TokenFields } from '@attend/core';
 import { encodeRnnSource, encodeSource, loadExportFolder, loadRnnSeq2SeqFolder, loadSeq2SeqFolder, loadVitFolder, runRnnDecoder } from '@attend/runtime-onnx/node';
 import { imageTrainBatch, loadCheckpoint, setupBackend, type TokenBatch } from '@attend/transformer';
 
@@ -80,7 +80,7 @@ export async function exportParity(checkpointDir: string, exportDir: string): Pr
         await onnx.decoder.release();
       }
     }
-    if (config.preset === 'vit-classifier') {
+    if (!hasTokens(config)) {
       // Raw pixel values spread over [0, 1 / pixelScale], the range the model was trained on.
       const rng = createRng(1);
       const count = 3;
@@ -89,7 +89,7 @@ export async function exportParity(checkpointDir: string, exportDir: string): Pr
       const onnx = await loadVitFolder(exportDir);
       try {
         const out = await onnx.runImages(pixels, count);
-        return { maxAbsDiff: maxDiff(tfjsLogits(imageTrainBatch(pixels, new Int32Array(count), config).input), out.logits.data), rows: count, seqLen: numPatches(config) + 1, images: true };
+        return { maxAbsDiff: maxDiff(tfjsLogits(imageTrainBatch(pixels, new Int32Array(count), config).input), out.logits.data), rows: count, seqLen: imageSeqLen(config), images: true };
       } finally {
         await onnx.release();
       }

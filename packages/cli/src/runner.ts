@@ -113,6 +113,7 @@ function wrongPreset(config: ModelConfig, what: 'translate' | 'classify' | 'clas
     'decoder-lm': 'attend generate',
     'encoder-classifier': 'attend infer',
     'vit-classifier': 'attend infer with CSV rows of pixel values',
+    'glimpse-classifier': 'attend infer with CSV rows of pixel values',
   }[config.preset];
   const needs = { translate: 'an encoder-decoder', classify: 'an encoder-classifier', 'classify images': 'a vit-classifier', generate: 'a decoder-lm' }[what];
   return new CliError(`${what} needs ${needs}; this model is a ${config.preset} (use ${use})`);
@@ -167,7 +168,7 @@ async function openCheckpoint(dir: string): Promise<ModelRunner> {
       return classify(model, tokenBatch(textTokenizer(tokenizer, config), texts, config.maxSeqLen));
     },
     async classifyImages(pixels, count) {
-      if (config.preset !== 'vit-classifier') throw wrongPreset(config, 'classify images');
+      if (hasTokens(config)) throw wrongPreset(config, 'classify images');
       return classify(model, imageTrainBatch(pixels, new Int32Array(count), config).input);
     },
     async lmLogits(ids, batchSize, seqLen) {
@@ -254,7 +255,7 @@ async function openExport(dir: string, device: InferDevice, deviceId: number | u
       return rt.classify(first, tokenBatch(textTokenizer(tokenizer, config), texts, config.maxSeqLen));
     },
     async classifyImages(pixels, count) {
-      if (config.preset !== 'vit-classifier') throw wrongPreset(config, 'classify images');
+      if (hasTokens(config)) throw wrongPreset(config, 'classify images');
       return rt.classifyImages(first, pixels, count);
     },
     async lmLogits(ids, batchSize, seqLen) {

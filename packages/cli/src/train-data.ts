@@ -6,6 +6,7 @@
 
 import { parse } from 'csv-parse/sync';
 import {
+  modelKind,
   parseCsvClassification,
   readTextFile,
   readTsvPairs,
@@ -63,6 +64,7 @@ const FLAG_OF_PRESET: Record<Preset, string> = {
   'encoder-decoder': `--pairs FILE.tsv or --task ${SYNTHETIC_TASKS.join('|')}`,
   'rnn-seq2seq': `--pairs FILE.tsv or --task ${SYNTHETIC_TASKS.join('|')}`,
   'vit-classifier': '--images FILE.csv',
+  'glimpse-classifier': '--images FILE.csv',
   'decoder-lm': '--text FILE',
   'encoder-classifier': `--csv FILE.csv or --task ${SYNTHETIC_CLASSIFICATION_TASKS.join('|')}`,
 };
@@ -72,7 +74,8 @@ const FLAG_OF_PRESET: Record<Preset, string> = {
  * encoder–decoders, the Transformer and the GRU one).
  */
 export async function loadTrainData(o: DataFlags, requested: Preset, opts: { examples: number; seed: number; numChannels?: number }): Promise<TrainData> {
-  const preset = requested === 'rnn-seq2seq' ? 'encoder-decoder' : requested;
+  // Pairs serve both encoder–decoders; an images CSV every image kind.
+  const preset = requested === 'rnn-seq2seq' ? 'encoder-decoder' : modelKind(requested).task === 'image-classification' ? 'vit-classifier' : requested;
   const given = (['task', 'pairs', 'text', 'csv', 'images'] as const).filter((k) => o[k] !== undefined);
   if (given.length === 0) throw new CliError(`no training data: give ${FLAG_OF_PRESET[preset]}`, 2);
   if (given.length > 1) throw new CliError(`give one data source, not ${given.map((k) => `--${k}`).join(' and ')}`, 2);

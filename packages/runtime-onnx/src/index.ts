@@ -12,5 +12,6 @@ export * from './quantize.js';
 export * from './models/encoder-decoder/session.js';
 export * from './classify.js';
 export * from './triton.js';
+export { GLIMPSE_LOCATIONS } from './models/glimpse-classifier/export.js';
 export * from './models/rnn-seq2seq/export.js';
 export * from './models/rnn-seq2seq/session.js';

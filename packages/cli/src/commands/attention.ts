@@ -1,6 +1,7 @@
 // `attend attention`: the attention weights of one input as heatmaps — an SVG per kind of
 // attention (cross, decoder and encoder self-attention for an encoder–decoder; CLS attention over
 // the patch grid, its rollout and self-attention for a vit-classifier; self-attention otherwise) with a panel per layer and head and the tokens on both axes — and a compact
+// (a glimpse-classifier has no attention weights: its figure is the glimpse boxes step by step on the canvas, and the terminal lists the locations)
 // terminal view of the first kind (each layer, heads averaged, or --head).
 
 import { join } from 'node:path';
@@ -9,6 +10,7 @@ import { headWeights, inputAttention, terminalHeatmap } from '../attention-maps.
 import { CliError } from '../errors.js';
 import { writeFileAtomic } from '../files.js';
 import { attentionHeatmapSvg } from '../plots.js';
+import { glimpseSvg } from '../glimpse-figure.js';
 
 export interface AttentionCommandOptions {
   out: string;
@@ -21,6 +23,12 @@ export interface AttentionCommandOptions {
 export async function writeAttentionFigures(model: string, input: string, out: string) {
   const result = await inputAttention(model, input);
   const files: string[] = [];
+  if (result.glimpses) {
+    const { config, pixels, locations } = result.glimpses;
+    const file = join(out, 'attention-glimpses.svg');
+    await writeFileAtomic(file, glimpseSvg(config, pixels, locations, `glimpses step by step: image → ${result.output}`));
+    files.push(`${file} (${locations.length} glimpses, ${config.numScales} scales)`);
+  }
   for (const set of result.sets) {
     const Q = set.queryTokens.length;
     const K = set.keyTokens.length;
@@ -48,7 +56,9 @@ export async function attentionCommand(model: string, input: string, o: Attentio
   const heads = numAttentionHeads(result.config);
   if (o.head !== undefined && o.head >= heads) throw new CliError(`--head: ${o.head} is out of range; the model has ${heads} heads (0–${heads - 1})`, 2);
   if (result.output !== undefined) console.log(`output: ${result.output}`);
-  if (!o.quiet) {
+  if (result.glimpses && !o.quiet) {
+    result.glimpses.locations.forEach(([x, y], t) => console.log(`glimpse ${t + 1}: (${x.toFixed(3)}, ${y.toFixed(3)})`));
+  } else if (!o.quiet) {
     const set = result.sets[0]!;
     set.layers.forEach((_, l) => {
       const scaled = set.maxWeight !== undefined ? `; darkest = ${set.maxWeight.toFixed(3)}` : '';

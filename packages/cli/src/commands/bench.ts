@@ -14,7 +14,7 @@
 // classifier, images for a vit-classifier. --json prints the same figures as one object.
 
 import Table from 'cli-table3';
-import { modelTask, argmax, configAs, createRng, hasTokens, logitsOf, numPatches, type ModelConfig, type StepFunction, type TokenFields, type TokenModelConfig, type VitClassifierConfig } from '@attend/core';
+import { imageSeqLen, modelTask, argmax, configAs, createRng, hasTokens, logitsOf, type ImageModelConfig, type ModelConfig, type StepFunction, type TokenFields, type TokenModelConfig, type VitClassifierConfig } from '@attend/core';
 import type { ExportSessions } from '@attend/runtime-onnx';
 import { EXPORT_FILES } from '@attend/runtime-onnx';
 import { folderKind } from '../model-folder.js';
@@ -52,7 +52,7 @@ async function medianMs(fn: () => Promise<unknown> | unknown, seconds: number): 
 }
 
 /** `count` random images [C, S, S] with raw values in [0, 1 / pixelScale] (vit-classifier). */
-function randomImages(config: VitClassifierConfig, count: number, seed: number): Float32Array {
+function randomImages(config: ImageModelConfig, count: number, seed: number): Float32Array {
   const rng = createRng(seed);
   const top = 1 / config.pixelScale;
   return Float32Array.from({ length: count * config.numChannels * config.imageSize ** 2 }, () => rng.next() * top);
@@ -136,7 +136,7 @@ async function benchSessions(rt: typeof import('@attend/runtime-onnx'), config: 
     return { forwardMs, forwardMinMs, decodeMs };
   }
   const model = sessions.model;
-  if (config.preset === 'vit-classifier') {
+  if (!hasTokens(config)) {
     const image = randomImages(config, 1, 1);
     const { median: forwardMs, min: forwardMinMs } = await timeMs(() => model.runImages(image, 1), o.seconds);
     return { forwardMs, forwardMinMs };
@@ -182,8 +182,8 @@ async function benchCheckpoint(dir: string, o: BenchCommandOptions): Promise<voi
   const backend = await setupBackend();
   const { model, config } = await loadCheckpoint(dir);
   try {
-    const vit = config.preset === 'vit-classifier';
-    const n = vit ? numPatches(config) + 1 : Math.min(o.tokens ?? 32, config.maxSeqLen - 1);
+    const vit = !hasTokens(config);
+    const n = vit ? imageSeqLen(config) : Math.min(o.tokens ?? 32, config.maxSeqLen - 1);
     const B = o.batchSize;
     const rng = createRng(7);
     const batch = () => {
@@ -209,7 +209,7 @@ async function benchCheckpoint(dir: string, o: BenchCommandOptions): Promise<voi
     }, o.seconds);
     const training = (o.trainSteps * B * perSequence(n)) / seconds;
     const forward = (1000 * perSequence(n)) / forwardMs;
-    const shape = vit ? `${B} images (${n - 1} patches + CLS)` : `${B} × ${n} tokens${seq2seq ? ' (source and target each)' : ''}`;
+    const shape = vit ? `${B} images (${n} steps each: patches + CLS, or glimpses)` : `${B} × ${n} tokens${seq2seq ? ' (source and target each)' : ''}`;
     if (o.json) {
       console.log(JSON.stringify({
         folder: dir, kind: 'checkpoint', preset: config.preset, parameters: model.parameterCount(), runtime: `tfjs ${backend.name}`, unit,
@@ -238,10 +238,10 @@ export async function benchCommand(dir: string, o: BenchCommandOptions): Promise
   const { readFolderConfig } = await import('@attend/runtime-onnx');
   const configPath = join(dir, EXPORT_FILES.config);
   const config = readFolderConfig(new Uint8Array(await readFile(configPath)), configPath);
-  const vit = config.preset === 'vit-classifier';
-  const n = vit ? numPatches(config) + 1 : Math.min(o.tokens ?? 32, config.maxSeqLen - (modelTask(config) === 'text-classification' ? 0 : 1));
+  const vit = !hasTokens(config);
+  const n = vit ? imageSeqLen(config) : Math.min(o.tokens ?? 32, config.maxSeqLen - (modelTask(config) === 'text-classification' ? 0 : 1));
   const seq2seq = modelTask(config) === 'translation';
-  const what = vit ? `1 image (${n - 1} patches + CLS)` : `1 × ${n} tokens${seq2seq ? ` (source and target each)` : ''}`;
+  const what = vit ? `1 image (${n} steps: patches + CLS, or glimpses)` : `1 × ${n} tokens${seq2seq ? ` (source and target each)` : ''}`;
   const { unit, perSequence } = throughputUnit(config);
   const rows: Row[] = [];
   for (const [runtime, options] of [

@@ -9,7 +9,7 @@
 // (the text, or the class id), plus its task's fields.
 
 import { once } from 'node:events';
-import { configAs, modelTask, type Classification, type DecodeStrategy, type FinishReason } from '@attend/core';
+import { hasTokens, modelTask, type Classification, type ImageModelConfig, type ModelConfig, type DecodeStrategy, type FinishReason } from '@attend/core';
 import { aPreset, CliError, InputError } from '../errors.js';
 import { batchesOf, DEFAULT_INFER_BATCH, imageInputs, inputLines, isImageHeader, maxNewTokensOf, MAX_INFER_BATCH, strategyOf, warnUnknown, type LengthOptions, type StrategyOptions } from '../inputs.js';
 import { openModel, type InferDevice, type ModelRunner } from '../runner.js';
@@ -74,7 +74,7 @@ async function runBatch(runner: ModelRunner, inputs: string[], before: number, o
   const maxNewTokens = maxNewTokensOf(o);
   if (o.slidingWindow && task !== 'text-generation') throw new CliError(`--sliding-window: for a decoder-lm; this model is ${aPreset(runner.config.preset)}`, 2);
   if (task === 'image-classification') {
-    const images = imageInputs(inputs, configAs(runner.config, ['vit-classifier'], 'image inputs'), { header: false });
+    const images = imageInputs(inputs, imageConfig(runner.config), { header: false });
     const rows = await runner.classifyImages(images.pixels, images.count);
     return classified(inputs, rows, images.labels);
   }
@@ -128,7 +128,7 @@ export async function inferCommand(model: string, texts: string[], o: InferComma
     }
     reportFallback(runner, o.device);
     const task = modelTask(runner.config);
-    const images = task === 'image-classification' ? configAs(runner.config, ['vit-classifier'], 'image inputs') : undefined;
+    const images = task === 'image-classification' ? imageConfig(runner.config) : undefined;
     // An encoder-classifier's --file in the training layout (decided on its first lines) reports accuracy.
     const csv = task === 'text-classification' && o.file !== undefined && labelledRows(first.value, o.file) !== undefined;
     const decodes = task === 'translation' || task === 'text-generation';
@@ -162,4 +162,10 @@ export async function inferCommand(model: string, texts: string[], o: InferComma
   } finally {
     await runner.close();
   }
+}
+
+/** `config` as an image kind's (vit-classifier, glimpse-classifier); a CliError for the others. */
+function imageConfig(config: ModelConfig): ImageModelConfig {
+  if (hasTokens(config)) throw new CliError(`image inputs need an image classifier, got '${config.preset}'`);
+  return config;
 }

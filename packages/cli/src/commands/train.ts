@@ -14,7 +14,8 @@ import { rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   CHECKPOINT_FILES,
-  configAs,
+  hasTokens,
+  imageSeqLen,
   createModelConfig,
   largestBatchThatFits,
   modelKind,
@@ -271,7 +272,8 @@ type Transformer = typeof import('@attend/transformer');
 
 function presetTask(t: Transformer, data: TrainData, tokenizer: Tokenizer | undefined, model: ModelConfig, s: TrainSettings): PresetTask {
   if (data.preset === 'vit-classifier') {
-    const config = configAs(model, ['vit-classifier'], `${data.source}: images`);
+    if (hasTokens(model)) throw new CliError(`${data.source}: images need an image model, got '${model.preset}'`);
+    const config = model;
     const size = config.numChannels * config.imageSize ** 2;
     if (data.images[0]!.features.length !== size) {
       throw new CliError(`${data.source}: ${data.images[0]!.features.length} pixel values per row, but the model takes ${config.numChannels} × ${config.imageSize} × ${config.imageSize} = ${size}`);
@@ -280,17 +282,20 @@ function presetTask(t: Transformer, data: TrainData, tokenizer: Tokenizer | unde
     const { train: trainImages, dev } = trainDevSplit(data.images, { devFraction, seed: s.seed });
     if (dev.length === 0 || trainImages.length === 0) throw new CliError(`${data.source}: too few images for a train and a dev set (${data.images.length})`);
     const task = t.imageClassificationTask(trainImages, dev, config, { batchSize: s.batchSize, seed: s.seed });
-    const G = config.imageSize / config.patchSize;
+    const steps = imageSeqLen(config);
+    const G = Math.sqrt(steps - 1);
     return {
       nextBatch: task.nextBatch,
       evaluate: async (m) => {
         const { accuracy, loss } = await task.evaluate(m);
-        return { loss, accuracy };
+        // A glimpse-classifier also reports its mean REINFORCE reward over the training steps since the last evaluation.
+        const reward = m instanceof t.GlimpseModel ? m.takeReward() : undefined;
+        return { loss, accuracy, ...(reward !== undefined ? { reward } : {}) };
       },
       describeEval: describeAccuracy,
       best: [DEV_ACCURACY, DEV_LOSS],
-      size: `${trainImages.length} images, dev ${dev.length}; ${config.numChannels}×${config.imageSize}×${config.imageSize} in ${G}×${G} patches of ${config.patchSize}×${config.patchSize}`,
-      lengths: { context: G * G + 1, source: G * G + 1 },
+      size: `${trainImages.length} images, dev ${dev.length}; ${config.numChannels}×${config.imageSize}×${config.imageSize} ${'patchSize' in config ? `in ${G}×${G} patches of ${config.patchSize}×${config.patchSize}` : `in ${config.numGlimpses} glimpses of ${config.numScales} scales`}`,
+      lengths: { context: steps, source: steps },
     };
   }
   if (!tokenizer) throw new CliError(`${data.source}: no tokenizer for ${data.preset} data`);
@@ -381,7 +386,7 @@ export async function trainCommand(o: TrainCommandOptions, fromCli: (key: keyof 
     else initial = checkpoint.model;
     config = checkpoint.config;
     if (checkpoint.tokenizer !== undefined) tokenizer = tokenizerFromJSON(checkpoint.tokenizer, join(source, CHECKPOINT_FILES.tokenizer));
-    else if (config.preset !== 'vit-classifier') throw new CliError(`${join(source, CHECKPOINT_FILES.tokenizer)}: missing; the run cannot go on without its tokenizer`);
+    else if (hasTokens(config)) throw new CliError(`${join(source, CHECKPOINT_FILES.tokenizer)}: missing; the run cannot go on without its tokenizer`);
     if (o.tokenizer !== undefined && o.tokenizer !== (tokenizer?.kind ?? 'none')) {
       throw new CliError(`--tokenizer: ${o.tokenizer} differs from the ${tokenizer ? `${tokenizer.kind} tokenizer` : 'tokenizer-less model'} of the checkpoint in ${source} (${keeps})`, 2);
     }
@@ -395,7 +400,7 @@ export async function trainCommand(o: TrainCommandOptions, fromCli: (key: keyof 
   const preset: Preset | undefined = config?.preset ?? s.preset ?? presetOfData(o);
   if (preset === undefined) throw new CliError('no training data: give --task NAME, --pairs FILE.tsv, --text FILE, --csv FILE.csv or --images FILE.csv', 2);
   if (config && source !== undefined) checkResumeSettings(s, config, source, resuming ? undefined : 'a --from run keeps the checkpoint\'s model (drop the flag)');
-  const data = await loadTrainData(o, preset, { examples: s.examples, seed: s.seed, numChannels: (config?.preset === 'vit-classifier' ? config.numChannels : undefined) ?? (s.model.numChannels as number | undefined) });
+  const data = await loadTrainData(o, preset, { examples: s.examples, seed: s.seed, numChannels: (config && !hasTokens(config) ? config.numChannels : undefined) ?? (s.model.numChannels as number | undefined) });
   if (!tokenizer) {
     tokenizer = tokenizerFor(data, o);
     if (tokenizer?.kind === 'char' && tokenizer.vocabSize > TRAIN_LIMITS.vocabSize) {
@@ -447,7 +452,7 @@ export async function trainCommand(o: TrainCommandOptions, fromCli: (key: keyof 
       signal: controller.signal,
       onProgress: (e) => {
         if (e.type === 'step') {
-          view ??= progressView(e.totalSteps, e.step, config.preset === 'encoder-classifier' || config.preset === 'vit-classifier' ? 'examples/s' : 'tok/s');
+          view ??= progressView(e.totalSteps, e.step, modelTask(config).endsWith('classification') ? 'examples/s' : 'tok/s');
           view.update(e.step, e);
         } else if (e.type === 'eval') {
           const line = `eval @ step ${e.step}: ${task.describeEval(e.metrics)}`;
