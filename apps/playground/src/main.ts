@@ -4,7 +4,7 @@
 
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { causalMask, configAs, modelTask, localWindowMask, numDecoderLayers, paddingMask, sinusoidalTable, tokenConfig } from '@attend/core';
+import { causalMask, configAs, hasTokens, modelTask, localWindowMask, numDecoderLayers, paddingMask, sinusoidalTable, tokenConfig } from '@attend/core';
 import { decodeWithAttention, encodeInput, type DecodeResult } from './decode.js';
 import { decodeSettings, generatesText } from './decode-controls.js';
 import { pickedFromDrop, pickedFromInput } from './drop.js';
@@ -83,11 +83,11 @@ async function loadFolder(files: () => Promise<FolderFiles>, source: string, exa
     result = undefined;
     clearRun();
     const c = folder.config;
-    const layers = c.preset === 'decoder-lm' ? `${c.numDecoderLayers} layers` : c.preset === 'vit-classifier' ? `${c.numEncoderLayers} layers, ${c.imageSize}×${c.imageSize} images in ${c.patchSize}×${c.patchSize} patches, ${c.numClasses} classes` : c.preset === 'encoder-classifier' ? `${c.numEncoderLayers} layers, ${c.numClasses} classes` : `${c.numEncoderLayers}+${numDecoderLayers(c)} layers`;
-    const heads = c.preset === 'rnn-seq2seq' ? `${(c.rnnCell ?? 'gru').toUpperCase()}, ${c.rnnAttention} attention` : `${c.numHeads} heads`;
+    const layers = c.preset === 'decoder-lm' ? `${c.numDecoderLayers} layers` : c.preset === 'vit-classifier' ? `${c.numEncoderLayers} layers, ${c.imageSize}×${c.imageSize} images in ${c.patchSize}×${c.patchSize} patches, ${c.numClasses} classes` : !hasTokens(c) ? `${c.numGlimpses} glimpses of ${c.numScales} scales, ${c.imageSize}×${c.imageSize} images, ${c.numClasses} classes` : c.preset === 'encoder-classifier' ? `${c.numEncoderLayers} layers, ${c.numClasses} classes` : `${c.numEncoderLayers}+${numDecoderLayers(c)} layers`;
+    const heads = c.preset === 'rnn-seq2seq' ? `${(c.rnnCell ?? 'gru').toUpperCase()}, ${c.rnnAttention} attention` : 'numHeads' in c ? `${c.numHeads} heads` : 'hard attention';
     const fellBack = opened.fallbacks.map((f) => ` (${f.device} failed: ${shortReason(f.reason)})`).join('');
     $('model-status').textContent =
-      `Loaded ${source || 'model'}: ${c.preset}, dModel ${c.dModel}, ${heads}, ${layers}${c.preset === 'vit-classifier' ? '' : `, vocabulary ${c.vocabSize}, maxSeqLen ${c.maxSeqLen}`} · ` +
+      `Loaded ${source || 'model'}: ${c.preset}, dModel ${c.dModel}, ${heads}, ${layers}${!hasTokens(c) ? '' : `, vocabulary ${c.vocabSize}, maxSeqLen ${c.maxSeqLen}`} · ` +
       `device ${opened.device}${fellBack}${opened.device === 'wasm' ? `, ${threads} thread${threads === 1 ? '' : 's'}` : ''}` +
       `${folder.hasAttention ? '' : ' · exported without attention outputs: no heatmaps'}${note ? ` · ${note}` : ''}`;
     document.body.dataset.model = 'ready';
