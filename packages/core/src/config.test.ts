@@ -544,8 +544,10 @@ describe('config.json files written by attend 0.1 (the flat layout) still load',
   const dir = new URL('./models/fixtures/', import.meta.url);
   const files = readdirSync(dir).filter((f) => f.endsWith('.v0.1.json'));
 
-  it('there is a fixture for every kind', () => {
-    expect(files.map((f) => f.replace('.v0.1.json', '')).sort()).toEqual(Object.keys(MODEL_KINDS).sort());
+  it('there is a fixture for every kind attend 0.1 had', () => {
+    // Kinds added after the flat layout was gone never wrote it.
+    const later = ['glimpse-classifier'];
+    expect(files.map((f) => f.replace('.v0.1.json', '')).sort()).toEqual(Object.keys(MODEL_KINDS).filter((k) => !later.includes(k)).sort());
   });
 
   it.each(files)('%s loads, keeps its own fields and drops the ones its kind never read', (file) => {
