@@ -51,7 +51,12 @@ async function medianMs(fn: () => Promise<unknown> | unknown, seconds: number): 
   return (await timeMs(fn, seconds)).median;
 }
 
-/** `count` random images [C, S, S] with raw values in [0, 1 / pixelScale] (vit-classifier). */
+/** What an image model runs over per image: a ViT's patches + CLS, a glimpse-classifier's glimpses. */
+function imageSteps(config: ImageModelConfig): string {
+  return 'numGlimpses' in config ? `${config.numGlimpses} glimpses` : `${imageSeqLen(config) - 1} patches + CLS`;
+}
+
+/** `count` random images [C, S, S] with raw values in [0, 1 / pixelScale] (an image model). */
 function randomImages(config: ImageModelConfig, count: number, seed: number): Float32Array {
   const rng = createRng(seed);
   const top = 1 / config.pixelScale;
@@ -209,7 +214,7 @@ async function benchCheckpoint(dir: string, o: BenchCommandOptions): Promise<voi
     }, o.seconds);
     const training = (o.trainSteps * B * perSequence(n)) / seconds;
     const forward = (1000 * perSequence(n)) / forwardMs;
-    const shape = vit ? `${B} images (${n} steps each: patches + CLS, or glimpses)` : `${B} × ${n} tokens${seq2seq ? ' (source and target each)' : ''}`;
+    const shape = vit ? `${B} images (${imageSteps(config)})` : `${B} × ${n} tokens${seq2seq ? ' (source and target each)' : ''}`;
     if (o.json) {
       console.log(JSON.stringify({
         folder: dir, kind: 'checkpoint', preset: config.preset, parameters: model.parameterCount(), runtime: `tfjs ${backend.name}`, unit,
@@ -241,7 +246,7 @@ export async function benchCommand(dir: string, o: BenchCommandOptions): Promise
   const vit = !hasTokens(config);
   const n = vit ? imageSeqLen(config) : Math.min(o.tokens ?? 32, config.maxSeqLen - (modelTask(config) === 'text-classification' ? 0 : 1));
   const seq2seq = modelTask(config) === 'translation';
-  const what = vit ? `1 image (${n} steps: patches + CLS, or glimpses)` : `1 × ${n} tokens${seq2seq ? ` (source and target each)` : ''}`;
+  const what = vit ? `1 image (${imageSteps(config)})` : `1 × ${n} tokens${seq2seq ? ` (source and target each)` : ''}`;
   const { unit, perSequence } = throughputUnit(config);
   const rows: Row[] = [];
   for (const [runtime, options] of [
