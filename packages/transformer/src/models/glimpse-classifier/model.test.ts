@@ -154,6 +154,27 @@ describe('glimpse-classifier model', () => {
     model.dispose();
   });
 
+  it("the core learns from the classification loss alone: its gradient does not change with the baseline's weights", () => {
+    const config = tiny();
+    const model = createModel(config, { seed: 5 }) as GlimpseModel;
+    randomizeParams(model.namedParams(), 8);
+    const batch = imageTrainBatch(images(4, 16, 5), Int32Array.from([0, 1, 2, 3]), config);
+    const param = (name: string) => model.namedParams().find((p) => p.name === name)!.variable;
+    const coreGrads = () => {
+      const vars = ['core.hidden.weight', 'core.input.weight', 'glimpse.what.weight'].map(param);
+      const { grads } = tf.variableGrads(() => batchLoss(model, batch, { training: true, step: 3 }), vars);
+      const values = vars.map((v) => Array.from(grads[v.name]!.dataSync()));
+      tf.dispose(Object.values(grads));
+      return values.flat();
+    };
+    const before = coreGrads();
+    // Another baseline changes every advantage, so the policy's update, but not the core's.
+    const bias = param('baseline.bias');
+    bias.assign(tf.add(bias, 0.7) as tf.Tensor1D);
+    expect(maxAbsDiff(coreGrads(), before)).toBe(0);
+    model.dispose();
+  });
+
   it('round-trips through a checkpoint', async () => {
     const config = tiny();
     const model = createModel(config, { seed: 8 });
