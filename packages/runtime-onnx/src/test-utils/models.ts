@@ -2,6 +2,8 @@
 // files, and padded token batches, so that ONNX exports can be compared with the tfjs forward.
 
 import * as tf from '@tensorflow/tfjs-core';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { expect } from 'vitest';
 import { configAs, createModelConfig, createRng, pickFields, type ModelConfigInput, type Preset, type Rng } from '@attend/core';
 import { serializeCheckpoint, TransformerModel, type AttendModel, type TokenBatch } from '@attend/transformer';
@@ -69,4 +71,12 @@ export async function failure(promise: Promise<unknown>, type: new (...args: nev
   const message = (error as Error).message;
   expect(message).not.toContain('\n');
   return message;
+}
+
+/** Writes `files` (paths relative to `dir`, as an export folder's) under `dir`. */
+export async function writeFiles(dir: string, files: Record<string, Uint8Array>): Promise<void> {
+  for (const [name, bytes] of Object.entries(files)) {
+    await mkdir(dirname(join(dir, name)), { recursive: true });
+    await writeFile(join(dir, name), bytes);
+  }
 }

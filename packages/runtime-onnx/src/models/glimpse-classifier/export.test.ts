@@ -5,9 +5,9 @@
 // (zero padding); the export folder loads and classifies as tfjs does.
 
 import * as tf from '@tensorflow/tfjs-core';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configAs, createModelConfig, createRng, ShapeError, type GlimpseClassifierConfig } from '@attend/core';
 import { createModel, imageTrainBatch, setupBackend, type AttendModel, type GlimpseModel } from '@attend/transformer';
@@ -16,7 +16,7 @@ import { exportCheckpointFiles } from '../../export.js';
 import { EXPORT_FILES, exportFolderFiles } from '../../folder.js';
 import { createOnnxModel as createNodeModel, loadOnnxModel, loadVitFolder } from '../../node.js';
 import { createOnnxModel as createWebModel } from '../../web.js';
-import { checkpointFiles, failure, maxAbsDiff, perturbed } from '../../test-utils/models.js';
+import { checkpointFiles, failure, maxAbsDiff, perturbed, writeFiles } from '../../test-utils/models.js';
 
 const TOLERANCE = 1e-4;
 
@@ -43,13 +43,6 @@ function images(model: AttendModel, count: number, seed: number): Float32Array {
   const c = configOf(model);
   const rng = createRng(seed);
   return Float32Array.from({ length: count * c.numChannels * c.imageSize ** 2 }, () => Math.round(rng.next() / c.pixelScale));
-}
-
-async function writeFiles(dir: string, files: Record<string, Uint8Array>): Promise<void> {
-  for (const [name, bytes] of Object.entries(files)) {
-    await mkdir(dirname(join(dir, name)), { recursive: true });
-    await writeFile(join(dir, name), bytes);
-  }
 }
 
 beforeAll(async () => {

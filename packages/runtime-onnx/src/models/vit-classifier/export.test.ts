@@ -4,9 +4,9 @@
 // folder (vit layout) loads and classifies as tfjs does; bad input is a one-line error.
 
 import * as tf from '@tensorflow/tfjs-core';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckpointError, configAs, createModelConfig, createRng, ShapeError, type VitClassifierConfig } from '@attend/core';
 import { createModel, imageTrainBatch, setupBackend, type AttendModel } from '@attend/transformer';
@@ -15,7 +15,7 @@ import { exportCheckpointFiles } from '../../export.js';
 import { EXPORT_FILES, exportFolderFiles } from '../../folder.js';
 import { createOnnxModel as createNodeModel, loadExportFolder, loadOnnxModel, loadVitFolder } from '../../node.js';
 import { createOnnxModel as createWebModel } from '../../web.js';
-import { checkpointFiles, failure, maxAbsDiff, perturbed } from '../../test-utils/models.js';
+import { checkpointFiles, failure, maxAbsDiff, perturbed, writeFiles } from '../../test-utils/models.js';
 
 const TOLERANCE = 1e-4;
 
@@ -57,13 +57,6 @@ function images(model: AttendModel, count: number, seed: number): Float32Array {
 const vitConfigOf = (model: AttendModel): VitClassifierConfig => configAs(model.config, ['vit-classifier'], 'the vit tests');
 
 const webOptions = { numThreads: 1 } as const;
-
-async function writeFiles(dir: string, files: Record<string, Uint8Array>): Promise<void> {
-  for (const [name, bytes] of Object.entries(files)) {
-    await mkdir(dirname(join(dir, name)), { recursive: true });
-    await writeFile(join(dir, name), bytes);
-  }
-}
 
 beforeAll(async () => {
   await setupBackend();
