@@ -23,6 +23,7 @@ import {
   chrfFromStatistics,
   chrfStatistics,
   configAs,
+  hasTokens,
   confusionMatrix,
   modelTask,
   nllFromLogits,
@@ -314,7 +315,8 @@ export async function evalCommand(model: string, o: EvalCommandOptions): Promise
     if (flag !== wanted) throw new CliError(`--${flag}: ${model} holds a ${task} model (${config.preset}); evaluate it with --${wanted} FILE (${WHAT[wanted]})`, 2);
     let report: EvalReport;
     if (task === 'image-classification') {
-      const vit = configAs(config, ['vit-classifier'], 'image evaluation');
+      if (hasTokens(config)) throw new CliError(`${model}: image evaluation needs an image classifier, got '${config.preset}'`);
+      const vit = config;
       const size = vit.numChannels * vit.imageSize ** 2;
       const classify = async (rows: Float32Array[]) => {
         const pixels = new Float32Array(rows.length * size);
