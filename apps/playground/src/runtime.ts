@@ -57,7 +57,7 @@ export interface OpenedSessions {
 }
 
 /** The playground's sessions of each preset. */
-const SESSION_KINDS: Record<Exclude<Preset, 'image-captioner'>, Sessions['kind']> = { 'decoder-lm': 'lm', 'encoder-classifier': 'classifier', 'vit-classifier': 'image', 'encoder-decoder': 'seq2seq', 'rnn-seq2seq': 'rnn', 'canvas-classifier': 'image', 'stn-classifier': 'image' };
+const SESSION_KINDS: Record<Exclude<Preset, 'image-captioner'>, Sessions['kind']> = { 'decoder-lm': 'lm', 'encoder-classifier': 'classifier', 'vit-classifier': 'image', 'encoder-decoder': 'seq2seq', 'rnn-seq2seq': 'rnn', 'canvas-classifier': 'image', 'stn-classifier': 'image', 'glimpse-classifier': 'image' };
 
 /** Creates the ONNX Runtime sessions of a checked folder; releases what it made if one fails. */
 export async function openSessions(folder: ModelFolder, device: 'wasm' | 'webgpu'): Promise<OpenedSessions> {

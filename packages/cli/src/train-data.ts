@@ -81,6 +81,7 @@ const FLAG_OF_PRESET: Record<Preset, string> = {
   'vit-classifier': IMAGE_FLAGS,
   'canvas-classifier': IMAGE_FLAGS,
   'stn-classifier': IMAGE_FLAGS,
+  'glimpse-classifier': IMAGE_FLAGS,
   'decoder-lm': '--text FILE',
   'encoder-classifier': `--csv FILE.csv or --task ${SYNTHETIC_CLASSIFICATION_TASKS.join('|')}`,
   'image-captioner': `--task ${DIGIT_SCENES_TASK} --digits-csv FILE`,

@@ -50,6 +50,7 @@ export const LORA_TARGETS: { readonly [P in Preset]: Readonly<Record<string, str
   'canvas-classifier': {},
   'stn-classifier': {},
   'image-captioner': {},
+  'glimpse-classifier': {},
 });
 
 /** A checked LoraConfig for a model of `preset`; a ConfigError naming the field (`lora.…`) and what is allowed. */

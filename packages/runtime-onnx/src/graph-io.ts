@@ -43,6 +43,7 @@ const FORWARD_INPUTS: { readonly [P in Preset]: readonly string[] } = {
   'vit-classifier': ['pixel_values'],
   'canvas-classifier': ['pixel_values'],
   'stn-classifier': ['pixel_values'],
+  'glimpse-classifier': ['pixel_values'],
   // Its graphs are the image encoder and the decoder step (graph kinds above); the encoder reads the image.
   'image-captioner': ['pixel_values'],
 };

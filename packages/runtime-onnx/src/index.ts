@@ -15,6 +15,7 @@ export { CAPTIONER_FILES, exportCaptioner } from './models/image-captioner/expor
 export { captionerLogits, captionerStepFunction, captionImages, type Caption, type CaptionerSessions } from './models/image-captioner/session.js';
 export * from './classify.js';
 export * from './triton.js';
+export { GLIMPSE_LOCATIONS } from './models/glimpse-classifier/export.js';
 export * from './models/rnn-seq2seq/export.js';
 export * from './models/rnn-seq2seq/session.js';
 export * from './translate.js';

@@ -45,7 +45,7 @@ export async function loadOnnxModel(path: string, options: SessionOptions = {}):
   );
   if (isFolder) {
     const { source: _, ...rest } = options;
-    const opened = await openExport(path, { ...rest, accept: acceptOnly(['decoder-lm', 'encoder-classifier', 'vit-classifier']) });
+    const opened = await openExport(path, { ...rest, accept: acceptOnly(['decoder-lm', 'encoder-classifier', ...presetsFor('image-classification')]) });
     return (opened.sessions as { model: OnnxModel }).model;
   }
   return createOnnxModel(await readBytes(path, OnnxModelError), { source: path, ...options });
@@ -91,6 +91,7 @@ const FOLDER_LOADERS: Readonly<Record<Preset, string>> = Object.freeze({
   'canvas-classifier': 'loadVitFolder',
   'stn-classifier': 'loadVitFolder',
   'image-captioner': 'openExport',
+  'glimpse-classifier': 'loadVitFolder',
 });
 
 /** An `accept` for openExport that refuses every preset but `presets`, naming the loader to use. */

@@ -272,7 +272,8 @@ export class OnnxModel {
 
   /**
    * An image classifier's graph over `batchSize` images [B, C, S, S] (row-major, raw values as
-   * stored: the graph applies pixelScale): class logits, and attentions.{i} when exported with them.
+   * stored: the graph applies pixelScale): class logits, and its other outputs (a ViT's
+   * attentions.{i} when exported with them, an STN's theta, a glimpse-classifier's locations).
    */
   async runImages(pixels: Float32Array, batchSize: number): Promise<ForwardOutputs> {
     const c = this.config;

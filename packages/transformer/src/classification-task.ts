@@ -93,7 +93,7 @@ export interface ImageClassificationTask {
 }
 
 /**
- * The image classifiers' task: labelled images (`features`: the raw pixel values [C·S·S], channel,
+ * The image classifiers' task (the ViT, canvas, STN and glimpse kinds): labelled images (`features`: the raw pixel values [C·S·S], channel,
  * row, column; the model applies pixelScale), batched in the same per-epoch order as
  * `classificationTask`; accuracy on the dev set.
  */

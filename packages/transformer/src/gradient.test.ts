@@ -72,6 +72,8 @@ function caseConfig(c: CaseConfig): ModelConfig {
       return createModelConfig({ ...base, maxSeqLen: 1, pixelScale: 1, ...c });
     case 'stn-classifier':
       throw new Error('the stn-classifier has its own gradient test (models/stn-classifier/model.test.ts)');
+    case 'glimpse-classifier':
+      throw new Error('the glimpse-classifier has its own gradient tests (models/glimpse-classifier/model.test.ts)');
     case 'image-captioner':
       return createModelConfig({ ...base, vocabSize: VOCAB, imageHeight: 4, imageWidth: 6, patchSize: 2, patchStride: 2, featureSize: 5, ...c });
   }
@@ -117,6 +119,8 @@ function makeBatch(model: AttendModel, seed: number): TrainBatch {
     }
     case 'stn-classifier':
       throw new Error('the stn-classifier has its own gradient test');
+    case 'glimpse-classifier':
+      throw new Error('the glimpse-classifier has its own gradient tests');
     case 'image-captioner': {
       const tgtLengths = Int32Array.from([4, 3]);
       const pixels = Float32Array.from({ length: 2 * 4 * 6 }, () => rng.next());

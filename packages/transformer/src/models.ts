@@ -13,6 +13,7 @@ import { LoraModel } from './lora.js';
 import { CanvasModel } from './models/canvas-classifier/model.js';
 import { StnModel } from './models/stn-classifier/model.js';
 import { CaptionerModel } from './models/image-captioner/model.js';
+import { GlimpseModel } from './models/glimpse-classifier/model.js';
 
 /** What the trainer, decoding and checkpoints need from a model. */
 export interface AttendModel {
@@ -60,6 +61,7 @@ export const TFJS_MODELS: { readonly [P in Preset]: ModelFactory<P> } = Object.f
   'canvas-classifier': (config, options) => new CanvasModel(config, { seed: options.seed }),
   'stn-classifier': (config, options) => new StnModel(config, { seed: options.seed }),
   'image-captioner': (config, options) => new CaptionerModel(config, { seed: options.seed }),
+  'glimpse-classifier': (config, options) => new GlimpseModel(config, { seed: options.seed }),
 });
 
 /** The model of `config.preset`, with seeded initial weights; with LoRA adapters (lora.ts) when the config has `lora`. */

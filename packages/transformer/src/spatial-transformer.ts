@@ -68,7 +68,7 @@ export function gridSample(image: tf.Tensor4D, grid: tf.Tensor4D): tf.Tensor4D {
 }
 
 /** A copy of `t` that the gradient tape does not connect to what made it. */
-function detached(t: tf.Tensor): tf.Tensor {
+export function detached(t: tf.Tensor): tf.Tensor {
   return tf.tensor(t.dataSync(), t.shape, t.dtype);
 }
 

@@ -9,6 +9,7 @@ import { RNN_SEQ2SEQ } from './rnn-seq2seq.js';
 import { VIT_CLASSIFIER } from './vit-classifier.js';
 import { CANVAS_CLASSIFIER, STN_CLASSIFIER } from './canvas-classifier.js';
 import { IMAGE_CAPTIONER } from './image-captioner.js';
+import { GLIMPSE_CLASSIFIER } from './glimpse-classifier.js';
 
 export const PLAYGROUND_KINDS: { readonly [P in Preset]: PlaygroundKind<ConfigOf<P>> } = Object.freeze({
   'encoder-classifier': ENCODER_CLASSIFIER,
@@ -19,6 +20,7 @@ export const PLAYGROUND_KINDS: { readonly [P in Preset]: PlaygroundKind<ConfigOf
   'canvas-classifier': CANVAS_CLASSIFIER,
   'stn-classifier': STN_CLASSIFIER,
   'image-captioner': IMAGE_CAPTIONER,
+  'glimpse-classifier': GLIMPSE_CLASSIFIER,
 });
 
 /** The registry entry of `config`'s kind, typed to its config. */

@@ -3,6 +3,7 @@
 // the patch grid, its rollout and self-attention for a vit-classifier; self-attention otherwise) with a panel per layer and head and the tokens on both axes — and a compact
 // terminal view of the first kind (each layer, heads averaged, or --head). For an
 // stn-classifier: its sampling grid drawn on the input and the image it read (stn-figure.ts).
+// (a glimpse-classifier has no attention weights: its figure is the glimpse boxes step by step on the canvas, and the terminal lists the locations)
 
 import { join } from 'node:path';
 import { modelTask, numAttentionHeads } from '@attend/core';
@@ -11,6 +12,7 @@ import { CliError } from '../errors.js';
 import { writeFileAtomic } from '../files.js';
 import { attentionHeatmapSvg } from '../plots.js';
 import { stnFigureSvg } from '../stn-figure.js';
+import { glimpseSvg } from '../glimpse-figure.js';
 
 export interface AttentionCommandOptions {
   out: string;
@@ -27,6 +29,12 @@ export async function writeAttentionFigures(model: string, input: string, out: s
     const file = join(out, 'attention-stn.svg');
     await writeFileAtomic(file, await stnFigureSvg(result.stn));
     files.push(`${file} (the sampling grid on the ${result.stn.inputSize}×${result.stn.inputSize} input, the ${result.stn.outputSize}×${result.stn.outputSize} image read)`);
+  }
+  if (result.glimpses) {
+    const { config, pixels, locations } = result.glimpses;
+    const file = join(out, 'attention-glimpses.svg');
+    await writeFileAtomic(file, glimpseSvg(config, pixels, locations, `glimpses step by step: image → ${result.output}`));
+    files.push(`${file} (${locations.length} glimpses, ${config.numScales} scales)`);
   }
   for (const set of result.sets) {
     const Q = set.queryTokens.length;
@@ -56,6 +64,7 @@ export async function attentionCommand(model: string, input: string, o: Attentio
   if (o.head !== undefined && o.head >= heads) throw new CliError(`--head: ${o.head} is out of range; the model has ${heads} heads (0–${heads - 1})`, 2);
   if (result.output !== undefined) console.log(`output: ${result.output}`);
   if (result.stn) console.log(`θ = [${Array.from(result.stn.theta, (t) => t.toFixed(3)).join(', ')}]`);
+  if (result.glimpses && !o.quiet) result.glimpses.locations.forEach(([x, y], t) => console.log(`glimpse ${t + 1}: (${x.toFixed(3)}, ${y.toFixed(3)})`));
   if (!o.quiet && result.sets.length > 0) {
     const set = result.sets[0]!;
     set.layers.forEach((_, l) => {

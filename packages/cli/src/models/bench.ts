@@ -30,10 +30,11 @@ export function randomImages(config: ImageClassifierConfig, count: number, seed:
   return Float32Array.from({ length: count * config.numChannels * config.imageSize ** 2 }, () => rng.next() * top);
 }
 
-/** "1 image (16 patches + CLS)": what a forward pass over `count` images reads. */
+/** "1 image (16 patches + CLS)", "1 image (6 glimpses)": what a forward pass over `count` images reads. */
 export function imagesRead(config: ImageClassifierConfig, count: number): string {
   const n = imagePositions(config);
-  return `${count} image${count === 1 ? '' : 's'}${n > 1 ? ` (${n - 1} patches + CLS)` : ''}`;
+  const steps = 'numGlimpses' in config ? ` (${config.numGlimpses} glimpses)` : n > 1 ? ` (${n - 1} patches + CLS)` : '';
+  return `${count} image${count === 1 ? '' : 's'}${steps}`;
 }
 
 /** `n` random ids of real tokens (past pad, bos, eos, unk where the vocabulary allows). */

@@ -25,7 +25,7 @@ const nothingToDraw = (what: string) => async (): Promise<KindAttention> => {
 };
 
 export const CANVAS_CLASSIFIER: CliKind<CanvasClassifierConfig> = {
-  train: imageTraining(false),
+  train: imageTraining('whole'),
   attention: { checkpoint: nothingToDraw('the checkpoint'), export: (dir) => nothingToDraw(dir)() },
   parity: imageParity,
   bench: IMAGE_BENCH,
@@ -33,7 +33,7 @@ export const CANVAS_CLASSIFIER: CliKind<CanvasClassifierConfig> = {
 };
 
 export const STN_CLASSIFIER: CliKind<StnClassifierConfig> = {
-  train: imageTraining(false),
+  train: imageTraining('whole'),
   attention: {
     async checkpoint(t, model, config, _tokenizer, text) {
       if (!(model instanceof t.StnModel)) throw new CliError(`a ${config.preset} checkpoint did not load as a spatial transformer`);

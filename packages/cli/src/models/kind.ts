@@ -6,7 +6,7 @@
 // compiler asks for it). The parts kinds share are in models/train.ts, attention.ts, parity.ts
 // and bench.ts.
 
-import type { FlopsLengths, ModelConfig, Rng, Tokenizer } from '@attend/core';
+import type { FlopsLengths, GlimpseClassifierConfig, ModelConfig, Rng, Tokenizer } from '@attend/core';
 import type { ExportSessions } from '@attend/runtime-onnx';
 import type { AttendModel, TrainBatch } from '@attend/transformer';
 import type { AttentionSet } from './attention.js';
@@ -68,6 +68,8 @@ export interface KindAttention {
   sets: AttentionSet[];
   /** An stn-classifier's θ and sampled image (drawn instead of attention maps). */
   stn?: StnView;
+  /** A glimpse-classifier's glimpse locations on the input canvas (drawn instead of attention maps). */
+  glimpses?: { config: GlimpseClassifierConfig; pixels: Float32Array; locations: [number, number][] };
 }
 
 /** Forward (and cached-decode) timings of an export's sessions (`attend bench`). */

@@ -10,6 +10,7 @@ import { RNN_SEQ2SEQ } from './rnn-seq2seq.js';
 import { VIT_CLASSIFIER } from './vit-classifier.js';
 import { CANVAS_CLASSIFIER, STN_CLASSIFIER } from './canvas-classifier.js';
 import { IMAGE_CAPTIONER } from './image-captioner.js';
+import { GLIMPSE_CLASSIFIER } from './glimpse-classifier.js';
 
 export const CLI_KINDS: { readonly [P in Preset]: CliKind<ConfigOf<P>> } = Object.freeze({
   'encoder-classifier': ENCODER_CLASSIFIER,
@@ -20,6 +21,7 @@ export const CLI_KINDS: { readonly [P in Preset]: CliKind<ConfigOf<P>> } = Objec
   'canvas-classifier': CANVAS_CLASSIFIER,
   'stn-classifier': STN_CLASSIFIER,
   'image-captioner': IMAGE_CAPTIONER,
+  'glimpse-classifier': GLIMPSE_CLASSIFIER,
 });
 
 /** The registry entry of `config`'s kind, typed to its config. */

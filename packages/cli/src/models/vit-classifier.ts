@@ -25,10 +25,10 @@ export function defaultPatchSize(imageSize: number): number {
 
 /**
  * `attend train` of an image classifier: a CSV of images (--images) or the cluttered-digits
- * canvases, no tokenizer. `patches`: the ViT, whose sequence is its patches + CLS; the MLP kinds
- * (canvas, STN) read the image whole.
+ * canvases, no tokenizer. `positions`: the ViT reads its patches + CLS, the MLP kinds (canvas,
+ * STN) the image whole, the glimpse model a few glimpses.
  */
-export function imageTraining(patches: boolean): TrainKind<Images> {
+export function imageTraining(positions: 'patches' | 'whole' | 'glimpses'): TrainKind<Images> {
   return {
     data: 'vit-classifier',
     unit: 'examples/s',
@@ -39,7 +39,8 @@ export function imageTraining(patches: boolean): TrainKind<Images> {
         imageSize: data.imageSize,
         numChannels: data.numChannels,
         pixelScale: data.pixelScale,
-        ...(patches ? { patchSize, maxSeqLen: data.imageSize % patchSize === 0 ? (data.imageSize / patchSize) ** 2 + 1 : 2 } : { maxSeqLen: 1 }),
+        // The ViT's sequence is its patches + CLS; a glimpse model's maxSeqLen is its kind's default (≥ its glimpses).
+        ...(positions === 'patches' ? { patchSize, maxSeqLen: data.imageSize % patchSize === 0 ? (data.imageSize / patchSize) ** 2 + 1 : 2 } : positions === 'whole' ? { maxSeqLen: 1 } : {}),
       };
     },
     task(t, data, _tokenizer, model, s) {
@@ -89,7 +90,7 @@ export const IMAGE_BENCH: CliKind<ImageClassifierConfig>['bench'] = {
 };
 
 export const VIT_CLASSIFIER: CliKind<VitClassifierConfig> = {
-  train: imageTraining(true),
+  train: imageTraining('patches'),
   attention: {
     async checkpoint(t, model, config, _tokenizer, text) {
       const { pixels } = imageInputs(await withPngLines([text], config), config);

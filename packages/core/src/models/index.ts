@@ -21,3 +21,5 @@ export { imageValues, mlpLayerName, mlpWidths, type CanvasClassifierConfig, type
 export { IDENTITY_THETA, locWidths, stnClassifierWidths, THETA_SIZE, type StnClassifierConfig } from './stn-classifier/config.js';
 export { featureGrid, featureLocations, VISUAL_ATTENTIONS, type ImageCaptionerConfig, type VisualAttention } from './image-captioner/config.js';
 export { IMAGE_CAPTIONER_MODEL_TYPE, captionerConfig } from './image-captioner/hf.js';
+export { glimpseBoxes, sensorValues, type GlimpseBox, type GlimpseClassifierConfig } from './glimpse-classifier/config.js';
+export { GLIMPSE_CLASSIFIER_MODEL_TYPE, glimpseClassifierHfConfig } from './glimpse-classifier/hf.js';

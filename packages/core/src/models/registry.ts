@@ -13,15 +13,16 @@ import { numPatches, vitClassifier, type VitClassifierConfig } from './vit-class
 import { canvasClassifier, type CanvasClassifierConfig } from './canvas-classifier/config.js';
 import { stnClassifier, type StnClassifierConfig } from './stn-classifier/config.js';
 import { imageCaptioner, type ImageCaptionerConfig } from './image-captioner/config.js';
+import { glimpseClassifier, type GlimpseClassifierConfig } from './glimpse-classifier/config.js';
 
 /**
  * A model's config: one member per kind, discriminated on `preset`, each with only its own fields,
  * and `lora` when its checkpoint holds LoRA adapters (lora.ts).
  */
-export type ModelConfig = (EncoderClassifierConfig | DecoderLmConfig | EncoderDecoderConfig | RnnSeq2SeqConfig | VitClassifierConfig | CanvasClassifierConfig | StnClassifierConfig | ImageCaptionerConfig) & { lora?: LoraConfig };
+export type ModelConfig = (EncoderClassifierConfig | DecoderLmConfig | EncoderDecoderConfig | RnnSeq2SeqConfig | VitClassifierConfig | CanvasClassifierConfig | StnClassifierConfig | ImageCaptionerConfig | GlimpseClassifierConfig) & { lora?: LoraConfig };
 export type Preset = ModelConfig['preset'];
 /** The configs of the image-classification kinds (pixels in, class scores out). */
-export type ImageClassifierConfig = VitClassifierConfig | CanvasClassifierConfig | StnClassifierConfig;
+export type ImageClassifierConfig = VitClassifierConfig | CanvasClassifierConfig | StnClassifierConfig | GlimpseClassifierConfig;
 /** The configs of the kinds that read and write tokens (all but the image kinds). */
 export type TokenModelConfig = Exclude<ModelConfig, ImageClassifierConfig>;
 /** The config of one kind. */
@@ -36,6 +37,7 @@ export const MODEL_KINDS: { readonly [P in Preset]: ModelKind<ConfigOf<P>> } = O
   'canvas-classifier': canvasClassifier,
   'stn-classifier': stnClassifier,
   'image-captioner': imageCaptioner,
+  'glimpse-classifier': glimpseClassifier,
 });
 
 /** Every preset, in registry order. */
@@ -71,6 +73,8 @@ export function numEncoderLayers(config: ModelConfig): number {
   return 'numEncoderLayers' in config ? config.numEncoderLayers : 0;
 }
 
+/** The configs of the kinds that read images. */
+
 /** Decoder layers of `config` (0 for the kinds without a decoder). */
 export function numDecoderLayers(config: ModelConfig): number {
   return 'numDecoderLayers' in config ? config.numDecoderLayers : 0;
@@ -95,9 +99,9 @@ export function classifierConfig(config: ModelConfig, what: string): EncoderClas
   return configAs(config, presetsFor('text-classification').concat(presetsFor('image-classification')) as (EncoderClassifierConfig | ImageClassifierConfig)['preset'][], what);
 }
 
-/** Positions an image classifier reads: the ViT's patches + CLS; 1 for the kinds that read the image whole. */
+/** Steps an image classifier runs over one image: the ViT's patches + CLS, the glimpse-classifier's glimpses; 1 for the kinds that read the image whole. */
 export function imagePositions(config: ImageClassifierConfig): number {
-  return 'patchSize' in config ? numPatches(config) + 1 : 1;
+  return 'patchSize' in config ? numPatches(config) + 1 : 'numGlimpses' in config ? config.numGlimpses : 1;
 }
 
 /** `config` as an image-classification kind; a ConfigError naming `what` for the others. */

@@ -11,6 +11,7 @@ import { VIT_CLASSIFIER } from './vit-classifier/export.js';
 import { CANVAS_CLASSIFIER } from './canvas-classifier/export.js';
 import { STN_CLASSIFIER } from './stn-classifier/export.js';
 import { IMAGE_CAPTIONER } from './image-captioner/export.js';
+import { GLIMPSE_CLASSIFIER } from './glimpse-classifier/export.js';
 
 export const RUNTIME_KINDS: { readonly [P in Preset]: RuntimeKind<ConfigOf<P>> } = Object.freeze({
   'encoder-classifier': ENCODER_CLASSIFIER,
@@ -21,6 +22,7 @@ export const RUNTIME_KINDS: { readonly [P in Preset]: RuntimeKind<ConfigOf<P>> }
   'canvas-classifier': CANVAS_CLASSIFIER,
   'stn-classifier': STN_CLASSIFIER,
   'image-captioner': IMAGE_CAPTIONER,
+  'glimpse-classifier': GLIMPSE_CLASSIFIER,
 });
 
 /** The registry entry of `config`'s kind, typed to its config. */

@@ -1,0 +1,7 @@
+import type { GlimpseClassifierConfig } from '@attend/core';
+import type { PlaygroundKind } from './kind.js';
+
+/** The recurrent attention model: hard attention over a few glimpses (not drawn here yet). */
+export const GLIMPSE_CLASSIFIER: PlaygroundKind<GlimpseClassifierConfig> = {
+  summary: (c) => ({ attention: 'hard attention', layers: `${c.numGlimpses} glimpses of ${c.numScales} scales, ${c.imageSize}×${c.imageSize} images, ${c.numClasses} classes` }),
+};
