@@ -112,6 +112,13 @@ describe('train', () => {
     model.dispose();
   });
 
+  it('refuses worker threads for a model with its own objective (its sampling and baselines live in the model)', async () => {
+    const model = new TransformerModel(tinyConfig(), { seed: 1 }) as TransformerModel & Pick<AttendModel, 'trainingLoss'>;
+    model.trainingLoss = () => tf.scalar(0);
+    await expect(train(model, task.nextBatch, { steps: 1, learningRate: 1e-3, workers: 2 })).rejects.toThrow(/workers: 2; a model with its own training objective \(trainingLoss\) trains on one thread/);
+    model.dispose();
+  });
+
   it('reports lr from the schedule and the pre-clipping gradient norm', async () => {
     const schedule = { kind: 'cosine', warmupSteps: 4, totalSteps: 12, minLr: 1e-4 } as const;
     const { model, events } = await run({ steps: 12, logEvery: 1, schedule, clipNorm: 0.5 });

@@ -156,6 +156,8 @@ export async function train(model: AttendModel, nextBatch: (step: number) => Tra
   const workers = options.workers ?? 1;
   if (!Number.isInteger(workers) || workers < 1) throw new TrainingError(`workers: ${workers} is not allowed; expected an integer >= 1`);
   if (workers === 1) return trainOn(model, nextBatch, options);
+  // Worker copies would sample with the same step seed and keep their own baselines.
+  if (model.trainingLoss) throw new TrainingError(`workers: ${workers}; a model with its own training objective (trainingLoss) trains on one thread`);
   const pool = await startWorkers(model, { workers, gradAccum: options.gradAccum ?? 1, labelSmoothing: options.labelSmoothing });
   try {
     return await trainOn(model, nextBatch, options, pool);

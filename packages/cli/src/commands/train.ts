@@ -219,7 +219,7 @@ export function runSummary(state: TrainerState, best: readonly BestMetric[]): st
 
 export async function trainCommand(o: TrainCommandOptions, fromCli: (key: keyof TrainFlags) => boolean): Promise<void> {
   const s = await trainSettings(o, fromCli);
-  const workers = trainWorkers(o.workers, s);
+  let workers = trainWorkers(o.workers, s);
   checkTokenizerFlags(o.tokenizer, o.vocabSize);
   const out = await checkOut(o);
   const t = await import('@attend/transformer');
@@ -282,6 +282,11 @@ export async function trainCommand(o: TrainCommandOptions, fromCli: (key: keyof 
   checkMemory(config, task.lengths, s, o, backend.name);
   const lock = await lockFolder(o.out);
   const model = initial ?? t.createModel(config, { seed: s.seed });
+  if (model.trainingLoss && workers > 1) {
+    // Its objective samples (REINFORCE) and keeps state (baselines) in the model: one thread.
+    if (o.workers !== undefined) throw new CliError(`--workers: a ${config.preset} trains with its own objective (sampling, baselines) on one thread; drop --workers or give 1`, 2);
+    workers = 1;
+  }
   const warmupSteps = Math.min(50, Math.floor(s.steps / 10));
   const minLr = s.learningRate / 30;
   console.log(

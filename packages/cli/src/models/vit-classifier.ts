@@ -55,10 +55,21 @@ export function imageTraining(positions: 'patches' | 'whole' | 'glimpses'): Trai
       const task = t.imageClassificationTask(trainImages, dev, config, { batchSize: s.batchSize, seed: s.seed });
       const n = imagePositions(config);
       const G = 'patchSize' in config ? config.imageSize / config.patchSize : 0;
+      const report = accuracyReport(task);
       return {
         nextBatch: task.nextBatch,
-        ...accuracyReport(task),
-        size: `${trainImages.length} images, dev ${dev.length}; ${config.numChannels}×${config.imageSize}×${config.imageSize}${'patchSize' in config ? ` in ${G}×${G} patches of ${config.patchSize}×${config.patchSize}` : ''}`,
+        ...report,
+        // A glimpse-classifier also reports its mean REINFORCE reward over the training steps since the last evaluation.
+        ...(positions === 'glimpses'
+          ? {
+              evaluate: async (m) => {
+                const metrics = await report.evaluate(m);
+                const reward = m instanceof t.GlimpseModel ? m.takeReward() : undefined;
+                return { ...metrics, ...(reward !== undefined ? { reward } : {}) };
+              },
+            }
+          : {}),
+        size: `${trainImages.length} images, dev ${dev.length}; ${config.numChannels}×${config.imageSize}×${config.imageSize}${'patchSize' in config ? ` in ${G}×${G} patches of ${config.patchSize}×${config.patchSize}` : 'numGlimpses' in config ? ` in ${config.numGlimpses} glimpses of ${config.numScales} scales` : ''}`,
         lengths: { context: n, source: n },
       };
     },
