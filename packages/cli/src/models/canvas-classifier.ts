@@ -9,7 +9,7 @@ import { imageInputs } from '../inputs.js';
 import { withPngLines } from '../png-input.js';
 import { predicted } from './attention.js';
 import type { CliKind, KindAttention } from './kind.js';
-import { IMAGE_BENCH, imageParity, imageTraining } from './vit-classifier.js';
+import { IMAGE_BENCH, imageExportRun, imageParity, imageTraining } from './vit-classifier.js';
 
 /** An stn-classifier's picture of one image: θ [6] and the sampled image, from raw `pixels`. */
 function stnAttention(config: StnClassifierConfig, pixels: Float32Array, logits: Float32Array, theta: ArrayLike<number>, transformed: Float32Array): KindAttention {
@@ -47,19 +47,12 @@ export const STN_CLASSIFIER: CliKind<StnClassifierConfig> = {
         [theta, output, logits].forEach((x) => x.dispose());
       }
     },
-    async export(dir, config, text) {
-      const rt = await import('@attend/runtime-onnx/node');
-      const model = await rt.loadVitFolder(dir);
-      try {
-        const { pixels } = imageInputs(await withPngLines([text], config), config);
-        const out = await model.runImages(pixels, 1);
+    export: (dir, config, text) =>
+      imageExportRun(dir, config, text, (out, pixels) => {
         const { theta, transformed } = out.attentions;
         if (!theta || !transformed) throw new CliError(`${dir}: the export has no 'theta' and 'transformed' outputs; export it with --with-attention, or pass the checkpoint`);
         return stnAttention(config, pixels, out.logits.data, theta.data, transformed.data);
-      } finally {
-        await model.release();
-      }
-    },
+      }),
   },
   parity: imageParity,
   bench: IMAGE_BENCH,

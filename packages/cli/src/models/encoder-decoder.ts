@@ -11,7 +11,7 @@ import { decoded, exportLayers, greedyOptions, stackSteps, crossAttentionSet, ty
 import { cachedDecodeMs, encoderDecoderSessions, forwardTimings, randomIds } from './bench.js';
 import type { CliKind, TrainKind, Transformer } from './kind.js';
 import { maxDiff, sourceAndTarget, tfjsLogits } from './parity.js';
-import { checkedMaxSeqLen, DEV_LOSS, percent, textTokenizer } from './train.js';
+import { checkedMaxSeqLen, decodedReport, textTokenizer } from './train.js';
 
 type Pairs = Extract<TrainData, { preset: 'encoder-decoder' }>;
 
@@ -50,16 +50,7 @@ export const PAIRS_TRAINING: TrainKind<Pairs> = {
     const task = t.seq2seqTask(trainPairs, dev, text, { batchSize: s.batchSize, seed: s.seed, maxSrcLen, maxTgtLen });
     return {
       nextBatch: task.nextBatch,
-      evaluate: async (m) => {
-        const { loss, bleu, exactMatch } = await task.evaluate(m);
-        return { loss, bleu, exactMatch };
-      },
-      describeEval: (m) => `dev exact match ${percent(m.exactMatch!)}, dev BLEU ${m.bleu!.toFixed(2)}, dev loss ${m.loss!.toFixed(4)}`,
-      best: [
-        { metric: 'bleu', mode: 'max', describe: (v) => `dev BLEU ${v.toFixed(2)}` },
-        { metric: 'exactMatch', mode: 'max', describe: (v) => `dev exact match ${percent(v)}` },
-        DEV_LOSS,
-      ],
+      ...decodedReport(task),
       size: `${trainPairs.length} pairs, dev ${dev.length}`,
       lengths: { context: maxTgtLen + 1, source: maxSrcLen },
     };

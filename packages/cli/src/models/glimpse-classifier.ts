@@ -9,7 +9,7 @@ import { imageInputs } from '../inputs.js';
 import { withPngLines } from '../png-input.js';
 import { predicted } from './attention.js';
 import type { CliKind } from './kind.js';
-import { IMAGE_BENCH, imageParity, imageTraining } from './vit-classifier.js';
+import { IMAGE_BENCH, imageExportRun, imageParity, imageTraining } from './vit-classifier.js';
 
 export const GLIMPSE_CLASSIFIER: CliKind<GlimpseClassifierConfig> = {
   train: imageTraining('glimpses'),
@@ -23,20 +23,13 @@ export const GLIMPSE_CLASSIFIER: CliKind<GlimpseClassifierConfig> = {
       for (const x of [r.logits, r.locations, r.means, r.baselines]) x.dispose();
       return { output, sets: [], glimpses: { config, pixels, locations } };
     },
-    async export(dir, config, text) {
-      const rt = await import('@attend/runtime-onnx/node');
-      const model = await rt.loadVitFolder(dir);
-      try {
-        const { pixels } = imageInputs(await withPngLines([text], config), config);
-        const out = await model.runImages(pixels, 1);
+    export: (dir, config, text) =>
+      imageExportRun(dir, config, text, (out, pixels) => {
         const glimpses = out.attentions[GLIMPSE_LOCATIONS];
         if (!glimpses) throw new CliError(`${dir}: the export has no '${GLIMPSE_LOCATIONS}' output`);
         const locations = Array.from({ length: glimpses.dims[1]! }, (_, s): [number, number] => [glimpses.data[2 * s]!, glimpses.data[2 * s + 1]!]);
         return { output: predicted(out.logits.data, config.numClasses), sets: [], glimpses: { config, pixels, locations } };
-      } finally {
-        await model.release();
-      }
-    },
+      }),
   },
   parity: imageParity,
   bench: IMAGE_BENCH,

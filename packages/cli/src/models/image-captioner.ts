@@ -9,7 +9,7 @@ import { CliError } from '../errors.js';
 import type { TrainData } from '../train-data.js';
 import type { CliKind, KindAttention, TrainKind } from './kind.js';
 import { maxDiff, parityLengths, randomRows, tfjsLogits } from './parity.js';
-import { DEV_LOSS, percent, textTokenizer } from './train.js';
+import { decodedReport, textTokenizer } from './train.js';
 
 type Scenes = Extract<TrainData, { preset: 'image-captioner' }>;
 
@@ -32,16 +32,7 @@ const CAPTION_TRAINING: TrainKind<Scenes> = {
     const task = t.captionTask(data.train.images, data.dev.images, text, config, { batchSize: s.batchSize, seed: s.seed });
     return {
       nextBatch: task.nextBatch,
-      evaluate: async (m) => {
-        const { loss, bleu, exactMatch } = await task.evaluate(m);
-        return { loss, bleu, exactMatch };
-      },
-      describeEval: (m) => `dev exact match ${percent(m.exactMatch!)}, dev BLEU ${m.bleu!.toFixed(2)}, dev loss ${m.loss!.toFixed(4)}`,
-      best: [
-        { metric: 'exactMatch', mode: 'max', describe: (v) => `dev exact match ${percent(v)}` },
-        { metric: 'bleu', mode: 'max', describe: (v) => `dev BLEU ${v.toFixed(2)}` },
-        DEV_LOSS,
-      ],
+      ...decodedReport(task),
       size: `${data.train.images.length} scenes, dev ${data.dev.images.length}; ${config.imageHeight}×${config.imageWidth} pixels, ${config.visualAttention} attention`,
       lengths: { context: config.maxSeqLen, source: featureLocations(config) },
     };

@@ -36,3 +36,19 @@ export function accuracyReport(task: { evaluate(model: AttendModel): Promise<{ a
     best: [DEV_ACCURACY, DEV_LOSS],
   };
 }
+
+/** How a task scored on decoded outputs reports: dev exact match, BLEU and loss, each best value at the end (BLEU first). */
+export function decodedReport(task: { evaluate(model: AttendModel): Promise<{ loss: number; bleu: number; exactMatch: number }> }): Pick<KindTask, 'evaluate' | 'describeEval' | 'best'> {
+  return {
+    evaluate: async (m) => {
+      const { loss, bleu, exactMatch } = await task.evaluate(m);
+      return { loss, bleu, exactMatch };
+    },
+    describeEval: (m) => `dev exact match ${percent(m.exactMatch!)}, dev BLEU ${m.bleu!.toFixed(2)}, dev loss ${m.loss!.toFixed(4)}`,
+    best: [
+      { metric: 'bleu', mode: 'max', describe: (v) => `dev BLEU ${v.toFixed(2)}` },
+      { metric: 'exactMatch', mode: 'max', describe: (v) => `dev exact match ${percent(v)}` },
+      DEV_LOSS,
+    ],
+  };
+}

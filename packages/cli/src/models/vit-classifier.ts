@@ -4,6 +4,7 @@
 
 import { imageConfig, imagePositions, trainDevSplit, type ImageClassifierConfig, type VitClassifierConfig } from '@attend/core';
 import type { AttendModel } from '@attend/transformer';
+import type { ForwardOutputs } from '@attend/runtime-onnx';
 import { CliError } from '../errors.js';
 import { imageInputs } from '../inputs.js';
 import { withPngLines } from '../png-input.js';
@@ -91,6 +92,18 @@ export async function imageParity(t: Transformer, model: AttendModel, config: Im
   }
 }
 
+/** `use` of the outputs of the image classifier exported in `dir` on `text` (a CSV line of pixel values, or a PNG file), with the pixels read. */
+export async function imageExportRun<T>(dir: string, config: ImageClassifierConfig, text: string, use: (out: ForwardOutputs, pixels: Float32Array) => T): Promise<T> {
+  const rt = await import('@attend/runtime-onnx/node');
+  const model = await rt.loadVitFolder(dir);
+  try {
+    const { pixels } = imageInputs(await withPngLines([text], config), config);
+    return use(await model.runImages(pixels, 1), pixels);
+  } finally {
+    await model.release();
+  }
+}
+
 /** attend bench of any image classifier: one image through the export, random image batches to train on. */
 export const IMAGE_BENCH: CliKind<ImageClassifierConfig>['bench'] = {
   export: async (_rt, config, sessions, _ids, seconds) => {
@@ -110,16 +123,8 @@ export const VIT_CLASSIFIER: CliKind<VitClassifierConfig> = {
       logits.dispose();
       return { output, sets: imageAttentionSets(config, readTensors(attention!.encoder)) };
     },
-    async export(dir, config, text) {
-      const rt = await import('@attend/runtime-onnx/node');
-      const model = await rt.loadVitFolder(dir);
-      try {
-        const out = await model.runImages(imageInputs(await withPngLines([text], config), config).pixels, 1);
-        return { output: predicted(out.logits.data, config.numClasses), sets: imageAttentionSets(config, exportLayers(dir, out.attentions, 'attentions', config.numEncoderLayers)) };
-      } finally {
-        await model.release();
-      }
-    },
+    export: (dir, config, text) =>
+      imageExportRun(dir, config, text, (out) => ({ output: predicted(out.logits.data, config.numClasses), sets: imageAttentionSets(config, exportLayers(dir, out.attentions, 'attentions', config.numEncoderLayers)) })),
   },
   parity: imageParity,
   bench: IMAGE_BENCH,
