@@ -5,10 +5,9 @@
 
 import { ConfigError } from '../errors.js';
 import { createModelConfig } from '../config.js';
-import { createRng } from '../random.js';
 import { f32Tensor, type NamedTensor } from '../safetensors.js';
 import { HF_ACTIVATIONS } from './gpt2.js';
-import { linearShape, specialTokenId, type HfConfig, type HfLayerLinears, type HfImporter, type HfModel, type HfWeights, type ImportedModel } from './model.js';
+import { linearShape, tensorCopier, specialTokenId, type HfConfig, type HfLayerLinears, type HfImporter, type HfModel, type HfWeights, type ImportedModel } from './model.js';
 
 /** Labels of a config that names none (transformers' default num_labels), e.g. a BertModel's fresh head. */
 const DEFAULT_LABELS = 2;
@@ -66,14 +65,7 @@ export const bertImporter: HfImporter = {
     });
 
     const out: Record<string, NamedTensor> = {};
-    const linear = (from: string, to: string, outDim: number, inDim: number): void => {
-      out[`${to}.weight`] = w.copy(`${from}.weight`, [outDim, inDim]);
-      out[`${to}.bias`] = w.copy(`${from}.bias`, [outDim]);
-    };
-    const norm = (from: string, to: string): void => {
-      out[`${to}.weight`] = w.copy(`${from}.weight`, [d]);
-      out[`${to}.bias`] = w.copy(`${from}.bias`, [d]);
-    };
+    const { linear, norm, classifier } = tensorCopier(w, out, d, notes);
     out['embed_tokens.weight'] = w.copy('embeddings.word_embeddings.weight', [vocabSize, d]);
     const positions = w.take('embeddings.position_embeddings.weight', [maxSeqLen, d]);
     const types = w.take('embeddings.token_type_embeddings.weight', [typeVocab, d]);
@@ -89,15 +81,7 @@ export const bertImporter: HfImporter = {
       norm(`${h}.output.LayerNorm`, `${p}.final_layer_norm`);
     }
     if (hasPooler) linear('pooler.dense', 'pooler', d, d);
-    if (hasHead) {
-      linear('classifier', 'classifier', numClasses, d);
-    } else {
-      // A base model has no head: a fresh one, as transformers initialises it (normal, std 0.02; zero bias).
-      const rng = createRng(0);
-      out['classifier.weight'] = f32Tensor([numClasses, d], Float32Array.from({ length: numClasses * d }, () => 0.02 * rng.normal()));
-      out['classifier.bias'] = f32Tensor([numClasses], new Float32Array(numClasses));
-      notes.push(`no classifier in the checkpoint: a fresh ${numClasses}-label head (random, std 0.02) to fine-tune`);
-    }
+    classifier(numClasses);
     if (labels && hasHead) notes.push(`labels: ${labels.join(', ')} (ids 0..${labels.length - 1})`);
     const dropped = w.skip((n) => n === 'embeddings.position_ids' || n.startsWith('cls.'));
     if (dropped.some((n) => n.startsWith('cls.'))) notes.push('the pre-training heads (cls.*) are left out');

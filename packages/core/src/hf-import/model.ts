@@ -6,6 +6,7 @@
 import { CheckpointError, ConfigError } from '../errors.js';
 import type { ModelConfig } from '../config.js';
 import { describe } from '../models/fields.js';
+import { createRng } from '../random.js';
 import { f32Tensor, toFloat32, type NamedTensor } from '../safetensors.js';
 
 /** The files of a Hugging Face model folder, parsed. */
@@ -234,4 +235,36 @@ function tokenIdOf(tokenizer: unknown, content: string): number | undefined {
     if (typeof id === 'number') return id;
   }
   return undefined;
+}
+
+/**
+ * Writes attend tensors into `out` from the Hugging Face weights `w` of width `d`: a Linear's
+ * weight [out, in] and bias, a LayerNorm's weight and bias, and a classifier head — the
+ * checkpoint's, or a fresh one as transformers initialises a base model's (normal, std 0.02;
+ * zero bias), said in `notes`.
+ */
+export function tensorCopier(w: HfWeights, out: Record<string, NamedTensor>, d: number, notes: string[]) {
+  const linear = (from: string, to: string, outDim: number, inDim: number): void => {
+    out[`${to}.weight`] = w.copy(`${from}.weight`, [outDim, inDim]);
+    out[`${to}.bias`] = w.copy(`${from}.bias`, [outDim]);
+  };
+  return {
+    linear,
+    norm(from: string, to: string): void {
+      out[`${to}.weight`] = w.copy(`${from}.weight`, [d]);
+      out[`${to}.bias`] = w.copy(`${from}.bias`, [d]);
+    },
+    /** `classifier.*` of `numClasses` labels; true when the checkpoint had one. */
+    classifier(numClasses: number): boolean {
+      if (w.has('classifier.weight')) {
+        linear('classifier', 'classifier', numClasses, d);
+        return true;
+      }
+      const rng = createRng(0);
+      out['classifier.weight'] = f32Tensor([numClasses, d], Float32Array.from({ length: numClasses * d }, () => 0.02 * rng.normal()));
+      out['classifier.bias'] = f32Tensor([numClasses], new Float32Array(numClasses));
+      notes.push(`no classifier in the checkpoint: a fresh ${numClasses}-label head (random, std 0.02) to fine-tune`);
+      return false;
+    },
+  };
 }

@@ -7,10 +7,9 @@
 
 import { ConfigError } from '../errors.js';
 import { createModelConfig } from '../config.js';
-import { createRng } from '../random.js';
 import { f32Tensor, type NamedTensor } from '../safetensors.js';
 import { HF_ACTIVATIONS } from './gpt2.js';
-import { linearShape, type HfConfig, type HfImporter, type HfLayerLinears, type HfModel, type HfWeights, type ImportedModel } from './model.js';
+import { linearShape, tensorCopier, type HfConfig, type HfImporter, type HfLayerLinears, type HfModel, type HfWeights, type ImportedModel } from './model.js';
 
 /** Labels of a config that names none (transformers' default num_labels). */
 const DEFAULT_LABELS = 2;
@@ -62,14 +61,7 @@ export const vitImporter: HfImporter = {
     });
 
     const out: Record<string, NamedTensor> = {};
-    const linear = (from: string, to: string, outDim: number, inDim: number): void => {
-      out[`${to}.weight`] = w.copy(`${from}.weight`, [outDim, inDim]);
-      out[`${to}.bias`] = w.copy(`${from}.bias`, [outDim]);
-    };
-    const norm = (from: string, to: string): void => {
-      out[`${to}.weight`] = w.copy(`${from}.weight`, [d]);
-      out[`${to}.bias`] = w.copy(`${from}.bias`, [d]);
-    };
+    const { linear, norm, classifier } = tensorCopier(w, out, d, notes);
     // The kernel [d, C, p, p] is the linear map [d, C·p·p] (checkpoints store [out, in]) row by row.
     out['embeddings.patch_embeddings.weight'] = f32Tensor([d, P], w.take('embeddings.patch_embeddings.projection.weight', [d, channels, patchSize, patchSize]));
     out['embeddings.patch_embeddings.bias'] = w.copy('embeddings.patch_embeddings.projection.bias', [d]);
@@ -83,16 +75,7 @@ export const vitImporter: HfImporter = {
       norm(`${h}.layernorm_after`, `${p}.final_layer_norm`);
     }
     norm('layernorm', 'encoder.layer_norm');
-    if (w.has('classifier.weight')) {
-      linear('classifier', 'classifier', numClasses, d);
-      if (labels) notes.push(`labels: ${labels.join(', ')} (ids 0..${labels.length - 1})`);
-    } else {
-      // A base model has no head: a fresh one, as transformers initialises it (normal, std 0.02; zero bias).
-      const rng = createRng(0);
-      out['classifier.weight'] = f32Tensor([numClasses, d], Float32Array.from({ length: numClasses * d }, () => 0.02 * rng.normal()));
-      out['classifier.bias'] = f32Tensor([numClasses], new Float32Array(numClasses));
-      notes.push(`no classifier in the checkpoint: a fresh ${numClasses}-label head (random, std 0.02) to fine-tune`);
-    }
+    if (classifier(numClasses) && labels) notes.push(`labels: ${labels.join(', ')} (ids 0..${labels.length - 1})`);
     const dropped = w.skip((n) => n.startsWith('pooler.') || n === 'embeddings.mask_token');
     if (dropped.some((n) => n.startsWith('pooler.'))) notes.push("ViTModel's pooler is left out (the classifier reads the CLS state)");
     notes.push('inputs are pixel_values as the Hugging Face model takes them: apply its image processor (rescale, normalise to its image_mean/image_std) first');
