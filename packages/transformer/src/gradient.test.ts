@@ -165,7 +165,7 @@ const PROBES: [RegExp, number][] = [
   [/^decoder\.attention\./, 3],
   [/^embeddings\./, 4],
   [/^(classifier|localization)\.(layers\.\d+|out)\.(weight|bias)$/, 16],
-  [/^(encoder\.|decoder\.(init|out)_)/, 6],
+  [/^(encoder\.(conv|positions)|decoder\.(init|out)_)/, 6],
   [/^decoder\.lstm\./, 3],
 ];
 
