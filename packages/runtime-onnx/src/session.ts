@@ -240,7 +240,7 @@ export class OnnxModel {
     if (this.graph === 'rnn-seq2seq-encoder' || this.graph === 'rnn-seq2seq-decoder') {
       throw new ShapeError(`${this.source} is a '${this.graph}' graph; use runRnnEncoder / runRnnDecoderStep (or translateRnn) instead of run`);
     }
-    if (!hasTokens(c)) throw new ShapeError(`${this.source} is an image classifier's graph (pixel_values in); use runImages (or classifyImages) instead of run`);
+    if (!hasTokens(c)) throw new ShapeError(`${this.source} is a ${c.preset} graph (an image classifier's: pixel_values in); use runImages (or classifyImages) instead of run`);
     if (this.graph === 'decoder-with-past') {
       if (feeds.decoderInputIds) throw new ShapeError(`preset '${c.preset}' takes no decoderInputIds`);
       const { logits, attentions } = await this.runCached({ inputIds: feeds.inputIds, attentionMask: feeds.attentionMask });

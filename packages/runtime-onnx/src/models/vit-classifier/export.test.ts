@@ -185,7 +185,7 @@ describe('vit-classifier export folder', () => {
       const nan = new Float32Array(128);
       nan[70] = NaN;
       expect(await failure(session.runImages(nan, 2), ShapeError)).toBe('pixel_values: value 70 of image 1 is NaN; expected a finite number');
-      expect(await failure(session.run({ inputIds: { data: [1], batchSize: 1, seqLen: 1 } }), ShapeError)).toMatch(/image classifier's graph .*use runImages/);
+      expect(await failure(session.run({ inputIds: { data: [1], batchSize: 1, seqLen: 1 } }), ShapeError)).toMatch(/vit-classifier graph \(an image classifier's: .*use runImages/);
       expect(await failure(classify(session, { ids: new Int32Array(1), batchSize: 1, seqLen: 1 }), ShapeError)).toMatch(/encoder-classifier export; this model is a 'vit-classifier'/);
     } finally {
       await session.release();
