@@ -47,6 +47,11 @@ export interface PullOptions {
   allFiles?: boolean;
   /** Throw away a staging folder left by a pull of another repository or revision. */
   discardOtherPartial?: boolean;
+  /**
+   * Checked again just before the finished folder replaces `out` (a download can take long, and
+   * `out` may have gained files meanwhile); it throws to keep `out` as it is.
+   */
+  checkOut?: () => Promise<void>;
   onProgress?: (event: PullProgress) => void;
   /** The fetch the client uses (tests). */
   fetch?: typeof fetch;
@@ -119,6 +124,7 @@ export async function pullModel(options: PullOptions): Promise<PullManifest> {
   const manifest: PullManifest = { repo: options.repo, revision, hub, files: pulled };
   await writeSynced(inside(staging, PULL_MANIFEST), JSON.stringify(manifest, null, 2) + '\n');
   await rm(inside(staging, PULL_STATE));
+  await options.checkOut?.();
   await swapFolder(staging, options.out);
   return manifest;
 }

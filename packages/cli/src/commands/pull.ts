@@ -37,9 +37,13 @@ const PULL_FOLDER: OutputKind = {
 
 export async function pullCommand(repo: string, o: PullCommandOptions): Promise<void> {
   await recoverFolder(o.out);
-  if ((await outFolderState(o.out, PULL_FOLDER)) === 'earlier-output' && !o.overwrite) {
-    throw new CliError(`--out ${o.out}: already holds a pulled model; give --overwrite to replace it`, 2);
-  }
+  // Before downloading, and again before the download takes --out's place.
+  const checkOut = async (): Promise<void> => {
+    if ((await outFolderState(o.out, PULL_FOLDER)) === 'earlier-output' && !o.overwrite) {
+      throw new CliError(`--out ${o.out}: already holds a pulled model; give --overwrite to replace it`, 2);
+    }
+  };
+  await checkOut();
   const view = progress();
   try {
     const manifest = await pullModel({
@@ -50,6 +54,7 @@ export async function pullCommand(repo: string, o: PullCommandOptions): Promise<
       token: o.token ?? process.env.HF_TOKEN,
       allFiles: o.allFiles,
       discardOtherPartial: o.overwrite,
+      checkOut,
       onProgress: view.event,
     });
     view.stop();
