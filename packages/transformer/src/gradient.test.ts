@@ -175,23 +175,51 @@ interface Probe {
   index: number;
 }
 
-function chooseProbes(model: AttendModel, batch: TrainBatch, rng: Rng): Probe[] {
+/**
+ * A random stream of its own for each probe pattern, seeded from the pattern's text, so
+ * adding or reordering patterns never moves the probes another pattern draws.
+ */
+function patternRng(seed: number, pattern: RegExp | string): Rng {
+  let h = 0x811c9dc5;
+  for (const ch of String(pattern)) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
+  return createRng((seed * 0x9e3779b1 + h) >>> 0);
+}
+
+/**
+ * Probes for each pattern. Each probe is the entry with the largest analytic gradient among
+ * a few random candidates, so it rarely lands where the gradient is below what float32
+ * central differences resolve (the comparison itself is unchanged, and the whole-tensor
+ * directional check below still covers every entry).
+ */
+function chooseProbes(model: AttendModel, batch: TrainBatch, grads: Map<string, Float32Array>, seed: number): Probe[] {
+  const CANDIDATES = 4;
+  const pick = (param: NamedParam, draw: () => number): Probe => {
+    const g = grads.get(param.name)!;
+    let best = draw();
+    for (let c = 1; c < CANDIDATES; c++) {
+      const index = draw();
+      if (Math.abs(g[index]!) > Math.abs(g[best]!)) best = index;
+    }
+    return { param, index: best };
+  };
   const params = model.namedParams();
   const probes: Probe[] = [];
   for (const [pattern, count] of PROBES) {
+    const rng = patternRng(seed, pattern);
     const matching = params.filter((p) => pattern.test(p.name));
     for (let k = 0; k < count && matching.length > 0; k++) {
       const param = matching[k % matching.length]!;
       // Learned positions beyond the sequence get no gradient: probe the rows in use.
       const limit = /embed_positions/.test(param.name) ? 4 * model.config.dModel : param.variable.size;
-      probes.push({ param, index: rng.int(limit) });
+      probes.push(pick(param, () => rng.int(limit)));
     }
   }
   // Embedding rows of tokens in the batch.
   const embed = params.find((p) => p.name === 'embed_tokens.weight');
   if (!embed) return probes;
   const used = [...new Set([...batch.input.ids, ...(batch.target?.ids ?? [])])];
-  for (let k = 0; k < 3; k++) probes.push({ param: embed, index: used[rng.int(used.length)]! * model.config.dModel + rng.int(model.config.dModel) });
+  const rng = patternRng(seed, 'embed_tokens');
+  for (let k = 0; k < 3; k++) probes.push(pick(embed, () => used[rng.int(used.length)]! * model.config.dModel + rng.int(model.config.dModel)));
   return probes;
 }
 
@@ -240,7 +268,7 @@ describe.each(CASES)('$label', (c) => {
       else expect(absentRow).toEqual(Array(d).fill(0));
     }
 
-    const probes = chooseProbes(model, batch, createRng(3));
+    const probes = chooseProbes(model, batch, grads, 3);
     expect(probes.length).toBeGreaterThanOrEqual(14);
     const report: string[] = [];
     let bad = 0;
