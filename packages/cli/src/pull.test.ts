@@ -147,6 +147,18 @@ describe('attend pull', () => {
     expect(await readFile(join(out, 'notes.txt'), 'utf8')).toBe('mine');
   });
 
+  it('checks --out again before the download takes its place: a file put there meanwhile stays, and nothing is swapped in', async () => {
+    const out = join(dir, 'gpt2-meanwhile');
+    hub.beforeDownload('model.safetensors', async () => {
+      await mkdir(out);
+      await writeFile(join(out, 'notes.txt'), 'mine');
+    });
+    const r = await pull('tiny/gpt2', out);
+    expectError(r, 2, /--out .*gpt2-meanwhile: holds other files \(notes\.txt\)/);
+    expect(await readdir(out)).toEqual(['notes.txt']);
+    expect(await readFile(join(out, 'notes.txt'), 'utf8')).toBe('mine');
+  });
+
   it("refuses to mix an unfinished pull of another revision into this one unless told to discard it", async () => {
     const out = join(dir, 'gpt2-mixed');
     hub.cutAfter('model.safetensors', 50_000);

@@ -26,6 +26,8 @@ export interface FakeHub {
   cutAfter(path: string, bytes: number): void;
   /** Downloads of `path` send these bytes instead of the listed file's (the listing stays). */
   corrupt(path: string, bytes: Uint8Array): void;
+  /** The next download of `path` waits for `action` (run in this process) before it answers. */
+  beforeDownload(path: string, action: () => Promise<void>): void;
   close(): Promise<void>;
 }
 
@@ -37,6 +39,7 @@ export async function startFakeHub(repos: Record<string, HubRepo>, pageSize = 2)
   const ranges: Record<string, string[]> = {};
   const cuts = new Map<string, number>();
   const corrupted = new Map<string, Uint8Array>();
+  const actions = new Map<string, () => Promise<void>>();
   const notFound = (res: ServerResponse, code: string): void => {
     res.writeHead(404, { 'Content-Type': 'application/json', 'X-Error-Code': code }).end(JSON.stringify({ error: `${code}` }));
   };
@@ -71,8 +74,14 @@ export async function startFakeHub(repos: Record<string, HubRepo>, pageSize = 2)
     const path = decodeURIComponent(resolve[3]!);
     const file = files[path];
     if (!file) return notFound(res, 'EntryNotFound');
-    const bytes = corrupted.get(path) ?? file.bytes;
     const range = req.headers.range;
+    const action = range === 'bytes=0-0' ? undefined : actions.get(path);
+    if (action) {
+      actions.delete(path);
+      void action().then(() => handle(req, res), (error: unknown) => res.destroy(error as Error));
+      return;
+    }
+    const bytes = corrupted.get(path) ?? file.bytes;
     const etag = `"${gitOid(file.bytes)}"`;
     if (range !== 'bytes=0-0') (ranges[path] ??= []).push(range ?? '-');
     const m = range ? /^bytes=(\d+)-(\d*)$/.exec(range) : null;
@@ -101,6 +110,7 @@ export async function startFakeHub(repos: Record<string, HubRepo>, pageSize = 2)
     ranges,
     cutAfter: (path, bytes) => cuts.set(path, bytes),
     corrupt: (path, bytes) => corrupted.set(path, bytes),
+    beforeDownload: (path, action) => actions.set(path, action),
     close: () => new Promise((r) => {
       server.closeAllConnections();
       server.close(() => r());
