@@ -48,6 +48,7 @@ const CASES: GradCase[] = [
   { label: 'rnn-seq2seq, local-p with D = 2', config: { preset: 'rnn-seq2seq', rnnAttention: 'local-p', localWindow: 2 } },
   { label: 'rnn-seq2seq, LSTM, general, bidirectional, untied', config: { preset: 'rnn-seq2seq', rnnCell: 'lstm', rnnAttention: 'general', tieEmbeddings: false } },
   { label: 'canvas-classifier, 6×6 images with 2 channels (the stn-classifier: its own test)', config: { preset: 'canvas-classifier', numClasses: 3, imageSize: 6, numChannels: 2, numHiddenLayers: 1 } },
+  { label: 'canvas-classifier, CNN: two conv blocks (3×3, ReLU, 2×2 max-pool) on 8×8 images with 2 channels', config: { preset: 'canvas-classifier', numClasses: 3, imageSize: 8, numChannels: 2, numHiddenLayers: 1, convChannels: [3, 4] } },
   { label: 'rnn-seq2seq, LSTM, additive, unidirectional', config: { preset: 'rnn-seq2seq', rnnCell: 'lstm', rnnAttention: 'additive', rnnBidirectional: false } },
   { label: 'image-captioner, soft attention with the doubly stochastic penalty', config: { preset: 'image-captioner', visualAttention: 'soft', attentionPenalty: 0.5 } },
   { label: 'image-captioner, no attention (Show and Tell)', config: { preset: 'image-captioner', visualAttention: 'none' } },
@@ -114,7 +115,8 @@ function makeBatch(model: AttendModel, seed: number): TrainBatch {
     case 'encoder-classifier':
       return { input: { ids: ids(rng, 12, V), batchSize: 2, seqLen: 6, lengths: Int32Array.from([6, 4]) }, labels: Int32Array.from([2, 0]) };
     case 'canvas-classifier': {
-      const pixels = Float32Array.from({ length: 2 * 2 * 6 * 6 }, () => rng.normal());
+      const { numChannels: C, imageSize: S } = model.config;
+      const pixels = Float32Array.from({ length: 2 * C * S * S }, () => rng.normal());
       return { input: { ids: new Int32Array(0), batchSize: 2, seqLen: 1, pixels }, labels: Int32Array.from([2, 0]) };
     }
     case 'stn-classifier':
@@ -165,6 +167,7 @@ const PROBES: [RegExp, number][] = [
   [/^decoder\.attention\./, 3],
   [/^embeddings\./, 4],
   [/^(classifier|localization)\.(layers\.\d+|out)\.(weight|bias)$/, 16],
+  [/^classifier\.convs\.\d+\.(weight|bias)$/, 8],
   [/^(encoder\.(conv|positions)|decoder\.(init|out)_)/, 6],
   [/^decoder\.lstm\./, 3],
 ];

@@ -1,12 +1,14 @@
 // The plain classifier on a whole canvas, the where-to-look baseline: the image (raw values
-// times pixelScale) flattened, numHiddenLayers ReLU layers of width dModel, a linear map to the
-// classes. An MLP rather than a CNN: attend's tfjs training runs on the wasm backend, which has
-// no Conv2DBackpropFilter kernel (the gradient of a convolution's filters). The stn-classifier runs the same network on its sampler's output.
+// times pixelScale), optionally through convolution blocks (convChannels: each a 3 × 3
+// convolution with zero padding, a ReLU and a 2 × 2 max-pool — a small CNN), flattened in
+// [C, H, W] order, then numHiddenLayers ReLU layers of width dModel and a linear map to the
+// classes. With no blocks (the default, and every config written before blocks existed) it is
+// an MLP. The stn-classifier runs the same network on its sampler's output.
 
 import { ConfigError } from '../../errors.js';
 import type { ModuleFlops } from '../../flops.js';
 import type { ModelKind } from '../kind.js';
-import { BASE_FIELDS, baseFields, classes, int, positive, type BaseFields, type Raw } from '../fields.js';
+import { BASE_FIELDS, baseFields, classes, describe, int, positive, type BaseFields, type Raw } from '../fields.js';
 import { logitActivations } from '../stack.js';
 import { canvasConfig } from './hf.js';
 
@@ -25,6 +27,8 @@ export interface ImageFields {
 export interface MlpFields {
   /** ReLU layers of width dModel before the linear map to the classes; at least 1. */
   numHiddenLayers: number;
+  /** Output channels of each convolution block before the MLP (3 × 3 conv, ReLU, 2 × 2 max-pool); [] for none. */
+  convChannels: number[];
 }
 
 export interface CanvasClassifierConfig extends BaseFields, ImageFields, MlpFields {
@@ -33,7 +37,14 @@ export interface CanvasClassifierConfig extends BaseFields, ImageFields, MlpFiel
 
 export const IMAGE_FIELDS = ['numClasses', 'imageSize', 'numChannels', 'pixelScale'] as const;
 /** The MLP fields after the image fields, as config.json lists them. */
-export const MLP_FIELDS = [...BASE_FIELDS, 'numHiddenLayers'] as const;
+export const MLP_FIELDS = [...BASE_FIELDS, 'numHiddenLayers', 'convChannels'] as const;
+/** The MLP fields added after the first configs were written, with what those configs meant. */
+export const MLP_LATER_FIELDS = { convChannels: [] } as const;
+/** Kernel side of a convolution block, and the side of its max-pool window (and stride). */
+export const CONV_KERNEL = 3;
+export const CONV_POOL = 2;
+/** At most this many convolution blocks. */
+const MAX_CONV_BLOCKS = 4;
 
 /** The checked image and MLP fields of `v`; maxSeqLen must be 1 (one image is one example). */
 export function imageMlpFields(v: Raw): BaseFields & ImageFields & MlpFields {
@@ -46,7 +57,67 @@ export function imageMlpFields(v: Raw): BaseFields & ImageFields & MlpFields {
     numChannels: int(v, 'numChannels', 1),
     pixelScale: positive(v, 'pixelScale'),
     numHiddenLayers: int(v, 'numHiddenLayers', 1),
+    convChannels: convChannels(v),
   };
+}
+
+function convChannels(v: Raw): number[] {
+  const x = v.convChannels;
+  if (!Array.isArray(x) || x.length > MAX_CONV_BLOCKS || x.some((c) => typeof c !== 'number' || !Number.isSafeInteger(c) || c < 1)) {
+    throw new ConfigError('convChannels', `${describe(x)} is not allowed; expected a list of at most ${MAX_CONV_BLOCKS} integers >= 1 (channels of each convolution block)`);
+  }
+  return [...x] as number[];
+}
+
+/** A convolution block's input side, channels and output channels, for an image of `side` pixels with `channels` channels. */
+export interface ConvBlock {
+  side: number;
+  inChannels: number;
+  outChannels: number;
+}
+
+/** The convolution blocks over an image of side × side × channels, input first. */
+export function convBlocks(config: Pick<MlpFields, 'convChannels'>, side: number, channels: number): ConvBlock[] {
+  const blocks: ConvBlock[] = [];
+  for (const out of config.convChannels) {
+    blocks.push({ side, inChannels: channels, outChannels: out });
+    side = Math.floor(side / CONV_POOL);
+    channels = out;
+  }
+  return blocks;
+}
+
+/** Values the convolution blocks hand to the MLP, C·H·W after the last pool (the image's own values with no blocks). */
+export function convOutputValues(config: Pick<MlpFields, 'convChannels'>, side: number, channels: number): number {
+  const blocks = convBlocks(config, side, channels);
+  const last = blocks[blocks.length - 1];
+  return last ? last.outChannels * Math.floor(last.side / CONV_POOL) ** 2 : channels * side ** 2;
+}
+
+/** Checks that every block's input is at least one pool window wide; `field` names the image side. */
+export function checkConvBlocks(config: Pick<MlpFields, 'convChannels'>, side: number, field: string): void {
+  const tooSmall = convBlocks(config, side, 1).findIndex((b) => b.side < CONV_POOL);
+  if (tooSmall >= 0) throw new ConfigError('convChannels', `${config.convChannels.length} blocks halve ${field}=${side} below ${CONV_POOL} pixels at block ${tooSmall + 1}; use fewer blocks`);
+}
+
+/** Weight names of convolution block `i` under `prefix`: `{prefix}.convs.{i}`. */
+export function convLayerName(prefix: string, i: number): string {
+  return `${prefix}.convs.${i}`;
+}
+
+/** Forward FLOPs of the blocks (2·k²·Cin·Cout per output value of each conv, the pool's compares left out). */
+export function convFlops(prefix: string, blocks: readonly ConvBlock[]): ModuleFlops[] {
+  return blocks.map((b, i) => ({ module: convLayerName(prefix, i), flops: 2 * CONV_KERNEL ** 2 * b.inChannels * b.outChannels * b.side ** 2 }));
+}
+
+/** Weight shapes of the blocks, PyTorch's [Cout, Cin, k, k]. */
+export function convSizedWeights(prefix: string, blocks: readonly ConvBlock[]): Record<string, number[]> {
+  return Object.fromEntries(blocks.map((b, i) => [`${convLayerName(prefix, i)}.weight`, [b.outChannels, b.inChannels, CONV_KERNEL, CONV_KERNEL]]));
+}
+
+/** Values one example keeps for the backward pass through the blocks: each block's input, conv output and pooled output. */
+export function convActivations(blocks: readonly ConvBlock[]): number {
+  return blocks.reduce((n, b) => n + b.inChannels * b.side ** 2 + 2 * b.outChannels * b.side ** 2 + b.outChannels * Math.floor(b.side / CONV_POOL) ** 2, 0);
 }
 
 /** The widths of the MLP's linear maps, input first: [in, d, …, d, classes]. */
@@ -79,19 +150,24 @@ export function imageValues(config: Pick<ImageFields, 'imageSize' | 'numChannels
   return config.numChannels * config.imageSize ** 2;
 }
 
-const canvasWidths = (config: CanvasClassifierConfig): number[] => mlpWidths(config, imageValues(config));
+const canvasBlocks = (config: CanvasClassifierConfig): ConvBlock[] => convBlocks(config, config.imageSize, config.numChannels);
+const canvasWidths = (config: CanvasClassifierConfig): number[] => mlpWidths(config, convOutputValues(config, config.imageSize, config.numChannels));
 
 export const canvasClassifier: ModelKind<CanvasClassifierConfig> = {
   preset: 'canvas-classifier',
   task: 'image-classification',
-  description: 'MLP classifier on the whole canvas (the where-to-look baseline)',
+  description: 'MLP or small CNN classifier on the whole canvas (the where-to-look baseline)',
   fields: ['preset', ...IMAGE_FIELDS, ...MLP_FIELDS],
-  laterFields: {},
+  laterFields: MLP_LATER_FIELDS,
   // A 32 × 32 single-channel canvas (the cluttered-digits task), digits8x8 values 0–16.
-  defaults: () => ({ preset: 'canvas-classifier', imageSize: 32, numChannels: 1, pixelScale: 1 / 16, dModel: 128, maxSeqLen: 1, dropout: 0.1, numHiddenLayers: 2 }),
+  defaults: () => ({ preset: 'canvas-classifier', imageSize: 32, numChannels: 1, pixelScale: 1 / 16, dModel: 128, maxSeqLen: 1, dropout: 0.1, numHiddenLayers: 2, convChannels: [] }),
   hfConfig: canvasConfig,
-  validate: (v) => ({ preset: 'canvas-classifier', ...imageMlpFields(v) }),
-  flops: (config) => mlpFlops('classifier', canvasWidths(config)),
-  sizedWeights: (config) => mlpSizedWeights('classifier', canvasWidths(config)),
-  activations: (config) => mlpActivations(canvasWidths(config)),
+  validate(v) {
+    const config: CanvasClassifierConfig = { preset: 'canvas-classifier', ...imageMlpFields(v) };
+    checkConvBlocks(config, config.imageSize, 'imageSize');
+    return config;
+  },
+  flops: (config) => [...convFlops('classifier', canvasBlocks(config)), ...mlpFlops('classifier', canvasWidths(config))],
+  sizedWeights: (config) => ({ ...convSizedWeights('classifier', canvasBlocks(config)), ...mlpSizedWeights('classifier', canvasWidths(config)) }),
+  activations: (config) => convActivations(canvasBlocks(config)) + mlpActivations(canvasWidths(config)),
 };

@@ -2,12 +2,31 @@
 // network (one ReLU layer of width locHiddenSize on the flattened canvas) regresses an affine
 // map θ (2 × 3, initialised to the identity), the sampling grid of an outputSize × outputSize
 // image is θ applied to its normalised coordinates, the canvas is read there by bilinear
-// interpolation, and the canvas-classifier's MLP classifies the transformed image.
+// interpolation, and the canvas-classifier's network (MLP, or CNN with convChannels)
+// classifies the transformed image.
 
 import { ConfigError } from '../../errors.js';
 import type { ModelKind } from '../kind.js';
 import { int } from '../fields.js';
-import { IMAGE_FIELDS, imageMlpFields, imageValues, MLP_FIELDS, mlpActivations, mlpFlops, mlpSizedWeights, mlpWidths, type CanvasClassifierConfig } from '../canvas-classifier/config.js';
+import {
+  checkConvBlocks,
+  convActivations,
+  convBlocks,
+  convFlops,
+  convOutputValues,
+  convSizedWeights,
+  IMAGE_FIELDS,
+  imageMlpFields,
+  imageValues,
+  MLP_FIELDS,
+  MLP_LATER_FIELDS,
+  mlpActivations,
+  mlpFlops,
+  mlpSizedWeights,
+  mlpWidths,
+  type CanvasClassifierConfig,
+  type ConvBlock,
+} from '../canvas-classifier/config.js';
 import { stnConfig } from './hf.js';
 
 export interface StnClassifierConfig extends Omit<CanvasClassifierConfig, 'preset'> {
@@ -28,9 +47,14 @@ export function locWidths(config: StnClassifierConfig): number[] {
   return [imageValues(config), config.locHiddenSize, THETA_SIZE];
 }
 
-/** Widths of the classifier on the sampler's output. */
+/** Widths of the classifier's MLP on the sampler's output (after its convolution blocks, if any). */
 export function stnClassifierWidths(config: StnClassifierConfig): number[] {
-  return mlpWidths(config, config.numChannels * config.outputSize ** 2);
+  return mlpWidths(config, convOutputValues(config, config.outputSize, config.numChannels));
+}
+
+/** The classifier's convolution blocks on the sampler's output. */
+export function stnClassifierBlocks(config: StnClassifierConfig): ConvBlock[] {
+  return convBlocks(config, config.outputSize, config.numChannels);
 }
 
 export const stnClassifier: ModelKind<StnClassifierConfig> = {
@@ -38,22 +62,24 @@ export const stnClassifier: ModelKind<StnClassifierConfig> = {
   task: 'image-classification',
   description: 'spatial transformer (affine θ, bilinear sampler) then the canvas MLP classifier',
   fields: ['preset', ...IMAGE_FIELDS, ...MLP_FIELDS, 'outputSize', 'locHiddenSize'],
-  laterFields: {},
-  defaults: () => ({ preset: 'stn-classifier', imageSize: 32, numChannels: 1, pixelScale: 1 / 16, dModel: 128, maxSeqLen: 1, dropout: 0.1, numHiddenLayers: 2, outputSize: 16, locHiddenSize: 32 }),
+  laterFields: MLP_LATER_FIELDS,
+  defaults: () => ({ preset: 'stn-classifier', imageSize: 32, numChannels: 1, pixelScale: 1 / 16, dModel: 128, maxSeqLen: 1, dropout: 0.1, numHiddenLayers: 2, convChannels: [], outputSize: 16, locHiddenSize: 32 }),
   hfConfig: stnConfig,
   validate(v) {
     const config: StnClassifierConfig = { preset: 'stn-classifier', ...imageMlpFields(v), outputSize: int(v, 'outputSize', 1), locHiddenSize: int(v, 'locHiddenSize', 1) };
     if (config.outputSize > config.imageSize) throw new ConfigError('outputSize', `${config.outputSize} is larger than imageSize=${config.imageSize}; the sampler reads a smaller image`);
+    checkConvBlocks(config, config.outputSize, 'outputSize');
     return config;
   },
   flops: (config) => [
     ...mlpFlops('localization', locWidths(config)),
     // Grid: 2 outputs × 3 products per output pixel; sampler: 4 corners × (weight product + multiply-add) per value.
     { module: 'sampler', flops: config.outputSize ** 2 * (2 * 2 * 3 + config.numChannels * 4 * 3) },
+    ...convFlops('classifier', stnClassifierBlocks(config)),
     ...mlpFlops('classifier', stnClassifierWidths(config)),
   ],
-  sizedWeights: (config) => ({ ...mlpSizedWeights('localization', locWidths(config)), ...mlpSizedWeights('classifier', stnClassifierWidths(config)) }),
+  sizedWeights: (config) => ({ ...mlpSizedWeights('localization', locWidths(config)), ...convSizedWeights('classifier', stnClassifierBlocks(config)), ...mlpSizedWeights('classifier', stnClassifierWidths(config)) }),
   // The localisation network's inputs and hidden layer, θ, then the grid and the sampled image.
   activations: (config) =>
-    2 * (imageValues(config) + config.locHiddenSize) + THETA_SIZE + config.outputSize ** 2 * (2 + config.numChannels) + mlpActivations(stnClassifierWidths(config)),
+    2 * (imageValues(config) + config.locHiddenSize) + THETA_SIZE + config.outputSize ** 2 * (2 + config.numChannels) + convActivations(stnClassifierBlocks(config)) + mlpActivations(stnClassifierWidths(config)),
 };

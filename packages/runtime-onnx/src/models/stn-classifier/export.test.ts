@@ -25,6 +25,9 @@ const CASES: Case[] = [
   { preset: 'canvas-classifier', imageSize: 6, numChannels: 2, pixelScale: 1 / 16, numHiddenLayers: 2 },
   { preset: 'stn-classifier', imageSize: 8, numChannels: 1, pixelScale: 1 / 16, outputSize: 4 },
   { preset: 'stn-classifier', imageSize: 7, numChannels: 2, pixelScale: 1, outputSize: 5, numHiddenLayers: 2 },
+  // The CNN classifier: Conv (3 × 3, padding 1), Relu, MaxPool — odd sides floor as tfjs's valid pool does.
+  { preset: 'canvas-classifier', imageSize: 9, numChannels: 2, pixelScale: 1 / 16, convChannels: [3, 4] },
+  { preset: 'stn-classifier', imageSize: 8, numChannels: 1, pixelScale: 1 / 16, outputSize: 6, convChannels: [3] },
 ];
 
 function imageModel(c: Case, seed: number): AttendModel {
@@ -47,7 +50,7 @@ beforeAll(async () => {
 
 describe('canvas- and stn-classifier: ONNX forward equals tfjs', () => {
   CASES.forEach((c, index) => {
-    it(Object.entries(c).map(([k, v]) => `${k}=${typeof v === 'number' ? Number(v.toFixed(4)) : v}`).join(' '), async () => {
+    it(Object.entries(c).map(([k, v]) => `${k}=${typeof v === 'number' ? Number(v.toFixed(4)) : Array.isArray(v) ? `[${v}]` : v}`).join(' '), async () => {
       const model = imageModel(c, index);
       const B = 3;
       const pixels = images(model, B, index + 5);

@@ -2,15 +2,15 @@
 // MLP gives θ [B, 2, 3]; the sampling grid is θ applied to the output pixels' normalised
 // coordinates by MatMul (ONNX AffineGrid is opset 20; attend writes 17); GridSample (opset 16:
 // bilinear, zero padding, align_corners 0 — the conventions of spatial-transformer.ts) reads
-// the image; the canvas MLP classifies it. Exported with attention, θ and the sampled image are
+// the image; the canvas classifier's network classifies it. Exported with attention, θ and the sampled image are
 // outputs too (`theta`, `transformed`): what `attend attention` and the playground draw.
 
-import { imageValues, locWidths, stnClassifierWidths, type StnClassifierConfig } from '@attend/core';
+import { imageValues, locWidths, type StnClassifierConfig } from '@attend/core';
 import { exportCheckpointFiles } from '../../export.js';
 import { EXPORT_FILES } from '../../folder-files.js';
 import type { GraphBuilder } from '../../onnx/graph.js';
 import type { WeightReader } from '../../weights.js';
-import { imageInput, mlpGraph } from '../canvas-classifier/export.js';
+import { imageInput, imageNetGraph, mlpGraph } from '../canvas-classifier/export.js';
 import type { RuntimeKind } from '../kind.js';
 
 /** The STN's extra outputs, θ [batch, 2, 3] and the sampled image [batch, C, outputSize, outputSize]. */
@@ -34,8 +34,7 @@ function buildStn(config: StnClassifierConfig, w: WeightReader, g: GraphBuilder,
     const grid = g.reshape(g.matMul(points, g.transpose(theta, [0, 2, 1])), [0, S, S, 2]); // [B, S, S, (x, y)]
     return g.op('GridSample', [image, grid], { mode: { type: 'string', value: 'bilinear' }, padding_mode: { type: 'string', value: 'zeros' }, align_corners: { type: 'int', value: 0 } });
   });
-  const x = g.reshape(transformed, [0, config.numChannels * S * S]);
-  g.output('logits', mlpGraph(g, w, 'classifier', stnClassifierWidths(config), x), 'float32', ['batch', config.numClasses]);
+  g.output('logits', imageNetGraph(g, w, 'classifier', config, S, config.numChannels, transformed), 'float32', ['batch', config.numClasses]);
   if (withAttention) {
     g.output('theta', theta, 'float32', ['batch', 2, 3]);
     g.output('transformed', transformed, 'float32', ['batch', config.numChannels, S, S]);

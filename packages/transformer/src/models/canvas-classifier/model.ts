@@ -1,10 +1,15 @@
-// The canvas-classifier: the flattened image (raw values times pixelScale) through an MLP —
-// numHiddenLayers ReLU layers of width dModel (dropout after each in training), then a linear
-// map to the classes. `Mlp` is also the stn-classifier's classifier and localisation network.
+// The canvas-classifier: the image (raw values times pixelScale) through its convolution blocks
+// if it has any (3 × 3 conv with zero padding, ReLU, 2 × 2 max-pool; core's convBlocks),
+// flattened in [C, H, W] order, then an MLP — numHiddenLayers ReLU layers of width dModel
+// (dropout after each in training) and a linear map to the classes. `Mlp` is also the
+// stn-classifier's localisation network, `ImageNet` its classifier.
+// Convolution weights are PyTorch's [Cout, Cin, k, k] (as checkpoints and ONNX Conv hold them),
+// transposed to tfjs's [k, k, Cin, Cout] in the forward pass; training them on the wasm backend
+// needs the Conv2DBackpropFilter kernel that kernels/ registers.
 
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { createRng, imageValues, mlpLayerName, mlpWidths, ShapeError, type CanvasClassifierConfig, type ImageFields, type ModelConfig } from '@attend/core';
+import { CONV_KERNEL, CONV_POOL, convBlocks, convLayerName, convOutputValues, createRng, mlpLayerName, mlpWidths, ShapeError, type CanvasClassifierConfig, type ImageFields, type ModelConfig } from '@attend/core';
 import type { ForwardOptions, ForwardResult, TokenBatch } from '../../model.js';
 import { dropout, linear } from '../../ops.js';
 import { glorot, ParamStore, type Init, type NamedParam } from '../../params.js';
@@ -58,6 +63,53 @@ export class Mlp {
   }
 }
 
+/**
+ * The classifier network of the image kinds: convolution blocks over a [C, side, side] image
+ * (none: the image itself), flattened, then the MLP to the classes. Weights under `prefix`.
+ */
+export class ImageNet {
+  private readonly params = new ParamStore();
+  private readonly holder = new ImageParams({});
+  private readonly convs: string[];
+  readonly mlp: Mlp;
+
+  constructor(prefix: string, config: Pick<CanvasClassifierConfig, 'convChannels' | 'dModel' | 'numHiddenLayers' | 'numClasses'>, side: number, channels: number, seed: number) {
+    const rng = createRng(seed + 1);
+    const blocks = convBlocks(config, side, channels);
+    this.convs = blocks.map((b, i) => {
+      const name = convLayerName(prefix, i);
+      const fanIn = b.inChannels * CONV_KERNEL ** 2;
+      // He init before the ReLU, as the MLP's hidden layers.
+      this.params.add(this.holder, `${name}.weight`, [b.outChannels, b.inChannels, CONV_KERNEL, CONV_KERNEL], { normal: Math.sqrt(2 / fanIn) }, rng);
+      this.params.add(this.holder, `${name}.bias`, [b.outChannels], 'zeros', rng);
+      return name;
+    });
+    this.mlp = new Mlp(prefix, mlpWidths(config, convOutputValues(config, side, channels)), seed);
+  }
+
+  namedParams(): NamedParam[] {
+    return [...this.params.named(''), ...this.mlp.namedParams()];
+  }
+
+  /** x [B, C, side, side] → logits [B, classes]. */
+  forward(x: tf.Tensor4D, rate: number, training: boolean): tf.Tensor2D {
+    return tf.tidy(() => {
+      const B = x.shape[0];
+      let h: tf.Tensor4D = x;
+      if (this.convs.length > 0) {
+        h = tf.transpose(h, [0, 2, 3, 1]); // NHWC
+        for (const name of this.convs) {
+          const kernel = tf.transpose(this.params.get(`${name}.weight`), [2, 3, 1, 0]) as tf.Tensor4D;
+          const y = tf.relu(tf.add(tf.conv2d(h, kernel, 1, 'same'), this.params.get(`${name}.bias`))) as tf.Tensor4D;
+          h = tf.maxPool(y, CONV_POOL, CONV_POOL, 'valid');
+        }
+        h = tf.transpose(h, [0, 3, 1, 2]); // back to [C, H, W] order for the flattening
+      }
+      return this.mlp.forward(tf.reshape(h, [B, -1]), rate, training);
+    });
+  }
+}
+
 /** The images of `batch` as a tensor [B, C, S, S], times pixelScale; a ShapeError when they are missing or the wrong size. */
 export function imageTensor(batch: TokenBatch, config: Pick<ModelConfig, 'preset'> & ImageFields): tf.Tensor4D {
   const { imageSize: S, numChannels: C } = config;
@@ -103,11 +155,11 @@ export abstract class ImageModel<C extends ModelConfig & ImageFields> {
 
 /** The canvas-classifier preset: class logits [B, numClasses] of `TokenBatch.pixels`. */
 export class CanvasModel extends ImageModel<CanvasClassifierConfig> {
-  readonly classifier: Mlp;
+  readonly classifier: ImageNet;
 
   constructor(config: CanvasClassifierConfig, options: { seed?: number } = {}) {
     super(config);
-    this.classifier = new Mlp('classifier', mlpWidths(config, imageValues(config)), (options.seed ?? 0) * 7919 + 4);
+    this.classifier = new ImageNet('classifier', config, config.imageSize, config.numChannels, (options.seed ?? 0) * 7919 + 4);
   }
 
   namedParams(): NamedParam[] {
@@ -117,8 +169,7 @@ export class CanvasModel extends ImageModel<CanvasClassifierConfig> {
   forward(input: TokenBatch, _target?: TokenBatch, options: ForwardOptions = {}): ForwardResult {
     return {
       logits: tf.tidy(() => {
-        const x = imageTensor(input, this.config);
-        return this.classifier.forward(tf.reshape(x, [input.batchSize, -1]), this.config.dropout, options.training ?? false);
+        return this.classifier.forward(imageTensor(input, this.config), this.config.dropout, options.training ?? false);
       }),
     };
   }

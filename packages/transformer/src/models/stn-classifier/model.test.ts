@@ -80,8 +80,8 @@ describe('stn-classifier', () => {
   });
 
   /** A model near its start (θ within a few hundredths of the identity, so no sample crosses a pixel edge within ±eps) with random weights elsewhere. */
-  function nearIdentityModel(seed: number): StnModel {
-    const model = new StnModel(tiny(), { seed });
+  function nearIdentityModel(seed: number, overrides: Partial<StnClassifierConfig> = {}): StnModel {
+    const model = new StnModel(tiny(overrides), { seed });
     const params = model.namedParams();
     randomizeParams(params.filter((p) => p.name.startsWith('classifier.')), seed, 0.3);
     randomizeParams(params.filter((p) => p.name.startsWith('localization.')), seed + 1, 0.03);
@@ -131,9 +131,9 @@ describe('stn-classifier', () => {
     expect(report.slice(0, 6).filter((line) => !/analytic 0\.0+e\+0/.test(line)).length).toBe(6);
   });
 
-  it('wasm gradients equal the cpu gradients', async () => {
+  it.each([[], [2, 3]])('wasm gradients equal the cpu gradients (classifier conv blocks %j)', async (...convChannels) => {
     await setupBackend(['cpu']);
-    const model = nearIdentityModel(8);
+    const model = nearIdentityModel(8, { convChannels });
     const batch = imageBatch(randomImages(3, model.config, 9), [1, 2, 0]);
     const gradsOn = (): Map<string, Float32Array> => {
       const params = model.namedParams();

@@ -1,15 +1,15 @@
 // The stn-classifier (Jaderberg et al., NIPS 2015): the localisation network (an MLP on the
 // flattened canvas, its last map zero with the identity as bias, so θ starts as the identity)
 // gives θ [B, 2, 3]; `affineGrid` and `gridSample` (spatial-transformer.ts) read the canvas at
-// outputSize × outputSize; the canvas-classifier's MLP classifies the transformed image.
+// outputSize × outputSize; the canvas-classifier's network classifies the transformed image.
 // Dropout (config.dropout) is in the classifier only: θ is not made noisy in training.
 
 import * as tf from '@tensorflow/tfjs-core';
-import { IDENTITY_THETA, locWidths, stnClassifierWidths, type StnClassifierConfig } from '@attend/core';
+import { IDENTITY_THETA, locWidths, type StnClassifierConfig } from '@attend/core';
 import type { ForwardOptions, ForwardResult, TokenBatch } from '../../model.js';
 import type { NamedParam } from '../../params.js';
 import { affineGrid, gridSample } from '../../spatial-transformer.js';
-import { imageTensor, ImageModel, Mlp } from '../canvas-classifier/model.js';
+import { imageTensor, ImageModel, ImageNet, Mlp } from '../canvas-classifier/model.js';
 
 /** What the spatial transformer did to a batch: θ [B, 2, 3] and the sampled images [B, C, outputSize, outputSize]. */
 export interface StnTransform {
@@ -20,13 +20,13 @@ export interface StnTransform {
 /** The stn-classifier preset: class logits [B, numClasses] of `TokenBatch.pixels`. */
 export class StnModel extends ImageModel<StnClassifierConfig> {
   readonly localization: Mlp;
-  readonly classifier: Mlp;
+  readonly classifier: ImageNet;
 
   constructor(config: StnClassifierConfig, options: { seed?: number } = {}) {
     super(config);
     const seed = options.seed ?? 0;
     this.localization = new Mlp('localization', locWidths(config), seed * 7919 + 3, { weight: 'zeros', bias: { values: IDENTITY_THETA } });
-    this.classifier = new Mlp('classifier', stnClassifierWidths(config), seed * 7919 + 4);
+    this.classifier = new ImageNet('classifier', config, config.outputSize, config.numChannels, seed * 7919 + 4);
   }
 
   namedParams(): NamedParam[] {
@@ -48,7 +48,7 @@ export class StnModel extends ImageModel<StnClassifierConfig> {
     return {
       logits: tf.tidy(() => {
         const { output } = this.transform(input, options);
-        return this.classifier.forward(tf.reshape(output, [input.batchSize, -1]), this.config.dropout, options.training ?? false);
+        return this.classifier.forward(output, this.config.dropout, options.training ?? false);
       }),
     };
   }

@@ -1,0 +1,20 @@
+import { clutteredDigits, createModelConfig, readCsvClassification, trainDevSplit } from '@attend/core';
+import { classify, createModel, imageTrainBatch, setupBackend, train } from '@attend/transformer';
+const args = Object.fromEntries(process.argv.slice(2).map((a) => a.split('=')));
+const steps = Number(args.steps ?? 400), lr = Number(args.lr ?? 3e-3), clutter = Number(args.clutter ?? 8), batch = 64, SIZE = 32;
+const digits = await readCsvClassification('/work/shared/data/digits8x8.csv');
+const { train: tr, dev } = trainDevSplit(digits, { devFraction: 0.2, seed: 7 });
+await setupBackend();
+const trainSet = clutteredDigits(tr, { size: SIZE, clutter, count: steps * batch, seed: 7 });
+const testSet = clutteredDigits(dev, { size: SIZE, clutter, count: 500, seed: 8 });
+const px = (set) => { const o = new Float32Array(set.length * SIZE * SIZE); set.forEach((c, i) => o.set(c.pixels, i * SIZE * SIZE)); return o; };
+const common = { numClasses: 10, imageSize: SIZE, numChannels: 1, pixelScale: 1, dropout: 0 };
+const cfgs = { canvas: { preset: 'canvas-classifier', ...common, maxSeqLen: 1, dModel: Number(args.d ?? 128), numHiddenLayers: 2 }, stn: { preset: 'stn-classifier', ...common, maxSeqLen: 1, dModel: 128, numHiddenLayers: 2, outputSize: 16, locHiddenSize: 32 } };
+const config = createModelConfig(cfgs[args.model ?? 'canvas']);
+const model = createModel(config, { seed: 7 });
+const t0 = performance.now();
+const { state } = await train(model, (step) => { const rows = trainSet.slice((step - 1) * batch, step * batch); return imageTrainBatch(px(rows), Int32Array.from(rows, (c) => c.label), config); },
+  { steps, learningRate: lr, schedule: { kind: 'cosine', warmupSteps: 30, totalSteps: steps, minLr: lr / 10 }, logEvery: 50, weightDecay: Number(args.wd ?? 0.01) });
+const pred = await classify(model, imageTrainBatch(px(testSet), new Int32Array(testSet.length), config).input);
+let ok = 0; testSet.forEach((c, i) => (ok += pred[i].label === c.label ? 1 : 0));
+console.log(JSON.stringify(args), 'losses', state.losses.map((h) => h.loss.toFixed(2)).join(' '), 'acc', ok / testSet.length, 's', ((performance.now() - t0) / 1000).toFixed(0));
