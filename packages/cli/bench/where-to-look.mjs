@@ -1,5 +1,5 @@
-// Where to look (issue 17): the plain canvas classifier (a), the spatial transformer network
-// (b) and the vision Transformer (d) on 32×32 canvases of one 8×8 digit (../shared/data
+// Where to look (issue 17): the plain canvas classifier (a) as an MLP and as a small CNN, the
+// spatial transformer network (b) with the CNN as its classifier, and the vision Transformer (d) on 32×32 canvases of one 8×8 digit (../shared/data
 // digits8x8.csv) placed at random — plain translated, and cluttered with fragments of other
 // digits — at one equal training budget (the same steps, batch size and learning-rate
 // schedule: every model sees the same canvases). Test canvases are drawn from digit rows the
@@ -8,7 +8,9 @@
 //
 // Writes bench/results/where-to-look.{md,json} at the repo root.
 //
-// Usage: node packages/cli/bench/where-to-look.mjs [--steps 800] [--batch 64] [--clutter 8] [--seed 7]
+// Usage: node packages/cli/bench/where-to-look.mjs [--steps 800] [--batch 64] [--clutter 4] [--seed 7]
+// --clutter 4 puts 4 fragments of 4 × 4 (64 pixels, the area of one 8 × 8 digit) on each
+// canvas; Mnih et al.'s cluttered MNIST has 4 of 8 × 8 around a 28 × 28 digit (a third of its area).
 
 import { existsSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -26,7 +28,7 @@ const args = process.argv.slice(2);
 const flag = (name, fallback) => (args.includes(`--${name}`) ? Number(args[args.indexOf(`--${name}`) + 1]) : fallback);
 const steps = flag('steps', 800);
 const batchSize = flag('batch', 64);
-const clutter = flag('clutter', 8);
+const clutter = flag('clutter', 4);
 const seed = flag('seed', 7);
 const testCount = flag('test', 1000);
 const line = (s = '') => process.stdout.write(`${s}\n`);
@@ -38,8 +40,9 @@ if (!existsSync(dataPath)) {
 const SIZE = 32;
 const common = { numClasses: 10, imageSize: SIZE, numChannels: 1, pixelScale: 1, dropout: 0 };
 const MODELS = [
-  { name: '(a) canvas-classifier', config: { preset: 'canvas-classifier', ...common, maxSeqLen: 1, dModel: 128, numHiddenLayers: 2 } },
-  { name: '(b) stn-classifier', config: { preset: 'stn-classifier', ...common, maxSeqLen: 1, dModel: 128, numHiddenLayers: 2, outputSize: 16, locHiddenSize: 32 } },
+  { name: '(a) canvas MLP', config: { preset: 'canvas-classifier', ...common, maxSeqLen: 1, dModel: 128, numHiddenLayers: 2, convChannels: [] } },
+  { name: '(a) canvas CNN', config: { preset: 'canvas-classifier', ...common, maxSeqLen: 1, dModel: 128, numHiddenLayers: 1, convChannels: [16, 32] } },
+  { name: '(b) stn-classifier', config: { preset: 'stn-classifier', ...common, maxSeqLen: 1, dModel: 128, numHiddenLayers: 1, convChannels: [16, 32], outputSize: 16, locHiddenSize: 32 } },
   { name: '(d) vit-classifier', config: { preset: 'vit-classifier', ...common, patchSize: 8, maxSeqLen: 17, dModel: 32, numHeads: 4, numEncoderLayers: 2, dFf: 64 } },
 ];
 const DATASETS = [
@@ -130,7 +133,7 @@ const dir = join(repoRoot, 'bench/results');
 const setup = { date: new Date().toISOString(), backend: backend.name, cpus: cpus().length, loadAverage: load, seed, steps, batchSize, learningRate: '3e-3 cosine (30 warm-up steps) to 3e-4', canvas: SIZE, clutter, trainRows: trainDigits.length, testRows: testDigits.length, testCanvases: testCount };
 await writeFileAtomic(join(dir, 'where-to-look.json'), `${JSON.stringify({ ...setup, models: MODELS.map((m) => m.config), results }, null, 2)}\n`);
 const md = [
-  '# Where to look: canvas classifier, spatial transformer, ViT on 32×32 digit canvases',
+  '# Where to look: canvas MLP and CNN, spatial transformer (CNN classifier), ViT on 32×32 digit canvases',
   '',
   `\`npm run bench:where\` (${setup.date}; tfjs ${backend.name}, ${setup.cpus} cores, load average ${load.map((x) => x.toFixed(2)).join(' ')}). One 8×8 digit per canvas at a random position; "cluttered": ${clutter} fragments (4×4) of other digits too. Every model: ${steps} steps × ${batchSize} canvases (the same ones), Adam, lr ${setup.learningRate}, seed ${seed}. Test: ${testCount} canvases of the ${testDigits.length} digit rows held out from training. ms/image: onnxruntime-node, 1 thread, batch 1, median of 300.`,
   '',

@@ -10,7 +10,7 @@ import { DIGIT_SCENES_TASK } from './caption-data.js';
 import { NODE_DEVICES } from '@attend/runtime-onnx';
 import { CliError, errorLine } from './errors.js';
 import { DEFAULT_INFER_BATCH, MAX_INFER_BATCH } from './inputs.js';
-import { DEFAULT_SEED, nonNegativeInt, positiveInt, positiveNumber, probability, seed } from './options.js';
+import { DEFAULT_SEED, nonNegativeInt, positiveInt, positiveIntList, positiveNumber, probability, seed } from './options.js';
 import { DEFAULT_BPE_VOCAB, TRAIN_TOKENIZERS } from './train-tokenizer.js';
 import { DEFAULT_LORA_TARGETS } from './train-lora.js';
 import { CLUTTERED_DIGITS_TASK } from './cluttered-digits.js';
@@ -78,6 +78,7 @@ program
   .option('--local-window <n>', "local attention: self-attention window (Transformers), or D of local-p (rnn-seq2seq)", positiveInt)
   .option('--patch-size <n>', 'vit-classifier: side of a square patch (default: the divisor of the image side nearest a quarter of it)', positiveInt)
   .option('--channels <n>', 'vit-classifier: channels per pixel in --images (default 1)', positiveInt)
+  .option('--conv-channels <list>', 'canvas- and stn-classifier: channels of each convolution block (3×3 conv, ReLU, 2×2 max-pool) before the MLP, comma-separated, e.g. 16,32 (default: none, an MLP)', positiveIntList)
   .option('--canvas-size <n>', `--task ${CLUTTERED_DIGITS_TASK}: canvas side in pixels (default 32)`, positiveInt)
   .option('--digit-size <n>', `--task ${CLUTTERED_DIGITS_TASK}: digit side on the canvas, 8 or larger by scaling (default 8)`, positiveInt)
   .option('--rotate <degrees>', `--task ${CLUTTERED_DIGITS_TASK}: largest rotation of a digit (default 0)`, positiveNumber)

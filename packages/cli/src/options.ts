@@ -21,6 +21,10 @@ export const positiveNumber = numberWhere((n) => Number.isFinite(n) && n > 0, 'a
 /** A seed: an integer in [0, 2^32), the range the random streams take without repeating. */
 export const seed = numberWhere((n) => Number.isInteger(n) && n >= 0 && n <= MAX_SEED, `an integer from 0 to ${MAX_SEED} (2^32 - 1)`);
 export const probability = numberWhere((n) => Number.isFinite(n) && n > 0 && n <= 1, 'a number in (0, 1]');
+/** A comma-separated list of positive integers ("16,32"); an empty value is the empty list. */
+export function positiveIntList(value: string): number[] {
+  return value.trim() === '' ? [] : value.split(',').map((part) => positiveInt(part.trim()));
+}
 
 /** Human file size: 1234 → "1.2 kB". */
 export function formatBytes(n: number): string {

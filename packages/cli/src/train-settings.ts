@@ -29,7 +29,7 @@ const MODEL_FIELDS = [
   'preset', 'numClasses', 'dModel', 'numHeads', 'numEncoderLayers', 'numDecoderLayers', 'dFf', 'maxSeqLen', 'dropout', 'norm',
   'activation', 'positional', 'attention', 'localWindow', 'tieEmbeddings', 'scaleEmbedding', 'embeddingNorm', 'layerNormEps', 'pooling', 'pooler',
   'rnnCell', 'rnnAttention', 'rnnBidirectional', 'patchSize', 'numChannels', 'pixelScale',
-  'visualAttention', 'patchStride', 'featureSize', 'attentionPenalty', 'entropyBonus', 'baselineDecay',
+  'visualAttention', 'patchStride', 'featureSize', 'attentionPenalty', 'entropyBonus', 'baselineDecay', 'convChannels',
 ] as const;
 /** Set from the data, not from the file. */
 const DATA_FIELDS = ['vocabSize', 'padTokenId', 'bosTokenId', 'eosTokenId', 'imageSize', 'imageHeight', 'imageWidth'] as const;
@@ -58,6 +58,7 @@ export const FLAG_OF: Record<string, string> = {
   patchSize: '--patch-size',
   numChannels: '--channels',
   visualAttention: '--captioner',
+  convChannels: '--conv-channels',
 };
 
 /** ModelConfig fields of any kind, as set by defaults, the file and the flags; the kind picks its own. */
@@ -119,12 +120,14 @@ export interface TrainFlags {
   channels?: number;
   /** image-captioner: none, soft or hard attention (no default here, as rnnAttention). */
   captioner?: string;
+  /** canvas- and stn-classifier: channels of each convolution block (no default here, as rnnAttention). */
+  convChannels?: number[];
 }
 
 const FLAG_KEYS: Record<string, keyof TrainFlags> = {
   preset: 'preset', dModel: 'dModel', numHeads: 'heads', layers: 'layers', dFf: 'dFf', steps: 'steps', batchSize: 'batchSize', gradAccum: 'gradAccum',
   learningRate: 'lr', seed: 'seed', evalEvery: 'evalEvery', examples: 'examples', devSize: 'devSize', contextLength: 'contextLength',
-  rnnAttention: 'rnnAttention', rnnCell: 'rnnCell', localWindow: 'localWindow', patchSize: 'patchSize', numChannels: 'channels', visualAttention: 'captioner',
+  rnnAttention: 'rnnAttention', rnnCell: 'rnnCell', localWindow: 'localWindow', patchSize: 'patchSize', numChannels: 'channels', visualAttention: 'captioner', convChannels: 'convChannels',
 };
 
 /**
