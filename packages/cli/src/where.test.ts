@@ -78,6 +78,28 @@ describe.skipIf(!existsSync(DIGITS))('stn-classifier on --task cluttered-digits'
     expect(noTheta.stderr).toMatch(/no 'theta' and 'transformed' outputs; export it with --with-attention/);
   }, 240_000);
 
+  it('trains a CNN canvas classifier (--conv-channels) that exports at parity with Conv and MaxPool nodes; refuses blocks the canvas cannot halve', async () => {
+    const ckpt = join(dir, 'cnn');
+    const train = await attend(['train', '--task', 'cluttered-digits', '--images', DIGITS, '--preset', 'canvas-classifier', '--conv-channels', '4,6', ...TINY, '--steps', '3', '--out', ckpt]);
+    expect(train.code, train.stderr).toBe(0);
+    expect(JSON.parse(await readFile(join(ckpt, 'config.json'), 'utf8'))).toMatchObject({ preset: 'canvas-classifier', convChannels: [4, 6] });
+    const onnx = join(dir, 'cnn-onnx');
+    const exported = await attend(['export', ckpt, '--out', onnx]);
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(exported.stdout).toMatch(/parity: max \|tfjs − onnxruntime-node\| logit = .* on 3 images/);
+    const graph = await readFile(join(onnx, 'onnx', 'model.onnx'));
+    expect(graph.includes('Conv')).toBe(true);
+    expect(graph.includes('MaxPool')).toBe(true);
+
+    const tooMany = await attend(['train', '--task', 'cluttered-digits', '--images', DIGITS, '--preset', 'canvas-classifier', '--conv-channels', '2,2,2,2', '--canvas-size', '8', '--out', join(dir, 'w')]);
+    expect(tooMany.code).toBe(2);
+    expect(tooMany.stderr.trim().split('\n')).toHaveLength(1);
+    expect(tooMany.stderr).toMatch(/--conv-channels: 4 blocks halve imageSize=8 below 2 pixels at block 4/);
+    const zero = await attend(['train', '--task', 'cluttered-digits', '--images', DIGITS, '--preset', 'canvas-classifier', '--conv-channels', '8,0', '--out', join(dir, 'v')]);
+    expect(zero.code).toBe(2);
+    expect(zero.stderr).toMatch(/--conv-channels/);
+  }, 240_000);
+
   it('refuses task flags without the task, the task without its digits, and a canvas the digit does not fit', async () => {
     const noTask = await attend(['train', '--images', DIGITS, '--clutter', '3', '--preset', 'canvas-classifier', '--out', join(dir, 'x')]);
     expect(noTask.code).toBe(2);
