@@ -3,7 +3,7 @@
 // forward (≤ 1e-4) for every positional encoding, dot scores and local windows; left-padded
 // batches give each row's unpadded logits; generation (greedy, sampling, beam search, left-padded
 // prompts, the sliding window) gives what the standard KV-cache graph gives; the buffers never
-// grow, and growth past maxSeqLen is refused.
+// grow past maxSeqLen (they double as a run needs them), and growth past maxSeqLen is refused.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRng, type ModelConfigInput } from '@attend/core';
@@ -121,6 +121,26 @@ describe('shared-cache graph', () => {
     }
   });
 
+  it('grows its buffers by doubling as a long run needs them, up to maxSeqLen, and decodes as the standard graph', async () => {
+    const { model, shared, past } = await exported({ preset: 'decoder-lm', ...SIZE, vocabSize: 100, maxSeqLen: 80, positional: 'learned', attention: 'scaled_dot', bosTokenId: 1, eosTokenId: 99 }, 12);
+    try {
+      const capacities: number[] = [];
+      const run = shared.runSharedCache.bind(shared);
+      shared.runSharedCache = (feeds, cache, pastLength) => {
+        if (capacities.at(-1) !== cache[0]!.key.dims[2]) capacities.push(cache[0]!.key.dims[2]!);
+        return run(feeds, cache, pastLength);
+      };
+      const options = { prompts: [[1, 5, 7], [1, 3]], maxNewTokens: 76 };
+      const want = await generateResults(past, options);
+      expect(Math.max(...want.map((r) => r.ids.length))).toBe(76); // the batch runs to maxSeqLen
+      expect(await generateResults(shared, options)).toEqual(want);
+      expect(capacities).toEqual([32, 64, 80]);
+    } finally {
+      await release(shared, past);
+      model.dispose();
+    }
+  });
+
   it('refuses what it cannot do, in one line', async () => {
     const additive = makeModel({ preset: 'decoder-lm', ...SIZE, attention: 'additive' }, 3);
     expect(() => exportCheckpointFiles(checkpointFiles(additive), { kvCache: 'shared' })).toThrow("attention: the shared-cache graph needs 'scaled_dot' or 'dot' scores (GroupQueryAttention), got 'additive'");
@@ -144,8 +164,9 @@ describe('shared-cache graph', () => {
     try {
       const { ids } = randomBatch(createRng(1), [3], 3);
       await expect(node.runCached({ inputIds: { data: ids, batchSize: 1, seqLen: 3 } })).rejects.toThrow("runCached needs a decoder-lm KV-cache export (kvCache: true)");
-      const wrong: KvCache = [0, 1].map(() => ({ key: { data: new Float32Array(2 * 2 * D), dims: [1, 2, 2, D] }, value: { data: new Float32Array(2 * 2 * D), dims: [1, 2, 2, D] } }));
-      await expect(node.runSharedCache({ inputIds: { data: ids, batchSize: 1, seqLen: 3 } }, wrong, 0)).rejects.toThrow(`past_key_values.0.key is [1,2,2,${D}] (32 values), expected [1,2,${MAX_LEN},${D}]`);
+      const buffers = (dims: number[]): KvCache => [0, 1].map(() => ({ key: { data: new Float32Array(dims.reduce((a, b) => a * b)), dims }, value: { data: new Float32Array(dims.reduce((a, b) => a * b)), dims } }));
+      await expect(node.runSharedCache({ inputIds: { data: ids, batchSize: 1, seqLen: 3 } }, buffers([1, 3, 4, D]), 0)).rejects.toThrow(`past_key_values.0.key is [1,3,4,${D}] (${12 * D} values), expected [1,2,4,${D}]`);
+      await expect(node.runSharedCache({ inputIds: { data: ids, batchSize: 1, seqLen: 3 } }, buffers([1, 2, 4, D]), 2)).rejects.toThrow("past length 2 + 3 new tokens exceeds the cache's capacity 4");
     } finally {
       await node.release();
     }

@@ -2,11 +2,13 @@
 //   - 'decoder-with-past' (the export folder's model.onnx, transformers.js's interface): each
 //     call hands the whole past to ONNX Runtime and gets the extended cache back, a new
 //     [B, H, P + T, D] tensor per layer (O(P) copies per token, in the graph and across to JS);
-//   - 'decoder-shared-cache' (exportForward's kvCache: 'shared'): one [B, H, maxSeqLen, D]
-//     buffer per layer key and value, allocated once per batch size, bound as both the past
-//     input and the present output of every call, so GroupQueryAttention writes the new keys
-//     and values in place and nothing of the cache crosses into JavaScript (onnxruntime-node's
-//     CPU). Growth beyond maxSeqLen is refused by the session; the buffers never grow.
+//   - 'decoder-shared-cache' (exportForward's kvCache: 'shared'): one [B, H, C, D] buffer per
+//     layer key and value, bound as both the past input and the present output of every call,
+//     so GroupQueryAttention writes the new keys and values in place: no Concat of the past in
+//     the graph, no new cache tensors per call (onnxruntime-node's CPU). onnxruntime-node still
+//     copies every output it returns into a new ArrayBuffer, the bound ones included, so a call
+//     costs a copy of C positions: C grows by doubling as the run needs, up to maxSeqLen;
+//     growth beyond maxSeqLen is refused by the session.
 // Beam search reorders rows by `parents` (core's decoding): both gather the rows they keep.
 
 import { configAs, ShapeError } from '@attend/core';
@@ -70,7 +72,12 @@ class PastCache implements DecodeCache {
   }
 }
 
-/** One [B, H, maxSeqLen, D] buffer per layer key and value, updated in place by the graph. */
+/**
+ * One [B, H, C, D] buffer per layer key and value, updated in place by the graph. The capacity C
+ * grows (doubling, up to maxSeqLen) only when a call would overflow it: onnxruntime-node copies
+ * every output it returns, so each call costs a copy of C positions, and C stays within twice
+ * what the run holds.
+ */
 class SharedCache implements DecodeCache {
   private buffers: KvCache | undefined;
   /** Positions filled in every row (left padding included). */
@@ -84,7 +91,7 @@ class SharedCache implements DecodeCache {
 
   async start(feeds: CacheFeeds): Promise<ForwardOutputs> {
     const B = feeds.inputIds.batchSize;
-    if (this.buffers?.[0]?.key.dims[0] !== B) this.buffers = this.allocate(B);
+    if (this.buffers?.[0]?.key.dims[0] !== B) this.buffers = undefined;
     this.length = 0;
     return this.run(feeds);
   }
@@ -101,18 +108,28 @@ class SharedCache implements DecodeCache {
   }
 
   private async run(feeds: CacheFeeds): Promise<ForwardOutputs> {
+    const { batchSize: B, seqLen: T } = feeds.inputIds;
+    const capacity = this.buffers?.[0]?.key.dims[2] ?? 0;
+    if (this.length + T > capacity) this.buffers = this.grow(B, Math.max(this.length + T, 2 * capacity, 32));
     const logits = await this.model.runSharedCache(feeds, this.buffers!, this.length);
-    this.length += feeds.inputIds.seqLen;
+    this.length += T;
     return { logits, attentions: {} };
   }
 
-  /** Zeroed buffers for `B` rows: 2 · layers · B · H · maxSeqLen · D floats, whatever the run's length. */
-  private allocate(B: number): KvCache {
+  /** Buffers of `capacity` positions (at most maxSeqLen) for `B` rows, holding what is cached. */
+  private grow(B: number, capacity: number): KvCache {
     const c = configAs(this.model.config, ['decoder-lm'], 'a shared KV cache');
     const H = c.numHeads;
-    const dims = [B, H, c.maxSeqLen, c.dModel / H];
-    const size = dims.reduce((a, b) => a * b, 1);
-    return Array.from({ length: c.numDecoderLayers }, () => ({ key: { data: new Float32Array(size), dims }, value: { data: new Float32Array(size), dims } }));
+    const D = c.dModel / H;
+    const C = Math.min(capacity, c.maxSeqLen);
+    const dims = [B, H, C, D];
+    const resized = (old: OutputTensor | undefined): OutputTensor => {
+      const data = new Float32Array(B * H * C * D);
+      const from = old?.dims[2] ?? 0;
+      for (let r = 0; old && r < B * H; r++) data.set(old.data.subarray(r * from * D, (r * from + this.length) * D), r * C * D);
+      return { data, dims };
+    };
+    return Array.from({ length: c.numDecoderLayers }, (_, i) => ({ key: resized(this.buffers?.[i]?.key), value: resized(this.buffers?.[i]?.value) }));
   }
 }
 

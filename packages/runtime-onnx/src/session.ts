@@ -330,10 +330,11 @@ export class OnnxModel {
 
   /**
    * One call of the decoder-lm shared-cache graph (kv-cache.ts runs it): `cache` holds each
-   * layer's key and value buffers [B, H, maxSeqLen, D] with `pastLength` positions filled; each
-   * buffer is bound as both its past input and its present output, so ONNX Runtime's CPU kernel
-   * writes the new keys and values into it in place (onnxruntime-node's CPU only). Returns the
-   * logits [B, T, V]. Feeds as runCached's (the mask covers the past and the new tokens).
+   * layer's key and value buffers [B, H, C, D] (a capacity C ≤ maxSeqLen) with `pastLength`
+   * positions filled; each buffer is bound as both its past input and its present output, so
+   * ONNX Runtime's CPU kernel writes the new keys and values into it in place (onnxruntime-node's
+   * CPU only). Returns the logits [B, T, V]. Feeds as runCached's (the mask covers the past and
+   * the new tokens).
    */
   async runSharedCache(feeds: Omit<CachedFeeds, 'past'>, cache: KvCache, pastLength: number): Promise<OutputTensor> {
     const c = configAs(this.config, ['decoder-lm'], 'runSharedCache');
@@ -341,9 +342,12 @@ export class OnnxModel {
     if (this.device !== 'cpu') throw new OnnxModelError(`${this.source}: the shared-cache graph updates its cache in place on onnxruntime-node's CPU only, not on '${this.device}'; export with kvCache: true there`);
     const H = c.numHeads;
     const D = c.dModel / H;
-    const dims = [feeds.inputIds.batchSize, H, c.maxSeqLen, D];
+    const capacity = Math.min(cache[0]?.key.dims[2] ?? 0, c.maxSeqLen);
+    const dims = [feeds.inputIds.batchSize, H, capacity, D];
     this.checkCache(cache, dims);
     const tensors = this.cachedTokens(feeds, pastLength);
+    const T = feeds.inputIds.seqLen;
+    if (pastLength + T > capacity) throw new ShapeError(`past length ${pastLength} + ${T} new tokens exceeds the cache's capacity ${capacity}`);
     const fetches: Record<string, Tensor | null> = { logits: null };
     cache.forEach((layer, i) => {
       for (const part of ['key', 'value'] as const) {
