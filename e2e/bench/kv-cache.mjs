@@ -13,6 +13,8 @@
 //      top-k 50), ms per generated token: attend `generate` on the export folder (standard
 //      graph) and on the shared-cache graph of the same weights vs transformers.js
 //      (AutoModelForCausalLM.generate) on the same folder, 1 and 2 intra-op threads.
+// Each figure is given as wall time and as process CPU time (user + system, all threads), which
+// other processes on a loaded machine inflate far less; with 2 threads CPU time sums both.
 // Prints the ratios and writes bench/results/kv-cache.json at the repo root.
 //   node e2e/bench/kv-cache.mjs [--tokens N] [--rounds R] [--quick]
 
@@ -38,6 +40,11 @@ const tokens = arg('--tokens', quick ? 60 : 200);
 const rounds = arg('--rounds', quick ? 3 : 5);
 const line = (s = '') => process.stdout.write(s + '\n');
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+/** Process CPU ms (user + system). */
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
 const loadAtStart = loadavg();
 line(`KV-cache benchmark, load average ${loadAtStart.map((x) => x.toFixed(2)).join(' ')}`);
 
@@ -75,7 +82,7 @@ try {
         const past = (await model.runCached({ inputIds: { data: seq.slice(0, p), batchSize: 1, seqLen: p } })).present;
         run = () => model.runCached({ ...feeds, past });
       }
-      steps[`${name}@${p}`] = { run, samples: [] };
+      steps[`${name}@${p}`] = { run, samples: [], cpu: [] };
     }
   };
   const sessions = [];
@@ -93,25 +100,30 @@ try {
   const reps = quick ? 60 : 300;
   for (let r = 0; r < reps; r++) {
     for (const s of Object.values(steps)) {
+      const c0 = cpuMs();
       const t0 = performance.now();
       await s.run();
       s.samples.push(performance.now() - t0);
+      s.cpu.push(cpuMs() - c0);
     }
   }
   for (const m of sessions) await m.release();
   result.perToken = {};
   for (const name of new Set(Object.keys(steps).map((k) => k.split('@')[0]))) {
     const ms = Object.fromEntries(positions.map((p) => [p, median(steps[`${name}@${p}`].samples)]));
-    result.perToken[name] = { msPerToken: ms, ratio512over32: ms[512] / ms[32], reps };
+    const cpu = Object.fromEntries(positions.map((p) => [p, median(steps[`${name}@${p}`].cpu)]));
+    result.perToken[name] = { msPerToken: ms, cpuMsPerToken: cpu, ratio512over32: ms[512] / ms[32], cpuRatio512over32: cpu[512] / cpu[32], reps };
   }
   line();
-  line(`Per-token decode latency (batch 1), ms, median of ${reps} interleaved steps:`);
-  line(`${'graph'.padEnd(22)}${positions.map((p) => `@${p}`.padStart(9)).join('')}${'512/32'.padStart(9)}`);
-  for (const [name, r] of Object.entries(result.perToken)) line(`${name.padEnd(22)}${positions.map((p) => r.msPerToken[p].toFixed(3).padStart(9)).join('')}${r.ratio512over32.toFixed(2).padStart(9)}`);
+  line(`Per-token decode latency (batch 1), ms, median of ${reps} interleaved steps (wall | CPU):`);
+  line(`${'graph'.padEnd(22)}${positions.map((p) => `@${p}`.padStart(9)).join('')}${'512/32'.padStart(9)} |${positions.map((p) => `@${p}`.padStart(9)).join('')}${'512/32'.padStart(9)}`);
+  for (const [name, r] of Object.entries(result.perToken)) {
+    line(`${name.padEnd(22)}${positions.map((p) => r.msPerToken[p].toFixed(3).padStart(9)).join('')}${r.ratio512over32.toFixed(2).padStart(9)} |${positions.map((p) => r.cpuMsPerToken[p].toFixed(3).padStart(9)).join('')}${r.cpuRatio512over32.toFixed(2).padStart(9)}`);
+  }
   for (const threads of [1, 2]) {
-    const s = result.perToken[`node ${threads}T standard`].msPerToken;
-    const x = result.perToken[`node ${threads}T shared`].msPerToken;
-    line(`node ${threads}T: shared-cache step ${positions.map((p) => `${(s[p] / x[p]).toFixed(2)}×`).join(' / ')} as fast as the standard one at ${positions.join(' / ')}`);
+    const s = result.perToken[`node ${threads}T standard`];
+    const x = result.perToken[`node ${threads}T shared`];
+    line(`node ${threads}T: shared-cache step ${positions.map((p) => `${(s.msPerToken[p] / x.msPerToken[p]).toFixed(2)}×`).join(' / ')} as fast as the standard one at ${positions.join(' / ')} (CPU: ${positions.map((p) => `${(s.cpuMsPerToken[p] / x.cpuMsPerToken[p]).toFixed(2)}×`).join(' / ')})`);
   }
 
   // ---- 2. generation: attend (standard folder, shared graph) vs transformers.js --------------
@@ -143,15 +155,18 @@ try {
       },
     };
     const samples = {};
+    const cpu = {};
     const counts = {};
     for (const s of Object.keys(strategies)) for (const who of Object.keys(runs)) await runs[who](s); // warm-up
     for (let r = 0; r < rounds; r++) {
       for (const s of Object.keys(strategies)) {
         const order = r % 2 === 0 ? Object.keys(runs) : Object.keys(runs).reverse();
         for (const who of order) {
+          const c0 = cpuMs();
           const t0 = performance.now();
           const n = await runs[who](s);
           ((samples[s] ??= {})[who] ??= []).push((performance.now() - t0) / Math.max(n, 1));
+          ((cpu[s] ??= {})[who] ??= []).push((cpuMs() - c0) / Math.max(n, 1));
           ((counts[s] ??= {})[who] ??= []).push(n);
         }
       }
@@ -161,15 +176,22 @@ try {
     await theirs.dispose();
     result.generation.threads[threads] = Object.fromEntries(Object.entries(samples).map(([s, by]) => {
       const ms = Object.fromEntries(Object.entries(by).map(([who, xs]) => [who, median(xs)]));
+      const c = Object.fromEntries(Object.entries(cpu[s]).map(([who, xs]) => [who, median(xs)]));
       const t = ms['transformers.js'];
-      return [s, { msPerToken: ms, generatedTokens: counts[s], speedupFolder: t / ms['attend (folder)'], speedupShared: t / ms['attend (shared cache)'] }];
+      const tc = c['transformers.js'];
+      return [s, {
+        msPerToken: ms, cpuMsPerToken: c, generatedTokens: counts[s],
+        speedupFolder: t / ms['attend (folder)'], speedupShared: t / ms['attend (shared cache)'],
+        cpuSpeedupFolder: tc / c['attend (folder)'], cpuSpeedupShared: tc / c['attend (shared cache)'],
+      }];
     }));
   }
   line();
   line(`Generation, ${tokens} new tokens at most after a ${prompt.length}-token prompt, ms per generated token, median of ${rounds} interleaved rounds:`);
   for (const [threads, byStrategy] of Object.entries(result.generation.threads)) {
     for (const [s, g] of Object.entries(byStrategy)) {
-      line(`${threads}T ${s.padEnd(9)} ${Object.entries(g.msPerToken).map(([who, ms]) => `${who} ${ms.toFixed(3)}`).join(', ')} → vs transformers.js: folder ${g.speedupFolder.toFixed(2)}×, shared cache ${g.speedupShared.toFixed(2)}× (tokens generated: ${[...new Set(Object.values(g.generatedTokens).flat())].join('/')})`);
+      line(`${threads}T ${s.padEnd(9)} wall ${Object.entries(g.msPerToken).map(([who, ms]) => `${who} ${ms.toFixed(3)}`).join(', ')} → vs transformers.js: folder ${g.speedupFolder.toFixed(2)}×, shared cache ${g.speedupShared.toFixed(2)}× (tokens generated: ${[...new Set(Object.values(g.generatedTokens).flat())].join('/')})`);
+      line(`${' '.repeat(threads.length + 11)} CPU  ${Object.entries(g.cpuMsPerToken).map(([who, ms]) => `${who} ${ms.toFixed(3)}`).join(', ')} → vs transformers.js: folder ${g.cpuSpeedupFolder.toFixed(2)}×, shared cache ${g.cpuSpeedupShared.toFixed(2)}×`);
     }
   }
   result.loadAverageAtEnd = loadavg();
