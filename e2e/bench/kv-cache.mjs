@@ -6,8 +6,8 @@
 //   1. per-token decode latency (batch 1) at positions 32, 128 and 512: one generation step
 //      (input checks included) on the standard KV-cache graph (the export folder's
 //      onnx/model.onnx: the whole past in, the extended cache out, as `runCached`) and on the
-//      shared-cache graph (kvCache: 'shared': GroupQueryAttention over maxSeqLen buffers
-//      updated in place, as `runSharedCache`), onnxruntime-node 1 and 2 threads; the standard
+//      shared-cache graph (kvCache: 'shared': GroupQueryAttention over buffers updated in place,
+//      with the capacity generation has there, as `runSharedCache`), onnxruntime-node 1 and 2 threads; the standard
 //      graph also on onnxruntime-web (WASM, 1 thread), where the shared graph cannot run;
 //   2. generation of N tokens after a short prompt, greedy and sampling (temperature 0.8,
 //      top-k 50), ms per generated token: attend `generate` on the export folder (standard
@@ -74,7 +74,9 @@ try {
       const feeds = { inputIds: { data: [seq[p]], batchSize: 1, seqLen: 1 }, attentionMask: { data: new Array(p + 1).fill(1), batchSize: 1, seqLen: p + 1 } };
       let run;
       if (shared) {
-        const buffer = () => ({ data: new Float32Array(H * config.maxSeqLen * D), dims: [1, H, config.maxSeqLen, D] });
+        // The capacity generation has at position p: 32 doubled until p + 1 fits, at most maxSeqLen (kv-cache.ts).
+        const C = Math.min(config.maxSeqLen, 32 * 2 ** Math.ceil(Math.log2(Math.max(1, (p + 1) / 32))));
+        const buffer = () => ({ data: new Float32Array(H * C * D), dims: [1, H, C, D] });
         const cache = Array.from({ length: L }, () => ({ key: buffer(), value: buffer() }));
         await model.runSharedCache({ inputIds: { data: seq.slice(0, p), batchSize: 1, seqLen: p } }, cache, 0);
         run = () => model.runSharedCache(feeds, cache, p); // rewrites position p each time
