@@ -20,9 +20,11 @@ export interface ExportOptions {
   source?: string;
   /**
    * decoder-lm only: build the KV-cache graph (position_ids and past_key_values inputs,
-   * present outputs) instead of the plain forward graph. Default false.
+   * present outputs) instead of the plain forward graph. Default false. 'shared': the KV-cache
+   * graph over caches of maxSeqLen positions that each call updates in place (com.microsoft
+   * GroupQueryAttention; implies `optimize`; run by kv-cache.ts on onnxruntime-node's CPU).
    */
-  kvCache?: boolean;
+  kvCache?: boolean | 'shared';
   /**
    * Write the graph with ONNX Runtime's com.microsoft fused operators (MultiHeadAttention,
    * RotaryEmbedding, FastGelu/BiasGelu) where they cover the model
@@ -39,11 +41,13 @@ export interface ExportOptions {
 export function exportForward(config: ModelConfig, tensors: Record<string, NamedTensor>, options: ExportOptions = {}): Uint8Array {
   const builds = runtimeKind(config).forward;
   if ('none' in builds) throw new ConfigError('preset', `'${config.preset}' ${builds.none}`);
-  const graph: ForwardGraphKind = options.kvCache ? 'decoder-with-past' : 'forward';
+  const graph: ForwardGraphKind = options.kvCache === 'shared' ? 'decoder-shared-cache' : options.kvCache ? 'decoder-with-past' : 'forward';
   const build = builds[graph];
   if (!build) throw new ConfigError('preset', `the KV-cache export is for ${presetsWith(graph)}, got '${config.preset}'`);
+  if (graph === 'decoder-shared-cache' && options.withAttention) throw new ConfigError('withAttention', 'the shared-cache graph has no attention weight outputs (GroupQueryAttention computes none)');
   const weights = new WeightReader(tensors, options.source ?? CHECKPOINT_FILES.weights);
-  const bytes = encodeGraph(config, graph, `attend-${config.preset}`, (g) => build(config, weights, g, options.withAttention ?? false), options.optimize ?? false);
+  const fused = (options.optimize ?? false) || graph === 'decoder-shared-cache';
+  const bytes = encodeGraph(config, graph, `attend-${config.preset}`, (g) => build(config, weights, g, options.withAttention ?? false), fused);
   weights.checkAllUsed();
   return bytes;
 }

@@ -9,7 +9,10 @@
 // drops the cache and reruns the last maxSeqLen tokens (nanoGPT's context crop).
 
 import { ConfigError, cropWindow, decodeResults, lastQueryRows, ShapeError, type DecodedRow, type DecodeStrategy, type StepFunction, type StepOutputs, tokenConfig } from '@attend/core';
-import type { KvCache, OnnxModel, OutputTensor } from './session.js';
+import { openDecodeCache } from './kv-cache.js';
+import type { OnnxModel, OutputTensor } from './session.js';
+
+export { gatherRows } from './kv-cache.js';
 
 export type { DecodeStrategy };
 
@@ -35,16 +38,13 @@ export interface StepFunctionOptions {
  * predicting token (keys: the row's tokens so far, left padding included).
  */
 export function onnxStepFunction(model: OnnxModel, options: StepFunctionOptions = {}): StepFunction {
-  if (model.graph !== 'decoder-with-past') {
-    throw new ShapeError(`generation over ONNX needs a decoder-lm KV-cache export (kvCache: true); this model is a '${model.config.preset}' ${model.graph} graph`);
-  }
+  const cache = openDecodeCache(model);
   const config = tokenConfig(model.config, 'generation');
   const V = config.vocabSize;
   const prompts = options.prompts;
   const promptLength = checkPrompts(prompts);
   const padToken = config.padTokenId;
   const window = options.slidingWindow ? config.maxSeqLen : Infinity;
-  let cache: KvCache | undefined;
   let cachedLength = 0; // decoding tokens (core's `length`) the cache covers
   let inputRows: Int32Array | undefined; // input row (prompt) of each row of the previous call
 
@@ -64,20 +64,17 @@ export function onnxStepFunction(model: OnnxModel, options: StepFunctionOptions 
       const inputs = modelInputs(tokens, batchSize, length, rows, prompts, promptLength, padToken);
       const cropped = cropWindow(inputs.data, batchSize, inputs.seqLen, window);
       const mask = cropWindow(attentionMask.data, batchSize, sequence, window);
-      out = await model.runCached({ inputIds: { data: cropped.tokens, batchSize, seqLen: window }, attentionMask: { data: mask.tokens, batchSize, seqLen: window } });
-      cache = undefined;
+      out = await cache.start({ inputIds: { data: cropped.tokens, batchSize, seqLen: window }, attentionMask: { data: mask.tokens, batchSize, seqLen: window } });
+      cache.drop();
       cachedLength = 0;
       return { logits: lastPosition(out.logits, batchSize, V), outputs: lastQueryRows(out.attentions) };
     }
-    if (cache && parents && cachedLength === length - 1) {
-      const past = isIdentity(parents, cache[0]!.key.dims[0]!) ? cache : cache.map((layer) => ({ key: gatherRows(layer.key, parents), value: gatherRows(layer.value, parents) }));
+    if (cache.filled && parents && cachedLength === length - 1) {
       const ids = Int32Array.from({ length: batchSize }, (_, i) => tokens[i * length + length - 1]!);
-      out = await model.runCached({ inputIds: { data: ids, batchSize, seqLen: 1 }, attentionMask, past });
+      out = await cache.extend({ inputIds: { data: ids, batchSize, seqLen: 1 }, attentionMask }, parents);
     } else {
-      const inputIds = modelInputs(tokens, batchSize, length, rows, prompts, promptLength, padToken);
-      out = await model.runCached({ inputIds, attentionMask });
+      out = await cache.start({ inputIds: modelInputs(tokens, batchSize, length, rows, prompts, promptLength, padToken), attentionMask });
     }
-    cache = out.present;
     cachedLength = length;
     return { logits: lastPosition(out.logits, batchSize, V), outputs: lastQueryRows(out.attentions) };
   };
@@ -212,22 +209,6 @@ function leftPaddingMask(B: number, L: number, padding: (i: number) => number): 
   const data = new Int32Array(B * L).fill(1);
   for (let i = 0; i < B; i++) data.fill(0, i * L, i * L + padding(i));
   return { data, batchSize: B, seqLen: L };
-}
-
-function isIdentity(parents: Int32Array, rows: number): boolean {
-  return parents.length === rows && parents.every((p, i) => p === i);
-}
-
-/** Rows `parents` of a [rows, ...] tensor, in that order (rows may repeat). */
-export function gatherRows(t: OutputTensor, parents: Int32Array): OutputTensor {
-  const rows = t.dims[0]!;
-  const size = rows === 0 ? 0 : t.data.length / rows;
-  const data = new Float32Array(parents.length * size);
-  parents.forEach((p, i) => {
-    if (p < 0 || p >= rows) throw new ShapeError(`parent row ${p} is outside [0, ${rows})`);
-    data.set(t.data.subarray(p * size, (p + 1) * size), i * size);
-  });
-  return { data, dims: [parents.length, ...t.dims.slice(1)] };
 }
 
 export { lastQueryRows };

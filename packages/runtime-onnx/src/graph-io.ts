@@ -12,9 +12,11 @@ export const METADATA_KEYS = { config: 'attend.config', graph: 'attend.graph' } 
  * Values of the `attend.graph` metadata: the plain forward graph, the decoder-lm KV-cache graph,
  * the two graphs of a seq2seq export (encoder; merged decoder with caches, see exportSeq2Seq),
  * the two graphs of an rnn-seq2seq export (encoder; one decoder step, see exportRnnSeq2Seq), or
- * the two of an image-captioner export (see exportCaptioner).
+ * the two of an image-captioner export (see exportCaptioner). 'decoder-shared-cache' is the
+ * decoder-lm KV-cache graph over a cache of maxSeqLen positions that each call updates in place
+ * (kv-cache.ts).
  */
-export type GraphKind = 'forward' | 'decoder-with-past' | 'seq2seq-encoder' | 'seq2seq-decoder' | 'rnn-seq2seq-encoder' | 'rnn-seq2seq-decoder' | 'image-captioner-encoder' | 'image-captioner-decoder';
+export type GraphKind = 'forward' | 'decoder-with-past' | 'decoder-shared-cache' | 'seq2seq-encoder' | 'seq2seq-decoder' | 'rnn-seq2seq-encoder' | 'rnn-seq2seq-decoder' | 'image-captioner-encoder' | 'image-captioner-decoder';
 
 /** Name of the past key or value input of `layer`, and of the matching present output. */
 export function pastName(layer: number, part: 'key' | 'value'): string {
@@ -64,7 +66,7 @@ export function forwardInputNames(config: ModelConfig, graph: GraphKind = 'forwa
     ).flat();
     return ['input_ids', 'encoder_attention_mask', 'encoder_hidden_states', ...past, 'use_cache_branch'];
   }
-  if (graph === 'decoder-with-past') {
+  if (graph === 'decoder-with-past' || graph === 'decoder-shared-cache') {
     const past = Array.from({ length: numDecoderLayers(config) }, (_, i) => [pastName(i, 'key'), pastName(i, 'value')]).flat();
     return ['input_ids', 'attention_mask', 'position_ids', ...past];
   }

@@ -303,34 +303,13 @@ export class OnnxModel {
   async runCached(feeds: CachedFeeds): Promise<CachedOutputs> {
     const c = configAs(this.config, ['decoder-lm'], 'runCached');
     if (this.graph !== 'decoder-with-past') throw new ShapeError(`${this.source} is a '${this.graph}' graph; runCached needs a decoder-lm KV-cache export (kvCache: true)`);
-    const ids = feeds.inputIds;
-    const tensors: Record<string, Tensor> = {};
-    tensors.input_ids = this.tokens('input_ids', ids, (x) => Number.isInteger(x) && x >= 0 && x < c.vocabSize, `a token id in [0, ${c.vocabSize})`);
-    const { batchSize: B, seqLen: T } = ids;
+    const { batchSize: B } = feeds.inputIds;
     const H = c.numHeads;
     const D = c.dModel / H;
     const past = feeds.past;
-    let P = 0;
-    if (past) {
-      if (past.length !== c.numDecoderLayers) throw new ShapeError(`past has ${past.length} layers, expected ${c.numDecoderLayers}`);
-      P = past[0]?.key.dims[2] ?? 0;
-      past.forEach((layer, i) => {
-        for (const part of ['key', 'value'] as const) {
-          const t = layer[part];
-          const want = [B, H, P, D];
-          if (t.dims.length !== 4 || t.dims.some((d, j) => d !== want[j]) || t.data.length !== B * H * P * D) {
-            throw new ShapeError(`${pastName(i, part)} is [${t.dims}] (${t.data.length} values), expected [${want}]`);
-          }
-        }
-      });
-    }
-    if (P + T > c.maxSeqLen) throw new ShapeError(`past length ${P} + ${T} new tokens exceeds maxSeqLen ${c.maxSeqLen}`);
-    const mask = feeds.attentionMask ?? { data: new Array<number>(B * (P + T)).fill(1), batchSize: B, seqLen: P + T };
-    if (mask.batchSize !== B || mask.seqLen !== P + T) throw new ShapeError(`attention_mask is [${mask.batchSize}, ${mask.seqLen}], expected [${B}, ${P + T}] (past ${P} + ${T} new)`);
-    tensors.attention_mask = this.tokens('attention_mask', mask, (x) => x === 0 || x === 1, '0 or 1');
-    const positions = feeds.positionIds ?? positionsFromMask(mask, T);
-    if (positions.batchSize !== B || positions.seqLen !== T) throw new ShapeError(`position_ids is [${positions.batchSize}, ${positions.seqLen}] but input_ids is [${B}, ${T}]`);
-    tensors.position_ids = this.tokens('position_ids', positions, (x) => Number.isInteger(x) && x >= 0 && x < c.maxSeqLen, `a position in [0, ${c.maxSeqLen})`);
+    const P = past?.[0]?.key.dims[2] ?? 0;
+    if (past) this.checkCache(past, [B, H, P, D]);
+    const tensors = this.cachedTokens(feeds, P);
     for (let i = 0; i < c.numDecoderLayers; i++) {
       for (const part of ['key', 'value'] as const) {
         const t = past?.[i]?.[part];
@@ -347,6 +326,69 @@ export class OnnxModel {
     const attentions: Record<string, OutputTensor> = {};
     for (const name of this.session.outputNames) if (name.startsWith('attentions.')) attentions[name] = out(name);
     return { logits: out('logits'), attentions, present };
+  }
+
+  /**
+   * One call of the decoder-lm shared-cache graph (kv-cache.ts runs it): `cache` holds each
+   * layer's key and value buffers [B, H, C, D] (a capacity C ≤ maxSeqLen) with `pastLength`
+   * positions filled; each buffer is bound as both its past input and its present output, so
+   * ONNX Runtime's CPU kernel writes the new keys and values into it in place (onnxruntime-node's
+   * CPU only). Returns the logits [B, T, V]. Feeds as runCached's (the mask covers the past and
+   * the new tokens).
+   */
+  async runSharedCache(feeds: Omit<CachedFeeds, 'past'>, cache: KvCache, pastLength: number): Promise<OutputTensor> {
+    const c = configAs(this.config, ['decoder-lm'], 'runSharedCache');
+    if (this.graph !== 'decoder-shared-cache') throw new ShapeError(`${this.source} is a '${this.graph}' graph; runSharedCache needs a decoder-lm shared-cache export (kvCache: 'shared')`);
+    if (this.device !== 'cpu') throw new OnnxModelError(`${this.source}: the shared-cache graph updates its cache in place on onnxruntime-node's CPU only, not on '${this.device}'; export with kvCache: true there`);
+    const H = c.numHeads;
+    const D = c.dModel / H;
+    const capacity = Math.min(cache[0]?.key.dims[2] ?? 0, c.maxSeqLen);
+    const dims = [feeds.inputIds.batchSize, H, capacity, D];
+    this.checkCache(cache, dims);
+    const tensors = this.cachedTokens(feeds, pastLength);
+    const T = feeds.inputIds.seqLen;
+    if (pastLength + T > capacity) throw new ShapeError(`past length ${pastLength} + ${T} new tokens exceeds the cache's capacity ${capacity}`);
+    const fetches: Record<string, Tensor | null> = { logits: null };
+    cache.forEach((layer, i) => {
+      for (const part of ['key', 'value'] as const) {
+        const buffer = new this.ort.Tensor('float32', layer[part].data, dims);
+        tensors[pastName(i, part)] = buffer;
+        fetches[presentName(i, part)] = buffer;
+      }
+    });
+    return this.reader(await this.session.run(tensors, fetches))('logits');
+  }
+
+  /** Checks that `cache` has a key and a value tensor of shape `want` for every decoder layer. */
+  private checkCache(cache: KvCache, want: number[]): void {
+    const layers = configAs(this.config, ['decoder-lm'], 'a KV cache').numDecoderLayers;
+    if (cache.length !== layers) throw new ShapeError(`past has ${cache.length} layers, expected ${layers}`);
+    const size = want.reduce((a, b) => a * b, 1);
+    cache.forEach((layer, i) => {
+      for (const part of ['key', 'value'] as const) {
+        const t = layer[part];
+        if (t.dims.length !== 4 || t.dims.some((d, j) => d !== want[j]) || t.data.length !== size) {
+          throw new ShapeError(`${pastName(i, part)} is [${t.dims}] (${t.data.length} values), expected [${want}]`);
+        }
+      }
+    });
+  }
+
+  /** input_ids, attention_mask and position_ids of a KV-cache graph call after `P` cached positions, checked. */
+  private cachedTokens(feeds: Omit<CachedFeeds, 'past'>, P: number): Record<string, Tensor> {
+    const c = configAs(this.config, ['decoder-lm'], 'a KV-cache call');
+    const ids = feeds.inputIds;
+    const tensors: Record<string, Tensor> = {};
+    tensors.input_ids = this.tokens('input_ids', ids, (x) => Number.isInteger(x) && x >= 0 && x < c.vocabSize, `a token id in [0, ${c.vocabSize})`);
+    const { batchSize: B, seqLen: T } = ids;
+    if (P + T > c.maxSeqLen) throw new ShapeError(`past length ${P} + ${T} new tokens exceeds maxSeqLen ${c.maxSeqLen}`);
+    const mask = feeds.attentionMask ?? { data: new Array<number>(B * (P + T)).fill(1), batchSize: B, seqLen: P + T };
+    if (mask.batchSize !== B || mask.seqLen !== P + T) throw new ShapeError(`attention_mask is [${mask.batchSize}, ${mask.seqLen}], expected [${B}, ${P + T}] (past ${P} + ${T} new)`);
+    tensors.attention_mask = this.tokens('attention_mask', mask, (x) => x === 0 || x === 1, '0 or 1');
+    const positions = feeds.positionIds ?? positionsFromMask(mask, T);
+    if (positions.batchSize !== B || positions.seqLen !== T) throw new ShapeError(`position_ids is [${positions.batchSize}, ${positions.seqLen}] but input_ids is [${B}, ${T}]`);
+    tensors.position_ids = this.tokens('position_ids', positions, (x) => Number.isInteger(x) && x >= 0 && x < c.maxSeqLen, `a position in [0, ${c.maxSeqLen})`);
+    return tensors;
   }
 
   /** The seq2seq encoder graph: source tokens → last_hidden_state [B, S, d]. */
@@ -529,7 +571,7 @@ export function inspectModel(bytes: Uint8Array, source = 'model.onnx'): { info: 
   } catch (error) {
     throw new OnnxModelError(firstLine(error));
   }
-  const kinds: GraphKind[] = ['decoder-with-past', 'seq2seq-encoder', 'seq2seq-decoder', 'rnn-seq2seq-encoder', 'rnn-seq2seq-decoder', 'image-captioner-encoder', 'image-captioner-decoder'];
+  const kinds: GraphKind[] = ['decoder-with-past', 'decoder-shared-cache', 'seq2seq-encoder', 'seq2seq-decoder', 'rnn-seq2seq-encoder', 'rnn-seq2seq-decoder', 'image-captioner-encoder', 'image-captioner-decoder'];
   const graph: GraphKind = kinds.find((k) => k === info.metadata[METADATA_KEYS.graph]) ?? 'forward';
   const missing = forwardInputNames(config, graph).filter((n) => !info.inputs.includes(n));
   if (missing.length > 0 || !info.outputs.includes(graph === 'seq2seq-encoder' || graph === 'rnn-seq2seq-encoder' || graph === 'image-captioner-encoder' ? 'last_hidden_state' : 'logits')) {

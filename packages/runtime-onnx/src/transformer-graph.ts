@@ -108,6 +108,8 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
   private readonly fused: boolean;
   /** Whether self-attention is MultiHeadAttention (fused, with scaled_dot or dot scores). */
   private readonly mha: boolean;
+  /** GroupQueryAttention's lengths in a shared-cache graph (buildDecoderSharedCache): its cached self-attention runs there. */
+  private sharedCache?: { seqlens: Value; total: Value };
 
   constructor(
     private readonly config: C,
@@ -219,6 +221,43 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
       g.output(presentName(i, 'value'), kv.value, 'float32', [BATCH, H, 'past_sequence + sequence', D]);
     });
     if (withAttention) this.outputMaps('attentions', maps.self, 'sequence', 'past_sequence + sequence');
+  }
+
+  /**
+   * The decoder-lm KV-cache graph over shared caches (export option kvCache: 'shared'): the
+   * inputs and outputs of buildDecoderWithPast, but every past_key_values.{i} and present.{i} is
+   * a [B, H, max_sequence, D] buffer. Self-attention is com.microsoft GroupQueryAttention: it
+   * writes the new keys and values at positions P … P + T − 1 (P + T: attention_mask's length)
+   * and reads the first P + T; when a call binds one buffer as both a past input and its present
+   * output (kv-cache.ts), ONNX Runtime's CPU kernel updates it in place. Needs scaled_dot or dot
+   * scores and a head size that is a multiple of 8.
+   */
+  buildDecoderSharedCache(this: ForwardGraph<DecoderLmConfig>): void {
+    const { g, config: c, H, D } = this;
+    if (!this.mha) throw new ConfigError('attention', `the shared-cache graph needs 'scaled_dot' or 'dot' scores (GroupQueryAttention), got '${c.attention}'`);
+    if (D % 8 !== 0) throw new ConfigError('numHeads', `the shared-cache graph needs a head size (dModel / numHeads) that is a multiple of 8 (GroupQueryAttention), got ${D}`);
+    const ids = g.input('input_ids', 'int64', [BATCH, 'sequence']);
+    const mask = g.input('attention_mask', 'int64', [BATCH, 'past_sequence + sequence']);
+    const positionIds = g.input('position_ids', 'int64', [BATCH, 'sequence']);
+    const total = g.dimSize(mask, 1); // P + T
+    const rows = g.unsqueeze(g.dimSize(mask, 0), [0]);
+    this.sharedCache = {
+      total: g.cast(total, 'int32'),
+      seqlens: g.cast(g.op('Expand', [g.sub(total, g.int64s([1], [])), rows]), 'int32'), // [B]: P + T − 1 in every row
+    };
+    const past: KeyValue[] = [];
+    for (let i = 0; i < numDecoderLayers(c); i++) {
+      past.push({
+        key: g.input(pastName(i, 'key'), 'float32', [BATCH, H, 'max_sequence', D]),
+        value: g.input(pastName(i, 'value'), 'float32', [BATCH, H, 'max_sequence', D]),
+      });
+    }
+    const { states, present } = this.stack('decoder', ids, mask, undefined, { positionIds, past });
+    g.output('logits', this.lmLogits(states), 'float32', [BATCH, 'sequence', this.vocabSize()]);
+    present.forEach((kv, i) => {
+      g.output(presentName(i, 'key'), kv.key, 'float32', [BATCH, H, 'max_sequence', D]);
+      g.output(presentName(i, 'value'), kv.value, 'float32', [BATCH, H, 'max_sequence', D]);
+    });
   }
 
   /** The seq2seq encoder graph (see exportSeq2Seq). */
@@ -516,7 +555,15 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
         k = this.fusedRotary(k, rotary);
       }
       const scale = this.config.attention === 'dot' ? 1 : 1 / Math.sqrt(D);
-      const inputs = [q, k, v, '', '', bias ? this.queryWide(bias, query) : '', past?.key ?? '', past?.value ?? ''];
+      const wideBias = bias ? this.queryWide(bias, query) : '';
+      if (past && this.sharedCache) {
+        // GroupQueryAttention (causal by itself): query, key, value, past_key, past_value, seqlens_k, total_sequence_length, cos, sin, position_ids, attention_bias.
+        const { seqlens, total } = this.sharedCache;
+        const inputs = [q, k, v, past.key, past.value, seqlens, total, '', '', '', wideBias];
+        const [merged, key, value] = g.msOp('GroupQueryAttention', inputs, [true, true, true], { num_heads: attr.int(H), kv_num_heads: attr.int(H), scale: attr.float(scale) });
+        return { output: this.linear(merged!, `${prefix}.out_proj`, d, d), weights: '', present: { key: key!, value: value! } };
+      }
+      const inputs = [q, k, v, '', '', wideBias, past?.key ?? '', past?.value ?? ''];
       const [merged, key, value] = g.msOp('MultiHeadAttention', inputs, [true, !!past, !!past], { num_heads: attr.int(H), scale: attr.float(scale) });
       return { output: this.linear(merged!, `${prefix}.out_proj`, d, d), weights: '', present: { key: key!, value: value! } };
     });

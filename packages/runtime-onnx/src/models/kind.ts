@@ -38,8 +38,8 @@ export const LAYER_ATTENTIONS = /attentions\.\d+$/;
 /** transformersJsFiles of a kind that generates text. */
 export const TEXT_FILES = [EXPORT_FILES.tokenizerConfig, EXPORT_FILES.generationConfig] as const;
 
-/** A single graph that `exportForward` builds: the plain forward graph, or the decoder-lm KV-cache graph. */
-export type ForwardGraphKind = Extract<GraphKind, 'forward' | 'decoder-with-past'>;
+/** A single graph that `exportForward` builds: the plain forward graph, or one of the decoder-lm KV-cache graphs. */
+export type ForwardGraphKind = Extract<GraphKind, 'forward' | 'decoder-with-past' | 'decoder-shared-cache'>;
 
 /** Writes the graph of `config` into `g`, reading `weights`. */
 export type BuildGraph<C> = (config: C, weights: WeightReader, g: GraphBuilder, withAttention: boolean) => void;
@@ -61,7 +61,7 @@ export interface RuntimeKind<C extends ModelConfig> {
   /** The export folder's graph files and what else it holds (the loader reads this). */
   readonly layout: ExportLayout;
   /** The graphs `exportForward` builds for the kind, or why it has none. */
-  readonly forward: { readonly forward: BuildGraph<C>; readonly 'decoder-with-past'?: BuildGraph<C> } | { readonly none: string };
+  readonly forward: { readonly forward: BuildGraph<C>; readonly 'decoder-with-past'?: BuildGraph<C>; readonly 'decoder-shared-cache'?: BuildGraph<C> } | { readonly none: string };
   /** The export folder's graph files (paths as in `layout`) from the checkpoint. */
   exportGraphs(config: C, checkpoint: CheckpointSource): Record<string, Uint8Array>;
   /** The export folder's JSON files besides config.json and the tokenizer's (generation_config.json, preprocessor_config.json), by path. */

@@ -13,6 +13,7 @@ export const DECODER_LM: RuntimeKind<DecoderLmConfig> = {
   forward: {
     forward: (config, weights, g, withAttention) => new ForwardGraph(config, weights, g).buildLm(withAttention),
     'decoder-with-past': (config, weights, g, withAttention) => new ForwardGraph(config, weights, g).buildDecoderWithPast(withAttention),
+    'decoder-shared-cache': (config, weights, g) => new ForwardGraph(config, weights, g).buildDecoderSharedCache(),
   },
   exportGraphs: (_config, { files, dir, withAttention, optimize }) => ({ [EXPORT_FILES.model]: exportCheckpointFiles(files, { dir, kvCache: true, withAttention, optimize }) }),
   folderJson: (config) => ({ [EXPORT_FILES.generationConfig]: generationConfig(config) }),
