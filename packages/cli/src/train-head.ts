@@ -16,7 +16,9 @@ export const HEAD_MODULE = 'classifier';
 export function withFreshHead(t: typeof import('@attend/transformer'), model: AttendModel, numClasses: number, seed: number): AttendModel {
   let config: ModelConfig;
   try {
-    config = { ...classifierConfig(model.config, '--num-classes'), numClasses };
+    // The old head's label names go with it.
+    const { labels: _names, ...kept } = classifierConfig(model.config, '--num-classes');
+    config = { ...kept, numClasses };
   } catch {
     model.dispose();
     throw new CliError(`--num-classes: the checkpoint is ${model.config.preset}, not a classifier; a fresh head is for encoder-classifier or vit-classifier`, 2);

@@ -78,6 +78,7 @@ describe('Hugging Face → attend → Hugging Face', () => {
     expectSameTensors(back.weights, model.weights);
     expect(back.config).toMatchObject({ model_type: 'vit', architectures: ['ViTForImageClassification'], patch_size: 4, num_channels: 2, num_labels: 3 });
     expect(back.preprocessorConfig).toMatchObject({ do_rescale: true, rescale_factor: 1, do_normalize: false });
+    expect(back.config.id2label).toEqual({ 0: 'cat', 1: 'dog', 2: 'bird' });
   });
 
   it('BERT: the same tensors but the token types, whose row 0 the positions hold', () => {
@@ -93,6 +94,23 @@ describe('Hugging Face → attend → Hugging Face', () => {
     const row0 = toFloat32(t0!).subarray(0, d);
     expect(toFloat32(p!)).toEqual(Float32Array.from(toFloat32(p0!), (x, i) => x + row0[i % d]!));
     expect(back.config).toMatchObject({ model_type: 'bert', architectures: ['BertForSequenceClassification'], type_vocab_size: 2, layer_norm_eps: 1e-12, hidden_act: 'gelu', num_labels: 3 });
+    expect([back.config.id2label, back.config.label2id]).toEqual([{ 0: 'neg', 1: 'neu', 2: 'pos' }, { neg: 0, neu: 1, pos: 2 }]);
+  });
+});
+
+describe('label names', () => {
+  it('an imported id2label is the config\'s labels; LABEL_i defaults and a headless model name none', () => {
+    expect(importHfModel(bert()).data.config.labels).toEqual(['neg', 'neu', 'pos']);
+    expect(importHfModel(bert('bert.', { config: { id2label: { 0: 'LABEL_0', 1: 'LABEL_1', 2: 'LABEL_2' } } })).data.config.labels).toBeUndefined();
+    expect(importHfModel(bert('', { head: false })).data.config.labels).toBeUndefined();
+  });
+
+  it('refuses labels that do not name each class once, or a kind without classes', () => {
+    const { config } = importHfModel(bert()).data;
+    expect(() => createModelConfig({ ...config, labels: ['a', 'b'] } as never)).toThrow(/^labels: 2 names for 3 classes; give one name per class$/);
+    expect(() => createModelConfig({ ...config, labels: ['a', 'b', 'a'] } as never)).toThrow(/^labels: "a" names two classes/);
+    expect(() => createModelConfig({ ...config, labels: ['a', 7, 'c'] } as never)).toThrow(/^labels: an array is not allowed; expected 3 label names/);
+    expect(() => createModelConfig({ ...importHfModel(gpt2()).data.config, labels: ['a'] } as never)).toThrow(/^labels: preset 'decoder-lm' has no classes to name/);
   });
 });
 

@@ -6,6 +6,7 @@
 import { ConfigError } from '../errors.js';
 import { createModelConfig } from '../config.js';
 import { f32Tensor, type NamedTensor } from '../safetensors.js';
+import { namedLabels } from '../models/hf-labels.js';
 import { HF_ACTIVATIONS } from './gpt2.js';
 import { linearShape, tensorCopier, specialTokenId, type HfConfig, type HfLayerLinears, type HfImporter, type HfModel, type HfWeights, type ImportedModel } from './model.js';
 
@@ -78,6 +79,7 @@ export const bertImporter: HfImporter = {
       scaleEmbedding: false, embeddingNorm: true,
       pooling: 'cls', pooler: hasPooler,
       padTokenId: pad,
+      labels: labels && hasHead ? namedLabels(labels) : undefined,
       bosTokenId: specialTokenId(model, 'bos_token_id', 'cls_token') ?? pad,
       eosTokenId: specialTokenId(model, 'eos_token_id', 'sep_token') ?? pad,
     });

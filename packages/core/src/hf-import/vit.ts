@@ -9,6 +9,7 @@
 import { ConfigError } from '../errors.js';
 import { createModelConfig } from '../config.js';
 import { f32Tensor, type NamedTensor } from '../safetensors.js';
+import { namedLabels } from '../models/hf-labels.js';
 import { HF_ACTIVATIONS } from './gpt2.js';
 import { linearShape, tensorCopier, type HfConfig, type HfImporter, type HfLayerLinears, type HfModel, type HfWeights, type ImportedModel } from './model.js';
 
@@ -74,6 +75,7 @@ export const vitImporter: HfImporter = {
       layerNormEps: c.number('layer_norm_eps', 1e-12),
       imageSize, patchSize, numChannels: channels,
       pixelScale: rescale ?? 1,
+      labels: labels && w.has(VIT_TENSORS['classifier.weight']) ? namedLabels(labels) : undefined,
     });
 
     const out: Record<string, NamedTensor> = {};
