@@ -17,8 +17,7 @@ export function withFreshHead(t: typeof import('@attend/transformer'), model: At
   let config: ModelConfig;
   try {
     // The old head's label names go with it.
-    const { labels: _names, ...kept } = classifierConfig(model.config, '--num-classes');
-    config = { ...kept, numClasses };
+    config = { ...classifierConfig(model.config, '--num-classes'), numClasses, labels: undefined };
   } catch {
     model.dispose();
     throw new CliError(`--num-classes: the checkpoint is ${model.config.preset}, not a classifier; a fresh head is for encoder-classifier or vit-classifier`, 2);
