@@ -15,16 +15,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRng, isLoraName, parseSafetensors, toFloat32, type NamedTensor } from '@attend/core';
 import { loadCheckpoint, setupBackend } from '@attend/transformer';
-import { attend, flat, python, torchMissing as missingTorch } from './hf-reference.js';
+import { cli, flat, python, torchMissing as missingTorch } from './hf-reference.js';
 
 const TOLERANCE = 1e-4;
 const torchMissing = missingTorch('hf-export.test.ts');
-
-async function cli(args: string[]): Promise<string> {
-  const r = await attend(args);
-  expect(r.code, `attend ${args.join(' ')}: ${r.stderr}`).toBe(0);
-  return r.stdout;
-}
 
 const tensorsOf = async (folder: string): Promise<Record<string, NamedTensor>> => parseSafetensors(new Uint8Array(await readFile(join(folder, 'model.safetensors')))).tensors;
 
