@@ -37,6 +37,13 @@ export function run(command: string, args: string[]): Promise<Run> {
 /** The CLI with `args`. */
 export const attend = (args: string[]): Promise<Run> => run(process.execPath, [BIN, ...args]);
 
+/** The CLI's stdout with `args`; an error with its stderr when it fails. */
+export async function cli(args: string[]): Promise<string> {
+  const r = await attend(args);
+  if (r.code !== 0) throw new Error(`attend ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+  return r.stdout;
+}
+
 /** The reference script's stdout; an error with its stderr when it fails. */
 export async function python(args: string[]): Promise<string> {
   const r = await run(PYTHON, [SCRIPT, ...args]);

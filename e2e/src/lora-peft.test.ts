@@ -11,16 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCheckpoint, setupBackend } from '@attend/transformer';
-import { attend, flat, python, torchMissing as missingTorch } from './hf-reference.js';
+import { cli, flat, python, torchMissing as missingTorch } from './hf-reference.js';
 
 const TOLERANCE = 1e-4;
 const torchMissing = missingTorch('lora-peft.test.ts');
-
-async function cli(args: string[]): Promise<string> {
-  const r = await attend(args);
-  expect(r.code, `attend ${args.join(' ')}: ${r.stderr}`).toBe(0);
-  return r.stdout;
-}
 
 const logits = async (args: string[]): Promise<unknown[]> => JSON.parse(await python(['logits', ...args])) as unknown[];
 

@@ -128,7 +128,7 @@ it (--preset, --d-model, --heads, --layers, --d-ff, --context-length, --rnn-*, -
 
 program
   .command('export')
-  .description('export a checkpoint to an ONNX folder (transformers.js layout) for onnxruntime')
+  .description('export a checkpoint to an ONNX folder (transformers.js layout) for onnxruntime, or with --format hf to a Hugging Face model folder')
   .argument('<checkpoint>', 'checkpoint folder written by attend train')
   .requiredOption('--out <dir>', 'export folder (new or empty; an earlier export with --overwrite), or with --target triton the model repository')
   .addOption(new Option('--quantize <type>', 'int8: int8 weights with per-channel scales (fp32 compute); int8-dynamic: int8 MatMuls with activations quantized per call; int4: 4-bit MatMul weights in blocks of 32').choices(['int8', 'int8-dynamic', 'int4']))
@@ -137,6 +137,7 @@ program
   .addOption(new Option('--target <target>', 'onnx: the export folder; triton: a Triton model repository (config.pbtxt + 1/model.onnx)').choices(['onnx', 'triton']).default('onnx'))
   .option('--overwrite', 'replace an earlier export folder in --out (triton: model folders of the same name)', false)
   .option('--adapter-only', 'a LoRA checkpoint: write its adapters alone in PEFT\'s layout (adapter_config.json, adapter_model.safetensors) instead of the ONNX folder with the adapters merged', false)
+  .addOption(new Option('--format <format>', 'onnx: the ONNX export folder; hf: a Hugging Face model folder (config.json, model.safetensors, tokenizer files) for transformers, LoRA adapters merged (decoder-lm as GPT-2, encoder-classifier as BERT, vit-classifier as ViT)').choices(['onnx', 'hf']).default('onnx'))
   .addHelpText(
     'after',
     `
@@ -147,6 +148,7 @@ Examples:
   $ attend export runs/reverse --out model_repository --target triton
   $ attend export runs/reverse --out runs/reverse-onnx --overwrite
   $ attend export runs/gpt2-lora --adapter-only --out runs/gpt2-lora-peft
+  $ attend export runs/gpt2-lora --format hf --out runs/gpt2-lora-hf
 
 --out must not exist yet or be empty; an earlier export folder is replaced only with
 --overwrite, and a folder with other files never (exit 2). It may not be the checkpoint, lie

@@ -16,7 +16,8 @@ export const HEAD_MODULE = 'classifier';
 export function withFreshHead(t: typeof import('@attend/transformer'), model: AttendModel, numClasses: number, seed: number): AttendModel {
   let config: ModelConfig;
   try {
-    config = { ...classifierConfig(model.config, '--num-classes'), numClasses };
+    // The old head's label names go with it.
+    config = { ...classifierConfig(model.config, '--num-classes'), numClasses, labels: undefined };
   } catch {
     model.dispose();
     throw new CliError(`--num-classes: the checkpoint is ${model.config.preset}, not a classifier; a fresh head is for encoder-classifier or vit-classifier`, 2);

@@ -6,6 +6,7 @@
 import { ConfigError } from './errors.js';
 import { describe } from './models/fields.js';
 import { validateLora } from './lora.js';
+import { validateLabels } from './models/hf-labels.js';
 import { MODEL_KINDS, modelKind, type ConfigOf, type ModelConfig, type Preset } from './models/registry.js';
 
 export { describe } from './models/fields.js';
@@ -77,13 +78,14 @@ const PRESET_FIELDS: readonly string[] = [...new Set(Object.values(MODEL_KINDS).
 
 /**
  * Checks every field of a complete config; returns a clean copy holding only its kind's fields,
- * and `lora` (any kind's optional field: the checkpoint holds LoRA adapters, see lora.ts).
+ * `lora` (any kind's optional field: the checkpoint holds LoRA adapters, see lora.ts) and
+ * `labels` (a classifier's optional class names, see hf-labels.ts).
  */
 export function validateModelConfig(input: unknown): ModelConfig {
   if (!isRecord(input)) throw new ConfigError('config', `expected an object, got ${describe(input)}`);
   if (input.preset === undefined) throw new ConfigError('preset', `missing; one of ${Object.keys(MODEL_KINDS).join(', ')}`);
   const kind = modelKind(input.preset);
-  const { lora, ...fields } = input;
+  const { lora, labels, ...fields } = input;
   const value: Record<string, unknown> = { ...kind.laterFields, ...fields };
   for (const key of Object.keys(value)) {
     if (kind.fields.includes(key)) continue;
@@ -97,7 +99,8 @@ export function validateModelConfig(input: unknown): ModelConfig {
   for (const key of kind.fields) {
     if (value[key] === undefined) throw new ConfigError(key, `missing (preset '${kind.preset}' needs it)`);
   }
-  const config = kind.validate(value);
+  const validated: ModelConfig = kind.validate(value);
+  const config = labels === undefined ? validated : { ...validated, labels: validateLabels(labels, validated) };
   return lora === undefined ? config : { ...config, lora: validateLora(lora, kind.preset) };
 }
 

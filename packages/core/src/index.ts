@@ -16,6 +16,7 @@ export * from './metrics/index.js';
 export * from './safetensors.js';
 export * from './checkpoint-format.js';
 export * from './hf-import/index.js';
+export * from './hf-export/index.js';
 export * from './lora.js';
 export * from './model-folder.js';
 export * from './flops.js';

@@ -6,7 +6,7 @@
 // export with the checkpoint (largest |tfjs − onnxruntime| logit on a few seeded inputs, see
 // parity.ts). --out must be new or empty, or an earlier export replaced with --overwrite; a
 // Triton export adds its model folders to a repository and replaces one only with --overwrite
-// (see out-folder.ts).
+// (see out-folder.ts). `--format hf` writes a Hugging Face model folder instead (export-hf.ts).
 
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -31,6 +31,8 @@ export interface ExportCommandOptions {
   overwrite?: boolean;
   /** A LoRA checkpoint's adapters alone, in PEFT's layout (export-adapter.ts). */
   adapterOnly?: boolean;
+  /** 'onnx' (default): the ONNX export folder; 'hf': a Hugging Face model folder (export-hf.ts). */
+  format?: string;
 }
 
 const graphFile = (path: string): string => path.slice(path.indexOf('/') + 1);
@@ -87,6 +89,12 @@ export async function exportCommand(checkpoint: string, o: ExportCommandOptions)
   const target = o.target ?? 'onnx';
   if (target !== 'onnx' && target !== 'triton') throw new CliError(`--target: "${target}" is not supported; use onnx or triton`, 2);
   await refuseOverlap(o.out, [checkpoint]);
+  const format = o.format ?? 'onnx';
+  if (format !== 'onnx' && format !== 'hf') throw new CliError(`--format: "${format}" is not supported; use onnx or hf`, 2);
+  if (format === 'hf') {
+    if (target !== 'onnx' || o.quantize || o.optimize || o.withAttention || o.adapterOnly) throw new CliError('--format hf writes PyTorch weights; it takes no --target, --quantize, --optimize, --with-attention or --adapter-only', 2);
+    return (await import('./export-hf.js')).exportHfCommand(checkpoint, o);
+  }
   if (o.adapterOnly) {
     if (target !== 'onnx' || o.quantize || o.withAttention) throw new CliError('--adapter-only writes the adapters alone; it takes no --target, --quantize or --with-attention', 2);
     return (await import('./export-adapter.js')).exportAdapterCommand(checkpoint, o);

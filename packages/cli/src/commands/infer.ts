@@ -1,9 +1,10 @@
 // `attend infer` (and its alias `attend translate`): runs a checkpoint (tfjs) or an export
 // folder (onnxruntime on cpu, cuda or wasm) on inputs from arguments, --file or stdin, one per
 // line, as whatever the model is: an encoder–decoder translates, a classifier gives each input's
-// label and class probabilities, a decoder-only LM continues each input. Labelled inputs add the
-// accuracy: a vit-classifier's CSV lines of pixel values that end in a class id, or an
-// encoder-classifier's --file in its training layout (`text,label` rows).
+// label (by name when the config has `labels`, e.g. an imported id2label; --json adds `name`) and
+// class probabilities, a decoder-only LM continues each input. Labelled inputs add the accuracy:
+// a vit-classifier's CSV lines of pixel values that end in a class id, or an encoder-classifier's
+// --file in its training layout (`text,label` rows).
 // Inputs are read and run --batch-size at a time, each batch's outputs written before the next
 // is read; --json prints one object, written as it goes: every result has `input` and `output`
 // (the text, or the class id), plus its task's fields.
@@ -50,10 +51,10 @@ interface BatchOutput {
 }
 
 /** Classified inputs as lines and results, with the count of right answers when the inputs carried labels. */
-function classified(inputs: readonly string[], rows: readonly Classification[], labels: readonly number[] | undefined): BatchOutput {
+function classified(inputs: readonly string[], rows: readonly Classification[], labels: readonly number[] | undefined, names: readonly string[] | undefined): BatchOutput {
   return {
-    lines: rows.map((r) => `${r.label}\t(${formatProbabilities(r.probabilities)})`),
-    results: rows.map((r, i) => ({ input: inputs[i]!, output: r.label, probabilities: Array.from(r.probabilities, (x) => Number(x.toFixed(6))), ...(labels ? { expected: labels[i]! } : {}) })),
+    lines: rows.map((r) => `${names?.[r.label] ?? r.label}\t(${formatProbabilities(r.probabilities)})`),
+    results: rows.map((r, i) => ({ input: inputs[i]!, output: r.label, ...(names ? { name: names[r.label] } : {}), probabilities: Array.from(r.probabilities, (x) => Number(x.toFixed(6))), ...(labels ? { expected: labels[i]! } : {}) })),
     ...(labels ? { labelled: { correct: rows.filter((r, i) => r.label === labels[i]).length, total: rows.length } } : {}),
   };
 }
@@ -84,14 +85,14 @@ async function runBatch(runner: ModelRunner, inputs: string[], before: number, o
     const config = imageConfig(runner.config, 'image inputs');
     const images = imageInputs(await withPngLines(inputs, config), config, { header: false });
     const rows = await runner.classifyImages(images.pixels, images.count);
-    return classified(inputs, rows, images.labels);
+    return classified(inputs, rows, images.labels, runner.config.labels);
   }
   if (task === 'text-classification') {
     const labelled = csv ? labelledRows(inputs, o.file!) : undefined;
     if (csv && !labelled) throw new CliError(`${o.file}: these lines are not \`text,label\` rows like the ones before them`);
     const texts = labelled?.texts ?? inputs;
     warnUnknown(runner.tokenizer, texts);
-    return classified(texts, await runner.classify(texts), labelled?.labels);
+    return classified(texts, await runner.classify(texts), labelled?.labels, runner.config.labels);
   }
   warnUnknown(runner.tokenizer, inputs);
   if (task === 'translation') {

@@ -6,6 +6,7 @@
 import { ConfigError } from '../errors.js';
 import { createModelConfig } from '../config.js';
 import { f32Tensor, type NamedTensor } from '../safetensors.js';
+import { namedLabels } from '../models/hf-labels.js';
 import { HF_ACTIVATIONS } from './gpt2.js';
 import { linearShape, tensorCopier, specialTokenId, type HfConfig, type HfLayerLinears, type HfImporter, type HfModel, type HfWeights, type ImportedModel } from './model.js';
 
@@ -25,12 +26,30 @@ const BERT_LINEARS: HfLayerLinears = {
     fc2: { module: 'output.dense' },
   },
   conv1d: false,
+  norms: { self_attn_layer_norm: 'attention.output.LayerNorm', final_layer_norm: 'output.LayerNorm' },
 };
+
+/** BERT's tensors outside the layers, by attend's names; the positions also hold token type 0's row. */
+const BERT_TENSORS = {
+  'embed_tokens.weight': 'embeddings.word_embeddings.weight',
+  'encoder.embed_positions.weight': 'embeddings.position_embeddings.weight',
+  'encoder.layernorm_embedding.weight': 'embeddings.LayerNorm.weight',
+  'encoder.layernorm_embedding.bias': 'embeddings.LayerNorm.bias',
+  'pooler.weight': 'pooler.dense.weight',
+  'pooler.bias': 'pooler.dense.bias',
+  'classifier.weight': 'classifier.weight',
+  'classifier.bias': 'classifier.bias',
+} as const;
+
+/** BERT's token-type table [type_vocab_size, d], folded into the positions (row 0) on import. */
+export const BERT_TOKEN_TYPES = 'embeddings.token_type_embeddings.weight';
 
 export const bertImporter: HfImporter = {
   architectures: ['BertForSequenceClassification', 'BertModel'],
   basePrefix: 'bert.',
   linears: BERT_LINEARS,
+  tensors: BERT_TENSORS,
+  heads: [BERT_TENSORS['classifier.weight'], BERT_TENSORS['classifier.bias']],
   import(model: HfModel, c: HfConfig, w: HfWeights): ImportedModel {
     const notes: string[] = [];
     const d = c.int('hidden_size');
@@ -49,7 +68,7 @@ export const bertImporter: HfImporter = {
     if (labels && labels.length < 2) throw new ConfigError(`${model.source}/config.json: num_labels`, `${labels.length} (regression) is not supported; attend imports classifiers with at least 2 labels`);
     const hasHead = w.has('classifier.weight');
     const numClasses = labels?.length ?? DEFAULT_LABELS;
-    const hasPooler = w.has('pooler.dense.weight');
+    const hasPooler = w.has(BERT_TENSORS['pooler.weight']);
     const pad = specialTokenId(model, 'pad_token_id', 'pad_token') ?? 0;
     const config = createModelConfig({
       preset: 'encoder-classifier',
@@ -60,15 +79,17 @@ export const bertImporter: HfImporter = {
       scaleEmbedding: false, embeddingNorm: true,
       pooling: 'cls', pooler: hasPooler,
       padTokenId: pad,
+      labels: labels && hasHead ? namedLabels(labels) : undefined,
       bosTokenId: specialTokenId(model, 'bos_token_id', 'cls_token') ?? pad,
       eosTokenId: specialTokenId(model, 'eos_token_id', 'sep_token') ?? pad,
     });
 
     const out: Record<string, NamedTensor> = {};
     const { linear, norm, classifier } = tensorCopier(w, out, d, notes);
-    out['embed_tokens.weight'] = w.copy('embeddings.word_embeddings.weight', [vocabSize, d]);
-    const positions = w.take('embeddings.position_embeddings.weight', [maxSeqLen, d]);
-    const types = w.take('embeddings.token_type_embeddings.weight', [typeVocab, d]);
+    const T = BERT_TENSORS;
+    out['embed_tokens.weight'] = w.copy(T['embed_tokens.weight'], [vocabSize, d]);
+    const positions = w.take(T['encoder.embed_positions.weight'], [maxSeqLen, d]);
+    const types = w.take(BERT_TOKEN_TYPES, [typeVocab, d]);
     for (let t = 0; t < maxSeqLen; t++) for (let k = 0; k < d; k++) positions[t * d + k]! += types[k]!;
     out['encoder.embed_positions.weight'] = f32Tensor([maxSeqLen, d], positions);
     if (typeVocab > 1) notes.push(`token types: row 0 of ${typeVocab} added into the positions (attend reads one segment; inputs with token_type_ids 1 are not imported)`);
@@ -77,8 +98,7 @@ export const bertImporter: HfImporter = {
       const h = `${BERT_LINEARS.hfLayers}.${i}`;
       const p = `${BERT_LINEARS.attendLayers}.${i}`;
       for (const [to, { module }] of Object.entries(BERT_LINEARS.modules)) linear(`${h}.${module}`, `${p}.${to}`, ...linearShape(to, d, dFf));
-      norm(`${h}.attention.output.LayerNorm`, `${p}.self_attn_layer_norm`);
-      norm(`${h}.output.LayerNorm`, `${p}.final_layer_norm`);
+      for (const [to, from] of Object.entries(BERT_LINEARS.norms)) norm(`${h}.${from}`, `${p}.${to}`);
     }
     if (hasPooler) linear('pooler.dense', 'pooler', d, d);
     classifier(numClasses);

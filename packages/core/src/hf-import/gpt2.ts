@@ -24,12 +24,24 @@ const GPT2_LINEARS: HfLayerLinears = {
     fc2: { module: 'mlp.c_proj' },
   },
   conv1d: true,
+  norms: { self_attn_layer_norm: 'ln_1', final_layer_norm: 'ln_2' },
 };
+
+/** GPT-2's tensors outside the blocks, by attend's names. */
+const GPT2_TENSORS = {
+  'embed_tokens.weight': 'wte.weight',
+  'decoder.embed_positions.weight': 'wpe.weight',
+  'decoder.layer_norm.weight': 'ln_f.weight',
+  'decoder.layer_norm.bias': 'ln_f.bias',
+  'lm_head.weight': 'lm_head.weight',
+} as const;
 
 export const gpt2Importer: HfImporter = {
   architectures: ['GPT2LMHeadModel', 'GPT2Model'],
   basePrefix: 'transformer.',
   linears: GPT2_LINEARS,
+  tensors: GPT2_TENSORS,
+  heads: [GPT2_TENSORS['lm_head.weight']],
   import(model: HfModel, c: HfConfig, w: HfWeights): ImportedModel {
     const notes: string[] = [];
     const d = c.int('n_embd');
@@ -71,13 +83,13 @@ export const gpt2Importer: HfImporter = {
       out[`${to}.weight`] = f32Tensor([outDim, inDim], transpose(w.take(`${from}.weight`, [inDim, outDim]), inDim, outDim));
       out[`${to}.bias`] = w.copy(`${from}.bias`, [outDim]);
     };
-    out['embed_tokens.weight'] = w.copy('wte.weight', [vocabSize, d]);
-    out['decoder.embed_positions.weight'] = w.copy('wpe.weight', [maxSeqLen, d]);
+    const T = GPT2_TENSORS;
+    out['embed_tokens.weight'] = w.copy(T['embed_tokens.weight'], [vocabSize, d]);
+    out['decoder.embed_positions.weight'] = w.copy(T['decoder.embed_positions.weight'], [maxSeqLen, d]);
     for (let i = 0; i < layers; i++) {
       const h = `${GPT2_LINEARS.hfLayers}.${i}`;
       const p = `${GPT2_LINEARS.attendLayers}.${i}`;
-      norm(`${h}.ln_1`, `${p}.self_attn_layer_norm`);
-      norm(`${h}.ln_2`, `${p}.final_layer_norm`);
+      for (const [to, from] of Object.entries(GPT2_LINEARS.norms)) norm(`${h}.${from}`, `${p}.${to}`);
       // c_attn [d, 3d]: columns [0, d) are q, [d, 2d) k, [2d, 3d) v.
       const fused = w.take(`${h}.attn.c_attn.weight`, [d, 3 * d]);
       const fusedBias = w.take(`${h}.attn.c_attn.bias`, [3 * d]);
@@ -93,10 +105,11 @@ export const gpt2Importer: HfImporter = {
         out[`${p}.${to}.bias`] = f32Tensor([d], fusedBias.subarray(part * d, (part + 1) * d));
       }
     }
-    norm('ln_f', 'decoder.layer_norm');
-    if (!tie) out['lm_head.weight'] = w.copy('lm_head.weight', [vocabSize, d]);
+    out['decoder.layer_norm.weight'] = w.copy(T['decoder.layer_norm.weight'], [d]);
+    out['decoder.layer_norm.bias'] = w.copy(T['decoder.layer_norm.bias'], [d]);
+    if (!tie) out['lm_head.weight'] = w.copy(T['lm_head.weight'], [vocabSize, d]);
     // The causal-mask buffers older files carry, and the tied head some files repeat.
-    w.skip((n) => /^h\.\d+\.attn\.(bias|masked_bias)$/.test(n) || (tie && n === 'lm_head.weight'));
+    w.skip((n) => /^h\.\d+\.attn\.(bias|masked_bias)$/.test(n) || (tie && n === T['lm_head.weight']));
     return { config, weights: out, notes };
   },
 };

@@ -13,61 +13,7 @@ import { importHf } from '../node/hf-folder.js';
 import { createRng } from '../random.js';
 import { f32Tensor, serializeSafetensors, toFloat32, type NamedTensor } from '../safetensors.js';
 import { importHfModel, type HfModel } from './index.js';
-
-const d = 8;
-const ff = 12;
-const P = 6;
-const V = 14;
-
-function tensors(shapes: Record<string, number[]>, seed: number): Record<string, NamedTensor> {
-  const rng = createRng(seed);
-  return Object.fromEntries(
-    Object.entries(shapes).map(([name, shape]) => [name, f32Tensor(shape, Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal()))]),
-  );
-}
-
-function gpt2(prefix = '', config: Record<string, unknown> = {}): HfModel {
-  const shapes: Record<string, number[]> = { [`${prefix}wte.weight`]: [V, d], [`${prefix}wpe.weight`]: [P, d], [`${prefix}ln_f.weight`]: [d], [`${prefix}ln_f.bias`]: [d] };
-  for (let i = 0; i < 2; i++) {
-    const h = `${prefix}h.${i}.`;
-    Object.assign(shapes, {
-      [`${h}ln_1.weight`]: [d], [`${h}ln_1.bias`]: [d], [`${h}ln_2.weight`]: [d], [`${h}ln_2.bias`]: [d],
-      [`${h}attn.c_attn.weight`]: [d, 3 * d], [`${h}attn.c_attn.bias`]: [3 * d], [`${h}attn.c_proj.weight`]: [d, d], [`${h}attn.c_proj.bias`]: [d],
-      [`${h}mlp.c_fc.weight`]: [d, ff], [`${h}mlp.c_fc.bias`]: [ff], [`${h}mlp.c_proj.weight`]: [ff, d], [`${h}mlp.c_proj.bias`]: [d],
-    });
-  }
-  return {
-    config: { model_type: 'gpt2', architectures: ['GPT2LMHeadModel'], n_embd: d, n_head: 2, n_layer: 2, n_positions: P, n_inner: ff, vocab_size: V, activation_function: 'gelu_new', layer_norm_epsilon: 1e-5, bos_token_id: V - 1, eos_token_id: V - 1, ...config },
-    weights: tensors(shapes, 1),
-    source: 'hf/gpt2',
-  };
-}
-
-function bert(prefix = 'bert.', options: { oldNames?: boolean; head?: boolean; config?: Record<string, unknown> } = {}): HfModel {
-  const [w, b] = options.oldNames ? ['gamma', 'beta'] : ['weight', 'bias'];
-  const norm = (name: string): Record<string, number[]> => ({ [`${name}.${w}`]: [d], [`${name}.${b}`]: [d] });
-  const shapes: Record<string, number[]> = {
-    [`${prefix}embeddings.word_embeddings.weight`]: [V, d], [`${prefix}embeddings.position_embeddings.weight`]: [P, d], [`${prefix}embeddings.token_type_embeddings.weight`]: [2, d],
-    ...norm(`${prefix}embeddings.LayerNorm`), [`${prefix}pooler.dense.weight`]: [d, d], [`${prefix}pooler.dense.bias`]: [d],
-  };
-  for (let i = 0; i < 2; i++) {
-    const h = `${prefix}encoder.layer.${i}.`;
-    for (const m of ['attention.self.query', 'attention.self.key', 'attention.self.value', 'attention.output.dense']) Object.assign(shapes, { [`${h}${m}.weight`]: [d, d], [`${h}${m}.bias`]: [d] });
-    Object.assign(shapes, norm(`${h}attention.output.LayerNorm`), norm(`${h}output.LayerNorm`), { [`${h}intermediate.dense.weight`]: [ff, d], [`${h}intermediate.dense.bias`]: [ff], [`${h}output.dense.weight`]: [d, ff], [`${h}output.dense.bias`]: [d] });
-  }
-  if (options.head !== false) Object.assign(shapes, { 'classifier.weight': [3, d], 'classifier.bias': [3] });
-  return {
-    config: {
-      model_type: 'bert', architectures: [options.head === false ? 'BertModel' : 'BertForSequenceClassification'], hidden_size: d, num_attention_heads: 2, num_hidden_layers: 2,
-      intermediate_size: ff, max_position_embeddings: P, vocab_size: V, type_vocab_size: 2, hidden_act: 'gelu', layer_norm_eps: 1e-12, pad_token_id: 0,
-      position_embedding_type: 'absolute', ...(options.head === false ? {} : { id2label: { 0: 'neg', 1: 'neu', 2: 'pos' } }), ...options.config,
-    },
-    weights: tensors(shapes, 2),
-    tokenizerConfig: { cls_token: '[CLS]', sep_token: '[SEP]' },
-    tokenizer: { model: { vocab: { '[PAD]': 0, '[CLS]': 2, '[SEP]': 3 } } },
-    source: 'hf/bert',
-  };
-}
+import { bert, d, ff, gpt2, P, tensors, V } from '../test-utils/hf-models.js';
 
 const values = (t: NamedTensor | undefined): Float32Array => toFloat32(t!);
 

@@ -14,6 +14,7 @@ import { HfConfig, HfWeights, type HfImporter, type HfModel } from './model.js';
 
 export type { HfModel, HfImporter, ImportedModel } from './model.js';
 export { peftAdapterFiles, PEFT_FILES } from './peft.js';
+export { HF_FILES } from './model.js';
 
 /** The importers by config.json `model_type`. */
 export const HF_IMPORTERS: Readonly<Record<string, HfImporter>> = {

@@ -9,6 +9,17 @@ import { describe } from '../models/fields.js';
 import { createRng } from '../random.js';
 import { f32Tensor, toFloat32, type NamedTensor } from '../safetensors.js';
 
+/** The file names of a Hugging Face model folder. */
+export const HF_FILES = {
+  config: 'config.json',
+  weights: 'model.safetensors',
+  index: 'model.safetensors.index.json',
+  tokenizer: 'tokenizer.json',
+  tokenizerConfig: 'tokenizer_config.json',
+  generationConfig: 'generation_config.json',
+  preprocessorConfig: 'preprocessor_config.json',
+} as const;
+
 /** The files of a Hugging Face model folder, parsed. */
 export interface HfModel {
   /** config.json. */
@@ -21,6 +32,8 @@ export interface HfModel {
   tokenizerConfig?: Record<string, unknown>;
   /** generation_config.json, when present. */
   generationConfig?: Record<string, unknown>;
+  /** preprocessor_config.json (an image model's), when present. */
+  preprocessorConfig?: Record<string, unknown>;
   /** The folder, for messages. */
   source: string;
 }
@@ -33,8 +46,9 @@ export interface ImportedModel {
 }
 
 /**
- * Where the Linear modules of attend's layer `i` live in a Hugging Face layer: the importer reads
- * its weights through this table, and LoRA adapters are named through it in PEFT's layout.
+ * Where the Linear modules and LayerNorms of attend's layer `i` live in a Hugging Face layer: the
+ * importer reads its weights through this table, the exporter (hf-export) writes them through it,
+ * and LoRA adapters are named through it in PEFT's layout.
  */
 export interface HfLayerLinears {
   /** attend's layer prefix (`decoder.layers`); layer i is `${attendLayers}.${i}`. */
@@ -48,6 +62,8 @@ export interface HfLayerLinears {
   readonly modules: Readonly<Record<string, { module: string; part?: number; parts?: number }>>;
   /** Weights stored [in, out] (GPT-2's Conv1D; PEFT's `fan_in_fan_out`). */
   readonly conv1d: boolean;
+  /** attend LayerNorm under a layer (`self_attn_layer_norm`) → the Hugging Face one under a layer (`ln_1`). */
+  readonly norms: Readonly<Record<string, string>>;
 }
 
 /** How one Hugging Face model_type becomes an attend model kind. */
@@ -56,8 +72,15 @@ export interface HfImporter {
   readonly architectures: readonly string[];
   /** The base model's prefix in a head model's files (`transformer.`, `bert.`), accepted or not. */
   readonly basePrefix: string;
-  /** The layers' Linear modules, both names. */
+  /** The layers' Linear modules and LayerNorms, both names. */
   readonly linears: HfLayerLinears;
+  /**
+   * The tensors outside the layers, attend name → Hugging Face name (under the base prefix
+   * unless it is one of `heads`): the same values, reshaped where the layouts differ.
+   */
+  readonly tensors: Readonly<Record<string, string>>;
+  /** Hugging Face tensors of the head model, outside the base prefix (`lm_head.weight`, `classifier.*`). */
+  readonly heads: readonly string[];
   import(model: HfModel, config: HfConfig, weights: HfWeights): ImportedModel;
 }
 

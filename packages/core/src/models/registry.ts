@@ -17,9 +17,10 @@ import { glimpseClassifier, type GlimpseClassifierConfig } from './glimpse-class
 
 /**
  * A model's config: one member per kind, discriminated on `preset`, each with only its own fields,
- * and `lora` when its checkpoint holds LoRA adapters (lora.ts).
+ * `lora` when its checkpoint holds LoRA adapters (lora.ts), and a classifier's `labels` when its
+ * classes have names (hf-labels.ts).
  */
-export type ModelConfig = (EncoderClassifierConfig | DecoderLmConfig | EncoderDecoderConfig | RnnSeq2SeqConfig | VitClassifierConfig | CanvasClassifierConfig | StnClassifierConfig | ImageCaptionerConfig | GlimpseClassifierConfig) & { lora?: LoraConfig };
+export type ModelConfig = (EncoderClassifierConfig | DecoderLmConfig | EncoderDecoderConfig | RnnSeq2SeqConfig | VitClassifierConfig | CanvasClassifierConfig | StnClassifierConfig | ImageCaptionerConfig | GlimpseClassifierConfig) & { lora?: LoraConfig; labels?: string[] };
 export type Preset = ModelConfig['preset'];
 /** The configs of the image-classification kinds (pixels in, class scores out). */
 export type ImageClassifierConfig = VitClassifierConfig | CanvasClassifierConfig | StnClassifierConfig | GlimpseClassifierConfig;

@@ -5,18 +5,11 @@
 import { join } from 'node:path';
 import { CheckpointError } from '../errors.js';
 import { importHfModel, type HfImport, type HfModel } from '../hf-import/index.js';
+import { HF_FILES } from '../hf-import/model.js';
 import { parseSafetensors, type NamedTensor } from '../safetensors.js';
 import { readModelFile } from './checkpoint-folder.js';
 
-/** The file names of a Hugging Face model folder. */
-export const HF_FILES = {
-  config: 'config.json',
-  weights: 'model.safetensors',
-  index: 'model.safetensors.index.json',
-  tokenizer: 'tokenizer.json',
-  tokenizerConfig: 'tokenizer_config.json',
-  generationConfig: 'generation_config.json',
-} as const;
+export { HF_FILES };
 
 const HINT = 'is it a Hugging Face model folder?';
 
@@ -77,7 +70,7 @@ export async function readHfFolder(dir: string): Promise<HfModel> {
   const model: HfModel = { config, weights: await readWeights(dir), source: dir };
   const tokenizer = await jsonFile(dir, HF_FILES.tokenizer, true);
   if (tokenizer !== undefined) model.tokenizer = tokenizer;
-  for (const [key, name] of [['tokenizerConfig', HF_FILES.tokenizerConfig], ['generationConfig', HF_FILES.generationConfig]] as const) {
+  for (const [key, name] of [['tokenizerConfig', HF_FILES.tokenizerConfig], ['generationConfig', HF_FILES.generationConfig], ['preprocessorConfig', HF_FILES.preprocessorConfig]] as const) {
     const value = await jsonFile(dir, name, true);
     if (value !== undefined) model[key] = objectFile(value, join(dir, name));
   }
