@@ -4,11 +4,13 @@
 // after export, equal the script's float64 reference (written from modeling_marian.py) to 1e-4
 // on right-padded batches; greedy decoding of the exported folder (encoder_model +
 // decoder_model_merged, through the library and through `attend translate`) gives the
-// reference's greedy ids. Needs python3 with torch: skipped, saying so, without.
+// reference's greedy ids, and transformers.js's generate on that folder agrees. Needs python3
+// with torch: skipped, saying so, without.
 
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { AutoModelForSeq2SeqLM, AutoTokenizer, env, type Tensor } from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encoderInputIds, tokenizerFromJSON } from '@attend/core';
 import { readCheckpointFolder } from '@attend/core/node';
@@ -26,6 +28,8 @@ let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'attend-hf-marian-'));
   await setupBackend();
+  env.allowRemoteModels = false;
+  env.localModelPath = dir;
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -52,13 +56,14 @@ function maxDiff(got: ArrayLike<number>, T: number, V: number, reference: number
 }
 
 const CASES = [
-  { name: 'model. prefix, tied head, computed positions', flags: ['--seed', '2'] },
-  { name: 'no prefix, stored position tables, separate lm_head', flags: ['--no-prefix', '--stored-positions', '--untied', '--seed', '3'] },
+  { name: 'model. prefix, tied head, computed positions', folder: 'tied', flags: ['--seed', '2'] },
+  { name: 'no prefix, stored position tables, separate lm_head', folder: 'untied', flags: ['--no-prefix', '--stored-positions', '--untied', '--seed', '3'] },
 ];
 
 describe.skipIf(torchMissing)('attend import of a Marian model equals the PyTorch reference', () => {
-  it.each(CASES)('$name: teacher-forced logits through tfjs, onnxruntime-node and -web within 1e-4; greedy translations equal', async ({ flags }) => {
-    const hf = join(dir, `marian${flags.join('')}`);
+  it.each(CASES)('$name: teacher-forced logits through tfjs, onnxruntime-node and -web within 1e-4; greedy translations equal (library, CLI, transformers.js)', async ({ folder, flags }) => {
+    // Folder names transformers.js takes as model ids (no "--").
+    const hf = join(dir, `marian-${folder}`);
     const ckpt = `${hf}-attend`;
     await python(['make', 'marian', hf, ...flags]);
     const imported = await attend(['import', hf, '--out', ckpt]);
@@ -118,5 +123,23 @@ describe.skipIf(torchMissing)('attend import of a Marian model equals the PyTorc
     expect(cli.code, cli.stderr).toBe(0);
     const outputs = (JSON.parse(cli.stdout) as { results: { output: string }[] }).results.map((r) => r.output);
     expect(outputs).toEqual(greedy.map((ids) => tokenizer.decode(ids)));
+
+    // transformers.js on the same folder: its tokenizer gives attend's source ids, and its greedy
+    // generate the reference's ids after the decoder start, with eos forced at the last step
+    // (forced_eos_token_id, as Marian's generation config asks) when the limit is reached.
+    const tjsTokenizer = await AutoTokenizer.from_pretrained(basename(out));
+    const s2s = await AutoModelForSeq2SeqLM.from_pretrained(basename(out), { dtype: 'fp32', device: 'cpu' });
+    try {
+      for (const [i, text] of texts.entries()) {
+        const encoded = tjsTokenizer(text) as { input_ids: Tensor; attention_mask: Tensor };
+        expect(Array.from(encoded.input_ids.data as BigInt64Array, Number)).toEqual(sources[i]);
+        const generated = (await s2s.generate({ ...encoded, max_new_tokens: MAX_NEW_TOKENS, do_sample: false, num_beams: 1 })) as Tensor;
+        const ids = greedy[i]!;
+        const expected = ids.length === MAX_NEW_TOKENS ? [start, ...ids.slice(0, -1), 0] : [start, ...ids, 0];
+        expect(Array.from(generated.data as BigInt64Array, Number), `transformers.js: ${text}`).toEqual(expected);
+      }
+    } finally {
+      await s2s.dispose();
+    }
   }, 180_000);
 });
