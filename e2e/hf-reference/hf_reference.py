@@ -3,6 +3,9 @@
 
     hf_reference.py make KIND OUT [--seed N] [--no-prefix] [--old-norm-names] [--shards N] [--dims D,H,L,FF,P] [--vocab N]
     hf_reference.py logits FOLDER IDS_JSON [--adapter PEFT_FOLDER]
+    hf_reference.py greedy FOLDER IDS_JSON MAX_NEW_TOKENS
+
+`make marian`, `logits` on a Marian folder and `greedy` are hf_marian.py's (see there).
 
 `make vit` writes a ViTForImageClassification (`vit-base`: a ViTModel, with its pooler and no
 classifier) of --image SIZE,PATCH,CHANNELS (default 8,4,3) and no tokenizer; `logits` on it
@@ -323,14 +326,14 @@ def gelu_erf(x):
     return 0.5 * x * (1 + torch.erf(x / math.sqrt(2)))
 
 
-ACTIVATIONS = {"gelu_new": gelu_new, "gelu": gelu_erf, "relu": torch.relu}
+ACTIVATIONS = {"gelu_new": gelu_new, "gelu": gelu_erf, "relu": torch.relu, "swish": torch.nn.functional.silu, "silu": torch.nn.functional.silu}
 
 
 def attention(q, k, v, heads, bias):
-    """q, k, v [B, T, d]; bias [B, 1, T, T] additive. Softmax(q·kᵀ/√D + bias)·v, heads merged."""
+    """q [B, T, d], k and v [B, K, d]; bias [B, 1, T, K] additive. Softmax(q·kᵀ/√D + bias)·v, heads merged."""
     B, T, d = q.shape
     D = d // heads
-    split = lambda x: x.reshape(B, T, heads, D).transpose(1, 2)
+    split = lambda x: x.reshape(B, -1, heads, D).transpose(1, 2)
     scores = split(q) @ split(k).transpose(-1, -2) / math.sqrt(D) + bias
     return (torch.softmax(scores, -1) @ split(v)).transpose(1, 2).reshape(B, T, d)
 
@@ -431,6 +434,8 @@ def logits(folder, rows, adapter=None):
     weights = read_weights(folder)
     if adapter:
         merge_adapter(weights, adapter)
+    if config["model_type"] == "marian":
+        return hf_marian.marian_logits(folder, config, rows)
     if config["model_type"] == "vit":
         with torch.no_grad():
             return vit_logits(config, weights, torch.tensor(rows, dtype=torch.float64)).tolist()
@@ -449,9 +454,11 @@ def main(argv):
         flags = argv[3:]
         seed = int(flags[flags.index("--seed") + 1]) if "--seed" in flags else 0
         shards = int(flags[flags.index("--shards") + 1]) if "--shards" in flags else 1
-        if argv[1] not in ("gpt2", "bert-cls", "bert", "vit", "vit-base"):
-            sys.exit(f"make: unknown kind {argv[1]!r}; expected gpt2, bert-cls, bert, vit or vit-base")
+        if argv[1] not in ("gpt2", "bert-cls", "bert", "vit", "vit-base", "marian"):
+            sys.exit(f"make: unknown kind {argv[1]!r}; expected gpt2, bert-cls, bert, vit, vit-base or marian")
         dims = tuple(int(x) for x in flags[flags.index("--dims") + 1].split(",")) if "--dims" in flags else (16, 4, 2, 40, 24)
+        if argv[1] == "marian":
+            return hf_marian.make_marian(argv[2], seed, "--no-prefix" not in flags, "--stored-positions" in flags, "--untied" in flags, dims)
         vocab = int(flags[flags.index("--vocab") + 1]) if "--vocab" in flags else None
         if argv[1].startswith("vit"):
             image = tuple(int(x) for x in flags[flags.index("--image") + 1].split(",")) if "--image" in flags else (8, 4, 3)
@@ -460,9 +467,14 @@ def main(argv):
             make(argv[1], argv[2], seed, "--no-prefix" not in flags, "--old-norm-names" in flags, shards, dims, vocab)
     elif len(argv) in (3, 5) and argv[0] == "logits" and (len(argv) == 3 or argv[3] == "--adapter"):
         print(json.dumps(logits(argv[1], json.loads(argv[2]), argv[4] if len(argv) == 5 else None)))
+    elif len(argv) == 4 and argv[0] == "greedy":
+        with open(os.path.join(argv[1], "config.json")) as f:
+            print(json.dumps(hf_marian.marian_greedy(argv[1], json.load(f), json.loads(argv[2]), int(argv[3]))))
     else:
         sys.exit(__doc__)
 
 
 if __name__ == "__main__":
+    import hf_marian  # Marian's checkpoint and reference (it reads this file's helpers)
+
     main(sys.argv[1:])

@@ -273,7 +273,7 @@ describe('attend train --config', () => {
     expect((await attend(['train', '--task', 'copy', '--config', config, '--out', join(dir, 'x')])).stderr).toBe(`attend: ${config}: dModle: unknown setting; did you mean 'dModel'?\n`);
     await writeFile(config, JSON.stringify({ positional: 'spiral' }));
     expect((await attend(['train', '--task', 'copy', '--config', config, '--out', join(dir, 'x')])).stderr).toBe(
-      `attend: ${config}: positional: "spiral" is not allowed; expected one of sinusoidal, learned, rope, alibi\n`,
+      `attend: ${config}: positional: "spiral" is not allowed; expected one of sinusoidal, sinusoidal_split, learned, rope, alibi\n`,
     );
     await writeFile(config, JSON.stringify({ dModel: 16, numHeads: 2, dFf: 24, steps: 3, evalEvery: 3, layers: 1, examples: 100 }));
     const ok = await attend(['train', '--task', 'copy', '--config', config, '--steps', '2', '--out', join(dir, 'from-config')]);

@@ -77,6 +77,7 @@ describe('createModelConfig defaults', () => {
       ...shared,
       preset: 'encoder-decoder',
       tieEmbeddings: true,
+      logitsBias: false,
       numEncoderLayers: 2,
       numDecoderLayers: 2,
     });
@@ -169,7 +170,7 @@ const validConfig: fc.Arbitrary<ModelConfig> = fc
       ? { preset: r.preset, numClasses: r.numClasses, numEncoderLayers: r.layers, pooling: r.pooling, pooler: r.pooler }
       : r.preset === 'decoder-lm'
         ? { preset: r.preset, numDecoderLayers: r.layers, tieEmbeddings: r.tieEmbeddings }
-        : { preset: r.preset, numEncoderLayers: r.layers, numDecoderLayers: r.layers, tieEmbeddings: r.tieEmbeddings }),
+        : { preset: r.preset, numEncoderLayers: r.layers, numDecoderLayers: r.layers, tieEmbeddings: r.tieEmbeddings, logitsBias: r.tieEmbeddings }),
   }));
 
 describe('parseModelConfig', () => {
@@ -323,8 +324,8 @@ describe('bad values give a ConfigError naming field, value and what is allowed'
       ['tieEmbeddings', 'yes', ['"yes"', 'true or false']],
       ['tieEmbeddings', 1, ['1', 'true or false']],
       ['norm', 'middle', ['"middle"', 'one of pre, post']],
-      ['activation', 'swish', ['"swish"', 'one of relu, gelu']],
-      ['positional', 'absolute', ['"absolute"', 'one of sinusoidal, learned, rope, alibi']],
+      ['activation', 'silu', ['"silu"', 'one of relu, gelu, gelu_new, swish']],
+      ['positional', 'absolute', ['"absolute"', 'one of sinusoidal, sinusoidal_split, learned, rope, alibi']],
       ['attention', { kind: 'dot' }, ['an object', 'one of scaled_dot, dot, general, additive, cosine']],
       ['localWindow', 'none', ['"none"', 'integer >= 1']],
       ['localWindow', 0, ['0', 'integer >= 1']],

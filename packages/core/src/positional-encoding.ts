@@ -3,19 +3,31 @@
 // GPT-NeoX/LLaMA) and ALiBi linear biases (Press et al. 2022). Backends upload these tables.
 
 import { ShapeError } from './errors.js';
+import type { PositionalEncoding } from './models/fields.js';
 
-/** PE[pos, 2i] = sin(pos / 10000^(2i/d)), PE[pos, 2i+1] = cos(pos / 10000^(2i/d)); [maxLen, dModel]. */
-export function sinusoidalTable(maxLen: number, dModel: number): Float32Array {
+/**
+ * PE[pos, 2i] = sin(pos / 10000^(2i/d)), PE[pos, 2i+1] = cos(pos / 10000^(2i/d)); [maxLen, dModel].
+ * With `split` (Marian's table), the same values in another order: PE[pos, i] the sines and
+ * PE[pos, d/2 + i] the cosines.
+ */
+export function sinusoidalTable(maxLen: number, dModel: number, split = false): Float32Array {
   if (dModel % 2 !== 0) throw new ShapeError(`sinusoidalTable: dModel must be even, got ${dModel}`);
+  const half = dModel / 2;
   const out = new Float32Array(maxLen * dModel);
   for (let pos = 0; pos < maxLen; pos++) {
-    for (let i = 0; i < dModel / 2; i++) {
+    for (let i = 0; i < half; i++) {
       const angle = pos / Math.pow(10000, (2 * i) / dModel);
-      out[pos * dModel + 2 * i] = Math.sin(angle);
-      out[pos * dModel + 2 * i + 1] = Math.cos(angle);
+      out[pos * dModel + (split ? i : 2 * i)] = Math.sin(angle);
+      out[pos * dModel + (split ? half + i : 2 * i + 1)] = Math.cos(angle);
     }
   }
   return out;
+}
+
+/** The fixed position table [maxLen, dModel] of a sinusoidal `positional`, or undefined for learned, rotary and ALiBi positions. */
+export function fixedPositionTable(positional: PositionalEncoding, maxLen: number, dModel: number): Float32Array | undefined {
+  if (positional !== 'sinusoidal' && positional !== 'sinusoidal_split') return undefined;
+  return sinusoidalTable(maxLen, dModel, positional === 'sinusoidal_split');
 }
 
 export interface RopeTables {

@@ -40,6 +40,7 @@ const OPTIONS: Options[] = [
   { attention: 'general', positional: 'rope', norm: 'pre', activation: 'gelu_new' },
   { attention: 'additive', positional: 'alibi', norm: 'pre', activation: 'gelu' },
   { attention: 'cosine', positional: 'sinusoidal', norm: 'post', activation: 'relu' },
+  { attention: 'scaled_dot', positional: 'sinusoidal_split', norm: 'post', activation: 'swish', scaleEmbedding: true },
 ];
 
 /** The com.microsoft operators of a graph, by type, counted. */
@@ -86,7 +87,7 @@ for (const preset of ['decoder-lm', 'encoder-classifier', 'encoder-decoder'] as 
         expect(ops.MultiHeadAttention ?? 0).toBe(mha ? layers + (preset === 'encoder-decoder' ? 2 : 0) : 0);
         expect(ops.RotaryEmbedding ?? 0).toBe(mha && c.positional === 'rope' ? 2 * layers : 0);
         expect(ops.SkipLayerNormalization ?? 0).toBe(0); // slower than Add + LayerNormalization on ORT's CPU (transformer-graph.ts)
-        expect((ops.FastGelu ?? 0) + (ops.BiasGelu ?? 0)).toBe(c.activation === 'relu' ? 0 : layers);
+        expect((ops.FastGelu ?? 0) + (ops.BiasGelu ?? 0)).toBe(c.activation === 'relu' || c.activation === 'swish' ? 0 : layers);
         const expected = model.forward(source, preset === 'encoder-decoder' ? target : undefined);
         const feeds = {
           inputIds: matrix(source.ids, 3, 7),

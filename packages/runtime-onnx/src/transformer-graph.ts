@@ -34,10 +34,10 @@
 import {
   alibiSlopes,
   ConfigError,
+  fixedPositionTable,
   headDim,
   MASKED_SCORE,
   ropeTables,
-  sinusoidalTable,
   numDecoderLayers,
   numEncoderLayers,
   type DecoderLmConfig,
@@ -387,8 +387,9 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
     const { g, config: c, d } = this;
     let x = g.gather(this.tokenTable(), ids);
     if (c.scaleEmbedding) x = g.mul(x, g.floats([Math.sqrt(d)]));
-    if (c.positional === 'sinusoidal') {
-      x = g.add(x, g.gather(this.table('sinusoidal_positions', () => sinusoidalTable(c.maxSeqLen, d), [c.maxSeqLen, d]), positions));
+    const fixed = fixedPositionTable(c.positional, c.maxSeqLen, d);
+    if (fixed) {
+      x = g.add(x, g.gather(this.table('sinusoidal_positions', () => fixed, [c.maxSeqLen, d]), positions));
     } else if (c.positional === 'learned') {
       const name = `${kind}.embed_positions.weight`;
       x = g.add(x, g.gather(this.table(name, () => this.w.get(name, [c.maxSeqLen, d]), [c.maxSeqLen, d]), positions));
@@ -588,7 +589,7 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
   private feedForward(prefix: string, x: Value): Value {
     const { g, config: c, d } = this;
     return g.scope(prefix, () => {
-      if (this.fused && c.activation !== 'relu') {
+      if (this.fused && (c.activation === 'gelu' || c.activation === 'gelu_new')) {
         const h = this.linear(x, `${prefix}.fc1`, c.dFf, d, false);
         const bias = g.initializer(`${prefix}.fc1.bias`, 'float32', [c.dFf], this.w.get(`${prefix}.fc1.bias`, [c.dFf]));
         const act = g.msOp(c.activation === 'gelu_new' ? 'FastGelu' : 'BiasGelu', [h, bias], [true])[0]!;
@@ -599,10 +600,11 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
     });
   }
 
-  /** ReLU, exact GELU 0.5·h·(1 + erf(h/√2)), or gelu_new 0.5·h·(1 + tanh(√(2/π)·(h + 0.044715·h³))). */
+  /** ReLU, swish h·σ(h), exact GELU 0.5·h·(1 + erf(h/√2)), or gelu_new 0.5·h·(1 + tanh(√(2/π)·(h + 0.044715·h³))). */
   private activate(h: Value): Value {
     const { g, config: c } = this;
     if (c.activation === 'relu') return g.relu(h);
+    if (c.activation === 'swish') return g.mul(h, g.sigmoid(h));
     const inner =
       c.activation === 'gelu_new'
         ? g.tanh(g.mul(g.add(h, g.mul(g.mul(g.mul(h, h), h), g.floats([0.044715]))), g.floats([Math.sqrt(2 / Math.PI)])))
@@ -678,11 +680,13 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
 
   // ---- heads ----------------------------------------------------------------------------
 
-  /** Vocabulary logits [B, T, V]: tied to the token table or a separate lm_head. */
+  /** Vocabulary logits [B, T, V]: tied to the token table or a separate lm_head, + final_logits_bias when the config has one. */
   private lmLogits(states: Value): Value {
     const { g, config: c } = this;
-    if ('tieEmbeddings' in c && c.tieEmbeddings) return g.matMul(states, g.transpose(this.tokenTable(), [1, 0]));
-    return this.linear(states, 'lm_head', this.vocabSize(), this.d, false);
+    const V = this.vocabSize();
+    const logits = 'tieEmbeddings' in c && c.tieEmbeddings ? g.matMul(states, g.transpose(this.tokenTable(), [1, 0])) : this.linear(states, 'lm_head', V, this.d, false);
+    if (!('logitsBias' in c && c.logitsBias)) return logits;
+    return g.add(logits, this.table('final_logits_bias', () => this.w.get('final_logits_bias', [V]), [V]));
   }
 
   /** Class logits [B, C] from mean-pooled (over valid tokens; needs `mask`) or first-token states, through tanh(pooler) when the config has one. */

@@ -346,10 +346,10 @@ describe('corrupt checkpoints', () => {
   });
 
   it('config.json with a bad field names the field', async () => {
-    const dir = await corrupted((d) => rewriteConfig(d, (c) => (c.activation = 'swish')));
+    const dir = await corrupted((d) => rewriteConfig(d, (c) => (c.activation = 'silu')));
     const message = await failedLoad(dir);
     expect(message).toContain('config.json');
-    expect(message).toMatch(/activation: "swish" is not allowed; expected one of relu, gelu/);
+    expect(message).toMatch(/activation: "silu" is not allowed; expected one of relu, gelu, gelu_new, swish/);
   });
 
   it('config.json with an unknown field names the field', async () => {

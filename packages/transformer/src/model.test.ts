@@ -106,7 +106,7 @@ const CASES: Case[] = TRANSFORMER_PRESETS.flatMap((preset, pi) =>
           positional,
           norm,
           attention,
-          activation: (['gelu', 'relu', 'gelu_new'] as const)[index % 3]!,
+          activation: (['gelu', 'relu', 'gelu_new', 'swish'] as const)[index % 4]!,
           layerNormEps: k === 1 ? 1e-2 : 1e-5,
           scaleEmbedding: (pi + ni + k) % 2 === 0,
           embeddingNorm: (qi + k) % 2 === 1,
@@ -115,8 +115,8 @@ const CASES: Case[] = TRANSFORMER_PRESETS.flatMap((preset, pi) =>
         const input: TransformerInput =
           preset === 'encoder-classifier'
             ? { preset, ...common, pooling: (ni + k) % 2 === 1 ? 'cls' : 'mean', pooler: k === 1 }
-            : { preset, ...common, tieEmbeddings: (qi + k) % 2 === 0 };
-        const head = input.preset === 'encoder-classifier' ? `${input.pooling} pooling${input.pooler ? ' + pooler' : ''}` : input.tieEmbeddings ? 'tied' : 'untied';
+            : { preset, ...common, tieEmbeddings: (qi + k) % 2 === 0, ...(preset === 'encoder-decoder' ? { logitsBias: k === 1 } : {}) };
+        const head = input.preset === 'encoder-classifier' ? `${input.pooling} pooling${input.pooler ? ' + pooler' : ''}` : `${input.tieEmbeddings ? 'tied' : 'untied'}${'logitsBias' in input && input.logitsBias ? ' + logits bias' : ''}`;
         const embeddings = `${common.scaleEmbedding ? '' : ', unscaled embeddings'}${common.embeddingNorm ? ', embedding norm' : ''}`;
         const label = `${preset} ${positional} ${norm}-norm ${attention} (${common.activation}, ${head}, eps ${common.layerNormEps}${embeddings})`;
         return { preset, positional, norm, attention, label, input };

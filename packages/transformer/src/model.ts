@@ -9,11 +9,11 @@ import {
   alibiBias,
   attentionMask,
   createRng,
+  fixedPositionTable,
   headDim,
   maskToBias,
   ropeTables,
   ShapeError,
-  sinusoidalTable,
   numDecoderLayers,
   numEncoderLayers,
   type StackConfig,
@@ -220,12 +220,12 @@ export class TransformerModel {
       }
       this.head.add(this.headHolder, 'classifier.weight', [config.dModel, head.numClasses], { normal: 0.02 }, rng, true);
       this.head.add(this.headHolder, 'classifier.bias', [head.numClasses], 'zeros', rng);
-    } else if (!head.tied) {
-      this.head.add(this.headHolder, 'lm_head.weight', [config.dModel, config.vocabSize], { normal: 0.02 }, rng, true);
+    } else {
+      if (!head.tied) this.head.add(this.headHolder, 'lm_head.weight', [config.dModel, config.vocabSize], { normal: 0.02 }, rng, true);
+      if (head.bias) this.head.add(this.headHolder, 'final_logits_bias', [config.vocabSize], 'zeros', rng);
     }
-    if (config.positional === 'sinusoidal') {
-      this.sinusoidal = tf.keep(tf.tensor2d(sinusoidalTable(config.maxSeqLen, config.dModel), [config.maxSeqLen, config.dModel]));
-    }
+    const fixed = fixedPositionTable(config.positional, config.maxSeqLen, config.dModel);
+    if (fixed) this.sinusoidal = tf.keep(tf.tensor2d(fixed, [config.maxSeqLen, config.dModel]));
     if (config.positional === 'rope') {
       const D = headDim(config);
       const t = ropeTables(config.maxSeqLen, D);
@@ -267,7 +267,7 @@ export class TransformerModel {
     return tf.tidy(() => {
       let x: tf.Tensor = embeddingLookup(this.embedTokens.table(), ids, [B, T]);
       if (this.config.scaleEmbedding) x = tf.mul(x, Math.sqrt(dModel));
-      if (positional === 'sinusoidal') x = tf.add(x, tf.slice(this.sinusoidal!, [offset, 0], [T, dModel]));
+      if (this.sinusoidal) x = tf.add(x, tf.slice(this.sinusoidal, [offset, 0], [T, dModel]));
       if (positional === 'learned') x = tf.add(x, tf.slice(stack.learnedPositions(), [offset, 0], [T, dModel]));
       if (stack.embeddingNorm) x = stack.embeddingNorm.normalize(x);
       return dropout(x, this.config.dropout, training) as tf.Tensor3D;
@@ -328,15 +328,18 @@ export class TransformerModel {
     return stack.finalNorm ? (stack.finalNorm.normalize(x) as tf.Tensor3D) : x;
   }
 
-  /** Vocabulary logits [B, T, V] from decoder states (tied or separate output matrix). */
+  /** Vocabulary logits [B, T, V] from decoder states (tied or separate output matrix), + final_logits_bias when the config has one. */
   lmLogits(states: tf.Tensor3D): tf.Tensor3D {
     return tf.tidy(() => {
-      if (this.outputHead.kind === 'lm' && this.outputHead.tied) {
+      const head = this.outputHead;
+      let logits: tf.Tensor;
+      if (head.kind === 'lm' && head.tied) {
         const [B, T, d] = states.shape;
-        const flat = matMulBT(tf.reshape(states, [B * T, d]), this.embedTokens.table());
-        return tf.reshape(flat, [B, T, this.config.vocabSize]) as tf.Tensor3D;
+        logits = tf.reshape(matMulBT(tf.reshape(states, [B * T, d]), this.embedTokens.table()), [B, T, this.config.vocabSize]);
+      } else {
+        logits = linear(states, this.head.get('lm_head.weight'));
       }
-      return linear(states, this.head.get('lm_head.weight')) as tf.Tensor3D;
+      return (head.kind === 'lm' && head.bias ? tf.add(logits, this.head.get('final_logits_bias')) : logits) as tf.Tensor3D;
     });
   }
 

@@ -46,11 +46,12 @@ function layerNormRows(eps: number): (x: tf.Tensor, gamma: tf.Tensor, beta: tf.T
 
 /**
  * Exact GELU, 0.5·x·(1 + erf(x/√2)) (Hendrycks & Gimpel, 2016), GPT-2's tanh approximation
- * (`gelu_new`), 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), or ReLU.
+ * (`gelu_new`), 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), swish x·σ(x) (SiLU; Marian), or ReLU.
  */
 export function activate(x: tf.Tensor, activation: Activation): tf.Tensor {
   if (activation === 'relu') return tf.relu(x);
   if (activation === 'gelu_new') return geluTanh(x);
+  if (activation === 'swish') return tf.mul(x, tf.sigmoid(x));
   return gelu(x);
 }
 

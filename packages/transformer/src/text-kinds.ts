@@ -8,7 +8,7 @@ import { ShapeError, type ConfigOf, type Pooling, type TransformerConfig } from 
 import type { AttentionMaps, ForwardOptions, TokenBatch, TransformerModel } from './model.js';
 
 /** The output head: a classifier over pooled encoder states, or vocabulary logits (tied to the token table or their own matrix). */
-export type TextHead = { kind: 'classifier'; pooling: Pooling; pooler: boolean; numClasses: number } | { kind: 'lm'; tied: boolean };
+export type TextHead = { kind: 'classifier'; pooling: Pooling; pooler: boolean; numClasses: number } | { kind: 'lm'; tied: boolean; bias: boolean };
 
 export interface TextKind<C extends TransformerConfig> {
   /** The kind's output head. */
@@ -23,11 +23,11 @@ const TEXT_KINDS: { readonly [P in TransformerConfig['preset']]: TextKind<Config
     logits: (m, input, _target, options, maps) => m.classify(m.encode(input, options, maps), input),
   },
   'decoder-lm': {
-    head: (c) => ({ kind: 'lm', tied: c.tieEmbeddings }),
+    head: (c) => ({ kind: 'lm', tied: c.tieEmbeddings, bias: false }),
     logits: (m, input, _target, options, maps) => m.lmLogits(m.decode(input, undefined, options, maps)),
   },
   'encoder-decoder': {
-    head: (c) => ({ kind: 'lm', tied: c.tieEmbeddings }),
+    head: (c) => ({ kind: 'lm', tied: c.tieEmbeddings, bias: c.logitsBias }),
     logits(m, input, target, options, maps) {
       if (!target) throw new ShapeError('encoder-decoder forward needs a target (decoder input) batch');
       const states = m.encode(input, options, maps);

@@ -8,8 +8,8 @@ import { f32Tensor, type NamedTensor } from '../safetensors.js';
 import { linearShape, specialTokenId, transpose, type HfConfig, type HfLayerLinears, type HfImporter, type HfModel, type HfWeights, type ImportedModel } from './model.js';
 import type { Activation } from '../models/fields.js';
 
-/** Hugging Face activation names (ACT2FN) → attend's; gelu_pytorch_tanh is the same function as gelu_new. */
-export const HF_ACTIVATIONS: Readonly<Record<string, Activation>> = { gelu: 'gelu', gelu_new: 'gelu_new', gelu_pytorch_tanh: 'gelu_new', relu: 'relu' };
+/** Hugging Face activation names (ACT2FN) → attend's; gelu_pytorch_tanh is the same function as gelu_new, silu the same as swish. */
+export const HF_ACTIVATIONS: Readonly<Record<string, Activation>> = { gelu: 'gelu', gelu_new: 'gelu_new', gelu_pytorch_tanh: 'gelu_new', relu: 'relu', swish: 'swish', silu: 'swish' };
 
 /** GPT-2's Conv1D modules of a block, by attend's names; q, k and v are the three slices of `c_attn`. */
 const GPT2_LINEARS: HfLayerLinears = {

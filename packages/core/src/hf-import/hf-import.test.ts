@@ -55,7 +55,7 @@ describe('gpt2 → decoder-lm', () => {
   it.each([
     [{ model_type: 'llama' }, 'hf/gpt2/config.json: model_type: "llama" is not supported; attend imports gpt2, bert'],
     [{ architectures: ['GPT2ForTokenClassification'] }, 'hf/gpt2/config.json: architectures: ["GPT2ForTokenClassification"] is not supported for gpt2; attend imports GPT2LMHeadModel, GPT2Model'],
-    [{ activation_function: 'swish' }, 'hf/gpt2/config.json: activation_function: "swish" is not supported; attend imports gelu, gelu_new, gelu_pytorch_tanh, relu'],
+    [{ activation_function: 'quick_gelu' }, 'hf/gpt2/config.json: activation_function: "quick_gelu" is not supported; attend imports gelu, gelu_new, gelu_pytorch_tanh, relu, swish, silu'],
     [{ scale_attn_by_inverse_layer_idx: true }, 'hf/gpt2/config.json: scale_attn_by_inverse_layer_idx: true is not supported'],
     [{ add_cross_attention: true }, 'hf/gpt2/config.json: add_cross_attention: true is not supported'],
     [{ n_embd: '8' }, 'hf/gpt2/config.json: n_embd: "8" is not allowed; expected an integer >= 1'],
@@ -108,7 +108,7 @@ describe('bert → encoder-classifier', () => {
     [{ is_decoder: true }, 'hf/bert/config.json: is_decoder: true is not supported'],
     [{ problem_type: 'multi_label_classification' }, 'hf/bert/config.json: problem_type: "multi_label_classification" is not supported; attend imports single_label_classification'],
     [{ id2label: { 0: 'score' } }, 'hf/bert/config.json: num_labels: 1 (regression) is not supported'],
-    [{ hidden_act: 'silu' }, 'hf/bert/config.json: hidden_act: "silu" is not supported'],
+    [{ hidden_act: 'quick_gelu' }, 'hf/bert/config.json: hidden_act: "quick_gelu" is not supported'],
   ])('config %j is one line naming the field', (config, message) => {
     expect(() => importHfModel(bert('bert.', { config }))).toThrow(message);
   });

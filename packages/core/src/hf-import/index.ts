@@ -10,6 +10,7 @@ import type { NamedTensor } from '../safetensors.js';
 import { bertImporter } from './bert.js';
 import { vitImporter } from './vit.js';
 import { gpt2Importer } from './gpt2.js';
+import { marianImporter } from './marian.js';
 import { HfConfig, HfWeights, type HfImporter, type HfModel } from './model.js';
 
 export type { HfModel, HfImporter, ImportedModel } from './model.js';
@@ -21,6 +22,7 @@ export const HF_IMPORTERS: Readonly<Record<string, HfImporter>> = {
   gpt2: gpt2Importer,
   bert: bertImporter,
   vit: vitImporter,
+  marian: marianImporter,
 };
 
 /** An imported model: the checkpoint's contents, and notes on what the import changed or left out. */

@@ -5,9 +5,10 @@
 import { ConfigError } from '../errors.js';
 
 export const NORM_PLACEMENTS = ['pre', 'post'] as const;
-/** gelu: exact, 0.5·x·(1 + erf(x/√2)); gelu_new: GPT-2's tanh approximation. */
-export const ACTIVATIONS = ['relu', 'gelu', 'gelu_new'] as const;
-export const POSITIONAL_ENCODINGS = ['sinusoidal', 'learned', 'rope', 'alibi'] as const;
+/** gelu: exact, 0.5·x·(1 + erf(x/√2)); gelu_new: GPT-2's tanh approximation; swish: x·σ(x) (SiLU; Marian). */
+export const ACTIVATIONS = ['relu', 'gelu', 'gelu_new', 'swish'] as const;
+/** sinusoidal: sin and cos interleaved (Vaswani et al.); sinusoidal_split: the sines in the first half, the cosines in the second (Marian). */
+export const POSITIONAL_ENCODINGS = ['sinusoidal', 'sinusoidal_split', 'learned', 'rope', 'alibi'] as const;
 /** Score functions: Vaswani (scaled_dot), Luong (dot, general), Bahdanau (additive), cosine (Graves). */
 export const SCORE_FUNCTIONS = ['scaled_dot', 'dot', 'general', 'additive', 'cosine'] as const;
 export const POOLINGS = ['mean', 'cls'] as const;
@@ -123,8 +124,8 @@ export function stackFields(v: Raw, base: BaseFields): StackFields {
   if (s.positional === 'rope' && (base.dModel / s.numHeads) % 2 !== 0) {
     throw new ConfigError('positional', `'rope' needs an even head size, got dModel/numHeads = ${base.dModel / s.numHeads}`);
   }
-  if (s.positional === 'sinusoidal' && base.dModel % 2 !== 0) {
-    throw new ConfigError('dModel', `${base.dModel} must be even for 'sinusoidal' positions`);
+  if ((s.positional === 'sinusoidal' || s.positional === 'sinusoidal_split') && base.dModel % 2 !== 0) {
+    throw new ConfigError('dModel', `${base.dModel} must be even for '${s.positional}' positions`);
   }
   if (s.localWindow !== null && s.localWindow >= base.maxSeqLen) {
     throw new ConfigError('localWindow', `${s.localWindow} covers the whole sequence (maxSeqLen=${base.maxSeqLen}); use null for global attention`);

@@ -1,6 +1,7 @@
-// Whether a tokenizer belongs to a model: the same vocabulary size, and the config's pad / bos /
-// eos ids are the tokenizer's own special tokens (attend's builders give them 0-3, see
-// tokenizer.ts). Checked when a checkpoint is exported and when an export folder is loaded, so
+// Whether a tokenizer belongs to a model: no more tokens than the model's vocabulary (a Hugging
+// Face model may have more rows than its tokenizer, e.g. a table padded to a multiple of 64;
+// ids beyond the tokenizer are never fed), and the config's pad / bos / eos ids are the
+// tokenizer's own special tokens (attend's builders give them 0-3, see tokenizer.ts). Checked when a checkpoint is exported and when an export folder is loaded, so
 // files from different runs fail at load with one line instead of answering every request wrongly.
 
 import { CheckpointError } from '../errors.js';
@@ -15,7 +16,7 @@ const ROLES = [
 
 /** Throws a CheckpointError naming `source` (the tokenizer.json) unless `tokenizer` fits `config`. */
 export function checkTokenizerFits(tokenizer: Tokenizer, config: TokenFields, source: string): void {
-  if (tokenizer.vocabSize !== config.vocabSize) {
+  if (tokenizer.vocabSize > config.vocabSize) {
     throw new CheckpointError(`${source}: ${tokenizer.vocabSize} tokens but config.json has vocabSize ${config.vocabSize} (files from different exports?)`);
   }
   for (const [role, field] of ROLES) {

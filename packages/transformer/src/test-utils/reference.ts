@@ -261,7 +261,7 @@ export function alibiSlopesRef(numHeads: number): Vec {
 // ---------------------------------------------------------------- layers
 
 export function feedForwardRef(x: Vec, p: PlainParams, prefix: string, activation: Activation): Vec {
-  const act = { relu, gelu, gelu_new: geluNew }[activation];
+  const act = { relu, gelu, gelu_new: geluNew, swish: (x: number) => x / (1 + Math.exp(-x)) }[activation];
   const hidden = affine(x, matOf(p, `${prefix}.fc1.weight`), vecOf(p, `${prefix}.fc1.bias`)).map(act);
   return affine(hidden, matOf(p, `${prefix}.fc2.weight`), vecOf(p, `${prefix}.fc2.bias`));
 }
@@ -319,11 +319,12 @@ export interface RefSequence {
 }
 
 /** PE[pos][2i] = sin(pos/10000^(2i/d)), PE[pos][2i+1] = cos(pos/10000^(2i/d)). */
-export function sinusoidRef(pos: number, d: number): Vec {
+export function sinusoidRef(pos: number, d: number, split = false): Vec {
   return Array.from({ length: d }, (_, c) => {
-    const i = Math.floor(c / 2);
+    // Interleaved: sin at even columns, cos at odd ones; split (Marian): sines in [0, d/2), cosines in [d/2, d).
+    const i = split ? c % (d / 2) : Math.floor(c / 2);
     const angle = pos / Math.pow(10000, (2 * i) / d);
-    return c % 2 === 0 ? Math.sin(angle) : Math.cos(angle);
+    return (split ? c < d / 2 : c % 2 === 0) ? Math.sin(angle) : Math.cos(angle);
   });
 }
 
@@ -333,7 +334,7 @@ function stackRef(config: TransformerConfig, p: PlainParams, kind: 'encoder' | '
   const positions = config.positional === 'learned' ? matOf(p, `${kind}.embed_positions.weight`) : undefined;
   let x: Mat = seq.ids.map((id, t) => {
     const e = E[id]!.map((v) => (config.scaleEmbedding ? v * Math.sqrt(d) : v));
-    if (config.positional === 'sinusoidal') return e.map((v, c) => v + sinusoidRef(t, d)[c]!);
+    if (config.positional === 'sinusoidal' || config.positional === 'sinusoidal_split') return e.map((v, c) => v + sinusoidRef(t, d, config.positional === 'sinusoidal_split')[c]!);
     if (positions) return e.map((v, c) => v + positions[t]![c]!);
     return e;
   });
@@ -353,12 +354,11 @@ function stackRef(config: TransformerConfig, p: PlainParams, kind: 'encoder' | '
 }
 
 function lmLogitsRef(config: DecoderLmConfig | EncoderDecoderConfig, p: PlainParams, states: Mat): Mat {
-  if (config.tieEmbeddings) {
-    const E = matOf(p, 'embed_tokens.weight');
-    return states.map((s) => E.map((row) => dot(s, row)));
-  }
-  const W = matOf(p, 'lm_head.weight');
-  return states.map((s) => affine(s, W));
+  const E = config.tieEmbeddings ? matOf(p, 'embed_tokens.weight') : undefined;
+  const logits = E ? states.map((s) => E.map((row) => dot(s, row))) : states.map((s) => affine(s, matOf(p, 'lm_head.weight')));
+  if (!('logitsBias' in config && config.logitsBias)) return logits;
+  const bias = vecOf(p, 'final_logits_bias');
+  return logits.map((row) => row.map((v, i) => v + bias[i]!));
 }
 
 /**

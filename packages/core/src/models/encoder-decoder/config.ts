@@ -14,15 +14,17 @@ export interface EncoderDecoderConfig extends BaseFields, TokenFields, StackFiel
   preset: 'encoder-decoder';
   numEncoderLayers: number;
   numDecoderLayers: number;
+  /** A bias added to the vocabulary logits (`final_logits_bias`, Marian/BART), tensor `final_logits_bias` [vocabSize]. */
+  logitsBias: boolean;
 }
 
 export const encoderDecoder: ModelKind<EncoderDecoderConfig> = {
   preset: 'encoder-decoder',
   task: 'translation',
   description: 'Transformer encoder–decoder (Vaswani et al.)',
-  fields: ['preset', ...TOKEN_FIELDS, ...BASE_FIELDS, ...STACK_FIELDS, 'numEncoderLayers', 'numDecoderLayers', ...EMBEDDING_FIELDS, 'tieEmbeddings'],
-  laterFields: EMBEDDING_LATER_FIELDS,
-  defaults: () => ({ preset: 'encoder-decoder', ...TRANSFORMER_DEFAULTS, numEncoderLayers: 2, numDecoderLayers: 2, tieEmbeddings: true }),
+  fields: ['preset', ...TOKEN_FIELDS, ...BASE_FIELDS, ...STACK_FIELDS, 'numEncoderLayers', 'numDecoderLayers', ...EMBEDDING_FIELDS, 'tieEmbeddings', 'logitsBias'],
+  laterFields: { ...EMBEDDING_LATER_FIELDS, logitsBias: false },
+  defaults: () => ({ preset: 'encoder-decoder', ...TRANSFORMER_DEFAULTS, numEncoderLayers: 2, numDecoderLayers: 2, tieEmbeddings: true, logitsBias: false }),
   hfConfig: marianConfig,
   validate(v) {
     const base = baseFields(v);
@@ -35,6 +37,7 @@ export const encoderDecoder: ModelKind<EncoderDecoderConfig> = {
       numDecoderLayers: layers(v, 'numDecoderLayers'),
       ...embeddingFields(v),
       tieEmbeddings: bool(v, 'tieEmbeddings'),
+      logitsBias: bool(v, 'logitsBias'),
     };
   },
   flops: (config, { context, source }) => [
@@ -46,6 +49,7 @@ export const encoderDecoder: ModelKind<EncoderDecoderConfig> = {
     'embed_tokens.weight': [config.vocabSize, config.dModel],
     ...stackSizedWeights(config, 'encoder', config.numEncoderLayers),
     ...stackSizedWeights(config, 'decoder', config.numDecoderLayers),
+    ...(config.logitsBias ? { final_logits_bias: [config.vocabSize] } : {}),
   }),
   activations: (config, { context, source }) =>
     (source + context) * config.dModel +

@@ -28,6 +28,8 @@ const CASES: Case[] = [
   { preset: 'encoder-decoder', positional: 'sinusoidal', attention: 'general', activation: 'relu' },
   { preset: 'encoder-decoder', positional: 'rope', attention: 'dot', localWindow: 2, norm: 'post' },
   { preset: 'encoder-decoder', positional: 'alibi', attention: 'scaled_dot', localWindow: 3 },
+  // Marian's: sines then cosines, swish, post-norm, final_logits_bias.
+  { preset: 'encoder-decoder', positional: 'sinusoidal_split', attention: 'scaled_dot', activation: 'swish', norm: 'post', logitsBias: true },
 ];
 
 let maxDiff = 0;
