@@ -27,12 +27,18 @@ const MARIAN_LINEARS: HfLayerLinears = {
   hfLayers: 'decoder.layers',
   modules: Object.fromEntries([...SELF_LINEARS, ...CROSS_LINEARS].map((m) => [m, { module: m }])),
   conv1d: false,
+  norms: Object.fromEntries(['self_attn_layer_norm', 'encoder_attn_layer_norm', 'final_layer_norm'].map((n) => [n, n])),
 };
+
+/** The tensors outside the layers (attend → Hugging Face); `final_logits_bias` and `lm_head` sit outside `model.`. */
+const MARIAN_TENSORS = { 'embed_tokens.weight': 'shared.weight', final_logits_bias: 'final_logits_bias', 'lm_head.weight': 'lm_head.weight' } as const;
 
 export const marianImporter: HfImporter = {
   architectures: ['MarianMTModel'],
   basePrefix: 'model.',
   linears: MARIAN_LINEARS,
+  tensors: MARIAN_TENSORS,
+  heads: [MARIAN_TENSORS.final_logits_bias, MARIAN_TENSORS['lm_head.weight']],
   import(model: HfModel, c: HfConfig, w: HfWeights): ImportedModel {
     const notes: string[] = [];
     const source = `${model.source}/config.json`;
