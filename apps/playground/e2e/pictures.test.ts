@@ -7,7 +7,7 @@
 // the ViT's rollout over the canvas. The numbers the page drew from must equal node's.
 // Needs the app built (`npm run build`; turbo does it).
 
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -18,13 +18,14 @@ import { preview, type PreviewServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkpointFiles, clsAttentionGrid, flatAttentionRollout, glimpseBoxes, samplingQuadrilateral } from '@attend/core';
 import { importHf } from '@attend/core/node';
-import { exportFolderFiles } from '@attend/runtime-onnx';
+import { exportFolderFiles, type ForwardOutputs } from '@attend/runtime-onnx';
 import { createOnnxModel } from '@attend/runtime-onnx/node';
 import { python, torchMissing as missingTorch } from '../../../e2e/src/hf-reference.js';
 import { tinyImageExport, tinyVitExport } from '../src/test-utils/fixtures.js';
 
 const app = dirname(dirname(fileURLToPath(import.meta.url)));
 const dist = join(app, 'dist');
+const outDir = join(app, 'test-output');
 const CHROMIUM = '/usr/bin/chromium';
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const torchMissing = missingTorch('playground pictures.test.ts');
@@ -39,6 +40,7 @@ let dir: string;
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
+  await mkdir(outDir, { recursive: true });
   dir = await mkdtemp(join(tmpdir(), 'attend-pictures-'));
   server = await preview({ root: app, logLevel: 'silent', preview: { host: '127.0.0.1', port: 0, strictPort: false, open: false } });
   const { port } = server.httpServer.address() as AddressInfo;
@@ -123,6 +125,7 @@ describe.skipIf(torchMissing)('head view of imported Hugging Face models', () =>
     // The pointer on a query token keeps only its lines.
     await page.mouse.move(box.x + 20, box.y + y(1));
     await expect(page.getAttribute('#head-view', 'data-lines')).resolves.toBe(String((H - 1) * T));
+    await page.locator('#head-view-block').screenshot({ path: join(outDir, `head-view-${c.kind}.png`) });
     expect(pageErrors).toEqual([]);
   }, 180_000);
 });
@@ -138,21 +141,28 @@ async function paintOffCentre(): Promise<Float32Array> {
   return Float32Array.from(numbers(await page.getAttribute('#image-canvas', 'data-pixels')));
 }
 
-async function classifyPainted(): Promise<void> {
+/**
+ * Loads an image export, paints a stroke off-centre and classifies it in the page; the
+ * where-to-look block must show (saved as `where-<name>.png`). Returns onnxruntime-node's outputs
+ * for the pixels the page painted.
+ */
+async function paintAndClassify(files: Record<string, Uint8Array>, kind: string, name: string): Promise<ForwardOutputs> {
+  await load(files, `Loaded model: ${kind}`);
+  const pixels = await paintOffCentre();
   await page.click('#image-run');
   await page.waitForSelector('body[data-run="done"]', { timeout: 60_000 });
   await expect(page.isVisible('#where-block')).resolves.toBe(true);
+  await page.locator('#where-block').screenshot({ path: join(outDir, `where-${name}.png`) });
+  const node = await createOnnxModel(files['onnx/model.onnx']!);
+  const out = await node.runImages(pixels, 1);
+  await node.release();
+  return out;
 }
 
 describe('where the image models looked, at a stroke painted off-centre', () => {
   it("stn-classifier: the sampling quadrilateral is θ's from onnxruntime-node, drawn on the canvas", async () => {
     const files = await tinyImageExport({ preset: 'stn-classifier', imageSize: 16, outputSize: 8, dModel: 16, numHiddenLayers: 1, locHiddenSize: 8 });
-    await load(files, 'Loaded model: stn-classifier');
-    const pixels = await paintOffCentre();
-    await classifyPainted();
-    const node = await createOnnxModel(files['onnx/model.onnx']!);
-    const out = await node.runImages(pixels, 1);
-    await node.release();
+    const out = await paintAndClassify(files, 'stn-classifier', 'stn');
     const expected = samplingQuadrilateral(out.attentions.theta!.data, 16);
     const canvas = page.locator('#where-maps canvas').first();
     const drawn = JSON.parse((await canvas.getAttribute('data-quad'))!) as { x: number; y: number }[];
@@ -173,12 +183,7 @@ describe('where the image models looked, at a stroke painted off-centre', () => 
   it("glimpse-classifier: one panel per glimpse, its boxes at onnxruntime-node's locations", async () => {
     const fields = { preset: 'glimpse-classifier', imageSize: 16, numGlimpses: 3, glimpsePatch: 4, numScales: 2, dModel: 16, glimpseHidden: 8, locationHidden: 8, glimpseSize: 16 } as const;
     const files = await tinyImageExport(fields);
-    await load(files, 'Loaded model: glimpse-classifier');
-    const pixels = await paintOffCentre();
-    await classifyPainted();
-    const node = await createOnnxModel(files['onnx/model.onnx']!);
-    const out = await node.runImages(pixels, 1);
-    await node.release();
+    const out = await paintAndClassify(files, 'glimpse-classifier', 'glimpse');
     const locations = out.attentions.locations!.data;
     const panels = page.locator('#where-maps canvas');
     await expect(panels.count()).resolves.toBe(3);
@@ -193,12 +198,7 @@ describe('where the image models looked, at a stroke painted off-centre', () => 
 
   it("vit-classifier: the rollout over the canvas is onnxruntime-node's attention rolled out", async () => {
     const files = await tinyVitExport();
-    await load(files, 'Loaded model: vit-classifier');
-    const pixels = await paintOffCentre();
-    await classifyPainted();
-    const node = await createOnnxModel(files['onnx/model.onnx']!);
-    const out = await node.runImages(pixels, 1);
-    await node.release();
+    const out = await paintAndClassify(files, 'vit-classifier', 'vit');
     const layers = [0, 1].map((l) => out.attentions[`attentions.${l}`]!.data);
     const expected = clsAttentionGrid(flatAttentionRollout(layers, 2)).flat();
     const drawn = numbers(await page.locator('#where-maps canvas').first().getAttribute('data-rollout'));
