@@ -161,22 +161,23 @@ async function paintAndClassify(files: Record<string, Uint8Array>, kind: string,
 
 describe('where the image models looked, at a stroke painted off-centre', () => {
   it("stn-classifier: the sampling quadrilateral is θ's from onnxruntime-node, drawn on the canvas", async () => {
-    const files = await tinyImageExport({ preset: 'stn-classifier', imageSize: 16, outputSize: 8, dModel: 16, numHiddenLayers: 1, locHiddenSize: 8 });
+    // Small weights: θ stays near enough the identity for the quadrilateral to lie mostly on the canvas.
+    const files = await tinyImageExport({ preset: 'stn-classifier', imageSize: 16, outputSize: 8, dModel: 16, numHiddenLayers: 1, locHiddenSize: 8 }, { std: 0.05 });
     const out = await paintAndClassify(files, 'stn-classifier', 'stn');
     const expected = samplingQuadrilateral(out.attentions.theta!.data, 16);
     const canvas = page.locator('#where-maps canvas').first();
     const drawn = JSON.parse((await canvas.getAttribute('data-quad'))!) as { x: number; y: number }[];
     expect(maxDiff(drawn.flatMap((p) => [p.x, p.y]), expected.flatMap((p) => [p.x, p.y]))).toBeLessThanOrEqual(1e-4);
-    expect(expected.some((p) => Math.abs(p.x) > 0.5 || Math.abs(p.y) > 0.5)).toBe(true); // not a degenerate θ
+    // Not the identity's square: θ came from the network, not from its initialisation.
+    expect(maxDiff(expected.flatMap((p) => [p.x, p.y]), samplingQuadrilateral([1, 0, 0, 0, 1, 0], 16).flatMap((p) => [p.x, p.y]))).toBeGreaterThan(0.05);
     // Beside it, the transformed 8×8 image the classifier saw.
     await expect(page.locator('#where-maps canvas').nth(1).getAttribute('data-rows')).resolves.toBe('8');
     // The quadrilateral's colour is on the canvas at the middle of an edge that lies inside it.
     const cell = Math.floor(224 / 16);
     const inside = expected.slice(0, 4).map((p, i) => ({ x: (p.x + expected[i + 1]!.x) / 2, y: (p.y + expected[i + 1]!.y) / 2 })).find((m) => m.x > 0.5 && m.y > 0.5 && m.x < 15.5 && m.y < 15.5);
-    if (inside) {
-      const rgb = await canvas.evaluate((c: HTMLCanvasElement, [x, y]) => Array.from(c.getContext('2d')!.getImageData(Math.round(x!), Math.round(y!), 1, 1).data.slice(0, 3)), [inside.x * cell, inside.y * cell]);
-      expect(Math.abs(rgb[0]! - 0xe4) + Math.abs(rgb[1]! - 0x57) + Math.abs(rgb[2]! - 0x2e)).toBeLessThan(60);
-    }
+    expect(inside).toBeDefined();
+    const rgb = await canvas.evaluate((c: HTMLCanvasElement, [x, y]) => Array.from(c.getContext('2d')!.getImageData(Math.round(x!), Math.round(y!), 1, 1).data.slice(0, 3)), [inside!.x * cell, inside!.y * cell]);
+    expect(Math.abs(rgb[0]! - 0xe4) + Math.abs(rgb[1]! - 0x57) + Math.abs(rgb[2]! - 0x2e)).toBeLessThan(60);
     expect(pageErrors).toEqual([]);
   }, 120_000);
 

@@ -58,7 +58,9 @@ export function drawStnPicture(box: HTMLElement, config: StnClassifierConfig, pi
     note(box, error);
     return;
   }
-  const { canvas, ctx } = imageFigure(box, config, pixels, `input ${config.imageSize}×${config.imageSize} and the sampling grid (θ)`);
+  const S = config.imageSize;
+  const outside = quad.some((p) => p.x < 0 || p.y < 0 || p.x > S || p.y > S);
+  const { canvas, ctx } = imageFigure(box, config, pixels, `input ${S}×${S} and the sampling grid (θ)${outside ? ', partly outside the canvas (read as zeros)' : ''}`);
   if (ctx) {
     ctx.strokeStyle = QUAD_COLOUR;
     ctx.lineWidth = 2 / Math.floor(ZOOM / config.imageSize);

@@ -33,12 +33,12 @@ export async function tinyExport(
   return files;
 }
 
-/** `model` with every weight redrawn N(0, 0.5²) (layer-norm scales around 1), so attention is visibly non-uniform. */
-function perturbed(model: AttendModel, seed: number): AttendModel {
+/** `model` with every weight redrawn N(0, std²) (layer-norm scales around 1), so attention is visibly non-uniform. */
+function perturbed(model: AttendModel, seed: number, std = 0.5): AttendModel {
   const rng = createRng(seed);
   for (const { name, variable } of model.namedParams()) {
     const offset = /layer_norm\.weight$/.test(name) ? 1 : 0;
-    const values = Float32Array.from({ length: variable.size }, () => offset + 0.5 * rng.normal());
+    const values = Float32Array.from({ length: variable.size }, () => offset + std * rng.normal());
     tf.tidy(() => variable.assign(tf.tensor(values, variable.shape, 'float32')));
   }
   return model;
@@ -56,13 +56,14 @@ export function tinyVitExport(options: { withAttention?: boolean; seed?: number 
 
 /**
  * The files of a tiny image-classifier export of `fields` (3 classes, single-channel images of
- * raw values 0 … 16, 8×8 unless `fields` says otherwise), with attention outputs by default.
+ * raw values 0 … 16, 8×8 unless `fields` says otherwise), with attention outputs by default;
+ * weights drawn N(0, std²), std 0.5 unless `options.std` says otherwise.
  */
-export async function tinyImageExport(fields: ModelConfigInput, options: { withAttention?: boolean; seed?: number } = {}): Promise<Record<string, Uint8Array>> {
+export async function tinyImageExport(fields: ModelConfigInput, options: { withAttention?: boolean; seed?: number; std?: number } = {}): Promise<Record<string, Uint8Array>> {
   ready ??= setupBackend(['cpu']);
   await ready;
   const config = createModelConfig({ numClasses: 3, pixelScale: 1 / 16, dropout: 0, ...fields } as ModelConfigInput);
-  const model = perturbed(createModel(config, { seed: options.seed ?? 3 }), 200 + (options.seed ?? 3));
+  const model = perturbed(createModel(config, { seed: options.seed ?? 3 }), 200 + (options.seed ?? 3), options.std);
   const files = exportFolderFiles(serializeCheckpoint({ model }), { withAttention: options.withAttention ?? true });
   model.dispose();
   return files;
