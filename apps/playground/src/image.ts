@@ -6,7 +6,7 @@
 
 import { clsAttentionGrid, flatAttentionRollout, type ImageClassifierConfig, type VitClassifierConfig, classifierConfig } from '@attend/core';
 import { classifications, type Classification, type OnnxModel, type OutputTensor } from '@attend/runtime-onnx';
-import type { Matrix } from './heatmap.js';
+import { layerAttentions, type Matrix } from './heatmap.js';
 
 export interface ImageResult {
   label: number;
@@ -30,9 +30,7 @@ export async function classifyImage(model: OnnxModel, pixels: Float32Array): Pro
   const out = await model.runImages(pixels, 1);
   const ms = performance.now() - started;
   const [{ label, probabilities }] = classifications(out.logits.data, 1, classifierConfig(model.config, 'classify an image').numClasses) as [Classification];
-  const layers: Float32Array[] = [];
-  for (let i = 0; out.attentions[`attentions.${i}`]; i++) layers.push(out.attentions[`attentions.${i}`]!.data);
-  return { label, probabilities, ms, layers, outputs: out.attentions };
+  return { label, probabilities, ms, layers: layerAttentions(out.attentions).map((layer) => layer.data), outputs: out.attentions };
 }
 
 function gridMatrix(config: VitClassifierConfig, values: ArrayLike<number>): Matrix {
