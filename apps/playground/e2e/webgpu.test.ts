@@ -3,7 +3,8 @@
 // context). The same models run on onnxruntime-web's WebGPU execution provider and on its WASM
 // one in the page, and their outputs must agree: greedy ids for the demo (encoder-decoder with a
 // KV cache) and a decoder-lm export, class probabilities within 1e-3 for an encoder-classifier
-// and a vit-classifier export. No timings: the adapter is software. When chromium gives no
+// and a vit-classifier export; and the `--optimize` graphs (com.microsoft MultiHeadAttention,
+// RotaryEmbedding, FastGelu, BiasGelu) on WebGPU as on WASM and as the standard graph. No timings: the adapter is software. When chromium gives no
 // adapter or onnxruntime-web's WebGPU EP fails to start, the tests skip with the reason.
 // Needs `npm run build` first (turbo does it).
 
@@ -129,6 +130,38 @@ describe('playground on WebGPU (SwiftShader) in chromium', () => {
     const webgpu = await runText('bad', 'data-ids');
     expect(wasm.split(' ').length).toBeGreaterThan(3);
     expect(webgpu).toBe(wasm);
+  }, SLOW);
+
+  it('runs the --optimize graphs (com.microsoft MultiHeadAttention, RotaryEmbedding, FastGelu, BiasGelu) on WebGPU as on WASM and as the standard graph', async ({ skip }) => {
+    if (unavailable) skip(unavailable);
+    const hasOps = (graph: Uint8Array | undefined, ops: string[]): string[] => ops.filter((op) => !Buffer.from(graph!).includes(op));
+    // A RoPE language model with gelu_new: MultiHeadAttention over the KV cache, RotaryEmbedding, FastGelu.
+    const fields = { positional: 'rope', activation: 'gelu_new' } as const;
+    const optimized = await tinyExport('decoder-lm', { optimize: true, fields });
+    expect(hasOps(optimized['onnx/model.onnx'], ['MultiHeadAttention', 'RotaryEmbedding', 'FastGelu', 'com.microsoft'])).toEqual([]);
+    await load(optimized, 'wasm', 'Loaded model: decoder-lm');
+    const wasm = await runText('bad', 'data-ids');
+    await load(optimized, 'webgpu', 'Loaded model: decoder-lm');
+    const webgpu = await runText('bad', 'data-ids');
+    await expect(page.textContent('#latency')).resolves.toMatch(/^webgpu · /);
+    const standard = await tinyExport('decoder-lm', { withAttention: false, fields });
+    expect(hasOps(standard['onnx/model.onnx'], ['MultiHeadAttention'])).toEqual(['MultiHeadAttention']);
+    await load(standard, 'webgpu', 'Loaded model: decoder-lm');
+    const webgpuStandard = await runText('bad', 'data-ids');
+    expect(wasm.split(' ').length).toBeGreaterThan(3);
+    expect(webgpu).toBe(wasm);
+    expect(webgpuStandard).toBe(wasm);
+
+    // A text classifier with gelu: MultiHeadAttention without a cache, BiasGelu.
+    const text = await tinyExport('encoder-classifier', { optimize: true, fields: { activation: 'gelu' } });
+    expect(hasOps(text['onnx/model.onnx'], ['MultiHeadAttention', 'BiasGelu'])).toEqual([]);
+    await load(text, 'wasm', 'Loaded model: encoder-classifier');
+    const pWasm = probabilities(await runText('fedcab', 'data-probabilities'));
+    await load(text, 'webgpu', 'Loaded model: encoder-classifier');
+    const pWebgpu = probabilities(await runText('fedcab', 'data-probabilities'));
+    expect(Math.max(...pWasm) - Math.min(...pWasm)).toBeGreaterThan(1e-2);
+    for (const [k, p] of pWasm.entries()) expect(Math.abs(pWebgpu[k]! - p), `class ${k}`).toBeLessThanOrEqual(1e-3);
+    expect(pageErrors).toEqual([]);
   }, SLOW);
 
   it('classifies text and images on WebGPU as on WASM (probabilities within 1e-3)', async ({ skip }) => {

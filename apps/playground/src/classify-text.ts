@@ -5,6 +5,7 @@
 import { classifierConfig } from '@attend/core';
 import { classifications, type Classification, type OnnxModel } from '@attend/runtime-onnx';
 import type { DecodeResult } from './decode.js';
+import { layerAttentions } from './heatmap.js';
 
 export interface TextClassification extends Classification {
   /** Milliseconds of the session call. */
@@ -21,10 +22,5 @@ export async function classifyText(model: OnnxModel, ids: number[]): Promise<Tex
   const out = await model.run({ inputIds: { data: ids, batchSize: 1, seqLen: T }, attentionMask: { data: new Array<number>(T).fill(1), batchSize: 1, seqLen: T } });
   const ms = performance.now() - started;
   const [{ label, probabilities }] = classifications(out.logits.data, 1, numClasses) as [Classification];
-  const encoder: DecodeResult['encoder'] = [];
-  for (let i = 0; out.attentions[`attentions.${i}`]; i++) {
-    const t = out.attentions[`attentions.${i}`]!;
-    encoder.push({ heads: t.dims[1]!, size: T, data: t.data });
-  }
-  return { label, probabilities, ms, result: { input: ids, decoderInputs: [], output: [], steps: [], finishReason: 'eos', prefillMs: ms, encoder } };
+  return { label, probabilities, ms, result: { input: ids, decoderInputs: [], output: [], steps: [], finishReason: 'eos', prefillMs: ms, encoder: layerAttentions(out.attentions) } };
 }

@@ -54,13 +54,35 @@ export function stepMatrix(result: DecodeResult, tokenizer: Tokenizer, kind: 'cr
   };
 }
 
+/** One layer's self-attention over a sequence: [heads, size, size] row-major (query rows, key columns). */
+export interface LayerAttention {
+  heads: number;
+  size: number;
+  data: Float32Array;
+}
+
+/** A graph's self-attention outputs `attentions.0`, `attentions.1`, … ([1, H, T, T] each) as layers, in order. */
+export function layerAttentions(outputs: Readonly<Record<string, { data: Float32Array; dims: readonly number[] }>>): LayerAttention[] {
+  const layers: LayerAttention[] = [];
+  for (let i = 0; outputs[`attentions.${i}`]; i++) {
+    const t = outputs[`attentions.${i}`]!;
+    layers.push({ heads: t.dims[1]!, size: t.dims[3]!, data: t.data });
+  }
+  return layers;
+}
+
+/** One head of a layer's self-attention, [S, S], rows and columns labelled by the tokens. */
+export function attentionMatrix(layer: LayerAttention, head: number, labels: string[]): Matrix {
+  const S = layer.size;
+  if (head < 0 || head >= layer.heads) throw new RangeError(`head ${head} is outside [0, ${layer.heads})`);
+  return { rows: S, cols: S, values: layer.data.slice(head * S * S, (head + 1) * S * S), rowLabels: labels, colLabels: labels };
+}
+
 /** Encoder self-attention of one layer and head, [S, S], labelled by the source tokens. */
 export function encoderMatrix(result: DecodeResult, tokenizer: Tokenizer, layer: number, head: number): Matrix {
   const enc = result.encoder[layer];
   if (!enc) throw new RangeError(`no encoder attention for layer ${layer}`);
-  const S = enc.size;
-  const labels = tokenLabels(tokenizer, result.input);
-  return { rows: S, cols: S, values: enc.data.slice(head * S * S, (head + 1) * S * S), rowLabels: labels, colLabels: labels };
+  return attentionMatrix(enc, head, tokenLabels(tokenizer, result.input));
 }
 
 /** A 0/1 mask (1 = may attend) as a matrix labelled by positions. */
@@ -246,4 +268,15 @@ export function drawHeatmap(canvas: HTMLCanvasElement, m: Matrix, options: DrawO
 /** A weight or table value for the legend and the pointer readout. */
 export function formatValue(v: number): string {
   return Number.isNaN(v) ? '—' : Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(3).replace(/\.?0+$/, '') || '0';
+}
+
+/** A captioned figure holding a fresh canvas, for a panel of maps. */
+export function mapFigure(title: string): { figure: HTMLElement; canvas: HTMLCanvasElement } {
+  const figure = document.createElement('figure');
+  const canvas = document.createElement('canvas');
+  canvas.className = 'heatmap';
+  const caption = document.createElement('figcaption');
+  caption.textContent = title;
+  figure.append(canvas, caption);
+  return { figure, canvas };
 }

@@ -5,8 +5,8 @@
 // Zuidema, 2020, through @attend/core) — as labelled matrices for the heatmaps.
 
 import { clsAttentionGrid, flatAttentionRollout, type ImageClassifierConfig, type VitClassifierConfig, classifierConfig } from '@attend/core';
-import { classifications, type Classification, type OnnxModel } from '@attend/runtime-onnx';
-import type { Matrix } from './heatmap.js';
+import { classifications, type Classification, type OnnxModel, type OutputTensor } from '@attend/runtime-onnx';
+import { layerAttentions, type Matrix } from './heatmap.js';
 
 export interface ImageResult {
   label: number;
@@ -15,10 +15,12 @@ export interface ImageResult {
   ms: number;
   /** Per layer: attention [H, T, T] (T = patches + CLS), when exported with attention. */
   layers: Float32Array[];
+  /** The graph's outputs besides the logits (attentions.{i}, an STN's theta and transformed, a glimpse model's locations). */
+  outputs: Record<string, OutputTensor>;
 }
 
 /** The largest raw pixel value the model expects (1 / pixelScale). */
-export function pixelMax(config: ImageClassifierConfig): number {
+export function pixelMax(config: Pick<ImageClassifierConfig, 'pixelScale'>): number {
   return 1 / config.pixelScale;
 }
 
@@ -28,9 +30,7 @@ export async function classifyImage(model: OnnxModel, pixels: Float32Array): Pro
   const out = await model.runImages(pixels, 1);
   const ms = performance.now() - started;
   const [{ label, probabilities }] = classifications(out.logits.data, 1, classifierConfig(model.config, 'classify an image').numClasses) as [Classification];
-  const layers: Float32Array[] = [];
-  for (let i = 0; out.attentions[`attentions.${i}`]; i++) layers.push(out.attentions[`attentions.${i}`]!.data);
-  return { label, probabilities, ms, layers };
+  return { label, probabilities, ms, layers: layerAttentions(out.attentions).map((layer) => layer.data), outputs: out.attentions };
 }
 
 function gridMatrix(config: VitClassifierConfig, values: ArrayLike<number>): Matrix {
@@ -59,7 +59,7 @@ export function rolloutMatrix(config: VitClassifierConfig, result: ImageResult):
 }
 
 /** The painted image as a matrix for display (channels averaged, scaled to 0 … 1). */
-export function imageMatrix(config: ImageClassifierConfig, pixels: Float32Array): Matrix {
+export function imageMatrix(config: Pick<ImageClassifierConfig, 'imageSize' | 'numChannels' | 'pixelScale'>, pixels: Float32Array): Matrix {
   const S = config.imageSize;
   const C = config.numChannels;
   const top = pixelMax(config);

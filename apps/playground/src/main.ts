@@ -4,11 +4,12 @@
 
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { causalMask, configAs, hasTokens, imageConfig, modelTask, localWindowMask, paddingMask, sinusoidalTable, tokenConfig } from '@attend/core';
-import { decodeWithAttention, encodeInput, type DecodeResult } from './decode.js';
+import { causalMask, configAs, hasTokens, imageConfig, modelTask, localWindowMask, paddingMask, sinusoidalTable, tokenConfig, type TokenModelConfig } from '@attend/core';
+import { decodeWithAttention, encodeInput, type DecodeResult, type Sessions } from './decode.js';
 import { decodeSettings, generatesText } from './decode-controls.js';
 import { pickedFromDrop, pickedFromInput } from './drop.js';
-import { drawHeatmap, encoderMatrix, maskMatrix, stepMatrix, tableMatrix } from './heatmap.js';
+import { drawHeatmap, encoderMatrix, mapFigure, maskMatrix, stepMatrix, tableMatrix, tokenLabels } from './heatmap.js';
+import { showHeadView, textAttention } from './head-view.js';
 import { classifyImage, clsMatrix, imageMatrix, paint, rolloutMatrix, type ImageResult } from './image.js';
 import { classifyText } from './classify-text.js';
 import { playgroundKind } from './models/registry.js';
@@ -167,8 +168,8 @@ function clearRun(): void {
   for (const key of ['ids', 'label', 'probabilities']) delete $('output-text').dataset[key];
   $('latency').textContent = '';
   showError('run-error', undefined);
-  for (const id of ['cross-maps', 'self-maps', 'encoder-maps', 'cls-maps', 'rollout-maps']) $(id).replaceChildren();
-  $('image-attention-block').hidden = true;
+  for (const id of ['cross-maps', 'self-maps', 'encoder-maps', 'cls-maps', 'rollout-maps', 'head-grid', 'where-maps']) $(id).replaceChildren();
+  for (const id of ['image-attention-block', 'head-view-block', 'where-block']) $(id).hidden = true;
   const slider = $<HTMLInputElement>('step-slider');
   slider.max = '0';
   slider.disabled = true;
@@ -190,6 +191,8 @@ async function run(): Promise<void> {
     const out = $('output-text');
     if (opened.sessions.kind === 'classifier') {
       await runClassifier(opened.sessions.model, ids, unknown);
+      await drawHeadView(opened.sessions, config);
+      document.body.dataset.run = 'done';
       return;
     }
     const value = (id: string): string => $<HTMLInputElement>(id).value;
@@ -226,12 +229,22 @@ async function run(): Promise<void> {
     $('self-block').hidden = !folder.hasAttention || panels.self === undefined;
     $('self-title').textContent = panels.self ?? '';
     drawAttention();
+    await drawHeadView(opened.sessions, config);
     document.body.dataset.run = 'done';
   } catch (error) {
     showError('run-error', error);
   } finally {
     setBusy(false);
   }
+}
+
+/** The head view of a text run, for kinds that have one and exports with attention outputs. */
+async function drawHeadView(sessions: Sessions, config: TokenModelConfig): Promise<void> {
+  if (!loaded || !result || !loaded.folder.hasAttention || !playgroundKind(config).headView) return;
+  const { ids, layers } = await textAttention(sessions, result, config.maxSeqLen);
+  $('head-view-block').hidden = false;
+  showHeadView({ layerSelect: $('head-layer'), toggles: $('head-toggles'), canvas: $('head-view'), readout: $('head-readout'), grid: $('head-grid') }, layers, tokenLabels(textTokenizer(loaded.folder), ids));
+  $('head-view').dataset.ids = ids.join(' ');
 }
 
 /** A text classifier: one call; the label and every class's probability, and its self-attention as the encoder maps. */
@@ -251,7 +264,6 @@ async function runClassifier(model: OnnxModel, ids: number[], unknown: string[])
   $('encoder-block').hidden = !hasAttention;
   $('step-row').hidden = true; // one call, no steps
   drawAttention();
-  document.body.dataset.run = 'done';
 }
 
 $('run-button').addEventListener('click', () => void run());
@@ -279,7 +291,7 @@ function showInputs(folder: ModelFolder): void {
   $('step-hint').hidden = image;
   for (const id of ['cross-block', 'self-block', 'encoder-block']) $(id).hidden = image || $(id).hidden;
   if (image) {
-    const c = configAs(folder.config, ['vit-classifier'], 'painting an image');
+    const c = imageConfig(folder.config, 'painting an image');
     pixels = new Float32Array(c.numChannels * c.imageSize ** 2);
     drawImage();
   }
@@ -338,6 +350,9 @@ async function classifyPainted(): Promise<void> {
     $('no-attention').hidden = maps;
     $('image-attention-block').hidden = !maps;
     if (maps) drawImageAttention(folder, r);
+    const where = playgroundKind(folder.config).where;
+    $('where-block').hidden = !where;
+    where?.($('where-maps'), folder.config, pixels, r);
     document.body.dataset.run = 'done';
   } catch (error) {
     showError('run-error', error);
@@ -365,16 +380,6 @@ function drawImageAttention(folder: ModelFolder, r: ImageResult): void {
 $('image-run').addEventListener('click', () => void classifyPainted());
 
 // 3. Attention ---------------------------------------------------------------------------------
-
-function mapFigure(title: string): { figure: HTMLElement; canvas: HTMLCanvasElement } {
-  const figure = document.createElement('figure');
-  const canvas = document.createElement('canvas');
-  canvas.className = 'heatmap';
-  const caption = document.createElement('figcaption');
-  caption.textContent = title;
-  figure.append(canvas, caption);
-  return { figure, canvas };
-}
 
 function drawAttention(): void {
   if (!loaded || !result) return;

@@ -3,7 +3,7 @@
 // into the canvas, a quadrilateral (a square when θ only zooms and shifts) — and beside it the
 // image the sampler read, which the classifier saw. Pixel values in core's attention colours.
 
-import { ATTENTION_COLOR_RANGE, rgbHex } from '@attend/core';
+import { ATTENTION_COLOR_RANGE, rgbHex, samplingQuadrilateral } from '@attend/core';
 import { render } from './plots.js';
 
 export interface StnView {
@@ -16,16 +16,6 @@ export interface StnView {
   output: Float32Array;
   outputSize: number;
   title: string;
-}
-
-/** The canvas pixel coordinates (x right, y down; 0 … S at the canvas edges) of the output's corners under θ, in drawing order. */
-export function samplingQuadrilateral(theta: ArrayLike<number>, size: number): { x: number; y: number }[] {
-  const [a, b, tx, c, d, ty] = Array.from(theta);
-  // align_corners = false: −1 and 1 are the outer edges of the first and last pixels.
-  return [[-1, -1], [1, -1], [1, 1], [-1, 1], [-1, -1]].map(([u, v]) => ({
-    x: ((a! * u! + b! * v! + tx! + 1) * size) / 2,
-    y: ((c! * u! + d! * v! + ty! + 1) * size) / 2,
-  }));
 }
 
 function pixels(values: Float32Array, size: number): { col: number; row: number; col2: number; row2: number; value: number }[] {

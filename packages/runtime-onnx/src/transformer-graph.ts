@@ -571,14 +571,17 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
   }
 
   /**
-   * `bias` broadcast over the query length of `query` [B, Tq, d] (MultiHeadAttention's
-   * attention_bias needs it), once per bias: a stack's layers share it and their query length.
+   * `bias` broadcast over the heads and the query length of `query` [B, Tq, d], to
+   * [B, H, Tq, K], once per bias: a stack's layers share it and their query length.
+   * MultiHeadAttention's attention_bias needs the query length on every EP, and all four
+   * dimensions on onnxruntime-web's WebGPU EP ("Expect attention_bias shape (batch_size,
+   * num_heads, sequence_length, total_sequence_length)"; the CPU kernel broadcasts the heads).
    */
   private queryWide(bias: Value, query: Value): Value {
     let wide = this.wideBiases.get(bias);
     if (!wide) {
       const { g } = this;
-      const shape = g.concat([g.int64s([1, 1]), g.unsqueeze(g.dimSize(query, 1), [0]), g.int64s([1])], 0);
+      const shape = g.concat([g.int64s([1, this.H]), g.unsqueeze(g.dimSize(query, 1), [0]), g.int64s([1])], 0);
       wide = g.op('Expand', [bias, shape]);
       this.wideBiases.set(bias, wide);
     }

@@ -5,4 +5,5 @@ import type { PlaygroundKind } from './kind.js';
 export const DECODER_LM: PlaygroundKind<DecoderLmConfig> = {
   summary: (c) => ({ attention: `${c.numHeads} heads`, layers: `${c.numDecoderLayers} layers` }),
   panels: { cross: false, encoder: false, self: 'Self-attention (prompt and generated tokens)' },
+  headView: true,
 };

@@ -14,7 +14,7 @@ let ready: Promise<unknown> | undefined;
 /** The files of an export folder of a tiny `preset` model over ALPHABET (char tokenizer). */
 export async function tinyExport(
   preset: Exclude<Preset, 'vit-classifier'>,
-  options: { withAttention?: boolean; seed?: number; rnnAttention?: RnnAttention } = {},
+  options: { withAttention?: boolean; seed?: number; rnnAttention?: RnnAttention; optimize?: boolean; fields?: Partial<ModelConfigInput> } = {},
 ): Promise<Record<string, Uint8Array>> {
   ready ??= setupBackend(['cpu']);
   await ready;
@@ -25,19 +25,20 @@ export async function tinyExport(
     ...pickFields(preset, shared),
     preset,
     ...(rnn ? { rnnAttention: options.rnnAttention ?? 'additive' } : {}),
+    ...options.fields,
   } as ModelConfigInput);
   const model = perturbed(createModel(config, { seed: options.seed ?? 3 }), 100 + (options.seed ?? 3));
-  const files = exportFolderFiles(serializeCheckpoint({ model, tokenizer: tokenizer.toJSON() }), { withAttention: options.withAttention ?? true });
+  const files = exportFolderFiles(serializeCheckpoint({ model, tokenizer: tokenizer.toJSON() }), { withAttention: options.withAttention ?? !options.optimize, optimize: options.optimize ?? false });
   model.dispose();
   return files;
 }
 
-/** `model` with every weight redrawn N(0, 0.5²) (layer-norm scales around 1), so attention is visibly non-uniform. */
-function perturbed(model: AttendModel, seed: number): AttendModel {
+/** `model` with every weight redrawn N(0, std²) (layer-norm scales around 1), so attention is visibly non-uniform. */
+function perturbed(model: AttendModel, seed: number, std = 0.5): AttendModel {
   const rng = createRng(seed);
   for (const { name, variable } of model.namedParams()) {
     const offset = /layer_norm\.weight$/.test(name) ? 1 : 0;
-    const values = Float32Array.from({ length: variable.size }, () => offset + 0.5 * rng.normal());
+    const values = Float32Array.from({ length: variable.size }, () => offset + std * rng.normal());
     tf.tidy(() => variable.assign(tf.tensor(values, variable.shape, 'float32')));
   }
   return model;
@@ -49,11 +50,20 @@ export function picked(files: Record<string, Uint8Array>, prefix = ''): PickedFi
 }
 
 /** The files of a tiny vit-classifier export: 8×8 single-channel images (raw 0 … 16) in 2×2 patches, 3 classes. */
-export async function tinyVitExport(options: { withAttention?: boolean; seed?: number } = {}): Promise<Record<string, Uint8Array>> {
+export function tinyVitExport(options: { withAttention?: boolean; seed?: number } = {}): Promise<Record<string, Uint8Array>> {
+  return tinyImageExport({ preset: 'vit-classifier', dModel: 8, numHeads: 2, numEncoderLayers: 2, dFf: 16 }, options);
+}
+
+/**
+ * The files of a tiny image-classifier export of `fields` (3 classes, single-channel images of
+ * raw values 0 … 16, 8×8 unless `fields` says otherwise), with attention outputs by default;
+ * weights drawn N(0, std²), std 0.5 unless `options.std` says otherwise.
+ */
+export async function tinyImageExport(fields: ModelConfigInput, options: { withAttention?: boolean; seed?: number; std?: number } = {}): Promise<Record<string, Uint8Array>> {
   ready ??= setupBackend(['cpu']);
   await ready;
-  const config = createModelConfig({ preset: 'vit-classifier', numClasses: 3, dModel: 8, numHeads: 2, numEncoderLayers: 2, dFf: 16, pixelScale: 1 / 16, dropout: 0 });
-  const model = perturbed(createModel(config, { seed: options.seed ?? 3 }), 200 + (options.seed ?? 3));
+  const config = createModelConfig({ numClasses: 3, pixelScale: 1 / 16, dropout: 0, ...fields } as ModelConfigInput);
+  const model = perturbed(createModel(config, { seed: options.seed ?? 3 }), 200 + (options.seed ?? 3), options.std);
   const files = exportFolderFiles(serializeCheckpoint({ model }), { withAttention: options.withAttention ?? true });
   model.dispose();
   return files;

@@ -6,7 +6,7 @@ import { ConfigError } from '../../errors.js';
 import { createModelConfig, parseModelConfig } from '../../config.js';
 import { flopsPerToken } from '../../flops.js';
 import type { CanvasClassifierConfig } from '../canvas-classifier/config.js';
-import type { StnClassifierConfig } from './config.js';
+import { IDENTITY_THETA, samplingQuadrilateral, type StnClassifierConfig } from './config.js';
 import { hfConfig, imageConfig, imagePositions, modelKind, modelTask } from '../registry.js';
 
 const canvas = (o: Record<string, unknown> = {}): CanvasClassifierConfig => createModelConfig({ preset: 'canvas-classifier', numClasses: 10, ...o } as never) as CanvasClassifierConfig;
@@ -67,5 +67,14 @@ describe('canvas-classifier and stn-classifier configs', () => {
     expect(parseModelConfig(JSON.stringify(s))).toEqual(s);
     expect(hfConfig(s)).toMatchObject({ model_type: 'attend-stn-classifier', image_size: 28, num_channels: 1, num_labels: 10, attend: s });
     expect(hfConfig(canvas())).toMatchObject({ model_type: 'attend-canvas-classifier' });
+  });
+
+  it("maps the sampler's output corners through θ onto the canvas: the whole canvas for the identity, a shifted half for zoom 0.5", () => {
+    expect(samplingQuadrilateral(IDENTITY_THETA, 32)).toEqual([{ x: 0, y: 0 }, { x: 32, y: 0 }, { x: 32, y: 32 }, { x: 0, y: 32 }, { x: 0, y: 0 }]);
+    // x' = 0.5 u + 0.25, y' = 0.5 v − 0.5: the square [0.625, 0.875] × [0, 0.5] of the canvas, times 32.
+    expect(samplingQuadrilateral([0.5, 0, 0.25, 0, 0.5, -0.5], 32)).toEqual([{ x: 12, y: 0 }, { x: 28, y: 0 }, { x: 28, y: 16 }, { x: 12, y: 16 }, { x: 12, y: 0 }]);
+    // A shear moves the corners off the square: the quadrilateral is a parallelogram.
+    const [a, b, c, d] = samplingQuadrilateral([1, 0.5, 0, 0, 1, 0], 8);
+    expect([a, b, c, d]).toEqual([{ x: -2, y: 0 }, { x: 6, y: 0 }, { x: 10, y: 8 }, { x: 2, y: 8 }]);
   });
 });

@@ -47,6 +47,21 @@ export function locWidths(config: StnClassifierConfig): number[] {
   return [imageValues(config), config.locHiddenSize, THETA_SIZE];
 }
 
+/**
+ * The canvas pixel coordinates (x right, y down; 0 … S at the canvas edges) of the sampler's
+ * output corners under θ (row-major [[a, b, tx], [c, d, ty]]), closed, in drawing order: the
+ * quadrilateral the spatial transformer read (a square when θ only zooms and shifts). What
+ * `attend attention` and the playground draw.
+ */
+export function samplingQuadrilateral(theta: ArrayLike<number>, size: number): { x: number; y: number }[] {
+  const [a, b, tx, c, d, ty] = Array.from(theta);
+  // align_corners = false: −1 and 1 are the outer edges of the first and last pixels.
+  return [[-1, -1], [1, -1], [1, 1], [-1, 1], [-1, -1]].map(([u, v]) => ({
+    x: ((a! * u! + b! * v! + tx! + 1) * size) / 2,
+    y: ((c! * u! + d! * v! + ty! + 1) * size) / 2,
+  }));
+}
+
 /** Widths of the classifier's MLP on the sampler's output (after its convolution blocks, if any). */
 export function stnClassifierWidths(config: StnClassifierConfig): number[] {
   return mlpWidths(config, convOutputValues(config, config.outputSize, config.numChannels));
