@@ -76,6 +76,16 @@ describe('attend export --format hf', () => {
     expect(await readdir(mine)).toEqual(['notes.txt']);
   }, 120_000);
 
+  it('a fresh head (--num-classes) drops the old label names', async () => {
+    const csv = join(dir, 'three.csv');
+    await writeFile(csv, 'aab,0\nabb,1\nabc,2\n'.repeat(10));
+    const out = join(dir, 'three');
+    const r = await attend(['train', '--from', bert, '--csv', csv, '--num-classes', '3', '--steps', '1', '--eval-every', '1', '--batch-size', '4', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    const config = JSON.parse(await readFile(join(out, 'config.json'), 'utf8'));
+    expect([config.numClasses, config.labels]).toEqual([3, undefined]);
+  }, 120_000);
+
   it('takes none of the ONNX export\'s flags', async () => {
     const r = await attend(['export', bert, '--format', 'hf', '--quantize', 'int8', '--out', join(dir, 'q')]);
     expect([r.code, r.stderr]).toEqual([2, 'attend: --format hf writes PyTorch weights; it takes no --target, --quantize, --optimize, --with-attention or --adapter-only\n']);
