@@ -1,5 +1,6 @@
-// attend export --format hf: a checkpoint in the BERT shape becomes a Hugging Face folder that
-// imports back to the same config and weights; a config BERT cannot compute is a one-line usage
+// attend export --format hf: a checkpoint in the BERT shape, its classes named in --config,
+// becomes a Hugging Face folder (id2label from the names) that imports back to the same config
+// and weights, whose infer prints the names; a config BERT cannot compute is a one-line usage
 // error naming the field; --out follows export's rules (an earlier folder only with --overwrite,
 // never a folder holding other files); flags of the ONNX export are refused with it.
 
@@ -17,7 +18,7 @@ let plain: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'attend-export-hf-'));
   const settings = join(dir, 'bert.json');
-  await writeFile(settings, JSON.stringify({ norm: 'post', positional: 'learned', pooling: 'cls', pooler: true, scaleEmbedding: false, embeddingNorm: true }));
+  await writeFile(settings, JSON.stringify({ norm: 'post', positional: 'learned', pooling: 'cls', pooler: true, scaleEmbedding: false, embeddingNorm: true, labels: ['more a', 'more b'] }));
   bert = join(dir, 'bert');
   plain = join(dir, 'plain');
   for (const [out, extra] of [[bert, ['--config', settings]], [plain, []]] as const) {
@@ -38,7 +39,7 @@ describe('attend export --format hf', () => {
     expect(r.stdout).toContain('(Hugging Face BertForSequenceClassification)');
     expect((await readdir(out)).sort()).toEqual(['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
     const config = JSON.parse(await readFile(join(out, 'config.json'), 'utf8'));
-    expect(config).toMatchObject({ model_type: 'bert', architectures: ['BertForSequenceClassification'], hidden_size: 16, num_labels: 2 });
+    expect(config).toMatchObject({ model_type: 'bert', architectures: ['BertForSequenceClassification'], hidden_size: 16, num_labels: 2, id2label: { 0: 'more a', 1: 'more b' } });
     expect(config).not.toHaveProperty('attend');
 
     const back = join(dir, 'bert-back');
@@ -46,6 +47,9 @@ describe('attend export --format hf', () => {
     expect(imported.code, imported.stderr).toBe(0);
     expect(JSON.parse(await readFile(join(back, 'config.json'), 'utf8'))).toEqual(JSON.parse(await readFile(join(bert, 'config.json'), 'utf8')));
     expect(await checkpointWeights(back)).toEqual(await checkpointWeights(bert));
+    const infer = await attend(['infer', back, 'aab', 'abb']);
+    expect(infer.code, infer.stderr).toBe(0);
+    expect(infer.stdout).toMatch(/^more [ab]\t\(0: [\d.]+, 1: [\d.]+\)\nmore [ab]\t/);
   }, 120_000);
 
   it('refuses a config BERT cannot compute, naming the field, and writes nothing', async () => {
@@ -70,6 +74,16 @@ describe('attend export --format hf', () => {
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('holds other files (notes.txt)');
     expect(await readdir(mine)).toEqual(['notes.txt']);
+  }, 120_000);
+
+  it('a fresh head (--num-classes) drops the old label names', async () => {
+    const csv = join(dir, 'three.csv');
+    await writeFile(csv, 'aab,0\nabb,1\nabc,2\n'.repeat(10));
+    const out = join(dir, 'three');
+    const r = await attend(['train', '--from', bert, '--csv', csv, '--num-classes', '3', '--steps', '1', '--eval-every', '1', '--batch-size', '4', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    const config = JSON.parse(await readFile(join(out, 'config.json'), 'utf8'));
+    expect([config.numClasses, config.labels]).toEqual([3, undefined]);
   }, 120_000);
 
   it('takes none of the ONNX export\'s flags', async () => {

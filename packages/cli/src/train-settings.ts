@@ -30,6 +30,8 @@ const MODEL_FIELDS = [
   'activation', 'positional', 'attention', 'localWindow', 'tieEmbeddings', 'scaleEmbedding', 'embeddingNorm', 'layerNormEps', 'pooling', 'pooler',
   'rnnCell', 'rnnAttention', 'rnnBidirectional', 'patchSize', 'numChannels', 'pixelScale',
   'visualAttention', 'patchStride', 'featureSize', 'attentionPenalty', 'entropyBonus', 'baselineDecay', 'convChannels',
+  // A classifier's class names (config.json `labels`, exported as id2label).
+  'labels',
 ] as const;
 /** Set from the data, not from the file. */
 const DATA_FIELDS = ['vocabSize', 'padTokenId', 'bosTokenId', 'eosTokenId', 'imageSize', 'imageHeight', 'imageWidth'] as const;

@@ -101,7 +101,8 @@ function modelConfigFor(data: TrainData, tokenizer: Tokenizer | undefined, s: Tr
   // The data decides the task; --preset may pick another kind for it (pairs train rnn-seq2seq too).
   const kind = modelKind(preset);
   for (const field of Object.keys(fields)) {
-    if (!kind.fields.includes(field) && s.origin[field] !== 'default') throw settingError(s, field, `preset '${kind.preset}' has no such setting`);
+    // `labels` is any classifier's optional field, checked with the config (validateLabels).
+    if (!kind.fields.includes(field) && field !== 'labels' && s.origin[field] !== 'default') throw settingError(s, field, `preset '${kind.preset}' has no such setting`);
   }
   // --context-length is a training setting (the LM's windows, and its maxSeqLen): set for another kind, it would do nothing.
   if (kind.task !== 'text-generation' && s.origin.contextLength !== undefined && s.origin.contextLength !== 'default') {
@@ -118,7 +119,7 @@ function modelConfigFor(data: TrainData, tokenizer: Tokenizer | undefined, s: Tr
     dFf: 4 * dModel,
     ...CLI_KINDS[kind.preset].train.sizes(data, tokenizer, s, { dModel, ...(patchSize === undefined ? {} : { patchSize }) }),
   };
-  const input = Object.fromEntries(Object.entries({ ...sizes, ...fields }).filter(([field]) => kind.fields.includes(field)));
+  const input = Object.fromEntries(Object.entries({ ...sizes, ...fields }).filter(([field]) => kind.fields.includes(field) || field === 'labels'));
   try {
     return createModelConfig({ ...input, preset: kind.preset } as ModelConfigInput);
   } catch (error) {
