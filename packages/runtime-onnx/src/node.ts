@@ -91,6 +91,7 @@ const FOLDER_LOADERS: Readonly<Record<Preset, string>> = Object.freeze({
   'canvas-classifier': 'loadVitFolder',
   'stn-classifier': 'loadVitFolder',
   'image-captioner': 'openExport',
+  'vision-encoder-decoder': 'openExport',
   'glimpse-classifier': 'loadVitFolder',
 });
 
