@@ -54,7 +54,11 @@ export function visionEncoderDecoderConfig(config: VisionEncoderDecoderConfig): 
   };
 }
 
-/** preprocessor_config.json of a vision-encoder-decoder folder: one grey channel, no resizing, rescaling or normalising outside the graph. */
+/**
+ * preprocessor_config.json of a vision-encoder-decoder folder: images to one grey channel (so
+ * transformers.js's image-to-text pipeline feeds pixel_values [1, 1, H, W]), no resizing,
+ * rescaling or normalising outside the graph (pixelScale is in it).
+ */
 export function visionEncoderDecoderPreprocessorConfig(config: VisionEncoderDecoderConfig): Record<string, unknown> {
   return {
     image_processor_type: 'ViTImageProcessor',
@@ -63,5 +67,6 @@ export function visionEncoderDecoderPreprocessorConfig(config: VisionEncoderDeco
     do_rescale: false,
     do_normalize: false,
     do_convert_rgb: false,
+    do_convert_grayscale: true,
   };
 }
