@@ -15,10 +15,10 @@
 
 import { ConfigError } from '../../errors.js';
 import type { ModelKind } from '../kind.js';
-import type { EncoderDecoderConfig } from '../encoder-decoder/config.js';
+import { encoderDecoder, type EncoderDecoderConfig } from '../encoder-decoder/config.js';
 import { TRANSFORMER_DEFAULTS } from '../encoder-classifier/config.js';
 import {
-  BASE_FIELDS, EMBEDDING_FIELDS, STACK_FIELDS, TOKEN_FIELDS, baseFields, bool, embeddingFields, int, layers, positive, stackFields, tokenFields,
+  BASE_FIELDS, EMBEDDING_FIELDS, STACK_FIELDS, TOKEN_FIELDS, int, positive,
   type BaseFields, type EmbeddingFields, type StackFields, type TiedFields, type TokenFields,
 } from '../fields.js';
 import { logitActivations, stackActivations, stackFlops, stackSizedWeights } from '../stack.js';
@@ -62,16 +62,11 @@ export const visionEncoderDecoder: ModelKind<VisionEncoderDecoderConfig> = {
   }),
   hfConfig: visionEncoderDecoderConfig,
   validate(v) {
-    const base = baseFields(v);
+    // The encoder-decoder's fields, checked as that kind checks them.
+    const { preset: _p, ...transformer } = encoderDecoder.validate(v);
     const config: VisionEncoderDecoderConfig = {
       preset: 'vision-encoder-decoder',
-      ...tokenFields(v),
-      ...base,
-      ...stackFields(v, base),
-      numEncoderLayers: layers(v, 'numEncoderLayers'),
-      numDecoderLayers: layers(v, 'numDecoderLayers'),
-      ...embeddingFields(v),
-      tieEmbeddings: bool(v, 'tieEmbeddings'),
+      ...transformer,
       imageHeight: int(v, 'imageHeight', 1),
       imageWidth: int(v, 'imageWidth', 1),
       patchSize: int(v, 'patchSize', 1),

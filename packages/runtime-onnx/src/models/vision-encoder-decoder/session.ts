@@ -7,6 +7,7 @@ import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import { decodeRows, headDim, ShapeError, type DecodeStrategy, type StepFunction, type VisionEncoderDecoderConfig } from '@attend/core';
 import { seq2seqPastName, seq2seqPresentName } from '../../graph-io.js';
 import type { OrtRuntime } from '../../session.js';
+import { sourceRowsOf } from '../encoder-decoder/session.js';
 
 /** The encoder_model.onnx and decoder_model_merged.onnx sessions of one export. */
 export interface VisionEncoderDecoderSessions {
@@ -77,21 +78,18 @@ export async function visionCaptionLogits(
 /**
  * A step function over the two graphs for captioning `count` images: the images are encoded
  * once; each call runs the decoder over the rows' words so far (captions are a few words),
- * each row reading the encoder states of the image it descends from (beam search's `parents`).
+ * each row reading the encoder states of the image it descends from (beam search's `parents`,
+ * followed as the encoder-decoder's step function follows its sources).
  */
 export async function visionCaptionStepFunction(ort: OrtRuntime, sessions: VisionEncoderDecoderSessions, config: VisionEncoderDecoderConfig, pixels: Float32Array, count: number): Promise<StepFunction> {
-  const states = await encodeImages(ort, sessions.encoder, config, pixels, count);
-  const [, S, d] = states.dims as [number, number, number];
-  const data = states.data as Float32Array;
+  const encoded = await encodeImages(ort, sessions.encoder, config, pixels, count);
+  const S = encoded.dims[1]!;
+  const states = { data: encoded.data as Float32Array, dims: [...encoded.dims] };
+  const follow = sourceRowsOf({ states, mask: { data: new Int32Array(count * S).fill(1), batchSize: count, seqLen: S } });
   const V = config.vocabSize;
-  let imageRows: Int32Array | undefined;
   return async (tokens, batchSize, length, context) => {
-    const parents = context?.parents;
-    if (!(imageRows && parents) && batchSize !== count) throw new ShapeError(`captioning ${count} images: the first step has ${batchSize} rows`);
-    imageRows = imageRows && parents ? Int32Array.from(parents, (p) => imageRows![p]!) : Int32Array.from({ length: batchSize }, (_, i) => i);
-    const rows = new Float32Array(batchSize * S * d);
-    imageRows.forEach((r, i) => rows.set(data.subarray(r * S * d, (r + 1) * S * d), i * S * d));
-    const { logits } = await runDecoder(ort, sessions.decoder, config, tokens, batchSize, length, new ort.Tensor('float32', rows, [batchSize, S, d]));
+    const { memory } = follow(tokens, batchSize, length, context?.parents);
+    const { logits } = await runDecoder(ort, sessions.decoder, config, tokens, batchSize, length, new ort.Tensor('float32', memory.states.data, memory.states.dims));
     const last = new Float32Array(batchSize * V);
     for (let b = 0; b < batchSize; b++) last.set(logits.subarray(((b + 1) * length - 1) * V, (b + 1) * length * V), b * V);
     return last;
