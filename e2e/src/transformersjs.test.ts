@@ -2,17 +2,19 @@
 // runtime: a decoder-lm (gpt2 layout, onnx/model.onnx with the KV cache) over the positional
 // encodings and a local window, standard and optimized (fused com.microsoft operators, which also
 // decode as the standard folder does), a trained encoder–decoder (marian layout, encoder_model.onnx +
-// decoder_model_merged.onnx), and a vision Transformer (vit layout: the same logits for the same
-// pixel_values). @huggingface/transformers is a dev dependency of this workspace only.
+// decoder_model_merged.onnx), a vision Transformer (vit layout: the same logits for the same
+// pixel_values), and a Transformer captioner trained on digit scenes (vision-encoder-decoder layout:
+// the image-to-text pipeline writes attend's greedy captions). @huggingface/transformers is a dev dependency of this workspace only.
 
+import { existsSync } from 'node:fs';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AutoModelForCausalLM, AutoModelForImageClassification, AutoModelForSeq2SeqLM, AutoTokenizer, env, Tensor } from '@huggingface/transformers';
-import { CharTokenizer, copyTask, createModelConfig, createRng, POSITIONAL_ENCODINGS, sampleLmBatch, type PositionalEncoding } from '@attend/core';
-import { createModel, lmTrainBatch, seq2seqTask, serializeCheckpoint, setupBackend, train, TransformerModel, type AttendModel } from '@attend/transformer';
+import { AutoModelForCausalLM, AutoModelForImageClassification, AutoModelForSeq2SeqLM, AutoModelForVision2Seq, AutoTokenizer, env, pipeline, RawImage, Tensor } from '@huggingface/transformers';
+import { CharTokenizer, copyTask, createModelConfig, createRng, DIGIT_WORDS, digitScenes, POSITIONAL_ENCODINGS, readCsvClassification, sampleLmBatch, WordTokenizer, type PositionalEncoding, type Tokenizer, type VisionEncoderDecoderConfig } from '@attend/core';
+import { captionTask, createModel, imageBatch, lmTrainBatch, seq2seqTask, serializeCheckpoint, setupBackend, train, translate as translateTfjs, TransformerModel, type AttendModel } from '@attend/transformer';
 import { exportFolder, generate, loadExportFolder, loadSeq2SeqFolder, loadVitFolder, translate } from '@attend/runtime-onnx/node';
 
 let root: string;
@@ -28,7 +30,7 @@ afterAll(async () => {
 });
 
 /** Writes a checkpoint of `model` (with `tokenizer`, when it has one) and exports it to `<root>/<name>` (`optimize`: fused operators). */
-async function exported(name: string, model: AttendModel, tokenizer?: CharTokenizer, optimize = false): Promise<string> {
+async function exported(name: string, model: AttendModel, tokenizer?: Pick<Tokenizer, 'toJSON'>, optimize = false): Promise<string> {
   const ckpt = join(root, `${name}-ckpt`);
   await mkdir(ckpt);
   for (const [file, bytes] of Object.entries(serializeCheckpoint({ model, ...(tokenizer ? { tokenizer: tokenizer.toJSON() } : {}) }))) await writeFile(join(ckpt, file), bytes);
@@ -164,4 +166,46 @@ describe('vit-classifier (vit layout): the same logits', () => {
     const logits = Array.from(ours.logits.data);
     expect(Math.max(...logits) - Math.min(...logits), 'logits worth comparing').toBeGreaterThan(0.1);
   });
+});
+
+const DIGITS = '/work/shared/data/digits8x8.csv';
+
+describe.skipIf(!existsSync(DIGITS))('vision-encoder-decoder (VisionEncoderDecoderModel layout)', () => {
+  it('a captioner of single-digit scenes: the image-to-text pipeline and generate give attend\'s greedy captions', async () => {
+    const rows = await readCsvClassification(DIGITS);
+    const shape = { height: 12, width: 24, minDigits: 1, maxDigits: 1 };
+    // Grey bytes 0–255, as the pipeline reads an image; the model scales them (pixelScale 1/255).
+    const toImages = (scenes: ReturnType<typeof digitScenes>) => scenes.map((s) => ({ pixels: Float32Array.from(s.pixels, (v) => Math.round(v * 255)), caption: s.caption }));
+    const trainImages = toImages(digitScenes(rows.slice(0, 1400), { count: 2000, seed: 1, ...shape }));
+    const testImages = toImages(digitScenes(rows.slice(1400), { count: 20, seed: 2, ...shape }));
+    const tokenizer = WordTokenizer.fromCorpus(DIGIT_WORDS.slice());
+    const config: VisionEncoderDecoderConfig = createModelConfig({
+      preset: 'vision-encoder-decoder', vocabSize: tokenizer.vocabSize, dModel: 32, numHeads: 4, dFf: 64, numEncoderLayers: 1, numDecoderLayers: 1,
+      imageHeight: 12, imageWidth: 24, patchSize: 4, maxSeqLen: 4, dropout: 0, pixelScale: 1 / 255,
+    });
+    const model = createModel(config, { seed: 1 });
+    const task = captionTask(trainImages, testImages, tokenizer, config, { batchSize: 32, seed: 1 });
+    await train(model, task.nextBatch, { steps: 300, learningRate: 3e-3, logEvery: 1000 });
+    const pixels = new Float32Array(testImages.length * 12 * 24);
+    testImages.forEach((image, i) => pixels.set(image.pixels, i * 12 * 24));
+    const ours = await translateTfjs(model, imageBatch(pixels, testImages.length, config), { maxNewTokens: config.maxSeqLen - 1 });
+    await exported('ved', model, tokenizer);
+
+    const ved = await AutoModelForVision2Seq.from_pretrained('ved', { dtype: 'fp32', device: 'cpu' });
+    const captioner = await pipeline('image-to-text', 'ved', { dtype: 'fp32', device: 'cpu' });
+    const theirs: number[][] = [];
+    const texts: string[] = [];
+    for (const image of testImages) {
+      const out = (await ved.generate({ pixel_values: new Tensor('float32', image.pixels, [1, 1, 12, 24]), max_new_tokens: config.maxSeqLen - 1, do_sample: false, num_beams: 1 })) as Tensor;
+      theirs.push(untilEos(Array.from(out.data as BigInt64Array, Number).slice(1)));
+      const raw = new RawImage(Uint8ClampedArray.from(image.pixels), 24, 12, 1);
+      texts.push(((await captioner(raw, { max_new_tokens: config.maxSeqLen - 1 })) as { generated_text: string }[])[0]!.generated_text);
+    }
+    await ved.dispose();
+    await captioner.dispose();
+    expect(theirs).toEqual(ours);
+    expect(texts).toEqual(ours.map((ids) => tokenizer.decode(ids)));
+    // Trained enough that the captions are mostly right, i.e. not a degenerate agreement.
+    expect(texts.filter((t, i) => t === testImages[i]!.caption).length).toBeGreaterThanOrEqual(5);
+  }, 300_000);
 });

@@ -5,7 +5,7 @@
 // runtime-onnx's export-folder loader.
 
 import * as ort from 'onnxruntime-web';
-import { modelTask, type Preset } from '@attend/core';
+import { modelTask, type ImageToTextConfig, type Preset } from '@attend/core';
 import { createOnnxModel, DEVICES, openExportSessions, resolveDevice } from '@attend/runtime-onnx/web';
 import type { Sessions } from './decode.js';
 import type { ModelFolder } from './model-folder.js';
@@ -57,7 +57,7 @@ export interface OpenedSessions {
 }
 
 /** The playground's sessions of each preset. */
-const SESSION_KINDS: Record<Exclude<Preset, 'image-captioner'>, Sessions['kind']> = { 'decoder-lm': 'lm', 'encoder-classifier': 'classifier', 'vit-classifier': 'image', 'encoder-decoder': 'seq2seq', 'rnn-seq2seq': 'rnn', 'canvas-classifier': 'image', 'stn-classifier': 'image', 'glimpse-classifier': 'image' };
+const SESSION_KINDS: Record<Exclude<Preset, ImageToTextConfig['preset']>, Sessions['kind']> = { 'decoder-lm': 'lm', 'encoder-classifier': 'classifier', 'vit-classifier': 'image', 'encoder-decoder': 'seq2seq', 'rnn-seq2seq': 'rnn', 'canvas-classifier': 'image', 'stn-classifier': 'image', 'glimpse-classifier': 'image' };
 
 /** Creates the ONNX Runtime sessions of a checked folder; releases what it made if one fails. */
 export async function openSessions(folder: ModelFolder, device: 'wasm' | 'webgpu'): Promise<OpenedSessions> {

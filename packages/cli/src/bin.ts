@@ -5,7 +5,8 @@
 // or missing flag, bad flag value), 130 training interrupted by Ctrl-C (checkpoint kept).
 
 import { Command, CommanderError, Option } from 'commander';
-import { PRESETS, RNN_ATTENTIONS, RNN_CELLS, SYNTHETIC_CLASSIFICATION_TASKS, SYNTHETIC_TASKS, VISUAL_ATTENTIONS } from '@attend/core';
+import { PRESETS, RNN_ATTENTIONS, RNN_CELLS, SYNTHETIC_CLASSIFICATION_TASKS, SYNTHETIC_TASKS } from '@attend/core';
+import { CAPTIONERS } from './models/captioner-flag.js';
 import { DIGIT_SCENES_TASK } from './caption-data.js';
 import { NODE_DEVICES } from '@attend/runtime-onnx';
 import { CliError, errorLine } from './errors.js';
@@ -83,7 +84,7 @@ program
   .option('--digit-size <n>', `--task ${CLUTTERED_DIGITS_TASK}: digit side on the canvas, 8 or larger by scaling (default 8)`, positiveInt)
   .option('--rotate <degrees>', `--task ${CLUTTERED_DIGITS_TASK}: largest rotation of a digit (default 0)`, positiveNumber)
   .option('--clutter <n>', `--task ${CLUTTERED_DIGITS_TASK} or ${DIGIT_SCENES_TASK}: fragments of other digits scattered over each canvas or scene (default 0)`, nonNegativeInt)
-  .addOption(new Option('--captioner <attention>', `image-captioner: how the LSTM looks at the image grid (none: Show and Tell; soft, hard: Show, Attend and Tell; default soft)`).choices(VISUAL_ATTENTIONS))
+  .addOption(new Option('--captioner <attention>', `--task ${DIGIT_SCENES_TASK}: how the captioner looks at the image (image-captioner's LSTM — none: Show and Tell; soft, hard: Show, Attend and Tell; default soft — or transformer: the vision-encoder-decoder preset)`).choices(CAPTIONERS))
   .option('--digits-csv <file>', `--task ${DIGIT_SCENES_TASK}: digits8x8.csv, the digit images the scenes are drawn from (rows split 8:1:1 into train, dev and test digits)`)
   .option('--canvas <HxW>', `--task ${DIGIT_SCENES_TASK}: scene height x width in pixels (default 24x48)`)
   .option('--scene-digits <n>', `--task ${DIGIT_SCENES_TASK}: digits per scene, N or MIN-MAX (default 1-4)`)

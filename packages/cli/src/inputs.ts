@@ -3,7 +3,7 @@
 // the length (--max-new-tokens, alias --max-tokens; --sliding-window) and the warning for input
 // the tokenizer does not know.
 
-import { readTextLines, textLines, unknownText, unknownTextWarning, type DecodeStrategy, type ModelConfig, type Tokenizer, type ImageClassifierConfig, type ImageCaptionerConfig } from '@attend/core';
+import { readTextLines, textLines, unknownText, unknownTextWarning, type DecodeStrategy, type ModelConfig, type Tokenizer, type ImageClassifierConfig, type ImageToTextConfig } from '@attend/core';
 import { CliError, InputError } from './errors.js';
 import { isImageCsvHeader } from './train-data.js';
 
@@ -120,13 +120,13 @@ export interface ImageInputs {
 }
 
 /** Whether `line` is the header of an images CSV for `config`: a row's column count, some field not a number (a lone word is a bad input). */
-/** The pixel values per image of an image model (image classifiers C × S × S, image-captioner H × W) and how to name them. */
-export function pixelShape(config: ImageClassifierConfig | ImageCaptionerConfig): { size: number; text: string } {
+/** The pixel values per image of an image model (image classifiers C × S × S, captioners H × W) and how to name them. */
+export function pixelShape(config: ImageClassifierConfig | ImageToTextConfig): { size: number; text: string } {
   if ('numChannels' in config) return { size: config.numChannels * config.imageSize ** 2, text: `${config.numChannels} × ${config.imageSize} × ${config.imageSize}` };
   return { size: config.imageHeight * config.imageWidth, text: `${config.imageHeight} × ${config.imageWidth}` };
 }
 
-export function isImageHeader(line: string, config: ImageClassifierConfig | ImageCaptionerConfig): boolean {
+export function isImageHeader(line: string, config: ImageClassifierConfig | ImageToTextConfig): boolean {
   const { size } = pixelShape(config);
   const columns = line.split(',').length;
   return (columns === size || columns === size + 1) && isImageCsvHeader(line);
@@ -137,7 +137,7 @@ export function isImageHeader(line: string, config: ImageClassifierConfig | Imag
  * optionally followed by the class id; with `header` (the default), a first line that
  * `isImageHeader` is skipped.
  */
-export function imageInputs(lines: readonly string[], config: ImageClassifierConfig | ImageCaptionerConfig, { header = true }: { header?: boolean } = {}): ImageInputs {
+export function imageInputs(lines: readonly string[], config: ImageClassifierConfig | ImageToTextConfig, { header = true }: { header?: boolean } = {}): ImageInputs {
   const { size, text } = pixelShape(config);
   const rows = header && lines.length > 0 && isImageHeader(lines[0]!, config) ? lines.slice(1) : lines;
   if (rows.length === 0) throw new CliError('no images: each input is a line of comma-separated pixel values');

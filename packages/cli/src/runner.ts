@@ -5,7 +5,7 @@
 // vit-classifier), streamed continuation for the LM.
 
 import { join } from 'node:path';
-import { configAs, hasTokens, decodeResults, encoderInputIds, finishReasonOf, lmPromptIds, slidingWindow, tokenizerFromJSON, type DecodeStrategy, type FinishReason, type ModelConfig, type ModelTask, type StepFunction, type Tokenizer, type TokenFields, type TokenModelConfig, modelTask } from '@attend/core';
+import { hasTokens, imageToTextConfig, decodeResults, encoderInputIds, finishReasonOf, lmPromptIds, slidingWindow, tokenizerFromJSON, type DecodeStrategy, type FinishReason, type ModelConfig, type ModelTask, type StepFunction, type Tokenizer, type TokenFields, type TokenModelConfig, modelTask } from '@attend/core';
 import { resolveDevice, type Classification, type Device, type OnnxRnnSeq2SeqModel, type OnnxSeq2SeqModel, type OpenExportFolderOptions } from '@attend/runtime-onnx';
 import { CliError, InputError } from './errors.js';
 import { folderKind } from './model-folder.js';
@@ -196,7 +196,7 @@ async function openCheckpoint(dir: string): Promise<ModelRunner> {
     },
     async caption(pixels, count, strategy) {
       if (modelTask(config) !== 'image-to-text') throw wrongPreset(config, 'caption images');
-      const captioner = configAs(config, ['image-captioner'], 'captioning');
+      const captioner = imageToTextConfig(config, 'captioning');
       const out = await translate(model, imageBatch(pixels, count, captioner), { maxNewTokens: captioner.maxSeqLen - 1, strategy });
       return out.map((ids) => textTokenizer(tokenizer, config).decode(ids));
     },

@@ -85,6 +85,7 @@ const FLAG_OF_PRESET: Record<Preset, string> = {
   'decoder-lm': '--text FILE',
   'encoder-classifier': `--csv FILE.csv or --task ${SYNTHETIC_CLASSIFICATION_TASKS.join('|')}`,
   'image-captioner': `--task ${DIGIT_SCENES_TASK} --digits-csv FILE`,
+  'vision-encoder-decoder': `--task ${DIGIT_SCENES_TASK} --digits-csv FILE`,
 };
 
 /**

@@ -5,6 +5,7 @@
 
 import { closest, ConfigError, describe, MAX_SEED, modelKind, PRESETS, readTextFile, type Preset } from '@attend/core';
 import { CliError } from './errors.js';
+import { captionerSettings } from './models/captioner-flag.js';
 
 /**
  * The largest values `attend train` accepts, whatever the flag or file says: past them a run
@@ -120,7 +121,7 @@ export interface TrainFlags {
   patchSize?: number;
   /** vit-classifier: channels per pixel of the images CSV (default 1). */
   channels?: number;
-  /** image-captioner: none, soft or hard attention (no default here, as rnnAttention). */
+  /** image-captioner: none, soft or hard attention; transformer: the vision-encoder-decoder (no default here, as rnnAttention). */
   captioner?: string;
   /** canvas- and stn-classifier: channels of each convolution block (no default here, as rnnAttention). */
   convChannels?: number[];
@@ -173,8 +174,10 @@ export async function trainSettings(flags: TrainFlags, fromCli: (key: keyof Trai
   if (typeof values.gradAccum === 'number' && typeof values.batchSize === 'number' && values.gradAccum > values.batchSize) {
     throw settingError({ origin, file: flags.config }, 'gradAccum', `${values.gradAccum} micro-batches cannot split a batch of ${values.batchSize}; use at most ${values.batchSize}`);
   }
-  const model: ModelSettings = {};
-  for (const field of MODEL_FIELDS) if (values[field] !== undefined) (model as Record<string, unknown>)[field] = values[field];
+  const given: ModelSettings = {};
+  for (const field of MODEL_FIELDS) if (values[field] !== undefined) (given as Record<string, unknown>)[field] = values[field];
+  const model = captionerSettings(given);
+  if ('error' in model) throw settingError({ origin, file: flags.config }, 'visualAttention', model.error as string);
   const hasHeads = model.preset === undefined || modelKind(model.preset).fields.includes('numHeads');
   if (hasHeads && model.dModel !== undefined && model.numHeads !== undefined && model.dModel % model.numHeads !== 0) {
     const name = (f: string) => (origin[f] === 'flag' ? FLAG_OF[f]! : f);
@@ -183,7 +186,7 @@ export async function trainSettings(flags: TrainFlags, fromCli: (key: keyof Trai
     throw settingError(where, 'numHeads', `${model.numHeads} does not divide ${name('dModel')} ${model.dModel}`);
   }
   return {
-    preset: values.preset as Preset | undefined,
+    preset: model.preset,
     steps: values.steps as number,
     batchSize: values.batchSize as number,
     gradAccum: (values.gradAccum as number | undefined) ?? 1,

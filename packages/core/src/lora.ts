@@ -51,6 +51,7 @@ export const LORA_TARGETS: { readonly [P in Preset]: Readonly<Record<string, str
   'stn-classifier': {},
   'image-captioner': {},
   'glimpse-classifier': {},
+  'vision-encoder-decoder': {},
 });
 
 /** A checked LoraConfig for a model of `preset`; a ConfigError naming the field (`lora.…`) and what is allowed. */

@@ -16,7 +16,10 @@ export const METADATA_KEYS = { config: 'attend.config', graph: 'attend.graph' } 
  * decoder-lm KV-cache graph over a cache of maxSeqLen positions that each call updates in place
  * (kv-cache.ts).
  */
-export type GraphKind = 'forward' | 'decoder-with-past' | 'decoder-shared-cache' | 'seq2seq-encoder' | 'seq2seq-decoder' | 'rnn-seq2seq-encoder' | 'rnn-seq2seq-decoder' | 'image-captioner-encoder' | 'image-captioner-decoder';
+export type GraphKind =
+  | 'forward' | 'decoder-with-past' | 'decoder-shared-cache' | 'seq2seq-encoder' | 'seq2seq-decoder' | 'rnn-seq2seq-encoder' | 'rnn-seq2seq-decoder' | 'image-captioner-encoder' | 'image-captioner-decoder'
+  // The vision-encoder-decoder's encoder_model.onnx (pixel_values → last_hidden_state) and its merged decoder (a seq2seq-decoder without encoder_attention_mask).
+  | 'vision-encoder' | 'vision-decoder';
 
 /** Name of the past key or value input of `layer`, and of the matching present output. */
 export function pastName(layer: number, part: 'key' | 'value'): string {
@@ -48,23 +51,24 @@ const FORWARD_INPUTS: { readonly [P in Preset]: readonly string[] } = {
   'glimpse-classifier': ['pixel_values'],
   // Its graphs are the image encoder and the decoder step (graph kinds above); the encoder reads the image.
   'image-captioner': ['pixel_values'],
+  'vision-encoder-decoder': ['pixel_values'],
 };
 
 /** Names of the inputs of the forward graph of each preset (int64 ids and masks; vit: float32 pixel_values), or of `graph`. */
 export function forwardInputNames(config: ModelConfig, graph: GraphKind = 'forward'): string[] {
   if (graph === 'seq2seq-encoder' || graph === 'rnn-seq2seq-encoder') return ['input_ids', 'attention_mask'];
-  if (graph === 'image-captioner-encoder') return ['pixel_values'];
+  if (graph === 'image-captioner-encoder' || graph === 'vision-encoder') return ['pixel_values'];
   if (graph === 'image-captioner-decoder') return ['input_ids', 'encoder_hidden_states', 'hidden_state', 'cell_state'];
   if (graph === 'rnn-seq2seq-decoder') {
     const rnn = config as Partial<RnnSeq2SeqConfig>; // another kind has neither field
     const feeding = rnn.rnnAttention !== undefined && rnn.rnnAttention !== 'none' && rnn.rnnAttention !== 'additive';
     return ['input_ids', 'encoder_hidden_states', 'encoder_attention_mask', 'hidden_state', ...(rnn.rnnCell === 'lstm' ? ['cell_state'] : []), ...(feeding ? ['attentional_state'] : [])];
   }
-  if (graph === 'seq2seq-decoder') {
+  if (graph === 'seq2seq-decoder' || graph === 'vision-decoder') {
     const past = Array.from({ length: numDecoderLayers(config) }, (_, i) =>
       (['decoder', 'encoder'] as const).flatMap((cache) => [seq2seqPastName(i, cache, 'key'), seq2seqPastName(i, cache, 'value')]),
     ).flat();
-    return ['input_ids', 'encoder_attention_mask', 'encoder_hidden_states', ...past, 'use_cache_branch'];
+    return ['input_ids', ...(graph === 'seq2seq-decoder' ? ['encoder_attention_mask'] : []), 'encoder_hidden_states', ...past, 'use_cache_branch'];
   }
   if (graph === 'decoder-with-past' || graph === 'decoder-shared-cache') {
     const past = Array.from({ length: numDecoderLayers(config) }, (_, i) => [pastName(i, 'key'), pastName(i, 'value')]).flat();

@@ -3,7 +3,7 @@
 // and .onnx files from disk with one-line errors.
 
 import * as ort from 'onnxruntime-node';
-import { CHECKPOINT_FILES, CheckpointError, configAs, presetsFor, type ModelConfig, type Preset, type Tokenizer } from '@attend/core';
+import { CHECKPOINT_FILES, CheckpointError, configAs, presetsFor, type ConfigOf, type ModelConfig, type Preset, type Tokenizer } from '@attend/core';
 import { readCheckpointFolder, writeFolderAtomic } from '@attend/core/node';
 import { exportCheckpointFiles, type ExportOptions } from './export.js';
 import { resolveDevice } from './devices.js';
@@ -13,6 +13,7 @@ import { SEQ2SEQ_FILES } from './models/encoder-decoder/export.js';
 import { RNN_SEQ2SEQ_FILES } from './models/rnn-seq2seq/export.js';
 import { CAPTIONER_FILES } from './models/image-captioner/export.js';
 import { captionerLogits } from './models/image-captioner/session.js';
+import { visionCaptionLogits } from './models/vision-encoder-decoder/session.js';
 import type { OnnxRnnSeq2SeqModel } from './models/rnn-seq2seq/session.js';
 import type { OnnxSeq2SeqModel } from './models/encoder-decoder/session.js';
 import { inspectModel, OnnxModel, OnnxModelError, type SessionOptions } from './session.js';
@@ -91,6 +92,7 @@ const FOLDER_LOADERS: Readonly<Record<Preset, string>> = Object.freeze({
   'canvas-classifier': 'loadVitFolder',
   'stn-classifier': 'loadVitFolder',
   'image-captioner': 'openExport',
+  'vision-encoder-decoder': 'openExport',
   'glimpse-classifier': 'loadVitFolder',
 });
 
@@ -238,14 +240,28 @@ export async function exportCheckpoint(dir: string, options: ExportOptions = {})
  * onnxruntime-node (cpu): see captionerLogits. Sessions are released before it returns.
  */
 export async function captionerFolderLogits(dir: string, pixels: Float32Array, target: { ids: Int32Array; batchSize: number; seqLen: number }): Promise<{ logits: Float32Array; attention?: Float32Array }> {
+  return withFolderSessions(dir, CAPTIONER_FILES, 'image-captioner', 'captionerFolderLogits', (sessions, config) => captionerLogits(ort, sessions, config, pixels, target));
+}
+
+/**
+ * Teacher-forced logits of a vision-encoder-decoder export folder on onnxruntime-node (cpu),
+ * one word at a time through the decoder's caches as transformers.js runs it: see
+ * visionCaptionLogits. Sessions are released before it returns.
+ */
+export async function visionCaptionFolderLogits(dir: string, pixels: Float32Array, target: { ids: Int32Array; batchSize: number; seqLen: number }): Promise<{ logits: Float32Array }> {
+  return withFolderSessions(dir, SEQ2SEQ_FILES, 'vision-encoder-decoder', 'visionCaptionFolderLogits', async (sessions, config) => ({ logits: await visionCaptionLogits(ort, sessions, config, pixels, target, { cached: true }) }));
+}
+
+/** Runs `run` on the encoder and decoder sessions of the two-graph export folder `dir` of a `preset` model, then releases them. */
+async function withFolderSessions<P extends Preset, R>(dir: string, files: { encoder: string; decoder: string }, preset: P, what: string, run: (sessions: { encoder: ort.InferenceSession; decoder: ort.InferenceSession }, config: ConfigOf<P>) => Promise<R>): Promise<R> {
   const { join } = await import('node:path');
   const { readFile } = await import('node:fs/promises');
-  const encoderBytes = await readFile(join(dir, CAPTIONER_FILES.encoder));
-  const config = configAs(inspectModel(encoderBytes, join(dir, CAPTIONER_FILES.encoder)).config, ['image-captioner'], 'captionerFolderLogits');
+  const encoderBytes = await readFile(join(dir, files.encoder));
+  const config = configAs(inspectModel(encoderBytes, join(dir, files.encoder)).config, [preset], what);
   const encoder = await ort.InferenceSession.create(encoderBytes);
-  const decoder = await ort.InferenceSession.create(await readFile(join(dir, CAPTIONER_FILES.decoder)));
+  const decoder = await ort.InferenceSession.create(await readFile(join(dir, files.decoder)));
   try {
-    return await captionerLogits(ort, { encoder, decoder }, config, pixels, target);
+    return await run({ encoder, decoder }, config);
   } finally {
     await Promise.all([encoder.release(), decoder.release()]);
   }

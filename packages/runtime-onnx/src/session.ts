@@ -571,10 +571,10 @@ export function inspectModel(bytes: Uint8Array, source = 'model.onnx'): { info: 
   } catch (error) {
     throw new OnnxModelError(firstLine(error));
   }
-  const kinds: GraphKind[] = ['decoder-with-past', 'decoder-shared-cache', 'seq2seq-encoder', 'seq2seq-decoder', 'rnn-seq2seq-encoder', 'rnn-seq2seq-decoder', 'image-captioner-encoder', 'image-captioner-decoder'];
+  const kinds: GraphKind[] = ['decoder-with-past', 'decoder-shared-cache', 'seq2seq-encoder', 'seq2seq-decoder', 'rnn-seq2seq-encoder', 'rnn-seq2seq-decoder', 'image-captioner-encoder', 'image-captioner-decoder', 'vision-encoder', 'vision-decoder'];
   const graph: GraphKind = kinds.find((k) => k === info.metadata[METADATA_KEYS.graph]) ?? 'forward';
   const missing = forwardInputNames(config, graph).filter((n) => !info.inputs.includes(n));
-  if (missing.length > 0 || !info.outputs.includes(graph === 'seq2seq-encoder' || graph === 'rnn-seq2seq-encoder' || graph === 'image-captioner-encoder' ? 'last_hidden_state' : 'logits')) {
+  if (missing.length > 0 || !info.outputs.includes(graph === 'seq2seq-encoder' || graph === 'rnn-seq2seq-encoder' || graph === 'image-captioner-encoder' || graph === 'vision-encoder' ? 'last_hidden_state' : 'logits')) {
     throw new OnnxModelError(`${source}: not an attend ${graph} graph (inputs [${info.inputs.join(', ')}], outputs [${info.outputs.join(', ')}])`);
   }
   return { info, config, graph };

@@ -45,6 +45,10 @@ import {
   type EncoderDecoderConfig,
   type TransformerConfig,
   type vitStack,
+  captionPatchGrid,
+  vitPatchGrid,
+  type PatchGrid,
+  type patchEncoderStack,
 } from '@attend/core';
 import { pastName, presentName, seq2seqPastName, seq2seqPresentName } from './graph-io.js';
 import { attr, type GraphBuilder, type Value } from './onnx/graph.js';
@@ -93,8 +97,10 @@ interface AttentionResult {
 }
 
 /** What the graph builder reads: a Transformer text kind, or the ViT as a Transformer stack. */
-export type GraphConfig = TransformerConfig | VitStack;
+export type GraphConfig = TransformerConfig | VitStack | PatchEncoderStack;
 type VitStack = ReturnType<typeof vitStack>;
+/** The vision-encoder-decoder's encoder as a Transformer stack (its decoder is an EncoderDecoderConfig). */
+type PatchEncoderStack = ReturnType<typeof patchEncoderStack>;
 
 /** The graph builder of the Transformer kinds (weights read by their checkpoint names). */
 export class ForwardGraph<C extends GraphConfig = GraphConfig> {
@@ -177,18 +183,38 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
    * values; × pixelScale here) → logits [B, classes] (+ attentions.{i} [B, H, N + 1, N + 1]).
    */
   buildVit(this: ForwardGraph<VitStack>, withAttention: boolean): void {
+    const { states, maps, T } = this.patchEncoder(vitPatchGrid(this.config));
+    this.g.output('logits', this.classify(states), 'float32', [BATCH, this.config.numClasses]);
+    if (withAttention) this.outputMaps('attentions', maps, T, T);
+  }
+
+  /**
+   * The vision-encoder-decoder's encoder_model.onnx, as @attend/transformer's PatchEncoder:
+   * pixel_values [B, 1, H, W] (raw values) → last_hidden_state [B, N + 1, d] (CLS first)
+   * (+ encoder_attentions.{i}).
+   */
+  buildVisionEncoder(this: ForwardGraph<PatchEncoderStack>, withAttention: boolean): void {
+    const { states, maps, T } = this.patchEncoder(captionPatchGrid(this.config));
+    this.g.output('last_hidden_state', states, 'float32', [BATCH, T, this.d]);
+    if (withAttention) this.outputMaps('encoder_attentions', maps, T, T);
+  }
+
+  /**
+   * pixel_values [B, C, H, W] through the patch embedding (each patch flattened channel, row,
+   * column, times pixelScale), CLS first, learned positions and the encoder layers (every patch
+   * sees every patch): the encoder states [B, T, d], T = N + 1, and each layer's attention.
+   */
+  private patchEncoder(this: ForwardGraph<VitStack | PatchEncoderStack>, grid: PatchGrid): { states: Value; maps: Value[]; T: number } {
     const { g, config: c, d } = this;
-    const S = c.imageSize;
-    const p = c.patchSize;
-    const C = c.numChannels;
-    const G = S / p;
-    const N = G * G;
+    const { imageHeight: Hi, imageWidth: Wi, patchSize: p, numChannels: C } = grid;
+    const [GH, GW] = [Hi / p, Wi / p];
+    const N = GH * GW;
     const P = C * p * p;
     const T = N + 1;
-    const pixels = g.input('pixel_values', 'float32', [BATCH, C, S, S]);
-    // [B, C, G, p, G, p] → [B, G, G, C, p, p] → [B, N, C·p·p]: patches row-major over the grid, each flattened channel, row, column.
-    let patches = g.reshape(g.transpose(g.reshape(pixels, [0, C, G, p, G, p]), [0, 2, 4, 1, 3, 5]), [0, N, P]);
-    if (c.pixelScale !== 1) patches = g.mul(patches, g.floats([c.pixelScale]));
+    const pixels = g.input('pixel_values', 'float32', [BATCH, C, Hi, Wi]);
+    // [B, C, GH, p, GW, p] → [B, GH, GW, C, p, p] → [B, N, C·p·p]: patches row-major over the grid, each flattened channel, row, column.
+    let patches = g.reshape(g.transpose(g.reshape(pixels, [0, C, GH, p, GW, p]), [0, 2, 4, 1, 3, 5]), [0, N, P]);
+    if (grid.pixelScale !== 1) patches = g.mul(patches, g.floats([grid.pixelScale]));
     const tokens = this.linear(patches, 'embeddings.patch_embeddings', d, P); // [B, N, d]
     const clsToken = g.initializer('embeddings.cls_token', 'float32', [1, 1, d], this.w.get('embeddings.cls_token', [1, d]));
     const batchShape = g.concat([g.unsqueeze(g.dimSize(pixels, 0), [0]), g.int64s([1, d])], 0); // [B, 1, d]
@@ -196,9 +222,8 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
     const name = 'encoder.embed_positions.weight';
     const positions = g.slice(this.table(name, () => this.w.get(name, [c.maxSeqLen, d]), [c.maxSeqLen, d]), [0], [T], [0]); // [T, d]
     const x = g.add(g.concat([cls, tokens], 1), positions); // [B, T, d]
-    const { states, maps } = this.layers('encoder', x, {}); // every patch sees every patch
-    g.output('logits', this.classify(states), 'float32', [BATCH, c.numClasses]);
-    if (withAttention) this.outputMaps('attentions', maps.self, T, T);
+    const { states, maps } = this.layers('encoder', x, {});
+    return { states, maps: maps.self, T };
   }
 
   /** The decoder-lm KV-cache graph (see the top of this file). */
@@ -270,12 +295,16 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
     if (withAttention) this.outputMaps('encoder_attentions', maps.self, 'encoder_sequence', 'encoder_sequence');
   }
 
-  /** The merged seq2seq decoder graph with self- and cross-attention caches (see exportSeq2Seq). */
-  buildSeq2SeqDecoder(this: ForwardGraph<EncoderDecoderConfig>, withAttention: boolean): void {
+  /**
+   * The merged seq2seq decoder graph with self- and cross-attention caches (see exportSeq2Seq).
+   * Without `encoderMask` (the vision-encoder-decoder: every patch state is seen) it has no
+   * encoder_attention_mask input, as transformers.js's image-to-text decoders.
+   */
+  buildSeq2SeqDecoder(this: ForwardGraph<EncoderDecoderConfig>, withAttention: boolean, { encoderMask: masked = true }: { encoderMask?: boolean } = {}): void {
     const { g, config: c, d, H, D } = this;
     const L = numDecoderLayers(c);
     const ids = g.input('input_ids', 'int64', [BATCH, 'decoder_sequence']);
-    const encoderMask = g.input('encoder_attention_mask', 'int64', [BATCH, 'encoder_sequence']);
+    const encoderMask = masked ? g.input('encoder_attention_mask', 'int64', [BATCH, 'encoder_sequence']) : undefined;
     const encoderStates = g.input('encoder_hidden_states', 'float32', [BATCH, 'encoder_sequence', d]);
     const pastDecoder: KeyValue[] = [];
     const pastEncoder: KeyValue[] = [];
@@ -311,7 +340,7 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
     const keyMask = g.unsqueeze(g.add(g.mul(keyPositions, zero), one), [0]); // [1, K] of ones
     const selfBias = this.selfBias(keyMask, queryPositions, keyPositions, true, false);
     const rotary = this.rotary(queryPositions, false);
-    const crossBias = this.crossBias(encoderMask);
+    const crossBias = encoderMask && this.crossBias(encoderMask);
 
     let x = this.embed('decoder', ids, queryPositions);
     const selfMaps: Value[] = [];
@@ -349,11 +378,12 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
   }
 
   /** Cross-attention of `query` [B, Tq, d] to already projected keys and values [B, H, S, D]. */
-  private cachedCrossAttention(prefix: string, query: Value, kv: KeyValue, bias: Value): { output: Value; weights: Value } {
+  private cachedCrossAttention(prefix: string, query: Value, kv: KeyValue, bias: Value | undefined): { output: Value; weights: Value } {
     const { g, d } = this;
     return g.scope(prefix, () => {
       const q = this.splitHeads(this.linear(query, `${prefix}.q_proj`, d, d));
-      const weights = g.softmax(g.add(this.scores(prefix, q, kv.key), bias)); // [B, H, Tq, S]
+      const scores = this.scores(prefix, q, kv.key);
+      const weights = g.softmax(bias ? g.add(scores, bias) : scores); // [B, H, Tq, S]
       const merged = g.reshape(g.transpose(g.matMul(weights, kv.value), [0, 2, 1, 3]), [0, 0, d]);
       return { output: this.linear(merged, `${prefix}.out_proj`, d, d), weights };
     });

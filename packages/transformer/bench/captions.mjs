@@ -1,5 +1,6 @@
 // Image captioning of digit scenes (Show and Tell vs Show, Attend and Tell): the image-captioner
-// with no attention, soft attention and hard attention, each trained for the same number of
+// with no attention, soft attention and hard attention, and the Transformer captioner
+// (vision-encoder-decoder, row 'transformer'), each trained for the same number of
 // steps on scenes of 1–4 digits from the training rows of ../shared/data/digits8x8.csv, then
 // captioned greedily on scenes made from the held-out test rows (digits never seen in training):
 // exact match and corpus BLEU overall and by the number of digits, without and with clutter.
@@ -45,8 +46,11 @@ for (const clutter of [0, clutterLevel]) {
   const trainImages = asImages(scenes('train', trainCount, seed, clutter));
   const testScenes = scenes('test', testCount, seed + 1, clutter);
   const testImages = asImages(testScenes);
-  for (const visualAttention of VISUAL_ATTENTIONS) {
-    const config = createModelConfig({ preset: 'image-captioner', vocabSize: tokenizer.vocabSize, dModel: 64, featureSize: 64, imageHeight: shape.height, imageWidth: shape.width, maxSeqLen: shape.maxDigits + 2, dropout: 0, visualAttention });
+  for (const visualAttention of [...VISUAL_ATTENTIONS, 'transformer']) {
+    const sizes = { vocabSize: tokenizer.vocabSize, dModel: 64, imageHeight: shape.height, imageWidth: shape.width, maxSeqLen: shape.maxDigits + 2, dropout: 0 };
+    const config = visualAttention === 'transformer'
+      ? createModelConfig({ preset: 'vision-encoder-decoder', ...sizes, numHeads: 4, dFf: 128, numEncoderLayers: 2, numDecoderLayers: 2, patchSize: 4 })
+      : createModelConfig({ preset: 'image-captioner', ...sizes, featureSize: 64, visualAttention });
     const model = createModel(config, { seed });
     const task = captionTask(trainImages, testImages, tokenizer, config, { batchSize, seed });
     const load = loadavg()[0];
@@ -65,7 +69,7 @@ for (const clutter of [0, clutterLevel]) {
     const r = { visualAttention, clutter, steps, trainSeconds, loadAtStart: load, parameters: model.parameterCount(), testLoss: loss, exactMatch: exactMatch(outputs, refs), bleu: corpusBleu(outputs, refs).score, byDigits, samples: outputs.slice(0, 5).map((o, i) => ({ caption: refs[i], output: o })) };
     results.push(r);
     line(`${visualAttention.padEnd(4)} clutter ${clutter}: exact match ${(100 * r.exactMatch).toFixed(1)}%, BLEU ${r.bleu.toFixed(2)}, by digits ${Object.entries(byDigits).map(([n, v]) => `${n}: ${(100 * v.exactMatch).toFixed(0)}%`).join(' ')} (${trainSeconds.toFixed(0)} s)`);
-    if (clutter === 0 && visualAttention !== 'none') figures.push(attentionFigure(model, config, testScenes.slice(0, 3), outputs.slice(0, 3), visualAttention));
+    if (clutter === 0 && 'visualAttention' in config && visualAttention !== 'none') figures.push(attentionFigure(model, config, testScenes.slice(0, 3), outputs.slice(0, 3), visualAttention));
     model.dispose();
   }
 }
@@ -85,7 +89,7 @@ function markdown() {
     '',
     `\`npm run bench:captions\` (${meta.date}; tfjs ${meta.backend}, ${meta.cpus} cores, load average at the end ${meta.loadAtEnd.map((x) => x.toFixed(2)).join(' ')}).`,
     `Scenes ${shape.height}×${shape.width} of ${shape.minDigits}–${shape.maxDigits} digits; ${trainCount} training scenes from the training rows of digits8x8.csv, ${testCount} test scenes from held-out rows.`,
-    `Each model: image-captioner, d 64, D 64, 8×8 windows at stride 4 (5×11 grid), ${steps} steps of ${batchSize}, lr 3e-3 cosine; greedy captions.`,
+    `Each model: image-captioner, d 64, D 64, 8×8 windows at stride 4 (5×11 grid); transformer: vision-encoder-decoder, d 64, 4 heads, d_ff 128, 2 + 2 layers over 4×4 patches (6×12 + CLS); ${steps} steps of ${batchSize}, lr 3e-3 cosine; greedy captions.`,
     '',
     '| attention | clutter | exact match | BLEU | 1 digit | 2 digits | 3 digits | 4 digits | test loss | train s | load at start |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',

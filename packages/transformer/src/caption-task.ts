@@ -3,7 +3,7 @@
 // the step (resumes agree), and an evaluation that captions the dev images greedily (exact match
 // and corpus BLEU) and measures the teacher-forced loss.
 
-import { corpusBleu, exactMatch, featureGrid, makeSeq2SeqBatch, ShapeError, type ImageCaptionerConfig, type Tokenizer } from '@attend/core';
+import { captionSourceLength, corpusBleu, exactMatch, makeSeq2SeqBatch, ShapeError, type ImageToTextConfig, type Tokenizer } from '@attend/core';
 import { epochBatches } from './classification-task.js';
 import { translate } from './generate.js';
 import type { TokenBatch } from './model.js';
@@ -28,13 +28,12 @@ export interface CaptionTask {
   evaluate(model: AttendModel, images?: readonly CaptionedImage[], batchSize?: number): Promise<{ loss: number; bleu: number; exactMatch: number; outputs: string[] }>;
 }
 
-/** Images [B, H, W] as the captioner's input batch. */
-export function imageBatch(pixels: Float32Array, batchSize: number, config: ImageCaptionerConfig): TokenBatch {
-  const { rows, cols } = featureGrid(config);
-  return { ids: new Int32Array(0), batchSize, seqLen: rows * cols, pixels };
+/** Images [B, H, W] as a captioner's input batch (seqLen: the positions its decoder looks at). */
+export function imageBatch(pixels: Float32Array, batchSize: number, config: ImageToTextConfig): TokenBatch {
+  return { ids: new Int32Array(0), batchSize, seqLen: captionSourceLength(config), pixels };
 }
 
-export function captionTask(train: readonly CaptionedImage[], dev: readonly CaptionedImage[], tokenizer: Tokenizer, config: ImageCaptionerConfig, options: CaptionTaskOptions): CaptionTask {
+export function captionTask(train: readonly CaptionedImage[], dev: readonly CaptionedImage[], tokenizer: Tokenizer, config: ImageToTextConfig, options: CaptionTaskOptions): CaptionTask {
   const size = config.imageHeight * config.imageWidth;
   for (const [name, rows] of [['train', train], ['dev', dev]] as const) {
     const bad = rows.findIndex((r) => r.pixels.length !== size);

@@ -31,6 +31,8 @@ interface GradCase {
   label: string;
   config: CaseConfig;
   labelSmoothing?: number;
+  /** Probes of this case only (its own tensors), drawn after the shared PROBES: the other cases draw the same probes with or without it. */
+  probes?: [RegExp, number][];
 }
 
 const CASES: GradCase[] = [
@@ -52,6 +54,12 @@ const CASES: GradCase[] = [
   { label: 'rnn-seq2seq, LSTM, additive, unidirectional', config: { preset: 'rnn-seq2seq', rnnCell: 'lstm', rnnAttention: 'additive', rnnBidirectional: false } },
   { label: 'image-captioner, soft attention with the doubly stochastic penalty', config: { preset: 'image-captioner', visualAttention: 'soft', attentionPenalty: 0.5 } },
   { label: 'image-captioner, no attention (Show and Tell)', config: { preset: 'image-captioner', visualAttention: 'none' } },
+  {
+    label: 'vision-encoder-decoder, 4×6 images in 2×2 patches, learned positions, untied',
+    config: { preset: 'vision-encoder-decoder', positional: 'learned', tieEmbeddings: false },
+    // The image side: cross-attention values and keys over the patch states, the CLS token, the patch embedding's bias.
+    probes: [[/^decoder\.layers\.0\.encoder_attn\.(v|k)_proj\.(weight|bias)$/, 3], [/^embeddings\.(cls_token|patch_embeddings\.bias)$/, 2]],
+  },
 ];
 
 /** The case's config over a tiny model of its kind: one layer per stack, dModel 8. */
@@ -77,6 +85,8 @@ function caseConfig(c: CaseConfig): ModelConfig {
       throw new Error('the glimpse-classifier has its own gradient tests (models/glimpse-classifier/model.test.ts)');
     case 'image-captioner':
       return createModelConfig({ ...base, vocabSize: VOCAB, imageHeight: 4, imageWidth: 6, patchSize: 2, patchStride: 2, featureSize: 5, ...c });
+    case 'vision-encoder-decoder':
+      return createModelConfig({ ...base, ...stack, vocabSize: VOCAB, numEncoderLayers: 1, numDecoderLayers: 1, imageHeight: 4, imageWidth: 6, patchSize: 2, ...c });
   }
 }
 
@@ -123,7 +133,8 @@ function makeBatch(model: AttendModel, seed: number): TrainBatch {
       throw new Error('the stn-classifier has its own gradient test');
     case 'glimpse-classifier':
       throw new Error('the glimpse-classifier has its own gradient tests');
-    case 'image-captioner': {
+    case 'image-captioner':
+    case 'vision-encoder-decoder': {
       const tgtLengths = Int32Array.from([4, 3]);
       const pixels = Float32Array.from({ length: 2 * 4 * 6 }, () => rng.next());
       return {
@@ -194,7 +205,7 @@ function patternRng(seed: number, pattern: RegExp | string): Rng {
  * central differences resolve (the comparison itself is unchanged, and the whole-tensor
  * directional check below still covers every entry).
  */
-function chooseProbes(model: AttendModel, batch: TrainBatch, grads: Map<string, Float32Array>, seed: number): Probe[] {
+function chooseProbes(model: AttendModel, batch: TrainBatch, grads: Map<string, Float32Array>, seed: number, own: [RegExp, number][] = []): Probe[] {
   const CANDIDATES = 4;
   const pick = (param: NamedParam, draw: () => number): Probe => {
     const g = grads.get(param.name)!;
@@ -207,7 +218,7 @@ function chooseProbes(model: AttendModel, batch: TrainBatch, grads: Map<string, 
   };
   const params = model.namedParams();
   const probes: Probe[] = [];
-  for (const [pattern, count] of PROBES) {
+  for (const [pattern, count] of [...PROBES, ...own]) {
     const rng = patternRng(seed, pattern);
     const matching = params.filter((p) => pattern.test(p.name));
     for (let k = 0; k < count && matching.length > 0; k++) {
@@ -271,7 +282,7 @@ describe.each(CASES)('$label', (c) => {
       else expect(absentRow).toEqual(Array(d).fill(0));
     }
 
-    const probes = chooseProbes(model, batch, grads, 3);
+    const probes = chooseProbes(model, batch, grads, 3, c.probes);
     expect(probes.length).toBeGreaterThanOrEqual(14);
     const report: string[] = [];
     let bad = 0;

@@ -10,6 +10,7 @@ export * from './models/canvas-classifier/model.js';
 export * from './models/stn-classifier/model.js';
 export * from './models/image-captioner/model.js';
 export * from './models/glimpse-classifier/model.js';
+export * from './models/vision-encoder-decoder/model.js';
 export * from './models.js';
 export * from './lora.js';
 export * from './loss.js';

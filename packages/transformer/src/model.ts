@@ -118,6 +118,11 @@ export interface TransformerModelOptions {
   seed?: number;
   /** Initialisation of the Linear kernels; default 'glorot' (see params.ts). */
   init?: InitScheme;
+  /**
+   * The encoder states come from elsewhere (the vision-encoder-decoder's image encoder): no text
+   * encoder stack is built, and the decoder keeps its cross-attention.
+   */
+  externalEncoder?: boolean;
 }
 
 /** Init std of the embedding tables: unit scale after the √dModel factor, or GPT-2's 0.02 without it. */
@@ -210,7 +215,7 @@ export class TransformerModel {
     const encoderLayers = numEncoderLayers(config);
     const decoderLayers = numDecoderLayers(config);
     const totalLayers = encoderLayers + decoderLayers;
-    if (encoderLayers > 0) this.encoder = new Stack(config, 'encoder', encoderLayers, seed * 7919 + 2, { init, totalLayers });
+    if (encoderLayers > 0 && !options.externalEncoder) this.encoder = new Stack(config, 'encoder', encoderLayers, seed * 7919 + 2, { init, totalLayers });
     if (decoderLayers > 0) this.decoder = new Stack(config, 'decoder', decoderLayers, seed * 7919 + 3, { init, totalLayers, crossAttention: encoderLayers > 0 });
     const rng = createRng(seed * 7919 + 4);
     if (head.kind === 'classifier') {

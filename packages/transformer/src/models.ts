@@ -14,6 +14,7 @@ import { CanvasModel } from './models/canvas-classifier/model.js';
 import { StnModel } from './models/stn-classifier/model.js';
 import { CaptionerModel } from './models/image-captioner/model.js';
 import { GlimpseModel } from './models/glimpse-classifier/model.js';
+import { VisionEncoderDecoderModel } from './models/vision-encoder-decoder/model.js';
 
 /** What the trainer, decoding and checkpoints need from a model. */
 export interface AttendModel {
@@ -62,6 +63,7 @@ export const TFJS_MODELS: { readonly [P in Preset]: ModelFactory<P> } = Object.f
   'stn-classifier': (config, options) => new StnModel(config, { seed: options.seed }),
   'image-captioner': (config, options) => new CaptionerModel(config, { seed: options.seed }),
   'glimpse-classifier': (config, options) => new GlimpseModel(config, { seed: options.seed }),
+  'vision-encoder-decoder': (config, options) => new VisionEncoderDecoderModel(config, { seed: options.seed }),
 });
 
 /** The model of `config.preset`, with seeded initial weights; with LoRA adapters (lora.ts) when the config has `lora`. */

@@ -10,6 +10,7 @@ import { VIT_CLASSIFIER } from './vit-classifier.js';
 import { CANVAS_CLASSIFIER, STN_CLASSIFIER } from './canvas-classifier.js';
 import { IMAGE_CAPTIONER } from './image-captioner.js';
 import { GLIMPSE_CLASSIFIER } from './glimpse-classifier.js';
+import { VISION_ENCODER_DECODER } from './vision-encoder-decoder.js';
 
 export const PLAYGROUND_KINDS: { readonly [P in Preset]: PlaygroundKind<ConfigOf<P>> } = Object.freeze({
   'encoder-classifier': ENCODER_CLASSIFIER,
@@ -21,6 +22,7 @@ export const PLAYGROUND_KINDS: { readonly [P in Preset]: PlaygroundKind<ConfigOf
   'stn-classifier': STN_CLASSIFIER,
   'image-captioner': IMAGE_CAPTIONER,
   'glimpse-classifier': GLIMPSE_CLASSIFIER,
+  'vision-encoder-decoder': VISION_ENCODER_DECODER,
 });
 
 /** The registry entry of `config`'s kind, typed to its config. */

@@ -4,7 +4,8 @@
 // graphs on seeded images and captions word by word. `attend attention` and `attend bench` do not
 // take it yet (one line each).
 
-import { configAs, createRng, featureLocations, type ImageCaptionerConfig } from '@attend/core';
+import { captionSourceLength, createRng, imageToTextConfig, type ImageCaptionerConfig, type ImageToTextConfig } from '@attend/core';
+import type { TokenBatch } from '@attend/transformer';
 import { CliError } from '../errors.js';
 import type { TrainData } from '../train-data.js';
 import type { CliKind, KindAttention, TrainKind } from './kind.js';
@@ -13,7 +14,8 @@ import { decodedReport, textTokenizer } from './train.js';
 
 type Scenes = Extract<TrainData, { preset: 'image-captioner' }>;
 
-const CAPTION_TRAINING: TrainKind<Scenes> = {
+/** Training on digit scenes, for either captioner kind (the LSTM one and the Transformer one). */
+export const CAPTION_TRAINING: TrainKind<Scenes> = {
   data: 'image-captioner',
   unit: 'tok/s',
   tokenizer: 'word',
@@ -25,7 +27,7 @@ const CAPTION_TRAINING: TrainKind<Scenes> = {
   },
   task(t, data, tokenizer, model, s) {
     const text = textTokenizer(tokenizer, data.source, data.preset);
-    const config = configAs(model, ['image-captioner'], `${data.source}: captioned scenes`);
+    const config = imageToTextConfig(model, `${data.source}: captioned scenes`);
     if (config.imageHeight !== data.height || config.imageWidth !== data.width) {
       throw new CliError(`--canvas: ${data.height}x${data.width} differs from the model's ${config.imageHeight}x${config.imageWidth}`, 2);
     }
@@ -33,8 +35,8 @@ const CAPTION_TRAINING: TrainKind<Scenes> = {
     return {
       nextBatch: task.nextBatch,
       ...decodedReport(task),
-      size: `${data.train.images.length} scenes, dev ${data.dev.images.length}; ${config.imageHeight}×${config.imageWidth} pixels, ${config.visualAttention} attention`,
-      lengths: { context: config.maxSeqLen, source: featureLocations(config) },
+      size: `${data.train.images.length} scenes, dev ${data.dev.images.length}; ${config.imageHeight}×${config.imageWidth} pixels, ${'visualAttention' in config ? `${config.visualAttention} attention` : 'Transformer encoder–decoder'}`,
+      lengths: { context: config.maxSeqLen, source: captionSourceLength(config) },
     };
   },
 };
@@ -46,17 +48,7 @@ const notYet = (what: string) => async (): Promise<never> => {
 export const IMAGE_CAPTIONER: CliKind<ImageCaptionerConfig> = {
   train: CAPTION_TRAINING,
   attention: { checkpoint: notYet('attention') as () => Promise<KindAttention>, export: notYet('attention') as () => Promise<KindAttention> },
-  async parity(t, model, config, exportDir) {
-    const rt = await import('@attend/runtime-onnx/node');
-    const { T } = parityLengths(config.maxSeqLen);
-    const count = 3;
-    const rng = createRng(1);
-    const pixels = Float32Array.from({ length: count * config.imageHeight * config.imageWidth }, () => rng.next() / config.pixelScale);
-    const target = randomRows(config, 2, [T, T, T]);
-    target.ids.forEach((_, i) => i % T === 0 && (target.ids[i] = config.bosTokenId));
-    const { logits } = await rt.captionerFolderLogits(exportDir, pixels, target);
-    return { maxAbsDiff: maxDiff(tfjsLogits(model, t.imageBatch(pixels, count, config), target), logits), rows: count, seqLen: T, images: true };
-  },
+  parity: captionParity((rt, dir, pixels, target) => rt.captionerFolderLogits(dir, pixels, target)),
   bench: {
     export: notYet('bench'),
     trainBatch: () => {
@@ -65,3 +57,21 @@ export const IMAGE_CAPTIONER: CliKind<ImageCaptionerConfig> = {
   },
   flopsLength: 'source',
 };
+
+/**
+ * `export --check` of a captioner: seeded images and captions (bos first) through the export
+ * folder (`folderLogits`) and the tfjs model, the largest logit difference.
+ */
+export function captionParity(folderLogits: (rt: typeof import('@attend/runtime-onnx/node'), dir: string, pixels: Float32Array, target: TokenBatch) => Promise<{ logits: Float32Array }>): CliKind<ImageToTextConfig>['parity'] {
+  return async (t, model, config, exportDir) => {
+    const rt = await import('@attend/runtime-onnx/node');
+    const { T } = parityLengths(config.maxSeqLen);
+    const count = 3;
+    const rng = createRng(1);
+    const pixels = Float32Array.from({ length: count * config.imageHeight * config.imageWidth }, () => rng.next() / config.pixelScale);
+    const target = randomRows(config, 2, [T, T, T]);
+    target.ids.forEach((_, i) => i % T === 0 && (target.ids[i] = config.bosTokenId));
+    const { logits } = await folderLogits(rt, exportDir, pixels, target);
+    return { maxAbsDiff: maxDiff(tfjsLogits(model, t.imageBatch(pixels, count, config), target), logits), rows: count, seqLen: T, images: true };
+  };
+}

@@ -11,7 +11,7 @@ export type { EncoderClassifierConfig, DecoderLmConfig, EncoderDecoderConfig };
 /** The Transformer text kinds: one tfjs model class and one graph builder serve all three. */
 export type TransformerConfig = EncoderClassifierConfig | DecoderLmConfig | EncoderDecoderConfig;
 export { RNN_ATTENTIONS, RNN_CELLS, type RnnAttention, type RnnCell, type RnnSeq2SeqConfig } from './rnn-seq2seq/config.js';
-export { numPatches, vitStack, type VitClassifierConfig } from './vit-classifier/config.js';
+export { gridPatches, numPatches, vitPatchGrid, vitStack, type PatchGrid, type VitClassifierConfig } from './vit-classifier/config.js';
 export { gpt2Config } from './decoder-lm/hf.js';
 export { marianConfig } from './encoder-decoder/hf.js';
 export { bertConfig } from './encoder-classifier/hf.js';
@@ -23,3 +23,5 @@ export { featureGrid, featureLocations, VISUAL_ATTENTIONS, type ImageCaptionerCo
 export { IMAGE_CAPTIONER_MODEL_TYPE, captionerConfig } from './image-captioner/hf.js';
 export { glimpseBoxes, sensorValues, type GlimpseBox, type GlimpseClassifierConfig } from './glimpse-classifier/config.js';
 export { GLIMPSE_CLASSIFIER_MODEL_TYPE, glimpseClassifierHfConfig } from './glimpse-classifier/hf.js';
+export { captionDecoderConfig, captionPatchGrid, patchEncoderStack, type VisionEncoderDecoderConfig } from './vision-encoder-decoder/config.js';
+export { VISION_ENCODER_DECODER_MODEL_TYPE, visionEncoderDecoderConfig, visionEncoderDecoderPreprocessorConfig } from './vision-encoder-decoder/hf.js';

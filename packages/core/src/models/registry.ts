@@ -12,18 +12,21 @@ import { rnnSeq2Seq, type RnnSeq2SeqConfig } from './rnn-seq2seq/config.js';
 import { numPatches, vitClassifier, type VitClassifierConfig } from './vit-classifier/config.js';
 import { canvasClassifier, type CanvasClassifierConfig } from './canvas-classifier/config.js';
 import { stnClassifier, type StnClassifierConfig } from './stn-classifier/config.js';
-import { imageCaptioner, type ImageCaptionerConfig } from './image-captioner/config.js';
+import { featureLocations, imageCaptioner, type ImageCaptionerConfig } from './image-captioner/config.js';
 import { glimpseClassifier, type GlimpseClassifierConfig } from './glimpse-classifier/config.js';
+import { patchEncoderStack, visionEncoderDecoder, type VisionEncoderDecoderConfig } from './vision-encoder-decoder/config.js';
 
 /**
  * A model's config: one member per kind, discriminated on `preset`, each with only its own fields,
  * `lora` when its checkpoint holds LoRA adapters (lora.ts), and a classifier's `labels` when its
  * classes have names (hf-labels.ts).
  */
-export type ModelConfig = (EncoderClassifierConfig | DecoderLmConfig | EncoderDecoderConfig | RnnSeq2SeqConfig | VitClassifierConfig | CanvasClassifierConfig | StnClassifierConfig | ImageCaptionerConfig | GlimpseClassifierConfig) & { lora?: LoraConfig; labels?: string[] };
+export type ModelConfig = (EncoderClassifierConfig | DecoderLmConfig | EncoderDecoderConfig | RnnSeq2SeqConfig | VitClassifierConfig | CanvasClassifierConfig | StnClassifierConfig | ImageCaptionerConfig | GlimpseClassifierConfig | VisionEncoderDecoderConfig) & { lora?: LoraConfig; labels?: string[] };
 export type Preset = ModelConfig['preset'];
 /** The configs of the image-classification kinds (pixels in, class scores out). */
 export type ImageClassifierConfig = VitClassifierConfig | CanvasClassifierConfig | StnClassifierConfig | GlimpseClassifierConfig;
+/** The configs of the image-to-text kinds (pixels in, a caption out). */
+export type ImageToTextConfig = ImageCaptionerConfig | VisionEncoderDecoderConfig;
 /** The configs of the kinds that read and write tokens (all but the image kinds). */
 export type TokenModelConfig = Exclude<ModelConfig, ImageClassifierConfig>;
 /** The config of one kind. */
@@ -39,6 +42,7 @@ export const MODEL_KINDS: { readonly [P in Preset]: ModelKind<ConfigOf<P>> } = O
   'stn-classifier': stnClassifier,
   'image-captioner': imageCaptioner,
   'glimpse-classifier': glimpseClassifier,
+  'vision-encoder-decoder': visionEncoderDecoder,
 });
 
 /** Every preset, in registry order. */
@@ -108,6 +112,16 @@ export function imagePositions(config: ImageClassifierConfig): number {
 /** `config` as an image-classification kind; a ConfigError naming `what` for the others. */
 export function imageConfig(config: ModelConfig, what: string): ImageClassifierConfig {
   return configAs(config, presetsFor('image-classification') as ImageClassifierConfig['preset'][], what);
+}
+
+/** `config` as an image-to-text kind (a captioner); a ConfigError naming `what` for the others. */
+export function imageToTextConfig(config: ModelConfig, what: string): ImageToTextConfig {
+  return configAs(config, presetsFor('image-to-text') as ImageToTextConfig['preset'][], what);
+}
+
+/** Positions a captioner's decoder looks at in one image: the LSTM captioner's feature locations, the Transformer captioner's patches + CLS. */
+export function captionSourceLength(config: ImageToTextConfig): number {
+  return 'patchStride' in config ? featureLocations(config) : patchEncoderStack(config).maxSeqLen;
 }
 
 /** Heads of the model's attention: the Transformer kinds' numHeads; the rnn-seq2seq's one. */

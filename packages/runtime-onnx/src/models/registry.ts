@@ -12,6 +12,7 @@ import { CANVAS_CLASSIFIER } from './canvas-classifier/export.js';
 import { STN_CLASSIFIER } from './stn-classifier/export.js';
 import { IMAGE_CAPTIONER } from './image-captioner/export.js';
 import { GLIMPSE_CLASSIFIER } from './glimpse-classifier/export.js';
+import { VISION_ENCODER_DECODER } from './vision-encoder-decoder/export.js';
 
 export const RUNTIME_KINDS: { readonly [P in Preset]: RuntimeKind<ConfigOf<P>> } = Object.freeze({
   'encoder-classifier': ENCODER_CLASSIFIER,
@@ -23,6 +24,7 @@ export const RUNTIME_KINDS: { readonly [P in Preset]: RuntimeKind<ConfigOf<P>> }
   'stn-classifier': STN_CLASSIFIER,
   'image-captioner': IMAGE_CAPTIONER,
   'glimpse-classifier': GLIMPSE_CLASSIFIER,
+  'vision-encoder-decoder': VISION_ENCODER_DECODER,
 });
 
 /** The registry entry of `config`'s kind, typed to its config. */

@@ -90,6 +90,29 @@ export const vitClassifier: ModelKind<VitClassifierConfig> = {
     logitActivations(1, config.numClasses),
 };
 
+/**
+ * The patches a ViT-style encoder reads: an image of imageHeight × imageWidth pixels (numChannels
+ * each, row-major) cut into patchSize × patchSize patches, raw values times pixelScale. The
+ * vit-classifier's is square; the vision-encoder-decoder's is not.
+ */
+export interface PatchGrid {
+  imageHeight: number;
+  imageWidth: number;
+  patchSize: number;
+  numChannels: number;
+  pixelScale: number;
+}
+
+/** The vit-classifier's patch grid: a square image. */
+export function vitPatchGrid(config: Pick<VitClassifierConfig, 'imageSize' | 'patchSize' | 'numChannels' | 'pixelScale'>): PatchGrid {
+  return { imageHeight: config.imageSize, imageWidth: config.imageSize, patchSize: config.patchSize, numChannels: config.numChannels, pixelScale: config.pixelScale };
+}
+
+/** Patch tokens of a grid: rows × columns of patches. */
+export function gridPatches(grid: PatchGrid): number {
+  return (grid.imageHeight / grid.patchSize) * (grid.imageWidth / grid.patchSize);
+}
+
 /** Number of patch tokens, (imageSize / patchSize)². */
 export function numPatches(config: Pick<VitClassifierConfig, 'imageSize' | 'patchSize'>): number {
   return (config.imageSize / config.patchSize) ** 2;

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { attentionRollout, clsAttentionGrid, createModelConfig, type VitClassifierConfig } from '@attend/core';
+import { attentionRollout, clsAttentionGrid, createModelConfig, vitPatchGrid, type VitClassifierConfig } from '@attend/core';
 import { setupBackend } from '../../backend.js';
 import { loadCheckpoint, saveCheckpoint } from '../../checkpoint.js';
 import { createModel } from '../../models.js';
@@ -29,13 +29,19 @@ const tiny = (overrides: Partial<VitClassifierConfig> = {}): VitClassifierConfig
 
 describe('vit-classifier', () => {
   it('cuts [B, C, H, W] images into row-major patches, each flattened channel, row, column', () => {
-    const config = { imageSize: 4, patchSize: 2, numChannels: 2 };
+    const config = vitPatchGrid({ imageSize: 4, patchSize: 2, numChannels: 2, pixelScale: 1 });
     const pixels = Float32Array.from({ length: 2 * 4 * 4 }, (_, i) => i); // one image: channel 0 is 0..15, channel 1 is 16..31
     const patches = imagePatches(pixels, 1, config);
     expect(Array.from(patches.slice(0, 8))).toEqual([0, 1, 4, 5, 16, 17, 20, 21]); // top-left patch
     expect(Array.from(patches.slice(8, 16))).toEqual([2, 3, 6, 7, 18, 19, 22, 23]); // top-right
     expect(Array.from(patches.slice(24, 32))).toEqual([10, 11, 14, 15, 26, 27, 30, 31]); // bottom-right
     expect(() => imagePatches(pixels, 2, config)).toThrow(/64 values|32 values/);
+  });
+
+  it('cuts a wide grid row-major: a 2 × 4 image in 2 × 2 patches gives a left and a right patch', () => {
+    const pixels = Float32Array.from({ length: 8 }, (_, i) => i);
+    const patches = imagePatches(pixels, 1, { imageHeight: 2, imageWidth: 4, patchSize: 2, numChannels: 1, pixelScale: 1 });
+    expect(Array.from(patches)).toEqual([0, 1, 4, 5, 2, 3, 6, 7]);
   });
 
   it('logits [B, classes]; one [B, H, N + 1, N + 1] map per layer; rollout rows sum to 1; CLS grid is G × G', () => {
