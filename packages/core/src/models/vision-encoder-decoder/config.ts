@@ -62,8 +62,8 @@ export const visionEncoderDecoder: ModelKind<VisionEncoderDecoderConfig> = {
   }),
   hfConfig: visionEncoderDecoderConfig,
   validate(v) {
-    // The encoder-decoder's fields, checked as that kind checks them.
-    const { preset: _p, ...transformer } = encoderDecoder.validate(v);
+    // The encoder-decoder's fields, checked as that kind checks them (its Marian logits bias is not one of this kind's).
+    const { preset: _p, logitsBias: _b, ...transformer } = encoderDecoder.validate({ ...v, logitsBias: false });
     const config: VisionEncoderDecoderConfig = {
       preset: 'vision-encoder-decoder',
       ...transformer,
@@ -126,5 +126,5 @@ export function patchEncoderStack(config: VisionEncoderDecoderConfig): VisionEnc
 /** The encoder-decoder config whose decoder (token table, decoder stack, LM head) writes the captions. */
 export function captionDecoderConfig(config: VisionEncoderDecoderConfig): EncoderDecoderConfig {
   const { preset: _p, imageHeight: _h, imageWidth: _w, patchSize: _s, pixelScale: _x, lora: _l, ...decoder } = config as VisionEncoderDecoderConfig & { lora?: unknown };
-  return { ...decoder, preset: 'encoder-decoder' };
+  return { ...decoder, preset: 'encoder-decoder', logitsBias: false };
 }
