@@ -12,7 +12,7 @@ export * from './quantize.js';
 export * from './quantize-matmul.js';
 export * from './models/encoder-decoder/session.js';
 export { CAPTIONER_FILES, exportCaptioner } from './models/image-captioner/export.js';
-export { captionerLogits, captionerStepFunction, captionImages, type Caption, type CaptionerSessions } from './models/image-captioner/session.js';
+export { CAPTION_ATTENTION, captionerLogits, captionerStepFunction, captionerTranslator, captionImages, type Caption, type CaptionerSessions, type ImageSource } from './models/image-captioner/session.js';
 export * from './classify.js';
 export * from './triton.js';
 export { GLIMPSE_LOCATIONS } from './models/glimpse-classifier/export.js';
