@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createModelConfig, createRng, decodeRows, translateDecodeOptions, translateWith, WordTokenizer, type DecodedRow, type Translator } from '@attend/core';
+import { createModelConfig, createRng, decodeRows, translateDecodeOptions, translateWith, WordTokenizer, type DecodedRow, type DecodeStrategy, type Translator } from '@attend/core';
 import { CaptionerModel, imageBatch, serializeCheckpoint, setupBackend, tfjsTranslator, translate } from '@attend/transformer';
 import { exportFolderFiles } from '../../folder.js';
 import { openExport } from '../../node.js';
@@ -29,11 +29,11 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-/** The greedy row of each image with its steps' outputs. */
-async function decoded<S extends { batchSize: number }>(translator: Translator<S>, source: S, maxSeqLen: number): Promise<DecodedRow[]> {
+/** The best row of each image with its steps' outputs (which follow the beams). */
+async function decoded<S extends { batchSize: number }>(translator: Translator<S>, source: S, maxSeqLen: number, strategy: DecodeStrategy): Promise<DecodedRow[]> {
   const { step, release } = await translator.start(source);
   try {
-    return await decodeRows(step, translateDecodeOptions(translator.config, source.batchSize, { maxNewTokens: maxSeqLen - 1 }));
+    return await decodeRows(step, translateDecodeOptions(translator.config, source.batchSize, { maxNewTokens: maxSeqLen - 1 }), strategy);
   } finally {
     release?.();
   }
@@ -76,18 +76,21 @@ describe('image-captioner export folder on onnxruntime-node and -web', () => {
         const words = await translateWith(captioner, source, { maxNewTokens: config.maxSeqLen - 1, strategy });
         expect(words).toEqual(await translate(model, imageBatch(pixels, B, config), { maxNewTokens: config.maxSeqLen - 1, strategy }));
       }
-      const onnxRows = await decoded(captioner, source, config.maxSeqLen);
-      const tfjsRows = await decoded(tfjsTranslator(model, { attention: true }), imageBatch(pixels, B, config), config.maxSeqLen);
-      expect(onnxRows.some((r) => r.ids.length > 0)).toBe(true);
-      onnxRows.forEach((row, b) => {
-        expect(row.ids).toEqual(tfjsRows[b]!.ids);
-        expect(row.steps).toHaveLength(tfjsRows[b]!.steps.length);
-        row.steps.forEach((s, t) => {
-          if (visualAttention === 'none') return expect(s[CAPTION_ATTENTION]).toBeUndefined();
-          expect(s[CAPTION_ATTENTION]!.dims).toEqual(tfjsRows[b]!.steps[t]![CAPTION_ATTENTION]!.dims);
-          expect(maxAbsDiff(s[CAPTION_ATTENTION]!.data, tfjsRows[b]!.steps[t]![CAPTION_ATTENTION]!.data), `image ${b}, word ${t}`).toBeLessThanOrEqual(TOLERANCE);
+      // Beam search reorders and repeats the rows: each step's α depends on the LSTM state carried along them.
+      for (const strategy of [{ kind: 'greedy' }, { kind: 'beam', beamSize: 3 }] as const) {
+        const onnxRows = await decoded(captioner, source, config.maxSeqLen, strategy);
+        const tfjsRows = await decoded(tfjsTranslator(model, { attention: true }), imageBatch(pixels, B, config), config.maxSeqLen, strategy);
+        expect(onnxRows.some((r) => r.ids.length > 1)).toBe(true);
+        onnxRows.forEach((row, b) => {
+          expect(row.ids).toEqual(tfjsRows[b]!.ids);
+          expect(row.steps).toHaveLength(tfjsRows[b]!.steps.length);
+          row.steps.forEach((s, t) => {
+            if (visualAttention === 'none') return expect(s[CAPTION_ATTENTION]).toBeUndefined();
+            expect(s[CAPTION_ATTENTION]!.dims).toEqual(tfjsRows[b]!.steps[t]![CAPTION_ATTENTION]!.dims);
+            expect(maxAbsDiff(s[CAPTION_ATTENTION]!.data, tfjsRows[b]!.steps[t]![CAPTION_ATTENTION]!.data), `${strategy.kind}: image ${b}, word ${t}`).toBeLessThanOrEqual(TOLERANCE);
+          });
         });
-      });
+      }
     } finally {
       await opened.release();
       model.dispose();
