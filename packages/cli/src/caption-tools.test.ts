@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attend } from './test-utils/attend.js';
+import { writeBarDigits } from './test-utils/bar-digits.js';
 
 let dir = '';
 let digits = '';
@@ -19,14 +20,7 @@ const [H, W] = [12, 24];
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'attend-caption-tools-'));
-  // 100 "digits" of 8 × 8 values 0–16: digit k is a bar at column k % 8 (and row 4 for k ≥ 8).
-  const rows = Array.from({ length: 100 }, (_, i) => {
-    const label = i % 10;
-    const pixels = Array.from({ length: 64 }, (_, p) => (p % 8 === label % 8 || (label >= 8 && Math.floor(p / 8) === 4) ? 16 : (i * 7 + p) % 3));
-    return [...pixels, label].join(',');
-  });
-  digits = join(dir, 'digits.csv');
-  await writeFile(digits, rows.join('\n') + '\n');
+  digits = await writeBarDigits(dir);
   run = join(dir, 'soft');
   exported = join(dir, 'soft-onnx');
   // Long enough at this rate for the captions to hold words (an untrained captioner says nothing).

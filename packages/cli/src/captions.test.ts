@@ -2,25 +2,19 @@
 // a tiny run writes a captioner checkpoint, --resume continues it, infer captions CSV rows of
 // pixels, export writes the two ONNX graphs at parity; usage errors name their flag and exit 2.
 
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attend } from './test-utils/attend.js';
+import { writeBarDigits } from './test-utils/bar-digits.js';
 
 let dir = '';
 let digits = '';
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'attend-captions-'));
-  // 100 "digits" of 8 × 8 values 0–16: digit k is a bar at column k % 8 (and row 4 for k ≥ 8).
-  const rows = Array.from({ length: 100 }, (_, i) => {
-    const label = i % 10;
-    const pixels = Array.from({ length: 64 }, (_, p) => (p % 8 === label % 8 || (label >= 8 && Math.floor(p / 8) === 4) ? 16 : (i * 7 + p) % 3));
-    return [...pixels, label].join(',');
-  });
-  digits = join(dir, 'digits.csv');
-  await writeFile(digits, rows.join('\n') + '\n');
+  digits = await writeBarDigits(dir);
 });
 
 afterAll(async () => {
