@@ -228,7 +228,8 @@ runOptions(
     'after',
     `
 An encoder–decoder prints each output, a classifier each label with its class probabilities,
-a decoder-lm each input's continuation.
+a decoder-lm each input's continuation, an image-captioner each scene's caption (a CSV line of
+H·W pixel values or a PNG file).
 
 Examples:
   $ attend infer runs/reverse-onnx "hello" "world"
@@ -314,7 +315,7 @@ program
   .command('attention')
   .description('draw the attention weights of one input as heatmaps (SVG per layer and head) and in the terminal')
   .argument('<model>', 'checkpoint, or export folder made with --with-attention')
-  .argument('<input>', 'the input text (source, prompt or text to classify), or for a vit-classifier one CSV line of pixel values')
+  .argument('<input>', 'the input text (source, prompt or text to classify), or for an image model one CSV line of pixel values or a PNG (a captioner: each generated word\'s attention over the scene)')
   .option('--out <dir>', 'folder for the SVG figures', 'attention')
   .option('--head <n>', 'terminal view of this head instead of the mean of the heads', nonNegativeInt)
   .option('--quiet', 'no terminal view, only the figures', false)
