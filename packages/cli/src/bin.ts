@@ -232,7 +232,8 @@ runOptions(
     'after',
     `
 An encoder–decoder prints each output, a classifier each label with its class probabilities,
-a decoder-lm each input's continuation.
+a decoder-lm each input's continuation, an image-captioner each scene's caption (a CSV line of
+H·W pixel values or a PNG file).
 
 Examples:
   $ attend infer runs/reverse-onnx "hello" "world"
@@ -280,12 +281,17 @@ Examples:
 
 program
   .command('eval')
-  .description('score a checkpoint or an export folder on a held-out file: BLEU, chrF and exact match (translation), perplexity and bits per character (LM), accuracy and confusion matrix (classifiers)')
+  .description('score a checkpoint or an export folder on a held-out file: BLEU, chrF and exact match (translation), perplexity and bits per character (LM), accuracy and confusion matrix (classifiers), exact match and BLEU by digit count (captioner, on test digit scenes)')
   .argument('<model>', 'checkpoint or export folder')
   .option('--pairs <file>', 'translation: TSV source<TAB>reference lines')
   .option('--text <file>', 'decoder-lm: a text file')
   .option('--csv <file>', 'encoder-classifier: text,label lines (label = class id)')
   .option('--images <file>', 'vit-classifier: CSV lines of C·S·S pixel values then the class id')
+  .option('--digits-csv <file>', 'image-captioner: digits8x8.csv; test scenes are drawn from its test rows (digits never seen in training)')
+  .option('--scenes <n>', 'image-captioner: test scenes to caption (default 400)', positiveInt)
+  .option('--scene-digits <n>', 'image-captioner: digits per scene, N or MIN-MAX (default 1-4)')
+  .option('--clutter <n>', 'image-captioner: fragments of other digits per scene (default 0)', nonNegativeInt)
+  .option('--seed <n>', 'image-captioner: seed of the test scenes (default 1)', seed)
   .option('--batch-size <n>', 'rows (LM: windows) run through the model at once', positiveInt, 32)
   .addOption(new Option('--device <device>', 'export folders: onnxruntime-node cpu or cuda (falls back to cpu), or onnxruntime-web wasm').choices(NODE_DEVICES).default('cpu'))
   .option('--device-id <n>', 'cuda: the GPU index (default 0)', nonNegativeInt)
@@ -304,7 +310,8 @@ Examples:
   $ attend eval runs/fr-onnx --pairs data/test.tsv
   $ attend eval runs/lm --text data/valid.txt --json
   $ attend eval runs/reviews --csv data/test.csv
-  $ attend eval runs/digits-onnx --images data/digits-test.csv`,
+  $ attend eval runs/digits-onnx --images data/digits-test.csv
+  $ attend eval runs/captions-onnx --digits-csv digits8x8.csv --scenes 1000 --clutter 4`,
   )
   .action(async (model, o) => (await import('./commands/eval.js')).evalCommand(model, o));
 
@@ -312,7 +319,7 @@ program
   .command('attention')
   .description('draw the attention weights of one input as heatmaps (SVG per layer and head) and in the terminal')
   .argument('<model>', 'checkpoint, or export folder made with --with-attention')
-  .argument('<input>', 'the input text (source, prompt or text to classify), or for a vit-classifier one CSV line of pixel values')
+  .argument('<input>', 'the input text (source, prompt or text to classify), or for an image model one CSV line of pixel values or a PNG (a captioner: each generated word\'s attention over the scene)')
   .option('--out <dir>', 'folder for the SVG figures', 'attention')
   .option('--head <n>', 'terminal view of this head instead of the mean of the heads', nonNegativeInt)
   .option('--quiet', 'no terminal view, only the figures', false)

@@ -5,7 +5,7 @@
 // vit-classifier), streamed continuation for the LM.
 
 import { join } from 'node:path';
-import { hasTokens, imageToTextConfig, decodeResults, encoderInputIds, finishReasonOf, lmPromptIds, slidingWindow, tokenizerFromJSON, type DecodeStrategy, type FinishReason, type ModelConfig, type ModelTask, type StepFunction, type Tokenizer, type TokenFields, type TokenModelConfig, modelTask } from '@attend/core';
+import { hasTokens, imageToTextConfig, decodeResults, encoderInputIds, finishReasonOf, lmPromptIds, slidingWindow, tokenizerFromJSON, translateWith, type DecodeStrategy, type ImageToTextConfig, type FinishReason, type ModelConfig, type ModelTask, type StepFunction, type Tokenizer, type TokenFields, type TokenModelConfig, modelTask } from '@attend/core';
 import { resolveDevice, type Classification, type Device, type OnnxRnnSeq2SeqModel, type OnnxSeq2SeqModel, type OpenExportFolderOptions } from '@attend/runtime-onnx';
 import { CliError, InputError } from './errors.js';
 import { folderKind } from './model-folder.js';
@@ -26,7 +26,7 @@ export interface ModelRunner {
   translate(sources: readonly string[], strategy: DecodeStrategy, maxNewTokens?: number): Promise<Translation[]>;
   /** encoder-classifier: class probabilities of each text. */
   classify(texts: readonly string[]): Promise<Classification[]>;
-  /** image-captioner: the caption of each of `count` images [H, W] (raw values) in `pixels` (checkpoints only, so far). */
+  /** image-captioner: the caption of each of `count` images [H, W] (raw values) in `pixels`. */
   caption(pixels: Float32Array, count: number, strategy: DecodeStrategy): Promise<string[]>;
   /** vit-classifier: class probabilities of each of `count` images [C, S, S] (raw values) in `pixels`. */
   classifyImages(pixels: Float32Array, count: number): Promise<Classification[]>;
@@ -125,7 +125,7 @@ function wrongPreset(config: ModelConfig, what: RunnerUse): CliError {
     'text-generation': 'attend generate',
     'text-classification': 'attend infer',
     'image-classification': 'attend infer with CSV rows of pixel values or a PNG',
-    'image-to-text': 'attend infer with CSV rows of pixel values',
+    'image-to-text': 'attend infer with CSV rows of pixel values or a PNG',
   }[modelTask(config)];
   const needs = { translate: 'an encoder-decoder', classify: 'an encoder-classifier', 'classify images': 'an image classifier', 'caption images': 'an image-captioner', generate: 'a decoder-lm' }[what];
   return new CliError(`${what} needs ${needs}; this model is a ${config.preset} (use ${use})`);
@@ -141,6 +141,12 @@ function textConfig(config: ModelConfig, what: Exclude<RunnerUse, 'classify imag
 function imageConfig(config: ModelConfig): Exclude<ModelConfig, TokenModelConfig> {
   if (modelTask(config) !== TASK_OF['classify images'] || hasTokens(config)) throw wrongPreset(config, 'classify images');
   return config;
+}
+
+/** `config` when its kind captions images; else a CliError naming the command to use. */
+function captionerConfig(config: ModelConfig): ImageToTextConfig {
+  if (modelTask(config) !== TASK_OF['caption images']) throw wrongPreset(config, 'caption images');
+  return imageToTextConfig(config, 'captioning');
 }
 
 /** The tokenizer of a text model; every kind with text has one (checked when the folder opens). */
@@ -195,8 +201,7 @@ async function openCheckpoint(dir: string): Promise<ModelRunner> {
       return classify(model, imageTrainBatch(pixels, new Int32Array(count), imageConfig(config)).input);
     },
     async caption(pixels, count, strategy) {
-      if (modelTask(config) !== 'image-to-text') throw wrongPreset(config, 'caption images');
-      const captioner = imageToTextConfig(config, 'captioning');
+      const captioner = captionerConfig(config);
       const out = await translate(model, imageBatch(pixels, count, captioner), { maxNewTokens: captioner.maxSeqLen - 1, strategy });
       return out.map((ids) => textTokenizer(tokenizer, config).decode(ids));
     },
@@ -284,8 +289,11 @@ async function openExport(dir: string, device: InferDevice, deviceId: number | u
       imageConfig(config);
       return rt.classifyImages(first, pixels, count);
     },
-    async caption() {
-      throw new CliError(`${dir}: attend infer does not caption with an export folder yet; give the training checkpoint`);
+    async caption(pixels, count, strategy) {
+      const captioner = captionerConfig(config);
+      if (!('encoder' in sessions)) throw wrongPreset(config, 'caption images');
+      const out = await translateWith(rt.onnxCaptioner(sessions), { pixels, batchSize: count }, { maxNewTokens: captioner.maxSeqLen - 1, strategy });
+      return out.map((ids) => textTokenizer(tokenizer, config).decode(ids));
     },
     async lmLogits(ids, batchSize, seqLen) {
       if (modelTask(config) !== 'text-generation') throw wrongPreset(config, 'generate');

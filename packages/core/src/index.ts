@@ -6,6 +6,7 @@ export * from './masks.js';
 export * from './attention-rollout.js';
 export * from './positional-encoding.js';
 export * from './attention-colors.js';
+export * from './caption-figure.js';
 export * from './decoding.js';
 export * from './translate.js';
 export * from './step-outputs.js';

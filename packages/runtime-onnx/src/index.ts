@@ -12,7 +12,7 @@ export * from './quantize.js';
 export * from './quantize-matmul.js';
 export * from './models/encoder-decoder/session.js';
 export { CAPTIONER_FILES, exportCaptioner } from './models/image-captioner/export.js';
-export { captionerLogits, captionerStepFunction, captionImages, type Caption, type CaptionerSessions } from './models/image-captioner/session.js';
+export { CAPTION_ATTENTION, captionerLogits, captionerStepFunction, captionerTranslator, captionImages, type Caption, type CaptionerSessions, type ImageSource } from './models/image-captioner/session.js';
 export { exportVisionEncoderDecoder } from './models/vision-encoder-decoder/export.js';
 export { captionVisionImages, visionCaptionLogits, visionCaptionStepFunction, type VisionEncoderDecoderSessions } from './models/vision-encoder-decoder/session.js';
 export * from './classify.js';

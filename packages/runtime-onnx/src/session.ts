@@ -220,6 +220,11 @@ export class OnnxModel {
     }
   }
 
+  /** The ONNX Runtime session and its Tensor constructor, for a kind whose own module runs the graph (models/image-captioner/session.ts). */
+  get ortSession(): { ort: OrtRuntime; session: InferenceSession } {
+    return { ort: this.ort, session: this.session };
+  }
+
   get inputNames(): readonly string[] {
     return this.session.inputNames;
   }

@@ -5,6 +5,7 @@
 import { ShapeError, translateWith, type Translator, type TranslateOptions } from '@attend/core';
 import { runtimeKind } from './models/registry.js';
 import type { SourceBatch } from './models/encoder-decoder/session.js';
+import type { ImageSource } from './models/image-captioner/session.js';
 import type { OnnxModel } from './session.js';
 
 /** The encoder and decoder sessions of an encoder–decoder export (encoder-decoder or rnn-seq2seq) as core's Translator. */
@@ -13,6 +14,14 @@ export function onnxTranslator(sessions: { encoder: OnnxModel; decoder: OnnxMode
   const translator = runtimeKind(config).translator;
   if (!translator) throw new ShapeError(`translate needs an encoder-decoder or rnn-seq2seq export; this model is a '${config.preset}'`);
   return translator(sessions);
+}
+
+/** The encoder and decoder sessions of a captioner's export (task image-to-text) as core's Translator over images: its RuntimeKind's `captioner`. */
+export function onnxCaptioner(sessions: { encoder: OnnxModel; decoder: OnnxModel }): Translator<ImageSource> {
+  const config = sessions.decoder.config;
+  const captioner = runtimeKind(config).captioner;
+  if (!captioner) throw new ShapeError(`captioning needs a captioner's export; this model is a '${config.preset}'`);
+  return captioner(sessions);
 }
 
 /**

@@ -4,9 +4,10 @@
 // terminal view of the first kind (each layer, heads averaged, or --head). For an
 // stn-classifier: its sampling grid drawn on the input and the image it read (stn-figure.ts).
 // (a glimpse-classifier has no attention weights: its figure is the glimpse boxes step by step on the canvas, and the terminal lists the locations)
+// A captioner: one panel per generated word with its attention over the scene (core's caption-figure.ts), read from the decoding loop's steps.
 
 import { join } from 'node:path';
-import { modelTask, numAttentionHeads } from '@attend/core';
+import { captionAttentionSvg, modelTask, numAttentionHeads } from '@attend/core';
 import { headWeights, inputAttention, terminalHeatmap } from '../attention-maps.js';
 import { CliError } from '../errors.js';
 import { writeFileAtomic } from '../files.js';
@@ -36,6 +37,12 @@ export async function writeAttentionFigures(model: string, input: string, out: s
     await writeFileAtomic(file, glimpseSvg(config, pixels, locations, `glimpses step by step: image → ${result.output}`));
     files.push(`${file} (${locations.length} glimpses, ${config.numScales} scales)`);
   }
+  if (result.caption) {
+    const file = join(out, 'attention-caption.svg');
+    const kind = result.caption.hard ? 'hard attention: α, and the location taken outlined' : 'soft attention: α';
+    await writeFileAtomic(file, captionAttentionSvg([result.caption], `each word's attention over the image (${kind}; the window of each location coloured by its weight)`));
+    files.push(`${file} (${result.caption.words.length} words over a ${result.caption.grid.rows}×${result.caption.grid.cols} grid)`);
+  }
   for (const set of result.sets) {
     const Q = set.queryTokens.length;
     const K = set.keyTokens.length;
@@ -64,6 +71,14 @@ export async function attentionCommand(model: string, input: string, o: Attentio
   if (o.head !== undefined && o.head >= heads) throw new CliError(`--head: ${o.head} is out of range; the model has ${heads} heads (0–${heads - 1})`, 2);
   if (result.output !== undefined) console.log(`output: ${result.output}`);
   if (result.stn) console.log(`θ = [${Array.from(result.stn.theta, (t) => t.toFixed(3)).join(', ')}]`);
+  if (result.caption && !o.quiet) {
+    const { words, alphas, grid } = result.caption;
+    words.forEach((word, t) => {
+      const alpha = Array.from(alphas[t]!);
+      const at = alpha.indexOf(Math.max(...alpha));
+      console.log(`${word.padEnd(8)} largest α ${alpha[at]!.toFixed(3)} at row ${Math.floor(at / grid.cols)}, column ${at % grid.cols} of the ${grid.rows}×${grid.cols} grid`);
+    });
+  }
   if (result.glimpses && !o.quiet) result.glimpses.locations.forEach(([x, y], t) => console.log(`glimpse ${t + 1}: (${x.toFixed(3)}, ${y.toFixed(3)})`));
   if (!o.quiet && result.sets.length > 0) {
     const set = result.sets[0]!;

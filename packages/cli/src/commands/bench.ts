@@ -94,8 +94,10 @@ async function benchCheckpoint(dir: string, o: BenchCommandOptions): Promise<voi
     await train(model, batch, { steps: o.trainSteps, learningRate: 1e-4, logEvery: 1000 });
     const seconds = (performance.now() - start) / 1000;
     const one = vit ? imageTrainBatch(randomImages(config, 1, 3), new Int32Array(1), config).input : { ids: randomIds(config, n, 3), batchSize: 1, seqLen: n };
+    // A captioner reads one scene and writes n words: the kind's own batch of one.
+    const captioned = modelTask(config) === 'image-to-text' ? cliKind(config).bench.trainBatch(t, config, 1, n, createRng(3)) : undefined;
     const forwardMs = await medianMs(() => {
-      const { logits } = model.forward(one, seq2seq && !vit ? one : undefined);
+      const { logits } = captioned ? model.forward(captioned.input, captioned.target) : model.forward(one, seq2seq && !vit ? one : undefined);
       logits.dataSync();
       logits.dispose();
     }, o.seconds);
@@ -149,22 +151,23 @@ export async function benchCommand(dir: string, o: BenchCommandOptions): Promise
   if (o.json) {
     console.log(JSON.stringify({
       folder: dir, kind: 'export', preset: config.preset, forward: { batchSize: 1, ...(vit ? { images: 1 } : { tokens: n }) }, unit,
-      rows: rows.map((r) => ({ runtime: r.runtime, forwardMs: r.forwardMs, fastestMs: r.forwardMinMs, throughput: r.throughput, ...(r.decodeMs === undefined ? {} : { decodeMsPerToken: r.decodeMs, generatedTokensPerSecond: 1000 / r.decodeMs }) })),
+      rows: rows.map((r) => ({ runtime: r.runtime, forwardMs: r.forwardMs, fastestMs: r.forwardMinMs, throughput: r.throughput, ...(r.decodeMs === undefined ? {} : { decodeMsPerToken: r.decodeMs, generatedTokensPerSecond: 1000 / r.decodeMs }), ...(r.captionMs === undefined ? {} : { msPerCaption: r.captionMs }) })),
     }));
     return;
   }
   console.log(`export ${dir}: ${config.preset}, forward of ${what}`);
   const decodes = rows.some((r) => r.decodeMs !== undefined);
+  const captions = rows.some((r) => r.captionMs !== undefined);
   const table = new Table({
-    head: ['runtime', 'forward ms', 'fastest ms', unit, ...(decodes ? ['decode ms/token (KV cache)', generated] : [])],
+    head: ['runtime', 'forward ms', 'fastest ms', unit, ...(decodes ? ['decode ms/token (KV cache)', generated] : []), ...(captions ? ['ms per caption (greedy)'] : [])],
     style: { head: [], border: [] },
     chars: COMPACT,
-    colAligns: ['left', 'right', 'right', 'right', 'right', 'right'],
+    colAligns: ['left', 'right', 'right', 'right', 'right', 'right', 'right'],
   });
   for (const r of rows) {
     const decode = r.decodeMs === undefined ? ['–', '–'] : [r.decodeMs.toFixed(3), Math.round(1000 / r.decodeMs).toLocaleString('en-US')];
-    table.push([r.runtime, r.forwardMs.toFixed(3), r.forwardMinMs.toFixed(3), Math.round(r.throughput).toLocaleString('en-US'), ...(decodes ? decode : [])]);
+    table.push([r.runtime, r.forwardMs.toFixed(3), r.forwardMinMs.toFixed(3), Math.round(r.throughput).toLocaleString('en-US'), ...(decodes ? decode : []), ...(captions ? [r.captionMs?.toFixed(3) ?? '–'] : [])]);
   }
   console.log(table.toString());
-  console.log(`forward ms and ${unit}: medians of the forward pass (${seq2seq ? 'encoder, then the decoder over the target: source and target tokens both counted' : what}); fastest: the quickest call${decodes ? `; decode: median per-token time of 16 cached steps, and the ${generated} it gives` : ''}`);
+  console.log(`forward ms and ${unit}: medians of the forward pass (${seq2seq ? 'encoder, then the decoder over the target: source and target tokens both counted' : what}); fastest: the quickest call${decodes ? `; decode: median per-token time of 16 cached steps, and the ${generated} it gives` : ''}${captions ? '; a caption: median time of one greedy caption of one random scene, up to maxSeqLen − 1 words' : ''}`);
 }

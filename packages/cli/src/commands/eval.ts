@@ -9,6 +9,8 @@
 //     confusion matrix.
 //   image-classification (vit-classifier), --images: CSV lines of C·S·S pixel values then the
 //     class id (the layout of digits8x8.csv); accuracy and the confusion matrix.
+//   image-to-text (image-captioner), --digits-csv: test scenes drawn from the file's test digit
+//     rows (caption-eval.ts); exact match and BLEU, overall and by the number of digits.
 // The file is read in pieces and run --batch-size rows at a time, so memory stays flat in its
 // length; every metric is a sum over the batches (BLEU's and chrF's n-gram counts included).
 // Text output is a small table; --json prints one object.
@@ -33,6 +35,7 @@ import {
   type ModelTask,
   type Tokenizer,
 } from '@attend/core';
+import { evalCaptions, type CaptionEvalOptions } from '../caption-eval.js';
 import { CliError } from '../errors.js';
 import { fileLines, textPieces } from '../files.js';
 import { maxNewTokensOf } from '../inputs.js';
@@ -40,7 +43,7 @@ import { openModel, type InferDevice, type ModelRunner } from '../runner.js';
 import { isImageCsvHeader } from '../train-data.js';
 import { reportFallback } from './infer.js';
 
-export interface EvalCommandOptions {
+export interface EvalCommandOptions extends Omit<CaptionEvalOptions, 'batchSize'> {
   pairs?: string;
   text?: string;
   csv?: string;
@@ -55,7 +58,7 @@ export interface EvalCommandOptions {
   json: boolean;
 }
 
-type DataFlag = 'pairs' | 'text' | 'csv' | 'images';
+type DataFlag = 'pairs' | 'text' | 'csv' | 'images' | 'digitsCsv';
 
 /** The data flag each task is scored on. */
 const DATA_FLAG: Record<ModelTask, DataFlag> = {
@@ -63,7 +66,7 @@ const DATA_FLAG: Record<ModelTask, DataFlag> = {
   'text-generation': 'text',
   'text-classification': 'csv',
   'image-classification': 'images',
-  'image-to-text': 'images',
+  'image-to-text': 'digitsCsv',
 };
 
 const WHAT: Record<DataFlag, string> = {
@@ -71,7 +74,11 @@ const WHAT: Record<DataFlag, string> = {
   text: 'a text file',
   csv: 'text,label lines',
   images: 'CSV lines of pixel values then the class id',
+  digitsCsv: 'digits8x8.csv, whose test rows the scenes are drawn from',
 };
+
+/** A data flag as it is typed. */
+const flagName = (flag: DataFlag): string => `--${flag === 'digitsCsv' ? 'digits-csv' : flag}`;
 
 /** What `attend eval` found: the metrics and the lines that print them. */
 interface EvalReport {
@@ -299,9 +306,9 @@ async function* imageRows(path: string, size: number, numClasses: number): Async
 
 /** The one data flag given; none or several is a usage error. */
 function dataFlag(o: EvalCommandOptions): { flag: DataFlag; path: string } {
-  const given = (['pairs', 'text', 'csv', 'images'] as const).filter((k) => o[k] !== undefined);
-  if (given.length === 0) throw new CliError('no data to evaluate on: give --pairs FILE, --text FILE, --csv FILE or --images FILE (the one that fits the model)', 2);
-  if (given.length > 1) throw new CliError(`give one data file, not ${given.map((k) => `--${k}`).join(' and ')}`, 2);
+  const given = (['pairs', 'text', 'csv', 'images', 'digitsCsv'] as const).filter((k) => o[k] !== undefined);
+  if (given.length === 0) throw new CliError('no data to evaluate on: give --pairs FILE, --text FILE, --csv FILE, --images FILE or --digits-csv FILE (the one that fits the model)', 2);
+  if (given.length > 1) throw new CliError(`give one data file, not ${given.map(flagName).join(' and ')}`, 2);
   return { flag: given[0]!, path: o[given[0]!]! };
 }
 
@@ -312,11 +319,13 @@ export async function evalCommand(model: string, o: EvalCommandOptions): Promise
     reportFallback(runner, o.device);
     const { config, tokenizer } = runner;
     const task = modelTask(config);
-    if (task === 'image-to-text') throw new CliError(`${model}: a ${config.preset}; attend eval does not score captioners yet (npm run bench:captions does)`);
     const wanted = DATA_FLAG[task];
-    if (flag !== wanted) throw new CliError(`--${flag}: ${model} holds a ${task} model (${config.preset}); evaluate it with --${wanted} FILE (${WHAT[wanted]})`, 2);
+    if (flag !== wanted) throw new CliError(`${flagName(flag)}: ${model} holds a ${task} model (${config.preset}); evaluate it with ${flagName(wanted)} FILE (${WHAT[wanted]})`, 2);
     let report: EvalReport;
-    if (task === 'image-classification') {
+    if (task === 'image-to-text') {
+      const scored = await evalCaptions(runner, configAs(config, ['image-captioner'], 'caption evaluation'), o);
+      report = { examples: scored.examples, metrics: scored.metrics, lines: table(scored.rows) };
+    } else if (task === 'image-classification') {
       const vit = imageConfig(config, 'image evaluation');
       const size = vit.numChannels * vit.imageSize ** 2;
       const classify = async (rows: Float32Array[]) => {
@@ -336,9 +345,9 @@ export async function evalCommand(model: string, o: EvalCommandOptions): Promise
       }
     }
     if (o.json) {
-      console.log(JSON.stringify({ model, file: path, preset: config.preset, task, runtime: runner.runtime, ...(task === 'translation' ? { strategy: 'greedy' } : {}), examples: report.examples, metrics: report.metrics }));
+      console.log(JSON.stringify({ model, file: path, preset: config.preset, task, runtime: runner.runtime, ...(task === 'translation' || task === 'image-to-text' ? { strategy: 'greedy' } : {}), examples: report.examples, metrics: report.metrics }));
     } else {
-      console.log(`${model} (${config.preset}, ${runner.runtime}) on ${path}${task === 'text-generation' ? '' : `: ${count(report.examples)} ${task === 'translation' ? 'pairs, greedy' : task === 'image-classification' ? 'images' : 'rows'}`}`);
+      console.log(`${model} (${config.preset}, ${runner.runtime}) on ${path}${task === 'text-generation' ? '' : `: ${count(report.examples)} ${task === 'translation' ? 'pairs, greedy' : task === 'image-classification' ? 'images' : task === 'image-to-text' ? 'scenes, greedy' : 'rows'}`}`);
       for (const line of report.lines) console.log(line);
     }
   } finally {

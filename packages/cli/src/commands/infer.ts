@@ -76,7 +76,8 @@ async function runBatch(runner: ModelRunner, inputs: string[], before: number, o
   const maxNewTokens = maxNewTokensOf(o);
   if (o.slidingWindow && task !== 'text-generation') throw new CliError(`--sliding-window: for a decoder-lm; this model is ${aPreset(runner.config.preset)}`, 2);
   if (task === 'image-to-text') {
-    const images = imageInputs(inputs, imageToTextConfig(runner.config, 'image inputs'), { header: false });
+    const config = imageToTextConfig(runner.config, 'image inputs');
+    const images = imageInputs(await withPngLines(inputs, config), config, { header: false });
     if (images.labels) throw new CliError('a captioner takes pixel values only: no class id after them');
     const captions = await runner.caption(images.pixels, images.count, strategy);
     return { lines: captions, results: captions.map((output, i) => ({ input: `image ${before + i + 1}`, output })) };

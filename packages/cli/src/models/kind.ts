@@ -6,7 +6,7 @@
 // compiler asks for it). The parts kinds share are in models/train.ts, attention.ts, parity.ts
 // and bench.ts.
 
-import type { FlopsLengths, GlimpseClassifierConfig, ModelConfig, Rng, Tokenizer } from '@attend/core';
+import type { CaptionAttentionRow, FlopsLengths, GlimpseClassifierConfig, ModelConfig, Rng, Tokenizer } from '@attend/core';
 import type { ExportSessions } from '@attend/runtime-onnx';
 import type { AttendModel, TrainBatch } from '@attend/transformer';
 import type { AttentionSet } from './attention.js';
@@ -68,6 +68,8 @@ export interface KindAttention {
   sets: AttentionSet[];
   /** An stn-classifier's θ and sampled image (drawn instead of attention maps). */
   stn?: StnView;
+  /** A captioner's words with each one's attention over the image (drawn instead of attention maps). */
+  caption?: CaptionAttentionRow;
   /** A glimpse-classifier's glimpse locations on the input canvas (drawn instead of attention maps). */
   glimpses?: { config: GlimpseClassifierConfig; pixels: Float32Array; locations: [number, number][] };
 }
@@ -79,6 +81,8 @@ export interface ExportTimings {
   forwardMinMs: number;
   /** Per-token time of cached decoding; absent for kinds that do not decode. */
   decodeMs?: number;
+  /** A captioner's: one whole greedy caption of one image. */
+  captionMs?: number;
 }
 
 /** The largest |tfjs − ORT| over the logits of a few seeded inputs (`attend export --check`). */

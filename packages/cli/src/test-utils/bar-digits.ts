@@ -1,10 +1,10 @@
-// A small made-up digits8x8.csv for the digit-scenes tests: 100 "digits" of 8 × 8 values 0–16,
-// digit k a bar at column k % 8 (and row 4 for k ≥ 8).
+// A small made-up digits8x8.csv for the captioner's CLI tests: 100 "digits" of 8 × 8 values
+// 0–16, digit k a bar at column k % 8 (and row 4 for k ≥ 8), then the label.
 
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-/** Writes the bar digits to `dir`/digits.csv and returns its path. */
+/** Writes the file as `dir`/digits.csv and returns its path. */
 export async function writeBarDigits(dir: string): Promise<string> {
   const rows = Array.from({ length: 100 }, (_, i) => {
     const label = i % 10;

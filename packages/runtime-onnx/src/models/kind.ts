@@ -6,6 +6,7 @@
 import type { ModelConfig, Translator } from '@attend/core';
 import type { OnnxModel } from '../session.js';
 import type { SourceBatch } from './encoder-decoder/session.js';
+import type { ImageSource } from './image-captioner/session.js';
 import { EXPORT_FILES } from '../folder-files.js';
 import type { GraphKind } from '../graph-io.js';
 import type { GraphBuilder } from '../onnx/graph.js';
@@ -68,4 +69,6 @@ export interface RuntimeKind<C extends ModelConfig> {
   folderJson(config: C): Record<string, unknown>;
   /** An encoder–decoder's two sessions as core's Translator (what `translate` decodes with); absent for kinds that do not translate. */
   readonly translator?: (sessions: { encoder: OnnxModel; decoder: OnnxModel }) => Translator<SourceBatch>;
+  /** A captioner's two sessions as core's Translator over images (task image-to-text); absent for kinds that do not caption. */
+  readonly captioner?: (sessions: { encoder: OnnxModel; decoder: OnnxModel }) => Translator<ImageSource>;
 }

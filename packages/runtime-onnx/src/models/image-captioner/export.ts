@@ -19,6 +19,7 @@ import { GraphBuilder, type Value } from '../../onnx/graph.js';
 import { WeightReader } from '../../weights.js';
 import { TEXT_FILES, type RuntimeKind } from '../kind.js';
 import { checkedTensors, exportGraphPair, onnxCellWeights } from '../rnn-seq2seq/export.js';
+import { imageCaptionerTranslator } from './session.js';
 
 /** Paths of the two graphs of an image-captioner export folder. */
 export const CAPTIONER_FILES = {
@@ -52,6 +53,7 @@ export const IMAGE_CAPTIONER: RuntimeKind<ImageCaptionerConfig> = {
     return { [CAPTIONER_FILES.encoder]: encoder, [CAPTIONER_FILES.decoder]: decoder };
   },
   folderJson: (config) => ({ [EXPORT_FILES.generationConfig]: generationConfig(config) }),
+  captioner: imageCaptionerTranslator,
 };
 
 class CaptionerGraph {

@@ -1,10 +1,11 @@
 // Running the two graphs of an image-captioner export (`exportCaptioner`) on ONNX Runtime
 // sessions of either backend: the encoder over images, then the decoder step word by word;
 // captions through core's decoding loop (greedy, sampling, beam), α per word as a step output.
+// `imageCaptionerTranslator` is the RuntimeKind's `captioner`: an export folder's sessions as core's Translator.
 
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
-import { decodeRows, ShapeError, type DecodeStrategy, type ImageCaptionerConfig, type StepFunction } from '@attend/core';
-import type { OrtRuntime } from '../../session.js';
+import { configAs, decodeRows, ShapeError, translateDecodeOptions, type DecodeStrategy, type ImageCaptionerConfig, type StepFunction, type Translator } from '@attend/core';
+import type { OnnxModel, OrtRuntime } from '../../session.js';
 
 /** The encoder and decoder-step sessions of one image-captioner export. */
 export interface CaptionerSessions {
@@ -44,31 +45,73 @@ export async function captionerLogits(ort: OrtRuntime, sessions: CaptionerSessio
   return attention ? { logits, attention } : { logits };
 }
 
+/** Rows `rows` of a batch-major tensor's data, `size` values per row. */
+function gatherRows(data: Float32Array, size: number, rows: ArrayLike<number>): Float32Array {
+  const out = new Float32Array(rows.length * size);
+  for (let i = 0; i < rows.length; i++) out.set(data.subarray(rows[i]! * size, (rows[i]! + 1) * size), i * size);
+  return out;
+}
+
 /**
- * A step function over the two graphs for captioning `count` images: each call runs the
- * decoder over the rows' words so far from their image (recomputing the prefix: captions are a
- * few words), following beam search's `parents` back to each row's image. Returns the last
- * word's logits and, with attention, its α as the step output `attention` [rows, L].
+ * A step function over the two graphs for captioning `count` images: the encoder runs once (at
+ * the first call), then each call runs the decoder step on each row's newest word, carrying the
+ * LSTM state between calls. Beam search's `parents` reorder and repeat the state rows, and each
+ * row's feature grid follows the image it descends from; a call that does not extend the previous
+ * one by one word replays its rows from the initial state. Returns the word's logits and, with
+ * attention, its α as the step output `cross_attentions.0` [rows, 1, L] (the name and layout of
+ * the tfjs step's).
  */
 export function captionerStepFunction(ort: OrtRuntime, sessions: CaptionerSessions, config: ImageCaptionerConfig, pixels: Float32Array, count: number): StepFunction {
-  const size = config.imageHeight * config.imageWidth;
-  const V = config.vocabSize;
-  let imageRows: Int32Array | undefined;
+  const [H, W, d] = [config.imageHeight, config.imageWidth, config.dModel];
+  if (pixels.length !== count * H * W) throw new ShapeError(`images: ${pixels.length} values for ${count} × ${H} × ${W}`);
+  let encoded: { features: Tensor; hidden: Tensor; cell: Tensor } | undefined;
+  let state: { imageRows: Int32Array; hidden: Float32Array; cell: Float32Array; length: number } | undefined;
   return async (tokens, batchSize, length, context) => {
     const parents = context?.parents;
-    if (!(imageRows && parents) && batchSize !== count) throw new ShapeError(`captioning ${count} images: the first step has ${batchSize} rows`);
-    imageRows = imageRows && parents ? Int32Array.from(parents, (p) => imageRows![p]!) : Int32Array.from({ length: batchSize }, (_, i) => i);
-    const rows = new Float32Array(batchSize * size);
-    imageRows.forEach((r, i) => rows.set(pixels.subarray(r * size, (r + 1) * size), i * size));
-    const { logits, attention } = await captionerLogits(ort, sessions, config, rows, { ids: tokens, batchSize, seqLen: length });
-    const last = new Float32Array(batchSize * V);
-    for (let b = 0; b < batchSize; b++) last.set(logits.subarray(((b + 1) * length - 1) * V, (b + 1) * length * V), b * V);
-    if (!attention) return last;
-    const L = attention.length / (batchSize * length);
-    const alpha = new Float32Array(batchSize * L);
-    for (let b = 0; b < batchSize; b++) alpha.set(attention.subarray(((b + 1) * length - 1) * L, (b + 1) * length * L), b * L);
-    return { logits: last, outputs: { attention: { data: alpha, dims: [batchSize, L] } } };
+    if (!(state && parents) && batchSize !== count) throw new ShapeError(`captioning ${count} images: the first step has ${batchSize} rows`);
+    if (!encoded) {
+      const out = await sessions.encoder.run({ pixel_values: new ort.Tensor('float32', pixels, [count, 1, H, W]) });
+      encoded = { features: out.last_hidden_state!, hidden: out.decoder_initial_state!, cell: out.decoder_initial_cell_state! };
+    }
+    const [, L, D] = encoded.features.dims as [number, number, number];
+    const imageRows = state && parents ? Int32Array.from(parents, (p) => state!.imageRows[p]!) : Int32Array.from({ length: batchSize }, (_, i) => i);
+    const features = new ort.Tensor('float32', gatherRows(encoded.features.data as Float32Array, L * D, imageRows), [batchSize, L, D]);
+    const extends1 = state !== undefined && parents !== undefined && state.length === length - 1;
+    let hidden = extends1 ? gatherRows(state!.hidden, d, parents!) : gatherRows(encoded.hidden.data as Float32Array, d, imageRows);
+    let cell = extends1 ? gatherRows(state!.cell, d, parents!) : gatherRows(encoded.cell.data as Float32Array, d, imageRows);
+    let out: Record<string, Tensor> = {};
+    for (let t = extends1 ? length - 1 : 0; t < length; t++) {
+      const ids = BigInt64Array.from({ length: batchSize }, (_, b) => BigInt(tokens[b * length + t]!));
+      out = await sessions.decoder.run({ input_ids: new ort.Tensor('int64', ids, [batchSize, 1]), encoder_hidden_states: features, hidden_state: new ort.Tensor('float32', hidden, [1, batchSize, d]), cell_state: new ort.Tensor('float32', cell, [1, batchSize, d]) });
+      hidden = out.present_hidden_state!.data as Float32Array;
+      cell = out.present_cell_state!.data as Float32Array;
+    }
+    state = { imageRows, hidden, cell, length };
+    const logits = out.logits!.data as Float32Array;
+    const alpha = out.attention_weights;
+    return alpha ? { logits, outputs: { [CAPTION_ATTENTION]: { data: alpha.data as Float32Array, dims: [batchSize, 1, L] } } } : logits;
   };
+}
+
+/** The step output that carries a captioner's attention over the image: [rows, heads, L], as a decoder's cross-attention. */
+export const CAPTION_ATTENTION = 'cross_attentions.0';
+
+/** Images to caption: `batchSize` images [H, W] (raw values) in `pixels`. */
+export interface ImageSource {
+  pixels: Float32Array;
+  batchSize: number;
+}
+
+/** The two sessions as core's Translator over images: each `start` decodes its images with `captionerStepFunction`. */
+export function captionerTranslator(ort: OrtRuntime, sessions: CaptionerSessions, config: ImageCaptionerConfig): Translator<ImageSource> {
+  return { config, start: async (source) => ({ step: captionerStepFunction(ort, sessions, config, source.pixels, source.batchSize) }) };
+}
+
+/** An export folder's encoder and decoder sessions (openExportFolder's, either backend) as the captioner's Translator. */
+export function imageCaptionerTranslator(sessions: { encoder: OnnxModel; decoder: OnnxModel }): Translator<ImageSource> {
+  const config = configAs(sessions.decoder.config, ['image-captioner'], 'captioning');
+  const { ort, session: encoder } = sessions.encoder.ortSession;
+  return captionerTranslator(ort, { encoder, decoder: sessions.decoder.ortSession.session }, config);
 }
 
 /** A caption's word ids (no bos, no eos) and, with attention, α over the grid for each word (and the eos when produced). */
@@ -81,7 +124,6 @@ export interface Caption {
 export async function captionImages(ort: OrtRuntime, sessions: CaptionerSessions, config: ImageCaptionerConfig, pixels: Float32Array, count: number, strategy: DecodeStrategy = { kind: 'greedy' }): Promise<Caption[]> {
   if (pixels.length !== count * config.imageHeight * config.imageWidth) throw new ShapeError(`images: ${pixels.length} values for ${count} × ${config.imageHeight} × ${config.imageWidth}`);
   const step = captionerStepFunction(ort, sessions, config, pixels, count);
-  const options = { batchSize: count, vocabSize: config.vocabSize, bosTokenId: config.bosTokenId, eosTokenId: config.eosTokenId, maxNewTokens: config.maxSeqLen - 1 };
-  const rows = await decodeRows(step, options, strategy);
-  return rows.map((r) => (config.visualAttention === 'none' ? { ids: r.ids } : { ids: r.ids, attention: r.steps.map((s) => s.attention!.data) }));
+  const rows = await decodeRows(step, translateDecodeOptions(config, count, { maxNewTokens: config.maxSeqLen - 1 }), strategy);
+  return rows.map((r) => (config.visualAttention === 'none' ? { ids: r.ids } : { ids: r.ids, attention: r.steps.map((s) => s[CAPTION_ATTENTION]!.data) }));
 }

@@ -57,6 +57,37 @@ describe('soft attention', () => {
   });
 });
 
+describe("hard attention's expectation at test time (Xu et al. §4.1)", () => {
+  it('reads z = Σ α a: the logits of a soft model with the same weights and β = 1; the arg-max reads one location', async () => {
+    await setupBackend(['cpu']);
+    const hard = new CaptionerModel(tiny({ visualAttention: 'hard' }), { seed: 4 });
+    const soft = new CaptionerModel(tiny({ visualAttention: 'soft' }), { seed: 9 });
+    const weights = new Map(hard.namedParams().map((p) => [p.name, p.variable]));
+    for (const p of soft.namedParams()) {
+      const w = weights.get(p.name);
+      if (w) p.variable.assign(w);
+      // The gate β = σ(0·h + 30) = 1 (to float precision).
+      else p.variable.assign(p.name.endsWith('bias') ? tf.fill(p.variable.shape, 30) : tf.zerosLike(p.variable));
+    }
+    const pixels = Float32Array.from({ length: 2 * 24 }, (_, i) => Math.cos(i));
+    const input = { ids: new Int32Array(0), batchSize: 2, seqLen: 6, pixels };
+    const target = { ids: Int32Array.of(1, 5, 6, 1, 7, 4), batchSize: 2, seqLen: 3 };
+    const logits = (m: CaptionerModel) => m.forward(input, target).logits.dataSync() as Float32Array;
+    const argmax = logits(hard);
+    hard.hardInference = 'expectation';
+    const expectation = logits(hard);
+    const want = logits(soft);
+    expect(Math.max(...expectation.map((x, i) => Math.abs(x - want[i]!)))).toBeLessThan(1e-5);
+    expect(Math.max(...argmax.map((x, i) => Math.abs(x - want[i]!)))).toBeGreaterThan(1e-3);
+    // The evaluation loss (not training) reads the same way.
+    const batch = { input, target, labels: Int32Array.of(5, 6, 2, 7, 4, 2) };
+    const evalLoss = (m: CaptionerModel) => m.trainingLoss(batch, { training: false, step: 0, labelSmoothing: 0 }).dataSync()[0]!;
+    const expectationLoss = evalLoss(hard);
+    hard.hardInference = 'argmax';
+    expect(Math.abs(evalLoss(hard) - expectationLoss)).toBeGreaterThan(1e-4);
+  });
+});
+
 describe('the training objectives on hand cases', () => {
   it('the doubly stochastic penalty is λ Σ_i (1 − Σ_t α_ti)² over counted words, averaged over rows', () => {
     // Row 0: two words on locations 0 and 1 of 3 → Σ_t α = [1, 1, 0] → penalty 1.

@@ -8,7 +8,8 @@
 //   none: x_t = E y_{t−1};
 //   soft: α_t = softmax_i(v·tanh(W_a a_i + U_a h_{t−1})) (Bahdanau's additive score),
 //         β_t = σ(w_β·h_{t−1} + b_β), z_t = β_t Σ_i α_ti a_i;
-//   hard: z_t = a_{s_t}, s_t sampled from α_t in training, its arg-max otherwise;
+//   hard: z_t = a_{s_t}, s_t sampled from α_t in training, its arg-max otherwise (or, with
+//         `hardInference` 'expectation', the expected context Σ_i α_ti a_i, as Xu et al. §4.1 compare);
 // x_t = [E y_{t−1}; z_t], (h_t, c_t) = LSTM(x_t, (h_{t−1}, c_{t−1})), and the deep output
 // p(y_t) ∝ exp(L_o(E y_{t−1} + L_h h_t + L_z z_t)) (Xu et al.'s eq. 7).
 // The training objective (`trainingLoss`): soft adds the doubly stochastic penalty
@@ -100,8 +101,14 @@ interface DecoderRun {
   chosen?: tf.Tensor3D;
 }
 
-/** How hard attention picks s_t: sampled from α with `rng`, or its arg-max. */
-type Choice = { sample: Rng } | 'argmax';
+/**
+ * How hard attention reads the grid at test time: the arg-max location, or the expected
+ * context Σ_i α_i a_i (Xu et al. §4.1: "taking the expectation" over the locations instead of one).
+ */
+export type HardInference = 'argmax' | 'expectation';
+
+/** How hard attention picks s_t: sampled from α with `rng` (training), or as `HardInference` says. */
+type Choice = { sample: Rng } | HardInference;
 
 /** The image-captioner preset: `encode` gives the feature grid, `decode` the output vectors, `lmLogits` the words. */
 export class CaptionerModel {
@@ -110,6 +117,8 @@ export class CaptionerModel {
   readonly lstm: RnnLayer;
   /** Hard attention's reward baseline; kept in memory only (a resumed run starts it again). */
   readonly baseline: MovingBaseline;
+  /** Hard attention outside training: the arg-max location (default) or the expected context. */
+  hardInference: HardInference = 'argmax';
   private readonly params = new ParamStore();
   private readonly holder = new CaptionerParams({});
 
@@ -233,6 +242,7 @@ export class CaptionerModel {
         const alpha = this.attentionWeights(keys, state.h);
         alphas.push(alpha);
         if (attention === 'soft') z = this.softContext(features, alpha, state.h);
+        else if (choice === 'expectation') z = tf.sum(tf.mul(tf.expandDims(alpha, 2), features), 1) as tf.Tensor2D;
         else {
           const pick = tf.oneHot(choice === 'argmax' ? tf.argMax(alpha, 1) : tf.tensor1d(sampleRows(alpha.dataSync() as Float32Array, L, choice.sample), 'int32'), L).toFloat() as tf.Tensor2D;
           chosen.push(pick);
@@ -254,13 +264,13 @@ export class CaptionerModel {
 
   /**
    * Output vectors [B, T, d] for the decoder input `target` (bos + words), given the image
-   * features in `memory.states`; hard attention takes the arg-max location. Appends the
+   * features in `memory.states`; hard attention reads as `hardInference` says. Appends the
    * attention rows α [B, 1, T, L] to `maps.cross` (hard attention reads its arg-max).
    */
   decode(target: TokenBatch, memory: { states: tf.Tensor3D; source: TokenBatch } | undefined, options: ForwardOptions = {}, maps?: AttentionMaps): tf.Tensor3D {
     if (!memory) throw new ShapeError('image-captioner decode needs the image features');
     const result = tf.tidy(() => {
-      const r = this.run(memory.states, target, options.training ?? false, 'argmax');
+      const r = this.run(memory.states, target, options.training ?? false, this.hardInference);
       return { out: r.out, weights: maps && r.alphas ? (tf.expandDims(r.alphas, 1) as tf.Tensor4D) : undefined };
     });
     if (result.weights) maps!.cross.push(result.weights);
@@ -290,7 +300,7 @@ export class CaptionerModel {
    * from α with a generator seeded by the step, its reward
    * each row's mean word log-likelihood and its baseline the moving average of the batches' mean
    * reward. Evaluated (not training), hard attention's loss is the words' cross-entropy at the
-   * arg-max locations, the model used at test time.
+   * arg-max locations (or the expected context: `hardInference`), the model used at test time.
    */
   trainingLoss(batch: TrainBatch, context: TrainingLossContext): tf.Scalar {
     if (!batch.target) throw new ShapeError('image-captioner training needs a target (decoder input) batch');
@@ -298,7 +308,7 @@ export class CaptionerModel {
     const { batchSize: B, seqLen: T } = target;
     const weights = batch.labelWeights ?? new Float32Array(B * T).fill(1);
     const hard = this.config.visualAttention === 'hard';
-    const choice: Choice = hard && context.training ? { sample: createRng(context.step * 7919 + 11) } : 'argmax';
+    const choice: Choice = hard && context.training ? { sample: createRng(context.step * 7919 + 11) } : this.hardInference;
     return tf.tidy(() => {
       const features = this.encode(batch.input, { training: context.training });
       const r = this.run(features, target, context.training, choice);

@@ -1,0 +1,121 @@
+// The figure of Show, Attend and Tell (Xu et al., 2015, fig. 2–3) for any captioner: for each
+// generated word, its attention over the image — α over the L locations of the model's grid,
+// each location's weight spread over the pixels of the window it reads (overlapping windows
+// add up) — on the one colour scale of attend's heatmaps (attention-colors.ts), the image in
+// grey over it and the word under the panel; hard attention also outlines the location it took
+// (the arg-max). One row of panels per captioned image; one legend for the whole figure, since
+// every panel shares the scale. An SVG string: the CLI's `attend attention` and bench:captions
+// both draw it.
+
+import { attentionColor, attentionLegendStops, rgbHex } from './attention-colors.js';
+
+/** The grid a captioner attends over: rows × cols locations, each reading a window × window square at stride `stride`. */
+export interface CaptionGrid {
+  rows: number;
+  cols: number;
+  window: number;
+  stride: number;
+}
+
+/** One captioned image: its pixels, the words generated and each word's α over the grid. */
+export interface CaptionAttentionRow {
+  /** [height, width] values in [0, 1] (row-major), drawn darker the larger they are. */
+  pixels: ArrayLike<number>;
+  height: number;
+  width: number;
+  grid: CaptionGrid;
+  /** The label over the row, e.g. `soft: "three one" → "three one"`. */
+  label: string;
+  /** Each generated word (eos as `</s>`), one per α row. */
+  words: readonly string[];
+  /** α per word over the rows·cols locations (row-major). */
+  alphas: readonly ArrayLike<number>[];
+  /** Hard attention: outline the location taken (the arg-max of α). */
+  hard: boolean;
+}
+
+const xml = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+/** α over the grid spread over the image's pixels: each pixel holds the sum of the weights of the windows that read it. */
+export function upsampleAttention(alpha: ArrayLike<number>, grid: CaptionGrid, height: number, width: number): Float32Array {
+  if (alpha.length !== grid.rows * grid.cols) throw new RangeError(`attention of ${alpha.length} locations for a ${grid.rows} × ${grid.cols} grid`);
+  const out = new Float32Array(height * width);
+  for (let gy = 0; gy < grid.rows; gy++) {
+    for (let gx = 0; gx < grid.cols; gx++) {
+      const w = alpha[gy * grid.cols + gx]!;
+      for (let y = gy * grid.stride; y < Math.min(height, gy * grid.stride + grid.window); y++) {
+        for (let x = gx * grid.stride; x < Math.min(width, gx * grid.stride + grid.window); x++) out[y * width + x]! += w;
+      }
+    }
+  }
+  return out;
+}
+
+/** The index of the largest value. */
+const argMax = (xs: ArrayLike<number>): number => {
+  let best = 0;
+  for (let i = 1; i < xs.length; i++) if (xs[i]! > xs[best]!) best = i;
+  return best;
+};
+
+/** The SVG of each row's image and one panel per word (see the top of this file), titled `title`. */
+export function captionAttentionSvg(rows: readonly CaptionAttentionRow[], title: string, { px = 3 }: { px?: number } = {}): string {
+  const gap = 10;
+  const maps = rows.map((r) => r.alphas.map((a) => upsampleAttention(a, r.grid, r.height, r.width)));
+  let max = 0;
+  for (const m of maps.flat()) for (const v of m) max = Math.max(max, v);
+  const panelW = Math.max(...rows.map((r) => r.width * px));
+  const panelH = Math.max(...rows.map((r) => r.height * px));
+  const panels = Math.max(...rows.map((r) => r.words.length)) + 1;
+  const W = Math.max(20 + panels * (panelW + gap), 560);
+  const rowH = panelH + 40;
+  const H = 40 + rows.length * rowH + 34;
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`,
+    `<rect width="${W}" height="${H}" fill="white"/>`,
+    `<text x="10" y="18" font-size="13">${xml(title)}</text>`,
+  ];
+  rows.forEach((r, i) => {
+    const y0 = 40 + i * rowH;
+    parts.push(`<text x="10" y="${y0 + 10}">${xml(r.label)}</text>`);
+    const image = (x0: number, overlay?: Float32Array): void => {
+      parts.push(`<rect x="${x0}" y="${y0 + 16}" width="${r.width * px}" height="${r.height * px}" fill="white" stroke="#ccc"/>`);
+      if (overlay) {
+        // Blocks of stride × stride pixels, on which the spread weight is constant.
+        const s = r.grid.stride;
+        for (let y = 0; y < r.height; y += s) {
+          for (let x = 0; x < r.width; x += s) {
+            const v = overlay[y * r.width + x]!;
+            if (v > 0) parts.push(`<rect x="${x0 + x * px}" y="${y0 + 16 + y * px}" width="${Math.min(s, r.width - x) * px}" height="${Math.min(s, r.height - y) * px}" fill="${rgbHex(attentionColor(v, max))}"/>`);
+          }
+        }
+      }
+      for (let y = 0; y < r.height; y++) {
+        for (let x = 0; x < r.width; x++) {
+          const v = r.pixels[y * r.width + x]!;
+          if (v > 0.05) parts.push(`<rect x="${x0 + x * px}" y="${y0 + 16 + y * px}" width="${px}" height="${px}" fill="black" fill-opacity="${Math.min(0.8, 0.8 * v).toFixed(2)}"/>`);
+        }
+      }
+    };
+    image(10);
+    parts.push(`<text x="10" y="${y0 + 30 + panelH}">image</text>`);
+    r.alphas.forEach((alpha, t) => {
+      const x0 = 10 + (t + 1) * (panelW + gap);
+      image(x0, maps[i]![t]!);
+      if (r.hard) {
+        const at = argMax(alpha);
+        const [gx, gy] = [at % r.grid.cols, Math.floor(at / r.grid.cols)];
+        parts.push(`<rect x="${x0 + gx * r.grid.stride * px}" y="${y0 + 16 + gy * r.grid.stride * px}" width="${r.grid.window * px}" height="${r.grid.window * px}" fill="none" stroke="red" stroke-width="1.5"/>`);
+      }
+      parts.push(`<text x="${x0}" y="${y0 + 30 + panelH}">${xml(r.words[t] ?? '')}</text>`);
+    });
+  });
+  const ly = H - 24;
+  parts.push(`<text x="10" y="${ly + 10}">weight at a pixel (Σ α of the windows over it):</text>`);
+  attentionLegendStops(max, 5).forEach((s, i) => {
+    parts.push(`<rect x="${280 + i * 56}" y="${ly}" width="14" height="12" fill="${rgbHex(s.color)}" stroke="#999"/>`, `<text x="${298 + i * 56}" y="${ly + 10}">${s.weight.toFixed(2)}</text>`);
+  });
+  if (rows.some((r) => r.hard)) parts.push(`<text x="${280 + 5 * 56}" y="${ly + 10}">red: the location taken</text>`);
+  parts.push('</svg>');
+  return `${parts.join('\n')}\n`;
+}
