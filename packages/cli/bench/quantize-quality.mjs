@@ -4,11 +4,11 @@
 // onnxruntime-node's CPU. For each: perplexity over non-overlapping windows of the model's
 // context (every token but the first predicted once, as `attend eval --text` scores it), top-1
 // agreement with the first folder's next-token prediction at every position, and the size of
-// model.onnx. Writes bench/results/NAME.{json,md} (default NAME quantize-quality).
+// its graph files (onnx/). Writes bench/results/NAME.{json,md} (default NAME quantize-quality).
 //
 //   node packages/cli/bench/quantize-quality.mjs --text val.txt FP32_DIR INT8_DIR INT4_DIR [--out NAME]
 
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,7 +48,9 @@ const argmaxRows = (logits) => {
   return out;
 };
 
-const results = runners.map((r, i) => ({ folder: basename(dirs[i]), bytes: statSync(join(dirs[i], 'model.onnx')).size, nll: 0, tokens: 0, same: 0, seconds: 0 }));
+/** Bytes of the folder's graphs (its onnx/ files). */
+const graphBytes = (dir) => readdirSync(join(dir, 'onnx')).reduce((sum, f) => sum + statSync(join(dir, 'onnx', f)).size, 0);
+const results = runners.map((r, i) => ({ folder: basename(dirs[i]), bytes: graphBytes(dirs[i]), nll: 0, tokens: 0, same: 0, seconds: 0 }));
 for (let w0 = 0; w0 < windows; w0 += BATCH) {
   const rows = Math.min(BATCH, windows - w0);
   const input = new Int32Array(rows * T);
@@ -88,7 +90,7 @@ const report = {
 };
 const base = report.runs[0];
 const table = [
-  `| export | model.onnx | perplexity | change | top-1 agreement with ${base.folder} |`,
+  `| export | onnx/ | perplexity | change | top-1 agreement with ${base.folder} |`,
   '| --- | ---: | ---: | ---: | ---: |',
   ...report.runs.map((r) => `| ${r.folder} | ${(r.bytes / 2 ** 20).toFixed(2)} MiB | ${r.perplexity.toFixed(4)} | ${(100 * (r.perplexity / base.perplexity - 1)).toFixed(2)}% | ${(100 * r.top1Agreement).toFixed(2)}% |`),
 ].join('\n');
