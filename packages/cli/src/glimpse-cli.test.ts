@@ -2,7 +2,7 @@
 // then infer, export (with its parity check) and attention (the glimpse boxes) on the checkpoint
 // and on the export folder, which must agree.
 
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -32,6 +32,16 @@ function canvases(count: number, seed: number): string[] {
 }
 
 describe('attend train --preset glimpse-classifier → infer, export, attention', () => {
+  it('refuses --workers 2 (its objective samples and keeps baselines: one thread), exit 2, before --out is made', async () => {
+    const csv = join(dir, 'few.csv');
+    await writeFile(csv, canvases(60, 3).join('\n') + '\n');
+    const out = join(dir, 'ram-workers');
+    const r = await attend(['train', '--preset', 'glimpse-classifier', '--images', csv, '--workers', '2', '--out', out, '--d-model', '32', '--batch-size', '8', '--dev-size', '10']);
+    expect(r.stderr).toBe('attend: --workers: a glimpse-classifier trains with its own objective (sampling, baselines) on one thread; drop --workers or give 1\n');
+    expect(r.code).toBe(2);
+    await expect(stat(out)).rejects.toThrow(/ENOENT/);
+  }, 60_000);
+
   it('trains on an images CSV; checkpoint and export classify alike and draw the same glimpses', async () => {
     const csv = join(dir, 'canvases.csv');
     await writeFile(csv, canvases(300, 1).join('\n') + '\n');

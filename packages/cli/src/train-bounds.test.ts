@@ -1,10 +1,10 @@
 // Bounds of `attend train` on any input, through the built CLI: documented caps on --examples,
 // --d-model, the context and the character vocabulary; a memory estimate that refuses a run too
 // large for the tfjs wasm heap (or --memory-limit) before a model is built, naming the batch
-// size that fits; data checked before training (too few pairs, every source or target the same,
+// size that fits, or without --grad-accum splits the batch into the micro-batches that fit; data checked before training (too few pairs, every source or target the same,
 // text shorter than a window, one class), each one line naming the flag or the file.
 
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -58,8 +58,8 @@ describe('train caps', () => {
 });
 
 describe('train memory estimate', () => {
-  it("the issue's run (context 256, batch 64, d 128, 4 layers) is refused before training, naming the batch size that fits", async () => {
-    const r = await attend(['train', '--text', text, '--context-length', '256', '--batch-size', '64', '--d-model', '128', '--layers', '4', '--out', out('big')]);
+  it("the issue's run (context 256, batch 64, d 128, 4 layers) with --grad-accum 1 is refused before training, naming the batch size that fits", async () => {
+    const r = await attend(['train', '--text', text, '--context-length', '256', '--batch-size', '64', '--grad-accum', '1', '--d-model', '128', '--layers', '4', '--out', out('big')]);
     expect(r.code).toBe(2);
     const m = /^attend: --batch-size 64 needs ~(\d+\.\d) GiB; the tfjs wasm heap holds 4\.0 GiB \(3\.6 GiB for training\); --batch-size (\d+) fits, or --grad-accum (\d+) keeps the batch of 64\n$/.exec(r.stderr);
     expect(m, r.stderr).not.toBeNull();
@@ -78,7 +78,7 @@ describe('train memory estimate', () => {
 
   it('--memory-limit: the batch size it names trains', async () => {
     const args = ['train', '--text', text, '--context-length', '32', '--d-model', '16', '--heads', '2', '--layers', '1', '--steps', '1', '--eval-every', '1'];
-    const refused = await attend([...args, '--memory-limit', '0.05', '--out', out('limit')]);
+    const refused = await attend([...args, '--memory-limit', '0.05', '--grad-accum', '1', '--out', out('limit')]);
     expect(refused.code).toBe(2);
     const m = /^attend: --batch-size 64 \(the default\) needs ~0\.\d\d GiB; --memory-limit is 0\.05 GiB; --batch-size (\d+) fits, or --grad-accum (\d+) keeps the batch of 64\n$/.exec(refused.stderr);
     expect(m, refused.stderr).not.toBeNull();
@@ -92,10 +92,26 @@ describe('train memory estimate', () => {
     expect(tooMany.stderr).toBe('attend: --grad-accum: 9 micro-batches cannot split a batch of 8; use at most 8\n');
   }, 90_000);
 
+  it('without --grad-accum, a batch too large is trained in the fewest micro-batches that fit, as --grad-accum would', async () => {
+    const args = ['train', '--text', text, '--context-length', '32', '--d-model', '16', '--heads', '2', '--layers', '1', '--steps', '2', '--eval-every', '2', '--memory-limit', '0.05'];
+    const refused = await attend([...args, '--grad-accum', '1', '--out', out('auto-refused')]);
+    const accum = Number(/--grad-accum (\d+) keeps the batch of 64/.exec(refused.stderr)?.[1]);
+    expect(accum, refused.stderr).toBeGreaterThan(1);
+    const auto = await attend([...args, '--out', out('auto')]);
+    expect(auto.code, auto.stderr).toBe(0);
+    expect(auto.stdout).toContain(`batch 64 (${accum} micro-batches of ≤ ${Math.ceil(64 / accum)}, to fit in memory)`);
+    const given = await attend([...args, '--grad-accum', String(accum), '--out', out('auto-given')]);
+    expect(given.code, given.stderr).toBe(0);
+    // Every line of metrics.jsonl but its wall-clock time.
+    const metrics = async (name: string) =>
+      (await readFile(join(out(name), 'metrics.jsonl'), 'utf8')).trim().split('\n').map((line) => ({ ...JSON.parse(line), elapsed_s: undefined }));
+    expect(await metrics('auto')).toEqual(await metrics('auto-given'));
+  }, 120_000);
+
   it('200,000 pairs reach the memory check without overflowing the stack (no spreads over the data)', async () => {
     const tsv = join(dir, 'many.tsv');
     await writeFile(tsv, Array.from({ length: 200_000 }, (_, i) => `w${i} x${i % 97}\tm${i}`).join('\n'));
-    const r = await attend(['train', '--pairs', tsv, '--memory-limit', '0.01', '--out', out('many')]);
+    const r = await attend(['train', '--pairs', tsv, '--memory-limit', '0.01', '--grad-accum', '1', '--out', out('many')]);
     expect(r.stderr).toMatch(/^attend: .*--memory-limit is 0\.01 GiB/);
     expect(r.code).toBe(2);
   }, 60_000);

@@ -1,4 +1,4 @@
-// attend train --workers: the default (one thread per core, as many as the batch has rows for),
+// attend train --workers: the default (one thread),
 // the usage error when the batch has too few rows, and a run on worker threads through the
 // built CLI that resumes like a one-thread run.
 
@@ -19,16 +19,14 @@ afterAll(async () => {
 });
 
 describe('trainWorkers', () => {
-  it('defaults to one worker per core, no more than the batch (in --grad-accum micro-batches) has rows for', () => {
-    expect(trainWorkers(undefined, { batchSize: 64, gradAccum: 1 }, 2)).toBe(2);
-    expect(trainWorkers(undefined, { batchSize: 64, gradAccum: 1 }, 1)).toBe(1);
-    expect(trainWorkers(undefined, { batchSize: 6, gradAccum: 2 }, 16)).toBe(3);
-    expect(trainWorkers(undefined, { batchSize: 1, gradAccum: 1 }, 16)).toBe(1);
-    expect(trainWorkers(3, { batchSize: 6, gradAccum: 2 }, 1)).toBe(3);
+  it('defaults to one worker; --workers is taken up to the rows the batch (in --grad-accum micro-batches) has', () => {
+    expect(trainWorkers(undefined, { batchSize: 64, gradAccum: 1 })).toBe(1);
+    expect(trainWorkers(undefined, { batchSize: 6, gradAccum: 2 })).toBe(1);
+    expect(trainWorkers(3, { batchSize: 6, gradAccum: 2 })).toBe(3);
   });
 
   it('refuses more workers than the batch has rows for, exit 2, naming the flag', () => {
-    const refused = (): number => trainWorkers(4, { batchSize: 6, gradAccum: 2 }, 2);
+    const refused = (): number => trainWorkers(4, { batchSize: 6, gradAccum: 2 });
     expect(refused).toThrow(CliError);
     expect(refused).toThrow(/^--workers: 4 workers × --grad-accum 2 cannot split a batch of 6; use at most 3$/);
     try {

@@ -18,6 +18,10 @@ const CASES = [
   { preset: 'decoder-lm', dModel: 256, layers: 2, context: 64, batchSize: 8 },
   { preset: 'encoder-decoder', dModel: 64, layers: 2, context: 12, source: 40, batchSize: 64 },
   { preset: 'encoder-decoder', dModel: 128, layers: 2, context: 64, source: 64, batchSize: 32 },
+  // nanoGPT's Shakespeare model (6 × 384, 6 heads, dropout 0.2) in micro-batches of 1, 2 and 4.
+  { preset: 'decoder-lm', dModel: 384, layers: 6, heads: 6, dropout: 0.2, context: 256, batchSize: 1 },
+  { preset: 'decoder-lm', dModel: 384, layers: 6, heads: 6, dropout: 0.2, context: 256, batchSize: 2 },
+  { preset: 'decoder-lm', dModel: 384, layers: 6, heads: 6, dropout: 0.2, context: 256, batchSize: 4 },
 ];
 const VOCAB = 65;
 
@@ -32,7 +36,7 @@ if (args[0] === '--child') {
   const before = heap();
   const source = c.source ?? c.context;
   const layers = c.preset === 'decoder-lm' ? { numDecoderLayers: c.layers } : { numEncoderLayers: c.layers, numDecoderLayers: c.layers };
-  const config = createModelConfig({ preset: c.preset, vocabSize: VOCAB, dModel: c.dModel, numHeads: 4, dFf: 4 * c.dModel, maxSeqLen: Math.max(c.context, source) + 4, dropout: 0, ...layers });
+  const config = createModelConfig({ preset: c.preset, vocabSize: VOCAB, dModel: c.dModel, numHeads: c.heads ?? 4, dFf: 4 * c.dModel, maxSeqLen: Math.max(c.context, source) + 4, dropout: c.dropout ?? 0, ...layers });
   const model = createModel(config, { seed: 1 });
   let nextBatch;
   if (c.preset === 'decoder-lm') {

@@ -61,7 +61,7 @@ export interface TrainCommandOptions extends TrainFlags, DataFlags, LoraFlags {
   vocabSize?: number;
   /** With --from: a fresh classifier head of this many classes. */
   numClasses?: number;
-  /** Data-parallel worker threads (default: one per core). */
+  /** Data-parallel worker threads (default 1: no threads). */
   workers?: number;
 }
 
@@ -152,20 +152,25 @@ export function checkResumeSettings(s: TrainSettings, config: ModelConfig, dir: 
 }
 
 /**
- * Refuses a run whose training step would not fit in memory, before the model is built: the
- * estimate (core's trainingMemory) against the tfjs wasm heap, or --memory-limit. Names the
- * batch size that fits, or what to shrink when not even one example does.
+ * The micro-batches a run's step is split into so that it fits in memory, checked before the
+ * model is built: the estimate (core's trainingMemory) against the tfjs wasm heap, or
+ * --memory-limit. With neither --grad-accum nor the config file's gradAccum given, a batch too
+ * large is split into the fewest micro-batches that fit (the same gradient, one micro-batch's
+ * activations alive); otherwise a run that does not fit is refused, naming the batch size that
+ * fits, or what to shrink when not even one example does.
  */
-function checkMemory(config: ModelConfig, lengths: FlopsLengths, s: TrainSettings, o: TrainCommandOptions, backend: string): void {
+function checkMemory(config: ModelConfig, lengths: FlopsLengths, s: TrainSettings, o: TrainCommandOptions, backend: string): number {
   const heap = backend === 'wasm' ? TRAINING_MEMORY_BUDGET : Infinity;
   const budget = Math.min(heap, o.memoryLimit === undefined ? Infinity : o.memoryLimit * GiB);
-  if (budget === Infinity) return;
+  if (budget === Infinity) return s.gradAccum;
   // Activations are those of one micro-batch (--grad-accum splits the batch).
   const micro = Math.ceil(s.batchSize / s.gradAccum);
   const need = trainingMemory(config, { ...lengths, batchSize: micro });
-  if (need.bytes <= budget) return;
-  const holds = o.memoryLimit !== undefined && o.memoryLimit * GiB < heap ? `--memory-limit is ${gib(budget)}` : `the tfjs wasm heap holds ${gib(WASM_HEAP_BYTES)} (${gib(budget)} for training)`;
+  if (need.bytes <= budget) return s.gradAccum;
   const fits = largestBatchThatFits(config, lengths, budget);
+  const chosen = s.origin.gradAccum === 'default' || s.origin.gradAccum === undefined;
+  if (chosen && fits > 0) return Math.ceil(s.batchSize / Math.min(fits, s.batchSize));
+  const holds = o.memoryLimit !== undefined && o.memoryLimit * GiB < heap ? `--memory-limit is ${gib(budget)}` : `the tfjs wasm heap holds ${gib(WASM_HEAP_BYTES)} (${gib(budget)} for training)`;
   const accum = fits > 0 ? Math.ceil(s.batchSize / fits) : 0;
   if (fits === 0) {
     const model = trainingMemory(config, { ...lengths, batchSize: 1 });
@@ -280,14 +285,12 @@ export async function trainCommand(o: TrainCommandOptions, fromCli: (key: keyof 
   const task = training.task(t, data, tokenizer, config, s);
 
   const backend = await t.setupBackend();
-  checkMemory(config, task.lengths, s, o, backend.name);
-  const lock = await lockFolder(o.out);
+  const gradAccum = checkMemory(config, task.lengths, s, o, backend.name);
+  if (gradAccum !== s.gradAccum) workers = trainWorkers(o.workers, { ...s, gradAccum });
   const model = initial ?? t.createModel(config, { seed: s.seed });
-  if (model.trainingLoss && workers > 1) {
-    // Its objective samples (REINFORCE) and keeps state (baselines) in the model: one thread.
-    if (o.workers !== undefined) throw new CliError(`--workers: a ${config.preset} trains with its own objective (sampling, baselines) on one thread; drop --workers or give 1`, 2);
-    workers = 1;
-  }
+  // Its objective samples (REINFORCE) and keeps state (baselines) in the model: one thread.
+  if (model.trainingLoss && workers > 1) throw new CliError(`--workers: a ${config.preset} trains with its own objective (sampling, baselines) on one thread; drop --workers or give 1`, 2);
+  const lock = await lockFolder(o.out);
   const warmupSteps = Math.min(50, Math.floor(s.steps / 10));
   const minLr = s.learningRate / 30;
   console.log(
@@ -296,7 +299,7 @@ export async function trainCommand(o: TrainCommandOptions, fromCli: (key: keyof 
       `  model     ${model.parameterCount().toLocaleString('en-US')} parameters (${modelShape(config)})`,
       ...(config.lora ? [loraSummary(model, config.lora)] : []),
       `  data      ${task.size}`,
-      `  training  steps ${s.steps}${resuming ? ` (${s.steps - startStep} to go)` : ''}, batch ${s.batchSize}, lr ${s.learningRate} (cosine, ${warmupSteps} warmup steps, down to ${Number(minLr.toPrecision(3))}), eval every ${s.evalEvery}, seed ${s.seed}`,
+      `  training  steps ${s.steps}${resuming ? ` (${s.steps - startStep} to go)` : ''}, batch ${s.batchSize}${gradAccum > s.gradAccum ? ` (${gradAccum} micro-batches of ≤ ${Math.ceil(s.batchSize / gradAccum)}, to fit in memory)` : ''}, lr ${s.learningRate} (cosine, ${warmupSteps} warmup steps, down to ${Number(minLr.toPrecision(3))}), eval every ${s.evalEvery}, seed ${s.seed}`,
       `  device    tfjs ${backend.name} (cpu)${workers > 1 ? `, ${workers} worker threads` : ''}`,
       `  out       ${o.out} (checkpoint, ${CHECKPOINT_FILES.metrics}, ${LOSS_CURVE_FILE})`,
     ].join('\n'),
@@ -310,7 +313,7 @@ export async function trainCommand(o: TrainCommandOptions, fromCli: (key: keyof 
   try {
     const result = await t.train(model, task.nextBatch, {
       steps: s.steps,
-      ...(s.gradAccum > 1 ? { gradAccum: s.gradAccum } : {}),
+      ...(gradAccum > 1 ? { gradAccum } : {}),
       ...(workers > 1 ? { workers } : {}),
       learningRate: s.learningRate,
       schedule: { kind: 'cosine', warmupSteps, totalSteps: s.steps, minLr },
