@@ -3,7 +3,7 @@
 // ([heads, T, T], when exported with attention) for the encoder heatmaps.
 
 import { classifierConfig } from '@attend/core';
-import { classifications, type Classification, type OnnxModel } from '@attend/runtime-onnx';
+import { classifications, textModelSession, type Classification, type OnnxModel } from '@attend/runtime-onnx';
 import type { DecodeResult } from './decode.js';
 
 export interface TextClassification extends Classification {
@@ -18,7 +18,7 @@ export async function classifyText(model: OnnxModel, ids: number[]): Promise<Tex
   const { numClasses } = classifierConfig(model.config, 'text classification');
   const T = ids.length;
   const started = performance.now();
-  const out = await model.run({ inputIds: { data: ids, batchSize: 1, seqLen: T }, attentionMask: { data: new Array<number>(T).fill(1), batchSize: 1, seqLen: T } });
+  const out = await textModelSession(model).run({ inputIds: { data: ids, batchSize: 1, seqLen: T }, attentionMask: { data: new Array<number>(T).fill(1), batchSize: 1, seqLen: T } });
   const ms = performance.now() - started;
   const [{ label, probabilities }] = classifications(out.logits.data, 1, numClasses) as [Classification];
   const encoder: DecodeResult['encoder'] = [];

@@ -9,6 +9,7 @@
 // drops the cache and reruns the last maxSeqLen tokens (nanoGPT's context crop).
 
 import { ConfigError, cropWindow, decodeResults, lastQueryRows, ShapeError, type DecodedRow, type DecodeStrategy, type StepFunction, type StepOutputs, tokenConfig } from '@attend/core';
+import { CachedLmSession } from './models/decoder-lm/session.js';
 import type { KvCache, OnnxModel, OutputTensor } from './session.js';
 
 export type { DecodeStrategy };
@@ -35,7 +36,7 @@ export interface StepFunctionOptions {
  * predicting token (keys: the row's tokens so far, left padding included).
  */
 export function onnxStepFunction(model: OnnxModel, options: StepFunctionOptions = {}): StepFunction {
-  if (model.graph !== 'decoder-with-past') {
+  if (!(model instanceof CachedLmSession)) {
     throw new ShapeError(`generation over ONNX needs a decoder-lm KV-cache export (kvCache: true); this model is a '${model.config.preset}' ${model.graph} graph`);
   }
   const config = tokenConfig(model.config, 'generation');

@@ -141,7 +141,7 @@ export const ENCODER_DECODER: CliKind<EncoderDecoderConfig> = {
   },
   bench: {
     async export(rt, config, sessions, ids, seconds) {
-      const { encoder, decoder } = encoderDecoderSessions(sessions);
+      const { encoder, decoder } = rt.checkSeq2SeqModel(encoderDecoderSessions(sessions));
       const n = ids.length;
       const target = Int32Array.from(ids, (x, i) => (i === 0 ? config.bosTokenId : x));
       const timings = await forwardTimings(async () => {

@@ -55,7 +55,7 @@ export const RNN_SEQ2SEQ: CliKind<RnnSeq2SeqConfig> = {
   bench: {
     async export(rt, config, sessions, ids, seconds) {
       // Forward: the encoder, then the decoder-step graph over the n target tokens (teacher forcing).
-      const { encoder, decoder } = encoderDecoderSessions(sessions);
+      const { encoder, decoder } = rt.checkRnnSeq2SeqModel(encoderDecoderSessions(sessions));
       const n = ids.length;
       const target = Int32Array.from(ids, (x, i) => (i === 0 ? config.bosTokenId : x));
       const source = { ids, batchSize: 1, seqLen: n };

@@ -13,9 +13,8 @@ import { createOnnxModel } from '../../node.js';
 import { createOnnxModel as createWebModel } from '../../web.js';
 import { exportSeq2SeqCheckpointFiles } from './export.js';
 import { forwardInputNames } from '../../graph-io.js';
-import { type OnnxSeq2SeqModel } from './session.js';
+import { checkSeq2SeqModel, type OnnxSeq2SeqModel, type Seq2SeqCache } from './session.js';
 import { translate } from '../../translate.js';
-import type { Seq2SeqCache } from '../../session.js';
 import { checkpointFiles, makeModel, MAX_LEN, maxAbsDiff, randomBatch, VOCAB } from '../../test-utils/models.js';
 
 const TOLERANCE = 1e-4;
@@ -63,7 +62,7 @@ async function exported(c: Case, seed: number, runtime: 'node' | 'web' = 'node',
   const model = makeModel(c, seed);
   const { encoder, decoder } = exportSeq2SeqCheckpointFiles(checkpointFiles(model), { withAttention });
   const create = runtime === 'node' ? createOnnxModel : (bytes: Uint8Array) => createWebModel(bytes, { numThreads: 1 });
-  return { model, onnx: { encoder: await create(encoder), decoder: await create(decoder) } };
+  return { model, onnx: checkSeq2SeqModel({ encoder: await create(encoder), decoder: await create(decoder) }) };
 }
 
 async function release(onnx: OnnxSeq2SeqModel, model: TransformerModel): Promise<void> {
@@ -135,7 +134,7 @@ describe('seq2seq export: encoder_model + decoder_model_merged', () => {
         'past_key_values.0.decoder.key is [2,2,1,4] (16 values), expected [1,2,1,4]',
       );
       await expect(onnx.encoder.encode({ inputIds: { data: [1, 99], batchSize: 1, seqLen: 2 } })).rejects.toThrow('input_ids[0, 1] is 99');
-      await expect(onnx.decoder.run({ inputIds: { data: [1], batchSize: 1, seqLen: 1 } })).rejects.toThrow("is a 'seq2seq-decoder' graph; use encode / runSeq2SeqDecoder");
+      expect(() => checkSeq2SeqModel({ encoder: onnx.decoder, decoder: onnx.encoder })).toThrow("the encoder session holds a 'seq2seq-decoder' graph, expected encoder_model.onnx (seq2seq-encoder)");
     } finally {
       await release(onnx, model);
     }
