@@ -58,7 +58,7 @@ type StackKind = 'encoder' | 'decoder';
  * empty first past of a KV-cache graph from it (an unknown name gives 0 rows, which
  * MultiHeadAttention refuses), and Triton batches a graph whose inputs share it.
  */
-const BATCH = 'batch_size';
+export const BATCH = 'batch_size';
 
 /** Per-stack inputs shared by its layers: the self-attention bias and rotary tables. */
 interface SelfAttentionInputs {
@@ -94,11 +94,11 @@ interface AttentionResult {
 
 /** What the graph builder reads: a Transformer text kind, or the ViT as a Transformer stack. */
 export type GraphConfig = TransformerConfig | VitStack;
-type VitStack = ReturnType<typeof vitStack>;
+export type VitStack = ReturnType<typeof vitStack>;
 
 /** The graph builder of the Transformer kinds (weights read by their checkpoint names). */
 export class ForwardGraph<C extends GraphConfig = GraphConfig> {
-  private readonly d: number;
+  protected readonly d: number;
   private readonly H: number;
   private readonly D: number;
   private readonly tables = new Map<string, Value>();
@@ -110,9 +110,9 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
   private readonly mha: boolean;
 
   constructor(
-    private readonly config: C,
-    private readonly w: WeightReader,
-    private readonly g: GraphBuilder,
+    protected readonly config: C,
+    protected readonly w: WeightReader,
+    protected readonly g: GraphBuilder,
   ) {
     this.d = config.dModel;
     this.H = config.numHeads;
@@ -165,38 +165,9 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
   }
 
   /** `{prefix}.{i}` outputs: each layer's attention weights [B, H, q, k]. */
-  private outputMaps(prefix: string, maps: Value[], q: Dim, k: Dim): void {
+  protected outputMaps(prefix: string, maps: Value[], q: Dim, k: Dim): void {
     if (this.fused) throw new ConfigError('optimize', 'a fused graph has no attention weights to output (export with one of optimize and withAttention, not both)');
     maps.forEach((value, i) => this.g.output(`${prefix}.${i}`, value, 'float32', [BATCH, this.H, q, k]));
-  }
-
-  /**
-   * The vit-classifier graph, as @attend/transformer's VitModel: pixel_values [B, C, S, S] (raw
-   * values; × pixelScale here) → logits [B, classes] (+ attentions.{i} [B, H, N + 1, N + 1]).
-   */
-  buildVit(this: ForwardGraph<VitStack>, withAttention: boolean): void {
-    const { g, config: c, d } = this;
-    const S = c.imageSize;
-    const p = c.patchSize;
-    const C = c.numChannels;
-    const G = S / p;
-    const N = G * G;
-    const P = C * p * p;
-    const T = N + 1;
-    const pixels = g.input('pixel_values', 'float32', [BATCH, C, S, S]);
-    // [B, C, G, p, G, p] → [B, G, G, C, p, p] → [B, N, C·p·p]: patches row-major over the grid, each flattened channel, row, column.
-    let patches = g.reshape(g.transpose(g.reshape(pixels, [0, C, G, p, G, p]), [0, 2, 4, 1, 3, 5]), [0, N, P]);
-    if (c.pixelScale !== 1) patches = g.mul(patches, g.floats([c.pixelScale]));
-    const tokens = this.linear(patches, 'embeddings.patch_embeddings', d, P); // [B, N, d]
-    const clsToken = g.initializer('embeddings.cls_token', 'float32', [1, 1, d], this.w.get('embeddings.cls_token', [1, d]));
-    const batchShape = g.concat([g.unsqueeze(g.dimSize(pixels, 0), [0]), g.int64s([1, d])], 0); // [B, 1, d]
-    const cls = g.op('Expand', [clsToken, batchShape]);
-    const name = 'encoder.embed_positions.weight';
-    const positions = g.slice(this.table(name, () => this.w.get(name, [c.maxSeqLen, d]), [c.maxSeqLen, d]), [0], [T], [0]); // [T, d]
-    const x = g.add(g.concat([cls, tokens], 1), positions); // [B, T, d]
-    const { states, maps } = this.layers('encoder', x, {}); // every patch sees every patch
-    g.output('logits', this.classify(states), 'float32', [BATCH, c.numClasses]);
-    if (withAttention) this.outputMaps('attentions', maps.self, T, T);
   }
 
   /** The decoder-lm KV-cache graph (see the top of this file). */
@@ -334,7 +305,7 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
   }
 
   /** A float32 initializer created once under `name`. */
-  private table(name: string, values: () => Float32Array, dims: number[]): Value {
+  protected table(name: string, values: () => Float32Array, dims: number[]): Value {
     let v = this.tables.get(name);
     if (!v) {
       v = this.g.initializer(name, 'float32', dims, values());
@@ -421,7 +392,7 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
   // ---- layers ---------------------------------------------------------------------------
 
   /** x [..., in] · W + b for a checkpoint Linear `name` (weight [out, in]). */
-  private linear(x: Value, name: string, outDim: number, inDim: number, bias = true): Value {
+  protected linear(x: Value, name: string, outDim: number, inDim: number, bias = true): Value {
     const { g } = this;
     const y = g.matMul(x, g.initializer(`${name}.weight`, 'float32', [inDim, outDim], this.w.linear(`${name}.weight`, outDim, inDim)));
     return bias ? g.add(y, g.initializer(`${name}.bias`, 'float32', [outDim], this.w.get(`${name}.bias`, [outDim]))) : y;
@@ -595,7 +566,7 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
   }
 
   /** The layers of a stack over `embedded` inputs [B, T, d], then its final norm (pre-norm). */
-  private layers(
+  protected layers(
     kind: StackKind,
     embedded: Value,
     self: SelfAttentionInputs,
@@ -639,7 +610,7 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
   }
 
   /** Class logits [B, C] from mean-pooled (over valid tokens; needs `mask`) or first-token states, through tanh(pooler) when the config has one. */
-  private classify(states: Value, mask?: Value): Value {
+  protected classify(states: Value, mask?: Value): Value {
     const { g, config: c } = this;
     let pooled: Value;
     if (!('numClasses' in c)) throw new ConfigError('preset', `'${c.preset}' has no classifier head`);

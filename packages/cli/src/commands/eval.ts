@@ -22,12 +22,13 @@ import {
   bleuStatistics,
   chrfFromStatistics,
   chrfStatistics,
-  configAs,
+  classifierConfig,
   imageConfig,
   confusionMatrix,
   modelTask,
   nllFromLogits,
   perplexity,
+  tokenConfig,
   type BleuStatistics,
   type ChrfStatistics,
   type ModelTask,
@@ -149,7 +150,7 @@ async function evalTranslation(runner: ModelRunner, tokenizer: Tokenizer, path: 
  * less those of the first token; with a character tokenizer, one per token).
  */
 async function lmScore(runner: ModelRunner, tokenizer: Tokenizer, path: string, o: EvalCommandOptions): Promise<EvalReport> {
-  const { maxSeqLen: T, vocabSize: V } = configAs(runner.config, ['decoder-lm'], 'perplexity');
+  const { maxSeqLen: T, vocabSize: V } = tokenConfig(runner.config, 'perplexity');
   let nll = 0;
   let tokens = 0;
   let characters = 0;
@@ -330,7 +331,7 @@ export async function evalCommand(model: string, o: EvalCommandOptions): Promise
       if (task === 'translation') report = await evalTranslation(runner, tokenizer, path, o);
       else if (task === 'text-generation') report = await lmScore(runner, tokenizer, path, o);
       else {
-        const classifier = configAs(config, ['encoder-classifier'], 'text classification');
+        const classifier = classifierConfig(config, 'text classification');
         const classify = async (texts: string[]) => (await runner.classify(texts)).map((c) => c.label);
         report = await evalClassifier(textRows(path, classifier.numClasses, tokenizer, config.maxSeqLen), classify, classifier.numClasses, path, o);
       }

@@ -109,6 +109,11 @@ export function imageConfig(config: ModelConfig, what: string): ImageClassifierC
   return configAs(config, presetsFor('image-classification') as ImageClassifierConfig['preset'][], what);
 }
 
+/** `config` as a kind that reads images (an image classifier or captioner); a ConfigError naming `what` for the others. */
+export function imageInputConfig(config: ModelConfig, what: string): ImageClassifierConfig | ImageCaptionerConfig {
+  return configAs(config, [...presetsFor('image-classification'), ...presetsFor('image-to-text')] as (ImageClassifierConfig | ImageCaptionerConfig)['preset'][], what);
+}
+
 /** Heads of the model's attention: the Transformer kinds' numHeads; the rnn-seq2seq's one. */
 export function numAttentionHeads(config: ModelConfig): number {
   return 'numHeads' in config ? config.numHeads : 1;
