@@ -8,12 +8,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRng, type ModelConfigInput } from '@attend/core';
-import { setupBackend, translate as tfjsTranslate, type TransformerModel } from '@attend/transformer';
+import { setupBackend, tfjsTranslator, translate as tfjsTranslate, type TransformerModel } from '@attend/transformer';
 import { createOnnxModel } from '../../node.js';
 import { createOnnxModel as createWebModel } from '../../web.js';
 import { exportSeq2SeqCheckpointFiles } from './export.js';
 import { forwardInputNames } from '../../graph-io.js';
-import { checkSeq2SeqModel, type OnnxSeq2SeqModel, type Seq2SeqCache } from './session.js';
+import { checkSeq2SeqModel, seq2seqTranslator, type OnnxSeq2SeqModel, type Seq2SeqCache } from './session.js';
 import { translate } from '../../translate.js';
 import { checkpointFiles, makeModel, MAX_LEN, maxAbsDiff, randomBatch, VOCAB } from '../../test-utils/models.js';
 
@@ -167,6 +167,31 @@ describe('seq2seq generation over ORT', () => {
       expect(streamed.map((s, b) => s.slice(0, greedy[b]!.length))).toEqual(greedy);
     } finally {
       await release(onnx, model);
+    }
+  });
+
+  it("the translator's start returns the encoder's attention, as tfjs's translator does; none without attention outputs", async () => {
+    const c: Case = { preset: 'encoder-decoder', positional: 'rope', attention: 'scaled_dot' };
+    for (const withAttention of [true, false]) {
+      const { model, onnx } = await exported(c, 73, 'node', withAttention);
+      try {
+        const src = randomBatch(createRng(6), [6, 3], 6);
+        const source = { ids: src.ids, batchSize: 2, seqLen: 6, lengths: src.lengths };
+        const { attentions = {} } = await seq2seqTranslator(onnx).start(source);
+        if (!withAttention) {
+          expect(attentions).toEqual({});
+          continue;
+        }
+        const want = await tfjsTranslator(model, { attention: true }).start(source);
+        expect(Object.keys(attentions).sort()).toEqual(['encoder_attentions.0', 'encoder_attentions.1']);
+        for (const [name, t] of Object.entries(attentions)) {
+          expect(t.dims).toEqual([2, 2, 6, 6]);
+          check(t.data, want.attentions![name]!.data, name);
+        }
+        want.release?.();
+      } finally {
+        await release(onnx, model);
+      }
     }
   });
 });
