@@ -18,7 +18,7 @@ import { readFile, rm as remove, writeFile } from 'node:fs/promises';
 import { BpeTokenizer, saveTokenizerJSON, WordTokenizer, type Tokenizer } from '@attend/core';
 import { readCheckpointFolder } from '@attend/core/node';
 import { loadCheckpoint, setupBackend } from '@attend/transformer';
-import { exportCheckpointFiles } from '@attend/runtime-onnx';
+import { asSession, exportCheckpointFiles, ImageClassifierSession, textModelSession } from '@attend/runtime-onnx';
 import { createOnnxModel as createNodeModel } from '@attend/runtime-onnx/node';
 import { createOnnxModel as createWebModel } from '@attend/runtime-onnx/web';
 import { attend, BIN, flat, python, torchMissing as missingTorch } from './hf-reference.js';
@@ -86,7 +86,7 @@ describe.skipIf(torchMissing)('attend import: logits equal the PyTorch reference
 
     const graph = exportCheckpointFiles(await readCheckpointFolder(ckpt), { dir: ckpt });
     for (const [runtime, session] of [['node', await createNodeModel(graph)], ['web', await createWebModel(graph, { numThreads: 1 })]] as const) {
-      const out = await session.run({ inputIds: { data: ids, batchSize: B, seqLen: T }, attentionMask: { data: mask, batchSize: B, seqLen: T } });
+      const out = await textModelSession(session).run({ inputIds: { data: ids, batchSize: B, seqLen: T }, attentionMask: { data: mask, batchSize: B, seqLen: T } });
       expect(maxDiff(out.logits, reference, lengths, lm), runtime).toBeLessThanOrEqual(TOLERANCE);
     }
   }, 120_000);
@@ -124,7 +124,7 @@ describe.skipIf(torchMissing)('attend import of a ViT: logits equal the PyTorch 
 
     const graph = exportCheckpointFiles(await readCheckpointFolder(ckpt), { dir: ckpt });
     for (const [runtime, session] of [['node', await createNodeModel(graph)], ['web', await createWebModel(graph, { numThreads: 1 })]] as const) {
-      const out = await session.runImages(pixels, B);
+      const out = await asSession(session, ImageClassifierSession).runImages(pixels, B);
       expect(maxDiff(out.logits, reference, lengths, false), runtime).toBeLessThanOrEqual(TOLERANCE);
     }
   }, 120_000);

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encoderInputIds, tokenizerFromJSON } from '@attend/core';
 import { readCheckpointFolder } from '@attend/core/node';
 import { loadCheckpoint, setupBackend } from '@attend/transformer';
-import { exportCheckpointFiles, translate, type OnnxModel } from '@attend/runtime-onnx';
+import { asSession, exportCheckpointFiles, Seq2SeqForwardSession, translate, type OnnxModel } from '@attend/runtime-onnx';
 import { createOnnxModel as createNodeModel, openExport } from '@attend/runtime-onnx/node';
 import { createOnnxModel as createWebModel } from '@attend/runtime-onnx/web';
 import { attend, flat, python, torchMissing as missingTorch } from './hf-reference.js';
@@ -94,7 +94,7 @@ describe.skipIf(torchMissing)('attend import of a Marian model equals the PyTorc
 
     const graph = exportCheckpointFiles(await readCheckpointFolder(ckpt), { dir: ckpt });
     for (const [runtime, session] of [['node', await createNodeModel(graph)], ['web', await createWebModel(graph, { numThreads: 1 })]] as const) {
-      const out = await session.run({
+      const out = await asSession(session, Seq2SeqForwardSession).run({
         inputIds: { data: src.ids, batchSize: src.batchSize, seqLen: src.seqLen },
         attentionMask: { data: src.mask, batchSize: src.batchSize, seqLen: src.seqLen },
         decoderInputIds: { data: tgt.ids, batchSize: tgt.batchSize, seqLen: tgt.seqLen },

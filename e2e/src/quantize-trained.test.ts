@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { argmax, copyTask, createModelConfig } from '@attend/core';
 import { lmTrainBatch, serializeCheckpoint, setupBackend, train, TransformerModel } from '@attend/transformer';
-import { createOnnxModel, exportCheckpointFiles, quantizeModel, type OnnxModel } from '@attend/runtime-onnx/node';
+import { createOnnxModel, exportCheckpointFiles, quantizeModel, textModelSession, type OnnxModel } from '@attend/runtime-onnx/node';
 
 beforeAll(async () => {
   await setupBackend();
@@ -56,7 +56,7 @@ describe('accuracy loss on a trained model', () => {
         ids.set(s.slice(0, -1), i * T);
         mask.fill(1, i * T, i * T + s.length - 1);
       });
-      const { logits } = await m.run({ inputIds: { data: ids, batchSize: N, seqLen: T }, attentionMask: { data: mask, batchSize: N, seqLen: T } });
+      const { logits } = await textModelSession(m).run({ inputIds: { data: ids, batchSize: N, seqLen: T }, attentionMask: { data: mask, batchSize: N, seqLen: T } });
       const Vc = config.vocabSize;
       let correct = 0;
       seqs.forEach((s, i) => {

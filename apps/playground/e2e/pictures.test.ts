@@ -18,7 +18,7 @@ import { preview, type PreviewServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkpointFiles, clsAttentionGrid, flatAttentionRollout, glimpseBoxes, samplingQuadrilateral } from '@attend/core';
 import { importHf } from '@attend/core/node';
-import { exportFolderFiles, type ForwardOutputs } from '@attend/runtime-onnx';
+import { asSession, exportFolderFiles, ImageClassifierSession, textModelSession, type ForwardOutputs } from '@attend/runtime-onnx';
 import { createOnnxModel } from '@attend/runtime-onnx/node';
 import { python, torchMissing as missingTorch } from '../../../e2e/src/hf-reference.js';
 import { tinyImageExport, tinyVitExport } from '../src/test-utils/fixtures.js';
@@ -90,7 +90,7 @@ describe.skipIf(torchMissing)('head view of imported Hugging Face models', () =>
 
     const ids = numbers(await page.getAttribute('#head-view', 'data-ids'));
     const node = await createOnnxModel(files['onnx/model.onnx']!);
-    const out = await node.run({ inputIds: { data: ids, batchSize: 1, seqLen: ids.length } });
+    const out = await textModelSession(node).run({ inputIds: { data: ids, batchSize: 1, seqLen: ids.length } });
     await node.release();
     const T = ids.length;
     const layers = Object.keys(out.attentions).filter((name) => name.startsWith('attentions.')).length;
@@ -154,7 +154,7 @@ async function paintAndClassify(files: Record<string, Uint8Array>, kind: string,
   await expect(page.isVisible('#where-block')).resolves.toBe(true);
   await page.locator('#where-block').screenshot({ path: join(outDir, `where-${name}.png`) });
   const node = await createOnnxModel(files['onnx/model.onnx']!);
-  const out = await node.runImages(pixels, 1);
+  const out = await asSession(node, ImageClassifierSession).runImages(pixels, 1);
   await node.release();
   return out;
 }

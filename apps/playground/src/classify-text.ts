@@ -3,7 +3,7 @@
 // ([heads, T, T], when exported with attention) for the encoder heatmaps.
 
 import { classifierConfig } from '@attend/core';
-import { classifications, type Classification, type OnnxModel } from '@attend/runtime-onnx';
+import { classifications, textModelSession, type Classification, type OnnxModel } from '@attend/runtime-onnx';
 import type { DecodeResult } from './decode.js';
 import { layerAttentions } from './heatmap.js';
 
@@ -19,7 +19,7 @@ export async function classifyText(model: OnnxModel, ids: number[]): Promise<Tex
   const { numClasses } = classifierConfig(model.config, 'text classification');
   const T = ids.length;
   const started = performance.now();
-  const out = await model.run({ inputIds: { data: ids, batchSize: 1, seqLen: T }, attentionMask: { data: new Array<number>(T).fill(1), batchSize: 1, seqLen: T } });
+  const out = await textModelSession(model).run({ inputIds: { data: ids, batchSize: 1, seqLen: T }, attentionMask: { data: new Array<number>(T).fill(1), batchSize: 1, seqLen: T } });
   const ms = performance.now() - started;
   const [{ label, probabilities }] = classifications(out.logits.data, 1, numClasses) as [Classification];
   return { label, probabilities, ms, result: { input: ids, decoderInputs: [], output: [], steps: [], finishReason: 'eos', prefillMs: ms, encoder: layerAttentions(out.attentions) } };

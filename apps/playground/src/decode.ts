@@ -8,7 +8,7 @@
 // `attend serve` (core's `lmPromptIds`: no bos, as the LM's training windows have none).
 
 import { decodeResults, modelTask, encoderInputIds, lmPromptIds, rowOutputs, unknownText, type DecodeStrategy, type FinishReason, type TokenModelConfig, type RowOutputs, type StepFunction, type StepTensor, type Tokenizer } from '@attend/core';
-import { encodeRnnSource, encodeSourceMask, onnxRnnStepFunction, onnxSeq2SeqStepFunction, onnxStepFunction, type OnnxModel } from '@attend/runtime-onnx';
+import { checkRnnSeq2SeqModel, checkSeq2SeqModel, encodeRnnSource, encodeSource, onnxRnnStepFunction, onnxSeq2SeqStepFunction, onnxStepFunction, type OnnxModel } from '@attend/runtime-onnx';
 
 export class InputError extends Error {
   override readonly name = 'InputError';
@@ -162,14 +162,15 @@ async function prepare(sessions: Exclude<Sessions, { kind: 'image' | 'classifier
     }
     case 'rnn': {
       // The GRU's one attention over the source ([S] per step) is the cross-attention row, one layer and one head.
-      const memory = await encodeRnnSource(sessions.encoder, { ids: input, batchSize: 1, seqLen: S });
-      return { step: onnxRnnStepFunction(sessions.decoder, memory), start: [config.bosTokenId], attention: (o) => ({ self: [], cross: o.attention ? [o.attention] : [] }), encoder: [] };
+      const { encoder, decoder } = checkRnnSeq2SeqModel(sessions);
+      const memory = await encodeRnnSource(encoder, { ids: input, batchSize: 1, seqLen: S });
+      return { step: onnxRnnStepFunction(decoder, memory), start: [config.bosTokenId], attention: (o) => ({ self: [], cross: o.attention ? [o.attention] : [] }), encoder: [] };
     }
     case 'seq2seq': {
-      const source = { ids: input, batchSize: 1, seqLen: S };
-      const encoded = await sessions.encoder.encode({ inputIds: { data: input, batchSize: 1, seqLen: S } });
-      const encoder = layers(encoded.attentions, 'encoder_attentions').map((t) => ({ heads: t.dims[1]!, size: S, data: t.data }));
-      const step = onnxSeq2SeqStepFunction(sessions.decoder, { states: encoded.lastHiddenState, mask: encodeSourceMask(source) });
+      const model = checkSeq2SeqModel(sessions);
+      const memory = await encodeSource(model.encoder, { ids: input, batchSize: 1, seqLen: S });
+      const encoder = layers(memory.attentions ?? {}, 'encoder_attentions').map((t) => ({ heads: t.dims[1]!, size: S, data: t.data }));
+      const step = onnxSeq2SeqStepFunction(model.decoder, memory);
       return { step, start: [config.bosTokenId], attention: (o) => ({ self: layers(o, 'decoder_attentions'), cross: layers(o, 'cross_attentions') }), encoder };
     }
   }

@@ -5,6 +5,7 @@
 // line under the pointer is read out. Beside it the grid of every layer × head as small heatmaps
 // on the shared attention scale (@attend/core's colours, through drawHeatmap).
 
+import { textModelSession } from '@attend/runtime-onnx';
 import type { DecodeResult, Sessions } from './decode.js';
 import { attentionMatrix, drawHeatmap, formatValue, layerAttentions, mapFigure, type LayerAttention } from './heatmap.js';
 
@@ -230,6 +231,6 @@ export function showHeadView(el: HeadViewElements, layers: readonly LayerAttenti
 export async function textAttention(sessions: Sessions, result: DecodeResult, maxSeqLen: number): Promise<{ ids: number[]; layers: LayerAttention[] }> {
   if (sessions.kind !== 'lm') return { ids: result.input, layers: result.encoder };
   const ids = [...result.input, ...result.output].slice(0, maxSeqLen);
-  const out = await sessions.model.run({ inputIds: { data: ids, batchSize: 1, seqLen: ids.length } });
+  const out = await textModelSession(sessions.model).run({ inputIds: { data: ids, batchSize: 1, seqLen: ids.length } });
   return { ids, layers: layerAttentions(out.attentions) };
 }

@@ -5,7 +5,7 @@
 // Zuidema, 2020, through @attend/core) — as labelled matrices for the heatmaps.
 
 import { clsAttentionGrid, flatAttentionRollout, type ImageClassifierConfig, type VitClassifierConfig, classifierConfig } from '@attend/core';
-import { classifications, type Classification, type OnnxModel, type OutputTensor } from '@attend/runtime-onnx';
+import { asSession, classifications, ImageClassifierSession, type Classification, type OnnxModel, type OutputTensor } from '@attend/runtime-onnx';
 import { layerAttentions, type Matrix } from './heatmap.js';
 
 export interface ImageResult {
@@ -27,7 +27,7 @@ export function pixelMax(config: Pick<ImageClassifierConfig, 'pixelScale'>): num
 /** Classifies one image [C, S, S] (raw values) with the export's graph. */
 export async function classifyImage(model: OnnxModel, pixels: Float32Array): Promise<ImageResult> {
   const started = performance.now();
-  const out = await model.runImages(pixels, 1);
+  const out = await asSession(model, ImageClassifierSession).runImages(pixels, 1);
   const ms = performance.now() - started;
   const [{ label, probabilities }] = classifications(out.logits.data, 1, classifierConfig(model.config, 'classify an image').numClasses) as [Classification];
   return { label, probabilities, ms, layers: layerAttentions(out.attentions).map((layer) => layer.data), outputs: out.attentions };

@@ -297,7 +297,7 @@ async function openExport(dir: string, device: InferDevice, deviceId: number | u
     },
     async lmLogits(ids, batchSize, seqLen) {
       if (modelTask(config) !== 'text-generation') throw wrongPreset(config, 'generate');
-      return (await first.run({ inputIds: { data: ids, batchSize, seqLen } })).logits.data;
+      return (await rt.textModelSession(first).run({ inputIds: { data: ids, batchSize, seqLen } })).logits.data;
     },
     async generate(prompt, { strategy, maxNewTokens, slidingWindow = false }, onText) {
       const c = textConfig(config, 'generate');

@@ -3,7 +3,9 @@
 // [B, numClasses]) and best class out.
 
 import { classifierConfig, modelTask, ShapeError, type Classification } from '@attend/core';
+import { TokenForwardSession } from './models/encoder-classifier/session.js';
 import { encodeSourceMask, type SourceBatch } from './models/encoder-decoder/session.js';
+import { ImageClassifierSession } from './models/vit-classifier/session.js';
 import type { OnnxModel } from './session.js';
 
 export type { Classification };
@@ -11,14 +13,15 @@ export type { Classification };
 /** Runs the classifier over a right-padded batch; one Classification per row. */
 export async function classify(model: OnnxModel, batch: SourceBatch): Promise<Classification[]> {
   const c = model.config;
-  if (modelTask(c) !== 'text-classification') throw new ShapeError(`classify needs an encoder-classifier export; this model is a '${c.preset}'`);
+  if (!(model instanceof TokenForwardSession) || modelTask(c) !== 'text-classification') throw new ShapeError(`classify needs an encoder-classifier export; this model is a '${c.preset}'`);
   const { batchSize: B, seqLen: S } = batch;
   const { logits } = await model.run({ inputIds: { data: batch.ids, batchSize: B, seqLen: S }, attentionMask: encodeSourceMask(batch) });
   return classifications(logits.data, B, classifierConfig(c, 'classify').numClasses);
 }
 
-/** Runs a vit-classifier over `batchSize` images [B, C, S, S] (raw values); one Classification per image. */
+/** Runs an image classifier over `batchSize` images [B, C, S, S] (raw values); one Classification per image. */
 export async function classifyImages(model: OnnxModel, pixels: Float32Array, batchSize: number): Promise<Classification[]> {
+  if (!(model instanceof ImageClassifierSession)) throw new ShapeError(`classifyImages needs an image classifier's export; this model is a '${model.config.preset}'`);
   const { logits } = await model.runImages(pixels, batchSize);
   return classifications(logits.data, batchSize, classifierConfig(model.config, 'classifyImages').numClasses);
 }

@@ -15,8 +15,9 @@ import { exportFolderFiles } from './folder.js';
 import { generate } from './generate.js';
 import { openExport as openNode } from './node.js';
 import { translateRnn } from './models/rnn-seq2seq/session.js';
+import { ImageClassifierSession } from './models/vit-classifier/session.js';
 import { translate } from './translate.js';
-import { OnnxModel, OnnxModelError, type OrtRuntime, type SessionOptions } from './session.js';
+import { asSession, OnnxModel, OnnxModelError, type OrtRuntime, type SessionOptions } from './session.js';
 import { openExport as openWeb } from './web.js';
 import { failure, perturbed } from './test-utils/models.js';
 
@@ -63,13 +64,14 @@ async function outputs(config: ModelConfig, sessions: ExportSessions): Promise<u
   const source = { ids: Int32Array.of(4, 5, 6, 7), batchSize: 1, seqLen: 4, lengths: Int32Array.of(4) };
   if ('encoder' in sessions) {
     const options = { maxNewTokens: config.maxSeqLen - 1 };
-    return config.preset === 'rnn-seq2seq' ? translateRnn(sessions, source, options) : translate(sessions, source, options);
+    if (config.preset !== 'rnn-seq2seq') return translate(sessions, source, options);
+    return translateRnn(sessions, source, options);
   }
   if (config.preset === 'decoder-lm') return generate(sessions.model, { batchSize: 1, maxNewTokens: config.maxSeqLen - 1 });
   if (config.preset === 'encoder-classifier') return (await classify(sessions.model, source)).map((c) => Array.from(c.probabilities, (p) => p.toFixed(5)));
   const vit = configAs(config, ['vit-classifier'], 'the pixel inputs');
   const pixels = Float32Array.from({ length: vit.numChannels * vit.imageSize ** 2 }, (_, k) => k % 7);
-  const { logits } = await sessions.model.runImages(pixels, 1);
+  const { logits } = await asSession(sessions.model, ImageClassifierSession).runImages(pixels, 1);
   return Array.from(logits.data, (x) => x.toFixed(4));
 }
 

@@ -14,7 +14,7 @@ import { createOnnxModel as createWebModel } from './web.js';
 import { exportCheckpointFiles } from './export.js';
 import { generate, generateResults, lastQueryRows, onnxStepFunction, streamGenerate } from './generate.js';
 import type { KvCache, OnnxModel } from './session.js';
-import { checkpointFiles, makeModel, MAX_LEN, maxAbsDiff, randomBatch, VOCAB } from './test-utils/models.js';
+import { cachedOf, checkpointFiles, forwardOf, makeModel, MAX_LEN, maxAbsDiff, randomBatch, VOCAB } from './test-utils/models.js';
 
 const TOLERANCE = 1e-4;
 type Case = Partial<ModelConfigInput> & { preset: 'decoder-lm' };
@@ -88,14 +88,14 @@ describe('decoder-lm KV-cache graph', () => {
         // First call: a 3-token prompt on an empty (zero-length) past.
         const P0 = 3;
         const prompt = Int32Array.from({ length: B * P0 }, (_, i) => ids[Math.floor(i / P0) * T + (i % P0)]!);
-        let out = await onnx.runCached({ inputIds: { data: prompt, batchSize: B, seqLen: P0 } });
+        let out = await cachedOf(onnx).runCached({ inputIds: { data: prompt, batchSize: B, seqLen: P0 } });
         for (let t = 0; t < P0; t++) check(at(out.logits.data, B, P0, t), at(full, B, T, t), `prompt position ${t}`);
         let cache: KvCache = out.present;
         expect(cache[0]!.key.dims).toEqual([B, 2, P0, 4]);
         // Then one token at a time, feeding the cache back.
         for (let t = P0; t < T; t++) {
           const next = Int32Array.from({ length: B }, (_, b) => ids[b * T + t]!);
-          out = await onnx.runCached({ inputIds: { data: next, batchSize: B, seqLen: 1 }, past: cache });
+          out = await cachedOf(onnx).runCached({ inputIds: { data: next, batchSize: B, seqLen: 1 }, past: cache });
           check(out.logits.data, at(full, B, T, t), `step at position ${t}`);
           cache = out.present;
         }
@@ -119,14 +119,14 @@ describe('decoder-lm KV-cache graph', () => {
     try {
       const batch = randomBatch(createRng(3), [7, 4, 1], 7);
       const want = tfjsLogits(model, batch.ids, 3, 7, [7, 4, 1]);
-      const out = await onnx.runCached({ inputIds: { data: batch.ids, batchSize: 3, seqLen: 7 }, attentionMask: { data: batch.mask, batchSize: 3, seqLen: 7 } });
+      const out = await cachedOf(onnx).runCached({ inputIds: { data: batch.ids, batchSize: 3, seqLen: 7 }, attentionMask: { data: batch.mask, batchSize: 3, seqLen: 7 } });
       check(out.logits.data, want, 'padded prefill');
-      const plain = await onnx.run({ inputIds: { data: batch.ids, batchSize: 3, seqLen: 7 }, attentionMask: { data: batch.mask, batchSize: 3, seqLen: 7 } });
+      const plain = await forwardOf(onnx).run({ inputIds: { data: batch.ids, batchSize: 3, seqLen: 7 }, attentionMask: { data: batch.mask, batchSize: 3, seqLen: 7 } });
       expect(maxAbsDiff(plain.logits.data, out.logits.data)).toBe(0);
-      await expect(onnx.runCached({ inputIds: { data: [1], batchSize: 1, seqLen: 1 }, past: out.present })).rejects.toThrow('past_key_values.0.key is [3,2,7,4] (168 values), expected [1,2,7,4]');
+      await expect(cachedOf(onnx).runCached({ inputIds: { data: [1], batchSize: 1, seqLen: 1 }, past: out.present })).rejects.toThrow('past_key_values.0.key is [3,2,7,4] (168 values), expected [1,2,7,4]');
       const zeros = () => ({ data: new Float32Array(3 * 2 * MAX_LEN * 4), dims: [3, 2, MAX_LEN, 4] });
       const long = out.present.map(() => ({ key: zeros(), value: zeros() }));
-      await expect(onnx.runCached({ inputIds: { data: [1, 1, 1], batchSize: 3, seqLen: 1 }, past: long })).rejects.toThrow(`past length ${MAX_LEN} + 1 new tokens exceeds maxSeqLen ${MAX_LEN}`);
+      await expect(cachedOf(onnx).runCached({ inputIds: { data: [1, 1, 1], batchSize: 3, seqLen: 1 }, past: long })).rejects.toThrow(`past length ${MAX_LEN} + 1 new tokens exceeds maxSeqLen ${MAX_LEN}`);
     } finally {
       await onnx.release();
       model.dispose();
@@ -233,13 +233,13 @@ describe('left padding: prompts of different lengths in one batch', () => {
       const prompt = 3;
       const ids = Int32Array.from(rows.flatMap((r, b) => r.map((x, t) => (t < skip[b]! ? 0 : x))));
       const mask = Int32Array.from(rows.flatMap((r, b) => r.map((_, t) => (t < skip[b]! ? 0 : 1))));
-      const first = await onnx.runCached({
+      const first = await cachedOf(onnx).runCached({
         inputIds: { data: ids.filter((_, i) => i % T < prompt), batchSize: 2, seqLen: prompt },
         attentionMask: { data: mask.filter((_, i) => i % T < prompt), batchSize: 2, seqLen: prompt },
       });
       let past = first.present;
       for (let t = prompt; t < T; t++) {
-        const out = await onnx.runCached({
+        const out = await cachedOf(onnx).runCached({
           inputIds: { data: [ids[t]!, ids[T + t]!], batchSize: 2, seqLen: 1 },
           attentionMask: { data: mask.filter((_, i) => i % T <= t), batchSize: 2, seqLen: t + 1 },
           past,

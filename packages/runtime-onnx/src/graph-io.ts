@@ -21,6 +21,29 @@ export type GraphKind =
   // The vision-encoder-decoder's encoder_model.onnx (pixel_values → last_hidden_state) and its merged decoder (a seq2seq-decoder without encoder_attention_mask).
   | 'vision-encoder' | 'vision-decoder';
 
+/** The output every graph of a kind has: logits, or an encoder's last_hidden_state. */
+const MAIN_OUTPUT: { readonly [G in GraphKind]: string } = {
+  forward: 'logits',
+  'decoder-with-past': 'logits',
+  'decoder-shared-cache': 'logits',
+  'seq2seq-encoder': 'last_hidden_state',
+  'seq2seq-decoder': 'logits',
+  'rnn-seq2seq-encoder': 'last_hidden_state',
+  'rnn-seq2seq-decoder': 'logits',
+  'image-captioner-encoder': 'last_hidden_state',
+  'image-captioner-decoder': 'logits',
+  'vision-encoder': 'last_hidden_state',
+  'vision-decoder': 'logits',
+};
+
+/** Every graph kind. */
+export const GRAPH_KINDS = Object.keys(MAIN_OUTPUT) as GraphKind[];
+
+/** The output every graph of kind `graph` has (what tells an attend graph from a foreign one). */
+export function graphMainOutput(graph: GraphKind): string {
+  return MAIN_OUTPUT[graph];
+}
+
 /** Name of the past key or value input of `layer`, and of the matching present output. */
 export function pastName(layer: number, part: 'key' | 'value'): string {
   return `past_key_values.${layer}.${part}`;

@@ -13,6 +13,7 @@
 
 import { configAs, ShapeError } from '@attend/core';
 import type { ForwardOutputs, KvCache, OnnxModel, OutputTensor, TokenMatrix } from './session.js';
+import { CachedLmSession, SharedCacheLmSession } from './models/decoder-lm/session.js';
 
 /** The tokens of one KV-cache call: the new tokens [B, T] and the mask over cached and new tokens [B, P + T]. */
 export interface CacheFeeds {
@@ -37,8 +38,8 @@ export interface DecodeCache {
 
 /** The DecodeCache for `model`'s KV-cache graph ('decoder-with-past' or 'decoder-shared-cache'). */
 export function openDecodeCache(model: OnnxModel): DecodeCache {
-  if (model.graph === 'decoder-shared-cache') return new SharedCache(model);
-  if (model.graph === 'decoder-with-past') return new PastCache(model);
+  if (model instanceof SharedCacheLmSession) return new SharedCache(model);
+  if (model instanceof CachedLmSession) return new PastCache(model);
   throw new ShapeError(`generation over ONNX needs a decoder-lm KV-cache export (kvCache: true or 'shared'); this model is a '${model.config.preset}' ${model.graph} graph`);
 }
 
@@ -46,7 +47,7 @@ export function openDecodeCache(model: OnnxModel): DecodeCache {
 class PastCache implements DecodeCache {
   private cache: KvCache | undefined;
 
-  constructor(private readonly model: OnnxModel) {}
+  constructor(private readonly model: CachedLmSession) {}
 
   get filled(): boolean {
     return this.cache !== undefined;
@@ -83,7 +84,7 @@ class SharedCache implements DecodeCache {
   /** Positions filled in every row (left padding included). */
   private length = 0;
 
-  constructor(private readonly model: OnnxModel) {}
+  constructor(private readonly model: SharedCacheLmSession) {}
 
   get filled(): boolean {
     return this.length > 0;

@@ -10,7 +10,7 @@ import { createOnnxModel } from './node.js';
 import { exportCheckpointFiles } from './export.js';
 import { exportFolderFiles } from './folder.js';
 import { EXPORT_FILES } from './folder-files.js';
-import { checkpointFiles, makeModel, maxAbsDiff, perturbed, randomBatch } from './test-utils/models.js';
+import { checkpointFiles, forwardOf, makeModel, maxAbsDiff, perturbed, randomBatch } from './test-utils/models.js';
 
 const PRESETS: Preset[] = ['encoder-classifier', 'decoder-lm', 'encoder-decoder'];
 const lora = { rank: 2, alpha: 6, targets: ['q', 'k', 'v', 'o', 'fc1', 'fc2'] };
@@ -40,7 +40,7 @@ describe('export of a LoRA checkpoint', () => {
       plain.dispose();
       const session = await createOnnxModel(exportCheckpointFiles(files));
       try {
-        const out = await session.run({
+        const out = await forwardOf(session).run({
           inputIds: { data: source.ids, batchSize: 2, seqLen: 6 },
           attentionMask: { data: source.mask, batchSize: 2, seqLen: 6 },
           ...(preset === 'encoder-decoder' ? { decoderInputIds: { data: target.ids, batchSize: 2, seqLen: 4 }, decoderAttentionMask: { data: target.mask, batchSize: 2, seqLen: 4 } } : {}),

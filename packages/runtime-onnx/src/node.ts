@@ -14,8 +14,10 @@ import { RNN_SEQ2SEQ_FILES } from './models/rnn-seq2seq/export.js';
 import { CAPTIONER_FILES } from './models/image-captioner/export.js';
 import { captionerLogits } from './models/image-captioner/session.js';
 import { visionCaptionLogits } from './models/vision-encoder-decoder/session.js';
-import type { OnnxRnnSeq2SeqModel } from './models/rnn-seq2seq/session.js';
-import type { OnnxSeq2SeqModel } from './models/encoder-decoder/session.js';
+import { checkRnnSeq2SeqModel, type OnnxRnnSeq2SeqModel } from './models/rnn-seq2seq/session.js';
+import { checkSeq2SeqModel, type OnnxSeq2SeqModel } from './models/encoder-decoder/session.js';
+import type { TextModelSession } from './models/decoder-lm/session.js';
+import type { ImageClassifierSession } from './models/vit-classifier/session.js';
 import { inspectModel, OnnxModel, OnnxModelError, type SessionOptions } from './session.js';
 import { tritonRepositoryFiles, type TritonOptions } from './triton.js';
 
@@ -109,7 +111,8 @@ function acceptOnly(presets: readonly Preset[]): (config: ModelConfig, configFil
 
 /** A one-graph text export folder: its model and tokenizer, and what openExport returns. */
 export interface ExportFolder extends Omit<OpenedExportFolder, 'sessions' | 'tokenizer'> {
-  model: OnnxModel;
+  /** A decoder-lm's KV-cache graph, or the forward graph of a classifier (or of an LM exported without its cache). */
+  model: TextModelSession;
   tokenizer: Tokenizer;
 }
 
@@ -120,7 +123,7 @@ export interface ExportFolder extends Omit<OpenedExportFolder, 'sessions' | 'tok
  */
 export async function loadExportFolder(folder: string, options: SessionOptions = {}): Promise<ExportFolder> {
   const { sessions, tokenizer, ...rest } = await openExport(folder, { ...withoutSource(options), accept: acceptOnly(['decoder-lm', 'encoder-classifier']) });
-  return { ...rest, model: (sessions as { model: OnnxModel }).model, tokenizer: tokenizer! };
+  return { ...rest, model: (sessions as { model: TextModelSession }).model, tokenizer: tokenizer! }; // the accepted kinds' sessions
 }
 
 /**
@@ -128,9 +131,9 @@ export async function loadExportFolder(folder: string, options: SessionOptions =
  * canvas- and stn-classifier alike): config.json, preprocessor_config.json (vit) and the graph
  * (pixel_values → logits), checked against config.json.
  */
-export async function loadVitFolder(folder: string, options: SessionOptions = {}): Promise<OnnxModel> {
+export async function loadVitFolder(folder: string, options: SessionOptions = {}): Promise<ImageClassifierSession> {
   const { sessions } = await openExport(folder, { ...withoutSource(options), accept: acceptOnly(presetsFor('image-classification')) });
-  return (sessions as { model: OnnxModel }).model;
+  return (sessions as { model: ImageClassifierSession }).model; // the accepted kinds' session
 }
 
 export interface Seq2SeqExportFolder extends Omit<OpenedExportFolder, 'sessions' | 'tokenizer'> {
@@ -143,7 +146,8 @@ export interface Seq2SeqExportFolder extends Omit<OpenedExportFolder, 'sessions'
  * tokenizer, and both graphs, each checked against config.json.
  */
 export async function loadSeq2SeqFolder(folder: string, options: SessionOptions = {}): Promise<Seq2SeqExportFolder> {
-  return loadTwoGraphFolder(folder, 'encoder-decoder', options);
+  const { model, ...rest } = await loadTwoGraphFolder(folder, 'encoder-decoder', options);
+  return { ...rest, model: checkSeq2SeqModel(model) };
 }
 
 export interface RnnSeq2SeqExportFolder extends Omit<OpenedExportFolder, 'sessions' | 'tokenizer'> {
@@ -156,7 +160,8 @@ export interface RnnSeq2SeqExportFolder extends Omit<OpenedExportFolder, 'sessio
  * tokenizer, and the encoder and decoder-step graphs, each checked against config.json.
  */
 export async function loadRnnSeq2SeqFolder(folder: string, options: SessionOptions = {}): Promise<RnnSeq2SeqExportFolder> {
-  return loadTwoGraphFolder(folder, 'rnn-seq2seq', options);
+  const { model, ...rest } = await loadTwoGraphFolder(folder, 'rnn-seq2seq', options);
+  return { ...rest, model: checkRnnSeq2SeqModel(model) };
 }
 
 async function loadTwoGraphFolder(folder: string, preset: 'encoder-decoder' | 'rnn-seq2seq', options: SessionOptions) {

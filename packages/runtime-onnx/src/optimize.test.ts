@@ -15,7 +15,7 @@ import { createOnnxModel as createWebModel } from './web.js';
 import { exportCheckpointFiles } from './export.js';
 import { decodeModel } from './quantize.js';
 import type { KvCache, OnnxModel, TokenMatrix } from './session.js';
-import { checkpointFiles, makeModel, MAX_LEN, maxAbsDiff, randomBatch, VOCAB } from './test-utils/models.js';
+import { cachedOf, checkpointFiles, forwardOf, makeModel, MAX_LEN, maxAbsDiff, randomBatch, VOCAB } from './test-utils/models.js';
 
 const TOLERANCE = 1e-4;
 interface Options {
@@ -100,7 +100,7 @@ for (const preset of ['decoder-lm', 'encoder-classifier', 'encoder-decoder'] as 
         ];
         try {
           for (const [runtime, session] of sessions) {
-            const out = await session.run(feeds);
+            const out = await forwardOf(session).run(feeds);
             expect(out.logits.dims).toEqual(expected.logits.shape);
             expect(maxAbsDiff(out.logits.data, expected.logits.dataSync()), `${runtime} logits`).toBeLessThanOrEqual(TOLERANCE);
           }
@@ -130,11 +130,11 @@ describe('decoder-lm: the optimized KV-cache graph', () => {
           Float32Array.from({ length: B * VOCAB }, (_, i) => logits[(Math.floor(i / VOCAB) * len + t) * VOCAB + (i % VOCAB)]!);
         const P0 = 3;
         const prompt = Int32Array.from({ length: B * P0 }, (_, i) => ids[Math.floor(i / P0) * T + (i % P0)]!);
-        let out = await onnx.runCached({ inputIds: matrix(prompt, B, P0) });
+        let out = await cachedOf(onnx).runCached({ inputIds: matrix(prompt, B, P0) });
         for (let t = 0; t < P0; t++) expect(maxAbsDiff(at(out.logits.data, P0, t), at(full, T, t)), `prompt position ${t}`).toBeLessThanOrEqual(TOLERANCE);
         let cache: KvCache = out.present;
         for (let t = P0; t < T; t++) {
-          out = await onnx.runCached({ inputIds: matrix(Int32Array.from({ length: B }, (_, b) => ids[b * T + t]!), B, 1), past: cache });
+          out = await cachedOf(onnx).runCached({ inputIds: matrix(Int32Array.from({ length: B }, (_, b) => ids[b * T + t]!), B, 1), past: cache });
           expect(maxAbsDiff(out.logits.data, at(full, T, t)), `step at position ${t}`).toBeLessThanOrEqual(TOLERANCE);
           cache = out.present;
         }

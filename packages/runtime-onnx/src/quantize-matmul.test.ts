@@ -15,7 +15,7 @@ import { GraphBuilder } from './onnx/graph.js';
 import { encodeModel } from './onnx/proto.js';
 import { decodeModel } from './quantize.js';
 import { INT4_BLOCK, quantizeInt4, quantizeMatMuls, type MatMulQuantization } from './quantize-matmul.js';
-import { checkpointFiles, maxAbsDiff, top1Agreement } from './test-utils/models.js';
+import { cachedOf, checkpointFiles, forwardOf, maxAbsDiff, top1Agreement } from './test-utils/models.js';
 
 const report: Record<string, unknown> = {};
 beforeAll(async () => {
@@ -96,7 +96,7 @@ describe('int8-dynamic and int4 on a baby-GPT-sized LM', () => {
         const cached = await createOnnxModel(quantizeMatMuls(exportCheckpointFiles(files, { optimize, kvCache: true }), scheme));
         try {
           const feeds = { inputIds: { data: ids(1), batchSize: B, seqLen: T } };
-          const [r, a, b] = await Promise.all([ref.run(feeds), node.run(feeds), web.run(feeds)]);
+          const [r, a, b] = await Promise.all([forwardOf(ref).run(feeds), forwardOf(node).run(feeds), forwardOf(web).run(feeds)]);
           const maxLogit = Math.max(...Array.from(r.logits.data, Math.abs));
           const stats = { node: { diff: maxAbsDiff(a.logits.data, r.logits.data) / maxLogit, top1: top1Agreement(a.logits.data, r.logits.data, V) }, web: { diff: maxAbsDiff(b.logits.data, r.logits.data) / maxLogit, top1: top1Agreement(b.logits.data, r.logits.data, V) } };
           report[`${scheme}${optimize ? ' optimized' : ''}`] = { ...stats, sizeRatio: ratio };
@@ -106,10 +106,10 @@ describe('int8-dynamic and int4 on a baby-GPT-sized LM', () => {
           }
           // KV cache: a 4-token prompt then one token at a time, against the quantized full forward.
           const row = ids(2).subarray(0, T);
-          const full = (await node.run({ inputIds: { data: row, batchSize: 1, seqLen: T } })).logits.data;
-          let out = await cached.runCached({ inputIds: { data: row.subarray(0, 4), batchSize: 1, seqLen: 4 } });
+          const full = (await forwardOf(node).run({ inputIds: { data: row, batchSize: 1, seqLen: T } })).logits.data;
+          let out = await cachedOf(cached).runCached({ inputIds: { data: row.subarray(0, 4), batchSize: 1, seqLen: 4 } });
           for (let t = 4; t < 12; t++) {
-            out = await cached.runCached({ inputIds: { data: row.subarray(t, t + 1), batchSize: 1, seqLen: 1 }, past: out.present });
+            out = await cachedOf(cached).runCached({ inputIds: { data: row.subarray(t, t + 1), batchSize: 1, seqLen: 1 }, past: out.present });
             expect(maxAbsDiff(out.logits.data, full.subarray(t * V, (t + 1) * V))).toBeLessThanOrEqual(0.02 * maxLogit);
           }
         } finally {

@@ -15,7 +15,7 @@ import { GraphBuilder } from './onnx/graph.js';
 import { encodeModel, type GraphProto, type NodeProto } from './onnx/proto.js';
 import { decodeModel, quantizeModel, quantizeModelWithReport, quantizeSymmetric } from './quantize.js';
 import type { OnnxModel } from './session.js';
-import { checkpointFiles, makeModel, maxAbsDiff, randomBatch, top1Agreement } from './test-utils/models.js';
+import { cachedOf, checkpointFiles, forwardOf, makeModel, maxAbsDiff, randomBatch, top1Agreement } from './test-utils/models.js';
 
 const report: Record<string, unknown> = {};
 beforeAll(async () => {
@@ -165,7 +165,7 @@ describe('int8 model', () => {
     const rounds = 3;
     for (let s = 0; s < rounds; s++) {
       const feeds = { inputIds: { data: randomIds(100 + s, B * T), batchSize: B, seqLen: T } };
-      const [ref, q, qWeb, fake] = await Promise.all([a.run(feeds), b.run(feeds), c.run(feeds), d.run(feeds)]);
+      const [ref, q, qWeb, fake] = await Promise.all([forwardOf(a).run(feeds), forwardOf(b).run(feeds), forwardOf(c).run(feeds), forwardOf(d).run(feeds)]);
       expect(q.logits.dims).toEqual([B, T, V]);
       expect(maxAbsDiff(qWeb.logits.data, fake.logits.data)).toBeLessThanOrEqual(1e-4);
       maxLogit = Math.max(maxLogit, ...Array.from(ref.logits.data, Math.abs));
@@ -188,10 +188,10 @@ describe('int8 model', () => {
     models.push(full, cached);
     const T = 12;
     const ids = randomIds(9, T);
-    const want = (await full.run({ inputIds: { data: ids, batchSize: 1, seqLen: T } })).logits.data;
-    let out = await cached.runCached({ inputIds: { data: ids.subarray(0, 4), batchSize: 1, seqLen: 4 } });
+    const want = (await forwardOf(full).run({ inputIds: { data: ids, batchSize: 1, seqLen: T } })).logits.data;
+    let out = await cachedOf(cached).runCached({ inputIds: { data: ids.subarray(0, 4), batchSize: 1, seqLen: 4 } });
     for (let t = 4; t < T; t++) {
-      out = await cached.runCached({ inputIds: { data: ids.subarray(t, t + 1), batchSize: 1, seqLen: 1 }, past: out.present });
+      out = await cachedOf(cached).runCached({ inputIds: { data: ids.subarray(t, t + 1), batchSize: 1, seqLen: 1 }, past: out.present });
       expect(maxAbsDiff(out.logits.data, want.subarray(t * V, (t + 1) * V))).toBeLessThanOrEqual(1e-4);
     }
   });
@@ -216,7 +216,7 @@ describe('every preset', () => {
       const ids = { data: batch.ids, batchSize: 2, seqLen: 5 };
       const mask = { data: batch.mask, batchSize: 2, seqLen: 5 };
       const feeds = { inputIds: ids, attentionMask: mask, ...(c.preset === 'encoder-decoder' ? { decoderInputIds: ids, decoderAttentionMask: mask } : {}) };
-      const [ref, q] = await Promise.all([a.run(feeds), b.run(feeds)]);
+      const [ref, q] = await Promise.all([forwardOf(a).run(feeds), forwardOf(b).run(feeds)]);
       await Promise.all([a.release(), b.release()]);
       expect(Object.keys(q.attentions).sort()).toEqual(Object.keys(ref.attentions).sort());
       const maxLogit = Math.max(...Array.from(ref.logits.data, Math.abs));

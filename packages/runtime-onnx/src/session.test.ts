@@ -14,7 +14,7 @@ import { exportCheckpointFiles } from './export.js';
 import { GraphBuilder } from './onnx/graph.js';
 import { encodeModel } from './onnx/proto.js';
 import { OnnxModelError } from './session.js';
-import { failure, checkpointFiles, makeModel, MAX_LEN, randomBatch, VOCAB } from './test-utils/models.js';
+import { checkpointFiles, failure, forwardOf, makeModel, MAX_LEN, randomBatch, VOCAB } from './test-utils/models.js';
 
 let dir: string;
 let lmBytes: Uint8Array;
@@ -39,7 +39,7 @@ describe('loading', () => {
     expect([...model.inputNames]).toEqual(['input_ids', 'attention_mask']);
     for (const [B, T] of [[1, 1], [3, 7], [2, MAX_LEN]] as const) {
       const batch = randomBatch(createRng(B * T), Array.from({ length: B }, () => T), T);
-      const out = await model.run({ inputIds: { data: batch.ids, batchSize: B, seqLen: T } });
+      const out = await forwardOf(model).run({ inputIds: { data: batch.ids, batchSize: B, seqLen: T } });
       expect(out.logits.dims).toEqual([B, T, VOCAB]);
       expect(out.logits.data.every(Number.isFinite)).toBe(true);
     }
@@ -104,19 +104,19 @@ describe('input checks before ONNX Runtime', () => {
   it('rejects out-of-vocabulary ids, too-long inputs, bad masks and missing decoder inputs', async () => {
     const lm = await createOnnxModel(lmBytes);
     const ids = (data: number[], batchSize = 1) => ({ data, batchSize, seqLen: data.length / batchSize });
-    await expect(lm.run({ inputIds: ids([1, VOCAB]) })).rejects.toThrow(new ShapeError(`input_ids[0, 1] is ${VOCAB}; expected a token id in [0, ${VOCAB})`));
-    await expect(lm.run({ inputIds: ids([1, -1]) })).rejects.toThrow(/input_ids\[0, 1\] is -1/);
-    await expect(lm.run({ inputIds: ids(Array(MAX_LEN + 1).fill(1)) })).rejects.toThrow(`input_ids: sequence length ${MAX_LEN + 1} exceeds maxSeqLen ${MAX_LEN}`);
-    await expect(lm.run({ inputIds: ids([1, 2]), attentionMask: ids([1, 1, 0]) })).rejects.toThrow('attention_mask is [1, 3] but input_ids is [1, 2]');
-    await expect(lm.run({ inputIds: ids([1, 2]), attentionMask: ids([1, 2]) })).rejects.toThrow('attention_mask[0, 1] is 2; expected 0 or 1');
-    await expect(lm.run({ inputIds: { data: [1, 2, 3], batchSize: 2, seqLen: 2 } })).rejects.toThrow('input_ids: 3 values for shape [2, 2]');
+    await expect(forwardOf(lm).run({ inputIds: ids([1, VOCAB]) })).rejects.toThrow(new ShapeError(`input_ids[0, 1] is ${VOCAB}; expected a token id in [0, ${VOCAB})`));
+    await expect(forwardOf(lm).run({ inputIds: ids([1, -1]) })).rejects.toThrow(/input_ids\[0, 1\] is -1/);
+    await expect(forwardOf(lm).run({ inputIds: ids(Array(MAX_LEN + 1).fill(1)) })).rejects.toThrow(`input_ids: sequence length ${MAX_LEN + 1} exceeds maxSeqLen ${MAX_LEN}`);
+    await expect(forwardOf(lm).run({ inputIds: ids([1, 2]), attentionMask: ids([1, 1, 0]) })).rejects.toThrow('attention_mask is [1, 3] but input_ids is [1, 2]');
+    await expect(forwardOf(lm).run({ inputIds: ids([1, 2]), attentionMask: ids([1, 2]) })).rejects.toThrow('attention_mask[0, 1] is 2; expected 0 or 1');
+    await expect(forwardOf(lm).run({ inputIds: { data: [1, 2, 3], batchSize: 2, seqLen: 2 } })).rejects.toThrow('input_ids: 3 values for shape [2, 2]');
     await lm.release();
 
     const s2s = makeModel({ preset: 'encoder-decoder' }, 4);
     const s2sModel = await createOnnxModel(exportCheckpointFiles(checkpointFiles(s2s)));
     s2s.dispose();
-    await expect(s2sModel.run({ inputIds: ids([1, 2]) })).rejects.toThrow("preset 'encoder-decoder' needs decoderInputIds");
-    await expect(s2sModel.run({ inputIds: ids([1, 2]), decoderInputIds: ids([1, 2, 3, 4], 2) })).rejects.toThrow('decoder_input_ids has batch size 2 but input_ids has 1');
+    await expect(forwardOf(s2sModel).run({ inputIds: ids([1, 2]) })).rejects.toThrow("preset 'encoder-decoder' needs decoderInputIds");
+    await expect(forwardOf(s2sModel).run({ inputIds: ids([1, 2]), decoderInputIds: ids([1, 2, 3, 4], 2) })).rejects.toThrow('decoder_input_ids has batch size 2 but input_ids has 1');
     await s2sModel.release();
   });
 });

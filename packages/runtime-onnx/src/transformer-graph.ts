@@ -62,7 +62,7 @@ type StackKind = 'encoder' | 'decoder';
  * empty first past of a KV-cache graph from it (an unknown name gives 0 rows, which
  * MultiHeadAttention refuses), and Triton batches a graph whose inputs share it.
  */
-const BATCH = 'batch_size';
+export const BATCH = 'batch_size';
 
 /** Per-stack inputs shared by its layers: the self-attention bias and rotary tables. */
 interface SelfAttentionInputs {
@@ -98,13 +98,13 @@ interface AttentionResult {
 
 /** What the graph builder reads: a Transformer text kind, or the ViT as a Transformer stack. */
 export type GraphConfig = TransformerConfig | VitStack | PatchEncoderStack;
-type VitStack = ReturnType<typeof vitStack>;
+export type VitStack = ReturnType<typeof vitStack>;
 /** The vision-encoder-decoder's encoder as a Transformer stack (its decoder is an EncoderDecoderConfig). */
 type PatchEncoderStack = ReturnType<typeof patchEncoderStack>;
 
 /** The graph builder of the Transformer kinds (weights read by their checkpoint names). */
 export class ForwardGraph<C extends GraphConfig = GraphConfig> {
-  private readonly d: number;
+  protected readonly d: number;
   private readonly H: number;
   private readonly D: number;
   private readonly tables = new Map<string, Value>();
@@ -118,9 +118,9 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
   private sharedCache?: { seqlens: Value; total: Value };
 
   constructor(
-    private readonly config: C,
-    private readonly w: WeightReader,
-    private readonly g: GraphBuilder,
+    protected readonly config: C,
+    protected readonly w: WeightReader,
+    protected readonly g: GraphBuilder,
   ) {
     this.d = config.dModel;
     this.H = config.numHeads;
@@ -173,7 +173,7 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
   }
 
   /** `{prefix}.{i}` outputs: each layer's attention weights [B, H, q, k]. */
-  private outputMaps(prefix: string, maps: Value[], q: Dim, k: Dim): void {
+  protected outputMaps(prefix: string, maps: Value[], q: Dim, k: Dim): void {
     if (this.fused) throw new ConfigError('optimize', 'a fused graph has no attention weights to output (export with one of optimize and withAttention, not both)');
     maps.forEach((value, i) => this.g.output(`${prefix}.${i}`, value, 'float32', [BATCH, this.H, q, k]));
   }
@@ -403,7 +403,7 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
   }
 
   /** A float32 initializer created once under `name`. */
-  private table(name: string, values: () => Float32Array, dims: number[]): Value {
+  protected table(name: string, values: () => Float32Array, dims: number[]): Value {
     let v = this.tables.get(name);
     if (!v) {
       v = this.g.initializer(name, 'float32', dims, values());
@@ -491,7 +491,7 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
   // ---- layers ---------------------------------------------------------------------------
 
   /** x [..., in] · W + b for a checkpoint Linear `name` (weight [out, in]). */
-  private linear(x: Value, name: string, outDim: number, inDim: number, bias = true): Value {
+  protected linear(x: Value, name: string, outDim: number, inDim: number, bias = true): Value {
     const { g } = this;
     const y = g.matMul(x, g.initializer(`${name}.weight`, 'float32', [inDim, outDim], this.w.linear(`${name}.weight`, outDim, inDim)));
     return bias ? g.add(y, g.initializer(`${name}.bias`, 'float32', [outDim], this.w.get(`${name}.bias`, [outDim]))) : y;
@@ -677,7 +677,7 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
   }
 
   /** The layers of a stack over `embedded` inputs [B, T, d], then its final norm (pre-norm). */
-  private layers(
+  protected layers(
     kind: StackKind,
     embedded: Value,
     self: SelfAttentionInputs,
@@ -723,7 +723,7 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
   }
 
   /** Class logits [B, C] from mean-pooled (over valid tokens; needs `mask`) or first-token states, through tanh(pooler) when the config has one. */
-  private classify(states: Value, mask?: Value): Value {
+  protected classify(states: Value, mask?: Value): Value {
     const { g, config: c } = this;
     let pooled: Value;
     if (!('numClasses' in c)) throw new ConfigError('preset', `'${c.preset}' has no classifier head`);

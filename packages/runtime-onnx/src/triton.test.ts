@@ -10,7 +10,7 @@ import { createModel, serializeCheckpoint, setupBackend } from '@attend/transfor
 import { createOnnxModel } from './node.js';
 import { exportFolderFiles } from './folder.js';
 import { TritonExportError, tritonConfig, tritonRepositoryFiles } from './triton.js';
-import { makeModel, VOCAB } from './test-utils/models.js';
+import { forwardOf, makeModel, VOCAB } from './test-utils/models.js';
 
 type Value = string | number | Message | Value[];
 interface Message {
@@ -123,7 +123,7 @@ describe('Triton model repository', () => {
     expect(config.max_batch_size).toBe(8);
     const model = await createOnnxModel(files['cls/1/model.onnx']!);
     const ids = Int32Array.from({ length: 3 * 5 }, (_, i) => 4 + (i % 9));
-    const { logits } = await model.run({ inputIds: { data: ids, batchSize: 3, seqLen: 5 } });
+    const { logits } = await forwardOf(model).run({ inputIds: { data: ids, batchSize: 3, seqLen: 5 } });
     const dims = (config.output as Message[])[0]!.dims as number[];
     expect(logits.dims).toEqual([3, ...dims.map((d) => (d === -1 ? logits.dims[1] : d))]);
     expect(dims).toEqual([3]); // numClasses

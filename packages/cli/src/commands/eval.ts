@@ -24,12 +24,14 @@ import {
   bleuStatistics,
   chrfFromStatistics,
   chrfStatistics,
-  configAs,
+  classifierConfig,
   imageConfig,
+  imageToTextConfig,
   confusionMatrix,
   modelTask,
   nllFromLogits,
   perplexity,
+  tokenConfig,
   type BleuStatistics,
   type ChrfStatistics,
   type ModelTask,
@@ -156,7 +158,7 @@ async function evalTranslation(runner: ModelRunner, tokenizer: Tokenizer, path: 
  * less those of the first token; with a character tokenizer, one per token).
  */
 async function lmScore(runner: ModelRunner, tokenizer: Tokenizer, path: string, o: EvalCommandOptions): Promise<EvalReport> {
-  const { maxSeqLen: T, vocabSize: V } = configAs(runner.config, ['decoder-lm'], 'perplexity');
+  const { maxSeqLen: T, vocabSize: V } = tokenConfig(runner.config, 'perplexity');
   let nll = 0;
   let tokens = 0;
   let characters = 0;
@@ -323,7 +325,7 @@ export async function evalCommand(model: string, o: EvalCommandOptions): Promise
     if (flag !== wanted) throw new CliError(`${flagName(flag)}: ${model} holds a ${task} model (${config.preset}); evaluate it with ${flagName(wanted)} FILE (${WHAT[wanted]})`, 2);
     let report: EvalReport;
     if (task === 'image-to-text') {
-      const scored = await evalCaptions(runner, configAs(config, ['image-captioner'], 'caption evaluation'), o);
+      const scored = await evalCaptions(runner, imageToTextConfig(config, 'caption evaluation'), o);
       report = { examples: scored.examples, metrics: scored.metrics, lines: table(scored.rows) };
     } else if (task === 'image-classification') {
       const vit = imageConfig(config, 'image evaluation');
@@ -339,7 +341,7 @@ export async function evalCommand(model: string, o: EvalCommandOptions): Promise
       if (task === 'translation') report = await evalTranslation(runner, tokenizer, path, o);
       else if (task === 'text-generation') report = await lmScore(runner, tokenizer, path, o);
       else {
-        const classifier = configAs(config, ['encoder-classifier'], 'text classification');
+        const classifier = classifierConfig(config, 'text classification');
         const classify = async (texts: string[]) => (await runner.classify(texts)).map((c) => c.label);
         report = await evalClassifier(textRows(path, classifier.numClasses, tokenizer, config.maxSeqLen), classify, classifier.numClasses, path, o);
       }

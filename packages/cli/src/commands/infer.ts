@@ -10,7 +10,7 @@
 // (the text, or the class id), plus its task's fields.
 
 import { once } from 'node:events';
-import { imageConfig, imageToTextConfig, modelTask, type Classification, type DecodeStrategy, type FinishReason } from '@attend/core';
+import { imageConfig, imageInputConfig, modelTask, type Classification, type DecodeStrategy, type FinishReason } from '@attend/core';
 import { withPngLines } from '../png-input.js';
 import { aPreset, CliError, InputError } from '../errors.js';
 import { batchesOf, DEFAULT_INFER_BATCH, imageInputs, inputLines, isImageHeader, maxNewTokensOf, MAX_INFER_BATCH, strategyOf, warnUnknown, type LengthOptions, type StrategyOptions } from '../inputs.js';
@@ -76,7 +76,7 @@ async function runBatch(runner: ModelRunner, inputs: string[], before: number, o
   const maxNewTokens = maxNewTokensOf(o);
   if (o.slidingWindow && task !== 'text-generation') throw new CliError(`--sliding-window: for a decoder-lm; this model is ${aPreset(runner.config.preset)}`, 2);
   if (task === 'image-to-text') {
-    const config = imageToTextConfig(runner.config, 'image inputs');
+    const config = imageInputConfig(runner.config, 'image inputs');
     const images = imageInputs(await withPngLines(inputs, config), config, { header: false });
     if (images.labels) throw new CliError('a captioner takes pixel values only: no class id after them');
     const captions = await runner.caption(images.pixels, images.count, strategy);
@@ -138,7 +138,7 @@ export async function inferCommand(model: string, texts: string[], o: InferComma
     }
     reportFallback(runner, o.device);
     const task = modelTask(runner.config);
-    const images = task === 'image-classification' ? imageConfig(runner.config, 'image inputs') : task === 'image-to-text' ? imageToTextConfig(runner.config, 'image inputs') : undefined;
+    const images = task === 'image-classification' || task === 'image-to-text' ? imageInputConfig(runner.config, 'image inputs') : undefined;
     // An encoder-classifier's --file in the training layout (decided on its first lines) reports accuracy.
     const csv = task === 'text-classification' && o.file !== undefined && labelledRows(first.value, o.file) !== undefined;
     const decodes = task === 'translation' || task === 'text-generation' || task === 'image-to-text';

@@ -56,7 +56,7 @@ export const DECODER_LM: CliKind<DecoderLmConfig> = {
   },
   bench: {
     async export(rt, config, sessions, ids, seconds) {
-      const model = modelSession(sessions);
+      const model = rt.textModelSession(modelSession(sessions));
       const n = ids.length;
       const timings = await forwardTimings(() => model.run({ inputIds: { data: ids, batchSize: 1, seqLen: n } }), seconds);
       const prompt = Array.from(ids.subarray(0, Math.min(8, n)));

@@ -53,7 +53,7 @@ export const ENCODER_CLASSIFIER: CliKind<EncoderClassifierConfig> = {
     }
   },
   bench: {
-    export: async (_rt, _config, sessions, ids, seconds) => forwardTimings(() => modelSession(sessions).run({ inputIds: { data: ids, batchSize: 1, seqLen: ids.length } }), seconds),
+    export: async (rt, _config, sessions, ids, seconds) => forwardTimings(() => rt.textModelSession(modelSession(sessions)).run({ inputIds: { data: ids, batchSize: 1, seqLen: ids.length } }), seconds),
     trainBatch(_t, config, B, n, rng) {
       const input = { ids: randomIds(config, B * n, rng.int(1 << 30)), batchSize: B, seqLen: n };
       return { input, labels: Int32Array.from({ length: B }, () => rng.int(config.numClasses)) };

@@ -2,8 +2,8 @@
 // --task), translates; its attention maps are cross-attention, decoder and encoder
 // self-attention. PAIRS_TRAINING serves the rnn-seq2seq too.
 
-import { decodeRows, trainDevSplit, type DecodedRow, type EncoderDecoderConfig, type RnnSeq2SeqConfig, type TextPair, type TokenFields, type Tokenizer } from '@attend/core';
-import type { AttendModel } from '@attend/transformer';
+import { decodeRows, trainDevSplit, type DecodedRow, type EncoderDecoderConfig, type RnnSeq2SeqConfig, type TextPair, type TokenFields, type Tokenizer, type Translator } from '@attend/core';
+import type { SourceBatch } from '@attend/runtime-onnx';
 import { CliError } from '../errors.js';
 import { tokenBatch } from '../runner.js';
 import type { TrainData } from '../train-data.js';
@@ -65,13 +65,14 @@ export function pairsBatch(config: TokenFields, B: number, n: number, seed: () =
 }
 
 /**
- * The greedy translation of `text` by a checkpoint through core's decoding loop, with the
- * attention rows its steps return (no second, teacher-forced pass) and the encoder's
- * self-attention: the same outputs as an export's, under the same names.
+ * The greedy translation of `text` by a translator (a checkpoint's, asked for attention, or an
+ * export's) through core's decoding loop, with the attention rows its steps return (no second,
+ * teacher-forced pass) and the encoder's self-attention from its `start`: a checkpoint's and an
+ * export's outputs under the same names.
  */
-export async function checkpointTranslation(t: Transformer, model: AttendModel, config: EncoderDecoderConfig | RnnSeq2SeqConfig, tokenizer: Tokenizer, text: string) {
+export async function translationOf(translator: Translator<SourceBatch>, config: EncoderDecoderConfig | RnnSeq2SeqConfig, tokenizer: Tokenizer, text: string) {
   const batch = tokenBatch(tokenizer, [text], config.maxSeqLen);
-  const { step, release, attentions = {} } = await t.tfjsTranslator(model, { attention: true }).start(batch);
+  const { step, release, attentions = {} } = await translator.start(batch);
   try {
     const [row] = await decodeRows(step, greedyOptions(config));
     return { output: tokenizer.decode(row!.ids), seq: decoded(config, Array.from(batch.ids), row!), row: row!, encoder: attentions, sourceLength: batch.seqLen };
@@ -106,20 +107,15 @@ export const ENCODER_DECODER: CliKind<EncoderDecoderConfig> = {
   train: PAIRS_TRAINING,
   attention: {
     async checkpoint(t, model, config, tokenizer, text) {
-      const { output, seq, row, encoder, sourceLength } = await checkpointTranslation(t, model, config, tokenizer!, text);
+      const { output, seq, row, encoder, sourceLength } = await translationOf(t.tfjsTranslator(model, { attention: true }), config, tokenizer!, text);
       return { output, sets: seq2seqSets(tokenizer!, seq, config.numHeads, seq2seqMaps('the checkpoint', config, encoder, row, sourceLength)) };
     },
     async export(dir, config, text) {
       const rt = await import('@attend/runtime-onnx/node');
       const { model, tokenizer } = await rt.loadSeq2SeqFolder(dir);
       try {
-        const batch = tokenBatch(tokenizer, [text], config.maxSeqLen);
-        const source = { ids: batch.ids, batchSize: 1, seqLen: batch.seqLen };
-        const encoded = await model.encoder.encode({ inputIds: { data: batch.ids, batchSize: 1, seqLen: batch.seqLen } });
-        const memory = { states: encoded.lastHiddenState, mask: rt.encodeSourceMask(source) };
-        const [row] = await decodeRows(rt.onnxSeq2SeqStepFunction(model.decoder, memory), greedyOptions(config));
-        const maps = seq2seqMaps(dir, config, encoded.attentions, row!, batch.seqLen);
-        return { output: tokenizer.decode(row!.ids), sets: seq2seqSets(tokenizer, decoded(config, Array.from(batch.ids), row!), config.numHeads, maps) };
+        const { output, seq, row, encoder, sourceLength } = await translationOf(rt.onnxTranslator(model), config, tokenizer, text);
+        return { output, sets: seq2seqSets(tokenizer, seq, config.numHeads, seq2seqMaps(dir, config, encoder, row, sourceLength)) };
       } finally {
         await model.encoder.release();
         await model.decoder.release();
@@ -141,7 +137,7 @@ export const ENCODER_DECODER: CliKind<EncoderDecoderConfig> = {
   },
   bench: {
     async export(rt, config, sessions, ids, seconds) {
-      const { encoder, decoder } = encoderDecoderSessions(sessions);
+      const { encoder, decoder } = rt.checkSeq2SeqModel(encoderDecoderSessions(sessions));
       const n = ids.length;
       const target = Int32Array.from(ids, (x, i) => (i === 0 ? config.bosTokenId : x));
       const timings = await forwardTimings(async () => {

@@ -2,12 +2,11 @@
 // its one attention map is the decoder's attention over the encoder states; its export's
 // forward is the encoder plus the decoder-step graph over the target, one token at a time.
 
-import { decodeRows, type RnnSeq2SeqConfig, type Tokenizer } from '@attend/core';
+import type { RnnSeq2SeqConfig, Tokenizer } from '@attend/core';
 import { CliError } from '../errors.js';
-import { tokenBatch } from '../runner.js';
-import { crossAttentionSet, decoded, greedyOptions, stackSteps, type DecodedSequences } from './attention.js';
+import { crossAttentionSet, stackSteps, type DecodedSequences } from './attention.js';
 import { cachedDecodeMs, encoderDecoderSessions, forwardTimings } from './bench.js';
-import { checkpointTranslation, pairsBatch, PAIRS_TRAINING } from './encoder-decoder.js';
+import { pairsBatch, PAIRS_TRAINING, translationOf } from './encoder-decoder.js';
 import type { CliKind } from './kind.js';
 import { maxDiff, sourceAndTarget, tfjsLogits } from './parity.js';
 
@@ -21,7 +20,7 @@ export const RNN_SEQ2SEQ: CliKind<RnnSeq2SeqConfig> = {
   attention: {
     async checkpoint(t, model, config, tokenizer, text) {
       if (config.rnnAttention === 'none') throw new CliError("this rnn-seq2seq model has no attention (rnnAttention 'none')");
-      const { output, seq, row, sourceLength } = await checkpointTranslation(t, model, config, tokenizer!, text);
+      const { output, seq, row, sourceLength } = await translationOf(t.tfjsTranslator(model, { attention: true }), config, tokenizer!, text);
       return { output, sets: rnnSets(config, tokenizer!, seq, [stackSteps('the checkpoint', row.steps, 'cross_attentions.0', sourceLength)]) };
     },
     async export(dir, config, text) {
@@ -29,10 +28,8 @@ export const RNN_SEQ2SEQ: CliKind<RnnSeq2SeqConfig> = {
       const { model, tokenizer } = await rt.loadRnnSeq2SeqFolder(dir);
       try {
         if ((config.rnnAttention ?? 'none') === 'none') throw new CliError(`${dir}: this rnn-seq2seq model has no attention (rnnAttention 'none')`);
-        const batch = tokenBatch(tokenizer, [text], config.maxSeqLen);
-        const memory = await rt.encodeRnnSource(model.encoder, batch);
-        const [row] = await decodeRows(rt.onnxRnnStepFunction(model.decoder, memory), greedyOptions(config));
-        return { output: tokenizer.decode(row!.ids), sets: rnnSets(config, tokenizer, decoded(config, Array.from(batch.ids), row!), [stackSteps(dir, row!.steps, 'attention', batch.seqLen)]) };
+        const { output, seq, row, sourceLength } = await translationOf(rt.onnxTranslator(model), config, tokenizer, text);
+        return { output, sets: rnnSets(config, tokenizer, seq, [stackSteps(dir, row.steps, 'attention', sourceLength)]) };
       } finally {
         await model.encoder.release();
         await model.decoder.release();
@@ -55,7 +52,7 @@ export const RNN_SEQ2SEQ: CliKind<RnnSeq2SeqConfig> = {
   bench: {
     async export(rt, config, sessions, ids, seconds) {
       // Forward: the encoder, then the decoder-step graph over the n target tokens (teacher forcing).
-      const { encoder, decoder } = encoderDecoderSessions(sessions);
+      const { encoder, decoder } = rt.checkRnnSeq2SeqModel(encoderDecoderSessions(sessions));
       const n = ids.length;
       const target = Int32Array.from(ids, (x, i) => (i === 0 ? config.bosTokenId : x));
       const source = { ids, batchSize: 1, seqLen: n };

@@ -106,9 +106,10 @@ export async function imageExportRun<T>(dir: string, config: ImageClassifierConf
 
 /** attend bench of any image classifier: one image through the export, random image batches to train on. */
 export const IMAGE_BENCH: CliKind<ImageClassifierConfig>['bench'] = {
-  export: async (_rt, config, sessions, _ids, seconds) => {
+  export: async (rt, config, sessions, _ids, seconds) => {
     const image = randomImages(config, 1, 1);
-    return forwardTimings(() => modelSession(sessions).runImages(image, 1), seconds);
+    const model = rt.asSession(modelSession(sessions), rt.ImageClassifierSession);
+    return forwardTimings(() => model.runImages(image, 1), seconds);
   },
   trainBatch: (t, config, B, _n, rng) => t.imageTrainBatch(randomImages(config, B, rng.int(1 << 30)), Int32Array.from({ length: B }, () => rng.int(config.numClasses)), config),
 };

@@ -7,7 +7,7 @@
 // prompt ids come from core's `lmPromptIds` (no bos), as in the CLI and the playground.
 
 import { argmax, CheckpointError, encoderInputIds, finishReasonOf, lmPromptIds, tokenConfig, type DecodeStrategy, type FinishReason, type ModelConfig, type Preset, type TokenModelConfig, type Tokenizer } from '@attend/core';
-import { generate, translate, type OnnxModel } from '@attend/runtime-onnx';
+import { generate, textModelSession, translate, type OnnxModel, type TextModelSession } from '@attend/runtime-onnx';
 import { openExportOn, type InferDevice } from '../runner.js';
 import type { BatchRunner } from './batcher.js';
 
@@ -73,7 +73,7 @@ export async function openEngine(folder: string, options: { device?: InferDevice
   });
   const { sessions, tokenizer } = opened;
   if ('encoder' in sessions) return seq2seqEngine(sessions.encoder, sessions.decoder, tokenizer!, runtime);
-  return SERVED[opened.config.preset] === 'generate' ? lmEngine(sessions.model, tokenizer!, runtime) : classifierEngine(sessions.model, tokenizer!, runtime);
+  return SERVED[opened.config.preset] === 'generate' ? lmEngine(sessions.model, tokenizer!, runtime) : classifierEngine(textModelSession(sessions.model), tokenizer!, runtime);
 }
 
 const isGreedy = (s: DecodeStrategy): boolean => s.kind === 'greedy';
@@ -168,7 +168,7 @@ function seq2seqEngine(encoder: OnnxModel, decoder: OnnxModel, tokenizer: Tokeni
   };
 }
 
-function classifierEngine(model: OnnxModel, tokenizer: Tokenizer, runtime: string): Engine {
+function classifierEngine(model: TextModelSession, tokenizer: Tokenizer, runtime: string): Engine {
   const c = tokenConfig(model.config, 'attend serve');
   const pad = tokenizer.specialTokenIds.pad;
   return {

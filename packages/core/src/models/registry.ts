@@ -124,6 +124,11 @@ export function captionSourceLength(config: ImageToTextConfig): number {
   return 'patchStride' in config ? featureLocations(config) : patchEncoderStack(config).maxSeqLen;
 }
 
+/** `config` as a kind that reads images (an image classifier or captioner); a ConfigError naming `what` for the others. */
+export function imageInputConfig(config: ModelConfig, what: string): ImageClassifierConfig | ImageToTextConfig {
+  return configAs(config, [...presetsFor('image-classification'), ...presetsFor('image-to-text')] as (ImageClassifierConfig | ImageToTextConfig)['preset'][], what);
+}
+
 /** Heads of the model's attention: the Transformer kinds' numHeads; the rnn-seq2seq's one. */
 export function numAttentionHeads(config: ModelConfig): number {
   return 'numHeads' in config ? config.numHeads : 1;

@@ -13,7 +13,7 @@ import * as ort from 'onnxruntime-node';
 import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CharTokenizer, createModelConfig, createRng, pickFields } from '@attend/core';
+import { CharTokenizer, createModelConfig, createRng, hasTokens, pickFields } from '@attend/core';
 import { createModel, serializeCheckpoint, setupBackend } from '@attend/transformer';
 import { classify, classifyImages, exportFolderFiles, generate, OnnxModel, translate, translateRnn } from '../../dist/node.js';
 
@@ -95,10 +95,13 @@ function folderFiles(preset, overrides, seed) {
     const offset = /layer_norm\.weight$/.test(name) ? 1 : /logit_scale$/.test(name) ? Math.log(4) : 0;
     tf.tidy(() => variable.assign(tf.tensor(Float32Array.from({ length: variable.size }, () => offset + 0.4 * rng.normal()), variable.shape, 'float32')));
   }
-  const files = exportFolderFiles(serializeCheckpoint({ model, ...(preset === 'vit-classifier' ? {} : { tokenizer: tokenizer.toJSON() }) }), { withAttention: true });
+  const files = exportFolderFiles(serializeCheckpoint({ model, ...(hasTokens(config) ? { tokenizer: tokenizer.toJSON() } : {}) }), { withAttention: true });
   model.dispose();
   return files;
 }
+
+/** `count` single-channel S×S images of visibly varied values. */
+const images = (count, S) => Float32Array.from({ length: count * S * S }, (_, i) => (i * 7) % 17);
 
 const prompts = ['abc', 'hgfedcb'].map((s) => [1, ...tokenizer.encode(s)]);
 const source = (texts) => {
@@ -116,6 +119,9 @@ const CASES = [
   { name: 'decoder-lm-alibi-local', files: () => folderFiles('decoder-lm', { positional: 'alibi', localWindow: 4 }, 3), run: (m) => generate(m['onnx/model.onnx'], { prompts, maxNewTokens: 6 }) },
   { name: 'encoder-classifier', files: () => folderFiles('encoder-classifier', {}, 4), run: (m) => classify(m['onnx/model.onnx'], source(['abcabc', 'hg'])) },
   { name: 'vit-classifier', files: () => folderFiles('vit-classifier', { imageSize: 8, patchSize: 2, numChannels: 1, pixelScale: 1 / 16, maxSeqLen: 17 }, 5), run: (m) => classifyImages(m['onnx/model.onnx'], Float32Array.from({ length: 2 * 64 }, (_, i) => (i * 7) % 17), 2) },
+  { name: 'canvas-classifier', files: () => folderFiles('canvas-classifier', { imageSize: 8, numChannels: 1, maxSeqLen: 1 }, 8), run: (m) => classifyImages(m['onnx/model.onnx'], images(2, 8), 2) },
+  { name: 'stn-classifier', files: () => folderFiles('stn-classifier', { imageSize: 8, numChannels: 1, maxSeqLen: 1, outputSize: 6 }, 9), run: (m) => classifyImages(m['onnx/model.onnx'], images(2, 8), 2) },
+  { name: 'glimpse-classifier', files: () => folderFiles('glimpse-classifier', { imageSize: 16, numChannels: 1 }, 10), run: (m) => classifyImages(m['onnx/model.onnx'], images(2, 16), 2) },
   {
     name: 'encoder-decoder',
     files: () => folderFiles('encoder-decoder', {}, 6),

@@ -4,7 +4,7 @@
 // The entries are in models/<kind>/, the registry in models/registry.ts.
 
 import type { ModelConfig, Translator } from '@attend/core';
-import type { OnnxModel } from '../session.js';
+import type { GraphSession, LoadedGraph } from '../graph-session.js';
 import type { SourceBatch } from './encoder-decoder/session.js';
 import type { ImageSource } from './image-captioner/session.js';
 import { EXPORT_FILES } from '../folder-files.js';
@@ -42,6 +42,9 @@ export const TEXT_FILES = [EXPORT_FILES.tokenizerConfig, EXPORT_FILES.generation
 /** A single graph that `exportForward` builds: the plain forward graph, or one of the decoder-lm KV-cache graphs. */
 export type ForwardGraphKind = Extract<GraphKind, 'forward' | 'decoder-with-past' | 'decoder-shared-cache'>;
 
+/** The typed session class of one graph kind (models/<kind>/session.ts), built over a loaded graph. */
+export type SessionClass<C extends ModelConfig> = new (loaded: LoadedGraph<C>) => GraphSession;
+
 /** Writes the graph of `config` into `g`, reading `weights`. */
 export type BuildGraph<C> = (config: C, weights: WeightReader, g: GraphBuilder, withAttention: boolean) => void;
 
@@ -61,6 +64,8 @@ export interface CheckpointSource {
 export interface RuntimeKind<C extends ModelConfig> {
   /** The export folder's graph files and what else it holds (the loader reads this). */
   readonly layout: ExportLayout;
+  /** The session class that runs each graph kind the kind exports; OnnxModel.create refuses any other. */
+  readonly sessions: { readonly [G in GraphKind]?: SessionClass<C> };
   /** The graphs `exportForward` builds for the kind, or why it has none. */
   readonly forward: { readonly forward: BuildGraph<C>; readonly 'decoder-with-past'?: BuildGraph<C>; readonly 'decoder-shared-cache'?: BuildGraph<C> } | { readonly none: string };
   /** The export folder's graph files (paths as in `layout`) from the checkpoint. */
@@ -68,7 +73,7 @@ export interface RuntimeKind<C extends ModelConfig> {
   /** The export folder's JSON files besides config.json and the tokenizer's (generation_config.json, preprocessor_config.json), by path. */
   folderJson(config: C): Record<string, unknown>;
   /** An encoder–decoder's two sessions as core's Translator (what `translate` decodes with); absent for kinds that do not translate. */
-  readonly translator?: (sessions: { encoder: OnnxModel; decoder: OnnxModel }) => Translator<SourceBatch>;
+  readonly translator?: (sessions: { encoder: GraphSession; decoder: GraphSession }) => Translator<SourceBatch>;
   /** A captioner's two sessions as core's Translator over images (task image-to-text); absent for kinds that do not caption. */
-  readonly captioner?: (sessions: { encoder: OnnxModel; decoder: OnnxModel }) => Translator<ImageSource>;
+  readonly captioner?: (sessions: { encoder: GraphSession; decoder: GraphSession }) => Translator<ImageSource>;
 }

@@ -7,6 +7,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { expect } from 'vitest';
 import { configAs, createModelConfig, createRng, pickFields, type ModelConfigInput, type Preset, type Rng } from '@attend/core';
 import { serializeCheckpoint, TransformerModel, type AttendModel, type TokenBatch } from '@attend/transformer';
+import { CachedLmSession } from '../models/decoder-lm/session.js';
+import { TokenForwardSession } from '../models/encoder-classifier/session.js';
+import { Seq2SeqForwardSession } from '../models/encoder-decoder/session.js';
+import { asSession, type OnnxModel } from '../session.js';
 
 export const VOCAB = 13;
 export const MAX_LEN = 10;
@@ -92,4 +96,15 @@ export async function writeFiles(dir: string, files: Record<string, Uint8Array>)
     await mkdir(dirname(join(dir, name)), { recursive: true });
     await writeFile(join(dir, name), bytes);
   }
+}
+
+/** `model` as a forward graph over tokens (either text forward graph, or a decoder-lm's KV-cache graph); throws for another. */
+export function forwardOf(model: OnnxModel): TokenForwardSession | CachedLmSession | Seq2SeqForwardSession {
+  if (model instanceof TokenForwardSession || model instanceof CachedLmSession || model instanceof Seq2SeqForwardSession) return model;
+  throw new Error(`${model.source}: a '${model.graph}' graph, not a forward graph over tokens`);
+}
+
+/** `model` as a decoder-lm KV-cache graph. */
+export function cachedOf(model: OnnxModel): CachedLmSession {
+  return asSession(model, CachedLmSession);
 }

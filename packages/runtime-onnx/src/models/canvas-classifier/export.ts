@@ -9,6 +9,7 @@ import { EXPORT_FILES } from '../../folder-files.js';
 import { attr, type GraphBuilder, type Value } from '../../onnx/graph.js';
 import type { WeightReader } from '../../weights.js';
 import type { RuntimeKind } from '../kind.js';
+import { ImageClassifierSession } from '../vit-classifier/session.js';
 
 /** The `pixel_values` input [batch, C, S, S] times pixelScale (raw values in, as the tfjs model takes them). */
 export function imageInput(g: GraphBuilder, config: ImageFields): Value {
@@ -55,6 +56,7 @@ export function imageNetGraph(g: GraphBuilder, w: WeightReader, prefix: string, 
 
 export const CANVAS_CLASSIFIER: RuntimeKind<CanvasClassifierConfig> = {
   layout: { graphs: { model: { file: EXPORT_FILES.model, graph: 'forward' } }, tokenizer: false, files: [], transformersJsFiles: [] },
+  sessions: { forward: ImageClassifierSession },
   forward: {
     forward: (config, weights, g) => {
       const logits = imageNetGraph(g, weights, 'classifier', config, config.imageSize, config.numChannels, imageInput(g, config));

@@ -7,9 +7,12 @@ import { exportCheckpointFiles } from '../../export.js';
 import { EXPORT_FILES, generationConfig } from '../../folder-files.js';
 import { ForwardGraph } from '../../transformer-graph.js';
 import { LAYER_ATTENTIONS, TEXT_FILES, type RuntimeKind } from '../kind.js';
+import { TokenForwardSession } from '../encoder-classifier/session.js';
+import { CachedLmSession, SharedCacheLmSession } from './session.js';
 
 export const DECODER_LM: RuntimeKind<DecoderLmConfig> = {
   layout: { graphs: { model: { file: EXPORT_FILES.model, graph: 'decoder-with-past', attentions: LAYER_ATTENTIONS } }, tokenizer: true, files: [], transformersJsFiles: TEXT_FILES },
+  sessions: { forward: TokenForwardSession, 'decoder-with-past': CachedLmSession, 'decoder-shared-cache': SharedCacheLmSession },
   forward: {
     forward: (config, weights, g, withAttention) => new ForwardGraph(config, weights, g).buildLm(withAttention),
     'decoder-with-past': (config, weights, g, withAttention) => new ForwardGraph(config, weights, g).buildDecoderWithPast(withAttention),

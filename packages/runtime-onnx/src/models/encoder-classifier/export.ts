@@ -7,9 +7,11 @@ import { exportCheckpointFiles } from '../../export.js';
 import { EXPORT_FILES } from '../../folder-files.js';
 import { ForwardGraph } from '../../transformer-graph.js';
 import { LAYER_ATTENTIONS, type RuntimeKind } from '../kind.js';
+import { TokenForwardSession } from './session.js';
 
 export const ENCODER_CLASSIFIER: RuntimeKind<EncoderClassifierConfig> = {
   layout: { graphs: { model: { file: EXPORT_FILES.model, graph: 'forward', attentions: LAYER_ATTENTIONS } }, tokenizer: true, files: [], transformersJsFiles: [EXPORT_FILES.tokenizerConfig] },
+  sessions: { forward: TokenForwardSession },
   forward: { forward: (config, weights, g, withAttention) => new ForwardGraph(config, weights, g).buildClassifier(withAttention) },
   exportGraphs: (_config, { files, dir, withAttention, optimize }) => ({ [EXPORT_FILES.model]: exportCheckpointFiles(files, { dir, withAttention, optimize }) }),
   folderJson: () => ({}),

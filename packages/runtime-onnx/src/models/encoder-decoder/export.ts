@@ -9,7 +9,7 @@ import { encodeGraph, readCheckpointFiles } from '../../graph-file.js';
 import type { GraphKind } from '../../graph-io.js';
 import { ForwardGraph } from '../../transformer-graph.js';
 import { WeightReader } from '../../weights.js';
-import { seq2seqTranslator } from './session.js';
+import { Seq2SeqDecoderSession, Seq2SeqEncoderSession, Seq2SeqForwardSession, seq2seqTranslator } from './session.js';
 import { LAYER_ATTENTIONS, TEXT_FILES, type RuntimeKind } from '../kind.js';
 
 /** Paths of the two graphs of a seq2seq export folder (the other files as in EXPORT_FILES). */
@@ -75,6 +75,7 @@ export const ENCODER_DECODER: RuntimeKind<EncoderDecoderConfig> = {
     files: [],
     transformersJsFiles: TEXT_FILES,
   },
+  sessions: { forward: Seq2SeqForwardSession, 'seq2seq-encoder': Seq2SeqEncoderSession, 'seq2seq-decoder': Seq2SeqDecoderSession },
   forward: { forward: (config, weights, g, withAttention) => new ForwardGraph(config, weights, g).buildEncoderDecoder(withAttention) },
   exportGraphs: (_config, { files, dir, withAttention, optimize }) => {
     const { encoder, decoder } = exportSeq2SeqCheckpointFiles(files, { dir, withAttention, optimize });

@@ -8,14 +8,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRng, type ModelConfigInput } from '@attend/core';
-import { setupBackend, translate as tfjsTranslate, type TransformerModel } from '@attend/transformer';
+import { setupBackend, tfjsTranslator, translate as tfjsTranslate, type TransformerModel } from '@attend/transformer';
 import { createOnnxModel } from '../../node.js';
 import { createOnnxModel as createWebModel } from '../../web.js';
 import { exportSeq2SeqCheckpointFiles } from './export.js';
 import { forwardInputNames } from '../../graph-io.js';
-import { type OnnxSeq2SeqModel } from './session.js';
+import { checkSeq2SeqModel, seq2seqTranslator, type OnnxSeq2SeqModel, type Seq2SeqCache } from './session.js';
 import { translate } from '../../translate.js';
-import type { Seq2SeqCache } from '../../session.js';
 import { checkpointFiles, makeModel, MAX_LEN, maxAbsDiff, randomBatch, VOCAB } from '../../test-utils/models.js';
 
 const TOLERANCE = 1e-4;
@@ -65,7 +64,7 @@ async function exported(c: Case, seed: number, runtime: 'node' | 'web' = 'node',
   const model = makeModel(c, seed);
   const { encoder, decoder } = exportSeq2SeqCheckpointFiles(checkpointFiles(model), { withAttention });
   const create = runtime === 'node' ? createOnnxModel : (bytes: Uint8Array) => createWebModel(bytes, { numThreads: 1 });
-  return { model, onnx: { encoder: await create(encoder), decoder: await create(decoder) } };
+  return { model, onnx: checkSeq2SeqModel({ encoder: await create(encoder), decoder: await create(decoder) }) };
 }
 
 async function release(onnx: OnnxSeq2SeqModel, model: TransformerModel): Promise<void> {
@@ -137,7 +136,7 @@ describe('seq2seq export: encoder_model + decoder_model_merged', () => {
         'past_key_values.0.decoder.key is [2,2,1,4] (16 values), expected [1,2,1,4]',
       );
       await expect(onnx.encoder.encode({ inputIds: { data: [1, 99], batchSize: 1, seqLen: 2 } })).rejects.toThrow('input_ids[0, 1] is 99');
-      await expect(onnx.decoder.run({ inputIds: { data: [1], batchSize: 1, seqLen: 1 } })).rejects.toThrow("is a 'seq2seq-decoder' graph; use encode / runSeq2SeqDecoder");
+      expect(() => checkSeq2SeqModel({ encoder: onnx.decoder, decoder: onnx.encoder })).toThrow("the encoder session holds a 'seq2seq-decoder' graph, expected encoder_model.onnx (seq2seq-encoder)");
     } finally {
       await release(onnx, model);
     }
@@ -170,6 +169,31 @@ describe('seq2seq generation over ORT', () => {
       expect(streamed.map((s, b) => s.slice(0, greedy[b]!.length))).toEqual(greedy);
     } finally {
       await release(onnx, model);
+    }
+  });
+
+  it("the translator's start returns the encoder's attention, as tfjs's translator does; none without attention outputs", async () => {
+    const c: Case = { preset: 'encoder-decoder', positional: 'rope', attention: 'scaled_dot' };
+    for (const withAttention of [true, false]) {
+      const { model, onnx } = await exported(c, 73, 'node', withAttention);
+      try {
+        const src = randomBatch(createRng(6), [6, 3], 6);
+        const source = { ids: src.ids, batchSize: 2, seqLen: 6, lengths: src.lengths };
+        const { attentions = {} } = await seq2seqTranslator(onnx).start(source);
+        if (!withAttention) {
+          expect(attentions).toEqual({});
+          continue;
+        }
+        const want = await tfjsTranslator(model, { attention: true }).start(source);
+        expect(Object.keys(attentions).sort()).toEqual(['encoder_attentions.0', 'encoder_attentions.1']);
+        for (const [name, t] of Object.entries(attentions)) {
+          expect(t.dims).toEqual([2, 2, 6, 6]);
+          check(t.data, want.attentions![name]!.data, name);
+        }
+        want.release?.();
+      } finally {
+        await release(onnx, model);
+      }
     }
   });
 });

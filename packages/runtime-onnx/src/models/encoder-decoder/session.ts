@@ -1,18 +1,141 @@
-// Encoder–decoder generation over ONNX sessions (the two graphs of `exportSeq2Seq`) with
-// @attend/core's decoding: the source is encoded once; a cached step function feeds the merged
+// Encoder–decoder graphs and generation over ONNX sessions (the two graphs of `exportSeq2Seq`,
+// and the one forward graph of `exportForward`) with @attend/core's decoding: the source is
+// encoded once; a cached step function feeds the merged
 // decoder only the newest token, reusing the self-attention cache and the cross-attention
 // keys/values of the first step (use_cache_branch). Beam search's `context.parents` reorder
 // and repeat both caches, and each row's encoder output and source mask follow the input row
 // it descends from — the same contract as @attend/transformer's tfjs `translate`.
 
-import { configAs, ShapeError, type DecodeStrategy, type TranslateOptions, type StepFunction, type Translator } from '@attend/core';
+import { ShapeError, type EncoderDecoderConfig, type TranslateOptions, type StepFunction, type Translator } from '@attend/core';
+import type { Tensor } from 'onnxruntime-common';
 import { gatherRows, lastQueryRows } from '../../generate.js';
-import type { OnnxModel, OutputTensor, Seq2SeqCache, TokenMatrix } from '../../session.js';
+import { seq2seqPastName, seq2seqPresentName } from '../../graph-io.js';
+import { GraphSession, type ForwardOutputs, type SessionClass, type KvCache, type OutputTensor, type TokenMatrix } from '../../graph-session.js';
+import type { ForwardFeeds } from '../encoder-classifier/session.js';
+
+export interface Seq2SeqForwardFeeds extends ForwardFeeds {
+  /** The decoder input [B, T] (bos first); required. */
+  decoderInputIds?: TokenMatrix;
+  /** 1 for real decoder tokens, 0 for right padding; default all ones. */
+  decoderAttentionMask?: TokenMatrix;
+}
+
+/** An encoder–decoder's single forward graph (source and decoder input in, logits out). */
+export class Seq2SeqForwardSession extends GraphSession<EncoderDecoderConfig> {
+  /** The forward pass over whole source and decoder-input rows. */
+  async run(feeds: Seq2SeqForwardFeeds): Promise<ForwardOutputs> {
+    const c = this.config;
+    const { inputIds: ids, decoderInputIds: target } = feeds;
+    const tensors: Record<string, Tensor> = {};
+    tensors.input_ids = this.tokenIds('input_ids', ids, c.vocabSize);
+    tensors.attention_mask = this.mask('attention_mask', feeds.attentionMask, ids.batchSize, ids.seqLen, ` but input_ids is [${ids.batchSize}, ${ids.seqLen}]`);
+    if (!target) throw new ShapeError(`preset '${c.preset}' needs decoderInputIds`);
+    if (target.batchSize !== ids.batchSize) throw new ShapeError(`decoder_input_ids has batch size ${target.batchSize} but input_ids has ${ids.batchSize}`);
+    tensors.decoder_input_ids = this.tokenIds('decoder_input_ids', target, c.vocabSize);
+    tensors.decoder_attention_mask = this.mask('decoder_attention_mask', feeds.decoderAttentionMask, target.batchSize, target.seqLen, ` but decoder_input_ids is [${target.batchSize}, ${target.seqLen}]`);
+    return this.forwardOutputs(await this.runGraph(tensors));
+  }
+}
+
+export interface EncoderFeeds {
+  inputIds: TokenMatrix;
+  /** 1 for real tokens, 0 for right padding; default all ones. */
+  attentionMask?: TokenMatrix;
+}
+
+export interface EncoderOutputs {
+  /** [B, S, dModel] */
+  lastHiddenState: OutputTensor;
+  attentions: Record<string, OutputTensor>;
+}
+
+/** The caches of a seq2seq decoder: self-attention (grows) and cross-attention (fixed), per layer. */
+export interface Seq2SeqCache {
+  decoder: KvCache;
+  encoder: KvCache;
+}
+
+export interface Seq2SeqDecoderFeeds {
+  /** The new decoder tokens [B, T]. */
+  inputIds: TokenMatrix;
+  /** The encoder output [B, S, dModel] for these rows. */
+  encoderHiddenStates: OutputTensor;
+  /** [B, S] source mask; default all ones. */
+  encoderAttentionMask?: TokenMatrix;
+  /** The caches from the previous call (`present`); none on the first call. */
+  past?: Seq2SeqCache;
+}
+
+export interface Seq2SeqDecoderOutputs extends ForwardOutputs {
+  present: Seq2SeqCache;
+}
+
+/** The seq2seq encoder graph (encoder_model.onnx). */
+export class Seq2SeqEncoderSession extends GraphSession<EncoderDecoderConfig> {
+  /** Source tokens → last_hidden_state [B, S, d] (and encoder_attentions.{l} when exported with them). */
+  async encode(feeds: EncoderFeeds): Promise<EncoderOutputs> {
+    const ids = feeds.inputIds;
+    const out = await this.runGraph({
+      input_ids: this.tokenIds('input_ids', ids, this.config.vocabSize),
+      attention_mask: this.mask('attention_mask', feeds.attentionMask, ids.batchSize, ids.seqLen, ` but input_ids is [${ids.batchSize}, ${ids.seqLen}]`),
+    });
+    return { lastHiddenState: out('last_hidden_state'), attentions: this.outputsWhere(out, (name) => name !== 'last_hidden_state') };
+  }
+}
+
+/** Checks encoder states [B, S, d] for `B` rows; returns S. */
+export function encoderStatesLength(states: OutputTensor, B: number, d: number): number {
+  const S = states.dims[1] ?? 0;
+  if (states.dims.length !== 3 || states.dims[0] !== B || states.dims[2] !== d || states.data.length !== B * S * d) {
+    throw new ShapeError(`encoder_hidden_states is [${states.dims}] (${states.data.length} values), expected [${B}, S, ${d}]`);
+  }
+  return S;
+}
+
+/** The merged seq2seq decoder graph (decoder_model_merged.onnx). */
+export class Seq2SeqDecoderSession extends GraphSession<EncoderDecoderConfig> {
+  /**
+   * One call: new decoder tokens, the encoder output and mask, and the caches of the previous
+   * call (none on the first: use_cache_branch false, the cross-attention keys and values are
+   * computed from the encoder output).
+   */
+  async runSeq2SeqDecoder(feeds: Seq2SeqDecoderFeeds): Promise<Seq2SeqDecoderOutputs> {
+    const c = this.config;
+    const ids = feeds.inputIds;
+    const { batchSize: B, seqLen: T } = ids;
+    const H = c.numHeads;
+    const D = c.dModel / H;
+    const L = c.numDecoderLayers;
+    const tensors: Record<string, Tensor> = {};
+    tensors.input_ids = this.tokenIds('input_ids', ids, c.vocabSize);
+    const states = feeds.encoderHiddenStates;
+    const S = encoderStatesLength(states, B, c.dModel);
+    tensors.encoder_attention_mask = this.mask('encoder_attention_mask', feeds.encoderAttentionMask, B, S, `, expected [${B}, ${S}]`);
+    tensors.encoder_hidden_states = new this.ort.Tensor('float32', states.data, [B, S, c.dModel]);
+    const past = feeds.past;
+    if (past && (past.decoder.length !== L || past.encoder.length !== L)) throw new ShapeError(`past has ${past.decoder.length} decoder and ${past.encoder.length} encoder layers, expected ${L}`);
+    const P = past?.decoder[0]?.key.dims[2] ?? 0;
+    for (let i = 0; i < L; i++) {
+      for (const cache of ['decoder', 'encoder'] as const) {
+        for (const part of ['key', 'value'] as const) {
+          const name = seq2seqPastName(i, cache, part);
+          tensors[name] = past ? this.floats(name, past[cache][i]![part], [B, H, cache === 'decoder' ? P : S, D]) : new this.ort.Tensor('float32', new Float32Array(0), [B, H, 0, D]);
+        }
+      }
+    }
+    if (P + T > c.maxSeqLen) throw new ShapeError(`past length ${P} + ${T} new tokens exceeds maxSeqLen ${c.maxSeqLen}`);
+    tensors.use_cache_branch = new this.ort.Tensor('bool', Uint8Array.of(past ? 1 : 0), [1]);
+    const out = await this.runGraph(tensors);
+    const layerCache = (cache: 'decoder' | 'encoder'): KvCache =>
+      Array.from({ length: L }, (_, i) => ({ key: out(seq2seqPresentName(i, cache, 'key')), value: out(seq2seqPresentName(i, cache, 'value')) }));
+    return { logits: out('logits'), attentions: this.outputsWhere(out, (name) => /^(decoder|cross)_attentions\./.test(name)), present: { decoder: layerCache('decoder'), encoder: layerCache('encoder') } };
+  }
+}
 
 /** The two sessions of a seq2seq export: encoder_model.onnx and decoder_model_merged.onnx. */
 export interface OnnxSeq2SeqModel {
-  encoder: OnnxModel;
-  decoder: OnnxModel;
+  encoder: Seq2SeqEncoderSession;
+  decoder: Seq2SeqDecoderSession;
 }
 
 /** Right-padded source token ids [batchSize, seqLen] with each row's valid length. */
@@ -28,13 +151,28 @@ export interface SourceBatch {
 export interface EncodedSource {
   states: OutputTensor; // [B, S, d]
   mask: TokenMatrix; // [B, S]
+  /** The encoder's attention outputs (`encoder_attentions.l`, [B, H, S, S]) when exported with them. */
+  attentions?: Record<string, OutputTensor>;
 }
 
-/** Checks that `model` is an encoder + merged-decoder pair of one export. */
-export function checkSeq2SeqModel(model: OnnxSeq2SeqModel): void {
-  if (model.encoder.graph !== 'seq2seq-encoder') throw new ShapeError(`the encoder session holds a '${model.encoder.graph}' graph, expected encoder_model.onnx (seq2seq-encoder)`);
-  if (model.decoder.graph !== 'seq2seq-decoder') throw new ShapeError(`the decoder session holds a '${model.decoder.graph}' graph, expected decoder_model_merged.onnx (seq2seq-decoder)`);
-  if (JSON.stringify(model.encoder.config) !== JSON.stringify(model.decoder.config)) throw new ShapeError('the encoder and decoder graphs come from different models (their configs differ)');
+/**
+ * `pair` typed, once checked to be an encoder and a decoder session (`encoder`, `decoder`: what
+ * each should be, for the error) of one export.
+ */
+export function checkSessionPair<E extends GraphSession, D extends GraphSession>(
+  pair: { encoder: GraphSession; decoder: GraphSession },
+  [Encoder, encoder]: [SessionClass<E>, string],
+  [Decoder, decoder]: [SessionClass<D>, string],
+): { encoder: E; decoder: D } {
+  if (!(pair.encoder instanceof Encoder)) throw new ShapeError(`the encoder session holds a '${pair.encoder.graph}' graph, expected ${encoder}`);
+  if (!(pair.decoder instanceof Decoder)) throw new ShapeError(`the decoder session holds a '${pair.decoder.graph}' graph, expected ${decoder}`);
+  if (JSON.stringify(pair.encoder.config) !== JSON.stringify(pair.decoder.config)) throw new ShapeError('the encoder and decoder graphs come from different models (their configs differ)');
+  return { encoder: pair.encoder, decoder: pair.decoder };
+}
+
+/** `model` typed, once checked to be an encoder + merged-decoder pair of one export. */
+export function checkSeq2SeqModel(model: { encoder: GraphSession; decoder: GraphSession }): OnnxSeq2SeqModel {
+  return checkSessionPair(model, [Seq2SeqEncoderSession, 'encoder_model.onnx (seq2seq-encoder)'], [Seq2SeqDecoderSession, 'decoder_model_merged.onnx (seq2seq-decoder)']);
 }
 
 /** The [B, S] source mask of a right-padded batch (1 on each row's first `lengths[b]` positions). */
@@ -50,11 +188,11 @@ export function encodeSourceMask(source: SourceBatch): { data: Int32Array; batch
 }
 
 /** Runs the encoder over a right-padded source batch. */
-export async function encodeSource(encoder: OnnxModel, source: SourceBatch): Promise<EncodedSource> {
+export async function encodeSource(encoder: Seq2SeqEncoderSession, source: SourceBatch): Promise<EncodedSource> {
   const { batchSize: B, seqLen: S } = source;
   const maskMatrix = encodeSourceMask(source);
-  const { lastHiddenState } = await encoder.encode({ inputIds: { data: source.ids, batchSize: B, seqLen: S }, attentionMask: maskMatrix });
-  return { states: lastHiddenState, mask: maskMatrix };
+  const { lastHiddenState, attentions } = await encoder.encode({ inputIds: { data: source.ids, batchSize: B, seqLen: S }, attentionMask: maskMatrix });
+  return { states: lastHiddenState, mask: maskMatrix, attentions };
 }
 
 /**
@@ -97,9 +235,8 @@ export function sourceRowsOf<M extends { states: OutputTensor; mask: TokenMatrix
  * returns every layer's `decoder_attentions.l` [rows, H, length] and `cross_attentions.l`
  * [rows, H, S] of the predicting token.
  */
-export function onnxSeq2SeqStepFunction(decoder: OnnxModel, memory: EncodedSource): StepFunction {
-  if (decoder.graph !== 'seq2seq-decoder') throw new ShapeError(`seq2seq generation needs decoder_model_merged.onnx; this model is a '${decoder.config.preset}' ${decoder.graph} graph`);
-  const V = configAs(decoder.config, ['encoder-decoder'], 'seq2seq generation').vocabSize;
+export function onnxSeq2SeqStepFunction(decoder: Seq2SeqDecoderSession, memory: EncodedSource): StepFunction {
+  const V = decoder.config.vocabSize;
   let cache: Seq2SeqCache | undefined;
   let cachedLength = 0;
   const follow = sourceRowsOf(memory);
@@ -133,12 +270,16 @@ export type { TranslateOptions };
 
 /**
  * The two sessions of an encoder-decoder export as core's Translator: `start` encodes a source
- * batch once and decodes over it from bos (decoder_start_token_id) with the cached step function.
+ * batch once (returning the encoder's attention outputs when exported with them) and decodes
+ * over it from bos (decoder_start_token_id) with the cached step function.
  */
-export function seq2seqTranslator(model: OnnxSeq2SeqModel): Translator<SourceBatch> {
-  checkSeq2SeqModel(model);
+export function seq2seqTranslator(sessions: { encoder: GraphSession; decoder: GraphSession }): Translator<SourceBatch> {
+  const model = checkSeq2SeqModel(sessions);
   return {
-    config: configAs(model.decoder.config, ['encoder-decoder'], 'translate'),
-    start: async (source) => ({ step: onnxSeq2SeqStepFunction(model.decoder, await encodeSource(model.encoder, source)) }),
+    config: model.decoder.config,
+    start: async (source) => {
+      const memory = await encodeSource(model.encoder, source);
+      return { step: onnxSeq2SeqStepFunction(model.decoder, memory), attentions: memory.attentions ?? {} };
+    },
   };
 }

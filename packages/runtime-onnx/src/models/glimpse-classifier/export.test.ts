@@ -12,6 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configAs, createModelConfig, createRng, ShapeError, type GlimpseClassifierConfig } from '@attend/core';
 import { createModel, imageTrainBatch, setupBackend, type AttendModel, type GlimpseModel } from '@attend/transformer';
 import { classifyImages } from '../../classify.js';
+import { asSession } from '../../graph-session.js';
+import { TokenForwardSession } from '../encoder-classifier/session.js';
+import { ImageClassifierSession } from '../vit-classifier/session.js';
 import { exportCheckpointFiles } from '../../export.js';
 import { EXPORT_FILES, exportFolderFiles } from '../../folder.js';
 import { createOnnxModel as createNodeModel, loadOnnxModel, loadVitFolder } from '../../node.js';
@@ -63,7 +66,7 @@ describe('glimpse-classifier: ONNX forward equals tfjs', () => {
         expect(Math.max(...locations.map(Math.abs))).toBeGreaterThan(0.5);
       }
       const bytes = exportCheckpointFiles(checkpointFiles(model));
-      const sessions = [await createNodeModel(bytes), await createWebModel(bytes, { numThreads: 1 })];
+      const sessions = [await createNodeModel(bytes), await createWebModel(bytes, { numThreads: 1 })].map((s) => asSession(s, ImageClassifierSession));
       try {
         for (const session of sessions) {
           expect(session.inputNames).toEqual(['pixel_values']);
@@ -108,7 +111,7 @@ describe('glimpse-classifier export folder', () => {
     const B = 5;
     const pixels = images(model, B, 21);
     const expected = tf.tidy(() => tf.softmax(model.forward(imageTrainBatch(pixels, new Int32Array(B), configOf(model)).input).logits).arraySync() as number[][]);
-    for (const session of [await loadVitFolder(dir), await loadOnnxModel(dir)]) {
+    for (const session of [await loadVitFolder(dir), asSession(await loadOnnxModel(dir), ImageClassifierSession)]) {
       try {
         const rows = await classifyImages(session, pixels, B);
         rows.forEach((r, b) => {
@@ -116,7 +119,7 @@ describe('glimpse-classifier export folder', () => {
           expect(r.label).toBe(expected[b]!.indexOf(Math.max(...expected[b]!)));
         });
         expect(await failure(session.runImages(new Float32Array(10), 1), ShapeError)).toBe('pixel_values: 10 values for shape [1, 1, 16, 16]');
-        expect(await failure(session.run({ inputIds: { data: [1], batchSize: 1, seqLen: 1 } }), ShapeError)).toMatch(/glimpse-classifier graph .*use runImages/);
+        expect(() => asSession(session, TokenForwardSession)).toThrow(/holds a glimpse-classifier 'forward' graph, which TokenForwardSession does not run/);
       } finally {
         await session.release();
       }

@@ -12,12 +12,14 @@ import { EXPORT_FILES } from '../../folder-files.js';
 import type { GraphBuilder, Value } from '../../onnx/graph.js';
 import type { WeightReader } from '../../weights.js';
 import type { RuntimeKind } from '../kind.js';
+import { ImageClassifierSession } from '../vit-classifier/session.js';
 
 /** Output of the glimpse locations [batch, numGlimpses, 2] (x, y in [−1, 1]). */
 export const GLIMPSE_LOCATIONS = 'locations';
 
 export const GLIMPSE_CLASSIFIER: RuntimeKind<GlimpseClassifierConfig> = {
   layout: { graphs: { model: { file: EXPORT_FILES.model, graph: 'forward', attentions: /^locations$/ } }, tokenizer: false, files: [], transformersJsFiles: [] },
+  sessions: { forward: ImageClassifierSession },
   forward: { forward: (config, weights, g) => buildGlimpseClassifier(config, weights, g) },
   exportGraphs: (_config, { files, dir }) => ({ [EXPORT_FILES.model]: exportCheckpointFiles(files, { dir }) }),
   folderJson: () => ({}),

@@ -18,6 +18,7 @@ import { EXPORT_FILES, generationConfig } from '../../folder-files.js';
 import { GraphBuilder, type Value } from '../../onnx/graph.js';
 import { WeightReader } from '../../weights.js';
 import { TEXT_FILES, type RuntimeKind } from '../kind.js';
+import { GraphSession } from '../../graph-session.js';
 import { checkedTensors, exportGraphPair, onnxCellWeights } from '../rnn-seq2seq/export.js';
 import { imageCaptionerTranslator } from './session.js';
 
@@ -46,6 +47,8 @@ export const IMAGE_CAPTIONER: RuntimeKind<ImageCaptionerConfig> = {
     files: [],
     transformersJsFiles: TEXT_FILES,
   },
+  // Its graphs run as plain ORT sessions (captionerLogits, captionImages).
+  sessions: { 'image-captioner-encoder': GraphSession, 'image-captioner-decoder': GraphSession },
   forward: { none: 'exports as an encoder and a decoder-step graph: use exportCaptioner' },
   exportGraphs: (config, checkpoint) => {
     const { tensors, source } = checkedTensors(config, checkpoint);

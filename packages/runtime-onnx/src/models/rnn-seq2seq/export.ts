@@ -22,7 +22,7 @@ import { METADATA_KEYS, PRODUCER_NAME, PRODUCER_VERSION } from '../../graph-io.j
 import { GraphBuilder, type Value } from '../../onnx/graph.js';
 import { encodeModel } from '../../onnx/proto.js';
 import { WeightReader } from '../../weights.js';
-import { rnnTranslator } from './session.js';
+import { RnnDecoderStepSession, RnnEncoderSession, rnnTranslator } from './session.js';
 import { TEXT_FILES, type CheckpointSource, type RuntimeKind } from '../kind.js';
 
 /** Paths of the two graphs of an rnn-seq2seq export folder (the other files as in EXPORT_FILES). */
@@ -93,6 +93,7 @@ export const RNN_SEQ2SEQ: RuntimeKind<RnnSeq2SeqConfig> = {
     files: [],
     transformersJsFiles: TEXT_FILES,
   },
+  sessions: { 'rnn-seq2seq-encoder': RnnEncoderSession, 'rnn-seq2seq-decoder': RnnDecoderStepSession },
   forward: { none: 'exports as an encoder and a decoder-step graph: use exportRnnSeq2Seq' },
   exportGraphs: (config, checkpoint) => {
     const { tensors, source } = checkedTensors(config, checkpoint);

@@ -11,6 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckpointError, createModelConfig, createRng, imageConfig, type CanvasClassifierConfig, type StnClassifierConfig } from '@attend/core';
 import { createModel, imageTrainBatch, setupBackend, StnModel, type AttendModel } from '@attend/transformer';
 import { classifyImages } from '../../classify.js';
+import { asSession } from '../../graph-session.js';
+import { ImageClassifierSession } from '../vit-classifier/session.js';
 import { exportCheckpointFiles } from '../../export.js';
 import { EXPORT_FILES, exportFolderFiles } from '../../folder.js';
 import { createOnnxModel as createNodeModel, loadExportFolder, loadVitFolder } from '../../node.js';
@@ -57,7 +59,7 @@ describe('canvas- and stn-classifier: ONNX forward equals tfjs', () => {
       const batch = imageTrainBatch(pixels, new Int32Array(B), imageConfig(model.config, 'test'));
       const logits = model.forward(batch.input).logits;
       const stn = model instanceof StnModel ? model.transform(batch.input) : undefined;
-      const sessions = [await createNodeModel(exportCheckpointFiles(checkpointFiles(model), { withAttention: true })), await createWebModel(exportCheckpointFiles(checkpointFiles(model), { withAttention: true }), { numThreads: 1 })];
+      const sessions = [await createNodeModel(exportCheckpointFiles(checkpointFiles(model), { withAttention: true })), await createWebModel(exportCheckpointFiles(checkpointFiles(model), { withAttention: true }), { numThreads: 1 })].map((s) => asSession(s, ImageClassifierSession));
       try {
         for (const session of sessions) {
           expect(session.inputNames).toEqual(['pixel_values']);

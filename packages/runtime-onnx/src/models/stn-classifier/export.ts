@@ -12,6 +12,7 @@ import type { GraphBuilder } from '../../onnx/graph.js';
 import type { WeightReader } from '../../weights.js';
 import { imageInput, imageNetGraph, mlpGraph } from '../canvas-classifier/export.js';
 import type { RuntimeKind } from '../kind.js';
+import { ImageClassifierSession } from '../vit-classifier/session.js';
 
 /** The STN's extra outputs, θ [batch, 2, 3] and the sampled image [batch, C, outputSize, outputSize]. */
 export const STN_OUTPUTS = /^(theta|transformed)$/;
@@ -43,6 +44,7 @@ function buildStn(config: StnClassifierConfig, w: WeightReader, g: GraphBuilder,
 
 export const STN_CLASSIFIER: RuntimeKind<StnClassifierConfig> = {
   layout: { graphs: { model: { file: EXPORT_FILES.model, graph: 'forward', attentions: STN_OUTPUTS } }, tokenizer: false, files: [], transformersJsFiles: [] },
+  sessions: { forward: ImageClassifierSession },
   forward: { forward: buildStn },
   exportGraphs: (_config, { files, dir, withAttention }) => ({ [EXPORT_FILES.model]: exportCheckpointFiles(files, { dir, withAttention }) }),
   folderJson: () => ({}),

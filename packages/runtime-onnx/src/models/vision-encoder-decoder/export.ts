@@ -15,6 +15,7 @@
 // visionEncoderDecoderConfig); preprocessor_config.json asks for no resizing, rescaling or
 // normalising (pixelScale is in the graph).
 
+import { GraphSession } from '../../graph-session.js';
 import { captionDecoderConfig, CHECKPOINT_FILES, patchEncoderStack, visionEncoderDecoderPreprocessorConfig, type NamedTensor, type VisionEncoderDecoderConfig } from '@attend/core';
 import { EXPORT_FILES, generationConfig } from '../../folder-files.js';
 import { encodeGraph } from '../../graph-file.js';
@@ -55,6 +56,8 @@ export const VISION_ENCODER_DECODER: RuntimeKind<VisionEncoderDecoderConfig> = {
     files: [EXPORT_FILES.preprocessorConfig],
     transformersJsFiles: TEXT_FILES,
   },
+  // Run on their raw ONNX Runtime sessions (session.ts here), as the image-captioner's.
+  sessions: { 'vision-encoder': GraphSession, 'vision-decoder': GraphSession },
   forward: { none: 'exports as encoder_model.onnx and decoder_model_merged.onnx: use exportVisionEncoderDecoder' },
   exportGraphs: (config, checkpoint) => {
     const { tensors, source } = checkedTensors(config, checkpoint);

@@ -11,6 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckpointError, configAs, createModelConfig, createRng, ShapeError, type VitClassifierConfig } from '@attend/core';
 import { createModel, imageTrainBatch, setupBackend, type AttendModel } from '@attend/transformer';
 import { classify, classifyImages } from '../../classify.js';
+import { asSession } from '../../graph-session.js';
+import { TokenForwardSession } from '../encoder-classifier/session.js';
+import { ImageClassifierSession } from './session.js';
 import { exportCheckpointFiles } from '../../export.js';
 import { EXPORT_FILES, exportFolderFiles } from '../../folder.js';
 import { createOnnxModel as createNodeModel, loadExportFolder, loadOnnxModel, loadVitFolder } from '../../node.js';
@@ -71,7 +74,7 @@ describe('vit-classifier: the optimized graph (fused operators) equals tfjs', ()
       const expected = model.forward(imageTrainBatch(pixels, new Int32Array(B), vitConfigOf(model)).input);
       const bytes = exportCheckpointFiles(checkpointFiles(model), { optimize: true });
       expect(new TextDecoder().decode(bytes).includes('MultiHeadAttention')).toBe(c.attention === undefined);
-      const sessions = [await createNodeModel(bytes), await createWebModel(bytes, webOptions)];
+      const sessions = [await createNodeModel(bytes), await createWebModel(bytes, webOptions)].map((s) => asSession(s, ImageClassifierSession));
       try {
         for (const session of sessions) expect(maxAbsDiff((await session.runImages(pixels, B)).logits.data, expected.logits.dataSync())).toBeLessThanOrEqual(TOLERANCE);
       } finally {
@@ -93,7 +96,7 @@ describe('vit-classifier: ONNX forward equals tfjs', () => {
       const batch = imageTrainBatch(pixels, new Int32Array(B), vitConfigOf(model));
       const expected = model.forward(batch.input, undefined, { returnAttention: true });
       const bytes = exportCheckpointFiles(checkpointFiles(model), { withAttention: true });
-      const sessions = [await createNodeModel(bytes), await createWebModel(bytes, webOptions)];
+      const sessions = [await createNodeModel(bytes), await createWebModel(bytes, webOptions)].map((s) => asSession(s, ImageClassifierSession));
       try {
         for (const session of sessions) {
           expect(session.inputNames).toEqual(['pixel_values']);
@@ -118,7 +121,7 @@ describe('vit-classifier: ONNX forward equals tfjs', () => {
 
   it('the patch layout matters: a transposed image changes the logits (the test above could not pass with any layout)', async () => {
     const model = vitModel(CASES[0]!, 9);
-    const session = await createNodeModel(exportCheckpointFiles(checkpointFiles(model)));
+    const session = asSession(await createNodeModel(exportCheckpointFiles(checkpointFiles(model))), ImageClassifierSession);
     try {
       const pixels = images(model, 1, 3);
       const S = 4;
@@ -164,7 +167,7 @@ describe('vit-classifier export folder', () => {
     const B = 5;
     const pixels = images(model, B, 21);
     const expected = tf.tidy(() => tf.softmax(model.forward(imageTrainBatch(pixels, new Int32Array(B), vitConfigOf(model)).input).logits).arraySync() as number[][]);
-    for (const session of [await loadVitFolder(dir), await loadOnnxModel(dir)]) {
+    for (const session of [await loadVitFolder(dir), asSession(await loadOnnxModel(dir), ImageClassifierSession)]) {
       try {
         const rows = await classifyImages(session, pixels, B);
         rows.forEach((r, b) => {
@@ -185,7 +188,7 @@ describe('vit-classifier export folder', () => {
       const nan = new Float32Array(128);
       nan[70] = NaN;
       expect(await failure(session.runImages(nan, 2), ShapeError)).toBe('pixel_values: value 70 of image 1 is NaN; expected a finite number');
-      expect(await failure(session.run({ inputIds: { data: [1], batchSize: 1, seqLen: 1 } }), ShapeError)).toMatch(/vit-classifier graph \(an image classifier's: .*use runImages/);
+      expect(() => asSession(session, TokenForwardSession)).toThrow(/holds a vit-classifier 'forward' graph, which TokenForwardSession does not run/);
       expect(await failure(classify(session, { ids: new Int32Array(1), batchSize: 1, seqLen: 1 }), ShapeError)).toMatch(/encoder-classifier export; this model is a 'vit-classifier'/);
     } finally {
       await session.release();

@@ -1,0 +1,148 @@
+// The decoder-lm KV-cache graph ('decoder-with-past'): the new tokens, their positions and the
+// past keys and values in; logits for the new tokens and the extended cache out. Its first call
+// (empty past) is the plain forward pass; generate.ts decodes with it.
+
+import { ShapeError, type DecoderLmConfig } from '@attend/core';
+import { OnnxModelError } from '../../graph-session.js';
+import type { Tensor } from 'onnxruntime-common';
+import { pastName, presentName } from '../../graph-io.js';
+import { GraphSession, onesMask, type ForwardOutputs, type KvCache, type OutputTensor, type TokenMatrix } from '../../graph-session.js';
+import { TokenForwardSession, type ForwardFeeds } from '../encoder-classifier/session.js';
+
+export interface CachedFeeds {
+  /** The new tokens [B, T]. */
+  inputIds: TokenMatrix;
+  /** [B, P + T]: 1 for real tokens, 0 for padding (left, right or between calls); default all ones. */
+  attentionMask?: TokenMatrix;
+  /**
+   * [B, T] positions of the new tokens; default: the number of real tokens before each
+   * (cumsum(attentionMask) − 1; see positionsFromMask), P, …, P + T − 1 without padding.
+   */
+  positionIds?: TokenMatrix;
+  /** The cache returned by the previous call (`present`); none on the first call. */
+  past?: KvCache;
+}
+
+export interface CachedOutputs extends ForwardOutputs {
+  /** The cache extended by the new tokens, [B, H, P + T, D] per layer. */
+  present: KvCache;
+}
+
+/**
+ * Positions of the last `T` columns of `mask`: a real token's is the number of real tokens
+ * before it; padding counts on from the row's first real token (so right padding keeps the
+ * plain forward's positions) and is 0 before it (left padding).
+ */
+export function positionsFromMask(mask: TokenMatrix, T: number): TokenMatrix {
+  const { batchSize: B, seqLen: K } = mask;
+  const data = new Array<number>(B * T);
+  for (let b = 0; b < B; b++) {
+    let seen = 0;
+    let first = -1;
+    for (let k = 0; k < K; k++) {
+      const real = mask.data[b * K + k] === 1;
+      if (real && first < 0) first = k;
+      if (k >= K - T) data[b * T + k - (K - T)] = real ? seen : first < 0 ? 0 : k - first;
+      if (real) seen++;
+    }
+  }
+  return { data, batchSize: B, seqLen: T };
+}
+
+/** What the decoder-lm's two cache graphs share: the new tokens' feeds after a cached past. */
+abstract class LmCacheSession extends GraphSession<DecoderLmConfig> {
+  /**
+   * input_ids, attention_mask and position_ids of a call after `P` cached positions, checked:
+   * the new tokens' positions must fit in maxSeqLen; the mask covers past and new tokens.
+   */
+  protected cachedTokens(feeds: Omit<CachedFeeds, 'past'>, P: number): Record<string, Tensor> {
+    const c = this.config;
+    const ids = feeds.inputIds;
+    const tensors: Record<string, Tensor> = {};
+    tensors.input_ids = this.tokenIds('input_ids', ids, c.vocabSize);
+    const { batchSize: B, seqLen: T } = ids;
+    if (P + T > c.maxSeqLen) throw new ShapeError(`past length ${P} + ${T} new tokens exceeds maxSeqLen ${c.maxSeqLen}`);
+    const mask = feeds.attentionMask ?? onesMask(B, P + T);
+    tensors.attention_mask = this.mask('attention_mask', mask, B, P + T, `, expected [${B}, ${P + T}] (past ${P} + ${T} new)`);
+    const positions = feeds.positionIds ?? positionsFromMask(mask, T);
+    if (positions.batchSize !== B || positions.seqLen !== T) throw new ShapeError(`position_ids is [${positions.batchSize}, ${positions.seqLen}] but input_ids is [${B}, ${T}]`);
+    tensors.position_ids = this.tokens('position_ids', positions, (x) => Number.isInteger(x) && x >= 0 && x < c.maxSeqLen, `a position in [0, ${c.maxSeqLen})`);
+    return tensors;
+  }
+}
+
+/** A decoder-lm's KV-cache graph. */
+export class CachedLmSession extends LmCacheSession {
+  /** The forward pass over whole sequences: the first call, positions 0 … T − 1 and an empty past. */
+  async run(feeds: ForwardFeeds): Promise<ForwardOutputs> {
+    const { logits, attentions } = await this.runCached({ inputIds: feeds.inputIds, ...(feeds.attentionMask ? { attentionMask: feeds.attentionMask } : {}) });
+    return { logits, attentions };
+  }
+
+  /**
+   * One call of the graph: the new tokens, their positions and the past cache in; logits for
+   * the new tokens and the extended cache out. Positions must fit in maxSeqLen; the mask
+   * covers past and new tokens.
+   */
+  async runCached(feeds: CachedFeeds): Promise<CachedOutputs> {
+    const c = this.config;
+    const { batchSize: B } = feeds.inputIds;
+    const H = c.numHeads;
+    const D = c.dModel / H;
+    const past = feeds.past;
+    let P = 0;
+    if (past) {
+      if (past.length !== c.numDecoderLayers) throw new ShapeError(`past has ${past.length} layers, expected ${c.numDecoderLayers}`);
+      P = past[0]?.key.dims[2] ?? 0;
+    }
+    const tensors = this.cachedTokens(feeds, P);
+    for (let i = 0; i < c.numDecoderLayers; i++) {
+      for (const part of ['key', 'value'] as const) {
+        tensors[pastName(i, part)] = past ? this.floats(pastName(i, part), past[i]![part], [B, H, P, D]) : new this.ort.Tensor('float32', new Float32Array(0), [B, H, 0, D]);
+      }
+    }
+    const out = await this.runGraph(tensors);
+    const present: KvCache = Array.from({ length: c.numDecoderLayers }, (_, i) => ({ key: out(presentName(i, 'key')), value: out(presentName(i, 'value')) }));
+    return { logits: out('logits'), attentions: this.outputsWhere(out, (name) => name.startsWith('attentions.')), present };
+  }
+}
+
+/**
+ * The decoder-lm shared-cache graph ('decoder-shared-cache', kv-cache.ts runs it): each layer's
+ * key and value buffers [B, H, C, D] (a capacity C ≤ maxSeqLen) are bound as both the past
+ * input and the present output, so ONNX Runtime's CPU kernel writes the new keys and values
+ * into them in place (onnxruntime-node's CPU only).
+ */
+export class SharedCacheLmSession extends LmCacheSession {
+  /** The logits [B, T, V] of the new tokens after `pastLength` positions filled in `cache`. */
+  async runSharedCache(feeds: Omit<CachedFeeds, 'past'>, cache: KvCache, pastLength: number): Promise<OutputTensor> {
+    const c = this.config;
+    if (this.device !== 'cpu') throw new OnnxModelError(`${this.source}: the shared-cache graph updates its cache in place on onnxruntime-node's CPU only, not on '${this.device}'; export with kvCache: true there`);
+    const H = c.numHeads;
+    const D = c.dModel / H;
+    const capacity = Math.min(cache[0]?.key.dims[2] ?? 0, c.maxSeqLen);
+    const dims = [feeds.inputIds.batchSize, H, capacity, D];
+    if (cache.length !== c.numDecoderLayers) throw new ShapeError(`past has ${cache.length} layers, expected ${c.numDecoderLayers}`);
+    const tensors = this.cachedTokens(feeds, pastLength);
+    const T = feeds.inputIds.seqLen;
+    if (pastLength + T > capacity) throw new ShapeError(`past length ${pastLength} + ${T} new tokens exceeds the cache's capacity ${capacity}`);
+    const fetches: Record<string, Tensor | null> = { logits: null };
+    cache.forEach((layer, i) => {
+      for (const part of ['key', 'value'] as const) {
+        const buffer = this.floats(pastName(i, part), layer[part], dims);
+        tensors[pastName(i, part)] = buffer;
+        fetches[presentName(i, part)] = buffer;
+      }
+    });
+    return (await this.runGraph(tensors, fetches))('logits');
+  }
+}
+
+/** The graph of a one-graph text export: a classifier's or LM's forward graph, or an LM's KV-cache graph (both `run`). */
+export type TextModelSession = TokenForwardSession | CachedLmSession;
+
+/** `model` as the graph of a one-graph text export; a ShapeError naming the graph it holds otherwise. */
+export function textModelSession(model: GraphSession): TextModelSession {
+  if (model instanceof TokenForwardSession || model instanceof CachedLmSession) return model;
+  throw new ShapeError(`${model.source} holds a ${model.config.preset} '${model.graph}' graph, not a text classifier's or language model's`);
+}
