@@ -171,7 +171,7 @@ describe('attend import --out', () => {
     const hf = await writeHfGpt2(join(dir, 'hf-llama'), { model_type: 'llama' });
     const out = join(dir, 'llama');
     const r = await attend(['import', hf, '--out', out]);
-    expect(r.stderr).toBe(`attend: ${hf}/config.json: model_type: "llama" is not supported; attend imports gpt2, bert, vit\n`);
+    expect(r.stderr).toBe(`attend: ${hf}/config.json: model_type: "llama" is not supported; attend imports gpt2, bert, vit, marian\n`);
     expect(r.code).toBe(1);
     await expect(stat(out)).rejects.toThrow();
   });
