@@ -270,6 +270,11 @@ describe('attend train --out', () => {
         });
         first.on('close', () => reject(new Error(`the first training ended early: ${stdout}`)));
       });
+      // Once the first run has saved a checkpoint, --resume would read it: the lock must be checked before that.
+      for (let waited = 0; !(await stat(join(ck, 'config.json')).then(() => true, () => false)); waited += 100) {
+        if (waited > 120_000) throw new Error('the first training saved no checkpoint in 2 minutes');
+        await new Promise((r) => setTimeout(r, 100));
+      }
       const second = await attend(['train', ...TINY, '--steps', '4', '--out', ck, '--resume']);
       expect(second.code).toBe(1);
       expect(second.stderr).toMatch(new RegExp(`^attend: ${ck}/\\.attend\\.lock: .* in use by process ${first.pid} `));

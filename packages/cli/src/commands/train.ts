@@ -31,7 +31,7 @@ import {
   type Tokenizer,
   type TrainerState,
 } from '@attend/core';
-import { lockFolder, recoverFolder } from '@attend/core/node';
+import { checkFolderUnlocked, lockFolder, recoverFolder } from '@attend/core/node';
 import type { AttendModel } from '@attend/transformer';
 import { aPreset, CliError } from '../errors.js';
 import { CHECKPOINT_FOLDER, LOSS_CURVE_FILE, outFolderState, refuseOverlap } from '../out-folder.js';
@@ -72,6 +72,8 @@ export interface TrainCommandOptions extends TrainFlags, DataFlags, LoraFlags {
  */
 async function checkOut(o: TrainCommandOptions): Promise<'absent' | 'empty' | 'checkpoint'> {
   await refuseOverlap(o.out, [o.pairs, o.text, o.csv, o.images, o.digitsCsv, o.config, o.from].filter((f): f is string => f !== undefined));
+  // Before anything reads or tidies --out: a folder another training is writing is refused.
+  await checkFolderUnlocked(o.out);
   await recoverFolder(o.out);
   const state = await outFolderState(o.out, CHECKPOINT_FOLDER);
   if (state !== 'earlier-output') return state;

@@ -244,6 +244,19 @@ export interface FolderLock {
  * process's pid, created exclusively. A lock whose process is no longer running is taken over;
  * one held by a running process is a FolderLockError naming the file and the pid.
  */
+/**
+ * Throws a FolderLockError naming the lock file and the process when `dir`'s lock is held by
+ * another running process; takes nothing. A command that reads or tidies a folder before it
+ * locks it checks this first, so that it never reads a folder another process is writing.
+ */
+export async function checkFolderUnlocked(dir: string): Promise<void> {
+  const file = join(resolve(dir), FOLDER_LOCK_FILE);
+  const holder = Number((await readFile(file, 'utf8').catch(() => '')).trim());
+  if (Number.isSafeInteger(holder) && holder > 0 && holder !== process.pid && processAlive(holder)) {
+    throw new FolderLockError(`${file}: ${dir} is in use by process ${holder} (another training on the same folder?); wait for it to end or stop it`, holder);
+  }
+}
+
 export async function lockFolder(dir: string): Promise<FolderLock> {
   const target = resolve(dir);
   await mkdir(target, { recursive: true });
@@ -262,10 +275,7 @@ export async function lockFolder(dir: string): Promise<FolderLock> {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
-    const holder = Number((await readFile(file, 'utf8').catch(() => '')).trim());
-    if (Number.isSafeInteger(holder) && holder > 0 && holder !== process.pid && processAlive(holder)) {
-      throw new FolderLockError(`${file}: ${dir} is in use by process ${holder} (another training on the same folder?); wait for it to end or stop it`, holder);
-    }
+    await checkFolderUnlocked(dir);
     await rm(file, { force: true }); // stale: its process has ended
   }
   throw new AttendError(`${file}: could not take the lock`);
