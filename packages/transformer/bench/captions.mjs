@@ -69,7 +69,7 @@ for (const clutter of clutters) {
     const trainSeconds = (performance.now() - started) / 1000;
     // Hard attention is scored twice: the arg-max location, and the expected context (Xu et al. §4.1).
     for (const hardInference of visualAttention === 'hard' ? ['argmax', 'expectation'] : ['argmax']) {
-      model.hardInference = hardInference;
+      if (visualAttention === 'hard') model.hardInference = hardInference;
       const { outputs, loss } = await task.evaluate(model);
       const byDigits = {};
       for (let n = shape.minDigits; n <= shape.maxDigits; n++) {
