@@ -3,8 +3,8 @@
 // runs is the kind's entry in the runtime registry (models/registry.ts); the Transformer graphs
 // themselves are in transformer-graph.ts.
 
-import { CHECKPOINT_FILES, ConfigError, type ModelConfig, type NamedTensor } from '@attend/core';
-import { encodeGraph, readCheckpointFiles } from './graph-file.js';
+import { CHECKPOINT_FILES, concatBytes, ConfigError, type ModelConfig, type NamedTensor } from '@attend/core';
+import { encodeGraphParts, readCheckpointFiles } from './graph-file.js';
 import { RUNTIME_KINDS, runtimeKind } from './models/registry.js';
 import type { ForwardGraphKind } from './models/kind.js';
 import { WeightReader } from './weights.js';
@@ -39,6 +39,11 @@ export interface ExportOptions {
  * (model.safetensors layout: Linear weights [out, in]); every tensor must be used.
  */
 export function exportForward(config: ModelConfig, tensors: Record<string, NamedTensor>, options: ExportOptions = {}): Uint8Array {
+  return concatBytes(exportForwardParts(config, tensors, options));
+}
+
+/** exportForward's bytes as parts whose large weights are views (graph-file.ts `encodeGraphParts`): for writing to a file. */
+export function exportForwardParts(config: ModelConfig, tensors: Record<string, NamedTensor>, options: ExportOptions = {}): Uint8Array[] {
   const builds = runtimeKind(config).forward;
   if ('none' in builds) throw new ConfigError('preset', `'${config.preset}' ${builds.none}`);
   const graph: ForwardGraphKind = options.kvCache === 'shared' ? 'decoder-shared-cache' : options.kvCache ? 'decoder-with-past' : 'forward';
@@ -47,9 +52,9 @@ export function exportForward(config: ModelConfig, tensors: Record<string, Named
   if (graph === 'decoder-shared-cache' && options.withAttention) throw new ConfigError('withAttention', 'the shared-cache graph has no attention weight outputs (GroupQueryAttention computes none)');
   const weights = new WeightReader(tensors, options.source ?? CHECKPOINT_FILES.weights);
   const fused = (options.optimize ?? false) || graph === 'decoder-shared-cache';
-  const bytes = encodeGraph(config, graph, `attend-${config.preset}`, (g) => build(config, weights, g, options.withAttention ?? false), fused);
+  const parts = encodeGraphParts(config, graph, `attend-${config.preset}`, (g) => build(config, weights, g, options.withAttention ?? false), fused);
   weights.checkAllUsed();
-  return bytes;
+  return parts;
 }
 
 /** "'decoder-lm'": the kinds that build `graph`, quoted. */
@@ -62,6 +67,11 @@ function presetsWith(graph: ForwardGraphKind): string {
 
 /** Exports from checkpoint files held in memory (`config.json`, `model.safetensors`). */
 export function exportCheckpointFiles(files: Record<string, Uint8Array>, options: ExportOptions & { dir?: string } = {}): Uint8Array {
+  return concatBytes(exportCheckpointParts(files, options));
+}
+
+/** exportCheckpointFiles's bytes as parts whose large weights are views (`exportForwardParts`). */
+export function exportCheckpointParts(files: Record<string, Uint8Array>, options: ExportOptions & { dir?: string } = {}): Uint8Array[] {
   const { config, tensors, source } = readCheckpointFiles(files, options.dir);
-  return exportForward(config, tensors, { ...options, source });
+  return exportForwardParts(config, tensors, { ...options, source });
 }

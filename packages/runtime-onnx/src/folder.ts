@@ -35,8 +35,9 @@
 // and generation files as above, and onnx/rnn_encoder.onnx + onnx/rnn_decoder_step.onnx (see
 // exportRnnSeq2Seq in models/rnn-seq2seq/export.ts). Which files a kind writes is its entry in models/registry.ts.
 
-import { baseConfig, CheckpointError, ConfigError, hasTokens, parseModelConfig, type ModelConfig, CHECKPOINT_FILES, hfConfig, tokenizerFromBytes } from '@attend/core';
+import { baseConfig, CheckpointError, concatBytes, ConfigError, hasTokens, parseModelConfig, type ModelConfig, CHECKPOINT_FILES, hfConfig, tokenizerFromBytes } from '@attend/core';
 import type { ExportOptions } from './export.js';
+import type { FileBytes } from './graph-file.js';
 import { EXPORT_FILES, tokenizerConfig } from './folder-files.js';
 import { runtimeKind } from './models/registry.js';
 
@@ -46,7 +47,18 @@ export { EXPORT_FILES, generationConfig, tokenizerConfig } from './folder-files.
  * The files of the export folder (paths as in EXPORT_FILES) from checkpoint files
  * (`config.json`, `model.safetensors`, `tokenizer.json`); `dir` names them in errors.
  */
-export function exportFolderFiles(files: Record<string, Uint8Array>, options: Pick<ExportOptions, 'withAttention' | 'optimize'> & { dir?: string } = {}): Record<string, Uint8Array> {
+export function exportFolderFiles(files: Record<string, Uint8Array>, options: ExportFolderOptions = {}): Record<string, Uint8Array> {
+  return Object.fromEntries(Object.entries(exportFolderParts(files, options)).map(([path, bytes]) => [path, bytes instanceof Uint8Array ? bytes : concatBytes(bytes)]));
+}
+
+export type ExportFolderOptions = Pick<ExportOptions, 'withAttention' | 'optimize'> & { dir?: string };
+
+/**
+ * exportFolderFiles with the large graphs as parts whose weights are views of the graphs'
+ * initializers (graph-file.ts `encodeGraphParts`): written part by part (core
+ * `writeFolderAtomic`), an export holds no serialised copy of its weights in memory.
+ */
+export function exportFolderParts(files: Record<string, Uint8Array>, options: ExportFolderOptions = {}): Record<string, FileBytes> {
   const where = (name: string): string => (options.dir ? `${options.dir}/${name}` : name);
   const read = (name: string): Uint8Array => {
     const bytes = files[name];
@@ -63,7 +75,7 @@ export function exportFolderFiles(files: Record<string, Uint8Array>, options: Pi
   }
   const json = (x: unknown): Uint8Array => new TextEncoder().encode(`${JSON.stringify(x, null, 2)}\n`);
   const kind = runtimeKind(config);
-  const out: Record<string, Uint8Array> = { [EXPORT_FILES.config]: json(hfConfig(config)) };
+  const out: Record<string, FileBytes> = { [EXPORT_FILES.config]: json(hfConfig(config)) };
   if (kind.layout.tokenizer && hasTokens(config)) {
     const tokenizerBytes = read(CHECKPOINT_FILES.tokenizer);
     const tokenizer = tokenizerFromBytes(tokenizerBytes, where(CHECKPOINT_FILES.tokenizer));

@@ -2,10 +2,10 @@
 // held in memory, and a built graph as ModelProto bytes with attend's producer and metadata
 // (the graph I/O contract in graph-io.ts).
 
-import { CHECKPOINT_FILES, checkpointFilePath, mergeLora, parseCheckpointFiles, type ModelConfig, type NamedTensor } from '@attend/core';
+import { CHECKPOINT_FILES, checkpointFilePath, concatBytes, mergeLora, parseCheckpointFiles, type ModelConfig, type NamedTensor } from '@attend/core';
 import { METADATA_KEYS, PRODUCER_NAME, PRODUCER_VERSION, type GraphKind } from './graph-io.js';
 import { GraphBuilder } from './onnx/graph.js';
-import { encodeModel } from './onnx/proto.js';
+import { encodeModelParts } from './onnx/proto.js';
 
 /**
  * The config and weights of a checkpoint held in memory (`config.json`, `model.safetensors`);
@@ -20,14 +20,25 @@ export function readCheckpointFiles(files: Record<string, Uint8Array>, dir?: str
   return { config, tensors, source: checkpointFilePath(dir, weights) };
 }
 
+/** A file's bytes, whole or as parts to be written one after another (encodeGraphParts). */
+export type FileBytes = Uint8Array | readonly Uint8Array[];
+
 /**
  * ModelProto bytes of the graph `build` writes into a builder named `name`, tagged with
  * `config` and `graph`; `fused` lets it use ONNX Runtime's com.microsoft operators.
  */
 export function encodeGraph(config: ModelConfig, graph: GraphKind, name: string, build: (g: GraphBuilder) => void, fused = false): Uint8Array {
+  return concatBytes(encodeGraphParts(config, graph, name, build, fused));
+}
+
+/**
+ * encodeGraph's bytes as parts (onnx/proto.ts `encodeModelParts`): the large weights are views,
+ * not copies, so writing a graph to a file part by part needs no second copy of its weights.
+ */
+export function encodeGraphParts(config: ModelConfig, graph: GraphKind, name: string, build: (g: GraphBuilder) => void, fused = false): Uint8Array[] {
   const g = new GraphBuilder(name, fused);
   build(g);
-  return encodeModel(
+  return encodeModelParts(
     g.toModel({
       producerName: PRODUCER_NAME,
       producerVersion: PRODUCER_VERSION,

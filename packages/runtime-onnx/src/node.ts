@@ -8,7 +8,7 @@ import { readCheckpointFolder, writeFolderAtomic } from '@attend/core/node';
 import { exportCheckpointFiles, type ExportOptions } from './export.js';
 import { resolveDevice } from './devices.js';
 import { EXPORT_LAYOUTS, exportKind, layoutGraphs, openExportFolder, type OpenedExportFolder, type OpenExportFolderOptions, type ReadFile } from './export-folder.js';
-import { EXPORT_FILES, exportFolderFiles } from './folder.js';
+import { EXPORT_FILES, exportFolderParts } from './folder.js';
 import { SEQ2SEQ_FILES } from './models/encoder-decoder/export.js';
 import { RNN_SEQ2SEQ_FILES } from './models/rnn-seq2seq/export.js';
 import { CAPTIONER_FILES } from './models/image-captioner/export.js';
@@ -183,7 +183,7 @@ function withoutSource(options: SessionOptions): Omit<SessionOptions, 'source'> 
  */
 export async function exportFolder(checkpointDir: string, outDir: string, options: Pick<ExportOptions, 'withAttention' | 'optimize'> = {}): Promise<void> {
   const files = await readCheckpointFolder(checkpointDir, [CHECKPOINT_FILES.config, CHECKPOINT_FILES.weights, CHECKPOINT_FILES.tokenizer]);
-  await writeFolderAtomic(outDir, exportFolderFiles(files, { ...options, dir: checkpointDir }), { replaces: EXPORT_ENTRIES });
+  await writeFolderAtomic(outDir, exportFolderParts(files, { ...options, dir: checkpointDir }), { replaces: EXPORT_ENTRIES });
 }
 
 /** Every file an export folder can have: an earlier export's, replaced (or dropped) by the next. */

@@ -8,6 +8,7 @@ import type { GraphSession, LoadedGraph } from '../graph-session.js';
 import type { SourceBatch } from './encoder-decoder/session.js';
 import type { ImageSource } from './image-captioner/session.js';
 import { EXPORT_FILES } from '../folder-files.js';
+import type { FileBytes } from '../graph-file.js';
 import type { GraphKind } from '../graph-io.js';
 import type { GraphBuilder } from '../onnx/graph.js';
 import type { WeightReader } from '../weights.js';
@@ -69,7 +70,7 @@ export interface RuntimeKind<C extends ModelConfig> {
   /** The graphs `exportForward` builds for the kind, or why it has none. */
   readonly forward: { readonly forward: BuildGraph<C>; readonly 'decoder-with-past'?: BuildGraph<C>; readonly 'decoder-shared-cache'?: BuildGraph<C> } | { readonly none: string };
   /** The export folder's graph files (paths as in `layout`) from the checkpoint. */
-  exportGraphs(config: C, checkpoint: CheckpointSource): Record<string, Uint8Array>;
+  exportGraphs(config: C, checkpoint: CheckpointSource): Record<string, FileBytes>;
   /** The export folder's JSON files besides config.json and the tokenizer's (generation_config.json, preprocessor_config.json), by path. */
   folderJson(config: C): Record<string, unknown>;
   /** An encoder–decoder's two sessions as core's Translator (what `translate` decodes with); absent for kinds that do not translate. */

@@ -5,7 +5,8 @@
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder, IR_VERSION, OPSET } from './graph.js';
-import { encodeModel, readModelInfo } from './proto.js';
+import { concatBytes } from '@attend/core';
+import { encodeModel, encodeModelParts, readModelInfo } from './proto.js';
 
 function layerNormPlusBias(): Uint8Array {
   const g = new GraphBuilder('tiny');
@@ -33,6 +34,30 @@ describe('GraphBuilder + encodeModel', () => {
         for (let c = 0; c < 4; c++) expect(y[r * 4 + c]).toBeCloseTo(norm[c]! + ((r % 3) * 4 + c) / 10, 5);
       }
       expect(Array.from(out.n!.data as Float32Array)).toEqual([T]);
+    }
+    await session.release();
+  });
+
+  it('writes large weights as views in its parts, and the joined parts run', async () => {
+    // A 300 × 64 table (76,800 bytes, over the 64 KiB threshold) and a 4-value bias (inline).
+    const g = new GraphBuilder('parts');
+    const ids = g.input('ids', 'int64', ['n']);
+    const values = Float32Array.from({ length: 300 * 64 }, (_, i) => Math.sin(i));
+    const table = g.initializer('table', 'float32', [300, 64], values);
+    const bias = g.initializer('bias', 'float32', [64], Float32Array.from({ length: 64 }, (_, i) => i));
+    g.output('y', g.add(g.gather(table, ids), bias), 'float32', ['n', 64]);
+    const model = g.toModel({ producerName: 'attend', producerVersion: '0', metadata: {} });
+    const parts = encodeModelParts(model);
+    const [big, small] = model.graph.initializers;
+    expect(parts).toContain(big!.rawData); // the same bytes object: not copied
+    expect(parts).not.toContain(small!.rawData);
+    const bytes = concatBytes(parts);
+    expect(bytes).toEqual(encodeModel(model));
+    const session = await ort.InferenceSession.create(bytes);
+    const out = await session.run({ ids: new ort.Tensor('int64', BigInt64Array.from([299n, 0n]), [2]) });
+    const y = out.y!.data as Float32Array;
+    for (const [row, id] of [299, 0].entries()) {
+      for (let c = 0; c < 64; c++) expect(y[row * 64 + c]).toBe(Math.fround(Math.fround(Math.sin(id * 64 + c)) + c));
     }
     await session.release();
   });

@@ -3,6 +3,7 @@
 // varint/length-delimited encoding itself is protobufjs's Writer. `readModelInfo` is the
 // matching minimal reader, used to tell an ONNX model from a corrupt or foreign file.
 
+import { concatBytes } from '@attend/core';
 import protobuf from 'protobufjs/minimal.js';
 
 /** TensorProto.DataType values used here. */
@@ -88,7 +89,8 @@ function message(w: Writer, field: number, body: (w: Writer) => void): void {
   w.ldelim();
 }
 
-function writeTensor(w: Writer, t: TensorProto): void {
+/** A TensorProto's fields before its raw data. */
+function writeTensorHead(w: Writer, t: TensorProto): void {
   if (t.dims.length > 0) {
     message(w, 1, (w) => {
       for (const d of t.dims) w.int64(d);
@@ -96,6 +98,10 @@ function writeTensor(w: Writer, t: TensorProto): void {
   }
   tag(w, 2, WIRE_VARINT).int32(t.dataType);
   str(w, 8, t.name);
+}
+
+function writeTensor(w: Writer, t: TensorProto): void {
+  writeTensorHead(w, t);
   tag(w, 9, WIRE_LEN).bytes(t.rawData);
 }
 
@@ -155,35 +161,85 @@ function writeValueInfo(w: Writer, v: ValueInfoProto): void {
   str(w, 3, v.docString);
 }
 
-function writeGraph(w: Writer, g: GraphProto): void {
+/** A GraphProto's fields before its initializers. */
+function writeGraphHead(w: Writer, g: GraphProto): void {
   for (const n of g.nodes) message(w, 1, (w) => writeNode(w, n));
   str(w, 2, g.name);
-  for (const t of g.initializers) message(w, 5, (w) => writeTensor(w, t));
+}
+
+/** A GraphProto's fields after its initializers. */
+function writeGraphTail(w: Writer, g: GraphProto): void {
   for (const v of g.inputs) message(w, 11, (w) => writeValueInfo(w, v));
   for (const v of g.outputs) message(w, 12, (w) => writeValueInfo(w, v));
 }
 
-/** Serialises a model to ONNX ModelProto bytes. */
+function writeGraph(w: Writer, g: GraphProto): void {
+  writeGraphHead(w, g);
+  for (const t of g.initializers) message(w, 5, (w) => writeTensor(w, t));
+  writeGraphTail(w, g);
+}
+
+/** Tensors whose raw data is at least this many bytes stay out of the encoded parts (see encodeModelParts). */
+const LARGE_RAW_DATA = 1 << 16;
+
+/**
+ * Serialises a model to ONNX ModelProto bytes, as parts whose concatenation is the model
+ * (`encodeModel`'s bytes exactly): the raw data of each large initializer is its own part, a
+ * view of the tensor's bytes, not a copy. Written part by part, a model of N bytes of weights
+ * costs no second N bytes of memory.
+ */
+export function encodeModelParts(model: ModelProto): Uint8Array[] {
+  const bytes = (write: (w: Writer) => void): Uint8Array => {
+    const w = protobuf.Writer.create();
+    write(w);
+    return w.finish();
+  };
+  const { graph } = model;
+  // GraphProto: the fields before and after the initializers, and each initializer.
+  const graphParts: Uint8Array[] = [bytes((w) => writeGraphHead(w, graph))];
+  for (const t of graph.initializers) {
+    if (t.rawData.byteLength < LARGE_RAW_DATA) {
+      graphParts.push(bytes((w) => message(w, 5, (w) => writeTensor(w, t))));
+      continue;
+    }
+    // writeTensor's fields up to raw_data's tag and length, then the data itself.
+    const head = bytes((w) => {
+      writeTensorHead(w, t);
+      tag(w, 9, WIRE_LEN).uint32(t.rawData.byteLength);
+    });
+    graphParts.push(bytes((w) => tag(w, 5, WIRE_LEN).uint32(head.byteLength + t.rawData.byteLength)), head, t.rawData);
+  }
+  graphParts.push(bytes((w) => writeGraphTail(w, graph)));
+  const graphLength = graphParts.reduce((n, part) => n + part.byteLength, 0);
+  return [
+    bytes((w) => {
+      tag(w, 1, WIRE_VARINT).int64(model.irVersion);
+      str(w, 2, model.producerName);
+      str(w, 3, model.producerVersion);
+      str(w, 6, model.docString);
+      tag(w, 7, WIRE_LEN).uint32(graphLength);
+    }),
+    ...graphParts,
+    bytes((w) => {
+      for (const op of model.opsetImports) {
+        message(w, 8, (w) => {
+          str(w, 1, op.domain);
+          tag(w, 2, WIRE_VARINT).int64(op.version);
+        });
+      }
+      for (const [key, value] of Object.entries(model.metadata)) {
+        message(w, 14, (w) => {
+          str(w, 1, key);
+          str(w, 2, value);
+        });
+      }
+    }),
+  ];
+}
+
+/** Serialises a model to ONNX ModelProto bytes (encodeModelParts, joined). */
 export function encodeModel(model: ModelProto): Uint8Array {
-  const w = protobuf.Writer.create();
-  tag(w, 1, WIRE_VARINT).int64(model.irVersion);
-  str(w, 2, model.producerName);
-  str(w, 3, model.producerVersion);
-  str(w, 6, model.docString);
-  message(w, 7, (w) => writeGraph(w, model.graph));
-  for (const op of model.opsetImports) {
-    message(w, 8, (w) => {
-      str(w, 1, op.domain);
-      tag(w, 2, WIRE_VARINT).int64(op.version);
-    });
-  }
-  for (const [key, value] of Object.entries(model.metadata)) {
-    message(w, 14, (w) => {
-      str(w, 1, key);
-      str(w, 2, value);
-    });
-  }
-  return w.finish();
+  return concatBytes(encodeModelParts(model));
 }
 
 /** What `readModelInfo` finds at the top level of a ModelProto. */

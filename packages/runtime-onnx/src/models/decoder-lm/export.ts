@@ -3,7 +3,7 @@
 // generation over it is generate.ts.
 
 import type { DecoderLmConfig } from '@attend/core';
-import { exportCheckpointFiles } from '../../export.js';
+import { exportCheckpointParts } from '../../export.js';
 import { EXPORT_FILES, generationConfig } from '../../folder-files.js';
 import { ForwardGraph } from '../../transformer-graph.js';
 import { LAYER_ATTENTIONS, TEXT_FILES, type RuntimeKind } from '../kind.js';
@@ -18,6 +18,6 @@ export const DECODER_LM: RuntimeKind<DecoderLmConfig> = {
     'decoder-with-past': (config, weights, g, withAttention) => new ForwardGraph(config, weights, g).buildDecoderWithPast(withAttention),
     'decoder-shared-cache': (config, weights, g) => new ForwardGraph(config, weights, g).buildDecoderSharedCache(),
   },
-  exportGraphs: (_config, { files, dir, withAttention, optimize }) => ({ [EXPORT_FILES.model]: exportCheckpointFiles(files, { dir, kvCache: true, withAttention, optimize }) }),
+  exportGraphs: (_config, { files, dir, withAttention, optimize }) => ({ [EXPORT_FILES.model]: exportCheckpointParts(files, { dir, kvCache: true, withAttention, optimize }) }),
   folderJson: (config) => ({ [EXPORT_FILES.generationConfig]: generationConfig(config) }),
 };

@@ -3,7 +3,7 @@
 // generation config); classification over it is classify.ts.
 
 import type { EncoderClassifierConfig } from '@attend/core';
-import { exportCheckpointFiles } from '../../export.js';
+import { exportCheckpointParts } from '../../export.js';
 import { EXPORT_FILES } from '../../folder-files.js';
 import { ForwardGraph } from '../../transformer-graph.js';
 import { LAYER_ATTENTIONS, type RuntimeKind } from '../kind.js';
@@ -13,6 +13,6 @@ export const ENCODER_CLASSIFIER: RuntimeKind<EncoderClassifierConfig> = {
   layout: { graphs: { model: { file: EXPORT_FILES.model, graph: 'forward', attentions: LAYER_ATTENTIONS } }, tokenizer: true, files: [], transformersJsFiles: [EXPORT_FILES.tokenizerConfig] },
   sessions: { forward: TokenForwardSession },
   forward: { forward: (config, weights, g, withAttention) => new ForwardGraph(config, weights, g).buildClassifier(withAttention) },
-  exportGraphs: (_config, { files, dir, withAttention, optimize }) => ({ [EXPORT_FILES.model]: exportCheckpointFiles(files, { dir, withAttention, optimize }) }),
+  exportGraphs: (_config, { files, dir, withAttention, optimize }) => ({ [EXPORT_FILES.model]: exportCheckpointParts(files, { dir, withAttention, optimize }) }),
   folderJson: () => ({}),
 };

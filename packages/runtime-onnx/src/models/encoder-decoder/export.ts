@@ -2,10 +2,10 @@
 // marian layout (the Transformer encoder, and the merged decoder with self- and
 // cross-attention caches, both from ForwardGraph), and its entry in the runtime registry.
 
-import { CHECKPOINT_FILES, ConfigError, type EncoderDecoderConfig, type ModelConfig, type NamedTensor } from '@attend/core';
+import { CHECKPOINT_FILES, concatBytes, ConfigError, type EncoderDecoderConfig, type ModelConfig, type NamedTensor } from '@attend/core';
 import type { ExportOptions } from '../../export.js';
 import { EXPORT_FILES, generationConfig } from '../../folder-files.js';
-import { encodeGraph, readCheckpointFiles } from '../../graph-file.js';
+import { encodeGraphParts, readCheckpointFiles } from '../../graph-file.js';
 import type { GraphKind } from '../../graph-io.js';
 import { ForwardGraph } from '../../transformer-graph.js';
 import { WeightReader } from '../../weights.js';
@@ -48,11 +48,17 @@ export interface Seq2SeqExport {
  * (encoder_attention_mask). RoPE and ALiBi apply to self-attention only, as in the tfjs model.
  */
 export function exportSeq2Seq(config: ModelConfig, tensors: Record<string, NamedTensor>, options: Omit<ExportOptions, 'kvCache'> = {}): Seq2SeqExport {
+  const { encoder, decoder } = exportSeq2SeqParts(config, tensors, options);
+  return { encoder: concatBytes(encoder), decoder: concatBytes(decoder) };
+}
+
+/** exportSeq2Seq's two graphs as parts whose large weights are views (graph-file.ts `encodeGraphParts`): for writing to files. */
+function exportSeq2SeqParts(config: ModelConfig, tensors: Record<string, NamedTensor>, options: Omit<ExportOptions, 'kvCache'>): { encoder: Uint8Array[]; decoder: Uint8Array[] } {
   if (config.preset !== 'encoder-decoder') throw new ConfigError('preset', `the seq2seq export is for 'encoder-decoder', got '${config.preset}'`);
   const weights = new WeightReader(tensors, options.source ?? CHECKPOINT_FILES.weights);
   const withAttention = options.withAttention ?? false;
-  const encode = (graph: GraphKind, build: (f: ForwardGraph<EncoderDecoderConfig>) => void): Uint8Array =>
-    encodeGraph(config, graph, `attend-${config.preset}-${graph}`, (g) => build(new ForwardGraph(config, weights, g)), options.optimize ?? false);
+  const encode = (graph: GraphKind, build: (f: ForwardGraph<EncoderDecoderConfig>) => void): Uint8Array[] =>
+    encodeGraphParts(config, graph, `attend-${config.preset}-${graph}`, (g) => build(new ForwardGraph(config, weights, g)), options.optimize ?? false);
   const encoder = encode('seq2seq-encoder', (f) => f.buildSeq2SeqEncoder(withAttention));
   const decoder = encode('seq2seq-decoder', (f) => f.buildSeq2SeqDecoder(withAttention));
   weights.checkAllUsed();
@@ -78,7 +84,8 @@ export const ENCODER_DECODER: RuntimeKind<EncoderDecoderConfig> = {
   sessions: { forward: Seq2SeqForwardSession, 'seq2seq-encoder': Seq2SeqEncoderSession, 'seq2seq-decoder': Seq2SeqDecoderSession },
   forward: { forward: (config, weights, g, withAttention) => new ForwardGraph(config, weights, g).buildEncoderDecoder(withAttention) },
   exportGraphs: (_config, { files, dir, withAttention, optimize }) => {
-    const { encoder, decoder } = exportSeq2SeqCheckpointFiles(files, { dir, withAttention, optimize });
+    const { config, tensors, source } = readCheckpointFiles(files, dir);
+    const { encoder, decoder } = exportSeq2SeqParts(config, tensors, { withAttention, optimize, source });
     return { [SEQ2SEQ_FILES.encoder]: encoder, [SEQ2SEQ_FILES.decoder]: decoder };
   },
   folderJson: (config) => ({ [EXPORT_FILES.generationConfig]: generationConfig(config) }),
