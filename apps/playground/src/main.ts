@@ -4,13 +4,13 @@
 
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { causalMask, configAs, hasTokens, imageConfig, modelTask, localWindowMask, paddingMask, sinusoidalTable, tokenConfig, type TokenModelConfig } from '@attend/core';
+import { causalMask, hasTokens, imageConfig, modelTask, localWindowMask, paddingMask, sinusoidalTable, tokenConfig, type TokenModelConfig } from '@attend/core';
 import { decodeWithAttention, encodeInput, type DecodeResult, type Sessions } from './decode.js';
 import { decodeSettings, generatesText } from './decode-controls.js';
 import { pickedFromDrop, pickedFromInput } from './drop.js';
 import { drawHeatmap, encoderMatrix, mapFigure, maskMatrix, stepMatrix, tableMatrix, tokenLabels } from './heatmap.js';
 import { showHeadView, textAttention } from './head-view.js';
-import { classifyImage, clsMatrix, imageMatrix, paint, rolloutMatrix, type ImageResult } from './image.js';
+import { classifyImage, imageMatrix, paint } from './image.js';
 import { classifyText } from './classify-text.js';
 import { playgroundKind } from './models/registry.js';
 import type { OnnxModel } from '@attend/runtime-onnx';
@@ -346,11 +346,12 @@ async function classifyPainted(): Promise<void> {
     $('latency').textContent =
       `${opened.device}${opened.device === 'wasm' ? ` · ${threads} thread${threads === 1 ? '' : 's'}` : ''} · ${r.ms.toFixed(1)} ms · ` +
       `probabilities ${Array.from(r.probabilities, (p, k) => `${k}: ${p.toFixed(3)}`).join(', ')}`;
-    const maps = folder.hasAttention && 'patchSize' in folder.config; // the ViT's attention maps
-    $('no-attention').hidden = maps;
-    $('image-attention-block').hidden = !maps;
-    if (maps) drawImageAttention(folder, r);
-    const where = playgroundKind(folder.config).where;
+    const kind = playgroundKind(folder.config);
+    const patchAttention = folder.hasAttention ? kind.patchAttention : undefined;
+    $('no-attention').hidden = patchAttention !== undefined;
+    $('image-attention-block').hidden = !patchAttention;
+    patchAttention?.({ cls: $('cls-maps'), rollout: $('rollout-maps') }, folder.config, r);
+    const where = kind.where;
     $('where-block').hidden = !where;
     where?.($('where-maps'), folder.config, pixels, r);
     document.body.dataset.run = 'done';
@@ -359,22 +360,6 @@ async function classifyPainted(): Promise<void> {
   } finally {
     setBusy(false);
   }
-}
-
-/** CLS attention per layer and head, and the rollout, each shaded up to its largest weight. */
-function drawImageAttention(folder: ModelFolder, r: ImageResult): void {
-  const c = configAs(folder.config, ['vit-classifier'], 'image attention');
-  const cls = $('cls-maps');
-  r.layers.forEach((_, layer) => {
-    for (let head = 0; head < c.numHeads; head++) {
-      const { figure, canvas } = mapFigure(`layer ${layer} · head ${head}`);
-      cls.append(figure);
-      drawHeatmap(canvas, clsMatrix(c, r, layer, head), { scale: 'relative', cell: 22 });
-    }
-  });
-  const { figure, canvas } = mapFigure(`all ${r.layers.length} layers`);
-  $('rollout-maps').append(figure);
-  drawHeatmap(canvas, rolloutMatrix(c, r), { scale: 'relative', cell: 22 });
 }
 
 $('image-run').addEventListener('click', () => void classifyPainted());

@@ -7,7 +7,7 @@
 
 import { attentionColor, glimpseBoxes, samplingQuadrilateral, type GlimpseClassifierConfig, type ImageClassifierConfig, type StnClassifierConfig, type VitClassifierConfig } from '@attend/core';
 import { drawHeatmap, mapFigure } from './heatmap.js';
-import { imageMatrix, rolloutMatrix, type ImageResult } from './image.js';
+import { clsMatrix, imageMatrix, rolloutMatrix, type ImageResult } from './image.js';
 
 /** CSS pixels per image pixel in these pictures. */
 const ZOOM = 224;
@@ -125,4 +125,18 @@ export function drawRolloutPicture(box: HTMLElement, config: VitClassifierConfig
     });
   }
   canvas.dataset.rollout = Array.from(rollout.values).join(' ');
+}
+
+/** The ViT's attention panels: the CLS token's attention over the patch grid per layer and head (into `cls`), and the rollout through every layer (into `rollout`), each shaded up to its largest weight. */
+export function drawPatchAttention(boxes: { cls: HTMLElement; rollout: HTMLElement }, config: VitClassifierConfig, result: ImageResult): void {
+  result.layers.forEach((_, layer) => {
+    for (let head = 0; head < config.numHeads; head++) {
+      const { figure, canvas } = mapFigure(`layer ${layer} · head ${head}`);
+      boxes.cls.append(figure);
+      drawHeatmap(canvas, clsMatrix(config, result, layer, head), { scale: 'relative', cell: 22 });
+    }
+  });
+  const { figure, canvas } = mapFigure(`all ${result.layers.length} layers`);
+  boxes.rollout.append(figure);
+  drawHeatmap(canvas, rolloutMatrix(config, result), { scale: 'relative', cell: 22 });
 }

@@ -472,7 +472,7 @@ describe('attend train --images (vit-classifier) → export → infer, attention
     const onnx = join(dir, 'vit-onnx');
     const serve = await attend(['serve', onnx, '--port', '0']);
     expect(serve.code).toBe(1);
-    expect(serve.stderr).toBe(`attend: ${join(onnx, 'config.json')}: preset 'vit-classifier'; attend serve runs decoder-lm, encoder-decoder and encoder-classifier exports (use attend infer)\n`);
+    expect(serve.stderr).toBe(`attend: ${join(onnx, 'config.json')}: preset 'vit-classifier'; attend serve runs encoder-classifier, decoder-lm and encoder-decoder exports (use attend infer)\n`);
   });
 });
 

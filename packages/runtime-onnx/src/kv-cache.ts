@@ -11,7 +11,7 @@
 //     growth beyond maxSeqLen is refused by the session.
 // Beam search reorders rows by `parents` (core's decoding): both gather the rows they keep.
 
-import { configAs, ShapeError } from '@attend/core';
+import { ShapeError } from '@attend/core';
 import type { ForwardOutputs, KvCache, OnnxModel, OutputTensor, TokenMatrix } from './session.js';
 import { CachedLmSession, SharedCacheLmSession } from './models/decoder-lm/session.js';
 
@@ -119,7 +119,7 @@ class SharedCache implements DecodeCache {
 
   /** Buffers of `capacity` positions (at most maxSeqLen) for `B` rows, holding what is cached. */
   private grow(B: number, capacity: number): KvCache {
-    const c = configAs(this.model.config, ['decoder-lm'], 'a shared KV cache');
+    const c = this.model.config;
     const H = c.numHeads;
     const D = c.dModel / H;
     const C = Math.min(capacity, c.maxSeqLen);

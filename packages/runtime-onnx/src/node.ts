@@ -3,17 +3,16 @@
 // and .onnx files from disk with one-line errors.
 
 import * as ort from 'onnxruntime-node';
-import { CHECKPOINT_FILES, CheckpointError, configAs, presetsFor, type ConfigOf, type ModelConfig, type Preset, type Tokenizer } from '@attend/core';
+import { CHECKPOINT_FILES, CheckpointError, imageToTextConfig, presetsFor, type ModelConfig, type Preset, type Tokenizer } from '@attend/core';
 import { readCheckpointFolder, writeFolderAtomic } from '@attend/core/node';
 import { exportCheckpointFiles, type ExportOptions } from './export.js';
 import { resolveDevice } from './devices.js';
 import { EXPORT_LAYOUTS, exportKind, layoutGraphs, openExportFolder, type OpenedExportFolder, type OpenExportFolderOptions, type ReadFile } from './export-folder.js';
-import { EXPORT_FILES, exportFolderParts } from './folder.js';
+import { EXPORT_FILES, exportFolderParts, readFolderConfig } from './folder.js';
 import { SEQ2SEQ_FILES } from './models/encoder-decoder/export.js';
 import { RNN_SEQ2SEQ_FILES } from './models/rnn-seq2seq/export.js';
-import { CAPTIONER_FILES } from './models/image-captioner/export.js';
-import { captionerLogits } from './models/image-captioner/session.js';
-import { visionCaptionLogits } from './models/vision-encoder-decoder/session.js';
+import type { CaptionTarget } from './models/kind.js';
+import { runtimeKind } from './models/registry.js';
 import { checkRnnSeq2SeqModel, type OnnxRnnSeq2SeqModel } from './models/rnn-seq2seq/session.js';
 import { checkSeq2SeqModel, type OnnxSeq2SeqModel } from './models/encoder-decoder/session.js';
 import type { TextModelSession } from './models/decoder-lm/session.js';
@@ -48,7 +47,7 @@ export async function loadOnnxModel(path: string, options: SessionOptions = {}):
   );
   if (isFolder) {
     const { source: _, ...rest } = options;
-    const opened = await openExport(path, { ...rest, accept: acceptOnly(['decoder-lm', 'encoder-classifier', ...presetsFor('image-classification')]) });
+    const opened = await openExport(path, { ...rest, accept: acceptOnly([...textModelPresets(), ...presetsFor('image-classification')]) });
     return (opened.sessions as { model: OnnxModel }).model;
   }
   return createOnnxModel(await readBytes(path, OnnxModelError), { source: path, ...options });
@@ -98,6 +97,9 @@ const FOLDER_LOADERS: Readonly<Record<Preset, string>> = Object.freeze({
   'glimpse-classifier': 'loadVitFolder',
 });
 
+/** The kinds of the one-graph text folders (TextModelSession): language models and text classifiers. */
+const textModelPresets = (): Preset[] => [...presetsFor('text-generation'), ...presetsFor('text-classification')];
+
 /** An `accept` for openExport that refuses every preset but `presets`, naming the loader to use. */
 function acceptOnly(presets: readonly Preset[]): (config: ModelConfig, configFile: string) => void {
   return (config, configFile) => {
@@ -122,7 +124,7 @@ export interface ExportFolder extends Omit<OpenedExportFolder, 'sessions' | 'tok
  * the model, and loads the tokenizer.
  */
 export async function loadExportFolder(folder: string, options: SessionOptions = {}): Promise<ExportFolder> {
-  const { sessions, tokenizer, ...rest } = await openExport(folder, { ...withoutSource(options), accept: acceptOnly(['decoder-lm', 'encoder-classifier']) });
+  const { sessions, tokenizer, ...rest } = await openExport(folder, { ...withoutSource(options), accept: acceptOnly(textModelPresets()) });
   return { ...rest, model: (sessions as { model: TextModelSession }).model, tokenizer: tokenizer! }; // the accepted kinds' sessions
 }
 
@@ -241,33 +243,28 @@ export async function exportCheckpoint(dir: string, options: ExportOptions = {})
 }
 
 /**
- * Teacher-forced logits (and attention rows) of an image-captioner export folder on
- * onnxruntime-node (cpu): see captionerLogits. Sessions are released before it returns.
+ * Teacher-forced logits (and attention rows, when the kind has them) of a captioner's export
+ * folder (task image-to-text) on onnxruntime-node (cpu), through its kind's `captionLogits`
+ * (the vision-encoder-decoder's one word at a time through the decoder's caches, as
+ * transformers.js runs it). Sessions are released before it returns.
  */
-export async function captionerFolderLogits(dir: string, pixels: Float32Array, target: { ids: Int32Array; batchSize: number; seqLen: number }): Promise<{ logits: Float32Array; attention?: Float32Array }> {
-  return withFolderSessions(dir, CAPTIONER_FILES, 'image-captioner', 'captionerFolderLogits', (sessions, config) => captionerLogits(ort, sessions, config, pixels, target));
-}
-
-/**
- * Teacher-forced logits of a vision-encoder-decoder export folder on onnxruntime-node (cpu),
- * one word at a time through the decoder's caches as transformers.js runs it: see
- * visionCaptionLogits. Sessions are released before it returns.
- */
-export async function visionCaptionFolderLogits(dir: string, pixels: Float32Array, target: { ids: Int32Array; batchSize: number; seqLen: number }): Promise<{ logits: Float32Array }> {
-  return withFolderSessions(dir, SEQ2SEQ_FILES, 'vision-encoder-decoder', 'visionCaptionFolderLogits', async (sessions, config) => ({ logits: await visionCaptionLogits(ort, sessions, config, pixels, target, { cached: true }) }));
-}
-
-/** Runs `run` on the encoder and decoder sessions of the two-graph export folder `dir` of a `preset` model, then releases them. */
-async function withFolderSessions<P extends Preset, R>(dir: string, files: { encoder: string; decoder: string }, preset: P, what: string, run: (sessions: { encoder: ort.InferenceSession; decoder: ort.InferenceSession }, config: ConfigOf<P>) => Promise<R>): Promise<R> {
+export async function captionFolderLogits(dir: string, pixels: Float32Array, target: CaptionTarget): Promise<{ logits: Float32Array; attention?: Float32Array }> {
   const { join } = await import('node:path');
   const { readFile } = await import('node:fs/promises');
-  const encoderBytes = await readFile(join(dir, files.encoder));
-  const config = configAs(inspectModel(encoderBytes, join(dir, files.encoder)).config, [preset], what);
-  const encoder = await ort.InferenceSession.create(encoderBytes);
-  const decoder = await ort.InferenceSession.create(await readFile(join(dir, files.decoder)));
+  const configFile = join(dir, EXPORT_FILES.config);
+  const config = imageToTextConfig(readFolderConfig(await readFile(configFile), configFile), 'captionFolderLogits');
+  const kind = runtimeKind(config);
+  const { graphs } = kind.layout;
+  if (!kind.captionLogits || !('encoder' in graphs)) throw new OnnxModelError(`${dir} holds ${exportKind(config.preset)}, whose captions captionFolderLogits cannot run`);
+  const encoder = await ort.InferenceSession.create(await readFile(join(dir, graphs.encoder.file)));
   try {
-    return await run({ encoder, decoder }, config);
+    const decoder = await ort.InferenceSession.create(await readFile(join(dir, graphs.decoder.file)));
+    try {
+      return await kind.captionLogits(ort, { encoder, decoder }, config, pixels, target);
+    } finally {
+      await decoder.release();
+    }
   } finally {
-    await Promise.all([encoder.release(), decoder.release()]);
+    await encoder.release();
   }
 }

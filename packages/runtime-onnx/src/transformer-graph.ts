@@ -15,8 +15,9 @@
 // the left (as transformers.js pads batched prompts) or in the middle, provided position_ids
 // count the same way (cumsum(attention_mask) − 1 at the new tokens).
 //
-// One builder for every Transformer kind: each kind's entry (models/<kind>/) calls its build
-// method(s), typed to the kind's config through `this`.
+// One builder for the Transformer text kinds: each kind's entry (models/<kind>/) calls its build
+// method(s), typed to the kind's config through `this`. The image kinds' patch encoder is a
+// subclass over its protected pieces (models/vit-classifier/patch-encoder.ts).
 //
 // In a `fused` builder (export option `optimize`) the same function is written with ONNX
 // Runtime's com.microsoft operators where it has them on CPU, WASM and WebGPU: one MatMul for
@@ -45,9 +46,6 @@ import {
   type EncoderDecoderConfig,
   type TransformerConfig,
   type vitStack,
-  captionPatchGrid,
-  vitPatchGrid,
-  type PatchGrid,
   type patchEncoderStack,
 } from '@attend/core';
 import { pastName, presentName, seq2seqPastName, seq2seqPresentName } from './graph-io.js';
@@ -96,11 +94,12 @@ interface AttentionResult {
   present: KeyValue; // [B, H, Tk, D]
 }
 
-/** What the graph builder reads: a Transformer text kind, or the ViT as a Transformer stack. */
+/** What the graph builder reads: a Transformer text kind, or a patch encoder (models/vit-classifier/patch-encoder.ts) as a Transformer stack. */
 export type GraphConfig = TransformerConfig | VitStack | PatchEncoderStack;
+/** The vit-classifier as a Transformer stack. */
 export type VitStack = ReturnType<typeof vitStack>;
 /** The vision-encoder-decoder's encoder as a Transformer stack (its decoder is an EncoderDecoderConfig). */
-type PatchEncoderStack = ReturnType<typeof patchEncoderStack>;
+export type PatchEncoderStack = ReturnType<typeof patchEncoderStack>;
 
 /** The graph builder of the Transformer kinds (weights read by their checkpoint names). */
 export class ForwardGraph<C extends GraphConfig = GraphConfig> {
@@ -176,54 +175,6 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
   protected outputMaps(prefix: string, maps: Value[], q: Dim, k: Dim): void {
     if (this.fused) throw new ConfigError('optimize', 'a fused graph has no attention weights to output (export with one of optimize and withAttention, not both)');
     maps.forEach((value, i) => this.g.output(`${prefix}.${i}`, value, 'float32', [BATCH, this.H, q, k]));
-  }
-
-  /**
-   * The vit-classifier graph, as @attend/transformer's VitModel: pixel_values [B, C, S, S] (raw
-   * values; × pixelScale here) → logits [B, classes] (+ attentions.{i} [B, H, N + 1, N + 1]).
-   */
-  buildVit(this: ForwardGraph<VitStack>, withAttention: boolean): void {
-    const { states, maps, T } = this.patchEncoder(vitPatchGrid(this.config));
-    this.g.output('logits', this.classify(states), 'float32', [BATCH, this.config.numClasses]);
-    if (withAttention) this.outputMaps('attentions', maps, T, T);
-  }
-
-  /**
-   * The vision-encoder-decoder's encoder_model.onnx, as @attend/transformer's PatchEncoder:
-   * pixel_values [B, 1, H, W] (raw values) → last_hidden_state [B, N + 1, d] (CLS first)
-   * (+ encoder_attentions.{i}).
-   */
-  buildVisionEncoder(this: ForwardGraph<PatchEncoderStack>, withAttention: boolean): void {
-    const { states, maps, T } = this.patchEncoder(captionPatchGrid(this.config));
-    this.g.output('last_hidden_state', states, 'float32', [BATCH, T, this.d]);
-    if (withAttention) this.outputMaps('encoder_attentions', maps, T, T);
-  }
-
-  /**
-   * pixel_values [B, C, H, W] through the patch embedding (each patch flattened channel, row,
-   * column, times pixelScale), CLS first, learned positions and the encoder layers (every patch
-   * sees every patch): the encoder states [B, T, d], T = N + 1, and each layer's attention.
-   */
-  private patchEncoder(this: ForwardGraph<VitStack | PatchEncoderStack>, grid: PatchGrid): { states: Value; maps: Value[]; T: number } {
-    const { g, config: c, d } = this;
-    const { imageHeight: Hi, imageWidth: Wi, patchSize: p, numChannels: C } = grid;
-    const [GH, GW] = [Hi / p, Wi / p];
-    const N = GH * GW;
-    const P = C * p * p;
-    const T = N + 1;
-    const pixels = g.input('pixel_values', 'float32', [BATCH, C, Hi, Wi]);
-    // [B, C, GH, p, GW, p] → [B, GH, GW, C, p, p] → [B, N, C·p·p]: patches row-major over the grid, each flattened channel, row, column.
-    let patches = g.reshape(g.transpose(g.reshape(pixels, [0, C, GH, p, GW, p]), [0, 2, 4, 1, 3, 5]), [0, N, P]);
-    if (grid.pixelScale !== 1) patches = g.mul(patches, g.floats([grid.pixelScale]));
-    const tokens = this.linear(patches, 'embeddings.patch_embeddings', d, P); // [B, N, d]
-    const clsToken = g.initializer('embeddings.cls_token', 'float32', [1, 1, d], this.w.get('embeddings.cls_token', [1, d]));
-    const batchShape = g.concat([g.unsqueeze(g.dimSize(pixels, 0), [0]), g.int64s([1, d])], 0); // [B, 1, d]
-    const cls = g.op('Expand', [clsToken, batchShape]);
-    const name = 'encoder.embed_positions.weight';
-    const positions = g.slice(this.table(name, () => this.w.get(name, [c.maxSeqLen, d]), [c.maxSeqLen, d]), [0], [T], [0]); // [T, d]
-    const x = g.add(g.concat([cls, tokens], 1), positions); // [B, T, d]
-    const { states, maps } = this.layers('encoder', x, {});
-    return { states, maps: maps.self, T };
   }
 
   /** The decoder-lm KV-cache graph (see the top of this file). */

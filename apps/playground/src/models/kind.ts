@@ -25,4 +25,6 @@ export interface PlaygroundKind<C extends ModelConfig> {
   readonly headView?: boolean;
   /** Draws where an image model looked at the painted canvas, from its run's outputs, into `box` (where-view.ts); absent for kinds with no such picture. */
   readonly where?: (box: HTMLElement, config: C, pixels: Float32Array, result: ImageResult) => void;
+  /** Draws a run's attention over the image patches (per layer and head, and the rollout) into its two panels (where-view.ts); absent for kinds without patch attention. Called only for exports with attention outputs. */
+  readonly patchAttention?: (boxes: { cls: HTMLElement; rollout: HTMLElement }, config: C, result: ImageResult) => void;
 }

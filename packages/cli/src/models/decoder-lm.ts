@@ -69,4 +69,5 @@ export const DECODER_LM: CliKind<DecoderLmConfig> = {
     },
   },
   flopsLength: 'context',
+  serve: 'generate',
 };

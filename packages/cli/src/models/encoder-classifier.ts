@@ -60,4 +60,5 @@ export const ENCODER_CLASSIFIER: CliKind<EncoderClassifierConfig> = {
     },
   },
   flopsLength: 'context',
+  serve: 'classify',
 };

@@ -151,4 +151,5 @@ export const ENCODER_DECODER: CliKind<EncoderDecoderConfig> = {
     trainBatch: (_t, config, B, n, rng) => pairsBatch(config, B, n, () => rng.int(1 << 30)),
   },
   flopsLength: 'context',
+  serve: 'translate',
 };

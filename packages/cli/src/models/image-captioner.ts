@@ -6,11 +6,11 @@
 // export's forward, steps and whole captions.
 
 import { captionSourceLength, createRng, featureGrid, imageToTextConfig, type ImageCaptionerConfig, type ImageToTextConfig } from '@attend/core';
-import type { TokenBatch } from '@attend/transformer';
+import type { AttendModel } from '@attend/transformer';
 import { captionAttention, captionExportTimings, scenePixels, type CaptionLayout } from './caption.js';
 import { CliError } from '../errors.js';
 import type { TrainData } from '../train-data.js';
-import type { CliKind, TrainKind } from './kind.js';
+import type { CliKind, Parity, TrainKind, Transformer } from './kind.js';
 import { maxDiff, parityLengths, randomRows, tfjsLogits } from './parity.js';
 import { decodedReport, textTokenizer } from './train.js';
 
@@ -74,7 +74,7 @@ export const IMAGE_CAPTIONER: CliKind<ImageCaptionerConfig> = {
       }
     },
   },
-  parity: captionParity((rt, dir, pixels, target) => rt.captionerFolderLogits(dir, pixels, target)),
+  parity: captionParity,
   bench: {
     export: (rt, config, sessions, ids, seconds) => captionExportTimings(rt, config, sessions, ids, seconds),
     trainBatch(t, config, B, n, rng) {
@@ -89,18 +89,17 @@ export const IMAGE_CAPTIONER: CliKind<ImageCaptionerConfig> = {
 
 /**
  * `export --check` of a captioner: seeded images and captions (bos first) through the export
- * folder (`folderLogits`) and the tfjs model, the largest logit difference.
+ * folder (runtime-onnx's `captionFolderLogits`, by its kind) and the tfjs model, the largest
+ * logit difference.
  */
-export function captionParity(folderLogits: (rt: typeof import('@attend/runtime-onnx/node'), dir: string, pixels: Float32Array, target: TokenBatch) => Promise<{ logits: Float32Array }>): CliKind<ImageToTextConfig>['parity'] {
-  return async (t, model, config, exportDir) => {
-    const rt = await import('@attend/runtime-onnx/node');
-    const { T } = parityLengths(config.maxSeqLen);
-    const count = 3;
-    const rng = createRng(1);
-    const pixels = Float32Array.from({ length: count * config.imageHeight * config.imageWidth }, () => rng.next() / config.pixelScale);
-    const target = randomRows(config, 2, [T, T, T]);
-    target.ids.forEach((_, i) => i % T === 0 && (target.ids[i] = config.bosTokenId));
-    const { logits } = await folderLogits(rt, exportDir, pixels, target);
-    return { maxAbsDiff: maxDiff(tfjsLogits(model, t.imageBatch(pixels, count, config), target), logits), rows: count, seqLen: T, images: true };
-  };
+export async function captionParity(t: Transformer, model: AttendModel, config: ImageToTextConfig, exportDir: string): Promise<Parity> {
+  const rt = await import('@attend/runtime-onnx/node');
+  const { T } = parityLengths(config.maxSeqLen);
+  const count = 3;
+  const rng = createRng(1);
+  const pixels = Float32Array.from({ length: count * config.imageHeight * config.imageWidth }, () => rng.next() / config.pixelScale);
+  const target = randomRows(config, 2, [T, T, T]);
+  target.ids.forEach((_, i) => i % T === 0 && (target.ids[i] = config.bosTokenId));
+  const { logits } = await rt.captionFolderLogits(exportDir, pixels, target);
+  return { maxAbsDiff: maxDiff(tfjsLogits(model, t.imageBatch(pixels, count, config), target), logits), rows: count, seqLen: T, images: true };
 }

@@ -8,6 +8,7 @@
 
 import type { CaptionAttentionRow, FlopsLengths, GlimpseClassifierConfig, ModelConfig, Rng, Tokenizer } from '@attend/core';
 import type { ExportSessions } from '@attend/runtime-onnx';
+import type { Task as ServeTask } from '../serve/engine.js';
 import type { AttendModel, TrainBatch } from '@attend/transformer';
 import type { AttentionSet } from './attention.js';
 import type { StnView } from '../stn-figure.js';
@@ -117,4 +118,6 @@ export interface CliKind<C extends ModelConfig> {
   };
   /** attend inspect: what the FLOPs' length is counted over. */
   readonly flopsLength: 'source' | 'context';
+  /** attend serve: the task it serves the kind's exports for; absent for kinds it does not serve. */
+  readonly serve?: ServeTask;
 }

@@ -16,7 +16,7 @@ const notYet = (what: string) => async (): Promise<never> => {
 export const VISION_ENCODER_DECODER: CliKind<VisionEncoderDecoderConfig> = {
   train: CAPTION_TRAINING,
   attention: { checkpoint: notYet('attention') as () => Promise<KindAttention>, export: notYet('attention') as () => Promise<KindAttention> },
-  parity: captionParity((rt, dir, pixels, target) => rt.visionCaptionFolderLogits(dir, pixels, target)),
+  parity: captionParity,
   bench: {
     export: notYet('bench'),
     trainBatch: () => {

@@ -6,8 +6,9 @@
 // cap the others' new tokens under maxSeqLen); sampling and beam search run alone. An LM's
 // prompt ids come from core's `lmPromptIds` (no bos), as in the CLI and the playground.
 
-import { argmax, CheckpointError, encoderInputIds, finishReasonOf, lmPromptIds, tokenConfig, type DecodeStrategy, type FinishReason, type ModelConfig, type Preset, type TokenModelConfig, type Tokenizer } from '@attend/core';
+import { argmax, CheckpointError, encoderInputIds, finishReasonOf, lmPromptIds, tokenConfig, type DecodeStrategy, type FinishReason, type ModelConfig, type TokenModelConfig, type Tokenizer } from '@attend/core';
 import { generate, textModelSession, translate, type OnnxModel, type TextModelSession } from '@attend/runtime-onnx';
+import { CLI_KINDS, cliKind } from '../models/registry.js';
 import { openExportOn, type InferDevice } from '../runner.js';
 import type { BatchRunner } from './batcher.js';
 
@@ -57,8 +58,11 @@ export interface Engine {
 /** Thrown from a token callback to end a batch whose clients have all gone. */
 class AllCancelled extends Error {}
 
-/** The presets attend serve runs, and the task of each. */
-const SERVED: Partial<Record<Preset, Task>> = { 'decoder-lm': 'generate', 'encoder-decoder': 'translate', 'encoder-classifier': 'classify' };
+/** The presets attend serve runs (their CliKind's `serve`), for its refusal: "a, b and c". */
+function servedPresets(): string {
+  const served = Object.entries(CLI_KINDS).flatMap(([preset, kind]) => (kind.serve ? [preset] : []));
+  return `${served.slice(0, -1).join(', ')} and ${served.at(-1)}`;
+}
 
 /** Opens the export folder with runtime-onnx's loader, refusing presets serve does not run, and makes the engine of its task. */
 export async function openEngine(folder: string, options: { device?: InferDevice; deviceId?: number; numThreads?: number } = {}): Promise<Engine> {
@@ -66,14 +70,14 @@ export async function openEngine(folder: string, options: { device?: InferDevice
   const { opened, runtime } = await openExportOn(folder, device, {
     ...session,
     accept: (config, configFile) => {
-      if (SERVED[config.preset] === undefined) {
-        throw new CheckpointError(`${configFile}: preset '${config.preset}'; attend serve runs decoder-lm, encoder-decoder and encoder-classifier exports (use attend infer)`);
+      if (cliKind(config).serve === undefined) {
+        throw new CheckpointError(`${configFile}: preset '${config.preset}'; attend serve runs ${servedPresets()} exports (use attend infer)`);
       }
     },
   });
   const { sessions, tokenizer } = opened;
   if ('encoder' in sessions) return seq2seqEngine(sessions.encoder, sessions.decoder, tokenizer!, runtime);
-  return SERVED[opened.config.preset] === 'generate' ? lmEngine(sessions.model, tokenizer!, runtime) : classifierEngine(textModelSession(sessions.model), tokenizer!, runtime);
+  return cliKind(opened.config).serve === 'generate' ? lmEngine(sessions.model, tokenizer!, runtime) : classifierEngine(textModelSession(sessions.model), tokenizer!, runtime);
 }
 
 const isGreedy = (s: DecodeStrategy): boolean => s.kind === 'greedy';

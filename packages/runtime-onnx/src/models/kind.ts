@@ -3,10 +3,12 @@
 // its export folder's graph and JSON files, and the folder's layout that the loader reads.
 // The entries are in models/<kind>/, the registry in models/registry.ts.
 
+import type { InferenceSession } from 'onnxruntime-common';
 import type { ModelConfig, Translator } from '@attend/core';
 import type { GraphSession, LoadedGraph } from '../graph-session.js';
 import type { SourceBatch } from './encoder-decoder/session.js';
 import type { ImageSource } from './image-captioner/session.js';
+import type { OrtRuntime } from '../session.js';
 import { EXPORT_FILES } from '../folder-files.js';
 import type { FileBytes } from '../graph-file.js';
 import type { GraphKind } from '../graph-io.js';
@@ -77,4 +79,17 @@ export interface RuntimeKind<C extends ModelConfig> {
   readonly translator?: (sessions: { encoder: GraphSession; decoder: GraphSession }) => Translator<SourceBatch>;
   /** A captioner's two sessions as core's Translator over images (task image-to-text); absent for kinds that do not caption. */
   readonly captioner?: (sessions: { encoder: GraphSession; decoder: GraphSession }) => Translator<ImageSource>;
+  /**
+   * A captioner's teacher-forced logits [B, T, V] (and attention rows, when it has them) of the
+   * captions `target` for the images `pixels`, over its two raw ONNX Runtime sessions as
+   * transformers.js runs them (`export --check`); absent for kinds that do not caption.
+   */
+  readonly captionLogits?: (ort: OrtRuntime, sessions: { encoder: InferenceSession; decoder: InferenceSession }, config: C, pixels: Float32Array, target: CaptionTarget) => Promise<{ logits: Float32Array; attention?: Float32Array }>;
+}
+
+/** Caption ids [B, T], each row starting with bos. */
+export interface CaptionTarget {
+  ids: Int32Array;
+  batchSize: number;
+  seqLen: number;
 }

@@ -20,7 +20,7 @@ import { WeightReader } from '../../weights.js';
 import { TEXT_FILES, type RuntimeKind } from '../kind.js';
 import { GraphSession } from '../../graph-session.js';
 import { checkedTensors, exportGraphPair, onnxCellWeights } from '../rnn-seq2seq/export.js';
-import { imageCaptionerTranslator } from './session.js';
+import { captionerLogits, imageCaptionerTranslator } from './session.js';
 
 /** Paths of the two graphs of an image-captioner export folder. */
 export const CAPTIONER_FILES = {
@@ -57,6 +57,7 @@ export const IMAGE_CAPTIONER: RuntimeKind<ImageCaptionerConfig> = {
   },
   folderJson: (config) => ({ [EXPORT_FILES.generationConfig]: generationConfig(config) }),
   captioner: imageCaptionerTranslator,
+  captionLogits: captionerLogits,
 };
 
 class CaptionerGraph {

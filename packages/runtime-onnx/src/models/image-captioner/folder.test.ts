@@ -8,13 +8,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createModelConfig, createRng, decodeRows, translateDecodeOptions, translateWith, WordTokenizer, type DecodedRow, type DecodeStrategy, type Translator } from '@attend/core';
+import { ConfigError, createModelConfig, createRng, decodeRows, translateDecodeOptions, translateWith, WordTokenizer, type DecodedRow, type DecodeStrategy, type Translator } from '@attend/core';
 import { CaptionerModel, imageBatch, serializeCheckpoint, setupBackend, tfjsTranslator, translate } from '@attend/transformer';
 import { exportFolderFiles } from '../../folder.js';
-import { openExport } from '../../node.js';
+import { captionFolderLogits, openExport } from '../../node.js';
 import type { OnnxModel } from '../../session.js';
 import { onnxCaptioner } from '../../translate.js';
-import { maxAbsDiff, perturbed, writeFiles } from '../../test-utils/models.js';
+import { failure, makeModel, maxAbsDiff, perturbed, writeFiles } from '../../test-utils/models.js';
 import { CAPTION_ATTENTION, captionerLogits } from './session.js';
 
 const TOLERANCE = 1e-4;
@@ -69,6 +69,8 @@ describe('image-captioner export folder on onnxruntime-node and -web', () => {
       else expect(maxAbsDiff(got.attention!, want.attention!.cross[0]!.dataSync())).toBeLessThanOrEqual(TOLERANCE);
       want.logits.dispose();
       want.attention?.cross.forEach((t) => t.dispose());
+      // ./node's captionFolderLogits (export --check) finds captionerLogits through the kind's RuntimeKind.
+      if (device === 'cpu') expect(await captionFolderLogits(dir, pixels, target)).toEqual(got);
 
       const source = { pixels, batchSize: B };
       const captioner = onnxCaptioner({ encoder, decoder });
@@ -96,6 +98,14 @@ describe('image-captioner export folder on onnxruntime-node and -web', () => {
       model.dispose();
     }
   }, 60_000);
+
+  it('captionFolderLogits refuses a text export in one line naming itself and the kind', async () => {
+    const dir = join(root, 'text');
+    // config.json alone: the kind is refused before any other file is read.
+    await writeFiles(dir, { 'config.json': new TextEncoder().encode(JSON.stringify({ attend: makeModel({ preset: 'encoder-decoder' }, 1).config })) });
+    const message = await failure(captionFolderLogits(dir, new Float32Array(77), { ids: new Int32Array(5), batchSize: 1, seqLen: 5 }), ConfigError);
+    expect(message).toMatch(/^preset: captionFolderLogits needs 'image-captioner' or 'vision-encoder-decoder', got 'encoder-decoder'$/);
+  });
 
   it('a text export is refused by onnxCaptioner with a line naming what it needs', async () => {
     const fake = { config: { preset: 'rnn-seq2seq' } } as unknown as OnnxModel;

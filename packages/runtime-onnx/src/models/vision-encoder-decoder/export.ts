@@ -1,6 +1,6 @@
 // The vision-encoder-decoder's export, in the layout transformers.js's VisionEncoderDecoderModel
-// (pipeline 'image-to-text') loads: both graphs from ForwardGraph, with the vit-classifier's
-// patch encoder and the encoder-decoder's merged decoder.
+// (pipeline 'image-to-text') loads: the vit-classifier's patch encoder (PatchEncoderGraph) and
+// the encoder-decoder's merged decoder (ForwardGraph).
 //
 //   encoder_model.onnx          pixel_values [B, 1, H, W] (raw values) → last_hidden_state [B, N + 1, d]
 //                               (+ encoder_attentions.{i})
@@ -16,14 +16,29 @@
 // normalising (pixelScale is in the graph).
 
 import { GraphSession } from '../../graph-session.js';
-import { captionDecoderConfig, CHECKPOINT_FILES, patchEncoderStack, visionEncoderDecoderPreprocessorConfig, type NamedTensor, type VisionEncoderDecoderConfig } from '@attend/core';
+import { captionDecoderConfig, captionPatchGrid, CHECKPOINT_FILES, patchEncoderStack, visionEncoderDecoderPreprocessorConfig, type NamedTensor, type VisionEncoderDecoderConfig } from '@attend/core';
 import { EXPORT_FILES, generationConfig } from '../../folder-files.js';
 import { encodeGraph } from '../../graph-file.js';
-import { ForwardGraph } from '../../transformer-graph.js';
+import { BATCH, ForwardGraph, type PatchEncoderStack } from '../../transformer-graph.js';
 import { WeightReader } from '../../weights.js';
 import { SEQ2SEQ_FILES } from '../encoder-decoder/export.js';
+import { PatchEncoderGraph } from '../vit-classifier/patch-encoder.js';
+import { visionCaptionLogits } from './session.js';
 import { LAYER_ATTENTIONS, TEXT_FILES, type RuntimeKind } from '../kind.js';
 import { checkedTensors } from '../rnn-seq2seq/export.js';
+
+/** The vision-encoder-decoder's encoder graph builder. */
+class VisionEncoderGraph extends PatchEncoderGraph<PatchEncoderStack> {
+  /**
+   * encoder_model.onnx, as @attend/transformer's PatchEncoder: pixel_values [B, 1, H, W] (raw
+   * values) → last_hidden_state [B, N + 1, d] (CLS first) (+ encoder_attentions.{i}).
+   */
+  build(withAttention: boolean): void {
+    const { states, maps, T } = this.encodePatches(captionPatchGrid(this.config));
+    this.g.output('last_hidden_state', states, 'float32', [BATCH, T, this.d]);
+    if (withAttention) this.outputMaps('encoder_attentions', maps, T, T);
+  }
+}
 
 /** The two graphs of a vision-encoder-decoder export (see the top of this file), as ONNX ModelProto bytes. */
 export function exportVisionEncoderDecoder(
@@ -34,7 +49,7 @@ export function exportVisionEncoderDecoder(
   const weights = new WeightReader(tensors, options.source ?? CHECKPOINT_FILES.weights);
   const withAttention = options.withAttention ?? false;
   const optimize = options.optimize ?? false;
-  const encoder = encodeGraph(config, 'vision-encoder', `attend-${config.preset}-encoder`, (g) => new ForwardGraph(patchEncoderStack(config), weights, g).buildVisionEncoder(withAttention), optimize);
+  const encoder = encodeGraph(config, 'vision-encoder', `attend-${config.preset}-encoder`, (g) => new VisionEncoderGraph(patchEncoderStack(config), weights, g).build(withAttention), optimize);
   const decoder = encodeGraph(
     config,
     'vision-decoder',
@@ -65,4 +80,6 @@ export const VISION_ENCODER_DECODER: RuntimeKind<VisionEncoderDecoderConfig> = {
     return { [SEQ2SEQ_FILES.encoder]: encoder, [SEQ2SEQ_FILES.decoder]: decoder };
   },
   folderJson: (config) => ({ [EXPORT_FILES.generationConfig]: generationConfig(config), [EXPORT_FILES.preprocessorConfig]: visionEncoderDecoderPreprocessorConfig(config) }),
+  // One word at a time through the decoder's caches, as transformers.js runs it.
+  captionLogits: async (ort, sessions, config, pixels, target) => ({ logits: await visionCaptionLogits(ort, sessions, config, pixels, target, { cached: true }) }),
 };
