@@ -14,6 +14,7 @@ export * from './export-folder.js';
 export * from './quantize.js';
 export * from './quantize-matmul.js';
 export * from './models/encoder-decoder/session.js';
+export { DECODER_LM_FILES } from './models/decoder-lm/export.js';
 export { CAPTIONER_FILES, exportCaptioner } from './models/image-captioner/export.js';
 export { CAPTION_ATTENTION, captionerLogits, captionerStepFunction, captionerTranslator, captionImages, type Caption, type CaptionerSessions, type ImageSource } from './models/image-captioner/session.js';
 export { exportVisionEncoderDecoder } from './models/vision-encoder-decoder/export.js';
