@@ -9,6 +9,7 @@ export * from './models/encoder-classifier/session.js';
 export * from './models/decoder-lm/session.js';
 export * from './models/vit-classifier/session.js';
 export * from './generate.js';
+export { openDecodeCache, type CacheFeeds, type DecodeCache } from './kv-cache.js';
 export * from './folder.js';
 export * from './export-folder.js';
 export * from './quantize.js';
