@@ -2,8 +2,8 @@
 // onnx/model_shared_cache.onnx (its parity is part of the printed figure), `attend generate` and
 // `attend serve`'s engine run it on cpu and say so in their runtime, with the standard folder's
 // text (greedy, seeded sampling, beam search); on --device wasm the standard graph generates
-// the same text; combinations the in-place graph cannot serve are usage errors (exit 2, one
-// line) that write nothing.
+// the same text; --overwrite without it drops the earlier in-place graph; combinations the
+// in-place graph cannot serve are usage errors (exit 2, one line) that write nothing.
 
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
@@ -82,6 +82,16 @@ describe('attend export --kv-cache shared', () => {
     } finally {
       for (const e of engines) await e.close();
     }
+  });
+
+  it('--overwrite with the standard cache alone drops the earlier in-place graph and its listing', async () => {
+    const out = join(dir, 'overwritten');
+    expect(attend(['export', join(dir, 'decoder-lm-ckpt'), '--out', out, '--kv-cache', 'shared']).status).toBe(0);
+    const r = attend(['export', join(dir, 'decoder-lm-ckpt'), '--out', out, '--overwrite']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(await readdir(join(out, 'onnx'))).toEqual(['model.onnx']);
+    expect((JSON.parse(await readFile(join(out, 'config.json'), 'utf8')) as Record<string, unknown>).attend_graphs).toBeUndefined();
+    expect(generated(out, []).runtime).toBe('onnxruntime-node (cpu; KV cache onnx/model.onnx)');
   });
 
   it('refuses what the in-place graph cannot serve (exit 2, one line, nothing written)', async () => {

@@ -139,20 +139,23 @@ export async function openExportSessions(folder: CheckedExportFolder, createSess
       opened.push([role, await createSession(folder.graphs[file]!, { ...session, source: fileName(file) })]);
     }
     const model = opened[0]![1];
-    for (const [graph, optional] of Object.entries(layout.optionalGraphs ?? {})) {
+    for (const optional of Object.values(layout.optionalGraphs ?? {})) {
       const bytes = folder.graphs[optional.file];
       if (!bytes || !optional.devices.includes(model.device)) continue; // not written, or not run here: the layout's graph does the work
       const extra = await createSession(bytes, { ...session, device: model.device, source: fileName(optional.file) });
-      opened.push([graph, extra]);
-      optional.attach(model, extra);
+      try {
+        optional.attach(model, extra); // the model owns it from here: releasing the model releases it
+      } catch (error) {
+        await extra.release();
+        throw error;
+      }
     }
   } catch (error) {
     await release();
     throw error;
   }
   const first = opened[0]![1];
-  const sessions = Object.fromEntries(opened.filter(([role]) => role in layout.graphs)) as ExportSessions;
-  return { sessions, device: first.device, fallbacks: first.fallbacks, release };
+  return { sessions: Object.fromEntries(opened) as ExportSessions, device: first.device, fallbacks: first.fallbacks, release };
 }
 
 /** An export folder read, checked and opened. */

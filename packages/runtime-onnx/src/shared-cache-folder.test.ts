@@ -80,6 +80,15 @@ describe("export folder with kvCache 'shared'", () => {
     expect(past).not.toHaveBeenCalled();
   });
 
+  it('releasing the folder’s model releases the in-place graph it owns', async () => {
+    const folder = await openExportFolder(memory(shared), createNodeModel);
+    const model = (folder.sessions as { model: CachedLmSession }).model;
+    const inPlace = vi.spyOn(model.inPlaceCache!, 'release');
+    await model.release();
+    expect(inPlace).toHaveBeenCalledTimes(1);
+    expect(model.inPlaceCache).toBeUndefined();
+  });
+
   it('falls back to the standard graph on wasm (the in-place graph is not opened there)', async () => {
     const web = await openExportFolder(memory(shared), createWebModel, { device: 'wasm' });
     const node = await openExportFolder(memory(shared), createNodeModel);

@@ -28,7 +28,7 @@ export interface LayoutGraph {
  */
 export interface OptionalLayoutGraph extends LayoutGraph {
   readonly devices: readonly Device[];
-  /** Links the opened graph to the layout's `model` session (which then uses it). */
+  /** Links the opened graph to the layout's `model` session, which then uses it and releases it with its own release(). */
   attach(model: GraphSession, extra: GraphSession): void;
 }
 

@@ -80,10 +80,19 @@ export class CachedLmSession extends LmCacheSession {
     return this.inPlace;
   }
 
-  /** Makes generation over this graph run `session` (the same model's 'decoder-shared-cache' graph) instead. */
+  /**
+   * Makes generation over this graph run `session` (the same model's 'decoder-shared-cache'
+   * graph) instead; this session's release() releases it too.
+   */
   useInPlaceCache(session: SharedCacheLmSession): void {
     if (JSON.stringify(session.config) !== JSON.stringify(this.config)) throw new OnnxModelError(`${session.source}: its config differs from ${this.source}'s (graphs of different models?)`);
     this.inPlace = session;
+  }
+
+  override async release(): Promise<void> {
+    const inPlace = this.inPlace;
+    this.inPlace = undefined;
+    await Promise.all([super.release(), inPlace?.release()]);
   }
 
   /** The forward pass over whole sequences: the first call, positions 0 … T − 1 and an empty past. */
