@@ -1,7 +1,8 @@
 // transformers.js loads attend export folders offline and decodes exactly like attend's own
 // runtime: a decoder-lm (gpt2 layout, onnx/model.onnx with the KV cache) over the positional
 // encodings and a local window, standard and optimized (fused com.microsoft operators, which also
-// decode as the standard folder does), a trained encoder–decoder (marian layout, encoder_model.onnx +
+// decode as the standard folder does) and with the in-place KV-cache graph beside it (kvCache
+// 'shared': attend generates with it, transformers.js reads the same folder), a trained encoder–decoder (marian layout, encoder_model.onnx +
 // decoder_model_merged.onnx), a vision Transformer (vit layout: the same logits for the same
 // pixel_values), and a Transformer captioner trained on digit scenes (vision-encoder-decoder layout:
 // the image-to-text pipeline writes attend's greedy captions). @huggingface/transformers is a dev dependency of this workspace only.
@@ -15,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AutoModelForCausalLM, AutoModelForImageClassification, AutoModelForSeq2SeqLM, AutoModelForVision2Seq, AutoTokenizer, env, pipeline, RawImage, Tensor } from '@huggingface/transformers';
 import { CharTokenizer, copyTask, createModelConfig, createRng, DIGIT_WORDS, digitScenes, POSITIONAL_ENCODINGS, readCsvClassification, sampleLmBatch, WordTokenizer, type PositionalEncoding, type Tokenizer, type VisionEncoderDecoderConfig } from '@attend/core';
 import { captionTask, createModel, imageBatch, lmTrainBatch, seq2seqTask, serializeCheckpoint, setupBackend, train, translate as translateTfjs, TransformerModel, type AttendModel } from '@attend/transformer';
-import { exportFolder, generate, loadExportFolder, loadSeq2SeqFolder, loadVitFolder, translate } from '@attend/runtime-onnx/node';
+import { CachedLmSession, exportFolder, generate, loadExportFolder, loadSeq2SeqFolder, loadVitFolder, translate } from '@attend/runtime-onnx/node';
 
 let root: string;
 
@@ -30,12 +31,12 @@ afterAll(async () => {
 });
 
 /** Writes a checkpoint of `model` (with `tokenizer`, when it has one) and exports it to `<root>/<name>` (`optimize`: fused operators). */
-async function exported(name: string, model: AttendModel, tokenizer?: Pick<Tokenizer, 'toJSON'>, optimize = false): Promise<string> {
+async function exported(name: string, model: AttendModel, tokenizer?: Pick<Tokenizer, 'toJSON'>, optimize = false, kvCache: 'standard' | 'shared' = 'standard'): Promise<string> {
   const ckpt = join(root, `${name}-ckpt`);
   await mkdir(ckpt);
   for (const [file, bytes] of Object.entries(serializeCheckpoint({ model, ...(tokenizer ? { tokenizer: tokenizer.toJSON() } : {}) }))) await writeFile(join(ckpt, file), bytes);
   model.dispose();
-  await exportFolder(ckpt, join(root, name), { optimize });
+  await exportFolder(ckpt, join(root, name), { optimize, kvCache });
   return join(root, name);
 }
 
@@ -55,15 +56,17 @@ const ones = (n: number): Tensor => new Tensor('int64', new BigInt64Array(n).fil
 
 describe('decoder-lm (gpt2 layout): the same greedy continuation', () => {
   const tokenizer = CharTokenizer.fromAlphabet('abcdefghijklm');
-  const cases: { positional: PositionalEncoding; localWindow: number | null; optimize: boolean }[] = [
+  // kvCache 'shared': attend generates with onnx/model_shared_cache.onnx, transformers.js with onnx/model.onnx of the same folder.
+  const cases: { positional: PositionalEncoding; localWindow: number | null; optimize: boolean; kvCache?: 'shared' }[] = [
     ...POSITIONAL_ENCODINGS.map((positional) => ({ positional, localWindow: null, optimize: false })),
     { positional: 'rope', localWindow: 3, optimize: false },
     { positional: 'rope', localWindow: null, optimize: true },
     { positional: 'alibi', localWindow: 3, optimize: true },
+    { positional: 'rope', localWindow: 3, optimize: false, kvCache: 'shared' },
   ];
 
-  it.each(cases)('$positional, localWindow $localWindow, optimize $optimize', async ({ positional, localWindow, optimize }) => {
-    const name = `lm-${positional}-${localWindow ?? 'global'}${optimize ? '-optimized' : ''}`;
+  it.each(cases)('$positional, localWindow $localWindow, optimize $optimize, kvCache $kvCache', async ({ positional, localWindow, optimize, kvCache }) => {
+    const name = `lm-${positional}-${localWindow ?? 'global'}${optimize ? '-optimized' : ''}${kvCache ? '-shared' : ''}`;
     // A few steps on the cyclic alphabet, so that the continuation is not one repeated token.
     const config = createModelConfig({
       preset: 'decoder-lm', vocabSize: tokenizer.vocabSize, dModel: 16, numHeads: 2, numDecoderLayers: 2, dFf: 32, maxSeqLen: 24,
@@ -72,11 +75,12 @@ describe('decoder-lm (gpt2 layout): the same greedy continuation', () => {
     const model = new TransformerModel(config, { seed: 5 });
     const stream = tokenizer.encode('abcdefghijklm'.repeat(20));
     await train(model, (step) => lmTrainBatch(sampleLmBatch(stream, { batchSize: 8, contextLength: 16, rng: createRng(step) })), { steps: 60, learningRate: 1e-2 });
-    const dir = await exported(name, model, tokenizer, optimize);
+    const dir = await exported(name, model, tokenizer, optimize, kvCache);
     const prompt = [1, ...tokenizer.encode('cdefg')];
-    const { model: onnx } = await loadExportFolder(dir);
+    const { model: onnx, release } = await loadExportFolder(dir);
+    expect(onnx instanceof CachedLmSession && onnx.inPlaceCache !== undefined).toBe(kvCache === 'shared');
     const ours = (await generate(onnx, { prompts: [prompt], maxNewTokens: 12 }))[0]!;
-    await onnx.release();
+    await release();
     if (optimize) {
       await exportFolder(`${dir}-ckpt`, `${dir}-standard`);
       const { model: standard } = await loadExportFolder(`${dir}-standard`);
@@ -93,9 +97,9 @@ describe('decoder-lm (gpt2 layout): the same greedy continuation', () => {
 
     // A batch of prompts of different lengths, left-padded as transformers.js pads them.
     const prompts = [prompt, [1, ...tokenizer.encode('kl')]];
-    const { model: again } = await loadExportFolder(dir);
+    const { model: again, release: releaseAgain } = await loadExportFolder(dir);
     const oursBatched = await generate(again, { prompts, maxNewTokens: 12 });
-    await again.release();
+    await releaseAgain();
     expect(oursBatched[0]).toEqual(ours);
     const n = prompt.length;
     const padded = prompts.flatMap((p) => [...new Array<number>(n - p.length).fill(0), ...p]);

@@ -4,7 +4,7 @@
 // encoder–decoder, class probabilities for the classifiers (of texts, or of images for the
 // vit-classifier), streamed continuation for the LM.
 
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { hasTokens, imageToTextConfig, decodeResults, encoderInputIds, finishReasonOf, lmPromptIds, slidingWindow, tokenizerFromJSON, translateWith, type DecodeStrategy, type ImageToTextConfig, type FinishReason, type ModelConfig, type ModelTask, type StepFunction, type Tokenizer, type TokenFields, type TokenModelConfig, modelTask } from '@attend/core';
 import { resolveDevice, type Classification, type Device, type OnnxRnnSeq2SeqModel, type OnnxSeq2SeqModel, type OpenExportFolderOptions } from '@attend/runtime-onnx';
 import { CliError, InputError } from './errors.js';
@@ -255,11 +255,14 @@ function withPrompt(step: StepFunction, prompt: readonly number[]): StepFunction
  * "onnxruntime-node (cpu; cuda unavailable: …)".
  */
 export async function openExportOn(dir: string, device: InferDevice, options: Omit<OpenExportFolderOptions, 'device' | 'fileName'> = {}) {
-  const { DEVICES, openExport, quietNativeLog } = await import('@attend/runtime-onnx/node');
+  const { CachedLmSession, DEVICES, openExport, quietNativeLog } = await import('@attend/runtime-onnx/node');
   quietNativeLog(); // ORT's failures come back as errors, or as the fallback said in one line
   const opened = await openExport(dir, { ...options, device });
   const fallback = opened.fallbacks[0];
-  return { opened, runtime: `onnxruntime-${DEVICES[device].runtime} (${opened.device}${fallback ? `; ${fallback.device} unavailable: ${fallback.reason}` : ''})` };
+  // A language model says which of its folder's KV-cache graphs generates (the in-place one where it runs).
+  const lm = 'model' in opened.sessions && opened.sessions.model instanceof CachedLmSession ? opened.sessions.model : undefined;
+  const cache = lm ? `; KV cache ${relative(dir, (lm.inPlaceCache ?? lm).source)}${lm.inPlaceCache ? ' (in place)' : ''}` : '';
+  return { opened, runtime: `onnxruntime-${DEVICES[device].runtime} (${opened.device}${fallback ? `; ${fallback.device} unavailable: ${fallback.reason}` : ''}${cache})` };
 }
 
 async function openExport(dir: string, device: InferDevice, deviceId: number | undefined): Promise<ModelRunner> {

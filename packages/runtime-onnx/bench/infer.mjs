@@ -225,12 +225,14 @@ async function exportGraphComparison() {
         ['export graph', graphs.cache, cacheFeeds, undefined],
         ['export graph, logits only', graphs.cache, cacheFeeds, ['logits']],
         ['optimized export graph', graphs.optimized, cacheFeeds, undefined],
+        // ORT fuses Add + LayerNormalization into SkipLayerNormalization itself (level 'all'); this row turns that one fusion off.
+        ['optimized, no SkipLayerNorm fusion', graphs.optimized, cacheFeeds, undefined, { extra: { optimization: { disable_specified_optimizers: 'SkipLayerNormFusion' } } }],
         ...(graphs.torch ? [['torch.onnx graph', graphs.torch, { input_ids: plainFeeds.input_ids }, undefined]] : []),
       ];
       const rows = {};
       const logits = {};
-      for (const [name, bytes, feeds, fetches] of contestants) {
-        const session = await ortNode.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, logSeverityLevel: 3 });
+      for (const [name, bytes, feeds, fetches, options] of contestants) {
+        const session = await ortNode.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, logSeverityLevel: 3, ...options });
         for (let i = 0; i < 3; i++) logits[name] = (await session.run(feeds, fetches)).logits.data;
         rows[name] = { session, feeds, fetches, cpu: [], wall: [] };
       }
@@ -254,10 +256,10 @@ async function exportGraphComparison() {
         await row.session.release();
       }
       // Kernel time: a profiled session per graph, all outputs fetched.
-      for (const [name, bytes, feeds, fetches] of contestants) {
+      for (const [name, bytes, feeds, fetches, options] of contestants) {
         if (fetches) continue;
         const prefix = join(profileDir, name.replace(/\W+/g, '-'));
-        const session = await ortNode.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, logSeverityLevel: 3, enableProfiling: true, profileFilePrefix: prefix });
+        const session = await ortNode.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, logSeverityLevel: 3, enableProfiling: true, profileFilePrefix: prefix, ...options });
         for (let i = 0; i < (quick ? 8 : 25); i++) await session.run(feeds);
         session.endProfiling();
         await session.release();
@@ -274,6 +276,7 @@ async function exportGraphComparison() {
         shape.torchOverOptimizedWall = c['torch.onnx graph'].wallMs / c['optimized export graph'].wallMs;
       }
       shape.exportOverOptimizedCpu = c['export graph'].cpuMs / c['optimized export graph'].cpuMs;
+      shape.skipLayerNormFusionOffSpeedupCpu = c['optimized export graph'].cpuMs / c['optimized, no SkipLayerNorm fusion'].cpuMs;
       shape.exportOverPlainCpu = c['export graph'].cpuMs / c['plain forward'].cpuMs;
       if (process.env.KERNELS) for (const [n, k] of Object.entries(c)) if (k.kernel) line(`${n}: ${JSON.stringify(Object.fromEntries(Object.entries(k.kernel.byOp).map(([o, v]) => [o, +v.toFixed(2)])))}`);
       shape.exportOverPlainKernel = c['export graph'].kernel.ms / c['plain forward'].kernel.ms;
@@ -293,13 +296,14 @@ const fixed = (x) => x.toFixed(2).padStart(9);
 line();
 line(`Export folder graph (KV cache, empty past; standard and optimized) vs plain forward vs torch.onnx, baby GPT context 256, 1 thread`);
 if (out.exportGraph.torch.skipped) line(`(no torch.onnx graph: ${out.exportGraph.torch.skipped})`);
-line(`${padEnd('shape', 8)}${padEnd('graph', 28)}${'CPU ms'.padStart(9)}${'wall ms'.padStart(9)}${'kernel ms'.padStart(11)}`);
+line(`${padEnd('shape', 8)}${padEnd('graph', 36)}${'CPU ms'.padStart(9)}${'wall ms'.padStart(9)}${'kernel ms'.padStart(11)}`);
 for (const [shape, r] of Object.entries(out.exportGraph.shapes)) {
   for (const [name, c] of Object.entries(r.contestants)) {
-    line(`${padEnd(shape, 8)}${padEnd(name, 28)}${fixed(c.cpuMs)}${fixed(c.wallMs)}${c.kernel ? fixed(c.kernel.ms).padStart(11) : '          -'}`);
+    line(`${padEnd(shape, 8)}${padEnd(name, 36)}${fixed(c.cpuMs)}${fixed(c.wallMs)}${c.kernel ? fixed(c.kernel.ms).padStart(11) : '          -'}`);
   }
   line(`${padEnd('', 8)}export/plain: CPU ${r.exportOverPlainCpu.toFixed(2)}, kernels ${r.exportOverPlainKernel.toFixed(2)}; handing over the present outputs (${(r.presentBytes / 1e6).toFixed(1)} MB): ${r.presentHandOverCpuMs.toFixed(2)} ms CPU`);
   line(`${padEnd('', 8)}export/optimized: CPU ${r.exportOverOptimizedCpu.toFixed(2)}${r.torchOverExportCpu ? `; torch/export: CPU ${r.torchOverExportCpu.toFixed(2)}, wall ${r.torchOverExportWall.toFixed(2)}; torch/optimized: CPU ${r.torchOverOptimizedCpu.toFixed(2)}, wall ${r.torchOverOptimizedWall.toFixed(2)} (target ≥ 1.3)` : ''}`);
+  line(`${padEnd('', 8)}optimized with / without ORT's SkipLayerNormalization fusion: CPU ${r.skipLayerNormFusionOffSpeedupCpu.toFixed(2)}`);
   line(`${padEnd('', 8)}max |logit − plain forward's|: ${Object.entries(r.maxAbsLogitDiffVsPlain).filter(([n]) => n !== 'plain forward').map(([n, v]) => `${n} ${v.toExponential(1)}`).join(', ')}`);
 }
 

@@ -7,7 +7,7 @@
 
 import { checkTokenizerConfig, checkTokenizerFits, CheckpointError, hasTokens, tokenizerFromBytes, type ModelConfig, type Preset, type Tokenizer } from '@attend/core';
 import type { GraphKind } from './graph-io.js';
-import { EXPORT_FILES, jsonFile, readFolderConfig } from './folder.js';
+import { EXPORT_FILES, FOLDER_GRAPHS_KEY, jsonFile, readFolderConfig, readFolderGraphs } from './folder.js';
 import type { ExportLayout, LayoutGraph } from './models/kind.js';
 import { RUNTIME_KINDS } from './models/registry.js';
 import { inspectModel, OnnxModelError, type OnnxModel, type SessionOptions } from './session.js';
@@ -69,7 +69,8 @@ export async function readExportFolder(readFile: ReadFile, options: ReadExportFo
     return bytes;
   };
   const configFile = name(EXPORT_FILES.config);
-  const config = readFolderConfig(await read(EXPORT_FILES.config, 'every export has one'), configFile);
+  const configBytes = await read(EXPORT_FILES.config, 'every export has one');
+  const config = readFolderConfig(configBytes, configFile);
   options.accept?.(config, configFile);
   const layout = EXPORT_LAYOUTS[config.preset];
   const kind = exportKind(config.preset);
@@ -90,13 +91,23 @@ export async function readExportFolder(readFile: ReadFile, options: ReadExportFo
   const wanted = layoutGraphs(layout);
   const graphs: Record<string, Uint8Array> = {};
   let hasAttention = true;
-  for (const { file, graph: expected, attentions } of wanted) {
-    const bytes = await read(file, `${kind} needs ${wanted.map((g) => g.file).join(' and ')}`, OnnxModelError);
-    const { config: graphConfig, graph, info } = inspectModel(bytes, name(file));
-    if (graph !== expected) throw new OnnxModelError(`${name(file)}: holds a '${graph}' graph, expected '${expected}'`);
-    if (JSON.stringify(graphConfig) !== JSON.stringify(config)) throw new OnnxModelError(`${name(file)}: its config differs from ${configFile} 'attend' (files from different exports?)`);
-    if (attentions) hasAttention &&= info.outputs.some((o) => attentions.test(o));
+  /** The graph `file` (why it must be there: `why`), checked to be an `expected` graph of config.json's model. */
+  const readGraph = async (file: string, expected: GraphKind, why: string) => {
+    const bytes = await read(file, why, OnnxModelError);
+    const inspected = inspectModel(bytes, name(file));
+    if (inspected.graph !== expected) throw new OnnxModelError(`${name(file)}: holds a '${inspected.graph}' graph, expected '${expected}'`);
+    if (JSON.stringify(inspected.config) !== JSON.stringify(config)) throw new OnnxModelError(`${name(file)}: its config differs from ${configFile} 'attend' (files from different exports?)`);
     graphs[file] = bytes;
+    return inspected.info;
+  };
+  for (const { file, graph, attentions } of wanted) {
+    const info = await readGraph(file, graph, `${kind} needs ${wanted.map((g) => g.file).join(' and ')}`);
+    if (attentions) hasAttention &&= info.outputs.some((o) => attentions.test(o));
+  }
+  for (const [graph, file] of Object.entries(readFolderGraphs(configBytes, configFile))) {
+    const optional = layout.optionalGraphs?.[graph as GraphKind];
+    if (optional?.file !== file) throw new OnnxModelError(`${configFile}: '${FOLDER_GRAPHS_KEY}' lists '${graph}' → ${file}, which ${kind} does not have${optional ? ` (its ${graph} graph is ${optional.file})` : ''}`);
+    await readGraph(file, optional.graph, `${configFile} lists it`);
   }
   return { config, ...(tokenizer ? { tokenizer } : {}), graphs, hasAttention };
 }
@@ -122,9 +133,22 @@ export async function openExportSessions(folder: CheckedExportFolder, createSess
   const release = async (): Promise<void> => {
     await Promise.all(opened.map(([, m]) => m.release()));
   };
+  const layout = EXPORT_LAYOUTS[folder.config.preset];
   try {
-    for (const [role, { file }] of Object.entries(EXPORT_LAYOUTS[folder.config.preset].graphs) as [string, LayoutGraph][]) {
+    for (const [role, { file }] of Object.entries(layout.graphs) as [string, LayoutGraph][]) {
       opened.push([role, await createSession(folder.graphs[file]!, { ...session, source: fileName(file) })]);
+    }
+    const model = opened[0]![1];
+    for (const optional of Object.values(layout.optionalGraphs ?? {})) {
+      const bytes = folder.graphs[optional.file];
+      if (!bytes || !optional.devices.includes(model.device)) continue; // not written, or not run here: the layout's graph does the work
+      const extra = await createSession(bytes, { ...session, device: model.device, source: fileName(optional.file) });
+      try {
+        optional.attach(model, extra); // the model owns it from here: releasing the model releases it
+      } catch (error) {
+        await extra.release();
+        throw error;
+      }
     }
   } catch (error) {
     await release();

@@ -7,6 +7,9 @@
 //   tokenizer_config.json    tokenizer_class, special tokens, model_max_length
 //   generation_config.json   bos/eos/pad ids, max_length
 //   onnx/model.onnx          the KV-cache graph (see export.ts)
+//   onnx/model_shared_cache.onnx   with kvCache 'shared' only: the in-place cache graph, which
+//                            attend's generation runs on onnxruntime-node's CPU; config.json
+//                            names it under `attend_graphs` (transformers.js ignores both)
 //
 // `model_type: "gpt2"` tells transformers.js which inputs to feed (input_ids, attention_mask,
 // position_ids, past_key_values.{i}.key|value with n_head heads of n_embd / n_head). The graph
@@ -40,6 +43,7 @@ import type { ExportOptions } from './export.js';
 import type { FileBytes } from './graph-file.js';
 import { EXPORT_FILES, tokenizerConfig } from './folder-files.js';
 import { runtimeKind } from './models/registry.js';
+import type { FolderKvCache } from './models/kind.js';
 
 export { EXPORT_FILES, generationConfig, tokenizerConfig } from './folder-files.js';
 
@@ -47,18 +51,16 @@ export { EXPORT_FILES, generationConfig, tokenizerConfig } from './folder-files.
  * The files of the export folder (paths as in EXPORT_FILES) from checkpoint files
  * (`config.json`, `model.safetensors`, `tokenizer.json`); `dir` names them in errors.
  */
-export function exportFolderFiles(files: Record<string, Uint8Array>, options: ExportFolderOptions = {}): Record<string, Uint8Array> {
+export function exportFolderFiles(files: Record<string, Uint8Array>, options: ExportFolderOptions & { dir?: string } = {}): Record<string, Uint8Array> {
   return Object.fromEntries(Object.entries(exportFolderParts(files, options)).map(([path, bytes]) => [path, bytes instanceof Uint8Array ? bytes : concatBytes(bytes)]));
 }
-
-export type ExportFolderOptions = Pick<ExportOptions, 'withAttention' | 'optimize'> & { dir?: string };
 
 /**
  * exportFolderFiles with the large graphs as parts whose weights are views of the graphs'
  * initializers (graph-file.ts `encodeGraphParts`): written part by part (core
  * `writeFolderAtomic`), an export holds no serialised copy of its weights in memory.
  */
-export function exportFolderParts(files: Record<string, Uint8Array>, options: ExportFolderOptions = {}): Record<string, FileBytes> {
+export function exportFolderParts(files: Record<string, Uint8Array>, options: ExportFolderOptions & { dir?: string } = {}): Record<string, FileBytes> {
   const where = (name: string): string => (options.dir ? `${options.dir}/${name}` : name);
   const read = (name: string): Uint8Array => {
     const bytes = files[name];
@@ -75,7 +77,11 @@ export function exportFolderParts(files: Record<string, Uint8Array>, options: Ex
   }
   const json = (x: unknown): Uint8Array => new TextEncoder().encode(`${JSON.stringify(x, null, 2)}\n`);
   const kind = runtimeKind(config);
-  const out: Record<string, FileBytes> = { [EXPORT_FILES.config]: json(hfConfig(config)) };
+  const kvCache = options.kvCache ?? 'standard';
+  if (kvCache === 'shared' && !kind.layout.optionalGraphs?.['decoder-shared-cache']) throw new ConfigError('kvCache', `'shared' writes a decoder-lm's in-place cache graph; a '${config.preset}' export has none`);
+  const graphs = kind.exportGraphs(config, { files, dir: options.dir, read, where, withAttention: options.withAttention ?? false, optimize: options.optimize ?? false, kvCache });
+  const optional = Object.entries(kind.layout.optionalGraphs ?? {}).filter(([, graph]) => graphs[graph.file] !== undefined);
+  const out: Record<string, FileBytes> = { [EXPORT_FILES.config]: json({ ...hfConfig(config), ...(optional.length > 0 ? { [FOLDER_GRAPHS_KEY]: Object.fromEntries(optional.map(([kind, graph]) => [kind, graph.file])) } : {}) }) };
   if (kind.layout.tokenizer && hasTokens(config)) {
     const tokenizerBytes = read(CHECKPOINT_FILES.tokenizer);
     const tokenizer = tokenizerFromBytes(tokenizerBytes, where(CHECKPOINT_FILES.tokenizer));
@@ -83,7 +89,25 @@ export function exportFolderParts(files: Record<string, Uint8Array>, options: Ex
     out[EXPORT_FILES.tokenizerConfig] = json(tokenizerConfig(config, tokenizer, where(CHECKPOINT_FILES.tokenizer)));
   }
   for (const [path, value] of Object.entries(kind.folderJson(config))) out[path] = json(value);
-  return { ...out, ...kind.exportGraphs(config, { files, dir: options.dir, read, where, withAttention: options.withAttention ?? false, optimize: options.optimize ?? false }) };
+  return { ...out, ...graphs };
+}
+
+/** What an export folder is written with: exportForward's graph options, and which KV-cache graphs (default 'standard'). */
+export type ExportFolderOptions = Pick<ExportOptions, 'withAttention' | 'optimize'> & { kvCache?: FolderKvCache };
+
+/** config.json's key naming the optional graphs a folder holds (graph kind → file; see OptionalLayoutGraph). */
+export const FOLDER_GRAPHS_KEY = 'attend_graphs';
+
+/**
+ * The optional graphs config.json lists under `attend_graphs` (graph kind → folder path); none
+ * when the key is absent. `source` names the file in errors.
+ */
+export function readFolderGraphs(bytes: Uint8Array, source: string): Record<string, string> {
+  const listed = (jsonFile(bytes, source) as Record<string, unknown>)[FOLDER_GRAPHS_KEY];
+  if (listed === undefined) return {};
+  const ok = typeof listed === 'object' && listed !== null && !Array.isArray(listed) && Object.values(listed).every((file) => typeof file === 'string');
+  if (!ok) throw new CheckpointError(`${source}: '${FOLDER_GRAPHS_KEY}' must map graph kinds to file paths`);
+  return listed as Record<string, string>;
 }
 
 /**

@@ -36,10 +36,13 @@ export interface DecodeCache {
   readonly filled: boolean;
 }
 
-/** The DecodeCache for `model`'s KV-cache graph ('decoder-with-past' or 'decoder-shared-cache'). */
+/**
+ * The DecodeCache for `model`'s KV-cache graph ('decoder-with-past' or 'decoder-shared-cache');
+ * a 'decoder-with-past' session given its folder's in-place graph (CachedLmSession.inPlaceCache) runs that one.
+ */
 export function openDecodeCache(model: OnnxModel): DecodeCache {
   if (model instanceof SharedCacheLmSession) return new SharedCache(model);
-  if (model instanceof CachedLmSession) return new PastCache(model);
+  if (model instanceof CachedLmSession) return model.inPlaceCache ? new SharedCache(model.inPlaceCache) : new PastCache(model);
   throw new ShapeError(`generation over ONNX needs a decoder-lm KV-cache export (kvCache: true or 'shared'); this model is a '${model.config.preset}' ${model.graph} graph`);
 }
 

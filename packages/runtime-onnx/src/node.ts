@@ -8,7 +8,7 @@ import { readCheckpointFolder, writeFolderAtomic } from '@attend/core/node';
 import { exportCheckpointFiles, type ExportOptions } from './export.js';
 import { resolveDevice } from './devices.js';
 import { EXPORT_LAYOUTS, exportKind, layoutGraphs, openExportFolder, type OpenedExportFolder, type OpenExportFolderOptions, type ReadFile } from './export-folder.js';
-import { EXPORT_FILES, exportFolderParts, readFolderConfig } from './folder.js';
+import { EXPORT_FILES, exportFolderParts, readFolderConfig, type ExportFolderOptions } from './folder.js';
 import { SEQ2SEQ_FILES } from './models/encoder-decoder/export.js';
 import { RNN_SEQ2SEQ_FILES } from './models/rnn-seq2seq/export.js';
 import type { CaptionTarget } from './models/kind.js';
@@ -183,13 +183,13 @@ function withoutSource(options: SessionOptions): Omit<SessionOptions, 'source'> 
  * folder.ts), or attend's rnn-seq2seq layout. Atomic (@attend/core/node's writeFolderAtomic):
  * written to a temporary folder beside `outDir`, fsynced, then renamed over it.
  */
-export async function exportFolder(checkpointDir: string, outDir: string, options: Pick<ExportOptions, 'withAttention' | 'optimize'> = {}): Promise<void> {
+export async function exportFolder(checkpointDir: string, outDir: string, options: ExportFolderOptions = {}): Promise<void> {
   const files = await readCheckpointFolder(checkpointDir, [CHECKPOINT_FILES.config, CHECKPOINT_FILES.weights, CHECKPOINT_FILES.tokenizer]);
   await writeFolderAtomic(outDir, exportFolderParts(files, { ...options, dir: checkpointDir }), { replaces: EXPORT_ENTRIES });
 }
 
 /** Every file an export folder can have: an earlier export's, replaced (or dropped) by the next. */
-const EXPORT_ENTRIES = [...new Set([...Object.values(EXPORT_FILES), ...Object.values(EXPORT_LAYOUTS).flatMap((layout) => layoutGraphs(layout).map((graph) => graph.file))])];
+const EXPORT_ENTRIES = [...new Set([...Object.values(EXPORT_FILES), ...Object.values(EXPORT_LAYOUTS).flatMap((layout) => [...layoutGraphs(layout), ...Object.values(layout.optionalGraphs ?? {})].map((graph) => graph.file))])];
 /** Every file a Triton model folder can have (see triton.ts). */
 const TRITON_MODEL_ENTRIES = ['config.pbtxt', '1/model.onnx', EXPORT_FILES.config, EXPORT_FILES.tokenizer, EXPORT_FILES.preprocessorConfig];
 

@@ -1,5 +1,6 @@
 // `attend export`: a checkpoint folder → the ONNX export folder of @attend/runtime-onnx
-// (transformers.js layout); `--optimize` writes ONNX Runtime's fused operators; `--quantize`
+// (transformers.js layout); `--optimize` writes ONNX Runtime's fused operators; `--kv-cache
+// shared` adds the in-place cache graph that generation runs on onnxruntime-node's cpu; `--quantize`
 // replaces each graph by its int8-weight copy (int8) or integer-MatMul copy (int8-dynamic, int4);
 // `--target triton` writes a Triton Inference Server model repository instead (see
 // @attend/runtime-onnx's triton.ts). Prints the files with their sizes and the parity of the
@@ -11,7 +12,8 @@
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join, relative, resolve } from 'node:path';
-import { EXPORT_FILES, exportFolder, exportTritonRepository, quantizeMatMuls, quantizeModel, RNN_SEQ2SEQ_FILES, SEQ2SEQ_FILES, tritonModels } from '@attend/runtime-onnx/node';
+import { DECODER_LM_FILES, EXPORT_FILES, exportFolder, exportTritonRepository, quantizeMatMuls, quantizeModel, RNN_SEQ2SEQ_FILES, SEQ2SEQ_FILES, tritonModels } from '@attend/runtime-onnx/node';
+import { ConfigError } from '@attend/core';
 import { CliError } from '../errors.js';
 import { writeFileAtomic } from '../files.js';
 import { folderKind } from '../model-folder.js';
@@ -25,6 +27,8 @@ export interface ExportCommandOptions {
   /** Fused ONNX Runtime operators (runtime-onnx ExportOptions.optimize). */
   optimize?: boolean;
   withAttention: boolean;
+  /** 'shared': also the in-place cache graph (runtime-onnx ExportFolderOptions.kvCache); default 'standard'. */
+  kvCache?: string;
   /** 'onnx' (default): the export folder; 'triton': a Triton model repository. */
   target?: string;
   /** Replace an earlier export folder (or, for Triton, model folders of the same name). */
@@ -37,7 +41,7 @@ export interface ExportCommandOptions {
 
 const graphFile = (path: string): string => path.slice(path.indexOf('/') + 1);
 const GRAPH_FOLDER = EXPORT_FILES.model.slice(0, EXPORT_FILES.model.indexOf('/'));
-const GRAPHS = [EXPORT_FILES.model, SEQ2SEQ_FILES.encoder, SEQ2SEQ_FILES.decoder, RNN_SEQ2SEQ_FILES.encoder, RNN_SEQ2SEQ_FILES.decoder].map(graphFile);
+const GRAPHS = [EXPORT_FILES.model, DECODER_LM_FILES.sharedCache, SEQ2SEQ_FILES.encoder, SEQ2SEQ_FILES.decoder, RNN_SEQ2SEQ_FILES.encoder, RNN_SEQ2SEQ_FILES.decoder].map(graphFile);
 
 const EXPORT_ENTRIES = [EXPORT_FILES.config, EXPORT_FILES.tokenizer, EXPORT_FILES.tokenizerConfig, EXPORT_FILES.generationConfig, EXPORT_FILES.preprocessorConfig];
 
@@ -85,6 +89,11 @@ async function listFiles(dir: string): Promise<string[]> {
 export async function exportCommand(checkpoint: string, o: ExportCommandOptions): Promise<void> {
   if (o.quantize !== undefined && !Object.hasOwn(QUANTIZERS, o.quantize)) throw new CliError(`--quantize: "${o.quantize}" is not supported; use ${Object.keys(QUANTIZERS).join(', ')}`, 2);
   if (o.optimize && o.withAttention) throw new CliError('--optimize: a fused graph has no attention weights; give --optimize or --with-attention, not both', 2);
+  const kvCache = o.kvCache ?? 'standard';
+  if (kvCache !== 'standard' && kvCache !== 'shared') throw new CliError(`--kv-cache: "${kvCache}" is not supported; use standard or shared`, 2);
+  if (kvCache === 'shared' && (o.withAttention || o.quantize || (o.target ?? 'onnx') !== 'onnx' || (o.format ?? 'onnx') !== 'onnx' || o.adapterOnly)) {
+    throw new CliError('--kv-cache shared: the in-place cache graph has no attention weights, is not quantized, and is for the ONNX export folder only; it takes no --with-attention, --quantize, --target triton, --format hf or --adapter-only', 2);
+  }
   if ((await folderKind(checkpoint)) !== 'checkpoint') throw new CliError(`${checkpoint}: already an export folder; export takes a training checkpoint`);
   const target = o.target ?? 'onnx';
   if (target !== 'onnx' && target !== 'triton') throw new CliError(`--target: "${target}" is not supported; use onnx or triton`, 2);
@@ -109,7 +118,10 @@ export async function exportCommand(checkpoint: string, o: ExportCommandOptions)
   let parity: Parity;
   let written = [o.out];
   try {
-    await exportFolder(checkpoint, folder, { withAttention: o.withAttention, optimize: o.optimize ?? false });
+    await exportFolder(checkpoint, folder, { withAttention: o.withAttention, optimize: o.optimize ?? false, kvCache }).catch((error: unknown) => {
+      // What the model's config rules out for the in-place graph (its scores, head size, preset) is a usage error of the flag.
+      throw kvCache === 'shared' && error instanceof ConfigError ? new CliError(`--kv-cache shared: ${error.message}`, 2) : error;
+    });
     const quantize = o.quantize === undefined ? undefined : QUANTIZERS[o.quantize]!;
     if (quantize) {
       for (const file of (await listFiles(folder)).filter((f) => f.endsWith('.onnx'))) {
@@ -136,7 +148,7 @@ export async function exportCommand(checkpoint: string, o: ExportCommandOptions)
     if (staging) await rm(staging, { recursive: true, force: true });
   }
   const files = (await Promise.all(written.map(listFiles))).flat();
-  console.log(`exported ${checkpoint} → ${o.out}${target === 'triton' ? ' (Triton model repository)' : ''}${o.optimize ? ' (fused operators)' : ''}${o.quantize ? ` (${o.quantize} weights)` : ''}`);
+  console.log(`exported ${checkpoint} → ${o.out}${target === 'triton' ? ' (Triton model repository)' : ''}${o.optimize ? ' (fused operators)' : ''}${kvCache === 'shared' ? ' (+ in-place KV cache graph)' : ''}${o.quantize ? ` (${o.quantize} weights)` : ''}`);
   let total = 0;
   for (const file of files) {
     const size = (await stat(file)).size;

@@ -150,13 +150,13 @@ export function textSelfAttention<C extends TokenModelConfig & { numHeads: numbe
     checkpoint: async (_t, model, config, tokenizer, text) => checkpointSelfAttention(model, tokenBatch(tokenizer!, [text], config.maxSeqLen), tokenizer!, config.numHeads, causal),
     async export(dir, config, text) {
       const rt = await import('@attend/runtime-onnx/node');
-      const { model, tokenizer } = await rt.loadExportFolder(dir);
+      const { model, tokenizer, release } = await rt.loadExportFolder(dir);
       try {
         const batch = tokenBatch(tokenizer, [text], config.maxSeqLen);
         const out = await model.run({ inputIds: { data: batch.ids, batchSize: 1, seqLen: batch.seqLen } });
         return { sets: selfAttentionSets(tokenizer, Array.from(batch.ids), config.numHeads, exportLayers(dir, out.attentions, 'attentions', layers(config)), causal) };
       } finally {
-        await model.release();
+        await release();
       }
     },
   };

@@ -77,7 +77,7 @@ export async function openEngine(folder: string, options: { device?: InferDevice
   });
   const { sessions, tokenizer } = opened;
   if ('encoder' in sessions) return seq2seqEngine(sessions.encoder, sessions.decoder, tokenizer!, runtime);
-  return cliKind(opened.config).serve === 'generate' ? lmEngine(sessions.model, tokenizer!, runtime) : classifierEngine(textModelSession(sessions.model), tokenizer!, runtime);
+  return cliKind(opened.config).serve === 'generate' ? lmEngine(sessions.model, tokenizer!, runtime, opened.release) : classifierEngine(textModelSession(sessions.model), tokenizer!, runtime);
 }
 
 const isGreedy = (s: DecodeStrategy): boolean => s.kind === 'greedy';
@@ -119,7 +119,8 @@ async function decodeBatch(
   });
 }
 
-function lmEngine(model: OnnxModel, tokenizer: Tokenizer, runtime: string): Engine {
+/** `release` frees the folder's sessions: the model's, and the in-place cache graph that generates for it where one was opened. */
+function lmEngine(model: OnnxModel, tokenizer: Tokenizer, runtime: string, release: () => Promise<void>): Engine {
   const c = tokenConfig(model.config, 'attend serve');
   return {
     task: 'generate',
@@ -141,7 +142,7 @@ function lmEngine(model: OnnxModel, tokenizer: Tokenizer, runtime: string): Engi
         }),
       );
     },
-    close: () => model.release(),
+    close: release,
   };
 }
 

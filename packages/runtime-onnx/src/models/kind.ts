@@ -12,6 +12,7 @@ import type { OrtRuntime } from '../session.js';
 import { EXPORT_FILES } from '../folder-files.js';
 import type { FileBytes } from '../graph-file.js';
 import type { GraphKind } from '../graph-io.js';
+import type { Device } from '../devices.js';
 import type { GraphBuilder } from '../onnx/graph.js';
 import type { WeightReader } from '../weights.js';
 
@@ -21,6 +22,17 @@ export interface LayoutGraph {
   graph: GraphKind;
   /** Outputs that carry attention weights; absent for a graph that never has any (the GRU encoder). */
   attentions?: RegExp;
+}
+
+/**
+ * A graph a folder may hold besides its layout's (the decoder-lm's in-place cache graph): written
+ * on request, listed in config.json's `attend_graphs` (graph kind → file), opened only on
+ * `devices`, and then handed to the main session by `attach`.
+ */
+export interface OptionalLayoutGraph extends LayoutGraph {
+  readonly devices: readonly Device[];
+  /** Links the opened graph to the layout's `model` session, which then uses it and releases it with its own release(). */
+  attach(model: GraphSession, extra: GraphSession): void;
 }
 
 /** The graphs of a layout by role: one model, or an encoder and a decoder (step). */
@@ -35,6 +47,8 @@ export interface ExportLayout {
   readonly files: readonly string[];
   /** Files only transformers.js reads (the tokenizer and generation configs); checked unless the caller opts out. */
   readonly transformersJsFiles: readonly string[];
+  /** Graphs the folder may also hold, by graph kind (see OptionalLayoutGraph). */
+  readonly optionalGraphs?: { readonly [G in GraphKind]?: OptionalLayoutGraph };
 }
 
 /** Attention outputs of the Transformer graphs: `attentions.{i}`, `encoder_attentions.{i}`, …. */
@@ -62,7 +76,12 @@ export interface CheckpointSource {
   withAttention: boolean;
   /** ExportOptions.optimize: fused ONNX Runtime operators. */
   optimize: boolean;
+  /** 'shared': also write the in-place cache graph (a decoder-lm's optional graph). */
+  kvCache: FolderKvCache;
 }
+
+/** Which KV-cache graphs an export folder holds: the standard one alone, or the in-place one beside it. */
+export type FolderKvCache = 'standard' | 'shared';
 
 export interface RuntimeKind<C extends ModelConfig> {
   /** The export folder's graph files and what else it holds (the loader reads this). */

@@ -73,6 +73,28 @@ abstract class LmCacheSession extends GraphSession<DecoderLmConfig> {
 
 /** A decoder-lm's KV-cache graph. */
 export class CachedLmSession extends LmCacheSession {
+  private inPlace: SharedCacheLmSession | undefined;
+
+  /** The same folder's in-place cache graph, which generation uses in place of this one (see kv-cache.ts); undefined when none was opened. */
+  get inPlaceCache(): SharedCacheLmSession | undefined {
+    return this.inPlace;
+  }
+
+  /**
+   * Makes generation over this graph run `session` (the same model's 'decoder-shared-cache'
+   * graph) instead; this session's release() releases it too.
+   */
+  useInPlaceCache(session: SharedCacheLmSession): void {
+    if (JSON.stringify(session.config) !== JSON.stringify(this.config)) throw new OnnxModelError(`${session.source}: its config differs from ${this.source}'s (graphs of different models?)`);
+    this.inPlace = session;
+  }
+
+  override async release(): Promise<void> {
+    const inPlace = this.inPlace;
+    this.inPlace = undefined;
+    await Promise.all([super.release(), inPlace?.release()]);
+  }
+
   /** The forward pass over whole sequences: the first call, positions 0 … T − 1 and an empty past. */
   async run(feeds: ForwardFeeds): Promise<ForwardOutputs> {
     const { logits, attentions } = await this.runCached({ inputIds: feeds.inputIds, ...(feeds.attentionMask ? { attentionMask: feeds.attentionMask } : {}) });

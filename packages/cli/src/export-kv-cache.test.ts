@@ -1,0 +1,119 @@
+// `attend export --kv-cache shared` through the built CLI: the folder gains
+// onnx/model_shared_cache.onnx (its parity is part of the printed figure), `attend generate` and
+// `attend serve`'s engine run it on cpu and say so in their runtime, with the standard folder's
+// text (greedy, seeded sampling, beam search); on --device wasm the standard graph generates
+// the same text; --overwrite without it drops the earlier in-place graph; combinations the
+// in-place graph cannot serve are usage errors (exit 2, one line) that write nothing.
+
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openEngine } from './serve/engine.js';
+import { tinyExport } from './test-utils/tiny-export.js';
+
+const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+let dir: string;
+let shared: string;
+
+const attend = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
+
+beforeAll(async () => {
+  await stat(BIN);
+  dir = await mkdtemp(join(tmpdir(), 'attend-kv-cache-'));
+  await tinyExport(dir, 'decoder-lm', 3);
+  await tinyExport(dir, 'encoder-classifier', 3);
+  shared = join(dir, 'shared');
+  const r = attend(['export', join(dir, 'decoder-lm-ckpt'), '--out', shared, '--kv-cache', 'shared']);
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  expect(r.stdout).toContain('(+ in-place KV cache graph)');
+  expect(r.stdout).toContain('model_shared_cache.onnx');
+  const m = /max \|tfjs − onnxruntime-node\| logit = (\S+)/.exec(r.stdout);
+  expect(Number(m?.[1])).toBeLessThanOrEqual(1e-4);
+}, 60_000);
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** `attend generate --json` on `folder`: the runtime it reports and the generated texts. */
+function generated(folder: string, args: string[]): { runtime: string; outputs: string[] } {
+  const r = attend(['generate', folder, 'the cat', 'a dog sat', '--max-new-tokens', '12', '--json', ...args]);
+  expect(r.status, r.stderr).toBe(0);
+  const json = JSON.parse(r.stdout) as { runtime: string; results: { output: string }[] };
+  return { runtime: json.runtime, outputs: json.results.map((x) => x.output) };
+}
+
+describe('attend export --kv-cache shared', () => {
+  it('writes the in-place graph beside onnx/model.onnx, listed in config.json', async () => {
+    expect((await readdir(join(shared, 'onnx'))).sort()).toEqual(['model.onnx', 'model_shared_cache.onnx']);
+    const config = JSON.parse(await readFile(join(shared, 'config.json'), 'utf8')) as Record<string, unknown>;
+    expect(config.attend_graphs).toEqual({ 'decoder-shared-cache': 'onnx/model_shared_cache.onnx' });
+    expect(await readFile(join(shared, 'onnx', 'model.onnx'))).toEqual(await readFile(join(dir, 'decoder-lm', 'onnx', 'model.onnx')));
+  });
+
+  for (const [name, args] of [
+    ['greedy', []],
+    ['sampling with a seed', ['--sample', '--seed', '9', '--temperature', '1.4']],
+    ['beam search', ['--beam', '3']],
+  ] as const) {
+    it(`generate runs the in-place graph on cpu and the standard graph on wasm, with the standard folder's text: ${name}`, () => {
+      const standard = generated(join(dir, 'decoder-lm'), [...args]);
+      const inPlace = generated(shared, [...args]);
+      expect(standard.runtime).toBe('onnxruntime-node (cpu; KV cache onnx/model.onnx)');
+      expect(inPlace.runtime).toBe('onnxruntime-node (cpu; KV cache onnx/model_shared_cache.onnx (in place))');
+      expect(inPlace.outputs).toEqual(standard.outputs);
+      expect(inPlace.outputs.join('')).not.toBe('');
+      if (name !== 'greedy') return;
+      const wasm = generated(shared, ['--device', 'wasm']);
+      expect(wasm.runtime).toBe('onnxruntime-web (wasm; KV cache onnx/model.onnx)');
+      expect(wasm.outputs).toEqual(standard.outputs);
+    });
+  }
+
+  it("serve's engine generates with the in-place graph and the standard folder's text", async () => {
+    const engines = [await openEngine(shared), await openEngine(join(dir, 'decoder-lm'))];
+    try {
+      expect(engines[0]!.runtime).toContain('model_shared_cache.onnx (in place)');
+      const [a, b] = await Promise.all(engines.map((e) => e.runDecode!([{ ids: e.encode('the cat'), maxNewTokens: 10, strategy: { kind: 'greedy' } }, { ids: e.encode('a dog'), maxNewTokens: 10, strategy: { kind: 'greedy' } }], () => true)));
+      expect(a).toEqual(b);
+    } finally {
+      for (const e of engines) await e.close();
+    }
+  });
+
+  it('--overwrite with the standard cache alone drops the earlier in-place graph and its listing', async () => {
+    const out = join(dir, 'overwritten');
+    expect(attend(['export', join(dir, 'decoder-lm-ckpt'), '--out', out, '--kv-cache', 'shared']).status).toBe(0);
+    const r = attend(['export', join(dir, 'decoder-lm-ckpt'), '--out', out, '--overwrite']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(await readdir(join(out, 'onnx'))).toEqual(['model.onnx']);
+    expect((JSON.parse(await readFile(join(out, 'config.json'), 'utf8')) as Record<string, unknown>).attend_graphs).toBeUndefined();
+    expect(generated(out, []).runtime).toBe('onnxruntime-node (cpu; KV cache onnx/model.onnx)');
+  });
+
+  it('refuses what the in-place graph cannot serve (exit 2, one line, nothing written)', async () => {
+    const cases: [string[], string][] = [
+      [['--with-attention'], '--kv-cache shared: the in-place cache graph has no attention weights'],
+      [['--quantize', 'int8-dynamic'], '--kv-cache shared: the in-place cache graph has no attention weights, is not quantized'],
+      [['--target', 'triton'], 'it takes no --with-attention, --quantize, --target triton'],
+    ];
+    for (const [extra, message] of cases) {
+      const out = join(dir, `refused-${extra[0]!.slice(2)}`);
+      const r = attend(['export', join(dir, 'decoder-lm-ckpt'), '--out', out, '--kv-cache', 'shared', ...extra]);
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toContain(message);
+      await expect(stat(out)).rejects.toThrow();
+    }
+    const out = join(dir, 'refused-classifier');
+    const r = attend(['export', join(dir, 'encoder-classifier-ckpt'), '--out', out, '--kv-cache', 'shared']);
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toBe("attend: --kv-cache shared: kvCache: 'shared' writes a decoder-lm's in-place cache graph; a 'encoder-classifier' export has none\n");
+    await expect(stat(out)).rejects.toThrow();
+    const bad = attend(['export', join(dir, 'decoder-lm-ckpt'), '--out', join(dir, 'refused-value'), '--kv-cache', 'inplace']);
+    expect(bad.status).toBe(2);
+  });
+});
