@@ -10,6 +10,7 @@ import type { CaptionAttentionRow, FlopsLengths, GlimpseClassifierConfig, ModelC
 import type { ExportSessions } from '@attend/runtime-onnx';
 import type { AttendModel, TrainBatch } from '@attend/transformer';
 import type { AttentionSet } from './attention.js';
+import type { AttentionPick } from './caption.js';
 import type { StnView } from '../stn-figure.js';
 import type { TrainData } from '../train-data.js';
 import type { TrainSettings } from '../train-settings.js';
@@ -102,10 +103,10 @@ export interface CliKind<C extends ModelConfig> {
   readonly train: TrainKind;
   /** attend attention: the maps of `text` (a vit-classifier: a CSV line of pixel values). */
   readonly attention: {
-    /** From a checkpoint's tfjs model; `tokenizer` is there for every kind with text. */
-    checkpoint(t: Transformer, model: AttendModel, config: C, tokenizer: Tokenizer | undefined, text: string): Promise<KindAttention>;
+    /** From a checkpoint's tfjs model; `tokenizer` is there for every kind with text; `pick`: a captioner's --layer and --head. */
+    checkpoint(t: Transformer, model: AttendModel, config: C, tokenizer: Tokenizer | undefined, text: string, pick?: AttentionPick): Promise<KindAttention>;
     /** From the export folder `dir` (attention outputs: --with-attention). */
-    export(dir: string, config: C, text: string): Promise<KindAttention>;
+    export(dir: string, config: C, text: string, pick?: AttentionPick): Promise<KindAttention>;
   };
   /** attend export --check: the checkpoint's `model` against the export folder `exportDir`. */
   parity(t: Transformer, model: AttendModel, config: C, exportDir: string): Promise<Parity>;

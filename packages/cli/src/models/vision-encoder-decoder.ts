@@ -1,27 +1,25 @@
 // The CLI's vision-encoder-decoder (the Transformer captioner): trains on the digit-scenes task
 // as the LSTM captioner does (its CAPTION_TRAINING: `--task digit-scenes --captioner transformer`
 // or `--preset vision-encoder-decoder`); `attend export --check` runs the folder's two graphs
-// one word at a time through the decoder's caches. `attend attention` and `attend bench` do
-// not take it yet (one line each).
+// one word at a time through the decoder's caches; `attend attention` draws each generated
+// word's cross-attention over the patch grid and `attend bench` times its export, both as the
+// LSTM captioner's (models/caption.ts).
 
-import type { VisionEncoderDecoderConfig } from '@attend/core';
-import { CliError } from '../errors.js';
+import { captionPatchGrid, type VisionEncoderDecoderConfig } from '@attend/core';
+import { CAPTION_BENCH, captionAttentionOf, type CaptionLayout } from './caption.js';
 import { CAPTION_TRAINING, captionParity } from './image-captioner.js';
-import type { CliKind, KindAttention } from './kind.js';
+import type { CliKind } from './kind.js';
 
-const notYet = (what: string) => async (): Promise<never> => {
-  throw new CliError(`attend ${what} does not take a vision-encoder-decoder yet`);
-};
+/** How the cross-attention maps onto the scene: one location per patch, after the encoder's CLS state (left out of the figure). */
+function layout(config: VisionEncoderDecoderConfig): CaptionLayout {
+  const { imageHeight, imageWidth, patchSize } = captionPatchGrid(config);
+  return { grid: { rows: imageHeight / patchSize, cols: imageWidth / patchSize, window: patchSize, stride: patchSize }, hard: false, leading: 1 };
+}
 
 export const VISION_ENCODER_DECODER: CliKind<VisionEncoderDecoderConfig> = {
   train: CAPTION_TRAINING,
-  attention: { checkpoint: notYet('attention') as () => Promise<KindAttention>, export: notYet('attention') as () => Promise<KindAttention> },
+  attention: captionAttentionOf(layout),
   parity: captionParity((rt, dir, pixels, target) => rt.visionCaptionFolderLogits(dir, pixels, target)),
-  bench: {
-    export: notYet('bench'),
-    trainBatch: () => {
-      throw new CliError('attend bench does not take a vision-encoder-decoder yet');
-    },
-  },
+  bench: CAPTION_BENCH,
   flopsLength: 'source',
 };

@@ -24,6 +24,7 @@ import { WeightReader } from '../../weights.js';
 import { SEQ2SEQ_FILES } from '../encoder-decoder/export.js';
 import { LAYER_ATTENTIONS, TEXT_FILES, type RuntimeKind } from '../kind.js';
 import { checkedTensors } from '../rnn-seq2seq/export.js';
+import { visionCaptionerTranslator } from './session.js';
 
 /** The two graphs of a vision-encoder-decoder export (see the top of this file), as ONNX ModelProto bytes. */
 export function exportVisionEncoderDecoder(
@@ -65,4 +66,5 @@ export const VISION_ENCODER_DECODER: RuntimeKind<VisionEncoderDecoderConfig> = {
     return { [SEQ2SEQ_FILES.encoder]: encoder, [SEQ2SEQ_FILES.decoder]: decoder };
   },
   folderJson: (config) => ({ [EXPORT_FILES.generationConfig]: generationConfig(config), [EXPORT_FILES.preprocessorConfig]: visionEncoderDecoderPreprocessorConfig(config) }),
+  captioner: visionCaptionerTranslator,
 };
