@@ -12,11 +12,10 @@
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { hasTokens, tokenizerFromJSON, type ModelConfig } from '@attend/core';
+import { hasTokens, tokenizerFromJSON, type ModelConfig, type AttentionPick } from '@attend/core';
 import { CliError } from './errors.js';
 import { folderKind } from './model-folder.js';
 import type { AttentionSet } from './models/attention.js';
-import type { AttentionPick } from './models/caption.js';
 import type { KindAttention } from './models/kind.js';
 import { cliKind } from './models/registry.js';
 

@@ -5,19 +5,18 @@
 // over the patch grid from both (the same words and weights; a chosen --layer and --head), bench;
 // and the one-line errors.
 
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attend } from './test-utils/attend.js';
 import { writeBarDigits } from './test-utils/bar-digits.js';
+import { checkBench, checkEvalAgrees, checkInferAgrees, csvRow, SCENE_H as H, SCENE_W as W, scene, wordLines } from './test-utils/caption-scenes.js';
 
 let dir = '';
 let digits = '';
 let run = '';
 let exported = '';
-const [H, W] = [12, 24];
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'attend-vcaption-tools-'));
@@ -35,57 +34,13 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** A scene's pixel values: bars of grey k/255 (exact in a PNG) where (i + k) % 5 === 0. */
-const scene = (k: number): number[] => Array.from({ length: H * W }, (_, i) => ((i + k) % 5 === 0 ? (60 + 40 * k) / 255 : 0));
-const csvRow = (values: number[]): string => values.map((v) => v.toFixed(4)).join(',');
-
-async function writePng(file: string, values: number[]): Promise<void> {
-  const png = new PNG({ width: W, height: H });
-  values.forEach((v, i) => {
-    const g = Math.round(v * 255);
-    png.data.set([g, g, g, 255], 4 * i);
-  });
-  await writeFile(file, PNG.sync.write(png));
-}
-
-/** The terminal lines of `attend attention` that give each word's largest weight and where. */
-const wordLines = (s: string) => s.split('\n').filter((l) => /largest α/.test(l));
-
 describe('the vision-encoder-decoder through infer, eval, attention and bench', () => {
   it('infer: the export folder captions CSV rows as the checkpoint does, on cpu and wasm, greedy and beam; a PNG as its pixel row', async () => {
-    const rows = [0, 1, 2].map((k) => csvRow(scene(k)));
-    const fromCheckpoint = await attend(['infer', run, ...rows]);
-    expect(fromCheckpoint.stderr).toBe('');
-    const lines = fromCheckpoint.stdout.replace(/\n$/, '').split('\n');
-    expect(lines).toHaveLength(3);
-    expect(lines.some((l) => l.length > 0)).toBe(true);
-    for (const device of ['cpu', 'wasm']) {
-      const fromExport = await attend(['infer', exported, ...rows, '--device', device]);
-      expect(fromExport.stderr).toBe('');
-      expect(fromExport.stdout).toBe(fromCheckpoint.stdout);
-    }
-    const beam = await attend(['infer', exported, ...rows, '--beam', '3']);
-    expect(beam.stderr).toBe('');
-    expect(beam.stdout).toBe((await attend(['infer', run, ...rows, '--beam', '3'])).stdout);
-    const png = join(dir, 'scene.png');
-    await writePng(png, scene(1));
-    const fromPng = await attend(['infer', exported, png]);
-    expect(fromPng.stderr).toBe('');
-    expect(fromPng.stdout).toBe(`${lines[1]}\n`);
+    await checkInferAgrees(run, exported, dir);
   }, 120_000);
 
   it('eval: test scenes score the same from the checkpoint and the export, by digit count', async () => {
-    const args = ['--digits-csv', digits, '--scenes', '24', '--scene-digits', '1-2', '--batch-size', '8', '--json'];
-    const results = [];
-    for (const model of [run, exported]) {
-      const r = await attend(['eval', model, ...args]);
-      expect(r.stderr).toBe('');
-      results.push(JSON.parse(r.stdout) as { examples: number; metrics: { exactMatch: number; bleu: number; byDigits: { digits: number; scenes: number }[] } });
-    }
-    expect(results[1]!.metrics).toEqual(results[0]!.metrics);
-    expect(results[0]!.examples).toBe(24);
-    expect(results[0]!.metrics.byDigits.map((g) => g.digits)).toEqual([1, 2]);
-    expect(results[0]!.metrics.byDigits.reduce((n, g) => n + g.scenes, 0)).toBe(24);
+    await checkEvalAgrees(run, exported, digits, 24);
   }, 120_000);
 
   it('attention: each word over the patch grid, the same from the checkpoint and the export, for the last layer and a chosen --layer and --head', async () => {
@@ -133,13 +88,6 @@ describe('the vision-encoder-decoder through infer, eval, attention and bench', 
   }, 120_000);
 
   it('bench: an export times the forward, the per-word step and whole captions; a checkpoint its training step', async () => {
-    const r = await attend(['bench', exported, '--seconds', '0.2', '--json']);
-    expect(r.stderr).toBe('');
-    const json = JSON.parse(r.stdout) as { rows: { runtime: string; forwardMs: number; decodeMsPerToken: number; msPerCaption: number }[] };
-    expect(json.rows.map((row) => row.runtime)).toEqual(['onnxruntime-node cpu, 1 thread', 'onnxruntime-node cpu, 2 threads', 'onnxruntime-web wasm']);
-    for (const row of json.rows) for (const x of [row.forwardMs, row.decodeMsPerToken, row.msPerCaption]) expect(x).toBeGreaterThan(0);
-    const checkpoint = await attend(['bench', run, '--seconds', '0.2', '--train-steps', '1', '--batch-size', '4']);
-    expect(checkpoint.stderr).toBe('');
-    expect(checkpoint.stdout).toMatch(/forward, 1 × 3 tokens/);
+    await checkBench(run, exported);
   }, 120_000);
 });

@@ -7,9 +7,8 @@
 // A captioner: one panel per generated word with its attention over the scene (core's caption-figure.ts), read from the decoding loop's steps.
 
 import { join } from 'node:path';
-import { captionAttentionSvg, modelTask, numAttentionHeads } from '@attend/core';
+import { captionAttentionSvg, modelTask, numAttentionHeads, type AttentionPick } from '@attend/core';
 import { headWeights, inputAttention, terminalHeatmap } from '../attention-maps.js';
-import type { AttentionPick } from '../models/caption.js';
 import { CliError } from '../errors.js';
 import { writeFileAtomic } from '../files.js';
 import { attentionHeatmapSvg } from '../plots.js';

@@ -6,7 +6,7 @@
 // Translator or an export's ONNX one, never a second pass — and `attend bench`'s timings of an
 // export: the teacher-forced forward, the per-word step and a whole greedy caption.
 
-import { createRng, decodeRows, translateWith, type CaptionAttentionRow, type CaptionGrid, type RowOutputs, type StepOutputs, type ImageToTextConfig, type TokenModelConfig, type Tokenizer, type Translator } from '@attend/core';
+import { captionStepAttention, ConfigError, createRng, decodeRows, translateWith, type AttentionPick, type CaptionAttentionRow, type CaptionLayout, type ImageToTextConfig, type TokenModelConfig, type Tokenizer, type Translator } from '@attend/core';
 import type { ExportSessions, ImageSource } from '@attend/runtime-onnx';
 import { CliError } from '../errors.js';
 import { imageInputs } from '../inputs.js';
@@ -16,45 +16,9 @@ import { cachedDecodeMs, forwardTimings, timeMs } from './bench.js';
 import type { CliKind, ExportTimings, KindAttention, Runtime } from './kind.js';
 import { randomRows } from './parity.js';
 
-/** How a caption kind's attention maps onto its image: the grid, and whether it takes one location per word (hard attention). */
-export interface CaptionLayout {
-  grid: CaptionGrid;
-  hard: boolean;
-  /** Positions the attention covers before the grid's (the Transformer encoder's CLS state), left out of the figure; default 0. */
-  leading?: number;
-}
-
-/** The cross-attention `attend attention` draws: one layer (default the last) and one head (default the heads' mean). */
-export interface AttentionPick {
-  layer?: number;
-  head?: number;
-}
-
 /** The pixels [H, W] of `text`: a CSV line of pixel values or a PNG file's path. */
 export async function scenePixels(config: PngModelConfig, text: string): Promise<Float32Array> {
   return imageInputs(await withPngLines([text], config), config).pixels;
-}
-
-/**
- * The attention row of one step over the grid: the picked cross-attention layer's [heads, L]
- * (the last layer, heads averaged, unless `pick` says), without the `leading` positions;
- * undefined when the step has none. A layer or head the model lacks is a usage error naming the flag.
- */
-function stepAttention(outputs: StepOutputs | RowOutputs, pick: AttentionPick, leading: number): Float32Array | undefined {
-  const layers = Object.keys(outputs)
-    .filter((name) => /^cross_attentions\.\d+$/.test(name))
-    .sort((a, b) => Number(a.split('.')[1]) - Number(b.split('.')[1]));
-  if (layers.length === 0) return undefined;
-  const layer = pick.layer ?? layers.length - 1;
-  if (layer >= layers.length) throw new CliError(`--layer: ${layer} is out of range; the model has ${layers.length} cross-attention layer${layers.length === 1 ? '' : 's'} (0–${layers.length - 1})`, 2);
-  const { data, dims } = outputs[layers[layer]!]!;
-  const K = dims.at(-1)!;
-  const heads = data.length / K;
-  if (pick.head !== undefined && pick.head >= heads) throw new CliError(`--head: ${pick.head} is out of range; the model has ${heads} heads (0–${heads - 1})`, 2);
-  const picked = pick.head === undefined ? Array.from({ length: heads }, (_, h) => h) : [pick.head];
-  const row = new Float32Array(K - leading);
-  for (const h of picked) for (let i = 0; i < row.length; i++) row[i]! += data[h * K + leading + i]! / picked.length;
-  return row;
 }
 
 /**
@@ -66,7 +30,7 @@ export async function captionAttention<S extends { batchSize: number }>(translat
   const { step, release } = await translator.start(source);
   try {
     const [row] = await decodeRows(step, greedyOptions(config));
-    const alphas = row!.steps.map((s) => stepAttention(s, pick, layout.leading ?? 0));
+    const alphas = row!.steps.map((s) => flagged(() => captionStepAttention(s, pick, layout)));
     if (alphas.some((a) => a === undefined)) throw noAttention(where, 'cross_attentions.0');
     const output = tokenizer.decode(row!.ids);
     const words = [...row!.ids.map((id) => tokenizer.decode([id])), ...(row!.steps.length > row!.ids.length ? ['</s>'] : [])];
@@ -74,6 +38,16 @@ export async function captionAttention<S extends { batchSize: number }>(translat
     return { output, sets: [], caption };
   } finally {
     release?.();
+  }
+}
+
+/** `run()`, its ConfigError about `layer` or `head` a usage error naming the flag (`--layer: …`). */
+function flagged<T>(run: () => T): T {
+  try {
+    return run();
+  } catch (error) {
+    if (error instanceof ConfigError) throw new CliError(`--${error.message}`, 2);
+    throw error;
   }
 }
 

@@ -5,9 +5,9 @@
 // word's α over the scene and `attend bench` times its export's forward, steps and whole
 // captions (models/caption.ts, shared by caption kinds).
 
-import { captionSourceLength, createRng, featureGrid, imageToTextConfig, type ImageCaptionerConfig, type ImageToTextConfig } from '@attend/core';
+import { captionerAttentionLayout, captionSourceLength, createRng, imageToTextConfig, type ImageCaptionerConfig, type ImageToTextConfig } from '@attend/core';
 import type { TokenBatch } from '@attend/transformer';
-import { CAPTION_BENCH, captionAttentionOf, type CaptionLayout } from './caption.js';
+import { CAPTION_BENCH, captionAttentionOf } from './caption.js';
 import { CliError } from '../errors.js';
 import type { TrainData } from '../train-data.js';
 import type { CliKind, TrainKind } from './kind.js';
@@ -43,11 +43,6 @@ export const CAPTION_TRAINING: TrainKind<Scenes> = {
   },
 };
 
-/** How α maps onto the scene: the convolution's grid of windows; hard attention takes one location per word. */
-function layout(config: ImageCaptionerConfig): CaptionLayout {
-  return { grid: { ...featureGrid(config), window: config.patchSize, stride: config.patchStride }, hard: config.visualAttention === 'hard' };
-}
-
 /** A usage error for a captioner without attention (Show and Tell). */
 function checkAttends(config: ImageCaptionerConfig, where: string): void {
   if (config.visualAttention === 'none') throw new CliError(`${where}: this image-captioner has no attention (visualAttention 'none': the image only sets the LSTM's first state)`);
@@ -55,7 +50,7 @@ function checkAttends(config: ImageCaptionerConfig, where: string): void {
 
 export const IMAGE_CAPTIONER: CliKind<ImageCaptionerConfig> = {
   train: CAPTION_TRAINING,
-  attention: captionAttentionOf(layout, checkAttends),
+  attention: captionAttentionOf(captionerAttentionLayout, checkAttends),
   parity: captionParity((rt, dir, pixels, target) => rt.captionerFolderLogits(dir, pixels, target)),
   bench: CAPTION_BENCH,
   flopsLength: 'source',

@@ -6,11 +6,10 @@
 // compiler asks for it). The parts kinds share are in models/train.ts, attention.ts, parity.ts
 // and bench.ts.
 
-import type { CaptionAttentionRow, FlopsLengths, GlimpseClassifierConfig, ModelConfig, Rng, Tokenizer } from '@attend/core';
+import type { CaptionAttentionRow, FlopsLengths, GlimpseClassifierConfig, ModelConfig, Rng, Tokenizer, AttentionPick } from '@attend/core';
 import type { ExportSessions } from '@attend/runtime-onnx';
 import type { AttendModel, TrainBatch } from '@attend/transformer';
 import type { AttentionSet } from './attention.js';
-import type { AttentionPick } from './caption.js';
 import type { StnView } from '../stn-figure.js';
 import type { TrainData } from '../train-data.js';
 import type { TrainSettings } from '../train-settings.js';

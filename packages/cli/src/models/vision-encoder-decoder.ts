@@ -5,20 +5,14 @@
 // word's cross-attention over the patch grid and `attend bench` times its export, both as the
 // LSTM captioner's (models/caption.ts).
 
-import { captionPatchGrid, type VisionEncoderDecoderConfig } from '@attend/core';
-import { CAPTION_BENCH, captionAttentionOf, type CaptionLayout } from './caption.js';
+import { patchAttentionLayout, type VisionEncoderDecoderConfig } from '@attend/core';
+import { CAPTION_BENCH, captionAttentionOf } from './caption.js';
 import { CAPTION_TRAINING, captionParity } from './image-captioner.js';
 import type { CliKind } from './kind.js';
 
-/** How the cross-attention maps onto the scene: one location per patch, after the encoder's CLS state (left out of the figure). */
-function layout(config: VisionEncoderDecoderConfig): CaptionLayout {
-  const { imageHeight, imageWidth, patchSize } = captionPatchGrid(config);
-  return { grid: { rows: imageHeight / patchSize, cols: imageWidth / patchSize, window: patchSize, stride: patchSize }, hard: false, leading: 1 };
-}
-
 export const VISION_ENCODER_DECODER: CliKind<VisionEncoderDecoderConfig> = {
   train: CAPTION_TRAINING,
-  attention: captionAttentionOf(layout),
+  attention: captionAttentionOf(patchAttentionLayout),
   parity: captionParity((rt, dir, pixels, target) => rt.visionCaptionFolderLogits(dir, pixels, target)),
   bench: CAPTION_BENCH,
   flopsLength: 'source',
