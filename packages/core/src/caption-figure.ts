@@ -8,8 +8,11 @@
 // both draw it.
 
 import { attentionColor, attentionLegendStops, rgbHex } from './attention-colors.js';
-import type { RowOutputs, StepOutputs } from './decoding.js';
+import { decodeRows, type RowOutputs, type StepOutputs } from './decoding.js';
 import { ConfigError } from './errors.js';
+import type { TokenModelConfig } from './models/registry.js';
+import type { Tokenizer } from './tokenizers/index.js';
+import { translateDecodeOptions, type Translator } from './translate.js';
 
 /** The grid a captioner attends over: rows × cols locations, each reading a window × window square at stride `stride`. */
 export interface CaptionGrid {
@@ -55,6 +58,24 @@ export function captionStepAttention(outputs: StepOutputs | RowOutputs, pick: At
   const row = new Float32Array(K - leading);
   for (const h of picked) for (let i = 0; i < row.length; i++) row[i]! += data[h * K + leading + i]! / picked.length;
   return row;
+}
+
+/**
+ * The greedy caption of one image by `translator` (a captioner's, tfjs or ONNX, whose steps carry
+ * their cross-attention) with each generated word's attention over the grid (captionStepAttention;
+ * undefined for a step without attention): the word ids, the caption, the words (eos as `</s>`
+ * when it was produced) and one α per word. What `attend attention` and the playground draw.
+ */
+export async function captionWithAttention<S extends { batchSize: number }>(translator: Translator<S>, source: S, config: TokenModelConfig, tokenizer: Tokenizer, layout: Pick<CaptionLayout, 'leading'>, pick: AttentionPick = {}): Promise<{ ids: number[]; output: string; words: string[]; alphas: (Float32Array | undefined)[] }> {
+  const { step, release } = await translator.start(source);
+  try {
+    const [row] = await decodeRows(step, translateDecodeOptions(config, 1, { maxNewTokens: config.maxSeqLen - 1 }));
+    const { ids, steps } = row!;
+    const words = [...ids.map((id) => tokenizer.decode([id])), ...(steps.length > ids.length ? ['</s>'] : [])];
+    return { ids, output: tokenizer.decode(ids), words, alphas: steps.map((s) => captionStepAttention(s, pick, layout)) };
+  } finally {
+    release?.();
+  }
 }
 
 /** One captioned image: its pixels, the words generated and each word's α over the grid. */

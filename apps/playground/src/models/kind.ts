@@ -3,7 +3,7 @@
 // registry (or core's `modelTask`, for what only depends on the task) and never compares preset
 // names. Adding a kind: one file here and one line in the registry (the compiler asks for it).
 
-import type { ModelConfig } from '@attend/core';
+import type { CaptionLayout, ModelConfig } from '@attend/core';
 import type { ImageResult } from '../image.js';
 
 /** The attention panels a decoded output shows. */
@@ -25,4 +25,6 @@ export interface PlaygroundKind<C extends ModelConfig> {
   readonly headView?: boolean;
   /** Draws where an image model looked at the painted canvas, from its run's outputs, into `box` (where-view.ts); absent for kinds with no such picture. */
   readonly where?: (box: HTMLElement, config: C, pixels: Float32Array, result: ImageResult) => void;
+  /** A captioner's: how each word's attention maps onto the scene (core's layout of the kind, caption-view.ts); absent for kinds that do not caption. */
+  readonly caption?: (config: C) => CaptionLayout;
 }

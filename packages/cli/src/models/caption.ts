@@ -6,12 +6,12 @@
 // Translator or an export's ONNX one, never a second pass — and `attend bench`'s timings of an
 // export: the teacher-forced forward, the per-word step and a whole greedy caption.
 
-import { captionStepAttention, ConfigError, createRng, decodeRows, translateWith, type AttentionPick, type CaptionAttentionRow, type CaptionLayout, type ImageToTextConfig, type TokenModelConfig, type Tokenizer, type Translator } from '@attend/core';
+import { captionWithAttention, ConfigError, createRng, translateWith, type AttentionPick, type CaptionAttentionRow, type CaptionLayout, type ImageToTextConfig, type TokenModelConfig, type Tokenizer, type Translator } from '@attend/core';
 import type { ExportSessions, ImageSource } from '@attend/runtime-onnx';
 import { CliError } from '../errors.js';
 import { imageInputs } from '../inputs.js';
 import { withPngLines, type PngModelConfig } from '../png-input.js';
-import { greedyOptions, noAttention } from './attention.js';
+import { noAttention } from './attention.js';
 import { cachedDecodeMs, forwardTimings, timeMs } from './bench.js';
 import type { CliKind, ExportTimings, KindAttention, Runtime } from './kind.js';
 import { randomRows } from './parity.js';
@@ -27,26 +27,18 @@ export async function scenePixels(config: PngModelConfig, text: string): Promise
  * `where` names the model in errors.
  */
 export async function captionAttention<S extends { batchSize: number }>(translator: Translator<S>, source: S, config: TokenModelConfig & { imageHeight: number; imageWidth: number }, tokenizer: Tokenizer, pixels: Float32Array, layout: CaptionLayout, where: string, pick: AttentionPick = {}): Promise<KindAttention> {
-  const { step, release } = await translator.start(source);
-  try {
-    const [row] = await decodeRows(step, greedyOptions(config));
-    const alphas = row!.steps.map((s) => flagged(() => captionStepAttention(s, pick, layout)));
-    if (alphas.some((a) => a === undefined)) throw noAttention(where, 'cross_attentions.0');
-    const output = tokenizer.decode(row!.ids);
-    const words = [...row!.ids.map((id) => tokenizer.decode([id])), ...(row!.steps.length > row!.ids.length ? ['</s>'] : [])];
-    const caption: CaptionAttentionRow = { pixels, height: config.imageHeight, width: config.imageWidth, grid: layout.grid, label: `"${output}"`, words, alphas: alphas as Float32Array[], hard: layout.hard };
-    return { output, sets: [], caption };
-  } finally {
-    release?.();
-  }
+  const { output, words, alphas } = await flagged(() => captionWithAttention(translator, source, config, tokenizer, layout, pick));
+  if (alphas.some((a) => a === undefined)) throw noAttention(where, 'cross_attentions.0');
+  const caption: CaptionAttentionRow = { pixels, height: config.imageHeight, width: config.imageWidth, grid: layout.grid, label: `"${output}"`, words, alphas: alphas as Float32Array[], hard: layout.hard };
+  return { output, sets: [], caption };
 }
 
 /** `run()`, its ConfigError about `layer` or `head` a usage error naming the flag (`--layer: …`). */
-function flagged<T>(run: () => T): T {
+async function flagged<T>(run: () => Promise<T>): Promise<T> {
   try {
-    return run();
+    return await run();
   } catch (error) {
-    if (error instanceof ConfigError) throw new CliError(`--${error.message}`, 2);
+    if (error instanceof ConfigError && (error.field === 'layer' || error.field === 'head')) throw new CliError(`--${error.message}`, 2);
     throw error;
   }
 }
