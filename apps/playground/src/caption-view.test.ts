@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { configAs, createRng, patchAttentionLayout, upsampleAttention } from '@attend/core';
 import { captionImages, captionVisionImages, createOnnxModel, type OnnxModel } from '@attend/runtime-onnx/node';
 import { captionScene, wordMatrix } from './caption-view.js';
+import { paint } from './image.js';
+import { openSessions, releaseSessions } from './runtime.js';
 import { memoryFolderFiles, readModelFolder, textTokenizer } from './model-folder.js';
 import { tinyExport } from './test-utils/fixtures.js';
 
@@ -11,7 +13,7 @@ const GRAPHS = {
 } as const;
 
 async function load(preset: keyof typeof GRAPHS, fields: Record<string, unknown>, withAttention = true) {
-  const folder = await readModelFolder(memoryFolderFiles(await tinyExport(preset, { withAttention, fields: { imageHeight: 8, imageWidth: 16, maxSeqLen: 6, ...fields } })), '');
+  const folder = await readModelFolder(memoryFolderFiles(await tinyExport(preset, { withAttention, fields: { imageHeight: 8, imageWidth: 16, maxSeqLen: 6, ...fields } })), 'c/');
   const [encoder, decoder] = await Promise.all(GRAPHS[preset].map((path) => createOnnxModel(folder.graphs[path]!)));
   return { folder, sessions: { encoder: encoder!, decoder: decoder! } };
 }
@@ -66,5 +68,27 @@ describe('captionScene: a caption with each word’s attention over the scene', 
     await expect(captionScene(plain.sessions, textTokenizer(plain.folder), scene(3))).rejects.toThrow(/this export has no attention outputs \(Show and Tell has none; a Transformer captioner needs --with-attention\)/);
     const none = await load('image-captioner', { visualAttention: 'none', patchSize: 4, patchStride: 4 });
     await expect(captionScene(none.sessions, textTokenizer(none.folder), scene(3))).rejects.toThrow(/this export has no attention outputs/);
+  });
+
+  it('a captioner folder opens as the page’s caption sessions on wasm and captions as on node', async () => {
+    const { folder, sessions } = await load('vision-encoder-decoder', { patchSize: 4 });
+    const opened = await openSessions(folder, 'wasm');
+    try {
+      expect(opened.sessions.kind).toBe('caption');
+      if (opened.sessions.kind !== 'caption') throw new Error('unreachable');
+      const web = await captionScene(opened.sessions, textTokenizer(folder), scene(4));
+      const node = await captionScene(sessions, textTokenizer(folder), scene(4));
+      expect(web.words).toEqual(node.words);
+      web.alphas.forEach((a, t) => Array.from(a).forEach((x, i) => expect(Math.abs(x - node.alphas[t]![i]!)).toBeLessThanOrEqual(1e-4)));
+    } finally {
+      await releaseSessions(opened.sessions);
+    }
+  });
+
+  it('the brush paints a wide grey scene: the cell at full value, its neighbours at half, nothing past the edge', () => {
+    const out = paint({ imageHeight: 4, imageWidth: 8, pixelScale: 1 / 16 }, new Float32Array(32), 0, 7);
+    const at = (r: number, c: number) => out[r * 8 + c];
+    expect([at(0, 7), at(1, 7), at(0, 6)]).toEqual([16, 8, 8]);
+    expect(out.reduce((a, b) => a + b, 0)).toBe(32);
   });
 });

@@ -71,3 +71,9 @@ export function drawCaptionPanels(box: HTMLElement, row: CaptionAttentionRow, pi
     canvas.dataset.alpha = Array.from(row.alphas[t]!).join(' ');
   });
 }
+
+/** The painted scene [H, W] (raw values) as a matrix for display, scaled to 0 … 1. */
+export function sceneMatrix(config: { imageHeight: number; imageWidth: number; pixelScale: number }, pixels: Float32Array): Matrix {
+  const [H, W] = [config.imageHeight, config.imageWidth];
+  return { rows: H, cols: W, values: Float32Array.from(pixels, (v) => v * config.pixelScale), rowLabels: Array.from({ length: H }, (_, r) => String(r)), colLabels: Array.from({ length: W }, (_, c) => String(c)) };
+}
