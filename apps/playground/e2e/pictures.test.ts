@@ -4,7 +4,8 @@
 // script (e2e/hf-reference/hf_reference.py; skipped, saying so, without Debian's python3-torch),
 // imported and exported with attention outputs; and where the image models looked at a stroke
 // painted off-centre: the STN's sampling quadrilateral, the glimpse model's boxes step by step,
-// the ViT's rollout over the canvas. The numbers the page drew from must equal node's.
+// the ViT's rollout over the canvas; and the captioners' caption of a painted scene with each
+// word's attention over it. The numbers the page drew from must equal node's.
 // Needs the app built (`npm run build`; turbo does it).
 
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -21,7 +22,9 @@ import { importHf } from '@attend/core/node';
 import { asSession, exportFolderFiles, ImageClassifierSession, textModelSession, type ForwardOutputs } from '@attend/runtime-onnx';
 import { createOnnxModel } from '@attend/runtime-onnx/node';
 import { python, torchMissing as missingTorch } from '../../../e2e/src/hf-reference.js';
-import { tinyImageExport, tinyVitExport } from '../src/test-utils/fixtures.js';
+import { tinyExport, tinyImageExport, tinyVitExport } from '../src/test-utils/fixtures.js';
+import { captionScene } from '../src/caption-view.js';
+import { memoryFolderFiles, readModelFolder, textTokenizer } from '../src/model-folder.js';
 
 const app = dirname(dirname(fileURLToPath(import.meta.url)));
 const dist = join(app, 'dist');
@@ -205,6 +208,40 @@ describe('where the image models looked, at a stroke painted off-centre', () => 
     const drawn = numbers(await page.locator('#where-maps canvas').first().getAttribute('data-rollout'));
     expect(drawn).toHaveLength(16);
     expect(maxDiff(drawn, expected)).toBeLessThanOrEqual(1e-5);
+    expect(pageErrors).toEqual([]);
+  }, 120_000);
+});
+
+describe('captioners: the caption of a painted scene, and each word over it', () => {
+  const CASES = [
+    { preset: 'vision-encoder-decoder', fields: { patchSize: 4 }, graphs: ['onnx/encoder_model.onnx', 'onnx/decoder_model_merged.onnx'] },
+    { preset: 'image-captioner', fields: { visualAttention: 'soft', patchSize: 4, patchStride: 4 }, graphs: ['onnx/captioner_encoder.onnx', 'onnx/captioner_decoder_step.onnx'] },
+  ] as const;
+
+  it.each(CASES)("$preset: the caption and each word's α are onnxruntime-node's for the painted pixels; a legend and the weight under the pointer", async (c) => {
+    const files = await tinyExport(c.preset, { withAttention: true, fields: { imageHeight: 8, imageWidth: 16, maxSeqLen: 6, ...c.fields } });
+    await load(files, `Loaded model: ${c.preset}`);
+    await expect(page.textContent('#image-run')).resolves.toBe('Caption');
+    const pixels = await paintOffCentre();
+    expect(pixels).toHaveLength(8 * 16);
+    await page.click('#image-run');
+    await page.waitForSelector('body[data-run="done"]', { timeout: 60_000 });
+    await page.locator('#where-block').screenshot({ path: join(outDir, `caption-${c.preset}.png`) });
+    const folder = await readModelFolder(memoryFolderFiles(files), '');
+    const [encoder, decoder] = await Promise.all(c.graphs.map((path) => createOnnxModel(files[path]!)));
+    const want = await captionScene({ encoder: encoder!, decoder: decoder! }, textTokenizer(folder), pixels);
+    await Promise.all([encoder!.release(), decoder!.release()]);
+    await expect(page.textContent('#output-text')).resolves.toBe(want.output);
+    const panels = page.locator('#where-maps canvas');
+    await expect(panels.count()).resolves.toBe(want.words.length);
+    for (let t = 0; t < want.words.length; t++) {
+      await expect(panels.nth(t).getAttribute('data-word')).resolves.toBe(want.words[t]);
+      expect(maxDiff(numbers(await panels.nth(t).getAttribute('data-alpha')), want.alphas[t]!), `word ${t}`).toBeLessThanOrEqual(1e-4);
+      expect(await panels.nth(t).getAttribute('data-legend')).not.toBe('');
+    }
+    const box = (await panels.first().boundingBox())!;
+    await page.mouse.move(box.x + 3, box.y + 3);
+    await expect(panels.first().getAttribute('data-hover')).resolves.toMatch(/^y0 × x0: /);
     expect(pageErrors).toEqual([]);
   }, 120_000);
 });

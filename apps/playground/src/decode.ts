@@ -54,7 +54,8 @@ export type Sessions =
   | { kind: 'rnn'; encoder: OnnxModel; decoder: OnnxModel }
   | { kind: 'lm'; model: OnnxModel }
   | { kind: 'classifier'; model: OnnxModel }
-  | { kind: 'image'; model: OnnxModel };
+  | { kind: 'image'; model: OnnxModel }
+  | { kind: 'caption'; encoder: OnnxModel; decoder: OnnxModel };
 
 /**
  * Encodes the input text (a decoder-lm's prompt with core's `lmPromptIds`), rejecting what the
@@ -100,6 +101,7 @@ export interface DecodeOptions {
 export async function decodeWithAttention(sessions: Sessions, config: TokenModelConfig, input: number[], options: DecodeOptions = {}): Promise<DecodeResult> {
   if (sessions.kind === 'image') throw new InputError('a vit-classifier classifies images; it does not decode text');
   if (sessions.kind === 'classifier') throw new InputError('an encoder-classifier classifies text; it does not decode');
+  if (sessions.kind === 'caption') throw new InputError('a captioner captions the painted scene; it does not decode text');
   if (options.strategy?.kind === 'beam') throw new InputError('beam search returns whole hypotheses, not steps; choose greedy or sampling');
   const t0 = performance.now();
   const run = await prepare(sessions, config, input);
@@ -153,7 +155,7 @@ interface Prepared {
   encoder: DecodeResult['encoder'];
 }
 
-async function prepare(sessions: Exclude<Sessions, { kind: 'image' | 'classifier' }>, config: TokenModelConfig, input: number[]): Promise<Prepared> {
+async function prepare(sessions: Exclude<Sessions, { kind: 'image' | 'classifier' | 'caption' }>, config: TokenModelConfig, input: number[]): Promise<Prepared> {
   const S = input.length;
   switch (sessions.kind) {
     case 'lm': {

@@ -68,17 +68,20 @@ export function imageMatrix(config: Pick<ImageClassifierConfig, 'imageSize' | 'n
   return { rows: S, cols: S, values, rowLabels: Array.from({ length: S }, (_, r) => String(r)), colLabels: Array.from({ length: S }, (_, c) => String(c)) };
 }
 
+/** A canvas to paint: a square classifier's image [C, S, S], or a captioner's grey scene [H, W]. */
+export type PaintCanvas = Pick<ImageClassifierConfig, 'imageSize' | 'numChannels' | 'pixelScale'> | { imageHeight: number; imageWidth: number; pixelScale: number };
+
 /**
  * Paints a brush stroke at cell (row, col) of every channel: the cell at full value, its four
  * neighbours raised to at least half (a soft pen, like a digitised stroke). Returns the new image.
  */
-export function paint(config: ImageClassifierConfig, pixels: Float32Array, row: number, col: number): Float32Array {
-  const S = config.imageSize;
+export function paint(config: PaintCanvas, pixels: Float32Array, row: number, col: number): Float32Array {
+  const [H, W, C] = 'imageSize' in config ? [config.imageSize, config.imageSize, config.numChannels] : [config.imageHeight, config.imageWidth, 1];
   const top = pixelMax(config);
   const out = pixels.slice();
   const set = (r: number, c: number, v: number): void => {
-    if (r < 0 || c < 0 || r >= S || c >= S) return;
-    for (let ch = 0; ch < config.numChannels; ch++) out[ch * S * S + r * S + c] = Math.max(out[ch * S * S + r * S + c]!, v);
+    if (r < 0 || c < 0 || r >= H || c >= W) return;
+    for (let ch = 0; ch < C; ch++) out[ch * H * W + r * W + c] = Math.max(out[ch * H * W + r * W + c]!, v);
   };
   set(row, col, top);
   for (const [dr, dc] of [[1, 0], [-1, 0], [0, 1], [0, -1]] as const) set(row + dr, col + dc, top / 2);

@@ -4,7 +4,8 @@
 
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { causalMask, hasTokens, imageConfig, modelTask, localWindowMask, paddingMask, sinusoidalTable, tokenConfig, type TokenModelConfig } from '@attend/core';
+import { causalMask, hasTokens, imageConfig, modelTask, localWindowMask, paddingMask, sinusoidalTable, tokenConfig, type ImageToTextConfig, type TokenModelConfig } from '@attend/core';
+import { captionScene, drawCaptionPanels, sceneMatrix } from './caption-view.js';
 import { decodeWithAttention, encodeInput, type DecodeResult, type Sessions } from './decode.js';
 import { decodeSettings, generatesText } from './decode-controls.js';
 import { pickedFromDrop, pickedFromInput } from './drop.js';
@@ -278,21 +279,36 @@ $('input-text').addEventListener('keydown', (e) => {
 let pixels: Float32Array = new Float32Array(0);
 const PAINT_SIZE = 224;
 
-/** Text input for text models; the painting grid for a vit-classifier. */
+/** The captioner's config when `config` is one (PLAYGROUND_KINDS' `caption`): its scene is painted as an image's. */
+function captionerOf(config: ModelFolder['config']): ImageToTextConfig | undefined {
+  return playgroundKind(config).caption ? (config as ImageToTextConfig) : undefined;
+}
+
+/** The canvas being painted: rows, columns and CSS pixels per cell (a captioner's wide scene, or a classifier's square image). */
+function paintGrid(config: ModelFolder['config']): { rows: number; cols: number; cell: number } {
+  const captioner = captionerOf(config);
+  if (captioner) return { rows: captioner.imageHeight, cols: captioner.imageWidth, cell: Math.max(4, Math.floor((2 * PAINT_SIZE) / captioner.imageWidth)) };
+  const c = imageConfig(config, 'drawing an image');
+  return { rows: c.imageSize, cols: c.imageSize, cell: Math.floor(PAINT_SIZE / c.imageSize) };
+}
+
+/** Text input for text models; the painting grid for an image classifier or a captioner. */
 function showInputs(folder: ModelFolder): void {
-  const image = !hasTokens(folder.config);
+  const captioner = captionerOf(folder.config);
+  const image = !hasTokens(folder.config) || captioner !== undefined;
   $('text-input-row').hidden = image;
   $('examples').hidden = image;
   $('image-input').hidden = !image;
   $('decode-controls').hidden = !generatesText(folder.config);
-  $('step-row').hidden = modelTask(folder.config).endsWith('classification'); // a classifier answers in one call: no steps
+  $('step-row').hidden = modelTask(folder.config).endsWith('classification') || captioner !== undefined; // a classifier answers in one call, a captioner shows every word at once: no steps
+  $('image-run').textContent = captioner ? 'Caption' : 'Classify';
   const placeholders: Record<string, string> = { 'text-generation': 'a prompt to continue, e.g. the ', 'text-classification': 'a text to classify', translation: 'a source sentence, e.g. march 3rd, 2021' };
   ($('input-text') as HTMLInputElement).placeholder = placeholders[modelTask(folder.config)] ?? '';
   $('step-hint').hidden = image;
   for (const id of ['cross-block', 'self-block', 'encoder-block']) $(id).hidden = image || $(id).hidden;
   if (image) {
-    const c = imageConfig(folder.config, 'painting an image');
-    pixels = new Float32Array(c.numChannels * c.imageSize ** 2);
+    const { rows, cols } = paintGrid(folder.config);
+    pixels = new Float32Array((captioner ? 1 : imageConfig(folder.config, 'painting an image').numChannels) * rows * cols);
     drawImage();
   }
 }
@@ -300,21 +316,21 @@ function showInputs(folder: ModelFolder): void {
 function drawImage(): void {
   if (!loaded) return;
   const canvas = $<HTMLCanvasElement>('image-canvas');
-  const config = imageConfig(loaded.folder.config, 'drawing an image');
-  drawHeatmap(canvas, imageMatrix(config, pixels), { cell: Math.floor(PAINT_SIZE / config.imageSize), minLabelCell: Infinity, legend: false });
+  const captioner = captionerOf(loaded.folder.config);
+  const matrix = captioner ? sceneMatrix(captioner, pixels) : imageMatrix(imageConfig(loaded.folder.config, 'drawing an image'), pixels);
+  drawHeatmap(canvas, matrix, { cell: paintGrid(loaded.folder.config).cell, minLabelCell: Infinity, legend: false });
   canvas.dataset.pixels = Array.from(pixels).join(',');
 }
 
 function paintAt(event: MouseEvent): void {
-  if (!loaded || hasTokens(loaded.folder.config)) return;
-  const c = imageConfig(loaded.folder.config, 'drawing an image');
+  if (!loaded || (hasTokens(loaded.folder.config) && !captionerOf(loaded.folder.config))) return;
+  const { rows, cols, cell } = paintGrid(loaded.folder.config);
   const canvas = $<HTMLCanvasElement>('image-canvas');
   const box = canvas.getBoundingClientRect();
-  const cell = Math.floor(PAINT_SIZE / c.imageSize!);
   const col = Math.floor((event.clientX - box.left) / cell);
   const row = Math.floor((event.clientY - box.top) / cell);
-  if (row < 0 || col < 0 || row >= c.imageSize! || col >= c.imageSize!) return;
-  pixels = paint(c, pixels, row, col);
+  if (row < 0 || col < 0 || row >= rows || col >= cols) return;
+  pixels = paint(captionerOf(loaded.folder.config) ?? imageConfig(loaded.folder.config, 'drawing an image'), pixels, row, col);
   drawImage();
 }
 
@@ -333,6 +349,7 @@ async function classifyPainted(): Promise<void> {
   if (!loaded || busy) return;
   const { folder, opened } = loaded;
   const sessions = opened.sessions;
+  if (sessions.kind === 'caption') return captionPainted(folder, sessions);
   if (sessions.kind !== 'image') return;
   const model = sessions.model;
   clearRun();
@@ -354,6 +371,25 @@ async function classifyPainted(): Promise<void> {
     const where = kind.where;
     $('where-block').hidden = !where;
     where?.($('where-maps'), folder.config, pixels, r);
+    document.body.dataset.run = 'done';
+  } catch (error) {
+    showError('run-error', error);
+  } finally {
+    setBusy(false);
+  }
+}
+
+/** A captioner: the painted scene's caption, and per word its attention over the scene (caption-view.ts) under "Where the model looked". */
+async function captionPainted(folder: ModelFolder, sessions: { encoder: OnnxModel; decoder: OnnxModel }): Promise<void> {
+  clearRun();
+  setBusy(true);
+  try {
+    const r = await captionScene(sessions, textTokenizer(folder), pixels);
+    const out = $('output-text');
+    out.textContent = r.output;
+    $('latency').textContent = `${loaded?.opened.device ?? ''} · ${r.ms.toFixed(1)} ms · ${r.words.length} words`;
+    $('where-block').hidden = false;
+    drawCaptionPanels($('where-maps'), r, 1 / captionerOf(folder.config)!.pixelScale);
     document.body.dataset.run = 'done';
   } catch (error) {
     showError('run-error', error);

@@ -5,7 +5,7 @@
 // runtime-onnx's export-folder loader.
 
 import * as ort from 'onnxruntime-web';
-import { modelTask, type ImageToTextConfig, type Preset } from '@attend/core';
+import type { Preset } from '@attend/core';
 import { createOnnxModel, DEVICES, openExportSessions, resolveDevice } from '@attend/runtime-onnx/web';
 import type { Sessions } from './decode.js';
 import type { ModelFolder } from './model-folder.js';
@@ -57,13 +57,23 @@ export interface OpenedSessions {
 }
 
 /** The playground's sessions of each preset. */
-const SESSION_KINDS: Record<Exclude<Preset, ImageToTextConfig['preset']>, Sessions['kind']> = { 'decoder-lm': 'lm', 'encoder-classifier': 'classifier', 'vit-classifier': 'image', 'encoder-decoder': 'seq2seq', 'rnn-seq2seq': 'rnn', 'canvas-classifier': 'image', 'stn-classifier': 'image', 'glimpse-classifier': 'image' };
+const SESSION_KINDS: Record<Preset, Sessions['kind']> = {
+  'decoder-lm': 'lm',
+  'encoder-classifier': 'classifier',
+  'vit-classifier': 'image',
+  'encoder-decoder': 'seq2seq',
+  'rnn-seq2seq': 'rnn',
+  'canvas-classifier': 'image',
+  'stn-classifier': 'image',
+  'glimpse-classifier': 'image',
+  'image-captioner': 'caption',
+  'vision-encoder-decoder': 'caption',
+};
 
 /** Creates the ONNX Runtime sessions of a checked folder; releases what it made if one fails. */
 export async function openSessions(folder: ModelFolder, device: 'wasm' | 'webgpu'): Promise<OpenedSessions> {
   const opened = await openExportSessions(folder, createOnnxModel, { device, fileName: (name) => `${folder.source}${name}` });
-  if (modelTask(folder.config) === 'image-to-text') throw new Error(`the playground does not run ${folder.config.preset} folders yet`);
-  const kind = SESSION_KINDS[folder.config.preset as keyof typeof SESSION_KINDS];
+  const kind = SESSION_KINDS[folder.config.preset];
   return { sessions: { kind, ...opened.sessions } as Sessions, device: opened.device, fallbacks: opened.fallbacks };
 }
 

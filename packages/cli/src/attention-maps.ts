@@ -12,7 +12,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { hasTokens, tokenizerFromJSON, type ModelConfig } from '@attend/core';
+import { hasTokens, tokenizerFromJSON, type ModelConfig, type AttentionPick } from '@attend/core';
 import { CliError } from './errors.js';
 import { folderKind } from './model-folder.js';
 import type { AttentionSet } from './models/attention.js';
@@ -25,32 +25,32 @@ export interface InputAttention extends KindAttention {
   config: ModelConfig;
 }
 
-/** The attention maps of `text` (a vit-classifier: one CSV line of pixel values) under the model in `dir`. */
-export async function inputAttention(dir: string, text: string): Promise<InputAttention> {
-  return (await folderKind(dir)) === 'export' ? fromExport(dir, text) : fromCheckpoint(dir, text);
+/** The attention maps of `text` (a vit-classifier: one CSV line of pixel values) under the model in `dir`; `pick`: a captioner's layer and head. */
+export async function inputAttention(dir: string, text: string, pick: AttentionPick = {}): Promise<InputAttention> {
+  return (await folderKind(dir)) === 'export' ? fromExport(dir, text, pick) : fromCheckpoint(dir, text, pick);
 }
 
-async function fromCheckpoint(dir: string, text: string): Promise<InputAttention> {
+async function fromCheckpoint(dir: string, text: string, pick: AttentionPick): Promise<InputAttention> {
   const t = await import('@attend/transformer');
   await t.setupBackend();
   const { model, config, tokenizer: tokenizerJson } = await t.loadCheckpoint(dir);
   try {
     if (tokenizerJson === undefined && hasTokens(config)) throw new CliError(`${dir}: no tokenizer.json; cannot encode text for this checkpoint`);
     const tokenizer = tokenizerJson === undefined ? undefined : tokenizerFromJSON(tokenizerJson, join(dir, 'tokenizer.json'));
-    return { config, ...(await cliKind(config).attention.checkpoint(t, model, config, tokenizer, text)) };
+    return { config, ...(await cliKind(config).attention.checkpoint(t, model, config, tokenizer, text, pick)) };
   } finally {
     model.dispose();
   }
 }
 
-async function fromExport(dir: string, text: string): Promise<InputAttention> {
+async function fromExport(dir: string, text: string, pick: AttentionPick): Promise<InputAttention> {
   const { readFolderConfig } = await import('@attend/runtime-onnx');
   const configPath = join(dir, 'config.json');
   const bytes = await readFile(configPath).catch(() => {
     throw new CliError(`${configPath}: missing (no such file)`);
   });
   const config = readFolderConfig(new Uint8Array(bytes), configPath);
-  return { config, ...(await cliKind(config).attention.export(dir, config, text)) };
+  return { config, ...(await cliKind(config).attention.export(dir, config, text, pick)) };
 }
 
 /** The weights [Q, K] of one head of one layer, or the heads' mean when `head` is undefined. */

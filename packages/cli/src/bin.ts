@@ -323,7 +323,8 @@ program
   .argument('<model>', 'checkpoint, or export folder made with --with-attention')
   .argument('<input>', 'the input text (source, prompt or text to classify), or for an image model one CSV line of pixel values or a PNG (a captioner: each generated word\'s attention over the scene)')
   .option('--out <dir>', 'folder for the SVG figures', 'attention')
-  .option('--head <n>', 'terminal view of this head instead of the mean of the heads', nonNegativeInt)
+  .option('--head <n>', 'terminal view of this head instead of the mean of the heads (a captioner: its figure too)', nonNegativeInt)
+  .option('--layer <n>', "a Transformer captioner's figure: this decoder layer's cross-attention instead of the last's", nonNegativeInt)
   .option('--quiet', 'no terminal view, only the figures', false)
   .addHelpText(
     'after',

@@ -4,19 +4,18 @@
 // word from both (the same words and weights; the SVG's panels), bench's ms per caption; and
 // the one-line errors.
 
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attend } from './test-utils/attend.js';
 import { writeBarDigits } from './test-utils/bar-digits.js';
+import { checkBench, checkEvalAgrees, checkInferAgrees, csvRow, SCENE_H as H, SCENE_W as W, scene, wordLines, writePng } from './test-utils/caption-scenes.js';
 
 let dir = '';
 let digits = '';
 let run = '';
 let exported = '';
-const [H, W] = [12, 24];
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'attend-caption-tools-'));
@@ -34,41 +33,9 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** A scene's pixel values: bars of grey k/255 (exact in a PNG) where (i + k) % 5 === 0. */
-const scene = (k: number): number[] => Array.from({ length: H * W }, (_, i) => ((i + k) % 5 === 0 ? (60 + 40 * k) / 255 : 0));
-const csvRow = (values: number[]): string => values.map((v) => v.toFixed(4)).join(',');
-
-async function writePng(file: string, values: number[], width = W, height = H): Promise<void> {
-  const png = new PNG({ width, height });
-  values.forEach((v, i) => {
-    const g = Math.round(v * 255);
-    png.data.set([g, g, g, 255], 4 * i);
-  });
-  await writeFile(file, PNG.sync.write(png));
-}
-
 describe('the image-captioner through infer, eval, attention and bench', () => {
-  it('infer: the export folder captions CSV rows as the checkpoint does, on cpu and wasm; a PNG as its pixel row', async () => {
-    const rows = [0, 1, 2].map((k) => csvRow(scene(k)));
-    const fromCheckpoint = await attend(['infer', run, ...rows]);
-    expect(fromCheckpoint.stderr).toBe('');
-    const lines = fromCheckpoint.stdout.replace(/\n$/, '').split('\n');
-    expect(lines).toHaveLength(3);
-    expect(lines.some((l) => l.length > 0)).toBe(true);
-    for (const device of ['cpu', 'wasm']) {
-      const fromExport = await attend(['infer', exported, ...rows, '--device', device]);
-      expect(fromExport.stderr).toBe('');
-      expect(fromExport.stdout).toBe(fromCheckpoint.stdout);
-    }
-    const beam = await attend(['infer', exported, ...rows, '--beam', '3']);
-    expect(beam.stdout).toBe((await attend(['infer', run, ...rows, '--beam', '3'])).stdout);
-    const png = join(dir, 'scene.png');
-    await writePng(png, scene(1));
-    for (const model of [run, exported]) {
-      const fromPng = await attend(['infer', model, png]);
-      expect(fromPng.stderr).toBe('');
-      expect(fromPng.stdout).toBe(`${lines[1]}\n`);
-    }
+  it('infer: the export folder captions CSV rows as the checkpoint does, on cpu and wasm, greedy and beam; a PNG as its pixel row', async () => {
+    await checkInferAgrees(run, exported, dir);
   }, 120_000);
 
   it('infer: a PNG of another size is refused before decoding, naming the file and both sizes', async () => {
@@ -80,22 +47,7 @@ describe('the image-captioner through infer, eval, attention and bench', () => {
   });
 
   it('eval: test scenes score the same from the checkpoint and the export, by digit count', async () => {
-    const args = ['--digits-csv', digits, '--scenes', '40', '--scene-digits', '1-2', '--batch-size', '16', '--json'];
-    const results = [];
-    for (const model of [run, exported]) {
-      const r = await attend(['eval', model, ...args]);
-      expect(r.stderr).toBe('');
-      results.push(JSON.parse(r.stdout) as { examples: number; strategy: string; metrics: { exactMatch: number; bleu: number; byDigits: { digits: number; scenes: number; exactMatch: number }[] } });
-    }
-    const [checkpoint, exportFolder] = results;
-    expect(exportFolder!.metrics).toEqual(checkpoint!.metrics);
-    expect(checkpoint!.examples).toBe(40);
-    expect(checkpoint!.strategy).toBe('greedy');
-    const groups = checkpoint!.metrics.byDigits;
-    expect(groups.map((g) => g.digits)).toEqual([1, 2]);
-    expect(groups.reduce((n, g) => n + g.scenes, 0)).toBe(40);
-    // Overall exact matches are the groups' matches summed.
-    expect(groups.reduce((n, g) => n + g.exactMatch * g.scenes, 0)).toBeCloseTo(checkpoint!.metrics.exactMatch * 40, 6);
+    expect((await checkEvalAgrees(run, exported, digits, 40)).strategy).toBe('greedy');
     const text = await attend(['eval', exported, '--digits-csv', digits, '--scenes', '10', '--scene-digits', '2']);
     expect(text.stdout).toMatch(/^exact match +\d+\.\d\d% +\(\d+\/10; greedy captions of test scenes/m);
     expect(text.stdout).toMatch(/^2 digits +\d+\.\d\d% +exact match of 10 scenes; BLEU \d+\.\d\d$/m);
@@ -121,7 +73,6 @@ describe('the image-captioner through infer, eval, attention and bench', () => {
       outs.push({ stdout: r.stdout, svg: await readFile(join(out, 'attention-caption.svg'), 'utf8') });
     }
     // The terminal lines (words, largest α and where) agree to the printed digits.
-    const wordLines = (s: string) => s.split('\n').filter((l) => /largest α/.test(l));
     expect(wordLines(outs[1]!.stdout)).toEqual(wordLines(outs[0]!.stdout));
     const output = /^output: (.*)$/m.exec(outs[0]!.stdout)![1]!;
     const words = wordLines(outs[0]!.stdout).map((l) => l.split(/\s+/)[0]!);
@@ -141,14 +92,7 @@ describe('the image-captioner through infer, eval, attention and bench', () => {
     expect(r.stderr).toContain("this image-captioner has no attention (visualAttention 'none'");
   }, 120_000);
 
-  it('bench: an export times the forward, the per-word step and whole captions', async () => {
-    const r = await attend(['bench', exported, '--seconds', '0.2', '--json']);
-    expect(r.stderr).toBe('');
-    const json = JSON.parse(r.stdout) as { rows: { runtime: string; forwardMs: number; decodeMsPerToken: number; msPerCaption: number }[] };
-    expect(json.rows.map((row) => row.runtime)).toEqual(['onnxruntime-node cpu, 1 thread', 'onnxruntime-node cpu, 2 threads', 'onnxruntime-web wasm']);
-    for (const row of json.rows) for (const x of [row.forwardMs, row.decodeMsPerToken, row.msPerCaption]) expect(x).toBeGreaterThan(0);
-    const checkpoint = await attend(['bench', run, '--seconds', '0.2', '--train-steps', '1', '--batch-size', '4']);
-    expect(checkpoint.stderr).toBe('');
-    expect(checkpoint.stdout).toMatch(/forward, 1 × 3 tokens/);
+  it('bench: an export times the forward, the per-word step and whole captions; a checkpoint its training step', async () => {
+    await checkBench(run, exported);
   }, 120_000);
 });

@@ -8,6 +8,11 @@
 // both draw it.
 
 import { attentionColor, attentionLegendStops, rgbHex } from './attention-colors.js';
+import { decodeRows, type RowOutputs, type StepOutputs } from './decoding.js';
+import { ConfigError } from './errors.js';
+import type { TokenModelConfig } from './models/registry.js';
+import type { Tokenizer } from './tokenizers/index.js';
+import { translateDecodeOptions, type Translator } from './translate.js';
 
 /** The grid a captioner attends over: rows × cols locations, each reading a window × window square at stride `stride`. */
 export interface CaptionGrid {
@@ -15,6 +20,62 @@ export interface CaptionGrid {
   cols: number;
   window: number;
   stride: number;
+}
+
+/** How a captioner's attention maps onto its image: the grid, and whether it takes one location per word (hard attention). */
+export interface CaptionLayout {
+  grid: CaptionGrid;
+  hard: boolean;
+  /** Positions the attention covers before the grid's (the Transformer encoder's CLS state), left out of the figure; default 0. */
+  leading?: number;
+}
+
+/** The cross-attention a caption figure shows: one layer (default the last) and one head (default the heads' mean). */
+export interface AttentionPick {
+  layer?: number;
+  head?: number;
+}
+
+/**
+ * The attention of one decoding step over the grid, from the step's outputs (a captioner's
+ * `cross_attentions.{l}`, each [heads, K] for one row): the picked layer's row (the last layer,
+ * heads averaged, unless `pick` says), without the layout's `leading` positions; undefined when
+ * the step has none. A layer or head the model lacks is a ConfigError naming `layer` or `head`.
+ */
+export function captionStepAttention(outputs: StepOutputs | RowOutputs, pick: AttentionPick, layout: Pick<CaptionLayout, 'leading'>): Float32Array | undefined {
+  const layers = Object.keys(outputs)
+    .filter((name) => /^cross_attentions\.\d+$/.test(name))
+    .sort((a, b) => Number(a.split('.')[1]) - Number(b.split('.')[1]));
+  if (layers.length === 0) return undefined;
+  const layer = pick.layer ?? layers.length - 1;
+  if (layer >= layers.length) throw new ConfigError('layer', `${layer} is out of range; the model has ${layers.length} cross-attention layer${layers.length === 1 ? '' : 's'} (0–${layers.length - 1})`);
+  const { data, dims } = outputs[layers[layer]!]!;
+  const K = dims.at(-1)!;
+  const heads = data.length / K;
+  if (pick.head !== undefined && pick.head >= heads) throw new ConfigError('head', `${pick.head} is out of range; the model has ${heads} heads (0–${heads - 1})`);
+  const picked = pick.head === undefined ? Array.from({ length: heads }, (_, h) => h) : [pick.head];
+  const leading = layout.leading ?? 0;
+  const row = new Float32Array(K - leading);
+  for (const h of picked) for (let i = 0; i < row.length; i++) row[i]! += data[h * K + leading + i]! / picked.length;
+  return row;
+}
+
+/**
+ * The greedy caption of one image by `translator` (a captioner's, tfjs or ONNX, whose steps carry
+ * their cross-attention) with each generated word's attention over the grid (captionStepAttention;
+ * undefined for a step without attention): the word ids, the caption, the words (eos as `</s>`
+ * when it was produced) and one α per word. What `attend attention` and the playground draw.
+ */
+export async function captionWithAttention<S extends { batchSize: number }>(translator: Translator<S>, source: S, config: TokenModelConfig, tokenizer: Tokenizer, layout: Pick<CaptionLayout, 'leading'>, pick: AttentionPick = {}): Promise<{ ids: number[]; output: string; words: string[]; alphas: (Float32Array | undefined)[] }> {
+  const { step, release } = await translator.start(source);
+  try {
+    const [row] = await decodeRows(step, translateDecodeOptions(config, 1, { maxNewTokens: config.maxSeqLen - 1 }));
+    const { ids, steps } = row!;
+    const words = [...ids.map((id) => tokenizer.decode([id])), ...(steps.length > ids.length ? ['</s>'] : [])];
+    return { ids, output: tokenizer.decode(ids), words, alphas: steps.map((s) => captionStepAttention(s, pick, layout)) };
+  } finally {
+    release?.();
+  }
 }
 
 /** One captioned image: its pixels, the words generated and each word's α over the grid. */

@@ -19,7 +19,7 @@ export { DECODER_LM_FILES } from './models/decoder-lm/export.js';
 export { CAPTIONER_FILES, exportCaptioner } from './models/image-captioner/export.js';
 export { CAPTION_ATTENTION, captionerLogits, captionerStepFunction, captionerTranslator, captionImages, type Caption, type CaptionerSessions, type ImageSource } from './models/image-captioner/session.js';
 export { exportVisionEncoderDecoder } from './models/vision-encoder-decoder/export.js';
-export { captionVisionImages, visionCaptionLogits, visionCaptionStepFunction, type VisionEncoderDecoderSessions } from './models/vision-encoder-decoder/session.js';
+export { captionVisionImages, visionCaptionerTranslator, visionCaptionLogits, visionCaptionStepFunction, type VisionEncoderDecoderSessions } from './models/vision-encoder-decoder/session.js';
 export * from './classify.js';
 export * from './triton.js';
 export { GLIMPSE_LOCATIONS } from './models/glimpse-classifier/export.js';

@@ -6,7 +6,8 @@
 // exact match and corpus BLEU overall and by the number of digits, without and with clutter.
 // Hard attention is scored at test time both ways Xu et al. (§4.1) compare: the arg-max location
 // and the expected context. Also draws each generated word's attention over a few test scenes
-// (core's captionAttentionSvg), read from the decoding loop's steps.
+// (core's captionAttentionSvg; the Transformer's: its last decoder layer's cross-attention over
+// the patches, heads averaged), read from the decoding loop's steps.
 //
 // Writes bench/results/captions.{json,md} and captions-attention.svg at the repo root.
 //
@@ -20,7 +21,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { flag, repoRoot, strFlag, writeAtomic } from './common.mjs';
-import { captionAttentionSvg, corpusBleu, createModelConfig, decodeRows, digitRowsOf, digitScenes, exactMatch, featureGrid, readCsvClassification, translateDecodeOptions, VISUAL_ATTENTIONS, WordTokenizer } from '@attend/core';
+import { captionAttentionSvg, captionerAttentionLayout, captionWithAttention, corpusBleu, createModelConfig, digitRowsOf, digitScenes, exactMatch, patchAttentionLayout, readCsvClassification, VISUAL_ATTENTIONS, WordTokenizer } from '@attend/core';
 import { captionTask, createModel, imageBatch, setupBackend, tfjsTranslator, train } from '../dist/index.js';
 
 const dataPath = resolve(repoRoot, '../shared/data/digits8x8.csv');
@@ -83,7 +84,7 @@ for (const clutter of clutters) {
       const r = { visualAttention, testTime: visualAttention === 'hard' ? hardInference : undefined, clutter, steps, trainSeconds, loadAtStart: load, parameters: model.parameterCount(), testLoss: loss, exactMatch: exactMatch(outputs, refs), bleu: corpusBleu(outputs, refs).score, byDigits, samples: outputs.slice(0, 5).map((o, i) => ({ caption: refs[i], output: o })) };
       results.push(r);
       line(`${name.padEnd(17)} clutter ${clutter}: exact match ${(100 * r.exactMatch).toFixed(1)}%, BLEU ${r.bleu.toFixed(2)}, by digits ${Object.entries(byDigits).map(([n, v]) => `${n}: ${(100 * v.exactMatch).toFixed(0)}%`).join(' ')} (${trainSeconds.toFixed(0)} s)`);
-      if (clutter === clutters[0] && 'visualAttention' in config && visualAttention !== 'none') figures.push(await attentionFigure(model, config, testScenes.slice(0, 3), name));
+      if (clutter === clutters[0] && visualAttention !== 'none') figures.push(await attentionFigure(model, config, testScenes.slice(0, 3), name));
     }
     model.dispose();
   }
@@ -117,18 +118,13 @@ function markdown() {
   return out.join('\n');
 }
 
-/** Per test scene: the greedy caption and each generated word's α, read from the decoding loop's steps (tfjsTranslator with attention). */
+/** Per test scene: the greedy caption and each generated word's attention over it (core's captionWithAttention over tfjsTranslator with attention: the last decoder layer's, heads averaged, for the Transformer). */
 async function attentionFigure(model, config, list, label) {
-  const { rows, cols } = featureGrid(config);
-  const grid = { rows, cols, window: config.patchSize, stride: config.patchStride };
+  const layout = 'visualAttention' in config ? captionerAttentionLayout(config) : patchAttentionLayout(config);
   const out = [];
   for (const scene of list) {
-    const { step, release } = await tfjsTranslator(model, { attention: true }).start(imageBatch(scene.pixels, 1, config));
-    const [row] = await decodeRows(step, translateDecodeOptions(config, 1, { maxNewTokens: config.maxSeqLen - 1 }));
-    release?.();
-    const output = tokenizer.decode(row.ids);
-    const words = [...row.ids.map((id) => tokenizer.decode([id])), ...(row.steps.length > row.ids.length ? ['</s>'] : [])];
-    out.push({ pixels: scene.pixels, height: shape.height, width: shape.width, grid, label: `${label}: "${scene.caption}" → "${output}"`, words, alphas: row.steps.map((s) => s['cross_attentions.0'].data), hard: config.visualAttention === 'hard' && model.hardInference === 'argmax' });
+    const { output, words, alphas } = await captionWithAttention(tfjsTranslator(model, { attention: true }), imageBatch(scene.pixels, 1, config), config, tokenizer, layout);
+    out.push({ pixels: scene.pixels, height: shape.height, width: shape.width, grid: layout.grid, label: `${label}: "${scene.caption}" → "${output}"`, words, alphas, hard: layout.hard && model.hardInference === 'argmax' });
   }
   return out;
 }

@@ -7,7 +7,7 @@
 // A captioner: one panel per generated word with its attention over the scene (core's caption-figure.ts), read from the decoding loop's steps.
 
 import { join } from 'node:path';
-import { captionAttentionSvg, modelTask, numAttentionHeads } from '@attend/core';
+import { captionAttentionSvg, modelTask, numAttentionHeads, type AttentionPick } from '@attend/core';
 import { headWeights, inputAttention, terminalHeatmap } from '../attention-maps.js';
 import { CliError } from '../errors.js';
 import { writeFileAtomic } from '../files.js';
@@ -18,13 +18,15 @@ import { glimpseSvg } from '../glimpse-figure.js';
 export interface AttentionCommandOptions {
   out: string;
   head?: number;
+  /** A captioner's figure: this cross-attention layer instead of the last. */
+  layer?: number;
   /** Leave out the terminal view. */
   quiet: boolean;
 }
 
-/** Writes one SVG per attention kind into `out`; returns their paths. */
-export async function writeAttentionFigures(model: string, input: string, out: string) {
-  const result = await inputAttention(model, input);
+/** Writes one SVG per attention kind into `out` (a captioner's: the layer and head `pick` names); returns their paths. */
+export async function writeAttentionFigures(model: string, input: string, out: string, pick: AttentionPick = {}) {
+  const result = await inputAttention(model, input, pick);
   const files: string[] = [];
   if (result.stn) {
     const file = join(out, 'attention-stn.svg');
@@ -39,7 +41,7 @@ export async function writeAttentionFigures(model: string, input: string, out: s
   }
   if (result.caption) {
     const file = join(out, 'attention-caption.svg');
-    const kind = result.caption.hard ? 'hard attention: α, and the location taken outlined' : 'soft attention: α';
+    const kind = result.caption.hard ? 'hard attention: α, and the location taken outlined' : `soft attention: α${pickLabel(pick)}`;
     await writeFileAtomic(file, captionAttentionSvg([result.caption], `each word's attention over the image (${kind}; the window of each location coloured by its weight)`));
     files.push(`${file} (${result.caption.words.length} words over a ${result.caption.grid.rows}×${result.caption.grid.cols} grid)`);
   }
@@ -65,10 +67,17 @@ export async function writeAttentionFigures(model: string, input: string, out: s
   return { result, files };
 }
 
+/** How a caption figure's title names the layer and head shown, when asked for. */
+function pickLabel(pick: AttentionPick): string {
+  const parts = [pick.layer === undefined ? undefined : `layer ${pick.layer}`, pick.head === undefined ? undefined : `head ${pick.head}`].filter((p) => p !== undefined);
+  return parts.length === 0 ? '' : ` of cross-attention ${parts.join(', ')}`;
+}
+
 export async function attentionCommand(model: string, input: string, o: AttentionCommandOptions): Promise<void> {
-  const { result, files } = await writeAttentionFigures(model, input, o.out);
+  const { result, files } = await writeAttentionFigures(model, input, o.out, { ...(o.layer === undefined ? {} : { layer: o.layer }), ...(o.head === undefined ? {} : { head: o.head }) });
   const heads = numAttentionHeads(result.config);
   if (o.head !== undefined && o.head >= heads) throw new CliError(`--head: ${o.head} is out of range; the model has ${heads} heads (0–${heads - 1})`, 2);
+  if (o.layer !== undefined && !result.caption) throw new CliError('--layer: only a captioner\'s figure takes it (the other figures show every layer)', 2);
   if (result.output !== undefined) console.log(`output: ${result.output}`);
   if (result.stn) console.log(`θ = [${Array.from(result.stn.theta, (t) => t.toFixed(3)).join(', ')}]`);
   if (result.caption && !o.quiet) {

@@ -107,7 +107,8 @@ export function exportLayers(dir: string, attentions: Readonly<Record<string, { 
   });
 }
 
-function noAttention(dir: string, name: string): CliError {
+/** The one-line error for an export folder `dir` without the attention output `name`. */
+export function noAttention(dir: string, name: string): CliError {
   return new CliError(`${dir}: the export has no attention outputs ('${name}'); export it with --with-attention, or pass the checkpoint`);
 }
 

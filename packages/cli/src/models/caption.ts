@@ -1,41 +1,24 @@
 // What the CLI's caption kinds (task image-to-text) share, whatever the model behind them: the
 // scene `attend attention` reads (a CSV line of pixel values or a PNG), each generated word's
 // attention over the image read from core's decoding loop itself — the steps' cross-attention
-// outputs (`cross_attentions.{l}`: the last layer, heads averaged), from a checkpoint's tfjs
+// outputs (`cross_attentions.{l}`: the last layer with the heads averaged, or the --layer and
+// --head asked for), from a checkpoint's tfjs
 // Translator or an export's ONNX one, never a second pass — and `attend bench`'s timings of an
 // export: the teacher-forced forward, the per-word step and a whole greedy caption.
 
-import { createRng, decodeRows, translateWith, type CaptionAttentionRow, type CaptionGrid, type RowOutputs, type StepOutputs, type TokenModelConfig, type Tokenizer, type Translator } from '@attend/core';
+import { captionWithAttention, ConfigError, createRng, translateWith, type AttentionPick, type CaptionAttentionRow, type CaptionLayout, type ImageToTextConfig, type TokenModelConfig, type Tokenizer, type Translator } from '@attend/core';
 import type { ExportSessions, ImageSource } from '@attend/runtime-onnx';
 import { CliError } from '../errors.js';
 import { imageInputs } from '../inputs.js';
 import { withPngLines, type PngModelConfig } from '../png-input.js';
-import { greedyOptions } from './attention.js';
+import { noAttention } from './attention.js';
 import { cachedDecodeMs, forwardTimings, timeMs } from './bench.js';
-import type { ExportTimings, KindAttention, Runtime } from './kind.js';
-
-/** How a caption kind's attention maps onto its image: the grid, and whether it takes one location per word (hard attention). */
-export interface CaptionLayout {
-  grid: CaptionGrid;
-  hard: boolean;
-}
+import type { CliKind, ExportTimings, KindAttention, Runtime } from './kind.js';
+import { randomRows } from './parity.js';
 
 /** The pixels [H, W] of `text`: a CSV line of pixel values or a PNG file's path. */
 export async function scenePixels(config: PngModelConfig, text: string): Promise<Float32Array> {
   return imageInputs(await withPngLines([text], config), config).pixels;
-}
-
-/** The attention row of one step: the last cross-attention layer's [heads, L], heads averaged; undefined when the step has none. */
-function stepAttention(outputs: StepOutputs | RowOutputs): Float32Array | undefined {
-  const layers = Object.keys(outputs).filter((name) => /^cross_attentions\.\d+$/.test(name));
-  if (layers.length === 0) return undefined;
-  const last = layers.sort((a, b) => Number(a.split('.')[1]) - Number(b.split('.')[1])).at(-1)!;
-  const { data, dims } = outputs[last]!;
-  const L = dims.at(-1)!;
-  const heads = data.length / L;
-  const mean = new Float32Array(L);
-  for (let h = 0; h < heads; h++) for (let i = 0; i < L; i++) mean[i]! += data[h * L + i]! / heads;
-  return mean;
 }
 
 /**
@@ -43,18 +26,20 @@ function stepAttention(outputs: StepOutputs | RowOutputs): Float32Array | undefi
  * export's ONNX one) with each generated word's attention, as `attend attention` shows it.
  * `where` names the model in errors.
  */
-export async function captionAttention<S extends { batchSize: number }>(translator: Translator<S>, source: S, config: TokenModelConfig & { imageHeight: number; imageWidth: number }, tokenizer: Tokenizer, pixels: Float32Array, layout: CaptionLayout, where: string): Promise<KindAttention> {
-  const { step, release } = await translator.start(source);
+export async function captionAttention<S extends { batchSize: number }>(translator: Translator<S>, source: S, config: TokenModelConfig & { imageHeight: number; imageWidth: number }, tokenizer: Tokenizer, pixels: Float32Array, layout: CaptionLayout, where: string, pick: AttentionPick = {}): Promise<KindAttention> {
+  const { output, words, alphas } = await flagged(() => captionWithAttention(translator, source, config, tokenizer, layout, pick));
+  if (alphas.some((a) => a === undefined)) throw noAttention(where, 'cross_attentions.0');
+  const caption: CaptionAttentionRow = { pixels, height: config.imageHeight, width: config.imageWidth, grid: layout.grid, label: `"${output}"`, words, alphas: alphas as Float32Array[], hard: layout.hard };
+  return { output, sets: [], caption };
+}
+
+/** `run()`, its ConfigError about `layer` or `head` a usage error naming the flag (`--layer: …`). */
+async function flagged<T>(run: () => Promise<T>): Promise<T> {
   try {
-    const [row] = await decodeRows(step, greedyOptions(config));
-    const alphas = row!.steps.map((s) => stepAttention(s));
-    if (alphas.some((a) => a === undefined)) throw new CliError(`${where}: the captioner gives no attention weights (it looks at the image only through its first state)`);
-    const output = tokenizer.decode(row!.ids);
-    const words = [...row!.ids.map((id) => tokenizer.decode([id])), ...(row!.steps.length > row!.ids.length ? ['</s>'] : [])];
-    const caption: CaptionAttentionRow = { pixels, height: config.imageHeight, width: config.imageWidth, grid: layout.grid, label: `"${output}"`, words, alphas: alphas as Float32Array[], hard: layout.hard };
-    return { output, sets: [], caption };
-  } finally {
-    release?.();
+    return await run();
+  } catch (error) {
+    if (error instanceof ConfigError && (error.field === 'layer' || error.field === 'head')) throw new CliError(`--${error.message}`, 2);
+    throw error;
   }
 }
 
@@ -91,3 +76,42 @@ function captionStep(translator: Translator<ImageSource>, source: ImageSource) {
     return (await started).step(...args);
   };
 }
+
+/**
+ * `attend attention` of a caption kind, from a checkpoint (its tfjs Translator with attention) or
+ * an export folder (its ONNX Translator): the scene `text`, captioned with each word's attention
+ * (captionAttention) laid over the image as `layout` says. `check` refuses a model with no
+ * attention to show, naming it (`where`).
+ */
+export function captionAttentionOf<C extends ImageToTextConfig>(layout: (config: C) => CaptionLayout, check: (config: C, where: string) => void = () => {}): CliKind<C>['attention'] {
+  return {
+    async checkpoint(t, model, config, tokenizer, text, pick) {
+      check(config, 'the checkpoint');
+      const pixels = await scenePixels(config, text);
+      return captionAttention(t.tfjsTranslator(model, { attention: true }), t.imageBatch(pixels, 1, config), config, tokenizer!, pixels, layout(config), 'the checkpoint', pick);
+    },
+    async export(dir, config, text, pick) {
+      check(config, dir);
+      const pixels = await scenePixels(config, text);
+      const rt = await import('@attend/runtime-onnx/node');
+      const { sessions, tokenizer, release } = await rt.openExport(dir);
+      try {
+        if (!('encoder' in sessions) || !tokenizer) throw new CliError(`${dir}: not a ${config.preset} export (an encoder, a decoder and a tokenizer)`);
+        return await captionAttention(rt.onnxCaptioner(sessions), { pixels, batchSize: 1 }, config, tokenizer, pixels, layout(config), dir, pick);
+      } finally {
+        await release();
+      }
+    },
+  };
+}
+
+/** `attend bench` of a caption kind: its export's timings (captionExportTimings) and random training batches of scenes and captions (bos first). */
+export const CAPTION_BENCH: CliKind<ImageToTextConfig>['bench'] = {
+  export: (rt, config, sessions, ids, seconds) => captionExportTimings(rt, config, sessions, ids, seconds),
+  trainBatch(t, config, B, n, rng) {
+    const pixels = Float32Array.from({ length: B * config.imageHeight * config.imageWidth }, () => rng.next() / config.pixelScale);
+    const words = randomRows(config, rng.int(1 << 30), Array.from({ length: B }, () => n));
+    const target = Int32Array.from(words.ids, (x, i) => (i % n === 0 ? config.bosTokenId : x));
+    return { input: t.imageBatch(pixels, B, config), target: { ids: target, batchSize: B, seqLen: n }, labels: words.ids };
+  },
+};

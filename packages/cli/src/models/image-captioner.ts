@@ -2,12 +2,12 @@
 // trains on the digit-scenes task (--task digit-scenes --digits-csv FILE), scored as translations
 // are (greedy captions of the dev scenes: exact match, BLEU); `attend export --check` runs its two
 // graphs on seeded images and captions word by word; `attend attention` draws each generated
-// word's α over the scene (models/caption.ts, shared by caption kinds); `attend bench` times its
-// export's forward, steps and whole captions.
+// word's α over the scene and `attend bench` times its export's forward, steps and whole
+// captions (models/caption.ts, shared by caption kinds).
 
-import { captionSourceLength, createRng, featureGrid, imageToTextConfig, type ImageCaptionerConfig, type ImageToTextConfig } from '@attend/core';
+import { captionerAttentionLayout, captionSourceLength, createRng, imageToTextConfig, type ImageCaptionerConfig, type ImageToTextConfig } from '@attend/core';
 import type { AttendModel } from '@attend/transformer';
-import { captionAttention, captionExportTimings, scenePixels, type CaptionLayout } from './caption.js';
+import { CAPTION_BENCH, captionAttentionOf } from './caption.js';
 import { CliError } from '../errors.js';
 import type { TrainData } from '../train-data.js';
 import type { CliKind, Parity, TrainKind, Transformer } from './kind.js';
@@ -43,11 +43,6 @@ export const CAPTION_TRAINING: TrainKind<Scenes> = {
   },
 };
 
-/** How α maps onto the scene: the convolution's grid of windows; hard attention takes one location per word. */
-function layout(config: ImageCaptionerConfig): CaptionLayout {
-  return { grid: { ...featureGrid(config), window: config.patchSize, stride: config.patchStride }, hard: config.visualAttention === 'hard' };
-}
-
 /** A usage error for a captioner without attention (Show and Tell). */
 function checkAttends(config: ImageCaptionerConfig, where: string): void {
   if (config.visualAttention === 'none') throw new CliError(`${where}: this image-captioner has no attention (visualAttention 'none': the image only sets the LSTM's first state)`);
@@ -55,35 +50,9 @@ function checkAttends(config: ImageCaptionerConfig, where: string): void {
 
 export const IMAGE_CAPTIONER: CliKind<ImageCaptionerConfig> = {
   train: CAPTION_TRAINING,
-  attention: {
-    async checkpoint(t, model, config, tokenizer, text) {
-      checkAttends(config, 'the checkpoint');
-      const pixels = await scenePixels(config, text);
-      return captionAttention(t.tfjsTranslator(model, { attention: true }), t.imageBatch(pixels, 1, config), config, tokenizer!, pixels, layout(config), 'the checkpoint');
-    },
-    async export(dir, config, text) {
-      checkAttends(config, dir);
-      const pixels = await scenePixels(config, text);
-      const rt = await import('@attend/runtime-onnx/node');
-      const { sessions, tokenizer, release } = await rt.openExport(dir);
-      try {
-        if (!('encoder' in sessions) || !tokenizer) throw new CliError(`${dir}: not an image-captioner export (an encoder, a decoder and a tokenizer)`);
-        return await captionAttention(rt.onnxCaptioner(sessions), { pixels, batchSize: 1 }, config, tokenizer, pixels, layout(config), dir);
-      } finally {
-        await release();
-      }
-    },
-  },
+  attention: captionAttentionOf(captionerAttentionLayout, checkAttends),
   parity: captionParity,
-  bench: {
-    export: (rt, config, sessions, ids, seconds) => captionExportTimings(rt, config, sessions, ids, seconds),
-    trainBatch(t, config, B, n, rng) {
-      const pixels = Float32Array.from({ length: B * config.imageHeight * config.imageWidth }, () => rng.next() / config.pixelScale);
-      const words = randomRows(config, rng.int(1 << 30), Array.from({ length: B }, () => n));
-      const target = Int32Array.from(words.ids, (x, i) => (i % n === 0 ? config.bosTokenId : x));
-      return { input: t.imageBatch(pixels, B, config), target: { ids: target, batchSize: B, seqLen: n }, labels: words.ids };
-    },
-  },
+  bench: CAPTION_BENCH,
   flopsLength: 'source',
 };
 

@@ -6,7 +6,7 @@
 // compiler asks for it). The parts kinds share are in models/train.ts, attention.ts, parity.ts
 // and bench.ts.
 
-import type { CaptionAttentionRow, FlopsLengths, GlimpseClassifierConfig, ModelConfig, Rng, Tokenizer } from '@attend/core';
+import type { CaptionAttentionRow, FlopsLengths, GlimpseClassifierConfig, ModelConfig, Rng, Tokenizer, AttentionPick } from '@attend/core';
 import type { ExportSessions } from '@attend/runtime-onnx';
 import type { Task as ServeTask } from '../serve/engine.js';
 import type { AttendModel, TrainBatch } from '@attend/transformer';
@@ -103,10 +103,10 @@ export interface CliKind<C extends ModelConfig> {
   readonly train: TrainKind;
   /** attend attention: the maps of `text` (a vit-classifier: a CSV line of pixel values). */
   readonly attention: {
-    /** From a checkpoint's tfjs model; `tokenizer` is there for every kind with text. */
-    checkpoint(t: Transformer, model: AttendModel, config: C, tokenizer: Tokenizer | undefined, text: string): Promise<KindAttention>;
+    /** From a checkpoint's tfjs model; `tokenizer` is there for every kind with text; `pick`: a captioner's --layer and --head. */
+    checkpoint(t: Transformer, model: AttendModel, config: C, tokenizer: Tokenizer | undefined, text: string, pick?: AttentionPick): Promise<KindAttention>;
     /** From the export folder `dir` (attention outputs: --with-attention). */
-    export(dir: string, config: C, text: string): Promise<KindAttention>;
+    export(dir: string, config: C, text: string, pick?: AttentionPick): Promise<KindAttention>;
   };
   /** attend export --check: the checkpoint's `model` against the export folder `exportDir`. */
   parity(t: Transformer, model: AttendModel, config: C, exportDir: string): Promise<Parity>;

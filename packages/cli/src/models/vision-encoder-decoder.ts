@@ -1,27 +1,19 @@
 // The CLI's vision-encoder-decoder (the Transformer captioner): trains on the digit-scenes task
 // as the LSTM captioner does (its CAPTION_TRAINING: `--task digit-scenes --captioner transformer`
 // or `--preset vision-encoder-decoder`); `attend export --check` runs the folder's two graphs
-// one word at a time through the decoder's caches. `attend attention` and `attend bench` do
-// not take it yet (one line each).
+// one word at a time through the decoder's caches; `attend attention` draws each generated
+// word's cross-attention over the patch grid and `attend bench` times its export, both as the
+// LSTM captioner's (models/caption.ts).
 
-import type { VisionEncoderDecoderConfig } from '@attend/core';
-import { CliError } from '../errors.js';
+import { patchAttentionLayout, type VisionEncoderDecoderConfig } from '@attend/core';
+import { CAPTION_BENCH, captionAttentionOf } from './caption.js';
 import { CAPTION_TRAINING, captionParity } from './image-captioner.js';
-import type { CliKind, KindAttention } from './kind.js';
-
-const notYet = (what: string) => async (): Promise<never> => {
-  throw new CliError(`attend ${what} does not take a vision-encoder-decoder yet`);
-};
+import type { CliKind } from './kind.js';
 
 export const VISION_ENCODER_DECODER: CliKind<VisionEncoderDecoderConfig> = {
   train: CAPTION_TRAINING,
-  attention: { checkpoint: notYet('attention') as () => Promise<KindAttention>, export: notYet('attention') as () => Promise<KindAttention> },
+  attention: captionAttentionOf(patchAttentionLayout),
   parity: captionParity,
-  bench: {
-    export: notYet('bench'),
-    trainBatch: () => {
-      throw new CliError('attend bench does not take a vision-encoder-decoder yet');
-    },
-  },
+  bench: CAPTION_BENCH,
   flopsLength: 'source',
 };

@@ -6,6 +6,7 @@
 // additive score over the previous state; with hard attention (§4.1) it reads the one location
 // s_t sampled from α (the arg-max at test time), trained with REINFORCE.
 
+import type { CaptionLayout } from '../../caption-figure.js';
 import { ConfigError } from '../../errors.js';
 import type { ModelKind } from '../kind.js';
 import { captionerConfig } from './hf.js';
@@ -121,6 +122,11 @@ export const imageCaptioner: ModelKind<ImageCaptionerConfig> = {
 export function featureGrid(config: Pick<ImageCaptionerConfig, 'imageHeight' | 'imageWidth' | 'patchSize' | 'patchStride'>): { rows: number; cols: number } {
   const side = (n: number) => Math.floor((n - config.patchSize) / config.patchStride) + 1;
   return { rows: side(config.imageHeight), cols: side(config.imageWidth) };
+}
+
+/** How α maps onto the scene (`attend attention`, the playground): the convolution's grid of windows; hard attention takes one location per word. */
+export function captionerAttentionLayout(config: ImageCaptionerConfig): CaptionLayout {
+  return { grid: { ...featureGrid(config), window: config.patchSize, stride: config.patchStride }, hard: config.visualAttention === 'hard' };
 }
 
 /** L, the locations of the feature grid. */

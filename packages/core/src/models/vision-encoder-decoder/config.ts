@@ -13,6 +13,7 @@
 // Its two halves are the existing kinds' own code: `patchEncoderStack` (the ViT encoder over a
 // rectangular grid) and `captionDecoderConfig` (the encoder-decoder config whose decoder it runs).
 
+import type { CaptionLayout } from '../../caption-figure.js';
 import { ConfigError } from '../../errors.js';
 import type { ModelKind } from '../kind.js';
 import { encoderDecoder, type EncoderDecoderConfig } from '../encoder-decoder/config.js';
@@ -111,6 +112,12 @@ export const visionEncoderDecoder: ModelKind<VisionEncoderDecoderConfig> = {
 /** The patch grid of the encoder: one channel, the config's image and patch sizes. */
 export function captionPatchGrid(config: VisionEncoderDecoderConfig): PatchGrid {
   return { imageHeight: config.imageHeight, imageWidth: config.imageWidth, patchSize: config.patchSize, numChannels: 1, pixelScale: config.pixelScale };
+}
+
+/** How the cross-attention maps onto the scene (`attend attention`, the playground): one location per patch, after the encoder's CLS state (left out). */
+export function patchAttentionLayout(config: VisionEncoderDecoderConfig): CaptionLayout {
+  const { imageHeight, imageWidth, patchSize } = captionPatchGrid(config);
+  return { grid: { rows: imageHeight / patchSize, cols: imageWidth / patchSize, window: patchSize, stride: patchSize }, hard: false, leading: 1 };
 }
 
 /**

@@ -26,6 +26,7 @@ import { PatchEncoderGraph } from '../vit-classifier/patch-encoder.js';
 import { visionCaptionLogits } from './session.js';
 import { LAYER_ATTENTIONS, TEXT_FILES, type RuntimeKind } from '../kind.js';
 import { checkedTensors } from '../rnn-seq2seq/export.js';
+import { visionCaptionerTranslator } from './session.js';
 
 /** The vision-encoder-decoder's encoder graph builder. */
 class VisionEncoderGraph extends PatchEncoderGraph<PatchEncoderStack> {
@@ -82,4 +83,5 @@ export const VISION_ENCODER_DECODER: RuntimeKind<VisionEncoderDecoderConfig> = {
   folderJson: (config) => ({ [EXPORT_FILES.generationConfig]: generationConfig(config), [EXPORT_FILES.preprocessorConfig]: visionEncoderDecoderPreprocessorConfig(config) }),
   // One word at a time through the decoder's caches, as transformers.js runs it.
   captionLogits: async (ort, sessions, config, pixels, target) => ({ logits: await visionCaptionLogits(ort, sessions, config, pixels, target, { cached: true }) }),
+  captioner: visionCaptionerTranslator,
 };

@@ -2,12 +2,16 @@
 // of either backend: the encoder over images once, then the merged decoder — teacher-forced
 // over whole captions, or one word at a time through its self- and cross-attention caches as
 // transformers.js runs it — and captions through core's decoding loop (greedy, sampling, beam).
+// `visionCaptionerTranslator` is the RuntimeKind's `captioner`: an export folder's sessions as
+// core's Translator, whose steps carry the decoder's attention when the export has it.
 
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
-import { decodeRows, headDim, ShapeError, type DecodeStrategy, type StepFunction, type VisionEncoderDecoderConfig } from '@attend/core';
+import { configAs, decodeRows, headDim, lastQueryRows, ShapeError, type DecodeStrategy, type StepFunction, type StepTensor, type Translator, type VisionEncoderDecoderConfig } from '@attend/core';
 import { seq2seqPastName, seq2seqPresentName } from '../../graph-io.js';
-import type { OrtRuntime } from '../../session.js';
+import type { OnnxModel, OrtRuntime } from '../../session.js';
 import { sourceRowsOf } from '../encoder-decoder/session.js';
+import type { ImageSource } from '../image-captioner/session.js';
+import { LAYER_ATTENTIONS } from '../kind.js';
 
 /** The encoder_model.onnx and decoder_model_merged.onnx sessions of one export. */
 export interface VisionEncoderDecoderSessions {
@@ -25,9 +29,11 @@ export async function encodeImages(ort: OrtRuntime, encoder: InferenceSession, c
 /**
  * One run of the merged decoder: `ids` [B, T] over encoder `states`, with `past` (each layer's
  * decoder and encoder keys and values, from an earlier run's presents) or none (the first run:
- * empty pasts, use_cache_branch false). Returns the logits [B, T, V] and the presents.
+ * empty pasts, use_cache_branch false). Returns the logits [B, T, V], the presents and the
+ * attention outputs of an export made with attention (`decoder_attentions.{i}`,
+ * `cross_attentions.{i}`: [B, heads, T, keys]).
  */
-async function runDecoder(ort: OrtRuntime, decoder: InferenceSession, config: VisionEncoderDecoderConfig, ids: ArrayLike<number>, B: number, T: number, states: Tensor, past?: Record<string, Tensor>): Promise<{ logits: Float32Array; present: Record<string, Tensor> }> {
+async function runDecoder(ort: OrtRuntime, decoder: InferenceSession, config: VisionEncoderDecoderConfig, ids: ArrayLike<number>, B: number, T: number, states: Tensor, past?: Record<string, Tensor>): Promise<{ logits: Float32Array; present: Record<string, Tensor>; attentions: Record<string, StepTensor> }> {
   const [Hh, D] = [config.numHeads, headDim(config)];
   const feeds: Record<string, Tensor> = {
     input_ids: new ort.Tensor('int64', BigInt64Array.from(Array.from(ids), BigInt), [B, T]),
@@ -35,6 +41,7 @@ async function runDecoder(ort: OrtRuntime, decoder: InferenceSession, config: Vi
     use_cache_branch: new ort.Tensor('bool', Uint8Array.of(past ? 1 : 0), [1]),
   };
   const present: Record<string, Tensor> = {};
+  const attentions: Record<string, StepTensor> = {};
   for (let i = 0; i < config.numDecoderLayers; i++) {
     for (const cache of ['decoder', 'encoder'] as const) {
       for (const part of ['key', 'value'] as const) {
@@ -43,8 +50,11 @@ async function runDecoder(ort: OrtRuntime, decoder: InferenceSession, config: Vi
     }
   }
   const out = await decoder.run(feeds);
-  for (const [name, value] of Object.entries(out)) if (name.startsWith('present.')) present[name] = value;
-  return { logits: out.logits!.data as Float32Array, present };
+  for (const [name, value] of Object.entries(out)) {
+    if (name.startsWith('present.')) present[name] = value;
+    else if (LAYER_ATTENTIONS.test(name)) attentions[name] = { data: value.data as Float32Array, dims: [...value.dims] };
+  }
+  return { logits: out.logits!.data as Float32Array, present, attentions };
 }
 
 /**
@@ -79,7 +89,9 @@ export async function visionCaptionLogits(
  * A step function over the two graphs for captioning `count` images: the images are encoded
  * once; each call runs the decoder over the rows' words so far (captions are a few words),
  * each row reading the encoder states of the image it descends from (beam search's `parents`,
- * followed as the encoder-decoder's step function follows its sources).
+ * followed as the encoder-decoder's step function follows its sources). With the export's
+ * attention outputs, each call also returns the attention of the word it predicts under their
+ * names (`cross_attentions.{i}` [rows, heads, N + 1], CLS first), as the tfjs step does.
  */
 export async function visionCaptionStepFunction(ort: OrtRuntime, sessions: VisionEncoderDecoderSessions, config: VisionEncoderDecoderConfig, pixels: Float32Array, count: number): Promise<StepFunction> {
   const encoded = await encodeImages(ort, sessions.encoder, config, pixels, count);
@@ -89,11 +101,19 @@ export async function visionCaptionStepFunction(ort: OrtRuntime, sessions: Visio
   const V = config.vocabSize;
   return async (tokens, batchSize, length, context) => {
     const { memory } = follow(tokens, batchSize, length, context?.parents);
-    const { logits } = await runDecoder(ort, sessions.decoder, config, tokens, batchSize, length, new ort.Tensor('float32', memory.states.data, memory.states.dims));
+    const { logits, attentions } = await runDecoder(ort, sessions.decoder, config, tokens, batchSize, length, new ort.Tensor('float32', memory.states.data, memory.states.dims));
     const last = new Float32Array(batchSize * V);
     for (let b = 0; b < batchSize; b++) last.set(logits.subarray(((b + 1) * length - 1) * V, (b + 1) * length * V), b * V);
-    return last;
+    return Object.keys(attentions).length === 0 ? last : { logits: last, outputs: lastQueryRows(attentions) };
   };
+}
+
+/** An export folder's encoder and decoder sessions (openExportFolder's, either backend) as the Transformer captioner's Translator. */
+export function visionCaptionerTranslator(sessions: { encoder: OnnxModel; decoder: OnnxModel }): Translator<ImageSource> {
+  const config = configAs(sessions.decoder.config, ['vision-encoder-decoder'], 'captioning');
+  const { ort, session: encoder } = sessions.encoder.ortSession;
+  const both = { encoder, decoder: sessions.decoder.ortSession.session };
+  return { config, start: async (source) => ({ step: await visionCaptionStepFunction(ort, both, config, source.pixels, source.batchSize) }) };
 }
 
 /** Captions (word ids, no bos or eos) of `count` images [H, W] in `pixels` (raw values) with `strategy`, at most maxSeqLen − 1 words. */

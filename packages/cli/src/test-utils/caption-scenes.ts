@@ -1,0 +1,96 @@
+// Scenes and checks for the captioners' CLI tests (caption-tools.test.ts,
+// vision-caption-tools.test.ts): made-up pixel rows, as CSV lines or grey PNG files, the terminal
+// lines of `attend attention` that list each generated word, and the checks that `infer`, `eval`
+// and `bench` take a captioner's checkpoint and its export folder alike.
+
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PNG } from 'pngjs';
+import { expect } from 'vitest';
+import { attend } from './attend.js';
+
+/** The canvas of these tests: 12 × 24 pixels. */
+export const [SCENE_H, SCENE_W] = [12, 24];
+
+/** A scene's pixel values: bars of grey k/255 (exact in a PNG) where (i + k) % 5 === 0. */
+export const scene = (k: number): number[] => Array.from({ length: SCENE_H * SCENE_W }, (_, i) => ((i + k) % 5 === 0 ? (60 + 40 * k) / 255 : 0));
+
+/** Pixel values as one CSV line. */
+export const csvRow = (values: number[]): string => values.map((v) => v.toFixed(4)).join(',');
+
+/** Writes `values` (0 … 1, row-major) as a grey PNG of width × height. */
+export async function writePng(file: string, values: number[], width = SCENE_W, height = SCENE_H): Promise<void> {
+  const png = new PNG({ width, height });
+  values.forEach((v, i) => {
+    const g = Math.round(v * 255);
+    png.data.set([g, g, g, 255], 4 * i);
+  });
+  await writeFile(file, PNG.sync.write(png));
+}
+
+/** The lines of `attend attention`'s output on a captioner that give each word's largest weight and where. */
+export const wordLines = (stdout: string): string[] => stdout.split('\n').filter((l) => /largest α/.test(l));
+
+/**
+ * `attend infer` of a captioner's checkpoint `run` and its export folder `exported` on three
+ * scenes: the export's captions (cpu and wasm, greedy and beam 3) equal the checkpoint's, some
+ * caption holds words, and a PNG (written in `dir`) captions as its CSV row.
+ */
+export async function checkInferAgrees(run: string, exported: string, dir: string): Promise<void> {
+  const rows = [0, 1, 2].map((k) => csvRow(scene(k)));
+  const fromCheckpoint = await attend(['infer', run, ...rows]);
+  expect(fromCheckpoint.stderr).toBe('');
+  const lines = fromCheckpoint.stdout.replace(/\n$/, '').split('\n');
+  expect(lines).toHaveLength(3);
+  expect(lines.some((l) => l.length > 0)).toBe(true);
+  for (const device of ['cpu', 'wasm']) {
+    const fromExport = await attend(['infer', exported, ...rows, '--device', device]);
+    expect(fromExport.stderr).toBe('');
+    expect(fromExport.stdout).toBe(fromCheckpoint.stdout);
+  }
+  const beam = await attend(['infer', exported, ...rows, '--beam', '3']);
+  expect(beam.stderr).toBe('');
+  expect(beam.stdout).toBe((await attend(['infer', run, ...rows, '--beam', '3'])).stdout);
+  const png = join(dir, 'scene.png');
+  await writePng(png, scene(1));
+  for (const model of [run, exported]) {
+    const fromPng = await attend(['infer', model, png]);
+    expect(fromPng.stderr).toBe('');
+    expect(fromPng.stdout).toBe(`${lines[1]}\n`);
+  }
+}
+
+/**
+ * `attend eval --digits-csv` of a captioner's checkpoint and export on `scenes` test scenes of 1–2
+ * digits: the same metrics from both, every scene in one digit-count group, the overall exact
+ * match the groups' summed. Returns the checkpoint's report.
+ */
+export async function checkEvalAgrees(run: string, exported: string, digits: string, scenes: number) {
+  const args = ['--digits-csv', digits, '--scenes', String(scenes), '--scene-digits', '1-2', '--batch-size', '16', '--json'];
+  const results = [];
+  for (const model of [run, exported]) {
+    const r = await attend(['eval', model, ...args]);
+    expect(r.stderr).toBe('');
+    results.push(JSON.parse(r.stdout) as { examples: number; strategy: string; metrics: { exactMatch: number; bleu: number; byDigits: { digits: number; scenes: number; exactMatch: number }[] } });
+  }
+  const [checkpoint, exportFolder] = results;
+  expect(exportFolder!.metrics).toEqual(checkpoint!.metrics);
+  expect(checkpoint!.examples).toBe(scenes);
+  const groups = checkpoint!.metrics.byDigits;
+  expect(groups.map((g) => g.digits)).toEqual([1, 2]);
+  expect(groups.reduce((n, g) => n + g.scenes, 0)).toBe(scenes);
+  expect(groups.reduce((n, g) => n + g.exactMatch * g.scenes, 0)).toBeCloseTo(checkpoint!.metrics.exactMatch * scenes, 6);
+  return checkpoint!;
+}
+
+/** `attend bench` of a captioner: the export's forward, per-word step and whole caption on each runtime; the checkpoint's training step. */
+export async function checkBench(run: string, exported: string): Promise<void> {
+  const r = await attend(['bench', exported, '--seconds', '0.2', '--json']);
+  expect(r.stderr).toBe('');
+  const json = JSON.parse(r.stdout) as { rows: { runtime: string; forwardMs: number; decodeMsPerToken: number; msPerCaption: number }[] };
+  expect(json.rows.map((row) => row.runtime)).toEqual(['onnxruntime-node cpu, 1 thread', 'onnxruntime-node cpu, 2 threads', 'onnxruntime-web wasm']);
+  for (const row of json.rows) for (const x of [row.forwardMs, row.decodeMsPerToken, row.msPerCaption]) expect(x).toBeGreaterThan(0);
+  const checkpoint = await attend(['bench', run, '--seconds', '0.2', '--train-steps', '1', '--batch-size', '4']);
+  expect(checkpoint.stderr).toBe('');
+  expect(checkpoint.stdout).toMatch(/forward, 1 × 3 tokens/);
+}
