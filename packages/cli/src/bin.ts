@@ -228,6 +228,7 @@ runOptions(
     .argument('[text...]', 'inputs; default: --file, or stdin one per line'),
 )
   .option('--batch-size <n>', `inputs per model call (at most ${MAX_INFER_BATCH}); outputs are written batch by batch`, positiveInt, DEFAULT_INFER_BATCH)
+  .option('--pair <text>', 'a classifier with token types (BERT): the second text of a sentence pair, for each input')
   .addHelpText(
     'after',
     `
@@ -238,6 +239,7 @@ H·W pixel values or a PNG file).
 Examples:
   $ attend infer runs/reverse-onnx "hello" "world"
   $ attend infer runs/majority "abbab" --json
+  $ attend infer runs/bert-mrpc "The cat sat." --pair "A cat was sitting."
   $ attend infer runs/reverse --beam 4 --file inputs.txt
   $ attend infer runs/reverse-onnx --file big.txt --batch-size 64 > outputs.txt
   $ echo "march 3rd, 2021" | attend infer runs/dates-onnx --device wasm`,
