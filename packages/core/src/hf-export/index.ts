@@ -14,13 +14,15 @@ import { HF_FILES, transpose, type HfImporter, type HfModel } from '../hf-import
 import { mergeLora } from '../lora.js';
 import { describe } from '../models/fields.js';
 import { hfConfig, numDecoderLayers, numEncoderLayers, type ModelConfig } from '../models/registry.js';
-import { f32Tensor, safetensorsParts, toFloat32, type NamedTensor } from '../safetensors.js';
+import { f32Tensor, toFloat32, type NamedTensor } from '../safetensors.js';
+import { safetensorsFiles } from './shards.js';
 import { bertExporter } from './bert.js';
 import { gpt2Exporter } from './gpt2.js';
 import { vitExporter } from './vit.js';
 import type { HfExporter } from './exporter.js';
 
 export type { HfExporter } from './exporter.js';
+export { isShardFileName, parseShardSize, safetensorsFiles, shardFileName } from './shards.js';
 
 /** The exporters by the Hugging Face model_type a kind's config.json names (ModelKind.hfConfig). */
 export const HF_EXPORTERS: Readonly<Record<string, HfExporter>> = {
@@ -59,12 +61,15 @@ export function exportHfModel(data: Pick<CheckpointData<NamedTensor>, 'config' |
   return model;
 }
 
-/** The folder files of a Hugging Face model (see HF_FILES), the weights as parts that view the tensors. */
-export function hfModelFiles(model: HfModel): Record<string, Uint8Array[]> {
+/**
+ * The folder files of a Hugging Face model (see HF_FILES), the weights as parts that view the
+ * tensors: model.safetensors, or shards of at most `maxShardSize` bytes with their index.
+ */
+export function hfModelFiles(model: HfModel, options: { maxShardSize?: number } = {}): Record<string, Uint8Array[]> {
   const json = (x: unknown): Uint8Array[] => [new TextEncoder().encode(`${JSON.stringify(x, null, 2)}\n`)];
   const files: Record<string, Uint8Array[]> = {
     [HF_FILES.config]: json(model.config),
-    [HF_FILES.weights]: safetensorsParts(model.weights, { format: 'pt' }),
+    ...safetensorsFiles(model.weights, options.maxShardSize),
   };
   if (model.tokenizer !== undefined) files[HF_FILES.tokenizer] = json(model.tokenizer);
   if (model.tokenizerConfig) files[HF_FILES.tokenizerConfig] = json(model.tokenizerConfig);
