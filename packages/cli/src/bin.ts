@@ -138,7 +138,7 @@ program
   .addOption(new Option('--target <target>', 'onnx: the export folder; triton: a Triton model repository (config.pbtxt + 1/model.onnx)').choices(['onnx', 'triton']).default('onnx'))
   .option('--overwrite', 'replace an earlier export folder in --out (triton: model folders of the same name)', false)
   .option('--adapter-only', 'a LoRA checkpoint: write its adapters alone in PEFT\'s layout (adapter_config.json, adapter_model.safetensors) instead of the ONNX folder with the adapters merged', false)
-  .addOption(new Option('--format <format>', 'onnx: the ONNX export folder; hf: a Hugging Face model folder (config.json, model.safetensors, tokenizer files) for transformers, LoRA adapters merged (decoder-lm as GPT-2, encoder-classifier as BERT, vit-classifier as ViT)').choices(['onnx', 'hf']).default('onnx'))
+  .addOption(new Option('--format <format>', 'onnx: the ONNX export folder; hf: a Hugging Face model folder (config.json, model.safetensors, tokenizer files) for transformers, LoRA adapters merged (decoder-lm as GPT-2, encoder-classifier as BERT, encoder-decoder as Marian, vit-classifier as ViT)').choices(['onnx', 'hf']).default('onnx'))
   .option('--max-shard-size <size>', '--format hf: split the weights into shards of at most this size (5GB, 500MB, 2GiB or bytes) with model.safetensors.index.json, as save_pretrained does')
   .addHelpText(
     'after',

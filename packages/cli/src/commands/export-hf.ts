@@ -53,7 +53,7 @@ export async function exportHfCommand(checkpoint: string, o: { out: string; over
   const config = data.config;
   const notes: string[] = [];
   if (hasTokens(config)) {
-    if (modelTask(config) === 'text-generation') model.generationConfig = generationConfig(config);
+    if (modelTask(config) !== 'text-classification') model.generationConfig = generationConfig(config);
     const source = join(checkpoint, CHECKPOINT_FILES.tokenizer);
     if (data.tokenizer === undefined) notes.push(`no ${CHECKPOINT_FILES.tokenizer} in the checkpoint: the folder has no tokenizer files`);
     else {

@@ -18,6 +18,7 @@ import { f32Tensor, toFloat32, type NamedTensor } from '../safetensors.js';
 import { safetensorsFiles } from './shards.js';
 import { bertExporter } from './bert.js';
 import { gpt2Exporter } from './gpt2.js';
+import { marianExporter } from './marian.js';
 import { vitExporter } from './vit.js';
 import type { HfExporter } from './exporter.js';
 
@@ -29,6 +30,7 @@ export const HF_EXPORTERS: Readonly<Record<string, HfExporter>> = {
   gpt2: gpt2Exporter,
   bert: bertExporter,
   vit: vitExporter,
+  marian: marianExporter,
 };
 
 /**
@@ -87,6 +89,7 @@ export function hfModelFiles(model: HfModel, options: { maxShardSize?: number } 
 function hfTensors(importer: HfImporter, config: ModelConfig, weights: Readonly<Record<string, NamedTensor>>, exporter: HfExporter): Record<string, NamedTensor> {
   const out: Record<string, NamedTensor> = {};
   const name = (hf: string): string => (importer.heads.includes(hf) ? hf : `${importer.basePrefix}${hf}`);
+  if (exporter.tensors) return exporter.tensors(config, weights, name);
   const take = (attend: string): NamedTensor => {
     const t = weights[attend];
     if (!t) throw new ConfigError('weights', `the checkpoint has no tensor '${attend}'`);
