@@ -2,8 +2,8 @@
 // exporter per Hugging Face model_type, writing tensors through the importer's name tables
 // (HfLayerLinears, HfImporter.tensors), so each mapping is written once for both directions.
 // A checkpoint is exported when its kind's architecture has a Hugging Face class (decoder-lm →
-// GPT2LMHeadModel, encoder-classifier → BertForSequenceClassification, vit-classifier →
-// ViTForImageClassification) and its config uses only what that class computes; anything else is
+// GPT2LMHeadModel, encoder-classifier → BertForSequenceClassification, encoder-decoder →
+// MarianMTModel, vit-classifier → ViTForImageClassification) and its config uses only what that class computes; anything else is
 // one ConfigError line naming the field and its value. LoRA adapters are merged first. Importing
 // the result gives back the same config and the same weights, bit for bit.
 
