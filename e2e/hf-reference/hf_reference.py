@@ -2,7 +2,7 @@
 """Small random Hugging Face checkpoints and PyTorch reference forward passes for attend's tests.
 
     hf_reference.py make KIND OUT [--seed N] [--no-prefix] [--old-norm-names] [--shards N] [--dims D,H,L,FF,P] [--vocab N]
-    hf_reference.py logits FOLDER IDS_JSON [--adapter PEFT_FOLDER]
+    hf_reference.py logits FOLDER IDS_JSON [--adapter PEFT_FOLDER] [--types TYPES_JSON]
     hf_reference.py greedy FOLDER IDS_JSON MAX_NEW_TOKENS
 
 `make marian`, `logits` on a Marian folder and `greedy` are hf_marian.py's (see there).
@@ -26,7 +26,8 @@ written from the equations of Hugging Face's modeling_gpt2.py and modeling_bert.
 With --adapter, a LoRA adapter folder in PEFT's layout (adapter_config.json,
 adapter_model.safetensors) is merged into the weights first, as PEFT's LoRA layers compute:
 W += (lora_alpha / r) * B @ A per module (rank_pattern / alpha_pattern by module name),
-transposed for Conv1D weights (fan_in_fan_out).
+transposed for Conv1D weights (fan_in_fan_out). With --types (BERT), TYPES_JSON gives each id's
+token type (token_type_ids, rows as IDS_JSON: a sentence pair's segments 0 and 1); default 0.
 """
 
 import json
@@ -364,13 +365,13 @@ def gpt2_logits(config, w, ids, mask):
     return h @ head.T
 
 
-def bert_logits(config, w, ids, mask):
-    """BertForSequenceClassification: word + position + token-type(0) embeddings, LayerNorm, post-norm layers, pooler (dense + tanh on [CLS]), classifier."""
+def bert_logits(config, w, ids, mask, types):
+    """BertForSequenceClassification: word + position + token-type embeddings, LayerNorm, post-norm layers, pooler (dense + tanh on [CLS]), classifier."""
     w = strip(w, "bert.")
     w = {n.replace("LayerNorm.gamma", "LayerNorm.weight").replace("LayerNorm.beta", "LayerNorm.bias"): t for n, t in w.items()}
     eps, heads, act = config["layer_norm_eps"], config["num_attention_heads"], ACTIVATIONS[config["hidden_act"]]
     B, T = ids.shape
-    e = w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][torch.arange(T)] + w["embeddings.token_type_embeddings.weight"][0]
+    e = w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][torch.arange(T)] + w["embeddings.token_type_embeddings.weight"][types]
     h = layer_norm(e, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], eps)
     bias = ((1.0 - mask[:, None, None, :].double()) * torch.finfo(torch.float64).min)
     lin = lambda x, name: x @ w[name + ".weight"].T + w[name + ".bias"]
@@ -428,7 +429,7 @@ def merge_adapter(weights, adapter):
         weights[name] = (w.double() + (delta.T if config["fan_in_fan_out"] else delta)).to(w.dtype)
 
 
-def logits(folder, rows, adapter=None):
+def logits(folder, rows, adapter=None, types=None):
     with open(os.path.join(folder, "config.json")) as f:
         config = json.load(f)
     weights = read_weights(folder)
@@ -446,7 +447,8 @@ def logits(folder, rows, adapter=None):
         if config["model_type"] == "gpt2":
             out = gpt2_logits(config, weights, ids, mask)
             return [out[b, : len(r)].tolist() for b, r in enumerate(rows)]
-        return bert_logits(config, weights, ids, mask).tolist()
+        type_ids = torch.tensor([r + [0] * (T - len(r)) for r in types], dtype=torch.long) if types else torch.zeros_like(ids)
+        return bert_logits(config, weights, ids, mask, type_ids).tolist()
 
 
 def main(argv):
@@ -465,8 +467,10 @@ def main(argv):
             make_vit(argv[2], seed, "--no-prefix" not in flags, shards, dims, image, argv[1] == "vit")
         else:
             make(argv[1], argv[2], seed, "--no-prefix" not in flags, "--old-norm-names" in flags, shards, dims, vocab)
-    elif len(argv) in (3, 5) and argv[0] == "logits" and (len(argv) == 3 or argv[3] == "--adapter"):
-        print(json.dumps(logits(argv[1], json.loads(argv[2]), argv[4] if len(argv) == 5 else None)))
+    elif len(argv) in (3, 5, 7) and argv[0] == "logits" and set(argv[3::2]) <= {"--adapter", "--types"} and len(set(argv[3::2])) == len(argv[3::2]):
+        flags = dict(zip(argv[3::2], argv[4::2]))
+        types = json.loads(flags["--types"]) if "--types" in flags else None
+        print(json.dumps(logits(argv[1], json.loads(argv[2]), flags.get("--adapter"), types)))
     elif len(argv) == 4 and argv[0] == "greedy":
         with open(os.path.join(argv[1], "config.json")) as f:
             print(json.dumps(hf_marian.marian_greedy(argv[1], json.load(f), json.loads(argv[2]), int(argv[3]))))

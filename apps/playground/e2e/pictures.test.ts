@@ -1,6 +1,7 @@
 // The playground's pictures of attention in chromium, checked against onnxruntime-node on the same
 // export folders: the head view (every layer's and head's self-attention, bertviz-style, and the
-// layers × heads grid) of Hugging Face GPT-2 and BERT checkpoints made by the PyTorch reference
+// layers × heads grid) of Hugging Face GPT-2 and BERT checkpoints, and a Marian checkpoint's
+// encoder self, decoder self and cross attention, made by the PyTorch reference
 // script (e2e/hf-reference/hf_reference.py; skipped, saying so, without Debian's python3-torch),
 // imported and exported with attention outputs; and where the image models looked at a stroke
 // painted off-centre: the STN's sampling quadrilateral, the glimpse model's boxes step by step,
@@ -19,7 +20,7 @@ import { preview, type PreviewServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkpointFiles, clsAttentionGrid, flatAttentionRollout, glimpseBoxes, samplingQuadrilateral } from '@attend/core';
 import { importHf } from '@attend/core/node';
-import { asSession, exportFolderFiles, ImageClassifierSession, textModelSession, type ForwardOutputs } from '@attend/runtime-onnx';
+import { asSession, exportCheckpointFiles, exportFolderFiles, ImageClassifierSession, Seq2SeqForwardSession, textModelSession, type ForwardOutputs } from '@attend/runtime-onnx';
 import { createOnnxModel } from '@attend/runtime-onnx/node';
 import { python, torchMissing as missingTorch } from '../../../e2e/src/hf-reference.js';
 import { tinyExport, tinyImageExport, tinyVitExport } from '../src/test-utils/fixtures.js';
@@ -129,6 +130,45 @@ describe.skipIf(torchMissing)('head view of imported Hugging Face models', () =>
     await page.mouse.move(box.x + 20, box.y + y(1));
     await expect(page.getAttribute('#head-view', 'data-lines')).resolves.toBe(String((H - 1) * T));
     await page.locator('#head-view-block').screenshot({ path: join(outDir, `head-view-${c.kind}.png`) });
+    expect(pageErrors).toEqual([]);
+  }, 180_000);
+});
+
+describe.skipIf(torchMissing)('head view of an imported Marian (encoder–decoder) model', () => {
+  it('encoder self, decoder self and cross attention of every layer as onnxruntime-node computes them teacher-forced', async () => {
+    const hf = join(dir, 'marian');
+    await python(['make', 'marian', hf, '--seed', '7']);
+    const data = (await importHf(hf)).data;
+    await load(exportFolderFiles(checkpointFiles(data), { withAttention: true }), 'Loaded model: encoder-decoder');
+    await page.fill('#input-text', 'the cat sat on the mat');
+    await page.click('#run-button');
+    await page.waitForSelector('body[data-run="done"]', { timeout: 60_000 });
+    await expect(page.isVisible('#head-attention-label')).resolves.toBe(true);
+    await expect(page.locator('#head-attention option').allTextContents()).resolves.toEqual(['encoder self-attention', 'decoder self-attention', 'cross-attention']);
+
+    // The same attentions from the teacher-forced forward graph on the page's source and decoder inputs.
+    await page.selectOption('#head-attention', '2');
+    const source = numbers(await page.getAttribute('#head-view', 'data-keys'));
+    const decoder = numbers(await page.getAttribute('#head-view', 'data-ids'));
+    expect(decoder.length).toBeGreaterThan(1);
+    const node = asSession(await createOnnxModel(exportCheckpointFiles(checkpointFiles(data), { withAttention: true })), Seq2SeqForwardSession);
+    const out = await node.run({ inputIds: { data: source, batchSize: 1, seqLen: source.length }, decoderInputIds: { data: decoder, batchSize: 1, seqLen: decoder.length } });
+    await node.release();
+    const layers = Object.keys(out.attentions).filter((name) => name.startsWith('cross_attentions.')).length;
+    const H = out.attentions['cross_attentions.0']!.dims[1]!;
+    const [S, T] = [source.length, decoder.length];
+    for (const [option, prefix, lines] of [['0', 'encoder_attentions', S * S], ['1', 'decoder_attentions', T * T], ['2', 'cross_attentions', T * S]] as const) {
+      await page.selectOption('#head-attention', option);
+      await expect(page.locator('#head-layer option').count()).resolves.toBe(layers);
+      await expect(page.locator('#head-grid canvas').count()).resolves.toBe(layers * H);
+      for (let l = 0; l < layers; l++) {
+        await page.selectOption('#head-layer', String(l));
+        const drawn = numbers(await page.getAttribute('#head-view', 'data-weights'));
+        expect(maxDiff(drawn, out.attentions[`${prefix}.${l}`]!.data), `${prefix}.${l}`).toBeLessThanOrEqual(1e-5);
+        await expect(page.getAttribute('#head-view', 'data-lines')).resolves.toBe(String(H * lines));
+      }
+    }
+    await page.locator('#head-view-block').screenshot({ path: join(outDir, 'head-view-marian-cross.png') });
     expect(pageErrors).toEqual([]);
   }, 180_000);
 });

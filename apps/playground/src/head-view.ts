@@ -1,13 +1,27 @@
-// The head view of a Transformer's self-attention, in the spirit of bertviz's (Vig, 2019): the
-// tokens twice, queries on the left and keys on the right, a line from query i to key j for each
-// shown head, in the head's colour, as opaque as its weight a[h, i, j]. A layer selector, one
-// toggle per head, the pointer on a token keeps only that token's lines, and the weight of the
-// line under the pointer is read out. Beside it the grid of every layer × head as small heatmaps
-// on the shared attention scale (@attend/core's colours, through drawHeatmap).
+// The head view of a Transformer's attention, in the spirit of bertviz's (Vig, 2019): queries on
+// the left and keys on the right (the same tokens twice for self-attention; the decoder's tokens
+// and the source's for an encoder–decoder's cross-attention), a line from query i to key j for
+// each shown head, in the head's colour, as opaque as its weight a[h, i, j]. A layer selector,
+// one toggle per head, the pointer on a token keeps only that token's lines, and the weight of
+// the line under the pointer is read out. Beside it the grid of every layer × head as small
+// heatmaps on the shared attention scale (@attend/core's colours, through drawHeatmap). An
+// encoder–decoder's run gives three sets of maps (encoder self, decoder self, cross), the
+// decoder's stacked from its decoding steps (`seq2seqHeadMaps`).
 
 import { textModelSession } from '@attend/runtime-onnx';
 import type { DecodeResult, Sessions } from './decode.js';
-import { attentionMatrix, drawHeatmap, formatValue, layerAttentions, mapFigure, type LayerAttention } from './heatmap.js';
+import { drawHeatmap, formatValue, layerAttentions, mapFigure, type LayerAttention } from './heatmap.js';
+
+/** One layer's attention as the head view draws it: [heads, queries, keys] row-major. */
+export interface HeadViewLayer {
+  heads: number;
+  queries: number;
+  keys: number;
+  data: Float32Array;
+}
+
+/** A self-attention layer [heads, S, S] as a head-view layer. */
+export const selfLayer = (a: LayerAttention): HeadViewLayer => ({ heads: a.heads, queries: a.size, keys: a.size, data: a.data });
 
 /** One drawn line: head `head`'s attention from query `from` to key `to`. */
 export interface HeadLine {
@@ -55,28 +69,28 @@ export function headColor(head: number, heads: number): string {
  * focused token (a query on the left, a key on the right). Weights are a[h, from, to] as the
  * graph gave them.
  */
-export function headViewLines(layer: LayerAttention, shown: readonly number[], focus?: { side: 'query' | 'key'; index: number }): HeadLine[] {
-  const S = layer.size;
+export function headViewLines(layer: HeadViewLayer, shown: readonly number[], focus?: { side: 'query' | 'key'; index: number }): HeadLine[] {
+  const { queries: Q, keys: K } = layer;
   const lines: HeadLine[] = [];
   for (const head of shown) {
     if (!Number.isInteger(head) || head < 0 || head >= layer.heads) throw new RangeError(`head ${head} is outside [0, ${layer.heads})`);
-    for (let from = 0; from < S; from++) {
+    for (let from = 0; from < Q; from++) {
       if (focus?.side === 'query' && from !== focus.index) continue;
-      for (let to = 0; to < S; to++) {
+      for (let to = 0; to < K; to++) {
         if (focus?.side === 'key' && to !== focus.index) continue;
-        lines.push({ head, from, to, weight: layer.data[(head * S + from) * S + to]! });
+        lines.push({ head, from, to, weight: layer.data[(head * Q + from) * K + to]! });
       }
     }
   }
   return lines;
 }
 
-/** The token label under (x, y): a query on the left, a key on the right; undefined elsewhere. */
-export function tokenAt(layout: HeadViewLayout, tokens: number, x: number, y: number): { side: 'query' | 'key'; index: number } | undefined {
+/** The token label under (x, y): a query on the left (of `queries`), a key on the right (of `keys`, default as many); undefined elsewhere. */
+export function tokenAt(layout: HeadViewLayout, queries: number, x: number, y: number, keys = queries): { side: 'query' | 'key'; index: number } | undefined {
   const index = Math.floor((y - layout.top) / layout.row);
-  if (index < 0 || index >= tokens) return undefined;
-  if (x >= 0 && x < layout.leftX) return { side: 'query', index };
-  if (x > layout.rightX && x <= layout.width) return { side: 'key', index };
+  if (index < 0) return undefined;
+  if (x >= 0 && x < layout.leftX && index < queries) return { side: 'query', index };
+  if (x > layout.rightX && x <= layout.width && index < keys) return { side: 'key', index };
   return undefined;
 }
 
@@ -106,22 +120,25 @@ export interface HeadViewElements {
 }
 
 /**
- * Shows `layers` (each [heads, T, T]) over `tokens` (T display labels): the head view of the
- * selected layer, with its controls, and the grid of every layer × head. The canvas keeps the
- * selected layer's weights in `data-weights` (what it draws from) and the drawn lines' count in
+ * Shows `layers` (each [heads, Q, K]) with `tokens` (Q query labels) on the left and `keyTokens`
+ * (K key labels; default `tokens`, self-attention) on the right: the head view of the selected
+ * layer, with its controls, and the grid of every layer × head. The canvas keeps the selected
+ * layer's weights in `data-weights` (what it draws from) and the drawn lines' count in
  * `data-lines`; the readout keeps the hovered line in `data-line` ("head from to") and its weight
  * in `data-weight`.
  */
-export function showHeadView(el: HeadViewElements, layers: readonly LayerAttention[], tokens: string[]): void {
+export function showHeadView(el: HeadViewElements, layers: readonly HeadViewLayer[], tokens: string[], keyTokens: string[] = tokens): void {
   const heads = layers[0]?.heads ?? 0;
   for (const [l, layer] of layers.entries()) {
-    if (layer.size !== tokens.length) throw new RangeError(`layer ${l}'s attention covers ${layer.size} tokens; the text has ${tokens.length}`);
+    if (layer.queries !== tokens.length || layer.keys !== keyTokens.length) {
+      throw new RangeError(`layer ${l}'s attention is ${layer.queries} × ${layer.keys} tokens; the labels are ${tokens.length} × ${keyTokens.length}`);
+    }
   }
   const shown = new Set(Array.from({ length: heads }, (_, h) => h));
   let focus: { side: 'query' | 'key'; index: number } | undefined;
   let lines: HeadLine[] = [];
-  const layout = headViewLayout(tokens.length);
-  const layer = (): LayerAttention => layers[Number(el.layerSelect.value)]!;
+  const layout = headViewLayout(Math.max(tokens.length, keyTokens.length));
+  const layer = (): HeadViewLayer => layers[Number(el.layerSelect.value)]!;
 
   el.layerSelect.replaceChildren(...layers.map((_, l) => new Option(`layer ${l}`, String(l))));
   el.toggles.replaceChildren(
@@ -172,6 +189,8 @@ export function showHeadView(el: HeadViewElements, layers: readonly LayerAttenti
       ctx.fillStyle = focus?.side === 'query' && focus.index === i ? '#d33' : '#222';
       ctx.textAlign = 'right';
       ctx.fillText(token, layout.leftX - 6, rowY(layout, i), layout.leftX - 8);
+    });
+    keyTokens.forEach((token, i) => {
       ctx.fillStyle = focus?.side === 'key' && focus.index === i ? '#d33' : '#222';
       ctx.textAlign = 'left';
       ctx.fillText(token, layout.rightX + 6, rowY(layout, i), layout.width - layout.rightX - 8);
@@ -187,16 +206,16 @@ export function showHeadView(el: HeadViewElements, layers: readonly LayerAttenti
     draw();
   };
   el.canvas.onmousemove = (event: MouseEvent) => {
-    const token = tokenAt(layout, tokens.length, event.offsetX, event.offsetY);
+    const token = tokenAt(layout, tokens.length, event.offsetX, event.offsetY, keyTokens.length);
     if (token?.side !== focus?.side || token?.index !== focus?.index) {
       focus = token;
       draw();
     }
     const line = token ? undefined : lineAt(layout, lines, event.offsetX, event.offsetY);
     el.readout.textContent = line
-      ? `layer ${el.layerSelect.value} · head ${line.head} · “${tokens[line.from]}” → “${tokens[line.to]}”: ${formatValue(line.weight)}`
+      ? `layer ${el.layerSelect.value} · head ${line.head} · “${tokens[line.from]}” → “${keyTokens[line.to]}”: ${formatValue(line.weight)}`
       : token
-        ? `“${tokens[token.index]}” as ${token.side === 'query' ? 'the query' : 'the key'}: only its lines are drawn`
+        ? `“${(token.side === 'query' ? tokens : keyTokens)[token.index]}” as ${token.side === 'query' ? 'the query' : 'the key'}: only its lines are drawn`
         : 'point at a token to keep only its lines, or at a line to read its weight';
     if (line) {
       el.readout.dataset.line = `${line.head} ${line.from} ${line.to}`;
@@ -218,7 +237,9 @@ export function showHeadView(el: HeadViewElements, layers: readonly LayerAttenti
     for (let h = 0; h < a.heads; h++) {
       const { figure, canvas } = mapFigure(`layer ${l} · head ${h}`);
       el.grid.append(figure);
-      drawHeatmap(canvas, attentionMatrix(a, h, tokens), { cell: Math.max(3, Math.min(10, Math.floor(120 / Math.max(1, tokens.length)))), legend: l === 0 && h === 0 });
+      const values = a.data.slice(h * a.queries * a.keys, (h + 1) * a.queries * a.keys);
+      const matrix = { rows: a.queries, cols: a.keys, values, rowLabels: tokens, colLabels: keyTokens };
+      drawHeatmap(canvas, matrix, { cell: Math.max(3, Math.min(10, Math.floor(120 / Math.max(1, tokens.length, keyTokens.length)))), legend: l === 0 && h === 0 });
     }
   });
 }
@@ -228,9 +249,42 @@ export function showHeadView(el: HeadViewElements, layers: readonly LayerAttenti
  * (its call already returned every layer); a language model's prompt and output, read again in
  * one forward call (the decoding steps kept only each new token's row), up to maxSeqLen tokens.
  */
-export async function textAttention(sessions: Sessions, result: DecodeResult, maxSeqLen: number): Promise<{ ids: number[]; layers: LayerAttention[] }> {
-  if (sessions.kind !== 'lm') return { ids: result.input, layers: result.encoder };
+export async function textAttention(sessions: Sessions, result: DecodeResult, maxSeqLen: number): Promise<{ ids: number[]; layers: HeadViewLayer[] }> {
+  if (sessions.kind !== 'lm') return { ids: result.input, layers: result.encoder.map(selfLayer) };
   const ids = [...result.input, ...result.output].slice(0, maxSeqLen);
   const out = await textModelSession(sessions.model).run({ inputIds: { data: ids, batchSize: 1, seqLen: ids.length } });
-  return { ids, layers: layerAttentions(out.attentions) };
+  return { ids, layers: layerAttentions(out.attentions).map(selfLayer) };
+}
+
+/** One of an encoder–decoder run's attentions for the head view: its layers, and the ids of its queries and keys. */
+export interface HeadViewMaps {
+  name: 'encoder self-attention' | 'decoder self-attention' | 'cross-attention';
+  layers: HeadViewLayer[];
+  queries: number[];
+  keys: number[];
+}
+
+/**
+ * An encoder–decoder run's three attentions for the head view: the encoder's self-attention
+ * over the source; the decoder's self-attention and its cross-attention over the source, each
+ * query the decoder's input at a step (bos, then each generated token but the last), stacked
+ * from the steps' rows (step r sees decoder inputs 0 … r: the later keys get weight 0).
+ */
+export function seq2seqHeadMaps(result: DecodeResult): HeadViewMaps[] {
+  const T = result.steps.length;
+  const queries = result.decoderInputs.slice(0, T);
+  const stacked = (kind: 'self' | 'cross', keys: number): HeadViewLayer[] =>
+    (result.steps[0]?.[kind] ?? []).map((first, layer) => {
+      const data = new Float32Array(first.heads * T * keys);
+      result.steps.forEach((step, r) => {
+        const row = step[kind][layer]!;
+        for (let h = 0; h < row.heads; h++) data.set(row.data.subarray(h * row.keys, h * row.keys + Math.min(row.keys, keys)), (h * T + r) * keys);
+      });
+      return { heads: first.heads, queries: T, keys, data };
+    });
+  return [
+    { name: 'encoder self-attention', layers: result.encoder.map(selfLayer), queries: result.input, keys: result.input },
+    { name: 'decoder self-attention', layers: stacked('self', queries.length), queries, keys: queries },
+    { name: 'cross-attention', layers: stacked('cross', result.input.length), queries, keys: result.input },
+  ];
 }

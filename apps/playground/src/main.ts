@@ -10,7 +10,7 @@ import { decodeWithAttention, encodeInput, type DecodeResult, type Sessions } fr
 import { decodeSettings, generatesText } from './decode-controls.js';
 import { pickedFromDrop, pickedFromInput } from './drop.js';
 import { drawHeatmap, encoderMatrix, mapFigure, maskMatrix, stepMatrix, tableMatrix, tokenLabels } from './heatmap.js';
-import { showHeadView, textAttention } from './head-view.js';
+import { seq2seqHeadMaps, showHeadView, textAttention } from './head-view.js';
 import { classifyImage, imageMatrix, paint } from './image.js';
 import { classifyText } from './classify-text.js';
 import { playgroundKind } from './models/registry.js';
@@ -239,13 +239,27 @@ async function run(): Promise<void> {
   }
 }
 
-/** The head view of a text run, for kinds that have one and exports with attention outputs. */
+/**
+ * The head view of a text run, for kinds that have one and exports with attention outputs; an
+ * encoder–decoder's run picks one of its three attentions (encoder self, decoder self, cross).
+ */
 async function drawHeadView(sessions: Sessions, config: TokenModelConfig): Promise<void> {
   if (!loaded || !result || !loaded.folder.hasAttention || !playgroundKind(config).headView) return;
-  const { ids, layers } = await textAttention(sessions, result, config.maxSeqLen);
+  const tokenizer = textTokenizer(loaded.folder);
+  const elements = { layerSelect: $('head-layer') as HTMLSelectElement, toggles: $('head-toggles'), canvas: $('head-view') as HTMLCanvasElement, readout: $('head-readout'), grid: $('head-grid') };
+  const maps = sessions.kind === 'seq2seq' ? seq2seqHeadMaps(result) : [{ name: 'self-attention', ...(await textAttention(sessions, result, config.maxSeqLen)) }].map(({ name, ids, layers }) => ({ name, layers, queries: ids, keys: ids }));
+  const select = $('head-attention') as HTMLSelectElement;
+  $('head-attention-label').hidden = maps.length === 1;
+  select.replaceChildren(...maps.map((m, i) => new Option(m.name, String(i))));
+  const show = (): void => {
+    const m = maps[Number(select.value)]!;
+    showHeadView(elements, m.layers, tokenLabels(tokenizer, m.queries), tokenLabels(tokenizer, m.keys));
+    $('head-view').dataset.ids = m.queries.join(' ');
+    $('head-view').dataset.keys = m.keys.join(' ');
+  };
+  select.onchange = show;
   $('head-view-block').hidden = false;
-  showHeadView({ layerSelect: $('head-layer'), toggles: $('head-toggles'), canvas: $('head-view'), readout: $('head-readout'), grid: $('head-grid') }, layers, tokenLabels(textTokenizer(loaded.folder), ids));
-  $('head-view').dataset.ids = ids.join(' ');
+  show();
 }
 
 /** A text classifier: one call; the label and every class's probability, and its self-attention as the encoder maps. */

@@ -139,7 +139,8 @@ program
   .addOption(new Option('--target <target>', 'onnx: the export folder; triton: a Triton model repository (config.pbtxt + 1/model.onnx)').choices(['onnx', 'triton']).default('onnx'))
   .option('--overwrite', 'replace an earlier export folder in --out (triton: model folders of the same name)', false)
   .option('--adapter-only', 'a LoRA checkpoint: write its adapters alone in PEFT\'s layout (adapter_config.json, adapter_model.safetensors) instead of the ONNX folder with the adapters merged', false)
-  .addOption(new Option('--format <format>', 'onnx: the ONNX export folder; hf: a Hugging Face model folder (config.json, model.safetensors, tokenizer files) for transformers, LoRA adapters merged (decoder-lm as GPT-2, encoder-classifier as BERT, vit-classifier as ViT)').choices(['onnx', 'hf']).default('onnx'))
+  .addOption(new Option('--format <format>', 'onnx: the ONNX export folder; hf: a Hugging Face model folder (config.json, model.safetensors, tokenizer files) for transformers, LoRA adapters merged (decoder-lm as GPT-2, encoder-classifier as BERT, encoder-decoder as Marian, vit-classifier as ViT)').choices(['onnx', 'hf']).default('onnx'))
+  .option('--max-shard-size <size>', '--format hf: split the weights into shards of at most this size (5GB, 500MB, 2GiB or bytes) with model.safetensors.index.json, as save_pretrained does')
   .addHelpText(
     'after',
     `
@@ -230,6 +231,7 @@ runOptions(
     .argument('[text...]', 'inputs; default: --file, or stdin one per line'),
 )
   .option('--batch-size <n>', `inputs per model call (at most ${MAX_INFER_BATCH}); outputs are written batch by batch`, positiveInt, DEFAULT_INFER_BATCH)
+  .option('--pair <text>', 'a classifier with token types (BERT): the second text of a sentence pair, for each input')
   .addHelpText(
     'after',
     `
@@ -240,6 +242,7 @@ H·W pixel values or a PNG file).
 Examples:
   $ attend infer runs/reverse-onnx "hello" "world"
   $ attend infer runs/majority "abbab" --json
+  $ attend infer runs/bert-mrpc "The cat sat." --pair "A cat was sitting."
   $ attend infer runs/reverse --beam 4 --file inputs.txt
   $ attend infer runs/reverse-onnx --file big.txt --batch-size 64 > outputs.txt
   $ echo "march 3rd, 2021" | attend infer runs/dates-onnx --device wasm`,

@@ -5,7 +5,7 @@
 // vit-classifier), streamed continuation for the LM.
 
 import { join, relative } from 'node:path';
-import { hasTokens, imageToTextConfig, decodeResults, encoderInputIds, finishReasonOf, lmPromptIds, slidingWindow, tokenizerFromJSON, translateWith, type DecodeStrategy, type ImageToTextConfig, type FinishReason, type ModelConfig, type ModelTask, type StepFunction, type Tokenizer, type TokenFields, type TokenModelConfig, modelTask } from '@attend/core';
+import { hasTokens, imageToTextConfig, decodeResults, encoderInputIds, encoderPairIds, finishReasonOf, lmPromptIds, slidingWindow, tokenizerFromJSON, translateWith, type DecodeStrategy, type ImageToTextConfig, type FinishReason, type ModelConfig, type ModelTask, type StepFunction, type Tokenizer, type TokenFields, type TokenModelConfig, modelTask } from '@attend/core';
 import { resolveDevice, type Classification, type Device, type OnnxRnnSeq2SeqModel, type OnnxSeq2SeqModel, type OpenExportFolderOptions } from '@attend/runtime-onnx';
 import { CliError, InputError } from './errors.js';
 import { folderKind } from './model-folder.js';
@@ -24,8 +24,8 @@ export interface ModelRunner {
   readonly device: Device;
   /** encoder-decoder: the outputs of `sources`, each with why it ended. */
   translate(sources: readonly string[], strategy: DecodeStrategy, maxNewTokens?: number): Promise<Translation[]>;
-  /** encoder-classifier: class probabilities of each text. */
-  classify(texts: readonly string[]): Promise<Classification[]>;
+  /** encoder-classifier: class probabilities of each text (each with its `pairs` text as segment B, for a model with token types). */
+  classify(texts: readonly string[], pairs?: readonly string[]): Promise<Classification[]>;
   /** image-captioner: the caption of each of `count` images [H, W] (raw values) in `pixels`. */
   caption(pixels: Float32Array, count: number, strategy: DecodeStrategy): Promise<string[]>;
   /** vit-classifier: class probabilities of each of `count` images [C, S, S] (raw values) in `pixels`. */
@@ -71,18 +71,26 @@ function translations(tokenizer: Tokenizer, rows: number[][], asked: number | un
   return rows.map((ids) => ({ output: tokenizer.decode(ids), finishReason: finishReasonOf(ids.length, limits) }));
 }
 
-/** Right-padded token rows [B, S] with each row's length; one-line errors for empty or long inputs. */
-export function tokenBatch(tokenizer: Tokenizer, texts: readonly string[], maxSeqLen: number) {
+/**
+ * Right-padded token rows [B, S] with each row's length; one-line errors for empty or long
+ * inputs. With `pairs` (a sentence pair's second texts), each row is its pair's encoding
+ * (core's `encoderPairIds`) and `tokenTypes` [B, S] gives each token's segment.
+ */
+export function tokenBatch(tokenizer: Tokenizer, texts: readonly string[], maxSeqLen: number, pairs?: readonly string[]) {
   const encoded = texts.map((s, i) => {
-    const ids = encoderInputIds(tokenizer, s);
-    if (ids.length === 0) throw new InputError(i + 1, ' is empty');
-    if (ids.length > maxSeqLen) throw new InputError(i + 1, ` is ${ids.length} tokens long; the model takes at most ${maxSeqLen}`);
-    return ids;
+    const row = pairs ? encoderPairIds(tokenizer, s, pairs[i]!) : { ids: encoderInputIds(tokenizer, s), typeIds: [] };
+    if (row.ids.length === 0) throw new InputError(i + 1, ' is empty');
+    if (row.ids.length > maxSeqLen) throw new InputError(i + 1, ` is ${row.ids.length} tokens long; the model takes at most ${maxSeqLen}`);
+    return row;
   });
-  const seqLen = encoded.reduce((n, ids) => Math.max(n, ids.length), 0); // no spread: --file batches can be data-sized
+  const seqLen = encoded.reduce((n, row) => Math.max(n, row.ids.length), 0); // no spread: --file batches can be data-sized
   const ids = new Int32Array(encoded.length * seqLen).fill(tokenizer.specialTokenIds.pad);
-  encoded.forEach((row, b) => ids.set(row, b * seqLen));
-  return { ids, batchSize: encoded.length, seqLen, lengths: Int32Array.from(encoded, (row) => row.length) };
+  const tokenTypes = pairs ? new Int32Array(encoded.length * seqLen) : undefined;
+  encoded.forEach((row, b) => {
+    ids.set(row.ids, b * seqLen);
+    tokenTypes?.set(row.typeIds, b * seqLen);
+  });
+  return { ids, batchSize: encoded.length, seqLen, lengths: Int32Array.from(encoded, (row) => row.ids.length), ...(tokenTypes ? { tokenTypes } : {}) };
 }
 
 /** The prompt's ids (core's `lmPromptIds`: no bos, [bos] when empty), checked against the context. */
@@ -193,9 +201,9 @@ async function openCheckpoint(dir: string): Promise<ModelRunner> {
       const out = await translate(tfjsTranslator(model), tokenBatch(text, sources, c.maxSeqLen), { maxNewTokens: maxNewTokens ?? c.maxSeqLen - 1, strategy });
       return translations(text, out, maxNewTokens, c.maxSeqLen);
     },
-    async classify(texts) {
+    async classify(texts, pairs) {
       const c = textConfig(config, 'classify');
-      return classify(model, tokenBatch(textTokenizer(tokenizer, config), texts, c.maxSeqLen));
+      return classify(model, tokenBatch(textTokenizer(tokenizer, config), texts, c.maxSeqLen, pairs));
     },
     async classifyImages(pixels, count) {
       return classify(model, imageTrainBatch(pixels, new Int32Array(count), imageConfig(config)).input);
@@ -284,9 +292,9 @@ async function openExport(dir: string, device: InferDevice, deviceId: number | u
       const out = await rt.translate(rt.onnxTranslator(sessions), tokenBatch(text, sources, c.maxSeqLen), { maxNewTokens: asked ?? c.maxSeqLen - 1, strategy });
       return translations(text, out, asked, c.maxSeqLen);
     },
-    async classify(texts) {
+    async classify(texts, pairs) {
       const c = textConfig(config, 'classify');
-      return rt.classify(first, tokenBatch(textTokenizer(tokenizer, config), texts, c.maxSeqLen));
+      return rt.classify(first, tokenBatch(textTokenizer(tokenizer, config), texts, c.maxSeqLen, pairs));
     },
     async classifyImages(pixels, count) {
       imageConfig(config);

@@ -137,7 +137,11 @@ export async function readTextCsv(path: string): Promise<LabeledText[]> {
   return examples;
 }
 
-/** The rows of a classifier's CSV (`content` of `path`): `text,label` rows, header skipped; a one-line error naming the line of a bad row. */
+/**
+ * The rows of a classifier's CSV (`content` of `path`): `text,label` rows, or `text,pair,label`
+ * rows of sentence pairs (every row the same), header skipped; a one-line error naming the line
+ * of a bad row.
+ */
 export function parseTextCsv(content: string, path: string): LabeledText[] {
   let rows: { record: string[]; info: { lines: number } }[];
   try {
@@ -145,14 +149,18 @@ export function parseTextCsv(content: string, path: string): LabeledText[] {
   } catch (error) {
     throw new CliError(`${path}: not valid CSV (${(error as Error).message.split('\n')[0]})`);
   }
-  if (rows.length > 0 && rows[0]!.record[1]?.trim().toLowerCase() === 'label') rows = rows.slice(1);
+  if (rows.length > 0 && rows[0]!.record.at(-1)?.trim().toLowerCase() === 'label') rows = rows.slice(1);
+  const columns = rows[0]?.record.length === 3 ? 3 : 2;
+  const layout = columns === 3 ? 'text,pair,label' : 'text,label';
   return rows.map(({ record, info }) => {
-    if (record.length !== 2) throw new CliError(`${path}: line ${info.lines}: expected 2 columns (text,label), found ${record.length}`);
-    const [text, label] = record as [string, string];
+    if (record.length !== columns) throw new CliError(`${path}: line ${info.lines}: expected ${columns} columns (${layout}, as the first row), found ${record.length}`);
+    const [text, label] = [record[0]!, record[columns - 1]!];
+    const pair = columns === 3 ? record[1]! : undefined;
+    if (pair === '') throw new CliError(`${path}: line ${info.lines}: empty pair text`);
     const id = Number(label.trim());
     if (label.trim() === '' || !Number.isInteger(id) || id < 0) throw new CliError(`${path}: line ${info.lines}: label must be a class id 0, 1, …, got ${JSON.stringify(label)}`);
     if (text.length === 0) throw new CliError(`${path}: line ${info.lines}: empty text`);
-    return { text, label: id };
+    return pair === undefined ? { text, label: id } : { text, label: id, pair };
   });
 }
 

@@ -28,7 +28,7 @@ type TrainingField = (typeof TRAINING_FIELDS)[number];
 
 const MODEL_FIELDS = [
   'preset', 'numClasses', 'dModel', 'numHeads', 'numEncoderLayers', 'numDecoderLayers', 'dFf', 'maxSeqLen', 'dropout', 'norm',
-  'activation', 'positional', 'attention', 'localWindow', 'tieEmbeddings', 'scaleEmbedding', 'embeddingNorm', 'layerNormEps', 'pooling', 'pooler',
+  'activation', 'positional', 'attention', 'localWindow', 'tieEmbeddings', 'scaleEmbedding', 'embeddingNorm', 'layerNormEps', 'pooling', 'pooler', 'typeVocabSize',
   'rnnCell', 'rnnAttention', 'rnnBidirectional', 'patchSize', 'numChannels', 'pixelScale',
   'visualAttention', 'patchStride', 'featureSize', 'attentionPenalty', 'entropyBonus', 'baselineDecay', 'convChannels',
   // A classifier's class names (config.json `labels`, exported as id2label).

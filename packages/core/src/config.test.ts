@@ -91,6 +91,7 @@ describe('createModelConfig defaults', () => {
       numEncoderLayers: 2,
       pooling: 'mean',
       pooler: false,
+      typeVocabSize: 0,
     });
   });
 
@@ -147,6 +148,7 @@ const validConfig: fc.Arbitrary<ModelConfig> = fc
     scaleEmbedding: fc.boolean(),
     embeddingNorm: fc.boolean(),
     pooler: fc.boolean(),
+    typeVocabSize: fc.integer({ min: 0, max: 4 }),
   })
   .map((r): ModelConfig => ({
     vocabSize: r.vocabSize,
@@ -167,7 +169,7 @@ const validConfig: fc.Arbitrary<ModelConfig> = fc
     bosTokenId: 1,
     eosTokenId: r.vocabSize - 1,
     ...(r.preset === 'encoder-classifier'
-      ? { preset: r.preset, numClasses: r.numClasses, numEncoderLayers: r.layers, pooling: r.pooling, pooler: r.pooler }
+      ? { preset: r.preset, numClasses: r.numClasses, numEncoderLayers: r.layers, pooling: r.pooling, pooler: r.pooler, typeVocabSize: r.typeVocabSize }
       : r.preset === 'decoder-lm'
         ? { preset: r.preset, numDecoderLayers: r.layers, tieEmbeddings: r.tieEmbeddings }
         : { preset: r.preset, numEncoderLayers: r.layers, numDecoderLayers: r.layers, tieEmbeddings: r.tieEmbeddings, logitsBias: r.tieEmbeddings }),

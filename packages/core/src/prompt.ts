@@ -23,8 +23,24 @@ export function lmPromptIds(tokenizer: Tokenizer, bosTokenId: number, prompt: st
  * tokenizers have no template).
  */
 export function encoderInputIds(tokenizer: Tokenizer, text: string): number[] {
-  const templated = tokenizer as Tokenizer & { encodeWithSpecialTokens?: (text: string) => { ids: number[] } };
+  const templated = tokenizer as TemplatedTokenizer;
   return templated.encodeWithSpecialTokens ? templated.encodeWithSpecialTokens(text).ids : tokenizer.encode(text);
+}
+
+/** A tokenizer whose file has a post-processor template (WordPiece, Unigram). */
+type TemplatedTokenizer = Tokenizer & { encodeWithSpecialTokens?: (text: string, pair?: string) => { ids: number[]; typeIds: number[] } };
+
+/**
+ * A sentence pair's encoder input (a BERT classifier's `text` and `pair`): the ids with the
+ * template's special tokens and each id's token type (`[CLS] A [SEP]` type 0, `B [SEP]` type 1),
+ * as the Hugging Face library and transformers.js encode a text pair; without a template, A's ids
+ * (type 0) then B's (type 1).
+ */
+export function encoderPairIds(tokenizer: Tokenizer, text: string, pair: string): { ids: number[]; typeIds: number[] } {
+  const templated = tokenizer as TemplatedTokenizer;
+  if (templated.encodeWithSpecialTokens) return templated.encodeWithSpecialTokens(text, pair);
+  const [a, b] = [tokenizer.encode(text), tokenizer.encode(pair)];
+  return { ids: [...a, ...b], typeIds: [...a.map(() => 0), ...b.map(() => 1)] };
 }
 
 /** What of a text the tokenizer reads as <unk>. */

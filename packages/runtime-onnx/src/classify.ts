@@ -10,12 +10,13 @@ import type { OnnxModel } from './session.js';
 
 export type { Classification };
 
-/** Runs the classifier over a right-padded batch; one Classification per row. */
-export async function classify(model: OnnxModel, batch: SourceBatch): Promise<Classification[]> {
+/** Runs the classifier over a right-padded batch (with each token's type for a sentence pair); one Classification per row. */
+export async function classify(model: OnnxModel, batch: SourceBatch & { tokenTypes?: ArrayLike<number> }): Promise<Classification[]> {
   const c = model.config;
   if (!(model instanceof TokenForwardSession) || modelTask(c) !== 'text-classification') throw new ShapeError(`classify needs an encoder-classifier export; this model is a '${c.preset}'`);
   const { batchSize: B, seqLen: S } = batch;
-  const { logits } = await model.run({ inputIds: { data: batch.ids, batchSize: B, seqLen: S }, attentionMask: encodeSourceMask(batch) });
+  const types = batch.tokenTypes ? { tokenTypeIds: { data: batch.tokenTypes, batchSize: B, seqLen: S } } : {};
+  const { logits } = await model.run({ inputIds: { data: batch.ids, batchSize: B, seqLen: S }, attentionMask: encodeSourceMask(batch), ...types });
   return classifications(logits.data, B, classifierConfig(c, 'classify').numClasses);
 }
 

@@ -97,6 +97,7 @@ export function forwardInputNames(config: ModelConfig, graph: GraphKind = 'forwa
     const past = Array.from({ length: numDecoderLayers(config) }, (_, i) => [pastName(i, 'key'), pastName(i, 'value')]).flat();
     return ['input_ids', 'attention_mask', 'position_ids', ...past];
   }
-  return [...FORWARD_INPUTS[config.preset]];
+  const typed = 'typeVocabSize' in config && config.typeVocabSize > 0; // BERT's token types
+  return [...FORWARD_INPUTS[config.preset], ...(typed ? ['token_type_ids'] : [])];
 }
 

@@ -42,6 +42,7 @@ import {
   numDecoderLayers,
   numEncoderLayers,
   type DecoderLmConfig,
+  TOKEN_TYPES_WEIGHT,
   type EncoderClassifierConfig,
   type EncoderDecoderConfig,
   type TransformerConfig,
@@ -128,11 +129,15 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
     this.mha = this.fused && (config.attention === 'scaled_dot' || config.attention === 'dot');
   }
 
-  /** The encoder-classifier's forward graph: input_ids, attention_mask [B, T] → logits [B, classes] (+ attentions.{i}). */
+  /**
+   * The encoder-classifier's forward graph: input_ids, attention_mask (and token_type_ids when
+   * typeVocabSize > 0, as BERT's) [B, T] → logits [B, classes] (+ attentions.{i}).
+   */
   buildClassifier(this: ForwardGraph<EncoderClassifierConfig>, withAttention: boolean): void {
     const { g, config: c } = this;
     const { ids, mask } = this.textInputs();
-    const { states, maps } = this.stack('encoder', ids, mask);
+    const types = c.typeVocabSize > 0 ? g.input('token_type_ids', 'int64', [BATCH, 'sequence']) : undefined;
+    const { states, maps } = this.stack('encoder', ids, mask, undefined, undefined, types);
     g.output('logits', this.classify(states, mask), 'float32', [BATCH, c.numClasses]);
     if (withAttention) this.outputMaps('attentions', maps.self, 'sequence', 'sequence');
   }
@@ -363,11 +368,15 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
     return v;
   }
 
-  /** E[ids] (·√dModel when scaleEmbedding) + absolute positions, normalised when embeddingNorm. [B, T, d] */
-  private embed(kind: StackKind, ids: Value, positions: Value): Value {
+  /** E[ids] (·√dModel when scaleEmbedding) (+ the token types' rows) + absolute positions, normalised when embeddingNorm. [B, T, d] */
+  private embed(kind: StackKind, ids: Value, positions: Value, types?: Value): Value {
     const { g, config: c, d } = this;
     let x = g.gather(this.tokenTable(), ids);
     if (c.scaleEmbedding) x = g.mul(x, g.floats([Math.sqrt(d)]));
+    if (types) {
+      const rows = (c as EncoderClassifierConfig).typeVocabSize;
+      x = g.add(x, g.gather(this.table(TOKEN_TYPES_WEIGHT, () => this.w.get(TOKEN_TYPES_WEIGHT, [rows, d]), [rows, d]), types));
+    }
     const fixed = fixedPositionTable(c.positional, c.maxSeqLen, d);
     if (fixed) {
       x = g.add(x, g.gather(this.table('sinusoidal_positions', () => fixed, [c.maxSeqLen, d]), positions));
@@ -613,6 +622,7 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
     mask: Value,
     memory?: { states: Value; mask: Value },
     cache?: DecoderCache,
+    types?: Value,
   ): { states: Value; maps: { self: Value[]; cross: Value[] }; present: KeyValue[] } {
     const { g } = this;
     const zero = g.int64s([0], []);
@@ -622,7 +632,7 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
     const keyPositions = cache ? g.sub(g.cumSum(mask, 1), one) : g.range(zero, g.dimSize(mask, 1), one);
     const positions = cache ? cache.positionIds : keyPositions; // [B, T] or [T]
     const perRow = cache !== undefined;
-    const x = this.embed(kind, ids, positions);
+    const x = this.embed(kind, ids, positions, types);
     const self: SelfAttentionInputs = { bias: this.selfBias(mask, positions, keyPositions, kind === 'decoder', perRow), rotary: this.rotary(positions, perRow) };
     return this.layers(kind, x, self, memory, cache);
   }

@@ -4,7 +4,7 @@
 // the mean loss on the dev set.
 
 import * as tf from '@tensorflow/tfjs-core';
-import { accuracy, createRng, encoderInputIds, imagePositions, makeClassificationBatch, ShapeError, type Classification, type EncodedExample, type LabeledFeatures, type LabeledText, type Tokenizer, type ImageClassifierConfig } from '@attend/core';
+import { accuracy, createRng, encoderInputIds, encoderPairIds, imagePositions, makeClassificationBatch, ShapeError, type Classification, type EncodedExample, type LabeledFeatures, type LabeledText, type Tokenizer, type ImageClassifierConfig } from '@attend/core';
 import { crossEntropy } from './loss.js';
 import type { TokenBatch } from './model.js';
 import type { AttendModel } from './models.js';
@@ -70,7 +70,8 @@ async function argmaxAccuracy<E extends { label: number }>(model: AttendModel, e
 export function classificationTask(train: readonly LabeledText[], dev: readonly LabeledText[], tokenizer: Tokenizer, options: ClassificationTaskOptions): ClassificationTask {
   const pad = { pad: tokenizer.specialTokenIds.pad };
   const limits = { maxLen: options.maxLen };
-  const encode = (e: LabeledText): EncodedExample => ({ ids: encoderInputIds(tokenizer, e.text), label: e.label });
+  const encode = (e: LabeledText): EncodedExample =>
+    e.pair === undefined ? { ids: encoderInputIds(tokenizer, e.text), label: e.label } : { ...encoderPairIds(tokenizer, e.text, e.pair), label: e.label };
   const encodedTrain = train.map(encode);
   const indicesOf = epochBatches(encodedTrain.length, options.batchSize, options.seed);
   return {
@@ -81,7 +82,7 @@ export function classificationTask(train: readonly LabeledText[], dev: readonly 
     evaluate: (model, examples = dev) =>
       argmaxAccuracy(model, examples, (rows) => {
         const b = makeClassificationBatch(rows.map(encode), pad, limits);
-        return { ids: b.inputIds, batchSize: b.batchSize, seqLen: b.seqLen, lengths: b.lengths };
+        return classificationTrainBatch(b).input;
       }),
   };
 }

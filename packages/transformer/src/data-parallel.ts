@@ -60,6 +60,7 @@ function ownShare(share: TrainBatch): TrainBatch {
     ids: own(b.ids),
     ...(b.lengths ? { lengths: own(b.lengths) } : {}),
     ...(b.pixels ? { pixels: own(b.pixels) } : {}),
+    ...(b.tokenTypes ? { tokenTypes: own(b.tokenTypes) } : {}),
   });
   return {
     input: tokens(share.input),

@@ -34,6 +34,8 @@ export interface TokenBatch {
   lengths?: Int32Array;
   /** vit-classifier: the images [batchSize, C, H, W] row-major (then `ids` is empty and unused). */
   pixels?: Float32Array;
+  /** Each token's type [batchSize, seqLen] (a sentence pair's segments, for a model with typeVocabSize > 0); default all 0. */
+  tokenTypes?: Int32Array;
 }
 
 export interface ForwardOptions {
@@ -197,6 +199,8 @@ export class Stack {
 export class TransformerModel {
   readonly config: TransformerConfig;
   readonly embedTokens: EmbeddingTable;
+  /** The token-type table (an encoder-classifier with typeVocabSize > 0: BERT's segments). */
+  readonly embedTokenTypes?: EmbeddingTable;
   readonly encoder?: Stack;
   readonly decoder?: Stack;
   private readonly head = new ParamStore();
@@ -212,6 +216,8 @@ export class TransformerModel {
     const seed = options.seed ?? 0;
     const init = options.init ?? 'glorot';
     this.embedTokens = new EmbeddingTable({ rows: config.vocabSize, dModel: config.dModel, std: embeddingStd(config), seed: seed * 7919 + 1 });
+    const types = textKind(config).tokenTypes(config);
+    if (types > 0) this.embedTokenTypes = new EmbeddingTable({ rows: types, dModel: config.dModel, std: embeddingStd(config), seed: seed * 7919 + 5 });
     const encoderLayers = numEncoderLayers(config);
     const decoderLayers = numDecoderLayers(config);
     const totalLayers = encoderLayers + decoderLayers;
@@ -242,6 +248,7 @@ export class TransformerModel {
   namedParams(): NamedParam[] {
     return [
       ...this.embedTokens.namedParams('embed_tokens'),
+      ...(this.embedTokenTypes?.namedParams('embed_token_types') ?? []),
       ...(this.encoder?.namedParams() ?? []),
       ...(this.decoder?.namedParams() ?? []),
       ...this.head.named(''),
@@ -269,14 +276,27 @@ export class TransformerModel {
         throw new ShapeError(`token id ${id} is outside the vocabulary [0, ${this.config.vocabSize})`);
       }
     }
+    const types = this.tokenTypeIds(batch);
     return tf.tidy(() => {
       let x: tf.Tensor = embeddingLookup(this.embedTokens.table(), ids, [B, T]);
       if (this.config.scaleEmbedding) x = tf.mul(x, Math.sqrt(dModel));
+      if (this.embedTokenTypes) x = tf.add(x, embeddingLookup(this.embedTokenTypes.table(), types ?? new Int32Array(B * T), [B, T]));
       if (this.sinusoidal) x = tf.add(x, tf.slice(this.sinusoidal, [offset, 0], [T, dModel]));
       if (positional === 'learned') x = tf.add(x, tf.slice(stack.learnedPositions(), [offset, 0], [T, dModel]));
       if (stack.embeddingNorm) x = stack.embeddingNorm.normalize(x);
       return dropout(x, this.config.dropout, training) as tf.Tensor3D;
     });
+  }
+
+  /** `batch`'s token types, checked against the model's table (a model without one takes none). */
+  private tokenTypeIds(batch: TokenBatch): Int32Array | undefined {
+    const types = batch.tokenTypes;
+    if (!types) return undefined;
+    const rows = this.embedTokenTypes?.rows ?? 0;
+    if (rows === 0) throw new ShapeError(`token types were given, but the model has none (typeVocabSize 0): it reads one text, not a pair`);
+    if (types.length !== batch.batchSize * batch.seqLen) throw new ShapeError(`tokenTypes: ${types.length} values for [${batch.batchSize}, ${batch.seqLen}]`);
+    for (const t of types) if (!Number.isInteger(t) || t < 0 || t >= rows) throw new ShapeError(`token type ${t} is outside [0, ${rows}) (typeVocabSize ${rows})`);
+    return types;
   }
 
   /** Additive self-attention bias [B, 1 or H, T, T] from core's masks (+ ALiBi). */

@@ -13,6 +13,8 @@ export type TextHead = { kind: 'classifier'; pooling: Pooling; pooler: boolean; 
 export interface TextKind<C extends TransformerConfig> {
   /** The kind's output head. */
   head(config: C): TextHead;
+  /** Rows of its token-type table (0: none). */
+  tokenTypes(config: C): number;
   /** The logits of the whole model on `input` (and `target`, the decoder input of an encoder–decoder). */
   logits(model: TransformerModel, input: TokenBatch, target: TokenBatch | undefined, options: ForwardOptions, maps: AttentionMaps | undefined): tf.Tensor;
 }
@@ -20,14 +22,17 @@ export interface TextKind<C extends TransformerConfig> {
 const TEXT_KINDS: { readonly [P in TransformerConfig['preset']]: TextKind<ConfigOf<P>> } = {
   'encoder-classifier': {
     head: (c) => ({ kind: 'classifier', pooling: c.pooling, pooler: c.pooler, numClasses: c.numClasses }),
+    tokenTypes: (c) => c.typeVocabSize,
     logits: (m, input, _target, options, maps) => m.classify(m.encode(input, options, maps), input),
   },
   'decoder-lm': {
     head: (c) => ({ kind: 'lm', tied: c.tieEmbeddings, bias: false }),
+    tokenTypes: () => 0,
     logits: (m, input, _target, options, maps) => m.lmLogits(m.decode(input, undefined, options, maps)),
   },
   'encoder-decoder': {
     head: (c) => ({ kind: 'lm', tied: c.tieEmbeddings, bias: c.logitsBias }),
+    tokenTypes: () => 0,
     logits(m, input, target, options, maps) {
       if (!target) throw new ShapeError('encoder-decoder forward needs a target (decoder input) batch');
       const states = m.encode(input, options, maps);

@@ -46,8 +46,8 @@ export function lmTrainBatch(b: { batchSize: number; seqLen: number; inputIds: I
 }
 
 /** Builds a TrainBatch from a classification batch. */
-export function classificationTrainBatch(b: { batchSize: number; seqLen: number; inputIds: Int32Array; lengths: Int32Array; labels: Int32Array }): TrainBatch {
-  return { input: { ids: b.inputIds, batchSize: b.batchSize, seqLen: b.seqLen, lengths: b.lengths }, labels: b.labels };
+export function classificationTrainBatch(b: { batchSize: number; seqLen: number; inputIds: Int32Array; lengths: Int32Array; labels: Int32Array; tokenTypes?: Int32Array }): TrainBatch {
+  return { input: { ids: b.inputIds, batchSize: b.batchSize, seqLen: b.seqLen, lengths: b.lengths, ...(b.tokenTypes ? { tokenTypes: b.tokenTypes } : {}) }, labels: b.labels };
 }
 
 /**
@@ -361,6 +361,7 @@ export function microBatches(batch: TrainBatch, parts: number): TrainBatch[] {
     seqLen: b.seqLen,
     ...(b.lengths ? { lengths: take(b.lengths, 1) } : {}),
     ...(b.pixels ? { pixels: take(b.pixels, b.pixels.length / b.batchSize) } : {}),
+    ...(b.tokenTypes ? { tokenTypes: take(b.tokenTypes, b.seqLen) } : {}),
   });
   const perRow = batch.labels.length / B;
   const out: TrainBatch[] = [];

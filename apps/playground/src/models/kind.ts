@@ -21,7 +21,7 @@ export interface PlaygroundKind<C extends ModelConfig> {
   summary(config: C): { attention: string; layers: string };
   /** The panels of a decoding kind's run; absent for the classifiers, which answer in one call. */
   readonly panels?: DecodePanels;
-  /** Whether a run with attention outputs shows the head view (every layer's and head's self-attention over the text, head-view.ts). */
+  /** Whether a run with attention outputs shows the head view (every layer's and head's attention: self-attention over the text, an encoder–decoder's three attentions; head-view.ts). */
   readonly headView?: boolean;
   /** Draws where an image model looked at the painted canvas, from its run's outputs, into `box` (where-view.ts); absent for kinds with no such picture. */
   readonly where?: (box: HTMLElement, config: C, pixels: Float32Array, result: ImageResult) => void;

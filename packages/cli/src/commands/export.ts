@@ -37,6 +37,8 @@ export interface ExportCommandOptions {
   adapterOnly?: boolean;
   /** 'onnx' (default): the ONNX export folder; 'hf': a Hugging Face model folder (export-hf.ts). */
   format?: string;
+  /** --format hf: shards of at most this size (`5GB`, `500MB`, bytes), as save_pretrained's max_shard_size. */
+  maxShardSize?: string;
 }
 
 const graphFile = (path: string): string => path.slice(path.indexOf('/') + 1);
@@ -100,6 +102,7 @@ export async function exportCommand(checkpoint: string, o: ExportCommandOptions)
   await refuseOverlap(o.out, [checkpoint]);
   const format = o.format ?? 'onnx';
   if (format !== 'onnx' && format !== 'hf') throw new CliError(`--format: "${format}" is not supported; use onnx or hf`, 2);
+  if (o.maxShardSize !== undefined && format !== 'hf') throw new CliError('--max-shard-size: for --format hf (it splits model.safetensors into shards)', 2);
   if (format === 'hf') {
     if (target !== 'onnx' || o.quantize || o.optimize || o.withAttention || o.adapterOnly) throw new CliError('--format hf writes PyTorch weights; it takes no --target, --quantize, --optimize, --with-attention or --adapter-only', 2);
     return (await import('./export-hf.js')).exportHfCommand(checkpoint, o);

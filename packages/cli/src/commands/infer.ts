@@ -10,7 +10,7 @@
 // (the text, or the class id), plus its task's fields.
 
 import { once } from 'node:events';
-import { imageConfig, imageInputConfig, modelTask, type Classification, type DecodeStrategy, type FinishReason } from '@attend/core';
+import { imageConfig, imageInputConfig, modelTask, type Classification, type ModelConfig, type DecodeStrategy, type FinishReason } from '@attend/core';
 import { withPngLines } from '../png-input.js';
 import { aPreset, CliError, InputError } from '../errors.js';
 import { batchesOf, DEFAULT_INFER_BATCH, imageInputs, inputLines, isImageHeader, maxNewTokensOf, MAX_INFER_BATCH, strategyOf, warnUnknown, type LengthOptions, type StrategyOptions } from '../inputs.js';
@@ -25,6 +25,8 @@ export interface InferCommandOptions extends StrategyOptions, LengthOptions {
   json: boolean;
   /** infer: inputs run together in one model call; outputs are written batch by batch. */
   batchSize?: number;
+  /** An encoder-classifier with token types: the second text (segment B) of a sentence pair, for every input. */
+  pair?: string;
 }
 
 /** Tells on stderr when the device asked for could not start (CUDA missing) and another runs the model. */
@@ -59,15 +61,23 @@ function classified(inputs: readonly string[], rows: readonly Classification[], 
   };
 }
 
-/** A batch of an encoder-classifier's --file in the training layout (`text,label` rows): texts and labels; undefined when the lines are not such rows. */
-function labelledRows(lines: readonly string[], file: string): { texts: string[]; labels: number[] } | undefined {
+/** A batch of an encoder-classifier's --file in the training layout (`text,label` or `text,pair,label` rows): texts, pairs and labels; undefined when the lines are not such rows. */
+function labelledRows(lines: readonly string[], file: string): { texts: string[]; pairs?: string[]; labels: number[] } | undefined {
   let rows;
   try {
     rows = parseTextCsv(lines.join('\n'), file);
   } catch {
     return undefined; // not the training layout: one input per line
   }
-  return rows.length > 0 ? { texts: rows.map((r) => r.text), labels: rows.map((r) => r.label) } : undefined;
+  if (rows.length === 0) return undefined;
+  const paired = rows[0]!.pair !== undefined;
+  return { texts: rows.map((r) => r.text), ...(paired ? { pairs: rows.map((r) => r.pair!) } : {}), labels: rows.map((r) => r.label) };
+}
+
+/** Refuses sentence pairs (from `what`, the flag or file) for a classifier without token types. */
+function checkPairs(config: ModelConfig, what: string): void {
+  if ('typeVocabSize' in config && config.typeVocabSize > 0) return;
+  throw new CliError(`${what}: sentence pairs need a model with token types (typeVocabSize > 0, as an imported BERT has); this one reads one text`, 2);
 }
 
 /** Runs one batch of inputs (`before` came in earlier batches); `csv` when the encoder-classifier's --file is in the training layout. */
@@ -92,9 +102,12 @@ async function runBatch(runner: ModelRunner, inputs: string[], before: number, o
     const labelled = csv ? labelledRows(inputs, o.file!) : undefined;
     if (csv && !labelled) throw new CliError(`${o.file}: these lines are not \`text,label\` rows like the ones before them`);
     const texts = labelled?.texts ?? inputs;
-    warnUnknown(runner.tokenizer, texts);
-    return classified(texts, await runner.classify(texts), labelled?.labels, runner.config.labels);
+    const pairs = labelled?.pairs ?? (o.pair === undefined ? undefined : texts.map(() => o.pair!));
+    if (pairs) checkPairs(runner.config, labelled?.pairs ? o.file! : '--pair');
+    warnUnknown(runner.tokenizer, pairs ? [...texts, ...pairs] : texts);
+    return classified(texts, await runner.classify(texts, pairs), labelled?.labels, runner.config.labels);
   }
+  if (o.pair !== undefined) throw new CliError(`--pair: for an encoder-classifier with token types (sentence pairs); this model is ${aPreset(runner.config.preset)}`, 2);
   warnUnknown(runner.tokenizer, inputs);
   if (task === 'translation') {
     const outputs = await runner.translate(inputs, strategy, maxNewTokens);

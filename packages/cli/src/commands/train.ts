@@ -144,11 +144,14 @@ export function checkResumeSettings(s: TrainSettings, config: ModelConfig, dir: 
   if (modelTask(config) === 'text-generation') asked.push(['contextLength', 'maxSeqLen', s.contextLength]);
   for (const [setting, field, value] of asked) {
     if (s.origin[setting] === 'default' || s.origin[setting] === undefined) continue;
-    if (!kind.fields.includes(field)) throw settingError(s, setting, `the checkpoint in ${dir} (${config.preset}) has no such setting`);
+    // `labels` is any classifier's optional field (its class names), compared as a list.
+    const labels = field === 'labels' && 'numClasses' in config;
+    if (!kind.fields.includes(field) && !labels) throw settingError(s, setting, `the checkpoint in ${dir} (${config.preset}) has no such setting`);
     const saved = (config as unknown as Record<string, unknown>)[field];
-    if (saved !== value) {
+    const show = (x: unknown) => (labels ? JSON.stringify(x ?? null) : String(x));
+    if (labels ? show(saved) !== show(value) : saved !== value) {
       const name = field === setting ? '' : ` ${field}`;
-      throw settingError(s, setting, `${value} differs from the checkpoint's${name} ${saved} in ${dir}; ${keeps}`);
+      throw settingError(s, setting, `${show(value)} differs from the checkpoint's${name} ${show(saved)} in ${dir}; ${keeps}`);
     }
   }
 }

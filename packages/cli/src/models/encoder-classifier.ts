@@ -1,7 +1,8 @@
-// The CLI's encoder-classifier: trains on a CSV of `text,label` rows (--csv) or a synthetic
-// classification --task; its attention maps are self-attention over the text.
+// The CLI's encoder-classifier: trains on a CSV of `text,label` rows, or `text,pair,label` rows
+// of sentence pairs (token types 0 and 1; a new model gets typeVocabSize 2) (--csv), or a
+// synthetic classification --task; its attention maps are self-attention over the text.
 
-import { trainDevSplit, type EncoderClassifierConfig } from '@attend/core';
+import { encoderPairIds, trainDevSplit, type EncoderClassifierConfig, type LabeledText } from '@attend/core';
 import { CliError } from '../errors.js';
 import type { TrainData } from '../train-data.js';
 import { textSelfAttention } from './attention.js';
@@ -12,17 +13,23 @@ import { accuracyReport, checkedMaxSeqLen, textTokenizer } from './train.js';
 
 type LabelledTexts = Extract<TrainData, { preset: 'encoder-classifier' }>;
 
+/** Whether the data's rows are sentence pairs (`text,pair,label`). */
+const paired = (data: LabelledTexts): boolean => data.examples.some((e) => e.pair !== undefined);
+
 const LABELLED_TEXT_TRAINING: TrainKind<LabelledTexts> = {
   data: 'encoder-classifier',
   unit: 'examples/s',
-  tokenizerTexts: (data) => data.examples.map((e) => e.text),
+  tokenizerTexts: (data) => data.examples.flatMap((e) => (e.pair === undefined ? [e.text] : [e.text, e.pair])),
   sizes(data, tokenizer) {
     const text = textTokenizer(tokenizer, data.source, data.preset);
-    const maxSeqLen = 2 + data.examples.reduce((n, e) => Math.max(n, text.encode(e.text).length), 14);
-    return { vocabSize: text.vocabSize, maxSeqLen: checkedMaxSeqLen(data.source, 'text', maxSeqLen), numClasses: data.numClasses };
+    const length = (e: LabeledText) => (e.pair === undefined ? text.encode(e.text) : encoderPairIds(text, e.text, e.pair).ids).length;
+    const maxSeqLen = 2 + data.examples.reduce((n, e) => Math.max(n, length(e)), 14);
+    const types = paired(data) ? { typeVocabSize: 2 } : {};
+    return { vocabSize: text.vocabSize, maxSeqLen: checkedMaxSeqLen(data.source, 'text', maxSeqLen), numClasses: data.numClasses, ...types };
   },
   task(t, data, tokenizer, model, s) {
     const text = textTokenizer(tokenizer, data.source, data.preset);
+    if (paired(data) && !('typeVocabSize' in model && model.typeVocabSize > 0)) throw new CliError(`${data.source}: text,pair,label rows are sentence pairs, but the model has no token types (typeVocabSize 0); train a new model on them, or start --from one with token types (an imported BERT)`, 2);
     const devFraction = Math.min(0.1, s.devSize / data.examples.length);
     const { train: trainExamples, dev } = trainDevSplit(data.examples, { devFraction, seed: s.seed });
     if (dev.length === 0 || trainExamples.length === 0) throw new CliError(`${data.source}: too few rows for a train and a dev set (${data.examples.length})`);

@@ -30,6 +30,8 @@ export interface ClassificationBatch {
   lengths: Int32Array;
   /** [B] class labels. */
   labels: Int32Array;
+  /** [B, seqLen] token types (0 at the cls token and padding), when any example has them. */
+  tokenTypes?: Int32Array;
 }
 
 export interface LmBatch {
@@ -52,6 +54,8 @@ export interface EncodedPair {
 export interface EncodedExample {
   ids: number[];
   label: number;
+  /** Each id's token type (a sentence pair's segments A = 0 and B = 1); default all 0. */
+  typeIds?: number[];
 }
 
 /**
@@ -141,6 +145,7 @@ export function makeClassificationBatch(
   const rows = examples.map((e, i) => {
     if (!Number.isInteger(e.label) || e.label < 0) throw new DataError(`example ${i}: label must be an integer >= 0, got ${e.label}`);
     if (e.ids.length === 0) throw new DataError(`example ${i}: no tokens`);
+    if (e.typeIds && e.typeIds.length !== e.ids.length) throw new DataError(`example ${i}: ${e.typeIds.length} token types for ${e.ids.length} tokens`);
     return fit(ids.cls === undefined ? e.ids : [ids.cls, ...e.ids], 0, limit, truncate, i, 'input');
   });
   const seqLen = rowLength(rows.map((r) => r.length), padTo, limit);
@@ -148,12 +153,17 @@ export function makeClassificationBatch(
   const inputIds = new Int32Array(B * seqLen).fill(ids.pad); // [B, seqLen]
   const lengths = new Int32Array(B);
   const labels = new Int32Array(B);
+  const typed = examples.some((e) => e.typeIds !== undefined);
+  const tokenTypes = typed ? new Int32Array(B * seqLen) : undefined; // [B, seqLen]
   for (let b = 0; b < B; b++) {
-    inputIds.set(rows[b]!, b * seqLen);
-    lengths[b] = rows[b]!.length;
+    const row = rows[b]!;
+    inputIds.set(row, b * seqLen);
+    lengths[b] = row.length;
     labels[b] = examples[b]!.label;
+    const types = examples[b]!.typeIds;
+    if (tokenTypes && types) tokenTypes.set((ids.cls === undefined ? types : [0, ...types]).slice(0, row.length), b * seqLen);
   }
-  return { batchSize: B, seqLen, inputIds, lengths, labels };
+  return { batchSize: B, seqLen, inputIds, lengths, labels, ...(tokenTypes ? { tokenTypes } : {}) };
 }
 
 /**

@@ -15,6 +15,8 @@ export interface TextPair {
 export interface LabeledText {
   text: string;
   label: number;
+  /** A sentence pair's second text (segment B, token type 1). */
+  pair?: string;
 }
 
 export const SYNTHETIC_TASKS = ['copy', 'reverse', 'sort', 'date'] as const;

@@ -1,10 +1,10 @@
 // encoder-classifier → BertForSequenceClassification: learned positions, an embedding
-// LayerNorm, post-norm layers, CLS pooling through the pooler. attend reads one segment: the
-// token-type table is written as zeros (2 types, as BERT's default), so segment 0 adds nothing
-// to the positions that already hold it and importing gives the same positions back.
+// LayerNorm, post-norm layers, CLS pooling through the pooler. The token-type table is the
+// checkpoint's (typeVocabSize > 0); a model without one gets a table of zeros (2 types, as BERT's
+// default), which adds nothing and which the importer leaves out again.
 
 import { BERT_TOKEN_TYPES } from '../hf-import/bert.js';
-import type { EncoderClassifierConfig } from '../models/encoder-classifier/config.js';
+import { TOKEN_TYPES_WEIGHT, type EncoderClassifierConfig } from '../models/encoder-classifier/config.js';
 import { f32Tensor } from '../safetensors.js';
 import type { HfExporter } from './exporter.js';
 
@@ -19,7 +19,7 @@ export const bertExporter: HfExporter = {
     return {
       hidden_dropout_prob: config.dropout,
       attention_probs_dropout_prob: config.dropout,
-      type_vocab_size: TOKEN_TYPES,
+      type_vocab_size: config.typeVocabSize || TOKEN_TYPES,
       position_embedding_type: 'absolute',
       // BERT's config has no [CLS]/[SEP] ids of its own; the importer reads them back from these.
       bos_token_id: config.bosTokenId,
@@ -27,5 +27,7 @@ export const bertExporter: HfExporter = {
       initializer_range: 0.02,
     };
   },
-  extraTensors: (config, name) => ({ [name(BERT_TOKEN_TYPES)]: f32Tensor([TOKEN_TYPES, config.dModel], new Float32Array(TOKEN_TYPES * config.dModel)) }),
+  optional: [TOKEN_TYPES_WEIGHT],
+  extraTensors: (config, name) =>
+    (config as EncoderClassifierConfig).typeVocabSize > 0 ? {} : { [name(BERT_TOKEN_TYPES)]: f32Tensor([TOKEN_TYPES, config.dModel], new Float32Array(TOKEN_TYPES * config.dModel)) },
 };

@@ -20,6 +20,11 @@ export interface HfExporter {
   shapes?(config: ModelConfig): Record<string, number[]>;
   /** attend tensors of `HfImporter.tensors` a checkpoint may lack (GPT-2's untied head). */
   readonly optional?: readonly string[];
+  /**
+   * All the Hugging Face tensors, for a class whose layers the importer's `linears` table does
+   * not describe (Marian: two stacks under attend's own module names); `name` adds the base prefix.
+   */
+  tensors?(config: ModelConfig, weights: Readonly<Record<string, NamedTensor>>, name: (hf: string) => string): Record<string, NamedTensor>;
   /** Tensors the Hugging Face class has and attend does not, by Hugging Face name (`name` adds the base prefix). */
   extraTensors?(config: ModelConfig, name: (hf: string) => string): Record<string, NamedTensor>;
   /** preprocessor_config.json, for an image model. */

@@ -1,7 +1,7 @@
 // The Hugging Face exporters: attend → Hugging Face → attend gives the same config and the same
 // weights bit for bit (GPT-2 tied and untied, BERT, ViT, with config values the Hugging Face
 // fields must carry back); a Hugging Face model imported and exported back has its own tensors
-// (BERT's token types folded into the positions, as the importer does); LoRA adapters are merged;
+// (BERT's token types included); LoRA adapters are merged;
 // configs with no Hugging Face equivalent are refused in one line naming the field. (Logits in
 // PyTorch: e2e/src/hf-export.test.ts.)
 
@@ -11,6 +11,7 @@ import type { CheckpointData } from '../checkpoint-format.js';
 import { importHfModel } from '../hf-import/index.js';
 import type { HfModel } from '../hf-import/model.js';
 import { loraNames, mergeLora } from '../lora.js';
+import { TOKEN_TYPES_WEIGHT } from '../models/encoder-classifier/config.js';
 import type { ModelConfig } from '../models/registry.js';
 import { f32Tensor, toFloat32, type NamedTensor } from '../safetensors.js';
 import { bert, d, gpt2, tensors, vit } from '../test-utils/hf-models.js';
@@ -81,20 +82,25 @@ describe('Hugging Face → attend → Hugging Face', () => {
     expect(back.config.id2label).toEqual({ 0: 'cat', 1: 'dog', 2: 'bird' });
   });
 
-  it('BERT: the same tensors but the token types, whose row 0 the positions hold', () => {
+  it('BERT: the same tensors, the token types included, and labels', () => {
     const model = bert();
     const back = exportHfModel(importHfModel(model).data);
-    const types = 'bert.embeddings.token_type_embeddings.weight';
-    const positions = 'bert.embeddings.position_embeddings.weight';
-    const { [types]: t, [positions]: p, ...rest } = back.weights;
-    const { [types]: t0, [positions]: p0, ...original } = model.weights;
-    expectSameTensors(rest, original);
-    expect(t!.shape).toEqual([2, d]);
-    expect([...toFloat32(t!)].every((x) => x === 0)).toBe(true);
-    const row0 = toFloat32(t0!).subarray(0, d);
-    expect(toFloat32(p!)).toEqual(Float32Array.from(toFloat32(p0!), (x, i) => x + row0[i % d]!));
+    expectSameTensors(back.weights, model.weights);
     expect(back.config).toMatchObject({ model_type: 'bert', architectures: ['BertForSequenceClassification'], type_vocab_size: 2, layer_norm_eps: 1e-12, hidden_act: 'gelu', num_labels: 3 });
     expect([back.config.id2label, back.config.label2id]).toEqual([{ 0: 'neg', 1: 'neu', 2: 'pos' }, { neg: 0, neu: 1, pos: 2 }]);
+  });
+
+  it('BERT without token types: a table of zeros, which the import leaves out again', () => {
+    const { data } = importHfModel(bert());
+    const { [TOKEN_TYPES_WEIGHT]: _types, ...weights } = data.weights;
+    const config = { ...data.config, typeVocabSize: 0 } as ModelConfig;
+    const back = exportHfModel({ config, weights });
+    const table = back.weights['bert.embeddings.token_type_embeddings.weight']!;
+    expect([table.shape, [...toFloat32(table)].every((x) => x === 0)]).toEqual([[2, d], true]);
+    const again = importHfModel(back);
+    expect(again.data.config).toEqual(config);
+    expect(again.data.weights).not.toHaveProperty(TOKEN_TYPES_WEIGHT);
+    expect(again.notes).toContain('token types: the table of 2 is all zeros and is left out (it adds nothing)');
   });
 });
 

@@ -2,8 +2,8 @@
 // exporter per Hugging Face model_type, writing tensors through the importer's name tables
 // (HfLayerLinears, HfImporter.tensors), so each mapping is written once for both directions.
 // A checkpoint is exported when its kind's architecture has a Hugging Face class (decoder-lm →
-// GPT2LMHeadModel, encoder-classifier → BertForSequenceClassification, vit-classifier →
-// ViTForImageClassification) and its config uses only what that class computes; anything else is
+// GPT2LMHeadModel, encoder-classifier → BertForSequenceClassification, encoder-decoder →
+// MarianMTModel, vit-classifier → ViTForImageClassification) and its config uses only what that class computes; anything else is
 // one ConfigError line naming the field and its value. LoRA adapters are merged first. Importing
 // the result gives back the same config and the same weights, bit for bit.
 
@@ -14,19 +14,23 @@ import { HF_FILES, transpose, type HfImporter, type HfModel } from '../hf-import
 import { mergeLora } from '../lora.js';
 import { describe } from '../models/fields.js';
 import { hfConfig, numDecoderLayers, numEncoderLayers, type ModelConfig } from '../models/registry.js';
-import { f32Tensor, safetensorsParts, toFloat32, type NamedTensor } from '../safetensors.js';
+import { f32Tensor, toFloat32, type NamedTensor } from '../safetensors.js';
+import { safetensorsFiles } from './shards.js';
 import { bertExporter } from './bert.js';
 import { gpt2Exporter } from './gpt2.js';
+import { marianExporter } from './marian.js';
 import { vitExporter } from './vit.js';
 import type { HfExporter } from './exporter.js';
 
 export type { HfExporter } from './exporter.js';
+export { isShardFileName, parseShardSize, safetensorsFiles, shardFileName } from './shards.js';
 
 /** The exporters by the Hugging Face model_type a kind's config.json names (ModelKind.hfConfig). */
 export const HF_EXPORTERS: Readonly<Record<string, HfExporter>> = {
   gpt2: gpt2Exporter,
   bert: bertExporter,
   vit: vitExporter,
+  marian: marianExporter,
 };
 
 /**
@@ -59,12 +63,15 @@ export function exportHfModel(data: Pick<CheckpointData<NamedTensor>, 'config' |
   return model;
 }
 
-/** The folder files of a Hugging Face model (see HF_FILES), the weights as parts that view the tensors. */
-export function hfModelFiles(model: HfModel): Record<string, Uint8Array[]> {
+/**
+ * The folder files of a Hugging Face model (see HF_FILES), the weights as parts that view the
+ * tensors: model.safetensors, or shards of at most `maxShardSize` bytes with their index.
+ */
+export function hfModelFiles(model: HfModel, options: { maxShardSize?: number } = {}): Record<string, Uint8Array[]> {
   const json = (x: unknown): Uint8Array[] => [new TextEncoder().encode(`${JSON.stringify(x, null, 2)}\n`)];
   const files: Record<string, Uint8Array[]> = {
     [HF_FILES.config]: json(model.config),
-    [HF_FILES.weights]: safetensorsParts(model.weights, { format: 'pt' }),
+    ...safetensorsFiles(model.weights, options.maxShardSize),
   };
   if (model.tokenizer !== undefined) files[HF_FILES.tokenizer] = json(model.tokenizer);
   if (model.tokenizerConfig) files[HF_FILES.tokenizerConfig] = json(model.tokenizerConfig);
@@ -82,6 +89,7 @@ export function hfModelFiles(model: HfModel): Record<string, Uint8Array[]> {
 function hfTensors(importer: HfImporter, config: ModelConfig, weights: Readonly<Record<string, NamedTensor>>, exporter: HfExporter): Record<string, NamedTensor> {
   const out: Record<string, NamedTensor> = {};
   const name = (hf: string): string => (importer.heads.includes(hf) ? hf : `${importer.basePrefix}${hf}`);
+  if (exporter.tensors) return exporter.tensors(config, weights, name);
   const take = (attend: string): NamedTensor => {
     const t = weights[attend];
     if (!t) throw new ConfigError('weights', `the checkpoint has no tensor '${attend}'`);

@@ -1,12 +1,14 @@
 // BERT (BertModel, BertForSequenceClassification) → encoder-classifier: word + learned position
 // + token-type embeddings, an embedding LayerNorm, post-norm layers (eps 1e-12 by default),
-// the pooler (dense + tanh on [CLS]) and the classifier. attend feeds one segment, so the
-// token-type row 0 is added into the position table and the other rows are left out.
+// the pooler (dense + tanh on [CLS]) and the classifier. The token-type table is kept as the
+// checkpoint's `embed_token_types.weight` (typeVocabSize rows: sentence pairs' segments A and B);
+// a table of zeros adds nothing and is left out (typeVocabSize 0), as attend's own exports write one.
 
 import { ConfigError } from '../errors.js';
 import { createModelConfig } from '../config.js';
 import { f32Tensor, type NamedTensor } from '../safetensors.js';
 import { namedLabels } from '../models/hf-labels.js';
+import { TOKEN_TYPES_WEIGHT } from '../models/encoder-classifier/config.js';
 import { HF_ACTIVATIONS } from './gpt2.js';
 import { linearShape, tensorCopier, specialTokenId, type HfConfig, type HfLayerLinears, type HfImporter, type HfModel, type HfWeights, type ImportedModel } from './model.js';
 
@@ -29,9 +31,10 @@ const BERT_LINEARS: HfLayerLinears = {
   norms: { self_attn_layer_norm: 'attention.output.LayerNorm', final_layer_norm: 'output.LayerNorm' },
 };
 
-/** BERT's tensors outside the layers, by attend's names; the positions also hold token type 0's row. */
+/** BERT's tensors outside the layers, by attend's names. */
 const BERT_TENSORS = {
   'embed_tokens.weight': 'embeddings.word_embeddings.weight',
+  [TOKEN_TYPES_WEIGHT]: 'embeddings.token_type_embeddings.weight',
   'encoder.embed_positions.weight': 'embeddings.position_embeddings.weight',
   'encoder.layernorm_embedding.weight': 'embeddings.LayerNorm.weight',
   'encoder.layernorm_embedding.bias': 'embeddings.LayerNorm.bias',
@@ -41,8 +44,8 @@ const BERT_TENSORS = {
   'classifier.bias': 'classifier.bias',
 } as const;
 
-/** BERT's token-type table [type_vocab_size, d], folded into the positions (row 0) on import. */
-export const BERT_TOKEN_TYPES = 'embeddings.token_type_embeddings.weight';
+/** BERT's token-type table [type_vocab_size, d]. */
+export const BERT_TOKEN_TYPES = BERT_TENSORS[TOKEN_TYPES_WEIGHT];
 
 export const bertImporter: HfImporter = {
   architectures: ['BertForSequenceClassification', 'BertModel'],
@@ -59,6 +62,8 @@ export const bertImporter: HfImporter = {
     const vocabSize = c.int('vocab_size');
     const dFf = c.int('intermediate_size');
     const typeVocab = c.optionalInt('type_vocab_size', 2);
+    const types = w.take(BERT_TOKEN_TYPES, [typeVocab, d]);
+    const typeVocabSize = types.some((x) => x !== 0) ? typeVocab : 0;
     const activation = c.oneOf('hidden_act', 'gelu', HF_ACTIVATIONS);
     c.only('position_embedding_type', 'absolute', 'absolute (learned) positions');
     c.only('is_decoder', false, 'the bidirectional encoder');
@@ -77,7 +82,7 @@ export const bertImporter: HfImporter = {
       norm: 'post', activation, positional: 'learned', attention: 'scaled_dot', localWindow: null,
       layerNormEps: c.number('layer_norm_eps', 1e-12),
       scaleEmbedding: false, embeddingNorm: true,
-      pooling: 'cls', pooler: hasPooler,
+      pooling: 'cls', pooler: hasPooler, typeVocabSize,
       padTokenId: pad,
       labels: labels && hasHead ? namedLabels(labels) : undefined,
       bosTokenId: specialTokenId(model, 'bos_token_id', 'cls_token') ?? pad,
@@ -88,11 +93,9 @@ export const bertImporter: HfImporter = {
     const { linear, norm, classifier } = tensorCopier(w, out, d, notes);
     const T = BERT_TENSORS;
     out['embed_tokens.weight'] = w.copy(T['embed_tokens.weight'], [vocabSize, d]);
-    const positions = w.take(T['encoder.embed_positions.weight'], [maxSeqLen, d]);
-    const types = w.take(BERT_TOKEN_TYPES, [typeVocab, d]);
-    for (let t = 0; t < maxSeqLen; t++) for (let k = 0; k < d; k++) positions[t * d + k]! += types[k]!;
-    out['encoder.embed_positions.weight'] = f32Tensor([maxSeqLen, d], positions);
-    if (typeVocab > 1) notes.push(`token types: row 0 of ${typeVocab} added into the positions (attend reads one segment; inputs with token_type_ids 1 are not imported)`);
+    out['encoder.embed_positions.weight'] = w.copy(T['encoder.embed_positions.weight'], [maxSeqLen, d]);
+    if (typeVocabSize > 0) out[TOKEN_TYPES_WEIGHT] = f32Tensor([typeVocab, d], types);
+    else notes.push(`token types: the table of ${typeVocab} is all zeros and is left out (it adds nothing)`);
     norm('embeddings.LayerNorm', 'encoder.layernorm_embedding');
     for (let i = 0; i < layers; i++) {
       const h = `${BERT_LINEARS.hfLayers}.${i}`;

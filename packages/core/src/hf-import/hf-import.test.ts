@@ -78,13 +78,12 @@ describe('gpt2 → decoder-lm', () => {
 });
 
 describe('bert → encoder-classifier', () => {
-  it('adds token-type row 0 into the positions, keeps the pooler and classifier, and post-norm with eps 1e-12', () => {
+  it('keeps the token-type table and the positions as they are, the pooler and classifier, and post-norm with eps 1e-12', () => {
     const model = bert();
     const { data, notes } = importHfModel(model);
-    const pos = values(model.weights['bert.embeddings.position_embeddings.weight']);
-    const types = values(model.weights['bert.embeddings.token_type_embeddings.weight']);
-    const got = values(data.weights['encoder.embed_positions.weight']);
-    for (let i = 0; i < P * d; i++) expect(got[i]).toBeCloseTo(pos[i]! + types[i % d]!, 6);
+    expect([...values(data.weights['encoder.embed_positions.weight'])]).toEqual([...values(model.weights['bert.embeddings.position_embeddings.weight'])]);
+    expect([...values(data.weights['embed_token_types.weight'])]).toEqual([...values(model.weights['bert.embeddings.token_type_embeddings.weight'])]);
+    expect(data.config).toMatchObject({ typeVocabSize: 2 });
     expect(data.config).toMatchObject({ preset: 'encoder-classifier', numClasses: 3, norm: 'post', embeddingNorm: true, pooler: true, pooling: 'cls', layerNormEps: 1e-12, activation: 'gelu', bosTokenId: 2, eosTokenId: 3, padTokenId: 0 });
     expect([...values(data.weights['pooler.weight'])]).toEqual([...values(model.weights['bert.pooler.dense.weight'])]);
     expect(notes).toContain('labels: neg, neu, pos (ids 0..2)');

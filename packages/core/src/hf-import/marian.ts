@@ -31,7 +31,7 @@ const MARIAN_LINEARS: HfLayerLinears = {
 };
 
 /** The tensors outside the layers (attend → Hugging Face); `final_logits_bias` and `lm_head` sit outside `model.`. */
-const MARIAN_TENSORS = { 'embed_tokens.weight': 'shared.weight', final_logits_bias: 'final_logits_bias', 'lm_head.weight': 'lm_head.weight' } as const;
+export const MARIAN_TENSORS = { 'embed_tokens.weight': 'shared.weight', final_logits_bias: 'final_logits_bias', 'lm_head.weight': 'lm_head.weight' } as const;
 
 export const marianImporter: HfImporter = {
   architectures: ['MarianMTModel'],

@@ -8,6 +8,7 @@ import type { EncoderClassifierConfig } from './encoder-classifier/config.js';
 import type { DecoderLmConfig } from './decoder-lm/config.js';
 import type { EncoderDecoderConfig } from './encoder-decoder/config.js';
 export type { EncoderClassifierConfig, DecoderLmConfig, EncoderDecoderConfig };
+export { TOKEN_TYPES_WEIGHT } from './encoder-classifier/config.js';
 /** The Transformer text kinds: one tfjs model class and one graph builder serve all three. */
 export type TransformerConfig = EncoderClassifierConfig | DecoderLmConfig | EncoderDecoderConfig;
 export { RNN_ATTENTIONS, RNN_CELLS, type RnnAttention, type RnnCell, type RnnSeq2SeqConfig } from './rnn-seq2seq/config.js';

@@ -4,7 +4,7 @@
 import type { ModelKind } from '../kind.js';
 import { bertConfig } from './hf.js';
 import {
-  BASE_FIELDS, EMBEDDING_FIELDS, EMBEDDING_LATER_FIELDS, embeddingFields, POOLINGS, STACK_FIELDS, TOKEN_FIELDS, baseFields, bool, classes, layers, oneOf, stackFields, tokenFields,
+  BASE_FIELDS, EMBEDDING_FIELDS, EMBEDDING_LATER_FIELDS, embeddingFields, POOLINGS, STACK_FIELDS, TOKEN_FIELDS, baseFields, bool, classes, int, layers, oneOf, stackFields, tokenFields,
   type BaseFields, type EmbeddingFields, type Pooling, type StackFields, type TokenFields,
 } from '../fields.js';
 import { logitActivations, stackActivations, stackFlops, stackSizedWeights } from '../stack.js';
@@ -18,6 +18,11 @@ export interface EncoderClassifierConfig extends BaseFields, TokenFields, StackF
   pooling: Pooling;
   /** BERT's pooler: the pooled state goes through a d×d dense layer and tanh before the classifier. */
   pooler: boolean;
+  /**
+   * Token types (BERT's segments A and B of a sentence pair): rows of the token-type table added
+   * to the embeddings, `embed_token_types.weight` [typeVocabSize, dModel]; 0: no table, one segment.
+   */
+  typeVocabSize: number;
 }
 
 /** Defaults of the Transformer text kinds: a small model that trains in minutes on a CPU. */
@@ -40,13 +45,16 @@ export const TRANSFORMER_DEFAULTS = {
   eosTokenId: 2,
 } as const;
 
+/** The token-type table's checkpoint name (typeVocabSize > 0). */
+export const TOKEN_TYPES_WEIGHT = 'embed_token_types.weight';
+
 export const encoderClassifier: ModelKind<EncoderClassifierConfig> = {
   preset: 'encoder-classifier',
   task: 'text-classification',
   description: 'Transformer encoder + classifier head over text',
-  fields: ['preset', ...TOKEN_FIELDS, 'numClasses', ...BASE_FIELDS, ...STACK_FIELDS, 'numEncoderLayers', ...EMBEDDING_FIELDS, 'pooling', 'pooler'],
-  laterFields: { ...EMBEDDING_LATER_FIELDS, pooler: false },
-  defaults: () => ({ preset: 'encoder-classifier', ...TRANSFORMER_DEFAULTS, numEncoderLayers: 2, pooling: 'mean', pooler: false }),
+  fields: ['preset', ...TOKEN_FIELDS, 'numClasses', ...BASE_FIELDS, ...STACK_FIELDS, 'numEncoderLayers', ...EMBEDDING_FIELDS, 'pooling', 'pooler', 'typeVocabSize'],
+  laterFields: { ...EMBEDDING_LATER_FIELDS, pooler: false, typeVocabSize: 0 },
+  defaults: () => ({ preset: 'encoder-classifier', ...TRANSFORMER_DEFAULTS, numEncoderLayers: 2, pooling: 'mean', pooler: false, typeVocabSize: 0 }),
   hfConfig: bertConfig,
   validate(v) {
     const base = baseFields(v);
@@ -60,6 +68,7 @@ export const encoderClassifier: ModelKind<EncoderClassifierConfig> = {
       ...embeddingFields(v),
       pooling: oneOf(v, 'pooling', POOLINGS),
       pooler: bool(v, 'pooler'),
+      typeVocabSize: int(v, 'typeVocabSize', 0),
     };
   },
   flops: (config, { context }) => [
@@ -69,6 +78,7 @@ export const encoderClassifier: ModelKind<EncoderClassifierConfig> = {
   ],
   sizedWeights: (config) => ({
     'embed_tokens.weight': [config.vocabSize, config.dModel],
+    ...(config.typeVocabSize > 0 ? { [TOKEN_TYPES_WEIGHT]: [config.typeVocabSize, config.dModel] } : {}),
     ...stackSizedWeights(config, 'encoder', config.numEncoderLayers),
     'classifier.weight': [config.numClasses, config.dModel],
   }),

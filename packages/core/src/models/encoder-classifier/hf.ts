@@ -18,6 +18,7 @@ export function bertConfig(config: EncoderClassifierConfig): Record<string, unkn
     max_position_embeddings: config.maxSeqLen,
     hidden_act: config.activation,
     layer_norm_eps: config.layerNormEps,
+    ...(config.typeVocabSize > 0 ? { type_vocab_size: config.typeVocabSize } : {}),
     pad_token_id: config.padTokenId,
     ...labelFields(config),
     attend: config,
