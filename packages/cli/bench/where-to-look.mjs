@@ -11,9 +11,9 @@
 // Writes bench/results/where-to-look.{md,json} at the repo root.
 //
 // Usage: node packages/cli/bench/where-to-look.mjs [--steps 800] [--batch 64] [--clutter 4] [--seed 7]
-//   [--data translated|cluttered] [--out where-to-look]
-// --data runs one of the two data sets (two processes can then share the cores) and --out names
-// its files; --combine A,B (no training) writes where-to-look.{md,json} from results/A.json and B.json.
+//   [--data translated|cluttered] [--models 'canvas MLP,ViT'] [--lr 3e-3] [--out where-to-look]
+// --data runs one of the two data sets (two processes can then share the cores), --models the
+// models whose names contain one of the comma-separated parts, and --out names its files; --combine A,B (no training) writes where-to-look.{md,json} from results/A.json and B.json.
 // --clutter 4 puts 4 fragments of 4 × 4 (64 pixels, the area of one 8 × 8 digit) on each
 // canvas; Mnih et al.'s cluttered MNIST has 4 of 8 × 8 around a 28 × 28 digit (a third of its area).
 
@@ -39,6 +39,8 @@ const seed = flag('seed', 7);
 const testCount = flag('test', 1000);
 const text = (name, fallback) => (args.includes(`--${name}`) ? args[args.indexOf(`--${name}`) + 1] : fallback);
 const onlyData = text('data', undefined);
+const onlyModels = text('models', undefined)?.split(',');
+const learningRate = flag('lr', 3e-3);
 const outName = text('out', 'where-to-look');
 const combine = text('combine', undefined);
 const line = (s = '') => process.stdout.write(`${s}\n`);
@@ -91,7 +93,7 @@ const MODELS = [
   // Mnih et al.'s recurrent attention model: 6 glimpses of 3 scales of 8 × 8 (the coarsest sees the whole canvas), as bench:ram.
   { name: '(c) glimpse-classifier', config: { preset: 'glimpse-classifier', ...common, maxSeqLen: 6, dModel: 128, numGlimpses: 6, numScales: 3, glimpsePatch: 8, locationStd: 0.15 } },
   { name: '(d) vit-classifier', config: { preset: 'vit-classifier', ...common, patchSize: 8, maxSeqLen: 17, dModel: 32, numHeads: 4, numEncoderLayers: 2, dFf: 64 } },
-];
+].filter((m) => onlyModels === undefined || onlyModels.some((part) => m.name.includes(part)));
 const DATASETS = [
   { name: 'translated', clutter: 0 },
   { name: 'cluttered', clutter },
@@ -155,7 +157,7 @@ for (const data of DATASETS) {
       if (step === steps - 49) model.takeReward?.(); // the glimpse model's reward: the mean over the last 50 steps
       const rows = trainSet.slice(((step - 1) % steps) * batchSize, ((step - 1) % steps + 1) * batchSize);
       return imageTrainBatch(pixelsOf(rows), Int32Array.from(rows, (c) => c.label), config);
-    }, { steps, learningRate: 3e-3, schedule: { kind: 'cosine', warmupSteps: 30, totalSteps: steps, minLr: 3e-4 }, logEvery: 10 });
+    }, { steps, learningRate, schedule: { kind: 'cosine', warmupSteps: 30, totalSteps: steps, minLr: learningRate / 10 }, logEvery: 10 });
     const trainSeconds = (performance.now() - started) / 1000;
     const reward = model.takeReward?.();
     let correct = 0;
@@ -187,5 +189,5 @@ for (const data of DATASETS) {
   }
 }
 
-const setup = { date: new Date().toISOString(), backend: backend.name, cpus: cpus().length, loadAverage: [load], seed, steps, batchSize, learningRate: '3e-3 cosine (30 warm-up steps) to 3e-4', canvas: SIZE, clutter, trainRows: trainDigits.length, testRows: testDigits.length, testCanvases: testCount };
+const setup = { date: new Date().toISOString(), backend: backend.name, cpus: cpus().length, loadAverage: [load], seed, steps, batchSize, learningRate: `${learningRate} cosine (30 warm-up steps) to ${learningRate / 10}`, canvas: SIZE, clutter, trainRows: trainDigits.length, testRows: testDigits.length, testCanvases: testCount };
 await writeResults(outName, setup, MODELS.map((m) => m.config), results);
