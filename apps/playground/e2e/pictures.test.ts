@@ -4,9 +4,10 @@
 // encoder self, decoder self and cross attention, made by the PyTorch reference
 // script (e2e/hf-reference/hf_reference.py; skipped, saying so, without Debian's python3-torch),
 // imported and exported with attention outputs; and where the image models looked at a stroke
-// painted off-centre: the STN's sampling quadrilateral, the glimpse model's boxes step by step,
-// the ViT's rollout over the canvas; and the captioners' caption of a painted scene with each
-// word's attention over it. The numbers the page drew from must equal node's.
+// painted off-centre: the STN's sampling quadrilateral (MLP or CNN localisation network), the
+// glimpse model's boxes step by step, the ViT's rollout over the canvas; and the captioners'
+// caption of a painted scene with each word's attention over it. The numbers the page drew from
+// must equal node's.
 // Needs the app built (`npm run build`; turbo does it).
 
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -203,10 +204,13 @@ async function paintAndClassify(files: Record<string, Uint8Array>, kind: string,
 }
 
 describe('where the image models looked, at a stroke painted off-centre', () => {
-  it("stn-classifier: the sampling quadrilateral is θ's from onnxruntime-node, drawn on the canvas", async () => {
+  it.each([
+    { name: 'stn', locConvChannels: [] },
+    { name: 'stn-loc-cnn', locConvChannels: [4, 4] },
+  ])("stn-classifier ($name): the sampling quadrilateral is θ's from onnxruntime-node, drawn on the canvas", async ({ name, locConvChannels }) => {
     // Small weights: θ stays near enough the identity for the quadrilateral to lie mostly on the canvas.
-    const files = await tinyImageExport({ preset: 'stn-classifier', imageSize: 16, outputSize: 8, dModel: 16, numHiddenLayers: 1, locHiddenSize: 8 }, { std: 0.05 });
-    const out = await paintAndClassify(files, 'stn-classifier', 'stn');
+    const files = await tinyImageExport({ preset: 'stn-classifier', imageSize: 16, outputSize: 8, dModel: 16, numHiddenLayers: 1, locHiddenSize: 8, locConvChannels }, { std: 0.05 });
+    const out = await paintAndClassify(files, 'stn-classifier', name);
     const expected = samplingQuadrilateral(out.attentions.theta!.data, 16);
     const canvas = page.locator('#where-maps canvas').first();
     const drawn = JSON.parse((await canvas.getAttribute('data-quad'))!) as { x: number; y: number }[];

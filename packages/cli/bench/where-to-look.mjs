@@ -1,5 +1,7 @@
 // Where to look (issue 17): the plain canvas classifier (a) as an MLP and as a small CNN, the
-// spatial transformer network (b) with the CNN as its classifier, and the vision Transformer (d) on 32×32 canvases of one 8×8 digit (../shared/data
+// spatial transformer network (b) with the CNN as its classifier (its localisation network an MLP,
+// and a CNN), the recurrent attention model
+// (c, glimpses trained by REINFORCE), and the vision Transformer (d) on 32×32 canvases of one 8×8 digit (../shared/data
 // digits8x8.csv) placed at random — plain translated, and cluttered with fragments of other
 // digits — at one equal training budget (the same steps, batch size and learning-rate
 // schedule: every model sees the same canvases). Test canvases are drawn from digit rows the
@@ -9,10 +11,14 @@
 // Writes bench/results/where-to-look.{md,json} at the repo root.
 //
 // Usage: node packages/cli/bench/where-to-look.mjs [--steps 800] [--batch 64] [--clutter 4] [--seed 7]
+//   [--data translated|cluttered] [--models 'canvas MLP,ViT'] [--lr 3e-3] [--out where-to-look]
+// --data runs one of the two data sets (two processes can then share the cores), --models the
+// models whose names contain one of the comma-separated parts, and --out names its files; --combine A,B (no training) writes where-to-look.{md,json} from results/A.json and B.json.
 // --clutter 4 puts 4 fragments of 4 × 4 (64 pixels, the area of one 8 × 8 digit) on each
 // canvas; Mnih et al.'s cluttered MNIST has 4 of 8 × 8 around a 28 × 28 digit (a third of its area).
 
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,7 +37,46 @@ const batchSize = flag('batch', 64);
 const clutter = flag('clutter', 4);
 const seed = flag('seed', 7);
 const testCount = flag('test', 1000);
+const text = (name, fallback) => (args.includes(`--${name}`) ? args[args.indexOf(`--${name}`) + 1] : fallback);
+const onlyData = text('data', undefined);
+const onlyModels = text('models', undefined)?.split(',');
+const learningRate = flag('lr', 3e-3);
+const outName = text('out', 'where-to-look');
+const combine = text('combine', undefined);
 const line = (s = '') => process.stdout.write(`${s}\n`);
+const dir = join(repoRoot, 'bench/results');
+
+/** The results table of `setup` (one run's settings; `loadAverage` one list per process) and its rows. */
+function markdown(setup, results) {
+  const loads = setup.loadAverage.map((l) => l.map((x) => x.toFixed(2)).join(' ')).join('; ');
+  return [
+    '# Where to look: canvas MLP and CNN, spatial transformer (CNN classifier), recurrent attention model, ViT on 32×32 digit canvases',
+    '',
+    `\`npm run bench:where\` (${setup.date}; tfjs ${setup.backend}, ${setup.cpus} cores, load average ${loads}). One 8×8 digit per canvas at a random position; "cluttered": ${setup.clutter} fragments (4×4) of other digits too. Every model: ${setup.steps} steps × ${setup.batchSize} canvases (the same ones), Adam, lr ${setup.learningRate}, seed ${setup.seed}. Test: ${setup.testCanvases} canvases of the ${setup.testRows} digit rows held out from training. ms/image: onnxruntime-node, 1 thread, batch 1, median of 300.`,
+    '',
+    '| data | model | test accuracy | final train loss | parameters | MFLOPs / image | ms / image (ORT) | training s |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...results.map((r) => `| ${r.data} | ${r.model} | ${(100 * r.accuracy).toFixed(1)}% | ${r.finalTrainLoss.toFixed(3)} | ${r.parameters.toLocaleString('en-US')} | ${(r.flopsPerImage / 1e6).toFixed(2)} | ${r.onnxMsPerImage.toFixed(3)} | ${r.trainSeconds.toFixed(0)} |`),
+    '',
+    ...results.filter((r) => r.stnMeanScale !== undefined).map((r) => `${r.model} on ${r.data}: mean scale of θ's linear part on test canvases ${r.stnMeanScale.toFixed(2)} (1 = the identity, the whole canvas; < 1 = zoomed in).`),
+    ...results.filter((r) => r.finalReward !== undefined).map((r) => `${r.model} on ${r.data}: mean REINFORCE reward (accuracy at the sampled locations) over the last 50 training steps ${r.finalReward.toFixed(2)}; its training loss adds the policy and baseline terms to the cross-entropy.`),
+    '',
+  ].join('\n');
+}
+
+/** Writes bench/results/{name}.json and .md. */
+async function writeResults(name, setup, models, results) {
+  await writeFileAtomic(join(dir, `${name}.json`), `${JSON.stringify({ ...setup, models, results }, null, 2)}\n`);
+  await writeFileAtomic(join(dir, `${name}.md`), `${markdown(setup, results)}\n`);
+  line(`wrote ${join(dir, `${name}.md`)} and .json`);
+}
+
+if (combine) {
+  const parts = await Promise.all(combine.split(',').map(async (name) => JSON.parse(await readFile(join(dir, `${name}.json`), 'utf8'))));
+  const { results: _, models, ...setup } = parts[0];
+  await writeResults('where-to-look', { ...setup, date: parts.map((p) => p.date).join(', '), loadAverage: parts.flatMap((p) => p.loadAverage) }, models, parts.flatMap((p) => p.results));
+  process.exit(0);
+}
 if (!existsSync(dataPath)) {
   line(`bench:where: ${dataPath} not found (the digits live in ../shared/data next to the repository)`);
   process.exit(1);
@@ -43,12 +88,20 @@ const MODELS = [
   { name: '(a) canvas MLP', config: { preset: 'canvas-classifier', ...common, maxSeqLen: 1, dModel: 128, numHiddenLayers: 2, convChannels: [] } },
   { name: '(a) canvas CNN', config: { preset: 'canvas-classifier', ...common, maxSeqLen: 1, dModel: 128, numHiddenLayers: 1, convChannels: [16, 32] } },
   { name: '(b) stn-classifier', config: { preset: 'stn-classifier', ...common, maxSeqLen: 1, dModel: 128, numHiddenLayers: 1, convChannels: [16, 32], outputSize: 16, locHiddenSize: 32 } },
+  // The same STN with a CNN localisation network (two blocks on the canvas) in place of its MLP one.
+  { name: '(b) STN, CNN localisation', config: { preset: 'stn-classifier', ...common, maxSeqLen: 1, dModel: 128, numHiddenLayers: 1, convChannels: [16, 32], outputSize: 16, locHiddenSize: 32, locConvChannels: [8, 16] } },
+  // Mnih et al.'s recurrent attention model: 6 glimpses of 3 scales of 8 × 8 (the coarsest sees the whole canvas), as bench:ram.
+  { name: '(c) glimpse-classifier', config: { preset: 'glimpse-classifier', ...common, maxSeqLen: 6, dModel: 128, numGlimpses: 6, numScales: 3, glimpsePatch: 8, locationStd: 0.15 } },
   { name: '(d) vit-classifier', config: { preset: 'vit-classifier', ...common, patchSize: 8, maxSeqLen: 17, dModel: 32, numHeads: 4, numEncoderLayers: 2, dFf: 64 } },
-];
+].filter((m) => onlyModels === undefined || onlyModels.some((part) => m.name.includes(part)));
 const DATASETS = [
   { name: 'translated', clutter: 0 },
   { name: 'cluttered', clutter },
-];
+].filter((d) => onlyData === undefined || d.name === onlyData);
+if (DATASETS.length === 0) {
+  line(`bench:where: --data ${onlyData} is not a data set; use translated or cluttered`);
+  process.exit(2);
+}
 
 const digits = await readCsvClassification(dataPath);
 const { train: trainDigits, dev: testDigits } = trainDevSplit(digits, { devFraction: 0.2, seed });
@@ -56,9 +109,14 @@ const backend = await setupBackend();
 const load = loadavg();
 line(`where to look: ${SIZE}×${SIZE} canvases of 8×8 digits (${trainDigits.length} train rows, ${testDigits.length} test rows); ${steps} steps × ${batchSize}; tfjs ${backend.name}, ${cpus().length} cores, load average ${load.map((x) => x.toFixed(2)).join(' ')}`);
 
-/** Forward FLOPs of one image: the ViT's per-token modules times its tokens (patch embedding per patch, classifier once). */
+/**
+ * Forward FLOPs of one image: the ViT's per-token modules times its tokens (patch embedding per
+ * patch, classifier once); the glimpse model's per-glimpse count (its classifier already spread
+ * over the glimpses) times its glimpses.
+ */
 function imageFlops(config) {
   const T = imagePositions(config);
+  if ('numGlimpses' in config) return flopsPerToken(config).total * T;
   return flopsPerToken(config, { contextLength: T }).modules.reduce((sum, m) => sum + m.flops * (m.module === 'classifier' || T === 1 ? 1 : m.module.startsWith('embeddings') ? T - 1 : T), 0);
 }
 
@@ -96,10 +154,12 @@ for (const data of DATASETS) {
     const model = createModel(config, { seed });
     const started = performance.now();
     const { state } = await train(model, (step) => {
+      if (step === steps - 49) model.takeReward?.(); // the glimpse model's reward: the mean over the last 50 steps
       const rows = trainSet.slice(((step - 1) % steps) * batchSize, ((step - 1) % steps + 1) * batchSize);
       return imageTrainBatch(pixelsOf(rows), Int32Array.from(rows, (c) => c.label), config);
-    }, { steps, learningRate: 3e-3, schedule: { kind: 'cosine', warmupSteps: 30, totalSteps: steps, minLr: 3e-4 }, logEvery: 10 });
+    }, { steps, learningRate, schedule: { kind: 'cosine', warmupSteps: 30, totalSteps: steps, minLr: learningRate / 10 }, logEvery: 10 });
     const trainSeconds = (performance.now() - started) / 1000;
+    const reward = model.takeReward?.();
     let correct = 0;
     for (let at = 0; at < testSet.length; at += 250) {
       const rows = testSet.slice(at, at + 250);
@@ -122,27 +182,12 @@ for (const data of DATASETS) {
     const ms = await onnxMs(model);
     const last = state.losses.slice(-5); // the last 50 steps
     const finalLoss = last.reduce((s, h) => s + h.loss, 0) / Math.max(1, last.length);
-    const row = { data: data.name, clutter: data.clutter, model: spec.name, preset: config.preset, accuracy, parameters: model.parameterCount(), flopsPerImage: imageFlops(config), onnxMsPerImage: ms, trainSeconds, finalTrainLoss: finalLoss, ...(meanZoom !== undefined ? { stnMeanScale: meanZoom } : {}) };
+    const row = { data: data.name, clutter: data.clutter, model: spec.name, preset: config.preset, accuracy, parameters: model.parameterCount(), flopsPerImage: imageFlops(config), onnxMsPerImage: ms, trainSeconds, finalTrainLoss: finalLoss, ...(meanZoom !== undefined ? { stnMeanScale: meanZoom } : {}), ...(reward !== undefined ? { finalReward: reward } : {}) };
     results.push(row);
-    line(`${data.name.padEnd(10)} ${spec.name.padEnd(22)} accuracy ${(100 * accuracy).toFixed(1).padStart(5)}%  loss ${finalLoss.toFixed(3)}  ${row.parameters.toLocaleString('en-US')} params  ${(row.flopsPerImage / 1e6).toFixed(2)} MFLOPs  ${ms.toFixed(3)} ms/image  trained in ${trainSeconds.toFixed(0)} s${meanZoom !== undefined ? `  θ scale ${meanZoom.toFixed(2)}` : ''}`);
+    line(`${data.name.padEnd(10)} ${spec.name.padEnd(22)} accuracy ${(100 * accuracy).toFixed(1).padStart(5)}%  loss ${finalLoss.toFixed(3)}  ${row.parameters.toLocaleString('en-US')} params  ${(row.flopsPerImage / 1e6).toFixed(2)} MFLOPs  ${ms.toFixed(3)} ms/image  trained in ${trainSeconds.toFixed(0)} s${meanZoom !== undefined ? `  θ scale ${meanZoom.toFixed(2)}` : ''}${reward !== undefined ? `  reward ${reward.toFixed(2)}` : ''}`);
     model.dispose();
   }
 }
 
-const dir = join(repoRoot, 'bench/results');
-const setup = { date: new Date().toISOString(), backend: backend.name, cpus: cpus().length, loadAverage: load, seed, steps, batchSize, learningRate: '3e-3 cosine (30 warm-up steps) to 3e-4', canvas: SIZE, clutter, trainRows: trainDigits.length, testRows: testDigits.length, testCanvases: testCount };
-await writeFileAtomic(join(dir, 'where-to-look.json'), `${JSON.stringify({ ...setup, models: MODELS.map((m) => m.config), results }, null, 2)}\n`);
-const md = [
-  '# Where to look: canvas MLP and CNN, spatial transformer (CNN classifier), ViT on 32×32 digit canvases',
-  '',
-  `\`npm run bench:where\` (${setup.date}; tfjs ${backend.name}, ${setup.cpus} cores, load average ${load.map((x) => x.toFixed(2)).join(' ')}). One 8×8 digit per canvas at a random position; "cluttered": ${clutter} fragments (4×4) of other digits too. Every model: ${steps} steps × ${batchSize} canvases (the same ones), Adam, lr ${setup.learningRate}, seed ${seed}. Test: ${testCount} canvases of the ${testDigits.length} digit rows held out from training. ms/image: onnxruntime-node, 1 thread, batch 1, median of 300.`,
-  '',
-  '| data | model | test accuracy | final train loss | parameters | MFLOPs / image | ms / image (ORT) | training s |',
-  '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
-  ...results.map((r) => `| ${r.data} | ${r.model} | ${(100 * r.accuracy).toFixed(1)}% | ${r.finalTrainLoss.toFixed(3)} | ${r.parameters.toLocaleString('en-US')} | ${(r.flopsPerImage / 1e6).toFixed(2)} | ${r.onnxMsPerImage.toFixed(3)} | ${r.trainSeconds.toFixed(0)} |`),
-  '',
-  ...results.filter((r) => r.stnMeanScale !== undefined).map((r) => `STN on ${r.data}: mean scale of θ's linear part on test canvases ${r.stnMeanScale.toFixed(2)} (1 = the identity, the whole canvas; < 1 = zoomed in).`),
-  '',
-];
-await writeFileAtomic(join(dir, 'where-to-look.md'), `${md.join('\n')}\n`);
-line(`wrote ${join(dir, 'where-to-look.md')} and .json`);
+const setup = { date: new Date().toISOString(), backend: backend.name, cpus: cpus().length, loadAverage: [load], seed, steps, batchSize, learningRate: `${learningRate} cosine (30 warm-up steps) to ${learningRate / 10}`, canvas: SIZE, clutter, trainRows: trainDigits.length, testRows: testDigits.length, testCanvases: testCount };
+await writeResults(outName, setup, MODELS.map((m) => m.config), results);

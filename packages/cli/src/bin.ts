@@ -80,6 +80,7 @@ program
   .option('--patch-size <n>', 'vit-classifier: side of a square patch (default: the divisor of the image side nearest a quarter of it)', positiveInt)
   .option('--channels <n>', 'vit-classifier: channels per pixel in --images (default 1)', positiveInt)
   .option('--conv-channels <list>', 'canvas- and stn-classifier: channels of each convolution block (3×3 conv, ReLU, 2×2 max-pool) before the MLP, comma-separated, e.g. 16,32 (default: none, an MLP)', positiveIntList)
+  .option('--loc-conv-channels <list>', "stn-classifier: channels of the localisation network's convolution blocks on the canvas (as --conv-channels; default: none, an MLP)", positiveIntList)
   .option('--canvas-size <n>', `--task ${CLUTTERED_DIGITS_TASK}: canvas side in pixels (default 32)`, positiveInt)
   .option('--digit-size <n>', `--task ${CLUTTERED_DIGITS_TASK}: digit side on the canvas, 8 or larger by scaling (default 8)`, positiveInt)
   .option('--rotate <degrees>', `--task ${CLUTTERED_DIGITS_TASK}: largest rotation of a digit (default 0)`, positiveNumber)

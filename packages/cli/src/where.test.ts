@@ -100,6 +100,22 @@ describe.skipIf(!existsSync(DIGITS))('stn-classifier on --task cluttered-digits'
     expect(zero.stderr).toMatch(/--conv-channels/);
   }, 240_000);
 
+  it('trains an STN with a CNN localisation network (--loc-conv-channels) that exports at parity; other kinds refuse the flag', async () => {
+    const ckpt = join(dir, 'stn-loc-cnn');
+    const train = await attend(['train', '--task', 'cluttered-digits', '--images', DIGITS, '--preset', 'stn-classifier', '--loc-conv-channels', '4,4', ...TINY, '--steps', '3', '--out', ckpt]);
+    expect(train.code, train.stderr).toBe(0);
+    expect(JSON.parse(await readFile(join(ckpt, 'config.json'), 'utf8'))).toMatchObject({ preset: 'stn-classifier', locConvChannels: [4, 4], convChannels: [] });
+    const exported = await attend(['export', ckpt, '--out', join(dir, 'stn-loc-cnn-onnx'), '--with-attention']);
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(exported.stdout).toMatch(/parity: max \|tfjs − onnxruntime-node\| logit = .* on 3 images/);
+    expect((await readFile(join(dir, 'stn-loc-cnn-onnx', 'onnx', 'model.onnx'))).includes('localization.convs.1.weight')).toBe(true);
+
+    const canvas = await attend(['train', '--task', 'cluttered-digits', '--images', DIGITS, '--preset', 'canvas-classifier', '--loc-conv-channels', '4', '--out', join(dir, 'u')]);
+    expect(canvas.code).toBe(2);
+    expect(canvas.stderr.trim().split('\n')).toHaveLength(1);
+    expect(canvas.stderr).toMatch(/--loc-conv-channels/);
+  }, 240_000);
+
   it('refuses task flags without the task, the task without its digits, and a canvas the digit does not fit', async () => {
     const noTask = await attend(['train', '--images', DIGITS, '--clutter', '3', '--preset', 'canvas-classifier', '--out', join(dir, 'x')]);
     expect(noTask.code).toBe(2);

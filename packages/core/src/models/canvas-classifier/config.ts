@@ -57,14 +57,15 @@ export function imageMlpFields(v: Raw): BaseFields & ImageFields & MlpFields {
     numChannels: int(v, 'numChannels', 1),
     pixelScale: positive(v, 'pixelScale'),
     numHiddenLayers: int(v, 'numHiddenLayers', 1),
-    convChannels: convChannels(v),
+    convChannels: convChannels(v, 'convChannels'),
   };
 }
 
-function convChannels(v: Raw): number[] {
-  const x = v.convChannels;
+/** The checked list of convolution block channels in `v[field]` (`convChannels`, or the STN's `locConvChannels`). */
+export function convChannels(v: Raw, field: string): number[] {
+  const x = v[field];
   if (!Array.isArray(x) || x.length > MAX_CONV_BLOCKS || x.some((c) => typeof c !== 'number' || !Number.isSafeInteger(c) || c < 1)) {
-    throw new ConfigError('convChannels', `${describe(x)} is not allowed; expected a list of at most ${MAX_CONV_BLOCKS} integers >= 1 (channels of each convolution block)`);
+    throw new ConfigError(field, `${describe(x)} is not allowed; expected a list of at most ${MAX_CONV_BLOCKS} integers >= 1 (channels of each convolution block)`);
   }
   return [...x] as number[];
 }
@@ -94,10 +95,10 @@ export function convOutputValues(config: Pick<MlpFields, 'convChannels'>, side: 
   return last ? last.outChannels * Math.floor(last.side / CONV_POOL) ** 2 : channels * side ** 2;
 }
 
-/** Checks that every block's input is at least one pool window wide; `field` names the image side. */
-export function checkConvBlocks(config: Pick<MlpFields, 'convChannels'>, side: number, field: string): void {
+/** Checks that every block's input is at least one pool window wide; `field` names the image side, `channelsField` the block list. */
+export function checkConvBlocks(config: Pick<MlpFields, 'convChannels'>, side: number, field: string, channelsField = 'convChannels'): void {
   const tooSmall = convBlocks(config, side, 1).findIndex((b) => b.side < CONV_POOL);
-  if (tooSmall >= 0) throw new ConfigError('convChannels', `${config.convChannels.length} blocks halve ${field}=${side} below ${CONV_POOL} pixels at block ${tooSmall + 1}; use fewer blocks`);
+  if (tooSmall >= 0) throw new ConfigError(channelsField, `${config.convChannels.length} blocks halve ${field}=${side} below ${CONV_POOL} pixels at block ${tooSmall + 1}; use fewer blocks`);
 }
 
 /** Weight names of convolution block `i` under `prefix`: `{prefix}.convs.{i}`. */

@@ -29,7 +29,13 @@ describe('canvas-classifier and stn-classifier configs', () => {
       expect(modelTask(config)).toBe('image-classification');
       expect(imagePositions(imageConfig(config, 'test'))).toBe(1);
     }
-    expect(stn()).toMatchObject({ outputSize: 16, locHiddenSize: 32 });
+    expect(stn()).toMatchObject({ outputSize: 16, locHiddenSize: 32, locConvChannels: [] });
+  });
+
+  it('read an stn config.json written before locConvChannels existed as an MLP localisation network', () => {
+    const { locConvChannels, ...old } = stn();
+    expect(locConvChannels).toEqual([]);
+    expect(parseModelConfig(JSON.stringify(old))).toEqual(stn());
   });
 
   it('refuse bad fields with one line naming the field', () => {
@@ -40,6 +46,9 @@ describe('canvas-classifier and stn-classifier configs', () => {
     expect(message(() => canvas({ pixelScale: 0 }))).toMatch(/^pixelScale: 0 is not allowed/);
     expect(message(() => canvas({ patchSize: 4 }))).toMatch(/patchSize/);
     expect(message(() => canvas({ outputSize: 8 }))).toMatch(/outputSize/);
+    expect(message(() => stn({ locConvChannels: [4, 0] }))).toBe('locConvChannels: an array is not allowed; expected a list of at most 4 integers >= 1 (channels of each convolution block)');
+    expect(message(() => stn({ imageSize: 8, outputSize: 4, locConvChannels: [2, 2, 2, 2] }))).toBe('locConvChannels: 4 blocks halve imageSize=8 below 2 pixels at block 4; use fewer blocks');
+    expect(message(() => canvas({ locConvChannels: [4] }))).toMatch(/locConvChannels/);
   });
 
   it('count FLOPs per image and pin their sizes by weight shapes', () => {
@@ -60,6 +69,11 @@ describe('canvas-classifier and stn-classifier configs', () => {
       'classifier.out': 2 * 16 * 10,
     });
     expect(modelKind('stn-classifier').sizedWeights(s)).toMatchObject({ 'localization.out.weight': [6, 5], 'classifier.layers.0.weight': [16, 16] });
+    // A CNN localisation network: 3 × 3 conv of 1 → 4 channels on the 8 × 8 canvas, pooled to 4 × 4 × 4 for its MLP.
+    const cnn = stn({ imageSize: 8, outputSize: 4, dModel: 16, numHiddenLayers: 1, locHiddenSize: 5, locConvChannels: [4] });
+    const cnnModules = Object.fromEntries(flopsPerToken(cnn).modules.map((m) => [m.module, m.flops]));
+    expect(cnnModules).toMatchObject({ 'localization.convs.0': 2 * 9 * 1 * 4 * 64, 'localization.layers.0': 2 * 64 * 5 });
+    expect(modelKind('stn-classifier').sizedWeights(cnn)).toMatchObject({ 'localization.convs.0.weight': [4, 1, 3, 3], 'localization.layers.0.weight': [5, 64], 'localization.out.weight': [6, 5] });
   });
 
   it("round-trip through config.json; the export folder's config.json has attend's model_type", () => {

@@ -1,5 +1,6 @@
 // The spatial transformer network (Jaderberg et al., NIPS 2015) on a canvas: a localisation
-// network (one ReLU layer of width locHiddenSize on the flattened canvas) regresses an affine
+// network (locConvChannels convolution blocks, none by default, then one ReLU layer of width
+// locHiddenSize on the flattened canvas or feature maps) regresses an affine
 // map θ (2 × 3, initialised to the identity), the sampling grid of an outputSize × outputSize
 // image is θ applied to its normalised coordinates, the canvas is read there by bilinear
 // interpolation, and the canvas-classifier's network (MLP, or CNN with convChannels)
@@ -11,13 +12,13 @@ import { int } from '../fields.js';
 import {
   checkConvBlocks,
   convActivations,
+  convChannels,
   convBlocks,
   convFlops,
   convOutputValues,
   convSizedWeights,
   IMAGE_FIELDS,
   imageMlpFields,
-  imageValues,
   MLP_FIELDS,
   MLP_LATER_FIELDS,
   mlpActivations,
@@ -25,6 +26,7 @@ import {
   mlpSizedWeights,
   mlpWidths,
   type CanvasClassifierConfig,
+  type MlpFields,
   type ConvBlock,
 } from '../canvas-classifier/config.js';
 import { stnConfig } from './hf.js';
@@ -35,6 +37,8 @@ export interface StnClassifierConfig extends Omit<CanvasClassifierConfig, 'prese
   outputSize: number;
   /** Width of the localisation network's hidden layer. */
   locHiddenSize: number;
+  /** Output channels of the localisation network's convolution blocks on the canvas (as convChannels); [] for an MLP. */
+  locConvChannels: number[];
 }
 
 /** Parameters of the affine map θ, row-major [[a, b, tx], [c, d, ty]]. */
@@ -42,9 +46,22 @@ export const THETA_SIZE = 6;
 /** θ of the identity map, the localisation network's initial output. */
 export const IDENTITY_THETA = [1, 0, 0, 0, 1, 0] as const;
 
-/** Widths of the localisation network: canvas → locHiddenSize → θ. */
+/**
+ * The localisation network as an image network (the classifier's building blocks): the
+ * locConvChannels blocks on the canvas, one ReLU layer of locHiddenSize, θ's six values.
+ */
+export function locNet(config: StnClassifierConfig): Pick<CanvasClassifierConfig, keyof MlpFields | 'dModel' | 'numClasses'> {
+  return { convChannels: config.locConvChannels, dModel: config.locHiddenSize, numHiddenLayers: 1, numClasses: THETA_SIZE };
+}
+
+/** The localisation network's convolution blocks on the canvas. */
+export function locBlocks(config: StnClassifierConfig): ConvBlock[] {
+  return convBlocks(locNet(config), config.imageSize, config.numChannels);
+}
+
+/** Widths of the localisation network's MLP: canvas (or its feature maps) → locHiddenSize → θ. */
 export function locWidths(config: StnClassifierConfig): number[] {
-  return [imageValues(config), config.locHiddenSize, THETA_SIZE];
+  return mlpWidths(locNet(config), convOutputValues(locNet(config), config.imageSize, config.numChannels));
 }
 
 /**
@@ -76,25 +93,33 @@ export const stnClassifier: ModelKind<StnClassifierConfig> = {
   preset: 'stn-classifier',
   task: 'image-classification',
   description: 'spatial transformer (affine θ, bilinear sampler) then the canvas MLP classifier',
-  fields: ['preset', ...IMAGE_FIELDS, ...MLP_FIELDS, 'outputSize', 'locHiddenSize'],
-  laterFields: MLP_LATER_FIELDS,
-  defaults: () => ({ preset: 'stn-classifier', imageSize: 32, numChannels: 1, pixelScale: 1 / 16, dModel: 128, maxSeqLen: 1, dropout: 0.1, numHiddenLayers: 2, convChannels: [], outputSize: 16, locHiddenSize: 32 }),
+  fields: ['preset', ...IMAGE_FIELDS, ...MLP_FIELDS, 'outputSize', 'locHiddenSize', 'locConvChannels'],
+  laterFields: { ...MLP_LATER_FIELDS, locConvChannels: [] },
+  defaults: () => ({ preset: 'stn-classifier', imageSize: 32, numChannels: 1, pixelScale: 1 / 16, dModel: 128, maxSeqLen: 1, dropout: 0.1, numHiddenLayers: 2, convChannels: [], outputSize: 16, locHiddenSize: 32, locConvChannels: [] }),
   hfConfig: stnConfig,
   validate(v) {
-    const config: StnClassifierConfig = { preset: 'stn-classifier', ...imageMlpFields(v), outputSize: int(v, 'outputSize', 1), locHiddenSize: int(v, 'locHiddenSize', 1) };
+    const config: StnClassifierConfig = {
+      preset: 'stn-classifier',
+      ...imageMlpFields(v),
+      outputSize: int(v, 'outputSize', 1),
+      locHiddenSize: int(v, 'locHiddenSize', 1),
+      locConvChannels: convChannels(v, 'locConvChannels'),
+    };
     if (config.outputSize > config.imageSize) throw new ConfigError('outputSize', `${config.outputSize} is larger than imageSize=${config.imageSize}; the sampler reads a smaller image`);
     checkConvBlocks(config, config.outputSize, 'outputSize');
+    checkConvBlocks(locNet(config), config.imageSize, 'imageSize', 'locConvChannels');
     return config;
   },
   flops: (config) => [
+    ...convFlops('localization', locBlocks(config)),
     ...mlpFlops('localization', locWidths(config)),
     // Grid: 2 outputs × 3 products per output pixel; sampler: 4 corners × (weight product + multiply-add) per value.
     { module: 'sampler', flops: config.outputSize ** 2 * (2 * 2 * 3 + config.numChannels * 4 * 3) },
     ...convFlops('classifier', stnClassifierBlocks(config)),
     ...mlpFlops('classifier', stnClassifierWidths(config)),
   ],
-  sizedWeights: (config) => ({ ...mlpSizedWeights('localization', locWidths(config)), ...convSizedWeights('classifier', stnClassifierBlocks(config)), ...mlpSizedWeights('classifier', stnClassifierWidths(config)) }),
-  // The localisation network's inputs and hidden layer, θ, then the grid and the sampled image.
+  sizedWeights: (config) => ({ ...convSizedWeights('localization', locBlocks(config)), ...mlpSizedWeights('localization', locWidths(config)), ...convSizedWeights('classifier', stnClassifierBlocks(config)), ...mlpSizedWeights('classifier', stnClassifierWidths(config)) }),
+  // The localisation network's blocks, its MLP's inputs and hidden layer, θ, then the grid and the sampled image.
   activations: (config) =>
-    2 * (imageValues(config) + config.locHiddenSize) + THETA_SIZE + config.outputSize ** 2 * (2 + config.numChannels) + convActivations(stnClassifierBlocks(config)) + mlpActivations(stnClassifierWidths(config)),
+    convActivations(locBlocks(config)) + 2 * (locWidths(config)[0]! + config.locHiddenSize) + THETA_SIZE + config.outputSize ** 2 * (2 + config.numChannels) + convActivations(stnClassifierBlocks(config)) + mlpActivations(stnClassifierWidths(config)),
 };

@@ -30,12 +30,14 @@ const CASES: Case[] = [
   // The CNN classifier: Conv (3 × 3, padding 1), Relu, MaxPool — odd sides floor as tfjs's valid pool does.
   { preset: 'canvas-classifier', imageSize: 9, numChannels: 2, pixelScale: 1 / 16, convChannels: [3, 4] },
   { preset: 'stn-classifier', imageSize: 8, numChannels: 1, pixelScale: 1 / 16, outputSize: 6, convChannels: [3] },
+  // A CNN localisation network (odd canvas side, two blocks) beside a CNN classifier.
+  { preset: 'stn-classifier', imageSize: 9, numChannels: 2, pixelScale: 1 / 16, outputSize: 6, convChannels: [3], locConvChannels: [4, 2] },
 ];
 
 function imageModel(c: Case, seed: number): AttendModel {
-  const { preset, outputSize, locHiddenSize, ...rest } = c;
+  const { preset, outputSize, locHiddenSize, locConvChannels, ...rest } = c;
   const fields = { numClasses: 4, dModel: 8, numHiddenLayers: 1, dropout: 0, maxSeqLen: 1, ...rest };
-  const config = preset === 'stn-classifier' ? createModelConfig({ preset, ...fields, outputSize, locHiddenSize: locHiddenSize ?? 5 }) : createModelConfig({ preset, ...fields });
+  const config = preset === 'stn-classifier' ? createModelConfig({ preset, ...fields, outputSize, locHiddenSize: locHiddenSize ?? 5, locConvChannels: locConvChannels ?? [] }) : createModelConfig({ preset, ...fields });
   return perturbed(createModel(config, { seed }), seed);
 }
 

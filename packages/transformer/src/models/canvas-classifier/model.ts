@@ -65,7 +65,9 @@ export class Mlp {
 
 /**
  * The classifier network of the image kinds: convolution blocks over a [C, side, side] image
- * (none: the image itself), flattened, then the MLP to the classes. Weights under `prefix`.
+ * (none: the image itself), flattened, then the MLP to the classes. Weights under `prefix`;
+ * the MLP's last map's initial weights and bias may be given (as `Mlp`'s). Also the
+ * stn-classifier's localisation network (core's locNet: θ's six values are its classes).
  */
 export class ImageNet {
   private readonly params = new ParamStore();
@@ -73,7 +75,14 @@ export class ImageNet {
   private readonly convs: string[];
   readonly mlp: Mlp;
 
-  constructor(prefix: string, config: Pick<CanvasClassifierConfig, 'convChannels' | 'dModel' | 'numHiddenLayers' | 'numClasses'>, side: number, channels: number, seed: number) {
+  constructor(
+    prefix: string,
+    config: Pick<CanvasClassifierConfig, 'convChannels' | 'dModel' | 'numHiddenLayers' | 'numClasses'>,
+    side: number,
+    channels: number,
+    seed: number,
+    last: { weight?: Init; bias?: Init } = {},
+  ) {
     const rng = createRng(seed + 1);
     const blocks = convBlocks(config, side, channels);
     this.convs = blocks.map((b, i) => {
@@ -84,7 +93,7 @@ export class ImageNet {
       this.params.add(this.holder, `${name}.bias`, [b.outChannels], 'zeros', rng);
       return name;
     });
-    this.mlp = new Mlp(prefix, mlpWidths(config, convOutputValues(config, side, channels)), seed);
+    this.mlp = new Mlp(prefix, mlpWidths(config, convOutputValues(config, side, channels)), seed, last);
   }
 
   namedParams(): NamedParam[] {

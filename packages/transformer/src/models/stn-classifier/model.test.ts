@@ -11,7 +11,7 @@ import { createModel } from '../../models.js';
 import { maxAbsDiff, randomizeParams } from '../../test-utils/weights.js';
 import type { NamedParam } from '../../params.js';
 import { batchLoss, type TrainBatch } from '../../trainer.js';
-import { CanvasModel } from '../canvas-classifier/model.js';
+import { CanvasModel, Mlp } from '../canvas-classifier/model.js';
 import { StnModel } from './model.js';
 
 afterEach(() => {
@@ -64,7 +64,7 @@ describe('stn-classifier', () => {
     await setupBackend(['cpu']);
     const config = tiny();
     const stn = new StnModel(config, { seed: 3 });
-    const canvas = new CanvasModel(createModelConfig({ ...config, preset: 'canvas-classifier', imageSize: 4, outputSize: undefined, locHiddenSize: undefined } as never), { seed: 9 });
+    const canvas = new CanvasModel(createModelConfig({ ...config, preset: 'canvas-classifier', imageSize: 4, outputSize: undefined, locHiddenSize: undefined, locConvChannels: undefined } as never), { seed: 9 });
     const weights = new Map(stn.namedParams().map((p) => [p.name, p.variable]));
     for (const p of canvas.namedParams()) p.variable.assign(weights.get(p.name)!);
     const pixels = randomImages(3, config, 4);
@@ -92,9 +92,9 @@ describe('stn-classifier', () => {
 
   const loss = (model: StnModel, batch: TrainBatch): number => tf.tidy(() => batchLoss(model, batch).dataSync()[0]!);
 
-  it('has the gradient of central finite differences through the classifier, the sampler, θ and the localisation network', async () => {
+  it.each([{ locConvChannels: [] }, { locConvChannels: [2] }])('has the gradient of central finite differences through the classifier, the sampler, θ and the localisation network (its conv blocks $locConvChannels)', async ({ locConvChannels }) => {
     await setupBackend(['cpu']);
-    const model = nearIdentityModel(5);
+    const model = nearIdentityModel(5, { locConvChannels });
     const batch = imageBatch(randomImages(2, model.config, 6), [2, 0]);
     const params = model.namedParams();
     const { value, grads } = tf.variableGrads(() => batchLoss(model, batch), params.map((p) => p.variable));
@@ -121,7 +121,8 @@ describe('stn-classifier', () => {
     };
     const byName = new Map(params.map((p) => [p.name, p]));
     for (let i = 0; i < 6; i++) probe(byName.get('localization.out.bias')!, i); // θ itself
-    for (const name of ['localization.out.weight', 'localization.layers.0.weight', 'localization.layers.0.bias', 'classifier.layers.0.weight', 'classifier.out.weight']) {
+    const convs = locConvChannels.length > 0 ? ['localization.convs.0.weight', 'localization.convs.0.bias'] : [];
+    for (const name of [...convs, 'localization.out.weight', 'localization.layers.0.weight', 'localization.layers.0.bias', 'classifier.layers.0.weight', 'classifier.out.weight']) {
       const p = byName.get(name)!;
       for (let k = 0; k < 3; k++) probe(p, rng.int(p.variable.size));
     }
@@ -131,9 +132,13 @@ describe('stn-classifier', () => {
     expect(report.slice(0, 6).filter((line) => !/analytic 0\.0+e\+0/.test(line)).length).toBe(6);
   });
 
-  it.each([[], [2, 3]])('wasm gradients equal the cpu gradients (classifier conv blocks %j)', async (...convChannels) => {
+  it.each([
+    { convChannels: [], locConvChannels: [] },
+    { convChannels: [2, 3], locConvChannels: [] },
+    { convChannels: [2], locConvChannels: [3, 2] },
+  ])('wasm gradients equal the cpu gradients (classifier conv blocks $convChannels, localisation blocks $locConvChannels)', async (blocks) => {
     await setupBackend(['cpu']);
-    const model = nearIdentityModel(8, { convChannels });
+    const model = nearIdentityModel(8, blocks);
     const batch = imageBatch(randomImages(3, model.config, 9), [1, 2, 0]);
     const gradsOn = (): Map<string, Float32Array> => {
       const params = model.namedParams();
@@ -154,5 +159,21 @@ describe('stn-classifier', () => {
     const model = createModel(config, { seed: 1 });
     // localisation 64·5 + 5 + 5·6 + 6, classifier 16·6 + 6 + 6·3 + 3.
     expect(model.parameterCount()).toBe(64 * 5 + 5 + 5 * 6 + 6 + (16 * 6 + 6 + 6 * 3 + 3));
+    // A conv block of 4 channels on the 8 × 8 canvas (3·3·1·4 + 4) leaves 4 · 4 · 4 values for the localisation MLP.
+    const cnn = createModel(tiny({ locConvChannels: [4] }), { seed: 1 });
+    expect(cnn.parameterCount()).toBe(9 * 4 + 4 + 64 * 5 + 5 + 5 * 6 + 6 + (16 * 6 + 6 + 6 * 3 + 3));
+  });
+
+  it('starts at the identity θ with a CNN localisation network too, and initialises an MLP one as before the blocks existed', async () => {
+    await setupBackend(['cpu']);
+    const model = new StnModel(tiny({ locConvChannels: [3, 2] }), { seed: 2 });
+    const { theta, output } = model.transform(imageBatch(randomImages(2, model.config, 3), [0, 1]).input);
+    expect(Array.from(theta.dataSync())).toEqual([1, 0, 0, 0, 1, 0, 1, 0, 0, 0, 1, 0]);
+    tf.dispose([theta, output]);
+    // An MLP localisation network (no blocks) draws the same initial weights as the Mlp it was before.
+    const mlp = new StnModel(tiny(), { seed: 2 });
+    const hidden = mlp.namedParams().find((p) => p.name === 'localization.layers.0.weight')!.variable;
+    const before = new Mlp('localization', [64, 5, 6], 2 * 7919 + 3);
+    expect(maxAbsDiff(hidden.dataSync(), before.namedParams().find((p) => p.name === 'localization.layers.0.weight')!.variable.dataSync())).toBe(0);
   });
 });

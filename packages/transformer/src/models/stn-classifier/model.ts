@@ -1,15 +1,16 @@
-// The stn-classifier (Jaderberg et al., NIPS 2015): the localisation network (an MLP on the
-// flattened canvas, its last map zero with the identity as bias, so θ starts as the identity)
+// The stn-classifier (Jaderberg et al., NIPS 2015): the localisation network (core's locNet:
+// convolution blocks if locConvChannels has any, then an MLP on the flattened canvas or feature
+// maps; its last map zero with the identity as bias, so θ starts as the identity)
 // gives θ [B, 2, 3]; `affineGrid` and `gridSample` (spatial-transformer.ts) read the canvas at
 // outputSize × outputSize; the canvas-classifier's network classifies the transformed image.
 // Dropout (config.dropout) is in the classifier only: θ is not made noisy in training.
 
 import * as tf from '@tensorflow/tfjs-core';
-import { IDENTITY_THETA, locWidths, type StnClassifierConfig } from '@attend/core';
+import { IDENTITY_THETA, locNet, type StnClassifierConfig } from '@attend/core';
 import type { ForwardOptions, ForwardResult, TokenBatch } from '../../model.js';
 import type { NamedParam } from '../../params.js';
 import { affineGrid, gridSample } from '../../spatial-transformer.js';
-import { imageTensor, ImageModel, ImageNet, Mlp } from '../canvas-classifier/model.js';
+import { imageTensor, ImageModel, ImageNet } from '../canvas-classifier/model.js';
 
 /** What the spatial transformer did to a batch: θ [B, 2, 3] and the sampled images [B, C, outputSize, outputSize]. */
 export interface StnTransform {
@@ -19,13 +20,13 @@ export interface StnTransform {
 
 /** The stn-classifier preset: class logits [B, numClasses] of `TokenBatch.pixels`. */
 export class StnModel extends ImageModel<StnClassifierConfig> {
-  readonly localization: Mlp;
+  readonly localization: ImageNet;
   readonly classifier: ImageNet;
 
   constructor(config: StnClassifierConfig, options: { seed?: number } = {}) {
     super(config);
     const seed = options.seed ?? 0;
-    this.localization = new Mlp('localization', locWidths(config), seed * 7919 + 3, { weight: 'zeros', bias: { values: IDENTITY_THETA } });
+    this.localization = new ImageNet('localization', locNet(config), config.imageSize, config.numChannels, seed * 7919 + 3, { weight: 'zeros', bias: { values: IDENTITY_THETA } });
     this.classifier = new ImageNet('classifier', config, config.outputSize, config.numChannels, seed * 7919 + 4);
   }
 
@@ -38,7 +39,7 @@ export class StnModel extends ImageModel<StnClassifierConfig> {
     return tf.tidy(() => {
       const B = input.batchSize;
       const x = imageTensor(input, this.config);
-      const theta = tf.reshape(this.localization.forward(tf.reshape(x, [B, -1]), 0, false), [B, 2, 3]) as tf.Tensor3D;
+      const theta = tf.reshape(this.localization.forward(x, 0, false), [B, 2, 3]) as tf.Tensor3D;
       const S = this.config.outputSize;
       return { theta, output: gridSample(x, affineGrid(theta, S, S)) };
     });
