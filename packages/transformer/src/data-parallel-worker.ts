@@ -1,15 +1,18 @@
 // One data-parallel training worker (see data-parallel.ts): builds its copy of the model on its
 // own tfjs backend, then for each step reads the weights from shared memory, computes the
 // gradients of its share of the batch (in `gradAccum` micro-batches, weighted by their part of the
-// whole batch's counted labels) and writes them into its shared gradient buffer. Dropout masks
-// are drawn from Math.random (tfjs's dropout and leanAttention's seeds); in this thread it is a
-// stream seeded by the step and the worker's index, so a run is deterministic for a number of workers.
+// whole batch's counted labels) and writes them into its shared gradient buffer; when every
+// worker's gradients are in, it takes the AdamW step of its own shard of the weights and moments
+// (sharded-adamw.ts). Dropout masks are drawn from Math.random (tfjs's dropout and
+// leanAttention's seeds); in this thread it is a stream seeded by the step and the worker's
+// index, so a run is deterministic for a number of workers.
 
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { createRng } from '@attend/core';
 import { setupBackend, type BackendName } from './backend.js';
 import { createModel } from './models.js';
+import { adamWShard, clipScale, globalGradNorm, shardRange, type FlatParam } from './sharded-adamw.js';
 import { batchGradients } from './trainer.js';
 import type { StepRequest, WorkerReply, WorkerSetup } from './data-parallel.js';
 
@@ -28,26 +31,40 @@ try {
   const names = model.namedParams().map((p) => p.name);
   if (names.join('\n') !== setup.slots.map((s) => s.name).join('\n')) throw new Error('the model copy has other parameters than the model trained');
   const weights = new Float32Array(setup.weights);
-  const grads = new Float32Array(setup.grads);
+  const state = { weights, m: new Float32Array(setup.m), v: new Float32Array(setup.v) };
+  const grads = setup.grads.map((g) => new Float32Array(g));
+  const own = grads[setup.index]!;
+  const params: FlatParam[] = setup.slots.map((s) => ({ offset: s.offset, size: s.size, decay: s.shape.length >= 2 }));
+  const shard = shardRange(weights.length, setup.index, grads.length);
+
+  const gradients = (request: Extract<StepRequest, { type: 'grads' }>): WorkerReply => {
+    const stream = createRng(request.step * 4096 + setup.index);
+    Math.random = () => stream.next();
+    return tf.tidy(() => {
+      variables.forEach((v, i) => {
+        const { offset, size } = setup.slots[i]!;
+        v.assign(tf.tensor(weights.subarray(offset, offset + size), v.shape));
+      });
+      const r = batchGradients(model, request.share, learned, setup.gradAccum, setup.labelSmoothing, request.step, request.total);
+      const present = variables.map((v, i) => {
+        const g = r.grads?.[v.name];
+        if (g) own.set(g.dataSync() as Float32Array, setup.slots[i]!.offset);
+        return g !== undefined;
+      });
+      return { type: 'done' as const, loss: r.loss, present };
+    });
+  };
+
+  const update = (request: Extract<StepRequest, { type: 'update' }>): WorkerReply => {
+    const g = { grads, present: request.present };
+    const norm = setup.clipNorm === null ? NaN : globalGradNorm(params, g);
+    adamWShard(params, shard, state, g, { t: request.t, lr: request.lr, scale: clipScale(norm, setup.clipNorm) }, setup.optimizer);
+    return { type: 'updated', gradNorm: norm };
+  };
 
   port.on('message', (request: StepRequest) => {
     try {
-      const stream = createRng(request.step * 4096 + setup.index);
-      Math.random = () => stream.next();
-      const reply = tf.tidy(() => {
-        variables.forEach((v, i) => {
-          const { offset, size } = setup.slots[i]!;
-          v.assign(tf.tensor(weights.slice(offset, offset + size), v.shape));
-        });
-        const r = batchGradients(model, request.share, learned, setup.gradAccum, setup.labelSmoothing, request.step, request.total);
-        const present = variables.map((v, i) => {
-          const g = r.grads?.[v.name];
-          if (g) grads.set(g.dataSync() as Float32Array, setup.slots[i]!.offset);
-          return g !== undefined;
-        });
-        return { type: 'done' as const, loss: r.loss, present };
-      });
-      send(reply);
+      send(request.type === 'grads' ? gradients(request) : update(request));
     } catch (error) {
       send({ type: 'error', message: firstLine(error) });
     }

@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { setupBackend } from './backend.js';
 import { GradientWorkers } from './data-parallel.js';
 import { createModel } from './models.js';
+import { AdamW } from './optimizer.js';
 import { lmTrainBatch, microBatches, train, type TrainBatch, type TrainerOptions } from './trainer.js';
 
 const V = 11;
@@ -114,9 +115,9 @@ describe('train with workers', () => {
 
   it('ends training with one line when a worker thread exits, and does not wait for it', async () => {
     const model = createModel(config, { seed: 3 });
-    const pool = await GradientWorkers.start(model, { workers: 2, gradAccum: 1 });
+    const pool = await GradientWorkers.start(model, { workers: 2, gradAccum: 1, optimizer: new AdamW(), clipNorm: 1 });
     await (pool as unknown as { workers: Worker[] }).workers[1]!.terminate();
-    await expect(pool.gradients(batch(1), 1)).rejects.toThrow(/^worker 2 of 2 exited \(code 1\) while training$/);
+    await expect(pool.step(batch(1), 1, 1e-2, new AdamW())).rejects.toThrow(/^worker 2 of 2 exited \(code 1\) while training$/);
     await pool.close();
     model.dispose();
   }, 120_000);
