@@ -2,8 +2,9 @@
 // own tfjs backend, then for each step reads the weights from shared memory, computes the
 // gradients of its share of the batch (in `gradAccum` micro-batches, weighted by their part of the
 // whole batch's counted labels) and writes them into its shared gradient buffer; when every
-// worker's gradients are in, it takes the AdamW step of its own shard of the weights and moments
-// (sharded-adamw.ts). Dropout masks are drawn from Math.random (tfjs's dropout and
+// worker's gradients are in, it sums them over its own shard of the parameters (the main thread
+// adds the shards' squares into the global norm), then takes the AdamW step of its shard of the
+// weights and moments (sharded-adamw.ts). Dropout masks are drawn from Math.random (tfjs's dropout and
 // leanAttention's seeds); in this thread it is a stream seeded by the step and the worker's
 // index, so a run is deterministic for a number of workers.
 
@@ -12,7 +13,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { createRng } from '@attend/core';
 import { setupBackend, type BackendName } from './backend.js';
 import { createModel } from './models.js';
-import { adamWShard, clipScale, globalGradNorm, shardRange, type FlatParam } from './sharded-adamw.js';
+import { adamWShard, shardGradient, shardRange, type FlatParam } from './sharded-adamw.js';
 import { batchGradients } from './trainer.js';
 import type { StepRequest, WorkerReply, WorkerSetup } from './data-parallel.js';
 
@@ -36,6 +37,9 @@ try {
   const own = grads[setup.index]!;
   const params: FlatParam[] = setup.slots.map((s) => ({ offset: s.offset, size: s.size, decay: s.shape.length >= 2 }));
   const shard = shardRange(weights.length, setup.index, grads.length);
+  // The summed gradient of this worker's shard, from its 'sum' request to its 'update'.
+  const sum = new Float32Array(shard[1] - shard[0]);
+  let present: boolean[][] = [];
 
   const gradients = (request: Extract<StepRequest, { type: 'grads' }>): WorkerReply => {
     const stream = createRng(request.step * 4096 + setup.index);
@@ -55,11 +59,13 @@ try {
     });
   };
 
-  const update = (request: Extract<StepRequest, { type: 'update' }>): WorkerReply => {
-    const g = { grads, present: request.present };
-    const norm = setup.clipNorm === null ? NaN : globalGradNorm(params, g);
-    adamWShard(params, shard, state, g, { t: request.t, lr: request.lr, scale: clipScale(norm, setup.clipNorm) }, setup.optimizer);
-    return { type: 'updated', gradNorm: norm };
+  const update = (request: Exclude<StepRequest, { type: 'grads' }>): WorkerReply => {
+    if (request.type === 'sum') {
+      present = request.present;
+      return { type: 'summed', squares: shardGradient(params, shard, { grads, present }, sum) };
+    }
+    adamWShard(params, shard, state, { sum, present }, request, setup.optimizer);
+    return { type: 'updated' };
   };
 
   port.on('message', (request: StepRequest) => {

@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from '@attend/core';
 import type { AttendModel } from './models.js';
 import type { AdamW } from './optimizer.js';
-import type { AdamWHyper } from './sharded-adamw.js';
+import { clipScale, type AdamWHyper } from './sharded-adamw.js';
 import { countedLabels, microBatches, TrainingError, type TrainBatch } from './trainer.js';
 
 /** Where each parameter lies in the flat weight, moment and gradient buffers (floats). */
@@ -40,8 +40,6 @@ export interface WorkerSetup {
   gradAccum: number;
   labelSmoothing?: number;
   optimizer: AdamWHyper;
-  /** Max global gradient norm; null: no clipping. */
-  clipNorm: number | null;
 }
 
 /** A step's work for one worker: the gradients of its share of the batch's rows, then the AdamW step of its shard. */
@@ -54,19 +52,25 @@ export type StepRequest =
       total: number;
     }
   | {
-      type: 'update';
-      /** The optimizer's step count (1-based) and learning rate. */
-      t: number;
-      lr: number;
+      /** Sum the workers' gradients of this worker's shard (and their squares). */
+      type: 'sum';
       /** present[w][p]: worker w computed a gradient of parameter p this step. */
       present: boolean[][];
+    }
+  | {
+      /** The AdamW step of the shard, at optimizer step `t` (1-based), with the summed gradient times `scale` (clipping). */
+      type: 'update';
+      t: number;
+      lr: number;
+      scale: number;
     };
 
 /** A worker's messages to the main thread. */
 export type WorkerReply =
   | { type: 'ready' }
   | { type: 'done'; loss: number; present: boolean[] }
-  | { type: 'updated'; gradNorm: number }
+  | { type: 'summed'; squares: number }
+  | { type: 'updated' }
   | { type: 'error'; message: string };
 
 /** Under vitest this module is TypeScript source; the workers then run the package's build. */
@@ -105,7 +109,7 @@ export class GradientWorkers {
   private pending = new Map<number, { resolve: (reply: WorkerReply) => void; reject: (error: Error) => void }>();
   private closing = false;
 
-  private constructor(private readonly workers: Worker[], private readonly slots: ParamSlot[], buffers: Pick<WorkerSetup, 'weights' | 'm' | 'v'>) {
+  private constructor(private readonly workers: Worker[], private readonly slots: ParamSlot[], buffers: Pick<WorkerSetup, 'weights' | 'm' | 'v'>, private readonly clipNorm: number | null) {
     this.weights = new Float32Array(buffers.weights);
     this.m = new Float32Array(buffers.m);
     this.v = new Float32Array(buffers.v);
@@ -137,10 +141,10 @@ export class GradientWorkers {
     const grads = Array.from({ length: options.workers }, () => new SharedArrayBuffer(offset * 4));
     const { beta1, beta2, epsilon, weightDecay } = options.optimizer;
     const workers = grads.map((_, index) => {
-      const setup: WorkerSetup = { index, config: model.config, backend: tf.getBackend(), slots, ...buffers, grads, gradAccum: options.gradAccum, labelSmoothing: options.labelSmoothing, optimizer: { beta1, beta2, epsilon, weightDecay }, clipNorm: options.clipNorm };
+      const setup: WorkerSetup = { index, config: model.config, backend: tf.getBackend(), slots, ...buffers, grads, gradAccum: options.gradAccum, labelSmoothing: options.labelSmoothing, optimizer: { beta1, beta2, epsilon, weightDecay } };
       return new Worker(WORKER_URL, { workerData: setup });
     });
-    const pool = new GradientWorkers(workers, slots, buffers);
+    const pool = new GradientWorkers(workers, slots, buffers, options.clipNorm);
     pool.load(model.namedParams());
     try {
       await Promise.all(workers.map((_, i) => pool.reply(i)));
@@ -168,8 +172,9 @@ export class GradientWorkers {
 
   /**
    * One training step on `batch`: the workers compute the gradients of their shares (consecutive
-   * rows), then, when the loss is finite, each takes the AdamW step (with global-norm clipping)
-   * of its shard at learning rate `lr`, counted in `optimizer.step`. Returns the whole batch's
+   * rows), then, when the loss is finite, each sums them over its shard of the parameters and
+   * (the global norm added up here, for clipping) takes that shard's AdamW step at learning rate
+   * `lr`, counted in `optimizer.step`. Returns the whole batch's
    * loss and the gradient norm before clipping (NaN without clipping or update). The model and
    * `optimizer` do not see the new weights and moments until `sync`.
    */
@@ -185,10 +190,13 @@ export class GradientWorkers {
       const r = replies[w];
       return r?.type === 'done' ? r.present : this.slots.map(() => false);
     });
+    let squares = 0;
+    for (const r of await this.all(() => ({ type: 'sum', present }))) if (r?.type === 'summed') squares += r.squares;
+    const norm = Math.sqrt(squares);
     optimizer.step += 1;
-    const updated = await this.all(() => ({ type: 'update', t: optimizer.step, lr, present }));
+    await this.all(() => ({ type: 'update', t: optimizer.step, lr, scale: clipScale(norm, this.clipNorm) }));
     present.forEach((row) => row.forEach((p, i) => (this.seen[i] ||= p)));
-    return { loss, gradNorm: updated[0]?.type === 'updated' ? updated[0].gradNorm : NaN };
+    return { loss, gradNorm: this.clipNorm === null ? NaN : norm };
   }
 
   /** Copies the shared weights into `params` and the moments into `optimizer` (to evaluate or save). */

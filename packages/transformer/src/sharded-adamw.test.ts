@@ -6,7 +6,7 @@ import { createRng } from '@attend/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { setupBackend } from './backend.js';
 import { AdamW, clipByGlobalNorm } from './optimizer.js';
-import { adamWShard, clipScale, globalGradNorm, shardRange, type FlatParam, type WorkerGradients } from './sharded-adamw.js';
+import { adamWShard, clipScale, shardGradient, shardRange, type FlatParam, type WorkerGradients } from './sharded-adamw.js';
 
 beforeAll(async () => {
   await setupBackend();
@@ -41,8 +41,10 @@ describe('adamWShard', () => {
       // Worker 1 computed no gradient of the bias this step (its share had none): only worker 0's counts.
       const g: WorkerGradients = { grads: [random(rng, length, t), random(rng, length, t)], present: [[true, true, false], [true, false, false]] };
       const lr = 0.05 / t;
-      const norm = globalGradNorm(params, g);
-      for (const shard of shards) adamWShard(params, shard, state, g, { t, lr, scale: clipScale(norm, 1) }, hyper);
+      // Each shard's summed gradient, then the global norm from the shards' squares, as the workers and the main thread do.
+      const sums = shards.map(([a, b]) => new Float32Array(b - a));
+      const norm = Math.sqrt(shards.reduce((squares, shard, i) => squares + shardGradient(params, shard, g, sums[i]!), 0));
+      shards.forEach((shard, i) => adamWShard(params, shard, state, { sum: sums[i]!, present: g.present }, { t, lr, scale: clipScale(norm, 1) }, hyper));
       tf.tidy(() => {
         const grads: Record<string, tf.Tensor> = {};
         params.forEach((p, i) => {

@@ -29,43 +29,47 @@ export function shardRange(length: number, index: number, count: number): [numbe
   return [Math.floor((index * length) / count), Math.floor(((index + 1) * length) / count)];
 }
 
-/** The summed gradient of float `i` of parameter `p`: the workers' gradients added in worker order, in floats as tf.add does. */
-function summed(g: WorkerGradients, p: number, i: number): number {
-  let sum = 0;
-  let first = true;
-  g.grads.forEach((grads, w) => {
-    if (!g.present[w]![p]) return;
-    sum = first ? grads[i]! : Math.fround(sum + grads[i]!);
-    first = false;
+/**
+ * The summed gradient of the floats [start, end) into `out` (from its start): each worker's
+ * gradient of a parameter added in worker order, each sum rounded to a float as tf.add's is
+ * (floats of parameters without a gradient are left as they were). Returns the sum of their
+ * squares: the shards' sums, added in worker order, are the square of clipByGlobalNorm's norm.
+ */
+export function shardGradient(params: readonly FlatParam[], [start, end]: [number, number], g: WorkerGradients, out: Float32Array): number {
+  let squares = 0;
+  params.forEach((param, p) => {
+    const from = Math.max(start, param.offset);
+    const to = Math.min(end, param.offset + param.size);
+    if (from >= to) return;
+    const sum = out.subarray(from - start, to - start);
+    let first = true;
+    g.grads.forEach((grads, w) => {
+      if (!g.present[w]![p]) return;
+      if (first) sum.set(grads.subarray(from, to));
+      else for (let i = from; i < to; i++) sum[i - from] = sum[i - from]! + grads[i]!;
+      first = false;
+    });
+    if (first) return;
+    for (let i = 0; i < sum.length; i++) squares += sum[i]! * sum[i]!;
   });
-  return sum;
+  return squares;
 }
 
 /** Whether any worker computed a gradient of parameter `p` (AdamW leaves the others untouched). */
-export function hasGradient(g: WorkerGradients, p: number): boolean {
+export function hasGradient(g: Pick<WorkerGradients, 'present'>, p: number): boolean {
   return g.present.some((row) => row[p]);
-}
-
-/** The global L2 norm of the summed gradients (clipByGlobalNorm's norm); every worker computes the same. */
-export function globalGradNorm(params: readonly FlatParam[], g: WorkerGradients): number {
-  let squares = 0;
-  params.forEach((param, p) => {
-    if (!hasGradient(g, p)) return;
-    for (let i = param.offset; i < param.offset + param.size; i++) squares += summed(g, p, i) ** 2;
-  });
-  return Math.sqrt(squares);
 }
 
 /**
  * One AdamW step (optimizer step `t`, learning rate `lr`) of the floats [start, end) of `weights`
- * and the moments `m` and `v`, with the workers' summed gradients times `scale` (the clipping
- * factor); parameters without a gradient are left as they are.
+ * and the moments `m` and `v`, with the shard's summed gradient (`shardGradient`'s `out`) times
+ * `scale` (the clipping factor); parameters no worker had a gradient of are left as they are.
  */
 export function adamWShard(
   params: readonly FlatParam[],
   [start, end]: [number, number],
   state: { weights: Float32Array; m: Float32Array; v: Float32Array },
-  g: WorkerGradients,
+  grad: { sum: Float32Array; present: boolean[][] },
   step: { t: number; lr: number; scale: number },
   hyper: AdamWHyper,
 ): void {
@@ -76,12 +80,12 @@ export function adamWShard(
   params.forEach((param, p) => {
     const from = Math.max(start, param.offset);
     const to = Math.min(end, param.offset + param.size);
-    if (from >= to || !hasGradient(g, p)) return;
+    if (from >= to || !hasGradient(grad, p)) return;
     const decay = weightDecay > 0 && param.decay ? weightDecay : 0;
     for (let i = from; i < to; i++) {
-      const grad = Math.fround(summed(g, p, i) * step.scale);
-      m[i] = beta1 * m[i]! + (1 - beta1) * grad;
-      v[i] = beta2 * v[i]! + (1 - beta2) * grad * grad;
+      const g = Math.fround(grad.sum[i - start]! * step.scale);
+      m[i] = beta1 * m[i]! + (1 - beta1) * g;
+      v[i] = beta2 * v[i]! + (1 - beta2) * g * g;
       const update = m[i]! / c1 / (Math.sqrt(v[i]! / c2) + epsilon) + decay * weights[i]!;
       weights[i] = weights[i]! - step.lr * update;
     }
