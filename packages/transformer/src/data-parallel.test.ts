@@ -1,6 +1,9 @@
 // Data-parallel workers (data-parallel.ts) against the one-thread trainer. The workers run the
 // package's build (dist/), so these tests need `npx tsc -p tsconfig.build.json` first.
 
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { createModelConfig, createRng } from '@attend/core';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -83,6 +86,19 @@ describe('train with workers', () => {
     expect(maxAbsDiff(a.weights, b.weights)).toBe(0);
     const one = await lossCurve({ steps: 12 });
     expectSameCurve(a.losses, one.losses, 1e-4);
+  }, 120_000);
+
+  it('a resumed run on 2 workers continues from the checkpoint\'s weights and moments, as the uninterrupted run', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'attend-workers-resume-'));
+    try {
+      const whole = await lossCurve({ steps: 6, workers: 2 });
+      await lossCurve({ steps: 3, workers: 2, checkpoint: { dir } });
+      const resumed = await lossCurve({ steps: 6, workers: 2, checkpoint: { dir }, resume: true });
+      expect(resumed.losses).toEqual(whole.losses.slice(3));
+      expect(maxAbsDiff(resumed.weights, whole.weights)).toBe(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   }, 120_000);
 
   it('with dropout, 2 workers are deterministic (each worker\'s dropout stream is seeded) and differ from no dropout', async () => {
