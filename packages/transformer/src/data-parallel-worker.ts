@@ -1,15 +1,19 @@
 // One data-parallel training worker (see data-parallel.ts): builds its copy of the model on its
 // own tfjs backend, then for each step reads the weights from shared memory, computes the
 // gradients of its share of the batch (in `gradAccum` micro-batches, weighted by their part of the
-// whole batch's counted labels) and writes them into its shared gradient buffer. Dropout masks
-// are drawn from Math.random (tfjs's dropout and leanAttention's seeds); in this thread it is a
-// stream seeded by the step and the worker's index, so a run is deterministic for a number of workers.
+// whole batch's counted labels) and writes them into its shared gradient buffer; when every
+// worker's gradients are in, it sums them over its own shard of the parameters (the main thread
+// adds the shards' squares into the global norm), then takes the AdamW step of its shard of the
+// weights and moments (sharded-adamw.ts). Dropout masks are drawn from Math.random (tfjs's dropout and
+// leanAttention's seeds); in this thread it is a stream seeded by the step and the worker's
+// index, so a run is deterministic for a number of workers.
 
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { createRng } from '@attend/core';
 import { setupBackend, type BackendName } from './backend.js';
 import { createModel } from './models.js';
+import { adamWShard, shardGradient, shardRange, type FlatParam } from './sharded-adamw.js';
 import { batchGradients } from './trainer.js';
 import type { StepRequest, WorkerReply, WorkerSetup } from './data-parallel.js';
 
@@ -28,26 +32,45 @@ try {
   const names = model.namedParams().map((p) => p.name);
   if (names.join('\n') !== setup.slots.map((s) => s.name).join('\n')) throw new Error('the model copy has other parameters than the model trained');
   const weights = new Float32Array(setup.weights);
-  const grads = new Float32Array(setup.grads);
+  const state = { weights, m: new Float32Array(setup.m), v: new Float32Array(setup.v) };
+  const grads = setup.grads.map((g) => new Float32Array(g));
+  const own = grads[setup.index]!;
+  const params: FlatParam[] = setup.slots.map((s) => ({ offset: s.offset, size: s.size, decay: s.shape.length >= 2 }));
+  const shard = shardRange(weights.length, setup.index, grads.length);
+  // The summed gradient of this worker's shard, from its 'sum' request to its 'update'.
+  const sum = new Float32Array(shard[1] - shard[0]);
+  let present: boolean[][] = [];
+
+  const gradients = (request: Extract<StepRequest, { type: 'grads' }>): WorkerReply => {
+    const stream = createRng(request.step * 4096 + setup.index);
+    Math.random = () => stream.next();
+    return tf.tidy(() => {
+      variables.forEach((v, i) => {
+        const { offset, size } = setup.slots[i]!;
+        v.assign(tf.tensor(weights.subarray(offset, offset + size), v.shape));
+      });
+      const r = batchGradients(model, request.share, learned, setup.gradAccum, setup.labelSmoothing, request.step, request.total);
+      const present = variables.map((v, i) => {
+        const g = r.grads?.[v.name];
+        if (g) own.set(g.dataSync() as Float32Array, setup.slots[i]!.offset);
+        return g !== undefined;
+      });
+      return { type: 'done' as const, loss: r.loss, present };
+    });
+  };
+
+  const update = (request: Exclude<StepRequest, { type: 'grads' }>): WorkerReply => {
+    if (request.type === 'sum') {
+      present = request.present;
+      return { type: 'summed', squares: shardGradient(params, shard, { grads, present }, sum) };
+    }
+    adamWShard(params, shard, state, { sum, present }, request, setup.optimizer);
+    return { type: 'updated' };
+  };
 
   port.on('message', (request: StepRequest) => {
     try {
-      const stream = createRng(request.step * 4096 + setup.index);
-      Math.random = () => stream.next();
-      const reply = tf.tidy(() => {
-        variables.forEach((v, i) => {
-          const { offset, size } = setup.slots[i]!;
-          v.assign(tf.tensor(weights.slice(offset, offset + size), v.shape));
-        });
-        const r = batchGradients(model, request.share, learned, setup.gradAccum, setup.labelSmoothing, request.step, request.total);
-        const present = variables.map((v, i) => {
-          const g = r.grads?.[v.name];
-          if (g) grads.set(g.dataSync() as Float32Array, setup.slots[i]!.offset);
-          return g !== undefined;
-        });
-        return { type: 'done' as const, loss: r.loss, present };
-      });
-      send(reply);
+      send(request.type === 'grads' ? gradients(request) : update(request));
     } catch (error) {
       send({ type: 'error', message: firstLine(error) });
     }

@@ -1,12 +1,16 @@
 // Data-parallel workers (data-parallel.ts) against the one-thread trainer. The workers run the
 // package's build (dist/), so these tests need `npx tsc -p tsconfig.build.json` first.
 
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { createModelConfig, createRng } from '@attend/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { setupBackend } from './backend.js';
 import { GradientWorkers } from './data-parallel.js';
 import { createModel } from './models.js';
+import { AdamW } from './optimizer.js';
 import { lmTrainBatch, microBatches, train, type TrainBatch, type TrainerOptions } from './trainer.js';
 
 const V = 11;
@@ -84,6 +88,19 @@ describe('train with workers', () => {
     expectSameCurve(a.losses, one.losses, 1e-4);
   }, 120_000);
 
+  it('a resumed run on 2 workers continues from the checkpoint\'s weights and moments, as the uninterrupted run', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'attend-workers-resume-'));
+    try {
+      const whole = await lossCurve({ steps: 6, workers: 2 });
+      await lossCurve({ steps: 3, workers: 2, checkpoint: { dir } });
+      const resumed = await lossCurve({ steps: 6, workers: 2, checkpoint: { dir }, resume: true });
+      expect(resumed.losses).toEqual(whole.losses.slice(3));
+      expect(maxAbsDiff(resumed.weights, whole.weights)).toBe(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
   it('with dropout, 2 workers are deterministic (each worker\'s dropout stream is seeded) and differ from no dropout', async () => {
     const dropped = createModelConfig({ ...config, dropout: 0.3 });
     const curve = async (c: typeof config) => {
@@ -114,9 +131,9 @@ describe('train with workers', () => {
 
   it('ends training with one line when a worker thread exits, and does not wait for it', async () => {
     const model = createModel(config, { seed: 3 });
-    const pool = await GradientWorkers.start(model, { workers: 2, gradAccum: 1 });
+    const pool = await GradientWorkers.start(model, { workers: 2, gradAccum: 1, optimizer: new AdamW(), clipNorm: 1 });
     await (pool as unknown as { workers: Worker[] }).workers[1]!.terminate();
-    await expect(pool.gradients(batch(1), 1)).rejects.toThrow(/^worker 2 of 2 exited \(code 1\) while training$/);
+    await expect(pool.step(batch(1), 1, 1e-2, new AdamW())).rejects.toThrow(/^worker 2 of 2 exited \(code 1\) while training$/);
     await pool.close();
     model.dispose();
   }, 120_000);

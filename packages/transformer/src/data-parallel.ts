@@ -1,17 +1,22 @@
 // Data-parallel training in Node: N worker threads (data-parallel-worker.ts), each with its own
 // tfjs backend and a copy of the model, each computing the gradients of 1/N of a step's batch
-// rows. Weights go to the workers and gradients come back through SharedArrayBuffers, not
-// messages; the gradients are summed here in worker order (deterministic for a given N), and the
-// trainer takes one optimizer step on the main thread. Node only: the browser keeps one thread.
-// The trainer imports this module only when `workers` > 1.
+// rows, then each taking the AdamW step of its own 1/N of the parameters (sharded-adamw.ts).
+// Weights, moments and gradients live in SharedArrayBuffers, not messages: the weights are
+// written once and the workers update them in place, each summing the workers' gradients of its
+// shard in worker order (deterministic for a given N). The main thread only sends the batch and
+// copies weights and moments back into the model and its optimizer when it evaluates or saves
+// (`sync`). Node only: the browser keeps one thread. The trainer imports this module only when
+// `workers` > 1.
 
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from '@attend/core';
 import type { AttendModel } from './models.js';
+import type { AdamW } from './optimizer.js';
+import { clipScale, type AdamWHyper } from './sharded-adamw.js';
 import { countedLabels, microBatches, TrainingError, type TrainBatch } from './trainer.js';
 
-/** Where each parameter lies in the flat weight and gradient buffers (floats). */
+/** Where each parameter lies in the flat weight, moment and gradient buffers (floats). */
 export interface ParamSlot {
   name: string;
   shape: number[];
@@ -25,26 +30,47 @@ export interface WorkerSetup {
   config: ModelConfig;
   backend: string;
   slots: ParamSlot[];
-  /** The model's weights, written by the main thread before each step. */
+  /** The model's weights: written by the main thread at the start, then by each worker in its shard. */
   weights: SharedArrayBuffer;
-  /** This worker's gradients, written by the worker in each step. */
-  grads: SharedArrayBuffer;
+  /** AdamW's first and second moments, laid out as the weights. */
+  m: SharedArrayBuffer;
+  v: SharedArrayBuffer;
+  /** Every worker's gradients (this one writes `grads[index]`; each reads all of them in its shard). */
+  grads: SharedArrayBuffer[];
   gradAccum: number;
   labelSmoothing?: number;
+  optimizer: AdamWHyper;
 }
 
-/** A step's work for one worker: its share of the batch's rows. */
-export interface StepRequest {
-  step: number;
-  share: TrainBatch;
-  /** Counted labels of the whole batch, the denominator of every share's mean. */
-  total: number;
-}
+/** A step's work for one worker: the gradients of its share of the batch's rows, then the AdamW step of its shard. */
+export type StepRequest =
+  | {
+      type: 'grads';
+      step: number;
+      share: TrainBatch;
+      /** Counted labels of the whole batch, the denominator of every share's mean. */
+      total: number;
+    }
+  | {
+      /** Sum the workers' gradients of this worker's shard (and their squares). */
+      type: 'sum';
+      /** present[w][p]: worker w computed a gradient of parameter p this step. */
+      present: boolean[][];
+    }
+  | {
+      /** The AdamW step of the shard, at optimizer step `t` (1-based), with the summed gradient times `scale` (clipping). */
+      type: 'update';
+      t: number;
+      lr: number;
+      scale: number;
+    };
 
 /** A worker's messages to the main thread. */
 export type WorkerReply =
   | { type: 'ready' }
   | { type: 'done'; loss: number; present: boolean[] }
+  | { type: 'summed'; squares: number }
+  | { type: 'updated' }
   | { type: 'error'; message: string };
 
 /** Under vitest this module is TypeScript source; the workers then run the package's build. */
@@ -71,20 +97,24 @@ function ownShare(share: TrainBatch): TrainBatch {
 }
 
 /**
- * N worker threads computing a step's gradients together. The model must be one `createModel`
- * builds from its config (every registered kind is); the workers' copies get its weights before
- * each step.
+ * N worker threads training together. The model must be one `createModel` builds from its config
+ * (every registered kind is); the workers' copies start from its weights.
  */
 export class GradientWorkers {
   private readonly weights: Float32Array;
-  private readonly grads: Float32Array[];
+  private readonly m: Float32Array;
+  private readonly v: Float32Array;
+  /** The parameters that have had a gradient (those AdamW keeps moments of). */
+  private readonly seen: boolean[];
   private failure?: TrainingError;
   private pending = new Map<number, { resolve: (reply: WorkerReply) => void; reject: (error: Error) => void }>();
   private closing = false;
 
-  private constructor(private readonly workers: Worker[], private readonly slots: ParamSlot[], private readonly variables: tf.Variable[], weights: SharedArrayBuffer, grads: SharedArrayBuffer[]) {
-    this.weights = new Float32Array(weights);
-    this.grads = grads.map((g) => new Float32Array(g));
+  private constructor(private readonly workers: Worker[], private readonly slots: ParamSlot[], buffers: Pick<WorkerSetup, 'weights' | 'm' | 'v'>, private readonly clipNorm: number | null) {
+    this.weights = new Float32Array(buffers.weights);
+    this.m = new Float32Array(buffers.m);
+    this.v = new Float32Array(buffers.v);
+    this.seen = slots.map(() => false);
     workers.forEach((worker, i) => {
       worker.on('message', (reply: WorkerReply) => {
         if (reply.type === 'error') this.fail(new TrainingError(`worker ${i + 1} of ${workers.length}: ${reply.message}`));
@@ -97,22 +127,26 @@ export class GradientWorkers {
     });
   }
 
-  /** Starts `workers` threads with copies of `model`, each set up with the main thread's backend. */
-  static async start(model: AttendModel, options: { workers: number; gradAccum: number; labelSmoothing?: number }): Promise<GradientWorkers> {
-    const variables = model.namedParams().map((p) => p.variable);
+  /**
+   * Starts `workers` threads with copies of `model` (its current weights, fresh moments), each set
+   * up with the main thread's backend and `optimizer`'s hyperparameters.
+   */
+  static async start(model: AttendModel, options: { workers: number; gradAccum: number; labelSmoothing?: number; optimizer: AdamWHyper; clipNorm: number | null }): Promise<GradientWorkers> {
     let offset = 0;
     const slots = model.namedParams().map((p) => {
       const slot = { name: p.name, shape: p.variable.shape, offset, size: p.variable.size };
       offset += p.variable.size;
       return slot;
     });
-    const weights = new SharedArrayBuffer(offset * 4);
+    const buffers = { weights: new SharedArrayBuffer(offset * 4), m: new SharedArrayBuffer(offset * 4), v: new SharedArrayBuffer(offset * 4) };
     const grads = Array.from({ length: options.workers }, () => new SharedArrayBuffer(offset * 4));
-    const workers = grads.map((g, index) => {
-      const setup: WorkerSetup = { index, config: model.config, backend: tf.getBackend(), slots, weights, grads: g, gradAccum: options.gradAccum, labelSmoothing: options.labelSmoothing };
+    const { beta1, beta2, epsilon, weightDecay } = options.optimizer;
+    const workers = grads.map((_, index) => {
+      const setup: WorkerSetup = { index, config: model.config, backend: tf.getBackend(), slots, ...buffers, grads, gradAccum: options.gradAccum, labelSmoothing: options.labelSmoothing, optimizer: { beta1, beta2, epsilon, weightDecay } };
       return new Worker(WORKER_URL, { workerData: setup });
     });
-    const pool = new GradientWorkers(workers, slots, variables, weights, grads);
+    const pool = new GradientWorkers(workers, slots, buffers, options.clipNorm);
+    pool.load(model.namedParams());
     try {
       await Promise.all(workers.map((_, i) => pool.reply(i)));
     } catch (error) {
@@ -122,50 +156,79 @@ export class GradientWorkers {
     return pool;
   }
 
-  /**
-   * The whole batch's loss and, for each parameter, the workers' gradients of it in worker order
-   * (views of their shared buffers, valid until the next call; empty for a parameter no worker
-   * had a gradient for), the workers computing with the model's current weights; no gradients
-   * when the loss is not finite. Each worker gets a share of consecutive rows.
-   */
-  async gradients(batch: TrainBatch, step: number): Promise<{ loss: number; grads?: Float32Array[][] }> {
-    this.variables.forEach((v, i) => this.weights.set(v.dataSync() as Float32Array, this.slots[i]!.offset));
-    const total = countedLabels(batch);
-    // A batch of fewer rows than workers (a data set's last batch) goes to the first few.
-    const shares = microBatches(batch, Math.min(this.workers.length, batch.input.batchSize));
-    const replies = await Promise.all(shares.map((share, i) => {
-      const done = this.reply(i);
-      const request: StepRequest = { step, share: ownShare(share), total };
-      this.workers[i]!.postMessage(request);
-      return done;
-    }));
-    let loss = 0;
-    for (const r of replies) if (r.type === 'done') loss += r.loss;
-    if (!Number.isFinite(loss)) return { loss };
-    const grads = this.slots.map((slot, p) =>
-      replies.flatMap((r, w) => (r.type === 'done' && r.present[p] ? [this.grads[w]!.subarray(slot.offset, slot.offset + slot.size)] : [])));
-    return { loss, grads };
+  /** Writes the weights of `params` (and `optimizer`'s moments, when given: a resumed run) into the shared buffers. */
+  load(params: readonly { name: string; variable: tf.Variable }[], optimizer?: AdamW): void {
+    params.forEach(({ name, variable }, i) => {
+      const { offset } = this.slots[i]!;
+      this.weights.set(variable.dataSync() as Float32Array, offset);
+      const m = optimizer?.m.get(name);
+      const v = optimizer?.v.get(name);
+      this.seen[i] = m !== undefined && v !== undefined;
+      this.m.fill(0, offset, offset + variable.size);
+      this.v.fill(0, offset, offset + variable.size);
+      if (m) this.m.set(m.dataSync() as Float32Array, offset);
+      if (v) this.v.set(v.dataSync() as Float32Array, offset);
+    });
   }
 
   /**
-   * The summed gradient tensors keyed by variable name, as `tf.variableGrads` gives them: each
-   * parameter's worker gradients added on the backend in worker order (a fixed order, so the same
-   * sums each run).
+   * One training step on `batch`: the workers compute the gradients of their shares (consecutive
+   * rows), then, when the loss is finite, each sums them over its shard of the parameters and
+   * (the global norm added up here, for clipping) takes that shard's AdamW step at learning rate
+   * `lr`, counted in `optimizer.step`. Returns the whole batch's
+   * loss and the gradient norm before clipping (NaN without clipping or update). The model and
+   * `optimizer` do not see the new weights and moments until `sync`.
    */
-  tensors(grads: Float32Array[][]): Record<string, tf.Tensor> {
-    const out: Record<string, tf.Tensor> = {};
-    grads.forEach((parts, i) => {
-      const shape = this.slots[i]!.shape;
-      const [first, ...rest] = parts.map((g) => tf.tensor(g, shape));
-      if (first) out[this.variables[i]!.name] = rest.reduce((sum, g) => tf.add(sum, g), first);
+  async step(batch: TrainBatch, step: number, lr: number, optimizer: AdamW): Promise<{ loss: number; gradNorm: number }> {
+    const total = countedLabels(batch);
+    // A batch of fewer rows than workers (a data set's last batch) goes to the first few.
+    const shares = microBatches(batch, Math.min(this.workers.length, batch.input.batchSize));
+    const replies = await this.all((i) => (i < shares.length ? { type: 'grads', step, share: ownShare(shares[i]!), total } : undefined));
+    let loss = 0;
+    for (const r of replies) if (r?.type === 'done') loss += r.loss;
+    if (!Number.isFinite(loss)) return { loss, gradNorm: NaN };
+    const present = this.workers.map((_, w) => {
+      const r = replies[w];
+      return r?.type === 'done' ? r.present : this.slots.map(() => false);
     });
-    return out;
+    let squares = 0;
+    for (const r of await this.all(() => ({ type: 'sum', present }))) if (r?.type === 'summed') squares += r.squares;
+    const norm = Math.sqrt(squares);
+    optimizer.step += 1;
+    await this.all(() => ({ type: 'update', t: optimizer.step, lr, scale: clipScale(norm, this.clipNorm) }));
+    present.forEach((row) => row.forEach((p, i) => (this.seen[i] ||= p)));
+    return { loss, gradNorm: this.clipNorm === null ? NaN : norm };
+  }
+
+  /** Copies the shared weights into `params` and the moments into `optimizer` (to evaluate or save). */
+  sync(params: readonly { name: string; variable: tf.Variable }[], optimizer: AdamW): void {
+    const m: Record<string, Float32Array> = {};
+    const v: Record<string, Float32Array> = {};
+    params.forEach(({ name, variable }, i) => {
+      const { offset, size } = this.slots[i]!;
+      tf.tidy(() => variable.assign(tf.tensor(this.weights.subarray(offset, offset + size), variable.shape)));
+      if (!this.seen[i]) return;
+      m[name] = this.m.subarray(offset, offset + size);
+      v[name] = this.v.subarray(offset, offset + size);
+    });
+    optimizer.load(optimizer.step, m, v, params);
   }
 
   /** Stops every worker. */
   async close(): Promise<void> {
     this.closing = true;
     await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+
+  /** Posts `request(i)` to each worker i it gives one and waits for all their replies (undefined: none sent). */
+  private async all(request: (i: number) => StepRequest | undefined): Promise<(WorkerReply | undefined)[]> {
+    return Promise.all(this.workers.map((worker, i) => {
+      const message = request(i);
+      if (!message) return undefined;
+      const done = this.reply(i);
+      worker.postMessage(message);
+      return done;
+    }));
   }
 
   private reply(i: number): Promise<WorkerReply> {

@@ -4,7 +4,7 @@
 
 import { createRng, lmWindows, perplexity, sampleLmBatch, stackLmWindows } from '@attend/core';
 import type { AttendModel } from './models.js';
-import { batchLoss, lmTrainBatch, type TrainBatch } from './trainer.js';
+import { batchLoss, lmTrainBatch, TrainingError, type TrainBatch } from './trainer.js';
 
 export interface LmTaskOptions {
   batchSize: number;
@@ -18,8 +18,13 @@ export interface LmTaskOptions {
 
 export interface LmTask {
   nextBatch(step: number): TrainBatch;
-  /** Mean next-token loss over the dev windows, and its perplexity. */
-  evaluate(model: AttendModel): Promise<{ loss: number; perplexity: number }>;
+  /**
+   * Mean next-token loss over the dev windows, and its perplexity, at most `batchSize` windows
+   * per forward pass (default: the training batch size). Every window counts the same number of
+   * labels, so the mean is the same however the windows are split; a smaller split keeps fewer
+   * activations alive (a run whose step is split into micro-batches evaluates in as many rows).
+   */
+  evaluate(model: AttendModel, batchSize?: number): Promise<{ loss: number; perplexity: number }>;
 }
 
 export function lmTask(train: Int32Array, dev: Int32Array, options: LmTaskOptions): LmTask {
@@ -30,10 +35,11 @@ export function lmTask(train: Int32Array, dev: Int32Array, options: LmTaskOption
       const rng = createRng(options.seed * 1_000_003 + step);
       return lmTrainBatch(sampleLmBatch(train, { batchSize: options.batchSize, contextLength: T, rng }));
     },
-    async evaluate(model) {
+    async evaluate(model, batchSize = options.batchSize) {
+      if (!Number.isInteger(batchSize) || batchSize < 1) throw new TrainingError(`evaluation batchSize: ${batchSize} is not allowed; expected an integer >= 1`);
       let total = 0;
-      for (let start = 0; start < windows.length; start += options.batchSize) {
-        const chunk = windows.slice(start, start + options.batchSize);
+      for (let start = 0; start < windows.length; start += batchSize) {
+        const chunk = windows.slice(start, start + batchSize);
         const loss = batchLoss(model, lmTrainBatch(stackLmWindows(chunk)));
         total += (await loss.data())[0]! * chunk.length;
         loss.dispose();

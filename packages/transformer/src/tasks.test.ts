@@ -39,6 +39,28 @@ describe('lmTask', () => {
     model.dispose();
     expect(after.loss).toBeLessThan(before.loss / 2);
   });
+
+  it('evaluates in forward passes of at most the given rows, to the same mean loss as one pass', async () => {
+    const config = createModelConfig({ preset: 'decoder-lm', vocabSize: 8, dModel: 16, numHeads: 2, numDecoderLayers: 1, dFf: 32, maxSeqLen: 16, dropout: 0 });
+    const model = new TransformerModel(config, { seed: 4 });
+    const dev = Int32Array.from({ length: 100 }, (_, i) => (i * 7 + (i >> 3)) % 8);
+    const task = lmTask(stream, dev, { batchSize: 64, contextLength: 8, seed: 1 });
+    const rows: number[] = [];
+    const forward = model.forward.bind(model);
+    model.forward = (...args: Parameters<typeof forward>) => {
+      rows.push(args[0].batchSize);
+      return forward(...args);
+    };
+    const whole = await task.evaluate(model);
+    const windows = rows.splice(0);
+    expect(windows).toHaveLength(1); // 12 windows under the training batch of 64: one pass
+    const split = await task.evaluate(model, 5);
+    expect(rows).toEqual([5, 5, windows[0]! - 10]);
+    expect(split.loss).toBeCloseTo(whole.loss, 5);
+    expect(split.perplexity).toBeCloseTo(whole.perplexity, 4);
+    await expect(task.evaluate(model, 0)).rejects.toThrow('evaluation batchSize: 0 is not allowed; expected an integer >= 1');
+    model.dispose();
+  });
 });
 
 describe('classificationTask', () => {

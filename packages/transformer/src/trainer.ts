@@ -106,9 +106,10 @@ export interface TrainerOptions {
   /**
    * Data-parallel worker threads (Node only): each computes the gradients of 1/workers of a
    * step's batch rows (with `gradAccum`, in that many micro-batches of its share) on its own tfjs
-   * backend and copy of the model; their gradients are summed in a fixed order before one
-   * optimizer step here, so a run is deterministic for a seed and a number of workers. The model
-   * must be one `createModel` builds from its config. Default 1: no threads.
+   * backend and copy of the model, then takes the AdamW step of 1/workers of the parameters,
+   * summing the workers' gradients in a fixed order, so a run is deterministic for a seed and a
+   * number of workers. The model gets the new weights when it is evaluated, saved or trained. The
+   * model must be one `createModel` builds from its config. Default 1: no threads.
    */
   workers?: number;
   /** Evaluate every this many steps (and at the end); default: only at the end. */
@@ -158,7 +159,7 @@ export async function train(model: AttendModel, nextBatch: (step: number) => Tra
   if (workers === 1) return trainOn(model, nextBatch, options);
   // Worker copies would sample with the same step seed and keep their own baselines.
   if (model.trainingLoss) throw new TrainingError(`workers: ${workers}; a model with its own training objective (trainingLoss) trains on one thread`);
-  const pool = await startWorkers(model, { workers, gradAccum: options.gradAccum ?? 1, labelSmoothing: options.labelSmoothing });
+  const pool = await startWorkers(model, { workers, gradAccum: options.gradAccum ?? 1, labelSmoothing: options.labelSmoothing, optimizer: new AdamW(options.optimizer), clipNorm: clipNormOf(options) });
   try {
     return await trainOn(model, nextBatch, options, pool);
   } finally {
@@ -166,10 +167,10 @@ export async function train(model: AttendModel, nextBatch: (step: number) => Tra
   }
 }
 
-/** `train`, with the step's gradients from `pool`'s workers when given. */
+/** `train`, with the steps taken by `pool`'s workers when given. */
 async function trainOn(model: AttendModel, nextBatch: (step: number) => TrainBatch, options: TrainerOptions, pool?: GradientWorkers): Promise<TrainingResult> {
   const schedule = options.schedule ?? { kind: 'constant' };
-  const clipNorm = options.clipNorm === undefined ? 1 : options.clipNorm;
+  const clipNorm = clipNormOf(options);
   const gradAccum = options.gradAccum ?? 1;
   if (!Number.isInteger(gradAccum) || gradAccum < 1) throw new TrainingError(`gradAccum: ${gradAccum} is not allowed; expected an integer >= 1`);
   const logEvery = options.logEvery ?? 10;
@@ -193,6 +194,7 @@ async function trainOn(model: AttendModel, nextBatch: (step: number) => TrainBat
     if (resumed.optimizer) optimizer.load(resumed.optimizer.step, resumed.optimizer.m, resumed.optimizer.v, params);
     if (resumed.trainerState) state = resumed.trainerState;
     lastGoodCheckpoint = state.step;
+    pool?.load(params, optimizer);
   }
 
   const emit = (event: TrainingEvent): void => options.onProgress?.(event);
@@ -205,6 +207,7 @@ async function trainOn(model: AttendModel, nextBatch: (step: number) => TrainBat
   let lossSteps = 0;
   const save = async (): Promise<void> => {
     if (!options.checkpoint) return;
+    pool?.sync(params, optimizer);
     state.elapsedMs = elapsedMs();
     const files = await options.checkpoint.files?.(state);
     await saveCheckpoint(options.checkpoint.dir, { model, tokenizer: options.checkpoint.tokenizer, trainerState: state, optimizer }, files);
@@ -213,6 +216,7 @@ async function trainOn(model: AttendModel, nextBatch: (step: number) => TrainBat
   };
   const evaluate = async (): Promise<StopReason | undefined> => {
     if (!options.evaluate) return undefined;
+    pool?.sync(params, optimizer);
     const metrics = await options.evaluate(model, state.step);
     state.evals.push({ step: state.step, metrics, elapsedS: Math.round(elapsedMs()) / 1000, ...(lossSteps > 0 ? { trainLoss: lossSum / lossSteps } : {}) });
     lossSum = 0;
@@ -255,17 +259,15 @@ async function trainOn(model: AttendModel, nextBatch: (step: number) => TrainBat
     const step = state.step + 1;
     const batch = nextBatch(step);
     const lr = learningRate(schedule, options.learningRate, step);
-    const shared = pool ? await pool.gradients(batch, step) : undefined;
-    const { loss, gradNorm } = tf.tidy(() => {
-      const { loss: lossValue, grads } = shared
-        ? { loss: shared.loss, grads: shared.grads && pool!.tensors(shared.grads) }
-        : batchGradients(model, batch, variables, gradAccum, options.labelSmoothing, step);
+    const { loss, gradNorm } = pool ? await pool.step(batch, step, lr, optimizer) : tf.tidy(() => {
+      const { loss: lossValue, grads } = batchGradients(model, batch, variables, gradAccum, options.labelSmoothing, step);
       if (!grads) return { loss: lossValue, gradNorm: NaN };
       const clipped = clipNorm === null ? { grads, norm: undefined } : clipByGlobalNorm(grads, clipNorm);
       optimizer.apply(params, clipped.grads, lr);
       return { loss: lossValue, gradNorm: clipped.norm ? clipped.norm.dataSync()[0]! : NaN };
     });
     if (!Number.isFinite(loss)) {
+      pool?.sync(params, optimizer);
       const kept = lastGoodCheckpoint === undefined ? 'no checkpoint was written yet' : `last good checkpoint: ${options.checkpoint?.dir} (step ${lastGoodCheckpoint})`;
       optimizer.dispose();
       throw new TrainingError(`loss is ${loss} at step ${step}; stopped before applying that update (${kept}). Try a lower learning rate or gradient clipping.`);
@@ -293,6 +295,7 @@ async function trainOn(model: AttendModel, nextBatch: (step: number) => TrainBat
       await save();
     }
   }
+  pool?.sync(params, optimizer);
   const lastEval = state.evals[state.evals.length - 1];
   const finalEval = reason === 'completed' && options.evaluate !== undefined && lastEval?.step !== state.step;
   if (finalEval) {
@@ -306,8 +309,13 @@ async function trainOn(model: AttendModel, nextBatch: (step: number) => TrainBat
   return { state, reason };
 }
 
+/** The max global gradient norm of `options` (default 1; null: no clipping). */
+function clipNormOf(options: TrainerOptions): number | null {
+  return options.clipNorm === undefined ? 1 : options.clipNorm;
+}
+
 /** The data-parallel workers (their module is loaded only here: it needs Node's worker_threads). */
-async function startWorkers(model: AttendModel, options: { workers: number; gradAccum: number; labelSmoothing?: number }): Promise<GradientWorkers> {
+async function startWorkers(model: AttendModel, options: Parameters<typeof GradientWorkers.start>[1]): Promise<GradientWorkers> {
   if (typeof process === 'undefined' || !process.versions?.node) throw new TrainingError(`workers: ${options.workers} worker threads need Node; in the browser training keeps one thread (workers: 1)`);
   const specifier = './data-parallel.js';
   const { GradientWorkers: Workers } = (await import(/* @vite-ignore */ specifier)) as typeof import('./data-parallel.js');

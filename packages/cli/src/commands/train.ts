@@ -324,7 +324,8 @@ export async function trainCommand(o: TrainCommandOptions, fromCli: (key: keyof 
       schedule: { kind: 'cosine', warmupSteps, totalSteps: s.steps, minLr },
       optimizer: { weightDecay: 0.01 },
       evalEvery: s.evalEvery,
-      evaluate: (m) => task.evaluate(m),
+      // In the step's micro-batches: a larger evaluation would outgrow the memory estimate.
+      evaluate: (m) => task.evaluate(m, Math.ceil(s.batchSize / gradAccum)),
       checkpoint: {
         dir: o.out,
         ...(tokenizer ? { tokenizer: tokenizer.toJSON() } : {}),

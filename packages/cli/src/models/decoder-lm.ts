@@ -30,7 +30,7 @@ const TEXT_TRAINING: TrainKind<Text> = {
     const task = t.lmTask(trainIds, devIds, { batchSize: s.batchSize, contextLength: T, seed: s.seed });
     return {
       nextBatch: task.nextBatch,
-      evaluate: (m) => task.evaluate(m),
+      evaluate: (m, rows) => task.evaluate(m, rows),
       describeEval: (m) => `dev loss ${m.loss!.toFixed(4)} (perplexity ${m.perplexity!.toFixed(2)})`,
       best: [DEV_LOSS],
       size: `${trainIds.length.toLocaleString('en-US')} train / ${devIds.length.toLocaleString('en-US')} dev tokens, context ${T}`,

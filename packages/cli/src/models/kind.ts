@@ -31,8 +31,11 @@ export interface BestMetric {
 /** A trainer-ready task of one kind, with how to report its evaluation. */
 export interface KindTask {
   nextBatch(step: number): TrainBatch;
-  /** Dev metrics, `loss` (the dev loss) among them. */
-  evaluate(model: AttendModel): Promise<Record<string, number>>;
+  /**
+   * Dev metrics, `loss` (the dev loss) among them; `rows`: the training step's micro-batch, the
+   * most examples per forward pass that the memory estimate allows (a kind may evaluate in fewer).
+   */
+  evaluate(model: AttendModel, rows: number): Promise<Record<string, number>>;
   describeEval(metrics: Record<string, number>): string;
   /** The metrics whose best value is reported at the end. */
   best: BestMetric[];

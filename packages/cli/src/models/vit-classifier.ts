@@ -63,8 +63,8 @@ export function imageTraining(positions: 'patches' | 'whole' | 'glimpses'): Trai
         // A glimpse-classifier also reports its mean REINFORCE reward over the training steps since the last evaluation.
         ...(positions === 'glimpses'
           ? {
-              evaluate: async (m) => {
-                const metrics = await report.evaluate(m);
+              evaluate: async (m, rows) => {
+                const metrics = await report.evaluate(m, rows);
                 const reward = m instanceof t.GlimpseModel ? m.takeReward() : undefined;
                 return { ...metrics, ...(reward !== undefined ? { reward } : {}) };
               },
