@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { createRng, type ScoreFunction } from '@attend/core';
-import { applyRotary, dropout, linear, matMul, matMulBT, mergeHeads, splitHeads, transposeLast } from './ops.js';
+import { applyRotary, dropout, dropoutSeed, linear, matMul, matMulBT, mergeHeads, splitHeads, transposeLast } from './ops.js';
 import { linearInit, ParamStore, type InitScheme, type NamedParam } from './params.js';
 
 /** Per-head parameters of the score functions that have them. */
@@ -136,7 +136,7 @@ function keepMask(shape: number[], rate: number, seed: number): tf.Tensor {
  * The mask is drawn from a seed, so the backward pass draws the forward pass's mask again.
  */
 export function leanAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, bias: tf.Tensor | undefined, dropoutRate = 0): tf.Tensor4D {
-  const seed = dropoutRate > 0 ? Math.floor(Math.random() * 2 ** 31) : 0;
+  const seed = dropoutRate > 0 ? dropoutSeed() : 0;
   const weights = (sq: tf.Tensor, sk: tf.Tensor, sb: tf.Tensor | undefined): tf.Tensor => {
     const scores = matMulBT(sq, sk);
     return tf.softmax(sb ? tf.add(scores, sb) : scores);

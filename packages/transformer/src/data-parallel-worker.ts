@@ -4,15 +4,14 @@
 // whole batch's counted labels) and writes them into its shared gradient buffer; when every
 // worker's gradients are in, it sums them over its own shard of the parameters (the main thread
 // adds the shards' squares into the global norm), then takes the AdamW step of its shard of the
-// weights and moments (sharded-adamw.ts). Dropout masks are drawn from Math.random (tfjs's dropout and
-// leanAttention's seeds); in this thread it is a stream seeded by the step and the worker's
-// index, so a run is deterministic for a number of workers.
+// weights and moments (sharded-adamw.ts). Dropout masks are seeded by the step and the worker's index
+// (ops.ts `withDropoutSeed`), so a run is deterministic for a number of workers.
 
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
-import { createRng } from '@attend/core';
 import { setupBackend, type BackendName } from './backend.js';
 import { createModel } from './models.js';
+import { stepDropoutSeed, withDropoutSeed } from './ops.js';
 import { adamWShard, shardGradient, shardRange, type FlatParam } from './sharded-adamw.js';
 import { batchGradients } from './trainer.js';
 import type { StepRequest, WorkerReply, WorkerSetup } from './data-parallel.js';
@@ -42,9 +41,7 @@ try {
   let present: boolean[][] = [];
 
   const gradients = (request: Extract<StepRequest, { type: 'grads' }>): WorkerReply => {
-    const stream = createRng(request.step * 4096 + setup.index);
-    Math.random = () => stream.next();
-    return tf.tidy(() => {
+    return withDropoutSeed(stepDropoutSeed(request.step, setup.index), () => tf.tidy(() => {
       variables.forEach((v, i) => {
         const { offset, size } = setup.slots[i]!;
         v.assign(tf.tensor(weights.subarray(offset, offset + size), v.shape));
@@ -56,7 +53,7 @@ try {
         return g !== undefined;
       });
       return { type: 'done' as const, loss: r.loss, present };
-    });
+    }));
   };
 
   const update = (request: Exclude<StepRequest, { type: 'grads' }>): WorkerReply => {

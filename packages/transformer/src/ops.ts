@@ -2,7 +2,7 @@
 // head split/merge, rotary embeddings. Shapes in comments: B batch, T time, H heads, D head size.
 
 import * as tf from '@tensorflow/tfjs-core';
-import type { Activation } from '@attend/core';
+import { createRng, type Activation } from '@attend/core';
 
 /**
  * (x − mean) / sqrt(var + eps) · gamma + beta over the last axis (Ba et al., 2016), on rows
@@ -223,9 +223,38 @@ export function applyRotary(x: tf.Tensor4D, cos: tf.Tensor2D, sin: tf.Tensor2D):
   });
 }
 
+/** Where dropout masks take their seeds while `withDropoutSeed` runs; otherwise Math.random. */
+let dropoutSeeds: (() => number) | undefined;
+
+/**
+ * Runs `fn` with every dropout mask it draws (`dropout`, `dropoutSeed`) seeded from one stream
+ * started at `seed`: the same masks each time it runs with that seed, whatever ran before. The
+ * trainer runs each step under the step's seed, so a run with dropout repeats, and resumes, exactly.
+ */
+export function withDropoutSeed<T>(seed: number, fn: () => T): T {
+  const previous = dropoutSeeds;
+  const stream = createRng(seed);
+  dropoutSeeds = () => stream.int(2 ** 31);
+  try {
+    return fn();
+  } finally {
+    dropoutSeeds = previous;
+  }
+}
+
+/** The dropout seed of a training step's gradients on worker `worker` (0 on the main thread): one stream per step and worker. */
+export function stepDropoutSeed(step: number, worker: number): number {
+  return step * 4096 + worker;
+}
+
+/** The seed of the next dropout mask: from `withDropoutSeed`'s stream, else Math.random. */
+export function dropoutSeed(): number {
+  return dropoutSeeds ? dropoutSeeds() : Math.floor(Math.random() * 2 ** 31);
+}
+
 /** Dropout that is the identity outside training or at rate 0. */
 export function dropout(x: tf.Tensor, rate: number, training: boolean): tf.Tensor {
-  return training && rate > 0 ? tf.dropout(x, rate) : x;
+  return training && rate > 0 ? tf.dropout(x, rate, undefined, dropoutSeed()) : x;
 }
 
 /** Vocabularies up to this size embed by a one-hot MatMul instead of Gather (see `embeddingLookup`). */

@@ -179,6 +179,20 @@ describe('train', () => {
     plain.model.dispose();
   });
 
+  it('draws dropout masks from the step: two runs with dropout repeat each other exactly', async () => {
+    const dropped = () => new TransformerModel(tinyConfig({ dropout: 0.3 }), { seed: 1 });
+    const losses = (events: TrainingEvent[]) => events.flatMap((e) => (e.type === 'step' ? [e.loss] : []));
+    const noise = Math.random(); // whatever ran before does not matter
+    const a = await run({ steps: 6, logEvery: 1 }, dropped());
+    expect(noise).toBeLessThan(1);
+    const b = await run({ steps: 6, logEvery: 1 }, dropped());
+    expect(losses(b.events)).toEqual(losses(a.events));
+    expect(maxAbsDiff(weights(a.model), weights(b.model))).toBe(0);
+    const plain = await run({ steps: 6, logEvery: 1 });
+    expect(losses(plain.events)).not.toEqual(losses(a.events)); // dropout is on
+    [a.model, b.model, plain.model].forEach((m) => m.dispose());
+  });
+
   it('splits a batch into micro-batches of consecutive rows that put it back together', () => {
     const batch = task.nextBatch(1);
     const parts = microBatches(batch, 3);

@@ -10,6 +10,7 @@ import type { AttendModel } from './models.js';
 import { AdamW, clipByGlobalNorm, learningRate, type AdamWOptions, type Schedule } from './optimizer.js';
 import { checkpointExists, loadCheckpoint, saveCheckpoint, type TrainerState } from './checkpoint.js';
 import type { GradientWorkers } from './data-parallel.js';
+import { stepDropoutSeed, withDropoutSeed } from './ops.js';
 
 /** One training example batch in model terms. */
 export interface TrainBatch {
@@ -260,7 +261,7 @@ async function trainOn(model: AttendModel, nextBatch: (step: number) => TrainBat
     const batch = nextBatch(step);
     const lr = learningRate(schedule, options.learningRate, step);
     const { loss, gradNorm } = pool ? await pool.step(batch, step, lr, optimizer) : tf.tidy(() => {
-      const { loss: lossValue, grads } = batchGradients(model, batch, variables, gradAccum, options.labelSmoothing, step);
+      const { loss: lossValue, grads } = withDropoutSeed(stepDropoutSeed(step, 0), () => batchGradients(model, batch, variables, gradAccum, options.labelSmoothing, step));
       if (!grads) return { loss: lossValue, gradNorm: NaN };
       const clipped = clipNorm === null ? { grads, norm: undefined } : clipByGlobalNorm(grads, clipNorm);
       optimizer.apply(params, clipped.grads, lr);
