@@ -316,6 +316,7 @@ function showInputs(folder: ModelFolder): void {
   $('decode-controls').hidden = !generatesText(folder.config);
   $('step-row').hidden = modelTask(folder.config).endsWith('classification') || captioner !== undefined; // a classifier answers in one call, a captioner shows every word at once: no steps
   $('image-run').textContent = captioner ? 'Caption' : 'Classify';
+  $('image-verb').textContent = captioner ? 'caption' : 'classify';
   const placeholders: Record<string, string> = { 'text-generation': 'a prompt to continue, e.g. the ', 'text-classification': 'a text to classify', translation: 'a source sentence, e.g. march 3rd, 2021' };
   ($('input-text') as HTMLInputElement).placeholder = placeholders[modelTask(folder.config)] ?? '';
   $('step-hint').hidden = image;
