@@ -1,6 +1,7 @@
 // Sentence pairs on the command line: `attend train --csv` with `text,pair,label` rows gives a new
 // encoder-classifier token types (typeVocabSize 2) and trains on the pairs; `attend infer --pair`
-// and an infer --file of such rows classify pairs, from the checkpoint and from its export alike;
+// and an infer --file of such rows classify pairs, from the checkpoint and from its export alike,
+// and eval --csv scores them;
 // a model without token types, or another kind, refuses pairs in one line (exit 2).
 
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -59,6 +60,29 @@ describe('sentence pairs', () => {
       outputs.push(fromFile);
     }
     expect(outputs[1]).toEqual(outputs[0]);
+  }, 120_000);
+
+  it('eval --csv scores text,pair,label rows as infer classifies them, from the checkpoint and its export', async () => {
+    const onnx = join(dir, 'eval-onnx');
+    expect((await attend(['export', run, '--out', onnx])).code).toBe(0);
+    const file = join(dir, 'eval.csv');
+    const rows = ['abab,abab,1', 'abab,bbbbb,0', 'bbaa,bbaa,1', 'aaaa,abab,1', 'ba,ab,0'];
+    await writeFile(file, `text,pair,label\n${rows.join('\n')}\n`);
+    const labels = rows.map((r) => Number(r.split(',')[2]));
+    for (const model of [run, onnx]) {
+      const inferred = await attend(['infer', model, '--file', file, '--json']);
+      expect(inferred.code, inferred.stderr).toBe(0);
+      const predicted = (JSON.parse(inferred.stdout) as { results: { output: number }[] }).results.map((r) => r.output);
+      const correct = predicted.filter((p, i) => p === labels[i]).length;
+      const scored = await attend(['eval', model, '--csv', file, '--json']);
+      expect(scored.code, scored.stderr).toBe(0);
+      const { examples, metrics } = JSON.parse(scored.stdout) as { examples: number; metrics: { correct: number; total: number } };
+      expect([examples, metrics.total, metrics.correct]).toEqual([5, 5, correct]);
+    }
+    const ragged = join(dir, 'ragged.csv');
+    await writeFile(ragged, 'abab,abab,1\nabab,0\n');
+    const refused = await attend(['eval', run, '--csv', ragged]);
+    expect([refused.code, refused.stderr.trim()]).toEqual([1, `attend: ${ragged}:2: expected 3 columns (text,pair,label, as the first row), found 2`]);
   }, 120_000);
 
   it('a model without token types refuses pairs, from --csv and --pair, in one line', async () => {

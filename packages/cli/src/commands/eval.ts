@@ -5,7 +5,7 @@
 //     (character 6-grams, β = 2) and exact match.
 //   text-generation (decoder-lm), --text: perplexity and bits per character of the file's text,
 //     over non-overlapping windows of maxSeqLen tokens (see `lmScore`).
-//   text-classification (encoder-classifier), --csv: `text,label` lines; accuracy and the
+//   text-classification (encoder-classifier), --csv: `text,label` (or `text,pair,label`) lines; accuracy and the
 //     confusion matrix.
 //   image-classification (vit-classifier), --images: CSV lines of C·S·S pixel values then the
 //     class id (the layout of digits8x8.csv); accuracy and the confusion matrix.
@@ -28,6 +28,7 @@ import {
   imageConfig,
   imageToTextConfig,
   confusionMatrix,
+  encoderPairIds,
   modelTask,
   nllFromLogits,
   perplexity,
@@ -74,7 +75,7 @@ const DATA_FLAG: Record<ModelTask, DataFlag> = {
 const WHAT: Record<DataFlag, string> = {
   pairs: 'TSV source<TAB>reference lines',
   text: 'a text file',
-  csv: 'text,label lines',
+  csv: 'text,label (or text,pair,label) lines',
   images: 'CSV lines of pixel values then the class id',
   digitsCsv: 'digits8x8.csv, whose test rows the scenes are drawn from',
 };
@@ -270,8 +271,18 @@ function checkLength(tokenizer: Tokenizer, text: string, maxSeqLen: number, what
   if (n > maxSeqLen) throw new CliError(`${what} is ${n} tokens long; the model takes at most ${maxSeqLen}`);
 }
 
-/** `text,label` lines (one CSV row a line; a first row `text,label` is a header). */
-async function* textRows(path: string, numClasses: number, tokenizer: Tokenizer, maxSeqLen: number): AsyncGenerator<{ row: string; label: number }> {
+/** A text to classify, with its pair's second text for a sentence-pair row. */
+interface TextRow {
+  text: string;
+  pair?: string;
+}
+
+/**
+ * `text,label` lines, or `text,pair,label` (sentence pairs) as the first row has it (one CSV row
+ * a line; a first row ending in `label` is a header).
+ */
+async function* textRows(path: string, numClasses: number, tokenizer: Tokenizer, maxSeqLen: number): AsyncGenerator<{ row: TextRow; label: number }> {
+  let columns: 2 | 3 | undefined;
   for await (const { text, line } of fileLines(path)) {
     if (text.trim() === '') continue;
     let record: string[];
@@ -280,12 +291,22 @@ async function* textRows(path: string, numClasses: number, tokenizer: Tokenizer,
     } catch (error) {
       throw new CliError(`${path}:${line}: not a CSV row (${(error as Error).message.split('\n')[0]})`);
     }
-    if (line === 1 && record[1]?.trim().toLowerCase() === 'label') continue;
-    if (record.length !== 2) throw new CliError(`${path}:${line}: expected 2 columns (text,label), found ${record.length}`);
-    const label = classId(record[1], numClasses, `${path}:${line}`);
+    columns ??= record.length === 3 ? 3 : 2;
+    if (line === 1 && record.at(-1)?.trim().toLowerCase() === 'label') continue;
+    const layout = columns === 3 ? 'text,pair,label' : 'text,label';
+    if (record.length !== columns) throw new CliError(`${path}:${line}: expected ${columns} columns (${layout}, as the first row), found ${record.length}`);
+    const label = classId(record[columns - 1], numClasses, `${path}:${line}`);
     if (record[0]!.length === 0) throw new CliError(`${path}:${line}: empty text`);
-    checkLength(tokenizer, record[0]!, maxSeqLen, `${path}:${line}: the text`);
-    yield { row: record[0]!, label };
+    if (columns === 2) {
+      checkLength(tokenizer, record[0]!, maxSeqLen, `${path}:${line}: the text`);
+      yield { row: { text: record[0]! }, label };
+      continue;
+    }
+    const [first, pair] = [record[0]!, record[1]!];
+    if (pair.length === 0) throw new CliError(`${path}:${line}: empty pair text`);
+    const n = encoderPairIds(tokenizer, first, pair).ids.length;
+    if (n > maxSeqLen) throw new CliError(`${path}:${line}: the pair is ${n} tokens long; the model takes at most ${maxSeqLen}`);
+    yield { row: { text: first, pair }, label };
   }
 }
 
@@ -342,7 +363,10 @@ export async function evalCommand(model: string, o: EvalCommandOptions): Promise
       else if (task === 'text-generation') report = await lmScore(runner, tokenizer, path, o);
       else {
         const classifier = classifierConfig(config, 'text classification');
-        const classify = async (texts: string[]) => (await runner.classify(texts)).map((c) => c.label);
+        const classify = async (rows: TextRow[]) => {
+          const pairs = rows[0]?.pair === undefined ? undefined : rows.map((r) => r.pair!);
+          return (await runner.classify(rows.map((r) => r.text), pairs)).map((c) => c.label);
+        };
         report = await evalClassifier(textRows(path, classifier.numClasses, tokenizer, config.maxSeqLen), classify, classifier.numClasses, path, o);
       }
     }
