@@ -6,7 +6,8 @@
 //   - `attend import` and ONNX export of it, each in its own process: wall time and peak RSS
 //     (process.resourceUsage().maxRSS), against the safetensors file's size;
 //   - generation from the export folder, attend (@attend/runtime-onnx generate) vs transformers.js
-//     (AutoModelForCausalLM.generate) on the same folder, one intra-op thread each, greedy and
+//     (AutoModelForCausalLM.generate) on the same folder, and attend on a `--kv-cache shared`
+//     export of the same checkpoint (the in-place cache graph), one intra-op thread each, greedy and
 //     sampling (temperature 0.8, top-k 50, top-p 0.9), ms per generated token, in interleaved
 //     rounds (medians), with the load average.
 // Writes bench/results/hf-gpt2.{json,md} at the repo root.
@@ -38,7 +39,7 @@ if (process.argv[2] === '--step') {
     await writeCheckpointFolder(to, checkpointFileParts(data));
   } else {
     const { exportFolder } = await import('@attend/runtime-onnx/node');
-    await exportFolder(from, to);
+    await exportFolder(from, to, step === 'export-shared' ? { kvCache: 'shared' } : {});
   }
   process.stdout.write(JSON.stringify({ ms: performance.now() - t0, maxRssBytes: process.resourceUsage().maxRSS * 1024 }) + '\n');
   process.exit(0);
@@ -83,10 +84,13 @@ try {
   const exported = join(root, 'models', 'gpt2-onnx');
   const imported = step('import', hf, ckpt);
   const exportedStep = step('export', ckpt, exported);
+  const sharedFolder = join(root, 'gpt2-onnx-shared');
+  const sharedStep = step('export-shared', ckpt, sharedFolder);
   const graphBytes = statSync(join(exported, 'onnx', 'model.onnx')).size;
   line(`model.safetensors ${(fileBytes / 1e6).toFixed(0)} MB`);
   line(`import: ${(imported.ms / 1000).toFixed(1)} s, peak RSS ${(imported.maxRssBytes / 1e9).toFixed(2)} GB = ${(imported.maxRssBytes / fileBytes).toFixed(2)}× the file`);
   line(`export: ${(exportedStep.ms / 1000).toFixed(1)} s, peak RSS ${(exportedStep.maxRssBytes / 1e9).toFixed(2)} GB = ${(exportedStep.maxRssBytes / fileBytes).toFixed(2)}× the file (graph ${(graphBytes / 1e6).toFixed(0)} MB)`);
+  line(`export --kv-cache shared (both graphs): ${(sharedStep.ms / 1000).toFixed(1)} s, peak RSS ${(sharedStep.maxRssBytes / 1e9).toFixed(2)} GB = ${(sharedStep.maxRssBytes / fileBytes).toFixed(2)}× the file`);
 
   // ---- generation: attend vs transformers.js on the export folder ----------------------------
   const { loadExportFolder, generate } = await import('@attend/runtime-onnx/node');
@@ -94,6 +98,7 @@ try {
   env.allowRemoteModels = false;
   env.localModelPath = join(root, 'models');
   const { model: ours, tokenizer } = await loadExportFolder(exported, { numThreads: 1 });
+  const { model: inPlace } = await loadExportFolder(sharedFolder, { numThreads: 1 });
   const theirs = await AutoModelForCausalLM.from_pretrained('gpt2-onnx', { dtype: 'fp32', device: 'cpu', session_options: { intraOpNumThreads: 1, interOpNumThreads: 1 } });
   const prompt = tokenizer.encode('The quick brown fox jumps over the lazy dog, and then');
   const strategies = {
@@ -104,6 +109,7 @@ try {
   const mask = new Tensor('int64', new BigInt64Array(prompt.length).fill(1n), [1, prompt.length]);
   const runs = {
     attend: async (s) => (await generate(ours, { prompts: [prompt], maxNewTokens: tokens, strategy: strategies[s].ours }))[0].length,
+    'attend, in-place cache': async (s) => (await generate(inPlace, { prompts: [prompt], maxNewTokens: tokens, strategy: strategies[s].ours }))[0].length,
     'transformers.js': async (s) => {
       const out = await theirs.generate({ input_ids: ids(prompt.length), attention_mask: mask, max_new_tokens: tokens, ...strategies[s].theirs });
       return out.dims[1] - prompt.length;
@@ -121,18 +127,21 @@ try {
     }
   }
   await ours.release();
+  await inPlace.release();
   await theirs.dispose();
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const generation = Object.fromEntries(Object.entries(samples).map(([s, by]) => {
     const a = median(by.attend);
+    const p = median(by['attend, in-place cache']);
     const t = median(by['transformers.js']);
-    return [s, { attendMsPerToken: a, transformersJsMsPerToken: t, speedup: t / a, samples: by }];
+    return [s, { attendMsPerToken: a, inPlaceCacheMsPerToken: p, transformersJsMsPerToken: t, speedup: t / a, inPlaceSpeedup: t / p, samples: by }];
   }));
-  for (const [s, g] of Object.entries(generation)) line(`${s}: attend ${g.attendMsPerToken.toFixed(2)} ms/token, transformers.js ${g.transformersJsMsPerToken.toFixed(2)} ms/token → attend ${g.speedup.toFixed(2)}× (median of ${rounds} rounds, ${tokens} tokens, 1 thread)`);
+  for (const [s, g] of Object.entries(generation)) line(`${s}: attend ${g.attendMsPerToken.toFixed(2)} ms/token (in-place cache ${g.inPlaceCacheMsPerToken.toFixed(2)}), transformers.js ${g.transformersJsMsPerToken.toFixed(2)} ms/token → attend ${g.speedup.toFixed(2)}× (in-place ${g.inPlaceSpeedup.toFixed(2)}×) (median of ${rounds} rounds, ${tokens} tokens, 1 thread)`);
 
   const result = {
     date: new Date().toISOString(), loadAverageAtStart: load, model: 'random GPT2LMHeadModel 12 × 768, vocabulary 50,257, 1,024 positions',
     safetensorsBytes: fileBytes, import: { ...imported, timesFile: imported.maxRssBytes / fileBytes }, export: { ...exportedStep, timesFile: exportedStep.maxRssBytes / fileBytes, graphBytes },
+    exportSharedCache: { ...sharedStep, timesFile: sharedStep.maxRssBytes / fileBytes },
     generation: { tokens, rounds, threads: 1, promptTokens: prompt.length, ...generation },
   };
   mkdirSync(join(repoRoot, 'bench/results'), { recursive: true });
@@ -146,12 +155,13 @@ try {
     '|---|---|---|---|',
     `| attend import | ${(imported.ms / 1000).toFixed(1)} s | ${(imported.maxRssBytes / 1e9).toFixed(2)} GB | ${result.import.timesFile.toFixed(2)} |`,
     `| ONNX export | ${(exportedStep.ms / 1000).toFixed(1)} s | ${(exportedStep.maxRssBytes / 1e9).toFixed(2)} GB | ${result.export.timesFile.toFixed(2)} |`,
+    `| ONNX export, \`--kv-cache shared\` (two graphs) | ${(sharedStep.ms / 1000).toFixed(1)} s | ${(sharedStep.maxRssBytes / 1e9).toFixed(2)} GB | ${result.exportSharedCache.timesFile.toFixed(2)} |`,
     '',
     `Generation, ${tokens} new tokens after a ${prompt.length}-token prompt, one intra-op thread, median of ${rounds} interleaved rounds:`,
     '',
-    '| strategy | attend ms/token | transformers.js ms/token | attend speed-up |',
-    '|---|---|---|---|',
-    ...Object.entries(generation).map(([s, g]) => `| ${s} | ${g.attendMsPerToken.toFixed(2)} | ${g.transformersJsMsPerToken.toFixed(2)} | ${g.speedup.toFixed(2)}× |`),
+    '| strategy | attend ms/token | attend, in-place cache ms/token | transformers.js ms/token | attend speed-up | in-place speed-up |',
+    '|---|---|---|---|---|---|',
+    ...Object.entries(generation).map(([s, g]) => `| ${s} | ${g.attendMsPerToken.toFixed(2)} | ${g.inPlaceCacheMsPerToken.toFixed(2)} | ${g.transformersJsMsPerToken.toFixed(2)} | ${g.speedup.toFixed(2)}× | ${g.inPlaceSpeedup.toFixed(2)}× |`),
     '',
   ].join('\n');
   writeFileSync(join(repoRoot, 'bench/results/hf-gpt2.md'), md);

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CheckpointError, ShapeError } from './errors.js';
 import {
+  float32View,
   concatBytes,
   safetensorsParts,
   DTYPE_SIZES,
@@ -497,5 +498,24 @@ describe('toFloat32 and toInt32', () => {
     const t = f32Tensor([2], src);
     src[0] = 9;
     expect(Array.from(toFloat32(t))).toEqual([1, 2]);
+  });
+});
+
+describe('float32View', () => {
+  it('views aligned F32 bytes without copying; copies misaligned or other dtypes, with the same values', () => {
+    const values = [1.5, -2, 3.25, 0];
+    const t = f32Tensor([2, 2], values);
+    const view = float32View(t, 'w');
+    expect(view.buffer).toBe(t.data.buffer);
+    expect(Array.from(view)).toEqual(values);
+    // The same bytes one byte into a buffer: a Float32Array cannot view them.
+    const shifted = new Uint8Array(t.data.length + 1);
+    shifted.set(t.data, 1);
+    const odd = { ...t, data: shifted.subarray(1) };
+    const copy = float32View(odd, 'w');
+    expect(copy.buffer).not.toBe(shifted.buffer);
+    expect(Array.from(copy)).toEqual(values);
+    const half = float32View(f16Tensor([2, 2], values), 'w');
+    expect(Array.from(half)).toEqual(values);
   });
 });

@@ -292,6 +292,20 @@ export function u8Tensor(shape: number[], values: Uint8Array | readonly number[]
 // Decoding tensors
 
 /**
+ * An F32 tensor's values as a Float32Array over its own bytes (no copy) when they are 4-byte
+ * aligned on a little-endian host, as a safetensors file's tensors normally are; otherwise, and
+ * for other dtypes, `toFloat32`'s new array. The view shares the tensor's bytes: read it only.
+ */
+export function float32View(tensor: NamedTensor, name = 'tensor'): Float32Array {
+  const { dtype, data } = tensor;
+  if (dtype === 'F32' && LITTLE_ENDIAN_HOST && data.byteOffset % 4 === 0) {
+    const count = checkTensor(tensor, name);
+    return new Float32Array(data.buffer, data.byteOffset, count);
+  }
+  return toFloat32(tensor, name);
+}
+
+/**
  * Decodes an F32, F16, BF16 or F64 tensor into a new Float32Array. F32, F16 and BF16 decode
  * exactly (NaN payloads kept); F64 rounds to the nearest float32. `name` labels errors.
  */

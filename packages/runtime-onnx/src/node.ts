@@ -4,7 +4,7 @@
 
 import * as ort from 'onnxruntime-node';
 import { CHECKPOINT_FILES, CheckpointError, imageToTextConfig, presetsFor, type ModelConfig, type Preset, type Tokenizer } from '@attend/core';
-import { readCheckpointFolder, writeFolderAtomic } from '@attend/core/node';
+import { readCheckpointFolder, readFileBytes, writeFolderAtomic } from '@attend/core/node';
 import { exportCheckpointFiles, type ExportOptions } from './export.js';
 import { resolveDevice } from './devices.js';
 import { EXPORT_LAYOUTS, exportKind, layoutGraphs, openExportFolder, type OpenedExportFolder, type OpenExportFolderOptions, type ReadFile } from './export-folder.js';
@@ -59,11 +59,10 @@ export async function loadOnnxModel(path: string, options: SessionOptions = {}):
  */
 export function folderReadFile(dir: string): ReadFile {
   return async (name) => {
-    const { readFile } = await import('node:fs/promises');
     const { join } = await import('node:path');
     const file = join(dir, name);
     try {
-      return new Uint8Array(await readFile(file));
+      return await readFileBytes(file);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
@@ -204,7 +203,7 @@ export async function tritonModels(exportDir: string, options: TritonOptions): P
       if (error.code === 'ENOENT') return undefined;
       throw new CheckpointError(`${file}: cannot read (${error.message})`);
     });
-    if (bytes) files[name] = new Uint8Array(bytes);
+    if (bytes) files[name] = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
   const models: Record<string, Record<string, Uint8Array>> = {};
   for (const [name, bytes] of Object.entries(tritonRepositoryFiles(files, options))) {
@@ -228,9 +227,8 @@ export async function exportTritonRepository(exportDir: string, repositoryDir: s
 }
 
 async function readBytes(file: string, type: new (message: string) => Error): Promise<Uint8Array> {
-  const { readFile } = await import('node:fs/promises');
   try {
-    return new Uint8Array(await readFile(file));
+    return await readFileBytes(file);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new type(code === 'ENOENT' ? `${file}: missing (no such file)` : `${file}: cannot read (${(error as Error).message})`);

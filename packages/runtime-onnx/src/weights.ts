@@ -2,7 +2,7 @@
 // names, checked against the shape the config implies, decoded to float32, and accounted
 // for, so that a checkpoint of another model fails with a one-line CheckpointError.
 
-import { CHECKPOINT_FILES, CheckpointError, toFloat32, type NamedTensor } from '@attend/core';
+import { CHECKPOINT_FILES, CheckpointError, float32View, type NamedTensor } from '@attend/core';
 
 export class WeightReader {
   private readonly used = new Set<string>();
@@ -12,7 +12,11 @@ export class WeightReader {
     private readonly source: string = CHECKPOINT_FILES.weights,
   ) {}
 
-  /** The tensor `name` as float32, after checking its shape. */
+  /**
+   * The tensor `name` as float32, after checking its shape: a view of the checkpoint's bytes
+   * where they are float32 already (core `float32View`; the graph keeps it, never changes it),
+   * so an export does not hold those weights twice.
+   */
   get(name: string, shape: readonly number[]): Float32Array {
     const t = this.tensors[name];
     if (!t) throw new CheckpointError(`${this.source}: missing tensor '${name}'`);
@@ -21,7 +25,7 @@ export class WeightReader {
     }
     this.used.add(name);
     try {
-      return toFloat32(t, name);
+      return float32View(t, name);
     } catch (error) {
       throw new CheckpointError(`${this.source}: tensor '${name}': ${(error as Error).message}`);
     }

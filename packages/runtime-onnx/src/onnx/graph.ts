@@ -82,7 +82,9 @@ export class GraphBuilder {
     const size = dims.reduce((a, b) => a * b, 1);
     if (data.length !== size) throw new Error(`initializer '${name}': ${data.length} values for shape [${dims}]`);
     this.claim(name);
-    const rawData = new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
+    // A view, not a copy: the graph holds `data` until it is encoded (the weights of a large model
+    // once, not twice), so callers hand over arrays they do not change afterwards.
+    const rawData = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     this.initializers.push({ name, dataType: ELEM_CODES[type], dims, rawData });
     return name;
   }
