@@ -7,8 +7,8 @@
 //      (input checks included) on the standard KV-cache graph (the export folder's
 //      onnx/model.onnx: the whole past in, the extended cache out, as `runCached`) and on the
 //      shared-cache graph (kvCache: 'shared': GroupQueryAttention over buffers updated in place,
-//      with the capacity generation has there, as `runSharedCache`), onnxruntime-node 1 and 2 threads; the standard
-//      graph also on onnxruntime-web (WASM, 1 thread), where the shared graph cannot run;
+//      with the capacity generation has there, as `runSharedCache`), onnxruntime-node 1 and 2 threads, and both
+//      on onnxruntime-web (WASM, 1 thread), where the shared graph's present outputs come back as the next cache;
 //   2. generation of N tokens after a short prompt, greedy and sampling (temperature 0.8,
 //      top-k 50), ms per generated token, all from one export folder written with
 //      kvCache 'shared': attend `generate` on the folder as loadExportFolder opens it (which
@@ -18,7 +18,7 @@
 // Each figure is given as wall time and as process CPU time (user + system, all threads), which
 // other processes on a loaded machine inflate far less; with 2 threads CPU time sums both.
 // Prints the ratios and writes bench/results/kv-cache.json at the repo root.
-//   node e2e/bench/kv-cache.mjs [--tokens N] [--rounds R] [--quick]
+//   node e2e/bench/kv-cache.mjs [--tokens N] [--rounds R] [--quick] [--per-token-only] (part 1 alone; writes no file)
 
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -38,6 +38,7 @@ const arg = (name, fallback) => {
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 };
 const quick = process.argv.includes('--quick');
+const perTokenOnly = process.argv.includes('--per-token-only');
 const tokens = arg('--tokens', quick ? 60 : 200);
 const rounds = arg('--rounds', quick ? 3 : 5);
 const line = (s = '') => process.stdout.write(s + '\n');
@@ -76,12 +77,13 @@ try {
       const feeds = { inputIds: { data: [seq[p]], batchSize: 1, seqLen: 1 }, attentionMask: { data: new Array(p + 1).fill(1), batchSize: 1, seqLen: p + 1 } };
       let run;
       if (shared) {
-        // The capacity generation has at position p: 32 doubled until p + 1 fits, at most maxSeqLen (kv-cache.ts).
-        const C = Math.min(config.maxSeqLen, 32 * 2 ** Math.ceil(Math.log2(Math.max(1, (p + 1) / 32))));
+        // The capacity generation has at position p: in place, 32 doubled until p + 1 fits, at most maxSeqLen;
+        // on wasm, the filled positions alone, which the prefill returns (kv-cache.ts).
+        const C = model.inPlace ? Math.min(config.maxSeqLen, 32 * 2 ** Math.ceil(Math.log2(Math.max(1, (p + 1) / 32)))) : 0;
         const buffer = () => ({ data: new Float32Array(H * C * D), dims: [1, H, C, D] });
         const cache = Array.from({ length: L }, () => ({ key: buffer(), value: buffer() }));
-        await model.runSharedCache({ inputIds: { data: seq.slice(0, p), batchSize: 1, seqLen: p } }, cache, 0);
-        run = () => model.runSharedCache(feeds, cache, p); // rewrites position p each time
+        const filled = (await model.runSharedCache({ inputIds: { data: seq.slice(0, p), batchSize: 1, seqLen: p } }, cache, 0)).cache;
+        run = () => model.runSharedCache(feeds, filled, p); // rewrites position p each time
       } else {
         const past = (await model.runCached({ inputIds: { data: seq.slice(0, p), batchSize: 1, seqLen: p } })).present;
         run = () => model.runCached({ ...feeds, past });
@@ -98,8 +100,10 @@ try {
     await stepsFor(`node ${threads}T shared`, shared, true);
   }
   const web = await createWebModel(standardBytes, { numThreads: 1 });
-  sessions.push(web);
+  const webShared = await createWebModel(sharedBytes, { numThreads: 1 });
+  sessions.push(web, webShared);
   await stepsFor('web 1T standard', web, false);
+  await stepsFor('web 1T shared', webShared, true);
   for (const s of Object.values(steps)) for (let i = 0; i < 10; i++) await s.run();
   const reps = quick ? 60 : 300;
   for (let r = 0; r < reps; r++) {
@@ -124,10 +128,16 @@ try {
   for (const [name, r] of Object.entries(result.perToken)) {
     line(`${name.padEnd(22)}${positions.map((p) => r.msPerToken[p].toFixed(3).padStart(9)).join('')}${r.ratio512over32.toFixed(2).padStart(9)} |${positions.map((p) => r.cpuMsPerToken[p].toFixed(3).padStart(9)).join('')}${r.cpuRatio512over32.toFixed(2).padStart(9)}`);
   }
-  for (const threads of [1, 2]) {
-    const s = result.perToken[`node ${threads}T standard`];
-    const x = result.perToken[`node ${threads}T shared`];
-    line(`node ${threads}T: shared-cache step ${positions.map((p) => `${(s.msPerToken[p] / x.msPerToken[p]).toFixed(2)}×`).join(' / ')} as fast as the standard one at ${positions.join(' / ')} (CPU: ${positions.map((p) => `${(s.cpuMsPerToken[p] / x.cpuMsPerToken[p]).toFixed(2)}×`).join(' / ')})`);
+  for (const host of ['node 1T', 'node 2T', 'web 1T']) {
+    const s = result.perToken[`${host} standard`];
+    const x = result.perToken[`${host} shared`];
+    line(`${host}: shared-cache step ${positions.map((p) => `${(s.msPerToken[p] / x.msPerToken[p]).toFixed(2)}×`).join(' / ')} as fast as the standard one at ${positions.join(' / ')} (CPU: ${positions.map((p) => `${(s.cpuMsPerToken[p] / x.cpuMsPerToken[p]).toFixed(2)}×`).join(' / ')})`);
+  }
+
+  if (perTokenOnly) {
+    line(`load average at the end ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+    rmSync(root, { recursive: true, force: true });
+    process.exit(0);
   }
 
   // ---- 2. generation: attend (standard folder, shared graph) vs transformers.js --------------

@@ -2,8 +2,9 @@
 // onnx/model_shared_cache.onnx (its parity is part of the printed figure), `attend generate` and
 // `attend serve`'s engine run it on cpu and say so in their runtime, with the standard folder's
 // text (greedy, seeded sampling, beam search); on --device wasm the standard graph generates
-// the same text; --overwrite without it drops the earlier in-place graph; combinations the
-// in-place graph cannot serve are usage errors (exit 2, one line) that write nothing.
+// the same text; `attend bench`'s rows say where it generates; --overwrite without it drops the
+// earlier in-place graph; combinations the in-place graph cannot serve (--target triton among
+// them) are usage errors (exit 2, one line) that write nothing.
 
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
@@ -94,11 +95,23 @@ describe('attend export --kv-cache shared', () => {
     expect(generated(out, []).runtime).toBe('onnxruntime-node (cpu; KV cache onnx/model.onnx)');
   });
 
+  it("bench's rows name the in-place KV cache where it generates (cpu), not on wasm", () => {
+    const r = attend(['bench', shared, '--json', '--seconds', '0.05', '--tokens', '4']);
+    expect(r.status, r.stderr).toBe(0);
+    const rows = (JSON.parse(r.stdout) as { rows: { runtime: string; kvCache?: string; decodeMsPerToken?: number }[] }).rows;
+    expect(rows.map((x) => [x.runtime, x.kvCache])).toEqual([
+      ['onnxruntime-node cpu, 1 thread (in-place KV cache)', 'onnx/model_shared_cache.onnx'],
+      ['onnxruntime-node cpu, 2 threads (in-place KV cache)', 'onnx/model_shared_cache.onnx'],
+      ['onnxruntime-web wasm', 'onnx/model.onnx'],
+    ]);
+    for (const row of rows) expect(row.decodeMsPerToken).toBeGreaterThan(0);
+  });
+
   it('refuses what the in-place graph cannot serve (exit 2, one line, nothing written)', async () => {
     const cases: [string[], string][] = [
       [['--with-attention'], '--kv-cache shared: the in-place cache graph has no attention weights'],
-      [['--quantize', 'int8-dynamic'], '--kv-cache shared: the in-place cache graph has no attention weights, is not quantized'],
-      [['--target', 'triton'], 'it takes no --with-attention, --quantize, --target triton'],
+      [['--format', 'hf'], 'it takes no --with-attention, --format hf or --adapter-only'],
+      [['--target', 'triton'], '--kv-cache shared: Triton gives the model separate input and output tensors on every request'],
     ];
     for (const [extra, message] of cases) {
       const out = join(dir, `refused-${extra[0]!.slice(2)}`);

@@ -260,7 +260,7 @@ function withPrompt(step: StepFunction, prompt: readonly number[]): StepFunction
 /**
  * The export folder `dir` read and checked by runtime-onnx's loader, its sessions on `device`
  * (onnxruntime-node, or onnxruntime-web in Node for wasm), and what runs them for people to read:
- * "onnxruntime-node (cpu; cuda unavailable: …)".
+ * "onnxruntime-node (cpu; cuda unavailable: …)"; a language model's also names the KV-cache graph that generates (`kvCache`).
  */
 export async function openExportOn(dir: string, device: InferDevice, options: Omit<OpenExportFolderOptions, 'device' | 'fileName'> = {}) {
   const { CachedLmSession, DEVICES, openExport, quietNativeLog } = await import('@attend/runtime-onnx/node');
@@ -269,8 +269,9 @@ export async function openExportOn(dir: string, device: InferDevice, options: Om
   const fallback = opened.fallbacks[0];
   // A language model says which of its folder's KV-cache graphs generates (the in-place one where it runs).
   const lm = 'model' in opened.sessions && opened.sessions.model instanceof CachedLmSession ? opened.sessions.model : undefined;
-  const cache = lm ? `; KV cache ${relative(dir, (lm.inPlaceCache ?? lm).source)}${lm.inPlaceCache ? ' (in place)' : ''}` : '';
-  return { opened, runtime: `onnxruntime-${DEVICES[device].runtime} (${opened.device}${fallback ? `; ${fallback.device} unavailable: ${fallback.reason}` : ''}${cache})` };
+  const kvCache = lm ? { file: relative(dir, (lm.inPlaceCache ?? lm).source), inPlace: lm.inPlaceCache !== undefined } : undefined;
+  const cache = kvCache ? `; KV cache ${kvCache.file}${kvCache.inPlace ? ' (in place)' : ''}` : '';
+  return { opened, kvCache, runtime: `onnxruntime-${DEVICES[device].runtime} (${opened.device}${fallback ? `; ${fallback.device} unavailable: ${fallback.reason}` : ''}${cache})` };
 }
 
 async function openExport(dir: string, device: InferDevice, deviceId: number | undefined): Promise<ModelRunner> {

@@ -8,7 +8,10 @@
 //     the graph, no new cache tensors per call (onnxruntime-node's CPU). onnxruntime-node still
 //     copies every output it returns into a new ArrayBuffer, the bound ones included, so a call
 //     costs a copy of C positions: C grows by doubling as the run needs, up to maxSeqLen;
-//     growth beyond maxSeqLen is refused by the session.
+//     growth beyond maxSeqLen is refused by the session. On onnxruntime-web's wasm, which copies
+//     inputs and bound outputs into its own heap (and does not write a bound output back), the
+//     buffers hold the filled positions alone and the present outputs replace them every call:
+//     the standard graph's copies, with GroupQueryAttention's kernel (see SharedCacheLmSession).
 // Beam search reorders rows by `parents` (core's decoding): both gather the rows they keep.
 
 import { ShapeError } from '@attend/core';
@@ -77,7 +80,8 @@ class PastCache implements DecodeCache {
 }
 
 /**
- * One [B, H, C, D] buffer per layer key and value, updated in place by the graph. The capacity C
+ * One [B, H, C, D] buffer per layer key and value, updated in place by the graph (on wasm:
+ * replaced by the present outputs, C the filled positions alone). In place, the capacity C
  * grows (doubling, up to maxSeqLen) only when a call would overflow it: onnxruntime-node copies
  * every output it returns, so each call costs a copy of C positions, and C stays within twice
  * what the run holds.
@@ -114,8 +118,11 @@ class SharedCache implements DecodeCache {
   private async run(feeds: CacheFeeds): Promise<ForwardOutputs> {
     const { batchSize: B, seqLen: T } = feeds.inputIds;
     const capacity = this.buffers?.[0]?.key.dims[2] ?? 0;
-    if (this.length + T > capacity) this.buffers = this.grow(B, Math.max(this.length + T, 2 * capacity, 32));
-    const logits = await this.model.runSharedCache(feeds, this.buffers!, this.length);
+    if (!this.model.inPlace) {
+      if (!this.buffers || capacity !== this.length) this.buffers = this.grow(B, this.length); // the filled positions alone (see SharedCacheLmSession)
+    } else if (this.length + T > capacity) this.buffers = this.grow(B, Math.max(this.length + T, 2 * capacity, 32));
+    const { logits, cache } = await this.model.runSharedCache(feeds, this.buffers!, this.length);
+    this.buffers = cache;
     this.length += T;
     return { logits, attentions: {} };
   }

@@ -59,18 +59,24 @@ export function throughputUnit(config: ModelConfig): ThroughputUnit {
 
 interface Row extends ExportTimings {
   runtime: string;
+  /** A language model's KV-cache graph file (which the decode figure times). */
+  kvCache?: string;
   /** Forward passes per second × what one counts (see `throughputUnit`). */
   throughput: number;
 }
 
-/** Forward and cached-decode timings of the export in `dir` under one runtime configuration. */
-async function benchExport(dir: string, options: { device: InferDevice; numThreads?: number }, n: number, o: BenchCommandOptions): Promise<ExportTimings> {
+/**
+ * Forward and cached-decode timings of the export in `dir` under one runtime configuration, and
+ * the KV-cache graph a language model generates with there (`kvCache`).
+ */
+async function benchExport(dir: string, options: { device: InferDevice; numThreads?: number }, n: number, o: BenchCommandOptions): Promise<ExportTimings & { kvCache?: { file: string; inPlace: boolean } }> {
   const rt = await import('@attend/runtime-onnx');
   const { device, ...session } = options;
-  const { config, sessions, release } = (await openExportOn(dir, device, session)).opened;
+  const { opened, kvCache } = await openExportOn(dir, device, session);
+  const { config, sessions, release } = opened;
   try {
     const ids = hasTokens(config) ? randomIds(config, n, 1) : new Int32Array(n); // a vit-classifier times images instead
-    return await cliKind(config).bench.export(rt, config, sessions, ids, o.seconds);
+    return { ...(await cliKind(config).bench.export(rt, config, sessions, ids, o.seconds)), ...(kvCache ? { kvCache } : {}) };
   } finally {
     await release();
   }
@@ -143,15 +149,16 @@ export async function benchCommand(dir: string, o: BenchCommandOptions): Promise
     ['onnxruntime-node cpu, 2 threads', { device: 'cpu', numThreads: 2 }],
     ['onnxruntime-web wasm', { device: 'wasm' }],
   ] as const) {
-    const timed = await benchExport(dir, options, n, o);
-    rows.push({ runtime, ...timed, throughput: (1000 * perSequence(n)) / timed.forwardMs });
+    const { kvCache, ...timed } = await benchExport(dir, options, n, o);
+    // The label names the in-place KV-cache graph where it generates, as `generate --json`'s runtime does.
+    rows.push({ runtime: `${runtime}${kvCache?.inPlace ? ' (in-place KV cache)' : ''}`, ...(kvCache ? { kvCache: kvCache.file } : {}), ...timed, throughput: (1000 * perSequence(n)) / timed.forwardMs });
   }
   // Cached decoding makes one token per step: generated tokens/s (an encoder–decoder's: target tokens).
   const generated = seq2seq ? 'generated target tokens/s' : 'generated tokens/s';
   if (o.json) {
     console.log(JSON.stringify({
       folder: dir, kind: 'export', preset: config.preset, forward: { batchSize: 1, ...(vit ? { images: 1 } : { tokens: n }) }, unit,
-      rows: rows.map((r) => ({ runtime: r.runtime, forwardMs: r.forwardMs, fastestMs: r.forwardMinMs, throughput: r.throughput, ...(r.decodeMs === undefined ? {} : { decodeMsPerToken: r.decodeMs, generatedTokensPerSecond: 1000 / r.decodeMs }), ...(r.captionMs === undefined ? {} : { msPerCaption: r.captionMs }) })),
+      rows: rows.map((r) => ({ runtime: r.runtime, ...(r.kvCache ? { kvCache: r.kvCache } : {}), forwardMs: r.forwardMs, fastestMs: r.forwardMinMs, throughput: r.throughput, ...(r.decodeMs === undefined ? {} : { decodeMsPerToken: r.decodeMs, generatedTokensPerSecond: 1000 / r.decodeMs }), ...(r.captionMs === undefined ? {} : { msPerCaption: r.captionMs }) })),
     }));
     return;
   }

@@ -93,8 +93,12 @@ export async function exportCommand(checkpoint: string, o: ExportCommandOptions)
   if (o.optimize && o.withAttention) throw new CliError('--optimize: a fused graph has no attention weights; give --optimize or --with-attention, not both', 2);
   const kvCache = o.kvCache ?? 'standard';
   if (kvCache !== 'standard' && kvCache !== 'shared') throw new CliError(`--kv-cache: "${kvCache}" is not supported; use standard or shared`, 2);
-  if (kvCache === 'shared' && (o.withAttention || o.quantize || (o.target ?? 'onnx') !== 'onnx' || (o.format ?? 'onnx') !== 'onnx' || o.adapterOnly)) {
-    throw new CliError('--kv-cache shared: the in-place cache graph has no attention weights, is not quantized, and is for the ONNX export folder only; it takes no --with-attention, --quantize, --target triton, --format hf or --adapter-only', 2);
+  if (kvCache === 'shared' && (o.withAttention || (o.format ?? 'onnx') !== 'onnx' || o.adapterOnly)) {
+    throw new CliError('--kv-cache shared: the in-place cache graph has no attention weights and is for the ONNX export folder only; it takes no --with-attention, --format hf or --adapter-only', 2);
+  }
+  if (kvCache === 'shared' && (o.target ?? 'onnx') !== 'onnx') {
+    // Triton hands a model new input and output tensors on every request, so the buffer cannot be both past and present there.
+    throw new CliError('--kv-cache shared: Triton gives the model separate input and output tensors on every request, so its cache cannot be updated in place there; export --target triton with the standard KV cache', 2);
   }
   if ((await folderKind(checkpoint)) !== 'checkpoint') throw new CliError(`${checkpoint}: already an export folder; export takes a training checkpoint`);
   const target = o.target ?? 'onnx';

@@ -27,7 +27,7 @@ export const DECODER_LM: RuntimeKind<DecoderLmConfig> = {
       'decoder-shared-cache': {
         file: DECODER_LM_FILES.sharedCache,
         graph: 'decoder-shared-cache',
-        devices: ['cpu'], // see SharedCacheLmSession
+        devices: ['cpu'], // see SharedCacheLmSession: on wasm it runs, but copies its cache as the standard graph does, no faster
         attach: (model, extra) => asSession(model, CachedLmSession).useInPlaceCache(asSession(extra, SharedCacheLmSession)),
       },
     },

@@ -131,15 +131,28 @@ export class CachedLmSession extends LmCacheSession {
 
 /**
  * The decoder-lm shared-cache graph ('decoder-shared-cache', kv-cache.ts runs it): each layer's
- * key and value buffers [B, H, C, D] (a capacity C ≤ maxSeqLen) are bound as both the past
- * input and the present output, so ONNX Runtime's CPU kernel writes the new keys and values
- * into them in place (onnxruntime-node's CPU only).
+ * key and value buffers [B, H, C, D] (C ≤ maxSeqLen positions, the first `pastLength` filled)
+ * are the past input of GroupQueryAttention. On onnxruntime-node's CPU they are bound as the
+ * present output too, so the CPU kernel writes the new keys and values into them in place.
+ * onnxruntime-web (wasm) copies a bound output into its own heap and never writes it back, so
+ * there the past is the filled positions alone (C = pastLength) and the present outputs, those
+ * and the new ones, come back as the next call's cache: the standard graph's copies, with
+ * GroupQueryAttention's kernel.
  */
 export class SharedCacheLmSession extends LmCacheSession {
-  /** The logits [B, T, V] of the new tokens after `pastLength` positions filled in `cache`. */
-  async runSharedCache(feeds: Omit<CachedFeeds, 'past'>, cache: KvCache, pastLength: number): Promise<OutputTensor> {
+  /** Whether the graph writes the new keys and values into the buffers it is given (onnxruntime-node's CPU), or returns a new cache (wasm). */
+  get inPlace(): boolean {
+    return this.device === 'cpu';
+  }
+
+  /**
+   * The logits [B, T, V] of the new tokens after `pastLength` positions filled in `cache`, and
+   * the cache holding them too: `cache` itself in place, else the present outputs.
+   */
+  async runSharedCache(feeds: Omit<CachedFeeds, 'past'>, cache: KvCache, pastLength: number): Promise<{ logits: OutputTensor; cache: KvCache }> {
     const c = this.config;
-    if (this.device !== 'cpu') throw new OnnxModelError(`${this.source}: the shared-cache graph updates its cache in place on onnxruntime-node's CPU only, not on '${this.device}'; export with kvCache: true there`);
+    const inPlace = this.inPlace;
+    if (!inPlace && this.device !== 'wasm') throw new OnnxModelError(`${this.source}: the shared-cache graph runs on onnxruntime-node's CPU and onnxruntime-web's wasm only, not on '${this.device}'; export with kvCache: true there`);
     const H = c.numHeads;
     const D = c.dModel / H;
     const capacity = Math.min(cache[0]?.key.dims[2] ?? 0, c.maxSeqLen);
@@ -147,16 +160,19 @@ export class SharedCacheLmSession extends LmCacheSession {
     if (cache.length !== c.numDecoderLayers) throw new ShapeError(`past has ${cache.length} layers, expected ${c.numDecoderLayers}`);
     const tensors = this.cachedTokens(feeds, pastLength);
     const T = feeds.inputIds.seqLen;
-    if (pastLength + T > capacity) throw new ShapeError(`past length ${pastLength} + ${T} new tokens exceeds the cache's capacity ${capacity}`);
+    if (inPlace ? pastLength + T > capacity : pastLength !== capacity) {
+      throw new ShapeError(inPlace ? `past length ${pastLength} + ${T} new tokens exceeds the cache's capacity ${capacity}` : `past length ${pastLength}, but the cache holds ${capacity} positions (on ${this.device} it holds the filled ones alone)`);
+    }
     const fetches: Record<string, Tensor | null> = { logits: null };
     cache.forEach((layer, i) => {
       for (const part of ['key', 'value'] as const) {
         const buffer = this.floats(pastName(i, part), layer[part], dims);
         tensors[pastName(i, part)] = buffer;
-        fetches[presentName(i, part)] = buffer;
+        fetches[presentName(i, part)] = inPlace ? buffer : null;
       }
     });
-    return (await this.runGraph(tensors, fetches))('logits');
+    const out = await this.runGraph(tensors, fetches);
+    return { logits: out('logits'), cache: inPlace ? cache : cache.map((_, i) => ({ key: out(presentName(i, 'key')), value: out(presentName(i, 'value')) })) };
   }
 }
 
