@@ -2,7 +2,8 @@
 // onnx/model_shared_cache.onnx (its parity is part of the printed figure), `attend generate` and
 // `attend serve`'s engine run it on cpu and say so in their runtime, with the standard folder's
 // text (greedy, seeded sampling, beam search); on --device wasm the standard graph generates
-// the same text; `attend bench`'s rows say where it generates; --overwrite without it drops the
+// the same text; with --quantize int8-dynamic or int4 both graphs are quantized alike and
+// generate the same text; `attend bench`'s rows say where it generates; --overwrite without it drops the
 // earlier in-place graph; combinations the in-place graph cannot serve (--target triton among
 // them) are usage errors (exit 2, one line) that write nothing.
 
@@ -93,6 +94,34 @@ describe('attend export --kv-cache shared', () => {
     expect(await readdir(join(out, 'onnx'))).toEqual(['model.onnx']);
     expect((JSON.parse(await readFile(join(out, 'config.json'), 'utf8')) as Record<string, unknown>).attend_graphs).toBeUndefined();
     expect(generated(out, []).runtime).toBe('onnxruntime-node (cpu; KV cache onnx/model.onnx)');
+  });
+
+  it('--quantize int8-dynamic / int4 quantize both graphs alike: the in-place graph generates the quantized standard graph’s text', async () => {
+    // Wide enough (dModel 64) that the Linear weights are over the quantizer's 1024-value floor.
+    await tinyExport(dir, 'decoder-lm', 4, { name: 'wide', size: { dModel: 64, dFf: 128 } });
+    const ckpt = join(dir, 'wide-ckpt');
+    const quantized = async (file: string) => Number(/"tensors":(\d+)/.exec((await readFile(file)).toString('latin1'))?.[1] ?? 0);
+    for (const scheme of ['int8-dynamic', 'int4']) {
+      const out = join(dir, `shared-${scheme}`);
+      const plain = join(dir, `plain-${scheme}`);
+      const r = attend(['export', ckpt, '--out', out, '--kv-cache', 'shared', '--quantize', scheme]);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toContain(`(+ in-place KV cache graph) (${scheme} weights)`);
+      expect(attend(['export', ckpt, '--out', plain, '--quantize', scheme]).status).toBe(0);
+      expect(await readFile(join(out, 'onnx', 'model.onnx'))).toEqual(await readFile(join(plain, 'onnx', 'model.onnx')));
+      const shared = join(out, 'onnx', 'model_shared_cache.onnx');
+      expect((await readFile(shared)).toString('latin1')).toContain(scheme === 'int4' ? 'MatMulNBits' : 'DynamicQuantizeMatMul');
+      // Every Linear weight: the standard graph's q, k, v, out and two feed-forward weights; the in-place graph packs q, k, v into one.
+      expect([await quantized(join(plain, 'onnx', 'model.onnx')), await quantized(shared)]).toEqual([6, 4]);
+      const texts: string[] = [];
+      for (const args of [[], ['--sample', '--seed', '3']]) {
+        const inPlace = generated(out, args);
+        expect(inPlace.runtime).toContain('model_shared_cache.onnx (in place)');
+        expect(inPlace.outputs, `${scheme} ${args.join(' ')}`).toEqual(generated(plain, args).outputs);
+        texts.push(...inPlace.outputs);
+      }
+      expect(new Set(texts.join('')).size).toBeGreaterThan(3); // varied text, not one repeated letter
+    }
   });
 
   it("bench's rows name the in-place KV cache where it generates (cpu), not on wasm", () => {

@@ -11,11 +11,14 @@ import { createModel, serializeCheckpoint, setupBackend } from '@attend/transfor
 export const ALPHABET = 'abcdefghijklmnopqrstuvwxyz ';
 export const MAX_SEQ_LEN = 24;
 
-/** Writes a checkpoint of `preset` under `dir/<preset>-ckpt` and its export under `dir/<preset>`; returns the export. */
-export async function tinyExport(dir: string, preset: Preset, seed = 1): Promise<string> {
+/**
+ * Writes a checkpoint of `preset` under `dir/<name>-ckpt` and its export under `dir/<name>`
+ * (`name` default the preset, `size` default dModel 16, dFf 32); returns the export.
+ */
+export async function tinyExport(dir: string, preset: Preset, seed = 1, { name = preset, size = {} }: { name?: string; size?: { dModel?: number; dFf?: number } } = {}): Promise<string> {
   await setupBackend();
   const tokenizer = CharTokenizer.fromAlphabet(ALPHABET);
-  const common = { vocabSize: tokenizer.vocabSize, dModel: 16, numHeads: 2, dFf: 32, maxSeqLen: MAX_SEQ_LEN, dropout: 0 };
+  const common = { vocabSize: tokenizer.vocabSize, dModel: 16, numHeads: 2, dFf: 32, ...size, maxSeqLen: MAX_SEQ_LEN, dropout: 0 };
   const layers: Partial<Record<Preset, Record<string, number>>> = {
     'encoder-classifier': { numClasses: 3, numEncoderLayers: 1 },
     'decoder-lm': { numDecoderLayers: 1 },
@@ -34,10 +37,10 @@ export async function tinyExport(dir: string, preset: Preset, seed = 1): Promise
     moved[name] = f32Tensor(t.shape, values);
   }
   files['model.safetensors'] = serializeSafetensors(moved, weights.metadata);
-  const ckpt = join(dir, `${preset}-ckpt`);
+  const ckpt = join(dir, `${name}-ckpt`);
   await mkdir(ckpt, { recursive: true });
   for (const [name, bytes] of Object.entries(files)) await writeFile(join(ckpt, name), bytes);
-  const out = join(dir, preset);
+  const out = join(dir, name);
   await exportFolder(ckpt, out);
   return out;
 }
