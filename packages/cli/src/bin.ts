@@ -136,7 +136,7 @@ program
   .addOption(new Option('--quantize <type>', 'int8: int8 weights with per-channel scales (fp32 compute); int8-dynamic: int8 MatMuls with activations quantized per call; int4: 4-bit MatMul weights in blocks of 32').choices(['int8', 'int8-dynamic', 'int4']))
   .option('--optimize', "use ONNX Runtime's fused operators (MultiHeadAttention, RotaryEmbedding, BiasGelu/FastGelu) where the model allows", false)
   .option('--with-attention', 'also output attention weights from the graphs', false)
-  .addOption(new Option('--kv-cache <graph>', "decoder-lm: shared also writes onnx/model_shared_cache.onnx, a KV cache updated in place (GroupQueryAttention), which attend generate/serve run on onnxruntime-node's cpu; onnx/model.onnx stays for transformers.js and other devices").choices(['standard', 'shared']).default('standard'))
+  .addOption(new Option('--kv-cache <graph>', "decoder-lm: shared also writes onnx/model_shared_cache.onnx, a KV cache updated in place (GroupQueryAttention), which attend generate/serve/bench run on onnxruntime-node's cpu; onnx/model.onnx stays for transformers.js and other devices").choices(['standard', 'shared']).default('standard'))
   .addOption(new Option('--target <target>', 'onnx: the export folder; triton: a Triton model repository (config.pbtxt + 1/model.onnx)').choices(['onnx', 'triton']).default('onnx'))
   .option('--overwrite', 'replace an earlier export folder in --out (triton: model folders of the same name)', false)
   .option('--adapter-only', 'a LoRA checkpoint: write its adapters alone in PEFT\'s layout (adapter_config.json, adapter_model.safetensors) instead of the ONNX folder with the adapters merged', false)
