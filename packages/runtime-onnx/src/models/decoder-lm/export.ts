@@ -27,7 +27,7 @@ export const DECODER_LM: RuntimeKind<DecoderLmConfig> = {
       'decoder-shared-cache': {
         file: DECODER_LM_FILES.sharedCache,
         graph: 'decoder-shared-cache',
-        devices: ['cpu'], // see SharedCacheLmSession: on wasm it runs, but copies its cache as the standard graph does, no faster
+        devices: ['cpu'], // on wasm it runs but copies its cache as the standard graph does, no faster (SharedCacheLmSession); webgpu: see the playground's e2e/shared-cache-webgpu.test.ts
         attach: (model, extra) => asSession(model, CachedLmSession).useInPlaceCache(asSession(extra, SharedCacheLmSession)),
       },
     },
