@@ -89,7 +89,7 @@ describe('sentence pairs', () => {
     const plain = join(dir, 'plain');
     expect((await attend(['train', '--task', 'majority', ...TINY, '--examples', '100', '--out', plain])).code).toBe(0);
     const flag = await attend(['infer', plain, 'abab', '--pair', 'ab']);
-    expect([flag.code, flag.stderr.trim()]).toEqual([2, 'attend: --pair: sentence pairs need a model with token types (typeVocabSize > 0, as an imported BERT has); this one reads one text']);
+    expect([flag.code, flag.stderr.trim()]).toEqual([2, 'attend: --pair: sentence pairs need a model with token types for both segments (typeVocabSize 2 or more, as an imported BERT has); this one reads one text']);
     const from = await attend(['train', '--from', plain, '--csv', csv, '--steps', '2', '--out', join(dir, 'from')]);
     expect(from.code).toBe(2);
     expect(from.stderr).toContain('text,pair,label rows are sentence pairs, but the model has no token types (typeVocabSize 0)');
