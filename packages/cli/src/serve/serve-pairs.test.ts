@@ -19,7 +19,7 @@ const open: AttendServer[] = [];
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'attend-serve-pairs-'));
-  paired = await tinyExport(join(dir, 'paired'), 'encoder-classifier', 11, { typeVocabSize: 2 });
+  paired = await tinyExport(join(dir, 'paired'), 'encoder-classifier', 11, { fields: { typeVocabSize: 2 } });
   plain = await tinyExport(join(dir, 'plain'), 'encoder-classifier', 12);
 }, 60_000);
 

@@ -11,8 +11,8 @@ import { createModel, serializeCheckpoint, setupBackend } from '@attend/transfor
 export const ALPHABET = 'abcdefghijklmnopqrstuvwxyz ';
 export const MAX_SEQ_LEN = 24;
 
-/** Writes a checkpoint of `preset` (with `fields` over the tiny sizes) under `dir/<preset>-ckpt` and its export under `dir/<preset>`; returns the export. */
-export async function tinyExport(dir: string, preset: Preset, seed = 1, fields: Record<string, number> = {}): Promise<string> {
+/** Writes a checkpoint of `preset` (config `fields` over the tiny ones) under `dir/<preset>-ckpt` and its export under `dir/<preset>`; returns the export. */
+export async function tinyExport(dir: string, preset: Preset, seed = 1, { fields = {} }: { fields?: Record<string, number> } = {}): Promise<string> {
   await setupBackend();
   const tokenizer = CharTokenizer.fromAlphabet(ALPHABET);
   const common = { vocabSize: tokenizer.vocabSize, dModel: 16, numHeads: 2, dFf: 32, maxSeqLen: MAX_SEQ_LEN, dropout: 0 };
