@@ -259,6 +259,14 @@ describe.skipIf(torchMissing)('every tool on an imported model', () => {
         const row = (JSON.parse(direct.stdout) as { results: Array<{ output: number; probabilities: number[] }> }).results[0]!;
         expect(r.json.label).toBe(row.output);
         (r.json.probabilities as number[]).forEach((p, i) => expect(p).toBeCloseTo(row.probabilities[i]!, 5));
+        // A sentence pair (the imported BERT has token types): infer --pair's probabilities.
+        const paired = await post(`${url}/v1/classify`, { text: input, pair: 'the dog sat' });
+        expect(paired.status, JSON.stringify(paired.json)).toBe(200);
+        const inferred = await attend(['infer', `${hf}-onnx`, input, '--pair', 'the dog sat', '--json']);
+        const pairRow = (JSON.parse(inferred.stdout) as { results: Array<{ output: number; probabilities: number[] }> }).results[0]!;
+        expect(paired.json.label).toBe(pairRow.output);
+        expect((paired.json.probabilities as number[]).map((p) => Number(p.toFixed(6)))).toEqual(pairRow.probabilities);
+        expect(pairRow.probabilities).not.toEqual(row.probabilities);
       }
     } finally {
       child.kill('SIGTERM');

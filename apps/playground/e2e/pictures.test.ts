@@ -3,7 +3,8 @@
 // layers × heads grid) of Hugging Face GPT-2 and BERT checkpoints, and a Marian checkpoint's
 // encoder self, decoder self and cross attention, made by the PyTorch reference
 // script (e2e/hf-reference/hf_reference.py; skipped, saying so, without Debian's python3-torch),
-// imported and exported with attention outputs; and where the image models looked at a stroke
+// imported and exported with attention outputs; an imported BERT's sentence pair (the second text
+// box) classified with its token types; and where the image models looked at a stroke
 // painted off-centre: the STN's sampling quadrilateral (MLP or CNN localisation network), the
 // glimpse model's boxes step by step, the ViT's rollout over the canvas; and the captioners'
 // caption of a painted scene with each word's attention over it. The numbers the page drew from
@@ -19,10 +20,10 @@ import type { AddressInfo } from 'node:net';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { preview, type PreviewServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkpointFiles, clsAttentionGrid, flatAttentionRollout, glimpseBoxes, samplingQuadrilateral } from '@attend/core';
+import { checkpointFiles, clsAttentionGrid, encoderPairIds, flatAttentionRollout, glimpseBoxes, samplingQuadrilateral } from '@attend/core';
 import { importHf } from '@attend/core/node';
 import { asSession, exportCheckpointFiles, exportFolderFiles, ImageClassifierSession, Seq2SeqForwardSession, textModelSession, type ForwardOutputs } from '@attend/runtime-onnx';
-import { createOnnxModel } from '@attend/runtime-onnx/node';
+import { classify, createOnnxModel } from '@attend/runtime-onnx/node';
 import { python, torchMissing as missingTorch } from '../../../e2e/src/hf-reference.js';
 import { tinyExport, tinyImageExport, tinyVitExport } from '../src/test-utils/fixtures.js';
 import { captionScene } from '../src/caption-view.js';
@@ -131,6 +132,37 @@ describe.skipIf(torchMissing)('head view of imported Hugging Face models', () =>
     await page.mouse.move(box.x + 20, box.y + y(1));
     await expect(page.getAttribute('#head-view', 'data-lines')).resolves.toBe(String((H - 1) * T));
     await page.locator('#head-view-block').screenshot({ path: join(outDir, `head-view-${c.kind}.png`) });
+    expect(pageErrors).toEqual([]);
+  }, 180_000);
+});
+
+describe.skipIf(torchMissing)('sentence pairs in the text-classification view', () => {
+  it("an imported BERT gets a second text box; the pair's probabilities and head view are onnxruntime-node's with the token types", async () => {
+    const hf = join(dir, 'bert-pair');
+    await python(['make', 'bert-cls', hf, '--seed', '8']);
+    const checkpoint = checkpointFiles((await importHf(hf)).data);
+    const files = exportFolderFiles(checkpoint, { withAttention: true });
+    await load(files, 'Loaded model: encoder-classifier');
+    await expect(page.isVisible('#input-pair')).resolves.toBe(true);
+    await page.fill('#input-text', 'the cat sat');
+    await page.fill('#input-pair', 'on the mat');
+    await page.click('#run-button');
+    await page.waitForSelector('body[data-run="done"]', { timeout: 60_000 });
+    const { ids, typeIds } = encoderPairIds(textTokenizer(await readModelFolder(memoryFolderFiles(files), 'b/')), 'the cat sat', 'on the mat');
+    expect(new Set(typeIds)).toEqual(new Set([0, 1]));
+    await expect(page.getAttribute('#head-view', 'data-ids')).resolves.toBe(ids.join(' '));
+    const node = await createOnnxModel(files['onnx/model.onnx']!);
+    const [expected] = await classify(node, { ids: Int32Array.from(ids), batchSize: 1, seqLen: ids.length, tokenTypes: typeIds });
+    const out = await textModelSession(node).run({ inputIds: { data: ids, batchSize: 1, seqLen: ids.length }, tokenTypeIds: { data: typeIds, batchSize: 1, seqLen: ids.length } });
+    await node.release();
+    expect(maxDiff(numbers(await page.getAttribute('#output-text', 'data-probabilities')), expected!.probabilities)).toBeLessThanOrEqual(1e-5);
+    await page.selectOption('#head-layer', '0');
+    expect(maxDiff(numbers(await page.getAttribute('#head-view', 'data-weights')), out.attentions['attentions.0']!.data)).toBeLessThanOrEqual(1e-5);
+    // A decoder-lm reads one text: no second box.
+    const gpt2 = join(dir, 'gpt2-pair');
+    await python(['make', 'gpt2', gpt2, '--seed', '8']);
+    await load(exportFolderFiles(checkpointFiles((await importHf(gpt2)).data)), 'Loaded model: decoder-lm');
+    await expect(page.isHidden('#input-pair')).resolves.toBe(true);
     expect(pageErrors).toEqual([]);
   }, 180_000);
 });

@@ -1,11 +1,14 @@
 // The playground's text classifier: classifyText gives runtime-onnx's classify result on the
-// same export, and keeps each layer's self-attention [H, T, T] over the input for the heatmaps.
+// same export, and keeps each layer's self-attention [H, T, T] over the input for the heatmaps;
+// a sentence pair (the page's second text box, for a model with token types) goes in with its
+// token types.
 
 import { describe, expect, it } from 'vitest';
-import { CharTokenizer } from '@attend/core';
+import { CharTokenizer, tokenConfig } from '@attend/core';
 import { classify, createOnnxModel } from '@attend/runtime-onnx/node';
 import { classifyText } from './classify-text.js';
-import { memoryFolderFiles, readModelFolder } from './model-folder.js';
+import { encodeInput } from './decode.js';
+import { memoryFolderFiles, readModelFolder, textTokenizer } from './model-folder.js';
 import { ALPHABET, tinyExport } from './test-utils/fixtures.js';
 
 describe('encoder-classifier in the playground', () => {
@@ -28,5 +31,24 @@ describe('encoder-classifier in the playground', () => {
       for (let q = 0; q < 2 * 4; q++) expect(layer.data.slice(q * 4, q * 4 + 4).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
     }
     await model.release();
+  });
+
+  it('classifies a sentence pair with its token types, as runtime-onnx classify does; a model without token types refuses the pair', async () => {
+    const folder = await readModelFolder(memoryFolderFiles(await tinyExport('encoder-classifier', { fields: { typeVocabSize: 2 } })), 'p/');
+    const model = await createOnnxModel(folder.graphs['onnx/model.onnx']!);
+    const { ids, typeIds } = encodeInput(textTokenizer(folder), tokenConfig(folder.config, 'test'), 'cafe', 'bed');
+    expect(typeIds).toEqual([0, 0, 0, 0, 1, 1, 1]);
+    const r = await classifyText(model, ids, typeIds);
+    const [expected] = await classify(model, { ids: Int32Array.from(ids), batchSize: 1, seqLen: ids.length, tokenTypes: typeIds! });
+    expect(Array.from(r.probabilities)).toEqual(Array.from(expected!.probabilities).map((p) => expect.closeTo(p, 6)));
+    // The same ids as one text (all type 0) are another input.
+    const joined = await classifyText(model, ids);
+    expect(Array.from(joined.probabilities)).not.toEqual(Array.from(r.probabilities));
+    await model.release();
+
+    const plain = await readModelFolder(memoryFolderFiles(await tinyExport('encoder-classifier')), 'c/');
+    expect(() => encodeInput(textTokenizer(plain), tokenConfig(plain.config, 'test'), 'cafe', 'bed')).toThrow(
+      'the second text: sentence pairs need a model with token types for both segments (typeVocabSize 2 or more, as an imported BERT has); this one reads one text',
+    );
   });
 });

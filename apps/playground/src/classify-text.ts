@@ -14,12 +14,13 @@ export interface TextClassification extends Classification {
   result: DecodeResult;
 }
 
-/** Classifies one input (token ids, no bos) with the export's forward graph. */
-export async function classifyText(model: OnnxModel, ids: number[]): Promise<TextClassification> {
+/** Classifies one input (token ids, no bos; for a sentence pair each id's token type, `typeIds`) with the export's forward graph. */
+export async function classifyText(model: OnnxModel, ids: number[], typeIds?: number[]): Promise<TextClassification> {
   const { numClasses } = classifierConfig(model.config, 'text classification');
   const T = ids.length;
   const started = performance.now();
-  const out = await textModelSession(model).run({ inputIds: { data: ids, batchSize: 1, seqLen: T }, attentionMask: { data: new Array<number>(T).fill(1), batchSize: 1, seqLen: T } });
+  const types = typeIds ? { tokenTypeIds: { data: typeIds, batchSize: 1, seqLen: T } } : {};
+  const out = await textModelSession(model).run({ inputIds: { data: ids, batchSize: 1, seqLen: T }, attentionMask: { data: new Array<number>(T).fill(1), batchSize: 1, seqLen: T }, ...types });
   const ms = performance.now() - started;
   const [{ label, probabilities }] = classifications(out.logits.data, 1, numClasses) as [Classification];
   return { label, probabilities, ms, result: { input: ids, decoderInputs: [], output: [], steps: [], finishReason: 'eos', prefillMs: ms, encoder: layerAttentions(out.attentions) } };

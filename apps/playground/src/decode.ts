@@ -7,7 +7,7 @@
 // KV-cache call, then one call per token. A decoder-lm's prompt becomes ids as in the CLI and
 // `attend serve` (core's `lmPromptIds`: no bos, as the LM's training windows have none).
 
-import { decodeResults, modelTask, encoderInputIds, lmPromptIds, rowOutputs, unknownText, type DecodeStrategy, type FinishReason, type TokenModelConfig, type RowOutputs, type StepFunction, type StepTensor, type Tokenizer } from '@attend/core';
+import { decodeResults, modelTask, encoderInputIds, encoderPairIds, lmPromptIds, pairRefusal, rowOutputs, unknownText, type DecodeStrategy, type FinishReason, type TokenModelConfig, type RowOutputs, type StepFunction, type StepTensor, type Tokenizer } from '@attend/core';
 import { checkRnnSeq2SeqModel, checkSeq2SeqModel, encodeRnnSource, encodeSource, onnxRnnStepFunction, onnxSeq2SeqStepFunction, onnxStepFunction, type OnnxModel } from '@attend/runtime-onnx';
 
 export class InputError extends Error {
@@ -59,16 +59,21 @@ export type Sessions =
 
 /**
  * Encodes the input text (a decoder-lm's prompt with core's `lmPromptIds`), rejecting what the
- * model cannot take: empty input, or more tokens than maxSeqLen allows. Returns the ids and the
- * characters (or words) the tokenizer does not know.
+ * model cannot take: empty input, or more tokens than maxSeqLen allows. With `pair` (a sentence
+ * pair's second text, for a classifier with token types: core's `takesPairs`), the pair's ids and
+ * each id's token type (core's `encoderPairIds`, as `attend infer --pair`). Returns the ids and
+ * the characters (or words) the tokenizer does not know.
  */
-export function encodeInput(tokenizer: Tokenizer, config: TokenModelConfig, text: string): { ids: number[]; unknown: string[] } {
+export function encodeInput(tokenizer: Tokenizer, config: TokenModelConfig, text: string, pair?: string): { ids: number[]; typeIds?: number[]; unknown: string[] } {
   if (text.trim() === '') throw new InputError('the input is empty; type some text');
+  const refusal = pair === undefined ? undefined : pairRefusal(config, 'the second text');
+  if (refusal) throw new InputError(refusal);
   const lm = modelTask(config) === 'text-generation';
-  const ids = lm ? lmPromptIds(tokenizer, config.bosTokenId, text) : encoderInputIds(tokenizer, text);
+  const row = pair !== undefined ? encoderPairIds(tokenizer, text, pair) : { ids: lm ? lmPromptIds(tokenizer, config.bosTokenId, text) : encoderInputIds(tokenizer, text) };
   const limit = lm ? config.maxSeqLen - 1 : config.maxSeqLen; // an LM needs room for at least one new token
-  if (ids.length > limit) throw new InputError(`the input is ${ids.length} tokens long; this model takes at most ${limit} (maxSeqLen ${config.maxSeqLen})`);
-  return { ids, unknown: unknownText(tokenizer, text).pieces };
+  if (row.ids.length > limit) throw new InputError(`the input is ${row.ids.length} tokens long; this model takes at most ${limit} (maxSeqLen ${config.maxSeqLen})`);
+  const texts = pair === undefined ? [text] : [text, pair];
+  return { ...row, unknown: [...new Set(texts.flatMap((t) => unknownText(tokenizer, t).pieces))] };
 }
 
 /** A step's attention output for one row ([H, K], or [K] for the GRU's one attention) as a row of heads. */

@@ -4,7 +4,7 @@
 
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { causalMask, hasTokens, imageConfig, modelTask, localWindowMask, paddingMask, sinusoidalTable, tokenConfig, type ImageToTextConfig, type TokenModelConfig } from '@attend/core';
+import { causalMask, hasTokens, imageConfig, modelTask, localWindowMask, paddingMask, sinusoidalTable, takesPairs, tokenConfig, type ImageToTextConfig, type TokenModelConfig } from '@attend/core';
 import { captionScene, drawCaptionPanels, sceneMatrix } from './caption-view.js';
 import { decodeWithAttention, encodeInput, type DecodeResult, type Sessions } from './decode.js';
 import { decodeSettings, generatesText } from './decode-controls.js';
@@ -56,7 +56,7 @@ function showError(id: string, error: unknown): void {
 function setBusy(value: boolean): void {
   busy = value;
   for (const id of ['load-demo', 'run-button', 'train-button', 'image-run']) ($(id) as HTMLButtonElement).disabled = value || ((id === 'run-button' || id === 'image-run') && !loaded);
-  ($('input-text') as HTMLInputElement).disabled = value || !loaded;
+  for (const id of ['input-text', 'input-pair']) ($(id) as HTMLInputElement).disabled = value || !loaded;
   for (const id of ['decode-strategy', 'decode-max']) ($(id) as HTMLInputElement).disabled = value;
   showSamplingInputs();
 }
@@ -186,12 +186,13 @@ async function run(): Promise<void> {
   setBusy(true);
   try {
     const text = ($('input-text') as HTMLInputElement).value;
+    const pair = ($('input-pair') as HTMLInputElement).value; // shown for a classifier with token types only; empty: one text
     const tokenizer = textTokenizer(folder);
     const config = tokenConfig(folder.config, 'text input');
-    const { ids, unknown } = encodeInput(tokenizer, config, text);
+    const { ids, typeIds, unknown } = encodeInput(tokenizer, config, text, $('input-pair').hidden || pair === '' ? undefined : pair);
     const out = $('output-text');
     if (opened.sessions.kind === 'classifier') {
-      await runClassifier(opened.sessions.model, ids, unknown);
+      await runClassifier(opened.sessions.model, ids, unknown, typeIds);
       await drawHeadView(opened.sessions, config);
       document.body.dataset.run = 'done';
       return;
@@ -262,9 +263,9 @@ async function drawHeadView(sessions: Sessions, config: TokenModelConfig): Promi
   show();
 }
 
-/** A text classifier: one call; the label and every class's probability, and its self-attention as the encoder maps. */
-async function runClassifier(model: OnnxModel, ids: number[], unknown: string[]): Promise<void> {
-  const r = await classifyText(model, ids);
+/** A text classifier: one call (a sentence pair with its token types); the label and every class's probability, and its self-attention as the encoder maps. */
+async function runClassifier(model: OnnxModel, ids: number[], unknown: string[], typeIds?: number[]): Promise<void> {
+  const r = await classifyText(model, ids, typeIds);
   result = r.result;
   const out = $('output-text');
   out.textContent = `class ${r.label} · ${(100 * r.probabilities[r.label]!).toFixed(1)}%  (${Array.from(r.probabilities, (p, k) => `${k}: ${(100 * p).toFixed(1)}%`).join(', ')})`;
@@ -283,9 +284,11 @@ async function runClassifier(model: OnnxModel, ids: number[], unknown: string[])
 
 $('run-button').addEventListener('click', () => void run());
 $('decode-strategy').addEventListener('change', showSamplingInputs);
-$('input-text').addEventListener('keydown', (e) => {
-  if (e.key === 'Enter') void run();
-});
+for (const id of ['input-text', 'input-pair']) {
+  $(id).addEventListener('keydown', (e) => {
+    if (e.key === 'Enter') void run();
+  });
+}
 
 // 2b. Images (vit-classifier) ------------------------------------------------------------------
 
@@ -311,6 +314,7 @@ function showInputs(folder: ModelFolder): void {
   const captioner = captionerOf(folder.config);
   const image = !hasTokens(folder.config) || captioner !== undefined;
   $('text-input-row').hidden = image;
+  $('input-pair').hidden = image || !takesPairs(folder.config);
   $('examples').hidden = image;
   $('image-input').hidden = !image;
   $('decode-controls').hidden = !generatesText(folder.config);

@@ -1,7 +1,8 @@
 // Sentence pairs on the command line: `attend train --csv` with `text,pair,label` rows gives a new
 // encoder-classifier token types (typeVocabSize 2) and trains on the pairs; `attend infer --pair`
 // and an infer --file of such rows classify pairs, from the checkpoint and from its export alike,
-// and eval --csv scores them;
+// and eval --csv scores them; an `--optimize` export gives the checkpoint's probabilities on pairs
+// (1e-4) and an `--quantize int8-dynamic` one stays close (labels, 0.1);
 // a model without token types, or another kind, refuses pairs in one line (exit 2).
 
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -85,11 +86,37 @@ describe('sentence pairs', () => {
     expect([refused.code, refused.stderr.trim()]).toEqual([1, `attend: ${ragged}:2: expected 3 columns (text,pair,label, as the first row), found 2`]);
   }, 120_000);
 
+  it('--optimize and --quantize int8-dynamic exports classify pairs as the checkpoint does', async () => {
+    // d 64: every layer's Linear has at least the 1024 values that --quantize int8-dynamic quantizes.
+    const wide = join(dir, 'wide');
+    const trained = await attend(['train', '--csv', csv, ...TINY, '--d-model', '64', '--heads', '4', '--out', wide]);
+    expect(trained.code, trained.stderr).toBe(0);
+    const file = join(dir, 'wide-rows.csv');
+    const rows = ['abab,abab,1', 'abab,bbbbb,0', 'bbaa,bbaa,1', 'aaaa,abab,1', 'ba,ab,0', 'babab,babab,1'];
+    await writeFile(file, `${rows.join('\n')}\n`);
+    const classified = async (model: string) => {
+      const r = await attend(['infer', model, '--file', file, '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      return (JSON.parse(r.stdout) as { results: { output: number; probabilities: number[] }[] }).results;
+    };
+    const expected = await classified(wide);
+    for (const [flags, tolerance] of [[['--optimize'], 1e-4], [['--quantize', 'int8-dynamic'], 0.1]] as const) {
+      const out = join(dir, `wide-${flags.join('')}`);
+      const exported = await attend(['export', wide, '--out', out, ...flags]);
+      expect(exported.code, exported.stderr).toBe(0);
+      const got = await classified(out);
+      got.forEach((r, i) => {
+        expect(r.output, `${flags.join(' ')}, row ${i}`).toBe(expected[i]!.output);
+        r.probabilities.forEach((p, k) => expect(Math.abs(p - expected[i]!.probabilities[k]!), `${flags.join(' ')}, row ${i}`).toBeLessThanOrEqual(tolerance));
+      });
+    }
+  }, 180_000);
+
   it('a model without token types refuses pairs, from --csv and --pair, in one line', async () => {
     const plain = join(dir, 'plain');
     expect((await attend(['train', '--task', 'majority', ...TINY, '--examples', '100', '--out', plain])).code).toBe(0);
     const flag = await attend(['infer', plain, 'abab', '--pair', 'ab']);
-    expect([flag.code, flag.stderr.trim()]).toEqual([2, 'attend: --pair: sentence pairs need a model with token types (typeVocabSize > 0, as an imported BERT has); this one reads one text']);
+    expect([flag.code, flag.stderr.trim()]).toEqual([2, 'attend: --pair: sentence pairs need a model with token types for both segments (typeVocabSize 2 or more, as an imported BERT has); this one reads one text']);
     const from = await attend(['train', '--from', plain, '--csv', csv, '--steps', '2', '--out', join(dir, 'from')]);
     expect(from.code).toBe(2);
     expect(from.stderr).toContain('text,pair,label rows are sentence pairs, but the model has no token types (typeVocabSize 0)');

@@ -77,20 +77,34 @@ function translations(tokenizer: Tokenizer, rows: number[][], asked: number | un
  * (core's `encoderPairIds`) and `tokenTypes` [B, S] gives each token's segment.
  */
 export function tokenBatch(tokenizer: Tokenizer, texts: readonly string[], maxSeqLen: number, pairs?: readonly string[]) {
-  const encoded = texts.map((s, i) => {
-    const row = pairs ? encoderPairIds(tokenizer, s, pairs[i]!) : { ids: encoderInputIds(tokenizer, s), typeIds: [] };
+  const encoded = texts.map((s, i): TokenRow => {
+    const row = pairs ? encoderPairIds(tokenizer, s, pairs[i]!) : { ids: encoderInputIds(tokenizer, s) };
     if (row.ids.length === 0) throw new InputError(i + 1, ' is empty');
     if (row.ids.length > maxSeqLen) throw new InputError(i + 1, ` is ${row.ids.length} tokens long; the model takes at most ${maxSeqLen}`);
     return row;
   });
-  const seqLen = encoded.reduce((n, row) => Math.max(n, row.ids.length), 0); // no spread: --file batches can be data-sized
-  const ids = new Int32Array(encoded.length * seqLen).fill(tokenizer.specialTokenIds.pad);
-  const tokenTypes = pairs ? new Int32Array(encoded.length * seqLen) : undefined;
-  encoded.forEach((row, b) => {
+  return paddedBatch(encoded, tokenizer.specialTokenIds.pad);
+}
+
+/** One encoded input: its ids, and for a sentence pair each id's token type (core's `encoderPairIds`). */
+export interface TokenRow {
+  ids: readonly number[];
+  typeIds?: readonly number[];
+}
+
+/**
+ * Rows right-padded with `pad` into [B, S] ids with each row's length, and `tokenTypes` [B, S]
+ * when some row has types (type 0, segment A, for the others and the padding).
+ */
+export function paddedBatch(rows: readonly TokenRow[], pad: number) {
+  const seqLen = rows.reduce((n, row) => Math.max(n, row.ids.length), 0); // no spread: --file batches can be data-sized
+  const ids = new Int32Array(rows.length * seqLen).fill(pad);
+  const tokenTypes = rows.some((row) => row.typeIds) ? new Int32Array(rows.length * seqLen) : undefined;
+  rows.forEach((row, b) => {
     ids.set(row.ids, b * seqLen);
-    tokenTypes?.set(row.typeIds, b * seqLen);
+    if (row.typeIds) tokenTypes?.set(row.typeIds, b * seqLen);
   });
-  return { ids, batchSize: encoded.length, seqLen, lengths: Int32Array.from(encoded, (row) => row.ids.length), ...(tokenTypes ? { tokenTypes } : {}) };
+  return { ids, batchSize: rows.length, seqLen, lengths: Int32Array.from(rows, (row) => row.ids.length), ...(tokenTypes ? { tokenTypes } : {}) };
 }
 
 /** The prompt's ids (core's `lmPromptIds`: no bos, [bos] when empty), checked against the context. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { encoderInputIds, lmPromptIds, unknownText, unknownTextWarning } from './prompt.js';
+import { encoderInputIds, lmPromptIds, pairRefusal, takesPairs, unknownText, unknownTextWarning } from './prompt.js';
+import { createModelConfig } from './config.js';
 import { bertJSON } from './test-utils/hf-tokenizers.js';
 import { tokenizerFromJSON } from './tokenizers/hf-json.js';
 import { CharTokenizer } from './tokenizers/char.js';
@@ -42,5 +43,16 @@ describe('unknownText', () => {
     expect(unknownTextWarning({ count: 0, pieces: [] }, 'input 1')).toBeUndefined();
     expect(unknownTextWarning(unknownText(chars, 'JULY 4TH'), 'prompt', 3)).toBe('prompt: 7 tokens unknown to the tokenizer, read as <unk> ("J", "U", "L", and 4 more)');
     expect(unknownTextWarning({ count: 1, pieces: ['4'] }, 'input 2')).toBe('input 2: 1 token unknown to the tokenizer, read as <unk> ("4")');
+  });
+});
+
+describe('sentence pairs', () => {
+  const classifier = (typeVocabSize: number) => createModelConfig({ preset: 'encoder-classifier', vocabSize: 8, numClasses: 2, typeVocabSize });
+
+  it('are read by a classifier with a token type for each segment (typeVocabSize ≥ 2) only', () => {
+    expect([0, 1, 2, 3].map((n) => takesPairs(classifier(n)))).toEqual([false, false, true, true]);
+    expect(takesPairs(createModelConfig({ preset: 'decoder-lm', vocabSize: 8 }))).toBe(false);
+    expect(pairRefusal(classifier(2), 'pair')).toBeUndefined();
+    expect(pairRefusal(classifier(1), '--pair')).toBe('--pair: sentence pairs need a model with token types for both segments (typeVocabSize 2 or more, as an imported BERT has); this one reads one text');
   });
 });

@@ -8,6 +8,7 @@
 // a prompt read as [bos, ...prompt] shows the model a token it never saw before text. Only an
 // empty prompt starts from bos, since a model needs one token to predict the next.
 
+import type { ModelConfig } from './models/registry.js';
 import type { Tokenizer } from './tokenizers/tokenizer.js';
 import { splitWords } from './tokenizers/word.js';
 
@@ -41,6 +42,21 @@ export function encoderPairIds(tokenizer: Tokenizer, text: string, pair: string)
   if (templated.encodeWithSpecialTokens) return templated.encodeWithSpecialTokens(text, pair);
   const [a, b] = [tokenizer.encode(text), tokenizer.encode(pair)];
   return { ids: [...a, ...b], typeIds: [...a.map(() => 0), ...b.map(() => 1)] };
+}
+
+/** Whether `config` reads sentence pairs: a classifier with a token type for each of segments A and B (typeVocabSize ≥ 2, as BERT's). */
+export function takesPairs(config: ModelConfig): boolean {
+  return 'typeVocabSize' in config && config.typeVocabSize >= 2;
+}
+
+/**
+ * One line saying why `config` cannot read the sentence pair that `what` (the flag, request
+ * field or file that gave it) holds; undefined when it can (`takesPairs`). Every front end refuses
+ * pairs with it: `infer --pair`, `attend serve`'s `pair`.
+ */
+export function pairRefusal(config: ModelConfig, what: string): string | undefined {
+  if (takesPairs(config)) return undefined;
+  return `${what}: sentence pairs need a model with token types for both segments (typeVocabSize 2 or more, as an imported BERT has); this one reads one text`;
 }
 
 /** What of a text the tokenizer reads as <unk>. */

@@ -42,15 +42,19 @@ export function exportForward(config: ModelConfig, tensors: Record<string, Named
   return concatBytes(exportForwardParts(config, tensors, options));
 }
 
-/** exportForward's bytes as parts whose large weights are views (graph-file.ts `encodeGraphParts`): for writing to a file. */
-export function exportForwardParts(config: ModelConfig, tensors: Record<string, NamedTensor>, options: ExportOptions = {}): Uint8Array[] {
+/**
+ * exportForward's bytes as parts whose large weights are views (graph-file.ts `encodeGraphParts`):
+ * for writing to a file. `transposed`: Linear weights of these `tensors` already transposed, shared
+ * with other graphs of the same export (`exportCheckpointGraphs`).
+ */
+export function exportForwardParts(config: ModelConfig, tensors: Record<string, NamedTensor>, options: ExportOptions = {}, transposed?: Map<string, Float32Array>): Uint8Array[] {
   const builds = runtimeKind(config).forward;
   if ('none' in builds) throw new ConfigError('preset', `'${config.preset}' ${builds.none}`);
   const graph: ForwardGraphKind = options.kvCache === 'shared' ? 'decoder-shared-cache' : options.kvCache ? 'decoder-with-past' : 'forward';
   const build = builds[graph];
   if (!build) throw new ConfigError('preset', `the KV-cache export is for ${presetsWith(graph)}, got '${config.preset}'`);
   if (graph === 'decoder-shared-cache' && options.withAttention) throw new ConfigError('withAttention', 'the shared-cache graph has no attention weight outputs (GroupQueryAttention computes none)');
-  const weights = new WeightReader(tensors, options.source ?? CHECKPOINT_FILES.weights);
+  const weights = new WeightReader(tensors, options.source ?? CHECKPOINT_FILES.weights, transposed);
   const fused = (options.optimize ?? false) || graph === 'decoder-shared-cache';
   const parts = encodeGraphParts(config, graph, `attend-${config.preset}`, (g) => build(config, weights, g, options.withAttention ?? false), fused);
   weights.checkAllUsed();
@@ -72,6 +76,17 @@ export function exportCheckpointFiles(files: Record<string, Uint8Array>, options
 
 /** exportCheckpointFiles's bytes as parts whose large weights are views (`exportForwardParts`). */
 export function exportCheckpointParts(files: Record<string, Uint8Array>, options: ExportOptions & { dir?: string } = {}): Uint8Array[] {
-  const { config, tensors, source } = readCheckpointFiles(files, options.dir);
-  return exportForwardParts(config, tensors, { ...options, source });
+  return exportCheckpointGraphs(files, options.dir, [options])[0]!;
+}
+
+/**
+ * The parts of several graphs of one checkpoint (the decoder-lm's KV-cache graph and its in-place
+ * cache graph), one list per `graphs` entry: the checkpoint is read once and each Linear weight
+ * transposed once, the graphs' initializers sharing those arrays, so that an export holding both
+ * graphs holds the transposed weights once. The bytes are those of separate exports.
+ */
+export function exportCheckpointGraphs(files: Record<string, Uint8Array>, dir: string | undefined, graphs: readonly ExportOptions[]): Uint8Array[][] {
+  const { config, tensors, source } = readCheckpointFiles(files, dir);
+  const transposed = new Map<string, Float32Array>();
+  return graphs.map((options) => exportForwardParts(config, tensors, { ...options, source }, transposed));
 }

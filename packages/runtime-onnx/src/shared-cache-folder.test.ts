@@ -3,12 +3,15 @@
 // onnxruntime-node's CPU, its in-place graph is what generation runs, with the standard graph's
 // tokens (greedy, seeded sampling, beam search, left-padded prompts); on wasm it is not opened
 // and the standard graph generates. Bad combinations and bad listings are refused in one line.
+// The two graphs share their transposed Linear weights (one array each, as parts of both files),
+// and their bytes are those of separate exports.
 
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { CharTokenizer, type DecodeStrategy } from '@attend/core';
+import { CharTokenizer, CHECKPOINT_FILES, concatBytes, type DecodeStrategy } from '@attend/core';
 import { serializeCheckpoint, setupBackend } from '@attend/transformer';
 import { openExportFolder, type ReadFile } from './export-folder.js';
-import { EXPORT_FILES, exportFolderFiles, FOLDER_GRAPHS_KEY } from './folder.js';
+import { exportCheckpointFiles } from './export.js';
+import { EXPORT_FILES, exportFolderFiles, exportFolderParts, FOLDER_GRAPHS_KEY } from './folder.js';
 import { generateResults, type GenerateOptions } from './generate.js';
 import { DECODER_LM_FILES } from './models/decoder-lm/export.js';
 import { CachedLmSession, SharedCacheLmSession } from './models/decoder-lm/session.js';
@@ -114,5 +117,23 @@ describe("export folder with kvCache 'shared'", () => {
     await expect(openExportFolder(memory(withConfig(shared, { ...config(shared), [FOLDER_GRAPHS_KEY]: ['x'] })), createNodeModel)).rejects.toThrow("config.json: 'attend_graphs' must map graph kinds to file paths");
     // The standard graph's bytes under the in-place graph's name: the kind is checked.
     await expect(openExportFolder(memory({ ...shared, [DECODER_LM_FILES.sharedCache]: shared[EXPORT_FILES.model]! }), createNodeModel)).rejects.toThrow(`${DECODER_LM_FILES.sharedCache}: holds a 'decoder-with-past' graph, expected 'decoder-shared-cache'`);
+  });
+
+  it('shares the transposed Linear weights between the two graphs; the bytes are those of separate exports', () => {
+    // Weights of 64 KiB or more are parts of their own (views): [128, 128] and [128, 512] matrices.
+    const model = makeModel({ preset: 'decoder-lm', ...SIZE, dModel: 128, dFf: 512, numDecoderLayers: 2 }, 3);
+    const files = serializeCheckpoint({ model, tokenizer: tokenizer.toJSON() });
+    model.dispose();
+    const parts = exportFolderParts(files, { kvCache: 'shared' });
+    const [standardParts, sharedParts] = [parts[EXPORT_FILES.model], parts[DECODER_LM_FILES.sharedCache]] as Uint8Array[][];
+    const same = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
+    expect(same(concatBytes(standardParts!), exportCheckpointFiles(files, { kvCache: true }))).toBe(true);
+    expect(same(concatBytes(sharedParts!), exportCheckpointFiles(files, { kvCache: 'shared' }))).toBe(true);
+    // Weight arrays of the standard graph that the in-place graph's file is written from too (not the checkpoint's own bytes):
+    // each layer's out_proj, fc1 and fc2 (its Q, K and V go into one fused matrix).
+    const checkpointBytes = files[CHECKPOINT_FILES.weights]!.buffer;
+    const arrays = (list: Uint8Array[]) => new Set(list.filter((p) => p.byteLength >= 64 * 1024 && p.buffer !== checkpointBytes).map((p) => p.buffer));
+    const standardArrays = arrays(standardParts!);
+    expect([...arrays(sharedParts!)].filter((b) => standardArrays.has(b))).toHaveLength(2 * 3);
   });
 });

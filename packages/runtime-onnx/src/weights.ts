@@ -7,9 +7,15 @@ import { CHECKPOINT_FILES, CheckpointError, float32View, type NamedTensor } from
 export class WeightReader {
   private readonly used = new Set<string>();
 
+  /**
+   * `transposed`: the Linear weights already transposed from these `tensors` (name → [in, out]);
+   * readers of one checkpoint that share it transpose each weight once, and their graphs share
+   * the array (the decoder-lm's two graphs of one export).
+   */
   constructor(
     private readonly tensors: Record<string, NamedTensor>,
     private readonly source: string = CHECKPOINT_FILES.weights,
+    private readonly transposed: Map<string, Float32Array> = new Map(),
   ) {}
 
   /**
@@ -31,11 +37,15 @@ export class WeightReader {
     }
   }
 
-  /** A Linear weight stored [out, in], returned transposed to [in, out] for x·W. */
+  /** A Linear weight stored [out, in], returned transposed to [in, out] for x·W (once per `transposed` map; the graph never changes it). */
   linear(name: string, outDim: number, inDim: number): Float32Array {
     const w = this.get(name, [outDim, inDim]);
-    const t = new Float32Array(w.length);
-    for (let o = 0; o < outDim; o++) for (let i = 0; i < inDim; i++) t[i * outDim + o] = w[o * inDim + i]!;
+    let t = this.transposed.get(name);
+    if (!t) {
+      t = new Float32Array(w.length);
+      for (let o = 0; o < outDim; o++) for (let i = 0; i < inDim; i++) t[i * outDim + o] = w[o * inDim + i]!;
+      this.transposed.set(name, t);
+    }
     return t;
   }
 

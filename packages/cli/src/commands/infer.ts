@@ -10,7 +10,7 @@
 // (the text, or the class id), plus its task's fields.
 
 import { once } from 'node:events';
-import { imageConfig, imageInputConfig, modelTask, type Classification, type ModelConfig, type DecodeStrategy, type FinishReason } from '@attend/core';
+import { imageConfig, imageInputConfig, modelTask, pairRefusal, type Classification, type ModelConfig, type DecodeStrategy, type FinishReason } from '@attend/core';
 import { withPngLines } from '../png-input.js';
 import { aPreset, CliError, InputError } from '../errors.js';
 import { batchesOf, DEFAULT_INFER_BATCH, imageInputs, inputLines, isImageHeader, maxNewTokensOf, MAX_INFER_BATCH, strategyOf, warnUnknown, type LengthOptions, type StrategyOptions } from '../inputs.js';
@@ -74,10 +74,10 @@ function labelledRows(lines: readonly string[], file: string): { texts: string[]
   return { texts: rows.map((r) => r.text), ...(paired ? { pairs: rows.map((r) => r.pair!) } : {}), labels: rows.map((r) => r.label) };
 }
 
-/** Refuses sentence pairs (from `what`, the flag or file) for a classifier without token types. */
+/** Refuses sentence pairs (from `what`, the flag or file) for a classifier without token types (core's `pairRefusal`). */
 function checkPairs(config: ModelConfig, what: string): void {
-  if ('typeVocabSize' in config && config.typeVocabSize > 0) return;
-  throw new CliError(`${what}: sentence pairs need a model with token types (typeVocabSize > 0, as an imported BERT has); this one reads one text`, 2);
+  const refusal = pairRefusal(config, what);
+  if (refusal) throw new CliError(refusal, 2);
 }
 
 /** Runs one batch of inputs (`before` came in earlier batches); `csv` when the encoder-classifier's --file is in the training layout. */

@@ -6,10 +6,10 @@
 // cap the others' new tokens under maxSeqLen); sampling and beam search run alone. An LM's
 // prompt ids come from core's `lmPromptIds` (no bos), as in the CLI and the playground.
 
-import { argmax, CheckpointError, encoderInputIds, finishReasonOf, lmPromptIds, tokenConfig, type DecodeStrategy, type FinishReason, type ModelConfig, type TokenModelConfig, type Tokenizer } from '@attend/core';
-import { generate, textModelSession, translate, type OnnxModel, type TextModelSession } from '@attend/runtime-onnx';
+import { CheckpointError, encoderInputIds, encoderPairIds, finishReasonOf, lmPromptIds, tokenConfig, type DecodeStrategy, type FinishReason, type TokenModelConfig, type Tokenizer } from '@attend/core';
+import { classify, generate, translate, type OnnxModel } from '@attend/runtime-onnx';
 import { CLI_KINDS, cliKind } from '../models/registry.js';
-import { openExportOn, type InferDevice } from '../runner.js';
+import { openExportOn, paddedBatch, type InferDevice, type TokenRow } from '../runner.js';
 import type { BatchRunner } from './batcher.js';
 
 export type Task = 'generate' | 'translate' | 'classify';
@@ -46,12 +46,14 @@ export interface Engine {
   readonly runtime: string;
   /** The ids of a prompt (decoder-lm: core's `lmPromptIds`) or source text. */
   encode(text: string): number[];
+  /** classify: a sentence pair's ids and token types (core's `encoderPairIds`, as `attend infer --pair`); the server asks core's `pairRefusal` first. */
+  encodePair?(text: string, pair: string): Required<TokenRow>;
   /** Prompt/source tokens at most. */
   readonly maxInputTokens: number;
   /** Requests with equal keys may share one batch. */
   batchKey(input: DecodeInput, id: number): string;
   readonly runDecode?: BatchRunner<DecodeInput, DecodeOutput>;
-  readonly runClassify?: BatchRunner<number[], ClassifyOutput>;
+  readonly runClassify?: BatchRunner<TokenRow, ClassifyOutput>;
   close(): Promise<void>;
 }
 
@@ -77,7 +79,7 @@ export async function openEngine(folder: string, options: { device?: InferDevice
   });
   const { sessions, tokenizer } = opened;
   if ('encoder' in sessions) return seq2seqEngine(sessions.encoder, sessions.decoder, tokenizer!, runtime);
-  return cliKind(opened.config).serve === 'generate' ? lmEngine(sessions.model, tokenizer!, runtime, opened.release) : classifierEngine(textModelSession(sessions.model), tokenizer!, runtime);
+  return cliKind(opened.config).serve === 'generate' ? lmEngine(sessions.model, tokenizer!, runtime, opened.release) : classifierEngine(sessions.model, tokenizer!, runtime);
 }
 
 const isGreedy = (s: DecodeStrategy): boolean => s.kind === 'greedy';
@@ -173,40 +175,20 @@ function seq2seqEngine(encoder: OnnxModel, decoder: OnnxModel, tokenizer: Tokeni
   };
 }
 
-function classifierEngine(model: TextModelSession, tokenizer: Tokenizer, runtime: string): Engine {
+/** Batches of texts (or sentence pairs, for a model with token types) through runtime-onnx's `classify`, as `attend infer` runs them. */
+function classifierEngine(model: OnnxModel, tokenizer: Tokenizer, runtime: string): Engine {
   const c = tokenConfig(model.config, 'attend serve');
-  const pad = tokenizer.specialTokenIds.pad;
   return {
     task: 'classify',
     config: c,
     tokenizer,
     runtime,
     encode: (text) => encoderInputIds(tokenizer, text),
+    encodePair: (text, pair) => encoderPairIds(tokenizer, text, pair),
     maxInputTokens: c.maxSeqLen,
     batchKey: () => 'classify',
-    runClassify: async (inputs) => {
-      const B = inputs.length;
-      const S = inputs.reduce((n, x) => Math.max(n, x.length), 0);
-      const ids = new Int32Array(B * S).fill(pad); // [B, S], right-padded
-      const mask = new Int32Array(B * S);
-      inputs.forEach((x, b) => {
-        ids.set(x, b * S);
-        mask.fill(1, b * S, b * S + x.length);
-      });
-      const { logits } = await model.run({ inputIds: { data: ids, batchSize: B, seqLen: S }, attentionMask: { data: mask, batchSize: B, seqLen: S } });
-      const C = logits.dims[1]!; // logits [B, numClasses]
-      return inputs.map((_, b) => {
-        const probabilities = softmax(logits.data.subarray(b * C, (b + 1) * C));
-        return { probabilities, label: argmax(probabilities) };
-      });
-    },
+    runClassify: async (inputs) =>
+      (await classify(model, paddedBatch(inputs, tokenizer.specialTokenIds.pad))).map(({ label, probabilities }) => ({ probabilities: Array.from(probabilities), label })),
     close: () => model.release(),
   };
-}
-
-function softmax(logits: Float32Array): number[] {
-  const max = logits.reduce((m, x) => Math.max(m, x), -Infinity);
-  const exps = Array.from(logits, (x) => Math.exp(x - max));
-  const total = exps.reduce((a, b) => a + b, 0);
-  return exps.map((e) => e / total);
 }

@@ -15,6 +15,7 @@ import { Batcher } from './batcher.js';
 import { openEngine, type DecodeInput, type Engine } from './engine.js';
 import { HttpError } from './http-error.js';
 import { createServer, type AttendServer, type ServeLimits } from './server.js';
+import type { TokenRow } from '../runner.js';
 
 let dir: string;
 const folders: Record<'lm' | 'seq2seq' | 'classifier', string> = { lm: '', seq2seq: '', classifier: '' };
@@ -420,7 +421,7 @@ describe('dynamic batching', () => {
     const wrapped: Engine = {
       ...engine,
       ...(runDecode ? { runDecode: async (inputs: DecodeInput[], live: (row: number) => boolean) => (await gate, runDecode(inputs, live)) } : {}),
-      ...(runClassify ? { runClassify: async (inputs: number[][], live: (row: number) => boolean) => (await gate, runClassify(inputs, live)) } : {}),
+      ...(runClassify ? { runClassify: async (inputs: TokenRow[], live: (row: number) => boolean) => (await gate, runClassify(inputs, live)) } : {}),
     };
     return { wrapped, release: () => release() };
   }

@@ -6,9 +6,10 @@
 import type { Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { MAX_SEED, unknownText, unknownTextWarning, type DecodeStrategy } from '@attend/core';
+import { MAX_SEED, pairRefusal, unknownText, unknownTextWarning, type DecodeStrategy } from '@attend/core';
 import { Batcher, type Pending } from './batcher.js';
 import type { ClassifyOutput, DecodeInput, DecodeOutput, Engine, Task } from './engine.js';
+import type { TokenRow } from '../runner.js';
 import { errorBody, HttpError } from './http-error.js';
 import { createMetrics, type ServeMetrics } from './metrics.js';
 import { MAX_BEAMS } from '../inputs.js';
@@ -97,7 +98,7 @@ const classifySchema = {
   type: 'object',
   required: ['text'],
   additionalProperties: false,
-  properties: { text: { type: 'string' } },
+  properties: { text: { type: 'string' }, pair: { type: 'string' } },
 } as const;
 
 function strategyOf(body: DecodeBody): DecodeStrategy {
@@ -157,7 +158,7 @@ export function createServer(engine: Engine, limitsIn: Partial<ServeLimits> = {}
   };
   const options = { maxBatch: limits.maxBatch, waitMs: limits.batchWaitMs, maxQueue: limits.maxQueue };
   const decoder = engine.runDecode ? new Batcher<DecodeInput, DecodeOutput>(engine.runDecode, options, batchEvents) : undefined;
-  const classifier = engine.runClassify ? new Batcher<number[], ClassifyOutput>(engine.runClassify, options, batchEvents) : undefined;
+  const classifier = engine.runClassify ? new Batcher<TokenRow, ClassifyOutput>(engine.runClassify, options, batchEvents) : undefined;
   let nextId = 0;
 
   app.setErrorHandler((error: FastifyError | HttpError, _request, reply) => {
@@ -218,21 +219,28 @@ export function createServer(engine: Engine, limitsIn: Partial<ServeLimits> = {}
     });
   }
 
-  /** The input's ids (`engine.encode`: for an LM without bos, as the CLI and the playground), and a warning when the tokenizer reads some of it as <unk>. */
-  function tokenize(text: string, field: string): { ids: number[]; warnings?: string[] } {
-    const ids = engine.encode(text);
-    if (ids.length > engine.maxInputTokens) {
-      throw new HttpError(413, 'too_many_tokens', `${field} is ${ids.length} tokens; this model takes at most ${engine.maxInputTokens}`);
+  /**
+   * The input's ids (`engine.encode`: for an LM without bos, as the CLI and the playground), or
+   * with `pair` a sentence pair's ids and token types (`engine.encodePair`), and a warning for
+   * each field the tokenizer reads some of as <unk>.
+   */
+  function tokenize(text: string, field: string, pair?: string): { row: TokenRow; warnings?: string[] } {
+    const row = pair === undefined ? { ids: engine.encode(text) } : engine.encodePair!(text, pair);
+    const what = pair === undefined ? `${field} is` : `${field} and pair are`;
+    if (row.ids.length > engine.maxInputTokens) {
+      throw new HttpError(413, 'too_many_tokens', `${what} ${row.ids.length} tokens; this model takes at most ${engine.maxInputTokens}`);
     }
-    if (ids.length === 0) throw new HttpError(400, 'invalid_request', `${field} is empty`);
-    const warning = unknownTextWarning(unknownText(engine.tokenizer, text), field);
-    return { ids, ...(warning ? { warnings: [warning] } : {}) };
+    if (row.ids.length === 0) throw new HttpError(400, 'invalid_request', `${what} empty`);
+    const fields: [string, string][] = pair === undefined ? [[field, text]] : [[field, text], ['pair', pair]];
+    const warnings = fields.flatMap(([name, value]) => unknownTextWarning(unknownText(engine.tokenizer, value), name) ?? []);
+    return { row, ...(warnings.length ? { warnings } : {}) };
   }
 
   async function decodeRoute(field: 'prompt' | 'text', request: FastifyRequest<{ Body: DecodeBody }>, reply: FastifyReply) {
     const body = request.body;
     if (body.slidingWindow && engine.task !== 'generate') throw new HttpError(400, 'invalid_request', `slidingWindow: only for a decoder-lm (POST ${TASK_ROUTES.generate}); this server runs preset '${engine.config.preset}'`);
-    const { ids, warnings } = tokenize(body[field]!, field);
+    const { row, warnings } = tokenize(body[field]!, field);
+    const ids = [...row.ids];
     const strategy = strategyOf(body);
     if (body.stream && strategy.kind === 'beam') throw new HttpError(400, 'invalid_request', 'stream: beam search returns whole hypotheses; stream greedy or sampled decoding');
     const input: DecodeInput = { ids, maxNewTokens: body.maxNewTokens ?? limits.maxNewTokens, strategy, ...(body.slidingWindow ? { slidingWindow: true } : {}) };
@@ -285,9 +293,12 @@ export function createServer(engine: Engine, limitsIn: Partial<ServeLimits> = {}
     }
   }
   if (engine.task === 'classify') {
-    app.post<{ Body: { text: string } }>(TASK_ROUTES.classify, { schema: { body: classifySchema } }, async (request, reply) => {
-      const { ids, warnings } = tokenize(request.body.text, 'text');
-      return { ...(await awaitResult(classifier!, reply, classifier!.submit(ids, 'classify'))), ...(warnings ? { warnings } : {}) };
+    app.post<{ Body: { text: string; pair?: string } }>(TASK_ROUTES.classify, { schema: { body: classifySchema } }, async (request, reply) => {
+      const { text, pair } = request.body;
+      const refusal = pair === undefined ? undefined : pairRefusal(engine.config, 'pair');
+      if (refusal) throw new HttpError(400, 'invalid_request', refusal);
+      const { row, warnings } = tokenize(text, 'text', pair);
+      return { ...(await awaitResult(classifier!, reply, classifier!.submit(row, 'classify'))), ...(warnings ? { warnings } : {}) };
     });
   } else {
     app.post(TASK_ROUTES.classify, wrongTask('classify'));

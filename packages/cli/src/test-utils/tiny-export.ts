@@ -12,10 +12,16 @@ export const ALPHABET = 'abcdefghijklmnopqrstuvwxyz ';
 export const MAX_SEQ_LEN = 24;
 
 /**
- * Writes a checkpoint of `preset` under `dir/<name>-ckpt` and its export under `dir/<name>`
- * (`name` default the preset, `size` default dModel 16, dFf 32); returns the export.
+ * Writes a checkpoint of `preset` (config `fields` over the tiny ones) under `dir/<name>-ckpt`
+ * and its export under `dir/<name>` (`name` default the preset, `size` default dModel 16,
+ * dFf 32); returns the export.
  */
-export async function tinyExport(dir: string, preset: Preset, seed = 1, { name = preset, size = {} }: { name?: string; size?: { dModel?: number; dFf?: number } } = {}): Promise<string> {
+export async function tinyExport(
+  dir: string,
+  preset: Preset,
+  seed = 1,
+  { name = preset, size = {}, fields = {} }: { name?: string; size?: { dModel?: number; dFf?: number }; fields?: Record<string, number> } = {},
+): Promise<string> {
   await setupBackend();
   const tokenizer = CharTokenizer.fromAlphabet(ALPHABET);
   const common = { vocabSize: tokenizer.vocabSize, dModel: 16, numHeads: 2, dFf: 32, ...size, maxSeqLen: MAX_SEQ_LEN, dropout: 0 };
@@ -25,7 +31,7 @@ export async function tinyExport(dir: string, preset: Preset, seed = 1, { name =
     'encoder-decoder': { numEncoderLayers: 1, numDecoderLayers: 1 },
   };
   if (!layers[preset]) throw new Error(`tinyExport: no tiny ${preset}`);
-  const config = createModelConfig({ preset, ...common, ...layers[preset] } as ModelConfigInput);
+  const config = createModelConfig({ preset, ...common, ...layers[preset], ...fields } as ModelConfigInput);
   const model = createModel(config, { seed });
   const files = serializeCheckpoint({ model, tokenizer: tokenizer.toJSON() });
   model.dispose();

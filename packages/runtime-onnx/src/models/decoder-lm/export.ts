@@ -6,7 +6,7 @@
 // only onnx/model.onnx.
 
 import type { DecoderLmConfig } from '@attend/core';
-import { exportCheckpointParts } from '../../export.js';
+import { exportCheckpointGraphs } from '../../export.js';
 import { EXPORT_FILES, generationConfig } from '../../folder-files.js';
 import { asSession } from '../../graph-session.js';
 import { ForwardGraph } from '../../transformer-graph.js';
@@ -38,9 +38,10 @@ export const DECODER_LM: RuntimeKind<DecoderLmConfig> = {
     'decoder-with-past': (config, weights, g, withAttention) => new ForwardGraph(config, weights, g).buildDecoderWithPast(withAttention),
     'decoder-shared-cache': (config, weights, g) => new ForwardGraph(config, weights, g).buildDecoderSharedCache(),
   },
-  exportGraphs: (_config, { files, dir, withAttention, optimize, kvCache }) => ({
-    [EXPORT_FILES.model]: exportCheckpointParts(files, { dir, kvCache: true, withAttention, optimize }),
-    ...(kvCache === 'shared' ? { [DECODER_LM_FILES.sharedCache]: exportCheckpointParts(files, { dir, kvCache: 'shared', withAttention }) } : {}),
-  }),
+  exportGraphs: (_config, { files, dir, withAttention, optimize, kvCache }) => {
+    // One read of the checkpoint, each Linear transposed once for both graphs (exportCheckpointGraphs).
+    const [model, sharedCache] = exportCheckpointGraphs(files, dir, [{ kvCache: true, withAttention, optimize }, ...(kvCache === 'shared' ? [{ kvCache: 'shared' as const, withAttention }] : [])]);
+    return { [EXPORT_FILES.model]: model!, ...(sharedCache ? { [DECODER_LM_FILES.sharedCache]: sharedCache } : {}) };
+  },
   folderJson: (config) => ({ [EXPORT_FILES.generationConfig]: generationConfig(config) }),
 };

@@ -1,7 +1,9 @@
 // BERT's token types (typeVocabSize > 0): the classifier graph takes token_type_ids as
 // transformers.js's BERT exports do, and equals tfjs to 1e-4 under onnxruntime-node and -web on
 // sentence pairs (segment B typed 1, padded rows); the types change the logits (the test would
-// not pass with them dropped); a graph without token types refuses them in one line.
+// not pass with them dropped); a graph without token types refuses them in one line. The
+// optimized graph (`optimize`, com.microsoft operators) equals tfjs to 1e-4 on pairs too, and the
+// int8-dynamic one stays within the integer MatMuls' stated bounds (quantize-matmul.test.ts).
 
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,9 +11,11 @@ import { createRng, ShapeError } from '@attend/core';
 import { setupBackend, type TransformerModel } from '@attend/transformer';
 import { asSession } from '../../graph-session.js';
 import { exportCheckpointFiles } from '../../export.js';
+import { decodeModel } from '../../quantize.js';
+import { quantizeMatMuls } from '../../quantize-matmul.js';
 import { createOnnxModel as createNodeModel } from '../../node.js';
 import { createOnnxModel as createWebModel } from '../../web.js';
-import { checkpointFiles, failure, makeModel, maxAbsDiff, randomBatch } from '../../test-utils/models.js';
+import { checkpointFiles, failure, makeModel, maxAbsDiff, randomBatch, top1Agreement } from '../../test-utils/models.js';
 import { TokenForwardSession } from './session.js';
 
 const TOLERANCE = 1e-4;
@@ -74,4 +78,62 @@ describe('encoder-classifier with token types: ONNX equals tfjs', () => {
       plain.dispose();
     }
   });
+});
+
+describe('encoder-classifier with token types: optimized and int8-dynamic exports', () => {
+  // Wide enough for every Linear to be quantized (quantizeMatMuls takes matrices of 1024 values or more).
+  let wide: TransformerModel;
+  const lengths = Array.from({ length: 48 }, (_, b) => 4 + (b % 7));
+  const T = 10;
+  const batch = randomBatch(createRng(8), lengths, T);
+  const types = pairTypes(lengths, T, 1);
+  const matrix = (data: Int32Array) => ({ data: [...data], batchSize: lengths.length, seqLen: T });
+  const feeds = { inputIds: matrix(batch.ids), attentionMask: matrix(batch.mask), tokenTypeIds: matrix(types) };
+  let expected: Float32Array;
+  let untyped: Float32Array;
+  beforeAll(() => {
+    wide = makeModel({ ...bertLike, typeVocabSize: 2, dModel: 64, numHeads: 4, dFf: 128, numClasses: 3 }, 9);
+    expected = tf.tidy(() => wide.forward({ ...batch, tokenTypes: types }).logits.dataSync() as Float32Array);
+    untyped = tf.tidy(() => wide.forward(batch).logits.dataSync() as Float32Array);
+  });
+  afterAll(() => wide.dispose());
+
+  it('optimized graph: token_type_ids is an input; logits on pairs equal tfjs within 1e-4 under node and web', async () => {
+    expect(maxAbsDiff(expected, untyped)).toBeGreaterThan(1e-2);
+    const bytes = exportCheckpointFiles(checkpointFiles(wide), { optimize: true });
+    const sessions = [await createNodeModel(bytes), await createWebModel(bytes, { numThreads: 1 })].map((s) => asSession(s, TokenForwardSession));
+    try {
+      for (const session of sessions) {
+        expect(session.inputNames).toEqual(['input_ids', 'attention_mask', 'token_type_ids']);
+        expect(maxAbsDiff((await session.run(feeds)).logits.data, expected)).toBeLessThanOrEqual(TOLERANCE);
+      }
+    } finally {
+      for (const s of sessions) await s.release();
+    }
+  });
+
+  // Stated bounds on random weights: max |Δlogit| ≤ 10% of the largest fp32 logit, top-1 ≥ 90% (quantize-matmul.test.ts's LM
+  // bounds are 5% and 95% over 69 logits; 3 small class logits give a larger relative error, types or not: 7.2% and 96% here,
+  // 8.5% and 98% for this model without token types on single texts).
+  for (const optimize of [false, true]) {
+    it(`int8-dynamic${optimize ? ', optimized graph' : ''}: logits on pairs close to tfjs (top-1 ≥ 90%, ≤ 10% of the largest logit) under node and web`, async () => {
+      const bytes = quantizeMatMuls(exportCheckpointFiles(checkpointFiles(wide), { optimize }), 'int8-dynamic');
+      // Every Linear of the 2 layers (Q, K, V in one when optimized) and the pooler; the 64 × 3 classifier is under quantizeMatMuls' minimum.
+      expect(decodeModel(bytes).graph.nodes.filter((n) => n.opType === 'DynamicQuantizeMatMul')).toHaveLength(2 * (optimize ? 4 : 6) + 1);
+      const sessions = [await createNodeModel(bytes), await createWebModel(bytes, { numThreads: 1 })].map((s) => asSession(s, TokenForwardSession));
+      const maxLogit = Math.max(...Array.from(expected, Math.abs));
+      try {
+        for (const session of sessions) {
+          expect(session.inputNames).toEqual(['input_ids', 'attention_mask', 'token_type_ids']);
+          const logits = (await session.run(feeds)).logits.data;
+          expect(maxAbsDiff(logits, expected) / maxLogit).toBeLessThanOrEqual(0.1);
+          expect(top1Agreement(logits, expected, 3)).toBeGreaterThanOrEqual(0.9);
+          // The types still count: the quantized graph is nearer the typed logits than the untyped ones.
+          expect(maxAbsDiff(logits, expected)).toBeLessThan(maxAbsDiff(logits, untyped));
+        }
+      } finally {
+        for (const s of sessions) await s.release();
+      }
+    });
+  }
 });
