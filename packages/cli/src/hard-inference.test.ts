@@ -8,8 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attend } from './test-utils/attend.js';
-import { writeBarDigits } from './test-utils/bar-digits.js';
-import { csvRow, SCENE_H as H, SCENE_W as W, scene, wordLines } from './test-utils/caption-scenes.js';
+import { csvRow, scene, trainLstmCaptioner, wordLines } from './test-utils/caption-scenes.js';
 import { tinyExport } from './test-utils/tiny-export.js';
 
 let dir = '';
@@ -19,13 +18,7 @@ let exported = '';
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'attend-hard-inference-'));
-  digits = await writeBarDigits(dir);
-  run = join(dir, 'hard');
-  exported = join(dir, 'hard-onnx');
-  const trained = await attend(['train', '--task', 'digit-scenes', '--digits-csv', digits, '--captioner', 'hard', '--steps', '30', '--lr', '0.02', '--eval-every', '30', '--d-model', '16', '--batch-size', '8', '--examples', '64', '--dev-size', '8', '--canvas', `${H}x${W}`, '--scene-digits', '1-2', '--out', run]);
-  expect(trained.stderr).toBe('');
-  const e = await attend(['export', run, '--out', exported]);
-  expect(e.stderr).toBe('');
+  ({ digits, run, exported } = await trainLstmCaptioner(dir, 'hard'));
 }, 240_000);
 
 afterAll(async () => {
