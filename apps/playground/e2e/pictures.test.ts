@@ -26,6 +26,7 @@ import { asSession, exportCheckpointFiles, exportFolderFiles, ImageClassifierSes
 import { classify, createOnnxModel } from '@attend/runtime-onnx/node';
 import { python, torchMissing as missingTorch } from '../../../e2e/src/hf-reference.js';
 import { tinyExport, tinyImageExport, tinyVitExport } from '../src/test-utils/fixtures.js';
+import { testDigits, testScene } from '../src/caption-steps.js';
 import { captionScene } from '../src/caption-view.js';
 import { memoryFolderFiles, readModelFolder, textTokenizer } from '../src/model-folder.js';
 
@@ -318,6 +319,53 @@ describe('captioners: the caption of a painted scene, and each word over it', ()
     const box = (await panels.first().boundingBox())!;
     await page.mouse.move(box.x + 3, box.y + 3);
     await expect(panels.first().getAttribute('data-hover')).resolves.toMatch(/^y0 × x0: /);
+    await stepThroughWords(want);
+    if (c.preset === 'vision-encoder-decoder') {
+      // The last layer's mean is the default; layer 0, head 1 re-captions with that pick.
+      await expect(page.locator('#caption-layer option').count()).resolves.toBe(2);
+      await expect(page.locator('#caption-head option').count()).resolves.toBe(3);
+      for (const [id, value] of [['#caption-layer', '0'], ['#caption-head', '1']] as const) {
+        await page.selectOption(id, value);
+        await page.waitForSelector('body[data-run="done"]', { timeout: 60_000 });
+      }
+      const [encoder, decoder] = await Promise.all(c.graphs.map((path) => createOnnxModel(files[path]!)));
+      const picked = await captionScene({ encoder: encoder!, decoder: decoder! }, textTokenizer(folder), pixels, { layer: 0, head: 1 });
+      await Promise.all([encoder!.release(), decoder!.release()]);
+      expect(picked.alphas.some((a, t) => maxDiff(a, want.alphas[t]!) > 1e-3)).toBe(true);
+      await stepThroughWords(picked);
+    } else {
+      await expect(page.isVisible('#caption-layer-label')).resolves.toBe(false);
+    }
+    // A scene drawn from the test rows of a digits file the user gives: core's digitScenes on the model's canvas, as caption-steps.ts seeds it.
+    const csv = Array.from({ length: 30 }, (_, r) => [...Array.from({ length: 64 }, (_, i) => (i + r) % 17), r % 10].join(',')).join('\n');
+    await page.setInputFiles('#digits-input', { name: 'digits8x8.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+    await page.waitForFunction(() => !(document.querySelector('#scene-draw') as HTMLButtonElement).disabled);
+    await page.fill('#scene-number', '2');
+    await page.click('#scene-draw');
+    const drawn = testScene(testDigits(csv, 'digits8x8.csv'), { imageHeight: 8, imageWidth: 16 }, 2);
+    const { pixelScale } = folder.config as { pixelScale: number };
+    expect(maxDiff(numbers(await page.getAttribute('#image-canvas', 'data-pixels')), drawn.pixels.map((v) => v / pixelScale))).toBeLessThanOrEqual(1e-6);
+    await expect(page.textContent('#scene-info')).resolves.toBe(`test scene 2: "${drawn.caption}"`);
     expect(pageErrors).toEqual([]);
   }, 120_000);
+
+  /** Steps with "next word" from the first word to the last: one large panel at a time, its word and α onnxruntime-node's within 1e-4, its legend and weight under the pointer. */
+  async function stepThroughWords(want: { words: readonly string[]; alphas: readonly ArrayLike<number>[] }): Promise<void> {
+    const panel = page.locator('#word-panel canvas');
+    for (let t = 0; t < want.words.length; t++) {
+      if (t > 0) await page.click('#word-next');
+      await expect(panel.count()).resolves.toBe(1);
+      await expect(page.textContent('#word-label')).resolves.toBe(`word ${t + 1} of ${want.words.length}: ${want.words[t]}`);
+      await expect(panel.getAttribute('data-word')).resolves.toBe(want.words[t]);
+      expect(maxDiff(numbers(await panel.getAttribute('data-alpha')), want.alphas[t]!), `stepped word ${t}`).toBeLessThanOrEqual(1e-4);
+      expect(await panel.getAttribute('data-legend')).not.toBe('');
+      const box = (await panel.boundingBox())!;
+      await page.mouse.move(box.x + box.width / 2, box.y + box.height / 3);
+      await expect(panel.getAttribute('data-hover')).resolves.toMatch(/^y\d+ × x\d+: /);
+    }
+    await expect(page.isDisabled('#word-next')).resolves.toBe(true);
+    if (want.words.length < 2) return;
+    await page.click('#word-prev');
+    await expect(page.textContent('#word-label')).resolves.toBe(`word ${want.words.length - 1} of ${want.words.length}: ${want.words.at(-2)}`);
+  }
 });

@@ -40,36 +40,40 @@ export function wordMatrix(row: CaptionAttentionRow, t: number): Matrix {
   };
 }
 
-/** One panel per word into `box`: its attention over the scene (legend, weight under the pointer; `data-alpha` holds α over the grid), the scene's strokes drawn over it. */
+/** One panel per word into `box` (drawCaptionPanel each). */
 export function drawCaptionPanels(box: HTMLElement, row: CaptionAttentionRow, pixelMax: number, cell = 6): void {
-  row.words.forEach((word, t) => {
-    const { figure, canvas } = mapFigure(`${t + 1}. ${word}${row.hard ? ' (location taken outlined)' : ''}`);
-    box.append(figure);
-    const m = wordMatrix(row, t);
-    const options = { cell, minLabelCell: Infinity, scale: 'relative' as const };
-    drawHeatmap(canvas, m, options);
-    const ctx = canvas.getContext('2d');
-    if (ctx) {
-      const { left, top } = heatmapLayout(m, options, () => 0);
-      const dpr = globalThis.devicePixelRatio || 1;
-      ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-      for (let i = 0; i < row.height * row.width; i++) {
-        const v = Number(row.pixels[i]) / pixelMax;
-        if (v <= 0) continue;
-        ctx.fillStyle = `rgba(0,0,0,${(0.6 * Math.min(1, v)).toFixed(3)})`;
-        ctx.fillRect(left + (i % row.width) * cell, top + Math.floor(i / row.width) * cell, cell, cell);
-      }
-      if (row.hard) {
-        const alpha = Array.from(row.alphas[t]!);
-        const at = alpha.indexOf(Math.max(...alpha));
-        ctx.strokeStyle = '#d62728';
-        ctx.lineWidth = 2;
-        ctx.strokeRect(left + (at % row.grid.cols) * row.grid.stride * cell, top + Math.floor(at / row.grid.cols) * row.grid.stride * cell, row.grid.window * cell, row.grid.window * cell);
-      }
+  row.words.forEach((_, t) => drawCaptionPanel(box, row, t, pixelMax, cell));
+}
+
+/** Word `t`'s panel into `box`: its attention over the scene (legend, weight under the pointer; `data-alpha` holds α over the grid), the scene's strokes drawn over it. */
+export function drawCaptionPanel(box: HTMLElement, row: CaptionAttentionRow, t: number, pixelMax: number, cell = 6): void {
+  const word = row.words[t]!;
+  const { figure, canvas } = mapFigure(`${t + 1}. ${word}${row.hard ? ' (location taken outlined)' : ''}`);
+  box.append(figure);
+  const m = wordMatrix(row, t);
+  const options = { cell, minLabelCell: Infinity, scale: 'relative' as const };
+  drawHeatmap(canvas, m, options);
+  const ctx = canvas.getContext('2d');
+  if (ctx) {
+    const { left, top } = heatmapLayout(m, options, () => 0);
+    const dpr = globalThis.devicePixelRatio || 1;
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    for (let i = 0; i < row.height * row.width; i++) {
+      const v = Number(row.pixels[i]) / pixelMax;
+      if (v <= 0) continue;
+      ctx.fillStyle = `rgba(0,0,0,${(0.6 * Math.min(1, v)).toFixed(3)})`;
+      ctx.fillRect(left + (i % row.width) * cell, top + Math.floor(i / row.width) * cell, cell, cell);
     }
-    canvas.dataset.word = word;
-    canvas.dataset.alpha = Array.from(row.alphas[t]!).join(' ');
-  });
+    if (row.hard) {
+      const alpha = Array.from(row.alphas[t]!);
+      const at = alpha.indexOf(Math.max(...alpha));
+      ctx.strokeStyle = '#d62728';
+      ctx.lineWidth = 2;
+      ctx.strokeRect(left + (at % row.grid.cols) * row.grid.stride * cell, top + Math.floor(at / row.grid.cols) * row.grid.stride * cell, row.grid.window * cell, row.grid.window * cell);
+    }
+  }
+  canvas.dataset.word = word;
+  canvas.dataset.alpha = Array.from(row.alphas[t]!).join(' ');
 }
 
 /** The painted scene [H, W] (raw values) as a matrix for display, scaled to 0 … 1. */

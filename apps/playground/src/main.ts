@@ -4,8 +4,9 @@
 
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { causalMask, hasTokens, imageConfig, modelTask, localWindowMask, paddingMask, sinusoidalTable, takesPairs, tokenConfig, type ImageToTextConfig, type TokenModelConfig } from '@attend/core';
-import { captionScene, drawCaptionPanels, sceneMatrix } from './caption-view.js';
+import { causalMask, hasTokens, imageConfig, modelTask, localWindowMask, numAttentionHeads, numDecoderLayers, paddingMask, sinusoidalTable, takesPairs, tokenConfig, type ImageToTextConfig, type LabeledFeatures, type TokenModelConfig } from '@attend/core';
+import { attentionChoices, pickedIndex, stepWord, testDigits, testScene, wordLabel } from './caption-steps.js';
+import { captionScene, drawCaptionPanel, drawCaptionPanels, sceneMatrix, type CaptionResult } from './caption-view.js';
 import { decodeWithAttention, encodeInput, type DecodeResult, type Sessions } from './decode.js';
 import { decodeSettings, generatesText } from './decode-controls.js';
 import { pickedFromDrop, pickedFromInput } from './drop.js';
@@ -164,13 +165,20 @@ dropZone.addEventListener('drop', (e) => {
 
 // 2. Running ---------------------------------------------------------------------------------
 
+/** The caption shown, and the word whose panel is shown large (stepped with previous / next). */
+let caption: { result: CaptionResult; at: number; pixelMax: number } | undefined;
+/** The test digits of the digits8x8.csv the user gave (caption-steps.ts). */
+let sceneDigits: LabeledFeatures[] | undefined;
+
 function clearRun(): void {
   $('output-text').textContent = '';
   for (const key of ['ids', 'label', 'probabilities']) delete $('output-text').dataset[key];
   $('latency').textContent = '';
   showError('run-error', undefined);
   for (const id of ['cross-maps', 'self-maps', 'encoder-maps', 'cls-maps', 'rollout-maps', 'head-grid', 'where-maps']) $(id).replaceChildren();
-  for (const id of ['image-attention-block', 'head-view-block', 'where-block']) $(id).hidden = true;
+  for (const id of ['image-attention-block', 'head-view-block', 'where-block', 'caption-steps']) $(id).hidden = true;
+  $('word-panel').replaceChildren();
+  caption = undefined;
   const slider = $<HTMLInputElement>('step-slider');
   slider.max = '0';
   slider.disabled = true;
@@ -320,6 +328,8 @@ function showInputs(folder: ModelFolder): void {
   $('decode-controls').hidden = !generatesText(folder.config);
   $('step-row').hidden = modelTask(folder.config).endsWith('classification') || captioner !== undefined; // a classifier answers in one call, a captioner shows every word at once: no steps
   $('image-run').textContent = captioner ? 'Caption' : 'Classify';
+  $('scene-picker').hidden = !captioner;
+  if (captioner) showAttentionChoices(captioner);
   $('image-verb').textContent = captioner ? 'caption' : 'classify';
   const placeholders: Record<string, string> = { 'text-generation': 'a prompt to continue, e.g. the ', 'text-classification': 'a text to classify', translation: 'a source sentence, e.g. march 3rd, 2021' };
   ($('input-text') as HTMLInputElement).placeholder = placeholders[modelTask(folder.config)] ?? '';
@@ -398,17 +408,41 @@ async function classifyPainted(): Promise<void> {
   }
 }
 
-/** A captioner: the painted scene's caption, and per word its attention over the scene (caption-view.ts) under "Where the model looked". */
+/** The layer and head selects of a captioner with several (a vision-encoder-decoder); hidden for the LSTM captioner. */
+function showAttentionChoices(config: ImageToTextConfig): void {
+  const choices = attentionChoices(numDecoderLayers(config), numAttentionHeads(config));
+  for (const [id, options] of [['caption-layer', choices.layers], ['caption-head', choices.heads]] as const) {
+    $(id).replaceChildren(...options.map((o) => new Option(o.label, o.value, o.value === '', o.value === '')));
+    $(`${id}-label`).hidden = options.length === 0;
+  }
+}
+
+/** Word `caption.at`'s panel, large, with its position among the words. */
+function showWord(): void {
+  if (!caption) return;
+  const { result, at, pixelMax } = caption;
+  $('word-label').textContent = wordLabel(result.words, at);
+  $('word-panel').replaceChildren();
+  if (result.words.length > 0) drawCaptionPanel($('word-panel'), result, at, pixelMax, 16);
+  ($('word-prev') as HTMLButtonElement).disabled = at === 0;
+  ($('word-next') as HTMLButtonElement).disabled = at >= result.words.length - 1;
+}
+
+/** A captioner: the painted scene's caption, and per word its attention over the scene (caption-view.ts) under "Where the model looked": one word large (stepped), then every word. */
 async function captionPainted(folder: ModelFolder, sessions: { encoder: OnnxModel; decoder: OnnxModel }): Promise<void> {
   clearRun();
   setBusy(true);
   try {
-    const r = await captionScene(sessions, textTokenizer(folder), pixels);
+    const pick = { layer: pickedIndex(($('caption-layer') as HTMLSelectElement).value), head: pickedIndex(($('caption-head') as HTMLSelectElement).value) };
+    const r = await captionScene(sessions, textTokenizer(folder), pixels, pick);
     const out = $('output-text');
     out.textContent = r.output;
     $('latency').textContent = `${loaded?.opened.device ?? ''} · ${r.ms.toFixed(1)} ms · ${r.words.length} words`;
     $('where-block').hidden = false;
-    drawCaptionPanels($('where-maps'), r, 1 / captionerOf(folder.config)!.pixelScale);
+    $('caption-steps').hidden = false;
+    caption = { result: r, at: 0, pixelMax: 1 / captionerOf(folder.config)!.pixelScale };
+    showWord();
+    drawCaptionPanels($('where-maps'), r, caption.pixelMax);
     document.body.dataset.run = 'done';
   } catch (error) {
     showError('run-error', error);
@@ -418,6 +452,42 @@ async function captionPainted(folder: ModelFolder, sessions: { encoder: OnnxMode
 }
 
 $('image-run').addEventListener('click', () => void classifyPainted());
+for (const [id, by] of [['word-prev', -1], ['word-next', 1]] as const) {
+  $(id).addEventListener('click', () => {
+    if (!caption) return;
+    caption.at = stepWord(caption.at, by, caption.result.words.length);
+    showWord();
+  });
+}
+for (const id of ['caption-layer', 'caption-head']) $(id).addEventListener('change', () => void classifyPainted());
+$('digits-input').addEventListener('change', () => {
+  const file = ($('digits-input') as HTMLInputElement).files?.[0];
+  if (!file) return;
+  void file
+    .text()
+    .then((text) => {
+      sceneDigits = testDigits(text, file.name);
+      $('scene-info').textContent = `${file.name}: ${sceneDigits.length} test digits`;
+      ($('scene-draw') as HTMLButtonElement).disabled = false;
+      showError('run-error', undefined);
+    })
+    .catch((error: unknown) => showError('run-error', error));
+});
+$('scene-draw').addEventListener('click', () => {
+  const captioner = loaded && captionerOf(loaded.folder.config);
+  if (!captioner || !sceneDigits) return;
+  try {
+    const n = Number(($('scene-number') as HTMLInputElement).value);
+    const scene = testScene(sceneDigits, captioner, n);
+    pixels = Float32Array.from(scene.pixels, (v) => v / captioner.pixelScale);
+    $('scene-info').textContent = `test scene ${n}: "${scene.caption}"`;
+    ($('scene-number') as HTMLInputElement).value = String(n + 1);
+    clearRun();
+    drawImage();
+  } catch (error) {
+    showError('run-error', error);
+  }
+});
 
 // 3. Attention ---------------------------------------------------------------------------------
 

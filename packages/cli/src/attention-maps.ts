@@ -12,11 +12,12 @@
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { hasTokens, tokenizerFromJSON, type ModelConfig, type AttentionPick } from '@attend/core';
+import { hasTokens, tokenizerFromJSON, type ModelConfig } from '@attend/core';
 import { CliError } from './errors.js';
+import { checkHardInference } from './hard-inference.js';
 import { folderKind } from './model-folder.js';
 import type { AttentionSet } from './models/attention.js';
-import type { KindAttention } from './models/kind.js';
+import type { CaptionPick, KindAttention } from './models/kind.js';
 import { cliKind } from './models/registry.js';
 
 export type { AttentionSet };
@@ -25,17 +26,18 @@ export interface InputAttention extends KindAttention {
   config: ModelConfig;
 }
 
-/** The attention maps of `text` (a vit-classifier: one CSV line of pixel values) under the model in `dir`; `pick`: a captioner's layer and head. */
-export async function inputAttention(dir: string, text: string, pick: AttentionPick = {}): Promise<InputAttention> {
+/** The attention maps of `text` (a vit-classifier: one CSV line of pixel values) under the model in `dir`; `pick`: a captioner's layer and head, and hard attention's reading. */
+export async function inputAttention(dir: string, text: string, pick: CaptionPick = {}): Promise<InputAttention> {
   return (await folderKind(dir)) === 'export' ? fromExport(dir, text, pick) : fromCheckpoint(dir, text, pick);
 }
 
-async function fromCheckpoint(dir: string, text: string, pick: AttentionPick): Promise<InputAttention> {
+async function fromCheckpoint(dir: string, text: string, pick: CaptionPick): Promise<InputAttention> {
   const t = await import('@attend/transformer');
   await t.setupBackend();
   const { model, config, tokenizer: tokenizerJson } = await t.loadCheckpoint(dir);
   try {
     if (tokenizerJson === undefined && hasTokens(config)) throw new CliError(`${dir}: no tokenizer.json; cannot encode text for this checkpoint`);
+    checkHardInference(config, pick);
     const tokenizer = tokenizerJson === undefined ? undefined : tokenizerFromJSON(tokenizerJson, join(dir, 'tokenizer.json'));
     return { config, ...(await cliKind(config).attention.checkpoint(t, model, config, tokenizer, text, pick)) };
   } finally {
@@ -43,13 +45,14 @@ async function fromCheckpoint(dir: string, text: string, pick: AttentionPick): P
   }
 }
 
-async function fromExport(dir: string, text: string, pick: AttentionPick): Promise<InputAttention> {
+async function fromExport(dir: string, text: string, pick: CaptionPick): Promise<InputAttention> {
   const { readFolderConfig } = await import('@attend/runtime-onnx');
   const configPath = join(dir, 'config.json');
   const bytes = await readFile(configPath).catch(() => {
     throw new CliError(`${configPath}: missing (no such file)`);
   });
   const config = readFolderConfig(new Uint8Array(bytes), configPath);
+  checkHardInference(config, pick);
   return { config, ...(await cliKind(config).attention.export(dir, config, text, pick)) };
 }
 

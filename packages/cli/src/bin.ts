@@ -5,7 +5,7 @@
 // or missing flag, bad flag value), 130 training interrupted by Ctrl-C (checkpoint kept).
 
 import { Command, CommanderError, Option } from 'commander';
-import { PRESETS, RNN_ATTENTIONS, RNN_CELLS, SYNTHETIC_CLASSIFICATION_TASKS, SYNTHETIC_TASKS } from '@attend/core';
+import { HARD_INFERENCES, PRESETS, RNN_ATTENTIONS, RNN_CELLS, SYNTHETIC_CLASSIFICATION_TASKS, SYNTHETIC_TASKS } from '@attend/core';
 import { CAPTIONERS } from './models/captioner-flag.js';
 import { DIGIT_SCENES_TASK } from './caption-data.js';
 import { NODE_DEVICES } from '@attend/runtime-onnx';
@@ -206,6 +206,11 @@ pull continues where it stopped when run again.`,
   )
   .action(async (repo, o) => (await import('./commands/pull.js')).pullCommand(repo, o));
 
+/** --hard-inference (infer, eval, attention): how a hard-attention captioner reads the image at test time. */
+function hardInferenceOption(): Option {
+  return new Option('--hard-inference <reading>', 'a hard-attention image-captioner at test time: argmax (the location of largest α; default) or expectation (the expected context Σ α a, as Xu et al. §4.1 compare)').choices(HARD_INFERENCES);
+}
+
 /** The options of the commands that run a model: inputs, device, decoding strategy, --json. */
 function runOptions(command: Command): Command {
   return command
@@ -233,6 +238,7 @@ runOptions(
 )
   .option('--batch-size <n>', `inputs per model call (at most ${MAX_INFER_BATCH}); outputs are written batch by batch`, positiveInt, DEFAULT_INFER_BATCH)
   .option('--pair <text>', 'a classifier with token types (BERT): the second text of a sentence pair, for each input')
+  .addOption(hardInferenceOption())
   .addHelpText(
     'after',
     `
@@ -298,6 +304,7 @@ program
   .option('--scene-digits <n>', 'image-captioner: digits per scene, N or MIN-MAX (default 1-4)')
   .option('--clutter <n>', 'image-captioner: fragments of other digits per scene (default 0)', nonNegativeInt)
   .option('--seed <n>', 'image-captioner: seed of the test scenes (default 1)', seed)
+  .addOption(hardInferenceOption())
   .option('--batch-size <n>', 'rows (LM: windows) run through the model at once', positiveInt, 32)
   .addOption(new Option('--device <device>', 'export folders: onnxruntime-node cpu or cuda (falls back to cpu), or onnxruntime-web wasm').choices(NODE_DEVICES).default('cpu'))
   .option('--device-id <n>', 'cuda: the GPU index (default 0)', nonNegativeInt)
@@ -329,6 +336,7 @@ program
   .option('--out <dir>', 'folder for the SVG figures', 'attention')
   .option('--head <n>', 'terminal view of this head instead of the mean of the heads (a captioner: its figure too)', nonNegativeInt)
   .option('--layer <n>', "a Transformer captioner's figure: this decoder layer's cross-attention instead of the last's", nonNegativeInt)
+  .addOption(hardInferenceOption())
   .option('--quiet', 'no terminal view, only the figures', false)
   .addHelpText(
     'after',

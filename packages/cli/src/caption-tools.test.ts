@@ -9,8 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attend } from './test-utils/attend.js';
-import { writeBarDigits } from './test-utils/bar-digits.js';
-import { checkBench, checkEvalAgrees, checkInferAgrees, csvRow, SCENE_H as H, SCENE_W as W, scene, wordLines, writePng } from './test-utils/caption-scenes.js';
+import { checkBench, checkEvalAgrees, checkInferAgrees, csvRow, SCENE_H as H, SCENE_W as W, scene, trainLstmCaptioner, wordLines, writePng } from './test-utils/caption-scenes.js';
 
 let dir = '';
 let digits = '';
@@ -19,14 +18,7 @@ let exported = '';
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'attend-caption-tools-'));
-  digits = await writeBarDigits(dir);
-  run = join(dir, 'soft');
-  exported = join(dir, 'soft-onnx');
-  // Long enough at this rate for the captions to hold words (an untrained captioner says nothing).
-  const trained = await attend(['train', '--task', 'digit-scenes', '--digits-csv', digits, '--captioner', 'soft', '--steps', '30', '--lr', '0.02', '--eval-every', '30', '--d-model', '16', '--batch-size', '8', '--examples', '64', '--dev-size', '8', '--canvas', `${H}x${W}`, '--scene-digits', '1-2', '--out', run]);
-  expect(trained.stderr).toBe('');
-  const e = await attend(['export', run, '--out', exported]);
-  expect(e.stderr).toBe('');
+  ({ digits, run, exported } = await trainLstmCaptioner(dir, 'soft'));
 }, 240_000);
 
 afterAll(async () => {

@@ -9,6 +9,7 @@ import { hasTokens, imageToTextConfig, decodeResults, encoderInputIds, encoderPa
 import { resolveDevice, type Classification, type Device, type OnnxRnnSeq2SeqModel, type OnnxSeq2SeqModel, type OpenExportFolderOptions } from '@attend/runtime-onnx';
 import { CliError, InputError } from './errors.js';
 import { folderKind } from './model-folder.js';
+import { checkHardInference, hardInferenceFlag, type HardInferenceOption } from './hard-inference.js';
 
 export type InferDevice = Extract<Device, 'cpu' | 'cuda' | 'wasm'>;
 
@@ -177,12 +178,15 @@ function textTokenizer(tokenizer: Tokenizer | undefined, config: ModelConfig): T
   return tokenizer;
 }
 
-/** Opens a checkpoint (tfjs, device cpu only) or an export folder (onnxruntime on `device`). */
-export async function openModel(dir: string, device: InferDevice = 'cpu', deviceId?: number): Promise<ModelRunner> {
+/**
+ * Opens a checkpoint (tfjs, device cpu only) or an export folder (onnxruntime on `device`);
+ * `run.hardInference`: how a hard-attention captioner reads the image (refused for other models).
+ */
+export async function openModel(dir: string, device: InferDevice = 'cpu', deviceId?: number, run: HardInferenceOption = {}): Promise<ModelRunner> {
   checkDevice(device, deviceId);
-  if ((await folderKind(dir)) === 'export') return openExport(dir, device, deviceId);
+  if ((await folderKind(dir)) === 'export') return openExport(dir, device, deviceId, run);
   if (device !== 'cpu') throw new CliError(`--device ${device} needs an export folder (attend export); checkpoints run on tfjs`, 2);
-  return openCheckpoint(dir);
+  return openCheckpoint(dir, run);
 }
 
 /** `--device` and `--device-id` checked against runtime-onnx's device table (a usage error, exit 2). */
@@ -194,14 +198,17 @@ export function checkDevice(device: InferDevice, deviceId: number | undefined): 
   }
 }
 
-async function openCheckpoint(dir: string): Promise<ModelRunner> {
-  const { classify, forwardLogits, imageBatch, imageTrainBatch, loadCheckpoint, setupBackend, tfjsStepFunction, tfjsTranslator, translate } = await import('@attend/transformer');
+async function openCheckpoint(dir: string, run: HardInferenceOption): Promise<ModelRunner> {
+  const { classify, forwardLogits, imageBatch, imageTrainBatch, loadCheckpoint, setHardInference, setupBackend, tfjsStepFunction, tfjsTranslator, translate } = await import('@attend/transformer');
   const backend = await setupBackend();
   const checkpoint = await loadCheckpoint(dir);
   const { model, config } = checkpoint;
-  if (checkpoint.tokenizer === undefined && hasTokens(config)) {
+  try {
+    if (checkpoint.tokenizer === undefined && hasTokens(config)) throw new CliError(`${dir}: no tokenizer.json; cannot encode text for this checkpoint`);
+    if (run.hardInference) hardInferenceFlag(() => setHardInference(model, run.hardInference!));
+  } catch (error) {
     model.dispose();
-    throw new CliError(`${dir}: no tokenizer.json; cannot encode text for this checkpoint`);
+    throw error;
   }
   const tokenizer = checkpoint.tokenizer === undefined ? undefined : tokenizerFromJSON(checkpoint.tokenizer, join(dir, 'tokenizer.json'));
   return {
@@ -288,10 +295,18 @@ export async function openExportOn(dir: string, device: InferDevice, options: Om
   return { opened, kvCache, runtime: `onnxruntime-${DEVICES[device].runtime} (${opened.device}${fallback ? `; ${fallback.device} unavailable: ${fallback.reason}` : ''}${cache})` };
 }
 
-async function openExport(dir: string, device: InferDevice, deviceId: number | undefined): Promise<ModelRunner> {
+async function openExport(dir: string, device: InferDevice, deviceId: number | undefined, run: HardInferenceOption): Promise<ModelRunner> {
   const { opened, runtime } = await openExportOn(dir, device, deviceId === undefined ? {} : { deviceId });
   const rt = await import('@attend/runtime-onnx');
   const { config, tokenizer, sessions, fallbacks } = opened;
+  try {
+    checkHardInference(config, run);
+    // The graphs are asked too: a hard export made before the decoder step took use_expectation reads the arg-max only.
+    if (run.hardInference && 'encoder' in sessions) hardInferenceFlag(() => rt.onnxCaptioner(sessions, run));
+  } catch (error) {
+    await opened.release();
+    throw error;
+  }
   const fallback = fallbacks[0];
   const first = 'model' in sessions ? sessions.model : sessions.encoder;
   return {
@@ -318,7 +333,7 @@ async function openExport(dir: string, device: InferDevice, deviceId: number | u
     async caption(pixels, count, strategy) {
       const captioner = captionerConfig(config);
       if (!('encoder' in sessions)) throw wrongPreset(config, 'caption images');
-      const out = await translateWith(rt.onnxCaptioner(sessions), { pixels, batchSize: count }, { maxNewTokens: captioner.maxSeqLen - 1, strategy });
+      const out = await translateWith(rt.onnxCaptioner(sessions, run), { pixels, batchSize: count }, { maxNewTokens: captioner.maxSeqLen - 1, strategy });
       return out.map((ids) => textTokenizer(tokenizer, config).decode(ids));
     },
     async lmLogits(ids, batchSize, seqLen) {

@@ -17,7 +17,7 @@ export * from './quantize-matmul.js';
 export * from './models/encoder-decoder/session.js';
 export { DECODER_LM_FILES } from './models/decoder-lm/export.js';
 export { CAPTIONER_FILES, exportCaptioner } from './models/image-captioner/export.js';
-export { CAPTION_ATTENTION, captionerLogits, captionerStepFunction, captionerTranslator, captionImages, type Caption, type CaptionerSessions, type ImageSource } from './models/image-captioner/session.js';
+export { CAPTION_ATTENTION, captionerLogits, captionerStepFunction, captionerTranslator, captionImages, USE_EXPECTATION, type Caption, type CaptionerSessions, type CaptionRunOptions, type ImageSource } from './models/image-captioner/session.js';
 export { exportVisionEncoderDecoder } from './models/vision-encoder-decoder/export.js';
 export { captionVisionImages, visionCaptionerTranslator, visionCaptionLogits, visionCaptionStepFunction, type VisionEncoderDecoderSessions } from './models/vision-encoder-decoder/session.js';
 export * from './classify.js';

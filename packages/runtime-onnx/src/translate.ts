@@ -2,10 +2,10 @@
 // RuntimeKind's `translator`) and core's decoding loop — the same `translate` as
 // @attend/transformer's, whose first argument is a Translator too.
 
-import { ShapeError, translateWith, type Translator, type TranslateOptions } from '@attend/core';
+import { hardCaptionerConfig, ShapeError, translateWith, type Translator, type TranslateOptions } from '@attend/core';
 import { runtimeKind } from './models/registry.js';
 import type { SourceBatch } from './models/encoder-decoder/session.js';
-import type { ImageSource } from './models/image-captioner/session.js';
+import type { CaptionRunOptions, ImageSource } from './models/image-captioner/session.js';
 import type { OnnxModel } from './session.js';
 
 /** The encoder and decoder sessions of an encoder–decoder export (encoder-decoder or rnn-seq2seq) as core's Translator. */
@@ -16,12 +16,17 @@ export function onnxTranslator(sessions: { encoder: OnnxModel; decoder: OnnxMode
   return translator(sessions);
 }
 
-/** The encoder and decoder sessions of a captioner's export (task image-to-text) as core's Translator over images: its RuntimeKind's `captioner`. */
-export function onnxCaptioner(sessions: { encoder: OnnxModel; decoder: OnnxModel }): Translator<ImageSource> {
+/**
+ * The encoder and decoder sessions of a captioner's export (task image-to-text) as core's
+ * Translator over images: its RuntimeKind's `captioner`. `options.hardInference` is refused in one
+ * line (a ConfigError) for a model without hard attention.
+ */
+export function onnxCaptioner(sessions: { encoder: OnnxModel; decoder: OnnxModel }, options: CaptionRunOptions = {}): Translator<ImageSource> {
   const config = sessions.decoder.config;
   const captioner = runtimeKind(config).captioner;
   if (!captioner) throw new ShapeError(`captioning needs a captioner's export; this model is a '${config.preset}'`);
-  return captioner(sessions);
+  if (options.hardInference) hardCaptionerConfig(config, options.hardInference);
+  return captioner(sessions, options);
 }
 
 /**

@@ -8,6 +8,8 @@
 
 import { join } from 'node:path';
 import { captionAttentionSvg, modelTask, numAttentionHeads, type AttentionPick } from '@attend/core';
+import type { HardInferenceOption } from '../hard-inference.js';
+import type { CaptionPick } from '../models/kind.js';
 import { headWeights, inputAttention, terminalHeatmap } from '../attention-maps.js';
 import { CliError } from '../errors.js';
 import { writeFileAtomic } from '../files.js';
@@ -15,7 +17,7 @@ import { attentionHeatmapSvg } from '../plots.js';
 import { stnFigureSvg } from '../stn-figure.js';
 import { glimpseSvg } from '../glimpse-figure.js';
 
-export interface AttentionCommandOptions {
+export interface AttentionCommandOptions extends HardInferenceOption {
   out: string;
   head?: number;
   /** A captioner's figure: this cross-attention layer instead of the last. */
@@ -24,8 +26,8 @@ export interface AttentionCommandOptions {
   quiet: boolean;
 }
 
-/** Writes one SVG per attention kind into `out` (a captioner's: the layer and head `pick` names); returns their paths. */
-export async function writeAttentionFigures(model: string, input: string, out: string, pick: AttentionPick = {}) {
+/** Writes one SVG per attention kind into `out` (a captioner's: the layer and head `pick` names, read as its hardInference says); returns their paths. */
+export async function writeAttentionFigures(model: string, input: string, out: string, pick: CaptionPick = {}) {
   const result = await inputAttention(model, input, pick);
   const files: string[] = [];
   if (result.stn) {
@@ -41,7 +43,7 @@ export async function writeAttentionFigures(model: string, input: string, out: s
   }
   if (result.caption) {
     const file = join(out, 'attention-caption.svg');
-    const kind = result.caption.hard ? 'hard attention: α, and the location taken outlined' : `soft attention: α${pickLabel(pick)}`;
+    const kind = result.caption.hard ? 'hard attention: α, and the location taken outlined' : pick.hardInference === 'expectation' ? 'hard attention read as the expectation Σ α a: α' : `soft attention: α${pickLabel(pick)}`;
     await writeFileAtomic(file, captionAttentionSvg([result.caption], `each word's attention over the image (${kind}; the window of each location coloured by its weight)`));
     files.push(`${file} (${result.caption.words.length} words over a ${result.caption.grid.rows}×${result.caption.grid.cols} grid)`);
   }
@@ -74,7 +76,7 @@ function pickLabel(pick: AttentionPick): string {
 }
 
 export async function attentionCommand(model: string, input: string, o: AttentionCommandOptions): Promise<void> {
-  const { result, files } = await writeAttentionFigures(model, input, o.out, { ...(o.layer === undefined ? {} : { layer: o.layer }), ...(o.head === undefined ? {} : { head: o.head }) });
+  const { result, files } = await writeAttentionFigures(model, input, o.out, { ...(o.layer === undefined ? {} : { layer: o.layer }), ...(o.head === undefined ? {} : { head: o.head }), ...(o.hardInference === undefined ? {} : { hardInference: o.hardInference }) });
   const heads = numAttentionHeads(result.config);
   if (o.head !== undefined && o.head >= heads) throw new CliError(`--head: ${o.head} is out of range; the model has ${heads} heads (0–${heads - 1})`, 2);
   if (o.layer !== undefined && !result.caption) throw new CliError('--layer: only a captioner\'s figure takes it (the other figures show every layer)', 2);

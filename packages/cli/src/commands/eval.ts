@@ -42,11 +42,12 @@ import { evalCaptions, type CaptionEvalOptions } from '../caption-eval.js';
 import { CliError } from '../errors.js';
 import { fileLines, textPieces } from '../files.js';
 import { maxNewTokensOf } from '../inputs.js';
+import type { HardInferenceOption } from '../hard-inference.js';
 import { openModel, type InferDevice, type ModelRunner } from '../runner.js';
 import { isImageCsvHeader } from '../train-data.js';
 import { reportFallback } from './infer.js';
 
-export interface EvalCommandOptions extends Omit<CaptionEvalOptions, 'batchSize'> {
+export interface EvalCommandOptions extends Omit<CaptionEvalOptions, 'batchSize'>, HardInferenceOption {
   pairs?: string;
   text?: string;
   csv?: string;
@@ -337,7 +338,7 @@ function dataFlag(o: EvalCommandOptions): { flag: DataFlag; path: string } {
 
 export async function evalCommand(model: string, o: EvalCommandOptions): Promise<void> {
   const { flag, path } = dataFlag(o);
-  const runner = await openModel(model, o.device, o.deviceId);
+  const runner = await openModel(model, o.device, o.deviceId, { hardInference: o.hardInference });
   try {
     reportFallback(runner, o.device);
     const { config, tokenizer } = runner;
@@ -371,7 +372,7 @@ export async function evalCommand(model: string, o: EvalCommandOptions): Promise
       }
     }
     if (o.json) {
-      console.log(JSON.stringify({ model, file: path, preset: config.preset, task, runtime: runner.runtime, ...(task === 'translation' || task === 'image-to-text' ? { strategy: 'greedy' } : {}), examples: report.examples, metrics: report.metrics }));
+      console.log(JSON.stringify({ model, file: path, preset: config.preset, task, runtime: runner.runtime, ...(task === 'translation' || task === 'image-to-text' ? { strategy: 'greedy' } : {}), ...(o.hardInference ? { hardInference: o.hardInference } : {}), examples: report.examples, metrics: report.metrics }));
     } else {
       console.log(`${model} (${config.preset}, ${runner.runtime}) on ${path}${task === 'text-generation' ? '' : `: ${count(report.examples)} ${task === 'translation' ? 'pairs, greedy' : task === 'image-classification' ? 'images' : task === 'image-to-text' ? 'scenes, greedy' : 'rows'}`}`);
       for (const line of report.lines) console.log(line);

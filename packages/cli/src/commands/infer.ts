@@ -14,10 +14,11 @@ import { imageConfig, imageInputConfig, modelTask, pairRefusal, type Classificat
 import { withPngLines } from '../png-input.js';
 import { aPreset, CliError, InputError } from '../errors.js';
 import { batchesOf, DEFAULT_INFER_BATCH, imageInputs, inputLines, isImageHeader, maxNewTokensOf, MAX_INFER_BATCH, strategyOf, warnUnknown, type LengthOptions, type StrategyOptions } from '../inputs.js';
+import type { HardInferenceOption } from '../hard-inference.js';
 import { openModel, type InferDevice, type ModelRunner } from '../runner.js';
 import { parseTextCsv } from '../train-data.js';
 
-export interface InferCommandOptions extends StrategyOptions, LengthOptions {
+export interface InferCommandOptions extends StrategyOptions, LengthOptions, HardInferenceOption {
   file?: string;
   device: InferDevice;
   /** cuda: the GPU index. */
@@ -143,7 +144,7 @@ export async function inferCommand(model: string, texts: string[], o: InferComma
   // The first batch is read before the model loads: a missing file or no input fails fast.
   const first = await batches.next();
   if (first.done) throw new CliError('no input lines to run the model on');
-  const runner = await openModel(model, o.device, o.deviceId);
+  const runner = await openModel(model, o.device, o.deviceId, { hardInference: o.hardInference });
   try {
     if (command === 'translate' && modelTask(runner.config) !== 'translation') {
       const use = modelTask(runner.config) === 'text-generation' ? 'attend generate' : 'attend infer';

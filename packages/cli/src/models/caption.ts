@@ -6,9 +6,10 @@
 // Translator or an export's ONNX one, never a second pass — and `attend bench`'s timings of an
 // export: the teacher-forced forward, the per-word step and a whole greedy caption.
 
-import { captionWithAttention, ConfigError, createRng, translateWith, type AttentionPick, type CaptionAttentionRow, type CaptionLayout, type ImageToTextConfig, type TokenModelConfig, type Tokenizer, type Translator } from '@attend/core';
+import { captionWithAttention, ConfigError, createRng, translateWith, type AttentionPick, type HardInference, type CaptionAttentionRow, type CaptionLayout, type ImageToTextConfig, type TokenModelConfig, type Tokenizer, type Translator } from '@attend/core';
 import type { ExportSessions, ImageSource } from '@attend/runtime-onnx';
 import { CliError } from '../errors.js';
+import { hardInferenceFlag } from '../hard-inference.js';
 import { imageInputs } from '../inputs.js';
 import { withPngLines, type PngModelConfig } from '../png-input.js';
 import { noAttention } from './attention.js';
@@ -80,24 +81,27 @@ function captionStep(translator: Translator<ImageSource>, source: ImageSource) {
 /**
  * `attend attention` of a caption kind, from a checkpoint (its tfjs Translator with attention) or
  * an export folder (its ONNX Translator): the scene `text`, captioned with each word's attention
- * (captionAttention) laid over the image as `layout` says. `check` refuses a model with no
+ * (captionAttention) laid over the image as `layout` says (given hard attention's reading, when
+ * `pick` has one). `check` refuses a model with no
  * attention to show, naming it (`where`).
  */
-export function captionAttentionOf<C extends ImageToTextConfig>(layout: (config: C) => CaptionLayout, check: (config: C, where: string) => void = () => {}): CliKind<C>['attention'] {
+export function captionAttentionOf<C extends ImageToTextConfig>(layout: (config: C, hardInference?: HardInference) => CaptionLayout, check: (config: C, where: string) => void = () => {}): CliKind<C>['attention'] {
   return {
-    async checkpoint(t, model, config, tokenizer, text, pick) {
+    async checkpoint(t, model, config, tokenizer, text, pick = {}) {
       check(config, 'the checkpoint');
       const pixels = await scenePixels(config, text);
-      return captionAttention(t.tfjsTranslator(model, { attention: true }), t.imageBatch(pixels, 1, config), config, tokenizer!, pixels, layout(config), 'the checkpoint', pick);
+      if (pick.hardInference) hardInferenceFlag(() => t.setHardInference(model, pick.hardInference!));
+      return captionAttention(t.tfjsTranslator(model, { attention: true }), t.imageBatch(pixels, 1, config), config, tokenizer!, pixels, layout(config, pick.hardInference), 'the checkpoint', pick);
     },
-    async export(dir, config, text, pick) {
+    async export(dir, config, text, pick = {}) {
       check(config, dir);
       const pixels = await scenePixels(config, text);
       const rt = await import('@attend/runtime-onnx/node');
       const { sessions, tokenizer, release } = await rt.openExport(dir);
       try {
         if (!('encoder' in sessions) || !tokenizer) throw new CliError(`${dir}: not a ${config.preset} export (an encoder, a decoder and a tokenizer)`);
-        return await captionAttention(rt.onnxCaptioner(sessions), { pixels, batchSize: 1 }, config, tokenizer, pixels, layout(config), dir, pick);
+        const translator = hardInferenceFlag(() => rt.onnxCaptioner(sessions, pick));
+        return await captionAttention(translator, { pixels, batchSize: 1 }, config, tokenizer, pixels, layout(config, pick.hardInference), dir, pick);
       } finally {
         await release();
       }

@@ -11,6 +11,7 @@ import type { ExportSessions } from '@attend/runtime-onnx';
 import type { Task as ServeTask } from '../serve/engine.js';
 import type { AttendModel, TrainBatch } from '@attend/transformer';
 import type { AttentionSet } from './attention.js';
+import type { HardInferenceOption } from '../hard-inference.js';
 import type { StnView } from '../stn-figure.js';
 import type { TrainData } from '../train-data.js';
 import type { TrainSettings } from '../train-settings.js';
@@ -64,6 +65,9 @@ export interface TrainKind<D extends TrainData = TrainData> {
   task(t: Transformer, data: D, tokenizer: Tokenizer | undefined, model: ModelConfig, s: TrainSettings): KindTask;
 }
 
+/** What a captioner's `attend attention` shows and runs: the layer and head, and hard attention's reading. */
+export type CaptionPick = AttentionPick & HardInferenceOption;
+
 /** The maps `attend attention` shows for one input, and the output the model gave for it. */
 export interface KindAttention {
   /** The decoded output (encoder–decoders) or the predicted class (vit-classifier). */
@@ -106,10 +110,10 @@ export interface CliKind<C extends ModelConfig> {
   readonly train: TrainKind;
   /** attend attention: the maps of `text` (a vit-classifier: a CSV line of pixel values). */
   readonly attention: {
-    /** From a checkpoint's tfjs model; `tokenizer` is there for every kind with text; `pick`: a captioner's --layer and --head. */
-    checkpoint(t: Transformer, model: AttendModel, config: C, tokenizer: Tokenizer | undefined, text: string, pick?: AttentionPick): Promise<KindAttention>;
+    /** From a checkpoint's tfjs model; `tokenizer` is there for every kind with text; `pick`: a captioner's --layer and --head (and --hard-inference). */
+    checkpoint(t: Transformer, model: AttendModel, config: C, tokenizer: Tokenizer | undefined, text: string, pick?: CaptionPick): Promise<KindAttention>;
     /** From the export folder `dir` (attention outputs: --with-attention). */
-    export(dir: string, config: C, text: string, pick?: AttentionPick): Promise<KindAttention>;
+    export(dir: string, config: C, text: string, pick?: CaptionPick): Promise<KindAttention>;
   };
   /** attend export --check: the checkpoint's `model` against the export folder `exportDir`. */
   parity(t: Transformer, model: AttendModel, config: C, exportDir: string): Promise<Parity>;

@@ -8,12 +8,29 @@ import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { expect } from 'vitest';
 import { attend } from './attend.js';
+import { writeBarDigits } from './bar-digits.js';
 
 /** The canvas of these tests: 12 × 24 pixels. */
 export const [SCENE_H, SCENE_W] = [12, 24];
 
 /** A scene's pixel values: bars of grey k/255 (exact in a PNG) where (i + k) % 5 === 0. */
 export const scene = (k: number): number[] => Array.from({ length: SCENE_H * SCENE_W }, (_, i) => ((i + k) % 5 === 0 ? (60 + 40 * k) / 255 : 0));
+
+/**
+ * Bar digits in `dir`, an image-captioner with `captioner` attention trained on them by `attend
+ * train` (long enough at this rate for its captions to hold words: an untrained captioner says
+ * nothing) and its export folder: the digits file, the checkpoint and the export.
+ */
+export async function trainLstmCaptioner(dir: string, captioner: 'soft' | 'hard'): Promise<{ digits: string; run: string; exported: string }> {
+  const digits = await writeBarDigits(dir);
+  const run = join(dir, captioner);
+  const exported = join(dir, `${captioner}-onnx`);
+  const trained = await attend(['train', '--task', 'digit-scenes', '--digits-csv', digits, '--captioner', captioner, '--steps', '30', '--lr', '0.02', '--eval-every', '30', '--d-model', '16', '--batch-size', '8', '--examples', '64', '--dev-size', '8', '--canvas', `${SCENE_H}x${SCENE_W}`, '--scene-digits', '1-2', '--out', run]);
+  expect(trained.stderr).toBe('');
+  const e = await attend(['export', run, '--out', exported]);
+  expect(e.stderr).toBe('');
+  return { digits, run, exported };
+}
 
 /** Pixel values as one CSV line. */
 export const csvRow = (values: number[]): string => values.map((v) => v.toFixed(4)).join(',');

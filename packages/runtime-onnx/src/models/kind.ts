@@ -7,7 +7,7 @@ import type { InferenceSession } from 'onnxruntime-common';
 import type { ModelConfig, Translator } from '@attend/core';
 import type { GraphSession, LoadedGraph } from '../graph-session.js';
 import type { SourceBatch } from './encoder-decoder/session.js';
-import type { ImageSource } from './image-captioner/session.js';
+import type { CaptionRunOptions, ImageSource } from './image-captioner/session.js';
 import type { OrtRuntime } from '../session.js';
 import { EXPORT_FILES } from '../folder-files.js';
 import type { FileBytes } from '../graph-file.js';
@@ -97,7 +97,7 @@ export interface RuntimeKind<C extends ModelConfig> {
   /** An encoder–decoder's two sessions as core's Translator (what `translate` decodes with); absent for kinds that do not translate. */
   readonly translator?: (sessions: { encoder: GraphSession; decoder: GraphSession }) => Translator<SourceBatch>;
   /** A captioner's two sessions as core's Translator over images (task image-to-text); absent for kinds that do not caption. */
-  readonly captioner?: (sessions: { encoder: GraphSession; decoder: GraphSession }) => Translator<ImageSource>;
+  readonly captioner?: (sessions: { encoder: GraphSession; decoder: GraphSession }, options?: CaptionRunOptions) => Translator<ImageSource>;
   /**
    * A captioner's teacher-forced logits [B, T, V] (and attention rows, when it has them) of the
    * captions `target` for the images `pixels`, over its two raw ONNX Runtime sessions as

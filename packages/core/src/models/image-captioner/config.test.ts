@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createModelConfig, parseModelConfig, type ModelConfigInput } from '../../config.js';
 import { ConfigError } from '../../errors.js';
 import { hfConfig, modelTask } from '../registry.js';
-import { featureGrid, featureLocations, type ImageCaptionerConfig } from './config.js';
+import { captionerAttentionLayout, featureGrid, featureLocations, hardCaptionerConfig, type ImageCaptionerConfig } from './config.js';
 
 const make = (fields: Record<string, unknown> = {}) => createModelConfig({ preset: 'image-captioner', vocabSize: 14, ...fields } as ModelConfigInput) as ImageCaptionerConfig;
 
@@ -46,5 +46,15 @@ describe('image-captioner config', () => {
     const config = make({ visualAttention: 'hard' });
     expect(parseModelConfig(JSON.stringify(config))).toEqual(config);
     expect(hfConfig(config)).toMatchObject({ model_type: 'attend-image-captioner', visual_attention: 'hard', attend: config });
+  });
+
+  it("hard attention's test-time choice: only a hard captioner takes it, and the expectation outlines no location", () => {
+    const hard = make({ visualAttention: 'hard' });
+    expect(hardCaptionerConfig(hard, 'expectation')).toBe(hard);
+    expect(() => hardCaptionerConfig(make(), 'expectation')).toThrow(/^hardInference: expectation needs an image-captioner with hard attention; this one has soft attention$/);
+    const other = createModelConfig({ preset: 'encoder-decoder', vocabSize: 14 });
+    expect(() => hardCaptionerConfig(other, 'argmax')).toThrow(/^hardInference: argmax needs an image-captioner with hard attention; this model is a encoder-decoder$/);
+    expect(captionerAttentionLayout(hard).hard).toBe(true);
+    expect(captionerAttentionLayout(hard, 'expectation').hard).toBe(false);
   });
 });

@@ -9,6 +9,7 @@
 import type { CaptionLayout } from '../../caption-figure.js';
 import { ConfigError } from '../../errors.js';
 import type { ModelKind } from '../kind.js';
+import type { ModelConfig } from '../registry.js';
 import { captionerConfig } from './hf.js';
 import { logitActivations } from '../stack.js';
 import { BASE_FIELDS, TOKEN_FIELDS, baseFields, int, num, oneOf, positive, tokenFields, type BaseFields, type TokenFields } from '../fields.js';
@@ -16,6 +17,15 @@ import { BASE_FIELDS, TOKEN_FIELDS, baseFields, int, num, oneOf, positive, token
 /** How the decoder looks at the feature grid: not at all (Show and Tell), soft or hard attention (Show, Attend and Tell). */
 export const VISUAL_ATTENTIONS = ['none', 'soft', 'hard'] as const;
 export type VisualAttention = (typeof VISUAL_ATTENTIONS)[number];
+
+/**
+ * How hard attention reads the grid at test time (Xu et al. §4.1 compare the two): the arg-max
+ * location's feature, or the expected context Σ_i α_i a_i. A run-time choice, not a config field:
+ * the same weights serve both (tfjs `CaptionerModel.hardInference`, the ONNX decoder step's
+ * `use_expectation` input).
+ */
+export const HARD_INFERENCES = ['argmax', 'expectation'] as const;
+export type HardInference = (typeof HARD_INFERENCES)[number];
 
 export interface ImageCaptionerConfig extends BaseFields, TokenFields {
   preset: 'image-captioner';
@@ -124,9 +134,24 @@ export function featureGrid(config: Pick<ImageCaptionerConfig, 'imageHeight' | '
   return { rows: side(config.imageHeight), cols: side(config.imageWidth) };
 }
 
-/** How α maps onto the scene (`attend attention`, the playground): the convolution's grid of windows; hard attention takes one location per word. */
-export function captionerAttentionLayout(config: ImageCaptionerConfig): CaptionLayout {
-  return { grid: { ...featureGrid(config), window: config.patchSize, stride: config.patchStride }, hard: config.visualAttention === 'hard' };
+/**
+ * How α maps onto the scene (`attend attention`, the playground): the convolution's grid of
+ * windows; hard attention takes one location per word (not with `hardInference` 'expectation',
+ * which reads every location by its weight).
+ */
+export function captionerAttentionLayout(config: ImageCaptionerConfig, hardInference: HardInference = 'argmax'): CaptionLayout {
+  return { grid: { ...featureGrid(config), window: config.patchSize, stride: config.patchStride }, hard: config.visualAttention === 'hard' && hardInference === 'argmax' };
+}
+
+/**
+ * `config` when `hardInference` can apply to it: an image-captioner with hard attention; else a
+ * ConfigError naming `hardInference` and what the model is.
+ */
+export function hardCaptionerConfig(config: ModelConfig, hardInference: HardInference): ImageCaptionerConfig {
+  const needs = `${hardInference} needs an image-captioner with hard attention`;
+  if (config.preset !== 'image-captioner') throw new ConfigError('hardInference', `${needs}; this model is a ${config.preset}`);
+  if (config.visualAttention !== 'hard') throw new ConfigError('hardInference', `${needs}; this one has ${config.visualAttention} attention`);
+  return config;
 }
 
 /** L, the locations of the feature grid. */

@@ -48,7 +48,9 @@ describe('image-captioner: ONNX encoder + decoder step equal tfjs', () => {
       let cell = enc.decoder_initial_cell_state!;
       for (let t = 0; t < T; t++) {
         const ids = Array.from({ length: B }, (_, b) => target.ids[b * T + t]!);
-        const out = await decoder.run({ input_ids: int64(ids, [B, 1]), encoder_hidden_states: enc.last_hidden_state!, hidden_state: hidden, cell_state: cell });
+        // A hard step also takes how it reads the grid: false, the arg-max (tfjs's default hardInference).
+        const reading: Record<string, ort.Tensor> = visualAttention === 'hard' ? { use_expectation: new ort.Tensor('bool', Uint8Array.of(0), [1]) } : {};
+        const out = await decoder.run({ input_ids: int64(ids, [B, 1]), encoder_hidden_states: enc.last_hidden_state!, hidden_state: hidden, cell_state: cell, ...reading });
         const got = out.logits!.data as Float32Array;
         const want = logits.flatMap((row) => row[t]!);
         expect(maxAbsDiff(got, want), `logits at step ${t}`).toBeLessThanOrEqual(TOLERANCE);

@@ -8,8 +8,16 @@
 //               decoder_initial_state, decoder_initial_cell_state [1, B, d] (from the mean feature)
 //   decoder   one step: input_ids [B, 1], encoder_hidden_states [B, L, D],
 //             hidden_state, cell_state [1, B, d]
+//             (hard attention also: use_expectation bool [1], how the step reads the grid:
+//             false the arg-max location, true the expected context Σ_i α_i a_i, Xu et al. §4.1)
 //             → logits [B, 1, V], present_hidden_state, present_cell_state [1, B, d],
-//               attention_weights [B, 1, L] (soft and hard: α_t; hard reads its arg-max location)
+//               attention_weights [B, 1, L] (soft and hard: α_t)
+//
+// The choice of hard attention's reading is a graph input rather than an export option: like
+// tfjs's `CaptionerModel.hardInference` it is a test-time choice over the same weights, so one
+// export folder serves both, and the two readings share every node but the Where picking the
+// weights. Exports made before the input existed have the arg-max only (session.ts refuses the
+// expectation for them).
 //
 // Generation starts from the initial states and feeds bos.
 
@@ -20,7 +28,7 @@ import { WeightReader } from '../../weights.js';
 import { TEXT_FILES, type RuntimeKind } from '../kind.js';
 import { GraphSession } from '../../graph-session.js';
 import { checkedTensors, exportGraphPair, onnxCellWeights } from '../rnn-seq2seq/export.js';
-import { captionerLogits, imageCaptionerTranslator } from './session.js';
+import { captionerLogits, imageCaptionerTranslator, USE_EXPECTATION } from './session.js';
 
 /** Paths of the two graphs of an image-captioner export folder. */
 export const CAPTIONER_FILES = {
@@ -104,6 +112,7 @@ class CaptionerGraph {
     const features = g.input('encoder_hidden_states', 'float32', ['batch', L, D]);
     const hidden = g.input('hidden_state', 'float32', [1, 'batch', d]);
     const cell = g.input('cell_state', 'float32', [1, 'batch', d]);
+    const expectation = attention === 'hard' ? g.input(USE_EXPECTATION, 'bool', [1]) : undefined;
     const table = g.initializer('embed_tokens.weight', 'float32', [V, d], this.w.get('embed_tokens.weight', [V, d]));
     const e = g.reshape(g.gather(table, ids), [-1, d]); // [B, d]
     const h = g.reshape(hidden, [-1, d]);
@@ -115,8 +124,8 @@ class CaptionerGraph {
         const query = g.unsqueeze(g.matMul(h, this.linearWeight('decoder.attention.query.weight', d, d)), [1]);
         const v = g.initializer('decoder.attention.v', 'float32', [d, 1], this.w.get('decoder.attention.v', [d]));
         alpha = g.softmax(g.reshape(g.matMul(g.tanh(g.add(keys, query)), v), [0, -1])); // [B, L]
-        // Soft: the expectation; hard: the arg-max location's feature (one-hot weights).
-        const weights = attention === 'soft' ? alpha : g.cast(g.equal(g.range(g.int64s([0], []), g.int64s([L], []), g.int64s([1], [])), g.argMax(alpha, 1)), 'float32');
+        // Soft: the expectation; hard: the arg-max location's feature (one-hot weights), or the expectation when use_expectation.
+        const weights = expectation ? g.where(expectation, alpha, g.cast(g.equal(g.range(g.int64s([0], []), g.int64s([L], []), g.int64s([1], [])), g.argMax(alpha, 1)), 'float32')) : alpha;
         z = g.reduceSum(g.mul(g.unsqueeze(weights, [2]), features), [1], false); // [B, D]
         if (attention === 'soft') z = g.mul(g.sigmoid(g.add(g.matMul(h, this.linearWeight('decoder.attention.gate.weight', 1, d)), this.vector('decoder.attention.gate.bias', [1]))), z);
       });

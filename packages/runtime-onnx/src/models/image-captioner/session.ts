@@ -2,10 +2,35 @@
 // sessions of either backend: the encoder over images, then the decoder step word by word;
 // captions through core's decoding loop (greedy, sampling, beam), α per word as a step output.
 // `imageCaptionerTranslator` is the RuntimeKind's `captioner`: an export folder's sessions as core's Translator.
+// Hard attention reads the grid as `CaptionRunOptions.hardInference` says (the decoder step's
+// `use_expectation` input; the arg-max by default).
 
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
-import { configAs, decodeRows, ShapeError, translateDecodeOptions, type DecodeStrategy, type ImageCaptionerConfig, type StepFunction, type Translator } from '@attend/core';
+import { ConfigError, configAs, decodeRows, hardCaptionerConfig, ShapeError, translateDecodeOptions, type DecodeStrategy, type HardInference, type ImageCaptionerConfig, type StepFunction, type Translator } from '@attend/core';
 import type { OnnxModel, OrtRuntime } from '../../session.js';
+
+/** The decoder step's input of a hard captioner (export.ts) that picks its reading: false the arg-max location, true the expected context. */
+export const USE_EXPECTATION = 'use_expectation';
+
+/** How a captioning run over the two graphs reads the grid. */
+export interface CaptionRunOptions {
+  /** Hard attention at test time: the arg-max location (default) or the expectation; refused for any other captioner. */
+  hardInference?: HardInference;
+}
+
+/**
+ * The decoder-step feeds that set hard attention's reading: `use_expectation` when the graph has
+ * it. A ConfigError naming `hardInference` for a model without hard attention (core's
+ * `hardCaptionerConfig`), or for the expectation on a hard export made before the input existed.
+ */
+function readingFeeds(ort: OrtRuntime, decoder: InferenceSession, config: ImageCaptionerConfig, { hardInference }: CaptionRunOptions): Record<string, Tensor> {
+  if (hardInference) hardCaptionerConfig(config, hardInference);
+  if (!decoder.inputNames.includes(USE_EXPECTATION)) {
+    if (hardInference === 'expectation') throw new ConfigError('hardInference', `expectation: this export's decoder step has no '${USE_EXPECTATION}' input (it reads the arg-max only); export the checkpoint again`);
+    return {};
+  }
+  return { [USE_EXPECTATION]: new ort.Tensor('bool', Uint8Array.of(hardInference === 'expectation' ? 1 : 0), [1]) };
+}
 
 /** The encoder and decoder-step sessions of one image-captioner export. */
 export interface CaptionerSessions {
@@ -17,11 +42,12 @@ export interface CaptionerSessions {
  * Teacher-forced logits of the captions `target` ([B, T] ids, each row starting with bos) for the
  * images `pixels` ([B, H, W] raw values): logits [B, T, V] and, with attention, α [B, T, L].
  */
-export async function captionerLogits(ort: OrtRuntime, sessions: CaptionerSessions, config: ImageCaptionerConfig, pixels: Float32Array, target: { ids: Int32Array; batchSize: number; seqLen: number }): Promise<{ logits: Float32Array; attention?: Float32Array }> {
+export async function captionerLogits(ort: OrtRuntime, sessions: CaptionerSessions, config: ImageCaptionerConfig, pixels: Float32Array, target: { ids: Int32Array; batchSize: number; seqLen: number }, options: CaptionRunOptions = {}): Promise<{ logits: Float32Array; attention?: Float32Array }> {
   const { batchSize: B, seqLen: T } = target;
   const [H, W, V] = [config.imageHeight, config.imageWidth, config.vocabSize];
   if (pixels.length !== B * H * W) throw new ShapeError(`images: ${pixels.length} values for ${B} × ${H} × ${W}`);
   if (target.ids.length !== B * T) throw new ShapeError(`captions: ${target.ids.length} ids for ${B} × ${T}`);
+  const reading = readingFeeds(ort, sessions.decoder, config, options);
   const encoded = await sessions.encoder.run({ pixel_values: new ort.Tensor('float32', pixels, [B, 1, H, W]) });
   const features = encoded.last_hidden_state!;
   let hidden = encoded.decoder_initial_state!;
@@ -30,7 +56,7 @@ export async function captionerLogits(ort: OrtRuntime, sessions: CaptionerSessio
   let attention: Float32Array | undefined;
   for (let t = 0; t < T; t++) {
     const ids = BigInt64Array.from({ length: B }, (_, b) => BigInt(target.ids[b * T + t]!));
-    const out = await sessions.decoder.run({ input_ids: new ort.Tensor('int64', ids, [B, 1]), encoder_hidden_states: features, hidden_state: hidden, cell_state: cell });
+    const out = await sessions.decoder.run({ input_ids: new ort.Tensor('int64', ids, [B, 1]), encoder_hidden_states: features, hidden_state: hidden, cell_state: cell, ...reading });
     const step = out.logits!.data as Float32Array;
     for (let b = 0; b < B; b++) logits.set(step.subarray(b * V, (b + 1) * V), (b * T + t) * V);
     const alpha = out.attention_weights as Tensor | undefined;
@@ -61,9 +87,10 @@ function gatherRows(data: Float32Array, size: number, rows: ArrayLike<number>): 
  * attention, its α as the step output `cross_attentions.0` [rows, 1, L] (the name and layout of
  * the tfjs step's).
  */
-export function captionerStepFunction(ort: OrtRuntime, sessions: CaptionerSessions, config: ImageCaptionerConfig, pixels: Float32Array, count: number): StepFunction {
+export function captionerStepFunction(ort: OrtRuntime, sessions: CaptionerSessions, config: ImageCaptionerConfig, pixels: Float32Array, count: number, options: CaptionRunOptions = {}): StepFunction {
   const [H, W, d] = [config.imageHeight, config.imageWidth, config.dModel];
   if (pixels.length !== count * H * W) throw new ShapeError(`images: ${pixels.length} values for ${count} × ${H} × ${W}`);
+  const reading = readingFeeds(ort, sessions.decoder, config, options);
   let encoded: { features: Tensor; hidden: Tensor; cell: Tensor } | undefined;
   let state: { imageRows: Int32Array; hidden: Float32Array; cell: Float32Array; length: number } | undefined;
   return async (tokens, batchSize, length, context) => {
@@ -82,7 +109,7 @@ export function captionerStepFunction(ort: OrtRuntime, sessions: CaptionerSessio
     let out: Record<string, Tensor> = {};
     for (let t = extends1 ? length - 1 : 0; t < length; t++) {
       const ids = BigInt64Array.from({ length: batchSize }, (_, b) => BigInt(tokens[b * length + t]!));
-      out = await sessions.decoder.run({ input_ids: new ort.Tensor('int64', ids, [batchSize, 1]), encoder_hidden_states: features, hidden_state: new ort.Tensor('float32', hidden, [1, batchSize, d]), cell_state: new ort.Tensor('float32', cell, [1, batchSize, d]) });
+      out = await sessions.decoder.run({ input_ids: new ort.Tensor('int64', ids, [batchSize, 1]), encoder_hidden_states: features, hidden_state: new ort.Tensor('float32', hidden, [1, batchSize, d]), cell_state: new ort.Tensor('float32', cell, [1, batchSize, d]), ...reading });
       hidden = out.present_hidden_state!.data as Float32Array;
       cell = out.present_cell_state!.data as Float32Array;
     }
@@ -102,16 +129,17 @@ export interface ImageSource {
   batchSize: number;
 }
 
-/** The two sessions as core's Translator over images: each `start` decodes its images with `captionerStepFunction`. */
-export function captionerTranslator(ort: OrtRuntime, sessions: CaptionerSessions, config: ImageCaptionerConfig): Translator<ImageSource> {
-  return { config, start: async (source) => ({ step: captionerStepFunction(ort, sessions, config, source.pixels, source.batchSize) }) };
+/** The two sessions as core's Translator over images: each `start` decodes its images with `captionerStepFunction` (read as `options` says). */
+export function captionerTranslator(ort: OrtRuntime, sessions: CaptionerSessions, config: ImageCaptionerConfig, options: CaptionRunOptions = {}): Translator<ImageSource> {
+  readingFeeds(ort, sessions.decoder, config, options); // refused here, before any image
+  return { config, start: async (source) => ({ step: captionerStepFunction(ort, sessions, config, source.pixels, source.batchSize, options) }) };
 }
 
 /** An export folder's encoder and decoder sessions (openExportFolder's, either backend) as the captioner's Translator. */
-export function imageCaptionerTranslator(sessions: { encoder: OnnxModel; decoder: OnnxModel }): Translator<ImageSource> {
+export function imageCaptionerTranslator(sessions: { encoder: OnnxModel; decoder: OnnxModel }, options: CaptionRunOptions = {}): Translator<ImageSource> {
   const config = configAs(sessions.decoder.config, ['image-captioner'], 'captioning');
   const { ort, session: encoder } = sessions.encoder.ortSession;
-  return captionerTranslator(ort, { encoder, decoder: sessions.decoder.ortSession.session }, config);
+  return captionerTranslator(ort, { encoder, decoder: sessions.decoder.ortSession.session }, config, options);
 }
 
 /** A caption's word ids (no bos, no eos) and, with attention, α over the grid for each word (and the eos when produced). */
@@ -121,9 +149,9 @@ export interface Caption {
 }
 
 /** Captions `count` images [H, W] in `pixels` (raw values) with `strategy`, at most maxSeqLen − 1 words. */
-export async function captionImages(ort: OrtRuntime, sessions: CaptionerSessions, config: ImageCaptionerConfig, pixels: Float32Array, count: number, strategy: DecodeStrategy = { kind: 'greedy' }): Promise<Caption[]> {
+export async function captionImages(ort: OrtRuntime, sessions: CaptionerSessions, config: ImageCaptionerConfig, pixels: Float32Array, count: number, strategy: DecodeStrategy = { kind: 'greedy' }, options: CaptionRunOptions = {}): Promise<Caption[]> {
   if (pixels.length !== count * config.imageHeight * config.imageWidth) throw new ShapeError(`images: ${pixels.length} values for ${count} × ${config.imageHeight} × ${config.imageWidth}`);
-  const step = captionerStepFunction(ort, sessions, config, pixels, count);
+  const step = captionerStepFunction(ort, sessions, config, pixels, count, options);
   const rows = await decodeRows(step, translateDecodeOptions(config, count, { maxNewTokens: config.maxSeqLen - 1 }), strategy);
   return rows.map((r) => (config.visualAttention === 'none' ? { ids: r.ids } : { ids: r.ids, attention: r.steps.map((s) => s[CAPTION_ATTENTION]!.data) }));
 }

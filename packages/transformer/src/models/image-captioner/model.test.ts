@@ -11,7 +11,7 @@ import { setupBackend } from '../../backend.js';
 import { captionTask } from '../../caption-task.js';
 import { createModel } from '../../models.js';
 import { batchLoss, train } from '../../trainer.js';
-import { CaptionerModel, doublyStochasticPenalty, imageWindows, MovingBaseline, reinforceSurrogate } from './model.js';
+import { CaptionerModel, doublyStochasticPenalty, imageWindows, MovingBaseline, reinforceSurrogate, setHardInference } from './model.js';
 
 const DIGITS = fileURLToPath(new URL('../../../../../../shared/data/digits8x8.csv', import.meta.url));
 
@@ -85,6 +85,17 @@ describe("hard attention's expectation at test time (Xu et al. §4.1)", () => {
     const expectationLoss = evalLoss(hard);
     hard.hardInference = 'argmax';
     expect(Math.abs(evalLoss(hard) - expectationLoss)).toBeGreaterThan(1e-4);
+  });
+
+  it('setHardInference sets it on a hard captioner and refuses any other model in one line', () => {
+    const hard = new CaptionerModel(tiny({ visualAttention: 'hard' }), { seed: 4 });
+    setHardInference(hard, 'expectation');
+    expect(hard.hardInference).toBe('expectation');
+    const soft = new CaptionerModel(tiny({ visualAttention: 'soft' }), { seed: 4 });
+    expect(() => setHardInference(soft, 'expectation')).toThrow(/^hardInference: expectation needs an image-captioner with hard attention; this one has soft attention$/);
+    expect(soft.hardInference).toBe('argmax');
+    hard.dispose();
+    soft.dispose();
   });
 });
 

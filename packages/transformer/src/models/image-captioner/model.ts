@@ -18,10 +18,10 @@
 
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { createRng, featureGrid, ShapeError, type ImageCaptionerConfig, type Rng } from '@attend/core';
+import { createRng, featureGrid, hardCaptionerConfig, ShapeError, type HardInference, type ImageCaptionerConfig, type Rng } from '@attend/core';
 import { crossEntropy } from '../../loss.js';
 import { EmbeddingTable, type AttentionMaps, type ForwardOptions, type ForwardResult, type TokenBatch } from '../../model.js';
-import type { TrainingLossContext } from '../../models.js';
+import type { AttendModel, TrainingLossContext } from '../../models.js';
 import { dropout, embeddingLookup, linear } from '../../ops.js';
 import { glorot, ParamStore, type NamedParam } from '../../params.js';
 import type { TrainBatch } from '../../trainer.js';
@@ -105,7 +105,7 @@ interface DecoderRun {
  * How hard attention reads the grid at test time: the arg-max location, or the expected
  * context Σ_i α_i a_i (Xu et al. §4.1: "taking the expectation" over the locations instead of one).
  */
-export type HardInference = 'argmax' | 'expectation';
+export type { HardInference };
 
 /** How hard attention picks s_t: sampled from α with `rng` (training), or as `HardInference` says. */
 type Choice = { sample: Rng } | HardInference;
@@ -337,6 +337,15 @@ export class CaptionerModel {
   dispose(): void {
     for (const p of this.namedParams()) p.variable.dispose();
   }
+}
+
+/**
+ * Sets how the hard captioner `model` reads the grid outside training (`hardInference`); any
+ * other model is a ConfigError naming `hardInference` (core's `hardCaptionerConfig`).
+ */
+export function setHardInference(model: AttendModel, hardInference: HardInference): void {
+  hardCaptionerConfig(model.config, hardInference);
+  (model as CaptionerModel).hardInference = hardInference;
 }
 
 /** One index per row of `probs` [rows, L], drawn from the row's distribution with `rng`. */
