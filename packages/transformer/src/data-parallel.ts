@@ -42,8 +42,9 @@ export interface WorkerSetup {
   grads: SharedArrayBuffer[];
   /** present[w · params + p] = 1: worker w computed a gradient of parameter p this step (uint8). */
   present: SharedArrayBuffer;
-  /** Each worker's loss this step, then each its shard's sum of squares (float64, one per worker each). */
+  /** Each worker's loss this step (float64, one per worker). */
   losses: SharedArrayBuffer;
+  /** Each worker's sum of squares of its shard's summed gradient this step (float64, one per worker). */
   squares: SharedArrayBuffer;
   /** The `StepBarrier` the workers meet at within a step. */
   barrier: SharedArrayBuffer;
