@@ -11,11 +11,12 @@
 // Run after building:
 //   pnpm bench:shakespeare [--steps 2000] [--eval-every 250] [--eval-batches 40] [--stop-at-target]
 //                          [--embedding gpt2|scaled] [--init glorot|gpt2]
+//                          [--workers N]  (data-parallel worker threads; default 1)
 //                          [--out NAME]   (NAME.json / NAME-loss.svg instead of shakespeare*)
 
 import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, readFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { args, flag, repoRoot, shakespearePath, strFlag } from './common.mjs';
 import { CharTokenizer, createModelConfig, createRng, sampleLmBatch, splitText } from '@attend/core';
@@ -35,6 +36,8 @@ const run = {
   embedding: strFlag('embedding', 'gpt2'),
   // Linear kernels: 'glorot' or 'gpt2' (N(0, 0.02²), residual projections / √(2·layers)).
   init: strFlag('init', 'glorot'),
+  // Data-parallel worker threads (1: the main thread trains alone).
+  workers: flag('workers', 1),
 };
 const baby = { numLayers: 4, numHeads: 4, dModel: 128, dFf: 512, context: 64, batch: 12 };
 const optim = { learningRate: 1e-3, minLr: 1e-4, warmupSteps: 100, beta1: 0.9, beta2: 0.99, weightDecay: 0.1, clipNorm: 1 };
@@ -83,7 +86,7 @@ const meanLoss = (batches) => {
 };
 
 line(`bench:shakespeare — backend ${backend.name ?? tf.getBackend()}, vocab ${tokenizer.vocabSize} (incl. 4 special tokens), ` +
-  `${model.parameterCount()} params, train ${trainIds.length} / val ${valIds.length} chars, ${run.steps} steps`);
+  `${model.parameterCount()} params, train ${trainIds.length} / val ${valIds.length} chars, ${run.steps} steps, ${run.workers} worker(s), load average ${loadavg()[0].toFixed(2)}`);
 
 let peakRss = process.memoryUsage().rss;
 const sampleRss = () => { peakRss = Math.max(peakRss, process.memoryUsage().rss); };
@@ -107,10 +110,12 @@ const evaluate = (_m, step) => {
   return { valLoss, trainLoss };
 };
 
+const loadAtStart = loadavg();
 trainStart = performance.now();
 evaluate(model, 0);
 const result = await train(model, nextBatch, {
   steps: run.steps,
+  workers: run.workers,
   learningRate: optim.learningRate,
   schedule: { kind: 'cosine', warmupSteps: optim.warmupSteps, totalSteps: run.steps, minLr: optim.minLr },
   optimizer: { beta1: optim.beta1, beta2: optim.beta2, weightDecay: optim.weightDecay },
@@ -138,13 +143,14 @@ const out = {
   date: new Date().toISOString(),
   cpuModel: cpuModel(),
   cores: cpus().length,
+  loadAverage: { start: loadAtStart, end: loadavg() },
   node: process.version,
   tfjs: tf.version_core,
   backend: tf.getBackend(),
   data: { path: '../shared/data/tinyshakespeare.txt', chars: text.length, trainChars: trainIds.length, valChars: valIds.length, split: 'first 90% train / last 10% val (core splitText)' },
   config: {
     model: { preset: 'decoder-lm', vocabSize: tokenizer.vocabSize, dModel: baby.dModel, numHeads: baby.numHeads, numDecoderLayers: baby.numLayers, dFf: baby.dFf, maxSeqLen: baby.context, dropout: 0, positional: 'learned', tieEmbeddings: config.tieEmbeddings, scaleEmbedding: config.scaleEmbedding, norm: config.norm, activation: config.activation, params: model.parameterCount() },
-    training: { steps: run.steps, batchSize: baby.batch, context: baby.context, ...optim, schedule: 'linear warmup then cosine decay to minLr at steps', seed: run.seed, init: run.init, stopAtTarget: run.stopAtTarget },
+    training: { steps: run.steps, workers: run.workers, batchSize: baby.batch, context: baby.context, ...optim, schedule: 'linear warmup then cosine decay to minLr at steps', seed: run.seed, init: run.init, stopAtTarget: run.stopAtTarget },
     eval: { every: run.evalEvery, batches: run.evalBatches, metric: 'mean cross-entropy, nats/char, no label smoothing, training=false; fixed random batches (val and train)' },
   },
   target: TARGET,

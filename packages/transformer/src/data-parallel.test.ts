@@ -129,6 +129,19 @@ describe('train with workers', () => {
     expect(error?.message).toMatch(/^worker [12] of 2: sequence of length 9 exceeds maxSeqLen 8$/);
   }, 120_000);
 
+  it('ends training with the failing worker\'s one line when only it throws, while the other waits for it mid-step', async () => {
+    const model = createModel(config, { seed: 3 });
+    // Step 2's token ids lack the last one: only worker 2's share (rows 4–7) is malformed; worker 1 computes its gradients and waits.
+    const bad = (step: number): TrainBatch => {
+      const b = batch(step);
+      return step < 2 ? b : { ...b, input: { ...b.input, ids: b.input.ids.subarray(0, B * T - 1) } };
+    };
+    const error = await train(model, bad, { steps: 3, learningRate: 1e-2, workers: 2 }).then(() => undefined, (e: Error) => e);
+    model.dispose();
+    expect(error?.name).toBe('TrainingError');
+    expect(error?.message).toMatch(/^worker 2 of 2: [^\n]+$/);
+  }, 60_000);
+
   it('ends training with one line when a worker thread exits, and does not wait for it', async () => {
     const model = createModel(config, { seed: 3 });
     const pool = await GradientWorkers.start(model, { workers: 2, gradAccum: 1, optimizer: new AdamW(), clipNorm: 1 });

@@ -3,17 +3,20 @@
 // rows, then each taking the AdamW step of its own 1/N of the parameters (sharded-adamw.ts).
 // Weights, moments and gradients live in SharedArrayBuffers, not messages: the weights are
 // written once and the workers update them in place, each summing the workers' gradients of its
-// shard in worker order (deterministic for a given N). The main thread only sends the batch and
-// copies weights and moments back into the model and its optimizer when it evaluates or saves
-// (`sync`). Node only: the browser keeps one thread. The trainer imports this module only when
-// `workers` > 1.
+// shard in worker order (deterministic for a given N). A step is one message to each worker and
+// one reply: within it the workers meet at a shared-memory barrier (step-barrier.ts) once their
+// gradients and losses are written, and again once their shards' sums of squares (the global
+// norm) are. The main thread only sends the batch and copies weights and moments back into the
+// model and its optimizer when it evaluates or saves (`sync`). Node only: the browser keeps one
+// thread. The trainer imports this module only when `workers` > 1.
 
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from '@attend/core';
 import type { AttendModel } from './models.js';
 import type { AdamW } from './optimizer.js';
-import { clipScale, type AdamWHyper } from './sharded-adamw.js';
+import type { AdamWHyper } from './sharded-adamw.js';
+import { barrierBuffer } from './step-barrier.js';
 import { countedLabels, microBatches, TrainingError, type TrainBatch } from './trainer.js';
 
 /** Where each parameter lies in the flat weight, moment and gradient buffers (floats). */
@@ -37,40 +40,39 @@ export interface WorkerSetup {
   v: SharedArrayBuffer;
   /** Every worker's gradients (this one writes `grads[index]`; each reads all of them in its shard). */
   grads: SharedArrayBuffer[];
+  /** present[w · params + p] = 1: worker w computed a gradient of parameter p this step (uint8). */
+  present: SharedArrayBuffer;
+  /** Each worker's loss this step (float64, one per worker). */
+  losses: SharedArrayBuffer;
+  /** Each worker's sum of squares of its shard's summed gradient this step (float64, one per worker). */
+  squares: SharedArrayBuffer;
+  /** The `StepBarrier` the workers meet at within a step. */
+  barrier: SharedArrayBuffer;
   gradAccum: number;
   labelSmoothing?: number;
   optimizer: AdamWHyper;
+  /** The max global gradient norm (null: not clipped). */
+  clipNorm: number | null;
 }
 
-/** A step's work for one worker: the gradients of its share of the batch's rows, then the AdamW step of its shard. */
-export type StepRequest =
-  | {
-      type: 'grads';
-      step: number;
-      share: TrainBatch;
-      /** Counted labels of the whole batch, the denominator of every share's mean. */
-      total: number;
-    }
-  | {
-      /** Sum the workers' gradients of this worker's shard (and their squares). */
-      type: 'sum';
-      /** present[w][p]: worker w computed a gradient of parameter p this step. */
-      present: boolean[][];
-    }
-  | {
-      /** The AdamW step of the shard, at optimizer step `t` (1-based), with the summed gradient times `scale` (clipping). */
-      type: 'update';
-      t: number;
-      lr: number;
-      scale: number;
-    };
+/**
+ * A step's work for one worker: the gradients of its share of the batch's rows (none: a batch of
+ * fewer rows than workers), then, when the whole batch's loss is finite, the AdamW step of its
+ * shard at optimizer step `t` (1-based) and learning rate `lr`.
+ */
+export interface StepRequest {
+  step: number;
+  share?: TrainBatch;
+  /** Counted labels of the whole batch, the denominator of every share's mean. */
+  total: number;
+  t: number;
+  lr: number;
+}
 
-/** A worker's messages to the main thread. */
+/** A worker's messages to the main thread; every worker's 'done' carries the same whole-batch loss and gradient norm. */
 export type WorkerReply =
   | { type: 'ready' }
-  | { type: 'done'; loss: number; present: boolean[] }
-  | { type: 'summed'; squares: number }
-  | { type: 'updated' }
+  | { type: 'done'; loss: number; norm: number }
   | { type: 'error'; message: string };
 
 /** Under vitest this module is TypeScript source; the workers then run the package's build. */
@@ -106,14 +108,16 @@ export class GradientWorkers {
   private readonly v: Float32Array;
   /** The parameters that have had a gradient (those AdamW keeps moments of). */
   private readonly seen: boolean[];
+  private readonly present: Uint8Array;
   private failure?: TrainingError;
   private pending = new Map<number, { resolve: (reply: WorkerReply) => void; reject: (error: Error) => void }>();
   private closing = false;
 
-  private constructor(private readonly workers: Worker[], private readonly slots: ParamSlot[], buffers: Pick<WorkerSetup, 'weights' | 'm' | 'v'>, private readonly clipNorm: number | null) {
+  private constructor(private readonly workers: Worker[], private readonly slots: ParamSlot[], buffers: Pick<WorkerSetup, 'weights' | 'm' | 'v' | 'present'>, private readonly clipNorm: number | null) {
     this.weights = new Float32Array(buffers.weights);
     this.m = new Float32Array(buffers.m);
     this.v = new Float32Array(buffers.v);
+    this.present = new Uint8Array(buffers.present);
     this.seen = slots.map(() => false);
     workers.forEach((worker, i) => {
       worker.on('message', (reply: WorkerReply) => {
@@ -138,11 +142,15 @@ export class GradientWorkers {
       offset += p.variable.size;
       return slot;
     });
-    const buffers = { weights: new SharedArrayBuffer(offset * 4), m: new SharedArrayBuffer(offset * 4), v: new SharedArrayBuffer(offset * 4) };
-    const grads = Array.from({ length: options.workers }, () => new SharedArrayBuffer(offset * 4));
+    const n = options.workers;
+    const buffers = {
+      weights: new SharedArrayBuffer(offset * 4), m: new SharedArrayBuffer(offset * 4), v: new SharedArrayBuffer(offset * 4),
+      present: new SharedArrayBuffer(n * slots.length), losses: new SharedArrayBuffer(n * 8), squares: new SharedArrayBuffer(n * 8), barrier: barrierBuffer(),
+    };
+    const grads = Array.from({ length: n }, () => new SharedArrayBuffer(offset * 4));
     const { beta1, beta2, epsilon, weightDecay } = options.optimizer;
     const workers = grads.map((_, index) => {
-      const setup: WorkerSetup = { index, config: model.config, backend: tf.getBackend(), slots, ...buffers, grads, gradAccum: options.gradAccum, labelSmoothing: options.labelSmoothing, optimizer: { beta1, beta2, epsilon, weightDecay } };
+      const setup: WorkerSetup = { index, config: model.config, backend: tf.getBackend(), slots, ...buffers, grads, gradAccum: options.gradAccum, labelSmoothing: options.labelSmoothing, optimizer: { beta1, beta2, epsilon, weightDecay }, clipNorm: options.clipNorm };
       return new Worker(WORKER_URL, { workerData: setup });
     });
     const pool = new GradientWorkers(workers, slots, buffers, options.clipNorm);
@@ -174,29 +182,21 @@ export class GradientWorkers {
   /**
    * One training step on `batch`: the workers compute the gradients of their shares (consecutive
    * rows), then, when the loss is finite, each sums them over its shard of the parameters and
-   * (the global norm added up here, for clipping) takes that shard's AdamW step at learning rate
-   * `lr`, counted in `optimizer.step`. Returns the whole batch's
-   * loss and the gradient norm before clipping (NaN without clipping or update). The model and
-   * `optimizer` do not see the new weights and moments until `sync`.
+   * (with the global norm, for clipping) takes that shard's AdamW step at learning rate `lr`,
+   * counted in `optimizer.step`. Returns the whole batch's loss and the gradient norm before
+   * clipping (NaN without clipping or update). The model and `optimizer` do not see the new
+   * weights and moments until `sync`.
    */
   async step(batch: TrainBatch, step: number, lr: number, optimizer: AdamW): Promise<{ loss: number; gradNorm: number }> {
     const total = countedLabels(batch);
     // A batch of fewer rows than workers (a data set's last batch) goes to the first few.
     const shares = microBatches(batch, Math.min(this.workers.length, batch.input.batchSize));
-    const replies = await this.all((i) => (i < shares.length ? { type: 'grads', step, share: ownShare(shares[i]!), total } : undefined));
-    let loss = 0;
-    for (const r of replies) if (r?.type === 'done') loss += r.loss;
+    const t = optimizer.step + 1;
+    const [reply] = await this.all((i) => ({ step, ...(i < shares.length ? { share: ownShare(shares[i]!) } : {}), total, t, lr }));
+    const { loss, norm } = reply as Extract<WorkerReply, { type: 'done' }>;
     if (!Number.isFinite(loss)) return { loss, gradNorm: NaN };
-    const present = this.workers.map((_, w) => {
-      const r = replies[w];
-      return r?.type === 'done' ? r.present : this.slots.map(() => false);
-    });
-    let squares = 0;
-    for (const r of await this.all(() => ({ type: 'sum', present }))) if (r?.type === 'summed') squares += r.squares;
-    const norm = Math.sqrt(squares);
-    optimizer.step += 1;
-    await this.all(() => ({ type: 'update', t: optimizer.step, lr, scale: clipScale(norm, this.clipNorm) }));
-    present.forEach((row) => row.forEach((p, i) => (this.seen[i] ||= p)));
+    optimizer.step = t;
+    this.present.forEach((p, i) => (this.seen[i % this.slots.length] ||= p === 1));
     return { loss, gradNorm: this.clipNorm === null ? NaN : norm };
   }
 
@@ -220,11 +220,10 @@ export class GradientWorkers {
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 
-  /** Posts `request(i)` to each worker i it gives one and waits for all their replies (undefined: none sent). */
-  private async all(request: (i: number) => StepRequest | undefined): Promise<(WorkerReply | undefined)[]> {
+  /** Posts `request(i)` to each worker i and waits for all their replies. */
+  private async all(request: (i: number) => StepRequest): Promise<WorkerReply[]> {
     return Promise.all(this.workers.map((worker, i) => {
       const message = request(i);
-      if (!message) return undefined;
       const done = this.reply(i);
       worker.postMessage(message);
       return done;
