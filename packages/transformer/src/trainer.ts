@@ -67,6 +67,17 @@ export function batchLoss(model: AttendModel, batch: TrainBatch, options: { trai
   });
 }
 
+/**
+ * The [start, end) row ranges that evaluate `count` examples at most `batchSize` per forward
+ * pass (the LM, seq2seq and caption tasks' dev loops); `batchSize` must be an integer >= 1.
+ */
+export function evalChunks(count: number, batchSize: number): [number, number][] {
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new TrainingError(`evaluation batchSize: ${batchSize} is not allowed; expected an integer >= 1`);
+  const chunks: [number, number][] = [];
+  for (let start = 0; start < count; start += batchSize) chunks.push([start, Math.min(count, start + batchSize)]);
+  return chunks;
+}
+
 export type TrainingEvent =
   | { type: 'step'; step: number; totalSteps: number; loss: number; lr: number; gradNorm: number; tokensPerSecond: number; elapsedMs: number }
   | { type: 'eval'; step: number; metrics: Record<string, number>; best: boolean }
