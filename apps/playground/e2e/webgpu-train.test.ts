@@ -6,23 +6,15 @@
 // No timings: the adapter is software. Without the adapter the tests skip with the reason.
 // Needs `npm run build` first (turbo does it).
 
-import { mkdtemp, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AddressInfo } from 'node:net';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { preview, type PreviewServer } from 'vite';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, openWebGpuPage, type WebGpuPage } from './webgpu-page.js';
 
 const app = dirname(dirname(fileURLToPath(import.meta.url)));
 const dist = join(app, 'dist');
-const CHROMIUM = '/usr/bin/chromium';
-const FLAGS = [
-  '--headless', '--no-sandbox', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader',
-];
 /** SwiftShader compiles every shader on the CPU: a first WebGPU run takes tens of seconds. */
 const SLOW = 300_000;
 /** A few steps of the page's smallest useful model (the form's fields). */
@@ -39,37 +31,21 @@ const TOLERANCE = 1e-3;
 
 const skipAll = !existsSync(CHROMIUM) ? `${CHROMIUM} is missing (apt-get install -y chromium)` : !existsSync(join(dist, 'index.html')) ? `${dist} holds no built app; run the app's build first` : '';
 
-let server: PreviewServer | undefined;
-let context: BrowserContext | undefined;
+let browser: WebGpuPage | undefined;
 let page: Page;
-let userDataDir: string | undefined;
-const pageErrors: string[] = [];
+let pageErrors: string[] = [];
 /** Why WebGPU cannot be tested here, or '' when it can. */
 let unavailable = skipAll;
 
 beforeAll(async () => {
   if (skipAll) return;
-  server = await preview({ root: app, logLevel: 'silent', preview: { host: '127.0.0.1', port: 0, strictPort: false, open: false } });
-  const { port } = server.httpServer.address() as AddressInfo;
-  userDataDir = await mkdtemp(join(tmpdir(), 'attend-chromium-webgpu-train-'));
-  context = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1280, height: 900 } });
-  page = context.pages()[0] ?? (await context.newPage());
-  page.on('pageerror', (error) => pageErrors.push(error.message));
-  await page.goto(`http://127.0.0.1:${port}/`);
-  const adapter = await page.evaluate(async () => {
-    const gpu = (navigator as { gpu?: { requestAdapter(): Promise<{ info?: { architecture?: string; vendor?: string } } | null> } }).gpu;
-    if (!gpu) return 'no navigator.gpu';
-    const a = await gpu.requestAdapter();
-    return a ? `${a.info?.vendor ?? '?'}/${a.info?.architecture ?? '?'}` : 'navigator.gpu.requestAdapter() gave null';
-  });
-  if (!adapter.endsWith('/swiftshader')) unavailable = `no SwiftShader WebGPU adapter in chromium: ${adapter}`;
+  browser = await openWebGpuPage(app);
+  ({ page, pageErrors, unavailable } = browser);
   await page.waitForSelector('body[data-model="ready"]', { timeout: SLOW });
 }, SLOW);
 
 afterAll(async () => {
-  await context?.close();
-  await new Promise<void>((resolve) => (server ? server.httpServer.close(() => resolve()) : resolve()));
-  if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
+  await browser?.close();
 });
 
 interface PageRun {
