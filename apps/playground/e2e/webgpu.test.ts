@@ -8,25 +8,18 @@
 // adapter or onnxruntime-web's WebGPU EP fails to start, the tests skip with the reason.
 // Needs `npm run build` first (turbo does it).
 
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AddressInfo } from 'node:net';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { preview, type PreviewServer } from 'vite';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSeq2SeqFolder, translate } from '@attend/runtime-onnx/node';
 import { tinyExport, tinyVitExport } from '../src/test-utils/fixtures.js';
+import { CHROMIUM, openWebGpuPage, type WebGpuPage } from './webgpu-page.js';
 
 const app = dirname(dirname(fileURLToPath(import.meta.url)));
 const dist = join(app, 'dist');
-const CHROMIUM = '/usr/bin/chromium';
-const FLAGS = [
-  '--headless', '--no-sandbox', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader',
-];
 const INPUT = 'march 3rd, 2021';
 /** SwiftShader compiles every shader on the CPU: the first WebGPU run of a model takes tens of seconds. */
 const SLOW = 300_000;
@@ -34,29 +27,15 @@ const SLOW = 300_000;
 if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing; install Debian's chromium (apt-get install -y chromium), as .ci/run does`);
 if (!existsSync(join(dist, 'index.html')) || !existsSync(join(dist, 'demo', 'config.json'))) throw new Error(`${dist} holds no built app; run the app's build first`);
 
-let server: PreviewServer;
-let context: BrowserContext;
+let browser: WebGpuPage | undefined;
 let page: Page;
-let userDataDir: string;
-const pageErrors: string[] = [];
+let pageErrors: string[] = [];
 /** Why WebGPU cannot be tested here (no adapter, or the EP failed), or '' when it can. */
 let unavailable = '';
 
 beforeAll(async () => {
-  server = await preview({ root: app, logLevel: 'silent', preview: { host: '127.0.0.1', port: 0, strictPort: false, open: false } });
-  const { port } = server.httpServer.address() as AddressInfo;
-  userDataDir = await mkdtemp(join(tmpdir(), 'attend-chromium-webgpu-'));
-  context = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1280, height: 900 } });
-  page = context.pages()[0] ?? (await context.newPage());
-  page.on('pageerror', (error) => pageErrors.push(error.message));
-  await page.goto(`http://127.0.0.1:${port}/`);
-  const adapter = await page.evaluate(async () => {
-    const gpu = (navigator as { gpu?: { requestAdapter(): Promise<{ info?: { architecture?: string; vendor?: string } } | null> } }).gpu;
-    if (!gpu) return 'no navigator.gpu';
-    const a = await gpu.requestAdapter();
-    return a ? `${a.info?.vendor ?? '?'}/${a.info?.architecture ?? '?'}` : 'navigator.gpu.requestAdapter() gave null';
-  });
-  if (!adapter.endsWith('/swiftshader')) unavailable = `no SwiftShader WebGPU adapter in chromium: ${adapter}`;
+  browser = await openWebGpuPage(app);
+  ({ page, pageErrors, unavailable } = browser);
   // The demo loads on 'auto', which is WebGPU when an adapter exists.
   await page.waitForSelector('body[data-model="ready"]', { timeout: SLOW });
   const status = (await page.textContent('#model-status')) ?? '';
@@ -65,9 +44,7 @@ beforeAll(async () => {
 }, SLOW);
 
 afterAll(async () => {
-  await context?.close();
-  await new Promise<void>((resolve) => (server ? server.httpServer.close(() => resolve()) : resolve()));
-  if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
+  await browser?.close();
 });
 
 /** Loads these folder files (path → bytes) on `device` through the page's file picker. */

@@ -18,7 +18,7 @@ import { playgroundKind } from './models/registry.js';
 import type { OnnxModel } from '@attend/runtime-onnx';
 import { fetchFolderFiles, folderPaths, memoryFolderFiles, readModelFolder, textTokenizer, type FolderFiles, type ModelFolder, type PickedFile } from './model-folder.js';
 import { browserEnvironment, configureOrt, openSessions, pickDevice, releaseSessions, shortReason, wasmThreads, type DeviceChoice, type OpenedSessions } from './runtime.js';
-import { checkTrainRequest, type TrainRequest, type TrainStart, type WorkerRequest } from './train-check.js';
+import { checkTrainRequest, trainBackend, type TrainBackendChoice, type TrainRequest, type TrainStart, type WorkerRequest } from './train-check.js';
 import type { WorkerMessage } from './train-worker.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
@@ -619,7 +619,7 @@ $('train-button').addEventListener('click', async () => {
   resetChart();
   const status = $('train-status');
   status.textContent = 'Starting the worker…';
-  delete status.dataset.step;
+  for (const key of ['step', 'backend', 'losses']) delete status.dataset[key];
   delete document.body.dataset.train;
   const worker = new Worker(new URL('./train-worker.ts', import.meta.url), { type: 'module' });
   const send = (message: WorkerRequest): void => worker.postMessage(message);
@@ -645,6 +645,7 @@ $('train-button').addEventListener('click', async () => {
   worker.onmessage = (event: MessageEvent<WorkerMessage>) => {
     const m = event.data;
     if (m.type === 'backend') {
+      status.dataset.backend = m.name;
       status.textContent = `tfjs backend ${m.name}${m.fallbacks.map((f) => ` (${f.name} failed: ${f.reason})`).join('')}`;
     } else if (m.type === 'data') {
       examples = m.examples.map((e) => e.source);
@@ -656,6 +657,8 @@ $('train-button').addEventListener('click', async () => {
       $('train-status').dataset.step = String(m.step);
       status.textContent = status.textContent!.replace(/ · step .*$/, '') + ` · step ${m.step}/${m.totalSteps}, loss ${m.loss.toFixed(3)}, ${Math.round(m.tokensPerSecond)} tokens/s`;
     } else if (m.type === 'done') {
+      status.dataset.backend = m.backend;
+      status.dataset.losses = lossData[1].join(' ');
       const how = m.stopped ? `stopped at step ${m.steps}/${request.steps} after` : 'done in';
       status.textContent += ` · ${how} ${m.seconds.toFixed(1)} s, dev exact match ${(100 * m.exactMatch).toFixed(1)}% · exported to ONNX in the page`;
       finish();
@@ -671,7 +674,8 @@ $('train-button').addEventListener('click', async () => {
       finish();
     }
   };
-  const start: TrainStart = { request, backend: $<HTMLSelectElement>('train-backend').value as TrainStart['backend'], wasmBase: assetUrl('tfjs/') };
+  const backend = trainBackend($<HTMLSelectElement>('train-backend').value as TrainBackendChoice, env.hasWebGpu);
+  const start: TrainStart = { request, backend, wasmBase: assetUrl('tfjs/') };
   send({ type: 'start', start });
 });
 

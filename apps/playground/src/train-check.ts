@@ -35,13 +35,22 @@ export type TrainEvent =
   | { type: 'backend'; name: string; fallbacks: { name: string; reason: string }[] }
   | { type: 'data'; train: number; dev: number; vocabSize: number; parameters: number; examples: { source: string; target: string }[] }
   | { type: 'step'; step: number; totalSteps: number; loss: number; tokensPerSecond: number }
-  /** `steps`: the steps trained; `stopped`: the run was stopped before its last step. */
-  | { type: 'done'; exactMatch: number; seconds: number; steps: number; stopped: boolean; files: Record<string, Uint8Array> }
+  /** `steps`: the steps trained; `stopped`: the run was stopped before its last step; `backend`: tfjs's backend at the end. */
+  | { type: 'done'; exactMatch: number; seconds: number; steps: number; stopped: boolean; backend: string; files: Record<string, Uint8Array> }
   /** Stopped before the first step: nothing to export. */
   | { type: 'stopped'; step: 0 };
 
 /** What the page sends the worker: start a run, or stop it after the current step. */
 export type WorkerRequest = { type: 'start'; start: TrainStart } | { type: 'stop' };
+
+/** The form's tfjs backend choice: 'auto' is WebGPU when the browser gives an adapter, wasm otherwise. */
+export type TrainBackendChoice = 'auto' | TrainStart['backend'];
+
+/** The tfjs backend a run tries first for the form's `choice` (wasm stays the fallback of each). */
+export function trainBackend(choice: TrainBackendChoice, hasWebGpu: boolean): TrainStart['backend'] {
+  if (choice !== 'auto') return choice;
+  return hasWebGpu ? 'webgpu' : 'wasm';
+}
 
 export interface TrainStart {
   request: TrainRequest;

@@ -30,7 +30,7 @@ self.onmessage = async (event: MessageEvent<WorkerRequest>) => {
     if (backend === 'webgpu') await import('@tensorflow/tfjs-backend-webgpu');
     const preference: BackendName[] = backend === 'wasm' ? ['wasm', 'cpu'] : [backend, 'wasm', 'cpu'];
     const info = await setupBackend(preference);
-    post({ type: 'backend', name: info.name, fallbacks: info.fallbacks });
+    post({ type: 'backend', name: tf.getBackend(), fallbacks: info.fallbacks });
     await trainAndExport(request, (e) => {
       if (e.type === 'done') post(e, Object.values(e.files).map((b) => b.buffer as ArrayBuffer));
       else post(e);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { setupBackend } from '@attend/transformer';
-import { checkTrainRequest, trainAndExport, type TrainEvent, type TrainRequest } from './train.js';
+import { checkTrainRequest, trainAndExport, trainBackend, type TrainEvent, type TrainRequest } from './train.js';
 import { memoryFolderFiles, readModelFolder } from './model-folder.js';
 
 const base: TrainRequest = { task: 'reverse', steps: 10, dModel: 16, numHeads: 2, layers: 1, maxLength: 5, learningRate: 5e-3, seed: 1 };
@@ -16,15 +16,24 @@ describe('checkTrainRequest', () => {
   });
 });
 
+describe('trainBackend', () => {
+  it("takes WebGPU for 'auto' only when the browser has an adapter, and a named backend as it is", () => {
+    expect(trainBackend('auto', true)).toBe('webgpu');
+    expect(trainBackend('auto', false)).toBe('wasm');
+    expect(trainBackend('wasm', true)).toBe('wasm');
+    expect(trainBackend('webgl', false)).toBe('webgl');
+  });
+});
+
 describe('trainAndExport', () => {
-  it('trains, reports every 5 steps, and returns an export folder the page can load', async () => {
+  it('trains, reports every step, and returns an export folder the page can load', async () => {
     await setupBackend();
     const events: TrainEvent[] = [];
     const files = await trainAndExport(base, (e) => events.push(e));
-    expect(events.map((e) => e.type)).toEqual(['data', 'step', 'step', 'done']);
-    expect(events.at(-1)).toMatchObject({ type: 'done', steps: 10, stopped: false });
+    expect(events.map((e) => e.type)).toEqual(['data', ...Array<string>(10).fill('step'), 'done']);
+    expect(events.at(-1)).toMatchObject({ type: 'done', steps: 10, stopped: false, backend: 'wasm' });
     const steps = events.filter((e) => e.type === 'step');
-    expect(steps.map((e) => e.step)).toEqual([5, 10]);
+    expect(steps.map((e) => e.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     for (const e of steps) expect(Number.isFinite(e.loss) && e.loss > 0).toBe(true);
     const folder = await readModelFolder(memoryFolderFiles(files!), '');
     expect(folder.config).toMatchObject({ preset: 'encoder-decoder', dModel: 16, numHeads: 2, numEncoderLayers: 1, numDecoderLayers: 1 });

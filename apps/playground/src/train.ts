@@ -3,6 +3,7 @@
 // (in memory: the transformers.js-layout folder as bytes) — the page runs the result with
 // onnxruntime-web like any other export. Runs in a worker (train-worker.ts) and in Node (tests).
 
+import * as tf from '@tensorflow/tfjs-core';
 import { CharTokenizer, createModelConfig, syntheticTask, trainDevSplit } from '@attend/core';
 import { exportFolderFiles } from '@attend/runtime-onnx';
 import { seq2seqTask, serializeCheckpoint, train, TransformerModel } from '@attend/transformer';
@@ -42,7 +43,7 @@ export async function trainAndExport(request: TrainRequest, emit: (event: TrainE
       steps: r.steps,
       learningRate: r.learningRate,
       schedule: { kind: 'cosine', warmupSteps: Math.min(20, Math.floor(r.steps / 5)), totalSteps: r.steps, minLr: r.learningRate / 20 },
-      logEvery: 5,
+      logEvery: 1,
       ...(signal ? { signal } : {}),
       onProgress: (e) => {
         if (e.type === 'step') emit({ type: 'step', step: e.step, totalSteps: e.totalSteps, loss: e.loss, tokensPerSecond: e.tokensPerSecond });
@@ -55,9 +56,12 @@ export async function trainAndExport(request: TrainRequest, emit: (event: TrainE
       return undefined;
     }
     const { exactMatch } = await task.evaluate(model);
+    // The export reads the weights synchronously: read them first asynchronously, which keeps a
+    // copy on the CPU (tfjs-webgpu's synchronous read goes through a canvas copy, zeros on SwiftShader in a worker).
+    await Promise.all(model.trainableVariables().map((v) => v.data()));
     const checkpoint = serializeCheckpoint({ model, tokenizer: tokenizer.toJSON() });
     const files = exportFolderFiles(checkpoint, { withAttention: true });
-    emit({ type: 'done', exactMatch, seconds, steps: state.step, stopped, files });
+    emit({ type: 'done', exactMatch, seconds, steps: state.step, stopped, backend: tf.getBackend(), files });
     return files;
   } finally {
     model.dispose();

@@ -10,7 +10,7 @@
 // Writes bench/results/shakespeare.json and bench/results/shakespeare-loss.svg at the repo root.
 // Run after building:
 //   pnpm bench:shakespeare [--steps 2000] [--eval-every 250] [--eval-batches 40] [--stop-at-target]
-//                          [--embedding gpt2|scaled] [--init glorot|gpt2]
+//                          [--embedding gpt2|scaled] [--init glorot|gpt2] [--positional learned|sinusoidal]
 //                          [--workers N]  (data-parallel worker threads; default 1)
 //                          [--out NAME]   (NAME.json / NAME-loss.svg instead of shakespeare*)
 
@@ -38,6 +38,8 @@ const run = {
   init: strFlag('init', 'glorot'),
   // Data-parallel worker threads (1: the main thread trains alone).
   workers: flag('workers', 1),
+  // Position table: 'learned' (nanoGPT's, std 0.02) or 'sinusoidal' (attend train's default).
+  positional: strFlag('positional', 'learned'),
 };
 const baby = { numLayers: 4, numHeads: 4, dModel: 128, dFf: 512, context: 64, batch: 12 };
 const optim = { learningRate: 1e-3, minLr: 1e-4, warmupSteps: 100, beta1: 0.9, beta2: 0.99, weightDecay: 0.1, clipNorm: 1 };
@@ -60,7 +62,7 @@ const valIds = Int32Array.from(tokenizer.encode(valText));
 const backend = await setupBackend(['wasm']);
 const config = createModelConfig({
   preset: 'decoder-lm', vocabSize: tokenizer.vocabSize, dModel: baby.dModel, numHeads: baby.numHeads,
-  numDecoderLayers: baby.numLayers, dFf: baby.dFf, maxSeqLen: baby.context, dropout: 0, positional: 'learned',
+  numDecoderLayers: baby.numLayers, dFf: baby.dFf, maxSeqLen: baby.context, dropout: 0, positional: run.positional,
   scaleEmbedding: run.embedding === 'scaled',
 });
 const model = new TransformerModel(config, { seed: run.seed, init: run.init });
@@ -149,7 +151,7 @@ const out = {
   backend: tf.getBackend(),
   data: { path: '../shared/data/tinyshakespeare.txt', chars: text.length, trainChars: trainIds.length, valChars: valIds.length, split: 'first 90% train / last 10% val (core splitText)' },
   config: {
-    model: { preset: 'decoder-lm', vocabSize: tokenizer.vocabSize, dModel: baby.dModel, numHeads: baby.numHeads, numDecoderLayers: baby.numLayers, dFf: baby.dFf, maxSeqLen: baby.context, dropout: 0, positional: 'learned', tieEmbeddings: config.tieEmbeddings, scaleEmbedding: config.scaleEmbedding, norm: config.norm, activation: config.activation, params: model.parameterCount() },
+    model: { preset: 'decoder-lm', vocabSize: tokenizer.vocabSize, dModel: baby.dModel, numHeads: baby.numHeads, numDecoderLayers: baby.numLayers, dFf: baby.dFf, maxSeqLen: baby.context, dropout: 0, positional: run.positional, tieEmbeddings: config.tieEmbeddings, scaleEmbedding: config.scaleEmbedding, norm: config.norm, activation: config.activation, params: model.parameterCount() },
     training: { steps: run.steps, workers: run.workers, batchSize: baby.batch, context: baby.context, ...optim, schedule: 'linear warmup then cosine decay to minLr at steps', seed: run.seed, init: run.init, stopAtTarget: run.stopAtTarget },
     eval: { every: run.evalEvery, batches: run.evalBatches, metric: 'mean cross-entropy, nats/char, no label smoothing, training=false; fixed random batches (val and train)' },
   },

@@ -136,7 +136,9 @@ if (!opts.only || opts.only === 'wasm') {
   out.wasm = await babyGpt('wasm', opts.wasmSteps);
   line(`wasm: MatMul 512² ${out.wasm.matmul512Gflops.toFixed(1)} GFLOP/s | baby-GPT ${out.wasm.msPerStep.toFixed(1)} ms/step, ${out.wasm.tokensPerSecond.toFixed(0)} tokens/s, ${out.wasm.modelGflops.toFixed(2)} GFLOP/s (${(100 * out.wasm.fractionOfMatMul).toFixed(1)}% of MatMul), loss ${out.wasm.lastLoss.toFixed(3)}`);
 }
-if (!opts.only || opts.only === 'workers') {
+if ((!opts.only || opts.only === 'workers') && !(opts.rounds > 0)) {
+  line(`workers: skipped (--rounds ${opts.rounds}: no rounds to time)`);
+} else if (!opts.only || opts.only === 'workers') {
   out.workers = await workerScaling(opts.workersSteps, opts.rounds);
   line(`wasm: baby-GPT 1 worker ${out.workers.tokensPerSecond1.toFixed(0)} tokens/s | 2 workers ${out.workers.tokensPerSecond2.toFixed(0)} tokens/s | ratio ${out.workers.ratio.toFixed(2)}× (target ≥ 1.7×; ${cpus().length} cores, load average now ${loadavg().map((x) => x.toFixed(2)).join(' ')}); CPU ms/step ${out.workers.cpuMsPerStep1.toFixed(0)} vs ${out.workers.cpuMsPerStep2.toFixed(0)}`);
 }

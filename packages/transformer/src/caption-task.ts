@@ -8,7 +8,7 @@ import { epochBatches } from './classification-task.js';
 import { translate } from './generate.js';
 import type { TokenBatch } from './model.js';
 import type { AttendModel } from './models.js';
-import { batchLoss, seq2seqTrainBatch, type TrainBatch } from './trainer.js';
+import { batchLoss, evalChunks, seq2seqTrainBatch, type TrainBatch } from './trainer.js';
 
 /** An image (height × width values, row-major) and its caption. */
 export interface CaptionedImage {
@@ -24,7 +24,11 @@ export interface CaptionTaskOptions {
 
 export interface CaptionTask {
   nextBatch(step: number): TrainBatch;
-  /** Greedy captions of `images` (default: the dev set): exact match, corpus BLEU, the mean teacher-forced loss per word, and the captions. */
+  /**
+   * Greedy captions of `images` (default: the dev set): exact match, corpus BLEU, the mean
+   * teacher-forced loss per word, and the captions; at most `batchSize` images per forward pass
+   * and decoding (default: the training batch size).
+   */
   evaluate(model: AttendModel, images?: readonly CaptionedImage[], batchSize?: number): Promise<{ loss: number; bleu: number; exactMatch: number; outputs: string[] }>;
 }
 
@@ -51,12 +55,12 @@ export function captionTask(train: readonly CaptionedImage[], dev: readonly Capt
   const indicesOf = epochBatches(train.length, options.batchSize, options.seed);
   return {
     nextBatch: (step) => batchOf(indicesOf(step).map((i) => train[i]!)),
-    async evaluate(model, images = dev, batchSize = 256) {
+    async evaluate(model, images = dev, batchSize = options.batchSize) {
       const outputs: string[] = [];
       let lossSum = 0;
       let words = 0;
-      for (let start = 0; start < images.length; start += batchSize) {
-        const rows = images.slice(start, start + batchSize);
+      for (const [start, end] of evalChunks(images.length, batchSize)) {
+        const rows = images.slice(start, end);
         const batch = batchOf(rows);
         const loss = batchLoss(model, batch);
         const count = batch.labelWeights!.reduce((a, b) => a + b, 0);

@@ -20,7 +20,7 @@ export type { DecodeStrategy };
  */
 export function tfjsStepFunction(model: AttendModel, memory?: { states: tf.Tensor3D; source: TokenBatch }, { attention = false }: { attention?: boolean } = {}): StepFunction {
   let inputRows: Int32Array | undefined; // input (source) row of each row of the previous call
-  return (tokens, batchSize, length, context) => {
+  return async (tokens, batchSize, length, context) => {
     const parents = context?.parents;
     inputRows = inputRows && parents ? Int32Array.from(parents, (p) => inputRows![p]!) : Int32Array.from({ length: batchSize }, (_, i) => i);
     const rows = inputRows;
@@ -35,8 +35,9 @@ export function tfjsStepFunction(model: AttendModel, memory?: { states: tf.Tenso
       const [B, T, d] = states.shape;
       return model.lmLogits(tf.slice(states, [0, T - 1, 0], [B, 1, d]) as tf.Tensor3D);
     });
-    // Read outside tidy: tidy walks a returned typed array element by element.
-    const values = logits.dataSync() as Float32Array;
+    // Read outside tidy (tidy walks a returned typed array element by element), asynchronously:
+    // tfjs-webgpu's synchronous read goes through a canvas copy (zeros on SwiftShader in a worker).
+    const values = (await logits.data()) as Float32Array;
     logits.dispose();
     if (!maps) return values;
     return { logits: values, outputs: lastQueryRows({ ...readMaps('decoder_attentions', maps.decoderSelf), ...readMaps('cross_attentions', maps.cross) }) };

@@ -4,7 +4,7 @@
 
 import { createRng, lmWindows, perplexity, sampleLmBatch, stackLmWindows } from '@attend/core';
 import type { AttendModel } from './models.js';
-import { batchLoss, lmTrainBatch, TrainingError, type TrainBatch } from './trainer.js';
+import { batchLoss, evalChunks, lmTrainBatch, type TrainBatch } from './trainer.js';
 
 export interface LmTaskOptions {
   batchSize: number;
@@ -36,10 +36,9 @@ export function lmTask(train: Int32Array, dev: Int32Array, options: LmTaskOption
       return lmTrainBatch(sampleLmBatch(train, { batchSize: options.batchSize, contextLength: T, rng }));
     },
     async evaluate(model, batchSize = options.batchSize) {
-      if (!Number.isInteger(batchSize) || batchSize < 1) throw new TrainingError(`evaluation batchSize: ${batchSize} is not allowed; expected an integer >= 1`);
       let total = 0;
-      for (let start = 0; start < windows.length; start += batchSize) {
-        const chunk = windows.slice(start, start + batchSize);
+      for (const [start, end] of evalChunks(windows.length, batchSize)) {
+        const chunk = windows.slice(start, end);
         const loss = batchLoss(model, lmTrainBatch(stackLmWindows(chunk)));
         total += (await loss.data())[0]! * chunk.length;
         loss.dispose();

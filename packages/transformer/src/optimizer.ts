@@ -123,7 +123,9 @@ export class AdamW {
 /** Scales gradients so their global L2 norm is at most `maxNorm`; returns the norm before clipping. */
 export function clipByGlobalNorm(grads: Record<string, tf.Tensor>, maxNorm: number): { grads: Record<string, tf.Tensor>; norm: tf.Scalar } {
   return tf.tidy(() => {
-    const norm = tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g))))) as tf.Scalar;
+    // Summed pairwise in order, not by one tf.addN: tfjs-webgpu's AddN binds every input at once and
+    // gives a wrong sum past the device's storage-buffer limit (8 on SwiftShader: 8 or more inputs).
+    const norm = tf.sqrt(Object.values(grads).map((g) => tf.sum(tf.square(g))).reduce((a, b) => tf.add(a, b))) as tf.Scalar;
     const scale = tf.minimum(tf.div(maxNorm, tf.add(norm, 1e-6)), 1);
     const clipped: Record<string, tf.Tensor> = {};
     for (const [name, g] of Object.entries(grads)) clipped[name] = tf.mul(g, scale);

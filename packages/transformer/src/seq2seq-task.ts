@@ -6,7 +6,7 @@
 import { corpusBleu, createRng, exactMatch, makeSeq2SeqBatch, type EncodedPair, type TextPair, type Tokenizer } from '@attend/core';
 import { greedyTranslate } from './generate.js';
 import type { AttendModel } from './models.js';
-import { batchLoss, seq2seqTrainBatch, type TrainBatch } from './trainer.js';
+import { batchLoss, evalChunks, seq2seqTrainBatch, type TrainBatch } from './trainer.js';
 
 export interface Seq2SeqTaskOptions {
   batchSize: number;
@@ -21,7 +21,8 @@ export interface Seq2SeqTask {
   nextBatch(step: number): TrainBatch;
   /**
    * Greedy-decodes `pairs` (default: the dev set): exact match and corpus BLEU (sacreBLEU's
-   * defaults) of the outputs, the mean teacher-forced loss per target token, and the outputs.
+   * defaults) of the outputs, the mean teacher-forced loss per target token, and the outputs;
+   * at most `batchSize` pairs per forward pass and decoding (default: the training batch size).
    */
   evaluate(model: AttendModel, pairs?: readonly TextPair[], batchSize?: number): Promise<{ loss: number; bleu: number; exactMatch: number; outputs: string[] }>;
 }
@@ -50,12 +51,12 @@ export function seq2seqTask(train: readonly TextPair[], dev: readonly TextPair[]
       const pairs = order.slice(start, start + options.batchSize).map((i) => encodedTrain[i]!);
       return seq2seqTrainBatch(makeSeq2SeqBatch(pairs, ids, limits));
     },
-    async evaluate(model, pairs = dev, batchSize = 256) {
+    async evaluate(model, pairs = dev, batchSize = options.batchSize) {
       const outputs: string[] = [];
       let lossSum = 0;
       let tokens = 0;
-      for (let start = 0; start < pairs.length; start += batchSize) {
-        const chunk = pairs.slice(start, start + batchSize).map(encode);
+      for (const [start, end] of evalChunks(pairs.length, batchSize)) {
+        const chunk = pairs.slice(start, end).map(encode);
         const batch = makeSeq2SeqBatch(chunk, ids, limits);
         const loss = batchLoss(model, seq2seqTrainBatch(batch));
         const count = batch.tgtLengths.reduce((a, b) => a + b, 0);

@@ -2,14 +2,15 @@
 // shapes follow the options, and a tiny model learns each task enough to beat chance (the
 // image task: a vit-classifier).
 
-import { CharTokenizer, createModelConfig, createRng, syntheticClassificationTask } from '@attend/core';
+import { CharTokenizer, createModelConfig, createRng, syntheticClassificationTask, WordTokenizer } from '@attend/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { setupBackend } from './backend.js';
+import { captionTask } from './caption-task.js';
 import { classificationTask, classify, imageClassificationTask } from './classification-task.js';
 import { lmTask } from './lm-task.js';
 import { seq2seqTask } from './seq2seq-task.js';
 import { TransformerModel } from './model.js';
-import { createModel } from './models.js';
+import { createModel, type AttendModel } from './models.js';
 import { train } from './trainer.js';
 
 beforeAll(async () => {
@@ -126,7 +127,45 @@ describe('imageClassificationTask', () => {
   });
 });
 
+/** Records the rows of every `encode` the model runs (the loss pass and the decoding of each chunk). */
+function encodedRows(model: AttendModel): number[] {
+  const rows: number[] = [];
+  const encode = model.encode.bind(model);
+  model.encode = (...args: Parameters<typeof encode>) => {
+    rows.push(args[0].batchSize);
+    return encode(...args);
+  };
+  return rows;
+}
+
 describe('seq2seqTask', () => {
+  it('evaluates in chunks of at most the given rows (default: the training batch), to the same metrics as one chunk', async () => {
+    const tokenizer = CharTokenizer.fromAlphabet('abc');
+    // Equal lengths: every chunk gets the same decoding budget, so the outputs cannot depend on the split.
+    const rng = createRng(5);
+    const pairs = Array.from({ length: 12 }, () => {
+      const source = Array.from({ length: 4 }, () => 'abc'[Math.floor(rng.next() * 3)]).join('');
+      return { source, target: [...source].reverse().join('') };
+    });
+    const config = createModelConfig({ preset: 'encoder-decoder', vocabSize: tokenizer.vocabSize, dModel: 16, numHeads: 2, numEncoderLayers: 1, numDecoderLayers: 1, dFf: 32, maxSeqLen: 16, dropout: 0 });
+    const model = createModel(config, { seed: 3 });
+    await train(model, seq2seqTask(pairs, pairs, tokenizer, { batchSize: 12, seed: 1, maxSrcLen: 8, maxTgtLen: 6 }).nextBatch, { steps: 30, learningRate: 1e-2, logEvery: 100 });
+    const task = seq2seqTask(pairs, pairs, tokenizer, { batchSize: 64, seed: 1, maxSrcLen: 8, maxTgtLen: 6 });
+    const rows = encodedRows(model);
+    const whole = await task.evaluate(model);
+    expect(rows.splice(0)).toEqual([12, 12]); // the loss pass and the decoding, 12 pairs under the training batch of 64
+    const split = await task.evaluate(model, undefined, 5);
+    expect(rows).toEqual([5, 5, 5, 5, 2, 2]);
+    expect(split.loss).toBeCloseTo(whole.loss, 5);
+    expect(split.outputs).toEqual(whole.outputs);
+    expect(split.bleu).toBe(whole.bleu);
+    expect(split.exactMatch).toBe(whole.exactMatch);
+    expect(new Set(whole.outputs).size).toBeGreaterThan(1); // outputs that follow their inputs, so a misplaced chunk shows
+    await expect(task.evaluate(model, undefined, 0)).rejects.toThrow('evaluation batchSize: 0 is not allowed; expected an integer >= 1');
+    model.dispose();
+  });
+
+
   it("stops dev decoding at twice the chunk's longest target (plus 8), not at maxTgtLen", async () => {
     const tokenizer = CharTokenizer.fromAlphabet('abc');
     const pairs = [{ source: 'ab', target: 'ba' }, { source: 'abc', target: 'cba' }];
@@ -137,6 +176,28 @@ describe('seq2seqTask', () => {
     const { outputs } = await task.evaluate(model);
     const longest = Math.max(...outputs.map((o) => tokenizer.encode(o).length));
     expect(longest).toBeLessThanOrEqual(2 * 3 + 8);
+    model.dispose();
+  });
+});
+
+describe('captionTask', () => {
+  it('evaluates in chunks of at most the given rows (default: the training batch), to the same metrics as one chunk', async () => {
+    const tokenizer = WordTokenizer.fromCorpus(['one two three']);
+    const words = ['one', 'two', 'three'];
+    const rng = createRng(7);
+    // Captions of one length, as the decoding budget is the config's, not the chunk's.
+    const images = Array.from({ length: 12 }, () => ({ pixels: Float32Array.from({ length: 4 * 6 }, () => rng.next()), caption: `${words[Math.floor(rng.next() * 3)]} ${words[Math.floor(rng.next() * 3)]}` }));
+    const config = createModelConfig({ preset: 'image-captioner', vocabSize: tokenizer.vocabSize, dModel: 8, featureSize: 6, imageHeight: 4, imageWidth: 6, patchSize: 2, patchStride: 2, maxSeqLen: 4, dropout: 0 });
+    const model = createModel(config, { seed: 3 });
+    const task = captionTask(images, images, tokenizer, config, { batchSize: 32, seed: 1 });
+    const rows = encodedRows(model);
+    const whole = await task.evaluate(model);
+    expect(rows.splice(0)).toEqual([12, 12]);
+    const split = await task.evaluate(model, undefined, 5);
+    expect(rows).toEqual([5, 5, 5, 5, 2, 2]);
+    expect(split.loss).toBeCloseTo(whole.loss, 5);
+    expect(split.outputs).toEqual(whole.outputs);
+    expect(split.bleu).toBe(whole.bleu);
     model.dispose();
   });
 });

@@ -67,6 +67,17 @@ export function batchLoss(model: AttendModel, batch: TrainBatch, options: { trai
   });
 }
 
+/**
+ * The [start, end) row ranges that evaluate `count` examples at most `batchSize` per forward
+ * pass (the LM, seq2seq and caption tasks' dev loops); `batchSize` must be an integer >= 1.
+ */
+export function evalChunks(count: number, batchSize: number): [number, number][] {
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new TrainingError(`evaluation batchSize: ${batchSize} is not allowed; expected an integer >= 1`);
+  const chunks: [number, number][] = [];
+  for (let start = 0; start < count; start += batchSize) chunks.push([start, Math.min(count, start + batchSize)]);
+  return chunks;
+}
+
 export type TrainingEvent =
   | { type: 'step'; step: number; totalSteps: number; loss: number; lr: number; gradNorm: number; tokensPerSecond: number; elapsedMs: number }
   | { type: 'eval'; step: number; metrics: Record<string, number>; best: boolean }
@@ -260,13 +271,7 @@ async function trainOn(model: AttendModel, nextBatch: (step: number) => TrainBat
     const step = state.step + 1;
     const batch = nextBatch(step);
     const lr = learningRate(schedule, options.learningRate, step);
-    const { loss, gradNorm } = pool ? await pool.step(batch, step, lr, optimizer) : tf.tidy(() => {
-      const { loss: lossValue, grads } = withDropoutSeed(stepDropoutSeed(step, 0), () => batchGradients(model, batch, variables, gradAccum, options.labelSmoothing, step));
-      if (!grads) return { loss: lossValue, gradNorm: NaN };
-      const clipped = clipNorm === null ? { grads, norm: undefined } : clipByGlobalNorm(grads, clipNorm);
-      optimizer.apply(params, clipped.grads, lr);
-      return { loss: lossValue, gradNorm: clipped.norm ? clipped.norm.dataSync()[0]! : NaN };
-    });
+    const { loss, gradNorm } = pool ? await pool.step(batch, step, lr, optimizer) : await localStep(model, batch, step, lr, { variables, params, optimizer, gradAccum, labelSmoothing: options.labelSmoothing, clipNorm });
     if (!Number.isFinite(loss)) {
       pool?.sync(params, optimizer);
       const kept = lastGoodCheckpoint === undefined ? 'no checkpoint was written yet' : `last good checkpoint: ${options.checkpoint?.dir} (step ${lastGoodCheckpoint})`;
@@ -332,9 +337,20 @@ async function startWorkers(model: AttendModel, options: Parameters<typeof Gradi
  * `batch` is the whole batch.
  */
 export function batchGradients(model: AttendModel, batch: TrainBatch, variables: tf.Variable[], parts: number, labelSmoothing: number | undefined, step: number, total?: number): { loss: number; grads?: Record<string, tf.Tensor> } {
+  const { losses, grads } = gradientTensors(model, batch, variables, parts, labelSmoothing, step, total);
+  const loss = sumLosses(losses.map((value) => value.dataSync()));
+  return finiteGradients(loss, losses, grads);
+}
+
+/**
+ * What `batchGradients` computes, before any value is read: each micro-batch's (weighted) loss
+ * and the summed gradients. The trainer's own step reads the losses asynchronously, as a backend
+ * without fast synchronous reads (WebGPU) needs.
+ */
+function gradientTensors(model: AttendModel, batch: TrainBatch, variables: tf.Variable[], parts: number, labelSmoothing: number | undefined, step: number, total?: number): { losses: tf.Scalar[]; grads?: Record<string, tf.Tensor> } {
   const weighted = parts > 1 || total !== undefined;
   const denominator = !weighted ? 1 : total ?? countedLabels(batch);
-  let loss = 0;
+  const losses: tf.Scalar[] = [];
   let sum: Record<string, tf.Tensor> | undefined;
   for (const part of parts === 1 ? [batch] : microBatches(batch, parts)) {
     const weight = weighted ? countedLabels(part) / denominator : 1;
@@ -342,12 +358,7 @@ export function batchGradients(model: AttendModel, batch: TrainBatch, variables:
     const partLoss = (): tf.Scalar => batchLoss(model, part, { training: true, labelSmoothing, step });
     // The whole batch in one part is the step as it always was: no weighting op in its graph.
     const { value, grads } = tf.variableGrads(weighted ? () => tf.mul(partLoss(), weight) as tf.Scalar : partLoss, variables);
-    loss += value.dataSync()[0]!;
-    value.dispose();
-    if (!Number.isFinite(loss)) {
-      tf.dispose([grads, sum ?? {}]);
-      return { loss };
-    }
+    losses.push(value);
     if (sum === undefined) {
       sum = grads;
       continue;
@@ -356,7 +367,42 @@ export function batchGradients(model: AttendModel, batch: TrainBatch, variables:
     sum = Object.fromEntries(Object.entries(grads).map(([name, g]) => [name, tf.add(previous[name]!, g)]));
     tf.dispose([previous, grads]);
   }
-  return { loss, grads: sum };
+  return { losses, grads: sum };
+}
+
+/** The step's loss: the micro-batches' read values added in order (the same number however they were read). */
+function sumLosses(values: readonly ArrayLike<number>[]): number {
+  let loss = 0;
+  for (const value of values) loss += value[0]!;
+  return loss;
+}
+
+/** Disposes the read `losses`, and `grads` too when `loss` is not finite. */
+function finiteGradients(loss: number, losses: tf.Scalar[], grads: Record<string, tf.Tensor> | undefined): { loss: number; grads?: Record<string, tf.Tensor> } {
+  tf.dispose(losses);
+  if (Number.isFinite(loss)) return grads ? { loss, grads } : { loss };
+  tf.dispose(grads ?? {});
+  return { loss };
+}
+
+/**
+ * One optimizer step on the main thread: gradients, the loss read asynchronously, then (when it
+ * is finite) clipping and the update; the gradient norm is read the same way.
+ */
+async function localStep(model: AttendModel, batch: TrainBatch, step: number, lr: number, o: { variables: tf.Variable[]; params: ReturnType<AttendModel['namedParams']>; optimizer: AdamW; gradAccum: number; labelSmoothing?: number; clipNorm: number | null }): Promise<{ loss: number; gradNorm: number }> {
+  const computed = tf.tidy(() => withDropoutSeed(stepDropoutSeed(step, 0), () => gradientTensors(model, batch, o.variables, o.gradAccum, o.labelSmoothing, step)));
+  const { loss, grads } = finiteGradients(sumLosses(await Promise.all(computed.losses.map((value) => value.data()))), computed.losses, computed.grads);
+  if (!grads) return { loss, gradNorm: NaN };
+  const norm = tf.tidy(() => {
+    const clipped = o.clipNorm === null ? { grads, norm: undefined } : clipByGlobalNorm(grads, o.clipNorm);
+    o.optimizer.apply(o.params, clipped.grads, lr);
+    return clipped.norm;
+  });
+  tf.dispose(grads);
+  if (!norm) return { loss, gradNorm: NaN };
+  const gradNorm = (await norm.data())[0]!;
+  norm.dispose();
+  return { loss, gradNorm };
 }
 
 /** `batch` split into `parts` batches of consecutive rows (sizes differing by at most one; never empty). */

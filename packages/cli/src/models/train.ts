@@ -37,11 +37,11 @@ export function accuracyReport(task: { evaluate(model: AttendModel): Promise<{ a
   };
 }
 
-/** How a task scored on decoded outputs reports: dev exact match, BLEU and loss, each best value at the end (BLEU first). */
-export function decodedReport(task: { evaluate(model: AttendModel): Promise<{ loss: number; bleu: number; exactMatch: number }> }): Pick<KindTask, 'evaluate' | 'describeEval' | 'best'> {
+/** How a task scored on decoded outputs reports: dev exact match, BLEU and loss, each best value at the end (BLEU first); the dev set runs `rows` examples at a time. */
+export function decodedReport(task: { evaluate(model: AttendModel, examples: undefined, batchSize: number): Promise<{ loss: number; bleu: number; exactMatch: number }> }): Pick<KindTask, 'evaluate' | 'describeEval' | 'best'> {
   return {
-    evaluate: async (m) => {
-      const { loss, bleu, exactMatch } = await task.evaluate(m);
+    evaluate: async (m, rows) => {
+      const { loss, bleu, exactMatch } = await task.evaluate(m, undefined, rows);
       return { loss, bleu, exactMatch };
     },
     describeEval: (m) => `dev exact match ${percent(m.exactMatch!)}, dev BLEU ${m.bleu!.toFixed(2)}, dev loss ${m.loss!.toFixed(4)}`,
