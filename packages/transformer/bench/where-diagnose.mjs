@@ -6,10 +6,13 @@
 //     +out8        the sampler's output 8 × 8 (the digit's size) in place of 16 × 16
 //     +cnnloc      a CNN localisation network (blocks of 8 and 16 channels)
 //   vit, ram       bench:where's ViT and recurrent attention model; vit+patch4: 4 × 4 patches; ram+std0.05, ram+std0.3: the location policy's std
+//   where-x        the localisation network's shape (MLP of 32; where-x+cnnloc: with its conv blocks) trained to name the digit's column
+//                  (0 … 24, a class each): accuracy within ±1 column
 //   cnn            the plain canvas CNN of bench:where
-//   oracle         the STN's classifier on the digit's true 8 × 8 box cut from the canvas (clutter included): the
+//   oracle         the STN's classifier on the digit's true box cut from the canvas (clutter included): the
 //                  accuracy a perfect localiser would allow
 // Usage: node packages/transformer/bench/where-diagnose.mjs --exp stn,stn+attention+loc0.1,oracle [--steps 300] [--batch 64] [--clutter 4] [--lr 3e-3]
+//   [--digit 8] [--fragment 4]: the digit's side on the 32 × 32 canvas (scaled bilinearly) and the clutter fragments' side (default half the digit's)
 import { clutteredDigits, createModelConfig, identityParams, readCsvClassification, trainDevSplit } from '@attend/core';
 import { classify, createModel, imageTrainBatch, setupBackend, StnModel, train } from '../dist/index.js';
 import * as tf from '@tensorflow/tfjs-core';
@@ -24,6 +27,7 @@ const steps = Number(text('steps', 300));
 const batchSize = Number(text('batch', 64));
 const clutter = Number(text('clutter', 4));
 const fragmentSize = text('fragment', undefined) === undefined ? undefined : Number(text('fragment'));
+const digitSize = Number(text('digit', 8));
 const learningRate = Number(text('lr', 3e-3));
 const seed = 7;
 const SIZE = 32;
@@ -33,17 +37,17 @@ const line = (s) => process.stdout.write(`${s}\n`);
 const digits = await readCsvClassification(resolve(repoRoot, '../shared/data/digits8x8.csv'));
 const { train: trainDigits, dev: testDigits } = trainDevSplit(digits, { devFraction: 0.2, seed });
 await setupBackend();
-const options = { size: SIZE, clutter, ...(fragmentSize ? { fragmentSize } : {}) };
+const options = { size: SIZE, clutter, digitSize, ...(fragmentSize ? { fragmentSize } : {}) };
 const trainSet = clutteredDigits(trainDigits, { ...options, count: steps * batchSize, seed });
 const testSet = clutteredDigits(testDigits, { ...options, count: 1000, seed: seed + 1 });
-line(`clutter ${clutter}${fragmentSize ? ` fragment ${fragmentSize}` : ''}: ${steps} steps × ${batchSize}, lr ${learningRate}; load ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+line(`digit ${digitSize}, clutter ${clutter}${fragmentSize ? ` fragment ${fragmentSize}` : ''}: ${steps} steps × ${batchSize}, lr ${learningRate}; load ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
 
 const common = { numClasses: 10, numChannels: 1, pixelScale: 1, dropout: 0, maxSeqLen: 1 };
 const cnn = { dModel: 128, numHiddenLayers: 1, convChannels: [16, 32] };
 const stnConfig = (extra = {}) => ({ preset: 'stn-classifier', ...common, imageSize: SIZE, ...cnn, outputSize: 16, locHiddenSize: 32, ...extra });
 const crop = (c) => {
-  const out = new Float32Array(64);
-  for (let r = 0; r < 8; r++) for (let q = 0; q < 8; q++) out[r * 8 + q] = c.pixels[(c.box.y + r) * SIZE + c.box.x + q];
+  const out = new Float32Array(digitSize ** 2);
+  for (let r = 0; r < digitSize; r++) for (let q = 0; q < digitSize; q++) out[r * digitSize + q] = c.pixels[(c.box.y + r) * SIZE + c.box.x + q];
   return out;
 };
 
@@ -66,15 +70,17 @@ function build(exp) {
     const changes = exp.split('+').slice(1).map((name) => OTHER_CHANGES[name] ?? (() => { throw new Error(`no experiment ${name}`); })());
     return { config: createModelConfig(Object.assign({}, exp.startsWith('vit') ? vit : ram, ...changes)), pixels: (c) => c.pixels };
   }
+  // Can the localisation network's shape find the digit when told where it is? Its column as a class (0 … 24).
+  if (exp.startsWith('where-x')) return { config: createModelConfig({ preset: 'canvas-classifier', ...common, numClasses: SIZE - digitSize + 1, imageSize: SIZE, dModel: 32, numHiddenLayers: 1, convChannels: exp.endsWith('+cnnloc') ? [8, 16] : [] }), pixels: (c) => c.pixels, label: (c) => c.box.x };
   if (exp === 'cnn') return { config: createModelConfig({ preset: 'canvas-classifier', ...common, imageSize: SIZE, ...cnn }), pixels: (c) => c.pixels };
-  if (exp === 'oracle') return { config: createModelConfig({ preset: 'canvas-classifier', ...common, imageSize: 8, ...cnn }), pixels: crop };
+  if (exp === 'oracle') return { config: createModelConfig({ preset: 'canvas-classifier', ...common, imageSize: digitSize, ...cnn }), pixels: crop };
   const changes = exp.split('+').slice(1).map((name) => STN_CHANGES[name] ?? (() => { throw new Error(`no experiment ${name}`); })());
   const config = createModelConfig(stnConfig(Object.assign({}, ...changes.map((c) => c.config ?? {}))));
   return { config, pixels: (c) => c.pixels, map: changes.find((c) => c.map)?.map };
 }
 
 for (const exp of exps) {
-  const { config, pixels, map } = build(exp);
+  const { config, pixels, map, label = (c) => c.label } = build(exp);
   const model = createModel(config, { seed });
   if (map) {
     // The same StnModel with θ read through `map` from its localisation network's six outputs.
@@ -85,7 +91,7 @@ for (const exp of exps) {
   const batchOf = (rows) => {
     const out = new Float32Array(rows.length * side * side);
     rows.forEach((c, i) => out.set(pixels(c), i * side * side));
-    return imageTrainBatch(out, Int32Array.from(rows, (c) => c.label), config);
+    return imageTrainBatch(out, Int32Array.from(rows, label), config);
   };
   const started = performance.now();
   const { state } = await train(model, (step) => batchOf(trainSet.slice((step - 1) * batchSize, step * batchSize)), { steps, learningRate, schedule: { kind: 'cosine', warmupSteps: 30, totalSteps: steps, minLr: learningRate / 10 }, logEvery: 10 });
@@ -93,7 +99,7 @@ for (const exp of exps) {
   for (let at = 0; at < testSet.length; at += 250) {
     const rows = testSet.slice(at, at + 250);
     const predicted = await classify(model, batchOf(rows).input);
-    rows.forEach((c, i) => (correct += predicted[i].label === c.label ? 1 : 0));
+    rows.forEach((c, i) => (correct += Math.abs(predicted[i].label - label(c)) <= (exp.startsWith('where-x') ? 1 : 0) ? 1 : 0));
   }
   let extra = '';
   if (model instanceof StnModel) {
@@ -107,7 +113,7 @@ for (const exp of exps) {
       // Does the sampled window's centre (θ's translation, in [-1, 1] canvas units) fall inside the digit's box?
       const cx = ((t[6 * b + 2] + 1) * SIZE) / 2;
       const cy = ((t[6 * b + 5] + 1) * SIZE) / 2;
-      if (cx >= c.box.x - 2 && cx <= c.box.x + 10 && cy >= c.box.y - 2 && cy <= c.box.y + 10) hit++;
+      if (cx >= c.box.x - 2 && cx <= c.box.x + digitSize + 2 && cy >= c.box.y - 2 && cy <= c.box.y + digitSize + 2) hit++;
     });
     extra = `  θ scale ${(scale / rows.length).toFixed(2)}  centre near the digit ${((100 * hit) / rows.length).toFixed(0)}%`;
     theta.dispose();
