@@ -75,7 +75,8 @@ export function thetaMatrix(config: Pick<StnClassifierConfig, 'stnTransform'>): 
 
 /**
  * The localisation network as an image network (the classifier's building blocks): the
- * locConvChannels blocks on the canvas, one ReLU layer of locHiddenSize, θ's six values.
+ * locConvChannels blocks on the canvas, one ReLU layer of locHiddenSize, θ's six values (the
+ * attention transform's three).
  */
 export function locNet(config: StnClassifierConfig): Pick<CanvasClassifierConfig, keyof MlpFields | 'dModel' | 'numClasses'> {
   return { convChannels: config.locConvChannels, dModel: config.locHiddenSize, numHiddenLayers: 1, numClasses: identityParams(config).length };
