@@ -7,15 +7,16 @@
 //     +cnnloc      a CNN localisation network (blocks of 8 and 16 channels)
 //   vit, ram       bench:where's ViT and recurrent attention model; vit+patch4: 4 × 4 patches; ram+std0.05, ram+std0.3: the location policy's std
 //   where-x        the localisation network's shape (MLP of 32; where-x+cnnloc: with its conv blocks) trained to name the digit's column
-//                  (0 … 24, a class each): accuracy within ±1 column
+//                  (0 … 32 − digit side, a class each): accuracy within ±1 column
 //   cnn            the plain canvas CNN of bench:where
 //   oracle         the STN's classifier on the digit's true box cut from the canvas (clutter included): the
 //                  accuracy a perfect localiser would allow
-// Usage: node packages/transformer/bench/where-diagnose.mjs --exp stn,stn+attention+loc0.1,oracle [--steps 300] [--batch 64] [--clutter 4] [--lr 3e-3]
+// Usage: node packages/transformer/bench/where-diagnose.mjs --exp stn,stn+attention+loc0.1,oracle [--steps 400] [--batch 64] [--clutter 4] [--lr 3e-3]
 //   [--digit 8] [--fragment 4]: the digit's side on the 32 × 32 canvas (scaled bilinearly) and the clutter fragments' side (default half the digit's)
 import { clutteredDigits, createModelConfig, identityParams, readCsvClassification, trainDevSplit } from '@attend/core';
 import { classify, createModel, imageTrainBatch, setupBackend, StnModel, train } from '../dist/index.js';
 import * as tf from '@tensorflow/tfjs-core';
+import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const args = process.argv.slice(2);
 const text = (name, fallback) => (args.includes(`--${name}`) ? args[args.indexOf(`--${name}`) + 1] : fallback);
-const steps = Number(text('steps', 300));
+const steps = Number(text('steps', 400));
 const batchSize = Number(text('batch', 64));
 const clutter = Number(text('clutter', 4));
 const fragmentSize = text('fragment', undefined) === undefined ? undefined : Number(text('fragment'));
@@ -34,7 +35,12 @@ const SIZE = 32;
 const exps = text('exp', 'stn').split(',');
 const line = (s) => process.stdout.write(`${s}\n`);
 
-const digits = await readCsvClassification(resolve(repoRoot, '../shared/data/digits8x8.csv'));
+const dataPath = resolve(repoRoot, '../shared/data/digits8x8.csv');
+if (!existsSync(dataPath)) {
+  line(`where-diagnose: ${dataPath} not found (the digits live in ../shared/data next to the repository)`);
+  process.exit(1);
+}
+const digits = await readCsvClassification(dataPath);
 const { train: trainDigits, dev: testDigits } = trainDevSplit(digits, { devFraction: 0.2, seed });
 await setupBackend();
 const options = { size: SIZE, clutter, digitSize, ...(fragmentSize ? { fragmentSize } : {}) };
@@ -70,7 +76,7 @@ function build(exp) {
     const changes = exp.split('+').slice(1).map((name) => OTHER_CHANGES[name] ?? (() => { throw new Error(`no experiment ${name}`); })());
     return { config: createModelConfig(Object.assign({}, exp.startsWith('vit') ? vit : ram, ...changes)), pixels: (c) => c.pixels };
   }
-  // Can the localisation network's shape find the digit when told where it is? Its column as a class (0 … 24).
+  // Can the localisation network's shape find the digit when told where it is? Its column as a class.
   if (exp.startsWith('where-x')) return { config: createModelConfig({ preset: 'canvas-classifier', ...common, numClasses: SIZE - digitSize + 1, imageSize: SIZE, dModel: 32, numHiddenLayers: 1, convChannels: exp.endsWith('+cnnloc') ? [8, 16] : [] }), pixels: (c) => c.pixels, label: (c) => c.box.x };
   if (exp === 'cnn') return { config: createModelConfig({ preset: 'canvas-classifier', ...common, imageSize: SIZE, ...cnn }), pixels: (c) => c.pixels };
   if (exp === 'oracle') return { config: createModelConfig({ preset: 'canvas-classifier', ...common, imageSize: digitSize, ...cnn }), pixels: crop };
@@ -83,7 +89,7 @@ for (const exp of exps) {
   const { config, pixels, map, label = (c) => c.label } = build(exp);
   const model = createModel(config, { seed });
   if (map) {
-    // The same StnModel with θ read through `map` from its localisation network's six outputs.
+    // The same StnModel with its localisation network's outputs read through `map`.
     const forward = model.localization.forward.bind(model.localization);
     model.localization.forward = (x, rate, training) => tf.tidy(() => map(forward(x, rate, training), identityParams(config)));
   }
@@ -110,7 +116,7 @@ for (const exp of exps) {
     let hit = 0;
     rows.forEach((c, b) => {
       scale += Math.sqrt(Math.abs(t[6 * b] * t[6 * b + 4] - t[6 * b + 1] * t[6 * b + 3]));
-      // Does the sampled window's centre (θ's translation, in [-1, 1] canvas units) fall inside the digit's box?
+      // Does the sampled window's centre (θ's translation, in [-1, 1] canvas units) fall within 2 px of the digit's box?
       const cx = ((t[6 * b + 2] + 1) * SIZE) / 2;
       const cy = ((t[6 * b + 5] + 1) * SIZE) / 2;
       if (cx >= c.box.x - 2 && cx <= c.box.x + digitSize + 2 && cy >= c.box.y - 2 && cy <= c.box.y + digitSize + 2) hit++;
