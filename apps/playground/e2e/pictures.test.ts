@@ -4,7 +4,7 @@
 // encoder self, decoder self and cross attention, made by the PyTorch reference
 // script (e2e/hf-reference/hf_reference.py; skipped, saying so, without Debian's python3-torch),
 // imported and exported with attention outputs; and where the image models looked at a stroke
-// painted off-centre: the plain canvas classifier's class and probabilities (it draws no picture), the STN's sampling quadrilateral (MLP or CNN localisation network), the
+// painted off-centre: the plain canvas classifier's class and probabilities (it draws no picture), the STN's sampling quadrilateral (MLP or CNN localisation network, affine or attention θ), the
 // glimpse model's boxes step by step, the ViT's rollout over the canvas; and the captioners'
 // caption of a painted scene with each word's attention over it. The numbers the page drew from
 // must equal node's.
@@ -229,11 +229,12 @@ describe('where the image models looked, at a stroke painted off-centre', () => 
   }, 120_000);
 
   it.each([
-    { name: 'stn', locConvChannels: [] },
-    { name: 'stn-loc-cnn', locConvChannels: [4, 4] },
-  ])("stn-classifier ($name): the sampling quadrilateral is θ's from onnxruntime-node, drawn on the canvas", async ({ name, locConvChannels }) => {
+    { name: 'stn', locConvChannels: [], stnTransform: 'affine' as const },
+    { name: 'stn-loc-cnn', locConvChannels: [4, 4], stnTransform: 'affine' as const },
+    { name: 'stn-attention', locConvChannels: [], stnTransform: 'attention' as const },
+  ])("stn-classifier ($name): the sampling quadrilateral is θ's from onnxruntime-node, drawn on the canvas", async ({ name, locConvChannels, stnTransform }) => {
     // Small weights: θ stays near enough the identity for the quadrilateral to lie mostly on the canvas.
-    const files = await tinyImageExport({ preset: 'stn-classifier', imageSize: 16, outputSize: 8, dModel: 16, numHiddenLayers: 1, locHiddenSize: 8, locConvChannels }, { std: 0.05 });
+    const files = await tinyImageExport({ preset: 'stn-classifier', imageSize: 16, outputSize: 8, dModel: 16, numHiddenLayers: 1, locHiddenSize: 8, locConvChannels, stnTransform }, { std: 0.05 });
     const out = await paintAndClassify(files, 'stn-classifier', name);
     const expected = samplingQuadrilateral(out.attentions.theta!.data, 16);
     const canvas = page.locator('#where-maps canvas').first();
