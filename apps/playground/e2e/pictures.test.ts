@@ -5,7 +5,7 @@
 // script (e2e/hf-reference/hf_reference.py; skipped, saying so, without Debian's python3-torch),
 // imported and exported with attention outputs; an imported BERT's sentence pair (the second text
 // box) classified with its token types; and where the image models looked at a stroke
-// painted off-centre: the STN's sampling quadrilateral (MLP or CNN localisation network), the
+// painted off-centre: the plain canvas classifier's class and probabilities (it draws no picture), the STN's sampling quadrilateral (MLP or CNN localisation network, affine or attention θ), the
 // glimpse model's boxes step by step, the ViT's rollout over the canvas; and the captioners'
 // caption of a painted scene with each word's attention over it. The numbers the page drew from
 // must equal node's.
@@ -22,7 +22,7 @@ import { preview, type PreviewServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkpointFiles, clsAttentionGrid, encoderPairIds, flatAttentionRollout, glimpseBoxes, samplingQuadrilateral } from '@attend/core';
 import { importHf } from '@attend/core/node';
-import { asSession, exportCheckpointFiles, exportFolderFiles, ImageClassifierSession, Seq2SeqForwardSession, textModelSession, type ForwardOutputs } from '@attend/runtime-onnx';
+import { asSession, classifications, exportCheckpointFiles, exportFolderFiles, ImageClassifierSession, Seq2SeqForwardSession, textModelSession, type ForwardOutputs } from '@attend/runtime-onnx';
 import { classify, createOnnxModel } from '@attend/runtime-onnx/node';
 import { python, torchMissing as missingTorch } from '../../../e2e/src/hf-reference.js';
 import { tinyExport, tinyImageExport, tinyVitExport } from '../src/test-utils/fixtures.js';
@@ -238,11 +238,36 @@ async function paintAndClassify(files: Record<string, Uint8Array>, kind: string,
 
 describe('where the image models looked, at a stroke painted off-centre', () => {
   it.each([
-    { name: 'stn', locConvChannels: [] },
-    { name: 'stn-loc-cnn', locConvChannels: [4, 4] },
-  ])("stn-classifier ($name): the sampling quadrilateral is θ's from onnxruntime-node, drawn on the canvas", async ({ name, locConvChannels }) => {
+    { name: 'mlp', convChannels: [] },
+    { name: 'cnn', convChannels: [4, 4] },
+  ])("canvas-classifier ($name): the class and probabilities are onnxruntime-node's, with no picture of where it looked", async ({ name, convChannels }) => {
+    const files = await tinyImageExport({ preset: 'canvas-classifier', imageSize: 16, dModel: 16, numHiddenLayers: 1, convChannels });
+    await load(files, 'Loaded model: canvas-classifier');
+    const pixels = await paintOffCentre();
+    await page.click('#image-run');
+    await page.waitForSelector('body[data-run="done"]', { timeout: 60_000 });
+    await page.locator('#image-input').screenshot({ path: join(outDir, `canvas-${name}.png`) });
+    const node = await createOnnxModel(files['onnx/model.onnx']!);
+    const out = await asSession(node, ImageClassifierSession).runImages(pixels, 1);
+    await node.release();
+    const [expected] = classifications(out.logits.data, 1, 3);
+    const result = page.locator('#output-text');
+    await expect(result.getAttribute('data-label')).resolves.toBe(String(expected!.label));
+    expect(maxDiff(numbers(await result.getAttribute('data-probabilities')), expected!.probabilities)).toBeLessThanOrEqual(1e-5);
+    expect(pixels.some((x) => x > 0)).toBe(true); // the stroke was painted
+    // It reads the canvas whole: no sampling grid, glimpses or rollout to draw.
+    await expect(page.isVisible('#where-block')).resolves.toBe(false);
+    await expect(page.isVisible('#image-attention-block')).resolves.toBe(false);
+    expect(pageErrors).toEqual([]);
+  }, 120_000);
+
+  it.each([
+    { name: 'stn', locConvChannels: [], stnTransform: 'affine' as const },
+    { name: 'stn-loc-cnn', locConvChannels: [4, 4], stnTransform: 'affine' as const },
+    { name: 'stn-attention', locConvChannels: [], stnTransform: 'attention' as const },
+  ])("stn-classifier ($name): the sampling quadrilateral is θ's from onnxruntime-node, drawn on the canvas", async ({ name, locConvChannels, stnTransform }) => {
     // Small weights: θ stays near enough the identity for the quadrilateral to lie mostly on the canvas.
-    const files = await tinyImageExport({ preset: 'stn-classifier', imageSize: 16, outputSize: 8, dModel: 16, numHiddenLayers: 1, locHiddenSize: 8, locConvChannels }, { std: 0.05 });
+    const files = await tinyImageExport({ preset: 'stn-classifier', imageSize: 16, outputSize: 8, dModel: 16, numHiddenLayers: 1, locHiddenSize: 8, locConvChannels, stnTransform }, { std: 0.05 });
     const out = await paintAndClassify(files, 'stn-classifier', name);
     const expected = samplingQuadrilateral(out.attentions.theta!.data, 16);
     const canvas = page.locator('#where-maps canvas').first();

@@ -8,7 +8,8 @@
 // training canvases never use. Reports held-out accuracy, parameters, forward FLOPs per image,
 // ms per image on onnxruntime-node (1 thread, batch 1) and the training time.
 //
-// Writes bench/results/where-to-look.{md,json} at the repo root.
+// Writes bench/results/where-to-look.{md,json} at the repo root; a "## Findings" section written by
+// hand at the end of the .md is kept.
 //
 // Usage: node packages/cli/bench/where-to-look.mjs [--steps 800] [--batch 64] [--clutter 4] [--seed 7]
 //   [--data translated|cluttered] [--models 'canvas MLP,ViT'] [--lr 3e-3] [--out where-to-look]
@@ -64,16 +65,25 @@ function markdown(setup, results) {
   ].join('\n');
 }
 
-/** Writes bench/results/{name}.json and .md. */
+/** The hand-written "## Findings" section (to the end) of the markdown at `path`, kept when the file is rewritten; '' when none. */
+async function findings(path) {
+  const old = existsSync(path) ? await readFile(path, 'utf8') : '';
+  const at = old.search(/^## Findings/m);
+  return at < 0 ? '' : `\n${old.slice(at)}`;
+}
+
+/** Writes bench/results/{name}.json and .md (keeping the .md's Findings section). */
 async function writeResults(name, setup, models, results) {
   await writeFileAtomic(join(dir, `${name}.json`), `${JSON.stringify({ ...setup, models, results }, null, 2)}\n`);
-  await writeFileAtomic(join(dir, `${name}.md`), `${markdown(setup, results)}\n`);
+  const path = join(dir, `${name}.md`);
+  await writeFileAtomic(path, `${markdown(setup, results)}\n${await findings(path)}`);
   line(`wrote ${join(dir, `${name}.md`)} and .json`);
 }
 
 if (combine) {
   const parts = await Promise.all(combine.split(',').map(async (name) => JSON.parse(await readFile(join(dir, `${name}.json`), 'utf8'))));
-  const { results: _, models, ...setup } = parts[0];
+  const { results: _, models: __, ...setup } = parts[0];
+  const models = [...new Set(parts.flatMap((p) => p.models.map((m) => JSON.stringify(m))))].map((m) => JSON.parse(m));
   await writeResults('where-to-look', { ...setup, date: parts.map((p) => p.date).join(', '), loadAverage: parts.flatMap((p) => p.loadAverage) }, models, parts.flatMap((p) => p.results));
   process.exit(0);
 }
@@ -90,6 +100,8 @@ const MODELS = [
   { name: '(b) stn-classifier', config: { preset: 'stn-classifier', ...common, maxSeqLen: 1, dModel: 128, numHiddenLayers: 1, convChannels: [16, 32], outputSize: 16, locHiddenSize: 32 } },
   // The same STN with a CNN localisation network (two blocks on the canvas) in place of its MLP one.
   { name: '(b) STN, CNN localisation', config: { preset: 'stn-classifier', ...common, maxSeqLen: 1, dModel: 128, numHiddenLayers: 1, convChannels: [16, 32], outputSize: 16, locHiddenSize: 32, locConvChannels: [8, 16] } },
+  // The first STN with Jaderberg et al.'s 3-parameter attention transform: θ only zooms and shifts.
+  { name: '(b) STN, attention θ', config: { preset: 'stn-classifier', ...common, maxSeqLen: 1, dModel: 128, numHiddenLayers: 1, convChannels: [16, 32], outputSize: 16, locHiddenSize: 32, stnTransform: 'attention' } },
   // Mnih et al.'s recurrent attention model: 6 glimpses of 3 scales of 8 × 8 (the coarsest sees the whole canvas), as bench:ram.
   { name: '(c) glimpse-classifier', config: { preset: 'glimpse-classifier', ...common, maxSeqLen: 6, dModel: 128, numGlimpses: 6, numScales: 3, glimpsePatch: 8, locationStd: 0.15 } },
   { name: '(d) vit-classifier', config: { preset: 'vit-classifier', ...common, patchSize: 8, maxSeqLen: 17, dModel: 32, numHeads: 4, numEncoderLayers: 2, dFf: 64 } },

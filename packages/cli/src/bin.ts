@@ -5,7 +5,7 @@
 // or missing flag, bad flag value), 130 training interrupted by Ctrl-C (checkpoint kept).
 
 import { Command, CommanderError, Option } from 'commander';
-import { HARD_INFERENCES, PRESETS, RNN_ATTENTIONS, RNN_CELLS, SYNTHETIC_CLASSIFICATION_TASKS, SYNTHETIC_TASKS } from '@attend/core';
+import { HARD_INFERENCES, PRESETS, RNN_ATTENTIONS, RNN_CELLS, STN_TRANSFORMS, SYNTHETIC_CLASSIFICATION_TASKS, SYNTHETIC_TASKS } from '@attend/core';
 import { CAPTIONERS } from './models/captioner-flag.js';
 import { DIGIT_SCENES_TASK } from './caption-data.js';
 import { NODE_DEVICES } from '@attend/runtime-onnx';
@@ -81,6 +81,7 @@ program
   .option('--channels <n>', 'vit-classifier: channels per pixel in --images (default 1)', positiveInt)
   .option('--conv-channels <list>', 'canvas- and stn-classifier: channels of each convolution block (3×3 conv, ReLU, 2×2 max-pool) before the MLP, comma-separated, e.g. 16,32 (default: none, an MLP)', positiveIntList)
   .option('--loc-conv-channels <list>', "stn-classifier: channels of the localisation network's convolution blocks on the canvas (as --conv-channels; default: none, an MLP)", positiveIntList)
+  .addOption(new Option('--stn-transform <kind>', "stn-classifier: what the localisation network regresses — affine: θ's six values; attention: a zoom and shift (s, tx, ty) (default affine)").choices(STN_TRANSFORMS))
   .option('--canvas-size <n>', `--task ${CLUTTERED_DIGITS_TASK}: canvas side in pixels (default 32)`, positiveInt)
   .option('--digit-size <n>', `--task ${CLUTTERED_DIGITS_TASK}: digit side on the canvas, 8 or larger by scaling (default 8)`, positiveInt)
   .option('--rotate <degrees>', `--task ${CLUTTERED_DIGITS_TASK}: largest rotation of a digit (default 0)`, positiveNumber)

@@ -31,7 +31,7 @@ const MODEL_FIELDS = [
   'activation', 'positional', 'attention', 'localWindow', 'tieEmbeddings', 'scaleEmbedding', 'embeddingNorm', 'layerNormEps', 'pooling', 'pooler', 'typeVocabSize',
   'rnnCell', 'rnnAttention', 'rnnBidirectional', 'patchSize', 'numChannels', 'pixelScale',
   'visualAttention', 'patchStride', 'featureSize', 'attentionPenalty', 'entropyBonus', 'baselineDecay', 'convChannels',
-  'locConvChannels',
+  'locConvChannels', 'stnTransform',
   // A classifier's class names (config.json `labels`, exported as id2label).
   'labels',
 ] as const;
@@ -64,6 +64,7 @@ export const FLAG_OF: Record<string, string> = {
   visualAttention: '--captioner',
   convChannels: '--conv-channels',
   locConvChannels: '--loc-conv-channels',
+  stnTransform: '--stn-transform',
 };
 
 /** ModelConfig fields of any kind, as set by defaults, the file and the flags; the kind picks its own. */
@@ -129,13 +130,15 @@ export interface TrainFlags {
   convChannels?: number[];
   /** stn-classifier: channels of the localisation network's convolution blocks (no default here, as rnnAttention). */
   locConvChannels?: number[];
+  /** stn-classifier: affine or attention (no default here, as rnnAttention). */
+  stnTransform?: string;
 }
 
 const FLAG_KEYS: Record<string, keyof TrainFlags> = {
   preset: 'preset', dModel: 'dModel', numHeads: 'heads', layers: 'layers', dFf: 'dFf', steps: 'steps', batchSize: 'batchSize', gradAccum: 'gradAccum',
   learningRate: 'lr', seed: 'seed', evalEvery: 'evalEvery', examples: 'examples', devSize: 'devSize', contextLength: 'contextLength',
   rnnAttention: 'rnnAttention', rnnCell: 'rnnCell', localWindow: 'localWindow', patchSize: 'patchSize', numChannels: 'channels', visualAttention: 'captioner', convChannels: 'convChannels',
-  locConvChannels: 'locConvChannels',
+  locConvChannels: 'locConvChannels', stnTransform: 'stnTransform',
 };
 
 /**

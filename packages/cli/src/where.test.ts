@@ -116,6 +116,24 @@ describe.skipIf(!existsSync(DIGITS))('stn-classifier on --task cluttered-digits'
     expect(canvas.stderr).toMatch(/--loc-conv-channels/);
   }, 240_000);
 
+  it('trains an STN with the attention transform (--stn-transform attention) that exports at parity; a bad value and other kinds are refused in one line', async () => {
+    const ckpt = join(dir, 'stn-attention');
+    const train = await attend(['train', '--task', 'cluttered-digits', '--images', DIGITS, '--preset', 'stn-classifier', '--stn-transform', 'attention', ...TINY, '--steps', '3', '--out', ckpt]);
+    expect(train.code, train.stderr).toBe(0);
+    expect(JSON.parse(await readFile(join(ckpt, 'config.json'), 'utf8'))).toMatchObject({ preset: 'stn-classifier', stnTransform: 'attention' });
+    const exported = await attend(['export', ckpt, '--out', join(dir, 'stn-attention-onnx'), '--with-attention']);
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(exported.stdout).toMatch(/parity: max \|tfjs − onnxruntime-node\| logit = .* on 3 images/);
+    expect((await readFile(join(dir, 'stn-attention-onnx', 'onnx', 'model.onnx'))).includes('localization.theta_matrix')).toBe(true);
+
+    for (const args of [['--preset', 'stn-classifier', '--stn-transform', 'projective'], ['--preset', 'canvas-classifier', '--stn-transform', 'attention']]) {
+      const refused = await attend(['train', '--task', 'cluttered-digits', '--images', DIGITS, ...args, '--out', join(dir, 'v')]);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+      expect(refused.stderr).toMatch(/--stn-transform/);
+    }
+  }, 240_000);
+
   it('refuses task flags without the task, the task without its digits, and a canvas the digit does not fit', async () => {
     const noTask = await attend(['train', '--images', DIGITS, '--clutter', '3', '--preset', 'canvas-classifier', '--out', join(dir, 'x')]);
     expect(noTask.code).toBe(2);

@@ -6,7 +6,7 @@ import { ConfigError } from '../../errors.js';
 import { createModelConfig, parseModelConfig } from '../../config.js';
 import { flopsPerToken } from '../../flops.js';
 import type { CanvasClassifierConfig } from '../canvas-classifier/config.js';
-import { IDENTITY_THETA, samplingQuadrilateral, type StnClassifierConfig } from './config.js';
+import { IDENTITY_THETA, identityParams, samplingQuadrilateral, thetaMatrix, type StnClassifierConfig } from './config.js';
 import { hfConfig, imageConfig, imagePositions, modelKind, modelTask } from '../registry.js';
 
 const canvas = (o: Record<string, unknown> = {}): CanvasClassifierConfig => createModelConfig({ preset: 'canvas-classifier', numClasses: 10, ...o } as never) as CanvasClassifierConfig;
@@ -29,7 +29,22 @@ describe('canvas-classifier and stn-classifier configs', () => {
       expect(modelTask(config)).toBe('image-classification');
       expect(imagePositions(imageConfig(config, 'test'))).toBe(1);
     }
-    expect(stn()).toMatchObject({ outputSize: 16, locHiddenSize: 32, locConvChannels: [] });
+    expect(stn()).toMatchObject({ outputSize: 16, locHiddenSize: 32, locConvChannels: [], stnTransform: 'affine' });
+  });
+
+  it('read an stn config.json written before stnTransform existed as the affine θ', () => {
+    const { stnTransform, ...old } = stn();
+    expect(stnTransform).toBe('affine');
+    expect(parseModelConfig(JSON.stringify(old))).toEqual(stn());
+  });
+
+  it("map the attention transform's (s, tx, ty) to θ = [[s, 0, tx], [0, s, ty]], the identity at the start", () => {
+    const attention = stn({ stnTransform: 'attention' });
+    expect(identityParams(stn())).toEqual(IDENTITY_THETA);
+    expect(thetaMatrix(stn())).toBeUndefined();
+    const times = (p: readonly number[]) => thetaMatrix(attention)!.reduce((theta, row, i) => theta.map((t, j) => t + p[i]! * row[j]!), [0, 0, 0, 0, 0, 0]);
+    expect(times(identityParams(attention))).toEqual(IDENTITY_THETA);
+    expect(times([0.5, 0.25, -0.75])).toEqual([0.5, 0, 0.25, 0, 0.5, -0.75]);
   });
 
   it('read an stn config.json written before locConvChannels existed as an MLP localisation network', () => {
@@ -49,6 +64,8 @@ describe('canvas-classifier and stn-classifier configs', () => {
     expect(message(() => stn({ locConvChannels: [4, 0] }))).toBe('locConvChannels: an array is not allowed; expected a list of at most 4 integers >= 1 (channels of each convolution block)');
     expect(message(() => stn({ imageSize: 8, outputSize: 4, locConvChannels: [2, 2, 2, 2] }))).toBe('locConvChannels: 4 blocks halve imageSize=8 below 2 pixels at block 4; use fewer blocks');
     expect(message(() => canvas({ locConvChannels: [4] }))).toMatch(/locConvChannels/);
+    expect(message(() => stn({ stnTransform: 'projective' }))).toBe('stnTransform: "projective" is not allowed; expected one of affine, attention');
+    expect(message(() => canvas({ stnTransform: 'attention' }))).toMatch(/stnTransform/);
   });
 
   it('count FLOPs per image and pin their sizes by weight shapes', () => {
@@ -74,6 +91,10 @@ describe('canvas-classifier and stn-classifier configs', () => {
     const cnnModules = Object.fromEntries(flopsPerToken(cnn).modules.map((m) => [m.module, m.flops]));
     expect(cnnModules).toMatchObject({ 'localization.convs.0': 2 * 9 * 1 * 4 * 64, 'localization.layers.0': 2 * 64 * 5 });
     expect(modelKind('stn-classifier').sizedWeights(cnn)).toMatchObject({ 'localization.convs.0.weight': [4, 1, 3, 3], 'localization.layers.0.weight': [5, 64], 'localization.out.weight': [6, 5] });
+    // The attention transform: 3 outputs, then their [1, 3] × [3, 6] product to θ.
+    const attention = stn({ imageSize: 8, outputSize: 4, dModel: 16, numHiddenLayers: 1, locHiddenSize: 5, stnTransform: 'attention' });
+    expect(Object.fromEntries(flopsPerToken(attention).modules.map((m) => [m.module, m.flops]))).toMatchObject({ 'localization.out': 2 * 5 * 3, sampler: 2 * 3 * 6 + 16 * (12 + 12) });
+    expect(modelKind('stn-classifier').sizedWeights(attention)).toMatchObject({ 'localization.out.weight': [3, 5] });
   });
 
   it("round-trip through config.json; the export folder's config.json has attend's model_type", () => {

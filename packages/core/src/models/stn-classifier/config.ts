@@ -8,7 +8,7 @@
 
 import { ConfigError } from '../../errors.js';
 import type { ModelKind } from '../kind.js';
-import { int } from '../fields.js';
+import { int, oneOf } from '../fields.js';
 import {
   checkConvBlocks,
   convActivations,
@@ -39,19 +39,47 @@ export interface StnClassifierConfig extends Omit<CanvasClassifierConfig, 'prese
   locHiddenSize: number;
   /** Output channels of the localisation network's convolution blocks on the canvas (as convChannels); [] for an MLP. */
   locConvChannels: number[];
+  /** What the localisation network regresses: a free affine θ (6 values), or `attention`, a zoom and shift (s, tx, ty). */
+  stnTransform: StnTransformKind;
 }
+
+/** The localisation network's outputs: `affine` θ's six values; `attention` (Jaderberg et al. §4) θ = [[s, 0, tx], [0, s, ty]]. */
+export const STN_TRANSFORMS = ['affine', 'attention'] as const;
+export type StnTransformKind = (typeof STN_TRANSFORMS)[number];
 
 /** Parameters of the affine map θ, row-major [[a, b, tx], [c, d, ty]]. */
 export const THETA_SIZE = 6;
 /** θ of the identity map, the localisation network's initial output. */
 export const IDENTITY_THETA = [1, 0, 0, 0, 1, 0] as const;
+/** The attention transform's (s, tx, ty) of the identity map. */
+const IDENTITY_ATTENTION = [1, 0, 0] as const;
+
+/** The localisation network's initial output, the identity map in its transform's parameters. */
+export function identityParams(config: Pick<StnClassifierConfig, 'stnTransform'>): readonly number[] {
+  return config.stnTransform === 'attention' ? IDENTITY_ATTENTION : IDENTITY_THETA;
+}
+
+/**
+ * The matrix [n, 6] that maps the localisation network's n outputs (a row) to θ's six values,
+ * θ = p · M; undefined for `affine`, whose outputs are θ. For `attention` (s, tx, ty) ↦
+ * [s, 0, tx, 0, s, ty]: a linear map, so θ's gradient reaches the network through its transpose.
+ */
+export function thetaMatrix(config: Pick<StnClassifierConfig, 'stnTransform'>): number[][] | undefined {
+  if (config.stnTransform !== 'attention') return undefined;
+  return [
+    [1, 0, 0, 0, 1, 0],
+    [0, 0, 1, 0, 0, 0],
+    [0, 0, 0, 0, 0, 1],
+  ];
+}
 
 /**
  * The localisation network as an image network (the classifier's building blocks): the
- * locConvChannels blocks on the canvas, one ReLU layer of locHiddenSize, θ's six values.
+ * locConvChannels blocks on the canvas, one ReLU layer of locHiddenSize, θ's six values (the
+ * attention transform's three).
  */
 export function locNet(config: StnClassifierConfig): Pick<CanvasClassifierConfig, keyof MlpFields | 'dModel' | 'numClasses'> {
-  return { convChannels: config.locConvChannels, dModel: config.locHiddenSize, numHiddenLayers: 1, numClasses: THETA_SIZE };
+  return { convChannels: config.locConvChannels, dModel: config.locHiddenSize, numHiddenLayers: 1, numClasses: identityParams(config).length };
 }
 
 /** The localisation network's convolution blocks on the canvas. */
@@ -93,9 +121,9 @@ export const stnClassifier: ModelKind<StnClassifierConfig> = {
   preset: 'stn-classifier',
   task: 'image-classification',
   description: 'spatial transformer (affine θ, bilinear sampler) then the canvas MLP classifier',
-  fields: ['preset', ...IMAGE_FIELDS, ...MLP_FIELDS, 'outputSize', 'locHiddenSize', 'locConvChannels'],
-  laterFields: { ...MLP_LATER_FIELDS, locConvChannels: [] },
-  defaults: () => ({ preset: 'stn-classifier', imageSize: 32, numChannels: 1, pixelScale: 1 / 16, dModel: 128, maxSeqLen: 1, dropout: 0.1, numHiddenLayers: 2, convChannels: [], outputSize: 16, locHiddenSize: 32, locConvChannels: [] }),
+  fields: ['preset', ...IMAGE_FIELDS, ...MLP_FIELDS, 'outputSize', 'locHiddenSize', 'locConvChannels', 'stnTransform'],
+  laterFields: { ...MLP_LATER_FIELDS, locConvChannels: [], stnTransform: 'affine' },
+  defaults: () => ({ preset: 'stn-classifier', imageSize: 32, numChannels: 1, pixelScale: 1 / 16, dModel: 128, maxSeqLen: 1, dropout: 0.1, numHiddenLayers: 2, convChannels: [], outputSize: 16, locHiddenSize: 32, locConvChannels: [], stnTransform: 'affine' }),
   hfConfig: stnConfig,
   validate(v) {
     const config: StnClassifierConfig = {
@@ -104,6 +132,7 @@ export const stnClassifier: ModelKind<StnClassifierConfig> = {
       outputSize: int(v, 'outputSize', 1),
       locHiddenSize: int(v, 'locHiddenSize', 1),
       locConvChannels: convChannels(v, 'locConvChannels'),
+      stnTransform: oneOf(v, 'stnTransform', STN_TRANSFORMS),
     };
     if (config.outputSize > config.imageSize) throw new ConfigError('outputSize', `${config.outputSize} is larger than imageSize=${config.imageSize}; the sampler reads a smaller image`);
     checkConvBlocks(config, config.outputSize, 'outputSize');
@@ -113,13 +142,14 @@ export const stnClassifier: ModelKind<StnClassifierConfig> = {
   flops: (config) => [
     ...convFlops('localization', locBlocks(config)),
     ...mlpFlops('localization', locWidths(config)),
-    // Grid: 2 outputs × 3 products per output pixel; sampler: 4 corners × (weight product + multiply-add) per value.
-    { module: 'sampler', flops: config.outputSize ** 2 * (2 * 2 * 3 + config.numChannels * 4 * 3) },
+    // θ from the attention transform's (s, tx, ty): a [1, 3] × [3, 6] product. Grid: 2 outputs × 3
+    // products per output pixel; sampler: 4 corners × (weight product + multiply-add) per value.
+    { module: 'sampler', flops: (thetaMatrix(config) ? 2 * 3 * THETA_SIZE : 0) + config.outputSize ** 2 * (2 * 2 * 3 + config.numChannels * 4 * 3) },
     ...convFlops('classifier', stnClassifierBlocks(config)),
     ...mlpFlops('classifier', stnClassifierWidths(config)),
   ],
   sizedWeights: (config) => ({ ...convSizedWeights('localization', locBlocks(config)), ...mlpSizedWeights('localization', locWidths(config)), ...convSizedWeights('classifier', stnClassifierBlocks(config)), ...mlpSizedWeights('classifier', stnClassifierWidths(config)) }),
   // The localisation network's blocks, its MLP's inputs and hidden layer, θ, then the grid and the sampled image.
   activations: (config) =>
-    convActivations(locBlocks(config)) + 2 * (locWidths(config)[0]! + config.locHiddenSize) + THETA_SIZE + config.outputSize ** 2 * (2 + config.numChannels) + convActivations(stnClassifierBlocks(config)) + mlpActivations(stnClassifierWidths(config)),
+    convActivations(locBlocks(config)) + 2 * (locWidths(config)[0]! + config.locHiddenSize) + identityParams(config).length + (thetaMatrix(config) ? THETA_SIZE : 0) + config.outputSize ** 2 * (2 + config.numChannels) + convActivations(stnClassifierBlocks(config)) + mlpActivations(stnClassifierWidths(config)),
 };

@@ -32,12 +32,14 @@ const CASES: Case[] = [
   { preset: 'stn-classifier', imageSize: 8, numChannels: 1, pixelScale: 1 / 16, outputSize: 6, convChannels: [3] },
   // A CNN localisation network (odd canvas side, two blocks) beside a CNN classifier.
   { preset: 'stn-classifier', imageSize: 9, numChannels: 2, pixelScale: 1 / 16, outputSize: 6, convChannels: [3], locConvChannels: [4, 2] },
+  // The attention transform: (s, tx, ty) to θ by a MatMul with a constant.
+  { preset: 'stn-classifier', imageSize: 8, numChannels: 1, pixelScale: 1 / 16, outputSize: 5, convChannels: [3], stnTransform: 'attention' },
 ];
 
 function imageModel(c: Case, seed: number): AttendModel {
-  const { preset, outputSize, locHiddenSize, locConvChannels, ...rest } = c;
+  const { preset, outputSize, locHiddenSize, locConvChannels, stnTransform, ...rest } = c;
   const fields = { numClasses: 4, dModel: 8, numHiddenLayers: 1, dropout: 0, maxSeqLen: 1, ...rest };
-  const config = preset === 'stn-classifier' ? createModelConfig({ preset, ...fields, outputSize, locHiddenSize: locHiddenSize ?? 5, locConvChannels: locConvChannels ?? [] }) : createModelConfig({ preset, ...fields });
+  const config = preset === 'stn-classifier' ? createModelConfig({ preset, ...fields, outputSize, locHiddenSize: locHiddenSize ?? 5, locConvChannels: locConvChannels ?? [], stnTransform: stnTransform ?? 'affine' }) : createModelConfig({ preset, ...fields });
   return perturbed(createModel(config, { seed }), seed);
 }
 

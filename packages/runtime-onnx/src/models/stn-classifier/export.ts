@@ -1,11 +1,12 @@
 // stn-classifier in runtime-onnx: one forward graph, pixel_values → logits. The localisation
-// network (its convolution blocks if any, then its MLP: core's locNet) gives θ [B, 2, 3]; the sampling grid is θ applied to the output pixels' normalised
+// network (its convolution blocks if any, then its MLP: core's locNet) gives θ [B, 2, 3] (with
+// stnTransform 'attention', (s, tx, ty) times core's thetaMatrix); the sampling grid is θ applied to the output pixels' normalised
 // coordinates by MatMul (ONNX AffineGrid is opset 20; attend writes 17); GridSample (opset 16:
 // bilinear, zero padding, align_corners 0 — the conventions of spatial-transformer.ts) reads
 // the image; the canvas classifier's network classifies it. Exported with attention, θ and the sampled image are
 // outputs too (`theta`, `transformed`): what `attend attention` and the playground draw.
 
-import { locNet, type StnClassifierConfig } from '@attend/core';
+import { locNet, THETA_SIZE, thetaMatrix, type StnClassifierConfig } from '@attend/core';
 import { exportCheckpointFiles } from '../../export.js';
 import { EXPORT_FILES } from '../../folder-files.js';
 import type { GraphBuilder } from '../../onnx/graph.js';
@@ -29,7 +30,10 @@ function basePoints(size: number): Float32Array {
 function buildStn(config: StnClassifierConfig, w: WeightReader, g: GraphBuilder, withAttention: boolean): void {
   const S = config.outputSize;
   const image = imageInput(g, config);
-  const theta = g.reshape(imageNetGraph(g, w, 'localization', locNet(config), config.imageSize, config.numChannels, image), [0, 2, 3]);
+  const params = imageNetGraph(g, w, 'localization', locNet(config), config.imageSize, config.numChannels, image);
+  // The attention transform's (s, tx, ty) mapped to θ's six values by a constant MatMul.
+  const matrix = thetaMatrix(config);
+  const theta = g.reshape(matrix ? g.matMul(params, g.initializer('localization.theta_matrix', 'float32', [matrix.length, THETA_SIZE], Float32Array.from(matrix.flat()))) : params, [0, 2, 3]);
   const transformed = g.scope('sampler', () => {
     const points = g.initializer('sampler.base_grid', 'float32', [1, S * S, 3], basePoints(S));
     const grid = g.reshape(g.matMul(points, g.transpose(theta, [0, 2, 1])), [0, S, S, 2]); // [B, S, S, (x, y)]

@@ -5,7 +5,7 @@
 
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createModelConfig, createRng, type StnClassifierConfig } from '@attend/core';
+import { createModelConfig, createRng, identityParams, type StnClassifierConfig } from '@attend/core';
 import { setupBackend } from '../../backend.js';
 import { createModel } from '../../models.js';
 import { maxAbsDiff, randomizeParams } from '../../test-utils/weights.js';
@@ -64,7 +64,7 @@ describe('stn-classifier', () => {
     await setupBackend(['cpu']);
     const config = tiny();
     const stn = new StnModel(config, { seed: 3 });
-    const canvas = new CanvasModel(createModelConfig({ ...config, preset: 'canvas-classifier', imageSize: 4, outputSize: undefined, locHiddenSize: undefined, locConvChannels: undefined } as never), { seed: 9 });
+    const canvas = new CanvasModel(createModelConfig({ ...config, preset: 'canvas-classifier', imageSize: 4, outputSize: undefined, locHiddenSize: undefined, locConvChannels: undefined, stnTransform: undefined } as never), { seed: 9 });
     const weights = new Map(stn.namedParams().map((p) => [p.name, p.variable]));
     for (const p of canvas.namedParams()) p.variable.assign(weights.get(p.name)!);
     const pixels = randomImages(3, config, 4);
@@ -86,15 +86,20 @@ describe('stn-classifier', () => {
     randomizeParams(params.filter((p) => p.name.startsWith('classifier.')), seed, 0.3);
     randomizeParams(params.filter((p) => p.name.startsWith('localization.')), seed + 1, 0.03);
     const bias = params.find((p) => p.name === 'localization.out.bias')!.variable;
-    bias.assign(tf.add(bias, tf.tensor1d([1, 0, 0, 0, 1, 0])));
+    bias.assign(tf.add(bias, tf.tensor1d(identityParams(model.config) as number[])));
     return model;
   }
 
   const loss = (model: StnModel, batch: TrainBatch): number => tf.tidy(() => batchLoss(model, batch).dataSync()[0]!);
 
-  it.each([{ locConvChannels: [] }, { locConvChannels: [2] }])('has the gradient of central finite differences through the classifier, the sampler, θ and the localisation network (its conv blocks $locConvChannels)', async ({ locConvChannels }) => {
+  it.each([
+    { locConvChannels: [], stnTransform: 'affine' as const },
+    { locConvChannels: [2], stnTransform: 'affine' as const },
+    { locConvChannels: [], stnTransform: 'attention' as const },
+  ])('has the gradient of central finite differences through the classifier, the sampler, θ and the localisation network (its conv blocks $locConvChannels, θ $stnTransform)', async ({ locConvChannels, stnTransform }) => {
     await setupBackend(['cpu']);
-    const model = nearIdentityModel(5, { locConvChannels });
+    const model = nearIdentityModel(5, { locConvChannels, stnTransform });
+    const thetaParams = identityParams(model.config).length;
     const batch = imageBatch(randomImages(2, model.config, 6), [2, 0]);
     const params = model.namedParams();
     const { value, grads } = tf.variableGrads(() => batchLoss(model, batch), params.map((p) => p.variable));
@@ -120,7 +125,7 @@ describe('stn-classifier', () => {
       report.push(`${ok ? ' ' : '!'} ${p.name}[${index}]: analytic ${analytic.toExponential(4)}, numeric ${numeric.toExponential(4)}`);
     };
     const byName = new Map(params.map((p) => [p.name, p]));
-    for (let i = 0; i < 6; i++) probe(byName.get('localization.out.bias')!, i); // θ itself
+    for (let i = 0; i < thetaParams; i++) probe(byName.get('localization.out.bias')!, i); // θ itself, or the attention transform's (s, tx, ty)
     const convs = locConvChannels.length > 0 ? ['localization.convs.0.weight', 'localization.convs.0.bias'] : [];
     for (const name of [...convs, 'localization.out.weight', 'localization.layers.0.weight', 'localization.layers.0.bias', 'classifier.layers.0.weight', 'classifier.out.weight']) {
       const p = byName.get(name)!;
@@ -129,7 +134,7 @@ describe('stn-classifier', () => {
     tf.dispose([value, ...Object.values(grads)]);
     expect(bad, report.join('\n')).toBe(0);
     // θ's gradient is not zero: the loss depends on where the sampler looks.
-    expect(report.slice(0, 6).filter((line) => !/analytic 0\.0+e\+0/.test(line)).length).toBe(6);
+    expect(report.slice(0, thetaParams).filter((line) => !/analytic 0\.0+e\+0/.test(line)).length).toBe(thetaParams);
   });
 
   it.each([
@@ -154,6 +159,23 @@ describe('stn-classifier', () => {
     for (const [name, g] of cpu) expect(maxAbsDiff(wasm.get(name)!, g) / Math.max(1, ...Array.from(g, Math.abs)), name).toBeLessThan(1e-4);
   });
 
+  it('with the attention transform only zooms and shifts: θ = [[s, 0, tx], [0, s, ty]], the identity at the start', async () => {
+    await setupBackend(['cpu']);
+    const model = new StnModel(tiny({ stnTransform: 'attention' }), { seed: 2 });
+    const input = imageBatch(randomImages(2, model.config, 3), [0, 1]).input;
+    const start = model.transform(input);
+    expect(Array.from(start.theta.dataSync())).toEqual([1, 0, 0, 0, 1, 0, 1, 0, 0, 0, 1, 0]);
+    randomizeParams(model.namedParams().filter((p) => p.name.startsWith('localization.')), 4, 0.3);
+    const moved = model.transform(input);
+    const t = Array.from(moved.theta.dataSync());
+    for (const b of [0, 6]) {
+      expect([t[b + 1], t[b + 3]]).toEqual([0, 0]);
+      expect(t[b + 4]).toBe(t[b]);
+      expect(t[b]).not.toBe(1);
+    }
+    tf.dispose([start.theta, start.output, moved.theta, moved.output]);
+  });
+
   it('is built by createModel and counts its parameters', () => {
     const config = tiny();
     const model = createModel(config, { seed: 1 });
@@ -162,6 +184,8 @@ describe('stn-classifier', () => {
     // A conv block of 4 channels on the 8 × 8 canvas (3·3·1·4 + 4) leaves 4 · 4 · 4 values for the localisation MLP.
     const cnn = createModel(tiny({ locConvChannels: [4] }), { seed: 1 });
     expect(cnn.parameterCount()).toBe(9 * 4 + 4 + 64 * 5 + 5 + 5 * 6 + 6 + (16 * 6 + 6 + 6 * 3 + 3));
+    // The attention transform's localisation network ends in 3 values.
+    expect(createModel(tiny({ stnTransform: 'attention' }), { seed: 1 }).parameterCount()).toBe(64 * 5 + 5 + 5 * 3 + 3 + (16 * 6 + 6 + 6 * 3 + 3));
   });
 
   it('starts at the identity θ with a CNN localisation network too, and initialises an MLP one as before the blocks existed', async () => {
