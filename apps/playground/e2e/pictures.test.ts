@@ -257,6 +257,7 @@ describe('where the image models looked, at a stroke painted off-centre', () => 
     expect(pixels.some((x) => x > 0)).toBe(true); // the stroke was painted
     // It reads the canvas whole: no sampling grid, glimpses or rollout to draw.
     await expect(page.isVisible('#where-block')).resolves.toBe(false);
+    await expect(page.isVisible('#no-attention')).resolves.toBe(false);
     await expect(page.isVisible('#image-attention-block')).resolves.toBe(false);
     expect(pageErrors).toEqual([]);
   }, 120_000);

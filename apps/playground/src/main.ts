@@ -394,7 +394,8 @@ async function classifyPainted(): Promise<void> {
       `probabilities ${Array.from(r.probabilities, (p, k) => `${k}: ${p.toFixed(3)}`).join(', ')}`;
     const kind = playgroundKind(folder.config);
     const patchAttention = folder.hasAttention ? kind.patchAttention : undefined;
-    $('no-attention').hidden = patchAttention !== undefined;
+    // The re-export hint only where the kind has patch attention this export left out.
+    $('no-attention').hidden = !kind.patchAttention || folder.hasAttention;
     $('image-attention-block').hidden = !patchAttention;
     patchAttention?.({ cls: $('cls-maps'), rollout: $('rollout-maps') }, folder.config, r);
     const where = kind.where;
