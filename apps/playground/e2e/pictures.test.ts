@@ -152,6 +152,10 @@ describe.skipIf(torchMissing)('sentence pairs in the text-classification view', 
     const { ids, typeIds } = encoderPairIds(textTokenizer(await readModelFolder(memoryFolderFiles(files), 'b/')), 'the cat sat', 'on the mat');
     expect(new Set(typeIds)).toEqual(new Set([0, 1]));
     await expect(page.getAttribute('#head-view', 'data-ids')).resolves.toBe(ids.join(' '));
+    // Which segment each token belongs to: the head view's blue labels and the status line.
+    await expect(page.getAttribute('#head-view', 'data-segments')).resolves.toBe(typeIds.join(' '));
+    const segmentB = typeIds.filter((t) => t === 1).length;
+    await expect(page.textContent('#latency')).resolves.toContain(`segment A ${typeIds.length - segmentB} tokens, segment B ${segmentB}`);
     const node = await createOnnxModel(files['onnx/model.onnx']!);
     const [expected] = await classify(node, { ids: Int32Array.from(ids), batchSize: 1, seqLen: ids.length, tokenTypes: typeIds });
     const out = await textModelSession(node).run({ inputIds: { data: ids, batchSize: 1, seqLen: ids.length }, tokenTypeIds: { data: typeIds, batchSize: 1, seqLen: ids.length } });
@@ -159,6 +163,12 @@ describe.skipIf(torchMissing)('sentence pairs in the text-classification view', 
     expect(maxDiff(numbers(await page.getAttribute('#output-text', 'data-probabilities')), expected!.probabilities)).toBeLessThanOrEqual(1e-5);
     await page.selectOption('#head-layer', '0');
     expect(maxDiff(numbers(await page.getAttribute('#head-view', 'data-weights')), out.attentions['attentions.0']!.data)).toBeLessThanOrEqual(1e-5);
+    // One text again: no segments.
+    await page.fill('#input-pair', '');
+    await page.click('#run-button');
+    await page.waitForSelector('body[data-run="done"]', { timeout: 60_000 });
+    await expect(page.getAttribute('#head-view', 'data-segments')).resolves.toBeNull();
+    await expect(page.textContent('#latency')).resolves.not.toContain('sentence pair');
     // A decoder-lm reads one text: no second box.
     const gpt2 = join(dir, 'gpt2-pair');
     await python(['make', 'gpt2', gpt2, '--seed', '8']);

@@ -119,16 +119,24 @@ export interface HeadViewElements {
   grid: HTMLElement;
 }
 
+/** Label colour of a sentence pair's second text (token type 1) in the head view. */
+export const SEGMENT_B_INK = '#1f5fa8';
+
 /**
  * Shows `layers` (each [heads, Q, K]) with `tokens` (Q query labels) on the left and `keyTokens`
  * (K key labels; default `tokens`, self-attention) on the right: the head view of the selected
  * layer, with its controls, and the grid of every layer × head. The canvas keeps the selected
  * layer's weights in `data-weights` (what it draws from) and the drawn lines' count in
  * `data-lines`; the readout keeps the hovered line in `data-line` ("head from to") and its weight
- * in `data-weight`.
+ * in `data-weight`. `segments` (self-attention over a sentence pair: each token's type) draws the
+ * second text's labels in blue and is kept in `data-segments`.
  */
-export function showHeadView(el: HeadViewElements, layers: readonly HeadViewLayer[], tokens: string[], keyTokens: string[] = tokens): void {
+export function showHeadView(el: HeadViewElements, layers: readonly HeadViewLayer[], tokens: string[], keyTokens: string[] = tokens, segments?: readonly number[]): void {
   const heads = layers[0]?.heads ?? 0;
+  if (segments !== undefined && (segments.length !== tokens.length || keyTokens.length !== tokens.length)) {
+    throw new RangeError(`${segments.length} token types for ${tokens.length} × ${keyTokens.length} labels; segments are for self-attention over the same tokens`);
+  }
+  const ink = (i: number, focused: boolean): string => (focused ? '#d33' : segments?.[i] ? SEGMENT_B_INK : '#222');
   for (const [l, layer] of layers.entries()) {
     if (layer.queries !== tokens.length || layer.keys !== keyTokens.length) {
       throw new RangeError(`layer ${l}'s attention is ${layer.queries} × ${layer.keys} tokens; the labels are ${tokens.length} × ${keyTokens.length}`);
@@ -186,16 +194,18 @@ export function showHeadView(el: HeadViewElements, layers: readonly HeadViewLaye
     ctx.font = '12px ui-monospace, monospace';
     ctx.textBaseline = 'middle';
     tokens.forEach((token, i) => {
-      ctx.fillStyle = focus?.side === 'query' && focus.index === i ? '#d33' : '#222';
+      ctx.fillStyle = ink(i, focus?.side === 'query' && focus.index === i);
       ctx.textAlign = 'right';
       ctx.fillText(token, layout.leftX - 6, rowY(layout, i), layout.leftX - 8);
     });
     keyTokens.forEach((token, i) => {
-      ctx.fillStyle = focus?.side === 'key' && focus.index === i ? '#d33' : '#222';
+      ctx.fillStyle = ink(i, focus?.side === 'key' && focus.index === i);
       ctx.textAlign = 'left';
       ctx.fillText(token, layout.rightX + 6, rowY(layout, i), layout.width - layout.rightX - 8);
     });
     el.canvas.dataset.layer = el.layerSelect.value;
+    if (segments === undefined) delete el.canvas.dataset.segments;
+    else el.canvas.dataset.segments = segments.join(' ');
     el.canvas.dataset.heads = [...shown].sort((x, y) => x - y).join(' ');
     el.canvas.dataset.lines = String(lines.length);
     el.canvas.dataset.weights = Array.from(a.data).join(' ');

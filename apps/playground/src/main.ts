@@ -201,7 +201,7 @@ async function run(): Promise<void> {
     const out = $('output-text');
     if (opened.sessions.kind === 'classifier') {
       await runClassifier(opened.sessions.model, ids, unknown, typeIds);
-      await drawHeadView(opened.sessions, config);
+      await drawHeadView(opened.sessions, config, typeIds);
       document.body.dataset.run = 'done';
       return;
     }
@@ -252,7 +252,7 @@ async function run(): Promise<void> {
  * The head view of a text run, for kinds that have one and exports with attention outputs; an
  * encoder–decoder's run picks one of its three attentions (encoder self, decoder self, cross).
  */
-async function drawHeadView(sessions: Sessions, config: TokenModelConfig): Promise<void> {
+async function drawHeadView(sessions: Sessions, config: TokenModelConfig, typeIds?: readonly number[]): Promise<void> {
   if (!loaded || !result || !loaded.folder.hasAttention || !playgroundKind(config).headView) return;
   const tokenizer = textTokenizer(loaded.folder);
   const elements = { layerSelect: $('head-layer') as HTMLSelectElement, toggles: $('head-toggles'), canvas: $('head-view') as HTMLCanvasElement, readout: $('head-readout'), grid: $('head-grid') };
@@ -262,7 +262,7 @@ async function drawHeadView(sessions: Sessions, config: TokenModelConfig): Promi
   select.replaceChildren(...maps.map((m, i) => new Option(m.name, String(i))));
   const show = (): void => {
     const m = maps[Number(select.value)]!;
-    showHeadView(elements, m.layers, tokenLabels(tokenizer, m.queries), tokenLabels(tokenizer, m.keys));
+    showHeadView(elements, m.layers, tokenLabels(tokenizer, m.queries), tokenLabels(tokenizer, m.keys), typeIds);
     $('head-view').dataset.ids = m.queries.join(' ');
     $('head-view').dataset.keys = m.keys.join(' ');
   };
@@ -280,7 +280,9 @@ async function runClassifier(model: OnnxModel, ids: number[], unknown: string[],
   out.dataset.label = String(r.label);
   out.dataset.probabilities = Array.from(r.probabilities).join(' ');
   $('latency').textContent =
-    `${loaded!.opened.device} · ${r.ms.toFixed(1)} ms` + `${unknown.length ? ` · unknown to the tokenizer: ${unknown.map((c) => JSON.stringify(c)).join(' ')}` : ''}`;
+    `${loaded!.opened.device} · ${r.ms.toFixed(1)} ms` +
+    `${typeIds ? ` · sentence pair: segment A ${typeIds.filter((t) => t === 0).length} tokens, segment B ${typeIds.filter((t) => t !== 0).length} (blue in the head view)` : ''}` +
+    `${unknown.length ? ` · unknown to the tokenizer: ${unknown.map((c) => JSON.stringify(c)).join(' ')}` : ''}`;
   const hasAttention = loaded!.folder.hasAttention;
   $('no-attention').hidden = hasAttention;
   $('cross-block').hidden = true;
