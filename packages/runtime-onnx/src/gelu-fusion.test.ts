@@ -16,7 +16,7 @@ import { setupBackend } from '@attend/transformer';
 import { exportCheckpointFiles } from './export.js';
 import { pastName } from './graph-io.js';
 import { decodeModel } from './quantize.js';
-import { checkpointFiles, forwardOf, makeModel, MAX_LEN, maxAbsDiff, randomBatch } from './test-utils/models.js';
+import { checkpointFiles, forwardOf, makeModel, MAX_LEN, maxAbsDiff, opCounts, randomBatch } from './test-utils/models.js';
 import { createOnnxModel } from './node.js';
 
 let dir: string;
@@ -27,13 +27,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-/** Node op types of a graph, counted. */
-function ops(bytes: Uint8Array): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const n of decodeModel(bytes).graph.nodes) counts[n.opType] = (counts[n.opType] ?? 0) + 1;
-  return counts;
-}
 
 /** The op types ONNX Runtime's CPU session runs for `bytes` (level 'all', its default), counted: its profile of one run. */
 async function executedOps(bytes: Uint8Array, feeds: Record<string, ort.Tensor>, name: string): Promise<Record<string, number>> {
@@ -62,7 +55,7 @@ describe("decoder-lm: ONNX Runtime fuses the standard graph's GELU", () => {
       const model = makeModel({ preset: 'decoder-lm', activation, numDecoderLayers: 2 }, 4 + index);
       const files = checkpointFiles(model);
       const bytes = exportCheckpointFiles(files, { kvCache });
-      const standard = ops(bytes);
+      const standard = opCounts(bytes);
       expect(decodeModel(bytes).graph.nodes.every((n) => !n.domain)).toBe(true); // standard ONNX ops only
       expect(standard[op]).toBe(2);
       const batch = randomBatch(createRng(9), [MAX_LEN, 4], MAX_LEN);
