@@ -26,7 +26,8 @@
 // position p: 2·params + 4·layers·p·dModel.
 // Contestants are timed in interleaved rounds (medians), so a shared machine's load hits them
 // alike; the JSON records the load average and flags a busy machine.
-// Prints a table and writes bench/results/infer.json at the repo root (builds first):
+// Prints a table and writes bench/results/infer.json at the repo root (builds first); with
+// --export-graph-only, the export-graph part alone, to bench/results/infer-export-graph.json:
 //   pnpm bench:infer [--quick] [--export-graph-only]
 
 import * as tf from '@tensorflow/tfjs-core';
@@ -282,6 +283,20 @@ async function exportGraphComparison() {
       shape.exportOverPlainKernel = c['export graph'].kernel.ms / c['plain forward'].kernel.ms;
       shape.presentHandOverCpuMs = c['export graph'].cpuMs - c['export graph, logits only'].cpuMs;
       shape.presentBytes = 2 * baby.numLayers * b * H * t * D * 4;
+      if (c['torch.onnx graph']) {
+        // What bounds torch/export: the kernels every graph of this model runs (the MatMuls: the weights'
+        // FLOPs; with them GELU, LayerNorm and Softmax) at torch's cost, and handing over the present
+        // outputs, were everything else free. Kernel times are wall time (inflated on a loaded machine),
+        // so their share of torch's kernel time is applied to its CPU ms.
+        const share = (name, ops) => ops.reduce((sum, op) => sum + (c[name].kernel.byOp[op] ?? 0), 0) / c[name].kernel.ms;
+        const matMuls = ['MatMul', 'FusedMatMul'];
+        const essential = [...matMuls, 'BiasGelu', 'FastGelu', 'Gelu', 'LayerNormalization', 'SkipLayerNormalization', 'Softmax'];
+        shape.matMulKernelShare = { export: share('export graph', matMuls), torch: share('torch.onnx graph', matMuls) };
+        shape.essentialKernelShareTorch = share('torch.onnx graph', essential);
+        const torchCpu = c['torch.onnx graph'].cpuMs;
+        const ceiling = (fraction) => torchCpu / (torchCpu * fraction + Math.max(0, shape.presentHandOverCpuMs));
+        shape.torchOverExportCeilingCpu = { matMulsOnly: ceiling(shape.matMulKernelShare.torch), essentialOps: ceiling(shape.essentialKernelShareTorch) };
+      }
       result.shapes[`${b}x${t}`] = shape;
     }
   } finally {
@@ -304,10 +319,21 @@ for (const [shape, r] of Object.entries(out.exportGraph.shapes)) {
   line(`${padEnd('', 8)}export/plain: CPU ${r.exportOverPlainCpu.toFixed(2)}, kernels ${r.exportOverPlainKernel.toFixed(2)}; handing over the present outputs (${(r.presentBytes / 1e6).toFixed(1)} MB): ${r.presentHandOverCpuMs.toFixed(2)} ms CPU`);
   line(`${padEnd('', 8)}export/optimized: CPU ${r.exportOverOptimizedCpu.toFixed(2)}${r.torchOverExportCpu ? `; torch/export: CPU ${r.torchOverExportCpu.toFixed(2)}, wall ${r.torchOverExportWall.toFixed(2)}; torch/optimized: CPU ${r.torchOverOptimizedCpu.toFixed(2)}, wall ${r.torchOverOptimizedWall.toFixed(2)} (target ≥ 1.3)` : ''}`);
   line(`${padEnd('', 8)}optimized with / without ORT's SkipLayerNormalization fusion: CPU ${r.skipLayerNormFusionOffSpeedupCpu.toFixed(2)}`);
+  if (r.matMulKernelShare) {
+    line(`${padEnd('', 8)}bound: MatMul is ${(100 * r.matMulKernelShare.torch).toFixed(0)}% of torch's kernel time (${(100 * r.matMulKernelShare.export).toFixed(0)}% of the export graph's), MatMul + GELU + LayerNorm + Softmax ${(100 * r.essentialKernelShareTorch).toFixed(0)}%;`);
+    line(`${padEnd('', 8)}with the present hand-over, torch/export ≤ ${r.torchOverExportCeilingCpu.matMulsOnly.toFixed(2)} were all but the MatMuls free, ≤ ${r.torchOverExportCeilingCpu.essentialOps.toFixed(2)} were all but those ops free`);
+  }
   line(`${padEnd('', 8)}max |logit − plain forward's|: ${Object.entries(r.maxAbsLogitDiffVsPlain).filter(([n]) => n !== 'plain forward').map(([n, v]) => `${n} ${v.toExponential(1)}`).join(', ')}`);
 }
 
-if (exportGraphOnly) process.exit(0); // figures printed only; infer.json is written by a full run
+if (exportGraphOnly) {
+  // This part alone goes to its own file: infer.json keeps the sitting of its last full run.
+  const file = join(repoRoot, 'bench/results/infer-export-graph.json');
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify({ date: out.date, cpuModel: out.cpuModel, cores: out.cores, loadAverageAtStart: out.loadAverageAtStart, loadAverageAtEnd: loadavg(), node: out.node, onnxruntime: out.onnxruntime, quick, exportGraph: out.exportGraph }, null, 2) + '\n');
+  line(`wrote ${file}`);
+  process.exit(0);
+}
 
 // 2. Batched forward.
 const { batch: B, context: T, numLayers: L, dModel: d } = baby;

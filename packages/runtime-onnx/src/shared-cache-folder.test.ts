@@ -18,7 +18,7 @@ import { CachedLmSession, SharedCacheLmSession } from './models/decoder-lm/sessi
 import { createOnnxModel as createNodeModel } from './node.js';
 import { asSession } from './graph-session.js';
 import { createOnnxModel as createWebModel } from './web.js';
-import { makeModel, MAX_LEN } from './test-utils/models.js';
+import { makeModel, MAX_LEN, opCounts } from './test-utils/models.js';
 
 const tokenizer = CharTokenizer.fromAlphabet('abcdef');
 // GroupQueryAttention needs a head size that is a multiple of 8: dModel 16, 2 heads.
@@ -81,6 +81,22 @@ describe("export folder with kvCache 'shared'", () => {
     for (const options of RUNS) expect(await generateResults(model, options), JSON.stringify(options)).toEqual(await generateResults(plain, options));
     expect(inPlace).toHaveBeenCalled();
     expect(past).not.toHaveBeenCalled();
+  });
+
+  it('with optimize: both graphs fused (the in-place graph always is), generation token-identical to the standard folder', async () => {
+    const optimized = exportFolderFiles(checkpoint, { kvCache: 'shared', optimize: true });
+    expect(optimized[EXPORT_FILES.model]).toEqual(exportFolderFiles(checkpoint, { optimize: true })[EXPORT_FILES.model]);
+    expect(optimized[DECODER_LM_FILES.sharedCache]).toEqual(shared[DECODER_LM_FILES.sharedCache]);
+    expect(opCounts(optimized[EXPORT_FILES.model]!, 'com.microsoft')).toEqual({ MultiHeadAttention: 2, RotaryEmbedding: 4, BiasGelu: 2 });
+    expect(opCounts(optimized[DECODER_LM_FILES.sharedCache]!, 'com.microsoft')).toEqual({ GroupQueryAttention: 2, RotaryEmbedding: 4, BiasGelu: 2 });
+    const withShared = await openExportFolder(memory(optimized), createNodeModel);
+    const without = await openExportFolder(memory(standard), createNodeModel);
+    opened.push(withShared, without);
+    const model = asSession((withShared.sessions as { model: CachedLmSession }).model, CachedLmSession);
+    const plain = (without.sessions as { model: CachedLmSession }).model;
+    const inPlace = vi.spyOn(model.inPlaceCache!, 'runSharedCache');
+    for (const options of RUNS) expect(await generateResults(model, options), JSON.stringify(options)).toEqual(await generateResults(plain, options));
+    expect(inPlace).toHaveBeenCalled();
   });
 
   it('releasing the folder’s model releases the in-place graph it owns', async () => {

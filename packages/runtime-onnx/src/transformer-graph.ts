@@ -593,15 +593,20 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
     });
   }
 
-  /** ReLU, swish h·σ(h), exact GELU 0.5·h·(1 + erf(h/√2)), or gelu_new 0.5·h·(1 + tanh(√(2/π)·(h + 0.044715·h³))). */
+  /**
+   * ReLU, swish h·σ(h), exact GELU 0.5·h·(1 + erf(h/√2)), or gelu_new 0.5·h·(1 + tanh(√(2/π)·(h + 0.044715·h³))).
+   * Both are written as the node chains ONNX Runtime fuses when it loads a standard-ops graph
+   * (GELU divides by √2, not × 1/√2; gelu_new cubes with Pow, not two Muls): into Gelu, or
+   * FastGelu, which take fc1's bias Add with them (BiasGelu, FastGelu with bias).
+   */
   private activate(h: Value): Value {
     const { g, config: c } = this;
     if (c.activation === 'relu') return g.relu(h);
     if (c.activation === 'swish') return g.mul(h, g.sigmoid(h));
     const inner =
       c.activation === 'gelu_new'
-        ? g.tanh(g.mul(g.add(h, g.mul(g.mul(g.mul(h, h), h), g.floats([0.044715]))), g.floats([Math.sqrt(2 / Math.PI)])))
-        : g.erf(g.mul(h, g.floats([Math.SQRT1_2])));
+        ? g.tanh(g.mul(g.add(h, g.mul(g.op('Pow', [h, g.floats([3])]), g.floats([0.044715]))), g.floats([Math.sqrt(2 / Math.PI)])))
+        : g.erf(g.div(h, g.floats([Math.SQRT2])));
     return g.mul(g.mul(h, g.floats([0.5])), g.add(inner, g.floats([1])));
   }
 

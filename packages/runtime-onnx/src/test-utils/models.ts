@@ -11,6 +11,7 @@ import { CachedLmSession } from '../models/decoder-lm/session.js';
 import { TokenForwardSession } from '../models/encoder-classifier/session.js';
 import { Seq2SeqForwardSession } from '../models/encoder-decoder/session.js';
 import { asSession, type OnnxModel } from '../session.js';
+import { decodeModel } from '../quantize.js';
 
 export const VOCAB = 13;
 export const MAX_LEN = 10;
@@ -107,4 +108,11 @@ export function forwardOf(model: OnnxModel): TokenForwardSession | CachedLmSessi
 /** `model` as a decoder-lm KV-cache graph. */
 export function cachedOf(model: OnnxModel): CachedLmSession {
   return asSession(model, CachedLmSession);
+}
+
+/** The node op types of a graph, counted; with `domain` (e.g. 'com.microsoft'), that domain's only. */
+export function opCounts(bytes: Uint8Array, domain?: string): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const n of decodeModel(bytes).graph.nodes) if (domain === undefined || n.domain === domain) counts[n.opType] = (counts[n.opType] ?? 0) + 1;
+  return counts;
 }
