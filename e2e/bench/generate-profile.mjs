@@ -21,7 +21,6 @@ import { loadavg, tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
-import { CharTokenizer, createModelConfig } from '@attend/core';
 import { generate, loadExportFolder } from '@attend/runtime-onnx/node';
 import { AutoModelForCausalLM, env, Tensor } from '@huggingface/transformers';
 
@@ -44,14 +43,9 @@ line(`generate profile, load average ${loadavg().map((x) => x.toFixed(2)).join('
 let root;
 let prompt;
 if (!folder) {
-  const { serializeCheckpoint, setupBackend, TransformerModel } = await import('@attend/transformer');
+  const { babyGpt } = await import('./baby-gpt.mjs');
   const { exportFolder } = await import('@attend/runtime-onnx/node');
-  await setupBackend(['wasm']);
-  const tokenizer = CharTokenizer.fromAlphabet('abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ .,;:!?\'-\n&()');
-  const config = createModelConfig({ preset: 'decoder-lm', vocabSize: tokenizer.vocabSize, dModel: 128, numHeads: 4, numDecoderLayers: 4, dFf: 512, maxSeqLen: 520, dropout: 0 });
-  const net = new TransformerModel(config, { seed: 1 });
-  const files = serializeCheckpoint({ model: net, tokenizer: tokenizer.toJSON() });
-  net.dispose();
+  const { tokenizer, config, files } = await babyGpt();
   root = mkdtempSync(join(tmpdir(), 'attend-generate-profile-'));
   const ckpt = join(root, 'ckpt');
   await mkdir(ckpt);
