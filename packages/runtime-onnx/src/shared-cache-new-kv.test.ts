@@ -5,7 +5,7 @@
 // buffers. Both give the same logits, buffers and tokens (greedy, seeded sampling, beam search,
 // left-padded prompts).
 
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { setupBackend, type TransformerModel } from '@attend/transformer';
 import { createOnnxModel } from './node.js';
 import { exportCheckpointFiles } from './export.js';
@@ -42,6 +42,10 @@ beforeAll(async () => {
   } finally {
     spy.mockRestore();
   }
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
 });
 
 afterAll(async () => {
@@ -100,6 +104,19 @@ describe('shared-cache graph: new_key_values', () => {
     expect(calls).toHaveLength(5);
     for (const fetched of calls) expect(fetched).toEqual(['logits', ...names]);
     for (const fetched of olderCalls) expect(fetched).toEqual(['logits', ...presents]);
+  });
+
+  it('refuses new keys that do not fit the buffers, in one line', async () => {
+    const ort = current.ortSession.session;
+    const run = ort.run.bind(ort) as (...args: unknown[]) => Promise<Record<string, { dims: readonly number[]; data: unknown }>>;
+    const ortTensor = current.ortSession.ort.Tensor;
+    const spy = vi.spyOn(ort, 'run').mockImplementation((async (...args: unknown[]) => {
+      const out = await run(...args);
+      // One head too few: what a foreign graph under the same output name might return.
+      return { ...out, [newKeyValueName(0, 'key')]: new ortTensor('float32', new Float32Array(3 * D), [1, 1, 3, D]) };
+    }) as never);
+    await expect(current.runSharedCache({ inputIds: { data: [1, 5, 7], batchSize: 1, seqLen: 3 } }, buffers(1, MAX_LEN), 0)).rejects.toThrow(`new keys or values [1,1,3,${D}] do not fit a cache of [1,${H},${MAX_LEN},${D}] at position 0`);
+    expect(spy).toHaveBeenCalledTimes(1);
   });
 
   it('generation is token-identical to the graph without them: greedy, seeded sampling, beam search, left-padded prompts', async () => {
