@@ -25,11 +25,11 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CharTokenizer, createModelConfig, createRng } from '@attend/core';
-import { serializeCheckpoint, setupBackend, TransformerModel } from '@attend/transformer';
+import { createRng } from '@attend/core';
 import { createOnnxModel, exportCheckpointFiles, exportFolder, generate, loadExportFolder } from '@attend/runtime-onnx/node';
 import { createOnnxModel as createWebModel } from '@attend/runtime-onnx/web';
 import { AutoModelForCausalLM, env, Tensor } from '@huggingface/transformers';
+import { babyGpt } from './baby-gpt.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '../..');
@@ -51,12 +51,7 @@ const cpuMs = () => {
 const loadAtStart = loadavg();
 line(`KV-cache benchmark, load average ${loadAtStart.map((x) => x.toFixed(2)).join(' ')}`);
 
-await setupBackend(['wasm']);
-const tokenizer = CharTokenizer.fromAlphabet('abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ .,;:!?\'-\n&()');
-const config = createModelConfig({ preset: 'decoder-lm', vocabSize: tokenizer.vocabSize, dModel: 128, numHeads: 4, numDecoderLayers: 4, dFf: 512, maxSeqLen: 520, dropout: 0 });
-const net = new TransformerModel(config, { seed: 1 });
-const files = serializeCheckpoint({ model: net, tokenizer: tokenizer.toJSON() });
-net.dispose();
+const { tokenizer, config, files } = await babyGpt();
 const H = config.numHeads;
 const D = config.dModel / H;
 const L = config.numDecoderLayers;

@@ -51,6 +51,13 @@ export function pastName(layer: number, part: 'key' | 'value'): string {
 export function presentName(layer: number, part: 'key' | 'value'): string {
   return `present.${layer}.${part}`;
 }
+/**
+ * Output of the shared-cache graph: `layer`'s keys or values of the new tokens alone,
+ * [B, H, T, D] (the last T positions its present output holds).
+ */
+export function newKeyValueName(layer: number, part: 'key' | 'value'): string {
+  return `new_key_values.${layer}.${part}`;
+}
 
 /** Past input of a seq2seq decoder layer: `past_key_values.{i}.decoder|encoder.key|value`. */
 export function seq2seqPastName(layer: number, cache: 'decoder' | 'encoder', part: 'key' | 'value'): string {

@@ -3,11 +3,12 @@
 //     call hands the whole past to ONNX Runtime and gets the extended cache back, a new
 //     [B, H, P + T, D] tensor per layer (O(P) copies per token, in the graph and across to JS);
 //   - 'decoder-shared-cache' (exportForward's kvCache: 'shared'): one [B, H, C, D] buffer per
-//     layer key and value, bound as both the past input and the present output of every call,
-//     so GroupQueryAttention writes the new keys and values in place: no Concat of the past in
-//     the graph, no new cache tensors per call (onnxruntime-node's CPU). onnxruntime-node still
-//     copies every output it returns into a new ArrayBuffer, the bound ones included, so a call
-//     costs a copy of C positions: C grows by doubling as the run needs, up to maxSeqLen;
+//     layer key and value, the past input of every call, updated in place (onnxruntime-node's
+//     CPU): the graph returns the new tokens' keys and values alone and the session writes them
+//     into the buffers, so no cache tensors cross to JS per call. (A graph exported before those
+//     outputs existed gets the buffers bound as its present outputs too; onnxruntime-node copies
+//     every output it returns, the bound ones included, so such a call costs a copy of C
+//     positions.) C grows by doubling as the run needs, up to maxSeqLen;
 //     growth beyond maxSeqLen is refused by the session. On onnxruntime-web's wasm, which copies
 //     inputs and bound outputs into its own heap (and does not write a bound output back), the
 //     buffers hold the filled positions alone and the present outputs replace them every call:

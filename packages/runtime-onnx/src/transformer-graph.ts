@@ -49,7 +49,7 @@ import {
   type vitStack,
   type patchEncoderStack,
 } from '@attend/core';
-import { pastName, presentName, seq2seqPastName, seq2seqPresentName } from './graph-io.js';
+import { newKeyValueName, pastName, presentName, seq2seqPastName, seq2seqPresentName } from './graph-io.js';
 import { attr, type GraphBuilder, type Value } from './onnx/graph.js';
 import type { Dim } from './onnx/proto.js';
 import type { WeightReader } from './weights.js';
@@ -210,8 +210,10 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
    * a [B, H, max_sequence, D] buffer. Self-attention is com.microsoft GroupQueryAttention: it
    * writes the new keys and values at positions P … P + T − 1 (P + T: attention_mask's length)
    * and reads the first P + T; when a call binds one buffer as both a past input and its present
-   * output (kv-cache.ts), ONNX Runtime's CPU kernel updates it in place. Needs scaled_dot or dot
-   * scores and a head size that is a multiple of 8.
+   * output, ONNX Runtime's CPU kernel updates it in place. The `new_key_values.{i}` outputs
+   * [B, H, T, D] are the new positions alone, for a caller that writes them into its buffers
+   * itself (kv-cache.ts on onnxruntime-node). Needs scaled_dot or dot scores and a head size
+   * that is a multiple of 8.
    */
   buildDecoderSharedCache(this: ForwardGraph<DecoderLmConfig>): void {
     const { g, config: c, H, D } = this;
@@ -235,6 +237,12 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
     }
     const { states, present } = this.stack('decoder', ids, mask, undefined, { positionIds, past });
     g.output('logits', this.lmLogits(states), 'float32', [BATCH, 'sequence', this.vocabSize()]);
+    // The new tokens' keys and values alone (present's positions P … P + T − 1), before the
+    // present outputs: a caller that keeps the cache itself fetches these few and not the buffers.
+    const newPositions = [g.unsqueeze(g.sub(total, g.dimSize(ids, 1)), [0]), g.unsqueeze(total, [0]), g.int64s([2])];
+    present.forEach((kv, i) => {
+      for (const part of ['key', 'value'] as const) g.output(newKeyValueName(i, part), g.op('Slice', [kv[part], ...newPositions]), 'float32', [BATCH, H, 'sequence', D]);
+    });
     present.forEach((kv, i) => {
       g.output(presentName(i, 'key'), kv.key, 'float32', [BATCH, H, 'max_sequence', D]);
       g.output(presentName(i, 'value'), kv.value, 'float32', [BATCH, H, 'max_sequence', D]);

@@ -5,7 +5,7 @@
 import { ShapeError, type DecoderLmConfig } from '@attend/core';
 import { OnnxModelError } from '../../graph-session.js';
 import type { Tensor } from 'onnxruntime-common';
-import { pastName, presentName } from '../../graph-io.js';
+import { newKeyValueName, pastName, presentName } from '../../graph-io.js';
 import { GraphSession, onesMask, type ForwardOutputs, type KvCache, type OutputTensor, type TokenMatrix } from '../../graph-session.js';
 import { TokenForwardSession, type ForwardFeeds } from '../encoder-classifier/session.js';
 
@@ -132,15 +132,18 @@ export class CachedLmSession extends LmCacheSession {
 /**
  * The decoder-lm shared-cache graph ('decoder-shared-cache', kv-cache.ts runs it): each layer's
  * key and value buffers [B, H, C, D] (C ≤ maxSeqLen positions, the first `pastLength` filled)
- * are the past input of GroupQueryAttention. On onnxruntime-node's CPU they are bound as the
- * present output too, so the CPU kernel writes the new keys and values into them in place.
- * onnxruntime-web (wasm) copies a bound output into its own heap and never writes it back, so
- * there the past is the filled positions alone (C = pastLength) and the present outputs, those
- * and the new ones, come back as the next call's cache: the standard graph's copies, with
- * GroupQueryAttention's kernel.
+ * are the past input of GroupQueryAttention. On onnxruntime-node's CPU the buffers stay in
+ * JavaScript: the graph's `new_key_values` outputs, the new tokens' keys and values alone, are
+ * written into them after each call. (onnxruntime-node copies every output it returns into a
+ * new ArrayBuffer, so fetching the buffers themselves, bound as the present outputs — what a
+ * graph exported before those outputs existed is run with —, costs a copy of all C positions per
+ * call.) onnxruntime-web (wasm) copies a bound output into its own heap and never writes it
+ * back, so there the past is the filled positions alone (C = pastLength) and the present
+ * outputs, those and the new ones, come back as the next call's cache: the standard graph's
+ * copies, with GroupQueryAttention's kernel.
  */
 export class SharedCacheLmSession extends LmCacheSession {
-  /** Whether the graph writes the new keys and values into the buffers it is given (onnxruntime-node's CPU), or returns a new cache (wasm). */
+  /** Whether the buffers a call is given hold the new keys and values after it (onnxruntime-node's CPU), or a new cache is returned (wasm). */
   get inPlace(): boolean {
     return this.device === 'cpu';
   }
@@ -163,17 +166,32 @@ export class SharedCacheLmSession extends LmCacheSession {
     if (inPlace ? pastLength + T > capacity : pastLength !== capacity) {
       throw new ShapeError(inPlace ? `past length ${pastLength} + ${T} new tokens exceeds the cache's capacity ${capacity}` : `past length ${pastLength}, but the cache holds ${capacity} positions (on ${this.device} it holds the filled ones alone)`);
     }
+    const newOutputs = inPlace && this.outputNames.includes(newKeyValueName(0, 'key'));
     const fetches: Record<string, Tensor | null> = { logits: null };
     cache.forEach((layer, i) => {
       for (const part of ['key', 'value'] as const) {
         const buffer = this.floats(pastName(i, part), layer[part], dims);
         tensors[pastName(i, part)] = buffer;
-        fetches[presentName(i, part)] = inPlace ? buffer : null;
+        if (newOutputs) fetches[newKeyValueName(i, part)] = null;
+        else fetches[presentName(i, part)] = inPlace ? buffer : null;
       }
     });
     const out = await this.runGraph(tensors, fetches);
+    if (newOutputs) {
+      cache.forEach((layer, i) => {
+        for (const part of ['key', 'value'] as const) writePositions(layer[part], out(newKeyValueName(i, part)), pastLength);
+      });
+    }
     return { logits: out('logits'), cache: inPlace ? cache : cache.map((_, i) => ({ key: out(presentName(i, 'key')), value: out(presentName(i, 'value')) })) };
   }
+}
+
+/** Writes `added` [B, H, T, D] into `buffer` [B, H, C, D] at positions `at` … `at` + T − 1. */
+function writePositions(buffer: OutputTensor, added: OutputTensor, at: number): void {
+  const [B, H, C, D] = buffer.dims as [number, number, number, number];
+  const T = added.dims[2]!;
+  if (added.dims.length !== 4 || added.dims[0] !== B || added.dims[1] !== H || added.dims[3] !== D || at + T > C) throw new ShapeError(`new keys or values [${added.dims}] do not fit a cache of [${buffer.dims}] at position ${at}`);
+  for (let r = 0; r < B * H; r++) buffer.data.set(added.data.subarray(r * T * D, (r + 1) * T * D), (r * C + at) * D);
 }
 
 /** The graph of a one-graph text export: a classifier's or LM's forward graph, or an LM's KV-cache graph (both `run`). */
