@@ -4,7 +4,7 @@
 // shared-cache graph attached (the status line says "KV cache in GPU buffers"), and generates
 // the same tokens, greedy and with seeded sampling, as the standard graph on WASM (the default
 // build, where the shared-cache graph is not opened) and on the default build's WebGPU (the same
-// folder without the graph). No timings: the adapter is software. When chromium gives no adapter
+// folder without the graph). The webgpu build is fetched only for that folder. No timings: the adapter is software. When chromium gives no adapter
 // or the WebGPU EP fails to start, the tests skip with the reason. Needs the app's build first.
 
 import { existsSync } from 'node:fs';
@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tinyExport } from '../src/test-utils/fixtures.js';
-import { CHROMIUM, openWebGpuPage, type WebGpuPage } from './webgpu-page.js';
+import { CHROMIUM, openDemoOnWebGpu, type WebGpuPage } from './webgpu-page.js';
 
 const app = dirname(dirname(fileURLToPath(import.meta.url)));
 const dist = join(app, 'dist');
@@ -32,11 +32,8 @@ let pageErrors: string[] = [];
 let unavailable = '';
 
 beforeAll(async () => {
-  browser = await openWebGpuPage(app);
+  browser = await openDemoOnWebGpu(app, SLOW);
   ({ page, pageErrors, unavailable } = browser);
-  await page.waitForSelector('body[data-model="ready"]', { timeout: SLOW });
-  const failed = /\(webgpu failed: ([^)]+)\)/.exec((await page.textContent('#model-status')) ?? '');
-  if (!unavailable && failed) unavailable = `onnxruntime-web's WebGPU EP failed on SwiftShader: ${failed[1]}`;
 }, SLOW);
 
 afterAll(async () => {
@@ -79,8 +76,12 @@ describe('the in-place KV cache on WebGPU (SwiftShader) in the playground', () =
     // Seed 4 with the prompt 'bad' runs to maxSeqLen, greedy and sampled: every position of the buffers is written and read.
     const files = await tinyExport('decoder-lm', { kvCache: 'shared', withAttention: false, seed: 4, fields: FIELDS });
     const seeds = [1, 2, 3];
+    /** The files of onnxruntime-web's webgpu build the page has fetched (its module chunk, its WASM loader and binary). */
+    const webGpuBuild = () => page.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name).filter((url) => /ort\.webgpu|asyncify/.test(url)));
+    expect(await webGpuBuild()).toEqual([]); // the demo on WebGPU runs on the default build
 
     const gpuStatus = await load(files, 'webgpu');
+    expect((await webGpuBuild()).length).toBeGreaterThanOrEqual(2);
     expect(gpuStatus).toContain(` · KV cache in GPU buffers (${SHARED_GRAPH})`);
     const gpu = await generations('bad', seeds);
 
