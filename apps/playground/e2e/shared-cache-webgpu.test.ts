@@ -9,7 +9,8 @@
 //     not share the buffer: its GroupQueryAttention takes the whole buffer as the past and
 //     returns one more position (C + 1), so the logits drift from the second step, and a present
 //     bound to the past's buffer is refused ("Failed to generate kernel's output[1] with dims
-//     [1,2,9,8]"). That is why the export folder does not open the in-place graph on webgpu.
+//     [1,2,9,8]"). That is why an export folder opens the in-place graph on webgpu only over the
+//     webgpu build (runtime-onnx/web's webGpuCacheSessions; the page: webgpu-kv-cache.test.ts).
 // When chromium gives no SwiftShader adapter, the tests skip with the reason. No timings.
 
 import { existsSync, readFileSync } from 'node:fs';

@@ -24,6 +24,17 @@ export interface WebGpuPage {
   close(): Promise<void>;
 }
 
+/**
+ * openWebGpuPage, then waits (up to `timeout` ms) for the demo to load on 'auto', which is WebGPU
+ * when an adapter exists; `unavailable` also says when onnxruntime-web's WebGPU EP failed to start.
+ */
+export async function openDemoOnWebGpu(app: string, timeout: number): Promise<WebGpuPage> {
+  const opened = await openWebGpuPage(app);
+  await opened.page.waitForSelector('body[data-model="ready"]', { timeout });
+  const failed = /\(webgpu failed: ([^)]+)\)/.exec((await opened.page.textContent('#model-status')) ?? '');
+  return !opened.unavailable && failed ? { ...opened, unavailable: `onnxruntime-web's WebGPU EP failed on SwiftShader: ${failed[1]}` } : opened;
+}
+
 /** Serves the built app at `app` (its dist/), opens it in chromium and asks the page for a WebGPU adapter. */
 export async function openWebGpuPage(app: string): Promise<WebGpuPage> {
   const server: PreviewServer = await preview({ root: app, logLevel: 'silent', preview: { host: '127.0.0.1', port: 0, strictPort: false, open: false } });

@@ -16,7 +16,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSeq2SeqFolder, translate } from '@attend/runtime-onnx/node';
 import { tinyExport, tinyVitExport } from '../src/test-utils/fixtures.js';
-import { CHROMIUM, openWebGpuPage, type WebGpuPage } from './webgpu-page.js';
+import { CHROMIUM, openDemoOnWebGpu, type WebGpuPage } from './webgpu-page.js';
 
 const app = dirname(dirname(fileURLToPath(import.meta.url)));
 const dist = join(app, 'dist');
@@ -34,13 +34,8 @@ let pageErrors: string[] = [];
 let unavailable = '';
 
 beforeAll(async () => {
-  browser = await openWebGpuPage(app);
+  browser = await openDemoOnWebGpu(app, SLOW);
   ({ page, pageErrors, unavailable } = browser);
-  // The demo loads on 'auto', which is WebGPU when an adapter exists.
-  await page.waitForSelector('body[data-model="ready"]', { timeout: SLOW });
-  const status = (await page.textContent('#model-status')) ?? '';
-  const failed = /\(webgpu failed: ([^)]+)\)/.exec(status);
-  if (!unavailable && failed) unavailable = `onnxruntime-web's WebGPU EP failed on SwiftShader: ${failed[1]}`;
 }, SLOW);
 
 afterAll(async () => {

@@ -4,7 +4,8 @@
 //                 date-normalisation task and exported with attention outputs by
 //                 @attend/runtime-onnx/node (transformers.js marian layout), plus demo.json
 //                 (how it was trained, its dev exact match under tfjs and onnxruntime-node);
-//   public/ort/   onnxruntime-web's wasm binary and loader;
+//   public/ort/   onnxruntime-web's wasm binaries and loaders (its default build's, and its
+//                 webgpu build's for a decoder-lm's in-place KV cache on WebGPU);
 //   public/tfjs/  the tfjs wasm backend's binaries (in-browser training).
 // The demo is rebuilt only when its inputs changed: this script, the training settings, or the
 // built code of @attend/core, @attend/transformer and @attend/runtime-onnx (hashed into
@@ -43,7 +44,8 @@ async function copyRuntimeFiles() {
   const ortDist = join(packageDir('onnxruntime-web'), 'dist');
   const tfjsWasmDist = join(packageDir('@tensorflow/tfjs-backend-wasm'), 'dist');
   const copies = [
-    [ortDist, join(publicDir, 'ort'), ['ort-wasm-simd-threaded.jsep.wasm', 'ort-wasm-simd-threaded.jsep.mjs']],
+    // the default build's (wasm and its JS WebGPU kernels) and the webgpu build's (an in-place KV cache on WebGPU; fetched only then)
+    [ortDist, join(publicDir, 'ort'), ['ort-wasm-simd-threaded.jsep.wasm', 'ort-wasm-simd-threaded.jsep.mjs', 'ort-wasm-simd-threaded.asyncify.wasm', 'ort-wasm-simd-threaded.asyncify.mjs']],
     [tfjsWasmDist, join(publicDir, 'tfjs'), ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm']],
   ];
   for (const [from, to, names] of copies) {

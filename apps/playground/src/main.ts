@@ -92,6 +92,7 @@ async function loadFolder(files: () => Promise<FolderFiles>, source: string, exa
     $('model-status').textContent =
       `Loaded ${source || 'model'}: ${c.preset}, dModel ${c.dModel}, ${heads}, ${layers}${hasTokens(c) ? `, vocabulary ${c.vocabSize}, maxSeqLen ${c.maxSeqLen}` : ''} · ` +
       `device ${opened.device}${fellBack}${opened.device === 'wasm' ? `, ${threads} thread${threads === 1 ? '' : 's'}` : ''}` +
+      `${opened.kvCache ? ` · ${opened.kvCache}` : ''}` +
       `${folder.hasAttention ? '' : ' · exported without attention outputs: no heatmaps'}${note ? ` · ${note}` : ''}`;
     document.body.dataset.model = 'ready';
     showInputs(folder);

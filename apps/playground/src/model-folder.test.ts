@@ -23,6 +23,13 @@ describe('folderPaths', () => {
     expect([...paths.keys()].sort()).toEqual(['config.json', 'onnx/decoder_model_merged.onnx', 'onnx/encoder_model.onnx']);
   });
 
+  it('keeps a layout’s optional graphs (a --kv-cache shared folder’s in-place cache graph), picked in a folder or loose', () => {
+    const inFolder = folderPaths([file('lm/config.json'), file('lm/onnx/model.onnx'), file('lm/onnx/model_shared_cache.onnx')]);
+    expect([...inFolder.keys()].sort()).toEqual(['config.json', 'onnx/model.onnx', 'onnx/model_shared_cache.onnx']);
+    const loose = folderPaths([file('config.json'), file('model.onnx'), file('model_shared_cache.onnx')]);
+    expect([...loose.keys()].sort()).toEqual(['config.json', 'onnx/model.onnx', 'onnx/model_shared_cache.onnx']);
+  });
+
   it('does not strip a first folder that not every file shares', () => {
     const paths = folderPaths([file('a/config.json'), file('tokenizer.json')]);
     expect([...paths.keys()]).toEqual(['tokenizer.json']);

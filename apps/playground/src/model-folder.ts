@@ -29,14 +29,14 @@ export interface ModelFolder extends CheckedExportFolder {
   source: string;
 }
 
-/** The files a selection may hold: every layout's, and a checkpoint's weights (to tell it apart). */
+/** The files a selection may hold: every layout's (its optional graphs too), and a checkpoint's weights (to tell it apart). */
 const KNOWN = new Set<string>([
   EXPORT_FILES.config,
   EXPORT_FILES.tokenizer,
   EXPORT_FILES.tokenizerConfig,
   EXPORT_FILES.generationConfig,
   EXPORT_FILES.preprocessorConfig,
-  ...Object.values(EXPORT_LAYOUTS).flatMap((layout) => layoutGraphs(layout).map((g) => g.file)),
+  ...Object.values(EXPORT_LAYOUTS).flatMap((layout) => [...layoutGraphs(layout), ...Object.values(layout.optionalGraphs ?? {})].map((g) => g.file)),
   'model.safetensors',
 ]);
 

@@ -2,11 +2,12 @@
 // (several only when the page is cross-origin isolated, i.e. SharedArrayBuffer exists), and
 // which device runs the sessions (WebGPU when the browser has navigator.gpu, else its fallback
 // in runtime-onnx's device table, WASM), and the sessions of a checked folder, opened by
-// runtime-onnx's export-folder loader.
+// runtime-onnx's export-folder loader (on WebGPU, a decoder-lm folder with the in-place cache
+// graph through onnxruntime-web's webgpu build, imported only then).
 
 import * as ort from 'onnxruntime-web';
 import type { Preset } from '@attend/core';
-import { createOnnxModel, DEVICES, openExportSessions, resolveDevice } from '@attend/runtime-onnx/web';
+import { CachedLmSession, createOnnxModel, DEVICES, openExportSessions, resolveDevice, usesWebGpuCache, webGpuCacheSessions } from '@attend/runtime-onnx/web';
 import type { Sessions } from './decode.js';
 import type { ModelFolder } from './model-folder.js';
 
@@ -54,6 +55,8 @@ export interface OpenedSessions {
   /** The device that runs them, and devices that were tried first and failed. */
   device: string;
   fallbacks: { device: string; reason: string }[];
+  /** The in-place KV-cache graph that generation runs, when the folder's was opened ("KV cache in GPU buffers (onnx/model_shared_cache.onnx)"). */
+  kvCache?: string;
 }
 
 /** The playground's sessions of each preset. */
@@ -71,10 +74,19 @@ const SESSION_KINDS: Record<Preset, Sessions['kind']> = {
 };
 
 /** Creates the ONNX Runtime sessions of a checked folder; releases what it made if one fails. */
+/**
+ * Creates the ONNX Runtime sessions of a checked folder; releases what it made if one fails. On
+ * WebGPU a folder with an in-place KV-cache graph opens on onnxruntime-web's webgpu build, loaded
+ * only then, whose GPU buffers hold that graph's cache; every other folder and device on the default build.
+ */
 export async function openSessions(folder: ModelFolder, device: 'wasm' | 'webgpu'): Promise<OpenedSessions> {
-  const opened = await openExportSessions(folder, createOnnxModel, { device, fileName: (name) => `${folder.source}${name}` });
+  const create = device === 'webgpu' && usesWebGpuCache(folder) ? await webGpuCacheSessions() : createOnnxModel;
+  const opened = await openExportSessions(folder, create, { device, fileName: (name) => `${folder.source}${name}` });
   const kind = SESSION_KINDS[folder.config.preset];
-  return { sessions: { kind, ...opened.sessions } as Sessions, device: opened.device, fallbacks: opened.fallbacks };
+  const model = 'model' in opened.sessions ? opened.sessions.model : undefined;
+  const inPlace = model instanceof CachedLmSession ? model.inPlaceCache : undefined;
+  const kvCache = inPlace ? `KV cache ${inPlace.gpuCache ? 'in GPU buffers' : 'in place'} (${inPlace.source})` : undefined;
+  return { sessions: { kind, ...opened.sessions } as Sessions, device: opened.device, fallbacks: opened.fallbacks, ...(kvCache ? { kvCache } : {}) };
 }
 
 /** The gist of a runtime's failure message ("Failed to get GPU adapter"), for one line in the page. */

@@ -8,7 +8,7 @@
 import { checkTokenizerConfig, checkTokenizerFits, CheckpointError, hasTokens, tokenizerFromBytes, type ModelConfig, type Preset, type Tokenizer } from '@attend/core';
 import type { GraphKind } from './graph-io.js';
 import { EXPORT_FILES, FOLDER_GRAPHS_KEY, jsonFile, readFolderConfig, readFolderGraphs } from './folder.js';
-import type { ExportLayout, LayoutGraph } from './models/kind.js';
+import type { ExportLayout, LayoutGraph, OptionalLayoutGraph } from './models/kind.js';
 import { RUNTIME_KINDS } from './models/registry.js';
 import { inspectModel, OnnxModelError, type OnnxModel, type SessionOptions } from './session.js';
 import type { Device } from './devices.js';
@@ -141,7 +141,7 @@ export async function openExportSessions(folder: CheckedExportFolder, createSess
     const model = opened[0]![1];
     for (const optional of Object.values(layout.optionalGraphs ?? {})) {
       const bytes = folder.graphs[optional.file];
-      if (!bytes || !optional.devices.includes(model.device)) continue; // not written, or not run here: the layout's graph does the work
+      if (!bytes || !optionalGraphRuns(optional, model)) continue; // not written, or not run here: the layout's graph does the work
       const extra = await createSession(bytes, { ...session, device: model.device, source: fileName(optional.file) });
       try {
         optional.attach(model, extra); // the model owns it from here: releasing the model releases it
@@ -156,6 +156,15 @@ export async function openExportSessions(folder: CheckedExportFolder, createSess
   }
   const first = opened[0]![1];
   return { sessions: Object.fromEntries(opened) as ExportSessions, device: first.device, fallbacks: first.fallbacks, release };
+}
+
+/**
+ * Whether `optional` runs beside `model` (the layout's graph as opened): on one of its devices,
+ * 'webgpu' only over a runtime whose WebGPU EP shares a buffer bound as input and output
+ * (OrtRuntime `gpuCache`: onnxruntime-web's `webgpu` build, web.ts `webGpuCacheSessions`).
+ */
+export function optionalGraphRuns(optional: OptionalLayoutGraph, model: OnnxModel): boolean {
+  return optional.devices.includes(model.device) && (model.device !== 'webgpu' || model.ortSession.ort.gpuCache !== undefined);
 }
 
 /** An export folder read, checked and opened. */

@@ -8,6 +8,7 @@ import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import type { GraphKind } from './graph-io.js';
 import type { ModelInfo } from './onnx/proto.js';
 import type { Device } from './devices.js';
+import type { GpuCacheRuntime } from './gpu-cache.js';
 
 /** An .onnx file (or bytes) that cannot be used: corrupt, foreign, or rejected by ORT. */
 export class OnnxModelError extends AttendError {
@@ -22,6 +23,8 @@ export interface OrtRuntime {
     new (type: 'float32', data: Float32Array, dims: readonly number[]): Tensor;
     new (type: 'bool', data: Uint8Array, dims: readonly number[]): Tensor;
   };
+  /** Set when its WebGPU execution provider writes into a GPU buffer bound as both past and present (onnxruntime-web's `webgpu` build): the shared-cache graph then keeps its cache on the device (gpu-cache.ts). */
+  gpuCache?: GpuCacheRuntime;
 }
 
 /** Row-major [batchSize, seqLen] integer matrix. */

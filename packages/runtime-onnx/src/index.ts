@@ -10,6 +10,7 @@ export * from './models/decoder-lm/session.js';
 export * from './models/vit-classifier/session.js';
 export * from './generate.js';
 export { openDecodeCache, type CacheFeeds, type DecodeCache } from './kv-cache.js';
+export type { GpuBuffer, GpuCacheRuntime, GpuDevice } from './gpu-cache.js';
 export * from './folder.js';
 export * from './export-folder.js';
 export * from './quantize.js';

@@ -13,11 +13,13 @@
 //     inputs and bound outputs into its own heap (and does not write a bound output back), the
 //     buffers hold the filled positions alone and the present outputs replace them every call:
 //     the standard graph's copies, with GroupQueryAttention's kernel (see SharedCacheLmSession).
+//     On webgpu over onnxruntime-web's `webgpu` build the buffers are GPU buffers (gpu-cache.ts).
 // Beam search reorders rows by `parents` (core's decoding): both gather the rows they keep.
 
 import { ShapeError } from '@attend/core';
 import type { ForwardOutputs, KvCache, OnnxModel, OutputTensor, TokenMatrix } from './session.js';
 import { CachedLmSession, SharedCacheLmSession } from './models/decoder-lm/session.js';
+import { GpuSharedCache } from './gpu-cache.js';
 
 /** The tokens of one KV-cache call: the new tokens [B, T] and the mask over cached and new tokens [B, P + T]. */
 export interface CacheFeeds {
@@ -45,9 +47,15 @@ export interface DecodeCache {
  * a 'decoder-with-past' session given its folder's in-place graph (CachedLmSession.inPlaceCache) runs that one.
  */
 export function openDecodeCache(model: OnnxModel): DecodeCache {
-  if (model instanceof SharedCacheLmSession) return new SharedCache(model);
-  if (model instanceof CachedLmSession) return model.inPlaceCache ? new SharedCache(model.inPlaceCache) : new PastCache(model);
+  if (model instanceof SharedCacheLmSession) return sharedCache(model);
+  if (model instanceof CachedLmSession) return model.inPlaceCache ? sharedCache(model.inPlaceCache) : new PastCache(model);
   throw new ShapeError(`generation over ONNX needs a decoder-lm KV-cache export (kvCache: true or 'shared'); this model is a '${model.config.preset}' ${model.graph} graph`);
+}
+
+/** The shared-cache graph's cache: in GPU buffers where its session keeps them there (gpu-cache.ts), else in CPU buffers. */
+function sharedCache(model: SharedCacheLmSession): DecodeCache {
+  const gpu = model.gpuCache;
+  return gpu ? new GpuSharedCache(model, gpu) : new SharedCache(model);
 }
 
 /** The cache returned by the graph as its present outputs, fed back as the next past. */

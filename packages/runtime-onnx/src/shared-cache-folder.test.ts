@@ -2,14 +2,15 @@
 // the unchanged transformers.js graph, listed in config.json's attend_graphs. Opened on
 // onnxruntime-node's CPU, its in-place graph is what generation runs, with the standard graph's
 // tokens (greedy, seeded sampling, beam search, left-padded prompts); on wasm it is not opened
-// and the standard graph generates. Bad combinations and bad listings are refused in one line.
+// and the standard graph generates; on webgpu only over onnxruntime-web's webgpu build (its GPU
+// buffers: the playground's e2e/webgpu-kv-cache.test.ts). Bad combinations and bad listings are refused in one line.
 // The two graphs share their transposed Linear weights (one array each, as parts of both files),
 // and their bytes are those of separate exports.
 
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CharTokenizer, CHECKPOINT_FILES, concatBytes, type DecodeStrategy } from '@attend/core';
 import { serializeCheckpoint, setupBackend } from '@attend/transformer';
-import { openExportFolder, type ReadFile } from './export-folder.js';
+import { EXPORT_LAYOUTS, openExportFolder, optionalGraphRuns, type ReadFile } from './export-folder.js';
 import { exportCheckpointFiles } from './export.js';
 import { EXPORT_FILES, exportFolderFiles, exportFolderParts, FOLDER_GRAPHS_KEY } from './folder.js';
 import { generateResults, type GenerateOptions } from './generate.js';
@@ -17,7 +18,8 @@ import { DECODER_LM_FILES } from './models/decoder-lm/export.js';
 import { CachedLmSession, SharedCacheLmSession } from './models/decoder-lm/session.js';
 import { createOnnxModel as createNodeModel } from './node.js';
 import { asSession } from './graph-session.js';
-import { createOnnxModel as createWebModel } from './web.js';
+import { createOnnxModel as createWebModel, usesWebGpuCache } from './web.js';
+import type { OnnxModel } from './session.js';
 import { makeModel, MAX_LEN, opCounts } from './test-utils/models.js';
 
 const tokenizer = CharTokenizer.fromAlphabet('abcdef');
@@ -117,6 +119,21 @@ describe("export folder with kvCache 'shared'", () => {
     expect(model.inPlaceCache).toBeUndefined();
     const reference = (node.sessions as { model: CachedLmSession }).model;
     for (const options of RUNS.slice(0, 3)) expect(await generateResults(model, options)).toEqual(await generateResults(reference, options));
+  });
+
+  it('opens the in-place graph on webgpu only over a runtime whose GPU buffers it can share (onnxruntime-web’s webgpu build)', async () => {
+    const web = await openExportFolder(memory(shared), createWebModel, { device: 'wasm' });
+    opened.push(web);
+    const graph = EXPORT_LAYOUTS['decoder-lm'].optionalGraphs!['decoder-shared-cache']!;
+    const model = (device: string, gpuCache?: object) => ({ device, ortSession: { ort: gpuCache ? { gpuCache } : {} } }) as unknown as OnnxModel;
+    expect(optionalGraphRuns(graph, model('cpu'))).toBe(true);
+    expect(optionalGraphRuns(graph, model('wasm'))).toBe(false);
+    expect(optionalGraphRuns(graph, model('webgpu'))).toBe(false); // the default build: its GroupQueryAttention grows the present instead
+    expect(optionalGraphRuns(graph, model('webgpu', {}))).toBe(true);
+    expect(usesWebGpuCache(web)).toBe(true);
+    const plain = await openExportFolder(memory(standard), createWebModel, { device: 'wasm' });
+    opened.push(plain);
+    expect(usesWebGpuCache(plain)).toBe(false);
   });
 
   it('refuses bad combinations and bad listings in one line', async () => {

@@ -14,7 +14,7 @@ let ready: Promise<unknown> | undefined;
 /** The files of an export folder of a tiny `preset` model over ALPHABET (char tokenizer). */
 export async function tinyExport(
   preset: Exclude<Preset, 'vit-classifier'>,
-  options: { withAttention?: boolean; seed?: number; rnnAttention?: RnnAttention; optimize?: boolean; fields?: Partial<ModelConfigInput> } = {},
+  options: { withAttention?: boolean; seed?: number; rnnAttention?: RnnAttention; optimize?: boolean; kvCache?: 'shared'; fields?: Partial<ModelConfigInput> } = {},
 ): Promise<Record<string, Uint8Array>> {
   ready ??= setupBackend(['cpu']);
   await ready;
@@ -28,7 +28,7 @@ export async function tinyExport(
     ...options.fields,
   } as ModelConfigInput);
   const model = perturbed(createModel(config, { seed: options.seed ?? 3 }), 100 + (options.seed ?? 3));
-  const files = exportFolderFiles(serializeCheckpoint({ model, tokenizer: tokenizer.toJSON() }), { withAttention: options.withAttention ?? !options.optimize, optimize: options.optimize ?? false });
+  const files = exportFolderFiles(serializeCheckpoint({ model, tokenizer: tokenizer.toJSON() }), { withAttention: options.withAttention ?? !options.optimize, optimize: options.optimize ?? false, ...(options.kvCache ? { kvCache: options.kvCache } : {}) });
   model.dispose();
   return files;
 }

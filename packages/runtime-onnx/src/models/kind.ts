@@ -27,7 +27,8 @@ export interface LayoutGraph {
 /**
  * A graph a folder may hold besides its layout's (the decoder-lm's in-place cache graph): written
  * on request, listed in config.json's `attend_graphs` (graph kind → file), opened only on
- * `devices`, and then handed to the main session by `attach`.
+ * `devices` ('webgpu' only over a runtime with GPU buffers: export-folder.ts `optionalGraphRuns`),
+ * and then handed to the main session by `attach`.
  */
 export interface OptionalLayoutGraph extends LayoutGraph {
   readonly devices: readonly Device[];

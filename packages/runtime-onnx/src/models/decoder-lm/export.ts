@@ -2,7 +2,8 @@
 // or as the KV-cache graph that its export folder holds (gpt2 layout, onnx/model.onnx);
 // generation over it is generate.ts. With kvCache 'shared' the folder also holds the in-place
 // cache graph (onnx/model_shared_cache.onnx, GroupQueryAttention over buffers bound as past and
-// present), which generation uses instead on onnxruntime-node's CPU; transformers.js reads
+// present), which generation uses instead on onnxruntime-node's CPU and, in GPU buffers, on
+// onnxruntime-web's webgpu build (gpu-cache.ts); transformers.js reads
 // only onnx/model.onnx.
 
 import type { DecoderLmConfig } from '@attend/core';
@@ -27,7 +28,9 @@ export const DECODER_LM: RuntimeKind<DecoderLmConfig> = {
       'decoder-shared-cache': {
         file: DECODER_LM_FILES.sharedCache,
         graph: 'decoder-shared-cache',
-        devices: ['cpu'], // on wasm it runs but copies its cache as the standard graph does, no faster (SharedCacheLmSession); webgpu: see the playground's e2e/shared-cache-webgpu.test.ts
+        // On wasm it runs but copies its cache as the standard graph does, no faster (SharedCacheLmSession);
+        // on webgpu only onnxruntime-web's webgpu build shares the bound buffer (the playground's e2e/shared-cache-webgpu.test.ts).
+        devices: ['cpu', 'webgpu'],
         attach: (model, extra) => asSession(model, CachedLmSession).useInPlaceCache(asSession(extra, SharedCacheLmSession)),
       },
     },

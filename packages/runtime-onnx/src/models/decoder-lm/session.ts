@@ -8,6 +8,7 @@ import type { Tensor } from 'onnxruntime-common';
 import { newKeyValueName, pastName, presentName } from '../../graph-io.js';
 import { GraphSession, onesMask, type ForwardOutputs, type KvCache, type OutputTensor, type TokenMatrix } from '../../graph-session.js';
 import { TokenForwardSession, type ForwardFeeds } from '../encoder-classifier/session.js';
+import type { GpuCacheRuntime } from '../../gpu-cache.js';
 
 export interface CachedFeeds {
   /** The new tokens [B, T]. */
@@ -140,12 +141,44 @@ export class CachedLmSession extends LmCacheSession {
  * call.) onnxruntime-web (wasm) copies a bound output into its own heap and never writes it
  * back, so there the past is the filled positions alone (C = pastLength) and the present
  * outputs, those and the new ones, come back as the next call's cache: the standard graph's
- * copies, with GroupQueryAttention's kernel.
+ * copies, with GroupQueryAttention's kernel. On 'webgpu' over onnxruntime-web's `webgpu` build
+ * (an OrtRuntime with `gpuCache`) the buffers are GPU buffers bound as past and present
+ * (`runGpuCache`, gpu-cache.ts): the cache stays on the device and only the logits come back.
  */
 export class SharedCacheLmSession extends LmCacheSession {
   /** Whether the buffers a call is given hold the new keys and values after it (onnxruntime-node's CPU), or a new cache is returned (wasm). */
   get inPlace(): boolean {
     return this.device === 'cpu';
+  }
+
+  /** How this session keeps the cache in GPU buffers: set on 'webgpu' over a runtime that shares a bound buffer (onnxruntime-web's `webgpu` build), else undefined. */
+  get gpuCache(): GpuCacheRuntime | undefined {
+    return this.device === 'webgpu' ? this.ort.gpuCache : undefined;
+  }
+
+  /**
+   * The logits [B, T, V] of the new tokens after `pastLength` positions filled in `cache`, one
+   * GPU tensor [B, H, C, D] per layer key and value (gpu-cache.ts), each bound as the layer's
+   * past and present: the graph writes the new keys and values into them on the device.
+   */
+  async runGpuCache(feeds: Omit<CachedFeeds, 'past'>, cache: { key: Tensor; value: Tensor }[], pastLength: number): Promise<OutputTensor> {
+    const c = this.config;
+    if (!this.gpuCache) throw new OnnxModelError(`${this.source}: GPU buffers are for device 'webgpu' over onnxruntime-web's webgpu build (webGpuCacheSessions), not '${this.device}'`);
+    if (cache.length !== c.numDecoderLayers) throw new ShapeError(`past has ${cache.length} layers, expected ${c.numDecoderLayers}`);
+    const tensors = this.cachedTokens(feeds, pastLength);
+    const { batchSize: B, seqLen: T } = feeds.inputIds;
+    const dims = [B, c.numHeads, cache[0]?.key.dims[2] ?? 0, c.dModel / c.numHeads];
+    if (pastLength + T > dims[2]!) throw new ShapeError(`past length ${pastLength} + ${T} new tokens exceeds the cache's capacity ${dims[2]}`);
+    const fetches: Record<string, Tensor | null> = { logits: null };
+    cache.forEach((layer, i) => {
+      for (const part of ['key', 'value'] as const) {
+        const buffer = layer[part];
+        if (buffer.dims.length !== 4 || buffer.dims.some((x, k) => x !== dims[k])) throw new ShapeError(`${pastName(i, part)} is [${buffer.dims}], expected [${dims}]`);
+        tensors[pastName(i, part)] = buffer;
+        fetches[presentName(i, part)] = buffer;
+      }
+    });
+    return (await this.runGraph(tensors, fetches))('logits');
   }
 
   /**
@@ -155,7 +188,7 @@ export class SharedCacheLmSession extends LmCacheSession {
   async runSharedCache(feeds: Omit<CachedFeeds, 'past'>, cache: KvCache, pastLength: number): Promise<{ logits: OutputTensor; cache: KvCache }> {
     const c = this.config;
     const inPlace = this.inPlace;
-    if (!inPlace && this.device !== 'wasm') throw new OnnxModelError(`${this.source}: the shared-cache graph runs on onnxruntime-node's CPU and onnxruntime-web's wasm only, not on '${this.device}'; export with kvCache: true there`);
+    if (!inPlace && this.device !== 'wasm') throw new OnnxModelError(`${this.source}: the shared-cache graph runs on onnxruntime-node's CPU and onnxruntime-web's wasm (and in GPU buffers on webgpu: runGpuCache), not on '${this.device}'; export with kvCache: true there`);
     const H = c.numHeads;
     const D = c.dModel / H;
     const capacity = Math.min(cache[0]?.key.dims[2] ?? 0, c.maxSeqLen);
