@@ -6,9 +6,10 @@
 // worker and phase (weights in, forward + backward, gradients out, tidy exit, first barrier wait,
 // shard sum, second barrier wait, AdamW shard), wall and thread CPU time (/proc/thread-self/schedstat).
 // The phases are timed in an instrumented copy of the build's worker (node_modules/.worker-phases/
-// under this package, so that its imports resolve); the package itself has no timing code.
+// under this package, so that its imports resolve; removed at the end); the package has no timing code.
 // Linux only. Run after building; each run is its own child process:
-//   node packages/transformer/bench/worker-phases.mjs [--steps 40] [--from 5] [--shapes train,shakespeare]
+// Also the wall and process CPU time per step over windows of --window steps.
+//   node packages/transformer/bench/worker-phases.mjs [--steps 40] [--from 5] [--window 50] [--shapes train,shakespeare]
 
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,6 +22,7 @@ const copy = join(here, '../node_modules/.worker-phases');
 const steps = flag('steps', 40);
 /** The first step timed: the first steps compile (step 1 costs about 6 steps' CPU). */
 const from = flag('from', 5);
+const window = flag('window', 50);
 
 /** Milliseconds of CPU this thread has run. */
 const threadCpu = () => Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e6;
@@ -106,6 +108,12 @@ async function child(shape, workers, log) {
   }
   const workerCpu = out.perWorker.reduce((a, p) => a + Object.values(p).reduce((b, x) => b + x.cpuMs, 0), 0);
   out.otherThreadsCpuMs = out.processCpuMs - out.mainCpuMs - workerCpu;
+  // Per window of `window` steps: the 2-worker step keeps getting cheaper long after its first steps.
+  out.windows = [];
+  for (let a = from; a + window - 1 <= steps; a += window) {
+    const [x, y] = [marks.find((m) => m.step === a - 1), marks.find((m) => m.step === a + window - 1)];
+    out.windows.push({ steps: `${a}-${a + window - 1}`, wallMs: (y.wall - x.wall) / window, processCpuMs: (y.process - x.process) / window });
+  }
   return out;
 }
 
@@ -123,16 +131,18 @@ const fmt = (x) => x.toFixed(1);
 try {
   for (const shape of strFlag('shapes', 'train,shakespeare').split(',')) {
     for (const workers of [1, 2]) {
-      const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--child', shape, String(workers), join(logs, `${shape}-${workers}`), '--steps', String(steps), '--from', String(from)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+      const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--child', shape, String(workers), join(logs, `${shape}-${workers}`), '--steps', String(steps), '--from', String(from), '--window', String(window)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
       const r = JSON.parse(out.trim().split('\n').at(-1));
       runs.push(r);
       const phases = r.perWorker.map((p, w) => `worker ${w + 1}: ` + Object.entries(p).map(([k, x]) => `${k} ${fmt(x.cpuMs)}`).join(', ')).join(' | ');
       console.log(`${shape} ${workers} worker(s), load ${fmt(r.load)}: ${fmt(r.wallMs)} ms/step, CPU ms/step main ${fmt(r.mainCpuMs)}, process ${fmt(r.processCpuMs)}, other threads ${fmt(r.otherThreadsCpuMs)}${phases ? ` | ${phases}` : ''}`);
+      for (const w of r.windows) console.log(`  steps ${w.steps}: ${fmt(w.wallMs)} ms/step, process CPU ${fmt(w.processCpuMs)} ms/step`);
     }
   }
 } finally {
   rmSync(logs, { recursive: true, force: true });
+  rmSync(copy, { recursive: true, force: true });
 }
 const file = join(repoRoot, 'bench/results', `${strFlag('out', 'worker-phases')}.json`);
-writeAtomic(file, JSON.stringify({ time: new Date().toISOString(), steps, from, runs }, null, 2) + '\n');
+writeAtomic(file, JSON.stringify({ time: new Date().toISOString(), steps, from, window, runs }, null, 2) + '\n');
 console.log(`wrote ${file}`);
