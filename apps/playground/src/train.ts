@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { CharTokenizer, createModelConfig, syntheticTask, trainDevSplit } from '@attend/core';
 import { exportFolderFiles } from '@attend/runtime-onnx';
-import { seq2seqTask, serializeCheckpoint, train, TransformerModel } from '@attend/transformer';
+import { seq2seqTask, serializeCheckpointAsync, train, TransformerModel } from '@attend/transformer';
 import { checkTrainRequest, type TrainEvent, type TrainRequest } from './train-check.js';
 
 export * from './train-check.js';
@@ -56,10 +56,8 @@ export async function trainAndExport(request: TrainRequest, emit: (event: TrainE
       return undefined;
     }
     const { exactMatch } = await task.evaluate(model);
-    // The export reads the weights synchronously: read them first asynchronously, which keeps a
-    // copy on the CPU (tfjs-webgpu's synchronous read goes through a canvas copy, zeros on SwiftShader in a worker).
-    await Promise.all(model.trainableVariables().map((v) => v.data()));
-    const checkpoint = serializeCheckpoint({ model, tokenizer: tokenizer.toJSON() });
+    // Read asynchronously: tfjs-webgpu's synchronous read goes through a canvas copy (zeros on SwiftShader in a worker).
+    const checkpoint = await serializeCheckpointAsync({ model, tokenizer: tokenizer.toJSON() });
     const files = exportFolderFiles(checkpoint, { withAttention: true });
     emit({ type: 'done', exactMatch, seconds, steps: state.step, stopped, backend: tf.getBackend(), files });
     return files;

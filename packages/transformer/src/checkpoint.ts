@@ -25,11 +25,20 @@ import type { AdamW } from './optimizer.js';
 
 export { CHECKPOINT_FILES, type TrainerState } from '@attend/core';
 
+/** A variable's values, already read (see `serializeCheckpointAsync`) or read synchronously. */
+type ReadValues = (variable: tf.Variable) => Float32Array;
+const readSync: ReadValues = (variable) => variable.dataSync() as Float32Array;
+
 /** Weights in checkpoint layout: Linear kernels transposed from [in, out] to [out, in]. */
 export function exportWeights(params: readonly NamedParam[]): Record<string, NamedTensor> {
+  return checkpointWeights(params, readSync);
+}
+
+/** `exportWeights` over values given by `read`. */
+function checkpointWeights(params: readonly NamedParam[], read: ReadValues): Record<string, NamedTensor> {
   const out: Record<string, NamedTensor> = {};
   for (const p of params) {
-    const values = p.variable.dataSync() as Float32Array;
+    const values = read(p.variable);
     const shape = p.variable.shape;
     if (p.linear) {
       const [rows, cols] = shape as [number, number];
@@ -84,26 +93,45 @@ export interface CheckpointContents {
   optimizer?: AdamW;
 }
 
-/** The files of a checkpoint as bytes (browser-safe; `saveCheckpoint` writes them to disk). */
+/**
+ * The files of a checkpoint as bytes (browser-safe; `saveCheckpoint` writes them to disk). Reads
+ * the weights synchronously: on a backend without fast synchronous reads (tfjs-webgpu, whose
+ * `dataSync` stalls, or in a worker on SwiftShader reads zeros) use `serializeCheckpointAsync`.
+ */
 export function serializeCheckpoint(contents: CheckpointContents): Record<string, Uint8Array> {
+  return checkpointBytes(contents, readSync);
+}
+
+/** `serializeCheckpoint` over values given by `read`. */
+function checkpointBytes(contents: CheckpointContents, read: ReadValues): Record<string, Uint8Array> {
   const moments = (store: Map<string, tf.Variable>): Record<string, NamedTensor> =>
-    Object.fromEntries([...store].map(([name, variable]) => [name, f32Tensor([...variable.shape], Float32Array.from(variable.dataSync() as Float32Array))]));
+    Object.fromEntries([...store].map(([name, variable]) => [name, f32Tensor([...variable.shape], Float32Array.from(read(variable)))]));
   const opt = contents.optimizer;
   return checkpointFiles({
     config: contents.model.config,
-    weights: exportWeights(contents.model.namedParams()),
+    weights: checkpointWeights(contents.model.namedParams(), read),
     ...(contents.tokenizer !== undefined ? { tokenizer: contents.tokenizer } : {}),
     ...(contents.trainerState ? { trainerState: contents.trainerState } : {}),
     ...(opt ? { optimizer: { step: opt.step, m: moments(opt.m), v: moments(opt.v) } } : {}),
   });
 }
 
+/** `serializeCheckpoint` with every weight and moment read asynchronously first (the same bytes). */
+export async function serializeCheckpointAsync(contents: CheckpointContents): Promise<Record<string, Uint8Array>> {
+  const opt = contents.optimizer;
+  const variables = [...contents.model.namedParams().map((p) => p.variable), ...(opt ? [...opt.m.values(), ...opt.v.values()] : [])];
+  const values = await Promise.all(variables.map((v) => v.data() as Promise<Float32Array>));
+  const read = new Map(variables.map((v, i) => [v, values[i]!]));
+  return checkpointBytes(contents, (variable) => read.get(variable)!);
+}
+
 /**
  * Writes a checkpoint folder atomically: temp folder, then rename over the old one. `extra`
- * files (not checkpoint file names) are written into the folder with it.
+ * files (not checkpoint file names) are written into the folder with it. Reads the weights
+ * asynchronously (`serializeCheckpointAsync`).
  */
 export async function saveCheckpoint(dir: string, contents: CheckpointContents, extra: Record<string, Uint8Array> = {}): Promise<void> {
-  const files = serializeCheckpoint(contents);
+  const files = await serializeCheckpointAsync(contents);
   const clash = Object.keys(extra).find((name) => name in files);
   if (clash) throw new CheckpointError(`${dir}: ${clash} is a checkpoint file; it cannot be written as an extra file`);
   const { writeCheckpointFolder } = await import('@attend/core/node');

@@ -40,20 +40,19 @@ export function tfjsStepFunction(model: AttendModel, memory?: { states: tf.Tenso
     const values = (await logits.data()) as Float32Array;
     logits.dispose();
     if (!maps) return values;
-    return { logits: values, outputs: lastQueryRows({ ...readMaps('decoder_attentions', maps.decoderSelf), ...readMaps('cross_attentions', maps.cross) }) };
+    const [decoderSelf, cross] = await Promise.all([readMaps('decoder_attentions', maps.decoderSelf), readMaps('cross_attentions', maps.cross)]);
+    return { logits: values, outputs: lastQueryRows({ ...decoderSelf, ...cross }) };
   };
 }
 
-/** Each layer's attention [B, H, Q, K] as `{prefix}.{l}`, read and disposed. */
-function readMaps(prefix: string, layers: readonly tf.Tensor4D[]): Record<string, StepTensor> {
-  return Object.fromEntries(
-    layers.map((t, l) => {
-      const data = Float32Array.from(t.dataSync() as Float32Array);
-      const dims = t.shape;
-      t.dispose();
-      return [`${prefix}.${l}`, { data, dims }];
-    }),
-  );
+/** Each layer's attention [B, H, Q, K] as `{prefix}.{l}`, read asynchronously (as the logits) and disposed. */
+async function readMaps(prefix: string, layers: readonly tf.Tensor4D[]): Promise<Record<string, StepTensor>> {
+  try {
+    const values = await Promise.all(layers.map((t) => t.data() as Promise<Float32Array>));
+    return Object.fromEntries(layers.map((t, l) => [`${prefix}.${l}`, { data: values[l]!, dims: t.shape }]));
+  } finally {
+    tf.dispose(layers as tf.Tensor4D[]);
+  }
 }
 
 /**
@@ -78,7 +77,7 @@ export function tfjsTranslator(model: AttendModel, { attention = false }: { atte
       return {
         step: tfjsStepFunction(model, memory, { attention }),
         release: () => memory.states.dispose(),
-        ...(maps ? { attentions: readMaps('encoder_attentions', maps.encoder) } : {}),
+        ...(maps ? { attentions: await readMaps('encoder_attentions', maps.encoder) } : {}),
       };
     },
   };

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createRng } from '@attend/core';
 import { setupBackend } from './backend.js';
-import { activate, batchMatMul, embeddingLookup, expNonPositive, layerNorm, matMul, matMulBT } from './ops.js';
+import { activate, addN, batchMatMul, embeddingLookup, expNonPositive, layerNorm, matMul, matMulBT } from './ops.js';
 
 beforeAll(async () => {
   expect((await setupBackend(['wasm'])).name).toBe('wasm');
@@ -92,5 +92,36 @@ describe('expNonPositive', () => {
     const y = [0, -1e-8, -1e-3, -0.5, -1, -3, -10, -40, -87, -100, -1e4];
     const got = tf.tidy(() => expNonPositive(tf.tensor1d(y)).arraySync() as number[]);
     y.forEach((v, i) => expect(Math.abs(got[i]! - Math.exp(v))).toBeLessThanOrEqual(2e-6 * Math.exp(v) + 1e-37));
+  });
+});
+
+describe('addN', () => {
+  /** The input counts of every AddN kernel `fn` runs. */
+  const addNInputs = async (fn: () => tf.Tensor): Promise<number[]> => {
+    const info = await tf.profile(fn);
+    return info.kernels.filter((k) => k.name === 'AddN').map((k) => k.inputShapes.length);
+  };
+
+  it('equals one tf.addN on wasm exactly, for 1 to 20 tensors, in AddN kernels of fewer than 8 inputs (WebGPU allows 8 storage buffers: 7 inputs and the output)', async () => {
+    const xs = Array.from({ length: 20 }, () => tf.mul(randn([3, 5]), 1e3));
+    for (let n = 1; n <= xs.length; n++) {
+      const want = tf.tidy(() => tf.addN(xs.slice(0, n)).dataSync());
+      expect(tf.tidy(() => addN(xs.slice(0, n)).dataSync())).toEqual(want);
+      const inputs = await addNInputs(() => addN(xs.slice(0, n)));
+      for (const count of inputs) expect(count).toBeLessThan(8);
+      expect(inputs.reduce((a, b) => a + b, 0) - (inputs.length - 1)).toBe(n); // each input once, plus the running sums
+    }
+    tf.dispose(xs);
+  });
+
+  it('passes the gradient to every input, keeps nothing else alive and refuses an empty list', () => {
+    const xs = Array.from({ length: 9 }, () => randn([4]));
+    const before = tf.memory().numTensors;
+    const grads = tf.grads((...ts: tf.Tensor[]) => tf.sum(tf.mul(addN(ts), tf.tensor1d([1, 2, 3, 4]))))(xs);
+    for (const g of grads) expect(Array.from(g.dataSync())).toEqual([1, 2, 3, 4]);
+    tf.dispose(grads);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose(xs);
+    expect(() => addN([])).toThrow('addN: no tensors to add');
   });
 });

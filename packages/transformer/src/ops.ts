@@ -90,6 +90,30 @@ export function expNonPositive(y: tf.Tensor): tf.Tensor {
   });
 }
 
+/**
+ * The most inputs one AddN kernel is given. tfjs-webgpu's AddN binds every input and its output
+ * as storage buffers of one shader (concat splits its inputs, AddN does not), and WebGPU's default
+ * limit is 8 per shader stage (SwiftShader's too): with 8 or more inputs the sum comes out wrong.
+ */
+export const ADD_N_MAX_INPUTS = 7;
+
+/**
+ * Σ tensors (same shapes), as `tf.addN` adds them — in order, each added to the running sum — but
+ * in AddN kernels of at most `ADD_N_MAX_INPUTS` inputs, each after the first given the running sum
+ * first: on wasm and cpu the result equals one `tf.addN`, and on WebGPU it stays right. Use it for
+ * every sum of a list of tensors.
+ */
+export function addN<T extends tf.Tensor>(tensors: readonly T[]): T {
+  if (tensors.length === 0) throw new Error('addN: no tensors to add');
+  return tf.tidy(() => {
+    let sum = tf.addN(tensors.slice(0, ADD_N_MAX_INPUTS) as T[]);
+    for (let i = ADD_N_MAX_INPUTS; i < tensors.length; i += ADD_N_MAX_INPUTS - 1) {
+      sum = tf.addN([sum, ...tensors.slice(i, i + ADD_N_MAX_INPUTS - 1)]);
+    }
+    return sum;
+  });
+}
+
 /** Swaps the last two axes. */
 export function transposeLast(x: tf.Tensor): tf.Tensor {
   const r = x.rank;

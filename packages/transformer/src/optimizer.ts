@@ -3,6 +3,7 @@
 // warmup + inverse square root ("Noam", Vaswani et al. §5.3), warmup + cosine decay, constant.
 
 import * as tf from '@tensorflow/tfjs-core';
+import { addN } from './ops.js';
 
 export type Schedule =
   | { kind: 'constant'; warmupSteps?: number }
@@ -123,9 +124,7 @@ export class AdamW {
 /** Scales gradients so their global L2 norm is at most `maxNorm`; returns the norm before clipping. */
 export function clipByGlobalNorm(grads: Record<string, tf.Tensor>, maxNorm: number): { grads: Record<string, tf.Tensor>; norm: tf.Scalar } {
   return tf.tidy(() => {
-    // Summed pairwise in order, not by one tf.addN: tfjs-webgpu's AddN binds every input at once and
-    // gives a wrong sum past the device's storage-buffer limit (8 on SwiftShader: 8 or more inputs).
-    const norm = tf.sqrt(Object.values(grads).map((g) => tf.sum(tf.square(g))).reduce((a, b) => tf.add(a, b))) as tf.Scalar;
+    const norm = tf.sqrt(addN(Object.values(grads).map((g) => tf.sum(tf.square(g))))) as tf.Scalar;
     const scale = tf.minimum(tf.div(maxNorm, tf.add(norm, 1e-6)), 1);
     const clipped: Record<string, tf.Tensor> = {};
     for (const [name, g] of Object.entries(grads)) clipped[name] = tf.mul(g, scale);

@@ -15,7 +15,7 @@ import { createRng, sensorValues, ShapeError, type GlimpseClassifierConfig } fro
 import type { ForwardOptions, ForwardResult, TokenBatch } from '../../model.js';
 import type { TrainingLossContext } from '../../models.js';
 import { crossEntropy } from '../../loss.js';
-import { dropout, linear } from '../../ops.js';
+import { addN, dropout, linear } from '../../ops.js';
 import { glorot, ParamStore, type NamedParam } from '../../params.js';
 import { detached, glimpse } from '../../spatial-transformer.js';
 import type { TrainBatch } from '../../trainer.js';
@@ -196,7 +196,7 @@ export class GlimpseModel {
       const actions = tf.slice(r.locations, [0, 1, 0], [-1, -1, -1]);
       const logProbs = gaussianLogProb(actions, r.means, this.config.locationStd) as tf.Tensor2D;
       const { policy, baseline } = reinforceLoss(logProbs, rewards, r.baselines);
-      return tf.addN([ce, policy, baseline]) as tf.Scalar;
+      return addN([ce, policy, baseline]) as tf.Scalar;
     });
   }
 
