@@ -317,12 +317,12 @@ describe('where the image models looked, at a stroke painted off-centre', () => 
 
 describe('captioners: the caption of a painted scene, and each word over it', () => {
   const CASES = [
-    { preset: 'vision-encoder-decoder', fields: { patchSize: 4 }, graphs: ['onnx/encoder_model.onnx', 'onnx/decoder_model_merged.onnx'] },
-    { preset: 'image-captioner', fields: { visualAttention: 'soft', patchSize: 4, patchStride: 4 }, graphs: ['onnx/captioner_encoder.onnx', 'onnx/captioner_decoder_step.onnx'] },
-    { preset: 'image-captioner', fields: { visualAttention: 'hard', patchSize: 4, patchStride: 4 }, graphs: ['onnx/captioner_encoder.onnx', 'onnx/captioner_decoder_step.onnx'] },
+    { name: 'vision-encoder-decoder', preset: 'vision-encoder-decoder', fields: { patchSize: 4 }, graphs: ['onnx/encoder_model.onnx', 'onnx/decoder_model_merged.onnx'] },
+    { name: 'image-captioner, soft', preset: 'image-captioner', fields: { visualAttention: 'soft', patchSize: 4, patchStride: 4 }, graphs: ['onnx/captioner_encoder.onnx', 'onnx/captioner_decoder_step.onnx'] },
+    { name: 'image-captioner, hard', preset: 'image-captioner', fields: { visualAttention: 'hard', patchSize: 4, patchStride: 4 }, graphs: ['onnx/captioner_encoder.onnx', 'onnx/captioner_decoder_step.onnx'] },
   ] as const;
 
-  it.each(CASES)("$preset $fields.visualAttention: the caption and each word's α are onnxruntime-node's for the painted pixels; a legend and the weight under the pointer", async (c) => {
+  it.each(CASES)("$name: the caption and each word's α are onnxruntime-node's for the painted pixels; a legend and the weight under the pointer", async (c) => {
     const files = await tinyExport(c.preset, { withAttention: true, fields: { imageHeight: 8, imageWidth: 16, maxSeqLen: 6, ...c.fields } });
     await load(files, `Loaded model: ${c.preset}`);
     await expect(page.textContent('#image-run')).resolves.toBe('Caption');
