@@ -327,11 +327,12 @@ describe('where the image models looked, at a stroke painted off-centre', () => 
 
 describe('captioners: the caption of a painted scene, and each word over it', () => {
   const CASES = [
-    { preset: 'vision-encoder-decoder', fields: { patchSize: 4 }, graphs: ['onnx/encoder_model.onnx', 'onnx/decoder_model_merged.onnx'] },
-    { preset: 'image-captioner', fields: { visualAttention: 'soft', patchSize: 4, patchStride: 4 }, graphs: ['onnx/captioner_encoder.onnx', 'onnx/captioner_decoder_step.onnx'] },
+    { name: 'vision-encoder-decoder', preset: 'vision-encoder-decoder', fields: { patchSize: 4 }, graphs: ['onnx/encoder_model.onnx', 'onnx/decoder_model_merged.onnx'] },
+    { name: 'image-captioner, soft', preset: 'image-captioner', fields: { visualAttention: 'soft', patchSize: 4, patchStride: 4 }, graphs: ['onnx/captioner_encoder.onnx', 'onnx/captioner_decoder_step.onnx'] },
+    { name: 'image-captioner, hard', preset: 'image-captioner', fields: { visualAttention: 'hard', patchSize: 4, patchStride: 4 }, graphs: ['onnx/captioner_encoder.onnx', 'onnx/captioner_decoder_step.onnx'] },
   ] as const;
 
-  it.each(CASES)("$preset: the caption and each word's α are onnxruntime-node's for the painted pixels; a legend and the weight under the pointer", async (c) => {
+  it.each(CASES)("$name: the caption and each word's α are onnxruntime-node's for the painted pixels; a legend and the weight under the pointer", async (c) => {
     const files = await tinyExport(c.preset, { withAttention: true, fields: { imageHeight: 8, imageWidth: 16, maxSeqLen: 6, ...c.fields } });
     await load(files, `Loaded model: ${c.preset}`);
     await expect(page.textContent('#image-run')).resolves.toBe('Caption');
@@ -371,6 +372,24 @@ describe('captioners: the caption of a painted scene, and each word over it', ()
       await stepThroughWords(picked);
     } else {
       await expect(page.isVisible('#caption-layer-label')).resolves.toBe(false);
+    }
+    const hard = 'visualAttention' in c.fields && c.fields.visualAttention === 'hard';
+    await expect(page.isVisible('#caption-reading-label')).resolves.toBe(hard);
+    if (hard) {
+      // The expectation Σ α a instead of the arg-max location: re-captioned, α onnxruntime-node's for that reading, no location outlined.
+      await page.selectOption('#caption-reading', 'expectation');
+      await page.waitForSelector('body[data-run="done"]', { timeout: 60_000 });
+      const [encoder, decoder] = await Promise.all(c.graphs.map((path) => createOnnxModel(files[path]!)));
+      const expectation = await captionScene({ encoder: encoder!, decoder: decoder! }, textTokenizer(folder), pixels, {}, { hardInference: 'expectation' });
+      await Promise.all([encoder!.release(), decoder!.release()]);
+      expect(expectation.alphas.some((a, t) => t >= want.alphas.length || maxDiff(a, want.alphas[t]!) > 1e-3)).toBe(true);
+      await expect(page.textContent('#output-text')).resolves.toBe(expectation.output);
+      await expect(panels.count()).resolves.toBe(expectation.words.length);
+      for (let t = 0; t < expectation.words.length; t++) {
+        expect(maxDiff(numbers(await panels.nth(t).getAttribute('data-alpha')), expectation.alphas[t]!), `expectation word ${t}`).toBeLessThanOrEqual(1e-4);
+        await expect(panels.nth(t).locator('xpath=..').textContent()).resolves.not.toContain('location taken');
+      }
+      await stepThroughWords(expectation);
     }
     // A scene drawn from the test rows of a digits file the user gives: core's digitScenes on the model's canvas, as caption-steps.ts seeds it.
     const csv = Array.from({ length: 30 }, (_, r) => [...Array.from({ length: 64 }, (_, i) => (i + r) % 17), r % 10].join(',')).join('\n');

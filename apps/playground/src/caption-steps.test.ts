@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { digitRowsOf, digitScenes, parseCsvClassification } from '@attend/core';
-import { attentionChoices, pickedIndex, stepWord, testDigits, testScene, wordLabel } from './caption-steps.js';
+import { createModelConfig, digitRowsOf, digitScenes, parseCsvClassification } from '@attend/core';
+import { attentionChoices, pickedIndex, readingChoices, stepWord, testDigits, testScene, wordLabel } from './caption-steps.js';
 
 /** A digits8x8.csv text of `rows` rows: digit r % 10, its 64 values all r % 17. */
 const digitsCsv = (rows: number): string => Array.from({ length: rows }, (_, r) => [...new Array<number>(64).fill(r % 17), r % 10].join(',')).join('\n');
@@ -50,5 +50,20 @@ describe('stepping through the words and choosing the layer and head', () => {
     expect(attentionChoices(0, 1)).toEqual({ layers: [], heads: [] });
     expect(pickedIndex('')).toBeUndefined();
     expect(pickedIndex('1')).toBe(1);
+  });
+});
+
+describe("a hard captioner's test-time reading", () => {
+  const captioner = (visualAttention: 'soft' | 'hard') => createModelConfig({ preset: 'image-captioner', vocabSize: 9, imageHeight: 8, imageWidth: 16, visualAttention });
+  const older = ['input_ids', 'encoder_hidden_states', 'hidden_state', 'cell_state'];
+
+  it('offers the arg-max and the expectation when the decoder step takes use_expectation; an older hard export the arg-max only, saying why', () => {
+    expect(readingChoices(captioner('hard'), [...older, 'use_expectation'])).toEqual({ readings: ['argmax', 'expectation'] });
+    expect(readingChoices(captioner('hard'), older)).toEqual({ readings: ['argmax'], note: "arg-max only: this export's decoder step has no 'use_expectation' input (export the checkpoint again to read the expectation)" });
+  });
+
+  it('offers nothing for soft attention or the Transformer captioner', () => {
+    expect(readingChoices(captioner('soft'), [...older, 'use_expectation'])).toBeUndefined();
+    expect(readingChoices(createModelConfig({ preset: 'vision-encoder-decoder', vocabSize: 9, imageHeight: 8, imageWidth: 16, patchSize: 4 }), ['pixel_values'])).toBeUndefined();
   });
 });

@@ -3,9 +3,11 @@
 // digits of its own (the browser cannot read ../shared/data, and the playground ships no data):
 // the user gives it digits8x8.csv, and the scenes come from that file's test rows — core's
 // digitRowsOf split, digits no training run saw — drawn by core's digitScenes on the model's
-// canvas, scene n being the first scene `attend eval --seed n` scores on that canvas.
+// canvas, scene n being the first scene `attend eval --seed n` scores on that canvas. A hard-attention
+// export also offers its two test-time readings (arg-max location or expectation).
 
-import { digitRowsOf, digitScenes, parseCsvClassification, type DigitScene, type LabeledFeatures } from '@attend/core';
+import { digitRowsOf, digitScenes, hardReading, parseCsvClassification, type DigitScene, type HardInference, type LabeledFeatures, type ModelConfig } from '@attend/core';
+import { USE_EXPECTATION } from '@attend/runtime-onnx';
 
 /** The side of a digits8x8.csv digit, and its values per row. */
 const DIGIT_SIDE = 8;
@@ -57,4 +59,16 @@ export function attentionChoices(layers: number, heads: number): { layers: { val
 /** A layer/head select's value as the pick captionScene takes (undefined: the default). */
 export function pickedIndex(value: string): number | undefined {
   return value === '' ? undefined : Number(value);
+}
+
+/**
+ * The test-time readings a captioner export offers (hard attention: the arg-max location, the
+ * expected context), given its decoder step's input names; undefined for any other captioner (no
+ * choice to show). A hard export made before its decoder step took `use_expectation` reads the
+ * arg-max only, and `note` says why.
+ */
+export function readingChoices(config: ModelConfig, decoderInputs: readonly string[]): { readings: HardInference[]; note?: string } | undefined {
+  if (!hardReading(config)) return undefined;
+  if (decoderInputs.includes(USE_EXPECTATION)) return { readings: ['argmax', 'expectation'] };
+  return { readings: ['argmax'], note: `arg-max only: this export's decoder step has no '${USE_EXPECTATION}' input (export the checkpoint again to read the expectation)` };
 }

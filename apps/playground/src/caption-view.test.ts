@@ -63,6 +63,23 @@ describe('captionScene: a caption with each word’s attention over the scene', 
     expect(picked.alphas.map((a) => Array.from(a))).not.toEqual(got.alphas.map((a) => Array.from(a)));
   });
 
+  it("hard attention: each reading is runtime-onnx's captionImages with that reading; the arg-max outlines its location, the expectation does not", async () => {
+    const { folder, sessions } = await load('image-captioner', { visualAttention: 'hard', patchSize: 4, patchStride: 4 });
+    const config = configAs(folder.config, ['image-captioner'], 'the test');
+    const pixels = scene(5);
+    const alphas: Record<string, number[][]> = {};
+    for (const hardInference of ['argmax', 'expectation'] as const) {
+      const got = await captionScene(sessions, textTokenizer(folder), pixels, {}, { hardInference });
+      const [want] = await captionImages(raw(sessions).ort, raw(sessions).sessions, config, pixels, 1, { kind: 'greedy' }, { hardInference });
+      expect(got.output, hardInference).toBe(textTokenizer(folder).decode(want!.ids));
+      expect(got.alphas.map((a) => Array.from(a)), hardInference).toEqual(want!.attention!.map((a) => Array.from(a)));
+      expect(got.hard, hardInference).toBe(hardInference === 'argmax');
+      alphas[hardInference] = got.alphas.map((a) => Array.from(a));
+    }
+    expect(alphas.expectation).not.toEqual(alphas.argmax);
+    expect((await captionScene(sessions, textTokenizer(folder), pixels)).alphas.map((a) => Array.from(a))).toEqual(alphas.argmax);
+  });
+
   it('an export without attention outputs, or Show and Tell, is one line naming why', async () => {
     const plain = await load('vision-encoder-decoder', { patchSize: 4 }, false);
     await expect(captionScene(plain.sessions, textTokenizer(plain.folder), scene(3))).rejects.toThrow(/this export has no attention outputs \(Show and Tell has none; a Transformer captioner needs --with-attention\)/);

@@ -6,7 +6,7 @@
 // heatmap per word with the colour legend and the weight under the pointer, the scene drawn over it.
 
 import { captionWithAttention, upsampleAttention, type AttentionPick, type CaptionAttentionRow, type ImageToTextConfig, type Tokenizer } from '@attend/core';
-import { onnxCaptioner, type OnnxModel } from '@attend/runtime-onnx';
+import { onnxCaptioner, type CaptionRunOptions, type OnnxModel } from '@attend/runtime-onnx';
 import { drawHeatmap, heatmapLayout, mapFigure, type Matrix } from './heatmap.js';
 import { playgroundKind } from './models/registry.js';
 
@@ -16,13 +16,13 @@ export interface CaptionResult extends CaptionAttentionRow {
   ms: number;
 }
 
-/** The caption of `pixels` ([H, W] raw values) by the export's two sessions, with each word's attention over the grid (`pick`: a layer and head). */
-export async function captionScene(sessions: { encoder: OnnxModel; decoder: OnnxModel }, tokenizer: Tokenizer, pixels: Float32Array, pick: AttentionPick = {}): Promise<CaptionResult> {
+/** The caption of `pixels` ([H, W] raw values) by the export's two sessions, with each word's attention over the grid (`pick`: a layer and head; `options`: a hard captioner's reading). */
+export async function captionScene(sessions: { encoder: OnnxModel; decoder: OnnxModel }, tokenizer: Tokenizer, pixels: Float32Array, pick: AttentionPick = {}, options: CaptionRunOptions = {}): Promise<CaptionResult> {
   const config = sessions.decoder.config as ImageToTextConfig;
-  const layout = playgroundKind(config).caption?.(config);
+  const layout = playgroundKind(config).caption?.(config, options.hardInference);
   if (!layout) throw new Error(`a ${config.preset} does not caption images`);
   const started = performance.now();
-  const { output, words, alphas } = await captionWithAttention(onnxCaptioner(sessions), { pixels, batchSize: 1 }, config, tokenizer, layout, pick);
+  const { output, words, alphas } = await captionWithAttention(onnxCaptioner(sessions, options), { pixels, batchSize: 1 }, config, tokenizer, layout, pick);
   const ms = performance.now() - started;
   if (alphas.some((a) => a === undefined)) throw new Error(`caption "${output}": this export has no attention outputs (Show and Tell has none; a Transformer captioner needs --with-attention)`);
   return { output, ms, pixels, height: config.imageHeight, width: config.imageWidth, grid: layout.grid, label: `"${output}"`, words, alphas: alphas as Float32Array[], hard: layout.hard };

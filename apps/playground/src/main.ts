@@ -5,7 +5,7 @@
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { causalMask, hasTokens, imageConfig, modelTask, localWindowMask, numAttentionHeads, numDecoderLayers, paddingMask, sinusoidalTable, takesPairs, tokenConfig, type ImageToTextConfig, type LabeledFeatures, type TokenModelConfig } from '@attend/core';
-import { attentionChoices, pickedIndex, stepWord, testDigits, testScene, wordLabel } from './caption-steps.js';
+import { attentionChoices, pickedIndex, readingChoices, stepWord, testDigits, testScene, wordLabel } from './caption-steps.js';
 import { captionScene, drawCaptionPanel, drawCaptionPanels, sceneMatrix, type CaptionResult } from './caption-view.js';
 import { decodeWithAttention, encodeInput, type DecodeResult, type Sessions } from './decode.js';
 import { decodeSettings, generatesText } from './decode-controls.js';
@@ -333,6 +333,7 @@ function showInputs(folder: ModelFolder): void {
   $('image-run').textContent = captioner ? 'Caption' : 'Classify';
   $('scene-picker').hidden = !captioner;
   if (captioner) showAttentionChoices(captioner);
+  if (captioner && loaded?.opened.sessions.kind === 'caption') showReadingChoices(captioner, loaded.opened.sessions.decoder);
   $('image-verb').textContent = captioner ? 'caption' : 'classify';
   const placeholders: Record<string, string> = { 'text-generation': 'a prompt to continue, e.g. the ', 'text-classification': 'a text to classify', translation: 'a source sentence, e.g. march 3rd, 2021' };
   ($('input-text') as HTMLInputElement).placeholder = placeholders[modelTask(folder.config)] ?? '';
@@ -421,6 +422,16 @@ function showAttentionChoices(config: ImageToTextConfig): void {
   }
 }
 
+/** The reading select of a hard-attention captioner (arg-max or expectation; an older export's arg-max only, with its note); hidden for other captioners. */
+function showReadingChoices(config: ImageToTextConfig, decoder: OnnxModel): void {
+  const choice = readingChoices(config, decoder.inputNames);
+  $('caption-reading').replaceChildren(...(choice?.readings ?? []).map((r, i) => new Option(r === 'argmax' ? 'arg-max location' : 'expectation Σ α a', r, i === 0, i === 0)));
+  ($('caption-reading') as HTMLSelectElement).disabled = (choice?.readings.length ?? 0) < 2;
+  $('caption-reading-label').hidden = !choice;
+  $('caption-reading-note').textContent = choice?.note ?? '';
+  $('caption-reading-note').hidden = !choice?.note;
+}
+
 /** Word `caption.at`'s panel, large, with its position among the words. */
 function showWord(): void {
   if (!caption) return;
@@ -438,7 +449,8 @@ async function captionPainted(folder: ModelFolder, sessions: { encoder: OnnxMode
   setBusy(true);
   try {
     const pick = { layer: pickedIndex(($('caption-layer') as HTMLSelectElement).value), head: pickedIndex(($('caption-head') as HTMLSelectElement).value) };
-    const r = await captionScene(sessions, textTokenizer(folder), pixels, pick);
+    const reading = ($('caption-reading') as HTMLSelectElement).value;
+    const r = await captionScene(sessions, textTokenizer(folder), pixels, pick, reading === 'expectation' ? { hardInference: reading } : {});
     const out = $('output-text');
     out.textContent = r.output;
     $('latency').textContent = `${loaded?.opened.device ?? ''} · ${r.ms.toFixed(1)} ms · ${r.words.length} words`;
@@ -463,7 +475,7 @@ for (const [id, by] of [['word-prev', -1], ['word-next', 1]] as const) {
     showWord();
   });
 }
-for (const id of ['caption-layer', 'caption-head']) $(id).addEventListener('change', () => void classifyPainted());
+for (const id of ['caption-layer', 'caption-head', 'caption-reading']) $(id).addEventListener('change', () => void classifyPainted());
 $('digits-input').addEventListener('change', () => {
   const file = ($('digits-input') as HTMLInputElement).files?.[0];
   if (!file) return;

@@ -15,10 +15,11 @@ let dir = '';
 let digits = '';
 let run = '';
 let exported = '';
+let exportOutput = '';
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'attend-hard-inference-'));
-  ({ digits, run, exported } = await trainLstmCaptioner(dir, 'hard'));
+  ({ digits, run, exported, exportOutput } = await trainLstmCaptioner(dir, 'hard'));
 }, 240_000);
 
 afterAll(async () => {
@@ -37,6 +38,23 @@ describe('--hard-inference on a hard-attention captioner', () => {
       expect(fromExport.stdout).toBe(fromCheckpoint.stdout);
     }
   }, 120_000);
+
+  it("infer --json names the reading: the flag's, or the arg-max without it; a model without hard attention has none", async () => {
+    const row = csvRow(scene(0));
+    const reading = async (args: string[]) => (JSON.parse((await attend(['infer', ...args, '--json'])).stdout) as { hardInference?: string }).hardInference;
+    await expect(reading([exported, row, '--hard-inference', 'expectation'])).resolves.toBe('expectation');
+    await expect(reading([run, row, '--hard-inference', 'expectation'])).resolves.toBe('expectation');
+    await expect(reading([exported, row])).resolves.toBe('argmax');
+    await expect(reading([await tinyExport(dir, 'encoder-decoder', 1, { name: 'text-json' }), 'abc'])).resolves.toBeUndefined();
+  }, 120_000);
+
+  it('export --check compares the export with the checkpoint for each reading, each within 1e-4', () => {
+    const m = /logit = (\S+) on 3 images \(hard attention read as argmax (\S+), expectation (\S+)\)\n/.exec(exportOutput);
+    expect(m, exportOutput).not.toBeNull();
+    const [overall, argmax, expectation] = m!.slice(1).map(Number);
+    for (const d of [argmax!, expectation!]) expect(d).toBeLessThanOrEqual(1e-4);
+    expect(overall).toBe(Math.max(argmax!, expectation!));
+  });
 
   it('eval --hard-inference: the same metrics from the checkpoint and the export for each reading, and the JSON names it', async () => {
     const args = ['--digits-csv', digits, '--scenes', '24', '--scene-digits', '1-2', '--batch-size', '12', '--json'];

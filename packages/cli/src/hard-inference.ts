@@ -4,7 +4,7 @@
 // `setHardInference`) and an export folder (its decoder step's `use_expectation` input); any other
 // model refuses the flag.
 
-import { ConfigError, hardCaptionerConfig, type HardInference, type ModelConfig } from '@attend/core';
+import { ConfigError, hardCaptionerConfig, hardReading, type HardInference, type ModelConfig } from '@attend/core';
 import { CliError } from './errors.js';
 
 /** What a command runs a captioner with: `--hard-inference`, when given. */
@@ -25,4 +25,10 @@ export function hardInferenceFlag<T>(run: () => T): T {
 /** Refuses `--hard-inference` for a model without hard attention (a usage error naming the flag). */
 export function checkHardInference(config: ModelConfig, { hardInference }: HardInferenceOption): void {
   if (hardInference) hardInferenceFlag(() => hardCaptionerConfig(config, hardInference));
+}
+
+/** The `hardInference` field of a command's --json for a hard-attention captioner (the reading it ran: the flag's, or the arg-max); none for any other model. */
+export function readingField(config: ModelConfig, { hardInference }: HardInferenceOption): { hardInference?: HardInference } {
+  const reading = hardReading(config, hardInference);
+  return reading ? { hardInference: reading } : {};
 }

@@ -3,7 +3,7 @@
 // and .onnx files from disk with one-line errors.
 
 import * as ort from 'onnxruntime-node';
-import { CHECKPOINT_FILES, CheckpointError, imageToTextConfig, presetsFor, type ModelConfig, type Preset, type Tokenizer } from '@attend/core';
+import { CHECKPOINT_FILES, CheckpointError, hardCaptionerConfig, imageToTextConfig, presetsFor, type ModelConfig, type Preset, type Tokenizer } from '@attend/core';
 import { readCheckpointFolder, readFileBytes, writeFolderAtomic } from '@attend/core/node';
 import { exportCheckpointFiles, type ExportOptions } from './export.js';
 import { resolveDevice } from './devices.js';
@@ -11,6 +11,7 @@ import { EXPORT_LAYOUTS, exportKind, layoutGraphs, openExportFolder, type Opened
 import { EXPORT_FILES, exportFolderParts, readFolderConfig, type ExportFolderOptions } from './folder.js';
 import { SEQ2SEQ_FILES } from './models/encoder-decoder/export.js';
 import { RNN_SEQ2SEQ_FILES } from './models/rnn-seq2seq/export.js';
+import type { CaptionRunOptions } from './models/image-captioner/session.js';
 import type { CaptionTarget } from './models/kind.js';
 import { runtimeKind } from './models/registry.js';
 import { checkRnnSeq2SeqModel, type OnnxRnnSeq2SeqModel } from './models/rnn-seq2seq/session.js';
@@ -244,9 +245,10 @@ export async function exportCheckpoint(dir: string, options: ExportOptions = {})
  * Teacher-forced logits (and attention rows, when the kind has them) of a captioner's export
  * folder (task image-to-text) on onnxruntime-node (cpu), through its kind's `captionLogits`
  * (the vision-encoder-decoder's one word at a time through the decoder's caches, as
- * transformers.js runs it). Sessions are released before it returns.
+ * transformers.js runs it), read as `options` says (a hard captioner's `hardInference`, refused
+ * for any other model). Sessions are released before it returns.
  */
-export async function captionFolderLogits(dir: string, pixels: Float32Array, target: CaptionTarget): Promise<{ logits: Float32Array; attention?: Float32Array }> {
+export async function captionFolderLogits(dir: string, pixels: Float32Array, target: CaptionTarget, options: CaptionRunOptions = {}): Promise<{ logits: Float32Array; attention?: Float32Array }> {
   const { join } = await import('node:path');
   const { readFile } = await import('node:fs/promises');
   const configFile = join(dir, EXPORT_FILES.config);
@@ -254,11 +256,12 @@ export async function captionFolderLogits(dir: string, pixels: Float32Array, tar
   const kind = runtimeKind(config);
   const { graphs } = kind.layout;
   if (!kind.captionLogits || !('encoder' in graphs)) throw new OnnxModelError(`${dir} holds ${exportKind(config.preset)}, whose captions captionFolderLogits cannot run`);
+  if (options.hardInference) hardCaptionerConfig(config, options.hardInference);
   const encoder = await ort.InferenceSession.create(await readFile(join(dir, graphs.encoder.file)));
   try {
     const decoder = await ort.InferenceSession.create(await readFile(join(dir, graphs.decoder.file)));
     try {
-      return await kind.captionLogits(ort, { encoder, decoder }, config, pixels, target);
+      return await kind.captionLogits(ort, { encoder, decoder }, config, pixels, target, options);
     } finally {
       await decoder.release();
     }

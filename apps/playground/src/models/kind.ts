@@ -3,7 +3,7 @@
 // registry (or core's `modelTask`, for what only depends on the task) and never compares preset
 // names. Adding a kind: one file here and one line in the registry (the compiler asks for it).
 
-import type { CaptionLayout, ModelConfig } from '@attend/core';
+import type { CaptionLayout, HardInference, ModelConfig } from '@attend/core';
 import type { ImageResult } from '../image.js';
 
 /** The attention panels a decoded output shows. */
@@ -27,6 +27,6 @@ export interface PlaygroundKind<C extends ModelConfig> {
   readonly where?: (box: HTMLElement, config: C, pixels: Float32Array, result: ImageResult) => void;
   /** Draws a run's attention over the image patches (per layer and head, and the rollout) into its two panels (where-view.ts); absent for kinds without patch attention. Called only for exports with attention outputs. */
   readonly patchAttention?: (boxes: { cls: HTMLElement; rollout: HTMLElement }, config: C, result: ImageResult) => void;
-  /** A captioner's: how each word's attention maps onto the scene (core's layout of the kind, caption-view.ts); absent for kinds that do not caption. */
-  readonly caption?: (config: C) => CaptionLayout;
+  /** A captioner's: how each word's attention maps onto the scene (core's layout of the kind, caption-view.ts; read as `hardInference` says); absent for kinds that do not caption. */
+  readonly caption?: (config: C, hardInference?: HardInference) => CaptionLayout;
 }

@@ -42,7 +42,7 @@ import { evalCaptions, type CaptionEvalOptions } from '../caption-eval.js';
 import { CliError } from '../errors.js';
 import { fileLines, textPieces } from '../files.js';
 import { maxNewTokensOf } from '../inputs.js';
-import type { HardInferenceOption } from '../hard-inference.js';
+import { readingField, type HardInferenceOption } from '../hard-inference.js';
 import { openModel, type InferDevice, type ModelRunner } from '../runner.js';
 import { isImageCsvHeader } from '../train-data.js';
 import { reportFallback } from './infer.js';
@@ -372,7 +372,7 @@ export async function evalCommand(model: string, o: EvalCommandOptions): Promise
       }
     }
     if (o.json) {
-      console.log(JSON.stringify({ model, file: path, preset: config.preset, task, runtime: runner.runtime, ...(task === 'translation' || task === 'image-to-text' ? { strategy: 'greedy' } : {}), ...(o.hardInference ? { hardInference: o.hardInference } : {}), examples: report.examples, metrics: report.metrics }));
+      console.log(JSON.stringify({ model, file: path, preset: config.preset, task, runtime: runner.runtime, ...(task === 'translation' || task === 'image-to-text' ? { strategy: 'greedy' } : {}), ...readingField(config, o), examples: report.examples, metrics: report.metrics }));
     } else {
       console.log(`${model} (${config.preset}, ${runner.runtime}) on ${path}${task === 'text-generation' ? '' : `: ${count(report.examples)} ${task === 'translation' ? 'pairs, greedy' : task === 'image-classification' ? 'images' : task === 'image-to-text' ? 'scenes, greedy' : 'rows'}`}`);
       for (const line of report.lines) console.log(line);

@@ -163,5 +163,6 @@ export async function exportCommand(checkpoint: string, o: ExportCommandOptions)
     console.log(`  ${relative(o.out, file).padEnd(36)} ${formatBytes(size).padStart(9)}`);
   }
   console.log(`  ${'total'.padEnd(36)} ${formatBytes(total).padStart(9)}`);
-  console.log(`parity: max |tfjs − onnxruntime-node| logit = ${parity.maxAbsDiff.toExponential(2)} on ${parity.rows} ${parity.images ? 'images' : `inputs of ≤ ${parity.seqLen} tokens`}${o.quantize ? ` (${o.quantize} weights vs the fp32 checkpoint)` : ''}`);
+  const readings = parity.readings ? ` (hard attention read as ${Object.entries(parity.readings).map(([r, d]) => `${r} ${d.toExponential(2)}`).join(', ')})` : '';
+  console.log(`parity: max |tfjs − onnxruntime-node| logit = ${parity.maxAbsDiff.toExponential(2)} on ${parity.rows} ${parity.images ? 'images' : `inputs of ≤ ${parity.seqLen} tokens`}${readings}${o.quantize ? ` (${o.quantize} weights vs the fp32 checkpoint)` : ''}`);
 }

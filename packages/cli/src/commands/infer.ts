@@ -14,7 +14,7 @@ import { imageConfig, imageInputConfig, modelTask, pairRefusal, type Classificat
 import { withPngLines } from '../png-input.js';
 import { aPreset, CliError, InputError } from '../errors.js';
 import { batchesOf, DEFAULT_INFER_BATCH, imageInputs, inputLines, isImageHeader, maxNewTokensOf, MAX_INFER_BATCH, strategyOf, warnUnknown, type LengthOptions, type StrategyOptions } from '../inputs.js';
-import type { HardInferenceOption } from '../hard-inference.js';
+import { readingField, type HardInferenceOption } from '../hard-inference.js';
 import { openModel, type InferDevice, type ModelRunner } from '../runner.js';
 import { parseTextCsv } from '../train-data.js';
 
@@ -168,7 +168,7 @@ export async function inferCommand(model: string, texts: string[], o: InferComma
       if (out.labelled && done > 0 && !labelled) throw new CliError(`input ${done + 1} ends with a class id but the inputs before it do not; give it on every line or on none`);
       if (!out.labelled && labelled) throw new CliError(`input ${done + 1} has no class id but the inputs before it do; give it on every line or on none`);
       if (o.json) {
-        const head = done === 0 ? `${JSON.stringify({ model, preset: runner.config.preset, runtime: runner.runtime, ...(decodes ? { strategy } : {}) }).slice(0, -1)},"results":[` : ',';
+        const head = done === 0 ? `${JSON.stringify({ model, preset: runner.config.preset, runtime: runner.runtime, ...(decodes ? { strategy } : {}), ...readingField(runner.config, o) }).slice(0, -1)},"results":[` : ',';
         await write(head + out.results.map((r) => JSON.stringify(r)).join(','));
       } else await write(out.lines.map((line) => `${line}\n`).join(''));
       if (out.labelled) labelled = { correct: (labelled?.correct ?? 0) + out.labelled.correct, total: (labelled?.total ?? 0) + out.labelled.total };

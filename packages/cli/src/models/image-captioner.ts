@@ -5,7 +5,7 @@
 // word's α over the scene and `attend bench` times its export's forward, steps and whole
 // captions (models/caption.ts, shared by caption kinds).
 
-import { captionerAttentionLayout, captionSourceLength, createRng, imageToTextConfig, type ImageCaptionerConfig, type ImageToTextConfig } from '@attend/core';
+import { captionerAttentionLayout, captionSourceLength, createRng, HARD_INFERENCES, hardReading, imageToTextConfig, type HardInference, type ImageCaptionerConfig, type ImageToTextConfig } from '@attend/core';
 import type { AttendModel } from '@attend/transformer';
 import { CAPTION_BENCH, captionAttentionOf } from './caption.js';
 import { CliError } from '../errors.js';
@@ -59,7 +59,8 @@ export const IMAGE_CAPTIONER: CliKind<ImageCaptionerConfig> = {
 /**
  * `export --check` of a captioner: seeded images and captions (bos first) through the export
  * folder (runtime-onnx's `captionFolderLogits`, by its kind) and the tfjs model, the largest
- * logit difference.
+ * logit difference; a hard-attention captioner's for each test-time reading (arg-max and
+ * expectation), the largest of them overall.
  */
 export async function captionParity(t: Transformer, model: AttendModel, config: ImageToTextConfig, exportDir: string): Promise<Parity> {
   const rt = await import('@attend/runtime-onnx/node');
@@ -69,6 +70,15 @@ export async function captionParity(t: Transformer, model: AttendModel, config: 
   const pixels = Float32Array.from({ length: count * config.imageHeight * config.imageWidth }, () => rng.next() / config.pixelScale);
   const target = randomRows(config, 2, [T, T, T]);
   target.ids.forEach((_, i) => i % T === 0 && (target.ids[i] = config.bosTokenId));
-  const { logits } = await rt.captionFolderLogits(exportDir, pixels, target);
-  return { maxAbsDiff: maxDiff(tfjsLogits(model, t.imageBatch(pixels, count, config), target), logits), rows: count, seqLen: T, images: true };
+  const diff = async (hardInference?: HardInference) => {
+    if (hardInference) t.setHardInference(model, hardInference);
+    const { logits } = await rt.captionFolderLogits(exportDir, pixels, target, hardInference ? { hardInference } : {});
+    return maxDiff(tfjsLogits(model, t.imageBatch(pixels, count, config), target), logits);
+  };
+  const parity = { rows: count, seqLen: T, images: true };
+  if (!hardReading(config)) return { maxAbsDiff: await diff(), ...parity };
+  const readings: Partial<Record<HardInference, number>> = {};
+  for (const reading of HARD_INFERENCES) readings[reading] = await diff(reading);
+  t.setHardInference(model, 'argmax');
+  return { maxAbsDiff: Math.max(...Object.values(readings)), ...parity, readings };
 }

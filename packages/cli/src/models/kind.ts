@@ -6,7 +6,7 @@
 // compiler asks for it). The parts kinds share are in models/train.ts, attention.ts, parity.ts
 // and bench.ts.
 
-import type { CaptionAttentionRow, FlopsLengths, GlimpseClassifierConfig, ModelConfig, Rng, Tokenizer, AttentionPick } from '@attend/core';
+import type { CaptionAttentionRow, FlopsLengths, GlimpseClassifierConfig, ModelConfig, Rng, Tokenizer, AttentionPick, HardInference } from '@attend/core';
 import type { ExportSessions } from '@attend/runtime-onnx';
 import type { Task as ServeTask } from '../serve/engine.js';
 import type { AttendModel, TrainBatch } from '@attend/transformer';
@@ -102,6 +102,8 @@ export interface Parity {
   seqLen: number;
   /** The rows were images (vit-classifier). */
   images?: boolean;
+  /** A hard-attention captioner's largest difference for each test-time reading (maxAbsDiff is the largest of them). */
+  readings?: Partial<Record<HardInference, number>>;
 }
 
 /** What the CLI knows of one model kind; `C` is its config. */

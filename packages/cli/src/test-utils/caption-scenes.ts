@@ -19,9 +19,10 @@ export const scene = (k: number): number[] => Array.from({ length: SCENE_H * SCE
 /**
  * Bar digits in `dir`, an image-captioner with `captioner` attention trained on them by `attend
  * train` (long enough at this rate for its captions to hold words: an untrained captioner says
- * nothing) and its export folder: the digits file, the checkpoint and the export.
+ * nothing) and its export folder: the digits file, the checkpoint, the export and what `attend
+ * export` printed.
  */
-export async function trainLstmCaptioner(dir: string, captioner: 'soft' | 'hard'): Promise<{ digits: string; run: string; exported: string }> {
+export async function trainLstmCaptioner(dir: string, captioner: 'soft' | 'hard'): Promise<{ digits: string; run: string; exported: string; exportOutput: string }> {
   const digits = await writeBarDigits(dir);
   const run = join(dir, captioner);
   const exported = join(dir, `${captioner}-onnx`);
@@ -29,7 +30,7 @@ export async function trainLstmCaptioner(dir: string, captioner: 'soft' | 'hard'
   expect(trained.stderr).toBe('');
   const e = await attend(['export', run, '--out', exported]);
   expect(e.stderr).toBe('');
-  return { digits, run, exported };
+  return { digits, run, exported, exportOutput: e.stdout };
 }
 
 /** Pixel values as one CSV line. */

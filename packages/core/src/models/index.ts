@@ -20,7 +20,7 @@ export { RNN_SEQ2SEQ_MODEL_TYPE, rnnSeq2SeqConfig } from './rnn-seq2seq/hf.js';
 export { vitConfig, vitPreprocessorConfig } from './vit-classifier/hf.js';
 export { CONV_KERNEL, CONV_POOL, convBlocks, convLayerName, convOutputValues, imageValues, mlpLayerName, mlpWidths, type CanvasClassifierConfig, type ConvBlock, type ImageFields } from './canvas-classifier/config.js';
 export { IDENTITY_THETA, identityParams, locBlocks, locNet, locWidths, samplingQuadrilateral, stnClassifierBlocks, stnClassifierWidths, STN_TRANSFORMS, THETA_SIZE, thetaMatrix, type StnClassifierConfig, type StnTransformKind } from './stn-classifier/config.js';
-export { captionerAttentionLayout, featureGrid, featureLocations, HARD_INFERENCES, hardCaptionerConfig, VISUAL_ATTENTIONS, type HardInference, type ImageCaptionerConfig, type VisualAttention } from './image-captioner/config.js';
+export { captionerAttentionLayout, featureGrid, featureLocations, HARD_INFERENCES, hardCaptionerConfig, hardReading, VISUAL_ATTENTIONS, type HardInference, type ImageCaptionerConfig, type VisualAttention } from './image-captioner/config.js';
 export { IMAGE_CAPTIONER_MODEL_TYPE, captionerConfig } from './image-captioner/hf.js';
 export { glimpseBoxes, sensorValues, type GlimpseBox, type GlimpseClassifierConfig } from './glimpse-classifier/config.js';
 export { GLIMPSE_CLASSIFIER_MODEL_TYPE, glimpseClassifierHfConfig } from './glimpse-classifier/hf.js';

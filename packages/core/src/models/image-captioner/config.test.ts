@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createModelConfig, parseModelConfig, type ModelConfigInput } from '../../config.js';
 import { ConfigError } from '../../errors.js';
 import { hfConfig, modelTask } from '../registry.js';
-import { captionerAttentionLayout, featureGrid, featureLocations, hardCaptionerConfig, type ImageCaptionerConfig } from './config.js';
+import { captionerAttentionLayout, featureGrid, featureLocations, hardCaptionerConfig, hardReading, type ImageCaptionerConfig } from './config.js';
 
 const make = (fields: Record<string, unknown> = {}) => createModelConfig({ preset: 'image-captioner', vocabSize: 14, ...fields } as ModelConfigInput) as ImageCaptionerConfig;
 
@@ -56,5 +56,14 @@ describe('image-captioner config', () => {
     expect(() => hardCaptionerConfig(other, 'argmax')).toThrow(/^hardInference: argmax needs an image-captioner with hard attention; this model is a encoder-decoder$/);
     expect(captionerAttentionLayout(hard).hard).toBe(true);
     expect(captionerAttentionLayout(hard, 'expectation').hard).toBe(false);
+  });
+
+  it('the reading a run takes: the arg-max unless asked, for a hard captioner only', () => {
+    const hard = make({ visualAttention: 'hard' });
+    expect(hardReading(hard)).toBe('argmax');
+    expect(hardReading(hard, 'expectation')).toBe('expectation');
+    expect(hardReading(make())).toBeUndefined();
+    expect(hardReading(make({ visualAttention: 'none' }))).toBeUndefined();
+    expect(hardReading(createModelConfig({ preset: 'encoder-decoder', vocabSize: 14 }))).toBeUndefined();
   });
 });

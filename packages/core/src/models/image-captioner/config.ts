@@ -154,6 +154,14 @@ export function hardCaptionerConfig(config: ModelConfig, hardInference: HardInfe
   return config;
 }
 
+/**
+ * The reading a run of `config` takes at test time: `hardInference` (default the arg-max) for an
+ * image-captioner with hard attention; undefined for any other model, which has none to choose.
+ */
+export function hardReading(config: ModelConfig, hardInference?: HardInference): HardInference | undefined {
+  return config.preset === 'image-captioner' && config.visualAttention === 'hard' ? (hardInference ?? 'argmax') : undefined;
+}
+
 /** L, the locations of the feature grid. */
 export function featureLocations(config: Pick<ImageCaptionerConfig, 'imageHeight' | 'imageWidth' | 'patchSize' | 'patchStride'>): number {
   const { rows, cols } = featureGrid(config);

@@ -13,7 +13,7 @@ import { ConfigError, createModelConfig, createRng, translateWith, WordTokenizer
 import { CaptionerModel, imageBatch, serializeCheckpoint, setupBackend, translate } from '@attend/transformer';
 import type { InferenceSession } from 'onnxruntime-common';
 import { exportFolderFiles } from '../../folder.js';
-import { openExport } from '../../node.js';
+import { captionFolderLogits, openExport } from '../../node.js';
 import type { OnnxModel } from '../../session.js';
 import { onnxCaptioner } from '../../translate.js';
 import { failure, maxAbsDiff, perturbed, writeFiles } from '../../test-utils/models.js';
@@ -73,6 +73,8 @@ describe("hard attention's test-time reading on the ONNX decoder step", () => {
       expect(maxAbsDiff(logits.argmax!, logits.expectation!)).toBeGreaterThan(1e-3);
       // Without the option the graph reads the arg-max, as before the input existed.
       expect(maxAbsDiff((await captionerLogits(ort, raw, config, pixels, target)).logits, logits.argmax!)).toBe(0);
+      // ./node's captionFolderLogits (export --check) passes the reading on.
+      if (device === 'cpu') for (const hardInference of HARD_INFERENCES) expect((await captionFolderLogits(dir, pixels, target, { hardInference })).logits).toEqual(logits[hardInference]);
     } finally {
       await opened.release();
       model.dispose();
@@ -91,6 +93,8 @@ describe("hard attention's test-time reading on the ONNX decoder step", () => {
       await opened.release();
       model.dispose();
     }
+    const folderMessage = await failure(captionFolderLogits(dir, new Float32Array(77), { ids: Int32Array.of(1), batchSize: 1, seqLen: 1 }, { hardInference: 'expectation' }), ConfigError);
+    expect(folderMessage).toBe('hardInference: expectation needs an image-captioner with hard attention; this one has soft attention');
     const ort = await import('onnxruntime-node');
     const older = { inputNames: ['input_ids', 'encoder_hidden_states', 'hidden_state', 'cell_state'] } as unknown as InferenceSession;
     const message = await failure(Promise.resolve().then(() => captionerTranslator(ort, { encoder: older, decoder: older }, captioner('hard'), { hardInference: 'expectation' })), ConfigError);
