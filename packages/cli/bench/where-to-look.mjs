@@ -12,18 +12,20 @@
 // hand at the end of the .md is kept.
 //
 // Usage: node packages/cli/bench/where-to-look.mjs [--steps 800] [--batch 64] [--clutter 4] [--seed 7]
-//   [--data translated|cluttered] [--models 'canvas MLP,ViT'] [--lr 3e-3] [--out where-to-look]
+//   [--data translated|cluttered] [--models 'canvas MLP,ViT'] [--lr 3e-3] [--out where-to-look] [--digit 8] [--fragment 4]
 // --data runs one of the two data sets (two processes can then share the cores), --models the
-// models whose names contain one of the comma-separated parts, and --out names its files; --combine A,B (no training) writes where-to-look.{md,json} from results/A.json and B.json.
+// models whose names contain one of the comma-separated parts, and --out names its files; --combine A,B (no training) writes the --out files from results/A.json and B.json.
 // --clutter 4 puts 4 fragments of 4 × 4 (64 pixels, the area of one 8 × 8 digit) on each
 // canvas; Mnih et al.'s cluttered MNIST has 4 of 8 × 8 around a 28 × 28 digit (a third of its area).
+// --digit 16 --fragment 5 puts the digit (scaled bilinearly) and fragments at Mnih's proportions
+// (the digit half the canvas side, fragments about 0.3 of the digit's); --fragment defaults to half the digit.
 
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { clutteredDigits, createModelConfig, createRng, flopsPerToken, imagePositions, readCsvClassification, trainDevSplit } from '@attend/core';
+import { clutteredDigits, createModelConfig, DIGIT_SIZE, createRng, flopsPerToken, imagePositions, readCsvClassification, trainDevSplit } from '@attend/core';
 import { classify, createModel, imageTrainBatch, serializeCheckpoint, setupBackend, StnModel, train } from '@attend/transformer';
 import { exportCheckpointFiles } from '@attend/runtime-onnx';
 import { createOnnxModel } from '@attend/runtime-onnx/node';
@@ -36,6 +38,8 @@ const flag = (name, fallback) => (args.includes(`--${name}`) ? Number(args[args.
 const steps = flag('steps', 800);
 const batchSize = flag('batch', 64);
 const clutter = flag('clutter', 4);
+const digitSize = flag('digit', DIGIT_SIZE);
+const fragmentSize = flag('fragment', Math.max(1, Math.floor(digitSize / 2)));
 const seed = flag('seed', 7);
 const testCount = flag('test', 1000);
 const text = (name, fallback) => (args.includes(`--${name}`) ? args[args.indexOf(`--${name}`) + 1] : fallback);
@@ -47,13 +51,19 @@ const combine = text('combine', undefined);
 const line = (s = '') => process.stdout.write(`${s}\n`);
 const dir = join(repoRoot, 'bench/results');
 
+/** `setup`'s digit and fragment sides; results written before the bench had --digit used the 8 × 8 digit and 4 × 4 fragments. */
+function sizes(setup) {
+  return { digit: setup.digitSize ?? DIGIT_SIZE, fragment: setup.fragmentSize ?? DIGIT_SIZE / 2 };
+}
+
 /** The results table of `setup` (one run's settings; `loadAverage` one list per process) and its rows. */
 function markdown(setup, results) {
+  const { digit, fragment } = sizes(setup);
   const loads = setup.loadAverage.map((l) => l.map((x) => x.toFixed(2)).join(' ')).join('; ');
   return [
-    '# Where to look: canvas MLP and CNN, spatial transformer (CNN classifier), recurrent attention model, ViT on 32×32 digit canvases',
+    `# Where to look: canvas MLP and CNN, spatial transformer (CNN classifier), recurrent attention model, ViT on ${setup.canvas}×${setup.canvas} digit canvases${digit === DIGIT_SIZE ? '' : ` (${digit}×${digit} digits)`}`,
     '',
-    `\`npm run bench:where\` (${setup.date}; tfjs ${setup.backend}, ${setup.cpus} cores, load average ${loads}). One 8×8 digit per canvas at a random position; "cluttered": ${setup.clutter} fragments (4×4) of other digits too. Every model: ${setup.steps} steps × ${setup.batchSize} canvases (the same ones), Adam, lr ${setup.learningRate}, seed ${setup.seed}. Test: ${setup.testCanvases} canvases of the ${setup.testRows} digit rows held out from training. ms/image: onnxruntime-node, 1 thread, batch 1, median of 300.`,
+    `\`npm run bench:where\` (${setup.date}; tfjs ${setup.backend}, ${setup.cpus} cores, load average ${loads}). One ${digit}×${digit} digit per canvas at a random position; "cluttered": ${setup.clutter} fragments (${fragment}×${fragment}) of other digits too. Every model: ${setup.steps} steps × ${setup.batchSize} canvases (the same ones), Adam, lr ${setup.learningRate}, seed ${setup.seed}. Test: ${setup.testCanvases} canvases of the ${setup.testRows} digit rows held out from training. ms/image: onnxruntime-node, 1 thread, batch 1, median of 300.`,
     '',
     '| data | model | test accuracy | final train loss | parameters | MFLOPs / image | ms / image (ORT) | training s |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
@@ -84,7 +94,7 @@ if (combine) {
   const parts = await Promise.all(combine.split(',').map(async (name) => JSON.parse(await readFile(join(dir, `${name}.json`), 'utf8'))));
   const { results: _, models: __, ...setup } = parts[0];
   const models = [...new Set(parts.flatMap((p) => p.models.map((m) => JSON.stringify(m))))].map((m) => JSON.parse(m));
-  await writeResults('where-to-look', { ...setup, date: parts.map((p) => p.date).join(', '), loadAverage: parts.flatMap((p) => p.loadAverage) }, models, parts.flatMap((p) => p.results));
+  await writeResults(outName, { ...setup, date: parts.map((p) => p.date).join(', '), loadAverage: parts.flatMap((p) => p.loadAverage) }, models, parts.flatMap((p) => p.results));
   process.exit(0);
 }
 if (!existsSync(dataPath)) {
@@ -119,7 +129,7 @@ const digits = await readCsvClassification(dataPath);
 const { train: trainDigits, dev: testDigits } = trainDevSplit(digits, { devFraction: 0.2, seed });
 const backend = await setupBackend();
 const load = loadavg();
-line(`where to look: ${SIZE}×${SIZE} canvases of 8×8 digits (${trainDigits.length} train rows, ${testDigits.length} test rows); ${steps} steps × ${batchSize}; tfjs ${backend.name}, ${cpus().length} cores, load average ${load.map((x) => x.toFixed(2)).join(' ')}`);
+line(`where to look: ${SIZE}×${SIZE} canvases of ${digitSize}×${digitSize} digits (clutter fragments ${fragmentSize}×${fragmentSize}) (${trainDigits.length} train rows, ${testDigits.length} test rows); ${steps} steps × ${batchSize}; tfjs ${backend.name}, ${cpus().length} cores, load average ${load.map((x) => x.toFixed(2)).join(' ')}`);
 
 /**
  * Forward FLOPs of one image: the ViT's per-token modules times its tokens (patch embedding per
@@ -153,7 +163,7 @@ async function onnxMs(model) {
 
 const results = [];
 for (const data of DATASETS) {
-  const options = { size: SIZE, clutter: data.clutter };
+  const options = { size: SIZE, clutter: data.clutter, digitSize, fragmentSize };
   const trainSet = clutteredDigits(trainDigits, { ...options, count: steps * batchSize, seed });
   const testSet = clutteredDigits(testDigits, { ...options, count: testCount, seed: seed + 1 });
   const pixelsOf = (set) => {
@@ -201,5 +211,5 @@ for (const data of DATASETS) {
   }
 }
 
-const setup = { date: new Date().toISOString(), backend: backend.name, cpus: cpus().length, loadAverage: [load], seed, steps, batchSize, learningRate: `${learningRate} cosine (30 warm-up steps) to ${learningRate / 10}`, canvas: SIZE, clutter, trainRows: trainDigits.length, testRows: testDigits.length, testCanvases: testCount };
+const setup = { date: new Date().toISOString(), backend: backend.name, cpus: cpus().length, loadAverage: [load], seed, steps, batchSize, learningRate: `${learningRate} cosine (30 warm-up steps) to ${learningRate / 10}`, canvas: SIZE, clutter, digitSize, fragmentSize, trainRows: trainDigits.length, testRows: testDigits.length, testCanvases: testCount };
 await writeResults(outName, setup, MODELS.map((m) => m.config), results);

@@ -5,7 +5,14 @@
 //     +loc0.1      the localisation's step on θ scaled by 0.1 (its outputs p read as I + 0.1 (p − I))
 //     +out8        the sampler's output 8 × 8 (the digit's size) in place of 16 × 16
 //     +cnnloc      a CNN localisation network (blocks of 8 and 16 channels)
-//   vit, ram       bench:where's ViT and recurrent attention model; vit+patch4: 4 × 4 patches; ram+std0.05, ram+std0.3: the location policy's std
+//   vit, ram       bench:where's ViT and recurrent attention model; vit+patch4: 4 × 4 patches; the RAM's changes:
+//     +std0.05, +std0.3   the location policy's std (bench:where: 0.15)
+//     +g4, +g8            4 or 8 glimpses (bench:where: 6)
+//     +s2, +p4s4          the glimpse's scales: 2 of 8 × 8 (sides 8, 16) or 4 of 4 × 4 (sides 4 … 32) in place of 3 of 8 × 8 (8 … 32)
+//     +pw0, +pw10         the REINFORCE term's weight (the reward's scale): pw0 leaves the location network at its random
+//                         initialisation, a fixed random policy with classification loss alone (the hybrid loss's check)
+//     +bw0.1, +bw10       the baseline's squared error's weight
+//     +loclr0.1, +loclr10 the location network's learning rate × 0.1 or × 10 (its weights read as k·w, w started at w₀/k)
 //   where-x        the localisation network's shape (MLP of 32; where-x+cnnloc: with its conv blocks) trained to name the digit's column
 //                  (0 … 32 − digit side, a class each): accuracy within ±1 column
 //   cnn            the plain canvas CNN of bench:where
@@ -14,7 +21,7 @@
 // Usage: node packages/transformer/bench/where-diagnose.mjs --exp stn,stn+attention+loc0.1,oracle [--steps 400] [--batch 64] [--clutter 4] [--lr 3e-3]
 //   [--digit 8] [--fragment 4]: the digit's side on the 32 × 32 canvas (scaled bilinearly) and the clutter fragments' side (default half the digit's)
 import { clutteredDigits, createModelConfig, identityParams, readCsvClassification, trainDevSplit } from '@attend/core';
-import { classify, createModel, imageTrainBatch, setupBackend, StnModel, train } from '../dist/index.js';
+import { classify, createModel, imageTrainBatch, setupBackend, setWeightDelta, StnModel, train } from '../dist/index.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -46,7 +53,7 @@ await setupBackend();
 const options = { size: SIZE, clutter, digitSize, ...(fragmentSize ? { fragmentSize } : {}) };
 const trainSet = clutteredDigits(trainDigits, { ...options, count: steps * batchSize, seed });
 const testSet = clutteredDigits(testDigits, { ...options, count: 1000, seed: seed + 1 });
-line(`digit ${digitSize}, clutter ${clutter}${fragmentSize ? ` fragment ${fragmentSize}` : ''}: ${steps} steps × ${batchSize}, lr ${learningRate}; load ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+line(`${new Date().toISOString()} digit ${digitSize}, clutter ${clutter}${fragmentSize ? ` fragment ${fragmentSize}` : ''}: ${steps} steps × ${batchSize}, lr ${learningRate}; load ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
 
 const common = { numClasses: 10, numChannels: 1, pixelScale: 1, dropout: 0, maxSeqLen: 1 };
 const cnn = { dModel: 128, numHiddenLayers: 1, convChannels: [16, 32] };
@@ -68,13 +75,41 @@ const STN_CHANGES = {
 
 const vit = { preset: 'vit-classifier', ...common, imageSize: SIZE, patchSize: 8, maxSeqLen: 17, dModel: 32, numHeads: 4, numEncoderLayers: 2, dFf: 64 };
 const ram = { preset: 'glimpse-classifier', ...common, imageSize: SIZE, maxSeqLen: 6, dModel: 128, numGlimpses: 6, numScales: 3, glimpsePatch: 8, locationStd: 0.15 };
-/** The ViT's and the RAM's changes (bench:where's settings otherwise). */
-const OTHER_CHANGES = { patch4: { patchSize: 4, maxSeqLen: 65 }, 'std0.05': { locationStd: 0.05 }, 'std0.3': { locationStd: 0.3 } };
+/** The ViT's and the RAM's config changes (bench:where's settings otherwise). */
+const OTHER_CHANGES = {
+  patch4: { patchSize: 4, maxSeqLen: 65 },
+  'std0.05': { locationStd: 0.05 },
+  'std0.3': { locationStd: 0.3 },
+  g4: { numGlimpses: 4, maxSeqLen: 4 },
+  g8: { numGlimpses: 8, maxSeqLen: 8 },
+  s2: { numScales: 2 },
+  p4s4: { glimpsePatch: 4, numScales: 4 },
+};
+/** The RAM's training changes: the weights of its hybrid loss's REINFORCE and baseline terms, its location network's learning-rate factor. */
+const RAM_TRAINING = { pw0: { policy: 0 }, pw10: { policy: 10 }, 'bw0.1': { baseline: 0.1 }, bw10: { baseline: 10 }, 'loclr0.1': { locationLr: 0.1 }, loclr10: { locationLr: 10 } };
+
+/** Applies `RAM_TRAINING` changes to a GlimpseModel: its loss terms weighed, its location weights reparametrised as k·w (Adam's step on k·w is k times the step on w). */
+function retrain(model, { policy = 1, baseline = 1, locationLr = 1 }) {
+  const plain = model.trainingLoss.bind(model);
+  model.trainingLoss = (batch, context) =>
+    context.training ? tf.tidy(() => {
+      const t = model.hybridLoss(batch, context);
+      return tf.addN([t.ce, tf.mul(t.policy, policy), tf.mul(t.baseline, baseline)]);
+    }) : plain(batch, context);
+  if (locationLr === 1) return;
+  for (const { name, variable } of model.namedParams()) {
+    if (!name.startsWith('location.')) continue;
+    variable.assign(tf.div(variable, locationLr));
+    setWeightDelta(variable, () => tf.mul(variable, locationLr - 1));
+  }
+}
 
 function build(exp) {
   if (exp.startsWith('vit') || exp.startsWith('ram')) {
-    const changes = exp.split('+').slice(1).map((name) => OTHER_CHANGES[name] ?? (() => { throw new Error(`no experiment ${name}`); })());
-    return { config: createModelConfig(Object.assign({}, exp.startsWith('vit') ? vit : ram, ...changes)), pixels: (c) => c.pixels };
+    const names = exp.split('+').slice(1);
+    const changes = names.filter((name) => !(name in RAM_TRAINING)).map((name) => OTHER_CHANGES[name] ?? (() => { throw new Error(`no experiment ${name}`); })());
+    const training = Object.assign({}, ...names.filter((name) => name in RAM_TRAINING).map((name) => RAM_TRAINING[name]));
+    return { config: createModelConfig(Object.assign({}, exp.startsWith('vit') ? vit : ram, ...changes)), pixels: (c) => c.pixels, training };
   }
   // Can the localisation network's shape find the digit when told where it is? Its column as a class.
   if (exp.startsWith('where-x')) return { config: createModelConfig({ preset: 'canvas-classifier', ...common, numClasses: SIZE - digitSize + 1, imageSize: SIZE, dModel: 32, numHiddenLayers: 1, convChannels: exp.endsWith('+cnnloc') ? [8, 16] : [] }), pixels: (c) => c.pixels, label: (c) => c.box.x };
@@ -86,8 +121,9 @@ function build(exp) {
 }
 
 for (const exp of exps) {
-  const { config, pixels, map, label = (c) => c.label } = build(exp);
+  const { config, pixels, map, training, label = (c) => c.label } = build(exp);
   const model = createModel(config, { seed });
+  if (training) retrain(model, training);
   if (map) {
     // The same StnModel with its localisation network's outputs read through `map`.
     const forward = model.localization.forward.bind(model.localization);
@@ -100,14 +136,18 @@ for (const exp of exps) {
     return imageTrainBatch(out, Int32Array.from(rows, label), config);
   };
   const started = performance.now();
-  const { state } = await train(model, (step) => batchOf(trainSet.slice((step - 1) * batchSize, step * batchSize)), { steps, learningRate, schedule: { kind: 'cosine', warmupSteps: 30, totalSteps: steps, minLr: learningRate / 10 }, logEvery: 10 });
+  const { state } = await train(model, (step) => {
+    if (step === steps - 49) model.takeReward?.(); // the RAM's reward: the mean over the last 50 steps
+    return batchOf(trainSet.slice((step - 1) * batchSize, step * batchSize));
+  }, { steps, learningRate, schedule: { kind: 'cosine', warmupSteps: 30, totalSteps: steps, minLr: learningRate / 10 }, logEvery: 10 });
   let correct = 0;
   for (let at = 0; at < testSet.length; at += 250) {
     const rows = testSet.slice(at, at + 250);
     const predicted = await classify(model, batchOf(rows).input);
     rows.forEach((c, i) => (correct += Math.abs(predicted[i].label - label(c)) <= (exp.startsWith('where-x') ? 1 : 0) ? 1 : 0));
   }
-  let extra = '';
+  const reward = model.takeReward?.();
+  let extra = reward === undefined ? '' : `  reward ${reward.toFixed(2)}`;
   if (model instanceof StnModel) {
     const rows = testSet.slice(0, 250);
     const { theta, output } = model.transform(batchOf(rows).input);

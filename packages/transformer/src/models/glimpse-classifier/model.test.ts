@@ -175,6 +175,28 @@ describe('glimpse-classifier model', () => {
     model.dispose();
   });
 
+  it("the hybrid loss's terms: the training loss is their sum, and each reaches its own weights only", () => {
+    const config = tiny();
+    const model = createModel(config, { seed: 6 }) as GlimpseModel;
+    randomizeParams(model.namedParams(), 9);
+    const batch = imageTrainBatch(images(4, 16, 6), Int32Array.from([0, 1, 2, 3]), config);
+    const context = { training: true, step: 2, labelSmoothing: 0 };
+    const terms = model.hybridLoss(batch, context);
+    const sum = terms.ce.dataSync()[0]! + terms.policy.dataSync()[0]! + terms.baseline.dataSync()[0]!;
+    expect(batchLoss(model, batch, context).dataSync()[0]).toBeCloseTo(sum, 5);
+    // So a weight on the REINFORCE or the baseline term scales only its own weights' gradients.
+    const reached = (term: 'ce' | 'policy' | 'baseline'): string[] => {
+      const { grads } = tf.variableGrads(() => model.hybridLoss(batch, context)[term], model.trainableVariables());
+      const names = model.namedParams().filter((p) => grads[p.variable.name] !== undefined && tf.sum(tf.abs(grads[p.variable.name]!)).dataSync()[0]! > 0).map((p) => p.name);
+      tf.dispose(Object.values(grads));
+      return names;
+    };
+    expect(reached('policy')).toEqual(['location.weight', 'location.bias']);
+    expect(reached('baseline')).toEqual(['baseline.weight', 'baseline.bias']);
+    expect(reached('ce').filter((name) => name.startsWith('location') || name.startsWith('baseline'))).toEqual([]);
+    model.dispose();
+  });
+
   it('round-trips through a checkpoint', async () => {
     const config = tiny();
     const model = createModel(config, { seed: 8 });

@@ -187,6 +187,18 @@ export class GlimpseModel {
         const { logits } = this.rollout(batch.input, false);
         return crossEntropy(logits, batch.labels, { labelSmoothing: context.labelSmoothing });
       }
+      const { ce, policy, baseline } = this.hybridLoss(batch, context);
+      return addN([ce, policy, baseline]) as tf.Scalar;
+    });
+  }
+
+  /**
+   * The three terms of the training loss at sampled locations (the generator seeded by the model
+   * seed and `context.step`): the cross-entropy, REINFORCE's policy term and the baseline's
+   * squared error. `trainingLoss` adds them; the where-to-look diagnosis weighs them.
+   */
+  hybridLoss(batch: TrainBatch, context: TrainingLossContext): { ce: tf.Scalar; policy: tf.Scalar; baseline: tf.Scalar } {
+    return tf.tidy(() => {
       const r = this.rollout(batch.input, true, { seed: this.seed * 104_729 + context.step });
       const ce = crossEntropy(r.logits, batch.labels, { labelSmoothing: context.labelSmoothing });
       const rewards = tf.cast(tf.equal(tf.argMax(detached(r.logits), 1), tf.tensor1d(batch.labels, 'int32')), 'float32') as tf.Tensor1D;
@@ -195,8 +207,7 @@ export class GlimpseModel {
       // The chosen locations of glimpses 2 … T are the actions whose log-probabilities REINFORCE weighs.
       const actions = tf.slice(r.locations, [0, 1, 0], [-1, -1, -1]);
       const logProbs = gaussianLogProb(actions, r.means, this.config.locationStd) as tf.Tensor2D;
-      const { policy, baseline } = reinforceLoss(logProbs, rewards, r.baselines);
-      return addN([ce, policy, baseline]) as tf.Scalar;
+      return { ce, ...reinforceLoss(logProbs, rewards, r.baselines) };
     });
   }
 
