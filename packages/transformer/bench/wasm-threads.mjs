@@ -15,7 +15,7 @@
 //   node packages/transformer/bench/wasm-threads.mjs [--rounds 3] [--threads 2] [--steps 8]
 
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +34,7 @@ function loadThreadedBuild() {
   const cpus = os.cpus;
   os.cpus = () => [...cpus(), ...cpus()];
   const dir = mkdtempSync(join(tmpdir(), 'attend-wasm-threads-'));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
   const mainScript = join(dir, 'module.cjs');
   const texts = new WeakMap();
   const NativeBlob = globalThis.Blob;

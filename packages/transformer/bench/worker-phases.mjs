@@ -12,7 +12,7 @@
 //   node packages/transformer/bench/worker-phases.mjs [--steps 40] [--from 5] [--window 50] [--shapes train,shakespeare]
 
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -124,8 +124,7 @@ if (args[0] === '--child') {
 
 if (!existsSync(shakespearePath)) throw new Error(`worker-phases: ${shakespearePath} not found`);
 instrumentedBuild();
-const logs = join(tmpdir(), `attend-worker-phases-${process.pid}`);
-mkdirSync(logs, { recursive: true });
+const logs = mkdtempSync(join(tmpdir(), 'attend-worker-phases-'));
 const runs = [];
 const fmt = (x) => x.toFixed(1);
 try {
