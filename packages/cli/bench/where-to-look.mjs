@@ -211,5 +211,5 @@ for (const data of DATASETS) {
   }
 }
 
-const setup = { date: new Date().toISOString(), backend: backend.name, cpus: cpus().length, loadAverage: [load], seed, steps, batchSize, learningRate: `${learningRate} cosine (30 warm-up steps) to ${learningRate / 10}`, canvas: SIZE, clutter, digitSize, fragmentSize, trainRows: trainDigits.length, testRows: testDigits.length, testCanvases: testCount };
+const setup = { date: new Date().toISOString(), backend: backend.name, cpus: cpus().length, loadAverage: [load], seed, steps, batchSize, learningRate: `${learningRate} cosine (30 warm-up steps) to ${+(learningRate / 10).toPrecision(6)}`, canvas: SIZE, clutter, digitSize, fragmentSize, trainRows: trainDigits.length, testRows: testDigits.length, testCanvases: testCount };
 await writeResults(outName, setup, MODELS.map((m) => m.config), results);
