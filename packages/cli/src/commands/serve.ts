@@ -47,9 +47,9 @@ export async function serveCommand(folder: string, o: ServeCommandOptions): Prom
   }
   const address = server.app.server.address();
   const where = typeof address === 'object' && address ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : String(address);
-  console.log(`serving ${folder} (${engine.config.preset}, ${engine.runtime}) on ${where}`);
-  console.log(`  POST ${TASK_ROUTES[engine.task]}   GET /health   GET /metrics   (batching ${o.batching ? `up to ${o.maxBatch}` : 'off'})`);
-  await new Promise<void>((resolve) => {
+  // The handlers go in before the lines that say the server is up: whoever reads them may
+  // signal at once, and a signal with no handler yet would kill the process uncleanly.
+  const stopped = new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {
       process.off('SIGTERM', stop);
       process.off('SIGINT', stop);
@@ -59,6 +59,9 @@ export async function serveCommand(folder: string, o: ServeCommandOptions): Prom
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
   });
+  console.log(`serving ${folder} (${engine.config.preset}, ${engine.runtime}) on ${where}`);
+  console.log(`  POST ${TASK_ROUTES[engine.task]}   GET /health   GET /metrics   (batching ${o.batching ? `up to ${o.maxBatch}` : 'off'})`);
+  await stopped;
   await server.close();
   console.log('stopped');
 }
