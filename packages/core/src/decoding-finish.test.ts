@@ -57,3 +57,34 @@ describe('sliding window', () => {
     expect(lengths.slice(62, 66)).toEqual([63, 64, 64, 64]);
   });
 });
+
+describe('a row with nothing to choose from', () => {
+  /** countingModel(99), except that at step `at` the row `row` of the call is all −∞ or all NaN. */
+  function brokenAt(at: number, row: number, fill: 'all -inf' | 'all NaN'): StepFunction {
+    const healthy = countingModel(99);
+    return async (tokens, batchSize, length, context) => {
+      const out = (await healthy(tokens, batchSize, length, context)) as Float32Array;
+      if (length === at) out.fill(fill === 'all NaN' ? NaN : -Infinity, row * V, (row + 1) * V);
+      return out;
+    };
+  }
+
+  for (const strategy of strategies) {
+    for (const fill of ['all -inf', 'all NaN'] as const) {
+      it(`stops with one line naming the step and row (${strategy.kind}, ${fill})`, async () => {
+        await expect(decodeResults(brokenAt(3, 1, fill), { ...base, maxNewTokens: 6 }, strategy)).rejects.toThrow(/^decoding step 3, row 1: the logits leave no finite choice \(got (-Infinity|NaN)\)/);
+      });
+    }
+  }
+
+  it('masked tokens alone are no error: beams that took a −∞ token decode on', async () => {
+    // V = 3 and beam 3: the first step's candidates include both −∞ tokens, which become beams of log p −∞.
+    const step: StepFunction = (_tokens, batchSize) => {
+      const out = new Float32Array(batchSize * 3).fill(-Infinity);
+      for (let b = 0; b < batchSize; b++) out[b * 3] = 0;
+      return out;
+    };
+    const rows = await decodeResults(step, { batchSize: 1, vocabSize: 3, bosTokenId: 1, eosTokenId: 2, maxNewTokens: 3 }, { kind: 'beam', beamSize: 3 });
+    expect(rows[0]!.ids.every((id) => id === 0)).toBe(true);
+  });
+});

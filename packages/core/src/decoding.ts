@@ -11,7 +11,7 @@
 // bounded heap and only the survivors sorted; top-p grows a partial selection until it holds
 // the nucleus; with top-k 0 and top-p 1 tokens are drawn straight from the softmax.
 
-import { ConfigError, ShapeError } from './errors.js';
+import { ConfigError, DecodeError, ShapeError } from './errors.js';
 import { fastExp, logSumExp, simdRow, sumExp } from './fast-exp.js';
 import { createRng, type Rng } from './random.js';
 
@@ -353,6 +353,7 @@ async function decodeLoop(step: StepFunction, options: GreedyOptions, pick: (log
     for (let b = 0; b < B; b++) {
       next[b] = done[b] ? eosTokenId : pick(logits, b);
       if (!done[b]) {
+        if (!Number.isFinite(logits[b * V + next[b]!])) throw noChoice(t, b, logits[b * V + next[b]!]!);
         if (collect) rows[b]!.steps.push(rowOutputs(outputs, b));
         if (next[b] === eosTokenId) done[b] = 1;
         else rows[b]!.ids.push(next[b]!);
@@ -364,6 +365,15 @@ async function decodeLoop(step: StepFunction, options: GreedyOptions, pick: (log
   }
   for (const row of rows) row.finishReason = finishReasonOf(row.ids.length, options);
   return rows;
+}
+
+/**
+ * The error for a row whose logits decoding cannot choose from (every logit −∞ or NaN, or a
+ * +∞ one), where greedy and sampling would otherwise pick an arbitrary token and beam search
+ * score NaN. `value`: the chosen token's logit, or the best token's log-softmax.
+ */
+function noChoice(t: number, row: number, value: number): DecodeError {
+  return new DecodeError(`decoding step ${t}, row ${row}: the logits leave no finite choice (got ${value}); the model, or a mask over its logits, put every token at −∞ or NaN`);
 }
 
 /** [rows, t] tokens → [rows', t + 1]: row i of the result is `tokens[parents[i]]` followed by `next[i]`. */
@@ -465,6 +475,7 @@ export async function beamSearch(step: StepFunction, options: BeamSearchOptions)
         const beam = beams[i]!;
         if (beam.row !== b) continue;
         const best = continuations(logits, i * V, V, beam.logProb, perBeam);
+        if (!Number.isFinite(best.top)) throw noChoice(t, i, best.top);
         for (let r = 0; r < best.ids.length; r++) {
           candLogProb[n] = best.logProbs[r]!;
           candBeam[n] = i;
@@ -518,9 +529,10 @@ export async function beamSearch(step: StepFunction, options: BeamSearchOptions)
  * `logSumExp`, to LOG_SUM_EXP_ERROR), best first (ties: smaller id first), and their log p. The
  * tokens are selected by logit (the order of log p up to rounding, which can make neighbouring
  * logits equal in log p); the rare tokens rounding ties with the last one are found in a second
- * cheap pass and merged in.
+ * cheap pass and merged in. `top`: the best token's log-softmax, finite for any row whose best
+ * logit is finite.
  */
-function continuations(logits: Float32Array, offset: number, V: number, logProb: number, n: number): { ids: Int32Array; logProbs: Float64Array } {
+function continuations(logits: Float32Array, offset: number, V: number, logProb: number, n: number): { ids: Int32Array; logProbs: Float64Array; top: number } {
   // One more than needed: when it is clearly below the n-th, no other token can tie with it.
   const { picked, lse } = bestWithLogSumExp(logits, offset, V, Math.min(n + 1, V));
   let ids = picked.subarray(0, n);
@@ -540,7 +552,7 @@ function continuations(logits: Float32Array, offset: number, V: number, logProb:
   if (ties.length > 0) ids = bestByLogP(logits, offset, logProb, lse, [...ids, ...ties], n);
   const logProbs = new Float64Array(ids.length);
   for (let r = 0; r < ids.length; r++) logProbs[r] = logProb + logits[offset + ids[r]!]! - lse;
-  return { ids, logProbs };
+  return { ids, logProbs, top: logits[offset + ids[0]!]! - lse };
 }
 
 /** Values of a row ranked by JavaScript before the SIMD kernel picks the candidates of the rest. */

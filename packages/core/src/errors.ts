@@ -36,3 +36,8 @@ export class CheckpointError extends AttendError {
 export class ShapeError extends AttendError {
   override readonly name = 'ShapeError';
 }
+
+/** A step function's logits leave decoding nothing to choose from (a row with no finite logit, or NaN). */
+export class DecodeError extends AttendError {
+  override readonly name = 'DecodeError';
+}
