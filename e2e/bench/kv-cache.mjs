@@ -30,6 +30,7 @@ import { createOnnxModel, exportCheckpointFiles, exportFolder, generate, loadExp
 import { createOnnxModel as createWebModel } from '@attend/runtime-onnx/web';
 import { AutoModelForCausalLM, env, Tensor } from '@huggingface/transformers';
 import { babyGpt } from './baby-gpt.mjs';
+import { positionStep } from '../../packages/runtime-onnx/bench/position-step.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '../..');
@@ -67,24 +68,9 @@ try {
   const rng = createRng(3);
   const seq = Array.from({ length: 520 }, () => 4 + Math.floor(rng.next() * (config.vocabSize - 4)));
   const steps = {};
+  const shape = { numHeads: H, headDim: D, numLayers: L, maxSeqLen: config.maxSeqLen };
   const stepsFor = async (name, model, shared) => {
-    for (const p of positions) {
-      const feeds = { inputIds: { data: [seq[p]], batchSize: 1, seqLen: 1 }, attentionMask: { data: new Array(p + 1).fill(1), batchSize: 1, seqLen: p + 1 } };
-      let run;
-      if (shared) {
-        // The capacity generation has at position p: in place, 32 doubled until p + 1 fits, at most maxSeqLen;
-        // on wasm, the filled positions alone, which the prefill returns (kv-cache.ts).
-        const C = model.inPlace ? Math.min(config.maxSeqLen, 32 * 2 ** Math.ceil(Math.log2(Math.max(1, (p + 1) / 32)))) : 0;
-        const buffer = () => ({ data: new Float32Array(H * C * D), dims: [1, H, C, D] });
-        const cache = Array.from({ length: L }, () => ({ key: buffer(), value: buffer() }));
-        const filled = (await model.runSharedCache({ inputIds: { data: seq.slice(0, p), batchSize: 1, seqLen: p } }, cache, 0)).cache;
-        run = () => model.runSharedCache(feeds, filled, p); // rewrites position p each time
-      } else {
-        const past = (await model.runCached({ inputIds: { data: seq.slice(0, p), batchSize: 1, seqLen: p } })).present;
-        run = () => model.runCached({ ...feeds, past });
-      }
-      steps[`${name}@${p}`] = { run, samples: [], cpu: [] };
-    }
+    for (const p of positions) steps[`${name}@${p}`] = { run: await positionStep(model, seq, p, shared, shape), samples: [], cpu: [] };
   };
   const sessions = [];
   for (const threads of [1, 2]) {

@@ -6,8 +6,9 @@
 //     context 64, vocab 69, batch 12; random weights): tfjs (wasm backend, @attend/transformer)
 //     vs onnxruntime-node (1 and 2 threads) vs onnxruntime-web (wasm, in Node, 1 thread), as
 //     ms per batch and achieved GFLOP/s, and the int8-quantized model (quantize.ts) vs fp32;
-//   - per-token decode latency (batch 1) of the same architecture with maxSeqLen 520, using the
-//     KV-cache graph at positions 32, 128 and 512, and without the cache (full forward over the
+//   - per-token decode latency (batch 1) of the same architecture with maxSeqLen 520 at positions
+//     32, 128 and 512, with the copying KV-cache graph and with the in-place (shared-cache) graph
+//     that generation runs (position-step.mjs), and without the cache (full forward over the
 //     513-token prefix) at 512.
 //   - the export folder's graph (onnx/model.onnx, the KV-cache graph, here with an empty past and
 //     every output fetched, as transformers.js runs a prompt), standard and optimized (fused
@@ -47,6 +48,7 @@ import { GraphBuilder } from '../dist/onnx/graph.js';
 import { encodeModel } from '../dist/onnx/proto.js';
 import { quantizeModel } from '../dist/quantize.js';
 import { quantizeMatMuls } from '../dist/quantize-matmul.js';
+import { positionStep } from './position-step.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '../../..');
@@ -424,31 +426,35 @@ const big = makeModel(decodeMaxLen);
 const bigFiles = serializeCheckpoint({ model: big });
 big.dispose();
 const cachedBytes = exportCheckpointFiles(bigFiles, { kvCache: true });
+const sharedBytes = exportCheckpointFiles(bigFiles, { kvCache: 'shared' });
 const plainBytes = exportCheckpointFiles(bigFiles);
 const seq = randomIds(12, decodeMaxLen);
 const decodeFlops = (p) => 2 * params + 4 * L * p * d;
 out.decode = {
   maxSeqLen: decodeMaxLen,
   batch: 1,
-  // The work per token itself grows with the position (attention over p keys); the cache graph
-  // also copies the whole cache into its present outputs each step (Concat), O(p) bytes.
+  // The work per token itself grows with the position (attention over p keys); the copying cache
+  // graph also copies the whole cache into its present outputs each step (Concat), O(p) bytes,
+  // which the in-place graph (the one generation runs on onnxruntime-node) does not.
   flopsPerToken: Object.fromEntries(positions.map((p) => [p, decodeFlops(p)])),
   flopsRatio512over32: decodeFlops(512) / decodeFlops(32),
   threads: {},
 };
 for (const threads of [1, 2]) {
   const cached = await createOnnxModel(cachedBytes, { numThreads: threads });
+  const shared = await createOnnxModel(sharedBytes, { numThreads: threads });
   const plain = await createOnnxModel(plainBytes, { numThreads: threads });
-  const r = { cachedMsPerToken: {}, uncachedMsPerToken: {} };
+  const r = { cachedMsPerToken: {}, inPlaceMsPerToken: {}, uncachedMsPerToken: {} };
+  const shape = { numHeads: baby.numHeads, headDim: d / baby.numHeads, numLayers: L, maxSeqLen: decodeMaxLen };
   for (const p of positions) {
-    const prefill = await cached.runCached({ inputIds: { data: seq.subarray(0, p), batchSize: 1, seqLen: p } });
-    const step = { inputIds: { data: seq.subarray(p, p + 1), batchSize: 1, seqLen: 1 }, past: prefill.present };
-    r.cachedMsPerToken[p] = (await time(() => cached.runCached(step), { warmup: 5, minReps: 30, minMs: 1500 })).ms;
+    r.cachedMsPerToken[p] = (await time(await positionStep(cached, seq, p, false, shape), { warmup: 5, minReps: 30, minMs: 1500 })).ms;
+    r.inPlaceMsPerToken[p] = (await time(await positionStep(shared, seq, p, true, shape), { warmup: 5, minReps: 30, minMs: 1500 })).ms;
   }
   const p = 512;
   const full = { inputIds: { data: seq.subarray(0, p + 1), batchSize: 1, seqLen: p + 1 } };
   r.uncachedMsPerToken[p] = (await time(() => plain.run(full), { warmup: 2, minReps: 5, minMs: 2000 })).ms;
   await cached.release();
+  await shared.release();
   await plain.release();
   out.decode.threads[threads] = r;
 }
@@ -505,8 +511,8 @@ out.targets = {
   'ORT-node forward ≥ 10× tfjs-wasm (1 thread)': { value: runs['tfjs-wasm'].msPerBatch / runs['ort-node-1t fp32'].msPerBatch, target: 10 },
   'batched forward ≥ 50% of ORT MatMul GFLOP/s (1 thread)': { value: runs['ort-node-1t fp32'].fractionOfOrtMatMul, target: 0.5 },
   'batched forward ≥ 50% of ORT MatMul GFLOP/s (2 threads)': { value: runs['ort-node-2t fp32'].fractionOfOrtMatMul, target: 0.5 },
-  'per-token at 512 ≤ 1.3× at 32 (1 thread)': { value: t.cachedMsPerToken[512] / t.cachedMsPerToken[32], target: 1.3, atMost: true },
-  'cached ≥ 5× uncached at 512 (1 thread)': { value: t.uncachedMsPerToken[512] / t.cachedMsPerToken[512], target: 5 },
+  'per-token at 512 ≤ 1.3× at 32 (1 thread, in place)': { value: t.inPlaceMsPerToken[512] / t.inPlaceMsPerToken[32], target: 1.3, atMost: true },
+  'cached ≥ 5× uncached at 512 (1 thread, in place)': { value: t.uncachedMsPerToken[512] / t.inPlaceMsPerToken[512], target: 5 },
   'int8-dynamic forward ≥ 1.3× fp32 (1 thread)': { value: runs['ort-node-1t fp32'].msPerBatch / runs['ort-node-1t int8-dynamic'].msPerBatch, target: 1.3 },
   'int4 forward ≥ 1.3× fp32 (1 thread)': { value: runs['ort-node-1t fp32'].msPerBatch / runs['ort-node-1t int4'].msPerBatch, target: 1.3 },
   ...(out.gpt2 ? {
@@ -537,11 +543,13 @@ line(`ONNX size: fp32 ${(fp32.length / 1e6).toFixed(2)} MB, int8 ${(int8.length 
 for (const [name, q] of Object.entries(out.forward.quality)) line(`  ${pad(name, 26)} vs fp32: top-1 agreement ${(100 * q.top1Agreement).toFixed(1)}%, max |Δlogit| ${q.maxAbsLogitDiff.toExponential(2)}, speed ${(runs['ort-node-1t fp32'].msPerBatch / runs[name].msPerBatch).toFixed(2)}×`);
 line();
 line(`Per-token decode latency, batch 1, maxSeqLen ${decodeMaxLen} (ms/token)`);
-line(`${pad('threads', 10)}${positions.map((p) => `cache@${p}`.padStart(11)).join('')}${'no cache@512'.padStart(14)}${'512/32'.padStart(8)}${'speed-up'.padStart(10)}`);
+line(`${pad('threads', 10)}${pad('cache', 10)}${positions.map((p) => `@${p}`.padStart(9)).join('')}${'no cache@512'.padStart(14)}${'512/32'.padStart(8)}${'speed-up'.padStart(10)}`);
 for (const [threads, r] of Object.entries(out.decode.threads)) {
-  line(`${pad(threads, 10)}${positions.map((p) => r.cachedMsPerToken[p].toFixed(3).padStart(11)).join('')}${r.uncachedMsPerToken[512].toFixed(2).padStart(14)}${(r.cachedMsPerToken[512] / r.cachedMsPerToken[32]).toFixed(2).padStart(8)}${(r.uncachedMsPerToken[512] / r.cachedMsPerToken[512]).toFixed(1).padStart(9)}×`);
+  for (const [cache, ms] of [['copying', r.cachedMsPerToken], ['in place', r.inPlaceMsPerToken]]) {
+    line(`${pad(threads, 10)}${pad(cache, 10)}${positions.map((p) => ms[p].toFixed(3).padStart(9)).join('')}${r.uncachedMsPerToken[512].toFixed(2).padStart(14)}${(ms[512] / ms[32]).toFixed(2).padStart(8)}${(r.uncachedMsPerToken[512] / ms[512]).toFixed(1).padStart(9)}×`);
+  }
 }
-line(`(FLOPs per token at 512 are ${out.decode.flopsRatio512over32.toFixed(2)}× those at 32 for this model, before the O(p) cache copy)`);
+line(`(FLOPs per token at 512 are ${out.decode.flopsRatio512over32.toFixed(2)}× those at 32 for this model, before the copying graph's O(p) cache copy)`);
 if (out.gpt2) {
   line();
   line(`GPT-2-shaped model (${out.gpt2.model}), ${out.gpt2.shape}, 1 thread, CPU ms (median of 5 interleaved)`);
