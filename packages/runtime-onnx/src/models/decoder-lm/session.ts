@@ -159,9 +159,9 @@ export class SharedCacheLmSession extends LmCacheSession {
   /**
    * cachedTokens, refusing in one line the call GroupQueryAttention refuses (onnxruntime 1.30 on
    * node's CPU and on the webgpu build's WebGPU EP, "batch_size must be 1 when sequence_length > 1
-   * and past context is given"): more than one
-   * new token after a past, in more than one row. Generation never makes it (the prompt is read
-   * with an empty past, then one token per call); a caller splits such a call by rows or tokens.
+   * and past context is given"): more than one new token after a past, in more than one row.
+   * Generation never makes it (the prompt is read with an empty past, then one token per call); a
+   * caller splits such a call by rows or tokens.
    */
   private sharedCacheTokens(feeds: Omit<CachedFeeds, 'past'>, pastLength: number): Record<string, Tensor> {
     const { batchSize: B, seqLen: T } = feeds.inputIds;
