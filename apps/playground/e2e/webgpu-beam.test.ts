@@ -45,7 +45,6 @@ async function bundleBeamPage(): Promise<Map<string, string>> {
     root: app,
     publicDir: false,
     logLevel: 'error', // not the app's known warning that core's file reading is left out of a browser bundle
-    define: { 'process.env.NODE_ENV': '"production"' },
     build: { write: false, minify: false, lib: { entry: join(app, 'e2e', 'beam-page.ts'), formats: ['es'], fileName: 'beam-page' } },
   });
   const chunks = (Array.isArray(output) ? output : [output]).flatMap((o) => ('output' in o ? o.output : []));
