@@ -7,77 +7,52 @@
 // folder without the graph). The webgpu build is fetched only for that folder. No timings: the adapter is software. When chromium gives no adapter
 // or the WebGPU EP fails to start, the tests skip with the reason. Needs the app's build first.
 
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { tinyExport } from '../src/test-utils/fixtures.js';
-import { CHROMIUM, openDemoOnWebGpu, type WebGpuPage } from './webgpu-page.js';
+import { demoOnWebGpu, loadFolder } from './webgpu-demo.js';
 
 const app = dirname(dirname(fileURLToPath(import.meta.url)));
-const dist = join(app, 'dist');
 /** SwiftShader compiles every shader on the CPU. */
 const SLOW = 300_000;
 const SHARED_GRAPH = 'onnx/model_shared_cache.onnx';
 /** A head size of 8 (GroupQueryAttention's multiple), room for 20 new tokens after the prompt. */
 const FIELDS = { dModel: 16, numHeads: 2, dFf: 32, maxSeqLen: 24 } as const;
 
-if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing; install Debian's chromium (apt-get install -y chromium), as .ci/run does`);
-if (!existsSync(join(dist, 'index.html')) || !existsSync(join(dist, 'ort', 'ort-wasm-simd-threaded.asyncify.wasm'))) throw new Error(`${dist} holds no built app with the webgpu build's files; run the app's build first`);
-
-let browser: WebGpuPage | undefined;
-let page: Page;
-let pageErrors: string[] = [];
-let unavailable = '';
-
-beforeAll(async () => {
-  browser = await openDemoOnWebGpu(app, SLOW);
-  ({ page, pageErrors, unavailable } = browser);
-}, SLOW);
-
-afterAll(async () => {
-  await browser?.close();
-});
+const demo = demoOnWebGpu(app, ['index.html', 'ort/ort-wasm-simd-threaded.asyncify.wasm'], SLOW);
 
 /** Loads these folder files on `device` through the page's file picker; the status line. */
-async function load(files: Record<string, Uint8Array>, device: 'wasm' | 'webgpu'): Promise<string> {
-  await page.selectOption('#device-select', device);
-  await page.setInputFiles('#file-input', Object.entries(files).map(([path, bytes]) => ({ name: path.replace('onnx/', ''), mimeType: 'application/octet-stream', buffer: Buffer.from(bytes) })));
-  await page.waitForFunction(() => document.querySelector('#model-status')?.textContent?.startsWith('Loaded model: decoder-lm'), undefined, { timeout: SLOW });
-  const status = (await page.textContent('#model-status'))!;
-  expect(status).toMatch(new RegExp(` · device ${device}(?:,| ·|$)`));
-  return status;
-}
+const load = (files: Record<string, Uint8Array>, device: 'wasm' | 'webgpu'): Promise<string> => loadFolder(demo.page, files, device, 'Loaded model: decoder-lm', SLOW);
 
 /** Generated ids for `prompt` with greedy decoding, then with sampling at each seed. */
 async function generations(prompt: string, seeds: number[]): Promise<string[]> {
   const run = async (): Promise<string> => {
-    await page.click('#run-button');
-    await page.waitForSelector('body[data-run="done"]', { timeout: SLOW });
-    return (await page.getAttribute('#output-text', 'data-ids'))!;
+    await demo.page.click('#run-button');
+    await demo.page.waitForSelector('body[data-run="done"]', { timeout: SLOW });
+    return (await demo.page.getAttribute('#output-text', 'data-ids'))!;
   };
-  await page.fill('#input-text', prompt);
-  await page.selectOption('#decode-strategy', 'greedy');
+  await demo.page.fill('#input-text', prompt);
+  await demo.page.selectOption('#decode-strategy', 'greedy');
   const outputs = [await run()];
-  await page.selectOption('#decode-strategy', 'sample');
-  await page.fill('#decode-temperature', '2');
+  await demo.page.selectOption('#decode-strategy', 'sample');
+  await demo.page.fill('#decode-temperature', '2');
   for (const seed of seeds) {
-    await page.fill('#decode-seed', String(seed));
+    await demo.page.fill('#decode-seed', String(seed));
     outputs.push(await run());
   }
-  await page.selectOption('#decode-strategy', 'greedy');
+  await demo.page.selectOption('#decode-strategy', 'greedy');
   return outputs;
 }
 
 describe('the in-place KV cache on WebGPU (SwiftShader) in the playground', () => {
   it('runs a --kv-cache shared export with its cache in GPU buffers, token for token as the standard graph on WASM and on WebGPU', async ({ skip }) => {
-    if (unavailable) skip(unavailable);
+    if (demo.unavailable) skip(demo.unavailable);
     // Seed 4 with the prompt 'bad' runs to maxSeqLen, greedy and sampled: every position of the buffers is written and read.
     const files = await tinyExport('decoder-lm', { kvCache: 'shared', withAttention: false, seed: 4, fields: FIELDS });
     const seeds = [1, 2, 3];
     /** The files of onnxruntime-web's webgpu build the page has fetched (its module chunk, its WASM loader and binary). */
-    const webGpuBuild = () => page.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name).filter((url) => /ort\.webgpu|asyncify/.test(url)));
+    const webGpuBuild = () => demo.page.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name).filter((url) => /ort\.webgpu|asyncify/.test(url)));
     expect(await webGpuBuild()).toEqual([]); // the demo on WebGPU runs on the default build
 
     const gpuStatus = await load(files, 'webgpu');
@@ -99,6 +74,6 @@ describe('the in-place KV cache on WebGPU (SwiftShader) in the playground', () =
     const [greedy, ...sampled] = wasm;
     expect(greedy!.split(' ')).toHaveLength(FIELDS.maxSeqLen - 'bad'.length); // to the end of the context: the whole cache in use
     expect(new Set(sampled).size).toBeGreaterThan(1); // the seeds draw different tokens
-    expect(pageErrors).toEqual([]);
+    expect(demo.pageErrors).toEqual([]);
   }, SLOW);
 });

@@ -35,8 +35,16 @@ export async function openDemoOnWebGpu(app: string, timeout: number): Promise<We
   return !opened.unavailable && failed ? { ...opened, unavailable: `onnxruntime-web's WebGPU EP failed on SwiftShader: ${failed[1]}` } : opened;
 }
 
-/** Serves the built app at `app` (its dist/), opens it in chromium and asks the page for a WebGPU adapter. */
-export async function openWebGpuPage(app: string): Promise<WebGpuPage> {
+/** Where openWebGpuPage goes on the served app's origin, and what it sets up on the page before. */
+export interface OpenOptions {
+  /** Default '/', the app. */
+  path?: string;
+  /** Run before the page opens `path` (e.g. routes for files the app's build does not hold). */
+  prepare?: (page: Page) => Promise<void>;
+}
+
+/** Serves the built app at `app` (its dist/), opens it (or `options.path` there) in chromium and asks the page for a WebGPU adapter. */
+export async function openWebGpuPage(app: string, options: OpenOptions = {}): Promise<WebGpuPage> {
   const server: PreviewServer = await preview({ root: app, logLevel: 'silent', preview: { host: '127.0.0.1', port: 0, strictPort: false, open: false } });
   const { port } = server.httpServer.address() as AddressInfo;
   const userDataDir = await mkdtemp(join(tmpdir(), 'attend-chromium-webgpu-'));
@@ -50,7 +58,8 @@ export async function openWebGpuPage(app: string): Promise<WebGpuPage> {
   const page = context.pages()[0] ?? (await context.newPage());
   const pageErrors: string[] = [];
   page.on('pageerror', (error) => pageErrors.push(error.message));
-  await page.goto(`http://127.0.0.1:${port}/`);
+  await options.prepare?.(page);
+  await page.goto(`http://127.0.0.1:${port}${options.path ?? '/'}`);
   const adapter = await page.evaluate(async () => {
     const gpu = (navigator as { gpu?: { requestAdapter(): Promise<{ info?: { architecture?: string; vendor?: string } } | null> } }).gpu;
     if (!gpu) return 'no navigator.gpu';

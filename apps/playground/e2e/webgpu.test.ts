@@ -9,14 +9,12 @@
 // Needs `npm run build` first (turbo does it).
 
 import { readdir, readFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadSeq2SeqFolder, translate } from '@attend/runtime-onnx/node';
 import { tinyExport, tinyVitExport } from '../src/test-utils/fixtures.js';
-import { CHROMIUM, openDemoOnWebGpu, type WebGpuPage } from './webgpu-page.js';
+import { demoOnWebGpu, loadFolder } from './webgpu-demo.js';
 
 const app = dirname(dirname(fileURLToPath(import.meta.url)));
 const dist = join(app, 'dist');
@@ -24,38 +22,17 @@ const INPUT = 'march 3rd, 2021';
 /** SwiftShader compiles every shader on the CPU: the first WebGPU run of a model takes tens of seconds. */
 const SLOW = 300_000;
 
-if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing; install Debian's chromium (apt-get install -y chromium), as .ci/run does`);
-if (!existsSync(join(dist, 'index.html')) || !existsSync(join(dist, 'demo', 'config.json'))) throw new Error(`${dist} holds no built app; run the app's build first`);
-
-let browser: WebGpuPage | undefined;
-let page: Page;
-let pageErrors: string[] = [];
-/** Why WebGPU cannot be tested here (no adapter, or the EP failed), or '' when it can. */
-let unavailable = '';
-
-beforeAll(async () => {
-  browser = await openDemoOnWebGpu(app, SLOW);
-  ({ page, pageErrors, unavailable } = browser);
-}, SLOW);
-
-afterAll(async () => {
-  await browser?.close();
-});
+const demo = demoOnWebGpu(app, ['index.html', 'demo/config.json'], SLOW);
 
 /** Loads these folder files (path → bytes) on `device` through the page's file picker. */
-async function load(files: Record<string, Uint8Array>, device: 'wasm' | 'webgpu', status: string): Promise<void> {
-  await page.selectOption('#device-select', device);
-  await page.setInputFiles('#file-input', Object.entries(files).map(([path, bytes]) => ({ name: path.replace('onnx/', ''), mimeType: 'application/octet-stream', buffer: Buffer.from(bytes) })));
-  await page.waitForFunction((s) => document.querySelector('#model-status')?.textContent?.startsWith(s), status, { timeout: SLOW });
-  await expect(page.textContent('#model-status')).resolves.toMatch(new RegExp(` · device ${device}(?:,| ·|$)`));
-}
+const load = (files: Record<string, Uint8Array>, device: 'wasm' | 'webgpu', status: string): Promise<string> => loadFolder(demo.page, files, device, status, SLOW);
 
 /** Runs the loaded text model on `text`; the output's data-ids (generators) or data-probabilities (classifiers). */
 async function runText(text: string, attribute: 'data-ids' | 'data-probabilities'): Promise<string> {
-  await page.fill('#input-text', text);
-  await page.click('#run-button');
-  await page.waitForSelector('body[data-run="done"]', { timeout: SLOW });
-  return (await page.getAttribute('#output-text', attribute))!;
+  await demo.page.fill('#input-text', text);
+  await demo.page.click('#run-button');
+  await demo.page.waitForSelector('body[data-run="done"]', { timeout: SLOW });
+  return (await demo.page.getAttribute('#output-text', attribute))!;
 }
 
 function probabilities(attribute: string): number[] {
@@ -72,19 +49,19 @@ async function demoFiles(): Promise<Record<string, Uint8Array>> {
 
 describe('playground on WebGPU (SwiftShader) in chromium', () => {
   it('has a SwiftShader adapter and loads the demo on the WebGPU execution provider', ({ skip }) => {
-    if (unavailable) skip(unavailable);
-    expect(unavailable).toBe('');
+    if (demo.unavailable) skip(demo.unavailable);
+    expect(demo.unavailable).toBe('');
   });
 
   it('translates the demo on WebGPU as on WASM and as onnxruntime-node (greedy ids, KV-cache decoder)', async ({ skip }) => {
-    if (unavailable) skip(unavailable);
+    if (demo.unavailable) skip(demo.unavailable);
     const { model, tokenizer } = await loadSeq2SeqFolder(join(dist, 'demo'));
     const ids = tokenizer.encode(INPUT);
     const [expected] = await translate(model, { ids, batchSize: 1, seqLen: ids.length }, { maxNewTokens: 47 });
     await Promise.all([model.encoder.release(), model.decoder.release()]);
-    await expect(page.textContent('#model-status')).resolves.toMatch(/^Loaded demo\/: .* · device webgpu · /);
+    await expect(demo.page.textContent('#model-status')).resolves.toMatch(/^Loaded demo\/: .* · device webgpu · /);
     const webgpu = await runText(INPUT, 'data-ids');
-    await expect(page.textContent('#latency')).resolves.toMatch(/^webgpu · /);
+    await expect(demo.page.textContent('#latency')).resolves.toMatch(/^webgpu · /);
     const files = await demoFiles();
     await load(files, 'wasm', 'Loaded model: encoder-decoder');
     const wasm = await runText(INPUT, 'data-ids');
@@ -94,7 +71,7 @@ describe('playground on WebGPU (SwiftShader) in chromium', () => {
   }, SLOW);
 
   it('generates with a decoder-lm export on WebGPU as on WASM (greedy ids)', async ({ skip }) => {
-    if (unavailable) skip(unavailable);
+    if (demo.unavailable) skip(demo.unavailable);
     const files = await tinyExport('decoder-lm');
     await load(files, 'wasm', 'Loaded model: decoder-lm');
     const wasm = await runText('bad', 'data-ids');
@@ -105,7 +82,7 @@ describe('playground on WebGPU (SwiftShader) in chromium', () => {
   }, SLOW);
 
   it('runs the --optimize graphs (com.microsoft MultiHeadAttention, RotaryEmbedding, FastGelu, BiasGelu) on WebGPU as on WASM and as the standard graph', async ({ skip }) => {
-    if (unavailable) skip(unavailable);
+    if (demo.unavailable) skip(demo.unavailable);
     const hasOps = (graph: Uint8Array | undefined, ops: string[]): string[] => ops.filter((op) => !Buffer.from(graph!).includes(op));
     // A RoPE language model with gelu_new: MultiHeadAttention over the KV cache, RotaryEmbedding, FastGelu.
     const fields = { positional: 'rope', activation: 'gelu_new' } as const;
@@ -115,7 +92,7 @@ describe('playground on WebGPU (SwiftShader) in chromium', () => {
     const wasm = await runText('bad', 'data-ids');
     await load(optimized, 'webgpu', 'Loaded model: decoder-lm');
     const webgpu = await runText('bad', 'data-ids');
-    await expect(page.textContent('#latency')).resolves.toMatch(/^webgpu · /);
+    await expect(demo.page.textContent('#latency')).resolves.toMatch(/^webgpu · /);
     const standard = await tinyExport('decoder-lm', { withAttention: false, fields });
     expect(hasOps(standard['onnx/model.onnx'], ['MultiHeadAttention'])).toEqual(['MultiHeadAttention']);
     await load(standard, 'webgpu', 'Loaded model: decoder-lm');
@@ -133,11 +110,11 @@ describe('playground on WebGPU (SwiftShader) in chromium', () => {
     const pWebgpu = probabilities(await runText('fedcab', 'data-probabilities'));
     expect(Math.max(...pWasm) - Math.min(...pWasm)).toBeGreaterThan(1e-2);
     for (const [k, p] of pWasm.entries()) expect(Math.abs(pWebgpu[k]! - p), `class ${k}`).toBeLessThanOrEqual(1e-3);
-    expect(pageErrors).toEqual([]);
+    expect(demo.pageErrors).toEqual([]);
   }, SLOW);
 
   it('classifies text and images on WebGPU as on WASM (probabilities within 1e-3)', async ({ skip }) => {
-    if (unavailable) skip(unavailable);
+    if (demo.unavailable) skip(demo.unavailable);
     const text = await tinyExport('encoder-classifier');
     await load(text, 'wasm', 'Loaded model: encoder-classifier');
     const wasm = probabilities(await runText('fedcab', 'data-probabilities'));
@@ -151,20 +128,20 @@ describe('playground on WebGPU (SwiftShader) in chromium', () => {
     const classify = async (device: 'wasm' | 'webgpu'): Promise<{ pixels: string; p: number[] }> => {
       await load(image, device, 'Loaded model: vit-classifier');
       // A diagonal stroke over the 8×8 grid (28 px cells).
-      const box = (await page.locator('#image-canvas').boundingBox())!;
-      await page.mouse.move(box.x + 10, box.y + 10);
-      await page.mouse.down();
-      for (let t = 10; t < 220; t += 14) await page.mouse.move(box.x + t, box.y + t);
-      await page.mouse.up();
-      await page.click('#image-run');
-      await page.waitForSelector('body[data-run="done"]', { timeout: SLOW });
-      return { pixels: (await page.getAttribute('#image-canvas', 'data-pixels'))!, p: probabilities((await page.getAttribute('#output-text', 'data-probabilities'))!) };
+      const box = (await demo.page.locator('#image-canvas').boundingBox())!;
+      await demo.page.mouse.move(box.x + 10, box.y + 10);
+      await demo.page.mouse.down();
+      for (let t = 10; t < 220; t += 14) await demo.page.mouse.move(box.x + t, box.y + t);
+      await demo.page.mouse.up();
+      await demo.page.click('#image-run');
+      await demo.page.waitForSelector('body[data-run="done"]', { timeout: SLOW });
+      return { pixels: (await demo.page.getAttribute('#image-canvas', 'data-pixels'))!, p: probabilities((await demo.page.getAttribute('#output-text', 'data-probabilities'))!) };
     };
     const imageWasm = await classify('wasm');
     const imageWebgpu = await classify('webgpu');
     expect(imageWebgpu.pixels).toBe(imageWasm.pixels);
     expect(imageWasm.p).toHaveLength(3);
     for (const [k, p] of imageWasm.p.entries()) expect(Math.abs(imageWebgpu.p[k]! - p), `class ${k}`).toBeLessThanOrEqual(1e-3);
-    expect(pageErrors).toEqual([]);
+    expect(demo.pageErrors).toEqual([]);
   }, SLOW);
 });

@@ -3,7 +3,8 @@
 // fetching the buffers (bound as the present outputs, which onnxruntime-node copies back whole
 // every call). A graph exported before those outputs existed still runs through the bound
 // buffers. Both give the same logits, buffers and tokens (greedy, seeded sampling, beam search,
-// left-padded prompts).
+// left-padded prompts). A step GroupQueryAttention refuses (several new tokens after a past, in
+// more than one row) is refused in one line before the run.
 
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { setupBackend, type TransformerModel } from '@attend/transformer';
@@ -117,6 +118,29 @@ describe('shared-cache graph: new_key_values', () => {
     }) as never);
     await expect(current.runSharedCache({ inputIds: { data: [1, 5, 7], batchSize: 1, seqLen: 3 } }, buffers(1, MAX_LEN), 0)).rejects.toThrow(`new keys or values [1,1,3,${D}] do not fit a cache of [1,${H},${MAX_LEN},${D}] at position 0`);
     expect(spy).toHaveBeenCalledTimes(1);
+  });
+
+  it("refuses, in one line and before running, several new tokens after a past in more than one row (GroupQueryAttention's limit); one row takes them", async () => {
+    const ids = [1, 5, 7, 4, 9, 3, 8, 6];
+    // One row: 2 tokens after 2 give the logits of two one-token calls.
+    const chunked = buffers(1, MAX_LEN);
+    const stepped = buffers(1, MAX_LEN);
+    await current.runSharedCache({ inputIds: { data: ids.slice(0, 2), batchSize: 1, seqLen: 2 } }, chunked, 0);
+    const two = await current.runSharedCache({ inputIds: { data: ids.slice(2, 4), batchSize: 1, seqLen: 2 } }, chunked, 2);
+    await current.runSharedCache({ inputIds: { data: ids.slice(0, 2), batchSize: 1, seqLen: 2 } }, stepped, 0);
+    const third = await current.runSharedCache({ inputIds: { data: ids.slice(2, 3), batchSize: 1, seqLen: 1 } }, stepped, 2);
+    const fourth = await current.runSharedCache({ inputIds: { data: ids.slice(3, 4), batchSize: 1, seqLen: 1 } }, stepped, 3);
+    expect(maxAbsDiff(two.logits.data, [...third.logits.data, ...fourth.logits.data])).toBeLessThanOrEqual(1e-5);
+    // Two rows: the prompt (no past) runs; 2 more tokens after it are refused, the buffers left as they were.
+    const cache = buffers(2, MAX_LEN);
+    await current.runSharedCache({ inputIds: { data: [...ids.slice(0, 2), ...ids.slice(4, 6)], batchSize: 2, seqLen: 2 } }, cache, 0);
+    const before = cache.map((layer) => [layer.key.data.slice(), layer.value.data.slice()]);
+    const run = vi.spyOn(current.ortSession.session, 'run');
+    await expect(current.runSharedCache({ inputIds: { data: [...ids.slice(2, 4), ...ids.slice(6, 8)], batchSize: 2, seqLen: 2 } }, cache, 2)).rejects.toThrow(
+      /: 2 new tokens after a past of 2 in 2 rows; the shared-cache graph's GroupQueryAttention takes several new tokens after a past in one row only \(run one row, or one token, per call\)$/,
+    );
+    expect(run).not.toHaveBeenCalled();
+    cache.forEach((layer, i) => expect([layer.key.data, layer.value.data]).toEqual(before[i]));
   });
 
   it('generation is token-identical to the graph without them: greedy, seeded sampling, beam search, left-padded prompts', async () => {

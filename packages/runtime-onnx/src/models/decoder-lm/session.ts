@@ -157,6 +157,19 @@ export class SharedCacheLmSession extends LmCacheSession {
   }
 
   /**
+   * cachedTokens, refusing in one line the call GroupQueryAttention refuses (onnxruntime 1.30 on
+   * node's CPU and on the webgpu build's WebGPU EP, "batch_size must be 1 when sequence_length > 1
+   * and past context is given"): more than one new token after a past, in more than one row.
+   * Generation never makes it (the prompt is read with an empty past, then one token per call); a
+   * caller splits such a call by rows or tokens.
+   */
+  private sharedCacheTokens(feeds: Omit<CachedFeeds, 'past'>, pastLength: number): Record<string, Tensor> {
+    const { batchSize: B, seqLen: T } = feeds.inputIds;
+    if (pastLength > 0 && T > 1 && B > 1) throw new ShapeError(`${this.source}: ${T} new tokens after a past of ${pastLength} in ${B} rows; the shared-cache graph's GroupQueryAttention takes several new tokens after a past in one row only (run one row, or one token, per call)`);
+    return this.cachedTokens(feeds, pastLength);
+  }
+
+  /**
    * The logits [B, T, V] of the new tokens after `pastLength` positions filled in `cache`, one
    * GPU tensor [B, H, C, D] per layer key and value (gpu-cache.ts), each bound as the layer's
    * past and present: the graph writes the new keys and values into them on the device.
@@ -165,7 +178,7 @@ export class SharedCacheLmSession extends LmCacheSession {
     const c = this.config;
     if (!this.gpuCache) throw new OnnxModelError(`${this.source}: GPU buffers are for device 'webgpu' over onnxruntime-web's webgpu build (webGpuCacheSessions), not '${this.device}'`);
     if (cache.length !== c.numDecoderLayers) throw new ShapeError(`past has ${cache.length} layers, expected ${c.numDecoderLayers}`);
-    const tensors = this.cachedTokens(feeds, pastLength);
+    const tensors = this.sharedCacheTokens(feeds, pastLength);
     const { batchSize: B, seqLen: T } = feeds.inputIds;
     const dims = [B, c.numHeads, cache[0]?.key.dims[2] ?? 0, c.dModel / c.numHeads];
     if (pastLength + T > dims[2]!) throw new ShapeError(`past length ${pastLength} + ${T} new tokens exceeds the cache's capacity ${dims[2]}`);
@@ -194,7 +207,7 @@ export class SharedCacheLmSession extends LmCacheSession {
     const capacity = Math.min(cache[0]?.key.dims[2] ?? 0, c.maxSeqLen);
     const dims = [feeds.inputIds.batchSize, H, capacity, D];
     if (cache.length !== c.numDecoderLayers) throw new ShapeError(`past has ${cache.length} layers, expected ${c.numDecoderLayers}`);
-    const tensors = this.cachedTokens(feeds, pastLength);
+    const tensors = this.sharedCacheTokens(feeds, pastLength);
     const T = feeds.inputIds.seqLen;
     if (inPlace ? pastLength + T > capacity : pastLength !== capacity) {
       throw new ShapeError(inPlace ? `past length ${pastLength} + ${T} new tokens exceeds the cache's capacity ${capacity}` : `past length ${pastLength}, but the cache holds ${capacity} positions (on ${this.device} it holds the filled ones alone)`);
