@@ -2,10 +2,11 @@
 // test rows of --digits-csv (the digits never seen in training: caption-data.ts's split), the
 // model's canvas, --scene-digits and --clutter, seeded by --seed. Greedy captions, run
 // --batch-size scenes at a time (scenes are drawn a batch at a time too, so memory stays flat
-// in --scenes); exact match and corpus BLEU (13a tokens, as translation's), overall and by the
-// number of digits in the scene (= words in its caption); and the teacher-forced test loss (the
-// reference captions fed to the decoder word by word: mean cross-entropy per caption token, the
-// end token included, and its perplexity), which follows a hard captioner's --hard-inference.
+// in --scenes); exact match, corpus BLEU-4 (13a tokens, as translation's) and BLEU-2 (captions of
+// a few words rarely share a 4-gram), overall and by the number of digits in the scene (= words
+// in its caption); and the teacher-forced test loss (the reference captions fed to the decoder
+// word by word: mean cross-entropy per caption token, the end token included, and its
+// perplexity), which follows a hard captioner's --hard-inference.
 
 import { addBleuStatistics, bleuFromStatistics, bleuStatistics, digitRowsOf, digitScenes, makeSeq2SeqBatch, nllFromLogits, perplexity, type BleuStatistics, type ImageToTextConfig, type Tokenizer } from '@attend/core';
 import { readDigits, sceneShape, type CaptionFlags } from './caption-data.js';
@@ -35,7 +36,7 @@ const add = (s: Score, outputs: string[], references: string[]): Score => {
   return { scenes: s.scenes + outputs.length, exact: s.exact + outputs.filter((out, i) => out === references[i]).length, bleu: s.bleu ? addBleuStatistics(s.bleu, b) : b };
 };
 
-const metrics = (s: Score) => ({ scenes: s.scenes, exactMatch: s.exact / s.scenes, bleu: bleuFromStatistics(s.bleu!).score });
+const metrics = (s: Score) => ({ scenes: s.scenes, exactMatch: s.exact / s.scenes, bleu: bleuFromStatistics(s.bleu!).score, bleu2: bleuFromStatistics(s.bleu!, { maxOrder: 2 }).score });
 
 /** The teacher-forced loss's sums: NLL (nats), tokens scored (words and end tokens) and the scenes they come from. */
 interface LossSum {
@@ -111,12 +112,13 @@ export async function evalCaptions(runner: ModelRunner, config: ImageToTextConfi
   const percent = (x: number) => `${(100 * x).toFixed(2)}%`;
   return {
     examples: total.scenes,
-    metrics: { exactMatch: total.exactMatch, bleu: total.bleu, ...loss.metrics, byDigits: groups, scenes: { ...shape, count, seed, digitsCsv: o.digitsCsv } },
+    metrics: { exactMatch: total.exactMatch, bleu: total.bleu, bleu2: total.bleu2, ...loss.metrics, byDigits: groups, scenes: { ...shape, count, seed, digitsCsv: o.digitsCsv } },
     rows: [
       ['exact match', percent(total.exactMatch), `(${all.exact.toLocaleString('en-US')}/${total.scenes.toLocaleString('en-US')}; greedy captions of test scenes, digits never seen in training)`],
       ['BLEU', total.bleu.toFixed(2), '(corpus BLEU-4, 13a tokens: 0 when no caption has 4 words)'],
+      ['BLEU-2', total.bleu2.toFixed(2), '(corpus BLEU over 1- and 2-grams: 0 when no caption has 2 words)'],
       loss.row,
-      ...groups.map((g): [string, string, string] => [`${g.digits} digit${g.digits === 1 ? '' : 's'}`, percent(g.exactMatch), `exact match of ${g.scenes.toLocaleString('en-US')} scenes; BLEU ${g.bleu.toFixed(2)}`]),
+      ...groups.map((g): [string, string, string] => [`${g.digits} digit${g.digits === 1 ? '' : 's'}`, percent(g.exactMatch), `exact match of ${g.scenes.toLocaleString('en-US')} scenes; BLEU ${g.bleu.toFixed(2)}, BLEU-2 ${g.bleu2.toFixed(2)}`]),
     ] as [string, string, string?][],
   };
 }
