@@ -116,7 +116,7 @@ export async function evalCaptions(runner: ModelRunner, config: ImageToTextConfi
     rows: [
       ['exact match', percent(total.exactMatch), `(${all.exact.toLocaleString('en-US')}/${total.scenes.toLocaleString('en-US')}; greedy captions of test scenes, digits never seen in training)`],
       ['BLEU', total.bleu.toFixed(2), '(corpus BLEU-4, 13a tokens: 0 when no caption has 4 words)'],
-      ['BLEU-2', total.bleu2.toFixed(2), '(corpus BLEU over 1- and 2-grams: 0 when no caption has 2 words)'],
+      ['BLEU-2', total.bleu2.toFixed(2), '(corpus BLEU over 1- and 2-grams, weights 1/2: 0 when no output shares a 2-gram with its reference)'],
       loss.row,
       ...groups.map((g): [string, string, string] => [`${g.digits} digit${g.digits === 1 ? '' : 's'}`, percent(g.exactMatch), `exact match of ${g.scenes.toLocaleString('en-US')} scenes; BLEU ${g.bleu.toFixed(2)}, BLEU-2 ${g.bleu2.toFixed(2)}`]),
     ] as [string, string, string?][],
