@@ -7,9 +7,11 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { digitRowsOf, digitScenes, imageToTextConfig, readCsvClassification, tokenizerFromJSON } from '@attend/core';
+import { captionTask, crossEntropy, loadCheckpoint, setupBackend } from '@attend/transformer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attend } from './test-utils/attend.js';
-import { checkBench, checkEvalAgrees, checkInferAgrees, csvRow, SCENE_H as H, SCENE_W as W, scene, trainLstmCaptioner, wordLines, writePng } from './test-utils/caption-scenes.js';
+import { checkBench, checkEvalAgrees, checkInferAgrees, csvRow, SCENE_H as H, SCENE_W as W, scene, trainLstmCaptioner, wordLines, writePng, type CaptionEvalJson } from './test-utils/caption-scenes.js';
 
 let dir = '';
 let digits = '';
@@ -42,7 +44,47 @@ describe('the image-captioner through infer, eval, attention and bench', () => {
     expect((await checkEvalAgrees(run, exported, digits, 40)).strategy).toBe('greedy');
     const text = await attend(['eval', exported, '--digits-csv', digits, '--scenes', '10', '--scene-digits', '2']);
     expect(text.stdout).toMatch(/^exact match +\d+\.\d\d% +\(\d+\/10; greedy captions of test scenes/m);
-    expect(text.stdout).toMatch(/^2 digits +\d+\.\d\d% +exact match of 10 scenes; BLEU \d+\.\d\d$/m);
+    expect(text.stdout).toMatch(/^2 digits +\d+\.\d\d% +exact match of 10 scenes; BLEU \d+\.\d\d, BLEU-2 \d+\.\d\d$/m);
+    expect(text.stdout).toMatch(/^test loss +\d+\.\d{4} +\(teacher-forced cross-entropy, nats per caption token with the end token; perplexity \d+\.\d{3}; 30 tokens of 10 scenes\)$/m);
+  }, 120_000);
+
+  it("eval: the test loss is the trainer's teacher-forced cross-entropy of the same scenes (tfjs crossEntropy over caption-task batches)", async () => {
+    const r = await attend(['eval', run, '--digits-csv', digits, '--scenes', '12', '--scene-digits', '1-2', '--batch-size', '12', '--json']);
+    expect(r.stderr).toBe('');
+    const { metrics } = JSON.parse(r.stdout) as CaptionEvalJson;
+    await setupBackend();
+    const { model, config, tokenizer } = await loadCheckpoint(run);
+    // eval's one batch of 12 scenes: seed 1 · 1,000,003 + 0 (caption-eval.ts).
+    const scenes = digitScenes(digitRowsOf(await readCsvClassification(digits), 'test'), { count: 12, seed: 1_000_003, height: H, width: W, minDigits: 1, maxDigits: 2, clutter: 0 });
+    const images = scenes.map((s) => ({ pixels: s.pixels, caption: s.caption }));
+    const captioner = imageToTextConfig(config, 'test');
+    const batch = captionTask(images, images, tokenizerFromJSON(tokenizer!, 'tokenizer.json'), captioner, { batchSize: 12, seed: 1 }).nextBatch(0);
+    const { logits } = model.forward(batch.input, batch.target);
+    const loss = crossEntropy(logits.reshape([-1, captioner.vocabSize]), batch.labels, { weights: batch.labelWeights });
+    expect(metrics.loss).toBeCloseTo(loss.dataSync()[0]!, 5);
+    expect(metrics.lossTokens).toBe(batch.labelWeights!.reduce((a, b) => a + b, 0));
+    model.dispose();
+  }, 120_000);
+
+  it("eval: scenes with more words than the decoder writes are left out of the test loss, and the line says how many", async () => {
+    const one = join(dir, 'one-digit');
+    const t = await attend(['train', '--task', 'digit-scenes', '--digits-csv', digits, '--captioner', 'none', '--steps', '2', '--eval-every', '2', '--d-model', '8', '--batch-size', '4', '--examples', '16', '--dev-size', '4', '--canvas', `${H}x${W}`, '--scene-digits', '1', '--out', one]);
+    expect(t.code).toBe(0);
+    // Trained on one digit: maxSeqLen 3, captions of at most 2 words.
+    const r = await attend(['eval', one, '--digits-csv', digits, '--scenes', '12', '--scene-digits', '1-3', '--json']);
+    expect(r.stderr).toBe('');
+    const { metrics } = JSON.parse(r.stdout) as CaptionEvalJson;
+    const three = metrics.byDigits.find((g) => g.digits === 3)!.scenes;
+    expect(three).toBeGreaterThan(0);
+    expect(metrics.lossScenes).toBe(12 - three);
+    expect(metrics.lossTokens).toBe(metrics.byDigits.reduce((n, g) => n + (g.digits < 3 ? (g.digits + 1) * g.scenes : 0), 0));
+    const text = await attend(['eval', one, '--digits-csv', digits, '--scenes', '12', '--scene-digits', '1-3']);
+    expect(text.stdout).toContain(`of ${12 - three} scenes; ${three} scenes of more than 2 words, the decoder's longest caption, left out)\n`);
+    const none = await attend(['eval', one, '--digits-csv', digits, '--scenes', '4', '--scene-digits', '3', '--json']);
+    expect(JSON.parse(none.stdout).metrics).toMatchObject({ lossTokens: 0, lossScenes: 0 });
+    expect(JSON.parse(none.stdout).metrics.loss).toBeUndefined();
+    const noneText = await attend(['eval', one, '--digits-csv', digits, '--scenes', '4', '--scene-digits', '3']);
+    expect(noneText.stdout).toMatch(/^test loss +- +\(no scene's caption fits the decoder; 4 scenes of more than 2 words, the decoder's longest caption, left out\)$/m);
   }, 120_000);
 
   it.each([

@@ -1,14 +1,15 @@
 // `--hard-inference argmax|expectation` on a hard-attention image-captioner after `attend train`:
 // infer, eval and attention give the same results from the checkpoint (tfjs) and the export
 // folder (onnxruntime-node and -web) for each reading, and the two readings are not the same
-// model (their attention differs); a model without hard attention refuses the flag in one line.
+// model (their attention and eval's teacher-forced test loss differ); a model without hard
+// attention refuses the flag in one line.
 
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attend } from './test-utils/attend.js';
-import { csvRow, scene, trainLstmCaptioner, wordLines } from './test-utils/caption-scenes.js';
+import { csvRow, expectSameEval, scene, trainLstmCaptioner, wordLines, type CaptionEvalJson } from './test-utils/caption-scenes.js';
 import { tinyExport } from './test-utils/tiny-export.js';
 
 let dir = '';
@@ -56,18 +57,23 @@ describe('--hard-inference on a hard-attention captioner', () => {
     expect(overall).toBe(Math.max(argmax!, expectation!));
   });
 
-  it('eval --hard-inference: the same metrics from the checkpoint and the export for each reading, and the JSON names it', async () => {
+  it('eval --hard-inference: the same captions and test loss from the checkpoint and the export (cpu, wasm) for each reading, and the two readings lose differently', async () => {
     const args = ['--digits-csv', digits, '--scenes', '24', '--scene-digits', '1-2', '--batch-size', '12', '--json'];
+    const losses: Record<string, number> = {};
     for (const reading of ['argmax', 'expectation']) {
-      const [checkpoint, exportFolder] = await Promise.all([run, exported].map(async (model) => {
-        const r = await attend(['eval', model, ...args, '--hard-inference', reading]);
+      const [checkpoint, onCpu, onWasm] = await Promise.all([[run], [exported], [exported, '--device', 'wasm']].map(async (model) => {
+        const r = await attend(['eval', ...model, ...args, '--hard-inference', reading]);
         expect(r.stderr).toBe('');
-        return JSON.parse(r.stdout) as { hardInference: string; examples: number; metrics: unknown };
+        return JSON.parse(r.stdout) as CaptionEvalJson;
       }));
       expect(checkpoint!.hardInference).toBe(reading);
       expect(checkpoint!.examples).toBe(24);
-      expect(exportFolder!.metrics).toEqual(checkpoint!.metrics);
+      expect(checkpoint!.metrics.lossScenes).toBe(24);
+      losses[reading] = expectSameEval(checkpoint!, onCpu!);
+      expectSameEval(checkpoint!, onWasm!);
     }
+    // Exact match and BLEU are 0 for both readings after 30 steps; the loss tells them apart.
+    expect(Math.abs(losses.argmax! - losses.expectation!)).toBeGreaterThan(1e-2);
   }, 120_000);
 
   it('attention --hard-inference expectation: the same words and α from both, α unlike the arg-max reading, no location outlined', async () => {

@@ -10,6 +10,8 @@ import { resolveDevice, type Classification, type Device, type OnnxRnnSeq2SeqMod
 import { CliError, InputError } from './errors.js';
 import { folderKind } from './model-folder.js';
 import { checkHardInference, hardInferenceFlag, type HardInferenceOption } from './hard-inference.js';
+import type { TokenBatch } from '@attend/transformer';
+import { tfjsLogits } from './models/parity.js';
 
 export type InferDevice = Extract<Device, 'cpu' | 'cuda' | 'wasm'>;
 
@@ -29,6 +31,8 @@ export interface ModelRunner {
   classify(texts: readonly string[], pairs?: readonly string[]): Promise<Classification[]>;
   /** image-captioner: the caption of each of `count` images [H, W] (raw values) in `pixels`. */
   caption(pixels: Float32Array, count: number, strategy: DecodeStrategy): Promise<string[]>;
+  /** image-captioner: teacher-forced logits [B, T, V] of the captions `target` ([B, T] ids, each row starting with bos) for the `target.batchSize` images in `pixels`. */
+  captionLogits(pixels: Float32Array, target: TokenBatch): Promise<Float32Array>;
   /** vit-classifier: class probabilities of each of `count` images [C, S, S] (raw values) in `pixels`. */
   classifyImages(pixels: Float32Array, count: number): Promise<Classification[]>;
   /** decoder-lm: next-token logits [B, T, V] of `batchSize` rows of `seqLen` token ids (no padding). */
@@ -234,6 +238,9 @@ async function openCheckpoint(dir: string, run: HardInferenceOption): Promise<Mo
       const out = await translate(model, imageBatch(pixels, count, captioner), { maxNewTokens: captioner.maxSeqLen - 1, strategy });
       return out.map((ids) => textTokenizer(tokenizer, config).decode(ids));
     },
+    async captionLogits(pixels, target) {
+      return tfjsLogits(model, imageBatch(pixels, target.batchSize, captionerConfig(config)), target);
+    },
     async lmLogits(ids, batchSize, seqLen) {
       if (modelTask(config) !== 'text-generation') throw wrongPreset(config, 'generate');
       return forwardLogits(model, { ids, batchSize, seqLen });
@@ -335,6 +342,11 @@ async function openExport(dir: string, device: InferDevice, deviceId: number | u
       if (!('encoder' in sessions)) throw wrongPreset(config, 'caption images');
       const out = await translateWith(rt.onnxCaptioner(sessions, run), { pixels, batchSize: count }, { maxNewTokens: captioner.maxSeqLen - 1, strategy });
       return out.map((ids) => textTokenizer(tokenizer, config).decode(ids));
+    },
+    async captionLogits(pixels, target) {
+      captionerConfig(config);
+      if (!('encoder' in sessions)) throw wrongPreset(config, 'caption images');
+      return rt.onnxCaptionLogits(sessions, pixels, target, run);
     },
     async lmLogits(ids, batchSize, seqLen) {
       if (modelTask(config) !== 'text-generation') throw wrongPreset(config, 'generate');

@@ -3,6 +3,7 @@
 // @attend/transformer's, whose first argument is a Translator too.
 
 import { hardCaptionerConfig, ShapeError, translateWith, type Translator, type TranslateOptions } from '@attend/core';
+import type { CaptionTarget } from './models/kind.js';
 import { runtimeKind } from './models/registry.js';
 import type { SourceBatch } from './models/encoder-decoder/session.js';
 import type { CaptionRunOptions, ImageSource } from './models/image-captioner/session.js';
@@ -27,6 +28,20 @@ export function onnxCaptioner(sessions: { encoder: OnnxModel; decoder: OnnxModel
   if (!captioner) throw new ShapeError(`captioning needs a captioner's export; this model is a '${config.preset}'`);
   if (options.hardInference) hardCaptionerConfig(config, options.hardInference);
   return captioner(sessions, options);
+}
+
+/**
+ * Teacher-forced logits [B, T, V] of the captions `target` (each row starting with bos) for the
+ * images `pixels` ([B, H, W] raw values), over a captioner export's sessions of either backend: its
+ * RuntimeKind's `captionLogits` (what `export --check` compares), read as `options` says.
+ */
+export async function onnxCaptionLogits(sessions: { encoder: OnnxModel; decoder: OnnxModel }, pixels: Float32Array, target: CaptionTarget, options: CaptionRunOptions = {}): Promise<Float32Array> {
+  const config = sessions.decoder.config;
+  const captionLogits = runtimeKind(config).captionLogits;
+  if (!captionLogits) throw new ShapeError(`teacher-forced captions need a captioner's export; this model is a '${config.preset}'`);
+  if (options.hardInference) hardCaptionerConfig(config, options.hardInference);
+  const { ort, session: encoder } = sessions.encoder.ortSession;
+  return (await captionLogits(ort, { encoder, decoder: sessions.decoder.ortSession.session }, config, pixels, target, options)).logits;
 }
 
 /**

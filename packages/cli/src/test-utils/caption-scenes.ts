@@ -78,10 +78,34 @@ export async function checkInferAgrees(run: string, exported: string, dir: strin
   }
 }
 
+/** What `attend eval --digits-csv --json` reports of a captioner (the metrics these tests read). */
+export interface CaptionEvalJson {
+  examples: number;
+  strategy: string;
+  hardInference?: string;
+  metrics: { exactMatch: number; bleu: number; loss: number; perplexity: number; lossTokens: number; lossScenes: number; byDigits: { digits: number; scenes: number; exactMatch: number }[] };
+}
+
+/**
+ * The export's eval metrics against the checkpoint's: the captions' scores the same, the
+ * teacher-forced test loss within 2e-4 nats (export --check holds the logits within 1e-4, so each
+ * token's log-softmax within 2e-4), and each perplexity exp(loss). Returns the checkpoint's loss.
+ */
+export function expectSameEval(checkpoint: CaptionEvalJson, exportFolder: CaptionEvalJson): number {
+  const { loss, perplexity, ...captions } = checkpoint.metrics;
+  const { loss: exportLoss, perplexity: exportPerplexity, ...exportCaptions } = exportFolder.metrics;
+  expect(exportCaptions).toEqual(captions);
+  expect(Math.abs(exportLoss - loss)).toBeLessThanOrEqual(2e-4);
+  expect(perplexity).toBeCloseTo(Math.exp(loss), 6);
+  expect(exportPerplexity).toBeCloseTo(Math.exp(exportLoss), 6);
+  return loss;
+}
+
 /**
  * `attend eval --digits-csv` of a captioner's checkpoint and export on `scenes` test scenes of 1–2
- * digits: the same metrics from both, every scene in one digit-count group, the overall exact
- * match the groups' summed. Returns the checkpoint's report.
+ * digits: the same metrics from both (`expectSameEval`), every scene in one digit-count group, the
+ * overall exact match the groups' summed, every scene's words and end token in the test loss.
+ * Returns the checkpoint's report.
  */
 export async function checkEvalAgrees(run: string, exported: string, digits: string, scenes: number) {
   const args = ['--digits-csv', digits, '--scenes', String(scenes), '--scene-digits', '1-2', '--batch-size', '16', '--json'];
@@ -89,14 +113,16 @@ export async function checkEvalAgrees(run: string, exported: string, digits: str
   for (const model of [run, exported]) {
     const r = await attend(['eval', model, ...args]);
     expect(r.stderr).toBe('');
-    results.push(JSON.parse(r.stdout) as { examples: number; strategy: string; metrics: { exactMatch: number; bleu: number; byDigits: { digits: number; scenes: number; exactMatch: number }[] } });
+    results.push(JSON.parse(r.stdout) as CaptionEvalJson);
   }
   const [checkpoint, exportFolder] = results;
-  expect(exportFolder!.metrics).toEqual(checkpoint!.metrics);
+  expectSameEval(checkpoint!, exportFolder!);
   expect(checkpoint!.examples).toBe(scenes);
   const groups = checkpoint!.metrics.byDigits;
   expect(groups.map((g) => g.digits)).toEqual([1, 2]);
   expect(groups.reduce((n, g) => n + g.scenes, 0)).toBe(scenes);
+  expect(checkpoint!.metrics.lossScenes).toBe(scenes);
+  expect(checkpoint!.metrics.lossTokens).toBe(groups.reduce((n, g) => n + (g.digits + 1) * g.scenes, 0));
   expect(groups.reduce((n, g) => n + g.exactMatch * g.scenes, 0)).toBeCloseTo(checkpoint!.metrics.exactMatch * scenes, 6);
   return checkpoint!;
 }

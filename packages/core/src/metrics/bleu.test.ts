@@ -152,6 +152,27 @@ describe('corpusBleu worked examples', () => {
     expect(corpusBleu(['the cat sat on'], ['the cat is on'], { tokenize: 'none' }).score).toBe(0);
   });
 
+  it('maxOrder 2 (BLEU-2): brevity penalty times the geometric mean of the 1- and 2-gram precisions, weights 1/2 (Papineni et al. 2002, eq. 1)', () => {
+    // Two captions, computed by hand over the corpus:
+    //   "three one" vs "three one four": unigrams 2/2, bigrams 1/1; c 2, r 3.
+    //   "five five" vs "five two": unigrams clipped to 1 of 2, bigrams 0/1; c 2, r 2.
+    //   p1 = 3/4, p2 = 1/2, c = 4 < r = 5: BP = exp(1 − 5/4).
+    const hyps = ['three one', 'five five'];
+    const refs = ['three one four', 'five two'];
+    const two = corpusBleu(hyps, refs, { maxOrder: 2 });
+    expect(two.precisions).toEqual([75, 50]);
+    close(two.brevityPenalty, Math.exp(1 - 5 / 4));
+    close(two.score, 100 * Math.exp(1 - 5 / 4) * Math.sqrt(0.75 * 0.5));
+    // No 3- or 4-gram matches: BLEU-4 is 0 on the same corpus, and its sums are the same.
+    expect(corpusBleu(hyps, refs).score).toBe(0);
+    expect(two.counts).toEqual([3, 1, 0, 0]);
+    // maxOrder 1: the unigram precision alone.
+    close(corpusBleu(hyps, refs, { maxOrder: 1 }).score, 100 * Math.exp(1 - 5 / 4) * 0.75);
+    // No bigram in the corpus at all (one-word captions): 0, as BLEU-4 without 4-grams.
+    expect(corpusBleu(['three'], ['three'], { maxOrder: 2 }).score).toBe(0);
+    for (const bad of [0, 5, 2.5]) expect(() => corpusBleu(hyps, refs, { maxOrder: bad })).toThrow(`corpusBleu: maxOrder must be an integer 1 … 4, got ${bad}`);
+  });
+
   it('validates its inputs', () => {
     expect(() => corpusBleu(['a'], ['a', 'b'])).toThrow(ShapeError);
     expect(() => corpusBleu([], [])).toThrow(DataError);

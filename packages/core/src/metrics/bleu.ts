@@ -22,12 +22,18 @@ export interface CorpusBleuOptions {
   smooth?: BleuSmooth;
   /** Numerator for smooth: 'floor'. Default 0.1 (as sacreBLEU). */
   smoothValue?: number;
+  /**
+   * N: the precisions of n = 1..N enter the geometric mean, each weighted 1/N (Papineni et al.
+   * §2.3's uniform weights). Default 4 (BLEU-4, the standard); 2 gives BLEU-2, which scores
+   * corpora of captions too short to share 4-grams.
+   */
+  maxOrder?: number;
 }
 
 export interface BleuResult {
   /** BLEU in [0, 100]. */
   score: number;
-  /** Modified n-gram precisions for n = 1..4, in percent (after smoothing). */
+  /** Modified n-gram precisions for n = 1..N (`maxOrder`, default 4), in percent (after smoothing). */
   precisions: number[];
   /** exp(1 − r/c) when the hypotheses are shorter than the references (c < r), else 1. */
   brevityPenalty: number;
@@ -127,18 +133,19 @@ export function addBleuStatistics(a: BleuStatistics, b: BleuStatistics): BleuSta
   };
 }
 
-/** BLEU from corpus sums: brevity penalty times the geometric mean of the four precisions. */
-export function bleuFromStatistics(stats: BleuStatistics, options: Pick<CorpusBleuOptions, 'smooth' | 'smoothValue'> = {}): BleuResult {
-  const { smooth = 'none', smoothValue = 0.1 } = options;
+/** BLEU from corpus sums: brevity penalty times the geometric mean of the precisions of n = 1..`maxOrder` (default 4). */
+export function bleuFromStatistics(stats: BleuStatistics, options: Pick<CorpusBleuOptions, 'smooth' | 'smoothValue' | 'maxOrder'> = {}): BleuResult {
+  const { smooth = 'none', smoothValue = 0.1, maxOrder = MAX_ORDER } = options;
   if (smooth !== 'none' && smooth !== 'exp' && smooth !== 'floor') {
     throw new DataError(`corpusBleu: smooth must be 'none', 'exp' or 'floor', got ${JSON.stringify(smooth)}`);
   }
+  if (!Number.isInteger(maxOrder) || maxOrder < 1 || maxOrder > MAX_ORDER) throw new DataError(`corpusBleu: maxOrder must be an integer 1 … ${MAX_ORDER}, got ${maxOrder}`);
   const { counts, totals, hypLength, refLength } = stats;
   const brevityPenalty = hypLength >= refLength ? 1 : hypLength > 0 ? Math.exp(1 - refLength / hypLength) : 0;
-  const precisions = new Array<number>(MAX_ORDER).fill(0);
+  const precisions = new Array<number>(maxOrder).fill(0);
   let smoothExp = 1;
   let complete = true;
-  for (let n = 0; n < MAX_ORDER; n++) {
+  for (let n = 0; n < maxOrder; n++) {
     const total = totals[n]!;
     const count = counts[n]!;
     if (total === 0) {
@@ -158,7 +165,7 @@ export function bleuFromStatistics(stats: BleuStatistics, options: Pick<CorpusBl
   }
   let score = 0;
   if (complete && precisions.every((p) => p > 0)) {
-    const meanLog = precisions.reduce((acc, p) => acc + Math.log(p), 0) / MAX_ORDER;
+    const meanLog = precisions.reduce((acc, p) => acc + Math.log(p), 0) / maxOrder;
     score = brevityPenalty * Math.exp(meanLog);
   }
   return { score, precisions, brevityPenalty, hypLength, refLength, counts: [...counts], totals: [...totals] };
