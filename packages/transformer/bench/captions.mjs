@@ -106,7 +106,7 @@ function markdown() {
     '',
     `\`npm run bench:captions\` (${meta.date}; tfjs ${meta.backend}, ${meta.cpus} cores, load average at the end ${meta.loadAtEnd.map((x) => x.toFixed(2)).join(' ')}).`,
     `Scenes ${shape.height}×${shape.width} of ${shape.minDigits}–${shape.maxDigits} digits; ${trainCount} training scenes from the training rows of digits8x8.csv, ${testCount} test scenes from held-out rows.`,
-    `Each model: image-captioner, d ${dModel}, D 64, 8×8 windows at stride 4 (5×11 grid); transformer: vision-encoder-decoder, d ${dModel}, 4 heads, d_ff ${2 * dModel}, 2 + 2 layers over 4×4 patches (6×12 + CLS); ${steps} steps of ${batchSize}, lr ${learningRate} cosine to ${learningRate / 10}; greedy captions.`,
+    `Each model: image-captioner, d ${dModel}, D 64, 8×8 windows at stride 4 (5×11 grid); transformer: vision-encoder-decoder, d ${dModel}, 4 heads, d_ff ${2 * dModel}, 2 + 2 layers over 4×4 patches (6×12 + CLS); ${steps} steps of ${batchSize}, lr ${learningRate} cosine to ${Number((learningRate / 10).toPrecision(6))}; greedy captions.`,
     '',
     `| attention | clutter | exact match | BLEU | BLEU-2 | ${digitCounts.map((n) => `${n} digit${n > 1 ? 's' : ''}`).join(' | ')} | test loss | train s | load at start |`,
     `| --- | --- | --- | --- | --- | ${digitCounts.map(() => '--- | ').join('')}--- | --- | --- |`,
