@@ -5,7 +5,7 @@
 // or missing flag, bad flag value), 130 training interrupted by Ctrl-C (checkpoint kept).
 
 import { Command, CommanderError, Option } from 'commander';
-import { HARD_INFERENCES, PRESETS, RNN_ATTENTIONS, RNN_CELLS, STN_TRANSFORMS, SYNTHETIC_CLASSIFICATION_TASKS, SYNTHETIC_TASKS } from '@attend/core';
+import { HARD_INFERENCES, HF_IMPORTERS, PRESETS, RNN_ATTENTIONS, RNN_CELLS, STN_TRANSFORMS, SYNTHETIC_CLASSIFICATION_TASKS, SYNTHETIC_TASKS } from '@attend/core';
 import { CAPTIONERS } from './models/captioner-flag.js';
 import { DIGIT_SCENES_TASK } from './caption-data.js';
 import { NODE_DEVICES } from '@attend/runtime-onnx';
@@ -51,7 +51,7 @@ Exit codes: 0 success, 1 runtime error, 2 usage error, 130 training interrupted 
 
 program
   .command('train')
-  .description('train an encoder–decoder, a decoder-only LM, an encoder classifier or a vision Transformer, checkpointing into --out')
+  .description('train a model of any kind (--preset, or chosen by the data), checkpointing into --out')
   .addOption(new Option('--preset <preset>', 'model kind (default: from the data)').choices(PRESETS))
   .option('--config <file>', 'JSON settings: ModelConfig fields and steps, batchSize, learningRate, seed, evalEvery, examples, devSize, contextLength, layers (flags override it)')
   .addOption(new Option('--task <name>', `built-in task (copy|reverse|sort|date: encoder-decoder; majority|parity: encoder-classifier; ${CLUTTERED_DIGITS_TASK}: canvases of the --images digits for the image classifiers; ${DIGIT_SCENES_TASK}: image-captioner)`).choices([...SYNTHETIC_TASKS, ...SYNTHETIC_CLASSIFICATION_TASKS, CLUTTERED_DIGITS_TASK, DIGIT_SCENES_TASK]))
@@ -165,7 +165,7 @@ other models; a model folder of the same name is replaced only with --overwrite.
 
 program
   .command('import')
-  .description('import a Hugging Face model folder (gpt2, bert, vit) as an attend checkpoint')
+  .description(`import a Hugging Face model folder (model_type ${Object.keys(HF_IMPORTERS).join(', ')}) as an attend checkpoint`)
   .argument('<folder>', 'Hugging Face model folder: config.json, model.safetensors (or model.safetensors.index.json + shards), tokenizer files')
   .requiredOption('--out <dir>', 'checkpoint folder (new or empty; an earlier checkpoint with --overwrite)')
   .option('--overwrite', 'replace an earlier checkpoint in --out', false)
@@ -299,12 +299,12 @@ program
   .option('--pairs <file>', 'translation: TSV source<TAB>reference lines')
   .option('--text <file>', 'decoder-lm: a text file')
   .option('--csv <file>', 'encoder-classifier: text,label lines (label = class id)')
-  .option('--images <file>', 'vit-classifier: CSV lines of C·S·S pixel values then the class id')
-  .option('--digits-csv <file>', 'image-captioner: digits8x8.csv; test scenes are drawn from its test rows (digits never seen in training)')
-  .option('--scenes <n>', 'image-captioner: test scenes to caption (default 400)', positiveInt)
-  .option('--scene-digits <n>', 'image-captioner: digits per scene, N or MIN-MAX (default 1-4)')
-  .option('--clutter <n>', 'image-captioner: fragments of other digits per scene (default 0)', nonNegativeInt)
-  .option('--seed <n>', 'image-captioner: seed of the test scenes (default 1)', seed)
+  .option('--images <file>', 'image classifiers: CSV lines of C·S·S pixel values then the class id')
+  .option('--digits-csv <file>', 'captioners: digits8x8.csv; test scenes are drawn from its test rows (digits never seen in training)')
+  .option('--scenes <n>', 'captioners: test scenes to caption (default 400)', positiveInt)
+  .option('--scene-digits <n>', 'captioners: digits per scene, N or MIN-MAX (default 1-4)')
+  .option('--clutter <n>', 'captioners: fragments of other digits per scene (default 0)', nonNegativeInt)
+  .option('--seed <n>', 'captioners: seed of the test scenes (default 1)', seed)
   .addOption(hardInferenceOption())
   .option('--batch-size <n>', 'rows (LM: windows) run through the model at once', positiveInt, 32)
   .addOption(new Option('--device <device>', 'export folders: onnxruntime-node cpu or cuda (falls back to cpu), or onnxruntime-web wasm').choices(NODE_DEVICES).default('cpu'))

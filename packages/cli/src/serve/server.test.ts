@@ -136,6 +136,8 @@ describe('endpoints', () => {
     const { url } = await start(folders.seq2seq);
     const greedy = await post(`${url}/v1/translate`, { text: 'hello world' });
     expect(greedy.status).toBe(200);
+    const wrong = await post(`${url}/v1/generate`, { prompt: 'hello' });
+    expect(wrong.json.error.message).toBe('this server runs an encoder-decoder export, which answers POST /v1/translate, not /v1/generate');
     expect(typeof greedy.json.text).toBe('string');
     const beam = await post(`${url}/v1/translate`, { text: 'hello world', beam: 3 });
     expect(beam.status).toBe(200);

@@ -7,6 +7,7 @@ import type { Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { MAX_SEED, pairRefusal, unknownText, unknownTextWarning, type DecodeStrategy } from '@attend/core';
+import { exportKind } from '@attend/runtime-onnx';
 import { Batcher, type Pending } from './batcher.js';
 import type { ClassifyOutput, DecodeInput, DecodeOutput, Engine, Task } from './engine.js';
 import type { TokenRow } from '../runner.js';
@@ -281,7 +282,7 @@ export function createServer(engine: Engine, limitsIn: Partial<ServeLimits> = {}
   }
 
   const wrongTask = (route: Task) => async () => {
-    throw new HttpError(404, 'task_not_served', `this server runs a ${engine.config.preset} model, which answers POST ${TASK_ROUTES[engine.task]}, not ${TASK_ROUTES[route]}`);
+    throw new HttpError(404, 'task_not_served', `this server runs ${exportKind(engine.config.preset)}, which answers POST ${TASK_ROUTES[engine.task]}, not ${TASK_ROUTES[route]}`);
   };
 
   for (const task of ['generate', 'translate'] as const) {
