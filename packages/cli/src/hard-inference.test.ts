@@ -49,7 +49,7 @@ describe('--hard-inference on a hard-attention captioner', () => {
     await expect(reading([await tinyExport(dir, 'encoder-decoder', 1, { name: 'text-json' }), 'abc'])).resolves.toBeUndefined();
   }, 120_000);
 
-  it('export --check compares the export with the checkpoint for each reading, each within 1e-4', () => {
+  it('the parity check of attend export compares the export with the checkpoint for each reading, each within 1e-4', () => {
     const m = /logit = (\S+) on 3 images \(hard attention read as argmax (\S+), expectation (\S+)\)\n/.exec(exportOutput);
     expect(m, exportOutput).not.toBeNull();
     const [overall, argmax, expectation] = m!.slice(1).map(Number);

@@ -90,10 +90,10 @@ class PastCache implements DecodeCache {
 
 /**
  * One [B, H, C, D] buffer per layer key and value, updated in place by the graph (on wasm:
- * replaced by the present outputs, C the filled positions alone). In place, the capacity C
- * grows (doubling, up to maxSeqLen) only when a call would overflow it: onnxruntime-node copies
- * every output it returns, so each call costs a copy of C positions, and C stays within twice
- * what the run holds.
+ * replaced by the present outputs, C the filled positions alone). In place, the session fetches
+ * only the new positions' keys and values (`new_key_values.*`) and writes them into these
+ * buffers, and the capacity C grows (doubling, up to maxSeqLen) only when a call would overflow
+ * it, so C stays within twice what the run holds.
  */
 class SharedCache implements DecodeCache {
   private buffers: KvCache | undefined;

@@ -33,7 +33,7 @@ export function onnxCaptioner(sessions: { encoder: OnnxModel; decoder: OnnxModel
 /**
  * Teacher-forced logits [B, T, V] of the captions `target` (each row starting with bos) for the
  * images `pixels` ([B, H, W] raw values), over a captioner export's sessions of either backend: its
- * RuntimeKind's `captionLogits` (what `export --check` compares), read as `options` says.
+ * RuntimeKind's `captionLogits` (what the parity check of `attend export` compares), read as `options` says.
  */
 export async function onnxCaptionLogits(sessions: { encoder: OnnxModel; decoder: OnnxModel }, pixels: Float32Array, target: CaptionTarget, options: CaptionRunOptions = {}): Promise<Float32Array> {
   const config = sessions.decoder.config;

@@ -1,6 +1,6 @@
 // The CLI's image-captioner (Show and Tell; Show, Attend and Tell with soft or hard attention):
 // trains on the digit-scenes task (--task digit-scenes --digits-csv FILE), scored as translations
-// are (greedy captions of the dev scenes: exact match, BLEU); `attend export --check` runs its two
+// are (greedy captions of the dev scenes: exact match, BLEU); the parity check of `attend export` runs its two
 // graphs on seeded images and captions word by word; `attend attention` draws each generated
 // word's α over the scene and `attend bench` times its export's forward, steps and whole
 // captions (models/caption.ts, shared by caption kinds).
@@ -57,7 +57,7 @@ export const IMAGE_CAPTIONER: CliKind<ImageCaptionerConfig> = {
 };
 
 /**
- * `export --check` of a captioner: seeded images and captions (bos first) through the export
+ * The parity check of `attend export` for a captioner: seeded images and captions (bos first) through the export
  * folder (runtime-onnx's `captionFolderLogits`, by its kind) and the tfjs model, the largest
  * logit difference; a hard-attention captioner's for each test-time reading (arg-max and
  * expectation), the largest of them overall.

@@ -1,6 +1,6 @@
 // CliKind: what the CLI's commands need of one model kind, in one object per kind
 // (models/<kind>.ts), all of them in CLI_KINDS (models/registry.ts). `attend train`, `attention`,
-// `export --check` (parity), `bench` and `inspect` look a kind up there and never compare preset
+// `export`'s parity check, `bench` and `inspect` look a kind up there and never compare preset
 // names; what only depends on the task (infer, generate, eval) asks core's `modelTask`.
 // Adding a kind: write models/<kind>.ts with its CliKind and add one line to CLI_KINDS (the
 // compiler asks for it). The parts kinds share are in models/train.ts, attention.ts, parity.ts
@@ -93,7 +93,7 @@ export interface ExportTimings {
   captionMs?: number;
 }
 
-/** The largest |tfjs − ORT| over the logits of a few seeded inputs (`attend export --check`). */
+/** The largest |tfjs − ORT| over the logits of a few seeded inputs (the parity check of `attend export`). */
 export interface Parity {
   /** Largest |tfjs − ORT| over every logit of every input. */
   maxAbsDiff: number;
@@ -117,7 +117,7 @@ export interface CliKind<C extends ModelConfig> {
     /** From the export folder `dir` (attention outputs: --with-attention). */
     export(dir: string, config: C, text: string, pick?: CaptionPick): Promise<KindAttention>;
   };
-  /** attend export --check: the checkpoint's `model` against the export folder `exportDir`. */
+  /** The parity check of `attend export`: the checkpoint's `model` against the export folder `exportDir`. */
   parity(t: Transformer, model: AttendModel, config: C, exportDir: string): Promise<Parity>;
   readonly bench: {
     /** Timings of one input of `ids.length` tokens (vit-classifier: one image) over an export's sessions. */

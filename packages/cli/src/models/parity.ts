@@ -1,4 +1,4 @@
-// The parts of `attend export --check` that several kinds share: seeded token rows, the tfjs
+// The parts of the parity check of `attend export` that several kinds share: seeded token rows, the tfjs
 // logits, and the largest difference.
 
 import { createRng, type TokenFields } from '@attend/core';

@@ -77,7 +77,7 @@ export function imageTraining(positions: 'patches' | 'whole' | 'glimpses'): Trai
   };
 }
 
-/** attend export --check of any image classifier: its graph on seeded images against the tfjs model. */
+/** The parity check of `attend export` on any image classifier: its graph on seeded images against the tfjs model. */
 export async function imageParity(t: Transformer, model: AttendModel, config: ImageClassifierConfig, exportDir: string): Promise<Parity> {
   const rt = await import('@attend/runtime-onnx/node');
   // Raw pixel values spread over [0, 1 / pixelScale], the range the model was trained on.

@@ -88,7 +88,7 @@ export interface CaptionEvalJson {
 
 /**
  * The export's eval metrics against the checkpoint's: the captions' scores the same, the
- * teacher-forced test loss within 2e-4 nats (export --check holds the logits within 1e-4, so each
+ * teacher-forced test loss within 2e-4 nats (the parity check of `attend export` holds the logits within 1e-4, so each
  * token's log-softmax within 2e-4), and each perplexity exp(loss). Returns the checkpoint's loss.
  */
 export function expectSameEval(checkpoint: CaptionEvalJson, exportFolder: CaptionEvalJson): number {

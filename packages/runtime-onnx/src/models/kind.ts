@@ -102,7 +102,7 @@ export interface RuntimeKind<C extends ModelConfig> {
   /**
    * A captioner's teacher-forced logits [B, T, V] (and attention rows, when it has them) of the
    * captions `target` for the images `pixels`, over its two raw ONNX Runtime sessions as
-   * transformers.js runs them (`export --check`), read as `options` says; absent for kinds that do not caption.
+   * transformers.js runs them (the parity check of `attend export`), read as `options` says; absent for kinds that do not caption.
    */
   readonly captionLogits?: (ort: OrtRuntime, sessions: { encoder: InferenceSession; decoder: InferenceSession }, config: C, pixels: Float32Array, target: CaptionTarget, options?: CaptionRunOptions) => Promise<{ logits: Float32Array; attention?: Float32Array }>;
 }

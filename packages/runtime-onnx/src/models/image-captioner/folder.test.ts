@@ -69,7 +69,7 @@ describe('image-captioner export folder on onnxruntime-node and -web', () => {
       else expect(maxAbsDiff(got.attention!, want.attention!.cross[0]!.dataSync())).toBeLessThanOrEqual(TOLERANCE);
       want.logits.dispose();
       want.attention?.cross.forEach((t) => t.dispose());
-      // ./node's captionFolderLogits (export --check) finds captionerLogits through the kind's RuntimeKind.
+      // ./node's captionFolderLogits (the parity check of `attend export`) finds captionerLogits through the kind's RuntimeKind.
       if (device === 'cpu') expect(await captionFolderLogits(dir, pixels, target)).toEqual(got);
 
       const source = { pixels, batchSize: B };

@@ -73,7 +73,7 @@ describe("hard attention's test-time reading on the ONNX decoder step", () => {
       expect(maxAbsDiff(logits.argmax!, logits.expectation!)).toBeGreaterThan(1e-3);
       // Without the option the graph reads the arg-max, as before the input existed.
       expect(maxAbsDiff((await captionerLogits(ort, raw, config, pixels, target)).logits, logits.argmax!)).toBe(0);
-      // ./node's captionFolderLogits (export --check) passes the reading on.
+      // ./node's captionFolderLogits (the parity check of `attend export`) passes the reading on.
       if (device === 'cpu') for (const hardInference of HARD_INFERENCES) expect((await captionFolderLogits(dir, pixels, target, { hardInference })).logits).toEqual(logits[hardInference]);
     } finally {
       await opened.release();
