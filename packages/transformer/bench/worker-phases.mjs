@@ -8,17 +8,22 @@
 // The phases are timed in an instrumented copy of the build's worker (node_modules/.worker-phases/
 // under this package, so that its imports resolve; removed at the end); the package has no timing code.
 // Linux only. Run after building; each run is its own child process:
-// Also the wall and process CPU time per step over windows of --window steps.
-//   node packages/transformer/bench/worker-phases.mjs [--steps 40] [--from 5] [--window 50] [--shapes train,shakespeare]
+// Also the wall and process CPU time per step over windows of --window steps, and the CPU cap:
+// 2 × (1 thread's process CPU per step) / (2 workers'), what 2 cores allow 2 workers at most.
+// --compare DIR times another build of the package (e.g. the previous commit's dist) in the same
+// rounds, alternating with this one (--dist DIR: the build to time; default the package's dist).
+//   node packages/transformer/bench/worker-phases.mjs [--steps 40] [--from 5] [--window 50] [--shapes train,shakespeare] [--rounds 1] [--compare DIR] [--out worker-phases]
 
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { args, flag, here, repoRoot, shakespearePath, strFlag, writeAtomic } from './common.mjs';
 
-const copy = join(here, '../node_modules/.worker-phases');
+const copies = join(here, '../node_modules/.worker-phases');
+const builds = { this: resolve(strFlag('dist', join(here, '../dist'))), ...(strFlag('compare') ? { compare: resolve(strFlag('compare')) } : {}) };
+const rounds = flag('rounds', 1);
 const steps = flag('steps', 40);
 /** The first step timed: the first steps compile (step 1 costs about 6 steps' CPU). */
 const from = flag('from', 5);
@@ -27,10 +32,10 @@ const window = flag('window', 50);
 /** Milliseconds of CPU this thread has run. */
 const threadCpu = () => Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e6;
 
-/** The build with its worker's step timed phase by phase (each worker appends a line per step to `$PHASES_LOG.w<index>`). */
-function instrumentedBuild() {
+/** A copy of build `dist` at `copy` with its worker's step timed phase by phase (each worker appends a line per step to `$PHASES_LOG.w<index>`). */
+function instrumentedBuild(dist, copy) {
   rmSync(copy, { recursive: true, force: true });
-  cpSync(join(here, '../dist'), join(copy, 'dist'), { recursive: true });
+  cpSync(dist, join(copy, 'dist'), { recursive: true });
   const file = join(copy, 'dist/data-parallel-worker.js');
   let code = readFileSync(file, 'utf8');
   const after = (anchor, insert) => {
@@ -55,8 +60,8 @@ const __mark = (name) => { const now = [performance.now(), __thread()]; if (name
   writeFileSync(file, code);
 }
 
-/** One run in this process: `shape`'s baby GPT on `workers` workers for `steps` steps. */
-async function child(shape, workers, log) {
+/** One run in this process: `shape`'s baby GPT on `workers` workers for `steps` steps, on the instrumented build at `copy`. */
+async function child(shape, workers, log, copy) {
   const { setupBackend, TransformerModel, train, lmTrainBatch } = await import(join(copy, 'dist/index.js'));
   const { CharTokenizer, createModelConfig, createRng, sampleLmBatch, splitText } = await import('@attend/core');
   process.env.PHASES_LOG = log;
@@ -118,30 +123,46 @@ async function child(shape, workers, log) {
 }
 
 if (args[0] === '--child') {
-  console.log(JSON.stringify(await child(args[1], Number(args[2]), args[3])));
+  console.log(JSON.stringify(await child(args[1], Number(args[2]), args[3], args[4])));
   process.exit(0);
 }
 
 if (!existsSync(shakespearePath)) throw new Error(`worker-phases: ${shakespearePath} not found`);
-instrumentedBuild();
+for (const [name, dist] of Object.entries(builds)) instrumentedBuild(dist, join(copies, name));
 const logs = mkdtempSync(join(tmpdir(), 'attend-worker-phases-'));
 const runs = [];
 const fmt = (x) => x.toFixed(1);
 try {
-  for (const shape of strFlag('shapes', 'train,shakespeare').split(',')) {
-    for (const workers of [1, 2]) {
-      const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--child', shape, String(workers), join(logs, `${shape}-${workers}`), '--steps', String(steps), '--from', String(from), '--window', String(window)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-      const r = JSON.parse(out.trim().split('\n').at(-1));
-      runs.push(r);
-      const phases = r.perWorker.map((p, w) => `worker ${w + 1}: ` + Object.entries(p).map(([k, x]) => `${k} ${fmt(x.cpuMs)}`).join(', ')).join(' | ');
-      console.log(`${shape} ${workers} worker(s), load ${fmt(r.load)}: ${fmt(r.wallMs)} ms/step, CPU ms/step main ${fmt(r.mainCpuMs)}, process ${fmt(r.processCpuMs)}, other threads ${fmt(r.otherThreadsCpuMs)}${phases ? ` | ${phases}` : ''}`);
-      for (const w of r.windows) console.log(`  steps ${w.steps}: ${fmt(w.wallMs)} ms/step, process CPU ${fmt(w.processCpuMs)} ms/step`);
+  for (let round = 0; round < rounds; round++) {
+    for (const shape of strFlag('shapes', 'train,shakespeare').split(',')) {
+      for (const build of Object.keys(builds)) {
+        for (const workers of [1, 2]) {
+          const log = join(logs, `${build}-${shape}-${workers}-${round}`);
+          const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--child', shape, String(workers), log, join(copies, build), '--steps', String(steps), '--from', String(from), '--window', String(window)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+          const r = { build, round, ...JSON.parse(out.trim().split('\n').at(-1)) };
+          runs.push(r);
+          const phases = r.perWorker.map((p, w) => `worker ${w + 1}: ` + Object.entries(p).map(([k, x]) => `${k} ${fmt(x.cpuMs)}`).join(', ')).join(' | ');
+          console.log(`${build} build, round ${round + 1}, ${shape} ${workers} worker(s), load ${fmt(r.load)}: ${fmt(r.wallMs)} ms/step, CPU ms/step main ${fmt(r.mainCpuMs)}, process ${fmt(r.processCpuMs)}, other threads ${fmt(r.otherThreadsCpuMs)}${phases ? ` | ${phases}` : ''}`);
+          for (const w of r.windows) console.log(`  steps ${w.steps}: ${fmt(w.wallMs)} ms/step, process CPU ${fmt(w.processCpuMs)} ms/step`);
+        }
+      }
     }
   }
 } finally {
   rmSync(logs, { recursive: true, force: true });
-  rmSync(copy, { recursive: true, force: true });
+  rmSync(copies, { recursive: true, force: true });
+}
+// Per build and shape, over the rounds: mean process CPU per step of 1 thread and of 2 workers, and the cap they set.
+const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const caps = [];
+for (const build of Object.keys(builds)) {
+  for (const shape of new Set(runs.map((r) => r.shape))) {
+    const cpu = (workers) => mean(runs.filter((r) => r.build === build && r.shape === shape && r.workers === workers).map((r) => r.processCpuMs));
+    const other = (workers) => mean(runs.filter((r) => r.build === build && r.shape === shape && r.workers === workers).map((r) => r.otherThreadsCpuMs));
+    caps.push({ build, shape, cpu1: cpu(1), cpu2: cpu(2), otherThreads1: other(1), otherThreads2: other(2), cpuCap: (2 * cpu(1)) / cpu(2) });
+    console.log(`${build} build, ${shape}: process CPU ms/step 1 thread ${fmt(cpu(1))}, 2 workers ${fmt(cpu(2))} (other threads ${fmt(other(1))} and ${fmt(other(2))}): CPU cap ${(2 * cpu(1) / cpu(2)).toFixed(2)}×`);
+  }
 }
 const file = join(repoRoot, 'bench/results', `${strFlag('out', 'worker-phases')}.json`);
-writeAtomic(file, JSON.stringify({ time: new Date().toISOString(), steps, from, window, runs }, null, 2) + '\n');
+writeAtomic(file, JSON.stringify({ time: new Date().toISOString(), command: `node packages/transformer/bench/worker-phases.mjs ${args.join(' ')}`, builds, steps, from, window, rounds, loadAverage: loadavg(), caps, runs }, null, 2) + '\n');
 console.log(`wrote ${file}`);

@@ -37,22 +37,28 @@ export function shardRange(length: number, index: number, count: number): [numbe
  */
 export function shardGradient(params: readonly FlatParam[], [start, end]: [number, number], g: WorkerGradients, out: Float32Array): number {
   let squares = 0;
-  params.forEach((param, p) => {
-    const from = Math.max(start, param.offset);
-    const to = Math.min(end, param.offset + param.size);
-    if (from >= to) return;
-    const sum = out.subarray(from - start, to - start);
+  // Plain loops, not forEach callbacks: a callback is a new closure each call, and V8 compiled
+  // (and on-stack replaced) each one's loop afresh every step (node --trace-opt).
+  for (let p = 0; p < params.length; p++) {
+    const [from, to] = overlap(params[p]!, start, end);
+    if (from >= to) continue;
     let first = true;
-    g.grads.forEach((grads, w) => {
-      if (!g.present[w]![p]) return;
-      if (first) sum.set(grads.subarray(from, to));
-      else for (let i = from; i < to; i++) sum[i - from] = sum[i - from]! + grads[i]!;
+    for (let w = 0; w < g.grads.length; w++) {
+      if (!g.present[w]![p]) continue;
+      const grads = g.grads[w]!;
+      if (first) out.set(grads.subarray(from, to), from - start);
+      else for (let i = from; i < to; i++) out[i - start] = out[i - start]! + grads[i]!;
       first = false;
-    });
-    if (first) return;
-    for (let i = 0; i < sum.length; i++) squares += sum[i]! * sum[i]!;
-  });
+    }
+    if (first) continue;
+    for (let i = from - start; i < to - start; i++) squares += out[i]! * out[i]!;
+  }
   return squares;
+}
+
+/** The floats [from, to) of `param` within [start, end) (empty: from >= to). */
+function overlap(param: FlatParam, start: number, end: number): [number, number] {
+  return [Math.max(start, param.offset), Math.min(end, param.offset + param.size)];
 }
 
 /** Whether any worker computed a gradient of parameter `p` (AdamW leaves the others untouched). */
@@ -77,19 +83,20 @@ export function adamWShard(
   const c1 = 1 - Math.pow(beta1, step.t);
   const c2 = 1 - Math.pow(beta2, step.t);
   const { weights, m, v } = state;
-  params.forEach((param, p) => {
-    const from = Math.max(start, param.offset);
-    const to = Math.min(end, param.offset + param.size);
-    if (from >= to || !hasGradient(grad, p)) return;
-    const decay = weightDecay > 0 && param.decay ? weightDecay : 0;
+  const { sum } = grad;
+  const { lr, scale } = step;
+  for (let p = 0; p < params.length; p++) {
+    const [from, to] = overlap(params[p]!, start, end);
+    if (from >= to || !hasGradient(grad, p)) continue;
+    const decay = weightDecay > 0 && params[p]!.decay ? weightDecay : 0;
     for (let i = from; i < to; i++) {
-      const g = Math.fround(grad.sum[i - start]! * step.scale);
+      const g = Math.fround(sum[i - start]! * scale);
       m[i] = beta1 * m[i]! + (1 - beta1) * g;
       v[i] = beta2 * v[i]! + (1 - beta2) * g * g;
       const update = m[i]! / c1 / (Math.sqrt(v[i]! / c2) + epsilon) + decay * weights[i]!;
-      weights[i] = weights[i]! - step.lr * update;
+      weights[i] = weights[i]! - lr * update;
     }
-  });
+  }
 }
 
 /** clipByGlobalNorm's factor: the gradients are scaled so their norm is at most `maxNorm` (null: not clipped). */
