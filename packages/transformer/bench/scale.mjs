@@ -79,7 +79,10 @@ function runCell(c) {
   const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--cell', JSON.stringify(c)], { encoding: 'utf8', maxBuffer: 1 << 20 });
   const last = r.stdout.trim().split('\n').at(-1);
   if (r.status === 0 && last) return JSON.parse(last);
-  return { error: (r.stderr.trim().split('\n').at(-1) || `exit ${r.status}`).slice(0, 300) };
+  // The error's own line (Node ends a crash's stderr with its version line, which says nothing).
+  const lines = r.stderr.trim().split('\n');
+  const error = lines.findLast((l) => /Error|Aborted/.test(l)) ?? lines.at(-1);
+  return { error: (error || `exit ${r.status}`).slice(0, 300) };
 }
 
 async function main() {
