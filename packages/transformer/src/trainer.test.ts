@@ -112,6 +112,25 @@ describe('train', () => {
     model.dispose();
   });
 
+  it('a step that runs the wasm heap out stops with one line naming the step and what to lower, not a crash', async () => {
+    const model = new TransformerModel(tinyConfig(), { seed: 1 }) as TransformerModel & Pick<AttendModel, 'trainingLoss'>;
+    const weight = model.namedParams()[0]!.variable;
+    model.trainingLoss = (_batch, context) => {
+      // What the tfjs wasm backend throws when a step's tensors do not fit its heap.
+      if (context.step === 3) throw new WebAssembly.RuntimeError('memory access out of bounds');
+      return tf.mean(tf.square(weight)) as tf.Scalar;
+    };
+    const failure = train(model, task.nextBatch, { steps: 5, learningRate: 1e-3, gradAccum: 2 });
+    await expect(failure).rejects.toThrow(TrainingError);
+    await expect(failure).rejects.toThrow(/^step 3: the tfjs backend ran out of memory \(memory access out of bounds\); .*gradAccum, now 2/);
+    // Any other error goes through as it was.
+    model.trainingLoss = () => {
+      throw new RangeError('something else');
+    };
+    await expect(train(model, task.nextBatch, { steps: 1, learningRate: 1e-3 })).rejects.toThrow(/^something else$/);
+    model.dispose();
+  });
+
   it('refuses worker threads for a model with its own objective (its sampling and baselines live in the model)', async () => {
     const model = new TransformerModel(tinyConfig(), { seed: 1 }) as TransformerModel & Pick<AttendModel, 'trainingLoss'>;
     model.trainingLoss = () => tf.scalar(0);

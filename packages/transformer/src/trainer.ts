@@ -179,6 +179,19 @@ export async function train(model: AttendModel, nextBatch: (step: number) => Tra
   }
 }
 
+/**
+ * The one-line error for a step whose tensors did not fit the tfjs wasm heap (at most 4 GiB):
+ * the backend's WebAssembly then fails with "memory access out of bounds" or "Aborted(…)",
+ * which would otherwise end the process with a stack trace. Undefined for any other error.
+ * `attend train` estimates the memory before it starts (core's trainingMemory); a library
+ * caller learns it here, at the step that ran out.
+ */
+function heapExhausted(error: unknown, step: number, gradAccum: number): TrainingError | undefined {
+  const message = error instanceof Error ? error.message : String(error);
+  if (!/memory access out of bounds|^Aborted\(|Cannot enlarge memory|out of memory/i.test(message)) return undefined;
+  return new TrainingError(`step ${step}: the tfjs backend ran out of memory (${message.split('\n')[0]}); a step must fit the wasm heap (at most 4 GiB): split the batch into more micro-batches (gradAccum, now ${gradAccum}) or lower the batch size or context (core's trainingMemory estimates a step)`);
+}
+
 /** `train`, with the steps taken by `pool`'s workers when given. */
 async function trainOn(model: AttendModel, nextBatch: (step: number) => TrainBatch, options: TrainerOptions, pool?: GradientWorkers): Promise<TrainingResult> {
   const schedule = options.schedule ?? { kind: 'constant' };
@@ -271,7 +284,13 @@ async function trainOn(model: AttendModel, nextBatch: (step: number) => TrainBat
     const step = state.step + 1;
     const batch = nextBatch(step);
     const lr = learningRate(schedule, options.learningRate, step);
-    const { loss, gradNorm } = pool ? await pool.step(batch, step, lr, optimizer) : await localStep(model, batch, step, lr, { variables, params, optimizer, gradAccum, labelSmoothing: options.labelSmoothing, clipNorm });
+    let result: { loss: number; gradNorm: number };
+    try {
+      result = pool ? await pool.step(batch, step, lr, optimizer) : await localStep(model, batch, step, lr, { variables, params, optimizer, gradAccum, labelSmoothing: options.labelSmoothing, clipNorm });
+    } catch (error) {
+      throw heapExhausted(error, step, gradAccum) ?? error;
+    }
+    const { loss, gradNorm } = result;
     if (!Number.isFinite(loss)) {
       pool?.sync(params, optimizer);
       const kept = lastGoodCheckpoint === undefined ? 'no checkpoint was written yet' : `last good checkpoint: ${options.checkpoint?.dir} (step ${lastGoodCheckpoint})`;
