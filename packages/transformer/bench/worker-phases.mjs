@@ -21,7 +21,6 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { args, flag, here, repoRoot, shakespearePath, strFlag, writeAtomic } from './common.mjs';
 
-const copies = join(here, '../node_modules/.worker-phases');
 const builds = { this: resolve(strFlag('dist', join(here, '../dist'))), ...(strFlag('compare') ? { compare: resolve(strFlag('compare')) } : {}) };
 const rounds = flag('rounds', 1);
 const steps = flag('steps', 40);
@@ -34,7 +33,6 @@ const threadCpu = () => Number(readFileSync('/proc/thread-self/schedstat', 'utf8
 
 /** A copy of build `dist` at `copy` with its worker's step timed phase by phase (each worker appends a line per step to `$PHASES_LOG.w<index>`). */
 function instrumentedBuild(dist, copy) {
-  rmSync(copy, { recursive: true, force: true });
   cpSync(dist, join(copy, 'dist'), { recursive: true });
   const file = join(copy, 'dist/data-parallel-worker.js');
   let code = readFileSync(file, 'utf8');
@@ -128,11 +126,14 @@ if (args[0] === '--child') {
 }
 
 if (!existsSync(shakespearePath)) throw new Error(`worker-phases: ${shakespearePath} not found`);
-for (const [name, dist] of Object.entries(builds)) instrumentedBuild(dist, join(copies, name));
+// The instrumented builds go in a folder of this run's own (under node_modules, so that their
+// imports resolve as the package's do), removed at the end with the logs.
+const copies = mkdtempSync(join(here, '../node_modules/.worker-phases-'));
 const logs = mkdtempSync(join(tmpdir(), 'attend-worker-phases-'));
 const runs = [];
 const fmt = (x) => x.toFixed(1);
 try {
+  for (const [name, dist] of Object.entries(builds)) instrumentedBuild(dist, join(copies, name));
   for (let round = 0; round < rounds; round++) {
     for (const shape of strFlag('shapes', 'train,shakespeare').split(',')) {
       for (const build of Object.keys(builds)) {
