@@ -8,13 +8,21 @@
 // training canvases never use. Reports held-out accuracy, parameters, forward FLOPs per image,
 // ms per image on onnxruntime-node (1 thread, batch 1) and the training time.
 //
-// Writes bench/results/where-to-look.{md,json} at the repo root; a "## Findings" section written by
-// hand at the end of the .md is kept.
+// Writes bench/results/where-to-look.{md,json} at the repo root (a "## Findings" section written by
+// hand at the end of the .md is kept) and the figures: where-to-look.svg, the test accuracy of
+// every model, translated and cluttered side by side (chance marked), and
+// where-to-look-where-<data>.svg, what each model looked at on the same few test canvases (the
+// STN's sampling grid and the image it read, the RAM's glimpses, the ViT's attention rollout,
+// the plain classifier's canvas), each panel titled with the model, the true and the predicted
+// class. All are written after each data set, with the results so far.
 //
 // Usage: node packages/cli/bench/where-to-look.mjs [--steps 800] [--batch 64] [--clutter 4] [--seed 7]
 //   [--data translated|cluttered] [--models 'canvas MLP,ViT'] [--lr 3e-3] [--out where-to-look] [--digit 8] [--fragment 4]
+//   [--test 1000] [--canvases 4] [--dir bench/results] [--figures]
 // --data runs one of the two data sets (two processes can then share the cores), --models the
 // models whose names contain one of the comma-separated parts, and --out names its files; --combine A,B (no training) writes the --out files from results/A.json and B.json.
+// --figures (no training) redraws the accuracy chart <out>.svg from <out>.json. --dir puts the
+// files in another folder than bench/results; --canvases the test canvases drawn (default 4).
 // --clutter 4 puts 4 fragments of 4 × 4 (64 pixels, the area of one 8 × 8 digit) on each
 // canvas; Mnih et al.'s cluttered MNIST has 4 of 8 × 8 around a 28 × 28 digit (a third of its area).
 // --digit 16 --fragment 5 puts the digit (scaled bilinearly) and fragments at Mnih's proportions
@@ -26,10 +34,12 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { clutteredDigits, createModelConfig, DIGIT_SIZE, createRng, flopsPerToken, imagePositions, readCsvClassification, trainDevSplit } from '@attend/core';
-import { classify, createModel, imageTrainBatch, serializeCheckpoint, setupBackend, StnModel, train } from '@attend/transformer';
+import * as transformer from '@attend/transformer';
 import { exportCheckpointFiles } from '@attend/runtime-onnx';
 import { createOnnxModel } from '@attend/runtime-onnx/node';
+import { figureSheetSvg } from '../dist/figure-sheet.js';
 import { writeFileAtomic } from '../dist/files.js';
+import { accuracyChartSvg, whereFigures } from '../dist/where-figures.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const dataPath = resolve(repoRoot, '../shared/data/digits8x8.csv');
@@ -48,8 +58,20 @@ const onlyModels = text('models', undefined)?.split(',');
 const learningRate = flag('lr', 3e-3);
 const outName = text('out', 'where-to-look');
 const combine = text('combine', undefined);
+const figuresOnly = args.includes('--figures');
+const whereCount = flag('canvases', 4);
 const line = (s = '') => process.stdout.write(`${s}\n`);
-const dir = join(repoRoot, 'bench/results');
+const dirArg = text('dir', undefined);
+if (args.includes('--dir') && (dirArg === undefined || dirArg.startsWith('--'))) {
+  line('bench:where: --dir needs a folder');
+  process.exit(2);
+}
+if (!(Number.isInteger(whereCount) && whereCount >= 0)) {
+  line(`bench:where: --canvases must be a whole number >= 0, got ${text('canvases')}`);
+  process.exit(2);
+}
+const dir = dirArg === undefined ? join(repoRoot, 'bench/results') : resolve(dirArg);
+const { classify, createModel, imageTrainBatch, serializeCheckpoint, setupBackend, StnModel, train } = transformer;
 
 /** `setup`'s digit and fragment sides; results written before the bench had --digit used the 8 × 8 digit and 4 × 4 fragments. */
 function sizes(setup) {
@@ -82,14 +104,38 @@ async function findings(path) {
   return at < 0 ? '' : `\n${old.slice(at)}`;
 }
 
-/** Writes bench/results/{name}.json and .md (keeping the .md's Findings section). */
+/** Writes {dir}/{name}.svg: the test accuracy of every model in `results`, the data sets side by side, chance (1 / classes of `models`) marked. */
+async function writeChart(name, setup, models, results) {
+  const { digit } = sizes(setup);
+  const title = `Where to look: test accuracy on ${setup.canvas}×${setup.canvas} canvases${digit === DIGIT_SIZE ? '' : ` of ${digit}×${digit} digits`} (${setup.steps} steps × ${setup.batchSize}, ${setup.testCanvases} test canvases)`;
+  const path = join(dir, `${name}.svg`);
+  await writeFileAtomic(path, await accuracyChartSvg(results, title, 1 / (models[0]?.numClasses ?? 10)));
+  return path;
+}
+
+/** Writes {dir}/{name}.json, .md (keeping the .md's Findings section) and .svg (the accuracy chart). */
 async function writeResults(name, setup, models, results) {
   await writeFileAtomic(join(dir, `${name}.json`), `${JSON.stringify({ ...setup, models, results }, null, 2)}\n`);
   const path = join(dir, `${name}.md`);
   await writeFileAtomic(path, `${markdown(setup, results)}\n${await findings(path)}`);
-  line(`wrote ${join(dir, `${name}.md`)} and .json`);
+  await writeChart(name, setup, models, results);
+  line(`wrote ${join(dir, `${name}.md`)}, .json and .svg`);
 }
 
+if (figuresOnly) {
+  const path = join(dir, `${outName}.json`);
+  if (!existsSync(path)) {
+    line(`bench:where --figures: ${path} not found (run the bench, or pass --out NAME of an existing results file)`);
+    process.exit(1);
+  }
+  const { results, models, ...setup } = JSON.parse(await readFile(path, 'utf8'));
+  if (!Array.isArray(results) || !Array.isArray(models)) {
+    line(`bench:where --figures: ${path} has no 'results' and 'models' lists`);
+    process.exit(1);
+  }
+  line(`wrote ${await writeChart(outName, setup, models, results)}`);
+  process.exit(0);
+}
 if (combine) {
   const parts = await Promise.all(combine.split(',').map(async (name) => JSON.parse(await readFile(join(dir, `${name}.json`), 'utf8'))));
   const { results: _, models: __, ...setup } = parts[0];
@@ -161,6 +207,18 @@ async function onnxMs(model) {
   }
 }
 
+/** `count` distinct indices below `n`, drawn with `seed` (a partial Fisher–Yates shuffle). */
+function pickIndices(count, n, seed) {
+  const rng = createRng(seed);
+  const order = Array.from({ length: n }, (_, i) => i);
+  for (let i = 0; i < Math.min(count, n); i++) {
+    const j = i + rng.int(n - i);
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return order.slice(0, Math.min(count, n));
+}
+
+const setup = { date: new Date().toISOString(), backend: backend.name, cpus: cpus().length, loadAverage: [load], seed, steps, batchSize, learningRate: `${learningRate} cosine (30 warm-up steps) to ${+(learningRate / 10).toPrecision(6)}`, canvas: SIZE, clutter, digitSize, fragmentSize, trainRows: trainDigits.length, testRows: testDigits.length, testCanvases: testCount };
 const results = [];
 for (const data of DATASETS) {
   const options = { size: SIZE, clutter: data.clutter, digitSize, fragmentSize };
@@ -171,6 +229,9 @@ for (const data of DATASETS) {
     set.forEach((c, i) => out.set(c.pixels, i * SIZE * SIZE));
     return out;
   };
+  // The test canvases every model of this data set is drawn on.
+  const shown = pickIndices(whereCount, testSet.length, seed + 2).map((i) => testSet[i]);
+  const where = [];
   for (const spec of MODELS) {
     const config = createModelConfig(spec.config);
     const model = createModel(config, { seed });
@@ -207,9 +268,14 @@ for (const data of DATASETS) {
     const row = { data: data.name, clutter: data.clutter, model: spec.name, preset: config.preset, accuracy, parameters: model.parameterCount(), flopsPerImage: imageFlops(config), onnxMsPerImage: ms, trainSeconds, finalTrainLoss: finalLoss, ...(meanZoom !== undefined ? { stnMeanScale: meanZoom } : {}), ...(reward !== undefined ? { finalReward: reward } : {}) };
     results.push(row);
     line(`${data.name.padEnd(10)} ${spec.name.padEnd(22)} accuracy ${(100 * accuracy).toFixed(1).padStart(5)}%  loss ${finalLoss.toFixed(3)}  ${row.parameters.toLocaleString('en-US')} params  ${(row.flopsPerImage / 1e6).toFixed(2)} MFLOPs  ${ms.toFixed(3)} ms/image  trained in ${trainSeconds.toFixed(0)} s${meanZoom !== undefined ? `  θ scale ${meanZoom.toFixed(2)}` : ''}${reward !== undefined ? `  reward ${reward.toFixed(2)}` : ''}`);
+    if (shown.length > 0) where.push(await whereFigures(transformer, model, spec.name, shown));
     model.dispose();
   }
+  await writeResults(outName, setup, MODELS.map((m) => m.config), results);
+  if (where.length > 0) {
+    const path = join(dir, `${outName}-where-${data.name}.svg`);
+    const title = `What each model looked at: ${shown.length} ${data.name} test canvases (seed ${seed + 2}) after ${steps} steps × ${batchSize}`;
+    await writeFileAtomic(path, figureSheetSvg(title, where));
+    line(`wrote ${path}`);
+  }
 }
-
-const setup = { date: new Date().toISOString(), backend: backend.name, cpus: cpus().length, loadAverage: [load], seed, steps, batchSize, learningRate: `${learningRate} cosine (30 warm-up steps) to ${+(learningRate / 10).toPrecision(6)}`, canvas: SIZE, clutter, digitSize, fragmentSize, trainRows: trainDigits.length, testRows: testDigits.length, testCanvases: testCount };
-await writeResults(outName, setup, MODELS.map((m) => m.config), results);

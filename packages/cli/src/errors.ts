@@ -14,6 +14,9 @@ export class CliError extends Error {
   }
 }
 
+/** What `attend attention` says of a kind that has no attention or picture to draw (the plain canvas classifier reads the whole image). */
+export class NothingToDrawError extends CliError {}
+
 /** A problem with one input (numbered from 1 among the inputs of one call); `shifted` renumbers it for a later batch. */
 export class InputError extends CliError {
   constructor(

@@ -36,6 +36,14 @@ describe('captionAttentionSvg', () => {
     expect(svg).not.toContain('stroke="red"');
   });
 
+  it('a figure without words draws the images alone, with no legend', () => {
+    const svg = captionAttentionSvg([{ ...row(false), words: [], alphas: [] }], 'images');
+    expect(svg).toContain('>image</text>');
+    expect(svg).not.toContain('weight at a pixel');
+    // The height leaves no room for a legend: the title, one row (4 px × 3 + 40).
+    expect(svg).toContain(`height="${40 + 4 * 3 + 40}"`);
+  });
+
   it('hard attention outlines the arg-max window of each word', () => {
     const svg = captionAttentionSvg([row(true)], 'hard');
     const boxes = [...svg.matchAll(/<rect x="(\d+)" y="\d+" width="12" height="12" fill="none" stroke="red"/g)].map((m) => Number(m[1]));

@@ -4,8 +4,8 @@
 // add up) — on the one colour scale of attend's heatmaps (attention-colors.ts), the image in
 // grey over it and the word under the panel; hard attention also outlines the location it took
 // (the arg-max). One row of panels per captioned image; one legend for the whole figure, since
-// every panel shares the scale. An SVG string: the CLI's `attend attention` and bench:captions
-// both draw it.
+// every panel shares the scale (none when no row has a word: the images alone). An SVG string:
+// the CLI's `attend attention`, bench:captions and bench:where (the ViT's rollout) draw it.
 
 import { attentionColor, attentionLegendStops, rgbHex } from './attention-colors.js';
 import { decodeRows, type RowOutputs, type StepOutputs } from './decoding.js';
@@ -128,9 +128,11 @@ export function captionAttentionSvg(rows: readonly CaptionAttentionRow[], title:
   const panelW = Math.max(...rows.map((r) => r.width * px));
   const panelH = Math.max(...rows.map((r) => r.height * px));
   const panels = Math.max(...rows.map((r) => r.words.length)) + 1;
+  // The legend only when some row has a word's panel (a row without words shows its image alone).
+  const legend = rows.some((r) => r.alphas.length > 0);
   const W = Math.max(20 + panels * (panelW + gap), 560);
   const rowH = panelH + 40;
-  const H = 40 + rows.length * rowH + 34;
+  const H = 40 + rows.length * rowH + (legend ? 34 : 0);
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
@@ -171,12 +173,14 @@ export function captionAttentionSvg(rows: readonly CaptionAttentionRow[], title:
       parts.push(`<text x="${x0}" y="${y0 + 30 + panelH}">${xml(r.words[t] ?? '')}</text>`);
     });
   });
-  const ly = H - 24;
-  parts.push(`<text x="10" y="${ly + 10}">weight at a pixel (Σ α of the windows over it):</text>`);
-  attentionLegendStops(max, 5).forEach((s, i) => {
-    parts.push(`<rect x="${280 + i * 56}" y="${ly}" width="14" height="12" fill="${rgbHex(s.color)}" stroke="#999"/>`, `<text x="${298 + i * 56}" y="${ly + 10}">${s.weight.toFixed(2)}</text>`);
-  });
-  if (rows.some((r) => r.hard)) parts.push(`<text x="${280 + 5 * 56}" y="${ly + 10}">red: the location taken</text>`);
+  if (legend) {
+    const ly = H - 24;
+    parts.push(`<text x="10" y="${ly + 10}">weight at a pixel (Σ α of the windows over it):</text>`);
+    attentionLegendStops(max, 5).forEach((s, i) => {
+      parts.push(`<rect x="${280 + i * 56}" y="${ly}" width="14" height="12" fill="${rgbHex(s.color)}" stroke="#999"/>`, `<text x="${298 + i * 56}" y="${ly + 10}">${s.weight.toFixed(2)}</text>`);
+    });
+    if (rows.some((r) => r.hard)) parts.push(`<text x="${280 + 5 * 56}" y="${ly + 10}">red: the location taken</text>`);
+  }
   parts.push('</svg>');
   return `${parts.join('\n')}\n`;
 }

@@ -4,7 +4,7 @@
 // input and the image it read (stn-figure.ts); the plain classifier has nothing to draw.
 
 import type { CanvasClassifierConfig, StnClassifierConfig } from '@attend/core';
-import { CliError } from '../errors.js';
+import { CliError, NothingToDrawError } from '../errors.js';
 import { imageInputs } from '../inputs.js';
 import { withPngLines } from '../png-input.js';
 import { predicted } from './attention.js';
@@ -21,7 +21,7 @@ function stnAttention(config: StnClassifierConfig, pixels: Float32Array, logits:
 }
 
 const nothingToDraw = (what: string) => async (): Promise<KindAttention> => {
-  throw new CliError(`${what}: a canvas-classifier reads the whole canvas; it has no attention or sampling grid to draw`);
+  throw new NothingToDrawError(`${what}: a canvas-classifier reads the whole canvas; it has no attention or sampling grid to draw`);
 };
 
 export const CANVAS_CLASSIFIER: CliKind<CanvasClassifierConfig> = {
