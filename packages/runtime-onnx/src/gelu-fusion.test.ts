@@ -6,17 +6,16 @@
 // the plain forward graph and the KV-cache graph; the logits equal tfjs's (the parity tests in
 // export.test.ts cover more).
 
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRng } from '@attend/core';
 import { setupBackend } from '@attend/transformer';
 import { exportCheckpointFiles } from './export.js';
-import { pastName } from './graph-io.js';
 import { decodeModel } from './quantize.js';
 import { checkpointFiles, forwardOf, makeModel, MAX_LEN, maxAbsDiff, opCounts, randomBatch } from './test-utils/models.js';
+import { executedOps, lmFeeds } from './test-utils/profile.js';
 import { createOnnxModel } from './node.js';
 
 let dir: string;
@@ -27,21 +26,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-/** The op types ONNX Runtime's CPU session runs for `bytes` (level 'all', its default), counted: its profile of one run. */
-async function executedOps(bytes: Uint8Array, feeds: Record<string, ort.Tensor>, name: string): Promise<Record<string, number>> {
-  const prefix = join(dir, name);
-  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, logSeverityLevel: 3, enableProfiling: true, profileFilePrefix: prefix });
-  await session.run(feeds);
-  session.endProfiling();
-  await session.release();
-  const [file] = (await readdir(dir)).filter((f) => f.startsWith(`${name}_`));
-  const counts: Record<string, number> = {};
-  for (const e of JSON.parse(await readFile(join(dir, file!), 'utf8')) as { cat: string; name: string; args: { op_name?: string } }[]) {
-    if (e.cat === 'Node' && e.name.endsWith('_kernel_time')) counts[e.args.op_name!] = (counts[e.args.op_name!] ?? 0) + 1;
-  }
-  return counts;
-}
 
 // Per activation: the op the standard graph computes it with, and the fused ops ONNX Runtime runs instead.
 const CASES = [
@@ -62,16 +46,8 @@ describe("decoder-lm: ONNX Runtime fuses the standard graph's GELU", () => {
       const onnx = await createOnnxModel(bytes, { numThreads: 1 });
       const out = await forwardOf(onnx).run({ inputIds: { data: batch.ids, batchSize: 2, seqLen: MAX_LEN }, attentionMask: { data: batch.mask, batchSize: 2, seqLen: MAX_LEN } });
       await onnx.release();
-      const B = 2;
-      const feeds: Record<string, ort.Tensor> = {
-        input_ids: new ort.Tensor('int64', BigInt64Array.from(batch.ids, BigInt), [B, MAX_LEN]),
-        attention_mask: new ort.Tensor('int64', BigInt64Array.from(batch.mask, BigInt), [B, MAX_LEN]),
-      };
-      if (kvCache) {
-        feeds['position_ids'] = new ort.Tensor('int64', BigInt64Array.from({ length: B * MAX_LEN }, (_, i) => BigInt(i % MAX_LEN)), [B, MAX_LEN]);
-        for (let i = 0; i < 2; i++) for (const part of ['key', 'value'] as const) feeds[pastName(i, part)] = new ort.Tensor('float32', new Float32Array(0), [B, 2, 0, 4]);
-      }
-      const fused = await executedOps(bytes, feeds, `${activation}-${kvCache ? 'cache' : 'forward'}`);
+      const feeds = lmFeeds(batch.ids, batch.mask, 2, MAX_LEN, kvCache ? { layers: 2, heads: 2, headDim: 4 } : undefined);
+      const fused = await executedOps(bytes, feeds, dir, `${activation}-${kvCache ? 'cache' : 'forward'}`);
       expect(fused[op] ?? 0).toBe(0);
       expect(fusedTypes.reduce((n, t) => n + (fused[t] ?? 0), 0)).toBe(2);
       const expected = model.forward(batch);

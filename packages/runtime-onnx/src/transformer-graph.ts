@@ -27,7 +27,8 @@
 // `RotaryEmbedding` for RoPE, and `FastGelu` / `BiasGelu` for gelu_new / gelu with the fc1
 // bias. Residual adds and LayerNorms stay Add + LayerNormalization: onnxruntime-node 1.30's
 // CPU SkipLayerNormalization took 2.7× their CPU time at [768, 128] (measured), and the
-// optimized baby GPT ran 1.19× faster without it (see the issue 19 notes). 'general', 'additive' and
+// optimized baby GPT ran 1.19× faster without it (see the issue 19 notes); nor does ORT fuse
+// them itself when it loads a graph, standard or fused (`sumNorm`). 'general', 'additive' and
 // 'cosine' scores keep the standard attention ops (their score functions are not MHA's), as
 // does the seq2seq decoder's cross-attention over cached keys; a fused graph has no attention
 // weight outputs.
@@ -325,7 +326,7 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
       });
       x = this.sublayer(x, `${p}.final_layer_norm`, (h) => this.feedForward(p, h));
     }
-    if (c.norm === 'pre') x = this.layerNorm(x, 'decoder.layer_norm');
+    if (c.norm === 'pre') x = this.sumNorm(x, 'decoder.layer_norm');
     g.output('logits', this.lmLogits(x), 'float32', [BATCH, 'decoder_sequence', this.vocabSize()]);
     for (let i = 0; i < L; i++) {
       const out = (cache: 'decoder' | 'encoder', part: 'key' | 'value', value: Value): void =>
@@ -392,7 +393,7 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
       const name = `${kind}.embed_positions.weight`;
       x = g.add(x, g.gather(this.table(name, () => this.w.get(name, [c.maxSeqLen, d]), [c.maxSeqLen, d]), positions));
     }
-    if (c.embeddingNorm) x = this.layerNorm(x, `${kind}.layernorm_embedding`);
+    if (c.embeddingNorm) x = this.sumNorm(x, `${kind}.layernorm_embedding`);
     return x;
   }
 
@@ -470,6 +471,19 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
     const scale = g.initializer(`${name}.weight`, 'float32', [d], this.w.get(`${name}.weight`, [d]));
     const bias = g.initializer(`${name}.bias`, 'float32', [d], this.w.get(`${name}.bias`, [d]));
     return g.layerNormalization(x, scale, bias, this.config.layerNormEps);
+  }
+
+  /**
+   * LayerNorm of a sum `x` [B, T, d] that nothing else reads (a post-norm residual, the last
+   * residual before a pre-norm stack's final norm, token + position embeddings), taken through a
+   * Reshape to [B, ·, d]: fed by the Add itself, ONNX Runtime (level 'all', when the Add's inputs
+   * have the same known shape, as in the KV-cache graph) fuses the two into com.microsoft
+   * SkipLayerNormalization, whose CPU kernel in onnxruntime-node 1.30 takes 2.4× the time of
+   * Add + LayerNormalization at [12, 64, 128] (bench/results/export-graph-gap.md). ORT's Reshape
+   * aliases its input: the view costs no copy.
+   */
+  private sumNorm(x: Value, name: string): Value {
+    return this.layerNorm(this.g.reshape(x, [0, -1, this.d]), name);
   }
 
   /** [B, T, H·D] → [B, H, T, D] */
@@ -621,7 +635,7 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
   /** Pre-norm: x + f(ln(x)); post-norm: ln(x + f(x)). */
   private sublayer(x: Value, norm: string, f: (h: Value) => Value): Value {
     if (this.config.norm === 'pre') return this.g.add(x, f(this.layerNorm(x, norm)));
-    return this.layerNorm(this.g.add(x, f(x)), norm);
+    return this.sumNorm(this.g.add(x, f(x)), norm);
   }
 
   /**
@@ -681,7 +695,7 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
       }
       x = this.sublayer(x, `${p}.final_layer_norm`, (h) => this.feedForward(p, h));
     }
-    if (c.norm === 'pre') x = this.layerNorm(x, `${kind}.layer_norm`);
+    if (c.norm === 'pre') x = this.sumNorm(x, `${kind}.layer_norm`);
     return { states: x, maps, present };
   }
 
