@@ -99,7 +99,7 @@ program
   .option('--eval-every <n>', 'evaluate on the dev set and checkpoint every n steps', positiveInt, 100)
   .option('--examples <n>', 'examples generated for --task', positiveInt, 5000)
   .option('--dev-size <n>', 'largest dev set', positiveInt, 200)
-  .option('--memory-limit <GiB>', 'memory a training step may use (default: what the tfjs wasm heap holds, 4 GiB less 10%); a batch estimated above it runs in the fewest micro-batches that fit, or with --grad-accum given is refused before it starts', positiveNumber)
+  .option('--memory-limit <GiB>', 'memory a training step may use, in each worker with --workers (default: what the tfjs wasm heap holds, 4 GiB less 10%); a batch estimated above it runs in the fewest micro-batches that fit, or with --grad-accum given is refused before it starts', positiveNumber)
   .addHelpText(
     'after',
     `

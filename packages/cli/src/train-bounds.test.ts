@@ -92,6 +92,18 @@ describe('train memory estimate', () => {
     expect(tooMany.stderr).toBe('attend: --grad-accum: 9 micro-batches cannot split a batch of 8; use at most 8\n');
   }, 90_000);
 
+  it('--workers: each worker has its own heap and half the rows, so twice the batch fits', async () => {
+    // A limit under a worker's 32 rows (one worker: fewer than 32 fit), so neither run trains.
+    const args = ['train', '--text', text, '--context-length', '32', '--d-model', '16', '--heads', '2', '--layers', '1', '--memory-limit', '0.04', '--grad-accum', '1'];
+    const one = await attend([...args, '--out', out('workers-1')]);
+    const fits = Number(/--batch-size (\d+) fits/.exec(one.stderr)?.[1]);
+    expect(fits, one.stderr).toBeGreaterThan(0);
+    expect(fits).toBeLessThan(32);
+    const two = await attend([...args, '--workers', '2', '--out', out('workers-2')]);
+    expect(two.code).toBe(2);
+    expect(two.stderr).toMatch(new RegExp(`^attend: --batch-size 64 \\(the default\\) on 2 workers \\(32 rows each\\) needs ~0\\.\\d\\d GiB per worker; --memory-limit is 0\\.04 GiB; --batch-size ${2 * fits} fits, or --grad-accum ${Math.ceil(32 / fits)} keeps the batch of 64\n$`));
+  }, 60_000);
+
   it('without --grad-accum, a batch too large is trained in the fewest micro-batches that fit, as --grad-accum would', async () => {
     const args = ['train', '--text', text, '--context-length', '32', '--d-model', '16', '--heads', '2', '--layers', '1', '--steps', '2', '--eval-every', '2', '--memory-limit', '0.05'];
     const refused = await attend([...args, '--grad-accum', '1', '--out', out('auto-refused')]);

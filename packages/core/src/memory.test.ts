@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createModelConfig, type ModelConfigInput } from './config.js';
-import { largestBatchThatFits, parameterEstimate, trainingMemory, TRAINING_MEMORY_BUDGET } from './memory.js';
+import { batchLengths, formatGiB, largestBatchThatFits, memoryFit, parameterEstimate, trainingBudget, trainingMemory, TRAINING_MEMORY_BUDGET } from './memory.js';
 import type { ModelConfig } from './models/registry.js';
 
 const common = { vocabSize: 65, dModel: 128, maxSeqLen: 256, dropout: 0 };
@@ -45,5 +45,50 @@ describe('trainingMemory', () => {
     const huge = createModelConfig({ preset: 'decoder-lm', vocabSize: 65, dModel: 4096, numHeads: 8, numDecoderLayers: 8, maxSeqLen: 64 } as ModelConfigInput);
     expect(largestBatchThatFits(huge, { context: 64, source: 64 }, TRAINING_MEMORY_BUDGET)).toBe(0);
     expect(() => trainingMemory(CONFIGS[0]!, { batchSize: 0, context: 64, source: 64 })).toThrow('batchSize: must be an integer >= 1, got 0');
+  });
+});
+
+describe('memoryFit', () => {
+  const lm = CONFIGS[0]!;
+  const at = { context: 128, source: 128 };
+  const bytes = (rows: number) => trainingMemory(lm, { ...at, batchSize: rows }).bytes;
+  // Between the estimates of 5 and 6 rows: micro-batches of at most 5 fit.
+  const budget = (bytes(5) + bytes(6)) / 2;
+
+  it('estimates the largest micro-batch of the largest share, and names the fewest micro-batches and the largest batch that fit', () => {
+    expect(memoryFit(lm, at, { batchSize: 5, gradAccum: 1, budget })).toMatchObject({ fits: true, share: 5, microBatch: 5, bytes: bytes(5) });
+    expect(memoryFit(lm, at, { batchSize: 64, gradAccum: 1, budget })).toMatchObject({ fits: false, microBatch: 64, bytes: bytes(64), largestMicroBatch: 5, gradAccum: 13, batchSize: 5 });
+    // 64 rows in 12 micro-batches: the largest has 6 rows (the trainer's split), over the budget.
+    expect(memoryFit(lm, at, { batchSize: 64, gradAccum: 12, budget })).toMatchObject({ fits: false, microBatch: 6, gradAccum: 13, batchSize: 60 });
+    expect(memoryFit(lm, at, { batchSize: 64, gradAccum: 13, budget })).toMatchObject({ fits: true, microBatch: 5 });
+  });
+
+  it('with workers each heap holds one share: 65 rows on 2 workers is 33 rows a heap', () => {
+    expect(memoryFit(lm, at, { batchSize: 65, gradAccum: 1, workers: 2, budget })).toMatchObject({ fits: false, share: 33, microBatch: 33, bytes: bytes(33), gradAccum: 7, batchSize: 10 });
+    expect(memoryFit(lm, at, { batchSize: 65, gradAccum: 7, workers: 2, budget })).toMatchObject({ fits: true, microBatch: 5 });
+    expect(memoryFit(lm, at, { batchSize: 10, gradAccum: 1, workers: 2, budget }).fits).toBe(true);
+  });
+
+  it('not even one example: no gradAccum and no batch fit', () => {
+    const fit = memoryFit(lm, at, { batchSize: 8, gradAccum: 1, budget: bytes(1) - 1 });
+    expect(fit).toMatchObject({ fits: false, largestMicroBatch: 0, gradAccum: 0, batchSize: 0 });
+    expect(fit.oneExample.bytes).toBe(bytes(1));
+  });
+
+  it("batchLengths: queries attend over the decoder's sequence, cross-attention reads the encoder's", () => {
+    expect(batchLengths({ input: 64 })).toEqual({ context: 64, source: 64 });
+    expect(batchLengths({ input: 12, target: 9 })).toEqual({ context: 9, source: 12 });
+  });
+
+  it('trainingBudget: the wasm heap less 10%, or a lower limit; no bound elsewhere unless a limit is given', () => {
+    expect(trainingBudget('wasm')).toBe(TRAINING_MEMORY_BUDGET);
+    expect(trainingBudget('wasm', 2 ** 30)).toBe(2 ** 30);
+    expect(trainingBudget('wasm', 2 ** 40)).toBe(TRAINING_MEMORY_BUDGET);
+    expect(trainingBudget('cpu')).toBe(Infinity);
+    expect(trainingBudget('webgpu', 2 ** 30)).toBe(2 ** 30);
+  });
+
+  it('formatGiB', () => {
+    expect([formatGiB(9.1 * 2 ** 30), formatGiB(0.05 * 2 ** 30), formatGiB(2 ** 20)]).toEqual(['9.1 GiB', '0.05 GiB', '1.0 MiB']);
   });
 });

@@ -63,3 +63,85 @@ export function largestBatchThatFits(config: ModelConfig, lengths: FlopsLengths,
   const perExample = TFJS_MEMORY_OVERHEAD * 4 * one.activationsPerExample;
   return Math.max(0, Math.floor((budget - (one.bytes - perExample)) / perExample));
 }
+
+/**
+ * The lengths a training batch is estimated at, from its sequences' lengths: `input` the
+ * encoder's (or the only) sequence — tokens, image patches + CLS, glimpses —, `target` the
+ * decoder's input of an encoder–decoder or captioner. Queries attend over the decoder's (or the
+ * only) sequence; cross-attention reads the encoder's.
+ */
+export function batchLengths(shape: { input: number; target?: number }): FlopsLengths {
+  return { context: shape.target ?? shape.input, source: shape.input };
+}
+
+/**
+ * The bytes a training step may use on tfjs backend `backend`: the wasm heap's training budget
+ * (wasm is the one backend whose heap is fixed), or `limit` bytes when given and lower; Infinity
+ * when nothing bounds it (then there is nothing to check).
+ */
+export function trainingBudget(backend: string, limit?: number): number {
+  return Math.min(backend === 'wasm' ? TRAINING_MEMORY_BUDGET : Infinity, limit ?? Infinity);
+}
+
+export interface MemoryFitOptions {
+  /** Rows of a step's batch. */
+  batchSize: number;
+  /** Micro-batches each worker's rows are split into (the trainer's gradAccum). */
+  gradAccum: number;
+  /** Data-parallel workers, each with its own heap and ~1/workers of the rows; default 1. */
+  workers?: number;
+  /** Bytes one heap may hold (see trainingBudget). */
+  budget: number;
+}
+
+export interface MemoryFit {
+  /** Whether the step's estimate is within the budget. */
+  fits: boolean;
+  /** Rows of the largest share of the batch one heap trains on (the batch, or one worker's). */
+  share: number;
+  /** Rows of the largest micro-batch of that share: the activations alive at once. */
+  microBatch: number;
+  /** The estimated peak bytes of one heap in the step. */
+  bytes: number;
+  /** The most rows of one micro-batch that fit (0: not even one example). */
+  largestMicroBatch: number;
+  /** The fewest micro-batches that keep the batch and fit (0: none does). */
+  gradAccum: number;
+  /** The largest batch that fits with the same gradAccum and workers (0: none does). */
+  batchSize: number;
+  /** The estimate of one example (what is left to shrink when none fits). */
+  oneExample: TrainingMemory;
+}
+
+/**
+ * Whether a training step of `batchSize` rows fits in `budget` bytes, with what does when it
+ * does not: its rows are split over the workers (each its own heap), each worker's share into
+ * gradAccum micro-batches of consecutive rows (the trainer's split: the largest is the ceiling).
+ * The one decision both `attend train` and the library's `train` take before a first step.
+ */
+export function memoryFit(config: ModelConfig, lengths: FlopsLengths, options: MemoryFitOptions): MemoryFit {
+  const { batchSize, gradAccum, workers = 1, budget } = options;
+  const share = Math.ceil(batchSize / workers);
+  const microBatch = Math.ceil(share / gradAccum);
+  const { bytes } = trainingMemory(config, { ...lengths, batchSize: microBatch });
+  const largestMicroBatch = largestBatchThatFits(config, lengths, budget);
+  return {
+    fits: bytes <= budget,
+    share,
+    microBatch,
+    bytes,
+    largestMicroBatch,
+    gradAccum: largestMicroBatch > 0 ? Math.ceil(share / Math.min(largestMicroBatch, share)) : 0,
+    batchSize: largestMicroBatch * gradAccum * workers,
+    oneExample: trainingMemory(config, { ...lengths, batchSize: 1 }),
+  };
+}
+
+const MiB = 1024 ** 2;
+const GiB = 1024 ** 3;
+
+/** Bytes for a message: GiB, two decimals under 1 GiB and one above; MiB under 0.01 GiB. */
+export function formatGiB(bytes: number): string {
+  if (bytes < 0.01 * GiB) return `${(bytes / MiB).toFixed(1)} MiB`;
+  return `${(bytes / GiB).toFixed(bytes < GiB ? 2 : 1)} GiB`;
+}

@@ -55,6 +55,9 @@ async function cell(c) {
   const stamps = [];
   await train(model, nextBatch, {
     steps: c.maxSteps, learningRate: 1e-3, logEvery: 1, workers: c.workers, signal: controller.signal,
+    // The grid finds where the wasm heap really runs out: the trainer's estimate (an upper bound)
+    // would refuse d 256 × 6 and d 384 × 4 at context 256 on one worker, which ran.
+    memoryLimit: Infinity,
     onProgress: (e) => {
       if (e.type !== 'step') return;
       stamps.push(performance.now());

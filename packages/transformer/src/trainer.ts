@@ -3,7 +3,7 @@
 // It never prints: progress goes to the `onProgress` callback the caller passes.
 
 import * as tf from '@tensorflow/tfjs-core';
-import { AttendError } from '@attend/core';
+import { AttendError, batchLengths, formatGiB, memoryFit, trainingBudget, WASM_HEAP_BYTES, type ModelConfig } from '@attend/core';
 import { crossEntropy, lengthWeights } from './loss.js';
 import type { TokenBatch } from './model.js';
 import type { AttendModel } from './models.js';
@@ -124,6 +124,16 @@ export interface TrainerOptions {
    * model must be one `createModel` builds from its config. Default 1: no threads.
    */
   workers?: number;
+  /**
+   * Bytes a training step may use (in each worker's heap with `workers`). Before the first step,
+   * core's estimate of that step (`memoryFit`: from the model's config and the first batch's rows
+   * and lengths, one micro-batch of each worker's share) is checked against it, and a step over it
+   * is refused with a TrainingError naming the gradAccum (or the batch) that fits. Default: on the
+   * tfjs wasm backend its heap's training budget (core's TRAINING_MEMORY_BUDGET, 4 GiB less 10%);
+   * on other backends no check. Infinity: no check (the estimate is an upper bound: a step it
+   * refuses may still fit the heap).
+   */
+  memoryLimit?: number;
   /** Evaluate every this many steps (and at the end); default: only at the end. */
   evalEvery?: number;
   evaluate?: (model: AttendModel, step: number) => Promise<Record<string, number>> | Record<string, number>;
@@ -168,32 +178,51 @@ export class TrainingError extends AttendError {
 export async function train(model: AttendModel, nextBatch: (step: number) => TrainBatch, options: TrainerOptions): Promise<TrainingResult> {
   const workers = options.workers ?? 1;
   if (!Number.isInteger(workers) || workers < 1) throw new TrainingError(`workers: ${workers} is not allowed; expected an integer >= 1`);
-  if (workers === 1) return trainOn(model, nextBatch, options);
   // Worker copies would sample with the same step seed and keep their own baselines.
-  if (model.trainingLoss) throw new TrainingError(`workers: ${workers}; a model with its own training objective (trainingLoss) trains on one thread`);
-  const pool = await startWorkers(model, { workers, gradAccum: options.gradAccum ?? 1, labelSmoothing: options.labelSmoothing, optimizer: new AdamW(options.optimizer), clipNorm: clipNormOf(options) });
-  try {
-    return await trainOn(model, nextBatch, options, pool);
-  } finally {
-    await pool.close();
+  if (workers > 1 && model.trainingLoss) throw new TrainingError(`workers: ${workers}; a model with its own training objective (trainingLoss) trains on one thread`);
+  const limit = options.memoryLimit;
+  if (limit !== undefined && !(limit > 0)) throw new TrainingError(`memoryLimit: ${limit} is not allowed; expected bytes > 0 (or Infinity: no check)`);
+  return trainOn(model, nextBatch, options, workers);
+}
+
+/**
+ * Refuses a step of `batch` whose memory estimate (core's memoryFit: one micro-batch of each
+ * worker's share, with the weights, gradients and moments) is over the budget — `memoryLimit`,
+ * or by default the tfjs wasm heap's — in one line naming the batch, the estimate, the budget and the
+ * gradAccum (or batch) that fits, or what to shrink when not even one example does.
+ */
+function checkMemory(config: ModelConfig, batch: TrainBatch, o: { gradAccum: number; workers: number; memoryLimit?: number }): void {
+  const budget = o.memoryLimit ?? trainingBudget(tf.getBackend());
+  if (budget === Infinity) return;
+  const lengths = batchLengths({ input: batch.input.seqLen, ...(batch.target ? { target: batch.target.seqLen } : {}) });
+  const fit = memoryFit(config, lengths, { batchSize: batch.input.batchSize, gradAccum: o.gradAccum, workers: o.workers, budget });
+  if (fit.fits) return;
+  const holds = budget === o.memoryLimit ? `memoryLimit is ${formatGiB(budget)}` : `the tfjs wasm heap holds ${formatGiB(WASM_HEAP_BYTES)} (${formatGiB(budget)} for training)`;
+  const tokens = lengths.context === lengths.source ? `${lengths.context} positions` : `source ${lengths.source}, target ${lengths.context} positions`;
+  const rows = `a batch of ${batch.input.batchSize} rows of ${tokens}`;
+  if (fit.largestMicroBatch === 0) {
+    const one = fit.oneExample;
+    throw new TrainingError(`memory: ${rows}; one example needs ~${formatGiB(one.bytes)} to train this model (${Math.round(one.parameters).toLocaleString('en-US')} parameters); ${holds}; lower dModel, the layers, the sequence length or the vocabulary`);
   }
+  const split = [o.workers > 1 && ` on ${o.workers} workers (${fit.share} rows each)`, o.gradAccum > 1 && ` in micro-batches of ${fit.microBatch}`].filter(Boolean).join('');
+  throw new TrainingError(`memory: ${rows}${split} needs ~${formatGiB(fit.bytes)}${o.workers > 1 ? ' per worker' : ''}; ${holds}; gradAccum ${fit.gradAccum} fits (micro-batches of at most ${Math.ceil(fit.share / fit.gradAccum)}), or a batch of ${fit.batchSize} rows`);
 }
 
 /**
  * The one-line error for a step whose tensors did not fit the tfjs wasm heap (at most 4 GiB):
  * the backend's WebAssembly then fails with "memory access out of bounds" or "Aborted(…)",
  * which would otherwise end the process with a stack trace. Undefined for any other error.
- * `attend train` estimates the memory before it starts (core's trainingMemory); a library
- * caller learns it here, at the step that ran out.
+ * `train` estimates the memory before its first step (checkMemory); a step the estimate passes
+ * that still runs out (a later batch longer than the first, a backend's own overhead) ends here.
  */
 function heapExhausted(error: unknown, step: number, gradAccum: number): TrainingError | undefined {
   const message = error instanceof Error ? error.message : String(error);
-  if (!/memory access out of bounds|^Aborted\(|Cannot enlarge memory|out of memory/i.test(message)) return undefined;
+  if (!/memory access out of bounds|(^|: )Aborted\(|Cannot enlarge memory|out of memory/i.test(message)) return undefined;
   return new TrainingError(`step ${step}: the tfjs backend ran out of memory (${message.split('\n')[0]}); a step must fit the wasm heap (at most 4 GiB): split the batch into more micro-batches (gradAccum, now ${gradAccum}) or lower the batch size or context (core's trainingMemory estimates a step)`);
 }
 
-/** `train`, with the steps taken by `pool`'s workers when given. */
-async function trainOn(model: AttendModel, nextBatch: (step: number) => TrainBatch, options: TrainerOptions, pool?: GradientWorkers): Promise<TrainingResult> {
+/** `train`, with the steps taken by `workers` worker threads when above 1. */
+async function trainOn(model: AttendModel, nextBatch: (step: number) => TrainBatch, options: TrainerOptions, workers: number): Promise<TrainingResult> {
   const schedule = options.schedule ?? { kind: 'constant' };
   const clipNorm = clipNormOf(options);
   const gradAccum = options.gradAccum ?? 1;
@@ -204,6 +233,7 @@ async function trainOn(model: AttendModel, nextBatch: (step: number) => TrainBat
   const variables = model.trainableVariables();
   let state: TrainerState = { step: 0, evals: [], losses: [], badEvals: 0 };
   let lastGoodCheckpoint: number | undefined;
+  let fromCheckpoint = false;
 
   if (options.resume && options.checkpoint && (await checkpointExists(options.checkpoint.dir))) {
     const dir = options.checkpoint.dir;
@@ -219,119 +249,135 @@ async function trainOn(model: AttendModel, nextBatch: (step: number) => TrainBat
     if (resumed.optimizer) optimizer.load(resumed.optimizer.step, resumed.optimizer.m, resumed.optimizer.v, params);
     if (resumed.trainerState) state = resumed.trainerState;
     lastGoodCheckpoint = state.step;
-    pool?.load(params, optimizer);
+    fromCheckpoint = true;
   }
 
-  const emit = (event: TrainingEvent): void => options.onProgress?.(event);
-  // Training time carries over a resume: elapsed = the saved runs' time + this run's.
-  const started = performance.now();
-  const elapsedBefore = state.elapsedMs ?? 0;
-  const elapsedMs = (): number => elapsedBefore + performance.now() - started;
-  // Mean training loss of the steps since the last evaluation, reported with it.
-  let lossSum = 0;
-  let lossSteps = 0;
-  const save = async (): Promise<void> => {
-    if (!options.checkpoint) return;
-    pool?.sync(params, optimizer);
-    state.elapsedMs = elapsedMs();
-    const files = await options.checkpoint.files?.(state);
-    await saveCheckpoint(options.checkpoint.dir, { model, tokenizer: options.checkpoint.tokenizer, trainerState: state, optimizer }, files);
-    lastGoodCheckpoint = state.step;
-    emit({ type: 'checkpoint', step: state.step, dir: options.checkpoint.dir });
-  };
-  const evaluate = async (): Promise<StopReason | undefined> => {
-    if (!options.evaluate) return undefined;
-    pool?.sync(params, optimizer);
-    const metrics = await options.evaluate(model, state.step);
-    state.evals.push({ step: state.step, metrics, elapsedS: Math.round(elapsedMs()) / 1000, ...(lossSteps > 0 ? { trainLoss: lossSum / lossSteps } : {}) });
-    lossSum = 0;
-    lossSteps = 0;
-    const es = options.earlyStopping;
-    let best = false;
-    if (es) {
-      const value = metrics[es.metric];
-      if (value === undefined) throw new TrainingError(`earlyStopping.metric '${es.metric}' is not among the evaluated metrics (${Object.keys(metrics).join(', ')})`);
-      const better = state.best === undefined || (es.mode === 'min' ? value < state.best.value : value > state.best.value);
-      if (better) {
-        state.best = { metric: es.metric, value, step: state.step };
-        state.badEvals = 0;
-        best = true;
-      } else {
-        state.badEvals += 1;
-      }
-      emit({ type: 'eval', step: state.step, metrics, best });
-      if (es.target !== undefined && (es.mode === 'min' ? value <= es.target : value >= es.target)) return 'target-reached';
-      if (es.patience !== undefined && state.badEvals >= es.patience) return 'early-stopping';
-    } else {
-      emit({ type: 'eval', step: state.step, metrics, best });
-    }
-    return undefined;
-  };
-
-  let reason: StopReason = 'completed';
-  let windowStart = performance.now();
-  let windowTokens = 0;
-  let yielded = started;
-  while (state.step < options.steps) {
-    if (options.signal && performance.now() - yielded >= YIELD_EVERY_MS) {
-      await nextTask();
-      yielded = performance.now();
-    }
-    if (options.signal?.aborted) {
-      reason = 'aborted';
-      break;
-    }
-    const step = state.step + 1;
-    const batch = nextBatch(step);
-    const lr = learningRate(schedule, options.learningRate, step);
-    let result: { loss: number; gradNorm: number };
-    try {
-      result = pool ? await pool.step(batch, step, lr, optimizer) : await localStep(model, batch, step, lr, { variables, params, optimizer, gradAccum, labelSmoothing: options.labelSmoothing, clipNorm });
-    } catch (error) {
-      throw heapExhausted(error, step, gradAccum) ?? error;
-    }
-    const { loss, gradNorm } = result;
-    if (!Number.isFinite(loss)) {
+  // The first step's batch, made once: its rows and lengths are estimated before any step (and
+  // before the workers start), then it is trained on.
+  let firstBatch = state.step < options.steps ? nextBatch(state.step + 1) : undefined;
+  try {
+    if (firstBatch) checkMemory(model.config, firstBatch, { gradAccum, workers, memoryLimit: options.memoryLimit });
+  } catch (error) {
+    optimizer.dispose(); // a resumed run's moments
+    throw error;
+  }
+  const pool = workers > 1 ? await startWorkers(model, { workers, gradAccum, labelSmoothing: options.labelSmoothing, optimizer: new AdamW(options.optimizer), clipNorm }) : undefined;
+  if (pool && fromCheckpoint) pool.load(params, optimizer);
+  try {
+    const emit = (event: TrainingEvent): void => options.onProgress?.(event);
+    // Training time carries over a resume: elapsed = the saved runs' time + this run's.
+    const started = performance.now();
+    const elapsedBefore = state.elapsedMs ?? 0;
+    const elapsedMs = (): number => elapsedBefore + performance.now() - started;
+    // Mean training loss of the steps since the last evaluation, reported with it.
+    let lossSum = 0;
+    let lossSteps = 0;
+    const save = async (): Promise<void> => {
+      if (!options.checkpoint) return;
       pool?.sync(params, optimizer);
-      const kept = lastGoodCheckpoint === undefined ? 'no checkpoint was written yet' : `last good checkpoint: ${options.checkpoint?.dir} (step ${lastGoodCheckpoint})`;
-      optimizer.dispose();
-      throw new TrainingError(`loss is ${loss} at step ${step}; stopped before applying that update (${kept}). Try a lower learning rate or gradient clipping.`);
-    }
-    state.step = step;
-    lossSum += loss;
-    lossSteps++;
-    windowTokens += countedLabels(batch);
-    if (step % logEvery === 0 || step === options.steps) {
-      const now = performance.now();
-      state.losses.push({ step, loss });
-      emit({ type: 'step', step, totalSteps: options.steps, loss, lr, gradNorm, tokensPerSecond: (windowTokens * 1000) / Math.max(now - windowStart, 1e-3), elapsedMs: elapsedMs() });
-      windowStart = now;
-      windowTokens = 0;
-    }
-    const evalNow = options.evalEvery !== undefined && step % options.evalEvery === 0;
-    if (evalNow) {
-      const stop = await evaluate();
-      await save();
-      if (stop) {
-        reason = stop;
+      state.elapsedMs = elapsedMs();
+      const files = await options.checkpoint.files?.(state);
+      await saveCheckpoint(options.checkpoint.dir, { model, tokenizer: options.checkpoint.tokenizer, trainerState: state, optimizer }, files);
+      lastGoodCheckpoint = state.step;
+      emit({ type: 'checkpoint', step: state.step, dir: options.checkpoint.dir });
+    };
+    const evaluate = async (): Promise<StopReason | undefined> => {
+      if (!options.evaluate) return undefined;
+      pool?.sync(params, optimizer);
+      const metrics = await options.evaluate(model, state.step);
+      state.evals.push({ step: state.step, metrics, elapsedS: Math.round(elapsedMs()) / 1000, ...(lossSteps > 0 ? { trainLoss: lossSum / lossSteps } : {}) });
+      lossSum = 0;
+      lossSteps = 0;
+      const es = options.earlyStopping;
+      let best = false;
+      if (es) {
+        const value = metrics[es.metric];
+        if (value === undefined) throw new TrainingError(`earlyStopping.metric '${es.metric}' is not among the evaluated metrics (${Object.keys(metrics).join(', ')})`);
+        const better = state.best === undefined || (es.mode === 'min' ? value < state.best.value : value > state.best.value);
+        if (better) {
+          state.best = { metric: es.metric, value, step: state.step };
+          state.badEvals = 0;
+          best = true;
+        } else {
+          state.badEvals += 1;
+        }
+        emit({ type: 'eval', step: state.step, metrics, best });
+        if (es.target !== undefined && (es.mode === 'min' ? value <= es.target : value >= es.target)) return 'target-reached';
+        if (es.patience !== undefined && state.badEvals >= es.patience) return 'early-stopping';
+      } else {
+        emit({ type: 'eval', step: state.step, metrics, best });
+      }
+      return undefined;
+    };
+
+    let reason: StopReason = 'completed';
+    let windowStart = performance.now();
+    let windowTokens = 0;
+    let yielded = started;
+    while (state.step < options.steps) {
+      if (options.signal && performance.now() - yielded >= YIELD_EVERY_MS) {
+        await nextTask();
+        yielded = performance.now();
+      }
+      if (options.signal?.aborted) {
+        reason = 'aborted';
         break;
       }
-    } else if (options.checkpoint?.every !== undefined && step % options.checkpoint.every === 0) {
-      await save();
+      const step = state.step + 1;
+      const batch = firstBatch ?? nextBatch(step);
+      firstBatch = undefined;
+      const lr = learningRate(schedule, options.learningRate, step);
+      let result: { loss: number; gradNorm: number };
+      try {
+        result = pool ? await pool.step(batch, step, lr, optimizer) : await localStep(model, batch, step, lr, { variables, params, optimizer, gradAccum, labelSmoothing: options.labelSmoothing, clipNorm });
+      } catch (error) {
+        throw heapExhausted(error, step, gradAccum) ?? error;
+      }
+      const { loss, gradNorm } = result;
+      if (!Number.isFinite(loss)) {
+        pool?.sync(params, optimizer);
+        const kept = lastGoodCheckpoint === undefined ? 'no checkpoint was written yet' : `last good checkpoint: ${options.checkpoint?.dir} (step ${lastGoodCheckpoint})`;
+        optimizer.dispose();
+        throw new TrainingError(`loss is ${loss} at step ${step}; stopped before applying that update (${kept}). Try a lower learning rate or gradient clipping.`);
+      }
+      state.step = step;
+      lossSum += loss;
+      lossSteps++;
+      windowTokens += countedLabels(batch);
+      if (step % logEvery === 0 || step === options.steps) {
+        const now = performance.now();
+        state.losses.push({ step, loss });
+        emit({ type: 'step', step, totalSteps: options.steps, loss, lr, gradNorm, tokensPerSecond: (windowTokens * 1000) / Math.max(now - windowStart, 1e-3), elapsedMs: elapsedMs() });
+        windowStart = now;
+        windowTokens = 0;
+      }
+      const evalNow = options.evalEvery !== undefined && step % options.evalEvery === 0;
+      if (evalNow) {
+        const stop = await evaluate();
+        await save();
+        if (stop) {
+          reason = stop;
+          break;
+        }
+      } else if (options.checkpoint?.every !== undefined && step % options.checkpoint.every === 0) {
+        await save();
+      }
     }
+    pool?.sync(params, optimizer);
+    const lastEval = state.evals[state.evals.length - 1];
+    const finalEval = reason === 'completed' && options.evaluate !== undefined && lastEval?.step !== state.step;
+    if (finalEval) {
+      const stop = await evaluate();
+      if (stop) reason = stop;
+    }
+    // A final evaluation is saved even at a step already checkpointed (its metrics.jsonl line).
+    if (lastGoodCheckpoint !== state.step || finalEval) await save();
+    emit({ type: 'stop', step: state.step, reason });
+    optimizer.dispose();
+    return { state, reason };
+  } finally {
+    await pool?.close();
   }
-  pool?.sync(params, optimizer);
-  const lastEval = state.evals[state.evals.length - 1];
-  const finalEval = reason === 'completed' && options.evaluate !== undefined && lastEval?.step !== state.step;
-  if (finalEval) {
-    const stop = await evaluate();
-    if (stop) reason = stop;
-  }
-  // A final evaluation is saved even at a step already checkpointed (its metrics.jsonl line).
-  if (lastGoodCheckpoint !== state.step || finalEval) await save();
-  emit({ type: 'stop', step: state.step, reason });
-  optimizer.dispose();
-  return { state, reason };
 }
 
 /** The max global gradient norm of `options` (default 1; null: no clipping). */

@@ -17,11 +17,11 @@ import {
   hasTokens,
   createModelConfig,
   featureLocations,
-  largestBatchThatFits,
+  formatGiB,
+  memoryFit,
   modelKind,
   modelTask,
-  trainingMemory,
-  TRAINING_MEMORY_BUDGET,
+  trainingBudget,
   WASM_HEAP_BYTES,
   type FlopsLengths,
   tokenizerFromJSON,
@@ -158,39 +158,35 @@ export function checkResumeSettings(s: TrainSettings, config: ModelConfig, dir: 
 
 /**
  * The micro-batches a run's step is split into so that it fits in memory, checked before the
- * model is built: the estimate (core's trainingMemory) against the tfjs wasm heap, or
- * --memory-limit. With neither --grad-accum nor the config file's gradAccum given, a batch too
- * large is split into the fewest micro-batches that fit (the same gradient, one micro-batch's
- * activations alive); otherwise a run that does not fit is refused, naming the batch size that
- * fits, or what to shrink when not even one example does.
+ * model is built: core's memoryFit (the estimate of one heap's share of the step: each worker
+ * has its own) against the tfjs wasm heap, or --memory-limit. With neither --grad-accum nor the
+ * config file's gradAccum given, a batch too large is split into the fewest micro-batches that fit
+ * (the same gradient, one micro-batch's activations alive); otherwise a run that does not fit is
+ * refused, naming the batch size that fits, or what to shrink when not even one example does.
  */
-function checkMemory(config: ModelConfig, lengths: FlopsLengths, s: TrainSettings, o: TrainCommandOptions, backend: string): number {
-  const heap = backend === 'wasm' ? TRAINING_MEMORY_BUDGET : Infinity;
-  const budget = Math.min(heap, o.memoryLimit === undefined ? Infinity : o.memoryLimit * GiB);
+function checkMemory(config: ModelConfig, lengths: FlopsLengths, s: TrainSettings, o: TrainCommandOptions, backend: string, workers: number): number {
+  const limit = o.memoryLimit === undefined ? undefined : o.memoryLimit * GiB;
+  const budget = trainingBudget(backend, limit);
   if (budget === Infinity) return s.gradAccum;
-  // Activations are those of one micro-batch (--grad-accum splits the batch).
-  const micro = Math.ceil(s.batchSize / s.gradAccum);
-  const need = trainingMemory(config, { ...lengths, batchSize: micro });
-  if (need.bytes <= budget) return s.gradAccum;
-  const fits = largestBatchThatFits(config, lengths, budget);
+  const fit = memoryFit(config, lengths, { batchSize: s.batchSize, gradAccum: s.gradAccum, workers, budget });
+  if (fit.fits) return s.gradAccum;
   const chosen = s.origin.gradAccum === 'default' || s.origin.gradAccum === undefined;
-  if (chosen && fits > 0) return Math.ceil(s.batchSize / Math.min(fits, s.batchSize));
-  const holds = o.memoryLimit !== undefined && o.memoryLimit * GiB < heap ? `--memory-limit is ${gib(budget)}` : `the tfjs wasm heap holds ${gib(WASM_HEAP_BYTES)} (${gib(budget)} for training)`;
-  const accum = fits > 0 ? Math.ceil(s.batchSize / fits) : 0;
-  if (fits === 0) {
-    const model = trainingMemory(config, { ...lengths, batchSize: 1 });
+  if (chosen && fit.gradAccum > 0) return fit.gradAccum;
+  const holds = limit !== undefined && budget === limit ? `--memory-limit is ${formatGiB(budget)}` : `the tfjs wasm heap holds ${formatGiB(WASM_HEAP_BYTES)} (${formatGiB(budget)} for training)`;
+  if (fit.largestMicroBatch === 0) {
+    const one = fit.oneExample;
     throw new CliError(
-      `the model (${Math.round(model.parameters).toLocaleString('en-US')} parameters, one example of ${lengths.context} tokens) needs ~${gib(model.bytes)} to train; ${holds}; lower --d-model, --layers${modelTask(config) === 'text-generation' ? ', --context-length' : ''} or the vocabulary`,
+      `the model (${Math.round(one.parameters).toLocaleString('en-US')} parameters, one example of ${lengths.context} tokens) needs ~${formatGiB(one.bytes)} to train; ${holds}; lower --d-model, --layers${modelTask(config) === 'text-generation' ? ', --context-length' : ''} or the vocabulary`,
       2,
     );
   }
   const batch = s.origin.batchSize === 'file' && s.file ? `${s.file}: batchSize ${s.batchSize}` : `--batch-size ${s.batchSize}${s.origin.batchSize === 'default' ? ' (the default)' : ''}`;
-  const per = s.gradAccum > 1 ? ` in micro-batches of ${micro}` : '';
-  throw new CliError(`${batch}${per} needs ~${gib(need.bytes)}; ${holds}; --batch-size ${fits} fits, or --grad-accum ${accum} keeps the batch of ${s.batchSize}`, s.origin.batchSize === 'file' ? 1 : 2);
+  const split = [workers > 1 && ` on ${workers} workers (${fit.share} rows each)`, s.gradAccum > 1 && ` in micro-batches of ${fit.microBatch}`].filter(Boolean).join('');
+  const each = workers > 1 ? ' per worker' : '';
+  throw new CliError(`${batch}${split} needs ~${formatGiB(fit.bytes)}${each}; ${holds}; --batch-size ${fit.batchSize} fits, or --grad-accum ${fit.gradAccum} keeps the batch of ${s.batchSize}`, s.origin.batchSize === 'file' ? 1 : 2);
 }
 
 const GiB = 1024 ** 3;
-const gib = (bytes: number) => `${(bytes / GiB).toFixed(bytes < GiB ? 2 : 1)} GiB`;
 
 /** The model's sizes in a few words, for the opening lines. */
 function modelShape(config: ModelConfig): string {
@@ -290,7 +286,7 @@ export async function trainCommand(o: TrainCommandOptions, fromCli: (key: keyof 
   const task = training.task(t, data, tokenizer, config, s);
 
   const backend = await t.setupBackend();
-  const gradAccum = checkMemory(config, task.lengths, s, o, backend.name);
+  const gradAccum = checkMemory(config, task.lengths, s, o, backend.name, workers);
   if (gradAccum !== s.gradAccum) workers = trainWorkers(o.workers, { ...s, gradAccum });
   const model = initial ?? t.createModel(config, { seed: s.seed });
   // Its objective samples (REINFORCE) and keeps state (baselines) in the model: one thread.
@@ -320,6 +316,8 @@ export async function trainCommand(o: TrainCommandOptions, fromCli: (key: keyof 
       steps: s.steps,
       ...(gradAccum > 1 ? { gradAccum } : {}),
       ...(workers > 1 ? { workers } : {}),
+      // The budget checkMemory took (--memory-limit lowers the wasm heap's, never raises it).
+      ...(o.memoryLimit !== undefined ? { memoryLimit: trainingBudget(backend.name, o.memoryLimit * GiB) } : {}),
       learningRate: s.learningRate,
       schedule: { kind: 'cosine', warmupSteps, totalSteps: s.steps, minLr },
       optimizer: { weightDecay: 0.01 },

@@ -2,7 +2,7 @@
 // continues prompts; its attention maps are causal self-attention; its export also times
 // cached decoding.
 
-import { splitText, type DecoderLmConfig } from '@attend/core';
+import { batchLengths, splitText, type DecoderLmConfig } from '@attend/core';
 import { CliError } from '../errors.js';
 import type { TrainData } from '../train-data.js';
 import { textSelfAttention } from './attention.js';
@@ -34,7 +34,7 @@ const TEXT_TRAINING: TrainKind<Text> = {
       describeEval: (m) => `dev loss ${m.loss!.toFixed(4)} (perplexity ${m.perplexity!.toFixed(2)})`,
       best: [DEV_LOSS],
       size: `${trainIds.length.toLocaleString('en-US')} train / ${devIds.length.toLocaleString('en-US')} dev tokens, context ${T}`,
-      lengths: { context: T, source: T },
+      lengths: batchLengths({ input: T }),
     };
   },
 };

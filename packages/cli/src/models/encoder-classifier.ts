@@ -2,7 +2,7 @@
 // of sentence pairs (token types 0 and 1; a new model gets typeVocabSize 2) (--csv), or a
 // synthetic classification --task; its attention maps are self-attention over the text.
 
-import { encoderPairIds, trainDevSplit, type EncoderClassifierConfig, type LabeledText } from '@attend/core';
+import { batchLengths, encoderPairIds, trainDevSplit, type EncoderClassifierConfig, type LabeledText } from '@attend/core';
 import { CliError } from '../errors.js';
 import type { TrainData } from '../train-data.js';
 import { textSelfAttention } from './attention.js';
@@ -39,7 +39,7 @@ const LABELLED_TEXT_TRAINING: TrainKind<LabelledTexts> = {
       nextBatch: task.nextBatch,
       ...accuracyReport(task),
       size: `${trainExamples.length} examples, dev ${dev.length}`,
-      lengths: { context: maxLen, source: maxLen },
+      lengths: batchLengths({ input: maxLen }),
     };
   },
 };

@@ -2,7 +2,7 @@
 // --task), translates; its attention maps are cross-attention, decoder and encoder
 // self-attention. PAIRS_TRAINING serves the rnn-seq2seq too.
 
-import { decodeRows, trainDevSplit, type DecodedRow, type EncoderDecoderConfig, type RnnSeq2SeqConfig, type TextPair, type TokenFields, type Tokenizer, type Translator } from '@attend/core';
+import { batchLengths, decodeRows, trainDevSplit, type DecodedRow, type EncoderDecoderConfig, type RnnSeq2SeqConfig, type TextPair, type TokenFields, type Tokenizer, type Translator } from '@attend/core';
 import type { SourceBatch } from '@attend/runtime-onnx';
 import { CliError } from '../errors.js';
 import { tokenBatch } from '../runner.js';
@@ -52,7 +52,7 @@ export const PAIRS_TRAINING: TrainKind<Pairs> = {
       nextBatch: task.nextBatch,
       ...decodedReport(task),
       size: `${trainPairs.length} pairs, dev ${dev.length}`,
-      lengths: { context: maxTgtLen + 1, source: maxSrcLen },
+      lengths: batchLengths({ input: maxSrcLen, target: maxTgtLen + 1 }),
     };
   },
 };

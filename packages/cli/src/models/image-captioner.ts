@@ -5,7 +5,7 @@
 // word's α over the scene and `attend bench` times its export's forward, steps and whole
 // captions (models/caption.ts, shared by caption kinds).
 
-import { captionerAttentionLayout, captionSourceLength, createRng, HARD_INFERENCES, hardReading, imageToTextConfig, type HardInference, type ImageCaptionerConfig, type ImageToTextConfig } from '@attend/core';
+import { batchLengths, captionerAttentionLayout, captionSourceLength, createRng, HARD_INFERENCES, hardReading, imageToTextConfig, type HardInference, type ImageCaptionerConfig, type ImageToTextConfig } from '@attend/core';
 import type { AttendModel } from '@attend/transformer';
 import { CAPTION_BENCH, captionAttentionOf } from './caption.js';
 import { CliError } from '../errors.js';
@@ -38,7 +38,7 @@ export const CAPTION_TRAINING: TrainKind<Scenes> = {
       nextBatch: task.nextBatch,
       ...decodedReport(task),
       size: `${data.train.images.length} scenes, dev ${data.dev.images.length}; ${config.imageHeight}×${config.imageWidth} pixels, ${'visualAttention' in config ? `${config.visualAttention} attention` : 'Transformer encoder–decoder'}`,
-      lengths: { context: config.maxSeqLen, source: captionSourceLength(config) },
+      lengths: batchLengths({ input: captionSourceLength(config), target: config.maxSeqLen }),
     };
   },
 };

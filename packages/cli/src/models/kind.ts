@@ -42,7 +42,7 @@ export interface KindTask {
   best: BestMetric[];
   /** What the task trains on, for the opening lines. */
   size: string;
-  /** The longest input and output of an example, for the memory estimate. */
+  /** The lengths of the task's longest batch (core's batchLengths of its longest input and decoder input), for the memory estimate. */
   lengths: FlopsLengths;
 }
 

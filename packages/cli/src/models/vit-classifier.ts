@@ -2,7 +2,7 @@
 // `attention` is one CSV line of pixel values; its maps are the CLS token's attention over the
 // patch grid, its rollout and the full self-attention.
 
-import { imageConfig, imagePositions, trainDevSplit, type ImageClassifierConfig, type VitClassifierConfig } from '@attend/core';
+import { batchLengths, imageConfig, imagePositions, trainDevSplit, type ImageClassifierConfig, type VitClassifierConfig } from '@attend/core';
 import type { AttendModel } from '@attend/transformer';
 import type { ForwardOutputs } from '@attend/runtime-onnx';
 import { CliError } from '../errors.js';
@@ -71,7 +71,7 @@ export function imageTraining(positions: 'patches' | 'whole' | 'glimpses'): Trai
             }
           : {}),
         size: `${trainImages.length} images, dev ${dev.length}; ${config.numChannels}×${config.imageSize}×${config.imageSize}${'patchSize' in config ? ` in ${G}×${G} patches of ${config.patchSize}×${config.patchSize}` : 'numGlimpses' in config ? ` in ${config.numGlimpses} glimpses of ${config.numScales} scales` : ''}`,
-        lengths: { context: n, source: n },
+        lengths: batchLengths({ input: n }),
       };
     },
   };
