@@ -197,7 +197,8 @@ function checkMemory(config: ModelConfig, batch: TrainBatch, o: { gradAccum: num
   const lengths = batchLengths({ input: batch.input.seqLen, ...(batch.target ? { target: batch.target.seqLen } : {}) });
   const fit = memoryFit(config, lengths, { batchSize: batch.input.batchSize, gradAccum: o.gradAccum, workers: o.workers, budget });
   if (fit.fits) return;
-  const holds = budget === o.memoryLimit ? `memoryLimit is ${formatGiB(budget)}` : `the tfjs wasm heap holds ${formatGiB(WASM_HEAP_BYTES)} (${formatGiB(budget)} for training)`;
+  // The estimate is an upper bound (the largest overhead measured): a caller on the default budget learns how to try anyway.
+  const holds = budget === o.memoryLimit ? `memoryLimit is ${formatGiB(budget)}` : `the tfjs wasm heap holds ${formatGiB(WASM_HEAP_BYTES)} (${formatGiB(budget)} for training; the estimate is an upper bound, memoryLimit: Infinity skips it)`;
   const tokens = lengths.context === lengths.source ? `${lengths.context} positions` : `source ${lengths.source}, target ${lengths.context} positions`;
   const rows = `a batch of ${batch.input.batchSize} rows of ${tokens}`;
   if (fit.largestMicroBatch === 0) {
