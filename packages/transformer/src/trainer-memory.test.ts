@@ -8,28 +8,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { batchLengths, CharTokenizer, copyTask, createModelConfig, trainingMemory, type EncoderDecoderConfig } from '@attend/core';
+import { batchLengths, createModelConfig, trainingMemory, type EncoderDecoderConfig } from '@attend/core';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { setupBackend } from './backend.js';
 import { GradientWorkers } from './data-parallel.js';
 import { createModel, type AttendModel } from './models.js';
 import { seq2seqTask, type Seq2SeqTask } from './seq2seq-task.js';
+import { pairs, tinyConfig, tokenizer } from './test-utils/copy-task.js';
 import { lmTrainBatch, train, TrainingError, type TrainBatch, type TrainerOptions, type TrainingEvent } from './trainer.js';
 
-const ALPHABET = 'abcdef';
-const tokenizer = CharTokenizer.fromAlphabet(ALPHABET);
-const pairs = copyTask({ count: 16, seed: 1, minLength: 3, maxLength: 5, alphabet: ALPHABET });
-const config: EncoderDecoderConfig = createModelConfig({
-  preset: 'encoder-decoder',
-  vocabSize: tokenizer.vocabSize,
-  dModel: 16,
-  numHeads: 2,
-  numEncoderLayers: 1,
-  numDecoderLayers: 1,
-  dFf: 32,
-  maxSeqLen: 16,
-  dropout: 0,
-});
+const config: EncoderDecoderConfig = tinyConfig();
 
 let task: Seq2SeqTask;
 /** The estimated bytes of a step of `rows` rows at the first batch's lengths. */

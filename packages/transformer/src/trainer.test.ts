@@ -2,7 +2,6 @@ import { cp, mkdtemp, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { CharTokenizer, copyTask, createModelConfig, type EncoderDecoderConfig } from '@attend/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setupBackend } from './backend.js';
 import type { AttendModel } from './models.js';
@@ -10,26 +9,9 @@ import { CHECKPOINT_FILES, loadCheckpoint, saveCheckpoint } from './checkpoint.j
 import { TransformerModel } from './model.js';
 import { learningRate } from './optimizer.js';
 import { seq2seqTask, type Seq2SeqTask } from './seq2seq-task.js';
+import { pairs, tinyConfig, tokenizer } from './test-utils/copy-task.js';
 import { microBatches, train, TrainingError, type TrainerOptions, type TrainingEvent } from './trainer.js';
 
-const ALPHABET = 'abcdef';
-const tokenizer = CharTokenizer.fromAlphabet(ALPHABET);
-const pairs = copyTask({ count: 16, seed: 1, minLength: 3, maxLength: 5, alphabet: ALPHABET });
-
-function tinyConfig(overrides: Partial<EncoderDecoderConfig> = {}): EncoderDecoderConfig {
-  return createModelConfig({
-    preset: 'encoder-decoder',
-    vocabSize: tokenizer.vocabSize,
-    dModel: 16,
-    numHeads: 2,
-    numEncoderLayers: 1,
-    numDecoderLayers: 1,
-    dFf: 32,
-    maxSeqLen: 16,
-    dropout: 0,
-    ...overrides,
-  });
-}
 
 let task: Seq2SeqTask;
 let root: string;
