@@ -29,6 +29,8 @@ describe('trainWorkers', () => {
     const refused = (): number => trainWorkers(4, { batchSize: 6, gradAccum: 2 });
     expect(refused).toThrow(CliError);
     expect(refused).toThrow(/^--workers: 4 workers × --grad-accum 2 cannot split a batch of 6; use at most 3$/);
+    // Micro-batches the memory estimate chose (no --grad-accum given) are named as such.
+    expect(() => trainWorkers(2, { batchSize: 5, gradAccum: 3 }, true)).toThrow(/^--workers: 2 workers × the 3 micro-batches a step needs to fit in memory cannot split a batch of 5; use at most 1 \(or a smaller model or context\)$/);
     try {
       refused();
     } catch (error) {

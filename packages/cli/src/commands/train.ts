@@ -287,7 +287,7 @@ export async function trainCommand(o: TrainCommandOptions, fromCli: (key: keyof 
 
   const backend = await t.setupBackend();
   const gradAccum = checkMemory(config, task.lengths, s, o, backend.name, workers);
-  if (gradAccum !== s.gradAccum) workers = trainWorkers(o.workers, { ...s, gradAccum });
+  if (gradAccum !== s.gradAccum) workers = trainWorkers(o.workers, { ...s, gradAccum }, true);
   const model = initial ?? t.createModel(config, { seed: s.seed });
   // Its objective samples (REINFORCE) and keeps state (baselines) in the model: one thread.
   if (model.trainingLoss && workers > 1) throw new CliError(`--workers: a ${config.preset} trains with its own objective (sampling, baselines) on one thread; drop --workers or give 1`, 2);
