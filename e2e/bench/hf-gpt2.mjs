@@ -16,7 +16,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { loadavg, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -139,7 +139,7 @@ try {
   for (const [s, g] of Object.entries(generation)) line(`${s}: attend ${g.attendMsPerToken.toFixed(2)} ms/token (in-place cache ${g.inPlaceCacheMsPerToken.toFixed(2)}), transformers.js ${g.transformersJsMsPerToken.toFixed(2)} ms/token → attend ${g.speedup.toFixed(2)}× (in-place ${g.inPlaceSpeedup.toFixed(2)}×) (median of ${rounds} rounds, ${tokens} tokens, 1 thread)`);
 
   const result = {
-    date: new Date().toISOString(), loadAverageAtStart: load, model: 'random GPT2LMHeadModel 12 × 768, vocabulary 50,257, 1,024 positions',
+    date: new Date().toISOString(), cpuModel: cpus()[0]?.model.trim(), cores: cpus().length, loadAverageAtStart: load, model: 'random GPT2LMHeadModel 12 × 768, vocabulary 50,257, 1,024 positions',
     safetensorsBytes: fileBytes, import: { ...imported, timesFile: imported.maxRssBytes / fileBytes }, export: { ...exportedStep, timesFile: exportedStep.maxRssBytes / fileBytes, graphBytes },
     exportSharedCache: { ...sharedStep, timesFile: sharedStep.maxRssBytes / fileBytes },
     generation: { tokens, rounds, threads: 1, promptTokens: prompt.length, ...generation },
@@ -149,7 +149,7 @@ try {
   const md = [
     '# GPT-2-small-shaped checkpoint: import, export, generation',
     '',
-    `${result.date}, load average at start ${load.map((x) => x.toFixed(2)).join(' / ')} (2 cores; \`npm run bench:hf\`).`,
+    `${result.date}, ${result.cpuModel}, load average at start ${load.map((x) => x.toFixed(2)).join(' / ')} (${result.cores} cores; \`npm run bench:hf\`).`,
     '',
     '| step | time | peak RSS | × model.safetensors |',
     '|---|---|---|---|',

@@ -22,7 +22,7 @@
 
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRng } from '@attend/core';
@@ -50,14 +50,14 @@ const cpuMs = () => {
   return (u.user + u.system) / 1000;
 };
 const loadAtStart = loadavg();
-line(`KV-cache benchmark, load average ${loadAtStart.map((x) => x.toFixed(2)).join(' ')}`);
+line(`KV-cache benchmark, ${cpus()[0]?.model.trim()} (${cpus().length} cores), load average ${loadAtStart.map((x) => x.toFixed(2)).join(' ')}`);
 
 const { tokenizer, config, files } = await babyGpt();
 const H = config.numHeads;
 const D = config.dModel / H;
 const L = config.numDecoderLayers;
 const root = mkdtempSync(join(tmpdir(), 'attend-kv-cache-'));
-const result = { date: new Date().toISOString(), loadAverageAtStart: loadAtStart, model: { ...config, weights: 'random (seed 1)' } };
+const result = { date: new Date().toISOString(), cpuModel: cpus()[0]?.model.trim(), cores: cpus().length, loadAverageAtStart: loadAtStart, model: { ...config, weights: 'random (seed 1)' } };
 
 try {
   const standardBytes = exportCheckpointFiles(files, { kvCache: true });
