@@ -2,7 +2,8 @@
 // §2: at one new token a step is mostly ONNX Runtime's per-node and per-output overhead): per
 // sublayer one SkipLayerNormalization for the Linear's bias, the residual Add and the next
 // LayerNorm; the new keys and values as GroupQueryAttention's inputs in one Concat (no Slice of
-// the present buffers); GroupQueryAttention's lengths from two Shape nodes.
+// the present buffers); GroupQueryAttention's lengths from two Shape nodes; the attention bias
+// not expanded to the heads.
 
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -47,8 +48,9 @@ describe('shared-cache graph: one decode step', () => {
     expect(ops.SkipLayerNormalization).toBe(2 * L);
     expect(ops.LayerNormalization).toBe(1); // the first layer's
     expect(ops.Slice).toBeUndefined();
-    expect(ops.Concat).toBe(2); // attention_bias's shape, and the new keys and values
-    expect(ops.Shape).toBe(3); // B and P + T for GroupQueryAttention, Tq for attention_bias
+    expect(ops.Concat).toBe(1); // the new keys and values
+    expect(ops.Shape).toBe(2); // B and P + T for GroupQueryAttention
+    expect(ops.Expand).toBe(1); // seqlens_k to B rows (attention_bias [B, 1, T, K] goes in as it is)
     expect(ops.GroupQueryAttention).toBe(L);
     // The Q/K/V bias per layer, and the learned positions' embedding Add: no residual Adds, no out_proj or fc2 bias Adds.
     expect(ops.Add).toBe(L + (positional === 'learned' ? 1 : 0));

@@ -580,17 +580,19 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
         k = this.fusedRotary(k, rotary);
       }
       const scale = this.config.attention === 'dot' ? 1 : 1 / Math.sqrt(D);
-      const wideBias = bias ? this.queryWide(bias, query) : '';
       if (past && this.sharedCache) {
         // GroupQueryAttention (causal by itself): query, key, value, past_key, past_value, seqlens_k, total_sequence_length, cos, sin, position_ids, attention_bias.
+        // The decoder's bias is [B, 1 or H, T, K] already (its causal part has the query length), which
+        // GroupQueryAttention takes as it is on CPU, WASM and WebGPU: no Expand to the heads.
         const { seqlens, total, added } = this.sharedCache;
         added.push({ key: k, value: v });
-        const inputs = [q, k, v, past.key, past.value, seqlens, total, '', '', '', wideBias];
+        const inputs = [q, k, v, past.key, past.value, seqlens, total, '', '', '', bias ?? ''];
         const [merged, key, value] = g.msOp('GroupQueryAttention', inputs, [true, true, true], { num_heads: attr.int(H), kv_num_heads: attr.int(H), scale: attr.float(scale) });
         const present = { key: key!, value: value! };
         if (this.skipNorms) return { output: this.linear(merged!, `${prefix}.out_proj`, d, d, false), outputBias: this.biasOf(`${prefix}.out_proj`, d), weights: '', present };
         return { output: this.linear(merged!, `${prefix}.out_proj`, d, d), weights: '', present };
       }
+      const wideBias = bias ? this.queryWide(bias, query) : '';
       const inputs = [q, k, v, '', '', wideBias, past?.key ?? '', past?.value ?? ''];
       const [merged, key, value] = g.msOp('MultiHeadAttention', inputs, [true, !!past, !!past], { num_heads: attr.int(H), scale: attr.float(scale) });
       return { output: this.linear(merged!, `${prefix}.out_proj`, d, d), weights: '', present: { key: key!, value: value! } };
