@@ -3,7 +3,7 @@
 // sublayer one SkipLayerNormalization for the Linear's bias, the residual Add and the next
 // LayerNorm; the new keys and values as GroupQueryAttention's inputs in one Concat (no Slice of
 // the present buffers); GroupQueryAttention's lengths from two Shape nodes; the attention bias
-// not expanded to the heads.
+// not expanded to the heads; without RoPE, Q, K and V packed (no Split).
 
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -52,6 +52,7 @@ describe('shared-cache graph: one decode step', () => {
     expect(ops.Shape).toBe(2); // B and P + T for GroupQueryAttention
     expect(ops.Expand).toBe(1); // seqlens_k to B rows (attention_bias [B, 1, T, K] goes in as it is)
     expect(ops.GroupQueryAttention).toBe(L);
+    expect(ops.Split).toBe(positional === 'rope' ? L : undefined); // without RoPE GroupQueryAttention takes Q, K and V packed
     // The Q/K/V bias per layer, and the learned positions' embedding Add: no residual Adds, no out_proj or fc2 bias Adds.
     expect(ops.Add).toBe(L + (positional === 'learned' ? 1 : 0));
   });

@@ -120,7 +120,7 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
   /** Whether self-attention is MultiHeadAttention (fused, with scaled_dot or dot scores). */
   private readonly mha: boolean;
   /** GroupQueryAttention's lengths in a shared-cache graph (buildDecoderSharedCache): its cached self-attention runs there. */
-  private sharedCache?: { seqlens: Value; total: Value; added: KeyValue[] };
+  private sharedCache?: { seqlens: Value; total: Value; added: Value[]; width: number };
   /** Whether a pre-norm stack's residual Adds, the biases before them and the next LayerNorm are one SkipLayerNormalization (the shared-cache graph: skipNormLayers). */
   private skipNorms = false;
 
@@ -239,6 +239,7 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
       total: g.cast(total, 'int32'),
       seqlens: g.cast(g.op('Expand', [g.sub(total, g.int64s([1])), rows]), 'int32'), // [B]: P + T − 1 in every row
       added: [],
+      width: 0,
     };
     this.skipNorms = c.norm === 'pre';
     const past: KeyValue[] = [];
@@ -254,8 +255,7 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
     // cache itself fetches this and not the buffers. They are the layers' GroupQueryAttention key
     // and value inputs (after RoPE) side by side in one output: a Slice of each present output
     // cost ONNX Runtime a node, and onnxruntime-node ~2.6 µs, per output per call.
-    const added = this.sharedCache.added.flatMap((kv) => [kv.key, kv.value]);
-    g.output(NEW_KEY_VALUES, g.concat(added, 2), 'float32', [BATCH, 'sequence', added.length * this.d]);
+    g.output(NEW_KEY_VALUES, g.concat(this.sharedCache.added, 2), 'float32', [BATCH, 'sequence', this.sharedCache.width]);
     present.forEach((kv, i) => {
       g.output(presentName(i, 'key'), kv.key, 'float32', [BATCH, H, 'max_sequence', D]);
       g.output(presentName(i, 'value'), kv.value, 'float32', [BATCH, H, 'max_sequence', D]);
@@ -565,11 +565,13 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
     return g.scope(prefix, () => {
       const names = ['q_proj', 'k_proj', 'v_proj'].map((p) => `${prefix}.${p}`);
       let q: Value, k: Value, v: Value;
+      let packed: Value | undefined; // [B, T, 3d]: Q, K and V side by side
       if (query === keyValue) {
         const weight = concatColumns(names.map((n) => this.w.linear(`${n}.weight`, d, d)), d);
         const b = Float32Array.from(names.flatMap((n) => Array.from(this.w.get(`${n}.bias`, [d]))));
-        const qkv = g.add(g.matMul(query, g.initializer(`${prefix}.qkv_proj.weight`, 'float32', [d, 3 * d], weight)), g.initializer(`${prefix}.qkv_proj.bias`, 'float32', [3 * d], b));
-        [q, k, v] = g.split(qkv, 2, 3) as [Value, Value, Value];
+        packed = g.add(g.matMul(query, g.initializer(`${prefix}.qkv_proj.weight`, 'float32', [d, 3 * d], weight)), g.initializer(`${prefix}.qkv_proj.bias`, 'float32', [3 * d], b));
+        // GroupQueryAttention (the shared-cache graph) takes them packed, without RoPE: no Split.
+        [q, k, v] = past && this.sharedCache && !rotary ? [packed, '', ''] : (g.split(packed, 2, 3) as [Value, Value, Value]);
       } else {
         q = this.linear(query, names[0]!, d, d);
         k = this.linear(keyValue, names[1]!, d, d);
@@ -585,7 +587,8 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
         // The decoder's bias is [B, 1 or H, T, K] already (its causal part has the query length), which
         // GroupQueryAttention takes as it is on CPU, WASM and WebGPU: no Expand to the heads.
         const { seqlens, total, added } = this.sharedCache;
-        added.push({ key: k, value: v });
+        added.push(...(k ? [k, v] : [packed!])); // this layer's block of new_key_values: [Q,] K, V
+        this.sharedCache.width += k ? 2 * d : 3 * d;
         const inputs = [q, k, v, past.key, past.value, seqlens, total, '', '', '', bias ?? ''];
         const [merged, key, value] = g.msOp('GroupQueryAttention', inputs, [true, true, true], { num_heads: attr.int(H), kv_num_heads: attr.int(H), scale: attr.float(scale) });
         const present = { key: key!, value: value! };

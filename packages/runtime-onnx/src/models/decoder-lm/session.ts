@@ -229,25 +229,30 @@ export class SharedCacheLmSession extends LmCacheSession {
 }
 
 /**
- * Writes `added` [B, T, L·2·H·D] (the graph's new_key_values: per layer its new keys, then its
- * new values, each [B, T, H·D]) into the layers' buffers [B, H, C, D] at positions `at` … `at` + T − 1.
+ * Writes `added` [B, T, L·w] (the graph's new_key_values: per layer a block of w columns ending
+ * with its new keys, then its new values, each [B, T, H·D]; w = 3·H·D where the block starts with
+ * the queries, GroupQueryAttention's packed input) into the layers' buffers [B, H, C, D] at
+ * positions `at` … `at` + T − 1.
  */
 function writePositions(cache: KvCache, added: OutputTensor, at: number): void {
   const [B, H, C, D] = cache[0]!.key.dims as [number, number, number, number];
   const [rows, T, width] = added.dims as [number, number, number];
-  const parts = cache.flatMap((layer) => [layer.key, layer.value]);
-  if (added.dims.length !== 3 || rows !== B || width !== parts.length * H * D || at + T > C) {
+  const block = width / cache.length;
+  if (added.dims.length !== 3 || rows !== B || (block !== 2 * H * D && block !== 3 * H * D) || at + T > C) {
     throw new ShapeError(`new keys and values [${added.dims}] do not fit ${cache.length} layers of [${cache[0]!.key.dims}] at position ${at}`);
   }
-  parts.forEach((buffer, j) => {
-    for (let b = 0; b < B; b++) {
-      for (let t = 0; t < T; t++) {
-        for (let h = 0; h < H; h++) {
-          const from = (b * T + t) * width + (j * H + h) * D;
-          buffer.data.set(added.data.subarray(from, from + D), ((b * H + h) * C + at + t) * D);
+  cache.forEach((layer, i) => {
+    [layer.key, layer.value].forEach((buffer, part) => {
+      const offset = (i + 1) * block - (2 - part) * H * D;
+      for (let b = 0; b < B; b++) {
+        for (let t = 0; t < T; t++) {
+          for (let h = 0; h < H; h++) {
+            const from = (b * T + t) * width + offset + h * D;
+            buffer.data.set(added.data.subarray(from, from + D), ((b * H + h) * C + at + t) * D);
+          }
         }
       }
-    }
+    });
   });
 }
 
