@@ -135,10 +135,10 @@ export class CachedLmSession extends LmCacheSession {
  * key and value buffers [B, H, C, D] (C ≤ maxSeqLen positions, the first `pastLength` filled)
  * are the past input of GroupQueryAttention. On onnxruntime-node's CPU the buffers stay in
  * JavaScript: the graph's `new_key_values` output, the new tokens' keys and values alone (every
- * layer's, in one tensor), is written into them after each call. (onnxruntime-node copies every output it returns into a
- * new ArrayBuffer, so fetching the buffers themselves, bound as the present outputs — what a
- * graph exported before those outputs existed is run with —, costs a copy of all C positions per
- * call.) onnxruntime-web (wasm) copies a bound output into its own heap and never writes it
+ * layer's, in one tensor), is written into them after each call. (onnxruntime-node copies every
+ * output it returns into a new ArrayBuffer, so fetching the buffers themselves, bound as the
+ * present outputs — what a graph exported without that output is run with —, costs a copy of
+ * all C positions per call.) onnxruntime-web (wasm) copies a bound output into its own heap and never writes it
  * back, so there the past is the filled positions alone (C = pastLength) and the present
  * outputs, those and the new ones, come back as the next call's cache: the standard graph's
  * copies, with GroupQueryAttention's kernel. On 'webgpu' over onnxruntime-web's `webgpu` build
