@@ -52,9 +52,13 @@ export function presentName(layer: number, part: 'key' | 'value'): string {
   return `present.${layer}.${part}`;
 }
 /**
- * Output of the shared-cache graph: `layer`'s keys or values of the new tokens alone,
- * [B, H, T, D] (the last T positions its present output holds).
+ * Output of the shared-cache graph: the keys and values of the new tokens alone, every layer's
+ * in one tensor [B, T, L·w], so that a call fetches one output for them, not 2·L. Per layer a
+ * block of w columns, its GroupQueryAttention's inputs: its keys [B, T, H·D], then its values
+ * (w = 2·H·D, RoPE models), or its packed queries, keys and values (w = 3·H·D).
  */
+export const NEW_KEY_VALUES = 'new_key_values';
+/** What a shared-cache graph exported before NEW_KEY_VALUES returned instead: one output per layer and part, [B, H, T, D] (the caller binds the buffers as present outputs for it). */
 export function newKeyValueName(layer: number, part: 'key' | 'value'): string {
   return `new_key_values.${layer}.${part}`;
 }

@@ -1,5 +1,5 @@
-// The shared-cache graph's new_key_values outputs (the new tokens' keys and values alone): on
-// onnxruntime-node's CPU a call fetches those and writes them into the cache buffers, instead of
+// The shared-cache graph's new_key_values output (the new tokens' keys and values alone, every
+// layer's in one tensor): on onnxruntime-node's CPU a call fetches it and writes it into the cache buffers, instead of
 // fetching the buffers (bound as the present outputs, which onnxruntime-node copies back whole
 // every call). A graph exported before those outputs existed still runs through the bound
 // buffers. Both give the same logits, buffers and tokens (greedy, seeded sampling, beam search,
@@ -11,7 +11,7 @@ import { setupBackend, type TransformerModel } from '@attend/transformer';
 import { createOnnxModel } from './node.js';
 import { exportCheckpointFiles } from './export.js';
 import { generateResults } from './generate.js';
-import { newKeyValueName, presentName } from './graph-io.js';
+import { NEW_KEY_VALUES, presentName } from './graph-io.js';
 import { asSession } from './graph-session.js';
 import { GraphBuilder } from './onnx/graph.js';
 import type { KvCache } from './session.js';
@@ -33,10 +33,10 @@ beforeAll(async () => {
   model = makeModel(CONFIG, 21);
   const files = checkpointFiles(model);
   current = asSession(await createOnnxModel(exportCheckpointFiles(files, { kvCache: 'shared' })), SharedCacheLmSession);
-  // The graph as exported before new_key_values existed: the same builder, without those outputs.
+  // The graph as exported before new_key_values existed: the same builder, without that output.
   const output = GraphBuilder.prototype.output;
   const spy = vi.spyOn(GraphBuilder.prototype, 'output').mockImplementation(function (this: GraphBuilder, name, ...rest) {
-    if (!name.startsWith('new_key_values.')) output.call(this, name, ...rest);
+    if (name !== NEW_KEY_VALUES) output.call(this, name, ...rest);
   });
   try {
     older = asSession(await createOnnxModel(exportCheckpointFiles(files, { kvCache: 'shared' })), SharedCacheLmSession);
@@ -73,10 +73,9 @@ function recordFetches(session: SharedCacheLmSession): string[][] {
 }
 
 describe('shared-cache graph: new_key_values', () => {
-  it('are outputs before the present ones; onnxruntime-node fetches them, not the buffers, and the buffers end as the bound ones do', async () => {
-    const names = Array.from({ length: L }, (_, i) => (['key', 'value'] as const).map((p) => newKeyValueName(i, p))).flat();
+  it('is one output before the present ones; onnxruntime-node fetches it, not the buffers, and the buffers end as the bound ones do', async () => {
     const presents = Array.from({ length: L }, (_, i) => (['key', 'value'] as const).map((p) => presentName(i, p))).flat();
-    expect(current.outputNames).toEqual(['logits', ...names, ...presents]);
+    expect(current.outputNames).toEqual(['logits', NEW_KEY_VALUES, ...presents]);
     expect(older.outputNames).toEqual(['logits', ...presents]);
 
     const calls = recordFetches(current);
@@ -103,7 +102,7 @@ describe('shared-cache graph: new_key_values', () => {
       expect(mine[0]!.key.data.subarray((to - 1) * D, to * D).some((x) => x !== 0)).toBe(true);
     }
     expect(calls).toHaveLength(5);
-    for (const fetched of calls) expect(fetched).toEqual(['logits', ...names]);
+    for (const fetched of calls) expect(fetched).toEqual(['logits', NEW_KEY_VALUES]);
     for (const fetched of olderCalls) expect(fetched).toEqual(['logits', ...presents]);
   });
 
@@ -113,10 +112,10 @@ describe('shared-cache graph: new_key_values', () => {
     const ortTensor = current.ortSession.ort.Tensor;
     const spy = vi.spyOn(ort, 'run').mockImplementation((async (...args: unknown[]) => {
       const out = await run(...args);
-      // One head too few: what a foreign graph under the same output name might return.
-      return { ...out, [newKeyValueName(0, 'key')]: new ortTensor('float32', new Float32Array(3 * D), [1, 1, 3, D]) };
+      // One head's values too few: what a foreign graph under the same output name might return.
+      return { ...out, [NEW_KEY_VALUES]: new ortTensor('float32', new Float32Array(3 * (2 * L * H - 1) * D), [1, 3, (2 * L * H - 1) * D]) };
     }) as never);
-    await expect(current.runSharedCache({ inputIds: { data: [1, 5, 7], batchSize: 1, seqLen: 3 } }, buffers(1, MAX_LEN), 0)).rejects.toThrow(`new keys or values [1,1,3,${D}] do not fit a cache of [1,${H},${MAX_LEN},${D}] at position 0`);
+    await expect(current.runSharedCache({ inputIds: { data: [1, 5, 7], batchSize: 1, seqLen: 3 } }, buffers(1, MAX_LEN), 0)).rejects.toThrow(`new keys and values [1,3,${(2 * L * H - 1) * D}] do not fit ${L} layers of [1,${H},${MAX_LEN},${D}] at position 0`);
     expect(spy).toHaveBeenCalledTimes(1);
   });
 

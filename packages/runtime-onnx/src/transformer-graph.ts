@@ -28,8 +28,10 @@
 // bias. Residual adds and LayerNorms stay Add + LayerNormalization: onnxruntime-node 1.30's
 // CPU SkipLayerNormalization took 2.7× their CPU time at [768, 128] (measured), and the
 // optimized baby GPT ran 1.19× faster without it (see the issue 19 notes); nor does ORT fuse
-// them itself when it loads a graph, standard or fused (`sumNorm`). 'general', 'additive' and
-// 'cosine' scores keep the standard attention ops (their score functions are not MHA's), as
+// them itself when it loads a graph, standard or fused (`sumNorm`). The exception is the
+// pre-norm shared-cache graph (buildDecoderSharedCache), run one new token per step, where
+// per-node overhead is most of a step: there they are SkipLayerNormalization (skipNormLayers).
+// 'general', 'additive' and 'cosine' scores keep the standard attention ops (their score functions are not MHA's), as
 // does the seq2seq decoder's cross-attention over cached keys; a fused graph has no attention
 // weight outputs.
 
@@ -50,7 +52,7 @@ import {
   type vitStack,
   type patchEncoderStack,
 } from '@attend/core';
-import { newKeyValueName, pastName, presentName, seq2seqPastName, seq2seqPresentName } from './graph-io.js';
+import { NEW_KEY_VALUES, pastName, presentName, seq2seqPastName, seq2seqPresentName } from './graph-io.js';
 import { attr, type GraphBuilder, type Value } from './onnx/graph.js';
 import type { Dim } from './onnx/proto.js';
 import type { WeightReader } from './weights.js';
@@ -91,7 +93,9 @@ interface DecoderCache {
 }
 
 interface AttentionResult {
-  output: Value; // [B, Tq, d]
+  output: Value; // [B, Tq, d]; without out_proj's bias when `outputBias` is set
+  /** out_proj's bias, not yet added (the shared-cache graph's SkipLayerNormalization adds it). */
+  outputBias?: Value;
   weights: Value; // [B, H, Tq, Tk]
   present: KeyValue; // [B, H, Tk, D]
 }
@@ -116,7 +120,9 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
   /** Whether self-attention is MultiHeadAttention (fused, with scaled_dot or dot scores). */
   private readonly mha: boolean;
   /** GroupQueryAttention's lengths in a shared-cache graph (buildDecoderSharedCache): its cached self-attention runs there. */
-  private sharedCache?: { seqlens: Value; total: Value };
+  private sharedCache?: { seqlens: Value; total: Value; added: Value[]; width: number };
+  /** Whether a pre-norm stack's residual Adds, the biases before them and the next LayerNorm are one SkipLayerNormalization (the shared-cache graph: skipNormLayers). */
+  private skipNorms = false;
 
   constructor(
     protected readonly config: C,
@@ -211,10 +217,11 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
    * a [B, H, max_sequence, D] buffer. Self-attention is com.microsoft GroupQueryAttention: it
    * writes the new keys and values at positions P … P + T − 1 (P + T: attention_mask's length)
    * and reads the first P + T; when a call binds one buffer as both a past input and its present
-   * output, ONNX Runtime's CPU kernel updates it in place. The `new_key_values.{i}` outputs
-   * [B, H, T, D] are the new positions alone, for a caller that writes them into its buffers
-   * itself (kv-cache.ts on onnxruntime-node). Needs scaled_dot or dot scores and a head size
-   * that is a multiple of 8.
+   * output, ONNX Runtime's CPU kernel updates it in place. The `new_key_values` output
+   * [B, T, L·2·d] (every layer's GroupQueryAttention key and value inputs, see graph-io.ts) is
+   * the new positions alone, for a caller that writes them into its buffers itself (kv-cache.ts
+   * on onnxruntime-node). Needs scaled_dot or dot scores and a head size that is a multiple of 8.
+   * A pre-norm model's layers are written with SkipLayerNormalization (skipNormLayers).
    */
   buildDecoderSharedCache(this: ForwardGraph<DecoderLmConfig>): void {
     const { g, config: c, H, D } = this;
@@ -223,12 +230,18 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
     const ids = g.input('input_ids', 'int64', [BATCH, 'sequence']);
     const mask = g.input('attention_mask', 'int64', [BATCH, 'past_sequence + sequence']);
     const positionIds = g.input('position_ids', 'int64', [BATCH, 'sequence']);
-    const total = g.dimSize(mask, 1); // P + T
-    const rows = g.unsqueeze(g.dimSize(mask, 0), [0]);
+    // GroupQueryAttention's lengths from attention_mask's shape [B, P + T], in few nodes (each
+    // costs ONNX Runtime a kernel call per step): Shape with start/end gives 1-element tensors
+    // directly (total_sequence_length may have one element or none).
+    const total = g.op('Shape', [mask], { start: attr.int(1) }); // [1]: P + T
+    const rows = g.op('Shape', [mask], { end: attr.int(1) }); // [1]: B
     this.sharedCache = {
       total: g.cast(total, 'int32'),
-      seqlens: g.cast(g.op('Expand', [g.sub(total, g.int64s([1], [])), rows]), 'int32'), // [B]: P + T − 1 in every row
+      seqlens: g.cast(g.op('Expand', [g.sub(total, g.int64s([1])), rows]), 'int32'), // [B]: P + T − 1 in every row
+      added: [],
+      width: 0,
     };
+    this.skipNorms = c.norm === 'pre';
     const past: KeyValue[] = [];
     for (let i = 0; i < numDecoderLayers(c); i++) {
       past.push({
@@ -238,12 +251,11 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
     }
     const { states, present } = this.stack('decoder', ids, mask, undefined, { positionIds, past });
     g.output('logits', this.lmLogits(states), 'float32', [BATCH, 'sequence', this.vocabSize()]);
-    // The new tokens' keys and values alone (present's positions P … P + T − 1), before the
-    // present outputs: a caller that keeps the cache itself fetches these few and not the buffers.
-    const newPositions = [g.unsqueeze(g.sub(total, g.dimSize(ids, 1)), [0]), g.unsqueeze(total, [0]), g.int64s([2])];
-    present.forEach((kv, i) => {
-      for (const part of ['key', 'value'] as const) g.output(newKeyValueName(i, part), g.op('Slice', [kv[part], ...newPositions]), 'float32', [BATCH, H, 'sequence', D]);
-    });
+    // The new tokens' keys and values alone, before the present outputs: a caller that keeps the
+    // cache itself fetches this and not the buffers. They are the layers' GroupQueryAttention key
+    // and value inputs (after RoPE) side by side in one output: a Slice of each present output
+    // cost ONNX Runtime a node, and onnxruntime-node ~2.6 µs, per output per call.
+    g.output(NEW_KEY_VALUES, g.concat(this.sharedCache.added, 2), 'float32', [BATCH, 'sequence', this.sharedCache.width]);
     present.forEach((kv, i) => {
       g.output(presentName(i, 'key'), kv.key, 'float32', [BATCH, H, 'max_sequence', D]);
       g.output(presentName(i, 'value'), kv.value, 'float32', [BATCH, H, 'max_sequence', D]);
@@ -553,11 +565,13 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
     return g.scope(prefix, () => {
       const names = ['q_proj', 'k_proj', 'v_proj'].map((p) => `${prefix}.${p}`);
       let q: Value, k: Value, v: Value;
+      let packed: Value | undefined; // [B, T, 3d]: Q, K and V side by side
       if (query === keyValue) {
         const weight = concatColumns(names.map((n) => this.w.linear(`${n}.weight`, d, d)), d);
         const b = Float32Array.from(names.flatMap((n) => Array.from(this.w.get(`${n}.bias`, [d]))));
-        const qkv = g.add(g.matMul(query, g.initializer(`${prefix}.qkv_proj.weight`, 'float32', [d, 3 * d], weight)), g.initializer(`${prefix}.qkv_proj.bias`, 'float32', [3 * d], b));
-        [q, k, v] = g.split(qkv, 2, 3) as [Value, Value, Value];
+        packed = g.add(g.matMul(query, g.initializer(`${prefix}.qkv_proj.weight`, 'float32', [d, 3 * d], weight)), g.initializer(`${prefix}.qkv_proj.bias`, 'float32', [3 * d], b));
+        // GroupQueryAttention (the shared-cache graph) takes them packed, without RoPE: no Split.
+        [q, k, v] = past && this.sharedCache && !rotary ? [packed, '', ''] : (g.split(packed, 2, 3) as [Value, Value, Value]);
       } else {
         q = this.linear(query, names[0]!, d, d);
         k = this.linear(keyValue, names[1]!, d, d);
@@ -568,14 +582,20 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
         k = this.fusedRotary(k, rotary);
       }
       const scale = this.config.attention === 'dot' ? 1 : 1 / Math.sqrt(D);
-      const wideBias = bias ? this.queryWide(bias, query) : '';
       if (past && this.sharedCache) {
         // GroupQueryAttention (causal by itself): query, key, value, past_key, past_value, seqlens_k, total_sequence_length, cos, sin, position_ids, attention_bias.
-        const { seqlens, total } = this.sharedCache;
-        const inputs = [q, k, v, past.key, past.value, seqlens, total, '', '', '', wideBias];
+        // The decoder's bias is [B, 1 or H, T, K] already (its causal part has the query length), which
+        // GroupQueryAttention takes as it is on CPU, WASM and WebGPU: no Expand to the heads.
+        const { seqlens, total, added } = this.sharedCache;
+        added.push(...(k ? [k, v] : [packed!])); // this layer's block of new_key_values: [Q,] K, V
+        this.sharedCache.width += k ? 2 * d : 3 * d;
+        const inputs = [q, k, v, past.key, past.value, seqlens, total, '', '', '', bias ?? ''];
         const [merged, key, value] = g.msOp('GroupQueryAttention', inputs, [true, true, true], { num_heads: attr.int(H), kv_num_heads: attr.int(H), scale: attr.float(scale) });
-        return { output: this.linear(merged!, `${prefix}.out_proj`, d, d), weights: '', present: { key: key!, value: value! } };
+        const present = { key: key!, value: value! };
+        if (this.skipNorms) return { output: this.linear(merged!, `${prefix}.out_proj`, d, d, false), outputBias: this.biasOf(`${prefix}.out_proj`, d), weights: '', present };
+        return { output: this.linear(merged!, `${prefix}.out_proj`, d, d), weights: '', present };
       }
+      const wideBias = bias ? this.queryWide(bias, query) : '';
       const inputs = [q, k, v, '', '', wideBias, past?.key ?? '', past?.value ?? ''];
       const [merged, key, value] = g.msOp('MultiHeadAttention', inputs, [true, !!past, !!past], { num_heads: attr.int(H), scale: attr.float(scale) });
       return { output: this.linear(merged!, `${prefix}.out_proj`, d, d), weights: '', present: { key: key!, value: value! } };
@@ -601,17 +621,17 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
   }
 
   /** fc2(act(fc1(x))); in a fused graph, gelu and gelu_new take fc1's bias (BiasGelu, FastGelu). */
-  private feedForward(prefix: string, x: Value): Value {
+  private feedForward(prefix: string, x: Value, withoutOutBias = false): Value {
     const { g, config: c, d } = this;
     return g.scope(prefix, () => {
       if (this.fused && (c.activation === 'gelu' || c.activation === 'gelu_new')) {
         const h = this.linear(x, `${prefix}.fc1`, c.dFf, d, false);
         const bias = g.initializer(`${prefix}.fc1.bias`, 'float32', [c.dFf], this.w.get(`${prefix}.fc1.bias`, [c.dFf]));
         const act = g.msOp(c.activation === 'gelu_new' ? 'FastGelu' : 'BiasGelu', [h, bias], [true])[0]!;
-        return this.linear(act, `${prefix}.fc2`, d, c.dFf);
+        return this.linear(act, `${prefix}.fc2`, d, c.dFf, !withoutOutBias);
       }
       const h = this.linear(x, `${prefix}.fc1`, c.dFf, d);
-      return this.linear(this.activate(h), `${prefix}.fc2`, d, c.dFf);
+      return this.linear(this.activate(h), `${prefix}.fc2`, d, c.dFf, !withoutOutBias);
     });
   }
 
@@ -673,6 +693,7 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
     cache?: DecoderCache,
   ): { states: Value; maps: { self: Value[]; cross: Value[] }; present: KeyValue[] } {
     const { config: c } = this;
+    if (this.skipNorms && cache && !memory) return this.skipNormLayers(embedded, self, cache);
     let x = embedded;
     const numLayers = kind === 'encoder' ? numEncoderLayers(c) : numDecoderLayers(c);
     const crossBias = memory ? this.crossBias(memory.mask) : undefined;
@@ -697,6 +718,49 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
     }
     if (c.norm === 'pre') x = this.sumNorm(x, `${kind}.layer_norm`);
     return { states: x, maps, present };
+  }
+
+  /**
+   * The pre-norm decoder layers of the shared-cache graph, each residual sum, the bias of the
+   * Linear before it and the LayerNorm after it one com.microsoft SkipLayerNormalization (its
+   * fourth output is the sum, the next residual): 3 nodes fewer per sublayer. At one new token
+   * ([1, 1, d]) ONNX Runtime's CPU kernel costs less than the Add, Add and LayerNormalization
+   * it replaces (measured; at long sequences it costs more: bench/results/export-graph-gap.md,
+   * which is why the other graphs keep Add + LayerNormalization).
+   */
+  private skipNormLayers(embedded: Value, self: SelfAttentionInputs, cache: DecoderCache): { states: Value; maps: { self: Value[]; cross: Value[] }; present: KeyValue[] } {
+    const { config: c, d } = this;
+    const numLayers = numDecoderLayers(c);
+    const present: KeyValue[] = [];
+    let sum = embedded;
+    let h = this.layerNorm(embedded, 'decoder.layers.0.self_attn_layer_norm');
+    for (let i = 0; i < numLayers; i++) {
+      const p = `decoder.layers.${i}`;
+      const r = this.attention(`${p}.self_attn`, h, h, self.bias, self.rotary, cache.past[i]);
+      present.push(r.present);
+      [h, sum] = this.skipNorm(r.output, sum, r.outputBias!, `${p}.final_layer_norm`);
+      const next = i + 1 < numLayers ? `decoder.layers.${i + 1}.self_attn_layer_norm` : 'decoder.layer_norm';
+      [h, sum] = this.skipNorm(this.feedForward(p, h, true), sum, this.biasOf(`${p}.fc2`, d), next);
+    }
+    return { states: h, maps: { self: [], cross: [] }, present };
+  }
+
+  /**
+   * LayerNorm `name` of x + skip + bias, and that sum: [normed, sum]. The sum is an output even
+   * where nothing reads it (the last layer's): onnxruntime-web's JS WebGPU kernel refuses the
+   * node without it ("zero-sized tensor(s)").
+   */
+  private skipNorm(x: Value, skip: Value, bias: Value, name: string): [Value, Value] {
+    const { g, d } = this;
+    const scale = g.initializer(`${name}.weight`, 'float32', [d], this.w.get(`${name}.weight`, [d]));
+    const beta = g.initializer(`${name}.bias`, 'float32', [d], this.w.get(`${name}.bias`, [d]));
+    const [normed, , , sum] = g.msOp('SkipLayerNormalization', [x, skip, scale, beta, bias], [true, false, false, true], { epsilon: attr.float(this.config.layerNormEps) });
+    return [normed!, sum!];
+  }
+
+  /** The bias initializer [outDim] of a checkpoint Linear `name`. */
+  private biasOf(name: string, outDim: number): Value {
+    return this.g.initializer(`${name}.bias`, 'float32', [outDim], this.w.get(`${name}.bias`, [outDim]));
   }
 
   // ---- heads ----------------------------------------------------------------------------

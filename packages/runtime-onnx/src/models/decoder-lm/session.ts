@@ -5,7 +5,7 @@
 import { ShapeError, type DecoderLmConfig } from '@attend/core';
 import { OnnxModelError } from '../../graph-session.js';
 import type { Tensor } from 'onnxruntime-common';
-import { newKeyValueName, pastName, presentName } from '../../graph-io.js';
+import { NEW_KEY_VALUES, pastName, presentName } from '../../graph-io.js';
 import { GraphSession, onesMask, type ForwardOutputs, type KvCache, type OutputTensor, type TokenMatrix } from '../../graph-session.js';
 import { TokenForwardSession, type ForwardFeeds } from '../encoder-classifier/session.js';
 import type { GpuCacheRuntime } from '../../gpu-cache.js';
@@ -134,11 +134,11 @@ export class CachedLmSession extends LmCacheSession {
  * The decoder-lm shared-cache graph ('decoder-shared-cache', kv-cache.ts runs it): each layer's
  * key and value buffers [B, H, C, D] (C ≤ maxSeqLen positions, the first `pastLength` filled)
  * are the past input of GroupQueryAttention. On onnxruntime-node's CPU the buffers stay in
- * JavaScript: the graph's `new_key_values` outputs, the new tokens' keys and values alone, are
- * written into them after each call. (onnxruntime-node copies every output it returns into a
- * new ArrayBuffer, so fetching the buffers themselves, bound as the present outputs — what a
- * graph exported before those outputs existed is run with —, costs a copy of all C positions per
- * call.) onnxruntime-web (wasm) copies a bound output into its own heap and never writes it
+ * JavaScript: the graph's `new_key_values` output, the new tokens' keys and values alone (every
+ * layer's, in one tensor), is written into them after each call. (onnxruntime-node copies every
+ * output it returns into a new ArrayBuffer, so fetching the buffers themselves, bound as the
+ * present outputs — what a graph exported without that output is run with —, costs a copy of
+ * all C positions per call.) onnxruntime-web (wasm) copies a bound output into its own heap and never writes it
  * back, so there the past is the filled positions alone (C = pastLength) and the present
  * outputs, those and the new ones, come back as the next call's cache: the standard graph's
  * copies, with GroupQueryAttention's kernel. On 'webgpu' over onnxruntime-web's `webgpu` build
@@ -212,32 +212,48 @@ export class SharedCacheLmSession extends LmCacheSession {
     if (inPlace ? pastLength + T > capacity : pastLength !== capacity) {
       throw new ShapeError(inPlace ? `past length ${pastLength} + ${T} new tokens exceeds the cache's capacity ${capacity}` : `past length ${pastLength}, but the cache holds ${capacity} positions (on ${this.device} it holds the filled ones alone)`);
     }
-    const newOutputs = inPlace && this.outputNames.includes(newKeyValueName(0, 'key'));
+    const newOutputs = inPlace && this.outputNames.includes(NEW_KEY_VALUES);
     const fetches: Record<string, Tensor | null> = { logits: null };
+    if (newOutputs) fetches[NEW_KEY_VALUES] = null;
     cache.forEach((layer, i) => {
       for (const part of ['key', 'value'] as const) {
         const buffer = this.floats(pastName(i, part), layer[part], dims);
         tensors[pastName(i, part)] = buffer;
-        if (newOutputs) fetches[newKeyValueName(i, part)] = null;
-        else fetches[presentName(i, part)] = inPlace ? buffer : null;
+        if (!newOutputs) fetches[presentName(i, part)] = inPlace ? buffer : null;
       }
     });
     const out = await this.runGraph(tensors, fetches);
-    if (newOutputs) {
-      cache.forEach((layer, i) => {
-        for (const part of ['key', 'value'] as const) writePositions(layer[part], out(newKeyValueName(i, part)), pastLength);
-      });
-    }
+    if (newOutputs) writePositions(cache, out(NEW_KEY_VALUES), pastLength);
     return { logits: out('logits'), cache: inPlace ? cache : cache.map((_, i) => ({ key: out(presentName(i, 'key')), value: out(presentName(i, 'value')) })) };
   }
 }
 
-/** Writes `added` [B, H, T, D] into `buffer` [B, H, C, D] at positions `at` … `at` + T − 1. */
-function writePositions(buffer: OutputTensor, added: OutputTensor, at: number): void {
-  const [B, H, C, D] = buffer.dims as [number, number, number, number];
-  const T = added.dims[2]!;
-  if (added.dims.length !== 4 || added.dims[0] !== B || added.dims[1] !== H || added.dims[3] !== D || at + T > C) throw new ShapeError(`new keys or values [${added.dims}] do not fit a cache of [${buffer.dims}] at position ${at}`);
-  for (let r = 0; r < B * H; r++) buffer.data.set(added.data.subarray(r * T * D, (r + 1) * T * D), (r * C + at) * D);
+/**
+ * Writes `added` [B, T, L·w] (the graph's new_key_values: per layer a block of w columns ending
+ * with its new keys, then its new values, each [B, T, H·D]; w = 3·H·D where the block starts with
+ * the queries, GroupQueryAttention's packed input) into the layers' buffers [B, H, C, D] at
+ * positions `at` … `at` + T − 1.
+ */
+function writePositions(cache: KvCache, added: OutputTensor, at: number): void {
+  const [B, H, C, D] = cache[0]!.key.dims as [number, number, number, number];
+  const [rows, T, width] = added.dims as [number, number, number];
+  const block = width / cache.length;
+  if (added.dims.length !== 3 || rows !== B || (block !== 2 * H * D && block !== 3 * H * D) || at + T > C) {
+    throw new ShapeError(`new keys and values [${added.dims}] do not fit ${cache.length} layers of [${cache[0]!.key.dims}] at position ${at}`);
+  }
+  cache.forEach((layer, i) => {
+    [layer.key, layer.value].forEach((buffer, part) => {
+      const offset = (i + 1) * block - (2 - part) * H * D;
+      for (let b = 0; b < B; b++) {
+        for (let t = 0; t < T; t++) {
+          for (let h = 0; h < H; h++) {
+            const from = (b * T + t) * width + offset + h * D;
+            buffer.data.set(added.data.subarray(from, from + D), ((b * H + h) * C + at + t) * D);
+          }
+        }
+      }
+    });
+  });
 }
 
 /** The graph of a one-graph text export: a classifier's or LM's forward graph, or an LM's KV-cache graph (both `run`). */
