@@ -475,14 +475,17 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
   protected linear(x: Value, name: string, outDim: number, inDim: number, bias = true): Value {
     const { g } = this;
     const y = g.matMul(x, g.initializer(`${name}.weight`, 'float32', [inDim, outDim], this.w.linear(`${name}.weight`, outDim, inDim)));
-    return bias ? g.add(y, g.initializer(`${name}.bias`, 'float32', [outDim], this.w.get(`${name}.bias`, [outDim]))) : y;
+    return bias ? g.add(y, this.vector(`${name}.bias`, outDim)) : y;
+  }
+
+  /** The checkpoint vector `name` [size] (a bias, a LayerNorm's scale or shift) as an initializer. */
+  private vector(name: string, size: number): Value {
+    return this.g.initializer(name, 'float32', [size], this.w.get(name, [size]));
   }
 
   private layerNorm(x: Value, name: string): Value {
-    const { g, d } = this;
-    const scale = g.initializer(`${name}.weight`, 'float32', [d], this.w.get(`${name}.weight`, [d]));
-    const bias = g.initializer(`${name}.bias`, 'float32', [d], this.w.get(`${name}.bias`, [d]));
-    return g.layerNormalization(x, scale, bias, this.config.layerNormEps);
+    const { d } = this;
+    return this.g.layerNormalization(x, this.vector(`${name}.weight`, d), this.vector(`${name}.bias`, d), this.config.layerNormEps);
   }
 
   /**
@@ -592,7 +595,7 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
         const inputs = [q, k, v, past.key, past.value, seqlens, total, '', '', '', bias ?? ''];
         const [merged, key, value] = g.msOp('GroupQueryAttention', inputs, [true, true, true], { num_heads: attr.int(H), kv_num_heads: attr.int(H), scale: attr.float(scale) });
         const present = { key: key!, value: value! };
-        if (this.skipNorms) return { output: this.linear(merged!, `${prefix}.out_proj`, d, d, false), outputBias: this.biasOf(`${prefix}.out_proj`, d), weights: '', present };
+        if (this.skipNorms) return { output: this.linear(merged!, `${prefix}.out_proj`, d, d, false), outputBias: this.vector(`${prefix}.out_proj.bias`, d), weights: '', present };
         return { output: this.linear(merged!, `${prefix}.out_proj`, d, d), weights: '', present };
       }
       const wideBias = bias ? this.queryWide(bias, query) : '';
@@ -626,7 +629,7 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
     return g.scope(prefix, () => {
       if (this.fused && (c.activation === 'gelu' || c.activation === 'gelu_new')) {
         const h = this.linear(x, `${prefix}.fc1`, c.dFf, d, false);
-        const bias = g.initializer(`${prefix}.fc1.bias`, 'float32', [c.dFf], this.w.get(`${prefix}.fc1.bias`, [c.dFf]));
+        const bias = this.vector(`${prefix}.fc1.bias`, c.dFf);
         const act = g.msOp(c.activation === 'gelu_new' ? 'FastGelu' : 'BiasGelu', [h, bias], [true])[0]!;
         return this.linear(act, `${prefix}.fc2`, d, c.dFf, !withoutOutBias);
       }
@@ -740,7 +743,7 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
       present.push(r.present);
       [h, sum] = this.skipNorm(r.output, sum, r.outputBias!, `${p}.final_layer_norm`);
       const next = i + 1 < numLayers ? `decoder.layers.${i + 1}.self_attn_layer_norm` : 'decoder.layer_norm';
-      [h, sum] = this.skipNorm(this.feedForward(p, h, true), sum, this.biasOf(`${p}.fc2`, d), next);
+      [h, sum] = this.skipNorm(this.feedForward(p, h, true), sum, this.vector(`${p}.fc2.bias`, d), next);
     }
     return { states: h, maps: { self: [], cross: [] }, present };
   }
@@ -751,16 +754,10 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
    * node without it ("zero-sized tensor(s)").
    */
   private skipNorm(x: Value, skip: Value, bias: Value, name: string): [Value, Value] {
-    const { g, d } = this;
-    const scale = g.initializer(`${name}.weight`, 'float32', [d], this.w.get(`${name}.weight`, [d]));
-    const beta = g.initializer(`${name}.bias`, 'float32', [d], this.w.get(`${name}.bias`, [d]));
-    const [normed, , , sum] = g.msOp('SkipLayerNormalization', [x, skip, scale, beta, bias], [true, false, false, true], { epsilon: attr.float(this.config.layerNormEps) });
+    const { d } = this;
+    const inputs = [x, skip, this.vector(`${name}.weight`, d), this.vector(`${name}.bias`, d), bias];
+    const [normed, , , sum] = this.g.msOp('SkipLayerNormalization', inputs, [true, false, false, true], { epsilon: attr.float(this.config.layerNormEps) });
     return [normed!, sum!];
-  }
-
-  /** The bias initializer [outDim] of a checkpoint Linear `name`. */
-  private biasOf(name: string, outDim: number): Value {
-    return this.g.initializer(`${name}.bias`, 'float32', [outDim], this.w.get(`${name}.bias`, [outDim]));
   }
 
   // ---- heads ----------------------------------------------------------------------------
