@@ -207,15 +207,9 @@ async function onnxMs(model) {
   }
 }
 
-/** `count` distinct indices below `n`, drawn with `seed` (a partial Fisher–Yates shuffle). */
+/** `count` distinct indices below `n`, drawn with `seed` (core's shuffle). */
 function pickIndices(count, n, seed) {
-  const rng = createRng(seed);
-  const order = Array.from({ length: n }, (_, i) => i);
-  for (let i = 0; i < Math.min(count, n); i++) {
-    const j = i + rng.int(n - i);
-    [order[i], order[j]] = [order[j], order[i]];
-  }
-  return order.slice(0, Math.min(count, n));
+  return createRng(seed).shuffle(Array.from({ length: n }, (_, i) => i)).slice(0, count);
 }
 
 const setup = { date: new Date().toISOString(), backend: backend.name, cpus: cpus().length, loadAverage: [load], seed, steps, batchSize, learningRate: `${learningRate} cosine (30 warm-up steps) to ${+(learningRate / 10).toPrecision(6)}`, canvas: SIZE, clutter, digitSize, fragmentSize, trainRows: trainDigits.length, testRows: testDigits.length, testCanvases: testCount };

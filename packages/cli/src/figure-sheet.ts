@@ -3,10 +3,7 @@
 // The ids inside each figure (Vega's clip paths and gradients) get a prefix of their own, so
 // that two figures' `clip1` do not meet in one document.
 
-/** XML-escaped text. */
-function xml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
+import { escapeXml } from '@attend/core';
 
 const ROOT = /^\s*(?:<\?xml[^>]*\?>\s*)?<svg\b([^>]*)>/;
 
@@ -69,5 +66,5 @@ export function figureSheetSvg(title: string, rows: readonly (readonly string[])
   width = Math.max(width, 400);
   return `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="${width}" height="${y}" viewBox="0 0 ${width} ${y}">\n` +
     `<rect width="${width}" height="${y}" fill="white"/>\n` +
-    `<text x="${gap}" y="${top - 12}" font-family="sans-serif" font-size="16">${xml(title)}</text>\n${placed.join('\n')}\n</svg>\n`;
+    `<text x="${gap}" y="${top - 12}" font-family="sans-serif" font-size="16">${escapeXml(title)}</text>\n${placed.join('\n')}\n</svg>\n`;
 }

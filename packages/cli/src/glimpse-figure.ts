@@ -3,7 +3,7 @@
 // core's `glimpseBoxes`, the same geometry as the sensor) and the path of the earlier
 // locations — the picture of where the model looked, as Mnih et al. (2014) draw it.
 
-import { glimpseBoxes, type GlimpseClassifierConfig } from '@attend/core';
+import { escapeXml, glimpseBoxes, type GlimpseClassifierConfig } from '@attend/core';
 
 /** Canvas pixels drawn per image pixel. */
 const SCALE = 6;
@@ -11,11 +11,6 @@ const GAP = 16;
 const TITLE = 28;
 /** Box colours from the finest scale to the coarsest. */
 const SCALE_COLOURS = ['#d62728', '#ff7f0e', '#2ca02c', '#1f77b4'];
-
-/** XML-escaped text. */
-function xml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
 
 /**
  * An SVG of the glimpses on one canvas: `pixels` [C, S, S] (the first channel is drawn, scaled
@@ -54,5 +49,5 @@ export function glimpseSvg(config: Pick<GlimpseClassifierConfig, 'imageSize' | '
   });
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">` +
     `<rect width="${width}" height="${height}" fill="white"/>` +
-    `<text x="${GAP}" y="${TITLE - 6}" font-family="sans-serif" font-size="14">${xml(title)}</text>${panels.join('')}</svg>\n`;
+    `<text x="${GAP}" y="${TITLE - 6}" font-family="sans-serif" font-size="14">${escapeXml(title)}</text>${panels.join('')}</svg>\n`;
 }

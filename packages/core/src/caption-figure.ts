@@ -95,7 +95,10 @@ export interface CaptionAttentionRow {
   hard: boolean;
 }
 
-const xml = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+/** `text` escaped for SVG/XML text and attribute values. */
+export function escapeXml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
 
 /** α over the grid spread over the image's pixels: each pixel holds the sum of the weights of the windows that read it. */
 export function upsampleAttention(alpha: ArrayLike<number>, grid: CaptionGrid, height: number, width: number): Float32Array {
@@ -136,11 +139,11 @@ export function captionAttentionSvg(rows: readonly CaptionAttentionRow[], title:
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
-    `<text x="10" y="18" font-size="13">${xml(title)}</text>`,
+    `<text x="10" y="18" font-size="13">${escapeXml(title)}</text>`,
   ];
   rows.forEach((r, i) => {
     const y0 = 40 + i * rowH;
-    parts.push(`<text x="10" y="${y0 + 10}">${xml(r.label)}</text>`);
+    parts.push(`<text x="10" y="${y0 + 10}">${escapeXml(r.label)}</text>`);
     const image = (x0: number, overlay?: Float32Array): void => {
       parts.push(`<rect x="${x0}" y="${y0 + 16}" width="${r.width * px}" height="${r.height * px}" fill="white" stroke="#ccc"/>`);
       if (overlay) {
@@ -170,7 +173,7 @@ export function captionAttentionSvg(rows: readonly CaptionAttentionRow[], title:
         const [gx, gy] = [at % r.grid.cols, Math.floor(at / r.grid.cols)];
         parts.push(`<rect x="${x0 + gx * r.grid.stride * px}" y="${y0 + 16 + gy * r.grid.stride * px}" width="${r.grid.window * px}" height="${r.grid.window * px}" fill="none" stroke="red" stroke-width="1.5"/>`);
       }
-      parts.push(`<text x="${x0}" y="${y0 + 30 + panelH}">${xml(r.words[t] ?? '')}</text>`);
+      parts.push(`<text x="${x0}" y="${y0 + 30 + panelH}">${escapeXml(r.words[t] ?? '')}</text>`);
     });
   });
   if (legend) {
