@@ -3,7 +3,8 @@
 // sublayer one SkipLayerNormalization for the Linear's bias, the residual Add and the next
 // LayerNorm; the new keys and values as GroupQueryAttention's inputs in one Concat (no Slice of
 // the present buffers); GroupQueryAttention's lengths from two Shape nodes; the attention bias
-// not expanded to the heads; without RoPE, Q, K and V packed (no Split).
+// the padding alone (GroupQueryAttention is causal by itself), not expanded to the heads; without
+// RoPE, Q, K and V packed (no Split).
 
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -48,9 +49,15 @@ describe('shared-cache graph: one decode step', () => {
     expect(ops.SkipLayerNormalization).toBe(2 * L);
     expect(ops.LayerNormalization).toBe(1); // the first layer's
     expect(ops.Slice).toBeUndefined();
-    expect(ops.Concat).toBe(1); // the new keys and values
-    expect(ops.Shape).toBe(2); // B and P + T for GroupQueryAttention
-    expect(ops.Expand).toBe(1); // seqlens_k to B rows (attention_bias [B, 1, T, K] goes in as it is)
+    expect(ops.Concat).toBe(2); // the new keys and values, and the attention bias's shape
+    expect(ops.Shape).toBe(3); // B and P + T for GroupQueryAttention, T for its attention bias
+    expect(ops.Expand).toBe(2); // seqlens_k to B rows, the padding bias to [B, 1, T, K] (not to the heads)
+    // GroupQueryAttention is causal by itself: the bias is the padding alone (no positions from
+    // the mask's CumSum, no causal comparison).
+    expect(ops.CumSum).toBeUndefined();
+    expect(ops.GreaterOrEqual).toBeUndefined();
+    expect(ops.And).toBeUndefined();
+    expect(ops.Where).toBe(1);
     expect(ops.GroupQueryAttention).toBe(L);
     expect(ops.Split).toBe(positional === 'rope' ? L : undefined); // without RoPE GroupQueryAttention takes Q, K and V packed
     // The Q/K/V bias per layer, and the learned positions' embedding Add: no residual Adds, no out_proj or fc2 bias Adds.

@@ -120,7 +120,7 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
   /** Whether self-attention is MultiHeadAttention (fused, with scaled_dot or dot scores). */
   private readonly mha: boolean;
   /** GroupQueryAttention's lengths in a shared-cache graph (buildDecoderSharedCache): its cached self-attention runs there. */
-  private sharedCache?: { seqlens: Value; total: Value; added: Value[]; width: number };
+  private sharedCache?: { seqlens: Value; total: Value; rows: Value; keys: Value; added: Value[]; width: number };
   /** Whether a pre-norm stack's residual Adds, the biases before them and the next LayerNorm are one SkipLayerNormalization (the shared-cache graph: skipNormLayers). */
   private skipNorms = false;
 
@@ -238,6 +238,8 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
     this.sharedCache = {
       total: g.cast(total, 'int32'),
       seqlens: g.cast(g.op('Expand', [g.sub(total, g.int64s([1])), rows]), 'int32'), // [B]: P + T − 1 in every row
+      rows,
+      keys: total,
       added: [],
       width: 0,
     };
@@ -435,6 +437,18 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
   private crossBias(sourceMask: Value): Value {
     const { g } = this;
     return g.where(g.unsqueeze(g.cast(sourceMask, 'bool'), [1, 2]), g.floats([0]), g.floats([MASKED_SCORE]));
+  }
+
+  /**
+   * The shared-cache graph's self-attention bias: `keyMask` [B, K]'s padding as crossBias,
+   * widened to [B, 1, T, K] (T: the length of `ids` [B, T]), the shape GroupQueryAttention's
+   * attention_bias takes; its rows and K are the shapes the graph already reads.
+   */
+  private paddingBias(keyMask: Value, ids: Value): Value {
+    const { g } = this;
+    const { rows, keys } = this.sharedCache!;
+    const shape = g.concat([rows, g.int64s([1]), g.op('Shape', [ids], { start: attr.int(1) }), keys], 0);
+    return g.op('Expand', [this.crossBias(keyMask), shape]);
   }
 
   /** RoPE tables at `positions` [T] → [T, D], or [B, T] → [B, 1, T, D] (broadcast over heads). */
@@ -675,13 +689,19 @@ export class ForwardGraph<C extends GraphConfig = GraphConfig> {
     types?: Value,
   ): { states: Value; maps: { self: Value[]; cross: Value[] }; present: KeyValue[] } {
     const { g } = this;
+    const perRow = cache !== undefined;
+    if (cache && this.sharedCache && this.config.positional !== 'alibi' && this.config.localWindow === null) {
+      // GroupQueryAttention is causal by buffer index, which orders the real tokens as their
+      // positions (cumsum of the mask) do: its bias only masks the padding.
+      const x = this.embed(kind, ids, cache.positionIds, types);
+      return this.layers(kind, x, { bias: this.paddingBias(mask, ids), rotary: this.rotary(cache.positionIds, perRow) }, memory, cache);
+    }
     const zero = g.int64s([0], []);
     const one = g.int64s([1], []);
     // Keys: [K] indices (K = T), or with a cache [B, K] counts of the real tokens before each key
     // (K = P + T), so left padding shifts no position.
     const keyPositions = cache ? g.sub(g.cumSum(mask, 1), one) : g.range(zero, g.dimSize(mask, 1), one);
     const positions = cache ? cache.positionIds : keyPositions; // [B, T] or [T]
-    const perRow = cache !== undefined;
     const x = this.embed(kind, ids, positions, types);
     const self: SelfAttentionInputs = { bias: this.selfBias(mask, positions, keyPositions, kind === 'decoder', perRow), rotary: this.rotary(positions, perRow) };
     return this.layers(kind, x, self, memory, cache);
