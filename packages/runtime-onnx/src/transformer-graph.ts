@@ -31,6 +31,10 @@
 // them itself when it loads a graph, standard or fused (`sumNorm`). The exception is the
 // pre-norm shared-cache graph (buildDecoderSharedCache), run one new token per step, where
 // per-node overhead is most of a step: there they are SkipLayerNormalization (skipNormLayers).
+// The KV-cache graph's self-attention stays MultiHeadAttention, not the shared-cache graph's
+// GroupQueryAttention: on onnxruntime-node 1.30's CPU that was no faster at 12 × 64 and 5 %
+// slower at 1 × 256 (baby GPT), and it refuses several new tokens after a past in more than one
+// row (bench/results/export-graph-gap.md).
 // 'general', 'additive' and 'cosine' scores keep the standard attention ops (their score functions are not MHA's), as
 // does the seq2seq decoder's cross-attention over cached keys; a fused graph has no attention
 // weight outputs.
