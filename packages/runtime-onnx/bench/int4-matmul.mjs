@@ -37,9 +37,11 @@ const MODELS = {
 const ALL_VARIANTS = [
   ['fp32', null],
   ['int8-dynamic', 'int8-dynamic'],
+  ['int4 b16 a4', { blockSize: 16, accuracyLevel: 4 }],
   ['int4 b32 a4', { blockSize: 32, accuracyLevel: 4 }],
   ['int4 b64 a4', { blockSize: 64, accuracyLevel: 4 }],
   ['int4 b128 a4', { blockSize: 128, accuracyLevel: 4 }],
+  ['int4 b256 a4', { blockSize: 256, accuracyLevel: 4 }],
   ['int4 b32 a4 zp', { blockSize: 32, accuracyLevel: 4, zeroPoints: true }],
   ['int4 b128 a4 zp', { blockSize: 128, accuracyLevel: 4, zeroPoints: true }],
   ['int4 b32 a0', { blockSize: 32, accuracyLevel: 0 }],
