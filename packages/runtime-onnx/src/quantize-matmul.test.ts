@@ -14,7 +14,7 @@ import { exportCheckpointFiles } from './export.js';
 import { GraphBuilder } from './onnx/graph.js';
 import { encodeModel } from './onnx/proto.js';
 import { decodeModel } from './quantize.js';
-import { INT4_BLOCK, quantizeInt4, quantizeMatMuls, type MatMulQuantization } from './quantize-matmul.js';
+import { INT4_BLOCK, quantizeInt4, quantizeMatMuls, type Int4Options, type MatMulQuantization } from './quantize-matmul.js';
 import { cachedOf, checkpointFiles, forwardOf, maxAbsDiff, top1Agreement } from './test-utils/models.js';
 
 const report: Record<string, unknown> = {};
@@ -29,41 +29,63 @@ const V = 69;
 const BABY = { preset: 'decoder-lm' as const, vocabSize: V, dModel: 128, numHeads: 4, numDecoderLayers: 4, dFf: 512, maxSeqLen: 64, dropout: 0, tieEmbeddings: false };
 
 describe('quantizeInt4', () => {
-  it('packs blocks of 32 along K as MatMulNBits reads them (K not a multiple of 32)', async () => {
-    const K = 40;
-    const N = 5;
-    const rng = createRng(4);
-    const w = Float32Array.from({ length: K * N }, () => rng.normal());
-    const q = quantizeInt4(w, K, N);
-    expect(q.blocks).toBe(2);
-    // Dequantize by the documented layout and check the rounding error bound.
-    const dq = new Float32Array(K * N);
-    for (let n = 0; n < N; n++) {
-      for (let k = 0; k < K; k++) {
-        const b = Math.floor(k / INT4_BLOCK);
-        const byte = q.packed[(n * q.blocks + b) * (INT4_BLOCK / 2) + ((k % INT4_BLOCK) >> 1)]!;
-        const nibble = k % 2 === 0 ? byte & 0x0f : byte >> 4;
-        dq[k * N + n] = (nibble - 8) * q.scales[n * q.blocks + b]!;
+  // The default (block 32, symmetric, int8 activations) and the Int4Options variants; K is not a
+  // multiple of any block size, and an odd number of blocks leaves half a zero-point byte.
+  const VARIANTS: Int4Options[] = [{}, { blockSize: 16, zeroPoints: true, accuracyLevel: 0 }, { blockSize: 64, accuracyLevel: 1 }, { blockSize: 128, zeroPoints: true }];
+  for (const options of VARIANTS) {
+    it(`packs blocks along K as MatMulNBits reads them (${JSON.stringify(options)}, K = 200)`, async () => {
+      const K = 200;
+      const N = 5;
+      const bs = options.blockSize ?? INT4_BLOCK;
+      const rng = createRng(4);
+      const w = Float32Array.from({ length: K * N }, () => rng.normal() + (options.zeroPoints ? 0.5 : 0)); // off-centre: zero points differ from 8
+      const q = quantizeInt4(w, K, N, options);
+      expect(q.blocks).toBe(Math.ceil(K / bs));
+      expect(q.packed.length).toBe(N * q.blocks * (bs / 2));
+      expect(q.zeroPoints?.length).toBe(options.zeroPoints ? N * Math.ceil(q.blocks / 2) : undefined);
+      // Dequantize by the documented layout and check the rounding error bound.
+      const dq = new Float32Array(K * N);
+      for (let n = 0; n < N; n++) {
+        for (let k = 0; k < K; k++) {
+          const b = Math.floor(k / bs);
+          const byte = q.packed[(n * q.blocks + b) * (bs / 2) + ((k % bs) >> 1)]!;
+          const nibble = k % 2 === 0 ? byte & 0x0f : byte >> 4;
+          const zpByte = q.zeroPoints?.[n * Math.ceil(q.blocks / 2) + (b >> 1)];
+          const zero = zpByte === undefined ? 8 : b % 2 === 0 ? zpByte & 0x0f : zpByte >> 4;
+          dq[k * N + n] = (nibble - zero) * q.scales[n * q.blocks + b]!;
+        }
       }
-    }
-    expect(maxAbsDiff(dq, w)).toBeLessThanOrEqual(q.maxError + 1e-6);
-    expect(q.maxError).toBeLessThanOrEqual(0.5 * Math.max(...Array.from(q.scales)) + 1e-6);
-    // ONNX Runtime's MatMulNBits over the packed weights equals x · dequantized W (int8 activations: ≤ 2%).
-    const g = new GraphBuilder('mm');
-    const x = g.input('x', 'float32', [3, K]);
-    g.output('y', g.matMul(x, g.initializer('w', 'float32', [K, N], w)), 'float32', [3, N]);
-    const model = quantizeMatMuls(encodeModel(g.toModel({ producerName: 'test', producerVersion: '0' })), 'int4', { minElements: 1 });
-    expect(decodeModel(model).graph.nodes.map((n) => n.opType)).toEqual(['MatMulNBits']);
-    const xs = Float32Array.from({ length: 3 * K }, () => rng.normal());
-    const session = await ortNode.InferenceSession.create(model);
-    const y = (await session.run({ x: new ortNode.Tensor('float32', xs, [3, K]) })).y!.data as Float32Array;
-    await session.release();
-    const want = Float32Array.from({ length: 3 * N }, (_, i) => {
-      let s = 0;
-      for (let k = 0; k < K; k++) s += xs[Math.floor(i / N) * K + k]! * dq[k * N + (i % N)]!;
-      return s;
+      expect(maxAbsDiff(dq, w)).toBeLessThanOrEqual(q.maxError + 1e-6);
+      expect(q.maxError).toBeLessThanOrEqual(0.5 * Math.max(...Array.from(q.scales)) + 1e-6);
+      if (options.zeroPoints) expect(new Set(q.zeroPoints).size).toBeGreaterThan(1);
+      // ONNX Runtime's MatMulNBits over the packed weights equals x · dequantized W (fp32 compute: to rounding; int8 activations: ≤ 2%).
+      const g = new GraphBuilder('mm');
+      const x = g.input('x', 'float32', [3, K]);
+      g.output('y', g.matMul(x, g.initializer('w', 'float32', [K, N], w)), 'float32', [3, N]);
+      const model = quantizeMatMuls(encodeModel(g.toModel({ producerName: 'test', producerVersion: '0' })), 'int4', { minElements: 1, int4: options });
+      const node = decodeModel(model).graph.nodes[0]!;
+      expect(node.opType).toBe('MatMulNBits');
+      expect(node.inputs.length).toBe(options.zeroPoints ? 4 : 3);
+      expect(node.attributes.block_size).toEqual({ type: 'int', value: bs });
+      expect(node.attributes.accuracy_level).toEqual({ type: 'int', value: options.accuracyLevel ?? 4 });
+      const xs = Float32Array.from({ length: 3 * K }, () => rng.normal());
+      const session = await ortNode.InferenceSession.create(model);
+      const y = (await session.run({ x: new ortNode.Tensor('float32', xs, [3, K]) })).y!.data as Float32Array;
+      await session.release();
+      const want = Float32Array.from({ length: 3 * N }, (_, i) => {
+        let s = 0;
+        for (let k = 0; k < K; k++) s += xs[Math.floor(i / N) * K + k]! * dq[k * N + (i % N)]!;
+        return s;
+      });
+      const fp32Compute = (options.accuracyLevel ?? 4) < 4;
+      expect(maxAbsDiff(y, want)).toBeLessThanOrEqual((fp32Compute ? 1e-5 : 0.02) * Math.max(...Array.from(want, Math.abs)));
     });
-    expect(maxAbsDiff(y, want)).toBeLessThanOrEqual(0.02 * Math.max(...Array.from(want, Math.abs)));
+  }
+
+  it('refuses a block size or accuracy level MatMulNBits does not have, naming the option', () => {
+    const w = new Float32Array(64);
+    expect(() => quantizeInt4(w, 8, 8, { blockSize: 48 })).toThrow('int4.blockSize: 48 is not supported; use 16, 32, 64, 128, 256');
+    expect(() => quantizeMatMuls(encodeModel(new GraphBuilder('g').toModel({ producerName: 't', producerVersion: '0' })), 'int4', { int4: { accuracyLevel: 5 } })).toThrow('int4.accuracyLevel: 5');
   });
 });
 
@@ -83,23 +105,26 @@ describe('int8-dynamic and int4 on a baby-GPT-sized LM', () => {
 
   // Stated tolerances on random weights (small logit margins): max |Δlogit| ≤ 5% (int8) / 25% (int4) of the largest fp32 logit, top-1 ≥ 95% / 70%.
   const LIMITS: Record<MatMulQuantization, { diff: number; top1: number }> = { 'int8-dynamic': { diff: 0.05, top1: 0.95 }, int4: { diff: 0.25, top1: 0.7 } };
-  for (const scheme of ['int8-dynamic', 'int4'] as const) {
+  // The schemes' defaults, and one int4 variant (blocks of 128 with zero points, fp32 compute; bench/int4-matmul.mjs).
+  const CASES: [MatMulQuantization, Int4Options | undefined][] = [['int8-dynamic', undefined], ['int4', undefined], ['int4', { blockSize: 128, zeroPoints: true, accuracyLevel: 0 }]];
+  for (const [scheme, int4] of CASES) {
     for (const optimize of [false, true]) {
-      it(`${scheme}${optimize ? ', optimized graph' : ''}: close to fp32 on node and web; the KV-cache graph agrees with the full one`, async () => {
+      const label = `${scheme}${int4 ? ` ${JSON.stringify(int4)}` : ''}${optimize ? ', optimized graph' : ''}`;
+      it(`${label}: close to fp32 on node and web; the KV-cache graph agrees with the full one`, async () => {
         const fp32 = exportCheckpointFiles(files, { optimize });
-        const q = quantizeMatMuls(fp32, scheme);
+        const q = quantizeMatMuls(fp32, scheme, { int4 });
         const ops = decodeModel(q).graph.nodes.map((n) => n.opType);
         expect(ops.filter((o) => o === (scheme === 'int4' ? 'MatMulNBits' : 'DynamicQuantizeMatMul')).length).toBe(4 * (optimize ? 4 : 6) + 1); // every Linear (Q, K, V in one when optimized) and the untied head
         const ratio = fp32.length / q.length;
         expect(ratio).toBeGreaterThan(scheme === 'int4' ? 4 : 2.5);
         const [ref, node, web] = await Promise.all([createOnnxModel(fp32), createOnnxModel(q), createWebModel(q, { numThreads: 1 })]);
-        const cached = await createOnnxModel(quantizeMatMuls(exportCheckpointFiles(files, { optimize, kvCache: true }), scheme));
+        const cached = await createOnnxModel(quantizeMatMuls(exportCheckpointFiles(files, { optimize, kvCache: true }), scheme, { int4 }));
         try {
           const feeds = { inputIds: { data: ids(1), batchSize: B, seqLen: T } };
           const [r, a, b] = await Promise.all([forwardOf(ref).run(feeds), forwardOf(node).run(feeds), forwardOf(web).run(feeds)]);
           const maxLogit = Math.max(...Array.from(r.logits.data, Math.abs));
           const stats = { node: { diff: maxAbsDiff(a.logits.data, r.logits.data) / maxLogit, top1: top1Agreement(a.logits.data, r.logits.data, V) }, web: { diff: maxAbsDiff(b.logits.data, r.logits.data) / maxLogit, top1: top1Agreement(b.logits.data, r.logits.data, V) } };
-          report[`${scheme}${optimize ? ' optimized' : ''}`] = { ...stats, sizeRatio: ratio };
+          report[label] = { ...stats, sizeRatio: ratio };
           for (const s of Object.values(stats)) {
             expect(s.diff).toBeLessThanOrEqual(LIMITS[scheme].diff);
             expect(s.top1).toBeGreaterThanOrEqual(LIMITS[scheme].top1);

@@ -30,17 +30,39 @@ export type MatMulQuantization = 'int8-dynamic' | 'int4';
 export interface QuantizeMatMulOptions {
   /** Smallest weight (in values) worth quantizing; default 1024. */
   minElements?: number;
+  /** 'int4' only: MatMulNBits' block layout and compute type (see `Int4Options`). */
+  int4?: Int4Options;
 }
 
-/** The 4-bit block size along K and MatMulNBits' accuracy_level (int8 activations). */
+/** MatMulNBits variants of 'int4' (bench/int4-matmul.mjs measures them). */
+export interface Int4Options {
+  /** Values per block along K, each block with its own scale: 16, 32, 64, 128 or 256; default 32. */
+  blockSize?: number;
+  /** MatMulNBits' accuracy_level: 0 (unset) and 1 fp32, 2 fp16, 3 bf16, 4 int8 activations; default 4. */
+  accuracyLevel?: number;
+  /** Asymmetric blocks (min..max over 0..15, a uint8 zero_points input) instead of symmetric (zero point 8, no input); default false. */
+  zeroPoints?: boolean;
+}
+
+/** The default 4-bit block size along K and MatMulNBits' accuracy_level (int8 activations). */
 export const INT4_BLOCK = 32;
 export const INT4_ACCURACY_LEVEL = 4;
+const INT4_BLOCK_SIZES = [16, 32, 64, 128, 256];
+
+/** `options` with defaults, checked. */
+function int4Options(options: Int4Options = {}): Required<Int4Options> {
+  const o = { blockSize: options.blockSize ?? INT4_BLOCK, accuracyLevel: options.accuracyLevel ?? INT4_ACCURACY_LEVEL, zeroPoints: options.zeroPoints ?? false };
+  if (!INT4_BLOCK_SIZES.includes(o.blockSize)) throw new Error(`int4.blockSize: ${o.blockSize} is not supported; use ${INT4_BLOCK_SIZES.join(', ')}`);
+  if (!Number.isInteger(o.accuracyLevel) || o.accuracyLevel < 0 || o.accuracyLevel > 4) throw new Error(`int4.accuracyLevel: ${o.accuracyLevel} is not supported; use 0, 1, 2, 3 or 4`);
+  return o;
+}
 
 /** A copy of the ONNX model `bytes` with its MatMul weights quantized by `scheme` (see the top of this file). */
 export function quantizeMatMuls(bytes: Uint8Array, scheme: MatMulQuantization, options: QuantizeMatMulOptions = {}): Uint8Array {
   const model = decodeModel(bytes);
   if (model.metadata[QUANTIZATION_METADATA_KEY] !== undefined) throw new Error('the model is already quantized');
   const minElements = options.minElements ?? 1024;
+  const int4 = int4Options(options.int4);
   const g = model.graph;
   const uses = new Map<string, number>();
   const matMulUses = new Map<string, number>();
@@ -56,31 +78,31 @@ export function quantizeMatMuls(bytes: Uint8Array, scheme: MatMulQuantization, o
     if (t.dataType === FLOAT && t.dims.length === 2 && size >= minElements && uses.get(t.name) === matMulUses.get(t.name)) chosen.set(t.name, t);
   }
   const initializers = g.initializers.filter((t) => !chosen.has(t.name));
-  for (const t of chosen.values()) initializers.push(...(scheme === 'int4' ? int4Tensors(t) : int8Tensors(t)));
+  for (const t of chosen.values()) initializers.push(...(scheme === 'int4' ? int4Tensors(t, int4) : int8Tensors(t)));
   const rewrite = (graph: GraphProto): GraphProto => ({
     ...graph,
     nodes: graph.nodes.map((n) => {
       const nested = Object.fromEntries(Object.entries(n.attributes).map(([k, a]) => [k, a.type === 'graph' ? { type: 'graph' as const, value: rewrite(a.value) } : a]));
       const w = n.opType === 'MatMul' && (n.domain ?? '') === '' ? chosen.get(n.inputs[1]!) : undefined;
       if (!w) return { ...n, attributes: nested };
-      return quantizedNode(n, w, scheme);
+      return quantizedNode(n, w, scheme, int4);
     }),
   });
   const out: ModelProto = {
     ...model,
     opsetImports: model.opsetImports.some((o) => o.domain === MS_DOMAIN) ? model.opsetImports : [...model.opsetImports, { domain: MS_DOMAIN, version: 1 }],
     graph: { ...rewrite(g), initializers },
-    metadata: { ...model.metadata, [QUANTIZATION_METADATA_KEY]: JSON.stringify({ scheme: SCHEME_NAMES[scheme], minElements, tensors: chosen.size }) },
+    metadata: { ...model.metadata, [QUANTIZATION_METADATA_KEY]: JSON.stringify({ scheme: schemeName(scheme, int4), minElements, tensors: chosen.size }) },
   };
   return encodeModel(out);
 }
 
-const SCHEME_NAMES: Record<MatMulQuantization, string> = {
-  'int8-dynamic': 'int8 symmetric per-column weights, DynamicQuantizeMatMul (uint8 activations per call)',
-  int4: `int4 weights in blocks of ${INT4_BLOCK}, MatMulNBits accuracy_level ${INT4_ACCURACY_LEVEL}`,
-};
+function schemeName(scheme: MatMulQuantization, int4: Required<Int4Options>): string {
+  if (scheme === 'int8-dynamic') return 'int8 symmetric per-column weights, DynamicQuantizeMatMul (uint8 activations per call)';
+  return `int4 weights in blocks of ${int4.blockSize}${int4.zeroPoints ? ' with zero points' : ''}, MatMulNBits accuracy_level ${int4.accuracyLevel}`;
+}
 
-function quantizedNode(n: NodeProto, w: TensorProto, scheme: MatMulQuantization): NodeProto {
+function quantizedNode(n: NodeProto, w: TensorProto, scheme: MatMulQuantization, int4: Required<Int4Options>): NodeProto {
   const base = w.name;
   const [K, N] = w.dims as [number, number];
   if (scheme === 'int8-dynamic') {
@@ -90,14 +112,14 @@ function quantizedNode(n: NodeProto, w: TensorProto, scheme: MatMulQuantization)
     name: n.name,
     opType: 'MatMulNBits',
     domain: MS_DOMAIN,
-    inputs: [n.inputs[0]!, `${base}_quantized`, `${base}_scales`],
+    inputs: [n.inputs[0]!, `${base}_quantized`, `${base}_scales`, ...(int4.zeroPoints ? [`${base}_zero_points`] : [])],
     outputs: n.outputs,
     attributes: {
       K: { type: 'int', value: K },
       N: { type: 'int', value: N },
       bits: { type: 'int', value: 4 },
-      block_size: { type: 'int', value: INT4_BLOCK },
-      accuracy_level: { type: 'int', value: INT4_ACCURACY_LEVEL },
+      block_size: { type: 'int', value: int4.blockSize },
+      accuracy_level: { type: 'int', value: int4.accuracyLevel },
     },
   };
 }
@@ -113,45 +135,64 @@ function int8Tensors(t: TensorProto): TensorProto[] {
   ];
 }
 
-/** MatMulNBits' packed 4-bit weight [N, blocks, 16] and scales [N · blocks] of W [K, N]. */
-function int4Tensors(t: TensorProto): TensorProto[] {
+/** MatMulNBits' packed 4-bit weight [N, blocks, blockSize / 2], scales [N · blocks] and (asymmetric) zero points [N, ⌈blocks / 2⌉] of W [K, N]. */
+function int4Tensors(t: TensorProto, o: Required<Int4Options>): TensorProto[] {
   const [K, N] = t.dims as [number, number];
-  const { packed, scales, blocks } = quantizeInt4(floats(t), K, N);
+  const { packed, scales, zeroPoints, blocks } = quantizeInt4(floats(t), K, N, o);
   return [
-    { name: `${t.name}_quantized`, dataType: UINT8, dims: [N, blocks, INT4_BLOCK / 2], rawData: packed },
+    { name: `${t.name}_quantized`, dataType: UINT8, dims: [N, blocks, o.blockSize / 2], rawData: packed },
     { name: `${t.name}_scales`, dataType: FLOAT, dims: [N * blocks], rawData: new Uint8Array(scales.buffer) },
+    ...(zeroPoints ? [{ name: `${t.name}_zero_points`, dataType: UINT8, dims: [N, Math.ceil(blocks / 2)], rawData: zeroPoints }] : []),
   ];
 }
 
 /**
- * Blockwise symmetric 4-bit quantization of W [K, N] (row-major) along K, in MatMulNBits'
- * layout (see the top of this file), with the largest |w − dequantized(w)|.
+ * Blockwise 4-bit quantization of W [K, N] (row-major) along K, in MatMulNBits' layout, with the
+ * largest |w − dequantized(w)|. Symmetric (default): scale max|w| / 7, values round(w / scale) + 8
+ * in [1, 15] (the op's default zero point 8). Asymmetric (`zeroPoints`): scale (max − min) / 15
+ * and zero point z = round(−min / scale) in [0, 15], values round(w / scale) + z in [0, 15];
+ * the zero points two per byte along the blocks of a column, the lower block in the low nibble.
+ * Values two per byte, the lower index in the low nibble; K padded with zeros to whole blocks.
  */
-export function quantizeInt4(w: Float32Array, K: number, N: number): { packed: Uint8Array; scales: Float32Array; blocks: number; maxError: number } {
-  const blocks = Math.ceil(K / INT4_BLOCK);
-  const bytesPerBlock = INT4_BLOCK / 2;
-  const packed = new Uint8Array(N * blocks * bytesPerBlock).fill(0x88); // padding: zero point 8, value 0
+export function quantizeInt4(
+  w: Float32Array,
+  K: number,
+  N: number,
+  options: Int4Options = {},
+): { packed: Uint8Array; scales: Float32Array; zeroPoints?: Uint8Array; blocks: number; maxError: number } {
+  const { blockSize, zeroPoints: asymmetric } = int4Options(options);
+  const blocks = Math.ceil(K / blockSize);
+  const bytesPerBlock = blockSize / 2;
+  const packed = new Uint8Array(N * blocks * bytesPerBlock);
   const scales = new Float32Array(N * blocks);
+  const zpBytes = Math.ceil(blocks / 2);
+  const zeroPoints = asymmetric ? new Uint8Array(N * zpBytes) : undefined;
   let maxError = 0;
   for (let n = 0; n < N; n++) {
     for (let b = 0; b < blocks; b++) {
-      const k0 = b * INT4_BLOCK;
-      const k1 = Math.min(K, k0 + INT4_BLOCK);
-      let maxAbs = 0;
-      for (let k = k0; k < k1; k++) maxAbs = Math.max(maxAbs, Math.abs(w[k * N + n]!));
-      const scale = maxAbs > 0 && Number.isFinite(maxAbs) ? Math.fround(maxAbs / 7) : 1;
-      scales[n * blocks + b] = scale;
+      const k0 = b * blockSize;
+      const k1 = Math.min(K, k0 + blockSize);
+      let lo = 0; // the range includes 0, so the padding (0) is exact
+      let hi = 0;
       for (let k = k0; k < k1; k++) {
-        const v = w[k * N + n]!;
-        const q = Math.max(-8, Math.min(7, Math.round(v / scale)));
+        lo = Math.min(lo, w[k * N + n]!);
+        hi = Math.max(hi, w[k * N + n]!);
+      }
+      const range = asymmetric ? hi - lo : Math.max(hi, -lo);
+      const scale = range > 0 && Number.isFinite(range) ? Math.fround(range / (asymmetric ? 15 : 7)) : 1;
+      const zero = asymmetric ? Math.max(0, Math.min(15, Math.round(-lo / scale))) : 8;
+      scales[n * blocks + b] = scale;
+      if (zeroPoints) zeroPoints[n * zpBytes + (b >> 1)]! |= b % 2 === 0 ? zero : zero << 4;
+      for (let k = k0; k < k0 + blockSize; k++) {
+        const v = k < k1 ? w[k * N + n]! : 0;
+        const q = Math.max(0, Math.min(15, Math.round(v / scale) + zero));
         const byte = (n * blocks + b) * bytesPerBlock + ((k - k0) >> 1);
-        const nibble = q + 8;
-        packed[byte] = (k - k0) % 2 === 0 ? (packed[byte]! & 0xf0) | nibble : (packed[byte]! & 0x0f) | (nibble << 4);
-        maxError = Math.max(maxError, Math.abs(v - Math.fround(q * scale)));
+        packed[byte]! |= (k - k0) % 2 === 0 ? q : q << 4;
+        if (k < k1) maxError = Math.max(maxError, Math.abs(v - Math.fround((q - zero) * scale)));
       }
     }
   }
-  return { packed, scales, blocks, maxError };
+  return { packed, scales, zeroPoints, blocks, maxError };
 }
 
 /** A float32 initializer's values (copied to an aligned buffer). */
