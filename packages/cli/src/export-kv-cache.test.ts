@@ -8,6 +8,7 @@
 // them) are usage errors (exit 2, one line) that write nothing.
 
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -111,8 +112,8 @@ describe('attend export --kv-cache shared', () => {
       expect(await readFile(join(out, 'onnx', 'model.onnx'))).toEqual(await readFile(join(plain, 'onnx', 'model.onnx')));
       const shared = join(out, 'onnx', 'model_shared_cache.onnx');
       expect((await readFile(shared)).toString('latin1')).toContain(scheme === 'int4' ? 'MatMulNBits' : 'DynamicQuantizeMatMul');
-      // Every Linear weight: the standard graph's q, k, v, out and two feed-forward weights; the in-place graph packs q, k, v into one.
-      expect([await quantized(join(plain, 'onnx', 'model.onnx')), await quantized(shared)]).toEqual([6, 4]);
+      // Every Linear weight: the standard graph's q, k, v, out and two feed-forward weights (the in-place graph packs q, k, v into one), and the tied head.
+      expect([await quantized(join(plain, 'onnx', 'model.onnx')), await quantized(shared)]).toEqual([7, 5]);
       const texts: string[] = [];
       for (const args of [[], ['--sample', '--seed', '3']]) {
         const inPlace = generated(out, args);
@@ -121,7 +122,15 @@ describe('attend export --kv-cache shared', () => {
         texts.push(...inPlace.outputs);
       }
       expect(new Set(texts.join('')).size).toBeGreaterThan(3); // varied text, not one repeated letter
+      // --fp32-head keeps the tied head float32: the Linear weights alone are quantized.
+      const kept = join(dir, `kept-${scheme}`);
+      expect(attend(['export', ckpt, '--out', kept, '--kv-cache', 'shared', '--quantize', scheme, '--fp32-head']).status).toBe(0);
+      expect([await quantized(join(kept, 'onnx', 'model.onnx')), await quantized(join(kept, 'onnx', 'model_shared_cache.onnx'))]).toEqual([6, 4]);
     }
+    const refused = attend(['export', ckpt, '--out', join(dir, 'fp32-head-alone'), '--fp32-head']);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr.trim().split('\n')).toEqual([expect.stringContaining('--fp32-head: ')]);
+    expect(existsSync(join(dir, 'fp32-head-alone'))).toBe(false);
   });
 
   it("bench's rows name the in-place KV cache where it generates (cpu), not on wasm", () => {

@@ -33,7 +33,9 @@ const POSITION = 128;
 const VARIANTS = {
   fp32: (b) => b,
   'int8-dynamic': (b) => quantizeMatMuls(b, 'int8-dynamic'),
+  'int8-dynamic, fp32 head': (b) => quantizeMatMuls(b, 'int8-dynamic', { tiedHead: false }),
   'int4 b32 a4': (b) => quantizeMatMuls(b, 'int4'),
+  'int4 b32 a4, fp32 head': (b) => quantizeMatMuls(b, 'int4', { tiedHead: false }),
   'int4 b128 a4': (b) => quantizeMatMuls(b, 'int4', { int4: { blockSize: 128 } }),
   'int4 b32 a0': (b) => quantizeMatMuls(b, 'int4', { int4: { accuracyLevel: 0 } }),
 };

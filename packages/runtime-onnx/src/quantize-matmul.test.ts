@@ -13,7 +13,7 @@ import { createOnnxModel as createWebModel } from './web.js';
 import { exportCheckpointFiles } from './export.js';
 import { GraphBuilder } from './onnx/graph.js';
 import { encodeModel } from './onnx/proto.js';
-import { decodeModel } from './quantize.js';
+import { decodeModel, QUANTIZATION_METADATA_KEY } from './quantize.js';
 import { INT4_BLOCK, quantizeInt4, quantizeMatMuls, type Int4Options, type MatMulQuantization } from './quantize-matmul.js';
 import { cachedOf, checkpointFiles, forwardOf, maxAbsDiff, top1Agreement } from './test-utils/models.js';
 
@@ -143,6 +143,36 @@ describe('int8-dynamic and int4 on a baby-GPT-sized LM', () => {
       });
     }
   }
+
+  it.each(['int8-dynamic', 'int4'] as const)('%s: a tied head gets its own quantized copy of the transposed table; the embedding Gather keeps the float32 table', async (scheme) => {
+    const tied = new TransformerModel(createModelConfig({ ...BABY, tieEmbeddings: true }), { seed: 7 });
+    const tiedFiles = checkpointFiles(tied);
+    tied.dispose();
+    const op = scheme === 'int4' ? 'MatMulNBits' : 'DynamicQuantizeMatMul';
+    const fp32 = exportCheckpointFiles(tiedFiles);
+    const fp32Graph = decodeModel(fp32).graph;
+    const table = fp32Graph.nodes.find((n) => n.opType === 'Transpose' && fp32Graph.initializers.some((t) => t.name === n.inputs[0]))!.inputs[0]!;
+    const q = quantizeMatMuls(fp32, scheme);
+    const graph = decodeModel(q).graph;
+    expect(graph.nodes.filter((n) => n.opType === op).length).toBe(4 * 6 + 1); // every Linear and the head
+    expect(graph.nodes.filter((n) => n.inputs.includes(table)).map((n) => n.opType)).toEqual(['Gather']);
+    expect(graph.initializers.find((t) => t.name === table)?.dataType).toBe(1); // float32
+    expect(JSON.parse(decodeModel(q).metadata[QUANTIZATION_METADATA_KEY]!)).toMatchObject({ tiedHeads: 1 });
+    // Kept float32 on request: the head is the MatMul by the Transpose of the table, as exported.
+    const kept = decodeModel(quantizeMatMuls(fp32, scheme, { tiedHead: false })).graph;
+    expect(kept.nodes.filter((n) => n.opType === op).length).toBe(4 * 6);
+    expect(kept.nodes.filter((n) => n.inputs.includes(table)).map((n) => n.opType).sort()).toEqual(['Gather', 'Transpose']);
+    const [ref, node] = await Promise.all([createOnnxModel(fp32), createOnnxModel(q)]);
+    try {
+      const feeds = { inputIds: { data: ids(1), batchSize: B, seqLen: T } };
+      const [r, a] = await Promise.all([forwardOf(ref).run(feeds), forwardOf(node).run(feeds)]);
+      const maxLogit = Math.max(...Array.from(r.logits.data, Math.abs));
+      expect(maxAbsDiff(a.logits.data, r.logits.data) / maxLogit).toBeLessThanOrEqual(LIMITS[scheme].diff);
+      expect(top1Agreement(a.logits.data, r.logits.data, V)).toBeGreaterThanOrEqual(LIMITS[scheme].top1);
+    } finally {
+      await Promise.all([ref, node].map((m) => m.release()));
+    }
+  });
 
   it('refuses a model that is already quantized', () => {
     const q = quantizeMatMuls(exportCheckpointFiles(files), 'int4');

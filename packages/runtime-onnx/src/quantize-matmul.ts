@@ -13,9 +13,12 @@
 //
 // Which weights: rank-2 float initializers of at least `minElements` values read only as input
 // 1 of MatMul nodes (the Linear weights and an untied LM head), in the main graph and in `If`
-// branches. Embedding tables (Gather), the tied LM head (MatMul by a Transpose of the table),
-// biases, LayerNorm parameters and per-head score weights stay float32. These ops exist in
-// onnxruntime-node (CPU) and onnxruntime-web; they are not standard ONNX.
+// branches; and a tied LM head, a MatMul by a Transpose [1, 0] of the embedding table (unless
+// `tiedHead` is false): the head gets its own quantized copy of the transposed table, and the
+// table stays float32 for the embedding Gather (the file grows by that copy; at GPT-2's size
+// the head is a quarter of a decode step's weight reads). Embedding tables, biases, LayerNorm
+// parameters and per-head score weights stay float32. These ops exist in onnxruntime-node (CPU)
+// and onnxruntime-web; they are not standard ONNX.
 
 import { MS_DOMAIN } from './onnx/graph.js';
 import { encodeModel, type DataTypeCode, type GraphProto, type ModelProto, type NodeProto, type TensorProto } from './onnx/proto.js';
@@ -32,6 +35,8 @@ export interface QuantizeMatMulOptions {
   minElements?: number;
   /** 'int4' only: MatMulNBits' block layout and compute type (see `Int4Options`). */
   int4?: Int4Options;
+  /** Quantize a tied LM head too, as its own copy of the transposed embedding table (see the top of this file); default true. */
+  tiedHead?: boolean;
 }
 
 /** MatMulNBits variants of 'int4' (bench/int4-matmul.mjs measures them). */
@@ -72,16 +77,29 @@ export function quantizeMatMuls(bytes: Uint8Array, scheme: MatMulQuantization, o
       if (n.opType === 'MatMul' && (n.domain ?? '') === '' && i === 1) matMulUses.set(input, (matMulUses.get(input) ?? 0) + 1);
     });
   }
+  // MatMul weight (input 1) → the float weight it quantizes.
   const chosen = new Map<string, TensorProto>();
-  for (const t of g.initializers) {
-    const size = t.dims.reduce((a, b) => a * b, 1);
-    if (t.dataType === FLOAT && t.dims.length === 2 && size >= minElements && uses.get(t.name) === matMulUses.get(t.name)) chosen.set(t.name, t);
+  const quantizable = (t: TensorProto | undefined): t is TensorProto => t !== undefined && t.dataType === FLOAT && t.dims.length === 2 && t.dims.reduce((a, b) => a * b, 1) >= minElements;
+  for (const t of g.initializers) if (quantizable(t) && uses.get(t.name) === matMulUses.get(t.name)) chosen.set(t.name, t);
+  // Tied heads: Transpose [1, 0] nodes of a table, read only as MatMul weights; they go.
+  const heads = new Set<NodeProto>();
+  if (options.tiedHead ?? true) {
+    const byName = new Map(g.initializers.map((t) => [t.name, t]));
+    for (const n of allNodes(g)) {
+      const table = byName.get(n.inputs[0] ?? '');
+      const perm = n.attributes.perm;
+      const swaps = perm === undefined || (perm.type === 'ints' && perm.value.length === 2 && perm.value[0] === 1 && perm.value[1] === 0);
+      const out = n.outputs[0]!;
+      if (n.opType !== 'Transpose' || (n.domain ?? '') !== '' || !swaps || !quantizable(table) || !uses.get(out) || uses.get(out) !== matMulUses.get(out)) continue;
+      chosen.set(out, transposed(table, `${table.name}_transposed`));
+      heads.add(n);
+    }
   }
   const initializers = g.initializers.filter((t) => !chosen.has(t.name));
   for (const t of chosen.values()) initializers.push(...(scheme === 'int4' ? int4Tensors(t, int4) : int8Tensors(t)));
   const rewrite = (graph: GraphProto): GraphProto => ({
     ...graph,
-    nodes: graph.nodes.map((n) => {
+    nodes: graph.nodes.filter((n) => !heads.has(n)).map((n) => {
       const nested = Object.fromEntries(Object.entries(n.attributes).map(([k, a]) => [k, a.type === 'graph' ? { type: 'graph' as const, value: rewrite(a.value) } : a]));
       const w = n.opType === 'MatMul' && (n.domain ?? '') === '' ? chosen.get(n.inputs[1]!) : undefined;
       if (!w) return { ...n, attributes: nested };
@@ -92,7 +110,7 @@ export function quantizeMatMuls(bytes: Uint8Array, scheme: MatMulQuantization, o
     ...model,
     opsetImports: model.opsetImports.some((o) => o.domain === MS_DOMAIN) ? model.opsetImports : [...model.opsetImports, { domain: MS_DOMAIN, version: 1 }],
     graph: { ...rewrite(g), initializers },
-    metadata: { ...model.metadata, [QUANTIZATION_METADATA_KEY]: JSON.stringify({ scheme: schemeName(scheme, int4), minElements, tensors: chosen.size }) },
+    metadata: { ...model.metadata, [QUANTIZATION_METADATA_KEY]: JSON.stringify({ scheme: schemeName(scheme, int4), minElements, tensors: chosen.size, tiedHeads: heads.size }) },
   };
   return encodeModel(out);
 }
@@ -193,6 +211,15 @@ export function quantizeInt4(
     }
   }
   return { packed, scales, zeroPoints, blocks, maxError };
+}
+
+/** `t` [R, C] transposed to [C, R], as an initializer `name`. */
+function transposed(t: TensorProto, name: string): TensorProto {
+  const [R, C] = t.dims as [number, number];
+  const x = floats(t);
+  const y = new Float32Array(R * C);
+  for (let r = 0; r < R; r++) for (let c = 0; c < C; c++) y[c * R + r] = x[r * C + c]!;
+  return { name, dataType: FLOAT, dims: [C, R], rawData: new Uint8Array(y.buffer) };
 }
 
 /** A float32 initializer's values (copied to an aligned buffer). */

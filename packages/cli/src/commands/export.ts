@@ -24,6 +24,8 @@ import type { Parity } from '../parity.js';
 export interface ExportCommandOptions {
   out: string;
   quantize?: string;
+  /** --quantize int8-dynamic / int4: keep a tied LM head float32 (quantizeMatMuls' tiedHead: false). */
+  fp32Head?: boolean;
   /** Fused ONNX Runtime operators (runtime-onnx ExportOptions.optimize). */
   optimize?: boolean;
   withAttention: boolean;
@@ -73,11 +75,11 @@ const TRITON_MODEL: OutputKind = {
   foreign: (dir, entries) => foreignEntries(dir, entries, TRITON_MODEL_ENTRIES, Object.fromEntries(entries.filter((e) => /^\d+$/.test(e)).map((e) => [e, (name: string) => name === 'model.onnx']))),
 };
 
-/** The --quantize schemes: graph bytes → quantized graph bytes. */
-const QUANTIZERS: Record<string, (bytes: Uint8Array) => Uint8Array> = {
+/** The --quantize schemes: graph bytes → quantized graph bytes (`tiedHead`: quantize a tied LM head too, the integer MatMul schemes only). */
+const QUANTIZERS: Record<string, (bytes: Uint8Array, tiedHead: boolean) => Uint8Array> = {
   int8: (bytes) => quantizeModel(bytes),
-  'int8-dynamic': (bytes) => quantizeMatMuls(bytes, 'int8-dynamic'),
-  int4: (bytes) => quantizeMatMuls(bytes, 'int4'),
+  'int8-dynamic': (bytes, tiedHead) => quantizeMatMuls(bytes, 'int8-dynamic', { tiedHead }),
+  int4: (bytes, tiedHead) => quantizeMatMuls(bytes, 'int4', { tiedHead }),
 };
 
 async function listFiles(dir: string): Promise<string[]> {
@@ -90,6 +92,7 @@ async function listFiles(dir: string): Promise<string[]> {
 
 export async function exportCommand(checkpoint: string, o: ExportCommandOptions): Promise<void> {
   if (o.quantize !== undefined && !Object.hasOwn(QUANTIZERS, o.quantize)) throw new CliError(`--quantize: "${o.quantize}" is not supported; use ${Object.keys(QUANTIZERS).join(', ')}`, 2);
+  if (o.fp32Head && o.quantize !== 'int8-dynamic' && o.quantize !== 'int4') throw new CliError('--fp32-head: keeps a tied LM head out of --quantize int8-dynamic or int4; give one of them', 2);
   if (o.optimize && o.withAttention) throw new CliError('--optimize: a fused graph has no attention weights; give --optimize or --with-attention, not both', 2);
   const kvCache = o.kvCache ?? 'standard';
   if (kvCache !== 'standard' && kvCache !== 'shared') throw new CliError(`--kv-cache: "${kvCache}" is not supported; use standard or shared`, 2);
@@ -133,7 +136,7 @@ export async function exportCommand(checkpoint: string, o: ExportCommandOptions)
     if (quantize) {
       for (const file of (await listFiles(folder)).filter((f) => f.endsWith('.onnx'))) {
         const before = await readFile(file);
-        await writeFileAtomic(file, quantize(new Uint8Array(before.buffer, before.byteOffset, before.byteLength)));
+        await writeFileAtomic(file, quantize(new Uint8Array(before.buffer, before.byteOffset, before.byteLength), !o.fp32Head));
       }
     }
     const { exportParity } = await import('../parity.js');
