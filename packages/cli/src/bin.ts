@@ -53,7 +53,7 @@ program
   .command('train')
   .description('train a model of any kind (--preset, or chosen by the data), checkpointing into --out')
   .addOption(new Option('--preset <preset>', 'model kind (default: from the data)').choices(PRESETS))
-  .option('--config <file>', 'JSON settings: ModelConfig fields and steps, batchSize, learningRate, seed, evalEvery, examples, devSize, contextLength, layers (flags override it)')
+  .option('--config <file>', 'JSON settings: ModelConfig fields and steps, batchSize, gradAccum, learningRate, seed, evalEvery, examples, devSize, contextLength, layers (flags override it)')
   .addOption(new Option('--task <name>', `built-in task (copy|reverse|sort|date: encoder-decoder; majority|parity: encoder-classifier; ${CLUTTERED_DIGITS_TASK}: canvases of the --images digits for the image classifiers; ${DIGIT_SCENES_TASK}: image-captioner)`).choices([...SYNTHETIC_TASKS, ...SYNTHETIC_CLASSIFICATION_TASKS, CLUTTERED_DIGITS_TASK, DIGIT_SCENES_TASK]))
   .option('--pairs <file>', 'encoder-decoder data: tab-separated source/target pairs, one per line')
   .option('--text <file>', 'decoder-lm data: a text file, modelled token by token (characters unless --tokenizer says otherwise)')
@@ -125,7 +125,9 @@ replaced with --overwrite. A folder with other files, a file, or a data file's f
 
 On --resume the checkpoint decides the model: a model flag or --config field that differs from
 it (--preset, --d-model, --heads, --layers, --d-ff, --context-length, --rnn-*, --local-window,
---patch-size, --channels) is refused (exit 2); --steps, --lr, --batch-size, --eval-every may change.`,
+--patch-size, --channels) is refused (exit 2); --steps, --lr, --batch-size, --grad-accum and
+--eval-every may change, and so may --seed, --examples and --dev-size (they change the data order
+and the dev split).`,
   )
   .action(async (o, cmd: Command) => (await import('./commands/train.js')).trainCommand(o, (key) => cmd.getOptionValueSource(key) === 'cli'));
 
