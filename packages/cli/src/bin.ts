@@ -54,11 +54,11 @@ program
   .description('train a model of any kind (--preset, or chosen by the data), checkpointing into --out')
   .addOption(new Option('--preset <preset>', 'model kind (default: from the data)').choices(PRESETS))
   .option('--config <file>', 'JSON settings: ModelConfig fields and steps, batchSize, gradAccum, learningRate, seed, evalEvery, examples, devSize, contextLength, layers (flags override it)')
-  .addOption(new Option('--task <name>', `built-in task (copy|reverse|sort|date: encoder-decoder; majority|parity: encoder-classifier; ${CLUTTERED_DIGITS_TASK}: canvases of the --images digits for the image classifiers; ${DIGIT_SCENES_TASK}: image-captioner)`).choices([...SYNTHETIC_TASKS, ...SYNTHETIC_CLASSIFICATION_TASKS, CLUTTERED_DIGITS_TASK, DIGIT_SCENES_TASK]))
+  .addOption(new Option('--task <name>', `built-in task (copy|reverse|sort|date: encoder-decoder; majority|parity: encoder-classifier; ${CLUTTERED_DIGITS_TASK}: canvases of the --images digits for the image classifiers; ${DIGIT_SCENES_TASK}: image-captioner, or vision-encoder-decoder with --captioner transformer)`).choices([...SYNTHETIC_TASKS, ...SYNTHETIC_CLASSIFICATION_TASKS, CLUTTERED_DIGITS_TASK, DIGIT_SCENES_TASK]))
   .option('--pairs <file>', 'encoder-decoder data: tab-separated source/target pairs, one per line')
   .option('--text <file>', 'decoder-lm data: a text file, modelled token by token (characters unless --tokenizer says otherwise)')
   .option('--csv <file>', 'encoder-classifier data: text,label rows (label = class id 0, 1, …)')
-  .option('--images <file>', 'vit-classifier data: CSV rows of C·S·S pixel values (channel, row, column) then the class id')
+  .option('--images <file>', 'image classifier data (vit-classifier unless --preset names another image kind): CSV rows of C·S·S pixel values (channel, row, column) then the class id; with --task cluttered-digits, the digits drawn on the canvases')
   .requiredOption('--out <dir>', 'checkpoint folder: new or empty, or the checkpoint of --resume or --overwrite')
   .addOption(new Option('--tokenizer <kind>', 'text data: char (default), word, or byte-level bpe, built from the training data and saved as tokenizer.json').choices(TRAIN_TOKENIZERS))
   .option('--vocab-size <n>', `the tokenizer's vocabulary, 4 special tokens included: word keeps the most frequent words; bpe learns merges up to it (at least 260, default ${DEFAULT_BPE_VOCAB})`, positiveInt)
@@ -78,7 +78,7 @@ program
   .addOption(new Option('--rnn-cell <cell>', 'rnn-seq2seq: recurrent cell of encoder and decoder (default gru)').choices(RNN_CELLS))
   .option('--local-window <n>', "local attention: self-attention window (Transformers), or D of local-p (rnn-seq2seq)", positiveInt)
   .option('--patch-size <n>', 'vit-classifier: side of a square patch (default: the divisor of the image side nearest a quarter of it)', positiveInt)
-  .option('--channels <n>', 'vit-classifier: channels per pixel in --images (default 1)', positiveInt)
+  .option('--channels <n>', 'channels per pixel in --images (default 1)', positiveInt)
   .option('--conv-channels <list>', 'canvas- and stn-classifier: channels of each convolution block (3×3 conv, ReLU, 2×2 max-pool) before the MLP, comma-separated, e.g. 16,32 (default: none, an MLP)', positiveIntList)
   .option('--loc-conv-channels <list>', "stn-classifier: channels of the localisation network's convolution blocks on the canvas (as --conv-channels; default: none, an MLP)", positiveIntList)
   .addOption(new Option('--stn-transform <kind>', "stn-classifier: what the localisation network regresses — affine: θ's six values; attention: a zoom and shift (s, tx, ty) (default affine)").choices(STN_TRANSFORMS))
@@ -369,7 +369,7 @@ program
     `
 Each throughput names what it counts: source + target tokens/s (encoder–decoder forward),
 tokens/s (LM forward), generated tokens/s (cached decoding; an encoder–decoder's: generated
-target tokens/s), sequences/s (text classifier), images/s (vit-classifier).
+target tokens/s), sequences/s (text classifier), images/s (image classifiers).
 
 Examples:
   $ attend bench runs/reverse-onnx
