@@ -246,8 +246,8 @@ runOptions(
     'after',
     `
 An encoder–decoder prints each output, a classifier each label with its class probabilities,
-a decoder-lm each input's continuation, an image-captioner each scene's caption (a CSV line of
-H·W pixel values or a PNG file).
+a decoder-lm each input's continuation, a captioner (image-captioner, vision-encoder-decoder)
+each scene's caption (a CSV line of H·W pixel values or a PNG file).
 
 Examples:
   $ attend infer runs/reverse-onnx "hello" "world"
@@ -347,7 +347,10 @@ program
 For an encoder–decoder the input is translated first; the figures show cross-attention
 (output × source, the alignment), decoder and encoder self-attention. For a vit-classifier
 they show the CLS token's attention over the patch grid (per layer and head), its attention
-rollout through the layers, and the self-attention between CLS and the patches.
+rollout through the layers, and the self-attention between CLS and the patches. An
+stn-classifier gets attention-stn.svg (its sampling grid on the input, the image read), a
+glimpse-classifier attention-glimpses.svg (where each glimpse looked), a captioner
+attention-caption.svg (each word's attention over the scene); a canvas-classifier has none.
 
 Examples:
   $ attend attention runs/dates "march 3rd, 2021" --out figures
