@@ -179,8 +179,9 @@ Examples:
   $ attend import models/bert-sst2 --out runs/bert-sst2 --overwrite
 
 Supported: model_type gpt2 (GPT2LMHeadModel, GPT2Model; distilgpt2 too) → decoder-lm, bert
-(BertForSequenceClassification; BertModel gets a fresh 2-label head) → encoder-classifier, and
-vit (ViTForImageClassification; ViTModel gets a fresh head) → vit-classifier.
+(BertForSequenceClassification; BertModel gets a fresh 2-label head) → encoder-classifier, vit
+(ViTForImageClassification; ViTModel gets a fresh head) → vit-classifier, and marian
+(MarianMTModel, e.g. Helsinki-NLP/opus-mt-en-fr) → encoder-decoder.
 tokenizer.json is copied as it is. --out must not exist yet or be empty; an earlier checkpoint
 is replaced only with --overwrite, and a folder with other files never (exit 2).`,
   )

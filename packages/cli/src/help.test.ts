@@ -12,6 +12,10 @@ describe('help texts', () => {
     const line = r.stdout.split('\n').find((l) => l.startsWith('import a Hugging Face model folder'));
     expect(line, r.stdout).toBeDefined();
     for (const modelType of Object.keys(HF_IMPORTERS)) expect(line).toMatch(new RegExp(`\\b${modelType}\\b`));
+    // And the paragraph after the examples that says what each becomes.
+    const supported = r.stdout.slice(r.stdout.indexOf('Supported:'), r.stdout.indexOf('tokenizer.json is copied'));
+    expect(supported, r.stdout).not.toBe('');
+    for (const modelType of Object.keys(HF_IMPORTERS)) expect(supported).toMatch(new RegExp(`\\b${modelType}\\b`));
   });
 
   it("train --help's --config names every training field a config file takes", async () => {
