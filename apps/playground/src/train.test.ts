@@ -40,6 +40,15 @@ describe('trainAndExport', () => {
     expect(folder.hasAttention).toBe(true);
   });
 
+  it("with the form's defaults (index.html's, and main.ts's learning rate and seed) reaches the README's 80 % dev exact match", async () => {
+    await setupBackend();
+    const events: TrainEvent[] = [];
+    const defaults: TrainRequest = { task: 'copy', steps: 200, dModel: 32, numHeads: 2, layers: 1, maxLength: 8, learningRate: 5e-3, seed: 1 };
+    await trainAndExport(defaults, (e) => events.push(e));
+    // The figure apps/playground/README.md quotes ("80 % dev exact match"): change both together.
+    expect(events.at(-1)).toMatchObject({ type: 'done', steps: 200, stopped: false, exactMatch: 0.8 });
+  });
+
   it('stops after the current step when aborted, and still exports what was trained', async () => {
     await setupBackend();
     const controller = new AbortController();

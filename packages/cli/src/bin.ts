@@ -53,12 +53,12 @@ program
   .command('train')
   .description('train a model of any kind (--preset, or chosen by the data), checkpointing into --out')
   .addOption(new Option('--preset <preset>', 'model kind (default: from the data)').choices(PRESETS))
-  .option('--config <file>', 'JSON settings: ModelConfig fields and steps, batchSize, learningRate, seed, evalEvery, examples, devSize, contextLength, layers (flags override it)')
-  .addOption(new Option('--task <name>', `built-in task (copy|reverse|sort|date: encoder-decoder; majority|parity: encoder-classifier; ${CLUTTERED_DIGITS_TASK}: canvases of the --images digits for the image classifiers; ${DIGIT_SCENES_TASK}: image-captioner)`).choices([...SYNTHETIC_TASKS, ...SYNTHETIC_CLASSIFICATION_TASKS, CLUTTERED_DIGITS_TASK, DIGIT_SCENES_TASK]))
+  .option('--config <file>', 'JSON settings: ModelConfig fields and steps, batchSize, gradAccum, learningRate, seed, evalEvery, examples, devSize, contextLength, layers (flags override it)')
+  .addOption(new Option('--task <name>', `built-in task (copy|reverse|sort|date: encoder-decoder; majority|parity: encoder-classifier; ${CLUTTERED_DIGITS_TASK}: canvases of the --images digits for the image classifiers; ${DIGIT_SCENES_TASK}: image-captioner, or vision-encoder-decoder with --captioner transformer)`).choices([...SYNTHETIC_TASKS, ...SYNTHETIC_CLASSIFICATION_TASKS, CLUTTERED_DIGITS_TASK, DIGIT_SCENES_TASK]))
   .option('--pairs <file>', 'encoder-decoder data: tab-separated source/target pairs, one per line')
   .option('--text <file>', 'decoder-lm data: a text file, modelled token by token (characters unless --tokenizer says otherwise)')
   .option('--csv <file>', 'encoder-classifier data: text,label rows (label = class id 0, 1, …)')
-  .option('--images <file>', 'vit-classifier data: CSV rows of C·S·S pixel values (channel, row, column) then the class id')
+  .option('--images <file>', 'image classifier data (vit-classifier unless --preset names another image kind): CSV rows of C·S·S pixel values (channel, row, column) then the class id; with --task cluttered-digits, the digits drawn on the canvases')
   .requiredOption('--out <dir>', 'checkpoint folder: new or empty, or the checkpoint of --resume or --overwrite')
   .addOption(new Option('--tokenizer <kind>', 'text data: char (default), word, or byte-level bpe, built from the training data and saved as tokenizer.json').choices(TRAIN_TOKENIZERS))
   .option('--vocab-size <n>', `the tokenizer's vocabulary, 4 special tokens included: word keeps the most frequent words; bpe learns merges up to it (at least 260, default ${DEFAULT_BPE_VOCAB})`, positiveInt)
@@ -78,7 +78,7 @@ program
   .addOption(new Option('--rnn-cell <cell>', 'rnn-seq2seq: recurrent cell of encoder and decoder (default gru)').choices(RNN_CELLS))
   .option('--local-window <n>', "local attention: self-attention window (Transformers), or D of local-p (rnn-seq2seq)", positiveInt)
   .option('--patch-size <n>', 'vit-classifier: side of a square patch (default: the divisor of the image side nearest a quarter of it)', positiveInt)
-  .option('--channels <n>', 'vit-classifier: channels per pixel in --images (default 1)', positiveInt)
+  .option('--channels <n>', 'channels per pixel in --images (default 1)', positiveInt)
   .option('--conv-channels <list>', 'canvas- and stn-classifier: channels of each convolution block (3×3 conv, ReLU, 2×2 max-pool) before the MLP, comma-separated, e.g. 16,32 (default: none, an MLP)', positiveIntList)
   .option('--loc-conv-channels <list>', "stn-classifier: channels of the localisation network's convolution blocks on the canvas (as --conv-channels; default: none, an MLP)", positiveIntList)
   .addOption(new Option('--stn-transform <kind>', "stn-classifier: what the localisation network regresses — affine: θ's six values; attention: a zoom and shift (s, tx, ty) (default affine)").choices(STN_TRANSFORMS))
@@ -125,7 +125,9 @@ replaced with --overwrite. A folder with other files, a file, or a data file's f
 
 On --resume the checkpoint decides the model: a model flag or --config field that differs from
 it (--preset, --d-model, --heads, --layers, --d-ff, --context-length, --rnn-*, --local-window,
---patch-size, --channels) is refused (exit 2); --steps, --lr, --batch-size, --eval-every may change.`,
+--patch-size, --channels) is refused (exit 2); --steps, --lr, --batch-size, --grad-accum and
+--eval-every may change, and so may --seed, --examples and --dev-size (they change the data order
+and the dev split).`,
   )
   .action(async (o, cmd: Command) => (await import('./commands/train.js')).trainCommand(o, (key) => cmd.getOptionValueSource(key) === 'cli'));
 
@@ -178,8 +180,9 @@ Examples:
   $ attend import models/bert-sst2 --out runs/bert-sst2 --overwrite
 
 Supported: model_type gpt2 (GPT2LMHeadModel, GPT2Model; distilgpt2 too) → decoder-lm, bert
-(BertForSequenceClassification; BertModel gets a fresh 2-label head) → encoder-classifier, and
-vit (ViTForImageClassification; ViTModel gets a fresh head) → vit-classifier.
+(BertForSequenceClassification; BertModel gets a fresh 2-label head) → encoder-classifier, vit
+(ViTForImageClassification; ViTModel gets a fresh head) → vit-classifier, and marian
+(MarianMTModel, e.g. Helsinki-NLP/opus-mt-en-fr) → encoder-decoder.
 tokenizer.json is copied as it is. --out must not exist yet or be empty; an earlier checkpoint
 is replaced only with --overwrite, and a folder with other files never (exit 2).`,
   )
@@ -245,8 +248,8 @@ runOptions(
     'after',
     `
 An encoder–decoder prints each output, a classifier each label with its class probabilities,
-a decoder-lm each input's continuation, an image-captioner each scene's caption (a CSV line of
-H·W pixel values or a PNG file).
+a decoder-lm each input's continuation, a captioner (image-captioner, vision-encoder-decoder)
+each scene's caption (a CSV line of H·W pixel values or a PNG file).
 
 Examples:
   $ attend infer runs/reverse-onnx "hello" "world"
@@ -346,7 +349,10 @@ program
 For an encoder–decoder the input is translated first; the figures show cross-attention
 (output × source, the alignment), decoder and encoder self-attention. For a vit-classifier
 they show the CLS token's attention over the patch grid (per layer and head), its attention
-rollout through the layers, and the self-attention between CLS and the patches.
+rollout through the layers, and the self-attention between CLS and the patches. An
+stn-classifier gets attention-stn.svg (its sampling grid on the input, the image read), a
+glimpse-classifier attention-glimpses.svg (where each glimpse looked), a captioner
+attention-caption.svg (each word's attention over the scene); a canvas-classifier has none.
 
 Examples:
   $ attend attention runs/dates "march 3rd, 2021" --out figures
@@ -368,7 +374,7 @@ program
     `
 Each throughput names what it counts: source + target tokens/s (encoder–decoder forward),
 tokens/s (LM forward), generated tokens/s (cached decoding; an encoder–decoder's: generated
-target tokens/s), sequences/s (text classifier), images/s (vit-classifier).
+target tokens/s), sequences/s (text classifier), images/s (image classifiers).
 
 Examples:
   $ attend bench runs/reverse-onnx
