@@ -58,10 +58,6 @@ export function presentName(layer: number, part: 'key' | 'value'): string {
  * (w = 2·H·D, RoPE models), or its packed queries, keys and values (w = 3·H·D).
  */
 export const NEW_KEY_VALUES = 'new_key_values';
-/** What a shared-cache graph exported before NEW_KEY_VALUES returned instead: one output per layer and part, [B, H, T, D] (the caller binds the buffers as present outputs for it). */
-export function newKeyValueName(layer: number, part: 'key' | 'value'): string {
-  return `new_key_values.${layer}.${part}`;
-}
 
 /** Past input of a seq2seq decoder layer: `past_key_values.{i}.decoder|encoder.key|value`. */
 export function seq2seqPastName(layer: number, cache: 'decoder' | 'encoder', part: 'key' | 'value'): string {
