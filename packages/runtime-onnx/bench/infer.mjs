@@ -48,6 +48,7 @@ import { GraphBuilder } from '../dist/onnx/graph.js';
 import { encodeModel } from '../dist/onnx/proto.js';
 import { quantizeModel } from '../dist/quantize.js';
 import { quantizeMatMuls } from '../dist/quantize-matmul.js';
+import { kernelTimes } from './kernel-times.mjs';
 import { positionStep } from './position-step.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -156,26 +157,6 @@ line(`MatMul 512²: ORT-node 1T ${out.matmul512.ortNode1.gflops.toFixed(1)} GFLO
 function cpuMs() {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
-}
-
-/** ONNX Runtime's kernel ms per run of a profiled session: each node's median over the runs, summed, and by op type. */
-function kernelTimes(events) {
-  const byNode = new Map();
-  for (const e of events) {
-    if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
-    const n = byNode.get(e.name) ?? { op: e.args.op_name, us: [] };
-    n.us.push(e.dur);
-    byNode.set(e.name, n);
-  }
-  const byOp = {};
-  let total = 0;
-  for (const { op, us } of byNode.values()) {
-    us.sort((a, b) => a - b);
-    const median = us[Math.floor(us.length / 2)] / 1000;
-    byOp[op] = (byOp[op] ?? 0) + median;
-    total += median;
-  }
-  return { ms: total, byOp: Object.fromEntries(Object.entries(byOp).sort((a, b) => b[1] - a[1])) };
 }
 
 /** Largest |a − b|. */

@@ -14,6 +14,7 @@ import { serializeCheckpoint, setupBackend, TransformerModel } from '@attend/tra
 import { createOnnxModel } from '../dist/node.js';
 import { exportCheckpointFiles } from '../dist/export.js';
 import { quantizeMatMuls } from '../dist/quantize-matmul.js';
+import { kernelTimes } from './kernel-times.mjs';
 import { positionStep } from './position-step.mjs';
 
 const arg = (name, fallback) => {
@@ -92,17 +93,7 @@ async function kernelTimeByOp(bytes, ids, batch, seqLen, runs = 7) {
     for (let i = 0; i < runs; i++) await session.run(feeds);
     session.endProfiling();
     await session.release();
-    const events = JSON.parse(readFileSync(join(dir, readdirSync(dir)[0]), 'utf8'));
-    const byNode = new Map();
-    for (const e of events) {
-      if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
-      const n = byNode.get(e.name) ?? { op: e.args.op_name, us: [] };
-      n.us.push(e.dur);
-      byNode.set(e.name, n);
-    }
-    const byOp = {};
-    for (const { op, us } of byNode.values()) byOp[op] = (byOp[op] ?? 0) + median(us) / 1000;
-    return Object.fromEntries(Object.entries(byOp).sort((a, b) => b[1] - a[1]));
+    return kernelTimes(JSON.parse(readFileSync(join(dir, readdirSync(dir)[0]), 'utf8'))).byOp;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
