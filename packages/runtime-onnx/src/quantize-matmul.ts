@@ -222,9 +222,9 @@ function transposed(t: TensorProto, name: string): TensorProto {
   return { name, dataType: FLOAT, dims: [C, R], rawData: new Uint8Array(y.buffer) };
 }
 
-/** A float32 initializer's values (copied to an aligned buffer). */
+/** A float32 initializer's values, read only: a view of its bytes when they are 4-byte aligned, else a copy. */
 function floats(t: TensorProto): Float32Array {
-  const bytes = new Uint8Array(t.rawData.length);
-  bytes.set(t.rawData);
-  return new Float32Array(bytes.buffer);
+  const raw = t.rawData;
+  if (raw.byteOffset % 4 === 0) return new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4);
+  return new Float32Array(new Uint8Array(raw).buffer); // a copy (a Node Buffer's slice() would be a view)
 }

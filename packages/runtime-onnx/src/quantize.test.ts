@@ -50,8 +50,7 @@ function dequantized(bytes: Uint8Array): Uint8Array {
   const initializers = g.initializers.filter((t) => !consumed.has(t.name));
   for (const n of dq) {
     const q = byName.get(n.inputs[0]!)!;
-    const scaleBytes = byName.get(n.inputs[1]!)!.rawData;
-    const scales = new Float32Array(scaleBytes.buffer, scaleBytes.byteOffset, scaleBytes.length / 4);
+    const scales = new Float32Array(new Uint8Array(byName.get(n.inputs[1]!)!.rawData).buffer); // a copy: rawData is a view of the model's bytes, maybe unaligned
     const values = new Int8Array(q.rawData.buffer, q.rawData.byteOffset, q.rawData.length);
     const axis = n.attributes.axis?.value as number;
     const cols = q.dims[1]!;

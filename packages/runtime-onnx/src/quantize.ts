@@ -212,7 +212,7 @@ function packedOrSingle(wire: number, r: Reader, read: (r: Reader) => number, ou
 
 const int64 = (r: Reader): number => Number(r.int64());
 
-/** A copy in a fresh, aligned ArrayBuffer (protobufjs may hand out views of a pooled Buffer). */
+/** A copy in a fresh, aligned ArrayBuffer (a tensor's rawData is a view of the model's bytes, maybe unaligned). */
 function copyBytes(bytes: Uint8Array): Uint8Array {
   const out = new Uint8Array(bytes.length);
   out.set(bytes);
@@ -225,7 +225,7 @@ function decodeTensor(bytes: Uint8Array): TensorProto {
     if (f === 1) packedOrSingle(w, r, int64, t.dims);
     else if (f === 2 && w === WIRE_VARINT) t.dataType = r.int32() as DataTypeCode;
     else if (f === 8 && w === WIRE_LEN) t.name = r.string();
-    else if (f === 9 && w === WIRE_LEN) t.rawData = copyBytes(r.bytes());
+    else if (f === 9 && w === WIRE_LEN) t.rawData = r.bytes(); // a view of the model's bytes (see decodeModel)
     else return false;
     return true;
   });
@@ -341,7 +341,10 @@ function decodeGraph(bytes: Uint8Array): GraphProto {
 
 /**
  * Decodes ONNX ModelProto bytes written by attend's exporter (proto.ts) into the same typed
- * objects `encodeModel` takes; a field the writer never emits is an error.
+ * objects `encodeModel` takes; a field the writer never emits is an error. Each initializer's
+ * rawData is a view of `bytes`, not a copy (a model as large as the file is not held twice):
+ * leave `bytes` unchanged while the model is used, and copy a tensor's bytes before reading them
+ * as floats (a view need not be 4-byte aligned).
  */
 export function decodeModel(bytes: Uint8Array): ModelProto {
   const m: ModelProto = { irVersion: 0, opsetImports: [], producerName: '', producerVersion: '', metadata: {}, graph: { name: '', nodes: [], initializers: [], inputs: [], outputs: [] } };
