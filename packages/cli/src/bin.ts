@@ -137,6 +137,7 @@ program
   .argument('<checkpoint>', 'checkpoint folder written by attend train')
   .requiredOption('--out <dir>', 'export folder (new or empty; an earlier export with --overwrite), or with --target triton the model repository')
   .addOption(new Option('--quantize <type>', 'int8: int8 weights with per-channel scales (fp32 compute); int8-dynamic: int8 MatMuls with activations quantized per call; int4: 4-bit MatMul weights in blocks of 32 (both with a tied LM head quantized too, as its own copy)').choices(['int8', 'int8-dynamic', 'int4']))
+  .option('--int4-block <size>', 'with --quantize int4: values per 4-bit block, each with its own scale (16, 32, 64, 128 or 256; default 32): larger blocks make smaller files and faster steps, with larger logit changes (bench/results/int4-cpu.md)')
   .option('--fp32-head', 'with --quantize int8-dynamic or int4: keep a tied LM head float32 (a smaller file, a slower decode step: at GPT-2 size the head is a quarter of its weight reads)', false)
   .option('--optimize', "use ONNX Runtime's fused operators (MultiHeadAttention, RotaryEmbedding, BiasGelu/FastGelu) where the model allows", false)
   .option('--with-attention', 'also output attention weights from the graphs', false)

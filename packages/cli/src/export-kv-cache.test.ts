@@ -127,10 +127,23 @@ describe('attend export --kv-cache shared', () => {
       expect(attend(['export', ckpt, '--out', kept, '--kv-cache', 'shared', '--quantize', scheme, '--fp32-head']).status).toBe(0);
       expect([await quantized(join(kept, 'onnx', 'model.onnx')), await quantized(join(kept, 'onnx', 'model_shared_cache.onnx'))]).toEqual([6, 4]);
     }
-    const refused = attend(['export', ckpt, '--out', join(dir, 'fp32-head-alone'), '--fp32-head']);
-    expect(refused.status).toBe(2);
-    expect(refused.stderr.trim().split('\n')).toEqual([expect.stringContaining('--fp32-head: ')]);
-    expect(existsSync(join(dir, 'fp32-head-alone'))).toBe(false);
+    // --int4-block sets MatMulNBits' block size (the quantization metadata names it).
+    const blocks = join(dir, 'int4-block-128');
+    expect(attend(['export', ckpt, '--out', blocks, '--quantize', 'int4', '--int4-block', '128']).status).toBe(0);
+    expect((await readFile(join(blocks, 'onnx', 'model.onnx'))).toString('latin1')).toContain('int4 weights in blocks of 128');
+    const refusals: [string[], string][] = [
+      [['--fp32-head'], '--fp32-head: '],
+      [['--int4-block', '128'], '--int4-block: '],
+      [['--quantize', 'int8-dynamic', '--int4-block', '128'], '--int4-block: '],
+      [['--quantize', 'int4', '--int4-block', '48'], '--int4-block: "48" is not supported'],
+    ];
+    for (const [flags, message] of refusals) {
+      const out = join(dir, 'refused');
+      const refused = attend(['export', ckpt, '--out', out, ...flags]);
+      expect(refused.status, flags.join(' ')).toBe(2);
+      expect(refused.stderr.trim().split('\n')).toEqual([expect.stringContaining(message)]);
+      expect(existsSync(out)).toBe(false);
+    }
   });
 
   it("bench's rows name the in-place KV cache where it generates (cpu), not on wasm", () => {

@@ -26,6 +26,8 @@ export interface ExportCommandOptions {
   quantize?: string;
   /** --quantize int8-dynamic / int4: keep a tied LM head float32 (quantizeMatMuls' tiedHead: false). */
   fp32Head?: boolean;
+  /** --quantize int4: MatMulNBits' block size (16, 32, 64, 128 or 256; default 32). */
+  int4Block?: string;
   /** Fused ONNX Runtime operators (runtime-onnx ExportOptions.optimize). */
   optimize?: boolean;
   withAttention: boolean;
@@ -75,12 +77,14 @@ const TRITON_MODEL: OutputKind = {
   foreign: (dir, entries) => foreignEntries(dir, entries, TRITON_MODEL_ENTRIES, Object.fromEntries(entries.filter((e) => /^\d+$/.test(e)).map((e) => [e, (name: string) => name === 'model.onnx']))),
 };
 
-/** The --quantize schemes: graph bytes → quantized graph bytes (`tiedHead`: quantize a tied LM head too, the integer MatMul schemes only). */
-const QUANTIZERS: Record<string, (bytes: Uint8Array, tiedHead: boolean) => Uint8Array> = {
+/** The --quantize schemes: graph bytes → quantized graph bytes (the integer MatMul schemes take `tiedHead` and int4's `blockSize`). */
+const QUANTIZERS: Record<string, (bytes: Uint8Array, o: { tiedHead: boolean; blockSize?: number }) => Uint8Array> = {
   int8: (bytes) => quantizeModel(bytes),
-  'int8-dynamic': (bytes, tiedHead) => quantizeMatMuls(bytes, 'int8-dynamic', { tiedHead }),
-  int4: (bytes, tiedHead) => quantizeMatMuls(bytes, 'int4', { tiedHead }),
+  'int8-dynamic': (bytes, { tiedHead }) => quantizeMatMuls(bytes, 'int8-dynamic', { tiedHead }),
+  int4: (bytes, { tiedHead, blockSize }) => quantizeMatMuls(bytes, 'int4', { tiedHead, int4: { blockSize } }),
 };
+/** --int4-block's values (MatMulNBits' block sizes). */
+const INT4_BLOCKS = ['16', '32', '64', '128', '256'];
 
 async function listFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true, recursive: true });
@@ -92,6 +96,8 @@ async function listFiles(dir: string): Promise<string[]> {
 
 export async function exportCommand(checkpoint: string, o: ExportCommandOptions): Promise<void> {
   if (o.quantize !== undefined && !Object.hasOwn(QUANTIZERS, o.quantize)) throw new CliError(`--quantize: "${o.quantize}" is not supported; use ${Object.keys(QUANTIZERS).join(', ')}`, 2);
+  if (o.int4Block !== undefined && o.quantize !== 'int4') throw new CliError('--int4-block: sets --quantize int4\'s block size; give --quantize int4', 2);
+  if (o.int4Block !== undefined && !INT4_BLOCKS.includes(o.int4Block)) throw new CliError(`--int4-block: "${o.int4Block}" is not supported; use ${INT4_BLOCKS.join(', ')}`, 2);
   if (o.fp32Head && o.quantize !== 'int8-dynamic' && o.quantize !== 'int4') throw new CliError('--fp32-head: keeps a tied LM head out of --quantize int8-dynamic or int4; give one of them', 2);
   if (o.optimize && o.withAttention) throw new CliError('--optimize: a fused graph has no attention weights; give --optimize or --with-attention, not both', 2);
   const kvCache = o.kvCache ?? 'standard';
@@ -136,7 +142,7 @@ export async function exportCommand(checkpoint: string, o: ExportCommandOptions)
     if (quantize) {
       for (const file of (await listFiles(folder)).filter((f) => f.endsWith('.onnx'))) {
         const before = await readFile(file);
-        await writeFileAtomic(file, quantize(new Uint8Array(before.buffer, before.byteOffset, before.byteLength), !o.fp32Head));
+        await writeFileAtomic(file, quantize(new Uint8Array(before.buffer, before.byteOffset, before.byteLength), { tiedHead: !o.fp32Head, blockSize: o.int4Block === undefined ? undefined : Number(o.int4Block) }));
       }
     }
     const { exportParity } = await import('../parity.js');
