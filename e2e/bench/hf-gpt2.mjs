@@ -18,7 +18,7 @@
 // quantized generation's speed-up over fp32; it writes bench/results/hf-gpt2-<scheme>.{json,md}.
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -45,7 +45,6 @@ if (process.argv[2] === '--step') {
     const { exportFolder, quantizeMatMuls } = await import('@attend/runtime-onnx/node');
     await exportFolder(from, to, step === 'export-shared' ? { kvCache: 'shared' } : {});
     if (scheme) {
-      const { readdirSync } = await import('node:fs');
       for (const file of readdirSync(join(to, 'onnx')).filter((f) => f.endsWith('.onnx'))) writeFileSync(join(to, 'onnx', file), quantizeMatMuls(readFileSync(join(to, 'onnx', file)), scheme));
     }
   }

@@ -174,6 +174,24 @@ describe('int8-dynamic and int4 on a baby-GPT-sized LM', () => {
     }
   });
 
+  it('two heads tied to one table share one quantized copy of it', async () => {
+    const g = new GraphBuilder('two-heads');
+    const ids = g.input('ids', 'int64', [2]);
+    const table = g.initializer('table', 'float32', [40, 32], Float32Array.from({ length: 40 * 32 }, (_, i) => Math.sin(i)));
+    const x = g.gather(table, ids); // [2, 32]
+    const head = () => g.matMul(x, g.transpose(table, [1, 0]));
+    g.output('a', head(), 'float32', [2, 40]);
+    g.output('b', head(), 'float32', [2, 40]);
+    const q = decodeModel(quantizeMatMuls(encodeModel(g.toModel({ producerName: 'test', producerVersion: '0' })), 'int8-dynamic'));
+    expect(q.graph.nodes.map((n) => n.opType)).toEqual(['Gather', 'DynamicQuantizeMatMul', 'DynamicQuantizeMatMul']);
+    const names = q.graph.initializers.map((t) => t.name);
+    expect(new Set(names).size).toBe(names.length);
+    expect(JSON.parse(q.metadata[QUANTIZATION_METADATA_KEY]!)).toMatchObject({ tensors: 1, tiedHeads: 1 });
+    const session = await ortNode.InferenceSession.create(encodeModel(q));
+    const out = await session.run({ ids: new ortNode.Tensor('int64', BigInt64Array.from([3n, 7n]), [2]) });
+    expect(Array.from(out.a!.data as Float32Array)).toEqual(Array.from(out.b!.data as Float32Array));
+  });
+
   it('refuses a model that is already quantized', () => {
     const q = quantizeMatMuls(exportCheckpointFiles(files), 'int4');
     expect(() => quantizeMatMuls(q, 'int8-dynamic')).toThrow('already quantized');

@@ -81,8 +81,10 @@ export function quantizeMatMuls(bytes: Uint8Array, scheme: MatMulQuantization, o
   const chosen = new Map<string, TensorProto>();
   const quantizable = (t: TensorProto | undefined): t is TensorProto => t !== undefined && t.dataType === FLOAT && t.dims.length === 2 && t.dims.reduce((a, b) => a * b, 1) >= minElements;
   for (const t of g.initializers) if (quantizable(t) && uses.get(t.name) === matMulUses.get(t.name)) chosen.set(t.name, t);
-  // Tied heads: Transpose [1, 0] nodes of a table, read only as MatMul weights; they go.
+  // Tied heads: Transpose [1, 0] nodes of a table, read only as MatMul weights; they go, and
+  // their MatMuls share one quantized copy of the transposed table.
   const heads = new Set<NodeProto>();
+  const copies = new Map<string, TensorProto>();
   if (options.tiedHead ?? true) {
     const byName = new Map(g.initializers.map((t) => [t.name, t]));
     for (const n of allNodes(g)) {
@@ -91,12 +93,14 @@ export function quantizeMatMuls(bytes: Uint8Array, scheme: MatMulQuantization, o
       const swaps = perm === undefined || (perm.type === 'ints' && perm.value.length === 2 && perm.value[0] === 1 && perm.value[1] === 0);
       const out = n.outputs[0]!;
       if (n.opType !== 'Transpose' || (n.domain ?? '') !== '' || !swaps || !quantizable(table) || !uses.get(out) || uses.get(out) !== matMulUses.get(out)) continue;
-      chosen.set(out, transposed(table, `${table.name}_transposed`));
+      if (!copies.has(table.name)) copies.set(table.name, transposed(table, `${table.name}_transposed`));
+      chosen.set(out, copies.get(table.name)!);
       heads.add(n);
     }
   }
   const initializers = g.initializers.filter((t) => !chosen.has(t.name));
-  for (const t of chosen.values()) initializers.push(...(scheme === 'int4' ? int4Tensors(t, int4) : int8Tensors(t)));
+  const quantized = new Set(chosen.values());
+  for (const t of quantized) initializers.push(...(scheme === 'int4' ? int4Tensors(t, int4) : int8Tensors(t)));
   const rewrite = (graph: GraphProto): GraphProto => ({
     ...graph,
     nodes: graph.nodes.filter((n) => !heads.has(n)).map((n) => {
@@ -110,7 +114,7 @@ export function quantizeMatMuls(bytes: Uint8Array, scheme: MatMulQuantization, o
     ...model,
     opsetImports: model.opsetImports.some((o) => o.domain === MS_DOMAIN) ? model.opsetImports : [...model.opsetImports, { domain: MS_DOMAIN, version: 1 }],
     graph: { ...rewrite(g), initializers },
-    metadata: { ...model.metadata, [QUANTIZATION_METADATA_KEY]: JSON.stringify({ scheme: schemeName(scheme, int4), minElements, tensors: chosen.size, tiedHeads: heads.size }) },
+    metadata: { ...model.metadata, [QUANTIZATION_METADATA_KEY]: JSON.stringify({ scheme: schemeName(scheme, int4), minElements, tensors: quantized.size, tiedHeads: copies.size }) },
   };
   return encodeModel(out);
 }
